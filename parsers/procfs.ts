@@ -1,0 +1,187 @@
+// Pure parsers for the text files of Linux /proc (kernel 4.x-6.x formats).
+//   /proc/PID/stat       "4242 (nginx: worker) S 1 4242 4242 0 -1 4194560 ... 22nd field starttime ..."
+//   /proc/PID/fdinfo/N   "pos:\t12\nflags:\t02100002\nmnt_id:\t27\nino:\t2146482\n"
+//   /proc/PID/maps       "7f4d5b7d0000-7f4d5b7d2000 rw-s 00000000 fe:00 2146498   /tmp/t/mapped (deleted)"
+//   /proc/PID/mountinfo  "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
+
+export interface ProcStat {
+  comm: string;
+  state: string;
+  ppid: number;
+  /** Field 22: start time in clock ticks since boot; with the pid it names a process uniquely. */
+  startTime: number;
+}
+
+/** comm may hold spaces and ')' itself: it runs to the LAST ')' of the line. */
+export function parseProcStat(text: string): ProcStat | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const fields = text.slice(close + 2).split(' ');
+  // fields[0] is field 3 (state); field N is fields[N - 3].
+  const state = fields[0];
+  const ppid = Number(fields[1]);
+  const startTime = Number(fields[19]);
+  if (state === undefined || !Number.isInteger(ppid) || !Number.isInteger(startTime)) return null;
+  return { comm: text.slice(open + 1, close), state, ppid, startTime };
+}
+
+export interface FdInfo {
+  pos: number | null;
+  flags: number | null;
+  mntId: number | null;
+}
+
+export function parseFdInfo(text: string): FdInfo {
+  const info: FdInfo = { pos: null, flags: null, mntId: null };
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const key = line.slice(0, colon);
+    const value = line.slice(colon + 1).trim();
+    if (key === 'pos') info.pos = toInt(value, 10);
+    else if (key === 'flags') info.flags = toInt(value, 8);
+    else if (key === 'mnt_id') info.mntId = toInt(value, 10);
+  }
+  return info;
+}
+
+/** open(2) flag bits as fdinfo shows them (octal); __O_TMPFILE marks a file opened with O_TMPFILE. */
+export const O_TMPFILE_BIT = 0o20000000;
+
+export interface MapsEntry {
+  range: string;
+  start: bigint;
+  end: bigint;
+  perms: string;
+  offset: bigint;
+  /** As maps prints it: hex "fe:00". */
+  mapsDev: string;
+  inode: number;
+  /** The path bytes, " (deleted)" suffix included exactly as the kernel printed it. */
+  path: Buffer;
+}
+
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+
+/**
+ * Parse /proc/PID/maps from raw bytes, keeping only file-backed lines (inode != 0, path starting
+ * with '/'). The kernel escapes '\n' in paths as "\012", so one line is one mapping.
+ */
+export function parseMaps(bytes: Buffer): MapsEntry[] {
+  const entries: MapsEntry[] = [];
+  let lineStart = 0;
+  while (lineStart < bytes.length) {
+    let lineEnd = bytes.indexOf(NEWLINE, lineStart);
+    if (lineEnd < 0) lineEnd = bytes.length;
+    const entry = parseMapsLine(bytes.subarray(lineStart, lineEnd));
+    if (entry !== null) entries.push(entry);
+    lineStart = lineEnd + 1;
+  }
+  return entries;
+}
+
+function parseMapsLine(line: Buffer): MapsEntry | null {
+  // Five space-separated fields, then padding, then the path (which may itself contain spaces).
+  const bounds: number[] = [];
+  let position = 0;
+  for (let field = 0; field < 5; field++) {
+    while (position < line.length && line[position] === SPACE) position++;
+    const start = position;
+    while (position < line.length && line[position] !== SPACE) position++;
+    if (start === position) return null;
+    bounds.push(start, position);
+  }
+  while (position < line.length && line[position] === SPACE) position++;
+  if (position >= line.length || line[position] !== 0x2f) return null;
+  const text = (index: number): string => line.toString('latin1', bounds[index * 2], bounds[index * 2 + 1]);
+  const inode = Number(text(4));
+  if (!Number.isSafeInteger(inode) || inode === 0) return null;
+  const range = text(0);
+  const dash = range.indexOf('-');
+  if (dash < 0) return null;
+  try {
+    return {
+      range,
+      start: BigInt(`0x${range.slice(0, dash)}`),
+      end: BigInt(`0x${range.slice(dash + 1)}`),
+      perms: text(1),
+      offset: BigInt(`0x${text(2)}`),
+      mapsDev: text(3),
+      inode,
+      path: Buffer.from(line.subarray(position)),
+    };
+  } catch {
+    return null;
+  }
+}
+
+export interface MountInfo {
+  mntId: number;
+  parentId: number;
+  /** "MAJOR:MINOR" in decimal, as st_dev is shown. */
+  dev: string;
+  root: Buffer;
+  mountPoint: Buffer;
+  options: string;
+  fsType: string;
+  source: string;
+  superOptions: string;
+}
+
+/** text: the file decoded as latin1 (see unescapeOctal). */
+export function parseMountInfo(text: string): MountInfo[] {
+  const mounts: MountInfo[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const separator = line.indexOf(' - ');
+    if (separator < 0) continue;
+    const head = line.slice(0, separator).split(' ');
+    const tail = line.slice(separator + 3).split(' ');
+    const [mntId, parentId, dev, root, mountPoint, options] = head;
+    if (mntId === undefined || parentId === undefined || dev === undefined || root === undefined || mountPoint === undefined) continue;
+    mounts.push({
+      mntId: Number(mntId),
+      parentId: Number(parentId),
+      dev,
+      root: unescapeOctal(root),
+      mountPoint: unescapeOctal(mountPoint),
+      options: options ?? '',
+      fsType: tail[0] ?? '',
+      source: unescapeOctal(tail[1] ?? '').toString('utf8'),
+      superOptions: tail[2] ?? '',
+    });
+  }
+  return mounts;
+}
+
+/**
+ * mountinfo writes space, tab, newline and backslash in paths as \040 \011 \012 \134.
+ * The caller decodes the file as latin1 so that every byte maps to one char and back.
+ */
+export function unescapeOctal(text: string): Buffer {
+  return Buffer.from(text.replace(/\\([0-7]{3})/g, (_match, digits: string) => String.fromCharCode(parseInt(digits, 8) & 0xff)), 'latin1');
+}
+
+/** Linux dev_t as Node's stat returns it, split into "MAJOR:MINOR". */
+export function devString(dev: number | bigint): string {
+  if (typeof dev === 'number' && dev < 0x100000000) {
+    return `${(dev >>> 8) & 0xfff}:${(dev & 0xff) | ((dev >>> 12) & 0xfff00)}`;
+  }
+  const value = BigInt(dev);
+  const major = ((value >> 8n) & 0xfffn) | ((value >> 32n) & ~0xfffn);
+  const minor = (value & 0xffn) | ((value >> 12n) & ~0xffn);
+  return `${major}:${minor}`;
+}
+
+/** maps shows the device as hex "fe:00"; the rest of the tool uses decimal "254:0". */
+export function mapsDevToDecimal(mapsDev: string): string {
+  const [major, minor] = mapsDev.split(':');
+  return `${parseInt(major ?? '0', 16)}:${parseInt(minor ?? '0', 16)}`;
+}
+
+function toInt(text: string, radix: number): number | null {
+  const value = parseInt(text, radix);
+  return Number.isFinite(value) ? value : null;
+}

@@ -1,0 +1,52 @@
+// What every command gets: where the case is, how to talk to the user, and nothing global.
+
+export interface CommandContext {
+  caseDir: string;
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  /** stdout: the JSON document or the report, nothing else. */
+  out(text: string): void;
+  /** stderr: human text, suppressed by -q. */
+  info(text: string): void;
+  /** stderr: warnings are shown even with -q. */
+  warn(text: string): void;
+  /** stderr: only with -v. */
+  debug(text: string): void;
+  /** Progress lines go to stderr only when it is a TTY and not -q. */
+  progressEnabled: boolean;
+  color: boolean;
+}
+
+export interface GlobalOptions {
+  case: string;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export function makeContext(globals: GlobalOptions, streams: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream & { isTTY?: boolean } } = { stdout: process.stdout, stderr: process.stderr }): CommandContext {
+  const quiet = globals.quiet === true;
+  const verbose = globals.verbose === true;
+  const isTty = streams.stderr.isTTY === true;
+  return {
+    caseDir: globals.case,
+    json: globals.json === true,
+    quiet,
+    verbose,
+    out: (text) => {
+      streams.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    },
+    info: (text) => {
+      if (!quiet) streams.stderr.write(`${text}\n`);
+    },
+    warn: (text) => {
+      streams.stderr.write(`warning: ${text}\n`);
+    },
+    debug: (text) => {
+      if (verbose) streams.stderr.write(`${text}\n`);
+    },
+    progressEnabled: isTty && !quiet,
+    color: isTty && process.env['NO_COLOR'] === undefined,
+  };
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// bin entry: build the program, one error boundary, exit codes of CONTRACT.md.
+import { CommanderError } from 'commander';
+import { EXIT, UnlinkedError, oneLine } from '../errors.js';
+import { buildProgram } from './program.js';
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return (program as unknown as { exitCodeResult?: number }).exitCodeResult ?? EXIT.ok;
+  } catch (error) {
+    return reportError(error, argv.includes('-v') || argv.includes('--verbose'));
+  }
+}
+
+export function reportError(error: unknown, verbose: boolean): number {
+  if (error instanceof CommanderError) {
+    // commander already printed its message (or the help/version text)
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (error instanceof UnlinkedError) {
+    process.stderr.write(`unlinked: ${oneLine(error)}\n`);
+    if (verbose && error.cause !== undefined) process.stderr.write(`${String((error.cause as Error).stack ?? error.cause)}\n`);
+    return error.exitCode;
+  }
+  process.stderr.write(`unlinked: internal error: ${oneLine(error)}\n`);
+  if (verbose || process.env['UNLINKED_DEBUG'] !== undefined) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+  return EXIT.failed;
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  process.stderr.write(`unlinked: interrupted by ${signal}; every finished step is in the case database, an unfinished snapshot or copy is not counted\n`);
+  process.exit(EXIT.failed);
+}
+
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  // `unlinked list --json | head` closes the pipe early: not a failure of ours.
+  if (error.code === 'EPIPE') process.exit(EXIT.ok);
+});
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;

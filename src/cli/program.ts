@@ -1,0 +1,160 @@
+// commander wiring only: each command lazily imports its module, so `--help` stays instant.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { EXIT, type ExitCode } from '../errors.js';
+import { makeContext, type CommandContext, type GlobalOptions } from './context.js';
+import { TOOL_VERSION } from '../version.js';
+
+export const DEFAULT_CASE = './unlinked-case';
+
+export function parseNonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
+  const number = Number(value);
+  if (!Number.isSafeInteger(number)) throw new InvalidArgumentError('number too large');
+  return number;
+}
+
+function collectInt(value: string, previous: number[] | undefined): number[] {
+  return [...(previous ?? []), parseNonNegativeInt(value)];
+}
+
+function parsePositiveNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0) throw new InvalidArgumentError('expected a number of seconds (0 or more)');
+  return number;
+}
+
+/** Options every command accepts after its name too (`unlinked list --json --case X`). */
+function withCommon(command: Command): Command {
+  return command
+    .option('--case <dir>', `case directory (default: ${DEFAULT_CASE})`)
+    .option('--json', 'print one JSON document on stdout, and nothing else')
+    .option('-q, --quiet', 'only errors and warnings on stderr')
+    .option('-v, --verbose', 'more detail on stderr');
+}
+
+export interface BuiltProgram {
+  program: Command;
+  exitCode(): ExitCode;
+}
+
+type Runner = (ctx: CommandContext, ...args: never[]) => Promise<ExitCode>;
+
+export function buildProgram(): Command & { exitCodeResult?: number } {
+  const program: Command & { exitCodeResult?: number } = new Command('unlinked');
+  program
+    .description('Find, recover and report deleted-but-open files on Linux: live /proc, lsof output, ext2/3/4 images.')
+    .version(TOOL_VERSION, '-V, --version')
+    .option('--case <dir>', 'case directory', DEFAULT_CASE)
+    .option('--json', 'print one JSON document on stdout, and nothing else')
+    .option('-q, --quiet', 'only errors and warnings on stderr')
+    .option('-v, --verbose', 'more detail on stderr')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `
+Examples:
+  sudo npx unlinked triage                     snapshot, recover everything, write reports
+  npx unlinked snapshot && npx unlinked list --json
+  npx unlinked image scan /evidence/disk.img --json
+Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the case database).`);
+
+  const invoke = (load: () => Promise<Runner>) =>
+    async function (this: Command, ...args: unknown[]): Promise<void> {
+      const command = this;
+      const local = command.opts<Partial<GlobalOptions>>();
+      const root = program.opts<GlobalOptions>();
+      const globals: GlobalOptions = {
+        case: local.case ?? root.case ?? DEFAULT_CASE,
+        json: local.json === true || root.json === true,
+        quiet: local.quiet === true || root.quiet === true,
+        verbose: local.verbose === true || root.verbose === true,
+      };
+      const runner = await load();
+      // commander passes (positionals..., options, command); hand the command module its own shape.
+      const positionals = args.slice(0, -2);
+      const code = await (runner as (ctx: CommandContext, ...rest: unknown[]) => Promise<ExitCode>)(makeContext(globals), ...positionals, local);
+      program.exitCodeResult = code;
+    };
+
+  withCommon(program.command('snapshot'))
+    .description('walk /proc (and run lsof +L1 when installed) and store one snapshot of every deleted-but-open file')
+    .option('--pid <pid>', 'only this process (repeatable)', collectInt)
+    .option('--no-lsof', 'do not run lsof alongside the walk')
+    .addHelpText('after', '\nExample:\n  sudo npx unlinked snapshot --case /mnt/usb/case-42')
+    .action(invoke(async () => (await import('../commands/snapshot.js')).snapshotCommand as Runner));
+
+  withCommon(program.command('list'))
+    .description('the deleted-but-open items of a snapshot (default: the newest)')
+    .addOption(new Option('--snapshot <id>', 'this snapshot').argParser(parseNonNegativeInt).conflicts('all'))
+    .option('--all', 'every snapshot in the case')
+    .addHelpText('after', '\nExample:\n  npx unlinked list --json | jq \'.[] | select(.kind == "exe")\'')
+    .action(invoke(async () => (await import('../commands/list.js')).listCommand as Runner));
+
+  const lsof = program.command('lsof').description('lsof output captured elsewhere');
+  withCommon(lsof.command('import'))
+    .description('store lsof output (-F field output or the plain table) as a snapshot of source lsof')
+    .argument('<file>', 'captured lsof output')
+    .option('--host <name>', 'host the output was captured on')
+    .addHelpText('after', '\nExample:\n  npx unlinked lsof import web01-lsof.txt --host web01')
+    .action(invoke(async () => (await import('../commands/lsofImport.js')).lsofImportCommand as Runner));
+
+  withCommon(program.command('recover'))
+    .description('copy the content of live deleted-but-open files into <case>/recovered/ with sha256')
+    .option('--snapshot <id>', 'items of this snapshot (default: the newest)', parseNonNegativeInt)
+    .option('--item <id>', 'only this item (repeatable)', collectInt)
+    .option('--follow', 'keep copying while a writer appends, until it closes the file or exits')
+    .option('--follow-timeout <seconds>', 'stop following after this long', parsePositiveNumber)
+    .option('--force-same-fs', 'allow writing the copy onto the file system that holds the item (may overwrite its blocks)')
+    .addHelpText('after', '\nExample:\n  sudo npx unlinked recover --case /mnt/usb/case-42 --json')
+    .action(invoke(async () => (await import('../commands/recover.js')).recoverCommand as Runner));
+
+  withCommon(program.command('relink'))
+    .description('give an O_TMPFILE item a name again (writes to the live file system)')
+    .requiredOption('--item <id>', 'the item', parseNonNegativeInt)
+    .requiredOption('--to <path>', 'the new name, on the same file system as the item')
+    .addHelpText('after', '\nExample:\n  sudo npx unlinked relink --item 7 --to /var/tmp/rescued.bin')
+    .action(invoke(async () => (await import('../commands/relink.js')).relinkCommand as Runner));
+
+  const image = program.command('image').description('offline disk images and block devices (read-only)');
+  withCommon(image.command('scan'))
+    .description('find orphan and deleted inodes in a raw image or device')
+    .argument('<image>', 'raw image file or block device')
+    .option('--offset <sectors>', 'file system starts at this sector (default: every partition mmls finds)', parseNonNegativeInt)
+    .addHelpText('after', '\nExample:\n  npx unlinked image scan /evidence/sda.dd --json')
+    .action(invoke(async () => (await import('../commands/imageScan.js')).imageScanCommand as Runner));
+
+  withCommon(image.command('extract'))
+    .description('copy inode contents into <case>/extracted/ with sha256')
+    .argument('<image>', 'raw image file or block device')
+    .option('--inode <n>', 'this inode (repeatable)', collectInt)
+    .option('--all', 'every orphan and recoverable deleted inode the scan found')
+    .option('--offset <sectors>', 'file system starts at this sector', parseNonNegativeInt)
+    .addHelpText('after', '\nExample:\n  npx unlinked image extract /evidence/sda.dd --offset 2048 --inode 12 --json')
+    .action(invoke(async () => (await import('../commands/imageExtract.js')).imageExtractCommand as Runner));
+
+  withCommon(program.command('report'))
+    .description('write a report of the case')
+    .addOption(new Option('--format <format>', 'report format').choices(['csv', 'html', 'json', 'bodyfile']).makeOptionMandatory())
+    .option('--out <file>', 'output file, or - for stdout (default: <case>/reports/)')
+    .addHelpText('after', '\nExample:\n  npx unlinked report --format bodyfile --out - | mactime -b - -d')
+    .action(invoke(async () => (await import('../commands/report.js')).reportCommand as Runner));
+
+  withCommon(program.command('triage'))
+    .description('snapshot, recover everything (most fragile first), write reports/report.html and reports/items.csv')
+    .option('--no-recover', 'snapshot and report only')
+    .option('--no-lsof', 'do not run lsof')
+    .option('--follow-timeout <seconds>', 'follow growing files for at most this long', parsePositiveNumber)
+    .option('--force-same-fs', 'allow the case on a file system that holds items being recovered')
+    .addHelpText('after', '\nExample:\n  sudo npx unlinked triage --case /mnt/usb/case-42')
+    .action(invoke(async () => (await import('../commands/triage.js')).triageCommand as Runner));
+
+  for (const command of [program, ...allCommands(program)]) {
+    command.exitOverride();
+  }
+  return program;
+}
+
+function allCommands(command: Command): Command[] {
+  return command.commands.flatMap((child) => [child, ...allCommands(child)]);
+}
+
+export { EXIT };

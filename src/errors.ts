@@ -1,0 +1,54 @@
+// Typed errors: each carries the exit code of CONTRACT.md and a one-line message.
+
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  partial: 3,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export type ErrorCode =
+  | 'USAGE'
+  | 'TOOL_MISSING'
+  | 'TOOL_FAILED'
+  | 'TOOL_TIMEOUT'
+  | 'BAD_INPUT'
+  | 'NOT_FOUND'
+  | 'SAME_FS'
+  | 'EXISTS'
+  | 'CASE'
+  | 'INTERRUPTED'
+  | 'FAILED';
+
+export class UnlinkedError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: ExitCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; exitCode?: ExitCode }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'UnlinkedError';
+    this.code = code;
+    this.exitCode = options?.exitCode ?? (code === 'USAGE' ? EXIT.usage : EXIT.failed);
+  }
+}
+
+export function usageError(message: string): UnlinkedError {
+  return new UnlinkedError('USAGE', message);
+}
+
+/** errno code of a Node system error (ENOENT, EACCES, ...), or undefined. */
+export function errnoCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+/** One line, whatever was thrown: what a user sees and what the database records as a reason. */
+export function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}

@@ -1,0 +1,182 @@
+// The only place that imports execa: argument arrays, a timeout on every command, a clear
+// message when a program is missing, and a record of every command run.
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa, ExecaError } from 'execa';
+import { UnlinkedError } from '../errors.js';
+
+export interface ToolSpec {
+  /** Debian package that provides the program, for the "not installed" message. */
+  debianPackage: string;
+  /** Arguments that make the program print its version and exit. */
+  versionArgs: readonly string[];
+}
+
+export const TOOLS = {
+  lsof: { debianPackage: 'lsof', versionArgs: ['-v'] },
+  mmls: { debianPackage: 'sleuthkit', versionArgs: ['-V'] },
+  fsstat: { debianPackage: 'sleuthkit', versionArgs: ['-V'] },
+  ils: { debianPackage: 'sleuthkit', versionArgs: ['-V'] },
+  fls: { debianPackage: 'sleuthkit', versionArgs: ['-V'] },
+  istat: { debianPackage: 'sleuthkit', versionArgs: ['-V'] },
+  icat: { debianPackage: 'sleuthkit', versionArgs: ['-V'] },
+  mactime: { debianPackage: 'sleuthkit', versionArgs: ['-V'] },
+  debugfs: { debianPackage: 'e2fsprogs', versionArgs: ['-V'] },
+} as const satisfies Record<string, ToolSpec>;
+
+export type ToolName = keyof typeof TOOLS;
+
+export interface CommandRecord {
+  program: string;
+  path: string | null;
+  version: string | null;
+  argv: readonly string[];
+  exitCode: number | null;
+  error: string | null;
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** Where run() reports each command; the store implements it (exec never imports the store). */
+export type CommandRecorder = (record: CommandRecord) => void;
+
+export interface RunOptions {
+  timeoutMs: number;
+  recorder: CommandRecorder | null;
+  /** Stream stdout into this file instead of buffering it (large outputs, icat). */
+  stdoutFile?: string;
+  /** Exit codes that are not failures (default: only 0). */
+  okExitCodes?: readonly number[];
+  maxBufferBytes?: number;
+  cancelSignal?: AbortSignal;
+}
+
+export interface RunResult {
+  stdout: Buffer;
+  stderr: string;
+  exitCode: number;
+}
+
+// Programs such as debugfs live in /usr/sbin, which a non-root PATH often lacks.
+const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/local/bin', '/usr/bin', '/bin'];
+
+const resolved = new Map<string, string | null>();
+const versions = new Map<string, string | null>();
+
+export function resolveProgram(program: string): string | null {
+  const cached = resolved.get(program);
+  if (cached !== undefined) return cached;
+  const dirs = [...(process.env['PATH'] ?? '').split(':').filter(Boolean), ...EXTRA_DIRS];
+  let found: string | null = null;
+  for (const dir of dirs) {
+    const candidate = path.join(dir, program);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) {
+        found = candidate;
+        break;
+      }
+    } catch {
+      // not in this directory
+    }
+  }
+  resolved.set(program, found);
+  return found;
+}
+
+export function isInstalled(tool: ToolName): boolean {
+  return resolveProgram(tool) !== null;
+}
+
+export function requireTool(tool: ToolName): string {
+  const found = resolveProgram(tool);
+  if (found === null) {
+    throw new UnlinkedError('TOOL_MISSING', `${tool} is not installed: apt-get install ${TOOLS[tool].debianPackage}`);
+  }
+  return found;
+}
+
+/** The tool's own version line (first non-empty line that names a version), cached per process. */
+export async function toolVersion(tool: ToolName): Promise<string | null> {
+  const cached = versions.get(tool);
+  if (cached !== undefined) return cached;
+  const programPath = requireTool(tool);
+  let version: string | null = null;
+  try {
+    const result = await execa(programPath, [...TOOLS[tool].versionArgs], {
+      reject: false,
+      timeout: 10_000,
+      stdin: 'ignore',
+      all: true,
+      encoding: 'utf8',
+    });
+    const lines = (result.all ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
+    version = lines.find((line) => /\d+\.\d+/.test(line) && /version|ver\b|revision|\(|^\S+ \d/i.test(line)) ?? lines[0] ?? null;
+  } catch {
+    version = null;
+  }
+  versions.set(tool, version);
+  return version;
+}
+
+/**
+ * Run one external tool with an argument array (never a shell string) and a timeout.
+ * Exit codes outside okExitCodes raise TOOL_FAILED with the tool's own first stderr line.
+ */
+export async function run(tool: ToolName, args: readonly string[], options: RunOptions): Promise<RunResult> {
+  const programPath = requireTool(tool);
+  const version = await toolVersion(tool);
+  const startedAt = new Date().toISOString();
+  const okExitCodes = options.okExitCodes ?? [0];
+  let exitCode: number | null = null;
+  let failure: string | null = null;
+  try {
+    const result = await execa(programPath, [...args], {
+      reject: false,
+      timeout: options.timeoutMs,
+      killSignal: 'SIGKILL',
+      stdin: 'ignore',
+      encoding: 'buffer',
+      stripFinalNewline: false,
+      maxBuffer: options.maxBufferBytes ?? 1024 * 1024 * 1024,
+      ...(options.stdoutFile === undefined ? {} : { stdout: { file: options.stdoutFile } }),
+      ...(options.cancelSignal === undefined ? {} : { cancelSignal: options.cancelSignal }),
+    });
+    const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
+    exitCode = result.exitCode ?? null;
+    if (result.timedOut) {
+      failure = `timed out after ${options.timeoutMs} ms`;
+      throw new UnlinkedError('TOOL_TIMEOUT', `${tool} ${args.join(' ')}: timed out after ${Math.round(options.timeoutMs / 1000)} s`);
+    }
+    if (result.failed && result.exitCode === undefined && result.signal === undefined) {
+      failure = firstLine(stderr) ?? result.shortMessage ?? 'could not be started';
+      throw new UnlinkedError('TOOL_FAILED', `${tool} could not be run: ${failure}`);
+    }
+    if (exitCode === null || !okExitCodes.includes(exitCode)) {
+      failure = firstLine(stderr) ?? `exit code ${String(exitCode)}`;
+      throw new UnlinkedError('TOOL_FAILED', `${tool} exited with ${exitCode === null ? `signal ${result.signal ?? '?'}` : `code ${exitCode}`}: ${failure}`);
+    }
+    const stdout = result.stdout === undefined || options.stdoutFile !== undefined ? Buffer.alloc(0) : Buffer.from(result.stdout);
+    return { stdout, stderr, exitCode };
+  } catch (error) {
+    if (error instanceof UnlinkedError) throw error;
+    failure = error instanceof ExecaError ? error.shortMessage : String(error);
+    throw new UnlinkedError('TOOL_FAILED', `${tool} could not be run: ${failure}`, { cause: error });
+  } finally {
+    options.recorder?.({
+      program: tool,
+      path: programPath,
+      version,
+      argv: [...args],
+      exitCode,
+      error: failure,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+    });
+  }
+}
+
+function firstLine(text: string): string | null {
+  const line = text.split('\n').map((part) => part.trim()).find(Boolean);
+  return line ?? null;
+}

@@ -1,0 +1,120 @@
+// Mount tables per mount namespace (from /proc/PID/mountinfo) and file system UUIDs per device.
+import fs from 'node:fs';
+import { devString, parseMountInfo, type MountInfo } from '../../parsers/procfs.js';
+import { readExtSuperblockUuid } from './superblock.js';
+import type { MountRecord } from './types.js';
+
+export class NamespaceMounts {
+  private readonly byId = new Map<number, MountInfo>();
+  private readonly byDev = new Map<string, MountInfo[]>();
+
+  constructor(readonly mounts: readonly MountInfo[]) {
+    for (const mount of mounts) {
+      this.byId.set(mount.mntId, mount);
+      const list = this.byDev.get(mount.dev);
+      if (list === undefined) this.byDev.set(mount.dev, [mount]);
+      else list.push(mount);
+    }
+  }
+
+  hasMntId(mntId: number): boolean {
+    return this.byId.has(mntId);
+  }
+
+  hasDev(dev: string): boolean {
+    return this.byDev.has(dev);
+  }
+
+  /** By mnt_id when fdinfo gave one; else the mount of that device whose mount point prefixes the path. */
+  find(mntId: number | null, dev: string, itemPath: Buffer): MountInfo | null {
+    if (mntId !== null) {
+      const byId = this.byId.get(mntId);
+      if (byId !== undefined) return byId;
+    }
+    const candidates = this.byDev.get(dev);
+    if (candidates === undefined) return null;
+    let best: MountInfo | null = null;
+    for (const mount of candidates) {
+      const point = mount.mountPoint;
+      const prefixes = point.length === 1 || (itemPath.subarray(0, point.length).equals(point) && (itemPath.length === point.length || itemPath[point.length] === 0x2f));
+      if (prefixes && (best === null || point.length > best.mountPoint.length)) best = mount;
+    }
+    return best ?? candidates[0] ?? null;
+  }
+}
+
+export class MountTable {
+  private readonly namespaces = new Map<string, NamespaceMounts | null>();
+  private readonly uuids = new Map<string, string | null>();
+  private byUuidDir: Map<string, string> | null = null;
+
+  constructor(private readonly procRoot: string) {}
+
+  /** The mount table of a namespace, read from the first process seen in it. */
+  forNamespace(mntNs: string, pid: number): NamespaceMounts | null {
+    const known = this.namespaces.get(mntNs);
+    if (known !== undefined && known !== null) return known;
+    let table: NamespaceMounts | null = null;
+    try {
+      table = new NamespaceMounts(parseMountInfo(fs.readFileSync(`${this.procRoot}/${pid}/mountinfo`, 'latin1')));
+    } catch {
+      table = null; // vanished or unreadable: try again with the next process of this namespace
+    }
+    this.namespaces.set(mntNs, table);
+    return table;
+  }
+
+  /** UUID of the file system on a block device: /dev/disk/by-uuid first, else an ext superblock. */
+  uuidFor(mount: MountInfo): string | null {
+    const cached = this.uuids.get(mount.dev);
+    if (cached !== undefined) return cached;
+    let uuid: string | null = null;
+    if (!mount.dev.startsWith('0:')) {
+      uuid = this.byUuid().get(mount.dev) ?? readExtSuperblockUuid(`/dev/block/${mount.dev}`);
+    }
+    this.uuids.set(mount.dev, uuid);
+    return uuid;
+  }
+
+  private byUuid(): Map<string, string> {
+    if (this.byUuidDir !== null) return this.byUuidDir;
+    const map = new Map<string, string>();
+    const dir = '/dev/disk/by-uuid';
+    try {
+      for (const name of fs.readdirSync(dir)) {
+        try {
+          const stat = fs.statSync(`${dir}/${name}`);
+          if (stat.isBlockDevice()) map.set(devString(stat.rdev), name.toLowerCase());
+        } catch {
+          // dangling link
+        }
+      }
+    } catch {
+      // no udev (containers, minimal systems): fall back to reading superblocks
+    }
+    this.byUuidDir = map;
+    return map;
+  }
+
+  records(): MountRecord[] {
+    const records: MountRecord[] = [];
+    for (const [mntNs, table] of this.namespaces) {
+      if (table === null) continue;
+      for (const mount of table.mounts) {
+        records.push({
+          mntNs,
+          mntId: mount.mntId,
+          parentId: mount.parentId,
+          dev: mount.dev,
+          root: mount.root,
+          mountPoint: mount.mountPoint,
+          fsType: mount.fsType,
+          source: mount.source,
+          fsUuid: this.uuids.get(mount.dev) ?? null,
+          options: mount.options,
+        });
+      }
+    }
+    return records;
+  }
+}

@@ -1,0 +1,105 @@
+// What one walk of /proc saw: plain records, written to the store in one transaction.
+
+export type ItemKind = 'fd' | 'map' | 'exe' | 'memfd' | 'tmpfile';
+
+export interface ProcessRecord {
+  pid: number;
+  ppid: number | null;
+  startTime: number | null;
+  state: string | null;
+  uid: number | null;
+  comm: string | null;
+  cmdline: Buffer | null;
+  exe: Buffer | null;
+  exeDeleted: boolean | null;
+  exeDev: string | null;
+  exeInode: number | null;
+  mntNs: string | null;
+  pidNs: string | null;
+  cgroup: string | null;
+  /** Why part of this process could not be read (EACCES as non-root, vanished mid-read). */
+  readError: string | null;
+}
+
+export interface FdRecord {
+  pid: number;
+  fd: number;
+  target: Buffer;
+  dev: string | null;
+  inode: number | null;
+  mode: number | null;
+  size: number | null;
+  nlink: number | null;
+  pos: number | null;
+  flags: number | null;
+  mntId: number | null;
+}
+
+export interface MapRecord {
+  pid: number;
+  range: string;
+  perms: string;
+  offset: number;
+  mapsDev: string;
+  inode: number;
+  path: Buffer;
+  dev: string | null;
+  size: number | null;
+  nlink: number | null;
+  statError: string | null;
+}
+
+export interface MountRecord {
+  mntNs: string;
+  mntId: number;
+  parentId: number;
+  dev: string;
+  root: Buffer;
+  mountPoint: Buffer;
+  fsType: string;
+  source: string;
+  fsUuid: string | null;
+  options: string;
+}
+
+export interface LiveItem {
+  pid: number;
+  startTime: number | null;
+  comm: string | null;
+  exe: Buffer | null;
+  kind: ItemKind;
+  fd: number | null;
+  mapRange: string | null;
+  /** The file's last name, without the " (deleted)" the kernel appends. */
+  path: Buffer;
+  dev: string;
+  inode: number;
+  size: number;
+  nlink: number;
+  mode: number;
+  pos: number | null;
+  flags: number | null;
+  mntId: number | null;
+  mntNs: string | null;
+  mountPoint: Buffer | null;
+  fsType: string | null;
+  fsUuid: string | null;
+}
+
+export interface WalkCounts {
+  processesSeen: number;
+  processesVanished: number;
+  processesUnreadable: number;
+  fdsSeen: number;
+  fdsVanished: number;
+}
+
+export interface WalkResult {
+  processes: ProcessRecord[];
+  fds: FdRecord[];
+  maps: MapRecord[];
+  mounts: MountRecord[];
+  items: LiveItem[];
+  counts: WalkCounts;
+  warnings: string[];
+}

@@ -1,0 +1,295 @@
+// The live walk: every process in /proc, its fd table, fdinfo, maps/map_files, exe, namespaces.
+// Synchronous on purpose: ~100k readlink+stat calls are fastest as plain syscalls, and a
+// snapshot is a point in time, not something to interleave with other work.
+import fs from 'node:fs';
+import { errnoCode } from '../errors.js';
+import { O_TMPFILE_BIT, devString, parseFdInfo, parseMaps, parseProcStat } from '../../parsers/procfs.js';
+import { MountTable } from './mounts.js';
+import type { FdRecord, ItemKind, LiveItem, MapRecord, ProcessRecord, WalkResult } from './types.js';
+
+export interface WalkOptions {
+  /** Only these processes (default: every process). */
+  pids?: readonly number[];
+  procRoot?: string;
+}
+
+const SLASH = 0x2f;
+const DELETED_SUFFIX = Buffer.from(' (deleted)');
+const MEMFD_PREFIX = Buffer.from('/memfd:');
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+interface StatLite {
+  dev: string;
+  ino: number;
+  mode: number;
+  size: number;
+  nlink: number;
+}
+
+export function walkProc(options: WalkOptions = {}): WalkResult {
+  const procRoot = options.procRoot ?? '/proc';
+  const result: WalkResult = {
+    processes: [],
+    fds: [],
+    maps: [],
+    mounts: [],
+    items: [],
+    counts: { processesSeen: 0, processesVanished: 0, processesUnreadable: 0, fdsSeen: 0, fdsVanished: 0 },
+    warnings: [],
+  };
+  const mounts = new MountTable(procRoot);
+  // A mapped library is shared by hundreds of processes: stat it once per walk.
+  const mapStatCache = new Map<string, StatLite | string>();
+  const pids = options.pids ?? listPids(procRoot);
+  for (const pid of pids) {
+    if (pid === process.pid) continue; // our own process is not evidence
+    walkProcess(procRoot, pid, result, mounts, mapStatCache);
+  }
+  result.mounts = mounts.records();
+  return result;
+}
+
+function listPids(procRoot: string): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync(procRoot)) {
+    const code = name.charCodeAt(0);
+    if (code >= 0x30 && code <= 0x39) pids.push(Number(name));
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+function walkProcess(
+  procRoot: string,
+  pid: number,
+  result: WalkResult,
+  mounts: MountTable,
+  mapStatCache: Map<string, StatLite | string>,
+): void {
+  const base = `${procRoot}/${pid}`;
+  let statText: string;
+  try {
+    statText = fs.readFileSync(`${base}/stat`, 'latin1');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ESRCH') result.counts.processesVanished++;
+    else result.warnings.push(`pid ${pid}: cannot read stat: ${errnoCode(error) ?? String(error)}`);
+    return;
+  }
+  const procStat = parseProcStat(statText);
+  result.counts.processesSeen++;
+  const errors: string[] = [];
+  const record: ProcessRecord = {
+    pid,
+    ppid: procStat?.ppid ?? null,
+    startTime: procStat?.startTime ?? null,
+    state: procStat?.state ?? null,
+    uid: tryOr(() => fs.statSync(base).uid, null),
+    comm: procStat === null ? null : Buffer.from(procStat.comm, 'latin1').toString('utf8'),
+    cmdline: tryOr(() => fs.readFileSync(`${base}/cmdline`), null),
+    exe: null,
+    exeDeleted: null,
+    exeDev: null,
+    exeInode: null,
+    mntNs: tryOr(() => fs.readlinkSync(`${base}/ns/mnt`), null),
+    pidNs: tryOr(() => fs.readlinkSync(`${base}/ns/pid`), null),
+    cgroup: tryOr(() => fs.readFileSync(`${base}/cgroup`, 'utf8').trim(), null),
+    readError: null,
+  };
+  result.processes.push(record);
+  const nsMounts = record.mntNs === null ? null : mounts.forNamespace(record.mntNs, pid);
+
+  const makeItem = (kind: ItemKind, stat: StatLite, itemPath: Buffer, extra: Partial<LiveItem>): LiveItem => {
+    const mount = nsMounts === null ? null : nsMounts.find(extra.mntId ?? null, stat.dev, itemPath);
+    return {
+      pid,
+      startTime: record.startTime,
+      comm: record.comm,
+      exe: record.exe,
+      kind,
+      fd: null,
+      mapRange: null,
+      path: itemPath,
+      dev: stat.dev,
+      inode: stat.ino,
+      size: stat.size,
+      nlink: stat.nlink,
+      mode: stat.mode,
+      pos: null,
+      flags: null,
+      mntId: null,
+      mntNs: record.mntNs,
+      mountPoint: mount?.mountPoint ?? null,
+      fsType: mount?.fsType ?? null,
+      fsUuid: mount === null ? null : mounts.uuidFor(mount),
+      ...extra,
+    };
+  };
+
+  // exe: the running binary; ENOENT for kernel threads, EACCES for others' processes as non-root.
+  let exeStat: StatLite | undefined;
+  try {
+    record.exe = fs.readlinkSync(`${base}/exe`, { encoding: 'buffer' });
+    exeStat = statLite(`${base}/exe`);
+    if (exeStat !== undefined) {
+      record.exeDeleted = exeStat.nlink === 0;
+      record.exeDev = exeStat.dev;
+      record.exeInode = exeStat.ino;
+      if (exeStat.nlink === 0 && isRegular(exeStat.mode)) {
+        result.items.push(makeItem('exe', exeStat, stripDeleted(record.exe), {}));
+      }
+    }
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== 'ENOENT') errors.push(`exe: ${code ?? String(error)}`);
+  }
+
+  // fd table
+  const heldInodes = new Set<string>();
+  let fdNames: string[] | null = null;
+  try {
+    fdNames = fs.readdirSync(`${base}/fd`);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT') result.counts.processesVanished++;
+    else errors.push(`fd: ${code ?? String(error)}`);
+  }
+  for (const name of fdNames ?? []) {
+    const fd = Number(name);
+    const fdPath = `${base}/fd/${name}`;
+    let target: Buffer;
+    try {
+      target = fs.readlinkSync(fdPath, { encoding: 'buffer' });
+    } catch {
+      result.counts.fdsVanished++;
+      continue;
+    }
+    result.counts.fdsSeen++;
+    const fdRecord: FdRecord = { pid, fd, target, dev: null, inode: null, mode: null, size: null, nlink: null, pos: null, flags: null, mntId: null };
+    result.fds.push(fdRecord);
+    // socket:[..], pipe:[..], anon_inode:[..] are not files with names.
+    if (target[0] !== SLASH) continue;
+    const stat = statMapFile(fdPath);
+    if (typeof stat === 'string') {
+      if (stat === 'ENOENT') result.counts.fdsVanished++;
+      else errors.push(`fd ${fd}: ${stat}`);
+      continue;
+    }
+    fdRecord.dev = stat.dev;
+    fdRecord.inode = stat.ino;
+    fdRecord.mode = stat.mode;
+    fdRecord.size = stat.size;
+    fdRecord.nlink = stat.nlink;
+    heldInodes.add(`${stat.dev}/${stat.ino}`);
+    if (stat.nlink !== 0 || !isRegular(stat.mode)) continue;
+    const info = tryOr(() => parseFdInfo(fs.readFileSync(`${base}/fdinfo/${name}`, 'latin1')), null);
+    fdRecord.pos = info?.pos ?? null;
+    fdRecord.flags = info?.flags ?? null;
+    fdRecord.mntId = info?.mntId ?? null;
+    const kind = classifyFd(target, info?.flags ?? null, info?.mntId ?? null, nsMounts);
+    result.items.push(makeItem(kind, stat, stripDeleted(target), { fd, pos: fdRecord.pos, flags: fdRecord.flags, mntId: fdRecord.mntId }));
+  }
+
+  // maps: deleted files that are mapped but not held by an fd of this process.
+  let mapsBytes: Buffer | null = null;
+  try {
+    mapsBytes = fs.readFileSync(`${base}/maps`);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== 'ENOENT') errors.push(`maps: ${code ?? String(error)}`);
+  }
+  const seenMapped = new Set<string>();
+  for (const entry of mapsBytes === null ? [] : parseMaps(mapsBytes)) {
+    const cacheKey = `${entry.mapsDev}/${entry.inode}`;
+    let stat = mapStatCache.get(cacheKey);
+    if (stat === undefined) {
+      stat = statMapFile(`${base}/map_files/${entry.range}`);
+      // Only a successful stat describes the file for other processes; errors are per process.
+      if (typeof stat !== 'string') mapStatCache.set(cacheKey, stat);
+    }
+    const mapRecord: MapRecord = {
+      pid,
+      range: entry.range,
+      perms: entry.perms,
+      offset: Number(entry.offset),
+      mapsDev: entry.mapsDev,
+      inode: entry.inode,
+      path: entry.path,
+      dev: typeof stat === 'string' ? null : stat.dev,
+      size: typeof stat === 'string' ? null : stat.size,
+      nlink: typeof stat === 'string' ? null : stat.nlink,
+      statError: typeof stat === 'string' ? stat : null,
+    };
+    result.maps.push(mapRecord);
+    if (typeof stat === 'string' || stat.nlink !== 0 || !isRegular(stat.mode)) continue;
+    const inodeKey = `${stat.dev}/${stat.ino}`;
+    if (heldInodes.has(inodeKey) || seenMapped.has(inodeKey)) continue;
+    if (exeStat !== undefined && exeStat.dev === stat.dev && exeStat.ino === stat.ino) continue;
+    seenMapped.add(inodeKey);
+    const itemPath = stripDeleted(entry.path);
+    const isMemfd = itemPath.subarray(0, MEMFD_PREFIX.length).equals(MEMFD_PREFIX);
+    // Shared anonymous memory ("/dev/zero (deleted)") and SysV shm live on the kernel's internal
+    // shmem mount, which no mountinfo lists: they are not files anyone deleted.
+    if (!isMemfd && (nsMounts === null || !nsMounts.hasDev(stat.dev))) continue;
+    result.items.push(makeItem(isMemfd ? 'memfd' : 'map', stat, itemPath, { mapRange: entry.range }));
+  }
+  if (errors.length > 0) {
+    record.readError = errors.join('; ');
+    if (errors.some((text) => text.includes('EACCES') || text.includes('EPERM'))) result.counts.processesUnreadable++;
+  }
+}
+
+function classifyFd(
+  target: Buffer,
+  flags: number | null,
+  mntId: number | null,
+  nsMounts: ReturnType<MountTable['forNamespace']> | null,
+): ItemKind {
+  if (flags !== null && (flags & O_TMPFILE_BIT) !== 0) return 'tmpfile';
+  // A memfd lives on the kernel's internal shmem mount (mnt_id absent from mountinfo); a file
+  // someone named "/memfd:x" on a real mount is an ordinary file.
+  if (target.subarray(0, MEMFD_PREFIX.length).equals(MEMFD_PREFIX) && (mntId === null || nsMounts === null || !nsMounts.hasMntId(mntId))) {
+    return 'memfd';
+  }
+  return 'fd';
+}
+
+/** The kernel appends exactly one " (deleted)" to an unlinked dentry's name; a name may carry its own. */
+export function stripDeleted(target: Buffer): Buffer {
+  if (target.length >= DELETED_SUFFIX.length && target.subarray(target.length - DELETED_SUFFIX.length).equals(DELETED_SUFFIX)) {
+    return target.subarray(0, target.length - DELETED_SUFFIX.length);
+  }
+  return target;
+}
+
+function isRegular(mode: number): boolean {
+  return (mode & S_IFMT) === S_IFREG;
+}
+
+function statLite(file: string): StatLite | undefined {
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  if (stat === undefined) return undefined;
+  // Overlayfs (xino) and some network file systems hand out inode numbers past 2^53.
+  if (!Number.isSafeInteger(stat.ino) || !Number.isSafeInteger(stat.size)) {
+    const exact = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+    if (exact === undefined) return undefined;
+    return { dev: devString(exact.dev), ino: Number(exact.ino), mode: Number(exact.mode), size: Number(exact.size), nlink: Number(exact.nlink) };
+  }
+  return { dev: devString(stat.dev), ino: stat.ino, mode: stat.mode, size: stat.size, nlink: stat.nlink };
+}
+
+function statMapFile(file: string): StatLite | string {
+  try {
+    return statLite(file) ?? 'ENOENT';
+  } catch (error) {
+    return errnoCode(error) ?? String(error);
+  }
+}
+
+function tryOr<T, F>(read: () => T, fallback: F): T | F {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+

@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { UnlinkedError, oneLine } from '../errors.js';
+import { MIGRATIONS } from './schema.js';
+
+export type Db = Database.Database;
+
+export interface CasePaths {
+  dir: string;
+  database: string;
+  recovered: string;
+  extracted: string;
+  reports: string;
+}
+
+export function casePaths(dir: string): CasePaths {
+  const absolute = path.resolve(dir);
+  return {
+    dir: absolute,
+    database: path.join(absolute, 'case.sqlite'),
+    recovered: path.join(absolute, 'recovered'),
+    extracted: path.join(absolute, 'extracted'),
+    reports: path.join(absolute, 'reports'),
+  };
+}
+
+/** How long a second `unlinked` on the same case waits for the first one's write lock. */
+const BUSY_TIMEOUT_MS = 120_000;
+
+export interface OpenCaseOptions {
+  /** Create the case directory and database when missing (commands that write). */
+  create: boolean;
+}
+
+export interface Case {
+  paths: CasePaths;
+  db: Db;
+  close(): void;
+}
+
+export function openCase(dir: string, options: OpenCaseOptions): Case {
+  const paths = casePaths(dir);
+  if (!options.create && !fs.existsSync(paths.database)) {
+    throw new UnlinkedError('CASE', `no case database at ${paths.database}: run \`unlinked snapshot\` or \`unlinked image scan\` first, or pass --case DIR`);
+  }
+  try {
+    fs.mkdirSync(paths.dir, { recursive: true });
+  } catch (error) {
+    throw new UnlinkedError('CASE', `cannot create case directory ${paths.dir}: ${oneLine(error)}`, { cause: error });
+  }
+  let db: Db;
+  try {
+    db = new Database(paths.database, { timeout: BUSY_TIMEOUT_MS });
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+  } catch (error) {
+    throw new UnlinkedError('CASE', `cannot open case database ${paths.database}: ${oneLine(error)}`, { cause: error });
+  }
+  return { paths, db, close: () => db.close() };
+}
+
+export function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const latest = MIGRATIONS.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new Error(`database schema version ${current} is newer than this unlinked (${latest}); use a newer unlinked`);
+  }
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    // BEGIN IMMEDIATE so two processes opening a new case do not both apply the same migration.
+    db.transaction(() => {
+      const again = db.pragma('user_version', { simple: true }) as number;
+      if (again >= migration.version) return;
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}

@@ -1,0 +1,102 @@
+import type { Db } from './db.js';
+import { displayBytes } from '../util/bytes.js';
+import type { ItemKind } from '../proc/types.js';
+
+/** A live item as CONTRACT.md names its JSON keys. */
+export interface LiveItemJson {
+  id: number;
+  snapshot_id: number;
+  pid: number;
+  start_time: number | null;
+  comm: string | null;
+  exe: string | null;
+  kind: ItemKind;
+  fd: number | null;
+  path: string;
+  path_b64: string;
+  dev: string | null;
+  inode: number | null;
+  size: number | null;
+  nlink: number | null;
+  mount_point: string | null;
+  fs_type: string | null;
+  fs_uuid: string | null;
+  source: Array<'proc' | 'lsof'>;
+  map_range: string | null;
+  lsof_note: string | null;
+}
+
+export interface ItemRow {
+  id: number;
+  snapshot_id: number;
+  pid: number;
+  start_time: number | null;
+  comm: string | null;
+  exe: Buffer | null;
+  kind: ItemKind;
+  fd: number | null;
+  map_range: string | null;
+  path: Buffer;
+  dev: string | null;
+  inode: number | null;
+  size: number | null;
+  nlink: number | null;
+  mount_point: Buffer | null;
+  fs_type: string | null;
+  fs_uuid: string | null;
+  in_proc: number;
+  in_lsof: number;
+  lsof_note: string | null;
+}
+
+export function itemJson(row: ItemRow): LiveItemJson {
+  const source: Array<'proc' | 'lsof'> = [];
+  if (row.in_proc) source.push('proc');
+  if (row.in_lsof) source.push('lsof');
+  return {
+    id: row.id,
+    snapshot_id: row.snapshot_id,
+    pid: row.pid,
+    start_time: row.start_time,
+    comm: row.comm,
+    exe: row.exe === null ? null : displayBytes(row.exe),
+    kind: row.kind,
+    fd: row.fd,
+    path: displayBytes(row.path),
+    path_b64: row.path.toString('base64'),
+    dev: row.dev,
+    inode: row.inode,
+    size: row.size,
+    nlink: row.nlink,
+    mount_point: row.mount_point === null ? null : displayBytes(row.mount_point),
+    fs_type: row.fs_type,
+    fs_uuid: row.fs_uuid,
+    source,
+    map_range: row.map_range,
+    lsof_note: row.lsof_note,
+  };
+}
+
+export function latestSnapshotId(db: Db): number | null {
+  const row = db.prepare(`SELECT id FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1`).get() as { id: number } | undefined;
+  return row?.id ?? null;
+}
+
+export function snapshotExists(db: Db, snapshotId: number): boolean {
+  return db.prepare(`SELECT 1 FROM snapshots WHERE id = ? AND finished_at IS NOT NULL`).get(snapshotId) !== undefined;
+}
+
+const ITEM_COLUMNS = `id, snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mount_point, fs_type, fs_uuid, in_proc, in_lsof, lsof_note`;
+
+/** Items of one finished snapshot, or of every finished snapshot (snapshotId null). */
+export function listItems(db: Db, snapshotId: number | null): ItemRow[] {
+  if (snapshotId === null) {
+    return db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items ORDER BY snapshot_id, pid, kind, fd, id`).all() as ItemRow[];
+  }
+  return db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items WHERE snapshot_id = ? ORDER BY pid, kind, fd, id`).all(snapshotId) as ItemRow[];
+}
+
+export function getItems(db: Db, ids: readonly number[]): ItemRow[] {
+  const statement = db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items WHERE id = ?`);
+  return ids.map((id) => statement.get(id) as ItemRow | undefined).filter((row): row is ItemRow => row !== undefined);
+}

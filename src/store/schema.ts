@@ -1,0 +1,277 @@
+// Numbered migrations, applied in order on open; PRAGMA user_version holds the last one applied.
+// Append new migrations at the end; never edit one that has shipped.
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'live snapshot, lsof, recovery, images, provenance',
+    sql: `
+CREATE TABLE snapshots (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL CHECK (source IN ('proc', 'lsof')),
+  host TEXT,
+  boot_id TEXT,
+  kernel TEXT,
+  tool_version TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  euid INTEGER,
+  import_file TEXT,
+  import_sha256 TEXT,
+  lsof_status TEXT,
+  processes_seen INTEGER NOT NULL DEFAULT 0,
+  processes_vanished INTEGER NOT NULL DEFAULT 0,
+  processes_unreadable INTEGER NOT NULL DEFAULT 0,
+  fds_seen INTEGER NOT NULL DEFAULT 0,
+  fds_vanished INTEGER NOT NULL DEFAULT 0,
+  warnings TEXT NOT NULL DEFAULT '[]'
+);
+
+CREATE TABLE processes (
+  snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+  pid INTEGER NOT NULL,
+  ppid INTEGER,
+  start_time INTEGER,
+  state TEXT,
+  uid INTEGER,
+  comm TEXT,
+  cmdline BLOB,
+  exe BLOB,
+  exe_deleted INTEGER,
+  exe_dev TEXT,
+  exe_inode INTEGER,
+  mnt_ns TEXT,
+  pid_ns TEXT,
+  cgroup TEXT,
+  read_error TEXT,
+  PRIMARY KEY (snapshot_id, pid)
+);
+
+CREATE TABLE fds (
+  snapshot_id INTEGER NOT NULL,
+  pid INTEGER NOT NULL,
+  fd INTEGER NOT NULL,
+  target BLOB NOT NULL,
+  dev TEXT,
+  inode INTEGER,
+  mode INTEGER,
+  size INTEGER,
+  nlink INTEGER,
+  pos INTEGER,
+  flags INTEGER,
+  mnt_id INTEGER,
+  PRIMARY KEY (snapshot_id, pid, fd),
+  FOREIGN KEY (snapshot_id, pid) REFERENCES processes(snapshot_id, pid) ON DELETE CASCADE
+);
+
+CREATE TABLE maps (
+  snapshot_id INTEGER NOT NULL,
+  pid INTEGER NOT NULL,
+  range TEXT NOT NULL,
+  perms TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  maps_dev TEXT NOT NULL,
+  inode INTEGER NOT NULL,
+  path BLOB NOT NULL,
+  dev TEXT,
+  size INTEGER,
+  nlink INTEGER,
+  stat_error TEXT,
+  PRIMARY KEY (snapshot_id, pid, range),
+  FOREIGN KEY (snapshot_id, pid) REFERENCES processes(snapshot_id, pid) ON DELETE CASCADE
+);
+
+CREATE TABLE mounts (
+  snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+  mnt_ns TEXT NOT NULL,
+  mnt_id INTEGER NOT NULL,
+  parent_id INTEGER,
+  dev TEXT NOT NULL,
+  root BLOB,
+  mount_point BLOB NOT NULL,
+  fs_type TEXT,
+  source TEXT,
+  fs_uuid TEXT,
+  options TEXT,
+  PRIMARY KEY (snapshot_id, mnt_ns, mnt_id)
+);
+
+-- One row per deleted-but-open file seen in a snapshot (by the /proc walk, by lsof, or both).
+CREATE TABLE items (
+  id INTEGER PRIMARY KEY,
+  snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+  pid INTEGER NOT NULL,
+  start_time INTEGER,
+  comm TEXT,
+  exe BLOB,
+  kind TEXT NOT NULL CHECK (kind IN ('fd', 'map', 'exe', 'memfd', 'tmpfile')),
+  fd INTEGER,
+  map_range TEXT,
+  path BLOB NOT NULL,
+  dev TEXT,
+  inode INTEGER,
+  size INTEGER,
+  nlink INTEGER,
+  mode INTEGER,
+  pos INTEGER,
+  flags INTEGER,
+  mnt_id INTEGER,
+  mnt_ns TEXT,
+  mount_point BLOB,
+  fs_type TEXT,
+  fs_uuid TEXT,
+  in_proc INTEGER NOT NULL DEFAULT 1,
+  in_lsof INTEGER NOT NULL DEFAULT 0,
+  lsof_note TEXT
+);
+CREATE INDEX items_snapshot ON items(snapshot_id);
+CREATE INDEX items_fs_inode ON items(fs_uuid, inode);
+
+-- Every record lsof printed for a snapshot (live run or import), kept as lsof said it.
+CREATE TABLE lsof_files (
+  id INTEGER PRIMARY KEY,
+  snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+  line INTEGER NOT NULL,
+  command TEXT,
+  pid INTEGER NOT NULL,
+  tid INTEGER,
+  uid INTEGER,
+  user TEXT,
+  fd TEXT,
+  fd_num INTEGER,
+  type TEXT,
+  dev TEXT,
+  size INTEGER,
+  offset INTEGER,
+  nlink INTEGER,
+  inode INTEGER,
+  name BLOB,
+  deleted_by_text INTEGER NOT NULL DEFAULT 0,
+  item_id INTEGER REFERENCES items(id) ON DELETE SET NULL
+);
+CREATE INDEX lsof_files_snapshot ON lsof_files(snapshot_id);
+
+CREATE TABLE parse_warnings (
+  id INTEGER PRIMARY KEY,
+  snapshot_id INTEGER REFERENCES snapshots(id) ON DELETE CASCADE,
+  source TEXT NOT NULL,
+  line INTEGER,
+  message TEXT NOT NULL,
+  text TEXT
+);
+
+-- One row per copy attempt out of /proc.
+CREATE TABLE recoveries (
+  id INTEGER PRIMARY KEY,
+  item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+  output TEXT,
+  bytes INTEGER NOT NULL DEFAULT 0,
+  sha256 TEXT,
+  complete INTEGER NOT NULL DEFAULT 0,
+  note TEXT,
+  size_at_start INTEGER,
+  size_at_end INTEGER,
+  sparse INTEGER NOT NULL DEFAULT 0,
+  followed INTEGER NOT NULL DEFAULT 0,
+  started_at TEXT NOT NULL,
+  finished_at TEXT
+);
+CREATE INDEX recoveries_item ON recoveries(item_id);
+
+CREATE TABLE images (
+  id INTEGER PRIMARY KEY,
+  path TEXT NOT NULL,
+  is_device INTEGER NOT NULL DEFAULT 0,
+  size INTEGER,
+  sha256 TEXT,
+  sha256_after TEXT,
+  scanned_at TEXT NOT NULL,
+  partition_table TEXT
+);
+
+CREATE TABLE image_filesystems (
+  id INTEGER PRIMARY KEY,
+  image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  offset_sectors INTEGER NOT NULL,
+  fs_type TEXT,
+  fs_uuid TEXT,
+  label TEXT,
+  last_mounted_at INTEGER,
+  last_mount_point TEXT,
+  block_size INTEGER,
+  inode_count INTEGER,
+  orphan_file INTEGER NOT NULL DEFAULT 0,
+  last_orphan INTEGER,
+  error TEXT
+);
+
+CREATE TABLE image_inodes (
+  id INTEGER PRIMARY KEY,
+  filesystem_id INTEGER NOT NULL REFERENCES image_filesystems(id) ON DELETE CASCADE,
+  inode INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('orphan', 'deleted')),
+  found_by TEXT NOT NULL,
+  size INTEGER,
+  mode INTEGER,
+  mode_string TEXT,
+  uid INTEGER,
+  gid INTEGER,
+  nlink INTEGER,
+  atime INTEGER,
+  mtime INTEGER,
+  ctime INTEGER,
+  crtime INTEGER,
+  dtime INTEGER,
+  recoverable INTEGER NOT NULL DEFAULT 0,
+  blocks INTEGER,
+  last_name BLOB,
+  UNIQUE (filesystem_id, inode)
+);
+
+CREATE TABLE extractions (
+  id INTEGER PRIMARY KEY,
+  image_inode_id INTEGER REFERENCES image_inodes(id) ON DELETE SET NULL,
+  image TEXT NOT NULL,
+  offset_sectors INTEGER NOT NULL,
+  inode INTEGER NOT NULL,
+  output TEXT,
+  bytes INTEGER NOT NULL DEFAULT 0,
+  sha256 TEXT,
+  complete INTEGER NOT NULL DEFAULT 0,
+  method TEXT CHECK (method IN ('icat', 'debugfs')),
+  note TEXT,
+  live_item_id INTEGER REFERENCES items(id) ON DELETE SET NULL,
+  live_sha256_match INTEGER,
+  started_at TEXT NOT NULL,
+  finished_at TEXT
+);
+
+-- Provenance: every external command run, with its version and outcome.
+CREATE TABLE commands (
+  id INTEGER PRIMARY KEY,
+  program TEXT NOT NULL,
+  path TEXT,
+  version TEXT,
+  argv TEXT NOT NULL,
+  exit_code INTEGER,
+  error TEXT,
+  started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL
+);
+
+CREATE VIEW deleted_items AS
+SELECT
+  i.id, i.snapshot_id, i.pid, i.start_time, i.comm, i.exe, i.kind, i.fd, i.map_range,
+  i.path, i.dev, i.inode, i.size, i.nlink, i.mount_point, i.fs_type, i.fs_uuid,
+  i.in_proc, i.in_lsof, i.lsof_note, s.host, s.source AS snapshot_source, s.started_at AS snapshot_at
+FROM items i JOIN snapshots s ON s.id = i.snapshot_id
+WHERE s.finished_at IS NOT NULL;
+`,
+  },
+];
