@@ -1,6 +1,6 @@
 // commander wiring only: each command lazily imports its module, so `--help` stays instant.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EXIT, type ExitCode } from '../errors.js';
+import type { ExitCode } from '../errors.js';
 import { makeContext, type CommandContext, type GlobalOptions } from './context.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -32,11 +32,6 @@ function withCommon(command: Command): Command {
     .option('-v, --verbose', 'more detail on stderr');
 }
 
-export interface BuiltProgram {
-  program: Command;
-  exitCode(): ExitCode;
-}
-
 type Runner = (ctx: CommandContext, ...args: never[]) => Promise<ExitCode>;
 
 export function buildProgram(): Command & { exitCodeResult?: number } {
@@ -59,8 +54,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
 
   const invoke = (load: () => Promise<Runner>) =>
     async function (this: Command, ...args: unknown[]): Promise<void> {
-      const command = this;
-      const local = command.opts<Partial<GlobalOptions>>();
+      const local = this.opts<Partial<GlobalOptions>>();
       const root = program.opts<GlobalOptions>();
       const globals: GlobalOptions = {
         case: local.case ?? root.case ?? DEFAULT_CASE,
@@ -157,4 +151,3 @@ function allCommands(command: Command): Command[] {
   return command.commands.flatMap((child) => [child, ...allCommands(child)]);
 }
 
-export { EXIT };
