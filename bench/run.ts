@@ -22,12 +22,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 async function main(): Promise<void> {
   const only = process.argv[2];
-  const modules = fs.readdirSync(here).filter((name) => name.endsWith('.js') && name !== 'run.js' && !name.startsWith('helper'));
+  const modules = fs.readdirSync(here).filter((name) => name.endsWith('.js') && name !== 'run.js' && true);
   const results: BenchResult[] = [];
   for (const name of modules.sort()) {
     if (only !== undefined && !name.startsWith(only)) continue;
+    const module = (await import(pathToFileURL(path.join(here, name)).href)) as Partial<BenchModule>;
+    if (typeof module.bench !== 'function') continue; // a helper module, not a bench
     process.stderr.write(`bench ${name} ...\n`);
-    const module = (await import(pathToFileURL(path.join(here, name)).href)) as BenchModule;
     const produced = await module.bench(only === undefined ? {} : { only });
     for (const result of produced) {
       results.push(result);

@@ -11,16 +11,24 @@ export interface SnapshotCommandOptions {
 export async function snapshotCommand(ctx: CommandContext, options: SnapshotCommandOptions): Promise<ExitCode> {
   const kase = openCase(ctx.caseDir, { create: true });
   try {
-    const summary = takeSnapshot(kase.db, options.pid === undefined ? {} : { pids: options.pid });
+    const summary = await takeSnapshot(kase.db, options.pid === undefined ? {} : { pids: options.pid });
     for (const warning of summary.warnings) ctx.warn(warning);
-    if (summary.counts.processesUnreadable > 0) {
-      ctx.warn(`run as root to read other users' processes: ${summary.counts.processesUnreadable} of ${summary.counts.processesSeen} processes could not be read`);
-    }
+    warnUnreadable(ctx, summary.counts.processesUnreadable, summary.counts.processesSeen);
     const kinds = Object.entries(summary.itemsByKind).map(([kind, count]) => `${count} ${kind}`).join(', ');
     ctx.info(`snapshot ${summary.snapshotId}: ${summary.counts.processesSeen} processes, ${summary.counts.fdsSeen} fds, ${summary.items} deleted-but-open items${kinds === '' ? '' : ` (${kinds})`}; case ${kase.paths.dir}`);
     if (ctx.json) ctx.out(JSON.stringify({ snapshot_id: summary.snapshotId, ...summary.counts, items: summary.items, items_by_kind: summary.itemsByKind }));
     return EXIT.ok;
   } finally {
     kase.close();
+  }
+}
+
+/** Not root: say how to see everything. Root and still refused (LSM, sandbox): say that instead. */
+export function warnUnreadable(ctx: CommandContext, unreadable: number, seen: number): void {
+  if (unreadable === 0) return;
+  if (process.geteuid?.() === 0) {
+    ctx.warn(`${unreadable} of ${seen} processes could not be fully read even as root (a security module or sandbox refused; see processes.read_error)`);
+  } else {
+    ctx.warn(`run as root to read other users' processes: ${unreadable} of ${seen} processes could not be read`);
   }
 }

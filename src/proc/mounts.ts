@@ -2,14 +2,28 @@
 import fs from 'node:fs';
 import { devString, parseMountInfo, type MountInfo } from '../../parsers/procfs.js';
 import { readExtSuperblockUuid } from './superblock.js';
-import type { MountRecord } from './types.js';
+import type { MountRecord, RawBytes } from './types.js';
+
+/** A mountinfo entry with its paths as latin1 strings (see RawBytes). */
+export interface Mount {
+  mntId: number;
+  parentId: number;
+  dev: string;
+  root: RawBytes;
+  mountPoint: RawBytes;
+  options: string;
+  fsType: string;
+  source: string;
+}
 
 export class NamespaceMounts {
-  private readonly byId = new Map<number, MountInfo>();
-  private readonly byDev = new Map<string, MountInfo[]>();
+  private readonly byId = new Map<number, Mount>();
+  private readonly byDev = new Map<string, Mount[]>();
+  readonly mounts: readonly Mount[];
 
-  constructor(readonly mounts: readonly MountInfo[]) {
-    for (const mount of mounts) {
+  constructor(infos: readonly MountInfo[]) {
+    this.mounts = infos.map((info) => ({ ...info, root: info.root.toString('latin1'), mountPoint: info.mountPoint.toString('latin1') }));
+    for (const mount of this.mounts) {
       this.byId.set(mount.mntId, mount);
       const list = this.byDev.get(mount.dev);
       if (list === undefined) this.byDev.set(mount.dev, [mount]);
@@ -26,17 +40,17 @@ export class NamespaceMounts {
   }
 
   /** By mnt_id when fdinfo gave one; else the mount of that device whose mount point prefixes the path. */
-  find(mntId: number | null, dev: string, itemPath: Buffer): MountInfo | null {
+  find(mntId: number | null, dev: string, itemPath: RawBytes): Mount | null {
     if (mntId !== null) {
       const byId = this.byId.get(mntId);
       if (byId !== undefined) return byId;
     }
     const candidates = this.byDev.get(dev);
     if (candidates === undefined) return null;
-    let best: MountInfo | null = null;
+    let best: Mount | null = null;
     for (const mount of candidates) {
       const point = mount.mountPoint;
-      const prefixes = point.length === 1 || (itemPath.subarray(0, point.length).equals(point) && (itemPath.length === point.length || itemPath[point.length] === 0x2f));
+      const prefixes = point === '/' || (itemPath.startsWith(point) && (itemPath.length === point.length || itemPath.charCodeAt(point.length) === 0x2f));
       if (prefixes && (best === null || point.length > best.mountPoint.length)) best = mount;
     }
     return best ?? candidates[0] ?? null;
@@ -65,7 +79,7 @@ export class MountTable {
   }
 
   /** UUID of the file system on a block device: /dev/disk/by-uuid first, else an ext superblock. */
-  uuidFor(mount: MountInfo): string | null {
+  uuidFor(mount: Mount): string | null {
     const cached = this.uuids.get(mount.dev);
     if (cached !== undefined) return cached;
     let uuid: string | null = null;

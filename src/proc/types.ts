@@ -2,6 +2,12 @@
 
 export type ItemKind = 'fd' | 'map' | 'exe' | 'memfd' | 'tmpfile';
 
+/**
+ * Raw bytes from the kernel (a path, a cmdline) held as a latin1 string: one char per byte, so
+ * nothing is lost, and cheap to pass between worker threads. Buffer.from(raw, 'latin1') gives the bytes.
+ */
+export type RawBytes = string;
+
 export interface ProcessRecord {
   pid: number;
   ppid: number | null;
@@ -9,8 +15,8 @@ export interface ProcessRecord {
   state: string | null;
   uid: number | null;
   comm: string | null;
-  cmdline: Buffer | null;
-  exe: Buffer | null;
+  cmdline: RawBytes | null;
+  exe: RawBytes | null;
   exeDeleted: boolean | null;
   exeDev: string | null;
   exeInode: number | null;
@@ -24,7 +30,7 @@ export interface ProcessRecord {
 export interface FdRecord {
   pid: number;
   fd: number;
-  target: Buffer;
+  target: RawBytes;
   dev: string | null;
   inode: number | null;
   mode: number | null;
@@ -42,7 +48,7 @@ export interface MapRecord {
   offset: number;
   mapsDev: string;
   inode: number;
-  path: Buffer;
+  path: RawBytes;
   dev: string | null;
   size: number | null;
   nlink: number | null;
@@ -54,8 +60,8 @@ export interface MountRecord {
   mntId: number;
   parentId: number;
   dev: string;
-  root: Buffer;
-  mountPoint: Buffer;
+  root: RawBytes;
+  mountPoint: RawBytes;
   fsType: string;
   source: string;
   fsUuid: string | null;
@@ -66,12 +72,12 @@ export interface LiveItem {
   pid: number;
   startTime: number | null;
   comm: string | null;
-  exe: Buffer | null;
+  exe: RawBytes | null;
   kind: ItemKind;
   fd: number | null;
   mapRange: string | null;
   /** The file's last name, without the " (deleted)" the kernel appends. */
-  path: Buffer;
+  path: RawBytes;
   dev: string;
   inode: number;
   size: number;
@@ -81,7 +87,7 @@ export interface LiveItem {
   flags: number | null;
   mntId: number | null;
   mntNs: string | null;
-  mountPoint: Buffer | null;
+  mountPoint: RawBytes | null;
   fsType: string | null;
   fsUuid: string | null;
 }

@@ -5,17 +5,10 @@ import fs from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { O_TMPFILE_BIT, devString, parseFdInfo, parseMaps, parseProcStat } from '../../parsers/procfs.js';
 import { MountTable } from './mounts.js';
-import type { FdRecord, ItemKind, LiveItem, MapRecord, ProcessRecord, WalkResult } from './types.js';
+import type { FdRecord, ItemKind, LiveItem, MapRecord, ProcessRecord, RawBytes, WalkResult } from './types.js';
 
-export interface WalkOptions {
-  /** Only these processes (default: every process). */
-  pids?: readonly number[];
-  procRoot?: string;
-}
-
-const SLASH = 0x2f;
-const DELETED_SUFFIX = Buffer.from(' (deleted)');
-const MEMFD_PREFIX = Buffer.from('/memfd:');
+const DELETED_SUFFIX = ' (deleted)';
+const MEMFD_PREFIX = '/memfd:';
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 
@@ -27,9 +20,14 @@ interface StatLite {
   nlink: number;
 }
 
-export function walkProc(options: WalkOptions = {}): WalkResult {
-  const procRoot = options.procRoot ?? '/proc';
-  const result: WalkResult = {
+export interface WalkOptions {
+  /** Only these processes (default: every process). */
+  pids?: readonly number[];
+  procRoot?: string;
+}
+
+export function emptyWalk(): WalkResult {
+  return {
     processes: [],
     fds: [],
     maps: [],
@@ -38,19 +36,42 @@ export function walkProc(options: WalkOptions = {}): WalkResult {
     counts: { processesSeen: 0, processesVanished: 0, processesUnreadable: 0, fdsSeen: 0, fdsVanished: 0 },
     warnings: [],
   };
+}
+
+/** Records of some processes, handed on before the walk ends so storing overlaps walking. */
+export type WalkChunk = Pick<WalkResult, 'processes' | 'fds' | 'maps' | 'items'>;
+
+/**
+ * Walk the given processes in this thread. With onChunk, the records of every `chunkSize`
+ * processes are handed on (and dropped here) as they are ready; the result then holds only
+ * mounts, counts and warnings.
+ */
+export function walkPids(pids: readonly number[], procRoot = '/proc', onChunk?: (chunk: WalkChunk) => void, chunkSize = 16): WalkResult {
+  const result = emptyWalk();
   const mounts = new MountTable(procRoot);
   // A mapped library is shared by hundreds of processes: stat it once per walk.
   const mapStatCache = new Map<string, StatLite | string>();
-  const pids = options.pids ?? listPids(procRoot);
+  let inChunk = 0;
+  const flush = (): void => {
+    if (onChunk === undefined || result.processes.length === 0) return;
+    onChunk({ processes: result.processes, fds: result.fds, maps: result.maps, items: result.items });
+    result.processes = [];
+    result.fds = [];
+    result.maps = [];
+    result.items = [];
+    inChunk = 0;
+  };
   for (const pid of pids) {
     if (pid === process.pid) continue; // our own process is not evidence
     walkProcess(procRoot, pid, result, mounts, mapStatCache);
+    if (++inChunk >= chunkSize) flush();
   }
+  flush();
   result.mounts = mounts.records();
   return result;
 }
 
-function listPids(procRoot: string): number[] {
+export function listPids(procRoot = '/proc'): number[] {
   const pids: number[] = [];
   for (const name of fs.readdirSync(procRoot)) {
     const code = name.charCodeAt(0);
@@ -85,7 +106,7 @@ function walkProcess(
     state: procStat?.state ?? null,
     uid: tryOr(() => fs.statSync(base).uid, null),
     comm: procStat === null ? null : Buffer.from(procStat.comm, 'latin1').toString('utf8'),
-    cmdline: tryOr(() => fs.readFileSync(`${base}/cmdline`), null),
+    cmdline: tryOr(() => fs.readFileSync(`${base}/cmdline`, 'latin1'), null),
     exe: null,
     exeDeleted: null,
     exeDev: null,
@@ -98,7 +119,7 @@ function walkProcess(
   result.processes.push(record);
   const nsMounts = record.mntNs === null ? null : mounts.forNamespace(record.mntNs, pid);
 
-  const makeItem = (kind: ItemKind, stat: StatLite, itemPath: Buffer, extra: Partial<LiveItem>): LiveItem => {
+  const makeItem = (kind: ItemKind, stat: StatLite, itemPath: RawBytes, extra: Partial<LiveItem>): LiveItem => {
     const mount = nsMounts === null ? null : nsMounts.find(extra.mntId ?? null, stat.dev, itemPath);
     return {
       pid,
@@ -128,7 +149,7 @@ function walkProcess(
   // exe: the running binary; ENOENT for kernel threads, EACCES for others' processes as non-root.
   let exeStat: StatLite | undefined;
   try {
-    record.exe = fs.readlinkSync(`${base}/exe`, { encoding: 'buffer' });
+    record.exe = fs.readlinkSync(`${base}/exe`, 'latin1');
     exeStat = statLite(`${base}/exe`);
     if (exeStat !== undefined) {
       record.exeDeleted = exeStat.nlink === 0;
@@ -156,9 +177,9 @@ function walkProcess(
   for (const name of fdNames ?? []) {
     const fd = Number(name);
     const fdPath = `${base}/fd/${name}`;
-    let target: Buffer;
+    let target: RawBytes;
     try {
-      target = fs.readlinkSync(fdPath, { encoding: 'buffer' });
+      target = fs.readlinkSync(fdPath, 'latin1');
     } catch {
       result.counts.fdsVanished++;
       continue;
@@ -167,7 +188,7 @@ function walkProcess(
     const fdRecord: FdRecord = { pid, fd, target, dev: null, inode: null, mode: null, size: null, nlink: null, pos: null, flags: null, mntId: null };
     result.fds.push(fdRecord);
     // socket:[..], pipe:[..], anon_inode:[..] are not files with names.
-    if (target[0] !== SLASH) continue;
+    if (target.charCodeAt(0) !== 0x2f) continue;
     const stat = statMapFile(fdPath);
     if (typeof stat === 'string') {
       if (stat === 'ENOENT') result.counts.fdsVanished++;
@@ -213,7 +234,7 @@ function walkProcess(
       offset: Number(entry.offset),
       mapsDev: entry.mapsDev,
       inode: entry.inode,
-      path: entry.path,
+      path: entry.path.toString('latin1'),
       dev: typeof stat === 'string' ? null : stat.dev,
       size: typeof stat === 'string' ? null : stat.size,
       nlink: typeof stat === 'string' ? null : stat.nlink,
@@ -225,8 +246,8 @@ function walkProcess(
     if (heldInodes.has(inodeKey) || seenMapped.has(inodeKey)) continue;
     if (exeStat !== undefined && exeStat.dev === stat.dev && exeStat.ino === stat.ino) continue;
     seenMapped.add(inodeKey);
-    const itemPath = stripDeleted(entry.path);
-    const isMemfd = itemPath.subarray(0, MEMFD_PREFIX.length).equals(MEMFD_PREFIX);
+    const itemPath = stripDeleted(mapRecord.path);
+    const isMemfd = itemPath.startsWith(MEMFD_PREFIX);
     // Shared anonymous memory ("/dev/zero (deleted)") and SysV shm live on the kernel's internal
     // shmem mount, which no mountinfo lists: they are not files anyone deleted.
     if (!isMemfd && (nsMounts === null || !nsMounts.hasDev(stat.dev))) continue;
@@ -239,7 +260,7 @@ function walkProcess(
 }
 
 function classifyFd(
-  target: Buffer,
+  target: RawBytes,
   flags: number | null,
   mntId: number | null,
   nsMounts: ReturnType<MountTable['forNamespace']> | null,
@@ -247,18 +268,15 @@ function classifyFd(
   if (flags !== null && (flags & O_TMPFILE_BIT) !== 0) return 'tmpfile';
   // A memfd lives on the kernel's internal shmem mount (mnt_id absent from mountinfo); a file
   // someone named "/memfd:x" on a real mount is an ordinary file.
-  if (target.subarray(0, MEMFD_PREFIX.length).equals(MEMFD_PREFIX) && (mntId === null || nsMounts === null || !nsMounts.hasMntId(mntId))) {
+  if (target.startsWith(MEMFD_PREFIX) && (mntId === null || nsMounts === null || !nsMounts.hasMntId(mntId))) {
     return 'memfd';
   }
   return 'fd';
 }
 
 /** The kernel appends exactly one " (deleted)" to an unlinked dentry's name; a name may carry its own. */
-export function stripDeleted(target: Buffer): Buffer {
-  if (target.length >= DELETED_SUFFIX.length && target.subarray(target.length - DELETED_SUFFIX.length).equals(DELETED_SUFFIX)) {
-    return target.subarray(0, target.length - DELETED_SUFFIX.length);
-  }
-  return target;
+export function stripDeleted(target: RawBytes): RawBytes {
+  return target.endsWith(DELETED_SUFFIX) ? target.slice(0, -DELETED_SUFFIX.length) : target;
 }
 
 function isRegular(mode: number): boolean {

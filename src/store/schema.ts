@@ -51,7 +51,7 @@ CREATE TABLE processes (
   cgroup TEXT,
   read_error TEXT,
   PRIMARY KEY (snapshot_id, pid)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE fds (
   snapshot_id INTEGER NOT NULL,
@@ -68,7 +68,7 @@ CREATE TABLE fds (
   mnt_id INTEGER,
   PRIMARY KEY (snapshot_id, pid, fd),
   FOREIGN KEY (snapshot_id, pid) REFERENCES processes(snapshot_id, pid) ON DELETE CASCADE
-);
+) WITHOUT ROWID;
 
 CREATE TABLE maps (
   snapshot_id INTEGER NOT NULL,
@@ -85,7 +85,7 @@ CREATE TABLE maps (
   stat_error TEXT,
   PRIMARY KEY (snapshot_id, pid, range),
   FOREIGN KEY (snapshot_id, pid) REFERENCES processes(snapshot_id, pid) ON DELETE CASCADE
-);
+) WITHOUT ROWID;
 
 CREATE TABLE mounts (
   snapshot_id INTEGER NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,

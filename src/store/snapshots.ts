@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
 import type { LiveItem, WalkResult } from '../proc/types.js';
+import type { WalkChunk } from '../proc/walk.js';
 
 export interface SnapshotMeta {
   source: 'proc' | 'lsof';
@@ -56,46 +57,73 @@ export function finishSnapshot(db: Db, snapshotId: number, fields: { lsofStatus?
   );
 }
 
+/** Kernel bytes travel as latin1 strings (RawBytes); they are stored as BLOBs. */
+function raw(value: string): Buffer;
+function raw(value: string | null): Buffer | null;
+function raw(value: string | null): Buffer | null {
+  return value === null ? null : Buffer.from(value, 'latin1');
+}
+
 const bool = (value: boolean | null): number | null => (value === null ? null : value ? 1 : 0);
 
-/** Store everything a walk saw under one snapshot id. Call inside a transaction. */
-export function storeWalk(db: Db, snapshotId: number, walk: WalkResult): Map<LiveItem, number> {
-  const insertProcess = db.prepare(
-    `INSERT INTO processes (snapshot_id, pid, ppid, start_time, state, uid, comm, cmdline, exe, exe_deleted, exe_dev, exe_inode, mnt_ns, pid_ns, cgroup, read_error)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  for (const p of walk.processes) {
-    insertProcess.run(snapshotId, p.pid, p.ppid, p.startTime, p.state, p.uid, p.comm, p.cmdline, p.exe, bool(p.exeDeleted), p.exeDev, p.exeInode, p.mntNs, p.pidNs, p.cgroup, p.readError);
+/**
+ * Writes what a walk saw under one snapshot id, chunk by chunk as the walk proceeds.
+ * The caller holds the transaction open around all of it.
+ */
+export class WalkWriter {
+  /** Every stored item with its row id, for the lsof cross-check. */
+  readonly itemIds = new Map<LiveItem, number>();
+  private readonly insertProcess;
+  private readonly insertFd;
+  private readonly insertMap;
+  private readonly insertItem;
+
+  constructor(
+    private readonly db: Db,
+    readonly snapshotId: number,
+  ) {
+    this.insertProcess = db.prepare(
+      `INSERT INTO processes (snapshot_id, pid, ppid, start_time, state, uid, comm, cmdline, exe, exe_deleted, exe_dev, exe_inode, mnt_ns, pid_ns, cgroup, read_error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertFd = db.prepare(`INSERT INTO fds (snapshot_id, pid, fd, target, dev, inode, mode, size, nlink, pos, flags, mnt_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insertMap = db.prepare(
+      `INSERT OR IGNORE INTO maps (snapshot_id, pid, range, perms, offset, maps_dev, inode, path, dev, size, nlink, stat_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertItem = db.prepare(
+      `INSERT INTO items (snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mode, pos, flags, mnt_id, mnt_ns, mount_point, fs_type, fs_uuid, in_proc, in_lsof)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0)`,
+    );
   }
-  const insertFd = db.prepare(
-    `INSERT INTO fds (snapshot_id, pid, fd, target, dev, inode, mode, size, nlink, pos, flags, mnt_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  for (const f of walk.fds) {
-    insertFd.run(snapshotId, f.pid, f.fd, f.target, f.dev, f.inode, f.mode, f.size, f.nlink, f.pos, f.flags, f.mntId);
+
+  writeChunk(chunk: WalkChunk): void {
+    const id = this.snapshotId;
+    for (const p of chunk.processes) {
+      this.insertProcess.run(id, p.pid, p.ppid, p.startTime, p.state, p.uid, p.comm, raw(p.cmdline), raw(p.exe), bool(p.exeDeleted), p.exeDev, p.exeInode, p.mntNs, p.pidNs, p.cgroup, p.readError);
+    }
+    for (const f of chunk.fds) {
+      this.insertFd.run(id, f.pid, f.fd, raw(f.target), f.dev, f.inode, f.mode, f.size, f.nlink, f.pos, f.flags, f.mntId);
+    }
+    for (const m of chunk.maps) {
+      this.insertMap.run(id, m.pid, m.range, m.perms, m.offset, m.mapsDev, m.inode, raw(m.path), m.dev, m.size, m.nlink, m.statError);
+    }
+    for (const i of chunk.items) {
+      const info = this.insertItem.run(id, i.pid, i.startTime, i.comm, raw(i.exe), i.kind, i.fd, i.mapRange, raw(i.path), i.dev, i.inode, i.size, i.nlink, i.mode, i.pos, i.flags, i.mntId, i.mntNs, raw(i.mountPoint), i.fsType, i.fsUuid);
+      this.itemIds.set(i, Number(info.lastInsertRowid));
+    }
   }
-  const insertMap = db.prepare(
-    `INSERT OR IGNORE INTO maps (snapshot_id, pid, range, perms, offset, maps_dev, inode, path, dev, size, nlink, stat_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  for (const m of walk.maps) {
-    insertMap.run(snapshotId, m.pid, m.range, m.perms, m.offset, m.mapsDev, m.inode, m.path, m.dev, m.size, m.nlink, m.statError);
+
+  /** Mounts and counts come once the whole walk is done. */
+  finish(walk: WalkResult): void {
+    this.writeChunk(walk);
+    const insertMount = this.db.prepare(
+      `INSERT OR IGNORE INTO mounts (snapshot_id, mnt_ns, mnt_id, parent_id, dev, root, mount_point, fs_type, source, fs_uuid, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const m of walk.mounts) {
+      insertMount.run(this.snapshotId, m.mntNs, m.mntId, m.parentId, m.dev, raw(m.root), raw(m.mountPoint), m.fsType, m.source, m.fsUuid, m.options);
+    }
+    this.db
+      .prepare(`UPDATE snapshots SET processes_seen = ?, processes_vanished = ?, processes_unreadable = ?, fds_seen = ?, fds_vanished = ? WHERE id = ?`)
+      .run(walk.counts.processesSeen, walk.counts.processesVanished, walk.counts.processesUnreadable, walk.counts.fdsSeen, walk.counts.fdsVanished, this.snapshotId);
   }
-  const insertMount = db.prepare(
-    `INSERT OR IGNORE INTO mounts (snapshot_id, mnt_ns, mnt_id, parent_id, dev, root, mount_point, fs_type, source, fs_uuid, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  for (const m of walk.mounts) {
-    insertMount.run(snapshotId, m.mntNs, m.mntId, m.parentId, m.dev, m.root, m.mountPoint, m.fsType, m.source, m.fsUuid, m.options);
-  }
-  const ids = new Map<LiveItem, number>();
-  const insertItem = db.prepare(
-    `INSERT INTO items (snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mode, pos, flags, mnt_id, mnt_ns, mount_point, fs_type, fs_uuid, in_proc, in_lsof)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0)`,
-  );
-  for (const i of walk.items) {
-    const info = insertItem.run(snapshotId, i.pid, i.startTime, i.comm, i.exe, i.kind, i.fd, i.mapRange, i.path, i.dev, i.inode, i.size, i.nlink, i.mode, i.pos, i.flags, i.mntId, i.mntNs, i.mountPoint, i.fsType, i.fsUuid);
-    ids.set(i, Number(info.lastInsertRowid));
-  }
-  db.prepare(
-    `UPDATE snapshots SET processes_seen = ?, processes_vanished = ?, processes_unreadable = ?, fds_seen = ?, fds_vanished = ? WHERE id = ?`,
-  ).run(walk.counts.processesSeen, walk.counts.processesVanished, walk.counts.processesUnreadable, walk.counts.fdsSeen, walk.counts.fdsVanished, snapshotId);
-  return ids;
 }

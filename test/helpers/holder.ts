@@ -39,9 +39,12 @@ export interface Holder {
 }
 
 const SCRIPT = String.raw`
-import os, sys, json, mmap, base64, signal
+import os, sys, json, base64, signal, ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
 spec = json.loads(sys.stdin.readline())
-d = spec['dir'].encode('latin1') if False else base64.b64decode(spec['dir'])
+d = base64.b64decode(spec['dir'])
 out = []
 keep = []
 def st(fd):
@@ -67,8 +70,11 @@ for f in spec['files']:
     if kind == 'fd':
         os.unlink(p)
     elif kind == 'map':
-        m = mmap.mmap(fd, len(content), mmap.MAP_SHARED, mmap.PROT_READ)
-        keep.append(m)
+        # ctypes mmap: Python's mmap module keeps a dup of the fd, which would make this an fd item.
+        addr = libc.mmap(None, max(len(content), 1), 1, 1, fd, 0)
+        if addr in (None, ctypes.c_void_p(-1).value):
+            raise OSError(ctypes.get_errno(), 'mmap failed')
+        keep.append(addr)
         os.close(fd)
         os.unlink(p)
         fd = None

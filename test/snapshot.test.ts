@@ -1,0 +1,118 @@
+// Issue 3: a live snapshot lists exactly the deleted-but-open files of real processes, and no decoy.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { cliPath } from './helpers/paths.js';
+import { bytesName, makeTempDir, startHolder, type Holder } from './helpers/holder.js';
+import type { LiveItemJson } from '../src/store/items.js';
+
+function cli(caseDir: string, args: string[]): string {
+  return execFileSync(process.execPath, [cliPath, '--case', caseDir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+const HOSTILE = Buffer.concat([Buffer.from('-evil\nname'), Buffer.from([0xff]), Buffer.from(' (deleted)')]);
+
+test('snapshot lists every kind of deleted-but-open file exactly, and no decoy (root)', async (t) => {
+  const dir = makeTempDir('snap');
+  const caseDir = makeTempDir('snap-case');
+  const holders: Holder[] = [];
+  let exePid: number | null = null;
+  t.after(async () => {
+    for (const holder of holders) await holder.stop();
+    if (exePid !== null) {
+      try {
+        process.kill(exePid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+
+  const holder = await startHolder(dir, [
+    { kind: 'fd', name: 'plain.log', content: Buffer.from('plain deleted content\n') },
+    { kind: 'map', name: 'mapped.bin', content: Buffer.alloc(8192, 0x41) },
+    { kind: 'memfd', name: 'payload', content: Buffer.from('memfd bytes') },
+    { kind: 'tmpfile', content: Buffer.from('never had a name') },
+    { kind: 'fd', name: bytesName(HOSTILE), content: Buffer.from('hostile') },
+    { kind: 'live', name: 'decoy (deleted)', content: Buffer.from('still linked') },
+    { kind: 'hardlink', name: 'twice', content: Buffer.from('one name left') },
+    { kind: 'renamed', name: 'moved', content: Buffer.from('renamed') },
+  ]);
+  holders.push(holder);
+
+  // A running binary whose file was deleted.
+  const exeCopy = path.join(dir, 'sleeper');
+  fs.copyFileSync('/bin/sleep', exeCopy);
+  fs.chmodSync(exeCopy, 0o755);
+  const sleeper = spawn(exeCopy, ['600'], { stdio: 'ignore' });
+  exePid = sleeper.pid ?? null;
+  assert.ok(exePid !== null);
+  const exeInode = fs.statSync(exeCopy).ino;
+  const exeSize = fs.statSync(exeCopy).size;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  fs.unlinkSync(exeCopy);
+
+  cli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid), '--pid', String(exePid)]);
+  const items = JSON.parse(cli(caseDir, ['list', '--json'])) as LiveItemJson[];
+
+  const summary = items
+    .map((item) => ({ pid: item.pid, kind: item.kind, fd: item.fd, inode: item.inode, size: item.size, path_b64: item.path_b64 }))
+    .sort((a, b) => (a.inode ?? 0) - (b.inode ?? 0));
+  const held = (index: number) => {
+    const file = holder.files[index];
+    assert.ok(file !== undefined);
+    return file;
+  };
+  const expected = [
+    { pid: holder.pid, kind: 'fd', fd: held(0).fd, inode: held(0).inode, size: held(0).size, path_b64: held(0).pathB64 },
+    { pid: holder.pid, kind: 'map', fd: null, inode: held(1).inode, size: 8192, path_b64: held(1).pathB64 },
+    { pid: holder.pid, kind: 'memfd', fd: held(2).fd, inode: held(2).inode, size: held(2).size, path_b64: held(2).pathB64 },
+    { pid: holder.pid, kind: 'tmpfile', fd: held(3).fd, inode: held(3).inode, size: held(3).size, path_b64: held(3).pathB64 },
+    { pid: holder.pid, kind: 'fd', fd: held(4).fd, inode: held(4).inode, size: 7, path_b64: Buffer.concat([Buffer.from(`${dir}/`), HOSTILE]).toString('base64') },
+    { pid: exePid, kind: 'exe', fd: null, inode: exeInode, size: exeSize, path_b64: Buffer.from(exeCopy).toString('base64') },
+  ].sort((a, b) => a.inode - b.inode);
+  assert.deepEqual(summary, expected);
+
+  // Every item: nlink 0, dev of the temp dir's file system (memfd: the kernel's internal mount).
+  const tempDev = fs.statSync(dir).dev;
+  for (const item of items) {
+    assert.equal(item.nlink, 0);
+    assert.deepEqual(item.source, ['proc']);
+    if (item.kind !== 'memfd') {
+      assert.equal(item.dev, `${Math.floor(tempDev / 256) & 0xfff}:${(tempDev & 0xff) | ((tempDev >>> 12) & 0xfff00)}`);
+      assert.ok(item.mount_point !== null, `mount point resolved for ${item.path}`);
+    }
+  }
+  // The hostile name is shown escaped and kept byte-exact.
+  const hostile = items.find((item) => item.inode === held(4).inode);
+  assert.equal(hostile?.path, `${dir}/-evil\\x0aname\\xff (deleted)`);
+});
+
+test('list on a case without a snapshot fails with one line and exit 1', () => {
+  const caseDir = makeTempDir('empty-case');
+  try {
+    assert.throws(
+      () => execFileSync(process.execPath, [cliPath, '--case', caseDir, 'list', '--json'], { stdio: 'pipe' }),
+      (error: { status: number; stderr: Buffer }) => {
+        assert.equal(error.status, 1);
+        const lines = error.stderr.toString().trim().split('\n');
+        assert.equal(lines.length, 1);
+        assert.match(lines[0] ?? '', /^unlinked: no case database at /);
+        return true;
+      },
+    );
+  } finally {
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  }
+});
+
+test('a usage error exits 2', () => {
+  assert.throws(
+    () => execFileSync(process.execPath, [cliPath, 'list', '--snapshot', 'abc'], { stdio: 'pipe' }),
+    (error: { status: number }) => error.status === 2,
+  );
+});
