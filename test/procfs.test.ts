@@ -1,0 +1,68 @@
+// Pure /proc parsers and the byte display form.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { devString, mapsDevToDecimal, parseFdInfo, parseMaps, parseMountInfo, parseProcStat, O_TMPFILE_BIT } from '../parsers/procfs.js';
+import { displayBytes, parseDisplayBytes } from '../src/util/bytes.js';
+
+test('stat: comm with spaces and parentheses runs to the last parenthesis', () => {
+  const line = '4242 (evil) (x) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 987654 1000 200 18446744073709551615\n';
+  assert.deepEqual(parseProcStat(line), { comm: 'evil) (x', state: 'S', ppid: 1, startTime: 987654 });
+  assert.equal(parseProcStat('garbage'), null);
+});
+
+test('fdinfo: pos, octal flags with O_TMPFILE, mnt_id', () => {
+  const info = parseFdInfo('pos:\t12\nflags:\t022300002\nmnt_id:\t27\nino:\t2146482\n');
+  assert.deepEqual(info, { pos: 12, flags: 0o22300002, mntId: 27 });
+  assert.ok(((info.flags ?? 0) & O_TMPFILE_BIT) !== 0);
+  assert.equal((parseFdInfo('pos:\t5\nflags:\t02100002\nmnt_id:\t0\n').flags ?? 0) & O_TMPFILE_BIT, 0);
+});
+
+test('maps: file-backed lines only, path bytes exact with spaces and (deleted)', () => {
+  const bytes = Buffer.concat([
+    Buffer.from('7f4d5b7cf000-7f4d5b7d0000 rw-s 00000000 00:01 1026                       /dev/zero (deleted)\n'),
+    Buffer.from('7f4d5b7d0000-7f4d5b7d2000 rw-s 00001000 fe:00 2146498                    /tmp/a b\xff (deleted)\n', 'latin1'),
+    Buffer.from('7ffd1000-7ffd2000 rw-p 00000000 00:00 0                          [stack]\n'),
+    Buffer.from('55d0-55d1 r--p 00000000 00:00 0 \n'),
+  ]);
+  const entries = parseMaps(bytes);
+  assert.equal(entries.length, 2);
+  assert.equal(entries[1]?.range, '7f4d5b7d0000-7f4d5b7d2000');
+  assert.equal(entries[1]?.offset, 0x1000n);
+  assert.equal(entries[1]?.inode, 2146498);
+  assert.equal(entries[1]?.mapsDev, 'fe:00');
+  assert.deepEqual(entries[1]?.path, Buffer.from('/tmp/a b\xff (deleted)', 'latin1'));
+  assert.equal(mapsDevToDecimal('fe:00'), '254:0');
+});
+
+test('mountinfo: octal escapes in mount points become bytes', () => {
+  const text = '36 35 98:0 /mnt1 /mnt\\040two\\012x rw,noatime master:1 - ext4 /dev/root rw,errors=continue\n';
+  const [mount] = parseMountInfo(text);
+  assert.equal(mount?.mntId, 36);
+  assert.equal(mount?.dev, '98:0');
+  assert.deepEqual(mount?.mountPoint, Buffer.from('/mnt two\nx'));
+  assert.equal(mount?.fsType, 'ext4');
+  assert.equal(mount?.source, '/dev/root');
+});
+
+test('devString splits Linux dev_t like the kernel', () => {
+  assert.equal(devString(0xfe00), '254:0');
+  assert.equal(devString(0x700003), '0:1795'); // minor 0x703: low byte 0x03, high bits from bits 20+
+  assert.equal(devString(259 * 256 + 1), '259:1');
+  assert.equal(devString((1n << 32n) | 0x0801n), devString(0x0801n | (1n << 32n)));
+});
+
+test('displayBytes escapes controls, invalid UTF-8 and backslash, and round-trips', () => {
+  const cases: Array<[Buffer, string]> = [
+    [Buffer.from('plain.log'), 'plain.log'],
+    [Buffer.from('a\nb'), 'a\\x0ab'],
+    [Buffer.from([0x2d, 0xff, 0x2e]), '-\\xff.'],
+    [Buffer.from('back\\slash'), 'back\\x5cslash'],
+    [Buffer.from('naïve 日本'), 'naïve 日本'],
+    [Buffer.from('rtl\u202eexe'), 'rtl\\xe2\\x80\\xaeexe'],
+    [Buffer.from([0xc0, 0x80]), '\\xc0\\x80'],
+  ];
+  for (const [bytes, shown] of cases) {
+    assert.equal(displayBytes(bytes), shown);
+    assert.deepEqual(parseDisplayBytes(shown), bytes);
+  }
+});
