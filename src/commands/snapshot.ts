@@ -16,7 +16,22 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
     warnUnreadable(ctx, summary.counts.processesUnreadable, summary.counts.processesSeen);
     const kinds = Object.entries(summary.itemsByKind).map(([kind, count]) => `${count} ${kind}`).join(', ');
     ctx.info(`snapshot ${summary.snapshotId}: ${summary.counts.processesSeen} processes, ${summary.counts.fdsSeen} fds, ${summary.items} deleted-but-open items${kinds === '' ? '' : ` (${kinds})`}; case ${kase.paths.dir}`);
-    if (ctx.json) ctx.out(JSON.stringify({ snapshot_id: summary.snapshotId, ...summary.counts, items: summary.items, items_by_kind: summary.itemsByKind }));
+    if (ctx.json) {
+      const { counts } = summary;
+      ctx.out(
+        JSON.stringify({
+          snapshot_id: summary.snapshotId,
+          processes_seen: counts.processesSeen,
+          processes_vanished: counts.processesVanished,
+          processes_unreadable: counts.processesUnreadable,
+          fds_seen: counts.fdsSeen,
+          fds_vanished: counts.fdsVanished,
+          items: summary.items,
+          items_by_kind: summary.itemsByKind,
+          warnings: summary.warnings,
+        }),
+      );
+    }
     return EXIT.ok;
   } finally {
     kase.close();

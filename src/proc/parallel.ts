@@ -6,7 +6,7 @@ import { emptyWalk, listPids, walkPids, type WalkChunk, type WalkOptions } from 
 import type { WalkResult } from './types.js';
 
 /** Below this many processes, starting workers costs more than it saves. */
-const MIN_PIDS_FOR_WORKERS = 64;
+const MIN_PIDS_FOR_WORKERS = 256;
 const MAX_THREADS = 4;
 
 export type WorkerMessage = { type: 'chunk'; chunk: WalkChunk } | { type: 'done'; result: WalkResult };

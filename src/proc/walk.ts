@@ -174,14 +174,17 @@ function walkProcess(
     if (code === 'ENOENT') result.counts.processesVanished++;
     else errors.push(`fd: ${code ?? String(error)}`);
   }
+  let unreadableFds = 0;
   for (const name of fdNames ?? []) {
     const fd = Number(name);
     const fdPath = `${base}/fd/${name}`;
     let target: RawBytes;
     try {
       target = fs.readlinkSync(fdPath, 'latin1');
-    } catch {
-      result.counts.fdsVanished++;
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENOENT') result.counts.fdsVanished++;
+      else unreadableFds++;
       continue;
     }
     result.counts.fdsSeen++;
@@ -209,6 +212,8 @@ function walkProcess(
     const kind = classifyFd(target, info?.flags ?? null, info?.mntId ?? null, nsMounts);
     result.items.push(makeItem(kind, stat, stripDeleted(target), { fd, pos: fdRecord.pos, flags: fdRecord.flags, mntId: fdRecord.mntId }));
   }
+
+  if (unreadableFds > 0) errors.push(`fd: EACCES on ${unreadableFds} of ${fdNames?.length ?? 0} fds`);
 
   // maps: deleted files that are mapped but not held by an fd of this process.
   let mapsBytes: Buffer | null = null;
