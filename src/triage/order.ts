@@ -1,0 +1,26 @@
+// Order of volatility: copy first what is most likely to vanish before we get to it.
+import type { ItemKind } from '../proc/types.js';
+
+export interface OrderableItem {
+  id: number;
+  kind: ItemKind;
+  size: number | null;
+  fsType: string | null;
+  /** Process state letter from /proc/PID/stat (Z, X: exiting). */
+  processState: string | null;
+}
+
+/** Lower rank is copied first. */
+export function volatilityRank(item: OrderableItem): number {
+  // memfd and tmpfs live only in memory: gone the moment the last holder exits.
+  if (item.kind === 'memfd') return 0;
+  if (item.fsType === 'tmpfs' || item.fsType === 'ramfs' || item.fsType === 'devtmpfs') return 1;
+  // An exiting process closes its files any moment now.
+  if (item.processState === 'X' || item.processState === 'Z') return 2;
+  return 3;
+}
+
+/** Most fragile first; within a rank, small files before huge ones (more files saved per second). */
+export function orderByVolatility<T extends OrderableItem>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => volatilityRank(a) - volatilityRank(b) || (a.size ?? 0) - (b.size ?? 0) || a.id - b.id);
+}

@@ -1,0 +1,15 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { orderByVolatility, type OrderableItem } from '../src/triage/order.js';
+
+test('triage copies memfd, then tmpfs, then exiting processes, then the rest small before large', () => {
+  const items: OrderableItem[] = [
+    { id: 1, kind: 'fd', size: 10, fsType: 'ext4', processState: 'S' },
+    { id: 2, kind: 'fd', size: 5_000_000_000, fsType: 'ext4', processState: 'S' },
+    { id: 3, kind: 'memfd', size: 999, fsType: null, processState: 'S' },
+    { id: 4, kind: 'fd', size: 100, fsType: 'tmpfs', processState: 'S' },
+    { id: 5, kind: 'exe', size: 1, fsType: 'ext4', processState: 'Z' },
+    { id: 6, kind: 'map', size: 2, fsType: 'xfs', processState: 'S' },
+  ];
+  assert.deepEqual(orderByVolatility(items).map((item) => item.id), [3, 4, 5, 6, 1, 2]);
+});
