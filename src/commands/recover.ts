@@ -1,6 +1,49 @@
-import { UnlinkedError, type ExitCode } from '../errors.js';
+import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
+import { openCase } from '../store/db.js';
+import { getItems, latestSnapshotId, listItems, snapshotExists, type ItemRow } from '../store/items.js';
+import { recoverItems } from '../recover/recover.js';
+import { progressPrinter } from '../cli/progress.js';
 
-export async function recoverCommand(_ctx: CommandContext, ..._args: unknown[]): Promise<ExitCode> {
-  throw new UnlinkedError('FAILED', 'not implemented yet');
+export interface RecoverCommandOptions {
+  snapshot?: number;
+  item?: number[];
+  follow?: boolean;
+  followTimeout?: number;
+  forceSameFs?: boolean;
+}
+
+export async function recoverCommand(ctx: CommandContext, options: RecoverCommandOptions): Promise<ExitCode> {
+  const kase = openCase(ctx.caseDir, { create: false });
+  try {
+    let items: ItemRow[];
+    if (options.item !== undefined) {
+      items = getItems(kase.db, options.item);
+      const missing = options.item.filter((id) => !items.some((item) => item.id === id));
+      if (missing.length > 0) throw new UnlinkedError('NOT_FOUND', `no item ${missing.join(', ')} in ${kase.paths.dir} (see \`unlinked list\`)`);
+    } else {
+      const snapshotId = options.snapshot ?? latestSnapshotId(kase.db);
+      if (snapshotId === null) throw new UnlinkedError('NOT_FOUND', `the case ${kase.paths.dir} holds no snapshot yet: run \`unlinked snapshot\``);
+      if (!snapshotExists(kase.db, snapshotId)) throw new UnlinkedError('NOT_FOUND', `no finished snapshot ${snapshotId} in ${kase.paths.dir}`);
+      items = listItems(kase.db, snapshotId);
+    }
+    const progress = progressPrinter(ctx);
+    const results = await recoverItems(kase.db, items, {
+      outputDir: kase.paths.recovered,
+      follow: options.follow === true,
+      followTimeoutS: options.followTimeout ?? null,
+      forceSameFs: options.forceSameFs === true,
+      onProgress: (item, bytes) => progress(`item ${item.id} (pid ${item.pid} ${item.kind})`, bytes),
+    });
+    progress.done();
+    const complete = results.filter((result) => result.complete).length;
+    for (const result of results) {
+      if (!result.complete) ctx.warn(`item ${result.item_id} (pid ${result.pid} ${result.kind}${result.fd === null ? '' : ` fd ${result.fd}`}): incomplete: ${result.note ?? 'unknown reason'}`);
+    }
+    ctx.info(`recovered ${complete} of ${results.length} items completely into ${kase.paths.recovered}`);
+    if (ctx.json) ctx.out(JSON.stringify(results.map(({ size_at_start: _start, size_at_end: _end, ...contract }) => contract)));
+    return complete === results.length ? EXIT.ok : EXIT.partial;
+  } finally {
+    kase.close();
+  }
 }

@@ -1,6 +1,26 @@
-import { UnlinkedError, type ExitCode } from '../errors.js';
+import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
+import { openCase } from '../store/db.js';
+import { getItems } from '../store/items.js';
+import { commandRecorder } from '../store/commands.js';
+import { relinkItem } from '../recover/relink.js';
 
-export async function relinkCommand(_ctx: CommandContext, ..._args: unknown[]): Promise<ExitCode> {
-  throw new UnlinkedError('FAILED', 'not implemented yet');
+export interface RelinkCommandOptions {
+  item: number;
+  to: string;
+}
+
+export async function relinkCommand(ctx: CommandContext, options: RelinkCommandOptions): Promise<ExitCode> {
+  const kase = openCase(ctx.caseDir, { create: false });
+  try {
+    const [item] = getItems(kase.db, [options.item]);
+    if (item === undefined) throw new UnlinkedError('NOT_FOUND', `no item ${options.item} in ${kase.paths.dir} (see \`unlinked list\`)`);
+    if (item.kind !== 'tmpfile') ctx.warn(`item ${item.id} is a ${item.kind} item, not an O_TMPFILE file: the kernel will most likely refuse`);
+    await relinkItem(item, options.to, commandRecorder(kase.db));
+    ctx.info(`linked item ${item.id} (pid ${item.pid} fd ${item.fd}) as ${options.to}`);
+    if (ctx.json) ctx.out(JSON.stringify({ item_id: item.id, path: options.to }));
+    return EXIT.ok;
+  } finally {
+    kase.close();
+  }
 }

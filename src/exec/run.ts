@@ -22,6 +22,7 @@ export const TOOLS = {
   icat: { debianPackage: 'sleuthkit', versionArgs: ['-V'] },
   mactime: { debianPackage: 'sleuthkit', versionArgs: ['-V'] },
   debugfs: { debianPackage: 'e2fsprogs', versionArgs: ['-V'] },
+  ln: { debianPackage: 'coreutils', versionArgs: ['--version'] },
 } as const satisfies Record<string, ToolSpec>;
 
 export type ToolName = keyof typeof TOOLS;

@@ -1,0 +1,98 @@
+// Copy bytes out of an open file into a new file, hashing them on the way: one read pass, reads,
+// hashing and writes overlapping, all-zero blocks left as holes, memory bounded by a buffer ring.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+
+const read = promisify(fs.read);
+const write = promisify(fs.write);
+
+const CHUNK = 4 * 1024 * 1024;
+const RING = 4;
+/** Holes are detected at this granularity: a data island smaller than this is written whole. */
+const BLOCK = 64 * 1024;
+const ZERO = Buffer.alloc(CHUNK);
+
+export interface CopyState {
+  hash: crypto.Hash;
+  /** Bytes copied so far (the logical size of the output). */
+  bytes: number;
+  /** Bytes that were skipped as holes. */
+  holeBytes: number;
+}
+
+export function newCopyState(): CopyState {
+  return { hash: crypto.createHash('sha256'), bytes: 0, holeBytes: 0 };
+}
+
+export interface CopyProgress {
+  (bytes: number): void;
+}
+
+/**
+ * Copy from `input` (read at explicit positions) to `output` starting at state.bytes until EOF.
+ * Returns when a read returns 0. Callers may call again to follow a growing file.
+ */
+export async function copyRange(input: number, output: number, state: CopyState, onProgress?: CopyProgress): Promise<void> {
+  const ring = Array.from({ length: RING }, () => Buffer.allocUnsafe(CHUNK));
+  const writes: Array<Promise<unknown>> = Array.from({ length: RING }, () => Promise.resolve());
+  let slot = 0;
+  let nextRead = readInto(input, ring[0] as Buffer, state.bytes);
+  let position = state.bytes;
+  for (;;) {
+    const bytesRead = await nextRead;
+    if (bytesRead === 0) break;
+    const buffer = ring[slot] as Buffer;
+    const nextSlot = (slot + 1) % RING;
+    // The next buffer is reused only when its previous write is done.
+    await writes[nextSlot];
+    nextRead = readInto(input, ring[nextSlot] as Buffer, position + bytesRead);
+    const data = buffer.subarray(0, bytesRead);
+    state.hash.update(data);
+    writes[slot] = writeNonZero(output, data, position, state);
+    position += bytesRead;
+    state.bytes = position;
+    onProgress?.(position);
+    slot = nextSlot;
+  }
+  await Promise.all(writes);
+}
+
+async function readInto(fd: number, buffer: Buffer, position: number): Promise<number> {
+  // A short read is not EOF: keep reading until the buffer is full or read returns 0.
+  let filled = 0;
+  while (filled < buffer.length) {
+    const { bytesRead } = await read(fd, buffer, filled, buffer.length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+/** Write the data's non-zero 64 KiB runs at their positions; all-zero runs stay holes. */
+async function writeNonZero(fd: number, data: Buffer, position: number, state: CopyState): Promise<void> {
+  if (data.equals(ZERO.subarray(0, data.length))) {
+    state.holeBytes += data.length;
+    return;
+  }
+  let runStart = -1;
+  for (let offset = 0; offset <= data.length; offset += BLOCK) {
+    const end = Math.min(offset + BLOCK, data.length);
+    const isZero = offset >= data.length || data.subarray(offset, end).equals(ZERO.subarray(0, end - offset));
+    if (!isZero && runStart < 0) runStart = offset;
+    if ((isZero || end === data.length) && runStart >= 0) {
+      const runEnd = isZero ? offset : end;
+      await writeAll(fd, data.subarray(runStart, runEnd), position + runStart);
+      runStart = -1;
+    }
+    if (isZero && offset < data.length) state.holeBytes += end - offset;
+  }
+}
+
+async function writeAll(fd: number, data: Buffer, position: number): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    const { bytesWritten } = await write(fd, data, written, data.length - written, position + written);
+    written += bytesWritten;
+  }
+}

@@ -1,0 +1,44 @@
+// Custody: the process and the file we copy from are the ones the snapshot saw (PID reuse, fd reuse).
+import fs from 'node:fs';
+import { errnoCode } from '../errors.js';
+import { parseProcStat } from '../../parsers/procfs.js';
+import { devString } from '../../parsers/procfs.js';
+import type { ItemRow } from '../store/items.js';
+
+/** Where the bytes of a live item can be read through /proc. */
+export function sourcePath(item: Pick<ItemRow, 'pid' | 'kind' | 'fd' | 'map_range'>): string | null {
+  if (item.kind === 'exe') return `/proc/${item.pid}/exe`;
+  if (item.fd !== null) return `/proc/${item.pid}/fd/${item.fd}`;
+  if (item.map_range !== null) return `/proc/${item.pid}/map_files/${item.map_range}`;
+  return null;
+}
+
+/** null when the process is the one of the snapshot; else why not. */
+export function checkProcess(item: Pick<ItemRow, 'pid' | 'start_time'>): string | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${item.pid}/stat`, 'latin1');
+  } catch (error) {
+    return errnoCode(error) === 'ENOENT' ? `process ${item.pid} has exited` : `cannot read /proc/${item.pid}/stat: ${errnoCode(error) ?? String(error)}`;
+  }
+  const stat = parseProcStat(text);
+  if (stat === null) return `cannot parse /proc/${item.pid}/stat`;
+  if (item.start_time === null) return null; // an lsof-only item: no start time to compare (noted by the caller)
+  if (stat.startTime !== item.start_time) {
+    return `PID reuse: process ${item.pid} started at tick ${stat.startTime}, the snapshot saw start tick ${item.start_time}`;
+  }
+  return null;
+}
+
+/** null when the opened file is the snapshot's dev+inode; else why not. */
+export function checkOpenedFile(fd: number, item: Pick<ItemRow, 'dev' | 'inode' | 'fd' | 'kind'>): string | null {
+  const stat = fs.fstatSync(fd);
+  const dev = devString(stat.dev);
+  if (item.inode !== null && stat.ino !== item.inode) {
+    return `${item.fd === null ? item.kind : `fd ${item.fd}`} now refers to inode ${stat.ino} on ${dev}, the snapshot saw inode ${item.inode} on ${item.dev ?? '?'} (reused)`;
+  }
+  if (item.dev !== null && dev !== item.dev) {
+    return `${item.fd === null ? item.kind : `fd ${item.fd}`} now refers to device ${dev}, the snapshot saw ${item.dev} (reused)`;
+  }
+  return null;
+}

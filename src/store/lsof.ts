@@ -1,0 +1,160 @@
+// lsof records in the case database, and the cross-check with the /proc walk of the same snapshot.
+import type { Db } from './db.js';
+
+/** What the store keeps of one lsof record (the parser's record, mapped by the caller). */
+export interface LsofRow {
+  line: number;
+  command: string | null;
+  pid: number;
+  tid: number | null;
+  uid: number | null;
+  user: string | null;
+  /** lsof's FD column as printed: "3u", "txt", "mem", "DEL", "cwd". */
+  fd: string;
+  fdNum: number | null;
+  type: string | null;
+  /** "MAJOR:MINOR", decimal. */
+  dev: string | null;
+  size: number | null;
+  offset: number | null;
+  nlink: number | null;
+  inode: number | null;
+  /** Name bytes as lsof printed them, with its " (deleted)". */
+  name: Buffer;
+  /** No link count in the input: a candidate only because the name ends in " (deleted)". */
+  deletedByText: boolean;
+}
+
+export class LsofWriter {
+  private readonly insert;
+  count = 0;
+
+  constructor(
+    db: Db,
+    private readonly snapshotId: number,
+  ) {
+    this.insert = db.prepare(
+      `INSERT INTO lsof_files (snapshot_id, line, command, pid, tid, uid, user, fd, fd_num, type, dev, size, offset, nlink, inode, name, deleted_by_text)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+  }
+
+  write(row: LsofRow): void {
+    this.insert.run(
+      this.snapshotId, row.line, row.command, row.pid, row.tid, row.uid, row.user, row.fd, row.fdNum, row.type,
+      row.dev, row.size, row.offset, row.nlink, row.inode, row.name, row.deletedByText ? 1 : 0,
+    );
+    this.count++;
+  }
+}
+
+export interface CrossCheck {
+  /** Items both saw. */
+  both: number;
+  /** Items only the /proc walk saw. */
+  procOnly: number;
+  /** Items only lsof saw (added to items with in_proc = 0). */
+  lsofOnly: number;
+}
+
+const DELETED = ` (deleted)`;
+
+/**
+ * Match the deleted-file records lsof printed to the items of the same snapshot: by pid and fd
+ * number (fd, memfd, tmpfile), by pid for 'txt' (exe), by pid and inode for 'DEL'/'mem' (map).
+ * Records no item matches become lsof-only items; items no record matches say so in lsof_note.
+ * procWalked: the snapshot also holds a /proc walk (false for an import of lsof output).
+ * Call inside the snapshot's transaction.
+ */
+export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean): CrossCheck {
+  const candidates = db
+    .prepare(
+      `SELECT id, command, pid, fd, fd_num, type, dev, size, offset, nlink, inode, name, deleted_by_text FROM lsof_files
+       WHERE snapshot_id = ? AND (nlink = 0 OR (nlink IS NULL AND deleted_by_text = 1))
+         AND (type IS NULL OR type IN ('REG', 'DEL'))`,
+    )
+    .all(snapshotId) as Array<{
+    id: number; command: string | null; pid: number; fd: string; fd_num: number | null; type: string | null; dev: string | null;
+    size: number | null; offset: number | null; nlink: number | null; inode: number | null; name: Buffer; deleted_by_text: number;
+  }>;
+  const byFd = db.prepare(`SELECT id, inode FROM items WHERE snapshot_id = ? AND pid = ? AND fd = ? AND in_proc = 1`);
+  const byExe = db.prepare(`SELECT id FROM items WHERE snapshot_id = ? AND pid = ? AND kind = 'exe' AND in_proc = 1`);
+  const byMap = db.prepare(`SELECT id FROM items WHERE snapshot_id = ? AND pid = ? AND fd IS NULL AND inode = ? AND in_proc = 1`);
+  const markBoth = db.prepare(`UPDATE items SET in_lsof = 1, lsof_note = ? WHERE id = ?`);
+  const link = db.prepare(`UPDATE lsof_files SET item_id = ? WHERE id = ?`);
+  const process = db.prepare(`SELECT start_time, comm, exe, mnt_ns FROM processes WHERE snapshot_id = ? AND pid = ?`);
+  const addItem = db.prepare(
+    `INSERT INTO items (snapshot_id, pid, start_time, comm, exe, kind, fd, path, dev, inode, size, nlink, pos, in_proc, in_lsof, lsof_note)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 1, ?)`,
+  );
+  let both = 0;
+  let lsofOnly = 0;
+  const matched = new Set<number>();
+  for (const record of candidates) {
+    let itemId: number | null = null;
+    let note: string | null = null;
+    if (record.fd_num !== null) {
+      const item = byFd.get(snapshotId, record.pid, record.fd_num) as { id: number; inode: number | null } | undefined;
+      if (item !== undefined && (record.inode === null || item.inode === null || item.inode === record.inode)) itemId = item.id;
+      else if (item !== undefined) note = `lsof names inode ${record.inode} for fd ${record.fd_num}, /proc saw inode ${item.inode} (fd reused between the two looks)`;
+    } else if (record.fd === 'txt') {
+      itemId = (byExe.get(snapshotId, record.pid) as { id: number } | undefined)?.id ?? null;
+    } else if (record.inode !== null) {
+      itemId = (byMap.get(snapshotId, record.pid, record.inode) as { id: number } | undefined)?.id ?? null;
+    }
+    if (itemId !== null && !matched.has(itemId)) {
+      matched.add(itemId);
+      markBoth.run(record.deleted_by_text === 1 ? 'lsof: deleted by name only (no link count in the input)' : null, itemId);
+      link.run(itemId, record.id);
+      both++;
+      continue;
+    }
+    if (itemId !== null) {
+      link.run(itemId, record.id); // a second record of the same item (e.g. 'mem' and 'DEL' lines)
+      continue;
+    }
+    const owner = process.get(snapshotId, record.pid) as { start_time: number | null; comm: string | null; exe: Buffer | null; mnt_ns: string | null } | undefined;
+    const path = stripDeletedBytes(record.name);
+    const kind = lsofKind(record.fd, record.fd_num, path, record.inode);
+    const why = [
+      'seen by lsof only',
+      owner === undefined && procWalked ? 'the /proc walk did not see this process' : null,
+      record.deleted_by_text === 1 ? 'deleted by name only (no link count in the input)' : null,
+      note,
+    ].filter((part): part is string => part !== null).join('; ');
+    const info = addItem.run(
+      snapshotId, record.pid, owner?.start_time ?? null, owner?.comm ?? record.command, owner?.exe ?? null, kind,
+      kind === 'fd' || kind === 'memfd' || kind === 'tmpfile' ? record.fd_num : null,
+      path, record.dev, record.inode, record.size, record.nlink, record.offset, why,
+    );
+    link.run(Number(info.lastInsertRowid), record.id);
+    lsofOnly++;
+  }
+  let procOnly = 0;
+  if (procWalked) {
+    procOnly = db
+      .prepare(
+        `UPDATE items SET lsof_note = CASE kind
+           WHEN 'map' THEN 'not listed by lsof +L1 (it shows mmap-only deleted files as DEL only without +L1)'
+           ELSE 'not listed by lsof' END
+         WHERE snapshot_id = ? AND in_proc = 1 AND in_lsof = 0`,
+      )
+      .run(snapshotId).changes;
+  }
+  return { both, procOnly, lsofOnly };
+}
+
+function lsofKind(fd: string, fdNum: number | null, path: Buffer, inode: number | null): 'fd' | 'map' | 'exe' | 'memfd' | 'tmpfile' {
+  if (path.subarray(0, 7).toString('latin1') === '/memfd:') return 'memfd';
+  if (fd === 'txt') return 'exe';
+  if (fdNum === null) return 'map';
+  const slash = path.lastIndexOf(0x2f);
+  // O_TMPFILE files are named "#<inode>" by the kernel (d_tmpfile); lsof cannot see open flags.
+  if (inode !== null && path.subarray(slash + 1).toString('latin1') === `#${inode}`) return 'tmpfile';
+  return 'fd';
+}
+
+function stripDeletedBytes(name: Buffer): Buffer {
+  const suffix = Buffer.from(DELETED);
+  return name.length >= suffix.length && name.subarray(name.length - suffix.length).equals(suffix) ? name.subarray(0, name.length - suffix.length) : name;
+}

@@ -1,0 +1,24 @@
+// lsof adapter: `lsof +L1 -n -P -F0pcuftDsikn` (files with link count < 1, no name lookups),
+// field output with NUL terminators so names with newlines survive. Output goes to a file:
+// lsof runs while the /proc walk keeps the event loop busy, and a pipe would stall it.
+import { isInstalled, run, type CommandRecorder } from '../exec/run.js';
+
+export const LSOF_ARGS = ['+L1', '-n', '-P', '-F0pcuftDsikn'] as const;
+
+/** lsof walks every process; on a host with 100k fds it takes seconds, so allow minutes. */
+const LSOF_TIMEOUT_MS = 300_000;
+
+export function lsofInstalled(): boolean {
+  return isInstalled('lsof');
+}
+
+/**
+ * Run lsof into outputFile. lsof exits 1 when some file could not be listed (or nothing matched),
+ * which is not a failure of the capture.
+ */
+export async function captureLsof(outputFile: string, recorder: CommandRecorder | null, pids?: readonly number[]): Promise<{ exitCode: number; stderr: string }> {
+  const args: string[] = [...LSOF_ARGS];
+  if (pids !== undefined && pids.length > 0) args.push('-a', '-p', pids.join(','));
+  const result = await run('lsof', args, { timeoutMs: LSOF_TIMEOUT_MS, recorder, stdoutFile: outputFile, okExitCodes: [0, 1] });
+  return { exitCode: result.exitCode, stderr: result.stderr };
+}
