@@ -57,7 +57,7 @@ export function sameFsRefusal(outputDir: string, items: readonly Pick<ItemRow, '
 export function outputName(item: Pick<ItemRow, 'id' | 'pid' | 'kind' | 'fd' | 'path'>): string {
   const base = path.posix.basename(item.path.toString('latin1'));
   const safe = base.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[-.]+/, '_').slice(0, 80) || 'unnamed';
-X
+  return `${item.id}-${item.pid}-${item.kind}${item.fd === null ? '' : String(item.fd)}-${safe}`;
 }
 
 export async function recoverItems(db: Db, items: readonly ItemRow[], options: RecoverOptions): Promise<RecoveredJson[]> {
