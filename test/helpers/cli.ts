@@ -1,0 +1,37 @@
+// Drive the built CLI as a child process, the way a responder runs it.
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cliPath } from './paths.js';
+
+const execFileAsync = promisify(execFile);
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(caseDir: string, args: readonly string[]): CliResult {
+  try {
+    const stdout = execFileSync(process.execPath, [cliPath, '--case', caseDir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+    return { code: 0, stdout, stderr: '' };
+  } catch (error) {
+    const failure = error as { status: number | null; stdout: string; stderr: string };
+    return { code: failure.status ?? -1, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+export async function runCliAsync(caseDir: string, args: readonly string[]): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [cliPath, '--case', caseDir, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number | null; stdout: string; stderr: string };
+    return { code: typeof failure.code === 'number' ? failure.code : -1, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+export function json<T>(result: CliResult): T {
+  if (result.code !== 0 && result.code !== 3) throw new Error(`unlinked exited ${result.code}: ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}

@@ -1,0 +1,285 @@
+// Issue 5: exact copies out of /proc, custody, follow, sparse, the same-fs rule, relink.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
+import { json, runCli, runCliAsync } from './helpers/cli.js';
+import type { LiveItemJson } from '../src/store/items.js';
+import type { RecoveredJson } from '../src/recover/recover.js';
+
+const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
+/** Items live under /var/tmp (the root file system); cases go to /dev/shm (tmpfs), another file system. */
+const caseDirOnOtherFs = (name: string) => makeTempDir(name, '/dev/shm');
+const CONTRACT_KEYS = ['bytes', 'complete', 'fd', 'inode', 'item_id', 'kind', 'note', 'output', 'pid', 'sha256'];
+
+test('recover copies every kind with the exact sha256, and SHA256SUMS checks (root)', async (t) => {
+  const dir = makeTempDir('rec');
+  const caseDir = caseDirOnOtherFs('rec-case');
+  const contents = {
+    fd: crypto.randomBytes(300_000),
+    map: crypto.randomBytes(20_000),
+    memfd: Buffer.from('memfd payload\n'),
+    tmpfile: crypto.randomBytes(5000),
+  };
+  const holder = await startHolder(dir, [
+    { kind: 'fd', name: 'deleted.log', content: contents.fd },
+    { kind: 'map', name: 'lib.so', content: contents.map },
+    { kind: 'memfd', name: 'stage2', content: contents.memfd },
+    { kind: 'tmpfile', content: contents.tmpfile },
+  ]);
+  const exe = path.join(dir, 'sleeper');
+  fs.copyFileSync('/bin/sleep', exe);
+  fs.chmodSync(exe, 0o755);
+  const exeSha = sha256(fs.readFileSync(exe));
+  const sleeper = spawn(exe, ['600'], { stdio: 'ignore' });
+  t.after(async () => {
+    await holder.stop();
+    sleeper.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  fs.unlinkSync(exe);
+
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid), '--pid', String(sleeper.pid)]).code, 0);
+  const result = runCli(caseDir, ['recover', '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const recovered = json<RecoveredJson[]>(result);
+  assert.equal(recovered.length, 5);
+  const byKind = new Map(recovered.map((record) => [record.kind, record]));
+  assert.equal(byKind.get('fd')?.sha256, sha256(contents.fd));
+  assert.equal(byKind.get('map')?.sha256, sha256(contents.map));
+  assert.equal(byKind.get('memfd')?.sha256, sha256(contents.memfd));
+  assert.equal(byKind.get('tmpfile')?.sha256, sha256(contents.tmpfile));
+  assert.equal(byKind.get('exe')?.sha256, exeSha);
+  for (const record of recovered) {
+    assert.deepEqual(Object.keys(record).sort(), CONTRACT_KEYS);
+    assert.equal(record.complete, true);
+    assert.equal(record.note, null);
+    assert.ok(record.output !== null);
+    assert.equal(sha256(fs.readFileSync(record.output)), record.sha256);
+    assert.equal(fs.statSync(record.output).size, record.bytes);
+  }
+  const check = execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(caseDir, 'recovered'), encoding: 'utf8' });
+  assert.equal(check.trim().split('\n').filter((line) => line.endsWith(': OK')).length, 5);
+
+  // Never overwrite: a second recover of the same items finds the outputs there.
+  const again = runCli(caseDir, ['recover', '--json', '--item', String(byKind.get('fd')?.item_id)]);
+  assert.equal(again.code, 3);
+  const [refused] = json<RecoveredJson[]>(again);
+  assert.equal(refused?.complete, false);
+  assert.match(refused?.note ?? '', /exists already: never overwritten/);
+  assert.equal(sha256(fs.readFileSync(byKind.get('fd')?.output ?? '')), sha256(contents.fd));
+});
+
+test('recover --follow copies a file that is still being written until the writer closes it (root)', async (t) => {
+  const dir = makeTempDir('follow');
+  const caseDir = caseDirOnOtherFs('follow-case');
+  // Appends 100 numbered lines per 0.1 s for ~10 s to a deleted file, then closes it and lingers.
+  const writer = spawn('python3', ['-c', String.raw`
+import os, sys, time
+p = sys.argv[1]
+fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
+os.unlink(p)
+print(os.getpid(), fd, flush=True)
+for i in range(100):
+    os.write(fd, b''.join(b'line %06d of the growing log\n' % (i * 100 + j) for j in range(100)))
+    time.sleep(0.1)
+os.close(fd)
+time.sleep(30)
+`, path.join(dir, 'growing.log')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    writer.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const [pid] = await new Promise<string[]>((resolve) => writer.stdout.once('data', (data: Buffer) => resolve(data.toString().trim().split(' '))));
+  assert.ok(pid !== undefined);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', pid]).code, 0);
+  const result = await runCliAsync(caseDir, ['recover', '--json', '--follow', '--follow-timeout', '60']);
+  assert.equal(result.code, 0, result.stderr);
+  const [record] = json<RecoveredJson[]>(result);
+  const expected = Buffer.from(Array.from({ length: 10_000 }, (_, n) => `line ${String(n).padStart(6, '0')} of the growing log\n`).join(''));
+  assert.equal(record?.bytes, expected.length);
+  assert.equal(record?.sha256, sha256(expected));
+  assert.equal(record?.complete, true);
+});
+
+test('without --follow a growing file is a point-in-time copy, marked incomplete (root)', async (t) => {
+  const dir = makeTempDir('grow');
+  const caseDir = caseDirOnOtherFs('grow-case');
+  const writer = spawn('python3', ['-c', String.raw`
+import os, sys, time
+p = sys.argv[1]
+fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
+os.write(fd, b'x' * (64 << 20))
+os.unlink(p)
+print(os.getpid(), flush=True)
+while True:
+    os.write(fd, b'y' * 65536)
+    time.sleep(0.001)
+`, path.join(dir, 'busy.log')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    writer.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = await new Promise<string>((resolve) => writer.stdout.once('data', (data: Buffer) => resolve(data.toString().trim())));
+  runCli(caseDir, ['snapshot', '--no-lsof', '--pid', pid]);
+  const result = runCli(caseDir, ['recover', '--json']);
+  assert.equal(result.code, 3);
+  const [record] = json<RecoveredJson[]>(result);
+  assert.equal(record?.complete, false);
+  assert.match(record?.note ?? '', /point-in-time copy: the file grew from \d+ to \d+ bytes/);
+  assert.ok((record?.bytes ?? 0) >= 64 << 20);
+});
+
+test('PID reuse and fd reuse are detected: nothing is copied (root)', async (t) => {
+  const dir = makeTempDir('reuse');
+  const caseDir = caseDirOnOtherFs('reuse-case');
+  const holders: Holder[] = [];
+  t.after(async () => {
+    for (const holder of holders) await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const first = await startHolder(dir, [{ kind: 'fd', name: 'first', content: Buffer.from('first content') }]);
+  holders.push(first);
+  runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(first.pid)]);
+  // The process is gone: its PID may be reused, its files are gone.
+  await first.stop();
+  const gone = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  assert.equal(gone[0]?.complete, false);
+  assert.match(gone[0]?.note ?? '', /process \d+ has exited|PID reuse/);
+  assert.equal(gone[0]?.output, null);
+
+  // Same process, same fd number, another file: the snapshot's inode is checked after open.
+  const second = await startHolder(dir, [{ kind: 'fd', name: 'second', content: Buffer.from('second content') }]);
+  holders.push(second);
+  runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(second.pid)]);
+  const listed = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.equal(listed.length, 1);
+  // Rewrite the snapshot's record so that it names another inode, as if the fd had been reused since.
+  const Database = (await import('better-sqlite3')).default;
+  const db = new Database(path.join(caseDir, 'case.sqlite'));
+  db.prepare('UPDATE items SET inode = inode + 1 WHERE id = ?').run(listed[0]?.id);
+  db.prepare('UPDATE items SET start_time = start_time WHERE id = ?').run(listed[0]?.id);
+  db.close();
+  const reused = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json', '--item', String(listed[0]?.id)]));
+  assert.equal(reused[0]?.complete, false);
+  assert.match(reused[0]?.note ?? '', /now refers to inode \d+ .* \(reused\)/);
+  assert.equal(reused[0]?.output, null);
+
+  const db2 = new Database(path.join(caseDir, 'case.sqlite'));
+  db2.prepare('UPDATE items SET inode = inode - 1, start_time = start_time + 1 WHERE id = ?').run(listed[0]?.id);
+  db2.close();
+  const restarted = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json', '--item', String(listed[0]?.id)]));
+  assert.match(restarted[0]?.note ?? '', /^PID reuse: process \d+ started at tick \d+, the snapshot saw start tick \d+$/);
+});
+
+test('an 8 GiB sparse file is copied sparse with the sha256 of its full content (root)', async (t) => {
+  const dir = makeTempDir('sparse');
+  const caseDir = caseDirOnOtherFs('sparse-case');
+  const size = 8 * 1024 ** 3;
+  const islands = [0, 3 * 1024 ** 3 + 12345, size - 4096];
+  const writer = spawn('python3', ['-c', String.raw`
+import os, sys, time
+p, size = sys.argv[1], int(sys.argv[2])
+fd = os.open(p, os.O_CREAT | os.O_RDWR, 0o600)
+os.ftruncate(fd, size)
+for off in map(int, sys.argv[3:]):
+    os.pwrite(fd, b'island at %d\n' % off, off)
+os.unlink(p)
+print(os.getpid(), flush=True)
+time.sleep(120)
+`, path.join(dir, 'disk.img'), String(size), ...islands.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    writer.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = await new Promise<string>((resolve) => writer.stdout.once('data', (data: Buffer) => resolve(data.toString().trim())));
+  runCli(caseDir, ['snapshot', '--no-lsof', '--pid', pid]);
+  // The reference hash, streamed over the same logical content.
+  const hash = crypto.createHash('sha256');
+  const zero = Buffer.alloc(64 * 1024 * 1024);
+  const marks = new Map(islands.map((offset) => [offset, Buffer.from(`island at ${offset}\n`)]));
+  let position = 0;
+  const sorted = [...marks.entries()].sort((a, b) => a[0] - b[0]);
+  for (const [offset, data] of sorted) {
+    while (position < offset) {
+      const step = Math.min(zero.length, offset - position);
+      hash.update(zero.subarray(0, step));
+      position += step;
+    }
+    hash.update(data);
+    position += data.length;
+  }
+  while (position < size) {
+    const step = Math.min(zero.length, size - position);
+    hash.update(zero.subarray(0, step));
+    position += step;
+  }
+  const result = await runCliAsync(caseDir, ['recover', '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const [record] = json<RecoveredJson[]>(result);
+  assert.equal(record?.bytes, size);
+  assert.equal(record?.sha256, hash.digest('hex'));
+  const stat = fs.statSync(record?.output ?? '');
+  assert.equal(stat.size, size);
+  assert.ok(stat.blocks * 512 < 16 * 1024 * 1024, `copy allocates ${stat.blocks * 512} bytes, not 8 GiB`);
+});
+
+test('recover refuses to write onto the file system that holds the item (root)', async (t) => {
+  const dir = makeTempDir('samefs');
+  const caseDir = makeTempDir('samefs-case'); // same file system as dir, on purpose
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'evidence.log', content: Buffer.from('evidence') }]);
+  t.after(async () => {
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]);
+  const refused = runCli(caseDir, ['recover', '--json']);
+  assert.equal(refused.code, 1);
+  assert.equal(refused.stdout, '');
+  assert.match(refused.stderr.trim(), /^unlinked: refusing to write into .*recovered: it is on device \d+:\d+, the same file system as item 1 .* pass --force-same-fs$/);
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
+  const forced = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json', '--force-same-fs']));
+  assert.equal(forced[0]?.sha256, sha256(Buffer.from('evidence')));
+});
+
+test('relink gives an O_TMPFILE file its name back, and explains why an ordinary deleted file cannot (root)', async (t) => {
+  const dir = makeTempDir('relink');
+  const caseDir = caseDirOnOtherFs('relink-case');
+  const holder = await startHolder(dir, [
+    { kind: 'tmpfile', content: Buffer.from('anonymous until now') },
+    { kind: 'fd', name: 'ordinary', content: Buffer.from('ordinary') },
+  ]);
+  t.after(async () => {
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  const tmpfile = items.find((item) => item.kind === 'tmpfile');
+  const ordinary = items.find((item) => item.kind === 'fd');
+  assert.ok(tmpfile !== undefined && ordinary !== undefined);
+  const target = path.join(dir, 'rescued.bin');
+  const linked = runCli(caseDir, ['relink', '--item', String(tmpfile.id), '--to', target]);
+  assert.equal(linked.code, 0, linked.stderr);
+  assert.equal(fs.readFileSync(target, 'utf8'), 'anonymous until now');
+  assert.equal(fs.statSync(target).nlink, 1);
+  assert.equal(fs.statSync(target).ino, tmpfile.inode);
+  const refused = runCli(caseDir, ['relink', '--item', String(ordinary.id), '--to', path.join(dir, 'nope')]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /unlinked: the kernel refuses to link item \d+: it is an ordinary deleted file .* use `unlinked recover --item \d+`/);
+  assert.equal(fs.existsSync(path.join(dir, 'nope')), false);
+  const exists = runCli(caseDir, ['relink', '--item', String(tmpfile.id), '--to', target]);
+  assert.equal(exists.code, 1);
+  assert.match(exists.stderr, /exists already: relink never replaces a file/);
+});
