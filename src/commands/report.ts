@@ -1,6 +1,20 @@
-import { UnlinkedError, type ExitCode } from '../errors.js';
+import { EXIT, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
+import { openCase } from '../store/db.js';
+import { writeReport, type ReportFormatName } from '../report/registry.js';
 
-export async function reportCommand(_ctx: CommandContext, ..._args: unknown[]): Promise<ExitCode> {
-  throw new UnlinkedError('FAILED', 'not implemented yet');
+export interface ReportCommandOptions {
+  format: ReportFormatName;
+  out?: string;
+}
+
+export async function reportCommand(ctx: CommandContext, options: ReportCommandOptions): Promise<ExitCode> {
+  const kase = openCase(ctx.caseDir, { create: true });
+  try {
+    const written = await writeReport(kase.db, kase.paths, options.format, options.out);
+    if (written !== '-') ctx.info(`${options.format} report: ${written}`);
+    return EXIT.ok;
+  } finally {
+    kase.close();
+  }
 }

@@ -83,6 +83,12 @@ export interface LiveItem {
   size: number;
   nlink: number;
   mode: number;
+  uid: number;
+  gid: number;
+  /** Seconds since the epoch, from the stat of the open file. */
+  atime: number;
+  mtime: number;
+  ctime: number;
   pos: number | null;
   flags: number | null;
   mntId: number | null;

@@ -18,6 +18,11 @@ interface StatLite {
   mode: number;
   size: number;
   nlink: number;
+  uid: number;
+  gid: number;
+  atime: number;
+  mtime: number;
+  ctime: number;
 }
 
 export interface WalkOptions {
@@ -135,6 +140,11 @@ function walkProcess(
       size: stat.size,
       nlink: stat.nlink,
       mode: stat.mode,
+      uid: stat.uid,
+      gid: stat.gid,
+      atime: stat.atime,
+      mtime: stat.mtime,
+      ctime: stat.ctime,
       pos: null,
       flags: null,
       mntId: null,
@@ -295,9 +305,15 @@ function statLite(file: string): StatLite | undefined {
   if (!Number.isSafeInteger(stat.ino) || !Number.isSafeInteger(stat.size)) {
     const exact = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
     if (exact === undefined) return undefined;
-    return { dev: devString(exact.dev), ino: Number(exact.ino), mode: Number(exact.mode), size: Number(exact.size), nlink: Number(exact.nlink) };
+    return {
+      dev: devString(exact.dev), ino: Number(exact.ino), mode: Number(exact.mode), size: Number(exact.size), nlink: Number(exact.nlink),
+      uid: Number(exact.uid), gid: Number(exact.gid), atime: Number(exact.atimeMs / 1000n), mtime: Number(exact.mtimeMs / 1000n), ctime: Number(exact.ctimeMs / 1000n),
+    };
   }
-  return { dev: devString(stat.dev), ino: stat.ino, mode: stat.mode, size: stat.size, nlink: stat.nlink };
+  return {
+    dev: devString(stat.dev), ino: stat.ino, mode: stat.mode, size: stat.size, nlink: stat.nlink,
+    uid: stat.uid, gid: stat.gid, atime: Math.floor(stat.atimeMs / 1000), mtime: Math.floor(stat.mtimeMs / 1000), ctime: Math.floor(stat.ctimeMs / 1000),
+  };
 }
 
 function statMapFile(file: string): StatLite | string {

@@ -91,8 +91,8 @@ export class WalkWriter {
       `INSERT OR IGNORE INTO maps (snapshot_id, pid, range, perms, offset, maps_dev, inode, path, dev, size, nlink, stat_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertItem = db.prepare(
-      `INSERT INTO items (snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mode, pos, flags, mnt_id, mnt_ns, mount_point, fs_type, fs_uuid, in_proc, in_lsof)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0)`,
+      `INSERT INTO items (snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mode, uid, gid, atime, mtime, ctime, pos, flags, mnt_id, mnt_ns, mount_point, fs_type, fs_uuid, in_proc, in_lsof)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0)`,
     );
   }
 
@@ -108,7 +108,7 @@ export class WalkWriter {
       this.insertMap.run(id, m.pid, m.range, m.perms, m.offset, m.mapsDev, m.inode, raw(m.path), m.dev, m.size, m.nlink, m.statError);
     }
     for (const i of chunk.items) {
-      const info = this.insertItem.run(id, i.pid, i.startTime, i.comm, raw(i.exe), i.kind, i.fd, i.mapRange, raw(i.path), i.dev, i.inode, i.size, i.nlink, i.mode, i.pos, i.flags, i.mntId, i.mntNs, raw(i.mountPoint), i.fsType, i.fsUuid);
+      const info = this.insertItem.run(id, i.pid, i.startTime, i.comm, raw(i.exe), i.kind, i.fd, i.mapRange, raw(i.path), i.dev, i.inode, i.size, i.nlink, i.mode, i.uid, i.gid, i.atime, i.mtime, i.ctime, i.pos, i.flags, i.mntId, i.mntNs, raw(i.mountPoint), i.fsType, i.fsUuid);
       this.itemIds.set(i, Number(info.lastInsertRowid));
     }
   }

@@ -1,0 +1,39 @@
+// The Sleuth Kit 3.x bodyfile for mactime: MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime.
+// Names use the display form (\xHH for controls and invalid UTF-8), and '|' is written \x7c, so
+// every line has exactly 11 fields.
+import type { Writable } from 'node:stream';
+import type { ReportInput } from './registry.js';
+import { findings, type Finding } from './rows.js';
+import { writeLines } from './stream.js';
+
+export function bodyfileName(finding: Finding): string {
+  const where =
+    finding.finding === 'live'
+      ? `pid ${finding.pid ?? '?'}${finding.comm === null ? '' : ` ${finding.comm}`}${finding.fd === null ? ` ${finding.kind}` : ` fd ${finding.fd}`}, snapshot ${finding.snapshot_id ?? '?'}`
+      : `${finding.state ?? 'inode'} in ${finding.image ?? '?'} at sector ${finding.offset_sectors ?? 0}`;
+  return `${finding.path} (deleted: ${where})`.replace(/\|/g, '\\x7c');
+}
+
+/** ls-style mode as TSK writes it: "r/rrw-r--r--" (name type / meta type, then permissions). */
+export function modeString(mode: number | null): string {
+  if (mode === null) return '-/----------';
+  const types: Record<number, string> = { 0o100000: 'r', 0o040000: 'd', 0o120000: 'l', 0o020000: 'c', 0o060000: 'b', 0o010000: 'p', 0o140000: 's' };
+  const type = types[mode & 0o170000] ?? '-';
+  const bits = 'rwxrwxrwx';
+  let perms = '';
+  for (let index = 0; index < 9; index++) perms += mode & (1 << (8 - index)) ? bits[index] : '-';
+  return `${type}/${type}${perms}`;
+}
+
+export async function writeBodyfile(input: ReportInput, out: Writable): Promise<void> {
+  await writeLines(out, (function* () {
+    for (const finding of findings(input.db, input.caseDir)) {
+      const fields = [
+        '0', bodyfileName(finding), String(finding.inode ?? 0), modeString(finding.mode),
+        String(finding.uid ?? 0), String(finding.gid ?? 0), String(finding.size ?? 0), String(finding.atime ?? 0),
+        String(finding.mtime ?? 0), String(finding.ctime ?? 0), '0',
+      ];
+      yield `${fields.join('|')}\n`;
+    }
+  })());
+}

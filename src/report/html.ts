@@ -1,0 +1,184 @@
+// One self-contained HTML page: inline style and script allowed by their sha256 in a strict
+// Content-Security-Policy, evidence embedded as JSON data (never as markup) and rendered with
+// textContent, so a file named <img src=x onerror=...> stays text. Rows render a page at a time.
+import crypto from 'node:crypto';
+import type { Writable } from 'node:stream';
+import { TOOL_VERSION } from '../version.js';
+import type { ReportInput } from './registry.js';
+import { FINDING_COLUMNS, findings } from './rows.js';
+import { writeLines } from './stream.js';
+import { caseSummary, type CaseSummary } from './summary.js';
+
+const STYLE = `
+:root{--fg:#1d2330;--muted:#5b6475;--line:#e3e6ec;--bg:#f7f8fa;--accent:#2456c9;--bad:#b42318;--badbg:#fdecea;--ok:#1a7f37;--okbg:#e8f5ec;--warnbg:#fff6e0}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);background:var(--bg)}
+header{background:#151b28;color:#fff;padding:18px 28px}
+header h1{margin:0;font-size:20px;font-weight:600}
+header p{margin:4px 0 0;color:#b9c1d3;font-size:13px}
+main{padding:20px 28px;max-width:1600px}
+section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin-bottom:18px}
+h2{font-size:15px;margin:0 0 12px;font-weight:600}
+.cards{display:flex;flex-wrap:wrap;gap:12px}
+.card{border:1px solid var(--line);border-radius:6px;padding:10px 14px;min-width:150px}
+.card b{display:block;font-size:22px}
+.card span{color:var(--muted);font-size:12px}
+.card.bad b{color:var(--bad)}
+.card.ok b{color:var(--ok)}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}
+dt{color:var(--muted)}
+dd{margin:0;word-break:break-all}
+.controls{display:flex;gap:10px;align-items:center;margin-bottom:10px;flex-wrap:wrap}
+input,select,button{font:inherit;padding:5px 8px;border:1px solid var(--line);border-radius:5px;background:#fff}
+button{cursor:pointer}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th{position:sticky;top:0;background:#eef1f6;text-align:left;padding:6px 8px;cursor:pointer;white-space:nowrap;user-select:none;border-bottom:1px solid var(--line)}
+th.sorted-asc::after{content:" \\25B2";font-size:10px}
+th.sorted-desc::after{content:" \\25BC";font-size:10px}
+td{padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
+td.path{font-family:ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all;max-width:420px}
+td.hash{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:11px;word-break:break-all;max-width:180px}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.incomplete td{background:var(--warnbg)}
+tr.unrecoverable td{background:var(--badbg)}
+.badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:11px;font-weight:600;background:#e7ecf7;color:#23407a}
+.badge.exe{background:#fde2e1;color:#8a1c12}.badge.memfd{background:#efe2fd;color:#5a1f8a}.badge.tmpfile{background:#e0f4f1;color:#0d6157}
+.badge.map{background:#fff0d6;color:#7a4b00}.badge.orphan{background:#fde2e1;color:#8a1c12}.badge.deleted{background:#eceff3;color:#444}
+.status-complete{color:var(--ok);font-weight:600}.status-incomplete,.status-unrecoverable{color:var(--bad);font-weight:600}
+.muted{color:var(--muted)}
+.note{color:var(--muted);font-size:12px}
+.pager{display:flex;gap:8px;align-items:center;margin-top:10px}
+.empty{padding:30px;text-align:center;color:var(--muted)}
+pre{white-space:pre-wrap;word-break:break-all;margin:0;font-size:12px}
+`;
+
+const SCRIPT = `
+(function(){
+"use strict";
+var data=JSON.parse(document.getElementById("findings-data").textContent);
+var cols=data.columns,rows=data.rows,linkBase=data.linkBase;
+var idx={};cols.forEach(function(c,i){idx[c]=i;});
+var shown=[["finding","where"],["pid","pid"],["comm","process"],["kind","kind"],["fd","fd"],["path","path"],["inode","inode"],["size","size"],["source","seen by"],["status","recovery"],["sha256","sha256"],["output","copy"],["note","note"]];
+var numeric={pid:1,fd:1,inode:1,size:1};
+var state={sort:null,desc:false,q:"",kind:"",page:0,per:200};
+var table=document.getElementById("findings"),tbody=table.querySelector("tbody"),info=document.getElementById("pageinfo");
+function el(tag,cls,text){var e=document.createElement(tag);if(cls)e.className=cls;if(text!==undefined&&text!==null)e.textContent=String(text);return e;}
+var head=table.querySelector("thead tr");
+shown.forEach(function(s){var th=el("th",null,s[1]);th.setAttribute("data-col",s[0]);th.addEventListener("click",function(){if(state.sort===s[0])state.desc=!state.desc;else{state.sort=s[0];state.desc=false;}state.page=0;render();});head.appendChild(th);});
+var kinds={};rows.forEach(function(r){kinds[r[idx.kind]]=1;});
+var kindSelect=document.getElementById("kind");Object.keys(kinds).sort().forEach(function(k){var o=el("option",null,k);o.value=k;kindSelect.appendChild(o);});
+function parseHash(){var h=location.hash.replace(/^#/,"");h.split("&").forEach(function(p){var kv=p.split("=");var k=kv[0],v=decodeURIComponent(kv[1]||"");if(k==="sort"){var m=v.match(/^(.*)-(asc|desc)$/);if(m&&idx[m[1]]!==undefined){state.sort=m[1];state.desc=m[2]==="desc";}}else if(k==="q"){state.q=v;}else if(k==="kind"){state.kind=v;}});document.getElementById("q").value=state.q;kindSelect.value=state.kind;}
+function compare(a,b){var i=idx[state.sort],x=a[i],y=b[i];if(x===y)return 0;if(x===null)return 1;if(y===null)return -1;var r=numeric[state.sort]?x-y:String(x).localeCompare(String(y));return state.desc?-r:r;}
+function visible(){var q=state.q.toLowerCase();var out=rows.filter(function(r){if(state.kind&&r[idx.kind]!==state.kind)return false;if(!q)return true;for(var i=0;i<r.length;i++){if(r[i]!==null&&String(r[i]).toLowerCase().indexOf(q)>=0)return true;}return false;});if(state.sort)out.sort(compare);return out;}
+function cell(r,c){var v=r[idx[c]],td;
+ if(c==="finding"){td=el("td",null,r[idx.finding]==="live"?"snapshot "+r[idx.snapshot_id]+(r[idx.host]?" @ "+r[idx.host]:""):(r[idx.image]+" +"+r[idx.offset_sectors]));return td;}
+ if(c==="kind"){td=el("td");td.appendChild(el("span","badge "+String(v).replace(/[^a-z]/g,""),v));return td;}
+ if(c==="path"){td=el("td","path",v);if(r[idx.held_by]){td.appendChild(el("div","note","held by "+r[idx.held_by]));}return td;}
+ if(c==="status"){return el("td","status-"+String(v).replace(/[^a-z]/g,""),v);}
+ if(c==="sha256"){return el("td","hash",v);}
+ if(c==="output"){td=el("td");if(v){var a=el("a",null,v.split("/").pop());a.setAttribute("href",linkBase+v.split("/").map(encodeURIComponent).join("/"));td.appendChild(a);}return td;}
+ if(c==="note"){return el("td","note",v);}
+ return el("td",numeric[c]?"num":null,v);}
+function render(){var list=visible();var pages=Math.max(1,Math.ceil(list.length/state.per));if(state.page>=pages)state.page=pages-1;
+ tbody.textContent="";var start=state.page*state.per;var frag=document.createDocumentFragment();
+ list.slice(start,start+state.per).forEach(function(r){var tr=el("tr",String(r[idx.status]).replace(/[^a-z]/g,""));tr.setAttribute("data-id",r[idx.finding]+"-"+r[idx.id]);shown.forEach(function(s){tr.appendChild(cell(r,s[0]));});frag.appendChild(tr);});
+ tbody.appendChild(frag);
+ if(list.length===0){var tr=el("tr");var td=el("td","empty",rows.length===0?"This case holds no findings yet.":"No finding matches the filter.");td.colSpan=shown.length;tr.appendChild(td);tbody.appendChild(tr);}
+ info.textContent=list.length===0?"0 findings":("findings "+(start+1)+"\\u2013"+Math.min(start+state.per,list.length)+" of "+list.length+(list.length!==rows.length?" (filtered from "+rows.length+")":""));
+ table.setAttribute("data-visible",String(list.length));
+ Array.prototype.forEach.call(head.children,function(th){th.className=th.getAttribute("data-col")===state.sort?(state.desc?"sorted-desc":"sorted-asc"):"";});}
+document.getElementById("q").addEventListener("input",function(e){state.q=e.target.value;state.page=0;render();});
+kindSelect.addEventListener("change",function(e){state.kind=e.target.value;state.page=0;render();});
+document.getElementById("prev").addEventListener("click",function(){if(state.page>0){state.page--;render();}});
+document.getElementById("next").addEventListener("click",function(){state.page++;render();});
+window.addEventListener("hashchange",function(){parseHash();render();});
+parseHash();render();
+})();
+`;
+
+const sha256Base64 = (text: string): string => crypto.createHash('sha256').update(text, 'utf8').digest('base64');
+const SCRIPT_HASH = sha256Base64(SCRIPT);
+const STYLE_HASH = sha256Base64(STYLE);
+
+/** Escape text for HTML element content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+/** JSON inside <script type="application/json">: no "<", no line separators, so "</script>" cannot end it. */
+export function jsonForScript(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+function summaryHtml(summary: CaseSummary, generatedAt: string): string {
+  const card = (value: number, label: string, tone = ''): string => `<div class="card ${tone}"><b>${value}</b><span>${escapeHtml(label)}</span></div>`;
+  const kinds = Object.entries(summary.itemsByKind).map(([kind, count]) => card(count, `${kind}`)).join('');
+  const snapshots = summary.snapshots
+    .map((snapshot) => `<li>#${snapshot.id} ${escapeHtml(snapshot.source === 'lsof' ? `lsof import ${snapshot.import_file ?? ''}` : 'live /proc walk')} on ${escapeHtml(snapshot.host ?? '?')}, ${escapeHtml(snapshot.started_at)} \u2013 ${escapeHtml(snapshot.finished_at ?? '')}</li>`)
+    .join('');
+  const empty = summary.items === 0 && summary.images === 0 ? `<p class="empty">This case holds no findings yet: run <code>unlinked snapshot</code> or <code>unlinked image scan</code>.</p>` : '';
+  return `
+<section><h2>Summary</h2>${empty}
+<dl>
+<dt>Host</dt><dd>${escapeHtml(summary.hosts.join(', ') || '\u2014')}</dd>
+<dt>Kernel</dt><dd>${escapeHtml(summary.kernels.join(', ') || '\u2014')}</dd>
+<dt>Snapshots</dt><dd>${snapshots === '' ? '\u2014' : `<ul>${snapshots}</ul>`}</dd>
+<dt>Report written</dt><dd>${escapeHtml(generatedAt)} by unlinked ${escapeHtml(TOOL_VERSION)}</dd>
+</dl></section>
+<section><h2>Deleted but open</h2><div class="cards">
+${card(summary.items, 'items in all snapshots')}${kinds}
+${card(summary.recoveredComplete, 'recovered complete', 'ok')}${card(summary.recoveredIncomplete, 'recovered incomplete', summary.recoveredIncomplete > 0 ? 'bad' : '')}
+${card(summary.notRecovered, 'not copied')}
+</div></section>
+<section><h2>lsof and /proc</h2><div class="cards">
+${card(summary.both, 'seen by both')}${card(summary.procOnly, 'seen by /proc only', summary.procOnly > 0 ? 'bad' : '')}${card(summary.lsofOnly, 'seen by lsof only', summary.lsofOnly > 0 ? 'bad' : '')}
+</div></section>
+<section><h2>Disk images</h2><div class="cards">
+${card(summary.images, 'images scanned')}${card(summary.imageInodes.orphan, 'orphan inodes')}${card(summary.imageInodes.deleted, 'deleted inodes')}
+${card(summary.imageInodes.recoverable, 'recoverable')}${card(summary.extractedComplete, 'extracted complete', 'ok')}
+${card(summary.extractedIncomplete, 'extracted incomplete', summary.extractedIncomplete > 0 ? 'bad' : '')}${card(summary.correlated, 'held open by a live process')}
+</div></section>`;
+}
+
+function provenanceHtml(summary: CaseSummary): string {
+  if (summary.commands.length === 0) return `<section><h2>Commands run</h2><p class="muted">No external command was run for this case.</p></section>`;
+  const rows = summary.commands
+    .map((command) => {
+      const argv = (JSON.parse(command.argv) as string[]).join(' ');
+      return `<tr><td>${escapeHtml(command.started_at)}</td><td>${escapeHtml(command.program)}</td><td>${escapeHtml(command.version ?? '')}</td><td class="path">${escapeHtml(argv)}</td><td class="num">${command.exit_code ?? ''}</td><td class="note">${escapeHtml(command.error ?? '')}</td></tr>`;
+    })
+    .join('');
+  return `<section><h2>Commands run (provenance)</h2><table><thead><tr><th>started</th><th>program</th><th>version</th><th>arguments</th><th>exit</th><th>error</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+}
+
+export async function writeHtml(input: ReportInput, out: Writable): Promise<void> {
+  const summary = caseSummary(input.db);
+  const generatedAt = new Date().toISOString();
+  const csp = `default-src 'none'; script-src 'sha256-${SCRIPT_HASH}'; style-src 'sha256-${STYLE_HASH}'; img-src data:; base-uri 'none'; form-action 'none'`;
+  const head = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>unlinked report \u2014 ${escapeHtml(summary.hosts.join(', ') || 'case')}</title>
+<style>${STYLE}</style></head>
+<body><header><h1>Deleted-but-open files \u2014 ${escapeHtml(summary.hosts.join(', ') || 'case')}</h1><p>unlinked ${escapeHtml(TOOL_VERSION)} \u00b7 ${escapeHtml(input.caseDir)}</p></header><main>
+${summaryHtml(summary, generatedAt)}
+<section><h2>Findings</h2>
+<div class="controls"><input id="q" type="search" placeholder="filter: path, process, hash\u2026" size="40"><select id="kind"><option value="">every kind</option></select><span id="pageinfo" class="muted"></span></div>
+<table id="findings"><thead><tr></tr></thead><tbody></tbody></table>
+<div class="pager"><button id="prev" type="button">\u2190 previous</button><button id="next" type="button">next \u2192</button></div>
+</section>
+${provenanceHtml(summary)}
+</main>
+<script type="application/json" id="findings-data">{"columns":${jsonForScript(FINDING_COLUMNS)},"linkBase":${jsonForScript(input.linkBase)},"rows":[`;
+  await writeLines(out, (function* () {
+    yield head;
+    let first = true;
+    for (const finding of findings(input.db, input.caseDir)) {
+      yield `${first ? '' : ','}\n${jsonForScript(FINDING_COLUMNS.map((column) => finding[column]))}`;
+      first = false;
+    }
+    yield `]}</script>\n<script>${SCRIPT}</script>\n</body></html>\n`;
+  })());
+}

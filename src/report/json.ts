@@ -1,0 +1,46 @@
+// The whole case as one JSON document, records as CONTRACT.md names them; streamed item by item.
+import type { Writable } from 'node:stream';
+import { TOOL_VERSION } from '../version.js';
+import { itemJson, type ItemRow } from '../store/items.js';
+import type { ReportInput } from './registry.js';
+import { writeLines } from './stream.js';
+
+function* array(name: string, rows: Iterable<unknown>, first = false): Generator<string> {
+  yield `${first ? '' : ','}\n"${name}":[`;
+  let index = 0;
+  for (const row of rows) yield `${index++ === 0 ? '' : ','}\n${JSON.stringify(row)}`;
+  yield ']';
+}
+
+export async function writeJson(input: ReportInput, out: Writable): Promise<void> {
+  const { db } = input;
+  await writeLines(out, (function* () {
+    yield `{"tool":"unlinked","tool_version":${JSON.stringify(TOOL_VERSION)},"generated_at":${JSON.stringify(new Date().toISOString())},"case":${JSON.stringify(input.caseDir)}`;
+    yield* array('snapshots', db.prepare(`SELECT id, source, host, boot_id, kernel, tool_version, started_at, finished_at, euid, import_file, import_sha256, lsof_status,
+      processes_seen, processes_vanished, processes_unreadable, fds_seen, fds_vanished, warnings FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).iterate());
+    const items = db.prepare(`SELECT id, snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mount_point, fs_type, fs_uuid, in_proc, in_lsof, lsof_note
+      FROM deleted_items ORDER BY snapshot_id, pid, kind, fd, id`);
+    yield* array('items', (function* () {
+      for (const row of items.iterate() as IterableIterator<ItemRow>) yield itemJson(row);
+    })());
+    yield* array('recovered', (function* () {
+      const rows = db.prepare(`SELECT r.item_id, i.pid, i.fd, i.kind, i.inode, r.output, r.bytes, r.sha256, r.complete, r.note, r.size_at_start, r.size_at_end, r.started_at, r.finished_at
+        FROM recoveries r JOIN items i ON i.id = r.item_id ORDER BY r.id`);
+      for (const row of rows.iterate() as IterableIterator<Record<string, unknown>>) yield { ...row, complete: row['complete'] === 1 };
+    })());
+    yield* array('image_inodes', (function* () {
+      const rows = db.prepare(`SELECT im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state, n.recoverable
+        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id ORDER BY im.id, f.offset_sectors, n.inode`);
+      for (const row of rows.iterate() as IterableIterator<Record<string, unknown>>) yield { ...row, recoverable: row['recoverable'] === 1 };
+    })());
+    yield* array('extracted', (function* () {
+      const rows = db.prepare(`SELECT image, offset_sectors, inode, output, bytes, sha256, complete, method, note FROM extractions ORDER BY id`);
+      for (const row of rows.iterate() as IterableIterator<Record<string, unknown>>) yield { ...row, complete: row['complete'] === 1 };
+    })());
+    yield* array('commands', (function* () {
+      const rows = db.prepare(`SELECT program, path, version, argv, exit_code, error, started_at, finished_at FROM commands ORDER BY id`);
+      for (const row of rows.iterate() as IterableIterator<Record<string, unknown>>) yield { ...row, argv: JSON.parse(String(row['argv'])) as unknown };
+    })());
+    yield '\n}\n';
+  })());
+}

@@ -1,0 +1,117 @@
+// One "finding" per live item and per image inode, built once and shared by every format.
+import path from 'node:path';
+import type { Db } from '../store/db.js';
+import { displayBytes } from '../util/bytes.js';
+
+export interface Finding {
+  finding: 'live' | 'image';
+  id: number;
+  snapshot_id: number | null;
+  host: string | null;
+  pid: number | null;
+  start_time: number | null;
+  comm: string | null;
+  kind: string;
+  fd: number | null;
+  path: string;
+  path_b64: string;
+  dev: string | null;
+  inode: number | null;
+  size: number | null;
+  mode: number | null;
+  uid: number | null;
+  gid: number | null;
+  atime: number | null;
+  mtime: number | null;
+  ctime: number | null;
+  dtime: number | null;
+  mount_point: string | null;
+  fs_type: string | null;
+  fs_uuid: string | null;
+  source: string;
+  /** not copied | complete | incomplete | unrecoverable */
+  status: string;
+  sha256: string | null;
+  bytes: number | null;
+  /** Path of the copy relative to the case directory (a link in the HTML report). */
+  output: string | null;
+  note: string | null;
+  image: string | null;
+  offset_sectors: number | null;
+  state: string | null;
+  recoverable: boolean | null;
+  /** For image inodes: the live items that held the same fs UUID + inode. */
+  held_by: string | null;
+}
+
+export const FINDING_COLUMNS: ReadonlyArray<keyof Finding> = [
+  'finding', 'id', 'snapshot_id', 'host', 'pid', 'start_time', 'comm', 'kind', 'fd', 'path', 'path_b64', 'dev', 'inode', 'size',
+  'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'dtime', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'status', 'sha256',
+  'bytes', 'output', 'note', 'image', 'offset_sectors', 'state', 'recoverable', 'held_by',
+];
+
+interface LiveRow {
+  id: number; snapshot_id: number; host: string | null; pid: number; start_time: number | null; comm: string | null; kind: string;
+  fd: number | null; path: Buffer; dev: string | null; inode: number | null; size: number | null; mode: number | null; uid: number | null;
+  gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; mount_point: Buffer | null; fs_type: string | null;
+  fs_uuid: string | null; in_proc: number; in_lsof: number; lsof_note: string | null;
+  r_output: string | null; r_bytes: number | null; r_sha256: string | null; r_complete: number | null; r_note: string | null;
+}
+
+interface ImageRow {
+  id: number; image: string; offset_sectors: number; fs_uuid: string | null; inode: number; state: string; size: number | null;
+  mode: number | null; uid: number | null; gid: number | null; atime: number | null; mtime: number | null; ctime: number | null;
+  dtime: number | null; recoverable: number; last_name: Buffer | null; fs_type: string | null;
+  e_output: string | null; e_bytes: number | null; e_sha256: string | null; e_complete: number | null; e_note: string | null;
+  held_by: string | null;
+}
+
+/** Stream every finding: live items (with their latest recovery), then image inodes (with extraction and correlation). */
+export function* findings(db: Db, caseDir: string): Generator<Finding> {
+  const live = db.prepare(`
+    SELECT i.id, i.snapshot_id, s.host, i.pid, i.start_time, i.comm, i.kind, i.fd, i.path, i.dev, i.inode, i.size, i.mode, i.uid, i.gid,
+           i.atime, i.mtime, i.ctime, i.mount_point, i.fs_type, i.fs_uuid, i.in_proc, i.in_lsof, i.lsof_note,
+           r.output AS r_output, r.bytes AS r_bytes, r.sha256 AS r_sha256, r.complete AS r_complete, r.note AS r_note
+    FROM items i JOIN snapshots s ON s.id = i.snapshot_id
+    LEFT JOIN recoveries r ON r.id = (SELECT max(id) FROM recoveries WHERE item_id = i.id)
+    WHERE s.finished_at IS NOT NULL
+    ORDER BY i.snapshot_id, i.pid, i.kind, i.fd, i.id`);
+  for (const row of live.iterate() as IterableIterator<LiveRow>) {
+    const sources = [row.in_proc ? 'proc' : null, row.in_lsof ? 'lsof' : null].filter(Boolean).join('+');
+    yield {
+      finding: 'live', id: row.id, snapshot_id: row.snapshot_id, host: row.host, pid: row.pid, start_time: row.start_time, comm: row.comm,
+      kind: row.kind, fd: row.fd, path: displayBytes(row.path), path_b64: row.path.toString('base64'), dev: row.dev, inode: row.inode,
+      size: row.size, mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: null,
+      mount_point: row.mount_point === null ? null : displayBytes(row.mount_point), fs_type: row.fs_type, fs_uuid: row.fs_uuid, source: sources,
+      status: row.r_complete === null ? 'not copied' : row.r_complete ? 'complete' : 'incomplete',
+      sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),
+      note: [row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
+      image: null, offset_sectors: null, state: null, recoverable: null, held_by: null,
+    };
+  }
+  const images = db.prepare(`
+    SELECT n.id, im.path AS image, f.offset_sectors, f.fs_uuid, f.fs_type, n.inode, n.state, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime,
+           n.ctime, n.dtime, n.recoverable, n.last_name,
+           e.output AS e_output, e.bytes AS e_bytes, e.sha256 AS e_sha256, e.complete AS e_complete, e.note AS e_note,
+           (SELECT group_concat('pid ' || i.pid || coalesce(' (' || i.comm || ')', '') || coalesce(' fd ' || i.fd, '') || ' in snapshot ' || i.snapshot_id, '; ')
+              FROM items i WHERE i.fs_uuid = f.fs_uuid AND i.inode = n.inode) AS held_by
+    FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
+    LEFT JOIN extractions e ON e.id = (SELECT max(id) FROM extractions WHERE image_inode_id = n.id)
+    ORDER BY im.id, f.offset_sectors, n.inode`);
+  for (const row of images.iterate() as IterableIterator<ImageRow>) {
+    const name = row.last_name === null ? `<inode ${row.inode}>` : displayBytes(row.last_name);
+    yield {
+      finding: 'image', id: row.id, snapshot_id: null, host: null, pid: null, start_time: null, comm: null, kind: row.state, fd: null,
+      path: name, path_b64: row.last_name === null ? '' : row.last_name.toString('base64'), dev: null, inode: row.inode, size: row.size,
+      mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: row.dtime, mount_point: null,
+      fs_type: row.fs_type, fs_uuid: row.fs_uuid, source: 'image',
+      status: row.e_complete === null ? (row.recoverable ? 'not copied' : 'unrecoverable') : row.e_complete ? 'complete' : 'incomplete',
+      sha256: row.e_sha256, bytes: row.e_bytes, output: relative(caseDir, row.e_output), note: row.e_note, image: row.image,
+      offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: row.held_by,
+    };
+  }
+}
+
+function relative(caseDir: string, output: string | null): string | null {
+  return output === null ? null : path.relative(caseDir, output);
+}

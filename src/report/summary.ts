@@ -1,0 +1,55 @@
+// The numbers at the top of the HTML report and in triage's closing summary.
+import type { Db } from '../store/db.js';
+
+export interface CaseSummary {
+  hosts: string[];
+  kernels: string[];
+  snapshots: Array<{ id: number; source: string; host: string | null; started_at: string; finished_at: string | null; import_file: string | null }>;
+  itemsByKind: Record<string, number>;
+  items: number;
+  procOnly: number;
+  lsofOnly: number;
+  both: number;
+  recoveredComplete: number;
+  recoveredIncomplete: number;
+  notRecovered: number;
+  images: number;
+  imageInodes: { orphan: number; deleted: number; recoverable: number };
+  extractedComplete: number;
+  extractedIncomplete: number;
+  correlated: number;
+  commands: Array<{ program: string; version: string | null; argv: string; exit_code: number | null; error: string | null; started_at: string }>;
+}
+
+export function caseSummary(db: Db): CaseSummary {
+  const count = (sql: string): number => (db.prepare(sql).get() as { n: number }).n;
+  const finished = `snapshot_id IN (SELECT id FROM snapshots WHERE finished_at IS NOT NULL)`;
+  const itemsByKind: Record<string, number> = {};
+  for (const row of db.prepare(`SELECT kind, count(*) AS n FROM items WHERE ${finished} GROUP BY kind ORDER BY kind`).all() as Array<{ kind: string; n: number }>) {
+    itemsByKind[row.kind] = row.n;
+  }
+  const latest = `(SELECT max(id) FROM recoveries r2 WHERE r2.item_id = i.id)`;
+  return {
+    hosts: (db.prepare(`SELECT DISTINCT host FROM snapshots WHERE host IS NOT NULL ORDER BY host`).all() as Array<{ host: string }>).map((row) => row.host),
+    kernels: (db.prepare(`SELECT DISTINCT kernel FROM snapshots WHERE kernel IS NOT NULL`).all() as Array<{ kernel: string }>).map((row) => row.kernel),
+    snapshots: db.prepare(`SELECT id, source, host, started_at, finished_at, import_file FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).all() as CaseSummary['snapshots'],
+    itemsByKind,
+    items: count(`SELECT count(*) AS n FROM items WHERE ${finished}`),
+    procOnly: count(`SELECT count(*) AS n FROM items WHERE ${finished} AND in_proc = 1 AND in_lsof = 0 AND snapshot_id IN (SELECT snapshot_id FROM lsof_files)`),
+    lsofOnly: count(`SELECT count(*) AS n FROM items WHERE ${finished} AND in_proc = 0 AND snapshot_id IN (SELECT id FROM snapshots WHERE source = 'proc')`),
+    both: count(`SELECT count(*) AS n FROM items WHERE ${finished} AND in_proc = 1 AND in_lsof = 1`),
+    recoveredComplete: count(`SELECT count(*) AS n FROM items i JOIN recoveries r ON r.id = ${latest} WHERE r.complete = 1`),
+    recoveredIncomplete: count(`SELECT count(*) AS n FROM items i JOIN recoveries r ON r.id = ${latest} WHERE r.complete = 0`),
+    notRecovered: count(`SELECT count(*) AS n FROM items i WHERE ${finished} AND NOT EXISTS (SELECT 1 FROM recoveries r WHERE r.item_id = i.id)`),
+    images: count(`SELECT count(*) AS n FROM images`),
+    imageInodes: {
+      orphan: count(`SELECT count(*) AS n FROM image_inodes WHERE state = 'orphan'`),
+      deleted: count(`SELECT count(*) AS n FROM image_inodes WHERE state = 'deleted'`),
+      recoverable: count(`SELECT count(*) AS n FROM image_inodes WHERE recoverable = 1`),
+    },
+    extractedComplete: count(`SELECT count(*) AS n FROM extractions WHERE complete = 1`),
+    extractedIncomplete: count(`SELECT count(*) AS n FROM extractions WHERE complete = 0`),
+    correlated: count(`SELECT count(DISTINCT n.id) AS n FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode`),
+    commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at FROM commands ORDER BY id`).all() as CaseSummary['commands'],
+  };
+}
