@@ -11,10 +11,14 @@ export interface SnapshotCommandOptions {
 export async function snapshotCommand(ctx: CommandContext, options: SnapshotCommandOptions): Promise<ExitCode> {
   const kase = openCase(ctx.caseDir, { create: true });
   try {
-    const summary = await takeSnapshot(kase.db, options.pid === undefined ? {} : { pids: options.pid });
+    const summary = await takeSnapshot(kase.db, { lsof: options.lsof !== false, casePaths: kase.paths, ...(options.pid === undefined ? {} : { pids: options.pid }) });
     for (const warning of summary.warnings) ctx.warn(warning);
     warnUnreadable(ctx, summary.counts.processesUnreadable, summary.counts.processesSeen);
     const kinds = Object.entries(summary.itemsByKind).map(([kind, count]) => `${count} ${kind}`).join(', ');
+    if (summary.crossCheck !== null) {
+      const { both, procOnly, lsofOnly } = summary.crossCheck;
+      ctx.info(`lsof: ${both} items seen by both, ${procOnly} by /proc only, ${lsofOnly} by lsof only`);
+    }
     ctx.info(`snapshot ${summary.snapshotId}: ${summary.counts.processesSeen} processes, ${summary.counts.fdsSeen} fds, ${summary.items} deleted-but-open items${kinds === '' ? '' : ` (${kinds})`}; case ${kase.paths.dir}`);
     if (ctx.json) {
       const { counts } = summary;
@@ -28,6 +32,8 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
           fds_vanished: counts.fdsVanished,
           items: summary.items,
           items_by_kind: summary.itemsByKind,
+          lsof: summary.lsofStatus,
+          cross_check: summary.crossCheck === null ? null : { both: summary.crossCheck.both, proc_only: summary.crossCheck.procOnly, lsof_only: summary.crossCheck.lsofOnly },
           warnings: summary.warnings,
         }),
       );

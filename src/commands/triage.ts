@@ -1,6 +1,75 @@
-import { UnlinkedError, type ExitCode } from '../errors.js';
+// The main job: snapshot first, then copy the most fragile items first, then the reports.
+import { EXIT, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
+import { openCase } from '../store/db.js';
+import { listItems, type ItemRow } from '../store/items.js';
+import { takeSnapshot } from '../proc/snapshot.js';
+import { recoverItems, type RecoveredJson } from '../recover/recover.js';
+import { orderByVolatility } from '../triage/order.js';
+import { writeReport } from '../report/registry.js';
+import { progressPrinter } from '../cli/progress.js';
+import { warnUnreadable } from './snapshot.js';
 
-export async function triageCommand(_ctx: CommandContext, ..._args: unknown[]): Promise<ExitCode> {
-  throw new UnlinkedError('FAILED', 'not implemented yet');
+export interface TriageCommandOptions {
+  recover?: boolean;
+  lsof?: boolean;
+  followTimeout?: number;
+  forceSameFs?: boolean;
+}
+
+export async function triageCommand(ctx: CommandContext, options: TriageCommandOptions): Promise<ExitCode> {
+  const started = Date.now();
+  const kase = openCase(ctx.caseDir, { create: true });
+  try {
+    const snapshot = await takeSnapshot(kase.db, { lsof: options.lsof !== false, casePaths: kase.paths });
+    for (const warning of snapshot.warnings) ctx.warn(warning);
+    warnUnreadable(ctx, snapshot.counts.processesUnreadable, snapshot.counts.processesSeen);
+    const items = listItems(kase.db, snapshot.snapshotId);
+    let recovered: RecoveredJson[] = [];
+    if (options.recover !== false && items.length > 0) {
+      const states = new Map(
+        (kase.db.prepare(`SELECT pid, state FROM processes WHERE snapshot_id = ?`).all(snapshot.snapshotId) as Array<{ pid: number; state: string | null }>).map((row) => [row.pid, row.state]),
+      );
+      const ordered = orderByVolatility(items.map((item) => ({ ...item, fsType: item.fs_type, processState: states.get(item.pid) ?? null }))) as ItemRow[];
+      const progress = progressPrinter(ctx);
+      recovered = await recoverItems(kase.db, ordered, {
+        outputDir: kase.paths.recovered,
+        follow: options.followTimeout !== undefined,
+        followTimeoutS: options.followTimeout ?? null,
+        forceSameFs: options.forceSameFs === true,
+        onProgress: (item, bytes) => progress(`item ${item.id} (pid ${item.pid} ${item.kind})`, bytes),
+      });
+      progress.done();
+    }
+    const html = await writeReport(kase.db, kase.paths, 'html', undefined);
+    const csv = await writeReport(kase.db, kase.paths, 'csv', undefined);
+    const complete = recovered.filter((record) => record.complete);
+    const failed = recovered.filter((record) => !record.complete);
+    const kinds = Object.entries(snapshot.itemsByKind).map(([kind, count]) => `${count} ${kind}`).join(', ') || 'none';
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    ctx.info(`triage of ${snapshot.counts.processesSeen} processes: ${snapshot.items} deleted-but-open items (${kinds})`);
+    if (options.recover !== false) ctx.info(`recovered ${complete.length} of ${recovered.length} completely into ${kase.paths.recovered}`);
+    for (const record of failed) ctx.warn(`item ${record.item_id} (pid ${record.pid} ${record.kind}${record.fd === null ? '' : ` fd ${record.fd}`}): ${record.note ?? 'incomplete'}`);
+    ctx.info(`reports: ${html}\n         ${csv}\ncase database: ${kase.paths.database} (${seconds} s)`);
+    if (ctx.json) {
+      ctx.out(
+        JSON.stringify({
+          snapshot_id: snapshot.snapshotId,
+          processes_seen: snapshot.counts.processesSeen,
+          processes_unreadable: snapshot.counts.processesUnreadable,
+          items: snapshot.items,
+          items_by_kind: snapshot.itemsByKind,
+          recovered_complete: complete.length,
+          recovered_incomplete: failed.length,
+          failures: failed.map((record) => ({ item_id: record.item_id, pid: record.pid, kind: record.kind, fd: record.fd, note: record.note })),
+          reports: { html, csv },
+          case: kase.paths.dir,
+          elapsed_s: Number(seconds),
+        }),
+      );
+    }
+    return failed.length === 0 ? EXIT.ok : EXIT.partial;
+  } finally {
+    kase.close();
+  }
 }

@@ -90,6 +90,7 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
   let both = 0;
   let lsofOnly = 0;
   const matched = new Set<number>();
+  const lsofOnlyItems = new Map<string, number>();
   for (const record of candidates) {
     let itemId: number | null = null;
     let note: string | null = null;
@@ -113,9 +114,16 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
       link.run(itemId, record.id); // a second record of the same item (e.g. 'mem' and 'DEL' lines)
       continue;
     }
-    const owner = process.get(snapshotId, record.pid) as { start_time: number | null; comm: string | null; exe: Buffer | null; mnt_ns: string | null } | undefined;
     const path = stripDeletedBytes(record.name);
     const kind = lsofKind(record.fd, record.fd_num, path, record.inode);
+    // lsof lists one mapped file once per mapping ('mem', 'DEL'): one item per file and process.
+    const key = `${record.pid}/${kind}/${record.fd_num ?? ''}/${record.inode ?? record.name.toString('latin1')}`;
+    const existing = lsofOnlyItems.get(key);
+    if (existing !== undefined) {
+      link.run(existing, record.id);
+      continue;
+    }
+    const owner = process.get(snapshotId, record.pid) as { start_time: number | null; comm: string | null; exe: Buffer | null; mnt_ns: string | null } | undefined;
     const why = [
       'seen by lsof only',
       owner === undefined && procWalked ? 'the /proc walk did not see this process' : null,
@@ -127,7 +135,9 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
       kind === 'fd' || kind === 'memfd' || kind === 'tmpfile' ? record.fd_num : null,
       path, record.dev, record.inode, record.size, record.nlink, record.offset, why,
     );
-    link.run(Number(info.lastInsertRowid), record.id);
+    const newId = Number(info.lastInsertRowid);
+    lsofOnlyItems.set(key, newId);
+    link.run(newId, record.id);
     lsofOnly++;
   }
   let procOnly = 0;
@@ -145,8 +155,8 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
 }
 
 function lsofKind(fd: string, fdNum: number | null, path: Buffer, inode: number | null): 'fd' | 'map' | 'exe' | 'memfd' | 'tmpfile' {
-  if (path.subarray(0, 7).toString('latin1') === '/memfd:') return 'memfd';
   if (fd === 'txt') return 'exe';
+  if (path.subarray(0, 7).toString('latin1') === '/memfd:') return 'memfd';
   if (fdNum === null) return 'map';
   const slash = path.lastIndexOf(0x2f);
   // O_TMPFILE files are named "#<inode>" by the kernel (d_tmpfile); lsof cannot see open flags.

@@ -1,0 +1,341 @@
+// lsof output, both forms, streamed line by line (lsof 4.95 on Linux; the format is stable since 4.8x).
+//
+// Field output, `lsof +L1 -n -P -F0pcuftDsikn` (with 0: every field ends in NUL, one set a line;
+// without 0: one field a line):
+//   p2680\0cpython3\0u0\0
+//   f3\0tREG\0D0xfe00\0s100\0i15343621\0k0\0n/var/tmp/we ird\nna\xffme (deleted)\0
+// Plain table, `lsof +L1` / `lsof -n -P` (NLINK only with +L):
+//   COMMAND  PID USER   FD   TYPE DEVICE SIZE/OFF NLINK     NODE NAME
+//   python3 2680 root    3u   REG  254,0      100     0 15343621 /var/tmp/lsoftest (deleted)
+//
+// Input lines are latin1 strings (one char per byte of the capture). lsof escapes names: "\n",
+// "\t", "\\", "\xHH" (decoded back to bytes here) and "^X" for other control bytes (kept as text:
+// indistinguishable from a name holding "^X"). Numbers stay exact: sizes and inodes are numbers
+// only while they are safe integers, else the record is a warning.
+import { devString } from './procfs.js';
+import { warningText, type ParseResult, type ParseWarning } from './types.js';
+
+export interface LsofFileRecord {
+  /** 1-based line where the record starts. */
+  line: number;
+  command: string | null;
+  pid: number;
+  tid: number | null;
+  uid: number | null;
+  user: string | null;
+  /** FD as lsof prints it: "3u", "txt", "mem", "DEL", "cwd". */
+  fd: string;
+  /** The descriptor number when FD is one (mode letters stripped). */
+  fdNum: number | null;
+  type: string | null;
+  /** "MAJOR:MINOR" in decimal. */
+  device: string | null;
+  size: number | null;
+  offset: number | null;
+  nlink: number | null;
+  inode: number | null;
+  /** Name bytes, lsof's escapes decoded; " (deleted)" kept as printed. */
+  name: Buffer;
+  nameDeleted: boolean;
+  /** The input had no link counts: a deleted candidate only because the name says " (deleted)". */
+  candidateOnlyByText: boolean;
+}
+
+export type LsofFormat = 'field' | 'plain';
+
+const DELETED = ' (deleted)';
+const WARNING = /^lsof: |^\s+Output information may be incomplete\.|^lsof (?:version|WARNING)/;
+
+export class LsofStreamParser {
+  format: LsofFormat | null = null;
+  readonly warnings: ParseWarning[] = [];
+  private field: FieldState | null = null;
+  private plain: PlainState | null = null;
+
+  /** Feed one line (without its newline); returns the records it completed. */
+  push(text: string, lineNo: number): LsofFileRecord[] {
+    if (text.length > 1_000_000) {
+      this.warnings.push({ line: lineNo, message: 'line longer than 1,000,000 characters skipped', text: warningText(text) });
+      return [];
+    }
+    if (this.format === null) {
+      if (text.trim() === '') return [];
+      if (WARNING.test(text)) {
+        this.warnings.push({ line: lineNo, message: 'lsof warning', text: warningText(text) });
+        return [];
+      }
+      if (/^\s*COMMAND\s+PID\s/.test(text)) {
+        this.format = 'plain';
+        this.plain = plainHeader(text);
+        return [];
+      }
+      if (/^p\d+(\0|$)/.test(text)) {
+        this.format = 'field';
+        this.field = { process: null, file: null };
+      } else {
+        this.warnings.push({ line: lineNo, message: 'not lsof output (no COMMAND header or p field yet)', text: warningText(text) });
+        return [];
+      }
+    }
+    if (this.format === 'plain' && this.plain !== null) return this.pushPlain(text, lineNo);
+    if (this.field !== null) return this.pushField(text, lineNo);
+    return [];
+  }
+
+  /** End of input: the last pending record. */
+  end(): LsofFileRecord[] {
+    if (this.field === null) return [];
+    const done = finishFile(this.field, this.warnings);
+    return done === null ? [] : [done];
+  }
+
+  private pushField(text: string, lineNo: number): LsofFileRecord[] {
+    const state = this.field as FieldState;
+    const out: LsofFileRecord[] = [];
+    const fields = text.includes('\0') ? text.split('\0') : [text];
+    for (const field of fields) {
+      if (field === '') continue;
+      const id = field[0] as string;
+      const value = field.slice(1);
+      if (id === 'p') {
+        const done = finishFile(state, this.warnings);
+        if (done !== null) out.push(done);
+        const pid = toSafeInt(value);
+        if (pid === null || pid <= 0) {
+          this.warnings.push({ line: lineNo, message: 'bad pid field', text: warningText(field) });
+          state.process = null;
+          continue;
+        }
+        state.process = { pid, command: null, uid: null, user: null, tid: null };
+      } else if (id === 'f') {
+        const done = finishFile(state, this.warnings);
+        if (done !== null) out.push(done);
+        if (state.process === null) {
+          this.warnings.push({ line: lineNo, message: 'file set before any process set', text: warningText(field) });
+          continue;
+        }
+        state.file = { line: lineNo, fd: value, fields: new Map(), bad: null };
+      } else if (state.file !== null) {
+        state.file.fields.set(id, value);
+      } else if (state.process !== null) {
+        if (id === 'c') state.process.command = unescapeName(value).toString('utf8');
+        else if (id === 'u') state.process.uid = toSafeInt(value);
+        else if (id === 'L') state.process.user = value;
+        else if (id === 'K') state.process.tid = toSafeInt(value);
+      } else {
+        this.warnings.push({ line: lineNo, message: 'field outside any process set', text: warningText(field) });
+      }
+    }
+    return out;
+  }
+
+  private pushPlain(text: string, lineNo: number): LsofFileRecord[] {
+    const plain = this.plain as PlainState;
+    if (text.trim() === '') return [];
+    if (WARNING.test(text)) {
+      this.warnings.push({ line: lineNo, message: 'lsof warning', text: warningText(text) });
+      return [];
+    }
+    if (/^\s*COMMAND\s+PID\s/.test(text)) {
+      this.plain = plainHeader(text); // several captures concatenated
+      return [];
+    }
+    const record = plainRow(plain, text, lineNo);
+    if (typeof record === 'string') {
+      this.warnings.push({ line: lineNo, message: record, text: warningText(text) });
+      return [];
+    }
+    return [record];
+  }
+}
+
+/** Parse a whole capture at once (small inputs, tests); large ones go through LsofStreamParser. */
+export function parseLsof(text: string): ParseResult<LsofFileRecord> & { format: LsofFormat | null } {
+  const parser = new LsofStreamParser();
+  const records: LsofFileRecord[] = [];
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  lines.forEach((line, index) => records.push(...parser.push(line, index + 1)));
+  records.push(...parser.end());
+  return { records, warnings: parser.warnings, format: parser.format };
+}
+
+interface FieldState {
+  process: { pid: number; command: string | null; uid: number | null; user: string | null; tid: number | null } | null;
+  file: { line: number; fd: string; fields: Map<string, string>; bad: string | null } | null;
+}
+
+function finishFile(state: FieldState, warnings: ParseWarning[]): LsofFileRecord | null {
+  const file = state.file;
+  state.file = null;
+  if (file === null || state.process === null) return null;
+  const f = file.fields;
+  const number = (id: string): number | null | 'bad' => {
+    const value = f.get(id);
+    if (value === undefined || value === '') return null;
+    const parsed = parseLsofNumber(value);
+    return parsed === null ? 'bad' : parsed;
+  };
+  const size = number('s');
+  const offset = number('o');
+  const nlink = number('k');
+  const inode = number('i');
+  const deviceText = f.get('D');
+  const device = deviceText === undefined ? null : parseFieldDevice(deviceText);
+  if (size === 'bad' || offset === 'bad' || nlink === 'bad' || inode === 'bad' || device === 'bad') {
+    warnings.push({ line: file.line, message: 'file set with a malformed number (s, o, k, i or D field)', text: warningText([...f.entries()].map(([k, v]) => k + v).join(' ')) });
+    return null;
+  }
+  const name = unescapeName(f.get('n') ?? '');
+  const nameDeleted = name.toString('latin1').endsWith(DELETED);
+  return {
+    line: file.line,
+    command: state.process.command,
+    pid: state.process.pid,
+    tid: state.process.tid,
+    uid: state.process.uid,
+    user: state.process.user,
+    fd: file.fd,
+    fdNum: fdNumber(file.fd),
+    type: f.get('t') ?? null,
+    device,
+    size,
+    offset,
+    nlink,
+    inode,
+    name,
+    nameDeleted,
+    candidateOnlyByText: nlink === null && nameDeleted,
+  };
+}
+
+interface Column {
+  name: string;
+  start: number;
+  end: number;
+}
+
+interface PlainState {
+  columns: Column[];
+  nameStart: number;
+  hasNlink: boolean;
+}
+
+function plainHeader(text: string): PlainState {
+  const columns: Column[] = [];
+  for (const match of text.matchAll(/\S+/g)) columns.push({ name: match[0], start: match.index ?? 0, end: (match.index ?? 0) + match[0].length });
+  const name = columns.find((column) => column.name === 'NAME');
+  return { columns: columns.filter((column) => column.name !== 'NAME'), nameStart: name?.start ?? text.length, hasNlink: columns.some((column) => column.name === 'NLINK') };
+}
+
+/** lsof left-aligns COMMAND, USER, FD, TYPE and NAME, right-aligns the numbers: a value overlaps its header. */
+function plainRow(state: PlainState, text: string, lineNo: number): LsofFileRecord | string {
+  const values = new Map<string, string>();
+  const head = text.slice(0, state.nameStart);
+  const tokens = [...head.matchAll(/\S+/g)].map((match) => ({ text: match[0], start: match.index ?? 0, end: (match.index ?? 0) + match[0].length }));
+  // Every column before NAME is padded to its widest value, so NAME starts where its header does.
+  const nameStart = Math.min(state.nameStart, text.length);
+  for (const token of tokens) {
+    const column = state.columns.find((candidate) => token.start < candidate.end && token.end > candidate.start)
+      ?? nearestColumn(state.columns, token);
+    if (column === undefined || values.has(column.name)) return `cannot place "${token.text}" under a header column`;
+    values.set(column.name, token.text);
+  }
+  const command = values.get('COMMAND');
+  const pidText = values.get('PID');
+  const fd = values.get('FD');
+  if (command === undefined || pidText === undefined || fd === undefined) return 'row without COMMAND, PID or FD';
+  const pid = toSafeInt(pidText);
+  if (pid === null || pid <= 0) return `bad PID "${pidText}"`;
+  const sizeOff = values.get('SIZE/OFF');
+  let size: number | null = null;
+  let offset: number | null = null;
+  if (sizeOff !== undefined) {
+    const parsed = parseLsofNumber(sizeOff);
+    if (parsed === null) return `bad SIZE/OFF "${sizeOff}"`;
+    if (/^0[tx]/.test(sizeOff)) offset = parsed;
+    else size = parsed;
+  }
+  const nlinkText = values.get('NLINK');
+  const nlink = nlinkText === undefined ? null : toSafeInt(nlinkText);
+  if (nlinkText !== undefined && nlink === null) return `bad NLINK "${nlinkText}"`;
+  const nodeText = values.get('NODE');
+  const type = values.get('TYPE') ?? null;
+  // NODE holds the inode for files, a protocol name (TCP, UDP) for sockets.
+  const inode = nodeText === undefined || !/^\d+$/.test(nodeText) ? null : toSafeInt(nodeText);
+  const deviceText = values.get('DEVICE');
+  const device = deviceText === undefined ? null : /^\d+,\d+$/.test(deviceText) ? deviceText.replace(',', ':') : null;
+  const name = unescapeName(text.slice(nameStart));
+  const nameDeleted = name.toString('latin1').endsWith(DELETED);
+  const user = values.get('USER') ?? null;
+  return {
+    line: lineNo,
+    command: unescapeName(command).toString('utf8'),
+    pid,
+    tid: values.has('TID') ? toSafeInt(values.get('TID') ?? '') : null,
+    uid: user !== null && /^\d+$/.test(user) ? Number(user) : null,
+    user,
+    fd,
+    fdNum: fdNumber(fd),
+    type,
+    device,
+    size,
+    offset,
+    nlink,
+    inode,
+    name,
+    nameDeleted,
+    candidateOnlyByText: !state.hasNlink && nameDeleted,
+  };
+}
+
+function nearestColumn(columns: readonly Column[], token: { start: number; end: number }): Column | undefined {
+  // Values wider than every other value in their column stick out past the header on one side.
+  let best: Column | undefined;
+  let distance = Infinity;
+  for (const column of columns) {
+    const gap = token.end <= column.start ? column.start - token.end : token.start - column.end;
+    if (gap >= 0 && gap < distance) {
+      distance = gap;
+      best = column;
+    }
+  }
+  return distance <= 2 ? best : undefined;
+}
+
+function fdNumber(fd: string): number | null {
+  const match = /^(\d+)[rwu]?[ -]?[A-Za-z]?$/.exec(fd) ?? /^(\d+)/.exec(fd);
+  return match === null ? null : toSafeInt(match[1] ?? '');
+}
+
+/** "123", "0t123" (decimal offset), "0x1f" (hex offset). */
+function parseLsofNumber(text: string): number | null {
+  if (/^\d+$/.test(text)) return toSafeInt(text);
+  if (/^0t\d+$/.test(text)) return toSafeInt(text.slice(2));
+  if (/^0x[0-9a-fA-F]+$/.test(text)) {
+    const value = Number.parseInt(text.slice(2), 16);
+    return Number.isSafeInteger(value) ? value : null;
+  }
+  return null;
+}
+
+function parseFieldDevice(text: string): string | 'bad' {
+  if (!/^0x[0-9a-fA-F]+$/.test(text)) return 'bad';
+  return devString(BigInt(text));
+}
+
+function toSafeInt(text: string): number | null {
+  if (!/^\d+$/.test(text)) return null;
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : null;
+}
+
+/** Undo lsof's name escapes: \n \t \r \b \f \\ \xHH. Input chars are bytes (latin1). */
+export function unescapeName(text: string): Buffer {
+  if (!text.includes('\\')) return Buffer.from(text, 'latin1');
+  const decoded = text.replace(/\\(x[0-9a-fA-F]{2}|[ntrbf\\])/g, (_match, code: string) => {
+    if (code.startsWith('x')) return String.fromCharCode(parseInt(code.slice(1), 16));
+    return ({ n: '\n', t: '\t', r: '\r', b: '\b', f: '\f', '\\': '\\' } as Record<string, string>)[code] ?? code;
+  });
+  return Buffer.from(decoded, 'latin1');
+}

@@ -1,0 +1,51 @@
+// `lsof import`: output captured elsewhere becomes a snapshot of source lsof, in one transaction.
+import fs from 'node:fs';
+import path from 'node:path';
+import { UnlinkedError, errnoCode } from '../errors.js';
+import type { Db } from '../store/db.js';
+import { nowIso } from '../store/db.js';
+import { crossCheckLsof } from '../store/lsof.js';
+import { finishSnapshot, insertSnapshotRow } from '../store/snapshots.js';
+import { TOOL_VERSION } from '../version.js';
+import { ingestLsofFile, type IngestResult } from './ingest.js';
+
+export interface ImportResult extends IngestResult {
+  snapshotId: number;
+  items: number;
+  /** Lines the parser could not read (lsof's own warning lines are not counted). */
+  unreadable: number;
+}
+
+export async function importLsof(db: Db, file: string, host: string | null): Promise<ImportResult> {
+  const absolute = path.resolve(file);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(absolute);
+  } catch (error) {
+    throw new UnlinkedError('BAD_INPUT', `cannot read ${absolute}: ${errnoCode(error) === 'ENOENT' ? 'no such file' : (errnoCode(error) ?? String(error))}`);
+  }
+  if (!stat.isFile()) throw new UnlinkedError('BAD_INPUT', `${absolute} is not a regular file`);
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const snapshotId = insertSnapshotRow(db, {
+      source: 'lsof', host, bootId: null, kernel: null, toolVersion: TOOL_VERSION, startedAt: nowIso(), euid: process.geteuid?.() ?? null,
+      importFile: absolute,
+    });
+    const ingested = await ingestLsofFile(db, snapshotId, absolute);
+    if (ingested.format === null) {
+      throw new UnlinkedError('BAD_INPUT', `${absolute} is not lsof output: no "COMMAND PID ..." header and no "p<pid>" field in ${ingested.lines} lines`);
+    }
+    const check = crossCheckLsof(db, snapshotId, false);
+    db.prepare(`UPDATE snapshots SET import_sha256 = ? WHERE id = ?`).run(ingested.sha256, snapshotId);
+    const unreadable = ingested.warnings.filter((warning) => warning.message !== 'lsof warning').length;
+    finishSnapshot(db, snapshotId, {
+      lsofStatus: `imported ${ingested.format} output: ${ingested.records} records, ${unreadable} unreadable lines`,
+      warnings: ingested.warnings.slice(0, 100).map((warning) => `line ${warning.line}: ${warning.message}`),
+    });
+    db.exec('COMMIT');
+    return { ...ingested, snapshotId, items: check.lsofOnly, unreadable };
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+}
