@@ -71,7 +71,7 @@ export class LsofStreamParser {
       }
       if (/^p\d+(\0|$)/.test(text)) {
         this.format = 'field';
-        this.field = { process: null, file: null };
+        this.field = { process: null, file: null, skipping: false };
       } else {
         this.warnings.push({ line: lineNo, message: 'not lsof output (no COMMAND header or p field yet)', text: warningText(text) });
         return [];
@@ -104,17 +104,23 @@ export class LsofStreamParser {
         if (pid === null || pid <= 0) {
           this.warnings.push({ line: lineNo, message: 'bad pid field', text: warningText(field) });
           state.process = null;
+          state.skipping = true;
           continue;
         }
         state.process = { pid, command: null, uid: null, user: null, tid: null };
+        state.skipping = false;
       } else if (id === 'f') {
         const done = finishFile(state, this.warnings);
         if (done !== null) out.push(done);
         if (state.process === null) {
-          this.warnings.push({ line: lineNo, message: 'file set before any process set', text: warningText(field) });
+          // Its fields belong to no process: one warning for the whole set.
+          if (!state.skipping) this.warnings.push({ line: lineNo, message: 'file set before any process set', text: warningText(field) });
+          state.skipping = true;
           continue;
         }
         state.file = { line: lineNo, fd: value, fields: new Map(), bad: null };
+      } else if (state.skipping) {
+        continue;
       } else if (state.file !== null) {
         state.file.fields.set(id, value);
       } else if (state.process !== null) {
@@ -163,6 +169,8 @@ export function parseLsof(text: string): ParseResult<LsofFileRecord> & { format:
 interface FieldState {
   process: { pid: number; command: string | null; uid: number | null; user: string | null; tid: number | null } | null;
   file: { line: number; fd: string; fields: Map<string, string>; bad: string | null } | null;
+  /** After a bad p or an orphan f: ignore fields until the next p or f. */
+  skipping: boolean;
 }
 
 function finishFile(state: FieldState, warnings: ParseWarning[]): LsofFileRecord | null {
