@@ -1,0 +1,97 @@
+// Issue 8: `npx unlinked triage` as the README says, against real processes holding every kind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { cliPath } from './helpers/paths.js';
+import { makeTempDir, startHolder } from './helpers/holder.js';
+import { mountTmpfs } from './helpers/tmpfs.js';
+
+const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
+
+test('triage: snapshot, recover every kind with exact sha256, SHA256SUMS, HTML and CSV reports (root)', async (t) => {
+  const dir = makeTempDir('triage');
+  const cwd = mountTmpfs('triage-cwd');
+  const contents = { fd: crypto.randomBytes(100_000), map: crypto.randomBytes(12_288), memfd: Buffer.from('#!/bin/sh\necho stage2\n'), tmpfile: crypto.randomBytes(777) };
+  const holder = await startHolder(dir, [
+    { kind: 'fd', name: 'nginx-access.log', content: contents.fd },
+    { kind: 'map', name: 'libevil.so', content: contents.map },
+    { kind: 'memfd', name: 'stage2', content: contents.memfd },
+    { kind: 'tmpfile', content: contents.tmpfile },
+  ]);
+  const exe = path.join(dir, 'kworkerd');
+  fs.copyFileSync('/bin/sleep', exe);
+  const exeSha = sha256(fs.readFileSync(exe));
+  fs.chmodSync(exe, 0o755);
+  const running = spawn(exe, ['600'], { stdio: 'ignore' });
+  t.after(async () => {
+    await holder.stop();
+    running.kill('SIGKILL');
+    cwd.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  fs.unlinkSync(exe);
+
+  // As the README says: `npx unlinked triage` in a directory of the responder's choosing.
+  const stdout = execFileSync(process.execPath, [cliPath, 'triage', '--json'], { cwd: cwd.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const summary = JSON.parse(stdout) as { snapshot_id: number; reports: { html: string; csv: string }; recovered_incomplete: number };
+  const caseDir = path.join(cwd.dir, 'unlinked-case');
+  assert.equal(summary.reports.html, path.join(caseDir, 'reports', 'report.html'));
+  assert.equal(summary.reports.csv, path.join(caseDir, 'reports', 'items.csv'));
+
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+  const rows = db
+    .prepare(`SELECT i.kind, i.pid, i.path, r.sha256, r.complete, r.output FROM items i JOIN recoveries r ON r.item_id = i.id WHERE i.pid IN (?, ?) ORDER BY i.kind`)
+    .all(holder.pid, running.pid) as Array<{ kind: string; pid: number; path: Buffer; sha256: string; complete: number; output: string }>;
+  assert.deepEqual(
+    rows.map((row) => [row.kind, row.sha256, row.complete]),
+    [
+      ['exe', exeSha, 1],
+      ['fd', sha256(contents.fd), 1],
+      ['map', sha256(contents.map), 1],
+      ['memfd', sha256(contents.memfd), 1],
+      ['tmpfile', sha256(contents.tmpfile), 1],
+    ],
+  );
+  for (const row of rows) assert.equal(sha256(fs.readFileSync(row.output)), row.sha256);
+  const check = execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(caseDir, 'recovered'), encoding: 'utf8' });
+  assert.ok(!check.includes('FAILED'));
+  assert.ok(check.trim().split('\n').length >= 5);
+
+  // Both reports list every item of the snapshot.
+  const items = db.prepare(`SELECT id, path FROM items WHERE snapshot_id = ?`).all(summary.snapshot_id) as Array<{ id: number; path: Buffer }>;
+  const csv = fs.readFileSync(summary.reports.csv, 'utf8');
+  const html = fs.readFileSync(summary.reports.html, 'utf8');
+  for (const item of items) {
+    assert.ok(csv.includes(item.path.toString('base64')), `CSV lists item ${item.id}`);
+    assert.ok(html.includes(item.path.toString('base64')), `HTML lists item ${item.id}`);
+  }
+  assert.equal(csv.trim().split('\r\n').length, items.length + 1);
+  } finally {
+    db.close();
+  }
+});
+
+test('triage refuses a case on the file system that holds the items, and says where to put it (root)', async (t) => {
+  const dir = makeTempDir('triage-same');
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'evidence', content: Buffer.from('x') }]);
+  const caseDir = path.join(dir, 'case');
+  t.after(async () => {
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  try {
+    execFileSync(process.execPath, [cliPath, '--case', caseDir, 'triage', '--no-lsof'], { stdio: 'pipe' });
+    assert.fail('triage should refuse');
+  } catch (error) {
+    const failure = error as { status: number; stderr: Buffer };
+    assert.equal(failure.status, 1);
+    assert.match(failure.stderr.toString(), /unlinked: refusing to write into .*the same file system as item \d+ .*--case \/mnt\/usb\/case.*--force-same-fs/);
+  }
+  assert.deepEqual(fs.existsSync(path.join(caseDir, 'recovered')) ? fs.readdirSync(path.join(caseDir, 'recovered')) : [], []);
+});
