@@ -1,0 +1,164 @@
+// Issue 7: reports from a fixed case database: CSV round trip and formula escaping, bodyfile through
+// mactime, JSON keys, and the HTML page in a real headless Chromium.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { makeTempDir } from './helpers/holder.js';
+import { HOSTILE_NAMES, REPORT_CASE_FINDINGS, buildReportCase } from './helpers/reportCase.js';
+import { runCli } from './helpers/cli.js';
+import { REPORT_FORMATS } from '../src/report/registry.js';
+import { displayBytes } from '../src/util/bytes.js';
+import { findProgram } from './setup/ensure-tools.js';
+
+function reportCase(t: { after: (fn: () => void) => void }): string {
+  const dir = makeTempDir('report');
+  buildReportCase(dir).close();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A strict RFC 4180 reader: quoted fields, doubled quotes, CRLF records. */
+function readCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let field = '';
+  let record: string[] = [];
+  let quoted = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index];
+    if (quoted) {
+      if (char === '"' && text[index + 1] === '"') {
+        field += '"';
+        index++;
+      } else if (char === '"') quoted = false;
+      else field += char;
+    } else if (char === '"') quoted = true;
+    else if (char === ',') {
+      record.push(field);
+      field = '';
+    } else if (char === '\r' && text[index + 1] === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+      index++;
+    } else field += char;
+  }
+  if (field !== '' || record.length > 0) records.push([...record, field]);
+  return records;
+}
+
+test('every report module is registered', () => {
+  const modules = fs.readdirSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'src', 'report')).filter((name) => name.endsWith('.js'));
+  const formats = ['csv', 'html', 'json', 'bodyfile'];
+  assert.deepEqual(Object.keys(REPORT_FORMATS).sort(), formats.sort());
+  for (const format of formats) assert.ok(modules.includes(`${format}.js`), `${format}.js exists`);
+});
+
+test('CSV: header, one row per finding, every field round-trips, formulas escaped', (t) => {
+  const dir = reportCase(t);
+  const result = runCli(dir, ['report', '--format', 'csv', '--out', '-']);
+  assert.equal(result.code, 0, result.stderr);
+  const records = readCsv(result.stdout);
+  const header = records[0] ?? [];
+  assert.equal(records.length, REPORT_CASE_FINDINGS + 1);
+  assert.ok(records.every((record) => record.length === header.length));
+  const pathColumn = header.indexOf('path');
+  const b64Column = header.indexOf('path_b64');
+  for (const name of HOSTILE_NAMES) {
+    const matching = records.slice(1).filter((record) => Buffer.from(record[b64Column] ?? '', 'base64').equals(name));
+    assert.equal(matching.length, 1, `one row holds the bytes of ${displayBytes(name)}`);
+    const row = matching[0] ?? [];
+    const shown = displayBytes(name);
+    // csv-stringify prefixes a quote to cells starting with = + - @ tab CR, so a spreadsheet keeps them text.
+    assert.equal(row[pathColumn], /^[=+\-@\t\r]/.test(shown) ? `'${shown}` : shown);
+  }
+  assert.ok(!/^[=+@-]/m.test(result.stdout.split('\r\n').map((line) => line.split(',')).flat().join('\n')), 'no cell starts with a formula character');
+});
+
+test('bodyfile: 11 fields per line, names escaped, mactime reads it', (t) => {
+  const dir = reportCase(t);
+  const out = path.join(dir, 'body.txt');
+  assert.equal(runCli(dir, ['report', '--format', 'bodyfile', '--out', out]).code, 0);
+  const lines = fs.readFileSync(out, 'utf8').trimEnd().split('\n');
+  assert.equal(lines.length, REPORT_CASE_FINDINGS);
+  for (const line of lines) assert.equal(line.split('|').length, 11, line);
+  assert.ok(lines.some((line) => line.includes('/tmp/new\\x0aline\\x09tab\\x7cpipe "quoted"')));
+  const timeline = execFileSync('mactime', ['-b', out, '-d', '-z', 'UTC'], { encoding: 'utf8' });
+  assert.match(timeline, /\/evidence\/web01\.dd/);
+  assert.match(timeline, /nginx fd 3, snapshot 1/);
+});
+
+test('JSON: one document with the records of CONTRACT.md', (t) => {
+  const dir = reportCase(t);
+  const result = runCli(dir, ['report', '--format', 'json', '--out', '-']);
+  const document = JSON.parse(result.stdout) as Record<string, Array<Record<string, unknown>>>;
+  assert.equal(document['items']?.length, 9);
+  assert.deepEqual(Object.keys(document['items']?.[0] ?? {}).sort(), [
+    'comm', 'dev', 'exe', 'fd', 'fs_type', 'fs_uuid', 'id', 'inode', 'kind', 'lsof_note', 'map_range', 'mount_point', 'nlink', 'path', 'path_b64', 'pid', 'size', 'snapshot_id', 'source', 'start_time',
+  ]);
+  assert.deepEqual(document['items']?.find((item) => item['id'] === 9)?.['source'], ['lsof']);
+  assert.equal(document['image_inodes']?.length, 2);
+  assert.equal(document['recovered']?.length, 2);
+  assert.equal(document['extracted']?.[0]?.['method'], 'icat');
+  assert.deepEqual(document['commands']?.[0]?.['argv'], ['+L1', '-n', '-P']);
+});
+
+test('an empty case reports that it is empty, without failing', (t) => {
+  const dir = makeTempDir('report-empty');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  assert.equal(runCli(dir, ['report', '--format', 'html']).code, 0);
+  assert.match(fs.readFileSync(path.join(dir, 'reports', 'report.html'), 'utf8'), /This case holds no findings yet/);
+  const csv = runCli(dir, ['report', '--format', 'csv', '--out', '-']);
+  assert.equal(csv.stdout.trim().split('\r\n').length, 1);
+});
+
+function chromium(): string {
+  const binary = findProgram('chromium');
+  if (binary === null) throw new Error('chromium is not installed: apt-get install chromium (npm test installs it when run as root)');
+  return binary;
+}
+
+function dumpDom(file: string, fragment = ''): { dom: string; stderr: string } {
+  const profile = fs.mkdtempSync('/tmp/unlinked-chromium-');
+  try {
+    const result = spawnSync(
+      chromium(),
+      [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0',
+        '--virtual-time-budget=5000', '--dump-dom', `file://${file}${fragment}`,
+      ],
+      { encoding: 'utf8', timeout: 90_000 },
+    );
+    return { dom: result.stdout, stderr: result.stderr };
+  } finally {
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+test('HTML in headless Chromium: no network, no console error, all rows, sortable, canaries inert', (t) => {
+  const dir = reportCase(t);
+  assert.equal(runCli(dir, ['report', '--format', 'html']).code, 0);
+  const file = path.join(dir, 'reports', 'report.html');
+  const html = fs.readFileSync(file, 'utf8');
+  assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; script-src &#39;sha256-/);
+  assert.ok(!/<(?:link|img|iframe)\b/i.test(html.replace(/<script type="application\/json"[\s\S]*?<\/script>/, '')), 'no external resource tags');
+
+  const { dom, stderr } = dumpDom(file);
+  assert.ok(dom.includes('data-visible="11"'), 'the table counts every finding');
+  assert.equal((dom.match(/<tr class="[a-z]*" data-id=/g) ?? []).length, REPORT_CASE_FINDINGS);
+  assert.match(dom, /<title>unlinked report — web01<\/title>/, 'canaries did not change the title');
+  const body = dom.slice(dom.indexOf('<tbody>'), dom.indexOf('</tbody>'));
+  assert.ok(!/<img|<script/i.test(body), 'no element injected from a file name');
+  assert.ok(body.includes('&lt;img src=x onerror="document.title=\'pwned\'"&gt;.log'), 'the name renders as text');
+  assert.ok(body.includes('&lt;/script&gt;&lt;script&gt;document.title="pwned2"&lt;/script&gt;'));
+  assert.ok(!/Refused to|Uncaught|CONSOLE.*error/i.test(stderr.split('\n').filter((line) => !/dbus|Fontconfig|gpu|GLES|viz|sandbox/i.test(line)).join('\n')), 'no CSP violation or script error');
+
+  const sorted = dumpDom(file, '#sort=size-desc').dom;
+  const ids = [...sorted.matchAll(/data-id="([a-z]+-\d+)"/g)].map((match) => match[1]);
+  assert.deepEqual(ids.slice(0, 3), ['live-8', 'live-7', 'live-6'], 'largest first (8000, 7000, 6000 bytes)');
+  const filtered = dumpDom(file, '#q=sshd').dom;
+  assert.ok(filtered.includes('data-visible="1"'));
+});
