@@ -46,6 +46,8 @@ export interface RunOptions {
   recorder: CommandRecorder | null;
   /** Stream stdout into this file instead of buffering it (large outputs, icat). */
   stdoutFile?: string;
+  /** With stdoutFile: see every chunk on its way to the file (hash while copying, one pass). */
+  stdoutTap?: (chunk: Uint8Array) => void;
   /** Exit codes that are not failures (default: only 0). */
   okExitCodes?: readonly number[];
   maxBufferBytes?: number;
@@ -140,7 +142,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       encoding: 'buffer',
       stripFinalNewline: false,
       maxBuffer: options.maxBufferBytes ?? 1024 * 1024 * 1024,
-      ...(options.stdoutFile === undefined ? {} : { stdout: { file: options.stdoutFile } }),
+      ...(options.stdoutFile === undefined ? {} : { stdout: stdoutTarget(options.stdoutFile, options.stdoutTap) }),
       ...(options.cancelSignal === undefined ? {} : { cancelSignal: options.cancelSignal }),
     });
     const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
@@ -175,6 +177,15 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       finishedAt: new Date().toISOString(),
     });
   }
+}
+
+function stdoutTarget(file: string, tap: ((chunk: Uint8Array) => void) | undefined) {
+  if (tap === undefined) return { file };
+  const transform = function* (chunk: unknown): Generator<unknown> {
+    tap(chunk as Uint8Array);
+    yield chunk;
+  };
+  return [{ transform, binary: true }, { file }] as const;
 }
 
 function firstLine(text: string): string | null {

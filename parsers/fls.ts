@@ -1,0 +1,35 @@
+// fls (The Sleuth Kit 4.11.1), `fls -r -d -p IMAGE`: deleted names with the inode they pointed at.
+//   r/r * 12:	gone.bin
+//   -/r * 12:	$OrphanFiles/OrphanFile-12
+// The name is everything after the first tab, raw bytes (the caller reads stdout as latin1).
+import { warningText, type ParseResult } from './types.js';
+
+export interface FlsEntry {
+  type: string;
+  deleted: boolean;
+  inode: number;
+  realloc: boolean;
+  /** latin1 string: one char per byte of the name. */
+  name: string;
+  /** TSK's virtual $OrphanFiles entries are not names a file had. */
+  virtual: boolean;
+}
+
+export function parseFls(text: string): ParseResult<FlsEntry> {
+  const result: ParseResult<FlsEntry> = { records: [], warnings: [] };
+  text.split('\n').forEach((line, index) => {
+    if (line === '') return;
+    const tab = line.indexOf('\t');
+    const head = /^(\S+\/\S+) (\* )?(\d+)(?:-\d+-\d+)?(\(realloc\))?:$/.exec(tab < 0 ? line : line.slice(0, tab));
+    if (tab < 0 || head === null) {
+      result.warnings.push({ line: index + 1, message: 'unreadable fls line', text: warningText(line) });
+      return;
+    }
+    const name = line.slice(tab + 1);
+    result.records.push({
+      type: head[1] ?? '', deleted: head[2] !== undefined, inode: Number(head[3]), realloc: head[4] !== undefined, name,
+      virtual: name.startsWith('$OrphanFiles/'),
+    });
+  });
+  return result;
+}

@@ -1,0 +1,70 @@
+// istat (The Sleuth Kit 4.11.1) on ext2/3/4, `istat [-o SECTOR] IMAGE INODE`:
+//   Not Allocated
+//   size: 30000
+//   Direct Blocks:
+//   594 595 596 ...
+// What a scan needs: allocation, size, link count, times, and whether any data block is left.
+export interface IstatInfo {
+  inode: number | null;
+  allocated: boolean | null;
+  size: number | null;
+  nlink: number | null;
+  uid: number | null;
+  gid: number | null;
+  /** Epoch seconds of the "Deleted:" time, when istat prints one. */
+  deleted: number | null;
+  /** Data block addresses listed under "Direct Blocks:" (and indirect ones). */
+  blocks: number;
+  /** st_mode with the file type, from "mode: rrw-r--r--". */
+  mode: number | null;
+}
+
+const TYPE_BITS: Record<string, number> = { r: 0o100000, d: 0o040000, l: 0o120000, c: 0o020000, b: 0o060000, p: 0o010000, s: 0o140000, '-': 0 };
+
+/** "rrw-r--r--" (type letter, then ls-style permissions with s/S/t/T) to a numeric st_mode. */
+export function modeFromString(text: string): number | null {
+  if (text.length !== 10) return null;
+  const type = TYPE_BITS[text[0] ?? ''];
+  if (type === undefined) return null;
+  let mode = type;
+  const perms = text.slice(1);
+  for (let index = 0; index < 9; index++) {
+    const char = perms[index] ?? '-';
+    if (char !== '-' && char !== 'S' && char !== 'T') mode |= 1 << (8 - index);
+  }
+  if (/[sS]/.test(perms[2] ?? '')) mode |= 0o4000;
+  if (/[sS]/.test(perms[5] ?? '')) mode |= 0o2000;
+  if (/[tT]/.test(perms[8] ?? '')) mode |= 0o1000;
+  return mode;
+}
+
+export function parseIstat(text: string): IstatInfo {
+  const info: IstatInfo = { inode: null, allocated: null, size: null, nlink: null, uid: null, gid: null, deleted: null, blocks: 0, mode: null };
+  let inBlocks = false;
+  for (const line of text.split('\n')) {
+    if (/^(Direct|Indirect|Double Indirect|Triple Indirect) Blocks:/.test(line)) {
+      inBlocks = true;
+      continue;
+    }
+    if (inBlocks && /^[\d ]+$/.test(line.trim()) && line.trim() !== '') {
+      info.blocks += line.trim().split(/\s+/).filter((block) => block !== '0').length;
+      continue;
+    }
+    if (line.trim() === '') continue;
+    inBlocks = false;
+    let match: RegExpExecArray | null;
+    if ((match = /^inode: (\d+)/.exec(line)) !== null) info.inode = Number(match[1]);
+    else if (line === 'Allocated') info.allocated = true;
+    else if (line === 'Not Allocated') info.allocated = false;
+    else if ((match = /^size: (\d+)/.exec(line)) !== null) info.size = Number(match[1]);
+    else if ((match = /^mode: (\S{10})$/.exec(line)) !== null) info.mode = modeFromString(match[1] ?? '');
+    else if ((match = /^num of links: (\d+)/.exec(line)) !== null) info.nlink = Number(match[1]);
+    else if ((match = /^uid \/ gid: (\d+) \/ (\d+)/.exec(line)) !== null) {
+      info.uid = Number(match[1]);
+      info.gid = Number(match[2]);
+    } else if ((match = /^Deleted:\s+(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)? \(UTC\)/.exec(line)) !== null) {
+      info.deleted = Math.floor(Date.parse(`${match[1]?.replace(' ', 'T')}Z`) / 1000);
+    }
+  }
+  return info;
+}
