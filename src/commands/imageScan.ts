@@ -31,7 +31,7 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
     }
     ctx.info(`image sha256 ${scan.sha256} (unchanged after the scan: ${scan.sha256After === scan.sha256 ? 'yes' : 'NO'})`);
     if (ctx.json) ctx.out(JSON.stringify(inodes.map(({ image_inode_id: _id, ...contract }) => contract)));
-    return scan.filesystems.some((fs) => fs.error !== null) ? EXIT.partial : EXIT.ok;
+    return scan.filesystems.some((fs) => fs.error !== null && !fs.notExt) ? EXIT.partial : EXIT.ok;
   } finally {
     kase.close();
   }

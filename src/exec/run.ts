@@ -141,12 +141,16 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       stdin: 'ignore',
       encoding: 'buffer',
       stripFinalNewline: false,
-      maxBuffer: options.maxBufferBytes ?? 1024 * 1024 * 1024,
+      maxBuffer: options.maxBufferBytes ?? 256 * 1024 * 1024,
       ...(options.stdoutFile === undefined ? {} : { stdout: stdoutTarget(options.stdoutFile, options.stdoutTap) }),
       ...(options.cancelSignal === undefined ? {} : { cancelSignal: options.cancelSignal }),
     });
     const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
     exitCode = result.exitCode ?? null;
+    if (result.isMaxBuffer) {
+      failure = `output larger than ${options.maxBufferBytes ?? 256 * 1024 * 1024} bytes: stopped`;
+      throw new UnlinkedError('TOOL_FAILED', `${tool} ${failure}`);
+    }
     if (result.timedOut) {
       failure = `timed out after ${options.timeoutMs} ms`;
       throw new UnlinkedError('TOOL_TIMEOUT', `${tool} ${args.join(' ')}: timed out after ${Math.round(options.timeoutMs / 1000)} s`);

@@ -39,6 +39,8 @@ export interface ScannedFs {
   superblock: ExtSuperblock | null;
   lastMountedAt: number | null;
   error: string | null;
+  /** The partition holds no ext file system at all (swap, empty, another type): skipped, not failed. */
+  notExt: boolean;
   inodes: ScannedInode[];
   warnings: string[];
 }
@@ -90,22 +92,22 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
 }
 
 async function scanFilesystem(source: ImageSource, offset: number, recorder: CommandRecorder): Promise<ScannedFs> {
-  const scanned: ScannedFs = { offsetSectors: offset, fsType: null, superblock: null, lastMountedAt: null, error: null, inodes: [], warnings: [] };
+  const scanned: ScannedFs = { offsetSectors: offset, fsType: null, superblock: null, lastMountedAt: null, error: null, notExt: false, inodes: [], warnings: [] };
   const superblock = readSuperblock(source, offset);
   if (superblock === null) {
     scanned.error = 'no ext2/3/4 file system here (no superblock magic 0xEF53): not a file system, a clobbered superblock, or another file system type';
+    scanned.notExt = true;
     return scanned;
   }
   scanned.superblock = superblock;
   scanned.lastMountedAt = superblock.lastMountTime === 0 ? null : superblock.lastMountTime;
-  let info;
   try {
-    info = parseFsstat(await fsstat(source.path, offset, recorder));
+    scanned.fsType = parseFsstat(await fsstat(source.path, offset, recorder)).fsType?.toLowerCase() ?? null;
   } catch (error) {
-    scanned.error = `The Sleuth Kit cannot read this file system: ${oneLine(error)}`;
-    return scanned;
+    // The superblock is sound (we read it): carry on with what it says, and say what fsstat did.
+    scanned.warnings.push(`fsstat failed (${oneLine(error)}); file system type taken from the superblock`);
+    scanned.fsType = superblock.extents ? 'ext4' : superblock.hasJournal ? 'ext3' : 'ext2';
   }
-  scanned.fsType = info.fsType?.toLowerCase() ?? null;
   const orphans = new Map<number, ScannedInode>();
   const blank = (inode: number, state: 'orphan' | 'deleted'): ScannedInode => ({
     inode, state, foundBy: [], size: null, mode: null, uid: null, gid: null, nlink: null, atime: null, mtime: null, ctime: null, crtime: null, dtime: null,

@@ -84,10 +84,21 @@ export class MountTable {
     if (cached !== undefined) return cached;
     let uuid: string | null = null;
     if (!mount.dev.startsWith('0:')) {
-      uuid = this.byUuid().get(mount.dev) ?? readExtSuperblockUuid(`/dev/block/${mount.dev}`);
+      // udev's links first; without udev (containers, fresh loop devices) the superblock itself.
+      uuid = this.byUuid().get(mount.dev) ?? readExtSuperblockUuid(`/dev/block/${mount.dev}`) ?? this.uuidFromSource(mount);
     }
     this.uuids.set(mount.dev, uuid);
     return uuid;
+  }
+
+  /** The mount's source (e.g. /dev/loop3) when it is the block device with that MAJOR:MINOR. */
+  private uuidFromSource(mount: Mount): string | null {
+    try {
+      const stat = fs.statSync(mount.source);
+      return stat.isBlockDevice() && devString(stat.rdev) === mount.dev ? readExtSuperblockUuid(mount.source) : null;
+    } catch {
+      return null;
+    }
   }
 
   private byUuid(): Map<string, string> {

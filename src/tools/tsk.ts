@@ -21,8 +21,9 @@ export async function mmls(image: string, recorder: CommandRecorder): Promise<Mm
   }
 }
 
+/** fsstat follows the orphan chain itself and prints it forever when the chain loops: cap its output. */
 export async function fsstat(image: string, offset: number, recorder: CommandRecorder): Promise<string> {
-  return (await run('fsstat', [...offsetArgs(offset), image], { timeoutMs: TSK_TIMEOUT_MS, recorder })).stdout.toString('latin1');
+  return (await run('fsstat', [...offsetArgs(offset), image], { timeoutMs: 120_000, recorder, maxBufferBytes: 16 * 1024 * 1024 })).stdout.toString('latin1');
 }
 
 export async function ils(image: string, offset: number, flags: readonly string[], recorder: CommandRecorder): Promise<string> {

@@ -1,5 +1,5 @@
 // Drive the built CLI as a child process, the way a responder runs it.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { cliPath } from './paths.js';
 
@@ -12,13 +12,8 @@ export interface CliResult {
 }
 
 export function runCli(caseDir: string, args: readonly string[]): CliResult {
-  try {
-    const stdout = execFileSync(process.execPath, [cliPath, '--case', caseDir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
-    return { code: 0, stdout, stderr: '' };
-  } catch (error) {
-    const failure = error as { status: number | null; stdout: string; stderr: string };
-    return { code: failure.status ?? -1, stdout: failure.stdout, stderr: failure.stderr };
-  }
+  const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
 export async function runCliAsync(caseDir: string, args: readonly string[]): Promise<CliResult> {

@@ -1,0 +1,116 @@
+// Real ext2/ext4 images built by the tests: mkfs on a loop device, files held open by a real process
+// and unlinked, the file system frozen (fsfreeze) and the image copied: the copy carries the orphans
+// exactly as a disk imaged on a live host does. These are the tests' own images, not evidence, so
+// mounting them is fine. Everything is undone even when a test fails.
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startHolder, type Holder } from './holder.js';
+
+export const sha256 = (data: Buffer): string => crypto.createHash('sha256').update(data).digest('hex');
+export const sha256File = (file: string): string => sha256(fs.readFileSync(file));
+
+const run = (program: string, args: readonly string[]): string => execFileSync(program, [...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+export interface OrphanSpec {
+  name: string;
+  content: Buffer;
+}
+
+export interface OrphanImage {
+  /** The frozen copy: the evidence the test scans. */
+  image: string;
+  orphans: Array<{ inode: number; sha256: string; size: number }>;
+  fsUuid: string;
+  /** Called while the orphans are held, before the copy (e.g. to take a live snapshot). */
+}
+
+export interface OrphanImageOptions {
+  dir: string;
+  fsType: 'ext2' | 'ext4';
+  sizeMiB: number;
+  features?: string[];
+  orphans: OrphanSpec[];
+  /** Build inside an MBR partition table: [first partition sectors, second partition sectors]; the fs goes into the second. */
+  mbr?: { first: number; second: number };
+  whileHeld?: (holder: Holder, mountPoint: string) => void | Promise<void>;
+}
+
+export async function makeOrphanImage(options: OrphanImageOptions): Promise<OrphanImage> {
+  const backing = path.join(options.dir, 'backing.img');
+  const image = path.join(options.dir, 'evidence.img');
+  const mountPoint = path.join(options.dir, 'mnt');
+  fs.mkdirSync(mountPoint, { recursive: true });
+  fs.writeFileSync(backing, '');
+  fs.truncateSync(backing, options.sizeMiB * 1024 * 1024);
+  let loopArgs: string[] = [];
+  if (options.mbr !== undefined) {
+    const { first, second } = options.mbr;
+    execFileSync('sfdisk', ['-q', backing], { input: `label: dos\nstart=2048, size=${first}, type=83\nstart=${2048 + first}, size=${second}, type=83\n` });
+    loopArgs = ['-o', String((2048 + first) * 512), '--sizelimit', String(second * 512)];
+  }
+  const loop = run('losetup', ['-f', '--show', ...loopArgs, backing]).trim();
+  let mounted = false;
+  let holder: Holder | null = null;
+  try {
+    run(`mkfs.${options.fsType}`, ['-q', '-F', ...(options.features === undefined ? [] : ['-O', options.features.join(',')]), loop]);
+    run('mount', [loop, mountPoint]);
+    mounted = true;
+    holder = await startHolder(mountPoint, options.orphans.map((orphan) => ({ kind: 'fd' as const, name: orphan.name, content: orphan.content })));
+    run('sync', ['-f', mountPoint]);
+    if (options.whileHeld !== undefined) await options.whileHeld(holder, mountPoint);
+    run('fsfreeze', ['-f', mountPoint]);
+    try {
+      fs.copyFileSync(backing, image);
+    } finally {
+      run('fsfreeze', ['-u', mountPoint]);
+    }
+    const fsUuid = run('blkid', ['-s', 'UUID', '-o', 'value', loop]).trim();
+    return {
+      image,
+      orphans: holder.files.map((file, index) => ({ inode: file.inode, sha256: file.sha256, size: options.orphans[index]?.content.length ?? 0 })),
+      fsUuid,
+    };
+  } finally {
+    if (holder !== null) await holder.stop();
+    if (mounted) run('umount', [mountPoint]);
+    run('losetup', ['-d', loop]);
+    fs.rmSync(backing, { force: true });
+  }
+}
+
+/** An image with one deleted (not open) file. ext2: blocks kept (debugfs kill_file, as the old ext2 driver did); ext4: the kernel's unlink. */
+export function makeDeletedImage(dir: string, fsType: 'ext2' | 'ext4', content: Buffer): { image: string; inode: number } {
+  const image = path.join(dir, `deleted-${fsType}.img`);
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 16 * 1024 * 1024);
+  run(`mkfs.${fsType}`, ['-q', '-F', image]);
+  const source = path.join(dir, 'gone.bin');
+  fs.writeFileSync(source, content);
+  if (fsType === 'ext2') {
+    // This kernel's ext2 driver (ext4 code) zeroes block pointers on unlink; debugfs kill_file frees
+    // the inode and its blocks and leaves the pointers, like ext2 always did. Our own test image.
+    run('debugfs', ['-w', '-R', `write ${source} gone.bin`, image]);
+    execFileSync('debugfs', ['-w', '-f', '-', image], { input: 'kill_file gone.bin\nunlink gone.bin\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  } else {
+    const mountPoint = path.join(dir, 'mnt-deleted');
+    fs.mkdirSync(mountPoint, { recursive: true });
+    const loop = run('losetup', ['-f', '--show', image]).trim();
+    try {
+      run('mount', [loop, mountPoint]);
+      try {
+        fs.writeFileSync(path.join(mountPoint, 'gone.bin'), content);
+        run('sync', ['-f', mountPoint]);
+        fs.unlinkSync(path.join(mountPoint, 'gone.bin'));
+        run('sync', ['-f', mountPoint]);
+      } finally {
+        run('umount', [mountPoint]);
+      }
+    } finally {
+      run('losetup', ['-d', loop]);
+    }
+  }
+  fs.rmSync(source, { force: true });
+  return { image, inode: 12 };
+}
