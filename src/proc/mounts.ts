@@ -91,14 +91,31 @@ export class MountTable {
     return uuid;
   }
 
-  /** The mount's source (e.g. /dev/loop3) when it is the block device with that MAJOR:MINOR. */
+  /** The block device node with that MAJOR:MINOR: the mount's source (e.g. /dev/loop3), else any node in /dev. */
   private uuidFromSource(mount: Mount): string | null {
-    try {
-      const stat = fs.statSync(mount.source);
-      return stat.isBlockDevice() && devString(stat.rdev) === mount.dev ? readExtSuperblockUuid(mount.source) : null;
-    } catch {
-      return null;
+    const candidates = [mount.source, ...this.devNodes()];
+    for (const candidate of candidates) {
+      try {
+        const stat = fs.statSync(candidate);
+        if (stat.isBlockDevice() && devString(stat.rdev) === mount.dev) return readExtSuperblockUuid(candidate);
+      } catch {
+        // not a device node
+      }
     }
+    return null;
+  }
+
+  private nodes: string[] | null = null;
+
+  private devNodes(): string[] {
+    if (this.nodes === null) {
+      try {
+        this.nodes = fs.readdirSync('/dev').map((name) => `/dev/${name}`);
+      } catch {
+        this.nodes = [];
+      }
+    }
+    return this.nodes;
   }
 
   private byUuid(): Map<string, string> {
