@@ -12,7 +12,7 @@ export async function bench(): Promise<BenchResult[]> {
   const load = await startFdLoad(path.join(work, 'load'), 200, 500, 10, 5);
   try {
     const cli = path.join(repoRootFromBench, 'dist', 'src', 'cli', 'main.js');
-    const walker = compileC(path.join(repoRootFromBench, 'bench', 'c', 'procwalk.c'), work);
+    const walker = compileC(path.join(repoRootFromBench, 'test', 'bench', 'c', 'procwalk.c'), work);
     const runs = 3;
     let caseNo = 0;
     const freshCase = () => path.join(work, `case${caseNo++}`);
