@@ -29,7 +29,7 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
       const holder = inode.live[0];
       ctx.info(`inode ${inode.inode} at sector ${inode.offset_sectors} was held open by pid ${holder?.pid} (${holder?.comm ?? '?'}) in snapshot ${holder?.snapshot_id}${inode.live_ambiguous ? ' (ambiguous: several holders or a reused inode number)' : ''}`);
     }
-    ctx.info(`image sha256 ${scan.sha256} (unchanged after the scan: ${scan.sha256After === scan.sha256 ? 'yes' : 'NO'})`);
+    ctx.info(`image sha256 ${scan.sha256}`);
     if (ctx.json) ctx.out(JSON.stringify(inodes.map(({ image_inode_id: _id, ...contract }) => contract)));
     return scan.filesystems.some((fs) => fs.error !== null && !fs.notExt) ? EXIT.partial : EXIT.ok;
   } finally {

@@ -52,6 +52,8 @@ export interface RunOptions {
   okExitCodes?: readonly number[];
   maxBufferBytes?: number;
   cancelSignal?: AbortSignal;
+  /** Extra environment (e.g. TZ=UTC so a tool prints times we can read back). */
+  env?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -144,6 +146,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       maxBuffer: options.maxBufferBytes ?? 256 * 1024 * 1024,
       ...(options.stdoutFile === undefined ? {} : { stdout: stdoutTarget(options.stdoutFile, options.stdoutTap) }),
       ...(options.cancelSignal === undefined ? {} : { cancelSignal: options.cancelSignal }),
+      ...(options.env === undefined ? {} : { env: options.env }),
     });
     const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
     exitCode = result.exitCode ?? null;

@@ -11,7 +11,7 @@ import { parseIstat, type IstatInfo } from '../../parsers/istat.js';
 import { parseOrphanFile } from '../../parsers/orphanFile.js';
 import type { ExtSuperblock } from '../../parsers/extSuperblock.js';
 import { fls, fsstat, icat, ils, istat, mmls } from '../tools/tsk.js';
-import { debugfsStat } from '../tools/debugfs.js';
+import { debugfsLsdel, debugfsStat } from '../tools/debugfs.js';
 import { hashImage, openImageSource, readSuperblock, type ImageSource } from './source.js';
 
 export interface ScannedInode {
@@ -49,7 +49,6 @@ export interface ScanResult {
   imageId: number;
   source: ImageSource;
   sha256: string;
-  sha256After: string;
   partitionTable: string | null;
   filesystems: ScannedFs[];
 }
@@ -62,7 +61,9 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
   if (offset !== undefined && offset * 512 >= source.size) {
     throw new UnlinkedError('BAD_INPUT', `offset ${offset} sectors is past the end of ${source.path} (${Math.floor(source.size / 512)} sectors)`);
   }
-  const sha256 = await hashImage(source);
+  // Hash while the tools read: the two overlap on separate cores instead of adding up.
+  const hashing = hashImage(source);
+  hashing.catch(() => undefined);
   let partitionTable: string | null = null;
   let offsets: number[];
   if (offset !== undefined) {
@@ -82,13 +83,9 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
     }
     filesystems.push(scanned);
   }
-  const sha256After = await hashImage(source);
-  if (sha256After !== sha256) {
-    // Never expected: every tool opens the image read-only. Recorded, and said loudly.
-    for (const fs of filesystems) fs.warnings.push(`the image's sha256 changed during the scan (${sha256} -> ${sha256After}): is something else writing to it?`);
-  }
-  const imageId = storeScan(db, source, sha256, sha256After, partitionTable, filesystems);
-  return { imageId, source, sha256, sha256After, partitionTable, filesystems };
+  const sha256 = await hashing;
+  const imageId = storeScan(db, source, sha256, partitionTable, filesystems);
+  return { imageId, source, sha256, partitionTable, filesystems };
 }
 
 async function scanFilesystem(source: ImageSource, offset: number, recorder: CommandRecorder): Promise<ScannedFs> {
@@ -175,9 +172,23 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       const target = deleted.get(entry.inode);
       if (target !== undefined && !entry.virtual && target.lastName === null) target.lastName = Buffer.from(entry.name, 'latin1');
     }
+    // One lsdel pass says which deleted inodes still own blocks (ext4 zeroes them; ext2 keeps them).
+    try {
+      const lsdel = await debugfsLsdel(source.path, offset, recorder);
+      for (const entry of lsdel.records) {
+        const target = deleted.get(entry.inode);
+        if (target === undefined) continue;
+        target.recoverable = entry.blocks > 0;
+        target.blocks = entry.blocks;
+        target.mode = entry.mode;
+        target.dtime = entry.deleted;
+      }
+    } catch (error) {
+      scanned.warnings.push(`debugfs lsdel failed, deleted inodes are marked unrecoverable: ${oneLine(error)}`);
+    }
   }
-  // 5. istat each finding: does it still point at data blocks, and its full mode and dtime.
-  for (const found of [...orphans.values(), ...deleted.values()]) {
+  // 5. istat each orphan (few): does it still point at data blocks, and its full mode.
+  for (const found of orphans.values()) {
     let details: IstatInfo;
     try {
       details = parseIstat(await istat(source.path, offset, found.inode, recorder));
@@ -186,23 +197,22 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       continue;
     }
     found.blocks = details.blocks;
-    found.recoverable = details.blocks > 0 || (details.size === 0 && found.state === 'orphan');
+    found.recoverable = details.blocks > 0 || details.size === 0;
     found.mode = details.mode ?? found.mode;
     found.size = details.size ?? found.size;
     found.nlink = details.nlink ?? found.nlink;
     found.uid = details.uid ?? found.uid;
     found.gid = details.gid ?? found.gid;
-    found.dtime = found.state === 'deleted' ? details.deleted : null;
   }
   scanned.inodes = [...orphans.values(), ...deleted.values()].sort((a, b) => a.inode - b.inode);
   return scanned;
 }
 
-function storeScan(db: Db, source: ImageSource, sha256: string, sha256After: string, partitionTable: string | null, filesystems: readonly ScannedFs[]): number {
+function storeScan(db: Db, source: ImageSource, sha256: string, partitionTable: string | null, filesystems: readonly ScannedFs[]): number {
   return db.transaction(() => {
     const imageId = Number(
       db.prepare(`INSERT INTO images (path, is_device, size, sha256, sha256_after, scanned_at, partition_table) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(source.path, source.isDevice ? 1 : 0, source.size, sha256, sha256After, nowIso(), partitionTable).lastInsertRowid,
+        .run(source.path, source.isDevice ? 1 : 0, source.size, sha256, null, nowIso(), partitionTable).lastInsertRowid,
     );
     const insertFs = db.prepare(
       `INSERT INTO image_filesystems (image_id, offset_sectors, fs_type, fs_uuid, label, last_mounted_at, last_mount_point, block_size, inode_count, orphan_file, last_orphan, error)
