@@ -92,47 +92,53 @@ export class LsofStreamParser {
   private pushField(text: string, lineNo: number): LsofFileRecord[] {
     const state = this.field as FieldState;
     const out: LsofFileRecord[] = [];
-    const fields = text.includes('\0') ? text.split('\0') : [text];
-    for (const field of fields) {
-      if (field === '') continue;
-      const id = field[0] as string;
-      const value = field.slice(1);
-      if (id === 'p') {
-        const done = finishFile(state, this.warnings);
-        if (done !== null) out.push(done);
-        const pid = toSafeInt(value);
-        if (pid === null || pid <= 0) {
-          this.warnings.push({ line: lineNo, message: 'bad pid field', text: warningText(field) });
-          state.process = null;
-          state.skipping = true;
-          continue;
-        }
-        state.process = { pid, command: null, uid: null, user: null, tid: null };
-        state.skipping = false;
-      } else if (id === 'f') {
-        const done = finishFile(state, this.warnings);
-        if (done !== null) out.push(done);
-        if (state.process === null) {
-          // Its fields belong to no process: one warning for the whole set.
-          if (!state.skipping) this.warnings.push({ line: lineNo, message: 'file set before any process set', text: warningText(field) });
-          state.skipping = true;
-          continue;
-        }
-        state.file = { line: lineNo, fd: value, fields: new Map(), bad: null };
-      } else if (state.skipping) {
-        continue;
-      } else if (state.file !== null) {
-        state.file.fields.set(id, value);
-      } else if (state.process !== null) {
-        if (id === 'c') state.process.command = unescapeName(value).toString('utf8');
-        else if (id === 'u') state.process.uid = toSafeInt(value);
-        else if (id === 'L') state.process.user = value;
-        else if (id === 'K') state.process.tid = toSafeInt(value);
-      } else {
-        this.warnings.push({ line: lineNo, message: 'field outside any process set', text: warningText(field) });
-      }
+    // Fields end in NUL with -F0, in the newline (already stripped) without it.
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf('\0', start);
+      if (end < 0) end = text.length;
+      if (end > start) this.fieldValue(state, text.charCodeAt(start), text, start, end, lineNo, out);
+      start = end + 1;
     }
     return out;
+  }
+
+  private fieldValue(state: FieldState, id: number, text: string, start: number, end: number, lineNo: number, out: LsofFileRecord[]): void {
+    const value = text.slice(start + 1, end);
+    if (id === 0x70 /* p */) {
+      const done = finishFile(state, this.warnings);
+      if (done !== null) out.push(done);
+      const pid = toSafeInt(value);
+      if (pid === null || pid <= 0) {
+        this.warnings.push({ line: lineNo, message: 'bad pid field', text: warningText(text.slice(start, end)) });
+        state.process = null;
+        state.skipping = true;
+        return;
+      }
+      state.process = { pid, command: null, uid: null, user: null, tid: null };
+      state.skipping = false;
+    } else if (id === 0x66 /* f */) {
+      const done = finishFile(state, this.warnings);
+      if (done !== null) out.push(done);
+      if (state.process === null) {
+        // Its fields belong to no process: one warning for the whole set.
+        if (!state.skipping) this.warnings.push({ line: lineNo, message: 'file set before any process set', text: warningText(text.slice(start, end)) });
+        state.skipping = true;
+        return;
+      }
+      state.file = { line: lineNo, fd: value, fields: {} };
+    } else if (state.skipping) {
+      return;
+    } else if (state.file !== null) {
+      state.file.fields[String.fromCharCode(id)] = value;
+    } else if (state.process !== null) {
+      if (id === 0x63 /* c */) state.process.command = unescapeName(value).toString('utf8');
+      else if (id === 0x75 /* u */) state.process.uid = toSafeInt(value);
+      else if (id === 0x4c /* L */) state.process.user = value;
+      else if (id === 0x4b /* K */) state.process.tid = toSafeInt(value);
+    } else {
+      this.warnings.push({ line: lineNo, message: 'field outside any process set', text: warningText(text.slice(start, end)) });
+    }
   }
 
   private pushPlain(text: string, lineNo: number): LsofFileRecord[] {
@@ -168,7 +174,7 @@ export function parseLsof(text: string): ParseResult<LsofFileRecord> & { format:
 
 interface FieldState {
   process: { pid: number; command: string | null; uid: number | null; user: string | null; tid: number | null } | null;
-  file: { line: number; fd: string; fields: Map<string, string>; bad: string | null } | null;
+  file: { line: number; fd: string; fields: Record<string, string> } | null;
   /** After a bad p or an orphan f: ignore fields until the next p or f. */
   skipping: boolean;
 }
@@ -179,7 +185,7 @@ function finishFile(state: FieldState, warnings: ParseWarning[]): LsofFileRecord
   if (file === null || state.process === null) return null;
   const f = file.fields;
   const number = (id: string): number | null | 'bad' => {
-    const value = f.get(id);
+    const value = f[id];
     if (value === undefined || value === '') return null;
     const parsed = parseLsofNumber(value);
     return parsed === null ? 'bad' : parsed;
@@ -188,13 +194,13 @@ function finishFile(state: FieldState, warnings: ParseWarning[]): LsofFileRecord
   const offset = number('o');
   const nlink = number('k');
   const inode = number('i');
-  const deviceText = f.get('D');
+  const deviceText = f['D'];
   const device = deviceText === undefined ? null : parseFieldDevice(deviceText);
   if (size === 'bad' || offset === 'bad' || nlink === 'bad' || inode === 'bad' || device === 'bad') {
-    warnings.push({ line: file.line, message: 'file set with a malformed number (s, o, k, i or D field)', text: warningText([...f.entries()].map(([k, v]) => k + v).join(' ')) });
+    warnings.push({ line: file.line, message: 'file set with a malformed number (s, o, k, i or D field)', text: warningText(Object.entries(f).map(([k, v]) => k + v).join(' ')) });
     return null;
   }
-  const name = unescapeName(f.get('n') ?? '');
+  const name = unescapeName(f['n'] ?? '');
   const nameDeleted = name.toString('latin1').endsWith(DELETED);
   return {
     line: file.line,
@@ -205,7 +211,7 @@ function finishFile(state: FieldState, warnings: ParseWarning[]): LsofFileRecord
     user: state.process.user,
     fd: file.fd,
     fdNum: fdNumber(file.fd),
-    type: f.get('t') ?? null,
+    type: f['t'] ?? null,
     device,
     size,
     offset,
@@ -329,13 +335,19 @@ function parseLsofNumber(text: string): number | null {
 
 function parseFieldDevice(text: string): string | 'bad' {
   if (!/^0x[0-9a-fA-F]+$/.test(text)) return 'bad';
-  return devString(BigInt(text));
+  // Most devices fit a 32-bit number; BigInt only for the rest.
+  return text.length <= 10 ? devString(Number.parseInt(text.slice(2), 16)) : devString(BigInt(text));
 }
 
 function toSafeInt(text: string): number | null {
-  if (!/^\d+$/.test(text)) return null;
-  const value = Number(text);
-  return Number.isSafeInteger(value) ? value : null;
+  if (text.length === 0 || text.length > 16) return text.length > 16 && /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : null;
+  let value = 0;
+  for (let index = 0; index < text.length; index++) {
+    const digit = text.charCodeAt(index) - 48;
+    if (digit < 0 || digit > 9) return null;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 /** Undo lsof's name escapes: \n \t \r \b \f \\ \xHH. Input chars are bytes (latin1). */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { UnlinkedError, errnoCode } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
-import { crossCheckLsof } from '../store/lsof.js';
+import { LsofItemizer, crossCheckLsof } from '../store/lsof.js';
 import { finishSnapshot, insertSnapshotRow } from '../store/snapshots.js';
 import { TOOL_VERSION } from '../version.js';
 import { ingestLsofFile, type IngestResult } from './ingest.js';
@@ -16,7 +16,7 @@ export interface ImportResult extends IngestResult {
   unreadable: number;
 }
 
-export async function importLsof(db: Db, file: string, host: string | null): Promise<ImportResult> {
+export async function importLsof(db: Db, file: string, host: string | null, lsofDir: string): Promise<ImportResult> {
   const absolute = path.resolve(file);
   let stat: fs.Stats;
   try {
@@ -25,21 +25,25 @@ export async function importLsof(db: Db, file: string, host: string | null): Pro
     throw new UnlinkedError('BAD_INPUT', `cannot read ${absolute}: ${errnoCode(error) === 'ENOENT' ? 'no such file' : (errnoCode(error) ?? String(error))}`);
   }
   if (!stat.isFile()) throw new UnlinkedError('BAD_INPUT', `${absolute} is not a regular file`);
+  fs.mkdirSync(lsofDir, { recursive: true });
   db.exec('BEGIN IMMEDIATE');
   try {
     const snapshotId = insertSnapshotRow(db, {
       source: 'lsof', host, bootId: null, kernel: null, toolVersion: TOOL_VERSION, startedAt: nowIso(), euid: process.geteuid?.() ?? null,
       importFile: absolute,
     });
-    const ingested = await ingestLsofFile(db, snapshotId, absolute);
+    const ingested = await ingestLsofFile(db, snapshotId, absolute, new LsofItemizer(db, snapshotId, false));
     if (ingested.format === null) {
       throw new UnlinkedError('BAD_INPUT', `${absolute} is not lsof output: no "COMMAND PID ..." header and no "p<pid>" field in ${ingested.lines} lines`);
     }
     const check = crossCheckLsof(db, snapshotId, false);
-    db.prepare(`UPDATE snapshots SET import_sha256 = ? WHERE id = ?`).run(ingested.sha256, snapshotId);
+    // The database keeps the deleted-file records; the capture itself is kept whole, byte for byte.
+    const kept = path.join(lsofDir, `import-${ingested.sha256.slice(0, 16)}-${path.basename(absolute).replace(/[^A-Za-z0-9._-]/g, '_')}`);
+    if (!fs.existsSync(kept)) fs.copyFileSync(absolute, kept, fs.constants.COPYFILE_EXCL);
+    db.prepare(`UPDATE snapshots SET import_sha256 = ?, lsof_status = ? WHERE id = ?`).run(ingested.sha256, `kept as ${kept}`, snapshotId);
     const unreadable = ingested.warnings.filter((warning) => warning.message !== 'lsof warning').length;
     finishSnapshot(db, snapshotId, {
-      lsofStatus: `imported ${ingested.format} output: ${ingested.records} records, ${unreadable} unreadable lines`,
+      lsofStatus: `imported ${ingested.format} output: ${ingested.records} records (${ingested.stored} of deleted files stored), ${unreadable} unreadable lines; capture kept as ${kept}`,
       warnings: ingested.warnings.slice(0, 100).map((warning) => `line ${warning.line}: ${warning.message}`),
     });
     db.exec('COMMIT');

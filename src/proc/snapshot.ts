@@ -63,7 +63,7 @@ export async function takeSnapshot(db: Db, options: SnapshotOptions): Promise<Sn
     if (capture !== null && lsofFile !== null) {
       try {
         const result = await capture;
-        const ingested = await ingestLsofFile(db, snapshotId, lsofFile);
+        const ingested = await ingestLsofFile(db, snapshotId, lsofFile, null);
         crossCheck = crossCheckLsof(db, snapshotId, true);
         lsofStatus = `ran: ${ingested.records} records, exit ${result.exitCode}${ingested.warnings.length > 0 ? `, ${ingested.warnings.length} unreadable lines` : ''}`;
         db.prepare(`UPDATE snapshots SET import_file = ?, import_sha256 = ? WHERE id = ?`).run(lsofFile, ingested.sha256, snapshotId);

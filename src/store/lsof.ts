@@ -29,22 +29,76 @@ export class LsofWriter {
   private readonly insert;
   count = 0;
 
+  /** itemizer: for an import (no /proc walk to match), each record becomes its item as it is written. */
   constructor(
     db: Db,
     private readonly snapshotId: number,
+    private readonly itemizer: LsofItemizer | null = null,
   ) {
     this.insert = db.prepare(
-      `INSERT INTO lsof_files (snapshot_id, line, command, pid, tid, uid, user, fd, fd_num, type, dev, size, offset, nlink, inode, name, deleted_by_text)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO lsof_files (snapshot_id, line, command, pid, tid, uid, user, fd, fd_num, type, dev, size, offset, nlink, inode, name, deleted_by_text, item_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }
 
   write(row: LsofRow): void {
+    const itemId = this.itemizer !== null && isItemType(row.type) ? this.itemizer.itemFor(row, null, null) : null;
     this.insert.run(
       this.snapshotId, row.line, row.command, row.pid, row.tid, row.uid, row.user, row.fd, row.fdNum, row.type,
-      row.dev, row.size, row.offset, row.nlink, row.inode, row.name, row.deletedByText ? 1 : 0,
+      row.dev, row.size, row.offset, row.nlink, row.inode, row.name, row.deletedByText ? 1 : 0, itemId,
     );
     this.count++;
+  }
+}
+
+const isItemType = (type: string | null): boolean => type === null || type === 'REG' || type === 'DEL';
+
+interface OwnerRow {
+  start_time: number | null;
+  comm: string | null;
+  exe: Buffer | null;
+}
+
+/** Turns lsof records nothing in /proc matched into items (one per file and process). */
+export class LsofItemizer {
+  private readonly addItem;
+  private readonly items = new Map<string, number>();
+  added = 0;
+
+  constructor(
+    db: Db,
+    private readonly snapshotId: number,
+    private readonly procWalked: boolean,
+  ) {
+    this.addItem = db.prepare(
+      `INSERT INTO items (snapshot_id, pid, start_time, comm, exe, kind, fd, path, dev, inode, size, nlink, pos, in_proc, in_lsof, lsof_note)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 1, ?)`,
+    );
+  }
+
+  itemFor(row: Pick<LsofRow, 'pid' | 'fd' | 'fdNum' | 'inode' | 'name' | 'command' | 'dev' | 'size' | 'nlink' | 'offset' | 'deletedByText'>, owner: OwnerRow | null, note: string | null): number {
+    const path = stripDeletedBytes(row.name);
+    const kind = lsofKind(row.fd, row.fdNum, path, row.inode);
+    // lsof lists one mapped file once per mapping ('mem', 'DEL'): one item per file and process.
+    const key = `${row.pid}/${kind}/${row.fdNum ?? ''}/${row.inode ?? row.name.toString('latin1')}`;
+    const existing = this.items.get(key);
+    if (existing !== undefined) return existing;
+    const why = [
+      'seen by lsof only',
+      owner === null && this.procWalked ? 'the /proc walk did not see this process' : null,
+      row.deletedByText ? 'deleted by name only (no link count in the input)' : null,
+      note,
+    ].filter((part): part is string => part !== null).join('; ');
+    const id = Number(
+      this.addItem.run(
+        this.snapshotId, row.pid, owner?.start_time ?? null, owner?.comm ?? row.command, owner?.exe ?? null, kind,
+        kind === 'fd' || kind === 'memfd' || kind === 'tmpfile' ? row.fdNum : null,
+        path, row.dev, row.inode, row.size, row.nlink, row.offset, why,
+      ).lastInsertRowid,
+    );
+    this.items.set(key, id);
+    this.added++;
+    return id;
   }
 }
 
@@ -63,14 +117,21 @@ const DELETED = ` (deleted)`;
  * Match the deleted-file records lsof printed to the items of the same snapshot: by pid and fd
  * number (fd, memfd, tmpfile), by pid for 'txt' (exe), by pid and inode for 'DEL'/'mem' (map).
  * Records no item matches become lsof-only items; items no record matches say so in lsof_note.
- * procWalked: the snapshot also holds a /proc walk (false for an import of lsof output).
+ * procWalked: the snapshot also holds a /proc walk (false for an import, whose records the
+ * writer's itemizer already turned into items).
  * Call inside the snapshot's transaction.
  */
 export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean): CrossCheck {
+  if (!procWalked) {
+    // An import: the writer's itemizer already made every record its item.
+    const counted = db.prepare(`SELECT count(*) AS n FROM items WHERE snapshot_id = ?`).get(snapshotId) as { n: number };
+    return { both: 0, procOnly: 0, lsofOnly: counted.n };
+  }
+  const itemizer = new LsofItemizer(db, snapshotId, true);
   const candidates = db
     .prepare(
       `SELECT id, command, pid, fd, fd_num, type, dev, size, offset, nlink, inode, name, deleted_by_text FROM lsof_files
-       WHERE snapshot_id = ? AND (nlink = 0 OR (nlink IS NULL AND deleted_by_text = 1))
+       WHERE snapshot_id = ? AND item_id IS NULL AND (nlink = 0 OR (nlink IS NULL AND deleted_by_text = 1))
          AND (type IS NULL OR type IN ('REG', 'DEL'))`,
     )
     .all(snapshotId) as Array<{
@@ -82,15 +143,9 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
   const byMap = db.prepare(`SELECT id FROM items WHERE snapshot_id = ? AND pid = ? AND fd IS NULL AND inode = ? AND in_proc = 1`);
   const markBoth = db.prepare(`UPDATE items SET in_lsof = 1, lsof_note = ? WHERE id = ?`);
   const link = db.prepare(`UPDATE lsof_files SET item_id = ? WHERE id = ?`);
-  const process = db.prepare(`SELECT start_time, comm, exe, mnt_ns FROM processes WHERE snapshot_id = ? AND pid = ?`);
-  const addItem = db.prepare(
-    `INSERT INTO items (snapshot_id, pid, start_time, comm, exe, kind, fd, path, dev, inode, size, nlink, pos, in_proc, in_lsof, lsof_note)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 1, ?)`,
-  );
+  const process = db.prepare(`SELECT start_time, comm, exe FROM processes WHERE snapshot_id = ? AND pid = ?`);
   let both = 0;
-  let lsofOnly = 0;
   const matched = new Set<number>();
-  const lsofOnlyItems = new Map<string, number>();
   for (const record of candidates) {
     let itemId: number | null = null;
     let note: string | null = null;
@@ -114,44 +169,24 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
       link.run(itemId, record.id); // a second record of the same item (e.g. 'mem' and 'DEL' lines)
       continue;
     }
-    const path = stripDeletedBytes(record.name);
-    const kind = lsofKind(record.fd, record.fd_num, path, record.inode);
-    // lsof lists one mapped file once per mapping ('mem', 'DEL'): one item per file and process.
-    const key = `${record.pid}/${kind}/${record.fd_num ?? ''}/${record.inode ?? record.name.toString('latin1')}`;
-    const existing = lsofOnlyItems.get(key);
-    if (existing !== undefined) {
-      link.run(existing, record.id);
-      continue;
-    }
-    const owner = process.get(snapshotId, record.pid) as { start_time: number | null; comm: string | null; exe: Buffer | null; mnt_ns: string | null } | undefined;
-    const why = [
-      'seen by lsof only',
-      owner === undefined && procWalked ? 'the /proc walk did not see this process' : null,
-      record.deleted_by_text === 1 ? 'deleted by name only (no link count in the input)' : null,
+    const owner = (process.get(snapshotId, record.pid) as OwnerRow | undefined) ?? null;
+    const id = itemizer.itemFor(
+      { pid: record.pid, fd: record.fd, fdNum: record.fd_num, inode: record.inode, name: record.name, command: record.command, dev: record.dev,
+        size: record.size, nlink: record.nlink, offset: record.offset, deletedByText: record.deleted_by_text === 1 },
+      owner,
       note,
-    ].filter((part): part is string => part !== null).join('; ');
-    const info = addItem.run(
-      snapshotId, record.pid, owner?.start_time ?? null, owner?.comm ?? record.command, owner?.exe ?? null, kind,
-      kind === 'fd' || kind === 'memfd' || kind === 'tmpfile' ? record.fd_num : null,
-      path, record.dev, record.inode, record.size, record.nlink, record.offset, why,
     );
-    const newId = Number(info.lastInsertRowid);
-    lsofOnlyItems.set(key, newId);
-    link.run(newId, record.id);
-    lsofOnly++;
+    link.run(id, record.id);
   }
-  let procOnly = 0;
-  if (procWalked) {
-    procOnly = db
-      .prepare(
-        `UPDATE items SET lsof_note = CASE kind
-           WHEN 'map' THEN 'not listed by lsof +L1 (it shows mmap-only deleted files as DEL only without +L1)'
-           ELSE 'not listed by lsof' END
-         WHERE snapshot_id = ? AND in_proc = 1 AND in_lsof = 0`,
-      )
-      .run(snapshotId).changes;
-  }
-  return { both, procOnly, lsofOnly };
+  const procOnly = db
+    .prepare(
+      `UPDATE items SET lsof_note = CASE kind
+         WHEN 'map' THEN 'not listed by lsof +L1 (it shows mmap-only deleted files as DEL only without +L1)'
+         ELSE 'not listed by lsof' END
+       WHERE snapshot_id = ? AND in_proc = 1 AND in_lsof = 0`,
+    )
+    .run(snapshotId).changes;
+  return { both, procOnly, lsofOnly: itemizer.added };
 }
 
 function lsofKind(fd: string, fdNum: number | null, path: Buffer, inode: number | null): 'fd' | 'map' | 'exe' | 'memfd' | 'tmpfile' {

@@ -135,7 +135,8 @@ CREATE TABLE items (
   in_lsof INTEGER NOT NULL DEFAULT 0,
   lsof_note TEXT
 );
-CREATE INDEX items_snapshot ON items(snapshot_id);
+CREATE INDEX items_snapshot ON items(snapshot_id, pid, fd);
+CREATE INDEX items_snapshot_inode ON items(snapshot_id, pid, inode);
 CREATE INDEX items_fs_inode ON items(fs_uuid, inode);
 
 -- Every record lsof printed for a snapshot (live run or import), kept as lsof said it.

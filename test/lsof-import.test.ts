@@ -1,0 +1,74 @@
+// Issue 4: lsof output stored beside the /proc walk, imports of captured output, and the cross-check.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fixturesDir } from './helpers/paths.js';
+import { makeTempDir, startHolder } from './helpers/holder.js';
+import { json, runCli } from './helpers/cli.js';
+import type { LiveItemJson } from '../src/store/items.js';
+
+const fixture = (name: string) => path.join(fixturesDir, 'lsof', name);
+
+test('lsof import of field output: one item per deleted file, kinds from lsof, the capture kept byte for byte', (t) => {
+  const caseDir = makeTempDir('lsof-import');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  const result = runCli(caseDir, ['lsof', 'import', fixture('field-F0.txt'), '--host', 'web01', '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const summary = JSON.parse(result.stdout) as { snapshot_id: number; format: string; records: number; items: number; sha256: string };
+  assert.deepEqual([summary.format, summary.records, summary.items], ['field', 5, 5]);
+  assert.equal(summary.sha256, crypto.createHash('sha256').update(fs.readFileSync(fixture('field-F0.txt'))).digest('hex'));
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => item.kind).sort(), ['fd', 'fd', 'fd', 'memfd', 'tmpfile']);
+  for (const item of items) assert.deepEqual(item.source, ['lsof']);
+  const hostile = items.find((item) => item.fd === 5);
+  assert.deepEqual(Buffer.from(hostile?.path_b64 ?? '', 'base64'), Buffer.concat([Buffer.from('/var/tmp/lsoffix/-dash\nnewline'), Buffer.from([0xff])]));
+  const kept = fs.readdirSync(path.join(caseDir, 'lsof'));
+  assert.equal(kept.length, 1);
+  assert.deepEqual(fs.readFileSync(path.join(caseDir, 'lsof', kept[0] ?? '')), fs.readFileSync(fixture('field-F0.txt')));
+});
+
+test('lsof import of plain output without NLINK marks deleted-by-name items; bad input fails cleanly', (t) => {
+  const caseDir = makeTempDir('lsof-plain');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  assert.equal(runCli(caseDir, ['lsof', 'import', fixture('plain-noNLINK.txt')]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.ok(items.length > 0 && items.every((item) => /deleted by name only/.test(item.lsof_note ?? '')));
+  assert.ok(items.some((item) => item.path.endsWith('decoy')), 'plain lsof cannot tell the decoy from a deleted file, and says how it decided');
+  const notLsof = runCli(caseDir, ['lsof', 'import', '/etc/hostname']);
+  assert.equal(notLsof.code, 1);
+  assert.match(notLsof.stderr, /^unlinked: \/etc\/hostname is not lsof output/);
+  const corrupt = runCli(caseDir, ['lsof', 'import', fixture('corrupt-field.txt')]);
+  assert.equal(corrupt.code, 3, 'some lines could not be read: partly done');
+  assert.match(corrupt.stderr, /warning: line 4: file set with a malformed number/);
+  const missing = runCli(caseDir, ['lsof', 'import', '/nonexistent/lsof.txt']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no such file/);
+});
+
+test('live snapshot with lsof: both sources for fd items, /proc only for mmap-only files (root)', async (t) => {
+  const dir = makeTempDir('lsof-live');
+  const caseDir = makeTempDir('lsof-live-case');
+  const holder = await startHolder(dir, [
+    { kind: 'fd', name: 'held.log', content: Buffer.from('held') },
+    { kind: 'map', name: 'mapped.so', content: Buffer.alloc(4096, 1) },
+    { kind: 'memfd', name: 'm', content: Buffer.from('m') },
+  ]);
+  t.after(async () => {
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const snapshot = runCli(caseDir, ['snapshot', '--pid', String(holder.pid), '--json']);
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+  const summary = JSON.parse(snapshot.stdout) as { lsof: string; cross_check: { both: number; proc_only: number; lsof_only: number } };
+  assert.match(summary.lsof, /^ran: /);
+  assert.deepEqual(summary.cross_check, { both: 2, proc_only: 1, lsof_only: 0 });
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  const byKind = new Map(items.map((item) => [item.kind, item]));
+  assert.deepEqual(byKind.get('fd')?.source, ['proc', 'lsof']);
+  assert.deepEqual(byKind.get('memfd')?.source, ['proc', 'lsof']);
+  assert.deepEqual(byKind.get('map')?.source, ['proc']);
+  assert.match(byKind.get('map')?.lsof_note ?? '', /not listed by lsof \+L1/);
+});
