@@ -46,8 +46,6 @@ export interface RunOptions {
   recorder: CommandRecorder | null;
   /** Stream stdout into this file instead of buffering it (large outputs, icat). */
   stdoutFile?: string;
-  /** With stdoutFile: see every chunk on its way to the file (hash while copying, one pass). */
-  stdoutTap?: (chunk: Uint8Array) => void;
   /** Exit codes that are not failures (default: only 0). */
   okExitCodes?: readonly number[];
   maxBufferBytes?: number;
@@ -130,13 +128,14 @@ export async function toolVersion(tool: ToolName): Promise<string | null> {
  */
 export async function run(tool: ToolName, args: readonly string[], options: RunOptions): Promise<RunResult> {
   const programPath = requireTool(tool);
-  const version = await toolVersion(tool);
+  // The version is asked once per process, beside the first command rather than before it.
+  const versionLookup = toolVersion(tool);
   const startedAt = new Date().toISOString();
   const okExitCodes = options.okExitCodes ?? [0];
   let exitCode: number | null = null;
   let failure: string | null = null;
   try {
-    const result = await execa(programPath, [...args], {
+    const subprocess = execa(programPath, [...args], {
       reject: false,
       timeout: options.timeoutMs,
       killSignal: 'SIGKILL',
@@ -144,10 +143,11 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       encoding: 'buffer',
       stripFinalNewline: false,
       maxBuffer: options.maxBufferBytes ?? 256 * 1024 * 1024,
-      ...(options.stdoutFile === undefined ? {} : { stdout: stdoutTarget(options.stdoutFile, options.stdoutTap) }),
+      ...(options.stdoutFile === undefined ? {} : { stdout: { file: options.stdoutFile } }),
       ...(options.cancelSignal === undefined ? {} : { cancelSignal: options.cancelSignal }),
       ...(options.env === undefined ? {} : { env: options.env }),
     });
+    const result = await subprocess;
     const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
     exitCode = result.exitCode ?? null;
     if (result.isMaxBuffer) {
@@ -176,7 +176,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
     options.recorder?.({
       program: tool,
       path: programPath,
-      version,
+      version: await versionLookup,
       argv: [...args],
       exitCode,
       error: failure,
@@ -184,15 +184,6 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       finishedAt: new Date().toISOString(),
     });
   }
-}
-
-function stdoutTarget(file: string, tap: ((chunk: Uint8Array) => void) | undefined) {
-  if (tap === undefined) return { file };
-  const transform = function* (chunk: unknown): Generator<unknown> {
-    tap(chunk as Uint8Array);
-    yield chunk;
-  };
-  return [{ transform, binary: true }, { file }] as const;
 }
 
 function firstLine(text: string): string | null {

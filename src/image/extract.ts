@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { oneLine } from '../errors.js';
 import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
@@ -68,19 +69,20 @@ interface Outcome {
 
 async function extractOne(source: ImageSource, target: ExtractTarget, output: string, recorder: CommandRecorder): Promise<Outcome> {
   if (fs.existsSync(output)) return { output: null, bytes: 0, sha256: null, complete: false, method: null, note: `${output} exists already: never overwritten` };
-  const hash = crypto.createHash('sha256');
-  let bytes = 0;
   let icatError: string | null = null;
-  try {
-    await icat(source.path, target.offsetSectors, target.inode, output, (chunk) => {
-      hash.update(chunk);
-      bytes += chunk.length;
-    }, recorder);
-  } catch (error) {
-    icatError = oneLine(error);
-  }
+  let finished = false;
+  // icat writes the file at full speed; we hash it right behind, from the page cache, on the other core.
+  const copying = icat(source.path, target.offsetSectors, target.inode, output, recorder)
+    .catch((error: unknown) => {
+      icatError = oneLine(error);
+    })
+    .finally(() => {
+      finished = true;
+    });
+  const hashed = await hashBehind(output, () => finished);
+  await copying;
   if (icatError === null) {
-    return judge(output, bytes, hash.digest('hex'), 'icat', target, null);
+    return judge(output, hashed.bytes, hashed.sha256, 'icat', target, null);
   }
   fs.rmSync(output, { force: true });
   // icat refused (e.g. "Address missing in partial image"): try debugfs, then judge what it wrote.
@@ -113,6 +115,41 @@ function judge(output: string, bytes: number, sha256: string, method: 'icat' | '
   }
   fs.chmodSync(output, 0o400);
   return { output, bytes, sha256, complete, method, note: notes.length === 0 ? null : notes.join('; ') };
+}
+
+const read = promisify(fs.read);
+
+/** Hash a file while another process is still writing it, until that process is done and we caught up. */
+async function hashBehind(file: string, done: () => boolean): Promise<{ bytes: number; sha256: string }> {
+  const hash = crypto.createHash('sha256');
+  const buffer = Buffer.allocUnsafe(4 << 20);
+  let bytes = 0;
+  let fd: number | null = null;
+  try {
+    for (;;) {
+      if (fd === null) {
+        try {
+          fd = fs.openSync(file, 'r');
+        } catch {
+          if (done()) return { bytes: 0, sha256: hash.digest('hex') };
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          continue;
+        }
+      }
+      const finishedBefore = done();
+      const { bytesRead } = await read(fd, buffer, 0, buffer.length, bytes);
+      if (bytesRead > 0) {
+        hash.update(buffer.subarray(0, bytesRead));
+        bytes += bytesRead;
+        continue;
+      }
+      // EOF after the writer had finished: nothing more can come.
+      if (finishedBefore) return { bytes, sha256: hash.digest('hex') };
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
 }
 
 function hashFile(file: string): { bytes: number; sha256: string } {

@@ -147,7 +147,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   // 3. The orphan_file (ext4 orphan_file feature): TSK and debugfs 1.47.0 do not read it.
   if (superblock.orphanFileInode !== null && superblock.orphanFileInode !== 0) {
     try {
-      const content = await icat(source.path, offset, superblock.orphanFileInode, null, undefined, recorder);
+      const content = await icat(source.path, offset, superblock.orphanFileInode, null, recorder);
       const parsed = parseOrphanFile(content, superblock.blockSize);
       for (const warning of parsed.warnings) scanned.warnings.push(warning.message);
       for (const slot of parsed.records) {

@@ -1,5 +1,6 @@
 // Image findings as CONTRACT.md names them, and their correlation with live items: same file system
 // UUID and inode number means "this inode was held open by that process at snapshot time".
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { displayBytes } from '../util/bytes.js';
 
@@ -42,11 +43,16 @@ interface InodeRow {
   recoverable: number; found_by: string; last_name: Buffer | null;
 }
 
+const holderStatements = new WeakMap<Db, Statement<[string, number]>>();
+
 export function liveHolders(db: Db, fsUuid: string | null, inode: number): LiveHolder[] {
   if (fsUuid === null) return [];
-  return db
-    .prepare(`SELECT id AS item_id, snapshot_id, pid, comm, fd, kind FROM deleted_items WHERE fs_uuid = ? AND inode = ? ORDER BY snapshot_id, pid, fd`)
-    .all(fsUuid, inode) as LiveHolder[];
+  let statement = holderStatements.get(db);
+  if (statement === undefined) {
+    statement = db.prepare<[string, number]>(`SELECT id AS item_id, snapshot_id, pid, comm, fd, kind FROM deleted_items WHERE fs_uuid = ? AND inode = ? ORDER BY snapshot_id, pid, fd`);
+    holderStatements.set(db, statement);
+  }
+  return statement.all(fsUuid, inode) as LiveHolder[];
 }
 
 export function imageInodesOf(db: Db, imageId: number): Array<ImageInodeJson & { image_inode_id: number }> {

@@ -38,10 +38,10 @@ export async function istat(image: string, offset: number, inode: number, record
   return (await run('istat', [...offsetArgs(offset), image, String(inode)], { timeoutMs: 60_000, recorder })).stdout.toString('latin1');
 }
 
-/** icat into a file (or into memory when outFile is null), every chunk seen by tap on the way. */
-export async function icat(image: string, offset: number, inode: number, outFile: string | null, tap: ((chunk: Uint8Array) => void) | undefined, recorder: CommandRecorder): Promise<Buffer> {
+/** icat into a file (streamed, never buffered), or into memory when outFile is null (small files). */
+export async function icat(image: string, offset: number, inode: number, outFile: string | null, recorder: CommandRecorder): Promise<Buffer> {
   const args = [...offsetArgs(offset), image, String(inode)];
   if (outFile === null) return (await run('icat', args, { timeoutMs: TSK_TIMEOUT_MS, recorder })).stdout;
-  await run('icat', args, { timeoutMs: TSK_TIMEOUT_MS, recorder, stdoutFile: outFile, ...(tap === undefined ? {} : { stdoutTap: tap }) });
+  await run('icat', args, { timeoutMs: TSK_TIMEOUT_MS, recorder, stdoutFile: outFile });
   return Buffer.alloc(0);
 }

@@ -19,7 +19,9 @@ export type HeldSpec =
   /** two names, one removed (decoy: nlink 1) */
   | { kind: 'hardlink'; name: string; content: Buffer }
   /** renamed while open (decoy) */
-  | { kind: 'renamed'; name: string; content: Buffer };
+  | { kind: 'renamed'; name: string; content: Buffer }
+  /** a file the caller already wrote (large contents): opened, then unlinked */
+  | { kind: 'existing'; name: string; content: Buffer };
 
 export interface HeldFile {
   kind: HeldSpec['kind'];
@@ -61,13 +63,15 @@ for f in spec['files']:
     elif kind == 'tmpfile':
         fd = os.open(d, os.O_TMPFILE | os.O_RDWR, 0o600)
         os.write(fd, content)
+    elif kind == 'existing':
+        fd = os.open(p, os.O_RDONLY)
     else:
         fd = os.open(p, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o644)
         os.write(fd, content)
         os.fsync(fd)
     ino, dev = st(fd)
     shown = p
-    if kind == 'fd':
+    if kind == 'fd' or kind == 'existing':
         os.unlink(p)
     elif kind == 'map':
         # ctypes mmap: Python's mmap module keeps a dup of the fd, which would make this an fd item.
@@ -105,7 +109,7 @@ export async function startHolder(dir: string, specs: readonly HeldSpec[]): Prom
     dir: Buffer.from(dir).toString('base64'),
     files: specs.map((spec) => ({
       kind: spec.kind,
-      content: spec.content.toString('base64'),
+      content: spec.kind === 'existing' ? '' : spec.content.toString('base64'),
       ...('name' in spec ? { name: Buffer.from(spec.name, 'latin1').toString('base64') } : {}),
     })),
   };

@@ -57,7 +57,12 @@ export async function makeOrphanImage(options: OrphanImageOptions): Promise<Orph
     run(`mkfs.${options.fsType}`, ['-q', '-F', ...(options.features === undefined ? [] : ['-O', options.features.join(',')]), loop]);
     run('mount', [loop, mountPoint]);
     mounted = true;
-    holder = await startHolder(mountPoint, options.orphans.map((orphan) => ({ kind: 'fd' as const, name: orphan.name, content: orphan.content })));
+    // Large contents are written here and only opened by the holder (its stdin carries the small ones).
+    for (const orphan of options.orphans) if (orphan.content.length > 16 << 20) fs.writeFileSync(path.join(mountPoint, orphan.name), orphan.content);
+    holder = await startHolder(
+      mountPoint,
+      options.orphans.map((orphan) => ({ kind: orphan.content.length > 16 << 20 ? ('existing' as const) : ('fd' as const), name: orphan.name, content: orphan.content })),
+    );
     run('sync', ['-f', mountPoint]);
     if (options.whileHeld !== undefined) await options.whileHeld(holder, mountPoint);
     run('fsfreeze', ['-f', mountPoint]);
