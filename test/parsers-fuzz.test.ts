@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { parseLsof } from '../parsers/lsof.js';
+import { BYTE_PARSERS, TEXT_PARSERS } from '../parsers/index.js';
 import { parseFdInfo, parseMaps, parseMountInfo, parseProcStat } from '../parsers/procfs.js';
 import { fixturesDir } from './helpers/paths.js';
 import { FUZZ_RUNS, mutatedText } from './helpers/fuzz.js';
@@ -50,4 +51,26 @@ test(`procfs parsers: ${FUZZ_RUNS} mutated inputs, no exception`, () => {
     }),
     { numRuns: FUZZ_RUNS },
   );
+});
+
+test(`TSK, debugfs, /proc and byte parsers: ${FUZZ_RUNS} mutated captures per parser, no exception`, () => {
+  const seeds = [...seedsOf('tsk'), ...seedsOf('debugfs')];
+  for (const [name, parse] of Object.entries(TEXT_PARSERS)) {
+    fc.assert(
+      fc.property(mutatedText(seeds), (text) => {
+        const result = (parse as (input: string) => unknown)(text);
+        assert.ok(result !== undefined, name);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  }
+  const binarySeeds = fs.readdirSync(path.join(fixturesDir, 'orphan_file')).filter((file) => file.endsWith('.bin')).map((file) => fs.readFileSync(path.join(fixturesDir, 'orphan_file', file), 'latin1'));
+  for (const parse of Object.values(BYTE_PARSERS)) {
+    fc.assert(
+      fc.property(mutatedText(binarySeeds), (text) => {
+        (parse as (input: Buffer) => unknown)(Buffer.from(text, 'latin1'));
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  }
 });

@@ -1,0 +1,36 @@
+// Every parser, by the text it reads. A test fails when a module in parsers/ is missing here.
+import { parseDebugfsStat, parseLsdel } from './debugfs.js';
+import { parseExtSuperblock } from './extSuperblock.js';
+import { parseFls } from './fls.js';
+import { parseFsstat } from './fsstat.js';
+import { parseIls } from './ils.js';
+import { parseIstat } from './istat.js';
+import { parseLsof } from './lsof.js';
+import { parseMmls } from './mmls.js';
+import { parseOrphanFile } from './orphanFile.js';
+import { parseFdInfo, parseMaps, parseMountInfo, parseProcStat } from './procfs.js';
+
+/** Text parsers: tool output in, records (and warnings) out. */
+export const TEXT_PARSERS = {
+  'lsof': parseLsof,
+  'mmls': parseMmls,
+  'fsstat': parseFsstat,
+  'ils': parseIls,
+  'fls': parseFls,
+  'istat': parseIstat,
+  'debugfs-stat': parseDebugfsStat,
+  'debugfs-lsdel': parseLsdel,
+  'proc-stat': parseProcStat,
+  'proc-fdinfo': parseFdInfo,
+  'proc-mountinfo': parseMountInfo,
+} as const;
+
+/** Byte parsers: raw structures read from /proc or an image. */
+export const BYTE_PARSERS = {
+  'proc-maps': parseMaps,
+  'ext-superblock': parseExtSuperblock,
+  'orphan-file': (content: Buffer) => parseOrphanFile(content, 1024),
+} as const;
+
+/** The modules behind the registry (types.ts holds shared shapes, not a parser). */
+export const PARSER_MODULES = ['debugfs', 'extSuperblock', 'fls', 'fsstat', 'ils', 'istat', 'lsof', 'mmls', 'orphanFile', 'procfs'] as const;

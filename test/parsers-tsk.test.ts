@@ -1,0 +1,99 @@
+// TSK, debugfs and ext structure parsers: golden files of real output, and what the tools really print.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fixturesDir, repoRoot } from './helpers/paths.js';
+import { PARSER_MODULES, TEXT_PARSERS } from '../parsers/index.js';
+import { parseMmls } from '../parsers/mmls.js';
+import { parseFsstat } from '../parsers/fsstat.js';
+import { parseIls } from '../parsers/ils.js';
+import { parseFls } from '../parsers/fls.js';
+import { parseIstat } from '../parsers/istat.js';
+import { parseDebugfsStat, parseLsdel } from '../parsers/debugfs.js';
+import { parseOrphanFile } from '../parsers/orphanFile.js';
+import { parseExtSuperblock } from '../parsers/extSuperblock.js';
+
+const read = (folder: string, name: string): string => fs.readFileSync(path.join(fixturesDir, folder, name), 'latin1');
+
+function parserFor(folder: string, name: string): ((text: string) => unknown) | null {
+  const prefix = name.split('-')[0] ?? '';
+  if (folder === 'debugfs') return prefix === 'stat' ? parseDebugfsStat : prefix === 'lsdel' ? parseLsdel : null;
+  return (TEXT_PARSERS as Record<string, (text: string) => unknown>)[prefix] ?? null;
+}
+
+for (const folder of ['tsk', 'debugfs']) {
+  for (const name of fs.readdirSync(path.join(fixturesDir, folder)).filter((file) => file.endsWith('.txt')).sort()) {
+    test(`${folder} golden: ${name}`, () => {
+      const parse = parserFor(folder, name);
+      assert.ok(parse !== null, `a parser for ${name}`);
+      const actual = JSON.parse(JSON.stringify(parse(read(folder, name)))) as unknown;
+      const expectedPath = path.join(fixturesDir, folder, name.replace(/\.txt$/, '.expected.json'));
+      if (process.env['UPDATE_GOLDEN'] === '1' || !fs.existsSync(expectedPath)) fs.writeFileSync(expectedPath, `${JSON.stringify(actual, null, 1)}\n`);
+      assert.deepEqual(actual, JSON.parse(fs.readFileSync(expectedPath, 'utf8')));
+    });
+  }
+}
+
+test('every parser module is in the registry', () => {
+  const modules = fs.readdirSync(path.join(repoRoot, 'parsers')).filter((file) => file.endsWith('.ts') && file !== 'index.ts' && file !== 'types.ts').map((file) => file.replace(/\.ts$/, ''));
+  assert.deepEqual(modules.sort(), [...PARSER_MODULES].sort());
+});
+
+test('mmls: MBR and GPT partitions, meta entries not allocated', () => {
+  const mbr = parseMmls(read('tsk', 'mmls-mbr.txt'));
+  assert.equal(mbr.table, 'DOS Partition Table');
+  assert.deepEqual(mbr.records.filter((part) => part.allocated).map((part) => [part.start, part.length]), [[2048, 20480], [22528, 40960]]);
+  const gpt = parseMmls(read('tsk', 'mmls-gpt.txt'));
+  assert.deepEqual(gpt.records.filter((part) => part.allocated).map((part) => part.start), [2048, 22528]);
+  assert.equal(gpt.warnings.length, 0);
+});
+
+test('fsstat: type and orphan chain, none printed for orphan_file', () => {
+  const orphans = parseFsstat(read('tsk', 'fsstat-ext4-orphans.txt'));
+  assert.equal(orphans.fsType, 'Ext4');
+  assert.deepEqual(orphans.orphanInodes, [14, 13]);
+  assert.deepEqual(parseFsstat(read('tsk', 'fsstat-ext4-orphan_file.txt')).orphanInodes, []);
+  assert.equal(parseFsstat(read('tsk', 'fsstat-ext2.txt')).fsType, 'Ext2');
+});
+
+test('ils: -aL lists the orphans (and inode 1), -O lists nothing', () => {
+  assert.deepEqual(parseIls(read('tsk', 'ils-aL-orphans.txt')).records.map((inode) => [inode.inode, inode.nlink, inode.size]), [[1, 0, 0], [13, 0, 17], [14, 0, 50000]]);
+  assert.deepEqual(parseIls(read('tsk', 'ils-O-orphans.txt')).records, []);
+  const corrupt = parseIls(read('tsk', 'ils-corrupt.txt'));
+  assert.deepEqual(corrupt.records, []);
+});
+
+test('fls and istat: the deleted name, blocks kept on ext2, none on ext4', () => {
+  assert.deepEqual(parseFls(read('tsk', 'fls-rdp-ext2.txt')).records.map((entry) => [entry.inode, entry.deleted, entry.name]), [[12, true, 'gone.bin']]);
+  assert.equal(parseFls(read('tsk', 'fls-rp-orphans.txt')).records.filter((entry) => entry.inode === 13 || entry.inode === 14).length, 0);
+  const ext2 = parseIstat(read('tsk', 'istat-ext2-deleted.txt'));
+  assert.deepEqual([ext2.allocated, ext2.size, ext2.blocks], [false, 30000, 31]);
+  const ext4 = parseIstat(read('tsk', 'istat-ext4-deleted.txt'));
+  assert.deepEqual([ext4.allocated, ext4.size, ext4.blocks], [false, 0, 0]);
+  const orphan = parseIstat(read('tsk', 'istat-orphan.txt'));
+  assert.deepEqual([orphan.allocated, orphan.nlink, orphan.mode, orphan.blocks], [true, 0, 0o100644, 1]);
+});
+
+test('debugfs: the orphan chain link in dtime, lsdel in UTC', () => {
+  assert.equal(parseDebugfsStat(read('debugfs', 'stat-orphan-chain.txt')).dtimeRaw, 13);
+  assert.equal(parseDebugfsStat(read('debugfs', 'stat-orphan-tail.txt')).dtimeRaw, 0);
+  const [entry] = parseLsdel(read('debugfs', 'lsdel-ext2-utc.txt')).records;
+  assert.deepEqual([entry?.inode, entry?.mode, entry?.size, entry?.blocks], [12, 0o100644, 30000, 31]);
+  assert.equal(parseLsdel(read('debugfs', 'lsdel-ext4-none.txt')).records.length, 0);
+});
+
+test('orphan file and superblock: inode 13 in the orphan file, the chain head in s_last_orphan', () => {
+  const content = fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'orphan-file-1k.bin'));
+  assert.deepEqual(parseOrphanFile(content, 1024), { records: [{ inode: 13, block: 13, slot: 0 }], warnings: [] });
+  const damaged = Buffer.from(content);
+  damaged.writeUInt32LE(0xdeadbeef, 1024 * 13 + 1024 - 8);
+  const parsed = parseOrphanFile(damaged, 1024);
+  assert.deepEqual(parsed.records, []);
+  assert.match(parsed.warnings[0]?.message ?? '', /block 13: magic 0xdeadbeef/);
+  const withFile = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-orphan_file.bin')));
+  assert.equal(withFile?.orphanFileInode, 12);
+  const chain = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-last_orphan.bin')));
+  assert.deepEqual([chain?.lastOrphan, chain?.orphanFileInode, chain?.uuid], [14, null, '51b55bf7-295d-4b50-951d-e223ad0534db']);
+  assert.equal(parseExtSuperblock(Buffer.alloc(1024)), null);
+});
