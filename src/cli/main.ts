@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // bin entry: build the program, one error boundary, exit codes of CONTRACT.md.
 import { CommanderError } from 'commander';
-import { EXIT, UnlinkedError, oneLine } from '../errors.js';
+import { EXIT, UnlinkedError, errnoCode, oneLine } from '../errors.js';
 import { buildProgram } from './program.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -24,6 +24,10 @@ export function reportError(error: unknown, verbose: boolean): number {
     process.stderr.write(`unlinked: ${oneLine(error)}\n`);
     if (verbose && error.cause !== undefined) process.stderr.write(`${String((error.cause as Error).stack ?? error.cause)}\n`);
     return error.exitCode;
+  }
+  if (errnoCode(error) === 'EMFILE' || errnoCode(error) === 'ENFILE') {
+    process.stderr.write(`unlinked: too many open files (${errnoCode(error)}): raise the limit, e.g. \`ulimit -n 1024\` (unlinked needs about 64 descriptors)\n`);
+    return EXIT.failed;
   }
   process.stderr.write(`unlinked: internal error: ${oneLine(error)}\n`);
   if (verbose || process.env['UNLINKED_DEBUG'] !== undefined) process.stderr.write(`${(error as Error).stack ?? ''}\n`);

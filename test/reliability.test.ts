@@ -1,0 +1,225 @@
+// Issue 9: interruptions of every writing command, hostile names end to end, evidence untouched on
+// the live side, corrupted images, and resource limits. Figures go to stdout as "# ..." lines.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { cliPath } from './helpers/paths.js';
+import { makeTempDir, startHolder } from './helpers/holder.js';
+import { json, runCli } from './helpers/cli.js';
+import { makeOrphanImage, sha256File } from './helpers/images.js';
+import type { LiveItemJson } from '../src/store/items.js';
+
+function integrity(caseDir: string): void {
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    assert.deepEqual(db.pragma('foreign_key_check'), []);
+  } finally {
+    db.close();
+  }
+}
+
+/** Start a command, SIGKILL it after a random delay; returns whether it was still running. */
+async function killAtRandom(caseDir: string, args: string[], maxDelayMs: number): Promise<boolean> {
+  const child = spawn(process.execPath, [cliPath, '--case', caseDir, ...args], { stdio: 'ignore' });
+  await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * maxDelayMs)));
+  const running = child.exitCode === null;
+  child.kill('SIGKILL');
+  await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)));
+  return running;
+}
+
+test('recover, image extract and report killed at random moments: database whole, nothing counted complete that is not (root)', async (t) => {
+  const dir = makeTempDir('kill2');
+  const caseDir = makeTempDir('kill2-case', '/dev/shm');
+  const big = crypto.randomBytes(64 << 20);
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'big.bin', content: big }]);
+  t.after(async () => {
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const bigSha = crypto.createHash('sha256').update(big).digest('hex');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  let killed = 0;
+  for (let run = 0; run < 20; run++) {
+    if (await killAtRandom(caseDir, ['recover', '-q'], 300)) killed++;
+    integrity(caseDir);
+    fs.rmSync(path.join(caseDir, 'recovered'), { recursive: true, force: true }); // let the next run write again
+  }
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const rows = db.prepare('SELECT complete, sha256, bytes, note FROM recoveries').all() as Array<{ complete: number; sha256: string | null; bytes: number; note: string | null }>;
+  db.close();
+  for (const row of rows) {
+    if (row.complete === 1) assert.equal(row.sha256, bigSha, 'a copy counted complete is the whole file');
+    else assert.ok(row.note !== null, 'an incomplete copy says why');
+  }
+  const interrupted = rows.filter((row) => row.note === 'interrupted: the copy did not finish').length;
+
+  // image extract and report, on a small real image.
+  const imageDir = path.join(dir, 'image');
+  fs.mkdirSync(imageDir);
+  const built = await makeOrphanImage({ dir: imageDir, fsType: 'ext4', sizeMiB: 64, orphans: [{ name: 'o.bin', content: crypto.randomBytes(20 << 20) }] });
+  const imageSha = sha256File(built.image);
+  assert.equal(runCli(caseDir, ['image', 'scan', built.image]).code, 0);
+  let extractKilled = 0;
+  let reportKilled = 0;
+  for (let run = 0; run < 20; run++) {
+    if (await killAtRandom(caseDir, ['image', 'extract', built.image, '--all', '-q'], 400)) extractKilled++;
+    integrity(caseDir);
+    fs.rmSync(path.join(caseDir, 'extracted'), { recursive: true, force: true });
+    if (await killAtRandom(caseDir, ['report', '--format', 'html'], 300)) reportKilled++;
+    integrity(caseDir);
+    // A report is renamed into place whole, or not there at all.
+    const reports = fs.existsSync(path.join(caseDir, 'reports')) ? fs.readdirSync(path.join(caseDir, 'reports')) : [];
+    for (const name of reports.filter((file) => file === 'report.html')) assert.match(fs.readFileSync(path.join(caseDir, 'reports', name), 'utf8'), /<\/html>\n$/);
+  }
+  assert.equal(sha256File(built.image), imageSha, 'the image is unchanged after 20 killed extractions');
+  const db2 = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const extractions = db2.prepare('SELECT complete, sha256 FROM extractions').all() as Array<{ complete: number; sha256: string | null }>;
+  db2.close();
+  for (const row of extractions) if (row.complete === 1) assert.equal(row.sha256, built.orphans[0]?.sha256);
+  process.stdout.write(`# interruption: recover 20 runs (${killed} killed while running, ${interrupted} rows marked interrupted), image extract 20 (${extractKilled} killed), report 20 (${reportKilled} killed); integrity_check ok after each, 0 false completes\n`);
+});
+
+const HOSTILE: readonly Buffer[] = [
+  Buffer.from('new\nline'),
+  Buffer.from('tab\there'),
+  Buffer.from('pipe|bar'),
+  Buffer.from('quo"te\'s'),
+  Buffer.from('<script>alert(1)<'),
+  Buffer.from("=cmd|' -C calc'!A0"),
+  Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0x80]),
+  Buffer.from('x'.repeat(255)),
+  Buffer.from('-leading-dash'),
+  Buffer.from('looks (deleted)'),
+];
+
+test('hostile names stay byte-exact in the database and JSON, and every report stays well formed (root)', async (t) => {
+  const dir = makeTempDir('hostile');
+  const deep = path.join(dir, ...Array.from({ length: 20 }, (_, index) => `level-${index}-${'d'.repeat(40)}`));
+  fs.mkdirSync(deep, { recursive: true });
+  const caseDir = makeTempDir('hostile-case', '/dev/shm');
+  const holder = await startHolder(deep, HOSTILE.map((name, index) => ({ kind: 'fd' as const, name: name.toString('latin1'), content: Buffer.from(`content ${index}`) })));
+  t.after(async () => {
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  assert.equal(runCli(caseDir, ['snapshot', '--pid', String(holder.pid)]).code, 0);
+  assert.equal(runCli(caseDir, ['recover', '-q']).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.equal(items.length, HOSTILE.length);
+  for (const name of HOSTILE) {
+    const expected = Buffer.concat([Buffer.from(`${deep}/`), name]);
+    const item = items.find((entry) => Buffer.from(entry.path_b64, 'base64').equals(expected));
+    assert.ok(item !== undefined, `byte-exact: ${JSON.stringify(name.toString('latin1'))}`);
+    assert.deepEqual(item.source, ['proc', 'lsof'], 'lsof decoded its escapes to the same bytes');
+  }
+  const csv = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout;
+  assert.equal(csv.trimEnd().split('\r\n').filter((line) => line.startsWith('live,')).length, HOSTILE.length, 'one CSV record per item: newlines in names are quoted or escaped');
+  const bodyfile = runCli(caseDir, ['report', '--format', 'bodyfile', '--out', '-']).stdout.trimEnd().split('\n');
+  assert.equal(bodyfile.length, HOSTILE.length);
+  for (const line of bodyfile) assert.equal(line.split('|').length, 11);
+  const document = JSON.parse(runCli(caseDir, ['report', '--format', 'json', '--out', '-']).stdout) as { items: LiveItemJson[] };
+  assert.equal(document.items.length, HOSTILE.length);
+  assert.equal(runCli(caseDir, ['report', '--format', 'html']).code, 0);
+  const html = fs.readFileSync(path.join(caseDir, 'reports', 'report.html'), 'utf8');
+  const data = html.slice(html.indexOf('id="findings-data">'), html.indexOf('</script>', html.indexOf('id="findings-data">')));
+  assert.ok(!/<script>alert|<\/script><script>/i.test(data), 'no markup from a name inside the data block');
+  process.stdout.write(`# hostile names: ${HOSTILE.length} names (newline, tab, |, quotes, <script>, formula, invalid UTF-8, 255 bytes, leading dash, " (deleted)") under a ${deep.length}-byte path: byte-exact in JSON, 11-field bodyfile, one CSV record each\n`);
+});
+
+test('snapshot and recover leave the evidence alone: atime, directory contents (root)', async (t) => {
+  const dir = makeTempDir('atime');
+  const caseDir = makeTempDir('atime-case', '/dev/shm');
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'evidence.log', content: Buffer.from('do not touch\n'.repeat(1000)) }]);
+  t.after(async () => {
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const source = `/proc/${holder.pid}/fd/${holder.files[0]?.fd}`;
+  // An atime older than mtime would be updated by a plain read even with relatime.
+  execFileSync('touch', ['-a', '-d', '2001-01-01', source]);
+  const before = fs.statSync(source);
+  const listing = fs.readdirSync(dir);
+  assert.equal(runCli(caseDir, ['snapshot', '--pid', String(holder.pid)]).code, 0);
+  assert.equal(runCli(caseDir, ['recover', '-q']).code, 0);
+  const after = fs.statSync(source);
+  assert.equal(after.atimeMs, before.atimeMs, 'O_NOATIME: the read did not touch the atime');
+  assert.equal(after.mtimeMs, before.mtimeMs);
+  assert.equal(after.ctimeMs, before.ctimeMs);
+  assert.deepEqual(fs.readdirSync(dir), listing, 'nothing created on the examined file system');
+});
+
+test('randomly corrupted images: a clear line or a result, never a hang or a stack trace (root)', async (t) => {
+  const dir = makeTempDir('fuzzimg');
+  const caseDir = makeTempDir('fuzzimg-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const built = await makeOrphanImage({ dir, fsType: 'ext4', sizeMiB: 16, orphans: [{ name: 'a', content: Buffer.from('orphan') }] });
+  const pristine = fs.readFileSync(built.image);
+  const outcomes = new Map<number, number>();
+  const runs = 24;
+  for (let run = 0; run < runs; run++) {
+    const corrupted = Buffer.from(pristine);
+    // Hit the superblock, the group descriptors and the inode tables, where parsers and tools are exposed.
+    const region = [1024, 2048, 4096 * 2, 1 << 20][run % 4] ?? 1024;
+    for (let flip = 0; flip < 64; flip++) corrupted[region + crypto.randomInt(0, 65536)] = crypto.randomInt(0, 256);
+    const image = path.join(dir, `corrupt-${run}.img`);
+    fs.writeFileSync(image, corrupted);
+    const started = Date.now();
+    const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'image', 'scan', image, '--json'], { encoding: 'utf8', timeout: 120_000 });
+    assert.ok(Date.now() - started < 120_000, 'no hang');
+    assert.ok([0, 1, 3].includes(result.status ?? -1), `exit ${result.status}: ${result.stderr}`);
+    assert.ok(!/internal error|\n\s+at /.test(result.stderr), `no stack trace: ${result.stderr}`);
+    if (result.status === 1) assert.equal(result.stderr.trim().split('\n').filter((line) => line.startsWith('unlinked:')).length, 1);
+    outcomes.set(result.status ?? -1, (outcomes.get(result.status ?? -1) ?? 0) + 1);
+    integrity(caseDir);
+    fs.rmSync(image);
+  }
+  process.stdout.write(`# corrupted images: ${runs} images with 64 random bytes each in superblock/descriptors/inode tables: exit 0 x${outcomes.get(0) ?? 0}, 1 x${outcomes.get(1) ?? 0}, 3 x${outcomes.get(3) ?? 0}; 0 hangs, 0 stack traces\n`);
+});
+
+test('resource limits: a process with as many fds as the machine allows (up to 100,000), and unlinked under ulimit -n 32 (root)', async (t) => {
+  const caseDir = makeTempDir('limits-case', '/dev/shm');
+  const many = spawn('python3', ['-c', String.raw`
+import os, resource, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+want = 100000 + 64
+try:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
+except (ValueError, OSError):
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # a sandbox may cap the hard limit
+    want = hard
+base = os.open('/dev/null', os.O_RDONLY)
+for i in range(want - 64): os.dup(base)
+print(os.getpid(), want - 64, flush=True)
+time.sleep(120)
+`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    many.kill('SIGKILL');
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const [pid = '', opened = '0'] = await new Promise<string[]>((resolve, reject) => {
+    many.stdout.once('data', (data: Buffer) => resolve(data.toString().trim().split(' ')));
+    many.once('exit', (code) => reject(new Error(`fd holder exited with ${String(code)}`)));
+  });
+  const started = Date.now();
+  const snapshot = runCli(caseDir, ['snapshot', '--pid', pid, '--json']);
+  const seconds = (Date.now() - started) / 1000;
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+  assert.ok((JSON.parse(snapshot.stdout) as { fds_seen: number }).fds_seen >= Number(opened));
+  // unlinked itself with almost no file descriptors to spare.
+  const limited = spawnSync('prlimit', ['--nofile=32', process.execPath, cliPath, '--case', caseDir, 'snapshot', '--no-lsof', '--json'], { encoding: 'utf8' });
+  assert.ok([0, 1].includes(limited.status ?? -1), limited.stderr);
+  if (limited.status === 1) assert.match(limited.stderr.trim(), /^unlinked: too many open files \(EMFILE\): raise the limit/);
+  process.stdout.write(`# limits: ${Number(opened) + 1} fds in one process (the most this machine's hard limit allows, up to 100,000) snapshotted in ${seconds.toFixed(1)} s; under ulimit -n 32 snapshot exited ${limited.status}\n`);
+});
