@@ -1,10 +1,29 @@
 #!/usr/bin/env node
 // bin entry: build the program, one error boundary, exit codes of CONTRACT.md.
+import fs from 'node:fs';
 import { CommanderError } from 'commander';
 import { EXIT, UnlinkedError, errnoCode, oneLine } from '../errors.js';
 import { buildProgram } from './program.js';
 
+/** Node itself, its thread pool and SQLite need a few dozen descriptors before we open anything. */
+const MIN_OPEN_FILES = 64;
+
+function openFilesLimit(): number | null {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((entry) => entry.startsWith('Max open files'));
+    const soft = line?.split(/\s{2,}/)[1];
+    return soft === undefined || soft === 'unlimited' ? null : Number(soft);
+  } catch {
+    return null;
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
+  const limit = openFilesLimit();
+  if (limit !== null && limit < MIN_OPEN_FILES) {
+    process.stderr.write(`unlinked: too many open files: the limit is ${limit}, unlinked needs at least ${MIN_OPEN_FILES}: raise it, e.g. \`ulimit -n 1024\`\n`);
+    return EXIT.failed;
+  }
   const program = buildProgram();
   try {
     await program.parseAsync([...argv], { from: 'user' });
