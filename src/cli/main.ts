@@ -6,7 +6,7 @@ import { EXIT, UnlinkedError, errnoCode, oneLine } from '../errors.js';
 import { buildProgram } from './program.js';
 
 /** Node itself, its thread pool and SQLite need a few dozen descriptors before we open anything. */
-const MIN_OPEN_FILES = 64;
+const MIN_OPEN_FILES = 80;
 
 function openFilesLimit(): number | null {
   try {
@@ -45,7 +45,7 @@ export function reportError(error: unknown, verbose: boolean): number {
     return error.exitCode;
   }
   if (errnoCode(error) === 'EMFILE' || errnoCode(error) === 'ENFILE') {
-    process.stderr.write(`unlinked: too many open files (${errnoCode(error)}): raise the limit, e.g. \`ulimit -n 1024\` (unlinked needs about 64 descriptors)\n`);
+    process.stderr.write(`unlinked: too many open files (${errnoCode(error)}): raise the limit, e.g. \`ulimit -n 1024\` (unlinked needs about 80 descriptors)\n`);
     return EXIT.failed;
   }
   process.stderr.write(`unlinked: internal error: ${oneLine(error)}\n`);
