@@ -1,7 +1,7 @@
 // Issue 3: a live snapshot lists exactly the deleted-but-open files of real processes, and no decoy.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cliPath } from './helpers/paths.js';
@@ -115,4 +115,41 @@ test('a usage error exits 2', () => {
     () => execFileSync(process.execPath, [cliPath, 'list', '--snapshot', 'abc'], { stdio: 'pipe' }),
     (error: { status: number }) => error.status === 2,
   );
+});
+
+test('as non-root: what is readable is listed, and stderr says how many processes could not be read (root)', async (t) => {
+  const caseDir = makeTempDir('nonroot-case', '/tmp');
+  fs.chmodSync(caseDir, 0o777);
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cliPath, '--case', caseDir, 'snapshot', '--no-lsof', '--json'], { encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  const summary = JSON.parse(result.stdout) as { processes_seen: number; processes_unreadable: number };
+  assert.ok(summary.processes_unreadable > 0);
+  assert.match(result.stderr, new RegExp(`run as root to read other users' processes: ${summary.processes_unreadable} of ${summary.processes_seen} processes could not be read`));
+});
+
+test('a file held inside another mount namespace shows that namespace\'s mount point (root)', async (t) => {
+  const caseDir = makeTempDir('ns-case');
+  const mountPoint = makeTempDir('ns-mnt');
+  // A private mount namespace with its own tmpfs: invisible from ours, as in a container.
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs nsfs "$1" && exec python3 -c "
+import os, time
+fd = os.open('$1/inside.log', os.O_CREAT | os.O_RDWR); os.write(fd, b'in a container'); os.unlink('$1/inside.log')
+print(os.getpid(), flush=True); time.sleep(60)"`, 'sh', mountPoint], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    child.kill('SIGKILL');
+    fs.rmSync(caseDir, { recursive: true, force: true });
+    fs.rmSync(mountPoint, { recursive: true, force: true });
+  });
+  const pid = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (data: Buffer) => resolve(data.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`namespace holder exited with ${String(code)}`)));
+  });
+  assert.equal(fs.readdirSync(mountPoint).length, 0, 'our namespace does not see the tmpfs');
+  execFileSync(process.execPath, [cliPath, '--case', caseDir, 'snapshot', '--no-lsof', '--pid', pid], { stdio: 'ignore' });
+  const items = JSON.parse(execFileSync(process.execPath, [cliPath, '--case', caseDir, 'list', '--json'], { encoding: 'utf8' })) as LiveItemJson[];
+  assert.equal(items.length, 1);
+  assert.equal(items[0]?.mount_point, mountPoint);
+  assert.equal(items[0]?.fs_type, 'tmpfs');
+  assert.equal(items[0]?.path, `${mountPoint}/inside.log`);
 });
