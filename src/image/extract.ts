@@ -11,6 +11,7 @@ import { nowIso } from '../store/db.js';
 import { liveHolders } from '../store/images.js';
 import { debugfsDump } from '../tools/debugfs.js';
 import { icat } from '../tools/tsk.js';
+import { appendSha256Sums } from '../util/sha256sums.js';
 import type { ImageSource } from './source.js';
 
 export interface ExtractTarget {
@@ -52,7 +53,7 @@ export async function extractInodes(db: Db, source: ImageSource, targets: readon
     if (live.note !== null) result.note = result.note === null ? live.note : `${result.note}; ${live.note}`;
     insert.run(target.imageInodeId, source.path, target.offsetSectors, target.inode, result.output, result.bytes, result.sha256, result.complete ? 1 : 0, result.method,
       result.note, live.itemId, live.match === null ? null : live.match ? 1 : 0, startedAt, nowIso());
-    if (result.output !== null && result.sha256 !== null) fs.appendFileSync(path.join(outputDir, 'SHA256SUMS'), `${result.sha256}  ${path.basename(result.output)}\n`);
+    if (result.output !== null && result.sha256 !== null) appendSha256Sums(outputDir, result.sha256, result.output);
     results.push({ image: source.path, offset_sectors: target.offsetSectors, inode: target.inode, ...result, live_item_id: live.itemId, live_sha256_match: live.match });
   }
   return results;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { LsofStreamParser, type LsofFileRecord, type LsofFormat } from '../../parsers/lsof.js';
 import type { ParseWarning } from '../../parsers/types.js';
 import type { Db } from '../store/db.js';
-import { LsofWriter, type LsofItemizer, type LsofRow } from '../store/lsof.js';
+import { LsofWriter, type LsofItemizer } from '../store/lsof.js';
 
 export interface IngestResult {
   format: LsofFormat | null;
@@ -15,14 +15,6 @@ export interface IngestResult {
   lines: number;
   warnings: ParseWarning[];
   sha256: string;
-}
-
-export function toLsofRow(record: LsofFileRecord): LsofRow {
-  return {
-    line: record.line, command: record.command, pid: record.pid, tid: record.tid, uid: record.uid, user: record.user, fd: record.fd,
-    fdNum: record.fdNum, type: record.type, dev: record.device, size: record.size, offset: record.offset, nlink: record.nlink,
-    inode: record.inode, name: record.name, deletedByText: record.candidateOnlyByText,
-  };
 }
 
 /** Split a latin1 stream on '\n' only (lsof escapes '\r' in names; readline would split on it). */
@@ -59,7 +51,7 @@ export async function ingestLsofFile(db: Db, snapshotId: number, file: string, i
   let records = 0;
   const keep = (record: LsofFileRecord): void => {
     records++;
-    if (isDeletedRecord(record)) writer.write(toLsofRow(record));
+    if (isDeletedRecord(record)) writer.write(record);
   };
   for await (const line of latin1Lines(file, hash)) {
     lineNo++;

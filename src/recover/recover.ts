@@ -10,6 +10,7 @@ import type { ItemRow } from '../store/items.js';
 import { checkOpenedFile, checkProcess, sourcePath } from './custody.js';
 import { copyRange, newCopyState, type CopyState } from './copy.js';
 import { displayBytes } from '../util/bytes.js';
+import { appendSha256Sums } from '../util/sha256sums.js';
 
 export interface RecoverOptions {
   outputDir: string;
@@ -70,7 +71,6 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const update = db.prepare(
     `UPDATE recoveries SET output = ?, bytes = ?, sha256 = ?, complete = ?, note = ?, size_at_start = ?, size_at_end = ?, sparse = ?, followed = ?, finished_at = ? WHERE id = ?`,
   );
-  const sums = path.join(options.outputDir, 'SHA256SUMS');
   const results: RecoveredJson[] = [];
   for (const item of items) {
     const output = path.join(options.outputDir, outputName(item));
@@ -81,7 +81,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
       outcome.sparse ? 1 : 0, outcome.followed ? 1 : 0, nowIso(), rowId,
     );
     if (outcome.output !== null && outcome.sha256 !== null) {
-      fs.appendFileSync(sums, `${outcome.sha256}  ${path.basename(outcome.output)}\n`);
+      appendSha256Sums(options.outputDir, outcome.sha256, outcome.output);
     }
     results.push({
       item_id: item.id, pid: item.pid, fd: item.fd, kind: item.kind, inode: item.inode, output: outcome.output, bytes: outcome.bytes,

@@ -1,29 +1,6 @@
 // lsof records in the case database, and the cross-check with the /proc walk of the same snapshot.
 import type { Db } from './db.js';
-
-/** What the store keeps of one lsof record (the parser's record, mapped by the caller). */
-export interface LsofRow {
-  line: number;
-  command: string | null;
-  pid: number;
-  tid: number | null;
-  uid: number | null;
-  user: string | null;
-  /** lsof's FD column as printed: "3u", "txt", "mem", "DEL", "cwd". */
-  fd: string;
-  fdNum: number | null;
-  type: string | null;
-  /** "MAJOR:MINOR", decimal. */
-  dev: string | null;
-  size: number | null;
-  offset: number | null;
-  nlink: number | null;
-  inode: number | null;
-  /** Name bytes as lsof printed them, with its " (deleted)". */
-  name: Buffer;
-  /** No link count in the input: a candidate only because the name ends in " (deleted)". */
-  deletedByText: boolean;
-}
+import type { LsofFileRecord } from '../../parsers/lsof.js';
 
 export class LsofWriter {
   private readonly insert;
@@ -41,11 +18,11 @@ export class LsofWriter {
     );
   }
 
-  write(row: LsofRow): void {
-    const itemId = this.itemizer !== null && isItemType(row.type) ? this.itemizer.itemFor(row, null, null) : null;
+  write(record: LsofFileRecord): void {
+    const itemId = this.itemizer !== null && isItemType(record.type) ? this.itemizer.itemFor(record, null, null) : null;
     this.insert.run(
-      this.snapshotId, row.line, row.command, row.pid, row.tid, row.uid, row.user, row.fd, row.fdNum, row.type,
-      row.dev, row.size, row.offset, row.nlink, row.inode, row.name, row.deletedByText ? 1 : 0, itemId,
+      this.snapshotId, record.line, record.command, record.pid, record.tid, record.uid, record.user, record.fd, record.fdNum, record.type,
+      record.device, record.size, record.offset, record.nlink, record.inode, record.name, record.candidateOnlyByText ? 1 : 0, itemId,
     );
     this.count++;
   }
@@ -76,7 +53,11 @@ export class LsofItemizer {
     );
   }
 
-  itemFor(row: Pick<LsofRow, 'pid' | 'fd' | 'fdNum' | 'inode' | 'name' | 'command' | 'dev' | 'size' | 'nlink' | 'offset' | 'deletedByText'>, owner: OwnerRow | null, note: string | null): number {
+  itemFor(
+    row: Pick<LsofFileRecord, 'pid' | 'fd' | 'fdNum' | 'inode' | 'name' | 'command' | 'device' | 'size' | 'nlink' | 'offset' | 'candidateOnlyByText'>,
+    owner: OwnerRow | null,
+    note: string | null,
+  ): number {
     const path = stripDeletedBytes(row.name);
     const kind = lsofKind(row.fd, row.fdNum, path, row.inode);
     // lsof lists one mapped file once per mapping ('mem', 'DEL'): one item per file and process.
@@ -86,14 +67,14 @@ export class LsofItemizer {
     const why = [
       'seen by lsof only',
       owner === null && this.procWalked ? 'the /proc walk did not see this process' : null,
-      row.deletedByText ? 'deleted by name only (no link count in the input)' : null,
+      row.candidateOnlyByText ? 'deleted by name only (no link count in the input)' : null,
       note,
     ].filter((part): part is string => part !== null).join('; ');
     const id = Number(
       this.addItem.run(
         this.snapshotId, row.pid, owner?.start_time ?? null, owner?.comm ?? row.command, owner?.exe ?? null, kind,
         kind === 'fd' || kind === 'memfd' || kind === 'tmpfile' ? row.fdNum : null,
-        path, row.dev, row.inode, row.size, row.nlink, row.offset, why,
+        path, row.device, row.inode, row.size, row.nlink, row.offset, why,
       ).lastInsertRowid,
     );
     this.items.set(key, id);
@@ -171,8 +152,8 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
     }
     const owner = (process.get(snapshotId, record.pid) as OwnerRow | undefined) ?? null;
     const id = itemizer.itemFor(
-      { pid: record.pid, fd: record.fd, fdNum: record.fd_num, inode: record.inode, name: record.name, command: record.command, dev: record.dev,
-        size: record.size, nlink: record.nlink, offset: record.offset, deletedByText: record.deleted_by_text === 1 },
+      { pid: record.pid, fd: record.fd, fdNum: record.fd_num, inode: record.inode, name: record.name, command: record.command, device: record.dev,
+        size: record.size, nlink: record.nlink, offset: record.offset, candidateOnlyByText: record.deleted_by_text === 1 },
       owner,
       note,
     );

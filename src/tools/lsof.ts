@@ -1,6 +1,7 @@
 // lsof adapter: `lsof +L1 -n -P -F0pcuftDsikn` (files with link count < 1, no name lookups),
 // field output with NUL terminators so names with newlines survive. Output goes to a file:
 // lsof runs while the /proc walk keeps the event loop busy, and a pipe would stall it.
+import fs from 'node:fs';
 import { isInstalled, run, type CommandRecorder } from '../exec/run.js';
 
 export const LSOF_ARGS = ['+L1', '-n', '-P', '-F0pcuftDsikn'] as const;
@@ -19,6 +20,11 @@ export function lsofInstalled(): boolean {
 export async function captureLsof(outputFile: string, recorder: CommandRecorder | null, pids?: readonly number[]): Promise<{ exitCode: number; stderr: string }> {
   const args: string[] = [...LSOF_ARGS];
   if (pids !== undefined && pids.length > 0) args.push('-a', '-p', pids.join(','));
-  const result = await run('lsof', args, { timeoutMs: LSOF_TIMEOUT_MS, recorder, stdoutFile: outputFile, okExitCodes: [0, 1] });
-  return { exitCode: result.exitCode, stderr: result.stderr };
+  const fd = fs.openSync(outputFile, 'wx', 0o600);
+  try {
+    const result = await run('lsof', args, { timeoutMs: LSOF_TIMEOUT_MS, recorder, stdoutFd: fd, okExitCodes: [0, 1] });
+    return { exitCode: result.exitCode, stderr: result.stderr };
+  } finally {
+    fs.closeSync(fd);
+  }
 }

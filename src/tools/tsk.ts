@@ -1,5 +1,6 @@
 // The Sleuth Kit adapters: build argv, run with a timeout, hand text to a parser. Images are only
 // ever read: TSK opens them read-only.
+import fs from 'node:fs';
 import { run, type CommandRecorder } from '../exec/run.js';
 import { parseMmls, type MmlsResult } from '../../parsers/mmls.js';
 import { UnlinkedError } from '../errors.js';
@@ -38,10 +39,16 @@ export async function istat(image: string, offset: number, inode: number, record
   return (await run('istat', [...offsetArgs(offset), image, String(inode)], { timeoutMs: 60_000, recorder })).stdout.toString('latin1');
 }
 
-/** icat into a file (streamed, never buffered), or into memory when outFile is null (small files). */
+/** icat into a file it writes itself (its stdout is the file: no pipe through node), or into memory when outFile is null. */
 export async function icat(image: string, offset: number, inode: number, outFile: string | null, recorder: CommandRecorder): Promise<Buffer> {
   const args = [...offsetArgs(offset), image, String(inode)];
   if (outFile === null) return (await run('icat', args, { timeoutMs: TSK_TIMEOUT_MS, recorder })).stdout;
-  await run('icat', args, { timeoutMs: TSK_TIMEOUT_MS, recorder, stdoutFile: outFile });
+  // O_EXCL: an existing output is never overwritten.
+  const fd = fs.openSync(outFile, 'wx', 0o600);
+  try {
+    await run('icat', args, { timeoutMs: TSK_TIMEOUT_MS, recorder, stdoutFd: fd });
+  } finally {
+    fs.closeSync(fd);
+  }
   return Buffer.alloc(0);
 }
