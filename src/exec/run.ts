@@ -146,7 +146,9 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       stripFinalNewline: false,
       maxBuffer: options.maxBufferBytes ?? 256 * 1024 * 1024,
       // Output that goes to a file is not also collected in memory (nor counted against maxBuffer).
-      ...(options.stdoutFd === undefined ? { stdin: 'ignore' as const } : { stdio: ['ignore', options.stdoutFd, 'pipe'] as const, buffer: { stdout: false } }),
+      stdin: 'ignore',
+      // execa takes a file descriptor for stdout at run time (documented); its types here do not say so.
+      ...(options.stdoutFd === undefined ? {} : { stdout: options.stdoutFd as unknown as 'inherit', buffer: { stdout: false } }),
       ...(options.cancelSignal === undefined ? {} : { cancelSignal: options.cancelSignal }),
       ...(options.env === undefined ? {} : { env: options.env }),
     });
