@@ -11,7 +11,7 @@ import { WalkWriter, finishSnapshot, hostMeta, insertSnapshotRow } from '../stor
 import { captureLsof, lsofInstalled } from '../tools/lsof.js';
 import { ingestLsofFile } from '../lsof/ingest.js';
 import { TOOL_VERSION } from '../version.js';
-import { walkProcChunked } from './parallel.js';
+import { walkProcesses } from './walk.js';
 import type { ItemKind, WalkCounts } from './types.js';
 
 export interface SnapshotOptions {
@@ -56,7 +56,7 @@ export async function takeSnapshot(db: Db, options: SnapshotOptions): Promise<Sn
       }
     }
     const writer = new WalkWriter(db, snapshotId);
-    const walk = await walkProcChunked(options.pids === undefined ? {} : { pids: options.pids }, (chunk) => writer.writeChunk(chunk));
+    const walk = walkProcesses(options.pids === undefined ? {} : { pids: options.pids }, (chunk) => writer.writeChunk(chunk));
     writer.finish(walk);
     warnings.push(...walk.warnings);
     let crossCheck: CrossCheck | null = null;
