@@ -5,6 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { firstLine } from './helpers/lines.js';
 import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { json, runCli, runCliAsync } from './helpers/cli.js';
 import type { LiveItemJson } from '../src/store/items.js';
@@ -96,7 +97,7 @@ time.sleep(30)
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  const [pid] = await new Promise<string[]>((resolve) => writer.stdout.once('data', (data: Buffer) => resolve(data.toString().trim().split(' '))));
+  const [pid] = (await firstLine(writer)).split(' ');
   assert.ok(pid !== undefined);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', pid]).code, 0);
   const result = await runCliAsync(caseDir, ['recover', '--json', '--follow', '--follow-timeout', '60']);
@@ -127,7 +128,7 @@ while True:
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  const pid = await new Promise<string>((resolve) => writer.stdout.once('data', (data: Buffer) => resolve(data.toString().trim())));
+  const pid = await firstLine(writer);
   runCli(caseDir, ['snapshot', '--no-lsof', '--pid', pid]);
   const result = runCli(caseDir, ['recover', '--json']);
   assert.equal(result.code, 3);
@@ -201,7 +202,7 @@ time.sleep(120)
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  const pid = await new Promise<string>((resolve) => writer.stdout.once('data', (data: Buffer) => resolve(data.toString().trim())));
+  const pid = await firstLine(writer);
   runCli(caseDir, ['snapshot', '--no-lsof', '--pid', pid]);
   // The reference hash, streamed over the same logical content.
   const hash = crypto.createHash('sha256');

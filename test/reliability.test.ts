@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { cliPath } from './helpers/paths.js';
+import { firstLine } from './helpers/lines.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { json, runCli } from './helpers/cli.js';
 import { makeOrphanImage, sha256File } from './helpers/images.js';
@@ -208,10 +209,7 @@ time.sleep(120)
     many.kill('SIGKILL');
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  const [pid = '', opened = '0'] = await new Promise<string[]>((resolve, reject) => {
-    many.stdout.once('data', (data: Buffer) => resolve(data.toString().trim().split(' ')));
-    many.once('exit', (code) => reject(new Error(`fd holder exited with ${String(code)}`)));
-  });
+  const [pid = '', opened = '0'] = (await firstLine(many)).split(' ');
   const started = Date.now();
   const snapshot = runCli(caseDir, ['snapshot', '--pid', pid, '--json']);
   const seconds = (Date.now() - started) / 1000;

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cliPath } from './helpers/paths.js';
 import { bytesName, makeTempDir, startHolder, type Holder } from './helpers/holder.js';
+import { firstLine } from './helpers/lines.js';
 import type { LiveItemJson } from '../src/store/items.js';
 
 function cli(caseDir: string, args: string[]): string {
@@ -141,10 +142,7 @@ print(os.getpid(), flush=True); time.sleep(60)"`, 'sh', mountPoint], { stdio: ['
     fs.rmSync(caseDir, { recursive: true, force: true });
     fs.rmSync(mountPoint, { recursive: true, force: true });
   });
-  const pid = await new Promise<string>((resolve, reject) => {
-    child.stdout.once('data', (data: Buffer) => resolve(data.toString().trim()));
-    child.once('exit', (code) => reject(new Error(`namespace holder exited with ${String(code)}`)));
-  });
+  const pid = await firstLine(child);
   assert.equal(fs.readdirSync(mountPoint).length, 0, 'our namespace does not see the tmpfs');
   execFileSync(process.execPath, [cliPath, '--case', caseDir, 'snapshot', '--no-lsof', '--pid', pid], { stdio: 'ignore' });
   const items = JSON.parse(execFileSync(process.execPath, [cliPath, '--case', caseDir, 'list', '--json'], { encoding: 'utf8' })) as LiveItemJson[];

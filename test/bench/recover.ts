@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BenchResult } from './run.js';
 import { timeCommand } from './helpers.js';
+import { firstLine } from '../helpers/lines.js';
 import { repoRootFromBench } from './paths.js';
 import { peakRssMb } from './snapshot.js';
 
@@ -18,14 +19,7 @@ export async function bench(): Promise<BenchResult[]> {
   fs.closeSync(fd);
   const holder = spawn('python3', ['-c', 'import os,sys,time; fd=os.open(sys.argv[1], os.O_RDONLY); os.unlink(sys.argv[1]); print(os.getpid(), fd, flush=True); time.sleep(3600)', file], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
-    const [pid, heldFd] = await new Promise<string[]>((resolve, reject) => {
-      let text = '';
-      holder.stdout.on('data', (data: Buffer) => {
-        text += data.toString();
-        if (text.includes('\n')) resolve(text.trim().split(' '));
-      });
-      holder.once('exit', (code) => reject(new Error(`holder exited with ${String(code)}`)));
-    });
+    const [pid, heldFd] = (await firstLine(holder)).split(' ');
     const source = `/proc/${pid}/fd/${heldFd}`;
     const cli = path.join(repoRootFromBench, 'dist', 'src', 'cli', 'main.js');
     execFileSync('cat', [source], { stdio: ['ignore', 'ignore', 'ignore'] }); // warm the page cache for all three
