@@ -9,7 +9,7 @@ import path from 'node:path';
 import { makeTempDir } from './helpers/holder.js';
 import { json, runCli, type CliResult } from './helpers/cli.js';
 import { makeDeletedImage, makeOrphanImage, sha256File } from './helpers/images.js';
-import type { ImageInodeJson } from '../src/store/images.js';
+import { correlate, type ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 
 const orphanContents = () => [
@@ -17,6 +17,11 @@ const orphanContents = () => [
   { name: 'payload.bin', content: crypto.randomBytes(150_000) },
   { name: 'empty', content: Buffer.alloc(0) },
 ];
+
+/** CONTRACT.md's keys, in order, then the ones this issue adds. */
+const SCAN_KEYS = ['image', 'offset_sectors', 'fs_type', 'fs_uuid', 'inode', 'size', 'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'dtime', 'state', 'recoverable',
+  'found_by', 'last_name', 'live', 'live_ambiguous'] as const;
+const EXTRACT_KEYS = ['image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match'] as const;
 
 /** Run a command against an image and prove the image is byte-for-byte the same afterwards. */
 function untouched(image: string, caseDir: string, args: string[]): CliResult {
@@ -38,6 +43,7 @@ async function orphanScenario(t: { after: (fn: () => void) => void }, features: 
   const scan = untouched(built.image, caseDir, ['image', 'scan', built.image, '--json']);
   assert.equal(scan.code, 0, scan.stderr);
   const inodes = json<ImageInodeJson[]>(scan);
+  for (const inode of inodes) assert.deepEqual(Object.keys(inode), [...SCAN_KEYS]);
   const orphanInodes = inodes.filter((inode) => inode.state === 'orphan');
   assert.deepEqual(orphanInodes.map((inode) => inode.inode).sort((a, b) => a - b), built.orphans.map((orphan) => orphan.inode).sort((a, b) => a - b));
   for (const orphan of built.orphans) {
@@ -50,6 +56,7 @@ async function orphanScenario(t: { after: (fn: () => void) => void }, features: 
   const extract = untouched(built.image, caseDir, ['image', 'extract', built.image, '--all', '--json']);
   assert.equal(extract.code, 0, extract.stderr);
   const extracted = json<ExtractedJson[]>(extract);
+  for (const copy of extracted) assert.deepEqual(Object.keys(copy), [...EXTRACT_KEYS]);
   for (const orphan of built.orphans) {
     const copy = extracted.find((entry) => entry.inode === orphan.inode);
     assert.equal(copy?.sha256, orphan.sha256);
@@ -60,12 +67,71 @@ async function orphanScenario(t: { after: (fn: () => void) => void }, features: 
   }
   const check = execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(caseDir, 'extracted'), encoding: 'utf8' });
   assert.equal(check.trim().split('\n').length, built.orphans.length);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    // The evidence hash is stored twice: read while the tools ran, and again once they had finished.
+    const image = db.prepare('SELECT sha256, sha256_after, size, is_device FROM images').get() as { sha256: string; sha256_after: string; size: number; is_device: number };
+    assert.deepEqual(image, { sha256: sha256File(built.image), sha256_after: sha256File(built.image), size: fs.statSync(built.image).size, is_device: 0 });
+    const rows = db.prepare(`SELECT method, complete, image_inode_id IS NOT NULL AS linked FROM extractions`).all();
+    assert.deepEqual(rows, built.orphans.map(() => ({ method: 'icat', complete: 1, linked: 1 })));
+  } finally {
+    db.close();
+  }
   return { inodes, built, caseDir };
 }
 
 test('ext4 frozen while files were held open: orphans found and extracted with exact sha256 (root)', async (t) => {
-  const { inodes } = await orphanScenario(t, undefined);
-  for (const inode of inodes.filter((entry) => entry.state === 'orphan')) assert.match(inode.found_by, /ils/);
+  const { inodes, built, caseDir } = await orphanScenario(t, undefined);
+  for (const inode of inodes.filter((entry) => entry.state === 'orphan')) {
+    // Found by both: allocated without a link (ils -aL) and on the superblock's s_last_orphan chain.
+    assert.equal(inode.found_by, 'ils+orphan_chain');
+    assert.equal(inode.recoverable, true);
+    assert.equal(inode.dtime, null, 'an orphan dtime is a chain link, not a time');
+  }
+  // A second extraction never overwrites the first: new names, the first copies unchanged, sums still check.
+  const extracted = path.join(caseDir, 'extracted');
+  const before = new Map(fs.readdirSync(extracted).filter((name) => name !== 'SHA256SUMS').map((name) => [name, sha256File(path.join(extracted, name))]));
+  const again = json<ExtractedJson[]>(untouched(built.image, caseDir, ['image', 'extract', built.image, '--all', '--json']));
+  assert.deepEqual(again.map((copy) => path.basename(copy.output ?? '')).sort(), [...before.keys()].map((name) => `${name}.2`).sort());
+  for (const [name, sum] of before) assert.equal(sha256File(path.join(extracted, name)), sum, `${name} untouched`);
+  const check = execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: extracted, encoding: 'utf8' });
+  assert.equal(check.trim().split('\n').filter((line) => line.endsWith(': OK')).length, 2 * built.orphans.length);
+});
+
+test('GPT image: every partition is looked at, the orphans of the second one found at its offset (root)', async (t) => {
+  const dir = makeTempDir('gpt');
+  const caseDir = makeTempDir('gpt-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const content = crypto.randomBytes(70_000);
+  const built = await makeOrphanImage({ dir, fsType: 'ext4', sizeMiB: 16, orphans: [{ name: 'in-gpt.bin', content }] });
+  // A GPT disk: partition 1 empty (no file system), partition 2 the frozen ext4 copy, backup table at the end.
+  const disk = path.join(dir, 'gpt-disk.img');
+  const fsSectors = fs.statSync(built.image).size / 512;
+  fs.writeFileSync(disk, '');
+  fs.truncateSync(disk, (4096 + fsSectors + 2048) * 512);
+  execFileSync('sfdisk', ['-q', disk], { input: `label: gpt\nstart=2048, size=2048, type=L\nstart=4096, size=${fsSectors}, type=L\n` });
+  const fd = fs.openSync(disk, 'r+');
+  fs.writeSync(fd, fs.readFileSync(built.image), 0, fsSectors * 512, 4096 * 512);
+  fs.closeSync(fd);
+  const scan = untouched(disk, caseDir, ['image', 'scan', disk, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.match(scan.stderr, /sector 2048: skipped: no ext2\/3\/4 file system here/);
+  const inodes = json<ImageInodeJson[]>(scan);
+  // found_by proves debugfs read the partition too ("IMAGE?offset=BYTES"): it followed the orphan chain there.
+  assert.deepEqual(inodes.map((inode) => [inode.offset_sectors, inode.inode, inode.state, inode.size, inode.fs_uuid, inode.found_by, inode.mode]),
+    [[4096, built.orphans[0]?.inode, 'orphan', 70_000, built.fsUuid, 'ils+orphan_chain', 0o100644]]);
+  const [copy] = json<ExtractedJson[]>(untouched(disk, caseDir, ['image', 'extract', disk, '--all', '--json']));
+  assert.deepEqual([copy?.offset_sectors, copy?.sha256, copy?.complete], [4096, crypto.createHash('sha256').update(content).digest('hex'), true]);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.deepEqual(db.prepare('SELECT offset_sectors, fs_type, error IS NOT NULL AS skipped FROM image_filesystems ORDER BY offset_sectors').all(), [
+    { offset_sectors: 2048, fs_type: null, skipped: 1 },
+    { offset_sectors: 4096, fs_type: 'ext4', skipped: 0 },
+  ]);
+  assert.match((db.prepare('SELECT partition_table FROM images').get() as { partition_table: string }).partition_table, /GUID Partition Table/);
+  db.close();
 });
 
 test('ext4 with orphan_file: orphans read from the orphan file itself (root)', async (t) => {
@@ -94,6 +160,25 @@ test('ext2 deleted file with its blocks: recoverable, exact sha256, last name fr
   const [copy] = json<ExtractedJson[]>(untouched(image, caseDir, ['image', 'extract', image, '--inode', String(inode), '--json']));
   assert.equal(copy?.sha256, crypto.createHash('sha256').update(content).digest('hex'));
   assert.equal(copy?.complete, true);
+});
+
+test('a whole-disk file system under a stale MBR is still scanned at sector 0 (root)', (t) => {
+  const dir = makeTempDir('stale');
+  const caseDir = makeTempDir('stale-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const content = crypto.randomBytes(20_000);
+  const { image, inode } = makeDeletedImage(dir, 'ext2', content);
+  // Our own copy: a DOS table in sector 0 (the ext boot block, unused), one partition of garbage.
+  execFileSync('sfdisk', ['-q', '--wipe', 'never', image], { input: 'label: dos\nstart=2048, size=4096, type=83\n' });
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.match(scan.stderr, /an ext file system starts at sector 0 although mmls found a partition table \(DOS Partition Table\)/);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.offset_sectors, entry.inode, entry.state, entry.recoverable]), [[0, inode, 'deleted', true]]);
+  const [copy] = json<ExtractedJson[]>(untouched(image, caseDir, ['image', 'extract', image, '--all', '--json']));
+  assert.equal(copy?.sha256, crypto.createHash('sha256').update(content).digest('hex'));
 });
 
 test('ext4 deleted file: unrecoverable, and no empty file is presented as its content (root)', (t) => {
@@ -138,6 +223,18 @@ test('a live snapshot correlates an image orphan to the process that held it (ro
   assert.equal(orphan?.live_ambiguous, false);
   const [copy] = json<ExtractedJson[]>(untouched(built.image, caseDir, ['image', 'extract', built.image, '--all', '--json']));
   assert.equal(copy?.live_sha256_match, true, 'the image copy and the /proc copy agree');
+  assert.equal(copy?.live_item_id, orphan?.live[0]?.item_id);
+  assert.match(copy?.note ?? '', /^same sha256 as the \/proc copy of item \d+$/);
+  // The store's correlation, as the report calls it.
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    const correlations = correlate(db);
+    assert.deepEqual(correlations.map((entry) => [entry.inode, entry.state, entry.fs_uuid, entry.ambiguous, entry.reasons, entry.live.map((match) => [match.pid, match.fd !== null, match.kind])]), [
+      [built.orphans[0]?.inode, 'orphan', built.fsUuid, false, [], [[holderPid, true, 'fd']]],
+    ]);
+  } finally {
+    db.close();
+  }
 });
 
 test('bad input: one clear line and exit 1, nothing stored (root)', (t) => {
@@ -153,6 +250,10 @@ test('bad input: one clear line and exit 1, nothing stored (root)', (t) => {
   fs.writeFileSync(empty, '');
   const fifo = path.join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
+  // Truncated to the bone: the superblock is there, the inode tables are not.
+  const bone = path.join(dir, 'bone.img');
+  fs.copyFileSync(makeDeletedImage(dir, 'ext2', Buffer.from('y')).image, bone);
+  fs.truncateSync(bone, 96 * 1024);
   const clobbered = makeDeletedImage(dir, 'ext4', Buffer.from('x')).image;
   const fd = fs.openSync(clobbered, 'r+');
   fs.writeSync(fd, Buffer.alloc(1024), 0, 1024, 1024); // the test's own copy: wipe the superblock
@@ -165,41 +266,64 @@ test('bad input: one clear line and exit 1, nothing stored (root)', (t) => {
     [['image', 'scan', fifo], /not a regular file or a block device/],
     [['image', 'scan', path.join(dir, 'missing.img')], /no such file or device/],
     [['image', 'scan', junk, '--offset', '999999'], /offset 999999 sectors is past the end/],
+    [['image', 'scan', bone], /The Sleuth Kit cannot read this ext file system: .*Offset missing in partial image/],
+    [['image', 'extract', dir, '--all'], /is a directory/],
+    [['image', 'extract', junk, '--inode', '12'], /no ext2\/3\/4 file system here/],
   ];
   for (const [args, message] of cases) {
+    const evidence = args[2] ?? '';
+    const before = fs.existsSync(evidence) && fs.statSync(evidence).isFile() && fs.statSync(evidence).size > 0 ? sha256File(evidence) : null;
     const result = runCli(caseDir, args);
+    if (before !== null) assert.equal(sha256File(evidence), before, `${args.join(' ')} left the evidence unchanged`);
     assert.equal(result.code, 1, `${args.join(' ')}: ${result.stderr}`);
     const lines = result.stderr.trim().split('\n');
     assert.equal(lines.length, 1, result.stderr);
     assert.match(lines[0] ?? '', message);
   }
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
-  assert.equal((db.prepare('SELECT count(*) AS n FROM images').get() as { n: number }).n, 0);
+  for (const table of ['images', 'image_filesystems', 'image_inodes', 'extractions']) {
+    assert.equal((db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n, 0, `nothing in ${table}`);
+  }
   db.close();
 });
 
-test('truncated image: orphans listed, extraction marked incomplete, never a bogus file (root)', async (t) => {
+test('truncated image: orphans listed with full sizes, the prefix that is there kept as incomplete, never a bogus file (root)', async (t) => {
   const dir = makeTempDir('trunc');
   const caseDir = makeTempDir('trunc-case', '/dev/shm');
   t.after(() => {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  const built = await makeOrphanImage({ dir, fsType: 'ext4', sizeMiB: 64, orphans: [{ name: 'big.bin', content: crypto.randomBytes(8 * 1024 * 1024) }] });
-  // Keep the metadata at the start, lose the data blocks at the end.
-  const truncated = path.join(dir, 'truncated.img');
-  fs.copyFileSync(built.image, truncated);
-  const scanFull = json<ImageInodeJson[]>(runCli(caseDir, ['image', 'scan', built.image, '--json']));
-  assert.equal(scanFull.length, 1);
-  fs.truncateSync(truncated, 12 * 1024 * 1024);
-  const inodes = json<ImageInodeJson[]>(untouched(truncated, caseDir, ['image', 'scan', truncated, '--json']));
-  assert.equal(inodes.find((inode) => inode.state === 'orphan')?.size, 8 * 1024 * 1024);
-  const result = untouched(truncated, caseDir, ['image', 'extract', truncated, '--all', '--json']);
-  assert.equal(result.code, 3);
+  const content = crypto.randomBytes(8 * 1024 * 1024);
+  const built = await makeOrphanImage({ dir, fsType: 'ext4', sizeMiB: 64, orphans: [{ name: 'big.bin', content }] });
+  // Where the orphan's data starts in the image (1 KiB blocks on a 64 MiB ext4).
+  const firstBlock = Number(/^\s*\(0(?:-\d+)?\):(\d+)/m.exec(execFileSync('debugfs', ['-c', '-R', `stat <${built.orphans[0]?.inode}>`, built.image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))?.[1]);
+  assert.ok(firstBlock > 1000, `data starts at block ${firstBlock}`);
+  // Cut 2 MiB into the data: TSK still lists the orphan with its full size, icat stops at the cut.
+  const cut = path.join(dir, 'cut.img');
+  fs.copyFileSync(built.image, cut);
+  fs.truncateSync(cut, firstBlock * 1024 + 2 * 1024 * 1024);
+  const inodes = json<ImageInodeJson[]>(untouched(cut, caseDir, ['image', 'scan', cut, '--json']));
+  assert.deepEqual(inodes.map((inode) => [inode.inode, inode.state, inode.size, inode.recoverable]), [[built.orphans[0]?.inode, 'orphan', 8 * 1024 * 1024, true]]);
+  const result = untouched(cut, caseDir, ['image', 'extract', cut, '--all', '--json']);
+  assert.equal(result.code, 3, result.stderr);
   const [copy] = json<ExtractedJson[]>(result);
   assert.equal(copy?.complete, false);
-  assert.notEqual(copy?.sha256, built.orphans[0]?.sha256);
-  assert.ok(copy?.output === null || fs.statSync(copy.output).size < 8 * 1024 * 1024);
+  assert.equal(copy?.method, 'icat');
+  assert.ok(copy !== undefined && copy.bytes > 0 && copy.bytes <= 2 * 1024 * 1024, `kept ${copy?.bytes} bytes`);
+  assert.equal(copy?.sha256, crypto.createHash('sha256').update(content.subarray(0, copy?.bytes)).digest('hex'), 'the kept prefix is the real start of the file');
+  assert.equal(sha256File(copy?.output ?? ''), copy?.sha256);
+  assert.match(copy?.note ?? '', /icat failed after \d+ bytes \(.*Address missing in partial image.*\); debugfs dump produced \d+ bytes; \d+ of 8388608 bytes extracted$/);
+  // Cut before the data: nothing of it in the image, so no file at all (debugfs leaves 0 bytes, removed).
+  const bare = path.join(dir, 'bare.img');
+  fs.copyFileSync(built.image, bare);
+  fs.truncateSync(bare, firstBlock * 1024);
+  const none = untouched(bare, caseDir, ['image', 'extract', bare, '--all', '--json']);
+  assert.equal(none.code, 3, none.stderr);
+  const [nothing] = json<ExtractedJson[]>(none);
+  assert.deepEqual([nothing?.output, nothing?.bytes, nothing?.sha256, nothing?.complete, nothing?.method], [null, 0, null, false, null]);
+  assert.match(nothing?.note ?? '', /Address missing in partial image.*debugfs dump produced 0 bytes; icat produced 0 of 8388608 bytes: the data is not in this image/);
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')).filter((name) => name.startsWith('bare')), []);
 });
 
 test('an orphan chain that points back to itself ends with a warning, not a hang (root)', async (t) => {

@@ -1,38 +1,53 @@
+// `unlinked image scan IMAGE [--offset SECTORS]`: orphan and deleted inodes of a raw image or device.
 import { EXIT, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
-import { imageInodesOf } from '../store/images.js';
+import { imageInodesOf, type ImageInodeJson } from '../store/images.js';
 import { scanImage } from '../image/scan.js';
+import { openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 
 export interface ImageScanOptions {
   offset?: number;
 }
 
 export async function imageScanCommand(ctx: CommandContext, image: string, options: ImageScanOptions): Promise<ExitCode> {
+  const source = openImageSource(image);
+  refuseCaseOnEvidence(source, ctx.caseDir);
   const kase = openCase(ctx.caseDir, { create: true });
   try {
-    const scan = await scanImage(kase.db, image, options.offset, commandRecorder(kase.db));
+    const scan = await scanImage(kase.db, source.path, options.offset, commandRecorder(kase.db));
     const inodes = imageInodesOf(kase.db, scan.imageId);
+    for (const warning of scan.warnings) ctx.warn(warning);
     for (const fs of scan.filesystems) {
-      if (fs.error !== null) ctx.warn(`sector ${fs.offsetSectors}: skipped: ${fs.error}`);
-      for (const warning of fs.warnings) ctx.warn(`sector ${fs.offsetSectors}: ${warning}`);
-      const found = inodes.filter((inode) => inode.offset_sectors === fs.offsetSectors);
-      if (fs.error === null) {
-        ctx.info(
-          `sector ${fs.offsetSectors}: ${fs.fsType ?? '?'} ${fs.superblock?.uuid ?? ''}: ${found.filter((inode) => inode.state === 'orphan').length} orphan, ` +
-            `${found.filter((inode) => inode.state === 'deleted').length} deleted (${found.filter((inode) => inode.recoverable).length} recoverable)`,
-        );
+      const where = `sector ${fs.offsetSectors}`;
+      if (fs.failure !== null) {
+        ctx.warn(`${where}: ${fs.notExt ? 'skipped' : 'not scanned'}: ${fs.failure}`);
+        continue;
       }
+      for (const warning of fs.warnings) ctx.warn(`${where}: ${warning}`);
+      const found = inodes.filter((inode) => inode.offset_sectors === fs.offsetSectors);
+      ctx.info(
+        `${where}: ${fs.fsType ?? '?'} ${fs.fsUuid ?? ''}${fs.label === null ? '' : ` "${fs.label}"`}: ${found.filter((inode) => inode.state === 'orphan').length} orphan, ` +
+          `${found.filter((inode) => inode.state === 'deleted').length} deleted (${found.filter((inode) => inode.state === 'deleted' && inode.recoverable).length} recoverable)`,
+      );
     }
     for (const inode of inodes.filter((entry) => entry.live.length > 0)) {
       const holder = inode.live[0];
-      ctx.info(`inode ${inode.inode} at sector ${inode.offset_sectors} was held open by pid ${holder?.pid} (${holder?.comm ?? '?'}) in snapshot ${holder?.snapshot_id}${inode.live_ambiguous ? ' (ambiguous: several holders or a reused inode number)' : ''}`);
+      ctx.info(
+        `inode ${inode.inode} at sector ${inode.offset_sectors} was held open by pid ${holder?.pid} (${holder?.comm ?? '?'}) in snapshot ${holder?.snapshot_id}` +
+          (inode.live_ambiguous ? ' (ambiguous: see `live` in the JSON and docs/images.md)' : ''),
+      );
     }
-    ctx.info(`image sha256 ${scan.sha256}`);
-    if (ctx.json) ctx.out(JSON.stringify(inodes.map(({ image_inode_id: _id, ...contract }) => contract)));
-    return scan.filesystems.some((fs) => fs.error !== null && !fs.notExt) ? EXIT.partial : EXIT.ok;
+    ctx.info(`image sha256 ${scan.sha256 ?? 'unknown'}${scan.sha256After === null ? '' : scan.sha256After === scan.sha256 ? ' (the same after the scan)' : ` (after the scan: ${scan.sha256After})`}`);
+    if (ctx.json) ctx.out(JSON.stringify(inodes.map(toJson)));
+    const partial = scan.filesystems.some((fs) => fs.failure !== null && !fs.notExt) || scan.sha256 === null || (scan.sha256After !== null && scan.sha256After !== scan.sha256);
+    return partial ? EXIT.partial : EXIT.ok;
   } finally {
     kase.close();
   }
+}
+
+function toJson({ image_inode_id: _id, blocks: _blocks, nlink: _nlink, ...record }: ImageInodeJson & { image_inode_id: number; blocks: number | null; nlink: number | null }): ImageInodeJson {
+  return record;
 }

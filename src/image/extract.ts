@@ -1,23 +1,21 @@
-// Extract inode contents from an image: icat streamed to the file with its sha256 on the way (one
-// pass), debugfs -c dump when icat fails; never an empty file presented as content.
-import crypto from 'node:crypto';
+// Extract inode contents from an image or device: icat writes the output file itself at full speed
+// while a worker thread hashes it right behind (one read, two cores); debugfs -c dump when icat
+// fails. Never an empty file presented as content, never an existing file overwritten.
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { oneLine } from '../errors.js';
 import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
-import { nowIso } from '../store/db.js';
-import { liveHolders } from '../store/images.js';
-import { debugfsDump } from '../tools/debugfs.js';
-import { icat } from '../tools/tsk.js';
+import { extractionOutput, finishExtraction, latestCompleteRecovery, liveItemsFor, startExtraction } from '../store/images.js';
 import { appendSha256Sums } from '../util/sha256sums.js';
-import type { ImageSource } from './source.js';
+import { debugfsDump } from '../tools/debugfs.js';
+import { icatToFd } from '../tools/icat.js';
+import { isMounted, startHash, type ImageSource } from './source.js';
 
 export interface ExtractTarget {
   offsetSectors: number;
   inode: number;
-  /** From the scan: the inode's size and whether it still has data blocks. */
+  /** The inode's size and whether it still points at data, from a scan or debugfs stat (null: unknown). */
   size: number | null;
   recoverable: boolean | null;
   fsUuid: string | null;
@@ -38,153 +36,167 @@ export interface ExtractedJson {
   live_sha256_match: boolean | null;
 }
 
-export async function extractInodes(db: Db, source: ImageSource, targets: readonly ExtractTarget[], outputDir: string, recorder: CommandRecorder): Promise<ExtractedJson[]> {
-  fs.mkdirSync(outputDir, { recursive: true });
-  const results: ExtractedJson[] = [];
-  const insert = db.prepare(
-    `INSERT INTO extractions (image_inode_id, image, offset_sectors, inode, output, bytes, sha256, complete, method, note, live_item_id, live_sha256_match, started_at, finished_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  for (const target of targets) {
-    const startedAt = nowIso();
-    const output = path.join(outputDir, `${path.basename(source.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${target.offsetSectors}-${target.inode}`);
-    const result = await extractOne(source, target, output, recorder);
-    const live = compareWithLive(db, target, result.sha256);
-    if (live.note !== null) result.note = result.note === null ? live.note : `${result.note}; ${live.note}`;
-    insert.run(target.imageInodeId, source.path, target.offsetSectors, target.inode, result.output, result.bytes, result.sha256, result.complete ? 1 : 0, result.method,
-      result.note, live.itemId, live.match === null ? null : live.match ? 1 : 0, startedAt, nowIso());
-    if (result.output !== null && result.sha256 !== null) appendSha256Sums(outputDir, result.sha256, result.output);
-    results.push({ image: source.path, offset_sectors: target.offsetSectors, inode: target.inode, ...result, live_item_id: live.itemId, live_sha256_match: live.match });
-  }
-  return results;
-}
-
 interface Outcome {
   output: string | null;
   bytes: number;
   sha256: string | null;
   complete: boolean;
   method: 'icat' | 'debugfs' | null;
-  note: string | null;
+  notes: string[];
 }
 
-async function extractOne(source: ImageSource, target: ExtractTarget, output: string, recorder: CommandRecorder): Promise<Outcome> {
-  if (fs.existsSync(output)) return { output: null, bytes: 0, sha256: null, complete: false, method: null, note: `${output} exists already: never overwritten` };
-  let icatError: string | null = null;
-  let finished = false;
-  // icat writes the file at full speed; we hash it right behind, from the page cache, on the other core.
-  const copying = icat(source.path, target.offsetSectors, target.inode, output, recorder)
-    .catch((error: unknown) => {
-      icatError = oneLine(error);
-    })
-    .finally(() => {
-      finished = true;
+export async function extractInodes(
+  db: Db, source: ImageSource, targets: readonly ExtractTarget[], outputDir: string, recorder: CommandRecorder, onResult?: (result: ExtractedJson) => void,
+): Promise<ExtractedJson[]> {
+  fs.mkdirSync(outputDir, { recursive: true });
+  const mounted = source.deviceId !== null && isMounted(source.deviceId);
+  const results: ExtractedJson[] = [];
+  for (const target of targets) {
+    const id = startExtraction(db, { imageInodeId: target.imageInodeId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
+    const outcome = await extractOne(source, target, outputDir, recorder, (file) => extractionOutput(db, id, file));
+    const live = compareWithLive(db, source, target, outcome.sha256, mounted);
+    if (live.note !== null) outcome.notes.push(live.note);
+    const note = outcome.notes.length === 0 ? null : outcome.notes.join('; ');
+    finishExtraction(db, id, {
+      output: outcome.output, bytes: outcome.bytes, sha256: outcome.sha256, complete: outcome.complete, method: outcome.method, note,
+      liveItemId: live.itemId, liveSha256Match: live.match,
     });
-  const hashed = await hashBehind(output, () => finished);
-  await copying;
-  if (icatError === null) {
-    return judge(output, hashed.bytes, hashed.sha256, 'icat', target, null);
+    if (outcome.output !== null && outcome.sha256 !== null) appendSha256Sums(outputDir, outcome.sha256, outcome.output);
+    const result: ExtractedJson = {
+      image: source.path, offset_sectors: target.offsetSectors, inode: target.inode, output: outcome.output, bytes: outcome.bytes, sha256: outcome.sha256,
+      complete: outcome.complete, method: outcome.method, note, live_item_id: live.itemId, live_sha256_match: live.match,
+    };
+    results.push(result);
+    onResult?.(result);
   }
-  fs.rmSync(output, { force: true });
-  // icat refused (e.g. "Address missing in partial image"): try debugfs, then judge what it wrote.
-  try {
-    await debugfsDump(source.path, target.offsetSectors, target.inode, output, recorder);
-  } catch (error) {
-    fs.rmSync(output, { force: true });
-    return { output: null, bytes: 0, sha256: null, complete: false, method: null, note: `icat failed (${icatError}); debugfs dump failed (${oneLine(error)})` };
-  }
-  if (!fs.existsSync(output)) return { output: null, bytes: 0, sha256: null, complete: false, method: 'debugfs', note: `icat failed (${icatError}); debugfs wrote nothing` };
-  const content = hashFile(output);
-  return judge(output, content.bytes, content.sha256, 'debugfs', target, `icat failed (${icatError})`);
+  return results;
 }
 
-function judge(output: string, bytes: number, sha256: string, method: 'icat' | 'debugfs', target: ExtractTarget, prior: string | null): Outcome {
-  const notes = prior === null ? [] : [prior];
-  const expected = target.size;
-  if (bytes === 0 && (target.recoverable === false || (expected !== null && expected > 0))) {
-    // An empty file is not the content of a non-empty inode: remove it, say why.
-    fs.rmSync(output, { force: true });
-    notes.push(target.recoverable === false
-      ? `unrecoverable: the inode (size ${expected ?? '?'}) points at no data blocks any more (on unlink ext4 zeroes the extents and the size)`
-      : `${method} produced 0 of ${expected} bytes (the data is not in this image: truncated or damaged)`);
-    return { output: null, bytes: 0, sha256: null, complete: false, method, note: notes.join('; ') };
+async function extractOne(source: ImageSource, target: ExtractTarget, outputDir: string, recorder: CommandRecorder, onFile: (file: string) => void): Promise<Outcome> {
+  if (target.recoverable === false) {
+    return {
+      output: null, bytes: 0, sha256: null, complete: false, method: null,
+      notes: [`unrecoverable: the inode (size ${target.size ?? '?'}) points at no data blocks any more (on unlink ext4 zeroes the extents and the size): nothing extracted`],
+    };
   }
-  let complete = true;
-  if (expected !== null && bytes !== expected) {
-    complete = false;
-    notes.push(`${bytes} of ${expected} bytes extracted`);
+  const base = `${path.basename(source.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${target.offsetSectors}-${target.inode}`;
+  const viaIcat = await copyWithIcat(source, target, outputDir, base, recorder, onFile);
+  if (viaIcat.error === null) return judge(viaIcat.copy, 'icat', true, target, []);
+  // icat refused (e.g. "Address missing in partial image"): try debugfs, then keep the better copy.
+  const notes = [`icat failed after ${viaIcat.copy.bytes} bytes (${viaIcat.error})`];
+  const viaDebugfs = await copyWithDebugfs(source, target, outputDir, base, recorder, onFile);
+  if (viaDebugfs.error !== null) notes.push(`debugfs dump failed (${viaDebugfs.error})`);
+  const icatCopy = viaIcat.copy;
+  const debugfsCopy = viaDebugfs.copy;
+  if (debugfsCopy !== null && (debugfsCopy.bytes === target.size || debugfsCopy.bytes > icatCopy.bytes)) {
+    discard(icatCopy.output);
+    return judge(debugfsCopy, 'debugfs', viaDebugfs.error === null, target, notes);
   }
-  fs.chmodSync(output, 0o400);
-  return { output, bytes, sha256, complete, method, note: notes.length === 0 ? null : notes.join('; ') };
+  if (debugfsCopy !== null) {
+    if (viaDebugfs.error === null) notes.push(`debugfs dump produced ${debugfsCopy.bytes} bytes`);
+    discard(debugfsCopy.output);
+  }
+  return judge(icatCopy, 'icat', false, target, notes);
 }
 
-const read = promisify(fs.read);
-
-/** Hash a file while another process is still writing it, until that process is done and we caught up. */
-async function hashBehind(file: string, done: () => boolean): Promise<{ bytes: number; sha256: string }> {
-  const hash = crypto.createHash('sha256');
-  const buffer = Buffer.allocUnsafe(4 << 20);
-  let bytes = 0;
-  let fd: number | null = null;
-  try {
-    for (;;) {
-      if (fd === null) {
-        try {
-          fd = fs.openSync(file, 'r');
-        } catch {
-          if (done()) return { bytes: 0, sha256: hash.digest('hex') };
-          await new Promise((resolve) => setTimeout(resolve, 2));
-          continue;
-        }
-      }
-      const finishedBefore = done();
-      const { bytesRead } = await read(fd, buffer, 0, buffer.length, bytes);
-      if (bytesRead > 0) {
-        hash.update(buffer.subarray(0, bytesRead));
-        bytes += bytesRead;
-        continue;
-      }
-      // EOF after the writer had finished: nothing more can come.
-      if (finishedBefore) return { bytes, sha256: hash.digest('hex') };
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-  } finally {
-    if (fd !== null) fs.closeSync(fd);
-  }
+interface Copy {
+  output: string;
+  bytes: number;
+  sha256: string;
 }
 
-function hashFile(file: string): { bytes: number; sha256: string } {
-  const hash = crypto.createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  const buffer = Buffer.allocUnsafe(4 << 20);
-  let bytes = 0;
+async function copyWithIcat(
+  source: ImageSource, target: ExtractTarget, outputDir: string, base: string, recorder: CommandRecorder, onFile: (file: string) => void,
+): Promise<{ copy: Copy; error: string | null }> {
+  const { file, fd } = createUnique(outputDir, base);
+  onFile(file);
+  const writerDone = new SharedArrayBuffer(4);
+  // icat writes the file at full speed; the worker hashes it right behind, from the page cache, on the other core.
+  const hashing = startHash(file, writerDone);
+  let error: string | null = null;
   try {
-    for (let read = fs.readSync(fd, buffer); read > 0; read = fs.readSync(fd, buffer)) {
-      hash.update(buffer.subarray(0, read));
-      bytes += read;
-    }
+    await icatToFd(source.path, target.offsetSectors, target.inode, fd, target.size, recorder);
+  } catch (failure) {
+    error = oneLine(failure);
   } finally {
     fs.closeSync(fd);
+    Atomics.store(new Int32Array(writerDone), 0, 1);
+    Atomics.notify(new Int32Array(writerDone), 0);
   }
-  return { bytes, sha256: hash.digest('hex') };
+  const hashed = await hashing.done;
+  return { copy: { output: file, bytes: hashed.bytes, sha256: hashed.sha256 }, error };
 }
 
-/** A second, independent copy of a live item: do the two sha256 agree? */
-function compareWithLive(db: Db, target: ExtractTarget, sha256: string | null): { itemId: number | null; match: boolean | null; note: string | null } {
-  const holders = liveHolders(db, target.fsUuid, target.inode);
-  if (holders.length === 0) return { itemId: null, match: null, note: null };
-  const recovered = db
-    .prepare(`SELECT r.item_id, r.sha256 FROM recoveries r WHERE r.item_id IN (${holders.map(() => '?').join(',')}) AND r.sha256 IS NOT NULL AND r.complete = 1 ORDER BY r.id DESC LIMIT 1`)
-    .get(...holders.map((holder) => holder.item_id)) as { item_id: number; sha256: string } | undefined;
-  const first = holders[0];
-  if (recovered === undefined) return { itemId: first?.item_id ?? null, match: null, note: `held open by pid ${first?.pid} (item ${first?.item_id}) at snapshot time; no complete /proc copy to compare` };
-  if (sha256 === null) return { itemId: recovered.item_id, match: null, note: null };
-  const match = recovered.sha256 === sha256;
+async function copyWithDebugfs(
+  source: ImageSource, target: ExtractTarget, outputDir: string, base: string, recorder: CommandRecorder, onFile: (file: string) => void,
+): Promise<{ copy: Copy | null; error: string | null }> {
+  // Reserve a name of our own: debugfs opens it with O_TRUNC and must never meet anything else there.
+  const { file, fd } = createUnique(outputDir, `${base}.debugfs`);
+  fs.closeSync(fd);
+  onFile(file);
+  let error: string | null = null;
+  try {
+    await debugfsDump(source.path, target.offsetSectors, target.inode, file, target.size, recorder);
+  } catch (failure) {
+    error = oneLine(failure);
+  }
+  if (!fs.existsSync(file)) return { copy: null, error: error ?? 'debugfs wrote nothing' };
+  const hashed = await startHash(file).done;
+  return { copy: { output: file, bytes: hashed.bytes, sha256: hashed.sha256 }, error };
+}
+
+/** A new file in dir, never an existing one: NAME, NAME.2, NAME.3, ... opened with O_EXCL. */
+function createUnique(dir: string, name: string): { file: string; fd: number } {
+  for (let attempt = 1; ; attempt++) {
+    const file = path.join(dir, attempt === 1 ? name : `${name}.${attempt}`);
+    try {
+      return { file, fd: fs.openSync(file, 'wx', 0o600) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
+function discard(file: string): void {
+  fs.rmSync(file, { force: true });
+}
+
+/** Keep a copy only when it holds something; complete only when the tool succeeded and every byte of the inode's size is there. */
+function judge(copy: Copy, method: 'icat' | 'debugfs', toolSucceeded: boolean, target: ExtractTarget, prior: readonly string[]): Outcome {
+  const notes = [...prior];
+  const expected = target.size;
+  if (copy.bytes === 0 && expected !== 0) {
+    // An empty file is not the content of a non-empty inode: remove it, say why.
+    discard(copy.output);
+    notes.push(expected === null
+      ? `${method} produced 0 bytes and the inode's size is unknown: nothing kept`
+      : `${method} produced 0 of ${expected} bytes: the data is not in this image (truncated or damaged), nothing kept`);
+    return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes };
+  }
+  if (expected === null) notes.push('the inode size is unknown: the copy cannot be checked for completeness');
+  else if (copy.bytes !== expected) notes.push(`${copy.bytes} of ${expected} bytes extracted`);
+  fs.chmodSync(copy.output, 0o400);
+  return { output: copy.output, bytes: copy.bytes, sha256: copy.sha256, complete: toolSucceeded && expected !== null && copy.bytes === expected, method, notes };
+}
+
+/** A second, independent copy of a live item: do the two sha256 agree? Said plainly either way. */
+function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, sha256: string | null, mounted: boolean): { itemId: number | null; match: boolean | null; note: string | null } {
+  const items = liveItemsFor(db, target.fsUuid, source.deviceId, target.inode);
+  if (items.length === 0) return { itemId: null, match: null, note: null };
+  const first = items[0];
+  const holders = new Set(items.map((item) => `${item.pid}/${item.start_time ?? '?'}`)).size;
+  const several = holders > 1 ? ` (${holders} processes held this inode number in the case's snapshots)` : '';
+  const recovered = latestCompleteRecovery(db, items.map((item) => item.item_id));
+  if (recovered === null) {
+    return { itemId: first?.item_id ?? null, match: null, note: `held open by pid ${first?.pid} (${first?.comm ?? '?'}, item ${first?.item_id}) at snapshot time${several}; no complete /proc copy to compare with` };
+  }
+  if (sha256 === null) return { itemId: recovered.item_id, match: null, note: `the /proc copy of item ${recovered.item_id} exists; this extraction has no content to compare${several}` };
+  if (recovered.sha256 === sha256) return { itemId: recovered.item_id, match: true, note: `same sha256 as the /proc copy of item ${recovered.item_id}${several}` };
+  const why = mounted
+    ? 'the device was read while mounted: data still in the page cache had not reached the disk, so this device copy is stale'
+    : 'the file changed between the snapshot and the image, or the inode number was reused';
   return {
-    itemId: recovered.item_id,
-    match,
-    note: match
-      ? `same sha256 as the /proc copy of item ${recovered.item_id}`
-      : `DIFFERS from the /proc copy of item ${recovered.item_id} (${recovered.sha256}): on a live device, data still in the page cache is not on disk yet, so the device copy is stale`,
+    itemId: recovered.item_id, match: false,
+    note: `DIFFERS from the /proc copy of item ${recovered.item_id} (${recovered.bytes} bytes, sha256 ${recovered.sha256}): ${why}${several}`,
   };
 }

@@ -1,238 +1,288 @@
-// Scan a raw image or device for orphan inodes (open-but-unlinked when the image was taken) and
-// deleted inodes, partition by partition, and store what was found in one transaction.
+// Scan a raw image or block device for orphan inodes (open but unlinked when the image was taken)
+// and deleted inodes, file system by file system, and store what was found in one transaction.
+// Per file system: fsstat, ils -aL, ils -r, fls -rd (and icat of the orphan file) run side by side;
+// one debugfs -c batch describes every candidate inode as soon as the ils lists are in.
 import { UnlinkedError, oneLine } from '../errors.js';
-import type { CommandRecorder } from '../exec/run.js';
+import { requireTool, type CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
-import { nowIso } from '../store/db.js';
-import { parseFsstat } from '../../parsers/fsstat.js';
-import { parseIls, type IlsInode } from '../../parsers/ils.js';
-import { parseFls } from '../../parsers/fls.js';
-import { parseIstat, type IstatInfo } from '../../parsers/istat.js';
-import { parseOrphanFile } from '../../parsers/orphanFile.js';
+import { storeScan, type NewFilesystem, type NewImageInode } from '../store/images.js';
 import type { ExtSuperblock } from '../../parsers/extSuperblock.js';
-import { fls, fsstat, icat, ils, istat, mmls } from '../tools/tsk.js';
-import { debugfsLsdel, debugfsStat } from '../tools/debugfs.js';
-import { hashImage, openImageSource, readSuperblock, type ImageSource } from './source.js';
+import type { FsstatInfo } from '../../parsers/fsstat.js';
+import type { IlsInode } from '../../parsers/ils.js';
+import { parseOrphanFile } from '../../parsers/orphanFile.js';
+import type { ParseResult } from '../../parsers/types.js';
+import { debugfsStatMany } from '../tools/debugfs.js';
+import { flsDeletedNames } from '../tools/fls.js';
+import { fsstat } from '../tools/fsstat.js';
+import { icatToBuffer } from '../tools/icat.js';
+import { ilsRemoved, ilsUnlinkedAllocated } from '../tools/ils.js';
+import { mmls } from '../tools/mmls.js';
+import type { DebugfsInode } from './debugfsInodes.js';
+import { followOrphanChain } from './orphanChain.js';
+import { isMounted, openImageSource, readSuperblock, startHash, type ImageSource } from './source.js';
 
-export interface ScannedInode {
-  inode: number;
-  state: 'orphan' | 'deleted';
-  foundBy: string[];
-  size: number | null;
-  mode: number | null;
-  uid: number | null;
-  gid: number | null;
-  nlink: number | null;
-  atime: number | null;
-  mtime: number | null;
-  ctime: number | null;
-  crtime: number | null;
-  dtime: number | null;
-  recoverable: boolean;
-  blocks: number;
-  lastName: Buffer | null;
-}
-
-export interface ScannedFs {
-  offsetSectors: number;
-  fsType: string | null;
-  superblock: ExtSuperblock | null;
-  lastMountedAt: number | null;
-  error: string | null;
-  /** The partition holds no ext file system at all (swap, empty, another type): skipped, not failed. */
-  notExt: boolean;
-  inodes: ScannedInode[];
+export interface ScannedFs extends NewFilesystem {
+  inodes: NewImageInode[];
   warnings: string[];
+  /** Why this file system could not be scanned at all, or null. */
+  failure: string | null;
+  /** Not an ext2/3/4 file system (swap, another type, empty): skipped, not failed. */
+  notExt: boolean;
 }
 
 export interface ScanResult {
   imageId: number;
   source: ImageSource;
-  sha256: string;
+  sha256: string | null;
+  sha256After: string | null;
   partitionTable: string | null;
   filesystems: ScannedFs[];
+  /** Image-level warnings (hashing, the image changing under us). */
+  warnings: string[];
 }
 
-/** An orphan chain longer than this is corrupt (and would otherwise make us loop). */
-const MAX_CHAIN = 100_000;
+/** Every program a scan may run: all checked before anything is read, so a missing one fails cleanly. */
+const SCAN_TOOLS = ['mmls', 'fsstat', 'ils', 'fls', 'icat', 'debugfs'] as const;
+
+/** Reserved inodes (bad blocks, root, journal, ...) are below s_first_ino, 11 on every ext2/3/4 made by mke2fs. */
+const FIRST_ORDINARY_INODE = 11;
+
+/** The orphan file is a few blocks per CPU; anything far bigger is not one. */
+const ORPHAN_FILE_MAX_BYTES = 64 << 20;
+
+/** A real orphan chain only links orphans ils already found; a corrupt one may wander: this many extra lookups at most. */
+const CHAIN_EXTRA_LOOKUPS = 64;
 
 export async function scanImage(db: Db, image: string, offset: number | undefined, recorder: CommandRecorder): Promise<ScanResult> {
+  for (const tool of SCAN_TOOLS) requireTool(tool);
   const source = openImageSource(image);
   if (offset !== undefined && offset * 512 >= source.size) {
     throw new UnlinkedError('BAD_INPUT', `offset ${offset} sectors is past the end of ${source.path} (${Math.floor(source.size / 512)} sectors)`);
   }
-  // Hash while the tools read: the two overlap on separate cores instead of adding up.
-  const hashing = hashImage(source);
-  hashing.catch(() => undefined);
-  let partitionTable: string | null = null;
-  let offsets: number[];
-  if (offset !== undefined) {
-    offsets = [offset];
-  } else {
-    const table = await mmls(source.path, recorder);
-    partitionTable = table?.table ?? null;
-    offsets = table === null ? [0] : table.records.filter((part) => part.allocated).map((part) => part.start);
-    if (offsets.length === 0) throw new UnlinkedError('BAD_INPUT', `${source.path}: the partition table lists no partition`);
-  }
-  const filesystems: ScannedFs[] = [];
-  for (const start of offsets) {
-    const scanned = await scanFilesystem(source, start, recorder);
-    // A named offset or a bare image must be a file system; a partition of a table may be swap.
-    if (scanned.error !== null && (offset !== undefined || partitionTable === null)) {
-      throw new UnlinkedError('BAD_INPUT', `${source.path}${start === 0 ? '' : ` at sector ${start}`}: ${scanned.error}`);
+  // Hashed in a worker while the tools read: the two overlap on separate cores instead of adding up.
+  const hashBefore = startHash(source.path);
+  try {
+    let partitionTable: string | null = null;
+    const filesystems: ScannedFs[] = [];
+    const warnings: string[] = [];
+    // A named offset or a bare image must be a readable file system; a partition of a table may be swap.
+    const mustRead = (scanned: ScannedFs): ScannedFs => {
+      if (scanned.failure !== null) throw new UnlinkedError('BAD_INPUT', `${source.path}${scanned.offsetSectors === 0 ? '' : ` at sector ${scanned.offsetSectors}`}: ${scanned.failure}`);
+      return scanned;
+    };
+    if (offset !== undefined) {
+      filesystems.push(mustRead(await scanFilesystem(source, offset, recorder)));
+    } else {
+      // An ext file system at sector 0 is scanned while mmls looks for a partition table, not after it.
+      const atZero = readSuperblock(source, 0) === null ? null : scanFilesystem(source, 0, recorder);
+      atZero?.catch(() => undefined);
+      const table = await mmls(source.path, recorder);
+      partitionTable = table?.table ?? null;
+      if (table === null) {
+        filesystems.push(mustRead(await (atZero ?? scanFilesystem(source, 0, recorder))));
+      } else {
+        // Offsets are kept in 512-byte sectors, TSK's -o unit, whatever sector size the table uses.
+        const starts = table.records.filter((part) => part.allocated).map((part) => (part.start * table.sectorSize) / 512);
+        if (starts.length === 0 && atZero === null) throw new UnlinkedError('BAD_INPUT', `${source.path}: the partition table (${partitionTable ?? 'unknown type'}) lists no partition`);
+        if (atZero !== null && !starts.includes(0)) {
+          // A whole-disk file system under a stale partition table: both are looked at.
+          warnings.push(`an ext file system starts at sector 0 although mmls found a partition table (${partitionTable ?? '?'}): scanned it as well as the partitions`);
+          filesystems.push(await atZero);
+        }
+        for (const start of starts) filesystems.push(await scanFilesystem(source, start, recorder));
+      }
     }
-    filesystems.push(scanned);
+    if (filesystems.every((fs) => fs.notExt)) {
+      throw new UnlinkedError('BAD_INPUT', `${source.path}: none of the ${filesystems.length} partitions (${partitionTable ?? 'partition table'}) holds an ext2/3/4 file system`);
+    }
+    if (source.deviceId !== null && isMounted(source.deviceId)) {
+      warnings.push(`${source.path} is mounted: a live file system changes while it is read, and data still in the page cache is not on the device yet`);
+    }
+    let sha256: string | null = null;
+    try {
+      sha256 = (await hashBefore.done).sha256;
+    } catch (error) {
+      warnings.push(`could not hash ${source.path}: ${oneLine(error)}`);
+    }
+    // A second full read proves the image did not change; a device is read once (see docs/images.md).
+    let sha256After: string | null = null;
+    if (!source.isDevice && sha256 !== null) {
+      try {
+        sha256After = (await startHash(source.path).done).sha256;
+        if (sha256After !== sha256) warnings.push(`${source.path} CHANGED while it was scanned (sha256 ${sha256} before, ${sha256After} after): something else writes to it`);
+      } catch (error) {
+        warnings.push(`could not hash ${source.path} again after the scan: ${oneLine(error)}`);
+      }
+    }
+    const imageId = storeScan(db, { path: source.path, isDevice: source.isDevice, size: source.size, sha256, sha256After, partitionTable, filesystems });
+    return { imageId, source, sha256, sha256After, partitionTable, filesystems, warnings };
+  } finally {
+    hashBefore.stop();
   }
-  const sha256 = await hashing;
-  const imageId = storeScan(db, source, sha256, partitionTable, filesystems);
-  return { imageId, source, sha256, partitionTable, filesystems };
+}
+
+function emptyFs(offsetSectors: number): ScannedFs {
+  return {
+    offsetSectors, fsType: null, fsUuid: null, label: null, lastMountedAt: null, lastMountPoint: null, blockSize: null, inodeCount: null,
+    orphanFile: false, lastOrphan: null, error: null, inodes: [], warnings: [], failure: null, notExt: false,
+  };
 }
 
 async function scanFilesystem(source: ImageSource, offset: number, recorder: CommandRecorder): Promise<ScannedFs> {
-  const scanned: ScannedFs = { offsetSectors: offset, fsType: null, superblock: null, lastMountedAt: null, error: null, notExt: false, inodes: [], warnings: [] };
+  const scanned = emptyFs(offset);
   const superblock = readSuperblock(source, offset);
   if (superblock === null) {
-    scanned.error = 'no ext2/3/4 file system here (no superblock magic 0xEF53): not a file system, a clobbered superblock, or another file system type';
+    scanned.failure = 'no ext2/3/4 file system here (no superblock magic 0xEF53): not a file system, a clobbered superblock, or another file system type';
+    scanned.error = scanned.failure;
     scanned.notExt = true;
     return scanned;
   }
-  scanned.superblock = superblock;
-  scanned.lastMountedAt = superblock.lastMountTime === 0 ? null : superblock.lastMountTime;
-  try {
-    scanned.fsType = parseFsstat(await fsstat(source.path, offset, recorder)).fsType?.toLowerCase() ?? null;
-  } catch (error) {
-    // The superblock is sound (we read it): carry on with what it says, and say what fsstat did.
-    scanned.warnings.push(`fsstat failed (${oneLine(error)}); file system type taken from the superblock`);
-    scanned.fsType = superblock.extents ? 'ext4' : superblock.hasJournal ? 'ext3' : 'ext2';
-  }
-  const orphans = new Map<number, ScannedInode>();
-  const blank = (inode: number, state: 'orphan' | 'deleted'): ScannedInode => ({
-    inode, state, foundBy: [], size: null, mode: null, uid: null, gid: null, nlink: null, atime: null, mtime: null, ctime: null, crtime: null, dtime: null,
-    recoverable: false, blocks: 0, lastName: null,
+  Object.assign(scanned, {
+    fsUuid: superblock.uuid, label: superblock.volumeName === '' ? null : superblock.volumeName,
+    lastMountedAt: superblock.lastMountTime === 0 ? null : superblock.lastMountTime, lastMountPoint: superblock.lastMountPoint === '' ? null : superblock.lastMountPoint,
+    blockSize: superblock.blockSize, inodeCount: superblock.inodesCount, orphanFile: superblock.orphanFileInode !== null,
+    lastOrphan: superblock.lastOrphan === 0 ? null : superblock.lastOrphan,
   });
-  const fromIls = (record: IlsInode, state: 'orphan' | 'deleted', by: string): ScannedInode => ({
-    ...blank(record.inode, state), foundBy: [by], size: record.size, uid: record.uid, gid: record.gid, nlink: record.nlink, atime: record.atime,
-    mtime: record.mtime, ctime: record.ctime, crtime: record.crtime === 0 ? null : record.crtime, mode: record.perms,
-  });
+  const warn = (message: string) => scanned.warnings.push(message);
+  const fail = (what: string) => (error: unknown) => {
+    warn(`${what} failed: ${oneLine(error)}`);
+    return null;
+  };
 
-  // 1. Allocated inodes without a link: open-but-unlinked at imaging time. Inode 1 (bad blocks) is reserved.
-  const allocatedUnlinked = parseIls(await ils(source.path, offset, ['-a', '-L'], recorder));
-  for (const warning of allocatedUnlinked.warnings) scanned.warnings.push(`ils line ${warning.line}: ${warning.message}`);
-  for (const record of allocatedUnlinked.records) {
-    if (record.inode <= 1) continue;
-    orphans.set(record.inode, fromIls(record, 'orphan', 'ils'));
+  // 1. Side by side: file system facts, the two inode lists, the orphan file.
+  const facts = fsstat(source.path, offset, recorder).catch(fail('fsstat'));
+  const orphanFile = superblock.orphanFileInode === null || superblock.orphanFileInode === 0
+    ? Promise.resolve(null)
+    : icatToBuffer(source.path, offset, superblock.orphanFileInode, ORPHAN_FILE_MAX_BYTES, recorder).catch(fail(`reading the orphan file (inode ${superblock.orphanFileInode})`));
+  // fls walks every directory, the longest of them all: started now, its names are wanted only for deleted inodes.
+  const names = flsDeletedNames(source.path, offset, recorder).catch(fail('fls -rd (names of deleted files)'));
+  const [unlinked, removed] = await Promise.all([
+    ilsUnlinkedAllocated(source.path, offset, recorder).catch(fail('ils -aL (open but unlinked inodes)')),
+    ilsRemoved(source.path, offset, recorder).catch(fail('ils -r (deleted inodes)')),
+  ]);
+  if (unlinked === null && removed === null) {
+    await Promise.all([facts, orphanFile, names]);
+    scanned.failure = `The Sleuth Kit cannot read this ext file system: ${scanned.warnings.join('; ')}`;
+    return finish(scanned, superblock, null);
   }
-  // 2. The s_last_orphan chain: each orphan's dtime field holds the next one.
-  const seen = new Set<number>();
-  for (let inode = superblock.lastOrphan; inode !== 0; ) {
-    if (seen.has(inode)) {
-      scanned.warnings.push(`orphan chain loops back to inode ${inode}: stopped`);
-      break;
-    }
-    if (inode > superblock.inodesCount || seen.size >= MAX_CHAIN) {
-      scanned.warnings.push(`orphan chain points at inode ${inode}, outside 1..${superblock.inodesCount}: stopped`);
-      break;
-    }
-    seen.add(inode);
-    const existing = orphans.get(inode) ?? blank(inode, 'orphan');
-    existing.foundBy.push('orphan_chain');
-    orphans.set(inode, existing);
-    try {
-      inode = (await debugfsStat(source.path, offset, inode, recorder)).dtimeRaw;
-    } catch (error) {
-      scanned.warnings.push(`cannot follow the orphan chain past inode ${inode}: ${oneLine(error)}`);
-      break;
-    }
+  const ilsOrphans = new Map<number, IlsInode>();
+  const ilsDeleted = new Map<number, IlsInode>();
+  collect(unlinked, 'ils -aL', warn, (record) => {
+    if (record.inode >= FIRST_ORDINARY_INODE && record.inode !== superblock.orphanFileInode) ilsOrphans.set(record.inode, record);
+  });
+  collect(removed, 'ils -r', warn, (record) => {
+    if (record.inode >= FIRST_ORDINARY_INODE && !ilsOrphans.has(record.inode)) ilsDeleted.set(record.inode, record);
+  });
+  const fromOrphanFile: number[] = [];
+  const orphanFileContent = await orphanFile;
+  if (orphanFileContent !== null) {
+    const parsed = parseOrphanFile(orphanFileContent, superblock.blockSize);
+    for (const warning of parsed.warnings) warn(`orphan file: ${warning.message}`);
+    for (const slot of parsed.records) fromOrphanFile.push(slot.inode);
   }
-  // 3. The orphan_file (ext4 orphan_file feature): TSK and debugfs 1.47.0 do not read it.
-  if (superblock.orphanFileInode !== null && superblock.orphanFileInode !== 0) {
-    try {
-      const content = await icat(source.path, offset, superblock.orphanFileInode, null, recorder);
-      const parsed = parseOrphanFile(content, superblock.blockSize);
-      for (const warning of parsed.warnings) scanned.warnings.push(warning.message);
-      for (const slot of parsed.records) {
-        const existing = orphans.get(slot.inode) ?? blank(slot.inode, 'orphan');
-        existing.foundBy.push('orphan_file');
-        orphans.set(slot.inode, existing);
-      }
-    } catch (error) {
-      scanned.warnings.push(`cannot read the orphan file (inode ${superblock.orphanFileInode}): ${oneLine(error)}`);
+
+  // 2. One debugfs batch for every candidate, while fls is still walking the directories.
+  const candidates = [...new Set([...ilsOrphans.keys(), ...fromOrphanFile, ...(superblock.lastOrphan === 0 ? [] : [superblock.lastOrphan]), ...ilsDeleted.keys()])]
+    .filter((inode) => inode >= 1 && inode <= superblock.inodesCount)
+    .sort((a, b) => a - b);
+  const stats = new Map<number, DebugfsInode>();
+  const statBatch = async (inodes: readonly number[]) => {
+    const parsed = await debugfsStatMany(source.path, offset, inodes, recorder);
+    for (const record of parsed.records) stats.set(record.inode, record);
+    return parsed;
+  };
+  try {
+    const parsed = await statBatch(candidates);
+    if (parsed.warnings.length > 0) warn(`debugfs: ${parsed.warnings.length} inodes not described (first: ${parsed.warnings[0]?.message ?? ''}); their metadata comes from ils alone`);
+  } catch (error) {
+    warn(`debugfs stat failed, metadata from ils alone (no full mode, dtime or block list): ${oneLine(error)}`);
+  }
+
+  // 3. The s_last_orphan chain, through the dtime links debugfs read.
+  let extraLookups = 0;
+  const chain = await followOrphanChain(superblock.lastOrphan, superblock.inodesCount, async (inode) => {
+    if (!stats.has(inode)) {
+      if (++extraLookups > CHAIN_EXTRA_LOOKUPS) return null;
+      await statBatch([inode]).catch(() => null);
     }
-  }
-  // 4. Deleted inodes: unallocated but once used; their last names from fls.
-  const deleted = new Map<number, ScannedInode>();
-  const removed = parseIls(await ils(source.path, offset, ['-r'], recorder));
-  for (const warning of removed.warnings) scanned.warnings.push(`ils line ${warning.line}: ${warning.message}`);
-  for (const record of removed.records) {
-    if (record.inode <= 1 || orphans.has(record.inode)) continue;
-    deleted.set(record.inode, fromIls(record, 'deleted', 'ils'));
-  }
-  if (deleted.size > 0) {
-    for (const entry of parseFls(await fls(source.path, offset, recorder)).records) {
+    return stats.get(inode)?.dtimeRaw ?? null;
+  });
+  chain.warnings.forEach(warn);
+
+  // 4. Orphans: allocated with no link (ils), on the chain, or in the orphan file.
+  const orphans = new Map<number, NewImageInode>();
+  const addOrphan = (inode: number, by: string) => {
+    const existing = orphans.get(inode);
+    if (existing !== undefined) {
+      if (!existing.foundBy.includes(by)) (existing.foundBy as string[]).push(by);
+      return;
+    }
+    const stat = stats.get(inode);
+    // The orphan list also holds files being truncated, which still have names: not unlinked files.
+    if (by !== 'ils' && stat?.links !== undefined && stat.links !== null && stat.links > 0) {
+      warn(`inode ${inode} is on the ${by === 'orphan_chain' ? 'orphan chain' : 'orphan file'} with ${stat.links} link(s): a truncation in progress, not an unlinked file`);
+      return;
+    }
+    orphans.set(inode, describe(inode, 'orphan', by, stat, ilsOrphans.get(inode) ?? ilsDeleted.get(inode)));
+  };
+  for (const inode of ilsOrphans.keys()) addOrphan(inode, 'ils');
+  for (const inode of chain.inodes) addOrphan(inode, 'orphan_chain');
+  for (const inode of fromOrphanFile) addOrphan(inode, 'orphan_file');
+
+  // 5. Deleted inodes, with the names fls still finds in directory slack.
+  const deleted = new Map<number, NewImageInode>();
+  for (const [inode, record] of ilsDeleted) if (!orphans.has(inode)) deleted.set(inode, describe(inode, 'deleted', 'ils', stats.get(inode), record));
+  const flsResult = await names;
+  if (flsResult !== null) {
+    for (const entry of flsResult.records) {
       const target = deleted.get(entry.inode);
-      if (target !== undefined && !entry.virtual && target.lastName === null) target.lastName = Buffer.from(entry.name, 'latin1');
+      if (target !== undefined && target.lastName === null && entry.deleted && !entry.virtual) target.lastName = Buffer.from(entry.name, 'latin1');
     }
-    // One lsdel pass says which deleted inodes still own blocks (ext4 zeroes them; ext2 keeps them).
-    try {
-      const lsdel = await debugfsLsdel(source.path, offset, recorder);
-      for (const entry of lsdel.records) {
-        const target = deleted.get(entry.inode);
-        if (target === undefined) continue;
-        target.recoverable = entry.blocks > 0;
-        target.blocks = entry.blocks;
-        target.mode = entry.mode;
-        target.dtime = entry.deleted;
-      }
-    } catch (error) {
-      scanned.warnings.push(`debugfs lsdel failed, deleted inodes are marked unrecoverable: ${oneLine(error)}`);
-    }
-  }
-  // 5. istat each orphan (few): does it still point at data blocks, and its full mode.
-  for (const found of orphans.values()) {
-    let details: IstatInfo;
-    try {
-      details = parseIstat(await istat(source.path, offset, found.inode, recorder));
-    } catch (error) {
-      scanned.warnings.push(`istat of inode ${found.inode} failed: ${oneLine(error)}`);
-      continue;
-    }
-    found.blocks = details.blocks;
-    found.recoverable = details.blocks > 0 || details.size === 0;
-    found.mode = details.mode ?? found.mode;
-    found.size = details.size ?? found.size;
-    found.nlink = details.nlink ?? found.nlink;
-    found.uid = details.uid ?? found.uid;
-    found.gid = details.gid ?? found.gid;
+    if (flsResult.warnings.length > 0) warn(`fls: ${flsResult.warnings.length} unreadable lines`);
   }
   scanned.inodes = [...orphans.values(), ...deleted.values()].sort((a, b) => a.inode - b.inode);
-  return scanned;
+  return finish(scanned, superblock, await facts);
 }
 
-function storeScan(db: Db, source: ImageSource, sha256: string, partitionTable: string | null, filesystems: readonly ScannedFs[]): number {
-  return db.transaction(() => {
-    const imageId = Number(
-      db.prepare(`INSERT INTO images (path, is_device, size, sha256, sha256_after, scanned_at, partition_table) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(source.path, source.isDevice ? 1 : 0, source.size, sha256, null, nowIso(), partitionTable).lastInsertRowid,
-    );
-    const insertFs = db.prepare(
-      `INSERT INTO image_filesystems (image_id, offset_sectors, fs_type, fs_uuid, label, last_mounted_at, last_mount_point, block_size, inode_count, orphan_file, last_orphan, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const insertInode = db.prepare(
-      `INSERT INTO image_inodes (filesystem_id, inode, state, found_by, size, mode, uid, gid, nlink, atime, mtime, ctime, crtime, dtime, recoverable, blocks, last_name)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    for (const fs of filesystems) {
-      const sb = fs.superblock;
-      const fsId = Number(
-        insertFs.run(imageId, fs.offsetSectors, fs.fsType, sb?.uuid ?? null, sb?.volumeName || null, fs.lastMountedAt, sb?.lastMountPoint || null, sb?.blockSize ?? null,
-          sb?.inodesCount ?? null, sb?.orphanFileInode ? 1 : 0, sb?.lastOrphan ?? null, fs.error ?? (fs.warnings.length > 0 ? fs.warnings.join('; ') : null)).lastInsertRowid,
-      );
-      for (const inode of fs.inodes) {
-        insertInode.run(fsId, inode.inode, inode.state, inode.foundBy.join('+'), inode.size, inode.mode, inode.uid, inode.gid, inode.nlink, inode.atime, inode.mtime,
-          inode.ctime, inode.crtime, inode.dtime, inode.recoverable ? 1 : 0, inode.blocks, inode.lastName);
-      }
-    }
-    return imageId;
-  }).immediate();
+function collect(result: ParseResult<IlsInode> | null, what: string, warn: (message: string) => void, take: (record: IlsInode) => void): void {
+  if (result === null) return;
+  for (const warning of result.warnings) warn(`${what} line ${warning.line}: ${warning.message}`);
+  result.records.forEach(take);
+}
+
+/** One inode's record: debugfs' view when it has one (full mode, dtime, blocks), else what ils printed. */
+function describe(inode: number, state: 'orphan' | 'deleted', by: string, stat: DebugfsInode | undefined, ils: IlsInode | undefined): NewImageInode {
+  const size = stat?.size ?? ils?.size ?? null;
+  const dataBlocks = stat?.dataBlocks ?? 0;
+  const hasContent = dataBlocks > 0 || stat?.inlineData === true;
+  return {
+    inode, state, foundBy: [by], size,
+    mode: stat?.mode ?? (ils === undefined ? null : ils.perms),
+    uid: stat?.uid ?? ils?.uid ?? null,
+    gid: stat?.gid ?? ils?.gid ?? null,
+    nlink: stat?.links ?? ils?.nlink ?? null,
+    atime: stat?.atime ?? ils?.atime ?? null,
+    mtime: stat?.mtime ?? ils?.mtime ?? null,
+    ctime: stat?.ctime ?? ils?.ctime ?? null,
+    crtime: stat?.crtime ?? (ils === undefined || ils.crtime === 0 ? null : ils.crtime),
+    // On an orphan, i_dtime is a link of the chain (or 0), not a time.
+    dtime: state === 'deleted' && stat !== undefined && stat.dtimeRaw !== 0 ? stat.dtimeRaw : null,
+    // An empty orphan is whole as it is; an empty deleted inode may be one whose size ext4 zeroed.
+    recoverable: stat === undefined ? false : hasContent || (state === 'orphan' && size === 0),
+    // null: debugfs did not describe it, so whether it still has blocks is unknown (not "none").
+    blocks: stat === undefined ? null : dataBlocks,
+    lastName: null,
+  };
+}
+
+function finish(scanned: ScannedFs, superblock: ExtSuperblock, facts: FsstatInfo | null): ScannedFs {
+  scanned.fsType = facts?.fsType?.toLowerCase() ?? (superblock.extents ? 'ext4' : superblock.hasJournal ? 'ext3' : 'ext2');
+  if (facts === null) scanned.warnings.push('file system type taken from the superblock');
+  if (facts !== null && scanned.label === null && facts.volumeName !== null) scanned.label = facts.volumeName;
+  // fsstat walks the chain too: say so when it names an orphan we did not list.
+  const listed = new Set(scanned.inodes.map((inode) => inode.inode));
+  const missed = (facts?.orphanInodes ?? []).filter((inode) => !listed.has(inode));
+  if (missed.length > 0) scanned.warnings.push(`fsstat lists orphan inodes ${missed.slice(0, 10).join(', ')} that the scan did not keep`);
+  scanned.error = scanned.failure ?? (scanned.warnings.length > 0 ? scanned.warnings.join('; ') : null);
+  return scanned;
 }

@@ -1,55 +1,117 @@
 // The evidence itself: check it is something we can read, hash it, read its superblocks, all read-only.
-import { Worker } from 'node:worker_threads';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { UnlinkedError, errnoCode } from '../errors.js';
 import { parseExtSuperblock, type ExtSuperblock } from '../../parsers/extSuperblock.js';
+import { devString } from '../../parsers/procfs.js';
 
 export interface ImageSource {
   path: string;
   isDevice: boolean;
   size: number;
+  /** "MAJOR:MINOR" of a block device (what live items record as their dev), null for an image file. */
+  deviceId: string | null;
 }
 
+const DEV_BLOCK = /^\/dev\/block\/(\d+):(\d+)$/;
+
 export function openImageSource(image: string): ImageSource {
-  const absolute = path.resolve(image);
+  let absolute = path.resolve(image);
+  // /dev/block/MAJ:MIN is a udev link; without udev, find the node through sysfs.
+  const byNumber = DEV_BLOCK.exec(absolute);
+  if (byNumber !== null && !fs.existsSync(absolute)) absolute = deviceNodeFor(`${byNumber[1]}:${byNumber[2]}`) ?? absolute;
   let stat: fs.Stats;
   try {
     stat = fs.statSync(absolute);
   } catch (error) {
-    throw new UnlinkedError('BAD_INPUT', `cannot read ${absolute}: ${errnoCode(error) === 'ENOENT' ? 'no such file or device' : (errnoCode(error) ?? String(error))}`);
+    const code = errnoCode(error);
+    throw new UnlinkedError('BAD_INPUT', `cannot read ${absolute}: ${code === 'ENOENT' ? 'no such file or device' : code === 'EACCES' ? 'permission denied' : (code ?? String(error))}`);
   }
   if (stat.isDirectory()) throw new UnlinkedError('BAD_INPUT', `${absolute} is a directory, not a disk image or block device`);
   if (!stat.isFile() && !stat.isBlockDevice()) throw new UnlinkedError('BAD_INPUT', `${absolute} is not a regular file or a block device (a FIFO or socket cannot be scanned safely)`);
-  const size = stat.isBlockDevice() ? blockDeviceSize(absolute) : stat.size;
+  const deviceId = stat.isBlockDevice() ? devString(stat.rdev) : null;
+  let size: number;
+  try {
+    // Opened read-only, like every tool that reads it after us.
+    const fd = fs.openSync(absolute, fs.constants.O_RDONLY);
+    fs.closeSync(fd);
+    size = deviceId === null ? stat.size : Number(fs.readFileSync(`/sys/dev/block/${deviceId}/size`, 'utf8').trim()) * 512;
+  } catch (error) {
+    throw new UnlinkedError('BAD_INPUT', `cannot open ${absolute} read-only: ${errnoCode(error) ?? String(error)}`);
+  }
   if (size === 0) throw new UnlinkedError('BAD_INPUT', `${absolute} is empty (0 bytes)`);
-  return { path: absolute, isDevice: stat.isBlockDevice(), size };
+  return { path: absolute, isDevice: deviceId !== null, size, deviceId };
 }
 
-function blockDeviceSize(device: string): number {
-  const fd = fs.openSync(device, fs.constants.O_RDONLY);
+function deviceNodeFor(deviceId: string): string | null {
   try {
-    // lseek is not exposed by node; read the size from sysfs by major:minor instead.
-    const rdev = fs.fstatSync(fd).rdev;
-    const major = (rdev >>> 8) & 0xfff;
-    const minor = (rdev & 0xff) | ((rdev >>> 12) & 0xfff00);
-    const sectors = Number(fs.readFileSync(`/sys/dev/block/${major}:${minor}/size`, 'utf8').trim());
-    return sectors * 512;
-  } finally {
-    fs.closeSync(fd);
+    const devname = /^DEVNAME=(.+)$/m.exec(fs.readFileSync(`/sys/dev/block/${deviceId}/uevent`, 'utf8'))?.[1];
+    return devname === undefined ? null : path.join('/dev', devname);
+  } catch {
+    return null;
   }
 }
 
-/** sha256 of the whole image or device, read-only, in a worker thread (it runs beside the tools). */
-export function hashImage(source: ImageSource): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./hashWorker.js', import.meta.url), { workerData: { file: source.path } });
-    worker.once('message', (sha256: string) => resolve(sha256));
+export interface HashJob {
+  done: Promise<{ sha256: string; bytes: number }>;
+  /** Stop reading (the scan failed): the worker must not keep a large device busy for nothing. */
+  stop(): void;
+}
+
+/** sha256 of a whole file or device in a worker thread, or of a file still being written (follow). */
+export function startHash(file: string, follow?: SharedArrayBuffer): HashJob {
+  const worker = new Worker(new URL('./hashWorker.js', import.meta.url), { workerData: follow === undefined ? { file } : { file, follow } });
+  let stopped = false;
+  const done = new Promise<{ sha256: string; bytes: number }>((resolve, reject) => {
+    worker.once('message', (result: { sha256: string; bytes: number }) => resolve(result));
     worker.once('error', reject);
     worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`hashing ${source.path} failed (worker exit ${code})`));
+      if (code !== 0) reject(new Error(stopped ? `hashing ${file} stopped` : `hashing ${file} failed (worker exit ${code})`));
     });
   });
+  done.catch(() => undefined);
+  return {
+    done,
+    stop: () => {
+      stopped = true;
+      void worker.terminate();
+    },
+  };
+}
+
+/**
+ * Writing the case onto the device being examined would overwrite evidence (deleted blocks first of
+ * all): refuse when the case directory lives on that device or on one of its partitions.
+ */
+export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): void {
+  if (source.deviceId === null) return;
+  let dir = path.resolve(caseDir);
+  while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  const caseDevice = devString(fs.statSync(dir).dev);
+  if (caseDevice === source.deviceId || parentDevice(caseDevice) === source.deviceId) {
+    throw new UnlinkedError('SAME_FS', `the case directory ${path.resolve(caseDir)} is on ${source.path} itself: writing there could overwrite the evidence; use --case DIR on another disk`);
+  }
+}
+
+/** The whole disk of a partition ("8:2" -> "8:0"), from sysfs; null for a whole disk or when unknown. */
+function parentDevice(deviceId: string): string | null {
+  try {
+    const real = fs.realpathSync(`/sys/dev/block/${deviceId}`);
+    if (!fs.existsSync(path.join(real, 'partition'))) return null;
+    return fs.readFileSync(path.join(path.dirname(real), 'dev'), 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Is this block device mounted (in our mount namespace)? Then it is a live file system, changing while read. */
+export function isMounted(deviceId: string): boolean {
+  try {
+    return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[2] === deviceId);
+  } catch {
+    return false;
+  }
 }
 
 /** The ext superblock of the file system starting at `offsetSectors`, or null when there is none. */

@@ -1,17 +1,231 @@
-// Image findings as CONTRACT.md names them, and their correlation with live items: same file system
-// UUID and inode number means "this inode was held open by that process at snapshot time".
-import type { Statement } from 'better-sqlite3';
+// Offline images in the case database: scans (images, image_filesystems, image_inodes), extractions,
+// and their correlation with live items: the same file system UUID and inode number means "this
+// inode was held open by that process at snapshot time". The live half and the offline half meet here.
 import type { Db } from './db.js';
+import { nowIso } from './db.js';
 import { displayBytes } from '../util/bytes.js';
 
-export interface LiveHolder {
+// ---------------------------------------------------------------------------------------------
+// Writing a scan
+
+export interface NewImageInode {
+  inode: number;
+  state: 'orphan' | 'deleted';
+  /** Which sources named it: ils, orphan_chain, orphan_file (joined with +). */
+  foundBy: readonly string[];
+  size: number | null;
+  mode: number | null;
+  uid: number | null;
+  gid: number | null;
+  nlink: number | null;
+  atime: number | null;
+  mtime: number | null;
+  ctime: number | null;
+  crtime: number | null;
+  dtime: number | null;
+  recoverable: boolean;
+  /** Data blocks the inode still lists; null when no tool could say. */
+  blocks: number | null;
+  lastName: Buffer | null;
+}
+
+export interface NewFilesystem {
+  offsetSectors: number;
+  fsType: string | null;
+  fsUuid: string | null;
+  label: string | null;
+  lastMountedAt: number | null;
+  lastMountPoint: string | null;
+  blockSize: number | null;
+  inodeCount: number | null;
+  orphanFile: boolean;
+  lastOrphan: number | null;
+  /** Why this file system was skipped or only partly read, plus warnings: null when all went well. */
+  error: string | null;
+  inodes: readonly NewImageInode[];
+}
+
+export interface NewScan {
+  path: string;
+  isDevice: boolean;
+  size: number;
+  sha256: string | null;
+  sha256After: string | null;
+  partitionTable: string | null;
+  filesystems: readonly NewFilesystem[];
+}
+
+/** Everything of one scan in one transaction: a failed scan leaves nothing behind. */
+export function storeScan(db: Db, scan: NewScan): number {
+  const insertImage = db.prepare(
+    `INSERT INTO images (path, is_device, size, sha256, sha256_after, scanned_at, partition_table) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertFs = db.prepare(
+    `INSERT INTO image_filesystems (image_id, offset_sectors, fs_type, fs_uuid, label, last_mounted_at, last_mount_point, block_size, inode_count, orphan_file, last_orphan, error)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertInode = db.prepare(
+    `INSERT INTO image_inodes (filesystem_id, inode, state, found_by, size, mode, mode_string, uid, gid, nlink, atime, mtime, ctime, crtime, dtime, recoverable, blocks, last_name)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  return db.transaction(() => {
+    const imageId = Number(
+      insertImage.run(scan.path, scan.isDevice ? 1 : 0, scan.size, scan.sha256, scan.sha256After, nowIso(), scan.partitionTable).lastInsertRowid,
+    );
+    for (const fs of scan.filesystems) {
+      const fsId = Number(
+        insertFs.run(imageId, fs.offsetSectors, fs.fsType, fs.fsUuid, fs.label, fs.lastMountedAt, fs.lastMountPoint, fs.blockSize, fs.inodeCount,
+          fs.orphanFile ? 1 : 0, fs.lastOrphan, fs.error).lastInsertRowid,
+      );
+      for (const inode of fs.inodes) {
+        insertInode.run(fsId, inode.inode, inode.state, inode.foundBy.join('+'), inode.size, inode.mode, inode.mode === null ? null : modeString(inode.mode),
+          inode.uid, inode.gid, inode.nlink, inode.atime, inode.mtime, inode.ctime, inode.crtime, inode.dtime, inode.recoverable ? 1 : 0, inode.blocks, inode.lastName);
+      }
+    }
+    return imageId;
+  }).immediate();
+}
+
+/** `ls -l` style: "-rw-r--r--" (bodyfile and reports show it). */
+export function modeString(mode: number): string {
+  const types: Record<number, string> = { 0o100000: '-', 0o040000: 'd', 0o120000: 'l', 0o020000: 'c', 0o060000: 'b', 0o010000: 'p', 0o140000: 's' };
+  const type = types[mode & 0o170000] ?? '?';
+  const bit = (mask: number, char: string) => ((mode & mask) !== 0 ? char : '-');
+  let text = type + bit(0o400, 'r') + bit(0o200, 'w') + bit(0o100, 'x') + bit(0o040, 'r') + bit(0o020, 'w') + bit(0o010, 'x') + bit(0o004, 'r') + bit(0o002, 'w') + bit(0o001, 'x');
+  const chars = text.split('');
+  if ((mode & 0o4000) !== 0) chars[3] = chars[3] === 'x' ? 's' : 'S';
+  if ((mode & 0o2000) !== 0) chars[6] = chars[6] === 'x' ? 's' : 'S';
+  if ((mode & 0o1000) !== 0) chars[9] = chars[9] === 'x' ? 't' : 'T';
+  text = chars.join('');
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Correlation with live snapshots
+
+/** A live item (deleted-but-open file of a finished snapshot) that matches an image inode. */
+export interface LiveMatch {
   item_id: number;
   snapshot_id: number;
   pid: number;
+  start_time: number | null;
   comm: string | null;
   fd: number | null;
   kind: string;
+  /** Size at snapshot time. */
+  size: number | null;
 }
+
+export interface Correlation {
+  image_inode_id: number;
+  image_id: number;
+  image: string;
+  offset_sectors: number;
+  fs_uuid: string | null;
+  inode: number;
+  state: 'orphan' | 'deleted';
+  live: LiveMatch[];
+  /** True when the match does not name one process holding one file: see reasons. */
+  ambiguous: boolean;
+  reasons: string[];
+}
+
+interface MatchRow extends LiveMatch {
+  image_inode_id: number;
+}
+
+interface CorrelatableRow {
+  image_inode_id: number;
+  image_id: number;
+  image: string;
+  offset_sectors: number;
+  fs_uuid: string | null;
+  inode: number;
+  state: 'orphan' | 'deleted';
+  size: number | null;
+}
+
+/**
+ * For each image inode (of one image, or of every image in the case) the live items on the same
+ * file system UUID with the same inode number, and whether that is ambiguous. Inodes without a
+ * match are left out.
+ */
+export function correlate(db: Db, options: { imageId?: number } = {}): Correlation[] {
+  const where = options.imageId === undefined ? '' : 'WHERE f.image_id = ?';
+  const params = options.imageId === undefined ? [] : [options.imageId];
+  const matches = db
+    .prepare(
+      `SELECT n.id AS image_inode_id, i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size
+       FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id
+       JOIN deleted_items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode
+       ${where} ORDER BY n.id, i.snapshot_id, i.pid, i.fd`,
+    )
+    .all(...params) as MatchRow[];
+  if (matches.length === 0) return [];
+  const byInode = new Map<number, LiveMatch[]>();
+  for (const { image_inode_id: id, ...match } of matches) {
+    const list = byInode.get(id);
+    if (list === undefined) byInode.set(id, [match]);
+    else list.push(match);
+  }
+  const rows = db
+    .prepare(
+      `SELECT n.id AS image_inode_id, f.image_id, im.path AS image, f.offset_sectors, f.fs_uuid, n.inode, n.state, n.size
+       FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
+       ${where} ORDER BY f.image_id, f.offset_sectors, n.inode`,
+    )
+    .all(...params) as CorrelatableRow[];
+  const result: Correlation[] = [];
+  for (const row of rows) {
+    const live = byInode.get(row.image_inode_id);
+    if (live === undefined) continue;
+    const reasons = ambiguity(row, live);
+    result.push({
+      image_inode_id: row.image_inode_id, image_id: row.image_id, image: row.image, offset_sectors: row.offset_sectors, fs_uuid: row.fs_uuid,
+      inode: row.inode, state: row.state, live, ambiguous: reasons.length > 0, reasons,
+    });
+  }
+  return result;
+}
+
+function ambiguity(row: CorrelatableRow, live: readonly LiveMatch[]): string[] {
+  const reasons: string[] = [];
+  const processes = new Set(live.map((match) => `${match.pid}/${match.start_time ?? '?'}`));
+  const snapshots = new Set(live.map((match) => match.snapshot_id));
+  if (processes.size > 1) reasons.push(`held by ${processes.size} processes`);
+  if (snapshots.size > 1) reasons.push(`seen in ${snapshots.size} snapshots`);
+  if (row.state === 'deleted') reasons.push('freed in the image (deleted, not open): the inode number may have been reused since the snapshot');
+  const sizes = new Set(live.map((match) => match.size).filter((size): size is number => size !== null));
+  if (row.size !== null && sizes.size > 0 && !sizes.has(row.size)) {
+    reasons.push(`size ${row.size} in the image, ${[...sizes].join('/')} at snapshot time: changed since, or another file on a reused inode`);
+  }
+  return reasons;
+}
+
+/** Live items on this file system (by UUID, or by the block device's MAJOR:MINOR) with this inode number. */
+export function liveItemsFor(db: Db, fsUuid: string | null, deviceId: string | null, inode: number): LiveMatch[] {
+  if (fsUuid === null && deviceId === null) return [];
+  return db
+    .prepare(
+      `SELECT id AS item_id, snapshot_id, pid, start_time, comm, fd, kind, size FROM deleted_items
+       WHERE inode = ? AND (fs_uuid = ? OR dev = ?) ORDER BY snapshot_id DESC, pid, fd`,
+    )
+    .all(inode, fsUuid, deviceId) as LiveMatch[];
+}
+
+/** The newest complete /proc copy of any of these items: what an image extraction is compared with. */
+export function latestCompleteRecovery(db: Db, itemIds: readonly number[]): { item_id: number; sha256: string; bytes: number } | null {
+  if (itemIds.length === 0) return null;
+  const row = db
+    .prepare(
+      `SELECT item_id, sha256, bytes FROM recoveries WHERE item_id IN (${itemIds.map(() => '?').join(',')}) AND sha256 IS NOT NULL AND complete = 1 ORDER BY id DESC LIMIT 1`,
+    )
+    .get(...itemIds) as { item_id: number; sha256: string; bytes: number } | undefined;
+  return row ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading scans back as CONTRACT.md records
 
 export interface ImageInodeJson {
   image: string;
@@ -30,50 +244,46 @@ export interface ImageInodeJson {
   state: 'orphan' | 'deleted';
   recoverable: boolean;
   found_by: string;
+  /** The name fls found for a deleted inode (display form), or null. */
   last_name: string | null;
   /** Live items of the case on the same fs UUID with the same inode number. */
-  live: LiveHolder[];
-  /** Several processes or snapshots, or a deleted (not orphan) inode whose number may have been reused. */
+  live: Array<Pick<LiveMatch, 'item_id' | 'pid' | 'comm' | 'fd' | 'snapshot_id' | 'kind'>>;
+  /** Several processes or snapshots, a freed inode whose number may have been reused, or sizes that disagree. */
   live_ambiguous: boolean;
+}
+
+export interface ImageInodeRecord extends ImageInodeJson {
+  image_inode_id: number;
+  blocks: number | null;
+  nlink: number | null;
 }
 
 interface InodeRow {
   id: number; image: string; offset_sectors: number; fs_type: string | null; fs_uuid: string | null; inode: number; size: number | null; mode: number | null;
   uid: number | null; gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; dtime: number | null; state: 'orphan' | 'deleted';
-  recoverable: number; found_by: string; last_name: Buffer | null;
+  recoverable: number; found_by: string; last_name: Buffer | null; blocks: number | null; nlink: number | null;
 }
 
-const holderStatements = new WeakMap<Db, Statement<[string, number]>>();
-
-export function liveHolders(db: Db, fsUuid: string | null, inode: number): LiveHolder[] {
-  if (fsUuid === null) return [];
-  let statement = holderStatements.get(db);
-  if (statement === undefined) {
-    statement = db.prepare<[string, number]>(`SELECT id AS item_id, snapshot_id, pid, comm, fd, kind FROM deleted_items WHERE fs_uuid = ? AND inode = ? ORDER BY snapshot_id, pid, fd`);
-    holderStatements.set(db, statement);
-  }
-  return statement.all(fsUuid, inode) as LiveHolder[];
-}
-
-export function imageInodesOf(db: Db, imageId: number): Array<ImageInodeJson & { image_inode_id: number }> {
+export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
   const rows = db
     .prepare(
       `SELECT n.id, im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state,
-              n.recoverable, n.found_by, n.last_name
+              n.recoverable, n.found_by, n.last_name, n.blocks, n.nlink
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
        WHERE im.id = ? ORDER BY f.offset_sectors, n.inode`,
     )
     .all(imageId) as InodeRow[];
+  const correlations = new Map(correlate(db, { imageId }).map((entry) => [entry.image_inode_id, entry]));
   return rows.map((row) => {
-    const live = liveHolders(db, row.fs_uuid, row.inode);
-    const holders = new Set(live.map((holder) => holder.pid));
+    const correlation = correlations.get(row.id);
     return {
       image_inode_id: row.id,
       image: row.image, offset_sectors: row.offset_sectors, fs_type: row.fs_type, fs_uuid: row.fs_uuid, inode: row.inode, size: row.size, mode: row.mode,
       uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: row.dtime, state: row.state, recoverable: row.recoverable === 1,
       found_by: row.found_by, last_name: row.last_name === null ? null : displayBytes(row.last_name),
-      live,
-      live_ambiguous: holders.size > 1 || (live.length > 0 && row.state === 'deleted'),
+      live: (correlation?.live ?? []).map(({ item_id, pid, comm, fd, snapshot_id, kind }) => ({ item_id, pid, comm, fd, snapshot_id, kind })),
+      live_ambiguous: correlation?.ambiguous ?? false,
+      blocks: row.blocks, nlink: row.nlink,
     };
   });
 }
@@ -82,4 +292,55 @@ export function imageInodesOf(db: Db, imageId: number): Array<ImageInodeJson & {
 export function latestImageId(db: Db, imagePath: string): number | null {
   const row = db.prepare(`SELECT max(id) AS id FROM images WHERE path = ?`).get(imagePath) as { id: number | null };
   return row.id;
+}
+
+/** The file systems of a scan (offset, UUID, type, and why one was skipped). */
+export function filesystemsOf(db: Db, imageId: number): Array<{ offset_sectors: number; fs_type: string | null; fs_uuid: string | null; error: string | null }> {
+  return db.prepare(`SELECT offset_sectors, fs_type, fs_uuid, error FROM image_filesystems WHERE image_id = ? ORDER BY offset_sectors`).all(imageId) as Array<{
+    offset_sectors: number; fs_type: string | null; fs_uuid: string | null; error: string | null;
+  }>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extractions
+
+/** What a killed extraction leaves in its row: the copy is never counted, and says why. */
+export const EXTRACTION_INTERRUPTED = 'interrupted: the copy did not finish';
+
+export interface ExtractionStart {
+  imageInodeId: number | null;
+  image: string;
+  offsetSectors: number;
+  inode: number;
+}
+
+export interface ExtractionEnd {
+  output: string | null;
+  bytes: number;
+  sha256: string | null;
+  complete: boolean;
+  method: 'icat' | 'debugfs' | null;
+  note: string | null;
+  liveItemId: number | null;
+  liveSha256Match: boolean | null;
+}
+
+/** The row goes in before the copy starts, marked interrupted, so a killed run is still on record. */
+export function startExtraction(db: Db, start: ExtractionStart): number {
+  return Number(
+    db
+      .prepare(`INSERT INTO extractions (image_inode_id, image, offset_sectors, inode, complete, note, started_at) VALUES (?, ?, ?, ?, 0, ?, ?)`)
+      .run(start.imageInodeId, start.image, start.offsetSectors, start.inode, EXTRACTION_INTERRUPTED, nowIso()).lastInsertRowid,
+  );
+}
+
+/** The file being written, as soon as it exists (a killed run leaves its name in the row). */
+export function extractionOutput(db: Db, id: number, output: string): void {
+  db.prepare(`UPDATE extractions SET output = ? WHERE id = ?`).run(output, id);
+}
+
+export function finishExtraction(db: Db, id: number, end: ExtractionEnd): void {
+  db.prepare(
+    `UPDATE extractions SET output = ?, bytes = ?, sha256 = ?, complete = ?, method = ?, note = ?, live_item_id = ?, live_sha256_match = ?, finished_at = ? WHERE id = ?`,
+  ).run(end.output, end.bytes, end.sha256, end.complete ? 1 : 0, end.method, end.note, end.liveItemId, end.liveSha256Match === null ? null : end.liveSha256Match ? 1 : 0, nowIso(), id);
 }

@@ -1,28 +1,60 @@
-// debugfs adapter: only ever `debugfs -c` (catastrophic mode: read-only, no bitmaps), never -w.
+// debugfs adapter: only ever `debugfs -c` (catastrophic mode: read-only, bitmaps not read), never -w.
 // A partition inside an image is named "IMAGE?offset=BYTES" (e2fsprogs unix_io option).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { run, type CommandRecorder } from '../exec/run.js';
 import { UnlinkedError } from '../errors.js';
-import { parseDebugfsStat, parseLsdel, type DebugfsStat, type LsdelEntry } from '../../parsers/debugfs.js';
+import { parseDebugfsStats, type DebugfsInode } from '../image/debugfsInodes.js';
 import type { ParseResult } from '../../parsers/types.js';
+import { SHORT_TIMEOUT_MS, WALK_TIMEOUT_MS, copyTimeoutMs } from './limits.js';
+
+/** Inodes per debugfs process: about 600 bytes of output each, so a batch stays near 12 MB. */
+const STAT_BATCH = 20_000;
 
 function device(image: string, offsetSectors: number): string {
   if (image.includes('?')) throw new UnlinkedError('BAD_INPUT', `debugfs cannot open a path containing "?": ${image} (link it under another name)`);
   return offsetSectors === 0 ? image : `${image}?offset=${offsetSectors * 512}`;
 }
 
-export async function debugfsStat(image: string, offsetSectors: number, inode: number, recorder: CommandRecorder): Promise<DebugfsStat> {
-  const result = await run('debugfs', ['-c', '-R', `stat <${inode}>`, device(image, offsetSectors)], { timeoutMs: 60_000, recorder });
-  return parseDebugfsStat(result.stdout.toString('latin1'));
+/** `stat <N>` of many inodes, one debugfs process per batch (the commands come from a file in a private temp dir). */
+export async function debugfsStatMany(image: string, offsetSectors: number, inodes: readonly number[], recorder: CommandRecorder): Promise<ParseResult<DebugfsInode>> {
+  const result: ParseResult<DebugfsInode> = { records: [], warnings: [] };
+  if (inodes.length === 0) return result;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unlinked-debugfs-'));
+  try {
+    for (let start = 0; start < inodes.length; start += STAT_BATCH) {
+      const batch = inodes.slice(start, start + STAT_BATCH);
+      const commands = path.join(dir, `stat-${start}.txt`);
+      fs.writeFileSync(commands, batch.map((inode) => `stat <${inode}>\n`).join(''), { mode: 0o600 });
+      // Tens of MB of output: into a file and read back in one piece, cheaper than collecting pipe chunks.
+      const outputFile = path.join(dir, `stat-${start}.out`);
+      const outputFd = fs.openSync(outputFile, 'wx', 0o600);
+      let output: Awaited<ReturnType<typeof run>>;
+      try {
+        output = await run('debugfs', ['-c', '-f', commands, device(image, offsetSectors)], {
+          timeoutMs: batch.length > 100 ? WALK_TIMEOUT_MS : SHORT_TIMEOUT_MS, recorder, stdoutFd: outputFd,
+        });
+      } finally {
+        fs.closeSync(outputFd);
+      }
+      const parsed = parseDebugfsStats(fs.readFileSync(outputFile, 'latin1'), batch);
+      result.records.push(...parsed.records);
+      result.warnings.push(...parsed.warnings);
+      // debugfs names a file system it could not open only on stderr, and still exits 0.
+      if (parsed.records.length === 0) {
+        const reason = output.stderr.split('\n').map((line) => line.trim()).find((line) => /while trying to open|while opening|Filesystem not open/.test(line));
+        if (reason !== undefined) throw new UnlinkedError('TOOL_FAILED', `debugfs could not read the inodes: ${reason}`);
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return result;
 }
 
-/** `dump <N> OUT`: debugfs writes OUT itself; the caller checks what it wrote. */
-export async function debugfsDump(image: string, offsetSectors: number, inode: number, output: string, recorder: CommandRecorder): Promise<void> {
+/** `dump <N> OUT`: debugfs creates and writes OUT itself; the caller judges what it wrote. */
+export async function debugfsDump(image: string, offsetSectors: number, inode: number, output: string, sizeBytes: number | null, recorder: CommandRecorder): Promise<void> {
   if (output.includes('"')) throw new UnlinkedError('BAD_INPUT', `debugfs cannot write to a path containing a double quote: ${output}`);
-  await run('debugfs', ['-c', '-R', `dump <${inode}> "${output}"`, device(image, offsetSectors)], { timeoutMs: 30 * 60_000, recorder });
-}
-
-/** Deleted inodes that still own data blocks, in one pass over the inode table. */
-export async function debugfsLsdel(image: string, offsetSectors: number, recorder: CommandRecorder): Promise<ParseResult<LsdelEntry>> {
-  const result = await run('debugfs', ['-c', '-R', 'lsdel', device(image, offsetSectors)], { timeoutMs: 30 * 60_000, recorder, env: { TZ: 'UTC' } });
-  return parseLsdel(result.stdout.toString('latin1'));
+  await run('debugfs', ['-c', '-R', `dump <${inode}> "${output}"`, device(image, offsetSectors)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder });
 }

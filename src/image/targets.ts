@@ -1,0 +1,97 @@
+// Which inodes an `image extract` copies, and what is known about each before copying: the newest
+// scan of the image when it has them, else one debugfs stat batch (a live file on a device, say).
+import { UnlinkedError, usageError } from '../errors.js';
+import type { CommandRecorder } from '../exec/run.js';
+import type { Db } from '../store/db.js';
+import { filesystemsOf, imageInodesOf, latestImageId, type ImageInodeRecord } from '../store/images.js';
+import { debugfsStatMany } from '../tools/debugfs.js';
+import { istat } from '../tools/istat.js';
+import { mmls } from '../tools/mmls.js';
+import type { ExtractTarget } from './extract.js';
+import { scanImage } from './scan.js';
+import { readSuperblock, type ImageSource } from './source.js';
+
+export interface TargetChoice {
+  targets: ExtractTarget[];
+  /** Said on stderr: a scan had to run first, an inode is not an orphan, ... */
+  notes: string[];
+}
+
+const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
+  offsetSectors: record.offset_sectors, inode: record.inode, size: record.size,
+  // A scan that could not describe the inode (blocks null) does not know: icat is tried, and judged.
+  recoverable: record.blocks === null ? null : record.recoverable,
+  fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id,
+});
+
+/** --all: every orphan, and every deleted inode that still points at data, of the newest scan (made now if there is none). */
+export async function allTargets(db: Db, source: ImageSource, offset: number | undefined, recorder: CommandRecorder): Promise<TargetChoice> {
+  const notes: string[] = [];
+  let imageId = latestImageId(db, source.path);
+  if (imageId === null) {
+    notes.push(`no scan of ${source.path} in the case yet: scanned it first`);
+    imageId = (await scanImage(db, source.path, offset, recorder)).imageId;
+  }
+  const records = imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
+  const skipped = records.filter((record) => record.state === 'deleted' && !record.recoverable && record.blocks !== null).length;
+  if (skipped > 0) notes.push(`${skipped} deleted inodes point at no data blocks any more: not extracted (name them with --inode to have that recorded)`);
+  return { targets: records.filter((record) => record.state === 'orphan' || record.recoverable || record.blocks === null).map(fromRecord), notes };
+}
+
+/** --inode N...: from the newest scan when it lists them, else described by debugfs at the one file system of the image (or --offset). */
+export async function namedTargets(db: Db, source: ImageSource, inodes: readonly number[], offset: number | undefined, recorder: CommandRecorder): Promise<TargetChoice> {
+  const notes: string[] = [];
+  const imageId = latestImageId(db, source.path);
+  const records = imageId === null ? [] : imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
+  const targets = new Map<number, ExtractTarget>();
+  const unknown: number[] = [];
+  for (const inode of new Set(inodes)) {
+    const matches = records.filter((record) => record.inode === inode);
+    if (matches.length > 1) throw usageError(`inode ${inode} was found in ${matches.length} file systems of ${source.path} (sectors ${matches.map((match) => match.offset_sectors).join(', ')}): give --offset SECTORS`);
+    const match = matches[0];
+    if (match === undefined) unknown.push(inode);
+    else targets.set(inode, fromRecord(match));
+  }
+  if (unknown.length > 0) {
+    const at = offset ?? (await soleFilesystem(db, imageId, source, recorder));
+    const superblock = readSuperblock(source, at);
+    if (superblock === null) throw new UnlinkedError('BAD_INPUT', `${source.path}${at === 0 ? '' : ` at sector ${at}`}: no ext2/3/4 file system here (no superblock magic 0xEF53)`);
+    for (const inode of unknown) {
+      if (inode < 1 || inode > superblock.inodesCount) throw usageError(`inode ${inode} does not exist: this file system has inodes 1 to ${superblock.inodesCount}`);
+    }
+    const described = await debugfsStatMany(source.path, at, unknown, recorder);
+    const byInode = new Map(described.records.map((record) => [record.inode, record]));
+    for (const inode of unknown) {
+      const stat = byInode.get(inode);
+      if (stat === undefined) notes.push(`debugfs could not describe inode ${inode}: its size is unknown`);
+      else if (stat.links !== null && stat.links > 0) notes.push(`inode ${inode} still has ${stat.links} link(s): a live file, not an orphan`);
+      let hasData = stat === undefined ? null : stat.dataBlocks > 0 || stat.inlineData || stat.size === 0;
+      // Size 0 is whole only for an inode in use: ext4 zeroes the size of a deleted one.
+      if (stat !== undefined && stat.size === 0 && stat.links === 0 && stat.dataBlocks === 0 && !stat.inlineData) {
+        const allocated = (await istat(source.path, at, inode, recorder).catch(() => null))?.allocated ?? null;
+        if (allocated !== true) hasData = false;
+      }
+      targets.set(inode, { offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, fsUuid: superblock.uuid, imageInodeId: null });
+    }
+  }
+  return { targets: inodes.filter((inode, index) => inodes.indexOf(inode) === index).map((inode) => targets.get(inode)).filter((target): target is ExtractTarget => target !== undefined), notes };
+}
+
+/** The offset of the image's only ext file system (from the newest scan, or mmls), or a usage error naming the choices. */
+async function soleFilesystem(db: Db, imageId: number | null, source: ImageSource, recorder: CommandRecorder): Promise<number> {
+  let offsets: number[];
+  if (imageId !== null) {
+    offsets = filesystemsOf(db, imageId).filter((fs) => fs.fs_uuid !== null).map((fs) => fs.offset_sectors);
+  } else {
+    const table = await mmls(source.path, recorder);
+    offsets = table === null ? [0] : table.records.filter((part) => part.allocated).map((part) => (part.start * table.sectorSize) / 512);
+    if (table !== null && readSuperblock(source, 0) !== null && !offsets.includes(0)) offsets.push(0);
+    offsets = offsets.filter((start) => readSuperblock(source, start) !== null);
+  }
+  const [only] = offsets;
+  if (offsets.length === 1 && only !== undefined) return only;
+  if (offsets.length === 0) {
+    throw new UnlinkedError('BAD_INPUT', `${source.path}: no ext2/3/4 file system here (no superblock magic 0xEF53 at sector 0 or in any partition): not a file system, a clobbered superblock, or another file system type`);
+  }
+  throw usageError(`${source.path} holds ${offsets.length} ext file systems (sectors ${offsets.join(', ')}): give --offset SECTORS`);
+}

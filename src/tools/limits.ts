@@ -1,0 +1,17 @@
+// Shared by the image adapters: how long each kind of run may take, and TSK's offset argument.
+
+/** A walk of every inode or directory (ils, fls, a debugfs batch): large file systems take a while. */
+export const WALK_TIMEOUT_MS = 2 * 60 * 60_000;
+
+/** One inode or one table (mmls, fsstat, istat, a short debugfs stat). */
+export const SHORT_TIMEOUT_MS = 5 * 60_000;
+
+/** Copying one inode out: ten minutes, plus a minute per GiB at a slow 17 MB/s. */
+export function copyTimeoutMs(sizeBytes: number | null): number {
+  return 10 * 60_000 + Math.ceil((sizeBytes ?? 0) / (1 << 30)) * 60_000;
+}
+
+/** TSK's `-o SECTORS` (512-byte units, the same unit mmls prints). */
+export function offsetArgs(offsetSectors: number): string[] {
+  return offsetSectors === 0 ? [] : ['-o', String(offsetSectors)];
+}

@@ -1,0 +1,146 @@
+// Issue 6 on block devices: the mounted device of a live host read as a second, independent copy of
+// a deleted-but-open file (and its staleness said plainly), the case refused on the device examined,
+// and a missing Sleuth Kit.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { makeTempDir, startHolder } from './helpers/holder.js';
+import { json, runCli } from './helpers/cli.js';
+import { cliPath } from './helpers/paths.js';
+import { sha256File } from './helpers/images.js';
+import type { ExtractedJson } from '../src/image/extract.js';
+import type { RecoveredJson } from '../src/recover/recover.js';
+
+const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
+const run = (program: string, args: readonly string[]) => execFileSync(program, [...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** A test file system (ours, not evidence) on a loop device, mounted; undone by the returned function. */
+function loopFs(dir: string, sizeMiB: number): { loop: string; deviceId: string; mountPoint: string; undo: () => void } {
+  const backing = path.join(dir, 'backing.img');
+  fs.writeFileSync(backing, '');
+  fs.truncateSync(backing, sizeMiB << 20);
+  run('mkfs.ext4', ['-q', '-F', backing]);
+  const loop = run('losetup', ['-f', '--show', backing]).trim();
+  const mountPoint = path.join(dir, 'mnt');
+  fs.mkdirSync(mountPoint);
+  try {
+    run('mount', [loop, mountPoint]);
+  } catch (error) {
+    run('losetup', ['-d', loop]);
+    throw error;
+  }
+  const rdev = fs.statSync(loop).rdev;
+  return {
+    loop, mountPoint, deviceId: `${Math.floor(rdev / 256) & 0xfff}:${rdev & 0xff}`,
+    undo: () => {
+      run('umount', [mountPoint]);
+      run('losetup', ['-d', loop]);
+    },
+  };
+}
+
+test('the mounted device of a live host: same inode extracted again by /dev/block/MAJ:MIN, equal to the /proc copy, then stale after unsynced writes (root)', async (t) => {
+  const dir = makeTempDir('livedev');
+  const caseDir = makeTempDir('livedev-case', '/dev/shm');
+  const device = loopFs(dir, 32);
+  const content = crypto.randomBytes(200_000);
+  const holder = await startHolder(device.mountPoint, [{ kind: 'fd', name: 'held.bin', content }]);
+  t.after(async () => {
+    await holder.stop();
+    device.undo();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const held = holder.files[0];
+  assert.ok(held !== undefined && held.fd !== null);
+  run('sync', ['-f', device.mountPoint]);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const [recovered] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  assert.equal(recovered?.sha256, sha256(content));
+  // No udev here: /dev/block/MAJ:MIN is found through sysfs.
+  const byNumber = `/dev/block/${device.deviceId}`;
+  const first = runCli(caseDir, ['image', 'extract', byNumber, '--inode', String(held.inode), '--json']);
+  assert.equal(first.code, 0, first.stderr);
+  const [copy] = json<ExtractedJson[]>(first);
+  assert.deepEqual([copy?.image, copy?.bytes, copy?.sha256, copy?.complete, copy?.method, copy?.live_item_id, copy?.live_sha256_match],
+    [device.loop, content.length, sha256(content), true, 'icat', recovered?.item_id, true]);
+  assert.match(copy?.note ?? '', /same sha256 as the \/proc copy/);
+
+  // Written through the process's fd, not synced: the page cache has it, the device does not yet.
+  const more = crypto.randomBytes(50_000);
+  fs.appendFileSync(`/proc/${holder.pid}/fd/${held.fd}`, more);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const fresh = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  const latest = fresh.at(-1);
+  assert.equal(latest?.sha256, sha256(Buffer.concat([content, more])));
+  const second = runCli(caseDir, ['image', 'extract', device.loop, '--inode', String(held.inode), '--json']);
+  const [stale] = json<ExtractedJson[]>(second);
+  // The device holds the synced content; ext4 may already have grown the on-disk size to the end of the
+  // last page, whose new bytes are still only in memory: a stale copy either way, never the /proc one.
+  assert.notEqual(stale?.sha256, latest?.sha256);
+  assert.ok(stale !== undefined && stale.bytes >= content.length && stale.bytes < content.length + more.length, `${stale?.bytes} bytes on the device`);
+  assert.deepEqual(fs.readFileSync(stale?.output ?? '').subarray(0, content.length), content);
+  assert.equal(stale?.live_item_id, latest?.item_id);
+  assert.equal(stale?.live_sha256_match, false);
+  assert.match(stale?.note ?? '', /DIFFERS from the \/proc copy of item \d+ \(250000 bytes, sha256 [0-9a-f]{64}\): the device was read while mounted: data still in the page cache had not reached the disk, so this device copy is stale/);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.deepEqual(db.prepare('SELECT image, live_item_id, live_sha256_match FROM extractions ORDER BY id').all(), [
+    { image: device.loop, live_item_id: recovered?.item_id, live_sha256_match: 1 },
+    { image: device.loop, live_item_id: latest?.item_id, live_sha256_match: 0 },
+  ]);
+  db.close();
+});
+
+test('a case directory on the device being examined is refused before anything is written (root)', (t) => {
+  const dir = makeTempDir('samefs');
+  const device = loopFs(dir, 16);
+  t.after(() => {
+    device.undo();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const caseDir = path.join(device.mountPoint, 'case');
+  for (const args of [['image', 'scan', device.loop], ['image', 'extract', device.loop, '--inode', '2']]) {
+    const result = runCli(caseDir, args);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /^unlinked: the case directory .* is on \/dev\/loop\d+ itself: writing there could overwrite the evidence; use --case DIR on another disk\n$/);
+  }
+  assert.equal(fs.existsSync(caseDir), false);
+});
+
+test('The Sleuth Kit missing: one line naming the package, exit 1, nothing stored, image untouched (root)', (t) => {
+  const dir = makeTempDir('notsk');
+  const caseDir = makeTempDir('notsk-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const image = path.join(dir, 'fs.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 8 << 20);
+  run('mkfs.ext4', ['-q', '-F', image]);
+  const before = sha256File(image);
+  // In a private mount namespace, /dev/null hides fls (a character device is not a program).
+  const fls = run('sh', ['-c', 'command -v fls']).trim();
+  for (const args of [['image', 'scan', image], ['image', 'extract', image, '--all']]) {
+    const result = (() => {
+      try {
+        return { code: 0, stderr: execFileSync('unshare', ['-m', 'sh', '-c', `mount --bind /dev/null "${fls}" && exec "$@"`, 'sh', process.execPath, cliPath, '--case', caseDir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+      } catch (error) {
+        const failed = error as { status: number; stderr: string };
+        return { code: failed.status, stderr: failed.stderr };
+      }
+    })();
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stderr, 'unlinked: fls is not installed: apt-get install sleuthkit\n');
+  }
+  assert.equal(sha256File(image), before);
+  if (fs.existsSync(path.join(caseDir, 'case.sqlite'))) {
+    const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+    assert.equal((db.prepare('SELECT count(*) AS n FROM images').get() as { n: number }).n, 0);
+    db.close();
+  }
+});

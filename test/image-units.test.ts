@@ -1,0 +1,231 @@
+// Issue 6, the pure parts: the debugfs stat batch reader (real debugfs 1.47.0 output) and the
+// orphan chain walk with its loop guard.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseDebugfsStats } from '../src/image/debugfsInodes.js';
+import { followOrphanChain } from '../src/image/orphanChain.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openCase } from '../src/store/db.js';
+import { correlate, modeString } from '../src/store/images.js';
+
+// `debugfs -c -f CMDS k.img` with CMDS = stat <12>, <13>, <14>, <99999>, <2> on a 16 MiB mkfs.ext2
+// image where 12 was written and freed with kill_file (which leaves the link count), 13 is a fast
+// symlink, 14 a FIFO made by `mknod fifo p`.
+const EXT2_BATCH = `debugfs: stat <12>
+Inode: 12   Type: regular    Mode:  0644   Flags: 0x0
+Generation: 0    Version: 0x00000000:00000000
+User:     0   Group:     0   Project:     0   Size: 30000
+File ACL: 0
+Links: 1   Blockcount: 62
+Fragment:  Address: 0    Number: 0    Size: 0
+ ctime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+ atime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+ mtime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+crtime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+ dtime: 0x6b062269:(00000000) -- Tue Nov 24 23:48:57 2026
+Size of extra inode fields: 32
+BLOCKS:
+(0-11):594-605, (IND):606, (12-29):607-624
+TOTAL: 31
+
+debugfs: stat <13>
+Inode: 13   Type: symlink    Mode:  0777   Flags: 0x0
+Generation: 0    Version: 0x00000000:00000000
+User:     0   Group:     0   Project:     0   Size: 12
+File ACL: 0
+Links: 1   Blockcount: 0
+Fragment:  Address: 0    Number: 0    Size: 0
+ ctime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+ atime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+ mtime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+crtime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+Size of extra inode fields: 32
+Fast link dest: "/some/target"
+debugfs: stat <14>
+Inode: 14   Type: FIFO    Mode:  0000   Flags: 0x0
+Generation: 0    Version: 0x00000000:00000000
+User:     0   Group:     0   Project:     0   Size: 0
+File ACL: 0
+Links: 1   Blockcount: 0
+Fragment:  Address: 0    Number: 0    Size: 0
+ ctime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+ atime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+ mtime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+crtime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+Size of extra inode fields: 32
+BLOCKS:
+
+debugfs: stat <99999>
+debugfs: stat <2>
+Inode: 2   Type: directory    Mode:  0755   Flags: 0x0
+Generation: 0    Version: 0x00000000:00000000
+User:     0   Group:     0   Project:     0   Size: 1024
+File ACL: 0
+Links: 3   Blockcount: 2
+Fragment:  Address: 0    Number: 0    Size: 0
+ ctime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+ atime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+ mtime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+crtime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
+Size of extra inode fields: 32
+BLOCKS:
+(0):580
+TOTAL: 1
+`;
+
+// 128-byte inodes (mkfs.ext2 -I 128): no nanoseconds, no crtime, no Project; an ext4 orphan of the
+// s_last_orphan chain whose dtime is the next link (13); an ext4 deletion with its extents zeroed.
+const OLD_INODE = `debugfs: stat <12>
+Inode: 12   Type: regular    Mode:  0644   Flags: 0x0
+Generation: 0    Version: 0x00000000
+User:     0   Group:     0   Size: 5000
+File ACL: 0
+Links: 1   Blockcount: 10
+Fragment:  Address: 0    Number: 0    Size: 0
+ctime: 0x6b0624d4 -- Tue Nov 24 23:59:16 2026
+atime: 0x6b0624d4 -- Tue Nov 24 23:59:16 2026
+mtime: 0x6b0624d4 -- Tue Nov 24 23:59:16 2026
+dtime: 0x6b0624d4 -- Tue Nov 24 23:59:16 2026
+BLOCKS:
+(0-4):306-310
+TOTAL: 5
+
+debugfs: stat <14>
+Inode: 14   Type: regular    Mode:  0644   Flags: 0x80000
+Generation: 1250181710    Version: 0x00000000:00000002
+User:     0   Group:     0   Project:     0   Size: 50000
+File ACL: 0
+Links: 0   Blockcount: 98
+Fragment:  Address: 0    Number: 0    Size: 0
+ ctime: 0x6b0619e7:028d5c28 -- Tue Nov 24 23:12:39 2026
+ atime: 0x6b0619e7:0258aae8 -- Tue Nov 24 23:12:39 2026
+ mtime: 0x6b0619e7:020cf7cc -- Tue Nov 24 23:12:39 2026
+crtime: 0x6b0619e7:01b7fbe0 -- Tue Nov 24 23:12:39 2026
+ dtime: 0x0000000d:(028d5c28) -- Thu Jan  1 00:00:13 1970
+Size of extra inode fields: 32
+Inode checksum: 0x4b29cad3
+EXTENTS:
+(0-48):8470-8518
+debugfs: stat <15>
+Inode: 15   Type: regular    Mode:  0644   Flags: 0x80000
+Generation: 1482193026    Version: 0x00000000:00000002
+User:     0   Group:     0   Project:     0   Size: 0
+File ACL: 0
+Links: 0   Blockcount: 0
+Fragment:  Address: 0    Number: 0    Size: 0
+ ctime: 0x6b062187:919d2ce4 -- Tue Nov 24 23:45:11 2026
+ atime: 0x6b062185:a23a7ebc -- Tue Nov 24 23:45:09 2026
+ mtime: 0x6b062187:919d2ce4 -- Tue Nov 24 23:45:11 2026
+crtime: 0x6b062185:a23a7ebc -- Tue Nov 24 23:45:09 2026
+ dtime: 0x6b062187:(919d2ce4) -- Tue Nov 24 23:45:11 2026
+Size of extra inode fields: 32
+Inode checksum: 0x4d08696c
+EXTENTS:
+`;
+
+test('debugfs stat batch: every asked inode, full mode, times, dtime, data blocks without IND blocks', () => {
+  const parsed = parseDebugfsStats(EXT2_BATCH, [12, 13, 14, 99999, 2]);
+  assert.deepEqual(parsed.warnings.map((warning) => [warning.line, warning.message]), [[45, 'debugfs printed nothing usable for inode 99999']]);
+  assert.deepEqual(parsed.records.map((record) => [record.inode, record.type, record.mode?.toString(8), record.size, record.links, record.dataBlocks, record.inlineData]), [
+    [12, 'regular', '100644', 30000, 1, 30, false],
+    [13, 'symlink', '120777', 12, 1, 0, true],
+    [14, 'FIFO', '10000', 0, 1, 0, false],
+    [2, 'directory', '40755', 1024, 3, 1, false],
+  ]);
+  const deleted = parsed.records[0];
+  assert.deepEqual([deleted?.uid, deleted?.gid, deleted?.blockcount, deleted?.atime, deleted?.mtime, deleted?.ctime, deleted?.crtime, deleted?.dtimeRaw],
+    [0, 0, 62, 0x6b062269, 0x6b062269, 0x6b062269, 0x6b062269, 0x6b062269]);
+});
+
+test('debugfs stat batch: 128-byte inodes, an orphan chain link in dtime, zeroed ext4 extents', () => {
+  const parsed = parseDebugfsStats(OLD_INODE, [12, 14, 15]);
+  assert.deepEqual(parsed.warnings, []);
+  assert.deepEqual(parsed.records.map((record) => [record.inode, record.size, record.dataBlocks, record.dtimeRaw, record.crtime, record.ctime]), [
+    [12, 5000, 5, 0x6b0624d4, null, 0x6b0624d4],
+    [14, 50000, 49, 13, 0x6b0619e7, 0x6b0619e7],
+    [15, 0, 0, 0x6b062187, 0x6b062185, 0x6b062187],
+  ]);
+});
+
+test('debugfs stat batch: a symlink target cannot forge another inode, a cut output is a warning', () => {
+  const forged = `debugfs: stat <20>
+Inode: 20   Type: symlink    Mode:  0777   Flags: 0x0
+User:     0   Group:     0   Project:     0   Size: 40
+Links: 0   Blockcount: 0
+Fast link dest: "x
+debugfs: stat <22>
+Inode: 22   Type: regular    Mode:  0644   Flags: 0x0
+User:     0   Group:     0   Project:     0   Size: 999"
+debugfs: stat <21>
+Inode: 21   Type: regular    Mode:  0600   Flags: 0x0
+User:     1000   Group:     1000   Project:     0   Size: 7
+Links: 0   Blockcount: 8
+`;
+  const parsed = parseDebugfsStats(forged, [20, 21, 22]);
+  assert.deepEqual(parsed.records.map((record) => [record.inode, record.size, record.uid]), [[20, 40, 0], [21, 7, 1000]]);
+  assert.deepEqual(parsed.warnings.map((warning) => warning.message), ['debugfs output ends before inode 22']);
+});
+
+test('orphan chain: followed through dtime links, a loop stops with a warning, a wild link too', async () => {
+  const links = new Map([[14, 13], [13, 12], [12, 0]]);
+  assert.deepEqual(await followOrphanChain(14, 100, async (inode) => links.get(inode) ?? null), { inodes: [14, 13, 12], warnings: [] });
+  const looped = new Map([[14, 13], [13, 14]]);
+  let lookups = 0;
+  const chain = await followOrphanChain(14, 100, async (inode) => {
+    lookups++;
+    return looped.get(inode) ?? null;
+  });
+  assert.deepEqual(chain, { inodes: [14, 13], warnings: ['orphan chain loops back to inode 14: stopped'] });
+  assert.equal(lookups, 2);
+  assert.deepEqual(await followOrphanChain(14, 100, async () => 4_000_000), { inodes: [14], warnings: ['orphan chain points at inode 4000000, outside 1..100: stopped'] });
+  assert.deepEqual(await followOrphanChain(0, 100, async () => 1), { inodes: [], warnings: [] });
+  assert.deepEqual(await followOrphanChain(14, 100, async () => null), { inodes: [14], warnings: ['cannot read inode 14 of the orphan chain: stopped there'] });
+});
+
+test('mode strings as ls shows them', () => {
+  assert.equal(modeString(0o100644), '-rw-r--r--');
+  assert.equal(modeString(0o104755), '-rwsr-xr-x');
+  assert.equal(modeString(0o041777), 'drwxrwxrwt');
+  assert.equal(modeString(0o102644), '-rw-r-Sr--');
+  assert.equal(modeString(0o120777), 'lrwxrwxrwx');
+});
+
+test('correlation: one holder is plain, several processes or snapshots, a freed inode and a size change are ambiguous', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unlinked-correlate-'));
+  const kase = openCase(dir, { create: true });
+  t.after(() => {
+    kase.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const db = kase.db;
+  const uuid = '11111111-2222-3333-4444-555555555555';
+  db.exec(`INSERT INTO snapshots (id, source, tool_version, started_at, finished_at) VALUES
+             (1, 'proc', '0.1.0', '2026-11-24T10:00:00Z', '2026-11-24T10:00:01Z'), (2, 'proc', '0.1.0', '2026-11-24T10:05:00Z', '2026-11-24T10:05:01Z'),
+             (3, 'proc', '0.1.0', '2026-11-24T10:09:00Z', NULL)`);
+  const item = db.prepare(`INSERT INTO items (id, snapshot_id, pid, start_time, comm, kind, fd, path, dev, inode, size, fs_uuid) VALUES (?, ?, ?, ?, ?, 'fd', ?, ?, '254:1', ?, ?, ?)`);
+  item.run(1, 1, 100, 5000, 'nginx', 4, Buffer.from('/var/log/a.log'), 12, 500, uuid); // alone: plain
+  item.run(2, 1, 200, 6000, 'php', 5, Buffer.from('/tmp/b'), 13, 10, uuid); // two processes
+  item.run(3, 1, 201, 6001, 'php', 5, Buffer.from('/tmp/b'), 13, 10, uuid);
+  item.run(4, 1, 300, 7000, 'java', 9, Buffer.from('/tmp/c'), 14, 70, uuid); // two snapshots, grew since
+  item.run(5, 2, 300, 7000, 'java', 9, Buffer.from('/tmp/c'), 14, 90, uuid);
+  item.run(6, 1, 400, 8000, 'cron', 3, Buffer.from('/tmp/d'), 15, 5, uuid); // freed in the image
+  item.run(7, 3, 500, 9000, 'unfinished', 3, Buffer.from('/tmp/e'), 16, 5, uuid); // snapshot never finished: not a match
+  item.run(8, 1, 600, 9500, 'other-fs', 3, Buffer.from('/tmp/f'), 12, 500, 'ffffffff-2222-3333-4444-555555555555');
+  db.exec(`INSERT INTO images (id, path, size, sha256, scanned_at) VALUES (1, '/evidence/disk.dd', 1048576, NULL, '2026-11-24T11:00:00Z')`);
+  db.exec(`INSERT INTO image_filesystems (id, image_id, offset_sectors, fs_type, fs_uuid) VALUES (1, 1, 2048, 'ext4', '${uuid}')`);
+  db.exec(`INSERT INTO image_inodes (id, filesystem_id, inode, state, found_by, size) VALUES
+             (1, 1, 12, 'orphan', 'ils', 500), (2, 1, 13, 'orphan', 'ils', 10), (3, 1, 14, 'orphan', 'ils', 90), (4, 1, 15, 'deleted', 'ils', 0),
+             (5, 1, 16, 'orphan', 'ils', 5), (6, 1, 17, 'orphan', 'ils', 1)`);
+  const found = correlate(db).map((entry) => [entry.inode, entry.live.map((match) => match.item_id), entry.ambiguous, entry.reasons]);
+  assert.deepEqual(found, [
+    [12, [1], false, []],
+    [13, [2, 3], true, ['held by 2 processes']],
+    [14, [4, 5], true, ['seen in 2 snapshots']],
+    [15, [6], true, ['freed in the image (deleted, not open): the inode number may have been reused since the snapshot', 'size 0 in the image, 5 at snapshot time: changed since, or another file on a reused inode']],
+  ]);
+  assert.deepEqual(correlate(db, { imageId: 2 }), []);
+  assert.deepEqual(Object.keys(correlate(db)[0] ?? {}), ['image_inode_id', 'image_id', 'image', 'offset_sectors', 'fs_uuid', 'inode', 'state', 'live', 'ambiguous', 'reasons']);
+  assert.deepEqual(correlate(db)[0]?.live, [{ item_id: 1, snapshot_id: 1, pid: 100, start_time: 5000, comm: 'nginx', fd: 4, kind: 'fd', size: 500 }]);
+});
