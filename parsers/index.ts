@@ -1,5 +1,6 @@
 // Every parser, by the text it reads. A test fails when a module in parsers/ is missing here.
 import { parseDebugfsStat, parseLsdel } from './debugfs.js';
+import { parseDebugfsStats } from './debugfsStats.js';
 import { parseExtSuperblock } from './extSuperblock.js';
 import { parseFls } from './fls.js';
 import { parseFsstat } from './fsstat.js';
@@ -20,6 +21,8 @@ export const TEXT_PARSERS = {
   'istat': parseIstat,
   'debugfs-stat': parseDebugfsStat,
   'debugfs-lsdel': parseLsdel,
+  /** Many `stat <N>` answers of one debugfs process; the inodes asked for are read from the echo lines. */
+  'debugfs-stats': (text: string) => parseDebugfsStats(text, [...text.matchAll(/^debugfs: stat <(\d+)>$/gm)].map((match) => Number(match[1]))),
   'proc-stat': parseProcStat,
   'proc-fdinfo': parseFdInfo,
   'proc-mountinfo': parseMountInfo,
@@ -33,4 +36,4 @@ export const BYTE_PARSERS = {
 } as const;
 
 /** The modules behind the registry (types.ts holds shared shapes, not a parser). */
-export const PARSER_MODULES = ['debugfs', 'extSuperblock', 'fls', 'fsstat', 'ils', 'istat', 'lsof', 'mmls', 'orphanFile', 'procfs'] as const;
+export const PARSER_MODULES = ['debugfs', 'debugfsStats', 'extSuperblock', 'fls', 'fsstat', 'ils', 'istat', 'lsof', 'mmls', 'orphanFile', 'procfs'] as const;

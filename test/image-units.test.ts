@@ -2,7 +2,7 @@
 // orphan chain walk with its loop guard.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDebugfsStats } from '../src/image/debugfsInodes.js';
+import { parseDebugfsStats } from '../parsers/debugfsStats.js';
 import { followOrphanChain } from '../src/image/orphanChain.js';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -17,7 +17,7 @@ import { fsstat } from '../tools/fsstat.js';
 import { icatToBuffer } from '../tools/icat.js';
 import { ilsRemoved, ilsUnlinkedAllocated } from '../tools/ils.js';
 import { mmls } from '../tools/mmls.js';
-import type { DebugfsInode } from './debugfsInodes.js';
+import type { DebugfsInode } from '../../parsers/debugfsStats.js';
 import { followOrphanChain } from './orphanChain.js';
 import { isMounted, openImageSource, readSuperblock, startHash, type ImageSource } from './source.js';
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { run, type CommandRecorder } from '../exec/run.js';
 import { UnlinkedError } from '../errors.js';
-import { parseDebugfsStats, type DebugfsInode } from '../image/debugfsInodes.js';
+import { parseDebugfsStats, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import type { ParseResult } from '../../parsers/types.js';
 import { SHORT_TIMEOUT_MS, WALK_TIMEOUT_MS, copyTimeoutMs } from './limits.js';
 

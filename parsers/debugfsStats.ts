@@ -11,7 +11,7 @@
 //   TOTAL: 31
 // 128-byte inodes print `ctime: 0x6b062269 -- ...` (no nanoseconds). A chunk is only accepted when
 // it starts with the inode that was asked for, so a symlink target cannot forge another inode.
-import { warningText, type ParseResult } from '../../parsers/types.js';
+import { warningText, type ParseResult } from './types.js';
 
 export interface DebugfsInode {
   inode: number;
