@@ -1,7 +1,7 @@
 // Issue 8: `npx unlinked triage` as the README says, against real processes holding every kind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -77,21 +77,32 @@ test('triage: snapshot, recover every kind with exact sha256, SHA256SUMS, HTML a
   }
 });
 
-test('triage refuses a case on the file system that holds the items, and says where to put it (root)', async (t) => {
+test('triage does not copy items onto their own file system: it says where to put the case, and still copies the rest and writes the reports (root)', async (t) => {
   const dir = makeTempDir('triage-same');
-  const holder = await startHolder(dir, [{ kind: 'fd', name: 'evidence', content: Buffer.from('x') }]);
+  const holder = await startHolder(dir, [
+    { kind: 'fd', name: 'evidence', content: Buffer.from('on the case file system') },
+    { kind: 'memfd', name: 'elsewhere', content: Buffer.from('in memory') },
+  ]);
   const caseDir = path.join(dir, 'case');
   t.after(async () => {
     await holder.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'triage', '--no-lsof', '--json'], { encoding: 'utf8' });
+  assert.equal(result.status, 3, result.stderr);
+  assert.match(result.stderr, /item\(s\) were not copied because the case directory .* is on their file system: put the case on another disk \(--case \/mnt\/usb\/case\)/);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
   try {
-    execFileSync(process.execPath, [cliPath, '--case', caseDir, 'triage', '--no-lsof'], { stdio: 'pipe' });
-    assert.fail('triage should refuse');
-  } catch (error) {
-    const failure = error as { status: number; stderr: Buffer };
-    assert.equal(failure.status, 1);
-    assert.match(failure.stderr.toString(), /unlinked: refusing to write into .*the same file system as item \d+ .*--case \/mnt\/usb\/case.*--force-same-fs/);
+    const rows = db
+      .prepare(`SELECT i.kind, r.complete, r.output, r.note, r.sha256 FROM items i JOIN recoveries r ON r.item_id = i.id WHERE i.pid = ? ORDER BY i.kind`)
+      .all(holder.pid) as Array<{ kind: string; complete: number; output: string | null; note: string | null; sha256: string | null }>;
+    assert.equal(rows.length, 2);
+    assert.deepEqual([rows[0]?.kind, rows[0]?.complete, rows[0]?.output], ['fd', 0, null]);
+    assert.match(rows[0]?.note ?? '', /^not copied: it is on \d+:\d+, the file system of the case directory/);
+    assert.deepEqual([rows[1]?.kind, rows[1]?.complete, rows[1]?.sha256], ['memfd', 1, sha256(Buffer.from('in memory'))]);
+  } finally {
+    db.close();
   }
-  assert.deepEqual(fs.existsSync(path.join(caseDir, 'recovered')) ? fs.readdirSync(path.join(caseDir, 'recovered')) : [], []);
+  assert.ok(fs.existsSync(path.join(caseDir, 'reports', 'report.html')));
+  assert.ok(fs.existsSync(path.join(caseDir, 'reports', 'items.csv')));
 });

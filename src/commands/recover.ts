@@ -32,7 +32,7 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
       outputDir: kase.paths.recovered,
       follow: options.follow === true,
       followTimeoutS: options.followTimeout ?? null,
-      forceSameFs: options.forceSameFs === true,
+      sameFs: options.forceSameFs === true ? 'force' : 'refuse',
       onProgress: (item, bytes) => progress(`item ${item.id} (pid ${item.pid} ${item.kind})`, bytes),
     });
     progress.done();

@@ -36,7 +36,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
         outputDir: kase.paths.recovered,
         follow: options.followTimeout !== undefined,
         followTimeoutS: options.followTimeout ?? null,
-        forceSameFs: options.forceSameFs === true,
+        sameFs: options.forceSameFs === true ? 'force' : 'skip',
         onProgress: (item, bytes) => progress(`item ${item.id} (pid ${item.pid} ${item.kind})`, bytes),
       });
       progress.done();
@@ -50,6 +50,10 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
     ctx.info(`triage of ${snapshot.counts.processesSeen} processes: ${snapshot.items} deleted-but-open items (${kinds})`);
     if (options.recover !== false) ctx.info(`recovered ${complete.length} of ${recovered.length} completely into ${kase.paths.recovered}`);
     for (const record of failed) ctx.warn(`item ${record.item_id} (pid ${record.pid} ${record.kind}${record.fd === null ? '' : ` fd ${record.fd}`}): ${record.note ?? 'incomplete'}`);
+    const sameFs = failed.filter((record) => record.note?.startsWith('not copied: it is on') === true).length;
+    if (sameFs > 0) {
+      ctx.warn(`${sameFs} item(s) were not copied because the case directory ${kase.paths.dir} is on their file system: put the case on another disk (--case /mnt/usb/case) and run triage again, or pass --force-same-fs`);
+    }
     ctx.info(`reports: ${html}\n         ${csv}\ncase database: ${kase.paths.database} (${seconds} s)`);
     if (ctx.json) {
       ctx.out(

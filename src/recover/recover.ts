@@ -17,7 +17,11 @@ export interface RecoverOptions {
   follow: boolean;
   /** Seconds; default 600 with --follow. */
   followTimeoutS: number | null;
-  forceSameFs: boolean;
+  /**
+   * Items on the output's file system: 'refuse' the whole run (recover), 'skip' them with the reason
+   * recorded and copy the rest (triage: the most fragile items must not wait), or 'force'.
+   */
+  sameFs: 'refuse' | 'skip' | 'force';
   onProgress?: (item: ItemRow, bytes: number) => void;
 }
 
@@ -63,10 +67,11 @@ export function outputName(item: Pick<ItemRow, 'id' | 'pid' | 'kind' | 'fd' | 'p
 
 export async function recoverItems(db: Db, items: readonly ItemRow[], options: RecoverOptions): Promise<RecoveredJson[]> {
   fs.mkdirSync(options.outputDir, { recursive: true });
-  if (!options.forceSameFs) {
+  if (options.sameFs === 'refuse') {
     const refusal = sameFsRefusal(options.outputDir, items);
     if (refusal !== null) throw new UnlinkedError('SAME_FS', refusal);
   }
+  const outDev = devString(fs.statSync(options.outputDir).dev);
   const insert = db.prepare(`INSERT INTO recoveries (item_id, output, started_at, note) VALUES (?, ?, ?, 'interrupted: the copy did not finish')`);
   const update = db.prepare(
     `UPDATE recoveries SET output = ?, bytes = ?, sha256 = ?, complete = ?, note = ?, size_at_start = ?, size_at_end = ?, sparse = ?, followed = ?, finished_at = ? WHERE id = ?`,
@@ -75,7 +80,10 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   for (const item of items) {
     const output = path.join(options.outputDir, outputName(item));
     const rowId = Number(insert.run(item.id, output, nowIso()).lastInsertRowid);
-    const outcome = await recoverOne(item, output, options);
+    const outcome =
+      options.sameFs === 'skip' && item.dev === outDev
+        ? failed(`not copied: it is on ${outDev}, the file system of the case directory, whose writes could overwrite its freed blocks; rerun with --case on another disk (e.g. /mnt/usb/case), or --force-same-fs`)
+        : await recoverOne(item, output, options);
     update.run(
       outcome.output, outcome.bytes, outcome.sha256, outcome.complete ? 1 : 0, outcome.note, outcome.sizeAtStart, outcome.sizeAtEnd,
       outcome.sparse ? 1 : 0, outcome.followed ? 1 : 0, nowIso(), rowId,
