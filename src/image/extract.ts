@@ -10,7 +10,7 @@ import { extractionOutput, finishExtraction, latestCompleteRecovery, liveItemsFo
 import { appendSha256Sums } from '../util/sha256sums.js';
 import { debugfsDump } from '../tools/debugfs.js';
 import { icatToFd } from '../tools/icat.js';
-import { isMounted, startHash, type ImageSource } from './source.js';
+import { FollowHasher, isMounted, type ImageSource } from './source.js';
 
 export interface ExtractTarget {
   offsetSectors: number;
@@ -51,40 +51,60 @@ export async function extractInodes(
   fs.mkdirSync(outputDir, { recursive: true });
   const mounted = source.deviceId !== null && isMounted(source.deviceId);
   const results: ExtractedJson[] = [];
-  for (const target of targets) {
-    const id = startExtraction(db, { imageInodeId: target.imageInodeId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
-    const outcome = await extractOne(source, target, outputDir, recorder, (file) => extractionOutput(db, id, file));
-    const live = compareWithLive(db, source, target, outcome.sha256, mounted);
-    if (live.note !== null) outcome.notes.push(live.note);
-    const note = outcome.notes.length === 0 ? null : outcome.notes.join('; ');
-    finishExtraction(db, id, {
-      output: outcome.output, bytes: outcome.bytes, sha256: outcome.sha256, complete: outcome.complete, method: outcome.method, note,
-      liveItemId: live.itemId, liveSha256Match: live.match,
-    });
-    if (outcome.output !== null && outcome.sha256 !== null) appendSha256Sums(outputDir, outcome.sha256, outcome.output);
-    const result: ExtractedJson = {
-      image: source.path, offset_sectors: target.offsetSectors, inode: target.inode, output: outcome.output, bytes: outcome.bytes, sha256: outcome.sha256,
-      complete: outcome.complete, method: outcome.method, note, live_item_id: live.itemId, live_sha256_match: live.match,
-    };
-    results.push(result);
-    onResult?.(result);
+  // Started before the first copy: the worker's start-up is then off every copy's path.
+  const hasher = new FollowHasher();
+  try {
+    for (const target of targets) {
+      const id = startExtraction(db, { imageInodeId: target.imageInodeId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
+      const outcome = await extractOne({ source, outputDir, recorder, hasher, onFile: (file) => extractionOutput(db, id, file) }, target);
+      const result = conclude(db, id, source, target, outcome, mounted);
+      if (result.output !== null && result.sha256 !== null) appendSha256Sums(outputDir, result.sha256, result.output);
+      results.push(result);
+      onResult?.(result);
+    }
+  } finally {
+    await hasher.close();
   }
   return results;
 }
 
-async function extractOne(source: ImageSource, target: ExtractTarget, outputDir: string, recorder: CommandRecorder, onFile: (file: string) => void): Promise<Outcome> {
+/** What the copy steps share: where from, where to, who hashes, and who hears of each new file. */
+interface Copier {
+  source: ImageSource;
+  outputDir: string;
+  recorder: CommandRecorder;
+  hasher: FollowHasher;
+  onFile: (file: string) => void;
+}
+
+/** Compare with the live copy, if any, and close the extraction's row. */
+function conclude(db: Db, id: number, source: ImageSource, target: ExtractTarget, outcome: Outcome, mounted: boolean): ExtractedJson {
+  const live = compareWithLive(db, source, target, outcome.sha256, mounted);
+  if (live.note !== null) outcome.notes.push(live.note);
+  const note = outcome.notes.length === 0 ? null : outcome.notes.join('; ');
+  finishExtraction(db, id, {
+    output: outcome.output, bytes: outcome.bytes, sha256: outcome.sha256, complete: outcome.complete, method: outcome.method, note,
+    liveItemId: live.itemId, liveSha256Match: live.match,
+  });
+  return {
+    image: source.path, offset_sectors: target.offsetSectors, inode: target.inode, output: outcome.output, bytes: outcome.bytes, sha256: outcome.sha256,
+    complete: outcome.complete, method: outcome.method, note, live_item_id: live.itemId, live_sha256_match: live.match,
+  };
+}
+
+async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcome> {
   if (target.recoverable === false) {
     return {
       output: null, bytes: 0, sha256: null, complete: false, method: null,
       notes: [`unrecoverable: the inode (size ${target.size ?? '?'}) points at no data blocks any more (on unlink ext4 zeroes the extents and the size): nothing extracted`],
     };
   }
-  const base = `${path.basename(source.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${target.offsetSectors}-${target.inode}`;
-  const viaIcat = await copyWithIcat(source, target, outputDir, base, recorder, onFile);
+  const base = `${path.basename(copier.source.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${target.offsetSectors}-${target.inode}`;
+  const viaIcat = await copyWithIcat(copier, target, base);
   if (viaIcat.error === null) return judge(viaIcat.copy, 'icat', true, target, []);
   // icat refused (e.g. "Address missing in partial image"): try debugfs, then keep the better copy.
   const notes = [`icat failed after ${viaIcat.copy.bytes} bytes (${viaIcat.error})`];
-  const viaDebugfs = await copyWithDebugfs(source, target, outputDir, base, recorder, onFile);
+  const viaDebugfs = await copyWithDebugfs(copier, target, base);
   if (viaDebugfs.error !== null) notes.push(`debugfs dump failed (${viaDebugfs.error})`);
   const icatCopy = viaIcat.copy;
   const debugfsCopy = viaDebugfs.copy;
@@ -105,43 +125,40 @@ interface Copy {
   sha256: string;
 }
 
-async function copyWithIcat(
-  source: ImageSource, target: ExtractTarget, outputDir: string, base: string, recorder: CommandRecorder, onFile: (file: string) => void,
-): Promise<{ copy: Copy; error: string | null }> {
-  const { file, fd } = createUnique(outputDir, base);
-  onFile(file);
-  const writerDone = new SharedArrayBuffer(4);
+async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy; error: string | null }> {
+  const { file, fd } = createUnique(copier.outputDir, base);
+  copier.onFile(file);
   // icat writes the file at full speed; the worker hashes it right behind, from the page cache, on the other core.
-  const hashing = startHash(file, writerDone);
+  const hashing = copier.hasher.follow(file);
   let error: string | null = null;
   try {
-    await icatToFd(source.path, target.offsetSectors, target.inode, fd, target.size, recorder);
+    await icatToFd(copier.source.path, target.offsetSectors, target.inode, fd, target.size, copier.recorder);
   } catch (failure) {
     error = oneLine(failure);
   } finally {
     fs.closeSync(fd);
-    Atomics.store(new Int32Array(writerDone), 0, 1);
-    Atomics.notify(new Int32Array(writerDone), 0);
+    hashing.writerDone();
   }
   const hashed = await hashing.done;
   return { copy: { output: file, bytes: hashed.bytes, sha256: hashed.sha256 }, error };
 }
 
-async function copyWithDebugfs(
-  source: ImageSource, target: ExtractTarget, outputDir: string, base: string, recorder: CommandRecorder, onFile: (file: string) => void,
-): Promise<{ copy: Copy | null; error: string | null }> {
+async function copyWithDebugfs(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy | null; error: string | null }> {
   // Reserve a name of our own: debugfs opens it with O_TRUNC and must never meet anything else there.
-  const { file, fd } = createUnique(outputDir, `${base}.debugfs`);
+  const { file, fd } = createUnique(copier.outputDir, `${base}.debugfs`);
   fs.closeSync(fd);
-  onFile(file);
+  copier.onFile(file);
   let error: string | null = null;
   try {
-    await debugfsDump(source.path, target.offsetSectors, target.inode, file, target.size, recorder);
+    await debugfsDump(copier.source.path, target.offsetSectors, target.inode, file, target.size, copier.recorder);
   } catch (failure) {
     error = oneLine(failure);
   }
   if (!fs.existsSync(file)) return { copy: null, error: error ?? 'debugfs wrote nothing' };
-  const hashed = await startHash(file).done;
+  // debugfs has exited: the hash reads to the end of the file at once.
+  const hashing = copier.hasher.follow(file);
+  hashing.writerDone();
+  const hashed = await hashing.done;
   return { copy: { output: file, bytes: hashed.bytes, sha256: hashed.sha256 }, error };
 }
 

@@ -59,9 +59,11 @@ export interface HashJob {
   stop(): void;
 }
 
-/** sha256 of a whole file or device in a worker thread, or of a file still being written (follow). */
-export function startHash(file: string, follow?: SharedArrayBuffer): HashJob {
-  const worker = new Worker(new URL('./hashWorker.js', import.meta.url), { workerData: follow === undefined ? { file } : { file, follow } });
+const HASH_WORKER = new URL('./hashWorker.js', import.meta.url);
+
+/** sha256 of a whole file or device, read once, in a worker thread. */
+export function startHash(file: string): HashJob {
+  const worker = new Worker(HASH_WORKER, { workerData: { file } });
   let stopped = false;
   const done = new Promise<{ sha256: string; bytes: number }>((resolve, reject) => {
     worker.once('message', (result: { sha256: string; bytes: number }) => resolve(result));
@@ -78,6 +80,59 @@ export function startHash(file: string, follow?: SharedArrayBuffer): HashJob {
       void worker.terminate();
     },
   };
+}
+
+/**
+ * A standing worker that hashes files while another process writes them: `follow(file)` returns
+ * the hash and a `writerDone()` to call once the writer has exited. One job at a time.
+ */
+export class FollowHasher {
+  private readonly worker = new Worker(HASH_WORKER, { workerData: { file: null } });
+  private failure: Error | null = null;
+  private pending: { resolve: (result: { sha256: string; bytes: number }) => void; reject: (error: Error) => void } | null = null;
+
+  constructor() {
+    this.worker.on('message', (reply: { ok?: { sha256: string; bytes: number }; error?: string }) => {
+      const pending = this.pending;
+      this.pending = null;
+      if (reply.ok !== undefined) pending?.resolve(reply.ok);
+      else pending?.reject(new Error(`hashing failed: ${reply.error ?? 'unknown error'}`));
+    });
+    // A worker that dies must not leave a copy waiting for its hash forever.
+    const fail = (error: Error) => {
+      this.failure = error;
+      this.pending?.reject(error);
+      this.pending = null;
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`the hashing worker exited (code ${code})`)));
+  }
+
+  follow(file: string): { done: Promise<{ sha256: string; bytes: number }>; writerDone: () => void } {
+    const flag = new SharedArrayBuffer(4);
+    let accepted = false;
+    const done = new Promise<{ sha256: string; bytes: number }>((resolve, reject) => {
+      if (this.failure !== null) reject(this.failure);
+      else if (this.pending !== null) reject(new Error('one file at a time'));
+      else {
+        this.pending = { resolve, reject };
+        accepted = true;
+      }
+    });
+    if (accepted) this.worker.postMessage({ file, follow: flag });
+    return {
+      done,
+      writerDone: () => {
+        const view = new Int32Array(flag);
+        Atomics.store(view, 0, 1);
+        Atomics.notify(view, 0);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
 }
 
 /**
