@@ -2,7 +2,8 @@ import os from 'node:os';
 import fs from 'node:fs';
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
-import type { LiveItem, WalkResult } from '../proc/types.js';
+import type { WalkResult } from '../proc/types.js';
+import { BatchInsert } from './batch.js';
 import type { WalkChunk } from '../proc/walk.js';
 
 export interface SnapshotMeta {
@@ -67,55 +68,60 @@ function raw(value: string | null): Buffer | null {
 const bool = (value: boolean | null): number | null => (value === null ? null : value ? 1 : 0);
 
 /**
- * Writes what a walk saw under one snapshot id, chunk by chunk as the walk proceeds.
- * The caller holds the transaction open around all of it.
+ * Writes what a walk saw under one snapshot id, chunk by chunk as the walk proceeds, many rows per
+ * statement. The caller holds the transaction open around all of it; finish() writes the last rows.
  */
 export class WalkWriter {
-  /** Every stored item with its row id, for the lsof cross-check. */
-  readonly itemIds = new Map<LiveItem, number>();
-  private readonly insertProcess;
-  private readonly insertFd;
-  private readonly insertMap;
-  private readonly insertItem;
+  private readonly processes;
+  private readonly fds;
+  private readonly maps;
+  private readonly items;
 
   constructor(
     private readonly db: Db,
     readonly snapshotId: number,
   ) {
-    this.insertProcess = db.prepare(
-      `INSERT INTO processes (snapshot_id, pid, ppid, start_time, state, uid, comm, cmdline, exe, exe_deleted, exe_dev, exe_inode, mnt_ns, pid_ns, cgroup, read_error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    this.processes = new BatchInsert(
+      db,
+      `INSERT INTO processes (snapshot_id, pid, ppid, start_time, state, uid, comm, cmdline, exe, exe_deleted, exe_dev, exe_inode, mnt_ns, pid_ns, cgroup, read_error)`,
+      16,
     );
-    this.insertFd = db.prepare(`INSERT INTO fds (snapshot_id, pid, fd, target, dev, inode, mode, size, nlink, pos, flags, mnt_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.insertMap = db.prepare(
-      `INSERT OR IGNORE INTO maps (snapshot_id, pid, range, perms, offset, maps_dev, inode, path, dev, size, nlink, stat_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.insertItem = db.prepare(
-      `INSERT INTO items (snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mode, uid, gid, atime, mtime, ctime, pos, flags, mnt_id, mnt_ns, mount_point, fs_type, fs_uuid, in_proc, in_lsof)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0)`,
+    this.fds = new BatchInsert(db, `INSERT INTO fds (snapshot_id, pid, fd, target, dev, inode, mode, size, nlink, pos, flags, mnt_id)`, 12);
+    this.maps = new BatchInsert(db, `INSERT OR IGNORE INTO maps (snapshot_id, pid, range, perms, offset, maps_dev, inode, path, dev, size, nlink, stat_error)`, 12);
+    this.items = new BatchInsert(
+      db,
+      `INSERT INTO items (snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mode, uid, gid, atime, mtime, ctime, pos, flags, mnt_id, mnt_ns, mount_point, fs_type, fs_uuid, in_proc, in_lsof)`,
+      28,
     );
   }
 
   writeChunk(chunk: WalkChunk): void {
     const id = this.snapshotId;
+    // Parents first: the fds and maps batches reference process rows (foreign keys).
     for (const p of chunk.processes) {
-      this.insertProcess.run(id, p.pid, p.ppid, p.startTime, p.state, p.uid, p.comm, raw(p.cmdline), raw(p.exe), bool(p.exeDeleted), p.exeDev, p.exeInode, p.mntNs, p.pidNs, p.cgroup, p.readError);
+      this.processes.add(id, p.pid, p.ppid, p.startTime, p.state, p.uid, p.comm, raw(p.cmdline), raw(p.exe), bool(p.exeDeleted), p.exeDev, p.exeInode, p.mntNs, p.pidNs, p.cgroup, p.readError);
     }
+    this.processes.flush();
     for (const f of chunk.fds) {
-      this.insertFd.run(id, f.pid, f.fd, raw(f.target), f.dev, f.inode, f.mode, f.size, f.nlink, f.pos, f.flags, f.mntId);
+      this.fds.add(id, f.pid, f.fd, raw(f.target), f.dev, f.inode, f.mode, f.size, f.nlink, f.pos, f.flags, f.mntId);
     }
     for (const m of chunk.maps) {
-      this.insertMap.run(id, m.pid, m.range, m.perms, m.offset, m.mapsDev, m.inode, raw(m.path), m.dev, m.size, m.nlink, m.statError);
+      this.maps.add(id, m.pid, m.range, m.perms, m.offset, m.mapsDev, m.inode, raw(m.path), m.dev, m.size, m.nlink, m.statError);
     }
     for (const i of chunk.items) {
-      const info = this.insertItem.run(id, i.pid, i.startTime, i.comm, raw(i.exe), i.kind, i.fd, i.mapRange, raw(i.path), i.dev, i.inode, i.size, i.nlink, i.mode, i.uid, i.gid, i.atime, i.mtime, i.ctime, i.pos, i.flags, i.mntId, i.mntNs, raw(i.mountPoint), i.fsType, i.fsUuid);
-      this.itemIds.set(i, Number(info.lastInsertRowid));
+      this.items.add(
+        id, i.pid, i.startTime, i.comm, raw(i.exe), i.kind, i.fd, i.mapRange, raw(i.path), i.dev, i.inode, i.size, i.nlink, i.mode, i.uid, i.gid, i.atime,
+        i.mtime, i.ctime, i.pos, i.flags, i.mntId, i.mntNs, raw(i.mountPoint), i.fsType, i.fsUuid, 1, 0,
+      );
     }
   }
 
   /** Mounts and counts come once the whole walk is done. */
   finish(walk: WalkResult): void {
     this.writeChunk(walk);
+    this.fds.flush();
+    this.maps.flush();
+    this.items.flush();
     const insertMount = this.db.prepare(
       `INSERT OR IGNORE INTO mounts (snapshot_id, mnt_ns, mnt_id, parent_id, dev, root, mount_point, fs_type, source, fs_uuid, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
