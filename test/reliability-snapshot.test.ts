@@ -24,6 +24,11 @@ function assertConsistent(databasePath: string): { snapshots: number; items: num
   try {
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
     assert.deepEqual(db.pragma('foreign_key_check'), []);
+    if (db.pragma('user_version', { simple: true }) === 0) {
+      // Killed while the case was being created: the schema's transaction never committed.
+      assert.deepEqual(db.prepare(`SELECT name FROM sqlite_master`).all(), [], 'no half schema');
+      return { snapshots: 0, items: 0 };
+    }
     const unfinished = db.prepare('SELECT count(*) AS n FROM snapshots WHERE finished_at IS NULL').get() as { n: number };
     assert.equal(unfinished.n, 0, 'no half snapshot');
     const orphanItems = db.prepare('SELECT count(*) AS n FROM items i LEFT JOIN processes p ON p.snapshot_id = i.snapshot_id AND p.pid = i.pid WHERE i.in_proc = 1 AND p.pid IS NULL').get() as { n: number };
@@ -122,7 +127,8 @@ test('SIGTERM stops a snapshot cleanly with a message', async (t) => {
   const child = spawn(process.execPath, snapshotArgs(caseDir), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
-  await new Promise((resolve) => setTimeout(resolve, 120));
+  // Signal it once it is at work (the case database is open), not while node itself starts.
+  await waitFor(() => child.exitCode !== null || holdsFile(child.pid!, path.join(caseDir, 'case.sqlite')), 10_000);
   child.kill('SIGTERM');
   const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
   if (code === 0) return; // it finished before the signal: nothing to check but consistency
@@ -130,3 +136,25 @@ test('SIGTERM stops a snapshot cleanly with a message', async (t) => {
   assert.match(stderr, /interrupted by SIGTERM/);
   if (fs.existsSync(path.join(caseDir, 'case.sqlite'))) assertConsistent(path.join(caseDir, 'case.sqlite'));
 });
+
+function holdsFile(pid: number, file: string): boolean {
+  try {
+    return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === file;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,5 +1,4 @@
-#!/usr/bin/env node
-// bin entry: build the program, one error boundary, exit codes of CONTRACT.md.
+// The program behind the bin entry (main.ts): one error boundary, exit codes of CONTRACT.md.
 import fs from 'node:fs';
 import { CommanderError } from 'commander';
 import { EXIT, UnlinkedError, errnoCode, oneLine } from '../errors.js';
@@ -53,17 +52,7 @@ export function reportError(error: unknown, verbose: boolean): number {
   return EXIT.failed;
 }
 
-function onSignal(signal: NodeJS.Signals): void {
-  process.stderr.write(`unlinked: interrupted by ${signal}; every finished step is in the case database, an unfinished snapshot or copy is not counted\n`);
-  process.exit(EXIT.failed);
-}
-
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   // `unlinked list --json | head` closes the pipe early: not a failure of ours.
   if (error.code === 'EPIPE') process.exit(EXIT.ok);
 });
-
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
