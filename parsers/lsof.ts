@@ -46,11 +46,27 @@ export type LsofFormat = 'field' | 'plain';
 const DELETED = ' (deleted)';
 const WARNING = /^lsof: |^\s+Output information may be incomplete\.|^lsof (?:version|WARNING)/;
 
+export interface LsofParserOptions {
+  /**
+   * Only records that can be deleted files (link count 0, or no link count at all): the others are
+   * counted in `records` but never built (no name decoded). What an import keeps; a million-line
+   * capture is mostly live files.
+   */
+  deletedOnly?: boolean;
+}
+
 export class LsofStreamParser {
   format: LsofFormat | null = null;
   readonly warnings: ParseWarning[] = [];
+  /** Every well-formed file record seen, returned or not. */
+  records = 0;
   private field: FieldState | null = null;
   private plain: PlainState | null = null;
+  private readonly deletedOnly: boolean;
+
+  constructor(options: LsofParserOptions = {}) {
+    this.deletedOnly = options.deletedOnly === true;
+  }
 
   /** Feed one line (without its newline); returns the records it completed. */
   push(text: string, lineNo: number): LsofFileRecord[] {
@@ -85,8 +101,20 @@ export class LsofStreamParser {
   /** End of input: the last pending record. */
   end(): LsofFileRecord[] {
     if (this.field === null) return [];
-    const done = finishFile(this.field, this.warnings);
-    return done === null ? [] : [done];
+    const out: LsofFileRecord[] = [];
+    this.finishFile(this.field, out);
+    return out;
+  }
+
+  /** Close the pending file set: a record (counted; returned unless deletedOnly rules it out) or a warning. */
+  private finishFile(state: FieldState, out: LsofFileRecord[]): void {
+    const file = state.file;
+    state.file = null;
+    if (file === null || state.process === null) return;
+    const record = fileRecord(state.process, file, this.deletedOnly, this.warnings);
+    if (record === 'bad') return;
+    this.records++;
+    if (record !== null) out.push(record);
   }
 
   private pushField(text: string, lineNo: number): LsofFileRecord[] {
@@ -106,8 +134,7 @@ export class LsofStreamParser {
   private fieldValue(state: FieldState, id: number, text: string, start: number, end: number, lineNo: number, out: LsofFileRecord[]): void {
     const value = text.slice(start + 1, end);
     if (id === 0x70 /* p */) {
-      const done = finishFile(state, this.warnings);
-      if (done !== null) out.push(done);
+      this.finishFile(state, out);
       const pid = toSafeInt(value);
       if (pid === null || pid <= 0) {
         this.warnings.push({ line: lineNo, message: 'bad pid field', text: warningText(text.slice(start, end)) });
@@ -118,19 +145,26 @@ export class LsofStreamParser {
       state.process = { pid, command: null, uid: null, user: null, tid: null };
       state.skipping = false;
     } else if (id === 0x66 /* f */) {
-      const done = finishFile(state, this.warnings);
-      if (done !== null) out.push(done);
+      this.finishFile(state, out);
       if (state.process === null) {
         // Its fields belong to no process: one warning for the whole set.
         if (!state.skipping) this.warnings.push({ line: lineNo, message: 'file set before any process set', text: warningText(text.slice(start, end)) });
         state.skipping = true;
         return;
       }
-      state.file = { line: lineNo, fd: value, fields: {} };
+      state.file = { line: lineNo, fd: value, t: null, D: null, s: null, o: null, k: null, i: null, n: null };
     } else if (state.skipping) {
       return;
     } else if (state.file !== null) {
-      state.file.fields[String.fromCharCode(id)] = value;
+      const file = state.file;
+      // The fields a record is made of; the others (a, l, G, P, T, ...) stay in the raw capture.
+      if (id === 0x74 /* t */) file.t = value;
+      else if (id === 0x44 /* D */) file.D = value;
+      else if (id === 0x73 /* s */) file.s = value;
+      else if (id === 0x6f /* o */) file.o = value;
+      else if (id === 0x6b /* k */) file.k = value;
+      else if (id === 0x69 /* i */) file.i = value;
+      else if (id === 0x6e /* n */) file.n = value;
     } else if (state.process !== null) {
       if (id === 0x63 /* c */) state.process.command = unescapeName(value).toString('utf8');
       else if (id === 0x75 /* u */) state.process.uid = toSafeInt(value);
@@ -157,6 +191,8 @@ export class LsofStreamParser {
       this.warnings.push({ line: lineNo, message: record, text: warningText(text) });
       return [];
     }
+    this.records++;
+    if (this.deletedOnly && record.nlink !== null && record.nlink !== 0) return [];
     return [record];
   }
 }
@@ -172,46 +208,65 @@ export function parseLsof(text: string): ParseResult<LsofFileRecord> & { format:
   return { records, warnings: parser.warnings, format: parser.format };
 }
 
+interface ProcessSet {
+  pid: number;
+  command: string | null;
+  uid: number | null;
+  user: string | null;
+  tid: number | null;
+}
+
+/** One file set's fields as printed (a fixed shape: a million of them go through here). */
+interface FileSet {
+  line: number;
+  fd: string;
+  t: string | null;
+  D: string | null;
+  s: string | null;
+  o: string | null;
+  k: string | null;
+  i: string | null;
+  n: string | null;
+}
+
 interface FieldState {
-  process: { pid: number; command: string | null; uid: number | null; user: string | null; tid: number | null } | null;
-  file: { line: number; fd: string; fields: Record<string, string> } | null;
+  process: ProcessSet | null;
+  file: FileSet | null;
   /** After a bad p or an orphan f: ignore fields until the next p or f. */
   skipping: boolean;
 }
 
-function finishFile(state: FieldState, warnings: ParseWarning[]): LsofFileRecord | null {
-  const file = state.file;
-  state.file = null;
-  if (file === null || state.process === null) return null;
-  const f = file.fields;
-  const number = (id: string): number | null | 'bad' => {
-    const value = f[id];
-    if (value === undefined || value === '') return null;
-    const parsed = parseLsofNumber(value);
-    return parsed === null ? 'bad' : parsed;
-  };
-  const size = number('s');
-  const offset = number('o');
-  const nlink = number('k');
-  const inode = number('i');
-  const deviceText = f['D'];
-  const device = deviceText === undefined ? null : parseFieldDevice(deviceText);
+/** A number field: null when absent or empty, 'bad' when malformed. */
+function numberField(value: string | null): number | null | 'bad' {
+  if (value === null || value === '') return null;
+  return parseLsofNumber(value) ?? 'bad';
+}
+
+/** The record of a file set; null when deletedOnly rules it out; 'bad' (and a warning) when malformed. */
+function fileRecord(process: ProcessSet, file: FileSet, deletedOnly: boolean, warnings: ParseWarning[]): LsofFileRecord | null | 'bad' {
+  const size = numberField(file.s);
+  const offset = numberField(file.o);
+  const nlink = numberField(file.k);
+  const inode = numberField(file.i);
+  const device = file.D === null ? null : parseFieldDevice(file.D);
   if (size === 'bad' || offset === 'bad' || nlink === 'bad' || inode === 'bad' || device === 'bad') {
-    warnings.push({ line: file.line, message: 'file set with a malformed number (s, o, k, i or D field)', text: warningText(Object.entries(f).map(([k, v]) => k + v).join(' ')) });
-    return null;
+    const shown = (['t', 'D', 's', 'o', 'k', 'i', 'n'] as const).filter((id) => file[id] !== null).map((id) => id + (file[id] ?? ''));
+    warnings.push({ line: file.line, message: 'file set with a malformed number (s, o, k, i or D field)', text: warningText(['f' + file.fd, ...shown].join(' ')) });
+    return 'bad';
   }
-  const name = unescapeName(f['n'] ?? '');
-  const nameDeleted = name.toString('latin1').endsWith(DELETED);
+  if (deletedOnly && nlink !== null && nlink !== 0) return null;
+  const name = unescapeName(file.n ?? '');
+  const nameDeleted = endsWithDeleted(name);
   return {
     line: file.line,
-    command: state.process.command,
-    pid: state.process.pid,
-    tid: state.process.tid,
-    uid: state.process.uid,
-    user: state.process.user,
+    command: process.command,
+    pid: process.pid,
+    tid: process.tid,
+    uid: process.uid,
+    user: process.user,
     fd: file.fd,
     fdNum: fdNumber(file.fd),
-    type: f['t'] ?? null,
+    type: file.t,
     device,
     size,
     offset,
@@ -221,6 +276,12 @@ function finishFile(state: FieldState, warnings: ParseWarning[]): LsofFileRecord
     nameDeleted,
     candidateOnlyByText: nlink === null && nameDeleted,
   };
+}
+
+const DELETED_BYTES = Buffer.from(DELETED, 'latin1');
+
+function endsWithDeleted(name: Buffer): boolean {
+  return name.length >= DELETED_BYTES.length && name.compare(DELETED_BYTES, 0, DELETED_BYTES.length, name.length - DELETED_BYTES.length) === 0;
 }
 
 interface Column {
@@ -317,15 +378,18 @@ function nearestColumn(columns: readonly Column[], token: { start: number; end: 
   return distance <= 2 ? best : undefined;
 }
 
+/** "3u", "12r", "4w-W": the leading digits; "txt", "mem", "DEL": null. */
 function fdNumber(fd: string): number | null {
-  const match = /^(\d+)[rwu]?[ -]?[A-Za-z]?$/.exec(fd) ?? /^(\d+)/.exec(fd);
-  return match === null ? null : toSafeInt(match[1] ?? '');
+  let digits = 0;
+  while (digits < fd.length && fd.charCodeAt(digits) >= 48 && fd.charCodeAt(digits) <= 57) digits++;
+  return digits === 0 ? null : toSafeInt(digits === fd.length ? fd : fd.slice(0, digits));
 }
 
 /** "123", "0t123" (decimal offset), "0x1f" (hex offset). */
 function parseLsofNumber(text: string): number | null {
-  if (/^\d+$/.test(text)) return toSafeInt(text);
-  if (/^0t\d+$/.test(text)) return toSafeInt(text.slice(2));
+  const plain = toSafeInt(text);
+  if (plain !== null) return plain;
+  if (text.startsWith('0t')) return toSafeInt(text.slice(2));
   if (/^0x[0-9a-fA-F]+$/.test(text)) {
     const value = Number.parseInt(text.slice(2), 16);
     return Number.isSafeInteger(value) ? value : null;
@@ -333,10 +397,16 @@ function parseLsofNumber(text: string): number | null {
   return null;
 }
 
+/** A capture names few devices a million times: their "MAJOR:MINOR" form is kept (bounded). */
+const deviceCache = new Map<string, string | 'bad'>();
+
 function parseFieldDevice(text: string): string | 'bad' {
-  if (!/^0x[0-9a-fA-F]+$/.test(text)) return 'bad';
+  const known = deviceCache.get(text);
+  if (known !== undefined) return known;
   // Most devices fit a 32-bit number; BigInt only for the rest.
-  return text.length <= 10 ? devString(Number.parseInt(text.slice(2), 16)) : devString(BigInt(text));
+  const device = !/^0x[0-9a-fA-F]+$/.test(text) ? 'bad' : text.length <= 10 ? devString(Number.parseInt(text.slice(2), 16)) : devString(BigInt(text));
+  if (deviceCache.size < 4096) deviceCache.set(text, device);
+  return device;
 }
 
 function toSafeInt(text: string): number | null {

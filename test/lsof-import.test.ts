@@ -8,6 +8,7 @@ import { fixturesDir } from './helpers/paths.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { json, runCli } from './helpers/cli.js';
 import type { LiveItemJson } from '../src/store/items.js';
+import { writeLsofCapture } from './bench/lsofImport.js';
 
 const fixture = (name: string) => path.join(fixturesDir, 'lsof', name);
 
@@ -71,4 +72,25 @@ test('live snapshot with lsof: both sources for fd items, /proc only for mmap-on
   assert.deepEqual(byKind.get('memfd')?.source, ['proc', 'lsof']);
   assert.deepEqual(byKind.get('map')?.source, ['proc']);
   assert.match(byKind.get('map')?.lsof_note ?? '', /not listed by lsof \+L1/);
+});
+
+test('a capture over 8 MiB is parsed in a worker thread beside the store: exact counts, names and sizes', (t) => {
+  const caseDir = makeTempDir('lsof-import-large');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  const capture = path.join(caseDir, 'large.F0.txt');
+  writeLsofCapture(capture, 150_000); // 15,000 processes with 9 files each, fd 7 deleted
+  assert.ok(fs.statSync(capture).size > 8 << 20);
+  const result = runCli(caseDir, ['lsof', 'import', capture, '--json', '-q']);
+  assert.equal(result.code, 0, result.stderr);
+  const summary = JSON.parse(result.stdout) as { records: number; items: number; lines: number; sha256: string };
+  assert.deepEqual([summary.lines, summary.records, summary.items], [150_000, 135_000, 15_000]);
+  assert.equal(summary.sha256, crypto.createHash('sha256').update(fs.readFileSync(capture)).digest('hex'));
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.equal(items.length, 15_000);
+  const pids = new Set(items.map((item) => item.pid));
+  assert.equal(pids.size, 15_000);
+  for (const item of [items[0], items[7_321], items.at(-1)]) {
+    assert.ok(item !== undefined);
+    assert.deepEqual([item.kind, item.fd, item.size, item.inode, item.path], ['fd', 7, 7000, item.pid * 100 + 7, `/var/log/app/${item.pid}-7.log`]);
+  }
 });

@@ -9,14 +9,26 @@ export class BatchInsert {
   private filled = 0;
   private readonly statements = new Map<number, ReturnType<Db['prepare']>>();
 
-  /** head: `INSERT [OR IGNORE] INTO table (col, ...)`; columns: how many values each row has. */
+  private readonly rowsPerBatch: number;
+
+  private readonly columns: number;
+  private readonly row: string;
+
+  /**
+   * head: `INSERT [OR IGNORE] INTO table (col, ...)`; row: how many values each row has, or its
+   * template (`(?, 7, ?, NULL)`: the same value in every row costs no binding) with a `?` per value;
+   * beforeFlush: writes the rows these point at first (foreign keys are checked per statement).
+   */
   constructor(
     private readonly db: Db,
     private readonly head: string,
-    private readonly columns: number,
-    private readonly rowsPerBatch = Math.max(1, Math.min(64, Math.floor(999 / columns))),
+    row: number | string,
+    private readonly beforeFlush?: () => void,
   ) {
-    this.params = new Array<Value>(columns * this.rowsPerBatch);
+    this.row = typeof row === 'number' ? `(${new Array<string>(row).fill('?').join(', ')})` : row;
+    this.columns = this.row.split('?').length - 1;
+    this.rowsPerBatch = Math.max(1, Math.min(64, Math.floor(999 / Math.max(1, this.columns))));
+    this.params = new Array<Value>(this.columns * this.rowsPerBatch);
   }
 
   /** Queue one row (its values in column order); written when a batch is full or on flush(). */
@@ -28,6 +40,7 @@ export class BatchInsert {
   /** Write the queued rows now: before anything reads the table. */
   flush(): void {
     if (this.filled === 0) return;
+    this.beforeFlush?.();
     const rows = this.filled;
     this.filled = 0;
     this.statementFor(rows).run(rows === this.rowsPerBatch ? this.params : this.params.slice(0, rows * this.columns));
@@ -36,10 +49,15 @@ export class BatchInsert {
   private statementFor(rows: number): ReturnType<Db['prepare']> {
     let statement = this.statements.get(rows);
     if (statement === undefined) {
-      const row = `(${new Array<string>(this.columns).fill('?').join(', ')})`;
-      statement = this.db.prepare(`${this.head} VALUES ${new Array<string>(rows).fill(row).join(', ')}`);
+      statement = this.db.prepare(`${this.head} VALUES ${new Array<string>(rows).fill(this.row).join(', ')}`);
       this.statements.set(rows, statement);
     }
     return statement;
   }
+}
+
+/** An id of ours as SQL text, for a row template (never evidence: only safe integers pass). */
+export function sqlInteger(value: number): string {
+  if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
+  return String(value);
 }

@@ -1,9 +1,10 @@
 // lsof records in the case database, and the cross-check with the /proc walk of the same snapshot.
 import type { Db } from './db.js';
 import type { LsofFileRecord } from '../../parsers/lsof.js';
+import { BatchInsert, sqlInteger } from './batch.js';
 
 export class LsofWriter {
-  private readonly insert;
+  private readonly rows;
   count = 0;
 
   /** itemizer: for an import (no /proc walk to match), each record becomes its item as it is written. */
@@ -12,19 +13,27 @@ export class LsofWriter {
     private readonly snapshotId: number,
     private readonly itemizer: LsofItemizer | null = null,
   ) {
-    this.insert = db.prepare(
-      `INSERT INTO lsof_files (snapshot_id, line, command, pid, tid, uid, user, fd, fd_num, type, dev, size, offset, nlink, inode, name, deleted_by_text, item_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    this.rows = new BatchInsert(
+      db,
+      `INSERT INTO lsof_files (snapshot_id, line, command, pid, tid, uid, user, fd, fd_num, type, dev, size, offset, nlink, inode, name, deleted_by_text, item_id)`,
+      `(${sqlInteger(snapshotId)}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      () => itemizer?.flush(),
     );
   }
 
   write(record: LsofFileRecord): void {
     const itemId = this.itemizer !== null && isItemType(record.type) ? this.itemizer.itemFor(record, null, null) : null;
-    this.insert.run(
-      this.snapshotId, record.line, record.command, record.pid, record.tid, record.uid, record.user, record.fd, record.fdNum, record.type,
+    this.rows.add(
+      record.line, record.command, record.pid, record.tid, record.uid, record.user, record.fd, record.fdNum, record.type,
       record.device, record.size, record.offset, record.nlink, record.inode, record.name, record.candidateOnlyByText ? 1 : 0, itemId,
     );
     this.count++;
+  }
+
+  /** Write what is queued (items first: the records point at them). */
+  flush(): void {
+    this.itemizer?.flush();
+    this.rows.flush();
   }
 }
 
@@ -36,10 +45,20 @@ interface OwnerRow {
   exe: Buffer | null;
 }
 
-/** Turns lsof records nothing in /proc matched into items (one per file and process). */
+/**
+ * Turns lsof records nothing in /proc matched into items (one per file and process). Items are
+ * written in batches with ids given here: while it lives, it is the only writer of items in the
+ * transaction (so max(id) + 1 onwards are free); flush() before anything reads them.
+ */
 export class LsofItemizer {
-  private readonly addItem;
+  private readonly rows;
+  /**
+   * Items of the current process set. lsof prints each process's files together, so the map is
+   * emptied when the pid changes: memory stays flat however long the capture.
+   */
   private readonly items = new Map<string, number>();
+  private itemsPid = -1;
+  private nextId: number;
   added = 0;
 
   constructor(
@@ -47,10 +66,16 @@ export class LsofItemizer {
     private readonly snapshotId: number,
     private readonly procWalked: boolean,
   ) {
-    this.addItem = db.prepare(
-      `INSERT INTO items (snapshot_id, pid, start_time, comm, exe, kind, fd, path, dev, inode, size, nlink, pos, in_proc, in_lsof, lsof_note)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 1, ?)`,
+    this.rows = new BatchInsert(
+      db,
+      `INSERT INTO items (id, snapshot_id, pid, start_time, comm, exe, kind, fd, path, dev, inode, size, nlink, pos, in_proc, in_lsof, lsof_note)`,
+      `(?, ${sqlInteger(snapshotId)}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 1, ?)`,
     );
+    this.nextId = (db.prepare(`SELECT coalesce(max(id), 0) + 1 AS next FROM items`).get() as { next: number }).next;
+  }
+
+  flush(): void {
+    this.rows.flush();
   }
 
   itemFor(
@@ -61,21 +86,22 @@ export class LsofItemizer {
     const path = stripDeletedBytes(row.name);
     const kind = lsofKind(row.fd, row.fdNum, path, row.inode);
     // lsof lists one mapped file once per mapping ('mem', 'DEL'): one item per file and process.
-    const key = `${row.pid}/${kind}/${row.fdNum ?? ''}/${row.inode ?? row.name.toString('latin1')}`;
+    if (row.pid !== this.itemsPid) {
+      this.items.clear();
+      this.itemsPid = row.pid;
+    }
+    const key = `${kind}/${row.fdNum ?? ''}/${row.inode ?? row.name.toString('latin1')}`;
     const existing = this.items.get(key);
     if (existing !== undefined) return existing;
-    const why = [
-      'seen by lsof only',
-      owner === null && this.procWalked ? 'the /proc walk did not see this process' : null,
-      row.candidateOnlyByText ? 'deleted by name only (no link count in the input)' : null,
-      note,
-    ].filter((part): part is string => part !== null).join('; ');
-    const id = Number(
-      this.addItem.run(
-        this.snapshotId, row.pid, owner?.start_time ?? null, owner?.comm ?? row.command, owner?.exe ?? null, kind,
-        kind === 'fd' || kind === 'memfd' || kind === 'tmpfile' ? row.fdNum : null,
-        path, row.device, row.inode, row.size, row.nlink, row.offset, why,
-      ).lastInsertRowid,
+    let why = 'seen by lsof only';
+    if (owner === null && this.procWalked) why += '; the /proc walk did not see this process';
+    if (row.candidateOnlyByText) why += '; deleted by name only (no link count in the input)';
+    if (note !== null) why += `; ${note}`;
+    const id = this.nextId++;
+    this.rows.add(
+      id, row.pid, owner?.start_time ?? null, owner?.comm ?? row.command, owner?.exe ?? null, kind,
+      kind === 'fd' || kind === 'memfd' || kind === 'tmpfile' ? row.fdNum : null,
+      path, row.device, row.inode, row.size, row.nlink, row.offset, why,
     );
     this.items.set(key, id);
     this.added++;
@@ -127,6 +153,7 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
   const process = db.prepare(`SELECT start_time, comm, exe FROM processes WHERE snapshot_id = ? AND pid = ?`);
   let both = 0;
   const matched = new Set<number>();
+  const lsofOnlyLinks: Array<[number, number]> = [];
   for (const record of candidates) {
     let itemId: number | null = null;
     let note: string | null = null;
@@ -157,8 +184,11 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
       owner,
       note,
     );
-    link.run(id, record.id);
+    lsofOnlyLinks.push([id, record.id]);
   }
+  // The lsof-only items exist once flushed; only then can the records point at them.
+  itemizer.flush();
+  for (const [itemId, recordId] of lsofOnlyLinks) link.run(itemId, recordId);
   const procOnly = db
     .prepare(
       `UPDATE items SET lsof_note = CASE kind
@@ -172,15 +202,18 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
 
 function lsofKind(fd: string, fdNum: number | null, path: Buffer, inode: number | null): 'fd' | 'map' | 'exe' | 'memfd' | 'tmpfile' {
   if (fd === 'txt') return 'exe';
-  if (path.subarray(0, 7).toString('latin1') === '/memfd:') return 'memfd';
+  if (path.length >= MEMFD.length && path.compare(MEMFD, 0, MEMFD.length, 0, MEMFD.length) === 0) return 'memfd';
   if (fdNum === null) return 'map';
   const slash = path.lastIndexOf(0x2f);
   // O_TMPFILE files are named "#<inode>" by the kernel (d_tmpfile); lsof cannot see open flags.
-  if (inode !== null && path.subarray(slash + 1).toString('latin1') === `#${inode}`) return 'tmpfile';
+  if (inode !== null && path[slash + 1] === 0x23 && path.subarray(slash + 1).toString('latin1') === `#${inode}`) return 'tmpfile';
   return 'fd';
 }
 
+const DELETED_BYTES = Buffer.from(DELETED, 'latin1');
+const MEMFD = Buffer.from('/memfd:', 'latin1');
+
 function stripDeletedBytes(name: Buffer): Buffer {
-  const suffix = Buffer.from(DELETED);
-  return name.length >= suffix.length && name.subarray(name.length - suffix.length).equals(suffix) ? name.subarray(0, name.length - suffix.length) : name;
+  const cut = name.length - DELETED_BYTES.length;
+  return cut >= 0 && name.compare(DELETED_BYTES, 0, DELETED_BYTES.length, cut) === 0 ? name.subarray(0, cut) : name;
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
 import type { WalkResult } from '../proc/types.js';
-import { BatchInsert } from './batch.js';
+import { BatchInsert, sqlInteger } from './batch.js';
 import type { WalkChunk } from '../proc/walk.js';
 
 export interface SnapshotMeta {
@@ -81,37 +81,41 @@ export class WalkWriter {
     private readonly db: Db,
     readonly snapshotId: number,
   ) {
+    const id = sqlInteger(snapshotId);
     this.processes = new BatchInsert(
       db,
       `INSERT INTO processes (snapshot_id, pid, ppid, start_time, state, uid, comm, cmdline, exe, exe_deleted, exe_dev, exe_inode, mnt_ns, pid_ns, cgroup, read_error)`,
-      16,
+      `(${id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.fds = new BatchInsert(db, `INSERT INTO fds (snapshot_id, pid, fd, target, dev, inode, mode, size, nlink, pos, flags, mnt_id)`, 12);
-    this.maps = new BatchInsert(db, `INSERT OR IGNORE INTO maps (snapshot_id, pid, range, perms, offset, maps_dev, inode, path, dev, size, nlink, stat_error)`, 12);
+    this.fds = new BatchInsert(db, `INSERT INTO fds (snapshot_id, pid, fd, target, dev, inode, mode, size, nlink, pos, flags, mnt_id)`, `(${id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.maps = new BatchInsert(
+      db,
+      `INSERT OR IGNORE INTO maps (snapshot_id, pid, range, perms, offset, maps_dev, inode, path, dev, size, nlink, stat_error)`,
+      `(${id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
     this.items = new BatchInsert(
       db,
       `INSERT INTO items (snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mode, uid, gid, atime, mtime, ctime, pos, flags, mnt_id, mnt_ns, mount_point, fs_type, fs_uuid, in_proc, in_lsof)`,
-      28,
+      `(${id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0)`,
     );
   }
 
   writeChunk(chunk: WalkChunk): void {
-    const id = this.snapshotId;
     // Parents first: the fds and maps batches reference process rows (foreign keys).
     for (const p of chunk.processes) {
-      this.processes.add(id, p.pid, p.ppid, p.startTime, p.state, p.uid, p.comm, raw(p.cmdline), raw(p.exe), bool(p.exeDeleted), p.exeDev, p.exeInode, p.mntNs, p.pidNs, p.cgroup, p.readError);
+      this.processes.add(p.pid, p.ppid, p.startTime, p.state, p.uid, p.comm, raw(p.cmdline), raw(p.exe), bool(p.exeDeleted), p.exeDev, p.exeInode, p.mntNs, p.pidNs, p.cgroup, p.readError);
     }
     this.processes.flush();
     for (const f of chunk.fds) {
-      this.fds.add(id, f.pid, f.fd, raw(f.target), f.dev, f.inode, f.mode, f.size, f.nlink, f.pos, f.flags, f.mntId);
+      this.fds.add(f.pid, f.fd, raw(f.target), f.dev, f.inode, f.mode, f.size, f.nlink, f.pos, f.flags, f.mntId);
     }
     for (const m of chunk.maps) {
-      this.maps.add(id, m.pid, m.range, m.perms, m.offset, m.mapsDev, m.inode, raw(m.path), m.dev, m.size, m.nlink, m.statError);
+      this.maps.add(m.pid, m.range, m.perms, m.offset, m.mapsDev, m.inode, raw(m.path), m.dev, m.size, m.nlink, m.statError);
     }
     for (const i of chunk.items) {
       this.items.add(
-        id, i.pid, i.startTime, i.comm, raw(i.exe), i.kind, i.fd, i.mapRange, raw(i.path), i.dev, i.inode, i.size, i.nlink, i.mode, i.uid, i.gid, i.atime,
-        i.mtime, i.ctime, i.pos, i.flags, i.mntId, i.mntNs, raw(i.mountPoint), i.fsType, i.fsUuid, 1, 0,
+        i.pid, i.startTime, i.comm, raw(i.exe), i.kind, i.fd, i.mapRange, raw(i.path), i.dev, i.inode, i.size, i.nlink, i.mode, i.uid, i.gid, i.atime,
+        i.mtime, i.ctime, i.pos, i.flags, i.mntId, i.mntNs, raw(i.mountPoint), i.fsType, i.fsUuid,
       );
     }
   }
