@@ -221,3 +221,61 @@ time.sleep(120)
   if (limited.status === 1) assert.match(limited.stderr.trim(), /^unlinked: too many open files: the limit is 32, unlinked needs at least 80: raise it/);
   process.stdout.write(`# limits: ${Number(opened) + 1} fds in one process (the most this machine's hard limit allows, up to 100,000) snapshotted in ${seconds.toFixed(1)} s; under ulimit -n 32 snapshot exited ${limited.status}\n`);
 });
+
+test('resource limits: a host with 10,000 more processes, each holding the same deleted file (root)', async (t) => {
+  const dir = makeTempDir('many-procs');
+  const caseDir = makeTempDir('many-procs-case', '/dev/shm');
+  const children = 10_000;
+  const forker = spawn('python3', ['-c', String.raw`
+import os, signal, sys
+n, path = int(sys.argv[1]), sys.argv[2]
+fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'held by every process of the test')
+os.unlink(path)
+kids = []
+for i in range(n):
+    pid = os.fork()
+    if pid == 0:
+        signal.pause()
+        os._exit(0)
+    kids.append(pid)
+def stop(*_):
+    for kid in kids:
+        try: os.kill(kid, signal.SIGKILL)
+        except ProcessLookupError: pass
+    for kid in kids:
+        try: os.waitpid(kid, 0)
+        except ChildProcessError: pass
+    os._exit(0)
+signal.signal(signal.SIGTERM, stop)
+print(os.getpid(), os.fstat(fd).st_ino, flush=True)
+sys.stdin.read()
+stop()
+`, String(children), path.join(dir, 'shared.log')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(async () => {
+    // The forker kills and reaps its own children (by PID) on SIGTERM.
+    if (forker.exitCode === null) {
+      const exited = new Promise((resolve) => forker.once('exit', resolve));
+      forker.kill('SIGTERM');
+      await exited;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const [parent = '0', inode = '0'] = (await firstLine(forker)).split(' ');
+  const started = Date.now();
+  const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--json', '-q']);
+  const seconds = (Date.now() - started) / 1000;
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    const kids = db.prepare('SELECT count(*) AS n FROM processes WHERE ppid = ?').get(Number(parent)) as { n: number };
+    const all = db.prepare('SELECT count(*) AS n FROM processes').get() as { n: number };
+    const holders = db.prepare(`SELECT count(*) AS n FROM items WHERE inode = ? AND kind = 'fd' AND (pid = ? OR pid IN (SELECT pid FROM processes WHERE ppid = ?))`).get(Number(inode), Number(parent), Number(parent)) as { n: number };
+    assert.equal(kids.n, children);
+    assert.equal(holders.n, children + 1);
+    process.stdout.write(`# limits: ${all.n} processes (${children} forked by the test, each holding one deleted file) snapshotted in ${seconds.toFixed(1)} s: ${holders.n} items, 0 failures\n`);
+  } finally {
+    db.close();
+  }
+});
