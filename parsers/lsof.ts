@@ -280,7 +280,8 @@ function fileRecord(process: ProcessSet, file: FileSet, deletedOnly: boolean, wa
 
 const DELETED_BYTES = Buffer.from(DELETED, 'latin1');
 
-function endsWithDeleted(name: Buffer): boolean {
+/** Does the name end in the " (deleted)" the kernel appends (bytes, after lsof's escapes are undone)? */
+export function endsWithDeleted(name: Buffer): boolean {
   return name.length >= DELETED_BYTES.length && name.compare(DELETED_BYTES, 0, DELETED_BYTES.length, name.length - DELETED_BYTES.length) === 0;
 }
 
@@ -341,7 +342,7 @@ function plainRow(state: PlainState, text: string, lineNo: number): LsofFileReco
   const deviceText = values.get('DEVICE');
   const device = deviceText === undefined ? null : /^\d+,\d+$/.test(deviceText) ? deviceText.replace(',', ':') : null;
   const name = unescapeName(text.slice(nameStart));
-  const nameDeleted = name.toString('latin1').endsWith(DELETED);
+  const nameDeleted = endsWithDeleted(name);
   const user = values.get('USER') ?? null;
   return {
     line: lineNo,

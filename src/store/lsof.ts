@@ -1,6 +1,6 @@
 // lsof records in the case database, and the cross-check with the /proc walk of the same snapshot.
 import type { Db } from './db.js';
-import type { LsofFileRecord } from '../../parsers/lsof.js';
+import { endsWithDeleted, type LsofFileRecord } from '../../parsers/lsof.js';
 import { BatchInsert, sqlInteger } from './batch.js';
 
 export class LsofWriter {
@@ -210,10 +210,8 @@ function lsofKind(fd: string, fdNum: number | null, path: Buffer, inode: number 
   return 'fd';
 }
 
-const DELETED_BYTES = Buffer.from(DELETED, 'latin1');
 const MEMFD = Buffer.from('/memfd:', 'latin1');
 
 function stripDeletedBytes(name: Buffer): Buffer {
-  const cut = name.length - DELETED_BYTES.length;
-  return cut >= 0 && name.compare(DELETED_BYTES, 0, DELETED_BYTES.length, cut) === 0 ? name.subarray(0, cut) : name;
+  return endsWithDeleted(name) ? name.subarray(0, name.length - DELETED.length) : name;
 }
