@@ -3,7 +3,7 @@ import { EXIT, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
-import { imageInodesOf, type ImageInodeJson } from '../store/images.js';
+import { correlate, imageInodesOf, type ImageInodeJson } from '../store/images.js';
 import { scanImage } from '../image/scan.js';
 import { openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 
@@ -17,7 +17,6 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
   const kase = openCase(ctx.caseDir, { create: true });
   try {
     const scan = await scanImage(kase.db, source.path, options.offset, commandRecorder(kase.db));
-    const inodes = imageInodesOf(kase.db, scan.imageId);
     for (const warning of scan.warnings) ctx.warn(warning);
     for (const fs of scan.filesystems) {
       const where = `sector ${fs.offsetSectors}`;
@@ -26,21 +25,22 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
         continue;
       }
       for (const warning of fs.warnings) ctx.warn(`${where}: ${warning}`);
-      const found = inodes.filter((inode) => inode.offset_sectors === fs.offsetSectors);
+      const found = fs.inodes;
       ctx.info(
         `${where}: ${fs.fsType ?? '?'} ${fs.fsUuid ?? ''}${fs.label === null ? '' : ` "${fs.label}"`}: ${found.filter((inode) => inode.state === 'orphan').length} orphan, ` +
           `${found.filter((inode) => inode.state === 'deleted').length} deleted (${found.filter((inode) => inode.state === 'deleted' && inode.recoverable).length} recoverable)`,
       );
     }
-    for (const inode of inodes.filter((entry) => entry.live.length > 0)) {
-      const holder = inode.live[0];
+    // Only the inodes live items match (one query); the whole list is read back for --json only.
+    for (const match of correlate(kase.db, { imageId: scan.imageId })) {
+      const holder = match.live[0];
       ctx.info(
-        `inode ${inode.inode} at sector ${inode.offset_sectors} was held open by pid ${holder?.pid} (${holder?.comm ?? '?'}) in snapshot ${holder?.snapshot_id}` +
-          (inode.live_ambiguous ? ' (ambiguous: see `live` in the JSON and docs/images.md)' : ''),
+        `inode ${match.inode} at sector ${match.offset_sectors} was held open by pid ${holder?.pid} (${holder?.comm ?? '?'}) in snapshot ${holder?.snapshot_id}` +
+          (match.ambiguous ? ' (ambiguous: see `live` in the JSON and docs/images.md)' : ''),
       );
     }
     ctx.info(`image sha256 ${scan.sha256 ?? 'unknown'}${scan.sha256After === null ? '' : scan.sha256After === scan.sha256 ? ' (the same after the scan)' : ` (after the scan: ${scan.sha256After})`}`);
-    if (ctx.json) ctx.out(JSON.stringify(inodes.map(toJson)));
+    if (ctx.json) ctx.out(JSON.stringify(imageInodesOf(kase.db, scan.imageId).map(toJson)));
     const partial = scan.filesystems.some((fs) => fs.failure !== null && !fs.notExt) || scan.sha256 === null || (scan.sha256After !== null && scan.sha256After !== scan.sha256);
     return partial ? EXIT.partial : EXIT.ok;
   } finally {

@@ -5,7 +5,7 @@
 import { UnlinkedError, oneLine } from '../errors.js';
 import { requireTool, type CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
-import { storeScan, type NewFilesystem, type NewImageInode } from '../store/images.js';
+import { setImageHashAfter, storeScan, type NewFilesystem, type NewImageInode } from '../store/images.js';
 import type { ExtSuperblock } from '../../parsers/extSuperblock.js';
 import type { FsstatInfo } from '../../parsers/fsstat.js';
 import type { IlsInode } from '../../parsers/ils.js';
@@ -105,17 +105,24 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
       warnings.push(`could not hash ${source.path}: ${oneLine(error)}`);
     }
     // A second full read proves the image did not change; a device is read once (see docs/images.md).
+    // It runs in its worker while this thread stores the scan; sha256_after follows (NULL until then).
+    const hashAfter = !source.isDevice && sha256 !== null ? startHash(source.path) : null;
     let sha256After: string | null = null;
-    if (!source.isDevice && sha256 !== null) {
-      try {
-        sha256After = (await startHash(source.path).done).sha256;
-        if (sha256After !== sha256) warnings.push(`${source.path} CHANGED while it was scanned (sha256 ${sha256} before, ${sha256After} after): something else writes to it`);
-      } catch (error) {
-        warnings.push(`could not hash ${source.path} again after the scan: ${oneLine(error)}`);
+    try {
+      const imageId = storeScan(db, { path: source.path, isDevice: source.isDevice, size: source.size, sha256, sha256After: null, partitionTable, filesystems });
+      if (hashAfter !== null) {
+        try {
+          sha256After = (await hashAfter.done).sha256;
+          setImageHashAfter(db, imageId, sha256After);
+          if (sha256After !== sha256) warnings.push(`${source.path} CHANGED while it was scanned (sha256 ${sha256} before, ${sha256After} after): something else writes to it`);
+        } catch (error) {
+          warnings.push(`could not hash ${source.path} again after the scan: ${oneLine(error)}`);
+        }
       }
+      return { imageId, source, sha256, sha256After, partitionTable, filesystems, warnings };
+    } finally {
+      hashAfter?.stop();
     }
-    const imageId = storeScan(db, { path: source.path, isDevice: source.isDevice, size: source.size, sha256, sha256After, partitionTable, filesystems });
-    return { imageId, source, sha256, sha256After, partitionTable, filesystems, warnings };
   } finally {
     hashBefore.stop();
   }

@@ -86,6 +86,11 @@ export function storeScan(db: Db, scan: NewScan): number {
   }).immediate();
 }
 
+/** The image's sha256 read again after its scan (NULL until then: not verified). */
+export function setImageHashAfter(db: Db, imageId: number, sha256After: string): void {
+  db.prepare(`UPDATE images SET sha256_after = ? WHERE id = ?`).run(sha256After, imageId);
+}
+
 /** `ls -l` style: "-rw-r--r--" (bodyfile and reports show it). */
 export function modeString(mode: number): string {
   const types: Record<number, string> = { 0o100000: '-', 0o040000: 'd', 0o120000: 'l', 0o020000: 'c', 0o060000: 'b', 0o010000: 'p', 0o140000: 's' };
