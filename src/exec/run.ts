@@ -2,7 +2,6 @@
 // message when a program is missing, and a record of every command run.
 import fs from 'node:fs';
 import path from 'node:path';
-import { execa, ExecaError } from 'execa';
 import { UnlinkedError } from '../errors.js';
 
 export interface ToolSpec {
@@ -66,6 +65,10 @@ export interface RunResult {
 // Programs such as debugfs live in /usr/sbin, which a non-root PATH often lacks.
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/local/bin', '/usr/bin', '/bin'];
 
+/** execa takes about 0.2 s to load: only a command that runs a program pays for it, when it first does. */
+let execaModule: Promise<typeof import('execa')> | null = null;
+const loadExeca = (): Promise<typeof import('execa')> => (execaModule ??= import('execa'));
+
 const resolved = new Map<string, string | null>();
 const versions = new Map<string, string | null>();
 
@@ -109,6 +112,7 @@ export async function toolVersion(tool: ToolName): Promise<string | null> {
   const programPath = requireTool(tool);
   let version: string | null = null;
   try {
+    const { execa } = await loadExeca();
     const result = await execa(programPath, [...TOOLS[tool].versionArgs], {
       reject: false,
       timeout: 10_000,
@@ -133,6 +137,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
   const programPath = requireTool(tool);
   // The version is asked once per process, beside the first command rather than before it.
   const versionLookup = toolVersion(tool);
+  const { execa, ExecaError } = await loadExeca();
   const startedAt = new Date().toISOString();
   const okExitCodes = options.okExitCodes ?? [0];
   let exitCode: number | null = null;
