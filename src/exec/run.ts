@@ -65,9 +65,20 @@ export interface RunResult {
 // Programs such as debugfs live in /usr/sbin, which a non-root PATH often lacks.
 const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/local/bin', '/usr/bin', '/bin'];
 
+type Execa = typeof import('execa');
+
 /** execa takes about 0.2 s to load: only a command that runs a program pays for it, when it first does. */
-let execaModule: Promise<typeof import('execa')> | null = null;
-const loadExeca = (): Promise<typeof import('execa')> => (execaModule ??= import('execa'));
+let execaLoading: Promise<Execa> | null = null;
+let execaLoaded: Execa | null = null;
+
+/**
+ * Load execa now. Once it is loaded, run() starts its program before it first awaits: a caller
+ * that goes on with synchronous work (the /proc walk beside lsof) has the program running meanwhile.
+ */
+export async function prepareToRun(): Promise<Execa> {
+  execaLoaded ??= await (execaLoading ??= import('execa'));
+  return execaLoaded;
+}
 
 const resolved = new Map<string, string | null>();
 const versions = new Map<string, string | null>();
@@ -112,7 +123,7 @@ export async function toolVersion(tool: ToolName): Promise<string | null> {
   const programPath = requireTool(tool);
   let version: string | null = null;
   try {
-    const { execa } = await loadExeca();
+    const { execa } = execaLoaded ?? (await prepareToRun());
     const result = await execa(programPath, [...TOOLS[tool].versionArgs], {
       reject: false,
       timeout: 10_000,
@@ -137,7 +148,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
   const programPath = requireTool(tool);
   // The version is asked once per process, beside the first command rather than before it.
   const versionLookup = toolVersion(tool);
-  const { execa, ExecaError } = await loadExeca();
+  const { execa, ExecaError } = execaLoaded ?? (await prepareToRun());
   const startedAt = new Date().toISOString();
   const okExitCodes = options.okExitCodes ?? [0];
   let exitCode: number | null = null;

@@ -8,7 +8,7 @@ import { nowIso } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
 import { crossCheckLsof, type CrossCheck } from '../store/lsof.js';
 import { WalkWriter, finishSnapshot, hostMeta, insertSnapshotRow } from '../store/snapshots.js';
-import { captureLsof, lsofInstalled } from '../tools/lsof.js';
+import { lsofInstalled, startLsof } from '../tools/lsof.js';
 import { ingestLsofFile } from '../lsof/ingest.js';
 import { TOOL_VERSION } from '../version.js';
 import { walkProcesses } from './walk.js';
@@ -48,8 +48,8 @@ export async function takeSnapshot(db: Db, options: SnapshotOptions): Promise<Sn
         const dir = path.join(options.casePaths.dir, 'lsof');
         fs.mkdirSync(dir, { recursive: true });
         lsofFile = path.join(dir, `live-${startedAt.replace(/[:.]/g, '')}-${process.pid}.F0.txt`);
-        capture = captureLsof(lsofFile, commandRecorder(db), options.pids);
-        capture.catch(() => undefined); // awaited below; keep an early failure from being unhandled
+        // Running before the walk starts: the walk keeps this thread busy until it ends.
+        capture = (await startLsof(lsofFile, commandRecorder(db), options.pids)).done;
       } else {
         lsofStatus = 'not installed (apt-get install lsof)';
         warnings.push('lsof is not installed: the snapshot holds the /proc walk only (apt-get install lsof)');

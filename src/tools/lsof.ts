@@ -2,7 +2,7 @@
 // field output with NUL terminators so names with newlines survive. Output goes to a file:
 // lsof runs while the /proc walk keeps the event loop busy, and a pipe would stall it.
 import fs from 'node:fs';
-import { isInstalled, run, type CommandRecorder } from '../exec/run.js';
+import { isInstalled, prepareToRun, run, type CommandRecorder } from '../exec/run.js';
 
 export const LSOF_ARGS = ['+L1', '-n', '-P', '-F0pcuftDsikn'] as const;
 
@@ -11,6 +11,18 @@ const LSOF_TIMEOUT_MS = 300_000;
 
 export function lsofInstalled(): boolean {
   return isInstalled('lsof');
+}
+
+/**
+ * Start lsof into outputFile: resolves once lsof is running (not when it ends), so the caller can
+ * walk /proc synchronously beside it; `done` is the capture's outcome.
+ */
+export async function startLsof(outputFile: string, recorder: CommandRecorder | null, pids?: readonly number[]): Promise<{ done: Promise<{ exitCode: number; stderr: string }> }> {
+  await prepareToRun();
+  // With execa loaded, run() spawns lsof before its first await: it is running when this returns.
+  const done = captureLsof(outputFile, recorder, pids);
+  done.catch(() => undefined); // awaited by the caller; keep an early failure from being unhandled
+  return { done };
 }
 
 /**
