@@ -125,7 +125,7 @@ function walkProcess(
   const base = `${procRoot}/${pid}`;
   let statText: string;
   try {
-    statText = fs.readFileSync(`${base}/stat`, 'latin1');
+    statText = readSmall(`${base}/stat`, 'latin1');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ESRCH') result.counts.processesVanished++;
     else result.warnings.push(`pid ${pid}: cannot read stat: ${errnoCode(error) ?? String(error)}`);
@@ -148,7 +148,7 @@ function walkProcess(
     exeInode: null,
     mntNs: tryOr(() => fs.readlinkSync(`${base}/ns/mnt`), null),
     pidNs: tryOr(() => fs.readlinkSync(`${base}/ns/pid`), null),
-    cgroup: tryOr(() => fs.readFileSync(`${base}/cgroup`, 'utf8').trim(), null),
+    cgroup: tryOr(() => readSmall(`${base}/cgroup`, 'utf8').trim(), null),
     readError: null,
   };
   result.processes.push(record);
@@ -249,7 +249,7 @@ function walkProcess(
     fdRecord.nlink = stat.nlink;
     heldInodes.add(`${stat.dev}/${stat.ino}`);
     if (stat.nlink !== 0 || !isRegular(stat.mode)) continue;
-    const info = tryOr(() => parseFdInfo(fs.readFileSync(fdinfoDir + name, 'latin1')), null);
+    const info = tryOr(() => parseFdInfo(readSmall(fdinfoDir + name, 'latin1')), null);
     fdRecord.pos = info?.pos ?? null;
     fdRecord.flags = info?.flags ?? null;
     fdRecord.mntId = info?.mntId ?? null;
@@ -333,12 +333,49 @@ function isRegular(mode: number): boolean {
   return (mode & S_IFMT) === S_IFREG;
 }
 
+const STAT_OPTIONS = { throwIfNoEntry: false } as const;
+const EXACT_STAT_OPTIONS = { bigint: true, throwIfNoEntry: false } as const;
+
+/** A walk meets few devices a hundred thousand times: their "MAJOR:MINOR" strings are made once. */
+const devStrings = new Map<number, string>();
+
+function devOf(dev: number): string {
+  let text = devStrings.get(dev);
+  if (text === undefined) {
+    text = devString(dev);
+    if (devStrings.size < 4096) devStrings.set(dev, text);
+  }
+  return text;
+}
+
+/**
+ * A small /proc file (fdinfo, stat, cgroup) read with one open, one read into a shared buffer and
+ * one close: readFileSync adds an fstat and a buffer per file, 10,000 times per snapshot. Longer
+ * contents fall back to readFileSync.
+ */
+const smallBuffer = Buffer.allocUnsafe(16 << 10);
+
+function readSmall(file: string, encoding: 'latin1' | 'utf8'): string {
+  const fd = fs.openSync(file, 'r');
+  let length: number;
+  try {
+    length = fs.readSync(fd, smallBuffer, 0, smallBuffer.length, null);
+    if (length === smallBuffer.length) {
+      // Longer than the buffer: read it whole (from the start again: /proc files generate on read).
+      return fs.readFileSync(file, encoding);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return smallBuffer.toString(encoding, 0, length);
+}
+
 function statLite(file: string): StatLite | undefined {
-  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  const stat = fs.statSync(file, STAT_OPTIONS);
   if (stat === undefined) return undefined;
   // Overlayfs (xino) and some network file systems hand out inode numbers past 2^53.
   if (!Number.isSafeInteger(stat.ino) || !Number.isSafeInteger(stat.size)) {
-    const exact = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+    const exact = fs.statSync(file, EXACT_STAT_OPTIONS);
     if (exact === undefined) return undefined;
     return {
       dev: devString(exact.dev), ino: Number(exact.ino), mode: Number(exact.mode), size: Number(exact.size), nlink: Number(exact.nlink),
@@ -346,7 +383,7 @@ function statLite(file: string): StatLite | undefined {
     };
   }
   return {
-    dev: devString(stat.dev), ino: stat.ino, mode: stat.mode, size: stat.size, nlink: stat.nlink,
+    dev: devOf(stat.dev), ino: stat.ino, mode: stat.mode, size: stat.size, nlink: stat.nlink,
     uid: stat.uid, gid: stat.gid, atime: Math.floor(stat.atimeMs / 1000), mtime: Math.floor(stat.mtimeMs / 1000), ctime: Math.floor(stat.ctimeMs / 1000),
   };
 }
