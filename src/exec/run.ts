@@ -81,7 +81,7 @@ export async function prepareToRun(): Promise<Execa> {
 }
 
 const resolved = new Map<string, string | null>();
-const versions = new Map<string, string | null>();
+const versionLookups = new Map<string, Promise<string | null>>();
 
 export function resolveProgram(program: string): string | null {
   const cached = resolved.get(program);
@@ -116,12 +116,24 @@ export function requireTool(tool: ToolName): string {
   return found;
 }
 
-/** The tool's own version line (first non-empty line that names a version), cached per process. */
-export async function toolVersion(tool: ToolName): Promise<string | null> {
-  const cached = versions.get(tool);
-  if (cached !== undefined) return cached;
+/**
+ * The tool's own version line (first non-empty line that names a version), asked once per install:
+ * programs of one Debian package in one directory are one install (The Sleuth Kit's tools all print
+ * "The Sleuth Kit ver 4.11.1"), so a scan asks once instead of five times. Concurrent first calls
+ * share the one lookup.
+ */
+export function toolVersion(tool: ToolName): Promise<string | null> {
   const programPath = requireTool(tool);
-  let version: string | null = null;
+  const key = `${TOOLS[tool].debianPackage}\0${path.dirname(programPath)}`;
+  let lookup = versionLookups.get(key);
+  if (lookup === undefined) {
+    lookup = askVersion(tool, programPath);
+    versionLookups.set(key, lookup);
+  }
+  return lookup;
+}
+
+async function askVersion(tool: ToolName, programPath: string): Promise<string | null> {
   try {
     const { execa } = execaLoaded ?? (await prepareToRun());
     const result = await execa(programPath, [...TOOLS[tool].versionArgs], {
@@ -132,12 +144,10 @@ export async function toolVersion(tool: ToolName): Promise<string | null> {
       encoding: 'utf8',
     });
     const lines = (result.all ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
-    version = lines.find((line) => /\d+\.\d+/.test(line) && /version|ver\b|revision|\(|^\S+ \d/i.test(line)) ?? lines[0] ?? null;
+    return lines.find((line) => /\d+\.\d+/.test(line) && /version|ver\b|revision|\(|^\S+ \d/i.test(line)) ?? lines[0] ?? null;
   } catch {
-    version = null;
+    return null;
   }
-  versions.set(tool, version);
-  return version;
 }
 
 /**
