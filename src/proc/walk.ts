@@ -357,12 +357,15 @@ const smallBuffer = Buffer.allocUnsafe(16 << 10);
 
 function readSmall(file: string, encoding: 'latin1' | 'utf8'): string {
   const fd = fs.openSync(file, 'r');
-  let length: number;
+  let length = 0;
   try {
-    length = fs.readSync(fd, smallBuffer, 0, smallBuffer.length, null);
-    if (length === smallBuffer.length) {
-      // Longer than the buffer: read it whole (from the start again: /proc files generate on read).
-      return fs.readFileSync(file, encoding);
+    // To the end of file, as readFileSync does: a /proc file may come in more than one read.
+    for (let read = -1; read !== 0; length += read) {
+      if (length === smallBuffer.length) {
+        // Longer than the buffer: read it whole (from the start again: /proc files generate on read).
+        return fs.readFileSync(file, encoding);
+      }
+      read = fs.readSync(fd, smallBuffer, length, smallBuffer.length - length, null);
     }
   } finally {
     fs.closeSync(fd);
