@@ -139,7 +139,7 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
     .prepare(
       `SELECT id, command, pid, fd, fd_num, type, dev, size, offset, nlink, inode, name, deleted_by_text FROM lsof_files
        WHERE snapshot_id = ? AND item_id IS NULL AND (nlink = 0 OR (nlink IS NULL AND deleted_by_text = 1))
-         AND (type IS NULL OR type IN ('REG', 'DEL'))`,
+         AND (type IS NULL OR type IN ('REG', 'DEL')) ORDER BY id`,
     )
     .all(snapshotId) as Array<{
     id: number; command: string | null; pid: number; fd: string; fd_num: number | null; type: string | null; dev: string | null;
