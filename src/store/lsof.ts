@@ -10,7 +10,7 @@ export class LsofWriter {
   /** itemizer: for an import (no /proc walk to match), each record becomes its item as it is written. */
   constructor(
     db: Db,
-    private readonly snapshotId: number,
+    snapshotId: number,
     private readonly itemizer: LsofItemizer | null = null,
   ) {
     this.rows = new BatchInsert(
@@ -63,7 +63,7 @@ export class LsofItemizer {
 
   constructor(
     db: Db,
-    private readonly snapshotId: number,
+    snapshotId: number,
     private readonly procWalked: boolean,
   ) {
     this.rows = new BatchInsert(

@@ -29,7 +29,7 @@ export async function startLsof(outputFile: string, recorder: CommandRecorder | 
  * Run lsof into outputFile. lsof exits 1 when some file could not be listed (or nothing matched),
  * which is not a failure of the capture.
  */
-export async function captureLsof(outputFile: string, recorder: CommandRecorder | null, pids?: readonly number[]): Promise<{ exitCode: number; stderr: string }> {
+async function captureLsof(outputFile: string, recorder: CommandRecorder | null, pids?: readonly number[]): Promise<{ exitCode: number; stderr: string }> {
   const args: string[] = [...LSOF_ARGS];
   if (pids !== undefined && pids.length > 0) args.push('-a', '-p', pids.join(','));
   const fd = fs.openSync(outputFile, 'wx', 0o600);
