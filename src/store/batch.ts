@@ -5,7 +5,6 @@ import type { Db } from './db.js';
 type Value = number | string | bigint | Buffer | null;
 
 export class BatchInsert {
-  private readonly row: string;
   private readonly columns: number;
   private readonly rowsPerBatch: number;
   private readonly params: Value[];
@@ -13,18 +12,17 @@ export class BatchInsert {
   private readonly statements = new Map<number, ReturnType<Db['prepare']>>();
 
   /**
-   * head: `INSERT [OR IGNORE] INTO table (col, ...)`; row: how many values each row has, or its
-   * template (`(?, 7, ?, NULL)`: the same value in every row costs no binding) with a `?` per value;
-   * beforeFlush: writes the rows these point at first (foreign keys are checked per statement).
+   * head: `INSERT [OR IGNORE] INTO table (col, ...)`; row: the template of one row with a `?` per
+   * value (`(?, 7, ?, NULL)`: the same value in every row costs no binding); beforeFlush: writes the
+   * rows these point at first (foreign keys are checked per statement).
    */
   constructor(
     private readonly db: Db,
     private readonly head: string,
-    row: number | string,
+    private readonly row: string,
     private readonly beforeFlush?: () => void,
   ) {
-    this.row = typeof row === 'number' ? `(${new Array<string>(row).fill('?').join(', ')})` : row;
-    this.columns = this.row.split('?').length - 1;
+    this.columns = row.split('?').length - 1;
     this.rowsPerBatch = Math.max(1, Math.min(64, Math.floor(999 / Math.max(1, this.columns))));
     this.params = new Array<Value>(this.columns * this.rowsPerBatch);
   }
