@@ -14,6 +14,11 @@ import { takeSnapshot } from '../src/proc/snapshot.js';
 
 const execFileAsync = promisify(execFile);
 
+/** The environment with the snapshot's store forced onto a worker thread or the walking thread. */
+function storeEnv(store: 'thread' | 'inline'): NodeJS.ProcessEnv {
+  return { ...process.env, UNLINKED_STORE: store };
+}
+
 function snapshotArgs(caseDir: string, extra: string[] = []): string[] {
   return [cliPath, '--case', caseDir, 'snapshot', '--no-lsof', ...extra];
 }
@@ -62,7 +67,7 @@ test('100 snapshots while processes churn: no crash, every snapshot consistent (
   const kase = openCase(caseDir, { create: true });
   try {
     for (let run = 0; run < 100; run++) {
-      const summary = await takeSnapshot(kase.db, {});
+      const summary = await takeSnapshot(kase, {});
       vanished += summary.counts.processesVanished + summary.counts.fdsVanished;
     }
   } finally {
@@ -94,7 +99,8 @@ test('snapshot killed with SIGKILL at random moments leaves whole snapshots or n
   const runs = 25;
   let killedMidway = 0;
   for (let run = 0; run < runs; run++) {
-    const child = spawn(process.execPath, snapshotArgs(caseDir, ['-q']), { stdio: 'ignore' });
+    // Half of the runs store on the walking thread, half on a worker thread (src/store/snapshotStore.ts).
+    const child = spawn(process.execPath, snapshotArgs(caseDir, ['-q']), { stdio: 'ignore', env: storeEnv(run % 2 === 0 ? 'thread' : 'inline') });
     const delay = Math.floor(Math.random() * 400);
     await new Promise((resolve) => setTimeout(resolve, delay));
     const exited = child.exitCode !== null;
@@ -115,7 +121,9 @@ test('snapshot killed with SIGKILL at random moments leaves whole snapshots or n
 test('two snapshots on the same case at once wait for each other (root)', async (t) => {
   const caseDir = makeTempDir('concurrent-case');
   t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
-  const results = await Promise.all(Array.from({ length: 4 }, () => execFileAsync(process.execPath, snapshotArgs(caseDir, ['--json', '-q']))));
+  const results = await Promise.all(
+    Array.from({ length: 4 }, (_, index) => execFileAsync(process.execPath, snapshotArgs(caseDir, ['--json', '-q']), { env: storeEnv(index % 2 === 0 ? 'thread' : 'inline') })),
+  );
   const ids = results.map(({ stdout }) => (JSON.parse(stdout) as { snapshot_id: number }).snapshot_id).sort();
   assert.deepEqual(ids, [1, 2, 3, 4]);
   assertConsistent(path.join(caseDir, 'case.sqlite'));
@@ -124,7 +132,7 @@ test('two snapshots on the same case at once wait for each other (root)', async 
 test('SIGTERM stops a snapshot cleanly with a message', async (t) => {
   const caseDir = makeTempDir('term-case');
   t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, snapshotArgs(caseDir), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, snapshotArgs(caseDir), { stdio: ['ignore', 'ignore', 'pipe'], env: storeEnv('thread') });
   let stderr = '';
   child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
   // Signal it once it is at work (the case database is open), not while node itself starts.

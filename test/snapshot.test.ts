@@ -8,6 +8,8 @@ import { cliPath } from './helpers/paths.js';
 import { bytesName, makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { firstLine } from './helpers/lines.js';
 import type { LiveItemJson } from '../src/store/items.js';
+import { openCase } from '../src/store/db.js';
+import { takeSnapshot } from '../src/proc/snapshot.js';
 
 function cli(caseDir: string, args: string[]): string {
   return execFileSync(process.execPath, [cliPath, '--case', caseDir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -150,4 +152,50 @@ print(os.getpid(), flush=True); time.sleep(60)"`, 'sh', mountPoint], { stdio: ['
   assert.equal(items[0]?.mount_point, mountPoint);
   assert.equal(items[0]?.fs_type, 'tmpfs');
   assert.equal(items[0]?.path, `${mountPoint}/inside.log`);
+});
+
+test('rows stored on a worker thread are the rows stored on the walking thread, lsof included (root)', async (t) => {
+  const dir = makeTempDir('store-modes');
+  const caseDir = makeTempDir('store-modes-case');
+  const holder = await startHolder(dir, [
+    ...Array.from({ length: 40 }, (_, index) => ({ kind: 'fd' as const, name: `f${index}`, content: Buffer.from(`file ${index}\n`) })),
+    { kind: 'map', name: 'mapped.bin', content: Buffer.alloc(8192, 0x42) },
+    { kind: 'memfd', name: 'payload', content: Buffer.from('memfd bytes') },
+    { kind: 'tmpfile', content: Buffer.from('never had a name') },
+    { kind: 'fd', name: bytesName(HOSTILE), content: Buffer.from('hostile') },
+    { kind: 'live', name: 'decoy (deleted)', content: Buffer.from('still linked') },
+  ]);
+  t.after(async () => {
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const kase = openCase(caseDir, { create: true });
+  try {
+    const inline = await takeSnapshot(kase, { pids: [holder.pid], lsof: true, store: 'inline' });
+    const threaded = await takeSnapshot(kase, { pids: [holder.pid], lsof: true, store: 'thread' });
+    assert.deepEqual([inline.snapshotId, threaded.snapshotId], [1, 2]);
+    assert.deepEqual(threaded.itemsByKind, { fd: 41, map: 1, memfd: 1, tmpfile: 1 });
+    assert.deepEqual(threaded.itemsByKind, inline.itemsByKind);
+    assert.deepEqual(threaded.crossCheck, inline.crossCheck);
+    assert.match(threaded.lsofStatus, /^ran: \d+ records, exit 0$/);
+    const rows = (sql: string, snapshotId: number): unknown[] => kase.db.prepare(sql).all(snapshotId);
+    for (const sql of [
+      `SELECT pid, ppid, start_time, comm, cmdline, exe, mnt_ns, cgroup, read_error FROM processes WHERE snapshot_id = ? ORDER BY pid`,
+      `SELECT pid, fd, target, dev, inode, mode, size, nlink, pos, flags, mnt_id FROM fds WHERE snapshot_id = ? ORDER BY pid, fd`,
+      `SELECT pid, range, perms, offset, maps_dev, inode, path, dev, size, nlink, stat_error FROM maps WHERE snapshot_id = ? ORDER BY pid, range`,
+      `SELECT pid, kind, fd, map_range, path, dev, inode, size, mode, pos, flags, mnt_id, mount_point, fs_type, in_proc, in_lsof, lsof_note FROM items WHERE snapshot_id = ? ORDER BY kind, fd, inode`,
+      `SELECT command, pid, fd, type, dev, size, nlink, inode, name, deleted_by_text, item_id IS NOT NULL AS linked FROM lsof_files WHERE snapshot_id = ? ORDER BY line`,
+      `SELECT mnt_ns, mnt_id, mount_point, fs_type, source FROM mounts WHERE snapshot_id = ? ORDER BY mnt_ns, mnt_id`,
+    ]) {
+      const fromThread = rows(sql, 2);
+      assert.ok(fromThread.length > 0, sql);
+      assert.deepEqual(fromThread, rows(sql, 1), sql);
+    }
+    // The lsof command that ran during each snapshot is recorded (one per snapshot).
+    const lsofRuns = kase.db.prepare(`SELECT count(*) AS n FROM commands WHERE program = 'lsof' AND exit_code IS NOT NULL`).get() as { n: number };
+    assert.equal(lsofRuns.n, 2);
+  } finally {
+    kase.close();
+  }
 });

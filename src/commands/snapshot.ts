@@ -11,7 +11,7 @@ export interface SnapshotCommandOptions {
 export async function snapshotCommand(ctx: CommandContext, options: SnapshotCommandOptions): Promise<ExitCode> {
   const kase = openCase(ctx.caseDir, { create: true });
   try {
-    const summary = await takeSnapshot(kase.db, { lsof: options.lsof !== false, casePaths: kase.paths, ...(options.pid === undefined ? {} : { pids: options.pid }) });
+    const summary = await takeSnapshot(kase, { lsof: options.lsof !== false, ...(options.pid === undefined ? {} : { pids: options.pid }) });
     for (const warning of summary.warnings) ctx.warn(warning);
     warnUnreadable(ctx, summary.counts.processesUnreadable, summary.counts.processesSeen);
     const kinds = Object.entries(summary.itemsByKind).map(([kind, count]) => `${count} ${kind}`).join(', ');

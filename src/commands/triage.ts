@@ -21,7 +21,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
   const started = Date.now();
   const kase = openCase(ctx.caseDir, { create: true });
   try {
-    const snapshot = await takeSnapshot(kase.db, { lsof: options.lsof !== false, casePaths: kase.paths });
+    const snapshot = await takeSnapshot(kase, { lsof: options.lsof !== false });
     for (const warning of snapshot.warnings) ctx.warn(warning);
     warnUnreadable(ctx, snapshot.counts.processesUnreadable, snapshot.counts.processesSeen);
     const items = listItems(kase.db, snapshot.snapshotId);

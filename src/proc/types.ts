@@ -27,33 +27,38 @@ export interface ProcessRecord {
   readError: string | null;
 }
 
-export interface FdRecord {
-  pid: number;
-  fd: number;
-  target: RawBytes;
-  dev: string | null;
-  inode: number | null;
-  mode: number | null;
-  size: number | null;
-  nlink: number | null;
-  pos: number | null;
-  flags: number | null;
-  mntId: number | null;
-}
+/**
+ * One fd, in the column order of the fds table. Tuples, not objects: a walk hands ~100k of them to
+ * the storing thread, and a tuple is cloned in half the time (no property names).
+ */
+export type FdRow = [
+  pid: number,
+  fd: number,
+  target: RawBytes,
+  dev: string | null,
+  inode: number | null,
+  mode: number | null,
+  size: number | null,
+  nlink: number | null,
+  pos: number | null,
+  flags: number | null,
+  mntId: number | null,
+];
 
-export interface MapRecord {
-  pid: number;
-  range: string;
-  perms: string;
-  offset: number;
-  mapsDev: string;
-  inode: number;
-  path: RawBytes;
-  dev: string | null;
-  size: number | null;
-  nlink: number | null;
-  statError: string | null;
-}
+/** One file-backed mapping, in the column order of the maps table (a tuple for the reason FdRow is). */
+export type MapRow = [
+  pid: number,
+  range: string,
+  perms: string,
+  offset: number,
+  mapsDev: string,
+  inode: number,
+  path: RawBytes,
+  dev: string | null,
+  size: number | null,
+  nlink: number | null,
+  statError: string | null,
+];
 
 export interface MountRecord {
   mntNs: string;
@@ -108,8 +113,8 @@ export interface WalkCounts {
 
 export interface WalkResult {
   processes: ProcessRecord[];
-  fds: FdRecord[];
-  maps: MapRecord[];
+  fds: FdRow[];
+  maps: MapRow[];
   mounts: MountRecord[];
   items: LiveItem[];
   counts: WalkCounts;

@@ -106,11 +106,9 @@ export class WalkWriter {
       this.processes.add(p.pid, p.ppid, p.startTime, p.state, p.uid, p.comm, raw(p.cmdline), raw(p.exe), bool(p.exeDeleted), p.exeDev, p.exeInode, p.mntNs, p.pidNs, p.cgroup, p.readError);
     }
     this.processes.flush();
-    for (const f of chunk.fds) {
-      this.fds.add(f.pid, f.fd, raw(f.target), f.dev, f.inode, f.mode, f.size, f.nlink, f.pos, f.flags, f.mntId);
-    }
-    for (const m of chunk.maps) {
-      this.maps.add(m.pid, m.range, m.perms, m.offset, m.mapsDev, m.inode, raw(m.path), m.dev, m.size, m.nlink, m.statError);
+    for (const [pid, fd, target, ...rest] of chunk.fds) this.fds.add(pid, fd, raw(target), ...rest);
+    for (const [pid, range, perms, offset, mapsDev, inode, mapPath, ...rest] of chunk.maps) {
+      this.maps.add(pid, range, perms, offset, mapsDev, inode, raw(mapPath), ...rest);
     }
     for (const i of chunk.items) {
       this.items.add(

@@ -9,14 +9,21 @@ def stop(*a):
     for c in list(live):
         try: os.kill(c, signal.SIGKILL)
         except ProcessLookupError: pass
+    # Reaped before this exits: none of them creates a file once the test cleans up.
+    for c in list(live):
+        try: os.waitpid(c, 0)
+        except ChildProcessError: pass
     os._exit(0)
 signal.signal(signal.SIGTERM, stop)
 n = 0
 while True:
     while len(live) < width:
         n += 1
+        # SIGTERM waits until the child is in the live set, or stop() would miss it.
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
         pid = os.fork()
         if pid == 0:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
             fds = []
             for i in range(random.randint(1, 20)):
                 p = os.path.join(base, 'c%d-%d' % (os.getpid(), i))
@@ -29,6 +36,7 @@ while True:
             time.sleep(random.random() * 0.2)
             os._exit(0)
         live.add(pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
     try:
         pid, _ = os.waitpid(-1, 0)
         live.discard(pid)

@@ -1,0 +1,198 @@
+// Where a live snapshot's rows go while the walk runs. A small host: straight into the case
+// database on the walking thread. A big one: to a worker thread (snapshotWorker.ts) that holds the
+// transaction on its own connection and stores beside the walk; this side posts the rows in order
+// and waits only for the answers it needs (the lsof cross-check, the commit).
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { UnlinkedError, oneLine } from '../errors.js';
+import type { CommandRecord, CommandRecorder } from '../exec/run.js';
+import type { WalkResult } from '../proc/types.js';
+import type { WalkChunk } from '../proc/walk.js';
+import { commandRecorder } from './commands.js';
+import type { Case } from './db.js';
+import type { SnapshotMeta } from './snapshots.js';
+import { SnapshotTransaction, type LsofStored, type SnapshotCommitted } from './snapshotTransaction.js';
+
+export type { LsofStored, SnapshotCommitted };
+
+export interface SnapshotStore {
+  /** Provenance of commands run during the snapshot, stored in its transaction. */
+  readonly record: CommandRecorder;
+  /** Called from the synchronous walk. */
+  writeChunk(chunk: WalkChunk): void;
+  walked(walk: WalkResult): void;
+  storeLsof(file: string): Promise<LsofStored>;
+  /** Count the items, mark the snapshot finished and commit it. */
+  commit(lsofStatus: string, warnings: readonly string[]): Promise<SnapshotCommitted>;
+  /** Always, last: after commit() it only waits; otherwise nothing of the snapshot stays. */
+  close(): Promise<void>;
+}
+
+/**
+ * From this many open files on the host (/proc/sys/fs/file-nr), or this many processes to walk, the
+ * rows are stored on another thread. Starting it costs ~0.1 s of CPU; storing costs ~10 µs per fd
+ * and ~1 ms per process (its mappings): it pays from about 10,000 fds or a few hundred processes,
+ * and at 100k fds takes ~1 s off the snapshot. (file-nr counts open files, not fds: forked
+ * processes share theirs, hence the second bound.)
+ */
+const THREAD_FROM_FILES = 16_384;
+const THREAD_FROM_PROCESSES = 500;
+
+export type StoreMode = 'auto' | 'thread' | 'inline';
+
+/** UNLINKED_STORE=thread|inline overrides the choice (docs/reliability.md). */
+export function openSnapshotStore(kase: Case, meta: SnapshotMeta, processes: number, mode: StoreMode = 'auto'): SnapshotStore {
+  const wanted = mode === 'auto' ? (process.env['UNLINKED_STORE'] ?? 'auto') : mode;
+  const threaded = wanted === 'thread' || (wanted !== 'inline' && (processes >= THREAD_FROM_PROCESSES || (openFilesOnHost() ?? Infinity) >= THREAD_FROM_FILES));
+  return threaded ? new ThreadStore(kase, meta) : new InlineStore(kase, meta);
+}
+
+/** Allocated file handles, host-wide (the first number of file-nr), or null when unreadable. */
+function openFilesOnHost(): number | null {
+  try {
+    const first = Number(fs.readFileSync('/proc/sys/fs/file-nr', 'latin1').split('\t')[0]);
+    return Number.isSafeInteger(first) ? first : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The transaction on the walking thread's own connection: each call stores right away. */
+class InlineStore implements SnapshotStore {
+  private readonly transaction: SnapshotTransaction;
+  private committed = false;
+
+  constructor(kase: Case, meta: SnapshotMeta) {
+    this.transaction = new SnapshotTransaction(kase.db, meta);
+  }
+
+  readonly record: CommandRecorder = (record) => this.transaction.record(record);
+
+  writeChunk(chunk: WalkChunk): void {
+    this.transaction.writeChunk(chunk);
+  }
+
+  walked(walk: WalkResult): void {
+    this.transaction.walked(walk);
+  }
+
+  storeLsof(file: string): Promise<LsofStored> {
+    return this.transaction.storeLsof(file);
+  }
+
+  commit(lsofStatus: string, warnings: readonly string[]): Promise<SnapshotCommitted> {
+    const committed = this.transaction.commit(lsofStatus, warnings);
+    this.committed = true;
+    return Promise.resolve(committed);
+  }
+
+  close(): Promise<void> {
+    if (!this.committed) this.transaction.rollback();
+    return Promise.resolve();
+  }
+}
+
+export type StoreRequest =
+  | { type: 'command'; record: CommandRecord }
+  | { type: 'chunk'; chunk: WalkChunk }
+  | { type: 'walked'; walk: WalkResult }
+  | { type: 'lsof'; id: number; file: string }
+  | { type: 'commit'; id: number; lsofStatus: string; warnings: readonly string[] }
+  | { type: 'abort' };
+
+export type StoreReply = { id: number; value: unknown } | { id: number; error: string };
+
+/**
+ * Chunks posted but not yet stored: past this the walk waits for the store, so a slow disk holds
+ * the walk back instead of letting the queue (and the memory) grow with the host.
+ */
+const MAX_CHUNKS_IN_FLIGHT = 16;
+/** Shared counters: [STOPPED] is set by the worker when it stops storing (failed or gone). */
+export const STOPPED = 0;
+export const CHUNKS_STORED = 1;
+
+type Waiter = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+
+class ThreadStore implements SnapshotStore {
+  private readonly worker: Worker;
+  private readonly counters: Int32Array;
+  private readonly pending = new Map<number, Waiter>();
+  private chunksSent = 0;
+  private nextId = 1;
+  private gone: Error | null = null;
+  private readonly exited: Promise<void>;
+  /** Commands that end after the commit is asked for are recorded through the caller's connection. */
+  private readonly fallbackRecorder: CommandRecorder;
+  private closing = false;
+
+  constructor(kase: Case, meta: SnapshotMeta) {
+    this.fallbackRecorder = commandRecorder(kase.db);
+    const control = new SharedArrayBuffer(8);
+    this.counters = new Int32Array(control);
+    this.worker = new Worker(new URL('./snapshotWorker.js', import.meta.url), { workerData: { caseDir: kase.paths.dir, meta, control } });
+    this.worker.on('message', (reply: StoreReply) => {
+      const waiter = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if ('error' in reply) waiter?.reject(new UnlinkedError('CASE', `cannot store the snapshot: ${reply.error}`));
+      else waiter?.resolve(reply.value);
+    });
+    const end = (error: Error): void => {
+      if (this.gone !== null) return;
+      this.gone = error;
+      for (const waiter of this.pending.values()) waiter.reject(error);
+      this.pending.clear();
+    };
+    this.worker.on('error', (error) => end(new UnlinkedError('CASE', `cannot store the snapshot: ${oneLine(error)}`, { cause: error })));
+    this.exited = new Promise((resolve) => {
+      this.worker.once('exit', (code) => {
+        end(new UnlinkedError('CASE', `the snapshot's storing thread ended (exit ${code}) before the snapshot was committed`));
+        resolve();
+      });
+    });
+  }
+
+  readonly record: CommandRecorder = (record) => {
+    if (this.closing || this.gone !== null) this.fallbackRecorder(record);
+    else this.worker.postMessage({ type: 'command', record } satisfies StoreRequest);
+  };
+
+  /** Posts the chunk, waiting first when the store is far behind. */
+  writeChunk(chunk: WalkChunk): void {
+    for (;;) {
+      if (Atomics.load(this.counters, STOPPED) !== 0) return; // failed: the next await says why
+      const stored = Atomics.load(this.counters, CHUNKS_STORED);
+      if (this.chunksSent - stored < MAX_CHUNKS_IN_FLIGHT) break;
+      Atomics.wait(this.counters, CHUNKS_STORED, stored, 1000);
+    }
+    this.chunksSent++;
+    this.worker.postMessage({ type: 'chunk', chunk } satisfies StoreRequest);
+  }
+
+  walked(walk: WalkResult): void {
+    this.worker.postMessage({ type: 'walked', walk } satisfies StoreRequest);
+  }
+
+  storeLsof(file: string): Promise<LsofStored> {
+    return this.request<LsofStored>({ type: 'lsof', id: this.nextId++, file });
+  }
+
+  commit(lsofStatus: string, warnings: readonly string[]): Promise<SnapshotCommitted> {
+    const committed = this.request<SnapshotCommitted>({ type: 'commit', id: this.nextId++, lsofStatus, warnings });
+    this.closing = true;
+    return committed;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.gone === null) this.worker.postMessage({ type: 'abort' } satisfies StoreRequest);
+    await this.exited;
+  }
+
+  private request<T>(message: StoreRequest & { id: number }): Promise<T> {
+    if (this.gone !== null) return Promise.reject(this.gone);
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(message.id, { resolve: (value) => resolve(value as T), reject });
+      this.worker.postMessage(message);
+    });
+  }
+}
