@@ -36,13 +36,14 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
   const startedAt = nowIso();
   const warnings: string[] = [];
   const pids = options.pids ?? listPids();
-  const store = openSnapshotStore(kase, hostMeta(TOOL_VERSION, startedAt), pids.length, options.store);
+  const withLsof = options.lsof === true && lsofInstalled();
+  const store = openSnapshotStore(kase, hostMeta(TOOL_VERSION, startedAt), { mode: options.store, processes: pids.length, busyBeside: withLsof ? 1 : 0 });
   try {
     let lsofStatus = 'skipped (--no-lsof)';
     let lsofFile: string | null = null;
     let capture: Promise<{ exitCode: number; stderr: string }> | null = null;
     if (options.lsof === true) {
-      if (lsofInstalled()) {
+      if (withLsof) {
         const dir = path.join(kase.paths.dir, 'lsof');
         fs.mkdirSync(dir, { recursive: true });
         lsofFile = path.join(dir, `live-${startedAt.replace(/[:.]/g, '')}-${process.pid}.F0.txt`);
