@@ -192,6 +192,16 @@ test('rows stored on a worker thread are the rows stored on the walking thread, 
       assert.ok(fromThread.length > 0, sql);
       assert.deepEqual(fromThread, rows(sql, 1), sql);
     }
+    // The fds rows hold what the kernel said: a deleted file (nlink 0, its offset from fdinfo) and the
+    // live decoy (nlink 1; fdinfo is read for deleted files only).
+    const fdRow = kase.db.prepare(`SELECT target, inode, size, nlink, pos, flags IS NOT NULL AS has_flags FROM fds WHERE snapshot_id = 2 AND pid = ? AND fd = ?`);
+    const first = holder.files[0];
+    const decoy = holder.files.find((file) => file.kind === 'live');
+    assert.ok(first !== undefined && first.fd !== null && decoy !== undefined && decoy.fd !== null);
+    assert.deepEqual(fdRow.get(holder.pid, first.fd), {
+      target: Buffer.concat([Buffer.from(first.pathB64, 'base64'), Buffer.from(' (deleted)')]), inode: first.inode, size: first.size, nlink: 0, pos: first.size, has_flags: 1,
+    });
+    assert.deepEqual(fdRow.get(holder.pid, decoy.fd), { target: Buffer.from(decoy.pathB64, 'base64'), inode: decoy.inode, size: decoy.size, nlink: 1, pos: null, has_flags: 0 });
     // The lsof command that ran during each snapshot is recorded (one per snapshot).
     const lsofRuns = kase.db.prepare(`SELECT count(*) AS n FROM commands WHERE program = 'lsof' AND exit_code IS NOT NULL`).get() as { n: number };
     assert.equal(lsofRuns.n, 2);

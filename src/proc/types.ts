@@ -28,24 +28,21 @@ export interface ProcessRecord {
 }
 
 /**
- * One fd, in the column order of the fds table. Tuples, not objects: a walk hands ~100k of them to
- * the storing thread, and a tuple is cloned in half the time (no property names).
+ * The fds of a chunk, column by column: a walk hands ~100k fds to the storing thread, and one typed
+ * array and one string are cloned in a fifth of the time of as many small records.
  */
-export type FdRow = [
-  pid: number,
-  fd: number,
-  target: RawBytes,
-  dev: string | null,
-  inode: number | null,
-  mode: number | null,
-  size: number | null,
-  nlink: number | null,
-  pos: number | null,
-  flags: number | null,
-  mntId: number | null,
-];
+export interface FdColumns {
+  count: number;
+  /** FD_NUMBERS per fd: pid, fd, inode, mode, size, nlink, pos, flags, mnt_id; NaN where unknown. */
+  numbers: Float64Array;
+  /** The link targets, joined by NUL (a path never holds one). */
+  targets: RawBytes;
+  devs: Array<string | null>;
+}
 
-/** One file-backed mapping, in the column order of the maps table (a tuple for the reason FdRow is). */
+export const FD_NUMBERS = 9;
+
+/** One file-backed mapping, in the column order of the maps table (a tuple: cloned in half the time of an object). */
 export type MapRow = [
   pid: number,
   range: string,
@@ -113,7 +110,7 @@ export interface WalkCounts {
 
 export interface WalkResult {
   processes: ProcessRecord[];
-  fds: FdRow[];
+  fds: FdColumns;
   maps: MapRow[];
   mounts: MountRecord[];
   items: LiveItem[];

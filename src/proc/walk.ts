@@ -6,7 +6,7 @@ import { isMainThread } from 'node:worker_threads';
 import { errnoCode } from '../errors.js';
 import { O_TMPFILE_BIT, devString, parseFdInfo, parseMaps, parseProcStat } from '../../parsers/procfs.js';
 import { MountTable } from './mounts.js';
-import type { ItemKind, LiveItem, ProcessRecord, RawBytes, WalkResult } from './types.js';
+import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult } from './types.js';
 
 const DELETED_SUFFIX = ' (deleted)';
 const MEMFD_PREFIX = '/memfd:';
@@ -29,7 +29,7 @@ interface StatLite {
 function emptyWalk(): WalkResult {
   return {
     processes: [],
-    fds: [],
+    fds: { count: 0, numbers: new Float64Array(0), targets: '', devs: [] },
     maps: [],
     mounts: [],
     items: [],
@@ -54,14 +54,14 @@ export type WalkChunk = Pick<WalkResult, 'processes' | 'fds' | 'maps' | 'items'>
 export function walkPids(pids: readonly number[], procRoot = '/proc', onChunk?: (chunk: WalkChunk) => void, chunkSize = 16): WalkResult {
   const result = emptyWalk();
   const mounts = new MountTable(procRoot);
+  const fds = new FdColumnsBuilder();
   // A mapped library is shared by hundreds of processes: stat it once per walk.
   const mapStatCache = new Map<string, StatLite | string>();
   let inChunk = 0;
   const flush = (): void => {
     if (onChunk === undefined || result.processes.length === 0) return;
-    onChunk({ processes: result.processes, fds: result.fds, maps: result.maps, items: result.items });
+    onChunk({ processes: result.processes, fds: fds.take(), maps: result.maps, items: result.items });
     result.processes = [];
-    result.fds = [];
     result.maps = [];
     result.items = [];
     inChunk = 0;
@@ -73,13 +73,14 @@ export function walkPids(pids: readonly number[], procRoot = '/proc', onChunk?: 
   try {
     for (const pid of pids) {
       if (pid === process.pid) continue; // our own process is not evidence
-      walkProcess(procRoot, pid, result, mounts, mapStatCache, home !== null);
-      if (++inChunk >= chunkSize || result.fds.length >= CHUNK_FDS) flush();
+      walkProcess(procRoot, pid, result, fds, mounts, mapStatCache, home !== null);
+      if (++inChunk >= chunkSize || fds.count >= CHUNK_FDS) flush();
     }
   } finally {
     if (home !== null) returnHome(home, result);
   }
   flush();
+  result.fds = fds.take();
   result.mounts = mounts.records();
   return result;
 }
@@ -107,6 +108,7 @@ function walkProcess(
   procRoot: string,
   pid: number,
   result: WalkResult,
+  fds: FdColumnsBuilder,
   mounts: MountTable,
   mapStatCache: Map<string, StatLite | string>,
   mayChdir: boolean,
@@ -223,18 +225,18 @@ function walkProcess(
     result.counts.fdsSeen++;
     // socket:[..], pipe:[..], anon_inode:[..] are not files with names.
     if (target.charCodeAt(0) !== 0x2f) {
-      result.fds.push([pid, fd, target, null, null, null, null, null, null, null, null]);
+      fds.add(pid, fd, target, null);
       continue;
     }
     const stat = statMapFile(fdPath);
     if (typeof stat === 'string') {
-      result.fds.push([pid, fd, target, null, null, null, null, null, null, null, null]);
+      fds.add(pid, fd, target, null);
       if (stat === 'ENOENT') result.counts.fdsVanished++;
       else errors.push(`fd ${fd}: ${stat}`);
       continue;
     }
     if (stat.nlink !== 0 || !isRegular(stat.mode)) {
-      result.fds.push([pid, fd, target, stat.dev, stat.ino, stat.mode, stat.size, stat.nlink, null, null, null]);
+      fds.add(pid, fd, target, stat);
       continue;
     }
     heldInodes.add(`${stat.dev}/${stat.ino}`);
@@ -242,7 +244,7 @@ function walkProcess(
     const pos = info?.pos ?? null;
     const flags = info?.flags ?? null;
     const mntId = info?.mntId ?? null;
-    result.fds.push([pid, fd, target, stat.dev, stat.ino, stat.mode, stat.size, stat.nlink, pos, flags, mntId]);
+    fds.add(pid, fd, target, stat, pos, flags, mntId);
     const kind = classifyFd(target, flags, mntId, nsMounts);
     result.items.push(makeItem(kind, stat, stripDeleted(target), { fd, pos, flags, mntId }));
   }
@@ -288,6 +290,46 @@ function walkProcess(
   if (errors.length > 0) {
     record.readError = errors.join('; ');
     if (errors.some((text) => text.includes('EACCES') || text.includes('EPERM'))) result.counts.processesUnreadable++;
+  }
+}
+
+/** Collects a chunk's fds as FdColumns. */
+class FdColumnsBuilder {
+  private numbers = new Float64Array(FD_NUMBERS * 4096);
+  private targets: RawBytes[] = [];
+  private devs: Array<string | null> = [];
+
+  get count(): number {
+    return this.targets.length;
+  }
+
+  add(pid: number, fd: number, target: RawBytes, stat: StatLite | null, pos: number | null = null, flags: number | null = null, mntId: number | null = null): void {
+    const at = this.targets.length * FD_NUMBERS;
+    if (at + FD_NUMBERS > this.numbers.length) {
+      const grown = new Float64Array(this.numbers.length * 2);
+      grown.set(this.numbers);
+      this.numbers = grown;
+    }
+    const numbers = this.numbers;
+    numbers[at] = pid;
+    numbers[at + 1] = fd;
+    numbers[at + 2] = stat?.ino ?? NaN;
+    numbers[at + 3] = stat?.mode ?? NaN;
+    numbers[at + 4] = stat?.size ?? NaN;
+    numbers[at + 5] = stat?.nlink ?? NaN;
+    numbers[at + 6] = pos ?? NaN;
+    numbers[at + 7] = flags ?? NaN;
+    numbers[at + 8] = mntId ?? NaN;
+    this.targets.push(target);
+    this.devs.push(stat?.dev ?? null);
+  }
+
+  /** The fds collected so far; the builder starts again empty. */
+  take(): FdColumns {
+    const columns: FdColumns = { count: this.count, numbers: this.numbers.slice(0, this.count * FD_NUMBERS), targets: this.targets.join('\0'), devs: this.devs };
+    this.targets = [];
+    this.devs = [];
+    return columns;
   }
 }
 

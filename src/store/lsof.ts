@@ -134,49 +134,48 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
     const counted = db.prepare(`SELECT count(*) AS n FROM items WHERE snapshot_id = ?`).get(snapshotId) as { n: number };
     return { both: 0, procOnly: 0, lsofOnly: counted.n };
   }
-  const itemizer = new LsofItemizer(db, snapshotId, true);
-  const candidates = db
+  // 1. Records that match an item of the walk: one statement per rule (each then finds its item
+  //    through the index on items (snapshot_id, pid, fd) instead of scanning the process's items).
+  const candidate = `l.snapshot_id = ? AND l.item_id IS NULL AND (l.nlink = 0 OR (l.nlink IS NULL AND l.deleted_by_text = 1))
+    AND (l.type IS NULL OR l.type IN ('REG', 'DEL'))`;
+  const matchBy = (rule: string, where: string): void => {
+    db.prepare(
+      `UPDATE lsof_files AS l SET item_id = (
+         SELECT i.id FROM items i WHERE i.snapshot_id = l.snapshot_id AND i.pid = l.pid AND i.in_proc = 1 AND ${rule} LIMIT 1)
+       WHERE ${candidate} AND ${where}`,
+    ).run(snapshotId);
+  };
+  matchBy('i.fd = l.fd_num AND (l.inode IS NULL OR i.inode IS NULL OR i.inode = l.inode)', 'l.fd_num IS NOT NULL');
+  matchBy(`i.kind = 'exe'`, `l.fd_num IS NULL AND l.fd = 'txt'`);
+  matchBy('i.fd IS NULL AND i.inode = l.inode', `l.fd_num IS NULL AND l.fd <> 'txt' AND l.inode IS NOT NULL`);
+  // 2. Those items were seen by both; the note follows the first record that names each.
+  const both = db
     .prepare(
-      `SELECT id, command, pid, fd, fd_num, type, dev, size, offset, nlink, inode, name, deleted_by_text FROM lsof_files
-       WHERE snapshot_id = ? AND item_id IS NULL AND (nlink = 0 OR (nlink IS NULL AND deleted_by_text = 1))
-         AND (type IS NULL OR type IN ('REG', 'DEL')) ORDER BY id`,
+      `WITH first AS (
+         SELECT item_id, deleted_by_text, min(id) FROM lsof_files WHERE snapshot_id = ? AND item_id IS NOT NULL GROUP BY item_id)
+       UPDATE items SET in_lsof = 1,
+         lsof_note = CASE first.deleted_by_text WHEN 1 THEN 'lsof: deleted by name only (no link count in the input)' END
+       FROM first WHERE items.id = first.item_id AND items.in_proc = 1`,
+    )
+    .run(snapshotId).changes;
+  // 3. The rest become lsof-only items (few on a live host: files opened or closed between the looks).
+  const itemizer = new LsofItemizer(db, snapshotId, true);
+  const unmatched = db
+    .prepare(
+      `SELECT id, command, pid, fd, fd_num, type, dev, size, offset, nlink, inode, name, deleted_by_text FROM lsof_files AS l
+       WHERE ${candidate} ORDER BY id`,
     )
     .all(snapshotId) as Array<{
     id: number; command: string | null; pid: number; fd: string; fd_num: number | null; type: string | null; dev: string | null;
     size: number | null; offset: number | null; nlink: number | null; inode: number | null; name: Buffer; deleted_by_text: number;
   }>;
-  const byFd = db.prepare(`SELECT id, inode FROM items WHERE snapshot_id = ? AND pid = ? AND fd = ? AND in_proc = 1`);
-  const byExe = db.prepare(`SELECT id FROM items WHERE snapshot_id = ? AND pid = ? AND kind = 'exe' AND in_proc = 1`);
-  const byMap = db.prepare(`SELECT id FROM items WHERE snapshot_id = ? AND pid = ? AND fd IS NULL AND inode = ? AND in_proc = 1`);
-  const markBoth = db.prepare(`UPDATE items SET in_lsof = 1, lsof_note = ? WHERE id = ?`);
+  const byFd = db.prepare(`SELECT inode FROM items WHERE snapshot_id = ? AND pid = ? AND fd = ? AND in_proc = 1`);
   const link = db.prepare(`UPDATE lsof_files SET item_id = ? WHERE id = ?`);
   const process = db.prepare(`SELECT start_time, comm, exe FROM processes WHERE snapshot_id = ? AND pid = ?`);
-  let both = 0;
-  const matched = new Set<number>();
   const lsofOnlyLinks: Array<[number, number]> = [];
-  for (const record of candidates) {
-    let itemId: number | null = null;
-    let note: string | null = null;
-    if (record.fd_num !== null) {
-      const item = byFd.get(snapshotId, record.pid, record.fd_num) as { id: number; inode: number | null } | undefined;
-      if (item !== undefined && (record.inode === null || item.inode === null || item.inode === record.inode)) itemId = item.id;
-      else if (item !== undefined) note = `lsof names inode ${record.inode} for fd ${record.fd_num}, /proc saw inode ${item.inode} (fd reused between the two looks)`;
-    } else if (record.fd === 'txt') {
-      itemId = (byExe.get(snapshotId, record.pid) as { id: number } | undefined)?.id ?? null;
-    } else if (record.inode !== null) {
-      itemId = (byMap.get(snapshotId, record.pid, record.inode) as { id: number } | undefined)?.id ?? null;
-    }
-    if (itemId !== null && !matched.has(itemId)) {
-      matched.add(itemId);
-      markBoth.run(record.deleted_by_text === 1 ? 'lsof: deleted by name only (no link count in the input)' : null, itemId);
-      link.run(itemId, record.id);
-      both++;
-      continue;
-    }
-    if (itemId !== null) {
-      link.run(itemId, record.id); // a second record of the same item (e.g. 'mem' and 'DEL' lines)
-      continue;
-    }
+  for (const record of unmatched) {
+    const sameFd = record.fd_num === null ? undefined : (byFd.get(snapshotId, record.pid, record.fd_num) as { inode: number | null } | undefined);
+    const note = sameFd === undefined ? null : `lsof names inode ${record.inode} for fd ${record.fd_num}, /proc saw inode ${sameFd.inode} (fd reused between the two looks)`;
     const owner = (process.get(snapshotId, record.pid) as OwnerRow | undefined) ?? null;
     const id = itemizer.itemFor(
       { pid: record.pid, fd: record.fd, fdNum: record.fd_num, inode: record.inode, name: record.name, command: record.command, device: record.dev,

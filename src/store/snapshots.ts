@@ -2,7 +2,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
-import type { WalkResult } from '../proc/types.js';
+import { FD_NUMBERS, type WalkResult } from '../proc/types.js';
 import { BatchInsert, sqlInteger } from './batch.js';
 import type { WalkChunk } from '../proc/walk.js';
 
@@ -67,6 +67,9 @@ function raw(value: string | null): Buffer | null {
 
 const bool = (value: boolean | null): number | null => (value === null ? null : value ? 1 : 0);
 
+/** A number of FdColumns: NaN stands for unknown (NULL). */
+const known = (value: number | undefined): number | null => (value === undefined || Number.isNaN(value) ? null : value);
+
 /**
  * Writes what a walk saw under one snapshot id, chunk by chunk as the walk proceeds, many rows per
  * statement. The caller holds the transaction open around all of it; finish() writes the last rows.
@@ -106,7 +109,14 @@ export class WalkWriter {
       this.processes.add(p.pid, p.ppid, p.startTime, p.state, p.uid, p.comm, raw(p.cmdline), raw(p.exe), bool(p.exeDeleted), p.exeDev, p.exeInode, p.mntNs, p.pidNs, p.cgroup, p.readError);
     }
     this.processes.flush();
-    for (const [pid, fd, target, ...rest] of chunk.fds) this.fds.add(pid, fd, raw(target), ...rest);
+    const { count, numbers, devs } = chunk.fds;
+    const targets = chunk.fds.targets.split('\0');
+    for (let index = 0, at = 0; index < count; index++, at += FD_NUMBERS) {
+      this.fds.add(
+        numbers[at] ?? null, numbers[at + 1] ?? null, raw(targets[index] ?? ''), devs[index] ?? null, known(numbers[at + 2]), known(numbers[at + 3]),
+        known(numbers[at + 4]), known(numbers[at + 5]), known(numbers[at + 6]), known(numbers[at + 7]), known(numbers[at + 8]),
+      );
+    }
     for (const [pid, range, perms, offset, mapsDev, inode, mapPath, ...rest] of chunk.maps) {
       this.maps.add(pid, range, perms, offset, mapsDev, inode, raw(mapPath), ...rest);
     }

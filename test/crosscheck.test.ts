@@ -1,0 +1,83 @@
+// The cross-check of a live snapshot's /proc items with lsof's records of the same moment, rule by
+// rule, on rows written straight into a case (the real captures are in snapshot.test and lsof-import.test).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { makeTempDir } from './helpers/holder.js';
+import { openCase } from '../src/store/db.js';
+import { crossCheckLsof } from '../src/store/lsof.js';
+import { hostMeta, insertSnapshotRow } from '../src/store/snapshots.js';
+
+test('cross-check: by fd, by exe, by mapped inode, fd reuse, text-only deletion, a process /proc did not see', () => {
+  const caseDir = makeTempDir('crosscheck-case');
+  const kase = openCase(caseDir, { create: true });
+  try {
+    const { db } = kase;
+    db.exec('BEGIN');
+    const snapshotId = insertSnapshotRow(db, hostMeta('test', '2026-12-02T00:00:00.000Z'));
+    const process = db.prepare(`INSERT INTO processes (snapshot_id, pid, start_time, comm, exe) VALUES (?, ?, ?, ?, ?)`);
+    process.run(snapshotId, 100, 5000, 'nginx', Buffer.from('/usr/sbin/nginx (deleted)'));
+    process.run(snapshotId, 200, 6000, 'python3', Buffer.from('/usr/bin/python3'));
+    const item = db.prepare(`INSERT INTO items (snapshot_id, pid, kind, fd, map_range, path, dev, inode, size, nlink) VALUES (?, ?, ?, ?, ?, ?, '8:1', ?, ?, 0) RETURNING id`);
+    const id = (pid: number, kind: string, fd: number | null, inode: number, range: string | null = null): number =>
+      (item.get(snapshotId, pid, kind, fd, range, Buffer.from(`/f${inode}`), inode, 10) as { id: number }).id;
+    const fdItem = id(100, 'fd', 3, 11);
+    const exeItem = id(100, 'exe', null, 12);
+    const mapItem = id(100, 'map', null, 13, '7f00-7f01');
+    const reusedItem = id(100, 'fd', 4, 14);
+    const unseenItem = id(200, 'map', null, 15, '7f02-7f03');
+    const textItem = id(200, 'fd', 5, 16);
+    const record = db.prepare(
+      `INSERT INTO lsof_files (snapshot_id, line, command, pid, fd, fd_num, type, dev, size, nlink, inode, name, deleted_by_text) VALUES (?, ?, ?, ?, ?, ?, ?, '8:1', 10, ?, ?, ?, ?)`,
+    );
+    let line = 0;
+    const add = (pid: number, fd: string, fdNum: number | null, type: string, nlink: number | null, inode: number, byText = 0): void => {
+      record.run(snapshotId, ++line, pid === 100 ? 'nginx' : pid === 200 ? 'python3' : 'ghost', pid, fd, fdNum, type, nlink, inode, Buffer.from(`/f${inode} (deleted)`), byText);
+    };
+    add(100, '3u', 3, 'REG', 0, 11); // the fd item
+    add(100, 'txt', null, 'REG', 0, 12); // the running binary
+    add(100, 'mem', null, 'REG', 0, 13); // the mapping, twice: one item
+    add(100, 'DEL', null, 'DEL', 0, 13);
+    add(100, '4u', 4, 'REG', 0, 99); // fd 4 now names another inode: reused between the two looks
+    add(200, '5r', 5, 'REG', null, 16, 1); // no link count in the input: deleted by its name only
+    add(300, '7u', 7, 'REG', 0, 17); // a process the walk did not see (started after it)
+    add(100, '9u', 9, 'REG', 1, 18); // still linked: not a deleted file, never matched
+    add(100, '10u', 10, 'FIFO', 0, 19); // not a regular file
+    const check = crossCheckLsof(db, snapshotId, true);
+    db.exec('COMMIT');
+
+    assert.deepEqual(check, { both: 4, procOnly: 2, lsofOnly: 2 });
+    const items = db.prepare(`SELECT id, pid, kind, fd, inode, in_proc, in_lsof, lsof_note, comm, start_time FROM items ORDER BY id`).all();
+    assert.deepEqual(items, [
+      { id: fdItem, pid: 100, kind: 'fd', fd: 3, inode: 11, in_proc: 1, in_lsof: 1, lsof_note: null, comm: null, start_time: null },
+      { id: exeItem, pid: 100, kind: 'exe', fd: null, inode: 12, in_proc: 1, in_lsof: 1, lsof_note: null, comm: null, start_time: null },
+      { id: mapItem, pid: 100, kind: 'map', fd: null, inode: 13, in_proc: 1, in_lsof: 1, lsof_note: null, comm: null, start_time: null },
+      { id: reusedItem, pid: 100, kind: 'fd', fd: 4, inode: 14, in_proc: 1, in_lsof: 0, lsof_note: 'not listed by lsof', comm: null, start_time: null },
+      {
+        id: unseenItem, pid: 200, kind: 'map', fd: null, inode: 15, in_proc: 1, in_lsof: 0,
+        lsof_note: 'not listed by lsof +L1 (it shows mmap-only deleted files as DEL only without +L1)', comm: null, start_time: null,
+      },
+      { id: textItem, pid: 200, kind: 'fd', fd: 5, inode: 16, in_proc: 1, in_lsof: 1, lsof_note: 'lsof: deleted by name only (no link count in the input)', comm: null, start_time: null },
+      {
+        id: textItem + 1, pid: 100, kind: 'fd', fd: 4, inode: 99, in_proc: 0, in_lsof: 1,
+        lsof_note: 'seen by lsof only; lsof names inode 99 for fd 4, /proc saw inode 14 (fd reused between the two looks)', comm: 'nginx', start_time: 5000,
+      },
+      { id: textItem + 2, pid: 300, kind: 'fd', fd: 7, inode: 17, in_proc: 0, in_lsof: 1, lsof_note: 'seen by lsof only; the /proc walk did not see this process', comm: 'ghost', start_time: null },
+    ]);
+    const links = db.prepare(`SELECT line, item_id FROM lsof_files ORDER BY line`).all();
+    assert.deepEqual(links, [
+      { line: 1, item_id: fdItem },
+      { line: 2, item_id: exeItem },
+      { line: 3, item_id: mapItem },
+      { line: 4, item_id: mapItem },
+      { line: 5, item_id: textItem + 1 },
+      { line: 6, item_id: textItem },
+      { line: 7, item_id: textItem + 2 },
+      { line: 8, item_id: null },
+      { line: 9, item_id: null },
+    ]);
+  } finally {
+    kase.close();
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  }
+});
