@@ -1,7 +1,7 @@
 // Issue 9 (live side): snapshots under churn, killed at random moments, and run concurrently.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -166,3 +166,36 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+test('a case on a full file system: the snapshot fails with one line, nothing half stored, on either store thread (root)', async (t) => {
+  const dir = makeTempDir('full');
+  const mountPoint = makeTempDir('full-mnt');
+  // Enough held files with long names that their rows cannot fit beside the schema.
+  const holders = await Promise.all(
+    Array.from({ length: 4 }, (_, index) =>
+      startHolder(dir, Array.from({ length: 400 }, (_, file) => ({ kind: 'fd' as const, name: `${'n'.repeat(180)}-${index}-${file}`, content: Buffer.from('x') }))),
+    ),
+  );
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'unlinked-full', mountPoint]);
+  t.after(async () => {
+    for (const holder of holders) await holder.stop();
+    execFileSync('umount', [mountPoint]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(mountPoint, { recursive: true, force: true });
+  });
+  for (const store of ['inline', 'thread'] as const) {
+    const caseDir = path.join(mountPoint, store);
+    const pids = holders.flatMap((holder) => ['--pid', String(holder.pid)]);
+    const result = await execFileAsync(process.execPath, snapshotArgs(caseDir, pids), { env: storeEnv(store) }).then(
+      () => ({ code: 0, stderr: '' }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+    );
+    assert.equal(result.code, 1, `${store}: ${result.stderr}`);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0] ?? '', /^unlinked: cannot store the snapshot in .*\/case\.sqlite: database or disk is full$/);
+    const { snapshots, items } = assertConsistent(path.join(caseDir, 'case.sqlite'));
+    assert.deepEqual({ snapshots, items }, { snapshots: 0, items: 0 }, store);
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  }
+});

@@ -47,6 +47,12 @@ export function reportError(error: unknown, verbose: boolean): number {
     process.stderr.write(`unlinked: too many open files (${errnoCode(error)}): raise the limit, e.g. \`ulimit -n 1024\` (unlinked needs about 80 descriptors)\n`);
     return EXIT.failed;
   }
+  const code = errnoCode(error);
+  if (code?.startsWith('SQLITE_') === true) {
+    // A full disk, a read-only or locked case, a damaged file: the case database's fault, not ours.
+    process.stderr.write(`unlinked: the case database failed (${code}): ${oneLine(error)}\n`);
+    return EXIT.failed;
+  }
   process.stderr.write(`unlinked: internal error: ${oneLine(error)}\n`);
   if (verbose || process.env['UNLINKED_DEBUG'] !== undefined) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
   return EXIT.failed;

@@ -72,31 +72,42 @@ function openFilesOnHost(): number | null {
   }
 }
 
+/** Why a snapshot could not be stored, as the one line a user sees. */
+function storeFailure(database: string, reason: unknown): UnlinkedError {
+  return new UnlinkedError('CASE', `cannot store the snapshot in ${database}: ${oneLine(reason)}`, { cause: reason });
+}
+
 /** The transaction on the walking thread's own connection: each call stores right away. */
 class InlineStore implements SnapshotStore {
   private readonly transaction: SnapshotTransaction;
+  private readonly database: string;
   private committed = false;
 
   constructor(kase: Case, meta: SnapshotMeta) {
-    this.transaction = new SnapshotTransaction(kase.db, meta);
+    this.database = kase.paths.database;
+    this.transaction = this.guard(() => new SnapshotTransaction(kase.db, meta));
   }
 
-  readonly record: CommandRecorder = (record) => this.transaction.record(record);
+  readonly record: CommandRecorder = (record) => this.guard(() => this.transaction.record(record));
 
   writeChunk(chunk: WalkChunk): void {
-    this.transaction.writeChunk(chunk);
+    this.guard(() => this.transaction.writeChunk(chunk));
   }
 
   walked(walk: WalkResult): void {
-    this.transaction.walked(walk);
+    this.guard(() => this.transaction.walked(walk));
   }
 
-  storeLsof(file: string): Promise<LsofStored> {
-    return this.transaction.storeLsof(file);
+  async storeLsof(file: string): Promise<LsofStored> {
+    try {
+      return await this.transaction.storeLsof(file);
+    } catch (error) {
+      throw storeFailure(this.database, error);
+    }
   }
 
   commit(lsofStatus: string, warnings: readonly string[]): Promise<SnapshotCommitted> {
-    const committed = this.transaction.commit(lsofStatus, warnings);
+    const committed = this.guard(() => this.transaction.commit(lsofStatus, warnings));
     this.committed = true;
     return Promise.resolve(committed);
   }
@@ -104,6 +115,15 @@ class InlineStore implements SnapshotStore {
   close(): Promise<void> {
     if (!this.committed) this.transaction.rollback();
     return Promise.resolve();
+  }
+
+  /** SQLite's errors (a full disk, a locked case) said as a failure to store, in one line. */
+  private guard<T>(step: () => T): T {
+    try {
+      return step();
+    } catch (error) {
+      throw error instanceof UnlinkedError ? error : storeFailure(this.database, error);
+    }
   }
 }
 
@@ -148,7 +168,7 @@ class ThreadStore implements SnapshotStore {
     this.worker.on('message', (reply: StoreReply) => {
       const waiter = this.pending.get(reply.id);
       this.pending.delete(reply.id);
-      if ('error' in reply) waiter?.reject(new UnlinkedError('CASE', `cannot store the snapshot: ${reply.error}`));
+      if ('error' in reply) waiter?.reject(storeFailure(kase.paths.database, reply.error));
       else waiter?.resolve(reply.value);
     });
     const end = (error: Error): void => {
@@ -157,7 +177,7 @@ class ThreadStore implements SnapshotStore {
       for (const waiter of this.pending.values()) waiter.reject(error);
       this.pending.clear();
     };
-    this.worker.on('error', (error) => end(new UnlinkedError('CASE', `cannot store the snapshot: ${oneLine(error)}`, { cause: error })));
+    this.worker.on('error', (error) => end(storeFailure(kase.paths.database, error)));
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
         end(new UnlinkedError('CASE', `the snapshot's storing thread ended (exit ${code}) before the snapshot was committed`));
