@@ -1,7 +1,7 @@
 // One live snapshot: walk /proc while lsof runs alongside, and store it all in one transaction (a
 // killed run leaves no half snapshot: an unfinished transaction is rolled back when the case is next
-// opened). The transaction lives in a worker thread (src/store/snapshotWorker.ts) that stores the
-// walk's rows while the walk goes on.
+// opened). On a big host the transaction lives in a worker thread that stores the walk's rows while
+// the walk goes on (src/store/snapshotStore.ts says when).
 import fs from 'node:fs';
 import path from 'node:path';
 import { oneLine } from '../errors.js';
@@ -19,9 +19,10 @@ export interface SnapshotOptions {
   pids?: readonly number[];
   /** Run lsof +L1 alongside the walk (when installed); its raw output is kept in the case. */
   lsof?: boolean;
-  /** Where rows are stored while the walk runs (default: decided by the number of open files on the host). */
+  /** Where rows are stored while the walk runs (default: by the host's size and free cores). */
   store?: StoreMode;
 }
+
 export interface SnapshotSummary {
   snapshotId: number;
   counts: WalkCounts;
