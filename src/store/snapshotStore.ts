@@ -49,7 +49,7 @@ export interface StoreChoice {
   busyBeside: number;
 }
 
-/** UNLINKED_STORE=thread|inline overrides the choice (docs/reliability.md). */
+/** UNLINKED_STORE=thread|inline overrides the choice (docs/schema.md). */
 export function openSnapshotStore(kase: Case, meta: SnapshotMeta, choice: StoreChoice): SnapshotStore {
   const mode = choice.mode ?? 'auto';
   const wanted = mode === 'auto' ? (process.env['UNLINKED_STORE'] ?? 'auto') : mode;
@@ -162,6 +162,14 @@ class ThreadStore implements SnapshotStore {
 
   constructor(kase: Case, meta: SnapshotMeta) {
     this.fallbackRecorder = commandRecorder(kase.db);
+    // Wait here for another writer of the case (as the inline store does) before the walk starts: a
+    // walk that stalled half-way until the worker got the lock would not be one moment in time.
+    try {
+      kase.db.exec('BEGIN IMMEDIATE');
+      kase.db.exec('ROLLBACK');
+    } catch (error) {
+      throw storeFailure(kase.paths.database, error);
+    }
     const control = new SharedArrayBuffer(8);
     this.counters = new Int32Array(control);
     this.worker = new Worker(new URL('./snapshotWorker.js', import.meta.url), { workerData: { caseDir: kase.paths.dir, meta, control } });
