@@ -172,7 +172,7 @@ test('a case on a full file system: the snapshot fails with one line, nothing ha
   const mountPoint = makeTempDir('full-mnt');
   // Enough held files with long names that their rows cannot fit beside the schema.
   const holders = await Promise.all(
-    Array.from({ length: 4 }, (_, index) =>
+    Array.from({ length: 8 }, (_, index) =>
       startHolder(dir, Array.from({ length: 400 }, (_, file) => ({ kind: 'fd' as const, name: `${'n'.repeat(180)}-${index}-${file}`, content: Buffer.from('x') }))),
     ),
   );

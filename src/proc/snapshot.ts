@@ -86,6 +86,9 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     }
     const committed = await store.commit(lsofStatus, warnings);
     return { snapshotId: committed.snapshotId, counts: walk.counts, items: committed.items, itemsByKind: committed.itemsByKind, lsofStatus, crossCheck, warnings };
+  } catch (error) {
+    // A store that failed says why; the step that noticed (the walk) only saw it stop.
+    throw (await store.close()) ?? error;
   } finally {
     await store.close();
   }

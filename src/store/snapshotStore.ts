@@ -25,8 +25,11 @@ export interface SnapshotStore {
   storeLsof(file: string): Promise<LsofStored>;
   /** Count the items, mark the snapshot finished and commit it. */
   commit(lsofStatus: string, warnings: readonly string[]): Promise<SnapshotCommitted>;
-  /** Always, last: after commit() it only waits; otherwise nothing of the snapshot stays. */
-  close(): Promise<void>;
+  /**
+   * Always, last: after commit() it only waits; otherwise nothing of the snapshot stays. Resolves to
+   * why the store failed, when it did (a step that only saw it stop can then say why).
+   */
+  close(): Promise<Error | null>;
 }
 
 /**
@@ -112,9 +115,10 @@ class InlineStore implements SnapshotStore {
     return Promise.resolve(committed);
   }
 
-  close(): Promise<void> {
+  close(): Promise<Error | null> {
     if (!this.committed) this.transaction.rollback();
-    return Promise.resolve();
+    // Its failures were thrown where they happened.
+    return Promise.resolve(null);
   }
 
   /** SQLite's errors (a full disk, a locked case) said as a failure to store, in one line. */
@@ -135,7 +139,8 @@ export type StoreRequest =
   | { type: 'commit'; id: number; lsofStatus: string; warnings: readonly string[] }
   | { type: 'abort' };
 
-export type StoreReply = { id: number; value: unknown } | { id: number; error: string };
+/** An answer to a request with an id, or (`failed`) the first error, sent unasked when it happens. */
+export type StoreReply = { id: number; value: unknown } | { id: number; error: string } | { failed: string };
 
 /**
  * Chunks posted but not yet stored: past this the walk waits for the store, so a slow disk holds
@@ -155,6 +160,8 @@ class ThreadStore implements SnapshotStore {
   private chunksSent = 0;
   private nextId = 1;
   private gone: Error | null = null;
+  /** The worker's first error, as it reported it. */
+  private failed: Error | null = null;
   private readonly exited: Promise<void>;
   /** Commands that end after the commit is asked for are recorded through the caller's connection. */
   private readonly fallbackRecorder: CommandRecorder;
@@ -174,6 +181,10 @@ class ThreadStore implements SnapshotStore {
     this.counters = new Int32Array(control);
     this.worker = new Worker(new URL('./snapshotWorker.js', import.meta.url), { workerData: { caseDir: kase.paths.dir, meta, control } });
     this.worker.on('message', (reply: StoreReply) => {
+      if ('failed' in reply) {
+        this.failed ??= storeFailure(kase.paths.database, reply.failed);
+        return;
+      }
       const waiter = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if ('error' in reply) waiter?.reject(storeFailure(kase.paths.database, reply.error));
@@ -185,7 +196,10 @@ class ThreadStore implements SnapshotStore {
       for (const waiter of this.pending.values()) waiter.reject(error);
       this.pending.clear();
     };
-    this.worker.on('error', (error) => end(storeFailure(kase.paths.database, error)));
+    this.worker.on('error', (error) => {
+      this.failed ??= storeFailure(kase.paths.database, error);
+      end(this.failed);
+    });
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
         end(new UnlinkedError('CASE', `the snapshot's storing thread ended (exit ${code}) before the snapshot was committed`));
@@ -199,10 +213,11 @@ class ThreadStore implements SnapshotStore {
     else this.worker.postMessage({ type: 'command', record } satisfies StoreRequest);
   };
 
-  /** Posts the chunk, waiting first when the store is far behind. */
+  /** Posts the chunk, waiting first when the store is far behind; stops the walk once the store failed. */
   writeChunk(chunk: WalkChunk): void {
     for (;;) {
-      if (Atomics.load(this.counters, STOPPED) !== 0) return; // failed: the next await says why
+      // Its reason arrives as a message, read once this thread awaits again (close() returns it).
+      if (Atomics.load(this.counters, STOPPED) !== 0) throw new UnlinkedError('CASE', 'the snapshot store stopped');
       const stored = Atomics.load(this.counters, CHUNKS_STORED);
       if (this.chunksSent - stored < MAX_CHUNKS_IN_FLIGHT) break;
       Atomics.wait(this.counters, CHUNKS_STORED, stored, 1000);
@@ -225,10 +240,11 @@ class ThreadStore implements SnapshotStore {
     return committed;
   }
 
-  async close(): Promise<void> {
+  async close(): Promise<Error | null> {
     this.closing = true;
     if (this.gone === null) this.worker.postMessage({ type: 'abort' } satisfies StoreRequest);
     await this.exited;
+    return this.failed;
   }
 
   private request<T>(message: StoreRequest & { id: number }): Promise<T> {

@@ -85,6 +85,7 @@ async function handle(request: StoreRequest): Promise<void> {
     failure = oneLine(error);
     stop();
     transaction.rollback();
+    port?.postMessage({ failed: failure } satisfies StoreReply);
     if ('id' in request) port?.postMessage({ id: request.id, error: failure } satisfies StoreReply);
   }
 }
