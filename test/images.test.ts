@@ -1,13 +1,14 @@
 // Issue 6: orphan and deleted inodes in real images built by the test; evidence never changes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from './helpers/holder.js';
 import { json, runCli, type CliResult } from './helpers/cli.js';
+import { cliPath } from './helpers/paths.js';
 import { makeDeletedImage, makeOrphanImage, sha256File } from './helpers/images.js';
 import { correlate, type ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
@@ -69,9 +70,13 @@ async function orphanScenario(t: { after: (fn: () => void) => void }, features: 
   assert.equal(check.trim().split('\n').length, built.orphans.length);
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
   try {
-    // The evidence hash is stored twice: read while the tools ran, and again once they had finished.
-    const image = db.prepare('SELECT sha256, sha256_after, size, is_device FROM images').get() as { sha256: string; sha256_after: string; size: number; is_device: number };
-    assert.deepEqual(image, { sha256: sha256File(built.image), sha256_after: sha256File(built.image), size: fs.statSync(built.image).size, is_device: 0 });
+    // The evidence hash, read while the tools ran; the file's stamp (size, mtime, ctime) the same after.
+    const image = db.prepare('SELECT sha256, sha256_after, size, is_device, mtime_ns, ctime_ns, unchanged_after FROM images').get();
+    const stamp = fs.statSync(built.image, { bigint: true });
+    assert.deepEqual(image, {
+      sha256: sha256File(built.image), sha256_after: null, size: fs.statSync(built.image).size, is_device: 0,
+      mtime_ns: String(stamp.mtimeNs), ctime_ns: String(stamp.ctimeNs), unchanged_after: 1,
+    });
     const rows = db.prepare(`SELECT method, complete, image_inode_id IS NOT NULL AS linked FROM extractions`).all();
     assert.deepEqual(rows, built.orphans.map(() => ({ method: 'icat', complete: 1, linked: 1 })));
   } finally {
@@ -343,4 +348,44 @@ test('an orphan chain that points back to itself ends with a warning, not a hang
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, new RegExp(`orphan chain loops back to inode ${inode}: stopped`));
   assert.ok(json<ImageInodeJson[]>(result).some((entry) => entry.inode === inode && /orphan_chain/.test(entry.found_by)));
+});
+
+test('an image written to during its scan is reported CHANGED (exit 3): by its stamp, and with --verify by its sha256 (root)', async (t) => {
+  const dir = makeTempDir('img-changed');
+  const caseDir = makeTempDir('img-changed-case', '/dev/shm');
+  const wrappers = makeTempDir('img-changed-bin');
+  t.after(() => {
+    for (const gone of [dir, caseDir, wrappers]) fs.rmSync(gone, { recursive: true, force: true });
+  });
+  const built = await makeOrphanImage({ dir, fsType: 'ext4', sizeMiB: 16, orphans: orphanContents() });
+  const env = { ...process.env, PATH: `${wrappers}:${process.env['PATH'] ?? ''}`, UNLINKED_TEST_IMAGE: built.image };
+  const scan = (args: string[]): CliResult => {
+    const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'image', 'scan', built.image, ...args], { encoding: 'utf8', env });
+    return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  };
+  // Untouched, --verify reads the image again and finds the same sha256.
+  const clean = scan(['--verify', '-q']);
+  assert.equal(clean.code, 0, clean.stderr);
+  // Then "fls" writes its pid into the image once it has run (a byte before the superblock, unused by
+  // ext4): another program writing to the evidence while unlinked reads it, after the first hash.
+  const realFls = execFileSync('sh', ['-c', 'command -v fls'], { encoding: 'utf8' }).trim();
+  const wrapper = `#!/bin/sh\n${realFls} "$@"\nstatus=$?\nprintf '%s' "$$" | dd of="$UNLINKED_TEST_IMAGE" bs=1 seek=100 conv=notrunc status=none\nexit $status\n`;
+  fs.writeFileSync(path.join(wrappers, 'fls'), wrapper, { mode: 0o755 });
+  const byStamp = scan([]);
+  assert.equal(byStamp.code, 3, byStamp.stderr);
+  assert.match(byStamp.stderr, /CHANGED while it was scanned \((size \d+ -> \d+, )?mtime moved, ctime moved\): something else writes to it/);
+  const byHash = scan(['--verify']);
+  assert.equal(byHash.code, 3, byHash.stderr);
+  assert.match(byHash.stderr, /CHANGED while it was scanned \(sha256 [0-9a-f]{64} before, [0-9a-f]{64} after\)/);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    const rows = db.prepare('SELECT sha256_after IS NULL AS unverified, sha256_after = sha256 AS same, unchanged_after FROM images ORDER BY id').all();
+    assert.deepEqual(rows, [
+      { unverified: 0, same: 1, unchanged_after: 1 },
+      { unverified: 1, same: null, unchanged_after: 0 },
+      { unverified: 0, same: 0, unchanged_after: 0 },
+    ]);
+  } finally {
+    db.close();
+  }
 });

@@ -113,6 +113,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .description('find orphan and deleted inodes in a raw image or device')
     .argument('<image>', 'raw image file or block device')
     .option('--offset <sectors>', 'file system starts at this sector (default: every partition mmls finds)', parseNonNegativeInt)
+    .option('--verify', 'read the image again after the scan and compare its sha256 (a second full read)')
     .addHelpText('after', '\nExample:\n  npx unlinked image scan /evidence/sda.dd --json')
     .action(invoke(async () => (await import('../commands/imageScan.js')).imageScanCommand as Runner));
 

@@ -4,11 +4,12 @@ import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
 import { correlate, imageInodesOf, type ImageInodeJson } from '../store/images.js';
-import { scanImage } from '../image/scan.js';
+import { scanImage, type ScanResult } from '../image/scan.js';
 import { openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 
 export interface ImageScanOptions {
   offset?: number;
+  verify?: boolean;
 }
 
 export async function imageScanCommand(ctx: CommandContext, image: string, options: ImageScanOptions): Promise<ExitCode> {
@@ -16,7 +17,7 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
   refuseCaseOnEvidence(source, ctx.caseDir);
   const kase = openCase(ctx.caseDir, { create: true });
   try {
-    const scan = await scanImage(kase.db, source.path, options.offset, commandRecorder(kase.db));
+    const scan = await scanImage(kase.db, source.path, options.offset, commandRecorder(kase.db), { verify: options.verify === true });
     for (const warning of scan.warnings) ctx.warn(warning);
     for (const fs of scan.filesystems) {
       const where = `sector ${fs.offsetSectors}`;
@@ -39,13 +40,21 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
           (match.ambiguous ? ' (ambiguous: see `live` in the JSON and docs/images.md)' : ''),
       );
     }
-    ctx.info(`image sha256 ${scan.sha256 ?? 'unknown'}${scan.sha256After === null ? '' : scan.sha256After === scan.sha256 ? ' (the same after the scan)' : ` (after the scan: ${scan.sha256After})`}`);
+    ctx.info(`image sha256 ${scan.sha256 ?? 'unknown'}${afterScan(scan)}`);
     if (ctx.json) ctx.out(JSON.stringify(imageInodesOf(kase.db, scan.imageId).map(toJson)));
-    const partial = scan.filesystems.some((fs) => fs.failure !== null && !fs.notExt) || scan.sha256 === null || (scan.sha256After !== null && scan.sha256After !== scan.sha256);
+    const changed = scan.unchangedAfter === false || (scan.sha256After !== null && scan.sha256After !== scan.sha256);
+    const partial = scan.filesystems.some((fs) => fs.failure !== null && !fs.notExt) || scan.sha256 === null || changed;
     return partial ? EXIT.partial : EXIT.ok;
   } finally {
     kase.close();
   }
+}
+
+/** What the scan can say of the image afterwards (a change is also a warning of its own). */
+function afterScan(scan: ScanResult): string {
+  if (scan.sha256After !== null) return scan.sha256After === scan.sha256 ? ' (read again after the scan: the same)' : ` (read again after the scan: ${scan.sha256After})`;
+  if (scan.unchangedAfter === true) return ' (its size, mtime and ctime the same after the scan; --verify reads it again)';
+  return '';
 }
 
 function toJson({ image_inode_id: _id, blocks: _blocks, nlink: _nlink, ...record }: ImageInodeJson & { image_inode_id: number; blocks: number | null; nlink: number | null }): ImageInodeJson {

@@ -19,7 +19,7 @@ import { ilsRemoved, ilsUnlinkedAllocated } from '../tools/ils.js';
 import { mmls } from '../tools/mmls.js';
 import type { DebugfsInode } from '../../parsers/debugfsStats.js';
 import { followOrphanChain } from './orphanChain.js';
-import { isMounted, openImageSource, readSuperblock, startHash, type ImageSource } from './source.js';
+import { changedSinceOpened, isMounted, openImageSource, readSuperblock, startHash, type ImageSource } from './source.js';
 
 export interface ScannedFs extends NewFilesystem {
   inodes: NewImageInode[];
@@ -30,11 +30,19 @@ export interface ScannedFs extends NewFilesystem {
   notExt: boolean;
 }
 
+export interface ScanOptions {
+  /** Read the whole image a second time after the scan and compare the sha256 (images, not devices). */
+  verify?: boolean;
+}
+
 export interface ScanResult {
   imageId: number;
   source: ImageSource;
   sha256: string | null;
+  /** With `verify`: the sha256 read again after the last program. */
   sha256After: string | null;
+  /** An image file: true when its size, mtime and ctime are the same after the scan; null for a device. */
+  unchangedAfter: boolean | null;
   partitionTable: string | null;
   filesystems: ScannedFs[];
   /** Image-level warnings (hashing, the image changing under us). */
@@ -53,7 +61,7 @@ const ORPHAN_FILE_MAX_BYTES = 64 << 20;
 /** A real orphan chain only links orphans ils already found; a corrupt one may wander: this many extra lookups at most. */
 const CHAIN_EXTRA_LOOKUPS = 64;
 
-export async function scanImage(db: Db, image: string, offset: number | undefined, recorder: CommandRecorder): Promise<ScanResult> {
+export async function scanImage(db: Db, image: string, offset: number | undefined, recorder: CommandRecorder, options: ScanOptions = {}): Promise<ScanResult> {
   for (const tool of SCAN_TOOLS) requireTool(tool);
   const source = openImageSource(image);
   if (offset !== undefined && offset * 512 >= source.size) {
@@ -104,12 +112,21 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
     } catch (error) {
       warnings.push(`could not hash ${source.path}: ${oneLine(error)}`);
     }
-    // A second full read proves the image did not change; a device is read once (see docs/images.md).
-    // It runs in its worker while this thread stores the scan; sha256_after follows (NULL until then).
-    const hashAfter = !source.isDevice && sha256 !== null ? startHash(source.path) : null;
+    // After every program and the hash: the file as the scan found it? Any write moves its mtime and
+    // ctime, so the stamp says so at no cost; a second full read (--verify) proves it by hash, at the
+    // cost of reading the whole image again (hours for a large disk). A device keeps no such stamp
+    // and is read once (see docs/images.md).
+    const change = changedSinceOpened(source);
+    if (change !== null) warnings.push(`${source.path} CHANGED while it was scanned (${change}): something else writes to it`);
+    const unchangedAfter = source.stamp === null ? null : change === null;
+    const hashAfter = options.verify === true && !source.isDevice && sha256 !== null ? startHash(source.path) : null;
     let sha256After: string | null = null;
     try {
-      const imageId = storeScan(db, { path: source.path, isDevice: source.isDevice, size: source.size, sha256, sha256After: null, partitionTable, filesystems });
+      // The second hash runs in its worker while this thread stores the scan; sha256_after follows.
+      const imageId = storeScan(db, {
+        path: source.path, isDevice: source.isDevice, size: source.size, sha256, sha256After: null, partitionTable, filesystems,
+        mtimeNs: source.stamp?.mtimeNs ?? null, ctimeNs: source.stamp?.ctimeNs ?? null, unchangedAfter,
+      });
       if (hashAfter !== null) {
         try {
           sha256After = (await hashAfter.done).sha256;
@@ -119,7 +136,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
           warnings.push(`could not hash ${source.path} again after the scan: ${oneLine(error)}`);
         }
       }
-      return { imageId, source, sha256, sha256After, partitionTable, filesystems, warnings };
+      return { imageId, source, sha256, sha256After, unchangedAfter, partitionTable, filesystems, warnings };
     } finally {
       hashAfter?.stop();
     }

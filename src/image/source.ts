@@ -12,6 +12,44 @@ export interface ImageSource {
   size: number;
   /** "MAJOR:MINOR" of a block device (what live items record as their dev), null for an image file. */
   deviceId: string | null;
+  /** An image file as it was when opened (null for a device: writes to one leave no such trace). */
+  stamp: FileStamp | null;
+}
+
+/** What any write to a file changes: its size, mtime and ctime (ns), or its identity when replaced. */
+export interface FileStamp {
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  dev: bigint;
+  ino: bigint;
+}
+
+function stampOf(file: string): FileStamp {
+  const stat = fs.statSync(file, { bigint: true });
+  return { size: stat.size, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs, dev: stat.dev, ino: stat.ino };
+}
+
+/**
+ * What changed in an image file since it was opened, or null when nothing did. Every write moves
+ * mtime and ctime (to the nanosecond), and nothing but a change of the system clock can set ctime
+ * back: the same stamp after the scan means no write reached the file meanwhile.
+ */
+export function changedSinceOpened(source: ImageSource): string | null {
+  if (source.stamp === null) return null;
+  let now: FileStamp;
+  try {
+    now = stampOf(source.path);
+  } catch (error) {
+    return `it cannot be looked at any more: ${errnoCode(error) ?? String(error)}`;
+  }
+  const before = source.stamp;
+  const changes: string[] = [];
+  if (now.dev !== before.dev || now.ino !== before.ino) changes.push('it is another file now (device or inode differ)');
+  if (now.size !== before.size) changes.push(`size ${before.size} -> ${now.size}`);
+  if (now.mtimeNs !== before.mtimeNs) changes.push('mtime moved');
+  if (now.ctimeNs !== before.ctimeNs) changes.push('ctime moved');
+  return changes.length === 0 ? null : changes.join(', ');
 }
 
 const DEV_BLOCK = /^\/dev\/block\/(\d+):(\d+)$/;
@@ -41,7 +79,7 @@ export function openImageSource(image: string): ImageSource {
     throw new UnlinkedError('BAD_INPUT', `cannot open ${absolute} read-only: ${errnoCode(error) ?? String(error)}`);
   }
   if (size === 0) throw new UnlinkedError('BAD_INPUT', `${absolute} is empty (0 bytes)`);
-  return { path: absolute, isDevice: deviceId !== null, size, deviceId };
+  return { path: absolute, isDevice: deviceId !== null, size, deviceId, stamp: deviceId === null ? stampOf(absolute) : null };
 }
 
 function deviceNodeFor(deviceId: string): string | null {

@@ -53,12 +53,16 @@ export interface NewScan {
   sha256After: string | null;
   partitionTable: string | null;
   filesystems: readonly NewFilesystem[];
+  /** An image file's mtime and ctime when the scan opened it (ns), and whether they and its size held. */
+  mtimeNs: bigint | null;
+  ctimeNs: bigint | null;
+  unchangedAfter: boolean | null;
 }
 
 /** Everything of one scan in one transaction: a failed scan leaves nothing behind. */
 export function storeScan(db: Db, scan: NewScan): number {
   const insertImage = db.prepare(
-    `INSERT INTO images (path, is_device, size, sha256, sha256_after, scanned_at, partition_table) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO images (path, is_device, size, sha256, sha256_after, scanned_at, partition_table, mtime_ns, ctime_ns, unchanged_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertFs = db.prepare(
     `INSERT INTO image_filesystems (image_id, offset_sectors, fs_type, fs_uuid, label, last_mounted_at, last_mount_point, block_size, inode_count, orphan_file, last_orphan, error)
@@ -70,7 +74,11 @@ export function storeScan(db: Db, scan: NewScan): number {
   );
   return db.transaction(() => {
     const imageId = Number(
-      insertImage.run(scan.path, scan.isDevice ? 1 : 0, scan.size, scan.sha256, scan.sha256After, nowIso(), scan.partitionTable).lastInsertRowid,
+      insertImage.run(
+        scan.path, scan.isDevice ? 1 : 0, scan.size, scan.sha256, scan.sha256After, nowIso(), scan.partitionTable,
+        scan.mtimeNs === null ? null : String(scan.mtimeNs), scan.ctimeNs === null ? null : String(scan.ctimeNs),
+        scan.unchangedAfter === null ? null : scan.unchangedAfter ? 1 : 0,
+      ).lastInsertRowid,
     );
     for (const fs of scan.filesystems) {
       const fsId = Number(
@@ -86,7 +94,7 @@ export function storeScan(db: Db, scan: NewScan): number {
   }).immediate();
 }
 
-/** The image's sha256 read again after its scan (NULL until then: not verified). */
+/** The image's sha256 read again after its scan (`--verify`; NULL until then, and without it). */
 export function setImageHashAfter(db: Db, imageId: number, sha256After: string): void {
   db.prepare(`UPDATE images SET sha256_after = ? WHERE id = ?`).run(sha256After, imageId);
 }

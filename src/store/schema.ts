@@ -287,4 +287,11 @@ WHERE s.finished_at IS NOT NULL;
     // extra index cost 10% of a 100,000-item lsof import.
     sql: `DROP INDEX IF EXISTS items_snapshot_inode;`,
   },
+  {
+    version: 3,
+    name: 'images: the image file\'s mtime and ctime when scanned, and whether they held (the proof of an unchanged image without a second full read)',
+    sql: `ALTER TABLE images ADD COLUMN mtime_ns TEXT;
+ALTER TABLE images ADD COLUMN ctime_ns TEXT;
+ALTER TABLE images ADD COLUMN unchanged_after INTEGER;`,
+  },
 ];
