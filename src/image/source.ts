@@ -25,8 +25,7 @@ export interface FileStamp {
   ino: bigint;
 }
 
-function stampOf(file: string): FileStamp {
-  const stat = fs.statSync(file, { bigint: true });
+function stampOf(stat: fs.BigIntStats): FileStamp {
   return { size: stat.size, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs, dev: stat.dev, ino: stat.ino };
 }
 
@@ -39,7 +38,7 @@ export function changedSinceOpened(source: ImageSource): string | null {
   if (source.stamp === null) return null;
   let now: FileStamp;
   try {
-    now = stampOf(source.path);
+    now = stampOf(fs.statSync(source.path, { bigint: true }));
   } catch (error) {
     return `it cannot be looked at any more: ${errnoCode(error) ?? String(error)}`;
   }
@@ -59,27 +58,28 @@ export function openImageSource(image: string): ImageSource {
   // /dev/block/MAJ:MIN is a udev link; without udev, find the node through sysfs.
   const byNumber = DEV_BLOCK.exec(absolute);
   if (byNumber !== null && !fs.existsSync(absolute)) absolute = deviceNodeFor(`${byNumber[1]}:${byNumber[2]}`) ?? absolute;
-  let stat: fs.Stats;
+  // bigint: the stamp of an image file keeps its times to the nanosecond.
+  let stat: fs.BigIntStats;
   try {
-    stat = fs.statSync(absolute);
+    stat = fs.statSync(absolute, { bigint: true });
   } catch (error) {
     const code = errnoCode(error);
     throw new UnlinkedError('BAD_INPUT', `cannot read ${absolute}: ${code === 'ENOENT' ? 'no such file or device' : code === 'EACCES' ? 'permission denied' : (code ?? String(error))}`);
   }
   if (stat.isDirectory()) throw new UnlinkedError('BAD_INPUT', `${absolute} is a directory, not a disk image or block device`);
   if (!stat.isFile() && !stat.isBlockDevice()) throw new UnlinkedError('BAD_INPUT', `${absolute} is not a regular file or a block device (a FIFO or socket cannot be scanned safely)`);
-  const deviceId = stat.isBlockDevice() ? devString(stat.rdev) : null;
+  const deviceId = stat.isBlockDevice() ? devString(Number(stat.rdev)) : null;
   let size: number;
   try {
     // Opened read-only, like every tool that reads it after us.
     const fd = fs.openSync(absolute, fs.constants.O_RDONLY);
     fs.closeSync(fd);
-    size = deviceId === null ? stat.size : Number(fs.readFileSync(`/sys/dev/block/${deviceId}/size`, 'utf8').trim()) * 512;
+    size = deviceId === null ? Number(stat.size) : Number(fs.readFileSync(`/sys/dev/block/${deviceId}/size`, 'utf8').trim()) * 512;
   } catch (error) {
     throw new UnlinkedError('BAD_INPUT', `cannot open ${absolute} read-only: ${errnoCode(error) ?? String(error)}`);
   }
   if (size === 0) throw new UnlinkedError('BAD_INPUT', `${absolute} is empty (0 bytes)`);
-  return { path: absolute, isDevice: deviceId !== null, size, deviceId, stamp: deviceId === null ? stampOf(absolute) : null };
+  return { path: absolute, isDevice: deviceId !== null, size, deviceId, stamp: deviceId === null ? stampOf(stat) : null };
 }
 
 function deviceNodeFor(deviceId: string): string | null {
