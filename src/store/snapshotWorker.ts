@@ -36,7 +36,7 @@ function begin(): { kase: Case; transaction: SnapshotTransaction } {
   }
 }
 
-/** Tell the walk to stop posting chunks (and to stop waiting for this thread). */
+/** Tell the walk that this thread stopped storing: its next chunk ends the walk (nor does it wait here). */
 function stop(): void {
   Atomics.store(counters, STOPPED, 1);
   Atomics.notify(counters, CHUNKS_STORED);
