@@ -61,10 +61,17 @@ test('the mounted device of a live host: same inode extracted again by /dev/bloc
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
   const [recovered] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
   assert.equal(recovered?.sha256, sha256(content));
-  // No udev here: /dev/block/MAJ:MIN is found through sysfs.
+  // No udev here: /dev/block/MAJ:MIN is found through sysfs. The system's temp directory is on the
+  // device examined (as /tmp is on a live host's root device): no scratch file may go there.
   const byNumber = `/dev/block/${device.deviceId}`;
-  const first = runCli(caseDir, ['image', 'extract', byNumber, '--inode', String(held.inode), '--json']);
+  const tmpOnEvidence = path.join(device.mountPoint, 'tmp');
+  fs.mkdirSync(tmpOnEvidence);
+  const tmpBefore = fs.statSync(tmpOnEvidence, { bigint: true });
+  const first = runCli(caseDir, ['image', 'extract', byNumber, '--inode', String(held.inode), '--json'], { TMPDIR: tmpOnEvidence });
   assert.equal(first.code, 0, first.stderr);
+  const tmpAfter = fs.statSync(tmpOnEvidence, { bigint: true });
+  assert.deepEqual([tmpAfter.mtimeNs, tmpAfter.ctimeNs, fs.readdirSync(tmpOnEvidence)], [tmpBefore.mtimeNs, tmpBefore.ctimeNs, []]);
+  assert.deepEqual(fs.readdirSync(caseDir).filter((name) => name.startsWith('.')), [], 'scratch files left in the case');
   const [copy] = json<ExtractedJson[]>(first);
   assert.deepEqual([copy?.image, copy?.bytes, copy?.sha256, copy?.complete, copy?.method, copy?.live_item_id, copy?.live_sha256_match],
     [device.loop, content.length, sha256(content), true, 'icat', recovered?.item_id, true]);

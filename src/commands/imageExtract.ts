@@ -26,8 +26,8 @@ export async function imageExtractCommand(ctx: CommandContext, image: string, op
   try {
     const recorder = commandRecorder(kase.db);
     const choice = options.all === true
-      ? await allTargets(kase.db, source, options.offset, recorder)
-      : await namedTargets(kase.db, source, named, options.offset, recorder);
+      ? await allTargets(kase.db, source, options.offset, recorder, kase.paths.dir)
+      : await namedTargets(kase.db, source, named, options.offset, recorder, kase.paths.dir);
     choice.notes.forEach((note) => ctx.info(note));
     const results = await extractInodes(kase.db, source, choice.targets, kase.paths.extracted, recorder, (result) => {
       const where = `inode ${result.inode} at sector ${result.offset_sectors}`;

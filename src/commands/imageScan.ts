@@ -17,7 +17,7 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
   refuseCaseOnEvidence(source, ctx.caseDir);
   const kase = openCase(ctx.caseDir, { create: true });
   try {
-    const scan = await scanImage(kase.db, source.path, options.offset, commandRecorder(kase.db), { verify: options.verify === true });
+    const scan = await scanImage(kase.db, source.path, options.offset, commandRecorder(kase.db), { verify: options.verify === true, workDir: kase.paths.dir });
     for (const warning of scan.warnings) ctx.warn(warning);
     for (const fs of scan.filesystems) {
       const where = `sector ${fs.offsetSectors}`;

@@ -33,6 +33,8 @@ export interface ScannedFs extends NewFilesystem {
 export interface ScanOptions {
   /** Read the whole image a second time after the scan and compare the sha256 (images, not devices). */
   verify?: boolean;
+  /** Where the tools' scratch files go: the case directory, which is never on the evidence. */
+  workDir: string;
 }
 
 export interface ScanResult {
@@ -61,7 +63,7 @@ const ORPHAN_FILE_MAX_BYTES = 64 << 20;
 /** A real orphan chain only links orphans ils already found; a corrupt one may wander: this many extra lookups at most. */
 const CHAIN_EXTRA_LOOKUPS = 64;
 
-export async function scanImage(db: Db, image: string, offset: number | undefined, recorder: CommandRecorder, options: ScanOptions = {}): Promise<ScanResult> {
+export async function scanImage(db: Db, image: string, offset: number | undefined, recorder: CommandRecorder, options: ScanOptions): Promise<ScanResult> {
   for (const tool of SCAN_TOOLS) requireTool(tool);
   const source = openImageSource(image);
   if (offset !== undefined && offset * 512 >= source.size) {
@@ -79,15 +81,15 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
       return scanned;
     };
     if (offset !== undefined) {
-      filesystems.push(mustRead(await scanFilesystem(source, offset, recorder)));
+      filesystems.push(mustRead(await scanFilesystem(source, offset, recorder, options.workDir)));
     } else {
       // An ext file system at sector 0 is scanned while mmls looks for a partition table, not after it.
-      const atZero = readSuperblock(source, 0) === null ? null : scanFilesystem(source, 0, recorder);
+      const atZero = readSuperblock(source, 0) === null ? null : scanFilesystem(source, 0, recorder, options.workDir);
       atZero?.catch(() => undefined);
       const table = await mmls(source.path, recorder);
       partitionTable = table?.table ?? null;
       if (table === null) {
-        filesystems.push(mustRead(await (atZero ?? scanFilesystem(source, 0, recorder))));
+        filesystems.push(mustRead(await (atZero ?? scanFilesystem(source, 0, recorder, options.workDir))));
       } else {
         // Offsets are kept in 512-byte sectors, TSK's -o unit, whatever sector size the table uses.
         const starts = table.records.filter((part) => part.allocated).map((part) => (part.start * table.sectorSize) / 512);
@@ -97,7 +99,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
           warnings.push(`an ext file system starts at sector 0 although mmls found a partition table (${partitionTable ?? '?'}): scanned it as well as the partitions`);
           filesystems.push(await atZero);
         }
-        for (const start of starts) filesystems.push(await scanFilesystem(source, start, recorder));
+        for (const start of starts) filesystems.push(await scanFilesystem(source, start, recorder, options.workDir));
       }
     }
     if (filesystems.every((fs) => fs.notExt)) {
@@ -152,7 +154,7 @@ function emptyFs(offsetSectors: number): ScannedFs {
   };
 }
 
-async function scanFilesystem(source: ImageSource, offset: number, recorder: CommandRecorder): Promise<ScannedFs> {
+async function scanFilesystem(source: ImageSource, offset: number, recorder: CommandRecorder, workDir: string): Promise<ScannedFs> {
   const scanned = emptyFs(offset);
   const superblock = readSuperblock(source, offset);
   if (superblock === null) {
@@ -211,7 +213,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     .sort((a, b) => a - b);
   const stats = new Map<number, DebugfsInode>();
   const statBatch = async (inodes: readonly number[]) => {
-    const parsed = await debugfsStatMany(source.path, offset, inodes, recorder);
+    const parsed = await debugfsStatMany(source.path, offset, inodes, recorder, workDir);
     for (const record of parsed.records) stats.set(record.inode, record);
     return parsed;
   };

@@ -25,12 +25,12 @@ const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
 });
 
 /** --all: every orphan, and every deleted inode that still points at data, of the newest scan (made now if there is none). */
-export async function allTargets(db: Db, source: ImageSource, offset: number | undefined, recorder: CommandRecorder): Promise<TargetChoice> {
+export async function allTargets(db: Db, source: ImageSource, offset: number | undefined, recorder: CommandRecorder, workDir: string): Promise<TargetChoice> {
   const notes: string[] = [];
   let imageId = latestImageId(db, source.path);
   if (imageId === null) {
     notes.push(`no scan of ${source.path} in the case yet: scanned it first`);
-    imageId = (await scanImage(db, source.path, offset, recorder)).imageId;
+    imageId = (await scanImage(db, source.path, offset, recorder, { workDir })).imageId;
   }
   const records = imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
   const skipped = records.filter((record) => record.state === 'deleted' && !record.recoverable && record.blocks !== null).length;
@@ -39,7 +39,7 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
 }
 
 /** --inode N...: from the newest scan when it lists them, else described by debugfs at the one file system of the image (or --offset). */
-export async function namedTargets(db: Db, source: ImageSource, inodes: readonly number[], offset: number | undefined, recorder: CommandRecorder): Promise<TargetChoice> {
+export async function namedTargets(db: Db, source: ImageSource, inodes: readonly number[], offset: number | undefined, recorder: CommandRecorder, workDir: string): Promise<TargetChoice> {
   const notes: string[] = [];
   const imageId = latestImageId(db, source.path);
   const records = imageId === null ? [] : imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
@@ -59,7 +59,7 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
     for (const inode of unknown) {
       if (inode < 1 || inode > superblock.inodesCount) throw usageError(`inode ${inode} does not exist: this file system has inodes 1 to ${superblock.inodesCount}`);
     }
-    const described = await debugfsStatMany(source.path, at, unknown, recorder);
+    const described = await debugfsStatMany(source.path, at, unknown, recorder, workDir);
     const byInode = new Map(described.records.map((record) => [record.inode, record]));
     for (const inode of unknown) {
       const stat = byInode.get(inode);

@@ -11,8 +11,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(caseDir: string, args: readonly string[]): CliResult {
-  const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+export function runCli(caseDir: string, args: readonly string[], env?: NodeJS.ProcessEnv): CliResult {
+  const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, ...args], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30, ...(env === undefined ? {} : { env: { ...process.env, ...env } }),
+  });
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
