@@ -55,6 +55,10 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
+    // Sorts, temporary indexes and statement journals (the lsof savepoint) stay in memory. SQLite
+    // would otherwise put them in $SQLITE_TMPDIR, $TMPDIR, /var/tmp or /tmp: on a live host, the
+    // root file system under examination, whose free blocks may still hold deleted files.
+    db.pragma('temp_store = MEMORY');
     migrate(db);
   } catch (error) {
     throw new UnlinkedError('CASE', `cannot open case database ${paths.database}: ${oneLine(error)}`, { cause: error });
