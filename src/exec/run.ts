@@ -1,5 +1,6 @@
 // The only place that imports execa: argument arrays, a timeout on every command, a clear
 // message when a program is missing, and a record of every command run.
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UnlinkedError } from '../errors.js';
@@ -22,6 +23,7 @@ export const TOOLS = {
   mactime: { debianPackage: 'sleuthkit', versionArgs: ['-V'] },
   debugfs: { debianPackage: 'e2fsprogs', versionArgs: ['-V'] },
   ln: { debianPackage: 'coreutils', versionArgs: ['--version'] },
+  stat: { debianPackage: 'coreutils', versionArgs: ['--version'] },
 } as const satisfies Record<string, ToolSpec>;
 
 export type ToolName = keyof typeof TOOLS;
@@ -54,6 +56,13 @@ export interface RunOptions {
   cancelSignal?: AbortSignal;
   /** Extra environment (e.g. TZ=UTC so a tool prints times we can read back). */
   env?: Record<string, string>;
+  /**
+   * A program in an uninterruptible wait (a FUSE request its hung daemon has already read) does not
+   * die even of SIGKILL. Set, this long after the timeout's SIGKILL it is left behind (unreferenced,
+   * its pipes closed: it cannot keep unlinked from exiting) and run() fails as timed out. Unset,
+   * run() waits for it to exit.
+   */
+  abandonAfterMs?: number;
 }
 
 export interface RunResult {
@@ -178,7 +187,11 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       ...(options.cancelSignal === undefined ? {} : { cancelSignal: options.cancelSignal }),
       ...(options.env === undefined ? {} : { env: options.env }),
     });
-    const result = await subprocess;
+    const result = options.abandonAfterMs === undefined ? await subprocess : await exitOrAbandon(subprocess, options.timeoutMs + options.abandonAfterMs);
+    if (result === null) {
+      failure = `timed out after ${options.timeoutMs} ms; still there ${options.abandonAfterMs} ms after SIGKILL (an uninterruptible wait): left behind`;
+      throw new UnlinkedError('TOOL_TIMEOUT', `${tool} ${args.join(' ')}: timed out after ${Math.round(options.timeoutMs / 1000)} s and could not be killed`);
+    }
     const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
     exitCode = result.exitCode ?? null;
     if (result.isMaxBuffer) {
@@ -215,6 +228,23 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       finishedAt: new Date().toISOString(),
     });
   }
+}
+
+/** The subprocess's result, or null when it has not exited after `waitMs` (then it is let go). */
+async function exitOrAbandon<T>(subprocess: Promise<T> & Pick<ChildProcess, 'kill' | 'unref' | 'stdout' | 'stderr'>, waitMs: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), waitMs);
+  });
+  const outcome = await Promise.race([subprocess, gaveUp]);
+  clearTimeout(timer);
+  if (outcome === null) {
+    subprocess.kill('SIGKILL');
+    subprocess.stdout?.destroy();
+    subprocess.stderr?.destroy();
+    subprocess.unref();
+  }
+  return outcome;
 }
 
 function firstLine(text: string): string | null {

@@ -1,6 +1,7 @@
 // Mount tables per mount namespace (from /proc/PID/mountinfo) and file system UUIDs per device.
 import fs from 'node:fs';
 import { devString, parseMountInfo, type MountInfo } from '../../parsers/procfs.js';
+import type { UnansweredMount } from './mountProbe.js';
 import { readExtSuperblockUuid } from './superblock.js';
 import type { MountRecord, RawBytes } from './types.js';
 
@@ -16,12 +17,19 @@ export interface Mount {
   source: string;
 }
 
+/** Is the path the mount point itself or below it? */
+function isUnder(point: RawBytes, itemPath: RawBytes): boolean {
+  return point === '/' || (itemPath.startsWith(point) && (itemPath.length === point.length || itemPath.charCodeAt(point.length) === 0x2f));
+}
+
 export class NamespaceMounts {
   private readonly byId = new Map<number, Mount>();
   private readonly byDev = new Map<string, Mount[]>();
+  /** Mounts that did not answer a stat before the walk (src/proc/mountProbe.ts), by mnt_id. */
+  private readonly unanswered = new Map<number, UnansweredMount>();
   readonly mounts: readonly Mount[];
 
-  constructor(infos: readonly MountInfo[]) {
+  constructor(infos: readonly MountInfo[], unanswered: readonly UnansweredMount[] = []) {
     this.mounts = infos.map((info) => ({ ...info, root: info.root.toString('latin1'), mountPoint: info.mountPoint.toString('latin1') }));
     for (const mount of this.mounts) {
       this.byId.set(mount.mntId, mount);
@@ -29,6 +37,24 @@ export class NamespaceMounts {
       if (list === undefined) this.byDev.set(mount.dev, [mount]);
       else list.push(mount);
     }
+    for (const mount of unanswered) if (this.byId.has(mount.mntId)) this.unanswered.set(mount.mntId, mount);
+  }
+
+  get hasUnanswered(): boolean {
+    return this.unanswered.size > 0;
+  }
+
+  /**
+   * The mount that did not answer, when the path lies on it: the mount with the longest mount point
+   * above the path (the last one listed of equal points: it is on top) is that one. Else null.
+   */
+  unansweredAt(itemPath: RawBytes): UnansweredMount | null {
+    if (this.unanswered.size === 0) return null;
+    let best: Mount | null = null;
+    for (const mount of this.mounts) {
+      if (isUnder(mount.mountPoint, itemPath) && (best === null || mount.mountPoint.length >= best.mountPoint.length)) best = mount;
+    }
+    return best === null ? null : (this.unanswered.get(best.mntId) ?? null);
   }
 
   hasMntId(mntId: number): boolean {
@@ -49,9 +75,7 @@ export class NamespaceMounts {
     if (candidates === undefined) return null;
     let best: Mount | null = null;
     for (const mount of candidates) {
-      const point = mount.mountPoint;
-      const prefixes = point === '/' || (itemPath.startsWith(point) && (itemPath.length === point.length || itemPath.charCodeAt(point.length) === 0x2f));
-      if (prefixes && (best === null || point.length > best.mountPoint.length)) best = mount;
+      if (isUnder(mount.mountPoint, itemPath) && (best === null || mount.mountPoint.length > best.mountPoint.length)) best = mount;
     }
     return best ?? candidates[0] ?? null;
   }
@@ -62,7 +86,10 @@ export class MountTable {
   private readonly uuids = new Map<string, string | null>();
   private byUuidDir: Map<string, string> | null = null;
 
-  constructor(private readonly procRoot: string) {}
+  constructor(
+    private readonly procRoot: string,
+    private readonly unanswered: readonly UnansweredMount[] = [],
+  ) {}
 
   /** The mount table of a namespace, read from the first process seen in it. */
   forNamespace(mntNs: string, pid: number): NamespaceMounts | null {
@@ -70,7 +97,10 @@ export class MountTable {
     if (known !== undefined && known !== null) return known;
     let table: NamespaceMounts | null = null;
     try {
-      table = new NamespaceMounts(parseMountInfo(fs.readFileSync(`${this.procRoot}/${pid}/mountinfo`, 'latin1')));
+      table = new NamespaceMounts(
+        parseMountInfo(fs.readFileSync(`${this.procRoot}/${pid}/mountinfo`, 'latin1')),
+        this.unanswered.filter((mount) => mount.mntNs === mntNs),
+      );
     } catch {
       table = null; // vanished or unreadable: try again with the next process of this namespace
     }

@@ -12,6 +12,7 @@ import { hostMeta } from '../store/snapshots.js';
 import { openSnapshotStore, type StoreMode } from '../store/snapshotStore.js';
 import { lsofInstalled, startLsof } from '../tools/lsof.js';
 import { TOOL_VERSION } from '../version.js';
+import { probeMounts, type UnansweredMount } from './mountProbe.js';
 import { listPids, walkPids } from './walk.js';
 import type { ItemKind, WalkCounts } from './types.js';
 
@@ -40,6 +41,8 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
   const withLsof = options.lsof === true && lsofInstalled();
   const store = openSnapshotStore(kase, hostMeta(TOOL_VERSION, startedAt), { mode: options.store, processes: pids.length, busyBeside: withLsof ? 1 : 0 });
   try {
+    // Network and FUSE mounts that do not answer would hang the walk (and lsof): asked first.
+    const unanswered = await probeMounts(pids, '/proc', store.record);
     let lsofStatus = 'skipped (--no-lsof)';
     let lsofFile: string | null = null;
     let capture: Promise<{ exitCode: number; stderr: string }> | null = null;
@@ -49,13 +52,13 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
         fs.mkdirSync(dir, { recursive: true });
         lsofFile = path.join(dir, `live-${startedAt.replace(/[:.]/g, '')}-${process.pid}.F0.txt`);
         // Running before the walk starts: the walk keeps this thread busy until it ends.
-        capture = (await startLsof(lsofFile, store.record, options.pids)).done;
+        capture = (await startLsof(lsofFile, store.record, options.pids, unansweredHere(unanswered))).done;
       } else {
         lsofStatus = 'not installed (apt-get install lsof)';
         warnings.push('lsof is not installed: the snapshot holds the /proc walk only (apt-get install lsof)');
       }
     }
-    const walk = walkPids(pids, '/proc', (chunk) => store.writeChunk(chunk));
+    const walk = walkPids(pids, '/proc', (chunk) => store.writeChunk(chunk), unanswered);
     store.walked(walk);
     warnings.push(...walk.warnings);
     let crossCheck: CrossCheck | null = null;
@@ -92,4 +95,17 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
   } finally {
     await store.close();
   }
+}
+
+/** Mount points (as lsof, in this process's mount namespace, sees them) of the mounts that did not answer. */
+function unansweredHere(unanswered: readonly UnansweredMount[]): string[] {
+  if (unanswered.length === 0) return [];
+  let own: string | null = null;
+  try {
+    own = fs.readlinkSync('/proc/self/ns/mnt');
+  } catch {
+    return [];
+  }
+  // Kernel bytes are kept as latin1 text; an argument travels as UTF-8 (the probe only reports mount points that are valid UTF-8).
+  return unanswered.filter((mount) => mount.mntNs === own).map((mount) => Buffer.from(mount.mountPoint, 'latin1').toString('utf8'));
 }

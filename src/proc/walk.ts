@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { errnoCode } from '../errors.js';
 import { O_TMPFILE_BIT, devString, parseFdInfo, parseMaps, parseProcStat } from '../../parsers/procfs.js';
-import { MountTable } from './mounts.js';
+import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
+import { MountTable, type NamespaceMounts } from './mounts.js';
 import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult } from './types.js';
 
 const DELETED_SUFFIX = ' (deleted)';
@@ -41,6 +42,13 @@ function emptyWalk(): WalkResult {
 /** A chunk also ends after this many fds: the store keeps pace, and the last chunk is small. */
 const CHUNK_FDS = 2048;
 
+/** What the walk left unexamined on each mount that did not answer (see mountProbe.ts). */
+interface NotExamined {
+  fds: number;
+  maps: number;
+  exes: number;
+}
+
 /** Records of some processes, handed on before the walk ends so storing overlaps walking. */
 export type WalkChunk = Pick<WalkResult, 'processes' | 'fds' | 'maps' | 'items'>;
 
@@ -51,9 +59,16 @@ export type WalkChunk = Pick<WalkResult, 'processes' | 'fds' | 'maps' | 'items'>
  * One walking thread: measured on 2 cores at 100k fds, walking in worker threads saved ~10% without
  * lsof, cost ~30% with lsof running alongside, and ~100 MB of RSS (and workers cannot chdir).
  */
-export function walkPids(pids: readonly number[], procRoot: string, onChunk: (chunk: WalkChunk) => void, chunkSize = 16): WalkResult {
+export function walkPids(
+  pids: readonly number[],
+  procRoot: string,
+  onChunk: (chunk: WalkChunk) => void,
+  unanswered: readonly UnansweredMount[] = [],
+  chunkSize = 16,
+): WalkResult {
   const result = emptyWalk();
-  const mounts = new MountTable(procRoot);
+  const mounts = new MountTable(procRoot, unanswered);
+  const notExamined = new Map<UnansweredMount, NotExamined>(unanswered.map((mount) => [mount, { fds: 0, maps: 0, exes: 0 }]));
   const fds = new FdColumnsBuilder();
   // A mapped library is shared by hundreds of processes: stat it once per walk.
   const mapStatCache = new Map<string, StatLite | string>();
@@ -73,7 +88,7 @@ export function walkPids(pids: readonly number[], procRoot: string, onChunk: (ch
   try {
     for (const pid of pids) {
       if (pid === process.pid) continue; // our own process is not evidence
-      walkProcess(procRoot, pid, result, fds, mounts, mapStatCache, home !== null);
+      walkProcess(procRoot, pid, result, fds, mounts, mapStatCache, home !== null, notExamined);
       if (++inChunk >= chunkSize || fds.count >= CHUNK_FDS) flush();
     }
   } finally {
@@ -82,6 +97,12 @@ export function walkPids(pids: readonly number[], procRoot: string, onChunk: (ch
   flush();
   result.fds = fds.take();
   result.mounts = mounts.records();
+  for (const [mount, left] of notExamined) {
+    result.warnings.push(
+      `${describeUnanswered(mount)} (mount namespace ${mount.mntNs}) did not answer a stat within ${PROBE_TIMEOUT_MS / 1000} s: a server or FUSE daemon that stopped ` +
+        `answering. Not examined there: ${left.fds} fds, ${left.maps} mappings, ${left.exes} executables; a deleted file on it is not in this snapshot`,
+    );
+  }
   return result;
 }
 
@@ -112,6 +133,7 @@ function walkProcess(
   mounts: MountTable,
   mapStatCache: Map<string, StatLite | string>,
   mayChdir: boolean,
+  notExamined: Map<UnansweredMount, NotExamined>,
 ): void {
   const base = `${procRoot}/${pid}`;
   let statText: string;
@@ -144,6 +166,14 @@ function walkProcess(
   };
   result.processes.push(record);
   const nsMounts = record.mntNs === null ? null : mounts.forNamespace(record.mntNs, pid);
+  // Only in a namespace with a mount that did not answer is a path looked up before its stat.
+  const waiting: NamespaceMounts | null = nsMounts?.hasUnanswered === true ? nsMounts : null;
+  const leftHere = new Map<UnansweredMount, number>();
+  const leave = (mount: UnansweredMount, what: keyof NotExamined): void => {
+    const counts = notExamined.get(mount);
+    if (counts !== undefined) counts[what]++;
+    leftHere.set(mount, (leftHere.get(mount) ?? 0) + 1);
+  };
 
   const makeItem = (kind: ItemKind, stat: StatLite, itemPath: RawBytes, extra: Partial<LiveItem>): LiveItem => {
     const mount = nsMounts === null ? null : nsMounts.find(extra.mntId ?? null, stat.dev, itemPath);
@@ -181,7 +211,9 @@ function walkProcess(
   let exeStat: StatLite | undefined;
   try {
     record.exe = fs.readlinkSync(`${base}/exe`, 'latin1');
-    exeStat = statLite(`${base}/exe`);
+    const silent = waiting?.unansweredAt(record.exe) ?? null;
+    if (silent !== null) leave(silent, 'exes');
+    else exeStat = statLite(`${base}/exe`);
     if (exeStat !== undefined) {
       record.exeDeleted = exeStat.nlink === 0;
       record.exeDev = exeStat.dev;
@@ -228,6 +260,12 @@ function walkProcess(
       fds.add(pid, fd, target, null);
       continue;
     }
+    const silent = waiting?.unansweredAt(target) ?? null;
+    if (silent !== null) {
+      fds.add(pid, fd, target, null);
+      leave(silent, 'fds');
+      continue;
+    }
     const stat = statMapFile(fdPath);
     if (typeof stat === 'string') {
       fds.add(pid, fd, target, null);
@@ -262,14 +300,18 @@ function walkProcess(
   const mapFilesDir = inside ? '../map_files/' : `${base}/map_files/`;
   const seenMapped = new Set<string>();
   for (const entry of mapsBytes === null ? [] : parseMaps(mapsBytes)) {
+    const mapPath = entry.path.toString('latin1');
     const cacheKey = `${entry.mapsDev}/${entry.inode}`;
     let stat = mapStatCache.get(cacheKey);
-    if (stat === undefined) {
+    const silent = stat === undefined ? (waiting?.unansweredAt(mapPath) ?? null) : null;
+    if (silent !== null) {
+      leave(silent, 'maps');
+      stat = NOT_EXAMINED;
+    } else if (stat === undefined) {
       stat = statMapFile(mapFilesDir + entry.range);
       // Only a successful stat describes the file for other processes; errors are per process.
       if (typeof stat !== 'string') mapStatCache.set(cacheKey, stat);
     }
-    const mapPath = entry.path.toString('latin1');
     if (typeof stat === 'string') {
       result.maps.push([pid, entry.range, entry.perms, Number(entry.offset), entry.mapsDev, entry.inode, mapPath, null, null, null, stat]);
       continue;
@@ -287,6 +329,7 @@ function walkProcess(
     if (!isMemfd && (nsMounts === null || !nsMounts.hasDev(stat.dev))) continue;
     result.items.push(makeItem(isMemfd ? 'memfd' : 'map', stat, itemPath, { mapRange: entry.range }));
   }
+  for (const [mount, count] of leftHere) errors.push(`${count} files not examined: ${describeUnanswered(mount)} did not answer a stat`);
   if (errors.length > 0) {
     record.readError = errors.join('; ');
     if (errors.some((text) => text.includes('EACCES') || text.includes('EPERM'))) result.counts.processesUnreadable++;
@@ -358,6 +401,8 @@ function isRegular(mode: number): boolean {
 }
 
 const STAT_OPTIONS = { throwIfNoEntry: false } as const;
+/** maps.stat_error of a mapping on a mount that did not answer: its stat was not tried. */
+const NOT_EXAMINED = 'not examined: no answer';
 /** An options object made once: a string encoding is turned into one on every call. */
 const LATIN1 = { encoding: 'latin1' } as const;
 const EXACT_STAT_OPTIONS = { bigint: true, throwIfNoEntry: false } as const;

@@ -17,10 +17,15 @@ export function lsofInstalled(): boolean {
  * Start lsof into outputFile: resolves once lsof is running (not when it ends), so the caller can
  * walk /proc synchronously beside it; `done` is the capture's outcome.
  */
-export async function startLsof(outputFile: string, recorder: CommandRecorder | null, pids?: readonly number[]): Promise<{ done: Promise<{ exitCode: number; stderr: string }> }> {
+export async function startLsof(
+  outputFile: string,
+  recorder: CommandRecorder | null,
+  pids: readonly number[] | undefined,
+  exempt: readonly string[],
+): Promise<{ done: Promise<{ exitCode: number; stderr: string }> }> {
   await prepareToRun();
   // With execa loaded, run() spawns lsof before its first await: it is running when this returns.
-  const done = captureLsof(outputFile, recorder, pids);
+  const done = captureLsof(outputFile, recorder, pids, exempt);
   done.catch(() => undefined); // awaited by the caller; keep an early failure from being unhandled
   return { done };
 }
@@ -29,8 +34,10 @@ export async function startLsof(outputFile: string, recorder: CommandRecorder | 
  * Run lsof into outputFile. lsof exits 1 when some file could not be listed (or nothing matched),
  * which is not a failure of the capture.
  */
-async function captureLsof(outputFile: string, recorder: CommandRecorder | null, pids?: readonly number[]): Promise<{ exitCode: number; stderr: string }> {
+async function captureLsof(outputFile: string, recorder: CommandRecorder | null, pids: readonly number[] | undefined, exempt: readonly string[]): Promise<{ exitCode: number; stderr: string }> {
   const args: string[] = [...LSOF_ARGS];
+  // -e: no stat, lstat or readlink on that file system (one that did not answer: src/proc/mountProbe.ts).
+  for (const mountPoint of exempt) args.push('-e', mountPoint);
   if (pids !== undefined && pids.length > 0) args.push('-a', '-p', pids.join(','));
   const fd = fs.openSync(outputFile, 'wx', 0o600);
   try {

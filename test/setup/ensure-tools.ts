@@ -1,10 +1,13 @@
-// `npm test` needs real tools: lsof, The Sleuth Kit, e2fsprogs, util-linux, fdisk, python3 and a
-// headless chromium. As root on Debian, install what is missing; otherwise say what to run and fail.
+// `npm test` needs real tools: lsof, The Sleuth Kit, e2fsprogs, util-linux, fdisk, python3, a C
+// compiler with libfuse3's headers (a FUSE file system that stops answering) and a headless
+// chromium. As root on Debian, install what is missing; otherwise say what to run and fail.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
 interface Requirement {
-  program: string;
+  /** A program on the PATH, or else a file that must exist (a header). */
+  program?: string;
+  file?: string;
   debianPackage: string;
 }
 
@@ -26,6 +29,8 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { program: 'sha256sum', debianPackage: 'coreutils' },
   { program: 'openssl', debianPackage: 'openssl' },
   { program: 'gcc', debianPackage: 'gcc' },
+  { program: 'pkg-config', debianPackage: 'pkg-config' },
+  { file: '/usr/include/fuse3/fuse.h', debianPackage: 'libfuse3-dev' },
   { program: 'chromium', debianPackage: 'chromium' },
 ];
 
@@ -44,7 +49,8 @@ export function findProgram(program: string): string | null {
 }
 
 export function missingPackages(): string[] {
-  return [...new Set(REQUIREMENTS.filter((req) => findProgram(req.program) === null).map((req) => req.debianPackage))];
+  const missing = (req: Requirement) => (req.program === undefined ? !fs.existsSync(req.file ?? '') : findProgram(req.program) === null);
+  return [...new Set(REQUIREMENTS.filter(missing).map((req) => req.debianPackage))];
 }
 
 function main(): void {

@@ -1,0 +1,88 @@
+// Mounts that may not answer. stat through /proc/PID/fd/N asks the file system for fresh
+// attributes: on NFS, CIFS, 9p, Ceph or FUSE that is a request to a server or a daemon, and when it
+// is gone (a dead NFS server, a hung sshfs) the call waits forever, killable only by SIGKILL. A
+// synchronous walk would hang there with nothing stored; lsof hangs the same way (its -S timeout
+// is per call, 15 s by default, on every file).
+// So before the walk, each such mount is asked once: `stat` of its root, in a child process killed
+// after PROBE_TIMEOUT_MS. The walk does not stat the files of a mount that did not answer (their fd
+// rows keep the link text, the process says why), lsof is told to leave it alone (-e), and the
+// snapshot's warnings name it. Hosts without such mounts run no probe at all.
+import fs from 'node:fs';
+import { UnlinkedError } from '../errors.js';
+import { run, type CommandRecorder } from '../exec/run.js';
+import { parseMountInfo } from '../../parsers/procfs.js';
+import type { RawBytes } from './types.js';
+
+/** How long the root of a network or FUSE mount may take to answer one stat. */
+export const PROBE_TIMEOUT_MS = 3_000;
+
+/** File system types whose stat depends on something outside this kernel. */
+const MAY_WAIT = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', '9p', 'ceph', 'afs', 'lustre', 'gfs2', 'ocfs2', 'glusterfs', 'virtiofs', 'fuse', 'fuseblk']);
+
+export function mayWait(fsType: string): boolean {
+  return MAY_WAIT.has(fsType) || fsType.startsWith('fuse.');
+}
+
+/** A mount that did not answer: the walk stats nothing below its mount point (in that namespace). */
+export interface UnansweredMount {
+  mntNs: string;
+  mntId: number;
+  dev: string;
+  mountPoint: RawBytes;
+  fsType: string;
+  source: string;
+}
+
+export function describeUnanswered(mount: UnansweredMount): string {
+  return `${mount.fsType} ${mount.source} at ${JSON.stringify(mount.mountPoint)}`;
+}
+
+/**
+ * Ask the root of every network or FUSE mount of every mount namespace of these processes for its
+ * attributes, all at once; the ones that do not answer within the timeout come back.
+ */
+export async function probeMounts(pids: readonly number[], procRoot: string, recorder: CommandRecorder | null, timeoutMs = PROBE_TIMEOUT_MS): Promise<UnansweredMount[]> {
+  const seen = new Set<string>();
+  const probes: Array<Promise<UnansweredMount | null>> = [];
+  /** One probe per file system (device): the namespaces of containers share most of them. */
+  const byDev = new Map<string, Promise<boolean>>();
+  for (const pid of pids) {
+    let mntNs: string;
+    let mountinfo: string;
+    try {
+      mntNs = fs.readlinkSync(`${procRoot}/${pid}/ns/mnt`);
+      if (seen.has(mntNs)) continue;
+      mountinfo = fs.readFileSync(`${procRoot}/${pid}/mountinfo`, 'latin1');
+    } catch {
+      continue; // vanished or unreadable: the walk says so
+    }
+    seen.add(mntNs);
+    for (const info of parseMountInfo(mountinfo)) {
+      if (!mayWait(info.fsType)) continue;
+      const mountPoint = info.mountPoint.toString('latin1');
+      const mount: UnansweredMount = { mntNs, mntId: info.mntId, dev: info.dev, mountPoint, fsType: info.fsType, source: info.source };
+      let answered = byDev.get(info.dev);
+      if (answered === undefined) {
+        answered = answersStat(`${procRoot}/${pid}/root`, info.mountPoint, recorder, timeoutMs);
+        byDev.set(info.dev, answered);
+      }
+      probes.push(answered.then((ok) => (ok ? null : mount)));
+    }
+  }
+  return (await Promise.all(probes)).filter((mount): mount is UnansweredMount => mount !== null);
+}
+
+/** Does `stat ROOT/MOUNTPOINT` come back within the timeout? An error (ENOENT, EACCES) is an answer. */
+async function answersStat(root: string, mountPoint: Buffer, recorder: CommandRecorder | null, timeoutMs: number): Promise<boolean> {
+  const text = mountPoint.toString('utf8');
+  // An argument travels as UTF-8: a mount point that is not valid UTF-8 cannot be named exactly.
+  // It is not asked, and its files are examined as any other's.
+  if (!Buffer.from(text, 'utf8').equals(mountPoint)) return true;
+  try {
+    // A stat waiting on a FUSE daemon that already read the request cannot be killed: left behind.
+    await run('stat', ['--format=%d:%i', '--', `${root}${text}`], { timeoutMs, recorder, okExitCodes: [0, 1], abandonAfterMs: 500 });
+    return true;
+  } catch (error) {
+    return !(error instanceof UnlinkedError && error.code === 'TOOL_TIMEOUT');
+  }
+}

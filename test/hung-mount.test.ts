@@ -1,0 +1,110 @@
+// A live host with a file system that stopped answering (an NFS server gone, a FUSE daemon hung):
+// stat on its files waits forever. The snapshot must finish, keep everything else, and say what it
+// could not examine and why. The file system here is test/helpers/c/hangfs.c, a FUSE daemon whose
+// getattr waits from SIGUSR1 to SIGUSR2.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { json, runCli, runCliAsync } from './helpers/cli.js';
+import { makeTempDir, startHolder } from './helpers/holder.js';
+import { firstLine } from './helpers/lines.js';
+import { repoRoot } from './helpers/paths.js';
+import type { LiveItemJson } from '../src/store/items.js';
+
+function buildHangfs(outDir: string): string {
+  const binary = path.join(outDir, 'hangfs');
+  const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'fuse3'], { encoding: 'utf8' }).trim().split(/\s+/);
+  execFileSync('gcc', ['-O2', '-Wall', '-o', binary, path.join(repoRoot, 'test', 'helpers', 'c', 'hangfs.c'), ...flags], { stdio: 'inherit' });
+  return binary;
+}
+
+function isMounted(mountPoint: string): boolean {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === mountPoint);
+}
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  for (let tries = 0; !condition(); tries++) {
+    if (tries > 500) throw new Error(`${what}: not within 5 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function stop(child: ChildProcess | null, signal: NodeJS.Signals): Promise<void> {
+  if (child === null || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+test('a FUSE mount that stops answering: the snapshot finishes, keeps the rest, names the mount and what it left unexamined (root)', async (t) => {
+  const dir = makeTempDir('hung');
+  const caseDir = makeTempDir('hung-case', '/dev/shm');
+  const mountPoint = path.join(dir, 'mnt');
+  fs.mkdirSync(mountPoint);
+  const hangfs = buildHangfs(dir);
+  const daemon = spawn(hangfs, ['-f', mountPoint], { stdio: 'ignore' });
+  let reader: ChildProcess | null = null;
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'local.log', content: Buffer.from('deleted on a local disk\n') }]);
+  t.after(async () => {
+    daemon.kill('SIGUSR2');
+    await stop(reader, 'SIGKILL');
+    await holder.stop();
+    await stop(daemon, 'SIGTERM');
+    if (isMounted(mountPoint)) execFileSync('umount', ['-l', mountPoint]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  await waitFor(() => isMounted(mountPoint), 'hangfs mounted');
+  reader = spawn('python3', ['-c', 'import os, sys, time\nf = open(sys.argv[1], "rb")\nprint(os.getpid(), flush=True)\ntime.sleep(600)', path.join(mountPoint, 'held.txt')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const readerPid = Number(await firstLine(reader));
+  const pids = ['--pid', String(holder.pid), '--pid', String(readerPid)];
+  const local = holder.files[0];
+
+  // Answering: its file is examined like any other (a live file, not an item).
+  const answering = runCli(caseDir, ['snapshot', ...pids]);
+  assert.equal(answering.code, 0, answering.stderr);
+  assert.doesNotMatch(answering.stderr, /did not answer/);
+
+  // Stopped answering: stat of held.txt would wait for ever.
+  daemon.kill('SIGUSR1');
+  const killer = setTimeout(() => daemon.kill('SIGUSR2'), 60_000); // a walk that hangs fails the test instead of hanging it
+  const hung = await runCliAsync(caseDir, ['snapshot', ...pids, '--json']);
+  clearTimeout(killer);
+  assert.equal(hung.code, 0, hung.stderr);
+  const warning = new RegExp(
+    `^warning: fuse\\.hangfs hangfs at "${mountPoint}" \\(mount namespace mnt:\\[\\d+\\]\\) did not answer a stat within 3 s: a server or FUSE daemon that stopped answering\\. ` +
+      'Not examined there: 1 fds, 0 mappings, 0 executables; a deleted file on it is not in this snapshot$', 'm');
+  assert.match(hung.stderr, warning);
+  const summary = JSON.parse(hung.stdout) as { snapshot_id: number; items: number; lsof: string; warnings: string[] };
+  assert.equal(summary.items, 1);
+  assert.match(summary.lsof, /^ran: 1 records, exit 0$/);
+
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => [item.pid, item.kind, item.fd, item.inode, item.size, item.source]), [[holder.pid, 'fd', local?.fd, local?.inode, 24, ['proc', 'lsof']]]);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const heldFd = db.prepare(`SELECT CAST(target AS TEXT) AS target, dev, inode, nlink FROM fds WHERE snapshot_id = ? AND pid = ? AND fd = 3`).get(summary.snapshot_id, readerPid);
+  assert.deepEqual(heldFd, { target: path.join(mountPoint, 'held.txt'), dev: null, inode: null, nlink: null });
+  const answered = db.prepare(`SELECT dev, nlink FROM fds WHERE snapshot_id = ? AND pid = ? AND fd = 3`).get(summary.snapshot_id - 1, readerPid) as { dev: string; nlink: number };
+  assert.equal(answered.nlink, 1);
+  assert.match(answered.dev, /^0:\d+$/);
+  assert.deepEqual(db.prepare(`SELECT read_error FROM processes WHERE snapshot_id = ? AND pid = ?`).get(summary.snapshot_id, readerPid), {
+    read_error: `1 files not examined: fuse.hangfs hangfs at "${mountPoint}" did not answer a stat`,
+  });
+  // The probe is a command like any other; lsof was told to leave the mount alone.
+  const commands = db.prepare(`SELECT program, argv, exit_code, error FROM commands WHERE program IN ('stat', 'lsof') ORDER BY id`).all() as Array<{ program: string; argv: string; exit_code: number | null; error: string | null }>;
+  // The hung stat cannot even be killed (FUSE waits uninterruptibly for a request its daemon has read): it is left behind.
+  const leftBehind = 'timed out after 3000 ms; still there 500 ms after SIGKILL (an uninterruptible wait): left behind';
+  assert.deepEqual(commands.map((row) => [row.program, JSON.parse(row.argv) as string[], row.exit_code, row.error]), [
+    ['stat', ['--format=%d:%i', '--', `/proc/${holder.pid}/root${mountPoint}`], 0, null],
+    ['lsof', ['+L1', '-n', '-P', '-F0pcuftDsikn', '-a', '-p', `${holder.pid},${readerPid}`], 0, null],
+    ['stat', ['--format=%d:%i', '--', `/proc/${holder.pid}/root${mountPoint}`], null, leftBehind],
+    ['lsof', ['+L1', '-n', '-P', '-F0pcuftDsikn', '-e', mountPoint, '-a', '-p', `${holder.pid},${readerPid}`], 0, null],
+  ]);
+  db.close();
+});
