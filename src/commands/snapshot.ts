@@ -35,10 +35,12 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
           lsof: summary.lsofStatus,
           cross_check: summary.crossCheck === null ? null : { both: summary.crossCheck.both, proc_only: summary.crossCheck.procOnly, lsof_only: summary.crossCheck.lsofOnly },
           warnings: summary.warnings,
+          unanswered_mounts: summary.unanswered.length,
         }),
       );
     }
-    return EXIT.ok;
+    // Files on a mount that did not answer were not examined: a deleted one may be missing.
+    return summary.unanswered.length === 0 ? EXIT.ok : EXIT.partial;
   } finally {
     kase.close();
   }

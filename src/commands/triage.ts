@@ -69,10 +69,12 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
           reports: { html, csv },
           case: kase.paths.dir,
           elapsed_s: Number(seconds),
+          unanswered_mounts: snapshot.unanswered.length,
         }),
       );
     }
-    return failed.length === 0 ? EXIT.ok : EXIT.partial;
+    // Files on a mount that did not answer were not examined: a deleted one may be missing.
+    return failed.length === 0 && snapshot.unanswered.length === 0 ? EXIT.ok : EXIT.partial;
   } finally {
     kase.close();
   }

@@ -32,6 +32,8 @@ export interface SnapshotSummary {
   lsofStatus: string;
   crossCheck: CrossCheck | null;
   warnings: string[];
+  /** Network or FUSE mounts that did not answer: their files were not examined (exit 3). */
+  unanswered: UnansweredMount[];
 }
 
 export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promise<SnapshotSummary> {
@@ -88,7 +90,7 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
       }
     }
     const committed = await store.commit(lsofStatus, warnings);
-    return { snapshotId: committed.snapshotId, counts: walk.counts, items: committed.items, itemsByKind: committed.itemsByKind, lsofStatus, crossCheck, warnings };
+    return { snapshotId: committed.snapshotId, counts: walk.counts, items: committed.items, itemsByKind: committed.itemsByKind, lsofStatus, crossCheck, warnings, unanswered };
   } catch (error) {
     // A store that failed says why; the step that noticed (the walk) only saw it stop.
     throw (await store.close()) ?? error;
