@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 import Database from 'better-sqlite3';
 import { json, runCli, runCliAsync } from './helpers/cli.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
@@ -111,5 +112,61 @@ test('a FUSE mount that stops answering: the snapshot finishes, keeps the rest, 
     ['stat', ['--format=%d:%i', '--', `/proc/${holder.pid}/root${mountPoint}`], null, leftBehind],
     ['lsof', ['+L1', '-n', '-P', '-F0pcuftDsikn', '-e', mountPoint, '-a', '-p', `${holder.pid},${readerPid}`], 0, null],
   ]);
+  db.close();
+});
+
+test('a hung FUSE mount that only a container mount namespace has: its files are skipped, and lsof leaves that namespace out (root)', async (t) => {
+  const dir = makeTempDir('hung-ns');
+  const caseDir = makeTempDir('hung-ns-case', '/dev/shm');
+  const mountPoint = path.join(dir, 'mnt');
+  fs.mkdirSync(mountPoint);
+  const hangfs = buildHangfs(dir);
+  // A mount namespace of its own (as a container's), where the daemon mounts and a process holds a file.
+  const script = [
+    '"$1" -f "$2" &',
+    'echo $!',
+    'i=0; until grep -q " $2 " /proc/self/mountinfo; do sleep 0.01; i=$((i+1)); [ $i -gt 500 ] && exit 1; done',
+    'exec python3 -c "import os, sys, time\nf = open(sys.argv[1], \'rb\')\nprint(os.getpid(), flush=True)\ntime.sleep(600)" "$2/held.txt"',
+  ].join('\n');
+  const inner = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', hangfs, mountPoint], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'local.log', content: Buffer.from('deleted on a local disk\n') }]);
+  let daemonPid: number | null = null;
+  t.after(async () => {
+    if (daemonPid !== null) process.kill(daemonPid, 'SIGUSR2');
+    await stop(inner, 'SIGKILL');
+    await holder.stop();
+    if (daemonPid !== null) process.kill(daemonPid, 'SIGTERM');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const lines = readline.createInterface({ input: inner.stdout });
+  const [daemonLine, readerLine] = await new Promise<string[]>((resolve, reject) => {
+    const got: string[] = [];
+    lines.on('line', (line) => {
+      got.push(line);
+      if (got.length === 2) resolve(got);
+    });
+    inner.once('exit', (code) => reject(new Error(`the namespace's shell exited with ${String(code)}`)));
+  });
+  lines.close();
+  daemonPid = Number(daemonLine);
+  const readerPid = Number(readerLine);
+  assert.equal(readerPid, inner.pid);
+  assert.notEqual(fs.readlinkSync(`/proc/${readerPid}/ns/mnt`), fs.readlinkSync('/proc/self/ns/mnt'));
+  assert.equal(isMounted(mountPoint), false, 'the mount is not in our namespace');
+
+  process.kill(daemonPid, 'SIGUSR1');
+  const killer = setTimeout(() => (daemonPid === null ? undefined : process.kill(daemonPid, 'SIGUSR2')), 60_000);
+  const hung = await runCliAsync(caseDir, ['snapshot', '--pid', String(holder.pid), '--pid', String(readerPid), '--json']);
+  clearTimeout(killer);
+  assert.equal(hung.code, 3, hung.stderr);
+  const namespace = fs.readlinkSync(`/proc/${readerPid}/ns/mnt`);
+  assert.ok(hung.stderr.includes(`warning: fuse.hangfs hangfs at "${mountPoint}" (mount namespace ${namespace}) did not answer a stat within 3 s`), hung.stderr);
+  const summary = JSON.parse(hung.stdout) as { snapshot_id: number; items: number; lsof: string; unanswered_mounts: number };
+  assert.deepEqual([summary.items, summary.unanswered_mounts, summary.lsof], [1, 1, 'ran: 1 records, exit 0']);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const lsof = db.prepare(`SELECT argv FROM commands WHERE program = 'lsof'`).get() as { argv: string };
+  assert.deepEqual(JSON.parse(lsof.argv), ['+L1', '-n', '-P', '-F0pcuftDsikn', '-a', '-p', String(holder.pid)]);
+  assert.deepEqual(db.prepare(`SELECT CAST(target AS TEXT) AS target, nlink FROM fds WHERE pid = ? AND fd = 3`).get(readerPid), { target: path.join(mountPoint, 'held.txt'), nlink: null });
   db.close();
 });

@@ -37,12 +37,18 @@ export function describeUnanswered(mount: UnansweredMount): string {
   return `${mount.fsType} ${mount.source} at ${JSON.stringify(mount.mountPoint)}`;
 }
 
+export interface ProbeResult {
+  unanswered: UnansweredMount[];
+  /** The processes of each mount namespace (those whose namespace could be read). */
+  pidsByNamespace: Map<string, number[]>;
+}
+
 /**
  * Ask the root of every network or FUSE mount of every mount namespace of these processes for its
  * attributes, all at once; the ones that do not answer within the timeout come back.
  */
-export async function probeMounts(pids: readonly number[], procRoot: string, recorder: CommandRecorder | null, timeoutMs = PROBE_TIMEOUT_MS): Promise<UnansweredMount[]> {
-  const seen = new Set<string>();
+export async function probeMounts(pids: readonly number[], procRoot: string, recorder: CommandRecorder | null, timeoutMs = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
+  const pidsByNamespace = new Map<string, number[]>();
   const probes: Array<Promise<UnansweredMount | null>> = [];
   /** One probe per file system (device): the namespaces of containers share most of them. */
   const byDev = new Map<string, Promise<boolean>>();
@@ -51,12 +57,16 @@ export async function probeMounts(pids: readonly number[], procRoot: string, rec
     let mountinfo: string;
     try {
       mntNs = fs.readlinkSync(`${procRoot}/${pid}/ns/mnt`);
-      if (seen.has(mntNs)) continue;
+      const known = pidsByNamespace.get(mntNs);
+      if (known !== undefined) {
+        known.push(pid);
+        continue;
+      }
       mountinfo = fs.readFileSync(`${procRoot}/${pid}/mountinfo`, 'latin1');
     } catch {
       continue; // vanished or unreadable: the walk says so
     }
-    seen.add(mntNs);
+    pidsByNamespace.set(mntNs, [pid]);
     for (const info of parseMountInfo(mountinfo)) {
       if (!mayWait(info.fsType)) continue;
       const mountPoint = info.mountPoint.toString('latin1');
@@ -69,7 +79,7 @@ export async function probeMounts(pids: readonly number[], procRoot: string, rec
       probes.push(answered.then((ok) => (ok ? null : mount)));
     }
   }
-  return (await Promise.all(probes)).filter((mount): mount is UnansweredMount => mount !== null);
+  return { unanswered: (await Promise.all(probes)).filter((mount): mount is UnansweredMount => mount !== null), pidsByNamespace };
 }
 
 /** Does `stat ROOT/MOUNTPOINT` come back within the timeout? An error (ENOENT, EACCES) is an answer. */

@@ -12,7 +12,7 @@ import { hostMeta } from '../store/snapshots.js';
 import { openSnapshotStore, type StoreMode } from '../store/snapshotStore.js';
 import { lsofInstalled, startLsof } from '../tools/lsof.js';
 import { TOOL_VERSION } from '../version.js';
-import { probeMounts, type UnansweredMount } from './mountProbe.js';
+import { probeMounts, type ProbeResult, type UnansweredMount } from './mountProbe.js';
 import { listPids, walkPids } from './walk.js';
 import type { ItemKind, WalkCounts } from './types.js';
 
@@ -44,17 +44,22 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
   const store = openSnapshotStore(kase, hostMeta(TOOL_VERSION, startedAt), { mode: options.store, processes: pids.length, busyBeside: withLsof ? 1 : 0 });
   try {
     // Network and FUSE mounts that do not answer would hang the walk (and lsof): asked first.
-    const unanswered = await probeMounts(pids, '/proc', store.record);
+    const probe = await probeMounts(pids, '/proc', store.record);
+    const unanswered = probe.unanswered;
     let lsofStatus = 'skipped (--no-lsof)';
     let lsofFile: string | null = null;
     let capture: Promise<{ exitCode: number; stderr: string }> | null = null;
+    const lsofScope = { pids: options.pids, ...keepLsofAway(probe) };
+    const lsofLeftNothing = options.pids !== undefined && options.pids.length > 0 && options.pids.every((pid) => lsofScope.skipPids.includes(pid));
     if (options.lsof === true) {
-      if (withLsof) {
+      if (withLsof && lsofLeftNothing) {
+        lsofStatus = 'skipped (every process asked for is in a mount namespace with a mount that did not answer)';
+      } else if (withLsof) {
         const dir = path.join(kase.paths.dir, 'lsof');
         fs.mkdirSync(dir, { recursive: true });
         lsofFile = path.join(dir, `live-${startedAt.replace(/[:.]/g, '')}-${process.pid}.F0.txt`);
         // Running before the walk starts: the walk keeps this thread busy until it ends.
-        capture = (await startLsof(lsofFile, store.record, options.pids, unansweredHere(unanswered))).done;
+        capture = (await startLsof(lsofFile, store.record, lsofScope)).done;
       } else {
         lsofStatus = 'not installed (apt-get install lsof)';
         warnings.push('lsof is not installed: the snapshot holds the /proc walk only (apt-get install lsof)');
@@ -99,15 +104,22 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
   }
 }
 
-/** Mount points (as lsof, in this process's mount namespace, sees them) of the mounts that did not answer. */
-function unansweredHere(unanswered: readonly UnansweredMount[]): string[] {
-  if (unanswered.length === 0) return [];
+/**
+ * What lsof must not touch: the mount points, as lsof sees them in this process's mount namespace,
+ * of the mounts here that did not answer (lsof -e); and every process of another mount namespace
+ * with such a mount (lsof -p ^PID), since -e can only name paths of lsof's own namespace.
+ */
+function keepLsofAway(probe: ProbeResult): { exempt: string[]; skipPids: number[] } {
+  if (probe.unanswered.length === 0) return { exempt: [], skipPids: [] };
   let own: string | null = null;
   try {
     own = fs.readlinkSync('/proc/self/ns/mnt');
   } catch {
-    return [];
+    // unknown: every namespace counts as another one
   }
   // Kernel bytes are kept as latin1 text; an argument travels as UTF-8 (the probe only reports mount points that are valid UTF-8).
-  return unanswered.filter((mount) => mount.mntNs === own).map((mount) => Buffer.from(mount.mountPoint, 'latin1').toString('utf8'));
+  const exempt = probe.unanswered.filter((mount) => mount.mntNs === own).map((mount) => Buffer.from(mount.mountPoint, 'latin1').toString('utf8'));
+  const foreign = new Set(probe.unanswered.filter((mount) => mount.mntNs !== own).map((mount) => mount.mntNs));
+  const skipPids = [...foreign].flatMap((mntNs) => probe.pidsByNamespace.get(mntNs) ?? []);
+  return { exempt, skipPids };
 }

@@ -17,15 +17,19 @@ export function lsofInstalled(): boolean {
  * Start lsof into outputFile: resolves once lsof is running (not when it ends), so the caller can
  * walk /proc synchronously beside it; `done` is the capture's outcome.
  */
-export async function startLsof(
-  outputFile: string,
-  recorder: CommandRecorder | null,
-  pids: readonly number[] | undefined,
-  exempt: readonly string[],
-): Promise<{ done: Promise<{ exitCode: number; stderr: string }> }> {
+export interface LsofScope {
+  /** Only these processes (unlinked --pid); all when absent. */
+  pids?: readonly number[] | undefined;
+  /** Mount points lsof must not stat, lstat or readlink on (lsof -e): they did not answer. */
+  exempt: readonly string[];
+  /** Processes lsof must leave out (lsof -p ^PID): in another mount namespace with such a mount. */
+  skipPids: readonly number[];
+}
+
+export async function startLsof(outputFile: string, recorder: CommandRecorder | null, scope: LsofScope): Promise<{ done: Promise<{ exitCode: number; stderr: string }> }> {
   await prepareToRun();
   // With execa loaded, run() spawns lsof before its first await: it is running when this returns.
-  const done = captureLsof(outputFile, recorder, pids, exempt);
+  const done = captureLsof(outputFile, recorder, scope);
   done.catch(() => undefined); // awaited by the caller; keep an early failure from being unhandled
   return { done };
 }
@@ -34,11 +38,17 @@ export async function startLsof(
  * Run lsof into outputFile. lsof exits 1 when some file could not be listed (or nothing matched),
  * which is not a failure of the capture.
  */
-async function captureLsof(outputFile: string, recorder: CommandRecorder | null, pids: readonly number[] | undefined, exempt: readonly string[]): Promise<{ exitCode: number; stderr: string }> {
+async function captureLsof(outputFile: string, recorder: CommandRecorder | null, scope: LsofScope): Promise<{ exitCode: number; stderr: string }> {
   const args: string[] = [...LSOF_ARGS];
   // -e: no stat, lstat or readlink on that file system (one that did not answer: src/proc/mountProbe.ts).
-  for (const mountPoint of exempt) args.push('-e', mountPoint);
-  if (pids !== undefined && pids.length > 0) args.push('-a', '-p', pids.join(','));
+  for (const mountPoint of scope.exempt) args.push('-e', mountPoint);
+  const skip = new Set(scope.skipPids);
+  if (scope.pids !== undefined && scope.pids.length > 0) {
+    // The caller does not start lsof when every process asked for is to be left out.
+    args.push('-a', '-p', scope.pids.filter((pid) => !skip.has(pid)).join(','));
+  } else if (skip.size > 0) {
+    args.push('-p', [...skip].map((pid) => `^${pid}`).join(','));
+  }
   const fd = fs.openSync(outputFile, 'wx', 0o600);
   try {
     const result = await run('lsof', args, { timeoutMs: LSOF_TIMEOUT_MS, recorder, stdoutFd: fd, okExitCodes: [0, 1] });
