@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { devString, mapsDevToDecimal, parseFdInfo, parseMaps, parseMountInfo, parseProcStat, O_TMPFILE_BIT } from '../parsers/procfs.js';
 import { displayBytes, parseDisplayBytes } from '../src/util/bytes.js';
+import { NamespaceMounts } from '../src/proc/mounts.js';
+import { mayWait } from '../src/proc/mountProbe.js';
 
 test('stat: comm with spaces and parentheses runs to the last parenthesis', () => {
   const line = '4242 (evil) (x) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 987654 1000 200 18446744073709551615\n';
@@ -65,4 +67,27 @@ test('displayBytes escapes controls, invalid UTF-8 and backslash, and round-trip
     assert.equal(displayBytes(bytes), shown);
     assert.deepEqual(parseDisplayBytes(shown), bytes);
   }
+});
+
+test('a path lies on the mount with the longest mount point above it; only that mount counts as not answering', () => {
+  const mountinfo = [
+    '20 1 259:1 / / rw - ext4 /dev/vda rw',
+    '30 20 0:50 / /mnt/nfs rw - nfs4 server:/export rw',
+    '31 30 259:2 / /mnt/nfs/local rw - ext4 /dev/vdb rw',
+    '32 20 0:51 / /mnt/nfs\\040two rw - nfs4 server:/two rw',
+    '33 32 0:52 / /mnt/nfs\\040two rw - ext4 /dev/vdc rw',
+  ].join('\n');
+  const infos = parseMountInfo(mountinfo);
+  const nfs = { mntNs: 'mnt:[1]', mntId: 30, dev: '0:50', mountPoint: '/mnt/nfs', fsType: 'nfs4', source: 'server:/export' };
+  const two = { mntNs: 'mnt:[1]', mntId: 32, dev: '0:51', mountPoint: '/mnt/nfs two', fsType: 'nfs4', source: 'server:/two' };
+  const table = new NamespaceMounts(infos, [nfs, two]);
+  assert.equal(table.hasUnanswered, true);
+  assert.equal(table.unansweredAt('/mnt/nfs/a/b (deleted)'), nfs);
+  assert.equal(table.unansweredAt('/mnt/nfs'), nfs);
+  assert.equal(table.unansweredAt('/mnt/nfs/local/file'), null, 'a local mount inside the NFS mount answers');
+  assert.equal(table.unansweredAt('/mnt/nfsX/file'), null, 'a name that merely starts like the mount point');
+  assert.equal(table.unansweredAt('/mnt/nfs two/file'), null, 'mounted over: the mount on top (listed last) is the one reached');
+  assert.equal(table.unansweredAt('/etc/passwd'), null);
+  assert.equal(new NamespaceMounts(infos, [{ ...nfs, mntId: 99 }]).hasUnanswered, false, 'a mount of another namespace is not this one');
+  assert.deepEqual([mayWait('nfs4'), mayWait('fuse.sshfs'), mayWait('fuseblk'), mayWait('ext4'), mayWait('tmpfs'), mayWait('overlay')], [true, true, true, false, false, false]);
 });
