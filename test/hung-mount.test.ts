@@ -15,6 +15,14 @@ import { firstLine } from './helpers/lines.js';
 import { repoRoot } from './helpers/paths.js';
 import type { LiveItemJson } from '../src/store/items.js';
 
+/** A work directory with an empty mount point, the daemon built into it, and a case directory. */
+function setUp(prefix: string): { dir: string; caseDir: string; mountPoint: string; hangfs: string } {
+  const dir = makeTempDir(prefix);
+  const mountPoint = path.join(dir, 'mnt');
+  fs.mkdirSync(mountPoint);
+  return { dir, caseDir: makeTempDir(`${prefix}-case`, '/dev/shm'), mountPoint, hangfs: buildHangfs(dir) };
+}
+
 function buildHangfs(outDir: string): string {
   const binary = path.join(outDir, 'hangfs');
   const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'fuse3'], { encoding: 'utf8' }).trim().split(/\s+/);
@@ -42,11 +50,7 @@ function stop(child: ChildProcess | null, signal: NodeJS.Signals): Promise<void>
 }
 
 test('a FUSE mount that stops answering: the snapshot finishes, keeps the rest, names the mount and what it left unexamined (root)', async (t) => {
-  const dir = makeTempDir('hung');
-  const caseDir = makeTempDir('hung-case', '/dev/shm');
-  const mountPoint = path.join(dir, 'mnt');
-  fs.mkdirSync(mountPoint);
-  const hangfs = buildHangfs(dir);
+  const { dir, caseDir, mountPoint, hangfs } = setUp('hung');
   const daemon = spawn(hangfs, ['-f', mountPoint], { stdio: 'ignore' });
   let reader: ChildProcess | null = null;
   const holder = await startHolder(dir, [{ kind: 'fd', name: 'local.log', content: Buffer.from('deleted on a local disk\n') }]);
@@ -116,11 +120,7 @@ test('a FUSE mount that stops answering: the snapshot finishes, keeps the rest, 
 });
 
 test('a hung FUSE mount that only a container mount namespace has: its files are skipped, and lsof leaves that namespace out (root)', async (t) => {
-  const dir = makeTempDir('hung-ns');
-  const caseDir = makeTempDir('hung-ns-case', '/dev/shm');
-  const mountPoint = path.join(dir, 'mnt');
-  fs.mkdirSync(mountPoint);
-  const hangfs = buildHangfs(dir);
+  const { dir, caseDir, mountPoint, hangfs } = setUp('hung-ns');
   // A mount namespace of its own (as a container's), where the daemon mounts and a process holds a file.
   const script = [
     '"$1" -f "$2" &',
