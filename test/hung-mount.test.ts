@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import Database from 'better-sqlite3';
 import { json, runCli, runCliAsync } from './helpers/cli.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
-import { firstLine } from './helpers/lines.js';
+import { firstLine, lines } from './helpers/lines.js';
+import { waitFor } from './helpers/wait.js';
 import { repoRoot } from './helpers/paths.js';
 import type { LiveItemJson } from '../src/store/items.js';
 
@@ -32,13 +32,6 @@ function buildHangfs(outDir: string): string {
 
 function isMounted(mountPoint: string): boolean {
   return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === mountPoint);
-}
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let tries = 0; !condition(); tries++) {
-    if (tries > 500) throw new Error(`${what}: not within 5 s`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 function stop(child: ChildProcess | null, signal: NodeJS.Signals): Promise<void> {
@@ -63,7 +56,7 @@ test('a FUSE mount that stops answering: the snapshot finishes, keeps the rest, 
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  await waitFor(() => isMounted(mountPoint), 'hangfs mounted');
+  await waitFor(() => isMounted(mountPoint), 5_000, 'hangfs mounted');
   reader = spawn('python3', ['-c', 'import os, sys, time\nf = open(sys.argv[1], "rb")\nprint(os.getpid(), flush=True)\ntime.sleep(600)', path.join(mountPoint, 'held.txt')], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -139,16 +132,7 @@ test('a hung FUSE mount that only a container mount namespace has: its files are
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  const lines = readline.createInterface({ input: inner.stdout });
-  const [daemonLine, readerLine] = await new Promise<string[]>((resolve, reject) => {
-    const got: string[] = [];
-    lines.on('line', (line) => {
-      got.push(line);
-      if (got.length === 2) resolve(got);
-    });
-    inner.once('exit', (code) => reject(new Error(`the namespace's shell exited with ${String(code)}`)));
-  });
-  lines.close();
+  const [daemonLine, readerLine] = await lines(inner, 2);
   daemonPid = Number(daemonLine);
   const readerPid = Number(readerLine);
   assert.equal(readerPid, inner.pid);

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { cliPath } from './helpers/paths.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { startChurn } from './helpers/churn.js';
+import { waitFor } from './helpers/wait.js';
 import { openCase } from '../src/store/db.js';
 import { takeSnapshot } from '../src/proc/snapshot.js';
 
@@ -156,14 +157,6 @@ function holdsFile(pid: number, file: string): boolean {
     });
   } catch {
     return false;
-  }
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
