@@ -142,7 +142,15 @@ test('a hung FUSE mount that only a container mount namespace has: its files are
   process.kill(daemonPid, 'SIGUSR1');
   const killer = setTimeout(() => (daemonPid === null ? undefined : process.kill(daemonPid, 'SIGUSR2')), 60_000);
   const hung = await runCliAsync(caseDir, ['snapshot', '--pid', String(holder.pid), '--pid', String(readerPid), '--json']);
+  // Every process of the host: lsof is told to leave out that namespace's processes (-p ^PID).
+  const triageCase = path.join(caseDir, 'triage');
+  const triage = await runCliAsync(triageCase, ['triage', '--no-recover', '--json']);
   clearTimeout(killer);
+  assert.equal(triage.code, 3, triage.stderr);
+  const triageDb = new Database(path.join(triageCase, 'case.sqlite'), { readonly: true });
+  const triageLsof = triageDb.prepare(`SELECT argv FROM commands WHERE program = 'lsof'`).get() as { argv: string };
+  triageDb.close();
+  assert.deepEqual(JSON.parse(triageLsof.argv), ['+L1', '-n', '-P', '-F0pcuftDsikn', '-p', [readerPid, daemonPid].sort((a, b) => a - b).map((pid) => `^${pid}`).join(',')]);
   assert.equal(hung.code, 3, hung.stderr);
   const namespace = fs.readlinkSync(`/proc/${readerPid}/ns/mnt`);
   assert.ok(hung.stderr.includes(`warning: fuse.hangfs hangfs at "${mountPoint}" (mount namespace ${namespace}) did not answer a stat within 3 s`), hung.stderr);

@@ -47,7 +47,9 @@ async function captureLsof(outputFile: string, recorder: CommandRecorder | null,
     // The caller does not start lsof when every process asked for is to be left out.
     args.push('-a', '-p', scope.pids.filter((pid) => !skip.has(pid)).join(','));
   } else if (skip.size > 0) {
-    args.push('-p', [...skip].map((pid) => `^${pid}`).join(','));
+    // In lists of 1,000: one argument may not pass 128 KiB (MAX_ARG_STRLEN), and lsof takes many -p.
+    const excluded = [...skip].map((pid) => `^${pid}`);
+    for (let start = 0; start < excluded.length; start += 1000) args.push('-p', excluded.slice(start, start + 1000).join(','));
   }
   const fd = fs.openSync(outputFile, 'wx', 0o600);
   try {
