@@ -10,7 +10,7 @@ import { nowIso } from '../store/db.js';
 import type { CrossCheck } from '../store/lsof.js';
 import { hostMeta } from '../store/snapshots.js';
 import { openSnapshotStore, type StoreMode } from '../store/snapshotStore.js';
-import { lsofInstalled, startLsof } from '../tools/lsof.js';
+import { lsofInstalled, startLsof, type LsofScope } from '../tools/lsof.js';
 import { TOOL_VERSION } from '../version.js';
 import { probeMounts, type ProbeResult, type UnansweredMount } from './mountProbe.js';
 import { listPids, walkPids } from './walk.js';
@@ -49,10 +49,9 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     let lsofStatus = 'skipped (--no-lsof)';
     let lsofFile: string | null = null;
     let capture: Promise<{ exitCode: number; stderr: string }> | null = null;
-    const lsofScope = { pids: options.pids, ...keepLsofAway(probe) };
-    const lsofLeftNothing = options.pids !== undefined && options.pids.length > 0 && options.pids.every((pid) => lsofScope.skipPids.includes(pid));
+    const lsofScope = keepLsofAway(probe, options.pids);
     if (options.lsof === true) {
-      if (withLsof && lsofLeftNothing) {
+      if (withLsof && lsofScope.pids?.length === 0) {
         lsofStatus = 'skipped (every process asked for is in a mount namespace with a mount that did not answer)';
       } else if (withLsof) {
         const dir = path.join(kase.paths.dir, 'lsof');
@@ -107,10 +106,12 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
 /**
  * What lsof must not touch: the mount points, as lsof sees them in this process's mount namespace,
  * of the mounts here that did not answer (lsof -e); and every process of another mount namespace
- * with such a mount (lsof -p ^PID), since -e can only name paths of lsof's own namespace.
+ * with such a mount (left out of `pids`, or lsof -p ^PID), since -e can only name paths of lsof's
+ * own namespace. `pids` comes back empty when every process asked for is left out.
  */
-function keepLsofAway(probe: ProbeResult): { exempt: string[]; skipPids: number[] } {
-  if (probe.unanswered.length === 0) return { exempt: [], skipPids: [] };
+function keepLsofAway(probe: ProbeResult, pids: readonly number[] | undefined): LsofScope {
+  const asked = pids !== undefined && pids.length > 0 ? pids : undefined;
+  if (probe.unanswered.length === 0) return { pids: asked, exempt: [], skipPids: [] };
   let own: string | null = null;
   try {
     own = fs.readlinkSync('/proc/self/ns/mnt');
@@ -121,5 +122,7 @@ function keepLsofAway(probe: ProbeResult): { exempt: string[]; skipPids: number[
   const exempt = probe.unanswered.filter((mount) => mount.mntNs === own).map((mount) => Buffer.from(mount.mountPoint, 'latin1').toString('utf8'));
   const foreign = new Set(probe.unanswered.filter((mount) => mount.mntNs !== own).map((mount) => mount.mntNs));
   const skipPids = [...foreign].flatMap((mntNs) => probe.pidsByNamespace.get(mntNs) ?? []);
-  return { exempt, skipPids };
+  if (asked === undefined) return { exempt, skipPids };
+  const skip = new Set(skipPids);
+  return { pids: asked.filter((pid) => !skip.has(pid)), exempt, skipPids: [] };
 }

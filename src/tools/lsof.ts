@@ -13,19 +13,19 @@ export function lsofInstalled(): boolean {
   return isInstalled('lsof');
 }
 
+export interface LsofScope {
+  /** Only these processes (unlinked --pid, less the ones to leave out; never empty); all when absent. */
+  pids?: readonly number[] | undefined;
+  /** Mount points lsof must not stat, lstat or readlink on (lsof -e): they did not answer. */
+  exempt: readonly string[];
+  /** With all processes: the ones lsof must leave out (lsof -p ^PID), in another mount namespace with such a mount. */
+  skipPids: readonly number[];
+}
+
 /**
  * Start lsof into outputFile: resolves once lsof is running (not when it ends), so the caller can
  * walk /proc synchronously beside it; `done` is the capture's outcome.
  */
-export interface LsofScope {
-  /** Only these processes (unlinked --pid); all when absent. */
-  pids?: readonly number[] | undefined;
-  /** Mount points lsof must not stat, lstat or readlink on (lsof -e): they did not answer. */
-  exempt: readonly string[];
-  /** Processes lsof must leave out (lsof -p ^PID): in another mount namespace with such a mount. */
-  skipPids: readonly number[];
-}
-
 export async function startLsof(outputFile: string, recorder: CommandRecorder | null, scope: LsofScope): Promise<{ done: Promise<{ exitCode: number; stderr: string }> }> {
   await prepareToRun();
   // With execa loaded, run() spawns lsof before its first await: it is running when this returns.
@@ -42,13 +42,11 @@ async function captureLsof(outputFile: string, recorder: CommandRecorder | null,
   const args: string[] = [...LSOF_ARGS];
   // -e: no stat, lstat or readlink on that file system (one that did not answer: src/proc/mountProbe.ts).
   for (const mountPoint of scope.exempt) args.push('-e', mountPoint);
-  const skip = new Set(scope.skipPids);
-  if (scope.pids !== undefined && scope.pids.length > 0) {
-    // The caller does not start lsof when every process asked for is to be left out.
-    args.push('-a', '-p', scope.pids.filter((pid) => !skip.has(pid)).join(','));
-  } else if (skip.size > 0) {
+  if (scope.pids !== undefined) {
+    args.push('-a', '-p', scope.pids.join(','));
+  } else if (scope.skipPids.length > 0) {
     // In lists of 1,000: one argument may not pass 128 KiB (MAX_ARG_STRLEN), and lsof takes many -p.
-    const excluded = [...skip].map((pid) => `^${pid}`);
+    const excluded = scope.skipPids.map((pid) => `^${pid}`);
     for (let start = 0; start < excluded.length; start += 1000) args.push('-p', excluded.slice(start, start + 1000).join(','));
   }
   const fd = fs.openSync(outputFile, 'wx', 0o600);
