@@ -10,10 +10,10 @@
 //
 // Input lines are latin1 strings (one char per byte of the capture). lsof escapes names: "\n",
 // "\t", "\\", "\xHH" (decoded back to bytes here) and "^X" for other control bytes (kept as text:
-// indistinguishable from a name holding "^X"). Numbers stay exact: sizes and inodes are numbers
-// only while they are safe integers, else the record is a warning.
+// indistinguishable from a name holding "^X"). Numbers stay exact: sizes, offsets and inodes past
+// 2^53 are bigints (U64); a number that is not one is a warning.
 import { devString } from './procfs.js';
-import { warningText, type ParseResult, type ParseWarning } from './types.js';
+import { parseU64, warningText, type ParseResult, type ParseWarning, type U64 } from './types.js';
 
 export interface LsofFileRecord {
   /** 1-based line where the record starts. */
@@ -30,10 +30,10 @@ export interface LsofFileRecord {
   type: string | null;
   /** "MAJOR:MINOR" in decimal. */
   device: string | null;
-  size: number | null;
-  offset: number | null;
+  size: U64 | null;
+  offset: U64 | null;
   nlink: number | null;
-  inode: number | null;
+  inode: U64 | null;
   /** Name bytes, lsof's escapes decoded; " (deleted)" kept as printed. */
   name: Buffer;
   nameDeleted: boolean;
@@ -237,7 +237,7 @@ interface FieldState {
 }
 
 /** A number field: null when absent or empty, 'bad' when malformed. */
-function numberField(value: string | null): number | null | 'bad' {
+function numberField(value: string | null): U64 | null | 'bad' {
   if (value === null || value === '') return null;
   return parseLsofNumber(value) ?? 'bad';
 }
@@ -246,7 +246,8 @@ function numberField(value: string | null): number | null | 'bad' {
 function fileRecord(process: ProcessSet, file: FileSet, deletedOnly: boolean, warnings: ParseWarning[]): LsofFileRecord | null | 'bad' {
   const size = numberField(file.s);
   const offset = numberField(file.o);
-  const nlink = numberField(file.k);
+  const nlinkField = numberField(file.k);
+  const nlink = typeof nlinkField === 'bigint' ? 'bad' : nlinkField;
   const inode = numberField(file.i);
   const device = file.D === null ? null : parseFieldDevice(file.D);
   if (size === 'bad' || offset === 'bad' || nlink === 'bad' || inode === 'bad' || device === 'bad') {
@@ -324,8 +325,8 @@ function plainRow(state: PlainState, text: string, lineNo: number): LsofFileReco
   const pid = toSafeInt(pidText);
   if (pid === null || pid <= 0) return `bad PID "${pidText}"`;
   const sizeOff = values.get('SIZE/OFF');
-  let size: number | null = null;
-  let offset: number | null = null;
+  let size: U64 | null = null;
+  let offset: U64 | null = null;
   if (sizeOff !== undefined) {
     const parsed = parseLsofNumber(sizeOff);
     if (parsed === null) return `bad SIZE/OFF "${sizeOff}"`;
@@ -338,7 +339,7 @@ function plainRow(state: PlainState, text: string, lineNo: number): LsofFileReco
   const nodeText = values.get('NODE');
   const type = values.get('TYPE') ?? null;
   // NODE holds the inode for files, a protocol name (TCP, UDP) for sockets.
-  const inode = nodeText === undefined || !/^\d+$/.test(nodeText) ? null : toSafeInt(nodeText);
+  const inode = nodeText === undefined || !/^\d+$/.test(nodeText) ? null : parseU64(nodeText);
   const deviceText = values.get('DEVICE');
   const device = deviceText === undefined ? null : /^\d+,\d+$/.test(deviceText) ? deviceText.replace(',', ':') : null;
   const name = unescapeName(text.slice(nameStart));
@@ -387,15 +388,11 @@ function fdNumber(fd: string): number | null {
 }
 
 /** "123", "0t123" (decimal offset), "0x1f" (hex offset). */
-function parseLsofNumber(text: string): number | null {
+function parseLsofNumber(text: string): U64 | null {
   const plain = toSafeInt(text);
   if (plain !== null) return plain;
-  if (text.startsWith('0t')) return toSafeInt(text.slice(2));
-  if (/^0x[0-9a-fA-F]+$/.test(text)) {
-    const value = Number.parseInt(text.slice(2), 16);
-    return Number.isSafeInteger(value) ? value : null;
-  }
-  return null;
+  if (text.startsWith('0t')) return /^\d+$/.test(text.slice(2)) ? parseU64(text.slice(2)) : null;
+  return /^\d+$|^0x/.test(text) ? parseU64(text) : null;
 }
 
 /** A capture names few devices a million times: their "MAJOR:MINOR" form is kept (bounded). */
@@ -411,7 +408,8 @@ function parseFieldDevice(text: string): string | 'bad' {
 }
 
 function toSafeInt(text: string): number | null {
-  if (text.length === 0 || text.length > 16) return text.length > 16 && /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : null;
+  // Fifteen digits are always exact in a double; from sixteen on (9007199254740993 rounds to ...992) check.
+  if (text.length === 0 || text.length > 15) return text.length > 15 && /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : null;
   let value = 0;
   for (let index = 0; index < text.length; index++) {
     const digit = text.charCodeAt(index) - 48;

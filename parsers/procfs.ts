@@ -3,6 +3,7 @@
 //   /proc/PID/fdinfo/N   "pos:\t12\nflags:\t02100002\nmnt_id:\t27\nino:\t2146482\n"
 //   /proc/PID/maps       "7f4d5b7d0000-7f4d5b7d2000 rw-s 00000000 fe:00 2146498   /tmp/t/mapped (deleted)"
 //   /proc/PID/mountinfo  "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
+import { parseU64, type U64 } from './types.js';
 
 export interface ProcStat {
   comm: string;
@@ -27,7 +28,7 @@ export function parseProcStat(text: string): ProcStat | null {
 }
 
 export interface FdInfo {
-  pos: number | null;
+  pos: U64 | null;
   flags: number | null;
   mntId: number | null;
 }
@@ -39,7 +40,7 @@ export function parseFdInfo(text: string): FdInfo {
     if (colon < 0) continue;
     const key = line.slice(0, colon);
     const value = line.slice(colon + 1).trim();
-    if (key === 'pos') info.pos = toInt(value, 10);
+    if (key === 'pos') info.pos = parseU64(value);
     else if (key === 'flags') info.flags = toInt(value, 8);
     else if (key === 'mnt_id') info.mntId = toInt(value, 10);
   }
@@ -55,7 +56,7 @@ export interface MapsEntry {
   offset: bigint;
   /** As maps prints it: hex "fe:00". */
   mapsDev: string;
-  inode: number;
+  inode: U64;
   /** The path bytes, " (deleted)" suffix included exactly as the kernel printed it. */
   path: Buffer;
 }
@@ -95,8 +96,9 @@ function parseMapsLine(text: string, lineStart: number, lineEnd: number): MapsEn
   while (position < lineEnd && text.charCodeAt(position) === SPACE) position++;
   if (position >= lineEnd || text.charCodeAt(position) !== 0x2f) return null;
   const [range = '', perms = '', offset = '', mapsDev = '', inodeText = ''] = fields;
-  const inode = Number(inodeText);
-  if (!/^\d+$/.test(inodeText) || !Number.isSafeInteger(inode) || inode === 0) return null;
+  // Exact past 2^53 too (an inode number of overlayfs or CIFS): a mapping is never dropped for it.
+  const inode = parseU64(inodeText);
+  if (inode === null || inode === 0 || inodeText.startsWith('0x')) return null;
   const dash = range.indexOf('-');
   if (dash <= 0 || dash === range.length - 1 || !HEX.test(range.slice(0, dash)) || !HEX.test(range.slice(dash + 1)) || !HEX.test(offset)) return null;
   return { range, perms, offset: BigInt(`0x${offset}`), mapsDev, inode, path: Buffer.from(text.slice(position, lineEnd), 'latin1') };

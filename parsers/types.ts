@@ -17,3 +17,31 @@ export interface ParseResult<T> {
 export function warningText(text: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
+
+/**
+ * A number the kernel keeps in 64 unsigned bits (an inode number, a size, an offset): a JS number
+ * while that is exact (below 2^53), a bigint beyond. Overlayfs (xino), CIFS (NTFS file ids with
+ * their sequence number in the top bits) and some NFS servers hand out inode numbers past 2^53,
+ * which a number would round to a neighbour's. One value has one form, so `===` compares them.
+ */
+export type U64 = number | bigint;
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+const MAX_U64 = (1n << 64n) - 1n;
+
+/**
+ * The one form of a 64-bit value: a number when exact, else the bigint. A negative bigint is read as
+ * its bit pattern: node's `stat(..., { bigint: true })` gives inode 2^64 - 59 as -59n.
+ */
+export function u64(value: bigint): U64 {
+  const unsigned = BigInt.asUintN(64, value);
+  return unsigned <= MAX_EXACT ? Number(unsigned) : unsigned;
+}
+
+/** Decimal digits (or "0x" and hex digits) as a U64; null for anything else or past 2^64 - 1. */
+export function parseU64(text: string): U64 | null {
+  if (/^\d{1,15}$/.test(text)) return Number(text);
+  if (!/^(?:\d+|0x[0-9a-fA-F]+)$/.test(text)) return null;
+  const value = BigInt(text);
+  return value > MAX_U64 ? null : u64(value);
+}

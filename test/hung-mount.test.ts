@@ -12,7 +12,7 @@ import { json, runCli, runCliAsync } from './helpers/cli.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { firstLine, lines } from './helpers/lines.js';
 import { waitFor } from './helpers/wait.js';
-import { repoRoot } from './helpers/paths.js';
+import { buildFuseDaemon, isMounted, stop } from './helpers/fuse.js';
 import type { LiveItemJson } from '../src/store/items.js';
 
 /** A work directory with an empty mount point, the daemon built into it, and a case directory. */
@@ -20,26 +20,7 @@ function setUp(prefix: string): { dir: string; caseDir: string; mountPoint: stri
   const dir = makeTempDir(prefix);
   const mountPoint = path.join(dir, 'mnt');
   fs.mkdirSync(mountPoint);
-  return { dir, caseDir: makeTempDir(`${prefix}-case`, '/dev/shm'), mountPoint, hangfs: buildHangfs(dir) };
-}
-
-function buildHangfs(outDir: string): string {
-  const binary = path.join(outDir, 'hangfs');
-  const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'fuse3'], { encoding: 'utf8' }).trim().split(/\s+/);
-  execFileSync('gcc', ['-O2', '-Wall', '-o', binary, path.join(repoRoot, 'test', 'helpers', 'c', 'hangfs.c'), ...flags], { stdio: 'inherit' });
-  return binary;
-}
-
-function isMounted(mountPoint: string): boolean {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === mountPoint);
-}
-
-function stop(child: ChildProcess | null, signal: NodeJS.Signals): Promise<void> {
-  if (child === null || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
+  return { dir, caseDir: makeTempDir(`${prefix}-case`, '/dev/shm'), mountPoint, hangfs: buildFuseDaemon('hangfs', dir) };
 }
 
 test('a FUSE mount that stops answering: the snapshot finishes, keeps the rest, names the mount and what it left unexamined (root)', async (t) => {

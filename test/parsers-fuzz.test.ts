@@ -15,6 +15,9 @@ const seedsOf = (folder: string): string[] =>
   fs.readdirSync(path.join(fixturesDir, folder)).filter((name) => name.endsWith('.txt')).map((name) => fs.readFileSync(path.join(fixturesDir, folder, name), 'latin1'));
 
 const isNullableSafeInt = (value: number | null): boolean => value === null || (Number.isSafeInteger(value) && value >= 0);
+/** A U64 in its one form: a safe number, or a bigint only past 2^53 - 1 and below 2^64. */
+const isNullableU64 = (value: number | bigint | null): boolean =>
+  typeof value === 'bigint' ? value > BigInt(Number.MAX_SAFE_INTEGER) && value < 1n << 64n : isNullableSafeInt(value);
 
 test(`lsof parser: ${FUZZ_RUNS} mutated captures, no exception, well-formed records`, () => {
   fc.assert(
@@ -24,7 +27,8 @@ test(`lsof parser: ${FUZZ_RUNS} mutated captures, no exception, well-formed reco
       for (const record of parsed.records) {
         assert.ok(Number.isSafeInteger(record.pid) && record.pid > 0);
         assert.ok(record.line >= 1 && record.line <= lines);
-        for (const value of [record.size, record.offset, record.nlink, record.inode, record.fdNum, record.uid]) assert.ok(isNullableSafeInt(value));
+        for (const value of [record.nlink, record.fdNum, record.uid]) assert.ok(isNullableSafeInt(value));
+        for (const value of [record.size, record.offset, record.inode]) assert.ok(isNullableU64(value));
         assert.ok(Buffer.isBuffer(record.name));
         assert.ok(record.device === null || /^\d+:\d+$/.test(record.device));
       }

@@ -8,8 +8,10 @@ import { fixturesDir } from './helpers/paths.js';
 
 const dir = path.join(fixturesDir, 'lsof');
 
+/** Records as golden JSON: names as base64, numbers past 2^53 (bigints) as "<digits>n". */
 function golden(records: LsofFileRecord[]): unknown {
-  return records.map((record) => ({ ...record, name: record.name.toString('base64') }));
+  const plain = records.map((record) => ({ ...record, name: record.name.toString('base64') }));
+  return JSON.parse(JSON.stringify(plain, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value))) as unknown;
 }
 
 for (const file of fs.readdirSync(dir).filter((name) => name.endsWith('.txt')).sort()) {
@@ -97,4 +99,19 @@ test('corrupt and truncated input: warnings with line numbers, no half record', 
   assert.equal(plain.warnings.length, 2);
   const truncated = read('truncated-F0.txt');
   for (const record of truncated.records) assert.ok(record.pid > 0);
+});
+
+test('inode numbers past 2^53 stay exact (bigint): a FUSE file system as overlayfs, CIFS or NFS may number them', () => {
+  const inodeOf = (file: string, fd: number | 'DEL'): unknown => read(file).records.find((record) => (fd === 'DEL' ? record.fd === 'DEL' : record.fdNum === fd))?.inode;
+  for (const file of ['fuse-bigino-plain.txt', 'fuse-bigino-F0.txt', 'fuse-bigino-F0-noL1.txt']) {
+    assert.equal(inodeOf(file, 3), 9007199254740993n, file); // a double would make it ...992
+  }
+  assert.equal(inodeOf('fuse-bigino-plain.txt', 'DEL'), 18446744073709551557n);
+  assert.equal(inodeOf('fuse-bigino-F0-noL1.txt', 'DEL'), 18446744073709551557n);
+  // Below 2^53 a number, as before: one value, one form.
+  assert.equal(inodeOf('fuse-bigino-plain.txt', 1), 2150152);
+  // Past 2^64 is no inode number: a malformed field, with a warning.
+  const beyond = parseLsof('p1\0cx\0\nf3\0tREG\0i18446744073709551616\0k0\0n/x (deleted)\0\n');
+  assert.equal(beyond.records.length, 0);
+  assert.equal(beyond.warnings.length, 1);
 });

@@ -36,6 +36,18 @@ test('maps: file-backed lines only, path bytes exact with spaces and (deleted)',
   assert.equal(mapsDevToDecimal('fe:00'), '254:0');
 });
 
+test('maps: inode numbers past 2^53 are kept exact (bigint), never dropped or rounded', () => {
+  // As the kernel printed them for test/helpers/c/bigino.c, a FUSE file system numbering its files past 2^53.
+  const entries = parseMaps(Buffer.from(
+    '7ff165ee3000-7ff165ee4000 r--s 00000000 00:28 18446744073709551557       /tmp/bm/past-2p63 (deleted)\n' +
+      '7ff165ee4000-7ff165ee5000 r--s 00000000 00:28 9007199254740993           /tmp/bm/past-2p53 (deleted)\n' +
+      '7ff165ee5000-7ff165ee6000 r--s 00000000 00:28 9007199254740991           /tmp/bm/max-safe\n' +
+      '7ff165ee6000-7ff165ee7000 r--s 00000000 00:28 18446744073709551616       /tmp/bm/past-2p64\n',
+  ));
+  assert.deepEqual(entries.map((entry) => entry.inode), [18446744073709551557n, 9007199254740993n, 9007199254740991]);
+  assert.equal(parseFdInfo('pos:\t9007199254740993\nflags:\t0100000\nmnt_id:\t40\n').pos, 9007199254740993n);
+});
+
 test('mountinfo: octal escapes in mount points become bytes', () => {
   const text = '36 35 98:0 /mnt1 /mnt\\040two\\012x rw,noatime master:1 - ext4 /dev/root rw,errors=continue\n';
   const [mount] = parseMountInfo(text);

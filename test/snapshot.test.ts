@@ -64,7 +64,7 @@ test('snapshot lists every kind of deleted-but-open file exactly, and no decoy (
 
   const summary = items
     .map((item) => ({ pid: item.pid, kind: item.kind, fd: item.fd, inode: item.inode, size: item.size, path_b64: item.path_b64 }))
-    .sort((a, b) => (a.inode ?? 0) - (b.inode ?? 0));
+    .sort((a, b) => Number(a.inode ?? 0) - Number(b.inode ?? 0));
   const held = (index: number) => {
     const file = holder.files[index];
     assert.ok(file !== undefined);

@@ -3,6 +3,7 @@ import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { itemJson, latestSnapshotId, listItems, snapshotExists } from '../store/items.js';
 import { displayBytes } from '../util/bytes.js';
+import { jsonText } from '../util/u64.js';
 
 export interface ListCommandOptions {
   snapshot?: number;
@@ -20,7 +21,7 @@ export async function listCommand(ctx: CommandContext, options: ListCommandOptio
     }
     const rows = listItems(kase.db, snapshotId);
     if (ctx.json) {
-      ctx.out(JSON.stringify(rows.map(itemJson)));
+      ctx.out(jsonText(rows.map(itemJson)));
       return EXIT.ok;
     }
     if (rows.length === 0) ctx.info('no deleted-but-open items');

@@ -4,6 +4,7 @@ import { openCase } from '../store/db.js';
 import { getItems, latestSnapshotId, listItems, snapshotExists, type ItemRow } from '../store/items.js';
 import { recoverItems } from '../recover/recover.js';
 import { progressPrinter } from '../cli/progress.js';
+import { jsonText } from '../util/u64.js';
 
 export interface RecoverCommandOptions {
   snapshot?: number;
@@ -41,7 +42,7 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
       if (!result.complete) ctx.warn(`item ${result.item_id} (pid ${result.pid} ${result.kind}${result.fd === null ? '' : ` fd ${result.fd}`}): incomplete: ${result.note ?? 'unknown reason'}`);
     }
     ctx.info(`recovered ${complete} of ${results.length} items completely into ${kase.paths.recovered}`);
-    if (ctx.json) ctx.out(JSON.stringify(results.map(({ size_at_start: _start, size_at_end: _end, ...contract }) => contract)));
+    if (ctx.json) ctx.out(jsonText(results.map(({ size_at_start: _start, size_at_end: _end, ...contract }) => contract)));
     return complete === results.length ? EXIT.ok : EXIT.partial;
   } finally {
     kase.close();

@@ -1,4 +1,5 @@
 // What one walk of /proc saw: plain records, written to the store in one transaction.
+import type { U64 } from '../../parsers/types.js';
 
 export type ItemKind = 'fd' | 'map' | 'exe' | 'memfd' | 'tmpfile';
 
@@ -19,7 +20,7 @@ export interface ProcessRecord {
   exe: RawBytes | null;
   exeDeleted: boolean | null;
   exeDev: string | null;
-  exeInode: number | null;
+  exeInode: U64 | null;
   mntNs: string | null;
   pidNs: string | null;
   cgroup: string | null;
@@ -33,8 +34,10 @@ export interface ProcessRecord {
  */
 export interface FdColumns {
   count: number;
-  /** FD_NUMBERS per fd: pid, fd, inode, mode, size, nlink, pos, flags, mnt_id; NaN where unknown. */
+  /** FD_NUMBERS per fd: pid, fd, inode, mode, size, nlink, pos, flags, mnt_id; NaN where unknown or in `exact`. */
   numbers: Float64Array;
+  /** The few values past 2^53 (inode, size or pos of a file on overlayfs, CIFS...): [fd index, column, value]. */
+  exact: Array<[index: number, column: number, value: bigint]>;
   /** The link targets, joined by NUL (a path never holds one). */
   targets: RawBytes;
   devs: Array<string | null>;
@@ -47,12 +50,12 @@ export type MapRow = [
   pid: number,
   range: string,
   perms: string,
-  offset: number,
+  offset: U64,
   mapsDev: string,
-  inode: number,
+  inode: U64,
   path: RawBytes,
   dev: string | null,
-  size: number | null,
+  size: U64 | null,
   nlink: number | null,
   statError: string | null,
 ];
@@ -81,8 +84,8 @@ export interface LiveItem {
   /** The file's last name, without the " (deleted)" the kernel appends. */
   path: RawBytes;
   dev: string;
-  inode: number;
-  size: number;
+  inode: U64;
+  size: U64;
   nlink: number;
   mode: number;
   uid: number;
@@ -91,7 +94,7 @@ export interface LiveItem {
   atime: number;
   mtime: number;
   ctime: number;
-  pos: number | null;
+  pos: U64 | null;
   flags: number | null;
   mntId: number | null;
   mntNs: string | null;

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { errnoCode } from '../errors.js';
 import { O_TMPFILE_BIT, devString, parseFdInfo, parseMaps, parseProcStat } from '../../parsers/procfs.js';
+import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
 import { MountTable, type NamespaceMounts } from './mounts.js';
 import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult } from './types.js';
@@ -16,9 +17,9 @@ const S_IFREG = 0o100000;
 
 interface StatLite {
   dev: string;
-  ino: number;
+  ino: U64;
   mode: number;
-  size: number;
+  size: U64;
   nlink: number;
   uid: number;
   gid: number;
@@ -30,7 +31,7 @@ interface StatLite {
 function emptyWalk(): WalkResult {
   return {
     processes: [],
-    fds: { count: 0, numbers: new Float64Array(0), targets: '', devs: [] },
+    fds: { count: 0, numbers: new Float64Array(0), exact: [], targets: '', devs: [] },
     maps: [],
     mounts: [],
     items: [],
@@ -313,10 +314,10 @@ function walkProcess(
       if (typeof stat !== 'string') mapStatCache.set(cacheKey, stat);
     }
     if (typeof stat === 'string') {
-      result.maps.push([pid, entry.range, entry.perms, Number(entry.offset), entry.mapsDev, entry.inode, mapPath, null, null, null, stat]);
+      result.maps.push([pid, entry.range, entry.perms, u64(entry.offset), entry.mapsDev, entry.inode, mapPath, null, null, null, stat]);
       continue;
     }
-    result.maps.push([pid, entry.range, entry.perms, Number(entry.offset), entry.mapsDev, entry.inode, mapPath, stat.dev, stat.size, stat.nlink, null]);
+    result.maps.push([pid, entry.range, entry.perms, u64(entry.offset), entry.mapsDev, entry.inode, mapPath, stat.dev, stat.size, stat.nlink, null]);
     if (stat.nlink !== 0 || !isRegular(stat.mode)) continue;
     const inodeKey = `${stat.dev}/${stat.ino}`;
     if (heldInodes.has(inodeKey) || seenMapped.has(inodeKey)) continue;
@@ -339,6 +340,7 @@ function walkProcess(
 /** Collects a chunk's fds as FdColumns. */
 class FdColumnsBuilder {
   private numbers = new Float64Array(FD_NUMBERS * 4096);
+  private exact: FdColumns['exact'] = [];
   private targets: RawBytes[] = [];
   private devs: Array<string | null> = [];
 
@@ -346,7 +348,7 @@ class FdColumnsBuilder {
     return this.targets.length;
   }
 
-  add(pid: number, fd: number, target: RawBytes, stat: StatLite | null, pos: number | null = null, flags: number | null = null, mntId: number | null = null): void {
+  add(pid: number, fd: number, target: RawBytes, stat: StatLite | null, pos: U64 | null = null, flags: number | null = null, mntId: number | null = null): void {
     const at = this.targets.length * FD_NUMBERS;
     if (at + FD_NUMBERS > this.numbers.length) {
       const grown = new Float64Array(this.numbers.length * 2);
@@ -356,20 +358,28 @@ class FdColumnsBuilder {
     const numbers = this.numbers;
     numbers[at] = pid;
     numbers[at + 1] = fd;
-    numbers[at + 2] = stat?.ino ?? NaN;
+    numbers[at + 2] = this.number(2, stat?.ino);
     numbers[at + 3] = stat?.mode ?? NaN;
-    numbers[at + 4] = stat?.size ?? NaN;
+    numbers[at + 4] = this.number(4, stat?.size);
     numbers[at + 5] = stat?.nlink ?? NaN;
-    numbers[at + 6] = pos ?? NaN;
+    numbers[at + 6] = this.number(6, pos);
     numbers[at + 7] = flags ?? NaN;
     numbers[at + 8] = mntId ?? NaN;
     this.targets.push(target);
     this.devs.push(stat?.dev ?? null);
   }
 
+  /** A value for the numbers array: NaN for unknown, and for a bigint, which goes to `exact` instead. */
+  private number(column: number, value: U64 | null | undefined): number {
+    if (typeof value === 'number') return value;
+    if (typeof value === 'bigint') this.exact.push([this.targets.length, column, value]);
+    return NaN;
+  }
+
   /** The fds collected so far; the builder starts again empty. */
   take(): FdColumns {
-    const columns: FdColumns = { count: this.count, numbers: this.numbers.slice(0, this.count * FD_NUMBERS), targets: this.targets.join('\0'), devs: this.devs };
+    const columns: FdColumns = { count: this.count, numbers: this.numbers.slice(0, this.count * FD_NUMBERS), exact: this.exact, targets: this.targets.join('\0'), devs: this.devs };
+    this.exact = [];
     this.targets = [];
     this.devs = [];
     return columns;
@@ -452,7 +462,7 @@ function statLite(file: string): StatLite | undefined {
     const exact = fs.statSync(file, EXACT_STAT_OPTIONS);
     if (exact === undefined) return undefined;
     return {
-      dev: devString(exact.dev), ino: Number(exact.ino), mode: Number(exact.mode), size: Number(exact.size), nlink: Number(exact.nlink),
+      dev: devString(exact.dev), ino: u64(exact.ino), mode: Number(exact.mode), size: u64(exact.size), nlink: Number(exact.nlink),
       uid: Number(exact.uid), gid: Number(exact.gid), atime: Number(exact.atimeMs / 1000n), mtime: Number(exact.mtimeMs / 1000n), ctime: Number(exact.ctimeMs / 1000n),
     };
   }

@@ -4,6 +4,7 @@ import { errnoCode } from '../errors.js';
 import { parseProcStat } from '../../parsers/procfs.js';
 import { devString } from '../../parsers/procfs.js';
 import type { ItemRow } from '../store/items.js';
+import { exactIno } from '../util/u64.js';
 
 /** Where the bytes of a live item can be read through /proc. */
 export function sourcePath(item: Pick<ItemRow, 'pid' | 'kind' | 'fd' | 'map_range'>): string | null {
@@ -34,8 +35,9 @@ export function checkProcess(item: Pick<ItemRow, 'pid' | 'start_time'>): string 
 export function checkOpenedFile(fd: number, item: Pick<ItemRow, 'dev' | 'inode' | 'fd' | 'kind'>): string | null {
   const stat = fs.fstatSync(fd);
   const dev = devString(stat.dev);
-  if (item.inode !== null && stat.ino !== item.inode) {
-    return `${item.fd === null ? item.kind : `fd ${item.fd}`} now refers to inode ${stat.ino} on ${dev}, the snapshot saw inode ${item.inode} on ${item.dev ?? '?'} (reused)`;
+  const ino = exactIno(stat, () => fs.fstatSync(fd, { bigint: true }));
+  if (item.inode !== null && ino !== item.inode) {
+    return `${item.fd === null ? item.kind : `fd ${item.fd}`} now refers to inode ${ino} on ${dev}, the snapshot saw inode ${item.inode} on ${item.dev ?? '?'} (reused)`;
   }
   if (item.dev !== null && dev !== item.dev) {
     return `${item.fd === null ? item.kind : `fd ${item.fd}`} now refers to device ${dev}, the snapshot saw ${item.dev} (reused)`;

@@ -11,6 +11,7 @@ import { checkOpenedFile, checkProcess, sourcePath } from './custody.js';
 import { copyRange, newCopyState, type CopyState } from './copy.js';
 import { displayBytes } from '../util/bytes.js';
 import { appendSha256Sums } from '../util/sha256sums.js';
+import { exactIno, type U64 } from '../util/u64.js';
 
 export interface RecoverOptions {
   outputDir: string;
@@ -31,7 +32,7 @@ export interface RecoveredJson {
   pid: number;
   fd: number | null;
   kind: string;
-  inode: number | null;
+  inode: U64 | null;
   output: string | null;
   bytes: number;
   sha256: string | null;
@@ -216,7 +217,7 @@ function stillHeld(holderPath: string, item: ItemRow): boolean {
   if (checkProcess(item) !== null) return false;
   try {
     const stat = fs.statSync(holderPath);
-    return stat.ino === item.inode && devString(stat.dev) === item.dev;
+    return exactIno(stat, () => fs.statSync(holderPath, { bigint: true })) === item.inode && devString(stat.dev) === item.dev;
   } catch {
     return false;
   }

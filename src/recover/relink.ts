@@ -5,6 +5,7 @@ import { UnlinkedError } from '../errors.js';
 import { run, type CommandRecorder } from '../exec/run.js';
 import type { ItemRow } from '../store/items.js';
 import { checkProcess } from './custody.js';
+import { exactIno } from '../util/u64.js';
 
 export async function relinkItem(item: ItemRow, target: string, recorder: CommandRecorder): Promise<void> {
   if (item.fd === null) {
@@ -14,8 +15,8 @@ export async function relinkItem(item: ItemRow, target: string, recorder: Comman
   if (problem !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${problem}`);
   if (fs.existsSync(target)) throw new UnlinkedError('EXISTS', `${target} exists already: relink never replaces a file`);
   const source = `/proc/${item.pid}/fd/${item.fd}`;
-  const stat = fs.statSync(source);
-  if (stat.ino !== item.inode) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: fd ${item.fd} of process ${item.pid} now refers to inode ${stat.ino}, not ${item.inode}`);
+  const ino = exactIno(fs.statSync(source), () => fs.statSync(source, { bigint: true }));
+  if (ino !== item.inode) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: fd ${item.fd} of process ${item.pid} now refers to inode ${ino}, not ${item.inode}`);
   try {
     await run('ln', ['-L', '--', source, target], { timeoutMs: 30_000, recorder });
   } catch (error) {

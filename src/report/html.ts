@@ -8,6 +8,7 @@ import type { ReportInput } from './registry.js';
 import { FINDING_COLUMNS, findings } from './rows.js';
 import { writeLines } from './stream.js';
 import { caseSummary, type CaseSummary } from './summary.js';
+import { jsonText } from '../util/u64.js';
 
 const STYLE = `
 :root{--fg:#1d2330;--muted:#5b6475;--line:#e3e6ec;--bg:#f7f8fa;--accent:#2456c9;--bad:#b42318;--badbg:#fdecea;--ok:#1a7f37;--okbg:#e8f5ec;--warnbg:#fff6e0}
@@ -107,7 +108,7 @@ export function escapeHtml(text: string): string {
 
 /** JSON inside <script type="application/json">: no "<", no line separators, so "</script>" cannot end it. */
 export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return jsonText(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 function summaryHtml(summary: CaseSummary, generatedAt: string): string {

@@ -1,14 +1,15 @@
 // The whole case as one JSON document, records as CONTRACT.md names them; streamed item by item.
 import type { Writable } from 'node:stream';
 import { TOOL_VERSION } from '../version.js';
-import { itemJson, type ItemRow } from '../store/items.js';
+import { ITEM_COLUMNS, exactItem, itemJson, type StoredItemRow } from '../store/items.js';
 import type { ReportInput } from './registry.js';
 import { writeLines } from './stream.js';
+import { exactText, jsonText, readU64 } from '../util/u64.js';
 
 function* array(name: string, rows: Iterable<unknown>, first = false): Generator<string> {
   yield `${first ? '' : ','}\n"${name}":[`;
   let index = 0;
-  for (const row of rows) yield `${index++ === 0 ? '' : ','}\n${JSON.stringify(row)}`;
+  for (const row of rows) yield `${index++ === 0 ? '' : ','}\n${jsonText(row)}`;
   yield ']';
 }
 
@@ -18,15 +19,16 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
     yield `{"tool":"unlinked","tool_version":${JSON.stringify(TOOL_VERSION)},"generated_at":${JSON.stringify(new Date().toISOString())},"case":${JSON.stringify(input.caseDir)}`;
     yield* array('snapshots', db.prepare(`SELECT id, source, host, boot_id, kernel, tool_version, started_at, finished_at, euid, import_file, import_sha256, lsof_status,
       processes_seen, processes_vanished, processes_unreadable, fds_seen, fds_vanished, warnings FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).iterate());
-    const items = db.prepare(`SELECT id, snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mount_point, fs_type, fs_uuid, in_proc, in_lsof, lsof_note
-      FROM deleted_items ORDER BY snapshot_id, pid, kind, fd, id`);
+    const items = db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items ORDER BY snapshot_id, pid, kind, fd, id`);
     yield* array('items', (function* () {
-      for (const row of items.iterate() as IterableIterator<ItemRow>) yield itemJson(row);
+      for (const row of items.iterate() as IterableIterator<StoredItemRow>) yield itemJson(exactItem(row));
     })());
     yield* array('recovered', (function* () {
-      const rows = db.prepare(`SELECT r.item_id, i.pid, i.fd, i.kind, i.inode, r.output, r.bytes, r.sha256, r.complete, r.note, r.size_at_start, r.size_at_end, r.started_at, r.finished_at
-        FROM recoveries r JOIN items i ON i.id = r.item_id ORDER BY r.id`);
-      for (const row of rows.iterate() as IterableIterator<Record<string, unknown>>) yield { ...row, complete: row['complete'] === 1 };
+      const rows = db.prepare(`SELECT r.item_id, i.pid, i.fd, i.kind, i.inode, r.output, r.bytes, r.sha256, r.complete, r.note, r.size_at_start, r.size_at_end, r.started_at, r.finished_at,
+        ${exactText('i.inode', 'inode_text')} FROM recoveries r JOIN items i ON i.id = r.item_id ORDER BY r.id`);
+      for (const { inode_text: inodeText, ...row } of rows.iterate() as IterableIterator<Record<string, unknown> & { inode: number | null; inode_text: string | null }>) {
+        yield { ...row, inode: readU64(row.inode, inodeText), complete: row['complete'] === 1 };
+      }
     })());
     yield* array('image_inodes', (function* () {
       const rows = db.prepare(`SELECT im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state, n.recoverable

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { Db } from '../store/db.js';
 import { displayBytes } from '../util/bytes.js';
+import { exactText, readU64, type U64 } from '../util/u64.js';
 
 export interface Finding {
   finding: 'live' | 'image';
@@ -16,8 +17,8 @@ export interface Finding {
   path: string;
   path_b64: string;
   dev: string | null;
-  inode: number | null;
-  size: number | null;
+  inode: U64 | null;
+  size: U64 | null;
   mode: number | null;
   uid: number | null;
   gid: number | null;
@@ -54,7 +55,7 @@ interface LiveRow {
   id: number; snapshot_id: number; host: string | null; pid: number; start_time: number | null; comm: string | null; kind: string;
   fd: number | null; path: Buffer; dev: string | null; inode: number | null; size: number | null; mode: number | null; uid: number | null;
   gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; mount_point: Buffer | null; fs_type: string | null;
-  fs_uuid: string | null; in_proc: number; in_lsof: number; lsof_note: string | null;
+  fs_uuid: string | null; in_proc: number; in_lsof: number; lsof_note: string | null; inode_text: string | null; size_text: string | null;
   r_output: string | null; r_bytes: number | null; r_sha256: string | null; r_complete: number | null; r_note: string | null;
 }
 
@@ -71,6 +72,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
   const live = db.prepare(`
     SELECT i.id, i.snapshot_id, s.host, i.pid, i.start_time, i.comm, i.kind, i.fd, i.path, i.dev, i.inode, i.size, i.mode, i.uid, i.gid,
            i.atime, i.mtime, i.ctime, i.mount_point, i.fs_type, i.fs_uuid, i.in_proc, i.in_lsof, i.lsof_note,
+           ${exactText('i.inode', 'inode_text')}, ${exactText('i.size', 'size_text')},
            r.output AS r_output, r.bytes AS r_bytes, r.sha256 AS r_sha256, r.complete AS r_complete, r.note AS r_note
     FROM items i JOIN snapshots s ON s.id = i.snapshot_id
     LEFT JOIN recoveries r ON r.id = (SELECT max(id) FROM recoveries WHERE item_id = i.id)
@@ -80,8 +82,8 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
     const sources = [row.in_proc ? 'proc' : null, row.in_lsof ? 'lsof' : null].filter(Boolean).join('+');
     yield {
       finding: 'live', id: row.id, snapshot_id: row.snapshot_id, host: row.host, pid: row.pid, start_time: row.start_time, comm: row.comm,
-      kind: row.kind, fd: row.fd, path: displayBytes(row.path), path_b64: row.path.toString('base64'), dev: row.dev, inode: row.inode,
-      size: row.size, mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: null,
+      kind: row.kind, fd: row.fd, path: displayBytes(row.path), path_b64: row.path.toString('base64'), dev: row.dev, inode: readU64(row.inode, row.inode_text),
+      size: readU64(row.size, row.size_text), mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: null,
       mount_point: row.mount_point === null ? null : displayBytes(row.mount_point), fs_type: row.fs_type, fs_uuid: row.fs_uuid, source: sources,
       status: row.r_complete === null ? 'not copied' : row.r_complete ? 'complete' : 'incomplete',
       sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),

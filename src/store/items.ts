@@ -1,6 +1,7 @@
 import type { Db } from './db.js';
 import { displayBytes } from '../util/bytes.js';
 import type { ItemKind } from '../proc/types.js';
+import { exactText, readU64, type U64 } from '../util/u64.js';
 
 /** A live item as CONTRACT.md names its JSON keys. */
 export interface LiveItemJson {
@@ -15,8 +16,8 @@ export interface LiveItemJson {
   path: string;
   path_b64: string;
   dev: string | null;
-  inode: number | null;
-  size: number | null;
+  inode: U64 | null;
+  size: U64 | null;
   nlink: number | null;
   mount_point: string | null;
   fs_type: string | null;
@@ -38,8 +39,8 @@ export interface ItemRow {
   map_range: string | null;
   path: Buffer;
   dev: string | null;
-  inode: number | null;
-  size: number | null;
+  inode: U64 | null;
+  size: U64 | null;
   nlink: number | null;
   mount_point: Buffer | null;
   fs_type: string | null;
@@ -86,17 +87,28 @@ export function snapshotExists(db: Db, snapshotId: number): boolean {
   return db.prepare(`SELECT 1 FROM snapshots WHERE id = ? AND finished_at IS NOT NULL`).get(snapshotId) !== undefined;
 }
 
-const ITEM_COLUMNS = `id, snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mount_point, fs_type, fs_uuid, in_proc, in_lsof, lsof_note`;
+/** The columns of an item as ItemRow has them (read each row through exactItem). */
+export const ITEM_COLUMNS = `id, snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mount_point, fs_type, fs_uuid, in_proc, in_lsof, lsof_note,
+  ${exactText('inode', 'inode_text')}, ${exactText('size', 'size_text')}`;
+
+/** An item as read: inode and size come as numbers, with their exact text when past 2^53. */
+export type StoredItemRow = ItemRow & { inode_text: string | null; size_text: string | null };
+
+export function exactItem(row: StoredItemRow): ItemRow {
+  if (row.inode_text !== null) row.inode = readU64(row.inode, row.inode_text);
+  if (row.size_text !== null) row.size = readU64(row.size, row.size_text);
+  return row;
+}
 
 /** Items of one finished snapshot, or of every finished snapshot (snapshotId null). */
 export function listItems(db: Db, snapshotId: number | null): ItemRow[] {
   if (snapshotId === null) {
-    return db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items ORDER BY snapshot_id, pid, kind, fd, id`).all() as ItemRow[];
+    return (db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items ORDER BY snapshot_id, pid, kind, fd, id`).all() as StoredItemRow[]).map(exactItem);
   }
-  return db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items WHERE snapshot_id = ? ORDER BY pid, kind, fd, id`).all(snapshotId) as ItemRow[];
+  return (db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items WHERE snapshot_id = ? ORDER BY pid, kind, fd, id`).all(snapshotId) as StoredItemRow[]).map(exactItem);
 }
 
 export function getItems(db: Db, ids: readonly number[]): ItemRow[] {
   const statement = db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items WHERE id = ?`);
-  return ids.map((id) => statement.get(id) as ItemRow | undefined).filter((row): row is ItemRow => row !== undefined);
+  return ids.map((id) => statement.get(id) as StoredItemRow | undefined).filter((row): row is StoredItemRow => row !== undefined).map(exactItem);
 }

@@ -2,6 +2,7 @@
 import type { Db } from './db.js';
 import { endsWithDeleted, type LsofFileRecord } from '../../parsers/lsof.js';
 import { BatchInsert, sqlInteger } from './batch.js';
+import { exactText, readU64, sqlU64, type U64 } from '../util/u64.js';
 
 export class LsofWriter {
   private readonly rows;
@@ -25,7 +26,7 @@ export class LsofWriter {
     const itemId = this.itemizer !== null && isItemType(record.type) ? this.itemizer.itemFor(record, null, null) : null;
     this.rows.add(
       record.line, record.command, record.pid, record.tid, record.uid, record.user, record.fd, record.fdNum, record.type,
-      record.device, record.size, record.offset, record.nlink, record.inode, record.name, record.candidateOnlyByText ? 1 : 0, itemId,
+      record.device, sqlU64(record.size), sqlU64(record.offset), record.nlink, sqlU64(record.inode), record.name, record.candidateOnlyByText ? 1 : 0, itemId,
     );
     this.count++;
   }
@@ -101,7 +102,7 @@ export class LsofItemizer {
     this.rows.add(
       id, row.pid, owner?.start_time ?? null, owner?.comm ?? row.command, owner?.exe ?? null, kind,
       kind === 'fd' || kind === 'memfd' || kind === 'tmpfile' ? row.fdNum : null,
-      path, row.device, row.inode, row.size, row.nlink, row.offset, why,
+      path, row.device, sqlU64(row.inode), sqlU64(row.size), row.nlink, sqlU64(row.offset), why,
     );
     this.items.set(key, id);
     this.added++;
@@ -162,24 +163,27 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
   const itemizer = new LsofItemizer(db, snapshotId, true);
   const unmatched = db
     .prepare(
-      `SELECT id, command, pid, fd, fd_num, type, dev, size, offset, nlink, inode, name, deleted_by_text FROM lsof_files AS l
-       WHERE ${candidate} ORDER BY id`,
+      `SELECT id, command, pid, fd, fd_num, type, dev, size, offset, nlink, inode, name, deleted_by_text,
+         ${exactText('size', 'size_text')}, ${exactText('offset', 'offset_text')}, ${exactText('inode', 'inode_text')}
+       FROM lsof_files AS l WHERE ${candidate} ORDER BY id`,
     )
     .all(snapshotId) as Array<{
     id: number; command: string | null; pid: number; fd: string; fd_num: number | null; type: string | null; dev: string | null;
     size: number | null; offset: number | null; nlink: number | null; inode: number | null; name: Buffer; deleted_by_text: number;
+    size_text: string | null; offset_text: string | null; inode_text: string | null;
   }>;
-  const byFd = db.prepare(`SELECT inode FROM items WHERE snapshot_id = ? AND pid = ? AND fd = ? AND in_proc = 1`);
+  const byFd = db.prepare(`SELECT inode, ${exactText('inode', 'inode_text')} FROM items WHERE snapshot_id = ? AND pid = ? AND fd = ? AND in_proc = 1`);
   const link = db.prepare(`UPDATE lsof_files SET item_id = ? WHERE id = ?`);
   const process = db.prepare(`SELECT start_time, comm, exe FROM processes WHERE snapshot_id = ? AND pid = ?`);
   const lsofOnlyLinks: Array<[number, number]> = [];
   for (const record of unmatched) {
-    const sameFd = record.fd_num === null ? undefined : (byFd.get(snapshotId, record.pid, record.fd_num) as { inode: number | null } | undefined);
-    const note = sameFd === undefined ? null : `lsof names inode ${record.inode} for fd ${record.fd_num}, /proc saw inode ${sameFd.inode} (fd reused between the two looks)`;
+    const sameFd = record.fd_num === null ? undefined : (byFd.get(snapshotId, record.pid, record.fd_num) as { inode: number | null; inode_text: string | null } | undefined);
+    const inode = readU64(record.inode, record.inode_text);
+    const note = sameFd === undefined ? null : `lsof names inode ${inode} for fd ${record.fd_num}, /proc saw inode ${readU64(sameFd.inode, sameFd.inode_text)} (fd reused between the two looks)`;
     const owner = (process.get(snapshotId, record.pid) as OwnerRow | undefined) ?? null;
     const id = itemizer.itemFor(
-      { pid: record.pid, fd: record.fd, fdNum: record.fd_num, inode: record.inode, name: record.name, command: record.command, device: record.dev,
-        size: record.size, nlink: record.nlink, offset: record.offset, candidateOnlyByText: record.deleted_by_text === 1 },
+      { pid: record.pid, fd: record.fd, fdNum: record.fd_num, inode, name: record.name, command: record.command, device: record.dev,
+        size: readU64(record.size, record.size_text), nlink: record.nlink, offset: readU64(record.offset, record.offset_text), candidateOnlyByText: record.deleted_by_text === 1 },
       owner,
       note,
     );
@@ -199,7 +203,7 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
   return { both, procOnly, lsofOnly: itemizer.added };
 }
 
-function lsofKind(fd: string, fdNum: number | null, path: Buffer, inode: number | null): 'fd' | 'map' | 'exe' | 'memfd' | 'tmpfile' {
+function lsofKind(fd: string, fdNum: number | null, path: Buffer, inode: U64 | null): 'fd' | 'map' | 'exe' | 'memfd' | 'tmpfile' {
   if (fd === 'txt') return 'exe';
   if (path.length >= MEMFD.length && path.compare(MEMFD, 0, MEMFD.length, 0, MEMFD.length) === 0) return 'memfd';
   if (fdNum === null) return 'map';

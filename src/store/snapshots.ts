@@ -5,6 +5,7 @@ import { nowIso } from './db.js';
 import { FD_NUMBERS, type WalkResult } from '../proc/types.js';
 import { BatchInsert, sqlInteger } from './batch.js';
 import type { WalkChunk } from '../proc/walk.js';
+import { sqlU64 } from '../util/u64.js';
 
 export interface SnapshotMeta {
   source: 'proc' | 'lsof';
@@ -106,24 +107,27 @@ export class WalkWriter {
   writeChunk(chunk: WalkChunk): void {
     // Parents first: the fds and maps batches reference process rows (foreign keys).
     for (const p of chunk.processes) {
-      this.processes.add(p.pid, p.ppid, p.startTime, p.state, p.uid, p.comm, raw(p.cmdline), raw(p.exe), bool(p.exeDeleted), p.exeDev, p.exeInode, p.mntNs, p.pidNs, p.cgroup, p.readError);
+      this.processes.add(p.pid, p.ppid, p.startTime, p.state, p.uid, p.comm, raw(p.cmdline), raw(p.exe), bool(p.exeDeleted), p.exeDev, sqlU64(p.exeInode), p.mntNs, p.pidNs, p.cgroup, p.readError);
     }
     this.processes.flush();
     const { count, numbers, devs } = chunk.fds;
     const targets = chunk.fds.targets.split('\0');
+    // The values past 2^53 that the numbers array could not hold (rare: usually none).
+    const exact = new Map(chunk.fds.exact.map(([index, column, value]) => [index * FD_NUMBERS + column, sqlU64(value)]));
+    const u64At = exact.size === 0 ? (at: number) => known(numbers[at]) : (at: number) => exact.get(at) ?? known(numbers[at]);
     for (let index = 0, at = 0; index < count; index++, at += FD_NUMBERS) {
       this.fds.add(
-        numbers[at] ?? null, numbers[at + 1] ?? null, raw(targets[index] ?? ''), devs[index] ?? null, known(numbers[at + 2]), known(numbers[at + 3]),
-        known(numbers[at + 4]), known(numbers[at + 5]), known(numbers[at + 6]), known(numbers[at + 7]), known(numbers[at + 8]),
+        numbers[at] ?? null, numbers[at + 1] ?? null, raw(targets[index] ?? ''), devs[index] ?? null, u64At(at + 2), known(numbers[at + 3]),
+        u64At(at + 4), known(numbers[at + 5]), u64At(at + 6), known(numbers[at + 7]), known(numbers[at + 8]),
       );
     }
-    for (const [pid, range, perms, offset, mapsDev, inode, mapPath, ...rest] of chunk.maps) {
-      this.maps.add(pid, range, perms, offset, mapsDev, inode, raw(mapPath), ...rest);
+    for (const [pid, range, perms, offset, mapsDev, inode, mapPath, dev, size, ...rest] of chunk.maps) {
+      this.maps.add(pid, range, perms, sqlU64(offset), mapsDev, sqlU64(inode), raw(mapPath), dev, sqlU64(size), ...rest);
     }
     for (const i of chunk.items) {
       this.items.add(
-        i.pid, i.startTime, i.comm, raw(i.exe), i.kind, i.fd, i.mapRange, raw(i.path), i.dev, i.inode, i.size, i.nlink, i.mode, i.uid, i.gid, i.atime,
-        i.mtime, i.ctime, i.pos, i.flags, i.mntId, i.mntNs, raw(i.mountPoint), i.fsType, i.fsUuid,
+        i.pid, i.startTime, i.comm, raw(i.exe), i.kind, i.fd, i.mapRange, raw(i.path), i.dev, sqlU64(i.inode), sqlU64(i.size), i.nlink, i.mode, i.uid, i.gid, i.atime,
+        i.mtime, i.ctime, sqlU64(i.pos), i.flags, i.mntId, i.mntNs, raw(i.mountPoint), i.fsType, i.fsUuid,
       );
     }
   }

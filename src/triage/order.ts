@@ -1,10 +1,11 @@
 // Order of volatility: copy first what is most likely to vanish before we get to it.
 import type { ItemKind } from '../proc/types.js';
+import type { U64 } from '../util/u64.js';
 
 export interface OrderableItem {
   id: number;
   kind: ItemKind;
-  size: number | null;
+  size: U64 | null;
   fsType: string | null;
   /** Process state letter from /proc/PID/stat (Z, X: exiting). */
   processState: string | null;
@@ -22,5 +23,10 @@ export function volatilityRank(item: OrderableItem): number {
 
 /** Most fragile first; within a rank, small files before huge ones (more files saved per second). */
 export function orderByVolatility<T extends OrderableItem>(items: readonly T[]): T[] {
-  return [...items].sort((a, b) => volatilityRank(a) - volatilityRank(b) || (a.size ?? 0) - (b.size ?? 0) || a.id - b.id);
+  return [...items].sort((a, b) => volatilityRank(a) - volatilityRank(b) || compare(a.size ?? 0, b.size ?? 0) || a.id - b.id);
+}
+
+/** Sizes past 2^53 are bigints: < and > compare a number with a bigint exactly, - cannot. */
+function compare(a: U64, b: U64): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
