@@ -8,7 +8,6 @@ import type { ReportInput } from './registry.js';
 import { FINDING_COLUMNS, findings } from './rows.js';
 import { writeLines } from './stream.js';
 import { caseSummary, type CaseSummary } from './summary.js';
-import { jsonText } from '../util/u64.js';
 
 const STYLE = `
 :root{--fg:#1d2330;--muted:#5b6475;--line:#e3e6ec;--bg:#f7f8fa;--accent:#2456c9;--bad:#b42318;--badbg:#fdecea;--ok:#1a7f37;--okbg:#e8f5ec;--warnbg:#fff6e0}
@@ -99,6 +98,8 @@ parseHash();render();
 
 const sha256Base64 = (text: string): string => crypto.createHash('sha256').update(text, 'utf8').digest('base64');
 const SCRIPT_HASH = sha256Base64(SCRIPT);
+
+const bigintAsText = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value);
 const STYLE_HASH = sha256Base64(STYLE);
 
 /** Escape text for HTML element content and attribute values. */
@@ -106,9 +107,13 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
-/** JSON inside <script type="application/json">: no "<", no line separators, so "</script>" cannot end it. */
+/**
+ * JSON inside <script type="application/json">: no "<", no line separators, so "</script>" cannot end
+ * it. A number past 2^53 (a bigint: an inode of overlayfs or CIFS) goes in as its digits in a string:
+ * the page's JSON.parse would round a number, and the page shows text anyway.
+ */
 export function jsonForScript(value: unknown): string {
-  return jsonText(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value, bigintAsText).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 function summaryHtml(summary: CaseSummary, generatedAt: string): string {
