@@ -143,3 +143,58 @@ test('a hung FUSE mount that only a container mount namespace has: its files are
   assert.deepEqual(db.prepare(`SELECT CAST(target AS TEXT) AS target, nlink FROM fds WHERE pid = ? AND fd = 3`).get(readerPid), { target: path.join(mountPoint, 'held.txt'), nlink: null });
   db.close();
 });
+
+test('recover after the mount stopped answering: its file is reported not copied, with why, the rest is copied, nothing hangs (root)', async (t) => {
+  const dir = makeTempDir('hung-recover');
+  const mountPoint = path.join(dir, 'mnt');
+  fs.mkdirSync(mountPoint);
+  const caseDir = makeTempDir('hung-recover-case', '/dev/shm');
+  // bigino.c: a FUSE file system whose files can be unlinked while held; SIGUSR1 makes getattr wait.
+  const daemon = spawn(buildFuseDaemon('bigino', dir), [mountPoint], { stdio: 'ignore' });
+  let reader: ChildProcess | null = null;
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'local.log', content: Buffer.from('deleted on a local disk\n') }]);
+  t.after(async () => {
+    daemon.kill('SIGUSR2');
+    await stop(reader, 'SIGKILL');
+    await holder.stop();
+    await stop(daemon, 'SIGTERM');
+    if (isMounted(mountPoint)) execFileSync('umount', ['-l', mountPoint]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  await waitFor(() => isMounted(mountPoint), 5_000, 'bigino mounted');
+  reader = spawn('python3', ['-c', 'import os, sys\nf = os.open(sys.argv[1], os.O_RDONLY)\nos.unlink(sys.argv[1])\nprint(os.getpid(), flush=True)\nsys.stdin.read()', path.join(mountPoint, 'past-2p53')], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  const readerPid = Number(await firstLine(reader));
+  const local = holder.files[0];
+  assert.ok(local !== undefined);
+
+  // The mount answers at snapshot time: both deleted files are found.
+  const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid), '--pid', String(readerPid)]);
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+
+  // Then it stops answering: without the probe, open and fstat of /proc/PID/fd/3 would wait for ever.
+  daemon.kill('SIGUSR1');
+  const killer = setTimeout(() => daemon.kill('SIGUSR2'), 60_000); // a recover that hangs fails the test instead of hanging it
+  const recover = await runCliAsync(caseDir, ['recover', '--json']);
+  clearTimeout(killer);
+  assert.equal(recover.code, 3, recover.stderr); // partly done
+  const copies = json<Array<{ pid: number; fd: number; complete: boolean; sha256: string | null; note: string | null }>>(recover).map(({ pid, fd, complete, sha256, note }) => ({ pid, fd, complete, sha256, note }));
+  assert.deepEqual(copies.sort((a, b) => a.pid - b.pid), [
+    { pid: holder.pid, fd: local.fd, complete: true, sha256: local.sha256, note: null },
+    {
+      pid: readerPid, fd: 3, complete: false, sha256: null,
+      note: `not copied: fuse.bigino at ${JSON.stringify(mountPoint)} did not answer a stat within 3 s (a server or FUSE daemon that stopped answering); reading it would wait for ever`,
+    },
+  ].sort((a, b) => a.pid - b.pid));
+  // The probe is recorded like every command; the stuck stat is left behind, not waited for.
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const probes = db.prepare(`SELECT argv, error FROM commands WHERE program = 'stat'`).all() as Array<{ argv: string; error: string | null }>;
+  db.close();
+  // The snapshot's probe of the mount (answered), then recover's of the file (no answer).
+  assert.deepEqual(probes.map((row) => [JSON.parse(row.argv) as string[], row.error]), [
+    [['--format=%d:%i', '--', `/proc/${holder.pid}/root${mountPoint}`], null], // the first --pid of that namespace
+    [['-L', '--format=%d:%i', '--', `/proc/${readerPid}/fd/3`], 'timed out after 3000 ms; still there 500 ms after SIGKILL (an uninterruptible wait): left behind'],
+  ]);
+});

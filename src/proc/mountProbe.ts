@@ -88,9 +88,17 @@ async function answersStat(root: string, mountPoint: Buffer, recorder: CommandRe
   // An argument travels as UTF-8: a mount point that is not valid UTF-8 cannot be named exactly.
   // It is not asked, and its files are examined as any other's.
   if (!Buffer.from(text, 'utf8').equals(mountPoint)) return true;
+  return statAnswers(`${root}${text}`, recorder, timeoutMs);
+}
+
+/**
+ * Does `stat FILE` come back within the timeout (run in a child process: a stat that waits for ever
+ * is left behind)? `follow`: stat what a link names (-L), as for /proc/PID/fd/N.
+ */
+export async function statAnswers(file: string, recorder: CommandRecorder | null, timeoutMs = PROBE_TIMEOUT_MS, follow = false): Promise<boolean> {
   try {
     // A stat waiting on a FUSE daemon that already read the request cannot be killed: left behind.
-    await run('stat', ['--format=%d:%i', '--', `${root}${text}`], { timeoutMs, recorder, okExitCodes: [0, 1], abandonAfterMs: 500 });
+    await run('stat', [...(follow ? ['-L'] : []), '--format=%d:%i', '--', file], { timeoutMs, recorder, okExitCodes: [0, 1], abandonAfterMs: 500 });
     return true;
   } catch (error) {
     return !(error instanceof UnlinkedError && error.code === 'TOOL_TIMEOUT');

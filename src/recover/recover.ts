@@ -11,6 +11,9 @@ import { checkOpenedFile, checkProcess, sourcePath } from './custody.js';
 import { copyRange, newCopyState, type CopyState } from './copy.js';
 import { displayBytes } from '../util/bytes.js';
 import { appendSha256Sums } from '../util/sha256sums.js';
+import { commandRecorder } from '../store/commands.js';
+import type { CommandRecorder } from '../exec/run.js';
+import { mayWait, PROBE_TIMEOUT_MS, statAnswers } from '../proc/mountProbe.js';
 import { exactIno, type U64 } from '../util/u64.js';
 
 export interface RecoverOptions {
@@ -78,13 +81,17 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     `UPDATE recoveries SET output = ?, bytes = ?, sha256 = ?, complete = ?, note = ?, size_at_start = ?, size_at_end = ?, sparse = ?, followed = ?, finished_at = ? WHERE id = ?`,
   );
   const results: RecoveredJson[] = [];
+  const answering = new AnsweringFileSystems(commandRecorder(db));
   for (const item of items) {
     const output = path.join(options.outputDir, outputName(item));
     const rowId = Number(insert.run(item.id, output, nowIso()).lastInsertRowid);
-    const outcome =
-      options.sameFs === 'skip' && item.dev === outDev
-        ? failed(`not copied: it is on ${outDev}, the file system of the case directory, whose writes could overwrite its freed blocks; rerun with --case on another disk (e.g. /mnt/usb/case), or --force-same-fs`)
-        : await recoverOne(item, output, options);
+    let outcome: Outcome;
+    if (options.sameFs === 'skip' && item.dev === outDev) {
+      outcome = failed(`not copied: it is on ${outDev}, the file system of the case directory, whose writes could overwrite its freed blocks; rerun with --case on another disk (e.g. /mnt/usb/case), or --force-same-fs`);
+    } else {
+      const silent = await answering.silence(item);
+      outcome = silent === null ? await recoverOne(item, output, options) : failed(silent);
+    }
     update.run(
       outcome.output, outcome.bytes, outcome.sha256, outcome.complete ? 1 : 0, outcome.note, outcome.sizeAtStart, outcome.sizeAtEnd,
       outcome.sparse ? 1 : 0, outcome.followed ? 1 : 0, nowIso(), rowId,
@@ -98,6 +105,35 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     });
   }
   return results;
+}
+
+/**
+ * A network or FUSE file system that stopped answering since the snapshot (a dead NFS server, a
+ * hung sshfs) makes open, fstat and read of its files wait for ever: the whole recover (and
+ * triage's reports after it) would hang. So each such file system is asked first, once per
+ * device: a stat of the item's /proc path in a child process given PROBE_TIMEOUT_MS (mountProbe.ts).
+ * One that dies in the middle of a copy still hangs it.
+ */
+class AnsweringFileSystems {
+  private readonly byDev = new Map<string, Promise<boolean>>();
+
+  constructor(private readonly recorder: CommandRecorder) {}
+
+  /** null when the item's file system answered (or is local); else why it is not copied. */
+  async silence(item: ItemRow): Promise<string | null> {
+    const source = sourcePath(item);
+    if (source === null || item.dev === null || item.kind === 'memfd') return null;
+    // A file seen by lsof alone has no fs_type: an anonymous device (major 0) may be NFS or FUSE.
+    if (item.fs_type === null ? !item.dev.startsWith('0:') : !mayWait(item.fs_type)) return null;
+    let answered = this.byDev.get(item.dev);
+    if (answered === undefined) {
+      answered = statAnswers(source, this.recorder, PROBE_TIMEOUT_MS, true);
+      this.byDev.set(item.dev, answered);
+    }
+    if (await answered) return null;
+    const where = item.mount_point === null ? `device ${item.dev}` : `${item.fs_type ?? 'the file system'} at ${JSON.stringify(displayBytes(item.mount_point))}`;
+    return `not copied: ${where} did not answer a stat within ${PROBE_TIMEOUT_MS / 1000} s (a server or FUSE daemon that stopped answering); reading it would wait for ever`;
+  }
 }
 
 interface Outcome {

@@ -5,13 +5,20 @@
  *   "past-2p63"  inode 18446744073709551557 (2^64 - 59: past what SQLite's signed INTEGER holds)
  * Unlinking one takes it out of the directory and sets its link count to 0; it stays readable
  * through the fds and mappings that still hold it. Attributes are never cached (timeouts 0).
+ * After SIGUSR1 every getattr waits until SIGUSR2, as on a server that stopped answering.
  * Build: gcc -O2 bigino.c $(pkg-config --cflags --libs fuse3); run: bigino MOUNTPOINT (foreground) */
 #define FUSE_USE_VERSION 34
 #include <errno.h>
 #include <fuse_lowlevel.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+
+static volatile sig_atomic_t hanging = 0;
+
+static void on_signal(int signal_number) { hanging = signal_number == SIGUSR1; }
 
 struct node {
   const char *name;
@@ -66,6 +73,10 @@ static void big_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
 
 static void big_getattr(fuse_req_t req, fuse_ino_t id, struct fuse_file_info *info) {
   (void)info;
+  while (hanging) {
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
   struct stat st;
   if (fill_stat(id, &st) != 0) fuse_reply_err(req, ENOENT);
   else fuse_reply_attr(req, &st, 0.0);
@@ -126,6 +137,8 @@ int main(int argc, char *argv[]) {
     fprintf(stderr, "usage: %s MOUNTPOINT\n", argv[0]);
     return 2;
   }
+  signal(SIGUSR1, on_signal);
+  signal(SIGUSR2, on_signal);
   char *session_argv[] = {argv[0], "-o", "fsname=bigino,subtype=bigino", NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, session_argv);
   struct fuse_session *session = fuse_session_new(&args, &operations, sizeof operations, NULL);
