@@ -159,7 +159,16 @@ test('ext2 deleted file with its blocks: recoverable, exact sha256, last name fr
   });
   const content = crypto.randomBytes(30_000);
   const { image, inode } = makeDeletedImage(dir, 'ext2', content);
+  // What a scan killed with SIGKILL left in the case (no pid runs as 4194304: above the kernel's pid_max limit
+  // of 2^22), and the scratch directory of a scan that still runs (this test's own pid): only the first goes.
+  const leftover = path.join(caseDir, '.debugfs-4194304-AbC123');
+  const running = path.join(caseDir, `.debugfs-${process.pid}-XyZ789`);
+  for (const scratch of [leftover, running]) {
+    fs.mkdirSync(scratch, { recursive: true });
+    fs.writeFileSync(path.join(scratch, 'stat-0.txt'), 'stat <12>\n');
+  }
   const inodes = json<ImageInodeJson[]>(untouched(image, caseDir, ['image', 'scan', image, '--json']));
+  assert.deepEqual(fs.readdirSync(caseDir).filter((name) => name.startsWith('.debugfs-')), [path.basename(running)]);
   assert.deepEqual(inodes.map((entry) => [entry.inode, entry.state, entry.recoverable, entry.size, entry.last_name]), [[inode, 'deleted', true, 30_000, 'gone.bin']]);
   assert.ok(inodes[0]?.dtime !== null && (inodes[0]?.dtime ?? 0) > 1_700_000_000);
   const [copy] = json<ExtractedJson[]>(untouched(image, caseDir, ['image', 'extract', image, '--inode', String(inode), '--json']));

@@ -24,6 +24,36 @@ function device(image: string, offsetSectors: number): string {
  */
 const DEBUGFS_ENV = { TZ: 'GMT' } as const;
 
+/** Scratch directories are named `.debugfs-PID-XXXXXX`, PID that of the unlinked process that made it. */
+const SCRATCH_PREFIX = '.debugfs-';
+
+/**
+ * Remove the scratch directories of scans that were killed (SIGKILL leaves no chance to clean up):
+ * those whose PID no longer runs. One of a process that runs (another scan of the same case) stays.
+ */
+function sweepLeftovers(workDir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(workDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = /^\.debugfs-(\d+)-[A-Za-z0-9]{6}$/.exec(name)?.[1];
+    if (pid === undefined || isRunning(Number(pid))) continue;
+    fs.rmSync(path.join(workDir, name), { recursive: true, force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
 /**
  * `stat <N>` of many inodes, one debugfs process per batch. The command and output files go into a
  * private directory under `workDir`, the case directory: never the system's temp directory, which
@@ -32,7 +62,8 @@ const DEBUGFS_ENV = { TZ: 'GMT' } as const;
 export async function debugfsStatMany(image: string, offsetSectors: number, inodes: readonly number[], recorder: CommandRecorder, workDir: string): Promise<ParseResult<DebugfsInode>> {
   const result: ParseResult<DebugfsInode> = { records: [], warnings: [] };
   if (inodes.length === 0) return result;
-  const dir = fs.mkdtempSync(path.join(workDir, '.debugfs-'));
+  sweepLeftovers(workDir);
+  const dir = fs.mkdtempSync(path.join(workDir, `${SCRATCH_PREFIX}${process.pid}-`));
   try {
     for (let start = 0; start < inodes.length; start += STAT_BATCH) {
       const batch = inodes.slice(start, start + STAT_BATCH);
