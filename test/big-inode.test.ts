@@ -15,6 +15,7 @@ import { runCli } from './helpers/cli.js';
 import { buildFuseDaemon, isMounted, stop } from './helpers/fuse.js';
 import { makeTempDir } from './helpers/holder.js';
 import { firstLine } from './helpers/lines.js';
+import { fixturesDir } from './helpers/paths.js';
 import { waitFor } from './helpers/wait.js';
 
 // As bigino.c serves them.
@@ -122,4 +123,16 @@ test('inode numbers past 2^53 and 2^63 stay exact from /proc and lsof to the dat
   const html = report('html');
   for (const { inode } of [PAST_2P53, PAST_2P63]) assert.ok(html.includes(`"${inode}"`), `${inode} as text in the HTML report's data`);
   assert.ok(!html.includes('9007199254740992') && !html.includes('18446744073709552000'), 'no rounded inode in the HTML report');
+});
+
+test('lsof import: an inode past 2^53 in a capture stays exact in the case and in list --json', (t) => {
+  const caseDir = makeTempDir('bigino-import', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  // Captured from bigino.c (fixtures/lsof/README.md): lsof +L1 -F0, fd 3 holding past-2p53.
+  const imported = runCli(caseDir, ['lsof', 'import', path.join(fixturesDir, 'lsof', 'fuse-bigino-F0.txt'), '--json']);
+  assert.equal(imported.code, 0, imported.stderr);
+  const list = runCli(caseDir, ['list', '--json']);
+  assert.deepEqual(parseExact<Array<{ fd: number; inode: string; size: number }>>(list.stdout).map(({ fd, inode, size }) => ({ fd, inode, size })), [
+    { fd: 3, inode: PAST_2P53.inode, size: PAST_2P53.content.length },
+  ]);
 });
