@@ -6,17 +6,16 @@
 // closed, and both are unlinked: every place unlinked shows an inode must show the exact one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { runCli } from './helpers/cli.js';
-import { buildFuseDaemon, isMounted, stop } from './helpers/fuse.js';
+import { killed, mountTestFuse } from './helpers/fuse.js';
 import { makeTempDir } from './helpers/holder.js';
 import { firstLine } from './helpers/lines.js';
 import { fixturesDir } from './helpers/paths.js';
-import { waitFor } from './helpers/wait.js';
 
 // As bigino.c serves them.
 const PAST_2P53 = { name: 'past-2p53', inode: '9007199254740993', content: 'content of the file whose inode is 2^53 + 1\n' };
@@ -49,21 +48,9 @@ function parseExact<T>(text: string): T {
 }
 
 test('inode numbers past 2^53 and 2^63 stay exact from /proc and lsof to the database, list, recover and every report (root)', async (t) => {
-  const dir = makeTempDir('bigino');
-  const mountPoint = path.join(dir, 'mnt');
-  fs.mkdirSync(mountPoint);
-  const caseDir = makeTempDir('bigino-case', '/dev/shm');
-  const daemon = spawn(buildFuseDaemon('bigino', dir), [mountPoint], { stdio: 'ignore' });
-  let holder: ChildProcess | null = null;
-  t.after(async () => {
-    await stop(holder, 'SIGKILL');
-    await stop(daemon, 'SIGTERM');
-    if (isMounted(mountPoint)) execFileSync('umount', ['-l', mountPoint]);
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
-  await waitFor(() => isMounted(mountPoint), 5_000, 'bigino mounted');
-  holder = spawn('python3', ['-c', HOLDER, mountPoint], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const { caseDir, mountPoint, holders } = await mountTestFuse(t, 'bigino', (at) => [at]);
+  const holder = spawn('python3', ['-c', HOLDER, mountPoint], { stdio: ['ignore', 'pipe', 'ignore'] });
+  holders.push(killed(holder));
   const [pid, heldFd] = (await firstLine(holder)).split(' ').map(Number);
   assert.ok(pid !== undefined && heldFd !== undefined);
 

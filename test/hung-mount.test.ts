@@ -4,15 +4,14 @@
 // getattr waits from SIGUSR1 to SIGUSR2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { json, runCli, runCliAsync } from './helpers/cli.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { firstLine, lines } from './helpers/lines.js';
-import { waitFor } from './helpers/wait.js';
-import { buildFuseDaemon, isMounted, stop } from './helpers/fuse.js';
+import { buildFuseDaemon, isMounted, killed, mountTestFuse, stop } from './helpers/fuse.js';
 import type { LiveItemJson } from '../src/store/items.js';
 
 /** A work directory with an empty mount point, the daemon built into it, and a case directory. */
@@ -24,23 +23,13 @@ function setUp(prefix: string): { dir: string; caseDir: string; mountPoint: stri
 }
 
 test('a FUSE mount that stops answering: the snapshot finishes, keeps the rest, names the mount and what it left unexamined (root)', async (t) => {
-  const { dir, caseDir, mountPoint, hangfs } = setUp('hung');
-  const daemon = spawn(hangfs, ['-f', mountPoint], { stdio: 'ignore' });
-  let reader: ChildProcess | null = null;
+  const { dir, caseDir, mountPoint, daemon, holders } = await mountTestFuse(t, 'hangfs', (at) => ['-f', at]);
   const holder = await startHolder(dir, [{ kind: 'fd', name: 'local.log', content: Buffer.from('deleted on a local disk\n') }]);
-  t.after(async () => {
-    daemon.kill('SIGUSR2');
-    await stop(reader, 'SIGKILL');
-    await holder.stop();
-    await stop(daemon, 'SIGTERM');
-    if (isMounted(mountPoint)) execFileSync('umount', ['-l', mountPoint]);
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
-  await waitFor(() => isMounted(mountPoint), 5_000, 'hangfs mounted');
-  reader = spawn('python3', ['-c', 'import os, sys, time\nf = open(sys.argv[1], "rb")\nprint(os.getpid(), flush=True)\ntime.sleep(600)', path.join(mountPoint, 'held.txt')], {
+  holders.push(holder);
+  const reader = spawn('python3', ['-c', 'import os, sys, time\nf = open(sys.argv[1], "rb")\nprint(os.getpid(), flush=True)\ntime.sleep(600)', path.join(mountPoint, 'held.txt')], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  holders.push(killed(reader));
   const readerPid = Number(await firstLine(reader));
   const pids = ['--pid', String(holder.pid), '--pid', String(readerPid)];
   const local = holder.files[0];
@@ -145,27 +134,14 @@ test('a hung FUSE mount that only a container mount namespace has: its files are
 });
 
 test('recover after the mount stopped answering: its file is reported not copied, with why, the rest is copied, nothing hangs (root)', async (t) => {
-  const dir = makeTempDir('hung-recover');
-  const mountPoint = path.join(dir, 'mnt');
-  fs.mkdirSync(mountPoint);
-  const caseDir = makeTempDir('hung-recover-case', '/dev/shm');
   // bigino.c: a FUSE file system whose files can be unlinked while held; SIGUSR1 makes getattr wait.
-  const daemon = spawn(buildFuseDaemon('bigino', dir), [mountPoint], { stdio: 'ignore' });
-  let reader: ChildProcess | null = null;
+  const { dir, caseDir, mountPoint, daemon, holders } = await mountTestFuse(t, 'bigino', (at) => [at]);
   const holder = await startHolder(dir, [{ kind: 'fd', name: 'local.log', content: Buffer.from('deleted on a local disk\n') }]);
-  t.after(async () => {
-    daemon.kill('SIGUSR2');
-    await stop(reader, 'SIGKILL');
-    await holder.stop();
-    await stop(daemon, 'SIGTERM');
-    if (isMounted(mountPoint)) execFileSync('umount', ['-l', mountPoint]);
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
-  await waitFor(() => isMounted(mountPoint), 5_000, 'bigino mounted');
-  reader = spawn('python3', ['-c', 'import os, sys\nf = os.open(sys.argv[1], os.O_RDONLY)\nos.unlink(sys.argv[1])\nprint(os.getpid(), flush=True)\nsys.stdin.read()', path.join(mountPoint, 'past-2p53')], {
+  holders.push(holder);
+  const reader = spawn('python3', ['-c', 'import os, sys\nf = os.open(sys.argv[1], os.O_RDONLY)\nos.unlink(sys.argv[1])\nprint(os.getpid(), flush=True)\nsys.stdin.read()', path.join(mountPoint, 'past-2p53')], {
     stdio: ['pipe', 'pipe', 'ignore'],
   });
+  holders.push(killed(reader));
   const readerPid = Number(await firstLine(reader));
   const local = holder.files[0];
   assert.ok(local !== undefined);
