@@ -37,7 +37,7 @@ export async function copyRange(input: number, output: number, state: CopyState,
   const ring = Array.from({ length: RING }, () => Buffer.allocUnsafe(CHUNK));
   const writes: Array<Promise<unknown>> = Array.from({ length: RING }, () => Promise.resolve());
   let slot = 0;
-  let nextRead = readInto(input, ring[0] as Buffer, state.bytes);
+  let nextRead = handled(readInto(input, ring[0] as Buffer, state.bytes));
   let position = state.bytes;
   for (;;) {
     const bytesRead = await nextRead;
@@ -46,16 +46,26 @@ export async function copyRange(input: number, output: number, state: CopyState,
     const nextSlot = (slot + 1) % RING;
     // The next buffer is reused only when its previous write is done.
     await writes[nextSlot];
-    nextRead = readInto(input, ring[nextSlot] as Buffer, position + bytesRead);
+    nextRead = handled(readInto(input, ring[nextSlot] as Buffer, position + bytesRead));
     const data = buffer.subarray(0, bytesRead);
     state.hash.update(data);
-    writes[slot] = writeNonZero(output, data, position, state);
+    writes[slot] = handled(writeNonZero(output, data, position, state));
     position += bytesRead;
     state.bytes = position;
     onProgress?.(position);
     slot = nextSlot;
   }
   await Promise.all(writes);
+}
+
+/**
+ * A read or write that fails (ENOSPC on a full case disk, EIO) while the loop awaits another one
+ * would be an unhandled rejection, which ends node with a stack trace: mark it handled here; the
+ * loop still meets the error when it awaits that promise, and the copy fails with its reason.
+ */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 async function readInto(fd: number, buffer: Buffer, position: number): Promise<number> {

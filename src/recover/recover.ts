@@ -212,7 +212,16 @@ async function recoverOne(item: ItemRow, output: string, options: RecoverOptions
       followed,
     };
   } catch (error) {
-    return failed(`copy failed: ${oneLine(error)}`);
+    if (outputFd === null) return failed(`copy failed: ${oneLine(error)}`);
+    // A copy that stopped half-way (ENOSPC on the case disk, EIO): what was written stays and is
+    // named, never counted complete, never hashed as if it were the file.
+    let partial = 0;
+    try {
+      partial = fs.fstatSync(outputFd).size;
+    } catch {
+      // the size of what is there is a detail: the note still says where it is
+    }
+    return { ...failed(`copy failed: ${oneLine(error)}; ${partial} bytes of it were written to ${output} before that (kept, not hashed)`), output };
   } finally {
     fs.closeSync(input);
     if (outputFd !== null) fs.closeSync(outputFd);
