@@ -39,23 +39,30 @@ export async function copyRange(input: number, output: number, state: CopyState,
   let slot = 0;
   let nextRead = handled(readInto(input, ring[0] as Buffer, state.bytes));
   let position = state.bytes;
-  for (;;) {
-    const bytesRead = await nextRead;
-    if (bytesRead === 0) break;
-    const buffer = ring[slot] as Buffer;
-    const nextSlot = (slot + 1) % RING;
-    // The next buffer is reused only when its previous write is done.
-    await writes[nextSlot];
-    nextRead = handled(readInto(input, ring[nextSlot] as Buffer, position + bytesRead));
-    const data = buffer.subarray(0, bytesRead);
-    state.hash.update(data);
-    writes[slot] = handled(writeNonZero(output, data, position, state));
-    position += bytesRead;
-    state.bytes = position;
-    onProgress?.(position);
-    slot = nextSlot;
+  try {
+    for (;;) {
+      const bytesRead = await nextRead;
+      if (bytesRead === 0) break;
+      const buffer = ring[slot] as Buffer;
+      const nextSlot = (slot + 1) % RING;
+      // The next buffer is reused only when its previous write is done.
+      await writes[nextSlot];
+      nextRead = handled(readInto(input, ring[nextSlot] as Buffer, position + bytesRead));
+      const data = buffer.subarray(0, bytesRead);
+      state.hash.update(data);
+      writes[slot] = handled(writeNonZero(output, data, position, state));
+      position += bytesRead;
+      state.bytes = position;
+      onProgress?.(position);
+      slot = nextSlot;
+    }
+    await Promise.all(writes);
+  } catch (error) {
+    // Nothing may still be reading or writing once the caller closes the fds (a closed fd number is
+    // soon another file's): let every read and write in flight end first.
+    await Promise.allSettled([nextRead, ...writes]);
+    throw error;
   }
-  await Promise.all(writes);
 }
 
 /**
