@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'TOOL_MISSING'
   | 'TOOL_FAILED'
   | 'TOOL_TIMEOUT'
+  | 'TOOL_STALLED'
   | 'BAD_INPUT'
   | 'NOT_FOUND'
   | 'SAME_FS'

@@ -4,7 +4,8 @@
 // getattr waits from SIGUSR1 to SIGUSR2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,6 +14,13 @@ import { makeTempDir, startHolder } from './helpers/holder.js';
 import { firstLine, lines } from './helpers/lines.js';
 import { buildFuseDaemon, isMounted, killed, mountTestFuse, stop } from './helpers/fuse.js';
 import type { LiveItemJson } from '../src/store/items.js';
+
+/** The first `length` bytes of bigino.c's "large": byte i is i % 251. */
+function largeContent(length: number): Buffer {
+  const content = Buffer.alloc(length);
+  for (let index = 0; index < length; index++) content[index] = index % 251;
+  return content;
+}
 
 /** A work directory with an empty mount point, the daemon built into it, and a case directory. */
 function setUp(prefix: string): { dir: string; caseDir: string; mountPoint: string; hangfs: string } {
@@ -171,6 +179,93 @@ test('recover after the mount stopped answering: its file is reported not copied
   // The snapshot's probe of the mount (answered), then recover's of the file (no answer).
   assert.deepEqual(probes.map((row) => [JSON.parse(row.argv) as string[], row.error]), [
     [['--format=%d:%i', '--', `/proc/${holder.pid}/root${mountPoint}`], null], // the first --pid of that namespace
-    [['-L', '--format=%d:%i', '--', `/proc/${readerPid}/fd/3`], 'timed out after 3000 ms; still there 500 ms after SIGKILL (an uninterruptible wait): left behind'],
+    [['-L', '--format=%Hd:%Ld %i %s', '--', `/proc/${readerPid}/fd/3`], 'timed out after 3000 ms; still there 500 ms after SIGKILL (an uninterruptible wait): left behind'],
   ]);
+});
+
+test('recover when the server dies in the middle of a copy: what came is kept and named, the copy is given up after the stall timeout, the mount\'s other file is not tried, nothing hangs (root)', async (t) => {
+  // bigino.c: "large" is 8 MiB (byte i is i % 251); after SIGWINCH its reads from 1 MiB on wait.
+  const { caseDir, mountPoint, daemon, holders } = await mountTestFuse(t, 'bigino', (at) => [at]);
+  const reader = spawn('python3', ['-c', 'import os, sys\nfor name in sys.argv[1:]:\n    os.open(name, os.O_RDONLY)\n    os.unlink(name)\nprint(os.getpid(), flush=True)\nsys.stdin.read()', path.join(mountPoint, 'large'), path.join(mountPoint, 'past-2p53')], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  holders.push(killed(reader));
+  const readerPid = Number(await firstLine(reader));
+  const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(readerPid)]);
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).map(({ id, fd, size }) => ({ id, fd, size }));
+  assert.deepEqual(items.map(({ fd, size }) => ({ fd, size })), [{ fd: 3, size: 8 << 20 }, { fd: 4, size: 44 }]);
+  const [large, small] = items;
+  assert.ok(large !== undefined && small !== undefined);
+
+  // While the daemon answers: the copy through dd is exact, and following polls with stat children.
+  const followed = runCli(caseDir, ['recover', '--item', String(small.id), '--follow', '--follow-timeout', '1', '--json']);
+  assert.equal(followed.code, 3, followed.stderr); // still held: it may grow
+  assert.deepEqual(json<Array<{ bytes: number; sha256: string; complete: boolean; note: string }>>(followed).map(({ bytes, sha256, complete, note }) => ({ bytes, sha256, complete, note })), [{
+    bytes: 44, sha256: crypto.createHash('sha256').update('content of the file whose inode is 2^53 + 1\n').digest('hex'), complete: false,
+    note: `still held open by process ${readerPid} after following for 1 s: the file may still grow`,
+  }]);
+
+  daemon.kill('SIGWINCH');
+  const killer = setTimeout(() => daemon.kill('SIGUSR2'), 60_000); // a recover that hangs fails the test instead of hanging it
+  const started = Date.now();
+  const recover = await runCliAsync(caseDir, ['recover', '--stall-timeout', '2', '--json']);
+  const took = Date.now() - started;
+  clearTimeout(killer);
+  assert.equal(recover.code, 3, recover.stderr);
+  assert.ok(took < 30_000, `recover took ${took} ms: the hang was not given up`);
+  const copies = json<Array<{ item_id: number; output: string | null; bytes: number; complete: boolean; sha256: string | null; note: string | null }>>(recover);
+  const output = path.join(caseDir, 'recovered', `${large.id}-${readerPid}-fd3-large`);
+  assert.deepEqual(copies.map(({ item_id, output: out, complete, sha256, note }) => ({ item_id, out, complete, sha256, note })), [
+    {
+      item_id: large.id, out: output, complete: false, sha256: null,
+      note: `copy failed: fuse.bigino at ${JSON.stringify(mountPoint)} sent nothing for 2 s (a server or FUSE daemon that stopped answering; the reading dd was killed); ` +
+        `1048576 bytes of it were written to ${output} before that (kept, not hashed)`,
+    },
+    { item_id: small.id, out: null, complete: false, sha256: null, note: `not copied: fuse.bigino at ${JSON.stringify(mountPoint)} stopped answering during the copy of item ${large.id}` },
+  ]);
+  // The first MiB, byte-exact, as the daemon served it.
+  assert.ok(fs.readFileSync(output).equals(largeContent(1 << 20)));
+  // Every command is recorded: custody stat, then dd, given up and left behind in the kernel.
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const commands = db.prepare(`SELECT program, argv, error FROM commands WHERE program IN ('stat', 'dd') ORDER BY id`).all() as Array<{ program: string; argv: string; error: string | null }>;
+  db.close();
+  // (The commands of the follow above read fd 4: left out.)
+  assert.deepEqual(commands.filter((row) => !row.argv.includes('/fd/4')).map((row) => [row.program, JSON.parse(row.argv) as string[], row.error]), [
+    ['stat', ['--format=%d:%i', '--', `/proc/${readerPid}/root${mountPoint}`], null], // the snapshot's probe
+    ['stat', ['-L', '--format=%Hd:%Ld %i %s', '--', `/proc/${readerPid}/fd/3`], null],
+    ['dd', [`if=/proc/${readerPid}/fd/3`, 'bs=1M', 'iflag=skip_bytes,noatime', 'skip=0', 'status=none'], 'no output for 2000 ms: killed; still there 500 ms after SIGKILL (an uninterruptible wait): left behind'],
+  ]);
+});
+
+test('a copy read through dd onto a full case disk: the copy fails with ENOSPC, its partial file named, dd stopped, no stack trace (root)', async (t) => {
+  const { caseDir, mountPoint, holders } = await mountTestFuse(t, 'bigino', (at) => [at]);
+  const reader = spawn('python3', ['-c', 'import os, sys\nos.open(sys.argv[1], os.O_RDONLY)\nos.unlink(sys.argv[1])\nprint(os.getpid(), flush=True)\nsys.stdin.read()', path.join(mountPoint, 'large')], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  holders.push(killed(reader));
+  const readerPid = Number(await firstLine(reader));
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(readerPid)]).code, 0);
+  // recovered/ on a 1 MiB file system of its own: the 8 MiB file cannot fit (its first 4 MiB run already fails).
+  const recovered = path.join(caseDir, 'recovered');
+  fs.mkdirSync(recovered);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', recovered]);
+  // Unmounted with the holders, before the case directory is removed.
+  holders.push({ stop: async () => { if (isMounted(recovered)) execFileSync('umount', [recovered]); } });
+  const result = runCli(caseDir, ['recover', '--json']);
+  assert.equal(result.code, 3, result.stderr);
+  assert.doesNotMatch(result.stderr, /node:internal|triggerUncaughtException|^\s+at /m);
+  const [copy] = json<Array<{ output: string; complete: boolean; sha256: string | null; note: string }>>(result);
+  assert.ok(copy !== undefined);
+  const match = /^copy failed: ENOSPC: no space left on device, write; (\d+) bytes of it were written to (.+) before that \(kept, not hashed\)$/.exec(copy.note);
+  assert.ok(match !== null, copy.note);
+  assert.deepEqual([copy.complete, copy.sha256, match[2]], [false, null, copy.output]);
+  const partial = fs.readFileSync(copy.output);
+  assert.equal(partial.length, Number(match[1]));
+  assert.ok(partial.length > 0 && partial.length <= 1 << 20);
+  assert.ok(partial.equals(largeContent(partial.length)));
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const dd = db.prepare(`SELECT error FROM commands WHERE program = 'dd'`).all() as Array<{ error: string | null }>;
+  db.close();
+  assert.deepEqual(dd, [{ error: 'stopped: what it sent could not be taken: ENOSPC: no space left on device, write' }]);
 });

@@ -11,6 +11,7 @@ export interface RecoverCommandOptions {
   item?: number[];
   follow?: boolean;
   followTimeout?: number;
+  stallTimeout?: number;
   forceSameFs?: boolean;
 }
 
@@ -33,6 +34,7 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
       outputDir: kase.paths.recovered,
       follow: options.follow === true,
       followTimeoutS: options.followTimeout ?? null,
+      stallTimeoutS: options.stallTimeout ?? null,
       sameFs: options.forceSameFs === true ? 'force' : 'refuse',
       onProgress: (item, bytes) => progress(`item ${item.id} (pid ${item.pid} ${item.kind})`, bytes),
     });

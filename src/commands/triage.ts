@@ -14,6 +14,7 @@ export interface TriageCommandOptions {
   recover?: boolean;
   lsof?: boolean;
   followTimeout?: number;
+  stallTimeout?: number;
   forceSameFs?: boolean;
 }
 
@@ -36,6 +37,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
         outputDir: kase.paths.recovered,
         follow: options.followTimeout !== undefined,
         followTimeoutS: options.followTimeout ?? null,
+      stallTimeoutS: options.stallTimeout ?? null,
         sameFs: options.forceSameFs === true ? 'force' : 'skip',
         onProgress: (item, bytes) => progress(`item ${item.id} (pid ${item.pid} ${item.kind})`, bytes),
       });

@@ -24,6 +24,7 @@ export const TOOLS = {
   debugfs: { debianPackage: 'e2fsprogs', versionArgs: ['-V'] },
   ln: { debianPackage: 'coreutils', versionArgs: ['--version'] },
   stat: { debianPackage: 'coreutils', versionArgs: ['--version'] },
+  dd: { debianPackage: 'coreutils', versionArgs: ['--version'] },
 } as const satisfies Record<string, ToolSpec>;
 
 export type ToolName = keyof typeof TOOLS;
@@ -63,6 +64,13 @@ export interface RunOptions {
    * run() waits for it to exit.
    */
   abandonAfterMs?: number;
+  /**
+   * Hand stdout to this consumer as it comes (one chunk at a time: the next is read when the last
+   * is consumed) instead of collecting it. A program that sends nothing for `stallMs` (a read from a
+   * server that stopped answering) is killed, and run() fails as stalled. The time a chunk takes to
+   * consume is not counted.
+   */
+  streamStdout?: { consume(chunk: Buffer): Promise<void>; stallMs: number };
 }
 
 export interface RunResult {
@@ -172,6 +180,8 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
   const okExitCodes = options.okExitCodes ?? [0];
   let exitCode: number | null = null;
   let failure: string | null = null;
+  /** An error of the stdout consumer (ENOSPC on the case disk): passed on as it is. */
+  let consumerError: unknown = null;
   try {
     const subprocess = execa(programPath, [...args], {
       reject: false,
@@ -184,10 +194,34 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       stdin: 'ignore',
       // execa takes a file descriptor for stdout at run time (documented); its types here do not say so.
       ...(options.stdoutFd === undefined ? {} : { stdout: options.stdoutFd as unknown as 'inherit', buffer: { stdout: false } }),
+      ...(options.streamStdout === undefined ? {} : { buffer: { stdout: false } }),
       ...(options.cancelSignal === undefined ? {} : { cancelSignal: options.cancelSignal }),
       ...(options.env === undefined ? {} : { env: options.env }),
     });
-    const result = options.abandonAfterMs === undefined ? await subprocess : await exitOrAbandon(subprocess, options.timeoutMs + options.abandonAfterMs);
+    let stalled = false;
+    if (options.streamStdout !== undefined) {
+      try {
+        stalled = await pump(subprocess, options.streamStdout);
+      } catch (error) {
+        // The consumer failed (ENOSPC on the case disk): the program is not needed any more.
+        subprocess.kill('SIGKILL');
+        await exitOrAbandon(subprocess, options.abandonAfterMs ?? 1000);
+        failure = `stopped: what it sent could not be taken: ${error instanceof Error ? error.message : String(error)}`;
+        consumerError = error;
+        throw error;
+      }
+    }
+    let result: Awaited<typeof subprocess> | null;
+    if (options.abandonAfterMs === undefined) result = await subprocess;
+    else if (options.streamStdout !== undefined) {
+      // Its output ended (or it was killed for stalling): it exits now, or is left behind.
+      result = await exitOrAbandon(subprocess, stalled ? options.abandonAfterMs : options.streamStdout.stallMs);
+    } else result = await exitOrAbandon(subprocess, options.timeoutMs + options.abandonAfterMs);
+    if (stalled) {
+      const stallS = options.streamStdout?.stallMs ?? 0;
+      failure = `no output for ${stallS} ms: killed${result === null ? `; still there ${options.abandonAfterMs ?? 0} ms after SIGKILL (an uninterruptible wait): left behind` : ''}`;
+      throw new UnlinkedError('TOOL_STALLED', `${tool} ${args.join(' ')}: sent nothing for ${Math.round(stallS / 1000)} s: killed`);
+    }
     if (result === null) {
       failure = `timed out after ${options.timeoutMs} ms; still there ${options.abandonAfterMs} ms after SIGKILL (an uninterruptible wait): left behind`;
       throw new UnlinkedError('TOOL_TIMEOUT', `${tool} ${args.join(' ')}: timed out after ${Math.round(options.timeoutMs / 1000)} s and could not be killed`);
@@ -213,7 +247,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
     const stdout = result.stdout === undefined || options.stdoutFd !== undefined ? Buffer.alloc(0) : Buffer.from(result.stdout);
     return { stdout, stderr, exitCode };
   } catch (error) {
-    if (error instanceof UnlinkedError) throw error;
+    if (error instanceof UnlinkedError || (consumerError !== null && error === consumerError)) throw error;
     failure = error instanceof ExecaError ? error.shortMessage : String(error);
     throw new UnlinkedError('TOOL_FAILED', `${tool} could not be run: ${failure}`, { cause: error });
   } finally {
@@ -228,6 +262,38 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       finishedAt: new Date().toISOString(),
     });
   }
+}
+
+/**
+ * Feed the program's stdout to the consumer until it ends. true when it stalled: nothing came for
+ * stallMs, and the program was killed.
+ */
+async function pump(subprocess: Pick<ChildProcess, 'kill' | 'stdout'>, sink: NonNullable<RunOptions['streamStdout']>): Promise<boolean> {
+  const stdout = subprocess.stdout;
+  if (stdout === null) throw new Error('no stdout pipe to stream from');
+  let stalled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      stalled = true;
+      subprocess.kill('SIGKILL');
+      stdout.destroy();
+    }, sink.stallMs);
+  };
+  arm();
+  try {
+    for await (const chunk of stdout) {
+      clearTimeout(timer);
+      await sink.consume(chunk as Buffer);
+      arm();
+    }
+  } catch (error) {
+    if (!stalled) throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return stalled;
 }
 
 /** The subprocess's result, or null when it has not exited after `waitMs` (then it is let go). */

@@ -66,6 +66,37 @@ export async function copyRange(input: number, output: number, state: CopyState,
 }
 
 /**
+ * The same copy for bytes that arrive in a stream (a child process reading a file this process must
+ * not touch: see recover.ts): chunks are gathered into CHUNK-sized runs, hashed and written at
+ * their positions from state.bytes on, all-zero blocks left as holes. Call end() after the last.
+ */
+export function streamInto(output: number, state: CopyState, onProgress?: CopyProgress): { consume(chunk: Buffer): Promise<void>; end(): Promise<void> } {
+  const run = Buffer.allocUnsafe(CHUNK);
+  let filled = 0;
+  const flush = async (): Promise<void> => {
+    if (filled === 0) return;
+    const data = run.subarray(0, filled);
+    state.hash.update(data);
+    await writeNonZero(output, data, state.bytes, state);
+    state.bytes += filled;
+    filled = 0;
+    onProgress?.(state.bytes);
+  };
+  return {
+    async consume(chunk: Buffer): Promise<void> {
+      let offset = 0;
+      while (offset < chunk.length) {
+        const taken = chunk.copy(run, filled, offset);
+        filled += taken;
+        offset += taken;
+        if (filled === CHUNK) await flush();
+      }
+    },
+    end: flush,
+  };
+}
+
+/**
  * A read or write that fails (ENOSPC on a full case disk, EIO) while the loop awaits another one
  * would be an unhandled rejection, which ends node with a stack trace: mark it handled here; the
  * loop still meets the error when it awaits that promise, and the copy fails with its reason.

@@ -8,13 +8,15 @@ import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import type { ItemRow } from '../store/items.js';
 import { checkOpenedFile, checkProcess, sourcePath } from './custody.js';
-import { copyRange, newCopyState, type CopyState } from './copy.js';
+import { copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { displayBytes } from '../util/bytes.js';
 import { appendSha256Sums } from '../util/sha256sums.js';
 import { commandRecorder } from '../store/commands.js';
 import type { CommandRecorder } from '../exec/run.js';
-import { mayWait, PROBE_TIMEOUT_MS, statAnswers } from '../proc/mountProbe.js';
+import { mayWait, PROBE_TIMEOUT_MS } from '../proc/mountProbe.js';
 import { exactIno, type U64 } from '../util/u64.js';
+import { parseU64 } from '../../parsers/types.js';
+import { run } from '../exec/run.js';
 
 export interface RecoverOptions {
   outputDir: string;
@@ -26,6 +28,11 @@ export interface RecoverOptions {
    * recorded and copy the rest (triage: the most fragile items must not wait), or 'force'.
    */
   sameFs: 'refuse' | 'skip' | 'force';
+  /**
+   * Seconds a copy from a network or FUSE file system may go without receiving a byte before it is
+   * given up as a server that stopped answering (default 30).
+   */
+  stallTimeoutS?: number | null;
   onProgress?: (item: ItemRow, bytes: number) => void;
 }
 
@@ -47,7 +54,12 @@ export interface RecoveredJson {
 
 const O_NOATIME = fs.constants.O_NOATIME ?? 0;
 const FOLLOW_POLL_MS = 200;
+/** Each poll of a file on a network or FUSE file system is a `stat` child process. */
+const FOLLOW_POLL_REMOTE_MS = 1000;
 const DEFAULT_FOLLOW_TIMEOUT_S = 600;
+const DEFAULT_STALL_TIMEOUT_S = 30;
+/** How long a killed child stuck in an uninterruptible wait is waited for before it is left behind. */
+const ABANDON_AFTER_MS = 500;
 
 /**
  * Refuse to write copies onto the file system that holds an item: its free blocks are the
@@ -81,16 +93,22 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     `UPDATE recoveries SET output = ?, bytes = ?, sha256 = ?, complete = ?, note = ?, size_at_start = ?, size_at_end = ?, sparse = ?, followed = ?, finished_at = ? WHERE id = ?`,
   );
   const results: RecoveredJson[] = [];
-  const answering = new AnsweringFileSystems(commandRecorder(db));
+  const recorder = commandRecorder(db);
+  const silentDevs = new Map<string, string>();
   for (const item of items) {
     const output = path.join(options.outputDir, outputName(item));
     const rowId = Number(insert.run(item.id, output, nowIso()).lastInsertRowid);
     let outcome: Outcome;
+    const silent = item.dev === null ? undefined : silentDevs.get(item.dev);
     if (options.sameFs === 'skip' && item.dev === outDev) {
       outcome = failed(`not copied: it is on ${outDev}, the file system of the case directory, whose writes could overwrite its freed blocks; rerun with --case on another disk (e.g. /mnt/usb/case), or --force-same-fs`);
+    } else if (silent !== undefined) {
+      outcome = failed(silent);
     } else {
-      const silent = await answering.silence(item);
-      outcome = silent === null ? await recoverOne(item, output, options) : failed(silent);
+      const source = sourcePath(item);
+      const stallMs = (options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S) * 1000;
+      const reader = source !== null && mayNotAnswer(item) ? new ChildReader(item, source, recorder, stallMs, silentDevs) : new LocalReader(item, source);
+      outcome = await recoverOne(item, reader, output, options);
     }
     update.run(
       outcome.output, outcome.bytes, outcome.sha256, outcome.complete ? 1 : 0, outcome.note, outcome.sizeAtStart, outcome.sizeAtEnd,
@@ -108,31 +126,187 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
 }
 
 /**
- * A network or FUSE file system that stopped answering since the snapshot (a dead NFS server, a
- * hung sshfs) makes open, fstat and read of its files wait for ever: the whole recover (and
- * triage's reports after it) would hang. So each such file system is asked first, once per
- * device: a stat of the item's /proc path in a child process given PROBE_TIMEOUT_MS (mountProbe.ts).
- * One that dies in the middle of a copy still hangs it.
+ * Is the item on a network or FUSE file system (or, seen by lsof alone, on an anonymous device,
+ * major 0, which may be one)? Such a file system that stopped answering (a dead NFS server, a hung
+ * sshfs) makes open, fstat and read of its files wait for ever, and a thread of this process stuck
+ * in such a call keeps it from ever exiting. Its files are read by child processes instead.
  */
-class AnsweringFileSystems {
-  private readonly byDev = new Map<string, Promise<boolean>>();
+function mayNotAnswer(item: ItemRow): boolean {
+  if (item.dev === null || item.kind === 'memfd') return false;
+  return item.fs_type === null ? item.dev.startsWith('0:') : mayWait(item.fs_type);
+}
 
-  constructor(private readonly recorder: CommandRecorder) {}
+/** What recoverOne needs of a source: custody, size, bytes from state.bytes to EOF, whether it is still held. */
+interface ItemReader {
+  /** Open the source and check it is the snapshot's file: its size then, or why it is not copied. */
+  open(): Promise<{ size: number } | string>;
+  /** The source's size now; null when it cannot be known (a file system that stopped answering). */
+  size(): Promise<number | null>;
+  copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void>;
+  /** Does the holder still hold the file (a writer that may still append)? */
+  stillHeld(): Promise<boolean>;
+  readonly pollMs: number;
+  close(): void;
+}
 
-  /** null when the item's file system answered (or is local); else why it is not copied. */
-  async silence(item: ItemRow): Promise<string | null> {
-    const source = sourcePath(item);
-    if (source === null || item.dev === null || item.kind === 'memfd') return null;
-    // A file seen by lsof alone has no fs_type: an anonymous device (major 0) may be NFS or FUSE.
-    if (item.fs_type === null ? !item.dev.startsWith('0:') : !mayWait(item.fs_type)) return null;
-    let answered = this.byDev.get(item.dev);
-    if (answered === undefined) {
-      answered = statAnswers(source, this.recorder, PROBE_TIMEOUT_MS, true);
-      this.byDev.set(item.dev, answered);
+/** A file on a local file system: read by this process through its /proc path. */
+class LocalReader implements ItemReader {
+  readonly pollMs = FOLLOW_POLL_MS;
+  private input: number | null = null;
+
+  constructor(
+    private readonly item: ItemRow,
+    private readonly source: string | null,
+  ) {}
+
+  async open(): Promise<{ size: number } | string> {
+    const { item, source } = this;
+    if (source === null) return `no /proc path reaches this ${item.kind} item (no fd and no mapping range)`;
+    const processProblem = checkProcess(item);
+    if (processProblem !== null) return processProblem;
+    try {
+      this.input = openSource(source);
+    } catch (error) {
+      return openFailure(item, source, error);
     }
-    if (await answered) return null;
-    const where = item.mount_point === null ? `device ${item.dev}` : `${item.fs_type ?? 'the file system'} at ${JSON.stringify(displayBytes(item.mount_point))}`;
-    return `not copied: ${where} did not answer a stat within ${PROBE_TIMEOUT_MS / 1000} s (a server or FUSE daemon that stopped answering); reading it would wait for ever`;
+    // Check again after opening: the PID or fd could have been reused between check and open.
+    return checkOpenedFile(this.input, item) ?? checkProcess(item) ?? { size: fs.fstatSync(this.input).size };
+  }
+
+  async size(): Promise<number> {
+    return fs.fstatSync(this.opened()).size;
+  }
+
+  copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void> {
+    return copyRange(this.opened(), output, state, onProgress);
+  }
+
+  async stillHeld(): Promise<boolean> {
+    const holderPath = `/proc/${this.item.pid}/fd/${this.item.fd}`;
+    if (checkProcess(this.item) !== null) return false;
+    try {
+      const stat = fs.statSync(holderPath);
+      return exactIno(stat, () => fs.statSync(holderPath, { bigint: true })) === this.item.inode && devString(stat.dev) === this.item.dev;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    if (this.input !== null) fs.closeSync(this.input);
+    this.input = null;
+  }
+
+  private opened(): number {
+    if (this.input === null) throw new Error('the source is not open');
+    return this.input;
+  }
+}
+
+/**
+ * A file on a network or FUSE file system: this process never calls the kernel on it. `stat -L`
+ * children (PROBE_TIMEOUT_MS each) check custody and size, a `dd` child reads the bytes into a pipe
+ * that this process hashes and writes; a dd that sends nothing for `stallMs` is killed, and one
+ * stuck in the kernel is left behind. A file system that did not answer is not asked again in
+ * this run: its other items are reported with the reason (`silentDevs`).
+ * Custody without an fd of our own: the /proc path names the snapshot's inode before dd opens it
+ * and again after dd read it, and the process is the snapshot's. A deleted file cannot be opened
+ * again by name, so the fd did not point elsewhere in between (short of a dup of another fd holding
+ * the same inode, which is the same file).
+ */
+class ChildReader implements ItemReader {
+  readonly pollMs = FOLLOW_POLL_REMOTE_MS;
+
+  constructor(
+    private readonly item: ItemRow,
+    private readonly source: string,
+    private readonly recorder: CommandRecorder,
+    private readonly stallMs: number,
+    private readonly silentDevs: Map<string, string>,
+  ) {}
+
+  private where(): string {
+    const { item } = this;
+    return item.mount_point === null ? `device ${item.dev ?? '?'}` : `${item.fs_type ?? 'the file system'} at ${JSON.stringify(displayBytes(item.mount_point))}`;
+  }
+
+  async open(): Promise<{ size: number } | string> {
+    const processProblem = checkProcess(this.item);
+    if (processProblem !== null) return processProblem;
+    const seen = await this.statSource(this.source);
+    if (typeof seen === 'string') return seen;
+    return this.custody(seen) ?? checkProcess(this.item) ?? { size: seen.size };
+  }
+
+  async size(): Promise<number | null> {
+    const seen = await this.statSource(this.source);
+    if (typeof seen === 'string') return null;
+    // dd read the snapshot's file only if the path still names it.
+    const moved = this.custody(seen);
+    if (moved !== null) throw new Error(`after the copy: ${moved}`);
+    return seen.size;
+  }
+
+  async copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void> {
+    const sink = streamInto(output, state, onProgress);
+    const flags = ['skip_bytes', ...(process.getuid?.() === 0 ? ['noatime'] : [])];
+    try {
+      await run('dd', [`if=${this.source}`, 'bs=1M', `iflag=${flags.join(',')}`, `skip=${state.bytes}`, 'status=none'], {
+        timeoutMs: 0, // no limit on a large file: the stall timeout is the guard
+        recorder: this.recorder,
+        abandonAfterMs: ABANDON_AFTER_MS,
+        streamStdout: { consume: (chunk) => sink.consume(chunk), stallMs: this.stallMs },
+      });
+    } catch (error) {
+      await sink.end().catch(() => undefined); // what arrived before the failure is kept, as far as it can be
+      if (error instanceof UnlinkedError && error.code === 'TOOL_STALLED') {
+        const where = this.where();
+        if (this.item.dev !== null) this.silentDevs.set(this.item.dev, `not copied: ${where} stopped answering during the copy of item ${this.item.id}`);
+        throw new UnlinkedError('TOOL_STALLED', `${where} sent nothing for ${this.stallMs / 1000} s (a server or FUSE daemon that stopped answering; the reading dd was killed)`);
+      }
+      throw error;
+    }
+    await sink.end();
+  }
+
+  async stillHeld(): Promise<boolean> {
+    if (checkProcess(this.item) !== null) return false;
+    const seen = await this.statSource(`/proc/${this.item.pid}/fd/${this.item.fd}`);
+    return typeof seen !== 'string' && this.custody(seen) === null;
+  }
+
+  close(): void {
+    // nothing of this process is open on the source
+  }
+
+  private custody(seen: { dev: string; ino: U64 }): string | null {
+    const { item } = this;
+    const what = item.fd === null ? item.kind : `fd ${item.fd}`;
+    if (item.inode !== null && seen.ino !== item.inode) return `${what} now refers to inode ${seen.ino} on ${seen.dev}, the snapshot saw inode ${item.inode} on ${item.dev ?? '?'} (reused)`;
+    if (item.dev !== null && seen.dev !== item.dev) return `${what} now refers to device ${seen.dev}, the snapshot saw ${item.dev} (reused)`;
+    return null;
+  }
+
+  /** dev, inode and size through the link; a string says why not (and marks a silent file system). */
+  private async statSource(file: string): Promise<{ dev: string; ino: U64; size: number } | string> {
+    let text: string;
+    try {
+      const result = await run('stat', ['-L', '--format=%Hd:%Ld %i %s', '--', file], { timeoutMs: PROBE_TIMEOUT_MS, recorder: this.recorder, abandonAfterMs: ABANDON_AFTER_MS, okExitCodes: [0, 1] });
+      text = result.stdout.toString('utf8').trim();
+      if (result.exitCode !== 0) {
+        if (/No such file/i.test(result.stderr)) return `${file} is gone: the ${this.item.fd === null ? this.item.kind : `fd ${this.item.fd}`} was closed after the snapshot`;
+        return `cannot stat ${file}: ${result.stderr.trim().split('\n')[0] ?? `exit code ${result.exitCode}`}`;
+      }
+    } catch (error) {
+      if (!(error instanceof UnlinkedError && error.code === 'TOOL_TIMEOUT')) return `cannot stat ${file}: ${oneLine(error)}`;
+      const reason = `not copied: ${this.where()} did not answer a stat within ${PROBE_TIMEOUT_MS / 1000} s (a server or FUSE daemon that stopped answering); reading it would wait for ever`;
+      if (this.item.dev !== null) this.silentDevs.set(this.item.dev, reason);
+      return reason;
+    }
+    const match = /^(\d+:\d+) (\d+) (\d+)$/.exec(text);
+    const ino = match === null ? null : parseU64(match[2] ?? '');
+    if (match === null || ino === null) return `cannot read what stat printed for ${file}: ${JSON.stringify(text)}`;
+    return { dev: match[1] ?? '', ino, size: Number(match[3]) };
   }
 }
 
@@ -150,28 +324,12 @@ interface Outcome {
 
 const failed = (note: string): Outcome => ({ output: null, bytes: 0, sha256: null, complete: false, note, sizeAtStart: null, sizeAtEnd: null, sparse: false, followed: false });
 
-async function recoverOne(item: ItemRow, output: string, options: RecoverOptions): Promise<Outcome> {
-  const source = sourcePath(item);
-  if (source === null) return failed(`no /proc path reaches this ${item.kind} item (no fd and no mapping range)`);
-  const processProblem = checkProcess(item);
-  if (processProblem !== null) return failed(processProblem);
-  let input: number;
-  try {
-    input = openSource(source);
-  } catch (error) {
-    const code = errnoCode(error);
-    if (code === 'ENOENT') return failed(`${source} is gone: the ${item.fd === null ? item.kind : `fd ${item.fd}`} was closed after the snapshot`);
-    if (code === 'EPERM' || code === 'EACCES') {
-      return failed(`${code} opening ${source}${item.kind === 'map' ? ' (map_files needs CAP_SYS_ADMIN: run as root)' : ''}`);
-    }
-    return failed(`cannot open ${source}: ${oneLine(error)}`);
-  }
+async function recoverOne(item: ItemRow, reader: ItemReader, output: string, options: RecoverOptions): Promise<Outcome> {
   let outputFd: number | null = null;
   try {
-    // Check again after opening: the PID or fd could have been reused between check and open.
-    const reused = checkOpenedFile(input, item) ?? checkProcess(item);
-    if (reused !== null) return failed(reused);
-    const sizeAtStart = fs.fstatSync(input).size;
+    const opened = await reader.open();
+    if (typeof opened === 'string') return failed(opened);
+    const sizeAtStart = opened.size;
     try {
       outputFd = fs.openSync(output, 'wx', 0o400);
     } catch (error) {
@@ -179,21 +337,25 @@ async function recoverOne(item: ItemRow, output: string, options: RecoverOptions
       throw error;
     }
     const state = newCopyState();
-    await copyRange(input, outputFd, state, (bytes) => options.onProgress?.(item, bytes));
+    const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
+    await reader.copy(outputFd, state, onProgress);
     let followed = false;
     let followNote: string | null = null;
     if (options.follow && item.fd !== null) {
       followed = true;
-      followNote = await follow(item, input, outputFd, state, options);
+      followNote = await follow(item, reader, outputFd, state, options);
     }
-    const sizeAtEnd = fs.fstatSync(input).size;
+    const sizeAtEnd = await reader.size();
     // A file that ends in a hole: the output must still have the logical size.
     fs.ftruncateSync(outputFd, state.bytes);
     fs.fsyncSync(outputFd);
     const notes: string[] = [];
     if (followNote !== null) notes.push(followNote);
-    let complete = state.bytes === sizeAtEnd && followNote === null;
-    if (state.bytes < sizeAtEnd) {
+    let complete = followNote === null;
+    if (sizeAtEnd === null) {
+      notes.push(`its file system did not answer a stat after the copy: the size the file ended with is unknown (${state.bytes} bytes copied)`);
+      complete = false;
+    } else if (state.bytes < sizeAtEnd) {
       notes.push(`point-in-time copy: the file grew from ${sizeAtStart} to ${sizeAtEnd} bytes while it was copied; ${state.bytes} bytes copied${options.follow ? '' : ' (use --follow)'}`);
       complete = false;
     } else if (state.bytes > sizeAtEnd) {
@@ -213,8 +375,8 @@ async function recoverOne(item: ItemRow, output: string, options: RecoverOptions
     };
   } catch (error) {
     if (outputFd === null) return failed(`copy failed: ${oneLine(error)}`);
-    // A copy that stopped half-way (ENOSPC on the case disk, EIO): what was written stays and is
-    // named, never counted complete, never hashed as if it were the file.
+    // A copy that stopped half-way (ENOSPC on the case disk, EIO, a server that stopped answering):
+    // what was written stays and is named, never counted complete, never hashed as if it were the file.
     let partial = 0;
     try {
       partial = fs.fstatSync(outputFd).size;
@@ -223,9 +385,19 @@ async function recoverOne(item: ItemRow, output: string, options: RecoverOptions
     }
     return { ...failed(`copy failed: ${oneLine(error)}; ${partial} bytes of it were written to ${output} before that (kept, not hashed)`), output };
   } finally {
-    fs.closeSync(input);
+    reader.close();
     if (outputFd !== null) fs.closeSync(outputFd);
   }
+}
+
+/** Why a /proc path could not be opened, as the record says it. */
+function openFailure(item: ItemRow, source: string, error: unknown): string {
+  const code = errnoCode(error);
+  if (code === 'ENOENT') return `${source} is gone: the ${item.fd === null ? item.kind : `fd ${item.fd}`} was closed after the snapshot`;
+  if (code === 'EPERM' || code === 'EACCES') {
+    return `${code} opening ${source}${item.kind === 'map' ? ' (map_files needs CAP_SYS_ADMIN: run as root)' : ''}`;
+  }
+  return `cannot open ${source}: ${oneLine(error)}`;
 }
 
 function openSource(source: string): number {
@@ -242,28 +414,18 @@ function openSource(source: string): number {
  * Keep copying while the holder keeps the file open, like `tail -c +0 -f`. Returns null when the
  * writer closed it (or exited) and every byte was copied; else why the copy may be short.
  */
-async function follow(item: ItemRow, input: number, output: number, state: CopyState, options: RecoverOptions): Promise<string | null> {
+async function follow(item: ItemRow, reader: ItemReader, output: number, state: CopyState, options: RecoverOptions): Promise<string | null> {
   const timeoutS = options.followTimeoutS ?? DEFAULT_FOLLOW_TIMEOUT_S;
   const deadline = Date.now() + timeoutS * 1000;
-  const holderPath = `/proc/${item.pid}/fd/${item.fd}`;
+  const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
   for (;;) {
-    await copyRange(input, output, state, (bytes) => options.onProgress?.(item, bytes));
-    if (!stillHeld(holderPath, item)) {
+    await reader.copy(output, state, onProgress);
+    if (!(await reader.stillHeld())) {
       // The writer is done: whatever it wrote last is in the file now.
-      await copyRange(input, output, state, (bytes) => options.onProgress?.(item, bytes));
+      await reader.copy(output, state, onProgress);
       return null;
     }
     if (Date.now() >= deadline) return `still held open by process ${item.pid} after following for ${timeoutS} s: the file may still grow`;
-    await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
-  }
-}
-
-function stillHeld(holderPath: string, item: ItemRow): boolean {
-  if (checkProcess(item) !== null) return false;
-  try {
-    const stat = fs.statSync(holderPath);
-    return exactIno(stat, () => fs.statSync(holderPath, { bigint: true })) === item.inode && devString(stat.dev) === item.dev;
-  } catch {
-    return false;
+    await new Promise((resolve) => setTimeout(resolve, reader.pollMs));
   }
 }

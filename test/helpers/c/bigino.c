@@ -1,11 +1,14 @@
 /* A FUSE file system for tests whose files have inode numbers past 2^53, as overlayfs (xino), CIFS
  * (an NTFS file id carries its sequence number in the top 16 bits) and some NFS servers hand out:
- * a JS number would round them to a neighbour's. Two files in one directory:
+ * a JS number would round them to a neighbour's. Three files in one directory:
  *   "past-2p53"  inode 9007199254740993     (2^53 + 1: the first a double cannot hold)
  *   "past-2p63"  inode 18446744073709551557 (2^64 - 59: past what SQLite's signed INTEGER holds)
+ *   "large"      inode 4242, 8 MiB: byte i is i % 251, read directly (no page cache, direct_io)
  * Unlinking one takes it out of the directory and sets its link count to 0; it stays readable
  * through the fds and mappings that still hold it. Attributes are never cached (timeouts 0).
- * After SIGUSR1 every getattr waits until SIGUSR2, as on a server that stopped answering.
+ * After SIGUSR1 every getattr waits until SIGUSR2, as on a server that stopped answering; after
+ * SIGWINCH a read of "large" at or past 1 MiB waits until SIGUSR2 (a server that dies mid-copy),
+ * and as the daemon is single-threaded, so does everything after it.
  * Build: gcc -O2 bigino.c $(pkg-config --cflags --libs fuse3); run: bigino MOUNTPOINT (foreground) */
 #define FUSE_USE_VERSION 34
 #include <errno.h>
@@ -17,13 +20,27 @@
 #include <time.h>
 
 static volatile sig_atomic_t hanging = 0;
+static volatile sig_atomic_t reads_hanging = 0;
 
-static void on_signal(int signal_number) { hanging = signal_number == SIGUSR1; }
+static void on_signal(int signal_number) {
+  if (signal_number == SIGUSR1) hanging = 1;
+  else if (signal_number == SIGWINCH) reads_hanging = 1;
+  else hanging = reads_hanging = 0;
+}
+
+#define LARGE_ID 4
+#define LARGE_SIZE (8 << 20)
+#define HANG_FROM (1 << 20)
+
+static void pause_10ms(void) {
+  struct timespec pause = {0, 10 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+}
 
 struct node {
   const char *name;
   unsigned long long ino;
-  const char *content;
+  const char *content; /* NULL: generated (LARGE_ID) */
   int nlink;
 };
 
@@ -33,7 +50,10 @@ static struct node nodes[] = {
   {"", 1, NULL, 2},
   {"past-2p53", 9007199254740993ULL, "content of the file whose inode is 2^53 + 1\n", 1},
   {"past-2p63", 18446744073709551557ULL, "content of the file whose inode is 2^64 - 59, mapped and unlinked\n", 1},
+  {"large", 4242, NULL, 1},
 };
+
+static size_t node_size(fuse_ino_t id) { return id == LARGE_ID ? LARGE_SIZE : strlen(nodes[id].content); }
 #define NODE_COUNT (sizeof nodes / sizeof nodes[0])
 
 static int fill_stat(fuse_ino_t id, struct stat *st) {
@@ -45,7 +65,7 @@ static int fill_stat(fuse_ino_t id, struct stat *st) {
     st->st_mode = S_IFDIR | 0755;
   } else {
     st->st_mode = S_IFREG | 0644;
-    st->st_size = (off_t)strlen(nodes[id].content);
+    st->st_size = (off_t)node_size(id);
   }
   return 0;
 }
@@ -73,10 +93,7 @@ static void big_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
 
 static void big_getattr(fuse_req_t req, fuse_ino_t id, struct fuse_file_info *info) {
   (void)info;
-  while (hanging) {
-    struct timespec pause = {0, 10 * 1000 * 1000};
-    nanosleep(&pause, NULL);
-  }
+  while (hanging) pause_10ms();
   struct stat st;
   if (fill_stat(id, &st) != 0) fuse_reply_err(req, ENOENT);
   else fuse_reply_attr(req, &st, 0.0);
@@ -104,18 +121,28 @@ static void big_readdir(fuse_req_t req, fuse_ino_t id, size_t size, off_t offset
 static void big_open(fuse_req_t req, fuse_ino_t id, struct fuse_file_info *info) {
   if (id < 2 || id >= NODE_COUNT) fuse_reply_err(req, EISDIR);
   else if ((info->flags & O_ACCMODE) != O_RDONLY) fuse_reply_err(req, EACCES);
-  else fuse_reply_open(req, info);
+  else {
+    info->direct_io = id == LARGE_ID;
+    fuse_reply_open(req, info);
+  }
 }
 
 static void big_read(fuse_req_t req, fuse_ino_t id, size_t size, off_t offset, struct fuse_file_info *info) {
   (void)info;
-  size_t length = strlen(nodes[id].content);
+  size_t length = node_size(id);
   if ((size_t)offset >= length) {
     fuse_reply_buf(req, NULL, 0);
     return;
   }
   if (offset + size > length) size = length - (size_t)offset;
-  fuse_reply_buf(req, nodes[id].content + offset, size);
+  if (id != LARGE_ID) {
+    fuse_reply_buf(req, nodes[id].content + offset, size);
+    return;
+  }
+  while (reads_hanging && offset >= HANG_FROM) pause_10ms();
+  static char generated[LARGE_SIZE];
+  for (size_t i = 0; i < size; i++) generated[i] = (char)((offset + i) % 251);
+  fuse_reply_buf(req, generated, size);
 }
 
 static void big_unlink(fuse_req_t req, fuse_ino_t parent, const char *name) {
@@ -139,6 +166,7 @@ int main(int argc, char *argv[]) {
   }
   signal(SIGUSR1, on_signal);
   signal(SIGUSR2, on_signal);
+  signal(SIGWINCH, on_signal);
   char *session_argv[] = {argv[0], "-o", "fsname=bigino,subtype=bigino", NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, session_argv);
   struct fuse_session *session = fuse_session_new(&args, &operations, sizeof operations, NULL);
