@@ -41,7 +41,10 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
     progress.done();
     const complete = results.filter((result) => result.complete).length;
     for (const result of results) {
-      if (!result.complete) ctx.warn(`item ${result.item_id} (pid ${result.pid} ${result.kind}${result.fd === null ? '' : ` fd ${result.fd}`}): incomplete: ${result.note ?? 'unknown reason'}`);
+      if (result.complete) continue;
+      // "pid 7 fd 3", "pid 7 tmpfile fd 4", "pid 7 exe"
+      const what = [`pid ${result.pid}`, result.kind === 'fd' ? null : result.kind, result.fd === null ? null : `fd ${result.fd}`].filter((part) => part !== null).join(' ');
+      ctx.warn(`item ${result.item_id} (${what}): incomplete: ${result.note ?? 'unknown reason'}`);
     }
     ctx.info(`recovered ${complete} of ${results.length} items completely into ${kase.paths.recovered}`);
     if (ctx.json) ctx.out(jsonText(results.map(({ size_at_start: _start, size_at_end: _end, ...contract }) => contract)));

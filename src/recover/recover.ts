@@ -60,6 +60,8 @@ const DEFAULT_FOLLOW_TIMEOUT_S = 600;
 const DEFAULT_STALL_TIMEOUT_S = 30;
 /** How long a killed child stuck in an uninterruptible wait is waited for before it is left behind. */
 const ABANDON_AFTER_MS = 500;
+/** The children's error messages are matched (ENOENT, EPERM): in English whatever the user's locale. */
+const C_LOCALE = { LC_ALL: 'C' };
 
 /**
  * Refuse to write copies onto the file system that holds an item: its free blocks are the
@@ -216,6 +218,7 @@ class LocalReader implements ItemReader {
  */
 class ChildReader implements ItemReader {
   readonly pollMs = FOLLOW_POLL_REMOTE_MS;
+  private noatime = true;
 
   constructor(
     private readonly item: ItemRow,
@@ -248,12 +251,25 @@ class ChildReader implements ItemReader {
   }
 
   async copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void> {
+    const from = state.bytes;
+    try {
+      await this.read(output, state, onProgress);
+    } catch (error) {
+      // O_NOATIME is allowed only to the file's owner (or CAP_FOWNER): dd could not open it so.
+      if (!this.noatime || state.bytes !== from || !(error instanceof UnlinkedError && /Operation not permitted/.test(error.message))) throw error;
+      this.noatime = false;
+      await this.read(output, state, onProgress);
+    }
+  }
+
+  private async read(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void> {
     const sink = streamInto(output, state, onProgress);
-    const flags = ['skip_bytes', ...(process.getuid?.() === 0 ? ['noatime'] : [])];
+    const flags = ['skip_bytes', ...(this.noatime ? ['noatime'] : [])];
     try {
       await run('dd', [`if=${this.source}`, 'bs=1M', `iflag=${flags.join(',')}`, `skip=${state.bytes}`, 'status=none'], {
         timeoutMs: 0, // no limit on a large file: the stall timeout is the guard
         recorder: this.recorder,
+        env: C_LOCALE,
         abandonAfterMs: ABANDON_AFTER_MS,
         streamStdout: { consume: (chunk) => sink.consume(chunk), stallMs: this.stallMs },
       });
@@ -291,7 +307,9 @@ class ChildReader implements ItemReader {
   private async statSource(file: string): Promise<{ dev: string; ino: U64; size: number } | string> {
     let text: string;
     try {
-      const result = await run('stat', ['-L', '--format=%Hd:%Ld %i %s', '--', file], { timeoutMs: PROBE_TIMEOUT_MS, recorder: this.recorder, abandonAfterMs: ABANDON_AFTER_MS, okExitCodes: [0, 1] });
+      const result = await run('stat', ['-L', '--format=%Hd:%Ld %i %s', '--', file], {
+        timeoutMs: PROBE_TIMEOUT_MS, recorder: this.recorder, abandonAfterMs: ABANDON_AFTER_MS, okExitCodes: [0, 1], env: C_LOCALE,
+      });
       text = result.stdout.toString('utf8').trim();
       if (result.exitCode !== 0) {
         if (/No such file/i.test(result.stderr)) return `${file} is gone: the ${this.item.fd === null ? this.item.kind : `fd ${this.item.fd}`} was closed after the snapshot`;
