@@ -12,7 +12,9 @@ import Database from 'better-sqlite3';
 import { json, runCli, runCliAsync } from './helpers/cli.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { firstLine, lines } from './helpers/lines.js';
-import { buildFuseDaemon, isMounted, killed, mountTestFuse, stop } from './helpers/fuse.js';
+import { buildFuseDaemon, isMounted, killed, mountTestFuse, stop, type TestFuse } from './helpers/fuse.js';
+import { cliPath } from './helpers/paths.js';
+import { waitFor } from './helpers/wait.js';
 import type { LiveItemJson } from '../src/store/items.js';
 
 /** The first `length` bytes of bigino.c's "large": byte i is i % 251. */
@@ -20,6 +22,15 @@ function largeContent(length: number): Buffer {
   const content = Buffer.alloc(length);
   for (let index = 0; index < length; index++) content[index] = index % 251;
   return content;
+}
+
+/** A python process that opens each file, unlinks it, and holds it (fds 3, 4, ...) until killed; its PID. */
+async function holdUnlinked(holders: TestFuse['holders'], files: readonly string[]): Promise<number> {
+  const reader = spawn('python3', ['-c', 'import os, sys\nfor name in sys.argv[1:]:\n    os.open(name, os.O_RDONLY)\n    os.unlink(name)\nprint(os.getpid(), flush=True)\nsys.stdin.read()', ...files], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  holders.push(killed(reader));
+  return Number(await firstLine(reader));
 }
 
 /** A work directory with an empty mount point, the daemon built into it, and a case directory. */
@@ -146,11 +157,7 @@ test('recover after the mount stopped answering: its file is reported not copied
   const { dir, caseDir, mountPoint, daemon, holders } = await mountTestFuse(t, 'bigino', (at) => [at]);
   const holder = await startHolder(dir, [{ kind: 'fd', name: 'local.log', content: Buffer.from('deleted on a local disk\n') }]);
   holders.push(holder);
-  const reader = spawn('python3', ['-c', 'import os, sys\nf = os.open(sys.argv[1], os.O_RDONLY)\nos.unlink(sys.argv[1])\nprint(os.getpid(), flush=True)\nsys.stdin.read()', path.join(mountPoint, 'past-2p53')], {
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
-  holders.push(killed(reader));
-  const readerPid = Number(await firstLine(reader));
+  const readerPid = await holdUnlinked(holders, [path.join(mountPoint, 'past-2p53')]);
   const local = holder.files[0];
   assert.ok(local !== undefined);
 
@@ -186,11 +193,7 @@ test('recover after the mount stopped answering: its file is reported not copied
 test('recover when the server dies in the middle of a copy: what came is kept and named, the copy is given up after the stall timeout, the mount\'s other file is not tried, nothing hangs (root)', async (t) => {
   // bigino.c: "large" is 8 MiB (byte i is i % 251); after SIGWINCH its reads from 1 MiB on wait.
   const { caseDir, mountPoint, daemon, holders } = await mountTestFuse(t, 'bigino', (at) => [at]);
-  const reader = spawn('python3', ['-c', 'import os, sys\nfor name in sys.argv[1:]:\n    os.open(name, os.O_RDONLY)\n    os.unlink(name)\nprint(os.getpid(), flush=True)\nsys.stdin.read()', path.join(mountPoint, 'large'), path.join(mountPoint, 'past-2p53')], {
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
-  holders.push(killed(reader));
-  const readerPid = Number(await firstLine(reader));
+  const readerPid = await holdUnlinked(holders, [path.join(mountPoint, 'large'), path.join(mountPoint, 'past-2p53')]);
   const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(readerPid)]);
   assert.equal(snapshot.code, 0, snapshot.stderr);
   const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).map(({ id, fd, size }) => ({ id, fd, size }));
@@ -240,11 +243,7 @@ test('recover when the server dies in the middle of a copy: what came is kept an
 
 test('a copy read through dd onto a full case disk: the copy fails with ENOSPC, its partial file named, dd stopped, no stack trace (root)', async (t) => {
   const { caseDir, mountPoint, holders } = await mountTestFuse(t, 'bigino', (at) => [at]);
-  const reader = spawn('python3', ['-c', 'import os, sys\nos.open(sys.argv[1], os.O_RDONLY)\nos.unlink(sys.argv[1])\nprint(os.getpid(), flush=True)\nsys.stdin.read()', path.join(mountPoint, 'large')], {
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
-  holders.push(killed(reader));
-  const readerPid = Number(await firstLine(reader));
+  const readerPid = await holdUnlinked(holders, [path.join(mountPoint, 'large')]);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(readerPid)]).code, 0);
   // recovered/ on a 1 MiB file system of its own: the 8 MiB file cannot fit (its first 4 MiB run already fails).
   const recovered = path.join(caseDir, 'recovered');
@@ -268,4 +267,31 @@ test('a copy read through dd onto a full case disk: the copy fails with ENOSPC, 
   const dd = db.prepare(`SELECT error FROM commands WHERE program = 'dd'`).all() as Array<{ error: string | null }>;
   db.close();
   assert.deepEqual(dd, [{ error: 'stopped: what it sent could not be taken: ENOSPC: no space left on device, write' }]);
+});
+
+test('a mount that stops answering during the walk, after the probe: a watchdog says on stderr what the walk waits on and what to do; the walk goes on when it answers again (root)', async (t) => {
+  const { caseDir, mountPoint, daemon, holders } = await mountTestFuse(t, 'bigino', (at) => [at]);
+  const readerPid = await holdUnlinked(holders, [path.join(mountPoint, 'past-2p53')]);
+  // The mount point still answers (the probe passes), its files do not (the walk's stat waits).
+  daemon.kill('SIGURG');
+  const snapshot = spawn(process.execPath, [cliPath, '--case', caseDir, 'snapshot', '--no-lsof', '--pid', String(readerPid), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  holders.push(killed(snapshot));
+  let stderr = '';
+  let stdout = '';
+  snapshot.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  snapshot.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => snapshot.once('exit', (code) => resolve(code)));
+  await waitFor(() => stderr.includes('\n'), 15_000, 'the watchdog\'s message');
+  assert.equal(
+    stderr,
+    `unlinked: the walk has waited 5 s on a stat of /proc/${readerPid}/fd/3 (${JSON.stringify(`${mountPoint}/past-2p53 (deleted)`)}): its file system stopped answering since the probe ` +
+      'asked it (a dead NFS server, a hung FUSE daemon), and such a stat cannot be interrupted. It goes on by itself if the file system answers again. ' +
+      `Otherwise stop unlinked with kill -9 ${snapshot.pid} (nothing of this snapshot is stored) and run it again: the probe then finds that mount silent and leaves it out\n`,
+  );
+  // The file system answers again: the walk goes on, and the snapshot is whole.
+  daemon.kill('SIGUSR2');
+  assert.equal(await exited, 0, stderr);
+  assert.equal((JSON.parse(stdout) as { items: number }).items, 1);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => [item.pid, item.fd, item.path, item.nlink]), [[readerPid, 3, `${mountPoint}/past-2p53`, 0]]);
 });

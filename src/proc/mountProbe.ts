@@ -39,6 +39,8 @@ export function describeUnanswered(mount: UnansweredMount): string {
 
 export interface ProbeResult {
   unanswered: UnansweredMount[];
+  /** Network or FUSE mounts that did answer: the walk stats their files (and may wait on them). */
+  answered: number;
   /** The processes of each mount namespace (those whose namespace could be read). */
   pidsByNamespace: Map<string, number[]>;
 }
@@ -79,7 +81,9 @@ export async function probeMounts(pids: readonly number[], procRoot: string, rec
       probes.push(answered.then((ok) => (ok ? null : mount)));
     }
   }
-  return { unanswered: (await Promise.all(probes)).filter((mount): mount is UnansweredMount => mount !== null), pidsByNamespace };
+  const asked = await Promise.all(probes);
+  const unanswered = asked.filter((mount): mount is UnansweredMount => mount !== null);
+  return { unanswered, answered: asked.length - unanswered.length, pidsByNamespace };
 }
 
 /** Does `stat ROOT/MOUNTPOINT` come back within the timeout? An error (ENOENT, EACCES) is an answer. */

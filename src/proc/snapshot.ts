@@ -14,6 +14,7 @@ import { lsofInstalled, startLsof, type LsofScope } from '../tools/lsof.js';
 import { TOOL_VERSION } from '../version.js';
 import { probeMounts, type ProbeResult, type UnansweredMount } from './mountProbe.js';
 import { listPids, walkPids } from './walk.js';
+import { startWalkWatchdog } from './walkWatchdog.js';
 import type { ItemKind, WalkCounts } from './types.js';
 
 export interface SnapshotOptions {
@@ -64,7 +65,14 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
         warnings.push('lsof is not installed: the snapshot holds the /proc walk only (apt-get install lsof)');
       }
     }
-    const walk = walkPids(pids, '/proc', (chunk) => store.writeChunk(chunk), unanswered);
+    // A file system that answered the probe may still stop answering during the walk: watched then.
+    const watchdog = probe.answered > 0 ? startWalkWatchdog() : null;
+    let walk;
+    try {
+      walk = walkPids(pids, '/proc', (chunk) => store.writeChunk(chunk), unanswered, undefined, watchdog?.progress ?? null);
+    } finally {
+      await watchdog?.stop();
+    }
     store.walked(walk);
     warnings.push(...walk.warnings);
     let crossCheck: CrossCheck | null = null;

@@ -8,6 +8,7 @@ import { O_TMPFILE_BIT, devString, parseFdInfo, parseMaps, parseProcStat } from 
 import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
 import { MountTable, type NamespaceMounts } from './mounts.js';
+import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP } from './walkWatchdog.js';
 import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult } from './types.js';
 
 const DELETED_SUFFIX = ' (deleted)';
@@ -66,6 +67,8 @@ export function walkPids(
   onChunk: (chunk: WalkChunk) => void,
   unanswered: readonly UnansweredMount[] = [],
   chunkSize = 16,
+  /** Bumped before every stat, for a watchdog (walkWatchdog.ts); null: none watches. */
+  progress: Int32Array | null = null,
 ): WalkResult {
   const result = emptyWalk();
   const mounts = new MountTable(procRoot, unanswered);
@@ -89,7 +92,7 @@ export function walkPids(
   try {
     for (const pid of pids) {
       if (pid === process.pid) continue; // our own process is not evidence
-      walkProcess(procRoot, pid, result, fds, mounts, mapStatCache, home !== null, notExamined);
+      walkProcess(procRoot, pid, result, fds, mounts, mapStatCache, home !== null, notExamined, progress);
       if (++inChunk >= chunkSize || fds.count >= CHUNK_FDS) flush();
     }
   } finally {
@@ -135,6 +138,7 @@ function walkProcess(
   mapStatCache: Map<string, StatLite | string>,
   mayChdir: boolean,
   notExamined: Map<UnansweredMount, NotExamined>,
+  progress: Int32Array | null,
 ): void {
   const base = `${procRoot}/${pid}`;
   let statText: string;
@@ -214,7 +218,10 @@ function walkProcess(
     record.exe = fs.readlinkSync(`${base}/exe`, 'latin1');
     const silent = waiting?.unansweredAt(record.exe) ?? null;
     if (silent !== null) leave(silent, 'exes');
-    else exeStat = statLite(`${base}/exe`);
+    else {
+      about(progress, pid, -1, WHAT_EXE);
+      exeStat = statLite(`${base}/exe`);
+    }
     if (exeStat !== undefined) {
       record.exeDeleted = exeStat.nlink === 0;
       record.exeDev = exeStat.dev;
@@ -267,6 +274,7 @@ function walkProcess(
       leave(silent, 'fds');
       continue;
     }
+    about(progress, pid, fd, WHAT_FD);
     const stat = statMapFile(fdPath);
     if (typeof stat === 'string') {
       fds.add(pid, fd, target, null);
@@ -309,6 +317,7 @@ function walkProcess(
       leave(silent, 'maps');
       stat = NOT_EXAMINED;
     } else if (stat === undefined) {
+      about(progress, pid, -1, WHAT_MAP);
       stat = statMapFile(mapFilesDir + entry.range);
       // Only a successful stat describes the file for other processes; errors are per process.
       if (typeof stat !== 'string') mapStatCache.set(cacheKey, stat);
@@ -470,6 +479,15 @@ function statLite(file: string): StatLite | undefined {
     dev: devOf(stat.dev), ino: stat.ino, mode: stat.mode, size: stat.size, nlink: stat.nlink,
     uid: stat.uid, gid: stat.gid, atime: Math.floor(stat.atimeMs / 1000), mtime: Math.floor(stat.mtimeMs / 1000), ctime: Math.floor(stat.ctimeMs / 1000),
   };
+}
+
+/** Tell the watchdog what is stat'ed next. */
+function about(progress: Int32Array | null, pid: number, fd: number, what: number): void {
+  if (progress === null) return;
+  progress[PID] = pid;
+  progress[FD] = fd;
+  progress[WHAT] = what;
+  Atomics.add(progress, SEQ, 1);
 }
 
 function statMapFile(file: string): StatLite | string {

@@ -7,6 +7,8 @@
  * Unlinking one takes it out of the directory and sets its link count to 0; it stays readable
  * through the fds and mappings that still hold it. Attributes are never cached (timeouts 0).
  * After SIGUSR1 every getattr waits until SIGUSR2, as on a server that stopped answering; after
+ * SIGURG only the files' getattr waits (the root still answers: a server that stops answering
+ * after a probe of the mount point asked it); after
  * SIGWINCH a read of "large" at or past 1 MiB waits until SIGUSR2 (a server that dies mid-copy),
  * and as the daemon is single-threaded, so does everything after it.
  * Build: gcc -O2 bigino.c $(pkg-config --cflags --libs fuse3); run: bigino MOUNTPOINT (foreground) */
@@ -21,11 +23,13 @@
 
 static volatile sig_atomic_t hanging = 0;
 static volatile sig_atomic_t reads_hanging = 0;
+static volatile sig_atomic_t files_hanging = 0;
 
 static void on_signal(int signal_number) {
   if (signal_number == SIGUSR1) hanging = 1;
   else if (signal_number == SIGWINCH) reads_hanging = 1;
-  else hanging = reads_hanging = 0;
+  else if (signal_number == SIGURG) files_hanging = 1;
+  else hanging = reads_hanging = files_hanging = 0;
 }
 
 #define LARGE_ID 4
@@ -93,7 +97,7 @@ static void big_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
 
 static void big_getattr(fuse_req_t req, fuse_ino_t id, struct fuse_file_info *info) {
   (void)info;
-  while (hanging) pause_10ms();
+  while (hanging || (files_hanging && id != FUSE_ROOT_ID)) pause_10ms();
   struct stat st;
   if (fill_stat(id, &st) != 0) fuse_reply_err(req, ENOENT);
   else fuse_reply_attr(req, &st, 0.0);
@@ -167,6 +171,7 @@ int main(int argc, char *argv[]) {
   signal(SIGUSR1, on_signal);
   signal(SIGUSR2, on_signal);
   signal(SIGWINCH, on_signal);
+  signal(SIGURG, on_signal);
   char *session_argv[] = {argv[0], "-o", "fsname=bigino,subtype=bigino", NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, session_argv);
   struct fuse_session *session = fuse_session_new(&args, &operations, sizeof operations, NULL);
