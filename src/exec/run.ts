@@ -173,8 +173,6 @@ async function askVersion(tool: ToolName, programPath: string): Promise<string |
  */
 export async function run(tool: ToolName, args: readonly string[], options: RunOptions): Promise<RunResult> {
   const programPath = requireTool(tool);
-  // The version is asked once per process, beside the first command rather than before it.
-  const versionLookup = toolVersion(tool);
   const { execa, ExecaError } = execaLoaded ?? (await prepareToRun());
   const startedAt = new Date().toISOString();
   const okExitCodes = options.okExitCodes ?? [0];
@@ -182,6 +180,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
   let failure: string | null = null;
   /** An error of the stdout consumer (ENOSPC on the case disk): passed on as it is. */
   let consumerError: unknown = null;
+  let versionLookup: Promise<string | null> | null = null;
   try {
     const subprocess = execa(programPath, [...args], {
       reject: false,
@@ -198,6 +197,8 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       ...(options.cancelSignal === undefined ? {} : { cancelSignal: options.cancelSignal }),
       ...(options.env === undefined ? {} : { env: options.env }),
     });
+    // The version is asked once per install, beside the first command: after it has started, not before.
+    versionLookup = toolVersion(tool);
     let stalled = false;
     if (options.streamStdout !== undefined) {
       try {
@@ -254,7 +255,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
     options.recorder?.({
       program: tool,
       path: programPath,
-      version: await versionLookup,
+      version: await (versionLookup ?? toolVersion(tool)),
       argv: [...args],
       exitCode,
       error: failure,
