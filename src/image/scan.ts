@@ -92,7 +92,8 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
         filesystems.push(mustRead(await (atZero ?? scanFilesystem(source, 0, recorder, options.workDir))));
       } else {
         // Offsets are kept in 512-byte sectors, TSK's -o unit, whatever sector size the table uses.
-        const starts = table.records.filter((part) => part.allocated).map((part) => (part.start * table.sectorSize) / 512);
+        // Once each: two entries of a damaged or crafted table may start at the same sector.
+        const starts = [...new Set(table.records.filter((part) => part.allocated).map((part) => (part.start * table.sectorSize) / 512))];
         if (starts.length === 0 && atZero === null) throw new UnlinkedError('BAD_INPUT', `${source.path}: the partition table (${partitionTable ?? 'unknown type'}) lists no partition`);
         if (atZero !== null && !starts.includes(0)) {
           // A whole-disk file system under a stale partition table: both are looked at.
@@ -204,7 +205,11 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   if (orphanFileContent !== null) {
     const parsed = parseOrphanFile(orphanFileContent, superblock.blockSize);
     for (const warning of parsed.warnings) warn(`orphan file: ${warning.message}`);
-    for (const slot of parsed.records) fromOrphanFile.push(slot.inode);
+    for (const slot of parsed.records) {
+      // A damaged block with the right magic must not invent orphans: only ordinary inodes of this file system.
+      if (slot.inode >= FIRST_ORDINARY_INODE && slot.inode <= superblock.inodesCount && slot.inode !== superblock.orphanFileInode) fromOrphanFile.push(slot.inode);
+      else warn(`orphan file: inode ${slot.inode} is not an ordinary inode of this file system (11 to ${superblock.inodesCount}): left out`);
+    }
   }
 
   // 2. One debugfs batch for every candidate, while fls is still walking the directories.

@@ -26,10 +26,13 @@ const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
 
 /** --all: every orphan, and every deleted inode that still points at data, of the newest scan (made now if there is none). */
 export async function allTargets(db: Db, source: ImageSource, offset: number | undefined, recorder: CommandRecorder, workDir: string): Promise<TargetChoice> {
+  checkOffset(source, offset);
   const notes: string[] = [];
-  let imageId = latestImageId(db, source.path);
+  let imageId = latestImageId(db, source);
+  // A scan of the image as it is now that looked at this offset (a scan of another partition did not).
+  if (imageId !== null && offset !== undefined && !filesystemsOf(db, imageId).some((fs) => fs.offset_sectors === offset)) imageId = null;
   if (imageId === null) {
-    notes.push(`no scan of ${source.path} in the case yet: scanned it first`);
+    notes.push(`no scan of ${source.path} as it is now${offset === undefined ? '' : ` at sector ${offset}`} in the case (none yet, or the file changed since): scanned it first`);
     imageId = (await scanImage(db, source.path, offset, recorder, { workDir })).imageId;
   }
   const records = imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
@@ -41,7 +44,8 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
 /** --inode N...: from the newest scan when it lists them, else described by debugfs at the one file system of the image (or --offset). */
 export async function namedTargets(db: Db, source: ImageSource, inodes: readonly number[], offset: number | undefined, recorder: CommandRecorder, workDir: string): Promise<TargetChoice> {
   const notes: string[] = [];
-  const imageId = latestImageId(db, source.path);
+  checkOffset(source, offset);
+  const imageId = latestImageId(db, source);
   const records = imageId === null ? [] : imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
   const targets = new Map<number, ExtractTarget>();
   const unknown: number[] = [];
@@ -75,6 +79,13 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
     }
   }
   return { targets: inodes.filter((inode, index) => inodes.indexOf(inode) === index).map((inode) => targets.get(inode)).filter((target): target is ExtractTarget => target !== undefined), notes };
+}
+
+/** An offset must lie inside the image (as the scan checks it). */
+export function checkOffset(source: ImageSource, offset: number | undefined): void {
+  if (offset !== undefined && offset * 512 >= source.size) {
+    throw new UnlinkedError('BAD_INPUT', `offset ${offset} sectors is past the end of ${source.path} (${Math.floor(source.size / 512)} sectors)`);
+  }
 }
 
 /** The offset of the image's only ext file system (from the newest scan, or mmls), or a usage error naming the choices. */

@@ -302,8 +302,15 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
 }
 
 /** The newest scan of this image path, if any. */
-export function latestImageId(db: Db, imagePath: string): number | null {
-  const row = db.prepare(`SELECT max(id) AS id FROM images WHERE path = ?`).get(imagePath) as { id: number | null };
+/**
+ * The newest scan of this image as it is now: the same path, size and (for an image file) mtime and
+ * ctime to the nanosecond. A file copied over the image, or written to, since that scan is another
+ * image: null, and the caller scans it again instead of extracting by an old inode list.
+ */
+export function latestImageId(db: Db, image: { path: string; size: number; stamp: { mtimeNs: bigint; ctimeNs: bigint } | null }): number | null {
+  const row = db.prepare(
+    `SELECT max(id) AS id FROM images WHERE path = ? AND size = ? AND mtime_ns IS ? AND ctime_ns IS ?`,
+  ).get(image.path, image.size, image.stamp === null ? null : String(image.stamp.mtimeNs), image.stamp === null ? null : String(image.stamp.ctimeNs)) as { id: number | null };
   return row.id;
 }
 

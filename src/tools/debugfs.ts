@@ -1,4 +1,6 @@
-// debugfs adapter: only ever `debugfs -c` (catastrophic mode: read-only, bitmaps not read), never -w.
+// debugfs adapter: only ever `debugfs -c` (catastrophic mode: read-only, bitmaps not read), never -w;
+// with -n, so an inode whose metadata checksum does not match is still described, not refused (a
+// damaged or tampered inode is exactly what an examiner wants to see).
 // A partition inside an image is named "IMAGE?offset=BYTES" (e2fsprogs unix_io option).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -74,7 +76,7 @@ export async function debugfsStatMany(image: string, offsetSectors: number, inod
       const outputFd = fs.openSync(outputFile, 'wx', 0o600);
       let output: Awaited<ReturnType<typeof run>>;
       try {
-        output = await run('debugfs', ['-c', '-f', commands, device(image, offsetSectors)], {
+        output = await run('debugfs', ['-c', '-n', '-f', commands, device(image, offsetSectors)], {
           timeoutMs: batch.length > 100 ? WALK_TIMEOUT_MS : SHORT_TIMEOUT_MS, recorder, stdoutFd: outputFd, env: DEBUGFS_ENV,
         });
       } finally {
@@ -98,5 +100,5 @@ export async function debugfsStatMany(image: string, offsetSectors: number, inod
 /** `dump <N> OUT`: debugfs creates and writes OUT itself; the caller judges what it wrote. */
 export async function debugfsDump(image: string, offsetSectors: number, inode: number, output: string, sizeBytes: number | null, recorder: CommandRecorder): Promise<void> {
   if (output.includes('"')) throw new UnlinkedError('BAD_INPUT', `debugfs cannot write to a path containing a double quote: ${output}`);
-  await run('debugfs', ['-c', '-R', `dump <${inode}> "${output}"`, device(image, offsetSectors)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder });
+  await run('debugfs', ['-c', '-n', '-R', `dump <${inode}> "${output}"`, device(image, offsetSectors)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder });
 }
