@@ -23,6 +23,13 @@ function parsePositiveNumber(value: string): number {
   return number;
 }
 
+/** A stall timeout: more than 0, and at most what a timer can wait (about 24 days). */
+function parseStallSeconds(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0 || number > 2_147_483) throw new InvalidArgumentError('expected a number of seconds, more than 0 and at most 2147483');
+  return number;
+}
+
 /** Options every command accepts after its name too (`unlinked list --json --case X`). */
 function withCommon(command: Command): Command {
   return command
@@ -97,7 +104,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .option('--item <id>', 'only this item (repeatable)', collectInt)
     .option('--follow', 'keep copying while a writer appends, until it closes the file or exits')
     .option('--follow-timeout <seconds>', 'stop following after this long', parsePositiveNumber)
-    .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', parsePositiveNumber)
+    .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', parseStallSeconds)
     .option('--force-same-fs', 'allow writing the copy onto the file system that holds the item (may overwrite its blocks)')
     .addHelpText('after', '\nExample:\n  sudo npx unlinked recover --case /mnt/usb/case-42 --json')
     .action(invoke(async () => (await import('../commands/recover.js')).recoverCommand as Runner));
@@ -139,7 +146,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .option('--no-recover', 'snapshot and report only')
     .option('--no-lsof', 'do not run lsof')
     .option('--follow-timeout <seconds>', 'follow growing files for at most this long', parsePositiveNumber)
-    .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', parsePositiveNumber)
+    .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', parseStallSeconds)
     .option('--force-same-fs', 'allow the case on a file system that holds items being recovered')
     .addHelpText('after', '\nExample:\n  sudo npx unlinked triage --case /mnt/usb/case-42')
     .action(invoke(async () => (await import('../commands/triage.js')).triageCommand as Runner));

@@ -186,6 +186,9 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       reject: false,
       timeout: options.timeoutMs,
       killSignal: 'SIGKILL',
+      // Already SIGKILL: execa's second kill 5 s later would be a timer that keeps node alive for a
+      // child left behind in an uninterruptible wait.
+      forceKillAfterDelay: false,
       encoding: 'buffer',
       stripFinalNewline: false,
       maxBuffer: options.maxBufferBytes ?? 256 * 1024 * 1024,
@@ -222,6 +225,12 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       const stallS = options.streamStdout?.stallMs ?? 0;
       failure = `no output for ${stallS} ms: killed${result === null ? `; still there ${options.abandonAfterMs ?? 0} ms after SIGKILL (an uninterruptible wait): left behind` : ''}`;
       throw new UnlinkedError('TOOL_STALLED', `${tool} ${args.join(' ')}: sent nothing for ${Math.round(stallS / 1000)} s: killed`);
+    }
+    if (result === null && options.streamStdout !== undefined) {
+      // Its output ended, but it did not exit (a close that waits on the server): as stalled.
+      subprocess.kill('SIGKILL');
+      failure = `its output ended but it did not exit within ${options.streamStdout.stallMs} ms (an uninterruptible wait): left behind`;
+      throw new UnlinkedError('TOOL_STALLED', `${tool} ${args.join(' ')}: ${failure}`);
     }
     if (result === null) {
       failure = `timed out after ${options.timeoutMs} ms; still there ${options.abandonAfterMs} ms after SIGKILL (an uninterruptible wait): left behind`;

@@ -8,7 +8,7 @@ import { O_TMPFILE_BIT, devString, parseFdInfo, parseMaps, parseProcStat } from 
 import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
 import { MountTable, type NamespaceMounts } from './mounts.js';
-import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP } from './walkWatchdog.js';
+import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './walkWatchdog.js';
 import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult } from './types.js';
 
 const DELETED_SUFFIX = ' (deleted)';
@@ -220,7 +220,11 @@ function walkProcess(
     if (silent !== null) leave(silent, 'exes');
     else {
       about(progress, pid, -1, WHAT_EXE);
-      exeStat = statLite(`${base}/exe`);
+      try {
+        exeStat = statLite(`${base}/exe`);
+      } finally {
+        done(progress);
+      }
     }
     if (exeStat !== undefined) {
       record.exeDeleted = exeStat.nlink === 0;
@@ -276,6 +280,7 @@ function walkProcess(
     }
     about(progress, pid, fd, WHAT_FD);
     const stat = statMapFile(fdPath);
+    done(progress);
     if (typeof stat === 'string') {
       fds.add(pid, fd, target, null);
       if (stat === 'ENOENT') result.counts.fdsVanished++;
@@ -319,6 +324,7 @@ function walkProcess(
     } else if (stat === undefined) {
       about(progress, pid, -1, WHAT_MAP);
       stat = statMapFile(mapFilesDir + entry.range);
+      done(progress);
       // Only a successful stat describes the file for other processes; errors are per process.
       if (typeof stat !== 'string') mapStatCache.set(cacheKey, stat);
     }
@@ -488,6 +494,11 @@ function about(progress: Int32Array | null, pid: number, fd: number, what: numbe
   progress[FD] = fd;
   progress[WHAT] = what;
   Atomics.add(progress, SEQ, 1);
+}
+
+/** The stat returned. */
+function done(progress: Int32Array | null): void {
+  if (progress !== null) Atomics.store(progress, WHAT, WHAT_NONE);
 }
 
 function statMapFile(file: string): StatLite | string {

@@ -14,6 +14,8 @@ export const PID = 1;
 /** The fd number, or -1 for the executable or a mapping. */
 export const FD = 2;
 export const WHAT = 3;
+/** No stat under way (the walk reads /proc, stores rows, ...): nothing to warn about. */
+export const WHAT_NONE = 0;
 export const WHAT_FD = 1;
 export const WHAT_EXE = 2;
 export const WHAT_MAP = 3;
@@ -27,6 +29,8 @@ export function startWalkWatchdog(stallMs = WALK_STALL_MS): WalkWatchdog {
   const progress = new Int32Array(new SharedArrayBuffer(4 * 4));
   const worker = new Worker(new URL('./walkWatchdogWorker.js', import.meta.url), { workerData: { progress, stallMs, ownPid: process.pid } });
   worker.unref();
+  // A watchdog that fails (it could not write to stderr, say) must not take the snapshot with it.
+  worker.on('error', () => undefined);
   return {
     progress,
     stop: async () => {

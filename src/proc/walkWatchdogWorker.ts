@@ -2,7 +2,7 @@
 // what it waits on, once per stall.
 import fs from 'node:fs';
 import { workerData } from 'node:worker_threads';
-import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD } from './walkWatchdog.js';
+import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_NONE } from './walkWatchdog.js';
 
 const { progress, stallMs, ownPid } = workerData as { progress: Int32Array; stallMs: number; ownPid: number };
 const TICK_MS = 250;
@@ -19,9 +19,15 @@ setInterval(() => {
     told = false;
     return;
   }
-  if (told || Date.now() - since < stallMs) return;
+  // Only a stat under way can wait on a file system (not the store, not /proc itself).
+  const what = Atomics.load(progress, WHAT);
+  if (told || what === WHAT_NONE || Date.now() - since < stallMs) return;
   told = true;
-  fs.writeSync(2, `unlinked: ${stalledMessage(Atomics.load(progress, PID), Atomics.load(progress, FD), Atomics.load(progress, WHAT), Math.round((Date.now() - since) / 1000), ownPid)}\n`);
+  try {
+    fs.writeSync(2, `unlinked: ${stalledMessage(Atomics.load(progress, PID), Atomics.load(progress, FD), what, Math.round((Date.now() - since) / 1000), ownPid)}\n`);
+  } catch {
+    // stderr closed or full: nothing else to tell it with
+  }
 }, TICK_MS);
 
 function stalledMessage(pid: number, fd: number, what: number, waitedS: number, self: number): string {

@@ -142,11 +142,13 @@ function mayNotAnswer(item: ItemRow): boolean {
 interface ItemReader {
   /** Open the source and check it is the snapshot's file: its size then, or why it is not copied. */
   open(): Promise<{ size: number } | string>;
-  /** The source's size now; null when it cannot be known (a file system that stopped answering). */
-  size(): Promise<number | null>;
+  /** The source's size now; a string says why it cannot be known. */
+  size(): Promise<number | string>;
   copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void>;
   /** Does the holder still hold the file (a writer that may still append)? */
   stillHeld(): Promise<boolean>;
+  /** Can the file still be read once its holder closed it (this process holds an fd of its own)? */
+  readonly readsAfterClose: boolean;
   readonly pollMs: number;
   close(): void;
 }
@@ -154,6 +156,7 @@ interface ItemReader {
 /** A file on a local file system: read by this process through its /proc path. */
 class LocalReader implements ItemReader {
   readonly pollMs = FOLLOW_POLL_MS;
+  readonly readsAfterClose = true;
   private input: number | null = null;
 
   constructor(
@@ -218,6 +221,7 @@ class LocalReader implements ItemReader {
  */
 class ChildReader implements ItemReader {
   readonly pollMs = FOLLOW_POLL_REMOTE_MS;
+  readonly readsAfterClose = false;
   private noatime = true;
 
   constructor(
@@ -241,9 +245,9 @@ class ChildReader implements ItemReader {
     return this.custody(seen) ?? checkProcess(this.item) ?? { size: seen.size };
   }
 
-  async size(): Promise<number | null> {
+  async size(): Promise<number | string> {
     const seen = await this.statSource(this.source);
-    if (typeof seen === 'string') return null;
+    if (typeof seen === 'string') return seen;
     // dd read the snapshot's file only if the path still names it.
     const moved = this.custody(seen);
     if (moved !== null) throw new Error(`after the copy: ${moved}`);
@@ -263,6 +267,7 @@ class ChildReader implements ItemReader {
   }
 
   private async read(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void> {
+    const from = state.bytes;
     const sink = streamInto(output, state, onProgress);
     const flags = ['skip_bytes', ...(this.noatime ? ['noatime'] : [])];
     try {
@@ -275,6 +280,10 @@ class ChildReader implements ItemReader {
       });
     } catch (error) {
       await sink.end().catch(() => undefined); // what arrived before the failure is kept, as far as it can be
+      if (error instanceof UnlinkedError && error.code === 'TOOL_FAILED' && /No such file or directory/.test(error.message) && state.bytes === from) {
+        // The holder closed the fd (or exited) before dd could open it.
+        throw new UnlinkedError('NOT_FOUND', `${this.source} is gone: the ${this.item.fd === null ? this.item.kind : `fd ${this.item.fd}`} was closed`);
+      }
       if (error instanceof UnlinkedError && error.code === 'TOOL_STALLED') {
         const where = this.where();
         if (this.item.dev !== null) this.silentDevs.set(this.item.dev, `not copied: ${where} stopped answering during the copy of item ${this.item.id}`);
@@ -288,6 +297,9 @@ class ChildReader implements ItemReader {
   async stillHeld(): Promise<boolean> {
     if (checkProcess(this.item) !== null) return false;
     const seen = await this.statSource(`/proc/${this.item.pid}/fd/${this.item.fd}`);
+    if (typeof seen === 'string' && this.item.dev !== null && this.silentDevs.has(this.item.dev)) {
+      throw new UnlinkedError('TOOL_STALLED', `${this.where()} did not answer a stat within ${PROBE_TIMEOUT_MS / 1000} s while the file was followed`);
+    }
     return typeof seen !== 'string' && this.custody(seen) === null;
   }
 
@@ -307,7 +319,8 @@ class ChildReader implements ItemReader {
   private async statSource(file: string): Promise<{ dev: string; ino: U64; size: number } | string> {
     let text: string;
     try {
-      const result = await run('stat', ['-L', '--format=%Hd:%Ld %i %s', '--', file], {
+      // %d: st_dev in decimal (%Hd:%Ld, major:minor, needs coreutils 9).
+      const result = await run('stat', ['-L', '--format=%d %i %s', '--', file], {
         timeoutMs: PROBE_TIMEOUT_MS, recorder: this.recorder, abandonAfterMs: ABANDON_AFTER_MS, okExitCodes: [0, 1], env: C_LOCALE,
       });
       text = result.stdout.toString('utf8').trim();
@@ -321,10 +334,10 @@ class ChildReader implements ItemReader {
       if (this.item.dev !== null) this.silentDevs.set(this.item.dev, reason);
       return reason;
     }
-    const match = /^(\d+:\d+) (\d+) (\d+)$/.exec(text);
+    const match = /^(\d+) (\d+) (\d+)$/.exec(text);
     const ino = match === null ? null : parseU64(match[2] ?? '');
     if (match === null || ino === null) return `cannot read what stat printed for ${file}: ${JSON.stringify(text)}`;
-    return { dev: match[1] ?? '', ino, size: Number(match[3]) };
+    return { dev: devString(BigInt(match[1] ?? '0')), ino, size: Number(match[3]) };
   }
 }
 
@@ -359,25 +372,37 @@ async function recoverOne(item: ItemRow, reader: ItemReader, output: string, opt
     await reader.copy(outputFd, state, onProgress);
     let followed = false;
     let followNote: string | null = null;
+    let closedUnderUs = false;
     if (options.follow && item.fd !== null) {
       followed = true;
-      followNote = await follow(item, reader, outputFd, state, options);
+      ({ note: followNote, closedUnderUs } = await follow(item, reader, outputFd, state, options));
     }
-    const sizeAtEnd = await reader.size();
+    // Through a holder's fd that is closed now nothing can be asked any more (the number may name another file).
+    const endSize = closedUnderUs ? 'its holder closed it' : await reader.size();
     // A file that ends in a hole: the output must still have the logical size.
     fs.ftruncateSync(outputFd, state.bytes);
     fs.fsyncSync(outputFd);
     const notes: string[] = [];
     if (followNote !== null) notes.push(followNote);
     let complete = followNote === null;
-    if (sizeAtEnd === null) {
-      notes.push(`its file system did not answer a stat after the copy: the size the file ended with is unknown (${state.bytes} bytes copied)`);
-      complete = false;
-    } else if (state.bytes < sizeAtEnd) {
+    let sizeAtEnd: number | null = typeof endSize === 'number' ? endSize : null;
+    if (typeof endSize === 'string') {
+      if (closedUnderUs) {
+        complete = false; // the follow note says why
+      } else if (endSize.includes(' is gone: ')) {
+        // The holder closed it during the copy. The reading dd had it open until read() said end of
+        // file, which is what a size taken then would have said: the copy holds it to its end.
+        notes.push(`its holder closed it during the copy: dd read it to its end (${state.bytes} bytes)`);
+        sizeAtEnd = state.bytes;
+      } else {
+        notes.push(`the size the file ended with is unknown (${endSize}; ${state.bytes} bytes copied)`);
+        complete = false;
+      }
+    } else if (state.bytes < endSize) {
       notes.push(`point-in-time copy: the file grew from ${sizeAtStart} to ${sizeAtEnd} bytes while it was copied; ${state.bytes} bytes copied${options.follow ? '' : ' (use --follow)'}`);
       complete = false;
-    } else if (state.bytes > sizeAtEnd) {
-      notes.push(`the file shrank to ${sizeAtEnd} bytes while it was copied (${state.bytes} bytes copied)`);
+    } else if (state.bytes > endSize) {
+      notes.push(`the file shrank to ${endSize} bytes while it was copied (${state.bytes} bytes copied)`);
       complete = false;
     }
     return {
@@ -401,7 +426,7 @@ async function recoverOne(item: ItemRow, reader: ItemReader, output: string, opt
     } catch {
       // the size of what is there is a detail: the note still says where it is
     }
-    return { ...failed(`copy failed: ${oneLine(error)}; ${partial} bytes of it were written to ${output} before that (kept, not hashed)`), output };
+    return { ...failed(`copy failed: ${oneLine(error)}; ${partial} bytes of it were written to ${output} before that (kept, not hashed)`), output, bytes: partial };
   } finally {
     reader.close();
     if (outputFd !== null) fs.closeSync(outputFd);
@@ -432,18 +457,30 @@ function openSource(source: string): number {
  * Keep copying while the holder keeps the file open, like `tail -c +0 -f`. Returns null when the
  * writer closed it (or exited) and every byte was copied; else why the copy may be short.
  */
-async function follow(item: ItemRow, reader: ItemReader, output: number, state: CopyState, options: RecoverOptions): Promise<string | null> {
+async function follow(item: ItemRow, reader: ItemReader, output: number, state: CopyState, options: RecoverOptions): Promise<{ note: string | null; closedUnderUs: boolean }> {
   const timeoutS = options.followTimeoutS ?? DEFAULT_FOLLOW_TIMEOUT_S;
   const deadline = Date.now() + timeoutS * 1000;
   const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
-  for (;;) {
-    await reader.copy(output, state, onProgress);
-    if (!(await reader.stillHeld())) {
-      // The writer is done: whatever it wrote last is in the file now.
-      await reader.copy(output, state, onProgress);
-      return null;
+  const closed = async (): Promise<{ note: string | null; closedUnderUs: boolean }> => {
+    if (!reader.readsAfterClose) {
+      // Read through the holder's fd, which is closed now (or another file's): never read again.
+      const note = `its holder closed it while it was followed; on a network or FUSE file system unlinked holds no fd of its own, so what was written in the last ${reader.pollMs / 1000} s before that may be missing`;
+      return { note, closedUnderUs: true };
     }
-    if (Date.now() >= deadline) return `still held open by process ${item.pid} after following for ${timeoutS} s: the file may still grow`;
+    // The writer is done: whatever it wrote last is in the file now.
+    await reader.copy(output, state, onProgress);
+    return { note: null, closedUnderUs: false };
+  };
+  for (;;) {
+    if (!(await reader.stillHeld())) return closed();
+    if (Date.now() >= deadline) return { note: `still held open by process ${item.pid} after following for ${timeoutS} s: the file may still grow`, closedUnderUs: false };
     await new Promise((resolve) => setTimeout(resolve, reader.pollMs));
+    try {
+      await reader.copy(output, state, onProgress);
+    } catch (error) {
+      // Closed between the check and the read (a reader without an fd of its own).
+      if (error instanceof UnlinkedError && error.code === 'NOT_FOUND') return closed();
+      throw error;
+    }
   }
 }
