@@ -43,7 +43,8 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
     ctx.info(`image sha256 ${scan.sha256 ?? 'unknown'}${afterScan(scan)}`);
     if (ctx.json) ctx.out(JSON.stringify(imageInodesOf(kase.db, scan.imageId).map(toJson)));
     const changed = scan.unchangedAfter === false || (scan.sha256After !== null && scan.sha256After !== scan.sha256);
-    const partial = scan.filesystems.some((fs) => fs.failure !== null && !fs.notExt) || scan.sha256 === null || changed;
+    // Partly done: a file system that could not be read, inodes whose state is unknown, no hash, a change.
+    const partial = scan.filesystems.some((fs) => (fs.failure !== null && !fs.notExt) || fs.undescribed > 0) || scan.tableProblem !== null || scan.sha256 === null || changed;
     return partial ? EXIT.partial : EXIT.ok;
   } finally {
     kase.close();

@@ -18,6 +18,10 @@ export interface ExtractTarget {
   /** The inode's size and whether it still points at data, from a scan or debugfs stat (null: unknown). */
   size: number | null;
   recoverable: boolean | null;
+  /** A scan's word: an orphan (open when imaged) or an ordinary deleted inode; null: not from a scan. */
+  state: 'orphan' | 'deleted' | null;
+  /** Data blocks the inode still lists (null: unknown). */
+  blocks: number | null;
   fsUuid: string | null;
   imageInodeId: number | null;
 }
@@ -99,6 +103,13 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
       notes: [`unrecoverable: the inode (size ${target.size ?? '?'}) points at no data blocks any more (on unlink ext4 zeroes the extents and the size): nothing extracted`],
     };
   }
+  if (target.state === 'deleted' && target.size === 0 && target.blocks !== null && target.blocks > 0) {
+    // icat and debugfs copy as many bytes as the size says: 0. An empty file is not its content.
+    return {
+      output: null, bytes: 0, sha256: null, complete: false, method: null,
+      notes: [`the inode's size is 0 but it still lists ${target.blocks} data blocks (its size was zeroed or altered): the tools copy by the size, so no file can be cut out of it; nothing extracted (its blocks can be read with blkcat)`],
+    };
+  }
   const base = `${path.basename(copier.source.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${target.offsetSectors}-${target.inode}`;
   const viaIcat = await copyWithIcat(copier, target, base);
   if (viaIcat.error === null) return judge(viaIcat.copy, 'icat', true, target, []);
@@ -150,7 +161,7 @@ async function copyWithDebugfs(copier: Copier, target: ExtractTarget, base: stri
   copier.onFile(file);
   let error: string | null = null;
   try {
-    await debugfsDump(copier.source.path, target.offsetSectors, target.inode, file, target.size, copier.recorder);
+    await debugfsDump(copier.source.path, target.offsetSectors, target.inode, file, target.size, copier.recorder, path.dirname(copier.outputDir));
   } catch (failure) {
     error = oneLine(failure);
   }

@@ -2,6 +2,7 @@
 // and deleted inodes, file system by file system, and store what was found in one transaction.
 // Per file system: fsstat, ils -aL, ils -r, fls -rd (and icat of the orphan file) run side by side;
 // one debugfs -c batch describes every candidate inode as soon as the ils lists are in.
+import fs from 'node:fs';
 import { UnlinkedError, oneLine } from '../errors.js';
 import { requireTool, type CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
@@ -16,6 +17,8 @@ import { flsDeletedNames } from '../tools/fls.js';
 import { fsstat } from '../tools/fsstat.js';
 import { icatToBuffer } from '../tools/icat.js';
 import { ilsRemoved, ilsUnlinkedAllocated } from '../tools/ils.js';
+import { istat } from '../tools/istat.js';
+import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
 import type { DebugfsInode } from '../../parsers/debugfsStats.js';
 import { followOrphanChain } from './orphanChain.js';
@@ -28,6 +31,8 @@ export interface ScannedFs extends NewFilesystem {
   failure: string | null;
   /** Not an ext2/3/4 file system (swap, another type, empty): skipped, not failed. */
   notExt: boolean;
+  /** Inodes found that neither debugfs nor istat described: whether they are recoverable is unknown. */
+  undescribed: number;
 }
 
 export interface ScanOptions {
@@ -49,6 +54,8 @@ export interface ScanResult {
   filesystems: ScannedFs[];
   /** Image-level warnings (hashing, the image changing under us). */
   warnings: string[];
+  /** Why the partition table could not be read (then only sector 0 was scanned), or null. */
+  tableProblem: string | null;
 }
 
 /** Every program a scan may run: all checked before anything is read, so a missing one fails cleanly. */
@@ -73,6 +80,8 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
   const hashBefore = startHash(source.path);
   try {
     let partitionTable: string | null = null;
+    /** A partition table that is there but could not be read: the scan is partial. */
+    let tableProblem: string | null = null;
     const filesystems: ScannedFs[] = [];
     const warnings: string[] = [];
     // A named offset or a bare image must be a readable file system; a partition of a table may be swap.
@@ -86,9 +95,24 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
       // An ext file system at sector 0 is scanned while mmls looks for a partition table, not after it.
       const atZero = readSuperblock(source, 0) === null ? null : scanFilesystem(source, 0, recorder, options.workDir);
       atZero?.catch(() => undefined);
-      const table = await mmls(source.path, recorder);
+      const found = await mmls(source.path, recorder);
+      const table = found !== null && 'records' in found ? found : null;
+      // A table mmls cannot read, or a GPT of which only its protective MBR entry (0xEE) was read (a
+      // GPT whose header or entries are damaged or cut off): the partitions are unknown.
+      const protectiveOnly = table !== null && table.records.filter((part) => part.allocated).every((part) => /\(0xee\)/i.test(part.description));
+      tableProblem = found !== null && 'unreadable' in found
+        ? `mmls could not read the partition table (${found.unreadable})`
+        : protectiveOnly ? `the GPT could not be read (mmls found only its protective MBR entry: a damaged or truncated image?)` : null;
       partitionTable = table?.table ?? null;
-      if (table === null) {
+      if (tableProblem !== null) {
+        if (atZero === null) throw new UnlinkedError('BAD_INPUT', `${source.path}: ${tableProblem}, and no ext file system starts at sector 0: name a partition with --offset SECTORS`);
+        warnings.push(`${tableProblem}: only the file system at sector 0 was scanned; name a partition with --offset SECTORS`);
+        filesystems.push(mustRead(await atZero));
+      } else if (table === null) {
+        // mmls says nothing at all of a DOS table it cannot read (an entry past the end, say).
+        if (atZero === null && hasBootSignature(source)) {
+          throw new UnlinkedError('BAD_INPUT', `${source.path}: sector 0 ends in the 0x55AA signature of a partition table that mmls could not read (damaged?), and no ext file system starts at sector 0: name a partition with --offset SECTORS`);
+        }
         filesystems.push(mustRead(await (atZero ?? scanFilesystem(source, 0, recorder, options.workDir))));
       } else {
         // Offsets are kept in 512-byte sectors, TSK's -o unit, whatever sector size the table uses.
@@ -107,7 +131,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
       throw new UnlinkedError('BAD_INPUT', `${source.path}: none of the ${filesystems.length} partitions (${partitionTable ?? 'partition table'}) holds an ext2/3/4 file system`);
     }
     if (source.deviceId !== null && isMounted(source.deviceId)) {
-      warnings.push(`${source.path} is mounted: a live file system changes while it is read, and data still in the page cache is not on the device yet`);
+      warnings.push(`${source.path} is mounted (itself, a partition of it, or a volume built on it): a live file system changes while it is read, and data still in the page cache is not on the device yet`);
     }
     let sha256: string | null = null;
     try {
@@ -139,7 +163,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
           warnings.push(`could not hash ${source.path} again after the scan: ${oneLine(error)}`);
         }
       }
-      return { imageId, source, sha256, sha256After, unchangedAfter, partitionTable, filesystems, warnings };
+      return { imageId, source, sha256, sha256After, unchangedAfter, partitionTable, filesystems, warnings, tableProblem };
     } finally {
       hashAfter?.stop();
     }
@@ -148,10 +172,21 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
   }
 }
 
+/** Does sector 0 end in 0x55 0xAA, the signature of an MBR (or of a GPT's protective MBR)? */
+function hasBootSignature(source: ImageSource): boolean {
+  const fd = fs.openSync(source.path, fs.constants.O_RDONLY);
+  try {
+    const sector = Buffer.alloc(512);
+    return fs.readSync(fd, sector, 0, 512, 0) === 512 && sector[510] === 0x55 && sector[511] === 0xaa;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function emptyFs(offsetSectors: number): ScannedFs {
   return {
     offsetSectors, fsType: null, fsUuid: null, label: null, lastMountedAt: null, lastMountPoint: null, blockSize: null, inodeCount: null,
-    orphanFile: false, lastOrphan: null, error: null, inodes: [], warnings: [], failure: null, notExt: false,
+    orphanFile: false, lastOrphan: null, error: null, inodes: [], warnings: [], failure: null, notExt: false, undescribed: 0,
   };
 }
 
@@ -224,9 +259,23 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   };
   try {
     const parsed = await statBatch(candidates);
-    if (parsed.warnings.length > 0) warn(`debugfs: ${parsed.warnings.length} inodes not described (first: ${parsed.warnings[0]?.message ?? ''}); their metadata comes from ils alone`);
+    if (parsed.warnings.length > 0) warn(`debugfs: ${parsed.warnings.length} inodes not described (first: ${parsed.warnings[0]?.message ?? ''})`);
   } catch (error) {
-    warn(`debugfs stat failed, metadata from ils alone (no full mode, dtime or block list): ${oneLine(error)}`);
+    warn(`debugfs stat failed: ${oneLine(error)}`);
+  }
+  // What debugfs did not describe, istat (one process per inode) does, for a few; the rest stay
+  // unknown: whether they still point at data is not known, and the scan says it is partial.
+  const undescribed = candidates.filter((inode) => !stats.has(inode));
+  for (let start = 0; start < Math.min(undescribed.length, ISTAT_FALLBACK_MAX); start += ISTAT_PARALLEL) {
+    await Promise.all(undescribed.slice(start, Math.min(start + ISTAT_PARALLEL, ISTAT_FALLBACK_MAX)).map(async (inode) => {
+      const info = await istat(source.path, offset, inode, recorder).catch(() => null);
+      if (info !== null) stats.set(inode, fromIstat(inode, info));
+    }));
+  }
+  scanned.undescribed = candidates.filter((inode) => !stats.has(inode)).length;
+  if (undescribed.length > 0) {
+    warn(`${undescribed.length} inodes not described by debugfs: ${undescribed.length - scanned.undescribed} described by istat instead` +
+      (scanned.undescribed === 0 ? '' : `; ${scanned.undescribed} by neither (metadata from ils alone; whether they still point at data is unknown, reported as not recoverable)`));
   }
 
   // 3. The s_last_orphan chain, through the dtime links debugfs read.
@@ -273,6 +322,18 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   }
   scanned.inodes = [...orphans.values(), ...deleted.values()].sort((a, b) => a.inode - b.inode);
   return finish(scanned, superblock, await facts);
+}
+
+/** Inodes istat is asked about when debugfs could not describe them (a process each). */
+const ISTAT_FALLBACK_MAX = 256;
+const ISTAT_PARALLEL = 4;
+
+/** istat's view in debugfs' shape: no times but the deletion time, blocks as istat lists them. */
+function fromIstat(inode: number, info: IstatInfo): DebugfsInode {
+  return {
+    inode, type: 'unknown', mode: info.mode, uid: info.uid, gid: info.gid, size: info.size, links: info.nlink, blockcount: null,
+    atime: null, mtime: null, ctime: null, crtime: null, dtimeRaw: info.deleted ?? 0, dataBlocks: info.blocks, inlineData: false,
+  };
 }
 
 function collect(result: ParseResult<IlsInode> | null, what: string, warn: (message: string) => void, take: (record: IlsInode) => void): void {

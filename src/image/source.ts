@@ -175,36 +175,98 @@ export class FollowHasher {
 
 /**
  * Writing the case onto the device being examined would overwrite evidence (deleted blocks first of
- * all): refuse when the case directory lives on that device or on one of its partitions.
+ * all): refuse when the case directory lives on that device, on one of its partitions, or on
+ * anything built on it (LVM and other device-mapper volumes, md RAID), however deep.
  */
 export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): void {
   if (source.deviceId === null) return;
   let dir = path.resolve(caseDir);
   while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   const caseDevice = devString(fs.statSync(dir).dev);
-  if (caseDevice === source.deviceId || parentDevice(caseDevice) === source.deviceId) {
+  if (caseDevice === source.deviceId || underlying(caseDevice).has(source.deviceId)) {
     throw new UnlinkedError('SAME_FS', `the case directory ${path.resolve(caseDir)} is on ${source.path} itself: writing there could overwrite the evidence; use --case DIR on another disk`);
   }
 }
 
-/** The whole disk of a partition ("8:2" -> "8:0"), from sysfs; null for a whole disk or when unknown. */
-function parentDevice(deviceId: string): string | null {
+/** A block device's sysfs directory (its own, through /sys/dev/block/MAJ:MIN), or null. */
+function sysfsDir(deviceId: string): string | null {
   try {
-    const real = fs.realpathSync(`/sys/dev/block/${deviceId}`);
-    if (!fs.existsSync(path.join(real, 'partition'))) return null;
-    return fs.readFileSync(path.join(path.dirname(real), 'dev'), 'utf8').trim();
+    return fs.realpathSync(`/sys/dev/block/${deviceId}`);
   } catch {
     return null;
   }
 }
 
-/** Is this block device mounted (in our mount namespace)? Then it is a live file system, changing while read. */
-export function isMounted(deviceId: string): boolean {
+function deviceIdOf(dir: string): string | null {
   try {
-    return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[2] === deviceId);
+    return fs.readFileSync(path.join(dir, 'dev'), 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The devices named in a sysfs list directory (holders/ or slaves/): their MAJ:MIN. */
+function listed(dir: string, list: 'holders' | 'slaves'): string[] {
+  try {
+    return fs.readdirSync(path.join(dir, list)).map((name) => deviceIdOf(`/sys/class/block/${name}`)).filter((id): id is string => id !== null);
+  } catch {
+    return [];
+  }
+}
+
+/** What a device is built on, recursively: the whole disk of a partition, the slaves of dm or md. */
+function underlying(deviceId: string, seen = new Set<string>()): Set<string> {
+  const dir = sysfsDir(deviceId);
+  if (dir === null) return seen;
+  const below = listed(dir, 'slaves');
+  if (fs.existsSync(path.join(dir, 'partition'))) {
+    const disk = deviceIdOf(path.dirname(dir));
+    if (disk !== null) below.push(disk);
+  }
+  for (const id of below) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    underlying(id, seen);
+  }
+  return seen;
+}
+
+/** What is built on a device, recursively: its partitions, and the dm or md devices holding it. */
+function builtOn(deviceId: string, seen = new Set<string>()): Set<string> {
+  const dir = sysfsDir(deviceId);
+  if (dir === null) return seen;
+  const above = listed(dir, 'holders');
+  try {
+    for (const name of fs.readdirSync(dir)) {
+      if (fs.existsSync(path.join(dir, name, 'partition'))) {
+        const id = deviceIdOf(path.join(dir, name));
+        if (id !== null) above.push(id);
+      }
+    }
+  } catch {
+    // no partitions to list
+  }
+  for (const id of above) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    builtOn(id, seen);
+  }
+  return seen;
+}
+
+/**
+ * Is this block device mounted (in our mount namespace), or a partition of it, or a volume built on
+ * it? Then a live file system is on it, changing while it is read.
+ */
+export function isMounted(deviceId: string): boolean {
+  let mountinfo: string;
+  try {
+    mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8');
   } catch {
     return false;
   }
+  const mounted = new Set(mountinfo.split('\n').map((line) => line.split(' ')[2]));
+  return mounted.has(deviceId) || [...builtOn(deviceId)].some((id) => mounted.has(id));
 }
 
 /** The ext superblock of the file system starting at `offsetSectors`, or null when there is none. */

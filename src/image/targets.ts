@@ -21,6 +21,7 @@ const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
   offsetSectors: record.offset_sectors, inode: record.inode, size: record.size,
   // A scan that could not describe the inode (blocks null) does not know: icat is tried, and judged.
   recoverable: record.blocks === null ? null : record.recoverable,
+  state: record.state, blocks: record.blocks,
   fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id,
 });
 
@@ -75,7 +76,9 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
         const allocated = (await istat(source.path, at, inode, recorder).catch(() => null))?.allocated ?? null;
         if (allocated !== true) hasData = false;
       }
-      targets.set(inode, { offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, fsUuid: superblock.uuid, imageInodeId: null });
+      targets.set(inode, {
+        offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, fsUuid: superblock.uuid, imageInodeId: null,
+      });
     }
   }
   return { targets: inodes.filter((inode, index) => inodes.indexOf(inode) === index).map((inode) => targets.get(inode)).filter((target): target is ExtractTarget => target !== undefined), notes };
@@ -91,10 +94,13 @@ export function checkOffset(source: ImageSource, offset: number | undefined): vo
 /** The offset of the image's only ext file system (from the newest scan, or mmls), or a usage error naming the choices. */
 async function soleFilesystem(db: Db, imageId: number | null, source: ImageSource, recorder: CommandRecorder): Promise<number> {
   let offsets: number[];
+  let tableProblem = '';
   if (imageId !== null) {
     offsets = filesystemsOf(db, imageId).filter((fs) => fs.fs_uuid !== null).map((fs) => fs.offset_sectors);
   } else {
-    const table = await mmls(source.path, recorder);
+    const found = await mmls(source.path, recorder);
+    const table = found !== null && 'records' in found ? found : null;
+    if (found !== null && 'unreadable' in found) tableProblem = ` (mmls could not read its partition table: ${found.unreadable}; name a partition with --offset SECTORS)`;
     offsets = table === null ? [0] : table.records.filter((part) => part.allocated).map((part) => (part.start * table.sectorSize) / 512);
     if (table !== null && readSuperblock(source, 0) !== null && !offsets.includes(0)) offsets.push(0);
     offsets = offsets.filter((start) => readSuperblock(source, start) !== null);
@@ -102,7 +108,7 @@ async function soleFilesystem(db: Db, imageId: number | null, source: ImageSourc
   const [only] = offsets;
   if (offsets.length === 1 && only !== undefined) return only;
   if (offsets.length === 0) {
-    throw new UnlinkedError('BAD_INPUT', `${source.path}: no ext2/3/4 file system here (no superblock magic 0xEF53 at sector 0 or in any partition): not a file system, a clobbered superblock, or another file system type`);
+    throw new UnlinkedError('BAD_INPUT', `${source.path}: no ext2/3/4 file system here (no superblock magic 0xEF53 at sector 0 or in any partition): not a file system, a clobbered superblock, or another file system type${tableProblem}`);
   }
   throw usageError(`${source.path} holds ${offsets.length} ext file systems (sectors ${offsets.join(', ')}): give --offset SECTORS`);
 }

@@ -13,9 +13,28 @@ import { SHORT_TIMEOUT_MS, WALK_TIMEOUT_MS, copyTimeoutMs } from './limits.js';
 /** Inodes per debugfs process: about 600 bytes of output each, so a batch stays near 12 MB. */
 const STAT_BATCH = 20_000;
 
-function device(image: string, offsetSectors: number): string {
-  if (image.includes('?')) throw new UnlinkedError('BAD_INPUT', `debugfs cannot open a path containing "?": ${image} (link it under another name)`);
-  return offsetSectors === 0 ? image : `${image}?offset=${offsetSectors * 512}`;
+/**
+ * How debugfs is to name the image: "?" starts unix_io's options, so a path holding one is reached
+ * through a symbolic link in the scratch directory instead (debugfs opens what it points at).
+ */
+function device(image: string, offsetSectors: number, scratch: string): string {
+  let name = image;
+  if (image.includes('?')) {
+    name = path.join(scratch, 'image');
+    if (!fs.existsSync(name)) fs.symlinkSync(image, name);
+  }
+  return offsetSectors === 0 ? name : `${name}?offset=${offsetSectors * 512}`;
+}
+
+/** A private scratch directory in workDir (the case directory), removed after fn. */
+async function withScratch<T>(workDir: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  sweepLeftovers(workDir);
+  const dir = fs.mkdtempSync(path.join(workDir, `${SCRATCH_PREFIX}${process.pid}-`));
+  try {
+    return await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -64,9 +83,7 @@ function isRunning(pid: number): boolean {
 export async function debugfsStatMany(image: string, offsetSectors: number, inodes: readonly number[], recorder: CommandRecorder, workDir: string): Promise<ParseResult<DebugfsInode>> {
   const result: ParseResult<DebugfsInode> = { records: [], warnings: [] };
   if (inodes.length === 0) return result;
-  sweepLeftovers(workDir);
-  const dir = fs.mkdtempSync(path.join(workDir, `${SCRATCH_PREFIX}${process.pid}-`));
-  try {
+  return withScratch(workDir, async (dir) => {
     for (let start = 0; start < inodes.length; start += STAT_BATCH) {
       const batch = inodes.slice(start, start + STAT_BATCH);
       const commands = path.join(dir, `stat-${start}.txt`);
@@ -76,7 +93,7 @@ export async function debugfsStatMany(image: string, offsetSectors: number, inod
       const outputFd = fs.openSync(outputFile, 'wx', 0o600);
       let output: Awaited<ReturnType<typeof run>>;
       try {
-        output = await run('debugfs', ['-c', '-n', '-f', commands, device(image, offsetSectors)], {
+        output = await run('debugfs', ['-c', '-n', '-f', commands, device(image, offsetSectors, dir)], {
           timeoutMs: batch.length > 100 ? WALK_TIMEOUT_MS : SHORT_TIMEOUT_MS, recorder, stdoutFd: outputFd, env: DEBUGFS_ENV,
         });
       } finally {
@@ -91,14 +108,22 @@ export async function debugfsStatMany(image: string, offsetSectors: number, inod
         if (reason !== undefined) throw new UnlinkedError('TOOL_FAILED', `debugfs could not read the inodes: ${reason}`);
       }
     }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  return result;
+    return result;
+  });
 }
 
-/** `dump <N> OUT`: debugfs creates and writes OUT itself; the caller judges what it wrote. */
-export async function debugfsDump(image: string, offsetSectors: number, inode: number, output: string, sizeBytes: number | null, recorder: CommandRecorder): Promise<void> {
-  if (output.includes('"')) throw new UnlinkedError('BAD_INPUT', `debugfs cannot write to a path containing a double quote: ${output}`);
-  await run('debugfs', ['-c', '-n', '-R', `dump <${inode}> "${output}"`, device(image, offsetSectors)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder });
+/**
+ * `dump <N> OUT`: debugfs writes OUT itself, here a name of its own in the scratch directory (a
+ * request is one line of text: a path with a quote or a newline could not be named), then moved to
+ * `output`, which the caller reserved. debugfs exits 0 even when the dump failed: what it said on
+ * stderr (other than its version banner) comes back as the error; the caller judges what it wrote.
+ */
+export async function debugfsDump(image: string, offsetSectors: number, inode: number, output: string, sizeBytes: number | null, recorder: CommandRecorder, workDir: string): Promise<void> {
+  await withScratch(workDir, async (dir) => {
+    const written = path.join(dir, 'dump.out');
+    const result = await run('debugfs', ['-c', '-n', '-R', `dump <${inode}> "${written}"`, device(image, offsetSectors, dir)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder });
+    if (fs.existsSync(written)) fs.renameSync(written, output);
+    const complaint = result.stderr.split('\n').map((line) => line.trim()).find((line) => line !== '' && !/^debugfs \d/.test(line));
+    if (complaint !== undefined) throw new UnlinkedError('TOOL_FAILED', `debugfs: ${complaint}`);
+  });
 }

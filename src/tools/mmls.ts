@@ -4,15 +4,23 @@ import { UnlinkedError } from '../errors.js';
 import { parseMmls, type MmlsResult } from '../../parsers/mmls.js';
 import { SHORT_TIMEOUT_MS } from './limits.js';
 
-/** null when mmls finds no partition table: a bare file system (mmls exits 1, "Cannot determine partition type"). */
-export async function mmls(image: string, recorder: CommandRecorder): Promise<MmlsResult | null> {
-  let stdout: Buffer;
+/**
+ * null when mmls finds no partition table: a bare file system (mmls exits 1 and prints nothing, or
+ * "Cannot determine partition type"). A table mmls finds but cannot read (an entry past the end of
+ * a truncated image, say) is `{ unreadable: its message }`: not the same as no table at all.
+ */
+export async function mmls(image: string, recorder: CommandRecorder): Promise<MmlsResult | { unreadable: string } | null> {
+  let result: Awaited<ReturnType<typeof run>>;
   try {
-    stdout = (await run('mmls', [image], { timeoutMs: SHORT_TIMEOUT_MS, recorder })).stdout;
+    result = await run('mmls', [image], { timeoutMs: SHORT_TIMEOUT_MS, recorder, okExitCodes: [0, 1] });
   } catch (error) {
-    if (error instanceof UnlinkedError && error.code === 'TOOL_FAILED') return null;
+    if (error instanceof UnlinkedError && error.code === 'TOOL_FAILED') return { unreadable: error.message };
     throw error;
   }
-  const parsed = parseMmls(stdout.toString('latin1'));
+  if (result.exitCode !== 0) {
+    const complaint = result.stderr.split('\n').map((line) => line.trim()).find((line) => line !== '' && !/Cannot determine partition type/i.test(line));
+    return complaint === undefined ? null : { unreadable: complaint };
+  }
+  const parsed = parseMmls(result.stdout.toString('latin1'));
   return parsed.records.length === 0 ? null : parsed;
 }
