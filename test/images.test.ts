@@ -377,9 +377,11 @@ test('an image written to during its scan is reported CHANGED (exit 3): by its s
   const clean = scan(['--verify', '-q']);
   assert.equal(clean.code, 0, clean.stderr);
   // Then "fls" writes its pid into the image once it has run (a byte before the superblock, unused by
-  // ext4): another program writing to the evidence while unlinked reads it, after the first hash.
+  // ext4): another program writing to the evidence while unlinked reads it, after the first hash
+  // (which reads the 16 MiB in tens of ms beside the tools: the wrapper gives it a second, so a
+  // loaded machine cannot have the write land before the hash read that byte).
   const realFls = execFileSync('sh', ['-c', 'command -v fls'], { encoding: 'utf8' }).trim();
-  const wrapper = `#!/bin/sh\n${realFls} "$@"\nstatus=$?\nprintf '%s' "$$" | dd of="$UNLINKED_TEST_IMAGE" bs=1 seek=100 conv=notrunc status=none\nexit $status\n`;
+  const wrapper = `#!/bin/sh\n${realFls} "$@"\nstatus=$?\nsleep 1\nprintf '%s' "$$" | dd of="$UNLINKED_TEST_IMAGE" bs=1 seek=100 conv=notrunc status=none\nexit $status\n`;
   fs.writeFileSync(path.join(wrappers, 'fls'), wrapper, { mode: 0o755 });
   const byStamp = scan([]);
   assert.equal(byStamp.code, 3, byStamp.stderr);
