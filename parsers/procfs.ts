@@ -31,10 +31,12 @@ export interface FdInfo {
   pos: U64 | null;
   flags: number | null;
   mntId: number | null;
+  /** The open file's inode (kernels since 5.14 print it): tells whether the fd still names the file stat saw. */
+  ino: U64 | null;
 }
 
 export function parseFdInfo(text: string): FdInfo {
-  const info: FdInfo = { pos: null, flags: null, mntId: null };
+  const info: FdInfo = { pos: null, flags: null, mntId: null, ino: null };
   for (const line of text.split('\n')) {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
@@ -43,6 +45,7 @@ export function parseFdInfo(text: string): FdInfo {
     if (key === 'pos') info.pos = parseU64(value);
     else if (key === 'flags') info.flags = toInt(value, 8);
     else if (key === 'mnt_id') info.mntId = toInt(value, 10);
+    else if (key === 'ino') info.ino = parseU64(value);
   }
   return info;
 }

@@ -12,9 +12,9 @@ test('stat: comm with spaces and parentheses runs to the last parenthesis', () =
   assert.equal(parseProcStat('garbage'), null);
 });
 
-test('fdinfo: pos, octal flags with O_TMPFILE, mnt_id', () => {
+test('fdinfo: pos, octal flags with O_TMPFILE, mnt_id, ino', () => {
   const info = parseFdInfo('pos:\t12\nflags:\t022300002\nmnt_id:\t27\nino:\t2146482\n');
-  assert.deepEqual(info, { pos: 12, flags: 0o22300002, mntId: 27 });
+  assert.deepEqual(info, { pos: 12, flags: 0o22300002, mntId: 27, ino: 2146482 });
   assert.ok(((info.flags ?? 0) & O_TMPFILE_BIT) !== 0);
   assert.equal((parseFdInfo('pos:\t5\nflags:\t02100002\nmnt_id:\t0\n').flags ?? 0) & O_TMPFILE_BIT, 0);
 });

@@ -54,23 +54,28 @@ export async function probeMounts(pids: readonly number[], procRoot: string, rec
   const probes: Array<Promise<UnansweredMount | null>> = [];
   /** One probe per file system (device): the namespaces of containers share most of them. */
   const byDev = new Map<string, Promise<boolean>>();
+  /** Views already read: a namespace as seen from one root (a chrooted process sees only what is under its root). */
+  const views = new Set<string>();
+  /** Each mount once, whichever view found it first. */
+  const seenMounts = new Set<string>();
   for (const pid of pids) {
     let mntNs: string;
     let mountinfo: string;
     try {
       mntNs = fs.readlinkSync(`${procRoot}/${pid}/ns/mnt`);
       const known = pidsByNamespace.get(mntNs);
-      if (known !== undefined) {
-        known.push(pid);
-        continue;
-      }
+      if (known !== undefined) known.push(pid);
+      else pidsByNamespace.set(mntNs, [pid]);
+      const view = `${mntNs}\0${fs.readlinkSync(`${procRoot}/${pid}/root`, 'latin1')}`;
+      if (views.has(view)) continue;
+      views.add(view);
       mountinfo = fs.readFileSync(`${procRoot}/${pid}/mountinfo`, 'latin1');
     } catch {
       continue; // vanished or unreadable: the walk says so
     }
-    pidsByNamespace.set(mntNs, [pid]);
     for (const info of parseMountInfo(mountinfo)) {
-      if (!mayWait(info.fsType)) continue;
+      if (!mayWait(info.fsType) || seenMounts.has(`${mntNs}\0${info.mntId}`)) continue;
+      seenMounts.add(`${mntNs}\0${info.mntId}`);
       const mountPoint = info.mountPoint.toString('latin1');
       const mount: UnansweredMount = { mntNs, mntId: info.mntId, dev: info.dev, mountPoint, fsType: info.fsType, source: info.source };
       let answered = byDev.get(info.dev);

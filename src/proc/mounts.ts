@@ -17,6 +17,9 @@ export interface Mount {
   source: string;
 }
 
+/** File systems whose files carry device numbers other than the one mountinfo lists for the mount. */
+export const OWN_DEV_FS: ReadonlySet<string> = new Set(['overlay', 'btrfs']);
+
 /** Is the path the mount point itself or below it? */
 function isUnder(point: RawBytes, itemPath: RawBytes): boolean {
   return point === '/' || (itemPath.startsWith(point) && (itemPath.length === point.length || itemPath.charCodeAt(point.length) === 0x2f));
@@ -50,11 +53,17 @@ export class NamespaceMounts {
    */
   unansweredAt(itemPath: RawBytes): UnansweredMount | null {
     if (this.unanswered.size === 0) return null;
+    const best = this.mountAt(itemPath);
+    return best === null ? null : (this.unanswered.get(best.mntId) ?? null);
+  }
+
+  /** The mount a path lies on: the longest mount point above it (of equal ones the last listed: it is on top). */
+  mountAt(itemPath: RawBytes): Mount | null {
     let best: Mount | null = null;
     for (const mount of this.mounts) {
       if (isUnder(mount.mountPoint, itemPath) && (best === null || mount.mountPoint.length >= best.mountPoint.length)) best = mount;
     }
-    return best === null ? null : (this.unanswered.get(best.mntId) ?? null);
+    return best;
   }
 
   hasMntId(mntId: number): boolean {
@@ -72,12 +81,19 @@ export class NamespaceMounts {
       if (byId !== undefined) return byId;
     }
     const candidates = this.byDev.get(dev);
-    if (candidates === undefined) return null;
+    if (candidates === undefined) {
+      // overlayfs (layers on several file systems) and btrfs (subvolumes) give their files device
+      // numbers of their own that mountinfo does not list: the mount the path lies on, when it is one.
+      const at = this.mountAt(itemPath);
+      return at !== null && OWN_DEV_FS.has(at.fsType) ? at : null;
+    }
     let best: Mount | null = null;
     for (const mount of candidates) {
       if (isUnder(mount.mountPoint, itemPath) && (best === null || mount.mountPoint.length > best.mountPoint.length)) best = mount;
     }
-    return best ?? candidates[0] ?? null;
+    // Under none of its mount points (a chroot's path, a lazily unmounted tree): the device's mount
+    // only when it has just one; of several, any would be a guess.
+    return best ?? (candidates.length === 1 ? (candidates[0] ?? null) : null);
   }
 }
 
@@ -91,9 +107,32 @@ export class MountTable {
     private readonly unanswered: readonly UnansweredMount[] = [],
   ) {}
 
-  /** The mount table of a namespace, read from the first process seen in it. */
+  /**
+   * The process's own view of its namespace's mounts, read from its own mountinfo (once per
+   * process): /proc/PID/mountinfo lists only the mounts under the process's root, with mount points
+   * relative to it, so when the namespace's table was read from a chrooted process, another process
+   * of it finds its mounts only here. Asked only when the namespace's table does not know a mount.
+   */
+  ownView(mntNs: string, pid: number): NamespaceMounts | null {
+    const key = `${mntNs}\0pid ${pid}`;
+    if (this.namespaces.has(key)) return this.namespaces.get(key) ?? null;
+    let table: NamespaceMounts | null = null;
+    try {
+      table = new NamespaceMounts(
+        parseMountInfo(fs.readFileSync(`${this.procRoot}/${pid}/mountinfo`, 'latin1')),
+        this.unanswered.filter((mount) => mount.mntNs === mntNs),
+      );
+    } catch {
+      table = null;
+    }
+    this.namespaces.set(key, table);
+    return table;
+  }
+
+  /** The mount table of a namespace, read from the first process seen in it (see ownView for a chroot). */
   forNamespace(mntNs: string, pid: number): NamespaceMounts | null {
-    const known = this.namespaces.get(mntNs);
+    const key = mntNs;
+    const known = this.namespaces.get(key);
     if (known !== undefined && known !== null) return known;
     let table: NamespaceMounts | null = null;
     try {
@@ -104,7 +143,7 @@ export class MountTable {
     } catch {
       table = null; // vanished or unreadable: try again with the next process of this namespace
     }
-    this.namespaces.set(mntNs, table);
+    this.namespaces.set(key, table);
     return table;
   }
 
@@ -170,9 +209,15 @@ export class MountTable {
 
   records(): MountRecord[] {
     const records: MountRecord[] = [];
-    for (const [mntNs, table] of this.namespaces) {
+    const stored = new Set<string>();
+    // The namespaces' tables first, then the processes' own views (a chroot's repeats some mounts, as seen from inside).
+    const views = [...this.namespaces].sort(([a], [b]) => Number(a.includes('\0')) - Number(b.includes('\0')));
+    for (const [key, table] of views) {
       if (table === null) continue;
+      const mntNs = key.split('\0')[0] ?? key;
       for (const mount of table.mounts) {
+        if (stored.has(`${mntNs}\0${mount.mntId}`)) continue;
+        stored.add(`${mntNs}\0${mount.mntId}`);
         records.push({
           mntNs,
           mntId: mount.mntId,

@@ -7,7 +7,7 @@ import { errnoCode } from '../errors.js';
 import { O_TMPFILE_BIT, devString, parseFdInfo, parseMaps, parseProcStat } from '../../parsers/procfs.js';
 import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
-import { MountTable, type NamespaceMounts } from './mounts.js';
+import { MountTable, OWN_DEV_FS, type NamespaceMounts } from './mounts.js';
 import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './walkWatchdog.js';
 import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult } from './types.js';
 
@@ -170,6 +170,10 @@ function walkProcess(
     readError: null,
   };
   result.processes.push(record);
+  // A main thread that has exited while other threads run leaves a zombie leader whose fd, maps and
+  // exe read empty (lsof sees nothing there either): they are read through a live thread instead.
+  const files = procStat?.state === 'Z' ? (liveTask(base, pid) ?? base) : base;
+  const itemsBefore = result.items.length;
   const nsMounts = record.mntNs === null ? null : mounts.forNamespace(record.mntNs, pid);
   // Only in a namespace with a mount that did not answer is a path looked up before its stat.
   const waiting: NamespaceMounts | null = nsMounts?.hasUnanswered === true ? nsMounts : null;
@@ -180,8 +184,15 @@ function walkProcess(
     leftHere.set(mount, (leftHere.get(mount) ?? 0) + 1);
   };
 
+  // The process's own view of the mounts, read only when the namespace's table does not know one.
+  let own: NamespaceMounts | null | undefined;
+  const ownView = (): NamespaceMounts | null => (own ??= record.mntNs === null ? null : mounts.ownView(record.mntNs, pid));
+  const known = (check: (table: NamespaceMounts) => boolean): boolean =>
+    (nsMounts !== null && check(nsMounts)) || ((ownView() ?? null) !== null && check(ownView() as NamespaceMounts));
   const makeItem = (kind: ItemKind, stat: StatLite, itemPath: RawBytes, extra: Partial<LiveItem>): LiveItem => {
-    const mount = nsMounts === null ? null : nsMounts.find(extra.mntId ?? null, stat.dev, itemPath);
+    const mntId = extra.mntId ?? null;
+    let mount = nsMounts === null ? null : nsMounts.find(mntId, stat.dev, itemPath);
+    if ((mount === null || (mntId !== null && mount.mntId !== mntId)) && ownView() !== null) mount = ownView()?.find(mntId, stat.dev, itemPath) ?? mount;
     return {
       pid,
       startTime: record.startTime,
@@ -215,13 +226,13 @@ function walkProcess(
   // exe: the running binary; ENOENT for kernel threads, EACCES for others' processes as non-root.
   let exeStat: StatLite | undefined;
   try {
-    record.exe = fs.readlinkSync(`${base}/exe`, 'latin1');
+    record.exe = fs.readlinkSync(`${files}/exe`, 'latin1');
     const silent = waiting?.unansweredAt(record.exe) ?? null;
     if (silent !== null) leave(silent, 'exes');
     else {
       about(progress, pid, -1, WHAT_EXE);
       try {
-        exeStat = statLite(`${base}/exe`);
+        exeStat = statLite(`${files}/exe`);
       } finally {
         done(progress);
       }
@@ -243,16 +254,16 @@ function walkProcess(
   const heldInodes = new Set<string>();
   let fdNames: string[] | null = null;
   try {
-    fdNames = fs.readdirSync(`${base}/fd`);
+    fdNames = fs.readdirSync(`${files}/fd`);
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOENT') result.counts.processesVanished++;
     else errors.push(`fd: ${code ?? String(error)}`);
   }
   // Relative names from inside the fd directory when we could enter it (see walkPids).
-  const inside = fdNames !== null && mayChdir && tryOr(() => (process.chdir(`${base}/fd`), true), false);
-  const fdDir = inside ? '' : `${base}/fd/`;
-  const fdinfoDir = inside ? '../fdinfo/' : `${base}/fdinfo/`;
+  const inside = fdNames !== null && mayChdir && tryOr(() => (process.chdir(`${files}/fd`), true), false);
+  const fdDir = inside ? '' : `${files}/fd/`;
+  const fdinfoDir = inside ? '../fdinfo/' : `${files}/fdinfo/`;
   let unreadableFds = 0;
   for (const name of fdNames ?? []) {
     const fd = Number(name);
@@ -291,13 +302,19 @@ function walkProcess(
       fds.add(pid, fd, target, stat);
       continue;
     }
-    heldInodes.add(`${stat.dev}/${stat.ino}`);
     const info = tryOr(() => parseFdInfo(readSmall(fdinfoDir + name, 'latin1')), null);
+    if (info?.ino !== null && info?.ino !== undefined && info.ino !== stat.ino) {
+      // Closed and opened again on another file between the stat and the fdinfo: neither is this fd now.
+      fds.add(pid, fd, target, null);
+      result.counts.fdsVanished++;
+      continue;
+    }
+    heldInodes.add(`${stat.dev}/${stat.ino}`);
     const pos = info?.pos ?? null;
     const flags = info?.flags ?? null;
     const mntId = info?.mntId ?? null;
     fds.add(pid, fd, target, stat, pos, flags, mntId);
-    const kind = classifyFd(target, flags, mntId, nsMounts);
+    const kind = classifyFd(target, flags, mntId, known);
     result.items.push(makeItem(kind, stat, stripDeleted(target), { fd, pos, flags, mntId }));
   }
 
@@ -306,12 +323,12 @@ function walkProcess(
   // maps: deleted files that are mapped but not held by an fd of this process.
   let mapsBytes: Buffer | null = null;
   try {
-    mapsBytes = fs.readFileSync(`${base}/maps`);
+    mapsBytes = fs.readFileSync(`${files}/maps`);
   } catch (error) {
     const code = errnoCode(error);
     if (code !== 'ENOENT') errors.push(`maps: ${code ?? String(error)}`);
   }
-  const mapFilesDir = inside ? '../map_files/' : `${base}/map_files/`;
+  const mapFilesDir = inside ? '../map_files/' : `${files}/map_files/`;
   const seenMapped = new Set<string>();
   for (const entry of mapsBytes === null ? [] : parseMaps(mapsBytes)) {
     const mapPath = entry.path.toString('latin1');
@@ -338,14 +355,27 @@ function walkProcess(
     if (heldInodes.has(inodeKey) || seenMapped.has(inodeKey)) continue;
     if (exeStat !== undefined && exeStat.dev === stat.dev && exeStat.ino === stat.ino) continue;
     seenMapped.add(inodeKey);
-    const itemPath = stripDeleted(mapPath);
-    const isMemfd = itemPath.startsWith(MEMFD_PREFIX);
-    // Shared anonymous memory ("/dev/zero (deleted)") and SysV shm live on the kernel's internal
-    // shmem mount, which no mountinfo lists: they are not files anyone deleted.
-    if (!isMemfd && (nsMounts === null || !nsMounts.hasDev(stat.dev))) continue;
+    // maps writes a newline in a name as the four characters "\012" (and a backslash as itself): the
+    // name of a deleted mapping comes from its map_files link instead, byte-exact.
+    const itemPath = stripDeleted(tryOr(() => fs.readlinkSync(mapFilesDir + entry.range, LATIN1), mapPath));
+    const listedDev = known((table) => table.hasDev(stat.dev));
+    // A memfd lives on the kernel's internal shmem mount, which no mountinfo lists; a file someone
+    // named "/memfd:x" on a real mount is an ordinary file.
+    const isMemfd = itemPath.startsWith(MEMFD_PREFIX) && !listedDev;
+    // Shared anonymous memory ("/dev/zero (deleted)") and SysV shm live on that internal mount too:
+    // not files anyone deleted. But overlayfs (layers on several file systems) and btrfs (subvolumes)
+    // give their files device numbers of their own, which mountinfo does not list either.
+    if (!isMemfd && !listedDev && !onOwnDevFs(nsMounts, itemPath) && !onOwnDevFs(ownView(), itemPath)) continue;
     result.items.push(makeItem(isMemfd ? 'memfd' : 'map', stat, itemPath, { mapRange: entry.range }));
   }
   for (const [mount, count] of leftHere) errors.push(`${count} files not examined: ${describeUnanswered(mount)} did not answer a stat`);
+  // The PID may have been reused while it was walked: its items could mix two processes.
+  const after = tryOr(() => parseProcStat(readSmall(`${base}/stat`, 'latin1'))?.startTime ?? null, null);
+  if (after !== null && record.startTime !== null && after !== record.startTime) {
+    const dropped = result.items.splice(itemsBefore).length;
+    errors.push(`PID reused during the walk (start tick ${record.startTime}, then ${after}): its ${dropped} items were dropped`);
+    result.counts.processesVanished++;
+  }
   if (errors.length > 0) {
     record.readError = errors.join('; ');
     if (errors.some((text) => text.includes('EACCES') || text.includes('EPERM'))) result.counts.processesUnreadable++;
@@ -401,19 +431,25 @@ class FdColumnsBuilder {
   }
 }
 
-function classifyFd(
-  target: RawBytes,
-  flags: number | null,
-  mntId: number | null,
-  nsMounts: ReturnType<MountTable['forNamespace']> | null,
-): ItemKind {
+function classifyFd(target: RawBytes, flags: number | null, mntId: number | null, known: (check: (table: NamespaceMounts) => boolean) => boolean): ItemKind {
   if (flags !== null && (flags & O_TMPFILE_BIT) !== 0) return 'tmpfile';
   // A memfd lives on the kernel's internal shmem mount (mnt_id absent from mountinfo); a file
   // someone named "/memfd:x" on a real mount is an ordinary file.
-  if (target.startsWith(MEMFD_PREFIX) && (mntId === null || nsMounts === null || !nsMounts.hasMntId(mntId))) {
-    return 'memfd';
-  }
+  if (target.startsWith(MEMFD_PREFIX) && (mntId === null || !known((table) => table.hasMntId(mntId)))) return 'memfd';
   return 'fd';
+}
+
+/** Names the kernel gives objects of its internal shmem mount: shared anonymous memory, SysV shm, GPU buffers. */
+const SHMEM_NAMES = /^\/(dev\/zero|SYSV[0-9a-f]{8}|drm mm object|i915|memfd:)/;
+
+/**
+ * Is the path on an overlayfs or btrfs mount (whose files carry device numbers that mountinfo does
+ * not list), and not named like a kernel-internal shmem object?
+ */
+function onOwnDevFs(nsMounts: NamespaceMounts | null, itemPath: RawBytes): boolean {
+  if (nsMounts === null || SHMEM_NAMES.test(itemPath)) return false;
+  const fsType = nsMounts.mountAt(itemPath)?.fsType;
+  return fsType !== undefined && OWN_DEV_FS.has(fsType);
 }
 
 /** The kernel appends exactly one " (deleted)" to an unlinked dentry's name; a name may carry its own. */
@@ -485,6 +521,16 @@ function statLite(file: string): StatLite | undefined {
     dev: devOf(stat.dev), ino: stat.ino, mode: stat.mode, size: stat.size, nlink: stat.nlink,
     uid: stat.uid, gid: stat.gid, atime: Math.floor(stat.atimeMs / 1000), mtime: Math.floor(stat.mtimeMs / 1000), ctime: Math.floor(stat.ctimeMs / 1000),
   };
+}
+
+/** /proc/PID/task/TID of a thread of the process that has not exited, or null. */
+function liveTask(base: string, pid: number): string | null {
+  for (const tid of tryOr(() => fs.readdirSync(`${base}/task`), [] as string[])) {
+    if (Number(tid) === pid) continue;
+    const state = tryOr(() => parseProcStat(readSmall(`${base}/task/${tid}/stat`, 'latin1'))?.state ?? null, null);
+    if (state !== null && state !== 'Z' && state !== 'X') return `${base}/task/${tid}`;
+  }
+  return null;
 }
 
 /** Tell the watchdog what is stat'ed next. */

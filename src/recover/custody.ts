@@ -8,10 +8,47 @@ import { exactIno } from '../util/u64.js';
 
 /** Where the bytes of a live item can be read through /proc. */
 export function sourcePath(item: Pick<ItemRow, 'pid' | 'kind' | 'fd' | 'map_range'>): string | null {
-  if (item.kind === 'exe') return `/proc/${item.pid}/exe`;
-  if (item.fd !== null) return `/proc/${item.pid}/fd/${item.fd}`;
-  if (item.map_range !== null) return `/proc/${item.pid}/map_files/${item.map_range}`;
+  const base = procBase(item.pid);
+  if (item.kind === 'exe') return `${base}/exe`;
+  if (item.fd !== null) return `${base}/fd/${item.fd}`;
+  if (item.map_range !== null) return `${base}/map_files/${item.map_range}`;
   return null;
+}
+
+/** The /proc path of the holder's fd (for `stillHeld`). */
+export function holderFdPath(item: Pick<ItemRow, 'pid' | 'fd'>): string {
+  return `${procBase(item.pid)}/fd/${item.fd ?? -1}`;
+}
+
+/**
+ * /proc/PID, or /proc/PID/task/TID of a live thread when the main thread has exited and others run
+ * (a zombie leader: its fd, maps and exe read empty, as the walk found; see src/proc/walk.ts).
+ */
+function procBase(pid: number): string {
+  const base = `/proc/${pid}`;
+  let state: string | null = null;
+  try {
+    state = parseProcStat(fs.readFileSync(`${base}/stat`, 'latin1'))?.state ?? null;
+  } catch {
+    return base;
+  }
+  if (state !== 'Z') return base;
+  let tids: string[] = [];
+  try {
+    tids = fs.readdirSync(`${base}/task`);
+  } catch {
+    return base;
+  }
+  for (const tid of tids) {
+    if (Number(tid) === pid) continue;
+    try {
+      const taskState = parseProcStat(fs.readFileSync(`${base}/task/${tid}/stat`, 'latin1'))?.state;
+      if (taskState !== undefined && taskState !== 'Z' && taskState !== 'X') return `${base}/task/${tid}`;
+    } catch {
+      // that thread ended meanwhile
+    }
+  }
+  return base;
 }
 
 /** null when the process is the one of the snapshot; else why not. */

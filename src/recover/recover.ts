@@ -7,7 +7,7 @@ import { devString } from '../../parsers/procfs.js';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import type { ItemRow } from '../store/items.js';
-import { checkOpenedFile, checkProcess, sourcePath } from './custody.js';
+import { checkOpenedFile, checkProcess, holderFdPath, sourcePath } from './custody.js';
 import { copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { displayBytes } from '../util/bytes.js';
 import { appendSha256Sums } from '../util/sha256sums.js';
@@ -187,7 +187,7 @@ class LocalReader implements ItemReader {
   }
 
   async stillHeld(): Promise<boolean> {
-    const holderPath = `/proc/${this.item.pid}/fd/${this.item.fd}`;
+    const holderPath = holderFdPath(this.item);
     if (checkProcess(this.item) !== null) return false;
     try {
       const stat = fs.statSync(holderPath);
@@ -296,7 +296,7 @@ class ChildReader implements ItemReader {
 
   async stillHeld(): Promise<boolean> {
     if (checkProcess(this.item) !== null) return false;
-    const seen = await this.statSource(`/proc/${this.item.pid}/fd/${this.item.fd}`);
+    const seen = await this.statSource(holderFdPath(this.item));
     if (typeof seen === 'string' && this.item.dev !== null && this.silentDevs.has(this.item.dev)) {
       throw new UnlinkedError('TOOL_STALLED', `${this.where()} did not answer a stat within ${PROBE_TIMEOUT_MS / 1000} s while the file was followed`);
     }

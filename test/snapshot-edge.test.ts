@@ -1,0 +1,146 @@
+// Issue 3, the awkward processes: a mapped file whose name holds a newline, a real file named like a
+// memfd, overlayfs layers on two file systems, a namespace whose first process is chrooted, a main
+// thread that exited while another runs on. Real processes, killed by PID.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { json, runCli } from './helpers/cli.js';
+import { makeTempDir, startHolder } from './helpers/holder.js';
+import { firstLine, lines } from './helpers/lines.js';
+import { killed } from './helpers/fuse.js';
+import { repoRoot } from './helpers/paths.js';
+import type { LiveItemJson } from '../src/store/items.js';
+
+const mounted = (point: string): boolean => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === point);
+
+test('a mapped file is named byte-exact (a newline is not maps\' "\\012"), and a real file named /memfd:x mapped is a map, not a memfd (root)', async (t) => {
+  const dir = makeTempDir('mapname');
+  const caseDir = makeTempDir('mapname-case', '/dev/shm');
+  const fake = `memfd:unlinked-test-${process.pid}`;
+  const holder = await startHolder(dir, [{ kind: 'map', name: 'map\nped\\012', content: Buffer.from('mapped with a newline in its name\n') }]);
+  // A file at the root named like a memfd (created and unlinked at once by the holder).
+  const rooted = await startHolder('/', [{ kind: 'map', name: fake, content: Buffer.from('an ordinary file\n') }]);
+  t.after(async () => {
+    await holder.stop();
+    await rooted.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid), '--pid', String(rooted.pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => [item.pid, item.kind, Buffer.from(item.path_b64, 'base64').toString('latin1')]), [
+    [holder.pid, 'map', path.join(dir, 'map\nped\\012')],
+    [rooted.pid, 'map', `/${fake}`],
+  ]);
+});
+
+test('a deleted file mapped on overlayfs whose layers are on two file systems is found (its device is not in mountinfo) (root)', async (t) => {
+  const dir = makeTempDir('overlay');
+  const caseDir = makeTempDir('overlay-case', '/dev/shm');
+  const [lower, upper, merged] = ['lower', 'upper', 'merged'].map((name) => path.join(dir, name));
+  const holders: Array<{ stop(): Promise<void> }> = [];
+  t.after(async () => {
+    for (const holder of holders) await holder.stop();
+    for (const point of [merged, upper, lower]) if (point !== undefined && mounted(point)) execFileSync('umount', [point]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  assert.ok(lower !== undefined && upper !== undefined && merged !== undefined);
+  for (const point of [lower, upper, merged]) fs.mkdirSync(point);
+  // Two tmpfs: the lower layer and the upper one (with overlayfs' work directory).
+  execFileSync('mount', ['-t', 'tmpfs', 'lower', lower]);
+  execFileSync('mount', ['-t', 'tmpfs', 'upper', upper]);
+  fs.mkdirSync(path.join(upper, 'data'));
+  fs.mkdirSync(path.join(upper, 'work'));
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${path.join(upper, 'data')},workdir=${path.join(upper, 'work')}`, merged]);
+  const holder = await startHolder(merged, [{ kind: 'map', name: 'layered.bin', content: Buffer.from('mapped on an overlay\n') }, { kind: 'fd', name: 'held.bin', content: Buffer.from('held on an overlay\n') }]);
+  holders.push(holder);
+  const devs = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')[2]);
+  assert.ok(!devs.includes(`${Math.floor((holder.files[0]?.dev ?? 0) / 256)}:${(holder.files[0]?.dev ?? 0) % 256}`), 'the mapped file has a device number of its own');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => [item.kind, item.path, item.inode, item.mount_point, item.fs_type]).sort(), [
+    ['fd', path.join(merged, 'held.bin'), holder.files[1]?.inode, merged, 'overlay'],
+    ['map', path.join(merged, 'layered.bin'), holder.files[0]?.inode, merged, 'overlay'],
+  ]);
+});
+
+test('a mount namespace whose first process is chrooted: another process of it still gets its own mount table (root)', async (t) => {
+  const dir = makeTempDir('chroot');
+  const caseDir = makeTempDir('chroot-case', '/dev/shm');
+  fs.mkdirSync(path.join(dir, 'a'));
+  fs.mkdirSync(path.join(dir, 'b'));
+  // In a private mount namespace: a tmpfs at b, a (non-recursive) bind of / at a. A python child
+  // holds a deleted file on b; then the shell, the lower PID, chroots into a (where b is not seen).
+  const script = String.raw`
+mount -t tmpfs held "$1/b"
+mount --bind / "$1/a"
+python3 -c 'import os, sys, time
+p = sys.argv[1] + "/b/held.log"
+f = os.open(p, os.O_CREAT | os.O_RDWR, 0o600)
+os.write(f, b"outside the chroot\n")
+os.unlink(p)
+print(os.getpid(), flush=True)
+time.sleep(600)' "$1" &
+sleep 0.3
+echo $$
+exec chroot "$1/a" sleep 600`;
+  const shell = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(shell).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const [childLine, shellLine] = await lines(shell, 2);
+  const child = Number(childLine);
+  const chrooted = Number(shellLine);
+  t.after(() => {
+    try {
+      process.kill(child, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  });
+  assert.ok(chrooted < child, `the chrooted shell (${chrooted}) comes first`);
+  // Once chrooted, the shell's mountinfo lists only what is under its root: not the tmpfs at b.
+  for (let tries = 0; / tmpfs held /.test(fs.readFileSync(`/proc/${chrooted}/mountinfo`, 'utf8')); tries++) {
+    assert.ok(tries < 500, 'the shell did not chroot');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.match(fs.readFileSync(`/proc/${child}/mountinfo`, 'utf8'), / tmpfs held /);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(chrooted), '--pid', String(child)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => [item.pid, item.kind, item.path, item.mount_point, item.fs_type]), [[child, 'fd', path.join(dir, 'b', 'held.log'), path.join(dir, 'b'), 'tmpfs']]);
+});
+
+test('a process whose main thread exited while another runs: its held file is found through the live thread, and recovered (root)', async (t) => {
+  const dir = makeTempDir('zombie');
+  const caseDir = makeTempDir('zombie-case', '/dev/shm');
+  const binary = path.join(dir, 'zombieleader');
+  execFileSync('gcc', ['-O2', '-Wall', '-pthread', '-o', binary, path.join(repoRoot, 'test', 'helpers', 'c', 'zombieleader.c')]);
+  fs.writeFileSync(path.join(dir, 'held.log'), 'held by a process whose main thread is gone\n');
+  fs.writeFileSync(path.join(dir, 'mapped.bin'), 'mapped');
+  const process_ = spawn(binary, [path.join(dir, 'held.log'), path.join(dir, 'mapped.bin')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(process_).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(process_));
+  // Wait until the main thread is gone: the leader turns zombie.
+  for (let tries = 0; !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')); tries++) {
+    assert.ok(tries < 200, 'the main thread did not exit');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.deepEqual(fs.readdirSync(`/proc/${pid}/fd`), [], 'the leader itself shows no fds');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => [item.pid, item.kind, item.fd, item.path, item.size]), [[pid, 'fd', 3, path.join(dir, 'held.log'), 44]]);
+  const recover = runCli(caseDir, ['recover', '--json']);
+  assert.equal(recover.code, 0, recover.stderr);
+  const [copy] = json<Array<{ complete: boolean; bytes: number; output: string }>>(recover);
+  assert.deepEqual([copy?.complete, copy?.bytes], [true, 44]);
+  assert.equal(fs.readFileSync(copy?.output ?? '', 'utf8'), 'held by a process whose main thread is gone\n');
+});
