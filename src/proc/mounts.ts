@@ -116,35 +116,30 @@ export class MountTable {
   ownView(mntNs: string, pid: number): NamespaceMounts | null {
     const key = `${mntNs}\0pid ${pid}`;
     if (this.namespaces.has(key)) return this.namespaces.get(key) ?? null;
-    let table: NamespaceMounts | null = null;
-    try {
-      table = new NamespaceMounts(
-        parseMountInfo(fs.readFileSync(`${this.procRoot}/${pid}/mountinfo`, 'latin1')),
-        this.unanswered.filter((mount) => mount.mntNs === mntNs),
-      );
-    } catch {
-      table = null;
-    }
+    const table = this.read(mntNs, pid);
     this.namespaces.set(key, table);
     return table;
   }
 
   /** The mount table of a namespace, read from the first process seen in it (see ownView for a chroot). */
   forNamespace(mntNs: string, pid: number): NamespaceMounts | null {
-    const key = mntNs;
-    const known = this.namespaces.get(key);
+    const known = this.namespaces.get(mntNs);
     if (known !== undefined && known !== null) return known;
-    let table: NamespaceMounts | null = null;
+    // null when vanished or unreadable: tried again with the next process of this namespace.
+    const table = this.read(mntNs, pid);
+    this.namespaces.set(mntNs, table);
+    return table;
+  }
+
+  private read(mntNs: string, pid: number): NamespaceMounts | null {
     try {
-      table = new NamespaceMounts(
+      return new NamespaceMounts(
         parseMountInfo(fs.readFileSync(`${this.procRoot}/${pid}/mountinfo`, 'latin1')),
         this.unanswered.filter((mount) => mount.mntNs === mntNs),
       );
     } catch {
-      table = null; // vanished or unreadable: try again with the next process of this namespace
+      return null;
     }
-    this.namespaces.set(key, table);
-    return table;
   }
 
   /** UUID of the file system on a block device: /dev/disk/by-uuid first, else an ext superblock. */
