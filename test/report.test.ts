@@ -11,10 +11,16 @@ import { runCli } from './helpers/cli.js';
 import { REPORT_FORMATS } from '../src/report/registry.js';
 import { displayBytes } from '../src/util/bytes.js';
 import { findProgram } from './setup/ensure-tools.js';
+import type { Db } from '../src/store/db.js';
 
-function reportCase(t: { after: (fn: () => void) => void }): string {
-  const dir = makeTempDir('report');
-  buildReportCase(dir).close();
+function reportCase(t: { after: (fn: () => void) => void }, change?: (db: Db) => void, prefix = 'report'): string {
+  const dir = makeTempDir(prefix);
+  const kase = buildReportCase(dir);
+  try {
+    change?.(kase.db);
+  } finally {
+    kase.close();
+  }
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
@@ -88,6 +94,30 @@ test('bodyfile: 11 fields per line, names escaped, mactime reads it', (t) => {
   const timeline = execFileSync('mactime', ['-b', out, '-d', '-z', 'UTC'], { encoding: 'utf8' });
   assert.match(timeline, /\/evidence\/web01\.dd/);
   assert.match(timeline, /nginx fd 3, snapshot 1/);
+});
+
+test('bodyfile: a newline, pipe or backslash in comm or the image path stays inside its line, and mactime keeps every entry', (t) => {
+  // A process names itself with prctl(PR_SET_NAME): any byte but NUL, a newline included.
+  const dir = reportCase(t, (db) => {
+    db.prepare(`UPDATE items SET comm = ? WHERE id = 1`).run('evil\nname|x\\y');
+    db.prepare(`UPDATE images SET path = ? WHERE id = 1`).run('/evidence/web\n01|\u202e.dd');
+  });
+  const out = path.join(dir, 'body.txt');
+  assert.equal(runCli(dir, ['report', '--format', 'bodyfile', '--out', out]).code, 0);
+  const lines = fs.readFileSync(out, 'utf8').trimEnd().split('\n');
+  assert.equal(lines.length, REPORT_CASE_FINDINGS);
+  for (const line of lines) assert.equal(line.split('|').length, 11, line);
+  const names = lines.map((line) => line.split('|')[1]);
+  const renamed = `/var/log/<img src=x onerror="document.title='pwned'">.log (deleted: pid 4242 evil\\x0aname\\x7cx\\x5cy fd 3, snapshot 1)`;
+  assert.deepEqual(names.filter((name) => name?.startsWith('/var/log/<img')), [renamed]);
+  // U+202E (right-to-left override) would show the name reversed: escaped as displayBytes does.
+  assert.equal(names.at(-1), '<inode 300> (deleted: deleted in /evidence/web\\x0a01\\x7c\\xe2\\x80\\xae.dd at sector 2048)');
+  const timeline = execFileSync('mactime', ['-b', out, '-d', '-z', 'UTC'], { encoding: 'utf8' }).trimEnd().split('\n');
+  // Each entry gives one timeline line per distinct time; every one of the 11 names must be there.
+  // mactime writes the name last, quoted, with quotes doubled.
+  const seen = new Set(timeline.slice(1).map((line) => line.slice(line.indexOf(',"') + 2, -1).replace(/""/g, '"')));
+  assert.equal(seen.size, REPORT_CASE_FINDINGS);
+  assert.ok(seen.has(renamed), 'the renamed process keeps its entry');
 });
 
 test('JSON: one document with the records of CONTRACT.md', (t) => {

@@ -1,17 +1,23 @@
 // The Sleuth Kit 3.x bodyfile for mactime: MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime.
-// Names use the display form (\xHH for controls and invalid UTF-8), and '|' is written \x7c, so
-// every line has exactly 11 fields.
+// The whole name is in the display form (\xHH for controls, invalid UTF-8 and the backslash), and
+// '|' is written \x7c, so every line has exactly 11 fields: comm and the image path are text from
+// the case too, and a process can name itself anything but NUL with prctl(PR_SET_NAME), a newline
+// included, which would split the line and make mactime lose entries.
 import type { Writable } from 'node:stream';
 import type { ReportInput } from './registry.js';
 import { findings, type Finding } from './rows.js';
 import { writeLines } from './stream.js';
+import { displayBytes } from '../util/bytes.js';
+
+/** Text from the case (comm, image path) in the display form the path already has. */
+const shown = (text: string): string => displayBytes(Buffer.from(text, 'utf8'));
 
 export function bodyfileName(finding: Finding): string {
   const where =
     finding.finding === 'live'
       ? `pid ${finding.pid ?? '?'}${finding.comm === null ? '' : ` ${finding.comm}`}${finding.fd === null ? ` ${finding.kind}` : ` fd ${finding.fd}`}, snapshot ${finding.snapshot_id ?? '?'}`
       : `${finding.state ?? 'inode'} in ${finding.image ?? '?'} at sector ${finding.offset_sectors ?? 0}`;
-  return `${finding.path} (deleted: ${where})`.replace(/\|/g, '\\x7c');
+  return `${finding.path} (deleted: ${shown(where)})`.replace(/\|/g, '\\x7c');
 }
 
 /** ls-style mode as TSK writes it: "r/rrw-r--r--" (name type / meta type, then permissions). */
