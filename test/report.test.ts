@@ -120,6 +120,15 @@ test('bodyfile: a newline, pipe or backslash in comm or the image path stays ins
   assert.ok(seen.has(renamed), 'the renamed process keeps its entry');
 });
 
+test('bodyfile: the crtime of an image inode, 0 where unknown (as TSK writes it)', (t) => {
+  const dir = reportCase(t, (db) => db.exec(`UPDATE image_inodes SET crtime = 1795399000 WHERE id = 2`));
+  const lines = runCli(dir, ['report', '--format', 'bodyfile', '--out', '-']).stdout.trimEnd().split('\n');
+  assert.deepEqual(lines.slice(-2), [
+    '0|<inode 100> (deleted: orphan in /evidence/web01.dd at sector 2048)|100|r/rrw-r--r--|0|0|1000|1795500000|1795500100|1795500200|0',
+    '0|<inode 300> (deleted: deleted in /evidence/web01.dd at sector 2048)|300|r/rrw-r--r--|1000|1000|2048|1795400000|1795400100|1795400200|1795399000',
+  ]);
+});
+
 test('JSON: one document with the records of CONTRACT.md', (t) => {
   const dir = reportCase(t);
   const result = runCli(dir, ['report', '--format', 'json', '--out', '-']);

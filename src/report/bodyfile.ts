@@ -37,7 +37,7 @@ export async function writeBodyfile(input: ReportInput, out: Writable): Promise<
       const fields = [
         '0', bodyfileName(finding), String(finding.inode ?? 0), modeString(finding.mode),
         String(finding.uid ?? 0), String(finding.gid ?? 0), String(finding.size ?? 0), String(finding.atime ?? 0),
-        String(finding.mtime ?? 0), String(finding.ctime ?? 0), '0',
+        String(finding.mtime ?? 0), String(finding.ctime ?? 0), String(finding.crtime ?? 0),
       ];
       yield `${fields.join('|')}\n`;
     }

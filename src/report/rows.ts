@@ -26,6 +26,8 @@ export interface Finding {
   mtime: number | null;
   ctime: number | null;
   dtime: number | null;
+  /** Creation time of an image inode (ext4 and other file systems keep it), null when unknown or live. */
+  crtime: number | null;
   mount_point: string | null;
   fs_type: string | null;
   fs_uuid: string | null;
@@ -49,6 +51,8 @@ export const FINDING_COLUMNS: ReadonlyArray<keyof Finding> = [
   'finding', 'id', 'snapshot_id', 'host', 'pid', 'start_time', 'comm', 'kind', 'fd', 'path', 'path_b64', 'dev', 'inode', 'size',
   'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'dtime', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'status', 'sha256',
   'bytes', 'output', 'note', 'image', 'offset_sectors', 'state', 'recoverable', 'held_by',
+  // Added later: last, so CSV readers that count columns keep working.
+  'crtime',
 ];
 
 interface LiveRow {
@@ -62,7 +66,7 @@ interface LiveRow {
 interface ImageRow {
   id: number; image: string; offset_sectors: number; fs_uuid: string | null; inode: number; state: string; size: number | null;
   mode: number | null; uid: number | null; gid: number | null; atime: number | null; mtime: number | null; ctime: number | null;
-  dtime: number | null; recoverable: number; last_name: Buffer | null; fs_type: string | null;
+  dtime: number | null; crtime: number | null; recoverable: number; last_name: Buffer | null; fs_type: string | null;
   e_output: string | null; e_bytes: number | null; e_sha256: string | null; e_complete: number | null; e_note: string | null;
   held_by: string | null;
 }
@@ -83,7 +87,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
     yield {
       finding: 'live', id: row.id, snapshot_id: row.snapshot_id, host: row.host, pid: row.pid, start_time: row.start_time, comm: row.comm,
       kind: row.kind, fd: row.fd, path: displayBytes(row.path), path_b64: row.path.toString('base64'), dev: row.dev, inode: readU64(row.inode, row.inode_text),
-      size: readU64(row.size, row.size_text), mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: null,
+      size: readU64(row.size, row.size_text), mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: null, crtime: null,
       mount_point: row.mount_point === null ? null : displayBytes(row.mount_point), fs_type: row.fs_type, fs_uuid: row.fs_uuid, source: sources,
       status: row.r_complete === null ? 'not copied' : row.r_complete ? 'complete' : 'incomplete',
       sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),
@@ -93,7 +97,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
   }
   const images = db.prepare(`
     SELECT n.id, im.path AS image, f.offset_sectors, f.fs_uuid, f.fs_type, n.inode, n.state, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime,
-           n.ctime, n.dtime, n.recoverable, n.last_name,
+           n.ctime, n.dtime, n.crtime, n.recoverable, n.last_name,
            e.output AS e_output, e.bytes AS e_bytes, e.sha256 AS e_sha256, e.complete AS e_complete, e.note AS e_note,
            (SELECT group_concat('pid ' || i.pid || coalesce(' (' || i.comm || ')', '') || coalesce(' fd ' || i.fd, '') || ' in snapshot ' || i.snapshot_id, '; ')
               FROM items i WHERE i.fs_uuid = f.fs_uuid AND i.inode = n.inode) AS held_by
@@ -105,7 +109,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
     yield {
       finding: 'image', id: row.id, snapshot_id: null, host: null, pid: null, start_time: null, comm: null, kind: row.state, fd: null,
       path: name, path_b64: row.last_name === null ? '' : row.last_name.toString('base64'), dev: null, inode: row.inode, size: row.size,
-      mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: row.dtime, mount_point: null,
+      mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: row.dtime, crtime: row.crtime, mount_point: null,
       fs_type: row.fs_type, fs_uuid: row.fs_uuid, source: 'image',
       status: row.e_complete === null ? (row.recoverable ? 'not copied' : 'unrecoverable') : row.e_complete ? 'complete' : 'incomplete',
       sha256: row.e_sha256, bytes: row.e_bytes, output: relative(caseDir, row.e_output), note: row.e_note, image: row.image,
