@@ -77,10 +77,37 @@ test('CSV: header, one row per finding, every field round-trips, formulas escape
     assert.equal(matching.length, 1, `one row holds the bytes of ${displayBytes(name)}`);
     const row = matching[0] ?? [];
     const shown = displayBytes(name);
-    // csv-stringify prefixes a quote to cells starting with = + - @ tab CR, so a spreadsheet keeps them text.
+    // A quote goes in front of text cells starting with = + - @ tab CR, so a spreadsheet keeps them text.
     assert.equal(row[pathColumn], /^[=+\-@\t\r]/.test(shown) ? `'${shown}` : shown);
   }
   assert.ok(!/^[=+@-]/m.test(result.stdout.split('\r\n').map((line) => line.split(',')).flat().join('\n')), 'no cell starts with a formula character');
+});
+
+/** Records as Python's csv module reads them (what a script of the responder would use). */
+function pythonCsv(text: string): string[][] {
+  const script = 'import csv, io, json, sys; print(json.dumps(list(csv.reader(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline="")))))';
+  return JSON.parse(execFileSync('python3', ['-c', script], { input: text, encoding: 'utf8' })) as string[][];
+}
+
+test('CSV: formulas escaped in text columns only; path_b64 starting with "+" and numbers stay exact', (t) => {
+  // 0xF8 as the first byte makes the base64 start with '+'.
+  const name = Buffer.from([0xf8, 0x2f, 0x78]);
+  const dir = reportCase(t, (db) => {
+    const insert = db.prepare(`INSERT INTO items (id, snapshot_id, pid, comm, kind, fd, path, inode, size, nlink, atime, in_proc, in_lsof) VALUES (?, 1, 900, ?, 'fd', ?, ?, ?, 10, 0, ?, 1, 1)`);
+    insert.run(10, '@SUM(1)', 3, name, 1000, -1);
+    insert.run(11, '\uff1d1+1', 4, Buffer.from('=HYPERLINK("http://evil.example","x")'), 1001, 0);
+  });
+  const records = pythonCsv(runCli(dir, ['report', '--format', 'csv', '--out', '-']).stdout);
+  const header = records[0] ?? [];
+  const row = (id: string): Record<string, string> => Object.fromEntries(header.map((column, index) => [column, records.find((record) => record[0] === 'live' && record[1] === id)?.[index] ?? '']));
+  assert.equal(row('10')['path_b64'], '+C94');
+  assert.deepEqual(Buffer.from(row('10')['path_b64'] ?? '', 'base64'), name);
+  assert.equal(row('10')['path'], '\\xf8/x');
+  assert.equal(row('10')['comm'], "'@SUM(1)");
+  assert.equal(row('10')['atime'], '-1', 'a number is not a formula');
+  assert.equal(row('11')['path'], `'=HYPERLINK("http://evil.example","x")`);
+  assert.equal(row('11')['comm'], "'\uff1d1+1");
+  assert.equal(row('11')['path_b64'], Buffer.from('=HYPERLINK("http://evil.example","x")').toString('base64'));
 });
 
 test('bodyfile: 11 fields per line, names escaped, mactime reads it', (t) => {

@@ -5,18 +5,33 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { ReportInput } from './registry.js';
-import { FINDING_COLUMNS, findings } from './rows.js';
+import { FINDING_COLUMNS, findings, type Finding } from './rows.js';
+
+/**
+ * Columns whose text is data to be read back exactly, never shown as a formula: base64 may start
+ * with '+' (a name whose first byte is 0xF8..0xFB), and a quote in front would corrupt it.
+ * csv-stringify's escape_formulas applies to every column, so the escaping is done here instead.
+ */
+const EXACT_COLUMNS: ReadonlySet<keyof Finding> = new Set<keyof Finding>(['path_b64', 'sha256']);
+
+/** The characters csv-stringify's escape_formulas looks for: = + - @ tab CR and the full-width = + - @. */
+const FORMULA_START = /^[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/;
+
+/** A text cell a spreadsheet would run as a formula gets a leading quote; numbers stay numbers. */
+export function csvCell(column: keyof Finding, value: Finding[keyof Finding]): Finding[keyof Finding] {
+  if (typeof value !== 'string' || EXACT_COLUMNS.has(column) || !FORMULA_START.test(value)) return value;
+  return `'${value}`;
+}
 
 export async function writeCsv(input: ReportInput, out: Writable): Promise<void> {
   const rows = Readable.from(
     (function* () {
-      for (const finding of findings(input.db, input.caseDir)) yield FINDING_COLUMNS.map((column) => finding[column]);
+      for (const finding of findings(input.db, input.caseDir)) yield FINDING_COLUMNS.map((column) => csvCell(column, finding[column]));
     })(),
   );
   const csv = stringify({
     header: true,
     columns: FINDING_COLUMNS.map((column) => ({ key: String(FINDING_COLUMNS.indexOf(column)), header: column })),
-    escape_formulas: true,
     record_delimiter: 'windows',
     quoted_match: /[\s"]/,
     cast: { boolean: (value) => (value ? 'true' : 'false') },
