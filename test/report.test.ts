@@ -10,6 +10,7 @@ import { HOSTILE_NAMES, REPORT_CASE_FINDINGS, buildReportCase } from './helpers/
 import { runCli } from './helpers/cli.js';
 import { REPORT_FORMATS } from '../src/report/registry.js';
 import { displayBytes } from '../src/util/bytes.js';
+import { caseSummary, type CaseSummary } from '../src/report/summary.js';
 import { findProgram } from './setup/ensure-tools.js';
 import type { Db } from '../src/store/db.js';
 
@@ -154,6 +155,23 @@ test('bodyfile: the crtime of an image inode, 0 where unknown (as TSK writes it)
     '0|<inode 100> (deleted: orphan in /evidence/web01.dd at sector 2048)|100|r/rrw-r--r--|0|0|1000|1795500000|1795500100|1795500200|0',
     '0|<inode 300> (deleted: deleted in /evidence/web01.dd at sector 2048)|300|r/rrw-r--r--|1000|1000|2048|1795400000|1795400100|1795400200|1795399000',
   ]);
+});
+
+test('summary: items lsof did not see count as /proc only when lsof ran, even when it listed nothing', (t) => {
+  let summary: CaseSummary | null = null;
+  reportCase(t, (db) => {
+    const snapshot = db.prepare(`INSERT INTO snapshots (id, source, host, tool_version, started_at, finished_at, lsof_status) VALUES (?, 'proc', 'web01', '0.1.0', '2026-11-25T10:00:00Z', ?, ?)`);
+    // 2: lsof ran and listed nothing (hidden from it: the case to flag); 3: lsof not run; 4: not finished; 5: lsof listed files.
+    snapshot.run(2, '2026-11-25T10:00:01Z', 'ran: 0 records, exit 0');
+    snapshot.run(3, '2026-11-25T10:00:01Z', 'skipped (--no-lsof)');
+    snapshot.run(4, null, 'ran: 0 records, exit 0');
+    snapshot.run(5, '2026-11-25T10:00:01Z', 'ran: 1 records, exit 0');
+    db.exec(`INSERT INTO lsof_files (snapshot_id, line, pid, name) VALUES (5, 1, 1, x'2f78')`);
+    const item = db.prepare(`INSERT INTO items (id, snapshot_id, pid, kind, fd, path, nlink, in_proc, in_lsof) VALUES (?, ?, 900, 'fd', ?, x'2f74', 0, 1, 0)`);
+    [[20, 2], [21, 2], [22, 3], [23, 4], [24, 5]].forEach(([id, snapshotId], index) => item.run(id, snapshotId, index + 3));
+    summary = caseSummary(db);
+  });
+  assert.equal((summary as CaseSummary | null)?.procOnly, 3, 'items 20, 21 and 24');
 });
 
 test('JSON: one document with the records of CONTRACT.md', (t) => {

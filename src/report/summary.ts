@@ -29,13 +29,16 @@ export function caseSummary(db: Db): CaseSummary {
     itemsByKind[row.kind] = row.n;
   }
   const latest = `(SELECT max(id) FROM recoveries r2 WHERE r2.item_id = i.id)`;
+  // Snapshots whose lsof ran (src/proc/snapshot.ts writes "ran: N records, ..."), even when it listed
+  // nothing: a process hiding its files from lsof is the case the /proc-only count is there for.
+  const lsofRan = `snapshot_id IN (SELECT id FROM snapshots WHERE lsof_status LIKE 'ran%')`;
   return {
     hosts: (db.prepare(`SELECT DISTINCT host FROM snapshots WHERE host IS NOT NULL ORDER BY host`).all() as Array<{ host: string }>).map((row) => row.host),
     kernels: (db.prepare(`SELECT DISTINCT kernel FROM snapshots WHERE kernel IS NOT NULL`).all() as Array<{ kernel: string }>).map((row) => row.kernel),
     snapshots: db.prepare(`SELECT id, source, host, started_at, finished_at, import_file FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).all() as CaseSummary['snapshots'],
     itemsByKind,
     items: count(`SELECT count(*) AS n FROM items WHERE ${finished}`),
-    procOnly: count(`SELECT count(*) AS n FROM items WHERE ${finished} AND in_proc = 1 AND in_lsof = 0 AND snapshot_id IN (SELECT snapshot_id FROM lsof_files)`),
+    procOnly: count(`SELECT count(*) AS n FROM items WHERE ${finished} AND in_proc = 1 AND in_lsof = 0 AND ${lsofRan}`),
     lsofOnly: count(`SELECT count(*) AS n FROM items WHERE ${finished} AND in_proc = 0 AND snapshot_id IN (SELECT id FROM snapshots WHERE source = 'proc')`),
     both: count(`SELECT count(*) AS n FROM items WHERE ${finished} AND in_proc = 1 AND in_lsof = 1`),
     recoveredComplete: count(`SELECT count(*) AS n FROM items i JOIN recoveries r ON r.id = ${latest} WHERE r.complete = 1`),
