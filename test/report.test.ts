@@ -174,6 +174,26 @@ test('summary: items lsof did not see count as /proc only when lsof ran, even wh
   assert.equal((summary as CaseSummary | null)?.procOnly, 3, 'items 20, 21 and 24');
 });
 
+test('a moved case: outputs under recovered/ and extracted/ point into the case where it is now', (t) => {
+  const before = makeTempDir('report-moved');
+  const kase = buildReportCase(before);
+  kase.db.prepare(`INSERT INTO recoveries (item_id, output, bytes, sha256, complete, started_at, finished_at) VALUES (3, '/srv/elsewhere/3.bin', 3, ?, 1, 'x', 'x')`).run('d'.repeat(64));
+  kase.close();
+  const dir = `${before}-now`;
+  fs.renameSync(before, dir);
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const records = readCsv(runCli(dir, ['report', '--format', 'csv', '--out', '-']).stdout);
+  const output = (records[0] ?? []).indexOf('output');
+  const outputs = Object.fromEntries(records.slice(1).map((record) => [`${record[0]}-${record[1]}`, record[output]]));
+  assert.equal(outputs['live-1'], 'recovered/1-4242-fd3-x.log');
+  assert.equal(outputs['live-2'], 'recovered/2-4242-map-y');
+  assert.equal(outputs['live-3'], path.relative(dir, '/srv/elsewhere/3.bin'), 'a path outside recovered/ is kept');
+  assert.equal(outputs['image-1'], 'extracted/web01.dd-2048-100');
+  const document = JSON.parse(runCli(dir, ['report', '--format', 'json', '--out', '-']).stdout) as Record<string, Array<Record<string, unknown>>>;
+  assert.deepEqual(document['recovered']?.map((row) => row['output']), [path.join(dir, 'recovered', '1-4242-fd3-x.log'), path.join(dir, 'recovered', '2-4242-map-y'), '/srv/elsewhere/3.bin']);
+  assert.deepEqual(document['extracted']?.map((row) => row['output']), [path.join(dir, 'extracted', 'web01.dd-2048-100')]);
+});
+
 test('JSON: one document with the records of CONTRACT.md', (t) => {
   const dir = reportCase(t);
   const result = runCli(dir, ['report', '--format', 'json', '--out', '-']);

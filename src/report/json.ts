@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { TOOL_VERSION } from '../version.js';
 import { ITEM_COLUMNS, exactItem, itemJson, type StoredItemRow } from '../store/items.js';
 import type { ReportInput } from './registry.js';
+import { currentOutput } from './rows.js';
 import { writeLines } from './stream.js';
 import { exactText, jsonText, readU64 } from '../util/u64.js';
 
@@ -27,7 +28,7 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
       const rows = db.prepare(`SELECT r.item_id, i.pid, i.fd, i.kind, i.inode, r.output, r.bytes, r.sha256, r.complete, r.note, r.size_at_start, r.size_at_end, r.started_at, r.finished_at,
         ${exactText('i.inode', 'inode_text')} FROM recoveries r JOIN items i ON i.id = r.item_id ORDER BY r.id`);
       for (const { inode_text: inodeText, ...row } of rows.iterate() as IterableIterator<Record<string, unknown> & { inode: number | null; inode_text: string | null }>) {
-        yield { ...row, inode: readU64(row.inode, inodeText), complete: row['complete'] === 1 };
+        yield { ...row, inode: readU64(row.inode, inodeText), output: currentOutput(input.caseDir, row['output'] as string | null), complete: row['complete'] === 1 };
       }
     })());
     yield* array('image_inodes', (function* () {
@@ -37,7 +38,9 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
     })());
     yield* array('extracted', (function* () {
       const rows = db.prepare(`SELECT image, offset_sectors, inode, output, bytes, sha256, complete, method, note FROM extractions ORDER BY id`);
-      for (const row of rows.iterate() as IterableIterator<Record<string, unknown>>) yield { ...row, complete: row['complete'] === 1 };
+      for (const row of rows.iterate() as IterableIterator<Record<string, unknown>>) {
+        yield { ...row, output: currentOutput(input.caseDir, row['output'] as string | null), complete: row['complete'] === 1 };
+      }
     })());
     yield* array('commands', (function* () {
       const rows = db.prepare(`SELECT program, path, version, argv, exit_code, error, started_at, finished_at FROM commands ORDER BY id`);

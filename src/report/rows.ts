@@ -119,5 +119,18 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
 }
 
 function relative(caseDir: string, output: string | null): string | null {
-  return output === null ? null : path.relative(caseDir, output);
+  const now = currentOutput(caseDir, output);
+  return now === null ? null : path.relative(caseDir, now);
+}
+
+/**
+ * Where a stored copy is now. recoveries.output and extractions.output are the absolute paths the
+ * copies were written to; a case folder moved or copied since (to an examiner's machine, an archive)
+ * still holds them under its recovered/ and extracted/, so the part from the last such segment is
+ * put on the current case directory. A path not under one of them is kept as it is.
+ */
+export function currentOutput(caseDir: string, output: string | null): string | null {
+  if (output === null) return null;
+  const at = Math.max(output.lastIndexOf('/recovered/'), output.lastIndexOf('/extracted/'));
+  return at < 0 ? output : path.join(caseDir, output.slice(at + 1));
 }
