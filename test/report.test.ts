@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeTempDir } from './helpers/holder.js';
 import { HOSTILE_NAMES, REPORT_CASE_FINDINGS, buildReportCase } from './helpers/reportCase.js';
 import { runCli } from './helpers/cli.js';
@@ -265,4 +266,18 @@ test('HTML in headless Chromium: no network, no console error, all rows, sortabl
   assert.deepEqual(ids.slice(0, 3), ['live-8', 'live-7', 'live-6'], 'largest first (8000, 7000, 6000 bytes)');
   const filtered = dumpDom(file, '#q=sshd').dom;
   assert.ok(filtered.includes('data-visible="1"'));
+});
+
+test('HTML links: a case path with # % ? and spaces is URL-encoded segment by segment', (t) => {
+  const dir = reportCase(t, undefined, 'report #%? x');
+  const outDir = makeTempDir('report-out');
+  t.after(() => fs.rmSync(outDir, { recursive: true, force: true }));
+  const file = path.join(outDir, 'report.html');
+  assert.equal(runCli(dir, ['report', '--format', 'html', '--out', file]).code, 0);
+  const href = /<a href="([^"]*)">1-4242-fd3-x\.log<\/a>/.exec(dumpDom(file).dom)?.[1];
+  assert.equal(href, `../${path.basename(dir).replace('report #%? x', 'report%20%23%25%3F%20x')}/recovered/1-4242-fd3-x.log`);
+  assert.equal(fileURLToPath(new URL(href ?? '', pathToFileURL(file))), path.join(dir, 'recovered', '1-4242-fd3-x.log'), 'the link leads to the copy');
+  // On stdout the report's place is unknown: links are absolute, encoded the same way.
+  const stdout = runCli(dir, ['report', '--format', 'html', '--out', '-']).stdout;
+  assert.ok(stdout.includes(`"linkBase":"${pathToFileURL(dir).pathname}/"`), 'absolute link base, encoded');
 });

@@ -12,7 +12,7 @@ import { writeJson } from './json.js';
 export interface ReportInput {
   db: Db;
   caseDir: string;
-  /** Prefix that turns a case-relative path into a link relative to the report file. */
+  /** Prefix that turns a case-relative path into a link relative to the report file: URL-encoded (see linkTo). */
   linkBase: string;
 }
 
@@ -31,13 +31,24 @@ export const REPORT_FORMATS = {
 export type ReportFormatName = keyof typeof REPORT_FORMATS;
 
 /**
+ * A directory path as the start of an href: each segment URL-encoded, so a case path with '#', '%',
+ * '?' or a space stays one path (a raw '#' would end it, a raw '%' would be read as an escape).
+ */
+export function linkTo(directory: string): string {
+  if (directory === '') return '';
+  const encoded = directory.split('/').map(encodeURIComponent).join('/');
+  // '/' (a case at the root) must not become '//', which a browser reads as a host name.
+  return encoded.endsWith('/') ? encoded : `${encoded}/`;
+}
+
+/**
  * Write one report. out: a file path, '-' for stdout, or undefined for <case>/reports/<default name>.
  * A file is written under a temporary name and renamed, so a killed run never leaves half a report.
  */
 export async function writeReport(db: Db, paths: CasePaths, format: ReportFormatName, out: string | undefined): Promise<string> {
   const spec = REPORT_FORMATS[format];
   if (out === '-') {
-    await spec.write({ db, caseDir: paths.dir, linkBase: `${paths.dir}/` }, process.stdout);
+    await spec.write({ db, caseDir: paths.dir, linkBase: linkTo(paths.dir) }, process.stdout);
     return '-';
   }
   const target = path.resolve(out ?? path.join(paths.reports, spec.defaultName));
@@ -46,7 +57,7 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
   const temporary = `${target}.partial-${process.pid}`;
   const stream = fs.createWriteStream(temporary, { flags: 'wx' });
   try {
-    await spec.write({ db, caseDir: paths.dir, linkBase: relativeCase === '' ? '' : `${relativeCase}/` }, stream);
+    await spec.write({ db, caseDir: paths.dir, linkBase: linkTo(relativeCase) }, stream);
     await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
     fs.renameSync(temporary, target);
   } catch (error) {
