@@ -281,3 +281,16 @@ test('HTML links: a case path with # % ? and spaces is URL-encoded segment by se
   const stdout = runCli(dir, ['report', '--format', 'html', '--out', '-']).stdout;
   assert.ok(stdout.includes(`"linkBase":"${pathToFileURL(dir).pathname}/"`), 'absolute link base, encoded');
 });
+
+test('HTML fragment: a malformed escape is taken as typed, and a value may hold "="', (t) => {
+  const dir = reportCase(t, (db) => {
+    db.exec(`INSERT INTO items (id, snapshot_id, pid, kind, fd, path, nlink, in_proc, in_lsof) VALUES (10, 1, 900, 'fd', 3, CAST('/tmp/100%' AS BLOB), 0, 1, 0)`);
+  });
+  assert.equal(runCli(dir, ['report', '--format', 'html']).code, 0);
+  const file = path.join(dir, 'reports', 'report.html');
+  for (const [fragment, visible] of [['#q=100%', 1], ['#q=%', 1], ['#q==HYPERLINK', 1], ['#q=%3DHYPERLINK&kind=exe&sort=%', 1]] as const) {
+    const { dom, stderr } = dumpDom(file, fragment);
+    assert.ok(dom.includes(`data-visible="${visible}"`), `${fragment}: ${visible} row(s) shown`);
+    assert.ok(!/Uncaught|Refused to/.test(stderr), `${fragment}: no script error, the CSP hash still matches`);
+  }
+});
