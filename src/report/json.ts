@@ -4,6 +4,7 @@ import { TOOL_VERSION } from '../version.js';
 import { ITEM_COLUMNS, exactItem, itemJson, type StoredItemRow } from '../store/items.js';
 import type { ReportInput } from './registry.js';
 import { currentOutput } from './rows.js';
+import { displayBytes } from '../util/bytes.js';
 import { writeLines } from './stream.js';
 import { exactText, jsonText, readU64 } from '../util/u64.js';
 
@@ -32,9 +33,15 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
       }
     })());
     yield* array('image_inodes', (function* () {
-      const rows = db.prepare(`SELECT im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state, n.recoverable
-        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id ORDER BY im.id, f.offset_sectors, n.inode`);
-      for (const row of rows.iterate() as IterableIterator<Record<string, unknown>>) yield { ...row, recoverable: row['recoverable'] === 1 };
+      // last_name: the name fls found (display form, as image scan --json has it), its bytes in last_name_b64.
+      const rows = db.prepare(`SELECT im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state, n.recoverable,
+        n.last_name, n.crtime FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id ORDER BY im.id, f.offset_sectors, n.inode`);
+      for (const { last_name: lastName, crtime, ...row } of rows.iterate() as IterableIterator<Record<string, unknown> & { last_name: Buffer | null; crtime: number | null }>) {
+        yield {
+          ...row, recoverable: row['recoverable'] === 1, last_name: lastName === null ? null : displayBytes(lastName),
+          last_name_b64: lastName === null ? null : lastName.toString('base64'), crtime,
+        };
+      }
     })());
     yield* array('extracted', (function* () {
       const rows = db.prepare(`SELECT image, offset_sectors, inode, output, bytes, sha256, complete, method, note FROM extractions ORDER BY id`);
