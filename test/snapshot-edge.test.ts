@@ -144,3 +144,30 @@ test('a process whose main thread exited while another runs: its held file is fo
   assert.deepEqual([copy?.complete, copy?.bytes], [true, 44]);
   assert.equal(fs.readFileSync(copy?.output ?? '', 'utf8'), 'held by a process whose main thread is gone\n');
 });
+
+test('a process name with a newline, an invalid byte and a right-to-left override is kept reversible and inert (root)', async (t) => {
+  const dir = makeTempDir('comm');
+  const caseDir = makeTempDir('comm-case', '/dev/shm');
+  const script = String.raw`import ctypes, os, sys
+ctypes.CDLL(None).prctl(15, b"a\nb\xff\xe2\x80\xaeexe", 0, 0, 0)
+p = sys.argv[1]
+f = os.open(p, os.O_CREAT | os.O_RDWR, 0o600)
+os.write(f, b"x")
+os.unlink(p)
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+  const holder = spawn('python3', ['-c', script, path.join(dir, 'held')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(holder).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(holder));
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => item.comm), ['a\\x0ab\\xff\\xe2\\x80\\xaeexe']);
+  // The plain listing keeps one line per item.
+  const plain = runCli(caseDir, ['list']).stdout.trim().split('\n');
+  assert.equal(plain.length, 1);
+  assert.equal(plain[0]?.split('\t')[2], 'a\\x0ab\\xff\\xe2\\x80\\xaeexe');
+});

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { errnoCode } from '../errors.js';
+import { displayBytes } from '../util/bytes.js';
 import { O_TMPFILE_BIT, devString, parseFdInfo, parseMaps, parseProcStat } from '../../parsers/procfs.js';
 import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
@@ -158,7 +159,9 @@ function walkProcess(
     startTime: procStat?.startTime ?? null,
     state: procStat?.state ?? null,
     uid: tryOr(() => fs.statSync(base).uid, null),
-    comm: procStat === null ? null : Buffer.from(procStat.comm, 'latin1').toString('utf8'),
+    // Any bytes (prctl PR_SET_NAME): kept in the display form, reversible, with controls, invalid
+    // UTF-8 and bidi overrides written \xHH (a decoded name would lose bytes, or disguise itself).
+    comm: procStat === null ? null : displayBytes(Buffer.from(procStat.comm, 'latin1')),
     cmdline: tryOr(() => fs.readFileSync(`${base}/cmdline`, 'latin1'), null),
     exe: null,
     exeDeleted: null,
