@@ -22,10 +22,12 @@ export async function relinkItem(item: ItemRow, target: string, recorder: Comman
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);
     if (/No such file or directory/.test(text)) {
-      throw new UnlinkedError(
-        'FAILED',
-        `the kernel refuses to link item ${item.id}: it is an ordinary deleted file (link count 0, not opened with O_TMPFILE), which can never get a name again; use \`unlinked recover --item ${item.id}\` to copy it`,
-      );
+      // An O_TMPFILE file that was given a name (linkat) and unlinked again lost I_LINKABLE for good;
+      // its fd still shows the "#INODE" name, so the walk cannot tell it from one never named.
+      const what = item.kind === 'tmpfile'
+        ? 'an O_TMPFILE file that had a name once and was unlinked again (the kernel allows one link only to a file never named)'
+        : 'an ordinary deleted file (link count 0, not opened with O_TMPFILE)';
+      throw new UnlinkedError('FAILED', `the kernel refuses to link item ${item.id}: it is ${what}, which can never get a name again; use \`unlinked recover --item ${item.id}\` to copy it`);
     }
     if (/cross-device/i.test(text)) {
       throw new UnlinkedError('FAILED', `${target} is on another file system than item ${item.id}: a link must stay on the same mount; choose a path on ${item.mount_point === null ? 'the same file system' : item.mount_point.toString()}`);
