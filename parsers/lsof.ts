@@ -55,9 +55,18 @@ export interface LsofParserOptions {
   deletedOnly?: boolean;
 }
 
+/** Warnings kept per capture; more are counted only. */
+const MAX_WARNINGS = 10_000;
+
 export class LsofStreamParser {
   format: LsofFormat | null = null;
+  /** The first MAX_WARNINGS warnings; the rest are only counted (junk input must not fill memory). */
   readonly warnings: ParseWarning[] = [];
+  /** Warnings beyond MAX_WARNINGS, and how many of them were unreadable lines (not lsof's own warnings). */
+  droppedWarnings = 0;
+  droppedUnreadable = 0;
+  /** Fields end in NUL (-F0): a line that does not end in one was cut off. */
+  private nulEnded: boolean | null = null;
   /** Every well-formed file record seen, returned or not. */
   records = 0;
   private field: FieldState | null = null;
@@ -71,13 +80,13 @@ export class LsofStreamParser {
   /** Feed one line (without its newline); returns the records it completed. */
   push(text: string, lineNo: number): LsofFileRecord[] {
     if (text.length > 1_000_000) {
-      this.warnings.push({ line: lineNo, message: 'line longer than 1,000,000 characters skipped', text: warningText(text) });
+      this.warn({ line: lineNo, message: 'line longer than 1,000,000 characters skipped', text: warningText(text) });
       return [];
     }
     if (this.format === null) {
       if (text.trim() === '') return [];
       if (WARNING.test(text)) {
-        this.warnings.push({ line: lineNo, message: 'lsof warning', text: warningText(text) });
+        this.warn({ line: lineNo, message: 'lsof warning', text: warningText(text) });
         return [];
       }
       if (/^\s*COMMAND\s+PID\s/.test(text)) {
@@ -89,13 +98,22 @@ export class LsofStreamParser {
         this.format = 'field';
         this.field = { process: null, file: null, skipping: false };
       } else {
-        this.warnings.push({ line: lineNo, message: 'not lsof output (no COMMAND header or p field yet)', text: warningText(text) });
+        this.warn({ line: lineNo, message: 'not lsof output (no COMMAND header or p field yet)', text: warningText(text) });
         return [];
       }
     }
     if (this.format === 'plain' && this.plain !== null) return this.pushPlain(text, lineNo);
     if (this.field !== null) return this.pushField(text, lineNo);
     return [];
+  }
+
+  private warn(warning: ParseWarning): void {
+    if (this.warnings.length < MAX_WARNINGS) {
+      this.warnings.push(warning);
+      return;
+    }
+    this.droppedWarnings++;
+    if (warning.message !== 'lsof warning') this.droppedUnreadable++;
   }
 
   /** End of input: the last pending record. */
@@ -111,7 +129,9 @@ export class LsofStreamParser {
     const file = state.file;
     state.file = null;
     if (file === null || state.process === null) return;
-    const record = fileRecord(state.process, file, this.deletedOnly, this.warnings);
+    const malformed: ParseWarning[] = [];
+    const record = fileRecord(state.process, file, this.deletedOnly, malformed);
+    malformed.forEach((warning) => this.warn(warning));
     if (record === 'bad') return;
     this.records++;
     if (record !== null) out.push(record);
@@ -121,10 +141,20 @@ export class LsofStreamParser {
     const state = this.field as FieldState;
     const out: LsofFileRecord[] = [];
     // Fields end in NUL with -F0, in the newline (already stripped) without it.
+    this.nulEnded ??= text.includes('\0');
     let start = 0;
     while (start < text.length) {
       let end = text.indexOf('\0', start);
-      if (end < 0) end = text.length;
+      if (end < 0) {
+        end = text.length;
+        if (this.nulEnded) {
+          // With -F0 every field ends in NUL: this one was cut off (a truncated capture). Neither it
+          // nor the file set it belongs to is taken: a cut name would be a name nobody gave.
+          this.warn({ line: lineNo, message: 'field cut off (no closing NUL): the capture is truncated', text: warningText(text.slice(start, end)) });
+          if (state.file !== null && state.file.line <= lineNo) state.file = null;
+          break;
+        }
+      }
       if (end > start) this.fieldValue(state, text.charCodeAt(start), text, start, end, lineNo, out);
       start = end + 1;
     }
@@ -137,7 +167,7 @@ export class LsofStreamParser {
       this.finishFile(state, out);
       const pid = toSafeInt(value);
       if (pid === null || pid <= 0) {
-        this.warnings.push({ line: lineNo, message: 'bad pid field', text: warningText(text.slice(start, end)) });
+        this.warn({ line: lineNo, message: 'bad pid field', text: warningText(text.slice(start, end)) });
         state.process = null;
         state.skipping = true;
         return;
@@ -148,7 +178,7 @@ export class LsofStreamParser {
       this.finishFile(state, out);
       if (state.process === null) {
         // Its fields belong to no process: one warning for the whole set.
-        if (!state.skipping) this.warnings.push({ line: lineNo, message: 'file set before any process set', text: warningText(text.slice(start, end)) });
+        if (!state.skipping) this.warn({ line: lineNo, message: 'file set before any process set', text: warningText(text.slice(start, end)) });
         state.skipping = true;
         return;
       }
@@ -171,7 +201,7 @@ export class LsofStreamParser {
       else if (id === 0x4c /* L */) state.process.user = value;
       else if (id === 0x4b /* K */) state.process.tid = toSafeInt(value);
     } else {
-      this.warnings.push({ line: lineNo, message: 'field outside any process set', text: warningText(text.slice(start, end)) });
+      this.warn({ line: lineNo, message: 'field outside any process set', text: warningText(text.slice(start, end)) });
     }
   }
 
@@ -179,7 +209,7 @@ export class LsofStreamParser {
     const plain = this.plain as PlainState;
     if (text.trim() === '') return [];
     if (WARNING.test(text)) {
-      this.warnings.push({ line: lineNo, message: 'lsof warning', text: warningText(text) });
+      this.warn({ line: lineNo, message: 'lsof warning', text: warningText(text) });
       return [];
     }
     if (/^\s*COMMAND\s+PID\s/.test(text)) {
@@ -188,7 +218,7 @@ export class LsofStreamParser {
     }
     const record = plainRow(plain, text, lineNo);
     if (typeof record === 'string') {
-      this.warnings.push({ line: lineNo, message: record, text: warningText(text) });
+      this.warn({ line: lineNo, message: record, text: warningText(text) });
       return [];
     }
     this.records++;

@@ -51,5 +51,6 @@ export function errnoCode(error: unknown): string | undefined {
 /** One line, whatever was thrown: what a user sees and what the database records as a reason. */
 export function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  // Control bytes (a carriage return or an escape sequence from a file name) never reach the terminal raw.
+  return text.replace(/\s*\n\s*/g, ' ').trim().replace(/[\x00-\x1f\x7f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

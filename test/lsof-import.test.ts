@@ -94,3 +94,28 @@ test('a capture over 8 MiB is parsed in a worker thread beside the store: exact 
     assert.deepEqual([item.kind, item.fd, item.size, item.inode, item.path], ['fd', 7, 7000, item.pid * 100 + 7, `/var/log/app/${item.pid}-7.log`]);
   }
 });
+
+test('lsof import: a capture cut mid-field is partial (exit 3) and invents no name; a long file name is kept cut; junk is refused with bounded warnings', (t) => {
+  const dir = makeTempDir('lsof-awkward');
+  const caseDir = makeTempDir('lsof-awkward-case');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  // One whole deleted record, then one cut inside its name (no closing NUL), under a 250-byte file name.
+  const capture = path.join(dir, 'x'.repeat(250));
+  fs.writeFileSync(capture, 'p123\0cpy\0u0\0\nf3\0tREG\0D0xfe00\0s5\0i14\0k0\0n/var/tmp/whole (deleted)\0\nf4\0tREG\0D0xfe00\0s9\0i15\0k0\0n/var/tmp/fo');
+  const imported = runCli(caseDir, ['lsof', 'import', capture, '--json']);
+  assert.equal(imported.code, 3, imported.stderr);
+  assert.deepEqual(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).map((item) => [item.fd, item.path, item.inode]), [[3, '/var/tmp/whole', 14]]);
+  const [kept] = fs.readdirSync(path.join(caseDir, 'lsof'));
+  assert.equal(kept, `import-${crypto.createHash('sha256').update(fs.readFileSync(capture)).digest('hex').slice(0, 16)}-${'x'.repeat(100)}`);
+  assert.deepEqual(fs.readFileSync(path.join(caseDir, 'lsof', kept ?? '')), fs.readFileSync(capture));
+
+  // 300,000 lines of junk: refused after 100,000 lines, with at most 10,000 warnings kept in memory.
+  const junk = path.join(dir, 'junk.txt');
+  fs.writeFileSync(junk, 'x\n'.repeat(300_000));
+  const refused = runCli(caseDir, ['lsof', 'import', junk]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^unlinked: .*junk\.txt is not lsof output: no "COMMAND PID \.\.\." header and no "p<pid>" field in 100000 lines\n$/);
+});

@@ -1,4 +1,5 @@
 // What every command gets: where the case is, how to talk to the user, and nothing global.
+import { usageError } from '../errors.js';
 
 export interface CommandContext {
   caseDir: string;
@@ -26,6 +27,9 @@ export interface GlobalOptions {
 }
 
 export function makeContext(globals: GlobalOptions, streams: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream & { isTTY?: boolean } } = { stdout: process.stdout, stderr: process.stderr }): CommandContext {
+  // An empty --case (an unset $CASE) would make the working directory the case: on a live host,
+  // quite possibly the file system being examined.
+  if (globals.case.trim() === '') throw usageError('--case must name a directory (it is empty)');
   const quiet = globals.quiet === true;
   const verbose = globals.verbose === true;
   const isTty = streams.stderr.isTTY === true;

@@ -141,7 +141,8 @@ export function requireTool(tool: ToolName): string {
  */
 export function toolVersion(tool: ToolName): Promise<string | null> {
   const programPath = requireTool(tool);
-  const key = `${TOOLS[tool].debianPackage}\0${path.dirname(programPath)}`;
+  // coreutils' programs name themselves in their version line (dd's is not stat's): asked each.
+  const key = TOOLS[tool].debianPackage === 'sleuthkit' ? `sleuthkit\0${path.dirname(programPath)}` : `${tool}\0${path.dirname(programPath)}`;
   let lookup = versionLookups.get(key);
   if (lookup === undefined) {
     lookup = askVersion(tool, programPath);

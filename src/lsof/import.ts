@@ -26,22 +26,34 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
   }
   if (!stat.isFile()) throw new UnlinkedError('BAD_INPUT', `${absolute} is not a regular file`);
   fs.mkdirSync(lsofDir, { recursive: true });
+  // The capture is copied into the case first, and that copy is what is parsed, hashed and kept: a
+  // file still being written (or replaced) meanwhile cannot make the kept copy differ from its hash.
+  const copy = path.join(lsofDir, `.import-${process.pid}-${Date.now()}.partial`);
+  try {
+    fs.copyFileSync(absolute, copy, fs.constants.COPYFILE_EXCL);
+  } catch (error) {
+    fs.rmSync(copy, { force: true });
+    throw new UnlinkedError('BAD_INPUT', `cannot read ${absolute}: ${errnoCode(error) ?? String(error)}`);
+  }
   db.exec('BEGIN IMMEDIATE');
   try {
     const snapshotId = insertSnapshotRow(db, {
       source: 'lsof', host, bootId: null, kernel: null, toolVersion: TOOL_VERSION, startedAt: nowIso(), euid: process.geteuid?.() ?? null,
       importFile: absolute,
     });
-    const ingested = await ingestLsofFile(db, snapshotId, absolute, new LsofItemizer(db, snapshotId, false));
+    const ingested = await ingestLsofFile(db, snapshotId, copy, new LsofItemizer(db, snapshotId, false));
     if (ingested.format === null) {
       throw new UnlinkedError('BAD_INPUT', `${absolute} is not lsof output: no "COMMAND PID ..." header and no "p<pid>" field in ${ingested.lines} lines`);
     }
     const check = crossCheckLsof(db, snapshotId, false);
     // The database keeps the deleted-file records; the capture itself is kept whole, byte for byte.
-    const kept = path.join(lsofDir, `import-${ingested.sha256.slice(0, 16)}-${path.basename(absolute).replace(/[^A-Za-z0-9._-]/g, '_')}`);
-    if (!fs.existsSync(kept)) fs.copyFileSync(absolute, kept, fs.constants.COPYFILE_EXCL);
+    // (The name's part from the original is cut to 100 bytes: a file name has at most 255.)
+    const kept = path.join(lsofDir, `import-${ingested.sha256.slice(0, 16)}-${path.basename(absolute).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100)}`);
+    // The same capture imported before is there already under that name: kept once. The rename replaces
+    // nothing else: a name with this hash prefix and base name holds these bytes.
+    fs.renameSync(copy, kept);
     db.prepare(`UPDATE snapshots SET import_sha256 = ?, lsof_status = ? WHERE id = ?`).run(ingested.sha256, `kept as ${kept}`, snapshotId);
-    const unreadable = ingested.warnings.filter((warning) => warning.message !== 'lsof warning').length;
+    const unreadable = ingested.unreadable;
     finishSnapshot(db, snapshotId, {
       lsofStatus: `imported ${ingested.format} output: ${ingested.records} records (${ingested.stored} of deleted files stored), ${unreadable} unreadable lines; capture kept as ${kept}`,
       warnings: ingested.warnings.slice(0, 100).map((warning) => `line ${warning.line}: ${warning.message}`),
@@ -51,5 +63,7 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
   } catch (error) {
     if (db.inTransaction) db.exec('ROLLBACK');
     throw error;
+  } finally {
+    fs.rmSync(copy, { force: true });
   }
 }

@@ -10,9 +10,14 @@ export interface ParsedCapture {
   /** Every file record lsof printed. */
   records: number;
   lines: number;
+  /** The first warnings (see LsofStreamParser); `unreadable` counts every unreadable line. */
   warnings: ParseWarning[];
+  unreadable: number;
   sha256: string;
 }
+
+/** Lines read without finding an lsof header or p field before the input is given up as not lsof output. */
+const GIVE_UP_AFTER_LINES = 100_000;
 
 const CHUNK = 1 << 20;
 
@@ -37,7 +42,8 @@ export function parseLsofFile(file: string, emit: (records: LsofFileRecord[]) =>
   const fd = fs.openSync(file, 'r');
   try {
     let rest = '';
-    for (;;) {
+    let givenUp = false;
+    while (!givenUp) {
       const read = fs.readSync(fd, buffer, 0, CHUNK, null);
       if (read === 0) break;
       hash.update(buffer.subarray(0, read));
@@ -46,8 +52,13 @@ export function parseLsofFile(file: string, emit: (records: LsofFileRecord[]) =>
       for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
         take(parser.push(text.slice(start, newline), ++lines));
         start = newline + 1;
+        // Not lsof output: the caller says so (the hash then covers only what was read; nothing is kept).
+        if (parser.format === null && lines >= GIVE_UP_AFTER_LINES) {
+          givenUp = true;
+          break;
+        }
       }
-      rest = text.slice(start);
+      rest = givenUp ? '' : text.slice(start);
     }
     if (rest !== '') take(parser.push(rest, ++lines));
   } finally {
@@ -55,5 +66,9 @@ export function parseLsofFile(file: string, emit: (records: LsofFileRecord[]) =>
   }
   take(parser.end());
   if (batch.length > 0) emit(batch);
-  return { format: parser.format, records: parser.records, lines, warnings: parser.warnings, sha256: hash.digest('hex') };
+  const unreadable = parser.warnings.filter((warning) => warning.message !== 'lsof warning').length + parser.droppedUnreadable;
+  if (parser.droppedWarnings > 0) {
+    parser.warnings.push({ line: lines, message: `${parser.droppedWarnings} more warnings not kept (the first ${parser.warnings.length} are)` });
+  }
+  return { format: parser.format, records: parser.records, lines, warnings: parser.warnings, unreadable, sha256: hash.digest('hex') };
 }

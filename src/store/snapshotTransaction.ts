@@ -70,7 +70,7 @@ export class SnapshotTransaction {
       const crossCheck = crossCheckLsof(this.db, this.snapshotId, true);
       this.db.prepare(`UPDATE snapshots SET import_file = ?, import_sha256 = ? WHERE id = ?`).run(file, ingested.sha256, this.snapshotId);
       this.db.exec('RELEASE lsof');
-      return { records: ingested.records, unreadableLines: ingested.warnings.length, crossCheck, error: null };
+      return { records: ingested.records, unreadableLines: ingested.unreadable, crossCheck, error: null };
     } catch (error) {
       this.db.exec('ROLLBACK TO lsof');
       this.db.exec('RELEASE lsof');
