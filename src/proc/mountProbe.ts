@@ -102,12 +102,12 @@ async function answersStat(root: string, mountPoint: Buffer, recorder: CommandRe
 
 /**
  * Does `stat FILE` come back within the timeout (run in a child process: a stat that waits for ever
- * is left behind)? `follow`: stat what a link names (-L), as for /proc/PID/fd/N.
+ * is left behind)?
  */
-export async function statAnswers(file: string, recorder: CommandRecorder | null, timeoutMs = PROBE_TIMEOUT_MS, follow = false): Promise<boolean> {
+async function statAnswers(file: string, recorder: CommandRecorder | null, timeoutMs: number): Promise<boolean> {
   try {
     // A stat waiting on a FUSE daemon that already read the request cannot be killed: left behind.
-    await run('stat', [...(follow ? ['-L'] : []), '--format=%d:%i', '--', file], { timeoutMs, recorder, okExitCodes: [0, 1], abandonAfterMs: 500 });
+    await run('stat', ['--format=%d:%i', '--', file], { timeoutMs, recorder, okExitCodes: [0, 1], abandonAfterMs: 500 });
     return true;
   } catch (error) {
     return !(error instanceof UnlinkedError && error.code === 'TOOL_TIMEOUT');

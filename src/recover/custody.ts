@@ -4,7 +4,7 @@ import { errnoCode } from '../errors.js';
 import { parseProcStat } from '../../parsers/procfs.js';
 import { devString } from '../../parsers/procfs.js';
 import type { ItemRow } from '../store/items.js';
-import { exactIno } from '../util/u64.js';
+import { exactIno, type U64 } from '../util/u64.js';
 
 /** Where the bytes of a live item can be read through /proc. */
 export function sourcePath(item: Pick<ItemRow, 'pid' | 'kind' | 'fd' | 'map_range'>): string | null {
@@ -71,8 +71,11 @@ export function checkProcess(item: Pick<ItemRow, 'pid' | 'start_time'>): string 
 /** null when the opened file is the snapshot's dev+inode; else why not. */
 export function checkOpenedFile(fd: number, item: Pick<ItemRow, 'dev' | 'inode' | 'fd' | 'kind'>): string | null {
   const stat = fs.fstatSync(fd);
-  const dev = devString(stat.dev);
-  const ino = exactIno(stat, () => fs.fstatSync(fd, { bigint: true }));
+  return sameFile(item, devString(stat.dev), exactIno(stat, () => fs.fstatSync(fd, { bigint: true })));
+}
+
+/** null when (dev, ino) is the snapshot's file; else why not (the fd or mapping now names another). */
+export function sameFile(item: Pick<ItemRow, 'dev' | 'inode' | 'fd' | 'kind'>, dev: string, ino: U64): string | null {
   if (item.inode !== null && ino !== item.inode) {
     return `${item.fd === null ? item.kind : `fd ${item.fd}`} now refers to inode ${ino} on ${dev}, the snapshot saw inode ${item.inode} on ${item.dev ?? '?'} (reused)`;
   }

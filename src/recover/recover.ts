@@ -7,7 +7,7 @@ import { devString } from '../../parsers/procfs.js';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import type { ItemRow } from '../store/items.js';
-import { checkOpenedFile, checkProcess, holderFdPath, sourcePath } from './custody.js';
+import { checkOpenedFile, checkProcess, holderFdPath, sameFile, sourcePath } from './custody.js';
 import { copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { displayBytes } from '../util/bytes.js';
 import { appendSha256Sums } from '../util/sha256sums.js';
@@ -308,11 +308,7 @@ class ChildReader implements ItemReader {
   }
 
   private custody(seen: { dev: string; ino: U64 }): string | null {
-    const { item } = this;
-    const what = item.fd === null ? item.kind : `fd ${item.fd}`;
-    if (item.inode !== null && seen.ino !== item.inode) return `${what} now refers to inode ${seen.ino} on ${seen.dev}, the snapshot saw inode ${item.inode} on ${item.dev ?? '?'} (reused)`;
-    if (item.dev !== null && seen.dev !== item.dev) return `${what} now refers to device ${seen.dev}, the snapshot saw ${item.dev} (reused)`;
-    return null;
+    return sameFile(this.item, seen.dev, seen.ino);
   }
 
   /** dev, inode and size through the link; a string says why not (and marks a silent file system). */
