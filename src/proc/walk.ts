@@ -9,6 +9,7 @@ import { O_TMPFILE_BIT, devString, parseFdInfo, parseMaps, parseProcStat } from 
 import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
 import { MountTable, OWN_DEV_FS, type NamespaceMounts } from './mounts.js';
+import { liveTaskDir } from './tasks.js';
 import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './walkWatchdog.js';
 import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult } from './types.js';
 
@@ -175,7 +176,7 @@ function walkProcess(
   result.processes.push(record);
   // A main thread that has exited while other threads run leaves a zombie leader whose fd, maps and
   // exe read empty (lsof sees nothing there either): they are read through a live thread instead.
-  const files = procStat?.state === 'Z' ? (liveTask(base, pid) ?? base) : base;
+  const files = procStat?.state === 'Z' ? (liveTaskDir(base, pid) ?? base) : base;
   const itemsBefore = result.items.length;
   const nsMounts = record.mntNs === null ? null : mounts.forNamespace(record.mntNs, pid);
   // Only in a namespace with a mount that did not answer is a path looked up before its stat.
@@ -190,8 +191,11 @@ function walkProcess(
   // The process's own view of the mounts, read only when the namespace's table does not know one.
   let own: NamespaceMounts | null | undefined;
   const ownView = (): NamespaceMounts | null => (own ??= record.mntNs === null ? null : mounts.ownView(record.mntNs, pid));
-  const known = (check: (table: NamespaceMounts) => boolean): boolean =>
-    (nsMounts !== null && check(nsMounts)) || ((ownView() ?? null) !== null && check(ownView() as NamespaceMounts));
+  const known = (check: (table: NamespaceMounts) => boolean): boolean => {
+    if (nsMounts !== null && check(nsMounts)) return true;
+    const view = ownView();
+    return view !== null && check(view);
+  };
   const makeItem = (kind: ItemKind, stat: StatLite, itemPath: RawBytes, extra: Partial<LiveItem>): LiveItem => {
     const mntId = extra.mntId ?? null;
     let mount = nsMounts === null ? null : nsMounts.find(mntId, stat.dev, itemPath);
@@ -524,16 +528,6 @@ function statLite(file: string): StatLite | undefined {
     dev: devOf(stat.dev), ino: stat.ino, mode: stat.mode, size: stat.size, nlink: stat.nlink,
     uid: stat.uid, gid: stat.gid, atime: Math.floor(stat.atimeMs / 1000), mtime: Math.floor(stat.mtimeMs / 1000), ctime: Math.floor(stat.ctimeMs / 1000),
   };
-}
-
-/** /proc/PID/task/TID of a thread of the process that has not exited, or null. */
-function liveTask(base: string, pid: number): string | null {
-  for (const tid of tryOr(() => fs.readdirSync(`${base}/task`), [] as string[])) {
-    if (Number(tid) === pid) continue;
-    const state = tryOr(() => parseProcStat(readSmall(`${base}/task/${tid}/stat`, 'latin1'))?.state ?? null, null);
-    if (state !== null && state !== 'Z' && state !== 'X') return `${base}/task/${tid}`;
-  }
-  return null;
 }
 
 /** Tell the watchdog what is stat'ed next. */

@@ -4,6 +4,7 @@ import { errnoCode } from '../errors.js';
 import { parseProcStat } from '../../parsers/procfs.js';
 import { devString } from '../../parsers/procfs.js';
 import type { ItemRow } from '../store/items.js';
+import { liveTaskDir } from '../proc/tasks.js';
 import { exactIno, type U64 } from '../util/u64.js';
 
 /** Where the bytes of a live item can be read through /proc. */
@@ -32,23 +33,7 @@ function procBase(pid: number): string {
   } catch {
     return base;
   }
-  if (state !== 'Z') return base;
-  let tids: string[] = [];
-  try {
-    tids = fs.readdirSync(`${base}/task`);
-  } catch {
-    return base;
-  }
-  for (const tid of tids) {
-    if (Number(tid) === pid) continue;
-    try {
-      const taskState = parseProcStat(fs.readFileSync(`${base}/task/${tid}/stat`, 'latin1'))?.state;
-      if (taskState !== undefined && taskState !== 'Z' && taskState !== 'X') return `${base}/task/${tid}`;
-    } catch {
-      // that thread ended meanwhile
-    }
-  }
-  return base;
+  return state === 'Z' ? (liveTaskDir(base, pid) ?? base) : base;
 }
 
 /** null when the process is the one of the snapshot; else why not. */
