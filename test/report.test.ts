@@ -236,6 +236,18 @@ test('an empty case reports that it is empty, without failing', (t) => {
   assert.equal(csv.stdout.trim().split('\r\n').length, 1);
 });
 
+test('a report named as a directory, or under a file, is one line and exit 1, and nothing is written beside it', (t) => {
+  const dir = makeTempDir('report-out');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const caseDir = path.join(dir, 'case');
+  const asDirectory = runCli(caseDir, ['report', '--format', 'csv', '--out', dir]);
+  assert.deepEqual([asDirectory.code, asDirectory.stderr], [1, `unlinked: ${dir} is a directory: name the report's file (--out FILE, or - for stdout)\n`]);
+  assert.deepEqual(fs.readdirSync(path.dirname(dir)).filter((name) => name.startsWith(`${path.basename(dir)}.partial`)), []);
+  fs.writeFileSync(path.join(dir, 'plain'), '');
+  const underFile = runCli(caseDir, ['report', '--format', 'csv', '--out', path.join(dir, 'plain', 'r.csv')]);
+  assert.deepEqual([underFile.code, underFile.stderr], [1, `unlinked: cannot write a report at ${path.join(dir, 'plain', 'r.csv')}: ENOTDIR\n`]);
+});
+
 function chromium(): string {
   const binary = findProgram('chromium');
   if (binary === null) throw new Error('chromium is not installed: apt-get install chromium (npm test installs it when run as root)');

@@ -1,6 +1,7 @@
 // Report formats: one module each, listed here; `report --format` and triage go through this registry.
 import fs from 'node:fs';
 import path from 'node:path';
+import { UnlinkedError, errnoCode } from '../errors.js';
 import type { Writable } from 'node:stream';
 import type { Db } from '../store/db.js';
 import type { CasePaths } from '../store/db.js';
@@ -52,7 +53,16 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
     return '-';
   }
   const target = path.resolve(out ?? path.join(paths.reports, spec.defaultName));
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  // Checked before anything is written (the temporary file would go beside a directory named as the report).
+  try {
+    if (fs.statSync(target, { throwIfNoEntry: false })?.isDirectory() === true) {
+      throw new UnlinkedError('BAD_INPUT', `${target} is a directory: name the report's file (--out FILE, or - for stdout)`);
+    }
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+  } catch (error) {
+    if (error instanceof UnlinkedError) throw error;
+    throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${target}: ${errnoCode(error) ?? String(error)}`);
+  }
   const relativeCase = path.relative(path.dirname(target), paths.dir);
   const temporary = `${target}.partial-${process.pid}`;
   const stream = fs.createWriteStream(temporary, { flags: 'wx' });
