@@ -338,6 +338,11 @@ function plainHeader(text: string): PlainState {
 /** lsof left-aligns COMMAND, USER, FD, TYPE and NAME, right-aligns the numbers: a value overlaps its header. */
 function plainRow(state: PlainState, text: string, lineNo: number): LsofFileRecord | string {
   const values = new Map<string, string>();
+  // lsof pads every column to its widest value in the whole output: a value running into the NAME
+  // column (a hand-edited or spliced capture) means the row cannot be read by position.
+  if (text.length > state.nameStart && state.nameStart > 0 && text.charCodeAt(state.nameStart - 1) !== 0x20) {
+    return 'row does not line up with its header (a value runs into the NAME column)';
+  }
   const head = text.slice(0, state.nameStart);
   const tokens = [...head.matchAll(/\S+/g)].map((match) => ({ text: match[0], start: match.index ?? 0, end: (match.index ?? 0) + match[0].length }));
   // Every column before NAME is padded to its widest value, so NAME starts where its header does.
@@ -364,6 +369,7 @@ function plainRow(state: PlainState, text: string, lineNo: number): LsofFileReco
     else size = parsed;
   }
   const nlinkText = values.get('NLINK');
+  if (nlinkText === undefined && state.hasNlink) return 'row without a value under NLINK';
   const nlink = nlinkText === undefined ? null : toSafeInt(nlinkText);
   if (nlinkText !== undefined && nlink === null) return `bad NLINK "${nlinkText}"`;
   const nodeText = values.get('NODE');

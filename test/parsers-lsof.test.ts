@@ -115,3 +115,16 @@ test('inode numbers past 2^53 stay exact (bigint): a FUSE file system as overlay
   assert.equal(beyond.records.length, 0);
   assert.equal(beyond.warnings.length, 1);
 });
+
+test('plain output: a row whose value runs into the NAME column, or with no NLINK under an NLINK header, is a warning, never a misread record', () => {
+  const header = 'COMMAND   PID USER   FD   TYPE DEVICE SIZE/OFF NLINK     NODE NAME';
+  const good = 'python3 12642 root    3w   REG  254,0      500     0 15349763 /tmp/a (deleted)';
+  const wide = 'python3 12642 root    4w   REG  254,0      500     0 99999999999999999999999 /tmp/b (deleted)';
+  const noNlink = 'python3 12642 root    5w   REG  254,0      500       15349764 /tmp/c (deleted)';
+  const parsed = parseLsof([header, good, wide, noNlink, ''].join('\n'));
+  assert.deepEqual(parsed.records.map((record) => [record.fd, record.inode, record.name.toString('latin1')]), [['3w', 15349763, '/tmp/a (deleted)']]);
+  assert.deepEqual(parsed.warnings.map((warning) => [warning.line, warning.message]), [
+    [3, 'row does not line up with its header (a value runs into the NAME column)'],
+    [4, 'row without a value under NLINK'],
+  ]);
+});
