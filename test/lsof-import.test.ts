@@ -118,4 +118,9 @@ test('lsof import: a capture cut mid-field is partial (exit 3) and invents no na
   const refused = runCli(caseDir, ['lsof', 'import', junk]);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /^unlinked: .*junk\.txt is not lsof output: no "COMMAND PID \.\.\." header and no "p<pid>" field in 100000 lines\n$/);
+
+  // A capture that is not there creates no case for it.
+  const never = path.join(dir, 'never');
+  const missing = runCli(never, ['lsof', 'import', path.join(dir, 'missing.txt')]);
+  assert.deepEqual([missing.code, missing.stderr, fs.existsSync(never)], [1, `unlinked: cannot read ${path.join(dir, 'missing.txt')}: no such file\n`, false]);
 });

@@ -2,13 +2,14 @@ import path from 'node:path';
 import { EXIT, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
-import { importLsof } from '../lsof/import.js';
+import { captureFile, importLsof } from '../lsof/import.js';
 
 export interface LsofImportOptions {
   host?: string;
 }
 
 export async function lsofImportCommand(ctx: CommandContext, file: string, options: LsofImportOptions): Promise<ExitCode> {
+  captureFile(file); // bad input is refused before a case is created for it
   const kase = openCase(ctx.caseDir, { create: true });
   try {
     const result = await importLsof(kase.db, file, options.host ?? null, path.join(kase.paths.dir, 'lsof'));

@@ -16,7 +16,8 @@ export interface ImportResult extends IngestResult {
   unreadable: number;
 }
 
-export async function importLsof(db: Db, file: string, host: string | null, lsofDir: string): Promise<ImportResult> {
+/** The capture's absolute path, once it is known to be a regular file (checked before a case is created for it). */
+export function captureFile(file: string): string {
   const absolute = path.resolve(file);
   let stat: fs.Stats;
   try {
@@ -25,6 +26,11 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
     throw new UnlinkedError('BAD_INPUT', `cannot read ${absolute}: ${errnoCode(error) === 'ENOENT' ? 'no such file' : (errnoCode(error) ?? String(error))}`);
   }
   if (!stat.isFile()) throw new UnlinkedError('BAD_INPUT', `${absolute} is not a regular file`);
+  return absolute;
+}
+
+export async function importLsof(db: Db, file: string, host: string | null, lsofDir: string): Promise<ImportResult> {
+  const absolute = captureFile(file);
   fs.mkdirSync(lsofDir, { recursive: true });
   // The capture is copied into the case first, and that copy is what is parsed, hashed and kept: a
   // file still being written (or replaced) meanwhile cannot make the kept copy differ from its hash.
