@@ -64,6 +64,9 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
       lsofStatus: `imported ${ingested.format} output: ${ingested.records} records (${ingested.stored} of deleted files stored), ${unreadable} unreadable lines; capture kept as ${kept}`,
       warnings: ingested.warnings.slice(0, 100).map((warning) => `line ${warning.line}: ${warning.message}`),
     });
+    // A Ctrl-C that came during a synchronous parse is handled here, before the commit: the import is
+    // then not counted, as the message says (otherwise it would be said after the snapshot was stored).
+    await new Promise((resolve) => setImmediate(resolve));
     db.exec('COMMIT');
     return { ...ingested, snapshotId, items: check.lsofOnly, unreadable };
   } catch (error) {
