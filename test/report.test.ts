@@ -248,6 +248,31 @@ test('a report named as a directory, or under a file, is one line and exit 1, an
   assert.deepEqual([underFile.code, underFile.stderr], [1, `unlinked: cannot write a report at ${path.join(dir, 'plain', 'r.csv')}: ENOTDIR\n`]);
 });
 
+test('a case on read-only media is listed and reported from memory; a default report path there, or a write, is one line (root)', (t) => {
+  const dir = makeTempDir('report-ro');
+  const caseDir = path.join(dir, 'case');
+  const archived = path.join(dir, 'archived');
+  fs.mkdirSync(archived);
+  buildReportCase(caseDir).close();
+  const before = fs.readFileSync(path.join(caseDir, 'case.sqlite'));
+  // The same folder, write-protected: a read-only bind mount.
+  execFileSync('mount', ['--bind', caseDir, archived]);
+  t.after(() => {
+    if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${archived} `)) execFileSync('umount', [archived]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  execFileSync('mount', ['-o', 'remount,bind,ro', archived]);
+  const writable = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']);
+  const readOnly = runCli(archived, ['report', '--format', 'csv', '--out', '-']);
+  assert.equal(readOnly.code, 0, readOnly.stderr);
+  assert.equal(readOnly.stdout, writable.stdout.split(caseDir).join(archived), 'the same rows, read from memory');
+  assert.equal(runCli(archived, ['list', '--json']).code, 0);
+  const noPath = runCli(archived, ['report', '--format', 'html']);
+  assert.deepEqual([noPath.code, noPath.stderr], [1, `unlinked: the case ${archived} is on read-only media: name where the report goes (--out FILE, or - for stdout)\n`]);
+  assert.equal(runCli(archived, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).code, 1);
+  assert.ok(fs.readFileSync(path.join(caseDir, 'case.sqlite')).equals(before), 'the archived database is unchanged');
+});
+
 function chromium(): string {
   const binary = findProgram('chromium');
   if (binary === null) throw new Error('chromium is not installed: apt-get install chromium (npm test installs it when run as root)');

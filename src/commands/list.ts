@@ -11,7 +11,7 @@ export interface ListCommandOptions {
 }
 
 export async function listCommand(ctx: CommandContext, options: ListCommandOptions): Promise<ExitCode> {
-  const kase = openCase(ctx.caseDir, { create: false });
+  const kase = openCase(ctx.caseDir, { create: false, readsOnly: true });
   try {
     let snapshotId: number | null = null;
     if (options.all !== true) {

@@ -1,4 +1,4 @@
-import { EXIT, type ExitCode } from '../errors.js';
+import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { writeReport, type ReportFormatName } from '../report/registry.js';
@@ -9,8 +9,11 @@ export interface ReportCommandOptions {
 }
 
 export async function reportCommand(ctx: CommandContext, options: ReportCommandOptions): Promise<ExitCode> {
-  const kase = openCase(ctx.caseDir, { create: true });
+  const kase = openCase(ctx.caseDir, { create: true, readsOnly: true });
   try {
+    if (kase.readOnly === true && options.out === undefined) {
+      throw new UnlinkedError('BAD_INPUT', `the case ${kase.paths.dir} is on read-only media: name where the report goes (--out FILE, or - for stdout)`);
+    }
     const written = await writeReport(kase.db, kase.paths, options.format, options.out);
     if (written !== '-') ctx.info(`${options.format} report: ${written}`);
     return EXIT.ok;

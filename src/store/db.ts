@@ -31,11 +31,18 @@ const BUSY_TIMEOUT_MS = 120_000;
 export interface OpenCaseOptions {
   /** Create the case directory and database when missing (commands that write). */
   create: boolean;
+  /**
+   * The command only reads the case (list, report): a case on read-only media (an archived,
+   * write-protected copy) is then read from a copy in memory instead of failing.
+   */
+  readsOnly?: boolean;
 }
 
 export interface Case {
   paths: CasePaths;
   db: Db;
+  /** Read from a copy in memory: the case is on read-only media (see readOnlyCase). */
+  readOnly?: boolean;
   close(): void;
 }
 
@@ -44,6 +51,7 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
   if (!options.create && !fs.existsSync(paths.database)) {
     throw new UnlinkedError('CASE', `no case database at ${paths.database}: run \`unlinked snapshot\` or \`unlinked image scan\` first, or pass --case DIR`);
   }
+  if (options.readsOnly === true && fs.existsSync(paths.database) && !writable(paths.dir)) return readOnlyCase(paths);
   try {
     fs.mkdirSync(paths.dir, { recursive: true });
   } catch (error) {
@@ -64,6 +72,46 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
     throw new UnlinkedError('CASE', `cannot open case database ${paths.database}: ${oneLine(error)}`, { cause: error });
   }
   return { paths, db, close: () => db.close() };
+}
+
+function writable(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false; // EROFS or EACCES: SQLite could not make its -shm and -wal files there
+  }
+}
+
+/**
+ * A case on read-only media: SQLite cannot open a WAL database there (its -shm file cannot be
+ * made), so the database file is read into memory and opened from there; nothing is written
+ * anywhere (a copy in $TMPDIR could land on the file system under examination). A case closed
+ * cleanly holds everything in that one file; one with a -wal file beside it was not, and is refused.
+ */
+function readOnlyCase(paths: CasePaths): Case {
+  if ((fs.statSync(`${paths.database}-wal`, { throwIfNoEntry: false })?.size ?? 0) > 0) {
+    throw new UnlinkedError('CASE', `${paths.database} is on read-only media and was not closed cleanly (${paths.database}-wal holds part of it): copy the case folder to writable media and open it there`);
+  }
+  let db: Db;
+  try {
+    const image = fs.readFileSync(paths.database);
+    // The header's file format bytes say WAL (2); an in-memory database is read as a rollback one (1).
+    if (image.length >= 20) {
+      image[18] = 1;
+      image[19] = 1;
+    }
+    db = new Database(image);
+  } catch (error) {
+    throw new UnlinkedError('CASE', `cannot read case database ${paths.database}: ${oneLine(error)}`, { cause: error });
+  }
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const latest = MIGRATIONS.at(-1)?.version ?? 0;
+  if (version !== latest) {
+    db.close();
+    throw new UnlinkedError('CASE', `${paths.database} is on read-only media and its schema (version ${version}) is not this unlinked's (${latest}): copy the case folder to writable media, or use the unlinked that made it`);
+  }
+  return { paths, db, readOnly: true, close: () => db.close() };
 }
 
 export function migrate(db: Db): void {
