@@ -2,7 +2,6 @@
 // and deleted inodes, file system by file system, and store what was found in one transaction.
 // Per file system: fsstat, ils -aL, ils -r, fls -rd (and icat of the orphan file) run side by side;
 // one debugfs -c batch describes every candidate inode as soon as the ils lists are in.
-import fs from 'node:fs';
 import { UnlinkedError, oneLine } from '../errors.js';
 import { requireTool, type CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
@@ -22,7 +21,7 @@ import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
 import type { DebugfsInode } from '../../parsers/debugfsStats.js';
 import { followOrphanChain } from './orphanChain.js';
-import { changedSinceOpened, isMounted, openImageSource, readSuperblock, startHash, type ImageSource } from './source.js';
+import { changedSinceOpened, checkOffset, isMounted, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 
 export interface ScannedFs extends NewFilesystem {
   inodes: NewImageInode[];
@@ -73,9 +72,7 @@ const CHAIN_EXTRA_LOOKUPS = 64;
 export async function scanImage(db: Db, image: string, offset: number | undefined, recorder: CommandRecorder, options: ScanOptions): Promise<ScanResult> {
   for (const tool of SCAN_TOOLS) requireTool(tool);
   const source = openImageSource(image);
-  if (offset !== undefined && offset * 512 >= source.size) {
-    throw new UnlinkedError('BAD_INPUT', `offset ${offset} sectors is past the end of ${source.path} (${Math.floor(source.size / 512)} sectors)`);
-  }
+  checkOffset(source, offset);
   // Hashed in a worker while the tools read: the two overlap on separate cores instead of adding up.
   const hashBefore = startHash(source.path);
   try {
@@ -174,13 +171,8 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
 
 /** Does sector 0 end in 0x55 0xAA, the signature of an MBR (or of a GPT's protective MBR)? */
 function hasBootSignature(source: ImageSource): boolean {
-  const fd = fs.openSync(source.path, fs.constants.O_RDONLY);
-  try {
-    const sector = Buffer.alloc(512);
-    return fs.readSync(fd, sector, 0, 512, 0) === 512 && sector[510] === 0x55 && sector[511] === 0xaa;
-  } finally {
-    fs.closeSync(fd);
-  }
+  const sector = readAt(source, 0, 512);
+  return sector !== null && sector[510] === 0x55 && sector[511] === 0xaa;
 }
 
 function emptyFs(offsetSectors: number): ScannedFs {

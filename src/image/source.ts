@@ -215,41 +215,34 @@ function listed(dir: string, list: 'holders' | 'slaves'): string[] {
 }
 
 /** What a device is built on, recursively: the whole disk of a partition, the slaves of dm or md. */
-function underlying(deviceId: string, seen = new Set<string>()): Set<string> {
-  const dir = sysfsDir(deviceId);
-  if (dir === null) return seen;
-  const below = listed(dir, 'slaves');
-  if (fs.existsSync(path.join(dir, 'partition'))) {
-    const disk = deviceIdOf(path.dirname(dir));
-    if (disk !== null) below.push(disk);
-  }
-  for (const id of below) {
-    if (seen.has(id)) continue;
-    seen.add(id);
-    underlying(id, seen);
-  }
-  return seen;
+function underlying(deviceId: string): Set<string> {
+  return reachable(deviceId, (dir) => {
+    const disk = fs.existsSync(path.join(dir, 'partition')) ? deviceIdOf(path.dirname(dir)) : null;
+    return [...listed(dir, 'slaves'), ...(disk === null ? [] : [disk])];
+  });
 }
 
 /** What is built on a device, recursively: its partitions, and the dm or md devices holding it. */
-function builtOn(deviceId: string, seen = new Set<string>()): Set<string> {
+function builtOn(deviceId: string): Set<string> {
+  return reachable(deviceId, (dir) => {
+    let partitions: string[] = [];
+    try {
+      partitions = fs.readdirSync(dir).filter((name) => fs.existsSync(path.join(dir, name, 'partition'))).map((name) => deviceIdOf(path.join(dir, name))).filter((id): id is string => id !== null);
+    } catch {
+      // no partitions to list
+    }
+    return [...listed(dir, 'holders'), ...partitions];
+  });
+}
+
+/** Every device reached from deviceId by `next` (given a device's sysfs directory), each once. */
+function reachable(deviceId: string, next: (dir: string) => string[], seen = new Set<string>()): Set<string> {
   const dir = sysfsDir(deviceId);
   if (dir === null) return seen;
-  const above = listed(dir, 'holders');
-  try {
-    for (const name of fs.readdirSync(dir)) {
-      if (fs.existsSync(path.join(dir, name, 'partition'))) {
-        const id = deviceIdOf(path.join(dir, name));
-        if (id !== null) above.push(id);
-      }
-    }
-  } catch {
-    // no partitions to list
-  }
-  for (const id of above) {
+  for (const id of next(dir)) {
     if (seen.has(id)) continue;
     seen.add(id);
-    builtOn(id, seen);
+    reachable(id, next, seen);
   }
   return seen;
 }
@@ -271,12 +264,24 @@ export function isMounted(deviceId: string): boolean {
 
 /** The ext superblock of the file system starting at `offsetSectors`, or null when there is none. */
 export function readSuperblock(source: ImageSource, offsetSectors: number): ExtSuperblock | null {
+  const buffer = readAt(source, offsetSectors * 512 + 1024, 1024);
+  return buffer === null ? null : parseExtSuperblock(buffer);
+}
+
+/** `length` bytes of the image at `position` (opened read-only), or null when it ends before them. */
+export function readAt(source: ImageSource, position: number, length: number): Buffer | null {
   const fd = fs.openSync(source.path, fs.constants.O_RDONLY);
   try {
-    const buffer = Buffer.alloc(1024);
-    const read = fs.readSync(fd, buffer, 0, 1024, offsetSectors * 512 + 1024);
-    return read === 1024 ? parseExtSuperblock(buffer) : null;
+    const buffer = Buffer.alloc(length);
+    return fs.readSync(fd, buffer, 0, length, position) === length ? buffer : null;
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** An offset must lie inside the image. */
+export function checkOffset(source: ImageSource, offset: number | undefined): void {
+  if (offset !== undefined && offset * 512 >= source.size) {
+    throw new UnlinkedError('BAD_INPUT', `offset ${offset} sectors is past the end of ${source.path} (${Math.floor(source.size / 512)} sectors)`);
   }
 }

@@ -9,7 +9,7 @@ import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
 import type { ExtractTarget } from './extract.js';
 import { scanImage } from './scan.js';
-import { readSuperblock, type ImageSource } from './source.js';
+import { checkOffset, readSuperblock, type ImageSource } from './source.js';
 
 export interface TargetChoice {
   targets: ExtractTarget[];
@@ -82,13 +82,6 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
     }
   }
   return { targets: inodes.filter((inode, index) => inodes.indexOf(inode) === index).map((inode) => targets.get(inode)).filter((target): target is ExtractTarget => target !== undefined), notes };
-}
-
-/** An offset must lie inside the image (as the scan checks it). */
-export function checkOffset(source: ImageSource, offset: number | undefined): void {
-  if (offset !== undefined && offset * 512 >= source.size) {
-    throw new UnlinkedError('BAD_INPUT', `offset ${offset} sectors is past the end of ${source.path} (${Math.floor(source.size / 512)} sectors)`);
-  }
 }
 
 /** The offset of the image's only ext file system (from the newest scan, or mmls), or a usage error naming the choices. */
