@@ -137,12 +137,18 @@ test('a process whose main thread exited while another runs: its held file is fo
   assert.deepEqual(fs.readdirSync(`/proc/${pid}/fd`), [], 'the leader itself shows no fds');
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
   const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
-  assert.deepEqual(items.map((item) => [item.pid, item.kind, item.fd, item.path, item.size]), [[pid, 'fd', 3, path.join(dir, 'held.log'), 44]]);
+  // The file it only maps too: stat'ed and copied through the thread's map_files.
+  assert.deepEqual(
+    items.map((item) => [item.pid, item.kind, item.fd, item.path, item.size]),
+    [[pid, 'fd', 3, path.join(dir, 'held.log'), 44], [pid, 'map', null, path.join(dir, 'mapped.bin'), 6]],
+  );
   const recover = runCli(caseDir, ['recover', '--json']);
   assert.equal(recover.code, 0, recover.stderr);
-  const [copy] = json<Array<{ complete: boolean; bytes: number; output: string }>>(recover);
-  assert.deepEqual([copy?.complete, copy?.bytes], [true, 44]);
-  assert.equal(fs.readFileSync(copy?.output ?? '', 'utf8'), 'held by a process whose main thread is gone\n');
+  const copies = json<Array<{ kind: string; complete: boolean; bytes: number; output: string }>>(recover);
+  assert.deepEqual(copies.map((copy) => [copy.kind, copy.complete, copy.bytes, fs.readFileSync(copy.output, 'utf8')]), [
+    ['fd', true, 44, 'held by a process whose main thread is gone\n'],
+    ['map', true, 6, 'mapped'],
+  ]);
 });
 
 test('a process name with a newline, an invalid byte and a right-to-left override is kept reversible and inert (root)', async (t) => {

@@ -102,10 +102,7 @@ export class MountTable {
   private readonly uuids = new Map<string, string | null>();
   private byUuidDir: Map<string, string> | null = null;
 
-  constructor(
-    private readonly procRoot: string,
-    private readonly unanswered: readonly UnansweredMount[] = [],
-  ) {}
+  constructor(private readonly unanswered: readonly UnansweredMount[] = []) {}
 
   /**
    * The process's own view of its namespace's mounts, read from its own mountinfo (once per
@@ -113,28 +110,32 @@ export class MountTable {
    * relative to it, so when the namespace's table was read from a chrooted process, another process
    * of it finds its mounts only here. Asked only when the namespace's table does not know a mount.
    */
-  ownView(mntNs: string, pid: number): NamespaceMounts | null {
-    const key = `${mntNs}\0pid ${pid}`;
+  ownView(mntNs: string, procDir: string): NamespaceMounts | null {
+    const key = `${mntNs}\0${procDir}`;
     if (this.namespaces.has(key)) return this.namespaces.get(key) ?? null;
-    const table = this.read(mntNs, pid);
+    const table = this.read(mntNs, procDir);
     this.namespaces.set(key, table);
     return table;
   }
 
-  /** The mount table of a namespace, read from the first process seen in it (see ownView for a chroot). */
-  forNamespace(mntNs: string, pid: number): NamespaceMounts | null {
+  /**
+   * The mount table of a namespace, read from the first process seen in it (see ownView for a
+   * chroot). procDir: that process's /proc directory, or a live thread's (a zombie leader's own
+   * mountinfo cannot be read: EINVAL).
+   */
+  forNamespace(mntNs: string, procDir: string): NamespaceMounts | null {
     const known = this.namespaces.get(mntNs);
     if (known !== undefined && known !== null) return known;
     // null when vanished or unreadable: tried again with the next process of this namespace.
-    const table = this.read(mntNs, pid);
+    const table = this.read(mntNs, procDir);
     this.namespaces.set(mntNs, table);
     return table;
   }
 
-  private read(mntNs: string, pid: number): NamespaceMounts | null {
+  private read(mntNs: string, procDir: string): NamespaceMounts | null {
     try {
       return new NamespaceMounts(
-        parseMountInfo(fs.readFileSync(`${this.procRoot}/${pid}/mountinfo`, 'latin1')),
+        parseMountInfo(fs.readFileSync(`${procDir}/mountinfo`, 'latin1')),
         this.unanswered.filter((mount) => mount.mntNs === mntNs),
       );
     } catch {

@@ -73,7 +73,7 @@ export function walkPids(
   progress: Int32Array | null = null,
 ): WalkResult {
   const result = emptyWalk();
-  const mounts = new MountTable(procRoot, unanswered);
+  const mounts = new MountTable(unanswered);
   const notExamined = new Map<UnansweredMount, NotExamined>(unanswered.map((mount) => [mount, { fds: 0, maps: 0, exes: 0 }]));
   const fds = new FdColumnsBuilder();
   // A mapped library is shared by hundreds of processes: stat it once per walk.
@@ -154,6 +154,10 @@ function walkProcess(
   const procStat = parseProcStat(statText);
   result.counts.processesSeen++;
   const errors: string[] = [];
+  // A main thread that has exited while other threads run leaves a zombie leader whose fd, maps,
+  // exe, ns links and mountinfo read empty or fail (lsof sees nothing there either): they are read
+  // through a live thread instead.
+  const files = procStat?.state === 'Z' ? (liveTaskDir(base, pid) ?? base) : base;
   const record: ProcessRecord = {
     pid,
     ppid: procStat?.ppid ?? null,
@@ -168,17 +172,14 @@ function walkProcess(
     exeDeleted: null,
     exeDev: null,
     exeInode: null,
-    mntNs: tryOr(() => fs.readlinkSync(`${base}/ns/mnt`), null),
-    pidNs: tryOr(() => fs.readlinkSync(`${base}/ns/pid`), null),
+    mntNs: tryOr(() => fs.readlinkSync(`${files}/ns/mnt`), null),
+    pidNs: tryOr(() => fs.readlinkSync(`${files}/ns/pid`), null),
     cgroup: tryOr(() => readSmall(`${base}/cgroup`, 'utf8').trim(), null),
     readError: null,
   };
   result.processes.push(record);
-  // A main thread that has exited while other threads run leaves a zombie leader whose fd, maps and
-  // exe read empty (lsof sees nothing there either): they are read through a live thread instead.
-  const files = procStat?.state === 'Z' ? (liveTaskDir(base, pid) ?? base) : base;
   const itemsBefore = result.items.length;
-  const nsMounts = record.mntNs === null ? null : mounts.forNamespace(record.mntNs, pid);
+  const nsMounts = record.mntNs === null ? null : mounts.forNamespace(record.mntNs, files);
   // Only in a namespace with a mount that did not answer is a path looked up before its stat.
   const waiting: NamespaceMounts | null = nsMounts?.hasUnanswered === true ? nsMounts : null;
   const leftHere = new Map<UnansweredMount, number>();
@@ -190,7 +191,7 @@ function walkProcess(
 
   // The process's own view of the mounts, read only when the namespace's table does not know one.
   let own: NamespaceMounts | null | undefined;
-  const ownView = (): NamespaceMounts | null => (own ??= record.mntNs === null ? null : mounts.ownView(record.mntNs, pid));
+  const ownView = (): NamespaceMounts | null => (own ??= record.mntNs === null ? null : mounts.ownView(record.mntNs, files));
   const known = (check: (table: NamespaceMounts) => boolean): boolean => {
     if (nsMounts !== null && check(nsMounts)) return true;
     const view = ownView();

@@ -22,7 +22,7 @@ export function holderFdPath(item: Pick<ItemRow, 'pid' | 'fd'>): string {
 }
 
 /**
- * /proc/PID, or /proc/PID/task/TID of a live thread when the main thread has exited and others run
+ * /proc/PID, or /proc/TID of a live thread when the main thread has exited and others run
  * (a zombie leader: its fd, maps and exe read empty, as the walk found; see src/proc/walk.ts).
  */
 function procBase(pid: number): string {
