@@ -137,7 +137,10 @@ test('a process whose main thread exited while another runs: its held file is fo
   assert.deepEqual(fs.readdirSync(`/proc/${pid}/fd`), [], 'the leader itself shows no fds');
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
   const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
-  // The file it only maps too: stat'ed and copied through the thread's map_files.
+  // The file it only maps too: stat'ed and copied through the thread's map_files. Both on the mount
+  // the leader's namespace has there (its own ns link and mountinfo cannot be read).
+  const [mountPoint, fsType] = execFileSync('findmnt', ['-n', '-o', 'TARGET,FSTYPE', '-T', dir], { encoding: 'utf8' }).trim().split(/\s+/);
+  assert.deepEqual(items.map((item) => [item.mount_point, item.fs_type]), [[mountPoint, fsType], [mountPoint, fsType]]);
   assert.deepEqual(
     items.map((item) => [item.pid, item.kind, item.fd, item.path, item.size]),
     [[pid, 'fd', 3, path.join(dir, 'held.log'), 44], [pid, 'map', null, path.join(dir, 'mapped.bin'), 6]],
