@@ -11,6 +11,7 @@ import { makeTempDir, startHolder } from './helpers/holder.js';
 import { firstLine, lines } from './helpers/lines.js';
 import { killed } from './helpers/fuse.js';
 import { repoRoot } from './helpers/paths.js';
+import { probeMounts } from '../src/proc/mountProbe.js';
 import type { LiveItemJson } from '../src/store/items.js';
 
 const mounted = (point: string): boolean => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === point);
@@ -135,6 +136,9 @@ test('a process whose main thread exited while another runs: its held file is fo
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.deepEqual(fs.readdirSync(`/proc/${pid}/fd`), [], 'the leader itself shows no fds');
+  // The probe of network and FUSE mounts sees its namespace (through the thread) too.
+  const probed = await probeMounts([pid], '/proc', null);
+  assert.deepEqual([...probed.pidsByNamespace], [[fs.readlinkSync('/proc/self/ns/mnt'), [pid]]]);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
   const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
   // The file it only maps too: stat'ed and copied through the thread's map_files. Both on the mount

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import { UnlinkedError } from '../errors.js';
 import { run, type CommandRecorder } from '../exec/run.js';
 import { parseMountInfo } from '../../parsers/procfs.js';
+import { procDirOf } from './tasks.js';
 import type { RawBytes } from './types.js';
 
 /** How long the root of a network or FUSE mount may take to answer one stat. */
@@ -61,15 +62,23 @@ export async function probeMounts(pids: readonly number[], procRoot: string, rec
   for (const pid of pids) {
     let mntNs: string;
     let mountinfo: string;
+    let dir = `${procRoot}/${pid}`;
     try {
-      mntNs = fs.readlinkSync(`${procRoot}/${pid}/ns/mnt`);
+      try {
+        mntNs = fs.readlinkSync(`${dir}/ns/mnt`);
+      } catch (error) {
+        // A zombie leader's namespace links cannot be read: a live thread of it answers instead.
+        dir = procDirOf(procRoot, pid);
+        if (dir === `${procRoot}/${pid}`) throw error;
+        mntNs = fs.readlinkSync(`${dir}/ns/mnt`);
+      }
       const known = pidsByNamespace.get(mntNs);
       if (known !== undefined) known.push(pid);
       else pidsByNamespace.set(mntNs, [pid]);
-      const view = `${mntNs}\0${fs.readlinkSync(`${procRoot}/${pid}/root`, 'latin1')}`;
+      const view = `${mntNs}\0${fs.readlinkSync(`${dir}/root`, 'latin1')}`;
       if (views.has(view)) continue;
       views.add(view);
-      mountinfo = fs.readFileSync(`${procRoot}/${pid}/mountinfo`, 'latin1');
+      mountinfo = fs.readFileSync(`${dir}/mountinfo`, 'latin1');
     } catch {
       continue; // vanished or unreadable: the walk says so
     }
@@ -80,7 +89,7 @@ export async function probeMounts(pids: readonly number[], procRoot: string, rec
       const mount: UnansweredMount = { mntNs, mntId: info.mntId, dev: info.dev, mountPoint, fsType: info.fsType, source: info.source };
       let answered = byDev.get(info.dev);
       if (answered === undefined) {
-        answered = answersStat(`${procRoot}/${pid}/root`, info.mountPoint, recorder, timeoutMs);
+        answered = answersStat(`${dir}/root`, info.mountPoint, recorder, timeoutMs);
         byDev.set(info.dev, answered);
       }
       probes.push(answered.then((ok) => (ok ? null : mount)));

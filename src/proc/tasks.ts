@@ -28,3 +28,15 @@ export function liveTaskDir(base: string, pid: number): string | null {
   }
   return null;
 }
+
+/** /proc/PID, or a live thread's /proc/TID when PID is a zombie leader (see liveTaskDir). */
+export function procDirOf(procRoot: string, pid: number): string {
+  const base = `${procRoot}/${pid}`;
+  let state: string | null = null;
+  try {
+    state = parseProcStat(fs.readFileSync(`${base}/stat`, 'latin1'))?.state ?? null;
+  } catch {
+    return base;
+  }
+  return state === 'Z' ? (liveTaskDir(base, pid) ?? base) : base;
+}

@@ -4,7 +4,7 @@ import { errnoCode } from '../errors.js';
 import { parseProcStat } from '../../parsers/procfs.js';
 import { devString } from '../../parsers/procfs.js';
 import type { ItemRow } from '../store/items.js';
-import { liveTaskDir } from '../proc/tasks.js';
+import { procDirOf } from '../proc/tasks.js';
 import { exactIno, type U64 } from '../util/u64.js';
 
 /** Where the bytes of a live item can be read through /proc. */
@@ -22,18 +22,11 @@ export function holderFdPath(item: Pick<ItemRow, 'pid' | 'fd'>): string {
 }
 
 /**
- * /proc/PID, or /proc/TID of a live thread when the main thread has exited and others run
- * (a zombie leader: its fd, maps and exe read empty, as the walk found; see src/proc/walk.ts).
+ * /proc/PID, or /proc/TID of a live thread when the main thread has exited and others run (a zombie
+ * leader: its fd, maps and exe read empty, as the walk found; see src/proc/tasks.ts).
  */
 function procBase(pid: number): string {
-  const base = `/proc/${pid}`;
-  let state: string | null = null;
-  try {
-    state = parseProcStat(fs.readFileSync(`${base}/stat`, 'latin1'))?.state ?? null;
-  } catch {
-    return base;
-  }
-  return state === 'Z' ? (liveTaskDir(base, pid) ?? base) : base;
+  return procDirOf('/proc', pid);
 }
 
 /** null when the process is the one of the snapshot; else why not. */
