@@ -124,3 +124,28 @@ test('lsof import: a capture cut mid-field is partial (exit 3) and invents no na
   const missing = runCli(never, ['lsof', 'import', path.join(dir, 'missing.txt')]);
   assert.deepEqual([missing.code, missing.stderr, fs.existsSync(never)], [1, `unlinked: cannot read ${path.join(dir, 'missing.txt')}: no such file\n`, false]);
 });
+
+test('recover never reads this machine\'s /proc for items of imported lsof output, even when the PID and fd number exist here (root)', async (t) => {
+  const dir = makeTempDir('lsof-foreign');
+  const caseDir = makeTempDir('lsof-foreign-case', '/dev/shm');
+  // A process here holds a deleted file at the very pid and fd number the capture of web01 names.
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'local.log', content: Buffer.from('this machine, not web01') }]);
+  t.after(async () => {
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const held = holder.files[0];
+  const capture = path.join(dir, 'web01.F0.txt');
+  const device = `0x${((Math.floor((held?.dev ?? 0) / 256) << 8) | ((held?.dev ?? 0) % 256)).toString(16)}`;
+  // -F0 output: fields end in NUL, a process set and a file set per line.
+  fs.writeFileSync(capture, `p${holder.pid}\0csecretd\0\nf${held?.fd}\0tREG\0D${device}\0s1000000\0i${held?.inode}\0k0\0n/var/log/secret-on-web01.log\0\n`);
+  assert.equal(runCli(caseDir, ['lsof', 'import', capture, '--host', 'web01']).code, 0);
+  assert.deepEqual(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).map((item) => [item.pid, item.fd, item.path]), [[holder.pid, held?.fd, '/var/log/secret-on-web01.log']]);
+  const recovered = runCli(caseDir, ['recover', '--json']);
+  assert.equal(recovered.code, 3, recovered.stderr);
+  const [copy] = json<Array<{ output: string | null; sha256: string | null; complete: boolean; note: string }>>(recovered);
+  assert.deepEqual([copy?.output, copy?.sha256, copy?.complete], [null, null, false]);
+  assert.match(copy?.note ?? '', /^not copied: the item comes from imported lsof output of host web01, not from this machine's \/proc/);
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
+});

@@ -39,7 +39,9 @@ export function checkProcess(item: Pick<ItemRow, 'pid' | 'start_time'>): string 
   }
   const stat = parseProcStat(text);
   if (stat === null) return `cannot parse /proc/${item.pid}/stat`;
-  if (item.start_time === null) return null; // an lsof-only item: no start time to compare (noted by the caller)
+  // Seen by lsof alone, of a process the walk did not see: whether PID ${item.pid} is still that
+  // process cannot be checked, and a copy could be another program's file.
+  if (item.start_time === null) return `no start time of process ${item.pid} was recorded (seen by lsof alone): PID reuse cannot be ruled out, not copied`;
   if (stat.startTime !== item.start_time) {
     return `PID reuse: process ${item.pid} started at tick ${stat.startTime}, the snapshot saw start tick ${item.start_time}`;
   }
@@ -52,12 +54,18 @@ export function checkOpenedFile(fd: number, item: Pick<ItemRow, 'dev' | 'inode' 
   return sameFile(item, devString(stat.dev), exactIno(stat, () => fs.fstatSync(fd, { bigint: true })));
 }
 
-/** null when (dev, ino) is the snapshot's file; else why not (the fd or mapping now names another). */
+/**
+ * null when (dev, ino) is the snapshot's file; else why not (the fd or mapping now names another,
+ * or the snapshot did not record which file it was: nothing to check a copy against).
+ */
 export function sameFile(item: Pick<ItemRow, 'dev' | 'inode' | 'fd' | 'kind'>, dev: string, ino: U64): string | null {
-  if (item.inode !== null && ino !== item.inode) {
+  if (item.inode === null || item.dev === null) {
+    return `the snapshot recorded no ${item.inode === null ? 'inode' : 'device'} for this ${item.fd === null ? item.kind : `fd ${item.fd}`}: whether it still names the same file cannot be checked, not copied`;
+  }
+  if (ino !== item.inode) {
     return `${item.fd === null ? item.kind : `fd ${item.fd}`} now refers to inode ${ino} on ${dev}, the snapshot saw inode ${item.inode} on ${item.dev ?? '?'} (reused)`;
   }
-  if (item.dev !== null && dev !== item.dev) {
+  if (dev !== item.dev) {
     return `${item.fd === null ? item.kind : `fd ${item.fd}`} now refers to device ${dev}, the snapshot saw ${item.dev} (reused)`;
   }
   return null;

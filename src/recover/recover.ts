@@ -6,6 +6,7 @@ import { errnoCode, oneLine, UnlinkedError } from '../errors.js';
 import { devString } from '../../parsers/procfs.js';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
+import { currentBootId } from '../store/snapshots.js';
 import type { ItemRow } from '../store/items.js';
 import { checkOpenedFile, checkProcess, holderFdPath, sameFile, sourcePath } from './custody.js';
 import { copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
@@ -97,12 +98,16 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const results: RecoveredJson[] = [];
   const recorder = commandRecorder(db);
   const silentDevs = new Map<string, string>();
+  const origin = liveOrigin(db);
   for (const item of items) {
     const output = path.join(options.outputDir, outputName(item));
     const rowId = Number(insert.run(item.id, output, nowIso()).lastInsertRowid);
     let outcome: Outcome;
     const silent = item.dev === null ? undefined : silentDevs.get(item.dev);
-    if (options.sameFs === 'skip' && item.dev === outDev) {
+    const elsewhere = origin(item.snapshot_id);
+    if (elsewhere !== null) {
+      outcome = failed(elsewhere);
+    } else if (options.sameFs === 'skip' && item.dev === outDev) {
       outcome = failed(`not copied: it is on ${outDev}, the file system of the case directory, whose writes could overwrite its freed blocks; rerun with --case on another disk (e.g. /mnt/usb/case), or --force-same-fs`);
     } else if (silent !== undefined) {
       outcome = failed(silent);
@@ -125,6 +130,30 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     });
   }
   return results;
+}
+
+/**
+ * Why a snapshot's items cannot be read through this machine's /proc (null when they can): an
+ * lsof import describes another host (or an earlier time), a snapshot of an earlier boot describes
+ * processes that are gone; the PIDs may now be other processes here, whose files a copy would
+ * present as the evidence.
+ */
+function liveOrigin(db: Db): (snapshotId: number) => string | null {
+  const bootNow = currentBootId();
+  const lookup = db.prepare(`SELECT source, host, boot_id FROM snapshots WHERE id = ?`);
+  const cache = new Map<number, string | null>();
+  return (snapshotId) => {
+    let reason = cache.get(snapshotId);
+    if (reason === undefined) {
+      const row = lookup.get(snapshotId) as { source: string; host: string | null; boot_id: string | null } | undefined;
+      if (row === undefined) reason = `snapshot ${snapshotId} is not in the case`;
+      else if (row.source !== 'proc') reason = `not copied: the item comes from imported lsof output${row.host === null ? '' : ` of host ${row.host}`}, not from this machine's /proc: its PID names no process of it here; recover on the host itself`;
+      else if (row.boot_id === null || bootNow === null || row.boot_id !== bootNow) reason = `not copied: the snapshot was taken ${row.boot_id === null || bootNow === null ? 'in a boot that cannot be told from this one' : `in another boot (${row.boot_id}; now ${bootNow})`}: its processes are gone, their PIDs may be others now`;
+      else reason = null;
+      cache.set(snapshotId, reason);
+    }
+    return reason;
+  };
 }
 
 /**

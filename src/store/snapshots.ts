@@ -23,12 +23,17 @@ export function hostMeta(toolVersion: string, startedAt: string): SnapshotMeta {
   return {
     source: 'proc',
     host: os.hostname(),
-    bootId: readTrimmed('/proc/sys/kernel/random/boot_id'),
+    bootId: currentBootId(),
     kernel: `${os.type()} ${os.release()} ${os.version()}`,
     toolVersion,
     startedAt,
     euid: process.geteuid?.() ?? null,
   };
+}
+
+/** This boot's id: a snapshot of another boot describes processes that are gone. */
+export function currentBootId(): string | null {
+  return readTrimmed('/proc/sys/kernel/random/boot_id');
 }
 
 function readTrimmed(file: string): string | null {
