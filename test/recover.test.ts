@@ -67,13 +67,21 @@ test('recover copies every kind with the exact sha256, and SHA256SUMS checks (ro
   const check = execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(caseDir, 'recovered'), encoding: 'utf8' });
   assert.equal(check.trim().split('\n').filter((line) => line.endsWith(': OK')).length, 5);
 
-  // Never overwrite: a second recover of the same items finds the outputs there.
-  const again = runCli(caseDir, ['recover', '--json', '--item', String(byKind.get('fd')?.item_id)]);
-  assert.equal(again.code, 3);
-  const [refused] = json<RecoveredJson[]>(again);
-  assert.equal(refused?.complete, false);
-  assert.match(refused?.note ?? '', /exists already: never overwritten/);
+  // Again (an item named twice counts once): a copy of its own beside the first, never over it.
+  const fdItem = String(byKind.get('fd')?.item_id);
+  const again = runCli(caseDir, ['recover', '--json', '--item', fdItem, '--item', fdItem]);
+  assert.equal(again.code, 0, again.stderr);
+  const second = json<RecoveredJson[]>(again);
+  assert.deepEqual(second.map((record) => [record.output, record.sha256, record.complete]), [[`${byKind.get('fd')?.output ?? ''}.2`, sha256(contents.fd), true]]);
   assert.equal(sha256(fs.readFileSync(byKind.get('fd')?.output ?? '')), sha256(contents.fd));
+  assert.equal(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(caseDir, 'recovered'), encoding: 'utf8' }).trim().split('\n').length, 6);
+  // Once the process is gone a retry fails; the report still shows the good copy.
+  await holder.stop();
+  const gone = runCli(caseDir, ['recover', '--json', '--item', fdItem]);
+  assert.equal(gone.code, 3);
+  assert.match(json<RecoveredJson[]>(gone)[0]?.note ?? '', /has exited/);
+  const row = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout.split('\n').find((line) => line.startsWith(`live,${fdItem},`));
+  assert.ok(row?.includes(`,complete,${sha256(contents.fd)},${contents.fd.length},`), row);
 });
 
 test('recover --follow copies a file that is still being written until the writer closes it (root)', async (t) => {

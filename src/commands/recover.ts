@@ -20,7 +20,7 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
   try {
     let items: ItemRow[];
     if (options.item !== undefined) {
-      items = getItems(kase.db, options.item);
+      items = getItems(kase.db, [...new Set(options.item)]);
       const missing = options.item.filter((id) => !items.some((item) => item.id === id));
       if (missing.length > 0) throw new UnlinkedError('NOT_FOUND', `no item ${missing.join(', ')} in ${kase.paths.dir} (see \`unlinked list\`)`);
     } else {

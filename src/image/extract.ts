@@ -11,6 +11,7 @@ import { appendSha256Sums } from '../util/sha256sums.js';
 import { debugfsDump } from '../tools/debugfs.js';
 import { icatToFd } from '../tools/icat.js';
 import { FollowHasher, isMounted, type ImageSource } from './source.js';
+import { createUnique } from '../util/createUnique.js';
 
 export interface ExtractTarget {
   offsetSectors: number;
@@ -137,7 +138,7 @@ interface Copy {
 }
 
 async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy; error: string | null }> {
-  const { file, fd } = createUnique(copier.outputDir, base);
+  const { file, fd } = createUnique(copier.outputDir, base, 0o600);
   copier.onFile(file);
   // icat writes the file at full speed; the worker hashes it right behind, from the page cache, on the other core.
   const hashing = copier.hasher.follow(file);
@@ -156,7 +157,7 @@ async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string)
 
 async function copyWithDebugfs(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy | null; error: string | null }> {
   // Reserve a name of our own: debugfs opens it with O_TRUNC and must never meet anything else there.
-  const { file, fd } = createUnique(copier.outputDir, `${base}.debugfs`);
+  const { file, fd } = createUnique(copier.outputDir, `${base}.debugfs`, 0o600);
   fs.closeSync(fd);
   copier.onFile(file);
   let error: string | null = null;
@@ -171,18 +172,6 @@ async function copyWithDebugfs(copier: Copier, target: ExtractTarget, base: stri
   hashing.writerDone();
   const hashed = await hashing.done;
   return { copy: { output: file, bytes: hashed.bytes, sha256: hashed.sha256 }, error };
-}
-
-/** A new file in dir, never an existing one: NAME, NAME.2, NAME.3, ... opened with O_EXCL. */
-function createUnique(dir: string, name: string): { file: string; fd: number } {
-  for (let attempt = 1; ; attempt++) {
-    const file = path.join(dir, attempt === 1 ? name : `${name}.${attempt}`);
-    try {
-      return { file, fd: fs.openSync(file, 'wx', 0o600) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  }
 }
 
 function discard(file: string): void {

@@ -11,6 +11,7 @@ import type { ItemRow } from '../store/items.js';
 import { checkOpenedFile, checkProcess, holderFdPath, sameFile, sourcePath } from './custody.js';
 import { copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { displayBytes } from '../util/bytes.js';
+import { createUnique } from '../util/createUnique.js';
 import { appendSha256Sums } from '../util/sha256sums.js';
 import { commandRecorder } from '../store/commands.js';
 import type { CommandRecorder } from '../exec/run.js';
@@ -100,8 +101,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const silentDevs = new Map<string, string>();
   const origin = liveOrigin(db);
   for (const item of items) {
-    const output = path.join(options.outputDir, outputName(item));
-    const rowId = Number(insert.run(item.id, output, nowIso()).lastInsertRowid);
+    const rowId = Number(insert.run(item.id, path.join(options.outputDir, outputName(item)), nowIso()).lastInsertRowid);
     let outcome: Outcome;
     const silent = item.dev === null ? undefined : silentDevs.get(item.dev);
     const elsewhere = origin(item.snapshot_id);
@@ -115,7 +115,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
       const source = sourcePath(item);
       const stallMs = (options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S) * 1000;
       const reader = source !== null && mayNotAnswer(item) ? new ChildReader(item, source, recorder, stallMs, silentDevs) : new LocalReader(item, source);
-      outcome = await recoverOne(item, reader, output, options);
+      outcome = await recoverOne(item, reader, options);
     }
     update.run(
       outcome.output, outcome.bytes, outcome.sha256, outcome.complete ? 1 : 0, outcome.note, outcome.sizeAtStart, outcome.sizeAtEnd,
@@ -380,18 +380,15 @@ interface Outcome {
 
 const failed = (note: string): Outcome => ({ output: null, bytes: 0, sha256: null, complete: false, note, sizeAtStart: null, sizeAtEnd: null, sparse: false, followed: false });
 
-async function recoverOne(item: ItemRow, reader: ItemReader, output: string, options: RecoverOptions): Promise<Outcome> {
+async function recoverOne(item: ItemRow, reader: ItemReader, options: RecoverOptions): Promise<Outcome> {
   let outputFd: number | null = null;
+  let output = '';
   try {
     const opened = await reader.open();
     if (typeof opened === 'string') return failed(opened);
     const sizeAtStart = opened.size;
-    try {
-      outputFd = fs.openSync(output, 'wx', 0o400);
-    } catch (error) {
-      if (errnoCode(error) === 'EEXIST') return failed(`${output} exists already: never overwritten`);
-      throw error;
-    }
+    // A copy made before (an earlier run, a retry with --follow) stays as it is: NAME.2, NAME.3, ...
+    ({ file: output, fd: outputFd } = createUnique(options.outputDir, outputName(item), 0o400));
     const state = newCopyState();
     const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
     await reader.copy(outputFd, state, onProgress);

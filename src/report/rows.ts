@@ -72,6 +72,14 @@ interface ImageRow {
 }
 
 /** Stream every finding: live items (with their latest recovery), then image inodes (with extraction and correlation). */
+/**
+ * The copy a report shows of an item or inode: its latest complete one, else its latest attempt (a
+ * retry that failed, a process gone since, must not hide a good copy made before).
+ */
+export function shownCopy(table: 'recoveries' | 'extractions', column: 'item_id' | 'image_inode_id', owner: string): string {
+  return `(SELECT id FROM ${table} WHERE ${column} = ${owner} ORDER BY complete DESC, id DESC LIMIT 1)`;
+}
+
 export function* findings(db: Db, caseDir: string): Generator<Finding> {
   const live = db.prepare(`
     SELECT i.id, i.snapshot_id, s.host, i.pid, i.start_time, i.comm, i.kind, i.fd, i.path, i.dev, i.inode, i.size, i.mode, i.uid, i.gid,
@@ -79,7 +87,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
            ${exactText('i.inode', 'inode_text')}, ${exactText('i.size', 'size_text')},
            r.output AS r_output, r.bytes AS r_bytes, r.sha256 AS r_sha256, r.complete AS r_complete, r.note AS r_note
     FROM items i JOIN snapshots s ON s.id = i.snapshot_id
-    LEFT JOIN recoveries r ON r.id = (SELECT max(id) FROM recoveries WHERE item_id = i.id)
+    LEFT JOIN recoveries r ON r.id = ${shownCopy('recoveries', 'item_id', 'i.id')}
     WHERE s.finished_at IS NOT NULL
     ORDER BY i.snapshot_id, i.pid, i.kind, i.fd, i.id`);
   for (const row of live.iterate() as IterableIterator<LiveRow>) {
@@ -102,7 +110,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
            (SELECT group_concat('pid ' || i.pid || coalesce(' (' || i.comm || ')', '') || coalesce(' fd ' || i.fd, '') || ' in snapshot ' || i.snapshot_id, '; ')
               FROM items i WHERE i.fs_uuid = f.fs_uuid AND i.inode = n.inode) AS held_by
     FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
-    LEFT JOIN extractions e ON e.id = (SELECT max(id) FROM extractions WHERE image_inode_id = n.id)
+    LEFT JOIN extractions e ON e.id = ${shownCopy('extractions', 'image_inode_id', 'n.id')}
     ORDER BY im.id, f.offset_sectors, n.inode`);
   for (const row of images.iterate() as IterableIterator<ImageRow>) {
     const name = row.last_name === null ? `<inode ${row.inode}>` : displayBytes(row.last_name);

@@ -1,5 +1,6 @@
 // The numbers at the top of the HTML report and in triage's closing summary.
 import type { Db } from '../store/db.js';
+import { shownCopy } from './rows.js';
 
 export interface CaseSummary {
   hosts: string[];
@@ -28,7 +29,7 @@ export function caseSummary(db: Db): CaseSummary {
   for (const row of db.prepare(`SELECT kind, count(*) AS n FROM items WHERE ${finished} GROUP BY kind ORDER BY kind`).all() as Array<{ kind: string; n: number }>) {
     itemsByKind[row.kind] = row.n;
   }
-  const latest = `(SELECT max(id) FROM recoveries r2 WHERE r2.item_id = i.id)`;
+  const latest = shownCopy('recoveries', 'item_id', 'i.id');
   // Snapshots whose lsof ran (src/proc/snapshot.ts writes "ran: N records, ..."), even when it listed
   // nothing: a process hiding its files from lsof is the case the /proc-only count is there for.
   const lsofRan = `snapshot_id IN (SELECT id FROM snapshots WHERE lsof_status LIKE 'ran%')`;
