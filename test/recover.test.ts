@@ -117,6 +117,42 @@ time.sleep(30)
   assert.equal(record?.complete, true);
 });
 
+test('recover --follow of a file its writer cuts and writes again: incomplete, the copy is the content before the cut, never a mix (root)', async (t) => {
+  const dir = makeTempDir('follow-cut');
+  const caseDir = caseDirOnOtherFs('follow-cut-case');
+  // 1 MB of A, then (while followed) cut to nothing and 2 MB of B written from the start, then closed.
+  const writer = spawn('python3', ['-c', String.raw`
+import os, sys, time
+p = sys.argv[1]
+fd = os.open(p, os.O_CREAT | os.O_RDWR, 0o600)
+os.unlink(p)
+os.write(fd, b'A' * 1000000)
+print(os.getpid(), fd, flush=True)
+sys.stdin.readline()
+time.sleep(1)
+os.ftruncate(fd, 0)
+os.pwrite(fd, b'B' * 2000000, 0)
+time.sleep(1)
+os.close(fd)
+time.sleep(30)
+`, path.join(dir, 'cut.log')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(() => {
+    writer.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const [pid] = (await firstLine(writer)).split(' ');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', pid ?? '']).code, 0);
+  const following = runCliAsync(caseDir, ['recover', '--json', '--follow', '--follow-timeout', '30']);
+  writer.stdin?.write('go\n');
+  const result = await following;
+  assert.equal(result.code, 3, `${result.stdout} ${result.stderr}`);
+  const [record] = json<RecoveredJson[]>(result);
+  assert.deepEqual([record?.bytes, record?.sha256, record?.complete], [1_000_000, sha256(Buffer.alloc(1_000_000, 'A')), false]);
+  assert.equal(record?.note, 'the writer cut it from 1000000 bytes, or wrote over bytes already copied, while it was followed: the copy holds what it held before that (1000000 bytes); recover it again for what it holds now');
+  assert.equal(sha256(fs.readFileSync(record?.output ?? '')), record?.sha256);
+});
+
 test('without --follow a growing file is a point-in-time copy, marked incomplete (root)', async (t) => {
   const dir = makeTempDir('grow');
   const caseDir = caseDirOnOtherFs('grow-case');

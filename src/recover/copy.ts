@@ -19,10 +19,20 @@ export interface CopyState {
   bytes: number;
   /** Bytes that were skipped as holes. */
   holeBytes: number;
+  /** The last TAIL_BYTES copied (fewer at first): read again, they tell whether the file was rewritten. */
+  tail: Buffer;
 }
 
+export const TAIL_BYTES = 64 * 1024;
+
 export function newCopyState(): CopyState {
-  return { hash: crypto.createHash('sha256'), bytes: 0, holeBytes: 0 };
+  return { hash: crypto.createHash('sha256'), bytes: 0, holeBytes: 0, tail: Buffer.alloc(0) };
+}
+
+/** Hash the bytes that come next and keep the last TAIL_BYTES of them (copied: the buffers are reused). */
+function take(state: CopyState, data: Buffer): void {
+  state.hash.update(data);
+  state.tail = data.length >= TAIL_BYTES ? Buffer.from(data.subarray(data.length - TAIL_BYTES)) : Buffer.concat([state.tail, data]).subarray(-TAIL_BYTES);
 }
 
 export interface CopyProgress {
@@ -49,7 +59,7 @@ export async function copyRange(input: number, output: number, state: CopyState,
       await writes[nextSlot];
       nextRead = handled(readInto(input, ring[nextSlot] as Buffer, position + bytesRead));
       const data = buffer.subarray(0, bytesRead);
-      state.hash.update(data);
+      take(state, data);
       writes[slot] = handled(writeNonZero(output, data, position, state));
       position += bytesRead;
       state.bytes = position;
@@ -76,7 +86,7 @@ export function streamInto(output: number, state: CopyState, onProgress?: CopyPr
   const flush = async (): Promise<void> => {
     if (filled === 0) return;
     const data = run.subarray(0, filled);
-    state.hash.update(data);
+    take(state, data);
     await writeNonZero(output, data, state.bytes, state);
     state.bytes += filled;
     filled = 0;

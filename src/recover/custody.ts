@@ -16,7 +16,7 @@ export function sourcePath(item: Pick<ItemRow, 'pid' | 'kind' | 'fd' | 'map_rang
   return null;
 }
 
-/** The /proc path of the holder's fd (for `stillHeld`). */
+/** The /proc path of the holder's fd (for `heldSize`). */
 export function holderFdPath(item: Pick<ItemRow, 'pid' | 'fd'>): string {
   return `${procBase(item.pid)}/fd/${item.fd ?? -1}`;
 }

@@ -174,8 +174,13 @@ interface ItemReader {
   /** The source's size now; a string says why it cannot be known. */
   size(): Promise<number | string>;
   copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void>;
-  /** Does the holder still hold the file (a writer that may still append)? */
-  stillHeld(): Promise<boolean>;
+  /** The file's size while its holder still holds it (a writer that may still append), else null. */
+  heldSize(): Promise<number | null>;
+  /**
+   * Do the bytes that ended at `end` (a copy's tail) still read the same? false: the file was
+   * rewritten, or cut and written again, since they were copied; null: this reader cannot tell.
+   */
+  matches(tail: Buffer, end: number): Promise<boolean | null>;
   /** Can the file still be read once its holder closed it (this process holds an fd of its own)? */
   readonly readsAfterClose: boolean;
   readonly pollMs: number;
@@ -215,15 +220,27 @@ class LocalReader implements ItemReader {
     return copyRange(this.opened(), output, state, onProgress);
   }
 
-  async stillHeld(): Promise<boolean> {
+  async heldSize(): Promise<number | null> {
     const holderPath = holderFdPath(this.item);
-    if (checkProcess(this.item) !== null) return false;
+    if (checkProcess(this.item) !== null) return null;
     try {
       const stat = fs.statSync(holderPath);
-      return exactIno(stat, () => fs.statSync(holderPath, { bigint: true })) === this.item.inode && devString(stat.dev) === this.item.dev;
+      const same = exactIno(stat, () => fs.statSync(holderPath, { bigint: true })) === this.item.inode && devString(stat.dev) === this.item.dev;
+      return same ? stat.size : null;
     } catch {
-      return false;
+      return null;
     }
+  }
+
+  async matches(tail: Buffer, end: number): Promise<boolean> {
+    const now = Buffer.alloc(tail.length);
+    let filled = 0;
+    while (filled < now.length) {
+      const read = fs.readSync(this.opened(), now, filled, now.length - filled, end - tail.length + filled);
+      if (read === 0) break;
+      filled += read;
+    }
+    return filled === now.length && now.equals(tail);
   }
 
   close(): void {
@@ -323,13 +340,17 @@ class ChildReader implements ItemReader {
     await sink.end();
   }
 
-  async stillHeld(): Promise<boolean> {
-    if (checkProcess(this.item) !== null) return false;
+  async heldSize(): Promise<number | null> {
+    if (checkProcess(this.item) !== null) return null;
     const seen = await this.statSource(holderFdPath(this.item));
     if (typeof seen === 'string' && this.item.dev !== null && this.silentDevs.has(this.item.dev)) {
       throw new UnlinkedError('TOOL_STALLED', `${this.where()} did not answer a stat within ${PROBE_TIMEOUT_MS / 1000} s while the file was followed`);
     }
-    return typeof seen !== 'string' && this.custody(seen) === null;
+    return typeof seen !== 'string' && this.custody(seen) === null ? seen.size : null;
+  }
+
+  async matches(): Promise<null> {
+    return null; // reading back would be another dd through the holder's fd: not done (docs/recovery.md)
   }
 
   close(): void {
@@ -407,24 +428,29 @@ async function recoverOne(item: ItemRow, reader: ItemReader, options: RecoverOpt
     const notes: string[] = [];
     if (followNote !== null) notes.push(followNote);
     let complete = followNote === null;
-    let sizeAtEnd: number | null = typeof endSize === 'number' ? endSize : null;
+    const sizeAtEnd: number | null = typeof endSize === 'number' ? endSize : null;
     if (typeof endSize === 'string') {
       if (closedUnderUs) {
         complete = false; // the follow note says why
       } else if (endSize.includes(' is gone: ')) {
-        // The holder closed it during the copy. The reading dd had it open until read() said end of
-        // file, which is what a size taken then would have said: the copy holds it to its end.
-        notes.push(`its holder closed it during the copy: dd read it to its end (${state.bytes} bytes)`);
-        sizeAtEnd = state.bytes;
+        // The holder closed it during the copy: dd read to the end the file had then, but whether
+        // the holder wrote more before it closed the file cannot be known without an fd of ours.
+        notes.push(`its holder closed it during the copy: dd read ${state.bytes} bytes to the end the file had then; whether more was written before the close cannot be known (no fd of unlinked's own on a network or FUSE file system)`);
+        complete = false;
       } else {
         notes.push(`the size the file ended with is unknown (${endSize}; ${state.bytes} bytes copied)`);
         complete = false;
       }
+    } else if (followNote !== null) {
+      // the follow note says why the copy is not complete; the sizes are in size_at_start/_end
     } else if (state.bytes < endSize) {
       notes.push(`point-in-time copy: the file grew from ${sizeAtStart} to ${sizeAtEnd} bytes while it was copied; ${state.bytes} bytes copied${options.follow ? '' : ' (use --follow)'}`);
       complete = false;
     } else if (state.bytes > endSize) {
       notes.push(`the file shrank to ${endSize} bytes while it was copied (${state.bytes} bytes copied)`);
+      complete = false;
+    } else if (complete && (await reader.matches(state.tail, state.bytes)) === false) {
+      notes.push(`the file was rewritten while it was copied (its last ${state.tail.length} bytes copied read differently now): the copy mixes earlier and later content; recover it again`);
       complete = false;
     }
     return {
@@ -483,6 +509,22 @@ async function follow(item: ItemRow, reader: ItemReader, output: number, state: 
   const timeoutS = options.followTimeoutS ?? DEFAULT_FOLLOW_TIMEOUT_S;
   const deadline = Date.now() + timeoutS * 1000;
   const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
+  const rewritten = (bytes: number): { note: string; closedUnderUs: boolean } => ({
+    note: `the writer cut it from ${bytes} bytes, or wrote over bytes already copied, while it was followed: the copy holds what it held before that (${state.bytes} bytes); recover it again for what it holds now`,
+    closedUnderUs: false,
+  });
+  /**
+   * Copy what was appended, then read again the bytes copied last before it: changed, the file was
+   * cut and written again (or written over) before or during this copy, and what it appended is
+   * not the continuation of the copy: it is taken back, and the copy ends with what it held.
+   */
+  const appendChecked = async (): Promise<boolean> => {
+    const before = { hash: state.hash.copy(), bytes: state.bytes, holeBytes: state.holeBytes, tail: state.tail };
+    await reader.copy(output, state, onProgress);
+    if (before.tail.length === 0 || (await reader.matches(before.tail, before.bytes)) !== false) return true;
+    Object.assign(state, before); // the output is cut back to state.bytes when the copy ends
+    return false;
+  };
   const closed = async (): Promise<{ note: string | null; closedUnderUs: boolean }> => {
     if (!reader.readsAfterClose) {
       // Read through the holder's fd, which is closed now (or another file's): never read again.
@@ -490,15 +532,19 @@ async function follow(item: ItemRow, reader: ItemReader, output: number, state: 
       return { note, closedUnderUs: true };
     }
     // The writer is done: whatever it wrote last is in the file now.
-    await reader.copy(output, state, onProgress);
-    return { note: null, closedUnderUs: false };
+    const copied = state.bytes;
+    return (await appendChecked()) ? { note: null, closedUnderUs: false } : rewritten(copied);
   };
   for (;;) {
-    if (!(await reader.stillHeld())) return closed();
+    const held = await reader.heldSize();
+    if (held === null) return closed();
+    // A writer that cut the file: copying on from where the copy is would add new content to old.
+    if (held < state.bytes) return rewritten(state.bytes);
     if (Date.now() >= deadline) return { note: `still held open by process ${item.pid} after following for ${timeoutS} s: the file may still grow`, closedUnderUs: false };
     await new Promise((resolve) => setTimeout(resolve, reader.pollMs));
+    const copied = state.bytes;
     try {
-      await reader.copy(output, state, onProgress);
+      if (!(await appendChecked())) return rewritten(copied);
     } catch (error) {
       // Closed between the check and the read (a reader without an fd of its own).
       if (error instanceof UnlinkedError && error.code === 'NOT_FOUND') return closed();
