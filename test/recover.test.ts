@@ -379,9 +379,16 @@ test('relink gives an O_TMPFILE file its name back, and explains why an ordinary
   assert.equal(fs.statSync(target).ino, tmpfile.inode);
   const refused = runCli(caseDir, ['relink', '--item', String(ordinary.id), '--to', path.join(dir, 'nope')]);
   assert.equal(refused.code, 1);
-  assert.match(refused.stderr, /unlinked: the kernel refuses to link item \d+: it is an ordinary deleted file .* use `unlinked recover --item \d+`/);
+  assert.equal(refused.stderr, `unlinked: item ${ordinary.id} is an ordinary deleted file (link count 0, not opened with O_TMPFILE): only an O_TMPFILE file can get a name again; use \`unlinked recover --item ${ordinary.id}\` to copy it\n`);
   assert.equal(fs.existsSync(path.join(dir, 'nope')), false);
   const exists = runCli(caseDir, ['relink', '--item', String(tmpfile.id), '--to', target]);
   assert.equal(exists.code, 1);
   assert.match(exists.stderr, /exists already: relink never replaces a file/);
+  // Named once: never a second name on the live file system.
+  const twice = runCli(caseDir, ['relink', '--item', String(tmpfile.id), '--to', path.join(dir, 'again.bin')]);
+  assert.equal(twice.code, 1);
+  assert.match(twice.stderr, /^unlinked: cannot relink item \d+: it has a name again \(link count 1\)/);
+  assert.equal(fs.existsSync(path.join(dir, 'again.bin')), false);
+  const noDir = runCli(caseDir, ['relink', '--item', String(tmpfile.id), '--to', path.join(dir, 'no-such-dir', 'x.bin')]);
+  assert.equal(noDir.stderr, `unlinked: cannot relink item ${tmpfile.id} as ${path.join(dir, 'no-such-dir', 'x.bin')}: the directory ${path.join(dir, 'no-such-dir')} does not exist\n`);
 });

@@ -4,6 +4,7 @@ import { openCase } from '../store/db.js';
 import { getItems } from '../store/items.js';
 import { commandRecorder } from '../store/commands.js';
 import { relinkItem } from '../recover/relink.js';
+import { liveOrigin } from '../recover/recover.js';
 
 export interface RelinkCommandOptions {
   item: number;
@@ -15,8 +16,7 @@ export async function relinkCommand(ctx: CommandContext, options: RelinkCommandO
   try {
     const [item] = getItems(kase.db, [options.item]);
     if (item === undefined) throw new UnlinkedError('NOT_FOUND', `no item ${options.item} in ${kase.paths.dir} (see \`unlinked list\`)`);
-    if (item.kind !== 'tmpfile') ctx.warn(`item ${item.id} is a ${item.kind} item, not an O_TMPFILE file: the kernel will most likely refuse`);
-    await relinkItem(item, options.to, commandRecorder(kase.db));
+    await relinkItem(item, options.to, commandRecorder(kase.db), liveOrigin(kase.db)(item.snapshot_id));
     ctx.info(`linked item ${item.id} (pid ${item.pid} fd ${item.fd}) as ${options.to}`);
     if (ctx.json) ctx.out(JSON.stringify({ item_id: item.id, path: options.to }));
     return EXIT.ok;

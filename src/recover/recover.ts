@@ -138,7 +138,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
  * processes that are gone; the PIDs may now be other processes here, whose files a copy would
  * present as the evidence.
  */
-function liveOrigin(db: Db): (snapshotId: number) => string | null {
+export function liveOrigin(db: Db): (snapshotId: number) => string | null {
   const bootNow = currentBootId();
   const lookup = db.prepare(`SELECT source, host, boot_id FROM snapshots WHERE id = ?`);
   const cache = new Map<number, string | null>();

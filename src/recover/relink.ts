@@ -1,22 +1,40 @@
 // Give an O_TMPFILE file a name again: linkat(AT_SYMLINK_FOLLOW) through /proc/PID/fd/N, as `ln -L`
 // does. The one operation of unlinked that writes to the live file system, so it is opt-in and logged.
 import fs from 'node:fs';
-import { UnlinkedError } from '../errors.js';
+import path from 'node:path';
+import { errnoCode, oneLine, UnlinkedError } from '../errors.js';
+import { devString } from '../../parsers/procfs.js';
 import { run, type CommandRecorder } from '../exec/run.js';
 import type { ItemRow } from '../store/items.js';
-import { checkProcess } from './custody.js';
+import { checkProcess, holderFdPath, sameFile } from './custody.js';
 import { exactIno } from '../util/u64.js';
 
-export async function relinkItem(item: ItemRow, target: string, recorder: CommandRecorder): Promise<void> {
-  if (item.fd === null) {
-    throw new UnlinkedError('BAD_INPUT', `item ${item.id} is a ${item.kind} with no fd: only a file held by an fd can be relinked; use \`unlinked recover --item ${item.id}\``);
+export async function relinkItem(item: ItemRow, target: string, recorder: CommandRecorder, elsewhere: string | null): Promise<void> {
+  if (elsewhere !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${elsewhere.replace(/^not copied: /, '')}`);
+  if (item.kind !== 'tmpfile' || item.fd === null) {
+    // The kernel gives a name back only to a file opened with O_TMPFILE and never named (I_LINKABLE).
+    throw new UnlinkedError(
+      'BAD_INPUT',
+      `item ${item.id} is ${item.kind === 'fd' ? 'an ordinary deleted file (link count 0, not opened with O_TMPFILE)' : `a ${item.kind} item`}: only an O_TMPFILE file can get a name again; use \`unlinked recover --item ${item.id}\` to copy it`,
+    );
   }
   const problem = checkProcess(item);
   if (problem !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${problem}`);
   if (fs.existsSync(target)) throw new UnlinkedError('EXISTS', `${target} exists already: relink never replaces a file`);
-  const source = `/proc/${item.pid}/fd/${item.fd}`;
-  const ino = exactIno(fs.statSync(source), () => fs.statSync(source, { bigint: true }));
-  if (ino !== item.inode) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: fd ${item.fd} of process ${item.pid} now refers to inode ${ino}, not ${item.inode}`);
+  const directory = path.dirname(path.resolve(target));
+  if (!isDirectory(directory)) throw new UnlinkedError('BAD_INPUT', `cannot relink item ${item.id} as ${target}: the directory ${directory} does not exist`);
+  const source = holderFdPath(item);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(source);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: fd ${item.fd} of process ${item.pid} was closed after the snapshot`);
+    throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: cannot stat ${source}: ${oneLine(error)}`);
+  }
+  const moved = sameFile(item, devString(stat.dev), exactIno(stat, () => fs.statSync(source, { bigint: true })));
+  if (moved !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${moved}`);
+  // Relinked before (by unlinked or anyone): another link would be one more name on the live file system.
+  if (stat.nlink !== 0) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: it has a name again (link count ${stat.nlink}): find it with \`find MOUNT -xdev -inum ${item.inode ?? '?'}\``);
   try {
     await run('ln', ['-L', '--', source, target], { timeoutMs: 30_000, recorder });
   } catch (error) {
@@ -24,14 +42,20 @@ export async function relinkItem(item: ItemRow, target: string, recorder: Comman
     if (/No such file or directory/.test(text)) {
       // An O_TMPFILE file that was given a name (linkat) and unlinked again lost I_LINKABLE for good;
       // its fd still shows the "#INODE" name, so the walk cannot tell it from one never named.
-      const what = item.kind === 'tmpfile'
-        ? 'an O_TMPFILE file that had a name once and was unlinked again (the kernel allows one link only to a file never named)'
-        : 'an ordinary deleted file (link count 0, not opened with O_TMPFILE)';
+      const what = 'an O_TMPFILE file that had a name once and was unlinked again (the kernel allows one link only to a file never named)';
       throw new UnlinkedError('FAILED', `the kernel refuses to link item ${item.id}: it is ${what}, which can never get a name again; use \`unlinked recover --item ${item.id}\` to copy it`);
     }
     if (/cross-device/i.test(text)) {
       throw new UnlinkedError('FAILED', `${target} is on another file system than item ${item.id}: a link must stay on the same mount; choose a path on ${item.mount_point === null ? 'the same file system' : item.mount_point.toString()}`);
     }
     throw error;
+  }
+}
+
+function isDirectory(directory: string): boolean {
+  try {
+    return fs.statSync(directory).isDirectory();
+  } catch {
+    return false;
   }
 }
