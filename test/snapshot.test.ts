@@ -113,10 +113,11 @@ test('list on a case without a snapshot fails with one line and exit 1', () => {
   }
 });
 
-test('a usage error exits 2', () => {
-  assert.throws(
-    () => execFileSync(process.execPath, [cliPath, 'list', '--snapshot', 'abc'], { stdio: 'pipe' }),
-    (error: { status: number }) => error.status === 2,
+test('a usage error exits 2, a command missing too; help asked for exits 0', () => {
+  const status = (args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { stdio: 'pipe' }).status;
+  assert.deepEqual(
+    [['list', '--snapshot', 'abc'], [], ['image'], ['lsof'], ['help'], ['--help'], ['image', '--help']].map(status),
+    [2, 2, 2, 2, 0, 0, 0],
   );
 });
 

@@ -35,7 +35,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 export function reportError(error: unknown, verbose: boolean): number {
   if (error instanceof CommanderError) {
     // commander already printed its message (or the help/version text)
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+    // `help` and --help exit 0; help printed because a command is missing (`unlinked`, `unlinked
+    // image`) comes as commander.help with exit code 1: a usage error.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+    if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
   if (error instanceof UnlinkedError) {

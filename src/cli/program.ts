@@ -103,7 +103,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .option('--snapshot <id>', 'items of this snapshot (default: the newest)', parseNonNegativeInt)
     .option('--item <id>', 'only this item (repeatable)', collectInt)
     .option('--follow', 'keep copying while a writer appends, until it closes the file or exits')
-    .option('--follow-timeout <seconds>', 'stop following after this long', parsePositiveNumber)
+    .option('--follow-timeout <seconds>', 'stop following after this long (implies --follow; default 600)', parsePositiveNumber)
     .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', parseStallSeconds)
     .option('--force-same-fs', 'allow writing the copy onto the file system that holds the item (may overwrite its blocks)')
     .addHelpText('after', '\nExample:\n  sudo npx unlinked recover --case /mnt/usb/case-42 --json')

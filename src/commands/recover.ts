@@ -2,7 +2,7 @@ import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { getItems, latestSnapshotId, listItems, snapshotExists, type ItemRow } from '../store/items.js';
-import { recoverItems } from '../recover/recover.js';
+import { recoverItems, type RecoveredJson } from '../recover/recover.js';
 import { progressPrinter } from '../cli/progress.js';
 import { jsonText } from '../util/u64.js';
 
@@ -32,7 +32,7 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
     const progress = progressPrinter(ctx);
     const results = await recoverItems(kase.db, items, {
       outputDir: kase.paths.recovered,
-      follow: options.follow === true,
+      follow: options.follow === true || options.followTimeout !== undefined,
       followTimeoutS: options.followTimeout ?? null,
       stallTimeoutS: options.stallTimeout ?? null,
       sameFs: options.forceSameFs === true ? 'force' : 'refuse',
@@ -41,10 +41,7 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
     progress.done();
     const complete = results.filter((result) => result.complete).length;
     for (const result of results) {
-      if (result.complete) continue;
-      // "pid 7 fd 3", "pid 7 tmpfile fd 4", "pid 7 exe"
-      const what = [`pid ${result.pid}`, result.kind === 'fd' ? null : result.kind, result.fd === null ? null : `fd ${result.fd}`].filter((part) => part !== null).join(' ');
-      ctx.warn(`item ${result.item_id} (${what}): incomplete: ${result.note ?? 'unknown reason'}`);
+      if (!result.complete) ctx.warn(`item ${result.item_id} (${holderLabel(result)}): incomplete: ${result.note ?? 'unknown reason'}`);
     }
     ctx.info(`recovered ${complete} of ${results.length} items completely into ${kase.paths.recovered}`);
     if (ctx.json) ctx.out(jsonText(results.map(({ size_at_start: _start, size_at_end: _end, ...contract }) => contract)));
@@ -52,4 +49,9 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
   } finally {
     kase.close();
   }
+}
+
+/** "pid 7 fd 3", "pid 7 tmpfile fd 4", "pid 7 exe" */
+export function holderLabel(result: Pick<RecoveredJson, 'pid' | 'kind' | 'fd'>): string {
+  return [`pid ${result.pid}`, result.kind === 'fd' ? null : result.kind, result.fd === null ? null : `fd ${result.fd}`].filter((part) => part !== null).join(' ');
 }

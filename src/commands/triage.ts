@@ -9,6 +9,7 @@ import { orderByVolatility } from '../triage/order.js';
 import { writeReport } from '../report/registry.js';
 import { progressPrinter } from '../cli/progress.js';
 import { warnUnreadable } from './snapshot.js';
+import { holderLabel } from './recover.js';
 
 export interface TriageCommandOptions {
   recover?: boolean;
@@ -51,7 +52,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     ctx.info(`triage of ${snapshot.counts.processesSeen} processes: ${snapshot.items} deleted-but-open items (${kinds})`);
     if (options.recover !== false) ctx.info(`recovered ${complete.length} of ${recovered.length} completely into ${kase.paths.recovered}`);
-    for (const record of failed) ctx.warn(`item ${record.item_id} (pid ${record.pid} ${record.kind}${record.fd === null ? '' : ` fd ${record.fd}`}): ${record.note ?? 'incomplete'}`);
+    for (const record of failed) ctx.warn(`item ${record.item_id} (${holderLabel(record)}): ${record.note ?? 'incomplete'}`);
     const sameFs = failed.filter((record) => record.note?.startsWith('not copied: it is on') === true).length;
     if (sameFs > 0) {
       ctx.warn(`${sameFs} item(s) were not copied because the case directory ${kase.paths.dir} is on their file system: put the case on another disk (--case /mnt/usb/case) and run triage again, or pass --force-same-fs`);
