@@ -153,6 +153,33 @@ time.sleep(30)
   assert.equal(sha256(fs.readFileSync(record?.output ?? '')), record?.sha256);
 });
 
+test('recover --follow-timeout: every item copied once first, then the ones still held followed together within one timeout (root)', async (t) => {
+  const dir = makeTempDir('follow-all');
+  const caseDir = caseDirOnOtherFs('follow-all-case');
+  const holder = await startHolder(dir, [
+    { kind: 'fd', name: 'a.log', content: Buffer.from('first, never closed') },
+    { kind: 'fd', name: 'b.log', content: Buffer.from('second, never closed') },
+  ]);
+  t.after(async () => {
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const result = await runCliAsync(caseDir, ['recover', '--json', '--follow-timeout', '3']);
+  assert.equal(result.code, 3, result.stderr);
+  assert.deepEqual(json<RecoveredJson[]>(result).map((record) => [record.bytes, record.complete, record.note]), [
+    [19, false, `still held open by process ${holder.pid} after following for 3 s: the file may still grow`],
+    [20, false, `still held open by process ${holder.pid} after following for 3 s: the file may still grow`],
+  ]);
+  // Followed side by side: the two follows end together, not 3 s apart (one after the other).
+  const Database = (await import('better-sqlite3')).default;
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const ends = (db.prepare('SELECT finished_at FROM recoveries ORDER BY id').all() as Array<{ finished_at: string }>).map((row) => Date.parse(row.finished_at));
+  db.close();
+  assert.ok(Math.abs((ends[1] ?? 0) - (ends[0] ?? 0)) < 1500, `the follows ended ${(ends[1] ?? 0) - (ends[0] ?? 0)} ms apart`);
+});
+
 test('without --follow a growing file is a point-in-time copy, marked incomplete (root)', async (t) => {
   const dir = makeTempDir('grow');
   const caseDir = caseDirOnOtherFs('grow-case');

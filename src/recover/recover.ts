@@ -100,23 +100,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const recorder = commandRecorder(db);
   const silentDevs = new Map<string, string>();
   const origin = liveOrigin(db);
-  for (const item of items) {
-    const rowId = Number(insert.run(item.id, path.join(options.outputDir, outputName(item)), nowIso()).lastInsertRowid);
-    let outcome: Outcome;
-    const silent = item.dev === null ? undefined : silentDevs.get(item.dev);
-    const elsewhere = origin(item.snapshot_id);
-    if (elsewhere !== null) {
-      outcome = failed(elsewhere);
-    } else if (options.sameFs === 'skip' && item.dev === outDev) {
-      outcome = failed(`not copied: it is on ${outDev}, the file system of the case directory, whose writes could overwrite its freed blocks; rerun with --case on another disk (e.g. /mnt/usb/case), or --force-same-fs`);
-    } else if (silent !== undefined) {
-      outcome = failed(silent);
-    } else {
-      const source = sourcePath(item);
-      const stallMs = (options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S) * 1000;
-      const reader = source !== null && mayNotAnswer(item) ? new ChildReader(item, source, recorder, stallMs, silentDevs) : new LocalReader(item, source);
-      outcome = await recoverOne(item, reader, options);
-    }
+  const record = (index: number, item: ItemRow, rowId: number, outcome: Outcome): void => {
     update.run(
       outcome.output, outcome.bytes, outcome.sha256, outcome.complete ? 1 : 0, outcome.note, outcome.sizeAtStart, outcome.sizeAtEnd,
       outcome.sparse ? 1 : 0, outcome.followed ? 1 : 0, nowIso(), rowId,
@@ -124,11 +108,52 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     if (outcome.output !== null && outcome.sha256 !== null) {
       appendSha256Sums(options.outputDir, outcome.sha256, outcome.output);
     }
-    results.push({
+    results[index] = {
       item_id: item.id, pid: item.pid, fd: item.fd, kind: item.kind, inode: item.inode, output: outcome.output, bytes: outcome.bytes,
       sha256: outcome.sha256, complete: outcome.complete, note: outcome.note, size_at_start: outcome.sizeAtStart, size_at_end: outcome.sizeAtEnd,
-    });
+    };
+  };
+  // Every item is copied once, in the order given (the most fragile first), before any is followed;
+  // then the growing ones are followed all at once, within one --follow-timeout.
+  let startFollowing: (deadline: number) => void = () => undefined;
+  const followFrom = new Promise<number>((resolve) => {
+    startFollowing = resolve;
+  });
+  const followed: Array<Promise<void>> = [];
+  try {
+    for (const [index, item] of items.entries()) {
+      const rowId = Number(insert.run(item.id, path.join(options.outputDir, outputName(item)), nowIso()).lastInsertRowid);
+      const silent = item.dev === null ? undefined : silentDevs.get(item.dev);
+      const elsewhere = origin(item.snapshot_id);
+      let refusal: string | null = null;
+      if (elsewhere !== null) {
+        refusal = elsewhere;
+      } else if (options.sameFs === 'skip' && item.dev === outDev) {
+        refusal = `not copied: it is on ${outDev}, the file system of the case directory, whose writes could overwrite its freed blocks; rerun with --case on another disk (e.g. /mnt/usb/case), or --force-same-fs`;
+      } else if (silent !== undefined) {
+        refusal = silent;
+      }
+      if (refusal !== null) {
+        record(index, item, rowId, failed(refusal));
+        continue;
+      }
+      const source = sourcePath(item);
+      const stallMs = (options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S) * 1000;
+      const reader = source !== null && mayNotAnswer(item) ? new ChildReader(item, source, recorder, stallMs, silentDevs) : new LocalReader(item, source);
+      let copiedOnce: () => void = () => undefined;
+      const firstCopy = new Promise<void>((resolve) => {
+        copiedOnce = resolve;
+      });
+      const done = recoverOne(item, reader, options, { copiedOnce, followFrom }).then((outcome) => record(index, item, rowId, outcome));
+      await Promise.race([firstCopy, done]);
+      followed.push(done);
+    }
+  } finally {
+    // Even when the first pass failed (the case database, say): the copies waiting to follow end.
+    startFollowing(Date.now() + (options.followTimeoutS ?? DEFAULT_FOLLOW_TIMEOUT_S) * 1000);
+    await Promise.allSettled(followed);
   }
+  await Promise.all(followed);
   return results;
 }
 
@@ -401,7 +426,11 @@ interface Outcome {
 
 const failed = (note: string): Outcome => ({ output: null, bytes: 0, sha256: null, complete: false, note, sizeAtStart: null, sizeAtEnd: null, sparse: false, followed: false });
 
-async function recoverOne(item: ItemRow, reader: ItemReader, options: RecoverOptions): Promise<Outcome> {
+/**
+ * Copy one item; with --follow (an item held by an fd) say `copiedOnce` after the first copy and
+ * follow it from when `followFrom` gives the deadline (once every item was copied once).
+ */
+async function recoverOne(item: ItemRow, reader: ItemReader, options: RecoverOptions, pass: { copiedOnce: () => void; followFrom: Promise<number> }): Promise<Outcome> {
   let outputFd: number | null = null;
   let output = '';
   try {
@@ -418,7 +447,9 @@ async function recoverOne(item: ItemRow, reader: ItemReader, options: RecoverOpt
     let closedUnderUs = false;
     if (options.follow && item.fd !== null) {
       followed = true;
-      ({ note: followNote, closedUnderUs } = await follow(item, reader, outputFd, state, options));
+      pass.copiedOnce();
+      const deadline = await pass.followFrom;
+      ({ note: followNote, closedUnderUs } = await follow(item, reader, outputFd, state, options, deadline));
     }
     // Through a holder's fd that is closed now nothing can be asked any more (the number may name another file).
     const endSize = closedUnderUs ? 'its holder closed it' : await reader.size();
@@ -505,9 +536,8 @@ function openSource(source: string): number {
  * Keep copying while the holder keeps the file open, like `tail -c +0 -f`. Returns null when the
  * writer closed it (or exited) and every byte was copied; else why the copy may be short.
  */
-async function follow(item: ItemRow, reader: ItemReader, output: number, state: CopyState, options: RecoverOptions): Promise<{ note: string | null; closedUnderUs: boolean }> {
+async function follow(item: ItemRow, reader: ItemReader, output: number, state: CopyState, options: RecoverOptions, deadline: number): Promise<{ note: string | null; closedUnderUs: boolean }> {
   const timeoutS = options.followTimeoutS ?? DEFAULT_FOLLOW_TIMEOUT_S;
-  const deadline = Date.now() + timeoutS * 1000;
   const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
   const rewritten = (bytes: number): { note: string; closedUnderUs: boolean } => ({
     note: `the writer cut it from ${bytes} bytes, or wrote over bytes already copied, while it was followed: the copy holds what it held before that (${state.bytes} bytes); recover it again for what it holds now`,
