@@ -47,6 +47,11 @@ async function orphanScenario(t: { after: (fn: () => void) => void }, features: 
   for (const inode of inodes) assert.deepEqual(Object.keys(inode), [...SCAN_KEYS]);
   const orphanInodes = inodes.filter((inode) => inode.state === 'orphan');
   assert.deepEqual(orphanInodes.map((inode) => inode.inode).sort((a, b) => a - b), built.orphans.map((orphan) => orphan.inode).sort((a, b) => a - b));
+  const deleted = inodes.filter((inode) => inode.state === 'deleted');
+  assert.match(
+    scan.stderr,
+    new RegExp(`: ${orphanInodes.length} orphan \\(${orphanInodes.length} recoverable\\), ${deleted.length} deleted \\(${deleted.filter((inode) => inode.recoverable).length} recoverable\\)\n`),
+  );
   for (const orphan of built.orphans) {
     const found = orphanInodes.find((inode) => inode.inode === orphan.inode);
     assert.equal(found?.size, orphan.size);

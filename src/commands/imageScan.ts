@@ -28,8 +28,7 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
       for (const warning of fs.warnings) ctx.warn(`${where}: ${warning}`);
       const found = fs.inodes;
       ctx.info(
-        `${where}: ${fs.fsType ?? '?'} ${fs.fsUuid ?? ''}${fs.label === null ? '' : ` "${fs.label}"`}: ${found.filter((inode) => inode.state === 'orphan').length} orphan, ` +
-          `${found.filter((inode) => inode.state === 'deleted').length} deleted (${found.filter((inode) => inode.state === 'deleted' && inode.recoverable).length} recoverable)`,
+        `${where}: ${fs.fsType ?? '?'} ${fs.fsUuid ?? ''}${fs.label === null ? '' : ` "${fs.label}"`}: ${count(found, 'orphan')}, ${count(found, 'deleted')}`,
       );
     }
     // Only the inodes live items match (one query); the whole list is read back for --json only.
@@ -49,6 +48,12 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
   } finally {
     kase.close();
   }
+}
+
+/** "2 orphan (2 recoverable)" */
+function count(found: ReadonlyArray<{ state: string; recoverable: boolean }>, state: 'orphan' | 'deleted'): string {
+  const these = found.filter((inode) => inode.state === state);
+  return `${these.length} ${state} (${these.filter((inode) => inode.recoverable).length} recoverable)`;
 }
 
 /** What the scan can say of the image afterwards (a change is also a warning of its own). */

@@ -58,7 +58,7 @@ export interface ScanResult {
 }
 
 /** Every program a scan may run: all checked before anything is read, so a missing one fails cleanly. */
-const SCAN_TOOLS = ['mmls', 'fsstat', 'ils', 'fls', 'icat', 'debugfs'] as const;
+const SCAN_TOOLS = ['mmls', 'fsstat', 'ils', 'fls', 'icat', 'istat', 'debugfs'] as const;
 
 /** Reserved inodes (bad blocks, root, journal, ...) are below s_first_ino, 11 on every ext2/3/4 made by mke2fs. */
 const FIRST_ORDINARY_INODE = 11;
