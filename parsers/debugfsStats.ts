@@ -9,8 +9,14 @@
 //   BLOCKS:
 //   (0-11):594-605, (IND):606, (12-29):607-624
 //   TOTAL: 31
-// 128-byte inodes print `ctime: 0x6b062269 -- ...` (no nanoseconds). A chunk is only accepted when
-// it starts with the inode that was asked for, so a symlink target cannot forge another inode.
+// 128-byte inodes print `ctime: 0x6b062269 -- ...` (no extra word). A time is ext4's: the low word
+// as a SIGNED 32-bit count (1901-2038), plus the extra word's two epoch bits times 2^32, and the
+// extra word's upper 30 bits as nanoseconds (linux fs/ext4/ext4.h ext4_decode_extra_time):
+//   mtime: 0xfffeae80:00000000 -- Wed Dec 31 00:00:00 1969   -> -86400
+//   mtime: 0xb09e1900:00000002 -- Wed Jan  1 00:00:00 2200   -> 7258118400
+// dtime is kept raw (unsigned 32 bits): on the orphan chain it is the next orphan's number.
+// A chunk is only accepted when it starts with the inode that was asked for, so a symlink target
+// cannot forge another inode.
 import { warningText, type ParseResult } from './types.js';
 
 export interface DebugfsInode {
@@ -25,10 +31,16 @@ export interface DebugfsInode {
   links: number | null;
   /** i_blocks in 512-byte units. */
   blockcount: number | null;
+  /** Seconds since the epoch (negative before 1970), decoded as ext4 does. */
   atime: number | null;
   mtime: number | null;
   ctime: number | null;
   crtime: number | null;
+  /** Nanoseconds of each time, from its extra word; null when the inode has none (128-byte inodes). */
+  atimeNs: number | null;
+  mtimeNs: number | null;
+  ctimeNs: number | null;
+  crtimeNs: number | null;
   /** The raw 32-bit i_dtime: a deletion time, or on the s_last_orphan chain the next orphan's number. */
   dtimeRaw: number;
   /** File data blocks still listed by the extent tree or the block map (metadata blocks not counted). */
@@ -77,7 +89,8 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
   const perms = parseInt(head[3] ?? '0', 8);
   const found: DebugfsInode = {
     inode, type, mode: TYPE_BITS[type] === undefined ? null : (TYPE_BITS[type] ?? 0) | perms, uid: null, gid: null, size: null, links: null,
-    blockcount: null, atime: null, mtime: null, ctime: null, crtime: null, dtimeRaw: 0, dataBlocks: 0, inlineData: false,
+    blockcount: null, atime: null, mtime: null, ctime: null, crtime: null, atimeNs: null, mtimeNs: null, ctimeNs: null, crtimeNs: null,
+    dtimeRaw: 0, dataBlocks: 0, inlineData: false,
   };
   let inList = false;
   for (const line of lines.slice(1)) {
@@ -100,19 +113,30 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
     } else if ((match = /^Links: (\d+)\s+Blockcount: (\d+)/.exec(line)) !== null && found.links === null) {
       found.links = Number(match[1]);
       found.blockcount = Number(match[2]);
-    } else if ((match = /^\s*(ctime|atime|mtime|crtime|dtime): 0x([0-9a-f]{8})(?::|\s|$)/.exec(line)) !== null) {
-      const value = parseInt(match[2] ?? '0', 16);
+    } else if ((match = /^\s*(ctime|atime|mtime|crtime|dtime): 0x([0-9a-f]{8})(?::\(?([0-9a-f]{8})\)?)?(?:\s|$)/.exec(line)) !== null) {
+      const low = parseInt(match[2] ?? '0', 16);
       const key = match[1];
-      if (key === 'dtime') found.dtimeRaw = value;
-      else if (key === 'ctime' && found.ctime === null) found.ctime = value;
-      else if (key === 'atime' && found.atime === null) found.atime = value;
-      else if (key === 'mtime' && found.mtime === null) found.mtime = value;
-      else if (key === 'crtime' && found.crtime === null) found.crtime = value;
+      if (key === 'dtime') {
+        found.dtimeRaw = low;
+        continue;
+      }
+      const time = key as 'ctime' | 'atime' | 'mtime' | 'crtime';
+      if (found[time] !== null) continue;
+      const decoded = decodeTime(low, match[3] === undefined ? null : parseInt(match[3], 16));
+      found[time] = decoded.seconds;
+      found[`${time}Ns`] = decoded.nanoseconds;
     } else if (/^Size of inline data: [1-9]/.test(line) || line.startsWith('Fast link dest: ')) {
       found.inlineData = true;
     }
   }
   return found;
+}
+
+/** ext4_decode_extra_time: the low word signed, plus the extra word's epoch bits (0-1) times 2^32; nanoseconds in bits 2-31. */
+export function decodeTime(low: number, extra: number | null): { seconds: number; nanoseconds: number | null } {
+  const signed = low | 0;
+  if (extra === null) return { seconds: signed, nanoseconds: null };
+  return { seconds: signed + (extra & 3) * 2 ** 32, nanoseconds: extra >>> 2 };
 }
 
 /** "(0-11):594-605, (IND):606, (12-29):607-624" -> 30: logical ranges of file data, not IND/DIND/TIND/ETB. */

@@ -225,3 +225,28 @@ test('a disk whose partition is mounted is said mounted; a case on one of its pa
   assert.equal(refused.stderr, `unlinked: the case directory ${onEvidence} is on ${loop} itself: writing there could overwrite the evidence; use --case DIR on another disk\n`);
   assert.equal(fs.existsSync(onEvidence), false, 'nothing written there');
 });
+
+/** Our own image built with debugfs -w: `commands` run after writing `files` (name -> content). */
+function debugfsBuilt(dir: string, mkfs: string[], files: Record<string, Buffer>, commands: string): string {
+  const image = path.join(dir, 'built.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 32 << 20);
+  execFileSync(mkfs[0] ?? 'mkfs.ext4', ['-q', '-F', ...mkfs.slice(1), image], { stdio: 'ignore' });
+  const writes = Object.entries(files).map(([name, content]) => {
+    const source = path.join(dir, `${name}.src`);
+    fs.writeFileSync(source, content);
+    return `write ${source} ${name}\n`;
+  });
+  execFileSync('debugfs', ['-w', '-f', '-', image], { input: writes.join('') + commands, stdio: ['pipe', 'ignore', 'ignore'] });
+  return image;
+}
+
+test('times before 1970 and after 2038 are stored as ext4 reads them: signed low word plus epoch bits (root)', (t) => {
+  const { dir, caseDir } = work(t, 'times');
+  const content = crypto.randomBytes(30_000);
+  const ext4 = debugfsBuilt(dir, ['mkfs.ext4', '-I', '256'], { pre: content, y2200: content },
+    'set_inode_field pre mtime @-86400\nset_inode_field y2200 mtime 22000101000000\nkill_file pre\nkill_file y2200\n');
+  const scan = untouched(ext4, caseDir, ['image', 'scan', ext4, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.mtime]), [[12, -86400], [13, 7_258_118_400]]);
+});

@@ -7,10 +7,11 @@ import { fixturesDir, repoRoot } from './helpers/paths.js';
 import { PARSER_MODULES, TEXT_PARSERS } from '../parsers/index.js';
 import { parseMmls } from '../parsers/mmls.js';
 import { parseFsstat } from '../parsers/fsstat.js';
-import { parseIls } from '../parsers/ils.js';
+import { ilsTime, parseIls } from '../parsers/ils.js';
 import { parseFls } from '../parsers/fls.js';
 import { parseIstat } from '../parsers/istat.js';
 import { parseDebugfsStat, parseLsdel } from '../parsers/debugfs.js';
+import { parseDebugfsStats } from '../parsers/debugfsStats.js';
 import { parseOrphanFile } from '../parsers/orphanFile.js';
 import { parseExtSuperblock } from '../parsers/extSuperblock.js';
 
@@ -18,7 +19,7 @@ const read = (folder: string, name: string): string => fs.readFileSync(path.join
 
 function parserFor(folder: string, name: string): ((text: string) => unknown) | null {
   const prefix = name.split('-')[0] ?? '';
-  if (folder === 'debugfs') return prefix === 'stat' ? parseDebugfsStat : prefix === 'lsdel' ? parseLsdel : null;
+  if (folder === 'debugfs') return prefix === 'stat' ? parseDebugfsStat : prefix === 'lsdel' ? parseLsdel : prefix === 'stats' ? TEXT_PARSERS['debugfs-stats'] : null;
   return (TEXT_PARSERS as Record<string, (text: string) => unknown>)[prefix] ?? null;
 }
 
@@ -96,4 +97,25 @@ test('orphan file and superblock: inode 13 in the orphan file, the chain head in
   const chain = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-last_orphan.bin')));
   assert.deepEqual([chain?.lastOrphan, chain?.orphanFileInode, chain?.uuid], [14, null, '51b55bf7-295d-4b50-951d-e223ad0534db']);
   assert.equal(parseExtSuperblock(Buffer.alloc(1024)), null);
+});
+
+test('debugfs stats: times decoded as ext4 does (signed low word, epoch bits, nanoseconds), 128-byte inodes signed; ils prints them unsigned', () => {
+  const times = (text: string, asked: number[]) => parseDebugfsStats(text, asked).records.map((inode) => [inode.inode, inode.atime, inode.mtime, inode.ctime, inode.atimeNs, inode.mtimeNs, inode.ctimeNs, inode.dtimeRaw]);
+  // ext4, 256-byte inodes: 0xfffeae80 is 1969-12-31, 0xb09e1900 with epoch 2 is 2200-01-01, 0x80000000 with epoch 1 is 2038-01-19.
+  assert.deepEqual(times(read('debugfs', 'stats-times-ext4.txt'), [12, 13]), [
+    [12, 1796278049, -86400, 1796278049, 0, 0, 0, 1796278049],
+    [13, 1796278049, 7258118400, 2 ** 31, 999999999, 0, 0, 1796278049],
+  ]);
+  // ext2, 128-byte inodes: no extra word, the low word is signed (1903-01-01).
+  assert.deepEqual(times(read('debugfs', 'stats-times-ext2-128.txt'), [12, 13]), [
+    [12, 1796278054, -2114380800, 1796278054, null, null, null, 1796278054],
+    [13, 1796278054, 1893456000, 1796278054, null, null, null, 1796278054],
+  ]);
+  // TSK 4.11.1 prints the same inodes' low words unsigned; read back where certain, null where not.
+  const ext4 = parseIls(read('tsk', 'ils-r-times-ext4.txt')).records;
+  assert.deepEqual(ext4.map((inode) => [inode.mtime, ilsTime(inode.mtime, 256), inode.ctime, ilsTime(inode.ctime, 256)]), [
+    [4294880896, null, 1796278049, 1796278049], [2963151104, null, 2147483648, null],
+  ]);
+  const ext2 = parseIls(read('tsk', 'ils-r-times-ext2-128.txt')).records;
+  assert.deepEqual(ext2.map((inode) => [inode.mtime, ilsTime(inode.mtime, 128)]), [[2180586496, -2114380800], [1893456000, 1893456000]]);
 });
