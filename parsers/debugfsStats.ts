@@ -3,6 +3,7 @@
 //   debugfs: stat <12>
 //   Inode: 12   Type: regular    Mode:  0644   Flags: 0x0
 //   User:     0   Group:     0   Project:     0   Size: 30000
+//   (uid/gid as signed %d: `User: -294967296   Group: -1294967296` is 4000000000 / 3000000000)
 //   Links: 0   Blockcount: 62
 //    ctime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
 //    dtime: 0x6b062269:(00000000) -- Tue Nov 24 23:48:57 2026
@@ -93,6 +94,7 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
     dtimeRaw: 0, dataBlocks: 0, inlineData: false,
   };
   let inList = false;
+  let seenOwner = false;
   for (const line of lines.slice(1)) {
     let match: RegExpExecArray | null;
     if (inList) {
@@ -106,10 +108,17 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
       inList = true;
       const rest = line.slice(line.indexOf(':') + 1);
       if (rest !== '') found.dataBlocks += countDataBlocks(rest);
-    } else if ((match = /^User:\s+(\d+)\s+Group:\s+(\d+)(?:\s+Project:\s+\d+)?\s+Size: (\d+)$/.exec(line)) !== null && found.uid === null) {
-      found.uid = Number(match[1]);
-      found.gid = Number(match[2]);
-      found.size = Number(match[3]);
+    } else if (line.startsWith('User:') && !seenOwner) {
+      // debugfs prints uid and gid with %d: 4000000000 comes out as -294967296. Each field is read
+      // on its own, so one odd value does not lose the others.
+      seenOwner = true;
+      const owner = /^User:\s+(-?\d+)\s+Group:\s+(-?\d+)(?:\s|$)/.exec(line);
+      if (owner !== null) {
+        found.uid = Number(owner[1]) >>> 0;
+        found.gid = Number(owner[2]) >>> 0;
+      }
+      const size = /\sSize: (\d+)$/.exec(line);
+      if (size !== null && Number.isSafeInteger(Number(size[1]))) found.size = Number(size[1]);
     } else if ((match = /^Links: (\d+)\s+Blockcount: (\d+)/.exec(line)) !== null && found.links === null) {
       found.links = Number(match[1]);
       found.blockcount = Number(match[2]);

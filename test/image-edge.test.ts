@@ -250,3 +250,18 @@ test('times before 1970 and after 2038 are stored as ext4 reads them: signed low
   assert.equal(scan.code, 0, scan.stderr);
   assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.mtime]), [[12, -86400], [13, 7_258_118_400]]);
 });
+
+test('an inode whose uid and gid are 2^31 or more keeps them and its size: scanned and extracted complete (root)', (t) => {
+  const { dir, caseDir } = work(t, 'uid');
+  const content = crypto.randomBytes(30_000);
+  const image = debugfsBuilt(dir, ['mkfs.ext4'], { big: content }, 'set_inode_field big uid 4000000000\nset_inode_field big gid 3000000000\nkill_file big\n');
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.uid, entry.gid, entry.size, entry.recoverable]), [[12, 4_000_000_000, 3_000_000_000, 30_000, true]]);
+  // Named without a scan of its own: described by debugfs alone, whose size must not be lost.
+  const { caseDir: fresh } = work(t, 'uid-fresh');
+  const result = untouched(image, fresh, ['image', 'extract', image, '--inode', '12', '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const [copy] = json<ExtractedJson[]>(result);
+  assert.deepEqual([copy?.bytes, copy?.sha256, copy?.complete, copy?.note], [30_000, sha256(content), true, null]);
+});

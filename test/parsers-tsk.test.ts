@@ -119,3 +119,10 @@ test('debugfs stats: times decoded as ext4 does (signed low word, epoch bits, na
   const ext2 = parseIls(read('tsk', 'ils-r-times-ext2-128.txt')).records;
   assert.deepEqual(ext2.map((inode) => [inode.mtime, ilsTime(inode.mtime, 128)]), [[2180586496, -2114380800], [1893456000, 1893456000]]);
 });
+
+test('debugfs: uid and gid of 2^31 or more (printed signed) are read unsigned, and the size on the same line is kept', () => {
+  const [inode] = parseDebugfsStats(read('debugfs', 'stats-uid-2e31.txt'), [12]).records;
+  assert.deepEqual([inode?.uid, inode?.gid, inode?.size], [4_000_000_000, 3_000_000_000, 30_000]);
+  const lsdel = parseLsdel(read('debugfs', 'lsdel-uid-2e31.txt'));
+  assert.deepEqual([lsdel.records.map((entry) => [entry.inode, entry.owner, entry.size]), lsdel.warnings], [[[12, 4_000_000_000, 30_000]], []]);
+});
