@@ -16,8 +16,10 @@
 //   mtime: 0xfffeae80:00000000 -- Wed Dec 31 00:00:00 1969   -> -86400
 //   mtime: 0xb09e1900:00000002 -- Wed Jan  1 00:00:00 2200   -> 7258118400
 // dtime is kept raw (unsigned 32 bits): on the orphan chain it is the next orphan's number.
-// A chunk is only accepted when it starts with the inode that was asked for, so a symlink target
-// cannot forge another inode.
+// A chunk is only accepted when it starts with the inode that was asked for. A symlink target is
+// printed raw (`Fast link dest: "a<newline>dtime: 0x00000001 "`) and is the last thing of its
+// chunk: fields are read before it (and before attributes, checksum, block list), the first of each
+// kept; a target holding a copy of debugfs' echo line makes both inodes around it undescribed.
 import { warningText, type ParseResult } from './types.js';
 
 export interface DebugfsInode {
@@ -63,11 +65,32 @@ export function parseDebugfsStats(text: string, asked: readonly number[]): Parse
   let chunk: { inode: number; line: number; lines: string[] } | null = null;
   const finish = () => {
     if (chunk === null) return;
+    if (forged.has(chunk.inode)) {
+      result.warnings.push({ line: chunk.line, message: `debugfs output for inode ${chunk.inode} holds a forged "debugfs: stat" line (a symlink target?): not used` });
+      chunk = null;
+      return;
+    }
     const parsed = parseOne(chunk.inode, chunk.lines);
     if (parsed === null) result.warnings.push({ line: chunk.line, message: `debugfs printed nothing usable for inode ${chunk.inode}`, text: warningText(chunk.lines[0] ?? '') });
     else result.records.push(parsed);
     chunk = null;
   };
+  // A symlink target is printed raw: one can hold a line just like debugfs' echo of the next
+  // command and so start a forged description. An echo seen more often than it was asked for makes
+  // the inodes around it impossible to tell apart: both are left undescribed (istat describes them).
+  const askedTimes = new Map<number, number>();
+  for (const inode of asked) askedTimes.set(inode, (askedTimes.get(inode) ?? 0) + 1);
+  const echoed = new Map<number, number>();
+  for (const line of lines) {
+    const echo = /^debugfs: stat <(\d+)>$/.exec(line);
+    if (echo !== null) echoed.set(Number(echo[1]), (echoed.get(Number(echo[1])) ?? 0) + 1);
+  }
+  const forged = new Set<number>();
+  asked.forEach((inode, index) => {
+    if ((echoed.get(inode) ?? 0) <= (askedTimes.get(inode) ?? 0)) return;
+    forged.add(inode);
+    if (index > 0) forged.add(asked[index - 1] ?? inode);
+  });
   lines.forEach((line, index) => {
     const expected = asked[next];
     if (expected !== undefined && line === `debugfs: stat <${expected}>`) {
@@ -95,8 +118,17 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
   };
   let inList = false;
   let seenOwner = false;
+  let seenDtime = false;
+  // The fixed fields come first; from the attributes, checksum or block list on, a line that looks
+  // like one is not one (attribute values are owner-controlled): only those sections are read.
+  let fieldsDone = false;
   for (const line of lines.slice(1)) {
     let match: RegExpExecArray | null;
+    if (line.startsWith('Fast link dest: ')) {
+      // The last thing printed for a symlink: its raw target, which may span lines. Nothing after it is a field.
+      break;
+    }
+    if (/^(Extended attributes:|Inode checksum:|EXTENTS:|BLOCKS:|Size of inline data:|Device major\/minor)/.test(line)) fieldsDone = true;
     if (inList) {
       if (/^\(/.test(line)) {
         found.dataBlocks += countDataBlocks(line);
@@ -108,6 +140,8 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
       inList = true;
       const rest = line.slice(line.indexOf(':') + 1);
       if (rest !== '') found.dataBlocks += countDataBlocks(rest);
+    } else if (fieldsDone) {
+      if (/^Size of inline data: [1-9]/.test(line)) found.inlineData = true;
     } else if (line.startsWith('User:') && !seenOwner) {
       // debugfs prints uid and gid with %d: 4000000000 comes out as -294967296. Each field is read
       // on its own, so one odd value does not lose the others.
@@ -126,7 +160,8 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
       const low = parseInt(match[2] ?? '0', 16);
       const key = match[1];
       if (key === 'dtime') {
-        found.dtimeRaw = low;
+        if (!seenDtime) found.dtimeRaw = low;
+        seenDtime = true;
         continue;
       }
       const time = key as 'ctime' | 'atime' | 'mtime' | 'crtime';
@@ -134,10 +169,10 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
       const decoded = decodeTime(low, match[3] === undefined ? null : parseInt(match[3], 16));
       found[time] = decoded.seconds;
       found[`${time}Ns`] = decoded.nanoseconds;
-    } else if (/^Size of inline data: [1-9]/.test(line) || line.startsWith('Fast link dest: ')) {
-      found.inlineData = true;
     }
   }
+  const fastLink = lines.findIndex((line) => line.startsWith('Fast link dest: '));
+  if (fastLink > 0) found.inlineData = true;
   return found;
 }
 

@@ -265,3 +265,41 @@ test('an inode whose uid and gid are 2^31 or more keeps them and its size: scann
   const [copy] = json<ExtractedJson[]>(result);
   assert.deepEqual([copy?.bytes, copy?.sha256, copy?.complete, copy?.note], [30_000, sha256(content), true, null]);
 });
+
+/** Run fn with our own image mounted on a loop device (the kernel takes any byte but NUL in a symlink target), undone after. */
+function withMounted(image: string, mountPoint: string, fn: () => void): void {
+  fs.mkdirSync(mountPoint, { recursive: true });
+  const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+  try {
+    execFileSync('mount', [loop, mountPoint]);
+    try {
+      fn();
+      execFileSync('sync', ['-f', mountPoint]);
+    } finally {
+      execFileSync('umount', [mountPoint]);
+    }
+  } finally {
+    execFileSync('losetup', ['-d', loop]);
+  }
+}
+
+test('a deleted symlink whose target holds "\\ndtime: 0x00000001" or a forged debugfs echo keeps its real dtime (root)', (t) => {
+  const { dir, caseDir } = work(t, 'evil-link');
+  const image = path.join(dir, 'links.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 16 << 20);
+  execFileSync('mkfs.ext2', ['-q', '-F', image], { stdio: 'ignore' });
+  withMounted(image, path.join(dir, 'mnt'), () => {
+    fs.symlinkSync('a\ndtime: 0x00000001 ', path.join(dir, 'mnt', 'evil'));
+    fs.symlinkSync('\ndebugfs: stat <14>\nInode: 14   Type: FIFO    Mode:  0644 ', path.join(dir, 'mnt', 'evil2'));
+    fs.symlinkSync('good-target', path.join(dir, 'mnt', 'good'));
+  });
+  // Freed the ext2 way (block pointers and target kept), our own image.
+  execFileSync('debugfs', ['-w', '-f', '-', image], { input: 'kill_file evil\nunlink evil\nkill_file evil2\nunlink evil2\nkill_file good\nunlink good\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.match(scan.stderr, /2 inodes not described by debugfs: 2 described by istat instead/);
+  const inodes = json<ImageInodeJson[]>(scan);
+  assert.deepEqual(inodes.map((entry) => [entry.inode, entry.mode, entry.size]), [[12, 0o120777, 20], [13, 0o120777, 58], [14, 0o120777, 11]]);
+  for (const entry of inodes) assert.ok((entry.dtime ?? 0) > 1_700_000_000, `inode ${entry.inode}: dtime ${entry.dtime}`);
+});

@@ -126,3 +126,14 @@ test('debugfs: uid and gid of 2^31 or more (printed signed) are read unsigned, a
   const lsdel = parseLsdel(read('debugfs', 'lsdel-uid-2e31.txt'));
   assert.deepEqual([lsdel.records.map((entry) => [entry.inode, entry.owner, entry.size]), lsdel.warnings], [[[12, 4_000_000_000, 30_000]], []]);
 });
+
+test('debugfs: a symlink target cannot forge dtime or another inode: fields are read before the target, the first of each kept', () => {
+  const parsed = parseDebugfsStats(read('debugfs', 'stats-symlinks-ext2.txt'), [12, 13, 14, 15]);
+  // 12's target is "a\ndtime: 0x00000001 ": its real dtime stays. 13's target holds "debugfs: stat <14>" and a
+  // header for 14: neither 13 nor 14 can be told apart from it, so neither is described (istat does it).
+  assert.deepEqual(parsed.records.map((inode) => [inode.inode, inode.type, inode.dtimeRaw, inode.size]), [[12, 'symlink', 0x6b11082e, 20], [15, 'FIFO', 0x6b11082e, 0]]);
+  assert.deepEqual(parsed.warnings.map((warning) => [warning.line, warning.message]), [
+    [16, 'debugfs output for inode 13 holds a forged "debugfs: stat" line (a symlink target?): not used'],
+    [30, 'debugfs output for inode 14 holds a forged "debugfs: stat" line (a symlink target?): not used'],
+  ]);
+});
