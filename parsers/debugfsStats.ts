@@ -50,6 +50,12 @@ export interface DebugfsInode {
   dataBlocks: number;
   /** Data stored in the inode itself (inline data, fast symlink): readable without blocks. */
   inlineData: boolean;
+  /**
+   * A symlink's target printed by `Fast link dest:` (latin1: one char per byte), only when it is
+   * whole: not empty and exactly Size bytes (debugfs prints it with %.*s, which stops at a NUL; the
+   * kernel wipes it on some deletions, leaving `""` with Size 12). null otherwise.
+   */
+  symlinkTarget: string | null;
 }
 
 const TYPE_BITS: Record<string, number> = {
@@ -114,7 +120,7 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
   const found: DebugfsInode = {
     inode, type, mode: TYPE_BITS[type] === undefined ? null : (TYPE_BITS[type] ?? 0) | perms, uid: null, gid: null, size: null, links: null,
     blockcount: null, atime: null, mtime: null, ctime: null, crtime: null, atimeNs: null, mtimeNs: null, ctimeNs: null, crtimeNs: null,
-    dtimeRaw: 0, dataBlocks: 0, inlineData: false,
+    dtimeRaw: 0, dataBlocks: 0, inlineData: false, symlinkTarget: null,
   };
   let inList = false;
   let seenOwner = false;
@@ -172,7 +178,16 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
     }
   }
   const fastLink = lines.findIndex((line) => line.startsWith('Fast link dest: '));
-  if (fastLink > 0) found.inlineData = true;
+  if (fastLink > 0) {
+    const shown = lines.slice(fastLink);
+    while (shown.length > 1 && shown[shown.length - 1] === '') shown.pop();
+    const quoted = shown.join('\n').slice('Fast link dest: '.length);
+    const target = quoted.length >= 2 && quoted.startsWith('"') && quoted.endsWith('"') ? quoted.slice(1, -1) : '';
+    if (target !== '' && target.length === found.size) {
+      found.symlinkTarget = target;
+      found.inlineData = true;
+    }
+  }
   return found;
 }
 

@@ -303,3 +303,43 @@ test('a deleted symlink whose target holds "\\ndtime: 0x00000001" or a forged de
   assert.deepEqual(inodes.map((entry) => [entry.inode, entry.mode, entry.size]), [[12, 0o120777, 20], [13, 0o120777, 58], [14, 0o120777, 11]]);
   for (const entry of inodes) assert.ok((entry.dtime ?? 0) > 1_700_000_000, `inode ${entry.inode}: dtime ${entry.dtime}`);
 });
+
+test('a deleted fast symlink: its exact target is extracted, one the kernel wiped is unrecoverable and no zeros are written (root)', (t) => {
+  const { dir, caseDir } = work(t, 'fastlink');
+  // ext2 freed the old way: the targets stay in the inodes.
+  const kept = path.join(dir, 'kept.img');
+  fs.writeFileSync(kept, '');
+  fs.truncateSync(kept, 16 << 20);
+  execFileSync('mkfs.ext2', ['-q', '-F', kept], { stdio: 'ignore' });
+  withMounted(kept, path.join(dir, 'mnt'), () => {
+    fs.symlinkSync('good-target', path.join(dir, 'mnt', 'good'));
+    fs.symlinkSync('two\nlines', path.join(dir, 'mnt', 'two'));
+  });
+  execFileSync('debugfs', ['-w', '-f', '-', kept], { input: 'kill_file good\nunlink good\nkill_file two\nunlink two\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  const scan = untouched(kept, caseDir, ['image', 'scan', kept, '--json']);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.size, entry.recoverable]), [[12, 11, true], [13, 9, true]]);
+  const copies = json<ExtractedJson[]>(untouched(kept, caseDir, ['image', 'extract', kept, '--all', '--json']));
+  assert.deepEqual(copies.map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete, copy.method]), [
+    [12, 11, sha256(Buffer.from('good-target')), true, 'debugfs'], [13, 9, sha256(Buffer.from('two\nlines')), true, 'debugfs'],
+  ]);
+  assert.equal(fs.readFileSync(copies[1]?.output ?? '', 'latin1'), 'two\nlines');
+
+  // ext4 with inline_data: the kernel wipes a fast symlink's target on unlink (debugfs: `Fast link dest: ""`, Size 12).
+  const wiped = path.join(dir, 'wiped.img');
+  fs.writeFileSync(wiped, '');
+  fs.truncateSync(wiped, 32 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', '-O', 'inline_data,^orphan_file', '-I', '256', wiped], { stdio: 'ignore' });
+  withMounted(wiped, path.join(dir, 'mnt'), () => {
+    fs.symlinkSync('short-target', path.join(dir, 'mnt', 'sym'));
+    execFileSync('sync', ['-f', path.join(dir, 'mnt')]);
+    fs.unlinkSync(path.join(dir, 'mnt', 'sym'));
+  });
+  const { caseDir: second } = work(t, 'fastlink-wiped');
+  const wipedScan = untouched(wiped, second, ['image', 'scan', wiped, '--json']);
+  assert.deepEqual(json<ImageInodeJson[]>(wipedScan).map((entry) => [entry.inode, entry.size, entry.recoverable]), [[12, 12, false]]);
+  const result = untouched(wiped, second, ['image', 'extract', wiped, '--inode', '12', '--json']);
+  assert.equal(result.code, 3, result.stderr);
+  const [copy] = json<ExtractedJson[]>(result);
+  assert.deepEqual([copy?.output, copy?.bytes, copy?.sha256, copy?.complete], [null, 0, null, false]);
+  assert.deepEqual(fs.readdirSync(path.join(second, 'extracted')).filter((name) => name !== 'SHA256SUMS'), []);
+});

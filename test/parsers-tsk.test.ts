@@ -137,3 +137,13 @@ test('debugfs: a symlink target cannot forge dtime or another inode: fields are 
     [30, 'debugfs output for inode 14 holds a forged "debugfs: stat" line (a symlink target?): not used'],
   ]);
 });
+
+test('debugfs: a fast symlink has content only when its printed target is whole (not empty, Size bytes), across lines too', () => {
+  // ext4 inline_data: 12 deleted by the kernel (target wiped: `Fast link dest: ""`, Size 12), 13 and 14 live.
+  const parsed = parseDebugfsStats(read('debugfs', 'stats-symlinks-inline.txt'), [12, 13, 14]);
+  assert.deepEqual(parsed.records.map((inode) => [inode.inode, inode.size, inode.inlineData, inode.symlinkTarget]), [
+    [12, 12, false, null], [13, 13, true, 'short-target2'], [14, 20, true, 'a\ndtime: 0x00000001 '],
+  ]);
+  const [good] = parseDebugfsStats(read('debugfs', 'stats-symlinks-ext2.txt'), [12, 13, 14, 15]).records;
+  assert.deepEqual([good?.inode, good?.symlinkTarget], [12, 'a\ndtime: 0x00000001 ']);
+});

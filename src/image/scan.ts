@@ -337,7 +337,7 @@ function fromIstat(inode: number, info: IstatInfo): DebugfsInode {
   return {
     inode, type: 'unknown', mode: info.mode, uid: info.uid, gid: info.gid, size: info.size, links: info.nlink, blockcount: null,
     atime: null, mtime: null, ctime: null, crtime: null, atimeNs: null, mtimeNs: null, ctimeNs: null, crtimeNs: null,
-    dtimeRaw: info.deleted ?? 0, dataBlocks: info.blocks, inlineData: false,
+    dtimeRaw: info.deleted ?? 0, dataBlocks: info.blocks, inlineData: false, symlinkTarget: null,
   };
 }
 
