@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from './helpers/holder.js';
@@ -342,4 +343,22 @@ test('a deleted fast symlink: its exact target is extracted, one the kernel wipe
   const [copy] = json<ExtractedJson[]>(result);
   assert.deepEqual([copy?.output, copy?.bytes, copy?.sha256, copy?.complete], [null, 0, null, false]);
   assert.deepEqual(fs.readdirSync(path.join(second, 'extracted')).filter((name) => name !== 'SHA256SUMS'), []);
+});
+
+test('a volume label and last mount point that are UTF-8 are stored as that text, one that is not as reversible \\xHH (root)', (t) => {
+  const { dir, caseDir } = work(t, 'label');
+  const { image } = makeDeletedImage(dir, 'ext2', crypto.randomBytes(10_000));
+  execFileSync('tune2fs', ['-L', 'données', '-M', '/srv/données', image], { stdio: 'ignore' });
+  assert.equal(untouched(image, caseDir, ['image', 'scan', image]).code, 0);
+  const other = path.join(dir, 'latin1.img');
+  fs.copyFileSync(image, other);
+  // "caf" and the latin1 byte 0xE9: not UTF-8 (an argument given by node would be UTF-8-encoded).
+  execFileSync('sh', ['-c', 'tune2fs -L "$(printf \'caf\\351\')" "$1"', 'sh', other], { stdio: 'ignore' });
+  assert.equal(untouched(other, caseDir, ['image', 'scan', other]).code, 0);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT label, last_mount_point FROM image_filesystems ORDER BY id').raw().all(), [['données', '/srv/données'], ['caf\\xe9', '/srv/données']]);
+  } finally {
+    db.close();
+  }
 });

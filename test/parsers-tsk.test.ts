@@ -14,6 +14,7 @@ import { parseDebugfsStat, parseLsdel } from '../parsers/debugfs.js';
 import { parseDebugfsStats } from '../parsers/debugfsStats.js';
 import { parseOrphanFile } from '../parsers/orphanFile.js';
 import { parseExtSuperblock } from '../parsers/extSuperblock.js';
+import { displayBytes } from '../src/util/bytes.js';
 
 const read = (folder: string, name: string): string => fs.readFileSync(path.join(fixturesDir, folder, name), 'latin1');
 
@@ -146,4 +147,12 @@ test('debugfs: a fast symlink has content only when its printed target is whole 
   ]);
   const [good] = parseDebugfsStats(read('debugfs', 'stats-symlinks-ext2.txt'), [12, 13, 14, 15]).records;
   assert.deepEqual([good?.inode, good?.symlinkTarget], [12, 'a\ndtime: 0x00000001 ']);
+});
+
+test('superblock: a UTF-8 label and mount point are text, a label that is not UTF-8 is kept as bytes (never latin1 guessed)', () => {
+  const utf8 = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-label-utf8.bin')));
+  assert.deepEqual([utf8?.volumeName, utf8?.lastMountPoint, utf8?.volumeNameBytes.toString('hex')], ['données', '/tmp/wtp/mnt-é', '646f6e6ec3a96573']);
+  const latin1 = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-label-latin1.bin')));
+  assert.deepEqual([latin1?.volumeName, latin1?.volumeNameBytes.toString('hex'), latin1?.lastMountPoint], [null, '636166e9', '']);
+  assert.equal(displayBytes(latin1?.volumeNameBytes ?? Buffer.alloc(0)), 'caf\\xe9');
 });

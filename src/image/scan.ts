@@ -3,6 +3,7 @@
 // Per file system: fsstat, ils -aL, ils -r, fls -rd (and icat of the orphan file) run side by side;
 // one debugfs -c batch describes every candidate inode as soon as the ils lists are in.
 import { UnlinkedError, oneLine } from '../errors.js';
+import { displayBytes } from '../util/bytes.js';
 import { requireTool, type CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
 import { setImageHashAfter, storeScan, type NewFilesystem, type NewImageInode } from '../store/images.js';
@@ -192,8 +193,10 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     return scanned;
   }
   Object.assign(scanned, {
-    fsUuid: superblock.uuid, label: superblock.volumeName === '' ? null : superblock.volumeName,
-    lastMountedAt: superblock.lastMountTime === 0 ? null : superblock.lastMountTime, lastMountPoint: superblock.lastMountPoint === '' ? null : superblock.lastMountPoint,
+    // Bytes as text: valid printable UTF-8 as is, any other byte as \xHH (reversible), never latin1 guessed.
+    fsUuid: superblock.uuid, label: superblock.volumeNameBytes.length === 0 ? null : displayBytes(superblock.volumeNameBytes),
+    lastMountedAt: superblock.lastMountTime === 0 ? null : superblock.lastMountTime,
+    lastMountPoint: superblock.lastMountPointBytes.length === 0 ? null : displayBytes(superblock.lastMountPointBytes),
     blockSize: superblock.blockSize, inodeCount: superblock.inodesCount, orphanFile: superblock.orphanFileInode !== null,
     lastOrphan: superblock.lastOrphan === 0 ? null : superblock.lastOrphan,
   });
@@ -378,7 +381,8 @@ function describe(
 function finish(scanned: ScannedFs, superblock: ExtSuperblock, facts: FsstatInfo | null): ScannedFs {
   scanned.fsType = facts?.fsType?.toLowerCase() ?? (superblock.extents ? 'ext4' : superblock.hasJournal ? 'ext3' : 'ext2');
   if (facts === null) scanned.warnings.push('file system type taken from the superblock');
-  if (facts !== null && scanned.label === null && facts.volumeName !== null) scanned.label = facts.volumeName;
+  // fsstat's stdout was read as latin1, one char per byte: back to the bytes, then the same display form.
+  if (facts !== null && scanned.label === null && facts.volumeName !== null) scanned.label = displayBytes(Buffer.from(facts.volumeName, 'latin1'));
   // fsstat walks the chain too: say so when it names an orphan we did not list.
   const listed = new Set(scanned.inodes.map((inode) => inode.inode));
   const missed = (facts?.orphanInodes ?? []).filter((inode) => !listed.has(inode));
