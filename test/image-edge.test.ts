@@ -362,3 +362,18 @@ test('a volume label and last mount point that are UTF-8 are stored as that text
     db.close();
   }
 });
+
+test('a deleted name with a control byte, which fls prints as "^", is stored flagged not exact, like a real "^" (root)', (t) => {
+  const { dir, caseDir } = work(t, 'ctlname');
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { newXline: Buffer.from('x'), 'new^line': Buffer.from('y'), plain: Buffer.from('z') },
+    'kill_file newXline\nunlink newXline\nkill_file new^line\nunlink new^line\nkill_file plain\nunlink plain\n');
+  // Our own image: the freed entry's name "newXline" becomes "new\nline" (debugfs cannot type a newline).
+  const bytes = fs.readFileSync(image);
+  const at = bytes.indexOf('newXline');
+  assert.ok(at > 0 && bytes.indexOf('newXline', at + 1) < 0);
+  bytes[at + 3] = 0x0a;
+  fs.writeFileSync(image, bytes);
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.last_name, entry.last_name_exact]), [[12, 'new^line', false], [13, 'new^line', false], [14, 'plain', true]]);
+});

@@ -156,3 +156,12 @@ test('superblock: a UTF-8 label and mount point are text, a label that is not UT
   assert.deepEqual([latin1?.volumeName, latin1?.volumeNameBytes.toString('hex'), latin1?.lastMountPoint], [null, '636166e9', '']);
   assert.equal(displayBytes(latin1?.volumeNameBytes ?? Buffer.alloc(0)), 'caf\\xe9');
 });
+
+test('fls: TSK prints control bytes of names (and of -p directories) as "^": such a name is flagged not exact', () => {
+  // Deleted names "new\nline", a real "new^line", "d\x01ir/plain" and "tab\tdel\x7f" (0x7f is printed as is).
+  const parsed = parseFls(read('tsk', 'fls-rdp-control-names.txt'));
+  assert.deepEqual(parsed.records.map((entry) => [entry.inode, entry.name, entry.nameExact]), [
+    [12, 'new^line', false], [13, 'new^line', false], [15, 'd^ir/plain', false], [16, 'tab^del\x7f', false],
+  ]);
+  assert.deepEqual(parseFls(read('tsk', 'fls-rdp-ext2.txt')).records.map((entry) => [entry.name, entry.nameExact]), [['gone.bin', true]]);
+});

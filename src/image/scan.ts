@@ -319,7 +319,10 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   if (flsResult !== null) {
     for (const entry of flsResult.records) {
       const target = deleted.get(entry.inode);
-      if (target !== undefined && target.lastName === null && entry.deleted && !entry.virtual) target.lastName = Buffer.from(entry.name, 'latin1');
+      if (target !== undefined && target.lastName === null && entry.deleted && !entry.virtual) {
+        target.lastName = Buffer.from(entry.name, 'latin1');
+        target.lastNameExact = entry.nameExact;
+      }
     }
     if (flsResult.warnings.length > 0) warn(`fls: ${flsResult.warnings.length} unreadable lines`);
   }
@@ -375,6 +378,7 @@ function describe(
     // null: debugfs did not describe it, so whether it still has blocks is unknown (not "none").
     blocks: stat === undefined ? null : dataBlocks,
     lastName: null,
+    lastNameExact: null,
   };
 }
 
