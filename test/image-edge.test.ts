@@ -303,6 +303,10 @@ test('a deleted symlink whose target holds "\\ndtime: 0x00000001" or a forged de
   const inodes = json<ImageInodeJson[]>(scan);
   assert.deepEqual(inodes.map((entry) => [entry.inode, entry.mode, entry.size]), [[12, 0o120777, 20], [13, 0o120777, 58], [14, 0o120777, 11]]);
   for (const entry of inodes) assert.ok((entry.dtime ?? 0) > 1_700_000_000, `inode ${entry.inode}: dtime ${entry.dtime}`);
+  // istat prints "Deleted:" in the local zone ("(CET)"): the adapter runs it with TZ=UTC, so any zone reads the same.
+  const { caseDir: elsewhere } = work(t, 'evil-link-tz');
+  const paris = runCli(elsewhere, ['image', 'scan', image, '--json'], { TZ: 'Europe/Paris' });
+  assert.deepEqual(json<ImageInodeJson[]>(paris).map((entry) => [entry.inode, entry.dtime]), inodes.map((entry) => [entry.inode, entry.dtime]));
 });
 
 test('a deleted fast symlink: its exact target is extracted, one the kernel wiped is unrecoverable and no zeros are written (root)', (t) => {
