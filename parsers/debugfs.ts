@@ -25,6 +25,7 @@ export function parseDebugfsStat(text: string): DebugfsStat {
 //    Inode  Owner  Mode    Size      Blocks   Time deleted
 //       12      0 100644  30000     31/    31 Tue Nov 24 23:13:09 2026
 //   1 deleted inodes found.
+// Owner is printed with %d: uid 4000000000 comes out as -294967296, read back as unsigned 32 bits.
 export interface LsdelEntry {
   inode: number;
   owner: number;
@@ -42,7 +43,7 @@ export function parseLsdel(text: string): ParseResult<LsdelEntry> {
   const result: ParseResult<LsdelEntry> = { records: [], warnings: [] };
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '' || /^\s*Inode\s+Owner/.test(line) || /deleted inodes found\.$/.test(line) || /^debugfs \d/.test(line)) return;
-    const match = /^\s*(\d+)\s+(\d+)\s+([0-7]+)\s+(\d+)\s+(\d+)\/\s*(\d+)\s+\w{3} (\w{3})\s+(\d+) (\d\d):(\d\d):(\d\d) (\d{4})$/.exec(line);
+    const match = /^\s*(\d+)\s+(-?\d+)\s+([0-7]+)\s+(\d+)\s+(\d+)\/\s*(\d+)\s+\w{3} (\w{3})\s+(\d+) (\d\d):(\d\d):(\d\d) (\d{4})$/.exec(line);
     if (match === null) {
       result.warnings.push({ line: index + 1, message: 'unreadable lsdel line', text: warningText(line) });
       return;
@@ -50,7 +51,7 @@ export function parseLsdel(text: string): ParseResult<LsdelEntry> {
     const [, inode, owner, mode, size, blocks, total, month, day, hour, minute, second, year] = match;
     const time = Date.UTC(Number(year), MONTHS[month ?? ''] ?? 0, Number(day), Number(hour), Number(minute), Number(second)) / 1000;
     result.records.push({
-      inode: Number(inode), owner: Number(owner), mode: parseInt(mode ?? '0', 8), size: Number(size), blocks: Number(blocks), totalBlocks: Number(total),
+      inode: Number(inode), owner: Number(owner) >>> 0, mode: parseInt(mode ?? '0', 8), size: Number(size), blocks: Number(blocks), totalBlocks: Number(total),
       deleted: Number.isFinite(time) ? time : null,
     });
   });

@@ -3,14 +3,23 @@
 //   debugfs: stat <12>
 //   Inode: 12   Type: regular    Mode:  0644   Flags: 0x0
 //   User:     0   Group:     0   Project:     0   Size: 30000
+//   (uid/gid as signed %d: `User: -294967296   Group: -1294967296` is 4000000000 / 3000000000)
 //   Links: 0   Blockcount: 62
 //    ctime: 0x6b062269:00000000 -- Tue Nov 24 23:48:57 2026
 //    dtime: 0x6b062269:(00000000) -- Tue Nov 24 23:48:57 2026
 //   BLOCKS:
 //   (0-11):594-605, (IND):606, (12-29):607-624
 //   TOTAL: 31
-// 128-byte inodes print `ctime: 0x6b062269 -- ...` (no nanoseconds). A chunk is only accepted when
-// it starts with the inode that was asked for, so a symlink target cannot forge another inode.
+// 128-byte inodes print `ctime: 0x6b062269 -- ...` (no extra word). A time is ext4's: the low word
+// as a SIGNED 32-bit count (1901-2038), plus the extra word's two epoch bits times 2^32, and the
+// extra word's upper 30 bits as nanoseconds (linux fs/ext4/ext4.h ext4_decode_extra_time):
+//   mtime: 0xfffeae80:00000000 -- Wed Dec 31 00:00:00 1969   -> -86400
+//   mtime: 0xb09e1900:00000002 -- Wed Jan  1 00:00:00 2200   -> 7258118400
+// dtime is kept raw (unsigned 32 bits): on the orphan chain it is the next orphan's number.
+// A chunk is only accepted when it starts with the inode that was asked for. A symlink target is
+// printed raw (`Fast link dest: "a<newline>dtime: 0x00000001 "`) and is the last thing of its
+// chunk: fields are read before it (and before attributes, checksum, block list), the first of each
+// kept; a target holding a copy of debugfs' echo line makes both inodes around it undescribed.
 import { warningText, type ParseResult } from './types.js';
 
 export interface DebugfsInode {
@@ -25,16 +34,28 @@ export interface DebugfsInode {
   links: number | null;
   /** i_blocks in 512-byte units. */
   blockcount: number | null;
+  /** Seconds since the epoch (negative before 1970), decoded as ext4 does. */
   atime: number | null;
   mtime: number | null;
   ctime: number | null;
   crtime: number | null;
+  /** Nanoseconds of each time, from its extra word; null when the inode has none (128-byte inodes). */
+  atimeNs: number | null;
+  mtimeNs: number | null;
+  ctimeNs: number | null;
+  crtimeNs: number | null;
   /** The raw 32-bit i_dtime: a deletion time, or on the s_last_orphan chain the next orphan's number. */
   dtimeRaw: number;
   /** File data blocks still listed by the extent tree or the block map (metadata blocks not counted). */
   dataBlocks: number;
   /** Data stored in the inode itself (inline data, fast symlink): readable without blocks. */
   inlineData: boolean;
+  /**
+   * A symlink's target printed by `Fast link dest:` (latin1: one char per byte), only when it is
+   * whole: not empty and exactly Size bytes (debugfs prints it with %.*s, which stops at a NUL; the
+   * kernel wipes it on some deletions, leaving `""` with Size 12). null otherwise.
+   */
+  symlinkTarget: string | null;
 }
 
 const TYPE_BITS: Record<string, number> = {
@@ -50,11 +71,32 @@ export function parseDebugfsStats(text: string, asked: readonly number[]): Parse
   let chunk: { inode: number; line: number; lines: string[] } | null = null;
   const finish = () => {
     if (chunk === null) return;
+    if (forged.has(chunk.inode)) {
+      result.warnings.push({ line: chunk.line, message: `debugfs output for inode ${chunk.inode} holds a forged "debugfs: stat" line (a symlink target?): not used` });
+      chunk = null;
+      return;
+    }
     const parsed = parseOne(chunk.inode, chunk.lines);
     if (parsed === null) result.warnings.push({ line: chunk.line, message: `debugfs printed nothing usable for inode ${chunk.inode}`, text: warningText(chunk.lines[0] ?? '') });
     else result.records.push(parsed);
     chunk = null;
   };
+  // A symlink target is printed raw: one can hold a line just like debugfs' echo of the next
+  // command and so start a forged description. An echo seen more often than it was asked for makes
+  // the inodes around it impossible to tell apart: both are left undescribed (istat describes them).
+  const askedTimes = new Map<number, number>();
+  for (const inode of asked) askedTimes.set(inode, (askedTimes.get(inode) ?? 0) + 1);
+  const echoed = new Map<number, number>();
+  for (const line of lines) {
+    const echo = /^debugfs: stat <(\d+)>$/.exec(line);
+    if (echo !== null) echoed.set(Number(echo[1]), (echoed.get(Number(echo[1])) ?? 0) + 1);
+  }
+  const forged = new Set<number>();
+  asked.forEach((inode, index) => {
+    if ((echoed.get(inode) ?? 0) <= (askedTimes.get(inode) ?? 0)) return;
+    forged.add(inode);
+    if (index > 0) forged.add(asked[index - 1] ?? inode);
+  });
   lines.forEach((line, index) => {
     const expected = asked[next];
     if (expected !== undefined && line === `debugfs: stat <${expected}>`) {
@@ -77,11 +119,22 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
   const perms = parseInt(head[3] ?? '0', 8);
   const found: DebugfsInode = {
     inode, type, mode: TYPE_BITS[type] === undefined ? null : (TYPE_BITS[type] ?? 0) | perms, uid: null, gid: null, size: null, links: null,
-    blockcount: null, atime: null, mtime: null, ctime: null, crtime: null, dtimeRaw: 0, dataBlocks: 0, inlineData: false,
+    blockcount: null, atime: null, mtime: null, ctime: null, crtime: null, atimeNs: null, mtimeNs: null, ctimeNs: null, crtimeNs: null,
+    dtimeRaw: 0, dataBlocks: 0, inlineData: false, symlinkTarget: null,
   };
   let inList = false;
+  let seenOwner = false;
+  let seenDtime = false;
+  // The fixed fields come first; from the attributes, checksum or block list on, a line that looks
+  // like one is not one (attribute values are owner-controlled): only those sections are read.
+  let fieldsDone = false;
   for (const line of lines.slice(1)) {
     let match: RegExpExecArray | null;
+    if (line.startsWith('Fast link dest: ')) {
+      // The last thing printed for a symlink: its raw target, which may span lines. Nothing after it is a field.
+      break;
+    }
+    if (/^(Extended attributes:|Inode checksum:|EXTENTS:|BLOCKS:|Size of inline data:|Device major\/minor)/.test(line)) fieldsDone = true;
     if (inList) {
       if (/^\(/.test(line)) {
         found.dataBlocks += countDataBlocks(line);
@@ -93,26 +146,56 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
       inList = true;
       const rest = line.slice(line.indexOf(':') + 1);
       if (rest !== '') found.dataBlocks += countDataBlocks(rest);
-    } else if ((match = /^User:\s+(\d+)\s+Group:\s+(\d+)(?:\s+Project:\s+\d+)?\s+Size: (\d+)$/.exec(line)) !== null && found.uid === null) {
-      found.uid = Number(match[1]);
-      found.gid = Number(match[2]);
-      found.size = Number(match[3]);
+    } else if (fieldsDone) {
+      if (/^Size of inline data: [1-9]/.test(line)) found.inlineData = true;
+    } else if (line.startsWith('User:') && !seenOwner) {
+      // debugfs prints uid and gid with %d: 4000000000 comes out as -294967296. Each field is read
+      // on its own, so one odd value does not lose the others.
+      seenOwner = true;
+      const owner = /^User:\s+(-?\d+)\s+Group:\s+(-?\d+)(?:\s|$)/.exec(line);
+      if (owner !== null) {
+        found.uid = Number(owner[1]) >>> 0;
+        found.gid = Number(owner[2]) >>> 0;
+      }
+      const size = /\sSize: (\d+)$/.exec(line);
+      if (size !== null && Number.isSafeInteger(Number(size[1]))) found.size = Number(size[1]);
     } else if ((match = /^Links: (\d+)\s+Blockcount: (\d+)/.exec(line)) !== null && found.links === null) {
       found.links = Number(match[1]);
       found.blockcount = Number(match[2]);
-    } else if ((match = /^\s*(ctime|atime|mtime|crtime|dtime): 0x([0-9a-f]{8})(?::|\s|$)/.exec(line)) !== null) {
-      const value = parseInt(match[2] ?? '0', 16);
+    } else if ((match = /^\s*(ctime|atime|mtime|crtime|dtime): 0x([0-9a-f]{8})(?::\(?([0-9a-f]{8})\)?)?(?:\s|$)/.exec(line)) !== null) {
+      const low = parseInt(match[2] ?? '0', 16);
       const key = match[1];
-      if (key === 'dtime') found.dtimeRaw = value;
-      else if (key === 'ctime' && found.ctime === null) found.ctime = value;
-      else if (key === 'atime' && found.atime === null) found.atime = value;
-      else if (key === 'mtime' && found.mtime === null) found.mtime = value;
-      else if (key === 'crtime' && found.crtime === null) found.crtime = value;
-    } else if (/^Size of inline data: [1-9]/.test(line) || line.startsWith('Fast link dest: ')) {
+      if (key === 'dtime') {
+        if (!seenDtime) found.dtimeRaw = low;
+        seenDtime = true;
+        continue;
+      }
+      const time = key as 'ctime' | 'atime' | 'mtime' | 'crtime';
+      if (found[time] !== null) continue;
+      const decoded = decodeTime(low, match[3] === undefined ? null : parseInt(match[3], 16));
+      found[time] = decoded.seconds;
+      found[`${time}Ns`] = decoded.nanoseconds;
+    }
+  }
+  const fastLink = lines.findIndex((line) => line.startsWith('Fast link dest: '));
+  if (fastLink > 0) {
+    const shown = lines.slice(fastLink);
+    while (shown.length > 1 && shown[shown.length - 1] === '') shown.pop();
+    const quoted = shown.join('\n').slice('Fast link dest: '.length);
+    const target = quoted.length >= 2 && quoted.startsWith('"') && quoted.endsWith('"') ? quoted.slice(1, -1) : '';
+    if (target !== '' && target.length === found.size) {
+      found.symlinkTarget = target;
       found.inlineData = true;
     }
   }
   return found;
+}
+
+/** ext4_decode_extra_time: the low word signed, plus the extra word's epoch bits (0-1) times 2^32; nanoseconds in bits 2-31. */
+export function decodeTime(low: number, extra: number | null): { seconds: number; nanoseconds: number | null } {
+  const signed = low | 0;
+  if (extra === null) return { seconds: signed, nanoseconds: null };
+  return { seconds: signed + (extra & 3) * 2 ** 32, nanoseconds: extra >>> 2 };
 }
 
 /** "(0-11):594-605, (IND):606, (12-29):607-624" -> 30: logical ranges of file data, not IND/DIND/TIND/ETB. */

@@ -6,8 +6,13 @@ export interface ExtSuperblock {
   blockSize: number;
   inodeSize: number;
   uuid: string;
-  volumeName: string;
-  lastMountPoint: string;
+  /** s_volume_name as UTF-8 when it is valid UTF-8, else null (see volumeNameBytes). */
+  volumeName: string | null;
+  /** The raw bytes, up to the first NUL: a name is bytes, shown with displayBytes. */
+  volumeNameBytes: Buffer;
+  /** s_last_mounted as UTF-8 when it is valid UTF-8, else null (see lastMountPointBytes). */
+  lastMountPoint: string | null;
+  lastMountPointBytes: Buffer;
   /** Seconds since the epoch. */
   lastMountTime: number;
   /** s_last_orphan: head of the orphan chain, 0 when empty. */
@@ -33,19 +38,23 @@ export function parseExtSuperblock(block: Buffer): ExtSuperblock | null {
   if (logBlockSize > 6) return null;
   const compat = block.readUInt32LE(0x5c);
   const incompat = block.readUInt32LE(0x60);
-  const text = (start: number, length: number): string => {
+  const bytes = (start: number, length: number): Buffer => {
     const raw = block.subarray(start, start + length);
     const end = raw.indexOf(0);
-    return raw.subarray(0, end < 0 ? raw.length : end).toString('latin1');
+    return Buffer.from(raw.subarray(0, end < 0 ? raw.length : end));
   };
+  const volumeNameBytes = bytes(0x78, 16);
+  const lastMountPointBytes = bytes(0x88, 64);
   const hex = block.subarray(0x68, 0x78).toString('hex');
   return {
     inodesCount: block.readUInt32LE(0x00),
     blockSize: 1024 << logBlockSize,
     inodeSize: block.readUInt16LE(0x58) || 128,
     uuid: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
-    volumeName: text(0x78, 16),
-    lastMountPoint: text(0x88, 64),
+    volumeName: strictUtf8(volumeNameBytes),
+    volumeNameBytes,
+    lastMountPoint: strictUtf8(lastMountPointBytes),
+    lastMountPointBytes,
     lastMountTime: block.readUInt32LE(0x2c),
     lastOrphan: block.readUInt32LE(0xe8),
     featureCompat: compat,
@@ -55,4 +64,13 @@ export function parseExtSuperblock(block: Buffer): ExtSuperblock | null {
     hasJournal: (compat & COMPAT_HAS_JOURNAL) !== 0,
     extents: (incompat & INCOMPAT_EXTENTS) !== 0,
   };
+}
+
+/** The text when the bytes are valid UTF-8 (mkfs -L "données" writes UTF-8), else null: never a guess at another charset. */
+function strictUtf8(raw: Buffer): string | null {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    return null;
+  }
 }

@@ -1,7 +1,10 @@
 // fls (The Sleuth Kit 4.11.1), `fls -r -d -p IMAGE`: deleted names with the inode they pointed at.
 //   r/r * 12:	gone.bin
 //   -/r * 12:	$OrphanFiles/OrphanFile-12
-// The name is everything after the first tab, raw bytes (the caller reads stdout as latin1).
+// The name is everything after the first tab, raw bytes (the caller reads stdout as latin1), as
+// tsk_print_sanitized() left it: every byte 0x01-0x1f of the name (and of the directory part of the
+// -p path) is printed as '^' (TSK_IS_CNTRL, tsk/base/tsk_printf.c), so "new\nline" and a real
+// "new^line" print the same; a name with '^' is not known exactly (nameExact false).
 import { warningText, type ParseResult } from './types.js';
 
 export interface FlsEntry {
@@ -9,8 +12,10 @@ export interface FlsEntry {
   deleted: boolean;
   inode: number;
   realloc: boolean;
-  /** latin1 string: one char per byte of the name. */
+  /** latin1 string: one char per byte of the name, as printed (control bytes as '^'). */
   name: string;
+  /** false when the printed name holds a '^', which may stand for any control byte: not the exact name. */
+  nameExact: boolean;
   /** TSK's virtual $OrphanFiles entries are not names a file had. */
   virtual: boolean;
 }
@@ -27,7 +32,7 @@ export function parseFls(text: string): ParseResult<FlsEntry> {
     }
     const name = line.slice(tab + 1);
     result.records.push({
-      type: head[1] ?? '', deleted: head[2] !== undefined, inode: Number(head[3]), realloc: head[4] !== undefined, name,
+      type: head[1] ?? '', deleted: head[2] !== undefined, inode: Number(head[3]), realloc: head[4] !== undefined, name, nameExact: !name.includes('^'),
       virtual: name.startsWith('$OrphanFiles/'),
     });
   });

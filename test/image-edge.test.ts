@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from './helpers/holder.js';
@@ -224,4 +225,159 @@ test('a disk whose partition is mounted is said mounted; a case on one of its pa
   assert.equal(refused.code, 1);
   assert.equal(refused.stderr, `unlinked: the case directory ${onEvidence} is on ${loop} itself: writing there could overwrite the evidence; use --case DIR on another disk\n`);
   assert.equal(fs.existsSync(onEvidence), false, 'nothing written there');
+});
+
+/** Our own image built with debugfs -w: `commands` run after writing `files` (name -> content). */
+function debugfsBuilt(dir: string, mkfs: string[], files: Record<string, Buffer>, commands: string): string {
+  const image = path.join(dir, 'built.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 32 << 20);
+  execFileSync(mkfs[0] ?? 'mkfs.ext4', ['-q', '-F', ...mkfs.slice(1), image], { stdio: 'ignore' });
+  const writes = Object.entries(files).map(([name, content]) => {
+    const source = path.join(dir, `${name}.src`);
+    fs.writeFileSync(source, content);
+    return `write ${source} ${name}\n`;
+  });
+  execFileSync('debugfs', ['-w', '-f', '-', image], { input: writes.join('') + commands, stdio: ['pipe', 'ignore', 'ignore'] });
+  return image;
+}
+
+test('times before 1970 and after 2038 are stored as ext4 reads them: signed low word plus epoch bits (root)', (t) => {
+  const { dir, caseDir } = work(t, 'times');
+  const content = crypto.randomBytes(30_000);
+  const ext4 = debugfsBuilt(dir, ['mkfs.ext4', '-I', '256'], { pre: content, y2200: content },
+    'set_inode_field pre mtime @-86400\nset_inode_field y2200 mtime 22000101000000\nkill_file pre\nkill_file y2200\n');
+  const scan = untouched(ext4, caseDir, ['image', 'scan', ext4, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.mtime]), [[12, -86400], [13, 7_258_118_400]]);
+});
+
+test('an inode whose uid and gid are 2^31 or more keeps them and its size: scanned and extracted complete (root)', (t) => {
+  const { dir, caseDir } = work(t, 'uid');
+  const content = crypto.randomBytes(30_000);
+  const image = debugfsBuilt(dir, ['mkfs.ext4'], { big: content }, 'set_inode_field big uid 4000000000\nset_inode_field big gid 3000000000\nkill_file big\n');
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.uid, entry.gid, entry.size, entry.recoverable]), [[12, 4_000_000_000, 3_000_000_000, 30_000, true]]);
+  // Named without a scan of its own: described by debugfs alone, whose size must not be lost.
+  const { caseDir: fresh } = work(t, 'uid-fresh');
+  const result = untouched(image, fresh, ['image', 'extract', image, '--inode', '12', '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const [copy] = json<ExtractedJson[]>(result);
+  assert.deepEqual([copy?.bytes, copy?.sha256, copy?.complete, copy?.note], [30_000, sha256(content), true, null]);
+});
+
+/** Run fn with our own image mounted on a loop device (the kernel takes any byte but NUL in a symlink target), undone after. */
+function withMounted(image: string, mountPoint: string, fn: () => void): void {
+  fs.mkdirSync(mountPoint, { recursive: true });
+  const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+  try {
+    execFileSync('mount', [loop, mountPoint]);
+    try {
+      fn();
+      execFileSync('sync', ['-f', mountPoint]);
+    } finally {
+      execFileSync('umount', [mountPoint]);
+    }
+  } finally {
+    execFileSync('losetup', ['-d', loop]);
+  }
+}
+
+test('a deleted symlink whose target holds "\\ndtime: 0x00000001" or a forged debugfs echo keeps its real dtime (root)', (t) => {
+  const { dir, caseDir } = work(t, 'evil-link');
+  const image = path.join(dir, 'links.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 16 << 20);
+  execFileSync('mkfs.ext2', ['-q', '-F', image], { stdio: 'ignore' });
+  withMounted(image, path.join(dir, 'mnt'), () => {
+    fs.symlinkSync('a\ndtime: 0x00000001 ', path.join(dir, 'mnt', 'evil'));
+    fs.symlinkSync('\ndebugfs: stat <14>\nInode: 14   Type: FIFO    Mode:  0644 ', path.join(dir, 'mnt', 'evil2'));
+    fs.symlinkSync('good-target', path.join(dir, 'mnt', 'good'));
+  });
+  // Freed the ext2 way (block pointers and target kept), our own image.
+  execFileSync('debugfs', ['-w', '-f', '-', image], { input: 'kill_file evil\nunlink evil\nkill_file evil2\nunlink evil2\nkill_file good\nunlink good\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.match(scan.stderr, /2 inodes not described by debugfs: 2 described by istat instead/);
+  const inodes = json<ImageInodeJson[]>(scan);
+  assert.deepEqual(inodes.map((entry) => [entry.inode, entry.mode, entry.size]), [[12, 0o120777, 20], [13, 0o120777, 58], [14, 0o120777, 11]]);
+  for (const entry of inodes) assert.ok((entry.dtime ?? 0) > 1_700_000_000, `inode ${entry.inode}: dtime ${entry.dtime}`);
+  // istat prints "Deleted:" in the local zone ("(CET)"): the adapter runs it with TZ=UTC, so any zone reads the same.
+  const { caseDir: elsewhere } = work(t, 'evil-link-tz');
+  const paris = runCli(elsewhere, ['image', 'scan', image, '--json'], { TZ: 'Europe/Paris' });
+  assert.deepEqual(json<ImageInodeJson[]>(paris).map((entry) => [entry.inode, entry.dtime]), inodes.map((entry) => [entry.inode, entry.dtime]));
+});
+
+test('a deleted fast symlink: its exact target is extracted, one the kernel wiped is unrecoverable and no zeros are written (root)', (t) => {
+  const { dir, caseDir } = work(t, 'fastlink');
+  // ext2 freed the old way: the targets stay in the inodes.
+  const kept = path.join(dir, 'kept.img');
+  fs.writeFileSync(kept, '');
+  fs.truncateSync(kept, 16 << 20);
+  execFileSync('mkfs.ext2', ['-q', '-F', kept], { stdio: 'ignore' });
+  withMounted(kept, path.join(dir, 'mnt'), () => {
+    fs.symlinkSync('good-target', path.join(dir, 'mnt', 'good'));
+    fs.symlinkSync('two\nlines', path.join(dir, 'mnt', 'two'));
+  });
+  execFileSync('debugfs', ['-w', '-f', '-', kept], { input: 'kill_file good\nunlink good\nkill_file two\nunlink two\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  const scan = untouched(kept, caseDir, ['image', 'scan', kept, '--json']);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.size, entry.recoverable]), [[12, 11, true], [13, 9, true]]);
+  const copies = json<ExtractedJson[]>(untouched(kept, caseDir, ['image', 'extract', kept, '--all', '--json']));
+  assert.deepEqual(copies.map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete, copy.method]), [
+    [12, 11, sha256(Buffer.from('good-target')), true, 'debugfs'], [13, 9, sha256(Buffer.from('two\nlines')), true, 'debugfs'],
+  ]);
+  assert.equal(fs.readFileSync(copies[1]?.output ?? '', 'latin1'), 'two\nlines');
+
+  // ext4 with inline_data: the kernel wipes a fast symlink's target on unlink (debugfs: `Fast link dest: ""`, Size 12).
+  const wiped = path.join(dir, 'wiped.img');
+  fs.writeFileSync(wiped, '');
+  fs.truncateSync(wiped, 32 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', '-O', 'inline_data,^orphan_file', '-I', '256', wiped], { stdio: 'ignore' });
+  withMounted(wiped, path.join(dir, 'mnt'), () => {
+    fs.symlinkSync('short-target', path.join(dir, 'mnt', 'sym'));
+    execFileSync('sync', ['-f', path.join(dir, 'mnt')]);
+    fs.unlinkSync(path.join(dir, 'mnt', 'sym'));
+  });
+  const { caseDir: second } = work(t, 'fastlink-wiped');
+  const wipedScan = untouched(wiped, second, ['image', 'scan', wiped, '--json']);
+  assert.deepEqual(json<ImageInodeJson[]>(wipedScan).map((entry) => [entry.inode, entry.size, entry.recoverable]), [[12, 12, false]]);
+  const result = untouched(wiped, second, ['image', 'extract', wiped, '--inode', '12', '--json']);
+  assert.equal(result.code, 3, result.stderr);
+  const [copy] = json<ExtractedJson[]>(result);
+  assert.deepEqual([copy?.output, copy?.bytes, copy?.sha256, copy?.complete], [null, 0, null, false]);
+  assert.deepEqual(fs.readdirSync(path.join(second, 'extracted')).filter((name) => name !== 'SHA256SUMS'), []);
+});
+
+test('a volume label and last mount point that are UTF-8 are stored as that text, one that is not as reversible \\xHH (root)', (t) => {
+  const { dir, caseDir } = work(t, 'label');
+  const { image } = makeDeletedImage(dir, 'ext2', crypto.randomBytes(10_000));
+  execFileSync('tune2fs', ['-L', 'données', '-M', '/srv/données', image], { stdio: 'ignore' });
+  assert.equal(untouched(image, caseDir, ['image', 'scan', image]).code, 0);
+  const other = path.join(dir, 'latin1.img');
+  fs.copyFileSync(image, other);
+  // "caf" and the latin1 byte 0xE9: not UTF-8 (an argument given by node would be UTF-8-encoded).
+  execFileSync('sh', ['-c', 'tune2fs -L "$(printf \'caf\\351\')" "$1"', 'sh', other], { stdio: 'ignore' });
+  assert.equal(untouched(other, caseDir, ['image', 'scan', other]).code, 0);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT label, last_mount_point FROM image_filesystems ORDER BY id').raw().all(), [['données', '/srv/données'], ['caf\\xe9', '/srv/données']]);
+  } finally {
+    db.close();
+  }
+});
+
+test('a deleted name with a control byte, which fls prints as "^", is stored flagged not exact, like a real "^" (root)', (t) => {
+  const { dir, caseDir } = work(t, 'ctlname');
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { newXline: Buffer.from('x'), 'new^line': Buffer.from('y'), plain: Buffer.from('z') },
+    'kill_file newXline\nunlink newXline\nkill_file new^line\nunlink new^line\nkill_file plain\nunlink plain\n');
+  // Our own image: the freed entry's name "newXline" becomes "new\nline" (debugfs cannot type a newline).
+  const bytes = fs.readFileSync(image);
+  const at = bytes.indexOf('newXline');
+  assert.ok(at > 0 && bytes.indexOf('newXline', at + 1) < 0);
+  bytes[at + 3] = 0x0a;
+  fs.writeFileSync(image, bytes);
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.last_name, entry.last_name_exact]), [[12, 'new^line', false], [13, 'new^line', false], [14, 'plain', true]]);
 });

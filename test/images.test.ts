@@ -21,7 +21,7 @@ const orphanContents = () => [
 
 /** CONTRACT.md's keys, in order, then the ones this issue adds. */
 const SCAN_KEYS = ['image', 'offset_sectors', 'fs_type', 'fs_uuid', 'inode', 'size', 'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'dtime', 'state', 'recoverable',
-  'found_by', 'last_name', 'live', 'live_ambiguous'] as const;
+  'found_by', 'last_name', 'live', 'live_ambiguous', 'last_name_exact'] as const;
 const EXTRACT_KEYS = ['image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match'] as const;
 
 /** Run a command against an image and prove the image is byte-for-byte the same afterwards. */
@@ -174,7 +174,7 @@ test('ext2 deleted file with its blocks: recoverable, exact sha256, last name fr
   }
   const inodes = json<ImageInodeJson[]>(untouched(image, caseDir, ['image', 'scan', image, '--json']));
   assert.deepEqual(fs.readdirSync(caseDir).filter((name) => name.startsWith('.debugfs-')), [path.basename(running)]);
-  assert.deepEqual(inodes.map((entry) => [entry.inode, entry.state, entry.recoverable, entry.size, entry.last_name]), [[inode, 'deleted', true, 30_000, 'gone.bin']]);
+  assert.deepEqual(inodes.map((entry) => [entry.inode, entry.state, entry.recoverable, entry.size, entry.last_name, entry.last_name_exact]), [[inode, 'deleted', true, 30_000, 'gone.bin', true]]);
   assert.ok(inodes[0]?.dtime !== null && (inodes[0]?.dtime ?? 0) > 1_700_000_000);
   const [copy] = json<ExtractedJson[]>(untouched(image, caseDir, ['image', 'extract', image, '--inode', String(inode), '--json']));
   assert.equal(copy?.sha256, crypto.createHash('sha256').update(content).digest('hex'));

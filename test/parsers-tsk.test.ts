@@ -7,18 +7,20 @@ import { fixturesDir, repoRoot } from './helpers/paths.js';
 import { PARSER_MODULES, TEXT_PARSERS } from '../parsers/index.js';
 import { parseMmls } from '../parsers/mmls.js';
 import { parseFsstat } from '../parsers/fsstat.js';
-import { parseIls } from '../parsers/ils.js';
+import { ilsTime, parseIls } from '../parsers/ils.js';
 import { parseFls } from '../parsers/fls.js';
 import { parseIstat } from '../parsers/istat.js';
 import { parseDebugfsStat, parseLsdel } from '../parsers/debugfs.js';
+import { parseDebugfsStats } from '../parsers/debugfsStats.js';
 import { parseOrphanFile } from '../parsers/orphanFile.js';
 import { parseExtSuperblock } from '../parsers/extSuperblock.js';
+import { displayBytes } from '../src/util/bytes.js';
 
 const read = (folder: string, name: string): string => fs.readFileSync(path.join(fixturesDir, folder, name), 'latin1');
 
 function parserFor(folder: string, name: string): ((text: string) => unknown) | null {
   const prefix = name.split('-')[0] ?? '';
-  if (folder === 'debugfs') return prefix === 'stat' ? parseDebugfsStat : prefix === 'lsdel' ? parseLsdel : null;
+  if (folder === 'debugfs') return prefix === 'stat' ? parseDebugfsStat : prefix === 'lsdel' ? parseLsdel : prefix === 'stats' ? TEXT_PARSERS['debugfs-stats'] : null;
   return (TEXT_PARSERS as Record<string, (text: string) => unknown>)[prefix] ?? null;
 }
 
@@ -96,4 +98,70 @@ test('orphan file and superblock: inode 13 in the orphan file, the chain head in
   const chain = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-last_orphan.bin')));
   assert.deepEqual([chain?.lastOrphan, chain?.orphanFileInode, chain?.uuid], [14, null, '51b55bf7-295d-4b50-951d-e223ad0534db']);
   assert.equal(parseExtSuperblock(Buffer.alloc(1024)), null);
+});
+
+test('debugfs stats: times decoded as ext4 does (signed low word, epoch bits, nanoseconds), 128-byte inodes signed; ils prints them unsigned', () => {
+  const times = (text: string, asked: number[]) => parseDebugfsStats(text, asked).records.map((inode) => [inode.inode, inode.atime, inode.mtime, inode.ctime, inode.atimeNs, inode.mtimeNs, inode.ctimeNs, inode.dtimeRaw]);
+  // ext4, 256-byte inodes: 0xfffeae80 is 1969-12-31, 0xb09e1900 with epoch 2 is 2200-01-01, 0x80000000 with epoch 1 is 2038-01-19.
+  assert.deepEqual(times(read('debugfs', 'stats-times-ext4.txt'), [12, 13]), [
+    [12, 1796278049, -86400, 1796278049, 0, 0, 0, 1796278049],
+    [13, 1796278049, 7258118400, 2 ** 31, 999999999, 0, 0, 1796278049],
+  ]);
+  // ext2, 128-byte inodes: no extra word, the low word is signed (1903-01-01).
+  assert.deepEqual(times(read('debugfs', 'stats-times-ext2-128.txt'), [12, 13]), [
+    [12, 1796278054, -2114380800, 1796278054, null, null, null, 1796278054],
+    [13, 1796278054, 1893456000, 1796278054, null, null, null, 1796278054],
+  ]);
+  // TSK 4.11.1 prints the same inodes' low words unsigned; read back where certain, null where not.
+  const ext4 = parseIls(read('tsk', 'ils-r-times-ext4.txt')).records;
+  assert.deepEqual(ext4.map((inode) => [inode.mtime, ilsTime(inode.mtime, 256), inode.ctime, ilsTime(inode.ctime, 256)]), [
+    [4294880896, null, 1796278049, 1796278049], [2963151104, null, 2147483648, null],
+  ]);
+  const ext2 = parseIls(read('tsk', 'ils-r-times-ext2-128.txt')).records;
+  assert.deepEqual(ext2.map((inode) => [inode.mtime, ilsTime(inode.mtime, 128)]), [[2180586496, -2114380800], [1893456000, 1893456000]]);
+});
+
+test('debugfs: uid and gid of 2^31 or more (printed signed) are read unsigned, and the size on the same line is kept', () => {
+  const [inode] = parseDebugfsStats(read('debugfs', 'stats-uid-2e31.txt'), [12]).records;
+  assert.deepEqual([inode?.uid, inode?.gid, inode?.size], [4_000_000_000, 3_000_000_000, 30_000]);
+  const lsdel = parseLsdel(read('debugfs', 'lsdel-uid-2e31.txt'));
+  assert.deepEqual([lsdel.records.map((entry) => [entry.inode, entry.owner, entry.size]), lsdel.warnings], [[[12, 4_000_000_000, 30_000]], []]);
+});
+
+test('debugfs: a symlink target cannot forge dtime or another inode: fields are read before the target, the first of each kept', () => {
+  const parsed = parseDebugfsStats(read('debugfs', 'stats-symlinks-ext2.txt'), [12, 13, 14, 15]);
+  // 12's target is "a\ndtime: 0x00000001 ": its real dtime stays. 13's target holds "debugfs: stat <14>" and a
+  // header for 14: neither 13 nor 14 can be told apart from it, so neither is described (istat does it).
+  assert.deepEqual(parsed.records.map((inode) => [inode.inode, inode.type, inode.dtimeRaw, inode.size]), [[12, 'symlink', 0x6b11082e, 20], [15, 'FIFO', 0x6b11082e, 0]]);
+  assert.deepEqual(parsed.warnings.map((warning) => [warning.line, warning.message]), [
+    [16, 'debugfs output for inode 13 holds a forged "debugfs: stat" line (a symlink target?): not used'],
+    [30, 'debugfs output for inode 14 holds a forged "debugfs: stat" line (a symlink target?): not used'],
+  ]);
+});
+
+test('debugfs: a fast symlink has content only when its printed target is whole (not empty, Size bytes), across lines too', () => {
+  // ext4 inline_data: 12 deleted by the kernel (target wiped: `Fast link dest: ""`, Size 12), 13 and 14 live.
+  const parsed = parseDebugfsStats(read('debugfs', 'stats-symlinks-inline.txt'), [12, 13, 14]);
+  assert.deepEqual(parsed.records.map((inode) => [inode.inode, inode.size, inode.inlineData, inode.symlinkTarget]), [
+    [12, 12, false, null], [13, 13, true, 'short-target2'], [14, 20, true, 'a\ndtime: 0x00000001 '],
+  ]);
+  const [good] = parseDebugfsStats(read('debugfs', 'stats-symlinks-ext2.txt'), [12, 13, 14, 15]).records;
+  assert.deepEqual([good?.inode, good?.symlinkTarget], [12, 'a\ndtime: 0x00000001 ']);
+});
+
+test('superblock: a UTF-8 label and mount point are text, a label that is not UTF-8 is kept as bytes (never latin1 guessed)', () => {
+  const utf8 = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-label-utf8.bin')));
+  assert.deepEqual([utf8?.volumeName, utf8?.lastMountPoint, utf8?.volumeNameBytes.toString('hex')], ['données', '/tmp/wtp/mnt-é', '646f6e6ec3a96573']);
+  const latin1 = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-label-latin1.bin')));
+  assert.deepEqual([latin1?.volumeName, latin1?.volumeNameBytes.toString('hex'), latin1?.lastMountPoint], [null, '636166e9', '']);
+  assert.equal(displayBytes(latin1?.volumeNameBytes ?? Buffer.alloc(0)), 'caf\\xe9');
+});
+
+test('fls: TSK prints control bytes of names (and of -p directories) as "^": such a name is flagged not exact', () => {
+  // Deleted names "new\nline", a real "new^line", "d\x01ir/plain" and "tab\tdel\x7f" (0x7f is printed as is).
+  const parsed = parseFls(read('tsk', 'fls-rdp-control-names.txt'));
+  assert.deepEqual(parsed.records.map((entry) => [entry.inode, entry.name, entry.nameExact]), [
+    [12, 'new^line', false], [13, 'new^line', false], [15, 'd^ir/plain', false], [16, 'tab^del\x7f', false],
+  ]);
+  assert.deepEqual(parseFls(read('tsk', 'fls-rdp-ext2.txt')).records.map((entry) => [entry.name, entry.nameExact]), [['gone.bin', true]]);
 });

@@ -212,17 +212,18 @@ test('JSON: one document with the records of CONTRACT.md', (t) => {
 
 test('JSON: image inodes carry the name fls found (display form and bytes) and crtime', (t) => {
   const name = Buffer.from('/var/tmp/old\n.log');
-  const dir = reportCase(t, (db) => db.prepare(`UPDATE image_inodes SET last_name = ?, crtime = 1795399000 WHERE id = 2`).run(name));
+  const dir = reportCase(t, (db) => db.prepare(`UPDATE image_inodes SET last_name = ?, last_name_exact = 0, crtime = 1795399000 WHERE id = 2`).run(name));
   const document = JSON.parse(runCli(dir, ['report', '--format', 'json', '--out', '-']).stdout) as Record<string, Array<Record<string, unknown>>>;
   assert.deepEqual(document['image_inodes'], [
     {
       image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 100, size: 1000, mode: 33188, uid: 0, gid: 0,
       atime: 1795500000, mtime: 1795500100, ctime: 1795500200, dtime: null, state: 'orphan', recoverable: true, last_name: null, last_name_b64: null, crtime: null,
+      last_name_exact: null,
     },
     {
       image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 300, size: 2048, mode: 33188, uid: 1000, gid: 1000,
       atime: 1795400000, mtime: 1795400100, ctime: 1795400200, dtime: 1795400300, state: 'deleted', recoverable: false,
-      last_name: '/var/tmp/old\\x0a.log', last_name_b64: name.toString('base64'), crtime: 1795399000,
+      last_name: '/var/tmp/old\\x0a.log', last_name_b64: name.toString('base64'), crtime: 1795399000, last_name_exact: false,
     },
   ]);
 });

@@ -8,7 +8,7 @@ import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
 import { extractionOutput, finishExtraction, latestCompleteRecovery, liveItemsFor, startExtraction } from '../store/images.js';
 import { appendSha256Sums } from '../util/sha256sums.js';
-import { debugfsDump } from '../tools/debugfs.js';
+import { debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
 import { icatToFd } from '../tools/icat.js';
 import { FollowHasher, isMounted, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
@@ -23,6 +23,8 @@ export interface ExtractTarget {
   state: 'orphan' | 'deleted' | null;
   /** Data blocks the inode still lists (null: unknown). */
   blocks: number | null;
+  /** st_mode with the file type (null: unknown): a fast symlink's content is its target, not blocks. */
+  mode: number | null;
   fsUuid: string | null;
   imageInodeId: number | null;
 }
@@ -112,6 +114,7 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
     };
   }
   const base = `${path.basename(copier.source.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${target.offsetSectors}-${target.inode}`;
+  if (target.mode !== null && (target.mode & 0o170000) === 0o120000 && target.blocks === 0) return copyFastSymlink(copier, target, base);
   const viaIcat = await copyWithIcat(copier, target, base);
   if (viaIcat.error === null) return judge(viaIcat.copy, 'icat', true, target, []);
   // icat refused (e.g. "Address missing in partial image"): try debugfs, then keep the better copy.
@@ -172,6 +175,37 @@ async function copyWithDebugfs(copier: Copier, target: ExtractTarget, base: stri
   hashing.writerDone();
   const hashed = await hashing.done;
   return { copy: { output: file, bytes: hashed.bytes, sha256: hashed.sha256 }, error };
+}
+
+/**
+ * A fast symlink keeps its target in the inode: icat prints zeros for a deleted one and debugfs
+ * dump reads the target as block numbers. Its bytes are the target debugfs stat printed, when whole.
+ */
+async function copyFastSymlink(copier: Copier, target: ExtractTarget, base: string): Promise<Outcome> {
+  let stat;
+  try {
+    stat = (await debugfsStatMany(copier.source.path, target.offsetSectors, [target.inode], copier.recorder, path.dirname(copier.outputDir))).records[0];
+  } catch (failure) {
+    return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes: [`debugfs stat failed (${oneLine(failure)}): the symlink target could not be read, nothing extracted`] };
+  }
+  if (stat?.symlinkTarget === null || stat?.symlinkTarget === undefined) {
+    return {
+      output: null, bytes: 0, sha256: null, complete: false, method: null,
+      notes: [`unrecoverable: the symlink's target (size ${stat?.size ?? target.size ?? '?'}) is not in its inode any more (wiped on deletion, or cut by a NUL byte): nothing extracted`],
+    };
+  }
+  const content = Buffer.from(stat.symlinkTarget, 'latin1');
+  const { file, fd } = createUnique(copier.outputDir, base, 0o600);
+  copier.onFile(file);
+  try {
+    fs.writeSync(fd, content);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const hashing = copier.hasher.follow(file);
+  hashing.writerDone();
+  const hashed = await hashing.done;
+  return judge({ output: file, bytes: hashed.bytes, sha256: hashed.sha256 }, 'debugfs', true, { ...target, size: stat.size }, ['the symlink target, as debugfs stat printed it']);
 }
 
 function discard(file: string): void {

@@ -3,12 +3,13 @@
 // Per file system: fsstat, ils -aL, ils -r, fls -rd (and icat of the orphan file) run side by side;
 // one debugfs -c batch describes every candidate inode as soon as the ils lists are in.
 import { UnlinkedError, oneLine } from '../errors.js';
+import { displayBytes } from '../util/bytes.js';
 import { requireTool, type CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
 import { setImageHashAfter, storeScan, type NewFilesystem, type NewImageInode } from '../store/images.js';
 import type { ExtSuperblock } from '../../parsers/extSuperblock.js';
 import type { FsstatInfo } from '../../parsers/fsstat.js';
-import type { IlsInode } from '../../parsers/ils.js';
+import { ilsTime, type IlsInode } from '../../parsers/ils.js';
 import { parseOrphanFile } from '../../parsers/orphanFile.js';
 import type { ParseResult } from '../../parsers/types.js';
 import { debugfsStatMany } from '../tools/debugfs.js';
@@ -192,8 +193,10 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     return scanned;
   }
   Object.assign(scanned, {
-    fsUuid: superblock.uuid, label: superblock.volumeName === '' ? null : superblock.volumeName,
-    lastMountedAt: superblock.lastMountTime === 0 ? null : superblock.lastMountTime, lastMountPoint: superblock.lastMountPoint === '' ? null : superblock.lastMountPoint,
+    // Bytes as text: valid printable UTF-8 as is, any other byte as \xHH (reversible), never latin1 guessed.
+    fsUuid: superblock.uuid, label: superblock.volumeNameBytes.length === 0 ? null : displayBytes(superblock.volumeNameBytes),
+    lastMountedAt: superblock.lastMountTime === 0 ? null : superblock.lastMountTime,
+    lastMountPoint: superblock.lastMountPointBytes.length === 0 ? null : displayBytes(superblock.lastMountPointBytes),
     blockSize: superblock.blockSize, inodeCount: superblock.inodesCount, orphanFile: superblock.orphanFileInode !== null,
     lastOrphan: superblock.lastOrphan === 0 ? null : superblock.lastOrphan,
   });
@@ -281,6 +284,14 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   });
   chain.warnings.forEach(warn);
 
+  // ils' times stand in where neither debugfs nor istat gave one: read as the kernel does where certain.
+  const unsureIlsTimes = new Set<number>();
+  const fromIls = (inode: number, printed: number): number | null => {
+    const seconds = ilsTime(printed, superblock.inodeSize);
+    if (seconds === null) unsureIlsTimes.add(inode);
+    return seconds;
+  };
+
   // 4. Orphans: allocated with no link (ils), on the chain, or in the orphan file.
   const orphans = new Map<number, NewImageInode>();
   const addOrphan = (inode: number, by: string) => {
@@ -295,7 +306,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       warn(`inode ${inode} is on the ${by === 'orphan_chain' ? 'orphan chain' : 'orphan file'} with ${stat.links} link(s): a truncation in progress, not an unlinked file`);
       return;
     }
-    orphans.set(inode, describe(inode, 'orphan', by, stat, ilsOrphans.get(inode) ?? ilsDeleted.get(inode)));
+    orphans.set(inode, describe(inode, 'orphan', by, stat, ilsOrphans.get(inode) ?? ilsDeleted.get(inode), fromIls));
   };
   for (const inode of ilsOrphans.keys()) addOrphan(inode, 'ils');
   for (const inode of chain.inodes) addOrphan(inode, 'orphan_chain');
@@ -303,16 +314,23 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
 
   // 5. Deleted inodes, with the names fls still finds in directory slack.
   const deleted = new Map<number, NewImageInode>();
-  for (const [inode, record] of ilsDeleted) if (!orphans.has(inode)) deleted.set(inode, describe(inode, 'deleted', 'ils', stats.get(inode), record));
+  for (const [inode, record] of ilsDeleted) if (!orphans.has(inode)) deleted.set(inode, describe(inode, 'deleted', 'ils', stats.get(inode), record, fromIls));
   const flsResult = await names;
   if (flsResult !== null) {
     for (const entry of flsResult.records) {
       const target = deleted.get(entry.inode);
-      if (target !== undefined && target.lastName === null && entry.deleted && !entry.virtual) target.lastName = Buffer.from(entry.name, 'latin1');
+      if (target !== undefined && target.lastName === null && entry.deleted && !entry.virtual) {
+        target.lastName = Buffer.from(entry.name, 'latin1');
+        target.lastNameExact = entry.nameExact;
+      }
     }
     if (flsResult.warnings.length > 0) warn(`fls: ${flsResult.warnings.length} unreadable lines`);
   }
   scanned.inodes = [...orphans.values(), ...deleted.values()].sort((a, b) => a.inode - b.inode);
+  if (unsureIlsTimes.size > 0) {
+    warn(`${unsureIlsTimes.size} inodes (first: ${[...unsureIlsTimes].slice(0, 10).join(', ')}) have times only from ils, which prints the low 32 bits unsigned ` +
+      `and not ext4's extra epoch bits: those of 2^31 or more (before 1970 or after 2038) are left null`);
+  }
   return finish(scanned, superblock, await facts);
 }
 
@@ -324,7 +342,8 @@ const ISTAT_PARALLEL = 4;
 function fromIstat(inode: number, info: IstatInfo): DebugfsInode {
   return {
     inode, type: 'unknown', mode: info.mode, uid: info.uid, gid: info.gid, size: info.size, links: info.nlink, blockcount: null,
-    atime: null, mtime: null, ctime: null, crtime: null, dtimeRaw: info.deleted ?? 0, dataBlocks: info.blocks, inlineData: false,
+    atime: null, mtime: null, ctime: null, crtime: null, atimeNs: null, mtimeNs: null, ctimeNs: null, crtimeNs: null,
+    dtimeRaw: info.deleted ?? 0, dataBlocks: info.blocks, inlineData: false, symlinkTarget: null,
   };
 }
 
@@ -335,7 +354,10 @@ function collect(result: ParseResult<IlsInode> | null, what: string, warn: (mess
 }
 
 /** One inode's record: debugfs' view when it has one (full mode, dtime, blocks), else what ils printed. */
-function describe(inode: number, state: 'orphan' | 'deleted', by: string, stat: DebugfsInode | undefined, ils: IlsInode | undefined): NewImageInode {
+function describe(
+  inode: number, state: 'orphan' | 'deleted', by: string, stat: DebugfsInode | undefined, ils: IlsInode | undefined, fromIls: (inode: number, printed: number) => number | null,
+): NewImageInode {
+  const ilsTimeOf = (printed: number | undefined): number | null => (printed === undefined ? null : fromIls(inode, printed));
   const size = stat?.size ?? ils?.size ?? null;
   const dataBlocks = stat?.dataBlocks ?? 0;
   const hasContent = dataBlocks > 0 || stat?.inlineData === true;
@@ -345,10 +367,10 @@ function describe(inode: number, state: 'orphan' | 'deleted', by: string, stat: 
     uid: stat?.uid ?? ils?.uid ?? null,
     gid: stat?.gid ?? ils?.gid ?? null,
     nlink: stat?.links ?? ils?.nlink ?? null,
-    atime: stat?.atime ?? ils?.atime ?? null,
-    mtime: stat?.mtime ?? ils?.mtime ?? null,
-    ctime: stat?.ctime ?? ils?.ctime ?? null,
-    crtime: stat?.crtime ?? (ils === undefined || ils.crtime === 0 ? null : ils.crtime),
+    atime: stat?.atime ?? ilsTimeOf(ils?.atime),
+    mtime: stat?.mtime ?? ilsTimeOf(ils?.mtime),
+    ctime: stat?.ctime ?? ilsTimeOf(ils?.ctime),
+    crtime: stat?.crtime ?? (ils === undefined || ils.crtime === 0 ? null : ilsTimeOf(ils.crtime)),
     // On an orphan, i_dtime is a link of the chain (or 0), not a time.
     dtime: state === 'deleted' && stat !== undefined && stat.dtimeRaw !== 0 ? stat.dtimeRaw : null,
     // An empty orphan is whole as it is; an empty deleted inode may be one whose size ext4 zeroed.
@@ -356,13 +378,15 @@ function describe(inode: number, state: 'orphan' | 'deleted', by: string, stat: 
     // null: debugfs did not describe it, so whether it still has blocks is unknown (not "none").
     blocks: stat === undefined ? null : dataBlocks,
     lastName: null,
+    lastNameExact: null,
   };
 }
 
 function finish(scanned: ScannedFs, superblock: ExtSuperblock, facts: FsstatInfo | null): ScannedFs {
   scanned.fsType = facts?.fsType?.toLowerCase() ?? (superblock.extents ? 'ext4' : superblock.hasJournal ? 'ext3' : 'ext2');
   if (facts === null) scanned.warnings.push('file system type taken from the superblock');
-  if (facts !== null && scanned.label === null && facts.volumeName !== null) scanned.label = facts.volumeName;
+  // fsstat's stdout was read as latin1, one char per byte: back to the bytes, then the same display form.
+  if (facts !== null && scanned.label === null && facts.volumeName !== null) scanned.label = displayBytes(Buffer.from(facts.volumeName, 'latin1'));
   // fsstat walks the chain too: say so when it names an orphan we did not list.
   const listed = new Set(scanned.inodes.map((inode) => inode.inode));
   const missed = (facts?.orphanInodes ?? []).filter((inode) => !listed.has(inode));

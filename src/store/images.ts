@@ -27,6 +27,8 @@ export interface NewImageInode {
   /** Data blocks the inode still lists; null when no tool could say. */
   blocks: number | null;
   lastName: Buffer | null;
+  /** false: fls printed the name with '^' where a control byte may have been: not the exact bytes. */
+  lastNameExact: boolean | null;
 }
 
 export interface NewFilesystem {
@@ -69,8 +71,8 @@ export function storeScan(db: Db, scan: NewScan): number {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertInode = db.prepare(
-    `INSERT INTO image_inodes (filesystem_id, inode, state, found_by, size, mode, mode_string, uid, gid, nlink, atime, mtime, ctime, crtime, dtime, recoverable, blocks, last_name)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO image_inodes (filesystem_id, inode, state, found_by, size, mode, mode_string, uid, gid, nlink, atime, mtime, ctime, crtime, dtime, recoverable, blocks, last_name, last_name_exact)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   return db.transaction(() => {
     const imageId = Number(
@@ -87,7 +89,8 @@ export function storeScan(db: Db, scan: NewScan): number {
       );
       for (const inode of fs.inodes) {
         insertInode.run(fsId, inode.inode, inode.state, inode.foundBy.join('+'), inode.size, inode.mode, inode.mode === null ? null : modeString(inode.mode),
-          inode.uid, inode.gid, inode.nlink, inode.atime, inode.mtime, inode.ctime, inode.crtime, inode.dtime, inode.recoverable ? 1 : 0, inode.blocks, inode.lastName);
+          inode.uid, inode.gid, inode.nlink, inode.atime, inode.mtime, inode.ctime, inode.crtime, inode.dtime, inode.recoverable ? 1 : 0, inode.blocks, inode.lastName,
+          inode.lastNameExact === null ? null : inode.lastNameExact ? 1 : 0);
       }
     }
     return imageId;
@@ -263,6 +266,8 @@ export interface ImageInodeJson {
   live: Array<Pick<LiveMatch, 'item_id' | 'pid' | 'comm' | 'fd' | 'snapshot_id' | 'kind'>>;
   /** Several processes or snapshots, a freed inode whose number may have been reused, or sizes that disagree. */
   live_ambiguous: boolean;
+  /** false: fls printed last_name with '^' for what may have been control bytes (TSK sanitizes them): not the exact name; null without a name. */
+  last_name_exact: boolean | null;
 }
 
 export interface ImageInodeRecord extends ImageInodeJson {
@@ -274,14 +279,14 @@ export interface ImageInodeRecord extends ImageInodeJson {
 interface InodeRow {
   id: number; image: string; offset_sectors: number; fs_type: string | null; fs_uuid: string | null; inode: number; size: number | null; mode: number | null;
   uid: number | null; gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; dtime: number | null; state: 'orphan' | 'deleted';
-  recoverable: number; found_by: string; last_name: Buffer | null; blocks: number | null; nlink: number | null;
+  recoverable: number; found_by: string; last_name: Buffer | null; last_name_exact: number | null; blocks: number | null; nlink: number | null;
 }
 
 export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
   const rows = db
     .prepare(
       `SELECT n.id, im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state,
-              n.recoverable, n.found_by, n.last_name, n.blocks, n.nlink
+              n.recoverable, n.found_by, n.last_name, n.last_name_exact, n.blocks, n.nlink
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
        WHERE im.id = ? ORDER BY f.offset_sectors, n.inode`,
     )
@@ -296,6 +301,7 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
       found_by: row.found_by, last_name: row.last_name === null ? null : displayBytes(row.last_name),
       live: (correlation?.live ?? []).map(({ item_id, pid, comm, fd, snapshot_id, kind }) => ({ item_id, pid, comm, fd, snapshot_id, kind })),
       live_ambiguous: correlation?.ambiguous ?? false,
+      last_name_exact: row.last_name === null || row.last_name_exact === null ? null : row.last_name_exact === 1,
       blocks: row.blocks, nlink: row.nlink,
     };
   });

@@ -294,4 +294,9 @@ WHERE s.finished_at IS NOT NULL;
 ALTER TABLE images ADD COLUMN ctime_ns TEXT;
 ALTER TABLE images ADD COLUMN unchanged_after INTEGER;`,
   },
+  {
+    version: 4,
+    name: 'image_inodes.last_name_exact: fls prints control bytes of a name as "^", so such a name is not the exact one',
+    sql: `ALTER TABLE image_inodes ADD COLUMN last_name_exact INTEGER;`,
+  },
 ];

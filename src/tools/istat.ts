@@ -5,6 +5,7 @@ import { parseIstat, type IstatInfo } from '../../parsers/istat.js';
 import { SHORT_TIMEOUT_MS, offsetArgs } from './limits.js';
 
 export async function istat(image: string, offsetSectors: number, inode: number, recorder: CommandRecorder): Promise<IstatInfo> {
-  const result = await run('istat', [...offsetArgs(offsetSectors), image, String(inode)], { timeoutMs: SHORT_TIMEOUT_MS, recorder, maxBufferBytes: 64 << 20 });
+  // istat prints times in the local zone, "(CET)" say; the parser reads "Deleted:" only as "(UTC)".
+  const result = await run('istat', [...offsetArgs(offsetSectors), image, String(inode)], { timeoutMs: SHORT_TIMEOUT_MS, recorder, maxBufferBytes: 64 << 20, env: { TZ: 'UTC' } });
   return parseIstat(result.stdout.toString('latin1'));
 }
