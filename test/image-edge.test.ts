@@ -381,3 +381,25 @@ test('a deleted name with a control byte, which fls prints as "^", is stored fla
   assert.equal(scan.code, 0, scan.stderr);
   assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.last_name, entry.last_name_exact]), [[12, 'new^line', false], [13, 'new^line', false], [14, 'plain', true]]);
 });
+
+test('an orphan FIFO is found but not recoverable: nothing extracted, never an empty file presented as its content (root)', (t) => {
+  const { dir, caseDir } = work(t, 'fifo');
+  const image = path.join(dir, 'fifo.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 16 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', image]);
+  // Our own scratch image: a FIFO unlinked while open, as the kernel leaves it (no link, on the orphan chain).
+  execFileSync('debugfs', ['-w', '-R', 'mknod pipe p', image], { stdio: 'ignore' });
+  const commands = path.join(dir, 'orphan.txt');
+  fs.writeFileSync(commands, 'set_inode_field pipe links_count 0\nunlink pipe\nssv last_orphan 12\n');
+  execFileSync('debugfs', ['-w', '-f', commands, image], { stdio: 'ignore' });
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.mode, entry.recoverable]), [[12, 'orphan', 0o010000, false]]);
+  const extract = untouched(image, caseDir, ['image', 'extract', image, '--all', '--json']);
+  assert.equal(extract.code, 3, extract.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(extract).map((entry) => [entry.output, entry.sha256, entry.complete, entry.note]), [
+    [null, null, false, 'the inode is a FIFO: a special file has no content to extract, nothing written'],
+  ]);
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')).filter((name) => name !== 'SHA256SUMS'), []);
+});

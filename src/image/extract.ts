@@ -12,6 +12,7 @@ import { debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
 import { icatToFd } from '../tools/icat.js';
 import { FollowHasher, isMounted, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
+import { specialFileType } from '../util/mode.js';
 
 export interface ExtractTarget {
   offsetSectors: number;
@@ -100,6 +101,11 @@ function conclude(db: Db, id: number, source: ImageSource, target: ExtractTarget
 }
 
 async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcome> {
+  const special = specialFileType(target.mode);
+  if (special !== null) {
+    // icat copies 0 bytes of it: an empty file would pass for its content.
+    return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes: [`the inode is a ${special}: a special file has no content to extract, nothing written`] };
+  }
   if (target.recoverable === false) {
     return {
       output: null, bytes: 0, sha256: null, complete: false, method: null,

@@ -2,6 +2,7 @@
 // and deleted inodes, file system by file system, and store what was found in one transaction.
 // Per file system: fsstat, ils -aL, ils -r, fls -rd (and icat of the orphan file) run side by side;
 // one debugfs -c batch describes every candidate inode as soon as the ils lists are in.
+import { specialFileType } from '../util/mode.js';
 import { UnlinkedError, oneLine } from '../errors.js';
 import { displayBytes } from '../util/bytes.js';
 import { requireTool, type CommandRecorder } from '../exec/run.js';
@@ -373,8 +374,9 @@ function describe(
     crtime: stat?.crtime ?? (ils === undefined || ils.crtime === 0 ? null : ilsTimeOf(ils.crtime)),
     // On an orphan, i_dtime is a link of the chain (or 0), not a time.
     dtime: state === 'deleted' && stat !== undefined && stat.dtimeRaw !== 0 ? stat.dtimeRaw : null,
-    // An empty orphan is whole as it is; an empty deleted inode may be one whose size ext4 zeroed.
-    recoverable: stat === undefined ? false : hasContent || (state === 'orphan' && size === 0),
+    // An empty orphan is whole as it is; an empty deleted inode may be one whose size ext4 zeroed;
+    // a FIFO, socket or device has no content to copy.
+    recoverable: stat === undefined || specialFileType(stat.mode) !== null ? false : hasContent || (state === 'orphan' && size === 0),
     // null: debugfs did not describe it, so whether it still has blocks is unknown (not "none").
     blocks: stat === undefined ? null : dataBlocks,
     lastName: null,
