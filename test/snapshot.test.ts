@@ -5,6 +5,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cliPath } from './helpers/paths.js';
+import { runCli } from './helpers/cli.js';
 import { bytesName, makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { firstLine } from './helpers/lines.js';
 import type { LiveItemJson } from '../src/store/items.js';
@@ -116,9 +117,19 @@ test('list on a case without a snapshot fails with one line and exit 1', () => {
 test('a usage error exits 2, a command missing too; help asked for exits 0', () => {
   const status = (args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { stdio: 'pipe' }).status;
   assert.deepEqual(
-    [['list', '--snapshot', 'abc'], [], ['image'], ['lsof'], ['help'], ['--help'], ['image', '--help']].map(status),
-    [2, 2, 2, 2, 0, 0, 0],
+    [['list', '--snapshot', 'abc'], [], ['image'], ['lsof'], ['snapshot', '--pid', '0'], ['recover', '--item', '0'], ['help'], ['--help'], ['image', '--help']].map(status),
+    [2, 2, 2, 2, 2, 2, 0, 0, 0],
   );
+});
+
+test('snapshot --pid of a process that is not there: said, and partly done (exit 3)', (t) => {
+  const caseDir = makeTempDir('nopid-case', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  // A PID above the kernel's limit can never exist.
+  const absent = String(Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1);
+  const result = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', absent, '--pid', String(process.pid)]);
+  assert.equal(result.code, 3, result.stderr);
+  assert.match(result.stderr, /warning: 1 of the 2 processes asked for with --pid did not exist or exited before the walk read them\n/);
 });
 
 test('as non-root: what is readable is listed, and stderr says how many processes could not be read (root)', async (t) => {

@@ -13,8 +13,11 @@ export function parseNonNegativeInt(value: string): number {
   return number;
 }
 
+/** A PID, an item id, an inode number: 1 or more, repeatable. */
 function collectInt(value: string, previous: number[] | undefined): number[] {
-  return [...(previous ?? []), parseNonNegativeInt(value)];
+  const number = parseNonNegativeInt(value);
+  if (number === 0) throw new InvalidArgumentError('expected a number of 1 or more');
+  return [...(previous ?? []), number];
 }
 
 function parsePositiveNumber(value: string): number {
