@@ -336,6 +336,37 @@ test('recover refuses to write onto the file system that holds the item (root)',
   assert.equal(forced[0]?.sha256, sha256(Buffer.from('evidence')));
 });
 
+test('a file on an overlay (a container\'s root) is on the disk of the overlay\'s upper layer: a case there is refused, triage skips it (root)', async (t) => {
+  const dir = makeTempDir('overlay');
+  // The upper layer on a file system of its own (a tmpfs), as a container's upper layer is on the host's disk.
+  const disk = path.join(dir, 'disk');
+  const merged = path.join(dir, 'merged');
+  for (const sub of [disk, merged, path.join(dir, 'lower')]) fs.mkdirSync(sub);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', disk]);
+  let holder: Holder | null = null;
+  let overlayMounted = false;
+  t.after(async () => {
+    await holder?.stop();
+    if (overlayMounted) execFileSync('umount', [merged]);
+    execFileSync('umount', [disk]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  for (const sub of ['upper', 'work', 'case']) fs.mkdirSync(path.join(disk, sub));
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${path.join(dir, 'lower')},upperdir=${path.join(disk, 'upper')},workdir=${path.join(disk, 'work')}`, merged]);
+  overlayMounted = true;
+  holder = await startHolder(merged, [{ kind: 'fd', name: 'container.log', content: Buffer.from('written in a container') }]);
+  const caseDir = path.join(disk, 'case');
+  assert.notEqual(fs.statSync(merged).dev, fs.statSync(caseDir).dev, 'the overlay has a device number of its own');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const refused = runCli(caseDir, ['recover', '--json']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^unlinked: refusing to write into .*: it is on device \d+:\d+, the same file system as item 1 \(.*container\.log, on an overlay whose upper layer is there\)/);
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
+  const triage = runCli(caseDir, ['triage', '--no-lsof', '--json']);
+  const failures = (JSON.parse(triage.stdout) as { failures: Array<{ note: string }> }).failures.map((failure) => failure.note);
+  assert.ok(failures.some((note) => note.startsWith('not copied: it is on')), failures.join('; '));
+});
+
 test('a full case disk: the copy that did not fit is reported with why and its partial file named, the rest copied, no stack trace (root)', async (t) => {
   const dir = makeTempDir('full');
   const caseDir = makeTempDir('full-case', '/dev/shm');

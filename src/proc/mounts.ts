@@ -13,6 +13,8 @@ export interface Mount {
   root: RawBytes;
   mountPoint: RawBytes;
   options: string;
+  /** The super block's options (an overlay's upperdir=, workdir=, lowerdir=). */
+  superOptions: string;
   fsType: string;
   source: string;
 }
@@ -225,6 +227,7 @@ export class MountTable {
           source: mount.source,
           fsUuid: this.uuids.get(mount.dev) ?? null,
           options: mount.options,
+          superOptions: mount.superOptions,
         });
       }
     }

@@ -71,6 +71,7 @@ export interface MountRecord {
   source: string;
   fsUuid: string | null;
   options: string;
+  superOptions: string;
 }
 
 export interface LiveItem {

@@ -67,16 +67,46 @@ const C_LOCALE = { LC_ALL: 'C' };
 
 /**
  * Refuse to write copies onto the file system that holds an item: its free blocks are the
- * deleted file's blocks, and our writes could land on them.
+ * deleted file's blocks (and other deleted files'), and our writes could land on them. An item's
+ * file systems: its own device, and for a file on overlayfs (a container's root) the file system
+ * of the overlay's upper and work directories, where its bytes really are (often the host's disk).
  */
-export function sameFsRefusal(outputDir: string, items: readonly Pick<ItemRow, 'id' | 'dev' | 'path'>[]): string | null {
+export function sameFsRefusal(outputDir: string, items: readonly Pick<ItemRow, 'id' | 'dev' | 'path'>[], devsOf: (item: Pick<ItemRow, 'id' | 'dev'>) => readonly string[]): string | null {
   const outDev = devString(fs.statSync(outputDir).dev);
-  const clash = items.find((item) => item.dev === outDev);
+  const clash = items.find((item) => devsOf(item).includes(outDev));
   if (clash === undefined) return null;
   return (
-    `refusing to write into ${outputDir}: it is on device ${outDev}, the same file system as item ${clash.id} (${displayBytes(clash.path)}), ` +
+    `refusing to write into ${outputDir}: it is on device ${outDev}, the same file system as item ${clash.id} (${displayBytes(clash.path)}${clash.dev === outDev ? '' : `, on an overlay whose upper layer is there`}), ` +
     `whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs`
   );
+}
+
+/** The devices an item's bytes live on (see sameFsRefusal), from the mounts its snapshot recorded. */
+export function itemDevices(db: Db): (item: Pick<ItemRow, 'id' | 'dev'>) => readonly string[] {
+  const mountOf = db.prepare(
+    `SELECT m.fs_type, m.super_options FROM items i JOIN mounts m ON m.snapshot_id = i.snapshot_id AND m.mnt_ns = i.mnt_ns AND m.mnt_id = i.mnt_id WHERE i.id = ?`,
+  );
+  return (item) => {
+    const devs = item.dev === null ? [] : [item.dev];
+    const mount = mountOf.get(item.id) as { fs_type: string | null; super_options: string | null } | undefined;
+    if (mount?.fs_type !== 'overlay' || mount.super_options === null) return devs;
+    for (const directory of overlayWritableDirs(mount.super_options)) {
+      try {
+        devs.push(devString(fs.statSync(Buffer.from(directory, 'latin1')).dev));
+      } catch {
+        // gone since, or a path of another mount namespace: nothing to compare
+      }
+    }
+    return devs;
+  };
+}
+
+/** upperdir= and workdir= of an overlay's super options (mountinfo writes a byte as \ooo, a comma in a path as \,), as latin1 text. */
+export function overlayWritableDirs(superOptions: string): string[] {
+  const options = superOptions.split(/(?<!\\),/);
+  return options
+    .filter((option) => option.startsWith('upperdir=') || option.startsWith('workdir='))
+    .map((option) => option.slice(option.indexOf('=') + 1).replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))).replace(/\\(.)/g, '$1'));
 }
 
 export function outputName(item: Pick<ItemRow, 'id' | 'pid' | 'kind' | 'fd' | 'path'>): string {
@@ -87,8 +117,9 @@ export function outputName(item: Pick<ItemRow, 'id' | 'pid' | 'kind' | 'fd' | 'p
 
 export async function recoverItems(db: Db, items: readonly ItemRow[], options: RecoverOptions): Promise<RecoveredJson[]> {
   fs.mkdirSync(options.outputDir, { recursive: true });
+  const devsOf = itemDevices(db);
   if (options.sameFs === 'refuse') {
-    const refusal = sameFsRefusal(options.outputDir, items);
+    const refusal = sameFsRefusal(options.outputDir, items, devsOf);
     if (refusal !== null) throw new UnlinkedError('SAME_FS', refusal);
   }
   const outDev = devString(fs.statSync(options.outputDir).dev);
@@ -128,7 +159,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
       let refusal: string | null = null;
       if (elsewhere !== null) {
         refusal = elsewhere;
-      } else if (options.sameFs === 'skip' && item.dev === outDev) {
+      } else if (options.sameFs === 'skip' && devsOf(item).includes(outDev)) {
         refusal = `not copied: it is on ${outDev}, the file system of the case directory, whose writes could overwrite its freed blocks; rerun with --case on another disk (e.g. /mnt/usb/case), or --force-same-fs`;
       } else if (silent !== undefined) {
         refusal = silent;

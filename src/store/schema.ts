@@ -299,4 +299,9 @@ ALTER TABLE images ADD COLUMN unchanged_after INTEGER;`,
     name: 'image_inodes.last_name_exact: fls prints control bytes of a name as "^", so such a name is not the exact one',
     sql: `ALTER TABLE image_inodes ADD COLUMN last_name_exact INTEGER;`,
   },
+  {
+    version: 5,
+    name: 'mounts.super_options: the super block options of mountinfo (an overlay\'s upperdir and workdir: the disk its files are written to)',
+    sql: `ALTER TABLE mounts ADD COLUMN super_options TEXT;`,
+  },
 ];

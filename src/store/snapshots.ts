@@ -144,10 +144,10 @@ export class WalkWriter {
     this.maps.flush();
     this.items.flush();
     const insertMount = this.db.prepare(
-      `INSERT OR IGNORE INTO mounts (snapshot_id, mnt_ns, mnt_id, parent_id, dev, root, mount_point, fs_type, source, fs_uuid, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO mounts (snapshot_id, mnt_ns, mnt_id, parent_id, dev, root, mount_point, fs_type, source, fs_uuid, options, super_options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const m of walk.mounts) {
-      insertMount.run(this.snapshotId, m.mntNs, m.mntId, m.parentId, m.dev, raw(m.root), raw(m.mountPoint), m.fsType, m.source, m.fsUuid, m.options);
+      insertMount.run(this.snapshotId, m.mntNs, m.mntId, m.parentId, m.dev, raw(m.root), raw(m.mountPoint), m.fsType, m.source, m.fsUuid, m.options, m.superOptions);
     }
     this.db
       .prepare(`UPDATE snapshots SET processes_seen = ?, processes_vanished = ?, processes_unreadable = ?, fds_seen = ?, fds_vanished = ? WHERE id = ?`)
