@@ -39,9 +39,9 @@ export function checkProcess(item: Pick<ItemRow, 'pid' | 'start_time'>): string 
   }
   const stat = parseProcStat(text);
   if (stat === null) return `cannot parse /proc/${item.pid}/stat`;
-  // Seen by lsof alone, of a process the walk did not see: whether PID ${item.pid} is still that
-  // process cannot be checked, and a copy could be another program's file.
-  if (item.start_time === null) return `no start time of process ${item.pid} was recorded (seen by lsof alone): PID reuse cannot be ruled out, not copied`;
+  // Seen by lsof alone, of a process the walk did not see: no start time to compare. The file is
+  // still checked by device and inode once opened (sameFile refuses an item without them).
+  if (item.start_time === null) return null;
   if (stat.startTime !== item.start_time) {
     return `PID reuse: process ${item.pid} started at tick ${stat.startTime}, the snapshot saw start tick ${item.start_time}`;
   }
