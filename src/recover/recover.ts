@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode, oneLine, UnlinkedError } from '../errors.js';
-import { devString } from '../../parsers/procfs.js';
+import { devString, unescapeOctal } from '../../parsers/procfs.js';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { currentBootId } from '../store/snapshots.js';
@@ -92,7 +92,7 @@ export function itemDevices(db: Db): (item: Pick<ItemRow, 'id' | 'dev'>) => read
     if (mount?.fs_type !== 'overlay' || mount.super_options === null) return devs;
     for (const directory of overlayWritableDirs(mount.super_options)) {
       try {
-        devs.push(devString(fs.statSync(Buffer.from(directory, 'latin1')).dev));
+        devs.push(devString(fs.statSync(directory).dev));
       } catch {
         // gone since, or a path of another mount namespace: nothing to compare
       }
@@ -101,12 +101,12 @@ export function itemDevices(db: Db): (item: Pick<ItemRow, 'id' | 'dev'>) => read
   };
 }
 
-/** upperdir= and workdir= of an overlay's super options (mountinfo writes a byte as \ooo, a comma in a path as \,), as latin1 text. */
-export function overlayWritableDirs(superOptions: string): string[] {
-  const options = superOptions.split(/(?<!\\),/);
-  return options
+/** upperdir= and workdir= of an overlay's super options (mountinfo writes a comma, space or backslash of a path as \ooo: seq_show_option). */
+export function overlayWritableDirs(superOptions: string): Buffer[] {
+  return superOptions
+    .split(',')
     .filter((option) => option.startsWith('upperdir=') || option.startsWith('workdir='))
-    .map((option) => option.slice(option.indexOf('=') + 1).replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))).replace(/\\(.)/g, '$1'));
+    .map((option) => unescapeOctal(option.slice(option.indexOf('=') + 1)));
 }
 
 export function outputName(item: Pick<ItemRow, 'id' | 'pid' | 'kind' | 'fd' | 'path'>): string {

@@ -22,7 +22,7 @@ export async function relinkItem(item: ItemRow, target: string, recorder: Comman
   if (problem !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${problem}`);
   if (fs.existsSync(target)) throw new UnlinkedError('EXISTS', `${target} exists already: relink never replaces a file`);
   const directory = path.dirname(path.resolve(target));
-  if (!isDirectory(directory)) throw new UnlinkedError('BAD_INPUT', `cannot relink item ${item.id} as ${target}: the directory ${directory} does not exist`);
+  if (fs.statSync(directory, { throwIfNoEntry: false })?.isDirectory() !== true) throw new UnlinkedError('BAD_INPUT', `cannot relink item ${item.id} as ${target}: the directory ${directory} does not exist`);
   const source = holderFdPath(item);
   let stat: fs.Stats;
   try {
@@ -49,13 +49,5 @@ export async function relinkItem(item: ItemRow, target: string, recorder: Comman
       throw new UnlinkedError('FAILED', `${target} is on another file system than item ${item.id}: a link must stay on the same mount; choose a path on ${item.mount_point === null ? 'the same file system' : item.mount_point.toString()}`);
     }
     throw error;
-  }
-}
-
-function isDirectory(directory: string): boolean {
-  try {
-    return fs.statSync(directory).isDirectory();
-  } catch {
-    return false;
   }
 }
