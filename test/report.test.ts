@@ -249,6 +249,40 @@ test('a report named as a directory, or under a file, is one line and exit 1, an
   assert.deepEqual([underFile.code, underFile.stderr], [1, `unlinked: cannot write a report at ${path.join(dir, 'plain', 'r.csv')}: ENOTDIR\n`]);
 });
 
+test('a report never replaces the case database, a recovered or extracted copy, an image the case scanned, or a device', (t) => {
+  const dir = makeTempDir('report-evidence');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const caseDir = path.join(dir, 'case');
+  const image = path.join(dir, 'evidence.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 8 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', image]);
+  assert.equal(runCli(caseDir, ['image', 'scan', image]).code, 0);
+  const imageBytes = fs.readFileSync(image);
+  fs.mkdirSync(path.join(caseDir, 'extracted'), { recursive: true });
+  fs.writeFileSync(path.join(caseDir, 'extracted', 'copy'), 'evidence copy');
+  // The same places named another way: through a symbolic link to the folder, with '..'.
+  fs.symlinkSync(caseDir, path.join(dir, 'link'));
+  const refusals: Array<[string, string]> = [
+    [path.join(caseDir, 'case.sqlite'), 'the case database'],
+    [path.join(dir, 'link', 'case.sqlite-wal'), 'the case database'],
+    [path.join(caseDir, 'extracted', 'copy'), `in ${path.join(caseDir, 'extracted')} (an extracted copy's folder)`],
+    [path.join(caseDir, 'recovered', 'new.csv'), `in ${path.join(caseDir, 'recovered')} (a recovered copy's folder)`],
+    [path.join(caseDir, '..', 'evidence.img'), `the image ${image} this case scanned (evidence)`],
+  ];
+  for (const [out, what] of refusals) {
+    const refused = runCli(caseDir, ['report', '--format', 'csv', '--out', out]);
+    assert.deepEqual([refused.code, refused.stderr], [1, `unlinked: ${path.resolve(out)} is ${what}: a report never replaces it; name another file (--out FILE)\n`]);
+  }
+  const device = runCli(caseDir, ['report', '--format', 'csv', '--out', '/dev/null']);
+  assert.deepEqual([device.code, device.stderr], [1, 'unlinked: /dev/null is not a regular file (a device, FIFO or socket): a report never replaces one\n']);
+  assert.ok(fs.readFileSync(image).equals(imageBytes));
+  assert.equal(fs.readFileSync(path.join(caseDir, 'extracted', 'copy'), 'utf8'), 'evidence copy');
+  // The case database is still one: the scan is in the report.
+  assert.equal(runCli(caseDir, ['report', '--format', 'csv', '--out', path.join(dir, 'report.csv')]).code, 0);
+  assert.match(fs.readFileSync(path.join(dir, 'report.csv'), 'utf8'), /^finding,/);
+});
+
 test('a case on read-only media is listed and reported from memory; a default report path there, or a write, is one line (root)', (t) => {
   const dir = makeTempDir('report-ro');
   const caseDir = path.join(dir, 'case');

@@ -55,9 +55,15 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
   const target = path.resolve(out ?? path.join(paths.reports, spec.defaultName));
   // Checked before anything is written (the temporary file would go beside a directory named as the report).
   try {
-    if (fs.statSync(target, { throwIfNoEntry: false })?.isDirectory() === true) {
+    const existing = fs.lstatSync(target, { throwIfNoEntry: false });
+    if (existing?.isDirectory() === true) {
       throw new UnlinkedError('BAD_INPUT', `${target} is a directory: name the report's file (--out FILE, or - for stdout)`);
     }
+    if (existing !== undefined && !existing.isFile() && !existing.isSymbolicLink()) {
+      throw new UnlinkedError('BAD_INPUT', `${target} is not a regular file (a device, FIFO or socket): a report never replaces one`);
+    }
+    const evidence = evidenceAt(db, paths, target);
+    if (evidence !== null) throw new UnlinkedError('BAD_INPUT', `${target} is ${evidence}: a report never replaces it; name another file (--out FILE)`);
     fs.mkdirSync(path.dirname(target), { recursive: true });
   } catch (error) {
     if (error instanceof UnlinkedError) throw error;
@@ -76,4 +82,40 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
     throw error;
   }
   return target;
+}
+
+/**
+ * What of the case or its evidence the report's path names, or null: the case database (and its
+ * -wal, -shm, -journal files), anything under recovered/ or extracted/, an image or device the case
+ * scanned. Compared by the real path of the directory (the report is renamed into place: that
+ * directory entry is what would be replaced, a symbolic link itself rather than what it points at).
+ */
+function evidenceAt(db: Db, paths: CasePaths, target: string): string | null {
+  const entry = realEntry(target);
+  const database = realEntry(paths.database);
+  if ([database, `${database}-wal`, `${database}-shm`, `${database}-journal`].includes(entry)) return 'the case database';
+  for (const [dir, what] of [[paths.recovered, 'a recovered copy'], [paths.extracted, 'an extracted copy']] as const) {
+    const real = realEntry(dir);
+    if (entry.startsWith(`${real}/`)) return `in ${dir} (${what}'s folder)`;
+  }
+  for (const { path: image } of db.prepare(`SELECT DISTINCT path FROM images`).all() as Array<{ path: string }>) {
+    if (realEntry(image) === entry) return `the image ${image} this case scanned (evidence)`;
+  }
+  return null;
+}
+
+/** The path with every directory in it resolved (symbolic links, '..'), the last name as it is. */
+function realEntry(file: string): string {
+  const absolute = path.resolve(file);
+  let dir = path.dirname(absolute);
+  const rest: string[] = [path.basename(absolute)];
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(dir), ...rest);
+    } catch {
+      if (dir === path.dirname(dir)) return absolute;
+      rest.unshift(path.basename(dir));
+      dir = path.dirname(dir);
+    }
+  }
 }
