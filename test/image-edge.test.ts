@@ -403,3 +403,25 @@ test('an orphan FIFO is found but not recoverable: nothing extracted, never an e
   ]);
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')).filter((name) => name !== 'SHA256SUMS'), []);
 });
+
+test('another disk attached later at a device path the case scanned is scanned again, never extracted by the old inode list (root)', (t) => {
+  const { dir, caseDir } = work(t, 'devreuse');
+  const first = makeDeletedImage(fs.mkdtempSync(path.join(dir, 'a-')), 'ext2', Buffer.from('the first disk'));
+  const second = makeDeletedImage(fs.mkdtempSync(path.join(dir, 'b-')), 'ext2', Buffer.from('THE SECOND DISK, another one'));
+  const loop = execFileSync('losetup', ['-r', '-f', '--show', first.image], { encoding: 'utf8' }).trim();
+  let attached = true;
+  t.after(() => {
+    if (attached) execFileSync('losetup', ['-d', loop]);
+  });
+  assert.equal(runCli(caseDir, ['image', 'scan', loop]).code, 0);
+  execFileSync('losetup', ['-d', loop]);
+  attached = false;
+  // The same device node, the same size, another file system (another UUID).
+  execFileSync('losetup', ['-r', loop, second.image]);
+  attached = true;
+  const extract = runCli(caseDir, ['image', 'extract', loop, '--all', '--json']);
+  assert.equal(extract.code, 0, extract.stderr);
+  assert.match(extract.stderr, /no scan of .* as it is now in the case \(none yet, or the file or the disk at that path changed since\): scanned it first/);
+  const [copy] = json<ExtractedJson[]>(extract);
+  assert.deepEqual([copy?.inode, copy?.sha256, copy?.complete], [second.inode, sha256(Buffer.from('THE SECOND DISK, another one')), true]);
+});

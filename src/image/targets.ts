@@ -25,15 +25,27 @@ const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
   fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id,
 });
 
+/**
+ * The newest scan of the image as it is now (latestImageId), whose file systems still carry the
+ * UUIDs it found: a device keeps no mtime, and another disk attached at the same path (a loop
+ * device set up again, /dev/sdb swapped) is another image, whose inodes the old list does not name.
+ */
+function currentScanId(db: Db, source: ImageSource): number | null {
+  const imageId = latestImageId(db, source);
+  if (imageId === null) return null;
+  const same = filesystemsOf(db, imageId).every((scanned) => scanned.fs_uuid === null || readSuperblock(source, scanned.offset_sectors)?.uuid === scanned.fs_uuid);
+  return same ? imageId : null;
+}
+
 /** --all: every orphan, and every deleted inode that still points at data, of the newest scan (made now if there is none). */
 export async function allTargets(db: Db, source: ImageSource, offset: number | undefined, recorder: CommandRecorder, workDir: string): Promise<TargetChoice> {
   checkOffset(source, offset);
   const notes: string[] = [];
-  let imageId = latestImageId(db, source);
+  let imageId = currentScanId(db, source);
   // A scan of the image as it is now that looked at this offset (a scan of another partition did not).
   if (imageId !== null && offset !== undefined && !filesystemsOf(db, imageId).some((fs) => fs.offset_sectors === offset)) imageId = null;
   if (imageId === null) {
-    notes.push(`no scan of ${source.path} as it is now${offset === undefined ? '' : ` at sector ${offset}`} in the case (none yet, or the file changed since): scanned it first`);
+    notes.push(`no scan of ${source.path} as it is now${offset === undefined ? '' : ` at sector ${offset}`} in the case (none yet, or the file or the disk at that path changed since): scanned it first`);
     imageId = (await scanImage(db, source.path, offset, recorder, { workDir })).imageId;
   }
   const records = imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
@@ -46,7 +58,7 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
 export async function namedTargets(db: Db, source: ImageSource, inodes: readonly number[], offset: number | undefined, recorder: CommandRecorder, workDir: string): Promise<TargetChoice> {
   const notes: string[] = [];
   checkOffset(source, offset);
-  const imageId = latestImageId(db, source);
+  const imageId = currentScanId(db, source);
   const records = imageId === null ? [] : imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
   const targets = new Map<number, ExtractTarget>();
   const unknown: number[] = [];

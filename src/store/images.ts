@@ -307,7 +307,6 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
   });
 }
 
-/** The newest scan of this image path, if any. */
 /**
  * The newest scan of this image as it is now: the same path, size and (for an image file) mtime and
  * ctime to the nanosecond. A file copied over the image, or written to, since that scan is another
