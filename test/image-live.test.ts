@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { json, runCli } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
-import { sha256File } from './helpers/images.js';
+import { makeDeletedImage, sha256File } from './helpers/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
 
@@ -150,4 +150,33 @@ test('The Sleuth Kit missing: one line naming the package, exit 1, nothing store
     assert.equal((db.prepare('SELECT count(*) AS n FROM images').get() as { n: number }).n, 0);
     db.close();
   }
+});
+
+test('a device number the case saw holds another file system now: its inodes are not taken for the live items of the old one (root)', async (t) => {
+  const dir = makeTempDir('devnum');
+  const caseDir = makeTempDir('devnum-case', '/dev/shm');
+  const device = loopFs(dir, 16);
+  const holder = await startHolder(device.mountPoint, [{ kind: 'fd', name: 'held.bin', content: Buffer.from('on the first file system') }]);
+  let attached: string | null = null;
+  t.after(async () => {
+    await holder.stop();
+    if (attached !== null) run('losetup', ['-d', attached]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const held = holder.files[0];
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const [item] = json<Array<{ dev: string; inode: number; fs_uuid: string | null }>>(runCli(caseDir, ['list', '--json']));
+  assert.ok(item?.fs_uuid !== null && item?.inode === held?.inode);
+  await holder.stop();
+  device.undo();
+  // Another disk on the same loop device (same MAJOR:MINOR), with a deleted file at the same inode number.
+  const other = makeDeletedImage(fs.mkdtempSync(path.join(dir, 'other-')), 'ext2', Buffer.from('another disk'));
+  assert.equal(other.inode, held?.inode);
+  run('losetup', ['-r', device.loop, other.image]);
+  attached = device.loop;
+  const extract = runCli(caseDir, ['image', 'extract', device.loop, '--inode', String(other.inode), '--json']);
+  assert.equal(extract.code, 0, extract.stderr);
+  const [copy] = json<ExtractedJson[]>(extract);
+  assert.deepEqual([copy?.sha256, copy?.live_item_id, copy?.live_sha256_match], [sha256(Buffer.from('another disk')), null, null]);
 });

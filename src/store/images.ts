@@ -218,15 +218,19 @@ function ambiguity(row: CorrelatableRow, live: readonly LiveMatch[]): string[] {
   return reasons;
 }
 
-/** Live items on this file system (by UUID, or by the block device's MAJOR:MINOR) with this inode number. */
+/**
+ * Live items on this file system with this inode number: by UUID; by the block device's
+ * MAJOR:MINOR only where a UUID is unknown on either side (a device number is reused: another disk
+ * attached there later is another file system).
+ */
 export function liveItemsFor(db: Db, fsUuid: string | null, deviceId: string | null, inode: number): LiveMatch[] {
   if (fsUuid === null && deviceId === null) return [];
   return db
     .prepare(
       `SELECT id AS item_id, snapshot_id, pid, start_time, comm, fd, kind, size FROM deleted_items
-       WHERE inode = ? AND (fs_uuid = ? OR dev = ?) ORDER BY snapshot_id DESC, pid, fd`,
+       WHERE inode = ? AND (fs_uuid = ? OR ((fs_uuid IS NULL OR ? IS NULL) AND dev = ?)) ORDER BY snapshot_id DESC, pid, fd`,
     )
-    .all(inode, fsUuid, deviceId) as LiveMatch[];
+    .all(inode, fsUuid, fsUuid, deviceId) as LiveMatch[];
 }
 
 /** The newest complete /proc copy of any of these items: what an image extraction is compared with. */
