@@ -11,6 +11,7 @@ import { HOSTILE_NAMES, REPORT_CASE_FINDINGS, buildReportCase } from './helpers/
 import { runCli } from './helpers/cli.js';
 import { REPORT_FORMATS } from '../src/report/registry.js';
 import { displayBytes } from '../src/util/bytes.js';
+import { modeString as bodyfileMode } from '../src/report/bodyfile.js';
 import { caseSummary, type CaseSummary } from '../src/report/summary.js';
 import { findProgram } from './setup/ensure-tools.js';
 import type { Db } from '../src/store/db.js';
@@ -123,6 +124,13 @@ test('bodyfile: 11 fields per line, names escaped, mactime reads it', (t) => {
   const timeline = execFileSync('mactime', ['-b', out, '-d', '-z', 'UTC'], { encoding: 'utf8' });
   assert.match(timeline, /\/evidence\/web01\.dd/);
   assert.match(timeline, /nginx fd 3, snapshot 1/);
+});
+
+test('bodyfile: modes as TSK\'s fls -m writes them, setuid, setgid and sticky included (a deleted setuid binary must show)', () => {
+  assert.deepEqual(
+    [0o104755, 0o102775, 0o101777, 0o104644, 0o100644, 0o041777, 0o120777, 0o010600].map(bodyfileMode),
+    ['r/rrwsr-xr-x', 'r/rrwxrwsr-x', 'r/rrwxrwxrwt', 'r/rrwSr--r--', 'r/rrw-r--r--', 'd/drwxrwxrwt', 'l/lrwxrwxrwx', 'p/prw-------'],
+  );
 });
 
 test('bodyfile: a newline, pipe or backslash in comm or the image path stays inside its line, and mactime keeps every entry', (t) => {

@@ -8,6 +8,7 @@ import type { ReportInput } from './registry.js';
 import { findings, type Finding } from './rows.js';
 import { writeLines } from './stream.js';
 import { displayBytes } from '../util/bytes.js';
+import { permissionString } from '../store/images.js';
 
 /** Text from the case (comm, image path) in the display form the path already has. */
 const shown = (text: string): string => displayBytes(Buffer.from(text, 'utf8'));
@@ -25,10 +26,7 @@ export function modeString(mode: number | null): string {
   if (mode === null) return '-/----------';
   const types: Record<number, string> = { 0o100000: 'r', 0o040000: 'd', 0o120000: 'l', 0o020000: 'c', 0o060000: 'b', 0o010000: 'p', 0o140000: 's' };
   const type = types[mode & 0o170000] ?? '-';
-  const bits = 'rwxrwxrwx';
-  let perms = '';
-  for (let index = 0; index < 9; index++) perms += mode & (1 << (8 - index)) ? bits[index] : '-';
-  return `${type}/${type}${perms}`;
+  return `${type}/${type}${permissionString(mode)}`;
 }
 
 export async function writeBodyfile(input: ReportInput, out: Writable): Promise<void> {

@@ -105,15 +105,16 @@ export function setImageHashAfter(db: Db, imageId: number, sha256After: string):
 /** `ls -l` style: "-rw-r--r--" (bodyfile and reports show it). */
 export function modeString(mode: number): string {
   const types: Record<number, string> = { 0o100000: '-', 0o040000: 'd', 0o120000: 'l', 0o020000: 'c', 0o060000: 'b', 0o010000: 'p', 0o140000: 's' };
-  const type = types[mode & 0o170000] ?? '?';
+  return (types[mode & 0o170000] ?? '?') + permissionString(mode);
+}
+
+/** The nine permission characters as ls writes them, setuid, setgid and sticky included (rwsr-xr-t). */
+export function permissionString(mode: number): string {
   const bit = (mask: number, char: string) => ((mode & mask) !== 0 ? char : '-');
-  let text = type + bit(0o400, 'r') + bit(0o200, 'w') + bit(0o100, 'x') + bit(0o040, 'r') + bit(0o020, 'w') + bit(0o010, 'x') + bit(0o004, 'r') + bit(0o002, 'w') + bit(0o001, 'x');
-  const chars = text.split('');
-  if ((mode & 0o4000) !== 0) chars[3] = chars[3] === 'x' ? 's' : 'S';
-  if ((mode & 0o2000) !== 0) chars[6] = chars[6] === 'x' ? 's' : 'S';
-  if ((mode & 0o1000) !== 0) chars[9] = chars[9] === 'x' ? 't' : 'T';
-  text = chars.join('');
-  return text;
+  const special = (mask: number, executable: string, set: string) => ((mode & mask) === 0 ? executable : executable === 'x' ? set : set.toUpperCase());
+  return bit(0o400, 'r') + bit(0o200, 'w') + special(0o4000, bit(0o100, 'x'), 's') +
+    bit(0o040, 'r') + bit(0o020, 'w') + special(0o2000, bit(0o010, 'x'), 's') +
+    bit(0o004, 'r') + bit(0o002, 'w') + special(0o1000, bit(0o001, 'x'), 't');
 }
 
 // ---------------------------------------------------------------------------------------------
