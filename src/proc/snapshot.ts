@@ -40,7 +40,8 @@ export interface SnapshotSummary {
 export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promise<SnapshotSummary> {
   const startedAt = nowIso();
   const warnings: string[] = [];
-  const pids = options.pids ?? listPids();
+  // A PID named twice is walked once (its rows are keyed by it).
+  const pids = options.pids === undefined ? listPids() : [...new Set(options.pids)];
   const withLsof = options.lsof === true && lsofInstalled();
   const store = openSnapshotStore(kase, hostMeta(TOOL_VERSION, startedAt), { mode: options.store, processes: pids.length, busyBeside: withLsof ? 1 : 0 });
   try {
@@ -50,7 +51,7 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     let lsofStatus = 'skipped (--no-lsof)';
     let lsofFile: string | null = null;
     let capture: Promise<{ exitCode: number; stderr: string }> | null = null;
-    const lsofScope = keepLsofAway(probe, options.pids);
+    const lsofScope = keepLsofAway(probe, options.pids === undefined ? undefined : pids);
     if (options.lsof === true) {
       if (withLsof && lsofScope.pids?.length === 0) {
         lsofStatus = 'skipped (every process asked for is in a mount namespace with a mount that did not answer)';
