@@ -184,3 +184,31 @@ sys.stdin.read()`;
   assert.equal(plain.length, 1);
   assert.equal(plain[0]?.split('\t')[2], 'a\\x0ab\\xff\\xe2\\x80\\xaeexe');
 });
+
+test('a deleted file whose path is longer than PATH_MAX (readlink fails) is listed with no name, and recovered (root)', async (t) => {
+  const dir = makeTempDir('deep');
+  const caseDir = makeTempDir('deep-case', '/dev/shm');
+  const script = String.raw`import os, sys
+os.chdir(sys.argv[1])
+for i in range(16):
+    os.mkdir('a' * 249)
+    os.chdir('a' * 249)
+fd = os.open('f' * 80, os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'deep down')
+os.unlink('f' * 80)
+print(os.getpid(), fd, os.fstat(fd).st_ino, flush=True)
+sys.stdin.read()`;
+  const holder = spawn('python3', ['-c', script, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(holder).stop();
+    execFileSync('rm', ['-rf', dir, caseDir]); // rm walks a tree deeper than PATH_MAX
+  });
+  const [pid, fd, inode] = (await firstLine(holder)).split(' ').map(Number);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => [item.kind, item.fd, item.path, item.path_b64, item.inode, item.size]), [['fd', fd, '', '', inode, 9]]);
+  const recovered = runCli(caseDir, ['recover', '--json']);
+  assert.equal(recovered.code, 0, recovered.stderr);
+  const [copy] = json<Array<{ complete: boolean; output: string }>>(recovered);
+  assert.deepEqual([copy?.complete, fs.readFileSync(copy?.output ?? '', 'utf8')], [true, 'deep down']);
+});

@@ -281,13 +281,22 @@ function walkProcess(
       target = fs.readlinkSync(fdPath, LATIN1);
     } catch (error) {
       const code = errnoCode(error);
-      if (code === 'ENOENT') result.counts.fdsVanished++;
-      else unreadableFds++;
-      continue;
+      if (code === 'ENOENT') {
+        result.counts.fdsVanished++;
+        continue;
+      }
+      if (code === 'EACCES' || code === 'EPERM') {
+        unreadableFds++;
+        continue;
+      }
+      // The name cannot be read (ENAMETOOLONG: a path longer than PATH_MAX with " (deleted)"), but
+      // the file can still be stat'ed: a deleted one is listed with no name rather than missed.
+      errors.push(`fd ${fd}: readlink ${code ?? String(error)}: its name could not be read, listed with none`);
+      target = '';
     }
     result.counts.fdsSeen++;
     // socket:[..], pipe:[..], anon_inode:[..] are not files with names.
-    if (target.charCodeAt(0) !== 0x2f) {
+    if (target !== '' && target.charCodeAt(0) !== 0x2f) {
       fds.add(pid, fd, target, null);
       continue;
     }
