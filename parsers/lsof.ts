@@ -369,7 +369,8 @@ function plainRow(state: PlainState, text: string, lineNo: number): LsofFileReco
     else size = parsed;
   }
   const nlinkText = values.get('NLINK');
-  if (nlinkText === undefined && state.hasNlink) return 'row without a value under NLINK';
+  // A deleted mapping ('DEL') has no link count to print: lsof leaves NLINK (and SIZE/OFF) empty.
+  if (nlinkText === undefined && state.hasNlink && fd !== 'DEL') return 'row without a value under NLINK';
   const nlink = nlinkText === undefined ? null : toSafeInt(nlinkText);
   if (nlinkText !== undefined && nlink === null) return `bad NLINK "${nlinkText}"`;
   const nodeText = values.get('NODE');

@@ -35,8 +35,23 @@ test('lsof import of plain output without NLINK marks deleted-by-name items; bad
   t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
   assert.equal(runCli(caseDir, ['lsof', 'import', fixture('plain-noNLINK.txt')]).code, 0);
   const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
-  assert.ok(items.length > 0 && items.every((item) => /deleted by name only/.test(item.lsof_note ?? '')));
-  assert.ok(items.some((item) => item.path.endsWith('decoy')), 'plain lsof cannot tell the decoy from a deleted file, and says how it decided');
+  // lsof's DEL row (a deleted file mapped, its fd closed: no " (deleted)" and no link count) is a map item too.
+  // With a NLINK column (+L1 or'ed with -p), the DEL row's NLINK is empty: read, not refused.
+  const orPid = makeTempDir('lsof-del');
+  t.after(() => fs.rmSync(orPid, { recursive: true, force: true }));
+  const imported = runCli(orPid, ['lsof', 'import', fixture('plain-L1-or-pid-DEL.txt'), '--json']);
+  assert.deepEqual(JSON.parse(imported.stdout).unreadable_lines, 0);
+  assert.deepEqual(json<LiveItemJson[]>(runCli(orPid, ['list', '--json'])).map((item) => [item.kind, item.fd, item.path, item.inode]).sort(), [
+    ['fd', 3, '/var/tmp/lsoffix2/held.log', 15351841],
+    ['map', null, '/var/tmp/lsoffix2/mapped.so', 15351825],
+  ]);
+  const mapped = items.filter((item) => item.kind === 'map');
+  const others = items.filter((item) => item.kind !== 'map');
+  assert.deepEqual(mapped.map((item) => [item.path, item.inode, item.fd, item.lsof_note]), [
+    ['/var/tmp/lsoffix/mapped.so', 15343644, null, 'seen by lsof only; a mapping lsof marks DEL (deleted; it prints no link count for one)'],
+  ]);
+  assert.ok(others.length > 0 && others.every((item) => /deleted by name only/.test(item.lsof_note ?? '')));
+  assert.ok(others.some((item) => item.path.endsWith('decoy')), 'plain lsof cannot tell the decoy from a deleted file, and says how it decided');
   const notLsof = runCli(caseDir, ['lsof', 'import', '/etc/hostname']);
   assert.equal(notLsof.code, 1);
   assert.match(notLsof.stderr, /^unlinked: \/etc\/hostname is not lsof output/);

@@ -13,7 +13,8 @@ export interface IngestResult extends ParsedCapture {
 
 /** A record about a deleted file: what the case database keeps (the raw capture keeps the rest). */
 export function isDeletedRecord(record: LsofFileRecord): boolean {
-  return record.nlink === 0 || record.candidateOnlyByText;
+  // 'DEL': lsof's own mark of a mapping whose file was deleted (it prints no link count for one).
+  return record.nlink === 0 || record.candidateOnlyByText || record.fd === 'DEL';
 }
 
 /** Captures at least this large are parsed in a worker thread while this one stores. */

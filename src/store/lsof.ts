@@ -97,6 +97,7 @@ export class LsofItemizer {
     let why = 'seen by lsof only';
     if (owner === null && this.procWalked) why += '; the /proc walk did not see this process';
     if (row.candidateOnlyByText) why += '; deleted by name only (no link count in the input)';
+    if (row.fd === 'DEL') why += '; a mapping lsof marks DEL (deleted; it prints no link count for one)';
     if (note !== null) why += `; ${note}`;
     const id = this.nextId++;
     this.rows.add(
@@ -137,7 +138,7 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
   }
   // 1. Records that match an item of the walk: one statement per rule (each then finds its item
   //    through the index on items (snapshot_id, pid, fd) instead of scanning the process's items).
-  const candidate = `l.snapshot_id = ? AND l.item_id IS NULL AND (l.nlink = 0 OR (l.nlink IS NULL AND l.deleted_by_text = 1))
+  const candidate = `l.snapshot_id = ? AND l.item_id IS NULL AND (l.nlink = 0 OR (l.nlink IS NULL AND (l.deleted_by_text = 1 OR l.fd = 'DEL')))
     AND (l.type IS NULL OR l.type IN ('REG', 'DEL'))`;
   const matchBy = (rule: string, where: string): void => {
     db.prepare(
