@@ -96,7 +96,7 @@ export class LsofStreamParser {
       }
       if (/^p\d+(\0|$)/.test(text)) {
         this.format = 'field';
-        this.field = { process: null, file: null, skipping: false };
+        this.field = { process: null, file: null, skipping: false, noFileSet: false };
       } else {
         this.warn({ line: lineNo, message: 'not lsof output (no COMMAND header or p field yet)', text: warningText(text) });
         return [];
@@ -195,6 +195,12 @@ export class LsofStreamParser {
       else if (id === 0x6b /* k */) file.k = value;
       else if (id === 0x69 /* i */) file.i = value;
       else if (id === 0x6e /* n */) file.n = value;
+    } else if (state.process !== null && FILE_FIELDS.has(id)) {
+      // Captured with -F but without f: every file set starts with f, so files cannot be told apart.
+      if (!state.noFileSet) {
+        this.warn({ line: lineNo, message: "file fields without the 'f' field that starts each file set (capture with -F0pcuftDsikn): these files are not read", text: warningText(text.slice(start, end)) });
+      }
+      state.noFileSet = true;
     } else if (state.process !== null) {
       if (id === 0x63 /* c */) state.process.command = unescapeName(value).toString('utf8');
       else if (id === 0x75 /* u */) state.process.uid = toSafeInt(value);
@@ -264,7 +270,12 @@ interface FieldState {
   file: FileSet | null;
   /** After a bad p or an orphan f: ignore fields until the next p or f. */
   skipping: boolean;
+  /** File fields came with no f field before them (said once). */
+  noFileSet: boolean;
 }
+
+/** Field letters of a file set (lsof(8) OUTPUT FOR OTHER PROGRAMS); the rest belong to the process set. */
+const FILE_FIELDS = new Set([...'aCdDGiklnNoPsStTZ'].map((letter) => letter.charCodeAt(0)));
 
 /** A number field: null when absent or empty, 'bad' when malformed. */
 function numberField(value: string | null): U64 | null | 'bad' {
