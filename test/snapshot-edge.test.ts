@@ -12,6 +12,7 @@ import { firstLine, lines } from './helpers/lines.js';
 import { killed } from './helpers/fuse.js';
 import { repoRoot } from './helpers/paths.js';
 import { probeMounts } from '../src/proc/mountProbe.js';
+import type { WalkChunk } from '../src/proc/walk.js';
 import type { LiveItemJson } from '../src/store/items.js';
 
 const mounted = (point: string): boolean => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === point);
@@ -211,4 +212,55 @@ sys.stdin.read()`;
   assert.equal(recovered.code, 0, recovered.stderr);
   const [copy] = json<Array<{ complete: boolean; output: string }>>(recovered);
   assert.deepEqual([copy?.complete, fs.readFileSync(copy?.output ?? '', 'utf8')], [true, 'deep down']);
+});
+
+test('a process that exits during its walk is counted vanished with what was not read; what was read is kept (root)', async (t) => {
+  const dir = makeTempDir('exits');
+  // bash is the parent: the python process, once killed, is reaped at once (no zombie to read).
+  const script = String.raw`import ctypes, os, sys, time
+libc = ctypes.CDLL(None)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+base = sys.argv[1]
+fd = os.open(base + '/held.log', os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'held')
+os.unlink(base + '/held.log')
+with open(base + '/mapped.bin', 'wb') as f:
+    f.write(b'm' * 4096)
+m = os.open(base + '/mapped.bin', os.O_RDONLY)
+libc.mmap(None, 4096, 1, 1, m, 0)
+os.close(m)
+os.unlink(base + '/mapped.bin')
+print(os.getpid(), flush=True)
+time.sleep(600)`;
+  const shell = spawn('bash', ['-c', 'python3 -c "$1" "$2" & wait', 'bash', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(shell).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(shell));
+  const { walkPids } = await import('../src/proc/walk.js');
+  // Killed just before its maps are read, as a process may exit at any moment of a walk.
+  const readFileSync = fs.readFileSync;
+  fs.readFileSync = ((file: fs.PathOrFileDescriptor, options?: unknown) => {
+    if (typeof file === 'string' && (file === `/proc/${pid}/maps` || file.endsWith('/maps')) && fs.existsSync(`/proc/${pid}`)) {
+      process.kill(pid, 'SIGKILL');
+      for (let tries = 0; fs.existsSync(`/proc/${pid}`); tries++) {
+        assert.ok(tries < 2000, 'the killed process was not reaped');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      }
+    }
+    return (readFileSync as (file: fs.PathOrFileDescriptor, options?: unknown) => Buffer | string)(file, options);
+  }) as typeof fs.readFileSync;
+  const chunks: WalkChunk[] = [];
+  let walked;
+  try {
+    walked = walkPids([pid], '/proc', (chunk) => chunks.push(chunk));
+  } finally {
+    fs.readFileSync = readFileSync;
+  }
+  const all = [...chunks, walked];
+  assert.equal(walked.counts.processesVanished, 1);
+  assert.deepEqual(all.flatMap((chunk) => chunk.items).map((item) => [item.kind, item.fd]), [['fd', 3]]);
+  assert.deepEqual(all.flatMap((chunk) => chunk.processes).map((record) => record.readError), ['exited during the walk: its mappings not read; what was read before is kept']);
 });

@@ -261,11 +261,13 @@ function walkProcess(
   // fd table
   const heldInodes = new Set<string>();
   let fdNames: string[] | null = null;
+  /** What could not be read because the process exited during its walk (said, and counted once). */
+  const gone: string[] = [];
   try {
     fdNames = fs.readdirSync(`${files}/fd`);
   } catch (error) {
     const code = errnoCode(error);
-    if (code === 'ENOENT') result.counts.processesVanished++;
+    if (code === 'ENOENT') gone.push('its fds');
     else errors.push(`fd: ${code ?? String(error)}`);
   }
   // Relative names from inside the fd directory when we could enter it (see walkPids).
@@ -343,7 +345,8 @@ function walkProcess(
     mapsBytes = fs.readFileSync(`${files}/maps`);
   } catch (error) {
     const code = errnoCode(error);
-    if (code !== 'ENOENT') errors.push(`maps: ${code ?? String(error)}`);
+    if (code === 'ENOENT' || code === 'ESRCH') gone.push('its mappings');
+    else errors.push(`maps: ${code ?? String(error)}`);
   }
   const mapFilesDir = inside ? '../map_files/' : `${files}/map_files/`;
   const seenMapped = new Set<string>();
@@ -391,6 +394,10 @@ function walkProcess(
   if (after !== null && record.startTime !== null && after !== record.startTime) {
     const dropped = result.items.splice(itemsBefore).length;
     errors.push(`PID reused during the walk (start tick ${record.startTime}, then ${after}): its ${dropped} items were dropped`);
+    result.counts.processesVanished++;
+  } else if (gone.length > 0 || (after === null && !fs.existsSync(base))) {
+    // Gone before the walk was through: what was read is kept, the rest is missing (not "none").
+    errors.push(`exited during the walk: ${gone.length > 0 ? gone.join(' and ') : 'part of it'} not read; what was read before is kept`);
     result.counts.processesVanished++;
   }
   if (errors.length > 0) {
