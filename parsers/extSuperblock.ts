@@ -3,6 +3,8 @@
 // does not print. Offsets from struct ext4_super_block (linux fs/ext4/ext4.h).
 export interface ExtSuperblock {
   inodesCount: number;
+  /** s_blocks_count (with its high half on a 64bit file system): the file system's length in blocks. */
+  blocksCount: number;
   blockSize: number;
   inodeSize: number;
   uuid: string;
@@ -30,6 +32,7 @@ export const EXT_MAGIC = 0xef53;
 const COMPAT_HAS_JOURNAL = 0x4;
 const COMPAT_ORPHAN_FILE = 0x1000;
 const INCOMPAT_EXTENTS = 0x40;
+const INCOMPAT_64BIT = 0x80;
 
 /** null when the bytes are not an ext2/3/4 superblock (wrong magic, absurd block size). */
 export function parseExtSuperblock(block: Buffer): ExtSuperblock | null {
@@ -48,6 +51,7 @@ export function parseExtSuperblock(block: Buffer): ExtSuperblock | null {
   const hex = block.subarray(0x68, 0x78).toString('hex');
   return {
     inodesCount: block.readUInt32LE(0x00),
+    blocksCount: block.readUInt32LE(0x04) + ((incompat & INCOMPAT_64BIT) !== 0 ? block.readUInt32LE(0x150) * 2 ** 32 : 0),
     blockSize: 1024 << logBlockSize,
     inodeSize: block.readUInt16LE(0x58) || 128,
     uuid: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,

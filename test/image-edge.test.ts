@@ -103,7 +103,7 @@ test('an image replaced since its scan is scanned again before anything is extra
   fs.copyFileSync(second.image, image);
   const result = untouched(image, caseDir, ['image', 'extract', image, '--all', '--json']);
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stderr, /no scan of .*evidence\.img as it is now in the case \(none yet, or the file changed since\): scanned it first/);
+  assert.match(result.stderr, /no scan of .*evidence\.img as it is now in the case \(none yet, or the file or the disk at that path changed since\): scanned it first/);
   assert.deepEqual(json<ExtractedJson[]>(result).map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete]), [[second.inode, 12_345, sha256(secondContent), true]]);
 
   const past = runCli(caseDir, ['image', 'extract', image, '--inode', '12', '--offset', '9007199254740991']);

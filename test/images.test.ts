@@ -322,7 +322,11 @@ test('truncated image: orphans listed with full sizes, the prefix that is there 
   const cut = path.join(dir, 'cut.img');
   fs.copyFileSync(built.image, cut);
   fs.truncateSync(cut, firstBlock * 1024 + 2 * 1024 * 1024);
-  const inodes = json<ImageInodeJson[]>(untouched(cut, caseDir, ['image', 'scan', cut, '--json']));
+  const scan = untouched(cut, caseDir, ['image', 'scan', cut, '--json']);
+  // The superblock says how long the file system is: a cut copy is said, and the scan is partial.
+  assert.equal(scan.code, 3, scan.stderr);
+  assert.match(scan.stderr, new RegExp(`sector 0: the file system is ${64 << 20} bytes long but the image holds only ${firstBlock * 1024 + 2 * 1024 * 1024} bytes of it from sector 0: a truncated image`));
+  const inodes = json<ImageInodeJson[]>(scan);
   assert.deepEqual(inodes.map((inode) => [inode.inode, inode.state, inode.size, inode.recoverable]), [[built.orphans[0]?.inode, 'orphan', 8 * 1024 * 1024, true]]);
   const result = untouched(cut, caseDir, ['image', 'extract', cut, '--all', '--json']);
   assert.equal(result.code, 3, result.stderr);

@@ -34,6 +34,8 @@ export interface ScannedFs extends NewFilesystem {
   notExt: boolean;
   /** Inodes found that neither debugfs nor istat described: whether they are recoverable is unknown. */
   undescribed: number;
+  /** The file system runs past the end of the image (a cut copy): data out there is not in it. */
+  truncated: boolean;
 }
 
 export interface ScanOptions {
@@ -180,7 +182,7 @@ function hasBootSignature(source: ImageSource): boolean {
 function emptyFs(offsetSectors: number): ScannedFs {
   return {
     offsetSectors, fsType: null, fsUuid: null, label: null, lastMountedAt: null, lastMountPoint: null, blockSize: null, inodeCount: null,
-    orphanFile: false, lastOrphan: null, error: null, inodes: [], warnings: [], failure: null, notExt: false, undescribed: 0,
+    orphanFile: false, lastOrphan: null, error: null, inodes: [], warnings: [], failure: null, notExt: false, undescribed: 0, truncated: false,
   };
 }
 
@@ -202,6 +204,13 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     lastOrphan: superblock.lastOrphan === 0 ? null : superblock.lastOrphan,
   });
   const warn = (message: string) => scanned.warnings.push(message);
+  // A copy cut short (a dd that stopped, a partial download): said before anything is read.
+  const length = superblock.blocksCount * superblock.blockSize;
+  const held = source.size - offset * 512;
+  if (length > held) {
+    scanned.truncated = true;
+    warn(`the file system is ${length} bytes long but the image holds only ${held} bytes of it from sector ${offset}: a truncated image; what lies past its end (inodes, data) is missing`);
+  }
   const fail = (what: string) => (error: unknown) => {
     warn(`${what} failed: ${oneLine(error)}`);
     return null;
