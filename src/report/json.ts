@@ -4,6 +4,7 @@ import { TOOL_VERSION } from '../version.js';
 import { ITEM_COLUMNS, exactItem, itemJson, type StoredItemRow } from '../store/items.js';
 import type { ReportInput } from './registry.js';
 import { currentOutput } from './rows.js';
+import { correlate } from '../store/images.js';
 import { displayBytes } from '../util/bytes.js';
 import { writeLines } from './stream.js';
 import { exactText, jsonText, readU64 } from '../util/u64.js';
@@ -34,14 +35,21 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
     })());
     yield* array('image_inodes', (function* () {
       // last_name: the name fls found (display form, as image scan --json has it), its bytes in last_name_b64.
-      const rows = db.prepare(`SELECT im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state, n.recoverable,
+      const rows = db.prepare(`SELECT n.id AS image_inode_id, im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state, n.recoverable,
         n.last_name, n.last_name_exact, n.crtime FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id ORDER BY im.id, f.offset_sectors, n.inode`);
-      for (const { last_name: lastName, last_name_exact: lastNameExact, crtime, ...row } of rows.iterate() as IterableIterator<Record<string, unknown> & { last_name: Buffer | null; last_name_exact: number | null; crtime: number | null }>) {
+      // The live items each inode matches (by file system UUID and inode), as image scan --json has them.
+      const matched = new Map(correlate(db).map((match) => [match.image_inode_id, match]));
+      for (const { image_inode_id: id, last_name: lastName, last_name_exact: lastNameExact, crtime, ...row } of rows.iterate() as IterableIterator<
+        Record<string, unknown> & { image_inode_id: number; last_name: Buffer | null; last_name_exact: number | null; crtime: number | null }
+      >) {
+        const match = matched.get(id);
         yield {
           ...row, recoverable: row['recoverable'] === 1, last_name: lastName === null ? null : displayBytes(lastName),
           last_name_b64: lastName === null ? null : lastName.toString('base64'), crtime,
           // false: fls printed '^' where the name may hold control bytes: not the exact name.
           last_name_exact: lastName === null || lastNameExact === null ? null : lastNameExact === 1,
+          live: (match?.live ?? []).map(({ item_id, pid, comm, fd, snapshot_id, kind }) => ({ item_id, pid, comm, fd, snapshot_id, kind })),
+          live_ambiguous: match?.ambiguous ?? false,
         };
       }
     })());

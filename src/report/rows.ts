@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { Db } from '../store/db.js';
 import { displayBytes } from '../util/bytes.js';
+import { correlate } from '../store/images.js';
 import { exactText, readU64, type U64 } from '../util/u64.js';
 
 export interface Finding {
@@ -108,12 +109,16 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
            n.ctime, n.dtime, n.crtime, n.recoverable, n.last_name,
            e.output AS e_output, e.bytes AS e_bytes, e.sha256 AS e_sha256, e.complete AS e_complete, e.note AS e_note,
            (SELECT group_concat('pid ' || i.pid || coalesce(' (' || i.comm || ')', '') || coalesce(' fd ' || i.fd, '') || ' in snapshot ' || i.snapshot_id, '; ')
-              FROM items i WHERE i.fs_uuid = f.fs_uuid AND i.inode = n.inode) AS held_by
+              FROM deleted_items i WHERE i.fs_uuid = f.fs_uuid AND i.inode = n.inode) AS held_by
     FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
     LEFT JOIN extractions e ON e.id = ${shownCopy('extractions', 'image_inode_id', 'n.id')}
     ORDER BY im.id, f.offset_sectors, n.inode`);
+  // A match the scan called ambiguous says so wherever it is shown (image scan, the JSON report).
+  const ambiguous = new Map(correlate(db).filter((match) => match.ambiguous).map((match) => [match.image_inode_id, match.reasons]));
   for (const row of images.iterate() as IterableIterator<ImageRow>) {
     const name = row.last_name === null ? `<inode ${row.inode}>` : displayBytes(row.last_name);
+    const doubts = ambiguous.get(row.id);
+    const heldBy = row.held_by === null || doubts === undefined ? row.held_by : `${row.held_by} (ambiguous: ${doubts.join('; ')})`;
     yield {
       finding: 'image', id: row.id, snapshot_id: null, host: null, pid: null, start_time: null, comm: null, kind: row.state, fd: null,
       path: name, path_b64: row.last_name === null ? '' : row.last_name.toString('base64'), dev: null, inode: row.inode, size: row.size,
@@ -121,7 +126,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       fs_type: row.fs_type, fs_uuid: row.fs_uuid, source: 'image',
       status: row.e_complete === null ? (row.recoverable ? 'not copied' : 'unrecoverable') : row.e_complete ? 'complete' : 'incomplete',
       sha256: row.e_sha256, bytes: row.e_bytes, output: relative(caseDir, row.e_output), note: row.e_note, image: row.image,
-      offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: row.held_by,
+      offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: heldBy,
     };
   }
 }

@@ -53,7 +53,7 @@ export function caseSummary(db: Db): CaseSummary {
     },
     extractedComplete: count(`SELECT count(*) AS n FROM extractions WHERE complete = 1`),
     extractedIncomplete: count(`SELECT count(*) AS n FROM extractions WHERE complete = 0`),
-    correlated: count(`SELECT count(DISTINCT n.id) AS n FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode`),
+    correlated: count(`SELECT count(DISTINCT n.id) AS n FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN deleted_items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode`),
     commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at FROM commands ORDER BY id`).all() as CaseSummary['commands'],
   };
 }
