@@ -425,3 +425,19 @@ test('another disk attached later at a device path the case scanned is scanned a
   const [copy] = json<ExtractedJson[]>(extract);
   assert.deepEqual([copy?.inode, copy?.sha256, copy?.complete], [second.inode, sha256(Buffer.from('THE SECOND DISK, another one')), true]);
 });
+
+test('an image reached through a symbolic link is recorded under its real path: one scan, found again whichever path names it (root)', (t) => {
+  const { dir, caseDir } = work(t, 'imglink');
+  const content = Buffer.from('behind a link');
+  const built = makeDeletedImage(dir, 'ext2', content);
+  const link = path.join(dir, 'evidence-link.img');
+  fs.symlinkSync(built.image, link);
+  assert.equal(untouched(built.image, caseDir, ['image', 'scan', link]).code, 0);
+  const extract = untouched(built.image, caseDir, ['image', 'extract', built.image, '--all', '--json']);
+  assert.equal(extract.code, 0, extract.stderr);
+  assert.doesNotMatch(extract.stderr, /scanned it first/);
+  assert.deepEqual(json<ExtractedJson[]>(extract).map((copy) => [copy.image, copy.inode, copy.sha256]), [[built.image, built.inode, sha256(content)]]);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.deepEqual(db.prepare('SELECT path FROM images').all(), [{ path: built.image }]);
+  db.close();
+});

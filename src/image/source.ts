@@ -62,6 +62,9 @@ export function openImageSource(image: string): ImageSource {
   let stat: fs.BigIntStats;
   try {
     stat = fs.statSync(absolute, { bigint: true });
+    // One image, one path: reached through a symbolic link (/dev/disk/by-id/..., a link to the
+    // evidence) it is recorded, and found again, under its real path.
+    absolute = fs.realpathSync(absolute);
   } catch (error) {
     const code = errnoCode(error);
     throw new UnlinkedError('BAD_INPUT', `cannot read ${absolute}: ${code === 'ENOENT' ? 'no such file or device' : code === 'EACCES' ? 'permission denied' : (code ?? String(error))}`);
