@@ -264,3 +264,28 @@ time.sleep(600)`;
   assert.deepEqual(all.flatMap((chunk) => chunk.items).map((item) => [item.kind, item.fd]), [['fd', 3]]);
   assert.deepEqual(all.flatMap((chunk) => chunk.processes).map((record) => record.readError), ['exited during the walk: its mappings not read; what was read before is kept']);
 });
+
+test('a chrooted process walked first in its namespace: its own items still get their mount, read from another process of the namespace (root)', async (t) => {
+  const dir = makeTempDir('chroot-own');
+  const caseDir = makeTempDir('chroot-own-case', '/dev/shm');
+  const script = String.raw`import os, sys, time
+fd = os.open(sys.argv[1] + '/held.log', os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'held in a chroot')
+os.unlink(sys.argv[1] + '/held.log')
+os.chroot(sys.argv[1])
+print(os.getpid(), flush=True)
+time.sleep(600)`;
+  const holder = spawn('python3', ['-c', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(holder).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(holder));
+  assert.equal(fs.readlinkSync(`/proc/${pid}/root`), dir);
+  // Walked first (processes are walked in the order named), then this test's own process (root "/").
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid), '--pid', String(process.pid)]).code, 0);
+  const [mountPoint, fsType] = execFileSync('findmnt', ['-n', '-o', 'TARGET,FSTYPE', '-T', dir], { encoding: 'utf8' }).trim().split(/\s+/);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).filter((item) => item.pid === pid);
+  assert.deepEqual(items.map((item) => [item.kind, item.size, item.mount_point, item.fs_type]), [['fd', 16, mountPoint, fsType]]);
+});

@@ -101,10 +101,20 @@ export class NamespaceMounts {
 
 export class MountTable {
   private readonly namespaces = new Map<string, NamespaceMounts | null>();
+  /** Namespaces whose processes were searched for one not chrooted. */
+  private readonly searched = new Set<string>();
   private readonly uuids = new Map<string, string | null>();
   private byUuidDir: Map<string, string> | null = null;
 
-  constructor(private readonly unanswered: readonly UnansweredMount[] = []) {}
+  /**
+   * candidates: /proc directories of the processes walked (in walk order), among which a process
+   * of a namespace whose root is the namespace's own is looked for when the first one seen there is
+   * chrooted (see forNamespace).
+   */
+  constructor(
+    private readonly unanswered: readonly UnansweredMount[] = [],
+    private readonly candidates: readonly string[] = [],
+  ) {}
 
   /**
    * The process's own view of its namespace's mounts, read from its own mountinfo (once per
@@ -128,8 +138,19 @@ export class MountTable {
   forNamespace(mntNs: string, procDir: string): NamespaceMounts | null {
     const known = this.namespaces.get(mntNs);
     if (known !== undefined && known !== null) return known;
+    // A chrooted process sees only the mounts under its root: the namespace's table is read from
+    // one of its processes whose root is "/" (a chrooted first process left its own items, and
+    // everyone's, without a mount), else this partial view serves this process alone.
+    const root = rootOf(procDir);
+    let whole: string | undefined = procDir;
+    if (root !== null && root !== '/') {
+      // Looked for once per namespace: a namespace of chrooted processes only keeps their own views.
+      whole = this.searched.has(mntNs) ? undefined : this.candidates.find((dir) => rootOf(dir) === '/' && readlinkOr(`${dir}/ns/mnt`) === mntNs);
+      this.searched.add(mntNs);
+      if (whole === undefined) return this.ownView(mntNs, procDir);
+    }
     // null when vanished or unreadable: tried again with the next process of this namespace.
-    const table = this.read(mntNs, procDir);
+    const table = this.read(mntNs, whole);
     this.namespaces.set(mntNs, table);
     return table;
   }
@@ -233,4 +254,17 @@ export class MountTable {
     }
     return records;
   }
+}
+
+function readlinkOr(link: string): string | null {
+  try {
+    return fs.readlinkSync(link);
+  } catch {
+    return null;
+  }
+}
+
+/** The process's root directory as the kernel names it ("/" unless chrooted), or null. */
+function rootOf(procDir: string): string | null {
+  return readlinkOr(`${procDir}/root`);
 }

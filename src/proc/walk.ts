@@ -73,7 +73,7 @@ export function walkPids(
   progress: Int32Array | null = null,
 ): WalkResult {
   const result = emptyWalk();
-  const mounts = new MountTable(unanswered);
+  const mounts = new MountTable(unanswered, pids.map((pid) => `${procRoot}/${pid}`));
   const notExamined = new Map<UnansweredMount, NotExamined>(unanswered.map((mount) => [mount, { fds: 0, maps: 0, exes: 0 }]));
   const fds = new FdColumnsBuilder();
   // A mapped library is shared by hundreds of processes: stat it once per walk.
