@@ -4,7 +4,7 @@ import { TOOL_VERSION } from '../version.js';
 import { ITEM_COLUMNS, exactItem, itemJson, type StoredItemRow } from '../store/items.js';
 import type { ReportInput } from './registry.js';
 import { currentOutput } from './rows.js';
-import { correlate } from '../store/images.js';
+import { correlate, liveJson } from '../store/images.js';
 import { displayBytes } from '../util/bytes.js';
 import { writeLines } from './stream.js';
 import { exactText, jsonText, readU64 } from '../util/u64.js';
@@ -48,7 +48,7 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
           last_name_b64: lastName === null ? null : lastName.toString('base64'), crtime,
           // false: fls printed '^' where the name may hold control bytes: not the exact name.
           last_name_exact: lastName === null || lastNameExact === null ? null : lastNameExact === 1,
-          live: (match?.live ?? []).map(({ item_id, pid, comm, fd, snapshot_id, kind }) => ({ item_id, pid, comm, fd, snapshot_id, kind })),
+          live: (match?.live ?? []).map(liveJson),
           live_ambiguous: match?.ambiguous ?? false,
         };
       }

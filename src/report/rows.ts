@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { Db } from '../store/db.js';
 import { displayBytes } from '../util/bytes.js';
-import { correlate } from '../store/images.js';
+import { correlate, heldByText } from '../store/images.js';
 import { exactText, readU64, type U64 } from '../util/u64.js';
 
 export interface Finding {
@@ -69,7 +69,6 @@ interface ImageRow {
   mode: number | null; uid: number | null; gid: number | null; atime: number | null; mtime: number | null; ctime: number | null;
   dtime: number | null; crtime: number | null; recoverable: number; last_name: Buffer | null; fs_type: string | null;
   e_output: string | null; e_bytes: number | null; e_sha256: string | null; e_complete: number | null; e_note: string | null;
-  held_by: string | null;
 }
 
 /** Stream every finding: live items (with their latest recovery), then image inodes (with extraction and correlation). */
@@ -107,18 +106,16 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
   const images = db.prepare(`
     SELECT n.id, im.path AS image, f.offset_sectors, f.fs_uuid, f.fs_type, n.inode, n.state, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime,
            n.ctime, n.dtime, n.crtime, n.recoverable, n.last_name,
-           e.output AS e_output, e.bytes AS e_bytes, e.sha256 AS e_sha256, e.complete AS e_complete, e.note AS e_note,
-           (SELECT group_concat('pid ' || i.pid || coalesce(' (' || i.comm || ')', '') || coalesce(' fd ' || i.fd, '') || ' in snapshot ' || i.snapshot_id, '; ')
-              FROM deleted_items i WHERE i.fs_uuid = f.fs_uuid AND i.inode = n.inode) AS held_by
+           e.output AS e_output, e.bytes AS e_bytes, e.sha256 AS e_sha256, e.complete AS e_complete, e.note AS e_note
     FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
     LEFT JOIN extractions e ON e.id = ${shownCopy('extractions', 'image_inode_id', 'n.id')}
     ORDER BY im.id, f.offset_sectors, n.inode`);
-  // A match the scan called ambiguous says so wherever it is shown (image scan, the JSON report).
-  const ambiguous = new Map(correlate(db).filter((match) => match.ambiguous).map((match) => [match.image_inode_id, match.reasons]));
+  // The live items each inode matches, as image scan says them; a match in doubt says so here too.
+  const matched = new Map(correlate(db).map((match) => [match.image_inode_id, match]));
   for (const row of images.iterate() as IterableIterator<ImageRow>) {
     const name = row.last_name === null ? `<inode ${row.inode}>` : displayBytes(row.last_name);
-    const doubts = ambiguous.get(row.id);
-    const heldBy = row.held_by === null || doubts === undefined ? row.held_by : `${row.held_by} (ambiguous: ${doubts.join('; ')})`;
+    const match = matched.get(row.id);
+    const heldBy = match === undefined ? null : match.live.map(heldByText).join('; ') + (match.ambiguous ? ` (ambiguous: ${match.reasons.join('; ')})` : '');
     yield {
       finding: 'image', id: row.id, snapshot_id: null, host: null, pid: null, start_time: null, comm: null, kind: row.state, fd: null,
       path: name, path_b64: row.last_name === null ? '' : row.last_name.toString('base64'), dev: null, inode: row.inode, size: row.size,

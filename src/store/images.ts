@@ -205,6 +205,16 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
   return result;
 }
 
+/** A live match as the JSON of image scan and of the JSON report name it. */
+export function liveJson({ item_id, pid, comm, fd, snapshot_id, kind }: LiveMatch): Pick<LiveMatch, 'item_id' | 'pid' | 'comm' | 'fd' | 'snapshot_id' | 'kind'> {
+  return { item_id, pid, comm, fd, snapshot_id, kind };
+}
+
+/** "pid 4242 (nginx) fd 3 in snapshot 1": a live match as the reports' held_by says it. */
+export function heldByText({ pid, comm, fd, snapshot_id }: LiveMatch): string {
+  return `pid ${pid}${comm === null ? '' : ` (${comm})`}${fd === null ? '' : ` fd ${fd}`} in snapshot ${snapshot_id}`;
+}
+
 function ambiguity(row: CorrelatableRow, live: readonly LiveMatch[]): string[] {
   const reasons: string[] = [];
   const processes = new Set(live.map((match) => `${match.pid}/${match.start_time ?? '?'}`));
@@ -304,7 +314,7 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
       image: row.image, offset_sectors: row.offset_sectors, fs_type: row.fs_type, fs_uuid: row.fs_uuid, inode: row.inode, size: row.size, mode: row.mode,
       uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: row.dtime, state: row.state, recoverable: row.recoverable === 1,
       found_by: row.found_by, last_name: row.last_name === null ? null : displayBytes(row.last_name),
-      live: (correlation?.live ?? []).map(({ item_id, pid, comm, fd, snapshot_id, kind }) => ({ item_id, pid, comm, fd, snapshot_id, kind })),
+      live: (correlation?.live ?? []).map(liveJson),
       live_ambiguous: correlation?.ambiguous ?? false,
       last_name_exact: row.last_name === null || row.last_name_exact === null ? null : row.last_name_exact === 1,
       blocks: row.blocks, nlink: row.nlink,
