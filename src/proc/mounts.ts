@@ -4,6 +4,7 @@ import { devString, parseMountInfo, type MountInfo } from '../../parsers/procfs.
 import type { UnansweredMount } from './mountProbe.js';
 import { readExtSuperblockUuid } from './superblock.js';
 import type { MountRecord, RawBytes } from './types.js';
+import { tryOr } from '../util/tryOr.js';
 
 /** A mountinfo entry with its paths as latin1 strings (see RawBytes). */
 export interface Mount {
@@ -145,7 +146,7 @@ export class MountTable {
     let whole: string | undefined = procDir;
     if (root !== null && root !== '/') {
       // Looked for once per namespace: a namespace of chrooted processes only keeps their own views.
-      whole = this.searched.has(mntNs) ? undefined : this.candidates.find((dir) => rootOf(dir) === '/' && readlinkOr(`${dir}/ns/mnt`) === mntNs);
+      whole = this.searched.has(mntNs) ? undefined : this.candidates.find((dir) => rootOf(dir) === '/' && tryOr(() => fs.readlinkSync(`${dir}/ns/mnt`), null) === mntNs);
       this.searched.add(mntNs);
       if (whole === undefined) return this.ownView(mntNs, procDir);
     }
@@ -256,15 +257,7 @@ export class MountTable {
   }
 }
 
-function readlinkOr(link: string): string | null {
-  try {
-    return fs.readlinkSync(link);
-  } catch {
-    return null;
-  }
-}
-
 /** The process's root directory as the kernel names it ("/" unless chrooted), or null. */
 function rootOf(procDir: string): string | null {
-  return readlinkOr(`${procDir}/root`);
+  return tryOr(() => fs.readlinkSync(`${procDir}/root`), null);
 }

@@ -10,6 +10,7 @@ import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
 import { MountTable, OWN_DEV_FS, type NamespaceMounts } from './mounts.js';
 import { liveTaskDir } from './tasks.js';
+import { tryOr } from '../util/tryOr.js';
 import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './walkWatchdog.js';
 import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult } from './types.js';
 
@@ -566,14 +567,6 @@ function statMapFile(file: string): StatLite | string {
     return statLite(file) ?? 'ENOENT';
   } catch (error) {
     return errnoCode(error) ?? String(error);
-  }
-}
-
-function tryOr<T, F>(read: () => T, fallback: F): T | F {
-  try {
-    return read();
-  } catch {
-    return fallback;
   }
 }
 
