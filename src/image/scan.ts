@@ -216,13 +216,14 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     return null;
   };
 
-  // 1. Side by side: file system facts, the two inode lists, the orphan file.
+  // 1. Side by side: the names of deleted files, the two inode lists, file system facts, the orphan
+  // file. fls walks every directory, the longest of them all: started first (each start costs this
+  // thread some milliseconds), its names are wanted only at the end.
+  const names = flsDeletedNames(source.path, offset, recorder).catch(fail('fls -rd (names of deleted files)'));
   const facts = fsstat(source.path, offset, recorder).catch(fail('fsstat'));
   const orphanFile = superblock.orphanFileInode === null || superblock.orphanFileInode === 0
     ? Promise.resolve(null)
     : icatToBuffer(source.path, offset, superblock.orphanFileInode, ORPHAN_FILE_MAX_BYTES, recorder).catch(fail(`reading the orphan file (inode ${superblock.orphanFileInode})`));
-  // fls walks every directory, the longest of them all: started now, its names are wanted only for deleted inodes.
-  const names = flsDeletedNames(source.path, offset, recorder).catch(fail('fls -rd (names of deleted files)'));
   const [unlinked, removed] = await Promise.all([
     ilsUnlinkedAllocated(source.path, offset, recorder).catch(fail('ils -aL (open but unlinked inodes)')),
     ilsRemoved(source.path, offset, recorder).catch(fail('ils -r (deleted inodes)')),
