@@ -14,7 +14,7 @@ import { displayBytes } from '../src/util/bytes.js';
 import { modeString as bodyfileMode } from '../src/report/bodyfile.js';
 import { caseSummary, type CaseSummary } from '../src/report/summary.js';
 import { findProgram } from './setup/ensure-tools.js';
-import type { Db } from '../src/store/db.js';
+import { openCase, type Db } from '../src/store/db.js';
 
 function reportCase(t: { after: (fn: () => void) => void }, change?: (db: Db) => void, prefix = 'report'): string {
   const dir = makeTempDir(prefix);
@@ -247,9 +247,23 @@ test('an ambiguous match of an image inode with live items is said in held_by (t
   assert.deepEqual(document['image_inodes']?.map((inode) => inode['live_ambiguous']), [true, false]);
 });
 
+test('a report of a case that does not exist is one line and exit 1, and creates nothing (a mistyped --case must not give an empty report)', (t) => {
+  const dir = makeTempDir('report-nocase');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const caseDir = path.join(dir, 'typo');
+  for (const format of ['csv', 'html', 'json', 'bodyfile']) {
+    const result = runCli(caseDir, ['report', '--format', format]);
+    assert.deepEqual([result.code, result.stdout, result.stderr.split('\n').length], [1, '', 2]);
+    assert.match(result.stderr, /^unlinked: no case database at /);
+  }
+  assert.equal(runCli(dir, ['report', '--format', 'csv', '--out', '-']).code, 1);
+  assert.deepEqual([fs.existsSync(caseDir), fs.readdirSync(dir)], [false, []]);
+});
+
 test('an empty case reports that it is empty, without failing', (t) => {
   const dir = makeTempDir('report-empty');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  openCase(dir, { create: true }).close();
   assert.equal(runCli(dir, ['report', '--format', 'html']).code, 0);
   assert.match(fs.readFileSync(path.join(dir, 'reports', 'report.html'), 'utf8'), /This case holds no findings yet/);
   const csv = runCli(dir, ['report', '--format', 'csv', '--out', '-']);
@@ -260,6 +274,7 @@ test('a report named as a directory, or under a file, is one line and exit 1, an
   const dir = makeTempDir('report-out');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const caseDir = path.join(dir, 'case');
+  openCase(caseDir, { create: true }).close();
   const asDirectory = runCli(caseDir, ['report', '--format', 'csv', '--out', dir]);
   assert.deepEqual([asDirectory.code, asDirectory.stderr], [1, `unlinked: ${dir} is a directory: name the report's file (--out FILE, or - for stdout)\n`]);
   assert.deepEqual(fs.readdirSync(path.dirname(dir)).filter((name) => name.startsWith(`${path.basename(dir)}.partial`)), []);

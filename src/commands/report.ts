@@ -9,7 +9,7 @@ export interface ReportCommandOptions {
 }
 
 export async function reportCommand(ctx: CommandContext, options: ReportCommandOptions): Promise<ExitCode> {
-  const kase = openCase(ctx.caseDir, { create: true, readsOnly: true });
+  const kase = openCase(ctx.caseDir, { create: false, readsOnly: true });
   try {
     if (kase.readOnly === true && options.out === undefined) {
       throw new UnlinkedError('BAD_INPUT', `the case ${kase.paths.dir} is on read-only media: name where the report goes (--out FILE, or - for stdout)`);
