@@ -1,5 +1,5 @@
 // Issue 5: exact copies out of /proc, custody, follow, sparse, the same-fs rule, relink.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -315,6 +315,120 @@ time.sleep(120)
   const stat = fs.statSync(record?.output ?? '');
   assert.equal(stat.size, size);
   assert.ok(stat.blocks * 512 < 16 * 1024 * 1024, `copy allocates ${stat.blocks * 512} bytes, not 8 GiB`);
+});
+
+/** A process holding a deleted file on an ext4 with one free inode; swap() puts a new file on the same fd, with the same inode number. */
+async function inodeReuse(t: TestContext, tmpfile: boolean): Promise<{ caseDir: string; mountPoint: string; fd: string; inode: string; pid: number; swap(): Promise<string[]> }> {
+  // ext4 gives a freed inode number to the next new file: a log closed and reopened (or a swap by an
+  // attacker) puts another file on the same fd number with the same dev and inode. An ext4 of its
+  // own with exactly one free inode makes the reuse certain.
+  const dir = makeTempDir('inode-reuse');
+  const caseDir = caseDirOnOtherFs('inode-reuse-case');
+  const image = path.join(dir, 'fs.img');
+  const mountPoint = path.join(dir, 'mnt');
+  fs.mkdirSync(mountPoint);
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 16 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', '-N', '64', image]);
+  const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+  let mounted = false;
+  let holder: ReturnType<typeof spawn> | null = null;
+  t.after(() => {
+    if (holder?.pid !== undefined && holder.exitCode === null) holder.kill('SIGKILL');
+    if (mounted) execFileSync('umount', ['-l', mountPoint]);
+    execFileSync('losetup', ['-d', loop]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  execFileSync('mount', [loop, mountPoint]);
+  mounted = true;
+  // Every inode in use but one.
+  execFileSync('python3', ['-c', `
+import os, sys, errno
+n = 0
+while True:
+    try:
+        open(os.path.join(sys.argv[1], 'fill%d' % n), 'w').close()
+    except OSError as e:
+        if e.errno != errno.ENOSPC: raise
+        break
+    n += 1
+os.unlink(os.path.join(sys.argv[1], 'fill0'))
+`, mountPoint]);
+  const script = `
+import os, signal, sys, time
+d = sys.argv[1]
+def create(name):
+    if sys.argv[2] == 'tmpfile':
+        return os.open(d, os.O_RDWR | os.O_TMPFILE, 0o600)
+    made = os.open(os.path.join(d, name), os.O_RDWR | os.O_CREAT, 0o600)
+    os.unlink(os.path.join(d, name))
+    return made
+fd = create('orig')
+os.write(fd, b'ORIGINAL')
+def swap(*_):
+    os.close(fd)
+    other = create('other')
+    os.write(other, b'SUBSTITUTE')
+    print('swapped %d %d' % (other, os.fstat(other).st_ino), flush=True)
+signal.signal(signal.SIGUSR1, swap)
+print('ready %d %d' % (fd, os.fstat(fd).st_ino), flush=True)
+while True:
+    time.sleep(1)
+`;
+  const started = spawn('python3', ['-c', script, mountPoint, tmpfile ? 'tmpfile' : 'fd'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  holder = started;
+  const lines: string[] = [];
+  const nextLine = () => new Promise<string>((resolve, reject) => {
+    const poll = setInterval(() => {
+      const line = lines.shift();
+      if (line !== undefined) {
+        clearInterval(poll);
+        resolve(line);
+      } else if (started.exitCode !== null) {
+        clearInterval(poll);
+        reject(new Error(`the holder exited (${started.exitCode})`));
+      }
+    }, 20);
+  });
+  started.stdout?.setEncoding('utf8').on('data', (text: string) => lines.push(...text.split('\n').filter(Boolean)));
+  const [, fd = '', inode = ''] = (await nextLine()).split(' ');
+  return {
+    caseDir, mountPoint, fd, inode, pid: started.pid ?? -1,
+    swap: async () => {
+      started.kill('SIGUSR1');
+      return (await nextLine()).split(' ');
+    },
+  };
+}
+
+test('an inode number handed to a new file on the same fd is caught by the birth time: the substitute is never copied (root)', async (t) => {
+  const { caseDir, fd: fdText, inode: inodeText, pid, swap } = await inodeReuse(t, false);
+  runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]);
+  const listed = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(listed.map((item) => [item.kind, item.fd, item.inode, item.size]), [['fd', Number(fdText), Number(inodeText), 8]]);
+  // The precondition: the same fd number, the same inode number, another file.
+  assert.deepEqual(await swap(), ['swapped', fdText, inodeText]);
+
+  const copied = runCli(caseDir, ['recover', '--json', '--force-same-fs']);
+  assert.equal(copied.code, 3);
+  const refused = json<RecoveredJson[]>(copied);
+  assert.deepEqual(refused.map((copy) => [copy.complete, copy.output, copy.sha256]), [[false, null, null]]);
+  assert.match(refused[0]?.note ?? '', new RegExp(`^fd ${fdText} now refers to another file with the same inode number ${inodeText}: born \\S+Z, the snapshot's file was born \\S+Z \\(the inode number was reused\\)$`));
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')).filter((name) => name !== 'SHA256SUMS'), []);
+});
+
+test('relink of an O_TMPFILE item whose fd now holds another O_TMPFILE file on the same inode number is refused: no name is given to the substitute (root)', async (t) => {
+  const { caseDir, mountPoint, fd: fdText, inode: inodeText, pid, swap } = await inodeReuse(t, true);
+  runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]);
+  const listed = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(listed.map((item) => [item.kind, item.fd, item.inode]), [['tmpfile', Number(fdText), Number(inodeText)]]);
+  assert.deepEqual(await swap(), ['swapped', fdText, inodeText]);
+  const target = path.join(mountPoint, 'relinked');
+  const refused = runCli(caseDir, ['relink', '--item', String(listed[0]?.id), '--to', target]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, new RegExp(`^unlinked: cannot relink item ${listed[0]?.id}: fd ${fdText} now refers to another file with the same inode number ${inodeText}: .* \\(the inode number was reused\\)\\n$`));
+  assert.equal(fs.existsSync(target), false);
 });
 
 test('recover refuses to write onto the file system that holds the item (root)', async (t) => {

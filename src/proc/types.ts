@@ -95,6 +95,12 @@ export interface LiveItem {
   atime: number;
   mtime: number;
   ctime: number;
+  /**
+   * Birth time (statx btime) in nanoseconds since the epoch, as decimal text; null where the file
+   * system keeps none. With dev and inode it tells this file from a later one given the same inode
+   * number (ext4 hands a freed number out again at once): recover and relink compare it.
+   */
+  btimeNs: string | null;
   pos: U64 | null;
   flags: number | null;
   mntId: number | null;

@@ -221,6 +221,7 @@ function walkProcess(
       atime: stat.atime,
       mtime: stat.mtime,
       ctime: stat.ctime,
+      btimeNs: null,
       pos: null,
       flags: null,
       mntId: null,
@@ -251,7 +252,7 @@ function walkProcess(
       record.exeDev = exeStat.dev;
       record.exeInode = exeStat.ino;
       if (exeStat.nlink === 0 && isRegular(exeStat.mode)) {
-        result.items.push(makeItem('exe', exeStat, stripDeleted(record.exe), {}));
+        result.items.push(makeItem('exe', exeStat, stripDeleted(record.exe), { btimeNs: birthOf(`${files}/exe`, exeStat, progress, pid, -1, WHAT_EXE) }));
       }
     }
   } catch (error) {
@@ -335,7 +336,7 @@ function walkProcess(
     const mntId = info?.mntId ?? null;
     fds.add(pid, fd, target, stat, pos, flags, mntId);
     const kind = classifyFd(target, flags, mntId, known);
-    result.items.push(makeItem(kind, stat, stripDeleted(target), { fd, pos, flags, mntId }));
+    result.items.push(makeItem(kind, stat, stripDeleted(target), { fd, pos, flags, mntId, btimeNs: birthOf(fdPath, stat, progress, pid, fd, WHAT_FD) }));
   }
 
   if (unreadableFds > 0) errors.push(`fd: EACCES on ${unreadableFds} of ${fdNames?.length ?? 0} fds`);
@@ -387,7 +388,7 @@ function walkProcess(
     // not files anyone deleted. But overlayfs (layers on several file systems) and btrfs (subvolumes)
     // give their files device numbers of their own, which mountinfo does not list either.
     if (!isMemfd && !listedDev && !onOwnDevFs(nsMounts, itemPath) && !onOwnDevFs(ownView(), itemPath)) continue;
-    result.items.push(makeItem(isMemfd ? 'memfd' : 'map', stat, itemPath, { mapRange: entry.range }));
+    result.items.push(makeItem(isMemfd ? 'memfd' : 'map', stat, itemPath, { mapRange: entry.range, btimeNs: birthOf(mapFilesDir + entry.range, stat, progress, pid, -1, WHAT_MAP) }));
   }
   for (const [mount, count] of leftHere) errors.push(`${count} files not examined: ${describeUnanswered(mount)} did not answer a stat`);
   // The PID may have been reused while it was walked: its items could mix two processes.
@@ -546,6 +547,23 @@ function statLite(file: string): StatLite | undefined {
     dev: devOf(stat.dev), ino: stat.ino, mode: stat.mode, size: stat.size, nlink: stat.nlink,
     uid: stat.uid, gid: stat.gid, atime: Math.floor(stat.atimeMs / 1000), mtime: Math.floor(stat.mtimeMs / 1000), ctime: Math.floor(stat.ctimeMs / 1000),
   };
+}
+
+/**
+ * The birth time of an item's file (one more stat, for deleted files only: they are few), or null
+ * where the file system keeps none or the path names another file since the first stat.
+ */
+function birthOf(file: string, stat: StatLite, progress: Int32Array | null, pid: number, fd: number, what: number): string | null {
+  about(progress, pid, fd, what);
+  try {
+    const exact = fs.statSync(file, EXACT_STAT_OPTIONS);
+    if (exact === undefined || exact.birthtimeNs === 0n || devString(exact.dev) !== stat.dev || u64(exact.ino) !== stat.ino) return null;
+    return String(exact.birthtimeNs);
+  } catch {
+    return null;
+  } finally {
+    done(progress);
+  }
 }
 
 /** Tell the watchdog what is stat'ed next. */

@@ -5,7 +5,8 @@ import { parseProcStat } from '../../parsers/procfs.js';
 import { devString } from '../../parsers/procfs.js';
 import type { ItemRow } from '../store/items.js';
 import { procDirOf } from '../proc/tasks.js';
-import { exactIno, type U64 } from '../util/u64.js';
+import { type U64 } from '../util/u64.js';
+import { u64 } from '../../parsers/types.js';
 
 /** Where the bytes of a live item can be read through /proc. */
 export function sourcePath(item: Pick<ItemRow, 'pid' | 'kind' | 'fd' | 'map_range'>): string | null {
@@ -48,10 +49,33 @@ export function checkProcess(item: Pick<ItemRow, 'pid' | 'start_time'>): string 
   return null;
 }
 
-/** null when the opened file is the snapshot's dev+inode; else why not. */
-export function checkOpenedFile(fd: number, item: Pick<ItemRow, 'dev' | 'inode' | 'fd' | 'kind'>): string | null {
-  const stat = fs.fstatSync(fd);
-  return sameFile(item, devString(stat.dev), exactIno(stat, () => fs.fstatSync(fd, { bigint: true })));
+/** null when the opened file is the snapshot's (dev, inode and birth time); else why not. */
+export function checkOpenedFile(fd: number, item: Pick<ItemRow, 'dev' | 'inode' | 'fd' | 'kind' | 'btime_ns'>): string | null {
+  const stat = fs.fstatSync(fd, { bigint: true });
+  return sameFile(item, devString(stat.dev), u64(stat.ino)) ?? sameBirth(item, birthNs(stat));
+}
+
+/** A stat's birth time as the snapshot keeps it (ns text), or null where the file system keeps none. */
+export function birthNs(stat: fs.BigIntStats): string | null {
+  return stat.birthtimeNs === 0n ? null : String(stat.birthtimeNs);
+}
+
+/**
+ * null unless both birth times are known and differ: then the inode number was handed to a later
+ * file (ext4 reuses a freed number at once: a log closed and a new one opened on the same fd number
+ * can get it), and the file is not the snapshot's. Unknown on either side: dev and inode decide.
+ */
+export function sameBirth(item: Pick<ItemRow, 'fd' | 'kind' | 'inode' | 'btime_ns'>, btimeNs: string | null): string | null {
+  if (item.btime_ns === null || btimeNs === null || item.btime_ns === btimeNs) return null;
+  return `${item.fd === null ? item.kind : `fd ${item.fd}`} now refers to another file with the same inode number ${item.inode ?? '?'}: born ${birthText(btimeNs)}, ` +
+    `the snapshot's file was born ${birthText(item.btime_ns)} (the inode number was reused)`;
+}
+
+function birthText(ns: string): string {
+  const value = BigInt(ns);
+  const seconds = value / 1_000_000_000n - (value < 0n && value % 1_000_000_000n !== 0n ? 1n : 0n);
+  const fraction = String(value - seconds * 1_000_000_000n).padStart(9, '0');
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${fraction}Z`;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { currentBootId } from '../store/snapshots.js';
 import type { ItemRow } from '../store/items.js';
-import { checkOpenedFile, checkProcess, holderFdPath, sameFile, sourcePath } from './custody.js';
+import { checkOpenedFile, checkProcess, holderFdPath, sameBirth, sameFile, sourcePath } from './custody.js';
 import { copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { displayBytes } from '../util/bytes.js';
 import { createUnique } from '../util/createUnique.js';
@@ -413,16 +413,17 @@ class ChildReader implements ItemReader {
     // nothing of this process is open on the source
   }
 
-  private custody(seen: { dev: string; ino: U64 }): string | null {
-    return sameFile(this.item, seen.dev, seen.ino);
+  private custody(seen: { dev: string; ino: U64; btimeNs: string | null }): string | null {
+    return sameFile(this.item, seen.dev, seen.ino) ?? sameBirth(this.item, seen.btimeNs);
   }
 
   /** dev, inode and size through the link; a string says why not (and marks a silent file system). */
-  private async statSource(file: string): Promise<{ dev: string; ino: U64; size: number } | string> {
+  private async statSource(file: string): Promise<{ dev: string; ino: U64; size: number; btimeNs: string | null } | string> {
     let text: string;
     try {
-      // %d: st_dev in decimal (%Hd:%Ld, major:minor, needs coreutils 9).
-      const result = await run('stat', ['-L', '--format=%d %i %s', '--', file], {
+      // %d: st_dev in decimal (%Hd:%Ld, major:minor, needs coreutils 9); %.9W: the birth time to the
+      // nanosecond (0 where the file system keeps none).
+      const result = await run('stat', ['-L', '--format=%d %i %s %.9W', '--', file], {
         timeoutMs: PROBE_TIMEOUT_MS, recorder: this.recorder, abandonAfterMs: ABANDON_AFTER_MS, okExitCodes: [0, 1], env: C_LOCALE,
       });
       text = result.stdout.toString('utf8').trim();
@@ -436,10 +437,11 @@ class ChildReader implements ItemReader {
       if (this.item.dev !== null) this.silentDevs.set(this.item.dev, reason);
       return reason;
     }
-    const match = /^(\d+) (\d+) (\d+)$/.exec(text);
+    const match = /^(\d+) (\d+) (\d+) (-?)(\d+)\.(\d{9})$/.exec(text);
     const ino = match === null ? null : parseU64(match[2] ?? '');
     if (match === null || ino === null) return `cannot read what stat printed for ${file}: ${JSON.stringify(text)}`;
-    return { dev: devString(BigInt(match[1] ?? '0')), ino, size: Number(match[3]) };
+    const btime = (BigInt(match[5] ?? '0') * 1_000_000_000n + BigInt(match[6] ?? '0')) * (match[4] === '-' ? -1n : 1n);
+    return { dev: devString(BigInt(match[1] ?? '0')), ino, size: Number(match[3]), btimeNs: btime === 0n ? null : String(btime) };
   }
 }
 

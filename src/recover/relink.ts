@@ -6,7 +6,7 @@ import { errnoCode, oneLine, UnlinkedError } from '../errors.js';
 import { devString } from '../../parsers/procfs.js';
 import { run, type CommandRecorder } from '../exec/run.js';
 import type { ItemRow } from '../store/items.js';
-import { checkProcess, holderFdPath, sameFile } from './custody.js';
+import { birthNs, checkProcess, holderFdPath, sameBirth, sameFile } from './custody.js';
 import { exactIno } from '../util/u64.js';
 
 export async function relinkItem(item: ItemRow, target: string, recorder: CommandRecorder, elsewhere: string | null): Promise<void> {
@@ -31,7 +31,7 @@ export async function relinkItem(item: ItemRow, target: string, recorder: Comman
     if (errnoCode(error) === 'ENOENT') throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: fd ${item.fd} of process ${item.pid} was closed after the snapshot`);
     throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: cannot stat ${source}: ${oneLine(error)}`);
   }
-  const moved = sameFile(item, devString(stat.dev), exactIno(stat, () => fs.statSync(source, { bigint: true })));
+  const moved = sameFile(item, devString(stat.dev), exactIno(stat, () => fs.statSync(source, { bigint: true }))) ?? sameBirth(item, birthNs(fs.statSync(source, { bigint: true })));
   if (moved !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${moved}`);
   // Relinked before (by unlinked or anyone): another link would be one more name on the live file system.
   if (stat.nlink !== 0) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: it has a name again (link count ${stat.nlink}): find it with \`find MOUNT -xdev -inum ${item.inode ?? '?'}\``);

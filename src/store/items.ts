@@ -48,6 +48,8 @@ export interface ItemRow {
   in_proc: number;
   in_lsof: number;
   lsof_note: string | null;
+  /** Birth time in ns since the epoch (decimal text), null where unknown (see LiveItem.btimeNs). */
+  btime_ns: string | null;
 }
 
 export function itemJson(row: ItemRow): LiveItemJson {
@@ -88,7 +90,7 @@ export function snapshotExists(db: Db, snapshotId: number): boolean {
 }
 
 /** The columns of an item as ItemRow has them (read each row through exactItem). */
-export const ITEM_COLUMNS = `id, snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mount_point, fs_type, fs_uuid, in_proc, in_lsof, lsof_note,
+export const ITEM_COLUMNS = `id, snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mount_point, fs_type, fs_uuid, in_proc, in_lsof, lsof_note, btime_ns,
   ${exactText('inode', 'inode_text')}, ${exactText('size', 'size_text')}`;
 
 /** An item as read: inode and size come as numbers, with their exact text when past 2^53. */

@@ -304,4 +304,17 @@ ALTER TABLE images ADD COLUMN unchanged_after INTEGER;`,
     name: 'mounts.super_options: the super block options of mountinfo (an overlay\'s upperdir and workdir: the disk its files are written to)',
     sql: `ALTER TABLE mounts ADD COLUMN super_options TEXT;`,
   },
+  {
+    version: 6,
+    name: 'items.btime_ns: the birth time of the file, so custody tells it from a later file given the same (reused) inode number',
+    sql: `ALTER TABLE items ADD COLUMN btime_ns TEXT;
+DROP VIEW deleted_items;
+CREATE VIEW deleted_items AS
+SELECT
+  i.id, i.snapshot_id, i.pid, i.start_time, i.comm, i.exe, i.kind, i.fd, i.map_range,
+  i.path, i.dev, i.inode, i.size, i.nlink, i.mount_point, i.fs_type, i.fs_uuid,
+  i.in_proc, i.in_lsof, i.lsof_note, s.host, s.source AS snapshot_source, s.started_at AS snapshot_at, i.btime_ns
+FROM items i JOIN snapshots s ON s.id = i.snapshot_id
+WHERE s.finished_at IS NOT NULL;`,
+  },
 ];
