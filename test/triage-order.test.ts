@@ -13,3 +13,18 @@ test('triage copies memfd, then tmpfs, then exiting processes, then the rest sma
   ];
   assert.deepEqual(orderByVolatility(items).map((item) => item.id), [3, 4, 5, 6, 1, 2]);
 });
+
+test('a file in memory that claims more than RAM and swap (a sparse memfd of 4 EiB) is copied last, not first: it would hold up every other copy', () => {
+  const memory = 8 * 2 ** 30;
+  const items: OrderableItem[] = [
+    { id: 1, kind: 'memfd', size: 2n ** 62n, fsType: null, processState: 'S' },
+    { id: 2, kind: 'memfd', size: 13_000, fsType: null, processState: 'S' },
+    { id: 3, kind: 'fd', size: 10 * 2 ** 30, fsType: 'tmpfs', processState: 'S' },
+    { id: 4, kind: 'fd', size: 100, fsType: 'tmpfs', processState: 'S' },
+    { id: 5, kind: 'fd', size: 20 * 2 ** 30, fsType: 'ext4', processState: 'S' },
+    { id: 6, kind: 'memfd', size: 4 * 2 ** 30, fsType: null, processState: 'S' },
+  ];
+  assert.deepEqual(orderByVolatility(items, memory).map((item) => item.id), [2, 6, 4, 5, 3, 1]);
+  // Without a memory size, volatility alone decides.
+  assert.deepEqual(orderByVolatility(items).map((item) => item.id), [2, 6, 1, 4, 3, 5]);
+});

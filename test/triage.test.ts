@@ -106,3 +106,75 @@ test('triage does not copy items onto their own file system: it says where to pu
   assert.ok(fs.existsSync(path.join(caseDir, 'reports', 'report.html')));
   assert.ok(fs.existsSync(path.join(caseDir, 'reports', 'items.csv')));
 });
+
+test('a memfd of 4 EiB around 13 KB of data (all holes) is copied last: the small ones are copied and the reports written while it is still being read (root)', async (t) => {
+  const caseDir = makeTempDir('triage-holes', '/dev/shm');
+  const dir = makeTempDir('triage-holes-disk');
+  // Two memfds and a deleted file on disk: without the rule, the 4 EiB memfd (memory first) came
+  // before the file on disk.
+  const small = [Buffer.from('first payload'), crypto.randomBytes(5000), crypto.randomBytes(7000)];
+  const script = `
+import os, sys, time
+huge = os.memfd_create('holes')
+os.pwrite(huge, b'X' * 13000, 0)
+os.ftruncate(huge, 1 << 62)
+kept = []
+for i, data in enumerate(sys.argv[2:]):
+    if i < 2:
+        fd = os.memfd_create('small%d' % i)
+    else:
+        fd = os.open(os.path.join(sys.argv[1], 'on-disk'), os.O_RDWR | os.O_CREAT, 0o600)
+        os.unlink(os.path.join(sys.argv[1], 'on-disk'))
+    os.write(fd, bytes.fromhex(data))
+    kept.append(fd)
+print('ready', flush=True)
+while True:
+    time.sleep(1)
+`;
+  const holder = spawn('python3', ['-c', script, dir, ...small.map((data) => data.toString('hex'))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let triage: ReturnType<typeof spawn> | null = null;
+  t.after(() => {
+    if (triage?.exitCode === null) triage.kill('SIGKILL');
+    if (holder.exitCode === null) holder.kill('SIGKILL');
+    fs.rmSync(caseDir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout?.once('data', () => resolve());
+    holder.once('exit', (code) => reject(new Error(`the holder exited (${code})`)));
+  });
+  triage = spawn(process.execPath, [cliPath, '--case', caseDir, 'triage', '--no-lsof', '-q'], { stdio: 'ignore' });
+  // Any file of holes bigger than memory on this machine (another's, too) comes after every other item.
+  const look = () => {
+    if (!fs.existsSync(path.join(caseDir, 'case.sqlite'))) return { small: [], hugeStarted: false };
+    const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+    try {
+      const small = db.prepare(`SELECT r.sha256 FROM items i JOIN recoveries r ON r.item_id = i.id WHERE i.pid = ? AND i.size < 1e18 AND r.complete = 1 ORDER BY i.size`)
+        .all(holder.pid) as Array<{ sha256: string }>;
+      const huge = db.prepare(`SELECT count(*) AS n FROM items i JOIN recoveries r ON r.item_id = i.id WHERE i.size > 1e18`).get() as { n: number };
+      return { small: small.map((row) => row.sha256), hugeStarted: huge.n > 0 };
+    } catch {
+      return { small: [], hugeStarted: false }; // the schema is still being made
+    } finally {
+      db.close();
+    }
+  };
+  const deadline = Date.now() + 120_000;
+  while (!look().hugeStarted && triage.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  // A file of holes is being read (4 EiB: not in this lifetime), after everything else.
+  assert.equal(triage.exitCode, null, 'triage ended: the huge memfd was not being read');
+  assert.deepEqual(look(), { small: small.map(sha256), hugeStarted: true });
+  assert.ok(fs.existsSync(path.join(caseDir, 'reports', 'report.html')));
+  assert.ok(fs.existsSync(path.join(caseDir, 'reports', 'items.csv')));
+  const stopped = new Promise((resolve) => triage?.once('exit', resolve));
+  triage.kill('SIGTERM');
+  await stopped;
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    // Ours: interrupted, or not started when another file of holes came first; never complete.
+    const ours = db.prepare(`SELECT r.complete, r.note FROM items i JOIN recoveries r ON r.item_id = i.id WHERE i.pid = ? AND i.size > 1e18`).all(holder.pid);
+    assert.ok(ours.length === 0 || JSON.stringify(ours) === JSON.stringify([{ complete: 0, note: 'interrupted: the copy did not finish' }]), JSON.stringify(ours));
+  } finally {
+    db.close();
+  }
+});

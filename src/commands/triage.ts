@@ -1,4 +1,6 @@
 // The main job: snapshot first, then copy the most fragile items first, then the reports.
+import fs from 'node:fs';
+import os from 'node:os';
 import { EXIT, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
@@ -10,6 +12,7 @@ import { writeReport } from '../report/registry.js';
 import { progressPrinter } from '../cli/progress.js';
 import { warnUnreadable } from './snapshot.js';
 import { holderLabel } from './recover.js';
+import { tryOr } from '../util/tryOr.js';
 
 export interface TriageCommandOptions {
   recover?: boolean;
@@ -32,7 +35,11 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
       const states = new Map(
         (kase.db.prepare(`SELECT pid, state FROM processes WHERE snapshot_id = ?`).all(snapshot.snapshotId) as Array<{ pid: number; state: string | null }>).map((row) => [row.pid, row.state]),
       );
-      const ordered = orderByVolatility(items.map((item) => ({ ...item, fsType: item.fs_type, processState: states.get(item.pid) ?? null }))) as ItemRow[];
+      const ordered = orderByVolatility(items.map((item) => ({ ...item, fsType: item.fs_type, processState: states.get(item.pid) ?? null })), memoryBytes()) as ItemRow[];
+      // The reports of the snapshot first: a copy that takes very long (a file of holes), or a triage
+      // stopped half-way, still leaves them. Written again when the copies are done.
+      await writeReport(kase.db, kase.paths, 'html', undefined);
+      await writeReport(kase.db, kase.paths, 'csv', undefined);
       const progress = progressPrinter(ctx);
       recovered = await recoverItems(kase.db, ordered, {
         outputDir: kase.paths.recovered,
@@ -81,4 +88,10 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
   } finally {
     kase.close();
   }
+}
+
+/** RAM and swap: no file kept in memory holds more data than that. */
+function memoryBytes(): number {
+  const swapKb = tryOr(() => Number(/^SwapTotal:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/meminfo', 'latin1'))?.[1] ?? 0), 0);
+  return os.totalmem() + swapKb * 1024;
 }

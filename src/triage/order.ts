@@ -11,19 +11,25 @@ export interface OrderableItem {
   processState: string | null;
 }
 
-/** Lower rank is copied first. */
-export function volatilityRank(item: OrderableItem): number {
+/**
+ * Lower rank is copied first. `memoryBytes` (RAM and swap): a file in memory that claims more than
+ * that is mostly holes (a memfd truncated to 4 EiB around a few KB of data), and reading its holes
+ * could take longer than the rest together, or for ever: it goes last, not first.
+ */
+export function volatilityRank(item: OrderableItem, memoryBytes: number = Number.POSITIVE_INFINITY): number {
+  const inMemory = item.kind === 'memfd' || item.fsType === 'tmpfs' || item.fsType === 'ramfs' || item.fsType === 'devtmpfs';
+  if (inMemory && item.size !== null && item.size > memoryBytes) return 4;
   // memfd and tmpfs live only in memory: gone the moment the last holder exits.
   if (item.kind === 'memfd') return 0;
-  if (item.fsType === 'tmpfs' || item.fsType === 'ramfs' || item.fsType === 'devtmpfs') return 1;
+  if (inMemory) return 1;
   // An exiting process closes its files any moment now.
   if (item.processState === 'X' || item.processState === 'Z') return 2;
   return 3;
 }
 
 /** Most fragile first; within a rank, small files before huge ones (more files saved per second). */
-export function orderByVolatility<T extends OrderableItem>(items: readonly T[]): T[] {
-  return [...items].sort((a, b) => volatilityRank(a) - volatilityRank(b) || compare(a.size ?? 0, b.size ?? 0) || a.id - b.id);
+export function orderByVolatility<T extends OrderableItem>(items: readonly T[], memoryBytes?: number): T[] {
+  return [...items].sort((a, b) => volatilityRank(a, memoryBytes) - volatilityRank(b, memoryBytes) || compare(a.size ?? 0, b.size ?? 0) || a.id - b.id);
 }
 
 /** Sizes past 2^53 are bigints: < and > compare a number with a bigint exactly, - cannot. */
