@@ -203,7 +203,7 @@ test('recover after the mount stopped answering: its file is reported not copied
   // The snapshot's probe of the mount (answered), then recover's of the file (no answer).
   assert.deepEqual(probes.map((row) => [JSON.parse(row.argv) as string[], row.error]), [
     [['--format=%d:%i', '--', `/proc/${holder.pid}/root${mountPoint}`], null], // the first --pid of that namespace
-    [['-L', '--format=%d %i %s', '--', `/proc/${readerPid}/fd/3`], 'timed out after 3000 ms; still there 500 ms after SIGKILL (an uninterruptible wait): left behind'],
+    [['-L', '--format=%d %i %s %.9W', '--', `/proc/${readerPid}/fd/3`], 'timed out after 3000 ms; still there 500 ms after SIGKILL (an uninterruptible wait): left behind'],
   ]);
 });
 
@@ -253,7 +253,7 @@ test('recover when the server dies in the middle of a copy: what came is kept an
   // (The commands of the follow above read fd 4: left out.)
   assert.deepEqual(commands.filter((row) => !row.argv.includes('/fd/4')).map((row) => [row.program, JSON.parse(row.argv) as string[], row.error]), [
     ['stat', ['--format=%d:%i', '--', `/proc/${readerPid}/root${mountPoint}`], null], // the snapshot's probe
-    ['stat', ['-L', '--format=%d %i %s', '--', `/proc/${readerPid}/fd/3`], null],
+    ['stat', ['-L', '--format=%d %i %s %.9W', '--', `/proc/${readerPid}/fd/3`], null],
     ['dd', [`if=/proc/${readerPid}/fd/3`, 'bs=1M', 'iflag=skip_bytes,noatime', 'skip=0', 'status=none'], 'no output for 2000 ms: killed; still there 500 ms after SIGKILL (an uninterruptible wait): left behind'],
   ]);
 });

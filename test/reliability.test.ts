@@ -13,6 +13,7 @@ import { makeTempDir, startHolder } from './helpers/holder.js';
 import { json, runCli } from './helpers/cli.js';
 import { makeOrphanImage, sha256File } from './helpers/images.js';
 import type { LiveItemJson } from '../src/store/items.js';
+import { wholeHostExit } from './helpers/host.js';
 
 function integrity(caseDir: string): void {
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
@@ -266,7 +267,7 @@ stop()
   const started = Date.now();
   const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--json', '-q']);
   const seconds = (Date.now() - started) / 1000;
-  assert.equal(snapshot.code, 0, snapshot.stderr);
+  assert.equal(snapshot.code, wholeHostExit(), snapshot.stderr);
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
   try {
     const kids = db.prepare('SELECT count(*) AS n FROM processes WHERE ppid = ?').get(Number(parent)) as { n: number };

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { json, runCli } from './helpers/cli.js';
@@ -288,4 +289,41 @@ time.sleep(600)`;
   const [mountPoint, fsType] = execFileSync('findmnt', ['-n', '-o', 'TARGET,FSTYPE', '-T', dir], { encoding: 'utf8' }).trim().split(/\s+/);
   const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).filter((item) => item.pid === pid);
   assert.deepEqual(items.map((item) => [item.kind, item.size, item.mount_point, item.fs_type]), [['fd', 16, mountPoint, fsType]]);
+});
+
+test('a deleted file mapped from a file system unmounted lazily (umount -l) is still found: its device is in no mountinfo, but it is not a kernel object (root)', async (t) => {
+  const caseDir = makeTempDir('lazy-case', '/dev/shm');
+  const mountPoint = makeTempDir('lazy-mnt');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'lazyfs', mountPoint]);
+  let mounted = true;
+  const content = Buffer.alloc(20000, 'L');
+  const child = spawn('python3', ['-c', `
+import ctypes, mmap, os, sys, time
+path = os.path.join(sys.argv[1], 'payload.bin')
+fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'L' * 20000)
+# libc's mmap: Python's mmap object keeps a dup of the fd, and this mapping must be held by no fd.
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+assert libc.mmap(None, 20000, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0) not in (None, ctypes.c_void_p(-1).value)
+os.close(fd)
+os.unlink(path)
+print(os.getpid(), flush=True)
+time.sleep(60)
+`, mountPoint], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    child.kill('SIGKILL');
+    if (mounted) execFileSync('umount', ['-l', mountPoint]);
+    fs.rmSync(caseDir, { recursive: true, force: true });
+    fs.rmSync(mountPoint, { recursive: true, force: true });
+  });
+  const pid = await firstLine(child);
+  execFileSync('umount', ['-l', mountPoint]);
+  mounted = false;
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', pid]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => [item.kind, item.path, item.size, item.mount_point]), [['map', '/payload.bin', 20000, null]]);
+  const recovered = json<Array<{ sha256: string; complete: boolean }>>(runCli(caseDir, ['recover', '--json']));
+  assert.deepEqual(recovered.map((copy) => [copy.complete, copy.sha256]), [[true, crypto.createHash('sha256').update(content).digest('hex')]]);
 });

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { cliPath } from './helpers/paths.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
+import { wholeHostExit } from './helpers/host.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 
@@ -37,7 +38,10 @@ test('triage: snapshot, recover every kind with exact sha256, SHA256SUMS, HTML a
   fs.unlinkSync(exe);
 
   // As the README says: `npx unlinked triage` in a directory of the responder's choosing.
-  const stdout = execFileSync(process.execPath, [cliPath, 'triage', '--json'], { cwd: cwd.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const ran = spawnSync(process.execPath, [cliPath, 'triage', '--json'], { cwd: cwd.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // 3 where root cannot read some process here (its files were not examined).
+  assert.equal(ran.status, wholeHostExit(), ran.stderr);
+  const stdout = ran.stdout;
   const summary = JSON.parse(stdout) as { snapshot_id: number; reports: { html: string; csv: string }; recovered_incomplete: number };
   const caseDir = path.join(cwd.dir, 'unlinked-case');
   assert.equal(summary.reports.html, path.join(caseDir, 'reports', 'report.html'));

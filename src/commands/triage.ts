@@ -83,8 +83,9 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
         }),
       );
     }
-    // Files on a mount that did not answer were not examined: a deleted one may be missing.
-    return failed.length === 0 && snapshot.unanswered.length === 0 ? EXIT.ok : EXIT.partial;
+    // Files on a mount that did not answer were not examined, nor those of processes that could
+    // not be read (not root, a security module): a deleted one may be missing.
+    return failed.length === 0 && snapshot.unanswered.length === 0 && snapshot.counts.processesUnreadable === 0 ? EXIT.ok : EXIT.partial;
   } finally {
     kase.close();
   }

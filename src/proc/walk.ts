@@ -8,7 +8,7 @@ import { displayBytes } from '../util/bytes.js';
 import { O_TMPFILE_BIT, devString, parseFdInfo, parseMaps, parseProcStat } from '../../parsers/procfs.js';
 import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
-import { MountTable, OWN_DEV_FS, type NamespaceMounts } from './mounts.js';
+import { MountTable, type NamespaceMounts } from './mounts.js';
 import { liveTaskDir } from './tasks.js';
 import { tryOr } from '../util/tryOr.js';
 import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './walkWatchdog.js';
@@ -352,6 +352,8 @@ function walkProcess(
   }
   const mapFilesDir = inside ? '../map_files/' : `${files}/map_files/`;
   const seenMapped = new Set<string>();
+  /** Mappings whose file could not be stat'ed, by error: said once per process. */
+  const unreadableMaps = new Map<string, number>();
   for (const entry of mapsBytes === null ? [] : parseMaps(mapsBytes)) {
     const mapPath = entry.path.toString('latin1');
     const cacheKey = `${entry.mapsDev}/${entry.inode}`;
@@ -369,6 +371,8 @@ function walkProcess(
     }
     if (typeof stat === 'string') {
       result.maps.push([pid, entry.range, entry.perms, u64(entry.offset), entry.mapsDev, entry.inode, mapPath, null, null, null, stat]);
+      // Refused (map_files needs CAP_SYS_ADMIN; a security module): whether the file is deleted is unknown.
+      if (stat !== 'ENOENT') unreadableMaps.set(stat, (unreadableMaps.get(stat) ?? 0) + 1);
       continue;
     }
     result.maps.push([pid, entry.range, entry.perms, u64(entry.offset), entry.mapsDev, entry.inode, mapPath, stat.dev, stat.size, stat.nlink, null]);
@@ -384,12 +388,14 @@ function walkProcess(
     // A memfd lives on the kernel's internal shmem mount, which no mountinfo lists; a file someone
     // named "/memfd:x" on a real mount is an ordinary file.
     const isMemfd = itemPath.startsWith(MEMFD_PREFIX) && !listedDev;
-    // Shared anonymous memory ("/dev/zero (deleted)") and SysV shm live on that internal mount too:
-    // not files anyone deleted. But overlayfs (layers on several file systems) and btrfs (subvolumes)
-    // give their files device numbers of their own, which mountinfo does not list either.
-    if (!isMemfd && !listedDev && !onOwnDevFs(nsMounts, itemPath) && !onOwnDevFs(ownView(), itemPath)) continue;
+    // Shared anonymous memory ("/dev/zero (deleted)"), SysV shm, AIO rings and GPU buffers live on
+    // that internal mount (or others like it): not files anyone deleted. Any other name on a device
+    // mountinfo does not list is a file: on overlayfs or btrfs (device numbers of their own), or on a
+    // file system unmounted lazily (`umount -l`) while the mapping stays.
+    if (!isMemfd && !listedDev && KERNEL_OBJECTS.test(itemPath)) continue;
     result.items.push(makeItem(isMemfd ? 'memfd' : 'map', stat, itemPath, { mapRange: entry.range, btimeNs: birthOf(mapFilesDir + entry.range, stat, progress, pid, -1, WHAT_MAP) }));
   }
+  for (const [code, count] of unreadableMaps) errors.push(`map_files: ${code} on ${count} mapping${count === 1 ? '' : 's'}`);
   for (const [mount, count] of leftHere) errors.push(`${count} files not examined: ${describeUnanswered(mount)} did not answer a stat`);
   // The PID may have been reused while it was walked: its items could mix two processes.
   const after = tryOr(() => parseProcStat(readSmall(`${base}/stat`, 'latin1'))?.startTime ?? null, null);
@@ -465,18 +471,11 @@ function classifyFd(target: RawBytes, flags: number | null, mntId: number | null
   return 'fd';
 }
 
-/** Names the kernel gives objects of its internal shmem mount: shared anonymous memory, SysV shm, GPU buffers. */
-const SHMEM_NAMES = /^\/(dev\/zero|SYSV[0-9a-f]{8}|drm mm object|i915|memfd:)/;
-
 /**
- * Is the path on an overlayfs or btrfs mount (whose files carry device numbers that mountinfo does
- * not list), and not named like a kernel-internal shmem object?
+ * Names the kernel gives objects of its internal mounts (never in mountinfo): shared anonymous
+ * memory, SysV shm, AIO rings, GPU and DMA buffers. memfds are told apart before.
  */
-function onOwnDevFs(nsMounts: NamespaceMounts | null, itemPath: RawBytes): boolean {
-  if (nsMounts === null || SHMEM_NAMES.test(itemPath)) return false;
-  const fsType = nsMounts.mountAt(itemPath)?.fsType;
-  return fsType !== undefined && OWN_DEV_FS.has(fsType);
-}
+const KERNEL_OBJECTS = /^\/(?:dev\/zero|SYSV[0-9a-f]{8}|drm mm object|i915|\[aio\])$|^\/dmabuf:/;
 
 /** The kernel appends exactly one " (deleted)" to an unlinked dentry's name; a name may carry its own. */
 export function stripDeleted(target: RawBytes): RawBytes {

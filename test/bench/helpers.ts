@@ -1,14 +1,18 @@
 // Shared bench plumbing: timing a command, best-of-N, a fd-heavy process load.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
 /** Wall time of one run of a command, in seconds; output discarded. */
-export function timeCommand(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): number {
+/** Seconds the command took; it must exit with one of `okExits` (default 0). */
+export function timeCommand(file: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; okExits?: readonly number[] } = {}): number {
   const start = process.hrtime.bigint();
-  execFileSync(file, [...args], { stdio: ['ignore', 'ignore', 'ignore'], maxBuffer: 1 << 30, ...(options.env === undefined ? {} : { env: options.env }) });
-  return Number(process.hrtime.bigint() - start) / 1e9;
+  const result = spawnSync(file, [...args], { stdio: ['ignore', 'ignore', 'ignore'], ...(options.env === undefined ? {} : { env: options.env }) });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (result.error !== undefined) throw result.error;
+  if (!(options.okExits ?? [0]).includes(result.status ?? -1)) throw new Error(`${file} ${args.join(' ')} exited ${result.status ?? result.signal}`);
+  return seconds;
 }
 
 /** Median of n runs: robust against one slow run on a 2-core machine. */
@@ -17,8 +21,8 @@ export function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-export function timeMedian(runs: number, file: string, args: readonly string[]): number {
-  return median(Array.from({ length: runs }, () => timeCommand(file, args)));
+export function timeMedian(runs: number, file: string, args: readonly string[], okExits?: readonly number[]): number {
+  return median(Array.from({ length: runs }, () => timeCommand(file, args, okExits === undefined ? {} : { okExits })));
 }
 
 const LOAD_SCRIPT = String.raw`
