@@ -441,3 +441,73 @@ test('an image reached through a symbolic link is recorded under its real path: 
   assert.deepEqual(db.prepare('SELECT path FROM images').all(), [{ path: built.image }]);
   db.close();
 });
+
+/** Patch `bytes` into our own scratch image at `position`. */
+function patch(image: string, position: number, bytes: Buffer): void {
+  const fd = fs.openSync(image, 'r+');
+  try {
+    fs.writeSync(fd, bytes, 0, bytes.length, position);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+test('the orphan chain and the orphan file are not trusted blindly: a deleted inode stays deleted, never-used and reserved inodes are left out (root)', (t) => {
+  const { dir, caseDir } = work(t, 'badchain');
+  const { image, inode } = makeDeletedImage(dir, 'ext4', crypto.randomBytes(30_000));
+  const scanOf = (copy: string): CliResult => {
+    const result = untouched(copy, caseDir, ['image', 'scan', copy, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    return result;
+  };
+  /** A scratch copy of our image with the debugfs -w requests applied. */
+  const crafted = (name: string, requests: string): string => {
+    const copy = path.join(dir, name);
+    fs.copyFileSync(image, copy);
+    execFileSync('debugfs', ['-w', '-f', '-', copy], { input: requests, stdio: ['pipe', 'ignore', 'ignore'] });
+    return copy;
+  };
+  const facts = (result: CliResult) => json<ImageInodeJson[]>(result).map((entry) => [entry.inode, entry.state, entry.recoverable, entry.found_by, (entry.dtime ?? 0) > 1_700_000_000]);
+
+  // The chain head names an ordinarily deleted inode (ext4: size and extents zeroed).
+  const toDeleted = crafted('to-deleted.img', `ssv last_orphan ${inode}\n`);
+  const deletedScan = scanOf(toDeleted);
+  assert.deepEqual(facts(deletedScan), [[inode, 'deleted', false, 'ils', true]]);
+  assert.match(deletedScan.stderr, new RegExp(`^warning: sector 0: inode ${inode} is on the orphan chain but it is not allocated \\(ils -r lists it as deleted\\): kept as deleted, its dtime a deletion time \\(the chain is not followed past it\\)$`, 'm'));
+  const extract = untouched(toDeleted, caseDir, ['image', 'extract', toDeleted, '--all', '--json']);
+  assert.equal(extract.code, 0, extract.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(extract), []);
+  assert.deepEqual(fs.existsSync(path.join(caseDir, 'extracted')) ? fs.readdirSync(path.join(caseDir, 'extracted')).filter((name) => name !== 'SHA256SUMS') : [], []);
+
+  // A never-used inode (mode 0), and reserved inode 1 whose dtime names reserved inode 5.
+  const neverUsed = scanOf(crafted('to-100.img', 'ssv last_orphan 100\n'));
+  assert.deepEqual(facts(neverUsed), [[inode, 'deleted', false, 'ils', true]]);
+  assert.match(neverUsed.stderr, /^warning: sector 0: inode 100 is on the orphan chain but it was never used \(mode 0, no file type\): left out \(the chain is not followed past it\)$/m);
+  const reserved = scanOf(crafted('to-1.img', 'ssv last_orphan 1\nsif <1> dtime 5\n'));
+  assert.deepEqual(facts(reserved), [[inode, 'deleted', false, 'ils', true]]);
+  assert.match(reserved.stderr, /^warning: sector 0: inode 1 is on the orphan chain but it is a reserved inode \(below 11\), never an unlinked file: left out \(the chain is not followed past it\)$/m);
+  assert.doesNotMatch(reserved.stderr, /inode 5 is/);
+
+  // ext4 with orphan_file: a deleted inode (its extents kept) written into the orphan file's first slot.
+  const content = crypto.randomBytes(20_000);
+  const withFile = debugfsBuilt(fs.mkdtempSync(path.join(dir, 'of-')), ['mkfs.ext4', '-O', 'orphan_file'], { gone: content }, 'kill_file gone\nunlink gone\n');
+  const orphanFileBlock = Number(execFileSync('debugfs', ['-c', '-R', 'bmap <12> 0', withFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  const blockSize = Number(/Block size:\s+(\d+)/.exec(execFileSync('dumpe2fs', ['-h', withFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))?.[1]);
+  const slot = Buffer.alloc(4);
+  slot.writeUInt32LE(13);
+  patch(withFile, orphanFileBlock * blockSize, slot);
+  const fileScan = scanOf(withFile);
+  assert.deepEqual(facts(fileScan), [[13, 'deleted', true, 'ils', true]]);
+  assert.match(fileScan.stderr, /^warning: sector 0: inode 13 is on the orphan file but it is not allocated \(ils -r lists it as deleted\): kept as deleted, its dtime a deletion time$/m);
+
+  // Named with --inode, an unused reserved inode (8 on ext2: no journal) and a never-used one: no empty file as their content.
+  const ext2 = makeDeletedImage(fs.mkdtempSync(path.join(dir, 'ext2-')), 'ext2', Buffer.from('x'));
+  const { caseDir: fresh } = work(t, 'badchain-named');
+  const named = untouched(ext2.image, fresh, ['image', 'extract', ext2.image, '--inode', '8', '--inode', '100', '--json']);
+  assert.equal(named.code, 3, named.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.inode, copy.output, copy.bytes, copy.sha256, copy.complete, copy.note]), [
+    [8, null, 0, null, false, 'unrecoverable: inode 8 holds no file (mode 0, no file type: never used, a reserved inode this file system does not use): nothing extracted'],
+    [100, null, 0, null, false, 'unrecoverable: inode 100 holds no file (mode 0, no file type: never used): nothing extracted'],
+  ]);
+  assert.deepEqual(fs.readdirSync(path.join(fresh, 'extracted')).filter((name) => name !== 'SHA256SUMS'), []);
+});

@@ -21,7 +21,7 @@ import { ilsRemoved, ilsUnlinkedAllocated } from '../tools/ils.js';
 import { istat } from '../tools/istat.js';
 import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
-import type { DebugfsInode } from '../../parsers/debugfsStats.js';
+import { hasNoFileType, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import { followOrphanChain } from './orphanChain.js';
 import { changedSinceOpened, checkOffset, isMounted, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 
@@ -65,7 +65,7 @@ export interface ScanResult {
 const SCAN_TOOLS = ['mmls', 'fsstat', 'ils', 'fls', 'icat', 'istat', 'debugfs'] as const;
 
 /** Reserved inodes (bad blocks, root, journal, ...) are below s_first_ino, 11 on every ext2/3/4 made by mke2fs. */
-const FIRST_ORDINARY_INODE = 11;
+export const FIRST_ORDINARY_INODE = 11;
 
 /** The orphan file is a few blocks per CPU; anything far bigger is not one. */
 const ORPHAN_FILE_MAX_BYTES = 64 << 20;
@@ -284,16 +284,35 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       (scanned.undescribed === 0 ? '' : `; ${scanned.undescribed} by neither (metadata from ils alone; whether they still point at data is unknown, reported as not recoverable)`));
   }
 
-  // 3. The s_last_orphan chain, through the dtime links debugfs read.
+  // An inode named only by the chain or the orphan file is an orphan when ils says it is allocated
+  // (a crafted or stale s_last_orphan can name any inode): why one is not, or null when it may be.
+  const notAnOrphan = (inode: number): string | null => {
+    if (ilsOrphans.has(inode)) return null;
+    if (inode < FIRST_ORDINARY_INODE) return `it is a reserved inode (below ${FIRST_ORDINARY_INODE}), never an unlinked file: left out`;
+    if (ilsDeleted.has(inode)) return 'it is not allocated (ils -r lists it as deleted): kept as deleted, its dtime a deletion time';
+    const stat = stats.get(inode);
+    if (stat !== undefined && hasNoFileType(stat)) return 'it was never used (mode 0, no file type): left out';
+    // Allocated with links: a truncation in progress, said by addOrphan; its dtime is a link.
+    if (stat?.links !== undefined && stat.links !== null && stat.links > 0) return null;
+    if (unlinked !== null) return 'ils -aL does not list it as allocated, nor ils -r as deleted: not a file in use, left out';
+    return null;
+  };
+
+  // 3. The s_last_orphan chain, through the dtime links debugfs read. An inode that is no orphan
+  // ends it: its dtime is a deletion time or garbage, not a link.
   let extraLookups = 0;
   const chain = await followOrphanChain(superblock.lastOrphan, superblock.inodesCount, async (inode) => {
     if (!stats.has(inode)) {
       if (++extraLookups > CHAIN_EXTRA_LOOKUPS) return null;
       await statBatch([inode]).catch(() => null);
     }
+    if (notAnOrphan(inode) !== null) return 0;
     return stats.get(inode)?.dtimeRaw ?? null;
   });
   chain.warnings.forEach(warn);
+  if (unlinked === null && (chain.inodes.length > 0 || fromOrphanFile.length > 0)) {
+    warn('ils -aL did not run: whether the inodes of the orphan chain or the orphan file are allocated was not checked');
+  }
 
   // ils' times stand in where neither debugfs nor istat gave one: read as the kernel does where certain.
   const unsureIlsTimes = new Set<number>();
@@ -312,9 +331,17 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       return;
     }
     const stat = stats.get(inode);
+    const where = by === 'orphan_chain' ? 'orphan chain' : 'orphan file';
+    if (by !== 'ils') {
+      const why = notAnOrphan(inode);
+      if (why !== null) {
+        warn(`inode ${inode} is on the ${where} but ${why}${by === 'orphan_chain' ? ' (the chain is not followed past it)' : ''}`);
+        return;
+      }
+    }
     // The orphan list also holds files being truncated, which still have names: not unlinked files.
     if (by !== 'ils' && stat?.links !== undefined && stat.links !== null && stat.links > 0) {
-      warn(`inode ${inode} is on the ${by === 'orphan_chain' ? 'orphan chain' : 'orphan file'} with ${stat.links} link(s): a truncation in progress, not an unlinked file`);
+      warn(`inode ${inode} is on the ${where} with ${stat.links} link(s): a truncation in progress, not an unlinked file`);
       return;
     }
     orphans.set(inode, describe(inode, 'orphan', by, stat, ilsOrphans.get(inode) ?? ilsDeleted.get(inode), fromIls));

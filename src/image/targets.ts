@@ -5,10 +5,11 @@ import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
 import { filesystemsOf, imageInodesOf, latestImageId, type ImageInodeRecord } from '../store/images.js';
 import { debugfsStatMany } from '../tools/debugfs.js';
+import { hasNoFileType } from '../../parsers/debugfsStats.js';
 import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
 import type { ExtractTarget } from './extract.js';
-import { scanImage } from './scan.js';
+import { FIRST_ORDINARY_INODE, scanImage } from './scan.js';
 import { checkOffset, readSuperblock, type ImageSource } from './source.js';
 
 export interface TargetChoice {
@@ -22,7 +23,7 @@ const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
   // A scan that could not describe the inode (blocks null) does not know: icat is tried, and judged.
   recoverable: record.blocks === null ? null : record.recoverable,
   state: record.state, blocks: record.blocks, mode: record.mode,
-  fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id,
+  fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id, unrecoverableWhy: null,
 });
 
 /**
@@ -83,13 +84,20 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       if (stat === undefined) notes.push(`debugfs could not describe inode ${inode}: its size is unknown`);
       else if (stat.links !== null && stat.links > 0) notes.push(`inode ${inode} still has ${stat.links} link(s): a live file, not an orphan`);
       let hasData = stat === undefined ? null : stat.dataBlocks > 0 || stat.inlineData || stat.size === 0;
-      // Size 0 is whole only for an inode in use: ext4 zeroes the size of a deleted one.
-      if (stat !== undefined && stat.size === 0 && stat.links === 0 && stat.dataBlocks === 0 && !stat.inlineData) {
+      let why: string | null = null;
+      if (stat !== undefined && hasNoFileType(stat)) {
+        // A reserved inode a file system does not use (8 on ext2: no journal), or one never allocated:
+        // icat copies 0 bytes of it, which would pass for a whole empty file.
+        hasData = false;
+        why = `inode ${inode} holds no file (mode 0, no file type: never used${inode < FIRST_ORDINARY_INODE ? ', a reserved inode this file system does not use' : ''})`;
+      } else if (stat !== undefined && stat.size === 0 && stat.links === 0 && stat.dataBlocks === 0 && !stat.inlineData) {
+        // Size 0 is whole only for an inode in use: ext4 zeroes the size of a deleted one.
         const allocated = (await istat(source.path, at, inode, recorder).catch(() => null))?.allocated ?? null;
         if (allocated !== true) hasData = false;
       }
       targets.set(inode, {
         offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null,
+        unrecoverableWhy: why,
       });
     }
   }
