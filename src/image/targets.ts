@@ -6,6 +6,7 @@ import type { Db } from '../store/db.js';
 import { filesystemsOf, imageInodesOf, latestImageId, type ImageInodeRecord } from '../store/images.js';
 import { debugfsStatMany } from '../tools/debugfs.js';
 import { hasNoFileType } from '../../parsers/debugfsStats.js';
+import { specialFileType } from '../util/mode.js';
 import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
 import type { ExtractTarget } from './extract.js';
@@ -49,7 +50,16 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
     notes.push(`no scan of ${source.path} as it is now${offset === undefined ? '' : ` at sector ${offset}`} in the case (none yet, or the file or the disk at that path changed since): scanned it first`);
     imageId = (await scanImage(db, source.path, offset, recorder, { workDir })).imageId;
   }
-  const records = imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
+  const found = imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
+  // A FIFO, socket or device has no content: copying it is no attempt that could fail.
+  const special = found.filter((record) => specialFileType(record.mode) !== null);
+  if (special.length > 0) {
+    const one = special.length === 1;
+    const types = [...new Set(special.map((record) => specialFileType(record.mode)))].join(', ');
+    const inodes = special.slice(0, 10).map((record) => record.inode).join(', ') + (special.length > 10 ? ', ...' : '');
+    notes.push(`${special.length} special file${one ? '' : 's'} (${types}; inode${one ? '' : 's'} ${inodes}) ${one ? 'has' : 'have'} no content: not extracted`);
+  }
+  const records = found.filter((record) => specialFileType(record.mode) === null);
   const skipped = records.filter((record) => record.state === 'deleted' && !record.recoverable && record.blocks !== null).length;
   if (skipped > 0) notes.push(`${skipped} deleted inodes point at no data blocks any more: not extracted (name them with --inode to have that recorded)`);
   return { targets: records.filter((record) => record.state === 'orphan' || record.recoverable || record.blocks === null).map(fromRecord), notes };
