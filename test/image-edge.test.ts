@@ -520,3 +520,35 @@ test('the orphan chain and the orphan file are not trusted blindly: a deleted in
   ]);
   assert.deepEqual(fs.readdirSync(path.join(fresh, 'extracted')).filter((name) => name !== 'SHA256SUMS'), []);
 });
+
+test('an --offset that lands on a backup superblock is refused in one line that says where the file system starts (root)', (t) => {
+  const { dir, caseDir } = work(t, 'backup-sb');
+  // ext2, 1 KiB blocks, 8192 blocks per group: group 1's backup superblock is block 8193, read as a
+  // primary (1024 bytes into a file system) from sector 16384.
+  const { image } = makeDeletedImage(dir, 'ext2', crypto.randomBytes(10_000));
+  for (const args of [['image', 'scan', image, '--offset', '16384'], ['image', 'extract', image, '--inode', '12', '--offset', '16384']]) {
+    const result = untouched(image, caseDir, args);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stderr, `unlinked: ${image} at sector 16384: this is the backup superblock of block group 1, not the start of a file system: the file system starts at sector 0 (--offset 0)\n`);
+  }
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.deepEqual(['images', 'image_inodes', 'extractions'].map((table) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n), [0, 0, 0]);
+  db.close();
+
+  // ext4, 4 KiB blocks, 8192 blocks per group, in a partition at sector 2048: group 1's backup is at
+  // byte 32 MiB of the file system, read as a primary from 2 sectors before it.
+  const disk = path.join(dir, 'disk.img');
+  fs.writeFileSync(disk, '');
+  fs.truncateSync(disk, 72 << 20);
+  execFileSync('sfdisk', ['-q', disk], { input: 'label: dos\nstart=2048, type=83\n' });
+  const part = path.join(dir, 'part.img');
+  fs.writeFileSync(part, '');
+  fs.truncateSync(part, 64 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', '-b', '4096', '-g', '8192', part]);
+  patch(disk, 2048 * 512, fs.readFileSync(part));
+  const wrong = 2048 + (8192 * 4096) / 512 - 2;
+  const refused = untouched(disk, caseDir, ['image', 'scan', disk, '--offset', String(wrong)]);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.equal(refused.stderr, `unlinked: ${disk} at sector ${wrong}: this is the backup superblock of block group 1, not the start of a file system: the file system starts at sector 2048 (--offset 2048)\n`);
+  assert.equal(untouched(disk, caseDir, ['image', 'scan', disk, '--offset', '2048']).code, 0);
+});

@@ -13,7 +13,7 @@ import { parseIstat } from '../parsers/istat.js';
 import { parseDebugfsStat, parseLsdel } from '../parsers/debugfs.js';
 import { parseDebugfsStats } from '../parsers/debugfsStats.js';
 import { parseOrphanFile } from '../parsers/orphanFile.js';
-import { parseExtSuperblock } from '../parsers/extSuperblock.js';
+import { backupSuperblockShift, parseExtSuperblock } from '../parsers/extSuperblock.js';
 import { displayBytes } from '../src/util/bytes.js';
 
 const read = (folder: string, name: string): string => fs.readFileSync(path.join(fixturesDir, folder, name), 'latin1');
@@ -98,6 +98,14 @@ test('orphan file and superblock: inode 13 in the orphan file, the chain head in
   const chain = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-last_orphan.bin')));
   assert.deepEqual([chain?.lastOrphan, chain?.orphanFileInode, chain?.uuid], [14, null, '51b55bf7-295d-4b50-951d-e223ad0534db']);
   assert.equal(parseExtSuperblock(Buffer.alloc(1024)), null);
+  assert.deepEqual([chain?.blockGroupNr, backupSuperblockShift(chain ?? assert.fail())], [0, null]);
+});
+
+test('superblock: a backup copy carries its block group number; where its file system starts follows from it', () => {
+  const backup = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-backup-group1.bin')));
+  assert.deepEqual([backup?.blockGroupNr, backup?.firstDataBlock, backup?.blocksPerGroup, backup?.blockSize], [1, 1, 8192, 1024]);
+  // Read 1024 bytes into a supposed file system start; the copy is at block 1 + 8192 of the real one.
+  assert.equal(backupSuperblockShift(backup ?? assert.fail()), 8192 * 1024);
 });
 
 test('debugfs stats: times decoded as ext4 does (signed low word, epoch bits, nanoseconds), 128-byte inodes signed; ils prints them unsigned', () => {

@@ -23,7 +23,7 @@ import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
 import { hasNoFileType, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import { followOrphanChain } from './orphanChain.js';
-import { changedSinceOpened, checkOffset, isMounted, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
+import { backupSuperblockAt, changedSinceOpened, checkOffset, isMounted, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 
 export interface ScannedFs extends NewFilesystem {
   inodes: NewImageInode[];
@@ -193,6 +193,12 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     scanned.failure = 'no ext2/3/4 file system here (no superblock magic 0xEF53): not a file system, a clobbered superblock, or another file system type';
     scanned.error = scanned.failure;
     scanned.notExt = true;
+    return scanned;
+  }
+  const backup = backupSuperblockAt(superblock, offset);
+  if (backup !== null) {
+    scanned.failure = backup;
+    scanned.error = backup;
     return scanned;
   }
   Object.assign(scanned, {

@@ -11,7 +11,7 @@ import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
 import type { ExtractTarget } from './extract.js';
 import { FIRST_ORDINARY_INODE, scanImage } from './scan.js';
-import { checkOffset, readSuperblock, type ImageSource } from './source.js';
+import { backupSuperblockAt, checkOffset, readSuperblock, type ImageSource } from './source.js';
 
 export interface TargetChoice {
   targets: ExtractTarget[];
@@ -84,6 +84,8 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
     const at = offset ?? (await soleFilesystem(db, imageId, source, recorder));
     const superblock = readSuperblock(source, at);
     if (superblock === null) throw new UnlinkedError('BAD_INPUT', `${source.path}${at === 0 ? '' : ` at sector ${at}`}: no ext2/3/4 file system here (no superblock magic 0xEF53)`);
+    const backup = backupSuperblockAt(superblock, at);
+    if (backup !== null) throw new UnlinkedError('BAD_INPUT', `${source.path} at sector ${at}: ${backup}`);
     for (const inode of unknown) {
       if (inode < 1 || inode > superblock.inodesCount) throw usageError(`inode ${inode} does not exist: this file system has inodes 1 to ${superblock.inodesCount}`);
     }
