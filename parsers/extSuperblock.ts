@@ -25,6 +25,11 @@ export interface ExtSuperblock {
   /** s_orphan_file_inum, when the orphan_file feature is on. */
   orphanFileInode: number | null;
   hasJournal: boolean;
+  /**
+   * INCOMPAT_RECOVER (needs_recovery): the journal holds transactions not written to their places
+   * (a crash, a power-off, a copy of a mounted disk): what only the journal holds is not seen.
+   */
+  needsRecovery: boolean;
   extents: boolean;
   /** s_first_data_block: 1 with 1 KiB blocks (block 0 holds the boot block and the superblock), else 0. */
   firstDataBlock: number;
@@ -39,6 +44,7 @@ export interface ExtSuperblock {
 export const EXT_MAGIC = 0xef53;
 const COMPAT_HAS_JOURNAL = 0x4;
 const COMPAT_ORPHAN_FILE = 0x1000;
+const INCOMPAT_RECOVER = 0x4;
 const INCOMPAT_EXTENTS = 0x40;
 const INCOMPAT_64BIT = 0x80;
 
@@ -74,6 +80,7 @@ export function parseExtSuperblock(block: Buffer): ExtSuperblock | null {
     featureRoCompat: block.readUInt32LE(0x64),
     orphanFileInode: (compat & COMPAT_ORPHAN_FILE) !== 0 ? block.readUInt32LE(0x280) : null,
     hasJournal: (compat & COMPAT_HAS_JOURNAL) !== 0,
+    needsRecovery: (incompat & INCOMPAT_RECOVER) !== 0,
     extents: (incompat & INCOMPAT_EXTENTS) !== 0,
     firstDataBlock: block.readUInt32LE(0x14),
     blocksPerGroup: block.readUInt32LE(0x20),

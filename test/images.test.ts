@@ -410,3 +410,66 @@ test('an image written to during its scan is reported CHANGED (exit 3): by its s
     db.close();
   }
 });
+
+test('a crash copy whose journal was not replayed says so and exits 3; replayed on a copy with debugfs journal_run, its orphan is found (root)', (t) => {
+  const dir = makeTempDir('crash');
+  const caseDir = makeTempDir('crash-case', '/dev/shm');
+  const backing = path.join(dir, 'backing.img');
+  const mountPoint = path.join(dir, 'mnt');
+  fs.mkdirSync(mountPoint);
+  fs.writeFileSync(backing, '');
+  fs.truncateSync(backing, 32 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', '-O', '^orphan_file', backing]);
+  const loop = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
+  let attached = true;
+  let mounted = false;
+  let heldFd: number | null = null;
+  /** Close, unmount, detach: whatever is still open, once (also when the test failed half-way). */
+  const undo = () => {
+    if (heldFd !== null) fs.closeSync(heldFd);
+    heldFd = null;
+    if (mounted) execFileSync('umount', [mountPoint]);
+    mounted = false;
+    if (attached) execFileSync('losetup', ['-d', loop]);
+    attached = false;
+  };
+  t.after(() => {
+    undo();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  execFileSync('mount', [loop, mountPoint]);
+  mounted = true;
+  const content = crypto.randomBytes(50_000);
+  const held = path.join(mountPoint, 'held.bin');
+  heldFd = fs.openSync(held, 'w+');
+  fs.writeSync(heldFd, content);
+  const inode = fs.fstatSync(heldFd).ino;
+  execFileSync('sync', ['-f', mountPoint]);
+  // Unlinked while open; another file's fsync commits that to the journal, and nothing writes it to
+  // its place yet (no syncfs, no freeze): the disk copied now is a crash image, the orphan in the journal only.
+  fs.unlinkSync(held);
+  const other = fs.openSync(path.join(mountPoint, 'other'), 'w');
+  fs.writeSync(other, 'x');
+  fs.fsyncSync(other);
+  fs.closeSync(other);
+  const crash = path.join(dir, 'crash.img');
+  fs.copyFileSync(backing, crash);
+  undo();
+  assert.match(execFileSync('dumpe2fs', ['-h', crash], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), /^Filesystem features:.* needs_recovery/m);
+
+  const scan = untouched(crash, caseDir, ['image', 'scan', crash, '--json']);
+  assert.equal(scan.code, 3, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan), []);
+  assert.match(scan.stderr, /^warning: sector 0: the journal was not replayed \(needs_recovery: not cleanly unmounted: a crash, a power-off, or a copy of a mounted disk\): orphans and deletions recorded only in the journal are not seen\. Replay it on a COPY, never the original, and scan the copy: cp IMAGE COPY && debugfs -w -R journal_run COPY \(not e2fsck: it frees the orphans\)$/m);
+
+  // What the warning says to do, on a copy: the orphan is there.
+  const replayed = path.join(dir, 'replayed.img');
+  fs.copyFileSync(crash, replayed);
+  execFileSync('debugfs', ['-w', '-R', 'journal_run', replayed], { stdio: 'ignore' });
+  const again = untouched(replayed, caseDir, ['image', 'scan', replayed, '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(again).map((entry) => [entry.inode, entry.state, entry.size, entry.recoverable, entry.found_by]), [[inode, 'orphan', 50_000, true, 'ils+orphan_chain']]);
+  const [copy] = json<ExtractedJson[]>(untouched(replayed, caseDir, ['image', 'extract', replayed, '--all', '--json']));
+  assert.deepEqual([copy?.inode, copy?.sha256, copy?.complete], [inode, crypto.createHash('sha256').update(content).digest('hex'), true]);
+});

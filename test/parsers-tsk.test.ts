@@ -108,6 +108,13 @@ test('superblock: a backup copy carries its block group number; where its file s
   assert.equal(backupSuperblockShift(backup ?? assert.fail()), 8192 * 1024);
 });
 
+test('superblock: needs_recovery (INCOMPAT_RECOVER) is read; a crash image\'s orphan is not in s_last_orphan yet', () => {
+  const crash = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-needs_recovery.bin')));
+  assert.deepEqual([crash?.needsRecovery, crash?.hasJournal, crash?.lastOrphan], [true, true, 0]);
+  const clean = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-last_orphan.bin')));
+  assert.equal(clean?.needsRecovery, false);
+});
+
 test('debugfs stats: times decoded as ext4 does (signed low word, epoch bits, nanoseconds), 128-byte inodes signed; ils prints them unsigned', () => {
   const times = (text: string, asked: number[]) => parseDebugfsStats(text, asked).records.map((inode) => [inode.inode, inode.atime, inode.mtime, inode.ctime, inode.atimeNs, inode.mtimeNs, inode.ctimeNs, inode.dtimeRaw]);
   // ext4, 256-byte inodes: 0xfffeae80 is 1969-12-31, 0xb09e1900 with epoch 2 is 2200-01-01, 0x80000000 with epoch 1 is 2038-01-19.

@@ -36,6 +36,8 @@ export interface ScannedFs extends NewFilesystem {
   undescribed: number;
   /** The file system runs past the end of the image (a cut copy): data out there is not in it. */
   truncated: boolean;
+  /** Something of it was not seen (a journal not replayed, a tool that stopped part-way): the scan is partial. */
+  partial: boolean;
 }
 
 export interface ScanOptions {
@@ -182,7 +184,7 @@ function hasBootSignature(source: ImageSource): boolean {
 function emptyFs(offsetSectors: number): ScannedFs {
   return {
     offsetSectors, fsType: null, fsUuid: null, label: null, lastMountedAt: null, lastMountPoint: null, blockSize: null, inodeCount: null,
-    orphanFile: false, lastOrphan: null, error: null, inodes: [], warnings: [], failure: null, notExt: false, undescribed: 0, truncated: false,
+    orphanFile: false, lastOrphan: null, error: null, inodes: [], warnings: [], failure: null, notExt: false, undescribed: 0, truncated: false, partial: false,
   };
 }
 
@@ -216,6 +218,14 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   if (length > held) {
     scanned.truncated = true;
     warn(`the file system is ${length} bytes long but the image holds only ${held} bytes of it from sector ${offset}: a truncated image; what lies past its end (inodes, data) is missing`);
+  }
+  if (superblock.needsRecovery) {
+    // Never replayed here: that writes to the evidence. A copy may be; e2fsck would also free the orphans.
+    const copy = offset === 0 ? 'COPY' : `'COPY?offset=${offset * 512}'`;
+    scanned.partial = true;
+    warn('the journal was not replayed (needs_recovery: not cleanly unmounted: a crash, a power-off, or a copy of a mounted disk): ' +
+      'orphans and deletions recorded only in the journal are not seen. Replay it on a COPY, never the original, and scan the copy: ' +
+      `cp IMAGE COPY && debugfs -w -R journal_run ${copy} (not e2fsck: it frees the orphans)`);
   }
   const fail = (what: string) => (error: unknown) => {
     warn(`${what} failed: ${oneLine(error)}`);
