@@ -257,6 +257,15 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   collect(removed, 'ils -r', warn, (record) => {
     if (record.inode >= FIRST_ORDINARY_INODE && !ilsOrphans.has(record.inode)) ilsDeleted.set(record.inode, record);
   });
+  // One list missing, or cut short: the inodes it would have named were not seen.
+  if (unlinked === null || removed === null) scanned.partial = true;
+  for (const [what, list] of [['ils -aL', unlinked], ['ils -r', removed]] as const) {
+    if (list?.stoppedEarly === null || list?.stoppedEarly === undefined) continue;
+    scanned.partial = true;
+    warn(`${what} stopped part-way (${list.stoppedEarly}): what it listed before that is kept (${list.records.length} rows); inodes past that point were not seen`);
+  }
+  /** ils -aL listed every allocated inode without a link: one it does not list is not one. */
+  const allocationKnown = unlinked !== null && unlinked.stoppedEarly === null;
   const fromOrphanFile: number[] = [];
   const orphanFileContent = await orphanFile;
   if (orphanFileContent !== null) {
@@ -310,7 +319,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     if (stat !== undefined && hasNoFileType(stat)) return 'it was never used (mode 0, no file type): left out';
     // Allocated with links: a truncation in progress, said by addOrphan; its dtime is a link.
     if (stat?.links !== undefined && stat.links !== null && stat.links > 0) return null;
-    if (unlinked !== null) return 'ils -aL does not list it as allocated, nor ils -r as deleted: not a file in use, left out';
+    if (allocationKnown) return 'ils -aL does not list it as allocated, nor ils -r as deleted: not a file in use, left out';
     return null;
   };
 
@@ -326,8 +335,9 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     return stats.get(inode)?.dtimeRaw ?? null;
   });
   chain.warnings.forEach(warn);
-  if (unlinked === null && (chain.inodes.length > 0 || fromOrphanFile.length > 0)) {
-    warn('ils -aL did not run: whether the inodes of the orphan chain or the orphan file are allocated was not checked');
+  const unchecked = [...new Set([...chain.inodes, ...fromOrphanFile])].filter((inode) => !ilsOrphans.has(inode) && !ilsDeleted.has(inode) && inode >= FIRST_ORDINARY_INODE);
+  if (!allocationKnown && unchecked.length > 0) {
+    warn(`ils -aL ${unlinked === null ? 'did not run' : 'stopped part-way'}: whether inodes ${unchecked.slice(0, 10).join(', ')} of the orphan chain or the orphan file are allocated was not checked`);
   }
 
   // ils' times stand in where neither debugfs nor istat gave one: read as the kernel does where certain.
