@@ -554,3 +554,32 @@ test('an --offset that lands on a backup superblock is refused in one line that 
   assert.equal(refused.stderr, `unlinked: ${disk} at sector ${wrong}: this is the backup superblock of block group 1, not the start of a file system: the file system starts at sector 2048 (--offset 2048)\n`);
   assert.equal(untouched(disk, caseDir, ['image', 'scan', disk, '--offset', '2048']).code, 0);
 });
+
+test('fls names: a file under $OrphanFiles/OrphanFile-N keeps that name; a reused inode with two deleted names keeps the first, not claimed exact (root)', (t) => {
+  const { dir, caseDir } = work(t, 'flsnames');
+  const image = path.join(dir, 'names.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 16 << 20);
+  execFileSync('mkfs.ext2', ['-q', '-F', image], { stdio: 'ignore' });
+  const source = path.join(dir, 'src.txt');
+  fs.writeFileSync(source, 'hello\n');
+  // inner.txt is 15, a and b both 16 in turn (freed the ext2 way: blocks and entries kept), orphandirXYZ 14.
+  execFileSync('debugfs', ['-w', '-f', '-', image], {
+    input: `mkdir d1\nmkdir d2\nmkdir orphandirXYZ\nwrite ${source} orphandirXYZ/inner.txt\nwrite ${source} d1/a\nkill_file d1/a\nunlink d1/a\n` +
+      `write ${source} d2/b\nkill_file d2/b\nunlink d2/b\nkill_file orphandirXYZ/inner.txt\nunlink orphandirXYZ/inner.txt\nkill_file orphandirXYZ\nunlink orphandirXYZ\n`,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  // No name reaches directory 14 any more: its freed entry's inode field (8 bytes before the name) zeroed.
+  const bytes = fs.readFileSync(image);
+  const at = bytes.indexOf('orphandirXYZ');
+  assert.ok(at > 0 && bytes.indexOf('orphandirXYZ', at + 1) < 0 && bytes.readUInt32LE(at - 8) === 14);
+  patch(image, at - 8, Buffer.alloc(4));
+  assert.match(execFileSync('fls', ['-r', '-d', '-p', image], { encoding: 'utf8' }), /^r\/r \* 15:\t\$OrphanFiles\/OrphanFile-14\/inner\.txt$/m);
+
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.last_name, entry.last_name_exact]), [
+    [14, 'deleted', null, null], [15, 'deleted', '$OrphanFiles/OrphanFile-14/inner.txt', true], [16, 'deleted', 'd1/a', false],
+  ]);
+  assert.match(scan.stderr, /^warning: sector 0: fls found several deleted names for 1 inodes \(first: 16\): reused inodes; the first name is kept, with last_name_exact false$/m);
+});

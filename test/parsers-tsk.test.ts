@@ -180,3 +180,12 @@ test('fls: TSK prints control bytes of names (and of -p directories) as "^": suc
   ]);
   assert.deepEqual(parseFls(read('tsk', 'fls-rdp-ext2.txt')).records.map((entry) => [entry.name, entry.nameExact]), [['gone.bin', true]]);
 });
+
+test('fls: only $OrphanFiles/OrphanFile-N itself is virtual; a deleted name listed under it is real; a reused inode prints twice', () => {
+  const parsed = parseFls(read('tsk', 'fls-rdp-orphan-dir-reused.txt'));
+  assert.deepEqual(parsed.records.map((entry) => [entry.inode, entry.deleted, entry.name, entry.virtual]), [
+    [16, true, 'd1/a', false], [16, true, 'd2/b', false], [0, true, 'orphandirXYZ', false],
+    [14, true, '$OrphanFiles/OrphanFile-14', true], [15, true, '$OrphanFiles/OrphanFile-14/inner.txt', false],
+  ]);
+  assert.deepEqual(parsed.warnings, []);
+});

@@ -381,12 +381,23 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   for (const [inode, record] of ilsDeleted) if (!orphans.has(inode)) deleted.set(inode, describe(inode, 'deleted', 'ils', stats.get(inode), record, fromIls));
   const flsResult = await names;
   if (flsResult !== null) {
+    // An inode freed, used again and freed again keeps several deleted names: which was its last is
+    // not known. The first fls printed is kept, not claimed exact.
+    const several = new Set<number>();
     for (const entry of flsResult.records) {
       const target = deleted.get(entry.inode);
-      if (target !== undefined && target.lastName === null && entry.deleted && !entry.virtual) {
-        target.lastName = Buffer.from(entry.name, 'latin1');
+      if (target === undefined || !entry.deleted || entry.virtual) continue;
+      const name = Buffer.from(entry.name, 'latin1');
+      if (target.lastName === null) {
+        target.lastName = name;
         target.lastNameExact = entry.nameExact;
+      } else if (!target.lastName.equals(name)) {
+        target.lastNameExact = false;
+        several.add(entry.inode);
       }
+    }
+    if (several.size > 0) {
+      warn(`fls found several deleted names for ${several.size} inodes (first: ${[...several].slice(0, 10).join(', ')}): reused inodes; the first name is kept, with last_name_exact false`);
     }
     if (flsResult.warnings.length > 0) warn(`fls: ${flsResult.warnings.length} unreadable lines`);
   }
