@@ -3,7 +3,7 @@
 // partition of the device examined, a case on a volume built on it. Every image is the test's own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -582,4 +582,21 @@ test('fls names: a file under $OrphanFiles/OrphanFile-N keeps that name; a reuse
     [14, 'deleted', null, null], [15, 'deleted', '$OrphanFiles/OrphanFile-14/inner.txt', true], [16, 'deleted', 'd1/a', false],
   ]);
   assert.match(scan.stderr, /^warning: sector 0: fls found several deleted names for 1 inodes \(first: 16\): reused inodes; the first name is kept, with last_name_exact false$/m);
+});
+
+test('clobbered group descriptors: what debugfs says of the file system is a warning of that file system, and the scan is partial (root)', (t) => {
+  const { dir, caseDir } = work(t, 'gdt');
+  const { image } = makeDeletedImage(dir, 'ext2', crypto.randomBytes(10_000));
+  // Our own copy: the group descriptor block (block 2 with 1 KiB blocks) zeroed.
+  patch(image, 2 * 1024, Buffer.alloc(1024));
+  const said = spawnSync('debugfs', ['-c', '-n', '-R', 'stat <12>', image], { encoding: 'utf8' });
+  assert.match(said.stderr, /^stat: A block group is missing an inode table while reading inode 12$/m);
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 3, scan.stderr);
+  const inodes = json<ImageInodeJson[]>(scan);
+  assert.ok(inodes.length > 0, 'TSK lists what it reads there');
+  assert.match(scan.stderr, new RegExp(`^warning: sector 0: debugfs said: A block group is missing an inode table \\(said ${inodes.length} times\\)$`, 'm'));
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.match((db.prepare('SELECT error FROM image_filesystems').get() as { error: string }).error, /debugfs said: A block group is missing an inode table/);
+  db.close();
 });

@@ -290,6 +290,9 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   };
   try {
     const parsed = await statBatch(candidates);
+    // What debugfs says of the file system itself is why its (and TSK's) view may be wrong: said, and partial.
+    for (const complaint of parsed.complaints) warn(`debugfs said: ${complaint}`);
+    if (parsed.complaints.length > 0) scanned.partial = true;
     if (parsed.warnings.length > 0) warn(`debugfs: ${parsed.warnings.length} inodes not described (first: ${parsed.warnings[0]?.message ?? ''})`);
   } catch (error) {
     warn(`debugfs stat failed: ${oneLine(error)}`);
