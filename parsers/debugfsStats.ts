@@ -63,6 +63,14 @@ const TYPE_BITS: Record<string, number> = {
   'character special': 0o020000, 'block special': 0o060000,
 };
 
+/**
+ * No file type in i_mode: debugfs prints `Type: bad type` (type bits 0: an inode never used, or
+ * zeroed); istat's view of one has mode 0. Such an inode is no file: nothing to find, nothing to copy.
+ */
+export function hasNoFileType(inode: Pick<DebugfsInode, 'type' | 'mode'>): boolean {
+  return inode.type === 'bad type' || inode.mode === 0;
+}
+
 /** Parse the output of one batch; `asked` is the list of inode numbers in the order of the stat commands. */
 export function parseDebugfsStats(text: string, asked: readonly number[]): ParseResult<DebugfsInode> {
   const result: ParseResult<DebugfsInode> = { records: [], warnings: [] };

@@ -25,12 +25,26 @@ export interface ExtSuperblock {
   /** s_orphan_file_inum, when the orphan_file feature is on. */
   orphanFileInode: number | null;
   hasJournal: boolean;
+  /**
+   * INCOMPAT_RECOVER (needs_recovery): the journal holds transactions not written to their places
+   * (a crash, a power-off, a copy of a mounted disk): what only the journal holds is not seen.
+   */
+  needsRecovery: boolean;
   extents: boolean;
+  /** s_first_data_block: 1 with 1 KiB blocks (block 0 holds the boot block and the superblock), else 0. */
+  firstDataBlock: number;
+  blocksPerGroup: number;
+  /**
+   * s_block_group_nr: 0 in the primary superblock; mke2fs writes the group's number into each backup
+   * copy. Not 0: these bytes are a backup, inside the file system, not its start.
+   */
+  blockGroupNr: number;
 }
 
 export const EXT_MAGIC = 0xef53;
 const COMPAT_HAS_JOURNAL = 0x4;
 const COMPAT_ORPHAN_FILE = 0x1000;
+const INCOMPAT_RECOVER = 0x4;
 const INCOMPAT_EXTENTS = 0x40;
 const INCOMPAT_64BIT = 0x80;
 
@@ -66,8 +80,22 @@ export function parseExtSuperblock(block: Buffer): ExtSuperblock | null {
     featureRoCompat: block.readUInt32LE(0x64),
     orphanFileInode: (compat & COMPAT_ORPHAN_FILE) !== 0 ? block.readUInt32LE(0x280) : null,
     hasJournal: (compat & COMPAT_HAS_JOURNAL) !== 0,
+    needsRecovery: (incompat & INCOMPAT_RECOVER) !== 0,
     extents: (incompat & INCOMPAT_EXTENTS) !== 0,
+    firstDataBlock: block.readUInt32LE(0x14),
+    blocksPerGroup: block.readUInt32LE(0x20),
+    blockGroupNr: block.readUInt16LE(0x5a),
   };
+}
+
+/**
+ * Where the file system whose backup superblock this is starts, in bytes before the place the
+ * superblock was read as a primary (1024 bytes into a supposed start): the backup of group N sits at
+ * the start of block s_first_data_block + N * s_blocks_per_group. null for a primary superblock.
+ */
+export function backupSuperblockShift(superblock: ExtSuperblock): number | null {
+  if (superblock.blockGroupNr === 0) return null;
+  return (superblock.firstDataBlock + superblock.blockGroupNr * superblock.blocksPerGroup) * superblock.blockSize - 1024;
 }
 
 /** The text when the bytes are valid UTF-8 (mkfs -L "données" writes UTF-8), else null: never a guess at another charset. */

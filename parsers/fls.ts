@@ -1,6 +1,10 @@
 // fls (The Sleuth Kit 4.11.1), `fls -r -d -p IMAGE`: deleted names with the inode they pointed at.
 //   r/r * 12:	gone.bin
 //   -/r * 12:	$OrphanFiles/OrphanFile-12
+//   r/r * 15:	$OrphanFiles/OrphanFile-14/inner.txt
+// TSK's virtual `$OrphanFiles/OrphanFile-N` entries stand for an inode no name reaches: not names.
+// What fls lists under one (the entries of a deleted directory whose own name is gone) are real
+// deleted names, shown with that virtual directory as their path.
 // The name is everything after the first tab, raw bytes (the caller reads stdout as latin1), as
 // tsk_print_sanitized() left it: every byte 0x01-0x1f of the name (and of the directory part of the
 // -p path) is printed as '^' (TSK_IS_CNTRL, tsk/base/tsk_printf.c), so "new\nline" and a real
@@ -16,7 +20,7 @@ export interface FlsEntry {
   name: string;
   /** false when the printed name holds a '^', which may stand for any control byte: not the exact name. */
   nameExact: boolean;
-  /** TSK's virtual $OrphanFiles entries are not names a file had. */
+  /** TSK's virtual `$OrphanFiles` and `$OrphanFiles/OrphanFile-N` entries themselves: not names a file had. */
   virtual: boolean;
 }
 
@@ -33,7 +37,7 @@ export function parseFls(text: string): ParseResult<FlsEntry> {
     const name = line.slice(tab + 1);
     result.records.push({
       type: head[1] ?? '', deleted: head[2] !== undefined, inode: Number(head[3]), realloc: head[4] !== undefined, name, nameExact: !name.includes('^'),
-      virtual: name.startsWith('$OrphanFiles/'),
+      virtual: /^\$OrphanFiles(?:\/OrphanFile-\d+)?$/.test(name),
     });
   });
   return result;

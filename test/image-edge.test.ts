@@ -3,7 +3,7 @@
 // partition of the device examined, a case on a volume built on it. Every image is the test's own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -213,8 +213,10 @@ test('a disk whose partition is mounted is said mounted; a case on one of its pa
   fs.mkdirSync(mountPoint);
   execFileSync('mount', [`${loop}p1`, mountPoint]);
   const scan = runCli(caseDir, ['image', 'scan', loop]);
-  assert.equal(scan.code, 0, scan.stderr);
+  // A mounted ext4's journal is never replayed on the device: what only the journal holds is not seen (exit 3).
+  assert.equal(scan.code, 3, scan.stderr);
   assert.match(scan.stderr, new RegExp(`^warning: ${loop} is mounted \\(itself, a partition of it, or a volume built on it\\): a live file system changes while it is read`, 'm'));
+  assert.match(scan.stderr, /^warning: sector 2048: the journal was not replayed \(needs_recovery: .*debugfs -w -R journal_run 'COPY\?offset=1048576'/m);
 
   // The case directory on the second partition of the disk examined.
   execFileSync('mkfs.ext4', ['-q', '-F', `${loop}p2`]);
@@ -396,9 +398,18 @@ test('an orphan FIFO is found but not recoverable: nothing extracted, never an e
   const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
   assert.equal(scan.code, 0, scan.stderr);
   assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.mode, entry.recoverable]), [[12, 'orphan', 0o010000, false]]);
-  const extract = untouched(image, caseDir, ['image', 'extract', image, '--all', '--json']);
-  assert.equal(extract.code, 3, extract.stderr);
-  assert.deepEqual(json<ExtractedJson[]>(extract).map((entry) => [entry.output, entry.sha256, entry.complete, entry.note]), [
+  // --all leaves it out, said once: no attempt that could fail, so no incomplete copy and exit 0.
+  const all = untouched(image, caseDir, ['image', 'extract', image, '--all', '--json']);
+  assert.equal(all.code, 0, all.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(all), []);
+  assert.match(all.stderr, /^1 special file \(FIFO; inode 12\) has no content: not extracted$/m);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.equal((db.prepare('SELECT count(*) AS n FROM extractions').get() as { n: number }).n, 0);
+  db.close();
+  // Named, it is recorded as not extracted, with the reason.
+  const named = untouched(image, caseDir, ['image', 'extract', image, '--inode', '12', '--json']);
+  assert.equal(named.code, 3, named.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(named).map((entry) => [entry.output, entry.sha256, entry.complete, entry.note]), [
     [null, null, false, 'the inode is a FIFO: a special file has no content to extract, nothing written'],
   ]);
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')).filter((name) => name !== 'SHA256SUMS'), []);
@@ -439,5 +450,153 @@ test('an image reached through a symbolic link is recorded under its real path: 
   assert.deepEqual(json<ExtractedJson[]>(extract).map((copy) => [copy.image, copy.inode, copy.sha256]), [[built.image, built.inode, sha256(content)]]);
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
   assert.deepEqual(db.prepare('SELECT path FROM images').all(), [{ path: built.image }]);
+  db.close();
+});
+
+/** Patch `bytes` into our own scratch image at `position`. */
+function patch(image: string, position: number, bytes: Buffer): void {
+  const fd = fs.openSync(image, 'r+');
+  try {
+    fs.writeSync(fd, bytes, 0, bytes.length, position);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+test('the orphan chain and the orphan file are not trusted blindly: a deleted inode stays deleted, never-used and reserved inodes are left out (root)', (t) => {
+  const { dir, caseDir } = work(t, 'badchain');
+  const { image, inode } = makeDeletedImage(dir, 'ext4', crypto.randomBytes(30_000));
+  const scanOf = (copy: string): CliResult => {
+    const result = untouched(copy, caseDir, ['image', 'scan', copy, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    return result;
+  };
+  /** A scratch copy of our image with the debugfs -w requests applied. */
+  const crafted = (name: string, requests: string): string => {
+    const copy = path.join(dir, name);
+    fs.copyFileSync(image, copy);
+    execFileSync('debugfs', ['-w', '-f', '-', copy], { input: requests, stdio: ['pipe', 'ignore', 'ignore'] });
+    return copy;
+  };
+  const facts = (result: CliResult) => json<ImageInodeJson[]>(result).map((entry) => [entry.inode, entry.state, entry.recoverable, entry.found_by, (entry.dtime ?? 0) > 1_700_000_000]);
+
+  // The chain head names an ordinarily deleted inode (ext4: size and extents zeroed).
+  const toDeleted = crafted('to-deleted.img', `ssv last_orphan ${inode}\n`);
+  const deletedScan = scanOf(toDeleted);
+  assert.deepEqual(facts(deletedScan), [[inode, 'deleted', false, 'ils', true]]);
+  assert.match(deletedScan.stderr, new RegExp(`^warning: sector 0: inode ${inode} is on the orphan chain but it is not allocated \\(ils -r lists it as deleted\\): kept as deleted, its dtime a deletion time \\(the chain is not followed past it\\)$`, 'm'));
+  const extract = untouched(toDeleted, caseDir, ['image', 'extract', toDeleted, '--all', '--json']);
+  assert.equal(extract.code, 0, extract.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(extract), []);
+  assert.deepEqual(fs.existsSync(path.join(caseDir, 'extracted')) ? fs.readdirSync(path.join(caseDir, 'extracted')).filter((name) => name !== 'SHA256SUMS') : [], []);
+
+  // A never-used inode (mode 0), and reserved inode 1 whose dtime names reserved inode 5.
+  const neverUsed = scanOf(crafted('to-100.img', 'ssv last_orphan 100\n'));
+  assert.deepEqual(facts(neverUsed), [[inode, 'deleted', false, 'ils', true]]);
+  assert.match(neverUsed.stderr, /^warning: sector 0: inode 100 is on the orphan chain but it was never used \(mode 0, no file type\): left out \(the chain is not followed past it\)$/m);
+  const reserved = scanOf(crafted('to-1.img', 'ssv last_orphan 1\nsif <1> dtime 5\n'));
+  assert.deepEqual(facts(reserved), [[inode, 'deleted', false, 'ils', true]]);
+  assert.match(reserved.stderr, /^warning: sector 0: inode 1 is on the orphan chain but it is a reserved inode \(below 11\), never an unlinked file: left out \(the chain is not followed past it\)$/m);
+  assert.doesNotMatch(reserved.stderr, /inode 5 is/);
+
+  // ext4 with orphan_file: a deleted inode (its extents kept) written into the orphan file's first slot.
+  const content = crypto.randomBytes(20_000);
+  const withFile = debugfsBuilt(fs.mkdtempSync(path.join(dir, 'of-')), ['mkfs.ext4', '-O', 'orphan_file'], { gone: content }, 'kill_file gone\nunlink gone\n');
+  const orphanFileBlock = Number(execFileSync('debugfs', ['-c', '-R', 'bmap <12> 0', withFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  const blockSize = Number(/Block size:\s+(\d+)/.exec(execFileSync('dumpe2fs', ['-h', withFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))?.[1]);
+  const slot = Buffer.alloc(4);
+  slot.writeUInt32LE(13);
+  patch(withFile, orphanFileBlock * blockSize, slot);
+  const fileScan = scanOf(withFile);
+  assert.deepEqual(facts(fileScan), [[13, 'deleted', true, 'ils', true]]);
+  assert.match(fileScan.stderr, /^warning: sector 0: inode 13 is on the orphan file but it is not allocated \(ils -r lists it as deleted\): kept as deleted, its dtime a deletion time$/m);
+
+  // Named with --inode, an unused reserved inode (8 on ext2: no journal) and a never-used one: no empty file as their content.
+  const ext2 = makeDeletedImage(fs.mkdtempSync(path.join(dir, 'ext2-')), 'ext2', Buffer.from('x'));
+  const { caseDir: fresh } = work(t, 'badchain-named');
+  const named = untouched(ext2.image, fresh, ['image', 'extract', ext2.image, '--inode', '8', '--inode', '100', '--json']);
+  assert.equal(named.code, 3, named.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.inode, copy.output, copy.bytes, copy.sha256, copy.complete, copy.note]), [
+    [8, null, 0, null, false, 'unrecoverable: inode 8 holds no file (mode 0, no file type: never used, a reserved inode this file system does not use): nothing extracted'],
+    [100, null, 0, null, false, 'unrecoverable: inode 100 holds no file (mode 0, no file type: never used): nothing extracted'],
+  ]);
+  assert.deepEqual(fs.readdirSync(path.join(fresh, 'extracted')).filter((name) => name !== 'SHA256SUMS'), []);
+});
+
+test('an --offset that lands on a backup superblock is refused in one line that says where the file system starts (root)', (t) => {
+  const { dir, caseDir } = work(t, 'backup-sb');
+  // ext2, 1 KiB blocks, 8192 blocks per group: group 1's backup superblock is block 8193, read as a
+  // primary (1024 bytes into a file system) from sector 16384.
+  const { image } = makeDeletedImage(dir, 'ext2', crypto.randomBytes(10_000));
+  for (const args of [['image', 'scan', image, '--offset', '16384'], ['image', 'extract', image, '--inode', '12', '--offset', '16384']]) {
+    const result = untouched(image, caseDir, args);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stderr, `unlinked: ${image} at sector 16384: this is the backup superblock of block group 1, not the start of a file system: the file system starts at sector 0 (--offset 0)\n`);
+  }
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.deepEqual(['images', 'image_inodes', 'extractions'].map((table) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n), [0, 0, 0]);
+  db.close();
+
+  // ext4, 4 KiB blocks, 8192 blocks per group, in a partition at sector 2048: group 1's backup is at
+  // byte 32 MiB of the file system, read as a primary from 2 sectors before it.
+  const disk = path.join(dir, 'disk.img');
+  fs.writeFileSync(disk, '');
+  fs.truncateSync(disk, 72 << 20);
+  execFileSync('sfdisk', ['-q', disk], { input: 'label: dos\nstart=2048, type=83\n' });
+  const part = path.join(dir, 'part.img');
+  fs.writeFileSync(part, '');
+  fs.truncateSync(part, 64 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', '-b', '4096', '-g', '8192', part]);
+  patch(disk, 2048 * 512, fs.readFileSync(part));
+  const wrong = 2048 + (8192 * 4096) / 512 - 2;
+  const refused = untouched(disk, caseDir, ['image', 'scan', disk, '--offset', String(wrong)]);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.equal(refused.stderr, `unlinked: ${disk} at sector ${wrong}: this is the backup superblock of block group 1, not the start of a file system: the file system starts at sector 2048 (--offset 2048)\n`);
+  assert.equal(untouched(disk, caseDir, ['image', 'scan', disk, '--offset', '2048']).code, 0);
+});
+
+test('fls names: a file under $OrphanFiles/OrphanFile-N keeps that name; a reused inode with two deleted names keeps the first, not claimed exact (root)', (t) => {
+  const { dir, caseDir } = work(t, 'flsnames');
+  const image = path.join(dir, 'names.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 16 << 20);
+  execFileSync('mkfs.ext2', ['-q', '-F', image], { stdio: 'ignore' });
+  const source = path.join(dir, 'src.txt');
+  fs.writeFileSync(source, 'hello\n');
+  // inner.txt is 15, a and b both 16 in turn (freed the ext2 way: blocks and entries kept), orphandirXYZ 14.
+  execFileSync('debugfs', ['-w', '-f', '-', image], {
+    input: `mkdir d1\nmkdir d2\nmkdir orphandirXYZ\nwrite ${source} orphandirXYZ/inner.txt\nwrite ${source} d1/a\nkill_file d1/a\nunlink d1/a\n` +
+      `write ${source} d2/b\nkill_file d2/b\nunlink d2/b\nkill_file orphandirXYZ/inner.txt\nunlink orphandirXYZ/inner.txt\nkill_file orphandirXYZ\nunlink orphandirXYZ\n`,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  // No name reaches directory 14 any more: its freed entry's inode field (8 bytes before the name) zeroed.
+  const bytes = fs.readFileSync(image);
+  const at = bytes.indexOf('orphandirXYZ');
+  assert.ok(at > 0 && bytes.indexOf('orphandirXYZ', at + 1) < 0 && bytes.readUInt32LE(at - 8) === 14);
+  patch(image, at - 8, Buffer.alloc(4));
+  assert.match(execFileSync('fls', ['-r', '-d', '-p', image], { encoding: 'utf8' }), /^r\/r \* 15:\t\$OrphanFiles\/OrphanFile-14\/inner\.txt$/m);
+
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.last_name, entry.last_name_exact]), [
+    [14, 'deleted', null, null], [15, 'deleted', '$OrphanFiles/OrphanFile-14/inner.txt', true], [16, 'deleted', 'd1/a', false],
+  ]);
+  assert.match(scan.stderr, /^warning: sector 0: fls found several deleted names for 1 inodes \(first: 16\): reused inodes; the first name is kept, with last_name_exact false$/m);
+});
+
+test('clobbered group descriptors: what debugfs says of the file system is a warning of that file system, and the scan is partial (root)', (t) => {
+  const { dir, caseDir } = work(t, 'gdt');
+  const { image } = makeDeletedImage(dir, 'ext2', crypto.randomBytes(10_000));
+  // Our own copy: the group descriptor block (block 2 with 1 KiB blocks) zeroed.
+  patch(image, 2 * 1024, Buffer.alloc(1024));
+  const said = spawnSync('debugfs', ['-c', '-n', '-R', 'stat <12>', image], { encoding: 'utf8' });
+  assert.match(said.stderr, /^stat: A block group is missing an inode table while reading inode 12$/m);
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 3, scan.stderr);
+  const inodes = json<ImageInodeJson[]>(scan);
+  assert.ok(inodes.length > 0, 'TSK lists what it reads there');
+  assert.match(scan.stderr, new RegExp(`^warning: sector 0: debugfs said: A block group is missing an inode table \\(said ${inodes.length} times\\)$`, 'm'));
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.match((db.prepare('SELECT error FROM image_filesystems').get() as { error: string }).error, /debugfs said: A block group is missing an inode table/);
   db.close();
 });

@@ -269,10 +269,10 @@ test('bad input: one clear line and exit 1, nothing stored (root)', (t) => {
   fs.writeFileSync(empty, '');
   const fifo = path.join(dir, 'fifo');
   execFileSync('mkfifo', [fifo]);
-  // Truncated to the bone: the superblock is there, the inode tables are not.
+  // Truncated to the bone: the superblock is there, the bitmaps (block 66 on) and inode tables are not: ils lists nothing.
   const bone = path.join(dir, 'bone.img');
   fs.copyFileSync(makeDeletedImage(dir, 'ext2', Buffer.from('y')).image, bone);
-  fs.truncateSync(bone, 96 * 1024);
+  fs.truncateSync(bone, 64 * 1024);
   const clobbered = makeDeletedImage(dir, 'ext4', Buffer.from('x')).image;
   const fd = fs.openSync(clobbered, 'r+');
   fs.writeSync(fd, Buffer.alloc(1024), 0, 1024, 1024); // the test's own copy: wipe the superblock
@@ -409,4 +409,100 @@ test('an image written to during its scan is reported CHANGED (exit 3): by its s
   } finally {
     db.close();
   }
+});
+
+test('a crash copy whose journal was not replayed says so and exits 3; replayed on a copy with debugfs journal_run, its orphan is found (root)', (t) => {
+  const dir = makeTempDir('crash');
+  const caseDir = makeTempDir('crash-case', '/dev/shm');
+  const backing = path.join(dir, 'backing.img');
+  const mountPoint = path.join(dir, 'mnt');
+  fs.mkdirSync(mountPoint);
+  fs.writeFileSync(backing, '');
+  fs.truncateSync(backing, 32 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', '-O', '^orphan_file', backing]);
+  const loop = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
+  let attached = true;
+  let mounted = false;
+  let heldFd: number | null = null;
+  /** Close, unmount, detach: whatever is still open, once (also when the test failed half-way). */
+  const undo = () => {
+    if (heldFd !== null) fs.closeSync(heldFd);
+    heldFd = null;
+    if (mounted) execFileSync('umount', [mountPoint]);
+    mounted = false;
+    if (attached) execFileSync('losetup', ['-d', loop]);
+    attached = false;
+  };
+  t.after(() => {
+    undo();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  execFileSync('mount', [loop, mountPoint]);
+  mounted = true;
+  const content = crypto.randomBytes(50_000);
+  const held = path.join(mountPoint, 'held.bin');
+  heldFd = fs.openSync(held, 'w+');
+  fs.writeSync(heldFd, content);
+  const inode = fs.fstatSync(heldFd).ino;
+  execFileSync('sync', ['-f', mountPoint]);
+  // Unlinked while open; another file's fsync commits that to the journal, and nothing writes it to
+  // its place yet (no syncfs, no freeze): the disk copied now is a crash image, the orphan in the journal only.
+  fs.unlinkSync(held);
+  const other = fs.openSync(path.join(mountPoint, 'other'), 'w');
+  fs.writeSync(other, 'x');
+  fs.fsyncSync(other);
+  fs.closeSync(other);
+  const crash = path.join(dir, 'crash.img');
+  fs.copyFileSync(backing, crash);
+  undo();
+  assert.match(execFileSync('dumpe2fs', ['-h', crash], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), /^Filesystem features:.* needs_recovery/m);
+
+  const scan = untouched(crash, caseDir, ['image', 'scan', crash, '--json']);
+  assert.equal(scan.code, 3, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan), []);
+  assert.match(scan.stderr, /^warning: sector 0: the journal was not replayed \(needs_recovery: not cleanly unmounted: a crash, a power-off, or a copy of a mounted disk\): orphans and deletions recorded only in the journal are not seen\. Replay it on a COPY, never the original, and scan the copy: cp IMAGE COPY && debugfs -w -R journal_run COPY \(not e2fsck: it frees the orphans\)$/m);
+
+  // What the warning says to do, on a copy: the orphan is there.
+  const replayed = path.join(dir, 'replayed.img');
+  fs.copyFileSync(crash, replayed);
+  execFileSync('debugfs', ['-w', '-R', 'journal_run', replayed], { stdio: 'ignore' });
+  const again = untouched(replayed, caseDir, ['image', 'scan', replayed, '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(again).map((entry) => [entry.inode, entry.state, entry.size, entry.recoverable, entry.found_by]), [[inode, 'orphan', 50_000, true, 'ils+orphan_chain']]);
+  const [copy] = json<ExtractedJson[]>(untouched(replayed, caseDir, ['image', 'extract', replayed, '--all', '--json']));
+  assert.deepEqual([copy?.inode, copy?.sha256, copy?.complete], [inode, crypto.createHash('sha256').update(content).digest('hex'), true]);
+});
+
+test('a truncated image on which ils lists the orphans and then stops (exit 1) keeps them: warned, exit 3, extracted whole (root)', async (t) => {
+  const dir = makeTempDir('ils-cut');
+  const caseDir = makeTempDir('ils-cut-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const content = crypto.randomBytes(20_000);
+  // No flex_bg: group 1's bitmaps lie in group 1, after the orphan's inode and data in group 0.
+  const built = await makeOrphanImage({ dir, fsType: 'ext4', sizeMiB: 16, features: ['^flex_bg'], orphans: [{ name: 'kept.bin', content }] });
+  const layout = execFileSync('dumpe2fs', [built.image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const bitmap = Number(/^Group 1:[\s\S]*?Inode bitmap at (\d+)/m.exec(layout)?.[1]);
+  const inode = built.orphans[0]?.inode ?? 0;
+  const lastDataBlock = Math.max(...[...execFileSync('debugfs', ['-c', '-R', `blocks <${inode}>`, built.image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).matchAll(/\d+/g)].map((match) => Number(match[0])));
+  assert.ok(inode < 2048 && lastDataBlock < bitmap, `inode ${inode} and its data (to block ${lastDataBlock}) before the cut at block ${bitmap}`);
+  const cut = path.join(dir, 'cut.img');
+  fs.copyFileSync(built.image, cut);
+  fs.truncateSync(cut, bitmap * 1024);
+  const ilsSays = spawnSync('ils', ['-aL', cut], { encoding: 'utf8' });
+  assert.equal(ilsSays.status, 1);
+  assert.match(ilsSays.stdout, new RegExp(`^${inode}\\|a\\|`, 'm'));
+
+  const scan = untouched(cut, caseDir, ['image', 'scan', cut, '--json']);
+  assert.equal(scan.code, 3, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.size, entry.recoverable, entry.found_by]), [[inode, 'orphan', 20_000, true, 'ils+orphan_chain']]);
+  const stopped = `\\(Error reading image file \\(tsk_fs_read: Offset missing in partial image: ${bitmap * 1024}\\)\\) \\(ext2fs_imap_load: Inode bitmap 1 at ${bitmap}\\)\\)`;
+  assert.match(scan.stderr, new RegExp(`^warning: sector 0: ils -aL stopped part-way ${stopped}: what it listed before that is kept \\(2 rows\\); inodes past that point were not seen$`, 'm'));
+  // ils -r printed its header and no row before it stopped: nothing to keep, a failure (and a partial scan).
+  assert.match(scan.stderr, new RegExp(`^warning: sector 0: ils -r \\(deleted inodes\\) failed: ils exited with code 1: ${stopped.slice(2, -2)}$`, 'm'));
+  const [copy] = json<ExtractedJson[]>(untouched(cut, caseDir, ['image', 'extract', cut, '--all', '--json']));
+  assert.deepEqual([copy?.inode, copy?.bytes, copy?.sha256, copy?.complete], [inode, 20_000, crypto.createHash('sha256').update(content).digest('hex'), true]);
 });

@@ -13,7 +13,7 @@ import { parseIstat } from '../parsers/istat.js';
 import { parseDebugfsStat, parseLsdel } from '../parsers/debugfs.js';
 import { parseDebugfsStats } from '../parsers/debugfsStats.js';
 import { parseOrphanFile } from '../parsers/orphanFile.js';
-import { parseExtSuperblock } from '../parsers/extSuperblock.js';
+import { backupSuperblockShift, parseExtSuperblock } from '../parsers/extSuperblock.js';
 import { displayBytes } from '../src/util/bytes.js';
 
 const read = (folder: string, name: string): string => fs.readFileSync(path.join(fixturesDir, folder, name), 'latin1');
@@ -98,6 +98,21 @@ test('orphan file and superblock: inode 13 in the orphan file, the chain head in
   const chain = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-last_orphan.bin')));
   assert.deepEqual([chain?.lastOrphan, chain?.orphanFileInode, chain?.uuid], [14, null, '51b55bf7-295d-4b50-951d-e223ad0534db']);
   assert.equal(parseExtSuperblock(Buffer.alloc(1024)), null);
+  assert.deepEqual([chain?.blockGroupNr, backupSuperblockShift(chain ?? assert.fail())], [0, null]);
+});
+
+test('superblock: a backup copy carries its block group number; where its file system starts follows from it', () => {
+  const backup = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-backup-group1.bin')));
+  assert.deepEqual([backup?.blockGroupNr, backup?.firstDataBlock, backup?.blocksPerGroup, backup?.blockSize], [1, 1, 8192, 1024]);
+  // Read 1024 bytes into a supposed file system start; the copy is at block 1 + 8192 of the real one.
+  assert.equal(backupSuperblockShift(backup ?? assert.fail()), 8192 * 1024);
+});
+
+test('superblock: needs_recovery (INCOMPAT_RECOVER) is read; a crash image\'s orphan is not in s_last_orphan yet', () => {
+  const crash = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-needs_recovery.bin')));
+  assert.deepEqual([crash?.needsRecovery, crash?.hasJournal, crash?.lastOrphan], [true, true, 0]);
+  const clean = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-last_orphan.bin')));
+  assert.equal(clean?.needsRecovery, false);
 });
 
 test('debugfs stats: times decoded as ext4 does (signed low word, epoch bits, nanoseconds), 128-byte inodes signed; ils prints them unsigned', () => {
@@ -164,4 +179,13 @@ test('fls: TSK prints control bytes of names (and of -p directories) as "^": suc
     [12, 'new^line', false], [13, 'new^line', false], [15, 'd^ir/plain', false], [16, 'tab^del\x7f', false],
   ]);
   assert.deepEqual(parseFls(read('tsk', 'fls-rdp-ext2.txt')).records.map((entry) => [entry.name, entry.nameExact]), [['gone.bin', true]]);
+});
+
+test('fls: only $OrphanFiles/OrphanFile-N itself is virtual; a deleted name listed under it is real; a reused inode prints twice', () => {
+  const parsed = parseFls(read('tsk', 'fls-rdp-orphan-dir-reused.txt'));
+  assert.deepEqual(parsed.records.map((entry) => [entry.inode, entry.deleted, entry.name, entry.virtual]), [
+    [16, true, 'd1/a', false], [16, true, 'd2/b', false], [0, true, 'orphandirXYZ', false],
+    [14, true, '$OrphanFiles/OrphanFile-14', true], [15, true, '$OrphanFiles/OrphanFile-14/inner.txt', false],
+  ]);
+  assert.deepEqual(parsed.warnings, []);
 });

@@ -42,8 +42,8 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
     ctx.info(`image sha256 ${scan.sha256 ?? 'unknown'}${afterScan(scan)}`);
     if (ctx.json) ctx.out(JSON.stringify(imageInodesOf(kase.db, scan.imageId).map(toJson)));
     const changed = scan.unchangedAfter === false || (scan.sha256After !== null && scan.sha256After !== scan.sha256);
-    // Partly done: a file system that could not be read, inodes whose state is unknown, no hash, a change.
-    const partial = scan.filesystems.some((fs) => (fs.failure !== null && !fs.notExt) || fs.undescribed > 0 || fs.truncated) || scan.tableProblem !== null || scan.sha256 === null || changed;
+    // Partly done: a file system that could not be read or was not all seen, inodes whose state is unknown, no hash, a change.
+    const partial = scan.filesystems.some((fs) => (fs.failure !== null && !fs.notExt) || fs.undescribed > 0 || fs.truncated || fs.partial) || scan.tableProblem !== null || scan.sha256 === null || changed;
     return partial ? EXIT.partial : EXIT.ok;
   } finally {
     kase.close();

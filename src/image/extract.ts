@@ -28,6 +28,8 @@ export interface ExtractTarget {
   mode: number | null;
   fsUuid: string | null;
   imageInodeId: number | null;
+  /** Why it is not recoverable when that is not "no data blocks" (an inode never used, say), else null. */
+  unrecoverableWhy: string | null;
 }
 
 export interface ExtractedJson {
@@ -109,7 +111,7 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
   if (target.recoverable === false) {
     return {
       output: null, bytes: 0, sha256: null, complete: false, method: null,
-      notes: [`unrecoverable: the inode (size ${target.size ?? '?'}) points at no data blocks any more (on unlink ext4 zeroes the extents and the size): nothing extracted`],
+      notes: [`unrecoverable: ${target.unrecoverableWhy ?? `the inode (size ${target.size ?? '?'}) points at no data blocks any more (on unlink ext4 zeroes the extents and the size)`}: nothing extracted`],
     };
   }
   if (target.state === 'deleted' && target.size === 0 && target.blocks !== null && target.blocks > 0) {

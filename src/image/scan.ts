@@ -21,9 +21,9 @@ import { ilsRemoved, ilsUnlinkedAllocated } from '../tools/ils.js';
 import { istat } from '../tools/istat.js';
 import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
-import type { DebugfsInode } from '../../parsers/debugfsStats.js';
+import { hasNoFileType, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import { followOrphanChain } from './orphanChain.js';
-import { changedSinceOpened, checkOffset, isMounted, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
+import { backupSuperblockAt, changedSinceOpened, checkOffset, isMounted, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 
 export interface ScannedFs extends NewFilesystem {
   inodes: NewImageInode[];
@@ -36,6 +36,8 @@ export interface ScannedFs extends NewFilesystem {
   undescribed: number;
   /** The file system runs past the end of the image (a cut copy): data out there is not in it. */
   truncated: boolean;
+  /** Something of it was not seen (a journal not replayed, a tool that stopped part-way): the scan is partial. */
+  partial: boolean;
 }
 
 export interface ScanOptions {
@@ -65,7 +67,7 @@ export interface ScanResult {
 const SCAN_TOOLS = ['mmls', 'fsstat', 'ils', 'fls', 'icat', 'istat', 'debugfs'] as const;
 
 /** Reserved inodes (bad blocks, root, journal, ...) are below s_first_ino, 11 on every ext2/3/4 made by mke2fs. */
-const FIRST_ORDINARY_INODE = 11;
+export const FIRST_ORDINARY_INODE = 11;
 
 /** The orphan file is a few blocks per CPU; anything far bigger is not one. */
 const ORPHAN_FILE_MAX_BYTES = 64 << 20;
@@ -182,7 +184,7 @@ function hasBootSignature(source: ImageSource): boolean {
 function emptyFs(offsetSectors: number): ScannedFs {
   return {
     offsetSectors, fsType: null, fsUuid: null, label: null, lastMountedAt: null, lastMountPoint: null, blockSize: null, inodeCount: null,
-    orphanFile: false, lastOrphan: null, error: null, inodes: [], warnings: [], failure: null, notExt: false, undescribed: 0, truncated: false,
+    orphanFile: false, lastOrphan: null, error: null, inodes: [], warnings: [], failure: null, notExt: false, undescribed: 0, truncated: false, partial: false,
   };
 }
 
@@ -193,6 +195,12 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     scanned.failure = 'no ext2/3/4 file system here (no superblock magic 0xEF53): not a file system, a clobbered superblock, or another file system type';
     scanned.error = scanned.failure;
     scanned.notExt = true;
+    return scanned;
+  }
+  const backup = backupSuperblockAt(superblock, offset);
+  if (backup !== null) {
+    scanned.failure = backup;
+    scanned.error = backup;
     return scanned;
   }
   Object.assign(scanned, {
@@ -210,6 +218,14 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   if (length > held) {
     scanned.truncated = true;
     warn(`the file system is ${length} bytes long but the image holds only ${held} bytes of it from sector ${offset}: a truncated image; what lies past its end (inodes, data) is missing`);
+  }
+  if (superblock.needsRecovery) {
+    // Never replayed here: that writes to the evidence. A copy may be; e2fsck would also free the orphans.
+    const copy = offset === 0 ? 'COPY' : `'COPY?offset=${offset * 512}'`;
+    scanned.partial = true;
+    warn('the journal was not replayed (needs_recovery: not cleanly unmounted: a crash, a power-off, or a copy of a mounted disk): ' +
+      'orphans and deletions recorded only in the journal are not seen. Replay it on a COPY, never the original, and scan the copy: ' +
+      `cp IMAGE COPY && debugfs -w -R journal_run ${copy} (not e2fsck: it frees the orphans)`);
   }
   const fail = (what: string) => (error: unknown) => {
     warn(`${what} failed: ${oneLine(error)}`);
@@ -241,6 +257,15 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   collect(removed, 'ils -r', warn, (record) => {
     if (record.inode >= FIRST_ORDINARY_INODE && !ilsOrphans.has(record.inode)) ilsDeleted.set(record.inode, record);
   });
+  // One list missing, or cut short: the inodes it would have named were not seen.
+  if (unlinked === null || removed === null) scanned.partial = true;
+  for (const [what, list] of [['ils -aL', unlinked], ['ils -r', removed]] as const) {
+    if (list?.stoppedEarly === null || list?.stoppedEarly === undefined) continue;
+    scanned.partial = true;
+    warn(`${what} stopped part-way (${list.stoppedEarly}): what it listed before that is kept (${list.records.length} rows); inodes past that point were not seen`);
+  }
+  /** ils -aL listed every allocated inode without a link: one it does not list is not one. */
+  const allocationKnown = unlinked !== null && unlinked.stoppedEarly === null;
   const fromOrphanFile: number[] = [];
   const orphanFileContent = await orphanFile;
   if (orphanFileContent !== null) {
@@ -265,6 +290,9 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   };
   try {
     const parsed = await statBatch(candidates);
+    // What debugfs says of the file system itself is why its (and TSK's) view may be wrong: said, and partial.
+    for (const complaint of parsed.complaints) warn(`debugfs said: ${complaint}`);
+    if (parsed.complaints.length > 0) scanned.partial = true;
     if (parsed.warnings.length > 0) warn(`debugfs: ${parsed.warnings.length} inodes not described (first: ${parsed.warnings[0]?.message ?? ''})`);
   } catch (error) {
     warn(`debugfs stat failed: ${oneLine(error)}`);
@@ -284,16 +312,36 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       (scanned.undescribed === 0 ? '' : `; ${scanned.undescribed} by neither (metadata from ils alone; whether they still point at data is unknown, reported as not recoverable)`));
   }
 
-  // 3. The s_last_orphan chain, through the dtime links debugfs read.
+  // An inode named only by the chain or the orphan file is an orphan when ils says it is allocated
+  // (a crafted or stale s_last_orphan can name any inode): why one is not, or null when it may be.
+  const notAnOrphan = (inode: number): string | null => {
+    if (ilsOrphans.has(inode)) return null;
+    if (inode < FIRST_ORDINARY_INODE) return `it is a reserved inode (below ${FIRST_ORDINARY_INODE}), never an unlinked file: left out`;
+    if (ilsDeleted.has(inode)) return 'it is not allocated (ils -r lists it as deleted): kept as deleted, its dtime a deletion time';
+    const stat = stats.get(inode);
+    if (stat !== undefined && hasNoFileType(stat)) return 'it was never used (mode 0, no file type): left out';
+    // Allocated with links: a truncation in progress, said by addOrphan; its dtime is a link.
+    if (stat?.links !== undefined && stat.links !== null && stat.links > 0) return null;
+    if (allocationKnown) return 'ils -aL does not list it as allocated, nor ils -r as deleted: not a file in use, left out';
+    return null;
+  };
+
+  // 3. The s_last_orphan chain, through the dtime links debugfs read. An inode that is no orphan
+  // ends it: its dtime is a deletion time or garbage, not a link.
   let extraLookups = 0;
   const chain = await followOrphanChain(superblock.lastOrphan, superblock.inodesCount, async (inode) => {
     if (!stats.has(inode)) {
       if (++extraLookups > CHAIN_EXTRA_LOOKUPS) return null;
       await statBatch([inode]).catch(() => null);
     }
+    if (notAnOrphan(inode) !== null) return 0;
     return stats.get(inode)?.dtimeRaw ?? null;
   });
   chain.warnings.forEach(warn);
+  const unchecked = [...new Set([...chain.inodes, ...fromOrphanFile])].filter((inode) => !ilsOrphans.has(inode) && !ilsDeleted.has(inode) && inode >= FIRST_ORDINARY_INODE);
+  if (!allocationKnown && unchecked.length > 0) {
+    warn(`ils -aL ${unlinked === null ? 'did not run' : 'stopped part-way'}: whether inodes ${unchecked.slice(0, 10).join(', ')} of the orphan chain or the orphan file are allocated was not checked`);
+  }
 
   // ils' times stand in where neither debugfs nor istat gave one: read as the kernel does where certain.
   const unsureIlsTimes = new Set<number>();
@@ -312,9 +360,17 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       return;
     }
     const stat = stats.get(inode);
+    const where = by === 'orphan_chain' ? 'orphan chain' : 'orphan file';
+    if (by !== 'ils') {
+      const why = notAnOrphan(inode);
+      if (why !== null) {
+        warn(`inode ${inode} is on the ${where} but ${why}${by === 'orphan_chain' ? ' (the chain is not followed past it)' : ''}`);
+        return;
+      }
+    }
     // The orphan list also holds files being truncated, which still have names: not unlinked files.
     if (by !== 'ils' && stat?.links !== undefined && stat.links !== null && stat.links > 0) {
-      warn(`inode ${inode} is on the ${by === 'orphan_chain' ? 'orphan chain' : 'orphan file'} with ${stat.links} link(s): a truncation in progress, not an unlinked file`);
+      warn(`inode ${inode} is on the ${where} with ${stat.links} link(s): a truncation in progress, not an unlinked file`);
       return;
     }
     orphans.set(inode, describe(inode, 'orphan', by, stat, ilsOrphans.get(inode) ?? ilsDeleted.get(inode), fromIls));
@@ -328,12 +384,23 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   for (const [inode, record] of ilsDeleted) if (!orphans.has(inode)) deleted.set(inode, describe(inode, 'deleted', 'ils', stats.get(inode), record, fromIls));
   const flsResult = await names;
   if (flsResult !== null) {
+    // An inode freed, used again and freed again keeps several deleted names: which was its last is
+    // not known. The first fls printed is kept, not claimed exact.
+    const several = new Set<number>();
     for (const entry of flsResult.records) {
       const target = deleted.get(entry.inode);
-      if (target !== undefined && target.lastName === null && entry.deleted && !entry.virtual) {
-        target.lastName = Buffer.from(entry.name, 'latin1');
+      if (target === undefined || !entry.deleted || entry.virtual) continue;
+      const name = Buffer.from(entry.name, 'latin1');
+      if (target.lastName === null) {
+        target.lastName = name;
         target.lastNameExact = entry.nameExact;
+      } else if (!target.lastName.equals(name)) {
+        target.lastNameExact = false;
+        several.add(entry.inode);
       }
+    }
+    if (several.size > 0) {
+      warn(`fls found several deleted names for ${several.size} inodes (first: ${[...several].slice(0, 10).join(', ')}): reused inodes; the first name is kept, with last_name_exact false`);
     }
     if (flsResult.warnings.length > 0) warn(`fls: ${flsResult.warnings.length} unreadable lines`);
   }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UnlinkedError, errnoCode } from '../errors.js';
-import { parseExtSuperblock, type ExtSuperblock } from '../../parsers/extSuperblock.js';
+import { backupSuperblockShift, parseExtSuperblock, type ExtSuperblock } from '../../parsers/extSuperblock.js';
 import { devString } from '../../parsers/procfs.js';
 
 export interface ImageSource {
@@ -269,6 +269,20 @@ export function isMounted(deviceId: string): boolean {
 export function readSuperblock(source: ImageSource, offsetSectors: number): ExtSuperblock | null {
   const buffer = readAt(source, offsetSectors * 512 + 1024, 1024);
   return buffer === null ? null : parseExtSuperblock(buffer);
+}
+
+/**
+ * Why a superblock read at `offsetSectors` is no file system's start (a backup copy found there by a
+ * wrong --offset: TSK reads it as a file system and lists garbage), or null when it is a primary one.
+ */
+export function backupSuperblockAt(superblock: ExtSuperblock, offsetSectors: number): string | null {
+  const shift = backupSuperblockShift(superblock);
+  if (shift === null) return null;
+  const startBytes = offsetSectors * 512 - shift;
+  const where = startBytes >= 0 && startBytes % 512 === 0
+    ? `the file system starts at sector ${startBytes / 512} (--offset ${startBytes / 512})`
+    : `its file system would start at byte ${startBytes} of the image, which is no sector start inside it`;
+  return `this is the backup superblock of block group ${superblock.blockGroupNr}, not the start of a file system: ${where}`;
 }
 
 /** `length` bytes of the image at `position` (opened read-only), or null when it ends before them. */

@@ -5,11 +5,13 @@ import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
 import { filesystemsOf, imageInodesOf, latestImageId, type ImageInodeRecord } from '../store/images.js';
 import { debugfsStatMany } from '../tools/debugfs.js';
+import { hasNoFileType } from '../../parsers/debugfsStats.js';
+import { specialFileType } from '../util/mode.js';
 import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
 import type { ExtractTarget } from './extract.js';
-import { scanImage } from './scan.js';
-import { checkOffset, readSuperblock, type ImageSource } from './source.js';
+import { FIRST_ORDINARY_INODE, scanImage } from './scan.js';
+import { backupSuperblockAt, checkOffset, readSuperblock, type ImageSource } from './source.js';
 
 export interface TargetChoice {
   targets: ExtractTarget[];
@@ -22,7 +24,7 @@ const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
   // A scan that could not describe the inode (blocks null) does not know: icat is tried, and judged.
   recoverable: record.blocks === null ? null : record.recoverable,
   state: record.state, blocks: record.blocks, mode: record.mode,
-  fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id,
+  fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id, unrecoverableWhy: null,
 });
 
 /**
@@ -48,7 +50,16 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
     notes.push(`no scan of ${source.path} as it is now${offset === undefined ? '' : ` at sector ${offset}`} in the case (none yet, or the file or the disk at that path changed since): scanned it first`);
     imageId = (await scanImage(db, source.path, offset, recorder, { workDir })).imageId;
   }
-  const records = imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
+  const found = imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
+  // A FIFO, socket or device has no content: copying it is no attempt that could fail.
+  const special = found.filter((record) => specialFileType(record.mode) !== null);
+  if (special.length > 0) {
+    const one = special.length === 1;
+    const types = [...new Set(special.map((record) => specialFileType(record.mode)))].join(', ');
+    const inodes = special.slice(0, 10).map((record) => record.inode).join(', ') + (special.length > 10 ? ', ...' : '');
+    notes.push(`${special.length} special file${one ? '' : 's'} (${types}; inode${one ? '' : 's'} ${inodes}) ${one ? 'has' : 'have'} no content: not extracted`);
+  }
+  const records = found.filter((record) => specialFileType(record.mode) === null);
   const skipped = records.filter((record) => record.state === 'deleted' && !record.recoverable && record.blocks !== null).length;
   if (skipped > 0) notes.push(`${skipped} deleted inodes point at no data blocks any more: not extracted (name them with --inode to have that recorded)`);
   return { targets: records.filter((record) => record.state === 'orphan' || record.recoverable || record.blocks === null).map(fromRecord), notes };
@@ -73,6 +84,8 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
     const at = offset ?? (await soleFilesystem(db, imageId, source, recorder));
     const superblock = readSuperblock(source, at);
     if (superblock === null) throw new UnlinkedError('BAD_INPUT', `${source.path}${at === 0 ? '' : ` at sector ${at}`}: no ext2/3/4 file system here (no superblock magic 0xEF53)`);
+    const backup = backupSuperblockAt(superblock, at);
+    if (backup !== null) throw new UnlinkedError('BAD_INPUT', `${source.path} at sector ${at}: ${backup}`);
     for (const inode of unknown) {
       if (inode < 1 || inode > superblock.inodesCount) throw usageError(`inode ${inode} does not exist: this file system has inodes 1 to ${superblock.inodesCount}`);
     }
@@ -83,13 +96,20 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       if (stat === undefined) notes.push(`debugfs could not describe inode ${inode}: its size is unknown`);
       else if (stat.links !== null && stat.links > 0) notes.push(`inode ${inode} still has ${stat.links} link(s): a live file, not an orphan`);
       let hasData = stat === undefined ? null : stat.dataBlocks > 0 || stat.inlineData || stat.size === 0;
-      // Size 0 is whole only for an inode in use: ext4 zeroes the size of a deleted one.
-      if (stat !== undefined && stat.size === 0 && stat.links === 0 && stat.dataBlocks === 0 && !stat.inlineData) {
+      let why: string | null = null;
+      if (stat !== undefined && hasNoFileType(stat)) {
+        // A reserved inode a file system does not use (8 on ext2: no journal), or one never allocated:
+        // icat copies 0 bytes of it, which would pass for a whole empty file.
+        hasData = false;
+        why = `inode ${inode} holds no file (mode 0, no file type: never used${inode < FIRST_ORDINARY_INODE ? ', a reserved inode this file system does not use' : ''})`;
+      } else if (stat !== undefined && stat.size === 0 && stat.links === 0 && stat.dataBlocks === 0 && !stat.inlineData) {
+        // Size 0 is whole only for an inode in use: ext4 zeroes the size of a deleted one.
         const allocated = (await istat(source.path, at, inode, recorder).catch(() => null))?.allocated ?? null;
         if (allocated !== true) hasData = false;
       }
       targets.set(inode, {
         offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null,
+        unrecoverableWhy: why,
       });
     }
   }

@@ -80,9 +80,19 @@ function isRunning(pid: number): boolean {
  * private directory under `workDir`, the case directory: never the system's temp directory, which
  * may be on the very file system being examined (a live host's root device).
  */
-export async function debugfsStatMany(image: string, offsetSectors: number, inodes: readonly number[], recorder: CommandRecorder, workDir: string): Promise<ParseResult<DebugfsInode>> {
-  const result: ParseResult<DebugfsInode> = { records: [], warnings: [] };
+export interface DebugfsStats extends ParseResult<DebugfsInode> {
+  /**
+   * What debugfs said on stderr (its banner aside), once each, "while reading inode N" folded into a
+   * count: of the file system itself (`A block group is missing an inode table` when the group
+   * descriptors are clobbered), which its stdout never shows.
+   */
+  complaints: string[];
+}
+
+export async function debugfsStatMany(image: string, offsetSectors: number, inodes: readonly number[], recorder: CommandRecorder, workDir: string): Promise<DebugfsStats> {
+  const result: DebugfsStats = { records: [], warnings: [], complaints: [] };
   if (inodes.length === 0) return result;
+  const said = new Map<string, number>();
   return withScratch(workDir, async (dir) => {
     for (let start = 0; start < inodes.length; start += STAT_BATCH) {
       const batch = inodes.slice(start, start + STAT_BATCH);
@@ -107,7 +117,13 @@ export async function debugfsStatMany(image: string, offsetSectors: number, inod
         const reason = output.stderr.split('\n').map((line) => line.trim()).find((line) => /while trying to open|while opening|Filesystem not open/.test(line));
         if (reason !== undefined) throw new UnlinkedError('TOOL_FAILED', `debugfs could not read the inodes: ${reason}`);
       }
+      for (const line of output.stderr.split('\n').map((text) => text.trim())) {
+        if (line === '' || /^debugfs \d/.test(line)) continue;
+        const message = line.replace(/^stat: /, '').replace(/ while reading inode \d+$/, '');
+        said.set(message, (said.get(message) ?? 0) + 1);
+      }
     }
+    result.complaints = [...said].map(([message, times]) => (times > 1 ? `${message} (said ${times} times)` : message));
     return result;
   });
 }

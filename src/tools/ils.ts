@@ -1,21 +1,36 @@
 // ils adapter: `ils -aL` (allocated, no link: open-but-unlinked) and `ils -r` (removed: unallocated,
 // once used), pipe-separated rows parsed by parsers/ils.ts. `ils -O` prints no rows in 4.11.1.
 import { run, type CommandRecorder } from '../exec/run.js';
+import { UnlinkedError } from '../errors.js';
 import { parseIls, type IlsInode } from '../../parsers/ils.js';
 import type { ParseResult } from '../../parsers/types.js';
 import { WALK_TIMEOUT_MS, offsetArgs } from './limits.js';
 
-async function ils(image: string, offsetSectors: number, flags: readonly string[], recorder: CommandRecorder): Promise<ParseResult<IlsInode>> {
-  const result = await run('ils', [...flags, ...offsetArgs(offsetSectors), image], { timeoutMs: WALK_TIMEOUT_MS, recorder, maxBufferBytes: 1 << 30 });
-  return parseIls(result.stdout.toString('latin1'));
+export interface IlsList extends ParseResult<IlsInode> {
+  /** ils stopped part-way (exit 1 after these rows: a truncated image, say): what it said; null when it finished. */
+  stoppedEarly: string | null;
+}
+
+/**
+ * ils walks the inodes group by group and prints each row as it goes: on a truncated image it lists
+ * the groups that are there, then exits 1 (`Inode bitmap 1 at 8259` missing in partial image). Those
+ * rows are kept; with none, exit 1 is a failure.
+ */
+async function ils(image: string, offsetSectors: number, flags: readonly string[], recorder: CommandRecorder): Promise<IlsList> {
+  const result = await run('ils', [...flags, ...offsetArgs(offsetSectors), image], { timeoutMs: WALK_TIMEOUT_MS, recorder, maxBufferBytes: 1 << 30, okExitCodes: [0, 1] });
+  const parsed = parseIls(result.stdout.toString('latin1'));
+  if (result.exitCode === 0) return { ...parsed, stoppedEarly: null };
+  const complaint = result.stderr.split('\n').map((line) => line.trim()).find((line) => line !== '') ?? 'no message';
+  if (parsed.records.length === 0) throw new UnlinkedError('TOOL_FAILED', `ils exited with code 1: ${complaint}`);
+  return { ...parsed, stoppedEarly: complaint };
 }
 
 /** Allocated inodes with link count 0, and reserved inode 1 (the caller drops it). */
-export function ilsUnlinkedAllocated(image: string, offsetSectors: number, recorder: CommandRecorder): Promise<ParseResult<IlsInode>> {
+export function ilsUnlinkedAllocated(image: string, offsetSectors: number, recorder: CommandRecorder): Promise<IlsList> {
   return ils(image, offsetSectors, ['-a', '-L'], recorder);
 }
 
 /** Unallocated inodes that were once used: deleted files. */
-export function ilsRemoved(image: string, offsetSectors: number, recorder: CommandRecorder): Promise<ParseResult<IlsInode>> {
+export function ilsRemoved(image: string, offsetSectors: number, recorder: CommandRecorder): Promise<IlsList> {
   return ils(image, offsetSectors, ['-r'], recorder);
 }
