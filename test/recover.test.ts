@@ -450,3 +450,36 @@ test('relink gives an O_TMPFILE file its name back, and explains why an ordinary
   const noDir = runCli(caseDir, ['relink', '--item', String(tmpfile.id), '--to', path.join(dir, 'no-such-dir', 'x.bin')]);
   assert.equal(noDir.stderr, `unlinked: cannot relink item ${tmpfile.id} as ${path.join(dir, 'no-such-dir', 'x.bin')}: the directory ${path.join(dir, 'no-such-dir')} does not exist\n`);
 });
+
+test('relink: a --to ending in / is a usage error, and a folder ln finds gone is said as such, never blamed on the file (root)', async (t) => {
+  const dir = makeTempDir('relink-dir');
+  const caseDir = caseDirOnOtherFs('relink-dir-case');
+  const holder = await startHolder(dir, [{ kind: 'tmpfile', content: Buffer.from('still linkable') }]);
+  // A folder removed while this test holds it open: it is still a directory to stat, and linkat in it is ENOENT.
+  fs.mkdirSync(path.join(dir, 'removed'));
+  const removedFd = fs.openSync(path.join(dir, 'removed'), 'r');
+  fs.rmdirSync(path.join(dir, 'removed'));
+  t.after(async () => {
+    fs.closeSync(removedFd);
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const [tmpfile] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.equal(tmpfile?.kind, 'tmpfile');
+  const id = tmpfile.id;
+  // A missing folder with a trailing slash: path.dirname used to drop the slash and check its parent.
+  const folder = path.join(dir, 'newdir') + '/';
+  const slash = runCli(caseDir, ['relink', '--item', String(id), '--to', folder]);
+  assert.deepEqual([slash.code, slash.stderr], [2, `unlinked: --to ${folder} ends in '/': give the new file's full name (e.g. ${folder}rescued.bin), in a folder that exists\n`]);
+  const inRemoved = `/proc/${process.pid}/fd/${removedFd}/x.bin`;
+  const removed = runCli(caseDir, ['relink', '--item', String(id), '--to', inRemoved]);
+  assert.deepEqual([removed.code, removed.stderr], [1, `unlinked: cannot relink item ${id} as ${inRemoved}: the directory /proc/${process.pid}/fd/${removedFd} was removed (it has no name, nothing can be created in it)\n`]);
+  assert.deepEqual(fs.readdirSync(dir), []);
+  // The file was never at fault: it still takes its one name.
+  const target = path.join(dir, 'rescued.bin');
+  const linked = runCli(caseDir, ['relink', '--item', String(id), '--to', target]);
+  assert.equal(linked.code, 0, linked.stderr);
+  assert.equal(fs.readFileSync(target, 'utf8'), 'still linkable');
+});
