@@ -10,6 +10,7 @@ import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { json, runCli, runCliAsync } from './helpers/cli.js';
 import type { LiveItemJson } from '../src/store/items.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
+import { devString } from '../parsers/procfs.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 /** Items live under /var/tmp (the root file system); cases go to /dev/shm (tmpfs), another file system. */
@@ -334,6 +335,80 @@ test('recover refuses to write onto the file system that holds the item (root)',
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
   const forced = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json', '--force-same-fs']));
   assert.equal(forced[0]?.sha256, sha256(Buffer.from('evidence')));
+});
+
+test('a case on a loop-mounted image file whose backing file is on the evidence file system is refused, on the loop device or a partition of it; an item elsewhere is copied (root)', async (t) => {
+  const dir = makeTempDir('loopcase'); // /var/tmp: the evidence file system, and the image files' too
+  const shm = makeTempDir('loopcase-other', '/dev/shm');
+  const cleanups: Array<() => void> = [];
+  const holders: Holder[] = [];
+  t.after(async () => {
+    for (const holder of holders) await holder.stop();
+    // Each step on its own: one that fails (busy, already gone) does not leave the rest attached.
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        cleanup();
+      } catch (error) {
+        process.stderr.write(`# cleanup: ${String(error)}\n`);
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(shm, { recursive: true, force: true });
+  });
+  const mountOn = (device: string, name: string): string => {
+    const mountPoint = path.join(dir, name);
+    fs.mkdirSync(mountPoint);
+    execFileSync('mount', [device, mountPoint]);
+    cleanups.push(() => execFileSync('umount', [mountPoint]));
+    return mountPoint;
+  };
+  const attach = (image: string, partitions: boolean): string => {
+    const loop = execFileSync('losetup', ['--find', '--show', ...(partitions ? ['--partscan'] : []), image], { encoding: 'utf8' }).trim();
+    cleanups.push(() => execFileSync('losetup', ['-d', loop]));
+    return loop;
+  };
+  // A plain image file, as in `truncate -s 64M c.img; mkfs.ext4 -q c.img; mount -o loop c.img /mnt/c`.
+  const plainImage = path.join(dir, 'c.img');
+  execFileSync('truncate', ['-s', '64M', plainImage]);
+  execFileSync('mkfs.ext4', ['-q', '-F', plainImage]);
+  const plainMount = mountOn(attach(plainImage, false), 'c');
+  // An image with a partition table: the case on its first partition, /dev/loopNp1.
+  const partedImage = path.join(dir, 'p.img');
+  execFileSync('truncate', ['-s', '64M', partedImage]);
+  execFileSync('sfdisk', ['-q', partedImage], { input: 'label: dos\nstart=2048, type=83\n' });
+  const partedLoop = attach(partedImage, true);
+  // losetup -P asks the kernel to read the table; where that does not happen (seen here), partx adds it.
+  const deadline = Date.now() + 10_000;
+  while (!fs.existsSync(`${partedLoop}p1`)) {
+    assert.ok(Date.now() < deadline, `${partedLoop}p1 did not appear`);
+    execFileSync('partx', ['-a', partedLoop], { stdio: 'ignore' });
+    execFileSync('sleep', ['0.05']);
+  }
+  execFileSync('mkfs.ext4', ['-q', '-F', `${partedLoop}p1`]);
+  const partedMount = mountOn(`${partedLoop}p1`, 'p');
+
+  holders.push(await startHolder(dir, [{ kind: 'fd', name: 'evidence.log', content: Buffer.from('on the evidence disk') }]));
+  holders.push(await startHolder(shm, [{ kind: 'fd', name: 'elsewhere.log', content: Buffer.from('on a tmpfs') }]));
+  const evidenceDev = devString(fs.statSync(dir).dev);
+  for (const [mountPoint, image, under] of [[plainMount, plainImage, ''], [partedMount, partedImage, `, a partition of ${devString(fs.statSync(partedLoop).rdev)}`]] as const) {
+    const caseDir = path.join(mountPoint, 'case');
+    const caseDev = devString(fs.statSync(mountPoint).dev);
+    assert.notEqual(caseDev, evidenceDev, 'st_dev alone does not see it');
+    for (const holder of holders) assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+    const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--all', '--json']));
+    const onEvidence = items.find((item) => item.path.endsWith('evidence.log'));
+    const onTmpfs = items.find((item) => item.path.endsWith('elsewhere.log'));
+    assert.ok(onEvidence !== undefined && onTmpfs !== undefined);
+    const refused = runCli(caseDir, ['recover', '--snapshot', String(onEvidence.snapshot_id), '--json']);
+    assert.deepEqual([refused.code, refused.stdout, refused.stderr], [1, '',
+      `unlinked: refusing to write into ${caseDir}/recovered: it is on device ${caseDev}${under}, a loop device whose backing file ${image} is on ${evidenceDev}, ` +
+      `the same file system as item ${onEvidence.id} (${dir}/evidence.log), whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs\n`]);
+    assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
+    // Not a refusal of every loop device: a file elsewhere is copied onto it.
+    const copied = runCli(caseDir, ['recover', '--snapshot', String(onTmpfs.snapshot_id), '--json']);
+    assert.equal(copied.code, 0, copied.stderr);
+    assert.deepEqual(json<RecoveredJson[]>(copied).map((record) => [record.item_id, record.complete, record.sha256]), [[onTmpfs.id, true, sha256(Buffer.from('on a tmpfs'))]]);
+  }
 });
 
 test('a file on an overlay (a container\'s root) is on the disk of the overlay\'s upper layer: a case there is refused, triage skips it (root)', async (t) => {
