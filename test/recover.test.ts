@@ -417,7 +417,9 @@ test('a file on an overlay (a container\'s root) is on the disk of the overlay\'
   const disk = path.join(dir, 'disk');
   const merged = path.join(dir, 'merged');
   for (const sub of [disk, merged, path.join(dir, 'lower')]) fs.mkdirSync(sub);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', disk]);
+  // Room for a host-wide triage (its snapshot and copies of every other process's deleted files):
+  // 16 MiB filled up on a busy host (SQLITE_FULL). tmpfs takes memory only as it is written.
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512m', 'tmpfs', disk]);
   let holder: Holder | null = null;
   let overlayMounted = false;
   t.after(async () => {
