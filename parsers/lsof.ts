@@ -11,13 +11,16 @@
 // Input lines are latin1 strings (one char per byte of the capture). lsof escapes names: "\n",
 // "\t", "\\", "\xHH" (decoded back to bytes here) and "^X" for other control bytes (kept as text:
 // indistinguishable from a name holding "^X"). Numbers stay exact: sizes, offsets and inodes past
-// 2^53 are bigints (U64); a number that is not one is a warning.
+// 2^53 are bigints (U64); a number that is not one is a warning. The command (a process names itself:
+// prctl PR_SET_NAME takes any bytes) is in the display form the /proc walk stores comm in.
+import { displayBytes } from '../src/util/bytes.js';
 import { devString } from './procfs.js';
 import { parseU64, warningText, type ParseResult, type ParseWarning, type U64 } from './types.js';
 
 export interface LsofFileRecord {
   /** 1-based line where the record starts. */
   line: number;
+  /** The process name in the display form (displayBytes of its bytes, lsof's escapes undone), as comm is stored. */
   command: string | null;
   pid: number;
   tid: number | null;
@@ -202,7 +205,7 @@ export class LsofStreamParser {
       }
       state.noFileSet = true;
     } else if (state.process !== null) {
-      if (id === 0x63 /* c */) state.process.command = unescapeName(value).toString('utf8');
+      if (id === 0x63 /* c */) state.process.command = commandText(value);
       else if (id === 0x75 /* u */) state.process.uid = toSafeInt(value);
       else if (id === 0x4c /* L */) state.process.user = value;
       else if (id === 0x4b /* K */) state.process.tid = toSafeInt(value);
@@ -395,7 +398,7 @@ function plainRow(state: PlainState, text: string, lineNo: number): LsofFileReco
   const user = values.get('USER') ?? null;
   return {
     line: lineNo,
-    command: unescapeName(command).toString('utf8'),
+    command: commandText(command),
     pid,
     tid: values.has('TID') ? toSafeInt(values.get('TID') ?? '') : null,
     uid: user !== null && /^\d+$/.test(user) ? Number(user) : null,
@@ -465,6 +468,14 @@ function toSafeInt(text: string): number | null {
     value = value * 10 + digit;
   }
   return value;
+}
+
+/**
+ * The display form of a command as lsof printed it. Field output has its bytes (valid UTF-8 raw, a
+ * newline as \n, other bytes \xHH); the plain table cuts the escaped text to 9 characters (+c W).
+ */
+function commandText(text: string): string {
+  return displayBytes(unescapeName(text));
 }
 
 /** Undo lsof's name escapes: \n \t \r \b \f \\ \xHH. Input chars are bytes (latin1). */

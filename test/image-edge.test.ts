@@ -229,6 +229,43 @@ test('a disk whose partition is mounted is said mounted; a case on one of its pa
   assert.equal(fs.existsSync(onEvidence), false, 'nothing written there');
 });
 
+test('image scan refuses a case on a loop-mounted image file stored on the device examined (root)', (t) => {
+  const dir = makeTempDir('nested-loop');
+  const disk = path.join(dir, 'disk.img');
+  execFileSync('truncate', ['-s', '64M', disk]);
+  execFileSync('mkfs.ext4', ['-q', '-F', disk]);
+  const cleanups: Array<() => void> = [];
+  t.after(() => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        cleanup();
+      } catch (error) {
+        process.stderr.write(`# cleanup: ${String(error)}\n`);
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const attachAndMount = (image: string, name: string): { loop: string; mountPoint: string } => {
+    const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+    cleanups.push(() => execFileSync('losetup', ['-d', loop]));
+    const mountPoint = path.join(dir, name);
+    fs.mkdirSync(mountPoint);
+    execFileSync('mount', [loop, mountPoint]);
+    cleanups.push(() => execFileSync('umount', [mountPoint]));
+    return { loop, mountPoint };
+  };
+  // The device examined, mounted; an image file on it, mounted in turn; the case on that one.
+  const evidence = attachAndMount(disk, 'evidence');
+  const inner = path.join(evidence.mountPoint, 'c.img');
+  execFileSync('truncate', ['-s', '16M', inner]);
+  execFileSync('mkfs.ext4', ['-q', '-F', inner]);
+  const nested = attachAndMount(inner, 'nested');
+  const caseDir = path.join(nested.mountPoint, 'case');
+  const refused = runCli(caseDir, ['image', 'scan', evidence.loop]);
+  assert.deepEqual([refused.code, refused.stderr], [1, `unlinked: the case directory ${caseDir} is on ${evidence.loop} itself: writing there could overwrite the evidence; use --case DIR on another disk\n`]);
+  assert.equal(fs.existsSync(caseDir), false, 'nothing written there');
+});
+
 /** Our own image built with debugfs -w: `commands` run after writing `files` (name -> content). */
 function debugfsBuilt(dir: string, mkfs: string[], files: Record<string, Buffer>, commands: string): string {
   const image = path.join(dir, 'built.img');

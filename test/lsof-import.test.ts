@@ -30,6 +30,23 @@ test('lsof import of field output: one item per deleted file, kinds from lsof, t
   assert.deepEqual(fs.readFileSync(path.join(caseDir, 'lsof', kept[0] ?? '')), fs.readFileSync(fixture('field-F0.txt')));
 });
 
+test('lsof import: a process name with a newline, a bidi override or 0xff is the display form in list, CSV and HTML, never the raw bytes', (t) => {
+  const caseDir = makeTempDir('lsof-import-comm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  const imported = runCli(caseDir, ['lsof', 'import', fixture('field-command-bytes.txt'), '--json']);
+  assert.equal(imported.code, 0, imported.stderr);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => item.comm), ['ab\\xe2\\x80\\xaegpj.exe', '=1+1\\x0ax\\xffy']);
+  const csv = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']);
+  assert.equal(csv.code, 0, csv.stderr);
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']);
+  assert.equal(html.code, 0, html.stderr);
+  for (const report of [csv.stdout, html.stdout]) {
+    assert.ok(!report.includes('\u202e') && !report.includes('\ufffd') && !report.includes('1+1\nx'), 'no raw bidi override, lost byte or raw newline');
+  }
+  assert.ok(csv.stdout.includes(',ab\\xe2\\x80\\xaegpj.exe,') && csv.stdout.includes(",'=1+1\\x0ax\\xffy,"), csv.stdout);
+});
+
 test('lsof import of plain output without NLINK marks deleted-by-name items; bad input fails cleanly', (t) => {
   const caseDir = makeTempDir('lsof-plain');
   t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));

@@ -79,6 +79,13 @@ test('COMMAND with an escaped space', () => {
   assert.equal(read('field-command-space.txt').records[0]?.command, 'evil prog');
 });
 
+test('a process name is stored in the display form, byte for byte, as the /proc walk stores comm (newline, bidi override, 0xff)', () => {
+  // lsof 4.95 prints U+202E raw and a newline as \n in field output, and cuts the plain COMMAND to 9 escaped characters.
+  assert.deepEqual(read('field-command-bytes.txt').records.map((record) => record.command), ['ab\\xe2\\x80\\xaegpj.exe', '=1+1\\x0ax\\xffy']);
+  assert.deepEqual(read('plain-command-bytes.txt').records.map((record) => record.command), ['ab\\xe2', '=1+1\\x0ax']);
+  assert.deepEqual(read('plain-command-bytes-c15.txt').records.map((record) => record.command), ['ab\\xe2\\x80\\xaeg', '=1+1\\x0ax\\xffy']);
+});
+
 test('warning lines are counted with their line numbers, not records', () => {
   const parsed = read('warnings-plain.txt');
   assert.deepEqual(parsed.warnings.map((warning) => warning.line), [1, 2]);

@@ -10,6 +10,7 @@ import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { json, runCli, runCliAsync } from './helpers/cli.js';
 import type { LiveItemJson } from '../src/store/items.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
+import { devString } from '../parsers/procfs.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 /** Items live under /var/tmp (the root file system); cases go to /dev/shm (tmpfs), another file system. */
@@ -450,13 +451,89 @@ test('recover refuses to write onto the file system that holds the item (root)',
   assert.equal(forced[0]?.sha256, sha256(Buffer.from('evidence')));
 });
 
+test('a case on a loop-mounted image file whose backing file is on the evidence file system is refused, on the loop device or a partition of it; an item elsewhere is copied (root)', async (t) => {
+  const dir = makeTempDir('loopcase'); // /var/tmp: the evidence file system, and the image files' too
+  const shm = makeTempDir('loopcase-other', '/dev/shm');
+  const cleanups: Array<() => void> = [];
+  const holders: Holder[] = [];
+  t.after(async () => {
+    for (const holder of holders) await holder.stop();
+    // Each step on its own: one that fails (busy, already gone) does not leave the rest attached.
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        cleanup();
+      } catch (error) {
+        process.stderr.write(`# cleanup: ${String(error)}\n`);
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(shm, { recursive: true, force: true });
+  });
+  const mountOn = (device: string, name: string): string => {
+    const mountPoint = path.join(dir, name);
+    fs.mkdirSync(mountPoint);
+    execFileSync('mount', [device, mountPoint]);
+    cleanups.push(() => execFileSync('umount', [mountPoint]));
+    return mountPoint;
+  };
+  const attach = (image: string, partitions: boolean): string => {
+    const loop = execFileSync('losetup', ['--find', '--show', ...(partitions ? ['--partscan'] : []), image], { encoding: 'utf8' }).trim();
+    cleanups.push(() => execFileSync('losetup', ['-d', loop]));
+    return loop;
+  };
+  // A plain image file, as in `truncate -s 64M c.img; mkfs.ext4 -q c.img; mount -o loop c.img /mnt/c`.
+  const plainImage = path.join(dir, 'c.img');
+  execFileSync('truncate', ['-s', '64M', plainImage]);
+  execFileSync('mkfs.ext4', ['-q', '-F', plainImage]);
+  const plainMount = mountOn(attach(plainImage, false), 'c');
+  // An image with a partition table: the case on its first partition, /dev/loopNp1.
+  const partedImage = path.join(dir, 'p.img');
+  execFileSync('truncate', ['-s', '64M', partedImage]);
+  execFileSync('sfdisk', ['-q', partedImage], { input: 'label: dos\nstart=2048, type=83\n' });
+  const partedLoop = attach(partedImage, true);
+  // losetup -P asks the kernel to read the table; where that does not happen (seen here), partx adds it.
+  const deadline = Date.now() + 10_000;
+  while (!fs.existsSync(`${partedLoop}p1`)) {
+    assert.ok(Date.now() < deadline, `${partedLoop}p1 did not appear`);
+    execFileSync('partx', ['-a', partedLoop], { stdio: 'ignore' });
+    execFileSync('sleep', ['0.05']);
+  }
+  execFileSync('mkfs.ext4', ['-q', '-F', `${partedLoop}p1`]);
+  const partedMount = mountOn(`${partedLoop}p1`, 'p');
+
+  holders.push(await startHolder(dir, [{ kind: 'fd', name: 'evidence.log', content: Buffer.from('on the evidence disk') }]));
+  holders.push(await startHolder(shm, [{ kind: 'fd', name: 'elsewhere.log', content: Buffer.from('on a tmpfs') }]));
+  const evidenceDev = devString(fs.statSync(dir).dev);
+  for (const [mountPoint, image, under] of [[plainMount, plainImage, ''], [partedMount, partedImage, `, a partition of ${devString(fs.statSync(partedLoop).rdev)}`]] as const) {
+    const caseDir = path.join(mountPoint, 'case');
+    const caseDev = devString(fs.statSync(mountPoint).dev);
+    assert.notEqual(caseDev, evidenceDev, 'st_dev alone does not see it');
+    for (const holder of holders) assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+    const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--all', '--json']));
+    const onEvidence = items.find((item) => item.path.endsWith('evidence.log'));
+    const onTmpfs = items.find((item) => item.path.endsWith('elsewhere.log'));
+    assert.ok(onEvidence !== undefined && onTmpfs !== undefined);
+    const refused = runCli(caseDir, ['recover', '--snapshot', String(onEvidence.snapshot_id), '--json']);
+    assert.deepEqual([refused.code, refused.stdout, refused.stderr], [1, '',
+      `unlinked: refusing to write into ${caseDir}/recovered: it is on device ${caseDev}${under}, a loop device whose backing file ${image} is on ${evidenceDev}, ` +
+      `the same file system as item ${onEvidence.id} (${dir}/evidence.log), whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs\n`]);
+    assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
+    // Not a refusal of every loop device: a file elsewhere is copied onto it.
+    const copied = runCli(caseDir, ['recover', '--snapshot', String(onTmpfs.snapshot_id), '--json']);
+    assert.equal(copied.code, 0, copied.stderr);
+    assert.deepEqual(json<RecoveredJson[]>(copied).map((record) => [record.item_id, record.complete, record.sha256]), [[onTmpfs.id, true, sha256(Buffer.from('on a tmpfs'))]]);
+  }
+});
+
 test('a file on an overlay (a container\'s root) is on the disk of the overlay\'s upper layer: a case there is refused, triage skips it (root)', async (t) => {
   const dir = makeTempDir('overlay');
   // The upper layer on a file system of its own (a tmpfs), as a container's upper layer is on the host's disk.
   const disk = path.join(dir, 'disk');
   const merged = path.join(dir, 'merged');
   for (const sub of [disk, merged, path.join(dir, 'lower')]) fs.mkdirSync(sub);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', disk]);
+  // Room for a host-wide triage (its snapshot and copies of every other process's deleted files):
+  // 16 MiB filled up on a busy host (SQLITE_FULL). tmpfs takes memory only as it is written.
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512m', 'tmpfs', disk]);
   let holder: Holder | null = null;
   let overlayMounted = false;
   t.after(async () => {
@@ -563,4 +640,37 @@ test('relink gives an O_TMPFILE file its name back, and explains why an ordinary
   assert.equal(fs.existsSync(path.join(dir, 'again.bin')), false);
   const noDir = runCli(caseDir, ['relink', '--item', String(tmpfile.id), '--to', path.join(dir, 'no-such-dir', 'x.bin')]);
   assert.equal(noDir.stderr, `unlinked: cannot relink item ${tmpfile.id} as ${path.join(dir, 'no-such-dir', 'x.bin')}: the directory ${path.join(dir, 'no-such-dir')} does not exist\n`);
+});
+
+test('relink: a --to ending in / is a usage error, and a folder ln finds gone is said as such, never blamed on the file (root)', async (t) => {
+  const dir = makeTempDir('relink-dir');
+  const caseDir = caseDirOnOtherFs('relink-dir-case');
+  const holder = await startHolder(dir, [{ kind: 'tmpfile', content: Buffer.from('still linkable') }]);
+  // A folder removed while this test holds it open: it is still a directory to stat, and linkat in it is ENOENT.
+  fs.mkdirSync(path.join(dir, 'removed'));
+  const removedFd = fs.openSync(path.join(dir, 'removed'), 'r');
+  fs.rmdirSync(path.join(dir, 'removed'));
+  t.after(async () => {
+    fs.closeSync(removedFd);
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const [tmpfile] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.equal(tmpfile?.kind, 'tmpfile');
+  const id = tmpfile.id;
+  // A missing folder with a trailing slash: path.dirname used to drop the slash and check its parent.
+  const folder = path.join(dir, 'newdir') + '/';
+  const slash = runCli(caseDir, ['relink', '--item', String(id), '--to', folder]);
+  assert.deepEqual([slash.code, slash.stderr], [2, `unlinked: --to ${folder} ends in '/': give the new file's full name (e.g. ${folder}rescued.bin), in a folder that exists\n`]);
+  const inRemoved = `/proc/${process.pid}/fd/${removedFd}/x.bin`;
+  const removed = runCli(caseDir, ['relink', '--item', String(id), '--to', inRemoved]);
+  assert.deepEqual([removed.code, removed.stderr], [1, `unlinked: cannot relink item ${id} as ${inRemoved}: the directory /proc/${process.pid}/fd/${removedFd} was removed (it has no name, nothing can be created in it)\n`]);
+  assert.deepEqual(fs.readdirSync(dir), []);
+  // The file was never at fault: it still takes its one name.
+  const target = path.join(dir, 'rescued.bin');
+  const linked = runCli(caseDir, ['relink', '--item', String(id), '--to', target]);
+  assert.equal(linked.code, 0, linked.stderr);
+  assert.equal(fs.readFileSync(target, 'utf8'), 'still linkable');
 });

@@ -2,13 +2,15 @@
 // mactime, JSON keys, and the HTML page in a real headless Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeTempDir } from './helpers/holder.js';
 import { HOSTILE_NAMES, REPORT_CASE_FINDINGS, buildReportCase } from './helpers/reportCase.js';
 import { runCli } from './helpers/cli.js';
+import { firstLine } from './helpers/lines.js';
+import { killed } from './helpers/fuse.js';
 import { REPORT_FORMATS } from '../src/report/registry.js';
 import { displayBytes } from '../src/util/bytes.js';
 import { modeString as bodyfileMode } from '../src/report/bodyfile.js';
@@ -155,6 +157,36 @@ test('bodyfile: a newline, pipe or backslash in comm or the image path stays ins
   const seen = new Set(timeline.slice(1).map((line) => line.slice(line.indexOf(',"') + 2, -1).replace(/""/g, '"')));
   assert.equal(seen.size, REPORT_CASE_FINDINGS);
   assert.ok(seen.has(renamed), 'the renamed process keeps its entry');
+});
+
+test('bodyfile: a comm the walk stored in the display form is written as it is, not escaped again; only its pipe becomes \\x7c (root)', async (t) => {
+  const dir = makeTempDir('bodyfile-comm');
+  const caseDir = makeTempDir('bodyfile-comm-case', '/dev/shm');
+  // A process that names itself "=1+1<newline>|x<backslash>y" holds a deleted file.
+  const script = String.raw`import ctypes, os, sys
+ctypes.CDLL(None).prctl(15, b"=1+1\n|x\\y", 0, 0, 0)
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b"abc")
+os.unlink(sys.argv[1])
+print(os.getpid(), fd, flush=True)
+sys.stdin.read()`;
+  const holder = spawn('python3', ['-c', script, path.join(dir, 'held')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(holder).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const [pid, fd] = (await firstLine(holder)).split(' ').map(Number);
+  assert.equal(fs.readFileSync(`/proc/${pid}/comm`, 'latin1'), '=1+1\n|x\\y\n');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const held = fs.statSync(`/proc/${pid}/fd/${fd}`);
+  const seconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+  const bodyfile = runCli(caseDir, ['report', '--format', 'bodyfile', '--out', '-']);
+  assert.equal(bodyfile.code, 0, bodyfile.stderr);
+  assert.equal(
+    bodyfile.stdout,
+    `0|${dir}/held (deleted: pid ${pid} =1+1\\x0a\\x7cx\\x5cy fd ${fd}, snapshot 1)|${held.ino}|r/rrw-------|0|0|3|${seconds(held.atime)}|${seconds(held.mtime)}|${seconds(held.ctime)}|0\n`,
+  );
 });
 
 test('bodyfile: the crtime of an image inode, 0 where unknown (as TSK writes it)', (t) => {

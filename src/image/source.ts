@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { UnlinkedError, errnoCode } from '../errors.js';
 import { backupSuperblockShift, parseExtSuperblock, type ExtSuperblock } from '../../parsers/extSuperblock.js';
 import { devString } from '../../parsers/procfs.js';
+import { devicesBuiltOn, devicesUnder } from '../util/blockDevices.js';
 
 export interface ImageSource {
   path: string;
@@ -179,75 +180,17 @@ export class FollowHasher {
 /**
  * Writing the case onto the device being examined would overwrite evidence (deleted blocks first of
  * all): refuse when the case directory lives on that device, on one of its partitions, or on
- * anything built on it (LVM and other device-mapper volumes, md RAID), however deep.
+ * anything built on it (LVM and other device-mapper volumes, md RAID, a loop device whose backing
+ * file is there), however deep.
  */
 export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): void {
   if (source.deviceId === null) return;
   let dir = path.resolve(caseDir);
   while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   const caseDevice = devString(fs.statSync(dir).dev);
-  if (caseDevice === source.deviceId || underlying(caseDevice).has(source.deviceId)) {
+  if (caseDevice === source.deviceId || devicesUnder(caseDevice).has(source.deviceId)) {
     throw new UnlinkedError('SAME_FS', `the case directory ${path.resolve(caseDir)} is on ${source.path} itself: writing there could overwrite the evidence; use --case DIR on another disk`);
   }
-}
-
-/** A block device's sysfs directory (its own, through /sys/dev/block/MAJ:MIN), or null. */
-function sysfsDir(deviceId: string): string | null {
-  try {
-    return fs.realpathSync(`/sys/dev/block/${deviceId}`);
-  } catch {
-    return null;
-  }
-}
-
-function deviceIdOf(dir: string): string | null {
-  try {
-    return fs.readFileSync(path.join(dir, 'dev'), 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
-
-/** The devices named in a sysfs list directory (holders/ or slaves/): their MAJ:MIN. */
-function listed(dir: string, list: 'holders' | 'slaves'): string[] {
-  try {
-    return fs.readdirSync(path.join(dir, list)).map((name) => deviceIdOf(`/sys/class/block/${name}`)).filter((id): id is string => id !== null);
-  } catch {
-    return [];
-  }
-}
-
-/** What a device is built on, recursively: the whole disk of a partition, the slaves of dm or md. */
-function underlying(deviceId: string): Set<string> {
-  return reachable(deviceId, (dir) => {
-    const disk = fs.existsSync(path.join(dir, 'partition')) ? deviceIdOf(path.dirname(dir)) : null;
-    return [...listed(dir, 'slaves'), ...(disk === null ? [] : [disk])];
-  });
-}
-
-/** What is built on a device, recursively: its partitions, and the dm or md devices holding it. */
-function builtOn(deviceId: string): Set<string> {
-  return reachable(deviceId, (dir) => {
-    let partitions: string[] = [];
-    try {
-      partitions = fs.readdirSync(dir).filter((name) => fs.existsSync(path.join(dir, name, 'partition'))).map((name) => deviceIdOf(path.join(dir, name))).filter((id): id is string => id !== null);
-    } catch {
-      // no partitions to list
-    }
-    return [...listed(dir, 'holders'), ...partitions];
-  });
-}
-
-/** Every device reached from deviceId by `next` (given a device's sysfs directory), each once. */
-function reachable(deviceId: string, next: (dir: string) => string[], seen = new Set<string>()): Set<string> {
-  const dir = sysfsDir(deviceId);
-  if (dir === null) return seen;
-  for (const id of next(dir)) {
-    if (seen.has(id)) continue;
-    seen.add(id);
-    reachable(id, next, seen);
-  }
-  return seen;
 }
 
 /**
@@ -262,7 +205,7 @@ export function isMounted(deviceId: string): boolean {
     return false;
   }
   const mounted = new Set(mountinfo.split('\n').map((line) => line.split(' ')[2]));
-  return mounted.has(deviceId) || [...builtOn(deviceId)].some((id) => mounted.has(id));
+  return mounted.has(deviceId) || [...devicesBuiltOn(deviceId)].some((id) => mounted.has(id));
 }
 
 /** The ext superblock of the file system starting at `offsetSectors`, or null when there is none. */

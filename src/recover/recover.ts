@@ -11,6 +11,7 @@ import type { ItemRow } from '../store/items.js';
 import { checkOpenedFile, checkProcess, holderFdPath, sameBirth, sameFile, sourcePath } from './custody.js';
 import { copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { displayBytes } from '../util/bytes.js';
+import { devicesUnder, storedOnChain } from '../util/blockDevices.js';
 import { createUnique } from '../util/createUnique.js';
 import { appendSha256Sums } from '../util/sha256sums.js';
 import { commandRecorder } from '../store/commands.js';
@@ -70,15 +71,39 @@ const C_LOCALE = { LC_ALL: 'C' };
  * deleted file's blocks (and other deleted files'), and our writes could land on them. An item's
  * file systems: its own device, and for a file on overlayfs (a container's root) the file system
  * of the overlay's upper and work directories, where its bytes really are (often the host's disk).
+ * The output's: its own device and every device that one is stored on (a loop device's backing
+ * file, a partition's disk, a device-mapper or md volume's devices), where its writes really land.
  */
 export function sameFsRefusal(outputDir: string, items: readonly Pick<ItemRow, 'id' | 'dev' | 'path'>[], devsOf: (item: Pick<ItemRow, 'id' | 'dev'>) => readonly string[]): string | null {
-  const outDev = devString(fs.statSync(outputDir).dev);
-  const clash = items.find((item) => devsOf(item).includes(outDev));
-  if (clash === undefined) return null;
-  return (
-    `refusing to write into ${outputDir}: it is on device ${outDev}, the same file system as item ${clash.id} (${displayBytes(clash.path)}${clash.dev === outDev ? '' : `, on an overlay whose upper layer is there`}), ` +
-    `whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs`
-  );
+  const output = outputDevices(outputDir);
+  for (const item of items) {
+    const hit = output.clash(devsOf(item));
+    if (hit === null) continue;
+    return (
+      `refusing to write into ${outputDir}: it is on device ${output.chain(hit)}, the same file system as item ${item.id} (${displayBytes(item.path)}${item.dev === hit ? '' : `, on an overlay whose upper layer is there`}), ` +
+      `whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs`
+    );
+  }
+  return null;
+}
+
+/** The devices an output folder's writes land on: its own, and those it is stored on. */
+interface OutputDevices {
+  device: string;
+  /** The first of an item's devices the output's writes land on, or null. */
+  clash(itemDevs: readonly string[]): string | null;
+  /** "7:0, a loop device whose backing file /var/tmp/c.img is on 254:0": how the output reaches `device`. */
+  chain(device: string): string;
+}
+
+function outputDevices(outputDir: string): OutputDevices {
+  const device = devString(fs.statSync(outputDir).dev);
+  const under = devicesUnder(device);
+  return {
+    device,
+    clash: (itemDevs) => itemDevs.find((dev) => dev === device) ?? itemDevs.find((dev) => under.has(dev)) ?? null,
+    chain: (reached) => storedOnChain(device, reached, under),
+  };
 }
 
 /** The devices an item's bytes live on (see sameFsRefusal), from the mounts its snapshot recorded. */
@@ -122,7 +147,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     const refusal = sameFsRefusal(options.outputDir, items, devsOf);
     if (refusal !== null) throw new UnlinkedError('SAME_FS', refusal);
   }
-  const outDev = devString(fs.statSync(options.outputDir).dev);
+  const output = outputDevices(options.outputDir);
   const insert = db.prepare(`INSERT INTO recoveries (item_id, output, started_at, note) VALUES (?, ?, ?, 'interrupted: the copy did not finish')`);
   const update = db.prepare(
     `UPDATE recoveries SET output = ?, bytes = ?, sha256 = ?, complete = ?, note = ?, size_at_start = ?, size_at_end = ?, sparse = ?, followed = ?, finished_at = ? WHERE id = ?`,
@@ -156,11 +181,13 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
       const rowId = Number(insert.run(item.id, path.join(options.outputDir, outputName(item)), nowIso()).lastInsertRowid);
       const silent = item.dev === null ? undefined : silentDevs.get(item.dev);
       const elsewhere = origin(item.snapshot_id);
+      const hit = options.sameFs === 'skip' ? output.clash(devsOf(item)) : null;
       let refusal: string | null = null;
       if (elsewhere !== null) {
         refusal = elsewhere;
-      } else if (options.sameFs === 'skip' && devsOf(item).includes(outDev)) {
-        refusal = `not copied: it is on ${outDev}, the file system of the case directory, whose writes could overwrite its freed blocks; rerun with --case on another disk (e.g. /mnt/usb/case), or --force-same-fs`;
+      } else if (hit !== null) {
+        const where = hit === output.device ? 'the file system of the case directory' : `where the case directory's writes land (its device ${output.chain(hit)})`;
+        refusal = `not copied: it is on ${hit}, ${where}, whose writes could overwrite its freed blocks; rerun with --case on another disk (e.g. /mnt/usb/case), or --force-same-fs`;
       } else if (silent !== undefined) {
         refusal = silent;
       }

@@ -2,7 +2,7 @@
 // does. The one operation of unlinked that writes to the live file system, so it is opt-in and logged.
 import fs from 'node:fs';
 import path from 'node:path';
-import { errnoCode, oneLine, UnlinkedError } from '../errors.js';
+import { errnoCode, oneLine, UnlinkedError, usageError } from '../errors.js';
 import { devString } from '../../parsers/procfs.js';
 import { run, type CommandRecorder } from '../exec/run.js';
 import type { ItemRow } from '../store/items.js';
@@ -10,6 +10,8 @@ import { birthNs, checkProcess, holderFdPath, sameBirth, sameFile } from './cust
 import { exactIno } from '../util/u64.js';
 
 export async function relinkItem(item: ItemRow, target: string, recorder: CommandRecorder, elsewhere: string | null): Promise<void> {
+  // "DIR/" names a folder, not the new file: ln would put it at DIR/NAME, or fail with ENOENT when DIR is missing.
+  if (target.endsWith('/')) throw usageError(`--to ${target} ends in '/': give the new file's full name (e.g. ${target}rescued.bin), in a folder that exists`);
   if (elsewhere !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${elsewhere.replace(/^not copied: /, '')}`);
   if (item.kind !== 'tmpfile' || item.fd === null) {
     // The kernel gives a name back only to a file opened with O_TMPFILE and never named (I_LINKABLE).
@@ -21,14 +23,16 @@ export async function relinkItem(item: ItemRow, target: string, recorder: Comman
   const problem = checkProcess(item);
   if (problem !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${problem}`);
   if (fs.existsSync(target)) throw new UnlinkedError('EXISTS', `${target} exists already: relink never replaces a file`);
-  const directory = path.dirname(path.resolve(target));
-  if (fs.statSync(directory, { throwIfNoEntry: false })?.isDirectory() !== true) throw new UnlinkedError('BAD_INPUT', `cannot relink item ${item.id} as ${target}: the directory ${directory} does not exist`);
+  // The folder the kernel creates the name in: the text before the last '/', as given ("a/../b" is
+  // not "b" when a is a symbolic link).
+  const directory = path.dirname(target);
+  if (fs.statSync(directory, { throwIfNoEntry: false })?.isDirectory() !== true) throw noDirectory(item, target, directory);
   const source = holderFdPath(item);
   let stat: fs.Stats;
   try {
     stat = fs.statSync(source);
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: fd ${item.fd} of process ${item.pid} was closed after the snapshot`);
+    if (errnoCode(error) === 'ENOENT') throw fdClosed(item);
     throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: cannot stat ${source}: ${oneLine(error)}`);
   }
   const moved = sameFile(item, devString(stat.dev), exactIno(stat, () => fs.statSync(source, { bigint: true }))) ?? sameBirth(item, birthNs(fs.statSync(source, { bigint: true })));
@@ -40,6 +44,10 @@ export async function relinkItem(item: ItemRow, target: string, recorder: Comman
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);
     if (/No such file or directory/.test(text)) {
+      // ENOENT also means the folder went away (or is a removed one still held open) or the holder
+      // closed the fd since the checks above: those are said as they are, before the file is blamed.
+      const reason = noEntryReason(item, target, directory, source);
+      if (reason !== null) throw reason;
       // An O_TMPFILE file that was given a name (linkat) and unlinked again lost I_LINKABLE for good;
       // its fd still shows the "#INODE" name, so the walk cannot tell it from one never named.
       const what = 'an O_TMPFILE file that had a name once and was unlinked again (the kernel allows one link only to a file never named)';
@@ -50,4 +58,22 @@ export async function relinkItem(item: ItemRow, target: string, recorder: Comman
     }
     throw error;
   }
+}
+
+function noDirectory(item: ItemRow, target: string, directory: string): UnlinkedError {
+  return new UnlinkedError('BAD_INPUT', `cannot relink item ${item.id} as ${target}: the directory ${directory} does not exist`);
+}
+
+/** Why ln found no entry when it is not the file's fault: the folder or the holder's fd; null when both are still there. */
+function noEntryReason(item: ItemRow, target: string, directory: string, source: string): UnlinkedError | null {
+  const folder = fs.statSync(directory, { throwIfNoEntry: false });
+  if (folder?.isDirectory() !== true) return noDirectory(item, target, directory);
+  // A folder removed while something still holds it open (a process's cwd, /proc/PID/fd/N) takes no new name.
+  if (folder.nlink === 0) return new UnlinkedError('BAD_INPUT', `cannot relink item ${item.id} as ${target}: the directory ${directory} was removed (it has no name, nothing can be created in it)`);
+  const held = fs.statSync(source, { throwIfNoEntry: false });
+  return held === undefined ? fdClosed(item) : null;
+}
+
+function fdClosed(item: ItemRow): UnlinkedError {
+  return new UnlinkedError('FAILED', `cannot relink item ${item.id}: fd ${item.fd ?? '?'} of process ${item.pid} was closed after the snapshot`);
 }

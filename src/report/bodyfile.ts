@@ -7,18 +7,25 @@ import type { Writable } from 'node:stream';
 import type { ReportInput } from './registry.js';
 import { findings, type Finding } from './rows.js';
 import { writeLines } from './stream.js';
-import { displayBytes } from '../util/bytes.js';
+import { displayBytes, parseDisplayBytes } from '../util/bytes.js';
 import { permissionString } from '../store/images.js';
 
-/** Text from the case (comm, image path) in the display form the path already has. */
+/** Text from the case as it was typed (the image path) in the display form the path already has. */
 const shown = (text: string): string => displayBytes(Buffer.from(text, 'utf8'));
+
+/**
+ * comm is stored in the display form already (walk and lsof): escaping it again would write its
+ * "\x0a" as "\x5cx0a". Read back to bytes and shown again it is unchanged, and a raw newline or
+ * backslash in a comm an older unlinked stored as decoded text still comes out escaped.
+ */
+const shownComm = (comm: string): string => displayBytes(parseDisplayBytes(comm));
 
 export function bodyfileName(finding: Finding): string {
   const where =
     finding.finding === 'live'
-      ? `pid ${finding.pid ?? '?'}${finding.comm === null ? '' : ` ${finding.comm}`}${finding.fd === null ? ` ${finding.kind}` : ` fd ${finding.fd}`}, snapshot ${finding.snapshot_id ?? '?'}`
-      : `${finding.state ?? 'inode'} in ${finding.image ?? '?'} at sector ${finding.offset_sectors ?? 0}`;
-  return `${finding.path} (deleted: ${shown(where)})`.replace(/\|/g, '\\x7c');
+      ? `pid ${finding.pid ?? '?'}${finding.comm === null ? '' : ` ${shownComm(finding.comm)}`}${finding.fd === null ? ` ${finding.kind}` : ` fd ${finding.fd}`}, snapshot ${finding.snapshot_id ?? '?'}`
+      : `${finding.state ?? 'inode'} in ${finding.image === null ? '?' : shown(finding.image)} at sector ${finding.offset_sectors ?? 0}`;
+  return `${finding.path} (deleted: ${where})`.replace(/\|/g, '\\x7c');
 }
 
 /** ls-style mode as TSK writes it: "r/rrw-r--r--" (name type / meta type, then permissions). */

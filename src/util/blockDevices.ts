@@ -1,0 +1,104 @@
+// How block devices stack, read from sysfs: what a device's bytes are stored on (a partition's disk,
+// a dm or md device's slaves, a loop device's backing file) and what is built on it. Both the live
+// half (recover: never write onto the evidence) and the offline half (image: never write the case
+// onto the device examined) ask it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { devString } from '../../parsers/procfs.js';
+import { displayBytes } from './bytes.js';
+import { tryOr } from './tryOr.js';
+
+/** One step down: `from` is stored on the device it is the key of, and `how` says why, e.g. "a partition of 8:0". */
+export interface StoredOn {
+  from: string;
+  how: string;
+}
+
+/**
+ * Every device the bytes of deviceId are stored on, however deep (a partition of a loop device whose
+ * backing file is on an LVM volume...), each with the step that reached it. A loop device's backing
+ * file is stat'ed by the path the kernel shows (in this mount namespace; one of another namespace
+ * may name another file here, one that cannot be stat'ed is followed to its folder's device).
+ */
+export function devicesUnder(deviceId: string): Map<string, StoredOn> {
+  const found = new Map<string, StoredOn>();
+  const visit = (id: string): void => {
+    const dir = sysfsDir(id);
+    if (dir === null) return;
+    const next: Array<[string, string]> = [];
+    const disk = fs.existsSync(path.join(dir, 'partition')) ? deviceIdOf(path.dirname(dir)) : null;
+    if (disk !== null) next.push([disk, `a partition of ${disk}`]);
+    for (const slave of listed(dir, 'slaves')) next.push([slave, `built on ${slave}`]);
+    const backing = loopBacking(dir);
+    if (backing !== null) next.push([backing.device, `a loop device whose backing file ${displayBytes(backing.file)} is on ${backing.device}`]);
+    for (const [device, how] of next) {
+      if (device === deviceId || found.has(device)) continue;
+      found.set(device, { from: id, how });
+      visit(device);
+    }
+  };
+  visit(deviceId);
+  return found;
+}
+
+/** "8:1, a partition of 8:0, built on 7:0": how deviceId comes to be stored on `reached` (a key of devicesUnder). */
+export function storedOnChain(deviceId: string, reached: string, under: ReadonlyMap<string, StoredOn>): string {
+  const steps: string[] = [];
+  for (let at = reached; at !== deviceId; ) {
+    const step = under.get(at);
+    if (step === undefined) break;
+    steps.unshift(step.how);
+    at = step.from;
+  }
+  return [deviceId, ...steps].join(', ');
+}
+
+/** What is built on a device, recursively: its partitions, and the dm or md devices holding it. */
+export function devicesBuiltOn(deviceId: string): Set<string> {
+  const found = new Set<string>();
+  const visit = (id: string): void => {
+    const dir = sysfsDir(id);
+    if (dir === null) return;
+    const partitions = tryOr(() => fs.readdirSync(dir), [] as string[])
+      .filter((name) => fs.existsSync(path.join(dir, name, 'partition')))
+      .map((name) => deviceIdOf(path.join(dir, name)))
+      .filter((id_): id_ is string => id_ !== null);
+    for (const device of [...listed(dir, 'holders'), ...partitions]) {
+      if (found.has(device)) continue;
+      found.add(device);
+      visit(device);
+    }
+  };
+  visit(deviceId);
+  return found;
+}
+
+/** A block device's sysfs directory (its own, through /sys/dev/block/MAJ:MIN), or null. */
+function sysfsDir(deviceId: string): string | null {
+  return tryOr(() => fs.realpathSync(`/sys/dev/block/${deviceId}`), null);
+}
+
+function deviceIdOf(dir: string): string | null {
+  return tryOr(() => fs.readFileSync(path.join(dir, 'dev'), 'utf8').trim(), null);
+}
+
+/** The devices named in a sysfs list directory (holders/ or slaves/): their MAJ:MIN. */
+function listed(dir: string, list: 'holders' | 'slaves'): string[] {
+  return tryOr(() => fs.readdirSync(path.join(dir, list)), [] as string[])
+    .map((name) => deviceIdOf(`/sys/class/block/${name}`))
+    .filter((id): id is string => id !== null);
+}
+
+/** The backing file of a loop device (its sysfs directory) and the device that holds it; null when not a bound loop device. */
+function loopBacking(dir: string): { file: Buffer; device: string } | null {
+  const text = tryOr(() => fs.readFileSync(path.join(dir, 'loop', 'backing_file')), null);
+  if (text === null) return null;
+  const file = text.at(-1) === 0x0a ? text.subarray(0, -1) : text;
+  if (file.length === 0) return null;
+  // A backing block device (losetup /dev/sdb1) holds the bytes itself: its rdev, not the /dev file's dev.
+  const stat = tryOr(() => fs.statSync(file), null);
+  if (stat !== null) return { file, device: devString(stat.isBlockDevice() ? stat.rdev : stat.dev) };
+  // Deleted since (the kernel shows "PATH (deleted)") or renamed: its blocks are on its folder's file system.
+  const folder = tryOr(() => fs.statSync(Buffer.from(path.dirname(file.toString('latin1')), 'latin1')), null);
+  return folder === null ? null : { file, device: devString(folder.dev) };
+}
