@@ -13,6 +13,7 @@ import { json, runCli, type CliResult } from './helpers/cli.js';
 import { makeDeletedImage, sha256, sha256File } from './helpers/images.js';
 import type { ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
+import { undoEach } from './helpers/cleanup.js';
 
 function work(t: { after: (fn: () => void) => void }, name: string): { dir: string; caseDir: string } {
   const dir = makeTempDir(name);
@@ -236,13 +237,7 @@ test('image scan refuses a case on a loop-mounted image file stored on the devic
   execFileSync('mkfs.ext4', ['-q', '-F', disk]);
   const cleanups: Array<() => void> = [];
   t.after(() => {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        cleanup();
-      } catch (error) {
-        process.stderr.write(`# cleanup: ${String(error)}\n`);
-      }
-    }
+    undoEach(cleanups);
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const attachAndMount = (image: string, name: string): { loop: string; mountPoint: string } => {

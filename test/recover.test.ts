@@ -11,6 +11,7 @@ import { json, runCli, runCliAsync } from './helpers/cli.js';
 import type { LiveItemJson } from '../src/store/items.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
 import { devString } from '../parsers/procfs.js';
+import { undoEach } from './helpers/cleanup.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 /** Items live under /var/tmp (the root file system); cases go to /dev/shm (tmpfs), another file system. */
@@ -458,14 +459,7 @@ test('a case on a loop-mounted image file whose backing file is on the evidence 
   const holders: Holder[] = [];
   t.after(async () => {
     for (const holder of holders) await holder.stop();
-    // Each step on its own: one that fails (busy, already gone) does not leave the rest attached.
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        cleanup();
-      } catch (error) {
-        process.stderr.write(`# cleanup: ${String(error)}\n`);
-      }
-    }
+    undoEach(cleanups);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(shm, { recursive: true, force: true });
   });
