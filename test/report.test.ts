@@ -282,6 +282,29 @@ test('an image scanned twice, an extraction in between: one finding per inode, f
   ]);
 });
 
+test('CSV and HTML: a deleted name fls printed with "^" for a control byte says so, and claims no bytes in path_b64 (root)', (t) => {
+  const { dir, caseDir } = imageCase(t, 'ctlreport');
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { 'del-newXline': Buffer.from('x'), 'del-caret^real': Buffer.from('y'), plain: Buffer.from('z') },
+    'kill_file del-newXline\nunlink del-newXline\nkill_file del-caret^real\nunlink del-caret^real\nkill_file plain\nunlink plain\n');
+  // Our own image: the freed entry's name "del-newXline" becomes "del-new\nline" (debugfs cannot type a newline).
+  const bytes = fs.readFileSync(image);
+  const at = bytes.indexOf('del-newXline');
+  assert.ok(at > 0 && bytes.indexOf('del-newXline', at + 1) < 0);
+  bytes[at + 7] = 0x0a;
+  fs.writeFileSync(image, bytes);
+  assert.equal(runCli(caseDir, ['image', 'scan', image]).code, 0);
+  const inexact = "last name as fls printed it: '^' stands for a control byte, not the exact bytes";
+  assert.deepEqual(csvFindings(caseDir).map((finding) => [finding['inode'], finding['path'], finding['path_b64'], finding['note']]), [
+    ['12', 'del-new^line', '', inexact],
+    ['13', 'del-caret^real', '', inexact],
+    ['14', 'plain', Buffer.from('plain').toString('base64'), ''],
+  ]);
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']);
+  assert.equal(html.code, 0, html.stderr);
+  // The rows are JSON in the page, rendered with textContent: the note is there for both inexact names.
+  assert.equal(html.stdout.split(JSON.stringify(inexact)).length - 1, 2);
+});
+
 test('a moved case: outputs under recovered/ and extracted/ point into the case where it is now', (t) => {
   const before = makeTempDir('report-moved');
   const kase = buildReportCase(before);
