@@ -282,6 +282,31 @@ test('an image scanned twice, an extraction in between: one finding per inode, f
   ]);
 });
 
+test('a device scanned again after its file system reused a freed inode: the old finding stays, from the scan that found it, and says so (root)', (t) => {
+  const { dir, caseDir } = imageCase(t, 'rescan-dev');
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { one: Buffer.from('one'), two: Buffer.from('two') }, 'kill_file one\nunlink one\nkill_file two\nunlink two\n');
+  const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+  t.after(() => execFileSync('losetup', ['-d', loop]));
+  assert.equal(runCli(caseDir, ['image', 'scan', loop]).code, 0);
+  // The same file system (same UUID) gets a new file: the first free inode, 12, is used again.
+  const source = path.join(dir, 'new.src');
+  fs.writeFileSync(source, 'new');
+  execFileSync('debugfs', ['-w', '-R', `write ${source} new`, loop], { stdio: 'ignore' });
+  assert.equal(runCli(caseDir, ['image', 'scan', loop]).code, 0);
+  const kase = openCase(caseDir, { create: false });
+  let scannedAt: string[];
+  try {
+    scannedAt = (kase.db.prepare(`SELECT scanned_at FROM images ORDER BY id`).raw().all() as string[][]).map(([at]) => at ?? '');
+    assert.deepEqual(kase.db.prepare(`SELECT id, filesystem_id, inode FROM image_inodes ORDER BY id`).raw().all(), [[1, 1, 12], [2, 1, 13], [3, 2, 13]]);
+  } finally {
+    kase.close();
+  }
+  assert.deepEqual(csvFindings(caseDir).map((finding) => [finding['id'], finding['path'], finding['inode'], finding['image'], finding['note']]), [
+    ['1', 'one', '12', loop, `as the scan of ${scannedAt[0]} found it: the latest scan of this file system (${scannedAt[1]}) did not list it`],
+    ['3', 'two', '13', loop, ''],
+  ]);
+});
+
 test('CSV and HTML: a deleted name fls printed with "^" for a control byte says so, and claims no bytes in path_b64 (root)', (t) => {
   const { dir, caseDir } = imageCase(t, 'ctlreport');
   const image = debugfsBuilt(dir, ['mkfs.ext2'], { 'del-newXline': Buffer.from('x'), 'del-caret^real': Buffer.from('y'), plain: Buffer.from('z') },
