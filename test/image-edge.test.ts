@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from './helpers/holder.js';
 import { json, runCli, type CliResult } from './helpers/cli.js';
-import { makeDeletedImage, sha256, sha256File } from './helpers/images.js';
+import { debugfsBuilt, makeDeletedImage, sha256, sha256File } from './helpers/images.js';
 import type { ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 import { undoEach } from './helpers/cleanup.js';
@@ -260,21 +260,6 @@ test('image scan refuses a case on a loop-mounted image file stored on the devic
   assert.deepEqual([refused.code, refused.stderr], [1, `unlinked: the case directory ${caseDir} is on ${evidence.loop} itself: writing there could overwrite the evidence; use --case DIR on another disk\n`]);
   assert.equal(fs.existsSync(caseDir), false, 'nothing written there');
 });
-
-/** Our own image built with debugfs -w: `commands` run after writing `files` (name -> content). */
-function debugfsBuilt(dir: string, mkfs: string[], files: Record<string, Buffer>, commands: string): string {
-  const image = path.join(dir, 'built.img');
-  fs.writeFileSync(image, '');
-  fs.truncateSync(image, 32 << 20);
-  execFileSync(mkfs[0] ?? 'mkfs.ext4', ['-q', '-F', ...mkfs.slice(1), image], { stdio: 'ignore' });
-  const writes = Object.entries(files).map(([name, content]) => {
-    const source = path.join(dir, `${name}.src`);
-    fs.writeFileSync(source, content);
-    return `write ${source} ${name}\n`;
-  });
-  execFileSync('debugfs', ['-w', '-f', '-', image], { input: writes.join('') + commands, stdio: ['pipe', 'ignore', 'ignore'] });
-  return image;
-}
 
 test('times before 1970 and after 2038 are stored as ext4 reads them: signed low word plus epoch bits (root)', (t) => {
   const { dir, caseDir } = work(t, 'times');

@@ -17,6 +17,8 @@ import { modeString as bodyfileMode } from '../src/report/bodyfile.js';
 import { caseSummary, type CaseSummary } from '../src/report/summary.js';
 import { findProgram } from './setup/ensure-tools.js';
 import { openCase, type Db } from '../src/store/db.js';
+import { debugfsBuilt, sha256 } from './helpers/images.js';
+import crypto from 'node:crypto';
 
 function reportCase(t: { after: (fn: () => void) => void }, change?: (db: Db) => void, prefix = 'report'): string {
   const dir = makeTempDir(prefix);
@@ -213,6 +215,119 @@ test('summary: items lsof did not see count as /proc only when lsof ran, even wh
     summary = caseSummary(db);
   });
   assert.equal((summary as CaseSummary | null)?.procOnly, 3, 'items 20, 21 and 24');
+});
+
+/** A real image in one folder and its case in another (on /dev/shm: never on the image's file system), both removed after. */
+function imageCase(t: { after: (fn: () => void) => void }, name: string): { dir: string; caseDir: string } {
+  const dir = makeTempDir(name);
+  const caseDir = makeTempDir(`${name}-case`, '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  return { dir, caseDir };
+}
+
+/** The CSV report's records as objects, keyed by the header. */
+function csvFindings(caseDir: string): Array<Record<string, string>> {
+  const result = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']);
+  assert.equal(result.code, 0, result.stderr);
+  const [header = [], ...rows] = readCsv(result.stdout);
+  return rows.map((row) => Object.fromEntries(header.map((column, index) => [column, row[index] ?? ''])));
+}
+
+test('an image scanned twice, an extraction in between: one finding per inode, from the latest scan, with the copy made from the first (root)', (t) => {
+  const { dir, caseDir } = imageCase(t, 'rescan');
+  const one = crypto.randomBytes(30_000);
+  const two = crypto.randomBytes(20_000);
+  // Our own ext2 image: two files deleted by debugfs, which (like the old ext2 driver) keeps their block pointers.
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { one, two }, 'kill_file one\nunlink one\nkill_file two\nunlink two\n');
+  for (const args of [['image', 'scan', image], ['image', 'extract', image, '--inode', '12'], ['image', 'scan', image]]) {
+    const result = runCli(caseDir, args);
+    assert.equal(result.code, 0, result.stderr);
+  }
+  const columns = (finding: Record<string, string>) => [finding['finding'], finding['id'], finding['path'], finding['inode'], finding['status'], finding['sha256'],
+    finding['bytes'], finding['output'], finding['note']];
+  // Image inodes 1 and 2 are the first scan's rows, 3 and 4 the second's: the copy of inode 12 was made from row 1.
+  assert.deepEqual(csvFindings(caseDir).map(columns), [
+    ['image', '3', 'one', '12', 'complete', sha256(one), '30000', 'extracted/built.img-0-12', ''],
+    ['image', '4', 'two', '13', 'not copied', '', '', '', ''],
+  ]);
+  const report = runCli(caseDir, ['report', '--format', 'json', '--out', '-']);
+  assert.equal(report.code, 0, report.stderr);
+  const document = JSON.parse(report.stdout) as { image_inodes: Array<{ inode: number; last_name: string }>; extracted: unknown[] };
+  assert.deepEqual(document.image_inodes.map((record) => [record.inode, record.last_name]), [[12, 'one'], [13, 'two']]);
+  assert.equal(document.extracted.length, 1);
+  const bodyfile = runCli(caseDir, ['report', '--format', 'bodyfile', '--out', '-']);
+  assert.deepEqual(bodyfile.stdout.trimEnd().split('\n').map((line) => line.split('|').slice(1, 3)), [
+    [`one (deleted: deleted in ${image} at sector 0)`, '12'], [`two (deleted: deleted in ${image} at sector 0)`, '13'],
+  ]);
+  const kase = openCase(caseDir, { create: false });
+  try {
+    // Both scans are still all in the database; the summary counts each inode once.
+    assert.deepEqual(kase.db.prepare(`SELECT (SELECT count(*) FROM images), (SELECT count(*) FROM image_inodes), (SELECT count(*) FROM extractions)`).raw().get(), [2, 4, 1]);
+    assert.deepEqual(caseSummary(kase.db).imageInodes, { orphan: 0, deleted: 2, recoverable: 2 });
+  } finally {
+    kase.close();
+  }
+  // Another file system put at the same path (a new image, its own UUID): its finding is added, the old ones stay.
+  const other = path.join(dir, 'other');
+  fs.mkdirSync(other);
+  fs.copyFileSync(debugfsBuilt(other, ['mkfs.ext2'], { three: two }, 'kill_file three\nunlink three\n'), image);
+  assert.equal(runCli(caseDir, ['image', 'scan', image]).code, 0);
+  assert.deepEqual(csvFindings(caseDir).map(columns), [
+    ['image', '3', 'one', '12', 'complete', sha256(one), '30000', 'extracted/built.img-0-12', ''],
+    ['image', '4', 'two', '13', 'not copied', '', '', '', ''],
+    ['image', '5', 'three', '12', 'not copied', '', '', '', ''],
+  ]);
+});
+
+test('a device scanned again after its file system reused a freed inode: the old finding stays, from the scan that found it, and says so (root)', (t) => {
+  const { dir, caseDir } = imageCase(t, 'rescan-dev');
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { one: Buffer.from('one'), two: Buffer.from('two') }, 'kill_file one\nunlink one\nkill_file two\nunlink two\n');
+  const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+  t.after(() => execFileSync('losetup', ['-d', loop]));
+  assert.equal(runCli(caseDir, ['image', 'scan', loop]).code, 0);
+  // The same file system (same UUID) gets a new file: the first free inode, 12, is used again.
+  const source = path.join(dir, 'new.src');
+  fs.writeFileSync(source, 'new');
+  execFileSync('debugfs', ['-w', '-R', `write ${source} new`, loop], { stdio: 'ignore' });
+  assert.equal(runCli(caseDir, ['image', 'scan', loop]).code, 0);
+  const kase = openCase(caseDir, { create: false });
+  let scannedAt: string[];
+  try {
+    scannedAt = (kase.db.prepare(`SELECT scanned_at FROM images ORDER BY id`).raw().all() as string[][]).map(([at]) => at ?? '');
+    assert.deepEqual(kase.db.prepare(`SELECT id, filesystem_id, inode FROM image_inodes ORDER BY id`).raw().all(), [[1, 1, 12], [2, 1, 13], [3, 2, 13]]);
+  } finally {
+    kase.close();
+  }
+  assert.deepEqual(csvFindings(caseDir).map((finding) => [finding['id'], finding['path'], finding['inode'], finding['image'], finding['note']]), [
+    ['1', 'one', '12', loop, `as the scan of ${scannedAt[0]} found it: the latest scan of this file system (${scannedAt[1]}) did not list it`],
+    ['3', 'two', '13', loop, ''],
+  ]);
+});
+
+test('CSV and HTML: a deleted name fls printed with "^" for a control byte says so, and claims no bytes in path_b64 (root)', (t) => {
+  const { dir, caseDir } = imageCase(t, 'ctlreport');
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { 'del-newXline': Buffer.from('x'), 'del-caret^real': Buffer.from('y'), plain: Buffer.from('z') },
+    'kill_file del-newXline\nunlink del-newXline\nkill_file del-caret^real\nunlink del-caret^real\nkill_file plain\nunlink plain\n');
+  // Our own image: the freed entry's name "del-newXline" becomes "del-new\nline" (debugfs cannot type a newline).
+  const bytes = fs.readFileSync(image);
+  const at = bytes.indexOf('del-newXline');
+  assert.ok(at > 0 && bytes.indexOf('del-newXline', at + 1) < 0);
+  bytes[at + 7] = 0x0a;
+  fs.writeFileSync(image, bytes);
+  assert.equal(runCli(caseDir, ['image', 'scan', image]).code, 0);
+  const inexact = "last name as fls printed it: '^' stands for a control byte, not the exact bytes";
+  assert.deepEqual(csvFindings(caseDir).map((finding) => [finding['inode'], finding['path'], finding['path_b64'], finding['note']]), [
+    ['12', 'del-new^line', '', inexact],
+    ['13', 'del-caret^real', '', inexact],
+    ['14', 'plain', Buffer.from('plain').toString('base64'), ''],
+  ]);
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']);
+  assert.equal(html.code, 0, html.stderr);
+  // The rows are JSON in the page, rendered with textContent: the note is there for both inexact names.
+  assert.equal(html.stdout.split(JSON.stringify(inexact)).length - 1, 2);
 });
 
 test('a moved case: outputs under recovered/ and extracted/ point into the case where it is now', (t) => {

@@ -4,7 +4,7 @@ import { TOOL_VERSION } from '../version.js';
 import { ITEM_COLUMNS, exactItem, itemJson, type StoredItemRow } from '../store/items.js';
 import type { ReportInput } from './registry.js';
 import { currentOutput } from './rows.js';
-import { correlate, liveJson } from '../store/images.js';
+import { SHOWN_INODES, correlate, liveJson, sameFilesystemScans } from '../store/images.js';
 import { displayBytes } from '../util/bytes.js';
 import { writeLines } from './stream.js';
 import { exactText, jsonText, readU64 } from '../util/u64.js';
@@ -35,11 +35,13 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
     })());
     yield* array('image_inodes', (function* () {
       // last_name: the name fls found (display form, as image scan --json has it), its bytes in last_name_b64.
-      const rows = db.prepare(`SELECT n.id AS image_inode_id, im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state, n.recoverable,
-        n.last_name, n.last_name_exact, n.crtime FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id ORDER BY im.id, f.offset_sectors, n.inode`);
+      // One record per inode of each file system, from its latest scan that lists it, as the CSV rows (SHOWN_INODES).
+      const rows = db.prepare(`${SHOWN_INODES.with} SELECT n.id AS image_inode_id, im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state, n.recoverable,
+        n.last_name, n.last_name_exact, n.crtime FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
+        WHERE ${SHOWN_INODES.where} ORDER BY ${SHOWN_INODES.latestFs}, n.inode`);
       // The live items each inode matches (by file system UUID and inode), as image scan --json has them.
       const matched = new Map(correlate(db).map((match) => [match.image_inode_id, match]));
-      for (const { image_inode_id: id, last_name: lastName, last_name_exact: lastNameExact, crtime, ...row } of rows.iterate() as IterableIterator<
+      for (const { image_inode_id: id, last_name: lastName, last_name_exact: lastNameExact, crtime, ...row } of rows.iterate(sameFilesystemScans(db)) as IterableIterator<
         Record<string, unknown> & { image_inode_id: number; last_name: Buffer | null; last_name_exact: number | null; crtime: number | null }
       >) {
         const match = matched.get(id);

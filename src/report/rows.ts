@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { Db } from '../store/db.js';
 import { displayBytes } from '../util/bytes.js';
-import { correlate, heldByText } from '../store/images.js';
+import { SHOWN_INODES, correlate, heldByText, sameFilesystemScans } from '../store/images.js';
 import { exactText, readU64, type U64 } from '../util/u64.js';
 
 export interface Finding {
@@ -67,7 +67,8 @@ interface LiveRow {
 interface ImageRow {
   id: number; image: string; offset_sectors: number; fs_uuid: string | null; inode: number; state: string; size: number | null;
   mode: number | null; uid: number | null; gid: number | null; atime: number | null; mtime: number | null; ctime: number | null;
-  dtime: number | null; crtime: number | null; recoverable: number; last_name: Buffer | null; fs_type: string | null;
+  dtime: number | null; crtime: number | null; recoverable: number; last_name: Buffer | null; last_name_exact: number | null; fs_type: string | null;
+  scanned_at: string; latest_scanned_at: string | null;
   e_output: string | null; e_bytes: number | null; e_sha256: string | null; e_complete: number | null; e_note: string | null;
 }
 
@@ -103,29 +104,48 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       image: null, offset_sectors: null, state: null, recoverable: null, held_by: null,
     };
   }
+  // One row per inode of each file system, however often it was scanned (SHOWN_INODES).
   const images = db.prepare(`
+    ${SHOWN_INODES.with}
     SELECT n.id, im.path AS image, f.offset_sectors, f.fs_uuid, f.fs_type, n.inode, n.state, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime,
-           n.ctime, n.dtime, n.crtime, n.recoverable, n.last_name,
+           n.ctime, n.dtime, n.crtime, n.recoverable, n.last_name, n.last_name_exact, im.scanned_at,
+           (SELECT li.scanned_at FROM image_filesystems lf JOIN images li ON li.id = lf.image_id WHERE lf.id = ${SHOWN_INODES.latestFs} AND lf.id != n.filesystem_id) AS latest_scanned_at,
            e.output AS e_output, e.bytes AS e_bytes, e.sha256 AS e_sha256, e.complete AS e_complete, e.note AS e_note
-    FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
-    LEFT JOIN extractions e ON e.id = ${shownCopy('extractions', 'image_inode_id', 'n.id')}
-    ORDER BY im.id, f.offset_sectors, n.inode`);
+    FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
+    LEFT JOIN extractions e ON e.id = ${SHOWN_INODES.extraction}
+    WHERE ${SHOWN_INODES.where}
+    ORDER BY ${SHOWN_INODES.latestFs}, n.inode`);
   // The live items each inode matches, as image scan says them; a match in doubt says so here too.
   const matched = new Map(correlate(db).map((match) => [match.image_inode_id, match]));
-  for (const row of images.iterate() as IterableIterator<ImageRow>) {
+  for (const row of images.iterate(sameFilesystemScans(db)) as IterableIterator<ImageRow>) {
     const name = row.last_name === null ? `<inode ${row.inode}>` : displayBytes(row.last_name);
+    const nameNote = lastNameNote(row.last_name, row.last_name_exact);
     const match = matched.get(row.id);
     const heldBy = match === undefined ? null : match.live.map(heldByText).join('; ') + (match.ambiguous ? ` (ambiguous: ${match.reasons.join('; ')})` : '');
+    // An inode the latest scan of its file system did not list (freed and reused since, or a scan that stopped part-way).
+    const olderScan = row.latest_scanned_at === null ? null : `as the scan of ${row.scanned_at} found it: the latest scan of this file system (${row.latest_scanned_at}) did not list it`;
     yield {
       finding: 'image', id: row.id, snapshot_id: null, host: null, pid: null, start_time: null, comm: null, kind: row.state, fd: null,
-      path: name, path_b64: row.last_name === null ? '' : row.last_name.toString('base64'), dev: null, inode: row.inode, size: row.size,
+      path: name, path_b64: row.last_name === null || nameNote?.bytesUnknown === true ? '' : row.last_name.toString('base64'), dev: null, inode: row.inode, size: row.size,
       mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: row.dtime, crtime: row.crtime, mount_point: null,
       fs_type: row.fs_type, fs_uuid: row.fs_uuid, source: 'image',
       status: row.e_complete === null ? (row.recoverable ? 'not copied' : 'unrecoverable') : row.e_complete ? 'complete' : 'incomplete',
-      sha256: row.e_sha256, bytes: row.e_bytes, output: relative(caseDir, row.e_output), note: row.e_note, image: row.image,
+      sha256: row.e_sha256, bytes: row.e_bytes, output: relative(caseDir, row.e_output),
+      note: [row.e_note, nameNote?.text ?? null, olderScan].filter((part): part is string => part !== null).join('; ') || null, image: row.image,
       offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: heldBy,
     };
   }
+}
+
+/**
+ * What a report says of a last name fls gave that is not known exactly. fls prints every control
+ * byte of a name as '^': a name holding '^' may hold other bytes there (its bytes are unknown, so no
+ * path_b64 claims them); a name without one is exact, but one of several names of a reused inode.
+ */
+export function lastNameNote(lastName: Buffer | null, lastNameExact: number | null): { text: string; bytesUnknown: boolean } | null {
+  if (lastName === null || lastNameExact !== 0) return null;
+  if (lastName.includes(0x5e)) return { text: "last name as fls printed it: '^' stands for a control byte, not the exact bytes", bytesUnknown: true };
+  return { text: 'one of several deleted names fls found for this reused inode: which was its last is not known', bytesUnknown: false };
 }
 
 function relative(caseDir: string, output: string | null): string | null {

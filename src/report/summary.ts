@@ -1,6 +1,7 @@
 // The numbers at the top of the HTML report and in triage's closing summary.
 import type { Db } from '../store/db.js';
 import { shownCopy } from './rows.js';
+import { SHOWN_INODES, sameFilesystemScans } from '../store/images.js';
 
 export interface CaseSummary {
   hosts: string[];
@@ -23,7 +24,10 @@ export interface CaseSummary {
 }
 
 export function caseSummary(db: Db): CaseSummary {
-  const count = (sql: string): number => (db.prepare(sql).get() as { n: number }).n;
+  const scans = sameFilesystemScans(db);
+  // An image inode counts once however often its file system was scanned, as the findings list it.
+  const shown = SHOWN_INODES.with;
+  const count = (sql: string): number => (db.prepare(sql).get(...(sql.startsWith(shown) ? [scans] : [])) as { n: number }).n;
   const finished = `snapshot_id IN (SELECT id FROM snapshots WHERE finished_at IS NOT NULL)`;
   const itemsByKind: Record<string, number> = {};
   for (const row of db.prepare(`SELECT kind, count(*) AS n FROM items WHERE ${finished} GROUP BY kind ORDER BY kind`).all() as Array<{ kind: string; n: number }>) {
@@ -47,13 +51,13 @@ export function caseSummary(db: Db): CaseSummary {
     notRecovered: count(`SELECT count(*) AS n FROM items i WHERE ${finished} AND NOT EXISTS (SELECT 1 FROM recoveries r WHERE r.item_id = i.id)`),
     images: count(`SELECT count(*) AS n FROM images`),
     imageInodes: {
-      orphan: count(`SELECT count(*) AS n FROM image_inodes WHERE state = 'orphan'`),
-      deleted: count(`SELECT count(*) AS n FROM image_inodes WHERE state = 'deleted'`),
-      recoverable: count(`SELECT count(*) AS n FROM image_inodes WHERE recoverable = 1`),
+      orphan: count(`${shown} SELECT count(*) AS n FROM image_inodes n ${SHOWN_INODES.join} WHERE ${SHOWN_INODES.where} AND n.state = 'orphan'`),
+      deleted: count(`${shown} SELECT count(*) AS n FROM image_inodes n ${SHOWN_INODES.join} WHERE ${SHOWN_INODES.where} AND n.state = 'deleted'`),
+      recoverable: count(`${shown} SELECT count(*) AS n FROM image_inodes n ${SHOWN_INODES.join} WHERE ${SHOWN_INODES.where} AND n.recoverable = 1`),
     },
     extractedComplete: count(`SELECT count(*) AS n FROM extractions WHERE complete = 1`),
     extractedIncomplete: count(`SELECT count(*) AS n FROM extractions WHERE complete = 0`),
-    correlated: count(`SELECT count(DISTINCT n.id) AS n FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN deleted_items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode`),
+    correlated: count(`${shown} SELECT count(DISTINCT n.id) AS n FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN deleted_items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode WHERE ${SHOWN_INODES.where}`),
     commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at FROM commands ORDER BY id`).all() as CaseSummary['commands'],
   };
 }

@@ -342,6 +342,74 @@ export function filesystemsOf(db: Db, imageId: number): Array<{ offset_sectors: 
 }
 
 // ---------------------------------------------------------------------------------------------
+// What reports show: one finding per inode of each file system, however often it was scanned
+
+interface ScannedFilesystem {
+  id: number; path: string; is_device: number; offset_sectors: number; fs_uuid: string | null; size: number | null; sha256: string | null;
+  mtime_ns: string | null; ctime_ns: string | null;
+}
+
+/**
+ * Every scanned file system's id, with the ids of all scans of the same file system (ascending, its
+ * own included), as JSON for SHOWN_INODES. The same file system: the same image path (as stored: the
+ * real path), the same kind (file or device), offset and UUID; for an image file also the same
+ * content: the same size and mtime and ctime to the nanosecond (the image as it was, as `image
+ * extract` finds "the image as it is now"), or the same sha256 (a copy put back). A device is read
+ * as it is (a mounted one changes between scans): its latest scan is what it holds; another disk or
+ * a new mkfs at that path has another UUID. A file system with no UUID (skipped: not ext) is never
+ * taken for another.
+ */
+export function sameFilesystemScans(db: Db): string {
+  const scanned = db.prepare(
+    `SELECT f.id, im.path, im.is_device, f.offset_sectors, f.fs_uuid, im.size, im.sha256, im.mtime_ns, im.ctime_ns
+     FROM image_filesystems f JOIN images im ON im.id = f.image_id ORDER BY f.id`,
+  ).all() as ScannedFilesystem[];
+  const root = new Map<number, number>(scanned.map((fs) => [fs.id, fs.id]));
+  const find = (id: number): number => {
+    let at = id;
+    while (root.get(at) !== at) at = root.get(at) ?? at;
+    return at;
+  };
+  const sameContent = (a: ScannedFilesystem, b: ScannedFilesystem): boolean =>
+    a.is_device === 1 ||
+    (a.sha256 !== null && a.sha256 === b.sha256) ||
+    (a.mtime_ns !== null && a.ctime_ns !== null && a.size === b.size && a.mtime_ns === b.mtime_ns && a.ctime_ns === b.ctime_ns);
+  const byPlace = new Map<string, ScannedFilesystem[]>();
+  for (const fs of scanned) {
+    if (fs.fs_uuid === null) continue;
+    const place = JSON.stringify([fs.path, fs.is_device, fs.offset_sectors, fs.fs_uuid]);
+    const earlier = byPlace.get(place) ?? [];
+    for (const other of earlier) if (sameContent(fs, other)) root.set(find(fs.id), find(other.id));
+    earlier.push(fs);
+    byPlace.set(place, earlier);
+  }
+  const members = new Map<number, number[]>();
+  for (const fs of scanned) {
+    const group = members.get(find(fs.id)) ?? [];
+    group.push(fs.id);
+    members.set(find(fs.id), group);
+  }
+  return JSON.stringify(Object.fromEntries(scanned.map((fs) => [fs.id, members.get(find(fs.id))])));
+}
+
+/**
+ * SQL pieces for the image inodes a report shows, with `n` an image_inodes row and `s` its scans:
+ * one row per inode of each file system (sameFilesystemScans, the one parameter of `with`): the one
+ * of its latest scan that lists the inode. Every scan stays in the database; a rescan of the same
+ * image must not list each inode twice, nor hide the copy made from the earlier scan's row.
+ */
+export const SHOWN_INODES = {
+  with: `WITH scans(fs_id, members) AS (SELECT CAST(key AS INTEGER), value FROM json_each(?))`,
+  join: `JOIN scans s ON s.fs_id = n.filesystem_id`,
+  where: `NOT EXISTS (SELECT 1 FROM json_each(s.members) later JOIN image_inodes o ON o.filesystem_id = later.value AND o.inode = n.inode WHERE later.value > n.filesystem_id)`,
+  /** The scan of that file system latest of all (which may not list this inode: freed since, or a scan that stopped part-way). */
+  latestFs: `(SELECT max(value) FROM json_each(s.members))`,
+  /** The extraction shown: the latest complete one of this inode from any scan of this file system, else the latest attempt. */
+  extraction: `(SELECT x.id FROM json_each(s.members) m JOIN image_inodes o ON o.filesystem_id = m.value AND o.inode = n.inode
+     JOIN extractions x ON x.image_inode_id = o.id ORDER BY x.complete DESC, x.id DESC LIMIT 1)`,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
 // Extractions
 
 /** What a killed extraction leaves in its row: the copy is never counted, and says why. */

@@ -119,3 +119,18 @@ export function makeDeletedImage(dir: string, fsType: 'ext2' | 'ext4', content: 
   fs.rmSync(source, { force: true });
   return { image, inode: 12 };
 }
+
+/** Our own image built by debugfs (-w, never mounted): the files written, then `commands` run (kill_file, unlink, set_inode_field). */
+export function debugfsBuilt(dir: string, mkfs: string[], files: Record<string, Buffer>, commands: string): string {
+  const image = path.join(dir, 'built.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 32 << 20);
+  execFileSync(mkfs[0] ?? 'mkfs.ext4', ['-q', '-F', ...mkfs.slice(1), image], { stdio: 'ignore' });
+  const writes = Object.entries(files).map(([name, content]) => {
+    const source = path.join(dir, `${name}.src`);
+    fs.writeFileSync(source, content);
+    return `write ${source} ${name}\n`;
+  });
+  execFileSync('debugfs', ['-w', '-f', '-', image], { input: writes.join('') + commands, stdio: ['pipe', 'ignore', 'ignore'] });
+  return image;
+}
