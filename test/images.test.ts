@@ -458,6 +458,11 @@ test('a crash copy whose journal was not replayed says so and exits 3; replayed 
   undo();
   assert.match(execFileSync('dumpe2fs', ['-h', crash], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), /^Filesystem features:.* needs_recovery/m);
 
+  // extract --all with no scan in the case scans first, and says what that scan could not see.
+  const extracted = untouched(crash, caseDir, ['image', 'extract', crash, '--all', '--json']);
+  assert.equal(extracted.code, 3, extracted.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(extracted), []);
+  assert.match(extracted.stderr, /^warning: sector 0: the journal was not replayed \(needs_recovery: /m);
   const scan = untouched(crash, caseDir, ['image', 'scan', crash, '--json']);
   assert.equal(scan.code, 3, scan.stderr);
   assert.deepEqual(json<ImageInodeJson[]>(scan), []);

@@ -4,7 +4,7 @@ import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
 import { correlate, imageInodesOf, type ImageInodeJson } from '../store/images.js';
-import { scanImage, type ScanResult } from '../image/scan.js';
+import { scanImage, scanProblems, type ScanResult } from '../image/scan.js';
 import { openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 
 export interface ImageScanOptions {
@@ -18,17 +18,13 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
   const kase = openCase(ctx.caseDir, { create: true });
   try {
     const scan = await scanImage(kase.db, source.path, options.offset, commandRecorder(kase.db), { verify: options.verify === true, workDir: kase.paths.dir });
-    for (const warning of scan.warnings) ctx.warn(warning);
+    const problems = scanProblems(scan);
+    problems.warnings.forEach((warning) => ctx.warn(warning));
     for (const fs of scan.filesystems) {
-      const where = `sector ${fs.offsetSectors}`;
-      if (fs.failure !== null) {
-        ctx.warn(`${where}: ${fs.notExt ? 'skipped' : 'not scanned'}: ${fs.failure}`);
-        continue;
-      }
-      for (const warning of fs.warnings) ctx.warn(`${where}: ${warning}`);
+      if (fs.failure !== null) continue;
       const found = fs.inodes;
       ctx.info(
-        `${where}: ${fs.fsType ?? '?'} ${fs.fsUuid ?? ''}${fs.label === null ? '' : ` "${fs.label}"`}: ${count(found, 'orphan')}, ${count(found, 'deleted')}`,
+        `sector ${fs.offsetSectors}: ${fs.fsType ?? '?'} ${fs.fsUuid ?? ''}${fs.label === null ? '' : ` "${fs.label}"`}: ${count(found, 'orphan')}, ${count(found, 'deleted')}`,
       );
     }
     // Only the inodes live items match (one query); the whole list is read back for --json only.
@@ -41,10 +37,7 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
     }
     ctx.info(`image sha256 ${scan.sha256 ?? 'unknown'}${afterScan(scan)}`);
     if (ctx.json) ctx.out(JSON.stringify(imageInodesOf(kase.db, scan.imageId).map(toJson)));
-    const changed = scan.unchangedAfter === false || (scan.sha256After !== null && scan.sha256After !== scan.sha256);
-    // Partly done: a file system that could not be read or was not all seen, inodes whose state is unknown, no hash, a change.
-    const partial = scan.filesystems.some((fs) => (fs.failure !== null && !fs.notExt) || fs.undescribed > 0 || fs.truncated || fs.partial) || scan.tableProblem !== null || scan.sha256 === null || changed;
-    return partial ? EXIT.partial : EXIT.ok;
+    return problems.partial ? EXIT.partial : EXIT.ok;
   } finally {
     kase.close();
   }

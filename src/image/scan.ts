@@ -473,3 +473,20 @@ function finish(scanned: ScannedFs, superblock: ExtSuperblock, facts: FsstatInfo
   scanned.error = scanned.failure ?? (scanned.warnings.length > 0 ? scanned.warnings.join('; ') : null);
   return scanned;
 }
+
+/**
+ * What a scan has to say on stderr (its own warnings, each file system's, prefixed with its sector,
+ * and why one was skipped or not scanned), and whether it is partly done: a file system that could
+ * not be read or was not all seen, inodes whose state is unknown, no hash, an image that changed.
+ */
+export function scanProblems(scan: ScanResult): { warnings: string[]; partial: boolean } {
+  const warnings = [...scan.warnings];
+  for (const fs of scan.filesystems) {
+    const where = `sector ${fs.offsetSectors}`;
+    if (fs.failure !== null) warnings.push(`${where}: ${fs.notExt ? 'skipped' : 'not scanned'}: ${fs.failure}`);
+    else for (const warning of fs.warnings) warnings.push(`${where}: ${warning}`);
+  }
+  const changed = scan.unchangedAfter === false || (scan.sha256After !== null && scan.sha256After !== scan.sha256);
+  const partial = scan.filesystems.some((fs) => (fs.failure !== null && !fs.notExt) || fs.undescribed > 0 || fs.truncated || fs.partial) || scan.tableProblem !== null || scan.sha256 === null || changed;
+  return { warnings, partial };
+}

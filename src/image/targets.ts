@@ -10,13 +10,17 @@ import { specialFileType } from '../util/mode.js';
 import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
 import type { ExtractTarget } from './extract.js';
-import { FIRST_ORDINARY_INODE, scanImage } from './scan.js';
+import { FIRST_ORDINARY_INODE, scanImage, scanProblems } from './scan.js';
 import { backupSuperblockAt, checkOffset, readSuperblock, type ImageSource } from './source.js';
 
 export interface TargetChoice {
   targets: ExtractTarget[];
   /** Said on stderr: a scan had to run first, an inode is not an orphan, ... */
   notes: string[];
+  /** The warnings of the scan made first (none when a scan of the case was used). */
+  warnings: string[];
+  /** That scan is partly done: so is the extraction. */
+  partial: boolean;
 }
 
 const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
@@ -43,12 +47,16 @@ function currentScanId(db: Db, source: ImageSource): number | null {
 export async function allTargets(db: Db, source: ImageSource, offset: number | undefined, recorder: CommandRecorder, workDir: string): Promise<TargetChoice> {
   checkOffset(source, offset);
   const notes: string[] = [];
+  let warnings: string[] = [];
+  let partial = false;
   let imageId = currentScanId(db, source);
   // A scan of the image as it is now that looked at this offset (a scan of another partition did not).
   if (imageId !== null && offset !== undefined && !filesystemsOf(db, imageId).some((fs) => fs.offset_sectors === offset)) imageId = null;
   if (imageId === null) {
     notes.push(`no scan of ${source.path} as it is now${offset === undefined ? '' : ` at sector ${offset}`} in the case (none yet, or the file or the disk at that path changed since): scanned it first`);
-    imageId = (await scanImage(db, source.path, offset, recorder, { workDir })).imageId;
+    const scan = await scanImage(db, source.path, offset, recorder, { workDir });
+    imageId = scan.imageId;
+    ({ warnings, partial } = scanProblems(scan));
   }
   const found = imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
   // A FIFO, socket or device has no content: copying it is no attempt that could fail.
@@ -62,7 +70,7 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
   const records = found.filter((record) => specialFileType(record.mode) === null);
   const skipped = records.filter((record) => record.state === 'deleted' && !record.recoverable && record.blocks !== null).length;
   if (skipped > 0) notes.push(`${skipped} deleted inodes point at no data blocks any more: not extracted (name them with --inode to have that recorded)`);
-  return { targets: records.filter((record) => record.state === 'orphan' || record.recoverable || record.blocks === null).map(fromRecord), notes };
+  return { targets: records.filter((record) => record.state === 'orphan' || record.recoverable || record.blocks === null).map(fromRecord), notes, warnings, partial };
 }
 
 /** --inode N...: from the newest scan when it lists them, else described by debugfs at the one file system of the image (or --offset). */
@@ -113,7 +121,7 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       });
     }
   }
-  return { targets: inodes.filter((inode, index) => inodes.indexOf(inode) === index).map((inode) => targets.get(inode)).filter((target): target is ExtractTarget => target !== undefined), notes };
+  return { targets: inodes.filter((inode, index) => inodes.indexOf(inode) === index).map((inode) => targets.get(inode)).filter((target): target is ExtractTarget => target !== undefined), notes, warnings: [], partial: false };
 }
 
 /** The offset of the image's only ext file system (from the newest scan, or mmls), or a usage error naming the choices. */
