@@ -10,20 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from './helpers/holder.js';
 import { json, runCli, type CliResult } from './helpers/cli.js';
-import { debugfsBuilt, makeDeletedImage, sha256, sha256File } from './helpers/images.js';
+import { debugfsBuilt, imageWorkDirs, patchMarker, makeDeletedImage, sha256, sha256File } from './helpers/images.js';
 import type { ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 import { undoEach } from './helpers/cleanup.js';
-
-function work(t: { after: (fn: () => void) => void }, name: string): { dir: string; caseDir: string } {
-  const dir = makeTempDir(name);
-  const caseDir = makeTempDir(`${name}-case`, '/dev/shm');
-  t.after(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
-  return { dir, caseDir };
-}
 
 /** Run a command against an image and prove the image is byte-for-byte the same afterwards. */
 function untouched(image: string, caseDir: string, args: string[]): CliResult {
@@ -56,7 +46,7 @@ function inodeOffset(image: string, inode: number): number {
 }
 
 test('an inode whose metadata checksum does not match is still described (debugfs -n): recoverable, full mode, extracted whole (root)', (t) => {
-  const { dir, caseDir } = work(t, 'csum');
+  const { dir, caseDir } = imageWorkDirs(t, 'csum');
   const content = crypto.randomBytes(30_000);
   const { image, inode } = deletedOnExt4(dir, content);
   // Flip one byte of i_checksum_lo (inode offset 0x7C): e2fsprogs refuses the inode without -n.
@@ -78,7 +68,7 @@ test('an inode whose metadata checksum does not match is still described (debugf
 });
 
 test('an image path with "?" (which debugfs reads as its options) is scanned and extracted through a link (root)', (t) => {
-  const { dir, caseDir } = work(t, 'qmark');
+  const { dir, caseDir } = imageWorkDirs(t, 'qmark');
   const content = crypto.randomBytes(20_000);
   const built = makeDeletedImage(dir, 'ext2', content);
   const image = path.join(dir, 'disk?offset=0.img');
@@ -92,7 +82,7 @@ test('an image path with "?" (which debugfs reads as its options) is scanned and
 });
 
 test('an image replaced since its scan is scanned again before anything is extracted from it; an offset past its end is one line (root)', (t) => {
-  const { dir, caseDir } = work(t, 'replaced');
+  const { dir, caseDir } = imageWorkDirs(t, 'replaced');
   const first = makeDeletedImage(path.join(dir), 'ext2', crypto.randomBytes(10_000));
   const image = path.join(dir, 'evidence.img');
   fs.renameSync(first.image, image);
@@ -113,7 +103,7 @@ test('an image replaced since its scan is scanned again before anything is extra
 });
 
 test('a deleted inode whose size is 0 but which still lists its blocks: recoverable, and no empty file is extracted as its content (root)', (t) => {
-  const { dir, caseDir } = work(t, 'size0');
+  const { dir, caseDir } = imageWorkDirs(t, 'size0');
   const { image, inode } = makeDeletedImage(dir, 'ext2', crypto.randomBytes(30_000));
   execFileSync('debugfs', ['-w', '-R', `sif <${inode}> size 0`, image], { stdio: 'ignore' });
   assert.deepEqual(json<ImageInodeJson[]>(untouched(image, caseDir, ['image', 'scan', image, '--json'])).map((entry) => [entry.inode, entry.size, entry.recoverable]), [[inode, 0, true]]);
@@ -126,7 +116,7 @@ test('a deleted inode whose size is 0 but which still lists its blocks: recovera
 });
 
 test('partition tables: an entry twice is scanned once; a table mmls cannot read and a GPT cut short say so and name --offset (root)', (t) => {
-  const { dir, caseDir } = work(t, 'tables');
+  const { dir, caseDir } = imageWorkDirs(t, 'tables');
   const content = crypto.randomBytes(20_000);
   const { image: fsImage, inode } = makeDeletedImage(dir, 'ext2', content);
   const fsBytes = fs.readFileSync(fsImage);
@@ -262,7 +252,7 @@ test('image scan refuses a case on a loop-mounted image file stored on the devic
 });
 
 test('times before 1970 and after 2038 are stored as ext4 reads them: signed low word plus epoch bits (root)', (t) => {
-  const { dir, caseDir } = work(t, 'times');
+  const { dir, caseDir } = imageWorkDirs(t, 'times');
   const content = crypto.randomBytes(30_000);
   const ext4 = debugfsBuilt(dir, ['mkfs.ext4', '-I', '256'], { pre: content, y2200: content },
     'set_inode_field pre mtime @-86400\nset_inode_field y2200 mtime 22000101000000\nkill_file pre\nkill_file y2200\n');
@@ -272,14 +262,14 @@ test('times before 1970 and after 2038 are stored as ext4 reads them: signed low
 });
 
 test('an inode whose uid and gid are 2^31 or more keeps them and its size: scanned and extracted complete (root)', (t) => {
-  const { dir, caseDir } = work(t, 'uid');
+  const { dir, caseDir } = imageWorkDirs(t, 'uid');
   const content = crypto.randomBytes(30_000);
   const image = debugfsBuilt(dir, ['mkfs.ext4'], { big: content }, 'set_inode_field big uid 4000000000\nset_inode_field big gid 3000000000\nkill_file big\n');
   const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
   assert.equal(scan.code, 0, scan.stderr);
   assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.uid, entry.gid, entry.size, entry.recoverable]), [[12, 4_000_000_000, 3_000_000_000, 30_000, true]]);
   // Named without a scan of its own: described by debugfs alone, whose size must not be lost.
-  const { caseDir: fresh } = work(t, 'uid-fresh');
+  const { caseDir: fresh } = imageWorkDirs(t, 'uid-fresh');
   const result = untouched(image, fresh, ['image', 'extract', image, '--inode', '12', '--json']);
   assert.equal(result.code, 0, result.stderr);
   const [copy] = json<ExtractedJson[]>(result);
@@ -304,7 +294,7 @@ function withMounted(image: string, mountPoint: string, fn: () => void): void {
 }
 
 test('a deleted symlink whose target holds "\\ndtime: 0x00000001" or a forged debugfs echo keeps its real dtime (root)', (t) => {
-  const { dir, caseDir } = work(t, 'evil-link');
+  const { dir, caseDir } = imageWorkDirs(t, 'evil-link');
   const image = path.join(dir, 'links.img');
   fs.writeFileSync(image, '');
   fs.truncateSync(image, 16 << 20);
@@ -323,13 +313,13 @@ test('a deleted symlink whose target holds "\\ndtime: 0x00000001" or a forged de
   assert.deepEqual(inodes.map((entry) => [entry.inode, entry.mode, entry.size]), [[12, 0o120777, 20], [13, 0o120777, 58], [14, 0o120777, 11]]);
   for (const entry of inodes) assert.ok((entry.dtime ?? 0) > 1_700_000_000, `inode ${entry.inode}: dtime ${entry.dtime}`);
   // istat prints "Deleted:" in the local zone ("(CET)"): the adapter runs it with TZ=UTC, so any zone reads the same.
-  const { caseDir: elsewhere } = work(t, 'evil-link-tz');
+  const { caseDir: elsewhere } = imageWorkDirs(t, 'evil-link-tz');
   const paris = runCli(elsewhere, ['image', 'scan', image, '--json'], { TZ: 'Europe/Paris' });
   assert.deepEqual(json<ImageInodeJson[]>(paris).map((entry) => [entry.inode, entry.dtime]), inodes.map((entry) => [entry.inode, entry.dtime]));
 });
 
 test('a deleted fast symlink: its exact target is extracted, one the kernel wiped is unrecoverable and no zeros are written (root)', (t) => {
-  const { dir, caseDir } = work(t, 'fastlink');
+  const { dir, caseDir } = imageWorkDirs(t, 'fastlink');
   // ext2 freed the old way: the targets stay in the inodes.
   const kept = path.join(dir, 'kept.img');
   fs.writeFileSync(kept, '');
@@ -358,7 +348,7 @@ test('a deleted fast symlink: its exact target is extracted, one the kernel wipe
     execFileSync('sync', ['-f', path.join(dir, 'mnt')]);
     fs.unlinkSync(path.join(dir, 'mnt', 'sym'));
   });
-  const { caseDir: second } = work(t, 'fastlink-wiped');
+  const { caseDir: second } = imageWorkDirs(t, 'fastlink-wiped');
   const wipedScan = untouched(wiped, second, ['image', 'scan', wiped, '--json']);
   assert.deepEqual(json<ImageInodeJson[]>(wipedScan).map((entry) => [entry.inode, entry.size, entry.recoverable]), [[12, 12, false]]);
   const result = untouched(wiped, second, ['image', 'extract', wiped, '--inode', '12', '--json']);
@@ -369,7 +359,7 @@ test('a deleted fast symlink: its exact target is extracted, one the kernel wipe
 });
 
 test('a volume label and last mount point that are UTF-8 are stored as that text, one that is not as reversible \\xHH (root)', (t) => {
-  const { dir, caseDir } = work(t, 'label');
+  const { dir, caseDir } = imageWorkDirs(t, 'label');
   const { image } = makeDeletedImage(dir, 'ext2', crypto.randomBytes(10_000));
   execFileSync('tune2fs', ['-L', 'données', '-M', '/srv/données', image], { stdio: 'ignore' });
   assert.equal(untouched(image, caseDir, ['image', 'scan', image]).code, 0);
@@ -387,22 +377,18 @@ test('a volume label and last mount point that are UTF-8 are stored as that text
 });
 
 test('a deleted name with a control byte, which fls prints as "^", is stored flagged not exact, like a real "^" (root)', (t) => {
-  const { dir, caseDir } = work(t, 'ctlname');
+  const { dir, caseDir } = imageWorkDirs(t, 'ctlname');
   const image = debugfsBuilt(dir, ['mkfs.ext2'], { newXline: Buffer.from('x'), 'new^line': Buffer.from('y'), plain: Buffer.from('z') },
     'kill_file newXline\nunlink newXline\nkill_file new^line\nunlink new^line\nkill_file plain\nunlink plain\n');
   // Our own image: the freed entry's name "newXline" becomes "new\nline" (debugfs cannot type a newline).
-  const bytes = fs.readFileSync(image);
-  const at = bytes.indexOf('newXline');
-  assert.ok(at > 0 && bytes.indexOf('newXline', at + 1) < 0);
-  bytes[at + 3] = 0x0a;
-  fs.writeFileSync(image, bytes);
+  patchMarker(image, 'newXline', 3, 0x0a);
   const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
   assert.equal(scan.code, 0, scan.stderr);
   assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.last_name, entry.last_name_exact]), [[12, 'new^line', false], [13, 'new^line', false], [14, 'plain', true]]);
 });
 
 test('an orphan FIFO is found but not recoverable: nothing extracted, never an empty file presented as its content (root)', (t) => {
-  const { dir, caseDir } = work(t, 'fifo');
+  const { dir, caseDir } = imageWorkDirs(t, 'fifo');
   const image = path.join(dir, 'fifo.img');
   fs.writeFileSync(image, '');
   fs.truncateSync(image, 16 << 20);
@@ -433,7 +419,7 @@ test('an orphan FIFO is found but not recoverable: nothing extracted, never an e
 });
 
 test('another disk attached later at a device path the case scanned is scanned again, never extracted by the old inode list (root)', (t) => {
-  const { dir, caseDir } = work(t, 'devreuse');
+  const { dir, caseDir } = imageWorkDirs(t, 'devreuse');
   const first = makeDeletedImage(fs.mkdtempSync(path.join(dir, 'a-')), 'ext2', Buffer.from('the first disk'));
   const second = makeDeletedImage(fs.mkdtempSync(path.join(dir, 'b-')), 'ext2', Buffer.from('THE SECOND DISK, another one'));
   const loop = execFileSync('losetup', ['-r', '-f', '--show', first.image], { encoding: 'utf8' }).trim();
@@ -455,7 +441,7 @@ test('another disk attached later at a device path the case scanned is scanned a
 });
 
 test('an image reached through a symbolic link is recorded under its real path: one scan, found again whichever path names it (root)', (t) => {
-  const { dir, caseDir } = work(t, 'imglink');
+  const { dir, caseDir } = imageWorkDirs(t, 'imglink');
   const content = Buffer.from('behind a link');
   const built = makeDeletedImage(dir, 'ext2', content);
   const link = path.join(dir, 'evidence-link.img');
@@ -481,7 +467,7 @@ function patch(image: string, position: number, bytes: Buffer): void {
 }
 
 test('the orphan chain and the orphan file are not trusted blindly: a deleted inode stays deleted, never-used and reserved inodes are left out (root)', (t) => {
-  const { dir, caseDir } = work(t, 'badchain');
+  const { dir, caseDir } = imageWorkDirs(t, 'badchain');
   const { image, inode } = makeDeletedImage(dir, 'ext4', crypto.randomBytes(30_000));
   const scanOf = (copy: string): CliResult => {
     const result = untouched(copy, caseDir, ['image', 'scan', copy, '--json']);
@@ -530,7 +516,7 @@ test('the orphan chain and the orphan file are not trusted blindly: a deleted in
 
   // Named with --inode, an unused reserved inode (8 on ext2: no journal) and a never-used one: no empty file as their content.
   const ext2 = makeDeletedImage(fs.mkdtempSync(path.join(dir, 'ext2-')), 'ext2', Buffer.from('x'));
-  const { caseDir: fresh } = work(t, 'badchain-named');
+  const { caseDir: fresh } = imageWorkDirs(t, 'badchain-named');
   const named = untouched(ext2.image, fresh, ['image', 'extract', ext2.image, '--inode', '8', '--inode', '100', '--json']);
   assert.equal(named.code, 3, named.stderr);
   assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.inode, copy.output, copy.bytes, copy.sha256, copy.complete, copy.note]), [
@@ -541,7 +527,7 @@ test('the orphan chain and the orphan file are not trusted blindly: a deleted in
 });
 
 test('an --offset that lands on a backup superblock is refused in one line that says where the file system starts (root)', (t) => {
-  const { dir, caseDir } = work(t, 'backup-sb');
+  const { dir, caseDir } = imageWorkDirs(t, 'backup-sb');
   // ext2, 1 KiB blocks, 8192 blocks per group: group 1's backup superblock is block 8193, read as a
   // primary (1024 bytes into a file system) from sector 16384.
   const { image } = makeDeletedImage(dir, 'ext2', crypto.randomBytes(10_000));
@@ -573,7 +559,7 @@ test('an --offset that lands on a backup superblock is refused in one line that 
 });
 
 test('fls names: a file under $OrphanFiles/OrphanFile-N keeps that name; a reused inode with two deleted names keeps the first, not claimed exact (root)', (t) => {
-  const { dir, caseDir } = work(t, 'flsnames');
+  const { dir, caseDir } = imageWorkDirs(t, 'flsnames');
   const image = path.join(dir, 'names.img');
   fs.writeFileSync(image, '');
   fs.truncateSync(image, 16 << 20);
@@ -602,7 +588,7 @@ test('fls names: a file under $OrphanFiles/OrphanFile-N keeps that name; a reuse
 });
 
 test('clobbered group descriptors: what debugfs says of the file system is a warning of that file system, and the scan is partial (root)', (t) => {
-  const { dir, caseDir } = work(t, 'gdt');
+  const { dir, caseDir } = imageWorkDirs(t, 'gdt');
   const { image } = makeDeletedImage(dir, 'ext2', crypto.randomBytes(10_000));
   // Our own copy: the group descriptor block (block 2 with 1 KiB blocks) zeroed.
   patch(image, 2 * 1024, Buffer.alloc(1024));

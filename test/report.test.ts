@@ -17,7 +17,7 @@ import { modeString as bodyfileMode } from '../src/report/bodyfile.js';
 import { caseSummary, type CaseSummary } from '../src/report/summary.js';
 import { findProgram } from './setup/ensure-tools.js';
 import { openCase, type Db } from '../src/store/db.js';
-import { debugfsBuilt, sha256 } from './helpers/images.js';
+import { debugfsBuilt, imageWorkDirs, patchMarker, sha256 } from './helpers/images.js';
 import crypto from 'node:crypto';
 
 function reportCase(t: { after: (fn: () => void) => void }, change?: (db: Db) => void, prefix = 'report'): string {
@@ -217,17 +217,6 @@ test('summary: items lsof did not see count as /proc only when lsof ran, even wh
   assert.equal((summary as CaseSummary | null)?.procOnly, 3, 'items 20, 21 and 24');
 });
 
-/** A real image in one folder and its case in another (on /dev/shm: never on the image's file system), both removed after. */
-function imageCase(t: { after: (fn: () => void) => void }, name: string): { dir: string; caseDir: string } {
-  const dir = makeTempDir(name);
-  const caseDir = makeTempDir(`${name}-case`, '/dev/shm');
-  t.after(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
-  return { dir, caseDir };
-}
-
 /** The CSV report's records as objects, keyed by the header. */
 function csvFindings(caseDir: string): Array<Record<string, string>> {
   const result = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']);
@@ -237,7 +226,7 @@ function csvFindings(caseDir: string): Array<Record<string, string>> {
 }
 
 test('an image scanned twice, an extraction in between: one finding per inode, from the latest scan, with the copy made from the first (root)', (t) => {
-  const { dir, caseDir } = imageCase(t, 'rescan');
+  const { dir, caseDir } = imageWorkDirs(t, 'rescan');
   const one = crypto.randomBytes(30_000);
   const two = crypto.randomBytes(20_000);
   // Our own ext2 image: two files deleted by debugfs, which (like the old ext2 driver) keeps their block pointers.
@@ -283,7 +272,7 @@ test('an image scanned twice, an extraction in between: one finding per inode, f
 });
 
 test('a device scanned again after its file system reused a freed inode: the old finding stays, from the scan that found it, and says so (root)', (t) => {
-  const { dir, caseDir } = imageCase(t, 'rescan-dev');
+  const { dir, caseDir } = imageWorkDirs(t, 'rescan-dev');
   const image = debugfsBuilt(dir, ['mkfs.ext2'], { one: Buffer.from('one'), two: Buffer.from('two') }, 'kill_file one\nunlink one\nkill_file two\nunlink two\n');
   const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
   t.after(() => execFileSync('losetup', ['-d', loop]));
@@ -308,15 +297,11 @@ test('a device scanned again after its file system reused a freed inode: the old
 });
 
 test('CSV and HTML: a deleted name fls printed with "^" for a control byte says so, and claims no bytes in path_b64 (root)', (t) => {
-  const { dir, caseDir } = imageCase(t, 'ctlreport');
+  const { dir, caseDir } = imageWorkDirs(t, 'ctlreport');
   const image = debugfsBuilt(dir, ['mkfs.ext2'], { 'del-newXline': Buffer.from('x'), 'del-caret^real': Buffer.from('y'), plain: Buffer.from('z') },
     'kill_file del-newXline\nunlink del-newXline\nkill_file del-caret^real\nunlink del-caret^real\nkill_file plain\nunlink plain\n');
   // Our own image: the freed entry's name "del-newXline" becomes "del-new\nline" (debugfs cannot type a newline).
-  const bytes = fs.readFileSync(image);
-  const at = bytes.indexOf('del-newXline');
-  assert.ok(at > 0 && bytes.indexOf('del-newXline', at + 1) < 0);
-  bytes[at + 7] = 0x0a;
-  fs.writeFileSync(image, bytes);
+  patchMarker(image, 'del-newXline', 7, 0x0a);
   assert.equal(runCli(caseDir, ['image', 'scan', image]).code, 0);
   const inexact = "last name as fls printed it: '^' stands for a control byte, not the exact bytes";
   assert.deepEqual(csvFindings(caseDir).map((finding) => [finding['inode'], finding['path'], finding['path_b64'], finding['note']]), [

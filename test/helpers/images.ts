@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startHolder, type Holder } from './holder.js';
+import { makeTempDir, startHolder, type Holder } from './holder.js';
 
 export const sha256 = (data: Buffer): string => crypto.createHash('sha256').update(data).digest('hex');
 export const sha256File = (file: string): string => sha256(fs.readFileSync(file));
@@ -133,4 +133,24 @@ export function debugfsBuilt(dir: string, mkfs: string[], files: Record<string, 
   });
   execFileSync('debugfs', ['-w', '-f', '-', image], { input: writes.join('') + commands, stdio: ['pipe', 'ignore', 'ignore'] });
   return image;
+}
+
+/** A folder for a test's image and its case in another (on /dev/shm: never on the image's file system), both removed after. */
+export function imageWorkDirs(t: { after: (fn: () => void) => void }, name: string): { dir: string; caseDir: string } {
+  const dir = makeTempDir(name);
+  const caseDir = makeTempDir(`${name}-case`, '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  return { dir, caseDir };
+}
+
+/** Sets the byte at `offset` of the one place `marker` is in the image: a name byte debugfs cannot type (a newline). */
+export function patchMarker(image: string, marker: string, offset: number, byte: number): void {
+  const bytes = fs.readFileSync(image);
+  const at = bytes.indexOf(marker);
+  if (at < 0 || bytes.indexOf(marker, at + 1) >= 0) throw new Error(`${marker} is not in ${image} exactly once`);
+  bytes[at + offset] = byte;
+  fs.writeFileSync(image, bytes);
 }
