@@ -8,7 +8,7 @@ import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { currentBootId } from '../store/snapshots.js';
 import type { ItemRow } from '../store/items.js';
-import { checkOpenedFile, checkProcess, holderFdPath, sameBirth, sameFile, sourcePath } from './custody.js';
+import { birthNs, checkOpenedFile, checkProcess, holderFdPath, sameBirth, sameFile, sourcePath } from './custody.js';
 import { copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { displayBytes } from '../util/bytes.js';
 import { devicesUnder, storedOnChain } from '../util/blockDevices.js';
@@ -17,8 +17,8 @@ import { appendSha256Sums } from '../util/sha256sums.js';
 import { commandRecorder } from '../store/commands.js';
 import type { CommandRecorder } from '../exec/run.js';
 import { mayWait, PROBE_TIMEOUT_MS } from '../proc/mountProbe.js';
-import { exactIno, type U64 } from '../util/u64.js';
-import { parseU64 } from '../../parsers/types.js';
+import { type U64 } from '../util/u64.js';
+import { parseU64, u64 } from '../../parsers/types.js';
 import { run } from '../exec/run.js';
 
 export interface RecoverOptions {
@@ -307,9 +307,9 @@ class LocalReader implements ItemReader {
     const holderPath = holderFdPath(this.item);
     if (checkProcess(this.item) !== null) return null;
     try {
-      const stat = fs.statSync(holderPath);
-      const same = exactIno(stat, () => fs.statSync(holderPath, { bigint: true })) === this.item.inode && devString(stat.dev) === this.item.dev;
-      return same ? stat.size : null;
+      // The snapshot's file, by the same custody as the copy (a new file on a reused inode number is not).
+      const stat = fs.statSync(holderPath, { bigint: true });
+      return (sameFile(this.item, devString(stat.dev), u64(stat.ino)) ?? sameBirth(this.item, birthNs(stat))) === null ? Number(stat.size) : null;
     } catch {
       return null;
     }

@@ -7,7 +7,7 @@ import { devString } from '../../parsers/procfs.js';
 import { run, type CommandRecorder } from '../exec/run.js';
 import type { ItemRow } from '../store/items.js';
 import { birthNs, checkProcess, holderFdPath, sameBirth, sameFile } from './custody.js';
-import { exactIno } from '../util/u64.js';
+import { u64 } from '../../parsers/types.js';
 
 export async function relinkItem(item: ItemRow, target: string, recorder: CommandRecorder, elsewhere: string | null): Promise<void> {
   // "DIR/" names a folder, not the new file: ln would put it at DIR/NAME, or fail with ENOENT when DIR is missing.
@@ -28,17 +28,18 @@ export async function relinkItem(item: ItemRow, target: string, recorder: Comman
   const directory = path.dirname(target);
   if (fs.statSync(directory, { throwIfNoEntry: false })?.isDirectory() !== true) throw noDirectory(item, target, directory);
   const source = holderFdPath(item);
-  let stat: fs.Stats;
+  // Exact: inode numbers past 2^53 (overlayfs xino) and the birth time to the nanosecond.
+  let stat: fs.BigIntStats;
   try {
-    stat = fs.statSync(source);
+    stat = fs.statSync(source, { bigint: true });
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') throw fdClosed(item);
     throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: cannot stat ${source}: ${oneLine(error)}`);
   }
-  const moved = sameFile(item, devString(stat.dev), exactIno(stat, () => fs.statSync(source, { bigint: true }))) ?? sameBirth(item, birthNs(fs.statSync(source, { bigint: true })));
+  const moved = sameFile(item, devString(stat.dev), u64(stat.ino)) ?? sameBirth(item, birthNs(stat));
   if (moved !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${moved}`);
   // Relinked before (by unlinked or anyone): another link would be one more name on the live file system.
-  if (stat.nlink !== 0) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: it has a name again (link count ${stat.nlink}): find it with \`find MOUNT -xdev -inum ${item.inode ?? '?'}\``);
+  if (stat.nlink !== 0n) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: it has a name again (link count ${stat.nlink}): find it with \`find MOUNT -xdev -inum ${item.inode ?? '?'}\``);
   try {
     await run('ln', ['-L', '--', source, target], { timeoutMs: 30_000, recorder });
   } catch (error) {

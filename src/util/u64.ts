@@ -1,6 +1,5 @@
 // Values the kernel keeps in 64 unsigned bits (U64: inode numbers, sizes, offsets) in the case
 // database and in JSON, exact past 2^53 where a JS number would round them.
-import type fs from 'node:fs';
 import { u64, type U64 } from '../../parsers/types.js';
 
 export type { U64 } from '../../parsers/types.js';
@@ -23,11 +22,6 @@ export function exactText(column: string, alias: string): string {
 /** A U64 column read back: the number as it came, or the exact value from its text (see exactText). */
 export function readU64(value: U64 | null, text: string | null): U64 | null {
   return text === null ? value : u64(BigInt(text));
-}
-
-/** The inode number of a stat, exact past 2^53: `again` stats the same file with bigint: true. */
-export function exactIno(stat: fs.Stats, again: () => fs.BigIntStats): U64 {
-  return Number.isSafeInteger(stat.ino) ? stat.ino : u64(again().ino);
 }
 
 /** JSON text in which bigints are written as exact numbers (JSON.stringify refuses them). */
