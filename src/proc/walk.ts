@@ -30,6 +30,8 @@ interface StatLite {
   atime: number;
   mtime: number;
   ctime: number;
+  /** The birth time (ns text, null: none kept) when the stat was an exact one; undefined when not read. */
+  btimeNs?: string | null;
 }
 
 function emptyWalk(): WalkResult {
@@ -242,7 +244,7 @@ function walkProcess(
     else {
       about(progress, pid, -1, WHAT_EXE);
       try {
-        exeStat = statLite(`${files}/exe`);
+        exeStat = statLite(`${files}/exe`, record.exe.endsWith(DELETED_SUFFIX));
       } finally {
         done(progress);
       }
@@ -311,7 +313,7 @@ function walkProcess(
       continue;
     }
     about(progress, pid, fd, WHAT_FD);
-    const stat = statMapFile(fdPath);
+    const stat = statMapFile(fdPath, target.endsWith(DELETED_SUFFIX));
     done(progress);
     if (typeof stat === 'string') {
       fds.add(pid, fd, target, null);
@@ -364,7 +366,7 @@ function walkProcess(
       stat = NOT_EXAMINED;
     } else if (stat === undefined) {
       about(progress, pid, -1, WHAT_MAP);
-      stat = statMapFile(mapFilesDir + entry.range);
+      stat = statMapFile(mapFilesDir + entry.range, mapPath.endsWith(DELETED_SUFFIX));
       done(progress);
       // Only a successful stat describes the file for other processes; errors are per process.
       if (typeof stat !== 'string') mapStatCache.set(cacheKey, stat);
@@ -530,16 +532,21 @@ function readSmall(file: string, encoding: 'latin1' | 'utf8'): string {
   return smallBuffer.toString(encoding, 0, length);
 }
 
-function statLite(file: string): StatLite | undefined {
-  const stat = fs.statSync(file, STAT_OPTIONS);
-  if (stat === undefined) return undefined;
+/**
+ * `exact`: one bigint stat, with the birth time, for a file the kernel names "... (deleted)" (a hint
+ * only: deleted or not is still its link count): what an item needs, in one call instead of two.
+ */
+function statLite(file: string, exact = false): StatLite | undefined {
+  const stat = exact ? undefined : fs.statSync(file, STAT_OPTIONS);
+  if (!exact && stat === undefined) return undefined;
   // Overlayfs (xino) and some network file systems hand out inode numbers past 2^53.
-  if (!Number.isSafeInteger(stat.ino) || !Number.isSafeInteger(stat.size)) {
+  if (stat === undefined || !Number.isSafeInteger(stat.ino) || !Number.isSafeInteger(stat.size)) {
     const exact = fs.statSync(file, EXACT_STAT_OPTIONS);
     if (exact === undefined) return undefined;
     return {
       dev: devString(exact.dev), ino: u64(exact.ino), mode: Number(exact.mode), size: u64(exact.size), nlink: Number(exact.nlink),
       uid: Number(exact.uid), gid: Number(exact.gid), atime: Number(exact.atimeMs / 1000n), mtime: Number(exact.mtimeMs / 1000n), ctime: Number(exact.ctimeMs / 1000n),
+      btimeNs: exact.birthtimeNs === 0n ? null : String(exact.birthtimeNs),
     };
   }
   return {
@@ -549,10 +556,12 @@ function statLite(file: string): StatLite | undefined {
 }
 
 /**
- * The birth time of an item's file (one more stat, for deleted files only: they are few), or null
- * where the file system keeps none or the path names another file since the first stat.
+ * The birth time of an item's file: from its stat when that was exact, else one more stat (a
+ * deleted file the kernel did not name "... (deleted)"); null where the file system keeps none or
+ * the path names another file since the first stat.
  */
 function birthOf(file: string, stat: StatLite, progress: Int32Array | null, pid: number, fd: number, what: number): string | null {
+  if (stat.btimeNs !== undefined) return stat.btimeNs;
   about(progress, pid, fd, what);
   try {
     const exact = fs.statSync(file, EXACT_STAT_OPTIONS);
@@ -579,9 +588,9 @@ function done(progress: Int32Array | null): void {
   if (progress !== null) Atomics.store(progress, WHAT, WHAT_NONE);
 }
 
-function statMapFile(file: string): StatLite | string {
+function statMapFile(file: string, exact = false): StatLite | string {
   try {
-    return statLite(file) ?? 'ENOENT';
+    return statLite(file, exact) ?? 'ENOENT';
   } catch (error) {
     return errnoCode(error) ?? String(error);
   }
