@@ -47,8 +47,8 @@ function currentScanId(db: Db, source: ImageSource): number | null {
 export async function allTargets(db: Db, source: ImageSource, offset: number | undefined, recorder: CommandRecorder, workDir: string): Promise<TargetChoice> {
   checkOffset(source, offset);
   const notes: string[] = [];
-  let warnings: string[] = [];
-  let partial = false;
+  /** What the scan made here could not see (none when a scan of the case is used). */
+  let problems: Pick<TargetChoice, 'warnings' | 'partial'> = { warnings: [], partial: false };
   let imageId = currentScanId(db, source);
   // A scan of the image as it is now that looked at this offset (a scan of another partition did not).
   if (imageId !== null && offset !== undefined && !filesystemsOf(db, imageId).some((fs) => fs.offset_sectors === offset)) imageId = null;
@@ -56,7 +56,7 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
     notes.push(`no scan of ${source.path} as it is now${offset === undefined ? '' : ` at sector ${offset}`} in the case (none yet, or the file or the disk at that path changed since): scanned it first`);
     const scan = await scanImage(db, source.path, offset, recorder, { workDir });
     imageId = scan.imageId;
-    ({ warnings, partial } = scanProblems(scan));
+    problems = scanProblems(scan);
   }
   const found = imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
   // A FIFO, socket or device has no content: copying it is no attempt that could fail.
@@ -70,7 +70,7 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
   const records = found.filter((record) => specialFileType(record.mode) === null);
   const skipped = records.filter((record) => record.state === 'deleted' && !record.recoverable && record.blocks !== null).length;
   if (skipped > 0) notes.push(`${skipped} deleted inodes point at no data blocks any more: not extracted (name them with --inode to have that recorded)`);
-  return { targets: records.filter((record) => record.state === 'orphan' || record.recoverable || record.blocks === null).map(fromRecord), notes, warnings, partial };
+  return { targets: records.filter((record) => record.state === 'orphan' || record.recoverable || record.blocks === null).map(fromRecord), notes, ...problems };
 }
 
 /** --inode N...: from the newest scan when it lists them, else described by debugfs at the one file system of the image (or --offset). */
