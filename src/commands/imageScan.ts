@@ -3,7 +3,7 @@ import { EXIT, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
-import { correlate, imageInodesOf, type ImageInodeJson } from '../store/images.js';
+import { correlate, imageInodesOf, type ImageInodeJson, type ImageInodeRecord } from '../store/images.js';
 import { scanImage, scanProblems, type ScanResult } from '../image/scan.js';
 import { openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 
@@ -56,6 +56,6 @@ function afterScan(scan: ScanResult): string {
   return '';
 }
 
-function toJson({ image_inode_id: _id, blocks: _blocks, nlink: _nlink, ...record }: ImageInodeJson & { image_inode_id: number; blocks: number | null; nlink: number | null }): ImageInodeJson {
+function toJson({ image_inode_id: _id, blocks: _blocks, block_size: _blockSize, nlink: _nlink, ...record }: ImageInodeRecord): ImageInodeJson {
   return record;
 }

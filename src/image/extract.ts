@@ -8,8 +8,9 @@ import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
 import { extractionOutput, finishExtraction, latestCompleteRecovery, liveItemsFor, startExtraction } from '../store/images.js';
 import { appendSha256Sums } from '../util/sha256sums.js';
-import { debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
-import { icatToFd } from '../tools/icat.js';
+import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
+import { icatToFd, icatToStream } from '../tools/icat.js';
+import { newCopyState, streamInto } from '../recover/copy.js';
 import { FollowHasher, isMounted, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
 import { specialFileType } from '../util/mode.js';
@@ -24,6 +25,8 @@ export interface ExtractTarget {
   state: 'orphan' | 'deleted' | null;
   /** Data blocks the inode still lists (null: unknown). */
   blocks: number | null;
+  /** The file system's block size, the unit of `blocks` (null: unknown). */
+  blockSize: number | null;
   /** st_mode with the file type (null: unknown): a fast symlink's content is its target, not blocks. */
   mode: number | null;
   fsUuid: string | null;
@@ -123,12 +126,21 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
   }
   const base = `${path.basename(copier.source.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${target.offsetSectors}-${target.inode}`;
   if (target.mode !== null && (target.mode & 0o170000) === 0o120000 && target.blocks === 0) return copyFastSymlink(copier, target, base);
-  const viaIcat = await copyWithIcat(copier, target, base);
+  const plan = planCopy(target, freeBytes(copier.outputDir));
+  if (plan.refusal !== null) return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes: [plan.refusal] };
+  const viaIcat = plan.sparse
+    ? await copySparse(copier, base, (consume) => icatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder))
+    : await copyWithIcat(copier, target, base);
   if (viaIcat.error === null) return judge(viaIcat.copy, 'icat', true, target, []);
-  // icat refused (e.g. "Address missing in partial image"): try debugfs, then keep the better copy.
+  // icat refused (e.g. "Address missing in partial image", or TSK 4.11's "Invalid address in run"
+  // past a hole of a sparse ext4 file): try debugfs, then keep the better copy.
   const notes = [`icat failed after ${viaIcat.copy.bytes} bytes (${viaIcat.error})`];
-  const viaDebugfs = await copyWithDebugfs(copier, target, base);
-  if (viaDebugfs.error !== null) notes.push(`debugfs dump failed (${viaDebugfs.error})`);
+  // debugfs dump writes the holes out as zeros: a sparse inode comes through `cat`, written sparse.
+  const request = plan.sparse ? 'cat' : 'dump';
+  const viaDebugfs = plan.sparse
+    ? await copySparse(copier, `${base}.debugfs`, (consume) => debugfsCatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder, path.dirname(copier.outputDir)))
+    : await copyWithDebugfs(copier, target, base);
+  if (viaDebugfs.error !== null) notes.push(`debugfs ${request} failed (${viaDebugfs.error})`);
   const icatCopy = viaIcat.copy;
   const debugfsCopy = viaDebugfs.copy;
   if (debugfsCopy !== null && (debugfsCopy.bytes === target.size || debugfsCopy.bytes > icatCopy.bytes)) {
@@ -136,7 +148,7 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
     return judge(debugfsCopy, 'debugfs', viaDebugfs.error === null, target, notes);
   }
   if (debugfsCopy !== null) {
-    if (viaDebugfs.error === null) notes.push(`debugfs dump produced ${debugfsCopy.bytes} bytes`);
+    if (viaDebugfs.error === null) notes.push(`debugfs ${request} produced ${debugfsCopy.bytes} bytes`);
     discard(debugfsCopy.output);
   }
   return judge(icatCopy, 'icat', false, target, notes);
@@ -146,6 +158,43 @@ interface Copy {
   output: string;
   bytes: number;
   sha256: string;
+  /** Bytes of zeros not written, left as holes (0 for a copy written whole). */
+  holeBytes: number;
+}
+
+/** Holes that add up to this much make a copy written sparse (through this process) instead of whole (by icat itself). */
+const SPARSE_MIN_HOLE_BYTES = 16 << 20;
+
+/** Room left free on the case's disk after a copy: the case database must still take its rows. */
+const KEEP_FREE_BYTES = 4 << 20;
+
+/**
+ * How to copy: whole, or sparse when most of the inode is holes (a 5 GiB sparse orphan with a few
+ * blocks of data must not fill the case disk with zeros). Refused when it cannot fit: a full case
+ * disk would lose the case database's rows with the copy.
+ */
+function planCopy(target: ExtractTarget, free: number | null): { sparse: boolean; refusal: string | null } {
+  const dataBytes = target.blocks !== null && target.blockSize !== null ? target.blocks * target.blockSize : null;
+  const sparse = target.size !== null && dataBytes !== null && target.size - dataBytes >= SPARSE_MIN_HOLE_BYTES;
+  const needs = sparse ? dataBytes : target.size;
+  if (needs === null || free === null || needs + KEEP_FREE_BYTES <= free) return { sparse, refusal: null };
+  const what = sparse
+    ? `${needs} bytes (its ${target.blocks} data blocks; the holes of its ${target.size} bytes are not written)`
+    : `${needs} bytes${dataBytes === null ? ' (its data blocks are unknown: counted whole)' : ''}`;
+  return {
+    sparse,
+    refusal: `not extracted: the copy needs ${what} and the case's file system has ${free} bytes free (${KEEP_FREE_BYTES >> 20} MiB are kept for the case database): make room, or extract into a case on a larger disk`,
+  };
+}
+
+/** Bytes an unprivileged writer may still use on the file system of `dir` (null: unknown). */
+function freeBytes(dir: string): number | null {
+  try {
+    const stats = fs.statfsSync(dir);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return null;
+  }
 }
 
 async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy; error: string | null }> {
@@ -163,7 +212,37 @@ async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string)
     hashing.writerDone();
   }
   const hashed = await hashing.done;
-  return { copy: { output: file, bytes: hashed.bytes, sha256: hashed.sha256 }, error };
+  return { copy: { output: file, bytes: hashed.bytes, sha256: hashed.sha256, holeBytes: 0 }, error };
+}
+
+/** A tool's output through this process, hashed and written with its all-zero runs left as holes. */
+async function copySparse(copier: Copier, base: string, produce: (consume: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<{ copy: Copy; error: string | null }> {
+  const { file, fd } = createUnique(copier.outputDir, base, 0o600);
+  copier.onFile(file);
+  const state = newCopyState();
+  const sink = streamInto(fd, state);
+  let error: string | null = null;
+  try {
+    await produce((chunk) => sink.consume(chunk));
+  } catch (failure) {
+    error = oneLine(failure);
+  }
+  try {
+    // What arrived before a failure is kept; a hole at the end still counts in the file's length.
+    await sink.end();
+    fs.ftruncateSync(fd, state.bytes);
+  } catch (failure) {
+    error ??= oneLine(failure);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (error === null) return { copy: { output: file, bytes: state.bytes, sha256: state.hash.digest('hex'), holeBytes: state.holeBytes }, error };
+  // After a failure (a write refused, say) what was hashed on the way may not all be in the file:
+  // the file is read back, so its sha256 is that of the bytes it holds.
+  const hashing = copier.hasher.follow(file);
+  hashing.writerDone();
+  const hashed = await hashing.done;
+  return { copy: { output: file, bytes: hashed.bytes, sha256: hashed.sha256, holeBytes: state.holeBytes }, error };
 }
 
 async function copyWithDebugfs(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy | null; error: string | null }> {
@@ -182,7 +261,7 @@ async function copyWithDebugfs(copier: Copier, target: ExtractTarget, base: stri
   const hashing = copier.hasher.follow(file);
   hashing.writerDone();
   const hashed = await hashing.done;
-  return { copy: { output: file, bytes: hashed.bytes, sha256: hashed.sha256 }, error };
+  return { copy: { output: file, bytes: hashed.bytes, sha256: hashed.sha256, holeBytes: 0 }, error };
 }
 
 /**
@@ -213,7 +292,7 @@ async function copyFastSymlink(copier: Copier, target: ExtractTarget, base: stri
   const hashing = copier.hasher.follow(file);
   hashing.writerDone();
   const hashed = await hashing.done;
-  return judge({ output: file, bytes: hashed.bytes, sha256: hashed.sha256 }, 'debugfs', true, { ...target, size: stat.size }, ['the symlink target, as debugfs stat printed it']);
+  return judge({ output: file, bytes: hashed.bytes, sha256: hashed.sha256, holeBytes: 0 }, 'debugfs', true, { ...target, size: stat.size }, ['the symlink target, as debugfs stat printed it']);
 }
 
 function discard(file: string): void {
@@ -232,6 +311,7 @@ function judge(copy: Copy, method: 'icat' | 'debugfs', toolSucceeded: boolean, t
       : `${method} produced 0 of ${expected} bytes: the data is not in this image (truncated or damaged), nothing kept`);
     return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes };
   }
+  if (copy.holeBytes > 0) notes.push(`written sparse: ${copy.holeBytes} bytes of zeros left as holes in the copy (its sha256 counts them)`);
   if (expected === null) notes.push('the inode size is unknown: the copy cannot be checked for completeness');
   else if (copy.bytes !== expected) notes.push(`${copy.bytes} of ${expected} bytes extracted`);
   fs.chmodSync(copy.output, 0o400);

@@ -27,7 +27,7 @@ const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
   offsetSectors: record.offset_sectors, inode: record.inode, size: record.size,
   // A scan that could not describe the inode (blocks null) does not know: icat is tried, and judged.
   recoverable: record.blocks === null ? null : record.recoverable,
-  state: record.state, blocks: record.blocks, mode: record.mode,
+  state: record.state, blocks: record.blocks, blockSize: record.block_size, mode: record.mode,
   fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id, unrecoverableWhy: null,
 });
 
@@ -116,7 +116,7 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
         if (allocated !== true) hasData = false;
       }
       targets.set(inode, {
-        offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null,
+        offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, blockSize: superblock.blockSize, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null,
         unrecoverableWhy: why,
       });
     }

@@ -288,20 +288,22 @@ export interface ImageInodeJson {
 export interface ImageInodeRecord extends ImageInodeJson {
   image_inode_id: number;
   blocks: number | null;
+  /** The file system's block size, the unit of `blocks` (null: not read). */
+  block_size: number | null;
   nlink: number | null;
 }
 
 interface InodeRow {
   id: number; image: string; offset_sectors: number; fs_type: string | null; fs_uuid: string | null; inode: number; size: number | null; mode: number | null;
   uid: number | null; gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; dtime: number | null; state: 'orphan' | 'deleted';
-  recoverable: number; found_by: string; last_name: Buffer | null; last_name_exact: number | null; blocks: number | null; nlink: number | null;
+  recoverable: number; found_by: string; last_name: Buffer | null; last_name_exact: number | null; blocks: number | null; block_size: number | null; nlink: number | null;
 }
 
 export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
   const rows = db
     .prepare(
       `SELECT n.id, im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state,
-              n.recoverable, n.found_by, n.last_name, n.last_name_exact, n.blocks, n.nlink
+              n.recoverable, n.found_by, n.last_name, n.last_name_exact, n.blocks, f.block_size, n.nlink
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
        WHERE im.id = ? ORDER BY f.offset_sectors, n.inode`,
     )
@@ -317,7 +319,7 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
       live: (correlation?.live ?? []).map(liveJson),
       live_ambiguous: correlation?.ambiguous ?? false,
       last_name_exact: row.last_name === null || row.last_name_exact === null ? null : row.last_name_exact === 1,
-      blocks: row.blocks, nlink: row.nlink,
+      blocks: row.blocks, block_size: row.block_size, nlink: row.nlink,
     };
   });
 }

@@ -134,12 +134,32 @@ export async function debugfsStatMany(image: string, offsetSectors: number, inod
  * `output`, which the caller reserved. debugfs exits 0 even when the dump failed: what it said on
  * stderr (other than its version banner) comes back as the error; the caller judges what it wrote.
  */
+/** debugfs silent this long (a device that stopped answering) is killed: holes come out as zeros, never as silence. */
+const STREAM_STALL_MS = 5 * 60_000;
+
+/** `cat <N>`: the content on stdout, handed to `consume` chunk by chunk (the caller writes holes as holes). */
+export async function debugfsCatToStream(
+  image: string, offsetSectors: number, inode: number, consume: (chunk: Buffer) => Promise<void>, sizeBytes: number | null, recorder: CommandRecorder, workDir: string,
+): Promise<void> {
+  await withScratch(workDir, async (dir) => {
+    const result = await run('debugfs', ['-c', '-n', '-R', `cat <${inode}>`, device(image, offsetSectors, dir)], {
+      timeoutMs: copyTimeoutMs(sizeBytes), recorder, streamStdout: { consume, stallMs: STREAM_STALL_MS },
+    });
+    failOnComplaint(result.stderr);
+  });
+}
+
 export async function debugfsDump(image: string, offsetSectors: number, inode: number, output: string, sizeBytes: number | null, recorder: CommandRecorder, workDir: string): Promise<void> {
   await withScratch(workDir, async (dir) => {
     const written = path.join(dir, 'dump.out');
     const result = await run('debugfs', ['-c', '-n', '-R', `dump <${inode}> "${written}"`, device(image, offsetSectors, dir)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder });
     if (fs.existsSync(written)) fs.renameSync(written, output);
-    const complaint = result.stderr.split('\n').map((line) => line.trim()).find((line) => line !== '' && !/^debugfs \d/.test(line));
-    if (complaint !== undefined) throw new UnlinkedError('TOOL_FAILED', `debugfs: ${complaint}`);
+    failOnComplaint(result.stderr);
   });
+}
+
+/** debugfs exits 0 whatever happened to a -R request: a line on stderr other than its banner is the failure. */
+function failOnComplaint(stderr: string): void {
+  const complaint = stderr.split('\n').map((line) => line.trim()).find((line) => line !== '' && !/^debugfs \d/.test(line));
+  if (complaint !== undefined) throw new UnlinkedError('TOOL_FAILED', `debugfs: ${complaint}`);
 }

@@ -1,10 +1,21 @@
 // icat adapter: `icat [-o SECTORS] IMAGE INODE`, an inode's content on stdout. Into an open file
-// descriptor (icat writes the file itself, at full speed), or into memory for small metadata files.
+// descriptor (icat writes the file itself, at full speed), through this process (a sparse inode:
+// its holes stay holes in the copy), or into memory for small metadata files.
 import { run, type CommandRecorder } from '../exec/run.js';
 import { SHORT_TIMEOUT_MS, copyTimeoutMs, offsetArgs } from './limits.js';
 
 export async function icatToFd(image: string, offsetSectors: number, inode: number, outputFd: number, sizeBytes: number | null, recorder: CommandRecorder): Promise<void> {
   await run('icat', [...offsetArgs(offsetSectors), image, String(inode)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder, stdoutFd: outputFd });
+}
+
+/** icat silent this long (a device that stopped answering) is killed: holes come out as zeros, never as silence. */
+const STREAM_STALL_MS = 5 * 60_000;
+
+/** The content handed to `consume` chunk by chunk, the next read when the last is consumed (the caller writes holes as holes). */
+export async function icatToStream(
+  image: string, offsetSectors: number, inode: number, consume: (chunk: Buffer) => Promise<void>, sizeBytes: number | null, recorder: CommandRecorder,
+): Promise<void> {
+  await run('icat', [...offsetArgs(offsetSectors), image, String(inode)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder, streamStdout: { consume, stallMs: STREAM_STALL_MS } });
 }
 
 /** A small inode (the orphan file: a few blocks) read into memory, refused above maxBytes. */
