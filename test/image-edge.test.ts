@@ -14,6 +14,7 @@ import { debugfsBuilt, imageWorkDirs, patchMarker, makeDeletedImage, sha256, sha
 import type { ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 import { undoEach } from './helpers/cleanup.js';
+import { loopFs, loopFsFor } from './helpers/loopfs.js';
 
 /** Run a command against an image and prove the image is byte-for-byte the same afterwards. */
 function untouched(image: string, caseDir: string, args: string[]): CliResult {
@@ -176,33 +177,19 @@ test('a disk whose partition is mounted is said mounted; a case on one of its pa
   // through sysfs slaves; this kernel has no device-mapper to test it with.)
   const dir = makeTempDir('holders');
   const caseDir = makeTempDir('holders-case', '/dev/shm');
-  const disk = path.join(dir, 'disk.img');
-  fs.writeFileSync(disk, '');
-  fs.truncateSync(disk, 64 << 20);
-  execFileSync('sfdisk', ['-q', disk], { input: 'label: dos\nstart=2048, size=40960, type=83\nstart=43008, size=86000, type=83\n' });
-  const loop = execFileSync('losetup', ['-f', '--show', '-P', disk], { encoding: 'utf8' }).trim();
-  const mountPoint = path.join(dir, 'mnt');
-  const secondMount = path.join(dir, 'second');
+  const disk = loopFs({
+    backing: path.join(dir, 'disk.img'), sizeMiB: 64, table: 'label: dos\nstart=2048, size=40960, type=83\nstart=43008, size=86000, type=83\n',
+    partitions: 2, mountPoint: false,
+  });
+  const { loop } = disk;
   t.after(() => {
-    for (const point of [secondMount, mountPoint]) {
-      if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${point} `)) execFileSync('umount', [point]);
-    }
-    execFileSync('partx', ['-d', loop], { stdio: 'ignore' });
-    execFileSync('losetup', ['-d', loop]);
+    disk.cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  // losetup -P asks the kernel to read the table; where that does not happen (seen here), partx adds them.
-  const deadline = Date.now() + 10_000;
-  while (!fs.existsSync(`${loop}p2`)) {
-    assert.ok(Date.now() < deadline, `${loop}p2 did not appear`);
-    execFileSync('partx', ['-a', loop], { stdio: 'ignore' });
-    execFileSync('sleep', ['0.05']);
-  }
   // The first partition mounted, as on a live host.
   execFileSync('mkfs.ext4', ['-q', '-F', `${loop}p1`]);
-  fs.mkdirSync(mountPoint);
-  execFileSync('mount', [`${loop}p1`, mountPoint]);
+  disk.mount(`${loop}p1`, path.join(dir, 'mnt'));
   const scan = runCli(caseDir, ['image', 'scan', loop]);
   // A mounted ext4's journal is never replayed on the device: what only the journal holds is not seen (exit 3).
   assert.equal(scan.code, 3, scan.stderr);
@@ -211,8 +198,7 @@ test('a disk whose partition is mounted is said mounted; a case on one of its pa
 
   // The case directory on the second partition of the disk examined.
   execFileSync('mkfs.ext4', ['-q', '-F', `${loop}p2`]);
-  fs.mkdirSync(secondMount);
-  execFileSync('mount', [`${loop}p2`, secondMount]);
+  const secondMount = disk.mount(`${loop}p2`, path.join(dir, 'second'));
   const onEvidence = path.join(secondMount, 'case');
   const refused = runCli(onEvidence, ['image', 'scan', loop]);
   assert.equal(refused.code, 1);
@@ -222,29 +208,16 @@ test('a disk whose partition is mounted is said mounted; a case on one of its pa
 
 test('image scan refuses a case on a loop-mounted image file stored on the device examined (root)', (t) => {
   const dir = makeTempDir('nested-loop');
-  const disk = path.join(dir, 'disk.img');
-  execFileSync('truncate', ['-s', '64M', disk]);
-  execFileSync('mkfs.ext4', ['-q', '-F', disk]);
   const cleanups: Array<() => void> = [];
   t.after(() => {
     undoEach(cleanups);
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  const attachAndMount = (image: string, name: string): { loop: string; mountPoint: string } => {
-    const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
-    cleanups.push(() => execFileSync('losetup', ['-d', loop]));
-    const mountPoint = path.join(dir, name);
-    fs.mkdirSync(mountPoint);
-    execFileSync('mount', [loop, mountPoint]);
-    cleanups.push(() => execFileSync('umount', [mountPoint]));
-    return { loop, mountPoint };
-  };
   // The device examined, mounted; an image file on it, mounted in turn; the case on that one.
-  const evidence = attachAndMount(disk, 'evidence');
-  const inner = path.join(evidence.mountPoint, 'c.img');
-  execFileSync('truncate', ['-s', '16M', inner]);
-  execFileSync('mkfs.ext4', ['-q', '-F', inner]);
-  const nested = attachAndMount(inner, 'nested');
+  const evidence = loopFs({ backing: path.join(dir, 'disk.img'), sizeMiB: 64, mountPoint: path.join(dir, 'evidence') });
+  cleanups.push(evidence.cleanup);
+  const nested = loopFs({ backing: path.join(evidence.mountPoint, 'c.img'), sizeMiB: 16, mountPoint: path.join(dir, 'nested') });
+  cleanups.push(nested.cleanup);
   const caseDir = path.join(nested.mountPoint, 'case');
   const refused = runCli(caseDir, ['image', 'scan', evidence.loop]);
   assert.deepEqual([refused.code, refused.stderr], [1, `unlinked: the case directory ${caseDir} is on ${evidence.loop} itself: writing there could overwrite the evidence; use --case DIR on another disk\n`]);
@@ -278,18 +251,12 @@ test('an inode whose uid and gid are 2^31 or more keeps them and its size: scann
 
 /** Run fn with our own image mounted on a loop device (the kernel takes any byte but NUL in a symlink target), undone after. */
 function withMounted(image: string, mountPoint: string, fn: () => void): void {
-  fs.mkdirSync(mountPoint, { recursive: true });
-  const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+  const mounted = loopFs({ image, mountPoint });
   try {
-    execFileSync('mount', [loop, mountPoint]);
-    try {
-      fn();
-      execFileSync('sync', ['-f', mountPoint]);
-    } finally {
-      execFileSync('umount', [mountPoint]);
-    }
+    fn();
+    execFileSync('sync', ['-f', mountPoint]);
   } finally {
-    execFileSync('losetup', ['-d', loop]);
+    mounted.cleanup();
   }
 }
 
@@ -422,17 +389,12 @@ test('another disk attached later at a device path the case scanned is scanned a
   const { dir, caseDir } = imageWorkDirs(t, 'devreuse');
   const first = makeDeletedImage(fs.mkdtempSync(path.join(dir, 'a-')), 'ext2', Buffer.from('the first disk'));
   const second = makeDeletedImage(fs.mkdtempSync(path.join(dir, 'b-')), 'ext2', Buffer.from('THE SECOND DISK, another one'));
-  const loop = execFileSync('losetup', ['-r', '-f', '--show', first.image], { encoding: 'utf8' }).trim();
-  let attached = true;
-  t.after(() => {
-    if (attached) execFileSync('losetup', ['-d', loop]);
-  });
+  const firstDisk = loopFsFor(t, { image: first.image, readOnly: true, mountPoint: false });
+  const { loop } = firstDisk;
   assert.equal(runCli(caseDir, ['image', 'scan', loop]).code, 0);
-  execFileSync('losetup', ['-d', loop]);
-  attached = false;
+  firstDisk.cleanup();
   // The same device node, the same size, another file system (another UUID).
-  execFileSync('losetup', ['-r', loop, second.image]);
-  attached = true;
+  loopFsFor(t, { image: second.image, readOnly: true, device: loop, mountPoint: false });
   const extract = runCli(caseDir, ['image', 'extract', loop, '--all', '--json']);
   assert.equal(extract.code, 0, extract.stderr);
   assert.match(extract.stderr, /no scan of .* as it is now in the case \(none yet, or the file or the disk at that path changed since\): scanned it first/);

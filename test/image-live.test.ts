@@ -12,46 +12,22 @@ import { makeTempDir, startHolder } from './helpers/holder.js';
 import { json, runCli } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
 import { makeDeletedImage, sha256File } from './helpers/images.js';
+import { loopFs, loopFsFor, type LoopDevice } from './helpers/loopfs.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 const run = (program: string, args: readonly string[]) => execFileSync(program, [...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** A test file system (ours, not evidence) on a loop device, mounted; undone by the returned function. */
-function loopFs(dir: string, sizeMiB: number): { loop: string; deviceId: string; mountPoint: string; undo: () => void } {
-  const backing = path.join(dir, 'backing.img');
-  fs.writeFileSync(backing, '');
-  fs.truncateSync(backing, sizeMiB << 20);
-  run('mkfs.ext4', ['-q', '-F', backing]);
-  const loop = run('losetup', ['-f', '--show', backing]).trim();
-  const mountPoint = path.join(dir, 'mnt');
-  fs.mkdirSync(mountPoint);
-  try {
-    run('mount', [loop, mountPoint]);
-  } catch (error) {
-    run('losetup', ['-d', loop]);
-    throw error;
-  }
-  const rdev = fs.statSync(loop).rdev;
-  return {
-    loop, mountPoint, deviceId: `${Math.floor(rdev / 256) & 0xfff}:${rdev & 0xff}`,
-    undo: () => {
-      run('umount', [mountPoint]);
-      run('losetup', ['-d', loop]);
-    },
-  };
-}
-
 test('the mounted device of a live host: same inode extracted again by /dev/block/MAJ:MIN, equal to the /proc copy, then stale after unsynced writes (root)', async (t) => {
   const dir = makeTempDir('livedev');
   const caseDir = makeTempDir('livedev-case', '/dev/shm');
-  const device = loopFs(dir, 32);
+  const device = loopFs({ dir, sizeMiB: 32 });
   const content = crypto.randomBytes(200_000);
   const holder = await startHolder(device.mountPoint, [{ kind: 'fd', name: 'held.bin', content }]);
   t.after(async () => {
     await holder.stop();
-    device.undo();
+    device.cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
@@ -63,7 +39,8 @@ test('the mounted device of a live host: same inode extracted again by /dev/bloc
   assert.equal(recovered?.sha256, sha256(content));
   // No udev here: /dev/block/MAJ:MIN is found through sysfs. The system's temp directory is on the
   // device examined (as /tmp is on a live host's root device): no scratch file may go there.
-  const byNumber = `/dev/block/${device.deviceId}`;
+  const rdev = fs.statSync(device.loop).rdev;
+  const byNumber = `/dev/block/${Math.floor(rdev / 256) & 0xfff}:${rdev & 0xff}`;
   const tmpOnEvidence = path.join(device.mountPoint, 'tmp');
   fs.mkdirSync(tmpOnEvidence);
   const tmpBefore = fs.statSync(tmpOnEvidence, { bigint: true });
@@ -104,11 +81,8 @@ test('the mounted device of a live host: same inode extracted again by /dev/bloc
 
 test('a case directory on the device being examined is refused before anything is written (root)', (t) => {
   const dir = makeTempDir('samefs');
-  const device = loopFs(dir, 16);
-  t.after(() => {
-    device.undo();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const device = loopFsFor(t, { dir, sizeMiB: 16 });
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const caseDir = path.join(device.mountPoint, 'case');
   for (const args of [['image', 'scan', device.loop], ['image', 'extract', device.loop, '--inode', '2']]) {
     const result = runCli(caseDir, args);
@@ -155,12 +129,13 @@ test('The Sleuth Kit missing: one line naming the package, exit 1, nothing store
 test('a device number the case saw holds another file system now: its inodes are not taken for the live items of the old one (root)', async (t) => {
   const dir = makeTempDir('devnum');
   const caseDir = makeTempDir('devnum-case', '/dev/shm');
-  const device = loopFs(dir, 16);
+  const device = loopFs({ dir, sizeMiB: 16 });
   const holder = await startHolder(device.mountPoint, [{ kind: 'fd', name: 'held.bin', content: Buffer.from('on the first file system') }]);
-  let attached: string | null = null;
+  let reattached: LoopDevice | null = null;
   t.after(async () => {
     await holder.stop();
-    if (attached !== null) run('losetup', ['-d', attached]);
+    device.cleanup();
+    reattached?.cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
@@ -169,12 +144,11 @@ test('a device number the case saw holds another file system now: its inodes are
   const [item] = json<Array<{ dev: string; inode: number; fs_uuid: string | null }>>(runCli(caseDir, ['list', '--json']));
   assert.ok(item?.fs_uuid !== null && item?.inode === held?.inode);
   await holder.stop();
-  device.undo();
+  device.cleanup();
   // Another disk on the same loop device (same MAJOR:MINOR), with a deleted file at the same inode number.
   const other = makeDeletedImage(fs.mkdtempSync(path.join(dir, 'other-')), 'ext2', Buffer.from('another disk'));
   assert.equal(other.inode, held?.inode);
-  run('losetup', ['-r', device.loop, other.image]);
-  attached = device.loop;
+  reattached = loopFs({ dir, image: other.image, readOnly: true, device: device.loop, mountPoint: false });
   const extract = runCli(caseDir, ['image', 'extract', device.loop, '--inode', String(other.inode), '--json']);
   assert.equal(extract.code, 0, extract.stderr);
   const [copy] = json<ExtractedJson[]>(extract);

@@ -10,6 +10,7 @@ import { makeTempDir } from './helpers/holder.js';
 import { json, runCli, type CliResult } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
 import { makeDeletedImage, makeOrphanImage, sha256File } from './helpers/images.js';
+import { loopFs } from './helpers/loopfs.js';
 import { correlate, type ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 
@@ -414,32 +415,20 @@ test('an image written to during its scan is reported CHANGED (exit 3): by its s
 test('a crash copy whose journal was not replayed says so and exits 3; replayed on a copy with debugfs journal_run, its orphan is found (root)', (t) => {
   const dir = makeTempDir('crash');
   const caseDir = makeTempDir('crash-case', '/dev/shm');
-  const backing = path.join(dir, 'backing.img');
-  const mountPoint = path.join(dir, 'mnt');
-  fs.mkdirSync(mountPoint);
-  fs.writeFileSync(backing, '');
-  fs.truncateSync(backing, 32 << 20);
-  execFileSync('mkfs.ext4', ['-q', '-F', '-O', '^orphan_file', backing]);
-  const loop = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
-  let attached = true;
-  let mounted = false;
+  const device = loopFs({ dir, sizeMiB: 32, mkfsArgs: ['-O', '^orphan_file'] });
+  const { backing, mountPoint } = device;
   let heldFd: number | null = null;
   /** Close, unmount, detach: whatever is still open, once (also when the test failed half-way). */
   const undo = () => {
     if (heldFd !== null) fs.closeSync(heldFd);
     heldFd = null;
-    if (mounted) execFileSync('umount', [mountPoint]);
-    mounted = false;
-    if (attached) execFileSync('losetup', ['-d', loop]);
-    attached = false;
+    device.cleanup();
   };
   t.after(() => {
     undo();
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  execFileSync('mount', [loop, mountPoint]);
-  mounted = true;
   const content = crypto.randomBytes(50_000);
   const held = path.join(mountPoint, 'held.bin');
   heldFd = fs.openSync(held, 'w+');

@@ -12,6 +12,7 @@ import type { LiveItemJson } from '../src/store/items.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
 import { devString } from '../parsers/procfs.js';
 import { undoEach } from './helpers/cleanup.js';
+import { loopFs } from './helpers/loopfs.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 /** Items live under /var/tmp (the root file system); cases go to /dev/shm (tmpfs), another file system. */
@@ -326,24 +327,15 @@ async function inodeReuse(t: TestContext, tmpfile: boolean): Promise<{ caseDir: 
   // own with exactly one free inode makes the reuse certain.
   const dir = makeTempDir('inode-reuse');
   const caseDir = caseDirOnOtherFs('inode-reuse-case');
-  const image = path.join(dir, 'fs.img');
-  const mountPoint = path.join(dir, 'mnt');
-  fs.mkdirSync(mountPoint);
-  fs.writeFileSync(image, '');
-  fs.truncateSync(image, 16 << 20);
-  execFileSync('mkfs.ext4', ['-q', '-F', '-N', '64', image]);
-  const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
-  let mounted = false;
+  const device = loopFs({ dir, backing: path.join(dir, 'fs.img'), sizeMiB: 16, mkfsArgs: ['-N', '64'], lazyUnmount: true });
+  const { mountPoint } = device;
   let holder: ReturnType<typeof spawn> | null = null;
   t.after(() => {
     if (holder?.pid !== undefined && holder.exitCode === null) holder.kill('SIGKILL');
-    if (mounted) execFileSync('umount', ['-l', mountPoint]);
-    execFileSync('losetup', ['-d', loop]);
+    device.cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  execFileSync('mount', [loop, mountPoint]);
-  mounted = true;
   // Every inode in use but one.
   execFileSync('python3', ['-c', `
 import os, sys, errno
@@ -463,37 +455,16 @@ test('a case on a loop-mounted image file whose backing file is on the evidence 
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(shm, { recursive: true, force: true });
   });
-  const mountOn = (device: string, name: string): string => {
-    const mountPoint = path.join(dir, name);
-    fs.mkdirSync(mountPoint);
-    execFileSync('mount', [device, mountPoint]);
-    cleanups.push(() => execFileSync('umount', [mountPoint]));
-    return mountPoint;
-  };
-  const attach = (image: string, partitions: boolean): string => {
-    const loop = execFileSync('losetup', ['--find', '--show', ...(partitions ? ['--partscan'] : []), image], { encoding: 'utf8' }).trim();
-    cleanups.push(() => execFileSync('losetup', ['-d', loop]));
-    return loop;
-  };
   // A plain image file, as in `truncate -s 64M c.img; mkfs.ext4 -q c.img; mount -o loop c.img /mnt/c`.
-  const plainImage = path.join(dir, 'c.img');
-  execFileSync('truncate', ['-s', '64M', plainImage]);
-  execFileSync('mkfs.ext4', ['-q', '-F', plainImage]);
-  const plainMount = mountOn(attach(plainImage, false), 'c');
+  const plain = loopFs({ backing: path.join(dir, 'c.img'), sizeMiB: 64, mountPoint: path.join(dir, 'c') });
+  cleanups.push(plain.cleanup);
+  const { backing: plainImage, mountPoint: plainMount } = plain;
   // An image with a partition table: the case on its first partition, /dev/loopNp1.
-  const partedImage = path.join(dir, 'p.img');
-  execFileSync('truncate', ['-s', '64M', partedImage]);
-  execFileSync('sfdisk', ['-q', partedImage], { input: 'label: dos\nstart=2048, type=83\n' });
-  const partedLoop = attach(partedImage, true);
-  // losetup -P asks the kernel to read the table; where that does not happen (seen here), partx adds it.
-  const deadline = Date.now() + 10_000;
-  while (!fs.existsSync(`${partedLoop}p1`)) {
-    assert.ok(Date.now() < deadline, `${partedLoop}p1 did not appear`);
-    execFileSync('partx', ['-a', partedLoop], { stdio: 'ignore' });
-    execFileSync('sleep', ['0.05']);
-  }
+  const parted = loopFs({ backing: path.join(dir, 'p.img'), sizeMiB: 64, table: 'label: dos\nstart=2048, type=83\n', partitions: 1, mountPoint: false });
+  cleanups.push(parted.cleanup);
+  const { backing: partedImage, loop: partedLoop } = parted;
   execFileSync('mkfs.ext4', ['-q', '-F', `${partedLoop}p1`]);
-  const partedMount = mountOn(`${partedLoop}p1`, 'p');
+  const partedMount = parted.mount(`${partedLoop}p1`, path.join(dir, 'p'));
 
   holders.push(await startHolder(dir, [{ kind: 'fd', name: 'evidence.log', content: Buffer.from('on the evidence disk') }]));
   holders.push(await startHolder(shm, [{ kind: 'fd', name: 'elsewhere.log', content: Buffer.from('on a tmpfs') }]));

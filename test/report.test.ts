@@ -18,6 +18,7 @@ import { caseSummary, type CaseSummary } from '../src/report/summary.js';
 import { findProgram } from './setup/ensure-tools.js';
 import { openCase, type Db } from '../src/store/db.js';
 import { debugfsBuilt, imageWorkDirs, patchMarker, sha256 } from './helpers/images.js';
+import { loopFsFor } from './helpers/loopfs.js';
 import crypto from 'node:crypto';
 
 function reportCase(t: { after: (fn: () => void) => void }, change?: (db: Db) => void, prefix = 'report'): string {
@@ -274,8 +275,7 @@ test('an image scanned twice, an extraction in between: one finding per inode, f
 test('a device scanned again after its file system reused a freed inode: the old finding stays, from the scan that found it, and says so (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'rescan-dev');
   const image = debugfsBuilt(dir, ['mkfs.ext2'], { one: Buffer.from('one'), two: Buffer.from('two') }, 'kill_file one\nunlink one\nkill_file two\nunlink two\n');
-  const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
-  t.after(() => execFileSync('losetup', ['-d', loop]));
+  const { loop } = loopFsFor(t, { image, mountPoint: false });
   assert.equal(runCli(caseDir, ['image', 'scan', loop]).code, 0);
   // The same file system (same UUID) gets a new file: the first free inode, 12, is used again.
   const source = path.join(dir, 'new.src');

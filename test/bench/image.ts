@@ -13,6 +13,7 @@ import { median, timeCommand } from './helpers.js';
 import { repoRootFromBench } from './paths.js';
 import { makeOrphanImage } from '../helpers/images.js';
 import { startHolder, type Holder } from '../helpers/holder.js';
+import { loopFs } from '../helpers/loopfs.js';
 
 const cli = path.join(repoRootFromBench, 'dist', 'src', 'cli', 'main.js');
 const RUNS = 5;
@@ -73,19 +74,12 @@ async function extractBench(work: string): Promise<BenchResult[]> {
 
 /** An ext4 with 50,000 files written by the kernel's own ext4 (10,000 deleted again) and 5 orphans held open while it is imaged. */
 export async function manyInodesImage(work: string): Promise<{ image: string; orphans: number }> {
-  const backing = path.join(work, 'many-backing.img');
   const image = path.join(work, 'many.img');
-  const mountPoint = path.join(work, 'many-mnt');
-  fs.mkdirSync(mountPoint);
-  fs.writeFileSync(backing, '');
-  fs.truncateSync(backing, 320 << 20);
-  execFileSync('mkfs.ext4', ['-q', '-F', '-N', '60000', backing]);
-  const loop = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
+  const device = loopFs({ backing: path.join(work, 'many-backing.img'), sizeMiB: 320, mkfsArgs: ['-N', '60000'], mountPoint: path.join(work, 'many-mnt') });
+  const { backing, mountPoint } = device;
   let holder: Holder | null = null;
   try {
-    execFileSync('mount', [loop, mountPoint]);
-    try {
-      execFileSync('python3', ['-c', `
+    execFileSync('python3', ['-c', `
 import os, sys
 base = sys.argv[1]
 for d in range(50):
@@ -97,21 +91,17 @@ os.sync()
 for n in range(0, 50000, 5):
     os.unlink(os.path.join(base, 'd%d' % (n % 50), 'f%d' % n))
 `, mountPoint]);
-      holder = await startHolder(mountPoint, Array.from({ length: 5 }, (_, index) => ({ kind: 'fd' as const, name: `held-${index}`, content: crypto.randomBytes(4096 * (index + 1)) })));
-      execFileSync('sync', ['-f', mountPoint]);
-      execFileSync('fsfreeze', ['-f', mountPoint]);
-      try {
-        fs.copyFileSync(backing, image);
-      } finally {
-        execFileSync('fsfreeze', ['-u', mountPoint]);
-      }
+    holder = await startHolder(mountPoint, Array.from({ length: 5 }, (_, index) => ({ kind: 'fd' as const, name: `held-${index}`, content: crypto.randomBytes(4096 * (index + 1)) })));
+    execFileSync('sync', ['-f', mountPoint]);
+    execFileSync('fsfreeze', ['-f', mountPoint]);
+    try {
+      fs.copyFileSync(backing, image);
     } finally {
-      if (holder !== null) await holder.stop();
-      execFileSync('umount', [mountPoint]);
+      execFileSync('fsfreeze', ['-u', mountPoint]);
     }
   } finally {
-    execFileSync('losetup', ['-d', loop]);
-    fs.rmSync(backing, { force: true });
+    if (holder !== null) await holder.stop();
+    device.cleanup();
   }
   return { image, orphans: 5 };
 }

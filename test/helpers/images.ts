@@ -1,12 +1,13 @@
-// Real ext2/ext4 images built by the tests: mkfs on a loop device, files held open by a real process
-// and unlinked, the file system frozen (fsfreeze) and the image copied: the copy carries the orphans
-// exactly as a disk imaged on a live host does. These are the tests' own images, not evidence, so
-// mounting them is fine. Everything is undone even when a test fails.
+// Real ext2/ext4 images built by the tests: mkfs on a loop device (loopfs.ts), files held open by a
+// real process and unlinked, the file system frozen (fsfreeze) and the image copied: the copy carries
+// the orphans exactly as a disk imaged on a live host does. These are the tests' own images, not
+// evidence, so mounting them is fine. Everything is undone even when a test fails.
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeTempDir, startHolder, type Holder } from './holder.js';
+import { loopFs } from './loopfs.js';
 
 export const sha256 = (data: Buffer): string => crypto.createHash('sha256').update(data).digest('hex');
 export const sha256File = (file: string): string => sha256(fs.readFileSync(file));
@@ -38,25 +39,19 @@ export interface OrphanImageOptions {
 }
 
 export async function makeOrphanImage(options: OrphanImageOptions): Promise<OrphanImage> {
-  const backing = path.join(options.dir, 'backing.img');
   const image = path.join(options.dir, 'evidence.img');
-  const mountPoint = path.join(options.dir, 'mnt');
-  fs.mkdirSync(mountPoint, { recursive: true });
-  fs.writeFileSync(backing, '');
-  fs.truncateSync(backing, options.sizeMiB * 1024 * 1024);
-  let loopArgs: string[] = [];
-  if (options.mbr !== undefined) {
-    const { first, second } = options.mbr;
-    execFileSync('sfdisk', ['-q', backing], { input: `label: dos\nstart=2048, size=${first}, type=83\nstart=${2048 + first}, size=${second}, type=83\n` });
-    loopArgs = ['-o', String((2048 + first) * 512), '--sizelimit', String(second * 512)];
-  }
-  const loop = run('losetup', ['-f', '--show', ...loopArgs, backing]).trim();
-  let mounted = false;
+  const partition = options.mbr === undefined ? {} : {
+    table: `label: dos\nstart=2048, size=${options.mbr.first}, type=83\nstart=${2048 + options.mbr.first}, size=${options.mbr.second}, type=83\n`,
+    offset: (2048 + options.mbr.first) * 512,
+    sizeLimit: options.mbr.second * 512,
+  };
+  const device = loopFs({
+    dir: options.dir, sizeMiB: options.sizeMiB, ...partition,
+    fsType: options.fsType, mkfsArgs: options.features === undefined ? [] : ['-O', options.features.join(',')],
+  });
+  const { backing, loop, mountPoint } = device;
   let holder: Holder | null = null;
   try {
-    run(`mkfs.${options.fsType}`, ['-q', '-F', ...(options.features === undefined ? [] : ['-O', options.features.join(',')]), loop]);
-    run('mount', [loop, mountPoint]);
-    mounted = true;
     // Large contents are written here and only opened by the holder (its stdin carries the small ones).
     for (const orphan of options.orphans) if (orphan.content.length > 16 << 20) fs.writeFileSync(path.join(mountPoint, orphan.name), orphan.content);
     holder = await startHolder(
@@ -79,9 +74,7 @@ export async function makeOrphanImage(options: OrphanImageOptions): Promise<Orph
     };
   } finally {
     if (holder !== null) await holder.stop();
-    if (mounted) run('umount', [mountPoint]);
-    run('losetup', ['-d', loop]);
-    fs.rmSync(backing, { force: true });
+    device.cleanup();
   }
 }
 
@@ -99,21 +92,14 @@ export function makeDeletedImage(dir: string, fsType: 'ext2' | 'ext4', content: 
     run('debugfs', ['-w', '-R', `write ${source} gone.bin`, image]);
     execFileSync('debugfs', ['-w', '-f', '-', image], { input: 'kill_file gone.bin\nunlink gone.bin\n', stdio: ['pipe', 'ignore', 'ignore'] });
   } else {
-    const mountPoint = path.join(dir, 'mnt-deleted');
-    fs.mkdirSync(mountPoint, { recursive: true });
-    const loop = run('losetup', ['-f', '--show', image]).trim();
+    const device = loopFs({ dir, image, mountPoint: path.join(dir, 'mnt-deleted') });
     try {
-      run('mount', [loop, mountPoint]);
-      try {
-        fs.writeFileSync(path.join(mountPoint, 'gone.bin'), content);
-        run('sync', ['-f', mountPoint]);
-        fs.unlinkSync(path.join(mountPoint, 'gone.bin'));
-        run('sync', ['-f', mountPoint]);
-      } finally {
-        run('umount', [mountPoint]);
-      }
+      fs.writeFileSync(path.join(device.mountPoint, 'gone.bin'), content);
+      run('sync', ['-f', device.mountPoint]);
+      fs.unlinkSync(path.join(device.mountPoint, 'gone.bin'));
+      run('sync', ['-f', device.mountPoint]);
     } finally {
-      run('losetup', ['-d', loop]);
+      device.cleanup();
     }
   }
   fs.rmSync(source, { force: true });
