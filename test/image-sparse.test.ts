@@ -1,0 +1,141 @@
+// Issue 6, extraction onto a small case disk: a sparse orphan is written sparse (its holes stay
+// holes, its sha256 counts them), one larger than its file system (which TSK 4.11.1's icat cannot
+// read) comes through debugfs cat, and a dense orphan that does not fit is refused with its reason
+// instead of filling the disk. The image is the test's own ext4, frozen and copied while a real
+// process holds the three files unlinked.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startHolder, type Holder } from './helpers/holder.js';
+import { json, runCli } from './helpers/cli.js';
+import { imageWorkDirs, sha256File } from './helpers/images.js';
+import { loopFs } from './helpers/loopfs.js';
+import { mountTmpfs } from './helpers/tmpfs.js';
+import type { ExtractedJson } from '../src/image/extract.js';
+
+const ISLAND = Buffer.alloc(64 << 10, 0xab);
+
+/** A file of `size` bytes holding ISLAND at each offset and holes elsewhere. */
+interface SparseSpec {
+  name: string;
+  size: number;
+  at: number[];
+}
+
+function writeSparse(dir: string, spec: SparseSpec): void {
+  const fd = fs.openSync(path.join(dir, spec.name), 'wx');
+  try {
+    fs.ftruncateSync(fd, spec.size);
+    for (const offset of spec.at) fs.writeSync(fd, ISLAND, 0, ISLAND.length, offset);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** sha256 of the file's bytes, holes as the zeros they read as, without holding it in memory. */
+function sparseSha256(spec: SparseSpec): string {
+  const hash = crypto.createHash('sha256');
+  const zeros = Buffer.alloc(4 << 20);
+  let position = 0;
+  const zerosTo = (end: number) => {
+    while (position < end) {
+      const length = Math.min(zeros.length, end - position);
+      hash.update(zeros.subarray(0, length));
+      position += length;
+    }
+  };
+  for (const offset of [...spec.at].sort((a, b) => a - b)) {
+    zerosTo(offset);
+    hash.update(ISLAND);
+    position += ISLAND.length;
+  }
+  zerosTo(spec.size);
+  return hash.digest('hex');
+}
+
+test('image extract onto a small case disk: sparse orphans written sparse with their exact sha256 (icat; debugfs cat where icat fails), a dense one that cannot fit refused with its reason, exit 3 (root)', async (t) => {
+  const { dir } = imageWorkDirs(t, 'sparse');
+  // 24 MiB of case disk: the sparse copies fit in a few hundred KiB, the 40 MiB dense orphan does not.
+  const caseDisk = mountTmpfs('sparse-case', 24);
+  t.after(() => caseDisk.cleanup());
+  const caseDir = path.join(caseDisk.dir, 'case');
+
+  // 128 MiB of ext4 with 4 KiB blocks: 100 MiB of holes fit in it, 512 MiB are larger than it.
+  const small: SparseSpec = { name: 'small.sparse', size: 100 << 20, at: [0, 50 << 20, (100 << 20) - ISLAND.length] };
+  const large: SparseSpec = { name: 'large.sparse', size: 512 << 20, at: [0, 300 << 20, (512 << 20) - ISLAND.length] };
+  const dense = crypto.randomBytes(40 << 20);
+  const image = path.join(dir, 'evidence.img');
+  const built = loopFs({ dir, sizeMiB: 128, mkfsArgs: ['-b', '4096'] });
+  let holder: Holder | null = null;
+  let inodes: number[];
+  try {
+    writeSparse(built.mountPoint, small);
+    writeSparse(built.mountPoint, large);
+    fs.writeFileSync(path.join(built.mountPoint, 'dense.bin'), dense);
+    holder = await startHolder(built.mountPoint, [small, large, { name: 'dense.bin' }].map(({ name }) => ({ kind: 'existing' as const, name, content: Buffer.alloc(0) })));
+    inodes = holder.files.map((file) => file.inode);
+    execFileSync('sync', ['-f', built.mountPoint]);
+    execFileSync('fsfreeze', ['-f', built.mountPoint]);
+    try {
+      fs.copyFileSync(built.backing, image);
+    } finally {
+      execFileSync('fsfreeze', ['-u', built.mountPoint]);
+    }
+  } finally {
+    await holder?.stop();
+    built.cleanup();
+  }
+  const [smallInode, largeInode, denseInode] = inodes;
+  const imageBefore = sha256File(image);
+
+  const result = runCli(caseDir, ['image', 'extract', image, '--all', '--json']);
+  assert.equal(result.code, 3, `one orphan not extracted: exit 3 (${result.stderr})`);
+  const extracted = json<ExtractedJson[]>(result);
+  assert.deepEqual(extracted.map((entry) => entry.inode), [smallInode, largeInode, denseInode]);
+  const [smallCopy, largeCopy, denseCopy] = extracted;
+
+  assert.equal(smallCopy?.method, 'icat');
+  assert.equal(smallCopy?.complete, true);
+  assert.equal(smallCopy?.bytes, small.size);
+  assert.equal(smallCopy?.sha256, sparseSha256(small));
+  assert.match(smallCopy?.note ?? '', /^written sparse: 104660992 bytes of zeros left as holes/);
+
+  // TSK 4.11.1: "Invalid address in run (too large): 32768" past the end of the file system.
+  assert.equal(largeCopy?.method, 'debugfs');
+  assert.equal(largeCopy?.complete, true);
+  assert.equal(largeCopy?.bytes, large.size);
+  assert.equal(largeCopy?.sha256, sparseSha256(large));
+  assert.match(largeCopy?.note ?? '', /^icat failed after \d+ bytes \(.*Invalid address in run.*\); written sparse: 536674304 bytes of zeros/);
+
+  for (const [copy, spec] of [[smallCopy, small], [largeCopy, large]] as const) {
+    const output = copy?.output ?? assert.fail('a sparse copy has an output');
+    const stat = fs.statSync(output);
+    assert.equal(stat.size, spec.size, `${output}: every byte of its length, the last hole included`);
+    assert.ok(stat.blocks * 512 <= 3 * ISLAND.length + (64 << 10), `${output} takes ${stat.blocks * 512} bytes of the case disk: only its data islands`);
+    assert.equal(sha256File(output), copy?.sha256, `${output} holds the bytes its sha256 names`);
+  }
+
+  assert.equal(denseCopy?.output, null);
+  assert.equal(denseCopy?.complete, false);
+  assert.equal(denseCopy?.sha256, null);
+  assert.match(denseCopy?.note ?? '', /^not extracted: the copy needs 41943040 bytes and the case's file system has \d+ bytes free/);
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')).sort(), [
+    'SHA256SUMS', `evidence.img-0-${largeInode}.debugfs`, `evidence.img-0-${smallInode}`,
+  ].sort(), 'no file of the dense orphan, and icat\'s partial copy of the large one removed');
+
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    const rows = db.prepare('SELECT inode, complete, method, note FROM extractions ORDER BY inode').all() as Array<{ inode: number; complete: number; method: string | null; note: string }>;
+    assert.deepEqual(rows.map((row) => [row.inode, row.complete, row.method]), [[smallInode, 1, 'icat'], [largeInode, 1, 'debugfs'], [denseInode, 0, null]].sort((a, b) => Number(a[0]) - Number(b[0])));
+    const cat = db.prepare("SELECT argv, exit_code FROM commands WHERE program = 'debugfs' AND argv LIKE '%cat <%'").all() as Array<{ argv: string; exit_code: number }>;
+    assert.deepEqual(cat.map((row) => [JSON.parse(row.argv)[3], row.exit_code]), [[`cat <${largeInode}>`, 0]]);
+  } finally {
+    db.close();
+  }
+  assert.equal(sha256File(image), imageBefore, 'the image is unchanged');
+});
