@@ -11,6 +11,7 @@ import { appendSha256Sums } from '../util/sha256sums.js';
 import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
 import { icatToFd, icatToStream } from '../tools/icat.js';
 import { newCopyState, streamInto } from '../recover/copy.js';
+import { SpaceGuard, spaceRefusal } from '../util/caseSpace.js';
 import { FollowHasher, isMounted, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
 import { specialFileType } from '../util/mode.js';
@@ -126,7 +127,7 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
   }
   const base = `${path.basename(copier.source.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${target.offsetSectors}-${target.inode}`;
   if (target.mode !== null && (target.mode & 0o170000) === 0o120000 && target.blocks === 0) return copyFastSymlink(copier, target, base);
-  const plan = planCopy(target, freeBytes(copier.outputDir));
+  const plan = planCopy(target, copier.outputDir);
   if (plan.refusal !== null) return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes: [plan.refusal] };
   const viaIcat = plan.sparse
     ? await copySparse(copier, base, (consume) => icatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder))
@@ -165,36 +166,20 @@ interface Copy {
 /** Holes that add up to this much make a copy written sparse (through this process) instead of whole (by icat itself). */
 const SPARSE_MIN_HOLE_BYTES = 16 << 20;
 
-/** Room left free on the case's disk after a copy: the case database must still take its rows. */
-const KEEP_FREE_BYTES = 4 << 20;
-
 /**
  * How to copy: whole, or sparse when most of the inode is holes (a 5 GiB sparse orphan with a few
  * blocks of data must not fill the case disk with zeros). Refused when it cannot fit: a full case
  * disk would lose the case database's rows with the copy.
  */
-function planCopy(target: ExtractTarget, free: number | null): { sparse: boolean; refusal: string | null } {
+function planCopy(target: ExtractTarget, outputDir: string): { sparse: boolean; refusal: string | null } {
   const dataBytes = target.blocks !== null && target.blockSize !== null ? target.blocks * target.blockSize : null;
   const sparse = target.size !== null && dataBytes !== null && target.size - dataBytes >= SPARSE_MIN_HOLE_BYTES;
   const needs = sparse ? dataBytes : target.size;
-  if (needs === null || free === null || needs + KEEP_FREE_BYTES <= free) return { sparse, refusal: null };
   const what = sparse
     ? `${needs} bytes (its ${target.blocks} data blocks; the holes of its ${target.size} bytes are not written)`
     : `${needs} bytes${dataBytes === null ? ' (its data blocks are unknown: counted whole)' : ''}`;
-  return {
-    sparse,
-    refusal: `not extracted: the copy needs ${what} and the case's file system has ${free} bytes free (${KEEP_FREE_BYTES >> 20} MiB are kept for the case database): make room, or extract into a case on a larger disk`,
-  };
-}
-
-/** Bytes an unprivileged writer may still use on the file system of `dir` (null: unknown). */
-function freeBytes(dir: string): number | null {
-  try {
-    const stats = fs.statfsSync(dir);
-    return stats.bavail * stats.bsize;
-  } catch {
-    return null;
-  }
+  const refusal = spaceRefusal(outputDir, needs, what);
+  return { sparse, refusal: refusal === null ? null : `not extracted: ${refusal}` };
 }
 
 async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy; error: string | null }> {
@@ -219,7 +204,7 @@ async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string)
 async function copySparse(copier: Copier, base: string, produce: (consume: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<{ copy: Copy; error: string | null }> {
   const { file, fd } = createUnique(copier.outputDir, base, 0o600);
   copier.onFile(file);
-  const state = newCopyState();
+  const state = newCopyState(new SpaceGuard(copier.outputDir));
   const sink = streamInto(fd, state);
   let error: string | null = null;
   try {

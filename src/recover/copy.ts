@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
+import type { SpaceGuard } from '../util/caseSpace.js';
 
 const read = promisify(fs.read);
 const write = promisify(fs.write);
@@ -21,12 +22,14 @@ export interface CopyState {
   holeBytes: number;
   /** The last TAIL_BYTES copied (fewer at first): read again, they tell whether the file was rewritten. */
   tail: Buffer;
+  /** Stops the copy before it fills the case's disk (null: unguarded). */
+  guard: SpaceGuard | null;
 }
 
 export const TAIL_BYTES = 64 * 1024;
 
-export function newCopyState(): CopyState {
-  return { hash: crypto.createHash('sha256'), bytes: 0, holeBytes: 0, tail: Buffer.alloc(0) };
+export function newCopyState(guard: SpaceGuard | null = null): CopyState {
+  return { hash: crypto.createHash('sha256'), bytes: 0, holeBytes: 0, tail: Buffer.alloc(0), guard };
 }
 
 /** Hash the bytes that come next and keep the last TAIL_BYTES of them (copied: the buffers are reused). */
@@ -140,6 +143,7 @@ async function writeNonZero(fd: number, data: Buffer, position: number, state: C
     if (!isZero && runStart < 0) runStart = offset;
     if ((isZero || end === data.length) && runStart >= 0) {
       const runEnd = isZero ? offset : end;
+      state.guard?.claim(runEnd - runStart);
       await writeAll(fd, data.subarray(runStart, runEnd), position + runStart);
       runStart = -1;
     }

@@ -10,6 +10,7 @@ import { currentBootId } from '../store/snapshots.js';
 import type { ItemRow } from '../store/items.js';
 import { birthNs, checkOpenedFile, checkProcess, holderFdPath, sameBirth, sameFile, sourcePath } from './custody.js';
 import { copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
+import { SpaceGuard, spaceRefusal } from '../util/caseSpace.js';
 import { displayBytes } from '../util/bytes.js';
 import { devicesUnder, storedOnChain } from '../util/blockDevices.js';
 import { createUnique } from '../util/createUnique.js';
@@ -252,8 +253,11 @@ function mayNotAnswer(item: ItemRow): boolean {
 
 /** What recoverOne needs of a source: custody, size, bytes from state.bytes to EOF, whether it is still held. */
 interface ItemReader {
-  /** Open the source and check it is the snapshot's file: its size then, or why it is not copied. */
-  open(): Promise<{ size: number } | string>;
+  /**
+   * Open the source and check it is the snapshot's file: its size then and the bytes its blocks
+   * take (null: not known), or why it is not copied.
+   */
+  open(): Promise<{ size: number; allocated: number | null } | string>;
   /** The source's size now; a string says why it cannot be known. */
   size(): Promise<number | string>;
   copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void>;
@@ -281,7 +285,7 @@ class LocalReader implements ItemReader {
     private readonly source: string | null,
   ) {}
 
-  async open(): Promise<{ size: number } | string> {
+  async open(): Promise<{ size: number; allocated: number | null } | string> {
     const { item, source } = this;
     if (source === null) return `no /proc path reaches this ${item.kind} item (no fd and no mapping range)`;
     const processProblem = checkProcess(item);
@@ -292,7 +296,8 @@ class LocalReader implements ItemReader {
       return openFailure(item, source, error);
     }
     // Check again after opening: the PID or fd could have been reused between check and open.
-    return checkOpenedFile(this.input, item) ?? checkProcess(item) ?? { size: fs.fstatSync(this.input).size };
+    const opened = fs.fstatSync(this.input);
+    return checkOpenedFile(this.input, item) ?? checkProcess(item) ?? { size: opened.size, allocated: opened.blocks * 512 };
   }
 
   async size(): Promise<number> {
@@ -366,12 +371,12 @@ class ChildReader implements ItemReader {
     return item.mount_point === null ? `device ${item.dev ?? '?'}` : `${item.fs_type ?? 'the file system'} at ${JSON.stringify(displayBytes(item.mount_point))}`;
   }
 
-  async open(): Promise<{ size: number } | string> {
+  async open(): Promise<{ size: number; allocated: number | null } | string> {
     const processProblem = checkProcess(this.item);
     if (processProblem !== null) return processProblem;
     const seen = await this.statSource(this.source);
     if (typeof seen === 'string') return seen;
-    return this.custody(seen) ?? checkProcess(this.item) ?? { size: seen.size };
+    return this.custody(seen) ?? checkProcess(this.item) ?? { size: seen.size, allocated: null };
   }
 
   async size(): Promise<number | string> {
@@ -497,9 +502,12 @@ async function recoverOne(item: ItemRow, reader: ItemReader, options: RecoverOpt
     const opened = await reader.open();
     if (typeof opened === 'string') return failed(opened);
     const sizeAtStart = opened.size;
+    const tooBig = spaceRefusal(options.outputDir, ...copyNeeds(opened));
+    if (tooBig !== null) return failed(`not copied: ${tooBig}`);
     // A copy made before (an earlier run, a retry with --follow) stays as it is: NAME.2, NAME.3, ...
     ({ file: output, fd: outputFd } = createUnique(options.outputDir, outputName(item), 0o400));
-    const state = newCopyState();
+    // Guarded: a file that grows while it is followed stops its copy before the case's disk is full.
+    const state = newCopyState(new SpaceGuard(options.outputDir));
     const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
     await reader.copy(outputFd, state, onProgress);
     let followed = false;
@@ -570,6 +578,15 @@ async function recoverOne(item: ItemRow, reader: ItemReader, options: RecoverOpt
     reader.close();
     if (outputFd !== null) fs.closeSync(outputFd);
   }
+}
+
+/**
+ * What a copy writes at most, and how to say it: all-zero runs are left as holes, so a sparse file
+ * (a memfd or tmpfs file truncated far past its data) needs only the bytes its blocks take.
+ */
+function copyNeeds({ size, allocated }: { size: number; allocated: number | null }): [number, string] {
+  if (allocated === null || allocated >= size) return [size, `${size} bytes`];
+  return [allocated, `${allocated} bytes (the blocks of its ${size} bytes: holes are not written)`];
 }
 
 /** Why a /proc path could not be opened, as the record says it. */
