@@ -117,7 +117,7 @@ test('recover --follow onto a 16 MiB case disk: a file that grows past the room 
   const [copy, ...others] = json<RecoveredJson[]>(result);
   assert.equal(others.length, 0);
   assert.equal(copy?.complete, false);
-  assert.match(copy?.note ?? '', /^copy failed: the case's disk is full: \d+ bytes free, and 4 MiB are kept for the case database/);
+  assert.match(copy?.note ?? '', /^copy failed: the case's disk is full: \d+ bytes free \(4 MiB are kept for the case database\): make room, or use a case on a larger disk; \d+ bytes of it were written to /);
   assert.ok(freeOn(caseDir) >= KEEP_FREE, `at least 4 MiB left free (${freeOn(caseDir)})`);
   const written = fs.statSync(copy?.output ?? assert.fail('what was copied is kept')).size;
   assert.ok(written >= MiB && written <= 12 * MiB, `the copy stopped part-way (${written} bytes)`);

@@ -11,7 +11,7 @@ import { appendSha256Sums } from '../util/sha256sums.js';
 import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
 import { icatToFd, icatToStream } from '../tools/icat.js';
 import { newCopyState, streamInto } from '../recover/copy.js';
-import { SpaceGuard, spaceRefusal } from '../util/caseSpace.js';
+import { SpaceGuard, keepFreeFor, spaceRefusal } from '../util/caseSpace.js';
 import { FollowHasher, isMounted, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
 import { specialFileType } from '../util/mode.js';
@@ -67,10 +67,12 @@ export async function extractInodes(
   const results: ExtractedJson[] = [];
   // Started before the first copy: the worker's start-up is then off every copy's path.
   const hasher = new FollowHasher();
+  // Room the copies leave on the disk of the case database, when they share it.
+  const keepFree = keepFreeFor(outputDir, db.name);
   try {
     for (const target of targets) {
       const id = startExtraction(db, { imageInodeId: target.imageInodeId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
-      const outcome = await extractOne({ source, outputDir, recorder, hasher, onFile: (file) => extractionOutput(db, id, file) }, target);
+      const outcome = await extractOne({ source, outputDir, recorder, hasher, keepFree, onFile: (file) => extractionOutput(db, id, file) }, target);
       const result = conclude(db, id, source, target, outcome, mounted);
       if (result.output !== null && result.sha256 !== null) appendSha256Sums(outputDir, result.sha256, result.output);
       results.push(result);
@@ -89,6 +91,8 @@ interface Copier {
   recorder: CommandRecorder;
   hasher: FollowHasher;
   onFile: (file: string) => void;
+  /** Bytes every copy leaves free (for the case database on the same disk). */
+  keepFree: number;
 }
 
 /** Compare with the live copy, if any, and close the extraction's row. */
@@ -127,7 +131,7 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
   }
   const base = `${path.basename(copier.source.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${target.offsetSectors}-${target.inode}`;
   if (target.mode !== null && (target.mode & 0o170000) === 0o120000 && target.blocks === 0) return copyFastSymlink(copier, target, base);
-  const plan = planCopy(target, copier.outputDir);
+  const plan = planCopy(target, copier.outputDir, copier.keepFree);
   if (plan.refusal !== null) return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes: [plan.refusal] };
   const viaIcat = plan.sparse
     ? await copySparse(copier, base, (consume) => icatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder))
@@ -171,14 +175,14 @@ const SPARSE_MIN_HOLE_BYTES = 16 << 20;
  * blocks of data must not fill the case disk with zeros). Refused when it cannot fit: a full case
  * disk would lose the case database's rows with the copy.
  */
-function planCopy(target: ExtractTarget, outputDir: string): { sparse: boolean; refusal: string | null } {
+function planCopy(target: ExtractTarget, outputDir: string, keepFree: number): { sparse: boolean; refusal: string | null } {
   const dataBytes = target.blocks !== null && target.blockSize !== null ? target.blocks * target.blockSize : null;
   const sparse = target.size !== null && dataBytes !== null && target.size - dataBytes >= SPARSE_MIN_HOLE_BYTES;
   const needs = sparse ? dataBytes : target.size;
   const what = sparse
     ? `${needs} bytes (its ${target.blocks} data blocks; the holes of its ${target.size} bytes are not written)`
     : `${needs} bytes${dataBytes === null ? ' (its data blocks are unknown: counted whole)' : ''}`;
-  const refusal = spaceRefusal(outputDir, needs, what);
+  const refusal = spaceRefusal(outputDir, needs, what, keepFree);
   return { sparse, refusal: refusal === null ? null : `not extracted: ${refusal}` };
 }
 
@@ -204,7 +208,7 @@ async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string)
 async function copySparse(copier: Copier, base: string, produce: (consume: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<{ copy: Copy; error: string | null }> {
   const { file, fd } = createUnique(copier.outputDir, base, 0o600);
   copier.onFile(file);
-  const state = newCopyState(new SpaceGuard(copier.outputDir));
+  const state = newCopyState(new SpaceGuard(copier.outputDir, copier.keepFree));
   const sink = streamInto(fd, state);
   let error: string | null = null;
   try {

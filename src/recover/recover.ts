@@ -10,7 +10,7 @@ import { currentBootId } from '../store/snapshots.js';
 import type { ItemRow } from '../store/items.js';
 import { birthNs, checkOpenedFile, checkProcess, holderFdPath, sameBirth, sameFile, sourcePath } from './custody.js';
 import { copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
-import { SpaceGuard, spaceRefusal } from '../util/caseSpace.js';
+import { SpaceGuard, keepFreeFor, spaceRefusal } from '../util/caseSpace.js';
 import { displayBytes } from '../util/bytes.js';
 import { devicesUnder, storedOnChain } from '../util/blockDevices.js';
 import { createUnique } from '../util/createUnique.js';
@@ -149,6 +149,8 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     if (refusal !== null) throw new UnlinkedError('SAME_FS', refusal);
   }
   const output = outputDevices(options.outputDir);
+  // Room the copies leave on the disk of the case database, when they share it.
+  const keepFree = keepFreeFor(options.outputDir, db.name);
   const insert = db.prepare(`INSERT INTO recoveries (item_id, output, started_at, note) VALUES (?, ?, ?, 'interrupted: the copy did not finish')`);
   const update = db.prepare(
     `UPDATE recoveries SET output = ?, bytes = ?, sha256 = ?, complete = ?, note = ?, size_at_start = ?, size_at_end = ?, sparse = ?, followed = ?, finished_at = ? WHERE id = ?`,
@@ -203,7 +205,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
       const firstCopy = new Promise<void>((resolve) => {
         copiedOnce = resolve;
       });
-      const done = recoverOne(item, reader, options, { copiedOnce, followFrom }).then((outcome) => record(index, item, rowId, outcome));
+      const done = recoverOne(item, reader, options, { copiedOnce, followFrom, keepFree }).then((outcome) => record(index, item, rowId, outcome));
       await Promise.race([firstCopy, done]);
       followed.push(done);
     }
@@ -495,19 +497,21 @@ const failed = (note: string): Outcome => ({ output: null, bytes: 0, sha256: nul
  * Copy one item; with --follow (an item held by an fd) say `copiedOnce` after the first copy and
  * follow it from when `followFrom` gives the deadline (once every item was copied once).
  */
-async function recoverOne(item: ItemRow, reader: ItemReader, options: RecoverOptions, pass: { copiedOnce: () => void; followFrom: Promise<number> }): Promise<Outcome> {
+async function recoverOne(
+  item: ItemRow, reader: ItemReader, options: RecoverOptions, pass: { copiedOnce: () => void; followFrom: Promise<number>; keepFree: number },
+): Promise<Outcome> {
   let outputFd: number | null = null;
   let output = '';
   try {
     const opened = await reader.open();
     if (typeof opened === 'string') return failed(opened);
     const sizeAtStart = opened.size;
-    const tooBig = spaceRefusal(options.outputDir, ...copyNeeds(opened));
+    const tooBig = spaceRefusal(options.outputDir, ...copyNeeds(opened), pass.keepFree);
     if (tooBig !== null) return failed(`not copied: ${tooBig}`);
     // A copy made before (an earlier run, a retry with --follow) stays as it is: NAME.2, NAME.3, ...
     ({ file: output, fd: outputFd } = createUnique(options.outputDir, outputName(item), 0o400));
     // Guarded: a file that grows while it is followed stops its copy before the case's disk is full.
-    const state = newCopyState(new SpaceGuard(options.outputDir));
+    const state = newCopyState(new SpaceGuard(options.outputDir, pass.keepFree));
     const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
     await reader.copy(outputFd, state, onProgress);
     let followed = false;

@@ -1,10 +1,11 @@
 // Room on the case's disk. A copy that fills it takes the case database with it: SQLite cannot
 // write the row that says what happened (SQLITE_FULL), and every later command of the case fails.
 // So a copy that cannot fit is refused before it starts, and one that grows past the room (a file
-// followed while its writer appends, a size that was not known) stops with KEEP_FREE_BYTES left.
+// followed while its writer appends, a size that was not known) stops with KEEP_FREE_BYTES left
+// when the case database shares the disk.
 import fs from 'node:fs';
 
-/** Left free on the case's disk for the case database's rows and its write-ahead log. */
+/** Left free for the case database's rows and its write-ahead log, on the disk it shares with the copies. */
 export const KEEP_FREE_BYTES = 4 << 20;
 
 /** Free space is read again after this many bytes written at most (other writers use it too). */
@@ -21,33 +22,48 @@ export function freeBytes(dir: string): number | null {
 }
 
 /**
- * Why a copy of `needs` bytes (`what` says them, e.g. "41943040 bytes") is not started in `dir`,
- * or null: it fits, or either number is unknown.
+ * What a copy into `outputDir` must leave free: KEEP_FREE_BYTES when the case database (`dbPath`)
+ * is on the same file system, nothing when it is elsewhere (recovered/ on a disk of its own).
  */
-export function spaceRefusal(dir: string, needs: number | null, what: string): string | null {
-  const free = freeBytes(dir);
-  if (needs === null || free === null || needs + KEEP_FREE_BYTES <= free) return null;
-  return `the copy needs ${what} and the case's file system has ${free} bytes free (${KEEP_FREE_BYTES >> 20} MiB are kept for the case database): make room, or use a case on a larger disk`;
+export function keepFreeFor(outputDir: string, dbPath: string): number {
+  try {
+    return fs.statSync(outputDir).dev === fs.statSync(dbPath).dev ? KEEP_FREE_BYTES : 0;
+  } catch {
+    return KEEP_FREE_BYTES;
+  }
 }
 
-/** Counts a copy's writes against the free space of its disk, and stops the copy before the last KEEP_FREE_BYTES. */
+const kept = (keep: number): string => (keep === 0 ? '' : ` (${keep >> 20} MiB are kept for the case database)`);
+
+/**
+ * Why a copy of `needs` bytes (`what` says them, e.g. "41943040 bytes") is not started in `dir`,
+ * or null: it fits with `keep` bytes left, or either number is unknown.
+ */
+export function spaceRefusal(dir: string, needs: number | null, what: string, keep: number): string | null {
+  const free = freeBytes(dir);
+  if (needs === null || free === null || needs + keep <= free) return null;
+  return `the copy needs ${what} and the case's file system has ${free} bytes free${kept(keep)}: make room, or use a case on a larger disk`;
+}
+
+/** Counts a copy's writes against the free space of its disk, and stops the copy before the last `keep` bytes. */
 export class SpaceGuard {
   /** Bytes that may still be written before free space is read again. */
   private budget = 0;
   private sinceCheck = 0;
 
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly keep: number,
+  ) {}
 
-  /** Call before writing `bytes`: throws (the copy stops) when that would leave less than KEEP_FREE_BYTES free. */
+  /** Call before writing `bytes`: throws (the copy stops) when that would leave less than `keep` free. */
   claim(bytes: number): void {
     if (bytes > this.budget || this.sinceCheck + bytes > RECHECK_BYTES) {
       const free = freeBytes(this.dir);
       if (free === null) return; // not known: the write itself will say ENOSPC
-      this.budget = free - KEEP_FREE_BYTES;
+      this.budget = free - this.keep;
       this.sinceCheck = 0;
-      if (bytes > this.budget) {
-        throw new Error(`the case's disk is full: ${free} bytes free, and ${KEEP_FREE_BYTES >> 20} MiB are kept for the case database (make room, or use a case on a larger disk)`);
-      }
+      if (bytes > this.budget) throw new Error(`the case's disk is full: ${free} bytes free${kept(this.keep)}: make room, or use a case on a larger disk`);
     }
     this.budget -= bytes;
     this.sinceCheck += bytes;
