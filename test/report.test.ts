@@ -315,6 +315,26 @@ test('CSV and HTML: a deleted name fls printed with "^" for a control byte says 
   assert.equal(html.stdout.split(JSON.stringify(inexact)).length - 1, 2);
 });
 
+test('CSV and HTML: an inode extracted by its number with no scan of the image is a finding with its copy; the bodyfile leaves it out (no times) (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'unlisted');
+  const content = crypto.randomBytes(5000);
+  // A live file (not deleted): no scan lists it; `image extract --inode` copies it (a second copy of a live item, say).
+  const image = debugfsBuilt(dir, ['mkfs.ext4'], { alive: content }, '');
+  const extracted = runCli(caseDir, ['image', 'extract', image, '--inode', '12', '--json']);
+  assert.equal(extracted.code, 0, extracted.stderr);
+  const rows = csvFindings(caseDir).filter((finding) => finding['finding'] === 'image');
+  assert.deepEqual(rows.map((finding) => [finding['kind'], finding['inode'], finding['path'], finding['status'], finding['sha256'], finding['bytes'], finding['output'], finding['image'], finding['offset_sectors']]), [
+    ['extracted', '12', '<inode 12>', 'complete', sha256(content), '5000', 'extracted/built.img-0-12', image, '0'],
+  ]);
+  assert.equal(rows[0]?.['note'], "extracted by its number (image extract --inode) when no scan of the image as it was then listed it (id is the extraction's)");
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']);
+  assert.equal(html.code, 0, html.stderr);
+  assert.ok(html.stdout.includes(JSON.stringify(sha256(content))), 'the HTML rows carry the copy');
+  const body = path.join(dir, 'body.txt');
+  assert.equal(runCli(caseDir, ['report', '--format', 'bodyfile', '--out', body]).code, 0);
+  assert.equal(fs.readFileSync(body, 'utf8'), '', 'no timeline entry without times');
+});
+
 test('a moved case: outputs under recovered/ and extracted/ point into the case where it is now', (t) => {
   const before = makeTempDir('report-moved');
   const kase = buildReportCase(before);

@@ -5,7 +5,7 @@
 // included, which would split the line and make mactime lose entries.
 import type { Writable } from 'node:stream';
 import type { ReportInput } from './registry.js';
-import { findings, type Finding } from './rows.js';
+import { UNLISTED_KIND, findings, type Finding } from './rows.js';
 import { writeLines } from './stream.js';
 import { displayBytes, parseDisplayBytes } from '../util/bytes.js';
 import { permissionString } from '../store/images.js';
@@ -39,6 +39,8 @@ export function modeString(mode: number | null): string {
 export async function writeBodyfile(input: ReportInput, out: Writable): Promise<void> {
   await writeLines(out, (function* () {
     for (const finding of findings(input.db, input.caseDir)) {
+      // An extraction of an inode no scan listed has no times: it is no event of a timeline.
+      if (finding.kind === UNLISTED_KIND) continue;
       const fields = [
         '0', bodyfileName(finding), String(finding.inode ?? 0), modeString(finding.mode),
         String(finding.uid ?? 0), String(finding.gid ?? 0), String(finding.size ?? 0), String(finding.atime ?? 0),

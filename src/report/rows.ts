@@ -72,6 +72,13 @@ interface ImageRow {
   e_output: string | null; e_bytes: number | null; e_sha256: string | null; e_complete: number | null; e_note: string | null;
 }
 
+/** The kind of a finding that is an extraction of an inode no scan listed (no state, no metadata). */
+export const UNLISTED_KIND = 'extracted';
+
+interface UnlistedRow {
+  id: number; image: string; offset_sectors: number; inode: number; output: string | null; bytes: number; sha256: string | null; complete: number; note: string | null;
+}
+
 /** Stream every finding: live items (with their latest recovery), then image inodes (with extraction and correlation). */
 /**
  * The copy a report shows of an item or inode: its latest complete one, else its latest attempt (a
@@ -135,7 +142,26 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: heldBy,
     };
   }
+  // Inodes extracted by number (`image extract --inode N`) that no scan of the case listed, a live
+  // file on a device say: their copies are findings too, once per inode of an image and offset
+  // (its latest complete copy, else its latest attempt). Nothing more is known of them here.
+  const unlisted = db.prepare(`
+    SELECT e.id, e.image, e.offset_sectors, e.inode, e.output, e.bytes, e.sha256, e.complete, e.note FROM extractions e
+    WHERE e.image_inode_id IS NULL AND e.id = (SELECT x.id FROM extractions x WHERE x.image_inode_id IS NULL AND x.image = e.image
+      AND x.offset_sectors = e.offset_sectors AND x.inode = e.inode ORDER BY x.complete DESC, x.id DESC LIMIT 1)
+    ORDER BY e.image, e.offset_sectors, e.inode`);
+  for (const row of unlisted.iterate() as IterableIterator<UnlistedRow>) {
+    yield {
+      finding: 'image', id: row.id, snapshot_id: null, host: null, pid: null, start_time: null, comm: null, kind: UNLISTED_KIND, fd: null,
+      path: `<inode ${row.inode}>`, path_b64: '', dev: null, inode: row.inode, size: null, mode: null, uid: null, gid: null, atime: null, mtime: null,
+      ctime: null, dtime: null, crtime: null, mount_point: null, fs_type: null, fs_uuid: null, source: 'image',
+      status: row.complete === 1 ? 'complete' : 'incomplete', sha256: row.sha256, bytes: row.bytes, output: relative(caseDir, row.output),
+      note: [row.note, 'extracted by its number (image extract --inode) when no scan of the image as it was then listed it (id is the extraction\'s)'].filter((part): part is string => part !== null).join('; '),
+      image: row.image, offset_sectors: row.offset_sectors, state: null, recoverable: null, held_by: null,
+    };
+  }
 }
+
 
 /**
  * What a report says of a last name fls gave that is not known exactly. fls prints every control
