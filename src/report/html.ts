@@ -125,7 +125,7 @@ function summaryHtml(summary: CaseSummary, generatedAt: string): string {
   const snapshots = summary.snapshots
     .map((snapshot) => `<li>#${snapshot.id} ${escapeHtml(snapshot.source === 'lsof' ? `lsof import ${snapshot.import_file ?? ''}` : 'live /proc walk')} on ${escapeHtml(snapshot.host ?? '?')}, ${escapeHtml(snapshot.started_at)} \u2013 ${escapeHtml(snapshot.finished_at ?? '')}</li>`)
     .join('');
-  const empty = summary.items === 0 && summary.images === 0 ? `<p class="empty">This case holds no findings yet: run <code>unlinked snapshot</code> or <code>unlinked image scan</code>.</p>` : '';
+  const empty = summary.items === 0 && summary.images === 0 && summary.extractedComplete + summary.extractedIncomplete === 0 ? `<p class="empty">This case holds no findings yet: run <code>unlinked snapshot</code> or <code>unlinked image scan</code>.</p>` : '';
   return `
 <section><h2>Summary</h2>${empty}
 <dl>

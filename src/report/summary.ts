@@ -49,14 +49,16 @@ export function caseSummary(db: Db): CaseSummary {
     recoveredComplete: count(`SELECT count(*) AS n FROM items i JOIN recoveries r ON r.id = ${latest} WHERE r.complete = 1`),
     recoveredIncomplete: count(`SELECT count(*) AS n FROM items i JOIN recoveries r ON r.id = ${latest} WHERE r.complete = 0`),
     notRecovered: count(`SELECT count(*) AS n FROM items i WHERE ${finished} AND NOT EXISTS (SELECT 1 FROM recoveries r WHERE r.item_id = i.id)`),
-    images: count(`SELECT count(*) AS n FROM images`),
+    // Images by their path, however often each was scanned.
+    images: count(`SELECT count(DISTINCT path) AS n FROM images`),
     imageInodes: {
       orphan: count(`${shown} SELECT count(*) AS n FROM image_inodes n ${SHOWN_INODES.join} WHERE ${SHOWN_INODES.where} AND n.state = 'orphan'`),
       deleted: count(`${shown} SELECT count(*) AS n FROM image_inodes n ${SHOWN_INODES.join} WHERE ${SHOWN_INODES.where} AND n.state = 'deleted'`),
       recoverable: count(`${shown} SELECT count(*) AS n FROM image_inodes n ${SHOWN_INODES.join} WHERE ${SHOWN_INODES.where} AND n.recoverable = 1`),
     },
-    extractedComplete: count(`SELECT count(*) AS n FROM extractions WHERE complete = 1`),
-    extractedIncomplete: count(`SELECT count(*) AS n FROM extractions WHERE complete = 0`),
+    // Inodes, not attempts: one copied whole in any attempt is complete, as the findings show it.
+    extractedComplete: count(`SELECT count(*) AS n FROM (SELECT 1 FROM extractions GROUP BY image, offset_sectors, inode HAVING max(complete) = 1)`),
+    extractedIncomplete: count(`SELECT count(*) AS n FROM (SELECT 1 FROM extractions GROUP BY image, offset_sectors, inode HAVING max(complete) = 0)`),
     correlated: count(`${shown} SELECT count(DISTINCT n.id) AS n FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN deleted_items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode WHERE ${SHOWN_INODES.where}`),
     commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at FROM commands ORDER BY id`).all() as CaseSummary['commands'],
   };
