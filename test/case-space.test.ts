@@ -5,7 +5,7 @@
 // of 16 MiB mounted by the test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -51,14 +51,26 @@ const freeOn = (dir: string): number => {
   return stats.bavail * stats.bsize;
 };
 
-test('recover onto a 16 MiB case disk: a 40 MiB deleted file is refused before a byte is written, a 256 MiB sparse memfd is copied whole in its 64 KiB of data, exit 3 (root)', async (t) => {
+test('recover onto a 16 MiB case disk: a 40 MiB deleted file is refused before a byte is written; a 256 MiB sparse memfd and a 40 MiB file of 4 KiB specks are copied whole in their data blocks, exit 3 (root)', async (t) => {
   const { caseDir, dir } = caseOnSmallDisk(t, 'space-refuse');
   const dense = crypto.randomBytes(40 * MiB);
   fs.writeFileSync(path.join(dir, 'dense.bin'), dense);
   const island = Buffer.alloc(64 << 10, 0x78);
+  // 4 KiB of data every 64 KiB over 40 MiB: 2.6 MB of blocks, written as such (holes are found by 4 KiB).
+  const speckled = Buffer.alloc(40 * MiB);
+  for (let at = 0; at < speckled.length; at += 64 << 10) crypto.randomFillSync(speckled, at, 4096);
+  const speckledFd = fs.openSync(path.join(dir, 'speckled.bin'), 'wx');
+  try {
+    fs.ftruncateSync(speckledFd, speckled.length);
+    for (let at = 0; at < speckled.length; at += 64 << 10) fs.writeSync(speckledFd, speckled, at, 4096, at);
+  } finally {
+    fs.closeSync(speckledFd);
+  }
   const holder = await holding(t, dir, [
     "f = open(os.path.join(d, 'dense.bin'), 'rb')",
     "os.unlink(os.path.join(d, 'dense.bin'))",
+    "s = open(os.path.join(d, 'speckled.bin'), 'rb')",
+    "os.unlink(os.path.join(d, 'speckled.bin'))",
     "m = os.memfd_create('holes')",
     `os.ftruncate(m, ${256 * MiB})`,
     `os.pwrite(m, b'x' * ${island.length}, ${100 * MiB})`,
@@ -68,9 +80,17 @@ test('recover onto a 16 MiB case disk: a 40 MiB deleted file is refused before a
   const result = runCli(caseDir, ['recover', '--json']);
   assert.equal(result.code, 3, result.stderr);
   const recovered = json<RecoveredJson[]>(result);
-  assert.deepEqual(recovered.map((record) => record.kind).sort(), ['fd', 'memfd']);
-  const denseCopy = recovered.find((record) => record.kind === 'fd');
+  assert.deepEqual(recovered.map((record) => record.kind).sort(), ['fd', 'fd', 'memfd']);
+  const items = json<Array<{ id: number; path: string }>>(runCli(caseDir, ['list', '--json']));
+  const itemOf = (name: string) => items.find((item) => item.path.endsWith(`/${name}`))?.id ?? assert.fail(`no item for ${name}`);
+  const denseCopy = recovered.find((record) => record.item_id === itemOf('dense.bin'));
+  const speckledCopy = recovered.find((record) => record.item_id === itemOf('speckled.bin'));
   const memfdCopy = recovered.find((record) => record.kind === 'memfd');
+
+  assert.equal(speckledCopy?.complete, true, speckledCopy?.note ?? '');
+  assert.equal(speckledCopy?.sha256, crypto.createHash('sha256').update(speckled).digest('hex'));
+  const speckledOut = speckledCopy?.output ?? assert.fail('the speckled file has a copy');
+  assert.ok(fs.statSync(speckledOut).blocks * 512 <= 3 * MiB, `its data blocks only (${fs.statSync(speckledOut).blocks * 512} bytes)`);
 
   assert.equal(denseCopy?.output, null);
   assert.equal(denseCopy?.bytes, 0);
@@ -87,43 +107,77 @@ test('recover onto a 16 MiB case disk: a 40 MiB deleted file is refused before a
   const output = memfdCopy?.output ?? assert.fail('the memfd has a copy');
   assert.equal(fs.statSync(output).size, 256 * MiB);
   assert.ok(fs.statSync(output).blocks * 512 <= 128 << 10, `the copy takes only its data on the case disk (${fs.statSync(output).blocks * 512} bytes)`);
-  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')).sort(), ['SHA256SUMS', path.basename(output)].sort(), 'nothing written for the refused file');
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')).sort(), ['SHA256SUMS', path.basename(output), path.basename(speckledOut)].sort(), 'nothing written for the refused file');
 
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
   try {
     const rows = db.prepare('SELECT complete, note FROM recoveries ORDER BY id').all() as Array<{ complete: number; note: string | null }>;
-    assert.equal(rows.length, 2);
+    assert.equal(rows.length, 3);
     assert.ok(rows.every((row) => !(row.note ?? '').startsWith('interrupted')), 'every row was closed');
   } finally {
     db.close();
   }
 });
 
-test('recover --follow onto a 16 MiB case disk: a file that grows past the room stops with 4 MiB left and its reason, the case database still works (root)', async (t) => {
+test('recover --follow onto a 16 MiB case disk: two files that grow past the room side by side stop with 4 MiB left, each kept copy an exact prefix of its file, the case database still works (root)', async (t) => {
   const { caseDir, dir } = caseOnSmallDisk(t, 'space-follow');
-  // 1 MiB at first (it fits), then 40 MiB more, 1 MiB every 50 ms, while the copy follows it.
+  // 1 MiB each at first (they fit), then 20 MiB more each, 1 MiB every 50 ms, while both are followed.
   const holder = await holding(t, dir, [
-    "g = open(os.path.join(d, 'growing.log'), 'wb')",
-    "os.unlink(os.path.join(d, 'growing.log'))",
-    `g.write(os.urandom(${MiB})); g.flush()`,
+    "logs = [open(os.path.join(d, name), 'wb') for name in ('a.log', 'b.log')]",
+    "for name in ('a.log', 'b.log'): os.unlink(os.path.join(d, name))",
+    `for g in logs: g.write(os.urandom(${MiB})); g.flush()`,
     'import threading',
-    `def grow():\n    time.sleep(1)\n    for _ in range(40):\n        g.write(os.urandom(${MiB})); g.flush(); time.sleep(0.05)`,
+    `def grow():\n    time.sleep(1)\n    for _ in range(20):\n        for g in logs: g.write(os.urandom(${MiB})); g.flush()\n        time.sleep(0.05)`,
     'threading.Thread(target=grow, daemon=True).start()',
   ].join('\n'));
 
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
   const result = runCli(caseDir, ['recover', '--follow', '--follow-timeout', '30', '--json']);
   assert.equal(result.code, 3, result.stderr);
-  const [copy, ...others] = json<RecoveredJson[]>(result);
-  assert.equal(others.length, 0);
-  assert.equal(copy?.complete, false);
-  assert.match(copy?.note ?? '', /^copy failed: the case's disk is full: \d+ bytes free \(4 MiB are kept for the case database\): make room, or use a case on a larger disk; \d+ bytes of it were written to /);
+  const copies = json<RecoveredJson[]>(result);
+  assert.equal(copies.length, 2);
   assert.ok(freeOn(caseDir) >= KEEP_FREE, `at least 4 MiB left free (${freeOn(caseDir)})`);
-  const written = fs.statSync(copy?.output ?? assert.fail('what was copied is kept')).size;
-  assert.ok(written >= MiB && written <= 12 * MiB, `the copy stopped part-way (${written} bytes)`);
-  assert.equal(copy?.bytes, written);
+  let kept = 0;
+  for (const copy of copies) {
+    assert.equal(copy.complete, false);
+    assert.match(copy.note ?? '', /^copy failed: the case's disk is full: \d+ bytes free \(4 MiB are kept for the case database\): make room, or use a case on a larger disk; \d+ bytes of it were written to /);
+    const output = copy.output ?? assert.fail('what was copied is kept');
+    const written = fs.readFileSync(output);
+    assert.equal(copy.bytes, written.length);
+    // The file as its holder has it now, read through its fd: the copy is its first bytes, no gap.
+    const source = fs.readFileSync(`/proc/${holder.pid}/fd/${copy.fd}`);
+    assert.ok(written.equals(source.subarray(0, written.length)), `${output} is an exact prefix of fd ${copy.fd}`);
+    kept += written.length;
+  }
+  assert.ok(kept >= 2 * MiB && kept <= 12 * MiB, `the two copies stopped part-way, together within the room (${kept} bytes)`);
 
-  // The case still takes rows: another snapshot and the listing work.
+  // The case still takes rows: every recovery row closed, another snapshot and the listing work.
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare("SELECT count(*) FROM recoveries WHERE note LIKE 'interrupted%'").pluck().get(), 0);
+  } finally {
+    db.close();
+  }
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
   assert.equal(runCli(caseDir, ['list', '--json']).code, 0);
+});
+
+test('recover into a file system without a size limit (ramfs: statfs says 0 blocks): nothing is refused for space (root)', async (t) => {
+  const disk = makeTempDir('space-ramfs');
+  execFileSync('mount', ['-t', 'ramfs', 'ramfs', disk]);
+  t.after(() => {
+    execFileSync('umount', [disk]);
+    fs.rmSync(disk, { recursive: true, force: true });
+  });
+  const dir = makeTempDir('space-ramfs-files');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const content = crypto.randomBytes(1500);
+  fs.writeFileSync(path.join(dir, 'small.log'), content);
+  const holder = await holding(t, dir, "f = open(os.path.join(d, 'small.log'), 'rb')\nos.unlink(os.path.join(d, 'small.log'))");
+  const caseDir = path.join(disk, 'case');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const result = runCli(caseDir, ['recover', '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const [copy] = json<RecoveredJson[]>(result);
+  assert.deepEqual([copy?.complete, copy?.sha256], [true, crypto.createHash('sha256').update(content).digest('hex')]);
 });

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { run, type CommandRecord } from '../src/exec/run.js';
+import { copyTimeoutMs } from '../src/tools/limits.js';
 
 test('run(): a stdout consumer that fails stops the program at once, the command is recorded with why, and run() fails with that error', async () => {
   const records: CommandRecord[] = [];
@@ -31,4 +32,10 @@ test('run(): a stdout consumer that fails stops the program at once, the command
   assert.equal(dd.length, 1);
   assert.equal(dd[0]?.error, 'stopped: what it sent could not be taken: ENOSPC: no space left on device, write');
   assert.deepEqual(dd[0]?.argv, args);
+});
+
+test('a copy timeout never exceeds what a timer can wait: a 64 TiB inode size does not time out at once', () => {
+  assert.equal(copyTimeoutMs(1 << 30), 11 * 60_000);
+  assert.equal(copyTimeoutMs(null), 10 * 60_000);
+  assert.equal(copyTimeoutMs(64 * 2 ** 40), 2 ** 31 - 1);
 });

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startHolder, type Holder } from './helpers/holder.js';
 import { json, runCli } from './helpers/cli.js';
-import { imageWorkDirs, sha256File } from './helpers/images.js';
+import { debugfsBuilt, imageWorkDirs, makeOrphanImage, sha256File } from './helpers/images.js';
 import { loopFs } from './helpers/loopfs.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 import type { ExtractedJson } from '../src/image/extract.js';
@@ -138,4 +138,57 @@ test('image extract onto a small case disk: sparse orphans written sparse with t
     db.close();
   }
   assert.equal(sha256File(image), imageBefore, 'the image is unchanged');
+});
+
+test('image extract of a dense orphan cut short by a truncated image, onto a case disk with room for one copy: icat\'s prefix is kept and debugfs dump is not tried beside it, with why (root)', async (t) => {
+  const { dir } = imageWorkDirs(t, 'cut-dense');
+  const caseDisk = mountTmpfs('cut-dense-case', 20);
+  t.after(() => caseDisk.cleanup());
+  const caseDir = path.join(caseDisk.dir, 'case');
+  const content = crypto.randomBytes(12 << 20);
+  const built = await makeOrphanImage({ dir, fsType: 'ext4', sizeMiB: 64, orphans: [{ name: 'big.bin', content }] });
+  const [orphan] = built.orphans;
+  const inode = orphan?.inode ?? assert.fail('one orphan');
+  // Cut the image at the block that holds 80% of the orphan's data (its extents, from debugfs stat):
+  // icat copies about 9.6 MiB before it stops, and 12 MiB more do not fit beside it.
+  const stat = execFileSync('debugfs', ['-c', '-R', `stat <${inode}>`, built.image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const blockSize = Number(/Block size:\s+(\d+)/.exec(execFileSync('dumpe2fs', ['-h', built.image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))?.[1]);
+  const logical = Math.floor((0.8 * content.length) / blockSize);
+  const extent = [...stat.matchAll(/\((\d+)-(\d+)\):(\d+)-\d+/g)].map((match) => match.slice(1).map(Number)).find(([from = 0, to = 0]) => from <= logical && logical <= to);
+  const [from = 0, , physical = 0] = extent ?? assert.fail(`no extent holds block ${logical}: ${stat}`);
+  fs.truncateSync(built.image, (physical + logical - from) * blockSize);
+  const imageBefore = sha256File(built.image);
+
+  const result = runCli(caseDir, ['image', 'extract', built.image, '--inode', String(inode), '--json']);
+  assert.equal(result.code, 3, result.stderr);
+  const [copy] = json<ExtractedJson[]>(result);
+  assert.equal(copy?.method, 'icat');
+  assert.equal(copy?.complete, false);
+  assert.match(copy?.note ?? '', new RegExp(`^icat failed after \\d+ bytes \\(.*\\); debugfs dump not tried: the copy needs ${content.length} bytes beside icat's \\d+ and the case's file system has \\d+ bytes free \\(4 MiB are kept for the case database\\)`));
+  const output = copy?.output ?? assert.fail('icat\'s prefix is kept');
+  const kept = fs.readFileSync(output);
+  assert.ok(kept.length > 0 && kept.length < content.length);
+  assert.ok(kept.equals(content.subarray(0, kept.length)), 'the prefix is the orphan\'s first bytes');
+  assert.equal(copy?.sha256, crypto.createHash('sha256').update(kept).digest('hex'));
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare("SELECT count(*) FROM commands WHERE program = 'debugfs' AND argv LIKE '%dump%'").pluck().get(), 0);
+  } finally {
+    db.close();
+  }
+  assert.equal(sha256File(built.image), imageBefore, 'the image is unchanged');
+});
+
+test('image extract --inode of an inode whose size is past 2^53 bytes: not extracted, at once, with why (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'hugesize');
+  // Our own image: a deleted file's inode given a size no ext4 file can have (debugfs -w, never mounted).
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { huge: crypto.randomBytes(8192) }, 'set_inode_field huge size 18014398509481984\nkill_file huge\nunlink huge\n');
+  const started = Date.now();
+  const result = runCli(caseDir, ['image', 'extract', image, '--inode', '12', '--json']);
+  assert.equal(result.code, 3, result.stderr);
+  const [copy] = json<ExtractedJson[]>(result);
+  assert.deepEqual([copy?.output, copy?.complete, copy?.sha256, copy?.method], [null, false, null, null]);
+  assert.match(copy?.note ?? '', /^the inode's size could not be read \(debugfs printed none, or one past 2\^53 bytes, larger than any ext4 file\): nothing extracted \(its 8 data blocks can be read with blkcat\)$/);
+  assert.ok(Date.now() - started < 30_000, 'no copy of 16 PiB of zeros was started');
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')), []);
 });

@@ -10,7 +10,7 @@ import { extractionOutput, finishExtraction, latestCompleteRecovery, liveItemsFo
 import { appendSha256Sums } from '../util/sha256sums.js';
 import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
 import { icatToFd, icatToStream } from '../tools/icat.js';
-import { newCopyState, streamInto } from '../recover/copy.js';
+import { HOLE_BLOCK, newCopyState, streamInto } from '../recover/copy.js';
 import { SpaceGuard, keepFreeFor, spaceRefusal } from '../util/caseSpace.js';
 import { FollowHasher, isMounted, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
@@ -69,10 +69,11 @@ export async function extractInodes(
   const hasher = new FollowHasher();
   // Room the copies leave on the disk of the case database, when they share it.
   const keepFree = keepFreeFor(outputDir, db.name);
+  const guard = new SpaceGuard(outputDir, keepFree);
   try {
     for (const target of targets) {
       const id = startExtraction(db, { imageInodeId: target.imageInodeId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
-      const outcome = await extractOne({ source, outputDir, recorder, hasher, keepFree, onFile: (file) => extractionOutput(db, id, file) }, target);
+      const outcome = await extractOne({ source, outputDir, recorder, hasher, keepFree, guard, onFile: (file) => extractionOutput(db, id, file) }, target);
       const result = conclude(db, id, source, target, outcome, mounted);
       if (result.output !== null && result.sha256 !== null) appendSha256Sums(outputDir, result.sha256, result.output);
       results.push(result);
@@ -93,6 +94,8 @@ interface Copier {
   onFile: (file: string) => void;
   /** Bytes every copy leaves free (for the case database on the same disk). */
   keepFree: number;
+  /** Counts the writes of the copies made through this process against the free space. */
+  guard: SpaceGuard;
 }
 
 /** Compare with the live copy, if any, and close the extraction's row. */
@@ -129,11 +132,26 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
       notes: [`the inode's size is 0 but it still lists ${target.blocks} data blocks (its size was zeroed or altered): the tools copy by the size, so no file can be cut out of it; nothing extracted (its blocks can be read with blkcat)`],
     };
   }
+  if (target.size === null && target.blocks !== null) {
+    // Described, but with no size that can be read: icat would copy by that size, for ever.
+    return {
+      output: null, bytes: 0, sha256: null, complete: false, method: null,
+      notes: [`the inode's size could not be read (debugfs printed none, or one past 2^53 bytes, larger than any ext4 file): nothing extracted (its ${target.blocks} data blocks can be read with blkcat)`],
+    };
+  }
+  if (target.state === 'deleted' && target.size === 0 && target.blocks === null) {
+    // ext4 zeroes the size of a file it deletes: with its blocks unknown (no tool described the
+    // inode), 0 bytes from icat would pass for a whole empty file.
+    return {
+      output: null, bytes: 0, sha256: null, complete: false, method: null,
+      notes: ['the deleted inode\'s size is 0 (ext4 zeroes it on deletion) and no tool described its blocks: nothing can be extracted as its content'],
+    };
+  }
   const base = `${path.basename(copier.source.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${target.offsetSectors}-${target.inode}`;
   if (target.mode !== null && (target.mode & 0o170000) === 0o120000 && target.blocks === 0) return copyFastSymlink(copier, target, base);
   const plan = planCopy(target, copier.outputDir, copier.keepFree);
   if (plan.refusal !== null) return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes: [plan.refusal] };
-  const viaIcat = plan.sparse
+  const viaIcat = plan.streamed
     ? await copySparse(copier, base, (consume) => icatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder))
     : await copyWithIcat(copier, target, base);
   if (viaIcat.error === null) return judge(viaIcat.copy, 'icat', true, target, []);
@@ -141,8 +159,14 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
   // past a hole of a sparse ext4 file): try debugfs, then keep the better copy.
   const notes = [`icat failed after ${viaIcat.copy.bytes} bytes (${viaIcat.error})`];
   // debugfs dump writes the holes out as zeros: a sparse inode comes through `cat`, written sparse.
-  const request = plan.sparse ? 'cat' : 'dump';
-  const viaDebugfs = plan.sparse
+  const request = plan.streamed ? 'cat' : 'dump';
+  // dump writes the whole size beside icat's prefix: tried only when both fit.
+  const noRoom = plan.streamed ? null : spaceRefusal(copier.outputDir, target.size, `${target.size} bytes beside icat's ${viaIcat.copy.bytes}`, copier.keepFree);
+  if (noRoom !== null) {
+    notes.push(`debugfs dump not tried: ${noRoom}`);
+    return judge(viaIcat.copy, 'icat', false, target, notes);
+  }
+  const viaDebugfs = plan.streamed
     ? await copySparse(copier, `${base}.debugfs`, (consume) => debugfsCatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder, path.dirname(copier.outputDir)))
     : await copyWithDebugfs(copier, target, base);
   if (viaDebugfs.error !== null) notes.push(`debugfs ${request} failed (${viaDebugfs.error})`);
@@ -171,19 +195,22 @@ interface Copy {
 const SPARSE_MIN_HOLE_BYTES = 16 << 20;
 
 /**
- * How to copy: whole, or sparse when most of the inode is holes (a 5 GiB sparse orphan with a few
- * blocks of data must not fill the case disk with zeros). Refused when it cannot fit: a full case
- * disk would lose the case database's rows with the copy.
+ * How to copy: by icat itself into the file (fast), or through this process, hashed and guarded, its
+ * all-zero runs left as holes: a sparse inode (a 5 GiB orphan with a few blocks of data must not
+ * fill the case disk with zeros), or one whose size is not known (icat could write anything). A
+ * copy that cannot fit is refused before it starts: a full case disk loses the case database's rows.
  */
-function planCopy(target: ExtractTarget, outputDir: string, keepFree: number): { sparse: boolean; refusal: string | null } {
-  const dataBytes = target.blocks !== null && target.blockSize !== null ? target.blocks * target.blockSize : null;
-  const sparse = target.size !== null && dataBytes !== null && target.size - dataBytes >= SPARSE_MIN_HOLE_BYTES;
-  const needs = sparse ? dataBytes : target.size;
+function planCopy(target: ExtractTarget, outputDir: string, keepFree: number): { streamed: boolean; refusal: string | null } {
+  // A data block smaller than HOLE_BLOCK is written as a whole HOLE_BLOCK.
+  const dataBytes = target.blocks !== null && target.blockSize !== null ? target.blocks * Math.max(target.blockSize, HOLE_BLOCK) : null;
+  if (target.size === null) return { streamed: true, refusal: null };
+  const sparse = dataBytes !== null && target.size - dataBytes >= SPARSE_MIN_HOLE_BYTES;
+  const needs = sparse && dataBytes !== null ? dataBytes : target.size;
   const what = sparse
     ? `${needs} bytes (its ${target.blocks} data blocks; the holes of its ${target.size} bytes are not written)`
     : `${needs} bytes${dataBytes === null ? ' (its data blocks are unknown: counted whole)' : ''}`;
   const refusal = spaceRefusal(outputDir, needs, what, keepFree);
-  return { sparse, refusal: refusal === null ? null : `not extracted: ${refusal}` };
+  return { streamed: sparse, refusal: refusal === null ? null : `not extracted: ${refusal}` };
 }
 
 async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy; error: string | null }> {
@@ -208,7 +235,7 @@ async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string)
 async function copySparse(copier: Copier, base: string, produce: (consume: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<{ copy: Copy; error: string | null }> {
   const { file, fd } = createUnique(copier.outputDir, base, 0o600);
   copier.onFile(file);
-  const state = newCopyState(new SpaceGuard(copier.outputDir, copier.keepFree));
+  const state = newCopyState(copier.guard);
   const sink = streamInto(fd, state);
   let error: string | null = null;
   try {
@@ -217,17 +244,23 @@ async function copySparse(copier: Copier, base: string, produce: (consume: (chun
     error = oneLine(failure);
   }
   try {
-    // What arrived before a failure is kept; a hole at the end still counts in the file's length.
+    // What arrived before a failure is kept.
     await sink.end();
-    fs.ftruncateSync(fd, state.bytes);
+  } catch (failure) {
+    error ??= oneLine(failure);
+  }
+  try {
+    // A hole at the end still counts in the file's length; after a write that failed (or that the
+    // guard refused) the file is cut back to it: an exact prefix.
+    fs.ftruncateSync(fd, state.stoppedAt ?? state.bytes);
   } catch (failure) {
     error ??= oneLine(failure);
   } finally {
     fs.closeSync(fd);
   }
   if (error === null) return { copy: { output: file, bytes: state.bytes, sha256: state.hash.digest('hex'), holeBytes: state.holeBytes }, error };
-  // After a failure (a write refused, say) what was hashed on the way may not all be in the file:
-  // the file is read back, so its sha256 is that of the bytes it holds.
+  // After a failure what was hashed on the way may not all be in the file: the file is read back,
+  // so its sha256 is that of the bytes it holds.
   const hashing = copier.hasher.follow(file);
   hashing.writerDone();
   const hashed = await hashing.done;

@@ -10,8 +10,11 @@ const write = promisify(fs.write);
 
 const CHUNK = 4 * 1024 * 1024;
 const RING = 4;
-/** Holes are detected at this granularity: a data island smaller than this is written whole. */
-const BLOCK = 64 * 1024;
+/**
+ * Holes are detected at this granularity, a page and the block of most file systems: a data island
+ * smaller than this is written whole (so a copy writes at most its source's blocks, rounded up to it).
+ */
+export const HOLE_BLOCK = 4096;
 const ZERO = Buffer.alloc(CHUNK);
 
 export interface CopyState {
@@ -24,12 +27,20 @@ export interface CopyState {
   tail: Buffer;
   /** Stops the copy before it fills the case's disk (null: unguarded). */
   guard: SpaceGuard | null;
+  /**
+   * Where the first write that failed (or was refused by the guard) would have gone, or null. Every
+   * byte before it is in the output; after it, writes in flight may have left some: the output is
+   * cut back to it, an exact prefix.
+   */
+  stoppedAt: number | null;
+  /** Why: the first failure, which every later write of the copy fails with too. */
+  stopReason: unknown;
 }
 
 export const TAIL_BYTES = 64 * 1024;
 
 export function newCopyState(guard: SpaceGuard | null = null): CopyState {
-  return { hash: crypto.createHash('sha256'), bytes: 0, holeBytes: 0, tail: Buffer.alloc(0), guard };
+  return { hash: crypto.createHash('sha256'), bytes: 0, holeBytes: 0, tail: Buffer.alloc(0), guard, stoppedAt: null, stopReason: null };
 }
 
 /** Hash the bytes that come next and keep the last TAIL_BYTES of them (copied: the buffers are reused). */
@@ -130,24 +141,46 @@ async function readInto(fd: number, buffer: Buffer, position: number): Promise<n
   return filled;
 }
 
-/** Write the data's non-zero 64 KiB runs at their positions; all-zero runs stay holes. */
+/** Write the data's non-zero runs (in HOLE_BLOCK units) at their positions; all-zero runs stay holes. */
 async function writeNonZero(fd: number, data: Buffer, position: number, state: CopyState): Promise<void> {
   if (data.equals(ZERO.subarray(0, data.length))) {
     state.holeBytes += data.length;
     return;
   }
   let runStart = -1;
-  for (let offset = 0; offset <= data.length; offset += BLOCK) {
-    const end = Math.min(offset + BLOCK, data.length);
-    const isZero = offset >= data.length || data.subarray(offset, end).equals(ZERO.subarray(0, end - offset));
+  for (let offset = 0; offset <= data.length; offset += HOLE_BLOCK) {
+    const end = Math.min(offset + HOLE_BLOCK, data.length);
+    // compare() with ranges: no Buffer made per block.
+    const isZero = offset >= data.length || ZERO.compare(data, offset, end, 0, end - offset) === 0;
     if (!isZero && runStart < 0) runStart = offset;
     if ((isZero || end === data.length) && runStart >= 0) {
       const runEnd = isZero ? offset : end;
-      state.guard?.claim(runEnd - runStart);
-      await writeAll(fd, data.subarray(runStart, runEnd), position + runStart);
+      await writeRun(fd, data.subarray(runStart, runEnd), position + runStart, state);
       runStart = -1;
     }
     if (isZero && offset < data.length) state.holeBytes += end - offset;
+  }
+}
+
+/** One run, claimed from the guard; once a write of this copy failed, none after it is made. */
+async function writeRun(fd: number, data: Buffer, position: number, state: CopyState): Promise<void> {
+  const stop = (error: unknown): never => {
+    if (state.stoppedAt === null) state.stopReason = error;
+    state.stoppedAt = Math.min(state.stoppedAt ?? position, position);
+    throw state.stopReason;
+  };
+  if (state.stoppedAt !== null) stop(state.stopReason);
+  try {
+    state.guard?.claim(data.length);
+  } catch (error) {
+    stop(error);
+  }
+  try {
+    await writeAll(fd, data, position);
+  } catch (error) {
+    stop(error);
+  } finally {
+    state.guard?.release(data.length);
   }
 }
 

@@ -9,7 +9,7 @@ import { nowIso } from '../store/db.js';
 import { currentBootId } from '../store/snapshots.js';
 import type { ItemRow } from '../store/items.js';
 import { birthNs, checkOpenedFile, checkProcess, holderFdPath, sameBirth, sameFile, sourcePath } from './custody.js';
-import { copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
+import { HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { SpaceGuard, keepFreeFor, spaceRefusal } from '../util/caseSpace.js';
 import { displayBytes } from '../util/bytes.js';
 import { devicesUnder, storedOnChain } from '../util/blockDevices.js';
@@ -149,8 +149,10 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     if (refusal !== null) throw new UnlinkedError('SAME_FS', refusal);
   }
   const output = outputDevices(options.outputDir);
-  // Room the copies leave on the disk of the case database, when they share it.
+  // Room the copies leave on the disk of the case database, when they share it; one guard for all
+  // the copies of the run (those followed side by side write at the same time).
   const keepFree = keepFreeFor(options.outputDir, db.name);
+  const guard = new SpaceGuard(options.outputDir, keepFree);
   const insert = db.prepare(`INSERT INTO recoveries (item_id, output, started_at, note) VALUES (?, ?, ?, 'interrupted: the copy did not finish')`);
   const update = db.prepare(
     `UPDATE recoveries SET output = ?, bytes = ?, sha256 = ?, complete = ?, note = ?, size_at_start = ?, size_at_end = ?, sparse = ?, followed = ?, finished_at = ? WHERE id = ?`,
@@ -205,7 +207,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
       const firstCopy = new Promise<void>((resolve) => {
         copiedOnce = resolve;
       });
-      const done = recoverOne(item, reader, options, { copiedOnce, followFrom, keepFree }).then((outcome) => record(index, item, rowId, outcome));
+      const done = recoverOne(item, reader, options, { copiedOnce, followFrom, keepFree, guard }).then((outcome) => record(index, item, rowId, outcome));
       await Promise.race([firstCopy, done]);
       followed.push(done);
     }
@@ -259,7 +261,7 @@ interface ItemReader {
    * Open the source and check it is the snapshot's file: its size then and the bytes its blocks
    * take (null: not known), or why it is not copied.
    */
-  open(): Promise<{ size: number; allocated: number | null } | string>;
+  open(): Promise<{ size: number; allocated: number | null; blockSize: number | null } | string>;
   /** The source's size now; a string says why it cannot be known. */
   size(): Promise<number | string>;
   copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void>;
@@ -287,7 +289,7 @@ class LocalReader implements ItemReader {
     private readonly source: string | null,
   ) {}
 
-  async open(): Promise<{ size: number; allocated: number | null } | string> {
+  async open(): Promise<{ size: number; allocated: number | null; blockSize: number | null } | string> {
     const { item, source } = this;
     if (source === null) return `no /proc path reaches this ${item.kind} item (no fd and no mapping range)`;
     const processProblem = checkProcess(item);
@@ -299,7 +301,7 @@ class LocalReader implements ItemReader {
     }
     // Check again after opening: the PID or fd could have been reused between check and open.
     const opened = fs.fstatSync(this.input);
-    return checkOpenedFile(this.input, item) ?? checkProcess(item) ?? { size: opened.size, allocated: opened.blocks * 512 };
+    return checkOpenedFile(this.input, item) ?? checkProcess(item) ?? { size: opened.size, allocated: opened.blocks * 512, blockSize: opened.blksize };
   }
 
   async size(): Promise<number> {
@@ -373,12 +375,12 @@ class ChildReader implements ItemReader {
     return item.mount_point === null ? `device ${item.dev ?? '?'}` : `${item.fs_type ?? 'the file system'} at ${JSON.stringify(displayBytes(item.mount_point))}`;
   }
 
-  async open(): Promise<{ size: number; allocated: number | null } | string> {
+  async open(): Promise<{ size: number; allocated: number | null; blockSize: number | null } | string> {
     const processProblem = checkProcess(this.item);
     if (processProblem !== null) return processProblem;
     const seen = await this.statSource(this.source);
     if (typeof seen === 'string') return seen;
-    return this.custody(seen) ?? checkProcess(this.item) ?? { size: seen.size, allocated: null };
+    return this.custody(seen) ?? checkProcess(this.item) ?? { size: seen.size, allocated: null, blockSize: null };
   }
 
   async size(): Promise<number | string> {
@@ -498,10 +500,11 @@ const failed = (note: string): Outcome => ({ output: null, bytes: 0, sha256: nul
  * follow it from when `followFrom` gives the deadline (once every item was copied once).
  */
 async function recoverOne(
-  item: ItemRow, reader: ItemReader, options: RecoverOptions, pass: { copiedOnce: () => void; followFrom: Promise<number>; keepFree: number },
+  item: ItemRow, reader: ItemReader, options: RecoverOptions, pass: { copiedOnce: () => void; followFrom: Promise<number>; keepFree: number; guard: SpaceGuard },
 ): Promise<Outcome> {
   let outputFd: number | null = null;
   let output = '';
+  let state: CopyState | null = null;
   try {
     const opened = await reader.open();
     if (typeof opened === 'string') return failed(opened);
@@ -511,7 +514,7 @@ async function recoverOne(
     // A copy made before (an earlier run, a retry with --follow) stays as it is: NAME.2, NAME.3, ...
     ({ file: output, fd: outputFd } = createUnique(options.outputDir, outputName(item), 0o400));
     // Guarded: a file that grows while it is followed stops its copy before the case's disk is full.
-    const state = newCopyState(new SpaceGuard(options.outputDir, pass.keepFree));
+    state = newCopyState(pass.guard);
     const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
     await reader.copy(outputFd, state, onProgress);
     let followed = false;
@@ -573,6 +576,9 @@ async function recoverOne(
     // what was written stays and is named, never counted complete, never hashed as if it were the file.
     let partial = 0;
     try {
+      // A write that failed (or the guard refused) may have writes after it in flight that landed:
+      // cut back to it, what is kept is then an exact prefix of the file.
+      if (state?.stoppedAt !== null && state?.stoppedAt !== undefined) fs.ftruncateSync(outputFd, state.stoppedAt);
       partial = fs.fstatSync(outputFd).size;
     } catch {
       // the size of what is there is a detail: the note still says where it is
@@ -588,9 +594,11 @@ async function recoverOne(
  * What a copy writes at most, and how to say it: all-zero runs are left as holes, so a sparse file
  * (a memfd or tmpfs file truncated far past its data) needs only the bytes its blocks take.
  */
-function copyNeeds({ size, allocated }: { size: number; allocated: number | null }): [number, string] {
-  if (allocated === null || allocated >= size) return [size, `${size} bytes`];
-  return [allocated, `${allocated} bytes (the blocks of its ${size} bytes: holes are not written)`];
+function copyNeeds({ size, allocated, blockSize }: { size: number; allocated: number | null; blockSize: number | null }): [number, string] {
+  // A data block smaller than HOLE_BLOCK is written as a whole HOLE_BLOCK.
+  const writes = allocated === null ? null : allocated * Math.max(1, Math.ceil(HOLE_BLOCK / Math.max(1, blockSize ?? HOLE_BLOCK)));
+  if (writes === null || writes >= size) return [size, `${size} bytes`];
+  return [writes, `${writes} bytes (the blocks of its ${size} bytes: holes are not written)`];
 }
 
 /** Why a /proc path could not be opened, as the record says it. */

@@ -9,9 +9,13 @@ import { UnlinkedError } from '../errors.js';
 import { parseDebugfsStats, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import type { ParseResult } from '../../parsers/types.js';
 import { SHORT_TIMEOUT_MS, WALK_TIMEOUT_MS, copyTimeoutMs } from './limits.js';
+import { KEEP_FREE_BYTES, freeBytes } from '../util/caseSpace.js';
 
 /** Inodes per debugfs process: about 600 bytes of output each, so a batch stays near 12 MB. */
 const STAT_BATCH = 20_000;
+
+/** Room counted per inode of a batch on the case disk: its output, with a margin (a long extent list). */
+const STAT_OUTPUT_BYTES = 2048;
 
 /**
  * How debugfs is to name the image: "?" starts unix_io's options, so a path holding one is reached
@@ -94,8 +98,14 @@ export async function debugfsStatMany(image: string, offsetSectors: number, inod
   if (inodes.length === 0) return result;
   const said = new Map<string, number>();
   return withScratch(workDir, async (dir) => {
-    for (let start = 0; start < inodes.length; start += STAT_BATCH) {
-      const batch = inodes.slice(start, start + STAT_BATCH);
+    for (let start = 0; start < inodes.length; ) {
+      // Each batch's output goes into the case directory and is removed once read: on a small case
+      // disk the batches shrink to what fits beside the case database, never filling the disk.
+      const room = freeBytes(workDir);
+      const fits = room === null ? STAT_BATCH : Math.floor((room - KEEP_FREE_BYTES) / STAT_OUTPUT_BYTES);
+      if (fits < 1) throw new UnlinkedError('TOOL_FAILED', `no room on the case's disk for debugfs's output (${room ?? '?'} bytes free, ${KEEP_FREE_BYTES >> 20} MiB kept for the case database)`);
+      const batch = inodes.slice(start, start + Math.min(STAT_BATCH, fits));
+      start += batch.length;
       const commands = path.join(dir, `stat-${start}.txt`);
       fs.writeFileSync(commands, batch.map((inode) => `stat <${inode}>\n`).join(''), { mode: 0o600 });
       // Tens of MB of output: into a file and read back in one piece, cheaper than collecting pipe chunks.
@@ -110,6 +120,8 @@ export async function debugfsStatMany(image: string, offsetSectors: number, inod
         fs.closeSync(outputFd);
       }
       const parsed = parseDebugfsStats(fs.readFileSync(outputFile, 'latin1'), batch);
+      fs.rmSync(outputFile);
+      fs.rmSync(commands);
       result.records.push(...parsed.records);
       result.warnings.push(...parsed.warnings);
       // debugfs names a file system it could not open only on stderr, and still exits 0.

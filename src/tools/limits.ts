@@ -6,9 +6,12 @@ export const WALK_TIMEOUT_MS = 2 * 60 * 60_000;
 /** One inode or one table (mmls, fsstat, istat, a short debugfs stat). */
 export const SHORT_TIMEOUT_MS = 5 * 60_000;
 
-/** Copying one inode out: ten minutes, plus a minute per GiB at a slow 17 MB/s. */
+/** The longest a timer can wait (about 24.8 days): node fires a longer one at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Copying one inode out: ten minutes, plus a minute per GiB at a slow 17 MB/s (at most MAX_TIMER_MS). */
 export function copyTimeoutMs(sizeBytes: number | null): number {
-  return 10 * 60_000 + Math.ceil((sizeBytes ?? 0) / (1 << 30)) * 60_000;
+  return Math.min(MAX_TIMER_MS, 10 * 60_000 + Math.ceil((sizeBytes ?? 0) / (1 << 30)) * 60_000);
 }
 
 /** TSK's `-o SECTORS` (512-byte units, the same unit mmls prints). */

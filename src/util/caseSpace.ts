@@ -8,14 +8,14 @@ import fs from 'node:fs';
 /** Left free for the case database's rows and its write-ahead log, on the disk it shares with the copies. */
 export const KEEP_FREE_BYTES = 4 << 20;
 
-/** Free space is read again after this many bytes written at most (other writers use it too). */
-const RECHECK_BYTES = 64 << 20;
-
-/** Bytes an unprivileged writer may still use on the file system of `dir` (null: unknown). */
+/**
+ * Bytes an unprivileged writer may still use on the file system of `dir`; null when unknown, or
+ * when it has no limit (ramfs, tmpfs with size=0: 0 blocks in all).
+ */
 export function freeBytes(dir: string): number | null {
   try {
     const stats = fs.statfsSync(dir);
-    return stats.bavail * stats.bsize;
+    return stats.blocks === 0 ? null : stats.bavail * stats.bsize;
   } catch {
     return null;
   }
@@ -45,27 +45,30 @@ export function spaceRefusal(dir: string, needs: number | null, what: string, ke
   return `the copy needs ${what} and the case's file system has ${free} bytes free${kept(keep)}: make room, or use a case on a larger disk`;
 }
 
-/** Counts a copy's writes against the free space of its disk, and stops the copy before the last `keep` bytes. */
+/**
+ * Counts the writes of every copy of a run (one guard for all: copies followed side by side share
+ * the disk) against the free space of its disk, and stops them before the last `keep` bytes. Free
+ * space is read at each claim (other writers use the disk too); bytes claimed but not yet written
+ * (writes in flight) are counted as used until released.
+ */
 export class SpaceGuard {
-  /** Bytes that may still be written before free space is read again. */
-  private budget = 0;
-  private sinceCheck = 0;
+  private pending = 0;
 
   constructor(
     private readonly dir: string,
     private readonly keep: number,
   ) {}
 
-  /** Call before writing `bytes`: throws (the copy stops) when that would leave less than `keep` free. */
+  /** Call before writing `bytes`, and release(bytes) once that write is done (or failed): throws when it would leave less than `keep` free. */
   claim(bytes: number): void {
-    if (bytes > this.budget || this.sinceCheck + bytes > RECHECK_BYTES) {
-      const free = freeBytes(this.dir);
-      if (free === null) return; // not known: the write itself will say ENOSPC
-      this.budget = free - this.keep;
-      this.sinceCheck = 0;
-      if (bytes > this.budget) throw new Error(`the case's disk is full: ${free} bytes free${kept(this.keep)}: make room, or use a case on a larger disk`);
+    const free = freeBytes(this.dir);
+    if (free !== null && free - this.pending - bytes < this.keep) {
+      throw new Error(`the case's disk is full: ${free} bytes free${kept(this.keep)}: make room, or use a case on a larger disk`);
     }
-    this.budget -= bytes;
-    this.sinceCheck += bytes;
+    this.pending += bytes;
+  }
+
+  release(bytes: number): void {
+    this.pending -= bytes;
   }
 }
