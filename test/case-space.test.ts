@@ -140,10 +140,11 @@ test('recover --follow onto a 16 MiB case disk: two files that grow past the roo
   let kept = 0;
   for (const copy of copies) {
     assert.equal(copy.complete, false);
-    assert.match(copy.note ?? '', /^copy failed: the case's disk is full: \d+ bytes free \(4 MiB are kept for the case database\): make room, or use a case on a larger disk; \d+ bytes of it were written to /);
+    assert.match(copy.note ?? '', /^copy failed: the case's disk is full: \d+ bytes free \(4 MiB are kept for the case database\): make room, or use a case on a larger disk; \d+ bytes of it were written to .+ before that \(kept; its sha256 is that of those bytes\)$/);
     const output = copy.output ?? assert.fail('what was copied is kept');
     const written = fs.readFileSync(output);
     assert.equal(copy.bytes, written.length);
+    assert.equal(copy.sha256, crypto.createHash('sha256').update(written).digest('hex'), 'the kept bytes are hashed');
     // The file as its holder has it now, read through its fd: the copy is its first bytes, no gap.
     const source = fs.readFileSync(`/proc/${holder.pid}/fd/${copy.fd}`);
     assert.ok(written.equals(source.subarray(0, written.length)), `${output} is an exact prefix of fd ${copy.fd}`);

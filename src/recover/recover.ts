@@ -1,7 +1,9 @@
 // Recover live items: custody checks, the same-file-system rule, one read pass with sha256,
 // follow a growing file, record every attempt (and its reason when incomplete).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { errnoCode, oneLine, UnlinkedError } from '../errors.js';
 import { devString, unescapeOctal } from '../../parsers/procfs.js';
 import type { Db } from '../store/db.js';
@@ -573,17 +575,21 @@ async function recoverOne(
   } catch (error) {
     if (outputFd === null) return failed(`copy failed: ${oneLine(error)}`);
     // A copy that stopped half-way (ENOSPC on the case disk, EIO, a server that stopped answering):
-    // what was written stays and is named, never counted complete, never hashed as if it were the file.
+    // what was written stays and is named, never counted complete. Its sha256 is read back from the
+    // file (what was hashed on the way may not all have landed): that of the bytes kept, not of the file.
     let partial = 0;
+    let sha256: string | null = null;
     try {
       // A write that failed (or the guard refused) may have writes after it in flight that landed:
       // cut back to it, what is kept is then an exact prefix of the file.
       if (state?.stoppedAt !== null && state?.stoppedAt !== undefined) fs.ftruncateSync(outputFd, state.stoppedAt);
       partial = fs.fstatSync(outputFd).size;
+      sha256 = await hashFile(output);
     } catch {
-      // the size of what is there is a detail: the note still says where it is
+      // the size and hash of what is there are details: the note still says where it is
     }
-    return { ...failed(`copy failed: ${oneLine(error)}; ${partial} bytes of it were written to ${output} before that (kept, not hashed)`), output, bytes: partial };
+    const kept = sha256 === null ? 'kept, not hashed' : 'kept; its sha256 is that of those bytes';
+    return { ...failed(`copy failed: ${oneLine(error)}; ${partial} bytes of it were written to ${output} before that (${kept})`), output, bytes: partial, sha256 };
   } finally {
     reader.close();
     if (outputFd !== null) fs.closeSync(outputFd);
@@ -599,6 +605,25 @@ function copyNeeds({ size, allocated, blockSize }: { size: number; allocated: nu
   const writes = allocated === null ? null : allocated * Math.max(1, Math.ceil(HOLE_BLOCK / Math.max(1, blockSize ?? HOLE_BLOCK)));
   if (writes === null || writes >= size) return [size, `${size} bytes`];
   return [writes, `${writes} bytes (the blocks of its ${size} bytes: holes are not written)`];
+}
+
+const readAt = promisify(fs.read);
+
+/** sha256 of a file of ours (the output is open write-only: read through a descriptor of its own). */
+async function hashFile(file: string): Promise<string> {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY);
+  try {
+    const hash = crypto.createHash('sha256');
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    for (let position = 0; ; ) {
+      const { bytesRead } = await readAt(fd, buffer, 0, buffer.length, position);
+      if (bytesRead === 0) return hash.digest('hex');
+      hash.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Why a /proc path could not be opened, as the record says it. */
