@@ -192,3 +192,40 @@ test('image extract --inode of an inode whose size is past 2^53 bytes: not extra
   assert.ok(Date.now() - started < 30_000, 'no copy of 16 PiB of zeros was started');
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')), []);
 });
+
+test('image scan onto a 24 MiB case disk: 40,000 deleted inodes all described, debugfs run in batches that fit beside the case database, their output removed (root)', async (t) => {
+  const { dir } = imageWorkDirs(t, 'many-small');
+  const caseDisk = mountTmpfs('many-small-case', 24);
+  t.after(() => caseDisk.cleanup());
+  const caseDir = path.join(caseDisk.dir, 'case');
+  const image = path.join(dir, 'many.img');
+  const built = loopFs({ dir, sizeMiB: 160, mkfsArgs: ['-N', '45000'] });
+  try {
+    const folder = path.join(built.mountPoint, 'd');
+    fs.mkdirSync(folder);
+    for (let index = 0; index < 40_000; index++) fs.writeFileSync(path.join(folder, `f${index}`), '');
+    for (let index = 0; index < 40_000; index++) fs.unlinkSync(path.join(folder, `f${index}`));
+    execFileSync('sync', ['-f', built.mountPoint]);
+    execFileSync('fsfreeze', ['-f', built.mountPoint]);
+    try {
+      fs.copyFileSync(built.backing, image);
+    } finally {
+      execFileSync('fsfreeze', ['-u', built.mountPoint]);
+    }
+  } finally {
+    built.cleanup();
+  }
+  // One batch of 40,000 stat outputs is about 24 MB, more than the whole case disk.
+  const result = runCli(caseDir, ['image', 'scan', image]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.doesNotMatch(result.stderr, /not described|database or disk is full/);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare("SELECT count(*), count(blocks) FROM image_inodes WHERE state = 'deleted'").raw().get(), [40_000, 40_000]);
+    const batches = db.prepare("SELECT count(*) FROM commands WHERE program = 'debugfs' AND argv LIKE '%\"-f\"%'").pluck().get() as number;
+    assert.ok(batches >= 3, `debugfs ran in ${batches} batches`);
+  } finally {
+    db.close();
+  }
+  assert.deepEqual(fs.readdirSync(caseDir).filter((name) => name.startsWith('.debugfs-')), [], 'no scratch left');
+});
