@@ -229,3 +229,40 @@ test('image scan onto a 24 MiB case disk: 40,000 deleted inodes all described, d
   }
   assert.deepEqual(fs.readdirSync(caseDir).filter((name) => name.startsWith('.debugfs-')), [], 'no scratch left');
 });
+
+test('image extract --all when the scan could not describe every deleted inode (no room for debugfs on a 4 MiB case disk): a deleted inode of size 0 and unknown blocks is not copied as an empty file (root)', async (t) => {
+  const { dir } = imageWorkDirs(t, 'undescribed');
+  const caseDisk = mountTmpfs('undescribed-case', 4);
+  t.after(() => caseDisk.cleanup());
+  const caseDir = path.join(caseDisk.dir, 'case');
+  const image = path.join(dir, 'gone.img');
+  // 300 files deleted by the kernel (ext4 zeroes their size and extents): istat describes 256 of
+  // them when debugfs cannot run, the other 44 stay undescribed.
+  const built = loopFs({ dir, sizeMiB: 32 });
+  try {
+    const folder = path.join(built.mountPoint, 'd');
+    fs.mkdirSync(folder);
+    for (let index = 0; index < 300; index++) fs.writeFileSync(path.join(folder, `f${index}`), `content ${index}\n`);
+    execFileSync('sync', ['-f', built.mountPoint]);
+    for (let index = 0; index < 300; index++) fs.unlinkSync(path.join(folder, `f${index}`));
+    execFileSync('sync', ['-f', built.mountPoint]);
+    execFileSync('fsfreeze', ['-f', built.mountPoint]);
+    try {
+      fs.copyFileSync(built.backing, image);
+    } finally {
+      execFileSync('fsfreeze', ['-u', built.mountPoint]);
+    }
+  } finally {
+    built.cleanup();
+  }
+  const result = runCli(caseDir, ['image', 'extract', image, '--all', '--json']);
+  assert.equal(result.code, 3, result.stderr);
+  assert.match(result.stderr, /no room on the case's disk for debugfs's output/);
+  const extracted = json<ExtractedJson[]>(result);
+  assert.equal(extracted.length, 300 - 256, 'the inodes istat described point at no blocks: not tried; the others are');
+  for (const entry of extracted) {
+    assert.deepEqual([entry.output, entry.complete, entry.sha256, entry.bytes], [null, false, null, 0]);
+    assert.equal(entry.note, "the deleted inode's size is 0 (ext4 zeroes it on deletion) and no tool described its blocks: nothing can be extracted as its content");
+  }
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')), []);
+});
