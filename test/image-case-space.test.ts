@@ -58,6 +58,32 @@ function sparseSha256(spec: SparseSpec): string {
   return hash.digest('hex');
 }
 
+/** The file system synced and frozen while its backing file is copied to `image`: the copy is what a disk imaged then holds. */
+function frozenCopy(built: { mountPoint: string; backing: string }, image: string): void {
+  execFileSync('sync', ['-f', built.mountPoint]);
+  execFileSync('fsfreeze', ['-f', built.mountPoint]);
+  try {
+    fs.copyFileSync(built.backing, image);
+  } finally {
+    execFileSync('fsfreeze', ['-u', built.mountPoint]);
+  }
+}
+
+/** Our own ext4 in which the kernel made `count` files and deleted them, frozen and copied to `image`. */
+function deletedFilesImage(dir: string, image: string, options: { sizeMiB: number; mkfsArgs?: string[]; count: number; content: (index: number) => string }): void {
+  const built = loopFs({ dir, sizeMiB: options.sizeMiB, mkfsArgs: options.mkfsArgs ?? [] });
+  try {
+    const folder = path.join(built.mountPoint, 'd');
+    fs.mkdirSync(folder);
+    for (let index = 0; index < options.count; index++) fs.writeFileSync(path.join(folder, `f${index}`), options.content(index));
+    execFileSync('sync', ['-f', built.mountPoint]);
+    for (let index = 0; index < options.count; index++) fs.unlinkSync(path.join(folder, `f${index}`));
+    frozenCopy(built, image);
+  } finally {
+    built.cleanup();
+  }
+}
+
 test('image extract onto a small case disk: sparse orphans written sparse with their exact sha256 (icat; debugfs cat where icat fails), a dense one that cannot fit refused with its reason, exit 3 (root)', async (t) => {
   const { dir } = imageWorkDirs(t, 'sparse');
   // 24 MiB of case disk: the sparse copies fit in a few hundred KiB, the 40 MiB dense orphan does not.
@@ -79,13 +105,7 @@ test('image extract onto a small case disk: sparse orphans written sparse with t
     fs.writeFileSync(path.join(built.mountPoint, 'dense.bin'), dense);
     holder = await startHolder(built.mountPoint, [small, large, { name: 'dense.bin' }].map(({ name }) => ({ kind: 'existing' as const, name, content: Buffer.alloc(0) })));
     inodes = holder.files.map((file) => file.inode);
-    execFileSync('sync', ['-f', built.mountPoint]);
-    execFileSync('fsfreeze', ['-f', built.mountPoint]);
-    try {
-      fs.copyFileSync(built.backing, image);
-    } finally {
-      execFileSync('fsfreeze', ['-u', built.mountPoint]);
-    }
+    frozenCopy(built, image);
   } finally {
     await holder?.stop();
     built.cleanup();
@@ -199,22 +219,7 @@ test('image scan onto a 24 MiB case disk: 40,000 deleted inodes all described, d
   t.after(() => caseDisk.cleanup());
   const caseDir = path.join(caseDisk.dir, 'case');
   const image = path.join(dir, 'many.img');
-  const built = loopFs({ dir, sizeMiB: 160, mkfsArgs: ['-N', '45000'] });
-  try {
-    const folder = path.join(built.mountPoint, 'd');
-    fs.mkdirSync(folder);
-    for (let index = 0; index < 40_000; index++) fs.writeFileSync(path.join(folder, `f${index}`), '');
-    for (let index = 0; index < 40_000; index++) fs.unlinkSync(path.join(folder, `f${index}`));
-    execFileSync('sync', ['-f', built.mountPoint]);
-    execFileSync('fsfreeze', ['-f', built.mountPoint]);
-    try {
-      fs.copyFileSync(built.backing, image);
-    } finally {
-      execFileSync('fsfreeze', ['-u', built.mountPoint]);
-    }
-  } finally {
-    built.cleanup();
-  }
+  deletedFilesImage(dir, image, { sizeMiB: 160, mkfsArgs: ['-N', '45000'], count: 40_000, content: () => '' });
   // One batch of 40,000 stat outputs is about 24 MB, more than the whole case disk.
   const result = runCli(caseDir, ['image', 'scan', image]);
   assert.equal(result.code, 0, result.stderr);
@@ -238,23 +243,7 @@ test('image extract --all when the scan could not describe every deleted inode (
   const image = path.join(dir, 'gone.img');
   // 300 files deleted by the kernel (ext4 zeroes their size and extents): istat describes 256 of
   // them when debugfs cannot run, the other 44 stay undescribed.
-  const built = loopFs({ dir, sizeMiB: 32 });
-  try {
-    const folder = path.join(built.mountPoint, 'd');
-    fs.mkdirSync(folder);
-    for (let index = 0; index < 300; index++) fs.writeFileSync(path.join(folder, `f${index}`), `content ${index}\n`);
-    execFileSync('sync', ['-f', built.mountPoint]);
-    for (let index = 0; index < 300; index++) fs.unlinkSync(path.join(folder, `f${index}`));
-    execFileSync('sync', ['-f', built.mountPoint]);
-    execFileSync('fsfreeze', ['-f', built.mountPoint]);
-    try {
-      fs.copyFileSync(built.backing, image);
-    } finally {
-      execFileSync('fsfreeze', ['-u', built.mountPoint]);
-    }
-  } finally {
-    built.cleanup();
-  }
+  deletedFilesImage(dir, image, { sizeMiB: 32, count: 300, content: (index) => `content ${index}\n` });
   const result = runCli(caseDir, ['image', 'extract', image, '--all', '--json']);
   assert.equal(result.code, 3, result.stderr);
   assert.match(result.stderr, /no room on the case's disk for debugfs's output/);
