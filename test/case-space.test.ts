@@ -121,13 +121,16 @@ test('recover onto a 16 MiB case disk: a 40 MiB deleted file is refused before a
 
 test('recover --follow onto a 16 MiB case disk: two files that grow past the room side by side stop with 4 MiB left, each kept copy an exact prefix of its file, the case database still works (root)', async (t) => {
   const { caseDir, dir } = caseOnSmallDisk(t, 'space-follow');
-  // 1 MiB each at first (they fit), then 20 MiB more each, 1 MiB every 50 ms, while both are followed.
+  // 1 MiB each at first (they fit); once both first copies are in recovered/ (however slow the
+  // machine), 20 MiB more each, 1 MiB every 50 ms, while both are followed.
+  const recovered = path.join(caseDir, 'recovered');
   const holder = await holding(t, dir, [
     "logs = [open(os.path.join(d, name), 'wb') for name in ('a.log', 'b.log')]",
     "for name in ('a.log', 'b.log'): os.unlink(os.path.join(d, name))",
     `for g in logs: g.write(os.urandom(${MiB})); g.flush()`,
     'import threading',
-    `def grow():\n    time.sleep(1)\n    for _ in range(20):\n        for g in logs: g.write(os.urandom(${MiB})); g.flush()\n        time.sleep(0.05)`,
+    `def copied():\n    try:\n        names = os.listdir(${JSON.stringify(recovered)})\n    except OSError:\n        return False\n    return all(any(n.endswith(log) for n in names) for log in ('-a.log', '-b.log'))`,
+    `def grow():\n    while not copied(): time.sleep(0.02)\n    time.sleep(0.2)\n    for _ in range(20):\n        for g in logs: g.write(os.urandom(${MiB})); g.flush()\n        time.sleep(0.05)`,
     'threading.Thread(target=grow, daemon=True).start()',
   ].join('\n'));
 

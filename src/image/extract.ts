@@ -11,7 +11,7 @@ import { appendSha256Sums } from '../util/sha256sums.js';
 import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
 import { icatToFd, icatToStream } from '../tools/icat.js';
 import { HOLE_BLOCK, newCopyState, streamInto } from '../recover/copy.js';
-import { SpaceGuard, keepFreeFor, spaceRefusal } from '../util/caseSpace.js';
+import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { FollowHasher, isMounted, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
 import { specialFileType } from '../util/mode.js';
@@ -68,12 +68,11 @@ export async function extractInodes(
   // Started before the first copy: the worker's start-up is then off every copy's path.
   const hasher = new FollowHasher();
   // Room the copies leave on the disk of the case database, when they share it.
-  const keepFree = keepFreeFor(outputDir, db.name);
-  const guard = new SpaceGuard(outputDir, keepFree);
+  const guard = new SpaceGuard(outputDir, keepFreeFor(outputDir, db.name));
   try {
     for (const target of targets) {
       const id = startExtraction(db, { imageInodeId: target.imageInodeId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
-      const outcome = await extractOne({ source, outputDir, recorder, hasher, keepFree, guard, onFile: (file) => extractionOutput(db, id, file) }, target);
+      const outcome = await extractOne({ source, outputDir, recorder, hasher, guard, onFile: (file) => extractionOutput(db, id, file) }, target);
       const result = conclude(db, id, source, target, outcome, mounted);
       if (result.output !== null && result.sha256 !== null) appendSha256Sums(outputDir, result.sha256, result.output);
       results.push(result);
@@ -92,9 +91,7 @@ interface Copier {
   recorder: CommandRecorder;
   hasher: FollowHasher;
   onFile: (file: string) => void;
-  /** Bytes every copy leaves free (for the case database on the same disk). */
-  keepFree: number;
-  /** Counts the writes of the copies made through this process against the free space. */
+  /** Refuses copies that cannot fit, and counts the writes of those made through this process against the free space. */
   guard: SpaceGuard;
 }
 
@@ -149,10 +146,10 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
   }
   const base = `${path.basename(copier.source.path).replace(/[^A-Za-z0-9._-]/g, '_')}-${target.offsetSectors}-${target.inode}`;
   if (target.mode !== null && (target.mode & 0o170000) === 0o120000 && target.blocks === 0) return copyFastSymlink(copier, target, base);
-  const plan = planCopy(target, copier.outputDir, copier.keepFree);
+  const plan = planCopy(target, copier.guard);
   if (plan.refusal !== null) return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes: [plan.refusal] };
   const viaIcat = plan.streamed
-    ? await copySparse(copier, base, (consume) => icatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder))
+    ? await copyStreamed(copier, base, (consume) => icatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder))
     : await copyWithIcat(copier, target, base);
   if (viaIcat.error === null) return judge(viaIcat.copy, 'icat', true, target, []);
   // icat refused (e.g. "Address missing in partial image", or TSK 4.11's "Invalid address in run"
@@ -161,13 +158,13 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
   // debugfs dump writes the holes out as zeros: a sparse inode comes through `cat`, written sparse.
   const request = plan.streamed ? 'cat' : 'dump';
   // dump writes the whole size beside icat's prefix: tried only when both fit.
-  const noRoom = plan.streamed ? null : spaceRefusal(copier.outputDir, target.size, `${target.size} bytes beside icat's ${viaIcat.copy.bytes}`, copier.keepFree);
+  const noRoom = plan.streamed ? null : copier.guard.refusal(target.size, `${target.size} bytes beside icat's ${viaIcat.copy.bytes}`);
   if (noRoom !== null) {
     notes.push(`debugfs dump not tried: ${noRoom}`);
     return judge(viaIcat.copy, 'icat', false, target, notes);
   }
   const viaDebugfs = plan.streamed
-    ? await copySparse(copier, `${base}.debugfs`, (consume) => debugfsCatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder, path.dirname(copier.outputDir)))
+    ? await copyStreamed(copier, `${base}.debugfs`, (consume) => debugfsCatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder, path.dirname(copier.outputDir)))
     : await copyWithDebugfs(copier, target, base);
   if (viaDebugfs.error !== null) notes.push(`debugfs ${request} failed (${viaDebugfs.error})`);
   const icatCopy = viaIcat.copy;
@@ -200,7 +197,7 @@ const SPARSE_MIN_HOLE_BYTES = 16 << 20;
  * fill the case disk with zeros), or one whose size is not known (icat could write anything). A
  * copy that cannot fit is refused before it starts: a full case disk loses the case database's rows.
  */
-function planCopy(target: ExtractTarget, outputDir: string, keepFree: number): { streamed: boolean; refusal: string | null } {
+function planCopy(target: ExtractTarget, guard: SpaceGuard): { streamed: boolean; refusal: string | null } {
   // A data block smaller than HOLE_BLOCK is written as a whole HOLE_BLOCK.
   const dataBytes = target.blocks !== null && target.blockSize !== null ? target.blocks * Math.max(target.blockSize, HOLE_BLOCK) : null;
   if (target.size === null) return { streamed: true, refusal: null };
@@ -209,7 +206,7 @@ function planCopy(target: ExtractTarget, outputDir: string, keepFree: number): {
   const what = sparse
     ? `${needs} bytes (its ${target.blocks} data blocks; the holes of its ${target.size} bytes are not written)`
     : `${needs} bytes${dataBytes === null ? ' (its data blocks are unknown: counted whole)' : ''}`;
-  const refusal = spaceRefusal(outputDir, needs, what, keepFree);
+  const refusal = guard.refusal(needs, what);
   return { streamed: sparse, refusal: refusal === null ? null : `not extracted: ${refusal}` };
 }
 
@@ -231,8 +228,8 @@ async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string)
   return { copy: { output: file, bytes: hashed.bytes, sha256: hashed.sha256, holeBytes: 0 }, error };
 }
 
-/** A tool's output through this process, hashed and written with its all-zero runs left as holes. */
-async function copySparse(copier: Copier, base: string, produce: (consume: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<{ copy: Copy; error: string | null }> {
+/** A tool's output through this process: hashed, guarded, and written with its all-zero blocks left as holes. */
+async function copyStreamed(copier: Copier, base: string, produce: (consume: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<{ copy: Copy; error: string | null }> {
   const { file, fd } = createUnique(copier.outputDir, base, 0o600);
   copier.onFile(file);
   const state = newCopyState(copier.guard);

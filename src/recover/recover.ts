@@ -12,7 +12,7 @@ import { currentBootId } from '../store/snapshots.js';
 import type { ItemRow } from '../store/items.js';
 import { birthNs, checkOpenedFile, checkProcess, holderFdPath, sameBirth, sameFile, sourcePath } from './custody.js';
 import { HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
-import { SpaceGuard, keepFreeFor, spaceRefusal } from '../util/caseSpace.js';
+import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { displayBytes } from '../util/bytes.js';
 import { devicesUnder, storedOnChain } from '../util/blockDevices.js';
 import { createUnique } from '../util/createUnique.js';
@@ -153,8 +153,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const output = outputDevices(options.outputDir);
   // Room the copies leave on the disk of the case database, when they share it; one guard for all
   // the copies of the run (those followed side by side write at the same time).
-  const keepFree = keepFreeFor(options.outputDir, db.name);
-  const guard = new SpaceGuard(options.outputDir, keepFree);
+  const guard = new SpaceGuard(options.outputDir, keepFreeFor(options.outputDir, db.name));
   const insert = db.prepare(`INSERT INTO recoveries (item_id, output, started_at, note) VALUES (?, ?, ?, 'interrupted: the copy did not finish')`);
   const update = db.prepare(
     `UPDATE recoveries SET output = ?, bytes = ?, sha256 = ?, complete = ?, note = ?, size_at_start = ?, size_at_end = ?, sparse = ?, followed = ?, finished_at = ? WHERE id = ?`,
@@ -209,7 +208,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
       const firstCopy = new Promise<void>((resolve) => {
         copiedOnce = resolve;
       });
-      const done = recoverOne(item, reader, options, { copiedOnce, followFrom, keepFree, guard }).then((outcome) => record(index, item, rowId, outcome));
+      const done = recoverOne(item, reader, options, { copiedOnce, followFrom, guard }).then((outcome) => record(index, item, rowId, outcome));
       await Promise.race([firstCopy, done]);
       followed.push(done);
     }
@@ -502,7 +501,7 @@ const failed = (note: string): Outcome => ({ output: null, bytes: 0, sha256: nul
  * follow it from when `followFrom` gives the deadline (once every item was copied once).
  */
 async function recoverOne(
-  item: ItemRow, reader: ItemReader, options: RecoverOptions, pass: { copiedOnce: () => void; followFrom: Promise<number>; keepFree: number; guard: SpaceGuard },
+  item: ItemRow, reader: ItemReader, options: RecoverOptions, pass: { copiedOnce: () => void; followFrom: Promise<number>; guard: SpaceGuard },
 ): Promise<Outcome> {
   let outputFd: number | null = null;
   let output = '';
@@ -511,7 +510,7 @@ async function recoverOne(
     const opened = await reader.open();
     if (typeof opened === 'string') return failed(opened);
     const sizeAtStart = opened.size;
-    const tooBig = spaceRefusal(options.outputDir, ...copyNeeds(opened), pass.keepFree);
+    const tooBig = pass.guard.refusal(...copyNeeds(opened));
     if (tooBig !== null) return failed(`not copied: ${tooBig}`);
     // A copy made before (an earlier run, a retry with --follow) stays as it is: NAME.2, NAME.3, ...
     ({ file: output, fd: outputFd } = createUnique(options.outputDir, outputName(item), 0o400));

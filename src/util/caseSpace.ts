@@ -36,16 +36,6 @@ export function keepFreeFor(outputDir: string, dbPath: string): number {
 const kept = (keep: number): string => (keep === 0 ? '' : ` (${keep >> 20} MiB are kept for the case database)`);
 
 /**
- * Why a copy of `needs` bytes (`what` says them, e.g. "41943040 bytes") is not started in `dir`,
- * or null: it fits with `keep` bytes left, or either number is unknown.
- */
-export function spaceRefusal(dir: string, needs: number | null, what: string, keep: number): string | null {
-  const free = freeBytes(dir);
-  if (needs === null || free === null || needs + keep <= free) return null;
-  return `the copy needs ${what} and the case's file system has ${free} bytes free${kept(keep)}: make room, or use a case on a larger disk`;
-}
-
-/**
  * Counts the writes of every copy of a run (one guard for all: copies followed side by side share
  * the disk) against the free space of its disk, and stops them before the last `keep` bytes. Free
  * space is read at each claim (other writers use the disk too); bytes claimed but not yet written
@@ -58,6 +48,16 @@ export class SpaceGuard {
     private readonly dir: string,
     private readonly keep: number,
   ) {}
+
+  /**
+   * Why a copy of `needs` bytes (`what` says them, e.g. "41943040 bytes") is not to be started, or
+   * null: it fits with `keep` bytes left, or either number is unknown.
+   */
+  refusal(needs: number | null, what: string): string | null {
+    const free = freeBytes(this.dir);
+    if (needs === null || free === null || needs + this.pending + this.keep <= free) return null;
+    return `the copy needs ${what} and the case's file system has ${free} bytes free${kept(this.keep)}: make room, or use a case on a larger disk`;
+  }
 
   /** Call before writing `bytes`, and release(bytes) once that write is done (or failed): throws when it would leave less than `keep` free. */
   claim(bytes: number): void {
