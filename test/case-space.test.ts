@@ -15,6 +15,8 @@ import { json, runCli } from './helpers/cli.js';
 import { makeTempDir } from './helpers/holder.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
+import { openCase } from '../src/store/db.js';
+import { caseSummary } from '../src/report/summary.js';
 
 const MiB = 1 << 20;
 const KEEP_FREE = 4 * MiB;
@@ -184,4 +186,41 @@ test('recover into a file system without a size limit (ramfs: statfs says 0 bloc
   assert.equal(result.code, 0, result.stderr);
   const [copy] = json<RecoveredJson[]>(result);
   assert.deepEqual([copy?.complete, copy?.sha256], [true, crypto.createHash('sha256').update(content).digest('hex')]);
+});
+
+test('recovered/ on a 4 MiB disk of its own: a 4 MiB file is refused (64 KiB are kept for SHA256SUMS), the small one copied and listed, exit 3; the refusal counts as not copied (root)', async (t) => {
+  const caseDir = makeTempDir('space-own-case', '/dev/shm');
+  const recovered = path.join(caseDir, 'recovered');
+  fs.mkdirSync(recovered);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', recovered]);
+  t.after(() => {
+    execFileSync('umount', [recovered]);
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const dir = makeTempDir('space-own-files');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const exact = crypto.randomBytes(4 * MiB);
+  const small = crypto.randomBytes(10);
+  fs.writeFileSync(path.join(dir, 'exact.bin'), exact);
+  fs.writeFileSync(path.join(dir, 'small.bin'), small);
+  const holder = await holding(t, dir, [
+    "held = [open(os.path.join(d, name), 'rb') for name in ('exact.bin', 'small.bin')]",
+    "for name in ('exact.bin', 'small.bin'): os.unlink(os.path.join(d, name))",
+  ].join('\n'));
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const result = runCli(caseDir, ['recover', '--json']);
+  assert.equal(result.code, 3, result.stderr);
+  const copies = json<RecoveredJson[]>(result);
+  const exactCopy = copies.find((copy) => copy.fd === 3);
+  const smallCopy = copies.find((copy) => copy.fd === 4);
+  assert.match(exactCopy?.note ?? '', /^not copied: the copy needs 4194304 bytes and the case's file system has \d+ bytes free \(64 KiB are kept for SHA256SUMS\)/);
+  assert.deepEqual([smallCopy?.complete, smallCopy?.sha256, smallCopy?.note], [true, crypto.createHash('sha256').update(small).digest('hex'), null]);
+  assert.equal(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: recovered, encoding: 'utf8' }), `${path.basename(smallCopy?.output ?? '')}: OK\n`);
+  const kase = openCase(caseDir, { create: false });
+  try {
+    const summary = caseSummary(kase.db);
+    assert.deepEqual([summary.recoveredComplete, summary.recoveredIncomplete, summary.notRecovered], [1, 0, 1]);
+  } finally {
+    kase.close();
+  }
 });

@@ -7,7 +7,7 @@ import { oneLine } from '../errors.js';
 import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
 import { extractionOutput, finishExtraction, latestCompleteRecovery, liveItemsFor, startExtraction } from '../store/images.js';
-import { appendSha256Sums } from '../util/sha256sums.js';
+import { tryAppendSha256Sums } from '../util/sha256sums.js';
 import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
 import { icatToFd, icatToStream } from '../tools/icat.js';
 import { HOLE_BLOCK, newCopyState, streamInto } from '../recover/copy.js';
@@ -73,8 +73,9 @@ export async function extractInodes(
     for (const target of targets) {
       const id = startExtraction(db, { imageInodeId: target.imageInodeId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
       const outcome = await extractOne({ source, outputDir, recorder, hasher, guard, onFile: (file) => extractionOutput(db, id, file) }, target);
+      const unlisted = outcome.output === null || outcome.sha256 === null ? null : tryAppendSha256Sums(outputDir, outcome.sha256, outcome.output);
+      if (unlisted !== null) outcome.notes.push(unlisted);
       const result = conclude(db, id, source, target, outcome, mounted);
-      if (result.output !== null && result.sha256 !== null) appendSha256Sums(outputDir, result.sha256, result.output);
       results.push(result);
       onResult?.(result);
     }

@@ -16,7 +16,7 @@ import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { displayBytes } from '../util/bytes.js';
 import { devicesUnder, storedOnChain } from '../util/blockDevices.js';
 import { createUnique } from '../util/createUnique.js';
-import { appendSha256Sums } from '../util/sha256sums.js';
+import { tryAppendSha256Sums } from '../util/sha256sums.js';
 import { commandRecorder } from '../store/commands.js';
 import type { CommandRecorder } from '../exec/run.js';
 import { mayWait, PROBE_TIMEOUT_MS } from '../proc/mountProbe.js';
@@ -162,14 +162,13 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const recorder = commandRecorder(db);
   const silentDevs = new Map<string, string>();
   const origin = liveOrigin(db);
-  const record = (index: number, item: ItemRow, rowId: number, outcome: Outcome): void => {
+  const record = (index: number, item: ItemRow, rowId: number, written: Outcome): void => {
+    const unlisted = written.output === null || written.sha256 === null ? null : tryAppendSha256Sums(options.outputDir, written.sha256, written.output);
+    const outcome = unlisted === null ? written : { ...written, note: written.note === null ? unlisted : `${written.note}; ${unlisted}` };
     update.run(
       outcome.output, outcome.bytes, outcome.sha256, outcome.complete ? 1 : 0, outcome.note, outcome.sizeAtStart, outcome.sizeAtEnd,
       outcome.sparse ? 1 : 0, outcome.followed ? 1 : 0, nowIso(), rowId,
     );
-    if (outcome.output !== null && outcome.sha256 !== null) {
-      appendSha256Sums(options.outputDir, outcome.sha256, outcome.output);
-    }
     results[index] = {
       item_id: item.id, pid: item.pid, fd: item.fd, kind: item.kind, inode: item.inode, output: outcome.output, bytes: outcome.bytes,
       sha256: outcome.sha256, complete: outcome.complete, note: outcome.note, size_at_start: outcome.sizeAtStart, size_at_end: outcome.sizeAtEnd,

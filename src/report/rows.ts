@@ -105,7 +105,8 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       kind: row.kind, fd: row.fd, path: displayBytes(row.path), path_b64: row.path.toString('base64'), dev: row.dev, inode: readU64(row.inode, row.inode_text),
       size: readU64(row.size, row.size_text), mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: null, crtime: null,
       mount_point: row.mount_point === null ? null : displayBytes(row.mount_point), fs_type: row.fs_type, fs_uuid: row.fs_uuid, source: sources,
-      status: row.r_complete === null ? 'not copied' : row.r_complete ? 'complete' : 'incomplete',
+      // A copy refused before it started (no room, another file system, a process gone) left no file: not copied.
+      status: row.r_complete === null || (row.r_complete === 0 && row.r_output === null) ? 'not copied' : row.r_complete ? 'complete' : 'incomplete',
       sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),
       note: [row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
       image: null, offset_sectors: null, state: null, recoverable: null, held_by: null,

@@ -47,8 +47,10 @@ export function caseSummary(db: Db): CaseSummary {
     lsofOnly: count(`SELECT count(*) AS n FROM items WHERE ${finished} AND in_proc = 0 AND snapshot_id IN (SELECT id FROM snapshots WHERE source = 'proc')`),
     both: count(`SELECT count(*) AS n FROM items WHERE ${finished} AND in_proc = 1 AND in_lsof = 1`),
     recoveredComplete: count(`SELECT count(*) AS n FROM items i JOIN recoveries r ON r.id = ${latest} WHERE r.complete = 1`),
-    recoveredIncomplete: count(`SELECT count(*) AS n FROM items i JOIN recoveries r ON r.id = ${latest} WHERE r.complete = 0`),
-    notRecovered: count(`SELECT count(*) AS n FROM items i WHERE ${finished} AND NOT EXISTS (SELECT 1 FROM recoveries r WHERE r.item_id = i.id)`),
+    // A copy that was not even started (refused: no room, another file system, a process gone) left
+    // no file: it counts as not copied, as the findings show it, not as an incomplete copy.
+    recoveredIncomplete: count(`SELECT count(*) AS n FROM items i JOIN recoveries r ON r.id = ${latest} WHERE r.complete = 0 AND r.output IS NOT NULL`),
+    notRecovered: count(`SELECT count(*) AS n FROM items i LEFT JOIN recoveries r ON r.id = ${latest} WHERE ${finished} AND (r.id IS NULL OR (r.complete = 0 AND r.output IS NULL))`),
     // Images by their path, however often each was scanned.
     images: count(`SELECT count(DISTINCT path) AS n FROM images`),
     imageInodes: {

@@ -21,19 +21,23 @@ export function freeBytes(dir: string): number | null {
   }
 }
 
+/** Left free on a disk of the copies alone (recovered/ mounted from another disk): the SHA256SUMS lines. */
+export const KEEP_FREE_SUMS_BYTES = 64 << 10;
+
 /**
  * What a copy into `outputDir` must leave free: KEEP_FREE_BYTES when the case database (`dbPath`)
- * is on the same file system, nothing when it is elsewhere (recovered/ on a disk of its own).
+ * is on the same file system, KEEP_FREE_SUMS_BYTES when it is elsewhere.
  */
 export function keepFreeFor(outputDir: string, dbPath: string): number {
   try {
-    return fs.statSync(outputDir).dev === fs.statSync(dbPath).dev ? KEEP_FREE_BYTES : 0;
+    return fs.statSync(outputDir).dev === fs.statSync(dbPath).dev ? KEEP_FREE_BYTES : KEEP_FREE_SUMS_BYTES;
   } catch {
     return KEEP_FREE_BYTES;
   }
 }
 
-const kept = (keep: number): string => (keep === 0 ? '' : ` (${keep >> 20} MiB are kept for the case database)`);
+const kept = (keep: number): string =>
+  keep >= KEEP_FREE_BYTES ? ` (${keep >> 20} MiB are kept for the case database)` : keep === 0 ? '' : ` (${keep >> 10} KiB are kept for SHA256SUMS)`;
 
 /**
  * Counts the writes of every copy of a run (one guard for all: copies followed side by side share
