@@ -538,7 +538,7 @@ test('a full case disk: the copy that cannot fit is refused before a byte of it 
   });
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
   // recovered/ on a 1 MiB file system of its own: the 16 MiB file cannot fit; the database is on
-  // another disk, so nothing is kept free for it there.
+  // another disk, so only 64 KiB are kept there, for the SHA256SUMS lines.
   fs.mkdirSync(recovered);
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', recovered]);
   const result = runCli(caseDir, ['recover', '--json']);
@@ -550,7 +550,7 @@ test('a full case disk: the copy that cannot fit is refused before a byte of it 
     [holder.files[1]?.fd, false, null, 0],
   ]);
   assert.equal(copies[1]?.output, null);
-  assert.match(copies[1]?.note ?? '', /^not copied: the copy needs 16777216 bytes and the case's file system has \d+ bytes free: make room, or use a case on a larger disk$/);
+  assert.match(copies[1]?.note ?? '', /^not copied: the copy needs 16777216 bytes and the case's file system has \d+ bytes free \(64 KiB are kept for SHA256SUMS\): make room, or use a case on a larger disk$/);
   assert.deepEqual(fs.readdirSync(recovered).sort(), ['SHA256SUMS', path.basename(copies[0]?.output ?? '')].sort(), 'not a byte of the big file written');
   assert.deepEqual(fs.readFileSync(path.join(recovered, 'SHA256SUMS'), 'utf8').trim().split('\n').map((line) => line.split('  ')[0]), [sha256(small)]);
 });
