@@ -1,9 +1,7 @@
 // Recover live items: custody checks, the same-file-system rule, one read pass with sha256,
 // follow a growing file, record every attempt (and its reason when incomplete).
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { errnoCode, oneLine, UnlinkedError } from '../errors.js';
 import { devString, unescapeOctal } from '../../parsers/procfs.js';
 import type { Db } from '../store/db.js';
@@ -13,6 +11,7 @@ import type { ItemRow } from '../store/items.js';
 import { birthNs, checkOpenedFile, checkProcess, holderFdPath, sameBirth, sameFile, sourcePath } from './custody.js';
 import { HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
+import { startHash } from '../image/source.js';
 import { displayBytes } from '../util/bytes.js';
 import { devicesUnder, storedOnChain } from '../util/blockDevices.js';
 import { createUnique } from '../util/createUnique.js';
@@ -582,7 +581,8 @@ async function recoverOne(
       // cut back to it, what is kept is then an exact prefix of the file.
       if (state?.stoppedAt !== null && state?.stoppedAt !== undefined) fs.ftruncateSync(outputFd, state.stoppedAt);
       partial = fs.fstatSync(outputFd).size;
-      sha256 = await hashFile(output);
+      // Read back in a worker (the output is open write-only here), as a scan hashes its image.
+      sha256 = (await startHash(output).done).sha256;
     } catch {
       // the size and hash of what is there are details: the note still says where it is
     }
@@ -603,25 +603,6 @@ function copyNeeds({ size, allocated, blockSize }: { size: number; allocated: nu
   const writes = allocated === null ? null : allocated * Math.max(1, Math.ceil(HOLE_BLOCK / Math.max(1, blockSize ?? HOLE_BLOCK)));
   if (writes === null || writes >= size) return [size, `${size} bytes`];
   return [writes, `${writes} bytes (the blocks of its ${size} bytes: holes are not written)`];
-}
-
-const readAt = promisify(fs.read);
-
-/** sha256 of a file of ours (the output is open write-only: read through a descriptor of its own). */
-async function hashFile(file: string): Promise<string> {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY);
-  try {
-    const hash = crypto.createHash('sha256');
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    for (let position = 0; ; ) {
-      const { bytesRead } = await readAt(fd, buffer, 0, buffer.length, position);
-      if (bytesRead === 0) return hash.digest('hex');
-      hash.update(buffer.subarray(0, bytesRead));
-      position += bytesRead;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /** Why a /proc path could not be opened, as the record says it. */
