@@ -8,7 +8,7 @@ import { run, type CommandRecorder } from '../exec/run.js';
 import { UnlinkedError } from '../errors.js';
 import { parseDebugfsStats, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import type { ParseResult } from '../../parsers/types.js';
-import { SHORT_TIMEOUT_MS, WALK_TIMEOUT_MS, copyTimeoutMs } from './limits.js';
+import { SHORT_TIMEOUT_MS, STREAM_STALL_MS, WALK_TIMEOUT_MS, copyTimeoutMs } from './limits.js';
 import { KEEP_FREE_BYTES, freeBytes } from '../util/caseSpace.js';
 
 /** Inodes per debugfs process: about 600 bytes of output each, so a batch stays near 12 MB. */
@@ -140,15 +140,6 @@ export async function debugfsStatMany(image: string, offsetSectors: number, inod
   });
 }
 
-/**
- * `dump <N> OUT`: debugfs writes OUT itself, here a name of its own in the scratch directory (a
- * request is one line of text: a path with a quote or a newline could not be named), then moved to
- * `output`, which the caller reserved. debugfs exits 0 even when the dump failed: what it said on
- * stderr (other than its version banner) comes back as the error; the caller judges what it wrote.
- */
-/** debugfs silent this long (a device that stopped answering) is killed: holes come out as zeros, never as silence. */
-const STREAM_STALL_MS = 5 * 60_000;
-
 /** `cat <N>`: the content on stdout, handed to `consume` chunk by chunk (the caller writes holes as holes). */
 export async function debugfsCatToStream(
   image: string, offsetSectors: number, inode: number, consume: (chunk: Buffer) => Promise<void>, sizeBytes: number | null, recorder: CommandRecorder, workDir: string,
@@ -161,6 +152,12 @@ export async function debugfsCatToStream(
   });
 }
 
+/**
+ * `dump <N> OUT`: debugfs writes OUT itself, here a name of its own in the scratch directory (a
+ * request is one line of text: a path with a quote or a newline could not be named), then moved to
+ * `output`, which the caller reserved. debugfs exits 0 even when the dump failed: what it said on
+ * stderr (other than its version banner) comes back as the error; the caller judges what it wrote.
+ */
 export async function debugfsDump(image: string, offsetSectors: number, inode: number, output: string, sizeBytes: number | null, recorder: CommandRecorder, workDir: string): Promise<void> {
   await withScratch(workDir, async (dir) => {
     const written = path.join(dir, 'dump.out');

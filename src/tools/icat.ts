@@ -2,14 +2,11 @@
 // descriptor (icat writes the file itself, at full speed), through this process (a sparse inode:
 // its holes stay holes in the copy), or into memory for small metadata files.
 import { run, type CommandRecorder } from '../exec/run.js';
-import { SHORT_TIMEOUT_MS, copyTimeoutMs, offsetArgs } from './limits.js';
+import { SHORT_TIMEOUT_MS, STREAM_STALL_MS, copyTimeoutMs, offsetArgs } from './limits.js';
 
 export async function icatToFd(image: string, offsetSectors: number, inode: number, outputFd: number, sizeBytes: number | null, recorder: CommandRecorder): Promise<void> {
   await run('icat', [...offsetArgs(offsetSectors), image, String(inode)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder, stdoutFd: outputFd });
 }
-
-/** icat silent this long (a device that stopped answering) is killed: holes come out as zeros, never as silence. */
-const STREAM_STALL_MS = 5 * 60_000;
 
 /** The content handed to `consume` chunk by chunk, the next read when the last is consumed (the caller writes holes as holes). */
 export async function icatToStream(

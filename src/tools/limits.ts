@@ -14,6 +14,9 @@ export function copyTimeoutMs(sizeBytes: number | null): number {
   return Math.min(MAX_TIMER_MS, 10 * 60_000 + Math.ceil((sizeBytes ?? 0) / (1 << 30)) * 60_000);
 }
 
+/** A copy streamed through unlinked whose program sends nothing this long (a device that stopped answering) is killed: holes come out as zeros, never as silence. */
+export const STREAM_STALL_MS = 5 * 60_000;
+
 /** TSK's `-o SECTORS` (512-byte units, the same unit mmls prints). */
 export function offsetArgs(offsetSectors: number): string[] {
   return offsetSectors === 0 ? [] : ['-o', String(offsetSectors)];
