@@ -71,32 +71,59 @@ export function hasNoFileType(inode: Pick<DebugfsInode, 'type' | 'mode'>): boole
   return inode.type === 'bad type' || inode.mode === 0;
 }
 
-/** Parse the output of one batch; `asked` is the list of inode numbers in the order of the stat commands. */
+/** debugfs' echo of a command, `debugfs: stat <N>`: the line that starts each inode's chunk. */
+const ECHO_PREFIX = 'debugfs: stat <';
+const ECHO = /^debugfs: stat <(\d+)>$/;
+/** From these sections on, a line that looks like a field is not one (attribute values are owner-controlled). */
+const SECTION = /^(Extended attributes:|Inode checksum:|EXTENTS:|BLOCKS:|Size of inline data:|Device major\/minor)/;
+const LIST_START = /^(EXTENTS|BLOCKS):\(/;
+const HEAD = /^Inode: (\d+)\s+Type: (.+?)\s+Mode:\s+([0-7]{4})\s/;
+const OWNER = /^User:\s+(-?\d+)\s+Group:\s+(-?\d+)(?:\s|$)/;
+const SIZE = /\sSize: (\d+)$/;
+const LINKS = /^Links: (\d+)\s+Blockcount: (\d+)/;
+const TIME = /^\s*(ctime|atime|mtime|crtime|dtime): 0x([0-9a-f]{8})(?::\(?([0-9a-f]{8})\)?)?(?:\s|$)/;
+const FAST_LINK = 'Fast link dest: ';
+const NEWLINE = 0x0a;
+const OPEN_PAREN = 0x28;
+
+/** The end of the line that starts at `start`: its newline, or the end of the text. */
+function lineEnd(text: string, start: number): number {
+  const end = text.indexOf('\n', start);
+  return end < 0 ? text.length : end;
+}
+
+/** The 1-based number of the line that starts at `position` (only for warnings: it counts from the start). */
+function lineNumber(text: string, position: number): number {
+  let line = 1;
+  for (let at = text.indexOf('\n'); at >= 0 && at < position; at = text.indexOf('\n', at + 1)) line++;
+  return line;
+}
+
+/** Where the next line that is exactly `line` starts, at or after `from`; -1 if none. */
+function findLine(text: string, line: string, from: number): number {
+  for (let at = text.indexOf(line, from); at >= 0; at = text.indexOf(line, at + 1)) {
+    const end = at + line.length;
+    if ((at === 0 || text.charCodeAt(at - 1) === NEWLINE) && (end === text.length || text.charCodeAt(end) === NEWLINE)) return at;
+  }
+  return -1;
+}
+
+/**
+ * Parse the output of one batch; `asked` is the list of inode numbers in the order of the stat
+ * commands. Read in place, by positions in the text: 10,000 inodes are 150,000 lines, parsed while
+ * fls still walks the directories, and most of them are never cut out as strings of their own.
+ */
 export function parseDebugfsStats(text: string, asked: readonly number[]): ParseResult<DebugfsInode> {
   const result: ParseResult<DebugfsInode> = { records: [], warnings: [] };
-  const lines = text.split('\n');
-  let next = 0;
-  let chunk: { inode: number; line: number; lines: string[] } | null = null;
-  const finish = () => {
-    if (chunk === null) return;
-    if (forged.has(chunk.inode)) {
-      result.warnings.push({ line: chunk.line, message: `debugfs output for inode ${chunk.inode} holds a forged "debugfs: stat" line (a symlink target?): not used` });
-      chunk = null;
-      return;
-    }
-    const parsed = parseOne(chunk.inode, chunk.lines);
-    if (parsed === null) result.warnings.push({ line: chunk.line, message: `debugfs printed nothing usable for inode ${chunk.inode}`, text: warningText(chunk.lines[0] ?? '') });
-    else result.records.push(parsed);
-    chunk = null;
-  };
   // A symlink target is printed raw: one can hold a line just like debugfs' echo of the next
   // command and so start a forged description. An echo seen more often than it was asked for makes
   // the inodes around it impossible to tell apart: both are left undescribed (istat describes them).
   const askedTimes = new Map<number, number>();
   for (const inode of asked) askedTimes.set(inode, (askedTimes.get(inode) ?? 0) + 1);
   const echoed = new Map<number, number>();
-  for (const line of lines) {
-    const echo = /^debugfs: stat <(\d+)>$/.exec(line);
+  for (let at = text.indexOf(ECHO_PREFIX); at >= 0; at = text.indexOf(ECHO_PREFIX, at + 1)) {
+    if (at > 0 && text.charCodeAt(at - 1) !== NEWLINE) continue;
+    const echo = ECHO.exec(text.slice(at, lineEnd(text, at)));
     if (echo !== null) echoed.set(Number(echo[1]), (echoed.get(Number(echo[1])) ?? 0) + 1);
   }
   const forged = new Set<number>();
@@ -105,23 +132,47 @@ export function parseDebugfsStats(text: string, asked: readonly number[]): Parse
     forged.add(inode);
     if (index > 0) forged.add(asked[index - 1] ?? inode);
   });
-  lines.forEach((line, index) => {
-    const expected = asked[next];
-    if (expected !== undefined && line === `debugfs: stat <${expected}>`) {
-      finish();
-      chunk = { inode: expected, line: index + 1, lines: [] };
-      next++;
-      return;
+  // Each asked inode's chunk: the lines after its echo, up to the echo of the next one asked.
+  let next = 0;
+  let echoAt = asked.length > 0 ? findLine(text, `${ECHO_PREFIX}${asked[0]}>`, 0) : -1;
+  while (echoAt >= 0) {
+    const inode = asked[next] ?? -1;
+    next++;
+    const echoEnd = lineEnd(text, echoAt);
+    const following = next < asked.length ? findLine(text, `${ECHO_PREFIX}${asked[next]}>`, echoEnd) : -1;
+    // The chunk's lines run from just past the echo's newline to the newline before the next echo
+    // (or the end of the text); an echo on the last line, without a newline, has none.
+    const bodyStart = echoEnd === text.length ? -1 : echoEnd + 1;
+    const bodyEnd = following < 0 ? text.length : following - 1;
+    if (forged.has(inode)) {
+      result.warnings.push({ line: lineNumber(text, echoAt), message: `debugfs output for inode ${inode} holds a forged "debugfs: stat" line (a symlink target?): not used` });
+    } else {
+      const parsed = bodyStart < 0 ? null : parseOne(inode, text, bodyStart, bodyEnd);
+      if (parsed === null) {
+        const first = bodyStart < 0 || bodyStart > bodyEnd ? '' : text.slice(bodyStart, Math.min(lineEnd(text, bodyStart), bodyEnd));
+        result.warnings.push({ line: lineNumber(text, echoAt), message: `debugfs printed nothing usable for inode ${inode}`, text: warningText(first) });
+      } else {
+        result.records.push(parsed);
+      }
     }
-    if (chunk !== null) (chunk as { lines: string[] }).lines.push(line);
-  });
-  finish();
-  for (let missing = next; missing < asked.length; missing++) result.warnings.push({ line: lines.length, message: `debugfs output ends before inode ${asked[missing]}` });
+    echoAt = following;
+  }
+  if (next < asked.length) {
+    const lines = lineNumber(text, text.length);
+    for (let missing = next; missing < asked.length; missing++) result.warnings.push({ line: lines, message: `debugfs output ends before inode ${asked[missing]}` });
+  }
   return result;
 }
 
-function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null {
-  const head = /^Inode: (\d+)\s+Type: (.+?)\s+Mode:\s+([0-7]{4})\s/.exec(lines[0] ?? '');
+/**
+ * One inode's description: the lines of text[from, end) (`end` is where the next echo's newline
+ * is, or the end of the text), the first its `Inode:` line.
+ */
+function parseOne(inode: number, text: string, from: number, end: number): DebugfsInode | null {
+  if (from > end) return null;
+  let lineStart = from;
+  let lineStop = Math.min(lineEnd(text, from), end);
+  const head = HEAD.exec(text.slice(lineStart, lineStop));
   if (head === null || Number(head[1]) !== inode) return null;
   const type = head[2] ?? '';
   const perms = parseInt(head[3] ?? '0', 8);
@@ -136,41 +187,47 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
   // The fixed fields come first; from the attributes, checksum or block list on, a line that looks
   // like one is not one (attribute values are owner-controlled): only those sections are read.
   let fieldsDone = false;
-  for (const line of lines.slice(1)) {
-    let match: RegExpExecArray | null;
-    if (line.startsWith('Fast link dest: ')) {
+  let fastLink = -1;
+  for (lineStart = lineStop + 1; lineStart <= end; lineStart = lineStop + 1) {
+    lineStop = Math.min(lineEnd(text, lineStart), end);
+    if (text.startsWith(FAST_LINK, lineStart)) {
       // The last thing printed for a symlink: its raw target, which may span lines. Nothing after it is a field.
+      fastLink = lineStart;
       break;
     }
-    if (/^(Extended attributes:|Inode checksum:|EXTENTS:|BLOCKS:|Size of inline data:|Device major\/minor)/.test(line)) fieldsDone = true;
-    if (inList) {
-      if (/^\(/.test(line)) {
-        found.dataBlocks += countDataBlocks(line);
-        continue;
-      }
-      inList = false;
+    const first = lineStart < lineStop ? text.charCodeAt(lineStart) : -1;
+    if (inList && first === OPEN_PAREN) {
+      found.dataBlocks += countDataBlocks(text.slice(lineStart, lineStop));
+      continue;
     }
-    if (line === 'EXTENTS:' || line === 'BLOCKS:' || /^(EXTENTS|BLOCKS):\(/.test(line)) {
+    inList = false;
+    // Only lines that may be read are cut out: a time, an owner, a count, a section's start.
+    const line = text.slice(lineStart, lineStop);
+    if (!fieldsDone && SECTION.test(line)) fieldsDone = true;
+    let match: RegExpExecArray | null;
+    if (line === 'EXTENTS:' || line === 'BLOCKS:' || LIST_START.test(line)) {
       inList = true;
       const rest = line.slice(line.indexOf(':') + 1);
       if (rest !== '') found.dataBlocks += countDataBlocks(rest);
     } else if (fieldsDone) {
-      if (/^Size of inline data: [1-9]/.test(line)) found.inlineData = true;
+      if (line.startsWith('Size of inline data: ') && /^Size of inline data: [1-9]/.test(line)) found.inlineData = true;
     } else if (line.startsWith('User:') && !seenOwner) {
       // debugfs prints uid and gid with %d: 4000000000 comes out as -294967296. Each field is read
       // on its own, so one odd value does not lose the others.
       seenOwner = true;
-      const owner = /^User:\s+(-?\d+)\s+Group:\s+(-?\d+)(?:\s|$)/.exec(line);
+      const owner = OWNER.exec(line);
       if (owner !== null) {
         found.uid = Number(owner[1]) >>> 0;
         found.gid = Number(owner[2]) >>> 0;
       }
-      const size = /\sSize: (\d+)$/.exec(line);
+      const size = SIZE.exec(line);
       if (size !== null && Number.isSafeInteger(Number(size[1]))) found.size = Number(size[1]);
-    } else if ((match = /^Links: (\d+)\s+Blockcount: (\d+)/.exec(line)) !== null && found.links === null) {
-      found.links = Number(match[1]);
-      found.blockcount = Number(match[2]);
-    } else if ((match = /^\s*(ctime|atime|mtime|crtime|dtime): 0x([0-9a-f]{8})(?::\(?([0-9a-f]{8})\)?)?(?:\s|$)/.exec(line)) !== null) {
+    } else if (line.startsWith('Links: ')) {
+      if (found.links === null && (match = LINKS.exec(line)) !== null) {
+        found.links = Number(match[1]);
+        found.blockcount = Number(match[2]);
+      }
+    } else if ((match = TIME.exec(line)) !== null) {
       const low = parseInt(match[2] ?? '0', 16);
       const key = match[1];
       if (key === 'dtime') {
@@ -185,11 +242,11 @@ function parseOne(inode: number, lines: readonly string[]): DebugfsInode | null 
       found[`${time}Ns`] = decoded.nanoseconds;
     }
   }
-  const fastLink = lines.findIndex((line) => line.startsWith('Fast link dest: '));
-  if (fastLink > 0) {
-    const shown = lines.slice(fastLink);
-    while (shown.length > 1 && shown[shown.length - 1] === '') shown.pop();
-    const quoted = shown.join('\n').slice('Fast link dest: '.length);
+  if (fastLink >= 0) {
+    // The target as printed, to the chunk's end, without the empty lines that follow it.
+    let stop = end;
+    while (stop > fastLink && text.charCodeAt(stop - 1) === NEWLINE) stop--;
+    const quoted = text.slice(fastLink + FAST_LINK.length, stop);
     const target = quoted.length >= 2 && quoted.startsWith('"') && quoted.endsWith('"') ? quoted.slice(1, -1) : '';
     if (target !== '' && target.length === found.size) {
       found.symlinkTarget = target;

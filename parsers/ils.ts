@@ -25,26 +25,46 @@ export interface IlsInode {
 
 const HEADER = 'st_ino|st_alloc|st_uid|st_gid|st_mtime|st_atime|st_ctime|st_crtime|st_mode|st_nlink|st_size';
 
+const DIGITS = /^\d+$/;
+
 export function parseIls(text: string): ParseResult<IlsInode> {
   const result: ParseResult<IlsInode> = { records: [], warnings: [] };
   let inTable = false;
-  text.split('\n').forEach((line, index) => {
-    if (line === '') return;
+  const lines = text.split('\n');
+  // A plain loop: `ils -r` of a large file system is tens of thousands of rows, read while fls walks.
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index] ?? '';
+    if (line === '') continue;
     if (line === HEADER) {
       inTable = true;
-      return;
+      continue;
     }
-    if (!inTable) return; // "class|host|device|start_time" preamble
+    if (!inTable) continue; // "class|host|device|start_time" preamble
     const fields = line.split('|');
-    const numbers = fields.map((field, position) => (position === 1 ? 0 : position === 8 ? parseInt(field, 8) : Number(field)));
-    if (fields.length !== 11 || !/^[af]$/.test(fields[1] ?? '') || !/^\d+$/.test(fields[0] ?? '') || numbers.some((value) => !Number.isSafeInteger(value))) {
-      result.warnings.push({ line: index + 1, message: 'unreadable ils line', text: warningText(line) });
-      return;
-    }
-    const [inode = 0, , uid = 0, gid = 0, mtime = 0, atime = 0, ctime = 0, crtime = 0, perms = 0, nlink = 0, size = 0] = numbers;
-    result.records.push({ inode, allocated: fields[1] === 'a', uid, gid, mtime, atime, ctime, crtime, perms, nlink, size });
-  });
+    const record = fields.length === 11 ? readRow(fields) : null;
+    if (record === null) result.warnings.push({ line: index + 1, message: 'unreadable ils line', text: warningText(line) });
+    else result.records.push(record);
+  }
   return result;
+}
+
+/** One row of 11 fields, or null when a field is not what ils prints (a number past 2^53 included). */
+function readRow(fields: readonly string[]): IlsInode | null {
+  const alloc = fields[1];
+  if ((alloc !== 'a' && alloc !== 'f') || !DIGITS.test(fields[0] ?? '')) return null;
+  const number = (position: number): number => Number(fields[position]);
+  const inode = number(0);
+  const uid = number(2);
+  const gid = number(3);
+  const mtime = number(4);
+  const atime = number(5);
+  const ctime = number(6);
+  const crtime = number(7);
+  const perms = parseInt(fields[8] ?? '', 8);
+  const nlink = number(9);
+  const size = number(10);
+  for (const value of [inode, uid, gid, mtime, atime, ctime, crtime, perms, nlink, size]) if (!Number.isSafeInteger(value)) return null;
+  return { inode, allocated: alloc === 'a', uid, gid, mtime, atime, ctime, crtime, perms, nlink, size };
 }
 
 /**

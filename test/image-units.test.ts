@@ -168,6 +168,22 @@ Links: 0   Blockcount: 8
   assert.deepEqual(parsed.warnings.map((warning) => warning.message), ['debugfs output ends before inode 22']);
 });
 
+test('debugfs stat batch: an empty description, an echo on the last line, a CR after an echo, a target over lines', () => {
+  const edges = 'debugfs: stat <12>\ndebugfs: stat <13>\nInode: 13   Type: regular    Mode:  0644   Flags: 0x0\n' +
+    'User:     0   Group:     0   Project:     0   Size: 5\nLinks: 0   Blockcount: 8\nEXTENTS:\n(0):100\n\ndebugfs: stat <14>';
+  const parsed = parseDebugfsStats(edges, [12, 13, 14]);
+  assert.deepEqual(parsed.warnings, [
+    { line: 1, message: 'debugfs printed nothing usable for inode 12', text: '' },
+    { line: 9, message: 'debugfs printed nothing usable for inode 14', text: '' },
+  ]);
+  assert.deepEqual(parsed.records.map((record) => [record.inode, record.size, record.dataBlocks]), [[13, 5, 1]]);
+  // "debugfs: stat <15>\r" is not the echo of stat <15>: nothing was described.
+  assert.deepEqual(parseDebugfsStats('debugfs: stat <15>\r\nInode: 15   Type: regular    Mode:  0644   Flags: 0x0\n', [15]).warnings,
+    [{ line: 3, message: 'debugfs output ends before inode 15' }]);
+  const link = 'debugfs: stat <16>\nInode: 16   Type: symlink    Mode:  0777   Flags: 0x0\nUser:     0   Group:     0   Project:     0   Size: 3\nFast link dest: "a\nb"\n\n\n';
+  assert.equal(parseDebugfsStats(link, [16]).records[0]?.symlinkTarget, 'a\nb');
+});
+
 test('orphan chain: followed through dtime links, a loop stops with a warning, a wild link too', async () => {
   const links = new Map([[14, 13], [13, 12], [12, 0]]);
   assert.deepEqual(await followOrphanChain(14, 100, async (inode) => links.get(inode) ?? null), { inodes: [14, 13, 12], warnings: [] });
