@@ -4,6 +4,7 @@
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
 import { displayBytes } from '../util/bytes.js';
+import { BatchInsert, sqlInteger } from './batch.js';
 
 // ---------------------------------------------------------------------------------------------
 // Writing a scan
@@ -61,6 +62,8 @@ export interface NewScan {
   unchangedAfter: boolean | null;
 }
 
+const INSERT_INODE = 'INSERT INTO image_inodes (filesystem_id, inode, state, found_by, size, mode, mode_string, uid, gid, nlink, atime, mtime, ctime, crtime, dtime, recoverable, blocks, last_name, last_name_exact)';
+
 /** Everything of one scan in one transaction: a failed scan leaves nothing behind. */
 export function storeScan(db: Db, scan: NewScan): number {
   const insertImage = db.prepare(
@@ -69,10 +72,6 @@ export function storeScan(db: Db, scan: NewScan): number {
   const insertFs = db.prepare(
     `INSERT INTO image_filesystems (image_id, offset_sectors, fs_type, fs_uuid, label, last_mounted_at, last_mount_point, block_size, inode_count, orphan_file, last_orphan, error)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const insertInode = db.prepare(
-    `INSERT INTO image_inodes (filesystem_id, inode, state, found_by, size, mode, mode_string, uid, gid, nlink, atime, mtime, ctime, crtime, dtime, recoverable, blocks, last_name, last_name_exact)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   return db.transaction(() => {
     const imageId = Number(
@@ -87,11 +86,14 @@ export function storeScan(db: Db, scan: NewScan): number {
         insertFs.run(imageId, fs.offsetSectors, fs.fsType, fs.fsUuid, fs.label, fs.lastMountedAt, fs.lastMountPoint, fs.blockSize, fs.inodeCount,
           fs.orphanFile ? 1 : 0, fs.lastOrphan, fs.error).lastInsertRowid,
       );
+      // Many rows per statement (10,000 deleted inodes: 75 -> 35 ms here), the file system's id written into them.
+      const inodes = new BatchInsert(db, INSERT_INODE, `(${sqlInteger(fsId)}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       for (const inode of fs.inodes) {
-        insertInode.run(fsId, inode.inode, inode.state, inode.foundBy.join('+'), inode.size, inode.mode, inode.mode === null ? null : modeString(inode.mode),
+        inodes.add(inode.inode, inode.state, inode.foundBy.join('+'), inode.size, inode.mode, inode.mode === null ? null : modeString(inode.mode),
           inode.uid, inode.gid, inode.nlink, inode.atime, inode.mtime, inode.ctime, inode.crtime, inode.dtime, inode.recoverable ? 1 : 0, inode.blocks, inode.lastName,
           inode.lastNameExact === null ? null : inode.lastNameExact ? 1 : 0);
       }
+      inodes.flush();
     }
     return imageId;
   }).immediate();
