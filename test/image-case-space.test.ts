@@ -160,6 +160,51 @@ test('image extract onto a small case disk: sparse orphans written sparse with t
   assert.equal(sha256File(image), imageBefore, 'the image is unchanged');
 });
 
+test('image extract --all: an orphan with more than 1 GiB of holes is copied after the others (said before it starts), its copy still exact; the JSON keeps the scan\'s order (root)', async (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'holes-last');
+  // 1.1 GiB of holes on a 64 MiB ext4 (icat 4.11.1 fails past the end of the file system: debugfs cat).
+  const holey: SparseSpec = { name: 'holey.sparse', size: (1 << 30) + (100 << 20), at: [0, 1 << 30] };
+  const dense = crypto.randomBytes(1 << 20);
+  const image = path.join(dir, 'evidence.img');
+  const built = loopFs({ dir, sizeMiB: 64, mkfsArgs: ['-b', '4096'] });
+  let holder: Holder | null = null;
+  let inodes: number[];
+  try {
+    writeSparse(built.mountPoint, holey);
+    fs.writeFileSync(path.join(built.mountPoint, 'dense.bin'), dense);
+    holder = await startHolder(built.mountPoint, [holey.name, 'dense.bin'].map((name) => ({ kind: 'existing' as const, name, content: Buffer.alloc(0) })));
+    inodes = holder.files.map((file) => file.inode);
+    frozenCopy(built, image);
+  } finally {
+    await holder?.stop();
+    built.cleanup();
+  }
+  const [holeyInode = 0, denseInode = 0] = inodes;
+  assert.ok(holeyInode < denseInode, 'the holey file has the lower inode: the scan lists it first');
+  const imageBefore = sha256File(image);
+
+  const result = runCli(caseDir, ['image', 'extract', image, '--all', '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const extracted = json<ExtractedJson[]>(result);
+  assert.deepEqual(extracted.map((entry) => [entry.inode, entry.complete, entry.sha256]), [
+    [holeyInode, true, sparseSha256(holey)],
+    [denseInode, true, crypto.createHash('sha256').update(dense).digest('hex')],
+  ]);
+  assert.equal(extracted[0]?.method, 'debugfs');
+  const lines = result.stderr.split('\n');
+  const said = lines.findIndex((line) => line.includes(`inode ${holeyInode} at sector 0: ${holey.size} bytes, ${holey.size - 2 * ISLAND.length} of them holes:`) && line.includes('copied after the others'));
+  const denseDone = lines.findIndex((line) => line.includes(`inode ${denseInode} at sector 0: ${dense.length} bytes, sha256`));
+  assert.ok(denseDone >= 0 && said > denseDone, `the dense orphan's copy is reported before the holey one is announced:\n${result.stderr}`);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    const rows = db.prepare('SELECT inode FROM extractions ORDER BY id').all() as Array<{ inode: number }>;
+    assert.deepEqual(rows.map((row) => row.inode), [denseInode, holeyInode], 'copied in that order');
+  } finally {
+    db.close();
+  }
+  assert.equal(sha256File(image), imageBefore, 'the image is unchanged');
+});
+
 test('image extract of a dense orphan cut short by a truncated image, onto a case disk with room for one copy: icat\'s prefix is kept and debugfs dump is not tried beside it, with why (root)', async (t) => {
   const { dir } = imageWorkDirs(t, 'cut-dense');
   const caseDisk = mountTmpfs('cut-dense-case', 20);

@@ -30,10 +30,13 @@ export async function imageExtractCommand(ctx: CommandContext, image: string, op
       : await namedTargets(kase.db, source, named, options.offset, recorder, kase.paths.dir);
     choice.notes.forEach((note) => ctx.info(note));
     choice.warnings.forEach((warning) => ctx.warn(warning));
-    const results = await extractInodes(kase.db, source, choice.targets, kase.paths.extracted, recorder, (result) => {
-      const where = `inode ${result.inode} at sector ${result.offset_sectors}`;
-      if (!result.complete) ctx.warn(`${where}: ${result.note ?? 'incomplete'}`);
-      else ctx.info(`${where}: ${result.bytes} bytes, sha256 ${result.sha256 ?? '?'}${result.note === null ? '' : ` (${result.note})`}`);
+    const results = await extractInodes(kase.db, source, choice.targets, kase.paths.extracted, recorder, {
+      onResult: (result) => {
+        const where = `inode ${result.inode} at sector ${result.offset_sectors}`;
+        if (!result.complete) ctx.warn(`${where}: ${result.note ?? 'incomplete'}`);
+        else ctx.info(`${where}: ${result.bytes} bytes, sha256 ${result.sha256 ?? '?'}${result.note === null ? '' : ` (${result.note})`}`);
+      },
+      onSlow: (message) => ctx.info(message),
     });
     const complete = results.filter((result) => result.complete).length;
     ctx.info(`extracted ${complete} of ${results.length} inodes completely into ${kase.paths.extracted}`);

@@ -59,30 +59,58 @@ interface Outcome {
   notes: string[];
 }
 
+export interface ExtractEvents {
+  /** Each inode's result, as soon as it is known (in the order they are copied). */
+  onResult?: (result: ExtractedJson) => void;
+  /** Said before a copy that reads gigabytes of holes: why it takes a while. */
+  onSlow?: (message: string) => void;
+}
+
+/**
+ * Extract each target; the results come back in the order of `targets`. Inodes whose holes add up
+ * to SLOW_HOLE_BYTES or more are copied after all the others, the fewest holes first: icat and
+ * debugfs read every hole out as zeros and each zero is hashed, so a sparse file of terabytes (a
+ * crafted size costs its owner a few blocks) takes hours, and must not hold up the rest.
+ */
 export async function extractInodes(
-  db: Db, source: ImageSource, targets: readonly ExtractTarget[], outputDir: string, recorder: CommandRecorder, onResult?: (result: ExtractedJson) => void,
+  db: Db, source: ImageSource, targets: readonly ExtractTarget[], outputDir: string, recorder: CommandRecorder, events: ExtractEvents = {},
 ): Promise<ExtractedJson[]> {
   fs.mkdirSync(outputDir, { recursive: true });
   const mounted = source.deviceId !== null && isMounted(source.deviceId);
-  const results: ExtractedJson[] = [];
+  const results = new Array<ExtractedJson>(targets.length);
+  const order = targets.map((target, index) => ({ target, index, holes: holeBytes(target) }))
+    .sort((a, b) => Number(a.holes >= SLOW_HOLE_BYTES) - Number(b.holes >= SLOW_HOLE_BYTES) || (a.holes >= SLOW_HOLE_BYTES ? a.holes - b.holes : 0) || a.index - b.index);
   // Started before the first copy: the worker's start-up is then off every copy's path.
   const hasher = new FollowHasher();
   // Room the copies leave on the disk of the case database, when they share it.
   const guard = new SpaceGuard(outputDir, keepFreeFor(outputDir, db.name));
   try {
-    for (const target of targets) {
+    for (const { target, index, holes } of order) {
+      if (holes >= SLOW_HOLE_BYTES) {
+        events.onSlow?.(`inode ${target.inode} at sector ${target.offsetSectors}: ${target.size ?? '?'} bytes, ${holes} of them holes: ` +
+          `icat and debugfs read the holes out as zeros and each is hashed (about a minute per 16 GiB), so it is copied after the others`);
+      }
       const id = startExtraction(db, { imageInodeId: target.imageInodeId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
       const outcome = await extractOne({ source, outputDir, recorder, hasher, guard, onFile: (file) => extractionOutput(db, id, file) }, target);
       const unlisted = outcome.output === null || outcome.sha256 === null ? null : tryAppendSha256Sums(outputDir, outcome.sha256, outcome.output);
       if (unlisted !== null) outcome.notes.push(unlisted);
       const result = conclude(db, id, source, target, outcome, mounted);
-      results.push(result);
-      onResult?.(result);
+      results[index] = result;
+      events.onResult?.(result);
     }
   } finally {
     await hasher.close();
   }
   return results;
+}
+
+/** Holes this large (read and hashed as zeros at a few hundred MB/s) put a copy after the others. */
+export const SLOW_HOLE_BYTES = 2 ** 30;
+
+/** What of the inode's size its data blocks do not cover (holes, read as zeros); 0 when unknown. */
+function holeBytes(target: ExtractTarget): number {
+  if (target.size === null || target.blocks === null || target.blockSize === null) return 0;
+  return Math.max(0, target.size - target.blocks * target.blockSize);
 }
 
 /** What the copy steps share: where from, where to, who hashes, and who hears of each new file. */
