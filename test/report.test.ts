@@ -299,7 +299,7 @@ test('a device scanned again after its file system reused a freed inode: the old
   ]);
 });
 
-test('CSV and HTML: a deleted name fls printed with "^" for a control byte says so, and claims no bytes in path_b64 (root)', (t) => {
+test('CSV, HTML and bodyfile: a deleted name fls printed with "^" for a control byte says so, and claims no bytes in path_b64 (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'ctlreport');
   const image = debugfsBuilt(dir, ['mkfs.ext2'], { 'del-newXline': Buffer.from('x'), 'del-caret^real': Buffer.from('y'), plain: Buffer.from('z') },
     'kill_file del-newXline\nunlink del-newXline\nkill_file del-caret^real\nunlink del-caret^real\nkill_file plain\nunlink plain\n');
@@ -316,6 +316,14 @@ test('CSV and HTML: a deleted name fls printed with "^" for a control byte says 
   assert.equal(html.code, 0, html.stderr);
   // The rows are JSON in the page, rendered with textContent: the note is there for both inexact names.
   assert.equal(html.stdout.split(JSON.stringify(inexact)).length - 1, 2);
+  // mactime shows only the bodyfile's name: it says so there too.
+  const body = runCli(caseDir, ['report', '--format', 'bodyfile', '--out', '-']);
+  assert.equal(body.code, 0, body.stderr);
+  assert.deepEqual(body.stdout.trimEnd().split('\n').map((line) => line.split('|').slice(1, 3)), [
+    [`del-new^line (deleted: deleted in ${image} at sector 0; name as fls printed it, '^' for a control byte)`, '12'],
+    [`del-caret^real (deleted: deleted in ${image} at sector 0; name as fls printed it, '^' for a control byte)`, '13'],
+    [`plain (deleted: deleted in ${image} at sector 0)`, '14'],
+  ]);
 });
 
 test('CSV and HTML: an inode extracted by its number with no scan of the image is a finding with its copy; the bodyfile leaves it out (no times) (root)', (t) => {

@@ -25,7 +25,10 @@ export function bodyfileName(finding: Finding): string {
     finding.finding === 'live'
       ? `pid ${finding.pid ?? '?'}${finding.comm === null ? '' : ` ${shownComm(finding.comm)}`}${finding.fd === null ? ` ${finding.kind}` : ` fd ${finding.fd}`}, snapshot ${finding.snapshot_id ?? '?'}`
       : `${finding.state ?? 'inode'} in ${finding.image === null ? '?' : shown(finding.image)} at sector ${finding.offset_sectors ?? 0}`;
-  return `${finding.path} (deleted: ${where})`.replace(/\|/g, '\\x7c');
+  // An image finding claims no bytes (path_b64 '') for a placeholder (`<inode N>`) or for a name fls
+  // printed with '^' where a control byte was: mactime shows only this line, so it says which.
+  const inexact = finding.finding === 'image' && finding.path_b64 === '' && finding.path.includes('^') ? "; name as fls printed it, '^' for a control byte" : '';
+  return `${finding.path} (deleted: ${where}${inexact})`.replace(/\|/g, '\\x7c');
 }
 
 /** ls-style mode as TSK writes it: "r/rrw-r--r--" (name type / meta type, then permissions). */
