@@ -11,6 +11,8 @@ export interface ProcStat {
   ppid: number;
   /** Field 22: start time in clock ticks since boot; with the pid it names a process uniquely. */
   startTime: number;
+  /** Field 20: the process's threads (null if unreadable): more than one may mean fd tables of their own. */
+  numThreads: number | null;
 }
 
 /** comm may hold spaces and ')' itself: it runs to the LAST ')' of the line. */
@@ -24,7 +26,8 @@ export function parseProcStat(text: string): ProcStat | null {
   const ppid = Number(fields[1]);
   const startTime = Number(fields[19]);
   if (state === undefined || !Number.isInteger(ppid) || !Number.isInteger(startTime)) return null;
-  return { comm: text.slice(open + 1, close), state, ppid, startTime };
+  const numThreads = Number(fields[17]);
+  return { comm: text.slice(open + 1, close), state, ppid, startTime, numThreads: Number.isInteger(numThreads) ? numThreads : null };
 }
 
 export interface FdInfo {

@@ -8,7 +8,8 @@ import { mayWait } from '../src/proc/mountProbe.js';
 
 test('stat: comm with spaces and parentheses runs to the last parenthesis', () => {
   const line = '4242 (evil) (x) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 987654 1000 200 18446744073709551615\n';
-  assert.deepEqual(parseProcStat(line), { comm: 'evil) (x', state: 'S', ppid: 1, startTime: 987654 });
+  assert.deepEqual(parseProcStat(line), { comm: 'evil) (x', state: 'S', ppid: 1, startTime: 987654, numThreads: 1 });
+  assert.equal(parseProcStat(line.replace(' 20 0 1 0 ', ' 20 0 7 0 '))?.numThreads, 7, 'field 20: the number of threads');
   assert.equal(parseProcStat('garbage'), null);
 });
 

@@ -372,7 +372,7 @@ test('JSON: one document with the records of CONTRACT.md', (t) => {
   const document = JSON.parse(result.stdout) as Record<string, Array<Record<string, unknown>>>;
   assert.equal(document['items']?.length, 9);
   assert.deepEqual(Object.keys(document['items']?.[0] ?? {}).sort(), [
-    'comm', 'dev', 'exe', 'fd', 'fs_type', 'fs_uuid', 'id', 'inode', 'kind', 'lsof_note', 'map_range', 'mount_point', 'nlink', 'path', 'path_b64', 'pid', 'size', 'snapshot_id', 'source', 'start_time',
+    'comm', 'dev', 'exe', 'fd', 'fs_type', 'fs_uuid', 'id', 'inode', 'kind', 'lsof_note', 'map_range', 'mount_point', 'nlink', 'path', 'path_b64', 'pid', 'size', 'snapshot_id', 'source', 'start_time', 'thread_of',
   ]);
   assert.deepEqual(document['items']?.find((item) => item['id'] === 9)?.['source'], ['lsof']);
   assert.equal(document['image_inodes']?.length, 2);

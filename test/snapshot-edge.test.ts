@@ -160,6 +160,71 @@ test('a process whose main thread exited while another runs: its held file is fo
   ]);
 });
 
+test('a thread with an fd table of its own (unshare(CLONE_FILES)): its deleted file is listed under its TID with thread_of, even with the process\'s fd numbers, and recovered; a thread sharing the table adds nothing (root)', async (t) => {
+  const dir = makeTempDir('ownfdtable');
+  const caseDir = makeTempDir('ownfdtable-case', '/dev/shm');
+  const binary = path.join(dir, 'ownfdtable');
+  execFileSync('gcc', ['-O2', '-Wall', '-pthread', '-o', binary, path.join(repoRoot, 'test', 'helpers', 'c', 'ownfdtable.c')]);
+  const hidden = crypto.randomBytes(7001);
+  const shown = crypto.randomBytes(3001);
+  fs.writeFileSync(path.join(dir, 'hidden.bin'), hidden);
+  fs.writeFileSync(path.join(dir, 'shown.bin'), shown);
+  const process_ = spawn(binary, [path.join(dir, 'hidden.bin'), path.join(dir, 'shown.bin')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(process_).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const [pid = 0, ownTid = 0, sharedTid = 0] = (await firstLine(process_)).split(' ').map(Number);
+  // The process's table shows only the file the main thread holds, at the number the thread's file has in its own.
+  assert.deepEqual(fs.readdirSync(`/proc/${pid}/fd`).sort(), fs.readdirSync(`/proc/${pid}/task/${ownTid}/fd`).sort(), 'the same fd numbers in both tables');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => [item.pid, item.thread_of, item.kind, item.fd, item.path, item.size, item.nlink]), [
+    [pid, null, 'fd', 3, path.join(dir, 'shown.bin'), shown.length, 0],
+    [ownTid, pid, 'fd', 3, path.join(dir, 'hidden.bin'), hidden.length, 0],
+  ].sort((a, b) => Number(a[0]) - Number(b[0])));
+  assert.ok(!items.some((item) => item.pid === sharedTid), 'a thread that shares the table is not walked again');
+  // With lsof beside the walk: lsof (without -K) lists the process's file, not the thread's, and the item says why.
+  assert.equal(runCli(caseDir, ['snapshot', '--pid', String(pid)]).code, 0);
+  const crossed = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(crossed.map((item) => [item.pid, item.source, item.lsof_note]), [
+    [pid, ['proc', 'lsof'], null],
+    [ownTid, ['proc'], "not listed by lsof (held in a thread's own fd table, which lsof reads only with -K)"],
+  ].sort((a, b) => Number(a[0]) - Number(b[0])));
+  const recover = runCli(caseDir, ['recover', '--json']);
+  assert.equal(recover.code, 0, recover.stderr);
+  const copies = json<Array<{ pid: number; complete: boolean; sha256: string }>>(recover);
+  const sha = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
+  assert.deepEqual(copies.map((copy) => [copy.pid, copy.complete, copy.sha256]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    [[pid, true, sha(shown)], [ownTid, true, sha(hidden)]].sort((a, b) => Number(a[0]) - Number(b[0])));
+  const csv = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']);
+  assert.equal(csv.code, 0, csv.stderr);
+  const said = `held by thread ${ownTid} of process ${pid} in an fd table of its own (unshare(CLONE_FILES)), not the process's`;
+  assert.equal(csv.stdout.split(said).length - 1, 2, 'the thread\'s item of each snapshot says so in the CSV report');
+});
+
+test('a process of 30 threads holding 1,000 fds (29,000 links to compare, over the budget): its threads are told apart by fd counts only, and the snapshot says so (root)', async (t) => {
+  const dir = makeTempDir('manythreads');
+  const caseDir = makeTempDir('manythreads-case', '/dev/shm');
+  const script = String.raw`import os, sys, threading
+fds = [os.open(os.path.join(sys.argv[1], 'f%d' % i), os.O_CREAT | os.O_RDWR, 0o600) for i in range(1000)]
+stop = threading.Event()
+for _ in range(29): threading.Thread(target=stop.wait, daemon=True).start()
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+  const holder = spawn('python3', ['-c', script, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(holder).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(holder));
+  const result = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, new RegExp(`1 process with many threads and fds \\(the largest: pid ${pid} python3, 30 threads x \\d+ fds\\) had their threads' fd tables told apart by their fd counts \\(or numbers\\) only`));
+});
+
 test('a process name with a newline, an invalid byte and a right-to-left override is kept reversible and inert (root)', async (t) => {
   const dir = makeTempDir('comm');
   const caseDir = makeTempDir('comm-case', '/dev/shm');

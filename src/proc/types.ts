@@ -26,6 +26,12 @@ export interface ProcessRecord {
   cgroup: string | null;
   /** Why part of this process could not be read (EACCES as non-root, vanished mid-read). */
   readError: string | null;
+  /**
+   * Set for a thread with an fd table of its own (`unshare(CLONE_FILES)`, `clone` without
+   * CLONE_FILES): the PID of its process. Its row (pid = its TID) holds that table's fds; its maps and
+   * exe are the process's, recorded there.
+   */
+  threadOf: number | null;
 }
 
 /**

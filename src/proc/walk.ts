@@ -81,6 +81,7 @@ export function walkPids(
   const fds = new FdColumnsBuilder();
   // A mapped library is shared by hundreds of processes: stat it once per walk.
   const mapStatCache = new Map<string, StatLite | string>();
+  const countedOnly: CountedOnly[] = [];
   let inChunk = 0;
   const flush = (): void => {
     if (result.processes.length === 0) return;
@@ -97,7 +98,9 @@ export function walkPids(
   try {
     for (const pid of pids) {
       if (pid === process.pid) continue; // our own process is not evidence
-      walkProcess(procRoot, pid, result, fds, mounts, mapStatCache, home !== null, notExamined, progress);
+      const ownTables = walkProcess(procRoot, pid, result, fds, mounts, mapStatCache, home !== null, notExamined, progress, null, countedOnly);
+      // A thread with an fd table of its own can hold a deleted file the process's table does not show.
+      for (const tid of ownTables) walkProcess(procRoot, tid, result, fds, mounts, mapStatCache, home !== null, notExamined, progress, pid, countedOnly);
       if (++inChunk >= chunkSize || fds.count >= CHUNK_FDS) flush();
     }
   } finally {
@@ -106,6 +109,14 @@ export function walkPids(
   flush();
   result.fds = fds.take();
   result.mounts = mounts.records();
+  if (countedOnly.length > 0) {
+    const largest = countedOnly.reduce((a, b) => (b.threads * b.fds > a.threads * a.fds ? b : a));
+    result.warnings.push(
+      `${countedOnly.length} process${countedOnly.length === 1 ? '' : 'es'} with many threads and fds (the largest: pid ${largest.pid} ${largest.comm ?? '?'}, ` +
+        `${largest.threads} threads x ${largest.fds} fds) had their threads' fd tables told apart by their fd counts (or numbers) only, not link by link: ` +
+        'a thread keeping a table of its own with exactly as many fds as its process (unshare(CLONE_FILES)) would be missed there (docs/limits.md)',
+    );
+  }
   for (const [mount, left] of notExamined) {
     result.warnings.push(
       `${describeUnanswered(mount)} (mount namespace ${mount.mntNs}) did not answer a stat within ${PROBE_TIMEOUT_MS / 1000} s: a server or FUSE daemon that stopped ` +
@@ -144,23 +155,27 @@ function walkProcess(
   mayChdir: boolean,
   notExamined: Map<UnansweredMount, NotExamined>,
   progress: Int32Array | null,
-): void {
+  /** Walking the fd table of a thread (pid is its TID) of this process: its maps and exe are the process's. */
+  threadOf: number | null,
+  /** Where a process whose threads were told apart by fd counts only is noted. */
+  countedOnly: CountedOnly[],
+): number[] {
   const base = `${procRoot}/${pid}`;
   let statText: string;
   try {
     statText = readSmall(`${base}/stat`, 'latin1');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ESRCH') result.counts.processesVanished++;
-    else result.warnings.push(`pid ${pid}: cannot read stat: ${errnoCode(error) ?? String(error)}`);
-    return;
+    else result.warnings.push(`${threadOf === null ? 'pid' : `thread ${pid} of pid ${threadOf}`} ${pid}: cannot read stat: ${errnoCode(error) ?? String(error)}`);
+    return [];
   }
   const procStat = parseProcStat(statText);
-  result.counts.processesSeen++;
+  if (threadOf === null) result.counts.processesSeen++; // a thread walked for its own fd table is no process more
   const errors: string[] = [];
   // A main thread that has exited while other threads run leaves a zombie leader whose fd, maps,
   // exe, ns links and mountinfo read empty or fail (lsof sees nothing there either): they are read
   // through a live thread instead.
-  const files = procStat?.state === 'Z' ? (liveTaskDir(base, pid) ?? base) : base;
+  const files = threadOf === null && procStat?.state === 'Z' ? (liveTaskDir(base, pid) ?? base) : base;
   const record: ProcessRecord = {
     pid,
     ppid: procStat?.ppid ?? null,
@@ -179,6 +194,7 @@ function walkProcess(
     pidNs: tryOr(() => fs.readlinkSync(`${files}/ns/pid`), null),
     cgroup: tryOr(() => readSmall(`${base}/cgroup`, 'utf8').trim(), null),
     readError: null,
+    threadOf,
   };
   result.processes.push(record);
   const itemsBefore = result.items.length;
@@ -236,8 +252,10 @@ function walkProcess(
   };
 
   // exe: the running binary; ENOENT for kernel threads, EACCES for others' processes as non-root.
+  // A thread's is its process's, recorded there: only named here.
   let exeStat: StatLite | undefined;
-  try {
+  if (threadOf !== null) record.exe = tryOr(() => fs.readlinkSync(`${files}/exe`, 'latin1'), null);
+  else try {
     record.exe = fs.readlinkSync(`${files}/exe`, 'latin1');
     const silent = waiting?.unansweredAt(record.exe) ?? null;
     if (silent !== null) leave(silent, 'exes');
@@ -264,6 +282,8 @@ function walkProcess(
 
   // fd table
   const heldInodes = new Set<string>();
+  /** With more than one thread: each fd's link as walked, to tell a thread's own table from this one. */
+  const walkedLinks = threadOf === null && (procStat?.numThreads ?? 1) > 1 ? new Map<string, string>() : null;
   let fdNames: string[] | null = null;
   /** What could not be read because the process exited during its walk (said, and counted once). */
   const gone: string[] = [];
@@ -301,6 +321,7 @@ function walkProcess(
       target = '';
     }
     result.counts.fdsSeen++;
+    walkedLinks?.set(name, target);
     // socket:[..], pipe:[..], anon_inode:[..] are not files with names.
     if (target !== '' && target.charCodeAt(0) !== 0x2f) {
       fds.add(pid, fd, target, null);
@@ -343,9 +364,10 @@ function walkProcess(
 
   if (unreadableFds > 0) errors.push(`fd: EACCES on ${unreadableFds} of ${fdNames?.length ?? 0} fds`);
 
-  // maps: deleted files that are mapped but not held by an fd of this process.
+  // maps: deleted files that are mapped but not held by an fd of this process (a thread's
+  // mappings are its process's, walked there).
   let mapsBytes: Buffer | null = null;
-  try {
+  if (threadOf === null) try {
     mapsBytes = fs.readFileSync(`${files}/maps`);
   } catch (error) {
     const code = errnoCode(error);
@@ -414,6 +436,73 @@ function walkProcess(
     record.readError = errors.join('; ');
     if (errors.some((text) => text.includes('EACCES') || text.includes('EPERM'))) result.counts.processesUnreadable++;
   }
+  if (walkedLinks === null) return [];
+  const threads = threadsWithOwnFdTable(base, files, pid, walkedLinks);
+  if (threads.countedOnly) countedOnly.push({ pid, comm: record.comm, threads: procStat?.numThreads ?? 0, fds: walkedLinks.size });
+  return threads.own;
+}
+
+/** Link reads allowed per process to tell its threads' fd tables apart (about 0.1 s); beyond, the fd counts decide. */
+const THREAD_LINK_BUDGET = 20_000;
+
+/** A process whose threads' fd tables were told apart by their fd counts only (too many to compare link by link). */
+interface CountedOnly {
+  pid: number;
+  comm: string | null;
+  threads: number;
+  fds: number;
+}
+
+/**
+ * The threads of a process (BASE is /proc/PID) whose fd table is not the one just walked at
+ * FILES/fd (`walked`: fd number -> link, as read then): a thread that called unshare(CLONE_FILES),
+ * or was cloned without CLONE_FILES, holds files of its own there, which /proc/PID/fd does not show
+ * (nor lsof without -K). Since Linux 6.2 an fd directory's size is the number of fds in its table:
+ * a thread with another count has a table of its own (read again to be sure: an fd opened or closed
+ * since the walk is not one). The same count does not prove the same table (a thread that unshared
+ * its table and opened one file has fd 3 as its process has), so the links are compared, one
+ * readlink per fd per thread, while that stays within THREAD_LINK_BUDGET; beyond it (a JVM of 200
+ * threads holding 1,000 fds: 1 s of readlinks), the counts alone decide and `countedOnly` says so.
+ */
+function threadsWithOwnFdTable(base: string, files: string, pid: number, walked: ReadonlyMap<string, string>): { own: number[]; countedOnly: boolean } {
+  const tids = tryOr(() => fs.readdirSync(`${base}/task`), []);
+  const own: number[] = [];
+  if (tids.length < 2) return { own, countedOnly: false };
+  const walkedTid = files.slice(files.lastIndexOf('/') + 1);
+  const count = tryOr(() => fs.statSync(`${files}/fd`).size, 0);
+  const thorough = (tids.length - 1) * walked.size <= THREAD_LINK_BUDGET;
+  const link = (file: string): string | null => tryOr(() => fs.readlinkSync(file, LATIN1), null);
+  let current: string[] | null = null;
+  for (const tid of tids) {
+    if (Number(tid) === pid || tid === walkedTid) continue;
+    const table = `${base}/task/${tid}/fd`;
+    const size = tryOr(() => fs.statSync(table).size, null);
+    if (size === null) continue; // exited meanwhile
+    // The same count (on a kernel that counts): the same table, unless its links say otherwise.
+    if (size === count && count > 0 && !thorough) continue;
+    const names = tryOr(() => fs.readdirSync(table), null);
+    if (names === null) continue;
+    // Another set of fd numbers than the process has now: a table of its own.
+    current ??= tryOr(() => fs.readdirSync(`${files}/fd`), []);
+    if (!sameNames(names, current)) {
+      own.push(Number(tid));
+      continue;
+    }
+    // A kernel that counts no fds, over the budget: the numbers were all that could be compared.
+    if (!thorough) continue;
+    const differs = (name: string): boolean => {
+      const its = link(`${table}/${name}`);
+      return its !== null && its !== walked.get(name) && its !== link(`${files}/fd/${name}`);
+    };
+    if (names.some(differs)) own.push(Number(tid));
+  }
+  return { own, countedOnly: !thorough };
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(b);
+  return a.every((name) => set.has(name));
 }
 
 /** Collects a chunk's fds as FdColumns. */

@@ -60,7 +60,7 @@ interface LiveRow {
   id: number; snapshot_id: number; host: string | null; pid: number; start_time: number | null; comm: string | null; kind: string;
   fd: number | null; path: Buffer; dev: string | null; inode: number | null; size: number | null; mode: number | null; uid: number | null;
   gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; mount_point: Buffer | null; fs_type: string | null;
-  fs_uuid: string | null; in_proc: number; in_lsof: number; lsof_note: string | null; inode_text: string | null; size_text: string | null;
+  fs_uuid: string | null; in_proc: number; in_lsof: number; lsof_note: string | null; inode_text: string | null; size_text: string | null; thread_of: number | null;
   r_output: string | null; r_bytes: number | null; r_sha256: string | null; r_complete: number | null; r_note: string | null;
 }
 
@@ -93,8 +93,9 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
     SELECT i.id, i.snapshot_id, s.host, i.pid, i.start_time, i.comm, i.kind, i.fd, i.path, i.dev, i.inode, i.size, i.mode, i.uid, i.gid,
            i.atime, i.mtime, i.ctime, i.mount_point, i.fs_type, i.fs_uuid, i.in_proc, i.in_lsof, i.lsof_note,
            ${exactText('i.inode', 'inode_text')}, ${exactText('i.size', 'size_text')},
-           r.output AS r_output, r.bytes AS r_bytes, r.sha256 AS r_sha256, r.complete AS r_complete, r.note AS r_note
+           r.output AS r_output, r.bytes AS r_bytes, r.sha256 AS r_sha256, r.complete AS r_complete, r.note AS r_note, p.thread_of
     FROM items i JOIN snapshots s ON s.id = i.snapshot_id
+    LEFT JOIN processes p ON p.snapshot_id = i.snapshot_id AND p.pid = i.pid
     LEFT JOIN recoveries r ON r.id = ${shownCopy('recoveries', 'item_id', 'i.id')}
     WHERE s.finished_at IS NOT NULL
     ORDER BY i.snapshot_id, i.pid, i.kind, i.fd, i.id`);
@@ -108,7 +109,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       // A copy refused before it started (no room, another file system, a process gone) left no file: not copied.
       status: row.r_complete === null || (row.r_complete === 0 && row.r_output === null) ? 'not copied' : row.r_complete ? 'complete' : 'incomplete',
       sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),
-      note: [row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
+      note: [threadNote(row), row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
       image: null, offset_sectors: null, state: null, recoverable: null, held_by: null,
     };
   }
@@ -169,6 +170,11 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
  * byte of a name as '^': a name holding '^' may hold other bytes there (its bytes are unknown, so no
  * path_b64 claims them); a name without one is exact, but one of several names of a reused inode.
  */
+/** pid is a thread's TID when the file is in that thread's own fd table: said, with its process. */
+function threadNote(row: { pid: number; thread_of: number | null }): string | null {
+  return row.thread_of === null ? null : `held by thread ${row.pid} of process ${row.thread_of} in an fd table of its own (unshare(CLONE_FILES)), not the process's`;
+}
+
 export function lastNameNote(lastName: Buffer | null, lastNameExact: number | null): { text: string; bytesUnknown: boolean } | null {
   if (lastName === null || lastNameExact !== 0) return null;
   if (lastName.includes(0x5e)) return { text: "last name as fls printed it: '^' stands for a control byte, not the exact bytes", bytesUnknown: true };

@@ -25,6 +25,8 @@ export interface LiveItemJson {
   source: Array<'proc' | 'lsof'>;
   map_range: string | null;
   lsof_note: string | null;
+  /** For a thread with an fd table of its own (pid is its TID): its process's PID; else null. */
+  thread_of: number | null;
 }
 
 export interface ItemRow {
@@ -50,6 +52,7 @@ export interface ItemRow {
   lsof_note: string | null;
   /** Birth time in ns since the epoch (decimal text), null where unknown (see LiveItem.btimeNs). */
   btime_ns: string | null;
+  thread_of: number | null;
 }
 
 export function itemJson(row: ItemRow): LiveItemJson {
@@ -77,6 +80,7 @@ export function itemJson(row: ItemRow): LiveItemJson {
     source,
     map_range: row.map_range,
     lsof_note: row.lsof_note,
+    thread_of: row.thread_of,
   };
 }
 
@@ -90,7 +94,7 @@ export function snapshotExists(db: Db, snapshotId: number): boolean {
 }
 
 /** The columns of an item as ItemRow has them (read each row through exactItem). */
-export const ITEM_COLUMNS = `id, snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mount_point, fs_type, fs_uuid, in_proc, in_lsof, lsof_note, btime_ns,
+export const ITEM_COLUMNS = `id, snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mount_point, fs_type, fs_uuid, in_proc, in_lsof, lsof_note, btime_ns, thread_of,
   ${exactText('inode', 'inode_text')}, ${exactText('size', 'size_text')}`;
 
 /** An item as read: inode and size come as numbers, with their exact text when past 2^53. */

@@ -195,8 +195,10 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
   for (const [itemId, recordId] of lsofOnlyLinks) link.run(itemId, recordId);
   const procOnly = db
     .prepare(
-      `UPDATE items SET lsof_note = CASE kind
-         WHEN 'map' THEN 'not listed by lsof +L1 (it shows mmap-only deleted files as DEL only without +L1)'
+      `UPDATE items SET lsof_note = CASE
+         WHEN kind = 'map' THEN 'not listed by lsof +L1 (it shows mmap-only deleted files as DEL only without +L1)'
+         WHEN EXISTS (SELECT 1 FROM processes p WHERE p.snapshot_id = items.snapshot_id AND p.pid = items.pid AND p.thread_of IS NOT NULL)
+           THEN 'not listed by lsof (held in a thread''s own fd table, which lsof reads only with -K)'
          ELSE 'not listed by lsof' END
        WHERE snapshot_id = ? AND in_proc = 1 AND in_lsof = 0`,
     )

@@ -317,4 +317,18 @@ SELECT
 FROM items i JOIN snapshots s ON s.id = i.snapshot_id
 WHERE s.finished_at IS NOT NULL;`,
   },
+  {
+    version: 7,
+    name: 'processes.thread_of: a thread with an fd table of its own is walked as a row of its own (pid = its TID), thread_of naming its process',
+    sql: `ALTER TABLE processes ADD COLUMN thread_of INTEGER;
+DROP VIEW deleted_items;
+CREATE VIEW deleted_items AS
+SELECT
+  i.id, i.snapshot_id, i.pid, i.start_time, i.comm, i.exe, i.kind, i.fd, i.map_range,
+  i.path, i.dev, i.inode, i.size, i.nlink, i.mount_point, i.fs_type, i.fs_uuid,
+  i.in_proc, i.in_lsof, i.lsof_note, s.host, s.source AS snapshot_source, s.started_at AS snapshot_at, i.btime_ns, p.thread_of
+FROM items i JOIN snapshots s ON s.id = i.snapshot_id
+LEFT JOIN processes p ON p.snapshot_id = i.snapshot_id AND p.pid = i.pid
+WHERE s.finished_at IS NOT NULL;`,
+  },
 ];

@@ -93,8 +93,8 @@ export class WalkWriter {
     const id = sqlInteger(snapshotId);
     this.processes = new BatchInsert(
       db,
-      `INSERT INTO processes (snapshot_id, pid, ppid, start_time, state, uid, comm, cmdline, exe, exe_deleted, exe_dev, exe_inode, mnt_ns, pid_ns, cgroup, read_error)`,
-      `(${id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO processes (snapshot_id, pid, ppid, start_time, state, uid, comm, cmdline, exe, exe_deleted, exe_dev, exe_inode, mnt_ns, pid_ns, cgroup, read_error, thread_of)`,
+      `(${id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.fds = new BatchInsert(db, `INSERT INTO fds (snapshot_id, pid, fd, target, dev, inode, mode, size, nlink, pos, flags, mnt_id)`, `(${id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.maps = new BatchInsert(
@@ -112,7 +112,7 @@ export class WalkWriter {
   writeChunk(chunk: WalkChunk): void {
     // Parents first: the fds and maps batches reference process rows (foreign keys).
     for (const p of chunk.processes) {
-      this.processes.add(p.pid, p.ppid, p.startTime, p.state, p.uid, p.comm, raw(p.cmdline), raw(p.exe), bool(p.exeDeleted), p.exeDev, sqlU64(p.exeInode), p.mntNs, p.pidNs, p.cgroup, p.readError);
+      this.processes.add(p.pid, p.ppid, p.startTime, p.state, p.uid, p.comm, raw(p.cmdline), raw(p.exe), bool(p.exeDeleted), p.exeDev, sqlU64(p.exeInode), p.mntNs, p.pidNs, p.cgroup, p.readError, p.threadOf);
     }
     this.processes.flush();
     const { count, numbers, devs } = chunk.fds;
