@@ -41,7 +41,7 @@ function assertConsistent(databasePath: string): { snapshots: number; items: num
     const orphanItems = db.prepare('SELECT count(*) AS n FROM items i LEFT JOIN processes p ON p.snapshot_id = i.snapshot_id AND p.pid = i.pid WHERE i.in_proc = 1 AND p.pid IS NULL').get() as { n: number };
     assert.equal(orphanItems.n, 0, 'every item has its process row');
     const mismatched = db
-      .prepare(`SELECT count(*) AS n FROM snapshots s WHERE s.source = 'proc' AND s.processes_seen != (SELECT count(*) FROM processes p WHERE p.snapshot_id = s.id)`)
+      .prepare(`SELECT count(*) AS n FROM snapshots s WHERE s.source = 'proc' AND s.processes_seen != (SELECT count(*) FROM processes p WHERE p.snapshot_id = s.id AND p.thread_of IS NULL)`)
       .get() as { n: number };
     assert.equal(mismatched.n, 0, 'processes_seen matches the stored process rows');
     const notDeleted = db.prepare('SELECT count(*) AS n FROM items WHERE in_proc = 1 AND nlink != 0').get() as { n: number };

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { json, runCli } from './helpers/cli.js';
@@ -202,6 +203,41 @@ test('a thread with an fd table of its own (unshare(CLONE_FILES)): its deleted f
   assert.equal(csv.code, 0, csv.stderr);
   const said = `held by thread ${ownTid} of process ${pid} in an fd table of its own (unshare(CLONE_FILES)), not the process's`;
   assert.equal(csv.stdout.split(said).length - 1, 2, 'the thread\'s item of each snapshot says so in the CSV report');
+});
+
+test('a busy process whose threads share one fd table (one opens and closes files without pause) is never taken for threads with tables of their own (root)', async (t) => {
+  const dir = makeTempDir('busythreads');
+  const caseDir = makeTempDir('busythreads-case', '/dev/shm');
+  const script = String.raw`import os, sys, threading
+d = sys.argv[1]
+held = os.open(os.path.join(d, 'held'), os.O_CREAT | os.O_RDWR, 0o600)
+os.write(held, b'held')
+os.unlink(os.path.join(d, 'held'))
+def churn():
+    n = 0
+    while True:
+        f = os.open(os.path.join(d, 'c%d' % (n % 7)), os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(f)
+        n += 1
+for _ in range(3): threading.Thread(target=churn, daemon=True).start()
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+  const holder = spawn('python3', ['-c', script, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(holder).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(holder));
+  for (let run = 0; run < 10; run++) assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT count(*) AS n FROM processes WHERE thread_of IS NOT NULL').get(), { n: 0 }, 'no thread row');
+    assert.deepEqual(db.prepare('SELECT DISTINCT pid FROM items').all(), [{ pid }], 'the held file, under the process only');
+    assert.deepEqual(db.prepare('SELECT count(*) AS n FROM items').get(), { n: 10 });
+  } finally {
+    db.close();
+  }
 });
 
 test('a process of 30 threads holding 1,000 fds (29,000 links to compare, over the budget): its threads are told apart by fd counts only, and the snapshot says so (root)', async (t) => {

@@ -166,7 +166,7 @@ function walkProcess(
     statText = readSmall(`${base}/stat`, 'latin1');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ESRCH') result.counts.processesVanished++;
-    else result.warnings.push(`${threadOf === null ? 'pid' : `thread ${pid} of pid ${threadOf}`} ${pid}: cannot read stat: ${errnoCode(error) ?? String(error)}`);
+    else result.warnings.push(`${threadOf === null ? `pid ${pid}` : `thread ${pid} of pid ${threadOf}`}: cannot read stat: ${errnoCode(error) ?? String(error)}`);
     return [];
   }
   const procStat = parseProcStat(statText);
@@ -457,52 +457,47 @@ interface CountedOnly {
  * The threads of a process (BASE is /proc/PID) whose fd table is not the one just walked at
  * FILES/fd (`walked`: fd number -> link, as read then): a thread that called unshare(CLONE_FILES),
  * or was cloned without CLONE_FILES, holds files of its own there, which /proc/PID/fd does not show
- * (nor lsof without -K). Since Linux 6.2 an fd directory's size is the number of fds in its table:
- * a thread with another count has a table of its own (read again to be sure: an fd opened or closed
- * since the walk is not one). The same count does not prove the same table (a thread that unshared
- * its table and opened one file has fd 3 as its process has), so the links are compared, one
- * readlink per fd per thread, while that stays within THREAD_LINK_BUDGET; beyond it (a JVM of 200
- * threads holding 1,000 fds: 1 s of readlinks), the counts alone decide and `countedOnly` says so.
+ * (nor lsof without -K). Neither the fd count nor the fd numbers tell (a thread that unshared its
+ * table and opened one file has fd 3 as its process has), so each thread's links are compared with
+ * the process's, one readlink per fd per thread, while that stays within THREAD_LINK_BUDGET. Beyond
+ * it (a JVM of 200 threads holding 1,000 fds: 1 s of readlinks) only a thread whose fd count
+ * differs (the size of an fd directory, since Linux 6.2; else its fd numbers) is looked at, and
+ * `countedOnly` says so. A busy process opens and closes fds all the time: an fd that differs
+ * between the two views counts only when it differs the same way when both are read again (one
+ * table would have to change there and back meanwhile), so a thread that shares the table is
+ * never taken for one with its own.
  */
 function threadsWithOwnFdTable(base: string, files: string, pid: number, walked: ReadonlyMap<string, string>): { own: number[]; countedOnly: boolean } {
   const tids = tryOr(() => fs.readdirSync(`${base}/task`), []);
   const own: number[] = [];
   if (tids.length < 2) return { own, countedOnly: false };
   const walkedTid = files.slice(files.lastIndexOf('/') + 1);
-  const count = tryOr(() => fs.statSync(`${files}/fd`).size, 0);
+  const processTable = `${files}/fd`;
+  const count = tryOr(() => fs.statSync(processTable).size, 0);
   const thorough = (tids.length - 1) * walked.size <= THREAD_LINK_BUDGET;
-  const link = (file: string): string | null => tryOr(() => fs.readlinkSync(file, LATIN1), null);
-  let current: string[] | null = null;
+  const linkIn = (table: string, name: string): string | null => tryOr(() => fs.readlinkSync(`${table}/${name}`, LATIN1), null);
+  /** fd `name` is another file (or none) in TABLE than in the process's table, twice in a row. */
+  const stablyDiffers = (table: string, name: string): boolean => {
+    const its = linkIn(table, name);
+    const theirs = linkIn(processTable, name);
+    return its !== theirs && linkIn(table, name) === its && linkIn(processTable, name) === theirs;
+  };
   for (const tid of tids) {
     if (Number(tid) === pid || tid === walkedTid) continue;
     const table = `${base}/task/${tid}/fd`;
     const size = tryOr(() => fs.statSync(table).size, null);
     if (size === null) continue; // exited meanwhile
-    // The same count (on a kernel that counts): the same table, unless its links say otherwise.
-    if (size === count && count > 0 && !thorough) continue;
+    if (!thorough && count > 0 && size === count) continue;
     const names = tryOr(() => fs.readdirSync(table), null);
     if (names === null) continue;
-    // Another set of fd numbers than the process has now: a table of its own.
-    current ??= tryOr(() => fs.readdirSync(`${files}/fd`), []);
-    if (!sameNames(names, current)) {
-      own.push(Number(tid));
-      continue;
-    }
-    // A kernel that counts no fds, over the budget: the numbers were all that could be compared.
-    if (!thorough) continue;
-    const differs = (name: string): boolean => {
-      const its = link(`${table}/${name}`);
-      return its !== null && its !== walked.get(name) && its !== link(`${files}/fd/${name}`);
-    };
-    if (names.some(differs)) own.push(Number(tid));
+    const theirs = new Set(tryOr(() => fs.readdirSync(processTable), []));
+    const mine = new Set(names);
+    // The fds only one of the two views has, then (link by link, within the budget) those it names otherwise.
+    const candidates = [...names.filter((name) => !theirs.has(name)), ...[...theirs].filter((name) => !mine.has(name))];
+    if (thorough) for (const name of names) if (theirs.has(name) && linkIn(table, name) !== (walked.get(name) ?? null)) candidates.push(name);
+    if (candidates.some((name) => stablyDiffers(table, name))) own.push(Number(tid));
   }
   return { own, countedOnly: !thorough };
-}
-
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  const set = new Set(b);
-  return a.every((name) => set.has(name));
 }
 
 /** Collects a chunk's fds as FdColumns. */
