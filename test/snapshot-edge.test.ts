@@ -1,7 +1,7 @@
 // Issue 3, the awkward processes: a mapped file whose name holds a newline, a real file named like a
 // memfd, overlayfs layers on two file systems, a namespace whose first process is chrooted, a main
 // thread that exited while another runs on. Real processes, killed by PID.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -18,6 +18,19 @@ import type { WalkChunk } from '../src/proc/walk.js';
 import type { LiveItemJson } from '../src/store/items.js';
 
 const mounted = (point: string): boolean => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === point);
+
+/** python3 running SCRIPT with its own temp directory as argv[1], killed and removed with its case after the test; it prints its PID first. */
+async function pythonHolder(t: TestContext, name: string, script: string): Promise<{ dir: string; caseDir: string; pid: number }> {
+  const dir = makeTempDir(name);
+  const caseDir = makeTempDir(`${name}-case`, '/dev/shm');
+  const holder = spawn('python3', ['-c', script, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(holder).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  return { dir, caseDir, pid: Number(await firstLine(holder)) };
+}
 
 test('a mapped file is named byte-exact (a newline is not maps\' "\\012"), and a real file named /memfd:x mapped is a map, not a memfd (root)', async (t) => {
   const dir = makeTempDir('mapname');
@@ -206,8 +219,7 @@ test('a thread with an fd table of its own (unshare(CLONE_FILES)): its deleted f
 });
 
 test('a busy process whose threads share one fd table (one opens and closes files without pause) is never taken for threads with tables of their own (root)', async (t) => {
-  const dir = makeTempDir('busythreads');
-  const caseDir = makeTempDir('busythreads-case', '/dev/shm');
+  const name = 'busythreads';
   const script = String.raw`import os, sys, threading
 d = sys.argv[1]
 held = os.open(os.path.join(d, 'held'), os.O_CREAT | os.O_RDWR, 0o600)
@@ -222,13 +234,7 @@ def churn():
 for _ in range(3): threading.Thread(target=churn, daemon=True).start()
 print(os.getpid(), flush=True)
 sys.stdin.read()`;
-  const holder = spawn('python3', ['-c', script, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
-  t.after(async () => {
-    await killed(holder).stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
-  const pid = Number(await firstLine(holder));
+  const { caseDir, pid } = await pythonHolder(t, name, script);
   for (let run = 0; run < 10; run++) assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
   try {
@@ -241,21 +247,14 @@ sys.stdin.read()`;
 });
 
 test('a process of 30 threads holding 1,000 fds (29,000 links to compare, over the budget): its threads are told apart by fd counts only, and the snapshot says so (root)', async (t) => {
-  const dir = makeTempDir('manythreads');
-  const caseDir = makeTempDir('manythreads-case', '/dev/shm');
+  const name = 'manythreads';
   const script = String.raw`import os, sys, threading
 fds = [os.open(os.path.join(sys.argv[1], 'f%d' % i), os.O_CREAT | os.O_RDWR, 0o600) for i in range(1000)]
 stop = threading.Event()
 for _ in range(29): threading.Thread(target=stop.wait, daemon=True).start()
 print(os.getpid(), flush=True)
 sys.stdin.read()`;
-  const holder = spawn('python3', ['-c', script, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
-  t.after(async () => {
-    await killed(holder).stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
-  const pid = Number(await firstLine(holder));
+  const { caseDir, pid } = await pythonHolder(t, name, script);
   const result = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stderr, new RegExp(`1 process with many threads and fds \\(the largest: pid ${pid} python3, 30 threads x \\d+ fds\\) had their threads' fd tables told apart by their fd counts \\(or numbers\\) only`));
