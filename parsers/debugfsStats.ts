@@ -92,11 +92,24 @@ function lineEnd(text: string, start: number): number {
   return end < 0 ? text.length : end;
 }
 
-/** The 1-based number of the line that starts at `position` (only for warnings: it counts from the start). */
-function lineNumber(text: string, position: number): number {
+/**
+ * The 1-based number of the line at a position, for warnings: counted on from the last position
+ * asked (the chunks only move forward), so a batch of undescribed inodes is not quadratic.
+ */
+function lineCounter(text: string): (position: number) => number {
+  let at = 0;
   let line = 1;
-  for (let at = text.indexOf('\n'); at >= 0 && at < position; at = text.indexOf('\n', at + 1)) line++;
-  return line;
+  return (position: number): number => {
+    if (position < at) {
+      at = 0;
+      line = 1;
+    }
+    for (let newline = text.indexOf('\n', at); newline >= 0 && newline < position; newline = text.indexOf('\n', newline + 1)) {
+      line++;
+      at = newline + 1;
+    }
+    return line;
+  };
 }
 
 /** Where the next line that is exactly `line` starts, at or after `from`; -1 if none. */
@@ -115,6 +128,7 @@ function findLine(text: string, line: string, from: number): number {
  */
 export function parseDebugfsStats(text: string, asked: readonly number[]): ParseResult<DebugfsInode> {
   const result: ParseResult<DebugfsInode> = { records: [], warnings: [] };
+  const lineNumber = lineCounter(text);
   // A symlink target is printed raw: one can hold a line just like debugfs' echo of the next
   // command and so start a forged description. An echo seen more often than it was asked for makes
   // the inodes around it impossible to tell apart: both are left undescribed (istat describes them).
@@ -145,12 +159,12 @@ export function parseDebugfsStats(text: string, asked: readonly number[]): Parse
     const bodyStart = echoEnd === text.length ? -1 : echoEnd + 1;
     const bodyEnd = following < 0 ? text.length : following - 1;
     if (forged.has(inode)) {
-      result.warnings.push({ line: lineNumber(text, echoAt), message: `debugfs output for inode ${inode} holds a forged "debugfs: stat" line (a symlink target?): not used` });
+      result.warnings.push({ line: lineNumber(echoAt), message: `debugfs output for inode ${inode} holds a forged "debugfs: stat" line (a symlink target?): not used` });
     } else {
       const parsed = bodyStart < 0 ? null : parseOne(inode, text, bodyStart, bodyEnd);
       if (parsed === null) {
         const first = bodyStart < 0 || bodyStart > bodyEnd ? '' : text.slice(bodyStart, Math.min(lineEnd(text, bodyStart), bodyEnd));
-        result.warnings.push({ line: lineNumber(text, echoAt), message: `debugfs printed nothing usable for inode ${inode}`, text: warningText(first) });
+        result.warnings.push({ line: lineNumber(echoAt), message: `debugfs printed nothing usable for inode ${inode}`, text: warningText(first) });
       } else {
         result.records.push(parsed);
       }
@@ -158,7 +172,7 @@ export function parseDebugfsStats(text: string, asked: readonly number[]): Parse
     echoAt = following;
   }
   if (next < asked.length) {
-    const lines = lineNumber(text, text.length);
+    const lines = lineNumber(text.length);
     for (let missing = next; missing < asked.length; missing++) result.warnings.push({ line: lines, message: `debugfs output ends before inode ${asked[missing]}` });
   }
   return result;

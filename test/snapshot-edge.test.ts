@@ -174,48 +174,81 @@ test('a process whose main thread exited while another runs: its held file is fo
   ]);
 });
 
-test('a thread with an fd table of its own (unshare(CLONE_FILES)): its deleted file is listed under its TID with thread_of, even with the process\'s fd numbers, and recovered; a thread sharing the table adds nothing (root)', async (t) => {
+test('threads with an fd table of their own (unshare(CLONE_FILES)): each table\'s own deleted files listed once under one of its threads (thread_of), even at the process\'s fd numbers and under the same name, and recovered; what it inherited and what sharing threads see is not listed again (root)', async (t) => {
   const dir = makeTempDir('ownfdtable');
   const caseDir = makeTempDir('ownfdtable-case', '/dev/shm');
   const binary = path.join(dir, 'ownfdtable');
   execFileSync('gcc', ['-O2', '-Wall', '-pthread', '-o', binary, path.join(repoRoot, 'test', 'helpers', 'c', 'ownfdtable.c')]);
-  const hidden = crypto.randomBytes(7001);
-  const shown = crypto.randomBytes(3001);
-  fs.writeFileSync(path.join(dir, 'hidden.bin'), hidden);
-  fs.writeFileSync(path.join(dir, 'shown.bin'), shown);
-  const process_ = spawn(binary, [path.join(dir, 'hidden.bin'), path.join(dir, 'shown.bin')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const content: Record<string, Buffer> = {
+    'inherited.bin': crypto.randomBytes(1001), 'hidden.bin': crypto.randomBytes(7001), 'shown.bin': crypto.randomBytes(3001),
+    'same-thread.log': crypto.randomBytes(501), 'same-main.log': crypto.randomBytes(502),
+  };
+  for (const [name, bytes] of Object.entries(content)) fs.writeFileSync(path.join(dir, name), bytes);
+  const process_ = spawn(binary, [dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(async () => {
     await killed(process_).stop();
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  const [pid = 0, ownTid = 0, sharedTid = 0] = (await firstLine(process_)).split(' ').map(Number);
-  // The process's table shows only the file the main thread holds, at the number the thread's file has in its own.
+  const [pid = 0, ownTid = 0, sharesOwn = 0, sharesMain = 0] = (await firstLine(process_)).split(' ').map(Number);
   assert.deepEqual(fs.readdirSync(`/proc/${pid}/fd`).sort(), fs.readdirSync(`/proc/${pid}/task/${ownTid}/fd`).sort(), 'the same fd numbers in both tables');
+  assert.equal(fs.readlinkSync(`/proc/${pid}/fd/5`), fs.readlinkSync(`/proc/${pid}/task/${ownTid}/fd/5`), 'fd 5: the same name in both');
+  const at = (name: string) => path.join(dir, name);
+  const expected = [
+    [pid, null, 3, at('inherited.bin'), 1001], [pid, null, 4, at('shown.bin'), 3001], [pid, null, 5, at('same.log'), 502],
+    [ownTid, pid, 4, at('hidden.bin'), 7001], [ownTid, pid, 5, at('same.log'), 501],
+  ].sort((a, b) => Number(a[0]) - Number(b[0]) || Number(a[2]) - Number(b[2]));
+  const listed = () => json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).map((item) => [item.pid, item.thread_of, item.fd, item.path, item.size]);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
-  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
-  assert.deepEqual(items.map((item) => [item.pid, item.thread_of, item.kind, item.fd, item.path, item.size, item.nlink]), [
-    [pid, null, 'fd', 3, path.join(dir, 'shown.bin'), shown.length, 0],
-    [ownTid, pid, 'fd', 3, path.join(dir, 'hidden.bin'), hidden.length, 0],
-  ].sort((a, b) => Number(a[0]) - Number(b[0])));
-  assert.ok(!items.some((item) => item.pid === sharedTid), 'a thread that shares the table is not walked again');
-  // With lsof beside the walk: lsof (without -K) lists the process's file, not the thread's, and the item says why.
-  assert.equal(runCli(caseDir, ['snapshot', '--pid', String(pid)]).code, 0);
-  const crossed = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
-  assert.deepEqual(crossed.map((item) => [item.pid, item.source, item.lsof_note]), [
-    [pid, ['proc', 'lsof'], null],
-    [ownTid, ['proc'], "not listed by lsof (held in a thread's own fd table, which lsof reads only with -K)"],
-  ].sort((a, b) => Number(a[0]) - Number(b[0])));
+  assert.deepEqual(listed(), expected);
+  const listedTids = (json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']))).map((item) => item.pid);
+  assert.ok(!listedTids.includes(sharesOwn) && !listedTids.includes(sharesMain), 'threads that share a table add no row');
   const recover = runCli(caseDir, ['recover', '--json']);
   assert.equal(recover.code, 0, recover.stderr);
-  const copies = json<Array<{ pid: number; complete: boolean; sha256: string }>>(recover);
-  const sha = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
-  assert.deepEqual(copies.map((copy) => [copy.pid, copy.complete, copy.sha256]).sort((a, b) => Number(a[0]) - Number(b[0])),
-    [[pid, true, sha(shown)], [ownTid, true, sha(hidden)]].sort((a, b) => Number(a[0]) - Number(b[0])));
+  const copies = json<Array<{ pid: number; fd: number; complete: boolean; sha256: string }>>(recover);
+  const sha = (bytes: Buffer | undefined) => crypto.createHash('sha256').update(bytes ?? Buffer.alloc(0)).digest('hex');
+  assert.deepEqual(copies.map((copy) => [copy.pid, copy.fd, copy.complete, copy.sha256]).sort((a, b) => Number(a[0]) - Number(b[0]) || Number(a[1]) - Number(b[1])), [
+    [pid, 3, true, sha(content['inherited.bin'])], [pid, 4, true, sha(content['shown.bin'])], [pid, 5, true, sha(content['same-main.log'])],
+    [ownTid, 4, true, sha(content['hidden.bin'])], [ownTid, 5, true, sha(content['same-thread.log'])],
+  ].sort((a, b) => Number(a[0]) - Number(b[0]) || Number(a[1]) - Number(b[1])));
+  // A thread's TID asked for stands for its process; asked with it, still one row each.
+  for (const asked of [[String(ownTid)], [String(pid), String(ownTid)]]) {
+    const result = runCli(caseDir, ['snapshot', '--no-lsof', ...asked.flatMap((one) => ['--pid', one])]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`--pid ${ownTid} is a thread of process ${pid}: that process was walked`));
+    assert.deepEqual(listed(), expected);
+  }
+  // With lsof beside the walk: lsof (without -K) lists the process's files, not the thread's, and the item says why.
+  assert.equal(runCli(caseDir, ['snapshot', '--pid', String(pid)]).code, 0);
+  const crossed = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(crossed.filter((item) => item.pid === ownTid).map((item) => [item.fd, item.source, item.lsof_note]), [
+    [4, ['proc'], "not listed by lsof (held in a thread's own fd table, which lsof reads only with -K)"],
+    [5, ['proc'], "not listed by lsof (held in a thread's own fd table, which lsof reads only with -K)"],
+  ]);
   const csv = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']);
   assert.equal(csv.code, 0, csv.stderr);
   const said = `held by thread ${ownTid} of process ${pid} in an fd table of its own (unshare(CLONE_FILES)), not the process's`;
-  assert.equal(csv.stdout.split(said).length - 1, 2, 'the thread\'s item of each snapshot says so in the CSV report');
+  assert.equal(csv.stdout.split(said).length - 1, 2 * 4, 'each of the thread\'s two items in each of the four snapshots says so in the CSV report');
+});
+
+test('a thread whose own fd table differs from its process\'s only in which deleted file one name at one fd number is: told apart by the inode fdinfo gives (root)', async (t) => {
+  const dir = makeTempDir('samename');
+  const caseDir = makeTempDir('samename-case', '/dev/shm');
+  const binary = path.join(dir, 'ownfdtable');
+  execFileSync('gcc', ['-O2', '-Wall', '-pthread', '-o', binary, path.join(repoRoot, 'test', 'helpers', 'c', 'ownfdtable.c')]);
+  for (const [name, size] of [['inherited.bin', 11], ['same-thread.log', 501], ['same-main.log', 502]] as const) fs.writeFileSync(path.join(dir, name), crypto.randomBytes(size));
+  const process_ = spawn(binary, [dir, 'same-only'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(process_).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const [pid = 0, ownTid = 0] = (await firstLine(process_)).split(' ').map(Number);
+  assert.equal(fs.readlinkSync(`/proc/${pid}/fd/4`), fs.readlinkSync(`/proc/${pid}/task/${ownTid}/fd/4`), 'the same link text in both tables');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  assert.deepEqual(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).map((item) => [item.pid, item.thread_of, item.fd, item.size]), [
+    [pid, null, 3, 11], [pid, null, 4, 502], [ownTid, pid, 4, 501],
+  ].sort((a, b) => Number(a[0]) - Number(b[0]) || Number(a[2]) - Number(b[2])));
 });
 
 test('a busy process whose threads share one fd table (one opens and closes files without pause) is never taken for threads with tables of their own (root)', async (t) => {

@@ -85,13 +85,9 @@ export async function extractInodes(
   // Room the copies leave on the disk of the case database, when they share it.
   const guard = new SpaceGuard(outputDir, keepFreeFor(outputDir, db.name));
   try {
-    for (const { target, index, holes } of order) {
-      if (holes >= SLOW_HOLE_BYTES) {
-        events.onSlow?.(`inode ${target.inode} at sector ${target.offsetSectors}: ${target.size ?? '?'} bytes, ${holes} of them holes: ` +
-          `icat and debugfs read the holes out as zeros and each is hashed (about a minute per 16 GiB), so it is copied after the others`);
-      }
+    for (const { target, index } of order) {
       const id = startExtraction(db, { imageInodeId: target.imageInodeId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
-      const outcome = await extractOne({ source, outputDir, recorder, hasher, guard, onFile: (file) => extractionOutput(db, id, file) }, target);
+      const outcome = await extractOne({ source, outputDir, recorder, hasher, guard, onFile: (file) => extractionOutput(db, id, file), onSlow: events.onSlow }, target);
       const unlisted = outcome.output === null || outcome.sha256 === null ? null : tryAppendSha256Sums(outputDir, outcome.sha256, outcome.output);
       if (unlisted !== null) outcome.notes.push(unlisted);
       const result = conclude(db, id, source, target, outcome, mounted);
@@ -122,6 +118,8 @@ interface Copier {
   onFile: (file: string) => void;
   /** Refuses copies that cannot fit, and counts the writes of those made through this process against the free space. */
   guard: SpaceGuard;
+  /** Told before a copy that reads SLOW_HOLE_BYTES of holes or more starts. */
+  onSlow: ((message: string) => void) | undefined;
 }
 
 /** Compare with the live copy, if any, and close the extraction's row. */
@@ -177,6 +175,11 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
   if (target.mode !== null && (target.mode & 0o170000) === 0o120000 && target.blocks === 0) return copyFastSymlink(copier, target, base);
   const plan = planCopy(target, copier.guard);
   if (plan.refusal !== null) return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes: [plan.refusal] };
+  const holes = holeBytes(target);
+  if (holes >= SLOW_HOLE_BYTES) {
+    copier.onSlow?.(`inode ${target.inode} at sector ${target.offsetSectors}: ${target.size ?? '?'} bytes, ${holes} of them holes: ` +
+      'icat and debugfs read the holes out as zeros and each is hashed (about a minute per 16 GiB), so it is copied after the others');
+  }
   const viaIcat = plan.streamed
     ? await copyStreamed(copier, base, (consume) => icatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder))
     : await copyWithIcat(copier, target, base);

@@ -12,6 +12,7 @@ import { hostMeta } from '../store/snapshots.js';
 import { openSnapshotStore, type StoreMode } from '../store/snapshotStore.js';
 import { lsofInstalled, startLsof, type LsofScope } from '../tools/lsof.js';
 import { TOOL_VERSION } from '../version.js';
+import { processOf } from './tasks.js';
 import { probeMounts, type ProbeResult, type UnansweredMount } from './mountProbe.js';
 import { listPids, walkPids } from './walk.js';
 import { startWalkWatchdog } from './walkWatchdog.js';
@@ -40,8 +41,11 @@ export interface SnapshotSummary {
 export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promise<SnapshotSummary> {
   const startedAt = nowIso();
   const warnings: string[] = [];
-  // A PID named twice is walked once (its rows are keyed by it).
-  const pids = options.pids === undefined ? listPids() : [...new Set(options.pids)];
+  // A PID named twice is walked once (its rows are keyed by it). A thread's TID stands for its
+  // process: walked whole, with that thread's fd table if it has one of its own.
+  const asked = options.pids?.map((pid) => ({ pid, leader: processOf(pid) })) ?? [];
+  for (const { pid, leader } of asked) if (leader !== pid) warnings.push(`--pid ${pid} is a thread of process ${leader}: that process was walked (its threads' own fd tables included)`);
+  const pids = options.pids === undefined ? listPids() : [...new Set(asked.map(({ leader }) => leader))];
   const withLsof = options.lsof === true && lsofInstalled();
   const store = openSnapshotStore(kase, hostMeta(TOOL_VERSION, startedAt), { mode: options.store, processes: pids.length, busyBeside: withLsof ? 1 : 0 });
   try {

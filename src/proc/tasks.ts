@@ -17,16 +17,22 @@ export function liveTaskDir(base: string, pid: number): string | null {
   } catch {
     return null;
   }
+  // Of the threads still running, one whose fd table most of them share (by fd count, Linux 6.2
+  // and later): a thread with a table of its own (unshare(CLONE_FILES)) is not the process's.
+  const live: Array<{ tid: string; count: number }> = [];
   for (const tid of tids) {
     if (Number(tid) === pid) continue;
     try {
       const state = parseProcStat(fs.readFileSync(`${base}/task/${tid}/stat`, 'latin1'))?.state;
-      if (state !== undefined && state !== 'Z' && state !== 'X') return `${path.dirname(base)}/${tid}`;
+      if (state !== undefined && state !== 'Z' && state !== 'X') live.push({ tid, count: fs.statSync(`${base}/task/${tid}/fd`).size });
     } catch {
       // that thread ended meanwhile
     }
   }
-  return null;
+  const shared = new Map<number, number>();
+  for (const { count } of live) shared.set(count, (shared.get(count) ?? 0) + 1);
+  const chosen = live.reduce<{ tid: string; count: number } | null>((best, thread) => (best === null || (shared.get(thread.count) ?? 0) > (shared.get(best.count) ?? 0) ? thread : best), null);
+  return chosen === null ? null : `${path.dirname(base)}/${chosen.tid}`;
 }
 
 /** /proc/PID, or a live thread's /proc/TID when PID is a zombie leader (see liveTaskDir). */
@@ -39,4 +45,18 @@ export function procDirOf(procRoot: string, pid: number): string {
     return base;
   }
   return state === 'Z' ? (liveTaskDir(base, pid) ?? base) : base;
+}
+
+/** The process (thread group) of a PID, which may be a thread's TID (/proc/TID/status: Tgid); itself when unknown. */
+export function processOf(pid: number, procRoot = '/proc'): number {
+  const tgid = tryStatus(`${procRoot}/${pid}/status`)?.match(/^Tgid:\s+(\d+)$/m)?.[1];
+  return tgid === undefined ? pid : Number(tgid);
+}
+
+function tryStatus(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'latin1');
+  } catch {
+    return null;
+  }
 }

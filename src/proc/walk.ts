@@ -96,11 +96,17 @@ export function walkPids(
   // can chdir; the walk is synchronous, so nothing else runs while the directory is changed.
   const home = isMainThread ? tryOr(() => process.cwd(), null) : null;
   try {
+    /** Every row walked (processes, and threads with fd tables of their own): each once. */
+    const walked = new Set<number>();
     for (const pid of pids) {
-      if (pid === process.pid) continue; // our own process is not evidence
-      const ownTables = walkProcess(procRoot, pid, result, fds, mounts, mapStatCache, home !== null, notExamined, progress, null, countedOnly);
+      if (pid === process.pid || walked.has(pid)) continue; // our own process is not evidence
+      walked.add(pid);
+      const { ownTables, held } = walkProcess(procRoot, pid, result, fds, mounts, mapStatCache, home !== null, notExamined, progress, null, countedOnly);
       // A thread with an fd table of its own can hold a deleted file the process's table does not show.
-      for (const tid of ownTables) walkProcess(procRoot, tid, result, fds, mounts, mapStatCache, home !== null, notExamined, progress, pid, countedOnly);
+      for (const tid of ownTables.filter((tid) => !walked.has(tid))) {
+        walked.add(tid);
+        walkProcess(procRoot, tid, result, fds, mounts, mapStatCache, home !== null, notExamined, progress, { pid, held }, countedOnly);
+      }
       if (++inChunk >= chunkSize || fds.count >= CHUNK_FDS) flush();
     }
   } finally {
@@ -155,19 +161,26 @@ function walkProcess(
   mayChdir: boolean,
   notExamined: Map<UnansweredMount, NotExamined>,
   progress: Int32Array | null,
-  /** Walking the fd table of a thread (pid is its TID) of this process: its maps and exe are the process's. */
-  threadOf: number | null,
+  /**
+   * Walking the fd table of a thread (pid is its TID) of process `of.pid`: its maps and exe are the
+   * process's, and so are the deleted files it holds too (`of.held`, dev/inode): listed there.
+   */
+  of: { pid: number; held: ReadonlySet<string> } | null,
   /** Where a process whose threads were told apart by fd counts only is noted. */
   countedOnly: CountedOnly[],
-): number[] {
+): { ownTables: number[]; held: Set<string> } {
+  const threadOf = of?.pid ?? null;
+  const heldInodes = new Set<string>();
+  const none = { ownTables: [], held: heldInodes };
   const base = `${procRoot}/${pid}`;
   let statText: string;
   try {
     statText = readSmall(`${base}/stat`, 'latin1');
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ESRCH') result.counts.processesVanished++;
+    // A thread that exited since it was found is no process that vanished.
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ESRCH') result.counts.processesVanished += threadOf === null ? 1 : 0;
     else result.warnings.push(`${threadOf === null ? `pid ${pid}` : `thread ${pid} of pid ${threadOf}`}: cannot read stat: ${errnoCode(error) ?? String(error)}`);
-    return [];
+    return none;
   }
   const procStat = parseProcStat(statText);
   if (threadOf === null) result.counts.processesSeen++; // a thread walked for its own fd table is no process more
@@ -281,7 +294,6 @@ function walkProcess(
   }
 
   // fd table
-  const heldInodes = new Set<string>();
   /** With more than one thread: each fd's link as walked, to tell a thread's own table from this one. */
   const walkedLinks = threadOf === null && (procStat?.numThreads ?? 1) > 1 ? new Map<string, string>() : null;
   let fdNames: string[] | null = null;
@@ -353,7 +365,13 @@ function walkProcess(
       result.counts.fdsVanished++;
       continue;
     }
-    heldInodes.add(`${stat.dev}/${stat.ino}`);
+    const heldKey = `${stat.dev}/${stat.ino}`;
+    heldInodes.add(heldKey);
+    if (of?.held.has(heldKey) === true) {
+      // In the thread's table since before it unshared it, and in the process's: listed there.
+      fds.add(pid, fd, target, stat, info?.pos ?? null, info?.flags ?? null, info?.mntId ?? null);
+      continue;
+    }
     const pos = info?.pos ?? null;
     const flags = info?.flags ?? null;
     const mntId = info?.mntId ?? null;
@@ -426,20 +444,20 @@ function walkProcess(
   if (after !== null && record.startTime !== null && after !== record.startTime) {
     const dropped = result.items.splice(itemsBefore).length;
     errors.push(`PID reused during the walk (start tick ${record.startTime}, then ${after}): its ${dropped} items were dropped`);
-    result.counts.processesVanished++;
+    result.counts.processesVanished += threadOf === null ? 1 : 0;
   } else if (gone.length > 0 || (after === null && !fs.existsSync(base))) {
     // Gone before the walk was through: what was read is kept, the rest is missing (not "none").
     errors.push(`exited during the walk: ${gone.length > 0 ? gone.join(' and ') : 'part of it'} not read; what was read before is kept`);
-    result.counts.processesVanished++;
+    result.counts.processesVanished += threadOf === null ? 1 : 0;
   }
   if (errors.length > 0) {
     record.readError = errors.join('; ');
     if (errors.some((text) => text.includes('EACCES') || text.includes('EPERM'))) result.counts.processesUnreadable++;
   }
-  if (walkedLinks === null) return [];
+  if (walkedLinks === null) return none;
   const threads = threadsWithOwnFdTable(base, files, pid, walkedLinks);
   if (threads.countedOnly) countedOnly.push({ pid, comm: record.comm, threads: procStat?.numThreads ?? 0, fds: walkedLinks.size });
-  return threads.own;
+  return { ownTables: threads.own, held: heldInodes };
 }
 
 /** Link reads allowed per process to tell its threads' fd tables apart (about 0.1 s); beyond, the fd counts decide. */
@@ -454,18 +472,19 @@ interface CountedOnly {
 }
 
 /**
- * The threads of a process (BASE is /proc/PID) whose fd table is not the one just walked at
- * FILES/fd (`walked`: fd number -> link, as read then): a thread that called unshare(CLONE_FILES),
- * or was cloned without CLONE_FILES, holds files of its own there, which /proc/PID/fd does not show
- * (nor lsof without -K). Neither the fd count nor the fd numbers tell (a thread that unshared its
- * table and opened one file has fd 3 as its process has), so each thread's links are compared with
- * the process's, one readlink per fd per thread, while that stays within THREAD_LINK_BUDGET. Beyond
- * it (a JVM of 200 threads holding 1,000 fds: 1 s of readlinks) only a thread whose fd count
- * differs (the size of an fd directory, since Linux 6.2; else its fd numbers) is looked at, and
- * `countedOnly` says so. A busy process opens and closes fds all the time: an fd that differs
- * between the two views counts only when it differs the same way when both are read again (one
- * table would have to change there and back meanwhile), so a thread that shares the table is
- * never taken for one with its own.
+ * The threads of a process (BASE is /proc/PID) with an fd table other than the one just walked at
+ * FILES/fd (`walked`: fd number -> link, as read then), one thread per such table: a thread that
+ * called unshare(CLONE_FILES), or was cloned without CLONE_FILES, holds files of its own there,
+ * which /proc/PID/fd does not show (nor lsof without -K). Neither the fd count nor the fd numbers
+ * tell (a thread that unshared its table and opened one file has fd 3 as its process has), so each
+ * thread's links are compared with the process's, one readlink per fd per thread, while that stays
+ * within THREAD_LINK_BUDGET; beyond it (a JVM of 200 threads holding 1,000 fds: 1 s of readlinks)
+ * only a thread whose fd count differs (the size of an fd directory, since Linux 6.2; else its fd
+ * numbers) is looked at, and `countedOnly` says so. A table counts as another only for an fd it
+ * holds that the other has not (or holds as another file), the same way when both are read again:
+ * a busy process opens and closes fds all the time (one table would have to change there and back
+ * meanwhile), a thread that exits shows none, and a table that only lacks fds holds nothing more.
+ * Threads that share a table of their own (one started by the thread that unshared) give one row.
  */
 function threadsWithOwnFdTable(base: string, files: string, pid: number, walked: ReadonlyMap<string, string>): { own: number[]; countedOnly: boolean } {
   const tids = tryOr(() => fs.readdirSync(`${base}/task`), []);
@@ -475,29 +494,60 @@ function threadsWithOwnFdTable(base: string, files: string, pid: number, walked:
   const processTable = `${files}/fd`;
   const count = tryOr(() => fs.statSync(processTable).size, 0);
   const thorough = (tids.length - 1) * walked.size <= THREAD_LINK_BUDGET;
-  const linkIn = (table: string, name: string): string | null => tryOr(() => fs.readlinkSync(`${table}/${name}`, LATIN1), null);
-  /** fd `name` is another file (or none) in TABLE than in the process's table, twice in a row. */
-  const stablyDiffers = (table: string, name: string): boolean => {
-    const its = linkIn(table, name);
-    const theirs = linkIn(processTable, name);
-    return its !== theirs && linkIn(table, name) === its && linkIn(processTable, name) === theirs;
-  };
+  /** Tables found so far that are neither the process's nor one another's. */
+  const tables: string[] = [];
   for (const tid of tids) {
     if (Number(tid) === pid || tid === walkedTid) continue;
     const table = `${base}/task/${tid}/fd`;
     const size = tryOr(() => fs.statSync(table).size, null);
     if (size === null) continue; // exited meanwhile
     if (!thorough && count > 0 && size === count) continue;
-    const names = tryOr(() => fs.readdirSync(table), null);
-    if (names === null) continue;
-    const theirs = new Set(tryOr(() => fs.readdirSync(processTable), []));
-    const mine = new Set(names);
-    // The fds only one of the two views has, then (link by link, within the budget) those it names otherwise.
-    const candidates = [...names.filter((name) => !theirs.has(name)), ...[...theirs].filter((name) => !mine.has(name))];
-    if (thorough) for (const name of names) if (theirs.has(name) && linkIn(table, name) !== (walked.get(name) ?? null)) candidates.push(name);
-    if (candidates.some((name) => stablyDiffers(table, name))) own.push(Number(tid));
+    if (!holdsMoreThan(table, processTable, thorough ? walked : 'lacking')) continue;
+    if (tables.some((other) => !holdsMoreThan(table, other, thorough ? 'all' : 'lacking'))) continue;
+    tables.push(table);
+    own.push(Number(tid));
   }
   return { own, countedOnly: !thorough };
+}
+
+/**
+ * Whether TABLE holds an fd that OTHER does not hold, or holds as another file, the same way when
+ * both are read again. `compare`: the fds OTHER lacks only ('lacking'), or every fd too, against
+ * OTHER's links as walked (a map) or as read now ('all').
+ */
+function holdsMoreThan(table: string, other: string, compare: ReadonlyMap<string, string> | 'all' | 'lacking'): boolean {
+  const names = tryOr(() => fs.readdirSync(table), null);
+  if (names === null) return false;
+  const theirs = new Set(tryOr(() => fs.readdirSync(other), []));
+  const candidates = names.filter((name) => !theirs.has(name));
+  if (compare !== 'lacking') {
+    for (const name of names) {
+      if (!theirs.has(name)) continue;
+      if (compare === 'all' || fileAt(table, name) !== identityOf(other, name, compare.get(name) ?? null)) candidates.push(name);
+    }
+  }
+  return candidates.some((name) => {
+    const its = fileAt(table, name);
+    const theirsNow = fileAt(other, name);
+    return its !== null && its !== theirsNow && fileAt(table, name) === its && fileAt(other, name) === theirsNow;
+  });
+}
+
+/**
+ * What fd `name` of an fd directory holds: its link, and for a deleted file its inode from fdinfo
+ * too (two tables can hold two different deleted files under one name at one fd number). null
+ * when there is no such fd (closed, or the thread exited).
+ */
+function fileAt(table: string, name: string): string | null {
+  const link = tryOr(() => fs.readlinkSync(`${table}/${name}`, LATIN1), null);
+  if (link === null || !link.endsWith(DELETED_SUFFIX)) return link;
+  const info = tryOr(() => parseFdInfo(readSmall(`${table.slice(0, -2)}fdinfo/${name}`, 'latin1')), null);
+  return `${link}\0${String(info?.ino ?? '?')}`;
+}
+
+/** fileAt for a link known from the walk: a deleted file's inode is read from fdinfo now. */
+function identityOf(table: string, name: string, link: string | null): string | null {
+  return link !== null && !link.endsWith(DELETED_SUFFIX) ? link : fileAt(table, name);
 }
 
 /** Collects a chunk's fds as FdColumns. */
