@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseProcStat } from '../../parsers/procfs.js';
+import { tryOr } from '../util/tryOr.js';
 
 /**
  * /proc/TID of a thread of the process that has not exited (BASE is /proc/PID), or null. Not
@@ -49,14 +50,6 @@ export function procDirOf(procRoot: string, pid: number): string {
 
 /** The process (thread group) of a PID, which may be a thread's TID (/proc/TID/status: Tgid); itself when unknown. */
 export function processOf(pid: number, procRoot = '/proc'): number {
-  const tgid = tryStatus(`${procRoot}/${pid}/status`)?.match(/^Tgid:\s+(\d+)$/m)?.[1];
+  const tgid = tryOr(() => fs.readFileSync(`${procRoot}/${pid}/status`, 'latin1'), '').match(/^Tgid:\s+(\d+)$/m)?.[1];
   return tgid === undefined ? pid : Number(tgid);
-}
-
-function tryStatus(file: string): string | null {
-  try {
-    return fs.readFileSync(file, 'latin1');
-  } catch {
-    return null;
-  }
 }
