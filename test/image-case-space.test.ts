@@ -69,6 +69,29 @@ function frozenCopy(built: { mountPoint: string; backing: string }, image: strin
   }
 }
 
+/**
+ * Our own ext4 of `sizeMiB` (4 KiB blocks) holding FILES (sparse ones, or whole bytes), each held
+ * open by a real process and unlinked, frozen and copied to DIR/evidence.img: its orphans.
+ */
+async function orphansImage(dir: string, sizeMiB: number, files: ReadonlyArray<SparseSpec | { name: string; bytes: Buffer }>): Promise<{ image: string; inodes: number[] }> {
+  const image = path.join(dir, 'evidence.img');
+  const built = loopFs({ dir, sizeMiB, mkfsArgs: ['-b', '4096'] });
+  let holder: Holder | null = null;
+  try {
+    for (const file of files) {
+      if ('bytes' in file) fs.writeFileSync(path.join(built.mountPoint, file.name), file.bytes);
+      else writeSparse(built.mountPoint, file);
+    }
+    holder = await startHolder(built.mountPoint, files.map(({ name }) => ({ kind: 'existing' as const, name, content: Buffer.alloc(0) })));
+    const inodes = holder.files.map((file) => file.inode);
+    frozenCopy(built, image);
+    return { image, inodes };
+  } finally {
+    await holder?.stop();
+    built.cleanup();
+  }
+}
+
 /** Our own ext4 in which the kernel made `count` files and deleted them, frozen and copied to `image`. */
 function deletedFilesImage(dir: string, image: string, options: { sizeMiB: number; mkfsArgs?: string[]; count: number; content: (index: number) => string }): void {
   const built = loopFs({ dir, sizeMiB: options.sizeMiB, mkfsArgs: options.mkfsArgs ?? [] });
@@ -95,21 +118,7 @@ test('image extract onto a small case disk: sparse orphans written sparse with t
   const small: SparseSpec = { name: 'small.sparse', size: 100 << 20, at: [0, 50 << 20, (100 << 20) - ISLAND.length] };
   const large: SparseSpec = { name: 'large.sparse', size: 512 << 20, at: [0, 300 << 20, (512 << 20) - ISLAND.length] };
   const dense = crypto.randomBytes(40 << 20);
-  const image = path.join(dir, 'evidence.img');
-  const built = loopFs({ dir, sizeMiB: 128, mkfsArgs: ['-b', '4096'] });
-  let holder: Holder | null = null;
-  let inodes: number[];
-  try {
-    writeSparse(built.mountPoint, small);
-    writeSparse(built.mountPoint, large);
-    fs.writeFileSync(path.join(built.mountPoint, 'dense.bin'), dense);
-    holder = await startHolder(built.mountPoint, [small, large, { name: 'dense.bin' }].map(({ name }) => ({ kind: 'existing' as const, name, content: Buffer.alloc(0) })));
-    inodes = holder.files.map((file) => file.inode);
-    frozenCopy(built, image);
-  } finally {
-    await holder?.stop();
-    built.cleanup();
-  }
+  const { image, inodes } = await orphansImage(dir, 128, [small, large, { name: 'dense.bin', bytes: dense }]);
   const [smallInode, largeInode, denseInode] = inodes;
   const imageBefore = sha256File(image);
 
@@ -165,20 +174,7 @@ test('image extract --all: an orphan with more than 1 GiB of holes is copied aft
   // 1.1 GiB of holes on a 64 MiB ext4 (icat 4.11.1 fails past the end of the file system: debugfs cat).
   const holey: SparseSpec = { name: 'holey.sparse', size: (1 << 30) + (100 << 20), at: [0, 1 << 30] };
   const dense = crypto.randomBytes(1 << 20);
-  const image = path.join(dir, 'evidence.img');
-  const built = loopFs({ dir, sizeMiB: 64, mkfsArgs: ['-b', '4096'] });
-  let holder: Holder | null = null;
-  let inodes: number[];
-  try {
-    writeSparse(built.mountPoint, holey);
-    fs.writeFileSync(path.join(built.mountPoint, 'dense.bin'), dense);
-    holder = await startHolder(built.mountPoint, [holey.name, 'dense.bin'].map((name) => ({ kind: 'existing' as const, name, content: Buffer.alloc(0) })));
-    inodes = holder.files.map((file) => file.inode);
-    frozenCopy(built, image);
-  } finally {
-    await holder?.stop();
-    built.cleanup();
-  }
+  const { image, inodes } = await orphansImage(dir, 64, [holey, { name: 'dense.bin', bytes: dense }]);
   const [holeyInode = 0, denseInode = 0] = inodes;
   assert.ok(holeyInode < denseInode, 'the holey file has the lower inode: the scan lists it first');
   const imageBefore = sha256File(image);
