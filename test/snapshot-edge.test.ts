@@ -279,6 +279,37 @@ sys.stdin.read()`;
   }
 });
 
+test('a process whose short-lived threads start and end all the time: a thread that exits during the check is no table of its own, and no vanished process (root)', async (t) => {
+  const name = 'shortthreads';
+  const script = String.raw`import os, sys, threading, time
+d = sys.argv[1]
+held = os.open(os.path.join(d, 'held'), os.O_CREAT | os.O_RDWR, 0o600)
+os.write(held, b'held')
+os.unlink(os.path.join(d, 'held'))
+def spawn():
+    while True:
+        t = threading.Thread(target=time.sleep, args=(0.0002,))
+        t.start()
+        t.join()
+for _ in range(2): threading.Thread(target=spawn, daemon=True).start()
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+  const { caseDir, pid } = await pythonHolder(t, name, script);
+  // Each check meets a thread on its way out only now and then: 40 snapshots (about 6 s).
+  for (let run = 0; run < 40; run++) {
+    const result = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]);
+    assert.equal(result.code, 0, `run ${run}: ${result.stderr}`);
+  }
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT count(*) AS n FROM processes WHERE thread_of IS NOT NULL').get(), { n: 0 }, 'no thread row');
+    assert.deepEqual(db.prepare('SELECT sum(processes_seen) AS seen, sum(processes_vanished) AS vanished FROM snapshots').get(), { seen: 40, vanished: 0 });
+    assert.deepEqual(db.prepare('SELECT count(*) AS n FROM items WHERE pid = ?').get(pid), { n: 40 });
+  } finally {
+    db.close();
+  }
+});
+
 test('a process of 30 threads holding 1,000 fds (29,000 links to compare, over the budget): its threads are told apart by fd counts only, and the snapshot says so (root)', async (t) => {
   const name = 'manythreads';
   const script = String.raw`import os, sys, threading
