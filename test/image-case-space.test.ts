@@ -69,6 +69,14 @@ function frozenCopy(built: { mountPoint: string; backing: string }, image: strin
   }
 }
 
+/** The test's work directory, and a case directory on a tmpfs of its own of `mib` MiB (a small case disk), both removed after it. */
+function onSmallCaseDisk(t: { after: (fn: () => void) => void }, name: string, mib: number): { dir: string; caseDir: string } {
+  const { dir } = imageWorkDirs(t, name);
+  const caseDisk = mountTmpfs(`${name}-case`, mib);
+  t.after(() => caseDisk.cleanup());
+  return { dir, caseDir: path.join(caseDisk.dir, 'case') };
+}
+
 /**
  * Our own ext4 of `sizeMiB` (4 KiB blocks) holding FILES (sparse ones, or whole bytes), each held
  * open by a real process and unlinked, frozen and copied to DIR/evidence.img: its orphans.
@@ -108,11 +116,8 @@ function deletedFilesImage(dir: string, image: string, options: { sizeMiB: numbe
 }
 
 test('image extract onto a small case disk: sparse orphans written sparse with their exact sha256 (icat; debugfs cat where icat fails), a dense one that cannot fit refused with its reason, exit 3 (root)', async (t) => {
-  const { dir } = imageWorkDirs(t, 'sparse');
   // 24 MiB of case disk: the sparse copies fit in a few hundred KiB, the 40 MiB dense orphan does not.
-  const caseDisk = mountTmpfs('sparse-case', 24);
-  t.after(() => caseDisk.cleanup());
-  const caseDir = path.join(caseDisk.dir, 'case');
+  const { dir, caseDir } = onSmallCaseDisk(t, 'sparse', 24);
 
   // 128 MiB of ext4 with 4 KiB blocks: 100 MiB of holes fit in it, 512 MiB are larger than it.
   const small: SparseSpec = { name: 'small.sparse', size: 100 << 20, at: [0, 50 << 20, (100 << 20) - ISLAND.length] };
@@ -202,10 +207,7 @@ test('image extract --all: an orphan with more than 1 GiB of holes is copied aft
 });
 
 test('image extract of a dense orphan cut short by a truncated image, onto a case disk with room for one copy: icat\'s prefix is kept and debugfs dump is not tried beside it, with why (root)', async (t) => {
-  const { dir } = imageWorkDirs(t, 'cut-dense');
-  const caseDisk = mountTmpfs('cut-dense-case', 20);
-  t.after(() => caseDisk.cleanup());
-  const caseDir = path.join(caseDisk.dir, 'case');
+  const { dir, caseDir } = onSmallCaseDisk(t, 'cut-dense', 20);
   const content = crypto.randomBytes(12 << 20);
   const built = await makeOrphanImage({ dir, fsType: 'ext4', sizeMiB: 64, orphans: [{ name: 'big.bin', content }] });
   const [orphan] = built.orphans;
@@ -255,10 +257,7 @@ test('image extract --inode of an inode whose size is past 2^53 bytes: not extra
 });
 
 test('image scan onto a 24 MiB case disk: 40,000 deleted inodes all described, debugfs run in batches that fit beside the case database, their output removed (root)', async (t) => {
-  const { dir } = imageWorkDirs(t, 'many-small');
-  const caseDisk = mountTmpfs('many-small-case', 24);
-  t.after(() => caseDisk.cleanup());
-  const caseDir = path.join(caseDisk.dir, 'case');
+  const { dir, caseDir } = onSmallCaseDisk(t, 'many-small', 24);
   const image = path.join(dir, 'many.img');
   deletedFilesImage(dir, image, { sizeMiB: 160, mkfsArgs: ['-N', '45000'], count: 40_000, content: () => '' });
   // One batch of 40,000 stat outputs is about 24 MB, more than the whole case disk.
@@ -277,10 +276,7 @@ test('image scan onto a 24 MiB case disk: 40,000 deleted inodes all described, d
 });
 
 test('image extract --all when the scan could not describe every deleted inode (no room for debugfs on a 4 MiB case disk): a deleted inode of size 0 and unknown blocks is not copied as an empty file (root)', async (t) => {
-  const { dir } = imageWorkDirs(t, 'undescribed');
-  const caseDisk = mountTmpfs('undescribed-case', 4);
-  t.after(() => caseDisk.cleanup());
-  const caseDir = path.join(caseDisk.dir, 'case');
+  const { dir, caseDir } = onSmallCaseDisk(t, 'undescribed', 4);
   const image = path.join(dir, 'gone.img');
   // 300 files deleted by the kernel (ext4 zeroes their size and extents): istat describes 256 of
   // them when debugfs cannot run, the other 44 stay undescribed.
