@@ -3,7 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UnlinkedError } from '../errors.js';
+import { UnlinkedError, oneLine } from '../errors.js';
 
 export interface ToolSpec {
   /** Debian package that provides the program, for the "not installed" message. */
@@ -211,7 +211,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
         // The consumer failed (ENOSPC on the case disk): the program is not needed any more.
         subprocess.kill('SIGKILL');
         await exitOrAbandon(subprocess, options.abandonAfterMs ?? 1000);
-        failure = `stopped: what it sent could not be taken: ${error instanceof Error ? error.message : String(error)}`;
+        failure = `stopped: what it sent could not be taken: ${oneLine(error)}`;
         consumerError = error;
         throw error;
       }

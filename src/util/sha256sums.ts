@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { oneLine } from '../errors.js';
 
 /** One line of `sha256sum` output, so `sha256sum -c SHA256SUMS` checks the copy from inside its folder. */
 export function appendSha256Sums(dir: string, sha256: string, file: string): void {
@@ -15,6 +16,6 @@ export function tryAppendSha256Sums(dir: string, sha256: string, file: string): 
     appendSha256Sums(dir, sha256, file);
     return null;
   } catch (error) {
-    return `not listed in SHA256SUMS (${error instanceof Error ? error.message : String(error)}): its sha256 is in the case database`;
+    return `not listed in SHA256SUMS (${oneLine(error)}): its sha256 is in the case database`;
   }
 }
