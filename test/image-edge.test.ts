@@ -206,7 +206,7 @@ test('a disk whose partition is mounted is said mounted; a case on one of its pa
   assert.equal(fs.existsSync(onEvidence), false, 'nothing written there');
 });
 
-test('image scan refuses a case on a loop-mounted image file stored on the device examined (root)', (t) => {
+test('image scan refuses a case on a loop-mounted image file stored on the device examined, or on an overlay whose upper layer is there (root)', (t) => {
   const dir = makeTempDir('nested-loop');
   const cleanups: Array<() => void> = [];
   t.after(() => {
@@ -222,6 +222,17 @@ test('image scan refuses a case on a loop-mounted image file stored on the devic
   const refused = runCli(caseDir, ['image', 'scan', evidence.loop]);
   assert.deepEqual([refused.code, refused.stderr], [1, `unlinked: the case directory ${caseDir} is on ${evidence.loop} itself: writing there could overwrite the evidence; use --case DIR on another disk\n`]);
   assert.equal(fs.existsSync(caseDir), false, 'nothing written there');
+  // An overlay (a container's root) whose upper layer is on the device examined: its own device number says nothing of it.
+  const layers = path.join(evidence.mountPoint, 'layers');
+  for (const sub of ['lower', 'upper', 'work']) fs.mkdirSync(path.join(layers, sub), { recursive: true });
+  const merged = path.join(dir, 'merged');
+  fs.mkdirSync(merged);
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${layers}/lower,upperdir=${layers}/upper,workdir=${layers}/work`, merged]);
+  cleanups.push(() => execFileSync('umount', [merged]));
+  const inContainer = path.join(merged, 'case');
+  const refusedThere = runCli(inContainer, ['image', 'scan', evidence.loop]);
+  assert.deepEqual([refusedThere.code, refusedThere.stderr], [1, `unlinked: the case directory ${inContainer} is on ${evidence.loop} itself: writing there could overwrite the evidence; use --case DIR on another disk\n`]);
+  assert.equal(fs.existsSync(inContainer), false, 'nothing written there');
 });
 
 test('times before 1970 and after 2038 are stored as ext4 reads them: signed low word plus epoch bits (root)', (t) => {

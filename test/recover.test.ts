@@ -12,7 +12,7 @@ import type { LiveItemJson } from '../src/store/items.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
 import { devString } from '../parsers/procfs.js';
 import { undoEach } from './helpers/cleanup.js';
-import { loopFs } from './helpers/loopfs.js';
+import { loopFs, loopFsFor } from './helpers/loopfs.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 /** Items live under /var/tmp (the root file system); cases go to /dev/shm (tmpfs), another file system. */
@@ -521,6 +521,82 @@ test('a file on an overlay (a container\'s root) is on the disk of the overlay\'
   const triage = runCli(caseDir, ['triage', '--no-lsof', '--json']);
   const failures = (JSON.parse(triage.stdout) as { failures: Array<{ note: string }> }).failures.map((failure) => failure.note);
   assert.ok(failures.some((note) => note.startsWith('not copied: it is on')), failures.join('; '));
+});
+
+test('a case on an overlay whose upper layer is on the evidence file system is refused: its writes land there, whatever its device number says (root)', async (t) => {
+  const dir = makeTempDir('overlay-case'); // /var/tmp: the evidence file system, and the overlay's upper layer
+  const other = makeTempDir('overlay-case-other', '/dev/shm');
+  const merged = path.join(dir, 'merged');
+  for (const sub of ['lower', 'upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, sub));
+  const holders: Holder[] = [];
+  let overlayMounted = false;
+  t.after(async () => {
+    for (const holder of holders) await holder.stop();
+    if (overlayMounted) execFileSync('umount', [merged]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(other, { recursive: true, force: true });
+  });
+  // As a container's root: the case written inside it lands in the upper directory, on the host's disk.
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${path.join(dir, 'lower')},upperdir=${path.join(dir, 'upper')},workdir=${path.join(dir, 'work')}`, merged]);
+  overlayMounted = true;
+  holders.push(await startHolder(dir, [{ kind: 'fd', name: 'evidence.log', content: Buffer.from('on the evidence disk') }]));
+  holders.push(await startHolder(other, [{ kind: 'fd', name: 'elsewhere.log', content: Buffer.from('on a tmpfs') }]));
+  const caseDir = path.join(merged, 'case');
+  const evidenceDev = devString(fs.statSync(dir).dev);
+  const overlayDev = devString(fs.statSync(merged).dev);
+  assert.notEqual(overlayDev, evidenceDev, 'st_dev alone does not see it');
+  for (const holder of holders) assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--all', '--json']));
+  const onEvidence = items.find((item) => item.path.endsWith('evidence.log'));
+  const onTmpfs = items.find((item) => item.path.endsWith('elsewhere.log'));
+  assert.ok(onEvidence !== undefined && onTmpfs !== undefined);
+  const refused = runCli(caseDir, ['recover', '--snapshot', String(onEvidence.snapshot_id), '--json']);
+  assert.deepEqual([refused.code, refused.stdout, refused.stderr], [1, '',
+    `unlinked: refusing to write into ${caseDir}/recovered: it is on device ${overlayDev}, an overlay whose upper directory ${dir}/upper is on ${evidenceDev}, ` +
+    `the same file system as item ${onEvidence.id} (${dir}/evidence.log), whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs\n`]);
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
+  // Not a refusal of every overlay: a file elsewhere is copied onto it.
+  const copied = runCli(caseDir, ['recover', '--snapshot', String(onTmpfs.snapshot_id), '--json']);
+  assert.equal(copied.code, 0, copied.stderr);
+  assert.deepEqual(json<RecoveredJson[]>(copied).map((record) => [record.item_id, record.complete, record.sha256]), [[onTmpfs.id, true, sha256(Buffer.from('on a tmpfs'))]]);
+});
+
+test('btrfs gives each subvolume a device number of its own: a case in one subvolume is refused for a file held in another of the same file system (root)', async (t) => {
+  const dir = makeTempDir('btrfs', '/dev/shm');
+  const holders: Holder[] = [];
+  t.after(async () => {
+    for (const holder of holders) await holder.stop();
+  });
+  // Registered after the holders' stop: node:test runs after hooks in the order they were added.
+  const { loop, mountPoint } = loopFsFor(t, { dir, sizeMiB: 256, fsType: 'btrfs', lazyUnmount: true });
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const subvolume of ['home', 'root']) execFileSync('btrfs', ['-q', 'subvolume', 'create', path.join(mountPoint, subvolume)]);
+  const home = path.join(mountPoint, 'home');
+  const caseDir = path.join(mountPoint, 'root', 'case');
+  fs.mkdirSync(caseDir);
+  const loopDev = devString(fs.statSync(loop).rdev);
+  const [homeDev, caseDev] = [devString(fs.statSync(home).dev), devString(fs.statSync(caseDir).dev)];
+  assert.ok(homeDev.startsWith('0:') && caseDev.startsWith('0:') && homeDev !== caseDev, `two anonymous device numbers, neither the disk's: ${homeDev} ${caseDev}`);
+  const other = makeTempDir('btrfs-other', '/var/tmp');
+  t.after(() => fs.rmSync(other, { recursive: true, force: true }));
+  holders.push(await startHolder(home, [{ kind: 'fd', name: 'evidence.log', content: Buffer.from('in /home on btrfs') }]));
+  holders.push(await startHolder(other, [{ kind: 'fd', name: 'elsewhere.log', content: Buffer.from('on another disk') }]));
+  for (const holder of holders) assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--all', '--json']));
+  const onBtrfs = items.find((item) => item.path.endsWith('evidence.log'));
+  const elsewhere = items.find((item) => item.path.endsWith('elsewhere.log'));
+  assert.ok(onBtrfs !== undefined && elsewhere !== undefined);
+  assert.deepEqual([onBtrfs.dev, onBtrfs.fs_type, onBtrfs.mount_point], [homeDev, 'btrfs', mountPoint]);
+  const refused = runCli(caseDir, ['recover', '--snapshot', String(onBtrfs.snapshot_id), '--json']);
+  assert.deepEqual([refused.code, refused.stdout, refused.stderr], [1, '',
+    `unlinked: refusing to write into ${caseDir}/recovered: it is on device ${caseDev}, a btrfs file system on ${loop}, ${loopDev}, ` +
+    `the same file system as item ${onBtrfs.id} (${home}/evidence.log, on the btrfs file system of ${loop}), whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs\n`]);
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
+  const copied = runCli(caseDir, ['recover', '--snapshot', String(elsewhere.snapshot_id), '--json']);
+  assert.equal(copied.code, 0, copied.stderr);
+  assert.deepEqual(json<RecoveredJson[]>(copied).map((record) => [record.item_id, record.complete, record.sha256]), [[elsewhere.id, true, sha256(Buffer.from('on another disk'))]]);
+  const forced = runCli(caseDir, ['recover', '--snapshot', String(onBtrfs.snapshot_id), '--json', '--force-same-fs']);
+  assert.deepEqual(json<RecoveredJson[]>(forced).map((record) => [record.item_id, record.complete, record.sha256]), [[onBtrfs.id, true, sha256(Buffer.from('in /home on btrfs'))]]);
 });
 
 test('a full case disk: the copy that cannot fit is refused before a byte of it is written, with why; the rest copied, no stack trace (root)', async (t) => {

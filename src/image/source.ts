@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { UnlinkedError, errnoCode } from '../errors.js';
 import { backupSuperblockShift, parseExtSuperblock, type ExtSuperblock } from '../../parsers/extSuperblock.js';
 import { devString } from '../../parsers/procfs.js';
-import { devicesBuiltOn, devicesUnder } from '../util/blockDevices.js';
+import { devicesBuiltOn, devicesUnderDir } from '../util/blockDevices.js';
 
 export interface ImageSource {
   path: string;
@@ -181,14 +181,14 @@ export class FollowHasher {
  * Writing the case onto the device being examined would overwrite evidence (deleted blocks first of
  * all): refuse when the case directory lives on that device, on one of its partitions, or on
  * anything built on it (LVM and other device-mapper volumes, md RAID, a loop device whose backing
- * file is there), however deep.
+ * file is there, an overlay whose upper layer is there, btrfs on it), however deep.
  */
 export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): void {
   if (source.deviceId === null) return;
   let dir = path.resolve(caseDir);
   while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  const caseDevice = devString(fs.statSync(dir).dev);
-  if (caseDevice === source.deviceId || devicesUnder(caseDevice).has(source.deviceId)) {
+  const { device, under } = devicesUnderDir(dir);
+  if (device === source.deviceId || under.has(source.deviceId)) {
     throw new UnlinkedError('SAME_FS', `the case directory ${path.resolve(caseDir)} is on ${source.path} itself: writing there could overwrite the evidence; use --case DIR on another disk`);
   }
 }

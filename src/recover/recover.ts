@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { errnoCode, oneLine, UnlinkedError } from '../errors.js';
-import { devString, unescapeOctal } from '../../parsers/procfs.js';
+import { devString } from '../../parsers/procfs.js';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { currentBootId } from '../store/snapshots.js';
@@ -13,7 +13,8 @@ import { HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, typ
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { startHash } from '../image/source.js';
 import { displayBytes } from '../util/bytes.js';
-import { devicesUnder, storedOnChain } from '../util/blockDevices.js';
+import { devicesUnderDir, overlayWritableDirs, storedOnChain } from '../util/blockDevices.js';
+import { tryOr } from '../util/tryOr.js';
 import { createUnique } from '../util/createUnique.js';
 import { tryAppendSha256Sums } from '../util/sha256sums.js';
 import { commandRecorder } from '../store/commands.js';
@@ -71,69 +72,77 @@ const C_LOCALE = { LC_ALL: 'C' };
 /**
  * Refuse to write copies onto the file system that holds an item: its free blocks are the
  * deleted file's blocks (and other deleted files'), and our writes could land on them. An item's
- * file systems: its own device, and for a file on overlayfs (a container's root) the file system
- * of the overlay's upper and work directories, where its bytes really are (often the host's disk).
- * The output's: its own device and every device that one is stored on (a loop device's backing
- * file, a partition's disk, a device-mapper or md volume's devices), where its writes really land.
+ * file systems: its own device, for a file on overlayfs (a container's root) the file system of the
+ * overlay's upper and work directories, where its bytes really are (often the host's disk), and for
+ * a file on btrfs (whose files carry their subvolume's anonymous device number) the mount's source
+ * device. The output's: its own device and every device that one is stored on (a loop device's
+ * backing file, a partition's disk, a device-mapper or md volume's devices, an overlay's upper
+ * layer, a btrfs file system's device), where its writes really land.
  */
-export function sameFsRefusal(outputDir: string, items: readonly Pick<ItemRow, 'id' | 'dev' | 'path'>[], devsOf: (item: Pick<ItemRow, 'id' | 'dev'>) => readonly string[]): string | null {
+export function sameFsRefusal(outputDir: string, items: readonly Pick<ItemRow, 'id' | 'dev' | 'path'>[], devsOf: (item: Pick<ItemRow, 'id' | 'dev'>) => readonly ItemDevice[]): string | null {
   const output = outputDevices(outputDir);
   for (const item of items) {
     const hit = output.clash(devsOf(item));
     if (hit === null) continue;
     return (
-      `refusing to write into ${outputDir}: it is on device ${output.chain(hit)}, the same file system as item ${item.id} (${displayBytes(item.path)}${item.dev === hit ? '' : `, on an overlay whose upper layer is there`}), ` +
+      `refusing to write into ${outputDir}: it is on device ${output.chain(hit.dev)}, the same file system as item ${item.id} (${displayBytes(item.path)}${hit.how === null ? '' : `, ${hit.how}`}), ` +
       `whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs`
     );
   }
   return null;
 }
 
+/** A device an item's bytes live on, and how when it is not the item's own (st_dev). */
+export interface ItemDevice {
+  dev: string;
+  how: string | null;
+}
+
 /** The devices an output folder's writes land on: its own, and those it is stored on. */
 interface OutputDevices {
   device: string;
   /** The first of an item's devices the output's writes land on, or null. */
-  clash(itemDevs: readonly string[]): string | null;
+  clash(itemDevs: readonly ItemDevice[]): ItemDevice | null;
   /** "7:0, a loop device whose backing file /var/tmp/c.img is on 254:0": how the output reaches `device`. */
   chain(device: string): string;
 }
 
 function outputDevices(outputDir: string): OutputDevices {
-  const device = devString(fs.statSync(outputDir).dev);
-  const under = devicesUnder(device);
+  const { device, under } = devicesUnderDir(outputDir);
   return {
     device,
-    clash: (itemDevs) => itemDevs.find((dev) => dev === device) ?? itemDevs.find((dev) => under.has(dev)) ?? null,
+    clash: (itemDevs) => itemDevs.find(({ dev }) => dev === device) ?? itemDevs.find(({ dev }) => under.has(dev)) ?? null,
     chain: (reached) => storedOnChain(device, reached, under),
   };
 }
 
 /** The devices an item's bytes live on (see sameFsRefusal), from the mounts its snapshot recorded. */
-export function itemDevices(db: Db): (item: Pick<ItemRow, 'id' | 'dev'>) => readonly string[] {
+export function itemDevices(db: Db): (item: Pick<ItemRow, 'id' | 'dev'>) => readonly ItemDevice[] {
   const mountOf = db.prepare(
-    `SELECT m.fs_type, m.super_options FROM items i JOIN mounts m ON m.snapshot_id = i.snapshot_id AND m.mnt_ns = i.mnt_ns AND m.mnt_id = i.mnt_id WHERE i.id = ?`,
+    `SELECT m.fs_type, m.source, m.super_options FROM items i JOIN mounts m ON m.snapshot_id = i.snapshot_id AND m.mnt_ns = i.mnt_ns AND m.mnt_id = i.mnt_id WHERE i.id = ?`,
   );
   return (item) => {
-    const devs = item.dev === null ? [] : [item.dev];
-    const mount = mountOf.get(item.id) as { fs_type: string | null; super_options: string | null } | undefined;
-    if (mount?.fs_type !== 'overlay' || mount.super_options === null) return devs;
-    for (const directory of overlayWritableDirs(mount.super_options)) {
-      try {
-        devs.push(devString(fs.statSync(directory).dev));
-      } catch {
-        // gone since, or a path of another mount namespace: nothing to compare
+    const devs: ItemDevice[] = item.dev === null ? [] : [{ dev: item.dev, how: null }];
+    const mount = mountOf.get(item.id) as { fs_type: string | null; source: string | null; super_options: string | null } | undefined;
+    if (mount === undefined) return devs;
+    const add = (dev: string, how: string): void => {
+      if (!devs.some((known) => known.dev === dev)) devs.push({ dev, how });
+    };
+    if (mount.fs_type === 'overlay') {
+      for (const { dir } of overlayWritableDirs(mount.super_options ?? '')) {
+        // Gone since, or a path of another mount namespace: nothing to compare.
+        const stat = tryOr(() => fs.statSync(dir), null);
+        if (stat !== null) add(devString(stat.dev), 'on an overlay whose upper layer is there');
       }
+      return devs;
     }
+    // The mount's source names its block device (btrfs, whose files carry a subvolume's anonymous
+    // device number; for ext4 and the like it is st_dev itself). Seen from this mount namespace: a
+    // source of another one that names no block device here adds nothing.
+    const source = mount.source?.startsWith('/') === true ? tryOr(() => fs.statSync(mount.source ?? ''), null) : null;
+    if (source?.isBlockDevice() === true) add(devString(source.rdev), `on the ${mount.fs_type ?? 'unknown'} file system of ${mount.source ?? ''}`);
     return devs;
   };
-}
-
-/** upperdir= and workdir= of an overlay's super options (mountinfo writes a comma, space or backslash of a path as \ooo: seq_show_option). */
-export function overlayWritableDirs(superOptions: string): Buffer[] {
-  return superOptions
-    .split(',')
-    .filter((option) => option.startsWith('upperdir=') || option.startsWith('workdir='))
-    .map((option) => unescapeOctal(option.slice(option.indexOf('=') + 1)));
 }
 
 export function outputName(item: Pick<ItemRow, 'id' | 'pid' | 'kind' | 'fd' | 'path'>): string {
@@ -185,7 +194,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
       const rowId = Number(insert.run(item.id, path.join(options.outputDir, outputName(item)), nowIso()).lastInsertRowid);
       const silent = item.dev === null ? undefined : silentDevs.get(item.dev);
       const elsewhere = origin(item.snapshot_id);
-      const hit = options.sameFs === 'skip' ? output.clash(devsOf(item)) : null;
+      const hit = options.sameFs === 'skip' ? output.clash(devsOf(item))?.dev ?? null : null;
       let refusal: string | null = null;
       if (elsewhere !== null) {
         refusal = elsewhere;

@@ -4,7 +4,7 @@
 // onto the device examined) ask it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { devString } from '../../parsers/procfs.js';
+import { devString, parseFdInfo, parseMountInfo, unescapeOctal, type MountInfo } from '../../parsers/procfs.js';
 import { displayBytes } from './bytes.js';
 import { tryOr } from './tryOr.js';
 
@@ -39,6 +39,67 @@ export function devicesUnder(deviceId: string): Map<string, StoredOn> {
   };
   visit(deviceId);
   return found;
+}
+
+/**
+ * Where the writes into a directory land: its own device (st_dev) and every device under it, as
+ * devicesUnder, and also those st_dev does not lead to. A directory on an overlay (a container's
+ * root) is written into the overlay's upper and work directories, on their file systems; one on
+ * btrfs carries the device number of its subvolume, an anonymous one: its blocks are on the mount's
+ * source device. Both are read from the directory's own mount (its mnt_id, from /proc/self/fdinfo),
+ * and followed further (an upper directory on a loop-mounted image, an overlay on btrfs).
+ */
+export function devicesUnderDir(dir: string | Buffer): { device: string; under: Map<string, StoredOn> } {
+  const device = devString(fs.statSync(dir).dev);
+  const under = devicesUnder(device);
+  const seen = new Set<number>();
+  const follow = (from: string, at: string | Buffer): void => {
+    const mount = mountOf(at);
+    if (mount === null || seen.has(mount.mntId)) return;
+    seen.add(mount.mntId);
+    const add = (next: string, how: string): boolean => {
+      if (next === device || under.has(next)) return false;
+      under.set(next, { from, how });
+      for (const [deeper, step] of devicesUnder(next)) if (deeper !== device && !under.has(deeper)) under.set(deeper, step);
+      return true;
+    };
+    if (mount.fsType === 'overlay') {
+      for (const { name, dir: writable } of overlayWritableDirs(mount.superOptions)) {
+        const stat = tryOr(() => fs.statSync(writable), null);
+        if (stat === null) continue;
+        const next = devString(stat.dev);
+        add(next, `an overlay whose ${name} ${displayBytes(writable)} is on ${next}`);
+        follow(next, writable);
+      }
+      return;
+    }
+    const source = mount.source.startsWith('/') ? tryOr(() => fs.statSync(mount.source), null) : null;
+    if (source?.isBlockDevice() === true) add(devString(source.rdev), `a ${mount.fsType} file system on ${mount.source}, ${devString(source.rdev)}`);
+  };
+  follow(device, dir);
+  return { device, under };
+}
+
+/** upperdir= and workdir= of an overlay's super options (mountinfo writes a comma, space or backslash of a path as \ooo: seq_show_option). */
+export function overlayWritableDirs(superOptions: string): Array<{ name: 'upper directory' | 'work directory'; dir: Buffer }> {
+  return superOptions
+    .split(',')
+    .filter((option) => option.startsWith('upperdir=') || option.startsWith('workdir='))
+    .map((option) => ({ name: option.startsWith('upperdir=') ? 'upper directory' : 'work directory', dir: unescapeOctal(option.slice(option.indexOf('=') + 1)) }));
+}
+
+/** The mount a directory is on, in this process's mount namespace: by the mnt_id of an fd opened on it. */
+function mountOf(dir: string | Buffer): MountInfo | null {
+  const fd = tryOr(() => fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY), null);
+  if (fd === null) return null;
+  let mntId: number | null;
+  try {
+    mntId = tryOr(() => parseFdInfo(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1')).mntId, null);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (mntId === null) return null;
+  return tryOr(() => parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 'latin1')), [] as MountInfo[]).find((mount) => mount.mntId === mntId) ?? null;
 }
 
 /** "8:1, a partition of 8:0, built on 7:0": how deviceId comes to be stored on `reached` (a key of devicesUnder). */

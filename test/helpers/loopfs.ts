@@ -1,4 +1,4 @@
-// A test's own ext2/ext4 on a loop device (ours, not evidence): a sparse backing file (or an image
+// A test's own ext2/ext4 (or btrfs) on a loop device (ours, not evidence): a sparse backing file (or an image
 // given), `losetup`, mkfs, mount. Its cleanup undoes exactly the steps that were done, last first,
 // each even when another fails: it unmounts only what it mounted and detaches only the loop device
 // it attached, by name. A set-up that fails part-way undoes itself before it throws.
@@ -29,8 +29,8 @@ export interface LoopFsOptions {
   readOnly?: boolean;
   /** Attach at this loop device (one the test detached: the same device number) instead of the first free one. */
   device?: string;
-  /** mkfs.<fsType> -q -F ...mkfsArgs on the loop device. Default: ext4 on a new backing file without a table, none otherwise. */
-  fsType?: 'ext2' | 'ext4' | null;
+  /** mkfs.<fsType> -q -F (-f for btrfs) ...mkfsArgs on the loop device. Default: ext4 on a new backing file without a table, none otherwise. */
+  fsType?: 'ext2' | 'ext4' | 'btrfs' | null;
   mkfsArgs?: string[];
   /** Where the loop device is mounted (default dir/mnt, made if missing); false: not mounted. */
   mountPoint?: string | false;
@@ -103,7 +103,7 @@ export function loopFs(options: LoopFsOptions): LoopDevice | MountedLoopFs {
       waitForPartitions(loop, options.partitions);
     }
     const fsType = options.fsType !== undefined ? options.fsType : options.sizeMiB !== undefined && options.table === undefined ? 'ext4' : null;
-    if (fsType !== null) run(`mkfs.${fsType}`, ['-q', '-F', ...(options.mkfsArgs ?? []), loop]);
+    if (fsType !== null) run(`mkfs.${fsType}`, ['-q', fsType === 'btrfs' ? '-f' : '-F', ...(options.mkfsArgs ?? []), loop]);
     const device: LoopDevice = { backing, loop, mount, cleanup };
     return options.mountPoint === false ? device : { ...device, mountPoint: mount(loop, options.mountPoint ?? inDir('mnt')) };
   } catch (error) {

@@ -1,4 +1,4 @@
-// `npm test` needs real tools: lsof, The Sleuth Kit, e2fsprogs, util-linux, fdisk, python3, a C
+// `npm test` needs real tools: lsof, The Sleuth Kit, e2fsprogs, btrfs-progs, util-linux, fdisk, python3, a C
 // compiler with libfuse3's headers (a FUSE file system that stops answering) and a headless
 // chromium. As root on Debian, install what is missing; otherwise say what to run and fail.
 import { execFileSync } from 'node:child_process';
@@ -22,6 +22,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { program: 'mactime', debianPackage: 'sleuthkit' },
   { program: 'debugfs', debianPackage: 'e2fsprogs' },
   { program: 'mkfs.ext4', debianPackage: 'e2fsprogs' },
+  { program: 'mkfs.btrfs', debianPackage: 'btrfs-progs' },
   { program: 'losetup', debianPackage: 'mount' },
   { program: 'fsfreeze', debianPackage: 'util-linux' },
   { program: 'sfdisk', debianPackage: 'fdisk' },
