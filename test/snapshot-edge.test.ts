@@ -174,7 +174,7 @@ test('a process whose main thread exited while another runs: its held file is fo
   ]);
 });
 
-test('threads with an fd table of their own (unshare(CLONE_FILES)): each table\'s own deleted files listed once under one of its threads (thread_of), even at the process\'s fd numbers and under the same name, and recovered; what it inherited and what sharing threads see is not listed again (root)', async (t) => {
+test('threads with an fd table of their own (unshare(CLONE_FILES)): each table\'s own deleted files listed once under one of its threads (thread_of), even at the process\'s fd numbers and under the same name, and recovered; what it inherited and what sharing threads see is not listed again; the same from an lsof -K capture imported (root)', async (t) => {
   const dir = makeTempDir('ownfdtable');
   const caseDir = makeTempDir('ownfdtable-case', '/dev/shm');
   const binary = path.join(dir, 'ownfdtable');
@@ -229,6 +229,19 @@ test('threads with an fd table of their own (unshare(CLONE_FILES)): each table\'
   assert.equal(csv.code, 0, csv.stderr);
   const said = `held by thread ${ownTid} of process ${pid} in an fd table of its own (unshare(CLONE_FILES)), not the process's`;
   assert.equal(csv.stdout.split(said).length - 1, 2 * 4, 'each of the thread\'s two items in each of the four snapshots says so in the CSV report');
+  // lsof -K, captured and imported (field and plain output): every thread's table is listed, sharing or not;
+  // the same items as the walk's, the thread's own under its TID.
+  for (const format of [['-F0pKcuftDsikn'], []]) {
+    const capture = path.join(dir, `tasks${format.length}.txt`);
+    fs.writeFileSync(capture, execFileSync('lsof', ['-a', '-K', '+L1', '-n', '-P', ...format, '-p', String(pid)]));
+    const importCase = path.join(caseDir, `import${format.length}`);
+    const imported = runCli(importCase, ['lsof', 'import', capture]);
+    assert.equal(imported.code, 0, imported.stderr);
+    const items = json<LiveItemJson[]>(runCli(importCase, ['list', '--json']));
+    assert.deepEqual(items.map((item) => [item.pid, item.thread_of, item.fd, item.path, item.size]).sort((a, b) => Number(a[0]) - Number(b[0]) || Number(a[2]) - Number(b[2])), expected);
+    const importedCsv = runCli(importCase, ['report', '--format', 'csv', '--out', '-']).stdout;
+    assert.equal(importedCsv.split(said).length - 1, 2, 'the import\'s report says it of the thread\'s two items');
+  }
 });
 
 test('a thread whose own fd table differs from its process\'s only in which deleted file one name at one fd number is: told apart by the inode fdinfo gives (root)', async (t) => {

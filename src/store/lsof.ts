@@ -58,6 +58,16 @@ export class LsofItemizer {
    * emptied when the pid changes: memory stays flat however long the capture.
    */
   private readonly items = new Map<string, number>();
+  /**
+   * lsof -K lists every thread's fd table after its process's, sharing or not. A file the process's
+   * own set has (a thread sharing the table, a file inherited when it unshared) is that item; one it
+   * has not is in a table of the thread's own (unshare(CLONE_FILES)): an item of the thread (pid =
+   * TID, its processes row naming the process in thread_of), as the /proc walk lists it, never one
+   * of the process's at an fd number where the process holds another file. Threads sharing such a
+   * table give it once, under the first of them listed.
+   */
+  private readonly threadItems = new Map<string, number>();
+  private readonly threadRow;
   private itemsPid = -1;
   private nextId: number;
   added = 0;
@@ -72,6 +82,7 @@ export class LsofItemizer {
       `INSERT INTO items (id, snapshot_id, pid, start_time, comm, exe, kind, fd, path, dev, inode, size, nlink, pos, in_proc, in_lsof, lsof_note)`,
       `(?, ${sqlInteger(snapshotId)}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 1, ?)`,
     );
+    this.threadRow = db.prepare(`INSERT OR IGNORE INTO processes (snapshot_id, pid, comm, thread_of) VALUES (${sqlInteger(snapshotId)}, ?, ?, ?)`);
     this.nextId = (db.prepare(`SELECT coalesce(max(id), 0) + 1 AS next FROM items`).get() as { next: number }).next;
   }
 
@@ -80,7 +91,7 @@ export class LsofItemizer {
   }
 
   itemFor(
-    row: Pick<LsofFileRecord, 'pid' | 'fd' | 'fdNum' | 'inode' | 'name' | 'command' | 'device' | 'size' | 'nlink' | 'offset' | 'candidateOnlyByText'>,
+    row: Pick<LsofFileRecord, 'pid' | 'tid' | 'fd' | 'fdNum' | 'inode' | 'name' | 'command' | 'device' | 'size' | 'nlink' | 'offset' | 'candidateOnlyByText'>,
     owner: OwnerRow | null,
     note: string | null,
   ): number {
@@ -89,23 +100,31 @@ export class LsofItemizer {
     // lsof lists one mapped file once per mapping ('mem', 'DEL'): one item per file and process.
     if (row.pid !== this.itemsPid) {
       this.items.clear();
+      this.threadItems.clear();
       this.itemsPid = row.pid;
     }
     const key = `${kind}/${row.fdNum ?? ''}/${row.inode ?? row.name.toString('latin1')}`;
-    const existing = this.items.get(key);
+    const thread = row.tid !== null && row.tid !== row.pid ? row.tid : null;
+    const existing = this.items.get(key) ?? (thread === null ? undefined : this.threadItems.get(key));
     if (existing !== undefined) return existing;
     let why = 'seen by lsof only';
+    if (thread !== null) why += `; lsof -K lists it in thread ${thread}'s fd table, not in its process's`;
     if (owner === null && this.procWalked) why += '; the /proc walk did not see this process';
     if (row.candidateOnlyByText) why += '; deleted by name only (no link count in the input)';
     if (row.fd === 'DEL') why += '; a mapping lsof marks DEL (deleted; it prints no link count for one)';
     if (note !== null) why += `; ${note}`;
     const id = this.nextId++;
     this.rows.add(
-      id, row.pid, owner?.start_time ?? null, owner?.comm ?? row.command, owner?.exe ?? null, kind,
+      id, thread ?? row.pid, owner?.start_time ?? null, owner?.comm ?? row.command, owner?.exe ?? null, kind,
       kind === 'fd' || kind === 'memfd' || kind === 'tmpfile' ? row.fdNum : null,
       path, row.device, sqlU64(row.inode), sqlU64(row.size), row.nlink, sqlU64(row.offset), why,
     );
-    this.items.set(key, id);
+    if (thread === null) {
+      this.items.set(key, id);
+    } else {
+      this.threadItems.set(key, id);
+      this.threadRow.run(thread, owner?.comm ?? row.command, row.pid);
+    }
     this.added++;
     return id;
   }
@@ -182,8 +201,9 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
     const inode = readU64(record.inode, record.inode_text);
     const note = sameFd === undefined ? null : `lsof names inode ${inode} for fd ${record.fd_num}, /proc saw inode ${readU64(sameFd.inode, sameFd.inode_text)} (fd reused between the two looks)`;
     const owner = (process.get(snapshotId, record.pid) as OwnerRow | undefined) ?? null;
+    // The snapshot's own lsof runs without -K: its records name processes, never threads.
     const id = itemizer.itemFor(
-      { pid: record.pid, fd: record.fd, fdNum: record.fd_num, inode, name: record.name, command: record.command, device: record.dev,
+      { pid: record.pid, tid: null, fd: record.fd, fdNum: record.fd_num, inode, name: record.name, command: record.command, device: record.dev,
         size: readU64(record.size, record.size_text), nlink: record.nlink, offset: readU64(record.offset, record.offset_text), candidateOnlyByText: record.deleted_by_text === 1 },
       owner,
       note,
