@@ -561,16 +561,25 @@ test('a case on an overlay whose upper layer is on the evidence file system is r
   assert.deepEqual(json<RecoveredJson[]>(copied).map((record) => [record.item_id, record.complete, record.sha256]), [[onTmpfs.id, true, sha256(Buffer.from('on a tmpfs'))]]);
 });
 
-test('btrfs gives each subvolume a device number of its own: a case in one subvolume is refused for a file held in another of the same file system (root)', async (t) => {
+test('btrfs gives each subvolume a device number of its own: a case in one subvolume is refused for a file held in another of the same file system, or in a container whose upper layer is in another (root)', async (t) => {
   const dir = makeTempDir('btrfs', '/dev/shm');
+  const merged = path.join(dir, 'merged');
   const holders: Holder[] = [];
+  let overlayMounted = false;
+  // node:test runs after hooks in the order they were added: the holders stop, the overlay goes, then the btrfs.
   t.after(async () => {
     for (const holder of holders) await holder.stop();
   });
-  // Registered after the holders' stop: node:test runs after hooks in the order they were added.
+  t.after(() => {
+    if (overlayMounted) execFileSync('umount', [merged]);
+  });
   const { loop, mountPoint } = loopFsFor(t, { dir, sizeMiB: 256, fsType: 'btrfs', lazyUnmount: true });
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  for (const subvolume of ['home', 'root']) execFileSync('btrfs', ['-q', 'subvolume', 'create', path.join(mountPoint, subvolume)]);
+  for (const subvolume of ['home', 'root', 'docker']) execFileSync('btrfs', ['-q', 'subvolume', 'create', path.join(mountPoint, subvolume)]);
+  // Docker on btrfs: a container's upper layer in a subvolume of its own.
+  for (const sub of [path.join(dir, 'lower'), merged, path.join(mountPoint, 'docker', 'upper'), path.join(mountPoint, 'docker', 'work')]) fs.mkdirSync(sub);
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${dir}/lower,upperdir=${mountPoint}/docker/upper,workdir=${mountPoint}/docker/work`, merged]);
+  overlayMounted = true;
   const home = path.join(mountPoint, 'home');
   const caseDir = path.join(mountPoint, 'root', 'case');
   fs.mkdirSync(caseDir);
@@ -581,6 +590,7 @@ test('btrfs gives each subvolume a device number of its own: a case in one subvo
   t.after(() => fs.rmSync(other, { recursive: true, force: true }));
   holders.push(await startHolder(home, [{ kind: 'fd', name: 'evidence.log', content: Buffer.from('in /home on btrfs') }]));
   holders.push(await startHolder(other, [{ kind: 'fd', name: 'elsewhere.log', content: Buffer.from('on another disk') }]));
+  holders.push(await startHolder(merged, [{ kind: 'fd', name: 'container.log', content: Buffer.from('in a container') }]));
   for (const holder of holders) assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
   const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--all', '--json']));
   const onBtrfs = items.find((item) => item.path.endsWith('evidence.log'));
@@ -597,6 +607,13 @@ test('btrfs gives each subvolume a device number of its own: a case in one subvo
   assert.deepEqual(json<RecoveredJson[]>(copied).map((record) => [record.item_id, record.complete, record.sha256]), [[elsewhere.id, true, sha256(Buffer.from('on another disk'))]]);
   const forced = runCli(caseDir, ['recover', '--snapshot', String(onBtrfs.snapshot_id), '--json', '--force-same-fs']);
   assert.deepEqual(json<RecoveredJson[]>(forced).map((record) => [record.item_id, record.complete, record.sha256]), [[onBtrfs.id, true, sha256(Buffer.from('in /home on btrfs'))]]);
+  const inContainer = items.find((item) => item.path.endsWith('container.log'));
+  assert.ok(inContainer !== undefined);
+  assert.equal(inContainer.fs_type, 'overlay');
+  const refusedContainer = runCli(caseDir, ['recover', '--snapshot', String(inContainer.snapshot_id), '--json']);
+  assert.deepEqual([refusedContainer.code, refusedContainer.stderr], [1,
+    `unlinked: refusing to write into ${caseDir}/recovered: it is on device ${caseDev}, a btrfs file system on ${loop}, ${loopDev}, ` +
+    `the same file system as item ${inContainer.id} (${merged}/container.log, on an overlay whose upper layer is on the btrfs file system of ${loop}), whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs\n`]);
 });
 
 test('a full case disk: the copy that cannot fit is refused before a byte of it is written, with why; the rest copied, no stack trace (root)', async (t) => {

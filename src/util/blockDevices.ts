@@ -57,11 +57,10 @@ export function devicesUnderDir(dir: string | Buffer): { device: string; under: 
     const mount = mountOf(at);
     if (mount === null || seen.has(mount.mntId)) return;
     seen.add(mount.mntId);
-    const add = (next: string, how: string): boolean => {
-      if (next === device || under.has(next)) return false;
+    const add = (next: string, how: string): void => {
+      if (next === device || under.has(next)) return;
       under.set(next, { from, how });
       for (const [deeper, step] of devicesUnder(next)) if (deeper !== device && !under.has(deeper)) under.set(deeper, step);
-      return true;
     };
     if (mount.fsType === 'overlay') {
       for (const { name, dir: writable } of overlayWritableDirs(mount.superOptions)) {
@@ -73,8 +72,8 @@ export function devicesUnderDir(dir: string | Buffer): { device: string; under: 
       }
       return;
     }
-    const source = mount.source.startsWith('/') ? tryOr(() => fs.statSync(mount.source), null) : null;
-    if (source?.isBlockDevice() === true) add(devString(source.rdev), `a ${mount.fsType} file system on ${mount.source}, ${devString(source.rdev)}`);
+    const source = sourceDevice(mount.source);
+    if (source !== null) add(source, `a ${mount.fsType} file system on ${mount.source}, ${source}`);
   };
   follow(device, dir);
   return { device, under };
@@ -86,6 +85,19 @@ export function overlayWritableDirs(superOptions: string): Array<{ name: 'upper 
     .split(',')
     .filter((option) => option.startsWith('upperdir=') || option.startsWith('workdir='))
     .map((option) => ({ name: option.startsWith('upperdir=') ? 'upper directory' : 'work directory', dir: unescapeOctal(option.slice(option.indexOf('=') + 1)) }));
+}
+
+/** The block device (MAJ:MIN) a mount's source names in this mount namespace, or null (tmpfs, overlay, a path of another namespace). */
+export function sourceDevice(source: string): string | null {
+  const stat = source.startsWith('/') ? tryOr(() => fs.statSync(source), null) : null;
+  return stat?.isBlockDevice() === true ? devString(stat.rdev) : null;
+}
+
+/** The block device a directory's mount names as its source (the device of a btrfs whose subvolume it is in), or null. */
+export function mountSourceOf(dir: string | Buffer): { device: string; mount: MountInfo } | null {
+  const mount = mountOf(dir);
+  const device = mount === null ? null : sourceDevice(mount.source);
+  return mount === null || device === null ? null : { device, mount };
 }
 
 /** The mount a directory is on, in this process's mount namespace: by the mnt_id of an fd opened on it. */
