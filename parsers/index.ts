@@ -1,4 +1,5 @@
 // Every parser, by the text it reads. A test fails when a module in parsers/ is missing here.
+import { parseBtrfsSuperblock } from './btrfsSuperblock.js';
 import { parseDebugfsStat, parseLsdel } from './debugfs.js';
 import { parseDebugfsStats } from './debugfsStats.js';
 import { parseExtSuperblock } from './extSuperblock.js';
@@ -32,8 +33,9 @@ export const TEXT_PARSERS = {
 export const BYTE_PARSERS = {
   'proc-maps': parseMaps,
   'ext-superblock': parseExtSuperblock,
+  'btrfs-superblock': parseBtrfsSuperblock,
   'orphan-file': (content: Buffer) => parseOrphanFile(content, 1024),
 } as const;
 
 /** The modules behind the registry (types.ts holds shared shapes, not a parser). */
-export const PARSER_MODULES = ['debugfs', 'debugfsStats', 'extSuperblock', 'fls', 'fsstat', 'ils', 'istat', 'lsof', 'mmls', 'orphanFile', 'procfs'] as const;
+export const PARSER_MODULES = ['btrfsSuperblock', 'debugfs', 'debugfsStats', 'extSuperblock', 'fls', 'fsstat', 'ils', 'istat', 'lsof', 'mmls', 'orphanFile', 'procfs'] as const;

@@ -9,6 +9,7 @@ import { parseMmls } from '../parsers/mmls.js';
 import { parseFsstat } from '../parsers/fsstat.js';
 import { ilsTime, parseIls } from '../parsers/ils.js';
 import { parseFls } from '../parsers/fls.js';
+import { parseBtrfsSuperblock } from '../parsers/btrfsSuperblock.js';
 import { parseIstat } from '../parsers/istat.js';
 import { parseDebugfsStat, parseLsdel } from '../parsers/debugfs.js';
 import { parseDebugfsStats } from '../parsers/debugfsStats.js';
@@ -170,6 +171,18 @@ test('superblock: a UTF-8 label and mount point are text, a label that is not UT
   const latin1 = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-label-latin1.bin')));
   assert.deepEqual([latin1?.volumeName, latin1?.volumeNameBytes.toString('hex'), latin1?.lastMountPoint], [null, '636166e9', '']);
   assert.equal(displayBytes(latin1?.volumeNameBytes ?? Buffer.alloc(0)), 'caf\\xe9');
+});
+
+test('btrfs superblock: the fsid blkid shows as UUID, the label as bytes; anything without the magic is none', () => {
+  const bytes = fs.readFileSync(path.join(fixturesDir, 'btrfs', 'superblock-label-utf8.bin'));
+  const parsed = parseBtrfsSuperblock(bytes);
+  assert.deepEqual([parsed?.uuid, parsed?.labelBytes.toString('hex')], ['b08b7191-6df9-4f6d-b5a4-25b65a22460d', '646f6e6ec3a96573']);
+  const noMagic = Buffer.from(bytes);
+  noMagic[0x40] = 0;
+  assert.equal(parseBtrfsSuperblock(noMagic), null);
+  assert.equal(parseBtrfsSuperblock(bytes.subarray(0, 0x12b)), null, 'cut short');
+  // An ext4 superblock is not taken for one.
+  assert.equal(parseBtrfsSuperblock(Buffer.concat([fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-label-utf8.bin')), Buffer.alloc(3072)])), null);
 });
 
 test('fls: TSK prints control bytes of names (and of -p directories) as "^": such a name is flagged not exact', () => {

@@ -596,7 +596,10 @@ test('btrfs gives each subvolume a device number of its own: a case in one subvo
   const onBtrfs = items.find((item) => item.path.endsWith('evidence.log'));
   const elsewhere = items.find((item) => item.path.endsWith('elsewhere.log'));
   assert.ok(onBtrfs !== undefined && elsewhere !== undefined);
-  assert.deepEqual([onBtrfs.dev, onBtrfs.fs_type, onBtrfs.mount_point], [homeDev, 'btrfs', mountPoint]);
+  // Its file system's UUID (what blkid says of the device), though its device number is the subvolume's.
+  const uuid = execFileSync('blkid', ['-s', 'UUID', '-o', 'value', loop], { encoding: 'utf8' }).trim();
+  assert.match(uuid, /^[0-9a-f-]{36}$/);
+  assert.deepEqual([onBtrfs.dev, onBtrfs.fs_type, onBtrfs.mount_point, onBtrfs.fs_uuid], [homeDev, 'btrfs', mountPoint, uuid]);
   const refused = runCli(caseDir, ['recover', '--snapshot', String(onBtrfs.snapshot_id), '--json']);
   assert.deepEqual([refused.code, refused.stdout, refused.stderr], [1, '',
     `unlinked: refusing to write into ${caseDir}/recovered: it is on device ${caseDev}, a btrfs file system on ${loop}, ${loopDev}, ` +

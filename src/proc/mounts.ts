@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import { devString, parseMountInfo, type MountInfo } from '../../parsers/procfs.js';
 import type { UnansweredMount } from './mountProbe.js';
-import { readExtSuperblockUuid } from './superblock.js';
+import { readBtrfsSuperblockUuid, readExtSuperblockUuid } from './superblock.js';
+import { sourceDevice } from '../util/blockDevices.js';
 import type { MountRecord, RawBytes } from './types.js';
 import { tryOr } from '../util/tryOr.js';
 
@@ -167,7 +168,11 @@ export class MountTable {
     }
   }
 
-  /** UUID of the file system on a block device: /dev/disk/by-uuid first, else an ext superblock. */
+  /**
+   * UUID of the file system on a block device: /dev/disk/by-uuid first, else an ext superblock. A
+   * btrfs mount shows an anonymous device number (0:NN): its UUID is that of the device its source
+   * names (by-uuid, else the btrfs superblock).
+   */
   uuidFor(mount: Mount): string | null {
     const cached = this.uuids.get(mount.dev);
     if (cached !== undefined) return cached;
@@ -175,6 +180,9 @@ export class MountTable {
     if (!mount.dev.startsWith('0:')) {
       // udev's links first; without udev (containers, fresh loop devices) the superblock itself.
       uuid = this.byUuid().get(mount.dev) ?? readExtSuperblockUuid(`/dev/block/${mount.dev}`) ?? this.uuidFromSource(mount);
+    } else if (mount.fsType === 'btrfs') {
+      const device = sourceDevice(mount.source);
+      if (device !== null) uuid = this.byUuid().get(device) ?? readBtrfsSuperblockUuid(mount.source);
     }
     this.uuids.set(mount.dev, uuid);
     return uuid;
