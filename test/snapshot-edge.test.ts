@@ -174,6 +174,33 @@ test('a process whose main thread exited while another runs: its held file is fo
   ]);
 });
 
+test('a zombie leader whose two live threads hold fd tables of different sizes, one thread each: which table was the process\'s cannot be told, and the snapshot says so (root)', async (t) => {
+  const dir = makeTempDir('zombie-tie');
+  const caseDir = makeTempDir('zombie-tie-case', '/dev/shm');
+  const binary = path.join(dir, 'zombieleader');
+  execFileSync('gcc', ['-O2', '-Wall', '-pthread', '-o', binary, path.join(repoRoot, 'test', 'helpers', 'c', 'zombieleader.c')]);
+  for (const name of ['held.log', 'mapped.bin', 'odd.bin']) fs.writeFileSync(path.join(dir, name), name);
+  const process_ = spawn(binary, ['held.log', 'mapped.bin', 'odd.bin'].map((name) => path.join(dir, name)), { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(process_).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(process_));
+  for (let tries = 0; !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')); tries++) {
+    assert.ok(tries < 200, 'the main thread did not exit');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  // The thread started first has the table of its own (held.log and odd.bin), the other the process's (held.log).
+  const [oddTid, mainTid] = fs.readdirSync(`/proc/${pid}/task`).map(Number).filter((tid) => tid !== pid).sort((a, b) => a - b);
+  const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]);
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+  assert.match(snapshot.stderr, new RegExp(`^warning: pid ${pid}: its main thread has exited and its threads hold fd tables of different sizes, each shared by as many threads \\(thread ${oddTid}; thread ${mainTid}\\): which one was the process's cannot be told; its files are listed as the process's through thread ${oddTid}, another table's as a thread's own$`, 'm'));
+  // Nothing lost: every file is listed once.
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => path.basename(item.path)).sort(), ['held.log', 'mapped.bin', 'odd.bin']);
+});
+
 test('threads with an fd table of their own (unshare(CLONE_FILES)): each table\'s own deleted files listed once under one of its threads (thread_of), even at the process\'s fd numbers and under the same name, and recovered; what it inherited and what sharing threads see is not listed again; the same from an lsof -K capture imported (root)', async (t) => {
   const dir = makeTempDir('ownfdtable');
   const caseDir = makeTempDir('ownfdtable-case', '/dev/shm');

@@ -12,6 +12,15 @@ import { tryOr } from '../util/tryOr.js';
  * own directory (there, though readdir of /proc does not list it) has.
  */
 export function liveTaskDir(base: string, pid: number): string | null {
+  return chooseLiveTask(base, pid)?.dir ?? null;
+}
+
+/**
+ * As liveTaskDir, and `tied`: the live threads whose fd table (of another size) as many threads
+ * share as the chosen one's. Then which table was the process's cannot be told (the leader's own is
+ * gone): the chosen thread's is taken for it, and the caller says so.
+ */
+export function chooseLiveTask(base: string, pid: number): { dir: string; tid: number; tied: number[] } | null {
   let tids: string[];
   try {
     tids = fs.readdirSync(`${base}/task`);
@@ -33,7 +42,9 @@ export function liveTaskDir(base: string, pid: number): string | null {
   const shared = new Map<number, number>();
   for (const { count } of live) shared.set(count, (shared.get(count) ?? 0) + 1);
   const chosen = live.reduce<{ tid: string; count: number } | null>((best, thread) => (best === null || (shared.get(thread.count) ?? 0) > (shared.get(best.count) ?? 0) ? thread : best), null);
-  return chosen === null ? null : `${path.dirname(base)}/${chosen.tid}`;
+  if (chosen === null) return null;
+  const tied = live.filter((thread) => thread.count !== chosen.count && shared.get(thread.count) === shared.get(chosen.count)).map((thread) => Number(thread.tid));
+  return { dir: `${path.dirname(base)}/${chosen.tid}`, tid: Number(chosen.tid), tied };
 }
 
 /** /proc/PID, or a live thread's /proc/TID when PID is a zombie leader (see liveTaskDir). */

@@ -9,7 +9,7 @@ import { O_TMPFILE_BIT, devString, parseFdInfo, parseMaps, parseProcStat } from 
 import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
 import { MountTable, type NamespaceMounts } from './mounts.js';
-import { liveTaskDir } from './tasks.js';
+import { chooseLiveTask } from './tasks.js';
 import { tryOr } from '../util/tryOr.js';
 import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './walkWatchdog.js';
 import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult } from './types.js';
@@ -188,7 +188,14 @@ function walkProcess(
   // A main thread that has exited while other threads run leaves a zombie leader whose fd, maps,
   // exe, ns links and mountinfo read empty or fail (lsof sees nothing there either): they are read
   // through a live thread instead.
-  const files = threadOf === null && procStat?.state === 'Z' ? (liveTaskDir(base, pid) ?? base) : base;
+  const live = threadOf === null && procStat?.state === 'Z' ? chooseLiveTask(base, pid) : null;
+  const files = live?.dir ?? base;
+  if (live !== null && live.tied.length > 0) {
+    result.warnings.push(
+      `pid ${pid}: its main thread has exited and its threads hold fd tables of different sizes, each shared by as many threads (thread ${live.tid}; ${live.tied.map((tid) => `thread ${tid}`).join(', ')}): ` +
+        `which one was the process's cannot be told; its files are listed as the process's through thread ${live.tid}, another table's as a thread's own`,
+    );
+  }
   const record: ProcessRecord = {
     pid,
     ppid: procStat?.ppid ?? null,
