@@ -11,6 +11,7 @@ import { json, runCli, runCliAsync } from './helpers/cli.js';
 import type { LiveItemJson } from '../src/store/items.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
 import { devString } from '../parsers/procfs.js';
+import { btrfsWith, mountDevices } from '../src/util/blockDevices.js';
 import { undoEach } from './helpers/cleanup.js';
 import { loopFs, loopFsFor } from './helpers/loopfs.js';
 
@@ -18,6 +19,21 @@ const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest
 /** Items live under /var/tmp (the root file system); cases go to /dev/shm (tmpfs), another file system. */
 const caseDirOnOtherFs = (name: string) => makeTempDir(name, '/dev/shm');
 const CONTRACT_KEYS = ['bytes', 'complete', 'fd', 'inode', 'item_id', 'kind', 'note', 'output', 'pid', 'sha256'];
+
+/** Snapshots each holder into the case; the items of evidence.log and elsewhere.log among all it lists. */
+function snapshotHolders(caseDir: string, holders: readonly Holder[]): { items: LiveItemJson[]; onEvidence: LiveItemJson; elsewhere: LiveItemJson } {
+  for (const holder of holders) assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--all', '--json']));
+  const onEvidence = items.find((item) => item.path.endsWith('evidence.log'));
+  const elsewhere = items.find((item) => item.path.endsWith('elsewhere.log'));
+  assert.ok(onEvidence !== undefined && elsewhere !== undefined);
+  return { items, onEvidence, elsewhere };
+}
+
+/** The line recover prints when the case folder's writes land on an item's file system: `chain` how the folder gets there, `itemText` the item as named. */
+const sameFsRefusalLine = (caseDir: string, chain: string, item: LiveItemJson, itemText: string): string =>
+  `unlinked: refusing to write into ${caseDir}/recovered: it is on device ${chain}, the same file system as item ${item.id} (${itemText}), ` +
+  `whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs\n`;
 
 test('recover copies every kind with the exact sha256, and SHA256SUMS checks (root)', async (t) => {
   const dir = makeTempDir('rec');
@@ -473,15 +489,10 @@ test('a case on a loop-mounted image file whose backing file is on the evidence 
     const caseDir = path.join(mountPoint, 'case');
     const caseDev = devString(fs.statSync(mountPoint).dev);
     assert.notEqual(caseDev, evidenceDev, 'st_dev alone does not see it');
-    for (const holder of holders) assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
-    const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--all', '--json']));
-    const onEvidence = items.find((item) => item.path.endsWith('evidence.log'));
-    const onTmpfs = items.find((item) => item.path.endsWith('elsewhere.log'));
-    assert.ok(onEvidence !== undefined && onTmpfs !== undefined);
+    const { onEvidence, elsewhere: onTmpfs } = snapshotHolders(caseDir, holders);
     const refused = runCli(caseDir, ['recover', '--snapshot', String(onEvidence.snapshot_id), '--json']);
     assert.deepEqual([refused.code, refused.stdout, refused.stderr], [1, '',
-      `unlinked: refusing to write into ${caseDir}/recovered: it is on device ${caseDev}${under}, a loop device whose backing file ${image} is on ${evidenceDev}, ` +
-      `the same file system as item ${onEvidence.id} (${dir}/evidence.log), whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs\n`]);
+      sameFsRefusalLine(caseDir, `${caseDev}${under}, a loop device whose backing file ${image} is on ${evidenceDev}`, onEvidence, `${dir}/evidence.log`)]);
     assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
     // Not a refusal of every loop device: a file elsewhere is copied onto it.
     const copied = runCli(caseDir, ['recover', '--snapshot', String(onTmpfs.snapshot_id), '--json']);
@@ -527,7 +538,8 @@ test('a case on an overlay whose upper layer is on the evidence file system is r
   const dir = makeTempDir('overlay-case'); // /var/tmp: the evidence file system, and the overlay's upper layer
   const other = makeTempDir('overlay-case-other', '/dev/shm');
   const merged = path.join(dir, 'merged');
-  for (const sub of ['lower', 'upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, sub));
+  // A comma in the upper and work directories' names: overlay's own escape (\,) inside mountinfo's (\134\054).
+  for (const sub of ['lower', 'up,per', 'wo,rk', 'merged']) fs.mkdirSync(path.join(dir, sub));
   const holders: Holder[] = [];
   let overlayMounted = false;
   t.after(async () => {
@@ -537,7 +549,7 @@ test('a case on an overlay whose upper layer is on the evidence file system is r
     fs.rmSync(other, { recursive: true, force: true });
   });
   // As a container's root: the case written inside it lands in the upper directory, on the host's disk.
-  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${path.join(dir, 'lower')},upperdir=${path.join(dir, 'upper')},workdir=${path.join(dir, 'work')}`, merged]);
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${path.join(dir, 'lower')},upperdir=${path.join(dir, 'up\\,per')},workdir=${path.join(dir, 'wo\\,rk')}`, merged]);
   overlayMounted = true;
   holders.push(await startHolder(dir, [{ kind: 'fd', name: 'evidence.log', content: Buffer.from('on the evidence disk') }]));
   holders.push(await startHolder(other, [{ kind: 'fd', name: 'elsewhere.log', content: Buffer.from('on a tmpfs') }]));
@@ -545,15 +557,10 @@ test('a case on an overlay whose upper layer is on the evidence file system is r
   const evidenceDev = devString(fs.statSync(dir).dev);
   const overlayDev = devString(fs.statSync(merged).dev);
   assert.notEqual(overlayDev, evidenceDev, 'st_dev alone does not see it');
-  for (const holder of holders) assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
-  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--all', '--json']));
-  const onEvidence = items.find((item) => item.path.endsWith('evidence.log'));
-  const onTmpfs = items.find((item) => item.path.endsWith('elsewhere.log'));
-  assert.ok(onEvidence !== undefined && onTmpfs !== undefined);
+  const { onEvidence, elsewhere: onTmpfs } = snapshotHolders(caseDir, holders);
   const refused = runCli(caseDir, ['recover', '--snapshot', String(onEvidence.snapshot_id), '--json']);
   assert.deepEqual([refused.code, refused.stdout, refused.stderr], [1, '',
-    `unlinked: refusing to write into ${caseDir}/recovered: it is on device ${overlayDev}, an overlay whose upper directory ${dir}/upper is on ${evidenceDev}, ` +
-    `the same file system as item ${onEvidence.id} (${dir}/evidence.log), whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs\n`]);
+    sameFsRefusalLine(caseDir, `${overlayDev}, an overlay whose upper directory ${dir}/up,per is on ${evidenceDev}`, onEvidence, `${dir}/evidence.log`)]);
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
   // Not a refusal of every overlay: a file elsewhere is copied onto it.
   const copied = runCli(caseDir, ['recover', '--snapshot', String(onTmpfs.snapshot_id), '--json']);
@@ -573,6 +580,9 @@ test('btrfs gives each subvolume a device number of its own: a case in one subvo
   t.after(() => {
     if (overlayMounted) execFileSync('umount', [merged]);
   });
+  // What is mounted from files inside the btrfs goes before it.
+  const inside: Array<() => void> = [];
+  t.after(() => undoEach(inside));
   const { loop, mountPoint } = loopFsFor(t, { dir, sizeMiB: 256, fsType: 'btrfs', lazyUnmount: true });
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   for (const subvolume of ['home', 'root', 'docker']) execFileSync('btrfs', ['-q', 'subvolume', 'create', path.join(mountPoint, subvolume)]);
@@ -591,23 +601,31 @@ test('btrfs gives each subvolume a device number of its own: a case in one subvo
   holders.push(await startHolder(home, [{ kind: 'fd', name: 'evidence.log', content: Buffer.from('in /home on btrfs') }]));
   holders.push(await startHolder(other, [{ kind: 'fd', name: 'elsewhere.log', content: Buffer.from('on another disk') }]));
   holders.push(await startHolder(merged, [{ kind: 'fd', name: 'container.log', content: Buffer.from('in a container') }]));
-  for (const holder of holders) assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
-  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--all', '--json']));
-  const onBtrfs = items.find((item) => item.path.endsWith('evidence.log'));
-  const elsewhere = items.find((item) => item.path.endsWith('elsewhere.log'));
-  assert.ok(onBtrfs !== undefined && elsewhere !== undefined);
+  const { items, onEvidence: onBtrfs, elsewhere } = snapshotHolders(caseDir, holders);
   // Its file system's UUID (what blkid says of the device), though its device number is the subvolume's.
   const uuid = execFileSync('blkid', ['-s', 'UUID', '-o', 'value', loop], { encoding: 'utf8' }).trim();
   assert.match(uuid, /^[0-9a-f-]{36}$/);
   assert.deepEqual([onBtrfs.dev, onBtrfs.fs_type, onBtrfs.mount_point, onBtrfs.fs_uuid], [homeDev, 'btrfs', mountPoint, uuid]);
   const refused = runCli(caseDir, ['recover', '--snapshot', String(onBtrfs.snapshot_id), '--json']);
-  assert.deepEqual([refused.code, refused.stdout, refused.stderr], [1, '',
-    `unlinked: refusing to write into ${caseDir}/recovered: it is on device ${caseDev}, a btrfs file system on ${loop}, ${loopDev}, ` +
-    `the same file system as item ${onBtrfs.id} (${home}/evidence.log, on the btrfs file system of ${loop}), whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs\n`]);
+  const onLoop = `${caseDev}, a btrfs file system on ${loop}, ${loopDev}`;
+  assert.deepEqual([refused.code, refused.stdout, refused.stderr], [1, '', sameFsRefusalLine(caseDir, onLoop, onBtrfs, `${home}/evidence.log, on the btrfs file system of ${loop}`)]);
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
   const copied = runCli(caseDir, ['recover', '--snapshot', String(elsewhere.snapshot_id), '--json']);
   assert.equal(copied.code, 0, copied.stderr);
   assert.deepEqual(json<RecoveredJson[]>(copied).map((record) => [record.item_id, record.complete, record.sha256]), [[elsewhere.id, true, sha256(Buffer.from('on another disk'))]]);
+  // An image file in the case's subvolume, loop-mounted: the case on it is refused too (its writes land in that subvolume).
+  const image = loopFs({ backing: path.join(mountPoint, 'root', 'case.img'), sizeMiB: 32, mountPoint: path.join(dir, 'casefs') });
+  inside.push(image.cleanup);
+  const onImage = path.join(image.mountPoint, 'case');
+  assert.equal(runCli(onImage, ['snapshot', '--no-lsof', '--pid', String(holders[0]?.pid)]).code, 0);
+  const imageDev = devString(fs.statSync(image.mountPoint).dev);
+  const onImageItem = json<LiveItemJson[]>(runCli(onImage, ['list', '--json']))[0] ?? assert.fail('no item');
+  const refusedOnImage = runCli(onImage, ['recover', '--json']);
+  assert.deepEqual([refusedOnImage.code, refusedOnImage.stderr], [1, sameFsRefusalLine(onImage,
+    `${imageDev}, a loop device whose backing file ${mountPoint}/root/case.img is on ${caseDev}, a btrfs file system on ${loop}, ${loopDev}`, onImageItem, `${home}/evidence.log, on the btrfs file system of ${loop}`)]);
+  // Seen from a mount namespace whose /dev has no such node (a container's): the device is found by its name in sysfs, the file system's UUID there too.
+  assert.deepEqual(mountDevices({ source: `/dev/not-here/${path.basename(loop)}`, fsType: 'btrfs' }), [loopDev]);
+  assert.deepEqual(btrfsWith(loopDev), { fsid: uuid, devices: [loopDev] });
   const forced = runCli(caseDir, ['recover', '--snapshot', String(onBtrfs.snapshot_id), '--json', '--force-same-fs']);
   assert.deepEqual(json<RecoveredJson[]>(forced).map((record) => [record.item_id, record.complete, record.sha256]), [[onBtrfs.id, true, sha256(Buffer.from('in /home on btrfs'))]]);
   const inContainer = items.find((item) => item.path.endsWith('container.log'));
@@ -615,8 +633,7 @@ test('btrfs gives each subvolume a device number of its own: a case in one subvo
   assert.equal(inContainer.fs_type, 'overlay');
   const refusedContainer = runCli(caseDir, ['recover', '--snapshot', String(inContainer.snapshot_id), '--json']);
   assert.deepEqual([refusedContainer.code, refusedContainer.stderr], [1,
-    `unlinked: refusing to write into ${caseDir}/recovered: it is on device ${caseDev}, a btrfs file system on ${loop}, ${loopDev}, ` +
-    `the same file system as item ${inContainer.id} (${merged}/container.log, on an overlay whose upper layer is on the btrfs file system of ${loop}), whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs\n`]);
+    sameFsRefusalLine(caseDir, onLoop, inContainer, `${merged}/container.log, on an overlay whose upper layer is on the btrfs file system of ${loop}`)]);
 });
 
 test('a full case disk: the copy that cannot fit is refused before a byte of it is written, with why; the rest copied, no stack trace (root)', async (t) => {

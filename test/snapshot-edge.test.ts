@@ -132,14 +132,14 @@ exec chroot "$1/a" sleep 600`;
   assert.deepEqual(items.map((item) => [item.pid, item.kind, item.path, item.mount_point, item.fs_type]), [[child, 'fd', path.join(dir, 'b', 'held.log'), path.join(dir, 'b'), 'tmpfs']]);
 });
 
-test('a process whose main thread exited while another runs: its held file is found through the live thread, and recovered (root)', async (t) => {
-  const dir = makeTempDir('zombie');
-  const caseDir = makeTempDir('zombie-case', '/dev/shm');
+/** zombieleader.c built and started in a new folder with these files (the first held, the second mapped, a third held in a thread's own table); resolves once its main thread has exited. */
+async function startZombieLeader(t: TestContext, name: string, files: Record<string, string>): Promise<{ dir: string; caseDir: string; pid: number }> {
+  const dir = makeTempDir(name);
+  const caseDir = makeTempDir(`${name}-case`, '/dev/shm');
   const binary = path.join(dir, 'zombieleader');
   execFileSync('gcc', ['-O2', '-Wall', '-pthread', '-o', binary, path.join(repoRoot, 'test', 'helpers', 'c', 'zombieleader.c')]);
-  fs.writeFileSync(path.join(dir, 'held.log'), 'held by a process whose main thread is gone\n');
-  fs.writeFileSync(path.join(dir, 'mapped.bin'), 'mapped');
-  const process_ = spawn(binary, [path.join(dir, 'held.log'), path.join(dir, 'mapped.bin')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  for (const [file, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), content);
+  const process_ = spawn(binary, Object.keys(files).map((file) => path.join(dir, file)), { stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(async () => {
     await killed(process_).stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -151,6 +151,11 @@ test('a process whose main thread exited while another runs: its held file is fo
     assert.ok(tries < 200, 'the main thread did not exit');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  return { dir, caseDir, pid };
+}
+
+test('a process whose main thread exited while another runs: its held file is found through the live thread, and recovered (root)', async (t) => {
+  const { dir, caseDir, pid } = await startZombieLeader(t, 'zombie', { 'held.log': 'held by a process whose main thread is gone\n', 'mapped.bin': 'mapped' });
   assert.deepEqual(fs.readdirSync(`/proc/${pid}/fd`), [], 'the leader itself shows no fds');
   // The probe of network and FUSE mounts sees its namespace (through the thread) too.
   const probed = await probeMounts([pid], '/proc', null);
@@ -172,25 +177,18 @@ test('a process whose main thread exited while another runs: its held file is fo
     ['fd', true, 44, 'held by a process whose main thread is gone\n'],
     ['map', true, 6, 'mapped'],
   ]);
+  // lsof -K lists nothing for the exited main thread, the file under the live one: imported, it is still the process's.
+  const capture = path.join(dir, 'tasks.F0.txt');
+  fs.writeFileSync(capture, execFileSync('lsof', ['-a', '-K', '+L1', '-n', '-P', '-F0pKcuftDsikn', '-p', String(pid)]));
+  const importCase = path.join(caseDir, 'import');
+  assert.equal(runCli(importCase, ['lsof', 'import', capture]).code, 0);
+  const imported = json<LiveItemJson[]>(runCli(importCase, ['list', '--json']));
+  assert.deepEqual(imported.map((item) => [item.pid, item.thread_of, item.fd, item.path]), [[pid, null, 3, path.join(dir, 'held.log')]]);
+  assert.match(imported[0]?.lsof_note ?? '', /lsof -K lists no deleted file in the process's own set \(its main thread may have exited\): thread \d+'s set is taken for the process's/);
 });
 
 test('a zombie leader whose two live threads hold fd tables of different sizes, one thread each: which table was the process\'s cannot be told, and the snapshot says so (root)', async (t) => {
-  const dir = makeTempDir('zombie-tie');
-  const caseDir = makeTempDir('zombie-tie-case', '/dev/shm');
-  const binary = path.join(dir, 'zombieleader');
-  execFileSync('gcc', ['-O2', '-Wall', '-pthread', '-o', binary, path.join(repoRoot, 'test', 'helpers', 'c', 'zombieleader.c')]);
-  for (const name of ['held.log', 'mapped.bin', 'odd.bin']) fs.writeFileSync(path.join(dir, name), name);
-  const process_ = spawn(binary, ['held.log', 'mapped.bin', 'odd.bin'].map((name) => path.join(dir, name)), { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(async () => {
-    await killed(process_).stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
-  const pid = Number(await firstLine(process_));
-  for (let tries = 0; !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')); tries++) {
-    assert.ok(tries < 200, 'the main thread did not exit');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  const { caseDir, pid } = await startZombieLeader(t, 'zombie-tie', { 'held.log': 'held', 'mapped.bin': 'mapped', 'odd.bin': 'odd' });
   // The thread started first has the table of its own (held.log and odd.bin), the other the process's (held.log).
   const [oddTid, mainTid] = fs.readdirSync(`/proc/${pid}/task`).map(Number).filter((tid) => tid !== pid).sort((a, b) => a - b);
   const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { devString, parseMountInfo, type MountInfo } from '../../parsers/procfs.js';
 import type { UnansweredMount } from './mountProbe.js';
 import { readBtrfsSuperblockUuid, readExtSuperblockUuid } from './superblock.js';
-import { sourceDevice } from '../util/blockDevices.js';
+import { btrfsWith, mountDevices } from '../util/blockDevices.js';
 import type { MountRecord, RawBytes } from './types.js';
 import { tryOr } from '../util/tryOr.js';
 
@@ -171,7 +171,7 @@ export class MountTable {
   /**
    * UUID of the file system on a block device: /dev/disk/by-uuid first, else an ext superblock. A
    * btrfs mount shows an anonymous device number (0:NN): its UUID is that of the device its source
-   * names (by-uuid, else the btrfs superblock).
+   * names (by-uuid, else the fsid of /sys/fs/btrfs, else the btrfs superblock).
    */
   uuidFor(mount: Mount): string | null {
     const cached = this.uuids.get(mount.dev);
@@ -181,8 +181,9 @@ export class MountTable {
       // udev's links first; without udev (containers, fresh loop devices) the superblock itself.
       uuid = this.byUuid().get(mount.dev) ?? readExtSuperblockUuid(`/dev/block/${mount.dev}`) ?? this.uuidFromSource(mount);
     } else if (mount.fsType === 'btrfs') {
-      const device = sourceDevice(mount.source);
-      if (device !== null) uuid = this.byUuid().get(device) ?? readBtrfsSuperblockUuid(mount.source);
+      // udev's link, else the fsid sysfs names the file system by, else the superblock itself.
+      const device = mountDevices(mount)[0];
+      if (device !== undefined) uuid = this.byUuid().get(device) ?? btrfsWith(device)?.fsid ?? readBtrfsSuperblockUuid(mount.source);
     }
     this.uuids.set(mount.dev, uuid);
     return uuid;

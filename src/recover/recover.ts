@@ -13,7 +13,7 @@ import { HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, typ
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { startHash } from '../image/source.js';
 import { displayBytes } from '../util/bytes.js';
-import { devicesUnderDir, mountSourceOf, overlayWritableDirs, sourceDevice, storedOnChain } from '../util/blockDevices.js';
+import { devicesUnderDir, mountDevices, mountSourceOf, overlayWritableDirs, storedOnChain } from '../util/blockDevices.js';
 import { tryOr } from '../util/tryOr.js';
 import { createUnique } from '../util/createUnique.js';
 import { tryAppendSha256Sums } from '../util/sha256sums.js';
@@ -134,17 +134,17 @@ export function itemDevices(db: Db): (item: Pick<ItemRow, 'id' | 'dev'>) => read
         const stat = tryOr(() => fs.statSync(dir), null);
         if (stat === null) continue;
         add(devString(stat.dev), 'on an overlay whose upper layer is there');
-        // An upper layer in a btrfs subvolume (Docker on btrfs): the file system's device.
+        // An upper layer in a btrfs subvolume (Docker on btrfs): the file system's devices.
         const below = mountSourceOf(dir);
-        if (below !== null) add(below.device, `on an overlay whose upper layer is on the ${below.mount.fsType} file system of ${below.mount.source}`);
+        for (const device of below?.devices ?? []) add(device, `on an overlay whose upper layer is on the ${below?.mount.fsType ?? ''} file system of ${below?.mount.source ?? ''}`);
       }
       return devs;
     }
     // The mount's source names its block device (btrfs, whose files carry a subvolume's anonymous
     // device number; for ext4 and the like it is st_dev itself). Seen from this mount namespace: a
     // source of another one that names no block device here adds nothing.
-    const source = mount.source === null ? null : sourceDevice(mount.source);
-    if (source !== null) add(source, `on the ${mount.fs_type ?? 'unknown'} file system of ${mount.source ?? ''}`);
+    const devices = mount.source === null ? [] : mountDevices({ source: mount.source, fsType: mount.fs_type ?? '' });
+    for (const device of devices) add(device, `on the ${mount.fs_type ?? 'unknown'} file system of ${mount.source ?? ''}`);
     return devs;
   };
 }

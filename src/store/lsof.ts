@@ -68,6 +68,13 @@ export class LsofItemizer {
    */
   private readonly threadItems = new Map<string, number>();
   private readonly threadRow;
+  /**
+   * When the process's own set lists no deleted file, which may be because its main thread has exited
+   * (a zombie leader: lsof lists nothing for it), the first thread listed stands for the process, as
+   * the /proc walk reads such a process through a live thread: its files are the process's items, noted so.
+   */
+  private mainListed = false;
+  private standIn: number | null = null;
   private itemsPid = -1;
   private nextId: number;
   added = 0;
@@ -102,13 +109,20 @@ export class LsofItemizer {
       this.items.clear();
       this.threadItems.clear();
       this.itemsPid = row.pid;
+      this.mainListed = false;
+      this.standIn = null;
     }
     const key = `${kind}/${row.fdNum ?? ''}/${row.inode ?? row.name.toString('latin1')}`;
-    const thread = row.tid !== null && row.tid !== row.pid ? row.tid : null;
+    const tid = row.tid !== null && row.tid !== row.pid ? row.tid : null;
+    if (tid === null) this.mainListed = true;
+    else if (!this.mainListed) this.standIn ??= tid;
+    // A thread's record that is not the stand-in's: in a table of the thread's own unless the process's holds it.
+    const thread = tid !== null && tid !== this.standIn ? tid : null;
     const existing = this.items.get(key) ?? (thread === null ? undefined : this.threadItems.get(key));
     if (existing !== undefined) return existing;
     let why = 'seen by lsof only';
     if (thread !== null) why += `; lsof -K lists it in thread ${thread}'s fd table, not in its process's`;
+    else if (tid !== null) why += `; lsof -K lists no deleted file in the process's own set (its main thread may have exited): thread ${tid}'s set is taken for the process's`;
     if (owner === null && this.procWalked) why += '; the /proc walk did not see this process';
     if (row.candidateOnlyByText) why += '; deleted by name only (no link count in the input)';
     if (row.fd === 'DEL') why += '; a mapping lsof marks DEL (deleted; it prints no link count for one)';

@@ -18,27 +18,12 @@ export interface StoredOn {
  * Every device the bytes of deviceId are stored on, however deep (a partition of a loop device whose
  * backing file is on an LVM volume...), each with the step that reached it. A loop device's backing
  * file is stat'ed by the path the kernel shows (in this mount namespace; one of another namespace
- * may name another file here, one that cannot be stat'ed is followed to its folder's device).
+ * may name another file here, one that cannot be stat'ed is followed to its folder's device), and
+ * its folder's mount is followed as devicesUnderDir follows a directory's (an image file in a btrfs
+ * subvolume, or in a container's overlay).
  */
 export function devicesUnder(deviceId: string): Map<string, StoredOn> {
-  const found = new Map<string, StoredOn>();
-  const visit = (id: string): void => {
-    const dir = sysfsDir(id);
-    if (dir === null) return;
-    const next: Array<[string, string]> = [];
-    const disk = fs.existsSync(path.join(dir, 'partition')) ? deviceIdOf(path.dirname(dir)) : null;
-    if (disk !== null) next.push([disk, `a partition of ${disk}`]);
-    for (const slave of listed(dir, 'slaves')) next.push([slave, `built on ${slave}`]);
-    const backing = loopBacking(dir);
-    if (backing !== null) next.push([backing.device, `a loop device whose backing file ${displayBytes(backing.file)} is on ${backing.device}`]);
-    for (const [device, how] of next) {
-      if (device === deviceId || found.has(device)) continue;
-      found.set(device, { from: id, how });
-      visit(device);
-    }
-  };
-  visit(deviceId);
-  return found;
+  return new StackWalk(deviceId).found;
 }
 
 /**
@@ -46,45 +31,112 @@ export function devicesUnder(deviceId: string): Map<string, StoredOn> {
  * devicesUnder, and also those st_dev does not lead to. A directory on an overlay (a container's
  * root) is written into the overlay's upper and work directories, on their file systems; one on
  * btrfs carries the device number of its subvolume, an anonymous one: its blocks are on the mount's
- * source device. Both are read from the directory's own mount (its mnt_id, from /proc/self/fdinfo),
- * and followed further (an upper directory on a loop-mounted image, an overlay on btrfs).
+ * source device (and the other devices of a btrfs spanning several). Both are read from the
+ * directory's own mount (its mnt_id, from /proc/self/fdinfo), and followed further (an upper
+ * directory on a loop-mounted image, an overlay on btrfs).
  */
 export function devicesUnderDir(dir: string | Buffer): { device: string; under: Map<string, StoredOn> } {
   const device = devString(fs.statSync(dir).dev);
-  const under = devicesUnder(device);
-  const seen = new Set<number>();
-  const follow = (from: string, at: string | Buffer): void => {
-    const mount = mountOf(at);
-    if (mount === null || seen.has(mount.mntId)) return;
-    seen.add(mount.mntId);
-    const add = (next: string, how: string): void => {
-      if (next === device || under.has(next)) return;
-      under.set(next, { from, how });
-      for (const [deeper, step] of devicesUnder(next)) if (deeper !== device && !under.has(deeper)) under.set(deeper, step);
-    };
-    if (mount.fsType === 'overlay') {
-      for (const { name, dir: writable } of overlayWritableDirs(mount.superOptions)) {
-        const stat = tryOr(() => fs.statSync(writable), null);
-        if (stat === null) continue;
-        const next = devString(stat.dev);
-        add(next, `an overlay whose ${name} ${displayBytes(writable)} is on ${next}`);
-        follow(next, writable);
-      }
-      return;
-    }
-    const source = sourceDevice(mount.source);
-    if (source !== null) add(source, `a ${mount.fsType} file system on ${mount.source}, ${source}`);
-  };
-  follow(device, dir);
-  return { device, under };
+  return { device, under: new StackWalk(device, dir).found };
 }
 
-/** upperdir= and workdir= of an overlay's super options (mountinfo writes a comma, space or backslash of a path as \ooo: seq_show_option). */
+/** One step down: to `device`, said as `how`; `dir` a folder on it whose mount is followed in turn. */
+interface Step {
+  device: string;
+  how: string;
+  dir: string | Buffer | null;
+}
+
+/** The walk down from one device (and, when known, a directory on it): sysfs steps and mount steps. */
+class StackWalk {
+  readonly found = new Map<string, StoredOn>();
+  private readonly mountsSeen = new Set<number>();
+
+  constructor(
+    private readonly top: string,
+    dir?: string | Buffer,
+  ) {
+    this.visit(top, dir ?? null);
+  }
+
+  private visit(id: string, dir: string | Buffer | null): void {
+    const steps: Step[] = [];
+    const sysfs = sysfsDir(id);
+    if (sysfs !== null) {
+      const disk = fs.existsSync(path.join(sysfs, 'partition')) ? deviceIdOf(path.dirname(sysfs)) : null;
+      if (disk !== null) steps.push({ device: disk, how: `a partition of ${disk}`, dir: null });
+      for (const slave of listed(sysfs, 'slaves')) steps.push({ device: slave, how: `built on ${slave}`, dir: null });
+      const backing = loopBacking(sysfs);
+      if (backing !== null) steps.push({ device: backing.device, how: `a loop device whose backing file ${displayBytes(backing.file)} is on ${backing.device}`, dir: backing.folder });
+    }
+    this.take(id, dir === null ? steps : [...steps, ...this.mountSteps(dir)]);
+  }
+
+  private take(id: string, steps: readonly Step[]): void {
+    for (const step of steps) {
+      if (step.device === this.top || this.found.has(step.device)) {
+        // Reached before, but not through this folder's mount (a loop image's folder, an upper directory).
+        if (step.dir !== null) this.take(step.device, this.mountSteps(step.dir));
+        continue;
+      }
+      this.found.set(step.device, { from: id, how: step.how });
+      this.visit(step.device, step.dir);
+    }
+  }
+
+  /** The devices a directory's mount writes to beyond its st_dev: an overlay's upper and work directories', a btrfs's devices. */
+  private mountSteps(dir: string | Buffer): Step[] {
+    const mount = mountOf(dir);
+    if (mount === null || this.mountsSeen.has(mount.mntId)) return [];
+    this.mountsSeen.add(mount.mntId);
+    if (mount.fsType === 'overlay') {
+      return overlayWritableDirs(mount.superOptions).flatMap(({ name, dir: writable }) => {
+        const stat = tryOr(() => fs.statSync(writable), null);
+        if (stat === null) return [];
+        const device = devString(stat.dev);
+        return [{ device, how: `an overlay whose ${name} ${displayBytes(writable)} is on ${device}`, dir: writable }];
+      });
+    }
+    return mountDevices(mount).map((device) => ({ device, how: `a ${mount.fsType} file system on ${mount.source}, ${device}`, dir: null }));
+  }
+}
+
+/**
+ * The block devices a mount's source names, in this mount namespace: the source's device node, else
+ * the block device of that name in sysfs (a container with a /dev of its own); for btrfs, every
+ * device of the file system (/sys/fs/btrfs/FSID/devices), not only the one the source names.
+ */
+export function mountDevices(mount: Pick<MountInfo, 'source' | 'fsType'>): string[] {
+  const named = sourceDevice(mount.source) ?? (mount.source.startsWith('/dev/') ? deviceIdOf(`/sys/class/block/${path.basename(mount.source)}`) : null);
+  if (named === null) return [];
+  return mount.fsType === 'btrfs' ? [named, ...(btrfsWith(named)?.devices.filter((id) => id !== named) ?? [])] : [named];
+}
+
+/** The btrfs that has `member` among its devices, as sysfs knows it: its fsid (its UUID) and all its devices; null when sysfs does not say. */
+export function btrfsWith(member: string): { fsid: string; devices: string[] } | null {
+  for (const fsid of tryOr(() => fs.readdirSync('/sys/fs/btrfs'), [] as string[])) {
+    const devicesDir = `/sys/fs/btrfs/${fsid}/devices`;
+    const devices = tryOr(() => fs.readdirSync(devicesDir), [] as string[])
+      .map((name) => deviceIdOf(path.join(devicesDir, name)))
+      .filter((id): id is string => id !== null);
+    if (devices.includes(member)) return { fsid, devices };
+  }
+  return null;
+}
+
+/**
+ * upperdir= and workdir= of an overlay's super options. mountinfo writes a comma, space or backslash
+ * of the option as \ooo (seq_show_option); the option itself is as it was given, with overlay's own
+ * escapes: a backslash keeps the next character (a comma) in the path (fs/overlayfs ovl_unescape).
+ */
 export function overlayWritableDirs(superOptions: string): Array<{ name: 'upper directory' | 'work directory'; dir: Buffer }> {
   return superOptions
     .split(',')
     .filter((option) => option.startsWith('upperdir=') || option.startsWith('workdir='))
-    .map((option) => ({ name: option.startsWith('upperdir=') ? 'upper directory' : 'work directory', dir: unescapeOctal(option.slice(option.indexOf('=') + 1)) }));
+    .map((option) => ({
+      name: option.startsWith('upperdir=') ? 'upper directory' : 'work directory',
+      dir: Buffer.from(unescapeOctal(option.slice(option.indexOf('=') + 1)).toString('latin1').replace(/\\(.)/gs, '$1'), 'latin1'),
+    }));
 }
 
 /** The block device (MAJ:MIN) a mount's source names in this mount namespace, or null (tmpfs, overlay, a path of another namespace). */
@@ -93,11 +145,10 @@ export function sourceDevice(source: string): string | null {
   return stat?.isBlockDevice() === true ? devString(stat.rdev) : null;
 }
 
-/** The block device a directory's mount names as its source (the device of a btrfs whose subvolume it is in), or null. */
-export function mountSourceOf(dir: string | Buffer): { device: string; mount: MountInfo } | null {
+/** The block devices a directory's mount names as its source (the devices of a btrfs whose subvolume it is in), and the mount. */
+export function mountSourceOf(dir: string | Buffer): { devices: string[]; mount: MountInfo } | null {
   const mount = mountOf(dir);
-  const device = mount === null ? null : sourceDevice(mount.source);
-  return mount === null || device === null ? null : { device, mount };
+  return mount === null ? null : { devices: mountDevices(mount), mount };
 }
 
 /** The mount a directory is on, in this process's mount namespace: by the mnt_id of an fd opened on it. */
@@ -162,16 +213,17 @@ function listed(dir: string, list: 'holders' | 'slaves'): string[] {
     .filter((id): id is string => id !== null);
 }
 
-/** The backing file of a loop device (its sysfs directory) and the device that holds it; null when not a bound loop device. */
-function loopBacking(dir: string): { file: Buffer; device: string } | null {
+/** The backing file of a loop device (its sysfs directory), the device that holds it and its folder; null when not a bound loop device. */
+function loopBacking(dir: string): { file: Buffer; device: string; folder: Buffer | null } | null {
   const text = tryOr(() => fs.readFileSync(path.join(dir, 'loop', 'backing_file')), null);
   if (text === null) return null;
   const file = text.at(-1) === 0x0a ? text.subarray(0, -1) : text;
   if (file.length === 0) return null;
   // A backing block device (losetup /dev/sdb1) holds the bytes itself: its rdev, not the /dev file's dev.
+  const folder = Buffer.from(path.dirname(file.toString('latin1')), 'latin1');
   const stat = tryOr(() => fs.statSync(file), null);
-  if (stat !== null) return { file, device: devString(stat.isBlockDevice() ? stat.rdev : stat.dev) };
+  if (stat !== null) return stat.isBlockDevice() ? { file, device: devString(stat.rdev), folder: null } : { file, device: devString(stat.dev), folder };
   // Deleted since (the kernel shows "PATH (deleted)") or renamed: its blocks are on its folder's file system.
-  const folder = tryOr(() => fs.statSync(Buffer.from(path.dirname(file.toString('latin1')), 'latin1')), null);
-  return folder === null ? null : { file, device: devString(folder.dev) };
+  const folderStat = tryOr(() => fs.statSync(folder), null);
+  return folderStat === null ? null : { file, device: devString(folderStat.dev), folder };
 }
