@@ -15,25 +15,18 @@ export interface StoredOn {
 }
 
 /**
- * Every device the bytes of deviceId are stored on, however deep (a partition of a loop device whose
- * backing file is on an LVM volume...), each with the step that reached it. A loop device's backing
- * file is stat'ed by the path the kernel shows (in this mount namespace; one of another namespace
- * may name another file here, one that cannot be stat'ed is followed to its folder's device), and
- * its folder's mount is followed as devicesUnderDir follows a directory's (an image file in a btrfs
- * subvolume, or in a container's overlay).
- */
-export function devicesUnder(deviceId: string): Map<string, StoredOn> {
-  return new StackWalk(deviceId).found;
-}
-
-/**
- * Where the writes into a directory land: its own device (st_dev) and every device under it, as
- * devicesUnder, and also those st_dev does not lead to. A directory on an overlay (a container's
- * root) is written into the overlay's upper and work directories, on their file systems; one on
- * btrfs carries the device number of its subvolume, an anonymous one: its blocks are on the mount's
- * source device (and the other devices of a btrfs spanning several). Both are read from the
- * directory's own mount (its mnt_id, from /proc/self/fdinfo), and followed further (an upper
- * directory on a loop-mounted image, an overlay on btrfs).
+ * Where the writes into a directory land: its own device (st_dev) and every device its bytes are
+ * stored on, however deep (a partition of a loop device whose backing file is on an LVM volume...),
+ * each with the step that reached it. From sysfs: a partition's disk, a dm or md volume's slaves, a
+ * loop device's backing file (stat'ed by the path the kernel shows, in this mount namespace; one of
+ * another namespace may name another file here, one that cannot be stat'ed is followed to its
+ * folder's device). From the directory's own mount (its mnt_id from /proc/self/fdinfo, in
+ * /proc/self/mountinfo), what st_dev does not lead to: an overlay (a container's root) is written
+ * into its upper and work directories, on their file systems; btrfs gives each subvolume an
+ * anonymous device number of its own, its blocks are on the mount's source device (and the other
+ * devices of a btrfs spanning several). Those are followed further (an upper directory on a
+ * loop-mounted image, an overlay on btrfs), as is the folder of a loop device's backing file (an
+ * image file in a btrfs subvolume).
  */
 export function devicesUnderDir(dir: string | Buffer): { device: string; under: Map<string, StoredOn> } {
   const device = devString(fs.statSync(dir).dev);
@@ -140,7 +133,7 @@ export function overlayWritableDirs(superOptions: string): Array<{ name: 'upper 
 }
 
 /** The block device (MAJ:MIN) a mount's source names in this mount namespace, or null (tmpfs, overlay, a path of another namespace). */
-export function sourceDevice(source: string): string | null {
+function sourceDevice(source: string): string | null {
   const stat = source.startsWith('/') ? tryOr(() => fs.statSync(source), null) : null;
   return stat?.isBlockDevice() === true ? devString(stat.rdev) : null;
 }
