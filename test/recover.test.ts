@@ -541,10 +541,13 @@ test('a case on an overlay whose upper layer is on the evidence file system is r
   // A comma in the upper and work directories' names: overlay's own escape (\,) inside mountinfo's (\134\054).
   for (const sub of ['lower', 'up,per', 'wo,rk', 'merged']) fs.mkdirSync(path.join(dir, sub));
   const holders: Holder[] = [];
+  const relative = path.join(dir, 'relative');
   let overlayMounted = false;
+  let relativeMounted = false;
   t.after(async () => {
     for (const holder of holders) await holder.stop();
     if (overlayMounted) execFileSync('umount', [merged]);
+    if (relativeMounted) execFileSync('umount', [relative]);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(other, { recursive: true, force: true });
   });
@@ -566,6 +569,17 @@ test('a case on an overlay whose upper layer is on the evidence file system is r
   const copied = runCli(caseDir, ['recover', '--snapshot', String(onTmpfs.snapshot_id), '--json']);
   assert.equal(copied.code, 0, copied.stderr);
   assert.deepEqual(json<RecoveredJson[]>(copied).map((record) => [record.item_id, record.complete, record.sha256]), [[onTmpfs.id, true, sha256(Buffer.from('on a tmpfs'))]]);
+  // An overlay mounted from its folder with relative paths: where its upper directory is cannot be known from here; said, not guessed.
+  for (const sub of ['rlower', 'rup', 'rwork', 'relative']) fs.mkdirSync(path.join(dir, sub));
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', 'lowerdir=rlower,upperdir=rup,workdir=rwork', 'relative'], { cwd: dir });
+  relativeMounted = true;
+  const unseenCase = path.join(relative, 'case');
+  assert.equal(runCli(unseenCase, ['snapshot', '--no-lsof', '--pid', String(holders[1]?.pid)]).code, 0);
+  const warned = runCli(unseenCase, ['recover', '--json']);
+  assert.deepEqual([warned.code, warned.stderr.split('\n')[0]], [0,
+    `warning: cannot tell where the copies written into ${unseenCase}/recovered land: it is on an overlay whose upper directory rup cannot be seen from here (a relative path, or one of another mount namespace): ` +
+    `they may land on an item's file system; put the case on a disk of its own (--case /mnt/usb/case)`]);
+  assert.deepEqual(json<RecoveredJson[]>(warned).map((record) => [path.basename(record.output ?? ''), record.complete, record.sha256]), [['1-' + String(holders[1]?.pid) + '-fd' + String(onTmpfs.fd) + '-elsewhere.log', true, sha256(Buffer.from('on a tmpfs'))]]);
 });
 
 test('btrfs gives each subvolume a device number of its own: a case in one subvolume is refused for a file held in another of the same file system, or in a container whose upper layer is in another (root)', async (t) => {

@@ -20,7 +20,7 @@ export async function imageExtractCommand(ctx: CommandContext, image: string, op
   if (options.all === true && named.length > 0) throw usageError('--all and --inode exclude each other');
   for (const tool of ['icat', 'debugfs', 'istat', 'mmls'] as const) requireTool(tool);
   const source = openImageSource(image);
-  refuseCaseOnEvidence(source, ctx.caseDir);
+  for (const warning of refuseCaseOnEvidence(source, ctx.caseDir)) ctx.warn(warning);
   if (source.deviceId !== null && isMounted(source.deviceId)) ctx.warn(`${source.path} is mounted (itself, a partition of it, or a volume built on it): what it holds may lag behind the page cache (see the notes of each copy)`);
   const kase = openCase(ctx.caseDir, { create: true });
   try {

@@ -14,7 +14,7 @@ export interface ImageScanOptions {
 
 export async function imageScanCommand(ctx: CommandContext, image: string, options: ImageScanOptions): Promise<ExitCode> {
   const source = openImageSource(image);
-  refuseCaseOnEvidence(source, ctx.caseDir);
+  for (const warning of refuseCaseOnEvidence(source, ctx.caseDir)) ctx.warn(warning);
   const kase = openCase(ctx.caseDir, { create: true });
   try {
     const scan = await scanImage(kase.db, source.path, options.offset, commandRecorder(kase.db), { verify: options.verify === true, workDir: kase.paths.dir });

@@ -37,6 +37,7 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
       stallTimeoutS: options.stallTimeout ?? null,
       sameFs: options.forceSameFs === true ? 'force' : 'refuse',
       onProgress: (item, bytes) => progress(`item ${item.id} (pid ${item.pid} ${item.kind})`, bytes),
+      warn: (message) => ctx.warn(message),
     });
     progress.done();
     const complete = results.filter((result) => result.complete).length;

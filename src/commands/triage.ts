@@ -45,9 +45,10 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
         outputDir: kase.paths.recovered,
         follow: options.followTimeout !== undefined,
         followTimeoutS: options.followTimeout ?? null,
-      stallTimeoutS: options.stallTimeout ?? null,
+        stallTimeoutS: options.stallTimeout ?? null,
         sameFs: options.forceSameFs === true ? 'force' : 'skip',
         onProgress: (item, bytes) => progress(`item ${item.id} (pid ${item.pid} ${item.kind})`, bytes),
+        warn: (message) => ctx.warn(message),
       });
       progress.done();
     }

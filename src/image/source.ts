@@ -181,16 +181,19 @@ export class FollowHasher {
  * Writing the case onto the device being examined would overwrite evidence (deleted blocks first of
  * all): refuse when the case directory lives on that device, on one of its partitions, or on
  * anything built on it (LVM and other device-mapper volumes, md RAID, a loop device whose backing
- * file is there, an overlay whose upper layer is there, btrfs on it), however deep.
+ * file is there, an overlay whose upper layer is there, btrfs on it), however deep. What could not
+ * be followed (an overlay whose upper directory is not visible here, FUSE) comes back as warnings.
  */
-export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): void {
-  if (source.deviceId === null) return;
+export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): string[] {
+  if (source.deviceId === null) return [];
   let dir = path.resolve(caseDir);
   while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  const { device, under } = devicesUnderDir(dir);
+  const { device, under, unseen } = devicesUnderDir(dir);
   if (device === source.deviceId || under.has(source.deviceId)) {
     throw new UnlinkedError('SAME_FS', `the case directory ${path.resolve(caseDir)} is on ${source.path} itself: writing there could overwrite the evidence; use --case DIR on another disk`);
   }
+  // Returned: warnings, when where the case's writes land could not be followed all the way down.
+  return unseen.map((where) => `cannot tell whether the case directory ${path.resolve(caseDir)} is on ${source.path}: it is on ${where}; use --case DIR on a disk of its own`);
 }
 
 /**

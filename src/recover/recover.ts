@@ -40,6 +40,8 @@ export interface RecoverOptions {
    */
   stallTimeoutS?: number | null;
   onProgress?: (item: ItemRow, bytes: number) => void;
+  /** A warning line for the user (the case folder's writes could not be followed to their disk). */
+  warn?: (message: string) => void;
 }
 
 /** A recovered file as CONTRACT.md names its JSON keys. */
@@ -101,6 +103,8 @@ export interface ItemDevice {
 /** The devices an output folder's writes land on: its own, and those it is stored on. */
 interface OutputDevices {
   device: string;
+  /** Where the walk down from the output could not follow (see devicesUnderDir). */
+  unseen: string[];
   /** The first of an item's devices the output's writes land on, or null. */
   clash(itemDevs: readonly ItemDevice[]): ItemDevice | null;
   /** "7:0, a loop device whose backing file /var/tmp/c.img is on 254:0": how the output reaches `device`. */
@@ -108,9 +112,10 @@ interface OutputDevices {
 }
 
 function outputDevices(outputDir: string): OutputDevices {
-  const { device, under } = devicesUnderDir(outputDir);
+  const { device, under, unseen } = devicesUnderDir(outputDir);
   return {
     device,
+    unseen,
     clash: (itemDevs) => itemDevs.find(({ dev }) => dev === device) ?? itemDevs.find(({ dev }) => under.has(dev)) ?? null,
     chain: (reached) => storedOnChain(device, reached, under),
   };
@@ -130,8 +135,8 @@ export function itemDevices(db: Db): (item: Pick<ItemRow, 'id' | 'dev'>) => read
     };
     if (mount.fs_type === 'overlay') {
       for (const { dir } of overlayWritableDirs(mount.super_options ?? '')) {
-        // Gone since, or a path of another mount namespace: nothing to compare.
-        const stat = tryOr(() => fs.statSync(dir), null);
+        // Gone since, a path of another mount namespace or a relative one: nothing to compare.
+        const stat = dir[0] === 0x2f ? tryOr(() => fs.statSync(dir), null) : null;
         if (stat === null) continue;
         add(devString(stat.dev), 'on an overlay whose upper layer is there');
         // An upper layer in a btrfs subvolume (Docker on btrfs): the file system's devices.
@@ -163,6 +168,11 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     if (refusal !== null) throw new UnlinkedError('SAME_FS', refusal);
   }
   const output = outputDevices(options.outputDir);
+  if (options.sameFs !== 'force') {
+    for (const where of output.unseen) {
+      options.warn?.(`cannot tell where the copies written into ${options.outputDir} land: it is on ${where}: they may land on an item's file system; put the case on a disk of its own (--case /mnt/usb/case)`);
+    }
+  }
   // Room the copies leave on the disk of the case database, when they share it; one guard for all
   // the copies of the run (those followed side by side write at the same time).
   const guard = new SpaceGuard(options.outputDir, keepFreeFor(options.outputDir, db.name));

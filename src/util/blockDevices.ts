@@ -28,9 +28,10 @@ export interface StoredOn {
  * loop-mounted image, an overlay on btrfs), as is the folder of a loop device's backing file (an
  * image file in a btrfs subvolume).
  */
-export function devicesUnderDir(dir: string | Buffer): { device: string; under: Map<string, StoredOn> } {
+export function devicesUnderDir(dir: string | Buffer): { device: string; under: Map<string, StoredOn>; unseen: string[] } {
   const device = devString(fs.statSync(dir).dev);
-  return { device, under: new StackWalk(device, dir).found };
+  const walk = new StackWalk(device, dir);
+  return { device, under: walk.found, unseen: walk.unseen };
 }
 
 /** One step down: to `device`, said as `how`; `dir` a folder on it whose mount is followed in turn. */
@@ -43,6 +44,8 @@ interface Step {
 /** The walk down from one device (and, when known, a directory on it): sysfs steps and mount steps. */
 class StackWalk {
   readonly found = new Map<string, StoredOn>();
+  /** What the walk could not follow, said as "on ...": where those writes land is not known. */
+  readonly unseen: string[] = [];
   private readonly mountsSeen = new Set<number>();
 
   constructor(
@@ -84,13 +87,23 @@ class StackWalk {
     this.mountsSeen.add(mount.mntId);
     if (mount.fsType === 'overlay') {
       return overlayWritableDirs(mount.superOptions).flatMap(({ name, dir: writable }) => {
-        const stat = tryOr(() => fs.statSync(writable), null);
-        if (stat === null) return [];
+        // A relative path (the mount was made from its folder) or one of another mount namespace (inside a container, its root's upper directory is the host's path).
+        const stat = writable[0] === 0x2f ? tryOr(() => fs.statSync(writable), null) : null;
+        if (stat === null) {
+          if (name === 'upper directory') this.unseen.push(`an overlay whose upper directory ${displayBytes(writable)} cannot be seen from here (a relative path, or one of another mount namespace)`);
+          return [];
+        }
         const device = devString(stat.dev);
         return [{ device, how: `an overlay whose ${name} ${displayBytes(writable)} is on ${device}`, dir: writable }];
       });
     }
-    return mountDevices(mount).map((device) => ({ device, how: `a ${mount.fsType} file system on ${mount.source}, ${device}`, dir: null }));
+    if (mount.fsType.startsWith('fuse.') || mount.fsType === 'fuse') {
+      this.unseen.push(`a FUSE file system (${mount.fsType} ${mount.source}), whose daemon decides where its writes go`);
+      return [];
+    }
+    const devices = mountDevices(mount);
+    if (devices.length === 0 && mount.fsType === 'btrfs') this.unseen.push(`a btrfs whose device ${mount.source} cannot be found here`);
+    return devices.map((device) => ({ device, how: `a ${mount.fsType} file system on ${mount.source}, ${device}`, dir: null }));
   }
 }
 
