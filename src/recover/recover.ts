@@ -126,30 +126,36 @@ export function itemDevices(db: Db): (item: Pick<ItemRow, 'id' | 'dev'>) => read
   const mountOf = db.prepare(
     `SELECT m.fs_type, m.source, m.super_options FROM items i JOIN mounts m ON m.snapshot_id = i.snapshot_id AND m.mnt_ns = i.mnt_ns AND m.mnt_id = i.mnt_id WHERE i.id = ?`,
   );
-  return (item) => {
-    const devs: ItemDevice[] = item.dev === null ? [] : [{ dev: item.dev, how: null }];
-    const mount = mountOf.get(item.id) as { fs_type: string | null; source: string | null; super_options: string | null } | undefined;
-    if (mount === undefined) return devs;
-    const add = (dev: string, how: string): void => {
-      if (!devs.some((known) => known.dev === dev)) devs.push({ dev, how });
-    };
+  // The devices a mount adds, once per mount (a host-wide triage asks for thousands of items on a few mounts).
+  const byMount = new Map<string, ItemDevice[]>();
+  const mountAdds = (mount: { fs_type: string | null; source: string | null; super_options: string | null }): ItemDevice[] => {
+    const key = `${mount.fs_type ?? ''}\0${mount.source ?? ''}\0${mount.super_options ?? ''}`;
+    const known = byMount.get(key);
+    if (known !== undefined) return known;
+    const adds: ItemDevice[] = [];
     if (mount.fs_type === 'overlay') {
       for (const { dir } of overlayWritableDirs(mount.super_options ?? '')) {
         // Gone since, a path of another mount namespace or a relative one: nothing to compare.
         const stat = dir[0] === 0x2f ? tryOr(() => fs.statSync(dir), null) : null;
         if (stat === null) continue;
-        add(devString(stat.dev), 'on an overlay whose upper layer is there');
+        adds.push({ dev: devString(stat.dev), how: 'on an overlay whose upper layer is there' });
         // An upper layer in a btrfs subvolume (Docker on btrfs): the file system's devices.
         const below = mountSourceOf(dir);
-        for (const device of below?.devices ?? []) add(device, `on an overlay whose upper layer is on the ${below?.mount.fsType ?? ''} file system of ${below?.mount.source ?? ''}`);
+        for (const device of below?.devices ?? []) adds.push({ dev: device, how: `on an overlay whose upper layer is on the ${below?.mount.fsType ?? ''} file system of ${below?.mount.source ?? ''}` });
       }
-      return devs;
+    } else if (mount.source !== null) {
+      // The mount's source names its block device (btrfs, whose files carry a subvolume's anonymous
+      // device number; for ext4 and the like it is st_dev itself). Seen from this mount namespace: a
+      // source of another one that names no block device here adds nothing.
+      for (const device of mountDevices({ source: mount.source, fsType: mount.fs_type ?? '' })) adds.push({ dev: device, how: `on the ${mount.fs_type ?? 'unknown'} file system of ${mount.source}` });
     }
-    // The mount's source names its block device (btrfs, whose files carry a subvolume's anonymous
-    // device number; for ext4 and the like it is st_dev itself). Seen from this mount namespace: a
-    // source of another one that names no block device here adds nothing.
-    const devices = mount.source === null ? [] : mountDevices({ source: mount.source, fsType: mount.fs_type ?? '' });
-    for (const device of devices) add(device, `on the ${mount.fs_type ?? 'unknown'} file system of ${mount.source ?? ''}`);
+    byMount.set(key, adds);
+    return adds;
+  };
+  return (item) => {
+    const devs: ItemDevice[] = item.dev === null ? [] : [{ dev: item.dev, how: null }];
+    const mount = mountOf.get(item.id) as { fs_type: string | null; source: string | null; super_options: string | null } | undefined;
+    for (const add of mount === undefined ? [] : mountAdds(mount)) if (!devs.some((known) => known.dev === add.dev)) devs.push(add);
     return devs;
   };
 }
