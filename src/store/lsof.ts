@@ -75,6 +75,8 @@ export class LsofItemizer {
    */
   private mainListed = false;
   private standIn: number | null = null;
+  /** Threads of the current process whose processes row is written. */
+  private readonly threadsStored = new Set<number>();
   private itemsPid = -1;
   private nextId: number;
   added = 0;
@@ -111,6 +113,7 @@ export class LsofItemizer {
       this.itemsPid = row.pid;
       this.mainListed = false;
       this.standIn = null;
+      this.threadsStored.clear();
     }
     const key = `${kind}/${row.fdNum ?? ''}/${row.inode ?? row.name.toString('latin1')}`;
     const tid = row.tid !== null && row.tid !== row.pid ? row.tid : null;
@@ -137,7 +140,8 @@ export class LsofItemizer {
       this.items.set(key, id);
     } else {
       this.threadItems.set(key, id);
-      this.threadRow.run(thread, owner?.comm ?? row.command, row.pid);
+      if (!this.threadsStored.has(thread)) this.threadRow.run(thread, owner?.comm ?? row.command, row.pid);
+      this.threadsStored.add(thread);
     }
     this.added++;
     return id;
