@@ -99,7 +99,7 @@ export class LsofStreamParser {
       }
       if (/^p\d+(\0|$)/.test(text)) {
         this.format = 'field';
-        this.field = { process: null, file: null, skipping: false, noFileSet: false };
+        this.field = { process: null, file: null, skipping: false, noFileSet: false, repeated: false, tasksWithoutTid: false };
       } else {
         this.warn({ line: lineNo, message: 'not lsof output (no COMMAND header or p field yet)', text: warningText(text) });
         return [];
@@ -116,7 +116,7 @@ export class LsofStreamParser {
       return;
     }
     this.droppedWarnings++;
-    if (warning.message !== 'lsof warning') this.droppedUnreadable++;
+    if (isUnreadableLine(warning)) this.droppedUnreadable++;
   }
 
   /** End of input: the last pending record. */
@@ -175,6 +175,7 @@ export class LsofStreamParser {
         state.skipping = true;
         return;
       }
+      state.repeated = state.process !== null && state.process.pid === pid && state.process.tid === null;
       state.process = { pid, command: null, uid: null, user: null, tid: null };
       state.skipping = false;
     } else if (id === 0x66 /* f */) {
@@ -185,6 +186,11 @@ export class LsofStreamParser {
         state.skipping = true;
         return;
       }
+      if (state.repeated && state.process.tid === null && !state.tasksWithoutTid) {
+        this.warn({ line: lineNo, message: TASKS_WITHOUT_TID, text: `p${state.process.pid}` });
+        state.tasksWithoutTid = true;
+      }
+      state.repeated = false;
       state.file = { line: lineNo, fd: value, t: null, D: null, s: null, o: null, k: null, i: null, n: null };
     } else if (state.skipping) {
       return;
@@ -275,6 +281,22 @@ interface FieldState {
   skipping: boolean;
   /** File fields came with no f field before them (said once). */
   noFileSet: boolean;
+  /** This process set follows one of the same PID without a TID: a thread's set, if no K comes before its first file. */
+  repeated: boolean;
+  /** TASKS_WITHOUT_TID said (once per capture). */
+  tasksWithoutTid: boolean;
+}
+
+/**
+ * lsof -K prints each thread's fd table as a set of its own under the PID, told apart by the K field
+ * (TID) only: captured without K among the -F fields, a thread's files read as the process's.
+ */
+export const TASKS_WITHOUT_TID =
+  "the process's set is listed again right after itself, without a TID (K) field: a capture of lsof -K without K among the -F fields, whose threads' fd tables read as the process's (capture with -F0pKcuftDsikn)";
+
+/** A warning about a line that could not be read (not lsof's own warning, not a note about the capture). */
+export function isUnreadableLine(warning: ParseWarning): boolean {
+  return warning.message !== 'lsof warning' && warning.message !== TASKS_WITHOUT_TID;
 }
 
 /** Field letters of a file set (lsof(8) OUTPUT FOR OTHER PROGRAMS); the rest belong to the process set. */

@@ -267,6 +267,14 @@ test('threads with an fd table of their own (unshare(CLONE_FILES)): each table\'
     const importedCsv = runCli(importCase, ['report', '--format', 'csv', '--out', '-']).stdout;
     assert.equal(importedCsv.split(said).length - 1, 2, 'the import\'s report says it of the thread\'s two items');
   }
+  // Captured with -K but without K among the fields: the threads' sets come under the PID alone; said, not guessed.
+  const withoutTid = path.join(dir, 'tasks-without-K.txt');
+  fs.writeFileSync(withoutTid, execFileSync('lsof', ['-a', '-K', '+L1', '-n', '-P', '-F0pcuftDsikn', '-p', String(pid)]));
+  const noTidCase = path.join(caseDir, 'import-without-K');
+  const noTid = runCli(noTidCase, ['lsof', 'import', withoutTid, '--json']);
+  assert.equal(noTid.code, 0, noTid.stderr);
+  assert.match(noTid.stderr, /^warning: line \d+: the process's set is listed again right after itself, without a TID \(K\) field: a capture of lsof -K without K among the -F fields, whose threads' fd tables read as the process's \(capture with -F0pKcuftDsikn\)$/m);
+  assert.equal(json<{ unreadable_lines: number }>(noTid).unreadable_lines, 0);
 });
 
 test('a thread whose own fd table differs from its process\'s only in which deleted file one name at one fd number is: told apart by the inode fdinfo gives (root)', async (t) => {

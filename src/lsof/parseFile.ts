@@ -2,7 +2,7 @@
 // thread for small captures and from parseWorker.ts for large ones (see ingest.ts).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { LsofStreamParser, type LsofFileRecord, type LsofFormat } from '../../parsers/lsof.js';
+import { isUnreadableLine, LsofStreamParser, type LsofFileRecord, type LsofFormat } from '../../parsers/lsof.js';
 import type { ParseWarning } from '../../parsers/types.js';
 
 export interface ParsedCapture {
@@ -66,7 +66,7 @@ export function parseLsofFile(file: string, emit: (records: LsofFileRecord[]) =>
   }
   take(parser.end());
   if (batch.length > 0) emit(batch);
-  const unreadable = parser.warnings.filter((warning) => warning.message !== 'lsof warning').length + parser.droppedUnreadable;
+  const unreadable = parser.warnings.filter(isUnreadableLine).length + parser.droppedUnreadable;
   if (parser.droppedWarnings > 0) {
     parser.warnings.push({ line: lines, message: `${parser.droppedWarnings} more warnings not kept (the first ${parser.warnings.length} are)` });
   }
