@@ -186,11 +186,7 @@ export class LsofStreamParser {
         state.skipping = true;
         return;
       }
-      if (state.repeated && state.process.tid === null && !state.tasksWithoutTid) {
-        this.warn({ line: lineNo, message: TASKS_WITHOUT_TID, text: `p${state.process.pid}` });
-        state.tasksWithoutTid = true;
-      }
-      state.repeated = false;
+      if (state.repeated) this.repeatedSet(state, state.process, lineNo);
       state.file = { line: lineNo, fd: value, t: null, D: null, s: null, o: null, k: null, i: null, n: null };
     } else if (state.skipping) {
       return;
@@ -218,6 +214,14 @@ export class LsofStreamParser {
     } else {
       this.warn({ line: lineNo, message: 'field outside any process set', text: warningText(text.slice(start, end)) });
     }
+  }
+
+  /** The first file of a set that repeats its process's PID: without a K before it, lsof -K was captured without K (said once). Kept out of fieldValue, the hot path. */
+  private repeatedSet(state: FieldState, process: ProcessSet, lineNo: number): void {
+    state.repeated = false;
+    if (process.tid !== null || state.tasksWithoutTid) return;
+    this.warn({ line: lineNo, message: TASKS_WITHOUT_TID, text: `p${process.pid}` });
+    state.tasksWithoutTid = true;
   }
 
   private pushPlain(text: string, lineNo: number): LsofFileRecord[] {
