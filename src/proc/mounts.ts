@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { devString, parseMountInfo, type MountInfo } from '../../parsers/procfs.js';
 import type { UnansweredMount } from './mountProbe.js';
 import { readBtrfsSuperblockUuid, readExtSuperblockUuid } from './superblock.js';
-import { btrfsWith, mountDevices } from '../util/blockDevices.js';
+import { btrfsWith, namedDevice } from '../util/blockDevices.js';
 import type { MountRecord, RawBytes } from './types.js';
 import { tryOr } from '../util/tryOr.js';
 
@@ -182,8 +182,8 @@ export class MountTable {
       uuid = this.byUuid().get(mount.dev) ?? readExtSuperblockUuid(`/dev/block/${mount.dev}`) ?? this.uuidFromSource(mount);
     } else if (mount.fsType === 'btrfs') {
       // udev's link, else the fsid sysfs names the file system by, else the superblock itself.
-      const device = mountDevices(mount)[0];
-      if (device !== undefined) uuid = this.byUuid().get(device) ?? btrfsWith(device)?.fsid ?? readBtrfsSuperblockUuid(mount.source);
+      const device = namedDevice(mount.source);
+      if (device !== null) uuid = this.byUuid().get(device) ?? btrfsWith(device)?.fsid ?? readBtrfsSuperblockUuid(mount.source);
     }
     this.uuids.set(mount.dev, uuid);
     return uuid;

@@ -47,6 +47,8 @@ class StackWalk {
   /** What the walk could not follow, said as "on ...": where those writes land is not known. */
   readonly unseen: string[] = [];
   private readonly mountsSeen = new Set<number>();
+  /** This mount namespace's mounts, read once for the walk when first needed. */
+  private mounts: MountInfo[] | null = null;
 
   constructor(
     private readonly top: string,
@@ -82,7 +84,7 @@ class StackWalk {
 
   /** The devices a directory's mount writes to beyond its st_dev: an overlay's upper and work directories', a btrfs's devices. */
   private mountSteps(dir: string | Buffer): Step[] {
-    const mount = mountOf(dir);
+    const mount = mountOf(dir, () => (this.mounts ??= ownMounts()));
     if (mount === null || this.mountsSeen.has(mount.mntId)) return [];
     this.mountsSeen.add(mount.mntId);
     if (mount.fsType === 'overlay') {
@@ -113,7 +115,7 @@ class StackWalk {
  * device of the file system (/sys/fs/btrfs/FSID/devices), not only the one the source names.
  */
 export function mountDevices(mount: Pick<MountInfo, 'source' | 'fsType'>): string[] {
-  const named = sourceDevice(mount.source) ?? (mount.source.startsWith('/dev/') ? deviceIdOf(`/sys/class/block/${path.basename(mount.source)}`) : null);
+  const named = namedDevice(mount.source);
   if (named === null) return [];
   return mount.fsType === 'btrfs' ? [named, ...(btrfsWith(named)?.devices.filter((id) => id !== named) ?? [])] : [named];
 }
@@ -145,20 +147,24 @@ export function overlayWritableDirs(superOptions: string): Array<{ name: 'upper 
     }));
 }
 
-/** The block device (MAJ:MIN) a mount's source names in this mount namespace, or null (tmpfs, overlay, a path of another namespace). */
-function sourceDevice(source: string): string | null {
+/**
+ * The block device (MAJ:MIN) a mount's source names: its device node here, else the block device of
+ * that name in sysfs (a container with a /dev of its own); null for tmpfs, overlay and the like.
+ */
+export function namedDevice(source: string): string | null {
   const stat = source.startsWith('/') ? tryOr(() => fs.statSync(source), null) : null;
-  return stat?.isBlockDevice() === true ? devString(stat.rdev) : null;
+  if (stat?.isBlockDevice() === true) return devString(stat.rdev);
+  return source.startsWith('/dev/') ? deviceIdOf(`/sys/class/block/${path.basename(source)}`) : null;
 }
 
 /** The block devices a directory's mount names as its source (the devices of a btrfs whose subvolume it is in), and the mount. */
 export function mountSourceOf(dir: string | Buffer): { devices: string[]; mount: MountInfo } | null {
-  const mount = mountOf(dir);
+  const mount = mountOf(dir, ownMounts);
   return mount === null ? null : { devices: mountDevices(mount), mount };
 }
 
-/** The mount a directory is on, in this process's mount namespace: by the mnt_id of an fd opened on it. */
-function mountOf(dir: string | Buffer): MountInfo | null {
+/** The mount a directory is on, among `mounts` (this process's namespace's): by the mnt_id of an fd opened on it. */
+function mountOf(dir: string | Buffer, mounts: () => MountInfo[]): MountInfo | null {
   const fd = tryOr(() => fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY), null);
   if (fd === null) return null;
   let mntId: number | null;
@@ -167,8 +173,12 @@ function mountOf(dir: string | Buffer): MountInfo | null {
   } finally {
     fs.closeSync(fd);
   }
-  if (mntId === null) return null;
-  return tryOr(() => parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 'latin1')), [] as MountInfo[]).find((mount) => mount.mntId === mntId) ?? null;
+  return mntId === null ? null : (mounts().find((mount) => mount.mntId === mntId) ?? null);
+}
+
+/** This process's mount namespace's mounts (none when unreadable). */
+function ownMounts(): MountInfo[] {
+  return tryOr(() => parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 'latin1')), [] as MountInfo[]);
 }
 
 /** "8:1, a partition of 8:0, built on 7:0": how deviceId comes to be stored on `reached` (a key of devicesUnder). */
