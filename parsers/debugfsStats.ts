@@ -77,7 +77,8 @@ const ECHO = /^debugfs: stat <(\d+)>$/;
 /** From these sections on, a line that looks like a field is not one (attribute values are owner-controlled). */
 const SECTION = /^(Extended attributes:|Inode checksum:|EXTENTS:|BLOCKS:|Size of inline data:|Device major\/minor)/;
 const LIST_START = /^(EXTENTS|BLOCKS):\(/;
-const HEAD = /^Inode: (\d+)\s+Type: (.+?)\s+Mode:\s+([0-7]{4})\s/;
+// debugfs prints `0%03o` of the low 12 bits: `0644`, and `04755` with a setuid, setgid or sticky bit.
+const HEAD = /^Inode: (\d+)\s+Type: (.+?)\s+Mode:\s+(0[0-7]{3,4})\s/;
 const OWNER = /^User:\s+(-?\d+)\s+Group:\s+(-?\d+)(?:\s|$)/;
 const SIZE = /\sSize: (\d+)$/;
 const LINKS = /^Links: (\d+)\s+Blockcount: (\d+)/;

@@ -396,6 +396,44 @@ test('an orphan FIFO is found but not recoverable: nothing extracted, never an e
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')).filter((name) => name !== 'SHA256SUMS'), []);
 });
 
+test('setuid, setgid and sticky inodes (debugfs prints "Mode:  04755") are described by debugfs: full mode, the orphan chain followed through them (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'suid');
+  const image = path.join(dir, 'suid.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 16 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', image]);
+  const first = crypto.randomBytes(5000);
+  const second = crypto.randomBytes(7000);
+  fs.writeFileSync(path.join(dir, 'first'), first);
+  fs.writeFileSync(path.join(dir, 'second'), second);
+  // Our own scratch image: two setuid/setgid files unlinked while open, as the kernel leaves them on the
+  // s_last_orphan chain (13, whose dtime names the next: 12); a g+s directory and a sticky one deleted.
+  const commands = path.join(dir, 'orphans.txt');
+  fs.writeFileSync(commands, [
+    `write ${path.join(dir, 'first')} first`, 'sif first mode 0104755', `write ${path.join(dir, 'second')} second`, 'sif second mode 0106750',
+    'mkdir shared', 'sif shared mode 042775', 'mkdir tmp', 'sif tmp mode 041777',
+    `write ${path.join(dir, 'first')} live`, 'sif live mode 0104711',
+    'sif first links_count 0', 'unlink first', 'sif second links_count 0', 'unlink second', 'ssv last_orphan 13', 'sif <13> dtime 12',
+    'kill_file shared', 'unlink shared', 'kill_file tmp', 'unlink tmp', '',
+  ].join('\n'));
+  execFileSync('debugfs', ['-w', '-f', commands, image], { stdio: 'ignore' });
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  // Exit 0 and no warning: read as a 4-digit mode only, each was "not described by debugfs" and left to istat.
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.doesNotMatch(scan.stderr, /warning|not described/);
+  assert.match(scan.stderr, /: 2 orphan \(2 recoverable\), 2 deleted \(2 recoverable\)\n/);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.mode, entry.size, entry.recoverable]), [
+    [12, 'orphan', 0o104755, 5000, true], [13, 'orphan', 0o106750, 7000, true], [14, 'deleted', 0o042775, 1024, true], [15, 'deleted', 0o041777, 1024, true],
+  ]);
+  const copies = json<ExtractedJson[]>(untouched(image, caseDir, ['image', 'extract', image, '--inode', '12', '--inode', '13', '--json']));
+  assert.deepEqual(copies.map((copy) => [copy.inode, copy.sha256, copy.complete, copy.method]), [[12, sha256(first), true, 'icat'], [13, sha256(second), true, 'icat']]);
+  // A live setuid file no scan lists: described by debugfs when asked for by number, its size known.
+  const live = untouched(image, caseDir, ['image', 'extract', image, '--inode', '16', '--json']);
+  assert.equal(live.code, 0, live.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(live).map((copy) => [copy.inode, copy.sha256, copy.complete, copy.note]), [[16, sha256(first), true, null]]);
+  assert.match(live.stderr, /^inode 16 still has 1 link\(s\): a live file, not an orphan\n/);
+});
+
 test('another disk attached later at a device path the case scanned is scanned again, never extracted by the old inode list (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'devreuse');
   const first = makeDeletedImage(fs.mkdtempSync(path.join(dir, 'a-')), 'ext2', Buffer.from('the first disk'));
