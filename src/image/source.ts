@@ -71,7 +71,11 @@ export function openImageSource(image: string): ImageSource {
     throw new UnlinkedError('BAD_INPUT', `cannot read ${absolute}: ${code === 'ENOENT' ? 'no such file or device' : code === 'EACCES' ? 'permission denied' : (code ?? String(error))}`);
   }
   if (stat.isDirectory()) throw new UnlinkedError('BAD_INPUT', `${absolute} is a directory, not a disk image or block device`);
-  if (!stat.isFile() && !stat.isBlockDevice()) throw new UnlinkedError('BAD_INPUT', `${absolute} is not a regular file or a block device (a FIFO or socket cannot be scanned safely)`);
+  if (!stat.isFile() && !stat.isBlockDevice()) {
+    // A character device (/dev/zero, a tape, /dev/sg*) or a FIFO streams its bytes: read once, gone; no offset to seek to.
+    const what = stat.isCharacterDevice() ? 'a character device' : stat.isFIFO() ? 'a FIFO' : stat.isSocket() ? 'a socket' : 'not a regular file';
+    throw new UnlinkedError('BAD_INPUT', `${absolute} is ${what}, not a disk image or block device: only those can be read at any offset (copy a stream to an image file first)`);
+  }
   const deviceId = stat.isBlockDevice() ? devString(Number(stat.rdev)) : null;
   let size: number;
   try {
