@@ -48,6 +48,25 @@ const INCOMPAT_RECOVER = 0x4;
 const INCOMPAT_EXTENTS = 0x40;
 const INCOMPAT_64BIT = 0x80;
 
+// What ext2 and ext3 understand (libblkid superblocks/ext.c, EXT2/EXT3_FEATURE_*_SUPP): sparse_super,
+// large_file, btree_dir read-only-compatible; filetype and meta_bg (and needs_recovery for ext3) incompatible.
+const EXT3_RO_COMPAT_SUPPORTED = 0x1 | 0x2 | 0x4;
+const EXT2_INCOMPAT_SUPPORTED = 0x2 | 0x10;
+const EXT3_INCOMPAT_SUPPORTED = EXT2_INCOMPAT_SUPPORTED | INCOMPAT_RECOVER;
+
+/**
+ * The file system's type as blkid and mount name it: ext4 when it has a feature ext3 does not
+ * understand (extents, flex_bg, huge_file, dir_nlink, extra_isize, metadata_csum, 64bit, ...), else
+ * ext3 with a journal, else ext2. fsstat 4.11.1 says ext4 only for extents or 64bit: an ext4 made
+ * without them (`mkfs.ext4 -O ^extent,^64bit`, metadata_csum and all) is "Ext3" to it.
+ */
+export function extType(superblock: Pick<ExtSuperblock, 'featureIncompat' | 'featureRoCompat' | 'hasJournal'>): 'ext2' | 'ext3' | 'ext4' {
+  const beyondExt3 = (superblock.featureRoCompat & ~EXT3_RO_COMPAT_SUPPORTED) !== 0 || (superblock.featureIncompat & ~EXT3_INCOMPAT_SUPPORTED) !== 0;
+  if (beyondExt3) return 'ext4';
+  if (superblock.hasJournal) return 'ext3';
+  return (superblock.featureIncompat & ~EXT2_INCOMPAT_SUPPORTED) === 0 ? 'ext2' : 'ext4';
+}
+
 /** null when the bytes are not an ext2/3/4 superblock (wrong magic, absurd block size). */
 export function parseExtSuperblock(block: Buffer): ExtSuperblock | null {
   if (block.length < 1024 || block.readUInt16LE(0x38) !== EXT_MAGIC) return null;

@@ -434,6 +434,29 @@ test('setuid, setgid and sticky inodes (debugfs prints "Mode:  04755") are descr
   assert.match(live.stderr, /^inode 16 still has 1 link\(s\): a live file, not an orphan\n/);
 });
 
+test('the file system type is the one blkid and mount give (its features), not fsstat\'s guess: an ext4 without extents is ext4 (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'fstype');
+  const made: Array<[string, string[]]> = [
+    ['mkfs.ext4', ['-O', '^extent,^flex_bg,^64bit']], // metadata_csum, huge_file, dir_nlink, extra_isize: fsstat says Ext3
+    ['mkfs.ext4', ['-O', '^has_journal']],
+    ['mkfs.ext3', []],
+    ['mkfs.ext2', []],
+  ];
+  const types = made.map(([mkfs, options], index) => {
+    const image = path.join(dir, `t${index}.img`);
+    fs.writeFileSync(image, '');
+    fs.truncateSync(image, 8 << 20);
+    execFileSync(mkfs, ['-q', '-F', ...options, image]);
+    const blkid = execFileSync('blkid', ['-p', '-o', 'value', '-s', 'TYPE', image], { encoding: 'utf8' }).trim();
+    const scan = untouched(image, caseDir, ['image', 'scan', image]);
+    assert.equal(scan.code, 0, scan.stderr);
+    return [blkid, /^sector 0: (\S+) /m.exec(scan.stdout + scan.stderr)?.[1] ?? scan.stdout];
+  });
+  assert.deepEqual(types, [['ext4', 'ext4'], ['ext4', 'ext4'], ['ext3', 'ext3'], ['ext2', 'ext2']]);
+  const fsstat = execFileSync('fsstat', [path.join(dir, 't0.img')], { encoding: 'utf8' });
+  assert.match(fsstat, /^File System Type: Ext3$/m, 'The Sleuth Kit 4.11.1 calls the first one ext3');
+});
+
 test('another disk attached later at a device path the case scanned is scanned again, never extracted by the old inode list (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'devreuse');
   const first = makeDeletedImage(fs.mkdtempSync(path.join(dir, 'a-')), 'ext2', Buffer.from('the first disk'));

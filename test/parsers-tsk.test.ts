@@ -14,7 +14,7 @@ import { parseIstat } from '../parsers/istat.js';
 import { parseDebugfsStat, parseLsdel } from '../parsers/debugfs.js';
 import { parseDebugfsStats } from '../parsers/debugfsStats.js';
 import { parseOrphanFile } from '../parsers/orphanFile.js';
-import { backupSuperblockShift, parseExtSuperblock } from '../parsers/extSuperblock.js';
+import { backupSuperblockShift, extType, parseExtSuperblock } from '../parsers/extSuperblock.js';
 import { displayBytes } from '../src/util/bytes.js';
 
 const read = (folder: string, name: string): string => fs.readFileSync(path.join(fixturesDir, folder, name), 'latin1');
@@ -107,6 +107,15 @@ test('superblock: a backup copy carries its block group number; where its file s
   assert.deepEqual([backup?.blockGroupNr, backup?.firstDataBlock, backup?.blocksPerGroup, backup?.blockSize], [1, 1, 8192, 1024]);
   // Read 1024 bytes into a supposed file system start; the copy is at block 1 + 8192 of the real one.
   assert.equal(backupSuperblockShift(backup ?? assert.fail()), 8192 * 1024);
+});
+
+test('superblock: the type blkid gives, from the features (an ext2 backup copy, ext4 with extents and with none of them)', () => {
+  const typeOf = (name: string) => extType(parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', name))) ?? assert.fail(name));
+  assert.deepEqual([typeOf('superblock-backup-group1.bin'), typeOf('superblock-last_orphan.bin')], ['ext2', 'ext4']);
+  // mkfs.ext4 -O ^extent,^flex_bg,^64bit keeps metadata_csum (RO_COMPAT 0x400), huge_file, dir_nlink, extra_isize.
+  assert.equal(extType({ featureIncompat: 0x2, featureRoCompat: 0x400 | 0x8 | 0x20 | 0x40 | 0x3, hasJournal: true }), 'ext4');
+  assert.equal(extType({ featureIncompat: 0x2 | 0x4, featureRoCompat: 0x3, hasJournal: true }), 'ext3');
+  assert.equal(extType({ featureIncompat: 0x2 | 0x40, featureRoCompat: 0x3, hasJournal: false }), 'ext4');
 });
 
 test('superblock: needs_recovery (INCOMPAT_RECOVER) is read; a crash image\'s orphan is not in s_last_orphan yet', () => {

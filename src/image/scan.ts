@@ -8,7 +8,7 @@ import { displayBytes } from '../util/bytes.js';
 import { requireTool, type CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
 import { setImageHashAfter, storeScan, type NewFilesystem, type NewImageInode } from '../store/images.js';
-import type { ExtSuperblock } from '../../parsers/extSuperblock.js';
+import { extType, type ExtSuperblock } from '../../parsers/extSuperblock.js';
 import type { FsstatInfo } from '../../parsers/fsstat.js';
 import { ilsTime, type IlsInode } from '../../parsers/ils.js';
 import { parseOrphanFile } from '../../parsers/orphanFile.js';
@@ -462,8 +462,8 @@ function describe(
 }
 
 function finish(scanned: ScannedFs, superblock: ExtSuperblock, facts: FsstatInfo | null): ScannedFs {
-  scanned.fsType = facts?.fsType?.toLowerCase() ?? (superblock.extents ? 'ext4' : superblock.hasJournal ? 'ext3' : 'ext2');
-  if (facts === null) scanned.warnings.push('file system type taken from the superblock');
+  // From the superblock's features, as blkid and mount name it (fsstat's guess differs: see extType).
+  scanned.fsType = extType(superblock);
   // fsstat's stdout was read as latin1, one char per byte: back to the bytes, then the same display form.
   if (facts !== null && scanned.label === null && facts.volumeName !== null) scanned.label = displayBytes(Buffer.from(facts.volumeName, 'latin1'));
   // fsstat walks the chain too: say so when it names an orphan we did not list.

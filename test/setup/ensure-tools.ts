@@ -25,6 +25,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { program: 'mkfs.btrfs', debianPackage: 'btrfs-progs' },
   { program: 'losetup', debianPackage: 'mount' },
   { program: 'fsfreeze', debianPackage: 'util-linux' },
+  { program: 'blkid', debianPackage: 'util-linux' },
   { program: 'sfdisk', debianPackage: 'fdisk' },
   { program: 'python3', debianPackage: 'python3' },
   { program: 'sha256sum', debianPackage: 'coreutils' },
