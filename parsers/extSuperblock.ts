@@ -31,6 +31,11 @@ export interface ExtSuperblock {
    */
   needsRecovery: boolean;
   extents: boolean;
+  /**
+   * RO_COMPAT_BIGALLOC: blocks allocated in clusters of several (s_log_cluster_size). The Sleuth Kit
+   * 4.11.1 cannot read such a file system at all ("Cannot determine file system type"); debugfs can.
+   */
+  bigalloc: boolean;
   /** s_first_data_block: 1 with 1 KiB blocks (block 0 holds the boot block and the superblock), else 0. */
   firstDataBlock: number;
   blocksPerGroup: number;
@@ -47,6 +52,7 @@ const COMPAT_ORPHAN_FILE = 0x1000;
 const INCOMPAT_RECOVER = 0x4;
 const INCOMPAT_EXTENTS = 0x40;
 const INCOMPAT_64BIT = 0x80;
+const RO_COMPAT_BIGALLOC = 0x200;
 
 // What ext2 and ext3 understand (libblkid superblocks/ext.c, EXT2/EXT3_FEATURE_*_SUPP): sparse_super,
 // large_file, btree_dir read-only-compatible; filetype and meta_bg (and needs_recovery for ext3) incompatible.
@@ -101,6 +107,7 @@ export function parseExtSuperblock(block: Buffer): ExtSuperblock | null {
     hasJournal: (compat & COMPAT_HAS_JOURNAL) !== 0,
     needsRecovery: (incompat & INCOMPAT_RECOVER) !== 0,
     extents: (incompat & INCOMPAT_EXTENTS) !== 0,
+    bigalloc: (block.readUInt32LE(0x64) & RO_COMPAT_BIGALLOC) !== 0,
     firstDataBlock: block.readUInt32LE(0x14),
     blocksPerGroup: block.readUInt32LE(0x20),
     blockGroupNr: block.readUInt16LE(0x5a),

@@ -152,6 +152,32 @@ test('ext4 with orphan_file: orphans read from the orphan file itself (root)', a
   for (const inode of orphans) assert.match(inode.found_by, /orphan_file/, `inode ${inode.inode} found in the orphan file`);
 });
 
+test('ext4 with bigalloc, which The Sleuth Kit cannot read: the orphans of the chain and of the orphan file found through debugfs, extracted exact, the scan partial (root)', async (t) => {
+  const dir = makeTempDir('img-bigalloc');
+  const caseDir = makeTempDir('img-bigalloc-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  for (const features of [['bigalloc'], ['bigalloc', 'orphan_file']]) {
+    const built = await makeOrphanImage({ dir, fsType: 'ext4', sizeMiB: 64, orphans: orphanContents(), features });
+    assert.match(spawnSync('fsstat', [built.image], { encoding: 'utf8' }).stderr, /Cannot determine file system type/);
+    const scan = untouched(built.image, caseDir, ['image', 'scan', built.image, '--json']);
+    assert.equal(scan.code, 3, scan.stderr);
+    assert.match(scan.stderr, /bigalloc \(blocks allocated in clusters\), which The Sleuth Kit cannot read: the orphans of the s_last_orphan chain and of the orphan file were found and described through debugfs; deleted inodes/);
+    const byInode = (a: { inode: number }, b: { inode: number }) => a.inode - b.inode;
+    const expected = built.orphans.map((orphan) => ({ inode: orphan.inode, size: orphan.size, sha256: orphan.sha256 })).sort(byInode);
+    const by = features.includes('orphan_file') ? 'orphan_file' : 'orphan_chain';
+    assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.size, entry.recoverable, entry.found_by, entry.fs_type, entry.fs_uuid]).sort((a, b) => Number(a[0]) - Number(b[0])),
+      expected.map((orphan) => [orphan.inode, 'orphan', orphan.size, true, by, 'ext4', built.fsUuid]));
+    const extract = untouched(built.image, caseDir, ['image', 'extract', built.image, '--all', '--json']);
+    assert.equal(extract.code, 0, extract.stderr);
+    assert.deepEqual(json<ExtractedJson[]>(extract).map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete, copy.method]).sort((a, b) => Number(a[0]) - Number(b[0])),
+      expected.map((orphan) => [orphan.inode, orphan.size, orphan.sha256, true, 'debugfs']));
+    fs.rmSync(built.image);
+  }
+});
+
 test('MBR image: the orphans in the second partition are found at its offset (root)', async (t) => {
   await orphanScenario(t, undefined, { first: 20480, second: 81920 });
 });

@@ -13,7 +13,7 @@ import type { FsstatInfo } from '../../parsers/fsstat.js';
 import { ilsTime, type IlsInode } from '../../parsers/ils.js';
 import { parseOrphanFile } from '../../parsers/orphanFile.js';
 import type { ParseResult } from '../../parsers/types.js';
-import { debugfsStatMany } from '../tools/debugfs.js';
+import { debugfsCatToBuffer, debugfsStatMany } from '../tools/debugfs.js';
 import { flsDeletedNames } from '../tools/fls.js';
 import { fsstat } from '../tools/fsstat.js';
 import { icatToBuffer } from '../tools/icat.js';
@@ -74,6 +74,8 @@ const ORPHAN_FILE_MAX_BYTES = 64 << 20;
 
 /** A real orphan chain only links orphans ils already found; a corrupt one may wander: this many extra lookups at most. */
 const CHAIN_EXTRA_LOOKUPS = 64;
+/** Without ils (bigalloc) every link of the chain is a lookup of its own (a debugfs run each, some ms). */
+const CHAIN_LOOKUPS_WITHOUT_TSK = 4096;
 
 export async function scanImage(db: Db, image: string, offset: number | undefined, recorder: CommandRecorder, options: ScanOptions): Promise<ScanResult> {
   for (const tool of SCAN_TOOLS) requireTool(tool);
@@ -237,17 +239,27 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   // thread some milliseconds), its names are wanted only at the end.
   const names = flsDeletedNames(source.path, offset, recorder).catch(fail('fls -rd (names of deleted files)'));
   const facts = fsstat(source.path, offset, recorder).catch(fail('fsstat'));
-  const orphanFile = superblock.orphanFileInode === null || superblock.orphanFileInode === 0
+  const orphanFileInode = superblock.orphanFileInode;
+  const orphanFile = orphanFileInode === null || orphanFileInode === 0
     ? Promise.resolve(null)
-    : icatToBuffer(source.path, offset, superblock.orphanFileInode, ORPHAN_FILE_MAX_BYTES, recorder).catch(fail(`reading the orphan file (inode ${superblock.orphanFileInode})`));
+    : (superblock.bigalloc
+      ? debugfsCatToBuffer(source.path, offset, orphanFileInode, ORPHAN_FILE_MAX_BYTES, recorder, workDir)
+      : icatToBuffer(source.path, offset, orphanFileInode, ORPHAN_FILE_MAX_BYTES, recorder)).catch(fail(`reading the orphan file (inode ${orphanFileInode})`));
   const [unlinked, removed] = await Promise.all([
     ilsUnlinkedAllocated(source.path, offset, recorder).catch(fail('ils -aL (open but unlinked inodes)')),
     ilsRemoved(source.path, offset, recorder).catch(fail('ils -r (deleted inodes)')),
   ]);
-  if (unlinked === null && removed === null) {
+  /** Neither inode list: what the orphan chain and the orphan file name is all that is found, through debugfs. */
+  const withoutTsk = unlinked === null && removed === null;
+  if (withoutTsk && !superblock.bigalloc) {
     await Promise.all([facts, orphanFile, names]);
     scanned.failure = `The Sleuth Kit cannot read this ext file system: ${scanned.warnings.join('; ')}`;
     return finish(scanned, superblock, null);
+  }
+  if (withoutTsk) {
+    scanned.partial = true;
+    warn('bigalloc (blocks allocated in clusters), which The Sleuth Kit cannot read: the orphans of the s_last_orphan chain and of the orphan file ' +
+      'were found and described through debugfs; deleted inodes (ils -r, fls) and open-but-unlinked inodes off the chain (ils -aL) could not be listed');
   }
   const ilsOrphans = new Map<number, IlsInode>();
   const ilsDeleted = new Map<number, IlsInode>();
@@ -331,7 +343,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   let extraLookups = 0;
   const chain = await followOrphanChain(superblock.lastOrphan, superblock.inodesCount, async (inode) => {
     if (!stats.has(inode)) {
-      if (++extraLookups > CHAIN_EXTRA_LOOKUPS) return null;
+      if (++extraLookups > (withoutTsk ? CHAIN_LOOKUPS_WITHOUT_TSK : CHAIN_EXTRA_LOOKUPS)) return null;
       await statBatch([inode]).catch(() => null);
     }
     if (notAnOrphan(inode) !== null) return 0;

@@ -152,6 +152,15 @@ export async function debugfsCatToStream(
   });
 }
 
+/** A small inode (the orphan file) read into memory with `cat <N>`, refused above maxBytes: where icat cannot read the file system. */
+export async function debugfsCatToBuffer(image: string, offsetSectors: number, inode: number, maxBytes: number, recorder: CommandRecorder, workDir: string): Promise<Buffer> {
+  return withScratch(workDir, async (dir) => {
+    const result = await run('debugfs', ['-c', '-n', '-R', `cat <${inode}>`, device(image, offsetSectors, dir)], { timeoutMs: SHORT_TIMEOUT_MS, recorder, maxBufferBytes: maxBytes });
+    failOnComplaint(result.stderr);
+    return result.stdout;
+  });
+}
+
 /**
  * `dump <N> OUT`: debugfs writes OUT itself, here a name of its own in the scratch directory (a
  * request is one line of text: a path with a quote or a newline could not be named), then moved to
