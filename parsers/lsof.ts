@@ -457,7 +457,15 @@ function nearestColumn(columns: readonly Column[], token: { start: number; end: 
   return distance <= 2 ? best : undefined;
 }
 
-/** "3u", "12r", "4w-W": the leading digits; "txt", "mem", "DEL": null. */
+/**
+ * lsof 4.95 prints an fd number of 10000 or more as `*` and its last three digits (`*999u` for
+ * 19999 or 10999): the number itself is lost. Such a record names an fd, not a mapping.
+ */
+export function isTruncatedFd(fd: string): boolean {
+  return fd.length >= 4 && fd.charCodeAt(0) === 0x2a && /^\*\d{3}/.test(fd);
+}
+
+/** "3u", "12r", "4w-W": the leading digits; "txt", "mem", "DEL", "*999u" (see isTruncatedFd): null. */
 function fdNumber(fd: string): number | null {
   let digits = 0;
   while (digits < fd.length && fd.charCodeAt(digits) >= 48 && fd.charCodeAt(digits) <= 57) digits++;

@@ -81,3 +81,46 @@ test('cross-check: by fd, by exe, by mapped inode, fd reuse, text-only deletion,
     fs.rmSync(caseDir, { recursive: true, force: true });
   }
 });
+
+test('cross-check: lsof prints an fd of 10000 or more as "*999": matched to the fd with those last digits and the same inode, never a mapping', () => {
+  const caseDir = makeTempDir('crosscheck-star');
+  const kase = openCase(caseDir, { create: true });
+  try {
+    const { db } = kase;
+    db.exec('BEGIN');
+    const snapshotId = insertSnapshotRow(db, hostMeta('test', '2026-12-04T00:00:00.000Z'));
+    db.prepare(`INSERT INTO processes (snapshot_id, pid, start_time, comm) VALUES (?, 100, 5000, 'db')`).run(snapshotId);
+    const item = db.prepare(`INSERT INTO items (snapshot_id, pid, kind, fd, path, dev, inode, size, nlink) VALUES (?, 100, 'fd', ?, ?, '8:1', ?, 10, 0) RETURNING id`);
+    const id = (fd: number, inode: number): number => (item.get(snapshotId, fd, Buffer.from(`/f${inode}`), inode) as { id: number }).id;
+    const low = id(1999, 21);
+    const first = id(10999, 21);
+    const second = id(11999, 21);
+    const record = db.prepare(
+      `INSERT INTO lsof_files (snapshot_id, line, command, pid, fd, fd_num, type, dev, size, nlink, inode, name, deleted_by_text) VALUES (?, ?, 'db', 100, ?, ?, 'REG', '8:1', 10, 0, ?, ?, 0)`,
+    );
+    let line = 0;
+    const add = (fd: string, fdNum: number | null, inode: number): void => void record.run(snapshotId, ++line, fd, fdNum, inode, Buffer.from(`/f${inode} (deleted)`));
+    add('1999u', 1999, 21);
+    add('*999u', null, 21); // 10999 and 11999 both print as *999: one record each
+    add('*999u', null, 21);
+    add('*555r', null, 22); // an fd of 10000 or more /proc did not see (opened after the walk)
+    const check = crossCheckLsof(db, snapshotId, true);
+    db.exec('COMMIT');
+    assert.deepEqual(check, { both: 3, procOnly: 0, lsofOnly: 1 });
+    assert.deepEqual(db.prepare(`SELECT id, kind, fd, inode, in_proc, in_lsof, lsof_note FROM items ORDER BY id`).all(), [
+      { id: low, kind: 'fd', fd: 1999, inode: 21, in_proc: 1, in_lsof: 1, lsof_note: null },
+      { id: first, kind: 'fd', fd: 10999, inode: 21, in_proc: 1, in_lsof: 1, lsof_note: null },
+      { id: second, kind: 'fd', fd: 11999, inode: 21, in_proc: 1, in_lsof: 1, lsof_note: null },
+      {
+        id: second + 1, kind: 'fd', fd: null, inode: 22, in_proc: 0, in_lsof: 1,
+        lsof_note: 'seen by lsof only; lsof printed the fd as *555r: an fd number of 10000 or more ending in 555, the number itself not known',
+      },
+    ]);
+    assert.deepEqual(db.prepare(`SELECT line, item_id FROM lsof_files ORDER BY line`).all(), [
+      { line: 1, item_id: low }, { line: 2, item_id: first }, { line: 3, item_id: second }, { line: 4, item_id: second + 1 },
+    ]);
+  } finally {
+    kase.close();
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  }
+});

@@ -537,3 +537,38 @@ time.sleep(60)
   const recovered = json<Array<{ sha256: string; complete: boolean }>>(runCli(caseDir, ['recover', '--json']));
   assert.deepEqual(recovered.map((copy) => [copy.complete, copy.sha256]), [[true, crypto.createHash('sha256').update(content).digest('hex')]]);
 });
+
+test('fds of 10000 or more, which lsof prints as "*999": each matched to its /proc item, none taken for a mapping; the same capture imported gives fd items (root)', async (t) => {
+  const script = `
+import os, resource, sys, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if hard != resource.RLIM_INFINITY and hard < 12000: sys.exit('RLIMIT_NOFILE hard limit %d: fds 10999 and 11999 cannot be opened' % hard)
+resource.setrlimit(resource.RLIMIT_NOFILE, (12000, hard))
+path = os.path.join(sys.argv[1], 'wide.db')
+fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'held at a high fd')
+os.unlink(path)
+for number in (1999, 10999, 11999): os.dup2(fd, number)
+os.close(fd)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`;
+  const { caseDir, pid } = await pythonHolder(t, 'highfd', script);
+  const snapshot = runCli(caseDir, ['snapshot', '--pid', String(pid), '--json']);
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+  assert.deepEqual(json<{ cross_check: unknown }>(snapshot).cross_check, { both: 3, proc_only: 0, lsof_only: 0 });
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => [item.kind, item.fd, item.size, item.source, item.lsof_note]), [
+    ['fd', 1999, 17, ['proc', 'lsof'], null], ['fd', 10999, 17, ['proc', 'lsof'], null], ['fd', 11999, 17, ['proc', 'lsof'], null],
+  ]);
+  // What lsof really printed, kept in the case: the two high fds as *999.
+  const [capture] = fs.readdirSync(path.join(caseDir, 'lsof'));
+  const fields = fs.readFileSync(path.join(caseDir, 'lsof', capture ?? ''), 'latin1');
+  assert.deepEqual(fields.split('\n').filter((line) => line.startsWith('f')).map((line) => line.split('\0')[0]), ['f1999', 'f*999', 'f*999']);
+  // Imported, with no /proc walk to match: fd items whose number is not known, never mappings.
+  const imported = runCli(caseDir, ['lsof', 'import', path.join(caseDir, 'lsof', capture ?? ''), '--json']);
+  assert.equal(imported.code, 0, imported.stderr);
+  const fromImport = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).map((item) => [item.kind, item.fd, item.source, item.lsof_note]);
+  const unknown = 'seen by lsof only; lsof printed the fd as *999: an fd number of 10000 or more ending in 999, the number itself not known';
+  assert.deepEqual(fromImport, [['fd', null, ['lsof'], unknown], ['fd', null, ['lsof'], unknown], ['fd', 1999, ['lsof'], 'seen by lsof only']]);
+});

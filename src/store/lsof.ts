@@ -1,6 +1,6 @@
 // lsof records in the case database, and the cross-check with the /proc walk of the same snapshot.
 import type { Db } from './db.js';
-import { endsWithDeleted, type LsofFileRecord } from '../../parsers/lsof.js';
+import { endsWithDeleted, isTruncatedFd, type LsofFileRecord } from '../../parsers/lsof.js';
 import { BatchInsert, sqlInteger } from './batch.js';
 import { exactText, readU64, sqlU64, type U64 } from '../util/u64.js';
 
@@ -115,7 +115,8 @@ export class LsofItemizer {
       this.standIn = null;
       this.threadsStored.clear();
     }
-    const key = `${kind}/${row.fdNum ?? ''}/${row.inode ?? row.name.toString('latin1')}`;
+    // An fd lsof printed as "*999" (isTruncatedFd) is an fd of its own each time: two of them are two fds (10999, 11999).
+    const key = kind === 'fd' && row.fdNum === null ? `fd/${row.fd}/#${this.nextId}` : `${kind}/${row.fdNum ?? ''}/${row.inode ?? row.name.toString('latin1')}`;
     const tid = row.tid !== null && row.tid !== row.pid ? row.tid : null;
     if (tid === null) this.mainListed = true;
     else if (!this.mainListed) this.standIn ??= tid;
@@ -129,6 +130,7 @@ export class LsofItemizer {
     if (owner === null && this.procWalked) why += '; the /proc walk did not see this process';
     if (row.candidateOnlyByText) why += '; deleted by name only (no link count in the input)';
     if (row.fd === 'DEL') why += '; a mapping lsof marks DEL (deleted; it prints no link count for one)';
+    if (row.fdNum === null && isTruncatedFd(row.fd)) why += `; lsof printed the fd as ${row.fd}: an fd number of 10000 or more ending in ${row.fd.slice(1, 4)}, the number itself not known`;
     if (note !== null) why += `; ${note}`;
     const id = this.nextId++;
     this.rows.add(
@@ -186,7 +188,13 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
   };
   matchBy('i.fd = l.fd_num AND (l.inode IS NULL OR i.inode IS NULL OR i.inode = l.inode)', 'l.fd_num IS NOT NULL');
   matchBy(`i.kind = 'exe'`, `l.fd_num IS NULL AND l.fd = 'txt'`);
-  matchBy('i.fd IS NULL AND i.inode = l.inode', `l.fd_num IS NULL AND l.fd <> 'txt' AND l.inode IS NOT NULL`);
+  // lsof prints fd 19999 as "*999" (isTruncatedFd): the fd of 10000 or more with those last digits and the same inode.
+  matchBy(
+    `i.fd >= 10000 AND i.fd % 1000 = CAST(substr(l.fd, 2, 3) AS INTEGER) AND i.inode = l.inode
+       AND NOT EXISTS (SELECT 1 FROM lsof_files o WHERE o.snapshot_id = l.snapshot_id AND o.item_id = i.id)`,
+    `l.fd_num IS NULL AND l.fd GLOB '[*][0-9][0-9][0-9]*' AND l.inode IS NOT NULL`,
+  );
+  matchBy('i.fd IS NULL AND i.inode = l.inode', `l.fd_num IS NULL AND l.fd <> 'txt' AND l.fd NOT GLOB '[*][0-9][0-9][0-9]*' AND l.inode IS NOT NULL`);
   // 2. Those items were seen by both; the note follows the first record that names each.
   const both = db
     .prepare(
@@ -247,7 +255,7 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
 function lsofKind(fd: string, fdNum: number | null, path: Buffer, inode: U64 | null): 'fd' | 'map' | 'exe' | 'memfd' | 'tmpfile' {
   if (fd === 'txt') return 'exe';
   if (path.length >= MEMFD.length && path.compare(MEMFD, 0, MEMFD.length, 0, MEMFD.length) === 0) return 'memfd';
-  if (fdNum === null) return 'map';
+  if (fdNum === null) return isTruncatedFd(fd) ? 'fd' : 'map';
   const slash = path.lastIndexOf(0x2f);
   // O_TMPFILE files are named "#<inode>" by the kernel (d_tmpfile); lsof cannot see open flags.
   if (inode !== null && path[slash + 1] === 0x23 && path.subarray(slash + 1).toString('latin1') === `#${inode}`) return 'tmpfile';
