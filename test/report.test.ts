@@ -473,6 +473,15 @@ test('a report never replaces the case database, a recovered or extracted copy, 
   }
   const device = runCli(caseDir, ['report', '--format', 'csv', '--out', '/dev/null']);
   assert.deepEqual([device.code, device.stderr], [1, 'unlinked: /dev/null is not a regular file (a device, FIFO or socket): a report never replaces one\n']);
+  // A folder that is not there is never made (a mistyped path, media not mounted: it would land on the disk examined).
+  const missing = path.join(dir, 'usb-not-mounted', 'r.csv');
+  const notThere = runCli(caseDir, ['report', '--format', 'csv', '--out', missing]);
+  assert.deepEqual([notThere.code, notThere.stderr], [1, `unlinked: cannot write a report at ${missing}: the folder ${path.dirname(missing)} does not exist (or is not a folder); unlinked does not create it\n`]);
+  assert.equal(fs.existsSync(path.dirname(missing)), false);
+  // A folder no file can be made in (sysfs): one line about the report's path, not an internal error about a temporary file.
+  const unwritable = runCli(caseDir, ['report', '--format', 'csv', '--out', '/sys/kernel/unlinked-report.csv']);
+  assert.equal(unwritable.code, 1);
+  assert.match(unwritable.stderr, /^unlinked: cannot write a report at \/sys\/kernel\/unlinked-report\.csv: (permission denied|a read-only file system) \(the report is written beside it first, as unlinked-report\.csv\.partial-\d+\)\n$/);
   assert.ok(fs.readFileSync(image).equals(imageBytes));
   assert.equal(fs.readFileSync(path.join(caseDir, 'extracted', 'copy'), 'utf8'), 'evidence copy');
   // The case database is still one: the scan is in the report.

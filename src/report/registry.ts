@@ -1,7 +1,7 @@
 // Report formats: one module each, listed here; `report --format` and triage go through this registry.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UnlinkedError, errnoCode } from '../errors.js';
+import { UnlinkedError, errnoCode, oneLine } from '../errors.js';
 import type { Writable } from 'node:stream';
 import type { Db } from '../store/db.js';
 import type { CasePaths } from '../store/db.js';
@@ -64,14 +64,30 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
     }
     const evidence = evidenceAt(db, paths, target);
     if (evidence !== null) throw new UnlinkedError('BAD_INPUT', `${target} is ${evidence}: a report never replaces it; name another file (--out FILE)`);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
+    if (out === undefined) {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+    } else if (!fs.statSync(path.dirname(target), { throwIfNoEntry: false })?.isDirectory()) {
+      // Never made: a mistyped path, or media not mounted (/mnt/usb/...), would put folders and the
+      // report on the file system under examination.
+      throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${target}: the folder ${path.dirname(target)} does not exist (or is not a folder); unlinked does not create it`);
+    }
   } catch (error) {
     if (error instanceof UnlinkedError) throw error;
     throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${target}: ${errnoCode(error) ?? String(error)}`);
   }
   const relativeCase = path.relative(path.dirname(target), paths.dir);
   const temporary = `${target}.partial-${process.pid}`;
-  const stream = fs.createWriteStream(temporary, { flags: 'wx' });
+  // Opened here, so a folder that cannot be written (permissions, /proc, /sys, read-only media) is
+  // said as that, about the report's path, not as an error of a temporary file.
+  let fd: number;
+  try {
+    fd = fs.openSync(temporary, 'wx');
+  } catch (error) {
+    const code = errnoCode(error);
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'a read-only file system' : code === 'ENOSPC' ? 'no space left' : (code ?? oneLine(error));
+    throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${target}: ${why} (the report is written beside it first, as ${path.basename(temporary)})`);
+  }
+  const stream = fs.createWriteStream(temporary, { fd });
   try {
     await spec.write({ db, caseDir: paths.dir, linkBase: linkTo(relativeCase) }, stream);
     await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
@@ -79,7 +95,10 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
   } catch (error) {
     stream.destroy();
     fs.rmSync(temporary, { force: true });
-    throw error;
+    // A write that failed (ENOSPC, EIO) is said about the report; anything else (the case database) as it is.
+    const code = errnoCode(error);
+    if (error instanceof UnlinkedError || code === undefined || !/^E[A-Z]+$/.test(code)) throw error;
+    throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${target}: ${code === 'ENOSPC' ? 'no space left' : code}`, { cause: error });
   }
   return target;
 }
