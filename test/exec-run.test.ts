@@ -3,8 +3,12 @@
 // command row says why, and run() fails with the consumer's own error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { run, type CommandRecord } from '../src/exec/run.js';
 import { copyTimeoutMs } from '../src/tools/limits.js';
+import { lsofLimits, startLsof } from '../src/tools/lsof.js';
+import { makeTempDir } from './helpers/holder.js';
 
 test('run(): a stdout consumer that fails stops the program at once, the command is recorded with why, and run() fails with that error', async () => {
   const records: CommandRecord[] = [];
@@ -38,4 +42,31 @@ test('a copy timeout never exceeds what a timer can wait: a 64 TiB inode size do
   assert.equal(copyTimeoutMs(1 << 30), 11 * 60_000);
   assert.equal(copyTimeoutMs(null), 10 * 60_000);
   assert.equal(copyTimeoutMs(64 * 2 ** 40), 2 ** 31 - 1);
+});
+
+test('an lsof killed at its timeout whose own child keeps its stderr open (stuck in the kernel) is given up: the snapshot is not held forever', async (t) => {
+  const dir = makeTempDir('lsof-hang');
+  // A stand-in lsof: answers -v, else leaves a child holding stderr (as lsof's stat helper stuck on a
+  // dead mount would) and hangs itself. The child's PID is written down so the test ends it.
+  const wrappers = path.join(dir, 'bin');
+  fs.mkdirSync(wrappers);
+  fs.writeFileSync(path.join(wrappers, 'lsof'), `#!/bin/sh\n[ "$1" = -v ] && { echo 'lsof version 4.95.0' >&2; exit 0; }\nsleep 600 &\necho $! > '${dir}/child.pid'\nsleep 600\n`, { mode: 0o755 });
+  const savedPath = process.env['PATH'];
+  const saved = { ...lsofLimits };
+  process.env['PATH'] = `${wrappers}:${savedPath ?? ''}`;
+  Object.assign(lsofLimits, { timeoutMs: 1_000, abandonAfterMs: 1_000 });
+  t.after(() => {
+    process.env['PATH'] = savedPath;
+    Object.assign(lsofLimits, saved);
+    const child = Number(fs.readFileSync(path.join(dir, 'child.pid'), 'utf8'));
+    if (child > 0) process.kill(child, 'SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const records: CommandRecord[] = [];
+  const started = Date.now();
+  const { done } = await startLsof(path.join(dir, 'capture.F0.txt'), (record) => records.push(record), { exempt: [], skipPids: [] });
+  await assert.rejects(done, /^UnlinkedError: lsof \+L1 -n -P -F0pcuftDsikn: timed out after 1 s and could not be killed$|timed out after 1 s and could not be killed/);
+  assert.ok(Date.now() - started < 10_000, `given up after ${Date.now() - started} ms`);
+  const lsof = records.filter((record) => record.program === 'lsof' && record.argv[0] === '+L1');
+  assert.deepEqual(lsof.map((record) => [record.exitCode, record.error]), [[null, 'timed out after 1000 ms; still there 1000 ms after SIGKILL (an uninterruptible wait): left behind']]);
 });

@@ -6,8 +6,13 @@ import { isInstalled, prepareToRun, run, type CommandRecorder } from '../exec/ru
 
 export const LSOF_ARGS = ['+L1', '-n', '-P', '-F0pcuftDsikn'] as const;
 
-/** lsof walks every process; on a host with 100k fds it takes seconds, so allow minutes. */
-const LSOF_TIMEOUT_MS = 300_000;
+/**
+ * lsof walks every process; on a host with 100k fds it takes seconds, so allow minutes. Killed then,
+ * a helper child of its own (lsof forks one for stat and readlink) stuck in an uninterruptible wait
+ * would keep its stderr open, and the snapshot waiting for it forever: given up abandonAfterMs later.
+ * (An object, so a test can shorten them.)
+ */
+export const lsofLimits = { timeoutMs: 300_000, abandonAfterMs: 5_000 };
 
 export function lsofInstalled(): boolean {
   return isInstalled('lsof');
@@ -51,7 +56,7 @@ async function captureLsof(outputFile: string, recorder: CommandRecorder | null,
   }
   const fd = fs.openSync(outputFile, 'wx', 0o600);
   try {
-    const result = await run('lsof', args, { timeoutMs: LSOF_TIMEOUT_MS, recorder, stdoutFd: fd, okExitCodes: [0, 1] });
+    const result = await run('lsof', args, { timeoutMs: lsofLimits.timeoutMs, abandonAfterMs: lsofLimits.abandonAfterMs, recorder, stdoutFd: fd, okExitCodes: [0, 1] });
     return { exitCode: result.exitCode, stderr: result.stderr };
   } finally {
     fs.closeSync(fd);
