@@ -753,3 +753,23 @@ test('relink: a --to ending in / is a usage error, and a folder ln finds gone is
   assert.equal(linked.code, 0, linked.stderr);
   assert.equal(fs.readFileSync(target, 'utf8'), 'still linkable');
 });
+
+test('recover --snapshot with --item: an item of another snapshot is a usage error, nothing copied (root)', async (t) => {
+  const dir = makeTempDir('recover-two');
+  const caseDir = caseDirOnOtherFs('recover-two-case');
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'kept.log', content: Buffer.from('twice snapshotted\n') }]);
+  t.after(async () => {
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  for (let round = 0; round < 2; round++) assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const [first, second] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--all', '--json']));
+  assert.deepEqual([first?.snapshot_id, second?.snapshot_id], [1, 2]);
+  const mixed = runCli(caseDir, ['recover', '--snapshot', '2', '--item', String(first?.id), '--item', String(second?.id)]);
+  assert.deepEqual([mixed.code, mixed.stderr], [2, `unlinked: --snapshot 2 --item: item ${first?.id} is of snapshot 1, not of snapshot 2 (see \`unlinked list --all\`)\n`]);
+  assert.equal(fs.existsSync(path.join(caseDir, 'recovered')), false);
+  const matching = runCli(caseDir, ['recover', '--snapshot', '2', '--item', String(second?.id), '--json']);
+  assert.equal(matching.code, 0, matching.stderr);
+  assert.deepEqual(json<RecoveredJson[]>(matching).map((copy) => [copy.item_id, copy.sha256, copy.complete]), [[second?.id, sha256(Buffer.from('twice snapshotted\n')), true]]);
+});

@@ -23,6 +23,12 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
       items = getItems(kase.db, [...new Set(options.item)]);
       const missing = options.item.filter((id) => !items.some((item) => item.id === id));
       if (missing.length > 0) throw new UnlinkedError('NOT_FOUND', `no item ${missing.join(', ')} in ${kase.paths.dir} (see \`unlinked list\`)`);
+      // Both given: the items must be of that snapshot (an id from another one is a mistake, not a wish).
+      const elsewhere = options.snapshot === undefined ? [] : items.filter((item) => item.snapshot_id !== options.snapshot);
+      if (elsewhere.length > 0) {
+        const which = elsewhere.map((item) => `item ${item.id} is of snapshot ${item.snapshot_id}`).join(', ');
+        throw new UnlinkedError('USAGE', `--snapshot ${options.snapshot} --item: ${which}, not of snapshot ${options.snapshot} (see \`unlinked list --all\`)`);
+      }
     } else {
       const snapshotId = options.snapshot ?? latestSnapshotId(kase.db);
       if (snapshotId === null) throw new UnlinkedError('NOT_FOUND', `the case ${kase.paths.dir} holds no snapshot yet: run \`unlinked snapshot\``);
