@@ -122,11 +122,20 @@ test('a usage error exits 2, a command missing too; help asked for exits 0', () 
   );
 });
 
-test('snapshot --pid of a process that is not there: said, and partly done (exit 3)', (t) => {
+test('snapshot --pid of a process that is not there: said, and partly done (exit 3); none there: nothing stored (exit 1); above pid_max: a usage error', (t) => {
   const caseDir = makeTempDir('nopid-case', '/dev/shm');
   t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
-  // A PID above the kernel's limit can never exist.
-  const absent = String(Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1);
+  const pidMax = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+  // A PID no process has now (the highest free one: the kernel hands PIDs out upwards from low ones).
+  let free = pidMax - 1;
+  while (fs.existsSync(`/proc/${free}`)) free--;
+  const absent = String(free);
+  const tooBig = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pidMax + 1)]);
+  assert.equal(tooBig.code, 2);
+  assert.match(tooBig.stderr, new RegExp(`argument '${pidMax + 1}' is invalid\\. no process can have it: this kernel's pid_max is ${pidMax}`));
+  const none = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', absent]);
+  assert.deepEqual([none.code, none.stderr], [1, `unlinked: no process ${absent} on this host (not in /proc: exited, or never was): nothing stored\n`]);
+  assert.equal(fs.existsSync(path.join(caseDir, 'case.sqlite')), false);
   // Our own PID twice: walked once.
   const result = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', absent, '--pid', String(process.pid), '--pid', String(process.pid)]);
   assert.equal(result.code, 3, result.stderr);

@@ -1,4 +1,5 @@
 // commander wiring only: each command lazily imports its module, so `--help` stays instant.
+import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ExitCode } from '../errors.js';
 import { makeContext, type CommandContext, type GlobalOptions } from './context.js';
@@ -18,6 +19,24 @@ function collectInt(value: string, previous: number[] | undefined): number[] {
   const number = parseNonNegativeInt(value);
   if (number === 0) throw new InvalidArgumentError('expected a number of 1 or more');
   return [...(previous ?? []), number];
+}
+
+/** A PID: 1 to the kernel's pid_max (a larger number no process can have: a typo). */
+function collectPid(value: string, previous: number[] | undefined): number[] {
+  const pids = collectInt(value, previous);
+  const pid = pids[pids.length - 1] ?? 0;
+  const pidMax = kernelPidMax();
+  if (pidMax !== null && pid > pidMax) throw new InvalidArgumentError(`no process can have it: this kernel's pid_max is ${pidMax}`);
+  return pids;
+}
+
+function kernelPidMax(): number | null {
+  try {
+    const value = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim());
+    return Number.isSafeInteger(value) && value > 0 ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 function parsePositiveNumber(value: string): number {
@@ -81,7 +100,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
 
   withCommon(program.command('snapshot'))
     .description('walk /proc (and run lsof +L1 when installed) and store one snapshot of every deleted-but-open file')
-    .option('--pid <pid>', 'only this process (repeatable)', collectInt)
+    .option('--pid <pid>', 'only this process (repeatable)', collectPid)
     .option('--no-lsof', 'do not run lsof alongside the walk')
     .addHelpText('after', '\nExample:\n  sudo npx unlinked snapshot --case /mnt/usb/case-42')
     .action(invoke(async () => (await import('../commands/snapshot.js')).snapshotCommand as Runner));

@@ -1,4 +1,5 @@
-import { EXIT, type ExitCode } from '../errors.js';
+import fs from 'node:fs';
+import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { takeSnapshot } from '../proc/snapshot.js';
@@ -9,6 +10,13 @@ export interface SnapshotCommandOptions {
 }
 
 export async function snapshotCommand(ctx: CommandContext, options: SnapshotCommandOptions): Promise<ExitCode> {
+  if (options.pid !== undefined) {
+    // None of them there: an empty snapshot would only hide the case's last real one (list and recover take the newest).
+    const asked = [...new Set(options.pid)];
+    if (asked.every((pid) => !fs.existsSync(`/proc/${pid}`))) {
+      throw new UnlinkedError('NOT_FOUND', `no process ${asked.join(', ')} on this host (not in /proc: exited, or never was): nothing stored`);
+    }
+  }
   const kase = openCase(ctx.caseDir, { create: true });
   try {
     const summary = await takeSnapshot(kase, { lsof: options.lsof !== false, ...(options.pid === undefined ? {} : { pids: options.pid }) });
