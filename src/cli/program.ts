@@ -102,7 +102,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .description('walk /proc (and run lsof +L1 when installed) and store one snapshot of every deleted-but-open file')
     .option('--pid <pid>', 'only this process (repeatable)', collectPid)
     .option('--no-lsof', 'do not run lsof alongside the walk')
-    .addHelpText('after', '\nExample:\n  sudo npx unlinked snapshot --case /mnt/usb/case-42')
+    .addHelpText('after', '\nA --pid that is not there is said (exit 3); none of them there: nothing stored (exit 1).\n\nExample:\n  sudo npx unlinked snapshot --case /mnt/usb/case-42')
     .action(invoke(async () => (await import('../commands/snapshot.js')).snapshotCommand as Runner));
 
   withCommon(program.command('list'))
