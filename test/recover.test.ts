@@ -773,3 +773,40 @@ test('recover --snapshot with --item: an item of another snapshot is a usage err
   assert.equal(matching.code, 0, matching.stderr);
   assert.deepEqual(json<RecoveredJson[]>(matching).map((copy) => [copy.item_id, copy.sha256, copy.complete]), [[second?.id, sha256(Buffer.from('twice snapshotted\n')), true]]);
 });
+
+test('a holder that exited but is not reaped (a zombie) is said to have exited, not to have closed its fd (root)', async (t) => {
+  const dir = makeTempDir('recover-zombie');
+  const caseDir = caseDirOnOtherFs('recover-zombie-case');
+  // The parent forks a child that holds a deleted file, prints the child's PID and never waits for it.
+  const script = `
+import os, sys, time
+r, w = os.pipe()
+child = os.fork()
+if child == 0:
+    path = os.path.join(sys.argv[1], 'held.log')
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.write(fd, b'held by a child about to die')
+    os.unlink(path)
+    os.write(w, b'x')
+    time.sleep(600)
+    os._exit(0)
+os.read(r, 1)
+print(child, flush=True)
+time.sleep(600)
+`;
+  const parent = spawn('python3', ['-c', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    parent.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const child = Number(await firstLine(parent));
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(child)]).code, 0);
+  process.kill(child, 'SIGKILL');
+  for (let tries = 0; tries < 100 && !/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${child}/stat`, 'latin1')); tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+  const recovered = runCli(caseDir, ['recover', '--json']);
+  assert.equal(recovered.code, 3, recovered.stderr);
+  assert.deepEqual(json<RecoveredJson[]>(recovered).map((copy) => [copy.pid, copy.complete, copy.output, copy.note]), [
+    [child, false, null, `process ${child} has exited (a zombie its parent has not reaped yet): its files were closed when it exited`],
+  ]);
+});

@@ -4,7 +4,7 @@ import { errnoCode } from '../errors.js';
 import { parseProcStat } from '../../parsers/procfs.js';
 import { devString } from '../../parsers/procfs.js';
 import type { ItemRow } from '../store/items.js';
-import { procDirOf } from '../proc/tasks.js';
+import { liveTaskDir, procDirOf } from '../proc/tasks.js';
 import { type U64 } from '../util/u64.js';
 import { u64 } from '../../parsers/types.js';
 
@@ -45,6 +45,11 @@ export function checkProcess(item: Pick<ItemRow, 'pid' | 'start_time'>): string 
   if (item.start_time === null) return null;
   if (stat.startTime !== item.start_time) {
     return `PID reuse: process ${item.pid} started at tick ${stat.startTime}, the snapshot saw start tick ${item.start_time}`;
+  }
+  // Exited, its parent not having reaped it yet: no fd, no mapping is left (a zombie leader whose
+  // threads still run is not that: its files are read through them).
+  if ((stat.state === 'Z' || stat.state === 'X') && liveTaskDir(`/proc/${item.pid}`, item.pid) === null) {
+    return `process ${item.pid} has exited (a zombie its parent has not reaped yet): its files were closed when it exited`;
   }
   return null;
 }
