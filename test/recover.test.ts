@@ -699,6 +699,12 @@ test('relink gives an O_TMPFILE file its name back, and explains why an ordinary
   const tmpfile = items.find((item) => item.kind === 'tmpfile');
   const ordinary = items.find((item) => item.kind === 'fd');
   assert.ok(tmpfile !== undefined && ordinary !== undefined);
+  // A dangling symbolic link is a name already: never replaced, never followed to create what it points at.
+  const dangling = path.join(dir, 'dangling');
+  fs.symlinkSync(path.join(dir, 'nowhere'), dangling);
+  const onLink = runCli(caseDir, ['relink', '--item', String(tmpfile.id), '--to', dangling]);
+  assert.deepEqual([onLink.code, onLink.stderr], [1, `unlinked: ${dangling} exists already: relink never replaces a file\n`]);
+  assert.equal(fs.existsSync(path.join(dir, 'nowhere')), false);
   const target = path.join(dir, 'rescued.bin');
   const linked = runCli(caseDir, ['relink', '--item', String(tmpfile.id), '--to', target]);
   assert.equal(linked.code, 0, linked.stderr);

@@ -8,6 +8,7 @@ import { run, type CommandRecorder } from '../exec/run.js';
 import type { ItemRow } from '../store/items.js';
 import { birthNs, checkProcess, holderFdPath, sameBirth, sameFile } from './custody.js';
 import { u64 } from '../../parsers/types.js';
+import { tryOr } from '../util/tryOr.js';
 
 export async function relinkItem(item: ItemRow, target: string, recorder: CommandRecorder, elsewhere: string | null): Promise<void> {
   // "DIR/" names a folder, not the new file: ln would put it at DIR/NAME, or fail with ENOENT when DIR is missing.
@@ -22,7 +23,8 @@ export async function relinkItem(item: ItemRow, target: string, recorder: Comman
   }
   const problem = checkProcess(item);
   if (problem !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${problem}`);
-  if (fs.existsSync(target)) throw new UnlinkedError('EXISTS', `${target} exists already: relink never replaces a file`);
+  // lstat: a symbolic link is a name too, dangling or not (existsSync follows it: ln then failed with EEXIST).
+  if (tryOr(() => fs.lstatSync(target, { throwIfNoEntry: false }), undefined) !== undefined) throw new UnlinkedError('EXISTS', `${target} exists already: relink never replaces a file`);
   // The folder the kernel creates the name in: the text before the last '/', as given ("a/../b" is
   // not "b" when a is a symbolic link).
   const directory = path.dirname(target);
