@@ -151,7 +151,7 @@ test('as non-root: what is readable is listed, stderr says how many processes co
   assert.equal(result.status, 3, result.stderr);
   const summary = JSON.parse(result.stdout) as { processes_seen: number; processes_unreadable: number };
   assert.ok(summary.processes_unreadable > 0);
-  assert.match(result.stderr, new RegExp(`run as root to read other users' processes: ${summary.processes_unreadable} of ${summary.processes_seen} processes could not be read`));
+  assert.match(result.stderr, new RegExp(`run as root to read other users' processes: ${summary.processes_unreadable} of ${summary.processes_seen} processes could not be fully read \\(see processes\\.read_error\\)`));
 });
 
 test('a file held inside another mount namespace shows that namespace\'s mount point (root)', async (t) => {

@@ -12,7 +12,7 @@ export async function reportCommand(ctx: CommandContext, options: ReportCommandO
   const kase = openCase(ctx.caseDir, { create: false, readsOnly: true });
   try {
     if (kase.readOnly === true && options.out === undefined) {
-      throw new UnlinkedError('BAD_INPUT', `the case ${kase.paths.dir} is on read-only media: name where the report goes (--out FILE, or - for stdout)`);
+      throw new UnlinkedError('BAD_INPUT', `the case ${kase.paths.dir} cannot be written (read-only media, or a folder this user may not write): name where the report goes (--out FILE, or - for stdout)`);
     }
     const written = await writeReport(kase.db, kase.paths, options.format, options.out);
     if (written !== '-') ctx.info(`${options.format} report: ${written}`);

@@ -64,6 +64,7 @@ export function warnUnreadable(ctx: CommandContext, unreadable: number, seen: nu
   if (process.geteuid?.() === 0) {
     ctx.warn(`${unreadable} of ${seen} processes could not be fully read even as root (a security module or sandbox refused; see processes.read_error)`);
   } else {
-    ctx.warn(`run as root to read other users' processes: ${unreadable} of ${seen} processes could not be read`);
+    // Counted: any refusal, even one of its own processes' map_files (CAP_SYS_ADMIN): "fully".
+    ctx.warn(`run as root to read other users' processes: ${unreadable} of ${seen} processes could not be fully read (see processes.read_error)`);
   }
 }
