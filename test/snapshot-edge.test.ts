@@ -3,7 +3,7 @@
 // thread that exited while another runs on. Real processes, killed by PID.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -571,4 +571,33 @@ time.sleep(600)
   const fromImport = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).map((item) => [item.kind, item.fd, item.source, item.lsof_note]);
   const unknown = 'seen by lsof only; lsof printed the fd as *999: an fd number of 10000 or more ending in 999, the number itself not known';
   assert.deepEqual(fromImport, [['fd', null, ['lsof'], unknown], ['fd', null, ['lsof'], unknown], ['fd', 1999, ['lsof'], 'seen by lsof only']]);
+});
+
+test('a file deleted while a loop device reads from it (kept by the kernel, no process) is said in a warning naming the device; a live backing file is not (root)', (t) => {
+  const dir = makeTempDir('loopdel');
+  const caseDir = makeTempDir('loopdel-case', '/dev/shm');
+  const attached: string[] = [];
+  t.after(() => {
+    for (const loop of attached) spawnSync('losetup', ['-d', loop]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const attach = (name: string, offset: number): string => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, '');
+    fs.truncateSync(file, 4 << 20);
+    const loop = execFileSync('losetup', ['-f', '--show', '-o', String(offset), file], { encoding: 'utf8' }).trim();
+    attached.push(loop);
+    return loop;
+  };
+  const hidden = attach('hidden.img', 1024);
+  const live = attach('live.img', 0);
+  fs.unlinkSync(path.join(dir, 'hidden.img'));
+  const result = runCli(caseDir, ['snapshot', '--no-lsof']);
+  const loopWarnings = result.stderr.split('\n').filter((line) => line.includes(' reads from a file the kernel names '));
+  assert.deepEqual(loopWarnings, [
+    `warning: loop device ${hidden} reads from a file the kernel names ${path.join(dir, 'hidden.img')} (deleted): a file deleted while the loop device keeps it ` +
+      `(by the kernel, not a process: no item); its content from byte 1024 can be read from ${hidden} (image scan ${hidden}; docs/limits.md)`,
+  ]);
+  assert.doesNotMatch(result.stderr, new RegExp(`loop device ${live} `));
 });

@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { oneLine } from '../errors.js';
+import { deletedLoopBackings } from '../util/blockDevices.js';
+import { displayBytes } from '../util/bytes.js';
 import type { Case } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import type { CrossCheck } from '../store/lsof.js';
@@ -80,6 +82,14 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     }
     store.walked(walk);
     warnings.push(...walk.warnings);
+    if (options.pids === undefined) {
+      for (const loop of deletedLoopBackings()) {
+        warnings.push(
+          `loop device ${loop.device} reads from a file the kernel names ${displayBytes(loop.backing)}: a file deleted while the loop device keeps it (by the kernel, ` +
+            `not a process: no item); its content${loop.offset === 0 ? '' : ` from byte ${loop.offset}`} can be read from ${loop.device} (image scan ${loop.device}; docs/limits.md)`,
+        );
+      }
+    }
     let crossCheck: CrossCheck | null = null;
     if (capture !== null && lsofFile !== null) {
       let failed: string | null = null;

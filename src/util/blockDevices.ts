@@ -243,3 +243,23 @@ function loopBacking(dir: string): { file: Buffer; device: string; folder: Buffe
   const folderStat = tryOr(() => fs.statSync(folder), null);
   return folderStat === null ? null : { file, device: devString(folderStat.dev), folder };
 }
+
+/**
+ * Loop devices whose backing file the kernel names "... (deleted)": a file deleted while a loop
+ * device still reads from it (a hidden disk image) is held by the kernel, not by a process: no fd,
+ * no mapping, so the /proc walk cannot list it. Only the kernel's name says it (a loop device keeps
+ * no fd a stat could reach), so this is a hint: a file may be named so, or keep another link.
+ */
+export function deletedLoopBackings(sysBlock = '/sys/block'): Array<{ device: string; backing: Buffer; offset: number }> {
+  const found: Array<{ device: string; backing: Buffer; offset: number }> = [];
+  for (const name of tryOr(() => fs.readdirSync(sysBlock), [] as string[])) {
+    if (!name.startsWith('loop')) continue;
+    const text = tryOr(() => fs.readFileSync(path.join(sysBlock, name, 'loop', 'backing_file')), null);
+    if (text === null) continue; // not attached
+    const backing = text.subarray(0, text[text.length - 1] === 0x0a ? text.length - 1 : text.length);
+    if (!backing.toString('latin1').endsWith(' (deleted)')) continue;
+    const offset = Number(tryOr(() => fs.readFileSync(path.join(sysBlock, name, 'loop', 'offset'), 'latin1').trim(), '0'));
+    found.push({ device: `/dev/${name}`, backing, offset: Number.isSafeInteger(offset) ? offset : 0 });
+  }
+  return found;
+}
