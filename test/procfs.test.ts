@@ -75,6 +75,8 @@ test('displayBytes escapes controls, invalid UTF-8 and backslash, and round-trip
     [Buffer.from('naïve 日本'), 'naïve 日本'],
     [Buffer.from('rtl\u202eexe'), 'rtl\\xe2\\x80\\xaeexe'],
     [Buffer.from([0xc0, 0x80]), '\\xc0\\x80'],
+    // Noncharacters are never text: U+FFFF, U+FDD0, U+1FFFE.
+    [Buffer.from('a\uffffb\ufdd0c\u{1fffe}'), 'a\\xef\\xbf\\xbfb\\xef\\xb7\\x90c\\xf0\\x9f\\xbf\\xbe'],
   ];
   for (const [bytes, shown] of cases) {
     assert.equal(displayBytes(bytes), shown);

@@ -24,8 +24,10 @@ export function displayBytes(bytes: Buffer): string {
     if (length > 1) {
       const text = bytes.toString('utf8', index, index + length);
       const codePoint = text.codePointAt(0) ?? 0;
-      // C1 controls, bidi overrides and other invisible format characters can hide a name's shape.
-      if (!/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(text) && codePoint !== 0xfffd) {
+      // C1 controls, bidi overrides and other invisible format characters can hide a name's shape;
+      // noncharacters (U+FDD0-U+FDEF, U+FFFE, U+FFFF in every plane) are never text.
+      const noncharacter = (codePoint & 0xfffe) === 0xfffe || (codePoint >= 0xfdd0 && codePoint <= 0xfdef);
+      if (!/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(text) && codePoint !== 0xfffd && !noncharacter) {
         out += text;
         index += length;
         continue;
