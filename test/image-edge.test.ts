@@ -235,6 +235,31 @@ test('image scan refuses a case on a loop-mounted image file stored on the devic
   assert.equal(fs.existsSync(inContainer), false, 'nothing written there');
 });
 
+test('a case on a loop device over the image file itself (a partition mounted with losetup -o), or over the file the examined loop device reads, is refused (root)', (t) => {
+  const dir = makeTempDir('alias-loop');
+  const cleanups: Array<() => void> = [];
+  t.after(() => {
+    undoEach(cleanups);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  // Our own disk image: one partition at sector 2048, attached alone (-o) and mounted; the case would go there.
+  const disk = path.join(dir, 'disk.img');
+  const partition = loopFs({ backing: disk, sizeMiB: 64, table: 'label: dos\nstart=2048, size=40960, type=83\n', offset: 2048 * 512, sizeLimit: 40960 * 512, fsType: 'ext4', mountPoint: path.join(dir, 'p1') });
+  cleanups.push(partition.cleanup);
+  const caseDir = path.join(partition.mountPoint, 'case');
+  const partitionId = execFileSync('stat', ['-c', '%t:%T', partition.loop], { encoding: 'utf8' }).trim().split(':').map((hex) => parseInt(hex, 16)).join(':');
+  const onImage = runCli(caseDir, ['image', 'scan', disk, '--offset', '2048']);
+  assert.deepEqual([onImage.code, onImage.stderr], [1,
+    `unlinked: the case directory ${caseDir} is on loop device ${partitionId}, whose backing file is the image ${disk} itself: writing there would change the evidence; use --case DIR on another disk\n`]);
+  // The whole disk attached again, as the device examined: the case's loop device reads the same file.
+  const whole = loopFs({ image: disk, mountPoint: false, fsType: null });
+  cleanups.push(whole.cleanup);
+  const onDevice = runCli(caseDir, ['image', 'scan', whole.loop]);
+  assert.deepEqual([onDevice.code, onDevice.stderr], [1,
+    `unlinked: the case directory ${caseDir} is on loop device ${partitionId}, whose backing file is the file ${disk}, which ${whole.loop} reads from too: writing there would change the evidence; use --case DIR on another disk\n`]);
+  assert.equal(fs.existsSync(caseDir), false, 'nothing written there');
+});
+
 test('times before 1970 and after 2038 are stored as ext4 reads them: signed low word plus epoch bits (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'times');
   const content = crypto.randomBytes(30_000);

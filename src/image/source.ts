@@ -5,7 +5,8 @@ import { Worker } from 'node:worker_threads';
 import { UnlinkedError, errnoCode } from '../errors.js';
 import { backupSuperblockShift, parseExtSuperblock, type ExtSuperblock } from '../../parsers/extSuperblock.js';
 import { devString } from '../../parsers/procfs.js';
-import { devicesBuiltOn, devicesUnderDir } from '../util/blockDevices.js';
+import { devicesBuiltOn, devicesUnderDir, fileKey, loopFilesUnder } from '../util/blockDevices.js';
+import { displayBytes } from '../util/bytes.js';
 
 export interface ImageSource {
   path: string;
@@ -189,13 +190,21 @@ export class FollowHasher {
  * be followed (an overlay whose upper directory is not visible here, FUSE) comes back as warnings.
  */
 export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): string[] {
-  if (source.deviceId === null) return [];
   let dir = path.resolve(caseDir);
   while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  const { device, under, unseen } = devicesUnderDir(dir);
-  if (device === source.deviceId || under.has(source.deviceId)) {
+  const { device, under, unseen, loopFiles } = devicesUnderDir(dir);
+  if (source.deviceId !== null && (device === source.deviceId || under.has(source.deviceId))) {
     throw new UnlinkedError('SAME_FS', `the case directory ${path.resolve(caseDir)} is on ${source.path} itself: writing there could overwrite the evidence; use --case DIR on another disk`);
   }
+  // A loop device over the image file itself (a partition of it mounted with losetup -o), or over the
+  // file the examined loop device reads: the case's writes would land in the evidence's bytes.
+  const evidenceFiles = source.stamp !== null ? new Map([[fileKey(source.stamp), null]]) : source.deviceId !== null ? loopFilesUnder(source.deviceId) : new Map();
+  for (const [key, { loop, file }] of loopFiles) {
+    if (!evidenceFiles.has(key)) continue;
+    const what = source.stamp !== null ? `the image ${source.path} itself` : `the file ${displayBytes(file)}, which ${source.path} reads from too`;
+    throw new UnlinkedError('SAME_FS', `the case directory ${path.resolve(caseDir)} is on loop device ${loop}, whose backing file is ${what}: writing there would change the evidence; use --case DIR on another disk`);
+  }
+  if (source.deviceId === null) return [];
   // Returned: warnings, when where the case's writes land could not be followed all the way down.
   return unseen.map((where) => `cannot tell whether the case directory ${path.resolve(caseDir)} is on ${source.path}: it is on ${where}; use --case DIR on a disk of its own`);
 }

@@ -28,10 +28,30 @@ export interface StoredOn {
  * loop-mounted image, an overlay on btrfs), as is the folder of a loop device's backing file (an
  * image file in a btrfs subvolume).
  */
-export function devicesUnderDir(dir: string | Buffer): { device: string; under: Map<string, StoredOn>; unseen: string[] } {
+export function devicesUnderDir(dir: string | Buffer): { device: string; under: Map<string, StoredOn>; unseen: string[]; loopFiles: Map<string, LoopFile> } {
   const device = devString(fs.statSync(dir).dev);
   const walk = new StackWalk(device, dir);
-  return { device, under: walk.found, unseen: walk.unseen };
+  return { device, under: walk.found, unseen: walk.unseen, loopFiles: walk.loopFiles };
+}
+
+/** A regular file a loop device on the way down reads from: the loop device ("MAJOR:MINOR") and the file's name. */
+export interface LoopFile {
+  loop: string;
+  file: Buffer;
+}
+
+/**
+ * The regular files loop devices read from, on the way down from a block device (the device itself
+ * when it is a loop device, a loop device a partition or volume is on), keyed "DEV/INODE" (see
+ * fileKey): two loop devices over one file (one at an offset: a partition of it) write one file.
+ */
+export function loopFilesUnder(deviceId: string): Map<string, LoopFile> {
+  return new StackWalk(deviceId).loopFiles;
+}
+
+/** A file's identity as loopFilesUnder keys it. */
+export function fileKey(stat: { dev: number | bigint; ino: number | bigint }): string {
+  return `${devString(Number(stat.dev))}/${String(stat.ino)}`;
 }
 
 /** One step down: to `device`, said as `how`; `dir` a folder on it whose mount is followed in turn. */
@@ -44,6 +64,8 @@ interface Step {
 /** The walk down from one device (and, when known, a directory on it): sysfs steps and mount steps. */
 class StackWalk {
   readonly found = new Map<string, StoredOn>();
+  /** The regular files loop devices on the way read from (see loopFilesUnder). */
+  readonly loopFiles = new Map<string, LoopFile>();
   /** What the walk could not follow, said as "on ...": where those writes land is not known. */
   readonly unseen: string[] = [];
   private readonly mountsSeen = new Set<number>();
@@ -65,6 +87,7 @@ class StackWalk {
       if (disk !== null) steps.push({ device: disk, how: `a partition of ${disk}`, dir: null });
       for (const slave of listed(sysfs, 'slaves')) steps.push({ device: slave, how: `built on ${slave}`, dir: null });
       const backing = loopBacking(sysfs);
+      if (backing?.key != null) this.loopFiles.set(backing.key, { loop: id, file: backing.file });
       if (backing !== null) steps.push({ device: backing.device, how: `a loop device whose backing file ${displayBytes(backing.file)} is on ${backing.device}`, dir: backing.folder });
     }
     this.take(id, dir === null ? steps : [...steps, ...this.mountSteps(dir)]);
@@ -230,7 +253,7 @@ function listed(dir: string, list: 'holders' | 'slaves'): string[] {
 }
 
 /** The backing file of a loop device (its sysfs directory), the device that holds it and its folder; null when not a bound loop device. */
-function loopBacking(dir: string): { file: Buffer; device: string; folder: Buffer | null } | null {
+function loopBacking(dir: string): { file: Buffer; device: string; folder: Buffer | null; key?: string } | null {
   const text = tryOr(() => fs.readFileSync(path.join(dir, 'loop', 'backing_file')), null);
   if (text === null) return null;
   const file = text.at(-1) === 0x0a ? text.subarray(0, -1) : text;
@@ -238,7 +261,7 @@ function loopBacking(dir: string): { file: Buffer; device: string; folder: Buffe
   // A backing block device (losetup /dev/sdb1) holds the bytes itself: its rdev, not the /dev file's dev.
   const folder = Buffer.from(path.dirname(file.toString('latin1')), 'latin1');
   const stat = tryOr(() => fs.statSync(file), null);
-  if (stat !== null) return stat.isBlockDevice() ? { file, device: devString(stat.rdev), folder: null } : { file, device: devString(stat.dev), folder };
+  if (stat !== null) return stat.isBlockDevice() ? { file, device: devString(stat.rdev), folder: null } : { file, device: devString(stat.dev), folder, key: fileKey(stat) };
   // Deleted since (the kernel shows "PATH (deleted)") or renamed: its blocks are on its folder's file system.
   const folderStat = tryOr(() => fs.statSync(folder), null);
   return folderStat === null ? null : { file, device: devString(folderStat.dev), folder };
