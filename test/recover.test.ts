@@ -14,6 +14,7 @@ import { devString } from '../parsers/procfs.js';
 import { btrfsWith, mountDevices } from '../src/util/blockDevices.js';
 import { undoEach } from './helpers/cleanup.js';
 import { loopFs, loopFsFor } from './helpers/loopfs.js';
+import { cliPath } from './helpers/paths.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 /** Items live under /var/tmp (the root file system); cases go to /dev/shm (tmpfs), another file system. */
@@ -815,4 +816,44 @@ time.sleep(600)
   assert.deepEqual(json<RecoveredJson[]>(recovered).map((copy) => [copy.pid, copy.complete, copy.output, copy.note]), [
     [child, false, null, `process ${child} has exited (a zombie its parent has not reaped yet): its files were closed when it exited`],
   ]);
+});
+
+test('Ctrl-C while a growing file is followed: the copy ends with what it holds, hashed, listed in SHA256SUMS, not complete (exit 3); the rows are not lost (root)', async (t) => {
+  const caseDir = caseDirOnOtherFs('recover-sigint-case');
+  // A memfd (on no file system of the case's) that gains 100 bytes every 0.2 s.
+  const writer = spawn('python3', ['-c', `
+import os, sys, time
+fd = os.memfd_create('growing')
+os.write(fd, b'x' * 12345)
+print(os.getpid(), flush=True)
+while True:
+    time.sleep(0.2)
+    os.write(fd, b'y' * 100)
+`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    writer.kill('SIGKILL');
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(writer));
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const recover = spawn(process.execPath, [cliPath, '--case', caseDir, 'recover', '--follow-timeout', '120', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  recover.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  recover.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => recover.once('exit', (code) => resolve(code)));
+  // The first copy is made, then the follow begins: interrupted a second into it.
+  const output = path.join(caseDir, 'recovered');
+  for (let tries = 0; tries < 200 && !(fs.existsSync(output) && fs.readdirSync(output).some((name) => name.includes('memfd'))); tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  recover.kill('SIGINT');
+  assert.equal(await exited, 3, stderr);
+  assert.match(stderr, /^unlinked: SIGINT while following: the followed copies end with what they hold now, hashed and recorded \(not complete\); Ctrl-C again stops at once\n/);
+  const [copy] = JSON.parse(stdout) as RecoveredJson[];
+  assert.ok(copy !== undefined && copy.output !== null && copy.sha256 !== null);
+  assert.deepEqual([copy.complete, copy.note], [false, `still held open by process ${pid} when following was stopped (interrupted): the file may still grow`]);
+  const kept = fs.readFileSync(copy.output);
+  assert.ok(kept.length > 12_345 && kept.length === copy.bytes, `${kept.length} bytes kept, ${copy.bytes} recorded`);
+  assert.equal(sha256(kept), copy.sha256);
+  assert.equal(fs.readFileSync(path.join(output, 'SHA256SUMS'), 'utf8'), `${copy.sha256}  ${path.basename(copy.output)}\n`);
 });

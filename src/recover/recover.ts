@@ -23,6 +23,7 @@ import { mayWait, PROBE_TIMEOUT_MS } from '../proc/mountProbe.js';
 import { type U64 } from '../util/u64.js';
 import { parseU64, u64 } from '../../parsers/types.js';
 import { run } from '../exec/run.js';
+import { followPause, followStopRequested, startFollowPhase } from '../util/interrupt.js';
 
 export interface RecoverOptions {
   outputDir: string;
@@ -241,8 +242,13 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     }
   } finally {
     // Even when the first pass failed (the case database, say): the copies waiting to follow end.
-    startFollowing(Date.now() + (options.followTimeoutS ?? DEFAULT_FOLLOW_TIMEOUT_S) * 1000);
-    await Promise.allSettled(followed);
+    const endPhase = startFollowPhase();
+    try {
+      startFollowing(Date.now() + (options.followTimeoutS ?? DEFAULT_FOLLOW_TIMEOUT_S) * 1000);
+      await Promise.allSettled(followed);
+    } finally {
+      endPhase();
+    }
   }
   await Promise.all(followed);
   return results;
@@ -693,7 +699,8 @@ async function follow(item: ItemRow, reader: ItemReader, output: number, state: 
     // A writer that cut the file: copying on from where the copy is would add new content to old.
     if (held < state.bytes) return rewritten(state.bytes);
     if (Date.now() >= deadline) return { note: `still held open by process ${item.pid} after following for ${timeoutS} s: the file may still grow`, closedUnderUs: false };
-    await new Promise((resolve) => setTimeout(resolve, reader.pollMs));
+    if (followStopRequested()) return { note: `still held open by process ${item.pid} when following was stopped (interrupted): the file may still grow`, closedUnderUs: false };
+    await followPause(reader.pollMs);
     const copied = state.bytes;
     try {
       if (!(await appendChecked())) return rewritten(copied);
