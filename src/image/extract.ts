@@ -9,7 +9,7 @@ import type { Db } from '../store/db.js';
 import { extractionOutput, finishExtraction, latestCompleteRecovery, liveItemsFor, startExtraction } from '../store/images.js';
 import { tryAppendSha256Sums } from '../util/sha256sums.js';
 import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
-import { icatToFd, icatToStream } from '../tools/icat.js';
+import { dropCachedPages, icatToFd, icatToStream } from '../tools/icat.js';
 import { HOLE_BLOCK, newCopyState, streamInto } from '../recover/copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { FollowHasher, isMounted, type ImageSource } from './source.js';
@@ -77,6 +77,10 @@ export async function extractInodes(
 ): Promise<ExtractedJson[]> {
   fs.mkdirSync(outputDir, { recursive: true });
   const mounted = source.deviceId !== null && isMounted(source.deviceId);
+  // A block device's own page cache is not kept in step with the file system mounted on it: file
+  // data goes to the disk around it, so pages an earlier read cached (a scan's hash, a copy) stay
+  // old. Dropped first (posix_fadvise DONTNEED, by dd opening it read-only): icat reads the disk.
+  if (source.isDevice) await dropCachedPages(source.path, recorder);
   const results = new Array<ExtractedJson>(targets.length);
   const order = targets.map((target, index) => ({ target, index, holes: holeBytes(target) }))
     .sort((a, b) => Number(a.holes >= SLOW_HOLE_BYTES) - Number(b.holes >= SLOW_HOLE_BYTES) || (a.holes >= SLOW_HOLE_BYTES ? a.holes - b.holes : 0) || a.index - b.index);

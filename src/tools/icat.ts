@@ -19,3 +19,12 @@ export async function icatToStream(
 export async function icatToBuffer(image: string, offsetSectors: number, inode: number, maxBytes: number, recorder: CommandRecorder): Promise<Buffer> {
   return (await run('icat', [...offsetArgs(offsetSectors), image, String(inode)], { timeoutMs: SHORT_TIMEOUT_MS, recorder, maxBufferBytes: maxBytes })).stdout;
 }
+
+/**
+ * Drop what the page cache holds of a block device (`dd iflag=nocache count=0`: posix_fadvise
+ * DONTNEED on the whole device, opened read-only; pages still dirty are left), so what is read next
+ * comes from the disk. A failure is not one of the copy: the copy is then compared as it is.
+ */
+export async function dropCachedPages(device: string, recorder: CommandRecorder): Promise<void> {
+  await run('dd', [`if=${device}`, 'iflag=nocache', 'count=0', 'status=none'], { timeoutMs: SHORT_TIMEOUT_MS, recorder }).catch(() => undefined);
+}
