@@ -162,3 +162,72 @@ test('a device number the case saw holds another file system now: its inodes are
   const [copy] = json<ExtractedJson[]>(extract);
   assert.deepEqual([copy?.sha256, copy?.live_item_id, copy?.live_sha256_match], [sha256(Buffer.from('another disk')), null, null]);
 });
+
+test('two file systems with one UUID (a cloned disk): a device copy is compared with the item of that device; an image file of either is not compared, and says why (root)', async (t) => {
+  const dir = makeTempDir('clone-uuid');
+  const caseDir = makeTempDir('clone-uuid-case', '/dev/shm');
+  const uuid = crypto.randomUUID();
+  const devices = ['a', 'b'].map((name) => loopFs({ backing: path.join(dir, `${name}.img`), sizeMiB: 16, mkfsArgs: ['-U', uuid], mountPoint: path.join(dir, name) }));
+  const contents = [crypto.randomBytes(30_000), crypto.randomBytes(30_000)];
+  const holders = await Promise.all(devices.map((device, index) => startHolder(device.mountPoint, [{ kind: 'fd', name: 'held.bin', content: contents[index] ?? Buffer.alloc(0) }])));
+  t.after(async () => {
+    for (const holder of holders) await holder.stop();
+    for (const device of devices) device.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  for (const device of devices) run('sync', ['-f', device.mountPoint]);
+  assert.deepEqual(holders.map((holder) => holder.files[0]?.inode), [12, 12], 'the same inode number on both');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', ...holders.flatMap((holder) => ['--pid', String(holder.pid)])]).code, 0);
+  const recovered = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  assert.deepEqual(recovered.map((copy) => copy.sha256), contents.map(sha256));
+  // Device a: its own item, though b's copy is the newer one.
+  const [onA] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', devices[0]?.loop ?? '', '--inode', '12', '--json']));
+  assert.deepEqual([onA?.sha256, onA?.live_item_id, onA?.live_sha256_match], [sha256(contents[0] ?? Buffer.alloc(0)), recovered[0]?.item_id, true]);
+  // A frozen copy of a as an image file: no device number to tell the two apart.
+  const image = path.join(dir, 'a-copy.img');
+  run('fsfreeze', ['-f', devices[0]?.mountPoint ?? '']);
+  try {
+    fs.copyFileSync(devices[0]?.backing ?? '', image);
+  } finally {
+    run('fsfreeze', ['-u', devices[0]?.mountPoint ?? '']);
+  }
+  const [fromImage] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--inode', '12', '--json']));
+  assert.deepEqual([fromImage?.sha256, fromImage?.live_item_id, fromImage?.live_sha256_match], [sha256(contents[0] ?? Buffer.alloc(0)), null, null]);
+  assert.match(fromImage?.note ?? '', /not compared: in one snapshot, live items on 2 devices \(\d+:\d+, \d+:\d+\) have this file system UUID and inode number \(a cloned file system\): which one this copy is cannot be told/);
+});
+
+test('an inode number reused by a later file: the image copy is not compared with the live item of the earlier one (born at another second), and says why (root)', async (t) => {
+  const dir = makeTempDir('reused-inode');
+  const caseDir = makeTempDir('reused-inode-case', '/dev/shm');
+  const device = loopFs({ dir, sizeMiB: 16 });
+  const holders: Array<Awaited<ReturnType<typeof startHolder>>> = [];
+  t.after(async () => {
+    for (const holder of holders) await holder.stop();
+    device.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const earlier = await startHolder(device.mountPoint, [{ kind: 'fd', name: 'earlier.log', content: crypto.randomBytes(20_000) }]);
+  holders.push(earlier);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(earlier.pid)]).code, 0);
+  assert.equal(runCli(caseDir, ['recover']).code, 0);
+  await earlier.stop();
+  // The next second: a later file gets the freed number.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const later = await startHolder(device.mountPoint, [{ kind: 'fd', name: 'later.log', content: crypto.randomBytes(20_000) }]);
+  holders.push(later);
+  assert.equal(later.files[0]?.inode, earlier.files[0]?.inode, 'the inode number was reused');
+  const image = path.join(dir, 'frozen.img');
+  run('sync', ['-f', device.mountPoint]);
+  run('fsfreeze', ['-f', device.mountPoint]);
+  try {
+    fs.copyFileSync(device.backing, image);
+  } finally {
+    run('fsfreeze', ['-u', device.mountPoint]);
+  }
+  assert.equal(runCli(caseDir, ['image', 'scan', image]).code, 0);
+  const [copy] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--all', '--json']));
+  assert.deepEqual([copy?.sha256, copy?.live_item_id, copy?.live_sha256_match], [later.files[0]?.sha256, null, null]);
+  assert.match(copy?.note ?? '', /^not compared with the live item \d+ \(pid \d+\): that file was born at \d+, this inode at \d+ \(seconds since 1970\): the inode number was reused by another file$/);
+});

@@ -236,14 +236,27 @@ function ambiguity(row: CorrelatableRow, live: readonly LiveMatch[]): string[] {
  * MAJOR:MINOR only where a UUID is unknown on either side (a device number is reused: another disk
  * attached there later is another file system).
  */
-export function liveItemsFor(db: Db, fsUuid: string | null, deviceId: string | null, inode: number): LiveMatch[] {
+/** A live item an extraction may be compared with: where it was (dev) and when its file was born. */
+export interface LiveCandidate extends LiveMatch {
+  dev: string | null;
+  btime_ns: string | null;
+}
+
+export function liveItemsFor(db: Db, fsUuid: string | null, deviceId: string | null, inode: number): LiveCandidate[] {
   if (fsUuid === null && deviceId === null) return [];
   return db
     .prepare(
-      `SELECT id AS item_id, snapshot_id, pid, start_time, comm, fd, kind, size FROM deleted_items
+      `SELECT id AS item_id, snapshot_id, pid, start_time, comm, fd, kind, size, dev, btime_ns FROM deleted_items
        WHERE inode = ? AND (fs_uuid = ? OR ((fs_uuid IS NULL OR ? IS NULL) AND dev = ?)) ORDER BY snapshot_id DESC, pid, fd`,
     )
-    .all(inode, fsUuid, fsUuid, deviceId) as LiveMatch[];
+    .all(inode, fsUuid, fsUuid, deviceId) as LiveCandidate[];
+}
+
+/** The creation time (seconds) a scan recorded for an image inode, or null. */
+export function imageInodeCrtime(db: Db, imageInodeId: number | null): number | null {
+  if (imageInodeId === null) return null;
+  const row = db.prepare(`SELECT crtime FROM image_inodes WHERE id = ?`).get(imageInodeId) as { crtime: number | null } | undefined;
+  return row?.crtime ?? null;
 }
 
 /** The newest complete /proc copy of any of these items: what an image extraction is compared with. */
