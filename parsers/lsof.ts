@@ -75,6 +75,7 @@ export class LsofStreamParser {
   private field: FieldState | null = null;
   private plain: PlainState | null = null;
   private readonly deletedOnly: boolean;
+  private crlfSaid = false;
 
   constructor(options: LsofParserOptions = {}) {
     this.deletedOnly = options.deletedOnly === true;
@@ -82,9 +83,11 @@ export class LsofStreamParser {
 
   /** Feed one line (without its newline); returns the records it completed. */
   push(text: string, lineNo: number): LsofFileRecord[] {
-    if (text.length > 1_000_000) {
-      this.warn({ line: lineNo, message: 'line longer than 1,000,000 characters skipped', text: warningText(text) });
-      return [];
+    if (text.length > MAX_LINE_CHARS) return this.tooLong(text, lineNo);
+    if (text.charCodeAt(text.length - 1) === 0x0d) {
+      if (!this.crlfSaid) this.warn({ line: lineNo, message: CRLF_ENDS });
+      this.crlfSaid = true;
+      text = text.slice(0, -1);
     }
     if (this.format === null) {
       if (text.trim() === '') return [];
@@ -108,6 +111,40 @@ export class LsofStreamParser {
     if (this.format === 'plain' && this.plain !== null) return this.pushPlain(text, lineNo);
     if (this.field !== null) return this.pushField(text, lineNo);
     return [];
+  }
+
+  /**
+   * A line over MAX_LINE_CHARS (`head`: its start), skipped. In field output it may have been a field of
+   * the pending file set (each field a line without -F0): that set is dropped, never stored without it.
+   */
+  tooLong(head: string, lineNo: number): LsofFileRecord[] {
+    this.warn({ line: lineNo, message: `line longer than ${MAX_LINE_CHARS.toLocaleString('en-US')} characters skipped`, text: warningText(head) });
+    return this.lineLost(head);
+  }
+
+  /**
+   * The input ended without a newline after its last line (lsof ends every line with one): the line
+   * was cut off. Its record is not taken (a name cut short is a name nobody gave), and that is said.
+   */
+  cutOff(text: string, lineNo: number): LsofFileRecord[] {
+    if (text.length > MAX_LINE_CHARS) return this.tooLong(text.slice(0, 200), lineNo);
+    this.warn({ line: lineNo, message: 'the last line has no newline: the capture was cut off there; what it held is not taken', text: warningText(text) });
+    return this.lineLost(text);
+  }
+
+  /**
+   * A line not read (`head`: its start). With -F0 each set is a line of its own, as is a line that
+   * starts a set (f, p) without it: the set before it is whole, and taken. Another field (each field
+   * a line) was the pending set's own: that set is dropped, never stored without it. A plain row is
+   * its own line: nothing else is pending.
+   */
+  private lineLost(head: string): LsofFileRecord[] {
+    const state = this.field;
+    const out: LsofFileRecord[] = [];
+    if (state === null) return out;
+    if (this.nulEnded === true || head.includes('\0') || head.charCodeAt(0) === 0x66 || head.charCodeAt(0) === 0x70) this.finishFile(state, out);
+    state.file = null;
+    return out;
   }
 
   private warn(warning: ParseWarning): void {
@@ -251,8 +288,10 @@ export function parseLsof(text: string): ParseResult<LsofFileRecord> & { format:
   const parser = new LsofStreamParser();
   const records: LsofFileRecord[] = [];
   const lines = text.split('\n');
-  if (lines.at(-1) === '') lines.pop();
+  // After the last newline: '' when the capture ends as lsof ends it, else a line cut off.
+  const last = lines.pop() ?? '';
   lines.forEach((line, index) => records.push(...parser.push(line, index + 1)));
+  if (last !== '') records.push(...parser.cutOff(last, lines.length + 1));
   records.push(...parser.end());
   return { records, warnings: parser.warnings, format: parser.format };
 }
@@ -300,8 +339,14 @@ export const TASKS_WITHOUT_TID =
 
 /** A warning about a line that could not be read (not lsof's own warning, not a note about the capture). */
 export function isUnreadableLine(warning: ParseWarning): boolean {
-  return warning.message !== 'lsof warning' && warning.message !== TASKS_WITHOUT_TID;
+  return warning.message !== 'lsof warning' && warning.message !== TASKS_WITHOUT_TID && warning.message !== CRLF_ENDS;
 }
+
+/** Said once: lsof never prints a raw CR (a name's is escaped "\r"), so a CR before the newline is a converted capture's. */
+const CRLF_ENDS = 'lines end in CR LF (the capture was converted, e.g. on Windows): each CR before a newline is ignored';
+
+/** Lines longer than this are skipped (said), never held whole: a binary file has no newline for gigabytes. */
+export const MAX_LINE_CHARS = 1_000_000;
 
 /** Field letters of a file set (lsof(8) OUTPUT FOR OTHER PROGRAMS); the rest belong to the process set. */
 const FILE_FIELDS = new Set([...'aCdDGiklnNoPsStTZ'].map((letter) => letter.charCodeAt(0)));

@@ -188,3 +188,23 @@ test('recover never reads this machine\'s /proc for items of imported lsof outpu
   assert.match(copy?.note ?? '', /^not copied: the item comes from imported lsof output of host web01, not from this machine's \/proc/);
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
 });
+
+test('a line of 3 MB (no newline for megabytes: a binary or damaged capture) is skipped without being held whole; the records around it are kept (exit 3)', (t) => {
+  const dir = makeTempDir('lsof-longline');
+  const caseDir = makeTempDir('lsof-longline-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  // Large enough for the worker thread (8 MiB and more), each field a line (-F without 0): the long
+  // line is the name of fd 4, whose set is dropped; fd 3 before it and fd 5 after it are whole.
+  const capture = path.join(dir, 'long.F.txt');
+  const filler = Array.from({ length: 60_000 }, (_, index) => `f${index + 10}\ntREG\nk1\nn/var/tmp/live-${index}\n`).join('');
+  fs.writeFileSync(capture, `p4242\ncdb\nu0\nf3\ntREG\nk0\nn/var/tmp/before (deleted)\nf4\ntREG\nk0\nn/var/tmp/${'x'.repeat(3 << 20)}\nf5\ntREG\nk0\nn/var/tmp/after (deleted)\n${filler}${filler}${filler}${filler}`);
+  assert.ok(fs.statSync(capture).size > 8 << 20);
+  const imported = runCli(caseDir, ['lsof', 'import', capture, '--json']);
+  assert.equal(imported.code, 3, imported.stderr);
+  assert.match(imported.stderr, /line 11: line longer than 1,000,000 characters skipped/);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => [item.fd, item.path]), [[3, '/var/tmp/before'], [5, '/var/tmp/after']]);
+});

@@ -135,3 +135,29 @@ test('plain output: a row whose value runs into the NAME column, or with no NLIN
     [4, 'row without a value under NLINK'],
   ]);
 });
+
+test('a capture that passed through Windows (CR LF line ends) reads as the original, said once', () => {
+  for (const file of ['field-F0.txt', 'field-F-newline.txt', 'plain-L1.txt']) {
+    const text = fs.readFileSync(path.join(dir, file), 'latin1');
+    const original = parseLsof(text);
+    const converted = parseLsof(text.replace(/\n/g, '\r\n'));
+    assert.deepEqual(golden(converted.records), golden(original.records), file);
+    assert.deepEqual(converted.warnings.slice(0, 1).map((warning) => warning.message), ['lines end in CR LF (the capture was converted, e.g. on Windows): each CR before a newline is ignored']);
+    assert.equal(converted.warnings.length, original.warnings.length + 1, file);
+  }
+});
+
+test('the last line without its newline was cut off: what it held is not taken (a name cut short, or a set without its name), the sets before it are', () => {
+  const plain = 'COMMAND  PID USER   FD   TYPE DEVICE SIZE/OFF NLINK     NODE NAME\n' +
+    'python3 2680 root    3u   REG  254,0      100     0 15343621 /var/tmp/whole.log (deleted)\n' +
+    'python3 2680 root    4u   REG  254,0      100     0 15343622 /var/tmp/sparse.b';
+  const cutPlain = parseLsof(plain);
+  assert.deepEqual(cutPlain.records.map((record) => record.name.toString()), ['/var/tmp/whole.log (deleted)']);
+  assert.deepEqual(cutPlain.warnings.map((warning) => [warning.line, warning.message]), [[3, 'the last line has no newline: the capture was cut off there; what it held is not taken']]);
+  // Each field a line (-F without 0): the name line cut, its set dropped.
+  const newline = parseLsof('p1\ncsh\nf3\ntREG\nk0\nn/var/tmp/whole (deleted)\nf4\ntREG\nk0\nn/var/tmp/sparse.b');
+  assert.deepEqual(newline.records.map((record) => [record.fd, record.name.toString()]), [['3', '/var/tmp/whole (deleted)']]);
+  // -F0, cut just after a closed field: the set has no name yet, so it is not taken; the one before is.
+  const nul = parseLsof('p1\0csh\0\nf3\0tREG\0k0\0n/var/tmp/whole (deleted)\0\nf4\0tREG\0k0\0');
+  assert.deepEqual(nul.records.map((record) => [record.fd, record.name.toString()]), [['3', '/var/tmp/whole (deleted)']]);
+});

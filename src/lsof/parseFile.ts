@@ -2,7 +2,7 @@
 // thread for small captures and from parseWorker.ts for large ones (see ingest.ts).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { isUnreadableLine, LsofStreamParser, type LsofFileRecord, type LsofFormat } from '../../parsers/lsof.js';
+import { isUnreadableLine, LsofStreamParser, MAX_LINE_CHARS, type LsofFileRecord, type LsofFormat } from '../../parsers/lsof.js';
 import type { ParseWarning } from '../../parsers/types.js';
 
 export interface ParsedCapture {
@@ -42,14 +42,26 @@ export function parseLsofFile(file: string, emit: (records: LsofFileRecord[]) =>
   const fd = fs.openSync(file, 'r');
   try {
     let rest = '';
+    /** The start of a line longer than MAX_LINE_CHARS, skipped to its newline (never held whole); null: none. */
+    let longHead: string | null = null;
     let givenUp = false;
     while (!givenUp) {
       const read = fs.readSync(fd, buffer, 0, CHUNK, null);
       if (read === 0) break;
       hash.update(buffer.subarray(0, read));
-      const text = rest + buffer.toString('latin1', 0, read);
+      let text = buffer.toString('latin1', 0, read);
+      if (longHead !== null) {
+        // Still inside a line too long to keep: dropped up to its newline.
+        const newline = text.indexOf('\n');
+        if (newline < 0) continue;
+        take(parser.tooLong(longHead, ++lines));
+        longHead = null;
+        text = text.slice(newline + 1);
+      } else {
+        text = rest + text;
+      }
       let start = 0;
-      for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
+      for (let newline = text.indexOf('\n', start); newline >= 0; newline = text.indexOf('\n', start)) {
         take(parser.push(text.slice(start, newline), ++lines));
         start = newline + 1;
         // Not lsof output: the caller says so (the hash then covers only what was read; nothing is kept).
@@ -59,8 +71,13 @@ export function parseLsofFile(file: string, emit: (records: LsofFileRecord[]) =>
         }
       }
       rest = givenUp ? '' : text.slice(start);
+      if (rest.length > MAX_LINE_CHARS) {
+        longHead = rest.slice(0, 200);
+        rest = '';
+      }
     }
-    if (rest !== '') take(parser.push(rest, ++lines));
+    if (longHead !== null) take(parser.tooLong(longHead, ++lines));
+    else if (rest !== '') take(parser.cutOff(rest, ++lines));
   } finally {
     fs.closeSync(fd);
   }
