@@ -85,6 +85,12 @@ test('the mounted device of a live host: same inode extracted again by /dev/bloc
   run('sync', ['-f', device.mountPoint]);
   const [synced] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', device.loop, '--inode', String(held.inode), '--json']));
   assert.deepEqual([synced?.bytes, synced?.sha256, synced?.live_item_id, synced?.live_sha256_match], [content.length + more.length, latest?.sha256, latest?.item_id, true]);
+  // --all on a mounted device: the scan above (made before the sync, with the smaller size) is out
+  // of date; a new one is made, and the copy is whole.
+  const all = runCli(caseDir, ['image', 'extract', device.loop, '--all', '--json']);
+  assert.match(all.stderr, new RegExp(`${device.loop} is mounted: an earlier scan of it is out of date: scanned it first`));
+  const held2 = json<ExtractedJson[]>(all).find((entry) => entry.inode === held.inode);
+  assert.deepEqual([held2?.bytes, held2?.sha256, held2?.complete], [content.length + more.length, latest?.sha256, true]);
 });
 
 test('a case directory on the device being examined is refused before anything is written (root)', (t) => {
