@@ -376,6 +376,15 @@ test('truncated image: orphans listed with full sizes, the prefix that is there 
   assert.deepEqual([nothing?.output, nothing?.bytes, nothing?.sha256, nothing?.complete, nothing?.method], [null, 0, null, false, null]);
   assert.match(nothing?.note ?? '', /Address missing in partial image.*debugfs dump failed \(debugfs: dump: .*short read.*\); icat produced 0 of 8388608 bytes: the data is not in this image/);
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')).filter((name) => name.startsWith('bare')), []);
+  // The provenance says so too: each dump's command row has its exit code 0 and the complaint as its error.
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const dumps = db.prepare(`SELECT exit_code, error FROM commands WHERE program = 'debugfs' AND argv LIKE '%dump <%' ORDER BY id`).all() as Array<{ exit_code: number; error: string | null }>;
+  db.close();
+  assert.equal(dumps.length, 2);
+  for (const dump of dumps) {
+    assert.equal(dump.exit_code, 0);
+    assert.match(dump.error ?? '', /^dump: .*short read/);
+  }
 });
 
 test('an orphan chain that points back to itself ends with a warning, not a hang (root)', async (t) => {

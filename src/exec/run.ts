@@ -53,6 +53,11 @@ export interface RunOptions {
   stdoutFd?: number;
   /** Exit codes that are not failures (default: only 0). */
   okExitCodes?: readonly number[];
+  /**
+   * A program that exits 0 whatever happened (debugfs -R): its stderr's complaint, or null. A
+   * complaint fails the run, and is recorded as the command's error.
+   */
+  complaintOf?: (stderr: string) => string | null;
   maxBufferBytes?: number;
   cancelSignal?: AbortSignal;
   /** Extra environment (e.g. TZ=UTC so a tool prints times we can read back). */
@@ -254,6 +259,11 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
     if (exitCode === null || !okExitCodes.includes(exitCode)) {
       failure = firstLine(stderr) ?? `exit code ${String(exitCode)}`;
       throw new UnlinkedError('TOOL_FAILED', `${tool} exited with ${exitCode === null ? `signal ${result.signal ?? '?'}` : `code ${exitCode}`}: ${failure}`);
+    }
+    const complaint = options.complaintOf?.(stderr) ?? null;
+    if (complaint !== null) {
+      failure = complaint;
+      throw new UnlinkedError('TOOL_FAILED', `${tool}: ${complaint}`);
     }
     const stdout = result.stdout === undefined || options.stdoutFd !== undefined ? Buffer.alloc(0) : Buffer.from(result.stdout);
     return { stdout, stderr, exitCode };
