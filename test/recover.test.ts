@@ -3,6 +3,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { firstLine } from './helpers/lines.js';
@@ -856,4 +857,42 @@ while True:
   assert.ok(kept.length > 12_345 && kept.length === copy.bytes, `${kept.length} bytes kept, ${copy.bytes} recorded`);
   assert.equal(sha256(kept), copy.sha256);
   assert.equal(fs.readFileSync(path.join(output, 'SHA256SUMS'), 'utf8'), `${copy.sha256}  ${path.basename(copy.output)}\n`);
+});
+
+test('a Ctrl-C during a copy stops at once, and the case database is closed first: its WAL is in case.sqlite, which holds the case alone (root)', async (t) => {
+  const caseDir = caseDirOnOtherFs('recover-sigint2-case');
+  // A memfd of 16 GiB of holes: reading it out takes seconds.
+  const holder = spawn('python3', ['-c', `
+import os, time
+fd = os.memfd_create('holes')
+os.ftruncate(fd, 16 << 30)
+os.pwrite(fd, b'end', (16 << 30) - 3)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => {
+    holder.kill('SIGKILL');
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(holder));
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const recover = spawn(process.execPath, [cliPath, '--case', caseDir, 'recover'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  recover.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => recover.once('exit', (code) => resolve(code)));
+  const output = path.join(caseDir, 'recovered');
+  for (let tries = 0; tries < 200 && !(fs.existsSync(output) && fs.readdirSync(output).some((name) => name.includes('memfd'))); tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  recover.kill('SIGINT');
+  assert.equal(await exited, 1, stderr);
+  assert.match(stderr, /^unlinked: interrupted by SIGINT; every finished step is in the case database, an unfinished snapshot or copy is not counted\n$/);
+  assert.equal(fs.existsSync(path.join(caseDir, 'case.sqlite-wal')), false, 'the WAL was checkpointed and removed');
+  // case.sqlite copied alone holds the snapshot, and the copy that did not finish, said so.
+  const alone = path.join(caseDir, 'alone.sqlite');
+  fs.copyFileSync(path.join(caseDir, 'case.sqlite'), alone);
+  const db = new Database(alone, { readonly: true });
+  assert.deepEqual([(db.prepare('SELECT count(*) AS n FROM snapshots').get() as { n: number }).n, db.prepare('SELECT complete, sha256, note FROM recoveries').all()], [
+    1, [{ complete: 0, sha256: null, note: 'interrupted: the copy did not finish' }],
+  ]);
+  db.close();
 });

@@ -20,6 +20,8 @@ import { openCase, type Db } from '../src/store/db.js';
 import { debugfsBuilt, imageWorkDirs, patchMarker, sha256 } from './helpers/images.js';
 import { loopFsFor } from './helpers/loopfs.js';
 import crypto from 'node:crypto';
+import { writeLsofCapture } from './bench/lsofImport.js';
+import { cliPath } from './helpers/paths.js';
 
 function reportCase(t: { after: (fn: () => void) => void }, change?: (db: Db) => void, prefix = 'report'): string {
   const dir = makeTempDir(prefix);
@@ -588,4 +590,25 @@ test('HTML fragment: a malformed escape is taken as typed, and a value may hold 
     assert.ok(dom.includes(`data-visible="${visible}"`), `${fragment}: ${visible} row(s) shown`);
     assert.ok(!/Uncaught|Refused to/.test(stderr), `${fragment}: no script error, the CSP hash still matches`);
   }
+});
+
+test('a Ctrl-C while a report is written leaves no half report and no temporary file beside it', async (t) => {
+  const dir = makeTempDir('report-sigint');
+  const caseDir = path.join(dir, 'case');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // 100,000 findings from an lsof capture: the HTML report takes a second or more to write.
+  const capture = path.join(dir, 'big.F0.txt');
+  writeLsofCapture(capture, 1_000_000);
+  assert.equal(runCli(caseDir, ['lsof', 'import', capture, '-q']).code, 0);
+  const reports = path.join(caseDir, 'reports');
+  fs.mkdirSync(reports, { recursive: true });
+  const child = spawn(process.execPath, [cliPath, '--case', caseDir, 'report', '--format', 'html'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  for (let tries = 0; tries < 400 && !fs.readdirSync(reports).some((name) => name.includes('.partial-')); tries++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.ok(fs.readdirSync(reports).some((name) => name.includes('.partial-')), 'caught while writing');
+  child.kill('SIGINT');
+  assert.equal(await exited, 1, stderr);
+  assert.deepEqual(fs.readdirSync(reports), []);
 });

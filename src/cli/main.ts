@@ -2,7 +2,7 @@
 // bin entry. The signal handlers come first, before any module loads (that takes a good part of
 // the start-up): a Ctrl-C or a SIGTERM at any moment stops with the message, never silently.
 import { EXIT } from '../errors.js';
-import { stopFollowing } from '../util/interrupt.js';
+import { runSignalExitHooks, stopFollowing } from '../util/interrupt.js';
 
 function onSignal(signal: NodeJS.Signals): void {
   if (stopFollowing()) {
@@ -10,6 +10,7 @@ function onSignal(signal: NodeJS.Signals): void {
     return;
   }
   process.stderr.write(`unlinked: interrupted by ${signal}; every finished step is in the case database, an unfinished snapshot or copy is not counted\n`);
+  runSignalExitHooks();
   process.exit(EXIT.failed);
 }
 

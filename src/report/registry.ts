@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UnlinkedError, errnoCode, oneLine } from '../errors.js';
 import type { Writable } from 'node:stream';
+import { onSignalExit } from '../util/interrupt.js';
 import type { Db } from '../store/db.js';
 import type { CasePaths } from '../store/db.js';
 import { writeBodyfile } from './bodyfile.js';
@@ -88,6 +89,8 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
     throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${target}: ${why} (the report is written beside it first, as ${path.basename(temporary)})`);
   }
   const stream = fs.createWriteStream(temporary, { fd });
+  // A signal while it is written: the half report goes with the process, never left beside the real one.
+  const unhook = onSignalExit(() => fs.rmSync(temporary, { force: true }));
   try {
     await spec.write({ db, caseDir: paths.dir, linkBase: linkTo(relativeCase) }, stream);
     await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
@@ -99,6 +102,8 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
     const code = errnoCode(error);
     if (error instanceof UnlinkedError || code === undefined || !/^E[A-Z]+$/.test(code)) throw error;
     throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${target}: ${code === 'ENOSPC' ? 'no space left' : code}`, { cause: error });
+  } finally {
+    unhook();
   }
   return target;
 }

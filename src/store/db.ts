@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { onSignalExit } from '../util/interrupt.js';
 import { UnlinkedError, oneLine } from '../errors.js';
 import { MIGRATIONS } from './schema.js';
 
@@ -71,7 +72,17 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
   } catch (error) {
     throw new UnlinkedError('CASE', `cannot open case database ${paths.database}: ${oneLine(error)}`, { cause: error });
   }
-  return { paths, db, close: () => db.close() };
+  // Closed on a signal too: an open transaction rolled back, the WAL checkpointed into case.sqlite
+  // (without it, case.sqlite copied alone held nothing, and read-only media refuse a case with a WAL).
+  const unhook = onSignalExit(() => {
+    if (db.open) db.close();
+  });
+  return {
+    paths, db, close: () => {
+      unhook();
+      db.close();
+    },
+  };
 }
 
 function writable(dir: string): boolean {

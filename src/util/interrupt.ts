@@ -41,3 +41,28 @@ export function followPause(ms: number): Promise<void> {
     waiting.add(done);
   });
 }
+
+/**
+ * What must happen before the process exits on a signal, whatever it was doing: the case database
+ * closed (its WAL checkpointed into case.sqlite, an open transaction rolled back), a report's
+ * temporary file removed. Each hook is removed again by the function returned.
+ */
+const exitHooks = new Set<() => void>();
+
+export function onSignalExit(hook: () => void): () => void {
+  exitHooks.add(hook);
+  return () => {
+    exitHooks.delete(hook);
+  };
+}
+
+export function runSignalExitHooks(): void {
+  for (const hook of [...exitHooks].reverse()) {
+    try {
+      hook();
+    } catch {
+      // exiting anyway: one hook's failure must not keep the others from running
+    }
+  }
+  exitHooks.clear();
+}
