@@ -444,13 +444,15 @@ function plainRow(state: PlainState, text: string, lineNo: number): LsofFileReco
   if (command === undefined || pidText === undefined || fd === undefined) return 'row without COMMAND, PID or FD';
   const pid = toSafeInt(pidText);
   if (pid === null || pid <= 0) return `bad PID "${pidText}"`;
-  const sizeOff = values.get('SIZE/OFF');
   let size: U64 | null = null;
   let offset: U64 | null = null;
-  if (sizeOff !== undefined) {
-    const parsed = parseLsofNumber(sizeOff);
-    if (parsed === null) return `bad SIZE/OFF "${sizeOff}"`;
-    if (/^0[tx]/.test(sizeOff)) offset = parsed;
+  // SIZE/OFF by default; SIZE alone with -s, OFFSET alone with -o.
+  for (const column of ['SIZE/OFF', 'SIZE', 'OFFSET'] as const) {
+    const text = values.get(column);
+    if (text === undefined) continue;
+    const parsed = parseLsofNumber(text);
+    if (parsed === null) return `bad ${column} "${text}"`;
+    if (column === 'OFFSET' || (column === 'SIZE/OFF' && /^0[tx]/.test(text))) offset = parsed;
     else size = parsed;
   }
   const nlinkText = values.get('NLINK');
