@@ -203,6 +203,16 @@ test('bodyfile: the crtime of an image inode, 0 where unknown (as TSK writes it)
   ]);
 });
 
+test('bodyfile: an owner that is not known is -1, never written as root (0); mactime still reads the line', (t) => {
+  const dir = reportCase(t, (db) => db.exec(`UPDATE image_inodes SET uid = NULL, gid = NULL WHERE id = 2`));
+  const out = path.join(dir, 'body.txt');
+  assert.equal(runCli(dir, ['report', '--format', 'bodyfile', '--out', out]).code, 0);
+  const lines = fs.readFileSync(out, 'utf8').trimEnd().split('\n');
+  assert.equal(lines.at(-1), '0|<inode 300> (deleted: deleted in /evidence/web01.dd at sector 2048)|300|r/rrw-r--r--|-1|-1|2048|1795400000|1795400100|1795400200|0');
+  const timeline = execFileSync('mactime', ['-b', out, '-d', '-z', 'UTC'], { encoding: 'utf8' });
+  assert.match(timeline, /,2048,\.a\.\.,r\/rrw-r--r--,-1,-1,300,"<inode 300> \(deleted: deleted in \/evidence\/web01\.dd at sector 2048\)"/);
+});
+
 test('summary: items lsof did not see count as /proc only when lsof ran, even when it listed nothing', (t) => {
   let summary: CaseSummary | null = null;
   reportCase(t, (db) => {

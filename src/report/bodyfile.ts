@@ -46,7 +46,9 @@ export async function writeBodyfile(input: ReportInput, out: Writable): Promise<
       if (finding.kind === UNLISTED_KIND) continue;
       const fields = [
         '0', bodyfileName(finding), String(finding.inode ?? 0), modeString(finding.mode),
-        String(finding.uid ?? 0), String(finding.gid ?? 0), String(finding.size ?? 0), String(finding.atime ?? 0),
+        // An owner not known (an lsof import's plain table, say) is -1 ((uid_t)-1, no owner), never root's 0;
+        // mactime drops a line whose UID or GID is not a number, so it cannot be left empty.
+        String(finding.uid ?? -1), String(finding.gid ?? -1), String(finding.size ?? 0), String(finding.atime ?? 0),
         String(finding.mtime ?? 0), String(finding.ctime ?? 0), String(finding.crtime ?? 0),
       ];
       yield `${fields.join('|')}\n`;
