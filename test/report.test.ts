@@ -622,3 +622,16 @@ test('a Ctrl-C while a report is written leaves no half report and no temporary 
   assert.equal(await exited, 1, stderr);
   assert.deepEqual(fs.readdirSync(reports), []);
 });
+
+test('CSV: a live item no copy was made of yet (a report before recover, as triage writes its first) says so in its note, not a bare "not copied"', (t) => {
+  const dir = reportCase(t);
+  const result = runCli(dir, ['report', '--format', 'csv', '--out', '-']);
+  const [header = [], ...rows] = readCsv(result.stdout);
+  const column = (name: string) => header.indexOf(name);
+  const uncopied = rows.filter((row) => row[column('finding')] === 'live' && row[column('status')] === 'not copied' && row[column('sha256')] === '');
+  assert.ok(uncopied.length > 0);
+  for (const row of uncopied) {
+    assert.match(row[column('note')] ?? '', /no copy made yet \(recover not run on it, or stopped before it: a report written before the copies, as triage writes its first\)|^not copied: /);
+  }
+  assert.ok(uncopied.some((row) => (row[column('note')] ?? '').includes('no copy made yet')));
+});

@@ -5,6 +5,10 @@ import { displayBytes } from '../util/bytes.js';
 import { SHOWN_INODES, correlate, heldByText, sameFilesystemScans } from '../store/images.js';
 import { exactText, readU64, type U64 } from '../util/u64.js';
 
+
+/** A live item with no copy attempt at all (a report written before the copies, or recover never run). */
+const NO_COPY_YET = 'no copy made yet (recover not run on it, or stopped before it: a report written before the copies, as triage writes its first)';
+
 export interface Finding {
   finding: 'live' | 'image';
   id: number;
@@ -109,7 +113,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       // A copy refused before it started (no room, another file system, a process gone) left no file: not copied.
       status: row.r_complete === null || (row.r_complete === 0 && row.r_output === null) ? 'not copied' : row.r_complete ? 'complete' : 'incomplete',
       sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),
-      note: [threadNote(row), row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
+      note: [threadNote(row), row.r_complete === null ? NO_COPY_YET : row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
       image: null, offset_sectors: null, state: null, recoverable: null, held_by: null,
     };
   }
