@@ -95,6 +95,11 @@ test('triage does not copy items onto their own file system: it says where to pu
   const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'triage', '--no-lsof', '--json'], { encoding: 'utf8' });
   assert.equal(result.status, 3, result.stderr);
   assert.match(result.stderr, /item\(s\) were not copied because the case directory .* is on their file system: put the case on another disk \(--case \/mnt\/usb\/case\)/);
+  // Refused copies are told from copies that stopped part-way, as the reports tell them.
+  const summary = JSON.parse(result.stdout) as { recovered_incomplete: number; not_copied: number; copied_partly: number; failures: Array<{ note: string | null }> };
+  assert.equal(summary.recovered_incomplete, summary.not_copied + summary.copied_partly);
+  assert.equal(summary.not_copied, summary.failures.filter((failure) => failure.note?.startsWith('not copied:') === true).length);
+  assert.ok(summary.not_copied >= 1);
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
   try {
     const rows = db

@@ -76,6 +76,9 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
           items_by_kind: snapshot.itemsByKind,
           recovered_complete: complete.length,
           recovered_incomplete: failed.length,
+          // Of those: refused before a byte was written (no file; the reports' "not copied"), and copies that stopped part-way (prefix kept).
+          not_copied: failed.filter((record) => record.output === null).length,
+          copied_partly: failed.filter((record) => record.output !== null).length,
           failures: failed.map((record) => ({ item_id: record.item_id, pid: record.pid, kind: record.kind, fd: record.fd, note: record.note })),
           reports: { html, csv },
           case: kase.paths.dir,
