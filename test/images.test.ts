@@ -22,7 +22,7 @@ const orphanContents = () => [
 
 /** CONTRACT.md's keys, in order, then the ones this issue adds. */
 const SCAN_KEYS = ['image', 'offset_sectors', 'fs_type', 'fs_uuid', 'inode', 'size', 'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'dtime', 'state', 'recoverable',
-  'found_by', 'last_name', 'live', 'live_ambiguous', 'last_name_exact'] as const;
+  'found_by', 'last_name', 'live', 'live_ambiguous', 'last_name_exact', 'live_ambiguous_why'] as const;
 const EXTRACT_KEYS = ['image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match'] as const;
 
 /** Run a command against an image and prove the image is byte-for-byte the same afterwards. */
@@ -263,10 +263,12 @@ test('a live snapshot correlates an image orphan to the process that held it (ro
       assert.equal(runCli(caseDir, ['recover', '--json']).code, 0);
     },
   });
-  const inodes = json<ImageInodeJson[]>(untouched(built.image, caseDir, ['image', 'scan', built.image, '--json']));
+  const scanned = untouched(built.image, caseDir, ['image', 'scan', built.image, '--json']);
+  const inodes = json<ImageInodeJson[]>(scanned);
   const orphan = inodes.find((inode) => inode.inode === built.orphans[0]?.inode);
   assert.deepEqual(orphan?.live.map((holder) => [holder.pid, holder.kind]), [[holderPid, 'fd']]);
-  assert.equal(orphan?.live_ambiguous, false);
+  assert.deepEqual([orphan?.live_ambiguous, orphan?.live_ambiguous_why], [false, []]);
+  assert.match(scanned.stderr, new RegExp(`^inode ${orphan?.inode} at sector 0 was held open by pid ${holderPid} \\(python3\\) in snapshot 1$`, 'm'));
   const [copy] = json<ExtractedJson[]>(untouched(built.image, caseDir, ['image', 'extract', built.image, '--all', '--json']));
   assert.equal(copy?.live_sha256_match, true, 'the image copy and the /proc copy agree');
   assert.equal(copy?.live_item_id, orphan?.live[0]?.item_id);

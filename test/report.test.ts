@@ -401,12 +401,12 @@ test('JSON: image inodes carry the name fls found (display form and bytes) and c
     {
       image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 100, size: 1000, mode: 33188, uid: 0, gid: 0,
       atime: 1795500000, mtime: 1795500100, ctime: 1795500200, dtime: null, state: 'orphan', recoverable: true, last_name: null, last_name_b64: null, crtime: null,
-      last_name_exact: null, live: [{ item_id: 1, pid: 4242, comm: 'nginx', fd: 3, snapshot_id: 1, kind: 'fd' }], live_ambiguous: false,
+      last_name_exact: null, live: [{ item_id: 1, pid: 4242, comm: 'nginx', fd: 3, snapshot_id: 1, kind: 'fd' }], live_ambiguous: false, live_ambiguous_why: [],
     },
     {
       image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 300, size: 2048, mode: 33188, uid: 1000, gid: 1000,
       atime: 1795400000, mtime: 1795400100, ctime: 1795400200, dtime: 1795400300, state: 'deleted', recoverable: false,
-      last_name: '/var/tmp/old\\x0a.log', last_name_b64: name.toString('base64'), crtime: 1795399000, last_name_exact: false, live: [], live_ambiguous: false,
+      last_name: '/var/tmp/old\\x0a.log', last_name_b64: name.toString('base64'), crtime: 1795399000, last_name_exact: false, live: [], live_ambiguous: false, live_ambiguous_why: [],
     },
   ]);
 });
@@ -419,7 +419,9 @@ test('an ambiguous match of an image inode with live items is said in held_by (t
   const heldBy = csv.filter((row) => row[0] === 'image').map((row) => row[header.indexOf('held_by')]);
   assert.deepEqual(heldBy, ['pid 4242 (nginx) fd 3 in snapshot 1 (ambiguous: size 5000 in the image, 1000 at snapshot time: changed since, or another file on a reused inode)', '']);
   const document = JSON.parse(runCli(dir, ['report', '--format', 'json', '--out', '-']).stdout) as Record<string, Array<Record<string, unknown>>>;
-  assert.deepEqual(document['image_inodes']?.map((inode) => inode['live_ambiguous']), [true, false]);
+  assert.deepEqual(document['image_inodes']?.map((inode) => [inode['live_ambiguous'], inode['live_ambiguous_why']]), [
+    [true, ['size 5000 in the image, 1000 at snapshot time: changed since, or another file on a reused inode']], [false, []],
+  ]);
 });
 
 test('a report of a case that does not exist is one line and exit 1, and creates nothing (a mistyped --case must not give an empty report)', (t) => {

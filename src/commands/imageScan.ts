@@ -29,10 +29,10 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
     }
     // Only the inodes live items match (one query); the whole list is read back for --json only.
     for (const match of correlate(kase.db, { imageId: scan.imageId })) {
-      const holder = match.live[0];
+      const holders = match.live.map((holder) => `pid ${holder.pid} (${holder.comm ?? '?'}) in snapshot ${holder.snapshot_id}`);
       ctx.info(
-        `inode ${match.inode} at sector ${match.offset_sectors} was held open by pid ${holder?.pid} (${holder?.comm ?? '?'}) in snapshot ${holder?.snapshot_id}` +
-          (match.ambiguous ? ' (ambiguous: see `live` in the JSON and docs/images.md)' : ''),
+        `inode ${match.inode} at sector ${match.offset_sectors} was held open by ${holders.join(', ')}` +
+          (match.ambiguous ? ` (ambiguous: ${match.reasons.join('; ')})` : ''),
       );
     }
     ctx.info(`image sha256 ${scan.sha256 ?? 'unknown'}${afterScan(scan)}`);

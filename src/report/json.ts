@@ -52,6 +52,7 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
           last_name_exact: lastName === null || lastNameExact === null ? null : lastNameExact === 1,
           live: (match?.live ?? []).map(liveJson),
           live_ambiguous: match?.ambiguous ?? false,
+          live_ambiguous_why: match?.reasons ?? [],
         };
       }
     })());

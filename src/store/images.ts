@@ -298,6 +298,8 @@ export interface ImageInodeJson {
   live_ambiguous: boolean;
   /** false: fls printed last_name with '^' for what may have been control bytes (TSK sanitizes them): not the exact name; null without a name. */
   last_name_exact: boolean | null;
+  /** Why live_ambiguous is true (each reason a sentence); empty when it is false. */
+  live_ambiguous_why: string[];
 }
 
 export interface ImageInodeRecord extends ImageInodeJson {
@@ -334,6 +336,7 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
       live: (correlation?.live ?? []).map(liveJson),
       live_ambiguous: correlation?.ambiguous ?? false,
       last_name_exact: row.last_name === null || row.last_name_exact === null ? null : row.last_name_exact === 1,
+      live_ambiguous_why: correlation?.reasons ?? [],
       blocks: row.blocks, block_size: row.block_size, nlink: row.nlink,
     };
   });
