@@ -339,8 +339,11 @@ export const TASKS_WITHOUT_TID =
 
 /** A warning about a line that could not be read (not lsof's own warning, not a note about the capture). */
 export function isUnreadableLine(warning: ParseWarning): boolean {
-  return warning.message !== 'lsof warning' && warning.message !== TASKS_WITHOUT_TID && warning.message !== CRLF_ENDS;
+  return warning.message !== 'lsof warning' && warning.message !== TASKS_WITHOUT_TID && warning.message !== CRLF_ENDS && warning.message !== LSOF_UNKNOWN_ROW;
 }
+
+/** A plain row of TYPE `unknown`: lsof saying what it could not read, itself no file (and no unreadable line). */
+const LSOF_UNKNOWN_ROW = "lsof's row for what it could not read (TYPE unknown, e.g. readlink: Permission denied): no file";
 
 /** Said once: lsof never prints a raw CR (a name's is escaped "\r"), so a CR before the newline is a converted capture's. */
 const CRLF_ENDS = 'lines end in CR LF (the capture was converted, e.g. on Windows): each CR before a newline is ignored';
@@ -444,6 +447,8 @@ function plainRow(state: PlainState, text: string, lineNo: number): LsofFileReco
   if (command === undefined || pidText === undefined || fd === undefined) return 'row without COMMAND, PID or FD';
   const pid = toSafeInt(pidText);
   if (pid === null || pid <= 0) return `bad PID "${pidText}"`;
+  // lsof's own row for what it could not read (`cwd unknown /proc/1/task/61/cwd (readlink: Permission denied)`): no file.
+  if (values.get('TYPE') === 'unknown') return LSOF_UNKNOWN_ROW;
   let size: U64 | null = null;
   let offset: U64 | null = null;
   // SIZE/OFF by default; SIZE alone with -s, OFFSET alone with -o.

@@ -50,7 +50,7 @@ test('an lsof killed at its timeout whose own child keeps its stderr open (stuck
   // dead mount would) and hangs itself. The child's PID is written down so the test ends it.
   const wrappers = path.join(dir, 'bin');
   fs.mkdirSync(wrappers);
-  fs.writeFileSync(path.join(wrappers, 'lsof'), `#!/bin/sh\n[ "$1" = -v ] && { echo 'lsof version 4.95.0' >&2; exit 0; }\nsleep 600 &\necho $! > '${dir}/child.pid'\nsleep 600\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(wrappers, 'lsof'), `#!/bin/sh\n[ "$1" = -v ] && { echo 'lsof version 4.95.0' >&2; exit 0; }\nsleep 600 &\necho $! > '${dir}/child.pid'\nexec sleep 600\n`, { mode: 0o755 });
   const savedPath = process.env['PATH'];
   const saved = { ...lsofLimits };
   process.env['PATH'] = `${wrappers}:${savedPath ?? ''}`;

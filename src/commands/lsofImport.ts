@@ -13,8 +13,17 @@ export async function lsofImportCommand(ctx: CommandContext, file: string, optio
   const kase = openCase(ctx.caseDir, { create: true });
   try {
     const result = await importLsof(kase.db, file, options.host ?? null, path.join(kase.paths.dir, 'lsof'));
-    for (const warning of result.warnings.filter((entry) => entry.message !== 'lsof warning').slice(0, 20)) {
-      ctx.warn(`line ${warning.line}: ${warning.message}`);
+    // One line per kind of warning (a capture of lsof -K holds thousands of its own rows for what it
+    // could not read), with where it was first seen; every one is in parse_warnings.
+    const kinds = new Map<string, { first: number; count: number }>();
+    for (const warning of result.warnings) {
+      if (warning.message === 'lsof warning') continue;
+      const kind = kinds.get(warning.message);
+      if (kind === undefined) kinds.set(warning.message, { first: warning.line, count: 1 });
+      else kind.count++;
+    }
+    for (const [message, { first, count }] of [...kinds].slice(0, 20)) {
+      ctx.warn(count === 1 ? `line ${first}: ${message}` : `${count} lines (the first: line ${first}): ${message}`);
     }
     ctx.info(`snapshot ${result.snapshotId} (lsof ${result.format} output, ${result.lines} lines): ${result.records} records, ${result.items} deleted-but-open items (${result.stored} records stored), ${result.unreadable} unreadable lines`);
     if (ctx.json) {
