@@ -8,14 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { firstLine } from './helpers/lines.js';
 import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
-import { json, runCli, runCliAsync } from './helpers/cli.js';
+import { json, runCli, runCliAsync, startCli } from './helpers/cli.js';
 import type { LiveItemJson } from '../src/store/items.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
 import { devString } from '../parsers/procfs.js';
 import { btrfsWith, mountDevices } from '../src/util/blockDevices.js';
 import { undoEach } from './helpers/cleanup.js';
 import { loopFs, loopFsFor } from './helpers/loopfs.js';
-import { cliPath } from './helpers/paths.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 /** Items live under /var/tmp (the root file system); cases go to /dev/shm (tmpfs), another file system. */
@@ -33,6 +32,13 @@ function snapshotHolders(caseDir: string, holders: readonly Holder[]): { items: 
 }
 
 /** The line recover prints when the case folder's writes land on an item's file system: `chain` how the folder gets there, `itemText` the item as named. */
+/** Wait (at most 5 s) until recover has begun a copy whose name holds `marker`; the recovered folder. */
+async function copyStarted(caseDir: string, marker: string): Promise<string> {
+  const output = path.join(caseDir, 'recovered');
+  for (let tries = 0; tries < 200 && !(fs.existsSync(output) && fs.readdirSync(output).some((name) => name.includes(marker))); tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+  return output;
+}
+
 const sameFsRefusalLine = (caseDir: string, chain: string, item: LiveItemJson, itemText: string): string =>
   `unlinked: refusing to write into ${caseDir}/recovered: it is on device ${chain}, the same file system as item ${item.id} (${itemText}), ` +
   `whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs\n`;
@@ -837,20 +843,14 @@ while True:
   });
   const pid = Number(await firstLine(writer));
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
-  const recover = spawn(process.execPath, [cliPath, '--case', caseDir, 'recover', '--follow-timeout', '120', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  recover.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  recover.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => recover.once('exit', (code) => resolve(code)));
+  const recover = startCli(caseDir, ['recover', '--follow-timeout', '120', '--json']);
   // The first copy is made, then the follow begins: interrupted a second into it.
-  const output = path.join(caseDir, 'recovered');
-  for (let tries = 0; tries < 200 && !(fs.existsSync(output) && fs.readdirSync(output).some((name) => name.includes('memfd'))); tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+  const output = await copyStarted(caseDir, 'memfd');
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  recover.kill('SIGINT');
-  assert.equal(await exited, 3, stderr);
-  assert.match(stderr, /^unlinked: SIGINT while following: the followed copies end with what they hold now, hashed and recorded \(not complete\); Ctrl-C again stops at once\n/);
-  const [copy] = JSON.parse(stdout) as RecoveredJson[];
+  recover.child.kill('SIGINT');
+  assert.equal(await recover.exited, 3, recover.stderr);
+  assert.match(recover.stderr, /^unlinked: SIGINT while following: the followed copies end with what they hold now, hashed and recorded \(not complete\); Ctrl-C again stops at once\n/);
+  const [copy] = JSON.parse(recover.stdout) as RecoveredJson[];
   assert.ok(copy !== undefined && copy.output !== null && copy.sha256 !== null);
   assert.deepEqual([copy.complete, copy.note], [false, `still held open by process ${pid} when following was stopped (interrupted): the file may still grow`]);
   const kept = fs.readFileSync(copy.output);
@@ -876,16 +876,12 @@ time.sleep(600)
   });
   const pid = Number(await firstLine(holder));
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
-  const recover = spawn(process.execPath, [cliPath, '--case', caseDir, 'recover'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  recover.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => recover.once('exit', (code) => resolve(code)));
-  const output = path.join(caseDir, 'recovered');
-  for (let tries = 0; tries < 200 && !(fs.existsSync(output) && fs.readdirSync(output).some((name) => name.includes('memfd'))); tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+  const recover = startCli(caseDir, ['recover']);
+  await copyStarted(caseDir, 'memfd');
   await new Promise((resolve) => setTimeout(resolve, 300));
-  recover.kill('SIGINT');
-  assert.equal(await exited, 1, stderr);
-  assert.match(stderr, /^unlinked: interrupted by SIGINT; every finished step is in the case database, an unfinished snapshot or copy is not counted\n$/);
+  recover.child.kill('SIGINT');
+  assert.equal(await recover.exited, 1, recover.stderr);
+  assert.match(recover.stderr, /^unlinked: interrupted by SIGINT; every finished step is in the case database, an unfinished snapshot or copy is not counted\n$/);
   assert.equal(fs.existsSync(path.join(caseDir, 'case.sqlite-wal')), false, 'the WAL was checkpointed and removed');
   // case.sqlite copied alone holds the snapshot, and the copy that did not finish, said so.
   const alone = path.join(caseDir, 'alone.sqlite');

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeTempDir } from './helpers/holder.js';
 import { HOSTILE_NAMES, REPORT_CASE_FINDINGS, buildReportCase } from './helpers/reportCase.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, startCli } from './helpers/cli.js';
 import { firstLine } from './helpers/lines.js';
 import { killed } from './helpers/fuse.js';
 import { REPORT_FORMATS } from '../src/report/registry.js';
@@ -21,7 +21,6 @@ import { debugfsBuilt, imageWorkDirs, patchMarker, sha256 } from './helpers/imag
 import { loopFsFor } from './helpers/loopfs.js';
 import crypto from 'node:crypto';
 import { writeLsofCapture } from './bench/lsofImport.js';
-import { cliPath } from './helpers/paths.js';
 
 function reportCase(t: { after: (fn: () => void) => void }, change?: (db: Db) => void, prefix = 'report'): string {
   const dir = makeTempDir(prefix);
@@ -614,14 +613,11 @@ test('a Ctrl-C while a report is written leaves no half report and no temporary 
   assert.equal(runCli(caseDir, ['lsof', 'import', capture, '-q']).code, 0);
   const reports = path.join(caseDir, 'reports');
   fs.mkdirSync(reports, { recursive: true });
-  const child = spawn(process.execPath, [cliPath, '--case', caseDir, 'report', '--format', 'html'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const report = startCli(caseDir, ['report', '--format', 'html']);
   for (let tries = 0; tries < 400 && !fs.readdirSync(reports).some((name) => name.includes('.partial-')); tries++) await new Promise((resolve) => setTimeout(resolve, 5));
   assert.ok(fs.readdirSync(reports).some((name) => name.includes('.partial-')), 'caught while writing');
-  child.kill('SIGINT');
-  assert.equal(await exited, 1, stderr);
+  report.child.kill('SIGINT');
+  assert.equal(await report.exited, 1, report.stderr);
   assert.deepEqual(fs.readdirSync(reports), []);
 });
 

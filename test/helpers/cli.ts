@@ -1,5 +1,5 @@
 // Drive the built CLI as a child process, the way a responder runs it.
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { cliPath } from './paths.js';
 
@@ -31,4 +31,29 @@ export async function runCliAsync(caseDir: string, args: readonly string[]): Pro
 export function json<T>(result: CliResult): T {
   if (result.code !== 0 && result.code !== 3) throw new Error(`unlinked exited ${result.code}: ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
+}
+
+/** The CLI started in the background (to be signalled): its output gathered, `exited` its exit code. */
+export interface RunningCli {
+  child: ChildProcess;
+  readonly stdout: string;
+  readonly stderr: string;
+  exited: Promise<number | null>;
+}
+
+export function startCli(caseDir: string, args: readonly string[]): RunningCli {
+  const child = spawn(process.execPath, [cliPath, '--case', caseDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child, exited,
+    get stdout() {
+      return output.stdout;
+    },
+    get stderr() {
+      return output.stderr;
+    },
+  };
 }
