@@ -373,6 +373,13 @@ function judge(copy: Copy, method: 'icat' | 'debugfs', toolSucceeded: boolean, t
   return { output: copy.output, bytes: copy.bytes, sha256: copy.sha256, complete: toolSucceeded && expected !== null && copy.bytes === expected, method, notes };
 }
 
+/** The second a live item's file was born (its statx birth time, ns text, floored), as a scan's crtime counts it; null: not kept. */
+function bornSeconds(item: LiveCandidate): number | null {
+  if (item.btime_ns === null) return null;
+  const ns = BigInt(item.btime_ns);
+  return Number(ns / 1_000_000_000n - (ns < 0n && ns % 1_000_000_000n !== 0n ? 1n : 0n));
+}
+
 /** A second, independent copy of a live item: do the two sha256 agree? Said plainly either way. */
 function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, sha256: string | null, mounted: boolean): { itemId: number | null; match: boolean | null; note: string | null } {
   let items = liveItemsFor(db, target.fsUuid, source.deviceId, target.inode);
@@ -381,7 +388,6 @@ function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, sha
   if (source.deviceId !== null && items.some((item) => item.dev === source.deviceId)) items = items.filter((item) => item.dev === source.deviceId);
   // A file born at another time than this inode's is another file given the same (reused) number.
   const crtime = imageInodeCrtime(db, target.imageInodeId);
-  const bornSeconds = (item: LiveCandidate): number | null => (item.btime_ns === null ? null : Number(BigInt(item.btime_ns) / 1_000_000_000n - (BigInt(item.btime_ns) < 0n && BigInt(item.btime_ns) % 1_000_000_000n !== 0n ? 1n : 0n)));
   const sameFile = items.filter((item) => crtime === null || bornSeconds(item) === null || bornSeconds(item) === crtime);
   if (sameFile.length === 0) {
     const other = items[0] as LiveCandidate;

@@ -198,7 +198,7 @@ export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): stri
   }
   // A loop device over the image file itself (a partition of it mounted with losetup -o), or over the
   // file the examined loop device reads: the case's writes would land in the evidence's bytes.
-  const evidenceFiles = source.stamp !== null ? new Map([[fileKey(source.stamp), null]]) : source.deviceId !== null ? loopFilesUnder(source.deviceId) : new Map();
+  const evidenceFiles = new Set<string>(source.stamp !== null ? [fileKey(source.stamp)] : source.deviceId !== null ? loopFilesUnder(source.deviceId).keys() : []);
   for (const [key, { loop, file }] of loopFiles) {
     if (!evidenceFiles.has(key)) continue;
     const what = source.stamp !== null ? `the image ${source.path} itself` : `the file ${displayBytes(file)}, which ${source.path} reads from too`;
