@@ -102,7 +102,7 @@ export class LsofStreamParser {
       }
       if (/^p\d+(\0|$)/.test(text)) {
         this.format = 'field';
-        this.field = { process: null, file: null, skipping: false, noFileSet: false, repeated: false, tasksWithoutTid: false };
+        this.field = { process: null, file: null, skipping: false, badPid: false, noFileSet: false, repeated: false, tasksWithoutTid: false };
       } else {
         this.warn({ line: lineNo, message: 'not lsof output (no COMMAND header or p field yet)', text: warningText(text) });
         return [];
@@ -210,16 +210,20 @@ export class LsofStreamParser {
         this.warn({ line: lineNo, message: 'bad pid field', text: warningText(text.slice(start, end)) });
         state.process = null;
         state.skipping = true;
+        state.badPid = true;
         return;
       }
       state.repeated = state.process !== null && state.process.pid === pid && state.process.tid === null;
       state.process = { pid, command: null, uid: null, user: null, tid: null };
       state.skipping = false;
+      state.badPid = false;
     } else if (id === 0x66 /* f */) {
       this.finishFile(state, out);
       if (state.process === null) {
-        // Its fields belong to no process: one warning for the whole set.
-        if (!state.skipping) this.warn({ line: lineNo, message: 'file set before any process set', text: warningText(text.slice(start, end)) });
+        // Its fields belong to no process: one warning for the whole set; under a bad pid field, one
+        // for each file set (each a file not read, counted as an unreadable line).
+        if (state.badPid) this.warn({ line: lineNo, message: 'file set of a process whose pid field could not be read: not read', text: warningText(text.slice(start, end)) });
+        else if (!state.skipping) this.warn({ line: lineNo, message: 'file set before any process set', text: warningText(text.slice(start, end)) });
         state.skipping = true;
         return;
       }
@@ -322,6 +326,8 @@ interface FieldState {
   file: FileSet | null;
   /** After a bad p or an orphan f: ignore fields until the next p or f. */
   skipping: boolean;
+  /** The last p field could not be read: each file set under it is said. */
+  badPid: boolean;
   /** File fields came with no f field before them (said once). */
   noFileSet: boolean;
   /** This process set follows one of the same PID without a TID: a thread's set, if no K comes before its first file. */

@@ -99,7 +99,8 @@ test('corrupt and truncated input: warnings with line numbers, no half record', 
     [1, 'not lsof output (no COMMAND header or p field yet)'],
     [2, 'not lsof output (no COMMAND header or p field yet)'],
     [4, 'file set with a malformed number (s, o, k, i or D field)'],
-    [6, 'bad pid field'], // and its file set on line 7 is skipped with it
+    [6, 'bad pid field'],
+    [7, 'file set of a process whose pid field could not be read: not read'], // each such set counted
   ]);
   const plain = read('corrupt-plain.txt');
   assert.equal(plain.records.length, 1);
