@@ -887,8 +887,14 @@ time.sleep(600)
   const alone = path.join(caseDir, 'alone.sqlite');
   fs.copyFileSync(path.join(caseDir, 'case.sqlite'), alone);
   const db = new Database(alone, { readonly: true });
-  assert.deepEqual([(db.prepare('SELECT count(*) AS n FROM snapshots').get() as { n: number }).n, db.prepare('SELECT complete, sha256, note FROM recoveries').all()], [
-    1, [{ complete: 0, sha256: null, note: 'interrupted: the copy did not finish' }],
-  ]);
+  const [row] = db.prepare('SELECT complete, sha256, output, bytes, note FROM recoveries').all() as Array<{ complete: number; sha256: string | null; output: string; bytes: number; note: string }>;
+  assert.equal((db.prepare('SELECT count(*) AS n FROM snapshots').get() as { n: number }).n, 1);
+  // Never counted a copy, but the file it left and what it held are named.
+  assert.deepEqual([row?.complete, row?.sha256], [0, null]);
+  assert.ok(row !== undefined && fs.existsSync(row.output), JSON.stringify(row));
+  // All holes so far: read, none written.
+  const read = Number(/; (\d+) bytes were read \(\1 of them holes, not written\), /.exec(row.note)?.[1]);
+  assert.ok(read > 0, row.note);
+  assert.equal(row.note, `interrupted: the copy did not finish; ${read} bytes were read (${read} of them holes, not written), ${row.bytes} bytes were in ${row.output} then (not hashed, not checked: writes were still in flight)`);
   db.close();
 });

@@ -182,7 +182,8 @@ while True:
   try {
     // Ours: interrupted, or not started when another file of holes came first; never complete.
     const ours = db.prepare(`SELECT r.complete, r.note FROM items i JOIN recoveries r ON r.item_id = i.id WHERE i.pid = ? AND i.size > 1e18`).all(holder.pid);
-    assert.ok(ours.length === 0 || JSON.stringify(ours) === JSON.stringify([{ complete: 0, note: 'interrupted: the copy did not finish' }]), JSON.stringify(ours));
+    const row = ours[0] as { complete: number; note: string } | undefined;
+    assert.ok(ours.length === 0 || (ours.length === 1 && row?.complete === 0 && /^interrupted: the copy did not finish; \d+ bytes were read \(\d+ of them holes, not written\), \d+ bytes were in .* then \(not hashed, not checked: writes were still in flight\)$/.test(row.note)), JSON.stringify(ours));
   } finally {
     db.close();
   }

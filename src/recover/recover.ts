@@ -23,7 +23,7 @@ import { mayWait, PROBE_TIMEOUT_MS } from '../proc/mountProbe.js';
 import { type U64 } from '../util/u64.js';
 import { parseU64, u64 } from '../../parsers/types.js';
 import { run } from '../exec/run.js';
-import { followPause, followStopRequested, startFollowPhase } from '../util/interrupt.js';
+import { followPause, followStopRequested, onSignalExit, startFollowPhase } from '../util/interrupt.js';
 
 export interface RecoverOptions {
   outputDir: string;
@@ -187,6 +187,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const update = db.prepare(
     `UPDATE recoveries SET output = ?, bytes = ?, sha256 = ?, complete = ?, note = ?, size_at_start = ?, size_at_end = ?, sparse = ?, followed = ?, finished_at = ? WHERE id = ?`,
   );
+  const interrupted = db.prepare(`UPDATE recoveries SET output = ?, bytes = ? , note = ? WHERE id = ? AND finished_at IS NULL`);
   const results: RecoveredJson[] = [];
   const recorder = commandRecorder(db);
   const silentDevs = new Map<string, string>();
@@ -236,7 +237,18 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
       const firstCopy = new Promise<void>((resolve) => {
         copiedOnce = resolve;
       });
-      const done = recoverOne(item, reader, options, { copiedOnce, followFrom, guard }).then((outcome) => record(index, item, rowId, outcome));
+      // Stopped at once by a signal, the row names the file and what it held then (never counted a copy).
+      let copying: { file: string; state: Readonly<CopyState> } | null = null;
+      const unhook = onSignalExit(() => {
+        if (copying === null) return;
+        const { file, state } = copying;
+        const size = tryOr(() => fs.statSync(file).size, null);
+        interrupted.run(file, size ?? 0, `interrupted: the copy did not finish; ${state.bytes} bytes were read (${state.holeBytes} of them holes, not written), ` +
+          `${size ?? '?'} bytes were in ${file} then (not hashed, not checked: writes were still in flight)`, rowId);
+      });
+      const done = recoverOne(item, reader, options, { copiedOnce, followFrom, guard, onFile: (file, state) => (copying = { file, state }) })
+        .then((outcome) => record(index, item, rowId, outcome))
+        .finally(unhook);
       await Promise.race([firstCopy, done]);
       followed.push(done);
     }
@@ -534,7 +546,8 @@ const failed = (note: string): Outcome => ({ output: null, bytes: 0, sha256: nul
  * follow it from when `followFrom` gives the deadline (once every item was copied once).
  */
 async function recoverOne(
-  item: ItemRow, reader: ItemReader, options: RecoverOptions, pass: { copiedOnce: () => void; followFrom: Promise<number>; guard: SpaceGuard },
+  item: ItemRow, reader: ItemReader, options: RecoverOptions,
+  pass: { copiedOnce: () => void; followFrom: Promise<number>; guard: SpaceGuard; onFile: (file: string, state: Readonly<CopyState>) => void },
 ): Promise<Outcome> {
   let outputFd: number | null = null;
   let output = '';
@@ -549,6 +562,7 @@ async function recoverOne(
     ({ file: output, fd: outputFd } = createUnique(options.outputDir, outputName(item), 0o400));
     // Guarded: a file that grows while it is followed stops its copy before the case's disk is full.
     state = newCopyState(pass.guard);
+    pass.onFile(output, state);
     const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
     await reader.copy(outputFd, state, onProgress);
     let followed = false;
