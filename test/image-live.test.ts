@@ -14,6 +14,7 @@ import { cliPath } from './helpers/paths.js';
 import { makeDeletedImage, sha256File } from './helpers/images.js';
 import { loopFs, loopFsFor, type LoopDevice } from './helpers/loopfs.js';
 import type { ExtractedJson } from '../src/image/extract.js';
+import type { ImageInodeJson } from '../src/store/images.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
@@ -201,6 +202,10 @@ test('two file systems with one UUID (a cloned disk): a device copy is compared 
   const [fromImage] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--inode', '12', '--json']));
   assert.deepEqual([fromImage?.sha256, fromImage?.live_item_id, fromImage?.live_sha256_match], [sha256(contents[0] ?? Buffer.alloc(0)), null, null]);
   assert.match(fromImage?.note ?? '', /not compared: in one snapshot, live items on 2 devices \(\d+:\d+, \d+:\d+\) have this file system UUID and inode number \(a cloned file system\): which one this copy is cannot be told/);
+  // The scan of that image says the match is ambiguous, and why.
+  const scanned = json<ImageInodeJson[]>(runCli(caseDir, ['image', 'scan', image, '--json'])).find((entry) => entry.inode === 12);
+  assert.equal(scanned?.live_ambiguous, true);
+  assert.ok(scanned?.live_ambiguous_why.some((why) => /^live items on 2 devices \(\d+:\d+, \d+:\d+\) in one snapshot share this file system UUID: a cloned file system$/.test(why)), JSON.stringify(scanned?.live_ambiguous_why));
 });
 
 test('an inode number reused by a later file: the image copy is not compared with the live item of the earlier one (born at another second), and says why (root)', async (t) => {
@@ -232,7 +237,9 @@ test('an inode number reused by a later file: the image copy is not compared wit
   } finally {
     run('fsfreeze', ['-u', device.mountPoint]);
   }
-  assert.equal(runCli(caseDir, ['image', 'scan', image]).code, 0);
+  const [scanned] = json<ImageInodeJson[]>(runCli(caseDir, ['image', 'scan', image, '--json']));
+  assert.equal(scanned?.live_ambiguous, true);
+  assert.ok(scanned?.live_ambiguous_why.some((why) => /^created at second \d+ in the image, the live file at \d+: another file on a reused inode number$/.test(why)), JSON.stringify(scanned?.live_ambiguous_why));
   const [copy] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--all', '--json']));
   assert.deepEqual([copy?.sha256, copy?.live_item_id, copy?.live_sha256_match], [later.files[0]?.sha256, null, null]);
   assert.match(copy?.note ?? '', /^not compared with the live item \d+ \(pid \d+\): that file was born at \d+, this inode at \d+ \(seconds since 1970\): the inode number was reused by another file$/);

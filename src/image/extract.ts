@@ -6,7 +6,7 @@ import path from 'node:path';
 import { oneLine } from '../errors.js';
 import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
-import { extractionOutput, finishExtraction, imageInodeCrtime, latestCompleteRecovery, liveItemsFor, startExtraction, type LiveCandidate } from '../store/images.js';
+import { bornSecond, cloneDevices, extractionOutput, finishExtraction, imageInodeCrtime, latestCompleteRecovery, liveItemsFor, startExtraction, type LiveCandidate } from '../store/images.js';
 import { tryAppendSha256Sums } from '../util/sha256sums.js';
 import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
 import { dropCachedPages, icatToFd, icatToStream } from '../tools/icat.js';
@@ -373,13 +373,6 @@ function judge(copy: Copy, method: 'icat' | 'debugfs', toolSucceeded: boolean, t
   return { output: copy.output, bytes: copy.bytes, sha256: copy.sha256, complete: toolSucceeded && expected !== null && copy.bytes === expected, method, notes };
 }
 
-/** The second a live item's file was born (its statx birth time, ns text, floored), as a scan's crtime counts it; null: not kept. */
-function bornSeconds(item: LiveCandidate): number | null {
-  if (item.btime_ns === null) return null;
-  const ns = BigInt(item.btime_ns);
-  return Number(ns / 1_000_000_000n - (ns < 0n && ns % 1_000_000_000n !== 0n ? 1n : 0n));
-}
-
 /** A second, independent copy of a live item: do the two sha256 agree? Said plainly either way. */
 function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, sha256: string | null, mounted: boolean): { itemId: number | null; match: boolean | null; note: string | null } {
   let items = liveItemsFor(db, target.fsUuid, source.deviceId, target.inode);
@@ -388,20 +381,17 @@ function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, sha
   if (source.deviceId !== null && items.some((item) => item.dev === source.deviceId)) items = items.filter((item) => item.dev === source.deviceId);
   // A file born at another time than this inode's is another file given the same (reused) number.
   const crtime = imageInodeCrtime(db, target.imageInodeId);
-  const sameFile = items.filter((item) => crtime === null || bornSeconds(item) === null || bornSeconds(item) === crtime);
+  const sameFile = items.filter((item) => crtime === null || bornSecond(item.btime_ns) === null || bornSecond(item.btime_ns) === crtime);
   if (sameFile.length === 0) {
     const other = items[0] as LiveCandidate;
     return {
       itemId: null, match: null,
-      note: `not compared with the live item ${other.item_id} (pid ${other.pid}): that file was born at ${bornSeconds(other)}, this inode at ${crtime} (seconds since 1970): the inode number was reused by another file`,
+      note: `not compared with the live item ${other.item_id} (pid ${other.pid}): that file was born at ${bornSecond(other.btime_ns)}, this inode at ${crtime} (seconds since 1970): the inode number was reused by another file`,
     };
   }
   items = sameFile;
-  // Device numbers change between boots; two devices with this UUID in one snapshot are two file systems (a clone).
-  const clone = [...new Set(items.map((item) => item.snapshot_id))]
-    .map((snapshot) => new Set(items.filter((item) => item.snapshot_id === snapshot).map((item) => item.dev ?? '?')))
-    .find((devices) => devices.size > 1);
-  if (clone !== undefined) {
+  const clone = cloneDevices(items);
+  if (clone !== null) {
     return {
       itemId: null, match: null,
       note: `not compared: in one snapshot, live items on ${clone.size} devices (${[...clone].join(', ')}) have this file system UUID and inode number (a cloned file system): which one this copy is cannot be told`,

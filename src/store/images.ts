@@ -149,7 +149,33 @@ export interface Correlation {
   reasons: string[];
 }
 
-interface MatchRow extends LiveMatch {
+/** A live item an image inode may be the same file as: where it was (dev) and when its file was born. */
+export interface LiveCandidate extends LiveMatch {
+  dev: string | null;
+  btime_ns: string | null;
+}
+
+/** The second a live file was born (its statx birth time, ns text, floored), as a scan's crtime counts it; null: not kept. */
+export function bornSecond(btimeNs: string | null): number | null {
+  if (btimeNs === null) return null;
+  const ns = BigInt(btimeNs);
+  return Number(ns / 1_000_000_000n - (ns < 0n && ns % 1_000_000_000n !== 0n ? 1n : 0n));
+}
+
+/**
+ * The devices of live items that share a file system UUID within one snapshot (a cloned file system:
+ * two devices mounted at once with one UUID), or null. Across snapshots a device number may change (a
+ * reboot): that is the same file system.
+ */
+export function cloneDevices(live: readonly LiveCandidate[]): Set<string> | null {
+  for (const snapshot of new Set(live.map((match) => match.snapshot_id))) {
+    const devices = new Set(live.filter((match) => match.snapshot_id === snapshot).map((match) => match.dev ?? '?'));
+    if (devices.size > 1) return devices;
+  }
+  return null;
+}
+
+interface MatchRow extends LiveCandidate {
   image_inode_id: number;
 }
 
@@ -162,6 +188,7 @@ interface CorrelatableRow {
   inode: number;
   state: 'orphan' | 'deleted';
   size: number | null;
+  crtime: number | null;
 }
 
 /**
@@ -174,14 +201,14 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
   const params = options.imageId === undefined ? [] : [options.imageId];
   const matches = db
     .prepare(
-      `SELECT n.id AS image_inode_id, i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size
+      `SELECT n.id AS image_inode_id, i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id
        JOIN deleted_items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode
        ${where} ORDER BY n.id, i.snapshot_id, i.pid, i.fd`,
     )
     .all(...params) as MatchRow[];
   if (matches.length === 0) return [];
-  const byInode = new Map<number, LiveMatch[]>();
+  const byInode = new Map<number, LiveCandidate[]>();
   for (const { image_inode_id: id, ...match } of matches) {
     const list = byInode.get(id);
     if (list === undefined) byInode.set(id, [match]);
@@ -189,7 +216,7 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
   }
   const rows = db
     .prepare(
-      `SELECT n.id AS image_inode_id, f.image_id, im.path AS image, f.offset_sectors, f.fs_uuid, n.inode, n.state, n.size
+      `SELECT n.id AS image_inode_id, f.image_id, im.path AS image, f.offset_sectors, f.fs_uuid, n.inode, n.state, n.size, n.crtime
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
        ${where} ORDER BY f.image_id, f.offset_sectors, n.inode`,
     )
@@ -217,7 +244,7 @@ export function heldByText({ pid, comm, fd, snapshot_id }: LiveMatch): string {
   return `pid ${pid}${comm === null ? '' : ` (${comm})`}${fd === null ? '' : ` fd ${fd}`} in snapshot ${snapshot_id}`;
 }
 
-function ambiguity(row: CorrelatableRow, live: readonly LiveMatch[]): string[] {
+function ambiguity(row: CorrelatableRow, live: readonly LiveCandidate[]): string[] {
   const reasons: string[] = [];
   const processes = new Set(live.map((match) => `${match.pid}/${match.start_time ?? '?'}`));
   const snapshots = new Set(live.map((match) => match.snapshot_id));
@@ -228,6 +255,12 @@ function ambiguity(row: CorrelatableRow, live: readonly LiveMatch[]): string[] {
   if (row.size !== null && sizes.size > 0 && !sizes.has(row.size)) {
     reasons.push(`size ${row.size} in the image, ${[...sizes].join('/')} at snapshot time: changed since, or another file on a reused inode`);
   }
+  const born = new Set(live.map((match) => bornSecond(match.btime_ns)).filter((second): second is number => second !== null));
+  if (row.crtime !== null && born.size > 0 && !born.has(row.crtime)) {
+    reasons.push(`created at second ${row.crtime} in the image, the live file at ${[...born].join('/')}: another file on a reused inode number`);
+  }
+  const clone = cloneDevices(live);
+  if (clone !== null) reasons.push(`live items on ${clone.size} devices (${[...clone].join(', ')}) in one snapshot share this file system UUID: a cloned file system`);
   return reasons;
 }
 
@@ -236,12 +269,6 @@ function ambiguity(row: CorrelatableRow, live: readonly LiveMatch[]): string[] {
  * MAJOR:MINOR only where a UUID is unknown on either side (a device number is reused: another disk
  * attached there later is another file system).
  */
-/** A live item an extraction may be compared with: where it was (dev) and when its file was born. */
-export interface LiveCandidate extends LiveMatch {
-  dev: string | null;
-  btime_ns: string | null;
-}
-
 export function liveItemsFor(db: Db, fsUuid: string | null, deviceId: string | null, inode: number): LiveCandidate[] {
   if (fsUuid === null && deviceId === null) return [];
   return db
