@@ -243,5 +243,5 @@ test('correlation: one holder is plain, several processes or snapshots, a freed 
   ]);
   assert.deepEqual(correlate(db, { imageId: 2 }), []);
   assert.deepEqual(Object.keys(correlate(db)[0] ?? {}), ['image_inode_id', 'image_id', 'image', 'offset_sectors', 'fs_uuid', 'inode', 'state', 'live', 'ambiguous', 'reasons']);
-  assert.deepEqual(correlate(db)[0]?.live, [{ item_id: 1, snapshot_id: 1, pid: 100, start_time: 5000, comm: 'nginx', fd: 4, kind: 'fd', size: 500 }]);
+  assert.deepEqual(correlate(db)[0]?.live, [{ item_id: 1, snapshot_id: 1, pid: 100, start_time: 5000, comm: 'nginx', fd: 4, kind: 'fd', size: 500, dev: '254:1', btime_ns: null }]);
 });
