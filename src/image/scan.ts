@@ -136,7 +136,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
       throw new UnlinkedError('BAD_INPUT', `${source.path}: none of the ${filesystems.length} partitions (${partitionTable ?? 'partition table'}) holds an ext2/3/4 file system`);
     }
     if (source.deviceId !== null && isMounted(source.deviceId)) {
-      warnings.push(`${source.path} is mounted (itself, a partition of it, or a volume built on it): a live file system changes while it is read, and data still in the page cache is not on the device yet`);
+      warnings.push(`${source.path} is mounted (itself, a partition of it, a volume built on it, or a loop device reading the same file): a live file system changes while it is read, and data still in the page cache is not on the device yet`);
     }
     let sha256: string | null = null;
     try {

@@ -210,8 +210,9 @@ export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): stri
 }
 
 /**
- * Is this block device mounted (in our mount namespace), or a partition of it, or a volume built on
- * it? Then a live file system is on it, changing while it is read.
+ * Is this block device mounted (in our mount namespace), or a partition of it, a volume built on
+ * it, or another loop device reading the same file? Then a live file system is on it, changing
+ * while it is read.
  */
 export function isMounted(deviceId: string): boolean {
   let mountinfo: string;
@@ -220,8 +221,13 @@ export function isMounted(deviceId: string): boolean {
   } catch {
     return false;
   }
-  const mounted = new Set(mountinfo.split('\n').map((line) => line.split(' ')[2]));
-  return mounted.has(deviceId) || [...devicesBuiltOn(deviceId)].some((id) => mounted.has(id));
+  const mounted = new Set(mountinfo.split('\n').map((line) => line.split(' ')[2]).filter((id): id is string => id !== undefined && id !== ''));
+  if (mounted.has(deviceId) || [...devicesBuiltOn(deviceId)].some((id) => mounted.has(id))) return true;
+  // A loop device reads a file that another loop device (a partition of it attached with -o, say)
+  // reads too, and that one is mounted: the same bytes are live.
+  const files = loopFilesUnder(deviceId);
+  if (files.size === 0) return false;
+  return [...mounted].some((id) => !id.startsWith('0:') && [...loopFilesUnder(id).keys()].some((key) => files.has(key)));
 }
 
 /** The ext superblock of the file system starting at `offsetSectors`, or null when there is none. */
