@@ -187,7 +187,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const update = db.prepare(
     `UPDATE recoveries SET output = ?, bytes = ?, sha256 = ?, complete = ?, note = ?, size_at_start = ?, size_at_end = ?, sparse = ?, followed = ?, finished_at = ? WHERE id = ?`,
   );
-  const interrupted = db.prepare(`UPDATE recoveries SET output = ?, bytes = ? , note = ? WHERE id = ? AND finished_at IS NULL`);
+  const interrupted = db.prepare(`UPDATE recoveries SET output = ?, bytes = ?, note = ? WHERE id = ? AND finished_at IS NULL`);
   const results: RecoveredJson[] = [];
   const recorder = commandRecorder(db);
   const silentDevs = new Map<string, string>();
