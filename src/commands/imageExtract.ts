@@ -6,7 +6,7 @@ import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
 import { extractInodes } from '../image/extract.js';
 import { allTargets, namedTargets } from '../image/targets.js';
-import { isMounted, openImageSource, refuseCaseOnEvidence } from '../image/source.js';
+import { openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 
 export interface ImageExtractOptions {
   inode?: number[];
@@ -21,7 +21,7 @@ export async function imageExtractCommand(ctx: CommandContext, image: string, op
   for (const tool of ['icat', 'debugfs', 'istat', 'mmls'] as const) requireTool(tool);
   const source = openImageSource(image);
   for (const warning of refuseCaseOnEvidence(source, ctx.caseDir)) ctx.warn(warning);
-  if (source.deviceId !== null && isMounted(source.deviceId)) ctx.warn(`${source.path} is mounted (itself, a partition of it, a volume built on it, or a loop device reading the same file): what it holds may lag behind the page cache (see the notes of each copy)`);
+  if (source.mounted) ctx.warn(`${source.path} is mounted (itself, a partition of it, a volume built on it, or a loop device reading the same file): what it holds may lag behind the page cache (see the notes of each copy)`);
   const kase = openCase(ctx.caseDir, { create: true });
   try {
     const recorder = commandRecorder(kase.db);

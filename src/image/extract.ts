@@ -12,7 +12,7 @@ import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debug
 import { dropCachedPages, icatToFd, icatToStream } from '../tools/icat.js';
 import { HOLE_BLOCK, newCopyState, streamInto } from '../recover/copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
-import { FollowHasher, isMounted, type ImageSource } from './source.js';
+import { FollowHasher, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
 import { specialFileType } from '../util/mode.js';
 
@@ -76,7 +76,7 @@ export async function extractInodes(
   db: Db, source: ImageSource, targets: readonly ExtractTarget[], outputDir: string, recorder: CommandRecorder, events: ExtractEvents = {},
 ): Promise<ExtractedJson[]> {
   fs.mkdirSync(outputDir, { recursive: true });
-  const mounted = source.deviceId !== null && isMounted(source.deviceId);
+  const mounted = source.mounted;
   // A block device's own page cache is not kept in step with the file system mounted on it: file
   // data goes to the disk around it, so pages an earlier read cached (a scan's hash, a copy) stay
   // old. Dropped first (posix_fadvise DONTNEED, by dd opening it read-only): icat reads the disk.

@@ -23,7 +23,7 @@ import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
 import { hasNoFileType, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import { followOrphanChain } from './orphanChain.js';
-import { backupSuperblockAt, changedSinceOpened, checkOffset, isMounted, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
+import { backupSuperblockAt, changedSinceOpened, checkOffset, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 
 export interface ScannedFs extends NewFilesystem {
   inodes: NewImageInode[];
@@ -135,7 +135,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
     if (filesystems.every((fs) => fs.notExt)) {
       throw new UnlinkedError('BAD_INPUT', `${source.path}: none of the ${filesystems.length} partitions (${partitionTable ?? 'partition table'}) holds an ext2/3/4 file system`);
     }
-    if (source.deviceId !== null && isMounted(source.deviceId)) {
+    if (source.mounted) {
       warnings.push(`${source.path} is mounted (itself, a partition of it, a volume built on it, or a loop device reading the same file): a live file system changes while it is read, and data still in the page cache is not on the device yet`);
     }
     let sha256: string | null = null;

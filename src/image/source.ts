@@ -16,6 +16,8 @@ export interface ImageSource {
   deviceId: string | null;
   /** An image file as it was when opened (null for a device: writes to one leave no such trace). */
   stamp: FileStamp | null;
+  /** A device with a live file system on it (see isMounted), asked once, when first needed; false for an image file. */
+  readonly mounted: boolean;
 }
 
 /** What any write to a file changes: its size, mtime and ctime (ns), or its identity when replaced. */
@@ -88,7 +90,13 @@ export function openImageSource(image: string): ImageSource {
     throw new UnlinkedError('BAD_INPUT', `cannot open ${absolute} read-only: ${errnoCode(error) ?? String(error)}`);
   }
   if (size === 0) throw new UnlinkedError('BAD_INPUT', `${absolute} is empty (0 bytes)`);
-  return { path: absolute, isDevice: deviceId !== null, size, deviceId, stamp: deviceId === null ? stampOf(stat) : null };
+  let mounted: boolean | null = null;
+  return {
+    path: absolute, isDevice: deviceId !== null, size, deviceId, stamp: deviceId === null ? stampOf(stat) : null,
+    get mounted() {
+      return (mounted ??= deviceId !== null && isMounted(deviceId));
+    },
+  };
 }
 
 function deviceNodeFor(deviceId: string): string | null {
@@ -214,7 +222,7 @@ export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): stri
  * it, or another loop device reading the same file? Then a live file system is on it, changing
  * while it is read.
  */
-export function isMounted(deviceId: string): boolean {
+function isMounted(deviceId: string): boolean {
   let mountinfo: string;
   try {
     mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8');

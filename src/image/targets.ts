@@ -11,7 +11,7 @@ import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
 import type { ExtractTarget } from './extract.js';
 import { FIRST_ORDINARY_INODE, scanImage, scanProblems } from './scan.js';
-import { backupSuperblockAt, checkOffset, isMounted, readSuperblock, type ImageSource } from './source.js';
+import { backupSuperblockAt, checkOffset, readSuperblock, type ImageSource } from './source.js';
 
 export interface TargetChoice {
   targets: ExtractTarget[];
@@ -38,7 +38,7 @@ const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
  */
 function currentScanId(db: Db, source: ImageSource): number | null {
   // A mounted device changes while it is read: an older scan's inodes and sizes are already out of date.
-  if (source.deviceId !== null && isMounted(source.deviceId)) return null;
+  if (source.mounted) return null;
   const imageId = latestImageId(db, source);
   if (imageId === null) return null;
   const same = filesystemsOf(db, imageId).every((scanned) => scanned.fs_uuid === null || readSuperblock(source, scanned.offset_sectors)?.uuid === scanned.fs_uuid);
@@ -55,7 +55,7 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
   // A scan of the image as it is now that looked at this offset (a scan of another partition did not).
   if (imageId !== null && offset !== undefined && !filesystemsOf(db, imageId).some((fs) => fs.offset_sectors === offset)) imageId = null;
   if (imageId === null) {
-    const why = source.deviceId !== null && isMounted(source.deviceId)
+    const why = source.mounted
       ? `${source.path} is mounted: an earlier scan of it is out of date`
       : `no scan of ${source.path} as it is now${offset === undefined ? '' : ` at sector ${offset}`} in the case (none yet, or the file or the disk at that path changed since)`;
     notes.push(`${why}: scanned it first`);
