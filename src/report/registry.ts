@@ -84,9 +84,7 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
   try {
     fd = fs.openSync(temporary, 'wx');
   } catch (error) {
-    const code = errnoCode(error);
-    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'a read-only file system' : code === 'ENOSPC' ? 'no space left' : (code ?? oneLine(error));
-    throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${target}: ${why} (the report is written beside it first, as ${path.basename(temporary)})`);
+    throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${target}: ${writeFailure(errnoCode(error)) ?? oneLine(error)} (the report is written beside it first, as ${path.basename(temporary)})`);
   }
   const stream = fs.createWriteStream(temporary, { fd });
   // A signal while it is written: the half report goes with the process, never left beside the real one.
@@ -99,13 +97,19 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
     stream.destroy();
     fs.rmSync(temporary, { force: true });
     // A write that failed (ENOSPC, EIO) is said about the report; anything else (the case database) as it is.
-    const code = errnoCode(error);
-    if (error instanceof UnlinkedError || code === undefined || !/^E[A-Z]+$/.test(code)) throw error;
-    throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${target}: ${code === 'ENOSPC' ? 'no space left' : code}`, { cause: error });
+    const why = error instanceof UnlinkedError ? undefined : writeFailure(errnoCode(error));
+    if (why === undefined) throw error;
+    throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${target}: ${why}`, { cause: error });
   } finally {
     unhook();
   }
   return target;
+}
+
+/** A file write's errno said in words (EIO as itself); undefined for an error that is no errno (the case database's SQLITE_*). */
+function writeFailure(code: string | undefined): string | undefined {
+  if (code === undefined || !/^E[A-Z]+$/.test(code)) return undefined;
+  return code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'a read-only file system' : code === 'ENOSPC' ? 'no space left' : code;
 }
 
 /**
