@@ -66,7 +66,10 @@ test('100 snapshots while processes churn: no crash, every snapshot consistent (
   const dir = makeTempDir('churn');
   const caseDir = makeTempDir('churn-case');
   const churn = startChurn(dir, 40);
+  // A steady holder beside the churn: each of the 100 snapshots must hold exactly its five files.
+  const steady = await startHolder(dir, Array.from({ length: 5 }, (_, file) => ({ kind: 'fd' as const, name: `steady-${file}`, content: Buffer.from(`steady ${file}`) })));
   t.after(async () => {
+    await steady.stop();
     await churn.stop();
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
@@ -85,8 +88,16 @@ test('100 snapshots while processes churn: no crash, every snapshot consistent (
   }
   const { snapshots, items } = assertConsistent(path.join(caseDir, 'case.sqlite'));
   assert.equal(snapshots, 100);
-  assert.ok(items > 0, 'the churn produced deleted-but-open items');
-  process.stdout.write(`# churn: 100 snapshots, ${items} items stored, ${vanished} processes/fds vanished mid-walk, 0 crashes\n`);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    const steadyCounts = db.prepare('SELECT count(*) AS n FROM items WHERE pid = ? AND in_proc = 1 GROUP BY snapshot_id').all(steady.pid) as Array<{ n: number }>;
+    assert.deepEqual(steadyCounts.map((row) => row.n), Array.from({ length: 100 }, () => 5), 'every snapshot holds the steady holder\'s five files');
+  } finally {
+    db.close();
+  }
+  const churnItems = items - 100 * 5;
+  assert.ok(churnItems > 0, 'the churn produced deleted-but-open items');
+  process.stdout.write(`# churn: 100 snapshots, ${churnItems} churn items stored, ${vanished} processes/fds vanished mid-walk, 0 crashes\n`);
 });
 
 test('snapshot killed with SIGKILL at random moments leaves whole snapshots or none (root)', async (t) => {

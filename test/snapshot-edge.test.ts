@@ -370,6 +370,29 @@ sys.stdin.read()`;
   assert.match(result.stderr, new RegExp(`1 process with many threads and fds \\(the largest: pid ${pid} python3, 30 threads x \\d+ fds\\) had their threads' fd tables told apart by their fd counts \\(or numbers\\) only`));
 });
 
+test('a process whose fd links are refused (another user\'s, walked by root without CAP_SYS_PTRACE, as a sandbox\'s init is): its threads\' tables are not read link by link for nothing (root)', async (t) => {
+  // 10 threads and about 300 fds, then another user (and so not dumpable): root needs
+  // CAP_SYS_PTRACE to read its links, while its fd directories still list.
+  const script = String.raw`import os, sys, threading
+fds = [os.open('/dev/null', os.O_RDONLY) for _ in range(300)]
+stop = threading.Event()
+for _ in range(9): threading.Thread(target=stop.wait, daemon=True).start()
+os.setresgid(65534, 65534, 65534)
+os.setresuid(65534, 65534, 65534)
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+  const { caseDir, pid } = await pythonHolder(t, 'refusedlinks', script);
+  const helper = path.join(repoRoot, 'dist', 'test', 'helpers', 'taskReadlinks.js');
+  const run = spawnSync('setpriv', ['--bounding-set=-sys_ptrace', process.execPath, helper, caseDir, String(pid)], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const { taskLinks, readError } = JSON.parse(run.stdout) as { taskLinks: number; readError: string | null };
+  const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
+  assert.ok(fds >= 303, `the holder lists its fds (${fds})`);
+  assert.match(readError ?? '', new RegExp(`fd: EACCES on ${fds} of ${fds} fds`));
+  // 9 other threads x ~300 fds, each link read at least twice, were read before (0.1 s a snapshot).
+  assert.equal(taskLinks, 0);
+});
+
 test('a process name with a newline, an invalid byte and a right-to-left override is kept reversible and inert (root)', async (t) => {
   const dir = makeTempDir('comm');
   const caseDir = makeTempDir('comm-case', '/dev/shm');

@@ -461,8 +461,10 @@ function walkProcess(
     record.readError = errors.join('; ');
     if (errors.some((text) => text.includes('EACCES') || text.includes('EPERM'))) result.counts.processesUnreadable++;
   }
-  if (walkedLinks === null) return none;
-  const threads = threadsWithOwnFdTable(base, files, pid, walkedLinks);
+  // Links refused (a process of another user, root without CAP_SYS_PTRACE; a sandbox's init): its
+  // threads' links are refused alike, and reading each of them for nothing took 0.1 s a snapshot.
+  if (walkedLinks === null || (walkedLinks.size === 0 && unreadableFds > 0)) return none;
+  const threads = threadsWithOwnFdTable(base, files, pid, walkedLinks, fdNames?.length ?? 0);
   if (threads.countedOnly) countedOnly.push({ pid, comm: record.comm, threads: procStat?.numThreads ?? 0, fds: walkedLinks.size });
   return { ownTables: threads.own, held: heldInodes };
 }
@@ -480,7 +482,7 @@ interface CountedOnly {
 
 /**
  * The threads of a process (BASE is /proc/PID) with an fd table other than the one just walked at
- * FILES/fd (`walked`: fd number -> link, as read then), one thread per such table: a thread that
+ * FILES/fd (`walked`: fd number -> link, as read then; `listed`: how many fds it listed), one thread per such table: a thread that
  * called unshare(CLONE_FILES), or was cloned without CLONE_FILES, holds files of its own there,
  * which /proc/PID/fd does not show (nor lsof without -K). Neither the fd count nor the fd numbers
  * tell (a thread that unshared its table and opened one file has fd 3 as its process has), so each
@@ -493,14 +495,15 @@ interface CountedOnly {
  * meanwhile), a thread that exits shows none, and a table that only lacks fds holds nothing more.
  * Threads that share a table of their own (one started by the thread that unshared) give one row.
  */
-function threadsWithOwnFdTable(base: string, files: string, pid: number, walked: ReadonlyMap<string, string>): { own: number[]; countedOnly: boolean } {
+function threadsWithOwnFdTable(base: string, files: string, pid: number, walked: ReadonlyMap<string, string>, listed: number): { own: number[]; countedOnly: boolean } {
   const tids = tryOr(() => fs.readdirSync(`${base}/task`), []);
   const own: number[] = [];
   if (tids.length < 2) return { own, countedOnly: false };
   const walkedTid = files.slice(files.lastIndexOf('/') + 1);
   const processTable = `${files}/fd`;
   const count = tryOr(() => fs.statSync(processTable).size, 0);
-  const thorough = (tids.length - 1) * walked.size <= THREAD_LINK_BUDGET;
+  // Counted by the fds listed, not the links read: a refused link costs its readlink too.
+  const thorough = (tids.length - 1) * Math.max(walked.size, listed) <= THREAD_LINK_BUDGET;
   /** Tables found so far that are neither the process's nor one another's. */
   const tables: string[] = [];
   for (const tid of tids) {

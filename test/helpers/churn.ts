@@ -33,7 +33,8 @@ while True:
                 fds.append(fd)
                 if random.random() < 0.3:
                     os.close(fds.pop())
-            time.sleep(random.random() * 0.2)
+            # 0.1 to 0.4 s: long enough to be walked (a whole-host walk takes about 0.1 s under this churn).
+            time.sleep(0.1 + random.random() * 0.3)
             os._exit(0)
         live.add(pid)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
