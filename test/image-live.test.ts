@@ -71,7 +71,12 @@ test('the mounted device of a live host: same inode extracted again by /dev/bloc
   assert.deepEqual(fs.readFileSync(stale?.output ?? '').subarray(0, content.length), content);
   assert.equal(stale?.live_item_id, latest?.item_id);
   assert.equal(stale?.live_sha256_match, false);
-  assert.match(stale?.note ?? '', /DIFFERS from the \/proc copy of item \d+ \(250000 bytes, sha256 [0-9a-f]{64}\): the device was read while mounted: data still in the page cache had not reached the disk, so this device copy is stale/);
+  // The device copy is the first copy's content (said so), or that with the end of its last page
+  // (neither copy's start: why cannot be told, both causes said).
+  const why = stale.bytes === content.length
+    ? `same sha256 as the earlier /proc copy of item ${recovered?.item_id} \\(snapshot 1\\): the file changed after that copy was made, and the device does not hold the change yet \\(the page cache does: this device copy is behind\\)`
+    : 'the device was read while mounted: data in the page cache may not have reached the disk \\(this device copy may be behind\\), or the file changed after the /proc copy was made';
+  assert.match(stale.note ?? '', new RegExp(`^DIFFERS from the /proc copy of item ${latest?.item_id} \\(250000 bytes, sha256 ${latest?.sha256}\\): ${why}$`));
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
   assert.deepEqual(db.prepare('SELECT image, live_item_id, live_sha256_match FROM extractions ORDER BY id').all(), [
     { image: device.loop, live_item_id: recovered?.item_id, live_sha256_match: 1 },
@@ -92,6 +97,15 @@ test('the mounted device of a live host: same inode extracted again by /dev/bloc
   assert.match(all.stderr, new RegExp(`${device.loop} is mounted: an earlier scan of it is out of date: scanned it first`));
   const held2 = json<ExtractedJson[]>(all).find((entry) => entry.inode === held.inode);
   assert.deepEqual([held2?.bytes, held2?.sha256, held2?.complete], [content.length + more.length, latest?.sha256, true]);
+
+  // Grown and synced after the newest /proc copy: the device copy is the newer one, and the /proc
+  // copy its start: said so, not called stale.
+  const grown = crypto.randomBytes(30_000);
+  fs.appendFileSync(`/proc/${holder.pid}/fd/${held.fd}`, grown);
+  run('sync', ['-f', device.mountPoint]);
+  const [newer] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', device.loop, '--inode', String(held.inode), '--json']));
+  assert.deepEqual([newer?.bytes, newer?.sha256, newer?.live_item_id, newer?.live_sha256_match], [280_000, sha256(Buffer.concat([content, more, grown])), latest?.item_id, false]);
+  assert.equal(newer?.note, `DIFFERS from the /proc copy of item ${latest?.item_id} (250000 bytes, sha256 ${latest?.sha256}): the /proc copy is the first 250000 bytes of this one (280000 bytes): the file grew after the /proc copy was made`);
 });
 
 test('a case directory on the device being examined is refused before anything is written (root)', (t) => {
@@ -243,4 +257,44 @@ test('an inode number reused by a later file: the image copy is not compared wit
   const [copy] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--all', '--json']));
   assert.deepEqual([copy?.sha256, copy?.live_item_id, copy?.live_sha256_match], [later.files[0]?.sha256, null, null]);
   assert.match(copy?.note ?? '', /^not compared with the live item \d+ \(pid \d+\): that file was born at \d+, this inode at \d+ \(seconds since 1970\): the inode number was reused by another file$/);
+});
+
+test('an image copy equal to an earlier /proc copy of the file, not to the newest: the difference is kept, and the earlier copy named as equal (root)', async (t) => {
+  const dir = makeTempDir('earliercopy');
+  const caseDir = makeTempDir('earliercopy-case', '/dev/shm');
+  const device = loopFs({ dir, sizeMiB: 16 });
+  const content = crypto.randomBytes(40_000);
+  const holder = await startHolder(device.mountPoint, [{ kind: 'fd', name: 'rewritten.db', content }]);
+  t.after(async () => {
+    await holder.stop();
+    device.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const held = holder.files[0];
+  assert.ok(held !== undefined && held.fd !== null);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const [first] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  const image = path.join(dir, 'frozen.img');
+  run('sync', ['-f', device.mountPoint]);
+  run('fsfreeze', ['-f', device.mountPoint]);
+  try {
+    fs.copyFileSync(device.backing, image);
+  } finally {
+    run('fsfreeze', ['-u', device.mountPoint]);
+  }
+  // Rewritten in place after the image was taken, then snapshotted and copied again.
+  const fd = fs.openSync(`/proc/${holder.pid}/fd/${held.fd}`, 'r+');
+  fs.writeSync(fd, Buffer.from('WRITTEN-AFTER-FREEZE'), 0, 20, 1000);
+  fs.closeSync(fd);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const [second] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  assert.notEqual(second?.sha256, first?.sha256);
+  const [copy] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--inode', String(held.inode), '--json']));
+  assert.deepEqual([copy?.sha256, copy?.live_item_id, copy?.live_sha256_match], [sha256(content), second?.item_id, false]);
+  assert.equal(
+    copy?.note,
+    `DIFFERS from the /proc copy of item ${second?.item_id} (40000 bytes, sha256 ${second?.sha256}): same sha256 as the earlier /proc copy of item ${first?.item_id} (snapshot 1): ` +
+      'the file changed after that copy was made, which the image does not hold (it was taken before)',
+  );
 });

@@ -389,6 +389,10 @@ test('JSON: one document with the records of CONTRACT.md', (t) => {
   assert.equal(document['image_inodes']?.length, 2);
   assert.equal(document['recovered']?.length, 2);
   assert.equal(document['extracted']?.[0]?.['method'], 'icat');
+  assert.deepEqual(Object.keys(document['extracted']?.[0] ?? {}), [
+    'image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match',
+  ]);
+  assert.deepEqual(document['snapshots']?.map((snapshot) => snapshot['warnings']), document['snapshots']?.map(() => []), 'warnings: an array, not JSON text');
   assert.deepEqual(document['commands']?.[0]?.['argv'], ['+L1', '-n', '-P']);
 });
 

@@ -1,12 +1,13 @@
 // Extract inode contents from an image or device: icat writes the output file itself at full speed
 // while a worker thread hashes it right behind (one read, two cores); debugfs -c dump when icat
 // fails. Never an empty file presented as content, never an existing file overwritten.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { oneLine } from '../errors.js';
 import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
-import { bornSecond, cloneDevices, extractionOutput, finishExtraction, imageInodeCrtime, latestCompleteRecovery, liveItemsFor, startExtraction, type LiveCandidate } from '../store/images.js';
+import { bornSecond, cloneDevices, completeRecoveries, extractionOutput, finishExtraction, imageInodeCrtime, liveItemsFor, startExtraction, type LiveCandidate, type LiveCopy } from '../store/images.js';
 import { tryAppendSha256Sums } from '../util/sha256sums.js';
 import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
 import { dropCachedPages, icatToFd, icatToStream } from '../tools/icat.js';
@@ -128,7 +129,7 @@ interface Copier {
 
 /** Compare with the live copy, if any, and close the extraction's row. */
 function conclude(db: Db, id: number, source: ImageSource, target: ExtractTarget, outcome: Outcome, mounted: boolean): ExtractedJson {
-  const live = compareWithLive(db, source, target, outcome.sha256, mounted);
+  const live = compareWithLive(db, source, target, outcome, mounted);
   if (live.note !== null) outcome.notes.push(live.note);
   const note = outcome.notes.length === 0 ? null : outcome.notes.join('; ');
   finishExtraction(db, id, {
@@ -368,13 +369,15 @@ function judge(copy: Copy, method: 'icat' | 'debugfs', toolSucceeded: boolean, t
   }
   if (copy.holeBytes > 0) notes.push(`written sparse: ${copy.holeBytes} bytes of zeros left as holes in the copy (its sha256 counts them)`);
   if (expected === null) notes.push('the inode size is unknown: the copy cannot be checked for completeness');
+  else if (copy.bytes > expected) notes.push(`${copy.bytes} bytes extracted, more than the ${expected} the inode held when it was described: it grew meanwhile (a device in use)`);
   else if (copy.bytes !== expected) notes.push(`${copy.bytes} of ${expected} bytes extracted`);
   fs.chmodSync(copy.output, 0o400);
   return { output: copy.output, bytes: copy.bytes, sha256: copy.sha256, complete: toolSucceeded && expected !== null && copy.bytes === expected, method, notes };
 }
 
 /** A second, independent copy of a live item: do the two sha256 agree? Said plainly either way. */
-function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, sha256: string | null, mounted: boolean): { itemId: number | null; match: boolean | null; note: string | null } {
+function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, copy: { output: string | null; bytes: number; sha256: string | null }, mounted: boolean): { itemId: number | null; match: boolean | null; note: string | null } {
+  const { output, bytes, sha256 } = copy;
   let items = liveItemsFor(db, target.fsUuid, source.deviceId, target.inode);
   if (items.length === 0) return { itemId: null, match: null, note: null };
   // Two file systems can share a UUID (a cloned disk): on a device, the items of that very device count.
@@ -400,17 +403,63 @@ function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, sha
   const first = items[0];
   const holders = new Set(items.map((item) => `${item.pid}/${item.start_time ?? '?'}`)).size;
   const several = holders > 1 ? ` (${holders} processes held this inode number in the case's snapshots)` : '';
-  const recovered = latestCompleteRecovery(db, items.map((item) => item.item_id));
-  if (recovered === null) {
+  const copies = completeRecoveries(db, items.map((item) => item.item_id));
+  const recovered = copies[0];
+  if (recovered === undefined) {
     return { itemId: first?.item_id ?? null, match: null, note: `held open by pid ${first?.pid} (${first?.comm ?? '?'}, item ${first?.item_id}) at snapshot time${several}; no complete /proc copy to compare with` };
   }
-  if (sha256 === null) return { itemId: recovered.item_id, match: null, note: `the /proc copy of item ${recovered.item_id} exists; this extraction has no content to compare${several}` };
+  if (sha256 === null || output === null) return { itemId: recovered.item_id, match: null, note: `the /proc copy of item ${recovered.item_id} exists; this extraction has no content to compare${several}` };
   if (recovered.sha256 === sha256) return { itemId: recovered.item_id, match: true, note: `same sha256 as the /proc copy of item ${recovered.item_id}${several}` };
-  const why = mounted
-    ? 'the device was read while mounted: data still in the page cache had not reached the disk, so this device copy is stale'
-    : 'the file changed between the snapshot and the image, or the inode number was reused';
+  // Compared with the newest copy (a difference is never hidden), but an earlier copy of the same
+  // file may hold just what this one does: then the file changed after that copy, and that is the why.
+  const earlier = copies.find((copy) => copy.sha256 === sha256);
+  const why = earlier !== undefined
+    ? `same sha256 as the earlier /proc copy of item ${earlier.item_id} (snapshot ${earlier.snapshot_id}): the file changed after that copy was made` +
+      (mounted ? ', and the device does not hold the change yet (the page cache does: this device copy is behind)' : ', which the image does not hold (it was taken before)')
+    : differenceWhy(recovered, { output, bytes, sha256 }, mounted);
   return {
     itemId: recovered.item_id, match: false,
     note: `DIFFERS from the /proc copy of item ${recovered.item_id} (${recovered.bytes} bytes, sha256 ${recovered.sha256}): ${why}${several}`,
   };
+}
+
+/**
+ * Why an image copy and the newest /proc copy of the same file differ, from what the two hold: one
+ * the start of the other tells which is behind (a file that grew, a device whose disk lags the page
+ * cache); otherwise the possible causes, none chosen without grounds.
+ */
+function differenceWhy(proc: LiveCopy, image: { output: string; bytes: number; sha256: string }, mounted: boolean): string {
+  if (proc.output !== null && proc.bytes < image.bytes && startsWith(image.output, proc.bytes, proc.sha256)) {
+    return `the /proc copy is the first ${proc.bytes} bytes of this one (${image.bytes} bytes): the file grew after the /proc copy was made`;
+  }
+  if (proc.output !== null && image.bytes < proc.bytes && startsWith(proc.output, image.bytes, image.sha256)) {
+    return mounted
+      ? `this copy is the first ${image.bytes} bytes of the /proc copy: the device was read while mounted, and what the page cache held had not all reached the disk (this device copy is behind)`
+      : `this copy is the first ${image.bytes} bytes of the /proc copy: the file grew after the image was taken`;
+  }
+  return mounted
+    ? 'the device was read while mounted: data in the page cache may not have reached the disk (this device copy may be behind), or the file changed after the /proc copy was made'
+    : 'the file changed between the snapshot and the image, or the inode number was reused';
+}
+
+/** Whether the first BYTES bytes of FILE hash to SHA256 (false when it cannot be read). */
+function startsWith(file: string, bytes: number, sha256: string): boolean {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(file, 'r');
+    const hash = crypto.createHash('sha256');
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    let position = 0;
+    while (position < bytes) {
+      const read = fs.readSync(fd, buffer, 0, Math.min(buffer.length, bytes - position), position);
+      if (read === 0) return false;
+      hash.update(buffer.subarray(0, read));
+      position += read;
+    }
+    return hash.digest('hex') === sha256;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
 }

@@ -9,10 +9,10 @@ import { displayBytes } from '../util/bytes.js';
 import { writeLines } from './stream.js';
 import { exactText, jsonText, readU64 } from '../util/u64.js';
 
-function* array(name: string, rows: Iterable<unknown>, first = false): Generator<string> {
+function* array(name: string, rows: Iterable<unknown>, first = false, shape: (row: unknown) => unknown = (row) => row): Generator<string> {
   yield `${first ? '' : ','}\n"${name}":[`;
   let index = 0;
-  for (const row of rows) yield `${index++ === 0 ? '' : ','}\n${jsonText(row)}`;
+  for (const row of rows) yield `${index++ === 0 ? '' : ','}\n${jsonText(shape(row))}`;
   yield ']';
 }
 
@@ -21,7 +21,11 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
   await writeLines(out, (function* () {
     yield `{"tool":"unlinked","tool_version":${JSON.stringify(TOOL_VERSION)},"generated_at":${JSON.stringify(new Date().toISOString())},"case":${JSON.stringify(input.caseDir)}`;
     yield* array('snapshots', db.prepare(`SELECT id, source, host, boot_id, kernel, tool_version, started_at, finished_at, euid, import_file, import_sha256, lsof_status,
-      processes_seen, processes_vanished, processes_unreadable, fds_seen, fds_vanished, warnings FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).iterate());
+      processes_seen, processes_vanished, processes_unreadable, fds_seen, fds_vanished, warnings FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).iterate(), false, (row) => {
+      // Stored as JSON text: given as the array of strings it is.
+      const record = row as Record<string, unknown>;
+      return { ...record, warnings: record['warnings'] === null ? [] : (JSON.parse(String(record['warnings'])) as unknown) };
+    });
     const items = db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items ORDER BY snapshot_id, pid, kind, fd, id`);
     yield* array('items', (function* () {
       for (const row of items.iterate() as IterableIterator<StoredItemRow>) yield itemJson(exactItem(row));
@@ -57,9 +61,10 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
       }
     })());
     yield* array('extracted', (function* () {
-      const rows = db.prepare(`SELECT image, offset_sectors, inode, output, bytes, sha256, complete, method, note FROM extractions ORDER BY id`);
+      const rows = db.prepare(`SELECT image, offset_sectors, inode, output, bytes, sha256, complete, method, note, live_item_id, live_sha256_match FROM extractions ORDER BY id`);
       for (const row of rows.iterate() as IterableIterator<Record<string, unknown>>) {
-        yield { ...row, output: currentOutput(input.caseDir, row['output'] as string | null), complete: row['complete'] === 1 };
+        const match = row['live_sha256_match'];
+        yield { ...row, output: currentOutput(input.caseDir, row['output'] as string | null), complete: row['complete'] === 1, live_sha256_match: match === null ? null : match === 1 };
       }
     })());
     yield* array('commands', (function* () {

@@ -286,15 +286,24 @@ export function imageInodeCrtime(db: Db, imageInodeId: number | null): number | 
   return row?.crtime ?? null;
 }
 
-/** The newest complete /proc copy of any of these items: what an image extraction is compared with. */
-export function latestCompleteRecovery(db: Db, itemIds: readonly number[]): { item_id: number; sha256: string; bytes: number } | null {
-  if (itemIds.length === 0) return null;
-  const row = db
+/** A complete /proc copy of a live item, as an image extraction is compared with it. */
+export interface LiveCopy {
+  item_id: number;
+  snapshot_id: number;
+  output: string | null;
+  sha256: string;
+  bytes: number;
+}
+
+/** Every complete /proc copy of any of these items, the newest first: what an image extraction is compared with. */
+export function completeRecoveries(db: Db, itemIds: readonly number[]): LiveCopy[] {
+  if (itemIds.length === 0) return [];
+  return db
     .prepare(
-      `SELECT item_id, sha256, bytes FROM recoveries WHERE item_id IN (${itemIds.map(() => '?').join(',')}) AND sha256 IS NOT NULL AND complete = 1 ORDER BY id DESC LIMIT 1`,
+      `SELECT r.item_id, i.snapshot_id, r.output, r.sha256, r.bytes FROM recoveries r JOIN items i ON i.id = r.item_id
+       WHERE r.item_id IN (${itemIds.map(() => '?').join(',')}) AND r.sha256 IS NOT NULL AND r.complete = 1 ORDER BY r.id DESC`,
     )
-    .get(...itemIds) as { item_id: number; sha256: string; bytes: number } | undefined;
-  return row ?? null;
+    .all(...itemIds) as LiveCopy[];
 }
 
 // ---------------------------------------------------------------------------------------------
