@@ -46,8 +46,11 @@ export interface DebugfsInode {
   crtimeNs: number | null;
   /** The raw 32-bit i_dtime: a deletion time, or on the s_last_orphan chain the next orphan's number. */
   dtimeRaw: number;
-  /** File data blocks still listed by the extent tree or the block map (metadata blocks not counted). */
-  dataBlocks: number;
+  /**
+   * File data blocks still listed by the extent tree or the block map (metadata blocks not counted);
+   * null when unknown (istat, standing in for debugfs, could not read the block list).
+   */
+  dataBlocks: number | null;
   /** Data stored in the inode itself (inline data, fast symlink): readable without blocks. */
   inlineData: boolean;
   /**
@@ -212,7 +215,7 @@ function parseOne(inode: number, text: string, from: number, end: number): Debug
     }
     const first = lineStart < lineStop ? text.charCodeAt(lineStart) : -1;
     if (inList && first === OPEN_PAREN) {
-      found.dataBlocks += countDataBlocks(text.slice(lineStart, lineStop));
+      found.dataBlocks = (found.dataBlocks ?? 0) + countDataBlocks(text.slice(lineStart, lineStop));
       continue;
     }
     inList = false;
@@ -223,7 +226,7 @@ function parseOne(inode: number, text: string, from: number, end: number): Debug
     if (line === 'EXTENTS:' || line === 'BLOCKS:' || LIST_START.test(line)) {
       inList = true;
       const rest = line.slice(line.indexOf(':') + 1);
-      if (rest !== '') found.dataBlocks += countDataBlocks(rest);
+      if (rest !== '') found.dataBlocks = (found.dataBlocks ?? 0) + countDataBlocks(rest);
     } else if (fieldsDone) {
       if (line.startsWith('Size of inline data: ') && /^Size of inline data: [1-9]/.test(line)) found.inlineData = true;
     } else if (line.startsWith('User:') && !seenOwner) {

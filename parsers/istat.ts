@@ -13,8 +13,12 @@ export interface IstatInfo {
   gid: number | null;
   /** Epoch seconds of the "Deleted:" time, when istat prints one. */
   deleted: number | null;
-  /** Data block addresses listed under "Direct Blocks:" (and indirect ones). */
-  blocks: number;
+  /**
+   * Data block addresses listed under "Direct Blocks:" (and indirect ones); null when istat could not
+   * read the block list ("Error reading file: ... fs_attr_add_run ...", seen for a file of 600
+   * extents: it exits 0 with no blocks listed): unknown, not none.
+   */
+  blocks: number | null;
   /** st_mode with the file type, from "mode: rrw-r--r--". */
   mode: number | null;
 }
@@ -47,7 +51,11 @@ export function parseIstat(text: string): IstatInfo {
       continue;
     }
     if (inBlocks && /^[\d ]+$/.test(line.trim()) && line.trim() !== '') {
-      info.blocks += line.trim().split(/\s+/).filter((block) => block !== '0').length;
+      if (info.blocks !== null) info.blocks += line.trim().split(/\s+/).filter((block) => block !== '0').length;
+      continue;
+    }
+    if (line.startsWith('Error reading file:')) {
+      info.blocks = null;
       continue;
     }
     if (line.trim() === '') continue;

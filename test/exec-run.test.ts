@@ -3,9 +3,11 @@
 // command row says why, and run() fails with the consumer's own error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { run, type CommandRecord } from '../src/exec/run.js';
+import { cliPath } from './helpers/paths.js';
 import { copyTimeoutMs } from '../src/tools/limits.js';
 import { lsofLimits, startLsof } from '../src/tools/lsof.js';
 import { makeTempDir } from './helpers/holder.js';
@@ -69,4 +71,28 @@ test('an lsof killed at its timeout whose own child keeps its stderr open (stuck
   assert.ok(Date.now() - started < 10_000, `given up after ${Date.now() - started} ms`);
   const lsof = records.filter((record) => record.program === 'lsof' && record.argv[0] === '+L1');
   assert.deepEqual(lsof.map((record) => [record.exitCode, record.error]), [[null, 'timed out after 1000 ms; still there 1000 ms after SIGKILL (an uninterruptible wait): left behind']]);
+});
+
+test('run from a directory deleted meanwhile (a responder\'s shell where an attacker removed it): lsof and the Sleuth Kit still run, a relative path is one line (root)', (t) => {
+  const dir = makeTempDir('gonecwd');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const image = path.join(dir, 'small.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 8 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', image]);
+  const gone = path.join(dir, 'gone');
+  /** The CLI started in GONE, which is removed first (rmdir of the shell's own directory). */
+  const fromGone = (args: readonly string[]) => {
+    fs.mkdirSync(gone);
+    const result = spawnSync('sh', ['-c', 'cd "$1" && rmdir "$1" && shift && exec "$@"', 'sh', gone, process.execPath, cliPath, ...args], { encoding: 'utf8' });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+  const caseDir = path.join(dir, 'case');
+  const snapshot = fromGone(['--case', caseDir, 'snapshot', '--pid', String(process.pid), '--json']);
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+  assert.match((JSON.parse(snapshot.stdout) as { lsof: string }).lsof, /^ran: /);
+  const scan = fromGone(['--case', caseDir, 'image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  const relative = fromGone(['--case', 'case', 'list']);
+  assert.deepEqual([relative.code, relative.stderr], [1, 'unlinked: the current directory no longer exists (deleted): "case" cannot be found from it; cd to another directory, or give the path absolute\n']);
 });

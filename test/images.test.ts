@@ -538,3 +538,42 @@ test('a truncated image on which ils lists the orphans and then stops (exit 1) k
   const [copy] = json<ExtractedJson[]>(untouched(cut, caseDir, ['image', 'extract', cut, '--all', '--json']));
   assert.deepEqual([copy?.inode, copy?.bytes, copy?.sha256, copy?.complete], [inode, 20_000, crypto.createHash('sha256').update(content).digest('hex'), true]);
 });
+
+test('an orphan of 600 extents whose block list istat cannot read (debugfs had no room on the case disk): its blocks are unknown, not none, and extract still copies it, into a case whose path holds a quote and a question mark (root)', async (t) => {
+  const dir = makeTempDir('fragmented');
+  const small = path.join(dir, 'small');
+  let mounted = false;
+  t.after(() => {
+    if (mounted) execFileSync('umount', [small]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  // 4 KiB of data, then a 4 KiB hole, 600 times: 600 extents, more than istat (TSK 4.11.1) can list.
+  const content = Buffer.alloc(600 * 8192);
+  for (let index = 0; index < 600; index++) content.fill(65 + (index % 26), index * 8192, index * 8192 + 4096);
+  const built = await makeOrphanImage({ dir, fsType: 'ext4', sizeMiB: 64, features: ['^orphan_file'], orphans: [{ name: 'sparsefrag.bin', content, sparse: true }] });
+  const orphan = built.orphans[0];
+  assert.ok(orphan !== undefined);
+  assert.equal(orphan.sha256, crypto.createHash('sha256').update(content).digest('hex'));
+  const before = sha256File(built.image);
+  // A case disk too small for debugfs's batch output: the scan falls back to istat.
+  fs.mkdirSync(small);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4200k', 'tmpfs', small]);
+  mounted = true;
+  const smallCase = path.join(small, 'case');
+  const scan = runCli(smallCase, ['image', 'scan', built.image, '--json']);
+  assert.equal(scan.code, 3, scan.stderr);
+  assert.match(scan.stderr, /inodes not described by debugfs: 1 described by istat instead \(1 without their data blocks, which istat could not read: whether they still point at data is unknown\)/);
+  const record = json<ImageInodeJson[]>(scan).find((entry) => entry.inode === orphan.inode);
+  assert.deepEqual([record?.state, record?.size], ['orphan', content.length]);
+  const db = new Database(path.join(smallCase, 'case.sqlite'), { readonly: true });
+  assert.deepEqual(db.prepare('SELECT blocks FROM image_inodes WHERE inode = ?').get(orphan.inode), { blocks: null }, 'unknown, not 0');
+  db.close();
+  // The case moved to a disk with room, under a path debugfs's request line would have split.
+  const moved = path.join(dir, 'c"a?se');
+  fs.cpSync(smallCase, moved, { recursive: true });
+  const extract = runCli(moved, ['image', 'extract', built.image, '--all', '--json']);
+  assert.equal(extract.code, 0, extract.stderr);
+  const copy = json<ExtractedJson[]>(extract).find((entry) => entry.inode === orphan.inode);
+  assert.deepEqual([copy?.sha256, copy?.bytes, copy?.complete, copy?.method], [orphan.sha256, content.length, true, 'debugfs']);
+  assert.equal(sha256File(built.image), before);
+});

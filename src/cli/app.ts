@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { CommanderError } from 'commander';
 import { EXIT, UnlinkedError, errnoCode, oneLine } from '../errors.js';
 import { buildProgram } from './program.js';
+import { leaveDeletedCwd } from '../util/cwd.js';
 
 /** Node itself, its thread pool and SQLite need a few dozen descriptors before we open anything. */
 const MIN_OPEN_FILES = 80;
@@ -18,6 +19,7 @@ function openFilesLimit(): number | null {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  leaveDeletedCwd();
   const limit = openFilesLimit();
   if (limit !== null && limit < MIN_OPEN_FILES) {
     process.stderr.write(`unlinked: too many open files: the limit is ${limit}, unlinked needs at least ${MIN_OPEN_FILES}: raise it, e.g. \`ulimit -n 1024\`\n`);
@@ -51,6 +53,11 @@ export function reportError(error: unknown, verbose: boolean): number {
     return EXIT.failed;
   }
   const code = errnoCode(error);
+  if (code === 'ENOENT' && (error as NodeJS.ErrnoException).syscall === 'uv_cwd') {
+    // A relative path resolved in a shell whose directory was deleted meanwhile.
+    process.stderr.write('unlinked: the current directory no longer exists (deleted): cd to another one, or give every path absolute\n');
+    return EXIT.failed;
+  }
   if (code?.startsWith('SQLITE_') === true) {
     // A full disk, a read-only or locked case, a damaged file: the case database's fault, not ours.
     process.stderr.write(`unlinked: the case database failed (${code}): ${oneLine(error)}\n`);

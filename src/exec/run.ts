@@ -63,6 +63,11 @@ export interface RunOptions {
   /** Extra environment (e.g. TZ=UTC so a tool prints times we can read back). */
   env?: Record<string, string>;
   /**
+   * The program's working directory (default `/`: every path handed to a tool is absolute, and a
+   * responder's shell may sit in a directory since deleted, where no program could be started).
+   */
+  cwd?: string;
+  /**
    * A program in an uninterruptible wait (a FUSE request its hung daemon has already read) does not
    * die even of SIGKILL. Set, this long after the timeout's SIGKILL it is left behind (unreferenced,
    * its pipes closed: it cannot keep unlinked from exiting) and run() fails as timed out. Unset,
@@ -163,6 +168,7 @@ async function askVersion(tool: ToolName, programPath: string): Promise<string |
       reject: false,
       timeout: 10_000,
       stdin: 'ignore',
+      cwd: '/',
       all: true,
       encoding: 'utf8',
     });
@@ -200,6 +206,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       maxBuffer: options.maxBufferBytes ?? 256 * 1024 * 1024,
       // Output that goes to a file is not also collected in memory (nor counted against maxBuffer).
       stdin: 'ignore',
+      cwd: options.cwd ?? '/',
       // execa takes a file descriptor for stdout at run time (documented); its types here do not say so.
       ...(options.stdoutFd === undefined ? {} : { stdout: options.stdoutFd as unknown as 'inherit', buffer: { stdout: false } }),
       ...(options.streamStdout === undefined ? {} : { buffer: { stdout: false } }),

@@ -318,10 +318,14 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       if (info !== null) stats.set(inode, fromIstat(inode, info));
     }));
   }
-  scanned.undescribed = candidates.filter((inode) => !stats.has(inode)).length;
+  const byNeither = candidates.filter((inode) => !stats.has(inode)).length;
+  // istat exits 0 without the block list it could not read (a file of many extents): known but its data.
+  const blocksUnknown = undescribed.filter((inode) => stats.get(inode)?.dataBlocks === null).length;
+  scanned.undescribed = byNeither + blocksUnknown;
   if (undescribed.length > 0) {
-    warn(`${undescribed.length} inodes not described by debugfs: ${undescribed.length - scanned.undescribed} described by istat instead` +
-      (scanned.undescribed === 0 ? '' : `; ${scanned.undescribed} by neither (metadata from ils alone; whether they still point at data is unknown, reported as not recoverable)`));
+    warn(`${undescribed.length} inodes not described by debugfs: ${undescribed.length - byNeither} described by istat instead` +
+      (blocksUnknown === 0 ? '' : ` (${blocksUnknown} without their data blocks, which istat could not read: whether they still point at data is unknown)`) +
+      (byNeither === 0 ? '' : `; ${byNeither} by neither (metadata from ils alone; whether they still point at data is unknown, reported as not recoverable)`));
   }
 
   // An inode named only by the chain or the orphan file is an orphan when ils says it is allocated
@@ -449,8 +453,9 @@ function describe(
 ): NewImageInode {
   const ilsTimeOf = (printed: number | undefined): number | null => (printed === undefined ? null : fromIls(inode, printed));
   const size = stat?.size ?? ils?.size ?? null;
-  const dataBlocks = stat?.dataBlocks ?? 0;
-  const hasContent = dataBlocks > 0 || stat?.inlineData === true;
+  // null: not described, or described without its block list (istat could not read it): unknown.
+  const dataBlocks = stat?.dataBlocks ?? null;
+  const hasContent = (dataBlocks ?? 0) > 0 || stat?.inlineData === true;
   return {
     inode, state, foundBy: [by], size,
     mode: stat?.mode ?? (ils === undefined ? null : ils.perms),
@@ -466,8 +471,8 @@ function describe(
     // An empty orphan is whole as it is; an empty deleted inode may be one whose size ext4 zeroed;
     // a FIFO, socket or device has no content to copy.
     recoverable: stat === undefined || specialFileType(stat.mode) !== null ? false : hasContent || (state === 'orphan' && size === 0),
-    // null: debugfs did not describe it, so whether it still has blocks is unknown (not "none").
-    blocks: stat === undefined ? null : dataBlocks,
+    // null: debugfs did not describe it (nor istat its blocks), so whether it still has blocks is unknown (not "none").
+    blocks: dataBlocks,
     lastName: null,
     lastNameExact: null,
   };

@@ -7,6 +7,7 @@ import { backupSuperblockShift, parseExtSuperblock, type ExtSuperblock } from '.
 import { devString } from '../../parsers/procfs.js';
 import { devicesBuiltOn, devicesUnderDir, fileKey, loopFilesUnder } from '../util/blockDevices.js';
 import { displayBytes } from '../util/bytes.js';
+import { absolutePath } from '../util/cwd.js';
 
 export interface ImageSource {
   path: string;
@@ -58,7 +59,7 @@ export function changedSinceOpened(source: ImageSource): string | null {
 const DEV_BLOCK = /^\/dev\/block\/(\d+):(\d+)$/;
 
 export function openImageSource(image: string): ImageSource {
-  let absolute = path.resolve(image);
+  let absolute = absolutePath(image);
   // /dev/block/MAJ:MIN is a udev link; without udev, find the node through sysfs.
   const byNumber = DEV_BLOCK.exec(absolute);
   if (byNumber !== null && !fs.existsSync(absolute)) absolute = deviceNodeFor(`${byNumber[1]}:${byNumber[2]}`) ?? absolute;
@@ -198,7 +199,7 @@ export class FollowHasher {
  * be followed (an overlay whose upper directory is not visible here, FUSE) comes back as warnings.
  */
 export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): string[] {
-  let dir = path.resolve(caseDir);
+  let dir = absolutePath(caseDir);
   while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   const { device, under, unseen, loopFiles } = devicesUnderDir(dir);
   if (source.deviceId !== null && (device === source.deviceId || under.has(source.deviceId))) {

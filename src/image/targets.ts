@@ -108,7 +108,7 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       const stat = byInode.get(inode);
       if (stat === undefined) notes.push(`debugfs could not describe inode ${inode}: its size is unknown`);
       else if (stat.links !== null && stat.links > 0) notes.push(`inode ${inode} still has ${stat.links} link(s): a live file, not an orphan`);
-      let hasData = stat === undefined ? null : stat.dataBlocks > 0 || stat.inlineData || stat.size === 0;
+      let hasData = stat === undefined ? null : (stat.dataBlocks ?? 0) > 0 || stat.inlineData || stat.size === 0 || (stat.dataBlocks === null ? null : false);
       let why: string | null = null;
       if (stat !== undefined && hasNoFileType(stat)) {
         // A reserved inode a file system does not use (8 on ext2: no journal), or one never allocated:

@@ -8,6 +8,7 @@ import { LsofItemizer, crossCheckLsof } from '../store/lsof.js';
 import { finishSnapshot, insertSnapshotRow } from '../store/snapshots.js';
 import { TOOL_VERSION } from '../version.js';
 import { ingestLsofFile, type IngestResult } from './ingest.js';
+import { absolutePath } from '../util/cwd.js';
 
 export interface ImportResult extends IngestResult {
   snapshotId: number;
@@ -18,7 +19,7 @@ export interface ImportResult extends IngestResult {
 
 /** The capture's absolute path, once it is known to be a regular file (checked before a case is created for it). */
 export function captureFile(file: string): string {
-  const absolute = path.resolve(file);
+  const absolute = absolutePath(file);
   let stat: fs.Stats;
   try {
     stat = fs.statSync(absolute);

@@ -10,6 +10,7 @@ import { writeBodyfile } from './bodyfile.js';
 import { writeCsv } from './csv.js';
 import { writeHtml } from './html.js';
 import { writeJson } from './json.js';
+import { absolutePath } from '../util/cwd.js';
 
 export interface ReportInput {
   db: Db;
@@ -53,7 +54,7 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
     await spec.write({ db, caseDir: paths.dir, linkBase: linkTo(paths.dir) }, process.stdout);
     return '-';
   }
-  const target = path.resolve(out ?? path.join(paths.reports, spec.defaultName));
+  const target = absolutePath(out ?? path.join(paths.reports, spec.defaultName));
   // Checked before anything is written (the temporary file would go beside a directory named as the report).
   try {
     const existing = fs.lstatSync(target, { throwIfNoEntry: false });
@@ -134,7 +135,7 @@ function evidenceAt(db: Db, paths: CasePaths, target: string): string | null {
 
 /** The path with every directory in it resolved (symbolic links, '..'), the last name as it is. */
 function realEntry(file: string): string {
-  const absolute = path.resolve(file);
+  const absolute = absolutePath(file);
   let dir = path.dirname(absolute);
   const rest: string[] = [path.basename(absolute)];
   for (;;) {

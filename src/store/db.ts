@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { onSignalExit } from '../util/interrupt.js';
 import { UnlinkedError, oneLine } from '../errors.js';
 import { MIGRATIONS } from './schema.js';
+import { absolutePath } from '../util/cwd.js';
 
 export type Db = Database.Database;
 
@@ -16,7 +17,7 @@ export interface CasePaths {
 }
 
 export function casePaths(dir: string): CasePaths {
-  const absolute = path.resolve(dir);
+  const absolute = absolutePath(dir);
   return {
     dir: absolute,
     database: path.join(absolute, 'case.sqlite'),

@@ -19,16 +19,20 @@ const STAT_OUTPUT_BYTES = 2048;
 
 /**
  * How debugfs is to name the image: "?" starts unix_io's options, so a path holding one is reached
- * through a symbolic link in the scratch directory instead (debugfs opens what it points at).
+ * through a symbolic link in the scratch directory instead (debugfs opens what it points at), by
+ * its name there: debugfs runs in the scratch directory (IN_SCRATCH), whose own path may hold a "?".
  */
 function device(image: string, offsetSectors: number, scratch: string): string {
   let name = image;
   if (image.includes('?')) {
-    name = path.join(scratch, 'image');
-    if (!fs.existsSync(name)) fs.symlinkSync(image, name);
+    name = 'image';
+    if (!fs.existsSync(path.join(scratch, name))) fs.symlinkSync(image, path.join(scratch, name));
   }
   return offsetSectors === 0 ? name : `${name}?offset=${offsetSectors * 512}`;
 }
+
+/** run() options for debugfs in the scratch directory: the names device() and dump give are relative to it. */
+const inScratch = (scratch: string) => ({ cwd: scratch });
 
 /** A private scratch directory in workDir (the case directory), removed after fn. */
 async function withScratch<T>(workDir: string, fn: (dir: string) => Promise<T>): Promise<T> {
@@ -113,8 +117,8 @@ export async function debugfsStatMany(image: string, offsetSectors: number, inod
       const outputFd = fs.openSync(outputFile, 'wx', 0o600);
       let output: Awaited<ReturnType<typeof run>>;
       try {
-        output = await run('debugfs', ['-c', '-n', '-f', commands, device(image, offsetSectors, dir)], {
-          timeoutMs: batch.length > 100 ? WALK_TIMEOUT_MS : SHORT_TIMEOUT_MS, recorder, stdoutFd: outputFd, env: DEBUGFS_ENV,
+        output = await run('debugfs', ['-c', '-n', '-f', path.basename(commands), device(image, offsetSectors, dir)], {
+          timeoutMs: batch.length > 100 ? WALK_TIMEOUT_MS : SHORT_TIMEOUT_MS, recorder, stdoutFd: outputFd, env: DEBUGFS_ENV, ...inScratch(dir),
         });
       } finally {
         fs.closeSync(outputFd);
@@ -146,6 +150,7 @@ export async function debugfsCatToStream(
 ): Promise<void> {
   await withScratch(workDir, async (dir) => {
     await run('debugfs', ['-c', '-n', '-R', `cat <${inode}>`, device(image, offsetSectors, dir)], {
+      ...inScratch(dir),
       timeoutMs: copyTimeoutMs(sizeBytes), recorder, streamStdout: { consume, stallMs: STREAM_STALL_MS }, complaintOf,
     });
   });
@@ -154,10 +159,16 @@ export async function debugfsCatToStream(
 /** A small inode (the orphan file) read into memory with `cat <N>`, refused above maxBytes: where icat cannot read the file system. */
 export async function debugfsCatToBuffer(image: string, offsetSectors: number, inode: number, maxBytes: number, recorder: CommandRecorder, workDir: string): Promise<Buffer> {
   return withScratch(workDir, async (dir) => {
-    const result = await run('debugfs', ['-c', '-n', '-R', `cat <${inode}>`, device(image, offsetSectors, dir)], { timeoutMs: SHORT_TIMEOUT_MS, recorder, maxBufferBytes: maxBytes, complaintOf });
+    const result = await run('debugfs', ['-c', '-n', '-R', `cat <${inode}>`, device(image, offsetSectors, dir)], {
+      timeoutMs: SHORT_TIMEOUT_MS, recorder, maxBufferBytes: maxBytes, complaintOf, ...inScratch(dir),
+    });
     return result.stdout;
   });
 }
+
+/** What debugfs dumps into, in the scratch directory it runs in: a request is one line of text, parsed
+ * by debugfs (quotes, spaces), so the name is relative and plain whatever the case directory's path. */
+const DUMP_NAME = 'dump.out';
 
 /**
  * `dump <N> OUT`: debugfs writes OUT itself, here a name of its own in the scratch directory (a
@@ -167,9 +178,9 @@ export async function debugfsCatToBuffer(image: string, offsetSectors: number, i
  */
 export async function debugfsDump(image: string, offsetSectors: number, inode: number, output: string, sizeBytes: number | null, recorder: CommandRecorder, workDir: string): Promise<void> {
   await withScratch(workDir, async (dir) => {
-    const written = path.join(dir, 'dump.out');
+    const written = path.join(dir, DUMP_NAME);
     try {
-      await run('debugfs', ['-c', '-n', '-R', `dump <${inode}> "${written}"`, device(image, offsetSectors, dir)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder, complaintOf });
+      await run('debugfs', ['-c', '-n', '-R', `dump <${inode}> ${DUMP_NAME}`, device(image, offsetSectors, dir)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder, complaintOf, ...inScratch(dir) });
     } finally {
       // What it wrote is the caller's to judge, complaint or not.
       if (fs.existsSync(written)) fs.renameSync(written, output);

@@ -17,6 +17,22 @@ const run = (program: string, args: readonly string[]): string => execFileSync(p
 export interface OrphanSpec {
   name: string;
   content: Buffer;
+  /** Written with its all-zero 4 KiB blocks left as holes (data and holes taking turns: an extent each). */
+  sparse?: boolean;
+}
+
+/** Write CONTENT to FILE leaving its all-zero 4 KiB blocks unwritten (holes), its size whole. */
+function writeSparse(file: string, content: Buffer): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let at = 0; at < content.length; at += 4096) {
+      const block = content.subarray(at, at + 4096);
+      if (block.some((byte) => byte !== 0)) fs.writeSync(fd, block, 0, block.length, at);
+    }
+    fs.ftruncateSync(fd, content.length);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export interface OrphanImage {
@@ -52,11 +68,15 @@ export async function makeOrphanImage(options: OrphanImageOptions): Promise<Orph
   const { backing, loop, mountPoint } = device;
   let holder: Holder | null = null;
   try {
-    // Large contents are written here and only opened by the holder (its stdin carries the small ones).
-    for (const orphan of options.orphans) if (orphan.content.length > 16 << 20) fs.writeFileSync(path.join(mountPoint, orphan.name), orphan.content);
+    // Large and sparse contents are written here and only opened by the holder (its stdin carries the small ones).
+    const writtenHere = (orphan: OrphanSpec): boolean => orphan.content.length > 16 << 20 || orphan.sparse === true;
+    for (const orphan of options.orphans) {
+      if (orphan.sparse === true) writeSparse(path.join(mountPoint, orphan.name), orphan.content);
+      else if (writtenHere(orphan)) fs.writeFileSync(path.join(mountPoint, orphan.name), orphan.content);
+    }
     holder = await startHolder(
       mountPoint,
-      options.orphans.map((orphan) => ({ kind: orphan.content.length > 16 << 20 ? ('existing' as const) : ('fd' as const), name: orphan.name, content: orphan.content })),
+      options.orphans.map((orphan) => ({ kind: writtenHere(orphan) ? ('existing' as const) : ('fd' as const), name: orphan.name, content: orphan.content })),
     );
     run('sync', ['-f', mountPoint]);
     if (options.whileHeld !== undefined) await options.whileHeld(holder, mountPoint);
