@@ -14,6 +14,7 @@ import type { RecoveredJson } from '../src/recover/recover.js';
 import { devString } from '../parsers/procfs.js';
 import { btrfsWith, mountDevices } from '../src/util/blockDevices.js';
 import { undoEach } from './helpers/cleanup.js';
+import { killed } from './helpers/fuse.js';
 import { loopFs, loopFsFor } from './helpers/loopfs.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
@@ -540,6 +541,71 @@ test('a file on an overlay (a container\'s root) is on the disk of the overlay\'
   const triage = runCli(caseDir, ['triage', '--no-lsof', '--json']);
   const failures = (JSON.parse(triage.stdout) as { failures: Array<{ note: string }> }).failures.map((failure) => failure.note);
   assert.ok(failures.some((note) => note.startsWith('not copied: it is on')), failures.join('; '));
+});
+
+/** python3 holding a deleted file of JAIL (made, written, unlinked), then chrooted into JAIL: it prints its PID. */
+const CHROOTED_HOLDER = String.raw`import os, sys
+jail = sys.argv[1]
+fd = os.open(os.path.join(jail, 'held.log'), os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'held in a chroot ' * 100)
+os.unlink(os.path.join(jail, 'held.log'))
+os.chroot(jail)
+os.chdir('/')
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+
+test('a process chrooted below its mount\'s root (its mountinfo lists nothing): its overlay file is still known to be on the upper layer\'s disk, or, its mount nowhere to be seen, not copied unless forced; on a tmpfs it is copied (root)', async (t) => {
+  const dir = makeTempDir('chroot-overlay'); // /var/tmp: the disk of the upper layer, and of the first case
+  const merged = path.join(dir, 'merged');
+  for (const sub of ['lower', 'upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, sub));
+  const overlay = ['-t', 'overlay', 'overlay', '-o', `lowerdir=${path.join(dir, 'lower')},upperdir=${path.join(dir, 'upper')},workdir=${path.join(dir, 'work')}`, merged];
+  const holders: Array<ReturnType<typeof spawn>> = [];
+  let mounted = false;
+  t.after(async () => {
+    for (const holder of holders) await killed(holder).stop();
+    if (mounted) execFileSync('umount', [merged]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const start = async (command: string, args: string[]): Promise<number> => {
+    const holder = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    holders.push(holder);
+    return Number(await firstLine(holder));
+  };
+  // 1. The overlay mounted here, the holder chrooted into a directory of it.
+  execFileSync('mount', overlay);
+  mounted = true;
+  fs.mkdirSync(path.join(merged, 'jail'));
+  const pid = await start('python3', ['-c', CHROOTED_HOLDER, path.join(merged, 'jail')]);
+  assert.equal(fs.readFileSync(`/proc/${pid}/mountinfo`, 'latin1'), '', 'a chrooted process sees no mount');
+  const caseDir = path.join(dir, 'case');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const refused = runCli(caseDir, ['recover', '--json']);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /^unlinked: refusing to write into .*: it is on device \d+:\d+, the same file system as item 1 \(.*held\.log, on an overlay whose upper layer is there\)/);
+
+  // 2. The overlay in a mount namespace of its own: no mountinfo here or there names its device.
+  const privateCase = makeTempDir('chroot-overlay-case', '/dev/shm');
+  t.after(() => fs.rmSync(privateCase, { recursive: true, force: true }));
+  for (const sub of ['upper2', 'work2', 'merged2']) fs.mkdirSync(path.join(dir, sub));
+  const overlay2 = `lowerdir=${path.join(dir, 'lower')},upperdir=${path.join(dir, 'upper2')},workdir=${path.join(dir, 'work2')}`;
+  const hidden = await start('unshare', [
+    '-m', '--propagation', 'private', 'sh', '-c', 'mount -t overlay overlay -o "$3" "$2" && mkdir "$2/jail" && exec python3 -c "$1" "$2/jail"', 'sh', CHROOTED_HOLDER, path.join(dir, 'merged2'), overlay2,
+  ]);
+  // A tmpfs in a mount namespace of its own: memory, whatever its mount.
+  const inMemory = await start('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mkdir -p "$2" && mount -t tmpfs tmpfs "$2" && mkdir "$2/jail" && exec python3 -c "$1" "$2/jail"', 'sh', CHROOTED_HOLDER, path.join(dir, 'tmpfs')]);
+  assert.equal(runCli(privateCase, ['snapshot', '--no-lsof', '--pid', String(hidden), '--pid', String(inMemory)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(privateCase, ['list', '--all', '--json']));
+  const onOverlay = items.find((item) => item.pid === hidden);
+  const onTmpfs = items.find((item) => item.pid === inMemory);
+  assert.deepEqual([onOverlay?.mount_point, onTmpfs?.mount_point], [null, null], 'their mounts are unknown');
+  const copies = json<RecoveredJson[]>(runCli(privateCase, ['recover', '--json']));
+  const overlayCopy = copies.find((copy) => copy.item_id === onOverlay?.id);
+  assert.deepEqual([overlayCopy?.output, overlayCopy?.complete], [null, false]);
+  assert.match(overlayCopy?.note ?? '', /^not copied: it is on device 0:\d+, whose mount is known neither to its snapshot \(its process sees none: chrooted below the mount's root\?\) nor here \(a file system of type 0x794c7630\): .* rerun with --force-same-fs to copy it anyway$/);
+  const tmpfsCopy = copies.find((copy) => copy.item_id === onTmpfs?.id);
+  assert.deepEqual([tmpfsCopy?.sha256, tmpfsCopy?.complete], [sha256(Buffer.from('held in a chroot '.repeat(100))), true]);
+  const forced = json<RecoveredJson[]>(runCli(privateCase, ['recover', '--item', String(onOverlay?.id), '--force-same-fs', '--json']));
+  assert.deepEqual([forced[0]?.sha256, forced[0]?.complete], [sha256(Buffer.from('held in a chroot '.repeat(100))), true]);
 });
 
 test('a case on an overlay whose upper layer is on the evidence file system is refused: its writes land there, whatever its device number says (root)', async (t) => {

@@ -13,7 +13,7 @@ import { HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, typ
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { startHash } from '../image/source.js';
 import { displayBytes } from '../util/bytes.js';
-import { devicesUnderDir, mountDevices, mountSourceOf, overlayWritableDirs, storedOnChain } from '../util/blockDevices.js';
+import { devicesUnderDir, mountDevices, mountSourceOf, overlayWritableDirs, ownMountOfDevice, storedOnChain } from '../util/blockDevices.js';
 import { tryOr } from '../util/tryOr.js';
 import { createUnique } from '../util/createUnique.js';
 import { tryAppendSha256Sums } from '../util/sha256sums.js';
@@ -155,9 +155,55 @@ export function itemDevices(db: Db): (item: Pick<ItemRow, 'id' | 'dev'>) => read
   };
   return (item) => {
     const devs: ItemDevice[] = item.dev === null ? [] : [{ dev: item.dev, how: null }];
-    const mount = mountOf.get(item.id) as { fs_type: string | null; source: string | null; super_options: string | null } | undefined;
+    const mount = (mountOf.get(item.id) as { fs_type: string | null; source: string | null; super_options: string | null } | undefined) ?? ownMountRow(item.dev);
     for (const add of mount === undefined ? [] : mountAdds(mount)) if (!devs.some((known) => known.dev === add.dev)) devs.push(add);
     return devs;
+  };
+}
+
+/**
+ * A mount of the item's device in unlinked's own mount namespace, for an item whose snapshot knows
+ * none: a process chrooted below its mount's root sees no mount of it in its mountinfo.
+ */
+function ownMountRow(dev: string | null): { fs_type: string | null; source: string | null; super_options: string | null } | undefined {
+  const own = dev === null ? null : ownMountOfDevice(dev);
+  return own === null ? undefined : { fs_type: own.fsType, source: own.source, super_options: own.superOptions };
+}
+
+/** statfs f_type of FILE (stat -f, a child given up on after PROBE_TIMEOUT_MS), or null. */
+async function statfsType(file: string, recorder: CommandRecorder): Promise<number | null> {
+  try {
+    const result = await run('stat', ['-f', '-L', '--format=%t', '--', file], { timeoutMs: PROBE_TIMEOUT_MS, recorder, abandonAfterMs: ABANDON_AFTER_MS, env: C_LOCALE });
+    const type = Number.parseInt(result.stdout.toString('latin1').trim(), 16);
+    return Number.isSafeInteger(type) ? type : null;
+  } catch {
+    return null;
+  }
+}
+
+/** statfs f_type of file systems held in memory: nothing written to a disk can land on them. */
+const IN_MEMORY_FS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
+
+/**
+ * Why a copy of the item cannot be told safe, or null: a file on a device number of no disk (an
+ * overlay, a btrfs subvolume, FUSE) whose mount neither its snapshot (a process chrooted below the
+ * mount's root sees none) nor unlinked's namespace knows, so where that file system keeps its data,
+ * and whether the case's writes land there, is unknown. One in memory (tmpfs, by statfs) is safe.
+ */
+export function unknownBacking(db: Db, recorder: CommandRecorder): (item: ItemRow) => Promise<string | null> {
+  const mountOf = db.prepare(`SELECT 1 FROM items i JOIN mounts m ON m.snapshot_id = i.snapshot_id AND m.mnt_ns = i.mnt_ns AND m.mnt_id = i.mnt_id WHERE i.id = ?`);
+  return async (item) => {
+    if (item.dev === null || !item.dev.startsWith('0:') || item.kind === 'memfd') return null;
+    if (mountOf.get(item.id) !== undefined || ownMountOfDevice(item.dev) !== null) return null;
+    const source = sourcePath(item);
+    // Its file system is unknown: it may be one that does not answer (FUSE, NFS), so statfs is asked by a child.
+    const type = source === null ? null : await statfsType(source, recorder);
+    if (type !== null && IN_MEMORY_FS.has(type)) return null;
+    return (
+      `not copied: it is on device ${item.dev}, whose mount is known neither to its snapshot (its process sees none: chrooted below the mount's root?) nor here` +
+      `${type === null ? '' : ` (a file system of type 0x${type.toString(16)})`}: where that file system keeps its data, and whether the case's writes land there, cannot be told; ` +
+      'rerun with --force-same-fs to copy it anyway'
+    );
   };
 }
 
@@ -192,6 +238,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const recorder = commandRecorder(db);
   const silentDevs = new Map<string, string>();
   const origin = liveOrigin(db);
+  const unknownFs = unknownBacking(db, recorder);
   const record = (index: number, item: ItemRow, rowId: number, written: Outcome): void => {
     const unlisted = written.output === null || written.sha256 === null ? null : tryAppendSha256Sums(options.outputDir, written.sha256, written.output);
     const outcome = unlisted === null ? written : { ...written, note: written.note === null ? unlisted : `${written.note}; ${unlisted}` };
@@ -225,6 +272,8 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
         refusal = `not copied: it is on ${hit}, ${where}, whose writes could overwrite its freed blocks; rerun with --case on another disk (e.g. /mnt/usb/case), or --force-same-fs`;
       } else if (silent !== undefined) {
         refusal = silent;
+      } else if (options.sameFs !== 'force') {
+        refusal = await unknownFs(item);
       }
       if (refusal !== null) {
         record(index, item, rowId, failed(refusal));

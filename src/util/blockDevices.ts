@@ -199,6 +199,11 @@ function mountOf(dir: string | Buffer, mounts: () => MountInfo[]): MountInfo | n
   return mntId === null ? null : (mounts().find((mount) => mount.mntId === mntId) ?? null);
 }
 
+/** A mount of device DEV (MAJ:MIN) in this process's mount namespace, or null. */
+export function ownMountOfDevice(dev: string): MountInfo | null {
+  return ownMounts().find((mount) => mount.dev === dev) ?? null;
+}
+
 /** This process's mount namespace's mounts (none when unreadable). */
 function ownMounts(): MountInfo[] {
   return tryOr(() => parseMountInfo(fs.readFileSync('/proc/self/mountinfo', 'latin1')), [] as MountInfo[]);
