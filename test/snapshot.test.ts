@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cliPath } from './helpers/paths.js';
@@ -137,9 +138,15 @@ test('snapshot --pid of a process that is not there: said, and partly done (exit
   assert.deepEqual([none.code, none.stderr], [1, `unlinked: no process ${absent} on this host (not in /proc: exited, or never was): nothing stored\n`]);
   assert.equal(fs.existsSync(path.join(caseDir, 'case.sqlite')), false);
   // Our own PID twice: walked once.
-  const result = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', absent, '--pid', String(process.pid), '--pid', String(process.pid)]);
+  const result = runCli(caseDir, ['snapshot', '--no-lsof', '--json', '--pid', absent, '--pid', String(process.pid), '--pid', String(process.pid)]);
   assert.equal(result.code, 3, result.stderr);
-  assert.match(result.stderr, /warning: 1 of the 2 processes asked for with --pid did not exist or exited before the walk read them\n/);
+  // Named by its number on stderr, in the JSON and in the database (exit 3: they say which and why).
+  const said = `--pid ${absent}: no such process, or it exited before the walk read it: not in this snapshot`;
+  assert.match(result.stderr, new RegExp(`warning: ${said.replace(/[-:,]/g, '.')}\n`));
+  assert.deepEqual((JSON.parse(result.stdout) as { warnings: string[] }).warnings, [said]);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.deepEqual(db.prepare('SELECT warnings FROM snapshots ORDER BY id DESC LIMIT 1').get(), { warnings: JSON.stringify([said]) });
+  db.close();
 });
 
 test('as non-root: what is readable is listed, stderr says how many processes could not be read, and the snapshot is partly done (exit 3) (root)', async (t) => {

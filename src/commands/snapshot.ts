@@ -47,9 +47,9 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
         }),
       );
     }
-    // Processes asked for by PID that were not there (or exited before the walk read them).
+    // Processes asked for by PID that were not there (or exited before the walk read them): each
+    // named in the warnings (printed above, in the JSON and the database).
     const missing = options.pid === undefined ? 0 : summary.counts.processesVanished;
-    if (missing > 0) ctx.warn(`${missing} of the ${new Set(options.pid).size} processes asked for with --pid did not exist or exited before the walk read them`);
     // Files on a mount that did not answer were not examined, nor those of processes that could
     // not be read (not root, a security module): a deleted one may be missing.
     return summary.unanswered.length === 0 && missing === 0 && summary.counts.processesUnreadable === 0 ? EXIT.ok : EXIT.partial;

@@ -74,11 +74,20 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     }
     // A file system that answered the probe may still stop answering during the walk: watched then.
     const watchdog = probe.answered > 0 ? startWalkWatchdog() : null;
+    /** With --pid: the processes stored, to name those asked for that were not. */
+    const stored = new Set<number>();
     let walk;
     try {
-      walk = walkPids(pids, '/proc', (chunk) => store.writeChunk(chunk), unanswered, undefined, watchdog?.progress ?? null);
+      walk = walkPids(pids, '/proc', (chunk) => {
+        if (options.pids !== undefined) for (const row of chunk.processes) stored.add(row.pid);
+        store.writeChunk(chunk);
+      }, unanswered, undefined, watchdog?.progress ?? null);
     } finally {
       await watchdog?.stop();
+    }
+    // A process asked for by PID and not stored is said by its number, in the snapshot's warnings.
+    for (const pid of options.pids === undefined ? [] : pids.filter((leader) => !stored.has(leader) && leader !== process.pid)) {
+      warnings.push(`--pid ${pid}: no such process, or it exited before the walk read it: not in this snapshot`);
     }
     store.walked(walk);
     warnings.push(...walk.warnings);
