@@ -463,7 +463,7 @@ test('a report named as a directory, or under a file, is one line and exit 1, an
   assert.deepEqual([underFile.code, underFile.stderr], [1, `unlinked: cannot write a report at ${path.join(dir, 'plain', 'r.csv')}: ENOTDIR\n`]);
 });
 
-test('a report never replaces the case database, a recovered or extracted copy, an image the case scanned, or a device', (t) => {
+test('a report never replaces the case database, a recovered or extracted copy, an image the case scanned, an lsof capture (imported or kept), or a device', (t) => {
   const dir = makeTempDir('report-evidence');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const caseDir = path.join(dir, 'case');
@@ -475,6 +475,12 @@ test('a report never replaces the case database, a recovered or extracted copy, 
   const imageBytes = fs.readFileSync(image);
   fs.mkdirSync(path.join(caseDir, 'extracted'), { recursive: true });
   fs.writeFileSync(path.join(caseDir, 'extracted', 'copy'), 'evidence copy');
+  // An lsof capture imported: the file it came from and the case's copy of it.
+  const capture = path.join(dir, 'capture.F0');
+  fs.writeFileSync(capture, 'p4242\0c/bin/x\0\nf3\0tREG\0D0x803\0s10\0i77\0k0\0n/var/log/x (deleted)\0\n');
+  assert.equal(runCli(caseDir, ['lsof', 'import', capture]).code, 0);
+  const [kept] = fs.readdirSync(path.join(caseDir, 'lsof'));
+  const captureBytes = fs.readFileSync(capture);
   // The same places named another way: through a symbolic link to the folder, with '..'.
   fs.symlinkSync(caseDir, path.join(dir, 'link'));
   const refusals: Array<[string, string]> = [
@@ -483,6 +489,8 @@ test('a report never replaces the case database, a recovered or extracted copy, 
     [path.join(caseDir, 'extracted', 'copy'), `in ${path.join(caseDir, 'extracted')} (an extracted copy's folder)`],
     [path.join(caseDir, 'recovered', 'new.csv'), `in ${path.join(caseDir, 'recovered')} (a recovered copy's folder)`],
     [path.join(caseDir, '..', 'evidence.img'), `the image ${image} this case scanned (evidence)`],
+    [path.join(caseDir, 'lsof', kept ?? ''), `in ${path.join(caseDir, 'lsof')} (an lsof capture's folder)`],
+    [capture, `the lsof capture ${capture} this case imported (evidence)`],
   ];
   for (const [out, what] of refusals) {
     const refused = runCli(caseDir, ['report', '--format', 'csv', '--out', out]);
@@ -500,6 +508,7 @@ test('a report never replaces the case database, a recovered or extracted copy, 
   assert.equal(unwritable.code, 1);
   assert.match(unwritable.stderr, /^unlinked: cannot write a report at \/sys\/kernel\/unlinked-report\.csv: (permission denied|a read-only file system) \(the report is written beside it first, as unlinked-report\.csv\.partial-\d+\)\n$/);
   assert.ok(fs.readFileSync(image).equals(imageBytes));
+  assert.ok(fs.readFileSync(capture).equals(captureBytes));
   assert.equal(fs.readFileSync(path.join(caseDir, 'extracted', 'copy'), 'utf8'), 'evidence copy');
   // The case database is still one: the scan is in the report.
   assert.equal(runCli(caseDir, ['report', '--format', 'csv', '--out', path.join(dir, 'report.csv')]).code, 0);

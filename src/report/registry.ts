@@ -115,20 +115,25 @@ function writeFailure(code: string | undefined): string | undefined {
 
 /**
  * What of the case or its evidence the report's path names, or null: the case database (and its
- * -wal, -shm, -journal files), anything under recovered/ or extracted/, an image or device the case
- * scanned. Compared by the real path of the directory (the report is renamed into place: that
+ * -wal, -shm, -journal files), anything under recovered/, extracted/ or lsof/ (captures), an image
+ * or device the case scanned, a file an lsof capture was imported from. Compared by the real path of the directory (the report is renamed into place: that
  * directory entry is what would be replaced, a symbolic link itself rather than what it points at).
  */
 function evidenceAt(db: Db, paths: CasePaths, target: string): string | null {
   const entry = realEntry(target);
   const database = realEntry(paths.database);
   if ([database, `${database}-wal`, `${database}-shm`, `${database}-journal`].includes(entry)) return 'the case database';
-  for (const [dir, what] of [[paths.recovered, 'a recovered copy'], [paths.extracted, 'an extracted copy']] as const) {
+  const captures = path.join(paths.dir, 'lsof');
+  for (const [dir, what] of [[paths.recovered, 'a recovered copy'], [paths.extracted, 'an extracted copy'], [captures, 'an lsof capture']] as const) {
     const real = realEntry(dir);
     if (entry.startsWith(`${real}/`)) return `in ${dir} (${what}'s folder)`;
   }
   for (const { path: image } of db.prepare(`SELECT DISTINCT path FROM images`).all() as Array<{ path: string }>) {
     if (realEntry(image) === entry) return `the image ${image} this case scanned (evidence)`;
+  }
+  // The file an lsof capture was imported from: its sha256 is recorded with the snapshot.
+  for (const { import_file: file } of db.prepare(`SELECT DISTINCT import_file FROM snapshots WHERE import_file IS NOT NULL`).all() as Array<{ import_file: string }>) {
+    if (realEntry(file) === entry) return `the lsof capture ${file} this case imported (evidence)`;
   }
   return null;
 }
