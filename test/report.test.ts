@@ -646,3 +646,25 @@ test('CSV: a live item no copy was made of yet (a report before recover, as tria
   }
   assert.ok(uncopied.some((row) => (row[column('note')] ?? '').includes('no copy made yet')));
 });
+
+test('a host name and an image path from outside (a bidi override, a newline, markup) are shown in the display form in HTML, CSV and bodyfile, never raw', (t) => {
+  const host = 'ev\u202eil.exe<b>';
+  const image = '/evidence/ev|il\n=img\u202e.dd';
+  const dir = reportCase(t, (db) => {
+    db.prepare('UPDATE snapshots SET host = ?').run(host);
+    db.prepare('UPDATE images SET path = ?').run(image);
+  });
+  const shownHost = 'ev\\xe2\\x80\\xaeil.exe<b>';
+  const shownImage = '/evidence/ev|il\\x0a=img\\xe2\\x80\\xae.dd';
+  const html = runCli(dir, ['report', '--format', 'html', '--out', '-']).stdout;
+  assert.ok(!html.includes('\u202e'), 'no raw bidi override in the HTML');
+  assert.ok(html.includes(`<title>unlinked report \u2014 ${shownHost.replace('<', '&#60;').replace('>', '&#62;')}</title>`), 'the title shows the escaped host');
+  const csv = readCsv(runCli(dir, ['report', '--format', 'csv', '--out', '-']).stdout);
+  const header = csv[0] ?? [];
+  const hosts = new Set(csv.slice(1).map((record) => record[header.indexOf('host')]).filter((value) => value !== ''));
+  const images = new Set(csv.slice(1).map((record) => record[header.indexOf('image')]).filter((value) => value !== ''));
+  assert.deepEqual([[...hosts], [...images]], [[shownHost], [shownImage]]);
+  const bodyfile = runCli(dir, ['report', '--format', 'bodyfile', '--out', '-']).stdout;
+  assert.ok(bodyfile.includes(`in ${shownImage.replace('|', '\\x7c')} at sector`), 'the image path escaped once, its pipe as \\x7c');
+  assert.ok(!bodyfile.includes('\\x5cx'), 'nothing escaped twice');
+});

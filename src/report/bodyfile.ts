@@ -1,17 +1,14 @@
 // The Sleuth Kit 3.x bodyfile for mactime: MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime.
 // The whole name is in the display form (\xHH for controls, invalid UTF-8 and the backslash), and
-// '|' is written \x7c, so every line has exactly 11 fields: comm and the image path are text from
-// the case too, and a process can name itself anything but NUL with prctl(PR_SET_NAME), a newline
-// included, which would split the line and make mactime lose entries.
+// '|' is written \x7c, so every line has exactly 11 fields: comm and the image path (in the display
+// form in every finding) are text from the case too, and a process can name itself anything but NUL
+// with prctl(PR_SET_NAME), a newline included, which would split the line and make mactime lose entries.
 import type { Writable } from 'node:stream';
 import type { ReportInput } from './registry.js';
 import { UNLISTED_KIND, findings, type Finding } from './rows.js';
 import { writeLines } from './stream.js';
 import { displayBytes, parseDisplayBytes } from '../util/bytes.js';
 import { permissionString } from '../store/images.js';
-
-/** Text from the case as it was typed (the image path) in the display form the path already has. */
-const shown = (text: string): string => displayBytes(Buffer.from(text, 'utf8'));
 
 /**
  * comm is stored in the display form already (walk and lsof): escaping it again would write its
@@ -24,7 +21,7 @@ export function bodyfileName(finding: Finding): string {
   const where =
     finding.finding === 'live'
       ? `pid ${finding.pid ?? '?'}${finding.comm === null ? '' : ` ${shownComm(finding.comm)}`}${finding.fd === null ? ` ${finding.kind}` : ` fd ${finding.fd}`}, snapshot ${finding.snapshot_id ?? '?'}`
-      : `${finding.state ?? 'inode'} in ${finding.image === null ? '?' : shown(finding.image)} at sector ${finding.offset_sectors ?? 0}`;
+      : `${finding.state ?? 'inode'} in ${finding.image ?? '?'} at sector ${finding.offset_sectors ?? 0}`;
   // An image finding claims no bytes (path_b64 '') for a placeholder (`<inode N>`) or for a name fls
   // printed with '^' where a control byte was: mactime shows only this line, so it says which.
   const inexact = finding.finding === 'image' && finding.path_b64 === '' && finding.path.includes('^') ? "; name as fls printed it, '^' for a control byte" : '';

@@ -1,7 +1,7 @@
 // One "finding" per live item and per image inode, built once and shared by every format.
 import path from 'node:path';
 import type { Db } from '../store/db.js';
-import { displayBytes } from '../util/bytes.js';
+import { displayBytes, displayText } from '../util/bytes.js';
 import { SHOWN_INODES, correlate, heldByText, sameFilesystemScans } from '../store/images.js';
 import { exactText, readU64, type U64 } from '../util/u64.js';
 
@@ -106,7 +106,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
   for (const row of live.iterate() as IterableIterator<LiveRow>) {
     const sources = [row.in_proc ? 'proc' : null, row.in_lsof ? 'lsof' : null].filter(Boolean).join('+');
     yield {
-      finding: 'live', id: row.id, snapshot_id: row.snapshot_id, host: row.host, pid: row.pid, start_time: row.start_time, comm: row.comm,
+      finding: 'live', id: row.id, snapshot_id: row.snapshot_id, host: displayText(row.host), pid: row.pid, start_time: row.start_time, comm: row.comm,
       kind: row.kind, fd: row.fd, path: displayBytes(row.path), path_b64: row.path.toString('base64'), dev: row.dev, inode: readU64(row.inode, row.inode_text),
       size: readU64(row.size, row.size_text), mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: null, crtime: null,
       mount_point: row.mount_point === null ? null : displayBytes(row.mount_point), fs_type: row.fs_type, fs_uuid: row.fs_uuid, source: sources,
@@ -144,7 +144,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       fs_type: row.fs_type, fs_uuid: row.fs_uuid, source: 'image',
       status: row.e_complete === null ? (row.recoverable ? 'not copied' : 'unrecoverable') : row.e_complete ? 'complete' : 'incomplete',
       sha256: row.e_sha256, bytes: row.e_bytes, output: relative(caseDir, row.e_output),
-      note: [row.e_note, nameNote?.text ?? null, olderScan].filter((part): part is string => part !== null).join('; ') || null, image: row.image,
+      note: [row.e_note, nameNote?.text ?? null, olderScan].filter((part): part is string => part !== null).join('; ') || null, image: displayText(row.image),
       offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: heldBy,
     };
   }
@@ -163,7 +163,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       ctime: null, dtime: null, crtime: null, mount_point: null, fs_type: null, fs_uuid: null, source: 'image',
       status: row.complete === 1 ? 'complete' : 'incomplete', sha256: row.sha256, bytes: row.bytes, output: relative(caseDir, row.output),
       note: [row.note, 'extracted by its number (image extract --inode) when no scan of the image as it was then listed it (id is the extraction\'s)'].filter((part): part is string => part !== null).join('; '),
-      image: row.image, offset_sectors: row.offset_sectors, state: null, recoverable: null, held_by: null,
+      image: displayText(row.image), offset_sectors: row.offset_sectors, state: null, recoverable: null, held_by: null,
     };
   }
 }

@@ -2,6 +2,7 @@
 import type { Db } from '../store/db.js';
 import { shownCopy } from './rows.js';
 import { SHOWN_INODES, sameFilesystemScans } from '../store/images.js';
+import { displayText } from '../util/bytes.js';
 
 export interface CaseSummary {
   hosts: string[];
@@ -38,9 +39,10 @@ export function caseSummary(db: Db): CaseSummary {
   // nothing: a process hiding its files from lsof is the case the /proc-only count is there for.
   const lsofRan = `snapshot_id IN (SELECT id FROM snapshots WHERE lsof_status LIKE 'ran%')`;
   return {
-    hosts: (db.prepare(`SELECT DISTINCT host FROM snapshots WHERE host IS NOT NULL ORDER BY host`).all() as Array<{ host: string }>).map((row) => row.host),
+    hosts: (db.prepare(`SELECT DISTINCT host FROM snapshots WHERE host IS NOT NULL ORDER BY host`).all() as Array<{ host: string }>).map((row) => displayText(row.host)),
     kernels: (db.prepare(`SELECT DISTINCT kernel FROM snapshots WHERE kernel IS NOT NULL`).all() as Array<{ kernel: string }>).map((row) => row.kernel),
-    snapshots: db.prepare(`SELECT id, source, host, started_at, finished_at, import_file FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).all() as CaseSummary['snapshots'],
+    snapshots: (db.prepare(`SELECT id, source, host, started_at, finished_at, import_file FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).all() as CaseSummary['snapshots'])
+      .map((snapshot) => ({ ...snapshot, host: displayText(snapshot.host), import_file: displayText(snapshot.import_file) })),
     itemsByKind,
     items: count(`SELECT count(*) AS n FROM items WHERE ${finished}`),
     procOnly: count(`SELECT count(*) AS n FROM items WHERE ${finished} AND in_proc = 1 AND in_lsof = 0 AND ${lsofRan}`),

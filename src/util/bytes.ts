@@ -81,3 +81,13 @@ function utf8SequenceLength(bytes: Buffer, index: number): number {
   if (codePoint < min || codePoint > 0x10ffff || (codePoint >= 0xd800 && codePoint <= 0xdfff)) return 0;
   return length;
 }
+
+/**
+ * Text from outside (a host name, an image's path, a case folder) in the display form of its UTF-8
+ * bytes: a bidi override in a compromised host's name cannot reverse what a report shows.
+ */
+export function displayText(text: string): string;
+export function displayText(text: string | null): string | null;
+export function displayText(text: string | null): string | null {
+  return text === null ? null : displayBytes(Buffer.from(text, 'utf8'));
+}
