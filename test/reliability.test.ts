@@ -280,3 +280,16 @@ stop()
     db.close();
   }
 });
+
+test('an empty case.sqlite (0 bytes: wiped or cut short) is no case to the commands that read one: one line, exit 1, the file left as it was', (t) => {
+  const caseDir = makeTempDir('empty-case');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  const database = path.join(caseDir, 'case.sqlite');
+  fs.writeFileSync(database, '');
+  for (const args of [['report', '--format', 'html', '--out', path.join(caseDir, 'r.html')], ['list'], ['recover']]) {
+    const result = runCli(caseDir, args);
+    assert.deepEqual([result.code, result.stderr], [1, `unlinked: ${database} is empty (0 bytes: wiped, cut short, or never written): no case there; nothing was changed\n`], args.join(' '));
+  }
+  assert.equal(fs.statSync(database).size, 0);
+  assert.deepEqual(fs.readdirSync(caseDir), ['case.sqlite']);
+});

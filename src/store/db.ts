@@ -53,6 +53,11 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
   if (!options.create && !fs.existsSync(paths.database)) {
     throw new UnlinkedError('CASE', `no case database at ${paths.database}: run \`unlinked snapshot\` or \`unlinked image scan\` first, or pass --case DIR`);
   }
+  // An empty file (0 bytes: wiped, truncated, or a case killed while it was being made) holds no
+  // case: a command that only reads one says so, and never writes a schema into it.
+  if (!options.create && fs.statSync(paths.database, { throwIfNoEntry: false })?.size === 0 && (fs.statSync(`${paths.database}-wal`, { throwIfNoEntry: false })?.size ?? 0) === 0) {
+    throw new UnlinkedError('CASE', `${paths.database} is empty (0 bytes: wiped, cut short, or never written): no case there; nothing was changed`);
+  }
   if (options.readsOnly === true && fs.existsSync(paths.database) && !writable(paths.dir)) return readOnlyCase(paths);
   try {
     fs.mkdirSync(paths.dir, { recursive: true });
