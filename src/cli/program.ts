@@ -77,7 +77,7 @@ export function buildProgram(): Command & { exitCodeResult?: number } {
     .addHelpText('after', `
 Examples:
   sudo npx unlinked triage                     snapshot, recover everything, write reports
-  npx unlinked snapshot && npx unlinked list --json
+  npx unlinked snapshot; npx unlinked list --json    # snapshot exits 3 when some process could not be read
   npx unlinked image scan /evidence/disk.img --json
 Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the case database).`);
 
