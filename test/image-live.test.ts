@@ -257,6 +257,12 @@ test('an inode number reused by a later file: the image copy is not compared wit
   const [copy] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--all', '--json']));
   assert.deepEqual([copy?.sha256, copy?.live_item_id, copy?.live_sha256_match], [later.files[0]?.sha256, null, null]);
   assert.match(copy?.note ?? '', /^not compared with the live item \d+ \(pid \d+\): that file was born at \d+, this inode at \d+ \(seconds since 1970\): the inode number was reused by another file$/);
+  // The later file snapshotted too: the image's inode is held by it alone; the earlier file, born at
+  // another second, is left out of the match and said so.
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(later.pid)]).code, 0);
+  const [again] = json<ImageInodeJson[]>(runCli(caseDir, ['image', 'scan', image, '--json']));
+  assert.deepEqual(again?.live.map((match) => match.pid), [later.pid]);
+  assert.ok(again?.live_ambiguous_why.includes('1 other live item on this inode number, born at another second: other files on a reused inode number, not listed'), JSON.stringify(again?.live_ambiguous_why));
 });
 
 test('an image copy equal to an earlier /proc copy of the file, not to the newest: the difference is kept, and the earlier copy named as equal (root)', async (t) => {

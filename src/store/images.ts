@@ -223,9 +223,15 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
     .all(...params) as CorrelatableRow[];
   const result: Correlation[] = [];
   for (const row of rows) {
-    const live = byInode.get(row.image_inode_id);
-    if (live === undefined) continue;
+    const candidates = byInode.get(row.image_inode_id);
+    if (candidates === undefined) continue;
+    // Live files born at another second than this inode are other files given its number: left out
+    // when some holder was born with it (image extract compares with those alone too).
+    const bornWith = candidates.filter((match) => row.crtime === null || bornSecond(match.btime_ns) === null || bornSecond(match.btime_ns) === row.crtime);
+    const live = bornWith.length > 0 ? bornWith : candidates;
     const reasons = ambiguity(row, live);
+    const others = candidates.length - live.length;
+    if (others > 0) reasons.push(`${others} other live item${others === 1 ? '' : 's'} on this inode number, born at another second: other files on a reused inode number, not listed`);
     result.push({
       image_inode_id: row.image_inode_id, image_id: row.image_id, image: row.image, offset_sectors: row.offset_sectors, fs_uuid: row.fs_uuid,
       inode: row.inode, state: row.state, live, ambiguous: reasons.length > 0, reasons,
