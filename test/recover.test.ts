@@ -964,3 +964,55 @@ time.sleep(600)
   assert.equal(row.note, `interrupted: the copy did not finish; ${read} bytes were read (${read} of them holes, not written), ${row.bytes} bytes were in ${row.output} then (not hashed, not checked: writes were still in flight)`);
   db.close();
 });
+
+test('one file held by several fds and processes (a log inherited by forked workers, a dup): copied once, the other items recorded with that copy and said so, listed once in SHA256SUMS (root)', async (t) => {
+  const dir = makeTempDir('shared-file');
+  const caseDir = caseDirOnOtherFs('shared-file-case');
+  const script = String.raw`import os, sys
+path = os.path.join(sys.argv[1], 'worker-access.log')
+fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'GET / 200\n' * 5000)
+os.unlink(path)
+os.dup(fd)
+children = []
+for _ in range(3):
+    child = os.fork()
+    if child == 0:
+        sys.stdin.read()
+        os._exit(0)
+    children.append(child)
+print(' '.join(str(pid) for pid in [os.getpid()] + children), flush=True)
+sys.stdin.read()`;
+  const holder = spawn('python3', ['-c', script, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(async () => {
+    holder.stdin?.end();
+    await killed(holder).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pids = (await firstLine(holder)).split(' ');
+  const children = pids.slice(1);
+  t.after(() => {
+    // The forked workers: each killed by its PID (they wait on the holder's stdin).
+    for (const child of children) {
+      try {
+        process.kill(Number(child), 'SIGKILL');
+      } catch {
+        // exited already
+      }
+    }
+  });
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', ...pids.flatMap((pid) => ['--pid', pid])]).code, 0);
+  const copies = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  const content = sha256(Buffer.from('GET / 200\n'.repeat(5000)));
+  assert.equal(copies.length, 8, 'the two fds (one a dup) of the parent and of each of its three children');
+  assert.deepEqual(copies.map((copy) => [copy.sha256, copy.complete]), copies.map(() => [content, true]));
+  assert.equal(new Set(copies.map((copy) => copy.output)).size, 1, 'one file');
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')).filter((name) => name !== 'SHA256SUMS').length, 1);
+  assert.equal(fs.readFileSync(path.join(caseDir, 'recovered', 'SHA256SUMS'), 'utf8').trim().split('\n').length, 1);
+  const first = copies.find((copy) => copy.note === null);
+  assert.ok(first !== undefined);
+  for (const copy of copies.filter((entry) => entry !== first)) {
+    assert.match(copy.note ?? '', new RegExp(`^the same file as item ${first.item_id} \\(device \\d+:\\d+, inode ${first.inode}\\): its copy ${path.basename(first.output ?? '')} holds it, not copied again$`));
+  }
+});

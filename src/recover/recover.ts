@@ -239,8 +239,9 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const silentDevs = new Map<string, string>();
   const origin = liveOrigin(db);
   const unknownFs = unknownBacking(db, recorder);
-  const record = (index: number, item: ItemRow, rowId: number, written: Outcome): void => {
-    const unlisted = written.output === null || written.sha256 === null ? null : tryAppendSha256Sums(options.outputDir, written.sha256, written.output);
+  /** listed: false for an item whose copy is another item's file, already in SHA256SUMS. */
+  const record = (index: number, item: ItemRow, rowId: number, written: Outcome, listed = true): void => {
+    const unlisted = written.output === null || written.sha256 === null || !listed ? null : tryAppendSha256Sums(options.outputDir, written.sha256, written.output);
     const outcome = unlisted === null ? written : { ...written, note: written.note === null ? unlisted : `${written.note}; ${unlisted}` };
     update.run(
       outcome.output, outcome.bytes, outcome.sha256, outcome.complete ? 1 : 0, outcome.note, outcome.sizeAtStart, outcome.sizeAtEnd,
@@ -258,6 +259,30 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     startFollowing = resolve;
   });
   const followed: Array<Promise<void>> = [];
+  /** The first copy of each file (snapshot, device, inode) of this run: its outcome, null when it failed. */
+  const firstOfFile = new Map<string, { itemId: number; outcome: Promise<Outcome | null> }>();
+  /** Copy one item: `firstCopy` once it was copied once (it may be followed after), `done` once recorded. */
+  const copyItem = (index: number, item: ItemRow, rowId: number): { firstCopy: Promise<void>; outcome: Promise<Outcome | null>; done: Promise<void> } => {
+    const source = sourcePath(item);
+    const stallMs = (options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S) * 1000;
+    const reader = source !== null && mayNotAnswer(item) ? new ChildReader(item, source, recorder, stallMs, silentDevs) : new LocalReader(item, source);
+    let copiedOnce: () => void = () => undefined;
+    const firstCopy = new Promise<void>((resolve) => {
+      copiedOnce = resolve;
+    });
+    // Stopped at once by a signal, the row names the file and what it held then (never counted a copy).
+    let copying: { file: string; state: Readonly<CopyState> } | null = null;
+    const unhook = onSignalExit(() => {
+      if (copying === null) return;
+      const { file, state } = copying;
+      const size = tryOr(() => fs.statSync(file).size, null);
+      interrupted.run(file, size ?? 0, `interrupted: the copy did not finish; ${state.bytes} bytes were read (${state.holeBytes} of them holes, not written), ` +
+        `${size ?? '?'} bytes were in ${file} then (not hashed, not checked: writes were still in flight)`, rowId);
+    });
+    const copied = recoverOne(item, reader, options, { copiedOnce, followFrom, guard, onFile: (file, state) => (copying = { file, state }) });
+    const done = copied.then((outcome) => record(index, item, rowId, outcome)).finally(unhook);
+    return { firstCopy, outcome: copied.catch(() => null), done };
+  };
   try {
     for (const [index, item] of items.entries()) {
       const rowId = Number(insert.run(item.id, path.join(options.outputDir, outputName(item)), nowIso()).lastInsertRowid);
@@ -279,27 +304,26 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
         record(index, item, rowId, failed(refusal));
         continue;
       }
-      const source = sourcePath(item);
-      const stallMs = (options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S) * 1000;
-      const reader = source !== null && mayNotAnswer(item) ? new ChildReader(item, source, recorder, stallMs, silentDevs) : new LocalReader(item, source);
-      let copiedOnce: () => void = () => undefined;
-      const firstCopy = new Promise<void>((resolve) => {
-        copiedOnce = resolve;
-      });
-      // Stopped at once by a signal, the row names the file and what it held then (never counted a copy).
-      let copying: { file: string; state: Readonly<CopyState> } | null = null;
-      const unhook = onSignalExit(() => {
-        if (copying === null) return;
-        const { file, state } = copying;
-        const size = tryOr(() => fs.statSync(file).size, null);
-        interrupted.run(file, size ?? 0, `interrupted: the copy did not finish; ${state.bytes} bytes were read (${state.holeBytes} of them holes, not written), ` +
-          `${size ?? '?'} bytes were in ${file} then (not hashed, not checked: writes were still in flight)`, rowId);
-      });
-      const done = recoverOne(item, reader, options, { copiedOnce, followFrom, guard, onFile: (file, state) => (copying = { file, state }) })
-        .then((outcome) => record(index, item, rowId, outcome))
-        .finally(unhook);
-      await Promise.race([firstCopy, done]);
-      followed.push(done);
+      // The same file held by another fd or process of the snapshot (a log inherited by forked
+      // workers, a dup'ed fd, an executable run by many): its whole copy stands for this item too;
+      // a copy of it that is not whole leaves this item to be copied itself, after the others.
+      const key = item.dev === null || item.inode === null ? null : `${item.snapshot_id}/${item.dev}/${String(item.inode)}`;
+      const earlier = key === null ? undefined : firstOfFile.get(key);
+      if (earlier !== undefined) {
+        followed.push(earlier.outcome.then(async (outcome) => {
+          if (outcome !== null && outcome.complete && outcome.output !== null && outcome.sha256 !== null) {
+            const same = `the same file as item ${earlier.itemId} (device ${item.dev ?? '?'}, inode ${String(item.inode)}): its copy ${path.basename(outcome.output)} holds it, not copied again`;
+            record(index, item, rowId, { ...outcome, note: outcome.note === null ? same : `${same}; ${outcome.note}` }, false);
+          } else {
+            await copyItem(index, item, rowId).done;
+          }
+        }));
+        continue;
+      }
+      const copy = copyItem(index, item, rowId);
+      if (key !== null) firstOfFile.set(key, { itemId: item.id, outcome: copy.outcome });
+      await Promise.race([copy.firstCopy, copy.done]);
+      followed.push(copy.done);
     }
   } finally {
     // Even when the first pass failed (the case database, say): the copies waiting to follow end.
