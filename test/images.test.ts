@@ -577,3 +577,26 @@ test('an orphan of 600 extents whose block list istat cannot read (debugfs had n
   assert.deepEqual([copy?.sha256, copy?.bytes, copy?.complete, copy?.method], [orphan.sha256, content.length, true, 'debugfs']);
   assert.equal(sha256File(built.image), before);
 });
+
+test('an orphan with a 64 MiB hole on an ext4 without extents (block maps): copied by debugfs cat, not by icat, which reads such holes a block at a time, and said so (root)', async (t) => {
+  const dir = makeTempDir('blockmap-holes');
+  const caseDir = makeTempDir('blockmap-holes-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const content = Buffer.alloc((64 << 20) + 8192);
+  content.fill('A', 0, 5000);
+  content.fill('C', content.length - 10);
+  const built = await makeOrphanImage({ dir, fsType: 'ext4', sizeMiB: 32, features: ['^extent', '^64bit', '^orphan_file'], orphans: [{ name: 'holes.db', content, sparse: true }] });
+  const orphan = built.orphans[0];
+  assert.ok(orphan !== undefined);
+  const before = sha256File(built.image);
+  const extract = runCli(caseDir, ['image', 'extract', built.image, '--all', '--json']);
+  assert.equal(extract.code, 0, extract.stderr);
+  const copy = json<ExtractedJson[]>(extract).find((entry) => entry.inode === orphan.inode);
+  assert.deepEqual([copy?.sha256, copy?.bytes, copy?.complete, copy?.method], [crypto.createHash('sha256').update(content).digest('hex'), content.length, true, 'debugfs']);
+  assert.match(copy?.note ?? '', /^a block-mapped file with holes \(no extents on this file system\): copied by debugfs cat, since icat reads such holes a block at a time \(minutes per GiB\); written sparse: \d+ bytes of zeros left as holes/);
+  assert.ok(fs.statSync(copy?.output ?? '').blocks * 512 < 1 << 20, 'written sparse');
+  assert.equal(sha256File(built.image), before);
+});

@@ -13,7 +13,7 @@ import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debug
 import { dropCachedPages, icatToFd, icatToStream } from '../tools/icat.js';
 import { HOLE_BLOCK, newCopyState, streamInto } from '../recover/copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
-import { FollowHasher, type ImageSource } from './source.js';
+import { FollowHasher, readSuperblock, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
 import { specialFileType } from '../util/mode.js';
 
@@ -185,13 +185,26 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
     copier.onSlow?.(`inode ${target.inode} at sector ${target.offsetSectors}: ${target.size ?? '?'} bytes, ${holes} of them holes: ` +
       'icat and debugfs read the holes out as zeros and each is hashed (about a minute per 16 GiB), so it is copied after the others');
   }
+  const catStream = (consume: (chunk: Buffer) => Promise<void>) =>
+    debugfsCatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder, path.dirname(copier.outputDir));
+  const notes: string[] = [];
+  // icat (TSK 4.11.1) walks a block map's holes block by block, sending nothing meanwhile: minutes
+  // per GiB of hole (a 5 GiB one outlasted the 300 s stall limit). A file system without extents
+  // has only block maps: there a file with holes goes to debugfs cat first.
+  if (plan.streamed && readSuperblock(copier.source, target.offsetSectors)?.extents === false) {
+    const first = await copyStreamed(copier, `${base}.debugfs`, catStream);
+    const why = 'a block-mapped file with holes (no extents on this file system): copied by debugfs cat, since icat reads such holes a block at a time (minutes per GiB)';
+    if (first.error === null) return judge(first.copy, 'debugfs', true, target, [why]);
+    notes.push(`debugfs cat failed after ${first.copy.bytes} bytes (${first.error}), tried first for ${why.slice(0, why.indexOf(':'))}`);
+    discard(first.copy.output);
+  }
   const viaIcat = plan.streamed
     ? await copyStreamed(copier, base, (consume) => icatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder))
     : await copyWithIcat(copier, target, base);
-  if (viaIcat.error === null) return judge(viaIcat.copy, 'icat', true, target, []);
+  if (viaIcat.error === null) return judge(viaIcat.copy, 'icat', true, target, notes);
   // icat refused (e.g. "Address missing in partial image", or TSK 4.11's "Invalid address in run"
   // past a hole of a sparse ext4 file): try debugfs, then keep the better copy.
-  const notes = [`icat failed after ${viaIcat.copy.bytes} bytes (${viaIcat.error})`];
+  notes.push(`icat failed after ${viaIcat.copy.bytes} bytes (${viaIcat.error})`);
   // debugfs dump writes the holes out as zeros: a sparse inode comes through `cat`, written sparse.
   const request = plan.streamed ? 'cat' : 'dump';
   // dump writes the whole size beside icat's prefix: tried only when both fit.
@@ -200,9 +213,7 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
     notes.push(`debugfs dump not tried: ${noRoom}`);
     return judge(viaIcat.copy, 'icat', false, target, notes);
   }
-  const viaDebugfs = plan.streamed
-    ? await copyStreamed(copier, `${base}.debugfs`, (consume) => debugfsCatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder, path.dirname(copier.outputDir)))
-    : await copyWithDebugfs(copier, target, base);
+  const viaDebugfs = plan.streamed ? await copyStreamed(copier, `${base}.debugfs`, catStream) : await copyWithDebugfs(copier, target, base);
   if (viaDebugfs.error !== null) notes.push(`debugfs ${request} failed (${viaDebugfs.error})`);
   const icatCopy = viaIcat.copy;
   const debugfsCopy = viaDebugfs.copy;
