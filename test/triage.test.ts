@@ -10,6 +10,7 @@ import { cliPath } from './helpers/paths.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 import { wholeHostExit } from './helpers/host.js';
+import { runCli } from './helpers/cli.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 
@@ -187,4 +188,10 @@ while True:
   } finally {
     db.close();
   }
+  // Stopped before its copies were through: the reports it left are its first, and say so on top.
+  const html = fs.readFileSync(path.join(caseDir, 'reports', 'report.html'), 'utf8');
+  assert.match(html, /<p class="stage"><strong>Written by triage before its copies\. A triage that finishes writes this page again after them: if this line is still here, it stopped before/);
+  const rewritten = runCli(caseDir, ['report', '--format', 'html']);
+  assert.equal(rewritten.code, 0, rewritten.stderr);
+  assert.doesNotMatch(fs.readFileSync(path.join(caseDir, 'reports', 'report.html'), 'utf8'), /class="stage"/);
 });

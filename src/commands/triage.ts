@@ -38,7 +38,9 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
       const ordered = orderByVolatility(items.map((item) => ({ ...item, fsType: item.fs_type, processState: states.get(item.pid) ?? null })), memoryBytes()) as ItemRow[];
       // The reports of the snapshot first: a copy that takes very long (a file of holes), or a triage
       // stopped half-way, still leaves them. Written again when the copies are done.
-      await writeReport(kase.db, kase.paths, 'html', undefined);
+      const stage = 'Written by triage before its copies. A triage that finishes writes this page again after them: if this line is still here, it stopped before ' +
+        '(Ctrl-C, a kill): `unlinked report --format html` (and `--format csv`) write the reports from the case as it is now.';
+      await writeReport(kase.db, kase.paths, 'html', undefined, stage);
       await writeReport(kase.db, kase.paths, 'csv', undefined);
       const progress = progressPrinter(ctx);
       recovered = await recoverItems(kase.db, ordered, {

@@ -171,7 +171,7 @@ export async function writeHtml(input: ReportInput, out: Writable): Promise<void
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>unlinked report \u2014 ${escapeHtml(summary.hosts.join(', ') || 'case')}</title>
 <style>${STYLE}</style></head>
-<body><header><h1>Deleted-but-open files \u2014 ${escapeHtml(summary.hosts.join(', ') || 'case')}</h1><p>unlinked ${escapeHtml(TOOL_VERSION)} \u00b7 ${escapeHtml(input.caseDir)}</p></header><main>
+<body><header><h1>Deleted-but-open files \u2014 ${escapeHtml(summary.hosts.join(', ') || 'case')}</h1><p>unlinked ${escapeHtml(TOOL_VERSION)} \u00b7 ${escapeHtml(input.caseDir)}</p>${input.stage === undefined ? '' : `<p class="stage"><strong>${escapeHtml(input.stage)}</strong></p>`}</header><main>
 ${summaryHtml(summary, generatedAt)}
 <section><h2>Findings</h2>
 <div class="controls"><input id="q" type="search" placeholder="filter: path, process, hash\u2026" size="40"><select id="kind"><option value="">every kind</option></select><span id="pageinfo" class="muted"></span></div>

@@ -17,6 +17,8 @@ export interface ReportInput {
   caseDir: string;
   /** Prefix that turns a case-relative path into a link relative to the report file: URL-encoded (see linkTo). */
   linkBase: string;
+  /** Said at the top of the HTML page: a report written part-way through (triage's first, before its copies). */
+  stage?: string;
 }
 
 export interface ReportFormat {
@@ -48,10 +50,10 @@ export function linkTo(directory: string): string {
  * Write one report. out: a file path, '-' for stdout, or undefined for <case>/reports/<default name>.
  * A file is written under a temporary name and renamed, so a killed run never leaves half a report.
  */
-export async function writeReport(db: Db, paths: CasePaths, format: ReportFormatName, out: string | undefined): Promise<string> {
+export async function writeReport(db: Db, paths: CasePaths, format: ReportFormatName, out: string | undefined, stage?: string): Promise<string> {
   const spec = REPORT_FORMATS[format];
   if (out === '-') {
-    await spec.write({ db, caseDir: paths.dir, linkBase: linkTo(paths.dir) }, process.stdout);
+    await spec.write({ db, caseDir: paths.dir, linkBase: linkTo(paths.dir), ...(stage === undefined ? {} : { stage }) }, process.stdout);
     return '-';
   }
   const target = absolutePath(out ?? path.join(paths.reports, spec.defaultName));
@@ -91,7 +93,7 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
   // A signal while it is written: the half report goes with the process, never left beside the real one.
   const unhook = onSignalExit(() => fs.rmSync(temporary, { force: true }));
   try {
-    await spec.write({ db, caseDir: paths.dir, linkBase: linkTo(relativeCase) }, stream);
+    await spec.write({ db, caseDir: paths.dir, linkBase: linkTo(relativeCase), ...(stage === undefined ? {} : { stage }) }, stream);
     await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
     fs.renameSync(temporary, target);
   } catch (error) {
