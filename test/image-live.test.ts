@@ -304,3 +304,31 @@ test('an image copy equal to an earlier /proc copy of the file, not to the newes
       'the file changed after that copy was made, which the image does not hold (it was taken before)',
   );
 });
+
+test('an image of the live file system given another UUID (tune2fs -U on the copy): not matched to the live items, but said: same last mount point, same inode numbers (root)', async (t) => {
+  const dir = makeTempDir('newuuid');
+  const caseDir = makeTempDir('newuuid-case', '/dev/shm');
+  const device = loopFs({ dir, sizeMiB: 16 });
+  const holder = await startHolder(device.mountPoint, [{ kind: 'fd', name: 'held.log', content: crypto.randomBytes(9000) }]);
+  t.after(async () => {
+    await holder.stop();
+    device.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const image = path.join(dir, 'frozen.img');
+  run('sync', ['-f', device.mountPoint]);
+  run('fsfreeze', ['-f', device.mountPoint]);
+  try {
+    fs.copyFileSync(device.backing, image);
+  } finally {
+    run('fsfreeze', ['-u', device.mountPoint]);
+  }
+  run('tune2fs', ['-f', '-U', 'random', image]);
+  const scan = runCli(caseDir, ['image', 'scan', image, '--json']);
+  const [record] = json<ImageInodeJson[]>(scan);
+  assert.deepEqual([record?.inode, record?.live], [holder.files[0]?.inode, []]);
+  assert.match(scan.stderr, new RegExp(`warning: sector 0: no live item has this file system's UUID ${record?.fs_uuid}, but 1 live item \\(pid ${holder.pid}\\) on a file system with UUID [0-9a-f-]+, ` +
+    `mounted where this one was last mounted \\(${device.mountPoint}\\), hold inode numbers of its orphans: the same file system under another UUID`));
+});

@@ -6,6 +6,8 @@ import { commandRecorder } from '../store/commands.js';
 import { correlate, imageInodesOf, type ImageInodeJson, type ImageInodeRecord } from '../store/images.js';
 import { scanImage, scanProblems, type ScanResult } from '../image/scan.js';
 import { openImageSource, refuseCaseOnEvidence } from '../image/source.js';
+import type { Db } from '../store/db.js';
+import { parseDisplayBytes } from '../util/bytes.js';
 
 export interface ImageScanOptions {
   offset?: number;
@@ -28,7 +30,9 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
       );
     }
     // Only the inodes live items match (one query); the whole list is read back for --json only.
-    for (const match of correlate(kase.db, { imageId: scan.imageId })) {
+    const matches = correlate(kase.db, { imageId: scan.imageId });
+    for (const hint of otherUuidHints(kase.db, scan, new Set(matches.map((match) => match.offset_sectors)))) ctx.warn(hint);
+    for (const match of matches) {
       const holders = match.live.map((holder) => `pid ${holder.pid} (${holder.comm ?? '?'}) in snapshot ${holder.snapshot_id}`);
       ctx.info(
         `inode ${match.inode} at sector ${match.offset_sectors} was held open by ${holders.join(', ')}` +
@@ -58,4 +62,30 @@ function afterScan(scan: ScanResult): string {
 
 function toJson({ image_inode_id: _id, blocks: _blocks, block_size: _blockSize, nlink: _nlink, ...record }: ImageInodeRecord): ImageInodeJson {
   return record;
+}
+
+/**
+ * A file system none of whose orphans a live item matches by UUID, while live items on a file system
+ * last mounted at the very path it was last mounted at hold files of its orphans' inode numbers: the
+ * same file system under another UUID (tune2fs -U on the copy, a clone given a new one)? Said, never
+ * matched: a UUID is what ties an image to a host.
+ */
+function otherUuidHints(db: Db, scan: ScanResult, matched: ReadonlySet<number>): string[] {
+  const hints: string[] = [];
+  const lookup = db.prepare(
+    `SELECT fs_uuid, count(*) AS n, group_concat(DISTINCT pid) AS pids FROM deleted_items
+     WHERE mount_point = ? AND (fs_uuid IS NULL OR fs_uuid != ?) AND inode IN (SELECT value FROM json_each(?)) GROUP BY fs_uuid`,
+  );
+  for (const fs of scan.filesystems) {
+    const orphans = fs.inodes.filter((inode) => inode.state === 'orphan').map((inode) => inode.inode);
+    if (fs.failure !== null || fs.lastMountPoint === null || orphans.length === 0 || matched.has(fs.offsetSectors)) continue;
+    for (const row of lookup.all(parseDisplayBytes(fs.lastMountPoint), fs.fsUuid ?? '', JSON.stringify(orphans)) as Array<{ fs_uuid: string | null; n: number; pids: string }>) {
+      hints.push(
+        `sector ${fs.offsetSectors}: no live item has this file system's UUID ${fs.fsUuid ?? '?'}, but ${row.n} live item${row.n === 1 ? '' : 's'} (pid ${row.pids}) on a file system ` +
+          `with UUID ${row.fs_uuid ?? 'unknown'}, mounted where this one was last mounted (${fs.lastMountPoint ?? '?'}), hold inode numbers of its orphans: ` +
+          'the same file system under another UUID (tune2fs -U, a copy given a new one)? Not matched: compare them by hand',
+      );
+    }
+  }
+  return hints;
 }
