@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { firstLine } from './helpers/lines.js';
 import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
+import { cliPath } from './helpers/paths.js';
 import { json, runCli, runCliAsync, startCli } from './helpers/cli.js';
 import type { LiveItemJson } from '../src/store/items.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
@@ -1015,4 +1016,31 @@ sys.stdin.read()`;
   for (const copy of copies.filter((entry) => entry !== first)) {
     assert.match(copy.note ?? '', new RegExp(`^the same file as item ${first.item_id} \\(device \\d+:\\d+, inode ${first.inode}\\): its copy ${path.basename(first.output ?? '')} holds it, not copied again$`));
   }
+});
+
+test('a snapshot taken inside a PID namespace (a container), recovered from the host: nothing copied, and the note names the other namespace, not only PID reuse (root)', async (t) => {
+  const caseDir = caseDirOnOtherFs('pidns-case');
+  const dir = makeTempDir('pidns');
+  t.after(() => {
+    fs.rmSync(caseDir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  // Inside: a holder of a deleted file, a snapshot of the namespace, then the holder ends (the namespace with it).
+  const script = String.raw`python3 -c "
+import os, sys, time
+fd = os.open('$1/held', os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'x' * 100)
+os.unlink('$1/held')
+open('$1/ready', 'w').close()
+time.sleep(30)" &
+while [ ! -e "$1/ready" ]; do sleep 0.05; done
+"$2" "$3" --case "$4" snapshot --no-lsof -q; code=$?
+kill $!
+exit $code`;
+  execFileSync('unshare', ['-fp', '--mount-proc', 'sh', '-c', script, 'sh', dir, process.execPath, cliPath, caseDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const [item] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.ok(item !== undefined && item.pid < 10, `a PID of the namespace: ${JSON.stringify(item)}`);
+  const [copy] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  assert.deepEqual([copy?.output, copy?.complete], [null, false]);
+  assert.match(copy?.note ?? '', /^PID reuse: process \d+ started at tick \d+, the snapshot saw start tick \d+; process \d+ here is in PID namespace pid:\[\d+\], the snapshot's was in pid:\[\d+\]: a snapshot taken in another PID namespace \(a container\), whose PIDs are not this \/proc's$/);
 });

@@ -239,8 +239,18 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const silentDevs = new Map<string, string>();
   const origin = liveOrigin(db);
   const unknownFs = unknownBacking(db, recorder);
+  const pidNsOf = db.prepare(`SELECT pid_ns FROM processes WHERE snapshot_id = ? AND pid = ?`).pluck();
+  /** "PID reuse" may be PID numbers of another namespace: a snapshot taken inside a container. */
+  const namespaceWhy = (item: ItemRow, note: string | null): string | null => {
+    if (note?.startsWith('PID reuse: ') !== true) return note;
+    const then = pidNsOf.get(item.snapshot_id, item.pid) as string | null | undefined;
+    const now = tryOr(() => fs.readlinkSync(`/proc/${item.pid}/ns/pid`), null);
+    if (then === null || then === undefined || now === null || then === now) return note;
+    return `${note}; process ${item.pid} here is in PID namespace ${now}, the snapshot's was in ${then}: a snapshot taken in another PID namespace (a container), whose PIDs are not this /proc's`;
+  };
   /** listed: false for an item whose copy is another item's file, already in SHA256SUMS. */
-  const record = (index: number, item: ItemRow, rowId: number, written: Outcome, listed = true): void => {
+  const record = (index: number, item: ItemRow, rowId: number, given: Outcome, listed = true): void => {
+    const written = { ...given, note: namespaceWhy(item, given.note) };
     const unlisted = written.output === null || written.sha256 === null || !listed ? null : tryAppendSha256Sums(options.outputDir, written.sha256, written.output);
     const outcome = unlisted === null ? written : { ...written, note: written.note === null ? unlisted : `${written.note}; ${unlisted}` };
     update.run(
