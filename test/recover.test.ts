@@ -1044,3 +1044,40 @@ exit $code`;
   assert.deepEqual([copy?.output, copy?.complete], [null, false]);
   assert.match(copy?.note ?? '', /^PID reuse: process \d+ started at tick \d+, the snapshot saw start tick \d+; process \d+ here is in PID namespace pid:\[\d+\], the snapshot's was in pid:\[\d+\]: a snapshot taken in another PID namespace \(a container\), whose PIDs are not this \/proc's$/);
 });
+
+test('a deleted file only mapped (no fd, so no mnt_id) on a container\'s overlay in a mount namespace of its own: its mount found by its device there, copied to another disk, refused on the upper layer\'s (root)', async (t) => {
+  const dir = makeTempDir('mapped-overlay'); // /var/tmp: the upper layer's disk
+  for (const sub of ['lower', 'upper', 'work', 'merged']) fs.mkdirSync(path.join(dir, sub));
+  const otherCase = caseDirOnOtherFs('mapped-overlay-case');
+  const script = String.raw`import ctypes, mmap, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+p = os.path.join(sys.argv[1], 'lib.so')
+fd = os.open(p, os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'mapped library ' * 300)
+assert libc.mmap(None, 4500, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0) not in (None, ctypes.c_void_p(-1).value)
+os.close(fd)
+os.unlink(p)
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+  const options = `lowerdir=${path.join(dir, 'lower')},upperdir=${path.join(dir, 'upper')},workdir=${path.join(dir, 'work')}`;
+  const holder = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t overlay overlay -o "$3" "$2" && exec python3 -c "$1" "$2"', 'sh', script, path.join(dir, 'merged'), options], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(holder).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(otherCase, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(holder));
+  assert.equal(runCli(otherCase, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const [item] = json<LiveItemJson[]>(runCli(otherCase, ['list', '--json']));
+  assert.deepEqual([item?.kind, item?.fs_type], ['map', 'overlay']);
+  const [copy] = json<RecoveredJson[]>(runCli(otherCase, ['recover', '--json']));
+  assert.deepEqual([copy?.sha256, copy?.complete], [sha256(Buffer.from('mapped library '.repeat(300))), true]);
+  // A case on the upper layer's disk: the copy would land there.
+  const onUpper = path.join(dir, 'case');
+  assert.equal(runCli(onUpper, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const refused = runCli(onUpper, ['recover', '--json']);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /^unlinked: refusing to write into .*: it is on device \d+:\d+, the same file system as item 1 \(.*lib\.so, on an overlay whose upper layer is there\)/);
+});

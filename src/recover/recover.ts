@@ -122,11 +122,16 @@ function outputDevices(outputDir: string): OutputDevices {
   };
 }
 
+/**
+ * An item's mount as its snapshot recorded it: by the mnt_id fdinfo gave, or, for a mapping or an
+ * executable (no fdinfo, no mnt_id), by its device among the mounts of its mount namespace.
+ */
+const ITEM_MOUNT = `FROM items i JOIN mounts m ON m.snapshot_id = i.snapshot_id AND m.mnt_ns = i.mnt_ns
+  AND (m.mnt_id = i.mnt_id OR (i.mnt_id IS NULL AND m.dev = i.dev)) WHERE i.id = ?`;
+
 /** The devices an item's bytes live on (see sameFsRefusal), from the mounts its snapshot recorded. */
 export function itemDevices(db: Db): (item: Pick<ItemRow, 'id' | 'dev'>) => readonly ItemDevice[] {
-  const mountOf = db.prepare(
-    `SELECT m.fs_type, m.source, m.super_options FROM items i JOIN mounts m ON m.snapshot_id = i.snapshot_id AND m.mnt_ns = i.mnt_ns AND m.mnt_id = i.mnt_id WHERE i.id = ?`,
-  );
+  const mountOf = db.prepare(`SELECT m.fs_type, m.source, m.super_options ${ITEM_MOUNT} LIMIT 1`);
   // The devices a mount adds, once per mount (a host-wide triage asks for thousands of items on a few mounts).
   const byMount = new Map<string, ItemDevice[]>();
   const mountAdds = (mount: { fs_type: string | null; source: string | null; super_options: string | null }): ItemDevice[] => {
@@ -191,7 +196,7 @@ const IN_MEMORY_FS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
  * and whether the case's writes land there, is unknown. One in memory (tmpfs, by statfs) is safe.
  */
 export function unknownBacking(db: Db, recorder: CommandRecorder): (item: ItemRow) => Promise<string | null> {
-  const mountOf = db.prepare(`SELECT 1 FROM items i JOIN mounts m ON m.snapshot_id = i.snapshot_id AND m.mnt_ns = i.mnt_ns AND m.mnt_id = i.mnt_id WHERE i.id = ?`);
+  const mountOf = db.prepare(`SELECT 1 ${ITEM_MOUNT} LIMIT 1`);
   return async (item) => {
     if (item.dev === null || !item.dev.startsWith('0:') || item.kind === 'memfd') return null;
     if (mountOf.get(item.id) !== undefined || ownMountOfDevice(item.dev) !== null) return null;
