@@ -1,7 +1,7 @@
 // Issue 5: exact copies out of /proc, custody, follow, sparse, the same-fs rule, relink.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -828,11 +828,17 @@ test('relink: a --to ending in / is a usage error, and a folder ln finds gone is
   const removed = runCli(caseDir, ['relink', '--item', String(id), '--to', inRemoved]);
   assert.deepEqual([removed.code, removed.stderr], [1, `unlinked: cannot relink item ${id} as ${inRemoved}: the directory /proc/${process.pid}/fd/${removedFd} was removed (it has no name, nothing can be created in it)\n`]);
   assert.deepEqual(fs.readdirSync(dir), []);
-  // The file was never at fault: it still takes its one name.
-  const target = path.join(dir, 'rescued.bin');
-  const linked = runCli(caseDir, ['relink', '--item', String(id), '--to', target]);
-  assert.equal(linked.code, 0, linked.stderr);
-  assert.equal(fs.readFileSync(target, 'utf8'), 'still linkable');
+  const empty = runCli(caseDir, ['relink', '--item', String(id), '--to', '']);
+  assert.deepEqual([empty.code, empty.stderr], [2, 'unlinked: --to is empty: give the new file\'s full name, in a folder that exists\n']);
+  // The file was never at fault: it still takes its one name, given relative to the shell's directory
+  // (ln runs in /: the name is made absolute first, and recorded so).
+  const linked = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'relink', '--item', String(id), '--to', 'rescued.bin'], { cwd: dir, encoding: 'utf8' });
+  assert.equal(linked.status, 0, linked.stderr);
+  assert.equal(fs.readFileSync(path.join(dir, 'rescued.bin'), 'utf8'), 'still linkable');
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const argv = JSON.parse((db.prepare(`SELECT argv FROM commands WHERE program = 'ln' ORDER BY id DESC LIMIT 1`).get() as { argv: string }).argv) as string[];
+  db.close();
+  assert.equal(argv.at(-1), path.join(dir, 'rescued.bin'));
 });
 
 test('recover --snapshot with --item: an item of another snapshot is a usage error, nothing copied (root)', async (t) => {

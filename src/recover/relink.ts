@@ -9,10 +9,14 @@ import type { ItemRow } from '../store/items.js';
 import { birthNs, checkProcess, holderFdPath, sameBirth, sameFile } from './custody.js';
 import { u64 } from '../../parsers/types.js';
 import { tryOr } from '../util/tryOr.js';
+import { absolutePath } from '../util/cwd.js';
 
-export async function relinkItem(item: ItemRow, target: string, recorder: CommandRecorder, elsewhere: string | null): Promise<void> {
+export async function relinkItem(item: ItemRow, to: string, recorder: CommandRecorder, elsewhere: string | null): Promise<void> {
+  if (to === '') throw usageError('--to is empty: give the new file\'s full name, in a folder that exists');
   // "DIR/" names a folder, not the new file: ln would put it at DIR/NAME, or fail with ENOENT when DIR is missing.
-  if (target.endsWith('/')) throw usageError(`--to ${target} ends in '/': give the new file's full name (e.g. ${target}rescued.bin), in a folder that exists`);
+  if (to.endsWith('/')) throw usageError(`--to ${to} ends in '/': give the new file's full name (e.g. ${to}rescued.bin), in a folder that exists`);
+  // Absolute from here on: the checks, ln (which runs in /) and its record name one path.
+  const target = absolutePath(to);
   if (elsewhere !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${elsewhere.replace(/^not copied: /, '')}`);
   if (item.kind !== 'tmpfile' || item.fd === null) {
     // The kernel gives a name back only to a file opened with O_TMPFILE and never named (I_LINKABLE).
@@ -53,7 +57,8 @@ export async function relinkItem(item: ItemRow, target: string, recorder: Comman
       if (reason !== null) throw reason;
       // An O_TMPFILE file that was given a name (linkat) and unlinked again lost I_LINKABLE for good;
       // its fd still shows the "#INODE" name, so the walk cannot tell it from one never named.
-      const what = 'an O_TMPFILE file that had a name once and was unlinked again (the kernel allows one link only to a file never named)';
+      // The kernel links only an O_TMPFILE file never named and not opened with O_EXCL (I_LINKABLE): which of the two cannot be told.
+      const what = 'an O_TMPFILE file opened with O_EXCL (never linkable), or one that had a name once and was unlinked again';
       throw new UnlinkedError('FAILED', `the kernel refuses to link item ${item.id}: it is ${what}, which can never get a name again; use \`unlinked recover --item ${item.id}\` to copy it`);
     }
     if (/cross-device/i.test(text)) {
