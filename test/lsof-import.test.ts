@@ -187,6 +187,12 @@ test('recover never reads this machine\'s /proc for items of imported lsof outpu
   assert.deepEqual([copy?.output, copy?.sha256, copy?.complete], [null, null, false]);
   assert.match(copy?.note ?? '', /^not copied: the item comes from imported lsof output of host web01, not from this machine's \/proc/);
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
+  // A host name that clears a terminal and reverses text is said in the display form, on stderr and in the note.
+  assert.equal(runCli(caseDir, ['lsof', 'import', capture, '--host', 'h\x1b[2J\u202eX']).code, 0);
+  const hostile = runCli(caseDir, ['recover', '--json']);
+  const [said] = json<Array<{ note: string }>>(hostile);
+  assert.match(said?.note ?? '', /^not copied: the item comes from imported lsof output of host h\\x1b\[2J\\xe2\\x80\\xaeX, not/);
+  assert.ok(!hostile.stderr.includes('\x1b') && !hostile.stderr.includes('\u202e'), 'no raw control or bidi character on stderr');
 });
 
 test('a line of 3 MB (no newline for megabytes: a binary or damaged capture) is skipped without being held whole; the records around it are kept (exit 3)', (t) => {

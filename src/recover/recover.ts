@@ -12,7 +12,7 @@ import { birthNs, checkOpenedFile, checkProcess, holderFdPath, sameBirth, sameFi
 import { HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { startHash } from '../image/source.js';
-import { displayBytes } from '../util/bytes.js';
+import { displayBytes, displayText } from '../util/bytes.js';
 import { devicesUnderDir, mountDevices, mountSourceOf, overlayWritableDirs, ownMountOfDevice, storedOnChain } from '../util/blockDevices.js';
 import { tryOr } from '../util/tryOr.js';
 import { createUnique } from '../util/createUnique.js';
@@ -369,7 +369,7 @@ export function liveOrigin(db: Db): (snapshotId: number) => string | null {
     if (reason === undefined) {
       const row = lookup.get(snapshotId) as { source: string; host: string | null; boot_id: string | null } | undefined;
       if (row === undefined) reason = `snapshot ${snapshotId} is not in the case`;
-      else if (row.source !== 'proc') reason = `not copied: the item comes from imported lsof output${row.host === null ? '' : ` of host ${row.host}`}, not from this machine's /proc: its PID names no process of it here; recover on the host itself`;
+      else if (row.source !== 'proc') reason = `not copied: the item comes from imported lsof output${row.host === null ? '' : ` of host ${displayText(row.host)}`}, not from this machine's /proc: its PID names no process of it here; recover on the host itself`;
       else if (row.boot_id === null || bootNow === null || row.boot_id !== bootNow) reason = `not copied: the snapshot was taken ${row.boot_id === null || bootNow === null ? 'in a boot that cannot be told from this one' : `in another boot (${row.boot_id}; now ${bootNow})`}: its processes are gone, their PIDs may be others now`;
       else reason = null;
       cache.set(snapshotId, reason);
