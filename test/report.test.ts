@@ -647,17 +647,19 @@ test('CSV: a live item no copy was made of yet (a report before recover, as tria
   assert.ok(uncopied.some((row) => (row[column('note')] ?? '').includes('no copy made yet')));
 });
 
-test('a host name and an image path from outside (a bidi override, a newline, markup) are shown in the display form in HTML, CSV and bodyfile, never raw', (t) => {
+test('a host name and an image path from outside (a bidi override, a newline, markup) are shown in the display form in HTML (commands run included), CSV and bodyfile, never raw', (t) => {
   const host = 'ev\u202eil.exe<b>';
   const image = '/evidence/ev|il\n=img\u202e.dd';
   const dir = reportCase(t, (db) => {
     db.prepare('UPDATE snapshots SET host = ?').run(host);
     db.prepare('UPDATE images SET path = ?').run(image);
+    db.prepare('UPDATE commands SET argv = ?, error = ?').run(JSON.stringify(['-o', '0', image]), `cannot open ${image}`);
   });
   const shownHost = 'ev\\xe2\\x80\\xaeil.exe<b>';
   const shownImage = '/evidence/ev|il\\x0a=img\\xe2\\x80\\xae.dd';
   const html = runCli(dir, ['report', '--format', 'html', '--out', '-']).stdout;
-  assert.ok(!html.includes('\u202e'), 'no raw bidi override in the HTML');
+  assert.ok(!html.includes('\u202e'), 'no raw bidi override in the HTML (title, host, snapshots, commands run)');
+  assert.ok(html.includes(`-o 0 ${shownImage}`), 'the command\'s arguments in the display form');
   assert.ok(html.includes(`<title>unlinked report \u2014 ${shownHost.replace('<', '&#60;').replace('>', '&#62;')}</title>`), 'the title shows the escaped host');
   const csv = readCsv(runCli(dir, ['report', '--format', 'csv', '--out', '-']).stdout);
   const header = csv[0] ?? [];

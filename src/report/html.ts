@@ -8,6 +8,7 @@ import type { ReportInput } from './registry.js';
 import { FINDING_COLUMNS, findings } from './rows.js';
 import { writeLines } from './stream.js';
 import { caseSummary, type CaseSummary } from './summary.js';
+import { displayText } from '../util/bytes.js';
 
 const STYLE = `
 :root{--fg:#1d2330;--muted:#5b6475;--line:#e3e6ec;--bg:#f7f8fa;--accent:#2456c9;--bad:#b42318;--badbg:#fdecea;--ok:#1a7f37;--okbg:#e8f5ec;--warnbg:#fff6e0}
@@ -153,8 +154,9 @@ function provenanceHtml(summary: CaseSummary): string {
   if (summary.commands.length === 0) return `<section><h2>Commands run</h2><p class="muted">No external command was run for this case.</p></section>`;
   const rows = summary.commands
     .map((command) => {
-      const argv = (JSON.parse(command.argv) as string[]).join(' ');
-      return `<tr><td>${escapeHtml(command.started_at)}</td><td>${escapeHtml(command.program)}</td><td>${escapeHtml(command.version ?? '')}</td><td class="path">${escapeHtml(argv)}</td><td class="num">${command.exit_code ?? ''}</td><td class="note">${escapeHtml(command.error ?? '')}</td></tr>`;
+      // Arguments (image paths), versions and errors are text from outside: in the display form.
+      const argv = (JSON.parse(command.argv) as string[]).map((arg) => displayText(arg)).join(' ');
+      return `<tr><td>${escapeHtml(command.started_at)}</td><td>${escapeHtml(command.program)}</td><td>${escapeHtml(displayText(command.version ?? ''))}</td><td class="path">${escapeHtml(argv)}</td><td class="num">${command.exit_code ?? ''}</td><td class="note">${escapeHtml(displayText(command.error ?? ''))}</td></tr>`;
     })
     .join('');
   return `<section><h2>Commands run (provenance)</h2><table><thead><tr><th>started</th><th>program</th><th>version</th><th>arguments</th><th>exit</th><th>error</th></tr></thead><tbody>${rows}</tbody></table></section>`;
@@ -171,7 +173,7 @@ export async function writeHtml(input: ReportInput, out: Writable): Promise<void
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>unlinked report \u2014 ${escapeHtml(summary.hosts.join(', ') || 'case')}</title>
 <style>${STYLE}</style></head>
-<body><header><h1>Deleted-but-open files \u2014 ${escapeHtml(summary.hosts.join(', ') || 'case')}</h1><p>unlinked ${escapeHtml(TOOL_VERSION)} \u00b7 ${escapeHtml(input.caseDir)}</p>${input.stage === undefined ? '' : `<p class="stage"><strong>${escapeHtml(input.stage)}</strong></p>`}</header><main>
+<body><header><h1>Deleted-but-open files \u2014 ${escapeHtml(summary.hosts.join(', ') || 'case')}</h1><p>unlinked ${escapeHtml(TOOL_VERSION)} \u00b7 ${escapeHtml(displayText(input.caseDir))}</p>${input.stage === undefined ? '' : `<p class="stage"><strong>${escapeHtml(input.stage)}</strong></p>`}</header><main>
 ${summaryHtml(summary, generatedAt)}
 <section><h2>Findings</h2>
 <div class="controls"><input id="q" type="search" placeholder="filter: path, process, hash\u2026" size="40"><select id="kind"><option value="">every kind</option></select><span id="pageinfo" class="muted"></span></div>
