@@ -105,7 +105,7 @@ test('the mounted device of a live host: same inode extracted again by /dev/bloc
   run('sync', ['-f', device.mountPoint]);
   const [newer] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', device.loop, '--inode', String(held.inode), '--json']));
   assert.deepEqual([newer?.bytes, newer?.sha256, newer?.live_item_id, newer?.live_sha256_match], [280_000, sha256(Buffer.concat([content, more, grown])), latest?.item_id, false]);
-  assert.equal(newer?.note, `DIFFERS from the /proc copy of item ${latest?.item_id} (250000 bytes, sha256 ${latest?.sha256}): the /proc copy is the first 250000 bytes of this one (280000 bytes): the file grew after the /proc copy was made`);
+  assert.equal(newer?.note, `DIFFERS from the /proc copy of item ${latest?.item_id} (250000 bytes, sha256 ${latest?.sha256}): the /proc copy is the first 250000 bytes of this one (280000 bytes): the file was longer on the device than in the /proc copy (it grew after the /proc copy was made, or was cut after what the device holds was written)`);
 });
 
 test('a case directory on the device being examined is refused before anything is written (root)', (t) => {
@@ -331,4 +331,36 @@ test('an image of the live file system given another UUID (tune2fs -U on the cop
   assert.deepEqual([record?.inode, record?.live], [holder.files[0]?.inode, []]);
   assert.match(scan.stderr, new RegExp(`warning: sector 0: no live item has this file system's UUID ${record?.fs_uuid}, but 1 live item \\(pid ${holder.pid}\\) on a file system with UUID [0-9a-f-]+, ` +
     `mounted where this one was last mounted \\(${device.mountPoint}\\), hold inode numbers of its orphans: the same file system under another UUID`));
+});
+
+test('an image cut short inside a file the case copied from /proc: the extraction is incomplete and the start of the /proc copy, and said so, not that the file grew (root)', async (t) => {
+  const dir = makeTempDir('cutimage');
+  const caseDir = makeTempDir('cutimage-case', '/dev/shm');
+  const device = loopFs({ dir, sizeMiB: 16 });
+  const content = crypto.randomBytes(1 << 20);
+  const holder = await startHolder(device.mountPoint, [{ kind: 'fd', name: 'big.bin', content }]);
+  t.after(async () => {
+    await holder.stop();
+    device.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const [recovered] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  const image = path.join(dir, 'cut.img');
+  run('sync', ['-f', device.mountPoint]);
+  run('fsfreeze', ['-f', device.mountPoint]);
+  try {
+    fs.copyFileSync(device.backing, image);
+  } finally {
+    run('fsfreeze', ['-u', device.mountPoint]);
+  }
+  // Cut 300,000 bytes into the file's data (written in one run here).
+  const at = fs.readFileSync(image).indexOf(content.subarray(0, 4096));
+  assert.ok(at > 0, 'the file\'s data found in the image');
+  fs.truncateSync(image, at + 300_000);
+  const [copy] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--inode', String(holder.files[0]?.inode), '--json']));
+  assert.ok(copy !== undefined && copy.bytes < content.length && copy.complete === false, JSON.stringify(copy));
+  assert.deepEqual([copy.live_item_id, copy.live_sha256_match], [recovered?.item_id, false]);
+  assert.match(copy.note ?? '', new RegExp(`DIFFERS from the /proc copy of item ${recovered?.item_id} \\(1048576 bytes, sha256 [0-9a-f]{64}\\): this copy is incomplete \\(${copy.bytes} of the 1048576 bytes its inode holds\\) and is the start of the /proc copy: the rest could not be read in the image$`));
 });
