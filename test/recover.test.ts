@@ -975,7 +975,7 @@ time.sleep(600)
 test('one file held by several fds and processes (a log inherited by forked workers, a dup): copied once, the other items recorded with that copy and said so, listed once in SHA256SUMS (root)', async (t) => {
   const dir = makeTempDir('shared-file');
   const caseDir = caseDirOnOtherFs('shared-file-case');
-  const script = String.raw`import os, sys
+  const script = String.raw`import os, sys, time
 path = os.path.join(sys.argv[1], 'worker-access.log')
 fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
 os.write(fd, b'GET / 200\n' * 5000)
@@ -985,7 +985,7 @@ children = []
 for _ in range(3):
     child = os.fork()
     if child == 0:
-        sys.stdin.read()
+        time.sleep(600)
         os._exit(0)
     children.append(child)
 print(' '.join(str(pid) for pid in [os.getpid()] + children), flush=True)
@@ -1022,6 +1022,17 @@ sys.stdin.read()`;
   for (const copy of copies.filter((entry) => entry !== first)) {
     assert.match(copy.note ?? '', new RegExp(`^the same file as item ${first.item_id} \\(device \\d+:\\d+, inode ${first.inode}\\): its copy ${path.basename(first.output ?? '')} holds it, not copied again$`));
   }
+  // The first holder gone: its items fail, the next holder's copy is made and stands for the rest.
+  holder.kill('SIGKILL');
+  await new Promise((resolve) => (holder.exitCode !== null || holder.signalCode !== null ? resolve(null) : holder.once('exit', resolve)));
+  const again = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  assert.deepEqual(again.filter((copy) => !copy.complete).map((copy) => copy.note), [`process ${pids[0]} has exited`, `process ${pids[0]} has exited`]);
+  const whole = again.filter((copy) => copy.complete);
+  assert.deepEqual([whole.length, new Set(whole.map((copy) => copy.output)).size, new Set(whole.map((copy) => copy.sha256)).size], [6, 1, 1]);
+  assert.equal(whole.filter((copy) => copy.note === null).length, 1, 'one copy made, five standing on it');
+  // Following: each holder may write on, so each item is copied (and followed) itself.
+  const followed = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--follow', '--follow-timeout', '1', '--json']));
+  assert.equal(new Set(followed.filter((copy) => copy.output !== null).map((copy) => copy.output)).size, 6);
 });
 
 test('a snapshot taken inside a PID namespace (a container), recovered from the host: nothing copied, and the note names the other namespace, not only PID reuse (root)', async (t) => {

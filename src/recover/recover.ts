@@ -212,6 +212,29 @@ export function unknownBacking(db: Db, recorder: CommandRecorder): (item: ItemRo
   };
 }
 
+/** A whole copy of a file another item of the same file may stand on: which item's, and when it ended. */
+interface SharedCopy {
+  itemId: number;
+  outcome: Outcome;
+  finishedAt: number;
+}
+
+function sharedCopy(item: ItemRow, outcome: Outcome | null): SharedCopy | null {
+  return outcome !== null && outcome.complete && outcome.output !== null && outcome.sha256 !== null ? { itemId: item.id, outcome, finishedAt: Date.now() } : null;
+}
+
+/**
+ * Whether the file, as this item's holder sees it now, is what the shared copy holds: the same size,
+ * and not modified since that copy ended. Asked of a local file only (a network or FUSE one may not
+ * answer a stat): otherwise the item is copied itself.
+ */
+function stillAsCopied(item: ItemRow, shared: SharedCopy): boolean {
+  const source = sourcePath(item);
+  if (source === null || mayNotAnswer(item)) return false;
+  const stat = tryOr(() => fs.statSync(source), null);
+  return stat !== null && stat.size === shared.outcome.bytes && stat.mtimeMs <= shared.finishedAt;
+}
+
 export function outputName(item: Pick<ItemRow, 'id' | 'pid' | 'kind' | 'fd' | 'path'>): string {
   const base = path.posix.basename(item.path.toString('latin1'));
   const safe = base.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[-.]+/, '_').slice(0, 80) || 'unnamed';
@@ -274,8 +297,8 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     startFollowing = resolve;
   });
   const followed: Array<Promise<void>> = [];
-  /** The first copy of each file (snapshot, device, inode) of this run: its outcome, null when it failed. */
-  const firstOfFile = new Map<string, { itemId: number; outcome: Promise<Outcome | null> }>();
+  /** Per file (snapshot, device, inode) of this run: its latest whole copy once the copies before are done, or null. */
+  const firstOfFile = new Map<string, Promise<SharedCopy | null>>();
   /** Copy one item: `firstCopy` once it was copied once (it may be followed after), `done` once recorded. */
   const copyItem = (index: number, item: ItemRow, rowId: number): { firstCopy: Promise<void>; outcome: Promise<Outcome | null>; done: Promise<void> } => {
     const source = sourcePath(item);
@@ -322,21 +345,27 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
       // The same file held by another fd or process of the snapshot (a log inherited by forked
       // workers, a dup'ed fd, an executable run by many): its whole copy stands for this item too;
       // a copy of it that is not whole leaves this item to be copied itself, after the others.
-      const key = item.dev === null || item.inode === null ? null : `${item.snapshot_id}/${item.dev}/${String(item.inode)}`;
+      // Not when following: each holder may write on, and is followed until it closes the file.
+      const key = item.dev === null || item.inode === null || options.follow ? null : `${item.snapshot_id}/${item.dev}/${String(item.inode)}`;
       const earlier = key === null ? undefined : firstOfFile.get(key);
-      if (earlier !== undefined) {
-        followed.push(earlier.outcome.then(async (outcome) => {
-          if (outcome !== null && outcome.complete && outcome.output !== null && outcome.sha256 !== null) {
-            const same = `the same file as item ${earlier.itemId} (device ${item.dev ?? '?'}, inode ${String(item.inode)}): its copy ${path.basename(outcome.output)} holds it, not copied again`;
-            record(index, item, rowId, { ...outcome, note: outcome.note === null ? same : `${same}; ${outcome.note}` }, false);
-          } else {
-            await copyItem(index, item, rowId).done;
+      if (key !== null && earlier !== undefined) {
+        // In turn after the copies of the same file before it: the first whole one stands for the rest.
+        const after = earlier.then(async (shared): Promise<SharedCopy | null> => {
+          if (shared !== null && stillAsCopied(item, shared)) {
+            const same = `the same file as item ${shared.itemId} (device ${item.dev ?? '?'}, inode ${String(item.inode)}): its copy ${path.basename(shared.outcome.output ?? '')} holds it, not copied again`;
+            record(index, item, rowId, { ...shared.outcome, note: shared.outcome.note === null ? same : `${same}; ${shared.outcome.note}` }, false);
+            return shared;
           }
-        }));
+          const copy = copyItem(index, item, rowId);
+          await copy.done;
+          return sharedCopy(item, await copy.outcome) ?? shared;
+        });
+        firstOfFile.set(key, after);
+        followed.push(after.then(() => undefined));
         continue;
       }
       const copy = copyItem(index, item, rowId);
-      if (key !== null) firstOfFile.set(key, { itemId: item.id, outcome: copy.outcome });
+      if (key !== null) firstOfFile.set(key, copy.outcome.then((outcome) => sharedCopy(item, outcome)));
       await Promise.race([copy.firstCopy, copy.done]);
       followed.push(copy.done);
     }
