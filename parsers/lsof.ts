@@ -203,6 +203,13 @@ export class LsofStreamParser {
 
   private fieldValue(state: FieldState, id: number, text: string, start: number, end: number, lineNo: number, out: LsofFileRecord[]): void {
     const value = text.slice(start + 1, end);
+    if (!FIELD_IDS.has(id)) {
+      // No lsof field: in a file set, the rest of a name cut by a raw newline (lsof itself writes one
+      // as \n), or text that is no capture. The set is not read: a cut name is a name nobody gave.
+      this.warn({ line: lineNo, message: `not an lsof field (no field starts with ${JSON.stringify(text[start])})${state.file === null ? '' : ': the file set it is in is not read'}`, text: warningText(text.slice(start, end)) });
+      if (state.file !== null) state.file = null;
+      return;
+    }
     if (id === 0x70 /* p */) {
       this.finishFile(state, out);
       const pid = toSafeInt(value);
@@ -359,6 +366,8 @@ export const MAX_LINE_CHARS = 1_000_000;
 
 /** Field letters of a file set (lsof(8) OUTPUT FOR OTHER PROGRAMS); the rest belong to the process set. */
 const FILE_FIELDS = new Set([...'aCdDGiklnNoPsStTZ'].map((letter) => letter.charCodeAt(0)));
+/** Every field identifier lsof -F prints (lsof -F?): files', processes' (c, g, K, L, M, p, R, u), and the marker m. */
+const FIELD_IDS = new Set([...'aCdDGiklnNoPsStTZ', ...'cfFgKLmMpRrue'].map((letter) => letter.charCodeAt(0)));
 
 /** A number field: null when absent or empty, 'bad' when malformed. */
 function numberField(value: string | null): U64 | null | 'bad' {

@@ -66,6 +66,13 @@ test('newline-terminated field output reads offsets', () => {
   assert.equal(parsed.records[0]?.size, null);
 });
 
+test('newline-terminated field output: a line that is no lsof field (a name cut by a raw newline, text that is no capture) is warned of, and the file set it is in not read', () => {
+  const text = 'p4300\ncraw\nu0\nf3u\ntREG\nD0xfe00\ns10\ni555\nk0\nn/tmp/secret\nbackup (deleted)\nf4u\ntREG\nD0xfe00\ns20\ni556\nk0\nn/tmp/other (deleted)\n';
+  const parsed = parseLsof(text);
+  assert.deepEqual(parsed.records.map((record) => [record.fd, record.name.toString('latin1')]), [['4u', '/tmp/other (deleted)']]);
+  assert.deepEqual(parsed.warnings.map((warning) => [warning.line, warning.message]), [[11, 'not an lsof field (no field starts with "b"): the file set it is in is not read']]);
+});
+
 test('plain lsof without NLINK: candidates by text only, DEL mappings kept', () => {
   const parsed = read('plain-noNLINK.txt');
   const byText = parsed.records.filter((record) => record.candidateOnlyByText);
