@@ -187,6 +187,11 @@ test('recover never reads this machine\'s /proc for items of imported lsof outpu
   assert.deepEqual([copy?.output, copy?.sha256, copy?.complete], [null, null, false]);
   assert.match(copy?.note ?? '', /^not copied: the item comes from imported lsof output of host web01, not from this machine's \/proc/);
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
+  // Beside a live snapshot: list --all says which snapshot each line is of, and what each snapshot is.
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const all = runCli(caseDir, ['list', '--all']);
+  assert.deepEqual(all.stdout.trimEnd().split('\n').map((line) => line.split('\t').slice(0, 3)), [['1', '1', String(holder.pid)], ['2', '2', String(holder.pid)]]);
+  assert.match(all.stderr, /^snapshot 1: lsof import of web01 at \S+\nsnapshot 2: live \/proc walk of \S+ at \S+\n$/);
   // A host name that clears a terminal and reverses text is said in the display form, on stderr and in the note.
   assert.equal(runCli(caseDir, ['lsof', 'import', capture, '--host', 'h\x1b[2J\u202eX']).code, 0);
   const hostile = runCli(caseDir, ['recover', '--json']);

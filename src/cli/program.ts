@@ -108,7 +108,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
   withCommon(program.command('list'))
     .description('the deleted-but-open items of a snapshot (default: the newest)')
     .addOption(new Option('--snapshot <id>', 'this snapshot').argParser(parseNonNegativeInt).conflicts('all'))
-    .option('--all', 'every snapshot in the case')
+    .option('--all', 'every snapshot in the case (text: each line starts with its snapshot id; stderr says what each snapshot is)')
     .addHelpText('after', '\nExample:\n  npx unlinked list --json | jq \'.[] | select(.kind == "exe")\'')
     .action(invoke(async () => (await import('../commands/list.js')).listCommand as Runner));
 

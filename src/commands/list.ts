@@ -2,7 +2,7 @@ import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { itemJson, latestSnapshotId, listItems, snapshotExists } from '../store/items.js';
-import { displayBytes } from '../util/bytes.js';
+import { displayBytes, displayText } from '../util/bytes.js';
 import { jsonText } from '../util/u64.js';
 
 export interface ListCommandOptions {
@@ -25,9 +25,18 @@ export async function listCommand(ctx: CommandContext, options: ListCommandOptio
       return EXIT.ok;
     }
     if (rows.length === 0) ctx.info('no deleted-but-open items');
+    if (options.all === true) {
+      // Several snapshots: each line starts with its snapshot, and stderr says what each one is (an
+      // lsof import of another host has PIDs of that host).
+      const snapshots = kase.db.prepare(`SELECT id, source, host, started_at FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).all() as Array<{ id: number; source: string; host: string | null; started_at: string }>;
+      for (const snapshot of snapshots) {
+        ctx.info(`snapshot ${snapshot.id}: ${snapshot.source === 'proc' ? 'live /proc walk' : 'lsof import'} of ${displayText(snapshot.host) ?? '?'} at ${snapshot.started_at}`);
+      }
+    }
     for (const row of rows) {
       const where = row.fd === null ? row.kind : `${row.kind} ${row.fd}`;
-      ctx.out(`${row.id}\t${row.pid}\t${row.comm ?? ''}\t${where}\t${row.inode ?? ''}\t${row.size ?? ''}\t${displayBytes(row.path)}`);
+      const line = `${row.id}\t${row.pid}\t${row.comm ?? ''}\t${where}\t${row.inode ?? ''}\t${row.size ?? ''}\t${displayBytes(row.path)}`;
+      ctx.out(options.all === true ? `${row.snapshot_id}\t${line}` : line);
     }
     return EXIT.ok;
   } finally {
