@@ -1,7 +1,7 @@
 // Issue 6 on block devices: the mounted device of a live host read as a second, independent copy of
 // a deleted-but-open file (and its staleness said plainly), the case refused on the device examined,
 // and a missing Sleuth Kit.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -19,6 +19,32 @@ import type { RecoveredJson } from '../src/recover/recover.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 const run = (program: string, args: readonly string[]) => execFileSync(program, [...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** The mounted file system's device copied into IMAGE while frozen (synced first): an image of it as it is. */
+function frozenCopy(mountPoint: string, backing: string, image: string): void {
+  run('sync', ['-f', mountPoint]);
+  run('fsfreeze', ['-f', mountPoint]);
+  try {
+    fs.copyFileSync(backing, image);
+  } finally {
+    run('fsfreeze', ['-u', mountPoint]);
+  }
+}
+
+/** A 16 MiB ext4 on a loop device, mounted, with one holder of a deleted CONTENT, and a case on /dev/shm: all removed after the test. */
+async function heldOnLoopFs(t: TestContext, name: string, fileName: string, content: Buffer) {
+  const dir = makeTempDir(name);
+  const caseDir = makeTempDir(`${name}-case`, '/dev/shm');
+  const device = loopFs({ dir, sizeMiB: 16 });
+  const holder = await startHolder(device.mountPoint, [{ kind: 'fd', name: fileName, content }]);
+  t.after(async () => {
+    await holder.stop();
+    device.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  return { dir, caseDir, device, holder };
+}
 
 test('the mounted device of a live host: same inode extracted again by /dev/block/MAJ:MIN, equal to the /proc copy, then stale after unsynced writes (root)', async (t) => {
   const dir = makeTempDir('livedev');
@@ -244,13 +270,7 @@ test('an inode number reused by a later file: the image copy is not compared wit
   holders.push(later);
   assert.equal(later.files[0]?.inode, earlier.files[0]?.inode, 'the inode number was reused');
   const image = path.join(dir, 'frozen.img');
-  run('sync', ['-f', device.mountPoint]);
-  run('fsfreeze', ['-f', device.mountPoint]);
-  try {
-    fs.copyFileSync(device.backing, image);
-  } finally {
-    run('fsfreeze', ['-u', device.mountPoint]);
-  }
+  frozenCopy(device.mountPoint, device.backing, image);
   const [scanned] = json<ImageInodeJson[]>(runCli(caseDir, ['image', 'scan', image, '--json']));
   assert.equal(scanned?.live_ambiguous, true);
   assert.ok(scanned?.live_ambiguous_why.some((why) => /^created at second \d+ in the image, the live file at \d+: another file on a reused inode number$/.test(why)), JSON.stringify(scanned?.live_ambiguous_why));
@@ -266,29 +286,14 @@ test('an inode number reused by a later file: the image copy is not compared wit
 });
 
 test('an image copy equal to an earlier /proc copy of the file, not to the newest: the difference is kept, and the earlier copy named as equal (root)', async (t) => {
-  const dir = makeTempDir('earliercopy');
-  const caseDir = makeTempDir('earliercopy-case', '/dev/shm');
-  const device = loopFs({ dir, sizeMiB: 16 });
   const content = crypto.randomBytes(40_000);
-  const holder = await startHolder(device.mountPoint, [{ kind: 'fd', name: 'rewritten.db', content }]);
-  t.after(async () => {
-    await holder.stop();
-    device.cleanup();
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
+  const { dir, caseDir, device, holder } = await heldOnLoopFs(t, 'earliercopy', 'rewritten.db', content);
   const held = holder.files[0];
   assert.ok(held !== undefined && held.fd !== null);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
   const [first] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
   const image = path.join(dir, 'frozen.img');
-  run('sync', ['-f', device.mountPoint]);
-  run('fsfreeze', ['-f', device.mountPoint]);
-  try {
-    fs.copyFileSync(device.backing, image);
-  } finally {
-    run('fsfreeze', ['-u', device.mountPoint]);
-  }
+  frozenCopy(device.mountPoint, device.backing, image);
   // Rewritten in place after the image was taken, then snapshotted and copied again.
   const fd = fs.openSync(`/proc/${holder.pid}/fd/${held.fd}`, 'r+');
   fs.writeSync(fd, Buffer.from('WRITTEN-AFTER-FREEZE'), 0, 20, 1000);
@@ -306,25 +311,10 @@ test('an image copy equal to an earlier /proc copy of the file, not to the newes
 });
 
 test('an image of the live file system given another UUID (tune2fs -U on the copy): not matched to the live items, but said: same last mount point, same inode numbers (root)', async (t) => {
-  const dir = makeTempDir('newuuid');
-  const caseDir = makeTempDir('newuuid-case', '/dev/shm');
-  const device = loopFs({ dir, sizeMiB: 16 });
-  const holder = await startHolder(device.mountPoint, [{ kind: 'fd', name: 'held.log', content: crypto.randomBytes(9000) }]);
-  t.after(async () => {
-    await holder.stop();
-    device.cleanup();
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
+  const { dir, caseDir, device, holder } = await heldOnLoopFs(t, 'newuuid', 'held.log', crypto.randomBytes(9000));
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
   const image = path.join(dir, 'frozen.img');
-  run('sync', ['-f', device.mountPoint]);
-  run('fsfreeze', ['-f', device.mountPoint]);
-  try {
-    fs.copyFileSync(device.backing, image);
-  } finally {
-    run('fsfreeze', ['-u', device.mountPoint]);
-  }
+  frozenCopy(device.mountPoint, device.backing, image);
   run('tune2fs', ['-f', '-U', 'random', image]);
   const scan = runCli(caseDir, ['image', 'scan', image, '--json']);
   const [record] = json<ImageInodeJson[]>(scan);
@@ -334,27 +324,12 @@ test('an image of the live file system given another UUID (tune2fs -U on the cop
 });
 
 test('an image cut short inside a file the case copied from /proc: the extraction is incomplete and the start of the /proc copy, and said so, not that the file grew (root)', async (t) => {
-  const dir = makeTempDir('cutimage');
-  const caseDir = makeTempDir('cutimage-case', '/dev/shm');
-  const device = loopFs({ dir, sizeMiB: 16 });
   const content = crypto.randomBytes(1 << 20);
-  const holder = await startHolder(device.mountPoint, [{ kind: 'fd', name: 'big.bin', content }]);
-  t.after(async () => {
-    await holder.stop();
-    device.cleanup();
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
+  const { dir, caseDir, device, holder } = await heldOnLoopFs(t, 'cutimage', 'big.bin', content);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
   const [recovered] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
   const image = path.join(dir, 'cut.img');
-  run('sync', ['-f', device.mountPoint]);
-  run('fsfreeze', ['-f', device.mountPoint]);
-  try {
-    fs.copyFileSync(device.backing, image);
-  } finally {
-    run('fsfreeze', ['-u', device.mountPoint]);
-  }
+  frozenCopy(device.mountPoint, device.backing, image);
   // Cut 300,000 bytes into the file's data (written in one run here).
   const at = fs.readFileSync(image).indexOf(content.subarray(0, 4096));
   assert.ok(at > 0, 'the file\'s data found in the image');
