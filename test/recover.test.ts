@@ -831,14 +831,18 @@ test('relink: a --to ending in / is a usage error, and a folder ln finds gone is
   const empty = runCli(caseDir, ['relink', '--item', String(id), '--to', '']);
   assert.deepEqual([empty.code, empty.stderr], [2, 'unlinked: --to is empty: give the new file\'s full name, in a folder that exists\n']);
   // The file was never at fault: it still takes its one name, given relative to the shell's directory
-  // (ln runs in /: the name is made absolute first, and recorded so).
-  const linked = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'relink', '--item', String(id), '--to', 'rescued.bin'], { cwd: dir, encoding: 'utf8' });
+  // (ln runs in /: the name is made absolute first, and recorded so), through a symbolic link and
+  // '..', which the kernel resolves from where the link points (into real/, not beside the link).
+  fs.mkdirSync(path.join(dir, 'real', 'sub'), { recursive: true });
+  fs.symlinkSync(path.join(dir, 'real', 'sub'), path.join(dir, 'link'));
+  const linked = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'relink', '--item', String(id), '--to', 'link/../rescued.bin'], { cwd: dir, encoding: 'utf8' });
   assert.equal(linked.status, 0, linked.stderr);
-  assert.equal(fs.readFileSync(path.join(dir, 'rescued.bin'), 'utf8'), 'still linkable');
+  assert.equal(fs.readFileSync(path.join(dir, 'real', 'rescued.bin'), 'utf8'), 'still linkable');
+  assert.equal(fs.existsSync(path.join(dir, 'rescued.bin')), false);
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
   const argv = JSON.parse((db.prepare(`SELECT argv FROM commands WHERE program = 'ln' ORDER BY id DESC LIMIT 1`).get() as { argv: string }).argv) as string[];
   db.close();
-  assert.equal(argv.at(-1), path.join(dir, 'rescued.bin'));
+  assert.equal(argv.at(-1), `${dir}/link/../rescued.bin`);
 });
 
 test('recover --snapshot with --item: an item of another snapshot is a usage error, nothing copied (root)', async (t) => {

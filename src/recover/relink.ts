@@ -9,14 +9,15 @@ import type { ItemRow } from '../store/items.js';
 import { birthNs, checkProcess, holderFdPath, sameBirth, sameFile } from './custody.js';
 import { u64 } from '../../parsers/types.js';
 import { tryOr } from '../util/tryOr.js';
-import { absolutePath } from '../util/cwd.js';
+import { absoluteAsGiven } from '../util/cwd.js';
 
 export async function relinkItem(item: ItemRow, to: string, recorder: CommandRecorder, elsewhere: string | null): Promise<void> {
   if (to === '') throw usageError('--to is empty: give the new file\'s full name, in a folder that exists');
   // "DIR/" names a folder, not the new file: ln would put it at DIR/NAME, or fail with ENOENT when DIR is missing.
   if (to.endsWith('/')) throw usageError(`--to ${to} ends in '/': give the new file's full name (e.g. ${to}rescued.bin), in a folder that exists`);
-  // Absolute from here on: the checks, ln (which runs in /) and its record name one path.
-  const target = absolutePath(to);
+  // Absolute from here on, not normalised (the kernel resolves '..' after a symbolic link): the
+  // checks, ln (which runs in /) and its record name one path.
+  const target = absoluteAsGiven(to);
   if (elsewhere !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${elsewhere.replace(/^not copied: /, '')}`);
   if (item.kind !== 'tmpfile' || item.fd === null) {
     // The kernel gives a name back only to a file opened with O_TMPFILE and never named (I_LINKABLE).

@@ -22,3 +22,13 @@ export function absolutePath(file: string): string {
   }
   return path.resolve(file);
 }
+
+/**
+ * FILE absolute the way the kernel would resolve it from here: a relative one joined to the current
+ * directory as text, nothing normalised ("a/../b" is not "b" when a is a symbolic link).
+ */
+export function absoluteAsGiven(file: string): string {
+  if (path.isAbsolute(file)) return file;
+  if (cwdGone) return absolutePath(file);
+  return `${process.cwd().replace(/\/$/, '')}/${file}`;
+}
