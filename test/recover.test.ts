@@ -1014,6 +1014,8 @@ sys.stdin.read()`;
     }
   });
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', ...pids.flatMap((pid) => ['--pid', pid])]).code, 0);
+  // A copy stands for other items of a file only when the file had not changed for a second before it.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
   const copies = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
   const content = sha256(Buffer.from('GET / 200\n'.repeat(5000)));
   assert.equal(copies.length, 8, 'the two fds (one a dup) of the parent and of each of its three children');
@@ -1101,4 +1103,34 @@ sys.stdin.read()`;
   const refused = runCli(onUpper, ['recover', '--json']);
   assert.equal(refused.code, 1, refused.stderr);
   assert.match(refused.stderr, /^unlinked: refusing to write into .*: it is on device \d+:\d+, the same file system as item 1 \(.*lib\.so, on an overlay whose upper layer is there\)/);
+});
+
+test('one file held by two fds and rewritten in place all the time (same size, stamps coarser than the writes): each item copied itself, none standing on the other\'s copy (root)', async (t) => {
+  const dir = makeTempDir('rewritten');
+  const caseDir = caseDirOnOtherFs('rewritten-case');
+  const script = String.raw`import os, sys, time
+path = os.path.join(sys.argv[1], 'counter.db')
+fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'x' * (1 << 20))
+os.unlink(path)
+os.dup(fd)
+print(os.getpid(), flush=True)
+n = 0
+while True:
+    n += 1
+    os.pwrite(fd, b'%020d' % n, 0)
+    time.sleep(0.001)`;
+  const holder = spawn('python3', ['-c', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(holder).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = await firstLine(holder);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', pid]).code, 0);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const copies = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  assert.equal(copies.length, 2);
+  assert.deepEqual(copies.map((copy) => copy.note?.startsWith('the same file as') ?? false), [false, false]);
+  assert.equal(new Set(copies.map((copy) => copy.output)).size, 2);
 });

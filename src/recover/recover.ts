@@ -212,27 +212,51 @@ export function unknownBacking(db: Db, recorder: CommandRecorder): (item: ItemRo
   };
 }
 
-/** A whole copy of a file another item of the same file may stand on: which item's, and when it ended. */
+/** A whole copy of a file another item of the same file may stand on: which item's, and the file as it was before it. */
 interface SharedCopy {
   itemId: number;
   outcome: Outcome;
-  finishedAt: number;
+  before: FileState;
 }
 
-function sharedCopy(item: ItemRow, outcome: Outcome | null): SharedCopy | null {
-  return outcome !== null && outcome.complete && outcome.output !== null && outcome.sha256 !== null ? { itemId: item.id, outcome, finishedAt: Date.now() } : null;
+/** A file's size and change times (ns), from a stat through its holder's link. */
+interface FileState {
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
 }
 
 /**
- * Whether the file, as this item's holder sees it now, is what the shared copy holds: the same size,
- * and not modified since that copy ended. Asked of a local file only (a network or FUSE one may not
- * answer a stat): otherwise the item is copied itself.
+ * The file as an item's holder sees it (a local file only: a network or FUSE one may not answer a
+ * stat), or null: taken before a copy starts, it says what the copy can stand for.
  */
-function stillAsCopied(item: ItemRow, shared: SharedCopy): boolean {
+function fileState(item: ItemRow): FileState | null {
   const source = sourcePath(item);
-  if (source === null || mayNotAnswer(item)) return false;
-  const stat = tryOr(() => fs.statSync(source), null);
-  return stat !== null && stat.size === shared.outcome.bytes && stat.mtimeMs <= shared.finishedAt;
+  if (source === null || mayNotAnswer(item)) return null;
+  const stat = tryOr(() => fs.statSync(source, { bigint: true }), null);
+  return stat === null ? null : { size: stat.size, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs };
+}
+
+/**
+ * Times a file system stamps are coarse (a clock tick of several ms here) and can lag the clock: a
+ * file changed less than this before its copy started may have changed during it with the same stamp.
+ */
+const QUIET_BEFORE_COPY_NS = 1_000_000_000n;
+
+/**
+ * A whole copy another item may stand on: one of a file that had not changed for a while before the
+ * copy started (see QUIET_BEFORE_COPY_NS) and held as many bytes as the copy; else null.
+ */
+function sharedCopy(item: ItemRow, outcome: Outcome | null, before: FileState | null, startedNs: bigint): SharedCopy | null {
+  if (outcome === null || !outcome.complete || outcome.output === null || outcome.sha256 === null || before === null) return null;
+  if (before.size !== BigInt(outcome.bytes) || startedNs - before.mtimeNs < QUIET_BEFORE_COPY_NS || startedNs - before.ctimeNs < QUIET_BEFORE_COPY_NS) return null;
+  return { itemId: item.id, outcome, before };
+}
+
+/** Whether the file, as this item's holder sees it now, is as it was before the shared copy: same size and change times. */
+function stillAsCopied(item: ItemRow, shared: SharedCopy): boolean {
+  const now = fileState(item);
+  return now !== null && now.size === shared.before.size && now.mtimeNs === shared.before.mtimeNs && now.ctimeNs === shared.before.ctimeNs;
 }
 
 export function outputName(item: Pick<ItemRow, 'id' | 'pid' | 'kind' | 'fd' | 'path'>): string {
@@ -300,7 +324,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   /** Per file (snapshot, device, inode) of this run: its latest whole copy once the copies before are done, or null. */
   const firstOfFile = new Map<string, Promise<SharedCopy | null>>();
   /** Copy one item: `firstCopy` once it was copied once (it may be followed after), `done` once recorded. */
-  const copyItem = (index: number, item: ItemRow, rowId: number): { firstCopy: Promise<void>; outcome: Promise<Outcome | null>; done: Promise<void> } => {
+  const copyItem = (index: number, item: ItemRow, rowId: number): { firstCopy: Promise<void>; shared: Promise<SharedCopy | null>; done: Promise<void> } => {
     const source = sourcePath(item);
     const stallMs = (options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S) * 1000;
     const reader = source !== null && mayNotAnswer(item) ? new ChildReader(item, source, recorder, stallMs, silentDevs) : new LocalReader(item, source);
@@ -317,9 +341,12 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
       interrupted.run(file, size ?? 0, `interrupted: the copy did not finish; ${state.bytes} bytes were read (${state.holeBytes} of them holes, not written), ` +
         `${size ?? '?'} bytes were in ${file} then (not hashed, not checked: writes were still in flight)`, rowId);
     });
+    // The file before the copy: whether the copy may stand for another item of it (sharedCopy).
+    const before = options.follow ? null : fileState(item);
+    const startedNs = BigInt(Date.now()) * 1_000_000n;
     const copied = recoverOne(item, reader, options, { copiedOnce, followFrom, guard, onFile: (file, state) => (copying = { file, state }) });
     const done = copied.then((outcome) => record(index, item, rowId, outcome)).finally(unhook);
-    return { firstCopy, outcome: copied.catch(() => null), done };
+    return { firstCopy, shared: copied.then((outcome) => sharedCopy(item, outcome, before, startedNs), () => null), done };
   };
   try {
     for (const [index, item] of items.entries()) {
@@ -358,14 +385,14 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
           }
           const copy = copyItem(index, item, rowId);
           await copy.done;
-          return sharedCopy(item, await copy.outcome) ?? shared;
+          return (await copy.shared) ?? shared;
         });
         firstOfFile.set(key, after);
         followed.push(after.then(() => undefined));
         continue;
       }
       const copy = copyItem(index, item, rowId);
-      if (key !== null) firstOfFile.set(key, copy.outcome.then((outcome) => sharedCopy(item, outcome)));
+      if (key !== null) firstOfFile.set(key, copy.shared);
       await Promise.race([copy.firstCopy, copy.done]);
       followed.push(copy.done);
     }
