@@ -100,7 +100,7 @@ test('the mounted device of a live host: same inode extracted again by /dev/bloc
   // The device copy is the first copy's content (said so), or that with the end of its last page
   // (neither copy's start: why cannot be told, both causes said).
   const why = stale.bytes === content.length
-    ? `same sha256 as the earlier /proc copy of item ${recovered?.item_id} \\(snapshot 1\\): the file changed after that copy was made, and the device does not hold the change yet \\(the page cache does: this device copy is behind\\)`
+    ? `this copy has the same sha256 as the earlier /proc copy of item ${recovered?.item_id} \\(snapshot 1\\): the file held then what this copy holds`
     : 'the device was read while mounted: data in the page cache may not have reached the disk \\(this device copy may be behind\\), or the file changed after the /proc copy was made';
   assert.match(stale.note ?? '', new RegExp(`^DIFFERS from the /proc copy of item ${latest?.item_id} \\(250000 bytes, sha256 ${latest?.sha256}\\): ${why}$`));
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
@@ -305,8 +305,8 @@ test('an image copy equal to an earlier /proc copy of the file, not to the newes
   assert.deepEqual([copy?.sha256, copy?.live_item_id, copy?.live_sha256_match], [sha256(content), second?.item_id, false]);
   assert.equal(
     copy?.note,
-    `DIFFERS from the /proc copy of item ${second?.item_id} (40000 bytes, sha256 ${second?.sha256}): same sha256 as the earlier /proc copy of item ${first?.item_id} (snapshot 1): ` +
-      'the file changed after that copy was made, which the image does not hold (it was taken before)',
+    `DIFFERS from the /proc copy of item ${second?.item_id} (40000 bytes, sha256 ${second?.sha256}): this copy has the same sha256 as the earlier /proc copy of item ${first?.item_id} (snapshot 1): ` +
+      'the file held then what this copy holds',
   );
 });
 
@@ -337,5 +337,5 @@ test('an image cut short inside a file the case copied from /proc: the extractio
   const [copy] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--inode', String(holder.files[0]?.inode), '--json']));
   assert.ok(copy !== undefined && copy.bytes < content.length && copy.complete === false, JSON.stringify(copy));
   assert.deepEqual([copy.live_item_id, copy.live_sha256_match], [recovered?.item_id, false]);
-  assert.match(copy.note ?? '', new RegExp(`DIFFERS from the /proc copy of item ${recovered?.item_id} \\(1048576 bytes, sha256 [0-9a-f]{64}\\): this copy is incomplete \\(${copy.bytes} of the 1048576 bytes its inode holds\\) and is the start of the /proc copy: the rest could not be read in the image$`));
+  assert.match(copy.note ?? '', new RegExp(`DIFFERS from the /proc copy of item ${recovered?.item_id} \\(1048576 bytes, sha256 [0-9a-f]{64}\\): this copy is incomplete \\(${copy.bytes} of the 1048576 bytes its inode holds in the image\\); it is the start of the /proc copy: the rest could not be read$`));
 });

@@ -421,13 +421,9 @@ function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, cop
   }
   if (sha256 === null || output === null) return { itemId: recovered.item_id, match: null, note: `the /proc copy of item ${recovered.item_id} exists; this extraction has no content to compare${several}` };
   if (recovered.sha256 === sha256) return { itemId: recovered.item_id, match: true, note: `same sha256 as the /proc copy of item ${recovered.item_id}${several}` };
-  // Compared with the newest copy (a difference is never hidden), but an earlier copy of the same
-  // file may hold just what this one does: then the file changed after that copy, and that is the why.
-  const earlier = copies.find((copy) => copy.sha256 === sha256);
-  const why = earlier !== undefined
-    ? `same sha256 as the earlier /proc copy of item ${earlier.item_id} (snapshot ${earlier.snapshot_id}): the file changed after that copy was made` +
-      (mounted ? ', and the device does not hold the change yet (the page cache does: this device copy is behind)' : ', which the image does not hold (it was taken before)')
-    : differenceWhy(recovered, { output, bytes, sha256, expected: target.size }, mounted);
+  // Compared with the newest copy (a difference is never hidden); what the two hold says how they
+  // relate, never when or why the file changed (a file grows and is cut; an image can be short).
+  const why = differenceWhy(recovered, copies, { output, bytes, sha256, expected: target.size }, mounted);
   return {
     itemId: recovered.item_id, match: false,
     note: `DIFFERS from the /proc copy of item ${recovered.item_id} (${recovered.bytes} bytes, sha256 ${recovered.sha256}): ${why}${several}`,
@@ -435,23 +431,28 @@ function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, cop
 }
 
 /**
- * Why an image copy and the newest /proc copy of the same file differ, from what the two hold: one
- * the start of the other says which held more, not when or why (a file grows and is cut; an image
- * can be short). A copy short of its own inode's size is incomplete, said as that. Otherwise the
- * possible causes, none chosen without grounds.
+ * Why an image copy and the newest /proc copy of the same file differ, from what they hold: a copy
+ * short of its own inode's size is incomplete, said first; an earlier /proc copy with the same
+ * sha256 is named; one copy the start of the other says which held more, not when or why. Otherwise
+ * the possible causes, none chosen without grounds.
  */
-function differenceWhy(proc: LiveCopy, image: { output: string; bytes: number; sha256: string; expected: number | null }, mounted: boolean): string {
+function differenceWhy(proc: LiveCopy, copies: readonly LiveCopy[], image: { output: string; bytes: number; sha256: string; expected: number | null }, mounted: boolean): string {
   const where = mounted ? 'on the device' : 'in the image';
+  const earlier = copies.find((copy) => copy.sha256 === image.sha256);
+  const sameAsEarlier = earlier === undefined ? null : `the same sha256 as the earlier /proc copy of item ${earlier.item_id} (snapshot ${earlier.snapshot_id})`;
+  const startOfProc = proc.output !== null && image.bytes < proc.bytes && startsWith(proc.output, image.bytes, image.sha256);
+  if (image.expected !== null && image.bytes < image.expected) {
+    const holds = sameAsEarlier !== null ? `; it has ${sameAsEarlier}` : startOfProc ? '; it is the start of the /proc copy' : '';
+    return `this copy is incomplete (${image.bytes} of the ${image.expected} bytes its inode holds ${where})${holds}: the rest could not be read`;
+  }
+  if (sameAsEarlier !== null) return `this copy has ${sameAsEarlier}: the file held then what this copy holds`;
   if (proc.output !== null && proc.bytes < image.bytes && startsWith(image.output, proc.bytes, proc.sha256)) {
     return `the /proc copy is the first ${proc.bytes} bytes of this one (${image.bytes} bytes): the file was longer ${where} than in the /proc copy ` +
       `(it grew after the /proc copy was made, or was cut after ${mounted ? 'what the device holds was written' : 'the image was taken'})`;
   }
-  if (proc.output !== null && image.bytes < proc.bytes && startsWith(proc.output, image.bytes, image.sha256)) {
-    if (image.expected !== null && image.bytes < image.expected) {
-      return `this copy is incomplete (${image.bytes} of the ${image.expected} bytes its inode holds) and is the start of the /proc copy: the rest could not be read ${where}`;
-    }
+  if (startOfProc) {
     return `this copy is the first ${image.bytes} bytes of the /proc copy: the file was shorter ${where} than in the /proc copy ` +
-      (mounted ? '(what the page cache held had not all reached the disk, or the file grew after the device was read)' : '(it grew after the image was taken, or was cut after the /proc copy was made)');
+      (mounted ? '(what the page cache held had not all reached the disk, or the file was cut after the /proc copy was made)' : '(it grew after the image was taken, or was cut after the /proc copy was made)');
   }
   return mounted
     ? 'the device was read while mounted: data in the page cache may not have reached the disk (this device copy may be behind), or the file changed after the /proc copy was made'
