@@ -71,6 +71,12 @@ test('newline-terminated field output: a line that is no lsof field (a name cut 
   const parsed = parseLsof(text);
   assert.deepEqual(parsed.records.map((record) => [record.fd, record.name.toString('latin1')]), [['4u', '/tmp/other (deleted)']]);
   assert.deepEqual(parsed.warnings.map((warning) => [warning.line, warning.message]), [[11, 'not an lsof field (no field starts with "b"): the file set it is in is not read']]);
+  // The rest of the name starting with a field letter ("log.1" read as an l field): after the name,
+  // where lsof prints nothing but TCP info (T).
+  const split = parseLsof(text.replace('backup (deleted)', 'log.1 (deleted)'));
+  assert.deepEqual(split.records.map((record) => [record.fd, record.name.toString('latin1')]), [['4u', '/tmp/other (deleted)']]);
+  assert.deepEqual(split.warnings.map((warning) => warning.line), [11]);
+  assert.match(split.warnings[0]?.message ?? '', /^a field after the name in its file set/);
 });
 
 test('plain lsof without NLINK: candidates by text only, DEL mappings kept', () => {
