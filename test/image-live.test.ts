@@ -319,7 +319,7 @@ test('an image of the live file system given another UUID (tune2fs -U on the cop
   const scan = runCli(caseDir, ['image', 'scan', image, '--json']);
   const [record] = json<ImageInodeJson[]>(scan);
   assert.deepEqual([record?.inode, record?.live], [holder.files[0]?.inode, []]);
-  assert.match(scan.stderr, new RegExp(`warning: sector 0: no live item has this file system's UUID ${record?.fs_uuid}, but 1 live item \\(pid ${holder.pid}\\) on a file system with UUID [0-9a-f-]+, ` +
+  assert.match(scan.stderr, new RegExp(`warning: sector 0: no live item of this file system's UUID ${record?.fs_uuid} matches its orphans, but 1 live item \\(pid ${holder.pid}\\) on a file system with UUID [0-9a-f-]+, ` +
     `mounted where this one was last mounted \\(${device.mountPoint}\\), hold inode numbers of its orphans: the same file system under another UUID`));
 });
 

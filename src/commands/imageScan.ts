@@ -81,7 +81,7 @@ function otherUuidHints(db: Db, scan: ScanResult, matched: ReadonlySet<number>):
     if (fs.failure !== null || fs.lastMountPoint === null || orphans.length === 0 || matched.has(fs.offsetSectors)) continue;
     for (const row of lookup.all(parseDisplayBytes(fs.lastMountPoint), fs.fsUuid ?? '', JSON.stringify(orphans)) as Array<{ fs_uuid: string | null; n: number; pids: string }>) {
       hints.push(
-        `sector ${fs.offsetSectors}: no live item has this file system's UUID ${fs.fsUuid ?? '?'}, but ${row.n} live item${row.n === 1 ? '' : 's'} (pid ${row.pids}) on a file system ` +
+        `sector ${fs.offsetSectors}: no live item of this file system's UUID ${fs.fsUuid ?? '?'} matches its orphans, but ${row.n} live item${row.n === 1 ? '' : 's'} (pid ${row.pids}) on a file system ` +
           `with UUID ${row.fs_uuid ?? 'unknown'}, mounted where this one was last mounted (${fs.lastMountPoint ?? '?'}), hold inode numbers of its orphans: ` +
           'the same file system under another UUID (tune2fs -U, a copy given a new one)? Not matched: compare them by hand',
       );

@@ -380,7 +380,7 @@ function judge(copy: Copy, method: 'icat' | 'debugfs', toolSucceeded: boolean, t
   }
   if (copy.holeBytes > 0) notes.push(`written sparse: ${copy.holeBytes} bytes of zeros left as holes in the copy (its sha256 counts them)`);
   if (expected === null) notes.push('the inode size is unknown: the copy cannot be checked for completeness');
-  else if (copy.bytes > expected) notes.push(`${copy.bytes} bytes extracted, more than the ${expected} the inode held when it was described: it grew meanwhile (a device in use)`);
+  else if (copy.bytes > expected) notes.push(`${copy.bytes} bytes extracted, more than the ${expected} the inode held when it was described: the inode changed between the two reads (a device in use)`);
   else if (copy.bytes !== expected) notes.push(`${copy.bytes} of ${expected} bytes extracted`);
   fs.chmodSync(copy.output, 0o400);
   return { output: copy.output, bytes: copy.bytes, sha256: copy.sha256, complete: toolSucceeded && expected !== null && copy.bytes === expected, method, notes };
