@@ -16,6 +16,7 @@ import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { FollowHasher, readSuperblock, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
 import { specialFileType } from '../util/mode.js';
+import { currentOutput } from '../report/rows.js';
 
 export interface ExtractTarget {
   offsetSectors: number;
@@ -414,7 +415,9 @@ function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, cop
   const first = items[0];
   const holders = new Set(items.map((item) => `${item.pid}/${item.start_time ?? '?'}`)).size;
   const several = holders > 1 ? ` (${holders} processes held this inode number in the case's snapshots)` : '';
-  const copies = completeRecoveries(db, items.map((item) => item.item_id));
+  // Each copy where it is now: a case folder moved since keeps its copies under recovered/.
+  const caseDir = path.dirname(db.name);
+  const copies = completeRecoveries(db, items.map((item) => item.item_id)).map((copy) => ({ ...copy, output: currentOutput(caseDir, copy.output) }));
   const recovered = copies[0];
   if (recovered === undefined) {
     return { itemId: first?.item_id ?? null, match: null, note: `held open by pid ${first?.pid} (${first?.comm ?? '?'}, item ${first?.item_id}) at snapshot time${several}; no complete /proc copy to compare with` };
