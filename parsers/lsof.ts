@@ -207,7 +207,10 @@ export class LsofStreamParser {
       // No lsof field: in a file set, the rest of a name cut by a raw newline (lsof itself writes one
       // as \n), or text that is no capture. The set is not read: a cut name is a name nobody gave.
       this.warn({ line: lineNo, message: `not an lsof field (no field starts with ${JSON.stringify(text[start])})${state.file === null ? '' : ': the file set it is in is not read'}`, text: warningText(text.slice(start, end)) });
-      if (state.file !== null) state.file = null;
+      if (state.file !== null) {
+        state.file = null;
+        state.skipping = true; // its other fields too, until the next f or p
+      }
       return;
     }
     if (id === 0x70 /* p */) {

@@ -77,6 +77,10 @@ test('newline-terminated field output: a line that is no lsof field (a name cut 
   assert.deepEqual(split.records.map((record) => [record.fd, record.name.toString('latin1')]), [['4u', '/tmp/other (deleted)']]);
   assert.deepEqual(split.warnings.map((warning) => warning.line), [11]);
   assert.match(split.warnings[0]?.message ?? '', /^a field after the name in its file set/);
+  // Text in the middle of a set: the set's other fields are skipped with it, one warning, the next set read.
+  const junk = parseLsof('p4300\ncraw\nf3u\nHello, not lsof\ntREG\nD0xfe00\ni555\nk0\nn/tmp/a (deleted)\nf4u\ntREG\nD0xfe00\ni556\nk0\nn/tmp/b (deleted)\n');
+  assert.deepEqual(junk.records.map((record) => record.fd), ['4u']);
+  assert.deepEqual(junk.warnings.map((warning) => warning.line), [4]);
 });
 
 test('plain lsof without NLINK: candidates by text only, DEL mappings kept', () => {
