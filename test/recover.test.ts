@@ -16,6 +16,7 @@ import { devString } from '../parsers/procfs.js';
 import { btrfsWith, mountDevices } from '../src/util/blockDevices.js';
 import { undoEach } from './helpers/cleanup.js';
 import { killed } from './helpers/fuse.js';
+import { pythonHolder } from './helpers/pythonHolder.js';
 import { loopFs, loopFsFor } from './helpers/loopfs.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
@@ -903,9 +904,8 @@ time.sleep(600)
 });
 
 test('Ctrl-C while a growing file is followed: the copy ends with what it holds, hashed, listed in SHA256SUMS, not complete (exit 3); the rows are not lost (root)', async (t) => {
-  const caseDir = caseDirOnOtherFs('recover-sigint-case');
   // A memfd (on no file system of the case's) that gains 100 bytes every 0.2 s.
-  const writer = spawn('python3', ['-c', `
+  const { caseDir, pid } = await pythonHolder(t, 'recover-sigint', `
 import os, sys, time
 fd = os.memfd_create('growing')
 os.write(fd, b'x' * 12345)
@@ -913,12 +913,7 @@ print(os.getpid(), flush=True)
 while True:
     time.sleep(0.2)
     os.write(fd, b'y' * 100)
-`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => {
-    writer.kill('SIGKILL');
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
-  const pid = Number(await firstLine(writer));
+`);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
   const recover = startCli(caseDir, ['recover', '--follow-timeout', '120', '--json']);
   // The first copy is made, then the follow begins: interrupted a second into it.
@@ -937,21 +932,15 @@ while True:
 });
 
 test('a Ctrl-C during a copy stops at once, and the case database is closed first: its WAL is in case.sqlite, which holds the case alone (root)', async (t) => {
-  const caseDir = caseDirOnOtherFs('recover-sigint2-case');
   // A memfd of 16 GiB of holes: reading it out takes seconds.
-  const holder = spawn('python3', ['-c', `
+  const { caseDir, pid } = await pythonHolder(t, 'recover-sigint2', `
 import os, time
 fd = os.memfd_create('holes')
 os.ftruncate(fd, 16 << 30)
 os.pwrite(fd, b'end', (16 << 30) - 3)
 print(os.getpid(), flush=True)
 time.sleep(600)
-`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => {
-    holder.kill('SIGKILL');
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
-  const pid = Number(await firstLine(holder));
+`);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
   const recover = startCli(caseDir, ['recover']);
   await copyStarted(caseDir, 'memfd');
@@ -1106,8 +1095,6 @@ sys.stdin.read()`;
 });
 
 test('one file held by two fds and rewritten in place all the time (same size, stamps coarser than the writes): each item copied itself, none standing on the other\'s copy (root)', async (t) => {
-  const dir = makeTempDir('rewritten');
-  const caseDir = caseDirOnOtherFs('rewritten-case');
   const script = String.raw`import os, sys, time
 path = os.path.join(sys.argv[1], 'counter.db')
 fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
@@ -1120,14 +1107,8 @@ while True:
     n += 1
     os.pwrite(fd, b'%020d' % n, 0)
     time.sleep(0.001)`;
-  const holder = spawn('python3', ['-c', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(async () => {
-    await killed(holder).stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
-  const pid = await firstLine(holder);
-  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', pid]).code, 0);
+  const { caseDir, pid } = await pythonHolder(t, 'rewritten', script);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
   await new Promise((resolve) => setTimeout(resolve, 1100));
   const copies = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
   assert.equal(copies.length, 2);

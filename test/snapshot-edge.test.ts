@@ -11,6 +11,7 @@ import path from 'node:path';
 import { json, runCli } from './helpers/cli.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { firstLine, lines } from './helpers/lines.js';
+import { pythonHolder } from './helpers/pythonHolder.js';
 import { killed } from './helpers/fuse.js';
 import { repoRoot } from './helpers/paths.js';
 import { probeMounts } from '../src/proc/mountProbe.js';
@@ -18,19 +19,6 @@ import type { WalkChunk } from '../src/proc/walk.js';
 import type { LiveItemJson } from '../src/store/items.js';
 
 const mounted = (point: string): boolean => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === point);
-
-/** python3 running SCRIPT with its own temp directory as argv[1], killed and removed with its case after the test; it prints its PID first. */
-async function pythonHolder(t: TestContext, name: string, script: string): Promise<{ dir: string; caseDir: string; pid: number }> {
-  const dir = makeTempDir(name);
-  const caseDir = makeTempDir(`${name}-case`, '/dev/shm');
-  const holder = spawn('python3', ['-c', script, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
-  t.after(async () => {
-    await killed(holder).stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
-  return { dir, caseDir, pid: Number(await firstLine(holder)) };
-}
 
 test('a mapped file is named byte-exact (a newline is not maps\' "\\012"), and a real file named /memfd:x mapped is a map, not a memfd (root)', async (t) => {
   const dir = makeTempDir('mapname');
