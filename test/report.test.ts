@@ -105,6 +105,9 @@ test('CSV: formulas escaped in text columns only; path_b64 starting with "+" and
     const insert = db.prepare(`INSERT INTO items (id, snapshot_id, pid, comm, kind, fd, path, inode, size, nlink, atime, in_proc, in_lsof) VALUES (?, 1, 900, ?, 'fd', ?, ?, ?, 10, 0, ?, 1, 1)`);
     insert.run(10, '@SUM(1)', 3, name, 1000, -1);
     insert.run(11, '\uff1d1+1', 4, Buffer.from('=HYPERLINK("http://evil.example","x")'), 1001, 0);
+    // A process named with the escape's own quote: the two must stay two cells.
+    insert.run(12, "'=x", 5, Buffer.from('/tmp/q'), 1002, 0);
+    insert.run(13, '=x', 6, Buffer.from("'/tmp/q"), 1003, 0);
   });
   const records = pythonCsv(runCli(dir, ['report', '--format', 'csv', '--out', '-']).stdout);
   const header = records[0] ?? [];
@@ -117,6 +120,9 @@ test('CSV: formulas escaped in text columns only; path_b64 starting with "+" and
   assert.equal(row('11')['path'], `'=HYPERLINK("http://evil.example","x")`);
   assert.equal(row('11')['comm'], "'\uff1d1+1");
   assert.equal(row('11')['path_b64'], Buffer.from('=HYPERLINK("http://evil.example","x")').toString('base64'));
+  assert.equal(row('12')['comm'], "''=x", 'a cell starting with a quote gets one more: the escape can be undone');
+  assert.equal(row('13')['comm'], "'=x");
+  assert.equal(row('13')['path'], "''/tmp/q");
 });
 
 test('bodyfile: 11 fields per line, names escaped, mactime reads it', (t) => {

@@ -14,8 +14,12 @@ import { FINDING_COLUMNS, findings, type Finding } from './rows.js';
  */
 const EXACT_COLUMNS: ReadonlySet<keyof Finding> = new Set<keyof Finding>(['path_b64', 'sha256']);
 
-/** The characters csv-stringify's escape_formulas looks for: = + - @ tab CR and the full-width = + - @. */
-const FORMULA_START = /^[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/;
+/**
+ * The characters csv-stringify's escape_formulas looks for: = + - @ tab CR and the full-width
+ * = + - @; and the quote itself, so that the escape can be undone: a cell that starts with a quote
+ * had one added (a comm `'=x` and a comm `=x` would otherwise be the same cell `'=x`).
+ */
+const FORMULA_START = /^[=+\-@\t\r\uff1d\uff0b\uff0d\uff20']/;
 
 /** A text cell a spreadsheet would run as a formula gets a leading quote; numbers stay numbers. */
 export function csvCell(column: keyof Finding, value: Finding[keyof Finding]): Finding[keyof Finding] {
