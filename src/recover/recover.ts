@@ -129,12 +129,38 @@ function outputDevices(outputDir: string): OutputDevices {
 const ITEM_MOUNT = `FROM items i JOIN mounts m ON m.snapshot_id = i.snapshot_id AND m.mnt_ns = i.mnt_ns
   AND (m.mnt_id = i.mnt_id OR (i.mnt_id IS NULL AND m.dev = i.dev)) WHERE i.id = ?`;
 
-/** The devices an item's bytes live on (see sameFsRefusal), from the mounts its snapshot recorded. */
-export function itemDevices(db: Db): (item: Pick<ItemRow, 'id' | 'dev'>) => readonly ItemDevice[] {
-  const mountOf = db.prepare(`SELECT m.fs_type, m.source, m.super_options ${ITEM_MOUNT} LIMIT 1`);
+interface MountRow {
+  fs_type: string | null;
+  source: string | null;
+  super_options: string | null;
+}
+
+/** An item's mount (see ITEM_MOUNT), or undefined when neither its snapshot nor unlinked's namespace knows one. */
+export type ItemMount = (item: Pick<ItemRow, 'id' | 'dev'>) => MountRow | undefined;
+
+/**
+ * An item's mount as its snapshot recorded it or, when it knows none (a process chrooted below its
+ * mount's root sees no mount of it in its mountinfo), a mount of the item's device in unlinked's own
+ * mount namespace (read once per device).
+ */
+export function itemMount(db: Db): ItemMount {
+  const recorded = db.prepare(`SELECT m.fs_type, m.source, m.super_options ${ITEM_MOUNT} LIMIT 1`);
+  const own = new Map<string, MountRow | undefined>();
+  const ownMountRow = (dev: string): MountRow | undefined => {
+    if (!own.has(dev)) {
+      const mount = ownMountOfDevice(dev);
+      own.set(dev, mount === null ? undefined : { fs_type: mount.fsType, source: mount.source, super_options: mount.superOptions });
+    }
+    return own.get(dev);
+  };
+  return (item) => (recorded.get(item.id) as MountRow | undefined) ?? (item.dev === null ? undefined : ownMountRow(item.dev));
+}
+
+/** The devices an item's bytes live on (see sameFsRefusal), from its mount (itemMount). */
+export function itemDevices(mountOf: ItemMount): (item: Pick<ItemRow, 'id' | 'dev'>) => readonly ItemDevice[] {
   // The devices a mount adds, once per mount (a host-wide triage asks for thousands of items on a few mounts).
   const byMount = new Map<string, ItemDevice[]>();
-  const mountAdds = (mount: { fs_type: string | null; source: string | null; super_options: string | null }): ItemDevice[] => {
+  const mountAdds = (mount: MountRow): ItemDevice[] => {
     const key = `${mount.fs_type ?? ''}\0${mount.source ?? ''}\0${mount.super_options ?? ''}`;
     const known = byMount.get(key);
     if (known !== undefined) return known;
@@ -160,19 +186,10 @@ export function itemDevices(db: Db): (item: Pick<ItemRow, 'id' | 'dev'>) => read
   };
   return (item) => {
     const devs: ItemDevice[] = item.dev === null ? [] : [{ dev: item.dev, how: null }];
-    const mount = (mountOf.get(item.id) as { fs_type: string | null; source: string | null; super_options: string | null } | undefined) ?? ownMountRow(item.dev);
+    const mount = mountOf(item);
     for (const add of mount === undefined ? [] : mountAdds(mount)) if (!devs.some((known) => known.dev === add.dev)) devs.push(add);
     return devs;
   };
-}
-
-/**
- * A mount of the item's device in unlinked's own mount namespace, for an item whose snapshot knows
- * none: a process chrooted below its mount's root sees no mount of it in its mountinfo.
- */
-function ownMountRow(dev: string | null): { fs_type: string | null; source: string | null; super_options: string | null } | undefined {
-  const own = dev === null ? null : ownMountOfDevice(dev);
-  return own === null ? undefined : { fs_type: own.fsType, source: own.source, super_options: own.superOptions };
 }
 
 /** statfs f_type of FILE (stat -f, a child given up on after PROBE_TIMEOUT_MS), or null. */
@@ -195,11 +212,10 @@ const IN_MEMORY_FS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
  * mount's root sees none) nor unlinked's namespace knows, so where that file system keeps its data,
  * and whether the case's writes land there, is unknown. One in memory (tmpfs, by statfs) is safe.
  */
-export function unknownBacking(db: Db, recorder: CommandRecorder): (item: ItemRow) => Promise<string | null> {
-  const mountOf = db.prepare(`SELECT 1 ${ITEM_MOUNT} LIMIT 1`);
+export function unknownBacking(mountOf: ItemMount, recorder: CommandRecorder): (item: ItemRow) => Promise<string | null> {
   return async (item) => {
     if (item.dev === null || !item.dev.startsWith('0:') || item.kind === 'memfd') return null;
-    if (mountOf.get(item.id) !== undefined || ownMountOfDevice(item.dev) !== null) return null;
+    if (mountOf(item) !== undefined) return null;
     const source = sourcePath(item);
     // Its file system is unknown: it may be one that does not answer (FUSE, NFS), so statfs is asked by a child.
     const type = source === null ? null : await statfsType(source, recorder);
@@ -267,7 +283,8 @@ export function outputName(item: Pick<ItemRow, 'id' | 'pid' | 'kind' | 'fd' | 'p
 
 export async function recoverItems(db: Db, items: readonly ItemRow[], options: RecoverOptions): Promise<RecoveredJson[]> {
   fs.mkdirSync(options.outputDir, { recursive: true });
-  const devsOf = itemDevices(db);
+  const mountOf = itemMount(db);
+  const devsOf = itemDevices(mountOf);
   if (options.sameFs === 'refuse') {
     const refusal = sameFsRefusal(options.outputDir, items, devsOf);
     if (refusal !== null) throw new UnlinkedError('SAME_FS', refusal);
@@ -290,7 +307,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const recorder = commandRecorder(db);
   const silentDevs = new Map<string, string>();
   const origin = liveOrigin(db);
-  const unknownFs = unknownBacking(db, recorder);
+  const unknownFs = unknownBacking(mountOf, recorder);
   const pidNsOf = db.prepare(`SELECT pid_ns FROM processes WHERE snapshot_id = ? AND pid = ?`).pluck();
   /** "PID reuse" may be PID numbers of another namespace: a snapshot taken inside a container. */
   const namespaceWhy = (item: ItemRow, note: string | null): string | null => {
