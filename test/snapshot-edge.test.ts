@@ -613,3 +613,25 @@ test('a file deleted while a loop device reads from it (kept by the kernel, no p
   ]);
   assert.doesNotMatch(result.stderr, new RegExp(`loop device ${live} `));
 });
+
+test('times before 1970 are floored to the second, as stat says (not cut toward zero), and a live file\'s birth time is its crtime in the reports (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'pre-epoch', `
+import os, sys, time
+path = os.path.join(sys.argv[1], 'old.log')
+fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'x')
+os.utime(fd, ns=(-1_000_000_001, -315_619_200_130_000_000))
+os.unlink(path)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`);
+  const link = `/proc/${pid}/fd/3`;
+  const [atime, mtime, birth] = execFileSync('stat', ['-L', '-c', '%X %Y %W', link], { encoding: 'utf8' }).trim().split(' ').map(Number);
+  assert.deepEqual([atime, mtime], [-2, -315619201], 'stat floors');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const body = runCli(caseDir, ['report', '--format', 'bodyfile', '--out', '-']).stdout.split('\n').filter((line) => line.includes('old.log'));
+  assert.equal(body.length, 1, body.join('\n'));
+  const fields = (body[0] ?? '').split('|');
+  assert.deepEqual(fields.slice(7), ['-2', '-315619201', fields[9] ?? '', String(birth)]);
+  assert.ok((birth ?? 0) > 1_600_000_000, 'the file system keeps birth times');
+});

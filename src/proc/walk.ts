@@ -13,6 +13,7 @@ import { chooseLiveTask } from './tasks.js';
 import { tryOr } from '../util/tryOr.js';
 import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './walkWatchdog.js';
 import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult } from './types.js';
+import { floorSeconds } from '../util/time.js';
 
 const DELETED_SUFFIX = ' (deleted)';
 const MEMFD_PREFIX = '/memfd:';
@@ -689,7 +690,7 @@ function statLite(file: string, exact = false): StatLite | undefined {
     if (exact === undefined) return undefined;
     return {
       dev: devString(exact.dev), ino: u64(exact.ino), mode: Number(exact.mode), size: u64(exact.size), nlink: Number(exact.nlink),
-      uid: Number(exact.uid), gid: Number(exact.gid), atime: Number(exact.atimeMs / 1000n), mtime: Number(exact.mtimeMs / 1000n), ctime: Number(exact.ctimeMs / 1000n),
+      uid: Number(exact.uid), gid: Number(exact.gid), atime: Number(floorSeconds(exact.atimeNs)), mtime: Number(floorSeconds(exact.mtimeNs)), ctime: Number(floorSeconds(exact.ctimeNs)),
       btimeNs: exact.birthtimeNs === 0n ? null : String(exact.birthtimeNs),
     };
   }

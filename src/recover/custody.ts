@@ -7,6 +7,7 @@ import type { ItemRow } from '../store/items.js';
 import { liveTaskDir, procDirOf } from '../proc/tasks.js';
 import { type U64 } from '../util/u64.js';
 import { u64 } from '../../parsers/types.js';
+import { floorSeconds } from '../util/time.js';
 
 /** Where the bytes of a live item can be read through /proc. */
 export function sourcePath(item: Pick<ItemRow, 'pid' | 'kind' | 'fd' | 'map_range'>): string | null {
@@ -78,7 +79,7 @@ export function sameBirth(item: Pick<ItemRow, 'fd' | 'kind' | 'inode' | 'btime_n
 
 function birthText(ns: string): string {
   const value = BigInt(ns);
-  const seconds = value / 1_000_000_000n - (value < 0n && value % 1_000_000_000n !== 0n ? 1n : 0n);
+  const seconds = floorSeconds(value);
   const fraction = String(value - seconds * 1_000_000_000n).padStart(9, '0');
   return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${fraction}Z`;
 }

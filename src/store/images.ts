@@ -5,6 +5,7 @@ import type { Db } from './db.js';
 import { nowIso } from './db.js';
 import { displayBytes } from '../util/bytes.js';
 import { BatchInsert, sqlInteger } from './batch.js';
+import { floorSeconds } from '../util/time.js';
 
 // ---------------------------------------------------------------------------------------------
 // Writing a scan
@@ -158,8 +159,7 @@ export interface LiveCandidate extends LiveMatch {
 /** The second a live file was born (its statx birth time, ns text, floored), as a scan's crtime counts it; null: not kept. */
 export function bornSecond(btimeNs: string | null): number | null {
   if (btimeNs === null) return null;
-  const ns = BigInt(btimeNs);
-  return Number(ns / 1_000_000_000n - (ns < 0n && ns % 1_000_000_000n !== 0n ? 1n : 0n));
+  return Number(floorSeconds(BigInt(btimeNs)));
 }
 
 /**
