@@ -195,7 +195,7 @@ sys.stdin.read()`;
   assert.equal(bodyfile.code, 0, bodyfile.stderr);
   assert.equal(
     bodyfile.stdout,
-    `0|${dir}/held (deleted: pid ${pid} =1+1\\x0a\\x7cx\\x5cy fd ${fd}, snapshot 1)|${held.ino}|r/rrw-------|0|0|3|${seconds(held.atime)}|${seconds(held.mtime)}|${seconds(held.ctime)}|0\n`,
+    `0|${dir}/held (deleted: pid ${pid} =1+1\\x0a\\x7cx\\x5cy fd ${fd}, snapshot 1)|${held.ino}|r/rrw-------|0|0|3|${seconds(held.atime)}|${seconds(held.mtime)}|${seconds(held.ctime)}|${seconds(held.birthtime)}\n`,
   );
 });
 
