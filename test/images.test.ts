@@ -178,6 +178,35 @@ test('ext4 with bigalloc, which The Sleuth Kit cannot read: the orphans of the c
   }
 });
 
+test('ext4 with meta_bg: orphans past its first meta group, which icat copies as empty (exit 0, no bytes), are extracted by debugfs, exact (root)', async (t) => {
+  const dir = makeTempDir('img-metabg');
+  const caseDir = makeTempDir('img-metabg-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  // 1 KiB blocks (a small file system): 25 groups of 8 MiB, 16 group descriptors per meta group;
+  // the kernel spreads top-level directories over the groups, and each file goes to its directory's.
+  const directories = Array.from({ length: 40 }, (_, index) => `d${index}`);
+  const orphans = directories.map((directory) => ({ name: `${directory}/f`, content: crypto.randomBytes(3000) }));
+  const built = await makeOrphanImage({ dir, fsType: 'ext4', sizeMiB: 200, features: ['meta_bg', '^resize_inode', '^flex_bg'], directories, orphans });
+  const icatEmpty = built.orphans.filter((orphan) => {
+    const icat = spawnSync('icat', [built.image, String(orphan.inode)]);
+    return icat.status === 0 && icat.stdout.length === 0;
+  });
+  assert.ok(icatEmpty.length > 0, 'some orphans lie where icat reads no group descriptor and exits 0 with nothing');
+  const extract = untouched(built.image, caseDir, ['image', 'extract', built.image, '--all', '--json']);
+  const copies = json<ExtractedJson[]>(extract);
+  const byInode = (a: { inode: number }, b: { inode: number }) => a.inode - b.inode;
+  assert.deepEqual(copies.map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    [...built.orphans].sort(byInode).map((orphan) => [orphan.inode, 3000, orphan.sha256, true]), extract.stderr);
+  for (const orphan of icatEmpty) {
+    const copy = copies.find((entry) => entry.inode === orphan.inode);
+    assert.equal(copy?.method, 'debugfs');
+    assert.match(copy?.note ?? '', /^icat exited 0 after 0 of the inode's 3000 bytes/);
+  }
+});
+
 test('MBR image: the orphans in the second partition are found at its offset (root)', async (t) => {
   await orphanScenario(t, undefined, { first: 20480, second: 81920 });
 });

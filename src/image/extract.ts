@@ -202,10 +202,15 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
   const viaIcat = plan.streamed
     ? await copyStreamed(copier, base, (consume) => icatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder))
     : await copyWithIcat(copier, target, base);
-  if (viaIcat.error === null) return judge(viaIcat.copy, 'icat', true, target, notes);
+  // icat can also succeed with less than the inode holds: TSK 4.11 loads no group descriptor past a
+  // meta_bg file system's first meta group, takes such an inode for an empty one and exits 0.
+  const icatShort = viaIcat.error === null && target.size !== null && viaIcat.copy.bytes < target.size;
+  if (viaIcat.error === null && !icatShort) return judge(viaIcat.copy, 'icat', true, target, notes);
   // icat refused (e.g. "Address missing in partial image", or TSK 4.11's "Invalid address in run"
-  // past a hole of a sparse ext4 file): try debugfs, then keep the better copy.
-  notes.push(`icat failed after ${viaIcat.copy.bytes} bytes (${viaIcat.error})`);
+  // past a hole of a sparse ext4 file) or stopped short: try debugfs, then keep the better copy.
+  notes.push(viaIcat.error === null
+    ? `icat exited 0 after ${viaIcat.copy.bytes} of the inode's ${target.size ?? 0} bytes`
+    : `icat failed after ${viaIcat.copy.bytes} bytes (${viaIcat.error})`);
   // debugfs dump writes the holes out as zeros: a sparse inode comes through `cat`, written sparse.
   const request = plan.streamed ? 'cat' : 'dump';
   // dump writes the whole size beside icat's prefix: tried only when both fit.

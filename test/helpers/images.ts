@@ -51,6 +51,8 @@ export interface OrphanImageOptions {
   orphans: OrphanSpec[];
   /** Build inside an MBR partition table: [first partition sectors, second partition sectors]; the fs goes into the second. */
   mbr?: { first: number; second: number };
+  /** Directories made before the files (the kernel spreads top-level ones over the block groups): orphans may be named `DIR/NAME`. */
+  directories?: string[];
   whileHeld?: (holder: Holder, mountPoint: string) => void | Promise<void>;
 }
 
@@ -70,6 +72,7 @@ export async function makeOrphanImage(options: OrphanImageOptions): Promise<Orph
   try {
     // Large and sparse contents are written here and only opened by the holder (its stdin carries the small ones).
     const writtenHere = (orphan: OrphanSpec): boolean => orphan.content.length > 16 << 20 || orphan.sparse === true;
+    for (const directory of options.directories ?? []) fs.mkdirSync(path.join(mountPoint, directory));
     for (const orphan of options.orphans) {
       if (orphan.sparse === true) writeSparse(path.join(mountPoint, orphan.name), orphan.content);
       else if (writtenHere(orphan)) fs.writeFileSync(path.join(mountPoint, orphan.name), orphan.content);
