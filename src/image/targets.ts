@@ -49,11 +49,11 @@ function currentScanId(db: Db, source: ImageSource): number | null {
 export async function allTargets(db: Db, source: ImageSource, offset: number | undefined, recorder: CommandRecorder, workDir: string): Promise<TargetChoice> {
   checkOffset(source, offset);
   const notes: string[] = [];
-  /** What the scan made here could not see (none when a scan of the case is used). */
-  let problems: Pick<TargetChoice, 'warnings' | 'partial'> = { warnings: [], partial: false };
   let imageId = currentScanId(db, source);
   // A scan of the image as it is now that looked at this offset (a scan of another partition did not).
   if (imageId !== null && offset !== undefined && !filesystemsOf(db, imageId).some((fs) => fs.offset_sectors === offset)) imageId = null;
+  /** What the scan the list comes from could not see: the same whether it is made now or was made before. */
+  let problems = imageId === null ? { warnings: [], partial: false } : storedScanProblems(db, imageId, offset);
   if (imageId === null) {
     const why = source.mounted
       ? `${source.path} is mounted: an earlier scan of it is out of date`
@@ -76,6 +76,18 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
   const skipped = records.filter((record) => record.state === 'deleted' && !record.recoverable && record.blocks !== null).length;
   if (skipped > 0) notes.push(`${skipped} deleted inodes point at no data blocks any more: not extracted (name them with --inode to have that recorded)`);
   return { targets: records.filter((record) => record.state === 'orphan' || record.recoverable || record.blocks === null).map(fromRecord), notes, ...problems };
+}
+
+/**
+ * What an earlier scan of the case, whose list --all uses, said it could not read: the warnings it
+ * stored for each ext file system (a non-ext one was skipped, not read in part). Said again, and the
+ * run is partial, as it was when that scan ran: an exit code must not depend on who ran the scan.
+ */
+function storedScanProblems(db: Db, imageId: number, offset: number | undefined): Pick<TargetChoice, 'warnings' | 'partial'> {
+  const warnings = filesystemsOf(db, imageId)
+    .filter((fs) => (offset === undefined || fs.offset_sectors === offset) && fs.fs_type !== null && fs.error !== null)
+    .map((fs) => `sector ${fs.offset_sectors}: the case's scan of this image, whose list is used, read it only in part: ${fs.error ?? ''}`);
+  return { warnings, partial: warnings.length > 0 };
 }
 
 /** --inode N...: from the newest scan when it lists them, else described by debugfs at the one file system of the image (or --offset). */
