@@ -1115,3 +1115,49 @@ while True:
   assert.deepEqual(copies.map((copy) => copy.note?.startsWith('the same file as') ?? false), [false, false]);
   assert.equal(new Set(copies.map((copy) => copy.output)).size, 2);
 });
+
+test('a file open and mapped whose fd is closed after the snapshot is copied through the mapping that still holds it; a file truncated since the snapshot says so (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'recover-mapped-closed', `
+import ctypes, os, signal, sys, time
+mapped = os.path.join(sys.argv[1], 'mapped.bin')
+fd = os.open(mapped, os.O_RDWR | os.O_CREAT, 0o600)
+os.write(fd, bytes(range(256)) * 256)
+# mmap(2) itself: python's mmap module holds a dup of the fd, which would keep the file open.
+libc = ctypes.CDLL(None)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+libc.mmap(None, 65536, 1, 1, fd, 0)
+os.unlink(mapped)
+cut = os.path.join(sys.argv[1], 'cut.log')
+held = os.open(cut, os.O_RDWR | os.O_CREAT, 0o600)
+os.write(held, b'b' * 1048576)
+os.unlink(cut)
+signal.signal(signal.SIGUSR1, lambda *_: os.close(fd))
+print(os.getpid(), flush=True)
+while True:
+    time.sleep(60)
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  const mapped = items.find((item) => item.path.endsWith('/mapped.bin'));
+  const cut = items.find((item) => item.path.endsWith('/cut.log'));
+  assert.ok(mapped !== undefined && cut !== undefined && mapped.kind === 'fd' && mapped.fd !== null && cut.fd !== null, JSON.stringify(items));
+  // The mapping is kept as a row of maps, not as an item of its own: the fd stands for the file.
+  assert.equal(items.filter((item) => item.inode === mapped.inode).length, 1, JSON.stringify(items, null, 1));
+  process.kill(pid, 'SIGUSR1');
+  const deadline = Date.now() + 5000;
+  while (fs.existsSync(`/proc/${pid}/fd/${mapped.fd}`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.ok(!fs.existsSync(`/proc/${pid}/fd/${mapped.fd}`), 'the holder closed the fd');
+  fs.truncateSync(`/proc/${pid}/fd/${cut.fd}`, 100);
+  const recovered = runCli(caseDir, ['recover', '--json']);
+  assert.equal(recovered.code, 0, recovered.stderr);
+  const copies = json<RecoveredJson[]>(recovered);
+  const viaMap = copies.find((copy) => copy.item_id === mapped.id);
+  const range = fs.readFileSync(`/proc/${pid}/maps`, 'latin1').split('\n').find((line) => line.includes('/mapped.bin'))?.split(' ')[0];
+  assert.deepEqual([viaMap?.complete, viaMap?.bytes, viaMap?.sha256], [true, 65536, sha256(Buffer.concat(Array.from({ length: 256 }, () => Buffer.from(Array.from({ length: 256 }, (_, index) => index)))))]);
+  assert.equal(viaMap?.note, `/proc/${pid}/fd/${mapped.fd} is gone: the fd ${mapped.fd} was closed after the snapshot; copied through its mapping ${range} of the same process instead ` +
+    `(/proc/${pid}/map_files/${range}), the same file by device, inode and birth time`);
+  const shrunk = copies.find((copy) => copy.item_id === cut.id);
+  assert.deepEqual([shrunk?.complete, shrunk?.bytes, shrunk?.sha256, shrunk?.note],
+    [true, 100, sha256(Buffer.alloc(100, 'b')), 'the file was 1048576 bytes at the snapshot and 100 when the copy started: truncated since']);
+});

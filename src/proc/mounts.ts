@@ -270,3 +270,30 @@ export class MountTable {
 function rootOf(procDir: string): string | null {
   return tryOr(() => fs.readlinkSync(`${procDir}/root`), null);
 }
+
+/** What mountinfo appends to a mount's root when the file or directory bind-mounted there was deleted since. */
+const DELETED_ROOT = '//deleted';
+
+/**
+ * Mounts whose root was deleted after it was bind-mounted (`mount --bind FILE TARGET; rm FILE`, a
+ * container's bind-mounted file replaced on the host): the kernel keeps the file, no process holds
+ * it, so the walk has no item for it. Once per file system and root, with the mount points (and how
+ * many mount namespaces) that still show it.
+ */
+export function deletedBindMounts(mounts: readonly MountRecord[]): Array<{ dev: string; root: Buffer; mountPoint: Buffer; fsType: string; namespaces: number }> {
+  const found = new Map<string, { dev: string; root: Buffer; mountPoint: Buffer; fsType: string; spaces: Set<string> }>();
+  for (const mount of mounts) {
+    if (!mount.root.endsWith(DELETED_ROOT)) continue;
+    const key = `${mount.dev}\0${mount.root}`;
+    const known = found.get(key);
+    if (known !== undefined) {
+      known.spaces.add(mount.mntNs);
+      continue;
+    }
+    found.set(key, {
+      dev: mount.dev, root: Buffer.from(mount.root.slice(0, -DELETED_ROOT.length), 'latin1'), mountPoint: Buffer.from(mount.mountPoint, 'latin1'),
+      fsType: mount.fsType, spaces: new Set([mount.mntNs]),
+    });
+  }
+  return [...found.values()].map(({ spaces, ...mount }) => ({ ...mount, namespaces: spaces.size }));
+}

@@ -16,6 +16,7 @@ import { lsofInstalled, startLsof, type LsofScope } from '../tools/lsof.js';
 import { TOOL_VERSION } from '../version.js';
 import { processOf } from './tasks.js';
 import { probeMounts, type ProbeResult, type UnansweredMount } from './mountProbe.js';
+import { deletedBindMounts } from './mounts.js';
 import { listPids, walkPids } from './walk.js';
 import { startWalkWatchdog } from './walkWatchdog.js';
 import type { ItemKind, WalkCounts } from './types.js';
@@ -98,6 +99,13 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
             `not a process: no item); its content${loop.offset === 0 ? '' : ` from byte ${loop.offset}`} can be read from ${loop.device} (image scan ${loop.device}; docs/limits.md)`,
         );
       }
+    }
+    for (const bound of deletedBindMounts(walk.mounts)) {
+      warnings.push(
+        `${displayBytes(bound.root)} on ${bound.dev} (${bound.fsType}) was deleted while bind-mounted on ${displayBytes(bound.mountPoint)}` +
+          `${bound.namespaces > 1 ? ` (in ${bound.namespaces} mount namespaces)` : ''}: the mount keeps it (the kernel, not a process: no item); ` +
+          'its content can be read at that mount point, from a process of its mount namespace (nsenter -m -t PID; docs/limits.md)',
+      );
     }
     let crossCheck: CrossCheck | null = null;
     if (capture !== null && lsofFile !== null) {

@@ -20,7 +20,7 @@ import { tryAppendSha256Sums } from '../util/sha256sums.js';
 import { commandRecorder } from '../store/commands.js';
 import type { CommandRecorder } from '../exec/run.js';
 import { mayWait, PROBE_TIMEOUT_MS } from '../proc/mountProbe.js';
-import { type U64 } from '../util/u64.js';
+import { sqlU64, type U64 } from '../util/u64.js';
 import { parseU64, u64 } from '../../parsers/types.js';
 import { run } from '../exec/run.js';
 import { followPause, followStopRequested, onSignalExit, startFollowPhase } from '../util/interrupt.js';
@@ -228,6 +228,32 @@ export function unknownBacking(mountOf: ItemMount, recorder: CommandRecorder): (
   };
 }
 
+/** Another /proc path by which an item's process reached the same file at snapshot time. */
+interface OtherPath {
+  path: string;
+  /** "fd 5", "mapping 7f...-7f... (map_files)" */
+  what: string;
+}
+
+/**
+ * The item's process's other fds and mappings of the item's file (device and inode), as its
+ * snapshot recorded them: the walk lists a file once per process, by one fd or one mapping, and
+ * keeps the others as rows of fds and maps. Each is checked like the item's own path before use.
+ */
+function otherPaths(db: Db): (item: ItemRow) => readonly OtherPath[] {
+  const fds = db.prepare(`SELECT fd FROM fds WHERE snapshot_id = ? AND pid = ? AND dev = ? AND inode = ? AND fd IS NOT ? ORDER BY fd`).pluck();
+  const maps = db.prepare(`SELECT range FROM maps WHERE snapshot_id = ? AND pid = ? AND dev = ? AND inode = ? AND range IS NOT ? ORDER BY range`).pluck();
+  return (item) => {
+    if (item.dev === null || item.inode === null || item.kind === 'exe') return [];
+    const base = `/proc/${item.pid}`;
+    const inode = sqlU64(item.inode);
+    return [
+      ...(fds.all(item.snapshot_id, item.pid, item.dev, inode, item.fd) as number[]).map((fd) => ({ path: `${base}/fd/${fd}`, what: `fd ${fd}` })),
+      ...(maps.all(item.snapshot_id, item.pid, item.dev, inode, item.map_range) as string[]).map((range) => ({ path: `${base}/map_files/${range}`, what: `its mapping ${range}` })),
+    ];
+  };
+}
+
 /** A whole copy of a file another item of the same file may stand on: which item's, and the file as it was before it. */
 interface SharedCopy {
   itemId: number;
@@ -308,6 +334,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const silentDevs = new Map<string, string>();
   const origin = liveOrigin(db);
   const unknownFs = unknownBacking(mountOf, recorder);
+  const othersOf = otherPaths(db);
   const pidNsOf = db.prepare(`SELECT pid_ns FROM processes WHERE snapshot_id = ? AND pid = ?`).pluck();
   /** "PID reuse" may be PID numbers of another namespace: a snapshot taken inside a container. */
   const namespaceWhy = (item: ItemRow, note: string | null): string | null => {
@@ -344,7 +371,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const copyItem = (index: number, item: ItemRow, rowId: number): { firstCopy: Promise<void>; shared: Promise<SharedCopy | null>; done: Promise<void> } => {
     const source = sourcePath(item);
     const stallMs = (options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S) * 1000;
-    const reader = source !== null && mayNotAnswer(item) ? new ChildReader(item, source, recorder, stallMs, silentDevs) : new LocalReader(item, source);
+    const reader = source !== null && mayNotAnswer(item) ? new ChildReader(item, source, recorder, stallMs, silentDevs) : new LocalReader(item, source, () => othersOf(item));
     let copiedOnce: () => void = () => undefined;
     const firstCopy = new Promise<void>((resolve) => {
       copiedOnce = resolve;
@@ -462,13 +489,21 @@ function mayNotAnswer(item: ItemRow): boolean {
   return item.fs_type === null ? item.dev.startsWith('0:') : mayWait(item.fs_type);
 }
 
+/** A source opened: its size then, the bytes its blocks take (null: not known), and how it was reached when not by the item's own path. */
+interface Opened {
+  size: number;
+  allocated: number | null;
+  blockSize: number | null;
+  via?: string;
+}
+
 /** What recoverOne needs of a source: custody, size, bytes from state.bytes to EOF, whether it is still held. */
 interface ItemReader {
   /**
    * Open the source and check it is the snapshot's file: its size then and the bytes its blocks
    * take (null: not known), or why it is not copied.
    */
-  open(): Promise<{ size: number; allocated: number | null; blockSize: number | null } | string>;
+  open(): Promise<Opened | string>;
   /** The source's size now; a string says why it cannot be known. */
   size(): Promise<number | string>;
   copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void>;
@@ -494,21 +529,43 @@ class LocalReader implements ItemReader {
   constructor(
     private readonly item: ItemRow,
     private readonly source: string | null,
+    /** The process's other fds and mappings of the same file, as its snapshot recorded them (see otherPaths). */
+    private readonly others: () => readonly OtherPath[] = () => [],
   ) {}
 
-  async open(): Promise<{ size: number; allocated: number | null; blockSize: number | null } | string> {
+  async open(): Promise<Opened | string> {
     const { item, source } = this;
     if (source === null) return `no /proc path reaches this ${item.kind} item (no fd and no mapping range)`;
     const processProblem = checkProcess(item);
     if (processProblem !== null) return processProblem;
+    let problem: string;
     try {
       this.input = openSource(source);
+      problem = checkOpenedFile(this.input, item) ?? '';
     } catch (error) {
-      return openFailure(item, source, error);
+      problem = openFailure(item, source, error);
     }
+    if (problem !== '' && this.input !== null) {
+      fs.closeSync(this.input);
+      this.input = null;
+    }
+    // Closed or reused since: the process may still reach the file by another fd or mapping of it
+    // (open, mmap, close: the mapping holds it), checked as the item's own path would be.
+    let via: string | undefined;
+    for (const other of problem === '' ? [] : this.others()) {
+      const input = tryOr(() => openSource(other.path), null);
+      if (input === null) continue;
+      if (tryOr(() => checkOpenedFile(input, item), 'unreadable') === null) {
+        this.input = input;
+        via = `${problem}; copied through ${other.what} of the same process instead (${other.path}), the same file by device, inode and birth time`;
+        break;
+      }
+      fs.closeSync(input);
+    }
+    if (this.input === null) return problem;
     // Check again after opening: the PID or fd could have been reused between check and open.
     const opened = fs.fstatSync(this.input);
-    return checkOpenedFile(this.input, item) ?? checkProcess(item) ?? { size: opened.size, allocated: opened.blocks * 512, blockSize: opened.blksize };
+    return checkProcess(item) ?? { size: opened.size, allocated: opened.blocks * 512, blockSize: opened.blksize, ...(via === undefined ? {} : { via }) };
   }
 
   async size(): Promise<number> {
@@ -582,7 +639,7 @@ class ChildReader implements ItemReader {
     return item.mount_point === null ? `device ${item.dev ?? '?'}` : `${item.fs_type ?? 'the file system'} at ${JSON.stringify(displayBytes(item.mount_point))}`;
   }
 
-  async open(): Promise<{ size: number; allocated: number | null; blockSize: number | null } | string> {
+  async open(): Promise<Opened | string> {
     const processProblem = checkProcess(this.item);
     if (processProblem !== null) return processProblem;
     const seen = await this.statSource(this.source);
@@ -741,6 +798,10 @@ async function recoverOne(
     fs.ftruncateSync(outputFd, state.bytes);
     fs.fsyncSync(outputFd);
     const notes: string[] = [];
+    if (opened.via !== undefined) notes.push(opened.via);
+    // Smaller than the snapshot saw it: cut since (what was cut is not in the copy, which may still be whole).
+    const snapshotSize = item.size === null ? null : BigInt(String(item.size));
+    if (snapshotSize !== null && snapshotSize > BigInt(sizeAtStart)) notes.push(`the file was ${snapshotSize} bytes at the snapshot and ${sizeAtStart} when the copy started: truncated since`);
     if (followNote !== null) notes.push(followNote);
     let complete = followNote === null;
     const sizeAtEnd: number | null = typeof endSize === 'number' ? endSize : null;
