@@ -665,7 +665,8 @@ test('a host name and an image path from outside (a bidi override, a newline, ma
   const shownImage = '/evidence/ev|il\\x0a=img\\xe2\\x80\\xae.dd';
   const html = runCli(dir, ['report', '--format', 'html', '--out', '-']).stdout;
   assert.ok(!html.includes('\u202e'), 'no raw bidi override in the HTML (title, host, snapshots, commands run)');
-  assert.ok(html.includes(`-o 0 ${shownImage}`), 'the command\'s arguments in the display form');
+  // Quoted (a shell's single quotes, escaped for HTML), so where an argument ends stays visible.
+  assert.ok(html.includes(`-o 0 &#39;${shownImage}&#39;`), 'the command\'s arguments in the display form, quoted');
   assert.ok(html.includes(`<title>unlinked report \u2014 ${shownHost.replace('<', '&#60;').replace('>', '&#62;')}</title>`), 'the title shows the escaped host');
   const csv = readCsv(runCli(dir, ['report', '--format', 'csv', '--out', '-']).stdout);
   const header = csv[0] ?? [];

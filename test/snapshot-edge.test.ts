@@ -13,7 +13,7 @@ import { makeTempDir, startHolder } from './helpers/holder.js';
 import { firstLine, lines } from './helpers/lines.js';
 import { pythonHolder } from './helpers/pythonHolder.js';
 import { killed } from './helpers/fuse.js';
-import { repoRoot } from './helpers/paths.js';
+import { cliPath, repoRoot } from './helpers/paths.js';
 import { probeMounts } from '../src/proc/mountProbe.js';
 import type { WalkChunk } from '../src/proc/walk.js';
 import type { LiveItemJson } from '../src/store/items.js';
@@ -666,4 +666,22 @@ test('a file deleted while bind-mounted (kept by the mount, no process) is said 
       'its content can be read at that mount point, from a process of its mount namespace (nsenter -m -t PID; docs/limits.md)',
   ]);
   assert.equal(fs.readFileSync(hidden, 'utf8'), 'hidden.conf\n');
+});
+
+test('a host name that is not UTF-8 keeps its bytes in a warning of the snapshot; an lsof import --host that is not UTF-8 is refused (root)', (t) => {
+  const caseDir = makeTempDir('host-bytes-case', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  // A UTS namespace of its own: the host's name is not touched.
+  const script = `import ctypes, subprocess, sys
+name = b'web\\xff01'
+ctypes.CDLL(None).sethostname(name, len(name))
+sys.exit(subprocess.run(sys.argv[1:]).returncode)`;
+  const result = spawnSync('unshare', ['-u', 'python3', '-c', script, process.execPath, cliPath, '--case', caseDir, 'snapshot', '--no-lsof', '--pid', String(process.pid)], { encoding: 'utf8' });
+  assert.match(result.stderr, /^warning: the host name is not valid UTF-8: stored as web\\xef\\xbf\\xbd01, its bytes are web\\xff01 \(hex 776562ff3031\)$/m);
+  const warnings = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true }).prepare('SELECT warnings FROM snapshots').pluck().get() as string;
+  assert.match(warnings, /its bytes are web\\\\xff01 \(hex 776562ff3031\)/);
+  // The byte 0xff itself (node would pass the string as UTF-8): through the shell's printf.
+  const imported = spawnSync('sh', ['-c', 'exec "$0" "$1" --case "$2" lsof import /dev/null --host "$(printf \'web\\37701\')"', process.execPath, cliPath, caseDir], { encoding: 'utf8' });
+  assert.equal(imported.status, 2, imported.stderr);
+  assert.equal(imported.stderr, 'unlinked: --host is not valid UTF-8 (node reads arguments as UTF-8, and its other bytes would be lost): give the host name in UTF-8\n');
 });

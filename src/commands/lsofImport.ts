@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { EXIT, type ExitCode } from '../errors.js';
+import { EXIT, usageError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { captureFile, importLsof } from '../lsof/import.js';
@@ -9,6 +9,8 @@ export interface LsofImportOptions {
 }
 
 export async function lsofImportCommand(ctx: CommandContext, file: string, options: LsofImportOptions): Promise<ExitCode> {
+  // node reads arguments as UTF-8, putting U+FFFD in place of other bytes: the name would not be the one given.
+  if (options.host?.includes('\ufffd') === true) throw usageError('--host is not valid UTF-8 (node reads arguments as UTF-8, and its other bytes would be lost): give the host name in UTF-8');
   captureFile(file); // bad input is refused before a case is created for it
   const kase = openCase(ctx.caseDir, { create: true });
   try {

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { oneLine } from '../errors.js';
 import { deletedLoopBackings } from '../util/blockDevices.js';
-import { displayBytes } from '../util/bytes.js';
+import { displayBytes, displayText } from '../util/bytes.js';
+import { tryOr } from '../util/tryOr.js';
 import type { Case } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import type { CrossCheck } from '../store/lsof.js';
@@ -50,7 +51,13 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
   for (const { pid, leader } of asked) if (leader !== pid) warnings.push(`--pid ${pid} is a thread of process ${leader}: that process was walked (its threads' own fd tables included)`);
   const pids = options.pids === undefined ? listPids() : [...new Set(asked.map(({ leader }) => leader))];
   const withLsof = options.lsof === true && lsofInstalled();
-  const store = openSnapshotStore(kase, hostMeta(TOOL_VERSION, startedAt), { mode: options.store, processes: pids.length, busyBeside: withLsof ? 1 : 0 });
+  const meta = hostMeta(TOOL_VERSION, startedAt);
+  // A host name that is not UTF-8 comes to node with U+FFFD in place of its bytes: they are kept here.
+  const hostBytes = meta.host?.includes('\ufffd') === true ? tryOr(() => fs.readFileSync('/proc/sys/kernel/hostname').subarray(0, -1), null) : null;
+  if (hostBytes !== null && meta.host !== null && !hostBytes.equals(Buffer.from(meta.host, 'utf8'))) {
+    warnings.push(`the host name is not valid UTF-8: stored as ${displayText(meta.host)}, its bytes are ${displayBytes(hostBytes)} (hex ${hostBytes.toString('hex')})`);
+  }
+  const store = openSnapshotStore(kase, meta, { mode: options.store, processes: pids.length, busyBeside: withLsof ? 1 : 0 });
   try {
     // Network and FUSE mounts that do not answer would hang the walk (and lsof): asked first.
     const probe = await probeMounts(pids, '/proc', store.record);

@@ -38,6 +38,7 @@ th.sorted-asc::after{content:" \\25B2";font-size:10px}
 th.sorted-desc::after{content:" \\25BC";font-size:10px}
 td{padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 td.path{font-family:ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all;max-width:420px}
+td.copy{word-break:break-all;max-width:180px}
 td.hash{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:11px;word-break:break-all;max-width:180px}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.incomplete td{background:var(--warnbg)}
@@ -72,7 +73,8 @@ shown.forEach(function(s){var th=el("th",null,s[1]);th.setAttribute("data-col",s
 var kinds={};rows.forEach(function(r){kinds[r[idx.kind]]=1;});
 var kindSelect=document.getElementById("kind");Object.keys(kinds).sort().forEach(function(k){var o=el("option",null,k);o.value=k;kindSelect.appendChild(o);});
 function parseHash(){var h=location.hash.replace(/^#/,"");h.split("&").forEach(function(p){var eq=p.indexOf("="),k=eq<0?p:p.slice(0,eq),v=eq<0?"":p.slice(eq+1);try{v=decodeURIComponent(v);}catch(e){}if(k==="sort"){var m=v.match(/^(.*)-(asc|desc)$/);if(m&&idx[m[1]]!==undefined){state.sort=m[1];state.desc=m[2]==="desc";}}else if(k==="q"){state.q=v;}else if(k==="kind"){state.kind=v;}});document.getElementById("q").value=state.q;kindSelect.value=state.kind;}
-function compare(a,b){var i=idx[state.sort],x=a[i],y=b[i];if(x===y)return 0;if(x===null)return 1;if(y===null)return -1;var r=numeric[state.sort]?x-y:String(x).localeCompare(String(y));return state.desc?-r:r;}
+function exact(x,y){var p=BigInt(x),q=BigInt(y);return p<q?-1:p>q?1:0;}
+function compare(a,b){var i=idx[state.sort],x=a[i],y=b[i];if(x===y)return 0;if(x===null)return 1;if(y===null)return -1;var r=numeric[state.sort]?exact(x,y):String(x).localeCompare(String(y));return state.desc?-r:r;}
 function visible(){var q=state.q.toLowerCase();var out=rows.filter(function(r){if(state.kind&&r[idx.kind]!==state.kind)return false;if(!q)return true;for(var i=0;i<r.length;i++){if(r[i]!==null&&String(r[i]).toLowerCase().indexOf(q)>=0)return true;}return false;});if(state.sort)out.sort(compare);return out;}
 function cell(r,c){var v=r[idx[c]],td;
  if(c==="finding"){td=el("td",null,r[idx.finding]==="live"?"snapshot "+r[idx.snapshot_id]+(r[idx.host]?" @ "+r[idx.host]:""):(r[idx.image]+" +"+r[idx.offset_sectors]));return td;}
@@ -80,14 +82,14 @@ function cell(r,c){var v=r[idx[c]],td;
  if(c==="path"){td=el("td","path",v);if(r[idx.held_by]){td.appendChild(el("div","note","held by "+r[idx.held_by]));}return td;}
  if(c==="status"){return el("td","status-"+String(v).replace(/[^a-z]/g,""),v);}
  if(c==="sha256"){return el("td","hash",v);}
- if(c==="output"){td=el("td");if(v){var a=el("a",null,v.split("/").pop());a.setAttribute("href",linkBase+v.split("/").map(encodeURIComponent).join("/"));td.appendChild(a);}return td;}
+ if(c==="output"){td=el("td","copy");if(v){var a=el("a",null,v.split("/").pop());a.setAttribute("href",linkBase+v.split("/").map(encodeURIComponent).join("/"));td.appendChild(a);}return td;}
  if(c==="note"){return el("td","note",v);}
  return el("td",numeric[c]?"num":null,v);}
 function render(){var list=visible();var pages=Math.max(1,Math.ceil(list.length/state.per));if(state.page>=pages)state.page=pages-1;
  tbody.textContent="";var start=state.page*state.per;var frag=document.createDocumentFragment();
  list.slice(start,start+state.per).forEach(function(r){var tr=el("tr",String(r[idx.status]).replace(/[^a-z]/g,""));tr.setAttribute("data-id",r[idx.finding]+"-"+r[idx.id]);shown.forEach(function(s){tr.appendChild(cell(r,s[0]));});frag.appendChild(tr);});
  tbody.appendChild(frag);
- if(list.length===0){var tr=el("tr");var td=el("td","empty",rows.length===0?"This case holds no findings yet.":"No finding matches the filter.");td.colSpan=shown.length;tr.appendChild(td);tbody.appendChild(tr);}
+ if(list.length===0){var tr=el("tr");var td=el("td","empty",rows.length===0?"No findings.":"No finding matches the filter.");td.colSpan=shown.length;tr.appendChild(td);tbody.appendChild(tr);}
  info.textContent=list.length===0?"0 findings":("findings "+(start+1)+"\\u2013"+Math.min(start+state.per,list.length)+" of "+list.length+(list.length!==rows.length?" (filtered from "+rows.length+")":""));
  table.setAttribute("data-visible",String(list.length));
  Array.prototype.forEach.call(head.children,function(th){th.className=th.getAttribute("data-col")===state.sort?(state.desc?"sorted-desc":"sorted-asc"):"";});}
@@ -105,6 +107,11 @@ const SCRIPT_HASH = sha256Base64(SCRIPT);
 
 const bigintAsText = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value);
 const STYLE_HASH = sha256Base64(STYLE);
+
+/** An argument as a shell would take it back: as it is when plain, else in single quotes. */
+export function quotedArg(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./\\-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+}
 
 /** Escape text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -126,7 +133,11 @@ function summaryHtml(summary: CaseSummary, generatedAt: string): string {
   const snapshots = summary.snapshots
     .map((snapshot) => `<li>#${snapshot.id} ${escapeHtml(snapshot.source === 'lsof' ? `lsof import ${snapshot.import_file ?? ''}` : 'live /proc walk')} on ${escapeHtml(snapshot.host ?? '?')}, ${escapeHtml(snapshot.started_at)} \u2013 ${escapeHtml(snapshot.finished_at ?? '')}</li>`)
     .join('');
-  const empty = summary.items === 0 && summary.images === 0 && summary.extractedComplete + summary.extractedIncomplete === 0 ? `<p class="empty">This case holds no findings yet: run <code>unlinked snapshot</code> or <code>unlinked image scan</code>.</p>` : '';
+  const nothing = summary.items === 0 && summary.images === 0 && summary.extractedComplete + summary.extractedIncomplete === 0;
+  // A snapshot that found nothing is a finding too: said as such, not as a case not yet examined.
+  const empty = !nothing ? '' : summary.snapshots.length > 0
+    ? `<p class="empty">No findings: ${summary.snapshots.length === 1 ? `snapshot #${summary.snapshots[0]?.id ?? ''} found` : `the ${summary.snapshots.length} snapshots found`} no deleted-but-open file, and no image was scanned.</p>`
+    : `<p class="empty">This case holds no findings yet: run <code>unlinked snapshot</code> or <code>unlinked image scan</code>.</p>`;
   return `
 <section><h2>Summary</h2>${empty}
 <dl>
@@ -155,7 +166,8 @@ function provenanceHtml(summary: CaseSummary): string {
   const rows = summary.commands
     .map((command) => {
       // Arguments (image paths), versions and errors are text from outside: in the display form.
-      const argv = (JSON.parse(command.argv) as string[]).map((arg) => displayText(arg)).join(' ');
+      // Each argument in the display form, quoted when it holds a space or a quote (or is empty): where one ends stays visible.
+      const argv = (JSON.parse(command.argv) as string[]).map((arg) => quotedArg(displayText(arg))).join(' ');
       return `<tr><td>${escapeHtml(command.started_at)}</td><td>${escapeHtml(command.program)}</td><td>${escapeHtml(displayText(command.version ?? ''))}</td><td class="path">${escapeHtml(argv)}</td><td class="num">${command.exit_code ?? ''}</td><td class="note">${escapeHtml(displayText(command.error ?? ''))}</td></tr>`;
     })
     .join('');
