@@ -1161,3 +1161,26 @@ while True:
   assert.deepEqual([shrunk?.complete, shrunk?.bytes, shrunk?.sha256, shrunk?.note],
     [true, 100, sha256(Buffer.alloc(100, 'b')), 'the file was 1048576 bytes at the snapshot and 100 when the copy started: truncated since']);
 });
+
+test('report --out onto the file system of a live item of the case is refused (exit 1, nothing written) unless --force-same-fs; elsewhere it is written (root)', async (t) => {
+  const { dir, caseDir, pid } = await pythonHolder(t, 'report-same-fs', `
+import os, sys, time
+path = os.path.join(sys.argv[1], 'held.log')
+fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+os.write(fd, b'held')
+os.unlink(path)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const [item] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  const beside = path.join(dir, 'report.csv');
+  const refused = runCli(caseDir, ['report', '--format', 'csv', '--out', beside]);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.equal(refused.stderr, `unlinked: refusing to write into ${dir}: it is on device ${item?.dev ?? '?'}, the same file system as item ${item?.id ?? '?'} (${dir}/held.log), ` +
+    'whose freed blocks the report could overwrite; write it to another disk, or pass --force-same-fs\n');
+  assert.ok(!fs.existsSync(beside));
+  assert.equal(runCli(caseDir, ['report', '--format', 'csv', '--out', path.join(caseDir, 'elsewhere.csv')]).code, 0);
+  assert.equal(runCli(caseDir, ['report', '--format', 'csv', '--out', beside, '--force-same-fs']).code, 0);
+  assert.ok(fs.readFileSync(beside, 'utf8').includes('held.log'));
+});

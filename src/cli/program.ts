@@ -160,6 +160,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .description('write a report of the case')
     .addOption(new Option('--format <format>', 'report format').choices(['csv', 'html', 'json', 'bodyfile']).makeOptionMandatory())
     .option('--out <file>', 'output file, or - for stdout (default: <case>/reports/)')
+    .option('--force-same-fs', 'allow --out onto a file system that holds live items of the case (may overwrite their blocks)')
     .addHelpText('after', '\nExample:\n  npx unlinked report --format bodyfile --out - | mactime -b - -d')
     .action(invoke(async () => (await import('../commands/report.js')).reportCommand as Runner));
 

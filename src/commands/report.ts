@@ -1,11 +1,16 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { writeReport, type ReportFormatName } from '../report/registry.js';
+import { liveItemsRefusal } from '../recover/recover.js';
+import { absolutePath } from '../util/cwd.js';
 
 export interface ReportCommandOptions {
   format: ReportFormatName;
   out?: string;
+  forceSameFs?: boolean;
 }
 
 export async function reportCommand(ctx: CommandContext, options: ReportCommandOptions): Promise<ExitCode> {
@@ -13,6 +18,12 @@ export async function reportCommand(ctx: CommandContext, options: ReportCommandO
   try {
     if (kase.readOnly === true && options.out === undefined) {
       throw new UnlinkedError('BAD_INPUT', `the case ${kase.paths.dir} cannot be written (read-only media, or a folder this user may not write): name where the report goes (--out FILE, or - for stdout)`);
+    }
+    if (options.out !== undefined && options.out !== '-' && options.forceSameFs !== true) {
+      // A report written beside the deleted files of the case's live items could take their freed blocks.
+      const dir = path.dirname(absolutePath(options.out));
+      const refusal = fs.existsSync(dir) ? liveItemsRefusal(kase.db, dir, 'whose freed blocks the report could overwrite; write it to another disk, or pass --force-same-fs') : null;
+      if (refusal !== null) throw new UnlinkedError('SAME_FS', refusal);
     }
     const written = await writeReport(kase.db, kase.paths, options.format, options.out);
     if (written !== '-') ctx.info(`${options.format} report: ${written}`);

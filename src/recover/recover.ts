@@ -82,17 +82,28 @@ const C_LOCALE = { LC_ALL: 'C' };
  * backing file, a partition's disk, a device-mapper or md volume's devices, an overlay's upper
  * layer, a btrfs file system's device), where its writes really land.
  */
-export function sameFsRefusal(outputDir: string, items: readonly Pick<ItemRow, 'id' | 'dev' | 'path'>[], devsOf: (item: Pick<ItemRow, 'id' | 'dev'>) => readonly ItemDevice[]): string | null {
+export function sameFsRefusal(
+  outputDir: string, items: readonly Pick<ItemRow, 'id' | 'dev' | 'path'>[], devsOf: (item: Pick<ItemRow, 'id' | 'dev'>) => readonly ItemDevice[],
+  advice = 'whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs',
+): string | null {
   const output = outputDevices(outputDir);
   for (const item of items) {
     const hit = output.clash(devsOf(item));
     if (hit === null) continue;
-    return (
-      `refusing to write into ${outputDir}: it is on device ${output.chain(hit.dev)}, the same file system as item ${item.id} (${displayBytes(item.path)}${hit.how === null ? '' : `, ${hit.how}`}), ` +
-      `whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs`
-    );
+    return `refusing to write into ${outputDir}: it is on device ${output.chain(hit.dev)}, the same file system as item ${item.id} (${displayBytes(item.path)}${hit.how === null ? '' : `, ${hit.how}`}), ${advice}`;
   }
   return null;
+}
+
+/**
+ * Why a file written into `dir` (a report's --out) could overwrite evidence, or null: the live items
+ * of this host in this boot that the case holds are on the file system it is on (see sameFsRefusal).
+ */
+export function liveItemsRefusal(db: Db, dir: string, advice: string): string | null {
+  const origin = liveOrigin(db);
+  const rows = db.prepare(`SELECT id, snapshot_id, dev, path FROM items WHERE dev IS NOT NULL ORDER BY id`).all() as Array<Pick<ItemRow, 'id' | 'snapshot_id' | 'dev' | 'path'>>;
+  const live = rows.filter((item) => origin(item.snapshot_id) === null);
+  return live.length === 0 ? null : sameFsRefusal(dir, live, itemDevices(itemMount(db)), advice);
 }
 
 /** A device an item's bytes live on, and how when it is not the item's own (st_dev). */
