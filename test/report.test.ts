@@ -677,3 +677,33 @@ test('a host name and an image path from outside (a bidi override, a newline, ma
   assert.ok(bodyfile.includes(`in ${shownImage.replace('|', '\\x7c')} at sector`), 'the image path escaped once, its pipe as \\x7c');
   assert.ok(!bodyfile.includes('\\x5cx'), 'nothing escaped twice');
 });
+
+test('CSV and HTML name a live item\'s process by its executable and command line too, each argument quoted where needed, formulas escaped (root)', async (t) => {
+  const dir = makeTempDir('report-cmdline');
+  const caseDir = makeTempDir('report-cmdline-case', '/dev/shm');
+  const script = String.raw`import ctypes, os, sys
+ctypes.CDLL(None).prctl(15, b"kworker/0:1", 0, 0, 0)
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o600)
+os.unlink(sys.argv[1])
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+  const holder = spawn('python3', ['-c', script, path.join(dir, 'held'), 'two words', "it's\nhere"], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(holder).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(holder));
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const records = pythonCsv(runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout);
+  const header = records[0] ?? [];
+  const row = records.find((record) => record[0] === 'live') ?? [];
+  const cell = (column: string): string | undefined => row[header.indexOf(column)];
+  assert.deepEqual(header.slice(-3), ['crtime', 'exe', 'cmdline']);
+  assert.equal(cell('comm'), 'kworker/0:1');
+  assert.equal(cell('exe'), fs.readlinkSync(`/proc/${pid}/exe`));
+  const argv0 = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+  assert.equal(cell('cmdline'), `${argv0} -c '${script.replace(/\\/g, '\\x5c').replace(/\n/g, '\\x0a').replace(/'/g, "'\\''")}' ${path.join(dir, 'held')} 'two words' 'it'\\''s\\x0ahere'`);
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']).stdout;
+  assert.ok(html.includes('"cmdline"'), 'the page carries the command line');
+});

@@ -8,7 +8,7 @@ import type { ReportInput } from './registry.js';
 import { FINDING_COLUMNS, findings } from './rows.js';
 import { writeLines } from './stream.js';
 import { caseSummary, type CaseSummary } from './summary.js';
-import { displayText } from '../util/bytes.js';
+import { displayText, quotedArg } from '../util/bytes.js';
 
 const STYLE = `
 :root{--fg:#1d2330;--muted:#5b6475;--line:#e3e6ec;--bg:#f7f8fa;--accent:#2456c9;--bad:#b42318;--badbg:#fdecea;--ok:#1a7f37;--okbg:#e8f5ec;--warnbg:#fff6e0}
@@ -79,6 +79,7 @@ function visible(){var q=state.q.toLowerCase();var out=rows.filter(function(r){i
 function cell(r,c){var v=r[idx[c]],td;
  if(c==="finding"){td=el("td",null,r[idx.finding]==="live"?"snapshot "+r[idx.snapshot_id]+(r[idx.host]?" @ "+r[idx.host]:""):(r[idx.image]+" +"+r[idx.offset_sectors]));return td;}
  if(c==="kind"){td=el("td");td.appendChild(el("span","badge "+String(v).replace(/[^a-z]/g,""),v));return td;}
+ if(c==="comm"){td=el("td",null,v);if(r[idx.cmdline]){td.appendChild(el("div","note",r[idx.cmdline]));}if(r[idx.exe]){td.appendChild(el("div","note","exe "+r[idx.exe]));}return td;}
  if(c==="path"){td=el("td","path",v);if(r[idx.held_by]){td.appendChild(el("div","note","held by "+r[idx.held_by]));}return td;}
  if(c==="status"){return el("td","status-"+String(v).replace(/[^a-z]/g,""),v);}
  if(c==="sha256"){return el("td","hash",v);}
@@ -107,11 +108,6 @@ const SCRIPT_HASH = sha256Base64(SCRIPT);
 
 const bigintAsText = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value);
 const STYLE_HASH = sha256Base64(STYLE);
-
-/** An argument as a shell would take it back: as it is when plain, else in single quotes. */
-export function quotedArg(arg: string): string {
-  return /^[A-Za-z0-9_@%+=:,./\\-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
-}
 
 /** Escape text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {

@@ -1,7 +1,7 @@
 // One "finding" per live item and per image inode, built once and shared by every format.
 import path from 'node:path';
 import type { Db } from '../store/db.js';
-import { displayBytes, displayText } from '../util/bytes.js';
+import { displayBytes, displayCmdline, displayText } from '../util/bytes.js';
 import { SHOWN_INODES, bornSecond, correlate, heldByText, sameFilesystemScans } from '../store/images.js';
 import { exactText, readU64, type U64 } from '../util/u64.js';
 
@@ -50,6 +50,9 @@ export interface Finding {
   recoverable: boolean | null;
   /** For image inodes: the live items that held the same fs UUID + inode. */
   held_by: string | null;
+  /** A live item's process: its executable and command line (each argument in the display form, quoted where needed). */
+  exe: string | null;
+  cmdline: string | null;
 }
 
 export const FINDING_COLUMNS: ReadonlyArray<keyof Finding> = [
@@ -57,7 +60,7 @@ export const FINDING_COLUMNS: ReadonlyArray<keyof Finding> = [
   'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'dtime', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'status', 'sha256',
   'bytes', 'output', 'note', 'image', 'offset_sectors', 'state', 'recoverable', 'held_by',
   // Added later: last, so CSV readers that count columns keep working.
-  'crtime',
+  'crtime', 'exe', 'cmdline',
 ];
 
 interface LiveRow {
@@ -66,6 +69,7 @@ interface LiveRow {
   gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; mount_point: Buffer | null; fs_type: string | null;
   fs_uuid: string | null; btime_ns: string | null; in_proc: number; in_lsof: number; lsof_note: string | null; inode_text: string | null; size_text: string | null; thread_of: number | null;
   r_output: string | null; r_bytes: number | null; r_sha256: string | null; r_complete: number | null; r_note: string | null;
+  exe: Buffer | null; cmdline: Buffer | null;
 }
 
 interface ImageRow {
@@ -97,7 +101,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
     SELECT i.id, i.snapshot_id, s.host, i.pid, i.start_time, i.comm, i.kind, i.fd, i.path, i.dev, i.inode, i.size, i.mode, i.uid, i.gid,
            i.atime, i.mtime, i.ctime, i.btime_ns, i.mount_point, i.fs_type, i.fs_uuid, i.in_proc, i.in_lsof, i.lsof_note,
            ${exactText('i.inode', 'inode_text')}, ${exactText('i.size', 'size_text')},
-           r.output AS r_output, r.bytes AS r_bytes, r.sha256 AS r_sha256, r.complete AS r_complete, r.note AS r_note, p.thread_of
+           r.output AS r_output, r.bytes AS r_bytes, r.sha256 AS r_sha256, r.complete AS r_complete, r.note AS r_note, p.thread_of, i.exe, p.cmdline
     FROM items i JOIN snapshots s ON s.id = i.snapshot_id
     LEFT JOIN processes p ON p.snapshot_id = i.snapshot_id AND p.pid = i.pid
     LEFT JOIN recoveries r ON r.id = ${shownCopy('recoveries', 'item_id', 'i.id')}
@@ -115,6 +119,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),
       note: [threadNote(row), row.r_complete === null ? NO_COPY_YET : row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
       image: null, offset_sectors: null, state: null, recoverable: null, held_by: null,
+      exe: row.exe === null ? null : displayBytes(row.exe), cmdline: row.cmdline === null ? null : displayCmdline(row.cmdline),
     };
   }
   // One row per inode of each file system, however often it was scanned (SHOWN_INODES).
@@ -145,7 +150,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       status: row.e_complete === null ? (row.recoverable ? 'not copied' : 'unrecoverable') : row.e_complete ? 'complete' : 'incomplete',
       sha256: row.e_sha256, bytes: row.e_bytes, output: relative(caseDir, row.e_output),
       note: [row.e_note, nameNote?.text ?? null, olderScan].filter((part): part is string => part !== null).join('; ') || null, image: displayText(row.image),
-      offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: heldBy,
+      offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: heldBy, exe: null, cmdline: null,
     };
   }
   // Inodes extracted by number (`image extract --inode N`) that no scan of the case listed, a live
@@ -163,7 +168,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       ctime: null, dtime: null, crtime: null, mount_point: null, fs_type: null, fs_uuid: null, source: 'image',
       status: row.complete === 1 ? 'complete' : 'incomplete', sha256: row.sha256, bytes: row.bytes, output: relative(caseDir, row.output),
       note: [row.note, 'extracted by its number (image extract --inode) when no scan of the image as it was then listed it (id is the extraction\'s)'].filter((part): part is string => part !== null).join('; '),
-      image: displayText(row.image), offset_sectors: row.offset_sectors, state: null, recoverable: null, held_by: null,
+      image: displayText(row.image), offset_sectors: row.offset_sectors, state: null, recoverable: null, held_by: null, exe: null, cmdline: null,
     };
   }
 }

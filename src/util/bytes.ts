@@ -91,3 +91,21 @@ export function displayText(text: string | null): string | null;
 export function displayText(text: string | null): string | null {
   return text === null ? null : displayBytes(Buffer.from(text, 'utf8'));
 }
+
+/** An argument as a shell would take it back: as it is when plain, else in single quotes. */
+export function quotedArg(arg: string): string {
+  return /^[A-Za-z0-9_@%+=:,./\\-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+}
+
+/** A process's /proc/PID/cmdline (arguments ended by NUL) as one line: each argument in the display form, quoted where needed. */
+export function displayCmdline(cmdline: Buffer): string {
+  const args: Buffer[] = [];
+  let start = 0;
+  for (let at = cmdline.indexOf(0); at >= 0; at = cmdline.indexOf(0, start)) {
+    args.push(cmdline.subarray(start, at));
+    start = at + 1;
+  }
+  // A process that rewrote its arguments may leave no NUL at the end.
+  if (start < cmdline.length) args.push(cmdline.subarray(start));
+  return args.map((arg) => quotedArg(displayBytes(arg))).join(' ');
+}
