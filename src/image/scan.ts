@@ -156,7 +156,8 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
     try {
       // The second hash runs in its worker while this thread stores the scan; sha256_after follows.
       const imageId = storeScan(db, {
-        path: source.path, isDevice: source.isDevice, size: source.size, sha256, sha256After: null, partitionTable, filesystems,
+        path: source.path, isDevice: source.isDevice, size: source.size, sha256, sha256After: null, partitionTable,
+        filesystems: filesystems.map((fs) => ({ ...fs, partial: seenInPart(fs) })),
         mtimeNs: source.stamp?.mtimeNs ?? null, ctimeNs: source.stamp?.ctimeNs ?? null, unchangedAfter,
       });
       if (hashAfter !== null) {
@@ -504,6 +505,11 @@ export function scanProblems(scan: ScanResult): { warnings: string[]; partial: b
     else for (const warning of fs.warnings) warnings.push(`${where}: ${warning}`);
   }
   const changed = scan.unchangedAfter === false || (scan.sha256After !== null && scan.sha256After !== scan.sha256);
-  const partial = scan.filesystems.some((fs) => (fs.failure !== null && !fs.notExt) || fs.undescribed > 0 || fs.truncated || fs.partial) || scan.tableProblem !== null || scan.sha256 === null || changed;
+  const partial = scan.filesystems.some(seenInPart) || scan.tableProblem !== null || scan.sha256 === null || changed;
   return { warnings, partial };
+}
+
+/** Whether a file system was seen only in part: not scanned (but ext), inodes not described, cut short, or a tool that stopped. */
+function seenInPart(fs: ScannedFs): boolean {
+  return (fs.failure !== null && !fs.notExt) || fs.undescribed > 0 || fs.truncated || fs.partial;
 }

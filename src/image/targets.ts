@@ -80,12 +80,13 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
 
 /**
  * What an earlier scan of the case, whose list --all uses, said it could not read: the warnings it
- * stored for each ext file system (a non-ext one was skipped, not read in part). Said again, and the
- * run is partial, as it was when that scan ran: an exit code must not depend on who ran the scan.
+ * stored for each file system it saw only in part. Said again, and the run is partial, as it was
+ * when that scan ran: an exit code must not depend on who ran the scan. (A scan made before
+ * migration 8 stored no such flag: its warnings are not said again.)
  */
 function storedScanProblems(db: Db, imageId: number, offset: number | undefined): Pick<TargetChoice, 'warnings' | 'partial'> {
   const warnings = filesystemsOf(db, imageId)
-    .filter((fs) => (offset === undefined || fs.offset_sectors === offset) && fs.fs_type !== null && fs.error !== null)
+    .filter((fs) => (offset === undefined || fs.offset_sectors === offset) && fs.partial === 1)
     .map((fs) => `sector ${fs.offset_sectors}: the case's scan of this image, whose list is used, read it only in part: ${fs.error ?? ''}`);
   return { warnings, partial: warnings.length > 0 };
 }

@@ -46,6 +46,8 @@ export interface NewFilesystem {
   lastOrphan: number | null;
   /** Why this file system was skipped or only partly read, plus warnings: null when all went well. */
   error: string | null;
+  /** Not all of it was seen (see scanProblems): what is listed of it is known to miss inodes. */
+  partial: boolean;
   inodes: readonly NewImageInode[];
 }
 
@@ -71,8 +73,8 @@ export function storeScan(db: Db, scan: NewScan): number {
     `INSERT INTO images (path, is_device, size, sha256, sha256_after, scanned_at, partition_table, mtime_ns, ctime_ns, unchanged_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertFs = db.prepare(
-    `INSERT INTO image_filesystems (image_id, offset_sectors, fs_type, fs_uuid, label, last_mounted_at, last_mount_point, block_size, inode_count, orphan_file, last_orphan, error)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO image_filesystems (image_id, offset_sectors, fs_type, fs_uuid, label, last_mounted_at, last_mount_point, block_size, inode_count, orphan_file, last_orphan, error, partial)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   return db.transaction(() => {
     const imageId = Number(
@@ -85,7 +87,7 @@ export function storeScan(db: Db, scan: NewScan): number {
     for (const fs of scan.filesystems) {
       const fsId = Number(
         insertFs.run(imageId, fs.offsetSectors, fs.fsType, fs.fsUuid, fs.label, fs.lastMountedAt, fs.lastMountPoint, fs.blockSize, fs.inodeCount,
-          fs.orphanFile ? 1 : 0, fs.lastOrphan, fs.error).lastInsertRowid,
+          fs.orphanFile ? 1 : 0, fs.lastOrphan, fs.error, fs.partial ? 1 : 0).lastInsertRowid,
       );
       // Many rows per statement (10,000 deleted inodes: 75 -> 35 ms here), the file system's id written into them.
       const inodes = new BatchInsert(db, INSERT_INODE, `(${sqlInteger(fsId)}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -397,9 +399,9 @@ export function latestImageId(db: Db, image: { path: string; size: number; stamp
 }
 
 /** The file systems of a scan (offset, UUID, type, and why one was skipped). */
-export function filesystemsOf(db: Db, imageId: number): Array<{ offset_sectors: number; fs_type: string | null; fs_uuid: string | null; error: string | null }> {
-  return db.prepare(`SELECT offset_sectors, fs_type, fs_uuid, error FROM image_filesystems WHERE image_id = ? ORDER BY offset_sectors`).all(imageId) as Array<{
-    offset_sectors: number; fs_type: string | null; fs_uuid: string | null; error: string | null;
+export function filesystemsOf(db: Db, imageId: number): Array<{ offset_sectors: number; fs_type: string | null; fs_uuid: string | null; error: string | null; partial: number | null }> {
+  return db.prepare(`SELECT offset_sectors, fs_type, fs_uuid, error, partial FROM image_filesystems WHERE image_id = ? ORDER BY offset_sectors`).all(imageId) as Array<{
+    offset_sectors: number; fs_type: string | null; fs_uuid: string | null; error: string | null; partial: number | null;
   }>;
 }
 

@@ -331,4 +331,9 @@ FROM items i JOIN snapshots s ON s.id = i.snapshot_id
 LEFT JOIN processes p ON p.snapshot_id = i.snapshot_id AND p.pid = i.pid
 WHERE s.finished_at IS NOT NULL;`,
   },
+  {
+    version: 8,
+    name: 'image_filesystems.partial: the scan did not see all of the file system (a tool that stopped, inodes not described, a truncated image), so a later extract --all of its list says so',
+    sql: `ALTER TABLE image_filesystems ADD COLUMN partial INTEGER;`,
+  },
 ];
