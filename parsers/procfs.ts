@@ -126,6 +126,26 @@ export interface MountInfo {
   superOptions: string;
 }
 
+/**
+ * The files registered with an io_uring (IORING_REGISTER_FILES), from the ring's fdinfo (text as
+ * latin1): the `UserFiles:` list, one `%5u: PATH` line per slot, PATH as seq_file_path writes it
+ * (space, tab, newline and backslash in octal), decoded back to its bytes.
+ */
+export function parseIoUringFiles(text: string): Array<{ slot: number; path: Buffer }> {
+  const files: Array<{ slot: number; path: Buffer }> = [];
+  let inList = false;
+  for (const line of text.split('\n')) {
+    if (!inList) {
+      inList = line.startsWith('UserFiles:');
+      continue;
+    }
+    const match = /^ *(\d+): (.*)$/.exec(line);
+    if (match === null) break;
+    files.push({ slot: Number(match[1]), path: unescapeOctal(match[2] ?? '') });
+  }
+  return files;
+}
+
 /** text: the file decoded as latin1 (see unescapeOctal). */
 export function parseMountInfo(text: string): MountInfo[] {
   const mounts: MountInfo[] = [];

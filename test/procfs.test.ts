@@ -1,7 +1,10 @@
 // Pure /proc parsers and the byte display form.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { devString, mapsDevToDecimal, parseFdInfo, parseMaps, parseMountInfo, parseProcStat, O_TMPFILE_BIT } from '../parsers/procfs.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { devString, mapsDevToDecimal, parseFdInfo, parseIoUringFiles, parseMaps, parseMountInfo, parseProcStat, O_TMPFILE_BIT } from '../parsers/procfs.js';
+import { fixturesDir } from './helpers/paths.js';
 import { displayBytes, parseDisplayBytes } from '../src/util/bytes.js';
 import { NamespaceMounts } from '../src/proc/mounts.js';
 import { mayWait } from '../src/proc/mountProbe.js';
@@ -105,4 +108,15 @@ test('a path lies on the mount with the longest mount point above it; only that 
   assert.equal(table.unansweredAt('/etc/passwd'), null);
   assert.equal(new NamespaceMounts(infos, [{ ...nfs, mntId: 99 }]).hasUnanswered, false, 'a mount of another namespace is not this one');
   assert.deepEqual([mayWait('nfs4'), mayWait('fuse.sshfs'), mayWait('fuseblk'), mayWait('ext4'), mayWait('tmpfs'), mayWait('overlay')], [true, true, true, false, false, false]);
+});
+
+test('io_uring fdinfo (Linux 6.18, fixtures/procfs): the registered files by slot, their paths decoded from octal to bytes; the list ends at the next field', () => {
+  const text = fs.readFileSync(path.join(fixturesDir, 'procfs', 'fdinfo-io_uring.txt'), 'latin1');
+  assert.deepEqual(parseIoUringFiles(text), [
+    { slot: 0, path: Buffer.from('/tmp/uring/uring file\nx (deleted)') },
+    { slot: 1, path: Buffer.from('/tmp/uring/live') },
+  ]);
+  assert.deepEqual(parseFdInfo(text).mntId, 17);
+  assert.deepEqual(parseIoUringFiles('pos:\t0\nUserFiles:\t0\nUserBufs:\t0\n'), []);
+  assert.deepEqual(parseIoUringFiles('pos:\t0\n'), []);
 });

@@ -685,3 +685,33 @@ sys.exit(subprocess.run(sys.argv[1:]).returncode)`;
   assert.equal(imported.status, 2, imported.stderr);
   assert.equal(imported.stderr, 'unlinked: --host is not valid UTF-8 (node reads arguments as UTF-8, and its other bytes would be lost): give the host name in UTF-8\n');
 });
+
+test('a deleted file registered with an io_uring, its fd closed (held by the kernel for the ring, no fd, no mapping), is said in a warning; a live registered file is not (root)', async (t) => {
+  const { dir, caseDir, pid } = await pythonHolder(t, 'io-uring', `
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+params = ctypes.create_string_buffer(120)
+ring = libc.syscall(425, 4, params)  # io_uring_setup
+hidden = os.path.join(sys.argv[1], 'ring file\\nx')
+fd = os.open(hidden, os.O_RDWR | os.O_CREAT, 0o600)
+os.write(fd, b'secret')
+os.unlink(hidden)
+live = os.open(os.path.join(sys.argv[1], 'live'), os.O_RDWR | os.O_CREAT, 0o600)
+files = (ctypes.c_int * 2)(fd, live)
+if ring < 0 or libc.syscall(427, ring, 2, files, 2) < 0:  # io_uring_register(IORING_REGISTER_FILES)
+    print('io_uring:', ctypes.get_errno(), flush=True)
+    sys.exit(1)
+os.close(fd)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`);
+  assert.ok(Number.isSafeInteger(pid), 'io_uring is allowed here');
+  const ring = fs.readdirSync(`/proc/${pid}/fd`).find((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:[io_uring]');
+  const result = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(result.stderr.split('\n').filter((line) => line.includes('io_uring')), [
+    `warning: pid ${pid} (python3) has registered with its io_uring (fd ${ring}, slot 0) a file the kernel names ${dir}/ring file\\x0ax (deleted): ` +
+      'a registered file needs no fd or mapping (no item; lsof does not list it), and its content cannot be read through /proc (docs/limits.md)',
+  ]);
+  assert.deepEqual(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])), []);
+});

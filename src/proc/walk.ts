@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { errnoCode } from '../errors.js';
 import { displayBytes } from '../util/bytes.js';
-import { O_TMPFILE_BIT, devString, parseFdInfo, parseMaps, parseProcStat } from '../../parsers/procfs.js';
+import { O_TMPFILE_BIT, devString, parseFdInfo, parseIoUringFiles, parseMaps, parseProcStat } from '../../parsers/procfs.js';
 import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
 import { MountTable, type NamespaceMounts } from './mounts.js';
@@ -345,6 +345,7 @@ function walkProcess(
     // socket:[..], pipe:[..], anon_inode:[..] are not files with names.
     if (target !== '' && target.charCodeAt(0) !== 0x2f) {
       fds.add(pid, fd, target, null);
+      if (target === IO_URING) ringHeldFiles(fdinfoDir + name, pid, fd, record.comm, result.warnings);
       continue;
     }
     const silent = waiting?.unansweredAt(target) ?? null;
@@ -675,6 +676,24 @@ function readSmall(file: string, encoding: 'latin1' | 'utf8'): string {
     fs.closeSync(fd);
   }
   return smallBuffer.toString(encoding, 0, length);
+}
+
+const IO_URING = 'anon_inode:[io_uring]';
+
+/**
+ * Files registered with an io_uring (IORING_REGISTER_FILES) stay open in the kernel after their fd
+ * is closed: no fd, no mapping, so no item (lsof does not see them either). The ring's fdinfo names
+ * them; one the kernel names "... (deleted)" is said in a warning (a hint: no stat reaches it).
+ */
+function ringHeldFiles(fdinfo: string, pid: number, fd: number, comm: string | null, warnings: string[]): void {
+  const text = tryOr(() => readSmall(fdinfo, 'latin1'), null);
+  for (const { slot, path } of text === null ? [] : parseIoUringFiles(text)) {
+    if (!path.toString('latin1').endsWith(DELETED_SUFFIX)) continue;
+    warnings.push(
+      `pid ${pid} (${comm ?? '?'}) has registered with its io_uring (fd ${fd}, slot ${slot}) a file the kernel names ${displayBytes(path)}: ` +
+        'a registered file needs no fd or mapping (no item; lsof does not list it), and its content cannot be read through /proc (docs/limits.md)',
+    );
+  }
 }
 
 /**
