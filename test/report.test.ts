@@ -707,3 +707,23 @@ sys.stdin.read()`;
   const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']).stdout;
   assert.ok(html.includes('"cmdline"'), 'the page carries the command line');
 });
+
+test('HTML in headless Chromium: inodes past 2^53 sort exactly, both ways (they would all tie as numbers)', (t) => {
+  const caseDir = makeTempDir('report-bigsort', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  // An lsof -F0 capture of one process holding six deleted files with inode numbers near 2^64.
+  const capture = path.join(caseDir, 'big.F0');
+  const fields = ['p5000\0cx\0u0\0'];
+  for (let index = 0; index < 6; index++) fields.push(`f${10 + index}\0tREG\0D0x803\0s${index}\0i${18446744073709551600n + BigInt((index * 7) % 6)}\0k0\0n/y${index} (deleted)\0`);
+  fs.writeFileSync(capture, fields.join('\n') + '\n');
+  assert.equal(runCli(caseDir, ['lsof', 'import', capture]).code, 0);
+  assert.equal(runCli(caseDir, ['report', '--format', 'html']).code, 0);
+  const file = path.join(caseDir, 'reports', 'report.html');
+  const order = (fragment: string): string[] => {
+    const { dom } = dumpDom(file, fragment);
+    return [...dom.slice(dom.indexOf('<tbody>'), dom.indexOf('</tbody>')).matchAll(/1844674407370955160\d/g)].map((match) => match[0]);
+  };
+  const ascending = ['18446744073709551600', '18446744073709551601', '18446744073709551602', '18446744073709551603', '18446744073709551604', '18446744073709551605'];
+  assert.deepEqual(order('#sort=inode-asc'), ascending);
+  assert.deepEqual(order('#sort=inode-desc'), [...ascending].reverse());
+});
