@@ -11,6 +11,7 @@ import { HOSTILE_NAMES, REPORT_CASE_FINDINGS, buildReportCase } from './helpers/
 import { runCli, startCli } from './helpers/cli.js';
 import { firstLine } from './helpers/lines.js';
 import { killed } from './helpers/fuse.js';
+import { pythonHolder } from './helpers/pythonHolder.js';
 import { REPORT_FORMATS } from '../src/report/registry.js';
 import { displayBytes } from '../src/util/bytes.js';
 import { modeString as bodyfileMode } from '../src/report/bodyfile.js';
@@ -679,21 +680,13 @@ test('a host name and an image path from outside (a bidi override, a newline, ma
 });
 
 test('CSV and HTML name a live item\'s process by its executable and command line too, each argument quoted where needed, formulas escaped (root)', async (t) => {
-  const dir = makeTempDir('report-cmdline');
-  const caseDir = makeTempDir('report-cmdline-case', '/dev/shm');
   const script = String.raw`import ctypes, os, sys
 ctypes.CDLL(None).prctl(15, b"kworker/0:1", 0, 0, 0)
-fd = os.open(sys.argv[1], os.O_CREAT | os.O_RDWR, 0o600)
-os.unlink(sys.argv[1])
+fd = os.open(os.path.join(sys.argv[1], 'held'), os.O_CREAT | os.O_RDWR, 0o600)
+os.unlink(os.path.join(sys.argv[1], 'held'))
 print(os.getpid(), flush=True)
 sys.stdin.read()`;
-  const holder = spawn('python3', ['-c', script, path.join(dir, 'held'), 'two words', "it's\nhere"], { stdio: ['pipe', 'pipe', 'inherit'] });
-  t.after(async () => {
-    await killed(holder).stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
-  const pid = Number(await firstLine(holder));
+  const { dir, caseDir, pid } = await pythonHolder(t, 'report-cmdline', script, ['two words', "it's\nhere"]);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
   const records = pythonCsv(runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout);
   const header = records[0] ?? [];
@@ -703,7 +696,7 @@ sys.stdin.read()`;
   assert.equal(cell('comm'), 'kworker/0:1');
   assert.equal(cell('exe'), fs.readlinkSync(`/proc/${pid}/exe`));
   const argv0 = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
-  assert.equal(cell('cmdline'), `${argv0} -c '${script.replace(/\\/g, '\\x5c').replace(/\n/g, '\\x0a').replace(/'/g, "'\\''")}' ${path.join(dir, 'held')} 'two words' 'it'\\''s\\x0ahere'`);
+  assert.equal(cell('cmdline'), `${argv0} -c '${script.replace(/\\/g, '\\x5c').replace(/\n/g, '\\x0a').replace(/'/g, "'\\''")}' ${dir} 'two words' 'it'\\''s\\x0ahere'`);
   const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']).stdout;
   assert.ok(html.includes('"cmdline"'), 'the page carries the command line');
 });

@@ -1,4 +1,4 @@
-// A python3 holder written inline by a test: its own temp directory as argv[1], its PID on the first
+// A python3 holder written inline by a test: its own temp directory as argv[1] (then `args`), its PID on the first
 // line of its stdout, a case directory beside it on /dev/shm; killed and both removed after the test.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -7,10 +7,10 @@ import { killed } from './fuse.js';
 import { makeTempDir } from './holder.js';
 import { firstLine } from './lines.js';
 
-export async function pythonHolder(t: TestContext, name: string, script: string): Promise<{ dir: string; caseDir: string; pid: number }> {
+export async function pythonHolder(t: TestContext, name: string, script: string, args: readonly string[] = []): Promise<{ dir: string; caseDir: string; pid: number }> {
   const dir = makeTempDir(name);
   const caseDir = makeTempDir(`${name}-case`, '/dev/shm');
-  const holder = spawn('python3', ['-c', script, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const holder = spawn('python3', ['-c', script, dir, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.after(async () => {
     await killed(holder).stop();
     fs.rmSync(dir, { recursive: true, force: true });
