@@ -2,6 +2,7 @@
 // mactime, JSON keys, and the HTML page in a real headless Chromium.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -545,6 +546,41 @@ test('a case on read-only media is listed and reported from memory; a default re
   assert.deepEqual([noPath.code, noPath.stderr], [1, `unlinked: the case ${archived} cannot be written (read-only media, or a folder this user may not write): name where the report goes (--out FILE, or - for stdout)\n`]);
   assert.equal(runCli(archived, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).code, 1);
   assert.ok(fs.readFileSync(path.join(caseDir, 'case.sqlite')).equals(before), 'the archived database is unchanged');
+});
+
+test('a case an older unlinked made (schema 7), on read-only media, is brought up to date in memory and reported; one of a newer schema is refused (root)', (t) => {
+  const dir = makeTempDir('report-ro-old');
+  const caseDir = path.join(dir, 'case');
+  const archived = path.join(dir, 'archived');
+  fs.mkdirSync(archived);
+  buildReportCase(caseDir).close();
+  const expected = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout;
+  // What schema 7 was: migration 8 added image_filesystems.partial.
+  const db = new Database(path.join(caseDir, 'case.sqlite'));
+  db.exec('ALTER TABLE image_filesystems DROP COLUMN partial');
+  db.pragma('user_version = 7');
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  execFileSync('mount', ['--bind', caseDir, archived]);
+  t.after(() => {
+    if (fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${archived} `)) execFileSync('umount', [archived]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  execFileSync('mount', ['-o', 'remount,bind,ro', archived]);
+  const before = fs.readFileSync(path.join(caseDir, 'case.sqlite'));
+  const old = runCli(archived, ['report', '--format', 'csv', '--out', '-']);
+  assert.equal(old.code, 0, old.stderr);
+  assert.equal(old.stdout, expected.split(caseDir).join(archived));
+  assert.ok(fs.readFileSync(path.join(caseDir, 'case.sqlite')).equals(before), 'the archived database is unchanged');
+  execFileSync('mount', ['-o', 'remount,bind,rw', archived]);
+  const newer = new Database(path.join(caseDir, 'case.sqlite'));
+  newer.pragma('user_version = 99');
+  newer.pragma('wal_checkpoint(TRUNCATE)');
+  newer.close();
+  execFileSync('mount', ['-o', 'remount,bind,ro', archived]);
+  const refused = runCli(archived, ['report', '--format', 'csv', '--out', '-']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /is on read-only media and its schema \(version 99\) is newer than this unlinked's \(8\)/);
 });
 
 function chromium(): string {

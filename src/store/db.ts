@@ -124,10 +124,12 @@ function readOnlyCase(paths: CasePaths): Case {
   }
   const version = db.pragma('user_version', { simple: true }) as number;
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
-  if (version !== latest) {
+  if (version > latest) {
     db.close();
-    throw new UnlinkedError('CASE', `${paths.database} is on read-only media and its schema (version ${version}) is not this unlinked's (${latest}): copy the case folder to writable media, or use the unlinked that made it`);
+    throw new UnlinkedError('CASE', `${paths.database} is on read-only media and its schema (version ${version}) is newer than this unlinked's (${latest}): use the unlinked that made it, or a newer one`);
   }
+  // Made by an older unlinked: its migrations are applied to the copy in memory (the media is not written).
+  if (version < latest) migrate(db);
   return { paths, db, readOnly: true, close: () => db.close() };
 }
 
