@@ -1184,3 +1184,49 @@ time.sleep(600)
   assert.equal(runCli(caseDir, ['report', '--format', 'csv', '--out', beside, '--force-same-fs']).code, 0);
   assert.ok(fs.readFileSync(beside, 'utf8').includes('held.log'));
 });
+
+test('an item whose fd was closed is copied through a dup of it still open; never through an fd that names another file now (root)', async (t) => {
+  const { dir, caseDir, pid } = await pythonHolder(t, 'recover-other-fd', `
+import os, signal, sys, time
+def path(name): return os.path.join(sys.argv[1], name)
+kept = os.open(path('kept.log'), os.O_RDWR | os.O_CREAT, 0o600)
+os.write(kept, b'kept' * 1000)
+os.dup2(kept, 20)
+os.unlink(path('kept.log'))
+gone = os.open(path('gone.log'), os.O_RDWR | os.O_CREAT, 0o600)
+os.write(gone, b'gone' * 1000)
+os.dup2(gone, 21)
+os.unlink(path('gone.log'))
+def swap(*_):
+    os.close(kept)
+    # Both fds of gone.log closed, and fd 21 opened again on a new, linked file.
+    os.close(gone)
+    os.close(21)
+    other = os.open(path('other.log'), os.O_RDWR | os.O_CREAT, 0o600)
+    os.write(other, b'other')
+    os.dup2(other, 21)
+    os.close(other)
+    print('swapped', flush=True)
+signal.signal(signal.SIGUSR1, swap)
+print(os.getpid(), flush=True)
+while True:
+    time.sleep(60)
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  const kept = items.find((item) => item.path.endsWith('/kept.log') && item.fd !== 20);
+  const gone = items.find((item) => item.path.endsWith('/gone.log') && item.fd !== 21);
+  assert.ok(kept !== undefined && gone !== undefined, JSON.stringify(items));
+  process.kill(pid, 'SIGUSR1');
+  const deadline = Date.now() + 5000;
+  while (!fs.existsSync(path.join(dir, 'other.log')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const recovered = runCli(caseDir, ['recover', '--item', String(kept.id), '--item', String(gone.id), '--json']);
+  assert.equal(recovered.code, 3, recovered.stderr);
+  const copies = json<RecoveredJson[]>(recovered);
+  const viaDup = copies.find((copy) => copy.item_id === kept.id);
+  assert.deepEqual([viaDup?.complete, viaDup?.sha256], [true, sha256(Buffer.from('kept'.repeat(1000)))]);
+  assert.match(viaDup?.note ?? '', new RegExp(`^/proc/${pid}/fd/${kept.fd} is gone: the fd ${kept.fd} was closed after the snapshot; copied through fd 20 of the same process instead \\(/proc/${pid}/fd/20\\), the same file by device, inode and birth time$`));
+  const refused = copies.find((copy) => copy.item_id === gone.id);
+  assert.deepEqual([refused?.complete, refused?.output, refused?.note], [false, null, `/proc/${pid}/fd/${gone.fd} is gone: the fd ${gone.fd} was closed after the snapshot`]);
+});

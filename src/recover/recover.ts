@@ -9,6 +9,7 @@ import { nowIso } from '../store/db.js';
 import { currentBootId } from '../store/snapshots.js';
 import type { ItemRow } from '../store/items.js';
 import { birthNs, checkOpenedFile, checkProcess, holderFdPath, sameBirth, sameFile, sourcePath } from './custody.js';
+import { procDirOf } from '../proc/tasks.js';
 import { HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { startHash } from '../image/source.js';
@@ -242,7 +243,7 @@ export function unknownBacking(mountOf: ItemMount, recorder: CommandRecorder): (
 /** Another /proc path by which an item's process reached the same file at snapshot time. */
 interface OtherPath {
   path: string;
-  /** "fd 5", "mapping 7f...-7f... (map_files)" */
+  /** "fd 5", "its mapping 7f...-7f..." */
   what: string;
 }
 
@@ -256,7 +257,7 @@ function otherPaths(db: Db): (item: ItemRow) => readonly OtherPath[] {
   const maps = db.prepare(`SELECT range FROM maps WHERE snapshot_id = ? AND pid = ? AND dev = ? AND inode = ? AND range IS NOT ? ORDER BY range`).pluck();
   return (item) => {
     if (item.dev === null || item.inode === null || item.kind === 'exe') return [];
-    const base = `/proc/${item.pid}`;
+    const base = procDirOf('/proc', item.pid);
     const inode = sqlU64(item.inode);
     return [
       ...(fds.all(item.snapshot_id, item.pid, item.dev, inode, item.fd) as number[]).map((fd) => ({ path: `${base}/fd/${fd}`, what: `fd ${fd}` })),
@@ -536,6 +537,8 @@ class LocalReader implements ItemReader {
   readonly pollMs = FOLLOW_POLL_MS;
   readonly readsAfterClose = true;
   private input: number | null = null;
+  /** The other fd or mapping the copy was made through (see open), or null: the item's own. */
+  private heldPath: string | null = null;
 
   constructor(
     private readonly item: ItemRow,
@@ -552,23 +555,27 @@ class LocalReader implements ItemReader {
     let problem: string;
     try {
       this.input = openSource(source);
-      problem = checkOpenedFile(this.input, item) ?? '';
     } catch (error) {
       problem = openFailure(item, source, error);
     }
+    problem ??= checkOpenedFile(this.input ?? -1, item) ?? '';
     if (problem !== '' && this.input !== null) {
       fs.closeSync(this.input);
       this.input = null;
     }
     // Closed or reused since: the process may still reach the file by another fd or mapping of it
-    // (open, mmap, close: the mapping holds it), checked as the item's own path would be.
+    // (open, mmap, close: the mapping holds it), checked as the item's own path would be, and
+    // still deleted (a path that names a linked file now is another file, whatever its inode).
     let via: string | undefined;
     for (const other of problem === '' ? [] : this.others()) {
       const input = tryOr(() => openSource(other.path), null);
       if (input === null) continue;
-      if (tryOr(() => checkOpenedFile(input, item), 'unreadable') === null) {
+      const stat = fs.fstatSync(input, { bigint: true });
+      if (stat.nlink === 0n && tryOr(() => checkOpenedFile(input, item), 'unreadable') === null) {
         this.input = input;
-        via = `${problem}; copied through ${other.what} of the same process instead (${other.path}), the same file by device, inode and birth time`;
+        this.heldPath = other.path;
+        const by = item.btime_ns !== null && birthNs(stat) !== null ? 'device, inode and birth time' : 'device and inode (no birth time to compare)';
+        via = `${problem}; copied through ${other.what} of the same process instead (${other.path}), the same file by ${by}`;
         break;
       }
       fs.closeSync(input);
@@ -588,7 +595,8 @@ class LocalReader implements ItemReader {
   }
 
   async heldSize(): Promise<number | null> {
-    const holderPath = holderFdPath(this.item);
+    // Through what the copy was made by: the item's fd, or another fd or mapping of the file when that one was gone.
+    const holderPath = this.heldPath ?? holderFdPath(this.item);
     if (checkProcess(this.item) !== null) return null;
     try {
       // The snapshot's file, by the same custody as the copy (a new file on a reused inode number is not).
