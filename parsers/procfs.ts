@@ -128,22 +128,26 @@ export interface MountInfo {
 
 /**
  * The files registered with an io_uring (IORING_REGISTER_FILES), from the ring's fdinfo (text as
- * latin1): the `UserFiles:` list, one `%5u: PATH` line per slot, PATH as seq_file_path writes it
- * (space, tab, newline and backslash in octal), decoded back to its bytes.
+ * latin1): how many its `UserFiles:` line says (null: no such line), and its list, one `%5u: NAME`
+ * line per slot. Since Linux 6.14 NAME is the file's path as seq_file_path writes it (space, tab,
+ * newline and backslash in octal, decoded back to bytes here), " (deleted)" included; before, it
+ * was the bare last name (d_iname: no directory, not escaped, never " (deleted)"; `<none>` for an
+ * empty slot), so a name holding a newline cuts the list short: `files` may be fewer than `registered`.
  */
-export function parseIoUringFiles(text: string): Array<{ slot: number; path: Buffer }> {
+export function parseIoUringFiles(text: string): { registered: number | null; files: Array<{ slot: number; path: Buffer }> } {
   const files: Array<{ slot: number; path: Buffer }> = [];
-  let inList = false;
+  let registered: number | null = null;
   for (const line of text.split('\n')) {
-    if (!inList) {
-      inList = line.startsWith('UserFiles:');
+    if (registered === null) {
+      const header = /^UserFiles:\s*(\d+)$/.exec(line);
+      if (header !== null) registered = Number(header[1]);
       continue;
     }
     const match = /^ *(\d+): (.*)$/.exec(line);
     if (match === null) break;
     files.push({ slot: Number(match[1]), path: unescapeOctal(match[2] ?? '') });
   }
-  return files;
+  return { registered, files };
 }
 
 /** text: the file decoded as latin1 (see unescapeOctal). */

@@ -112,11 +112,20 @@ test('a path lies on the mount with the longest mount point above it; only that 
 
 test('io_uring fdinfo (Linux 6.18, fixtures/procfs): the registered files by slot, their paths decoded from octal to bytes; the list ends at the next field', () => {
   const text = fs.readFileSync(path.join(fixturesDir, 'procfs', 'fdinfo-io_uring.txt'), 'latin1');
-  assert.deepEqual(parseIoUringFiles(text), [
-    { slot: 0, path: Buffer.from('/tmp/uring/uring file\nx (deleted)') },
-    { slot: 1, path: Buffer.from('/tmp/uring/live') },
-  ]);
+  assert.deepEqual(parseIoUringFiles(text), {
+    registered: 2,
+    files: [
+      { slot: 0, path: Buffer.from('/tmp/uring/uring file\nx (deleted)') },
+      { slot: 1, path: Buffer.from('/tmp/uring/live') },
+    ],
+  });
   assert.deepEqual(parseFdInfo(text).mntId, 17);
-  assert.deepEqual(parseIoUringFiles('pos:\t0\nUserFiles:\t0\nUserBufs:\t0\n'), []);
-  assert.deepEqual(parseIoUringFiles('pos:\t0\n'), []);
+  assert.deepEqual(parseIoUringFiles('pos:\t0\nUserFiles:\t0\nUserBufs:\t0\n'), { registered: 0, files: [] });
+  assert.deepEqual(parseIoUringFiles('pos:\t0\n'), { registered: null, files: [] });
+  // Before Linux 6.14 (fs/io_uring/fdinfo.c: seq_printf(m, "%5u: %s\n", i, file_dentry(f)->d_iname), "<none>" for
+  // an empty slot): bare last names, unescaped; a newline in one cuts the list short.
+  assert.deepEqual(parseIoUringFiles('UserFiles:\t3\n    0: ring\n    1: <none>\n    2: a\nb\nUserBufs:\t0\n'), {
+    registered: 3,
+    files: [{ slot: 0, path: Buffer.from('ring') }, { slot: 1, path: Buffer.from('<none>') }, { slot: 2, path: Buffer.from('a') }],
+  });
 });

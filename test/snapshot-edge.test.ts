@@ -702,12 +702,19 @@ if ring < 0 or libc.syscall(427, ring, 2, files, 2) < 0:  # io_uring_register(IO
     print('io_uring:', ctypes.get_errno(), flush=True)
     sys.exit(1)
 os.close(fd)
+# A forked worker shares the ring: it is said once.
+if os.fork() == 0:
+    time.sleep(600)
+    os._exit(0)
 print(os.getpid(), flush=True)
 time.sleep(600)
 `);
   assert.ok(Number.isSafeInteger(pid), 'io_uring is allowed here');
   const ring = fs.readdirSync(`/proc/${pid}/fd`).find((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:[io_uring]');
-  const result = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]);
+  const worker = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  t.after(() => tryKill(Number(worker)));
+  assert.match(worker, /^\d+$/);
+  const result = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid), '--pid', worker]);
   assert.equal(result.code, 0, result.stderr);
   assert.deepEqual(result.stderr.split('\n').filter((line) => line.includes('io_uring')), [
     `warning: pid ${pid} (python3) has registered with its io_uring (fd ${ring}, slot 0) a file the kernel names ${dir}/ring file\\x0ax (deleted): ` +
@@ -715,3 +722,12 @@ time.sleep(600)
   ]);
   assert.deepEqual(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])), []);
 });
+
+/** Kill a process this test started, if it still runs. */
+function tryKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}

@@ -345,7 +345,7 @@ function walkProcess(
     // socket:[..], pipe:[..], anon_inode:[..] are not files with names.
     if (target !== '' && target.charCodeAt(0) !== 0x2f) {
       fds.add(pid, fd, target, null);
-      if (target === IO_URING) ringHeldFiles(fdinfoDir + name, pid, fd, record.comm, result.warnings);
+      if (target === IO_URING) ringHeldFiles(fdinfoDir + name, `${of === null ? `pid ${pid}` : `pid ${of.pid} (thread ${pid})`} (${record.comm ?? '?'})`, fd, result);
       continue;
     }
     const silent = waiting?.unansweredAt(target) ?? null;
@@ -680,19 +680,39 @@ function readSmall(file: string, encoding: 'latin1' | 'utf8'): string {
 
 const IO_URING = 'anon_inode:[io_uring]';
 
+/** Per walk, the rings (fdinfo ino) and slots already said: a ring shared by forked workers or threads is said once. */
+const ringsSaid = new WeakMap<WalkResult, Set<string>>();
+
 /**
  * Files registered with an io_uring (IORING_REGISTER_FILES) stay open in the kernel after their fd
  * is closed: no fd, no mapping, so no item (lsof does not see them either). The ring's fdinfo names
- * them; one the kernel names "... (deleted)" is said in a warning (a hint: no stat reaches it).
+ * them: since Linux 6.14 by path, so one the kernel names "... (deleted)" is said in a warning (a
+ * hint: no stat reaches it); before, by last name only, so that files are registered is all there is to say.
  */
-function ringHeldFiles(fdinfo: string, pid: number, fd: number, comm: string | null, warnings: string[]): void {
+function ringHeldFiles(fdinfo: string, holder: string, fd: number, result: WalkResult): void {
   const text = tryOr(() => readSmall(fdinfo, 'latin1'), null);
-  for (const { slot, path } of text === null ? [] : parseIoUringFiles(text)) {
-    if (!path.toString('latin1').endsWith(DELETED_SUFFIX)) continue;
-    warnings.push(
-      `pid ${pid} (${comm ?? '?'}) has registered with its io_uring (fd ${fd}, slot ${slot}) a file the kernel names ${displayBytes(path)}: ` +
-        'a registered file needs no fd or mapping (no item; lsof does not list it), and its content cannot be read through /proc (docs/limits.md)',
-    );
+  if (text === null) return;
+  const { registered, files } = parseIoUringFiles(text);
+  const ring = parseFdInfo(text).ino ?? `${holder}/${fd}`;
+  let said = ringsSaid.get(result);
+  if (said === undefined) ringsSaid.set(result, (said = new Set()));
+  const once = (key: string): boolean => {
+    if (said.has(key)) return false;
+    said.add(key);
+    return true;
+  };
+  const where = `${holder} has registered with its io_uring (fd ${fd}`;
+  const unseen = 'a registered file needs no fd or mapping (no item; lsof does not list it), and its content cannot be read through /proc (docs/limits.md)';
+  if (files.some(({ path }) => path[0] !== 0x2f)) {
+    if ((registered ?? 0) > 0 && once(`${ring}`)) {
+      const names = files.slice(0, 5).map(({ path }) => displayBytes(path)).join(', ');
+      result.warnings.push(`${where}) ${registered ?? 0} files (${names}${files.length > 5 ? ', ...' : ''}): this kernel names them by their last name only (before Linux 6.14), not whether they are deleted; ${unseen}`);
+    }
+    return;
+  }
+  for (const { slot, path } of files) {
+    if (!path.toString('latin1').endsWith(DELETED_SUFFIX) || !once(`${ring}/${slot}`)) continue;
+    result.warnings.push(`${where}, slot ${slot}) a file the kernel names ${displayBytes(path)}: ${unseen}`);
   }
 }
 
