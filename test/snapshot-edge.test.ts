@@ -636,7 +636,7 @@ time.sleep(600)
   assert.ok((birth ?? 0) > 1_600_000_000, 'the file system keeps birth times');
 });
 
-test('a file deleted while bind-mounted (kept by the mount, no process) is said in a warning naming the mount point; a live bind mount is not (root)', (t) => {
+test('a file deleted while bind-mounted (kept by the mount, no process) is said in a warning naming the mount point and a process of its namespace; a removed directory as a trace; a live bind mount not at all (root)', (t) => {
   const dir = makeTempDir('bind-deleted');
   const caseDir = makeTempDir('bind-deleted-case', '/dev/shm');
   const mounted: string[] = [];
@@ -645,26 +645,37 @@ test('a file deleted while bind-mounted (kept by the mount, no process) is said 
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  const bind = (name: string): string => {
-    fs.writeFileSync(path.join(dir, name), `${name}\n`);
+  const bind = (name: string, directory = false): string => {
     const target = path.join(dir, `${name}.target`);
-    fs.writeFileSync(target, '');
+    if (directory) {
+      fs.mkdirSync(path.join(dir, name));
+      fs.mkdirSync(target);
+    } else {
+      fs.writeFileSync(path.join(dir, name), `${name}\n`);
+      fs.writeFileSync(target, '');
+    }
     execFileSync('mount', ['--bind', path.join(dir, name), target]);
     mounted.push(target);
     return target;
   };
   const hidden = bind('hidden.conf');
   bind('live.conf');
+  const removed = bind('removed.d', true);
   fs.unlinkSync(path.join(dir, 'hidden.conf'));
+  fs.rmdirSync(path.join(dir, 'removed.d'));
   const result = runCli(caseDir, ['snapshot', '--no-lsof']);
   // 3 where some process of the host could not be fully read (a sandbox's init): the walk's, not this.
   assert.ok(result.code === 0 || result.code === 3, result.stderr);
   const dev = execFileSync('stat', ['-c', '%Hd:%Ld', hidden], { encoding: 'utf8' }).trim();
-  const fsType = execFileSync('stat', ['-f', '-c', '%T', hidden], { encoding: 'utf8' }).trim().replace('ext2/ext3', 'ext4');
-  assert.deepEqual(result.stderr.split('\n').filter((line) => line.includes(dir)), [
-    `warning: ${path.join(dir, 'hidden.conf')} on ${dev} (${fsType}) was deleted while bind-mounted on ${hidden}: the mount keeps it (the kernel, not a process: no item); ` +
-      'its content can be read at that mount point, from a process of its mount namespace (nsenter -m -t PID; docs/limits.md)',
-  ]);
+  const fsType = execFileSync('findmnt', ['-n', '-o', 'FSTYPE', '--target', dir], { encoding: 'utf8' }).trim();
+  const namespace = fs.readlinkSync('/proc/self/ns/mnt');
+  const said = result.stderr.split('\n').filter((line) => line.includes(dir));
+  assert.equal(said.length, 2, said.join('\n'));
+  const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  assert.match(said[0] ?? '', new RegExp(`^warning: ${escaped(`${dir}/hidden.conf on ${dev} (${fsType}) was deleted while bind-mounted on ${hidden} (mount namespace ${namespace}, pid `)}\\d+\\): ` +
+    escaped('the mount keeps it, even when no process holds it open; its content can be read at that mount point, from a process of its mount namespace (nsenter -m -t PID; docs/limits.md)') + '$'));
+  assert.match(said[1] ?? '', new RegExp(`^warning: the directory ${escaped(`${dir}/removed.d on ${dev} (${fsType}) was deleted while bind-mounted on ${removed} (mount namespace ${namespace}, pid `)}\\d+\\): ` +
+    escaped('the mount keeps it, empty (a removed directory holds no entries): a trace, nothing to copy') + '$'));
   assert.equal(fs.readFileSync(hidden, 'utf8'), 'hidden.conf\n');
 });
 

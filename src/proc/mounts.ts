@@ -274,26 +274,37 @@ function rootOf(procDir: string): string | null {
 /** What mountinfo appends to a mount's root when the file or directory bind-mounted there was deleted since. */
 const DELETED_ROOT = '//deleted';
 
+export interface DeletedBindMount {
+  dev: string;
+  fsType: string;
+  /** The deleted file's path: within its file system (mountinfo's root), and as a mount of that file system's root showed it, when one did. */
+  root: Buffer;
+  path: Buffer | null;
+  /** Where it is mounted, each with its mount namespace. */
+  mountPoints: Array<{ mountPoint: Buffer; mntNs: string }>;
+}
+
 /**
  * Mounts whose root was deleted after it was bind-mounted (`mount --bind FILE TARGET; rm FILE`, a
- * container's bind-mounted file replaced on the host): the kernel keeps the file, no process holds
- * it, so the walk has no item for it. Once per file system and root, with the mount points (and how
- * many mount namespaces) that still show it.
+ * container's bind-mounted file replaced on the host): the kernel keeps the file for the mount,
+ * even when no process holds it open. Once per file system and root, with every mount point.
  */
-export function deletedBindMounts(mounts: readonly MountRecord[]): Array<{ dev: string; root: Buffer; mountPoint: Buffer; fsType: string; namespaces: number }> {
-  const found = new Map<string, { dev: string; root: Buffer; mountPoint: Buffer; fsType: string; spaces: Set<string> }>();
+export function deletedBindMounts(mounts: readonly MountRecord[]): DeletedBindMount[] {
+  const found = new Map<string, DeletedBindMount>();
   for (const mount of mounts) {
     if (!mount.root.endsWith(DELETED_ROOT)) continue;
-    const key = `${mount.dev}\0${mount.root}`;
-    const known = found.get(key);
-    if (known !== undefined) {
-      known.spaces.add(mount.mntNs);
-      continue;
+    const root = mount.root.slice(0, -DELETED_ROOT.length);
+    const key = `${mount.dev}\0${root}`;
+    let known = found.get(key);
+    if (known === undefined) {
+      // The file system's root mounted in the same namespace: where the file was, as its processes saw it.
+      const whole = mounts.find((other) => other.mntNs === mount.mntNs && other.dev === mount.dev && other.root === '/');
+      const path = whole === undefined ? null : Buffer.from(`${whole.mountPoint === '/' ? '' : whole.mountPoint}${root}`, 'latin1');
+      known = { dev: mount.dev, fsType: mount.fsType, root: Buffer.from(root, 'latin1'), path, mountPoints: [] };
+      found.set(key, known);
     }
-    found.set(key, {
-      dev: mount.dev, root: Buffer.from(mount.root.slice(0, -DELETED_ROOT.length), 'latin1'), mountPoint: Buffer.from(mount.mountPoint, 'latin1'),
-      fsType: mount.fsType, spaces: new Set([mount.mntNs]),
-    });
+    const mountPoint = Buffer.from(mount.mountPoint, 'latin1');
+    if (!known.mountPoints.some((seen) => seen.mntNs === mount.mntNs && seen.mountPoint.equals(mountPoint))) known.mountPoints.push({ mountPoint, mntNs: mount.mntNs });
   }
-  return [...found.values()].map(({ spaces, ...mount }) => ({ ...mount, namespaces: spaces.size }));
+  return [...found.values()];
 }

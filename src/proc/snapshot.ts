@@ -17,7 +17,7 @@ import { lsofInstalled, startLsof, type LsofScope } from '../tools/lsof.js';
 import { TOOL_VERSION } from '../version.js';
 import { processOf } from './tasks.js';
 import { probeMounts, type ProbeResult, type UnansweredMount } from './mountProbe.js';
-import { deletedBindMounts } from './mounts.js';
+import { deletedBindMounts, type DeletedBindMount } from './mounts.js';
 import { listPids, walkPids } from './walk.js';
 import { startWalkWatchdog } from './walkWatchdog.js';
 import type { ItemKind, WalkCounts } from './types.js';
@@ -84,10 +84,13 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     const watchdog = probe.answered > 0 ? startWalkWatchdog() : null;
     /** With --pid: the processes stored, to name those asked for that were not. */
     const stored = new Set<number>();
+    /** A process of each mount namespace walked (a deleted bind mount is read from one). */
+    const pidOfNamespace = new Map<string, number>();
     let walk;
     try {
       walk = walkPids(pids, '/proc', (chunk) => {
         if (options.pids !== undefined) for (const row of chunk.processes) stored.add(row.pid);
+        for (const row of chunk.processes) if (row.mntNs !== null && !pidOfNamespace.has(row.mntNs)) pidOfNamespace.set(row.mntNs, row.pid);
         store.writeChunk(chunk);
       }, unanswered, undefined, watchdog?.progress ?? null);
     } finally {
@@ -107,13 +110,7 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
         );
       }
     }
-    for (const bound of deletedBindMounts(walk.mounts)) {
-      warnings.push(
-        `${displayBytes(bound.root)} on ${bound.dev} (${bound.fsType}) was deleted while bind-mounted on ${displayBytes(bound.mountPoint)}` +
-          `${bound.namespaces > 1 ? ` (in ${bound.namespaces} mount namespaces)` : ''}: the mount keeps it (the kernel, not a process: no item); ` +
-          'its content can be read at that mount point, from a process of its mount namespace (nsenter -m -t PID; docs/limits.md)',
-      );
-    }
+    for (const bound of deletedBindMounts(walk.mounts)) warnings.push(deletedBindWarning(bound, pidOfNamespace));
     let crossCheck: CrossCheck | null = null;
     if (capture !== null && lsofFile !== null) {
       let failed: string | null = null;
@@ -172,4 +169,20 @@ function keepLsofAway(probe: ProbeResult, pids: readonly number[] | undefined): 
   if (asked === undefined) return { exempt, skipPids };
   const skip = new Set(skipPids);
   return { pids: asked.filter((pid) => !skip.has(pid)), exempt, skipPids: [] };
+}
+
+/** A bind-mounted file deleted since: where it was, where it is mounted, and a process of that mount namespace to read it from. */
+function deletedBindWarning(bound: DeletedBindMount, pidOfNamespace: ReadonlyMap<string, number>): string {
+  const what = bound.path === null ? `${displayBytes(bound.root)} (its path within the file system)` : displayBytes(bound.path);
+  let directory = false;
+  const shown = bound.mountPoints.slice(0, 3).map(({ mountPoint, mntNs }) => {
+    const pid = pidOfNamespace.get(mntNs);
+    // Seen from a process of that namespace: a directory removed while bind-mounted is empty, nothing to read.
+    if (pid !== undefined) directory ||= tryOr(() => fs.statSync(Buffer.concat([Buffer.from(`/proc/${pid}/root`), mountPoint])).isDirectory(), false);
+    return `${displayBytes(mountPoint)} (mount namespace ${mntNs}${pid === undefined ? '' : `, pid ${pid}`})`;
+  });
+  const where = `${bound.dev} (${bound.fsType}) was deleted while bind-mounted on ${shown.join(', ')}${bound.mountPoints.length > 3 ? ` and ${bound.mountPoints.length - 3} more` : ''}`;
+  if (directory) return `the directory ${what} on ${where}: the mount keeps it, empty (a removed directory holds no entries): a trace, nothing to copy`;
+  return `${what} on ${where}: the mount keeps it, even when no process holds it open; ` +
+    'its content can be read at that mount point, from a process of its mount namespace (nsenter -m -t PID; docs/limits.md)';
 }
