@@ -756,3 +756,24 @@ test('HTML in headless Chromium: inodes past 2^53 sort exactly, both ways (they 
   assert.deepEqual(order('#sort=inode-asc'), ascending);
   assert.deepEqual(order('#sort=inode-desc'), [...ascending].reverse());
 });
+
+test('HTML: a case whose snapshot found no deleted-but-open file says so, not "no findings yet", and shows the snapshot\'s warnings (a file kept by a bind mount) (root)', (t) => {
+  const dir = makeTempDir('report-warned');
+  const caseDir = makeTempDir('report-warned-case', '/dev/shm');
+  const target = path.join(dir, 'target');
+  t.after(() => {
+    spawnSync('umount', [target]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  fs.writeFileSync(path.join(dir, 'gone <b>'), 'x');
+  fs.writeFileSync(target, '');
+  execFileSync('mount', ['--bind', path.join(dir, 'gone <b>'), target]);
+  fs.unlinkSync(path.join(dir, 'gone <b>'));
+  // This process holds no deleted file: the snapshot's only news is its warning.
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).code, 0);
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']).stdout;
+  assert.match(html, /<p class="empty">No deleted-but-open file: snapshot #1 found none, and no image was scanned; the snapshots' 1 warning \(under Snapshots\) say what else they saw/);
+  assert.ok(html.includes(`<ul class="warnings"><li>${dir}/gone &#60;b&#62; on `), 'the warning, escaped, under its snapshot');
+  assert.ok(!html.includes('no findings yet'));
+});

@@ -51,6 +51,7 @@ tr.unrecoverable td{background:var(--badbg)}
 .note{color:var(--muted);font-size:12px}
 .pager{display:flex;gap:8px;align-items:center;margin-top:10px}
 .empty{padding:30px;text-align:center;color:var(--muted)}
+ul.warnings{margin:4px 0 8px;color:var(--muted);font-size:12px;word-break:break-all}
 pre{white-space:pre-wrap;word-break:break-all;margin:0;font-size:12px}
 `;
 
@@ -126,13 +127,17 @@ export function jsonForScript(value: unknown): string {
 function summaryHtml(summary: CaseSummary, generatedAt: string): string {
   const card = (value: number, label: string, tone = ''): string => `<div class="card ${tone}"><b>${value}</b><span>${escapeHtml(label)}</span></div>`;
   const kinds = Object.entries(summary.itemsByKind).map(([kind, count]) => card(count, `${kind}`)).join('');
+  // Each snapshot's warnings under it (files the kernel keeps with no item, processes not read): the first 50.
+  const warningsHtml = (warnings: readonly string[]): string => warnings.length === 0 ? '' :
+    `<ul class="warnings">${warnings.slice(0, 50).map((warning) => `<li>${escapeHtml(warning)}</li>`).join('')}${warnings.length > 50 ? `<li>and ${warnings.length - 50} more (snapshots.warnings, the JSON report)</li>` : ''}</ul>`;
   const snapshots = summary.snapshots
-    .map((snapshot) => `<li>#${snapshot.id} ${escapeHtml(snapshot.source === 'lsof' ? `lsof import ${snapshot.import_file ?? ''}` : 'live /proc walk')} on ${escapeHtml(snapshot.host ?? '?')}, ${escapeHtml(snapshot.started_at)} \u2013 ${escapeHtml(snapshot.finished_at ?? '')}</li>`)
+    .map((snapshot) => `<li>#${snapshot.id} ${escapeHtml(snapshot.source === 'lsof' ? `lsof import ${snapshot.import_file ?? ''}` : 'live /proc walk')} on ${escapeHtml(snapshot.host ?? '?')}, ${escapeHtml(snapshot.started_at)} \u2013 ${escapeHtml(snapshot.finished_at ?? '')}${warningsHtml(snapshot.warnings)}</li>`)
     .join('');
+  const warned = summary.snapshots.reduce((sum, snapshot) => sum + snapshot.warnings.length, 0);
   const nothing = summary.items === 0 && summary.images === 0 && summary.extractedComplete + summary.extractedIncomplete === 0;
   // A snapshot that found nothing is a finding too: said as such, not as a case not yet examined.
   const empty = !nothing ? '' : summary.snapshots.length > 0
-    ? `<p class="empty">No findings: ${summary.snapshots.length === 1 ? `snapshot #${summary.snapshots[0]?.id ?? ''} found` : `the ${summary.snapshots.length} snapshots found`} no deleted-but-open file, and no image was scanned.</p>`
+    ? `<p class="empty">No deleted-but-open file: ${summary.snapshots.length === 1 ? `snapshot #${summary.snapshots[0]?.id ?? ''} found` : `the ${summary.snapshots.length} snapshots found`} none, and no image was scanned${warned > 0 ? `; the snapshots' ${warned} warning${warned === 1 ? '' : 's'} (under Snapshots) say what else they saw: files the kernel keeps with no process, processes not read` : ''}.</p>`
     : `<p class="empty">This case holds no findings yet: run <code>unlinked snapshot</code> or <code>unlinked image scan</code>.</p>`;
   return `
 <section><h2>Summary</h2>${empty}

@@ -7,7 +7,7 @@ import { displayText } from '../util/bytes.js';
 export interface CaseSummary {
   hosts: string[];
   kernels: string[];
-  snapshots: Array<{ id: number; source: string; host: string | null; started_at: string; finished_at: string | null; import_file: string | null }>;
+  snapshots: Array<{ id: number; source: string; host: string | null; started_at: string; finished_at: string | null; import_file: string | null; warnings: string[] }>;
   itemsByKind: Record<string, number>;
   items: number;
   procOnly: number;
@@ -41,8 +41,8 @@ export function caseSummary(db: Db): CaseSummary {
   return {
     hosts: (db.prepare(`SELECT DISTINCT host FROM snapshots WHERE host IS NOT NULL ORDER BY host`).all() as Array<{ host: string }>).map((row) => displayText(row.host)),
     kernels: (db.prepare(`SELECT DISTINCT kernel FROM snapshots WHERE kernel IS NOT NULL`).all() as Array<{ kernel: string }>).map((row) => row.kernel),
-    snapshots: (db.prepare(`SELECT id, source, host, started_at, finished_at, import_file FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).all() as CaseSummary['snapshots'])
-      .map((snapshot) => ({ ...snapshot, host: displayText(snapshot.host), import_file: displayText(snapshot.import_file) })),
+    snapshots: (db.prepare(`SELECT id, source, host, started_at, finished_at, import_file, warnings FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).all() as Array<Omit<CaseSummary['snapshots'][number], 'warnings'> & { warnings: string | null }>)
+      .map((snapshot) => ({ ...snapshot, host: displayText(snapshot.host), import_file: displayText(snapshot.import_file), warnings: warningList(snapshot.warnings) })),
     itemsByKind,
     items: count(`SELECT count(*) AS n FROM items WHERE ${finished}`),
     procOnly: count(`SELECT count(*) AS n FROM items WHERE ${finished} AND in_proc = 1 AND in_lsof = 0 AND ${lsofRan}`),
@@ -66,4 +66,15 @@ export function caseSummary(db: Db): CaseSummary {
     correlated: count(`${shown} SELECT count(DISTINCT n.id) AS n FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN deleted_items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode WHERE ${SHOWN_INODES.where}`),
     commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at FROM commands ORDER BY id`).all() as CaseSummary['commands'],
   };
+}
+
+/** A snapshot's warnings as stored (a JSON array of strings); anything else is one warning of its text. */
+function warningList(stored: string | null): string[] {
+  if (stored === null || stored === '') return [];
+  try {
+    const parsed = JSON.parse(stored) as unknown;
+    return Array.isArray(parsed) ? parsed.map(String) : [stored];
+  } catch {
+    return [stored];
+  }
 }
