@@ -119,7 +119,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),
       note: [threadNote(row), row.r_complete === null ? NO_COPY_YET : row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
       image: null, offset_sectors: null, state: null, recoverable: null, held_by: null,
-      exe: row.exe === null ? null : displayBytes(row.exe), cmdline: row.cmdline === null ? null : displayCmdline(row.cmdline),
+      exe: row.exe === null ? null : displayBytes(row.exe), cmdline: row.cmdline === null ? null : shownCmdline(row.cmdline),
     };
   }
   // One row per inode of each file system, however often it was scanned (SHOWN_INODES).
@@ -188,6 +188,14 @@ export function lastNameNote(lastName: Buffer | null, lastNameExact: number | nu
   if (lastName === null || lastNameExact !== 0) return null;
   if (lastName.includes(0x5e)) return { text: "last name as fls printed it: '^' stands for a control byte, not the exact bytes", bytesUnknown: true };
   return { text: 'one of several deleted names fls found for this reused inode: which was its last is not known', bytesUnknown: false };
+}
+
+/** Shown per item, in CSV and HTML: a command line (a Java class path) can be hundreds of KB, repeated for each item of its process. */
+const CMDLINE_SHOWN = 4096;
+
+function shownCmdline(cmdline: Buffer): string {
+  const text = displayCmdline(cmdline);
+  return text.length <= CMDLINE_SHOWN ? text : `${text.slice(0, CMDLINE_SHOWN)}... (cut: ${cmdline.length} bytes in all, in processes.cmdline)`;
 }
 
 function relative(caseDir: string, output: string | null): string | null {
