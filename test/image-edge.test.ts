@@ -170,6 +170,25 @@ test('partition tables: an entry twice is scanned once; a table mmls cannot read
   const short = untouched(cut, caseDir, ['image', 'scan', cut]);
   assert.equal(short.code, 1);
   assert.match(short.stderr, /^unlinked: .*cut\.img: the GPT could not be read \(mmls found only its protective MBR entry: a damaged or truncated image\?\), and no ext file system starts at sector 0: name a partition with --offset SECTORS\n$/);
+
+  // An ext file system at sector 0 under a protective MBR entry whose GPT cannot be read: scanned
+  // alone, partial (3); an extract --all of that scan's list is partial as well, and says why.
+  const whole = path.join(dir, 'whole.img');
+  fs.writeFileSync(whole, '');
+  fs.truncateSync(whole, 32 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', whole]);
+  const protective = Buffer.alloc(16);
+  protective[4] = 0xee;
+  protective.writeUInt32LE(1, 8);
+  protective.writeUInt32LE(65535, 12);
+  const wholeFd = fs.openSync(whole, 'r+');
+  fs.writeSync(wholeFd, protective, 0, 16, 0x1be);
+  fs.writeSync(wholeFd, Buffer.from([0x55, 0xaa]), 0, 2, 510);
+  fs.closeSync(wholeFd);
+  assert.equal(untouched(whole, caseDir, ['image', 'scan', whole]).code, 3);
+  const again = untouched(whole, caseDir, ['image', 'extract', whole, '--all']);
+  assert.equal(again.code, 3, again.stderr);
+  assert.match(again.stderr, /^warning: sector 0: the case's scan of this image, whose list is used, read it only in part: the GPT could not be read \(mmls found only its protective MBR entry: a damaged or truncated image\?\): only the file system at sector 0 was scanned$/m);
 });
 
 test('a disk whose partition is mounted is said mounted; a case on one of its partitions is refused (root)', (t) => {

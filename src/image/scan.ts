@@ -157,7 +157,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
       // The second hash runs in its worker while this thread stores the scan; sha256_after follows.
       const imageId = storeScan(db, {
         path: source.path, isDevice: source.isDevice, size: source.size, sha256, sha256After: null, partitionTable,
-        filesystems: filesystems.map((fs) => ({ ...fs, partial: seenInPart(fs) })),
+        filesystems: filesystems.map((fs) => storedFs(fs, tableProblem, sha256 === null, change)),
         mtimeNs: source.stamp?.mtimeNs ?? null, ctimeNs: source.stamp?.ctimeNs ?? null, unchangedAfter,
       });
       if (hashAfter !== null) {
@@ -507,6 +507,21 @@ export function scanProblems(scan: ScanResult): { warnings: string[]; partial: b
   const changed = scan.unchangedAfter === false || (scan.sha256After !== null && scan.sha256After !== scan.sha256);
   const partial = scan.filesystems.some(seenInPart) || scan.tableProblem !== null || scan.sha256 === null || changed;
   return { warnings, partial };
+}
+
+/**
+ * A file system as stored: `partial` when it was seen only in part, or when the scan as a whole was
+ * (a partition table not read: other file systems were not scanned; an image not hashed, or changed
+ * while read), with that reason beside its own: a later `extract --all` of its list says it again.
+ */
+function storedFs(fs: ScannedFs, tableProblem: string | null, notHashed: boolean, change: string | null): ScannedFs {
+  const whole = [
+    tableProblem === null ? null : `${tableProblem}: only the file system at sector 0 was scanned`,
+    notHashed ? 'the image could not be hashed' : null,
+    change === null ? null : `the image changed while it was scanned (${change})`,
+  ].filter((reason): reason is string => reason !== null);
+  if (whole.length === 0) return { ...fs, partial: seenInPart(fs) };
+  return { ...fs, partial: true, error: [fs.error, ...whole].filter((reason): reason is string => reason !== null).join('; ') };
 }
 
 /** Whether a file system was seen only in part: not scanned (but ext), inodes not described, cut short, or a tool that stopped. */

@@ -17,7 +17,7 @@ export interface TargetChoice {
   targets: ExtractTarget[];
   /** Said on stderr: a scan had to run first, an inode is not an orphan, ... */
   notes: string[];
-  /** The warnings of the scan made first (none when a scan of the case was used). */
+  /** The warnings of the scan made first, or of the case's scan used when it saw the image only in part. */
   warnings: string[];
   /** That scan is partly done: so is the extraction. */
   partial: boolean;
@@ -87,7 +87,7 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
 function storedScanProblems(db: Db, imageId: number, offset: number | undefined): Pick<TargetChoice, 'warnings' | 'partial'> {
   const warnings = filesystemsOf(db, imageId)
     .filter((fs) => (offset === undefined || fs.offset_sectors === offset) && fs.partial === 1)
-    .map((fs) => `sector ${fs.offset_sectors}: the case's scan of this image, whose list is used, read it only in part: ${fs.error ?? ''}`);
+    .map((fs) => `sector ${fs.offset_sectors}: the case's scan of this image, whose list is used, ${fs.fs_type === null ? 'could not scan it' : 'read it only in part'}${fs.error === null ? '' : `: ${fs.error}`}`);
   return { warnings, partial: warnings.length > 0 };
 }
 
