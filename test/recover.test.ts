@@ -1230,3 +1230,33 @@ while True:
   const refused = copies.find((copy) => copy.item_id === gone.id);
   assert.deepEqual([refused?.complete, refused?.output, refused?.note], [false, null, `/proc/${pid}/fd/${gone.fd} is gone: the fd ${gone.fd} was closed after the snapshot`]);
 });
+
+test('a file on an overlay mounted with a relative upper directory (its disk unknown) is not copied unless --force-same-fs (root)', async (t) => {
+  const base = makeTempDir('overlay-relative');
+  const merged = path.join(base, 'merged');
+  for (const name of ['lower', 'upper', 'work', 'merged']) fs.mkdirSync(path.join(base, name));
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', 'lowerdir=lower,upperdir=upper,workdir=work', 'merged'], { cwd: base });
+  t.after(() => {
+    spawnSync('umount', ['-l', merged]);
+    fs.rmSync(base, { recursive: true, force: true });
+  });
+  assert.match(fs.readFileSync('/proc/self/mountinfo', 'utf8'), /upperdir=upper,workdir=work/, 'the kernel keeps the relative paths');
+  const { caseDir, pid } = await pythonHolder(t, 'overlay-relative-holder', `
+import os, sys, time
+path = os.path.join(sys.argv[2], 'held.bin')
+fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+os.write(fd, b'o' * 3000)
+os.unlink(path)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`, [merged]);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const refused = runCli(caseDir, ['recover', '--json']);
+  assert.equal(refused.code, 3, refused.stderr);
+  assert.deepEqual(json<RecoveredJson[]>(refused).map((copy) => [copy.output, copy.note]), [[null,
+    "not copied: it is on an overlay whose upper directory (upper) cannot be found from here (given relative to where the overlay was mounted from): " +
+    "the disk its bytes are on, and whether the case's writes land there, cannot be told; rerun with --force-same-fs to copy it anyway"]]);
+  const forced = runCli(caseDir, ['recover', '--force-same-fs', '--json']);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.equal(json<RecoveredJson[]>(forced)[0]?.sha256, sha256(Buffer.alloc(3000, 'o')));
+});

@@ -179,7 +179,7 @@ export function itemDevices(mountOf: ItemMount): (item: Pick<ItemRow, 'id' | 'de
     const adds: ItemDevice[] = [];
     if (mount.fs_type === 'overlay') {
       for (const { dir } of overlayWritableDirs(mount.super_options ?? '')) {
-        // Gone since, a path of another mount namespace or a relative one: nothing to compare.
+        // Gone since, a path of another mount namespace or a relative one: unknown (see unknownBacking).
         const stat = dir[0] === 0x2f ? tryOr(() => fs.statSync(dir), null) : null;
         if (stat === null) continue;
         adds.push({ dev: devString(stat.dev), how: 'on an overlay whose upper layer is there' });
@@ -227,7 +227,9 @@ const IN_MEMORY_FS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
 export function unknownBacking(mountOf: ItemMount, recorder: CommandRecorder): (item: ItemRow) => Promise<string | null> {
   return async (item) => {
     if (item.dev === null || !item.dev.startsWith('0:') || item.kind === 'memfd') return null;
-    if (mountOf(item) !== undefined) return null;
+    const mount = mountOf(item);
+    if (mount?.fs_type === 'overlay') return unknownOverlayLayer(mount.super_options ?? '');
+    if (mount !== undefined) return null;
     const source = sourcePath(item);
     // Its file system is unknown: it may be one that does not answer (FUSE, NFS), so statfs is asked by a child.
     const type = source === null ? null : await statfsType(source, recorder);
@@ -264,6 +266,18 @@ function otherPaths(db: Db): (item: ItemRow) => readonly OtherPath[] {
       ...(maps.all(item.snapshot_id, item.pid, item.dev, inode, item.map_range) as string[]).map((range) => ({ path: `${base}/map_files/${range}`, what: `its mapping ${range}` })),
     ];
   };
+}
+
+/**
+ * An overlay whose upper or work directory cannot be found from here (given relative to where it
+ * was mounted from, or a path of another mount namespace, or gone): the disk its bytes are on is
+ * unknown, so whether the case's writes land there cannot be told.
+ */
+function unknownOverlayLayer(superOptions: string): string | null {
+  const lost = overlayWritableDirs(superOptions).find(({ dir }) => dir[0] !== 0x2f || tryOr(() => fs.statSync(dir), null) === null);
+  if (lost === undefined) return null;
+  return `not copied: it is on an overlay whose ${lost.name} (${displayBytes(lost.dir)}) cannot be found from here (${lost.dir[0] === 0x2f ? 'gone, or a path of another mount namespace' : 'given relative to where the overlay was mounted from'}): ` +
+    'the disk its bytes are on, and whether the case\'s writes land there, cannot be told; rerun with --force-same-fs to copy it anyway';
 }
 
 /** A whole copy of a file another item of the same file may stand on: which item's, and the file as it was before it. */
