@@ -1183,6 +1183,12 @@ time.sleep(600)
   assert.equal(runCli(caseDir, ['report', '--format', 'csv', '--out', path.join(caseDir, 'elsewhere.csv')]).code, 0);
   assert.equal(runCli(caseDir, ['report', '--format', 'csv', '--out', beside, '--force-same-fs']).code, 0);
   assert.ok(fs.readFileSync(beside, 'utf8').includes('held.log'));
+  // A case on that file system already: its own folder takes the report, as without --out; beside it, not.
+  const caseHere = path.join(dir, 'case-here');
+  assert.equal(runCli(caseHere, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  assert.equal(runCli(caseHere, ['report', '--format', 'csv']).code, 0);
+  assert.equal(runCli(caseHere, ['report', '--format', 'csv', '--out', path.join(caseHere, 'reports', 'mine.csv')]).code, 0);
+  assert.equal(runCli(caseHere, ['report', '--format', 'csv', '--out', path.join(dir, 'next-to-case.csv')]).code, 1);
 });
 
 test('an item whose fd was closed is copied through a dup of it still open; never through an fd that names another file now (root)', async (t) => {

@@ -6,6 +6,7 @@ import { openCase } from '../store/db.js';
 import { writeReport, type ReportFormatName } from '../report/registry.js';
 import { liveItemsRefusal } from '../recover/recover.js';
 import { absolutePath } from '../util/cwd.js';
+import { tryOr } from '../util/tryOr.js';
 
 export interface ReportCommandOptions {
   format: ReportFormatName;
@@ -22,7 +23,10 @@ export async function reportCommand(ctx: CommandContext, options: ReportCommandO
     if (options.out !== undefined && options.out !== '-' && options.forceSameFs !== true) {
       // A report written beside the deleted files of the case's live items could take their freed blocks.
       const dir = path.dirname(absolutePath(options.out));
-      const refusal = fs.existsSync(dir) ? liveItemsRefusal(kase.db, dir, 'whose freed blocks the report could overwrite; write it to another disk, or pass --force-same-fs') : null;
+      // Into the case's own folder it goes where the report without --out goes: where the case already is.
+      const real = (where: string): string => tryOr(() => fs.realpathSync(where), where);
+      const inCase = path.relative(real(kase.paths.dir), real(dir)).split(path.sep)[0] !== '..';
+      const refusal = fs.existsSync(dir) && !inCase ? liveItemsRefusal(kase.db, dir, 'whose freed blocks the report could overwrite; write it to another disk, or pass --force-same-fs') : null;
       if (refusal !== null) throw new UnlinkedError('SAME_FS', refusal);
     }
     const written = await writeReport(kase.db, kase.paths, options.format, options.out);
