@@ -188,6 +188,7 @@ function emptyFs(offsetSectors: number): ScannedFs {
   return {
     offsetSectors, fsType: null, fsUuid: null, label: null, lastMountedAt: null, lastMountPoint: null, blockSize: null, inodeCount: null,
     orphanFile: false, lastOrphan: null, error: null, inodes: [], warnings: [], failure: null, notExt: false, undescribed: 0, truncated: false, partial: false,
+    seenInPart: false,
   };
 }
 
@@ -505,14 +506,15 @@ export function scanProblems(scan: ScanResult): { warnings: string[]; partial: b
     else for (const warning of fs.warnings) warnings.push(`${where}: ${warning}`);
   }
   const changed = scan.unchangedAfter === false || (scan.sha256After !== null && scan.sha256After !== scan.sha256);
-  const partial = scan.filesystems.some(seenInPart) || scan.tableProblem !== null || scan.sha256 === null || changed;
+  const partial = scan.filesystems.some(readInPart) || scan.tableProblem !== null || scan.sha256 === null || changed;
   return { warnings, partial };
 }
 
 /**
- * A file system as stored: `partial` when it was seen only in part, or when the scan as a whole was
- * (a partition table not read: other file systems were not scanned; an image not hashed, or changed
- * while read), with that reason beside its own: a later `extract --all` of its list says it again.
+ * A file system as stored: `seenInPart` (the column `partial`) when it was read only in part, or
+ * when the scan as a whole was (a partition table not read: other file systems were not scanned;
+ * an image not hashed, or changed while read), with that reason beside its own: a later
+ * `extract --all` of its list says it again.
  */
 function storedFs(fs: ScannedFs, tableProblem: string | null, notHashed: boolean, change: string | null): ScannedFs {
   const whole = [
@@ -520,11 +522,11 @@ function storedFs(fs: ScannedFs, tableProblem: string | null, notHashed: boolean
     notHashed ? 'the image could not be hashed' : null,
     change === null ? null : `the image changed while it was scanned (${change})`,
   ].filter((reason): reason is string => reason !== null);
-  if (whole.length === 0) return { ...fs, partial: seenInPart(fs) };
-  return { ...fs, partial: true, error: [fs.error, ...whole].filter((reason): reason is string => reason !== null).join('; ') };
+  if (whole.length === 0) return { ...fs, seenInPart: readInPart(fs) };
+  return { ...fs, seenInPart: true, error: [fs.error, ...whole].filter((reason): reason is string => reason !== null).join('; ') };
 }
 
 /** Whether a file system was seen only in part: not scanned (but ext), inodes not described, cut short, or a tool that stopped. */
-function seenInPart(fs: ScannedFs): boolean {
+function readInPart(fs: ScannedFs): boolean {
   return (fs.failure !== null && !fs.notExt) || fs.undescribed > 0 || fs.truncated || fs.partial;
 }
