@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { devString, mapsDevToDecimal, parseFdInfo, parseIoUringFiles, parseMaps, parseMountInfo, parseProcStat, O_TMPFILE_BIT } from '../parsers/procfs.js';
 import { fixturesDir } from './helpers/paths.js';
-import { displayBytes, parseDisplayBytes } from '../src/util/bytes.js';
+import { displayBytes, displayCmdline, parseDisplayBytes, quotedArg } from '../src/util/bytes.js';
 import { NamespaceMounts } from '../src/proc/mounts.js';
 import { mayWait } from '../src/proc/mountProbe.js';
 
@@ -128,4 +128,17 @@ test('io_uring fdinfo (Linux 6.18, fixtures/procfs): the registered files by slo
     registered: 3,
     files: [{ slot: 0, path: Buffer.from('ring') }, { slot: 1, path: Buffer.from('<none>') }, { slot: 2, path: Buffer.from('a') }],
   });
+});
+
+test('a command line shown: each argument in the display form, quoted as a shell takes it back where needed; an empty one, one without its NUL, one with a quote', () => {
+  assert.equal(quotedArg('/usr/bin/python3'), '/usr/bin/python3');
+  assert.equal(quotedArg('--opt=a,b:c@d%e+f'), '--opt=a,b:c@d%e+f');
+  assert.equal(quotedArg(''), "''");
+  assert.equal(quotedArg('two words'), "'two words'");
+  assert.equal(quotedArg("it's"), "'it'\\''s'");
+  assert.equal(quotedArg('new\\x0aline'), 'new\\x0aline', 'the display form\'s escapes need no quotes');
+  assert.equal(displayCmdline(Buffer.from('sh\0-c\0echo hi\0\0', 'latin1')), "sh -c 'echo hi' ''");
+  assert.equal(displayCmdline(Buffer.from('nginx: worker process', 'latin1')), "'nginx: worker process'", 'rewritten, no NUL at the end');
+  assert.equal(displayCmdline(Buffer.from([0x61, 0xff, 0x00, 0x0a, 0x00])), 'a\\xff \\x0a');
+  assert.equal(displayCmdline(Buffer.alloc(0)), '');
 });
