@@ -17,6 +17,7 @@ import { mountTmpfs } from './helpers/tmpfs.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
 import { openCase } from '../src/store/db.js';
 import { caseSummary } from '../src/report/summary.js';
+import { appendSha256Sums, tryAppendSha256Sums } from '../src/util/sha256sums.js';
 
 const MiB = 1 << 20;
 const KEEP_FREE = 4 * MiB;
@@ -223,4 +224,35 @@ test('recovered/ on a 4 MiB disk of its own: a 4 MiB file is refused (64 KiB are
   } finally {
     kase.close();
   }
+});
+
+test('SHA256SUMS gets a whole line or none: a disk full mid-line is cut back, a part left before is cut off, a symbolic link at its name is not followed (root)', (t) => {
+  const dir = fs.mkdtempSync(path.join('/tmp', 'unlinked-sums-'));
+  // One page of tmpfs: the file fills it, and a line that crosses into a second page is written in part.
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', dir]);
+  t.after(() => {
+    execFileSync('umount', [dir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const sums = path.join(dir, 'SHA256SUMS');
+  const hash = 'a'.repeat(64);
+  const filler = `${'b'.repeat(64)}  ${'f'.repeat(4096 - 64 - 2 - 1 - 20)}\n`;
+  fs.writeFileSync(sums, filler);
+  const before = fs.readFileSync(sums);
+  assert.match(tryAppendSha256Sums(dir, hash, '/x/copy') ?? '', /^not listed in SHA256SUMS \((ENOSPC|only 20 of its 71 bytes were written)/);
+  assert.ok(fs.readFileSync(sums).equals(before), 'no part of the line is left');
+  // A part an earlier run left (killed, or its cut-back failed) is cut off before the next line.
+  fs.writeFileSync(sums, `${hash}  one\n${hash.slice(0, 20)}`);
+  appendSha256Sums(dir, hash, '/x/two');
+  assert.equal(fs.readFileSync(sums, 'utf8'), `${hash}  one\n${hash}  two\n`);
+  fs.writeFileSync(sums, hash.slice(0, 10));
+  appendSha256Sums(dir, hash, '/x/three');
+  assert.equal(fs.readFileSync(sums, 'utf8'), `${hash}  three\n`);
+  // Planted as a link to elsewhere: refused (ELOOP), the target untouched.
+  fs.rmSync(sums);
+  const elsewhere = path.join(dir, 'elsewhere');
+  fs.writeFileSync(elsewhere, '');
+  fs.symlinkSync(elsewhere, sums);
+  assert.match(tryAppendSha256Sums(dir, hash, '/x/four') ?? '', /^not listed in SHA256SUMS \(ELOOP/);
+  assert.equal(fs.readFileSync(elsewhere, 'utf8'), '');
 });
