@@ -1266,3 +1266,33 @@ time.sleep(600)
   assert.equal(forced.code, 0, forced.stderr);
   assert.equal(json<RecoveredJson[]>(forced)[0]?.sha256, sha256(Buffer.alloc(3000, 'o')));
 });
+
+test('a recover killed (SIGKILL) while it writes a second copy leaves the row of that very file (NAME.2), not of the first copy (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'recover-killed-row', `
+import os, sys, time
+path = os.path.join(sys.argv[1], 'big.bin')
+fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+block = os.urandom(1 << 20)
+for _ in range(400):
+    os.write(fd, block)
+os.unlink(path)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  assert.equal(runCli(caseDir, ['recover', '-q']).code, 0);
+  const second = startCli(caseDir, ['recover', '-q']);
+  const copy = path.join(caseDir, 'recovered', `1-${pid}-fd3-big.bin.2`);
+  const deadline = Date.now() + 20_000;
+  while (!fs.existsSync(copy) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+  second.child.kill('SIGKILL');
+  await second.exited;
+  assert.ok(fs.existsSync(copy), 'the second copy was begun');
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const rows = db.prepare('SELECT output, complete, note FROM recoveries ORDER BY id').all() as Array<{ output: string | null; complete: number; note: string | null }>;
+  db.close();
+  assert.deepEqual(rows.map((row) => [path.basename(row.output ?? ''), row.complete, row.note]), [
+    [`1-${pid}-fd3-big.bin`, 1, null],
+    [`1-${pid}-fd3-big.bin.2`, 0, 'interrupted: the copy did not finish'],
+  ]);
+});

@@ -350,7 +350,10 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   // Room the copies leave on the disk of the case database, when they share it; one guard for all
   // the copies of the run (those followed side by side write at the same time).
   const guard = new SpaceGuard(options.outputDir, keepFreeFor(options.outputDir, db.name));
-  const insert = db.prepare(`INSERT INTO recoveries (item_id, output, started_at, note) VALUES (?, ?, ?, 'interrupted: the copy did not finish')`);
+  // A row before each copy (no output yet), its output named the moment the file is created: a run
+  // killed (SIGKILL: no hook runs) leaves the row of the very file it was writing, never a guess.
+  const insert = db.prepare(`INSERT INTO recoveries (item_id, output, started_at, note) VALUES (?, NULL, ?, 'interrupted: the copy did not finish')`);
+  const created = db.prepare(`UPDATE recoveries SET output = ? WHERE id = ?`);
   const update = db.prepare(
     `UPDATE recoveries SET output = ?, bytes = ?, sha256 = ?, complete = ?, note = ?, size_at_start = ?, size_at_end = ?, sparse = ?, followed = ?, finished_at = ? WHERE id = ?`,
   );
@@ -414,13 +417,19 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     // The file before the copy: whether the copy may stand for another item of it (sharedCopy).
     const before = options.follow ? null : fileState(item);
     const startedNs = BigInt(Date.now()) * 1_000_000n;
-    const copied = recoverOne(item, reader, options, { copiedOnce, followFrom, guard, onFile: (file, state) => (copying = { file, state }) });
+    const copied = recoverOne(item, reader, options, {
+      copiedOnce, followFrom, guard,
+      onFile: (file, state) => {
+        created.run(file, rowId);
+        copying = { file, state };
+      },
+    });
     const done = copied.then((outcome) => record(index, item, rowId, outcome)).finally(unhook);
     return { firstCopy, shared: copied.then((outcome) => sharedCopy(item, outcome, before, startedNs), () => null), done };
   };
   try {
     for (const [index, item] of items.entries()) {
-      const rowId = Number(insert.run(item.id, path.join(options.outputDir, outputName(item)), nowIso()).lastInsertRowid);
+      const rowId = Number(insert.run(item.id, nowIso()).lastInsertRowid);
       const silent = item.dev === null ? undefined : silentDevs.get(item.dev);
       const elsewhere = origin(item.snapshot_id);
       const hit = options.sameFs === 'skip' ? output.clash(devsOf(item))?.dev ?? null : null;
