@@ -256,3 +256,17 @@ test('SHA256SUMS gets a whole line or none: a disk full mid-line is cut back, a 
   assert.match(tryAppendSha256Sums(dir, hash, '/x/four') ?? '', /^not listed in SHA256SUMS \(ELOOP/);
   assert.equal(fs.readFileSync(elsewhere, 'utf8'), '');
 });
+
+test('a case folder that cannot be made (a file in the way) is one line saying so, not an internal error', (t) => {
+  const caseDir = makeTempDir('case-folder', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).code, 0);
+  fs.writeFileSync(path.join(caseDir, 'recovered'), 'in the way');
+  fs.writeFileSync(path.join(caseDir, 'lsof'), 'in the way');
+  const recover = runCli(caseDir, ['recover']);
+  assert.deepEqual([recover.code, recover.stderr], [1, `unlinked: cannot create the case folder ${caseDir}/recovered: a file of that name is in the way\n`]);
+  const capture = path.join(caseDir, 'capture.txt');
+  fs.writeFileSync(capture, 'p1\0cx\0\nf3\0tREG\0n/x\0\n');
+  const imported = runCli(caseDir, ['lsof', 'import', capture]);
+  assert.deepEqual([imported.code, imported.stderr], [1, `unlinked: cannot create the case folder ${caseDir}/lsof: a file of that name is in the way\n`]);
+});

@@ -17,6 +17,7 @@ import { FollowHasher, readSuperblock, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
 import { specialFileType } from '../util/mode.js';
 import { currentOutput } from '../report/rows.js';
+import { caseFolder } from '../util/caseFolder.js';
 
 export interface ExtractTarget {
   offsetSectors: number;
@@ -77,7 +78,7 @@ export interface ExtractEvents {
 export async function extractInodes(
   db: Db, source: ImageSource, targets: readonly ExtractTarget[], outputDir: string, recorder: CommandRecorder, events: ExtractEvents = {},
 ): Promise<ExtractedJson[]> {
-  fs.mkdirSync(outputDir, { recursive: true });
+  caseFolder(outputDir);
   const mounted = source.mounted;
   // A block device's own page cache is not kept in step with the file system mounted on it: file
   // data goes to the disk around it, so pages an earlier read cached (a scan's hash, a copy) stay

@@ -9,6 +9,7 @@ import { finishSnapshot, insertSnapshotRow } from '../store/snapshots.js';
 import { TOOL_VERSION } from '../version.js';
 import { ingestLsofFile, type IngestResult } from './ingest.js';
 import { absolutePath } from '../util/cwd.js';
+import { caseFolder } from '../util/caseFolder.js';
 
 export interface ImportResult extends IngestResult {
   snapshotId: number;
@@ -32,7 +33,7 @@ export function captureFile(file: string): string {
 
 export async function importLsof(db: Db, file: string, host: string | null, lsofDir: string): Promise<ImportResult> {
   const absolute = captureFile(file);
-  fs.mkdirSync(lsofDir, { recursive: true });
+  caseFolder(lsofDir);
   // The capture is copied into the case first, and that copy is what is parsed, hashed and kept: a
   // file still being written (or replaced) meanwhile cannot make the kept copy differ from its hash.
   const copy = path.join(lsofDir, `.import-${process.pid}-${Date.now()}.partial`);

@@ -21,6 +21,7 @@ import { deletedBindMounts, type DeletedBindMount } from './mounts.js';
 import { listPids, walkPids } from './walk.js';
 import { startWalkWatchdog } from './walkWatchdog.js';
 import type { ItemKind, WalkCounts } from './types.js';
+import { caseFolder } from '../util/caseFolder.js';
 
 export interface SnapshotOptions {
   pids?: readonly number[];
@@ -71,7 +72,7 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
         lsofStatus = 'skipped (every process asked for is in a mount namespace with a mount that did not answer)';
       } else if (withLsof) {
         const dir = path.join(kase.paths.dir, 'lsof');
-        fs.mkdirSync(dir, { recursive: true });
+        caseFolder(dir);
         lsofFile = path.join(dir, `live-${startedAt.replace(/[:.]/g, '')}-${process.pid}.F0.txt`);
         // Running before the walk starts: the walk keeps this thread busy until it ends.
         capture = (await startLsof(lsofFile, store.record, lsofScope)).done;

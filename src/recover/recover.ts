@@ -25,6 +25,7 @@ import { sqlU64, type U64 } from '../util/u64.js';
 import { parseU64, u64 } from '../../parsers/types.js';
 import { run } from '../exec/run.js';
 import { followPause, followStopRequested, onSignalExit, startFollowPhase } from '../util/interrupt.js';
+import { caseFolder } from '../util/caseFolder.js';
 
 export interface RecoverOptions {
   outputDir: string;
@@ -334,7 +335,7 @@ export function outputName(item: Pick<ItemRow, 'id' | 'pid' | 'kind' | 'fd' | 'p
 }
 
 export async function recoverItems(db: Db, items: readonly ItemRow[], options: RecoverOptions): Promise<RecoveredJson[]> {
-  fs.mkdirSync(options.outputDir, { recursive: true });
+  caseFolder(options.outputDir);
   const mountOf = itemMount(db);
   const devsOf = itemDevices(mountOf);
   if (options.sameFs === 'refuse') {

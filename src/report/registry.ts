@@ -11,6 +11,7 @@ import { writeCsv } from './csv.js';
 import { writeHtml } from './html.js';
 import { writeJson } from './json.js';
 import { absolutePath } from '../util/cwd.js';
+import { caseFolder } from '../util/caseFolder.js';
 
 export interface ReportInput {
   db: Db;
@@ -69,7 +70,7 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
     const evidence = evidenceAt(db, paths, target);
     if (evidence !== null) throw new UnlinkedError('BAD_INPUT', `${target} is ${evidence}: a report never replaces it; name another file (--out FILE)`);
     if (out === undefined) {
-      fs.mkdirSync(path.dirname(target), { recursive: true });
+      caseFolder(path.dirname(target));
     } else if (!fs.statSync(path.dirname(target), { throwIfNoEntry: false })?.isDirectory()) {
       // Never made: a mistyped path, or media not mounted (/mnt/usb/...), would put folders and the
       // report on the file system under examination.
