@@ -5,7 +5,7 @@
 // of 16 MiB mounted by the test.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -269,4 +269,29 @@ test('a case folder that cannot be made (a file in the way) is one line saying s
   fs.writeFileSync(capture, 'p1\0cx\0\nf3\0tREG\0n/x\0\n');
   const imported = runCli(caseDir, ['lsof', 'import', capture]);
   assert.deepEqual([imported.code, imported.stderr], [1, `unlinked: cannot create the case folder ${caseDir}/lsof: a file of that name is in the way\n`]);
+});
+
+test('another program\'s SQLite database named case.sqlite is not made into a case, and not changed; a case folder that cannot be written says so (root)', (t) => {
+  const caseDir = makeTempDir('case-foreign', '/dev/shm');
+  t.after(() => {
+    spawnSync('chattr', ['-i', caseDir]);
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const file = path.join(caseDir, 'case.sqlite');
+  const foreign = new Database(file);
+  foreign.exec('CREATE TABLE foo (x)');
+  foreign.close();
+  const before = fs.readFileSync(file);
+  for (const args of [['list', '--json'], ['snapshot', '--no-lsof', '--pid', String(process.pid)]]) {
+    const result = runCli(caseDir, args);
+    assert.deepEqual([result.code, result.stderr], [1, `unlinked: ${file} is an SQLite database of another program (1 schema objects of its own, no unlinked schema): not a case; nothing was changed\n`], args.join(' '));
+  }
+  assert.ok(fs.readFileSync(file).equals(before), 'the foreign database is unchanged');
+  // An immutable case folder: a command that writes says the folder cannot be written.
+  fs.rmSync(file);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).code, 0);
+  execFileSync('chattr', ['+i', caseDir]);
+  const refused = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^unlinked: cannot open case database .*case\.sqlite: its folder .* cannot be written \(read-only media, an immutable folder, or permissions\), and this command writes to the case\n$/);
 });

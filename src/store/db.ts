@@ -67,6 +67,8 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
   let db: Db;
   try {
     db = new Database(paths.database, { timeout: BUSY_TIMEOUT_MS });
+    // Before anything is set (journal_mode writes the file's header): another program's database is left alone.
+    refuseForeign(db, paths.database);
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
@@ -76,7 +78,9 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
     db.pragma('temp_store = MEMORY');
     migrate(db);
   } catch (error) {
-    throw new UnlinkedError('CASE', `cannot open case database ${paths.database}: ${oneLine(error)}`, { cause: error });
+    if (error instanceof UnlinkedError) throw error;
+    const why = writable(paths.dir) ? oneLine(error) : `its folder ${paths.dir} cannot be written (read-only media, an immutable folder, or permissions), and this command writes to the case`;
+    throw new UnlinkedError('CASE', `cannot open case database ${paths.database}: ${why}`, { cause: error });
   }
   // Closed on a signal too: an open transaction rolled back, the WAL checkpointed into case.sqlite
   // (without it, case.sqlite copied alone held nothing, and read-only media refuse a case with a WAL).
@@ -122,6 +126,7 @@ function readOnlyCase(paths: CasePaths): Case {
   } catch (error) {
     throw new UnlinkedError('CASE', `cannot read case database ${paths.database}: ${oneLine(error)}`, { cause: error });
   }
+  refuseForeign(db, paths.database);
   const version = db.pragma('user_version', { simple: true }) as number;
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
   if (version > latest) {
@@ -131,6 +136,19 @@ function readOnlyCase(paths: CasePaths): Case {
   // Made by an older unlinked: its migrations are applied to the copy in memory (the media is not written).
   if (version < latest) migrate(db);
   return { paths, db, readOnly: true, close: () => db.close() };
+}
+
+/**
+ * An SQLite database with tables of its own and no unlinked schema (user_version 0) is another
+ * program's: never made into a case (the migrations would add fourteen tables to it).
+ */
+function refuseForeign(db: Db, file: string): void {
+  if ((db.pragma('user_version', { simple: true }) as number) !== 0) return;
+  const tables = db.prepare(`SELECT count(*) FROM sqlite_master`).pluck().get() as number;
+  if (tables > 0) {
+    db.close();
+    throw new UnlinkedError('CASE', `${file} is an SQLite database of another program (${tables} schema objects of its own, no unlinked schema): not a case; nothing was changed`);
+  }
 }
 
 export function migrate(db: Db): void {
