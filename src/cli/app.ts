@@ -4,6 +4,7 @@ import { CommanderError } from 'commander';
 import { EXIT, UnlinkedError, errnoCode, oneLine } from '../errors.js';
 import { buildProgram } from './program.js';
 import { leaveDeletedCwd } from '../util/cwd.js';
+import { BUSY_TIMEOUT_MS } from '../store/busy.js';
 
 /** Node itself, its thread pool and SQLite need a few dozen descriptors before we open anything. */
 const MIN_OPEN_FILES = 80;
@@ -56,6 +57,10 @@ export function reportError(error: unknown, verbose: boolean): number {
   if (code === 'ENOENT' && (error as NodeJS.ErrnoException).syscall === 'uv_cwd') {
     // A relative path resolved in a shell whose directory was deleted meanwhile.
     process.stderr.write('unlinked: the current directory no longer exists (deleted): cd to another one, or give every path absolute\n');
+    return EXIT.failed;
+  }
+  if (code === 'SQLITE_BUSY') {
+    process.stderr.write(`unlinked: the case database is locked (${code}): another unlinked (or another program) held it for ${BUSY_TIMEOUT_MS / 1000} s; run again when it is done\n`);
     return EXIT.failed;
   }
   if (code?.startsWith('SQLITE_') === true) {

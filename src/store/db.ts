@@ -5,6 +5,7 @@ import { onSignalExit } from '../util/interrupt.js';
 import { UnlinkedError, oneLine } from '../errors.js';
 import { MIGRATIONS } from './schema.js';
 import { absolutePath } from '../util/cwd.js';
+import { BUSY_TIMEOUT_MS } from './busy.js';
 
 export type Db = Database.Database;
 
@@ -26,9 +27,6 @@ export function casePaths(dir: string): CasePaths {
     reports: path.join(absolute, 'reports'),
   };
 }
-
-/** How long a second `unlinked` on the same case waits for the first one's write lock. */
-const BUSY_TIMEOUT_MS = 120_000;
 
 export interface OpenCaseOptions {
   /** Create the case directory and database when missing (commands that write). */
