@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import { json, runCli } from './helpers/cli.js';
+import { json, runCli, startCli } from './helpers/cli.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { firstLine, lines } from './helpers/lines.js';
 import { pythonHolder } from './helpers/pythonHolder.js';
@@ -742,3 +742,20 @@ function tryKill(pid: number): void {
     // gone already
   }
 }
+
+test('a snapshot stopped by Ctrl-C while lsof runs leaves no lsof capture that no snapshot names (root)', async (t) => {
+  const caseDir = makeTempDir('snapshot-sigint-capture', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  const run = startCli(caseDir, ['snapshot']);
+  const lsofDir = path.join(caseDir, 'lsof');
+  const deadline = Date.now() + 20_000;
+  while (!(fs.existsSync(lsofDir) && fs.readdirSync(lsofDir).length > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+  assert.equal(fs.readdirSync(lsofDir).length, 1, 'lsof was started, its capture made');
+  run.child.kill('SIGINT');
+  const code = await run.exited;
+  assert.notEqual(code, 0, run.stderr);
+  assert.deepEqual(fs.readdirSync(lsofDir), [], 'the capture of the snapshot that never was is gone');
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.equal(db.prepare('SELECT count(*) FROM snapshots').pluck().get(), 0);
+  db.close();
+});

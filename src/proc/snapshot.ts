@@ -22,6 +22,7 @@ import { listPids, walkPids } from './walk.js';
 import { startWalkWatchdog } from './walkWatchdog.js';
 import type { ItemKind, WalkCounts } from './types.js';
 import { caseFolder } from '../util/caseFolder.js';
+import { onSignalExit } from '../util/interrupt.js';
 
 export interface SnapshotOptions {
   pids?: readonly number[];
@@ -59,6 +60,8 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     warnings.push(`the host name is not valid UTF-8: stored as ${displayText(meta.host)}, its bytes are ${displayBytes(hostBytes)} (hex ${hostBytes.toString('hex')})`);
   }
   const store = openSnapshotStore(kase, meta, { mode: options.store, processes: pids.length, busyBeside: withLsof ? 1 : 0 });
+  /** Until the snapshot is committed, its lsof capture is removed if the run stops (no row would name it). */
+  let uncommittedCapture: { unhook: () => void; remove: () => void } | null = null;
   try {
     // Network and FUSE mounts that do not answer would hang the walk (and lsof): asked first.
     const probe = await probeMounts(pids, '/proc', store.record);
@@ -73,7 +76,10 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
       } else if (withLsof) {
         const dir = path.join(kase.paths.dir, 'lsof');
         caseFolder(dir);
-        lsofFile = path.join(dir, `live-${startedAt.replace(/[:.]/g, '')}-${process.pid}.F0.txt`);
+        const capturePath = path.join(dir, `live-${startedAt.replace(/[:.]/g, '')}-${process.pid}.F0.txt`);
+        lsofFile = capturePath;
+        const remove = (): void => tryOr(() => fs.rmSync(capturePath, { force: true }), undefined);
+        uncommittedCapture = { unhook: onSignalExit(remove), remove };
         // Running before the walk starts: the walk keeps this thread busy until it ends.
         capture = (await startLsof(lsofFile, store.record, lsofScope)).done;
       } else {
@@ -139,8 +145,12 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
       }
     }
     const committed = await store.commit(lsofStatus, warnings);
+    uncommittedCapture?.unhook();
+    uncommittedCapture = null;
     return { snapshotId: committed.snapshotId, counts: walk.counts, items: committed.items, itemsByKind: committed.itemsByKind, lsofStatus, crossCheck, warnings, unanswered };
   } catch (error) {
+    uncommittedCapture?.unhook();
+    uncommittedCapture?.remove();
     // A store that failed says why; the step that noticed (the walk) only saw it stop.
     throw (await store.close()) ?? error;
   } finally {
