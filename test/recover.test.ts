@@ -1296,3 +1296,39 @@ time.sleep(600)
     [`1-${pid}-fd3-big.bin.2`, 0, 'interrupted: the copy did not finish'],
   ]);
 });
+
+test('--follow of an item whose fd was closed follows the file through the other fd it was copied by, to its holder\'s close (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'recover-follow-other-fd', `
+import os, signal, sys, time
+path = os.path.join(sys.argv[1], 'grow.log')
+first = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+second = os.open(path, os.O_WRONLY | os.O_APPEND)
+os.write(first, b'start\\n')
+os.unlink(path)
+go = []
+def closed(*_):
+    os.close(first)
+    go.append(1)
+signal.signal(signal.SIGUSR1, closed)
+print(os.getpid(), flush=True)
+while not go:
+    time.sleep(0.05)
+time.sleep(1)
+for i in range(30):
+    os.write(second, b'line %d\\n' % i)
+    time.sleep(0.1)
+os.close(second)
+time.sleep(600)
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  const first = items.find((item) => item.fd === 3);
+  assert.ok(first !== undefined, JSON.stringify(items));
+  process.kill(pid, 'SIGUSR1');
+  const recovered = await runCliAsync(caseDir, ['recover', '--item', String(first.id), '--follow', '--follow-timeout', '60', '--json']);
+  assert.equal(recovered.code, 0, recovered.stderr);
+  const [copy] = json<RecoveredJson[]>(recovered);
+  const expected = Buffer.from(`start\n${Array.from({ length: 30 }, (_, index) => `line ${index}\n`).join('')}`);
+  assert.deepEqual([copy?.complete, copy?.bytes, copy?.sha256], [true, expected.length, sha256(expected)]);
+  assert.match(copy?.note ?? '', new RegExp(`copied through fd 4 of the same process instead \\(/proc/${pid}/fd/4\\)`));
+});
