@@ -76,6 +76,8 @@ export class LsofStreamParser {
   private plain: PlainState | null = null;
   private readonly deletedOnly: boolean;
   private crlfSaid = false;
+  /** Some file set had a name (n): the capture's field selection names files. */
+  private named = false;
 
   constructor(options: LsofParserOptions = {}) {
     this.deletedOnly = options.deletedOnly === true;
@@ -169,6 +171,12 @@ export class LsofStreamParser {
     const file = state.file;
     state.file = null;
     if (file === null || state.process === null) return;
+    if (file.n === null && this.named) {
+      // The capture names its files, this set has none: cut off before its name (lsof writes it last).
+      this.warn({ line: file.line, message: 'file set without its name (n) field, in a capture that names its files: cut off; not taken', text: `f${file.fd}` });
+      return;
+    }
+    if (file.n !== null) this.named = true;
     const malformed: ParseWarning[] = [];
     const record = fileRecord(state.process, file, this.deletedOnly, malformed);
     malformed.forEach((warning) => this.warn(warning));
@@ -180,6 +188,14 @@ export class LsofStreamParser {
   private pushField(text: string, lineNo: number): LsofFileRecord[] {
     const state = this.field as FieldState;
     const out: LsofFileRecord[] = [];
+    // lsof's own warning on stderr captured with its output (2>&1), or a blank line: no field. The
+    // set before it is whole if it has its name (lsof writes the name last; with -F0 a set is a line).
+    const warning = WARNING.test(text);
+    if (warning || text.trim() === '') {
+      if (warning) this.warn({ line: lineNo, message: 'lsof warning', text: warningText(text) });
+      if (state.file !== null && (this.nulEnded === true || state.file.n !== null)) this.finishFile(state, out);
+      return out;
+    }
     // Fields end in NUL with -F0, in the newline (already stripped) without it.
     this.nulEnded ??= text.includes('\0');
     let start = 0;

@@ -2,11 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fixturesDir } from './helpers/paths.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
-import { json, runCli } from './helpers/cli.js';
+import { json, runCli, startCli } from './helpers/cli.js';
 import type { LiveItemJson } from '../src/store/items.js';
 import { writeLsofCapture } from './bench/lsofImport.js';
 
@@ -218,4 +219,24 @@ test('a line of 3 MB (no newline for megabytes: a binary or damaged capture) is 
   assert.match(imported.stderr, /line 11: line longer than 1,000,000 characters skipped/);
   const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
   assert.deepEqual(items.map((item) => [item.fd, item.path]), [[3, '/var/tmp/before'], [5, '/var/tmp/after']]);
+});
+
+test('lsof import stopped by Ctrl-C or SIGTERM: exit 1, no snapshot, no copy of the capture left in the case (parsed here, and in a worker)', async (t) => {
+  const caseDir = makeTempDir('lsof-import-sigint', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  for (const [lines, signal] of [[60_000, 'SIGINT'], [150_000, 'SIGTERM']] as const) {
+    const capture = path.join(caseDir, `capture-${lines}.F0.txt`);
+    writeLsofCapture(capture, lines);
+    const run = startCli(caseDir, ['lsof', 'import', capture, '-q']);
+    const lsofDir = path.join(caseDir, 'lsof');
+    const deadline = Date.now() + 20_000;
+    while (!(fs.existsSync(lsofDir) && fs.readdirSync(lsofDir).some((name) => name.endsWith('.partial'))) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+    run.child.kill(signal);
+    assert.equal(await run.exited, 1, `${lines} lines, ${signal}: ${run.stderr}`);
+    assert.match(run.stderr, new RegExp(`unlinked: interrupted by ${signal}`));
+    assert.deepEqual(fs.readdirSync(lsofDir), [], 'no copy of the capture left');
+    const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+    assert.equal(db.prepare('SELECT count(*) FROM snapshots').pluck().get(), 0);
+    db.close();
+  }
 });

@@ -179,3 +179,16 @@ test('the last line without its newline was cut off: what it held is not taken (
   const nul = parseLsof('p1\0csh\0\nf3\0tREG\0k0\0n/var/tmp/whole (deleted)\0\nf4\0tREG\0k0\0');
   assert.deepEqual(nul.records.map((record) => [record.fd, record.name.toString()]), [['3', '/var/tmp/whole (deleted)']]);
 });
+
+test('lsof field output: a warning or blank line after a whole file set keeps the set (-F0, and -F once the name came); a set cut before its name is not taken', () => {
+  const warning = "lsof: WARNING: can't stat() nfs file system /mnt/nfs\n      Output information may be incomplete.\n";
+  const nul = parseLsof(`p100\0ccmd\0u0\0\nf3\0tREG\0D0xfe00\0s5\0i77\0k0\0n/var/log/a.log (deleted)\0\n${warning} \n`);
+  assert.deepEqual(nul.records.map((record) => [record.fd, record.name.toString()]), [['3', '/var/log/a.log (deleted)']]);
+  assert.deepEqual(nul.warnings.map((entry) => entry.message), ['lsof warning', 'lsof warning']);
+  const lines = parseLsof(`p100\nccmd\nu0\nf3\ntREG\nD0xfe00\ns5\ni77\nk0\nn/var/log/a.log (deleted)\n${warning}f4\ntREG\nD0xfe00\ns9\ni78\nk0\n`);
+  assert.deepEqual(lines.records.map((record) => [record.fd, record.name.toString()]), [['3', '/var/log/a.log (deleted)']]);
+  assert.deepEqual(lines.warnings.map((entry) => [entry.line, entry.message]), [
+    [11, 'lsof warning'], [12, 'lsof warning'],
+    [13, 'file set without its name (n) field, in a capture that names its files: cut off; not taken'],
+  ]);
+});

@@ -10,6 +10,7 @@ import { TOOL_VERSION } from '../version.js';
 import { ingestLsofFile, type IngestResult } from './ingest.js';
 import { absolutePath } from '../util/cwd.js';
 import { caseFolder } from '../util/caseFolder.js';
+import { onSignalExit } from '../util/interrupt.js';
 
 export interface ImportResult extends IngestResult {
   snapshotId: number;
@@ -37,9 +38,17 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
   // The capture is copied into the case first, and that copy is what is parsed, hashed and kept: a
   // file still being written (or replaced) meanwhile cannot make the kept copy differ from its hash.
   const copy = path.join(lsofDir, `.import-${process.pid}-${Date.now()}.partial`);
+  /** The capture's file in the case until the import is committed: the copy, then its kept name if this run made it. */
+  let uncommitted: string | null = copy;
+  const forget = (): void => {
+    if (uncommitted !== null) fs.rmSync(uncommitted, { force: true });
+  };
+  // Stopped by a signal (the process exits without unwinding): that file goes, as in the finally below.
+  const unhook = onSignalExit(forget);
   try {
     fs.copyFileSync(absolute, copy, fs.constants.COPYFILE_EXCL);
   } catch (error) {
+    unhook();
     fs.rmSync(copy, { force: true });
     throw new UnlinkedError('BAD_INPUT', `cannot read ${absolute}: ${errnoCode(error) ?? String(error)}`);
   }
@@ -59,7 +68,9 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
     const kept = path.join(lsofDir, `import-${ingested.sha256.slice(0, 16)}-${path.basename(absolute).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100)}`);
     // The same capture imported before is there already under that name: kept once. The rename replaces
     // nothing else: a name with this hash prefix and base name holds these bytes.
+    const keptBefore = fs.existsSync(kept);
     fs.renameSync(copy, kept);
+    uncommitted = keptBefore ? null : kept;
     db.prepare(`UPDATE snapshots SET import_sha256 = ?, lsof_status = ? WHERE id = ?`).run(ingested.sha256, `kept as ${kept}`, snapshotId);
     const unreadable = ingested.unreadable;
     finishSnapshot(db, snapshotId, {
@@ -68,13 +79,17 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
     });
     // A Ctrl-C that came during a synchronous parse is handled here, before the commit: the import is
     // then not counted, as the message says (otherwise it would be said after the snapshot was stored).
-    await new Promise((resolve) => setImmediate(resolve));
+    // Signals are taken in the event loop's poll phase: a timer (not setImmediate, which runs before
+    // it) makes the loop pass through one.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     db.exec('COMMIT');
+    uncommitted = null;
     return { ...ingested, snapshotId, items: check.lsofOnly, unreadable };
   } catch (error) {
     if (db.inTransaction) db.exec('ROLLBACK');
     throw error;
   } finally {
-    fs.rmSync(copy, { force: true });
+    unhook();
+    forget();
   }
 }
