@@ -240,3 +240,20 @@ test('lsof import stopped by Ctrl-C or SIGTERM: exit 1, no snapshot, no copy of 
     db.close();
   }
 });
+
+test('lsof import says lsof\'s own warnings once, a capture imported before, and refuses an empty --host', (t) => {
+  const caseDir = makeTempDir('lsof-import-said', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  const capture = path.join(caseDir, 'warned.F0.txt');
+  fs.writeFileSync(capture, "p100\0ccmd\0u0\0\nf3\0tREG\0D0xfe00\0s5\0i77\0k0\0n/var/log/a.log (deleted)\0\nlsof: WARNING: can't stat() nfs file system /mnt/nfs\n      Output information may be incomplete.\n");
+  const said = "warning: lsof itself warned 2 times in the capture (the first, line 3: lsof: WARNING: can't stat() nfs file system /mnt/nfs): what it could not read is not in it\n";
+  const first = runCli(caseDir, ['lsof', 'import', capture]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.ok(first.stderr.startsWith(said), first.stderr);
+  assert.equal(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).length, 1, 'the set before the warning is kept');
+  const again = runCli(caseDir, ['lsof', 'import', capture]);
+  const sha = crypto.createHash('sha256').update(fs.readFileSync(capture)).digest('hex');
+  assert.ok(again.stderr.includes(`warning: this capture (sha256 ${sha}) was imported before, as snapshot 1: its items are in the case 2 times now (list --snapshot N shows one import)\n`), again.stderr);
+  const empty = runCli(caseDir, ['lsof', 'import', capture, '--host', '']);
+  assert.deepEqual([empty.code, empty.stderr], [2, 'unlinked: --host is empty: give the name of the host the capture comes from, or leave --host out\n']);
+});
