@@ -414,6 +414,11 @@ function fileRecord(process: ProcessSet, file: FileSet, deletedOnly: boolean, wa
     warnings.push({ line: file.line, message: 'file set with a malformed number (s, o, k, i or D field)', text: warningText(['f' + file.fd, ...shown].join(' ')) });
     return 'bad';
   }
+  const fdProblem = badFd(file.fd);
+  if (fdProblem !== null) {
+    warnings.push({ line: file.line, message: fdProblem, text: warningText(`f${file.fd}`) });
+    return 'bad';
+  }
   if (deletedOnly && nlink !== null && nlink !== 0) return null;
   const name = unescapeName(file.n ?? '');
   const nameDeleted = endsWithDeleted(name);
@@ -510,6 +515,9 @@ function plainRow(state: PlainState, text: string, lineNo: number): LsofFileReco
   const type = values.get('TYPE') ?? null;
   // NODE holds the inode for files, a protocol name (TCP, UDP) for sockets.
   const inode = nodeText === undefined || !/^\d+$/.test(nodeText) ? null : parseU64(nodeText);
+  if (nodeText !== undefined && /^\d+$/.test(nodeText) && inode === null) return `bad NODE "${nodeText}" (past 2^64, no inode number)`;
+  const fdProblem = badFd(fd);
+  if (fdProblem !== null) return fdProblem;
   const deviceText = values.get('DEVICE');
   const device = deviceText === undefined ? null : /^\d+,\d+$/.test(deviceText) ? deviceText.replace(',', ':') : null;
   const name = unescapeName(text.slice(nameStart));
@@ -562,7 +570,19 @@ export function isTruncatedFd(fd: string): boolean {
 function fdNumber(fd: string): number | null {
   let digits = 0;
   while (digits < fd.length && fd.charCodeAt(digits) >= 48 && fd.charCodeAt(digits) <= 57) digits++;
-  return digits === 0 ? null : toSafeInt(digits === fd.length ? fd : fd.slice(0, digits));
+  if (digits === 0) return null;
+  // After the number only the mode (r, w, u, or - for unknown) and the lock (N r R w W u U x X): "0x10" is no fd.
+  if (digits < fd.length && !/^[rwu -][NrRwWuUxX ]?$/.test(fd.slice(digits))) return null;
+  return toSafeInt(digits === fd.length ? fd : fd.slice(0, digits));
+}
+
+/** What lsof writes in FD for a file that has no fd number (lsof(8), FD): a cwd, the program text, a mapping, ... */
+const FD_NAMES = /^(?:cwd|rtd|txt|mem|mmap|DEL|ltx|m86|v86|pd|tr|err|jld|NOFD|L\d+|M[0-9a-f]+)$/;
+
+/** null when FD is an fd number, an fd lsof cut short (*999), or one of lsof's names; else why it is not read. */
+function badFd(fd: string): string | null {
+  if (fdNumber(fd) !== null || isTruncatedFd(fd) || FD_NAMES.test(fd)) return null;
+  return `FD ${JSON.stringify(fd)} is neither an fd number nor one of lsof's names for other files (cwd, rtd, txt, mem, DEL, ...): not read`;
 }
 
 /** "123", "0t123" (decimal offset), "0x1f" (hex offset). */

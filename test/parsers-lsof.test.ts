@@ -192,3 +192,18 @@ test('lsof field output: a warning or blank line after a whole file set keeps th
     [13, 'file set without its name (n) field, in a capture that names its files: cut off; not taken'],
   ]);
 });
+
+test('lsof: an FD that is no fd number nor one of lsof\'s names is not read (never guessed a mapping); a NODE past 2^64 is a bad row', () => {
+  const sets = ['-3', '', 'xyz', '0x10'].map((fd, index) => `f${fd}\0tREG\0D0xfe00\0s5\0i${77 + index}\0k0\0n/x${index} (deleted)\0\n`).join('');
+  const field = parseLsof(`p100\0ccmd\0u0\0\n${sets}f7\0tREG\0D0xfe00\0s5\0i90\0k0\0n/kept (deleted)\0\nfDEL\0tREG\0D0xfe00\0i91\0n/lib.so\0\n`);
+  assert.deepEqual(field.records.map((record) => [record.fd, record.fdNum]), [['7', 7], ['DEL', null]]);
+  assert.deepEqual(field.warnings.map((entry) => entry.message), ['-3', '', 'xyz', '0x10'].map((fd) => `FD ${JSON.stringify(fd)} is neither an fd number nor one of lsof's names for other files (cwd, rtd, txt, mem, DEL, ...): not read`));
+  const plain = parseLsof([
+    'COMMAND   PID USER   FD   TYPE DEVICE SIZE/OFF NLINK                 NODE NAME',
+    'python3   100 root    3u   REG  254,0        5     0 18446744073709551616 /big (deleted)',
+    'python3   100 root    4r   REG  254,0        5     0                   12 /ok (deleted)',
+    'python3   100 root  0x9u   REG  254,0        5     0                   13 /hex (deleted)',
+  ].join('\n') + '\n');
+  assert.deepEqual(plain.records.map((record) => [record.fd, record.fdNum, String(record.inode)]), [['4r', 4, '12']]);
+  assert.equal(plain.warnings.length, 2, JSON.stringify(plain.warnings));
+});
