@@ -3,7 +3,7 @@
 // and a missing Sleuth Kit.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { makeDeletedImage, sha256File } from './helpers/images.js';
 import { loopFs, loopFsFor, type LoopDevice } from './helpers/loopfs.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 import type { ImageInodeJson } from '../src/store/images.js';
+import type { LiveItemJson } from '../src/store/items.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
@@ -231,6 +232,10 @@ test('two file systems with one UUID (a cloned disk): a device copy is compared 
   // Device a: its own item, though b's copy is the newer one.
   const [onA] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', devices[0]?.loop ?? '', '--inode', '12', '--json']));
   assert.deepEqual([onA?.sha256, onA?.live_item_id, onA?.live_sha256_match], [sha256(contents[0] ?? Buffer.alloc(0)), recovered[0]?.item_id, true]);
+  // The scan of device a: the holder of a's inode 12, b's said as a clone's, not listed.
+  const scannedA = json<ImageInodeJson[]>(runCli(caseDir, ['image', 'scan', devices[0]?.loop ?? '', '--json'])).find((entry) => entry.inode === 12);
+  assert.deepEqual(scannedA?.live.map((match) => match.item_id), [recovered[0]?.item_id]);
+  assert.ok(scannedA?.live_ambiguous_why.some((why) => /^1 live item on this inode number of a file system with the same UUID on another device than \d+:\d+ \(a clone\), not listed$/.test(why)), JSON.stringify(scannedA?.live_ambiguous_why));
   // A frozen copy of a as an image file: no device number to tell the two apart.
   const image = path.join(dir, 'a-copy.img');
   run('fsfreeze', ['-f', devices[0]?.mountPoint ?? '']);
@@ -342,4 +347,35 @@ test('an image cut short inside a file the case copied from /proc: the extractio
   assert.ok(copy !== undefined && copy.bytes < content.length && copy.complete === false, JSON.stringify(copy));
   assert.deepEqual([copy.live_item_id, copy.live_sha256_match], [recovered?.item_id, false]);
   assert.match(copy.note ?? '', new RegExp(`DIFFERS from the /proc copy of item ${recovered?.item_id} \\(1048576 bytes, sha256 [0-9a-f]{64}\\): this copy is incomplete \\(${copy.bytes} of the 1048576 bytes its inode holds in the image\\); it is the start of the /proc copy: the rest could not be read$`));
+});
+
+test('a file system unmounted lazily while a process holds a deleted file of it: its device is said in use, scanned again each time, and its orphan matched to the holder by device (no mount, no UUID) (root)', async (t) => {
+  const dir = makeTempDir('lazy-umount');
+  const caseDir = makeTempDir('lazy-umount-case', '/dev/shm');
+  const device = loopFs({ dir, sizeMiB: 16, mountPoint: false });
+  const mountPoint = path.join(dir, 'mnt');
+  fs.mkdirSync(mountPoint);
+  run('mount', [device.loop, mountPoint]);
+  const content = crypto.randomBytes(50_000);
+  const holder = await startHolder(mountPoint, [{ kind: 'fd', name: 'held.bin', content }]);
+  t.after(async () => {
+    await holder.stop();
+    spawnSync('umount', [mountPoint]);
+    device.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  run('sync', ['-f', mountPoint]);
+  run('umount', ['-l', mountPoint]);
+  assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(mountPoint), 'no mount of it is left');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const [item] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual([item?.fs_uuid, item?.mount_point], [null, null]);
+  const scan = runCli(caseDir, ['image', 'scan', device.loop, '--json']);
+  assert.match(scan.stderr, new RegExp(`^warning: ${device.loop} is mounted \\(.*or in use by the kernel: unmounted lazily while its files stay open`, 'm'));
+  const orphan = json<ImageInodeJson[]>(scan).find((entry) => entry.inode === holder.files[0]?.inode);
+  assert.deepEqual(orphan?.live.map((match) => [match.item_id, match.pid]), [[item?.id, holder.pid]]);
+  // In use: an earlier scan is out of date, never reused by extract --all.
+  const extracted = runCli(caseDir, ['image', 'extract', device.loop, '--all', '--json']);
+  assert.match(extracted.stderr, /is mounted: an earlier scan of it is out of date: scanned it first/);
 });

@@ -23,7 +23,7 @@ import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
 import { hasNoFileType, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import { followOrphanChain } from './orphanChain.js';
-import { backupSuperblockAt, changedSinceOpened, checkOffset, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
+import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 
 export interface ScannedFs extends NewFilesystem {
   inodes: NewImageInode[];
@@ -136,7 +136,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
       throw new UnlinkedError('BAD_INPUT', `${source.path}: none of the ${filesystems.length} partitions (${partitionTable ?? 'partition table'}) holds an ext2/3/4 file system`);
     }
     if (source.mounted) {
-      warnings.push(`${source.path} is mounted (itself, a partition of it, a volume built on it, or a loop device reading the same file): a live file system changes while it is read, and data still in the page cache is not on the device yet`);
+      warnings.push(`${source.path} is mounted (itself, a partition of it, a volume built on it, or a loop device reading the same file; or in use by the kernel: unmounted lazily while its files stay open, or claimed by a volume): a live file system changes while it is read, and data still in the page cache is not on the device yet`);
     }
     let sha256: string | null = null;
     try {
@@ -157,7 +157,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
       // The second hash runs in its worker while this thread stores the scan; sha256_after follows.
       const imageId = storeScan(db, {
         path: source.path, isDevice: source.isDevice, size: source.size, sha256, sha256After: null, partitionTable,
-        filesystems: filesystems.map((fs) => storedFs(fs, tableProblem, sha256 === null, change)),
+        filesystems: filesystems.map((fs) => ({ ...storedFs(fs, tableProblem, sha256 === null, change), device: filesystemDevice(source, fs.offsetSectors) })),
         mtimeNs: source.stamp?.mtimeNs ?? null, ctimeNs: source.stamp?.ctimeNs ?? null, unchangedAfter,
       });
       if (hashAfter !== null) {
@@ -188,7 +188,7 @@ function emptyFs(offsetSectors: number): ScannedFs {
   return {
     offsetSectors, fsType: null, fsUuid: null, label: null, lastMountedAt: null, lastMountPoint: null, blockSize: null, inodeCount: null,
     orphanFile: false, lastOrphan: null, error: null, inodes: [], warnings: [], failure: null, notExt: false, undescribed: 0, truncated: false, partial: false,
-    seenInPart: false,
+    seenInPart: false, device: null,
   };
 }
 

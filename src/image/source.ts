@@ -8,6 +8,7 @@ import { devString } from '../../parsers/procfs.js';
 import { devicesBuiltOn, devicesUnderDir, fileKey, loopFilesUnder } from '../util/blockDevices.js';
 import { displayBytes } from '../util/bytes.js';
 import { absolutePath } from '../util/cwd.js';
+import { tryOr } from '../util/tryOr.js';
 
 export interface ImageSource {
   path: string;
@@ -95,7 +96,7 @@ export function openImageSource(image: string): ImageSource {
   return {
     path: absolute, isDevice: deviceId !== null, size, deviceId, stamp: deviceId === null ? stampOf(stat) : null,
     get mounted() {
-      return (mounted ??= deviceId !== null && isMounted(deviceId));
+      return (mounted ??= deviceId !== null && (isMounted(deviceId) || claimed(absolute)));
     },
   };
 }
@@ -219,6 +220,20 @@ export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): stri
 }
 
 /**
+ * Is the block device claimed by the kernel: mounted in any mount namespace, or still after a lazy
+ * umount (`umount -l`) while processes hold its files, a swap, a device-mapper or md member? An
+ * exclusive open (O_EXCL: no write, closed at once) is refused with EBUSY then.
+ */
+function claimed(device: string): boolean {
+  try {
+    fs.closeSync(fs.openSync(device, fs.constants.O_RDONLY | fs.constants.O_EXCL));
+    return false;
+  } catch (error) {
+    return errnoCode(error) === 'EBUSY';
+  }
+}
+
+/**
  * Is this block device mounted (in our mount namespace), or a partition of it, a volume built on
  * it, or another loop device reading the same file? Then a live file system is on it, changing
  * while it is read.
@@ -275,4 +290,22 @@ export function checkOffset(source: ImageSource, offset: number | undefined): vo
   if (offset !== undefined && offset * 512 >= source.size) {
     throw new UnlinkedError('BAD_INPUT', `offset ${offset} sectors is past the end of ${source.path} (${Math.floor(source.size / 512)} sectors)`);
   }
+}
+
+/**
+ * The block device (MAJ:MIN) that holds the file system at `offsetSectors` of a device scanned: the
+ * device itself at 0, else its partition that starts there (sysfs `start`, in 512-byte sectors);
+ * null for an image file, or a start no partition of the device has (an --offset into a disk
+ * whose table the kernel did not read).
+ */
+export function filesystemDevice(source: Pick<ImageSource, 'deviceId'>, offsetSectors: number): string | null {
+  if (source.deviceId === null) return null;
+  if (offsetSectors === 0) return source.deviceId;
+  const dir = `/sys/dev/block/${source.deviceId}`;
+  for (const name of tryOr(() => fs.readdirSync(dir), [] as string[])) {
+    const start = tryOr(() => Number(fs.readFileSync(path.join(dir, name, 'start'), 'utf8').trim()), null);
+    if (start !== offsetSectors || !fs.existsSync(path.join(dir, name, 'partition'))) continue;
+    return tryOr(() => fs.readFileSync(path.join(dir, name, 'dev'), 'utf8').trim(), null);
+  }
+  return null;
 }

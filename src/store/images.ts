@@ -48,6 +48,8 @@ export interface NewFilesystem {
   error: string | null;
   /** Not all of it was seen, or not all of the image (see scanProblems): stored as `partial`. */
   seenInPart: boolean;
+  /** The block device holding it, when a device was scanned (filesystemDevice). */
+  device: string | null;
   inodes: readonly NewImageInode[];
 }
 
@@ -73,8 +75,8 @@ export function storeScan(db: Db, scan: NewScan): number {
     `INSERT INTO images (path, is_device, size, sha256, sha256_after, scanned_at, partition_table, mtime_ns, ctime_ns, unchanged_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insertFs = db.prepare(
-    `INSERT INTO image_filesystems (image_id, offset_sectors, fs_type, fs_uuid, label, last_mounted_at, last_mount_point, block_size, inode_count, orphan_file, last_orphan, error, partial)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO image_filesystems (image_id, offset_sectors, fs_type, fs_uuid, label, last_mounted_at, last_mount_point, block_size, inode_count, orphan_file, last_orphan, error, partial, device)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   return db.transaction(() => {
     const imageId = Number(
@@ -87,7 +89,7 @@ export function storeScan(db: Db, scan: NewScan): number {
     for (const fs of scan.filesystems) {
       const fsId = Number(
         insertFs.run(imageId, fs.offsetSectors, fs.fsType, fs.fsUuid, fs.label, fs.lastMountedAt, fs.lastMountPoint, fs.blockSize, fs.inodeCount,
-          fs.orphanFile ? 1 : 0, fs.lastOrphan, fs.error, fs.seenInPart ? 1 : 0).lastInsertRowid,
+          fs.orphanFile ? 1 : 0, fs.lastOrphan, fs.error, fs.seenInPart ? 1 : 0, fs.device).lastInsertRowid,
       );
       // Many rows per statement (10,000 deleted inodes: 75 -> 35 ms here), the file system's id written into them.
       const inodes = new BatchInsert(db, INSERT_INODE, `(${sqlInteger(fsId)}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -187,6 +189,7 @@ interface CorrelatableRow {
   image: string;
   offset_sectors: number;
   fs_uuid: string | null;
+  device: string | null;
   inode: number;
   state: 'orphan' | 'deleted';
   size: number | null;
@@ -205,7 +208,7 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
     .prepare(
       `SELECT n.id AS image_inode_id, i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id
-       JOIN deleted_items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode
+       JOIN deleted_items i ON i.inode = n.inode AND (i.fs_uuid = f.fs_uuid OR (f.device IS NOT NULL AND i.dev = f.device))
        ${where} ORDER BY n.id, i.snapshot_id, i.pid, i.fd`,
     )
     .all(...params) as MatchRow[];
@@ -218,15 +221,20 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
   }
   const rows = db
     .prepare(
-      `SELECT n.id AS image_inode_id, f.image_id, im.path AS image, f.offset_sectors, f.fs_uuid, n.inode, n.state, n.size, n.crtime
+      `SELECT n.id AS image_inode_id, f.image_id, im.path AS image, f.offset_sectors, f.fs_uuid, f.device, n.inode, n.state, n.size, n.crtime
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
        ${where} ORDER BY f.image_id, f.offset_sectors, n.inode`,
     )
     .all(...params) as CorrelatableRow[];
   const result: Correlation[] = [];
   for (const row of rows) {
-    const candidates = byInode.get(row.image_inode_id);
-    if (candidates === undefined) continue;
+    const matched = byInode.get(row.image_inode_id);
+    if (matched === undefined) continue;
+    // A device scanned: its own items, when it has any (another device with the same UUID is a clone,
+    // whose files are other files); a live file system whose mount is gone (umount -l) has no UUID, only its device.
+    const onDevice = row.device === null ? [] : matched.filter((match) => match.dev === row.device);
+    const candidates = onDevice.length > 0 ? onDevice : matched;
+    const clones = matched.length - candidates.length;
     // Live files born at another second than this inode are other files given its number: left out
     // when some holder was born with it (image extract compares with those alone too).
     const bornWith = candidates.filter((match) => row.crtime === null || bornSecond(match.btime_ns) === null || bornSecond(match.btime_ns) === row.crtime);
@@ -234,6 +242,7 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
     const reasons = ambiguity(row, live);
     const others = candidates.length - live.length;
     if (others > 0) reasons.push(`${others} other live item${others === 1 ? '' : 's'} on this inode number, born at another second: other files on a reused inode number, not listed`);
+    if (clones > 0) reasons.push(`${clones} live item${clones === 1 ? '' : 's'} on this inode number of a file system with the same UUID on another device than ${row.device ?? '?'} (a clone), not listed`);
     result.push({
       image_inode_id: row.image_inode_id, image_id: row.image_id, image: row.image, offset_sectors: row.offset_sectors, fs_uuid: row.fs_uuid,
       inode: row.inode, state: row.state, live, ambiguous: reasons.length > 0, reasons,
