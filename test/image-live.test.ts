@@ -379,3 +379,29 @@ test('a file system unmounted lazily while a process holds a deleted file of it:
   const extracted = runCli(caseDir, ['image', 'extract', device.loop, '--all', '--json']);
   assert.match(extracted.stderr, /is mounted: an earlier scan of it is out of date: scanned it first/);
 });
+
+test('scan --verify reads an unmounted device a second time (sha256_after); a mounted one not, and says so (root)', async (t) => {
+  const dir = makeTempDir('verify-device');
+  const caseDir = makeTempDir('verify-device-case', '/dev/shm');
+  const device = loopFsFor(t, { dir, sizeMiB: 16, mountPoint: false });
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const scan = runCli(caseDir, ['image', 'scan', device.loop, '--verify', '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const row = db.prepare('SELECT sha256, sha256_after FROM images').get() as { sha256: string; sha256_after: string | null };
+  db.close();
+  assert.equal(row.sha256_after, row.sha256);
+  assert.equal(row.sha256, sha256File(device.loop));
+  const mountPoint = path.join(dir, 'mnt');
+  fs.mkdirSync(mountPoint);
+  run('mount', ['-o', 'ro', device.loop, mountPoint]);
+  try {
+    const mounted = runCli(caseDir, ['image', 'scan', device.loop, '--verify']);
+    assert.match(mounted.stderr, new RegExp(`^warning: --verify: ${device.loop} is mounted and changes while it is read: it was not read a second time$`, 'm'));
+  } finally {
+    run('umount', [mountPoint]);
+  }
+});

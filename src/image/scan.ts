@@ -151,7 +151,10 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
     const change = changedSinceOpened(source);
     if (change !== null) warnings.push(`${source.path} CHANGED while it was scanned (${change}): something else writes to it`);
     const unchangedAfter = source.stamp === null ? null : change === null;
-    const hashAfter = options.verify === true && !source.isDevice && sha256 !== null ? startHash(source.path) : null;
+    // A device too, unless mounted (then it changes under any reader: a second hash proves nothing).
+    const verifyDevice = !source.isDevice || !source.mounted;
+    if (options.verify === true && !verifyDevice) warnings.push(`--verify: ${source.path} is mounted and changes while it is read: it was not read a second time`);
+    const hashAfter = options.verify === true && verifyDevice && sha256 !== null ? startHash(source.path) : null;
     let sha256After: string | null = null;
     try {
       // The second hash runs in its worker while this thread stores the scan; sha256_after follows.
