@@ -555,9 +555,9 @@ test('a case an older unlinked made (schema 7), on read-only media, is brought u
   fs.mkdirSync(archived);
   buildReportCase(caseDir).close();
   const expected = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout;
-  // What schema 7 was: migration 8 added image_filesystems.partial.
+  // What schema 7 was: migration 8 added image_filesystems.partial and device.
   const db = new Database(path.join(caseDir, 'case.sqlite'));
-  db.exec('ALTER TABLE image_filesystems DROP COLUMN partial');
+  db.exec('ALTER TABLE image_filesystems DROP COLUMN partial; ALTER TABLE image_filesystems DROP COLUMN device');
   db.pragma('user_version = 7');
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();

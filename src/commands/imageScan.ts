@@ -3,7 +3,7 @@ import { EXIT, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
-import { correlate, imageInodesOf, type ImageInodeJson, type ImageInodeRecord } from '../store/images.js';
+import { correlate, heldByText, imageInodesOf, type ImageInodeJson, type ImageInodeRecord } from '../store/images.js';
 import { scanImage, scanProblems, type ScanResult } from '../image/scan.js';
 import { openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 import type { Db } from '../store/db.js';
@@ -33,7 +33,8 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
     const matches = correlate(kase.db, { imageId: scan.imageId });
     for (const hint of otherUuidHints(kase.db, scan, new Set(matches.map((match) => match.offset_sectors)))) ctx.warn(hint);
     for (const match of matches) {
-      const holders = match.live.map((holder) => `pid ${holder.pid} (${holder.comm ?? '?'}) in snapshot ${holder.snapshot_id}`);
+      // As the reports say them (pid, comm, fd or kind, snapshot): one line per holding, none repeated.
+      const holders = [...new Set(match.live.map(heldByText))];
       ctx.info(
         `inode ${match.inode} at sector ${match.offset_sectors} was held open by ${holders.join(', ')}` +
           (match.ambiguous ? ` (ambiguous: ${match.reasons.join('; ')})` : ''),

@@ -256,9 +256,9 @@ export function liveJson({ item_id, pid, comm, fd, snapshot_id, kind }: LiveMatc
   return { item_id, pid, comm, fd, snapshot_id, kind };
 }
 
-/** "pid 4242 (nginx) fd 3 in snapshot 1": a live match as the reports' held_by says it. */
-export function heldByText({ pid, comm, fd, snapshot_id }: LiveMatch): string {
-  return `pid ${pid}${comm === null ? '' : ` (${comm})`}${fd === null ? '' : ` fd ${fd}`} in snapshot ${snapshot_id}`;
+/** "pid 4242 (nginx) fd 3 in snapshot 1", "pid 7 (x) map in snapshot 1": a live match as the reports' held_by says it. */
+export function heldByText({ pid, comm, fd, kind, snapshot_id }: LiveMatch): string {
+  return `pid ${pid}${comm === null ? '' : ` (${comm})`}${fd === null ? ` ${kind}` : ` fd ${fd}`} in snapshot ${snapshot_id}`;
 }
 
 function ambiguity(row: CorrelatableRow, live: readonly LiveCandidate[]): string[] {
