@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { UnlinkedError, errnoCode } from '../errors.js';
 import { backupSuperblockShift, parseExtSuperblock, type ExtSuperblock } from '../../parsers/extSuperblock.js';
 import { devString } from '../../parsers/procfs.js';
-import { devicesBuiltOn, devicesUnderDir, fileKey, loopFilesUnder } from '../util/blockDevices.js';
+import { devicesBuiltOn, devicesUnderDir, fileKey, loopFilesUnder, storedOnChain } from '../util/blockDevices.js';
 import { displayBytes } from '../util/bytes.js';
 import { absolutePath } from '../util/cwd.js';
 import { tryOr } from '../util/tryOr.js';
@@ -204,7 +204,9 @@ export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): stri
   while (!fs.existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   const { device, under, unseen, loopFiles } = devicesUnderDir(dir);
   if (source.deviceId !== null && (device === source.deviceId || under.has(source.deviceId))) {
-    throw new UnlinkedError('SAME_FS', `the case directory ${path.resolve(caseDir)} is on ${source.path} itself: writing there could overwrite the evidence; use --case DIR on another disk`);
+    // Directly, or through what is built on it (a loop device whose backing file is there, a partition, a volume): the chain said.
+    const where = device === source.deviceId ? `${source.path} itself` : `device ${storedOnChain(device, source.deviceId, under)} (${source.path})`;
+    throw new UnlinkedError('SAME_FS', `the case directory ${path.resolve(caseDir)} is on ${where}: writing there could overwrite the evidence; use --case DIR on another disk`);
   }
   // A loop device over the image file itself (a partition of it mounted with losetup -o), or over the
   // file the examined loop device reads: the case's writes would land in the evidence's bytes.

@@ -351,7 +351,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   // Room the copies leave on the disk of the case database, when they share it; one guard for all
   // the copies of the run (those followed side by side write at the same time).
   const guard = new SpaceGuard(options.outputDir, keepFreeFor(options.outputDir, db.name));
-  // A row before each copy (no output yet), its output named the moment the file is created: a run
+  // A row before each copy (no output yet), its output named just before the file is created: a run
   // killed (SIGKILL: no hook runs) leaves the row of the very file it was writing, never a guess.
   const insert = db.prepare(`INSERT INTO recoveries (item_id, output, started_at, note) VALUES (?, NULL, ?, 'interrupted: the copy did not finish')`);
   const created = db.prepare(`UPDATE recoveries SET output = ? WHERE id = ?`);
@@ -420,8 +420,8 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
     const startedNs = BigInt(Date.now()) * 1_000_000n;
     const copied = recoverOne(item, reader, options, {
       copiedOnce, followFrom, guard,
+      naming: (file) => created.run(file, rowId),
       onFile: (file, state) => {
-        created.run(file, rowId);
         copying = { file, state };
       },
     });
@@ -808,7 +808,12 @@ const failed = (note: string): Outcome => ({ output: null, bytes: 0, sha256: nul
  */
 async function recoverOne(
   item: ItemRow, reader: ItemReader, options: RecoverOptions,
-  pass: { copiedOnce: () => void; followFrom: Promise<number>; guard: SpaceGuard; onFile: (file: string, state: Readonly<CopyState>) => void },
+  pass: {
+    copiedOnce: () => void; followFrom: Promise<number>; guard: SpaceGuard;
+    /** Each name the copy's file is about to be created under (the row names it first). */
+    naming: (file: string) => void;
+    onFile: (file: string, state: Readonly<CopyState>) => void;
+  },
 ): Promise<Outcome> {
   let outputFd: number | null = null;
   let output = '';
@@ -820,7 +825,7 @@ async function recoverOne(
     const tooBig = pass.guard.refusal(...copyNeeds(opened));
     if (tooBig !== null) return failed(`not copied: ${tooBig}`);
     // A copy made before (an earlier run, a retry with --follow) stays as it is: NAME.2, NAME.3, ...
-    ({ file: output, fd: outputFd } = createUnique(options.outputDir, outputName(item), 0o400));
+    ({ file: output, fd: outputFd } = createUnique(options.outputDir, outputName(item), 0o400, pass.naming));
     // Guarded: a file that grows while it is followed stops its copy before the case's disk is full.
     state = newCopyState(pass.guard);
     pass.onFile(output, state);
