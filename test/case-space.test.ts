@@ -13,6 +13,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { json, runCli } from './helpers/cli.js';
 import { makeTempDir } from './helpers/holder.js';
+import { cliPath } from './helpers/paths.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
 import { openCase } from '../src/store/db.js';
@@ -294,4 +295,11 @@ test('another program\'s SQLite database named case.sqlite is not made into a ca
   const refused = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /^unlinked: cannot open case database .*case\.sqlite: its folder .* cannot be written \(read-only media, an immutable folder, or permissions\), and this command writes to the case\n$/);
+});
+
+test('a case folder under /proc or /sys is one line, at once (node\'s recursive mkdir loops for ever under /proc)', () => {
+  for (const [where, why] of [['/proc/unlinked-case', 'no folder can be made there (a kernel file system such as /proc)'], ['/sys/kernel/unlinked-case', 'not permitted (an immutable folder, or a kernel file system such as /sys)']] as const) {
+    const result = spawnSync(process.execPath, [cliPath, '--case', where, 'snapshot', '--no-lsof', '--pid', String(process.pid)], { encoding: 'utf8', timeout: 20_000 });
+    assert.deepEqual([result.status, result.stderr], [1, `unlinked: cannot create case directory ${where}: ${why}\n`]);
+  }
 });

@@ -6,6 +6,7 @@ import { UnlinkedError, oneLine } from '../errors.js';
 import { MIGRATIONS } from './schema.js';
 import { absolutePath } from '../util/cwd.js';
 import { BUSY_TIMEOUT_MS } from './busy.js';
+import { caseFolder } from '../util/caseFolder.js';
 
 export type Db = Database.Database;
 
@@ -57,11 +58,7 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
     throw new UnlinkedError('CASE', `${paths.database} is empty (0 bytes: wiped, cut short, or never written): no case there; nothing was changed`);
   }
   if (options.readsOnly === true && fs.existsSync(paths.database) && !writable(paths.dir)) return readOnlyCase(paths);
-  try {
-    fs.mkdirSync(paths.dir, { recursive: true });
-  } catch (error) {
-    throw new UnlinkedError('CASE', `cannot create case directory ${paths.dir}: ${oneLine(error)}`, { cause: error });
-  }
+  caseFolder(paths.dir, 'case directory');
   let db: Db;
   try {
     db = new Database(paths.database, { timeout: BUSY_TIMEOUT_MS });

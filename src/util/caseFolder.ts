@@ -1,6 +1,7 @@
 // The case's own folders (recovered/, extracted/, lsof/, reports/): made when first needed, and a
 // failure said as what is in the way, not as an internal error.
 import fs from 'node:fs';
+import path from 'node:path';
 import { UnlinkedError, errnoCode, oneLine } from '../errors.js';
 
 const WHY: Readonly<Record<string, string>> = {
@@ -9,17 +10,39 @@ const WHY: Readonly<Record<string, string>> = {
   ENOSPC: 'its file system has no space or no free inodes left',
   EROFS: 'its file system is read-only',
   EACCES: 'permission denied',
-  EPERM: 'not permitted (an immutable folder?)',
+  EPERM: 'not permitted (an immutable folder, or a kernel file system such as /sys)',
+  ENOENT: 'no folder can be made there (a kernel file system such as /proc)',
   EDQUOT: 'the disk quota is used up',
 };
 
 /** Make `dir` (and its parents) when missing; one line saying why when it cannot be. */
-export function caseFolder(dir: string): string {
+export function caseFolder(dir: string, what = 'the case folder'): string {
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (error) {
     const code = errnoCode(error);
-    throw new UnlinkedError('CASE', `cannot create the case folder ${dir}: ${(code === undefined ? undefined : WHY[code]) ?? oneLine(error)}`, { cause: error });
+    throw new UnlinkedError('CASE', `cannot create ${what} ${dir}: ${(code === undefined ? undefined : WHY[code]) ?? oneLine(error)}`, { cause: error });
   }
   return dir;
+}
+
+/**
+ * mkdir -p, one level at a time from the nearest folder that exists: node's recursive mkdir loops
+ * for ever under /proc (mkdir says ENOENT, the parent exists), synchronously, deaf to signals.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); !fs.existsSync(at); at = path.dirname(at)) {
+    missing.unshift(at);
+    if (path.dirname(at) === at) break;
+  }
+  for (const level of missing) {
+    try {
+      fs.mkdirSync(level);
+    } catch (error) {
+      // Made meanwhile by another run of the same case: fine when it is a folder.
+      if (errnoCode(error) !== 'EEXIST' || !fs.statSync(level).isDirectory()) throw error;
+    }
+  }
+  if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a folder`), { code: 'EEXIST' });
 }
