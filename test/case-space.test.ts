@@ -303,3 +303,15 @@ test('a case folder under /proc or /sys is one line, at once (node\'s recursive 
     assert.deepEqual([result.status, result.stderr], [1, `unlinked: cannot create case directory ${where}: ${why}\n`]);
   }
 });
+
+test('a usage error is one line like every other error (exit 2); seconds are digits, not hex, exponents or blanks', () => {
+  const caseDir = '/dev/shm/unlinked-usage-never-made';
+  const usage = (args: string[]) => spawnSync(process.execPath, [cliPath, '--case', caseDir, ...args], { encoding: 'utf8' });
+  const bad = usage(['list', '--snapshot', 'x']);
+  assert.deepEqual([bad.status, bad.stderr], [2, "unlinked: option '--snapshot <id>' argument 'x' is invalid. expected a whole number (run with --help for usage)\n"]);
+  for (const seconds of ['0x10', ' 5', '', '1e3']) {
+    const result = usage(['recover', '--follow-timeout', seconds]);
+    assert.deepEqual([result.status, result.stderr], [2, `unlinked: option '--follow-timeout <seconds>' argument '${seconds}' is invalid. expected a number of seconds (0 or more) (run with --help for usage)\n`], JSON.stringify(seconds));
+  }
+  assert.equal(fs.existsSync(caseDir), false);
+});

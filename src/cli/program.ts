@@ -39,15 +39,18 @@ function kernelPidMax(): number | null {
   }
 }
 
+/** Seconds as a person writes them: digits, a decimal point (not hex, exponents, blanks or nothing, which Number() takes). */
+const SECONDS = /^\d+(?:\.\d+)?$/;
+
 function parsePositiveNumber(value: string): number {
-  const number = Number(value);
+  const number = SECONDS.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(number) || number < 0) throw new InvalidArgumentError('expected a number of seconds (0 or more)');
   return number;
 }
 
 /** A stall timeout: more than 0, and at most what a timer can wait (about 24 days). */
 function parseStallSeconds(value: string): number {
-  const number = Number(value);
+  const number = SECONDS.test(value) ? Number(value) : NaN;
   if (!Number.isFinite(number) || number <= 0 || number > 2_147_483) throw new InvalidArgumentError('expected a number of seconds, more than 0 and at most 2147483');
   return number;
 }
@@ -73,7 +76,8 @@ export function buildProgram(): Command & { exitCodeResult?: number } {
     .option('-q, --quiet', 'only errors and warnings on stderr')
     .option('-v, --verbose', 'more detail on stderr')
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
+    // A usage error is one line, as every other error: prefixed like them, the help pointed at.
+    .configureOutput({ outputError: (text, write) => write(`unlinked: ${text.replace(/^error: /, '').trimEnd()} (run with --help for usage)\n`) })
     .addHelpText('after', `
 Examples:
   sudo npx unlinked triage                     snapshot, recover everything, write reports
