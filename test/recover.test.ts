@@ -836,8 +836,9 @@ test('relink: a --to ending in / is a usage error, and a folder ln finds gone is
   // '..', which the kernel resolves from where the link points (into real/, not beside the link).
   fs.mkdirSync(path.join(dir, 'real', 'sub'), { recursive: true });
   fs.symlinkSync(path.join(dir, 'real', 'sub'), path.join(dir, 'link'));
-  const linked = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'relink', '--item', String(id), '--to', 'link/../rescued.bin'], { cwd: dir, encoding: 'utf8' });
+  const linked = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'relink', '--item', String(id), '--to', 'link/../rescued.bin', '--json'], { cwd: dir, encoding: 'utf8' });
   assert.equal(linked.status, 0, linked.stderr);
+  assert.deepEqual(JSON.parse(linked.stdout), { item_id: id, path: `${dir}/link/../rescued.bin` }, 'the JSON names the path made absolute, as ln got it');
   assert.equal(fs.readFileSync(path.join(dir, 'real', 'rescued.bin'), 'utf8'), 'still linkable');
   assert.equal(fs.existsSync(path.join(dir, 'rescued.bin')), false);
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });

@@ -5,6 +5,7 @@ import { getItems } from '../store/items.js';
 import { commandRecorder } from '../store/commands.js';
 import { relinkItem } from '../recover/relink.js';
 import { liveOrigin } from '../recover/recover.js';
+import { displayText } from '../util/bytes.js';
 
 export interface RelinkCommandOptions {
   item: number;
@@ -16,9 +17,9 @@ export async function relinkCommand(ctx: CommandContext, options: RelinkCommandO
   try {
     const [item] = getItems(kase.db, [options.item]);
     if (item === undefined) throw new UnlinkedError('NOT_FOUND', `no item ${options.item} in ${kase.paths.dir} (see \`unlinked list\`)`);
-    await relinkItem(item, options.to, commandRecorder(kase.db), liveOrigin(kase.db)(item.snapshot_id));
-    ctx.info(`linked item ${item.id} (pid ${item.pid} fd ${item.fd}) as ${options.to}`);
-    if (ctx.json) ctx.out(JSON.stringify({ item_id: item.id, path: options.to }));
+    const linked = await relinkItem(item, options.to, commandRecorder(kase.db), liveOrigin(kase.db)(item.snapshot_id));
+    ctx.info(`linked item ${item.id} (pid ${item.pid} fd ${item.fd}) as ${displayText(linked)}`);
+    if (ctx.json) ctx.out(JSON.stringify({ item_id: item.id, path: linked }));
     return EXIT.ok;
   } finally {
     kase.close();

@@ -11,14 +11,15 @@ import { u64 } from '../../parsers/types.js';
 import { tryOr } from '../util/tryOr.js';
 import { absoluteAsGiven } from '../util/cwd.js';
 
-export async function relinkItem(item: ItemRow, to: string, recorder: CommandRecorder, elsewhere: string | null): Promise<void> {
+/** Link the item's file at `to`; the absolute path it was given (as the record of `ln` names it). */
+export async function relinkItem(item: ItemRow, to: string, recorder: CommandRecorder, elsewhere: string | null): Promise<string> {
   if (to === '') throw usageError('--to is empty: give the new file\'s full name, in a folder that exists');
   // "DIR/" names a folder, not the new file: ln would put it at DIR/NAME, or fail with ENOENT when DIR is missing.
   if (to.endsWith('/')) throw usageError(`--to ${to} ends in '/': give the new file's full name (e.g. ${to}rescued.bin), in a folder that exists`);
   // Absolute from here on, not normalised (the kernel resolves '..' after a symbolic link): the
   // checks, ln (which runs in /) and its record name one path.
   const target = absoluteAsGiven(to);
-  if (elsewhere !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${elsewhere.replace(/^not copied: /, '')}`);
+  if (elsewhere !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${elsewhere.replace(/^not copied: /, '').replace('; recover on the host itself', '; relink on the host itself')}`);
   if (item.kind !== 'tmpfile' || item.fd === null) {
     // The kernel gives a name back only to a file opened with O_TMPFILE and never named (I_LINKABLE).
     throw new UnlinkedError(
@@ -49,6 +50,7 @@ export async function relinkItem(item: ItemRow, to: string, recorder: CommandRec
   if (stat.nlink !== 0n) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: it has a name again (link count ${stat.nlink}): find it with \`find MOUNT -xdev -inum ${item.inode ?? '?'}\``);
   try {
     await run('ln', ['-L', '--', source, target], { timeoutMs: 30_000, recorder });
+    return target;
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);
     if (/No such file or directory/.test(text)) {
