@@ -315,3 +315,15 @@ test('a usage error is one line like every other error (exit 2); seconds are dig
   }
   assert.equal(fs.existsSync(caseDir), false);
 });
+
+test('an option that takes one value, given twice with two values, is a usage error, not the last one silently', () => {
+  const run = (args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8' });
+  const twice = run(['--case', '/dev/shm/unlinked-never', 'list', '--snapshot', '1', '--snapshot', '2']);
+  assert.deepEqual([twice.status, twice.stderr], [2, "unlinked: option '--snapshot <id>' argument '2' is invalid. given twice (1, then 2): give it once (run with --help for usage)\n"]);
+  const formats = run(['report', '--format', 'csv', '--format', 'html']);
+  assert.deepEqual([formats.status, formats.stderr], [2, "unlinked: option '--format <format>' argument 'html' is invalid. given twice (csv, then html): give it once (run with --help for usage)\n"]);
+  const cases = run(['--case', '/dev/shm/unlinked-a', 'list', '--case', '/dev/shm/unlinked-b']);
+  assert.equal(cases.status, 2, cases.stderr);
+  assert.match(cases.stderr, /given twice \(\/dev\/shm\/unlinked-a, then \/dev\/shm\/unlinked-b\): give it once/);
+  assert.equal(fs.existsSync('/dev/shm/unlinked-never'), false);
+});

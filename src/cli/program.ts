@@ -1,11 +1,33 @@
 // commander wiring only: each command lazily imports its module, so `--help` stays instant.
 import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { ExitCode } from '../errors.js';
+import { usageError, type ExitCode } from '../errors.js';
 import { makeContext, type CommandContext, type GlobalOptions } from './context.js';
 import { TOOL_VERSION } from '../version.js';
 
 export const DEFAULT_CASE = './unlinked-case';
+
+/**
+ * An option given once: the same option twice with two values (`--snapshot 1 --snapshot 2`) is a
+ * usage error, not the last one silently (`unset` is what commander passes the first time: a default).
+ */
+function once<T>(parse: (value: string) => T, unset?: T): (value: string, previous: T | undefined) => T {
+  return (value, previous) => {
+    const parsed = parse(value);
+    if (previous !== undefined && previous !== unset && previous !== parsed) throw new InvalidArgumentError(`given twice (${String(previous)}, then ${String(parsed)}): give it once`);
+    return parsed;
+  };
+}
+
+const asText = (value: string): string => value;
+
+const REPORT_FORMATS = ['csv', 'html', 'json', 'bodyfile'];
+
+/** --format: one of REPORT_FORMATS (the choices commander lists in --help; its own check is replaced by once()). */
+function reportFormat(value: string): string {
+  if (!REPORT_FORMATS.includes(value)) throw new InvalidArgumentError(`Allowed choices are ${REPORT_FORMATS.join(', ')}.`);
+  return value;
+}
 
 export function parseNonNegativeInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
@@ -58,7 +80,7 @@ function parseStallSeconds(value: string): number {
 /** Options every command accepts after its name too (`unlinked list --json --case X`). */
 function withCommon(command: Command): Command {
   return command
-    .option('--case <dir>', `case directory (default: ${DEFAULT_CASE})`)
+    .option('--case <dir>', `case directory (default: ${DEFAULT_CASE})`, once(asText))
     .option('--json', 'print one JSON document on stdout, and nothing else')
     .option('-q, --quiet', 'only errors and warnings on stderr')
     .option('-v, --verbose', 'more detail on stderr');
@@ -71,7 +93,7 @@ export function buildProgram(): Command & { exitCodeResult?: number } {
   program
     .description('Find, recover and report deleted-but-open files on Linux: live /proc, lsof output, ext2/3/4 images.')
     .version(TOOL_VERSION, '-V, --version')
-    .option('--case <dir>', 'case directory', DEFAULT_CASE)
+    .option('--case <dir>', 'case directory', once(asText, DEFAULT_CASE), DEFAULT_CASE)
     .option('--json', 'print one JSON document on stdout, and nothing else')
     .option('-q, --quiet', 'only errors and warnings on stderr')
     .option('-v, --verbose', 'more detail on stderr')
@@ -89,6 +111,10 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     async function (this: Command, ...args: unknown[]): Promise<void> {
       const local = this.opts<Partial<GlobalOptions>>();
       const root = program.opts<GlobalOptions>();
+      // --case before the command and after it, naming two folders: which one was meant cannot be told.
+      if (local.case !== undefined && program.getOptionValueSource('case') === 'cli' && local.case !== root.case) {
+        throw usageError(`--case given twice (${root.case}, then ${local.case}): give it once`);
+      }
       const globals: GlobalOptions = {
         case: local.case ?? root.case ?? DEFAULT_CASE,
         json: local.json === true || root.json === true,
@@ -111,7 +137,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
 
   withCommon(program.command('list'))
     .description('the deleted-but-open items of a snapshot (default: the newest)')
-    .addOption(new Option('--snapshot <id>', 'this snapshot').argParser(parseNonNegativeInt).conflicts('all'))
+    .addOption(new Option('--snapshot <id>', 'this snapshot').argParser(once(parseNonNegativeInt)).conflicts('all'))
     .option('--all', 'every snapshot in the case (text: each line starts with its snapshot id; stderr says what each snapshot is)')
     .addHelpText('after', '\nExample:\n  npx unlinked list --json | jq \'.[] | select(.kind == "exe")\'')
     .action(invoke(async () => (await import('../commands/list.js')).listCommand as Runner));
@@ -120,25 +146,25 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
   withCommon(lsof.command('import'))
     .description('store lsof output (-F field output or the plain table) as a snapshot of source lsof')
     .argument('<file>', 'captured lsof output')
-    .option('--host <name>', 'host the output was captured on')
+    .option('--host <name>', 'host the output was captured on', once(asText))
     .addHelpText('after', '\nExample:\n  npx unlinked lsof import web01-lsof.txt --host web01')
     .action(invoke(async () => (await import('../commands/lsofImport.js')).lsofImportCommand as Runner));
 
   withCommon(program.command('recover'))
     .description('copy the content of live deleted-but-open files into <case>/recovered/ with sha256')
-    .option('--snapshot <id>', 'items of this snapshot (default: the newest)', parseNonNegativeInt)
+    .option('--snapshot <id>', 'items of this snapshot (default: the newest)', once(parseNonNegativeInt))
     .option('--item <id>', 'only this item (repeatable)', collectInt)
     .option('--follow', 'keep copying while a writer appends, until it closes the file or exits')
-    .option('--follow-timeout <seconds>', 'follow the items still held, all at once after a first copy of each, for at most this long (implies --follow; default 600)', parsePositiveNumber)
-    .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', parseStallSeconds)
+    .option('--follow-timeout <seconds>', 'follow the items still held, all at once after a first copy of each, for at most this long (implies --follow; default 600)', once(parsePositiveNumber))
+    .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', once(parseStallSeconds))
     .option('--force-same-fs', 'allow writing the copy onto the file system that holds the item (may overwrite its blocks)')
     .addHelpText('after', '\nExample:\n  sudo npx unlinked recover --case /mnt/usb/case-42 --json')
     .action(invoke(async () => (await import('../commands/recover.js')).recoverCommand as Runner));
 
   withCommon(program.command('relink'))
     .description('give an O_TMPFILE item a name again (writes to the live file system)')
-    .requiredOption('--item <id>', 'the item', parseNonNegativeInt)
-    .requiredOption('--to <path>', 'the new name, on the same file system as the item')
+    .requiredOption('--item <id>', 'the item', once(parseNonNegativeInt))
+    .requiredOption('--to <path>', 'the new name, on the same file system as the item', once(asText))
     .addHelpText('after', '\nExample:\n  sudo npx unlinked relink --item 7 --to /var/tmp/rescued.bin')
     .action(invoke(async () => (await import('../commands/relink.js')).relinkCommand as Runner));
 
@@ -146,7 +172,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
   withCommon(image.command('scan'))
     .description('find orphan and deleted inodes in a raw image or device')
     .argument('<image>', 'raw image file or block device')
-    .option('--offset <sectors>', 'file system starts at this sector (default: every partition mmls finds)', parseNonNegativeInt)
+    .option('--offset <sectors>', 'file system starts at this sector (default: every partition mmls finds)', once(parseNonNegativeInt))
     .option('--verify', 'read the image again after the scan and compare its sha256 (a second full read)')
     .addHelpText('after', '\nExample:\n  npx unlinked image scan /evidence/sda.dd --json')
     .action(invoke(async () => (await import('../commands/imageScan.js')).imageScanCommand as Runner));
@@ -156,14 +182,14 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .argument('<image>', 'raw image file or block device')
     .option('--inode <n>', 'this inode (repeatable)', collectInt)
     .option('--all', 'every orphan and recoverable deleted inode the scan found')
-    .option('--offset <sectors>', 'file system starts at this sector', parseNonNegativeInt)
+    .option('--offset <sectors>', 'file system starts at this sector', once(parseNonNegativeInt))
     .addHelpText('after', '\nExample:\n  npx unlinked image extract /evidence/sda.dd --offset 2048 --inode 12 --json')
     .action(invoke(async () => (await import('../commands/imageExtract.js')).imageExtractCommand as Runner));
 
   withCommon(program.command('report'))
     .description('write a report of the case')
-    .addOption(new Option('--format <format>', 'report format').choices(['csv', 'html', 'json', 'bodyfile']).makeOptionMandatory())
-    .option('--out <file>', 'output file, or - for stdout (default: <case>/reports/)')
+    .addOption(new Option('--format <format>', 'report format').choices(REPORT_FORMATS).argParser(once(reportFormat)).makeOptionMandatory())
+    .option('--out <file>', 'output file, or - for stdout (default: <case>/reports/)', once(asText))
     .option('--force-same-fs', 'allow --out onto a file system that holds live items of the case (may overwrite their blocks)')
     .addHelpText('after', '\nExample:\n  npx unlinked report --format bodyfile --out - | mactime -b - -d')
     .action(invoke(async () => (await import('../commands/report.js')).reportCommand as Runner));
@@ -172,8 +198,8 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .description('snapshot, recover everything (most fragile first), write reports/report.html and reports/items.csv')
     .option('--no-recover', 'snapshot and report only')
     .option('--no-lsof', 'do not run lsof')
-    .option('--follow-timeout <seconds>', 'follow the items still held, all at once after a first copy of each, for at most this long', parsePositiveNumber)
-    .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', parseStallSeconds)
+    .option('--follow-timeout <seconds>', 'follow the items still held, all at once after a first copy of each, for at most this long', once(parsePositiveNumber))
+    .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', once(parseStallSeconds))
     .option('--force-same-fs', 'allow the case on a file system that holds items being recovered')
     .addHelpText('after', '\nExample:\n  sudo npx unlinked triage --case /mnt/usb/case-42')
     .action(invoke(async () => (await import('../commands/triage.js')).triageCommand as Runner));
