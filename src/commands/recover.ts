@@ -42,13 +42,14 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
       followTimeoutS: options.followTimeout ?? null,
       stallTimeoutS: options.stallTimeout ?? null,
       sameFs: options.forceSameFs === true ? 'force' : 'refuse',
-      onProgress: (item, bytes) => progress(`item ${item.id} (pid ${item.pid} ${item.kind})`, bytes),
+      onProgress: (item, bytes) => progress(`item ${item.id} (${holderLabel(item)})`, bytes),
       warn: (message) => ctx.warn(message),
     });
     progress.done();
     const complete = results.filter((result) => result.complete).length;
     for (const result of results) {
-      if (!result.complete) ctx.warn(`item ${result.item_id} (${holderLabel(result)}): incomplete: ${result.note ?? 'unknown reason'}`);
+      // "not copied: ..." notes say so themselves; a copy made in part is said incomplete.
+      if (!result.complete) ctx.warn(`item ${result.item_id} (${holderLabel(result)}): ${result.output === null ? '' : 'incomplete: '}${result.note ?? 'unknown reason'}`);
     }
     ctx.info(`recovered ${complete} of ${results.length} items completely into ${kase.paths.recovered}`);
     if (ctx.json) ctx.out(jsonText(results.map(({ size_at_start: _start, size_at_end: _end, ...contract }) => contract)));

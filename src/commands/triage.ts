@@ -49,7 +49,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
         followTimeoutS: options.followTimeout ?? null,
         stallTimeoutS: options.stallTimeout ?? null,
         sameFs: options.forceSameFs === true ? 'force' : 'skip',
-        onProgress: (item, bytes) => progress(`item ${item.id} (pid ${item.pid} ${item.kind})`, bytes),
+        onProgress: (item, bytes) => progress(`item ${item.id} (${holderLabel(item)})`, bytes),
         warn: (message) => ctx.warn(message),
       });
       progress.done();
