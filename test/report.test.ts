@@ -411,12 +411,12 @@ test('JSON: image inodes carry the name fls found (display form and bytes) and c
   assert.deepEqual(document['image_inodes'], [
     {
       image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 100, size: 1000, mode: 33188, uid: 0, gid: 0,
-      atime: 1795500000, mtime: 1795500100, ctime: 1795500200, dtime: null, state: 'orphan', recoverable: true, last_name: null, last_name_b64: null, crtime: null,
+      atime: 1795500000, mtime: 1795500100, ctime: 1795500200, dtime: null, state: 'orphan', recoverable: true, found_by: 'ils', last_name: null, last_name_b64: null, crtime: null,
       last_name_exact: null, live: [{ item_id: 1, pid: 4242, comm: 'nginx', fd: 3, snapshot_id: 1, kind: 'fd' }], live_ambiguous: false, live_ambiguous_why: [],
     },
     {
       image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 300, size: 2048, mode: 33188, uid: 1000, gid: 1000,
-      atime: 1795400000, mtime: 1795400100, ctime: 1795400200, dtime: 1795400300, state: 'deleted', recoverable: false,
+      atime: 1795400000, mtime: 1795400100, ctime: 1795400200, dtime: 1795400300, state: 'deleted', recoverable: false, found_by: 'ils',
       last_name: '/var/tmp/old\\x0a.log', last_name_b64: name.toString('base64'), crtime: 1795399000, last_name_exact: false, live: [], live_ambiguous: false, live_ambiguous_why: [],
     },
   ]);
