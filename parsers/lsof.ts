@@ -190,8 +190,11 @@ export class LsofStreamParser {
     const out: LsofFileRecord[] = [];
     // lsof's own warning on stderr captured with its output (2>&1), or a blank line: no field. The
     // set before it is whole if it has its name (lsof writes the name last; with -F0 a set is a line).
-    const warning = WARNING.test(text);
-    if (warning || text.trim() === '') {
+    // Looked at only for a line that can be one (a field line starts with its letter; 'l' is one too).
+    const first = text.charCodeAt(0);
+    const maybe = text.length === 0 || first === 0x6c /* l */ || first === 0x20 || first === 0x09;
+    const warning = maybe && WARNING.test(text);
+    if (warning || (maybe && text.trim() === '')) {
       if (warning) this.warn({ line: lineNo, message: 'lsof warning', text: warningText(text) });
       if (state.file !== null && (this.nulEnded === true || state.file.n !== null)) this.finishFile(state, out);
       return out;

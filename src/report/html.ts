@@ -64,6 +64,7 @@ const SCRIPT = `
 var data=JSON.parse(document.getElementById("findings-data").textContent);
 var cols=data.columns,rows=data.rows,linkBase=data.linkBase;
 var idx={};cols.forEach(function(c,i){idx[c]=i;});
+var procs={};rows.forEach(function(r){if(r[idx.finding]!=="live")return;var k=r[idx.snapshot_id]+"/"+r[idx.pid];if(r[idx.exe]!==null||r[idx.cmdline]!==null)procs[k]=[r[idx.exe],r[idx.cmdline]];else if(procs[k]){r[idx.exe]=procs[k][0];r[idx.cmdline]=procs[k][1];}});
 var shown=[["finding","where"],["pid","pid"],["comm","process"],["kind","kind"],["fd","fd"],["path","path"],["inode","inode"],["size","size"],["source","seen by"],["status","recovery"],["sha256","sha256"],["output","copy"],["note","note"]];
 var numeric={pid:1,fd:1,inode:1,size:1};
 var state={sort:null,desc:false,q:"",kind:"",page:0,per:200};
@@ -199,8 +200,13 @@ ${provenanceHtml(summary)}
   await writeLines(out, (function* () {
     yield head;
     let first = true;
+    // A process's exe and command line go with its first row only: the page gives them to its other rows.
+    let lastProcess = '';
     for (const finding of findings(input.db, input.caseDir)) {
-      yield `${first ? '' : ','}\n${jsonForScript(FINDING_COLUMNS.map((column) => finding[column]))}`;
+      const process = finding.finding === 'live' ? `${finding.snapshot_id ?? ''}/${finding.pid ?? ''}` : '';
+      const row = process !== '' && process === lastProcess ? { ...finding, exe: null, cmdline: null } : finding;
+      lastProcess = process;
+      yield `${first ? '' : ','}\n${jsonForScript(FINDING_COLUMNS.map((column) => row[column]))}`;
       first = false;
     }
     yield `]}</script>\n<script>${SCRIPT}</script>\n</body></html>\n`;

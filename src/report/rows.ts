@@ -69,7 +69,6 @@ interface LiveRow {
   gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; mount_point: Buffer | null; fs_type: string | null;
   fs_uuid: string | null; btime_ns: string | null; in_proc: number; in_lsof: number; lsof_note: string | null; inode_text: string | null; size_text: string | null; thread_of: number | null;
   r_output: string | null; r_bytes: number | null; r_sha256: string | null; r_complete: number | null; r_note: string | null;
-  exe: Buffer | null; cmdline: Buffer | null;
 }
 
 interface ImageRow {
@@ -101,13 +100,28 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
     SELECT i.id, i.snapshot_id, s.host, i.pid, i.start_time, i.comm, i.kind, i.fd, i.path, i.dev, i.inode, i.size, i.mode, i.uid, i.gid,
            i.atime, i.mtime, i.ctime, i.btime_ns, i.mount_point, i.fs_type, i.fs_uuid, i.in_proc, i.in_lsof, i.lsof_note,
            ${exactText('i.inode', 'inode_text')}, ${exactText('i.size', 'size_text')},
-           r.output AS r_output, r.bytes AS r_bytes, r.sha256 AS r_sha256, r.complete AS r_complete, r.note AS r_note, p.thread_of, i.exe, p.cmdline
+           r.output AS r_output, r.bytes AS r_bytes, r.sha256 AS r_sha256, r.complete AS r_complete, r.note AS r_note, p.thread_of
     FROM items i JOIN snapshots s ON s.id = i.snapshot_id
     LEFT JOIN processes p ON p.snapshot_id = i.snapshot_id AND p.pid = i.pid
     LEFT JOIN recoveries r ON r.id = ${shownCopy('recoveries', 'item_id', 'i.id')}
     WHERE s.finished_at IS NOT NULL
     ORDER BY i.snapshot_id, i.pid, i.kind, i.fd, i.id`);
+  // A process's executable and command line, read once per process (rows come by snapshot and pid):
+  // a command line can be long, and 100,000 rows each reading it kept 60 MB more in memory.
+  // (A thread with an fd table of its own has a row of its own; its exe and command line are its process's.)
+  const processOf = db.prepare(`SELECT coalesce(p.exe, q.exe) AS exe, coalesce(p.cmdline, q.cmdline) AS cmdline FROM processes p
+    LEFT JOIN processes q ON q.snapshot_id = p.snapshot_id AND q.pid = p.thread_of WHERE p.snapshot_id = ? AND p.pid = ?`);
+  let shown: { key: string; exe: string | null; cmdline: string | null } = { key: '', exe: null, cmdline: null };
+  const processText = (snapshotId: number, pid: number): { exe: string | null; cmdline: string | null } => {
+    const key = `${snapshotId}/${pid}`;
+    if (shown.key !== key) {
+      const process = processOf.get(snapshotId, pid) as { exe: Buffer | null; cmdline: Buffer | null } | undefined;
+      shown = { key, exe: process?.exe == null ? null : displayBytes(process.exe), cmdline: process?.cmdline == null ? null : shownCmdline(process.cmdline) };
+    }
+    return shown;
+  };
   for (const row of live.iterate() as IterableIterator<LiveRow>) {
+    const { exe, cmdline } = processText(row.snapshot_id, row.pid);
     const sources = [row.in_proc ? 'proc' : null, row.in_lsof ? 'lsof' : null].filter(Boolean).join('+');
     yield {
       finding: 'live', id: row.id, snapshot_id: row.snapshot_id, host: displayText(row.host), pid: row.pid, start_time: row.start_time, comm: row.comm,
@@ -119,7 +133,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),
       note: [threadNote(row), row.r_complete === null ? NO_COPY_YET : row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
       image: null, offset_sectors: null, state: null, recoverable: null, held_by: null,
-      exe: row.exe === null ? null : displayBytes(row.exe), cmdline: row.cmdline === null ? null : shownCmdline(row.cmdline),
+      exe, cmdline,
     };
   }
   // One row per inode of each file system, however often it was scanned (SHOWN_INODES).
