@@ -122,6 +122,7 @@ interface Copier {
   outputDir: string;
   recorder: CommandRecorder;
   hasher: FollowHasher;
+  /** Each name the output is about to be created under: the row names it first (a kill leaves no unnamed file). */
   onFile: (file: string) => void;
   /** Refuses copies that cannot fit, and counts the writes of those made through this process against the free space. */
   guard: SpaceGuard;
@@ -266,8 +267,7 @@ function planCopy(target: ExtractTarget, guard: SpaceGuard): { streamed: boolean
 }
 
 async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy; error: string | null }> {
-  const { file, fd } = createUnique(copier.outputDir, base, 0o600);
-  copier.onFile(file);
+  const { file, fd } = createUnique(copier.outputDir, base, 0o600, copier.onFile);
   // icat writes the file at full speed; the worker hashes it right behind, from the page cache, on the other core.
   const hashing = copier.hasher.follow(file);
   let error: string | null = null;
@@ -285,8 +285,7 @@ async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string)
 
 /** A tool's output through this process: hashed, guarded, and written with its all-zero blocks left as holes. */
 async function copyStreamed(copier: Copier, base: string, produce: (consume: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<{ copy: Copy; error: string | null }> {
-  const { file, fd } = createUnique(copier.outputDir, base, 0o600);
-  copier.onFile(file);
+  const { file, fd } = createUnique(copier.outputDir, base, 0o600, copier.onFile);
   const state = newCopyState(copier.guard);
   const sink = streamInto(fd, state);
   let error: string | null = null;
@@ -321,9 +320,8 @@ async function copyStreamed(copier: Copier, base: string, produce: (consume: (ch
 
 async function copyWithDebugfs(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy | null; error: string | null }> {
   // Reserve a name of our own: debugfs opens it with O_TRUNC and must never meet anything else there.
-  const { file, fd } = createUnique(copier.outputDir, `${base}.debugfs`, 0o600);
+  const { file, fd } = createUnique(copier.outputDir, `${base}.debugfs`, 0o600, copier.onFile);
   fs.closeSync(fd);
-  copier.onFile(file);
   let error: string | null = null;
   try {
     await debugfsDump(copier.source.path, target.offsetSectors, target.inode, file, target.size, copier.recorder, path.dirname(copier.outputDir));
@@ -356,8 +354,7 @@ async function copyFastSymlink(copier: Copier, target: ExtractTarget, base: stri
     };
   }
   const content = Buffer.from(stat.symlinkTarget, 'latin1');
-  const { file, fd } = createUnique(copier.outputDir, base, 0o600);
-  copier.onFile(file);
+  const { file, fd } = createUnique(copier.outputDir, base, 0o600, copier.onFile);
   try {
     fs.writeSync(fd, content);
   } finally {
