@@ -1138,8 +1138,7 @@ print(os.getpid(), flush=True)
 while True:
     time.sleep(60)
 `);
-  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
-  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  const items = snapshotItems(caseDir, pid);
   const mapped = items.find((item) => item.path.endsWith('/mapped.bin'));
   const cut = items.find((item) => item.path.endsWith('/cut.log'));
   assert.ok(mapped !== undefined && cut !== undefined && mapped.kind === 'fd' && mapped.fd !== null && cut.fd !== null, JSON.stringify(items));
@@ -1219,8 +1218,7 @@ print(os.getpid(), flush=True)
 while True:
     time.sleep(60)
 `);
-  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
-  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  const items = snapshotItems(caseDir, pid);
   const kept = items.find((item) => item.path.endsWith('/kept.log') && item.fd !== 20);
   const gone = items.find((item) => item.path.endsWith('/gone.log') && item.fd !== 21);
   assert.ok(kept !== undefined && gone !== undefined, JSON.stringify(items));
@@ -1321,8 +1319,7 @@ for i in range(30):
 os.close(second)
 time.sleep(600)
 `);
-  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
-  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  const items = snapshotItems(caseDir, pid);
   const first = items.find((item) => item.fd === 3);
   assert.ok(first !== undefined, JSON.stringify(items));
   process.kill(pid, 'SIGUSR1');
@@ -1333,3 +1330,9 @@ time.sleep(600)
   assert.deepEqual([copy?.complete, copy?.bytes, copy?.sha256], [true, expected.length, sha256(expected)]);
   assert.match(copy?.note ?? '', new RegExp(`copied through fd 4 of the same process instead \\(/proc/${pid}/fd/4\\)`));
 });
+
+/** A snapshot of one process (no lsof), and the items it lists. */
+function snapshotItems(caseDir: string, pid: number): LiveItemJson[] {
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  return json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+}
