@@ -1336,3 +1336,23 @@ function snapshotItems(caseDir: string, pid: number): LiveItemJson[] {
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
   return json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
 }
+
+test('a deleted file on tmpfs is copied into a case on that same tmpfs: memory, no disk blocks a write could take (root)', async (t) => {
+  const shm = makeTempDir('recover-tmpfs-held', '/dev/shm');
+  t.after(() => fs.rmSync(shm, { recursive: true, force: true }));
+  const { caseDir, pid } = await pythonHolder(t, 'recover-tmpfs', `
+import os, sys, time
+path = os.path.join(sys.argv[2], 'payload')
+fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+os.write(fd, b'malware')
+os.unlink(path)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`, [shm]);
+  assert.equal(fs.statSync(caseDir).dev, fs.statSync(shm).dev, 'the case is on the same tmpfs');
+  const [item] = snapshotItems(caseDir, pid);
+  assert.equal(item?.fs_type, 'tmpfs');
+  const recovered = runCli(caseDir, ['recover', '--json']);
+  assert.equal(recovered.code, 0, recovered.stderr);
+  assert.deepEqual(json<RecoveredJson[]>(recovered).map((copy) => [copy.complete, copy.sha256]), [[true, sha256(Buffer.from('malware'))]]);
+});

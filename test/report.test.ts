@@ -555,7 +555,7 @@ test('a case an older unlinked made (schema 7), on read-only media, is brought u
   fs.mkdirSync(archived);
   buildReportCase(caseDir).close();
   const expected = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout;
-  // What schema 7 was: migration 8 added image_filesystems.partial and device.
+  // What schema 7 was: migrations 8 and 9 added image_filesystems.partial and device.
   const db = new Database(path.join(caseDir, 'case.sqlite'));
   db.exec('ALTER TABLE image_filesystems DROP COLUMN partial; ALTER TABLE image_filesystems DROP COLUMN device');
   db.pragma('user_version = 7');
@@ -580,7 +580,7 @@ test('a case an older unlinked made (schema 7), on read-only media, is brought u
   execFileSync('mount', ['-o', 'remount,bind,ro', archived]);
   const refused = runCli(archived, ['report', '--format', 'csv', '--out', '-']);
   assert.equal(refused.code, 1);
-  assert.match(refused.stderr, /is on read-only media and its schema \(version 99\) is newer than this unlinked's \(8\)/);
+  assert.match(refused.stderr, /is on read-only media and its schema \(version 99\) is newer than this unlinked's \(9\)/);
 });
 
 function chromium(): string {

@@ -201,8 +201,11 @@ export function itemDevices(mountOf: ItemMount): (item: Pick<ItemRow, 'id' | 'de
     return adds;
   };
   return (item) => {
-    const devs: ItemDevice[] = item.dev === null ? [] : [{ dev: item.dev, how: null }];
     const mount = mountOf(item);
+    // A file in memory (tmpfs, ramfs) has no blocks on a disk that a write could take: /dev/shm is
+    // where a payload is dropped, and where the README puts a case.
+    if (mount?.fs_type === 'tmpfs' || mount?.fs_type === 'ramfs') return [];
+    const devs: ItemDevice[] = item.dev === null ? [] : [{ dev: item.dev, how: null }];
     for (const add of mount === undefined ? [] : mountAdds(mount)) if (!devs.some((known) => known.dev === add.dev)) devs.push(add);
     return devs;
   };

@@ -333,8 +333,12 @@ WHERE s.finished_at IS NOT NULL;`,
   },
   {
     version: 8,
-    name: 'image_filesystems.partial: the scan did not see all of the file system (a tool that stopped, inodes not described, a truncated image), so a later extract --all of its list says so; image_filesystems.device: MAJ:MIN of the block device holding a file system scanned on a device, so live items are matched by device too',
-    sql: `ALTER TABLE image_filesystems ADD COLUMN partial INTEGER;
-ALTER TABLE image_filesystems ADD COLUMN device TEXT;`,
+    name: 'image_filesystems.partial: the scan did not see all of the file system (a tool that stopped, inodes not described, a truncated image), so a later extract --all of its list says so',
+    sql: `ALTER TABLE image_filesystems ADD COLUMN partial INTEGER;`,
+  },
+  {
+    version: 9,
+    name: 'image_filesystems.device: MAJ:MIN of the block device holding a file system scanned on a device, so live items are matched by device too',
+    sql: `ALTER TABLE image_filesystems ADD COLUMN device TEXT;`,
   },
 ];
