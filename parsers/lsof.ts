@@ -511,7 +511,7 @@ function plainRow(state: PlainState, text: string, lineNo: number): LsofFileReco
   }
   const nlinkText = values.get('NLINK');
   // A deleted mapping ('DEL') has no link count to print: lsof leaves NLINK (and SIZE/OFF) empty.
-  if (nlinkText === undefined && state.hasNlink && fd !== 'DEL') return 'row without a value under NLINK';
+  if (nlinkText === undefined && state.hasNlink && lsofFdName(fd) !== 'DEL') return 'row without a value under NLINK';
   const nlink = nlinkText === undefined ? null : toSafeInt(nlinkText);
   if (nlinkText !== undefined && nlink === null) return `bad NLINK "${nlinkText}"`;
   const nodeText = values.get('NODE');
@@ -575,12 +575,20 @@ function fdNumber(fd: string): number | null {
   while (digits < fd.length && fd.charCodeAt(digits) >= 48 && fd.charCodeAt(digits) <= 57) digits++;
   if (digits === 0) return null;
   // After the number only the mode (r, w, u, or - for unknown) and the lock (N r R w W u U x X): "0x10" is no fd.
-  if (digits < fd.length && !/^[rwu -][NrRwWuUxX ]?$/.test(fd.slice(digits))) return null;
+  if (digits < fd.length && !FD_SUFFIX.test(fd.slice(digits))) return null;
   return toSafeInt(digits === fd.length ? fd : fd.slice(0, digits));
 }
 
+/** The mode and lock characters lsof may write after an FD (a number or a name): "3uW", "4w-W", "DEL-W". */
+const FD_SUFFIX = /^[rwuNRWUxX -]{1,3}$/;
+
 /** What lsof writes in FD for a file that has no fd number (lsof(8), FD): a cwd, the program text, a mapping, ... */
-const FD_NAMES = /^(?:cwd|rtd|txt|mem|mmap|DEL|ltx|m86|v86|pd|tr|err|jld|NOFD|L\d+|M[0-9a-f]+)$/;
+const FD_NAMES = /^(cwd|rtd|txt|mem|mmap|DEL|ltx|m86|v86|pd|tr|err|jld|NOFD|L\d+|M[0-9a-f]+)([rwuNRWUxX -]{1,3})?$/;
+
+/** The name of an FD lsof writes for a file with no fd number, without mode and lock ("DEL" of "DEL-W"), or null. */
+export function lsofFdName(fd: string): string | null {
+  return FD_NAMES.exec(fd)?.[1] ?? null;
+}
 
 /** null when FD is an fd number, an fd lsof cut short (*999), or one of lsof's names; else why it is not read. */
 function badFd(fd: string): string | null {

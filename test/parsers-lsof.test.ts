@@ -207,3 +207,15 @@ test('lsof: an FD that is no fd number nor one of lsof\'s names is not read (nev
   assert.deepEqual(plain.records.map((record) => [record.fd, record.fdNum, String(record.inode)]), [['4r', 4, '12']]);
   assert.equal(plain.warnings.length, 2, JSON.stringify(plain.warnings));
 });
+
+test('lsof: an FD name with lsof\'s mode and lock characters (DEL-W, 3uW, 4w-) is read as the name (a locked, deleted mapping is kept)', () => {
+  // lsof 4.95 -n -P of a python3 that flock'ed, mmap'ed and unlinked a file (captured here), then a dup of fd 3 locked.
+  const plain = parseLsof([
+    'COMMAND   PID USER   FD   TYPE DEVICE SIZE/OFF     NODE NAME',
+    'python3 11194 root  DEL-W  REG  254,0           2146362 /tmp/lockmap.bin',
+    'python3 11194 root    3uW  REG  254,0     4096  2146362 /tmp/lockmap.bin (deleted)',
+    'python3 11194 root    4w-  REG  254,0     4096  2146362 /tmp/lockmap.bin (deleted)',
+  ].join('\n') + '\n');
+  assert.deepEqual(plain.records.map((record) => [record.fd, record.fdNum]), [['DEL-W', null], ['3uW', 3], ['4w-', 4]]);
+  assert.deepEqual(plain.warnings, []);
+});

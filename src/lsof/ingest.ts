@@ -1,7 +1,7 @@
 // Stream an lsof capture into the case database: constant memory whatever the file's size.
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { LsofFileRecord } from '../../parsers/lsof.js';
+import { lsofFdName, type LsofFileRecord } from '../../parsers/lsof.js';
 import type { Db } from '../store/db.js';
 import { LsofWriter, type LsofItemizer } from '../store/lsof.js';
 import { parseLsofFile, type ParsedCapture } from './parseFile.js';
@@ -14,7 +14,7 @@ export interface IngestResult extends ParsedCapture {
 /** A record about a deleted file: what the case database keeps (the raw capture keeps the rest). */
 export function isDeletedRecord(record: LsofFileRecord): boolean {
   // 'DEL': lsof's own mark of a mapping whose file was deleted (it prints no link count for one).
-  return record.nlink === 0 || record.candidateOnlyByText || record.fd === 'DEL';
+  return record.nlink === 0 || record.candidateOnlyByText || lsofFdName(record.fd) === 'DEL';
 }
 
 /** Captures at least this large are parsed in a worker thread while this one stores. */

@@ -1,6 +1,6 @@
 // lsof records in the case database, and the cross-check with the /proc walk of the same snapshot.
 import type { Db } from './db.js';
-import { endsWithDeleted, isTruncatedFd, type LsofFileRecord } from '../../parsers/lsof.js';
+import { endsWithDeleted, isTruncatedFd, lsofFdName, type LsofFileRecord } from '../../parsers/lsof.js';
 import { BatchInsert, sqlInteger } from './batch.js';
 import { exactText, readU64, sqlU64, type U64 } from '../util/u64.js';
 
@@ -129,7 +129,7 @@ export class LsofItemizer {
     else if (tid !== null) why += `; lsof -K lists no deleted file in the process's own set (its main thread may have exited): thread ${tid}'s set is taken for the process's`;
     if (owner === null && this.procWalked) why += '; the /proc walk did not see this process';
     if (row.candidateOnlyByText) why += '; deleted by name only (no link count in the input)';
-    if (row.fd === 'DEL') why += '; a mapping lsof marks DEL (deleted; it prints no link count for one)';
+    if (lsofFdName(row.fd) === 'DEL') why += '; a mapping lsof marks DEL (deleted; it prints no link count for one)';
     if (row.fdNum === null && isTruncatedFd(row.fd)) why += `; lsof printed the fd as ${row.fd}: an fd number of 10000 or more ending in ${row.fd.slice(1, 4)}, the number itself not known`;
     if (note !== null) why += `; ${note}`;
     const id = this.nextId++;
@@ -177,7 +177,7 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
   }
   // 1. Records that match an item of the walk: one statement per rule (each then finds its item
   //    through the index on items (snapshot_id, pid, fd) instead of scanning the process's items).
-  const candidate = `l.snapshot_id = ? AND l.item_id IS NULL AND (l.nlink = 0 OR (l.nlink IS NULL AND (l.deleted_by_text = 1 OR l.fd = 'DEL')))
+  const candidate = `l.snapshot_id = ? AND l.item_id IS NULL AND (l.nlink = 0 OR (l.nlink IS NULL AND (l.deleted_by_text = 1 OR l.fd LIKE 'DEL%')))
     AND (l.type IS NULL OR l.type IN ('REG', 'DEL'))`;
   const matchBy = (rule: string, where: string): void => {
     db.prepare(
@@ -187,7 +187,7 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
     ).run(snapshotId);
   };
   matchBy('i.fd = l.fd_num AND (l.inode IS NULL OR i.inode IS NULL OR i.inode = l.inode)', 'l.fd_num IS NOT NULL');
-  matchBy(`i.kind = 'exe'`, `l.fd_num IS NULL AND l.fd = 'txt'`);
+  matchBy(`i.kind = 'exe'`, `l.fd_num IS NULL AND l.fd LIKE 'txt%'`);
   // lsof prints fd 19999 as "*999" (isTruncatedFd): the fd of 10000 or more with those last digits and the same inode.
   matchBy(
     `i.fd >= 10000 AND i.fd % 1000 = CAST(substr(l.fd, 2, 3) AS INTEGER) AND i.inode = l.inode
@@ -253,7 +253,7 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
 }
 
 function lsofKind(fd: string, fdNum: number | null, path: Buffer, inode: U64 | null): 'fd' | 'map' | 'exe' | 'memfd' | 'tmpfile' {
-  if (fd === 'txt') return 'exe';
+  if (lsofFdName(fd) === 'txt') return 'exe';
   if (path.length >= MEMFD.length && path.compare(MEMFD, 0, MEMFD.length, 0, MEMFD.length) === 0) return 'memfd';
   if (fdNum === null) return isTruncatedFd(fd) ? 'fd' : 'map';
   const slash = path.lastIndexOf(0x2f);
