@@ -235,7 +235,7 @@ test('two file systems with one UUID (a cloned disk): a device copy is compared 
   // The scan of device a: the holder of a's inode 12, b's said as a clone's, not listed.
   const scannedA = json<ImageInodeJson[]>(runCli(caseDir, ['image', 'scan', devices[0]?.loop ?? '', '--json'])).find((entry) => entry.inode === 12);
   assert.deepEqual(scannedA?.live.map((match) => match.item_id), [recovered[0]?.item_id]);
-  assert.ok(scannedA?.live_ambiguous_why.some((why) => /^1 live item on this inode number of a file system with the same UUID on another device than \d+:\d+ \(a clone\), not listed$/.test(why)), JSON.stringify(scannedA?.live_ambiguous_why));
+  assert.ok(scannedA?.live_ambiguous_why.some((why) => /^1 live item on this inode number of a file system with the same UUID on another device than \d+:\d+ in this boot \(another disk: a clone\), not listed$/.test(why)), JSON.stringify(scannedA?.live_ambiguous_why));
   // A frozen copy of a as an image file: no device number to tell the two apart.
   const image = path.join(dir, 'a-copy.img');
   run('fsfreeze', ['-f', devices[0]?.mountPoint ?? '']);
@@ -371,6 +371,11 @@ test('a file system unmounted lazily while a process holds a deleted file of it:
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
   const [item] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
   assert.deepEqual([item?.fs_uuid, item?.mount_point], [null, null]);
+  // Another host's lsof capture naming the same device number and inode: another disk, never matched by device.
+  const [major, minor] = (item?.dev ?? '0:0').split(':').map(Number);
+  const capture = path.join(dir, 'web01.F0');
+  fs.writeFileSync(capture, `p999\0cother\0u0\0\nf3\0tREG\0D0x${(((major ?? 0) << 8) | (minor ?? 0)).toString(16)}\0s5\0i${item?.inode ?? 0}\0k0\0n/elsewhere (deleted)\0\n`);
+  assert.equal(runCli(caseDir, ['lsof', 'import', capture, '--host', 'web01']).code, 0);
   const scan = runCli(caseDir, ['image', 'scan', device.loop, '--json']);
   assert.match(scan.stderr, new RegExp(`^warning: ${device.loop} is mounted \\(.*or in use by the kernel: unmounted lazily while its files stay open`, 'm'));
   const orphan = json<ImageInodeJson[]>(scan).find((entry) => entry.inode === holder.files[0]?.inode);

@@ -6,6 +6,7 @@ import { nowIso } from './db.js';
 import { displayBytes } from '../util/bytes.js';
 import { BatchInsert, sqlInteger } from './batch.js';
 import { floorSeconds } from '../util/time.js';
+import { currentBootId } from './snapshots.js';
 
 // ---------------------------------------------------------------------------------------------
 // Writing a scan
@@ -201,17 +202,25 @@ interface CorrelatableRow {
  * file system UUID with the same inode number, and whether that is ambiguous. Inodes without a
  * match are left out.
  */
+/** The live snapshots of this boot (parameter: its boot id). */
+const THIS_BOOT = `SELECT id FROM snapshots WHERE source = 'proc' AND boot_id = ?`;
+
 export function correlate(db: Db, options: { imageId?: number } = {}): Correlation[] {
   const where = options.imageId === undefined ? '' : 'WHERE f.image_id = ?';
   const params = options.imageId === undefined ? [] : [options.imageId];
+  // Device numbers name a disk in this boot of this host only: an item of an lsof import or of an
+  // earlier boot with the same MAJ:MIN is another disk, and matches by UUID alone.
+  const bootNow = currentBootId() ?? '';
+  const thisBoot = new Set(db.prepare(THIS_BOOT).pluck().all(bootNow) as number[]);
   const matches = db
     .prepare(
       `SELECT n.id AS image_inode_id, i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id
-       JOIN deleted_items i ON i.inode = n.inode AND (i.fs_uuid = f.fs_uuid OR (f.device IS NOT NULL AND i.dev = f.device))
+       JOIN deleted_items i ON i.inode = n.inode AND (i.fs_uuid = f.fs_uuid
+         OR (f.device IS NOT NULL AND i.fs_uuid IS NULL AND i.dev = f.device AND i.snapshot_id IN (${THIS_BOOT})))
        ${where} ORDER BY n.id, i.snapshot_id, i.pid, i.fd`,
     )
-    .all(...params) as MatchRow[];
+    .all(bootNow, ...params) as MatchRow[];
   if (matches.length === 0) return [];
   const byInode = new Map<number, LiveCandidate[]>();
   for (const { image_inode_id: id, ...match } of matches) {
@@ -232,8 +241,9 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
     if (matched === undefined) continue;
     // A device scanned: its own items, when it has any (another device with the same UUID is a clone,
     // whose files are other files); a live file system whose mount is gone (umount -l) has no UUID, only its device.
+    // In this boot, another device number is another disk: a clone's file, not this one.
     const onDevice = row.device === null ? [] : matched.filter((match) => match.dev === row.device);
-    const candidates = onDevice.length > 0 ? onDevice : matched;
+    const candidates = onDevice.length > 0 ? matched.filter((match) => match.dev === row.device || !thisBoot.has(match.snapshot_id)) : matched;
     const clones = matched.length - candidates.length;
     // Live files born at another second than this inode are other files given its number: left out
     // when some holder was born with it (image extract compares with those alone too).
@@ -242,7 +252,7 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
     const reasons = ambiguity(row, live);
     const others = candidates.length - live.length;
     if (others > 0) reasons.push(`${others} other live item${others === 1 ? '' : 's'} on this inode number, born at another second: other files on a reused inode number, not listed`);
-    if (clones > 0) reasons.push(`${clones} live item${clones === 1 ? '' : 's'} on this inode number of a file system with the same UUID on another device than ${row.device ?? '?'} (a clone), not listed`);
+    if (clones > 0) reasons.push(`${clones} live item${clones === 1 ? '' : 's'} on this inode number of a file system with the same UUID on another device than ${row.device ?? '?'} in this boot (another disk: a clone), not listed`);
     result.push({
       image_inode_id: row.image_inode_id, image_id: row.image_id, image: row.image, offset_sectors: row.offset_sectors, fs_uuid: row.fs_uuid,
       inode: row.inode, state: row.state, live, ambiguous: reasons.length > 0, reasons,
