@@ -1323,6 +1323,9 @@ time.sleep(600)
   const first = items.find((item) => item.fd === 3);
   assert.ok(first !== undefined, JSON.stringify(items));
   process.kill(pid, 'SIGUSR1');
+  // Until the holder has closed fd 3: the copy must go through fd 4.
+  const deadline = Date.now() + 5000;
+  while (fs.existsSync(`/proc/${pid}/fd/3`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   const recovered = await runCliAsync(caseDir, ['recover', '--item', String(first.id), '--follow', '--follow-timeout', '60', '--json']);
   assert.equal(recovered.code, 0, recovered.stderr);
   const [copy] = json<RecoveredJson[]>(recovered);

@@ -1,7 +1,7 @@
 // commander wiring only: each command lazily imports its module, so `--help` stays instant.
 import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { usageError, type ExitCode } from '../errors.js';
+import type { ExitCode } from '../errors.js';
 import { makeContext, type CommandContext, type GlobalOptions } from './context.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -9,12 +9,13 @@ export const DEFAULT_CASE = './unlinked-case';
 
 /**
  * An option given once: the same option twice with two values (`--snapshot 1 --snapshot 2`) is a
- * usage error, not the last one silently (`unset` is what commander passes the first time: a default).
+ * usage error, not the last one silently (no option using it has a commander default: the first call's
+ * `previous` is undefined).
  */
-function once<T>(parse: (value: string) => T, unset?: T): (value: string, previous: T | undefined) => T {
+function once<T>(parse: (value: string) => T): (value: string, previous: T | undefined) => T {
   return (value, previous) => {
     const parsed = parse(value);
-    if (previous !== undefined && previous !== unset && previous !== parsed) throw new InvalidArgumentError(`given twice (${String(previous)}, then ${String(parsed)}): give it once`);
+    if (previous !== undefined && previous !== parsed) throw new InvalidArgumentError(`given twice (${String(previous)}, then ${String(parsed)}): give it once`);
     return parsed;
   };
 }
@@ -62,7 +63,7 @@ function kernelPidMax(): number | null {
 }
 
 /** Seconds as a person writes them: digits, a decimal point (not hex, exponents, blanks or nothing, which Number() takes). */
-const SECONDS = /^\d+(?:\.\d+)?$/;
+const SECONDS = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
 
 function parsePositiveNumber(value: string): number {
   const number = SECONDS.test(value) ? Number(value) : NaN;
@@ -93,7 +94,7 @@ export function buildProgram(): Command & { exitCodeResult?: number } {
   program
     .description('Find, recover and report deleted-but-open files on Linux: live /proc, lsof output, ext2/3/4 images.')
     .version(TOOL_VERSION, '-V, --version')
-    .option('--case <dir>', 'case directory', once(asText, DEFAULT_CASE), DEFAULT_CASE)
+    .option('--case <dir>', `case directory (default: "${DEFAULT_CASE}")`, once(asText))
     .option('--json', 'print one JSON document on stdout, and nothing else')
     .option('-q, --quiet', 'only errors and warnings on stderr')
     .option('-v, --verbose', 'more detail on stderr')
@@ -111,10 +112,6 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     async function (this: Command, ...args: unknown[]): Promise<void> {
       const local = this.opts<Partial<GlobalOptions>>();
       const root = program.opts<GlobalOptions>();
-      // --case before the command and after it, naming two folders: which one was meant cannot be told.
-      if (local.case !== undefined && program.getOptionValueSource('case') === 'cli' && local.case !== root.case) {
-        throw usageError(`--case given twice (${root.case}, then ${local.case}): give it once`);
-      }
       const globals: GlobalOptions = {
         case: local.case ?? root.case ?? DEFAULT_CASE,
         json: local.json === true || root.json === true,

@@ -49,7 +49,11 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
     const complete = results.filter((result) => result.complete).length;
     for (const result of results) {
       // "not copied: ..." notes say so themselves; a copy made in part is said incomplete.
-      if (!result.complete) ctx.warn(`item ${result.item_id} (${holderLabel(result)}): ${result.output === null ? '' : 'incomplete: '}${result.note ?? 'unknown reason'}`);
+      if (!result.complete) {
+        const note = result.note ?? 'unknown reason';
+        const said = result.output !== null ? 'incomplete: ' : note.startsWith('not copied') ? '' : 'not copied: ';
+        ctx.warn(`item ${result.item_id} (${holderLabel(result)}): ${said}${note}`);
+      }
     }
     ctx.info(`recovered ${complete} of ${results.length} items completely into ${kase.paths.recovered}`);
     if (ctx.json) ctx.out(jsonText(results.map(({ size_at_start: _start, size_at_end: _end, ...contract }) => contract)));

@@ -16,7 +16,7 @@ import { openSnapshotStore, type StoreMode } from '../store/snapshotStore.js';
 import { lsofInstalled, startLsof, type LsofScope } from '../tools/lsof.js';
 import { TOOL_VERSION } from '../version.js';
 import { processOf } from './tasks.js';
-import { probeMounts, type ProbeResult, type UnansweredMount } from './mountProbe.js';
+import { mayWait, probeMounts, type ProbeResult, type UnansweredMount } from './mountProbe.js';
 import { deletedBindMounts, type DeletedBindMount } from './mounts.js';
 import { listPids, walkPids } from './walk.js';
 import { startWalkWatchdog } from './walkWatchdog.js';
@@ -189,7 +189,8 @@ function deletedBindWarning(bound: DeletedBindMount, pidOfNamespace: ReadonlyMap
   const shown = bound.mountPoints.slice(0, 3).map(({ mountPoint, mntNs }) => {
     const pid = pidOfNamespace.get(mntNs);
     // Seen from a process of that namespace: a directory removed while bind-mounted is empty, nothing to read.
-    if (pid !== undefined) directory ||= tryOr(() => fs.statSync(Buffer.concat([Buffer.from(`/proc/${pid}/root`), mountPoint])).isDirectory(), false);
+    // Not on a network or FUSE file system, whose stat may never come back (this thread would hang).
+    if (pid !== undefined && !mayWait(bound.fsType)) directory ||= tryOr(() => fs.statSync(Buffer.concat([Buffer.from(`/proc/${pid}/root`), mountPoint])).isDirectory(), false);
     return `${displayBytes(mountPoint)} (mount namespace ${mntNs}${pid === undefined ? '' : `, pid ${pid}`})`;
   });
   const where = `${bound.dev} (${bound.fsType}) was deleted while bind-mounted on ${shown.join(', ')}${bound.mountPoints.length > 3 ? ` and ${bound.mountPoints.length - 3} more` : ''}`;

@@ -692,8 +692,9 @@ const ringsSaid = new WeakMap<WalkResult, Set<string>>();
 function ringHeldFiles(fdinfo: string, holder: string, fd: number, result: WalkResult): void {
   const text = tryOr(() => readSmall(fdinfo, 'latin1'), null);
   if (text === null) return;
-  const { registered, files } = parseIoUringFiles(text);
-  const ring = parseFdInfo(text).ino ?? `${holder}/${fd}`;
+  const { files } = parseIoUringFiles(text);
+  // Keyed by the ring's inode and what it holds: before Linux 5.12 or so every ring shared one anon inode.
+  const ring = `${parseFdInfo(text).ino ?? `${holder}/${fd}`}\n${files.map(({ path }) => path.toString('latin1')).join('\n')}`;
   let said = ringsSaid.get(result);
   if (said === undefined) ringsSaid.set(result, (said = new Set()));
   const once = (key: string): boolean => {
@@ -703,10 +704,13 @@ function ringHeldFiles(fdinfo: string, holder: string, fd: number, result: WalkR
   };
   const where = `${holder} has registered with its io_uring (fd ${fd}`;
   const unseen = 'a registered file needs no fd or mapping (no item; lsof does not list it), and its content cannot be read through /proc (docs/limits.md)';
-  if (files.some(({ path }) => path[0] !== 0x2f)) {
-    if ((registered ?? 0) > 0 && once(`${ring}`)) {
-      const names = files.slice(0, 5).map(({ path }) => displayBytes(path)).join(', ');
-      result.warnings.push(`${where}) ${registered ?? 0} files (${names}${files.length > 5 ? ', ...' : ''}): this kernel names them by their last name only (before Linux 6.14), not whether they are deleted; ${unseen}`);
+  // Since 6.14 a path ("/..."), or what a socket, pipe or anon inode is named ("socket:[N]"); before,
+  // a bare last name, and "<none>" for an empty slot.
+  const named = files.filter(({ path }) => path.toString('latin1') !== '<none>');
+  if (named.some(({ path }) => path[0] !== 0x2f && !/^[a-z_]+:\[/.test(path.toString('latin1')))) {
+    if (named.length > 0 && once(ring)) {
+      const names = named.slice(0, 5).map(({ path }) => displayBytes(path)).join(', ');
+      result.warnings.push(`${where}) ${named.length} files (${names}${named.length > 5 ? ', ...' : ''}): this kernel names them by their last name only (before Linux 6.14), not whether they are deleted; ${unseen}`);
     }
     return;
   }

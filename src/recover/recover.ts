@@ -588,7 +588,7 @@ class LocalReader implements ItemReader {
     } catch (error) {
       problem = openFailure(item, source, error);
     }
-    problem ??= checkOpenedFile(this.input ?? -1, item) ?? '';
+    problem ??= tryOr(() => checkOpenedFile(this.input ?? -1, item), 'the opened file could not be stat\'ed') ?? '';
     if (problem !== '' && this.input !== null) {
       fs.closeSync(this.input);
       this.input = null;
@@ -600,8 +600,8 @@ class LocalReader implements ItemReader {
     for (const other of problem === '' ? [] : this.others()) {
       const input = tryOr(() => openSource(other.path), null);
       if (input === null) continue;
-      const stat = fs.fstatSync(input, { bigint: true });
-      if (stat.nlink === 0n && tryOr(() => checkOpenedFile(input, item), 'unreadable') === null) {
+      const stat = tryOr(() => fs.fstatSync(input, { bigint: true }), null);
+      if (stat !== null && stat.nlink === 0n && tryOr(() => checkOpenedFile(input, item), 'unreadable') === null) {
         this.input = input;
         this.heldPath = other.path;
         const by = item.btime_ns !== null && birthNs(stat) !== null ? 'device, inode and birth time' : 'device and inode (no birth time to compare)';

@@ -13,6 +13,7 @@ const WHY: Readonly<Record<string, string>> = {
   EPERM: 'not permitted (an immutable folder, or a kernel file system such as /sys)',
   ENOENT: 'no folder can be made there (a kernel file system such as /proc)',
   EDQUOT: 'the disk quota is used up',
+  EDANGLING: 'a symbolic link to nowhere is in the way',
 };
 
 /** Make `dir` (and its parents) when missing; one line saying why when it cannot be. */
@@ -32,10 +33,13 @@ export function caseFolder(dir: string, what = 'the case folder'): string {
  */
 function makeDirs(dir: string): void {
   const missing: string[] = [];
-  for (let at = path.resolve(dir); !fs.existsSync(at); at = path.dirname(at)) {
+  for (let at = path.resolve(dir); fs.lstatSync(at, { throwIfNoEntry: false }) === undefined; at = path.dirname(at)) {
     missing.unshift(at);
     if (path.dirname(at) === at) break;
   }
+  // A symbolic link to nowhere on the way: mkdir would say EEXIST, stat ENOENT.
+  const first = path.dirname(missing[0] ?? path.resolve(dir));
+  if (missing.length > 0 && !fs.existsSync(first)) throw Object.assign(new Error(`${first} is a symbolic link to nowhere`), { code: 'EDANGLING' });
   for (const level of missing) {
     try {
       fs.mkdirSync(level);
@@ -44,5 +48,7 @@ function makeDirs(dir: string): void {
       if (errnoCode(error) !== 'EEXIST' || !fs.statSync(level).isDirectory()) throw error;
     }
   }
-  if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a folder`), { code: 'EEXIST' });
+  const made = fs.statSync(dir, { throwIfNoEntry: false });
+  if (made === undefined) throw Object.assign(new Error(`${dir} is a symbolic link to nowhere`), { code: 'EDANGLING' });
+  if (!made.isDirectory()) throw Object.assign(new Error(`${dir} is not a folder`), { code: 'EEXIST' });
 }

@@ -10,6 +10,8 @@ import path from 'node:path';
 export function createUnique(dir: string, name: string, mode: number, naming?: (file: string) => void): { file: string; fd: number } {
   for (let attempt = 1; ; attempt++) {
     const file = path.join(dir, attempt === 1 ? name : `${name}.${attempt}`);
+    // A name taken already is not even named (a record must never name another run's file); O_EXCL decides.
+    if (fs.lstatSync(file, { throwIfNoEntry: false }) !== undefined) continue;
     naming?.(file);
     try {
       return { file, fd: fs.openSync(file, 'wx', mode) };

@@ -10,11 +10,13 @@ import { oneLine } from '../errors.js';
  */
 export function appendSha256Sums(dir: string, sha256: string, file: string): void {
   const line = Buffer.from(`${sha256}  ${path.basename(file)}\n`);
-  const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
-  const fd = fs.openSync(path.join(dir, 'SHA256SUMS'), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o644);
+  const { O_RDWR, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
+  const fd = fs.openSync(path.join(dir, 'SHA256SUMS'), O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW, 0o644);
   try {
-    const start = wholeLinesEnd(path.join(dir, 'SHA256SUMS'), fs.fstatSync(fd).size);
-    if (start !== fs.fstatSync(fd).size) fs.ftruncateSync(fd, start);
+    const size = fs.fstatSync(fd).size;
+    const start = wholeLinesEnd(fd, size);
+    // Cut only the part seen: a whole line another run appended meanwhile stays.
+    if (start !== size && fs.fstatSync(fd).size === size) fs.ftruncateSync(fd, start);
     let written = 0;
     try {
       written = fs.writeSync(fd, line);
@@ -29,16 +31,11 @@ export function appendSha256Sums(dir: string, sha256: string, file: string): voi
   }
 }
 
-/** Where the file's last whole line ends (its size when it ends in a newline or is empty). */
-function wholeLinesEnd(file: string, size: number): number {
+/** Where the file's last whole line ends (its size when it ends in a newline or is empty), read through fd. */
+function wholeLinesEnd(fd: number, size: number): number {
   if (size === 0) return 0;
   const tail = Buffer.alloc(Math.min(size, 4096));
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.readSync(fd, tail, 0, tail.length, size - tail.length);
-  } finally {
-    fs.closeSync(fd);
-  }
+  fs.readSync(fd, tail, 0, tail.length, size - tail.length);
   if (tail[tail.length - 1] === 0x0a) return size;
   const newline = tail.lastIndexOf(0x0a);
   // No newline at all: the file is that part alone. None in its last 4 KiB of more: no sha256sum
