@@ -1163,17 +1163,8 @@ while True:
 });
 
 test('report --out onto the file system of a live item of the case is refused (exit 1, nothing written) unless --force-same-fs; elsewhere it is written (root)', async (t) => {
-  const { dir, caseDir, pid } = await pythonHolder(t, 'report-same-fs', `
-import os, sys, time
-path = os.path.join(sys.argv[1], 'held.log')
-fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-os.write(fd, b'held')
-os.unlink(path)
-print(os.getpid(), flush=True)
-time.sleep(600)
-`);
-  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
-  const [item] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  const { dir, caseDir, pid } = await pythonHolder(t, 'report-same-fs', holdsDeleted('held.log', 'held'));
+  const [item] = snapshotItems(caseDir, pid);
   const beside = path.join(dir, 'report.csv');
   const refused = runCli(caseDir, ['report', '--format', 'csv', '--out', beside]);
   assert.equal(refused.code, 1, refused.stderr);
@@ -1343,15 +1334,7 @@ function snapshotItems(caseDir: string, pid: number): LiveItemJson[] {
 test('a deleted file on tmpfs is copied into a case on that same tmpfs: memory, no disk blocks a write could take (root)', async (t) => {
   const shm = makeTempDir('recover-tmpfs-held', '/dev/shm');
   t.after(() => fs.rmSync(shm, { recursive: true, force: true }));
-  const { caseDir, pid } = await pythonHolder(t, 'recover-tmpfs', `
-import os, sys, time
-path = os.path.join(sys.argv[2], 'payload')
-fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-os.write(fd, b'malware')
-os.unlink(path)
-print(os.getpid(), flush=True)
-time.sleep(600)
-`, [shm]);
+  const { caseDir, pid } = await pythonHolder(t, 'recover-tmpfs', holdsDeleted('payload', 'malware', 2), [shm]);
   assert.equal(fs.statSync(caseDir).dev, fs.statSync(shm).dev, 'the case is on the same tmpfs');
   const [item] = snapshotItems(caseDir, pid);
   assert.equal(item?.fs_type, 'tmpfs');
@@ -1359,3 +1342,16 @@ time.sleep(600)
   assert.equal(recovered.code, 0, recovered.stderr);
   assert.deepEqual(json<RecoveredJson[]>(recovered).map((copy) => [copy.complete, copy.sha256]), [[true, sha256(Buffer.from('malware'))]]);
 });
+
+/** A python3 holder script (pythonHolder): NAME in the folder sys.argv[ARG], CONTENT written, unlinked, held open. */
+function holdsDeleted(name: string, content: string, arg = 1): string {
+  return `
+import os, sys, time
+path = os.path.join(sys.argv[${arg}], ${JSON.stringify(name)})
+fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+os.write(fd, ${JSON.stringify(content)}.encode())
+os.unlink(path)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`;
+}

@@ -14,7 +14,7 @@ import { HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, typ
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { startHash } from '../image/source.js';
 import { displayBytes, displayText } from '../util/bytes.js';
-import { devicesUnderDir, mountDevices, mountSourceOf, overlayWritableDirs, ownMountOfDevice, storedOnChain } from '../util/blockDevices.js';
+import { devicesUnderDir, mountDevices, mountSourceOf, overlayLayers, ownMountOfDevice, storedOnChain } from '../util/blockDevices.js';
 import { tryOr } from '../util/tryOr.js';
 import { createUnique } from '../util/createUnique.js';
 import { tryAppendSha256Sums } from '../util/sha256sums.js';
@@ -182,11 +182,10 @@ export function itemDevices(mountOf: ItemMount): (item: Pick<ItemRow, 'id' | 'de
     if (known !== undefined) return known;
     const adds: ItemDevice[] = [];
     if (mount.fs_type === 'overlay') {
-      for (const { dir } of overlayWritableDirs(mount.super_options ?? '')) {
-        // Gone since, a path of another mount namespace or a relative one: unknown (see unknownBacking).
-        const stat = dir[0] === 0x2f ? tryOr(() => fs.statSync(dir), null) : null;
-        if (stat === null) continue;
-        adds.push({ dev: devString(stat.dev), how: 'on an overlay whose upper layer is there' });
+      for (const { dir, device } of overlayLayers(mount.super_options ?? '')) {
+        // Not found from here: unknown (see unknownBacking).
+        if (device === null) continue;
+        adds.push({ dev: device, how: 'on an overlay whose upper layer is there' });
         // An upper layer in a btrfs subvolume (Docker on btrfs): the file system's devices.
         const below = mountSourceOf(dir);
         for (const device of below?.devices ?? []) adds.push({ dev: device, how: `on an overlay whose upper layer is on the ${below?.mount.fsType ?? ''} file system of ${below?.mount.source ?? ''}` });
@@ -232,10 +231,16 @@ const IN_MEMORY_FS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
  * and whether the case's writes land there, is unknown. One in memory (tmpfs, by statfs) is safe.
  */
 export function unknownBacking(mountOf: ItemMount, recorder: CommandRecorder): (item: ItemRow) => Promise<string | null> {
+  // Once per overlay mount (a container holds many items on one).
+  const overlays = new Map<string, string | null>();
   return async (item) => {
     if (item.dev === null || !item.dev.startsWith('0:') || item.kind === 'memfd') return null;
     const mount = mountOf(item);
-    if (mount?.fs_type === 'overlay') return unknownOverlayLayer(mount.super_options ?? '');
+    if (mount?.fs_type === 'overlay') {
+      const options = mount.super_options ?? '';
+      if (!overlays.has(options)) overlays.set(options, unknownOverlayLayer(options));
+      return overlays.get(options) ?? null;
+    }
     if (mount !== undefined) return null;
     const source = sourcePath(item);
     // Its file system is unknown: it may be one that does not answer (FUSE, NFS), so statfs is asked by a child.
@@ -281,7 +286,7 @@ function otherPaths(db: Db): (item: ItemRow) => readonly OtherPath[] {
  * unknown, so whether the case's writes land there cannot be told.
  */
 function unknownOverlayLayer(superOptions: string): string | null {
-  const lost = overlayWritableDirs(superOptions).find(({ dir }) => dir[0] !== 0x2f || tryOr(() => fs.statSync(dir), null) === null);
+  const lost = overlayLayers(superOptions).find(({ device }) => device === null);
   if (lost === undefined) return null;
   return `not copied: it is on an overlay whose ${lost.name} (${displayBytes(lost.dir)}) cannot be found from here (${lost.dir[0] === 0x2f ? 'gone, or a path of another mount namespace' : 'given relative to where the overlay was mounted from'}): ` +
     'the disk its bytes are on, and whether the case\'s writes land there, cannot be told; rerun with --force-same-fs to copy it anyway';

@@ -111,14 +111,11 @@ class StackWalk {
     if (mount === null || this.mountsSeen.has(mount.mntId)) return [];
     this.mountsSeen.add(mount.mntId);
     if (mount.fsType === 'overlay') {
-      return overlayWritableDirs(mount.superOptions).flatMap(({ name, dir: writable }) => {
-        // A relative path (the mount was made from its folder) or one of another mount namespace (inside a container, its root's upper directory is the host's path).
-        const stat = writable[0] === 0x2f ? tryOr(() => fs.statSync(writable), null) : null;
-        if (stat === null) {
+      return overlayLayers(mount.superOptions).flatMap(({ name, dir: writable, device }) => {
+        if (device === null) {
           if (name === 'upper directory') this.unseen.push(`an overlay whose upper directory ${displayBytes(writable)} cannot be seen from here (a relative path, or one of another mount namespace)`);
           return [];
         }
-        const device = devString(stat.dev);
         return [{ device, how: `an overlay whose ${name} ${displayBytes(writable)} is on ${device}`, dir: writable }];
       });
     }
@@ -160,6 +157,18 @@ export function btrfsWith(member: string): { fsid: string; devices: string[] } |
  * of the option as \ooo (seq_show_option); the option itself is as it was given, with overlay's own
  * escapes: a backslash keeps the next character (a comma) in the path (fs/overlayfs ovl_unescape).
  */
+/**
+ * An overlay's upper and work directories with the device each is on, as seen from here; device null
+ * when one cannot be found: a relative path (the mount was made from its folder), a path of another
+ * mount namespace (inside a container, its root's upper directory is the host's path), or gone.
+ */
+export function overlayLayers(superOptions: string): Array<{ name: 'upper directory' | 'work directory'; dir: Buffer; device: string | null }> {
+  return overlayWritableDirs(superOptions).map(({ name, dir }) => {
+    const stat = dir[0] === 0x2f ? tryOr(() => fs.statSync(dir), null) : null;
+    return { name, dir, device: stat === null ? null : devString(stat.dev) };
+  });
+}
+
 export function overlayWritableDirs(superOptions: string): Array<{ name: 'upper directory' | 'work directory'; dir: Buffer }> {
   return superOptions
     .split(',')
