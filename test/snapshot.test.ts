@@ -123,6 +123,22 @@ test('a usage error exits 2, a command missing too; help asked for exits 0', () 
   );
 });
 
+test('help of an unknown command names it; -q with -v and a bogus UNLINKED_STORE are usage errors, one line each', () => {
+  const run = (args: string[], env: NodeJS.ProcessEnv = process.env) => {
+    const result = spawnSync(process.execPath, [cliPath, ...args], { stdio: 'pipe', env });
+    return [result.status, result.stderr.toString()];
+  };
+  assert.deepEqual(run(['help', 'bogus']), [2, "unlinked: unknown command 'bogus' (run with --help for usage)\n"]);
+  assert.deepEqual(run(['help', 'image', 'bogus']), [2, "unlinked: unknown command 'image bogus' (run with --help for usage)\n"]);
+  assert.deepEqual(run(['image', 'help', 'bogus']), [2, "unlinked: unknown command 'image bogus' (run with --help for usage)\n"]);
+  const imageHelp = spawnSync(process.execPath, [cliPath, 'image', 'help', 'scan'], { stdio: 'pipe' });
+  assert.equal(imageHelp.status, 0);
+  assert.match(imageHelp.stdout.toString(), /^Usage: unlinked image scan \[options\] <image>\n/);
+  assert.deepEqual(run(['list', '-q', '--verbose']), [2, 'unlinked: --quiet and --verbose cannot be given together: choose one (run with --help for usage)\n']);
+  assert.deepEqual(run(['-v', 'list', '--quiet']), [2, 'unlinked: --quiet and --verbose cannot be given together: choose one (run with --help for usage)\n']);
+  assert.deepEqual(run(['list'], { ...process.env, UNLINKED_STORE: 'threads' }), [2, 'unlinked: UNLINKED_STORE must be thread, inline or auto, not "threads": unset it to let unlinked choose\n']);
+});
+
 test('snapshot --pid of a process that is not there: said, and partly done (exit 3); none there: nothing stored (exit 1); above pid_max: a usage error', (t) => {
   const caseDir = makeTempDir('nopid-case', '/dev/shm');
   t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));

@@ -26,6 +26,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`unlinked: too many open files: the limit is ${limit}, unlinked needs at least ${MIN_OPEN_FILES}: raise it, e.g. \`ulimit -n 1024\`\n`);
     return EXIT.failed;
   }
+  const store = process.env['UNLINKED_STORE'];
+  if (store !== undefined && !['thread', 'inline', 'auto'].includes(store)) {
+    process.stderr.write(`unlinked: UNLINKED_STORE must be thread, inline or auto, not ${JSON.stringify(store)}: unset it to let unlinked choose\n`);
+    return EXIT.usage;
+  }
   const program = buildProgram();
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,7 +1,7 @@
 // commander wiring only: each command lazily imports its module, so `--help` stays instant.
 import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { ExitCode } from '../errors.js';
+import { usageError, type ExitCode } from '../errors.js';
 import { makeContext, type CommandContext, type GlobalOptions } from './context.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -118,6 +118,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
         quiet: local.quiet === true || root.quiet === true,
         verbose: local.verbose === true || root.verbose === true,
       };
+      if (globals.quiet && globals.verbose) throw usageError('--quiet and --verbose cannot be given together: choose one (run with --help for usage)');
       const runner = await load();
       // commander passes (positionals..., options, command); hand the command module its own shape.
       const positionals = args.slice(0, -2);
@@ -201,10 +202,34 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .addHelpText('after', '\nExample:\n  sudo npx unlinked triage --case /mnt/usb/case-42')
     .action(invoke(async () => (await import('../commands/triage.js')).triageCommand as Runner));
 
+  for (const parent of [program, lsof, image]) addHelpCommand(parent);
   for (const command of [program, ...allCommands(program)]) {
     command.exitOverride();
   }
   return program;
+}
+
+/**
+ * `help [command...]` in place of commander's own, which printed the whole help as an error for an
+ * unknown name (`unlinked help bogus`) without naming it, and ignored a name after a known one.
+ */
+function addHelpCommand(parent: Command): void {
+  parent.helpCommand(false);
+  parent
+    .command('help [command...]')
+    .description('display help for command')
+    .action((names: string[]) => {
+      let target = parent;
+      for (const [index, name] of names.entries()) {
+        const next = target.commands.find((command) => command.name() === name);
+        if (next === undefined) {
+          const asked = [...(parent.parent === null ? [] : [parent.name()]), ...names.slice(0, index + 1)].join(' ');
+          throw usageError(`unknown command '${asked}' (run with --help for usage)`);
+        }
+        target = next;
+      }
+      target.help();
+    });
 }
 
 function allCommands(command: Command): Command[] {
