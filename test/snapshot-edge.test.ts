@@ -759,3 +759,80 @@ test('a snapshot stopped by Ctrl-C while lsof runs leaves no lsof capture that n
   assert.equal(db.prepare('SELECT count(*) FROM snapshots').pluck().get(), 0);
   db.close();
 });
+
+/** A deleted file written 50 ms after its birth (its ctime is not its birth time), then its holder runs as nobody. */
+const BORN_THEN_WRITTEN = String.raw`import ctypes, os, sys, time
+p = os.path.join(sys.argv[1], 'born')
+f = os.open(p, os.O_CREAT | os.O_RDWR, 0o600)
+if sys.argv[2] == 'nobody':
+    os.fchown(f, 65534, 65534)
+os.write(f, b'a' * 100)
+time.sleep(0.05)
+os.write(f, b'b' * 100)
+os.unlink(p)
+if sys.argv[2] == 'nobody':
+    os.setresgid(65534, 65534, 65534)
+    os.setresuid(65534, 65534, 65534)
+    ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: nobody may read its /proc again
+print(os.getpid(), flush=True)
+sys.stdin.read() if sys.argv[2] == 'nobody' else time.sleep(120)`;
+
+const SHA_BORN = crypto.createHash('sha256').update(Buffer.concat([Buffer.alloc(100, 'a'), Buffer.alloc(100, 'b')])).digest('hex');
+
+test('as non-root, a file written after its birth keeps its true birth time (map_files is not stat\'ed without the capability, which cost node its statx), and recover copies it (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'bornnobody', BORN_THEN_WRITTEN, ['nobody']);
+  fs.chmodSync(caseDir, 0o777);
+  const truth = fs.statSync(`/proc/${pid}/fd/3`, { bigint: true });
+  assert.notEqual(truth.birthtimeNs, truth.ctimeNs, 'the test needs a birth time apart from the ctime');
+  const asNobody = (args: string[]) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cliPath, '--case', caseDir, ...args], { encoding: 'utf8' });
+  const snapshot = asNobody(['snapshot', '--no-lsof', '--pid', String(pid), '--json']);
+  // Its own process is readable; map_files is refused to nobody (counted, as before).
+  assert.equal(snapshot.status, 3, snapshot.stderr);
+  assert.deepEqual((JSON.parse(snapshot.stdout) as { warnings: string[] }).warnings.filter((text) => text.includes('birth time')), []);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.deepEqual(db.prepare('SELECT pid, fd, btime_ns FROM items').all(), [{ pid, fd: 3, btime_ns: String(truth.birthtimeNs) }]);
+  assert.match((db.prepare('SELECT read_error FROM processes WHERE pid = ?').get(pid) as { read_error: string }).read_error, /^map_files: EPERM on \d+ mappings$/);
+  db.close();
+  const recover = asNobody(['recover', '--json']);
+  assert.equal(recover.status, 0, recover.stderr);
+  assert.deepEqual((JSON.parse(recover.stdout) as { sha256: string; complete: boolean }[]).map((copy) => [copy.sha256, copy.complete]), [[SHA_BORN, true]]);
+});
+
+test('in a user namespace (a rootless container) map_files is refused although the capabilities look held: birth times from there on are left unknown, said, and recover still copies by device and inode (root)', (t) => {
+  const dir = makeTempDir('bornuserns');
+  const caseDir = makeTempDir('bornuserns-case', '/dev/shm');
+  const pidFile = path.join(dir, 'pid');
+  t.after(() => {
+    const pid = Number(tryRead(pidFile));
+    if (pid > 0) spawnSync('kill', ['-9', String(pid)]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  // Holder and unlinked in one new user namespace (root mapped to root): the holder is readable,
+  // while map_files asks for CAP_SYS_ADMIN of the host's user namespace.
+  const script = String.raw`python3 -c "$1" "$2" root > "$3" < /dev/null &
+until [ -s "$3" ]; do sleep 0.05; done
+node "$4" --case "$5" snapshot --no-lsof --pid "$(cat "$3")" --json > "$5/snapshot.json"; echo "$?" > "$5/snapshot.rc"
+node "$4" --case "$5" recover --json > "$5/recover.json"; echo "$?" > "$5/recover.rc"`;
+  const run = spawnSync('unshare', ['-U', '-r', 'sh', '-c', script, 'sh', BORN_THEN_WRITTEN, dir, pidFile, cliPath, caseDir], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const read = (name: string) => fs.readFileSync(path.join(caseDir, name), 'utf8');
+  const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+  assert.equal(read('snapshot.rc'), '3\n');
+  assert.deepEqual((JSON.parse(read('snapshot.json')) as { warnings: string[] }).warnings, [
+    `no birth time is recorded from pid ${pid} on: a stat failed there in a way that makes node stat without statx for the rest of the run (EPERM, EINVAL or EOPNOTSUPP: map_files in a user namespace, a security module, a seccomp filter, a FUSE or network file system); recovering these items checks device and inode only, not that the file is the one born then`,
+  ]);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.deepEqual(db.prepare('SELECT pid, fd, btime_ns FROM items').all(), [{ pid, fd: 3, btime_ns: null }]);
+  db.close();
+  assert.equal(read('recover.rc'), '0\n');
+  assert.deepEqual((JSON.parse(read('recover.json')) as { sha256: string; complete: boolean }[]).map((copy) => [copy.sha256, copy.complete]), [[SHA_BORN, true]]);
+});
+
+function tryRead(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}

@@ -14,6 +14,7 @@ import { tryOr } from '../util/tryOr.js';
 import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './walkWatchdog.js';
 import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult } from './types.js';
 import { floorSeconds } from '../util/time.js';
+import { birthTimeNs, statxKnownLost, statxLost } from '../util/statx.js';
 
 const DELETED_SUFFIX = ' (deleted)';
 const MEMFD_PREFIX = '/memfd:';
@@ -413,6 +414,9 @@ function walkProcess(
     if (silent !== null) {
       leave(silent, 'maps');
       stat = NOT_EXAMINED;
+    } else if (stat === undefined && !mapFilesAllowed()) {
+      // Refused by the kernel anyway, and the refusal would cost node its statx (util/statx.ts).
+      stat = 'EPERM';
     } else if (stat === undefined) {
       about(progress, pid, -1, WHAT_MAP);
       stat = statMapFile(mapFilesDir + entry.range, mapPath.endsWith(DELETED_SUFFIX));
@@ -458,6 +462,15 @@ function walkProcess(
     // Gone before the walk was through: what was read is kept, the rest is missing (not "none").
     errors.push(`exited during the walk: ${gone.length > 0 ? gone.join(' and ') : 'part of it'} not read; what was read before is kept`);
     result.counts.processesVanished += threadOf === null ? 1 : 0;
+  }
+  // A stat refused here may have cost node its statx: this process's birth times may be ctimes.
+  if (!statxKnownLost() && statxLost()) {
+    for (const item of result.items.slice(itemsBefore)) item.btimeNs = null;
+    result.warnings.push(
+      `no birth time is recorded from ${threadOf === null ? `pid ${pid}` : `thread ${pid} of pid ${threadOf}`} on: a stat failed there in a way that makes node ` +
+        'stat without statx for the rest of the run (EPERM, EINVAL or EOPNOTSUPP: map_files in a user namespace, a security module, a seccomp filter, a FUSE or network file system); ' +
+        'recovering these items checks device and inode only, not that the file is the one born then',
+    );
   }
   if (errors.length > 0) {
     record.readError = errors.join('; ');
@@ -734,7 +747,7 @@ function statLite(file: string, exact = false): StatLite | undefined {
     return {
       dev: devString(exact.dev), ino: u64(exact.ino), mode: Number(exact.mode), size: u64(exact.size), nlink: Number(exact.nlink),
       uid: Number(exact.uid), gid: Number(exact.gid), atime: Number(floorSeconds(exact.atimeNs)), mtime: Number(floorSeconds(exact.mtimeNs)), ctime: Number(floorSeconds(exact.ctimeNs)),
-      btimeNs: exact.birthtimeNs === 0n ? null : String(exact.birthtimeNs),
+      btimeNs: birthTimeNs(exact, 'known'),
     };
   }
   return {
@@ -753,8 +766,8 @@ function birthOf(file: string, stat: StatLite, progress: Int32Array | null, pid:
   about(progress, pid, fd, what);
   try {
     const exact = fs.statSync(file, EXACT_STAT_OPTIONS);
-    if (exact === undefined || exact.birthtimeNs === 0n || devString(exact.dev) !== stat.dev || u64(exact.ino) !== stat.ino) return null;
-    return String(exact.birthtimeNs);
+    if (exact === undefined || devString(exact.dev) !== stat.dev || u64(exact.ino) !== stat.ino) return null;
+    return birthTimeNs(exact, 'known');
   } catch {
     return null;
   } finally {
@@ -774,6 +787,20 @@ function about(progress: Int32Array | null, pid: number, fd: number, what: numbe
 /** The stat returned. */
 function done(progress: Int32Array | null): void {
   if (progress !== null) Atomics.store(progress, WHAT, WHAT_NONE);
+}
+
+let mapFilesCapable: boolean | undefined;
+
+/**
+ * Whether /proc/PID/map_files can be stat'ed: the kernel asks for CAP_SYS_ADMIN or (since 5.9)
+ * CAP_CHECKPOINT_RESTORE, bits 21 and 40 of CapEff. Unknown: tried (a refusal is recorded as such).
+ */
+function mapFilesAllowed(): boolean {
+  if (mapFilesCapable === undefined) {
+    const hex = tryOr(() => /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'latin1'))?.[1] ?? null, null);
+    mapFilesCapable = hex === null || ((BigInt(`0x${hex}`) >> 21n) & 1n) === 1n || ((BigInt(`0x${hex}`) >> 40n) & 1n) === 1n;
+  }
+  return mapFilesCapable;
 }
 
 function statMapFile(file: string, exact = false): StatLite | string {

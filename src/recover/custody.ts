@@ -1,5 +1,6 @@
 // Custody: the process and the file we copy from are the ones the snapshot saw (PID reuse, fd reuse).
 import fs from 'node:fs';
+import { birthTimeNs } from '../util/statx.js';
 import { errnoCode } from '../errors.js';
 import { parseProcStat } from '../../parsers/procfs.js';
 import { devString } from '../../parsers/procfs.js';
@@ -61,9 +62,12 @@ export function checkOpenedFile(fd: number, item: Pick<ItemRow, 'dev' | 'inode' 
   return sameFile(item, devString(stat.dev), u64(stat.ino)) ?? sameBirth(item, birthNs(stat));
 }
 
-/** A stat's birth time as the snapshot keeps it (ns text), or null where the file system keeps none. */
+/**
+ * A stat's birth time as the snapshot keeps it (ns text), or null where the file system keeps none
+ * or this process stats without statx now (util/statx.ts).
+ */
 export function birthNs(stat: fs.BigIntStats): string | null {
-  return stat.birthtimeNs === 0n ? null : String(stat.birthtimeNs);
+  return birthTimeNs(stat);
 }
 
 /**
