@@ -545,6 +545,40 @@ test('a file on an overlay (a container\'s root) is on the disk of the overlay\'
   assert.ok(failures.some((note) => note.startsWith('not copied: it is on')), failures.join('; '));
 });
 
+test('an overlay mounted inside a holder\'s namespace: its upper directory is looked up as the holder sees it (here the same path names a tmpfs), so a case on the real upper disk is refused and one on the tmpfs is not (root)', async (t) => {
+  const dir = makeTempDir('nsoverlay'); // /var/tmp: the disk of the real upper layer
+  const decoy = makeTempDir('nsoverlay-decoy', '/dev/shm'); // the upper layer's path as seen from here: a tmpfs
+  for (const sub of ['real/upper', 'real/work', 'lower', 'merged']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+  for (const sub of ['upper', 'work']) fs.mkdirSync(path.join(decoy, sub));
+  const script = String.raw`mount --bind "$2/real" "$3" && mount -t overlay overlay -o "lowerdir=$2/lower,upperdir=$3/upper,workdir=$3/work" "$2/merged" && exec python3 -c "$1" "$2/merged"`;
+  const holder = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', HELD_IN_DIR, dir, decoy], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const safeCase = makeTempDir('nsoverlay-case', '/dev/shm');
+  t.after(async () => {
+    await killed(holder).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(decoy, { recursive: true, force: true });
+    fs.rmSync(safeCase, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(holder));
+  const diskCase = path.join(dir, 'case');
+  assert.equal(runCli(diskCase, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const refused = runCli(diskCase, ['recover', '--json']);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.equal(refused.stderr, `unlinked: refusing to write into ${diskCase}/recovered: it is on device ${devString(fs.statSync(dir).dev)}, the same file system as item 1 ` +
+    `(${dir}/merged/held.log, on an overlay whose upper layer is there (${decoy}/upper, as its process sees it)), whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs\n`);
+  assert.equal(runCli(safeCase, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const copies = json<RecoveredJson[]>(runCli(safeCase, ['recover', '--json']));
+  assert.deepEqual(copies.map((copy) => [copy.sha256, copy.complete]), [[sha256(Buffer.from('held on an overlay '.repeat(100))), true]]);
+});
+
+/** python3 holding a deleted file of DIR (made, written, unlinked): it prints its PID. */
+const HELD_IN_DIR = String.raw`import os, sys
+fd = os.open(os.path.join(sys.argv[1], 'held.log'), os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'held on an overlay ' * 100)
+os.unlink(os.path.join(sys.argv[1], 'held.log'))
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+
 /** python3 holding a deleted file of JAIL (made, written, unlinked), then chrooted into JAIL: it prints its PID. */
 const CHROOTED_HOLDER = String.raw`import os, sys
 jail = sys.argv[1]

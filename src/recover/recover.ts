@@ -14,7 +14,7 @@ import { HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, typ
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { startHash } from '../image/source.js';
 import { displayBytes, displayText } from '../util/bytes.js';
-import { devicesUnderDir, mountDevices, mountSourceOf, overlayLayers, ownMountOfDevice, storedOnChain } from '../util/blockDevices.js';
+import { devicesUnderDir, mountDevices, mountedHere, mountSourceOf, overlayLayers, ownMountOfDevice, storedOnChain } from '../util/blockDevices.js';
 import { tryOr } from '../util/tryOr.js';
 import { createUnique } from '../util/createUnique.js';
 import { tryAppendSha256Sums } from '../util/sha256sums.js';
@@ -85,7 +85,7 @@ const C_LOCALE = { LC_ALL: 'C' };
  * layer, a btrfs file system's device), where its writes really land.
  */
 export function sameFsRefusal(
-  outputDir: string, items: readonly Pick<ItemRow, 'id' | 'dev' | 'path'>[], devsOf: (item: Pick<ItemRow, 'id' | 'dev'>) => readonly ItemDevice[],
+  outputDir: string, items: readonly Pick<ItemRow, 'id' | 'dev' | 'pid' | 'path'>[], devsOf: (item: Pick<ItemRow, 'id' | 'dev' | 'pid'>) => readonly ItemDevice[],
   advice = 'whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs',
 ): string | null {
   const output = outputDevices(outputDir);
@@ -105,8 +105,8 @@ export function liveItemsRefusal(db: Db, dir: string, advice: string): string | 
   const origin = liveOrigin(db);
   // One item per snapshot, device and mount (what decides an item's devices): a case of 100,000
   // items on a few file systems is a few rows, not 100,000 paths in memory.
-  const rows = db.prepare(`SELECT id, snapshot_id, dev, path FROM items WHERE id IN
-    (SELECT min(id) FROM items WHERE dev IS NOT NULL GROUP BY snapshot_id, dev, mnt_ns, mnt_id) ORDER BY id`).all() as Array<Pick<ItemRow, 'id' | 'snapshot_id' | 'dev' | 'path'>>;
+  const rows = db.prepare(`SELECT id, snapshot_id, pid, dev, path FROM items WHERE id IN
+    (SELECT min(id) FROM items WHERE dev IS NOT NULL GROUP BY snapshot_id, dev, mnt_ns, mnt_id) ORDER BY id`).all() as Array<Pick<ItemRow, 'id' | 'snapshot_id' | 'pid' | 'dev' | 'path'>>;
   const live = rows.filter((item) => origin(item.snapshot_id) === null);
   return live.length === 0 ? null : sameFsRefusal(dir, live, itemDevices(itemMount(db)), advice);
 }
@@ -173,22 +173,26 @@ export function itemMount(db: Db): ItemMount {
 }
 
 /** The devices an item's bytes live on (see sameFsRefusal), from its mount (itemMount). */
-export function itemDevices(mountOf: ItemMount): (item: Pick<ItemRow, 'id' | 'dev'>) => readonly ItemDevice[] {
-  // The devices a mount adds, once per mount (a host-wide triage asks for thousands of items on a few mounts).
+export function itemDevices(mountOf: ItemMount): (item: Pick<ItemRow, 'id' | 'dev' | 'pid'>) => readonly ItemDevice[] {
+  // The devices a mount adds, once per mount and holder's root (a host-wide triage asks for thousands of items on a few mounts).
   const byMount = new Map<string, ItemDevice[]>();
-  const mountAdds = (mount: MountRow): ItemDevice[] => {
-    const key = `${mount.fs_type ?? ''}\0${mount.source ?? ''}\0${mount.super_options ?? ''}`;
+  const rootsOf = overlayRoots();
+  const mountAdds = (mount: MountRow, item: Pick<ItemRow, 'dev' | 'pid'>): ItemDevice[] => {
+    const roots = mount.fs_type === 'overlay' ? rootsOf(item, mount.super_options ?? '') : [];
+    const key = `${mount.fs_type ?? ''}\0${mount.source ?? ''}\0${mount.super_options ?? ''}\0${roots.join('\0')}`;
     const known = byMount.get(key);
     if (known !== undefined) return known;
     const adds: ItemDevice[] = [];
     if (mount.fs_type === 'overlay') {
-      for (const { dir, device } of overlayLayers(mount.super_options ?? '')) {
-        // Not found from here: unknown (see unknownBacking).
-        if (device === null) continue;
-        adds.push({ dev: device, how: 'on an overlay whose upper layer is there' });
-        // An upper layer in a btrfs subvolume (Docker on btrfs): the file system's devices.
-        const below = mountSourceOf(dir);
-        for (const device of below?.devices ?? []) adds.push({ dev: device, how: `on an overlay whose upper layer is on the ${below?.mount.fsType ?? ''} file system of ${below?.mount.source ?? ''}` });
+      for (const { found } of overlayLayers(mount.super_options ?? '', roots)) {
+        // Not found from here nor from the holder's root: unknown (see unknownBacking).
+        for (const { path: at, device } of found) {
+          const seen = at.toString('latin1').startsWith('/proc/') ? ` (${displayBytes(at.subarray(at.indexOf('/root/') + 5))}, as its process sees it)` : '';
+          adds.push({ dev: device, how: `on an overlay whose upper layer is there${seen}` });
+          // An upper layer in a btrfs subvolume (Docker on btrfs): the file system's devices.
+          const below = mountSourceOf(at);
+          for (const device of below?.devices ?? []) adds.push({ dev: device, how: `on an overlay whose upper layer is on the ${below?.mount.fsType ?? ''} file system of ${below?.mount.source ?? ''}` });
+        }
       }
     } else if (mount.source !== null) {
       // The mount's source names its block device (btrfs, whose files carry a subvolume's anonymous
@@ -205,7 +209,7 @@ export function itemDevices(mountOf: ItemMount): (item: Pick<ItemRow, 'id' | 'de
     // where a payload is dropped, and where the README puts a case.
     if (mount?.fs_type === 'tmpfs' || mount?.fs_type === 'ramfs') return [];
     const devs: ItemDevice[] = item.dev === null ? [] : [{ dev: item.dev, how: null }];
-    for (const add of mount === undefined ? [] : mountAdds(mount)) if (!devs.some((known) => known.dev === add.dev)) devs.push(add);
+    for (const add of mount === undefined ? [] : mountAdds(mount, item)) if (!devs.some((known) => known.dev === add.dev)) devs.push(add);
     return devs;
   };
 }
@@ -231,15 +235,18 @@ const IN_MEMORY_FS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
  * and whether the case's writes land there, is unknown. One in memory (tmpfs, by statfs) is safe.
  */
 export function unknownBacking(mountOf: ItemMount, recorder: CommandRecorder): (item: ItemRow) => Promise<string | null> {
-  // Once per overlay mount (a container holds many items on one).
+  // Once per overlay mount and holder's root (a container holds many items on one).
   const overlays = new Map<string, string | null>();
+  const rootsOf = overlayRoots();
   return async (item) => {
     if (item.dev === null || !item.dev.startsWith('0:') || item.kind === 'memfd') return null;
     const mount = mountOf(item);
     if (mount?.fs_type === 'overlay') {
       const options = mount.super_options ?? '';
-      if (!overlays.has(options)) overlays.set(options, unknownOverlayLayer(options));
-      return overlays.get(options) ?? null;
+      const roots = rootsOf(item, options);
+      const key = `${options}\0${roots.join('\0')}`;
+      if (!overlays.has(key)) overlays.set(key, unknownOverlayLayer(options, roots));
+      return overlays.get(key) ?? null;
     }
     if (mount !== undefined) return null;
     const source = sourcePath(item);
@@ -285,11 +292,27 @@ function otherPaths(db: Db): (item: ItemRow) => readonly OtherPath[] {
  * was mounted from, or a path of another mount namespace, or gone): the disk its bytes are on is
  * unknown, so whether the case's writes land there cannot be told.
  */
-function unknownOverlayLayer(superOptions: string): string | null {
-  const lost = overlayLayers(superOptions).find(({ device }) => device === null);
+function unknownOverlayLayer(superOptions: string, roots: readonly string[]): string | null {
+  const lost = overlayLayers(superOptions, roots).find(({ found }) => found.length === 0);
   if (lost === undefined) return null;
   return `not copied: it is on an overlay whose ${lost.name} (${displayBytes(lost.dir)}) cannot be found from here (${lost.dir[0] === 0x2f ? 'gone, or a path of another mount namespace' : 'given relative to where the overlay was mounted from'}): ` +
     'the disk its bytes are on, and whether the case\'s writes land there, cannot be told; rerun with --force-same-fs to copy it anyway';
+}
+
+/**
+ * Where an overlay's upperdir and workdir (paths as its mounter saw them) are looked up: from the
+ * holder's root (an overlay mounted inside the holder's namespace: from here the same path can name
+ * another directory, even on another disk), and from here too when the overlay is mounted here as
+ * well (made here, then reached the holder's namespace, as a container runtime's do). Each
+ * directory found counts: a copy is refused on any of them.
+ */
+function overlayRoots(): (item: Pick<ItemRow, 'pid'>, superOptions: string) => string[] {
+  const here = new Map<string, boolean>();
+  return (item, superOptions) => {
+    const holder = `${procDirOf('/proc', item.pid)}/root`;
+    if (!here.has(superOptions)) here.set(superOptions, mountedHere('overlay', superOptions));
+    return here.get(superOptions) === true ? ['', holder] : [holder];
+  };
 }
 
 /** A whole copy of a file another item of the same file may stand on: which item's, and the file as it was before it. */

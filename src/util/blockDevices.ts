@@ -111,7 +111,8 @@ class StackWalk {
     if (mount === null || this.mountsSeen.has(mount.mntId)) return [];
     this.mountsSeen.add(mount.mntId);
     if (mount.fsType === 'overlay') {
-      return overlayLayers(mount.superOptions).flatMap(({ name, dir: writable, device }) => {
+      return overlayLayers(mount.superOptions).flatMap(({ name, dir: writable, found }) => {
+        const device = found[0]?.device ?? null;
         if (device === null) {
           if (name === 'upper directory') this.unseen.push(`an overlay whose upper directory ${displayBytes(writable)} cannot be seen from here (a relative path, or one of another mount namespace)`);
           return [];
@@ -158,14 +159,21 @@ export function btrfsWith(member: string): { fsid: string; devices: string[] } |
  * escapes: a backslash keeps the next character (a comma) in the path (fs/overlayfs ovl_unescape).
  */
 /**
- * An overlay's upper and work directories with the device each is on, as seen from here; device null
- * when one cannot be found: a relative path (the mount was made from its folder), a path of another
- * mount namespace (inside a container, its root's upper directory is the host's path), or gone.
+ * An overlay's upper and work directories with the devices each is on, looked up under each of
+ * `roots` ('' is here; "/proc/PID/root" is a holder's root): none when not found under any, as for
+ * a relative path (the mount was made from its folder), a path of another mount namespace (inside a
+ * container, its root's upper directory is the host's path), or gone.
  */
-export function overlayLayers(superOptions: string): Array<{ name: 'upper directory' | 'work directory'; dir: Buffer; device: string | null }> {
+export function overlayLayers(superOptions: string, roots: readonly string[] = ['']): Array<{ name: 'upper directory' | 'work directory'; dir: Buffer; found: Array<{ path: Buffer; device: string }> }> {
   return overlayWritableDirs(superOptions).map(({ name, dir }) => {
-    const stat = dir[0] === 0x2f ? tryOr(() => fs.statSync(dir), null) : null;
-    return { name, dir, device: stat === null ? null : devString(stat.dev) };
+    const found: Array<{ path: Buffer; device: string }> = [];
+    for (const root of dir[0] === 0x2f ? roots : []) {
+      const at = Buffer.concat([Buffer.from(root, 'latin1'), dir]);
+      const stat = tryOr(() => fs.statSync(at), null);
+      const device = stat === null ? null : devString(stat.dev);
+      if (device !== null && !found.some((known) => known.device === device)) found.push({ path: at, device });
+    }
+    return { name, dir, found };
   });
 }
 
@@ -211,6 +219,11 @@ function mountOf(dir: string | Buffer, mounts: () => MountInfo[]): MountInfo | n
 /** A mount of device DEV (MAJ:MIN) in this process's mount namespace, or null. */
 export function ownMountOfDevice(dev: string): MountInfo | null {
   return ownMounts().find((mount) => mount.dev === dev) ?? null;
+}
+
+/** Whether a file system of that type with those super options (one superblock) is mounted in this process's mount namespace. */
+export function mountedHere(fsType: string, superOptions: string): boolean {
+  return ownMounts().some((mount) => mount.fsType === fsType && mount.superOptions === superOptions);
 }
 
 /** This process's mount namespace's mounts (none when unreadable). */
