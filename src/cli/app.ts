@@ -5,6 +5,8 @@ import { EXIT, UnlinkedError, errnoCode, oneLine } from '../errors.js';
 import { buildProgram } from './program.js';
 import { leaveDeletedCwd } from '../util/cwd.js';
 import { BUSY_TIMEOUT_MS } from '../store/busy.js';
+import { displayBytes } from '../util/bytes.js';
+import { tryOr } from '../util/tryOr.js';
 
 /** Node itself, its thread pool and SQLite need a few dozen descriptors before we open anything. */
 const MIN_OPEN_FILES = 80;
@@ -26,6 +28,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`unlinked: too many open files: the limit is ${limit}, unlinked needs at least ${MIN_OPEN_FILES}: raise it, e.g. \`ulimit -n 1024\`\n`);
     return EXIT.failed;
   }
+  const notUtf8 = argumentNotUtf8(argv);
+  if (notUtf8 !== null) {
+    process.stderr.write(`unlinked: the argument ${notUtf8} is not valid UTF-8: node would pass it on with those bytes replaced (U+FFFD), naming another file; give a path of UTF-8 bytes (hard-link or rename the file or folder) (run with --help for usage)\n`);
+    return EXIT.usage;
+  }
   const store = process.env['UNLINKED_STORE'];
   if (store !== undefined && !['thread', 'inline', 'auto'].includes(store)) {
     process.stderr.write(`unlinked: UNLINKED_STORE must be thread, inline or auto, not ${JSON.stringify(store)}: unset it to let unlinked choose\n`);
@@ -38,6 +45,21 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     return reportError(error, argv.includes('-v') || argv.includes('--verbose'));
   }
+}
+
+/**
+ * The first argument whose bytes are not UTF-8, shown escaped, or null. Node decodes the command
+ * line as UTF-8 and replaces what is not: a case folder or report named with the byte 0xff would be
+ * written under another name. The bytes themselves are in /proc/self/cmdline (argv ends it).
+ */
+function argumentNotUtf8(argv: readonly string[]): string | null {
+  if (!argv.some((argument) => argument.includes('\ufffd'))) return null;
+  const raw = tryOr(() => fs.readFileSync('/proc/self/cmdline'), null);
+  if (raw === null) return null;
+  const parts = raw.subarray(0, raw.at(-1) === 0 ? -1 : undefined).toString('latin1').split('\0').map((part) => Buffer.from(part, 'latin1'));
+  const mine = parts.slice(parts.length - argv.length);
+  const bad = mine.find((bytes, index) => !bytes.equals(Buffer.from(argv[index] ?? '', 'utf8')));
+  return bad === undefined ? null : displayBytes(bad);
 }
 
 export function reportError(error: unknown, verbose: boolean): number {

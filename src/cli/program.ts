@@ -103,7 +103,7 @@ export function buildProgram(): Command & { exitCodeResult?: number } {
     .configureOutput({ outputError: (text, write) => write(`unlinked: ${text.replace(/^error: /, '').trimEnd()} (run with --help for usage)\n`) })
     .addHelpText('after', `
 Examples:
-  sudo npx unlinked triage                     snapshot, recover everything, write reports
+  sudo npx unlinked triage                           # snapshot, recover everything, write reports
   npx unlinked snapshot; npx unlinked list --json    # snapshot exits 3 when some process could not be read
   npx unlinked image scan /evidence/disk.img --json
 Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the case database).`);
@@ -140,7 +140,8 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .addHelpText('after', '\nExample:\n  npx unlinked list --json | jq \'.[] | select(.kind == "exe")\'')
     .action(invoke(async () => (await import('../commands/list.js')).listCommand as Runner));
 
-  const lsof = program.command('lsof').description('lsof output captured elsewhere');
+  const lsof = program.command('lsof').description('lsof output captured elsewhere')
+    .addHelpText('after', '\nGlobal options (--case, --json, -q, -v) go before or after the subcommand.\n\nExample:\n  npx unlinked lsof import web01-lsof.txt --host web01');
   withCommon(lsof.command('import'))
     .description('store lsof output (-F field output or the plain table) as a snapshot of source lsof')
     .argument('<file>', 'captured lsof output')
@@ -166,7 +167,8 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .addHelpText('after', '\nExample:\n  sudo npx unlinked relink --item 7 --to /var/tmp/rescued.bin')
     .action(invoke(async () => (await import('../commands/relink.js')).relinkCommand as Runner));
 
-  const image = program.command('image').description('offline disk images and block devices (read-only)');
+  const image = program.command('image').description('offline disk images and block devices (read-only)')
+    .addHelpText('after', '\nGlobal options (--case, --json, -q, -v) go before or after the subcommand.\n\nExamples:\n  npx unlinked image scan /evidence/sda.dd --json\n  npx unlinked image extract /evidence/sda.dd --all --json');
   withCommon(image.command('scan'))
     .description('find orphan and deleted inodes in a raw image or device')
     .argument('<image>', 'raw image file or block device')
