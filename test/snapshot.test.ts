@@ -180,6 +180,13 @@ test('as non-root: what is readable is listed, stderr says how many processes co
   const summary = JSON.parse(result.stdout) as { processes_seen: number; processes_unreadable: number };
   assert.ok(summary.processes_unreadable > 0);
   assert.match(result.stderr, new RegExp(`run as root to read other users' processes: ${summary.processes_unreadable} of ${summary.processes_seen} processes could not be fully read \\(see processes\\.read_error\\)`));
+  // Where the snapshot is shown later, "none found" is never all that is said.
+  const said = `${summary.processes_unreadable} of ${summary.processes_seen} processes could not be fully read (processes.read_error): a deleted file they hold may be missing from this snapshot`;
+  const list = runCli(caseDir, ['list']);
+  assert.equal(list.code, 0);
+  assert.ok(list.stderr.includes(`warning: snapshot 1: ${said}\n`), list.stderr);
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']).stdout;
+  assert.ok(html.includes(`<ul class="warnings"><li>${said}</li>`), 'the HTML shows it under the snapshot');
 });
 
 test('a file held inside another mount namespace shows that namespace\'s mount point (root)', async (t) => {

@@ -2,6 +2,7 @@ import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { itemJson, latestSnapshotId, listItems, snapshotExists } from '../store/items.js';
+import { unreadSaid, type UnreadCounts } from '../store/snapshots.js';
 import { displayBytes, displayText } from '../util/bytes.js';
 import { jsonText } from '../util/u64.js';
 
@@ -25,13 +26,13 @@ export async function listCommand(ctx: CommandContext, options: ListCommandOptio
       return EXIT.ok;
     }
     if (rows.length === 0) ctx.info('no deleted-but-open items');
-    if (options.all === true) {
-      // Several snapshots: each line starts with its snapshot, and stderr says what each one is (an
-      // lsof import of another host has PIDs of that host).
-      const snapshots = kase.db.prepare(`SELECT id, source, host, started_at FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).all() as Array<{ id: number; source: string; host: string | null; started_at: string }>;
-      for (const snapshot of snapshots) {
-        ctx.info(`snapshot ${snapshot.id}: ${snapshot.source === 'proc' ? 'live /proc walk' : 'lsof import'} of ${displayText(snapshot.host) ?? '?'} at ${snapshot.started_at}`);
-      }
+    // Several snapshots: each line starts with its snapshot, and stderr says what each one is (an
+    // lsof import of another host has PIDs of that host) and what it could not read (either way).
+    const snapshots = kase.db.prepare(`SELECT id, source, host, started_at, processes_seen, processes_unreadable, processes_vanished FROM snapshots
+      WHERE finished_at IS NOT NULL AND (? IS NULL OR id = ?) ORDER BY id`).all(snapshotId, snapshotId) as Array<UnreadCounts & { id: number; host: string | null; started_at: string }>;
+    for (const snapshot of snapshots) {
+      if (options.all === true) ctx.info(`snapshot ${snapshot.id}: ${snapshot.source === 'proc' ? 'live /proc walk' : 'lsof import'} of ${displayText(snapshot.host) ?? '?'} at ${snapshot.started_at}`);
+      for (const said of unreadSaid(snapshot)) ctx.warn(`snapshot ${snapshot.id}: ${said}`);
     }
     for (const row of rows) {
       const where = row.fd === null ? row.kind : `${row.kind} ${row.fd}`;

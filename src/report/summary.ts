@@ -3,6 +3,7 @@ import type { Db } from '../store/db.js';
 import { shownCopy } from './rows.js';
 import { SHOWN_INODES, sameFilesystemScans } from '../store/images.js';
 import { displayText } from '../util/bytes.js';
+import { unreadSaid, type UnreadCounts } from '../store/snapshots.js';
 
 export interface CaseSummary {
   hosts: string[];
@@ -41,8 +42,13 @@ export function caseSummary(db: Db): CaseSummary {
   return {
     hosts: (db.prepare(`SELECT DISTINCT host FROM snapshots WHERE host IS NOT NULL ORDER BY host`).all() as Array<{ host: string }>).map((row) => displayText(row.host)),
     kernels: (db.prepare(`SELECT DISTINCT kernel FROM snapshots WHERE kernel IS NOT NULL`).all() as Array<{ kernel: string }>).map((row) => row.kernel),
-    snapshots: (db.prepare(`SELECT id, source, host, started_at, finished_at, import_file, warnings FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).all() as Array<Omit<CaseSummary['snapshots'][number], 'warnings'> & { warnings: string | null }>)
-      .map((snapshot) => ({ ...snapshot, host: displayText(snapshot.host), import_file: displayText(snapshot.import_file), warnings: warningList(snapshot.warnings) })),
+    snapshots: (db.prepare(`SELECT id, source, host, started_at, finished_at, import_file, warnings, processes_seen, processes_unreadable, processes_vanished
+      FROM snapshots WHERE finished_at IS NOT NULL ORDER BY id`).all() as Array<Omit<CaseSummary['snapshots'][number], 'warnings'> & UnreadCounts & { warnings: string | null }>)
+      // What the walk could not read comes first: "none found" is only among what was read.
+      .map(({ processes_seen, processes_unreadable, processes_vanished, ...snapshot }) => ({
+        ...snapshot, host: displayText(snapshot.host), import_file: displayText(snapshot.import_file),
+        warnings: [...unreadSaid({ source: snapshot.source, processes_seen, processes_unreadable, processes_vanished }), ...warningList(snapshot.warnings)],
+      })),
     itemsByKind,
     items: count(`SELECT count(*) AS n FROM items WHERE ${finished}`),
     procOnly: count(`SELECT count(*) AS n FROM items WHERE ${finished} AND in_proc = 1 AND in_lsof = 0 AND ${lsofRan}`),

@@ -154,3 +154,25 @@ export class WalkWriter {
       .run(walk.counts.processesSeen, walk.counts.processesVanished, walk.counts.processesUnreadable, walk.counts.fdsSeen, walk.counts.fdsVanished, this.snapshotId);
   }
 }
+
+/** A snapshot's counts of processes it could not see whole. */
+export interface UnreadCounts {
+  source: string;
+  processes_seen: number;
+  processes_unreadable: number;
+  processes_vanished: number;
+}
+
+/**
+ * What a live snapshot could not see, in words, for the places that show a snapshot (list, HTML): a
+ * snapshot of a non-root user that read no other process found "none" only among what it read.
+ */
+export function unreadSaid(counts: UnreadCounts): string[] {
+  if (counts.source !== 'proc') return [];
+  const said: string[] = [];
+  if (counts.processes_unreadable > 0) {
+    said.push(`${counts.processes_unreadable} of ${counts.processes_seen} processes could not be fully read (processes.read_error): a deleted file they hold may be missing from this snapshot`);
+  }
+  if (counts.processes_vanished > 0) said.push(`${counts.processes_vanished} process${counts.processes_vanished === 1 ? '' : 'es'} exited or changed during the walk (partly read)`);
+  return said;
+}
