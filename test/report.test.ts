@@ -784,3 +784,22 @@ test('HTML: a case whose snapshot found no deleted-but-open file says so, not "n
 function domText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
+
+test('HTML in headless Chromium: each finding shows its times in UTC, and sorting by time is by number (1901 before 1969, 2400 last), not as text', (t) => {
+  // Live items 1-8 of the report case: mtimes across 1901, 1969, 2015, 2040 and 2400.
+  const mtimes = [13569465601, -2, 1433592000, -2147472000, 2208988800, 1614834367, 1796429724, 1643767322];
+  const dir = reportCase(t, (db) => {
+    const set = db.prepare('UPDATE items SET mtime = ? WHERE id = ?');
+    mtimes.forEach((mtime, index) => set.run(mtime, index + 1));
+  });
+  assert.equal(runCli(dir, ['report', '--format', 'html']).code, 0);
+  const file = path.join(dir, 'reports', 'report.html');
+  const { dom } = dumpDom(file, '#sort=mtime-asc');
+  const body = dom.slice(dom.indexOf('<tbody>'), dom.indexOf('</tbody>'));
+  const order = [...body.matchAll(/data-id="live-(\d+)"/g)].map((match) => Number(match[1])).filter((id) => id <= mtimes.length);
+  const byTime = mtimes.map((mtime, index) => [mtime, index + 1] as const).sort((a, b) => a[0] - b[0]).map(([, id]) => id);
+  assert.deepEqual(order, byTime);
+  assert.ok(body.includes('<div>modified 1901-12-14T00:00:00Z</div>'), 'a time before 1970');
+  assert.ok(body.includes('<div>modified 2400-01-01T00:00:01Z</div>'), 'a time after 2038');
+  assert.ok(body.includes('<div>modified 1969-12-31T23:59:58Z</div>'));
+});

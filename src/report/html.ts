@@ -41,6 +41,7 @@ td.path{font-family:ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-a
 td.copy{word-break:break-all;max-width:180px}
 td.hash{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:11px;word-break:break-all;max-width:180px}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.times{white-space:nowrap;font-size:12px;font-variant-numeric:tabular-nums}
 tr.incomplete td{background:var(--warnbg)}
 tr.unrecoverable td{background:var(--badbg)}
 .badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:11px;font-weight:600;background:#e7ecf7;color:#23407a}
@@ -65,8 +66,10 @@ var data=JSON.parse(document.getElementById("findings-data").textContent);
 var cols=data.columns,rows=data.rows,linkBase=data.linkBase;
 var idx={};cols.forEach(function(c,i){idx[c]=i;});
 var procs={};rows.forEach(function(r){if(r[idx.finding]!=="live")return;var k=r[idx.snapshot_id]+"/"+r[idx.pid];if(r[idx.exe]!==null||r[idx.cmdline]!==null)procs[k]=[r[idx.exe],r[idx.cmdline]];else if(procs[k]){r[idx.exe]=procs[k][0];r[idx.cmdline]=procs[k][1];}});
-var shown=[["finding","where"],["pid","pid"],["comm","process"],["kind","kind"],["fd","fd"],["path","path"],["inode","inode"],["size","size"],["source","seen by"],["status","recovery"],["sha256","sha256"],["output","copy"],["note","note"]];
-var numeric={pid:1,fd:1,inode:1,size:1};
+var shown=[["finding","where"],["pid","pid"],["comm","process"],["kind","kind"],["fd","fd"],["path","path"],["inode","inode"],["size","size"],["mtime","times (UTC)"],["source","seen by"],["status","recovery"],["sha256","sha256"],["output","copy"],["note","note"]];
+var numeric={pid:1,fd:1,inode:1,size:1,mtime:1,atime:1,ctime:1,dtime:1,crtime:1,start_time:1,snapshot_id:1,offset_sectors:1,uid:1,gid:1,mode:1};
+var times=[["mtime","modified"],["ctime","changed"],["atime","accessed"],["crtime","born"],["dtime","deleted"]];
+function when(s){var d=new Date(s*1000);return isNaN(d.getTime())?String(s):d.toISOString().replace(".000Z","Z");}
 var state={sort:null,desc:false,q:"",kind:"",page:0,per:200};
 var table=document.getElementById("findings"),tbody=table.querySelector("tbody"),info=document.getElementById("pageinfo");
 function el(tag,cls,text){var e=document.createElement(tag);if(cls)e.className=cls;if(text!==undefined&&text!==null)e.textContent=String(text);return e;}
@@ -87,6 +90,7 @@ function cell(r,c){var v=r[idx[c]],td;
  if(c==="sha256"){return el("td","hash",v);}
  if(c==="output"){td=el("td","copy");if(v){var a=el("a",null,v.split("/").pop());a.setAttribute("href",linkBase+v.split("/").map(encodeURIComponent).join("/"));td.appendChild(a);}return td;}
  if(c==="note"){return el("td","note",v);}
+ if(c==="mtime"){td=el("td","times");times.forEach(function(t){var s=r[idx[t[0]]];if(s!==null&&s!==undefined)td.appendChild(el("div",null,t[1]+" "+when(s)));});return td;}
  return el("td",numeric[c]?"num":null,v);}
 function render(){var list=visible();var pages=Math.max(1,Math.ceil(list.length/state.per));if(state.page>=pages)state.page=pages-1;
  tbody.textContent="";var start=state.page*state.per;var frag=document.createDocumentFragment();
