@@ -402,6 +402,17 @@ test('JSON: one document with the records of CONTRACT.md', (t) => {
   ]);
   assert.deepEqual(document['snapshots']?.map((snapshot) => snapshot['warnings']), document['snapshots']?.map(() => []), 'warnings: an array, not JSON text');
   assert.deepEqual(document['commands']?.[0]?.['argv'], ['+L1', '-n', '-P']);
+  // What was scanned, its hash and when: the evidence's own record.
+  assert.deepEqual(document['images'], [{
+    id: 1, path: '/evidence/web01.dd', is_device: false, size: 67108864, sha256: 'c'.repeat(64), sha256_after: null, unchanged_after: null, mtime_ns: null, ctime_ns: null,
+    scanned_at: '2026-11-24T11:00:00Z', partition_table: null,
+    filesystems: [{
+      offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', label: null, last_mounted_at: null, last_mount_point: null, block_size: null, inode_count: null,
+      orphan_file: false, last_orphan: null, partial: null, device: null, error: null,
+    }],
+  }]);
+  const html = runCli(dir, ['report', '--format', 'html', '--out', '-']).stdout;
+  assert.ok(html.includes(`<ul class="images"><li><span class="path">/evidence/web01.dd</span>, 67108864 bytes, scanned 2026-11-24T11:00:00Z, sha256 <span class="hash">${'c'.repeat(64)}</span></li></ul>`));
 });
 
 test('JSON: image inodes carry the name fls found (display form and bytes) and crtime', (t) => {

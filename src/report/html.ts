@@ -53,6 +53,9 @@ tr.unrecoverable td{background:var(--badbg)}
 .pager{display:flex;gap:8px;align-items:center;margin-top:10px}
 .empty{padding:30px;text-align:center;color:var(--muted)}
 ul.warnings{margin:4px 0 8px;color:var(--muted);font-size:12px;word-break:break-all}
+ul.images{margin:8px 0 0;font-size:12px;word-break:break-all}
+ul.images .hash{font-family:ui-monospace,"DejaVu Sans Mono",monospace}
+ul.images .bad{color:var(--bad)}
 pre{white-space:pre-wrap;word-break:break-all;margin:0;font-size:12px}
 `;
 
@@ -164,7 +167,18 @@ ${card(summary.both, 'seen by both')}${card(summary.procOnly, 'seen by /proc onl
 ${card(summary.images, 'images scanned')}${card(summary.imageInodes.orphan, 'orphan inodes')}${card(summary.imageInodes.deleted, 'deleted inodes')}
 ${card(summary.imageInodes.recoverable, 'recoverable')}${card(summary.extractedComplete, 'extracted complete', 'ok')}
 ${card(summary.extractedIncomplete, 'extracted incomplete', summary.extractedIncomplete > 0 ? 'bad' : '')}${card(summary.correlated, 'held open by a live process')}
-</div></section>`;
+</div>${imagesHtml(summary.imageList)}</section>`;
+}
+
+/** Each scan: the image or device read, its size and sha256 (and the second read's, --verify), when (the first 50). */
+function imagesHtml(images: CaseSummary['imageList']): string {
+  if (images.length === 0) return '';
+  const line = (image: CaseSummary['imageList'][number]): string => {
+    const after = image.sha256_after === null ? '' : image.sha256_after === image.sha256 ? ', read again after the scan: the same' : `, read again after the scan: <span class="bad">${escapeHtml(image.sha256_after)}</span>`;
+    return `<li><span class="path">${escapeHtml(image.path)}</span>${image.is_device === 1 ? ' (device)' : ''}, ${image.size ?? '?'} bytes, scanned ${escapeHtml(image.scanned_at)}, ` +
+      `sha256 <span class="hash">${escapeHtml(image.sha256 ?? 'not computed')}</span>${after}</li>`;
+  };
+  return `<ul class="images">${images.slice(0, 50).map(line).join('')}${images.length > 50 ? `<li>and ${images.length - 50} more (the JSON report's images)</li>` : ''}</ul>`;
 }
 
 function provenanceHtml(summary: CaseSummary): string {
@@ -174,10 +188,10 @@ function provenanceHtml(summary: CaseSummary): string {
       // Arguments (image paths), versions and errors are text from outside: in the display form.
       // Each argument in the display form, quoted when it holds a space or a quote (or is empty): where one ends stays visible.
       const argv = (JSON.parse(command.argv) as string[]).map((arg) => quotedArg(displayText(arg))).join(' ');
-      return `<tr><td>${escapeHtml(command.started_at)}</td><td>${escapeHtml(command.program)}</td><td>${escapeHtml(displayText(command.version ?? ''))}</td><td class="path">${escapeHtml(argv)}</td><td class="num">${command.exit_code ?? ''}</td><td class="note">${escapeHtml(displayText(command.error ?? ''))}</td></tr>`;
+      return `<tr><td>${escapeHtml(command.started_at)}</td><td>${escapeHtml(command.finished_at ?? '')}</td><td>${escapeHtml(command.program)}</td><td>${escapeHtml(displayText(command.version ?? ''))}</td><td class="path">${escapeHtml(argv)}</td><td class="num">${command.exit_code ?? ''}</td><td class="note">${escapeHtml(displayText(command.error ?? ''))}</td></tr>`;
     })
     .join('');
-  return `<section><h2>Commands run (provenance)</h2><table><thead><tr><th>started</th><th>program</th><th>version</th><th>arguments</th><th>exit</th><th>error</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+  return `<section><h2>Commands run (provenance)</h2><table><thead><tr><th>started</th><th>finished</th><th>program</th><th>version</th><th>arguments</th><th>exit</th><th>error</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
 export async function writeHtml(input: ReportInput, out: Writable): Promise<void> {

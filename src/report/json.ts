@@ -5,7 +5,7 @@ import { ITEM_COLUMNS, exactItem, itemJson, type StoredItemRow } from '../store/
 import type { ReportInput } from './registry.js';
 import { currentOutput } from './rows.js';
 import { SHOWN_INODES, correlate, liveJson, sameFilesystemScans } from '../store/images.js';
-import { displayBytes } from '../util/bytes.js';
+import { displayBytes, displayText } from '../util/bytes.js';
 import { writeLines } from './stream.js';
 import { exactText, jsonText, readU64 } from '../util/u64.js';
 
@@ -35,6 +35,20 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
         ${exactText('i.inode', 'inode_text')} FROM recoveries r JOIN items i ON i.id = r.item_id ORDER BY r.id`);
       for (const { inode_text: inodeText, ...row } of rows.iterate() as IterableIterator<Record<string, unknown> & { inode: number | null; inode_text: string | null }>) {
         yield { ...row, inode: readU64(row.inode, inodeText), output: currentOutput(input.caseDir, row['output'] as string | null), complete: row['complete'] === 1 };
+      }
+    })());
+    yield* array('images', (function* () {
+      // Each image or device scanned: its path, its sha256 (and the second one of --verify), when, and its file systems.
+      const filesystems = db.prepare(`SELECT offset_sectors, fs_type, fs_uuid, label, last_mounted_at, last_mount_point, block_size, inode_count, orphan_file, last_orphan, partial, device, error
+        FROM image_filesystems WHERE image_id = ? ORDER BY offset_sectors, id`);
+      const rows = db.prepare(`SELECT id, path, is_device, size, sha256, sha256_after, unchanged_after, mtime_ns, ctime_ns, scanned_at, partition_table FROM images ORDER BY id`);
+      for (const row of rows.iterate() as IterableIterator<Record<string, unknown> & { id: number; path: string; is_device: number; unchanged_after: number | null }>) {
+        yield {
+          ...row, path: displayText(row.path), is_device: row.is_device === 1, unchanged_after: row.unchanged_after === null ? null : row.unchanged_after === 1,
+          filesystems: (filesystems.all(row.id) as Array<Record<string, unknown> & { orphan_file: number; partial: number | null }>).map((fs) => ({
+            ...fs, orphan_file: fs.orphan_file === 1, partial: fs.partial === null ? null : fs.partial === 1,
+          })),
+        };
       }
     })());
     yield* array('image_inodes', (function* () {

@@ -18,11 +18,13 @@ export interface CaseSummary {
   recoveredIncomplete: number;
   notRecovered: number;
   images: number;
+  /** Every scan of an image or device: what was read, its sha256 (and --verify's), when. */
+  imageList: Array<{ path: string; is_device: number; size: number | null; sha256: string | null; sha256_after: string | null; scanned_at: string }>;
   imageInodes: { orphan: number; deleted: number; recoverable: number };
   extractedComplete: number;
   extractedIncomplete: number;
   correlated: number;
-  commands: Array<{ program: string; version: string | null; argv: string; exit_code: number | null; error: string | null; started_at: string }>;
+  commands: Array<{ program: string; version: string | null; argv: string; exit_code: number | null; error: string | null; started_at: string; finished_at: string | null }>;
 }
 
 export function caseSummary(db: Db): CaseSummary {
@@ -70,7 +72,10 @@ export function caseSummary(db: Db): CaseSummary {
     extractedComplete: count(`SELECT count(*) AS n FROM (SELECT 1 FROM extractions GROUP BY image, offset_sectors, inode HAVING max(complete) = 1)`),
     extractedIncomplete: count(`SELECT count(*) AS n FROM (SELECT 1 FROM extractions GROUP BY image, offset_sectors, inode HAVING max(complete) = 0)`),
     correlated: count(`${shown} SELECT count(DISTINCT n.id) AS n FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN deleted_items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode WHERE ${SHOWN_INODES.where}`),
-    commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at FROM commands ORDER BY id`).all() as CaseSummary['commands'],
+    // In the order they started (a row is written when its command ends: tools run side by side).
+    commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at, finished_at FROM commands ORDER BY started_at, id`).all() as CaseSummary['commands'],
+    imageList: (db.prepare(`SELECT path, is_device, size, sha256, sha256_after, scanned_at FROM images ORDER BY id`).all() as Array<CaseSummary['imageList'][number] & { path: string }>)
+      .map((image) => ({ ...image, path: displayText(image.path) })),
   };
 }
 
