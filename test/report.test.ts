@@ -814,3 +814,18 @@ test('HTML in headless Chromium: each finding shows its times in UTC, and sortin
   assert.ok(body.includes('<div>modified 2400-01-01T00:00:01Z</div>'), 'a time after 2038');
   assert.ok(body.includes('<div>modified 1969-12-31T23:59:58Z</div>'));
 });
+
+test('CSV and HTML: an image inode whose extraction wrote no file is "unrecoverable" or "not copied", never "incomplete" (that is a prefix kept); an inode extracted by number likewise', (t) => {
+  const dir = reportCase(t, (db) => {
+    // Inode 300 (not recoverable): an attempt that found nothing; inode 100: one refused, after its copy.
+    db.exec(`INSERT INTO extractions (image_inode_id, image, offset_sectors, inode, output, bytes, sha256, complete, method, note, started_at)
+      VALUES (2, '/evidence/web01.dd', 2048, 300, NULL, 0, NULL, 0, NULL, 'unrecoverable: its block map is zeroed, nothing extracted', '2026-11-24T11:00:02Z'),
+             (NULL, '/evidence/web01.dd', 2048, 7, NULL, 0, NULL, 0, NULL, 'icat failed and debugfs wrote nothing', '2026-11-24T11:00:03Z')`);
+  });
+  const records = readCsv(runCli(dir, ['report', '--format', 'csv', '--out', '-']).stdout);
+  const header = records[0] ?? [];
+  const status = (inode: string): string | undefined => records.find((record) => record[header.indexOf('finding')] === 'image' && record[header.indexOf('inode')] === inode)?.[header.indexOf('status')];
+  assert.deepEqual([status('100'), status('300'), status('7')], ['complete', 'unrecoverable', 'not copied']);
+  const html = runCli(dir, ['report', '--format', 'html', '--out', '-']).stdout;
+  assert.match(html, /<div class="card bad"><b>0<\/b><span>extracted incomplete<\/span>|<div class="card "><b>0<\/b><span>extracted incomplete<\/span>/);
+});

@@ -161,7 +161,8 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       path: name, path_b64: row.last_name === null || nameNote?.bytesUnknown === true ? '' : row.last_name.toString('base64'), dev: null, inode: row.inode, size: row.size,
       mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: row.dtime, crtime: row.crtime, mount_point: null,
       fs_type: row.fs_type, fs_uuid: row.fs_uuid, source: 'image',
-      status: row.e_complete === null ? (row.recoverable ? 'not copied' : 'unrecoverable') : row.e_complete ? 'complete' : 'incomplete',
+      // An attempt that wrote no file (unrecoverable, refused, failed) is no copy: "incomplete" is a prefix kept.
+      status: row.e_complete === null || (row.e_complete === 0 && row.e_output === null) ? (row.recoverable ? 'not copied' : 'unrecoverable') : row.e_complete ? 'complete' : 'incomplete',
       sha256: row.e_sha256, bytes: row.e_bytes, output: relative(caseDir, row.e_output),
       note: [row.e_note, nameNote?.text ?? null, olderScan].filter((part): part is string => part !== null).join('; ') || null, image: displayText(row.image),
       offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: heldBy, exe: null, cmdline: null,
@@ -180,7 +181,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       finding: 'image', id: row.id, snapshot_id: null, host: null, pid: null, start_time: null, comm: null, kind: UNLISTED_KIND, fd: null,
       path: `<inode ${row.inode}>`, path_b64: '', dev: null, inode: row.inode, size: null, mode: null, uid: null, gid: null, atime: null, mtime: null,
       ctime: null, dtime: null, crtime: null, mount_point: null, fs_type: null, fs_uuid: null, source: 'image',
-      status: row.complete === 1 ? 'complete' : 'incomplete', sha256: row.sha256, bytes: row.bytes, output: relative(caseDir, row.output),
+      status: row.complete === 1 ? 'complete' : row.output === null ? 'not copied' : 'incomplete', sha256: row.sha256, bytes: row.bytes, output: relative(caseDir, row.output),
       note: [row.note, 'extracted by its number (image extract --inode) when no scan of the image as it was then listed it (id is the extraction\'s)'].filter((part): part is string => part !== null).join('; '),
       image: displayText(row.image), offset_sectors: row.offset_sectors, state: null, recoverable: null, held_by: null, exe: null, cmdline: null,
     };

@@ -70,7 +70,8 @@ export function caseSummary(db: Db): CaseSummary {
     },
     // Inodes, not attempts: one copied whole in any attempt is complete, as the findings show it.
     extractedComplete: count(`SELECT count(*) AS n FROM (SELECT 1 FROM extractions GROUP BY image, offset_sectors, inode HAVING max(complete) = 1)`),
-    extractedIncomplete: count(`SELECT count(*) AS n FROM (SELECT 1 FROM extractions GROUP BY image, offset_sectors, inode HAVING max(complete) = 0)`),
+    // A partial copy kept (an attempt that wrote no file is no copy).
+    extractedIncomplete: count(`SELECT count(*) AS n FROM (SELECT 1 FROM extractions GROUP BY image, offset_sectors, inode HAVING max(complete) = 0 AND max(output IS NOT NULL) = 1)`),
     correlated: count(`${shown} SELECT count(DISTINCT n.id) AS n FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN deleted_items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode WHERE ${SHOWN_INODES.where}`),
     // In the order they started (a row is written when its command ends: tools run side by side).
     commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at, finished_at FROM commands ORDER BY started_at, id`).all() as CaseSummary['commands'],
