@@ -56,6 +56,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
     }
     const html = await writeReport(kase.db, kase.paths, 'html', undefined);
     const csv = await writeReport(kase.db, kase.paths, 'csv', undefined);
+    const tried = options.recover !== false;
     const complete = recovered.filter((record) => record.complete);
     const failed = recovered.filter((record) => !record.complete);
     const kinds = Object.entries(snapshot.itemsByKind).map(([kind, count]) => `${count} ${kind}`).join(', ') || 'none';
@@ -63,7 +64,8 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
     ctx.info(`triage of ${snapshot.counts.processesSeen} processes: ${snapshot.items} deleted-but-open items (${kinds})`);
     if (options.recover !== false) ctx.info(`recovered ${complete.length} of ${recovered.length} completely into ${kase.paths.recovered}`);
     for (const record of failed) ctx.warn(`item ${record.item_id} (${holderLabel(record)}): ${record.note ?? 'incomplete'}`);
-    const sameFs = failed.filter((record) => record.note?.startsWith('not copied: it is on') === true).length;
+    // The refusal for the case's own file system (recover.ts), not the other "it is on ..." reasons (a disk that cannot be told).
+    const sameFs = failed.filter((record) => record.note?.includes('whose writes could overwrite its freed blocks') === true).length;
     if (sameFs > 0) {
       ctx.warn(`${sameFs} item(s) were not copied because the case directory ${kase.paths.dir} is on their file system: put the case on another disk (--case /mnt/usb/case) and run triage again, or pass --force-same-fs`);
     }
@@ -76,11 +78,12 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
           processes_unreadable: snapshot.counts.processesUnreadable,
           items: snapshot.items,
           items_by_kind: snapshot.itemsByKind,
-          recovered_complete: complete.length,
-          recovered_incomplete: failed.length,
+          // null with --no-recover: no copy was tried, which a 0 would not say.
+          recovered_complete: tried ? complete.length : null,
+          recovered_incomplete: tried ? failed.length : null,
           // Of those: refused before a byte was written (no file; the reports' "not copied"), and copies that stopped part-way (prefix kept).
-          not_copied: failed.filter((record) => record.output === null).length,
-          copied_partly: failed.filter((record) => record.output !== null).length,
+          not_copied: tried ? failed.filter((record) => record.output === null).length : null,
+          copied_partly: tried ? failed.filter((record) => record.output !== null).length : null,
           failures: failed.map((record) => ({ item_id: record.item_id, pid: record.pid, kind: record.kind, fd: record.fd, note: record.note })),
           reports: { html, csv },
           case: kase.paths.dir,
