@@ -15,7 +15,10 @@ export interface ExtSuperblock {
   /** s_last_mounted as UTF-8 when it is valid UTF-8, else null (see lastMountPointBytes). */
   lastMountPoint: string | null;
   lastMountPointBytes: Buffer;
-  /** Seconds since the epoch. */
+  /**
+   * s_mtime, seconds since the epoch: the low 32 bits (unsigned) plus s_mtime_hi (byte 0x275) times
+   * 2^32, as the kernel reads it (ext4_get_tstamp): a mount after 2106 has a high byte.
+   */
   lastMountTime: number;
   /** s_last_orphan: head of the orphan chain, 0 when empty. */
   lastOrphan: number;
@@ -98,7 +101,7 @@ export function parseExtSuperblock(block: Buffer): ExtSuperblock | null {
     volumeNameBytes,
     lastMountPoint: strictUtf8(lastMountPointBytes),
     lastMountPointBytes,
-    lastMountTime: block.readUInt32LE(0x2c),
+    lastMountTime: block.readUInt32LE(0x2c) + block.readUInt8(0x275) * 2 ** 32,
     lastOrphan: block.readUInt32LE(0xe8),
     featureCompat: compat,
     featureIncompat: incompat,

@@ -696,3 +696,17 @@ test('clobbered group descriptors: what debugfs says of the file system is a war
   assert.match((db.prepare('SELECT error FROM image_filesystems').get() as { error: string }).error, /debugfs said: A block group is missing an inode table/);
   db.close();
 });
+
+test('the last mount time keeps s_mtime_hi: a mount after 2106 is stored as such (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'mtime-hi');
+  // Without metadata_csum, so that our patch of the superblock leaves it readable to the tools.
+  const image = debugfsBuilt(dir, ['mkfs.ext4', '-O', '^metadata_csum'], { x: Buffer.from('x') }, 'kill_file x\nunlink x\nssv mtime 20991231000000\n');
+  patch(image, 1024 + 0x275, Buffer.from([1]));
+  assert.equal(untouched(image, caseDir, ['image', 'scan', image, '-q']).code, 0);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT last_mounted_at FROM image_filesystems').get(), { last_mounted_at: Date.UTC(2099, 11, 31) / 1000 + 2 ** 32 });
+  } finally {
+    db.close();
+  }
+});
