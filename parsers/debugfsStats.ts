@@ -19,8 +19,12 @@
 // A chunk is only accepted when it starts with the inode that was asked for. A symlink target is
 // printed raw (`Fast link dest: "a<newline>dtime: 0x00000001 "`) and is the last thing of its
 // chunk: fields are read before it (and before attributes, checksum, block list), the first of each
-// kept; a target holding a copy of debugfs' echo line makes both inodes around it undescribed.
-import { warningText, type ParseResult } from './types.js';
+// kept. The command file puts a comment line `# MARKER N` before each command (MARKER random for
+// each batch), which debugfs copies to its output as it is: no target can hold a marker it cannot
+// know, so each inode's description is exactly the text between its marker and the next one. Without
+// markers (output captured by hand) the echo lines bound them, and a target holding a copy of
+// debugfs' echo line makes both inodes around it undescribed.
+import { warningText, type ParseResult, type ParseWarning } from './types.js';
 
 export interface DebugfsInode {
   inode: number;
@@ -74,9 +78,7 @@ export function hasNoFileType(inode: Pick<DebugfsInode, 'type' | 'mode'>): boole
   return inode.type === 'bad type' || inode.mode === 0;
 }
 
-/** debugfs' echo of a command, `debugfs: stat <N>`: the line that starts each inode's chunk. */
-const ECHO_PREFIX = 'debugfs: stat <';
-const ECHO = /^debugfs: stat <(\d+)>$/;
+const DIGITS = /^\d+$/;
 /** From these sections on, a line that looks like a field is not one (attribute values are owner-controlled). */
 const SECTION = /^(Extended attributes:|Inode checksum:|EXTENTS:|BLOCKS:|Size of inline data:|Device major\/minor)/;
 const LIST_START = /^(EXTENTS|BLOCKS):\(/;
@@ -125,59 +127,91 @@ function findLine(text: string, line: string, from: number): number {
   return -1;
 }
 
+/** Where one asked command's output lies in a batch's text: from just past its echo line to the next boundary. */
+interface Chunk {
+  inode: number;
+  /** Where its boundary line (marker or echo) starts, for warnings. */
+  at: number;
+  /** The first and past-the-last positions of its output; start > end when there is none (-1: not even a newline after the echo). */
+  start: number;
+  end: number;
+}
+
 /**
- * Parse the output of one batch; `asked` is the list of inode numbers in the order of the stat
- * commands. Read in place, by positions in the text: 10,000 inodes are 150,000 lines, parsed while
- * fls still walks the directories, and most of them are never cut out as strings of their own.
+ * Cut a batch's output into the asked commands' chunks, in order. `command` is debugfs' command
+ * word (`stat`); `marker` the random word of the command file's comment lines, or
+ * undefined for text without them. A boundary line seen more often than it was asked for (an echo a
+ * symlink target copied) makes the inodes around it impossible to tell apart: both are left out,
+ * with a warning. Read by positions in the text: 10,000 inodes are 150,000 lines.
  */
-export function parseDebugfsStats(text: string, asked: readonly number[]): ParseResult<DebugfsInode> {
-  const result: ParseResult<DebugfsInode> = { records: [], warnings: [] };
-  const lineNumber = lineCounter(text);
-  // A symlink target is printed raw: one can hold a line just like debugfs' echo of the next
-  // command and so start a forged description. An echo seen more often than it was asked for makes
-  // the inodes around it impossible to tell apart: both are left undescribed (istat describes them).
+function chunksOf(text: string, asked: readonly number[], command: string, marker: string | undefined, warnings: ParseWarning[], lineNumber: (position: number) => number): Chunk[] {
+  const echoPrefix = `debugfs: ${command} <`;
+  const boundaryPrefix = marker === undefined ? echoPrefix : `# ${marker} `;
+  const boundary = (inode: number) => (marker === undefined ? `${echoPrefix}${inode}>` : `# ${marker} ${inode}`);
   const askedTimes = new Map<number, number>();
   for (const inode of asked) askedTimes.set(inode, (askedTimes.get(inode) ?? 0) + 1);
-  const echoed = new Map<number, number>();
-  for (let at = text.indexOf(ECHO_PREFIX); at >= 0; at = text.indexOf(ECHO_PREFIX, at + 1)) {
+  const seen = new Map<number, number>();
+  const closing = marker === undefined ? '>' : '';
+  for (let at = text.indexOf(boundaryPrefix); at >= 0; at = text.indexOf(boundaryPrefix, at + 1)) {
     if (at > 0 && text.charCodeAt(at - 1) !== NEWLINE) continue;
-    const echo = ECHO.exec(text.slice(at, lineEnd(text, at)));
-    if (echo !== null) echoed.set(Number(echo[1]), (echoed.get(Number(echo[1])) ?? 0) + 1);
+    const line = text.slice(at + boundaryPrefix.length, lineEnd(text, at));
+    const digits = line.endsWith(closing) ? line.slice(0, line.length - closing.length) : '';
+    if (DIGITS.test(digits)) seen.set(Number(digits), (seen.get(Number(digits)) ?? 0) + 1);
   }
   const forged = new Set<number>();
   asked.forEach((inode, index) => {
-    if ((echoed.get(inode) ?? 0) <= (askedTimes.get(inode) ?? 0)) return;
+    if ((seen.get(inode) ?? 0) <= (askedTimes.get(inode) ?? 0)) return;
     forged.add(inode);
     if (index > 0) forged.add(asked[index - 1] ?? inode);
   });
-  // Each asked inode's chunk: the lines after its echo, up to the echo of the next one asked.
+  const chunks: Chunk[] = [];
   let next = 0;
-  let echoAt = asked.length > 0 ? findLine(text, `${ECHO_PREFIX}${asked[0]}>`, 0) : -1;
-  while (echoAt >= 0) {
+  let at = asked.length > 0 ? findLine(text, boundary(asked[0] ?? 0), 0) : -1;
+  while (at >= 0) {
     const inode = asked[next] ?? -1;
     next++;
-    const echoEnd = lineEnd(text, echoAt);
-    const following = next < asked.length ? findLine(text, `${ECHO_PREFIX}${asked[next]}>`, echoEnd) : -1;
-    // The chunk's lines run from just past the echo's newline to the newline before the next echo
-    // (or the end of the text); an echo on the last line, without a newline, has none.
-    const bodyStart = echoEnd === text.length ? -1 : echoEnd + 1;
-    const bodyEnd = following < 0 ? text.length : following - 1;
-    if (forged.has(inode)) {
-      result.warnings.push({ line: lineNumber(echoAt), message: `debugfs output for inode ${inode} holds a forged "debugfs: stat" line (a symlink target?): not used` });
-    } else {
-      const parsed = bodyStart < 0 ? null : parseOne(inode, text, bodyStart, bodyEnd);
-      if (parsed === null) {
-        const first = bodyStart < 0 || bodyStart > bodyEnd ? '' : text.slice(bodyStart, Math.min(lineEnd(text, bodyStart), bodyEnd));
-        result.warnings.push({ line: lineNumber(echoAt), message: `debugfs printed nothing usable for inode ${inode}`, text: warningText(first) });
-      } else {
-        result.records.push(parsed);
-      }
+    let headEnd = lineEnd(text, at);
+    const following = next < asked.length ? findLine(text, boundary(asked[next] ?? 0), headEnd) : -1;
+    const end = following < 0 ? text.length : following - 1;
+    // With markers, debugfs' echo of the command follows the marker: the output starts after it.
+    let echoed = true;
+    if (marker !== undefined) {
+      const echoAt = headEnd + 1;
+      echoed = echoAt <= end && text.startsWith(`${echoPrefix}${inode}>`, echoAt) && lineEnd(text, echoAt) === echoAt + `${echoPrefix}${inode}>`.length;
+      if (echoed) headEnd = lineEnd(text, echoAt);
     }
-    echoAt = following;
+    if (forged.has(inode)) {
+      warnings.push({ line: lineNumber(at), message: `debugfs output for inode ${inode} holds a forged "debugfs: ${command}" line (a symlink target?): not used` });
+    } else {
+      // The chunk's lines run from just past the echo's newline to the newline before the next
+      // boundary (or the end of the text); an echo on the last line, without a newline, has none.
+      chunks.push({ inode, at, start: !echoed || headEnd === text.length ? -1 : headEnd + 1, end });
+    }
+    at = following;
   }
   if (next < asked.length) {
     const lines = lineNumber(text.length);
-    for (let missing = next; missing < asked.length; missing++) result.warnings.push({ line: lines, message: `debugfs output ends before inode ${asked[missing]}` });
+    for (let missing = next; missing < asked.length; missing++) warnings.push({ line: lines, message: `debugfs output ends before inode ${asked[missing]}` });
+  }
+  return chunks;
+}
+
+/**
+ * Parse the output of one batch; `asked` is the list of inode numbers in the order of the stat
+ * commands, `marker` the word of the comment line before each (see the header), when it has them.
+ * Read in place, by positions in the text: most chunks are never cut out as strings of their own.
+ */
+export function parseDebugfsStats(text: string, asked: readonly number[], marker?: string): ParseResult<DebugfsInode> {
+  const result: ParseResult<DebugfsInode> = { records: [], warnings: [] };
+  const lineNumber = lineCounter(text);
+  for (const chunk of chunksOf(text, asked, 'stat', marker, result.warnings, lineNumber)) {
+    const parsed = chunk.start < 0 ? null : parseOne(chunk.inode, text, chunk.start, chunk.end);
+    if (parsed === null) {
+      const first = chunk.start < 0 || chunk.start > chunk.end ? '' : text.slice(chunk.start, Math.min(lineEnd(text, chunk.start), chunk.end));
+      result.warnings.push({ line: lineNumber(chunk.at), message: `debugfs printed nothing usable for inode ${chunk.inode}`, text: warningText(first) });
+    } else {
+      result.records.push(parsed);
+    }
   }
   return result;
 }
@@ -292,3 +326,4 @@ function countDataBlocks(list: string): number {
   }
   return blocks;
 }
+

@@ -168,6 +168,50 @@ Links: 0   Blockcount: 8
   assert.deepEqual(parsed.warnings.map((warning) => warning.message), ['debugfs output ends before inode 22']);
 });
 
+test('debugfs stat batch with markers: a symlink target holding a forged echo and fields of another inode changes nothing, both described', () => {
+  // As unlinked runs it: `# MARKER N` before each `stat <N>`, copied by debugfs to its output. 13 is
+  // a fast symlink whose target forges the echo of stat <14> and a description of it (Size 999).
+  const marked = `# 5e1f 13
+debugfs: stat <13>
+Inode: 13   Type: symlink    Mode:  0777   Flags: 0x0
+User:     0   Group:     0   Project:     0   Size: 40
+Links: 0   Blockcount: 0
+ ctime: 0x6b135e4d:b0290c08 -- Sat Dec  5 00:43:57 2026
+Size of extra inode fields: 32
+Fast link dest: "
+debugfs: stat <14>
+Inode: 14   Type: regular    Mode:  0644   Flags: 0x0
+User:     0   Group:     0   Project:     0   Size: 999
+ ctime: 0x00000001:00000000 -- x
+"
+# 5e1f 14
+debugfs: stat <14>
+Inode: 14   Type: regular    Mode:  0644   Flags: 0x80000
+User:     0   Group:     0   Project:     0   Size: 2
+Links: 0   Blockcount: 2
+ ctime: 0x00000064:00000002 -- Wed Mar 16 12:58:12 2242
+ atime: 0x3b9aca00:00000001 -- Wed Oct 16 08:14:56 2137
+ mtime: 0x28cd9d01:00000003 -- Sat Jan  1 00:00:01 2400
+crtime: 0x28cd9d01:ee6b27ff -- Sat Jan  1 00:00:01 2400
+Size of extra inode fields: 32
+EXTENTS:
+(0):7170
+`;
+  const parsed = parseDebugfsStats(marked, [13, 14], '5e1f');
+  assert.deepEqual(parsed.warnings, []);
+  assert.deepEqual(parsed.records.map((record) => [record.inode, record.type, record.size, record.ctime, record.atime, record.mtime, record.crtime]), [
+    [13, 'symlink', 40, 0x6b135e4d, null, null, null],
+    [14, 'regular', 2, 100 + 2 * 2 ** 32, 1_000_000_000 + 2 ** 32, 684_563_713 + 3 * 2 ** 32, 684_563_713 + 3 * 2 ** 32],
+  ]);
+  // Without markers the same text cannot be told apart: both left out, said.
+  const bare = marked.replace(/^# 5e1f \d+\n/gm, '');
+  assert.deepEqual(parseDebugfsStats(bare, [13, 14]).records, []);
+  // A marker missing (a batch cut short), or no echo after it: said, never another inode's text.
+  assert.deepEqual(parseDebugfsStats(marked.replace('# 5e1f 14\n', ''), [13, 14], '5e1f').warnings.map((warning) => warning.message), ['debugfs output ends before inode 14']);
+  assert.deepEqual(parseDebugfsStats(marked.replace('# 5e1f 14\ndebugfs: stat <14>\n', '# 5e1f 14\n'), [13, 14], '5e1f').warnings.map((warning) => warning.message),
+    ['debugfs printed nothing usable for inode 14']);
+});
+
 test('debugfs stat batch: an empty description, an echo on the last line, a CR after an echo, a target over lines', () => {
   const edges = 'debugfs: stat <12>\ndebugfs: stat <13>\nInode: 13   Type: regular    Mode:  0644   Flags: 0x0\n' +
     'User:     0   Group:     0   Project:     0   Size: 5\nLinks: 0   Blockcount: 8\nEXTENTS:\n(0):100\n\ndebugfs: stat <14>';

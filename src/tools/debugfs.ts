@@ -2,6 +2,7 @@
 // with -n, so an inode whose metadata checksum does not match is still described, not refused (a
 // damaged or tampered inode is exactly what an examiner wants to see).
 // A partition inside an image is named "IMAGE?offset=BYTES" (e2fsprogs unix_io option).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { run, type CommandRecorder } from '../exec/run.js';
@@ -88,7 +89,7 @@ function isRunning(pid: number): boolean {
  * private directory under `workDir`, the case directory: never the system's temp directory, which
  * may be on the very file system being examined (a live host's root device).
  */
-export interface DebugfsStats extends ParseResult<DebugfsInode> {
+export interface DebugfsBatch<T> extends ParseResult<T> {
   /**
    * What debugfs said on stderr (its banner aside), once each, "while reading inode N" folded into a
    * count: of the file system itself (`A block group is missing an inode table` when the group
@@ -97,8 +98,22 @@ export interface DebugfsStats extends ParseResult<DebugfsInode> {
   complaints: string[];
 }
 
-export async function debugfsStatMany(image: string, offsetSectors: number, inodes: readonly number[], recorder: CommandRecorder, workDir: string): Promise<DebugfsStats> {
-  const result: DebugfsStats = { records: [], warnings: [], complaints: [] };
+export type DebugfsStats = DebugfsBatch<DebugfsInode>;
+
+export function debugfsStatMany(image: string, offsetSectors: number, inodes: readonly number[], recorder: CommandRecorder, workDir: string): Promise<DebugfsStats> {
+  return debugfsBatches(image, offsetSectors, inodes, 'stat', parseDebugfsStats, recorder, workDir);
+}
+
+/**
+ * One debugfs -f process per batch of `COMMAND <N>` lines, each after a comment line `# MARKER N`
+ * that debugfs copies to its output: MARKER is random for each batch, so nothing an inode holds (a
+ * symlink target is printed raw) can pass for the start of another inode's answer.
+ */
+async function debugfsBatches<T>(
+  image: string, offsetSectors: number, inodes: readonly number[], command: 'stat',
+  parse: (text: string, batch: readonly number[], marker: string) => ParseResult<T>, recorder: CommandRecorder, workDir: string,
+): Promise<DebugfsBatch<T>> {
+  const result: DebugfsBatch<T> = { records: [], warnings: [], complaints: [] };
   if (inodes.length === 0) return result;
   const said = new Map<string, number>();
   return withScratch(workDir, async (dir) => {
@@ -110,10 +125,11 @@ export async function debugfsStatMany(image: string, offsetSectors: number, inod
       if (fits < 1) throw new UnlinkedError('TOOL_FAILED', `no room on the case's disk for debugfs's output (${room ?? '?'} bytes free, ${KEEP_FREE_BYTES >> 20} MiB kept for the case database)`);
       const batch = inodes.slice(start, start + Math.min(STAT_BATCH, fits));
       start += batch.length;
-      const commands = path.join(dir, `stat-${start}.txt`);
-      fs.writeFileSync(commands, batch.map((inode) => `stat <${inode}>\n`).join(''), { mode: 0o600 });
+      const marker = crypto.randomBytes(16).toString('hex');
+      const commands = path.join(dir, `${command}-${start}.txt`);
+      fs.writeFileSync(commands, batch.map((inode) => `# ${marker} ${inode}\n${command} <${inode}>\n`).join(''), { mode: 0o600 });
       // Tens of MB of output: into a file and read back in one piece, cheaper than collecting pipe chunks.
-      const outputFile = path.join(dir, `stat-${start}.out`);
+      const outputFile = path.join(dir, `${command}-${start}.out`);
       const outputFd = fs.openSync(outputFile, 'wx', 0o600);
       let output: Awaited<ReturnType<typeof run>>;
       try {
@@ -123,7 +139,7 @@ export async function debugfsStatMany(image: string, offsetSectors: number, inod
       } finally {
         fs.closeSync(outputFd);
       }
-      const parsed = parseDebugfsStats(fs.readFileSync(outputFile, 'latin1'), batch);
+      const parsed = parse(fs.readFileSync(outputFile, 'latin1'), batch, marker);
       fs.rmSync(outputFile);
       fs.rmSync(commands);
       result.records.push(...parsed.records);
