@@ -24,6 +24,10 @@
 // know, so each inode's description is exactly the text between its marker and the next one. Without
 // markers (output captured by hand) the echo lines bound them, and a target holding a copy of
 // debugfs' echo line makes both inodes around it undescribed.
+// Large inodes print `Size of extra inode fields: 32`; with fewer than 24 extra bytes debugfs 1.47.0
+// prints the times without their extra words (`ctime: 0x53724e02 -- ...`), although the kernel
+// reads each extra word that fits (and takes 0 extra bytes for 32): `inode_dump <N>` then gives the
+// raw inode (see parseInodeDumps, kernelTimes).
 import { warningText, type ParseResult, type ParseWarning } from './types.js';
 
 export interface DebugfsInode {
@@ -50,6 +54,8 @@ export interface DebugfsInode {
   crtimeNs: number | null;
   /** The raw 32-bit i_dtime: a deletion time, or on the s_last_orphan chain the next orphan's number. */
   dtimeRaw: number;
+  /** i_extra_isize as debugfs printed it (`Size of extra inode fields: N`); null when not printed (128-byte inodes). */
+  extraIsize: number | null;
   /**
    * File data blocks still listed by the extent tree or the block map (metadata blocks not counted);
    * null when unknown (istat, standing in for debugfs, could not read the block list).
@@ -89,6 +95,7 @@ const SIZE = /\sSize: (\d+)$/;
 const LINKS = /^Links: (\d+)\s+Blockcount: (\d+)/;
 const TIME = /^\s*(ctime|atime|mtime|crtime|dtime): 0x([0-9a-f]{8})(?::\(?([0-9a-f]{8})\)?)?(?:\s|$)/;
 const FAST_LINK = 'Fast link dest: ';
+const EXTRA_ISIZE = /^Size of extra inode fields: (\d+)$/;
 const NEWLINE = 0x0a;
 const OPEN_PAREN = 0x28;
 
@@ -139,7 +146,7 @@ interface Chunk {
 
 /**
  * Cut a batch's output into the asked commands' chunks, in order. `command` is debugfs' command
- * word (`stat`); `marker` the random word of the command file's comment lines, or
+ * word (`stat`, `inode_dump`); `marker` the random word of the command file's comment lines, or
  * undefined for text without them. A boundary line seen more often than it was asked for (an echo a
  * symlink target copied) makes the inodes around it impossible to tell apart: both are left out,
  * with a warning. Read by positions in the text: 10,000 inodes are 150,000 lines.
@@ -231,7 +238,7 @@ function parseOne(inode: number, text: string, from: number, end: number): Debug
   const found: DebugfsInode = {
     inode, type, mode: TYPE_BITS[type] === undefined ? null : (TYPE_BITS[type] ?? 0) | perms, uid: null, gid: null, size: null, links: null,
     blockcount: null, atime: null, mtime: null, ctime: null, crtime: null, atimeNs: null, mtimeNs: null, ctimeNs: null, crtimeNs: null,
-    dtimeRaw: 0, dataBlocks: 0, inlineData: false, symlinkTarget: null,
+    dtimeRaw: 0, extraIsize: null, dataBlocks: 0, inlineData: false, symlinkTarget: null,
   };
   let inList = false;
   let seenOwner = false;
@@ -274,6 +281,8 @@ function parseOne(inode: number, text: string, from: number, end: number): Debug
       }
       const size = SIZE.exec(line);
       if (size !== null && Number.isSafeInteger(Number(size[1]))) found.size = Number(size[1]);
+    } else if (line.startsWith('Size of extra inode fields: ')) {
+      if (found.extraIsize === null && (match = EXTRA_ISIZE.exec(line)) !== null) found.extraIsize = Number(match[1]);
     } else if (line.startsWith('Links: ')) {
       if (found.links === null && (match = LINKS.exec(line)) !== null) {
         found.links = Number(match[1]);
@@ -327,3 +336,124 @@ function countDataBlocks(list: string): number {
   return blocks;
 }
 
+/** One inode's bytes as `inode_dump <N>` printed them (the whole on-disk inode, s_inode_size bytes). */
+export interface InodeDump {
+  inode: number;
+  raw: Buffer;
+}
+
+// `inode_dump <N>` (debugfs/util.c do_byte_hexdump): 16 bytes a line, the offset in octal, then the
+// bytes as hex in pairs, then the printable ones; `*` stands for lines equal to the one before it,
+// up to the next offset printed (or the end); an empty line ends it.
+//   0000  a481 0000 0500 0000 004e 7253 024e 7253  .........NrS.NrS
+//   *
+//   0200  1000 5980 0000 0000 0100 0000 0500 0000  ..Y.............
+const DUMP_LINE = /^([0-7]{4,7}) {2}((?:[0-9a-f]{4} ){8}) /;
+
+/**
+ * Parse the output of one `inode_dump` batch (with its markers, see the header): each asked inode's
+ * `inodeSize` bytes, or a warning when its dump is not whole.
+ */
+export function parseInodeDumps(text: string, asked: readonly number[], marker: string | undefined, inodeSize: number): ParseResult<InodeDump> {
+  const result: ParseResult<InodeDump> = { records: [], warnings: [] };
+  const lineNumber = lineCounter(text);
+  for (const chunk of chunksOf(text, asked, 'inode_dump', marker, result.warnings, lineNumber)) {
+    const raw = chunk.start < 0 ? null : readDump(text.slice(chunk.start, chunk.end), inodeSize);
+    if (raw === null) result.warnings.push({ line: lineNumber(chunk.at), message: `debugfs printed no whole inode_dump of inode ${chunk.inode}` });
+    else result.records.push({ inode: chunk.inode, raw });
+  }
+  return result;
+}
+
+function readDump(body: string, inodeSize: number): Buffer | null {
+  const raw = Buffer.alloc(inodeSize);
+  let filled = 0;
+  let previous: Buffer | null = null;
+  let repeat = false;
+  const fillTo = (offset: number): boolean => {
+    if (!repeat) return offset === filled;
+    if (previous === null || offset <= filled) return false;
+    for (; filled < offset; filled += 16) previous.copy(raw, filled);
+    repeat = false;
+    return true;
+  };
+  for (const line of body.split('\n')) {
+    if (line === '') break;
+    if (line === '*') {
+      if (repeat || previous === null) return null;
+      repeat = true;
+      continue;
+    }
+    const match = DUMP_LINE.exec(line);
+    const offset = match === null ? NaN : parseInt(match[1] ?? '', 8);
+    if (match === null || offset % 16 !== 0 || offset + 16 > inodeSize || !fillTo(offset)) return null;
+    previous = Buffer.from((match[2] ?? '').replace(/ /g, ''), 'hex');
+    previous.copy(raw, offset);
+    filled = offset + 16;
+  }
+  if (repeat && !fillTo(inodeSize)) return null;
+  return filled === inodeSize ? raw : null;
+}
+
+/** The four times as the kernel reads them from a raw inode, with what it makes of i_extra_isize. */
+export interface KernelTimes {
+  atime: number | null;
+  mtime: number | null;
+  ctime: number | null;
+  /** null: the inode has no room for one (the kernel reports no birth time). */
+  crtime: number | null;
+  atimeNs: number | null;
+  mtimeNs: number | null;
+  ctimeNs: number | null;
+  crtimeNs: number | null;
+  extraIsize: number;
+  /** i_extra_isize past the inode's end or not a multiple of 4: the kernel refuses the inode (`iget: bad extra_isize`). */
+  refusedByKernel: boolean;
+}
+
+// struct ext4_inode (linux fs/ext4/ext4.h): the low words in the first 128 bytes, the rest after i_extra_isize.
+const I_ATIME = 0x08;
+const I_CTIME = 0x0c;
+const I_MTIME = 0x10;
+const I_EXTRA_ISIZE = 0x80;
+const I_CTIME_EXTRA = 0x84;
+const I_MTIME_EXTRA = 0x88;
+const I_ATIME_EXTRA = 0x8c;
+const I_CRTIME = 0x90;
+const I_CRTIME_EXTRA = 0x94;
+const GOOD_OLD_INODE_SIZE = 128;
+/** sizeof(struct ext4_inode) - 128: what __ext4_iget takes an i_extra_isize of 0 for ("the extra space is currently unused. Use it."). */
+const EXTRA_ISIZE_WHEN_ZERO = 32;
+
+/**
+ * The times of a raw inode as linux's __ext4_iget reads them: each *_extra word only when it lies
+ * within 128 + i_extra_isize bytes (EXT4_FITS_IN_INODE), an i_extra_isize of 0 taken as 32; the
+ * birth time only when i_crtime itself fits (else none: statx gives no btime). 128-byte inodes have
+ * no extra words at all.
+ */
+export function kernelTimes(raw: Buffer, inodeSize: number): KernelTimes {
+  const stored = inodeSize > GOOD_OLD_INODE_SIZE && raw.length >= I_EXTRA_ISIZE + 2 ? raw.readUInt16LE(I_EXTRA_ISIZE) : 0;
+  const extraIsize = inodeSize > GOOD_OLD_INODE_SIZE ? stored || EXTRA_ISIZE_WHEN_ZERO : 0;
+  const fits = (offset: number) => offset + 4 <= GOOD_OLD_INODE_SIZE + extraIsize && offset + 4 <= raw.length;
+  const time = (low: number, extra: number) => decodeTime(raw.readUInt32LE(low), fits(extra) ? raw.readUInt32LE(extra) : null);
+  const atime = time(I_ATIME, I_ATIME_EXTRA);
+  const mtime = time(I_MTIME, I_MTIME_EXTRA);
+  const ctime = time(I_CTIME, I_CTIME_EXTRA);
+  const crtime = fits(I_CRTIME) ? time(I_CRTIME, I_CRTIME_EXTRA) : null;
+  return {
+    atime: atime.seconds, mtime: mtime.seconds, ctime: ctime.seconds, crtime: crtime?.seconds ?? null,
+    atimeNs: atime.nanoseconds, mtimeNs: mtime.nanoseconds, ctimeNs: ctime.nanoseconds, crtimeNs: crtime?.nanoseconds ?? null,
+    extraIsize: stored,
+    refusedByKernel: inodeSize > GOOD_OLD_INODE_SIZE && (stored > inodeSize - GOOD_OLD_INODE_SIZE || stored % 4 !== 0),
+  };
+}
+
+/**
+ * Whether debugfs' description of an inode may lack time words the kernel reads: on inodes larger
+ * than 128 bytes, an i_extra_isize below 24 (0 included, which the kernel takes for 32), or none
+ * printed. debugfs 1.47.0 prints the extra words only from 24 on; later ones each that fits, but
+ * still none for 0. Then the raw inode (`inode_dump`) says what the kernel reads.
+ */
+export function needsRawTimes(inode: Pick<DebugfsInode, 'extraIsize'>, inodeSize: number): boolean {
+  return inodeSize > GOOD_OLD_INODE_SIZE && (inode.extraIsize === null || inode.extraIsize < 24);
+}

@@ -4,8 +4,9 @@
 //   13|a|0|0|1795561959|1795561959|1795561959|1795561959|644|0|17
 // st_mode is the permission bits in octal, without the file type. Times are the inode's low 32-bit
 // word printed UNSIGNED (4.11.1 reads neither its sign nor ext4's extra epoch bits): 1969-12-31 is
-// 4294880896, 2200-01-01 is 2963151104; see ilsTime. `ils -O` prints no rows even
-// when orphans exist (4.11.1): do not use it.
+// 4294880896, 2200-01-01 is 2963151104, and on inodes larger than 128 bytes 2001-09-09 plus any
+// multiple of 2^32 s prints 1000000000; see ilsTime. `ils -O` prints no rows even when orphans
+// exist (4.11.1): do not use it.
 import { warningText, type ParseResult } from './types.js';
 
 export interface IlsInode {
@@ -70,10 +71,8 @@ function readRow(fields: readonly string[]): IlsInode | null {
 /**
  * A time as ils printed it, read as the kernel reads it where that is certain: with 128-byte inodes
  * there is no extra word, the value is the signed 32-bit word. With larger inodes the extra word's
- * epoch bits are unknown to ils: a value below 2^31 is kept (it is exact unless the time is past
- * 2106), one of 2^31 or more is a time before 1970 or after 2038 and is null.
+ * epoch bits (which TSK ignores) may add any multiple of 2^32 s, whatever the low word: null.
  */
 export function ilsTime(printed: number, inodeSize: number): number | null {
-  if (inodeSize <= 128) return printed | 0;
-  return printed < 2 ** 31 ? printed : null;
+  return inodeSize <= 128 ? printed | 0 : null;
 }

@@ -1,7 +1,7 @@
 // Every parser, by the text it reads. A test fails when a module in parsers/ is missing here.
 import { parseBtrfsSuperblock } from './btrfsSuperblock.js';
 import { parseDebugfsStat, parseLsdel } from './debugfs.js';
-import { parseDebugfsStats } from './debugfsStats.js';
+import { parseDebugfsStats, parseInodeDumps } from './debugfsStats.js';
 import { parseExtSuperblock } from './extSuperblock.js';
 import { parseFls } from './fls.js';
 import { parseFsstat } from './fsstat.js';
@@ -24,6 +24,8 @@ export const TEXT_PARSERS = {
   'debugfs-lsdel': parseLsdel,
   /** Many `stat <N>` answers of one debugfs process; the inodes asked for are read from the echo lines. */
   'debugfs-stats': (text: string) => parseDebugfsStats(text, [...text.matchAll(/^debugfs: stat <(\d+)>$/gm)].map((match) => Number(match[1]))),
+  /** Many `inode_dump <N>` answers, likewise; the captures are of 256-byte inodes (`mkfs.ext4 -I 256`). */
+  'debugfs-inode-dumps': (text: string) => parseInodeDumps(text, [...text.matchAll(/^debugfs: inode_dump <(\d+)>$/gm)].map((match) => Number(match[1])), undefined, 256),
   'proc-stat': parseProcStat,
   'proc-fdinfo': parseFdInfo,
   'proc-mountinfo': parseMountInfo,

@@ -15,6 +15,7 @@ import type { ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 import { undoEach } from './helpers/cleanup.js';
 import { loopFs, loopFsFor } from './helpers/loopfs.js';
+import { mountTmpfs } from './helpers/tmpfs.js';
 
 /** Run a command against an image and prove the image is byte-for-byte the same afterwards. */
 function untouched(image: string, caseDir: string, args: string[]): CliResult {
@@ -698,20 +699,6 @@ test('clobbered group descriptors: what debugfs says of the file system is a war
   db.close();
 });
 
-test('the last mount time keeps s_mtime_hi: a mount after 2106 is stored as such (root)', (t) => {
-  const { dir, caseDir } = imageWorkDirs(t, 'mtime-hi');
-  // Without metadata_csum, so that our patch of the superblock leaves it readable to the tools.
-  const image = debugfsBuilt(dir, ['mkfs.ext4', '-O', '^metadata_csum'], { x: Buffer.from('x') }, 'kill_file x\nunlink x\nssv mtime 20991231000000\n');
-  patch(image, 1024 + 0x275, Buffer.from([1]));
-  assert.equal(untouched(image, caseDir, ['image', 'scan', image, '-q']).code, 0);
-  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
-  try {
-    assert.deepEqual(db.prepare('SELECT last_mounted_at FROM image_filesystems').get(), { last_mounted_at: Date.UTC(2099, 11, 31) / 1000 + 2 ** 32 });
-  } finally {
-    db.close();
-  }
-});
-
 /** Rows of the newest scan's inodes in a case database: their times, crtime included (not in the JSON). */
 function storedTimes(caseDir: string): Array<[number, number | null, number | null, number | null, number | null]> {
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
@@ -722,6 +709,45 @@ function storedTimes(caseDir: string): Array<[number, number | null, number | nu
     db.close();
   }
 }
+
+test('an inode whose ctime is 0 (which ils takes for never used) is looked at itself: a deleted one found through its name in fls, an orphan through the chain, both extracted (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'ctime0');
+  const secret = crypto.randomBytes(20_000);
+  const held = crypto.randomBytes(9_000);
+  // ext4, 12 deleted the ext2 way (kill_file: extents kept) with ctime 0; 13 an orphan (allocated, no link, on the chain) with ctime 0.
+  const image = debugfsBuilt(dir, ['mkfs.ext4'], { secret, held },
+    'kill_file secret\nunlink secret\nsif <12> ctime @0\nunlink held\nsif <13> links_count 0\nsif <13> ctime @0\nssv last_orphan 13\n');
+  // What TSK makes of them: in neither ils list, while fls still shows the deleted name.
+  const tsk = (args: string[]) => execFileSync(args[0] ?? '', args.slice(1), { encoding: 'utf8' });
+  assert.doesNotMatch(tsk(['ils', '-r', image]), /^12\|/m);
+  assert.doesNotMatch(tsk(['ils', '-a', '-L', image]), /^13\|/m);
+  assert.match(tsk(['fls', '-r', '-d', image]), /^r\/r \* 12:\tsecret$/m);
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.found_by, entry.last_name, entry.size, entry.ctime, entry.recoverable, (entry.dtime ?? 0) > 1_700_000_000]), [
+    [12, 'deleted', 'fls', 'secret', 20_000, 0, true, true],
+    [13, 'orphan', 'orphan_chain', null, 9_000, 0, true, false],
+  ]);
+  assert.match(scan.stderr, /^warning: sector 0: inode 13 is on the orphan chain and allocated \(istat\), although ils -aL does not list it \(The Sleuth Kit takes an inode whose ctime is 0 for one never used\): kept as an orphan$/m);
+  assert.match(scan.stderr, /^warning: sector 0: 1 inodes \(first: 12\) that ils did not list \(The Sleuth Kit takes an inode whose ctime is 0 for one never used\) were found through the deleted names fls found$/m);
+  assert.doesNotMatch(scan.stderr, /not a file in use|fsstat lists orphan inodes/);
+  const extract = untouched(image, caseDir, ['image', 'extract', image, '--all', '--json']);
+  assert.equal(extract.code, 0, extract.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(extract).map((copy) => [copy.inode, copy.sha256, copy.complete]), [[12, sha256(secret), true], [13, sha256(held), true]]);
+
+  // The chain names the deleted one: not allocated (istat), kept as deleted with its name, said; the
+  // orphan, off the chain now, is still found through its old name (fls: `13(realloc)`, allocated).
+  const chained = path.join(dir, 'chained.img');
+  fs.copyFileSync(image, chained);
+  execFileSync('debugfs', ['-w', '-R', 'ssv last_orphan 12', chained], { stdio: 'ignore' });
+  const { caseDir: second } = imageWorkDirs(t, 'ctime0-chain');
+  const chainScan = untouched(chained, second, ['image', 'scan', chained, '--json']);
+  assert.equal(chainScan.code, 0, chainScan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(chainScan).map((entry) => [entry.inode, entry.state, entry.found_by, entry.last_name]), [
+    [12, 'deleted', 'orphan_chain', 'secret'], [13, 'orphan', 'fls', null],
+  ]);
+  assert.match(chainScan.stderr, /^warning: sector 0: inode 12 is on the orphan chain but it is not allocated \(istat\), although ils -r does not list it \(The Sleuth Kit takes an inode whose ctime is 0 for one never used\): kept as deleted, its dtime a deletion time \(the chain is not followed past it\)$/m);
+});
 
 /** A symlink target that forges debugfs' echo of `stat <14>` and a description of 14 (130 bytes, kept inline with inline_data). */
 const FORGED_TARGET = '\ndebugfs: stat <14>\nInode: 14   Type: regular    Mode:  0644   Flags: 0x0\nUser:     0   Group:     0   Project:     0   Size: 999\n';
@@ -757,4 +783,81 @@ test('a symlink target forging debugfs\' output for another inode attributes not
   const extract = untouched(image, caseDir, ['image', 'extract', image, '--inode', '13', '--json']);
   assert.equal(extract.code, 0, extract.stderr);
   assert.deepEqual(json<ExtractedJson[]>(extract).map((copy) => [copy.inode, copy.sha256, copy.complete]), [[13, sha256(Buffer.from(FORGED_TARGET, 'latin1')), true]]);
+});
+
+test('times known only from The Sleuth Kit (debugfs could not run) are null on inodes larger than 128 bytes, said per inode, exit 3; kept on 128-byte inodes (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'tsk-times');
+  const content = crypto.randomBytes(5_000);
+  // atime 2001-09-09 plus 2^32 s: ils prints 1000000000 for it.
+  const image = debugfsBuilt(dir, ['mkfs.ext4', '-I', '256'], { x: content }, 'sif x atime_lo 1000000000\nsif x atime_extra 1\nkill_file x\nunlink x\n');
+  const old = debugfsBuilt(fs.mkdtempSync(path.join(dir, 'old-')), ['mkfs.ext2', '-I', '128'], { x: content }, 'sif x atime @-86400\nkill_file x\nunlink x\n');
+  const described = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(described.code, 0, described.stderr);
+  assert.deepEqual(storedTimes(caseDir)[0]?.slice(0, 2), [12, 1_000_000_000 + 2 ** 32]);
+  const dtime = json<ImageInodeJson[]>(described)[0]?.dtime;
+  // A case disk without room for debugfs's output: istat describes the inodes, ils gives the times.
+  const small = mountTmpfs('tsk-times', 4);
+  t.after(() => small.cleanup());
+  for (const [which, expected] of [[image, null], [old, -86400]] as const) {
+    const smallCase = path.join(small.dir, `case-${path.basename(path.dirname(which))}`);
+    // istat prints "Deleted:" in the local zone ("(CET)"): the adapter runs it with TZ=UTC, so any zone reads the same.
+    const before = sha256File(which);
+    const scan = runCli(smallCase, ['image', 'scan', which, '--json'], { TZ: 'Europe/Paris' });
+    assert.equal(sha256File(which), before);
+    assert.match(scan.stderr, /debugfs stat failed: no room on the case's disk/);
+    const [entry] = json<ImageInodeJson[]>(scan);
+    assert.deepEqual([entry?.inode, entry?.atime, entry?.size], [12, expected, 5_000]);
+    if (which === image) assert.equal(entry?.dtime, dtime);
+    if (expected === null) {
+      assert.equal(scan.code, 3, scan.stderr);
+      assert.match(scan.stderr, /^warning: sector 0: 1 inodes \(first: 12\) have no times from debugfs: those The Sleuth Kit \(ils, istat\) prints ignore ext4's epoch bits on 256-byte inodes and may be wrong by multiples of 2\^32 s: left null$/m);
+      assert.deepEqual(storedTimes(smallCase), [[12, null, null, null, null]]);
+    } else {
+      assert.doesNotMatch(scan.stderr, /have no times/);
+    }
+  }
+});
+
+test('inodes with i_extra_isize 16, 20 or 0 get the times the kernel shows (each extra word that fits; 0 taken for 32), no birth time where none fits (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'extra-isize');
+  const times = 'atime_lo 1400000000\nsif NAME atime_extra 5\nsif NAME mtime_lo 0x83AA7E80\nsif NAME mtime_extra 1\nsif NAME ctime_lo 1400000002\nsif NAME ctime_extra 2\n' +
+    'sif NAME crtime_lo 1234567890\nsif NAME crtime_extra 1\n';
+  const names = ['x16', 'x20', 'x0'];
+  const image = debugfsBuilt(dir, ['mkfs.ext4', '-I', '256'], Object.fromEntries(names.map((name) => [name, Buffer.from(`${name}\n`)])),
+    names.map((name) => `sif ${name} ${times.replaceAll('NAME', name)}sif ${name} extra_isize ${name.slice(1)}\n`).join(''));
+  // What the kernel shows of them, mounted read-only (our own image): stat's %W is 0 without a birth time.
+  const kernel = new Map<string, Array<number | null>>();
+  const mounted = loopFs({ image, readOnly: true, mountPoint: path.join(dir, 'mnt') });
+  try {
+    for (const name of names) {
+      const shown = execFileSync('stat', ['--format=%X %Y %Z %W', path.join(mounted.mountPoint, name)], { encoding: 'utf8' }).trim().split(' ').map(Number);
+      kernel.set(name, [shown[0] ?? NaN, shown[1] ?? NaN, shown[2] ?? NaN, shown[3] === 0 ? null : shown[3] ?? NaN]);
+    }
+  } finally {
+    mounted.cleanup();
+  }
+  assert.deepEqual([...kernel.values()], [
+    [1_400_000_000 + 2 ** 32, 2_208_988_800, 1_400_000_002 + 2 * 2 ** 32, null],
+    [1_400_000_000 + 2 ** 32, 2_208_988_800, 1_400_000_002 + 2 * 2 ** 32, 1_234_567_890],
+    [1_400_000_000 + 2 ** 32, 2_208_988_800, 1_400_000_002 + 2 * 2 ** 32, 1_234_567_890 + 2 ** 32],
+  ]);
+  execFileSync('debugfs', ['-w', '-f', '-', image], { input: names.map((name) => `unlink ${name}\n`).join('') + 'sif <12> links_count 0\nsif <13> links_count 0\nsif <14> links_count 0\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state]), [[12, 'orphan'], [13, 'orphan'], [14, 'orphan']]);
+  assert.deepEqual(storedTimes(caseDir), names.map((name, index) => [12 + index, ...(kernel.get(name) ?? [])]));
+});
+
+test('the last mount time keeps s_mtime_hi: a mount after 2106 is stored as such (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'mtime-hi');
+  // Without metadata_csum, so that our patch of the superblock leaves it readable to the tools.
+  const image = debugfsBuilt(dir, ['mkfs.ext4', '-O', '^metadata_csum'], { x: Buffer.from('x') }, 'kill_file x\nunlink x\nssv mtime 20991231000000\n');
+  patch(image, 1024 + 0x275, Buffer.from([1]));
+  assert.equal(untouched(image, caseDir, ['image', 'scan', image, '-q']).code, 0);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT last_mounted_at FROM image_filesystems').get(), { last_mounted_at: Date.UTC(2099, 11, 31) / 1000 + 2 ** 32 });
+  } finally {
+    db.close();
+  }
 });

@@ -2,7 +2,7 @@
 // orphan chain walk with its loop guard.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDebugfsStats } from '../parsers/debugfsStats.js';
+import { kernelTimes, needsRawTimes, parseDebugfsStats, parseInodeDumps } from '../parsers/debugfsStats.js';
 import { followOrphanChain } from '../src/image/orphanChain.js';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -199,9 +199,9 @@ EXTENTS:
 `;
   const parsed = parseDebugfsStats(marked, [13, 14], '5e1f');
   assert.deepEqual(parsed.warnings, []);
-  assert.deepEqual(parsed.records.map((record) => [record.inode, record.type, record.size, record.ctime, record.atime, record.mtime, record.crtime]), [
-    [13, 'symlink', 40, 0x6b135e4d, null, null, null],
-    [14, 'regular', 2, 100 + 2 * 2 ** 32, 1_000_000_000 + 2 ** 32, 684_563_713 + 3 * 2 ** 32, 684_563_713 + 3 * 2 ** 32],
+  assert.deepEqual(parsed.records.map((record) => [record.inode, record.type, record.size, record.ctime, record.atime, record.mtime, record.crtime, record.extraIsize]), [
+    [13, 'symlink', 40, 0x6b135e4d, null, null, null, 32],
+    [14, 'regular', 2, 100 + 2 * 2 ** 32, 1_000_000_000 + 2 ** 32, 684_563_713 + 3 * 2 ** 32, 684_563_713 + 3 * 2 ** 32, 32],
   ]);
   // Without markers the same text cannot be told apart: both left out, said.
   const bare = marked.replace(/^# 5e1f \d+\n/gm, '');
@@ -210,6 +210,63 @@ EXTENTS:
   assert.deepEqual(parseDebugfsStats(marked.replace('# 5e1f 14\n', ''), [13, 14], '5e1f').warnings.map((warning) => warning.message), ['debugfs output ends before inode 14']);
   assert.deepEqual(parseDebugfsStats(marked.replace('# 5e1f 14\ndebugfs: stat <14>\n', '# 5e1f 14\n'), [13, 14], '5e1f').warnings.map((warning) => warning.message),
     ['debugfs printed nothing usable for inode 14']);
+});
+
+// `debugfs -c -n -f CMDS r1.img`, CMDS = `# 0f3c 12`, `inode_dump <12>`, `# 0f3c 13`, `inode_dump <13>`:
+// mkfs.ext4 -I 256, a file written and set with debugfs (atime_lo 1400000000, atime_extra 5,
+// mtime_lo 0x83AA7E80, mtime_extra 1, ctime_lo 1400000002, crtime_lo 1234567890, extra_isize 16).
+const INODE_DUMPS = `# 0f3c 12
+debugfs: inode_dump <12>
+0000  a481 0000 0500 0000 004e 7253 024e 7253  .........NrS.NrS
+0020  807e aa83 0000 0000 0000 0000 0200 0000  .~..............
+0040  0000 0800 0000 0000 0af3 0100 0400 0000  ................
+0060  0000 0000 0000 0000 0100 0000 5206 0000  ............R...
+0100  0000 0000 0000 0000 0000 0000 0000 0000  ................
+*
+0160  0000 0000 0000 0000 0000 0000 9658 0000  .............X..
+0200  1000 5980 0000 0000 0100 0000 0500 0000  ..Y.............
+0220  d202 9649 0000 0000 0000 0000 0000 0000  ...I............
+0240  0000 0000 0000 0000 0000 0000 0000 0000  ................
+*
+
+# 0f3c 13
+debugfs: inode_dump <13>
+0000  0000 0000 0000 0000 0000 0000 0000 0000  ................
+*
+
+`;
+
+test('inode_dump: the raw inode read back whole (octal offsets, "*" repeats); times as the kernel reads them from its i_extra_isize', () => {
+  const parsed = parseInodeDumps(INODE_DUMPS, [12, 13], '0f3c', 256);
+  assert.deepEqual(parsed.warnings, []);
+  const [inode12, inode13] = parsed.records;
+  assert.deepEqual([inode12?.inode, inode12?.raw.length, inode12?.raw.readUInt16LE(0x80), inode12?.raw.readUInt32LE(0x90), inode12?.raw.subarray(0x40, 0x70).every((byte) => byte === 0), inode12?.raw.readUInt16LE(0x7c)],
+    [12, 256, 16, 1234567890, true, 0x5896]);
+  assert.deepEqual([inode13?.inode, inode13?.raw.equals(Buffer.alloc(256))], [13, true]);
+  const raw = inode12?.raw ?? Buffer.alloc(256);
+  // extra_isize 16: the ctime, mtime and atime extra words fit, i_crtime does not (statx gives no btime).
+  assert.deepEqual(kernelTimes(raw, 256), {
+    atime: 1_400_000_000 + 2 ** 32, mtime: 2_208_988_800, ctime: 1_400_000_002, crtime: null,
+    atimeNs: 1, mtimeNs: 0, ctimeNs: 0, crtimeNs: null, extraIsize: 16, refusedByKernel: false,
+  });
+  // extra_isize 0 is taken for 32 (everything fits); 20 holds i_crtime but not its extra word; 128-byte inodes none.
+  const with0 = Buffer.from(raw);
+  with0.writeUInt16LE(0, 0x80);
+  with0.writeUInt32LE(1, 0x94);
+  assert.deepEqual([kernelTimes(with0, 256).crtime, kernelTimes(with0, 256).atime], [1_234_567_890 + 2 ** 32, 1_400_000_000 + 2 ** 32]);
+  const with20 = Buffer.from(with0);
+  with20.writeUInt16LE(20, 0x80);
+  assert.deepEqual([kernelTimes(with20, 256).crtime, kernelTimes(with20, 256).crtimeNs], [1_234_567_890, null]);
+  assert.deepEqual([kernelTimes(raw.subarray(0, 128), 128).mtime, kernelTimes(raw.subarray(0, 128), 128).crtime], [2_208_988_800 - 2 ** 32, null]);
+  const odd = Buffer.from(raw);
+  odd.writeUInt16LE(18, 0x80);
+  assert.equal(kernelTimes(odd, 256).refusedByKernel, true);
+  // What debugfs 1.47.0 prints without extra words (below 24) is checked against the raw inode.
+  assert.deepEqual([needsRawTimes({ extraIsize: 16 }, 256), needsRawTimes({ extraIsize: 0 }, 256), needsRawTimes({ extraIsize: 32 }, 256), needsRawTimes({ extraIsize: null }, 128)], [true, true, false, false]);
+  // A dump cut short, or with a line out of place, is no inode.
+  assert.deepEqual(parseInodeDumps(INODE_DUMPS.replace('0240  0000 0000 0000 0000 0000 0000 0000 0000  ................\n*\n', ''), [12, 13], '0f3c', 256).warnings.map((warning) => warning.message),
+    ['debugfs printed no whole inode_dump of inode 12']);
+  assert.deepEqual(parseInodeDumps(INODE_DUMPS.replace('0160', '0140'), [12], '0f3c', 256).records, []);
 });
 
 test('debugfs stat batch: an empty description, an echo on the last line, a CR after an echo, a target over lines', () => {

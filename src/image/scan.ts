@@ -13,7 +13,7 @@ import type { FsstatInfo } from '../../parsers/fsstat.js';
 import { ilsTime, type IlsInode } from '../../parsers/ils.js';
 import { parseOrphanFile } from '../../parsers/orphanFile.js';
 import type { ParseResult } from '../../parsers/types.js';
-import { debugfsCatToBuffer, debugfsStatMany } from '../tools/debugfs.js';
+import { debugfsCatToBuffer, debugfsInodeDumps, debugfsStatMany } from '../tools/debugfs.js';
 import { flsDeletedNames } from '../tools/fls.js';
 import { fsstat } from '../tools/fsstat.js';
 import { icatToBuffer } from '../tools/icat.js';
@@ -21,7 +21,7 @@ import { ilsRemoved, ilsUnlinkedAllocated } from '../tools/ils.js';
 import { istat } from '../tools/istat.js';
 import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
-import { hasNoFileType, type DebugfsInode } from '../../parsers/debugfsStats.js';
+import { hasNoFileType, kernelTimes, needsRawTimes, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import { followOrphanChain } from './orphanChain.js';
 import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 
@@ -302,6 +302,10 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     .filter((inode) => inode >= 1 && inode <= superblock.inodesCount)
     .sort((a, b) => a - b);
   const stats = new Map<number, DebugfsInode>();
+  /** Inodes istat described instead of debugfs: no times of their own (TSK ignores ext4's epoch bits). */
+  const byIstat = new Set<number>();
+  /** Whether an inode ils did not list is allocated, as istat read the inode bitmap; null: istat could not say. */
+  const allocation = new Map<number, boolean | null>();
   const statBatch = async (inodes: readonly number[]) => {
     const parsed = await debugfsStatMany(source.path, offset, inodes, recorder, workDir);
     for (const record of parsed.records) stats.set(record.inode, record);
@@ -322,7 +326,10 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   for (let start = 0; start < Math.min(undescribed.length, ISTAT_FALLBACK_MAX); start += ISTAT_PARALLEL) {
     await Promise.all(undescribed.slice(start, Math.min(start + ISTAT_PARALLEL, ISTAT_FALLBACK_MAX)).map(async (inode) => {
       const info = await istat(source.path, offset, inode, recorder).catch(() => null);
-      if (info !== null) stats.set(inode, fromIstat(inode, info));
+      if (info === null) return;
+      stats.set(inode, fromIstat(inode, info));
+      byIstat.add(inode);
+      allocation.set(inode, info.allocated);
     }));
   }
   const byNeither = candidates.filter((inode) => !stats.has(inode)).length;
@@ -335,18 +342,43 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       (byNeither === 0 ? '' : `; ${byNeither} by neither (metadata from ils alone; whether they still point at data is unknown, reported as not recoverable)`));
   }
 
-  // An inode named only by the chain or the orphan file is an orphan when ils says it is allocated
-  // (a crafted or stale s_last_orphan can name any inode): why one is not, or null when it may be.
-  const notAnOrphan = (inode: number): string | null => {
-    if (ilsOrphans.has(inode)) return null;
-    if (inode < FIRST_ORDINARY_INODE) return `it is a reserved inode (below ${FIRST_ORDINARY_INODE}), never an unlinked file: left out`;
-    if (ilsDeleted.has(inode)) return 'it is not allocated (ils -r lists it as deleted): kept as deleted, its dtime a deletion time';
+  // An inode ils did not list but the chain, the orphan file or fls names is looked at itself: TSK
+  // takes one whose ctime is 0 for never used and lists it nowhere. Its allocation is istat's (a
+  // process each: only for such inodes, which a normal file system does not have).
+  let allocationLookups = 0;
+  const lookUpAllocation = async (inodes: readonly number[]) => {
+    const wanted = [...new Set(inodes)].filter((inode) => !allocation.has(inode));
+    for (let start = 0; start < wanted.length; start += ISTAT_PARALLEL) {
+      await Promise.all(wanted.slice(start, start + ISTAT_PARALLEL).map(async (inode) => {
+        // Past the limit an inode's allocation stays unknown: said by judge(), and the scan is partial.
+        if (++allocationLookups > ALLOCATION_LOOKUPS_MAX) return;
+        const info = await istat(source.path, offset, inode, recorder).catch(() => null);
+        allocation.set(inode, info?.allocated ?? null);
+      }));
+    }
+  };
+  /** Once used: a file type, or a size, data, links: an inode never used (or zeroed) has none of them. */
+  const wasUsed = (stat: DebugfsInode) => !hasNoFileType(stat) || (stat.size ?? 0) > 0 || (stat.dataBlocks ?? 0) > 0 || stat.inlineData || (stat.links ?? 0) > 0;
+  /** An inode ils did not list, once used: whether it is allocated decides what it is. */
+  const unlisted = (inode: number) => {
     const stat = stats.get(inode);
-    if (stat !== undefined && hasNoFileType(stat)) return 'it was never used (mode 0, no file type): left out';
+    return inode >= FIRST_ORDINARY_INODE && !ilsOrphans.has(inode) && !ilsDeleted.has(inode) && stat !== undefined && wasUsed(stat);
+  };
+
+  // What an inode named by the chain or the orphan file is (a crafted or stale s_last_orphan can
+  // name any inode): an orphan when allocated without links; with the reason when it is not.
+  const judge = (inode: number): { state: 'orphan' | 'deleted' | 'out' | 'unknown'; why: string | null } => {
+    if (ilsOrphans.has(inode)) return { state: 'orphan', why: null };
+    if (inode < FIRST_ORDINARY_INODE) return { state: 'out', why: `it is a reserved inode (below ${FIRST_ORDINARY_INODE}), never an unlinked file: left out` };
+    if (ilsDeleted.has(inode)) return { state: 'deleted', why: 'it is not allocated (ils -r lists it as deleted): kept as deleted, its dtime a deletion time' };
+    const stat = stats.get(inode);
+    if (stat !== undefined && !wasUsed(stat)) return { state: 'out', why: 'it was never used (mode 0, no file type): left out' };
+    const allocated = allocationKnown ? allocation.get(inode) : undefined;
+    if (allocated === false) return { state: 'deleted', why: `it is not allocated (istat), although ils -r does not list it (${UNLISTED_WHY}): kept as deleted, its dtime a deletion time` };
     // Allocated with links: a truncation in progress, said by addOrphan; its dtime is a link.
-    if (stat?.links !== undefined && stat.links !== null && stat.links > 0) return null;
-    if (allocationKnown) return 'ils -aL does not list it as allocated, nor ils -r as deleted: not a file in use, left out';
-    return null;
+    if (stat?.links !== undefined && stat.links !== null && stat.links > 0) return { state: 'orphan', why: null };
+    if (!allocationKnown || allocated === true) return { state: 'orphan', why: null };
+    return { state: 'unknown', why: `ils did not list it and whether it is allocated could not be read (${stat === undefined ? 'neither debugfs nor istat described it' : 'istat did not say'}): left out` };
   };
 
   // 3. The s_last_orphan chain, through the dtime links debugfs read. An inode that is no orphan
@@ -357,7 +389,8 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       if (++extraLookups > (withoutTsk ? CHAIN_LOOKUPS_WITHOUT_TSK : CHAIN_EXTRA_LOOKUPS)) return null;
       await statBatch([inode]).catch(() => null);
     }
-    if (notAnOrphan(inode) !== null) return 0;
+    if (allocationKnown && unlisted(inode)) await lookUpAllocation([inode]);
+    if (judge(inode).state !== 'orphan') return 0;
     return stats.get(inode)?.dtimeRaw ?? null;
   });
   chain.warnings.forEach(warn);
@@ -365,17 +398,24 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   if (!allocationKnown && unchecked.length > 0) {
     warn(`ils -aL ${unlinked === null ? 'did not run' : 'stopped part-way'}: whether inodes ${unchecked.slice(0, 10).join(', ')} of the orphan chain or the orphan file are allocated was not checked`);
   }
+  if (allocationKnown) await lookUpAllocation(fromOrphanFile.filter(unlisted));
 
-  // ils' times stand in where neither debugfs nor istat gave one: read as the kernel does where certain.
-  const unsureIlsTimes = new Set<number>();
-  const fromIls = (inode: number, printed: number): number | null => {
-    const seconds = ilsTime(printed, superblock.inodeSize);
-    if (seconds === null) unsureIlsTimes.add(inode);
-    return seconds;
+  // Times: debugfs', as the kernel reads them. Where only TSK gave some (ils, for an inode debugfs
+  // did not describe), they are read as the kernel does where that is certain, else left null.
+  const timesUnknown = new Set<number>();
+  const fromIls = (printed: number): number | null => ilsTime(printed, superblock.inodeSize);
+  const record = (inode: number, state: 'orphan' | 'deleted', by: string): NewImageInode => {
+    const stat = stats.get(inode);
+    const described = describe(inode, state, by, stat, byIstat.has(inode) ? null : stat ?? null, ilsOrphans.get(inode) ?? ilsDeleted.get(inode), fromIls);
+    if (described.atime === null && described.mtime === null && described.ctime === null) timesUnknown.add(inode);
+    return described;
   };
 
   // 4. Orphans: allocated with no link (ils), on the chain, or in the orphan file.
   const orphans = new Map<number, NewImageInode>();
+  /** Inodes the chain or the orphan file names that ils did not list, found not allocated: deleted, with who named them. */
+  const unlistedDeleted = new Map<number, string[]>();
+  let undecided = 0;
   const addOrphan = (inode: number, by: string) => {
     const existing = orphans.get(inode);
     if (existing !== undefined) {
@@ -385,18 +425,21 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     const stat = stats.get(inode);
     const where = by === 'orphan_chain' ? 'orphan chain' : 'orphan file';
     if (by !== 'ils') {
-      const why = notAnOrphan(inode);
-      if (why !== null) {
-        warn(`inode ${inode} is on the ${where} but ${why}${by === 'orphan_chain' ? ' (the chain is not followed past it)' : ''}`);
+      const verdict = judge(inode);
+      if (verdict.why !== null) {
+        warn(`inode ${inode} is on the ${where} but ${verdict.why}${by === 'orphan_chain' ? ' (the chain is not followed past it)' : ''}`);
+        if (verdict.state === 'unknown') undecided++;
+        if (verdict.state === 'deleted' && !ilsDeleted.has(inode)) unlistedDeleted.set(inode, [...(unlistedDeleted.get(inode) ?? []), by]);
         return;
       }
+      if (!ilsOrphans.has(inode) && allocation.get(inode) === true) warn(`inode ${inode} is on the ${where} and allocated (istat), although ils -aL does not list it (${UNLISTED_WHY}): kept as an orphan`);
     }
     // The orphan list also holds files being truncated, which still have names: not unlinked files.
     if (by !== 'ils' && stat?.links !== undefined && stat.links !== null && stat.links > 0) {
       warn(`inode ${inode} is on the ${where} with ${stat.links} link(s): a truncation in progress, not an unlinked file`);
       return;
     }
-    orphans.set(inode, describe(inode, 'orphan', by, stat, ilsOrphans.get(inode) ?? ilsDeleted.get(inode), fromIls));
+    orphans.set(inode, record(inode, 'orphan', by));
   };
   for (const inode of ilsOrphans.keys()) addOrphan(inode, 'ils');
   for (const inode of chain.inodes) addOrphan(inode, 'orphan_chain');
@@ -404,9 +447,65 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
 
   // 5. Deleted inodes, with the names fls still finds in directory slack.
   const deleted = new Map<number, NewImageInode>();
-  for (const [inode, record] of ilsDeleted) if (!orphans.has(inode)) deleted.set(inode, describe(inode, 'deleted', 'ils', stats.get(inode), record, fromIls));
+  for (const inode of ilsDeleted.keys()) if (!orphans.has(inode)) deleted.set(inode, record(inode, 'deleted', 'ils'));
+  for (const [inode, by] of unlistedDeleted) {
+    const described = record(inode, 'deleted', by[0] ?? 'orphan_chain');
+    described.foundBy = by;
+    deleted.set(inode, described);
+  }
   const flsResult = await names;
   if (flsResult !== null) {
+    // An inode a deleted name points at that no list holds (ils takes one whose ctime is 0 for never
+    // used): looked at itself, one debugfs batch for all of them. fls says whether it is allocated
+    // (`(realloc)`: the name is deleted, its inode allocated). Allocated with links: reused by a live
+    // file; never used (nothing in it): no file. Allocated without links: an orphan; else deleted.
+    const flsAllocated = new Map<number, boolean | null>();
+    for (const entry of flsResult.records) {
+      if (!entry.deleted) continue;
+      const before = flsAllocated.get(entry.inode);
+      flsAllocated.set(entry.inode, before === undefined || before === entry.realloc ? entry.realloc : null);
+    }
+    const named = [...flsAllocated.keys()]
+      .filter((inode) => inode >= FIRST_ORDINARY_INODE && inode <= superblock.inodesCount && !ilsOrphans.has(inode) && !ilsDeleted.has(inode) && !orphans.has(inode) && !deleted.has(inode))
+      .sort((a, b) => a - b);
+    const unseen = named.filter((inode) => !stats.has(inode));
+    if (unseen.length > 0) {
+      try {
+        const parsed = await statBatch(unseen);
+        for (const complaint of parsed.complaints) warn(`debugfs said: ${complaint}`);
+        if (parsed.complaints.length > 0) scanned.partial = true;
+      } catch (error) {
+        warn(`debugfs stat of the inodes fls names failed: ${oneLine(error)}`);
+      }
+    }
+    const notSeen = named.filter((inode) => !stats.has(inode));
+    if (notSeen.length > 0) {
+      scanned.partial = true;
+      warn(`fls names deleted files of ${notSeen.length} inodes that ils did not list and debugfs did not describe (first: ${notSeen.slice(0, 10).join(', ')}): whether they were files is unknown`);
+    }
+    const used = named.filter((inode) => {
+      const stat = stats.get(inode);
+      return stat !== undefined && wasUsed(stat);
+    });
+    // Told both ways (fls printed the inode with and without `(realloc)`): istat reads its bitmap bit.
+    await lookUpAllocation(used.filter((inode) => flsAllocated.get(inode) === null));
+    const found: number[] = [];
+    for (const inode of used) {
+      const allocated = flsAllocated.get(inode) ?? allocation.get(inode) ?? null;
+      const links = stats.get(inode)?.links ?? null;
+      if (allocated === true && links !== null && links > 0) continue;
+      if (allocated === true && links === 0) orphans.set(inode, record(inode, 'orphan', 'fls'));
+      else if (allocated === false) deleted.set(inode, record(inode, 'deleted', 'fls'));
+      else {
+        undecided++;
+        warn(`inode ${inode}, which a deleted name fls found points at, was once used but ils did not list it (${UNLISTED_WHY}) and ` +
+          `${allocated === null ? 'whether it is allocated could not be read' : 'debugfs printed no link count for it'}: left out`);
+        continue;
+      }
+      found.push(inode);
+    }
+    if (found.length > 0) warn(`${found.length} inodes (first: ${found.slice(0, 10).join(', ')}) that ils did not list (${UNLISTED_WHY}) were found through the deleted names fls found`);
+
     // An inode freed, used again and freed again keeps several deleted names: which was its last is
     // not known. The first fls printed is kept, not claimed exact.
     const several = new Set<number>();
@@ -427,13 +526,56 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     }
     if (flsResult.warnings.length > 0) warn(`fls: ${flsResult.warnings.length} unreadable lines`);
   }
+  if (undecided > 0) scanned.partial = true;
+  if (allocationLookups > ALLOCATION_LOOKUPS_MAX) warn(`istat was asked whether ${ALLOCATION_LOOKUPS_MAX} inodes that ils did not list are allocated; ${allocationLookups - ALLOCATION_LOOKUPS_MAX} more were not asked`);
   scanned.inodes = [...orphans.values(), ...deleted.values()].sort((a, b) => a.inode - b.inode);
-  if (unsureIlsTimes.size > 0) {
-    warn(`${unsureIlsTimes.size} inodes (first: ${[...unsureIlsTimes].slice(0, 10).join(', ')}) have times only from ils, which prints the low 32 bits unsigned ` +
-      `and not ext4's extra epoch bits: those of 2^31 or more (before 1970 or after 2038) are left null`);
+
+  /** Replace the times of `found` by the kernel's reading of each raw inode; null (said, partial) where it could not be read. */
+  const rawTimes = async (found: NewImageInode[]): Promise<void> => {
+    const dumps = new Map<number, Buffer>();
+    try {
+      const parsed = await debugfsInodeDumps(source.path, offset, found.map((entry) => entry.inode), superblock.inodeSize, recorder, workDir);
+      for (const dump of parsed.records) dumps.set(dump.inode, dump.raw);
+    } catch (error) {
+      warn(`debugfs inode_dump failed: ${oneLine(error)}`);
+    }
+    for (const entry of found) {
+      const raw = dumps.get(entry.inode);
+      if (raw === undefined) {
+        Object.assign(entry, { atime: null, mtime: null, ctime: null, crtime: null });
+        timesUnknown.add(entry.inode);
+        continue;
+      }
+      const times = kernelTimes(raw, superblock.inodeSize);
+      Object.assign(entry, { atime: times.atime, mtime: times.mtime, ctime: times.ctime, crtime: times.crtime });
+      if (times.refusedByKernel) {
+        warn(`inode ${entry.inode} has i_extra_isize ${times.extraIsize}, which the kernel refuses (past the inode's ${superblock.inodeSize} bytes or not a multiple of 4): the file system would not show it; its times are read as the bytes lie`);
+      }
+    }
+  };
+
+  // 6. Where debugfs printed no extra time words the kernel reads (i_extra_isize below 24, or 0,
+  // which the kernel takes for 32), the raw inode says what they are: one batch, for those only.
+  const rawWanted = scanned.inodes.filter((found) => {
+    const stat = stats.get(found.inode);
+    return stat !== undefined && !byIstat.has(found.inode) && needsRawTimes(stat, superblock.inodeSize);
+  });
+  if (rawWanted.length > 0) await rawTimes(rawWanted);
+  if (timesUnknown.size > 0) {
+    scanned.partial = true;
+    warn(`${timesUnknown.size} inodes (first: ${[...timesUnknown].slice(0, 10).join(', ')}) have no times from debugfs: ` +
+      (superblock.inodeSize > 128
+        ? `those The Sleuth Kit (ils, istat) prints ignore ext4's epoch bits on ${superblock.inodeSize}-byte inodes and may be wrong by multiples of 2^32 s: left null`
+        : 'nor from ils: left null'));
   }
   return finish(scanned, superblock, await facts);
 }
+
+/** Why ils lists an inode in neither list although it was used: TSK takes an inode whose ctime is 0 for one never used. */
+const UNLISTED_WHY = 'The Sleuth Kit takes an inode whose ctime is 0 for one never used';
+
+/** istat runs spent on inodes ils did not list (a process each): a crafted image may name thousands. */
+const ALLOCATION_LOOKUPS_MAX = 256;
 
 /** Inodes istat is asked about when debugfs could not describe them (a process each). */
 const ISTAT_FALLBACK_MAX = 256;
@@ -444,7 +586,7 @@ function fromIstat(inode: number, info: IstatInfo): DebugfsInode {
   return {
     inode, type: 'unknown', mode: info.mode, uid: info.uid, gid: info.gid, size: info.size, links: info.nlink, blockcount: null,
     atime: null, mtime: null, ctime: null, crtime: null, atimeNs: null, mtimeNs: null, ctimeNs: null, crtimeNs: null,
-    dtimeRaw: info.deleted ?? 0, dataBlocks: info.blocks, inlineData: false, symlinkTarget: null,
+    dtimeRaw: info.deleted ?? 0, extraIsize: null, dataBlocks: info.blocks, inlineData: false, symlinkTarget: null,
   };
 }
 
@@ -454,25 +596,31 @@ function collect(result: ParseResult<IlsInode> | null, what: string, warn: (mess
   result.records.forEach(take);
 }
 
-/** One inode's record: debugfs' view when it has one (full mode, dtime, blocks), else what ils printed. */
+/**
+ * One inode's record: debugfs' view when it has one (full mode, dtime, blocks), else istat's, else
+ * what ils printed. Times only from `timed` (debugfs' description): istat's stand-in has none, and
+ * ils' are read by `fromIls`, which gives null where TSK's value may not be the kernel's.
+ */
 function describe(
-  inode: number, state: 'orphan' | 'deleted', by: string, stat: DebugfsInode | undefined, ils: IlsInode | undefined, fromIls: (inode: number, printed: number) => number | null,
+  inode: number, state: 'orphan' | 'deleted', by: string, stat: DebugfsInode | undefined, timed: DebugfsInode | null, ils: IlsInode | undefined,
+  fromIls: (printed: number) => number | null,
 ): NewImageInode {
-  const ilsTimeOf = (printed: number | undefined): number | null => (printed === undefined ? null : fromIls(inode, printed));
+  const ilsTimeOf = (printed: number | undefined): number | null => (printed === undefined ? null : fromIls(printed));
   const size = stat?.size ?? ils?.size ?? null;
   // null: not described, or described without its block list (istat could not read it): unknown.
   const dataBlocks = stat?.dataBlocks ?? null;
   const hasContent = (dataBlocks ?? 0) > 0 || stat?.inlineData === true;
+  // debugfs printing no crtime means the inode has none (128-byte inodes): never one of TSK's instead.
+  const times = timed === null
+    ? { atime: ilsTimeOf(ils?.atime), mtime: ilsTimeOf(ils?.mtime), ctime: ilsTimeOf(ils?.ctime), crtime: ils === undefined || ils.crtime === 0 ? null : ilsTimeOf(ils.crtime) }
+    : { atime: timed.atime, mtime: timed.mtime, ctime: timed.ctime, crtime: timed.crtime };
   return {
     inode, state, foundBy: [by], size,
     mode: stat?.mode ?? (ils === undefined ? null : ils.perms),
     uid: stat?.uid ?? ils?.uid ?? null,
     gid: stat?.gid ?? ils?.gid ?? null,
     nlink: stat?.links ?? ils?.nlink ?? null,
-    atime: stat?.atime ?? ilsTimeOf(ils?.atime),
-    mtime: stat?.mtime ?? ilsTimeOf(ils?.mtime),
-    ctime: stat?.ctime ?? ilsTimeOf(ils?.ctime),
-    crtime: stat?.crtime ?? (ils === undefined || ils.crtime === 0 ? null : ilsTimeOf(ils.crtime)),
+    ...times,
     // On an orphan, i_dtime is a link of the chain (or 0), not a time.
     dtime: state === 'deleted' && stat !== undefined && stat.dtimeRaw !== 0 ? stat.dtimeRaw : null,
     // An empty orphan is whole as it is; an empty deleted inode may be one whose size ext4 zeroed;

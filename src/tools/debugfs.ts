@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { run, type CommandRecorder } from '../exec/run.js';
 import { UnlinkedError } from '../errors.js';
-import { parseDebugfsStats, type DebugfsInode } from '../../parsers/debugfsStats.js';
+import { parseDebugfsStats, parseInodeDumps, type DebugfsInode, type InodeDump } from '../../parsers/debugfsStats.js';
 import type { ParseResult } from '../../parsers/types.js';
 import { SHORT_TIMEOUT_MS, STREAM_STALL_MS, WALK_TIMEOUT_MS, copyTimeoutMs } from './limits.js';
 import { KEEP_FREE_BYTES, freeBytes } from '../util/caseSpace.js';
@@ -104,13 +104,18 @@ export function debugfsStatMany(image: string, offsetSectors: number, inodes: re
   return debugfsBatches(image, offsetSectors, inodes, 'stat', parseDebugfsStats, recorder, workDir);
 }
 
+/** `inode_dump <N>` of many inodes: each one's raw bytes (`inodeSize`, s_inode_size), for what `stat` does not print. */
+export function debugfsInodeDumps(image: string, offsetSectors: number, inodes: readonly number[], inodeSize: number, recorder: CommandRecorder, workDir: string): Promise<DebugfsBatch<InodeDump>> {
+  return debugfsBatches(image, offsetSectors, inodes, 'inode_dump', (text, batch, marker) => parseInodeDumps(text, batch, marker, inodeSize), recorder, workDir);
+}
+
 /**
  * One debugfs -f process per batch of `COMMAND <N>` lines, each after a comment line `# MARKER N`
  * that debugfs copies to its output: MARKER is random for each batch, so nothing an inode holds (a
  * symlink target is printed raw) can pass for the start of another inode's answer.
  */
 async function debugfsBatches<T>(
-  image: string, offsetSectors: number, inodes: readonly number[], command: 'stat',
+  image: string, offsetSectors: number, inodes: readonly number[], command: 'stat' | 'inode_dump',
   parse: (text: string, batch: readonly number[], marker: string) => ParseResult<T>, recorder: CommandRecorder, workDir: string,
 ): Promise<DebugfsBatch<T>> {
   const result: DebugfsBatch<T> = { records: [], warnings: [], complaints: [] };
@@ -151,7 +156,7 @@ async function debugfsBatches<T>(
       }
       for (const line of output.stderr.split('\n').map((text) => text.trim())) {
         if (line === '' || /^debugfs \d/.test(line)) continue;
-        const message = line.replace(/^stat: /, '').replace(/ while reading inode \d+$/, '');
+        const message = line.replace(/^(stat|inode_dump): /, '').replace(/ while reading inode \d+$/, '');
         said.set(message, (said.get(message) ?? 0) + 1);
       }
     }
