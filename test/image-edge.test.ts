@@ -102,6 +102,12 @@ test('an image replaced since its scan is scanned again before anything is extra
   const past = runCli(caseDir, ['image', 'extract', image, '--inode', '12', '--offset', '9007199254740991']);
   assert.equal(past.code, 1);
   assert.equal(past.stderr, `unlinked: offset 9007199254740991 sectors is past the end of ${image} (32768 sectors)\n`);
+  // As every other refusal of bad input: no case is made for it.
+  const freshCase = path.join(dir, 'fresh-case');
+  for (const command of ['scan', 'extract']) {
+    const refused = runCli(freshCase, ['image', command, image, '--offset', '40000', ...(command === 'extract' ? ['--all'] : [])]);
+    assert.deepEqual([refused.code, refused.stderr, fs.existsSync(freshCase)], [1, `unlinked: offset 40000 sectors is past the end of ${image} (32768 sectors)\n`, false]);
+  }
 });
 
 test('a deleted inode whose size is 0 but which still lists its blocks: recoverable, and no empty file is extracted as its content (root)', (t) => {

@@ -6,7 +6,7 @@ import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
 import { extractInodes } from '../image/extract.js';
 import { allTargets, namedTargets } from '../image/targets.js';
-import { openImageSource, refuseCaseOnEvidence } from '../image/source.js';
+import { checkOffset, openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 
 export interface ImageExtractOptions {
   inode?: number[];
@@ -20,6 +20,8 @@ export async function imageExtractCommand(ctx: CommandContext, image: string, op
   if (options.all === true && named.length > 0) throw usageError('--all and --inode exclude each other');
   for (const tool of ['icat', 'debugfs', 'istat', 'mmls'] as const) requireTool(tool);
   const source = openImageSource(image);
+  // Before the case is made: bad input leaves nothing behind.
+  checkOffset(source, options.offset);
   for (const warning of refuseCaseOnEvidence(source, ctx.caseDir)) ctx.warn(warning);
   if (source.mounted) ctx.warn(`${source.path} is mounted (itself, a partition of it, a volume built on it, or a loop device reading the same file): what it holds may lag behind the page cache (see the notes of each copy)`);
   const kase = openCase(ctx.caseDir, { create: true });

@@ -5,7 +5,7 @@ import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
 import { correlate, heldByText, imageInodesOf, type ImageInodeJson, type ImageInodeRecord } from '../store/images.js';
 import { scanImage, scanProblems, type ScanResult } from '../image/scan.js';
-import { openImageSource, refuseCaseOnEvidence } from '../image/source.js';
+import { checkOffset, openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 import type { Db } from '../store/db.js';
 import { parseDisplayBytes } from '../util/bytes.js';
 
@@ -16,6 +16,8 @@ export interface ImageScanOptions {
 
 export async function imageScanCommand(ctx: CommandContext, image: string, options: ImageScanOptions): Promise<ExitCode> {
   const source = openImageSource(image);
+  // Before the case is made: bad input leaves nothing behind.
+  checkOffset(source, options.offset);
   for (const warning of refuseCaseOnEvidence(source, ctx.caseDir)) ctx.warn(warning);
   const kase = openCase(ctx.caseDir, { create: true });
   try {
