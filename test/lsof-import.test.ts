@@ -63,13 +63,16 @@ test('lsof import of plain output without NLINK marks deleted-by-name items; bad
     ['fd', 3, '/var/tmp/lsoffix2/held.log', 15351841],
     ['map', null, '/var/tmp/lsoffix2/mapped.so', 15351825],
   ]);
-  // A field capture without f: its files cannot be told apart: said, partly done, nothing invented.
+  // A field capture without f: its files cannot be told apart: said; none read, so nothing imported
+  // (no empty snapshot, exit 1), nothing invented.
   const noF = makeTempDir('lsof-nof');
   t.after(() => fs.rmSync(noF, { recursive: true, force: true }));
   const withoutF = runCli(noF, ['lsof', 'import', fixture('field-F0-no-f.txt'), '--json']);
-  assert.equal(withoutF.code, 3, withoutF.stderr);
-  assert.deepEqual([JSON.parse(withoutF.stdout).records, JSON.parse(withoutF.stdout).unreadable_lines], [0, 1]);
-  assert.match(withoutF.stderr, /file fields without the 'f' field/);
+  assert.deepEqual([withoutF.code, withoutF.stdout], [1, '']);
+  assert.match(withoutF.stderr, /^unlinked: no file of .*field-F0-no-f\.txt could be read: 1 unreadable line \(line \d+: file fields without the 'f' field.*\): nothing imported\n$/);
+  const noFDb = new Database(path.join(noF, 'case.sqlite'), { readonly: true });
+  assert.deepEqual([noFDb.prepare('SELECT count(*) AS n FROM snapshots').get(), fs.readdirSync(path.join(noF, 'lsof'))], [{ n: 0 }, []]);
+  noFDb.close();
   const mapped = items.filter((item) => item.kind === 'map');
   const others = items.filter((item) => item.kind !== 'map');
   assert.deepEqual(mapped.map((item) => [item.path, item.inode, item.fd, item.lsof_note]), [

@@ -62,6 +62,12 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
     if (ingested.format === null) {
       throw new UnlinkedError('BAD_INPUT', `${absolute} is not lsof output: no "COMMAND PID ..." header and no "p<pid>" field in ${ingested.lines} lines`);
     }
+    if (ingested.records === 0 && ingested.unreadable > 0) {
+      // Nothing read, all of it refused: not a partly done import but none (and no empty snapshot stored).
+      const first = ingested.warnings[0];
+      throw new UnlinkedError('BAD_INPUT', `no file of ${absolute} could be read: ${ingested.unreadable} unreadable line${ingested.unreadable === 1 ? '' : 's'}` +
+        `${first === undefined ? '' : ` (line ${first.line}: ${first.message})`}: nothing imported`);
+    }
     const check = crossCheckLsof(db, snapshotId, false);
     // The database keeps the deleted-file records; the capture itself is kept whole, byte for byte.
     // (The name's part from the original is cut to 100 bytes: a file name has at most 255.)
