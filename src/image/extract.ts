@@ -37,6 +37,8 @@ export interface ExtractTarget {
   imageInodeId: number | null;
   /** Why it is not recoverable when that is not "no data blocks" (an inode never used, say), else null. */
   unrecoverableWhy: string | null;
+  /** What the copy's record must say of the inode itself (still linked: a live file), else absent. */
+  note?: string;
 }
 
 export interface ExtractedJson {
@@ -95,6 +97,7 @@ export async function extractInodes(
     for (const { target, index } of order) {
       const id = startExtraction(db, { imageInodeId: target.imageInodeId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
       const outcome = await extractOne({ source, outputDir, recorder, hasher, guard, onFile: (file) => extractionOutput(db, id, file), onSlow: events.onSlow }, target);
+      if (target.note !== undefined) outcome.notes.unshift(target.note);
       const unlisted = outcome.output === null || outcome.sha256 === null ? null : tryAppendSha256Sums(outputDir, outcome.sha256, outcome.output);
       if (unlisted !== null) outcome.notes.push(unlisted);
       const result = conclude(db, id, source, target, outcome, mounted);

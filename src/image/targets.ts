@@ -120,7 +120,8 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
     for (const inode of unknown) {
       const stat = byInode.get(inode);
       if (stat === undefined) notes.push(`debugfs could not describe inode ${inode}: its size is unknown`);
-      else if (stat.links !== null && stat.links > 0) notes.push(`inode ${inode} still has ${stat.links} link(s): a live file, not an orphan`);
+      const linked = stat !== undefined && stat.links !== null && stat.links > 0 ? `inode ${inode} still has ${stat.links} link(s): a live file, not an orphan` : undefined;
+      if (linked !== undefined) notes.push(linked);
       let hasData = stat === undefined ? null : (stat.dataBlocks ?? 0) > 0 || stat.inlineData || stat.size === 0 || (stat.dataBlocks === null ? null : false);
       let why: string | null = null;
       if (stat !== undefined && hasNoFileType(stat)) {
@@ -135,7 +136,7 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       }
       targets.set(inode, {
         offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, blockSize: superblock.blockSize, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null,
-        unrecoverableWhy: why,
+        unrecoverableWhy: why, ...(linked === undefined ? {} : { note: linked }),
       });
     }
   }
