@@ -134,6 +134,8 @@ test('help of an unknown command names it; -q with -v and a bogus UNLINKED_STORE
   const imageHelp = spawnSync(process.execPath, [cliPath, 'image', 'help', 'scan'], { stdio: 'pipe' });
   assert.equal(imageHelp.status, 0);
   assert.match(imageHelp.stdout.toString(), /^Usage: unlinked image scan \[options\] <image>\n/);
+  // commander's suggestion comes on a line of its own: one line all the same.
+  assert.deepEqual(run(['snapshot', '--lsof']), [2, "unlinked: unknown option '--lsof' (Did you mean --json?) (run with --help for usage)\n"]);
   assert.deepEqual(run(['list', '-q', '--verbose']), [2, 'unlinked: --quiet and --verbose cannot be given together: choose one (run with --help for usage)\n']);
   assert.deepEqual(run(['-v', 'list', '--quiet']), [2, 'unlinked: --quiet and --verbose cannot be given together: choose one (run with --help for usage)\n']);
   // Node hands an argument that is not UTF-8 on with U+FFFD: a case would be made under another name.

@@ -100,7 +100,7 @@ export function buildProgram(): Command & { exitCodeResult?: number } {
     .option('-v, --verbose', 'more detail on stderr')
     .exitOverride()
     // A usage error is one line, as every other error: prefixed like them, the help pointed at.
-    .configureOutput({ outputError: (text, write) => write(`unlinked: ${text.replace(/^error: /, '').trimEnd()} (run with --help for usage)\n`) })
+    .configureOutput({ outputError: (text, write) => write(`unlinked: ${text.replace(/^error: /, '').trimEnd().replace(/\s*\n\s*/g, ' ')} (run with --help for usage)\n`) })
     .addHelpText('after', `
 Examples:
   sudo npx unlinked triage                           # snapshot, recover everything, write reports
