@@ -120,6 +120,33 @@ exec chroot "$1/a" sleep 600`;
   assert.deepEqual(items.map((item) => [item.pid, item.kind, item.path, item.mount_point, item.fs_type]), [[child, 'fd', path.join(dir, 'b', 'held.log'), path.join(dir, 'b'), 'tmpfs']]);
 });
 
+test('a mount namespace of chrooted processes only: their mount points are given in the frame of their paths (the chroot prefixed), the same whichever of them is walked (root)', async (t) => {
+  const dir = makeTempDir('chrootonly');
+  const caseDir = makeTempDir('chrootonly-case', '/dev/shm');
+  fs.mkdirSync(path.join(dir, 'r'));
+  fs.mkdirSync(path.join(dir, 'data'));
+  // A private namespace: / bound at r, a tmpfs on r's copy of dir/data; then chrooted into r (where it is dir/data).
+  const script = String.raw`mount --bind / "$1/r" && mount -t tmpfs held "$1/r$1/data" && exec chroot "$1/r" python3 -c 'import os, sys, time
+p = sys.argv[1] + "/data/c.log"
+f = os.open(p, os.O_CREAT | os.O_RDWR, 0o600)
+os.write(f, b"in a chroot\n")
+os.unlink(p)
+print(os.getpid(), flush=True)
+time.sleep(600)' "$1"`;
+  const holder = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(holder).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(holder));
+  assert.equal(fs.readlinkSync(`/proc/${pid}/root`), path.join(dir, 'r'));
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  const where = path.join(dir, 'r') + path.join(dir, 'data');
+  assert.deepEqual(items.map((item) => [item.pid, item.path, item.mount_point, item.fs_type]), [[pid, path.join(where, 'c.log'), where, 'tmpfs']]);
+});
+
 /** zombieleader.c built and started in a new folder with these files (the first held, the second mapped, a third held in a thread's own table); resolves once its main thread has exited. */
 async function startZombieLeader(t: TestContext, name: string, files: Record<string, string>): Promise<{ dir: string; caseDir: string; pid: number }> {
   const dir = makeTempDir(name);

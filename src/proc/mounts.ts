@@ -36,8 +36,16 @@ export class NamespaceMounts {
   private readonly unanswered = new Map<number, UnansweredMount>();
   readonly mounts: readonly Mount[];
 
-  constructor(infos: readonly MountInfo[], unanswered: readonly UnansweredMount[] = []) {
-    this.mounts = infos.map((info) => ({ ...info, root: info.root.toString('latin1'), mountPoint: info.mountPoint.toString('latin1') }));
+  /**
+   * under: the root of the process the table was read from when it is chrooted (latin1, as the
+   * walk's paths): its mountinfo gives mount points relative to that root, the paths of its files
+   * (the kernel's names of its fds, as unlinked reads them) are not; prefixed, the two agree.
+   */
+  constructor(infos: readonly MountInfo[], unanswered: readonly UnansweredMount[] = [], under = '') {
+    this.mounts = infos.map((info) => {
+      const point = info.mountPoint.toString('latin1');
+      return { ...info, root: info.root.toString('latin1'), mountPoint: under === '' ? point : point === '/' ? under : `${under}${point}` };
+    });
     for (const mount of this.mounts) {
       this.byId.set(mount.mntId, mount);
       const list = this.byDev.get(mount.dev);
@@ -127,7 +135,8 @@ export class MountTable {
   ownView(mntNs: string, procDir: string): NamespaceMounts | null {
     const key = `${mntNs}\0${procDir}`;
     if (this.namespaces.has(key)) return this.namespaces.get(key) ?? null;
-    const table = this.read(mntNs, procDir);
+    const root = rootOf(procDir);
+    const table = this.read(mntNs, procDir, root !== null && root.startsWith('/') && root !== '/' ? root : '');
     this.namespaces.set(key, table);
     return table;
   }
@@ -157,11 +166,12 @@ export class MountTable {
     return table;
   }
 
-  private read(mntNs: string, procDir: string): NamespaceMounts | null {
+  private read(mntNs: string, procDir: string, under = ''): NamespaceMounts | null {
     try {
       return new NamespaceMounts(
         parseMountInfo(fs.readFileSync(`${procDir}/mountinfo`, 'latin1')),
         this.unanswered.filter((mount) => mount.mntNs === mntNs),
+        under,
       );
     } catch {
       return null;
@@ -268,7 +278,7 @@ export class MountTable {
 
 /** The process's root directory as the kernel names it ("/" unless chrooted), or null. */
 function rootOf(procDir: string): string | null {
-  return tryOr(() => fs.readlinkSync(`${procDir}/root`), null);
+  return tryOr(() => fs.readlinkSync(`${procDir}/root`, 'latin1'), null);
 }
 
 /** What mountinfo appends to a mount's root when the file or directory bind-mounted there was deleted since. */
