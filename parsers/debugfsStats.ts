@@ -444,8 +444,13 @@ export function kernelTimes(raw: Buffer, inodeSize: number): KernelTimes {
     atime: atime.seconds, mtime: mtime.seconds, ctime: ctime.seconds, crtime: crtime?.seconds ?? null,
     atimeNs: atime.nanoseconds, mtimeNs: mtime.nanoseconds, ctimeNs: ctime.nanoseconds, crtimeNs: crtime?.nanoseconds ?? null,
     extraIsize: stored,
-    refusedByKernel: inodeSize > GOOD_OLD_INODE_SIZE && (stored > inodeSize - GOOD_OLD_INODE_SIZE || stored % 4 !== 0),
+    refusedByKernel: refusedExtraIsize(stored, inodeSize),
   };
+}
+
+/** An i_extra_isize __ext4_iget refuses (`iget: bad extra_isize`): past the inode's end, or not a multiple of 4. */
+export function refusedExtraIsize(extraIsize: number, inodeSize: number): boolean {
+  return inodeSize > GOOD_OLD_INODE_SIZE && (extraIsize > inodeSize - GOOD_OLD_INODE_SIZE || extraIsize % 4 !== 0);
 }
 
 /**

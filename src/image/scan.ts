@@ -21,7 +21,7 @@ import { ilsRemoved, ilsUnlinkedAllocated } from '../tools/ils.js';
 import { istat } from '../tools/istat.js';
 import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
-import { hasNoFileType, kernelTimes, needsRawTimes, type DebugfsInode } from '../../parsers/debugfsStats.js';
+import { hasNoFileType, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import { followOrphanChain } from './orphanChain.js';
 import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 
@@ -510,7 +510,10 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     // not known. The first fls printed is kept, not claimed exact.
     const several = new Set<number>();
     for (const entry of flsResult.records) {
-      const target = deleted.get(entry.inode);
+      // An orphan keeps a name only when a deleted name is how it was found (a "(realloc)" name of an
+      // allocated inode may be an earlier file's): the name that led to it is said.
+      const orphan = orphans.get(entry.inode);
+      const target = deleted.get(entry.inode) ?? (orphan !== undefined && (orphan.foundBy as readonly string[]).includes('fls') ? orphan : undefined);
       if (target === undefined || !entry.deleted || entry.virtual) continue;
       const name = Buffer.from(entry.name, 'latin1');
       if (target.lastName === null) {
@@ -561,6 +564,13 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     return stat !== undefined && !byIstat.has(found.inode) && needsRawTimes(stat, superblock.inodeSize);
   });
   if (rawWanted.length > 0) await rawTimes(rawWanted);
+  // From 24 on debugfs' own reading was kept: one the kernel refuses is said all the same.
+  for (const found of scanned.inodes) {
+    const extraIsize = stats.get(found.inode)?.extraIsize ?? null;
+    if (extraIsize !== null && !rawWanted.includes(found) && refusedExtraIsize(extraIsize, superblock.inodeSize)) {
+      warn(`inode ${found.inode} has i_extra_isize ${extraIsize}, which the kernel refuses (past the inode's ${superblock.inodeSize} bytes or not a multiple of 4): the file system would not show it; its times are read as debugfs read them`);
+    }
+  }
   if (timesUnknown.size > 0) {
     scanned.partial = true;
     warn(`${timesUnknown.size} inodes (first: ${[...timesUnknown].slice(0, 10).join(', ')}) have no times from debugfs: ` +
