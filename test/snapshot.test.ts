@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cliPath } from './helpers/paths.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, runCliAsNobody } from './helpers/cli.js';
+import { pythonHolder } from './helpers/pythonHolder.js';
 import { bytesName, makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { firstLine } from './helpers/lines.js';
 import type { LiveItemJson } from '../src/store/items.js';
@@ -190,6 +191,41 @@ test('as non-root: what is readable is listed, stderr says how many processes co
   const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']).stdout;
   assert.ok(html.includes(`<ul class="warnings"><li>${said}</li>`), 'the HTML shows it under the snapshot');
 });
+
+/** A process of nobody's: argv[2] 'dumpable' (nobody may read its /proc, not its map_files) or 'hidden' (PR_SET_DUMPABLE 0: what is in /proc/PID is root's). */
+const NOBODYS = String.raw`import ctypes, os, sys
+os.setresgid(65534, 65534, 65534)
+os.setresuid(65534, 65534, 65534)
+ctypes.CDLL(None).prctl(4, 1 if sys.argv[2] == 'dumpable' else 0, 0, 0, 0)
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+
+test('as non-root, the warning says what was refused: other users\' processes apart from this user\'s own, whose map_files, or whole /proc when not dumpable, the kernel shows to root only (root)', async (t) => {
+  const dumpable = await pythonHolder(t, 'own-dumpable', NOBODYS, ['dumpable']);
+  const hidden = await pythonHolder(t, 'own-hidden', NOBODYS, ['hidden']);
+  assert.deepEqual([fs.statSync(`/proc/${hidden.pid}`).uid, fs.statSync(`/proc/${hidden.pid}/fd`).uid], [65534, 0], 'the kernel gives what is in the /proc of a process that is not dumpable to root');
+  const caseDir = dumpable.caseDir;
+  fs.chmodSync(caseDir, 0o777);
+  const own = runCliAsNobody(caseDir, ['snapshot', '--no-lsof', '--pid', String(dumpable.pid), '--pid', String(hidden.pid), '--json']);
+  assert.equal(own.code, 3, own.stderr);
+  assert.deepEqual(pick(JSON.parse(own.stdout)), { processes_seen: 2, processes_unreadable: 2, processes_unreadable_own: 2 });
+  assert.deepEqual(own.stderr.split('\n').slice(0, 2), [
+    'warning: 1 of this user\'s own processes could not be fully read: the kernel shows the files a process maps (map_files) to root only, so a deleted file one of them maps ' +
+      'without holding it open is missed; run as root to see those (see processes.read_error)',
+    'warning: 1 of this user\'s own processes could not be fully read: the kernel refused (a process that is not dumpable: set-uid, or PR_SET_DUMPABLE 0; or a security module); ' +
+      'run as root to read them (see processes.read_error)',
+  ]);
+  assert.match(own.stderr.split('\n').slice(2).join('\n'), /^snapshot 1: 2 processes, \d+ fds, 0 deleted-but-open items; case .*\n$/);
+  // With another user's process (pid 1, root's): that one alone is another user's.
+  const mixed = runCliAsNobody(caseDir, ['snapshot', '--no-lsof', '--pid', '1', '--pid', String(dumpable.pid), '--json']);
+  assert.equal(mixed.code, 3, mixed.stderr);
+  assert.deepEqual(pick(JSON.parse(mixed.stdout)), { processes_seen: 2, processes_unreadable: 2, processes_unreadable_own: 1 });
+  assert.match(mixed.stderr, /^warning: run as root to read other users' processes: 1 of 2 processes could not be fully read \(see processes\.read_error\)\nwarning: 1 of this user's own processes could not be fully read: the kernel shows the files a process maps \(map_files\)/);
+});
+
+function pick(summary: Record<string, unknown>): Record<string, unknown> {
+  return { processes_seen: summary['processes_seen'], processes_unreadable: summary['processes_unreadable'], processes_unreadable_own: summary['processes_unreadable_own'] };
+}
 
 test('a file held inside another mount namespace shows that namespace\'s mount point (root)', async (t) => {
   const caseDir = makeTempDir('ns-case');

@@ -3,6 +3,7 @@ import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { takeSnapshot } from '../proc/snapshot.js';
+import type { WalkCounts } from '../proc/types.js';
 
 export interface SnapshotCommandOptions {
   pid?: number[];
@@ -21,7 +22,7 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
   try {
     const summary = await takeSnapshot(kase, { lsof: options.lsof !== false, ...(options.pid === undefined ? {} : { pids: options.pid }) });
     for (const warning of summary.warnings) ctx.warn(warning);
-    warnUnreadable(ctx, summary.counts.processesUnreadable, summary.counts.processesSeen);
+    warnUnreadable(ctx, summary.counts);
     const kinds = Object.entries(summary.itemsByKind).map(([kind, count]) => `${count} ${kind}`).join(', ');
     if (summary.crossCheck !== null) {
       const { both, procOnly, lsofOnly } = summary.crossCheck;
@@ -36,6 +37,7 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
           processes_seen: counts.processesSeen,
           processes_vanished: counts.processesVanished,
           processes_unreadable: counts.processesUnreadable,
+          processes_unreadable_own: counts.processesUnreadableOwn,
           fds_seen: counts.fdsSeen,
           fds_vanished: counts.fdsVanished,
           items: summary.items,
@@ -58,13 +60,23 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
   }
 }
 
-/** Not root: say how to see everything. Root and still refused (LSM, sandbox): say that instead. */
-export function warnUnreadable(ctx: CommandContext, unreadable: number, seen: number): void {
+/**
+ * Not root: say how to see everything, as what was refused: other users' processes, and this user's
+ * own that the kernel shows to root only in part. Root and still refused (LSM, sandbox): say that instead.
+ */
+export function warnUnreadable(ctx: CommandContext, counts: Pick<WalkCounts, 'processesUnreadable' | 'processesUnreadableOwn' | 'processesUnreadableOwnMaps' | 'processesSeen'>): void {
+  const { processesUnreadable: unreadable, processesUnreadableOwn: own, processesUnreadableOwnMaps: ownMaps, processesSeen: seen } = counts;
   if (unreadable === 0) return;
   if (process.geteuid?.() === 0) {
     ctx.warn(`${unreadable} of ${seen} processes could not be fully read even as root (a security module or sandbox refused; see processes.read_error)`);
-  } else {
-    // Counted: any refusal, even one of its own processes' map_files (CAP_SYS_ADMIN): "fully".
-    ctx.warn(`run as root to read other users' processes: ${unreadable} of ${seen} processes could not be fully read (see processes.read_error)`);
+    return;
+  }
+  const others = unreadable - own;
+  if (others > 0) ctx.warn(`run as root to read other users' processes: ${others} of ${seen} processes could not be fully read (see processes.read_error)`);
+  if (ownMaps > 0) {
+    ctx.warn(`${ownMaps} of this user's own processes could not be fully read: the kernel shows the files a process maps (map_files) to root only, so a deleted file one of them maps without holding it open is missed; run as root to see those (see processes.read_error)`);
+  }
+  if (own > ownMaps) {
+    ctx.warn(`${own - ownMaps} of this user's own processes could not be fully read: the kernel refused (a process that is not dumpable: set-uid, or PR_SET_DUMPABLE 0; or a security module); run as root to read them (see processes.read_error)`);
   }
 }

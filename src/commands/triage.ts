@@ -28,7 +28,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
   try {
     const snapshot = await takeSnapshot(kase, { lsof: options.lsof !== false });
     for (const warning of snapshot.warnings) ctx.warn(warning);
-    warnUnreadable(ctx, snapshot.counts.processesUnreadable, snapshot.counts.processesSeen);
+    warnUnreadable(ctx, snapshot.counts);
     const items = listItems(kase.db, snapshot.snapshotId);
     let recovered: RecoveredJson[] = [];
     if (options.recover !== false && items.length > 0) {
@@ -76,6 +76,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
           snapshot_id: snapshot.snapshotId,
           processes_seen: snapshot.counts.processesSeen,
           processes_unreadable: snapshot.counts.processesUnreadable,
+          processes_unreadable_own: snapshot.counts.processesUnreadableOwn,
           items: snapshot.items,
           items_by_kind: snapshot.itemsByKind,
           // null with --no-recover: no copy was tried, which a 0 would not say.

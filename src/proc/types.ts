@@ -120,6 +120,10 @@ export interface WalkCounts {
   processesSeen: number;
   processesVanished: number;
   processesUnreadable: number;
+  /** Of those, this (non-root) user's own: refused by the kernel (map_files, not dumpable), not as another user's. */
+  processesUnreadableOwn: number;
+  /** Of those, the ones refused their map_files alone (shown to root only), the rest of them read. */
+  processesUnreadableOwnMaps: number;
   fdsSeen: number;
   fdsVanished: number;
 }

@@ -43,7 +43,7 @@ function emptyWalk(): WalkResult {
     maps: [],
     mounts: [],
     items: [],
-    counts: { processesSeen: 0, processesVanished: 0, processesUnreadable: 0, fdsSeen: 0, fdsVanished: 0 },
+    counts: { processesSeen: 0, processesVanished: 0, processesUnreadable: 0, processesUnreadableOwn: 0, processesUnreadableOwnMaps: 0, fdsSeen: 0, fdsVanished: 0 },
     warnings: [],
   };
 }
@@ -474,7 +474,14 @@ function walkProcess(
   }
   if (errors.length > 0) {
     record.readError = errors.join('; ');
-    if (errors.some((text) => text.includes('EACCES') || text.includes('EPERM'))) result.counts.processesUnreadable++;
+    const refused = errors.filter((text) => text.includes('EACCES') || text.includes('EPERM'));
+    if (refused.length > 0) {
+      result.counts.processesUnreadable++;
+      if (ownProcess(base, record.uid)) {
+        result.counts.processesUnreadableOwn++;
+        if (refused.every((text) => text.startsWith('map_files: '))) result.counts.processesUnreadableOwnMaps++;
+      }
+    }
   }
   // Links refused (a process of another user, root without CAP_SYS_PTRACE; a sandbox's init): its
   // threads' links are refused alike, and reading each of them for nothing took 0.1 s a snapshot.
@@ -672,6 +679,20 @@ function devOf(dev: number): string {
  * contents fall back to readFileSync.
  */
 const smallBuffer = Buffer.allocUnsafe(16 << 10);
+
+const EUID = process.geteuid?.() ?? -1;
+
+/**
+ * Whether a process is this (non-root) user's own: its real, effective and saved uid all ours. A
+ * refusal there is the kernel's (map_files is root's only; a process that is not dumpable), not
+ * that of another user's process. /proc/PID itself belongs to the effective uid even when the
+ * process is not dumpable (the files in it are root's then): the status is read only when that is ours.
+ */
+function ownProcess(base: string, ownerUid: number | null, euid = EUID): boolean {
+  if (euid === 0 || ownerUid !== euid) return false;
+  const uids = tryOr(() => /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(readSmall(`${base}/status`, 'latin1')), null);
+  return uids !== null && [uids[1], uids[2], uids[3]].every((uid) => Number(uid) === euid);
+}
 
 function readSmall(file: string, encoding: 'latin1' | 'utf8'): string {
   const fd = fs.openSync(file, 'r');

@@ -57,3 +57,11 @@ export function startCli(caseDir: string, args: readonly string[]): RunningCli {
     },
   };
 }
+
+/** The CLI as nobody (uid and gid 65534, no groups), as a responder without root runs it. */
+export function runCliAsNobody(caseDir: string, args: readonly string[]): CliResult {
+  const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cliPath, '--case', caseDir, ...args], {
+    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30,
+  });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
