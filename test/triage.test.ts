@@ -10,7 +10,8 @@ import { cliPath } from './helpers/paths.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 import { wholeHostExit } from './helpers/host.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, runCliAsNobody } from './helpers/cli.js';
+import { pythonHolder } from './helpers/pythonHolder.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 
@@ -194,4 +195,52 @@ while True:
   const rewritten = runCli(caseDir, ['report', '--format', 'html']);
   assert.equal(rewritten.code, 0, rewritten.stderr);
   assert.doesNotMatch(fs.readFileSync(path.join(caseDir, 'reports', 'report.html'), 'utf8'), /class="stage"/);
+});
+
+/** A deleted file and a memfd held by a process of nobody's (dumpable: nobody may read its /proc). */
+const NOBODY_HOLDER = String.raw`import ctypes, os, sys
+p = os.path.join(sys.argv[1], 'nobody.log')
+f = os.open(p, os.O_CREAT | os.O_RDWR, 0o600)
+os.fchown(f, 65534, 65534)
+os.write(f, b'kept by nobody\n' * 100)
+os.unlink(p)
+os.setresgid(65534, 65534, 65534)
+os.setresuid(65534, 65534, 65534)
+ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+m = os.memfd_create('nobody-mem')
+os.write(m, b'in memory')
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+
+test('triage where reports/ cannot be written: the copies are made first, the reports are a failed step of their own (said, exit 3, the JSON printed) (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'triage-noreports', NOBODY_HOLDER);
+  // The case is nobody's, its reports/ root's (755): nobody may not write there.
+  fs.chownSync(caseDir, 65534, 65534);
+  fs.mkdirSync(path.join(caseDir, 'reports'), { mode: 0o755 });
+  const result = runCliAsNobody(caseDir, ['triage', '--no-lsof', '--json']);
+  assert.equal(result.code, 3, result.stderr);
+  const summary = JSON.parse(result.stdout) as { reports: { html: string | null; csv: string | null }; report_failures: string[] };
+  assert.deepEqual(summary.reports, { html: null, csv: null });
+  const refused = (name: string) => `cannot write a report at ${caseDir}/reports/${name}: permission denied \\(the report is written beside it first, as ${name.replace('.', '\\.')}\\.partial-\\d+\\)`;
+  assert.equal(summary.report_failures.length, 2);
+  assert.match(summary.report_failures[0] ?? '', new RegExp(`^${refused('report.html')}$`));
+  assert.match(summary.report_failures[1] ?? '', new RegExp(`^${refused('items.csv')}$`));
+  // Said before the copies (which go on), and again at the end with what to do.
+  assert.match(result.stderr, new RegExp(`warning: before the copies: ${refused('report.html')}; the copies go on, the reports are tried again after them\n`));
+  assert.match(result.stderr, new RegExp(`warning: ${refused('items.csv')}: \`unlinked report --format csv\` writes it from the case once that is fixed \\(or --out FILE elsewhere\\)\n`));
+  assert.match(result.stderr, /\nno reports written\n/);
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'reports')), []);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    const rows = db.prepare(`SELECT i.kind, r.sha256, r.complete FROM items i JOIN recoveries r ON r.item_id = i.id WHERE i.pid = ? ORDER BY i.kind`).all(pid);
+    assert.deepEqual(rows, [
+      { kind: 'fd', sha256: sha256(Buffer.from('kept by nobody\n'.repeat(100))), complete: 1 },
+      { kind: 'memfd', sha256: sha256(Buffer.from('in memory')), complete: 1 },
+    ]);
+  } finally {
+    db.close();
+  }
+  // Once reports/ may be written, the report command writes them from the case.
+  fs.chownSync(path.join(caseDir, 'reports'), 65534, 65534);
+  assert.equal(runCliAsNobody(caseDir, ['report', '--format', 'csv']).code, 0);
 });

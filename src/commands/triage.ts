@@ -1,7 +1,7 @@
 // The main job: snapshot first, then copy the most fragile items first, then the reports.
 import fs from 'node:fs';
 import os from 'node:os';
-import { EXIT, type ExitCode } from '../errors.js';
+import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { listItems, type ItemRow } from '../store/items.js';
@@ -40,8 +40,11 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
       // stopped half-way, still leaves them. Written again when the copies are done.
       const stage = 'Written by triage before its copies. A triage that finishes writes this page again after them: if this line is still here, it stopped before ' +
         '(Ctrl-C, a kill): `unlinked report --format html` (and `--format csv`) write the reports from the case as it is now.';
-      await writeReport(kase.db, kase.paths, 'html', undefined, stage);
-      await writeReport(kase.db, kase.paths, 'csv', undefined);
+      // One that cannot be written (a reports/ folder this user may not write) stops nothing: the copies come first.
+      for (const format of ['html', 'csv'] as const) {
+        const failure = await tryReport(() => writeReport(kase.db, kase.paths, format, undefined, format === 'html' ? stage : undefined));
+        if (typeof failure === 'string') ctx.warn(`before the copies: ${failure}; the copies go on, the reports are tried again after them`);
+      }
       const progress = progressPrinter(ctx);
       recovered = await recoverItems(kase.db, ordered, {
         outputDir: kase.paths.recovered,
@@ -54,8 +57,17 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
       });
       progress.done();
     }
-    const html = await writeReport(kase.db, kase.paths, 'html', undefined);
-    const csv = await writeReport(kase.db, kase.paths, 'csv', undefined);
+    // A report that cannot be written is a step that failed, said as such: what was copied stays copied.
+    const reportFailures: string[] = [];
+    const writeFinal = async (format: 'html' | 'csv'): Promise<string | null> => {
+      const written = await tryReport(() => writeReport(kase.db, kase.paths, format, undefined));
+      if (typeof written !== 'string') return written.path;
+      reportFailures.push(written);
+      ctx.warn(`${written}: \`unlinked report --format ${format}\` writes it from the case once that is fixed (or --out FILE elsewhere)`);
+      return null;
+    };
+    const html = await writeFinal('html');
+    const csv = await writeFinal('csv');
     const tried = options.recover !== false;
     const complete = recovered.filter((record) => record.complete);
     const failed = recovered.filter((record) => !record.complete);
@@ -69,7 +81,8 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
     if (sameFs > 0) {
       ctx.warn(`${sameFs} item(s) were not copied because the case directory ${kase.paths.dir} is on their file system: put the case on another disk (--case /mnt/usb/case) and run triage again, or pass --force-same-fs`);
     }
-    ctx.info(`reports: ${html}\n         ${csv}\ncase database: ${kase.paths.database} (${seconds} s)`);
+    const reports = [html, csv].filter((written) => written !== null);
+    ctx.info(`${reports.length === 0 ? 'no reports written' : `reports: ${reports.join('\n         ')}`}\ncase database: ${kase.paths.database} (${seconds} s)`);
     if (ctx.json) {
       ctx.out(
         JSON.stringify({
@@ -87,6 +100,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
           copied_partly: tried ? failed.filter((record) => record.output !== null).length : null,
           failures: failed.map((record) => ({ item_id: record.item_id, pid: record.pid, kind: record.kind, fd: record.fd, note: record.note })),
           reports: { html, csv },
+          report_failures: reportFailures,
           case: kase.paths.dir,
           elapsed_s: Number(seconds),
           unanswered_mounts: snapshot.unanswered.length,
@@ -95,9 +109,22 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
     }
     // Files on a mount that did not answer were not examined, nor those of processes that could
     // not be read (not root, a security module): a deleted one may be missing.
-    return failed.length === 0 && snapshot.unanswered.length === 0 && snapshot.counts.processesUnreadable === 0 ? EXIT.ok : EXIT.partial;
+    return failed.length === 0 && reportFailures.length === 0 && snapshot.unanswered.length === 0 && snapshot.counts.processesUnreadable === 0 ? EXIT.ok : EXIT.partial;
   } finally {
     kase.close();
+  }
+}
+
+/**
+ * Write one report: `{ path }` when written, else why not (the report's own one line: a folder that
+ * cannot be written, no space). Anything else (the case database failing) is thrown as it is.
+ */
+async function tryReport(write: () => Promise<string>): Promise<{ path: string } | string> {
+  try {
+    return { path: await write() };
+  } catch (error) {
+    if (error instanceof UnlinkedError && (error.code === 'BAD_INPUT' || error.code === 'CASE')) return error.message;
+    throw error;
   }
 }
 
