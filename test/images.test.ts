@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from './helpers/holder.js';
-import { json, runCli, type CliResult } from './helpers/cli.js';
+import { json, runCli, runCliAsNobody, type CliResult } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
 import { makeDeletedImage, makeOrphanImage, sha256File } from './helpers/images.js';
 import { loopFs } from './helpers/loopfs.js';
@@ -237,6 +237,39 @@ test('ext2 deleted file with its blocks: recoverable, exact sha256, last name fr
   const [copy] = json<ExtractedJson[]>(untouched(image, caseDir, ['image', 'extract', image, '--inode', String(inode), '--json']));
   assert.equal(copy?.sha256, crypto.createHash('sha256').update(content).digest('hex'));
   assert.equal(copy?.complete, true);
+});
+
+test('image extract into an extracted/ this user may not write: a note per inode, no output named, exit 3, the case consistent (root)', (t) => {
+  const dir = makeTempDir('extract-noperm');
+  const caseDir = makeTempDir('extract-noperm-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const content = crypto.randomBytes(20_000);
+  const { image, inode } = makeDeletedImage(dir, 'ext2', content);
+  fs.chmodSync(dir, 0o755);
+  // The case is nobody's, its extracted/ root's (755).
+  fs.chownSync(caseDir, 65534, 65534);
+  fs.mkdirSync(path.join(caseDir, 'extracted'), { mode: 0o755 });
+  const result = runCliAsNobody(caseDir, ['image', 'extract', image, '--inode', String(inode), '--json']);
+  assert.equal(result.code, 3, result.stderr);
+  const note = `copy failed: EACCES: permission denied, open '${caseDir}/extracted/${path.basename(image)}-0-${inode}'`;
+  assert.deepEqual(JSON.parse(result.stdout), [{
+    image, offset_sectors: 0, inode, output: null, bytes: 0, sha256: null, complete: false, method: null, note, live_item_id: null, live_sha256_match: null,
+  }]);
+  assert.match(result.stderr, new RegExp(`warning: inode ${inode} at sector 0: ${note.replace(/[()'.,]/g, '.')}\n`));
+  // The row names no file that does not exist, and the case was closed (no -wal or -shm left).
+  assert.deepEqual(fs.readdirSync(caseDir).sort(), ['case.sqlite', 'extracted']);
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')), []);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT output, bytes, sha256, complete, method, note, finished_at IS NOT NULL AS finished FROM extractions').all(), [
+      { output: null, bytes: 0, sha256: null, complete: 0, method: null, note, finished: 1 },
+    ]);
+  } finally {
+    db.close();
+  }
 });
 
 test('a whole-disk file system under a stale MBR is still scanned at sector 0 (root)', (t) => {

@@ -96,7 +96,12 @@ export async function extractInodes(
   try {
     for (const { target, index } of order) {
       const id = startExtraction(db, { imageInodeId: target.imageInodeId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
-      const outcome = await extractOne({ source, outputDir, recorder, hasher, guard, onFile: (file) => extractionOutput(db, id, file), onSlow: events.onSlow }, target);
+      const outcome = await extractOne({ source, outputDir, recorder, hasher, guard, onFile: (file) => extractionOutput(db, id, file), onSlow: events.onSlow }, target)
+        .catch((error: unknown) => {
+          // No file could be made in extracted/ (a folder this user may not write): said in the row, which names no file; the next inode is tried.
+          if (!(error instanceof OutputRefused)) throw error;
+          return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes: [error.message] } satisfies Outcome;
+        });
       if (target.note !== undefined) outcome.notes.unshift(target.note);
       const unlisted = outcome.output === null || outcome.sha256 === null ? null : tryAppendSha256Sums(outputDir, outcome.sha256, outcome.output);
       if (unlisted !== null) outcome.notes.push(unlisted);
@@ -224,7 +229,12 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
     notes.push(`debugfs dump not tried: ${noRoom}`);
     return judge(viaIcat.copy, 'icat', false, target, notes);
   }
-  const viaDebugfs = plan.streamed ? await copyStreamed(copier, `${base}.debugfs`, catStream) : await copyWithDebugfs(copier, target, base);
+  // icat's copy is on disk: a second file that cannot be made is debugfs's failure, never the loss of icat's.
+  const viaDebugfs = await (plan.streamed ? copyStreamed(copier, `${base}.debugfs`, catStream) : copyWithDebugfs(copier, target, base))
+    .catch((error: unknown) => {
+      if (!(error instanceof OutputRefused)) throw error;
+      return { copy: null, error: error.message };
+    });
   if (viaDebugfs.error !== null) notes.push(`debugfs ${request} failed (${viaDebugfs.error})`);
   const icatCopy = viaIcat.copy;
   const debugfsCopy = viaDebugfs.copy;
@@ -270,7 +280,7 @@ function planCopy(target: ExtractTarget, guard: SpaceGuard): { streamed: boolean
 }
 
 async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy; error: string | null }> {
-  const { file, fd } = createUnique(copier.outputDir, base, 0o600, copier.onFile);
+  const { file, fd } = createOutput(copier, base);
   // icat writes the file at full speed; the worker hashes it right behind, from the page cache, on the other core.
   const hashing = copier.hasher.follow(file);
   let error: string | null = null;
@@ -288,7 +298,7 @@ async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string)
 
 /** A tool's output through this process: hashed, guarded, and written with its all-zero blocks left as holes. */
 async function copyStreamed(copier: Copier, base: string, produce: (consume: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<{ copy: Copy; error: string | null }> {
-  const { file, fd } = createUnique(copier.outputDir, base, 0o600, copier.onFile);
+  const { file, fd } = createOutput(copier, base);
   const state = newCopyState(copier.guard);
   const sink = streamInto(fd, state);
   let error: string | null = null;
@@ -323,7 +333,7 @@ async function copyStreamed(copier: Copier, base: string, produce: (consume: (ch
 
 async function copyWithDebugfs(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy | null; error: string | null }> {
   // Reserve a name of our own: debugfs opens it with O_TRUNC and must never meet anything else there.
-  const { file, fd } = createUnique(copier.outputDir, `${base}.debugfs`, 0o600, copier.onFile);
+  const { file, fd } = createOutput(copier, `${base}.debugfs`);
   fs.closeSync(fd);
   let error: string | null = null;
   try {
@@ -357,7 +367,7 @@ async function copyFastSymlink(copier: Copier, target: ExtractTarget, base: stri
     };
   }
   const content = Buffer.from(stat.symlinkTarget, 'latin1');
-  const { file, fd } = createUnique(copier.outputDir, base, 0o600, copier.onFile);
+  const { file, fd } = createOutput(copier, base);
   try {
     fs.writeSync(fd, content);
   } finally {
@@ -367,6 +377,18 @@ async function copyFastSymlink(copier: Copier, target: ExtractTarget, base: stri
   hashing.writerDone();
   const hashed = await hashing.done;
   return judge({ output: file, bytes: hashed.bytes, sha256: hashed.sha256, holeBytes: 0 }, 'debugfs', true, { ...target, size: stat.size }, ['the symlink target, as debugfs stat printed it']);
+}
+
+/** A new output file could not be made (EACCES, ENOSPC, EROFS): nothing of this inode was written. */
+class OutputRefused extends Error {}
+
+/** The output file, named in the row first (see createUnique); a failure to make it is an OutputRefused. */
+function createOutput(copier: Copier, name: string): { file: string; fd: number } {
+  try {
+    return createUnique(copier.outputDir, name, 0o600, copier.onFile);
+  } catch (error) {
+    throw new OutputRefused(`copy failed: ${oneLine(error)}`, { cause: error });
+  }
 }
 
 function discard(file: string): void {
