@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { json, runCli } from './helpers/cli.js';
+import { json, runCli, runCliAsNobody } from './helpers/cli.js';
 import { makeTempDir } from './helpers/holder.js';
 import { cliPath } from './helpers/paths.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
@@ -295,6 +295,61 @@ test('another program\'s SQLite database named case.sqlite is not made into a ca
   const refused = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /^unlinked: cannot open case database .*case\.sqlite: its folder .* cannot be written \(read-only media, an immutable folder, or permissions\), and this command writes to the case\n$/);
+});
+
+test('a case this user cannot reach is said as that, not as missing, and no second case is started; one whose folder it may not write, left with a WAL, says so, not read-only media (root)', (t) => {
+  const parent = makeTempDir('case-unreachable', '/dev/shm');
+  t.after(() => fs.rmSync(parent, { recursive: true, force: true }));
+  fs.chmodSync(parent, 0o755);
+  const hidden = path.join(parent, 'priv');
+  fs.mkdirSync(hidden, { mode: 0o700 });
+  const caseDir = path.join(hidden, 'c');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).code, 0);
+  const made = fs.readdirSync(caseDir).sort();
+  const unreachable = `unlinked: cannot reach the case ${caseDir}: permission denied: this user, nobody (uid 65534), may not enter ${hidden} (owned by root (uid 0), mode 0700); ` +
+    'nothing was changed: run as a user who may (root)\n';
+  for (const args of [['list'], ['snapshot', '--no-lsof', '--pid', String(process.pid)], ['recover'], ['report', '--format', 'csv', '--out', '-']]) {
+    const result = runCliAsNobody(caseDir, args);
+    assert.deepEqual([result.code, result.stderr, result.stdout], [1, unreachable, ''], args.join(' '));
+  }
+  assert.deepEqual(fs.readdirSync(caseDir).sort(), made);
+  // A case in a folder only root may write, whose database root holds open (its -wal file is there).
+  const rootsCase = path.join(parent, 'roots');
+  assert.equal(runCli(rootsCase, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).code, 0);
+  const file = path.join(rootsCase, 'case.sqlite');
+  const open = new Database(file);
+  try {
+    open.prepare(`UPDATE snapshots SET host = 'written while held open'`).run();
+    assert.ok(fs.statSync(`${file}-wal`).size > 0);
+    const result = runCliAsNobody(rootsCase, ['list', '--json']);
+    assert.deepEqual([result.code, result.stderr], [1,
+      `unlinked: ${file} is not writable by nobody (uid 65534) (its folder ${rootsCase} is owned by root (uid 0), mode 0755) and was not closed cleanly (${file}-wal holds part of it): ` +
+        'run as its owner (or root), or copy the case folder where this user may write and open it there\n']);
+  } finally {
+    open.close();
+  }
+  // Closed cleanly: read from a copy in memory, as a case on read-only media.
+  assert.equal(runCliAsNobody(rootsCase, ['list', '--json']).code, 0);
+});
+
+test('a case database this user may not write, in a folder it may: refused as the case is opened, before any walk, naming the file and its owner; list reads it from memory (root)', (t) => {
+  const caseDir = makeTempDir('case-rootdb', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).code, 0);
+  fs.chownSync(caseDir, 65534, 65534);
+  const file = path.join(caseDir, 'case.sqlite');
+  const mode = (fs.statSync(file).mode & 0o7777).toString(8).padStart(4, '0');
+  const refused = `unlinked: cannot write the case database ${file}: permission denied: it is owned by root (uid 0), mode ${mode}, and this user, nobody (uid 65534), may not write it; ` +
+    'this command writes to the case, nothing was changed: run as its owner (or root)\n';
+  // The whole of stderr: no walk ran (it warns of the processes nobody cannot read).
+  for (const args of [['snapshot', '--no-lsof'], ['triage', '--no-lsof', '--json'], ['recover', '--json']]) {
+    const result = runCliAsNobody(caseDir, args);
+    assert.deepEqual([result.code, result.stderr, result.stdout], [1, refused, ''], args.join(' '));
+  }
+  const listed = runCliAsNobody(caseDir, ['list', '--json']);
+  assert.deepEqual([listed.code, listed.stdout], [0, '[]\n'], listed.stderr);
+  // Nothing of nobody's was left in the case (no -wal or -shm of a read-write open).
+  assert.deepEqual(fs.readdirSync(caseDir), ['case.sqlite']);
 });
 
 test('a case folder under /proc or /sys is one line, at once (node\'s recursive mkdir loops for ever under /proc)', () => {

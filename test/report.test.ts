@@ -554,7 +554,7 @@ test('a case on read-only media is listed and reported from memory; a default re
   assert.equal(readOnly.stdout, writable.stdout.split(caseDir).join(archived), 'the same rows, read from memory');
   assert.equal(runCli(archived, ['list', '--json']).code, 0);
   const noPath = runCli(archived, ['report', '--format', 'html']);
-  assert.deepEqual([noPath.code, noPath.stderr], [1, `unlinked: the case ${archived} cannot be written (read-only media, or a folder this user may not write): name where the report goes (--out FILE, or - for stdout)\n`]);
+  assert.deepEqual([noPath.code, noPath.stderr], [1, `unlinked: the case database ${archived}/case.sqlite is on read-only media: name where the report goes (--out FILE, or - for stdout)\n`]);
   assert.equal(runCli(archived, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).code, 1);
   assert.ok(fs.readFileSync(path.join(caseDir, 'case.sqlite')).equals(before), 'the archived database is unchanged');
 });

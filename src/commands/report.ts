@@ -18,7 +18,7 @@ export async function reportCommand(ctx: CommandContext, options: ReportCommandO
   const kase = openCase(ctx.caseDir, { create: false, readsOnly: true });
   try {
     if (kase.readOnly === true && options.out === undefined) {
-      throw new UnlinkedError('BAD_INPUT', `the case ${kase.paths.dir} cannot be written (read-only media, or a folder this user may not write): name where the report goes (--out FILE, or - for stdout)`);
+      throw new UnlinkedError('BAD_INPUT', `the case database ${kase.paths.database} ${kase.readOnlyWhy ?? 'cannot be written'}: name where the report goes (--out FILE, or - for stdout)`);
     }
     if (options.out !== undefined && options.out !== '-' && options.forceSameFs !== true) {
       // A report written beside the deleted files of the case's live items could take their freed blocks.

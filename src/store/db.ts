@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { onSignalExit } from '../util/interrupt.js';
-import { UnlinkedError, oneLine } from '../errors.js';
+import { UnlinkedError, errnoCode, oneLine } from '../errors.js';
+import { accessError, currentUser, ownerText, unenterableFolder } from '../util/access.js';
 import { MIGRATIONS } from './schema.js';
 import { absolutePath } from '../util/cwd.js';
 import { BUSY_TIMEOUT_MS } from './busy.js';
@@ -42,14 +43,17 @@ export interface OpenCaseOptions {
 export interface Case {
   paths: CasePaths;
   db: Db;
-  /** Read from a copy in memory: the case is on read-only media (see readOnlyCase). */
+  /** Read from a copy in memory: the case is on read-only media, or this user may not write it (see readOnlyCase). */
   readOnly?: boolean;
+  /** Why, following the database's path: "is on read-only media", "is not writable by ...". */
+  readOnlyWhy?: string;
   close(): void;
 }
 
 export function openCase(dir: string, options: OpenCaseOptions): Case {
   const paths = casePaths(dir);
-  if (!options.create && !fs.existsSync(paths.database)) {
+  const found = reachDatabase(paths);
+  if (!options.create && !found) {
     throw new UnlinkedError('CASE', `no case database at ${paths.database}: run \`unlinked snapshot\` or \`unlinked image scan\` first, or pass --case DIR`);
   }
   // An empty file (0 bytes: wiped, truncated, or a case killed while it was being made) holds no
@@ -57,7 +61,14 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
   if (!options.create && fs.statSync(paths.database, { throwIfNoEntry: false })?.size === 0 && (fs.statSync(`${paths.database}-wal`, { throwIfNoEntry: false })?.size ?? 0) === 0) {
     throw new UnlinkedError('CASE', `${paths.database} is empty (0 bytes: wiped, cut short, or never written): no case there; nothing was changed`);
   }
-  if (options.readsOnly === true && fs.existsSync(paths.database) && !writable(paths.dir)) return readOnlyCase(paths);
+  if (found) mayRead(paths.database);
+  if (options.readsOnly === true && found) {
+    const readOnly = readOnlyWhy(paths);
+    if (readOnly !== null) return readOnlyCase(paths, readOnly);
+  }
+  // A command that writes: a file or folder of the case this user may not write is said now, before
+  // a walk or a copy, not as SQLite's SQLITE_READONLY after it.
+  if (found) mayWrite(paths);
   caseFolder(paths.dir, 'case directory');
   let db: Db;
   try {
@@ -90,24 +101,74 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
   };
 }
 
-function writable(dir: string): boolean {
+/** What the case database and its companions are to this user: false when it is missing; a case this user may not even reach is refused here. */
+function reachDatabase(paths: CasePaths): boolean {
   try {
-    fs.accessSync(dir, fs.constants.W_OK);
+    fs.statSync(paths.database);
     return true;
-  } catch {
-    return false; // EROFS or EACCES: SQLite could not make its -shm and -wal files there
+  } catch (error) {
+    // existsSync says false for this too: a case that is there would be called missing (and a snapshot would try to make another).
+    if (errnoCode(error) !== 'EACCES') return false;
+    const folder = unenterableFolder(paths.database) ?? paths.dir;
+    throw new UnlinkedError('CASE', `cannot reach the case ${paths.dir}: permission denied: this user, ${currentUser()}, may not enter ${folder} (${ownerText(folder)}); nothing was changed: run as a user who may (root)`, { cause: error });
   }
 }
 
+function mayRead(file: string): void {
+  if (accessError(file, fs.constants.R_OK) !== 'EACCES') return;
+  throw new UnlinkedError('CASE', `cannot read the case database ${file}: permission denied: it is ${ownerText(file)}, and this user, ${currentUser()}, may not read it; nothing was changed: run as its owner (or root)`);
+}
+
+/** The case database, its -wal and -shm files (when there) and its folder: each writable by this user, or one line naming it. */
+function mayWrite(paths: CasePaths): void {
+  for (const file of [paths.database, `${paths.database}-wal`, `${paths.database}-shm`, paths.dir]) {
+    if (file !== paths.dir && !fs.existsSync(file)) continue;
+    if (accessError(file, fs.constants.W_OK) !== 'EACCES') continue; // read-only media and immutable files: said when SQLite opens it
+    const what = file === paths.dir ? 'the case directory' : file === paths.database ? 'the case database' : 'the case database\'s file';
+    const verb = file === paths.dir ? 'may not write in it (SQLite makes its -wal and -shm files there, the copies go into its folders)' : 'may not write it';
+    throw new UnlinkedError('CASE', `cannot write ${what} ${file}: permission denied: it is ${ownerText(file)}, and this user, ${currentUser()}, ${verb}; this command writes to the case, nothing was changed: run as its owner (or root)`);
+  }
+}
+
+/** Why a case is read from a copy in memory: `is` follows the database's path ("... is on read-only media"). */
+interface ReadOnlyWhy {
+  is: string;
+  /** What to do about a case that cannot be read that way. */
+  remedy: string;
+}
+
 /**
- * A case on read-only media: SQLite cannot open a WAL database there (its -shm file cannot be
- * made), so the database file is read into memory and opened from there; nothing is written
+ * Why this user cannot write the case (a command that only reads it then reads a copy in memory),
+ * or null: read-only media, or a folder or database file this user may not write (permissions).
+ */
+function readOnlyWhy(paths: CasePaths): ReadOnlyWhy | null {
+  for (const file of [paths.dir, paths.database]) {
+    const code = accessError(file, fs.constants.W_OK);
+    if (code === null) continue;
+    if (code === 'EACCES') {
+      return {
+        is: `is not writable by ${currentUser()} (${file === paths.dir ? `its folder ${file}` : 'the file'} is ${ownerText(file)})`,
+        remedy: 'run as its owner (or root), or copy the case folder where this user may write and open it there',
+      };
+    }
+    return { is: code === 'EROFS' ? 'is on read-only media' : `cannot be written (${code}: an immutable file or folder)`, remedy: 'copy the case folder to writable media and open it there' };
+  }
+  return null;
+}
+
+function writable(dir: string): boolean {
+  return accessError(dir, fs.constants.W_OK) === null; // EROFS or EACCES: SQLite could not make its -shm and -wal files there
+}
+
+/**
+ * A case on read-only media, or one this user may not write (another user's): SQLite cannot open a
+ * WAL database there (its -shm file cannot be made), so the database file is read into memory and opened from there; nothing is written
  * anywhere (a copy in $TMPDIR could land on the file system under examination). A case closed
  * cleanly holds everything in that one file; one with a -wal file beside it was not, and is refused.
  */
-function readOnlyCase(paths: CasePaths): Case {
+function readOnlyCase(paths: CasePaths, why: ReadOnlyWhy): Case {
   if ((fs.statSync(`${paths.database}-wal`, { throwIfNoEntry: false })?.size ?? 0) > 0) {
-    throw new UnlinkedError('CASE', `${paths.database} is on read-only media and was not closed cleanly (${paths.database}-wal holds part of it): copy the case folder to writable media and open it there`);
+    throw new UnlinkedError('CASE', `${paths.database} ${why.is} and was not closed cleanly (${paths.database}-wal holds part of it): ${why.remedy}`);
   }
   let db: Db;
   try {
@@ -126,11 +187,11 @@ function readOnlyCase(paths: CasePaths): Case {
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
   if (version > latest) {
     db.close();
-    throw new UnlinkedError('CASE', `${paths.database} is on read-only media and its schema (version ${version}) is newer than this unlinked's (${latest}): use the unlinked that made it, or a newer one`);
+    throw new UnlinkedError('CASE', `${paths.database} ${why.is} and its schema (version ${version}) is newer than this unlinked's (${latest}): use the unlinked that made it, or a newer one`);
   }
   // Made by an older unlinked: its migrations are applied to the copy in memory (the media is not written).
   if (version < latest) migrate(db);
-  return { paths, db, readOnly: true, close: () => db.close() };
+  return { paths, db, readOnly: true, readOnlyWhy: why.is, close: () => db.close() };
 }
 
 /**
