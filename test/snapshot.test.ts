@@ -305,3 +305,18 @@ test('rows stored on a worker thread are the rows stored on the walking thread, 
     kase.close();
   }
 });
+
+test('a --case that names a file is said as that by the commands that read a case, not as a case not made yet', () => {
+  const dir = makeTempDir('casefile', '/dev/shm');
+  try {
+    const file = path.join(dir, 'case.sqlite');
+    fs.writeFileSync(file, 'hi\n');
+    for (const args of [['list'], ['report', '--format', 'csv', '--out', '-'], ['recover']]) {
+      const result = spawnSync(process.execPath, [cliPath, '--case', file, ...args], { encoding: 'utf8' });
+      assert.deepEqual([result.status, result.stderr], [1, `unlinked: ${file} is a file, not a case folder: pass --case the folder that holds case.sqlite\n`], args.join(' '));
+    }
+    assert.equal(fs.readFileSync(file, 'utf8'), 'hi\n');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

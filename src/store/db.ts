@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { tryOr } from '../util/tryOr.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { onSignalExit } from '../util/interrupt.js';
@@ -54,6 +55,10 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
   const paths = casePaths(dir);
   const found = reachDatabase(paths);
   if (!options.create && !found) {
+    // A file named as the case folder: said as what it is (a mistyped --case, a case.sqlite given as --case).
+    if (tryOr(() => fs.statSync(paths.dir).isDirectory(), true) === false) {
+      throw new UnlinkedError('CASE', `${paths.dir} is a file, not a case folder: pass --case the folder that holds case.sqlite`);
+    }
     throw new UnlinkedError('CASE', `no case database at ${paths.database}: run \`unlinked snapshot\` or \`unlinked image scan\` first, or pass --case DIR`);
   }
   // An empty file (0 bytes: wiped, truncated, or a case killed while it was being made) holds no
