@@ -12,6 +12,7 @@ import { json, runCli, startCli } from './helpers/cli.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { firstLine, lines } from './helpers/lines.js';
 import { pythonHolder } from './helpers/pythonHolder.js';
+import { tryOr } from '../src/util/tryOr.js';
 import { killed } from './helpers/fuse.js';
 import { cliPath, repoRoot } from './helpers/paths.js';
 import { probeMounts } from '../src/proc/mountProbe.js';
@@ -863,3 +864,104 @@ function tryRead(file: string): string {
     return '';
   }
 }
+
+/** unlinked run under `unshare -m` with /proc replaced by SETUP (a shell line) first: its result. */
+function underOtherProc(setup: string, caseDir: string, args: readonly string[]): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync('unshare', ['-m', 'sh', '-c', `mount --make-rprivate / && ${setup} && exec "$0" "$@"`, process.execPath, cliPath, '--case', caseDir, ...args], { encoding: 'utf8' });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('a /proc that is no procfs, or the procfs of another PID namespace, is refused in one line with exit 1, and nothing is stored (root)', async (t) => {
+  const caseDir = makeTempDir('foreign-proc-case', '/dev/shm');
+  // A PID namespace of its own, with its own procfs: its init's PID on the host from unshare's children.
+  const outer = spawn('unshare', ['--pid', '--fork', '--mount-proc', 'sleep', '600'], { stdio: 'ignore' });
+  t.after(async () => {
+    await killed(outer).stop();
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  let inner = '';
+  for (let tries = 0; inner === '' && tries < 200; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    inner = tryOr(() => fs.readFileSync(`/proc/${outer.pid}/task/${outer.pid}/children`, 'utf8').trim(), '');
+  }
+  t.after(() => tryKill(Number(inner)));
+  assert.match(inner, /^\d+$/);
+  const tmpfs = underOtherProc('mount -t tmpfs none /proc', caseDir, ['triage', '--no-lsof']);
+  assert.deepEqual([tmpfs.code, tmpfs.stdout, tmpfs.stderr], [1, '',
+    'unlinked: /proc is not a procfs (its file system type is 0x1021994, procfs is 0x9fa0): something is mounted over it, and the processes it would show are not those of this host; ' +
+      'nothing stored (mount -t proc proc /proc in a mount namespace of its own)\n']);
+  const snapshot = underOtherProc('mount -t tmpfs none /proc', caseDir, ['snapshot', '--json']);
+  assert.deepEqual([snapshot.code, snapshot.stdout, snapshot.stderr], [1, '', tmpfs.stderr]);
+  // The procfs of the child PID namespace (mounted from inside it), where this process is not.
+  const foreign = underOtherProc(`nsenter -t ${inner} -p mount -t proc proc /proc`, caseDir, ['snapshot', '--json', '--no-lsof']);
+  assert.deepEqual([foreign.code, foreign.stdout, foreign.stderr], [1, '',
+    'unlinked: /proc is the procfs of another PID namespace: it does not show this process, so its PIDs are not those this process sees; ' +
+      'nothing stored (mount this namespace\'s own: mount -t proc proc /proc, in a mount namespace of its own)\n']);
+  // Run in the child namespace under the host's /proc: this process is there, by another number.
+  const ancestor = spawnSync('unshare', ['--pid', '--fork', process.execPath, cliPath, '--case', caseDir, 'snapshot', '--no-lsof', '--pid', '1'], { encoding: 'utf8' });
+  assert.equal(ancestor.status, 1);
+  assert.match(ancestor.stderr, /^unlinked: \/proc is the procfs of another PID namespace: it shows this process as PID \d+, not 1, so its PIDs are not those this process sees; nothing stored/);
+  assert.deepEqual(fs.readdirSync(caseDir), [], 'no case database, no report');
+});
+
+test('a mount over a process\'s /proc/PID (as a rootkit hides one) is said by PID in the warnings, stored, exit 3; --pid says its /proc entry is covered, not that it exited (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'proc-covered', `
+import os, sys, time
+path = os.path.join(sys.argv[1], 'x')
+f = open(path, 'w+')
+f.write('s')
+f.flush()
+os.unlink(path)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`);
+  const storedWarnings = (): string[] => {
+    const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+    const rows = db.prepare('SELECT warnings FROM snapshots ORDER BY id DESC LIMIT 1').pluck().get() as string;
+    db.close();
+    return JSON.parse(rows) as string[];
+  };
+  const hidden = (point: string, lead: string): string =>
+    `process ${pid} is hidden: ${lead} (tmpfs from hide), so what /proc shows there is not the process's, and the deleted files it holds are not in this snapshot ` +
+    `(a rootkit hides a process this way; unmount it in a mount namespace of its own to see the process: unshare -m, umount ${point}, snapshot again; docs/limits.md)`;
+  const whole = underOtherProc(`mount -t tmpfs hide /proc/${pid}`, caseDir, ['snapshot', '--no-lsof', '--json']);
+  assert.equal(whole.code, 3, whole.stderr);
+  const entry = hidden(`/proc/${pid}`, 'its /proc entry is covered by a mount');
+  assert.deepEqual((JSON.parse(whole.stdout) as { warnings: string[] }).warnings.filter((line) => line.includes(String(pid))), [entry]);
+  assert.deepEqual(storedWarnings().filter((line) => line.includes(String(pid))), [entry]);
+  const asked = underOtherProc(`mount -t tmpfs hide /proc/${pid}`, caseDir, ['snapshot', '--no-lsof', '--json', '--pid', String(pid)]);
+  assert.equal(asked.code, 3, asked.stderr);
+  const askedSummary = JSON.parse(asked.stdout) as { warnings: string[]; processes_seen: number; processes_vanished: number };
+  assert.deepEqual([askedSummary.processes_seen, askedSummary.processes_vanished, askedSummary.warnings], [0, 1, [`--pid ${pid}: ${entry}`]]);
+  // A mount below it (over its fd table): the process is read, its files are not; exit 3 all the same.
+  const fds = underOtherProc(`mount -t tmpfs hide /proc/${pid}/fd`, caseDir, ['snapshot', '--no-lsof', '--json', '--pid', String(pid)]);
+  assert.equal(fds.code, 3, fds.stderr);
+  const below = hidden(`/proc/${pid}/fd`, `/proc/${pid}/fd, in its /proc entry, is covered by a mount`);
+  const fdsSummary = JSON.parse(fds.stdout) as { warnings: string[]; processes_seen: number; processes_vanished: number; items: number };
+  assert.deepEqual([fdsSummary.processes_seen, fdsSummary.processes_vanished, fdsSummary.items, fdsSummary.warnings], [1, 0, 0, [`--pid ${pid}: ${below}`]]);
+  assert.deepEqual(storedWarnings(), [`--pid ${pid}: ${below}`]);
+  // Uncovered, the same process and its deleted file: no such warning, exit 0.
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  assert.deepEqual(storedWarnings(), []);
+  assert.equal(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).length, 1);
+});
+
+test('in a PID namespace that is not the host\'s (a container, unshare --pid), a whole-host snapshot says it saw only that namespace, stored, exit 3 (root)', (t) => {
+  const caseDir = makeTempDir('pidns-case', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  const result = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, cliPath, '--case', caseDir, 'snapshot', '--no-lsof', '--json'], { encoding: 'utf8' });
+  assert.equal(result.status, 3, result.stderr);
+  const summary = JSON.parse(result.stdout) as { processes_seen: number; items: number; warnings: string[] };
+  assert.deepEqual([summary.processes_seen, summary.items], [0, 0]);
+  assert.equal(summary.warnings.length, 1);
+  const warning = summary.warnings[0] ?? '';
+  assert.match(warning, /^this \/proc shows only the processes of PID namespace pid:\[(\d+)\], not the host's \(pid:\[4026531836\]\): /);
+  assert.notEqual(/pid:\[(\d+)\]/.exec(warning)?.[1], '4026531836');
+  assert.ok(warning.endsWith('unlinked runs inside a container or a PID namespace of its own, and the other processes of the host (and the deleted files they hold) are not in this snapshot: ' +
+    'a clean result here is not one of the whole host; run it on the host itself, in its initial PID namespace, for that (docs/limits.md)'), warning);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.deepEqual(JSON.parse(db.prepare('SELECT warnings FROM snapshots').pluck().get() as string), [warning]);
+  db.close();
+  // The host's own PID namespace: no such warning.
+  assert.doesNotMatch(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).stderr, /PID namespace/);
+});

@@ -4,6 +4,7 @@ import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { takeSnapshot } from '../proc/snapshot.js';
 import type { WalkCounts } from '../proc/types.js';
+import { readProcView } from '../proc/procView.js';
 
 export interface SnapshotCommandOptions {
   pid?: number[];
@@ -11,6 +12,8 @@ export interface SnapshotCommandOptions {
 }
 
 export async function snapshotCommand(ctx: CommandContext, options: SnapshotCommandOptions): Promise<ExitCode> {
+  // A /proc that is no procfs, or another PID namespace's: refused before the case is touched.
+  const view = readProcView();
   if (options.pid !== undefined) {
     // None of them there: an empty snapshot would only hide the case's last real one (list and recover take the newest).
     const asked = [...new Set(options.pid)];
@@ -20,7 +23,7 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
   }
   const kase = openCase(ctx.caseDir, { create: true });
   try {
-    const summary = await takeSnapshot(kase, { lsof: options.lsof !== false, ...(options.pid === undefined ? {} : { pids: options.pid }) });
+    const summary = await takeSnapshot(kase, { view, lsof: options.lsof !== false, ...(options.pid === undefined ? {} : { pids: options.pid }) });
     for (const warning of summary.warnings) ctx.warn(warning);
     warnUnreadable(ctx, summary.counts);
     const kinds = Object.entries(summary.itemsByKind).map(([kind, count]) => `${count} ${kind}`).join(', ');
@@ -53,8 +56,8 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
     // named in the warnings (printed above, in the JSON and the database).
     const missing = options.pid === undefined ? 0 : summary.counts.processesVanished;
     // Files on a mount that did not answer were not examined, nor those of processes that could
-    // not be read (not root, a security module): a deleted one may be missing.
-    return summary.unanswered.length === 0 && missing === 0 && summary.counts.processesUnreadable === 0 ? EXIT.ok : EXIT.partial;
+    // not be read (not root, a security module) or that /proc hides: a deleted one may be missing.
+    return summary.unanswered.length === 0 && missing === 0 && summary.counts.processesUnreadable === 0 && !summary.viewLimited ? EXIT.ok : EXIT.partial;
   } finally {
     kase.close();
   }

@@ -6,6 +6,7 @@ import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { listItems, type ItemRow } from '../store/items.js';
 import { takeSnapshot } from '../proc/snapshot.js';
+import { readProcView } from '../proc/procView.js';
 import { recoverItems, type RecoveredJson } from '../recover/recover.js';
 import { orderByVolatility } from '../triage/order.js';
 import { writeReport } from '../report/registry.js';
@@ -24,9 +25,11 @@ export interface TriageCommandOptions {
 
 export async function triageCommand(ctx: CommandContext, options: TriageCommandOptions): Promise<ExitCode> {
   const started = Date.now();
+  // A /proc that is no procfs, or another PID namespace's: refused before the case is touched.
+  const view = readProcView();
   const kase = openCase(ctx.caseDir, { create: true });
   try {
-    const snapshot = await takeSnapshot(kase, { lsof: options.lsof !== false });
+    const snapshot = await takeSnapshot(kase, { view, lsof: options.lsof !== false });
     for (const warning of snapshot.warnings) ctx.warn(warning);
     warnUnreadable(ctx, snapshot.counts);
     const items = listItems(kase.db, snapshot.snapshotId);
@@ -108,8 +111,8 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
       );
     }
     // Files on a mount that did not answer were not examined, nor those of processes that could
-    // not be read (not root, a security module): a deleted one may be missing.
-    return failed.length === 0 && reportFailures.length === 0 && snapshot.unanswered.length === 0 && snapshot.counts.processesUnreadable === 0 ? EXIT.ok : EXIT.partial;
+    // not be read (not root, a security module) or that /proc hides: a deleted one may be missing.
+    return failed.length === 0 && reportFailures.length === 0 && snapshot.unanswered.length === 0 && snapshot.counts.processesUnreadable === 0 && !snapshot.viewLimited ? EXIT.ok : EXIT.partial;
   } finally {
     kase.close();
   }

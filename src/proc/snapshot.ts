@@ -18,6 +18,7 @@ import { TOOL_VERSION } from '../version.js';
 import { processOf } from './tasks.js';
 import { mayWait, probeMounts, type ProbeResult, type UnansweredMount } from './mountProbe.js';
 import { deletedBindMounts, type DeletedBindMount } from './mounts.js';
+import { coveredWarning, foreignPidNsWarning, readProcView, type ProcView } from './procView.js';
 import { listPids, walkPids } from './walk.js';
 import { startWalkWatchdog } from './walkWatchdog.js';
 import type { ItemKind, WalkCounts } from './types.js';
@@ -30,6 +31,8 @@ export interface SnapshotOptions {
   lsof?: boolean;
   /** Where rows are stored while the walk runs (default: by the host's size and free cores). */
   store?: StoreMode;
+  /** /proc as checked before the case was opened (readProcView); read here when not given. */
+  view?: ProcView;
 }
 
 export interface SnapshotSummary {
@@ -42,11 +45,15 @@ export interface SnapshotSummary {
   warnings: string[];
   /** Network or FUSE mounts that did not answer: their files were not examined (exit 3). */
   unanswered: UnansweredMount[];
+  /** Processes left out by /proc itself (a mount over a /proc/PID, a PID namespace not the host's): said in the warnings (exit 3). */
+  viewLimited: boolean;
 }
 
 export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promise<SnapshotSummary> {
   const startedAt = nowIso();
   const warnings: string[] = [];
+  // Before anything is stored: a /proc that is no procfs, or another PID namespace's, is refused.
+  const view = options.view ?? readProcView();
   // A PID named twice is walked once (its rows are keyed by it). A thread's TID stands for its
   // process: walked whole, with that thread's fd table if it has one of its own.
   const asked = options.pids?.map((pid) => ({ pid, leader: processOf(pid) })) ?? [];
@@ -103,8 +110,13 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     } finally {
       await watchdog?.stop();
     }
+    // What /proc itself hides: of the whole host, or of a process asked for.
+    const hidden = view.covered.filter((covered) => options.pids === undefined || pids.includes(covered.pid));
+    for (const covered of hidden) warnings.push(`${options.pids === undefined ? '' : `--pid ${covered.pid}: `}${coveredWarning(covered)}`);
+    if (options.pids === undefined && view.foreignPidNs !== null) warnings.push(foreignPidNsWarning(view.foreignPidNs));
+    const viewLimited = hidden.length > 0 || (options.pids === undefined && view.foreignPidNs !== null);
     // A process asked for by PID and not stored is said by its number, in the snapshot's warnings.
-    for (const pid of options.pids === undefined ? [] : pids.filter((leader) => !stored.has(leader) && leader !== process.pid)) {
+    for (const pid of options.pids === undefined ? [] : pids.filter((leader) => !stored.has(leader) && leader !== process.pid && !hidden.some((covered) => covered.pid === leader))) {
       warnings.push(`--pid ${pid}: no such process, or it exited before the walk read it: not in this snapshot`);
     }
     store.walked(walk);
@@ -147,7 +159,7 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     const committed = await store.commit(lsofStatus, warnings);
     uncommittedCapture?.unhook();
     uncommittedCapture = null;
-    return { snapshotId: committed.snapshotId, counts: walk.counts, items: committed.items, itemsByKind: committed.itemsByKind, lsofStatus, crossCheck, warnings, unanswered };
+    return { snapshotId: committed.snapshotId, counts: walk.counts, items: committed.items, itemsByKind: committed.itemsByKind, lsofStatus, crossCheck, warnings, unanswered, viewLimited };
   } catch (error) {
     uncommittedCapture?.unhook();
     uncommittedCapture?.remove();
