@@ -11,7 +11,9 @@ import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { cliPath } from './helpers/paths.js';
 import { json, runCli, runCliAsync, startCli } from './helpers/cli.js';
 import type { LiveItemJson } from '../src/store/items.js';
-import type { RecoveredJson } from '../src/recover/recover.js';
+import { recoverItems, type RecoveredJson } from '../src/recover/recover.js';
+import { openCase } from '../src/store/db.js';
+import { listItems } from '../src/store/items.js';
 import { devString } from '../parsers/procfs.js';
 import { btrfsWith, mountDevices } from '../src/util/blockDevices.js';
 import { undoEach } from './helpers/cleanup.js';
@@ -642,6 +644,45 @@ test('a process chrooted below its mount\'s root (its mountinfo lists nothing): 
   assert.deepEqual([tmpfsCopy?.sha256, tmpfsCopy?.complete], [sha256(Buffer.from('held in a chroot '.repeat(100))), true]);
   const forced = json<RecoveredJson[]>(runCli(privateCase, ['recover', '--item', String(onOverlay?.id), '--force-same-fs', '--json']));
   assert.deepEqual([forced[0]?.sha256, forced[0]?.complete], [sha256(Buffer.from('held in a chroot '.repeat(100))), true]);
+});
+
+test('an item whose process has exited is said to be so, first: not refused as on the case\'s file system or on a mount known nowhere, nor pointed at --force-same-fs (root)', async (t) => {
+  // 1. On the file system of the case (both under /var/tmp): recover (the whole run refused for such an item) and triage's way (the item skipped).
+  const dir = makeTempDir('exited-samefs');
+  const caseDir = makeTempDir('exited-samefs-case');
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'evidence.log', content: Buffer.from('evidence') }]);
+  const jailed: Array<ReturnType<typeof spawn>> = [];
+  const privateCase = caseDirOnOtherFs('exited-unknown-case');
+  t.after(async () => {
+    await holder.stop();
+    for (const child of jailed) await killed(child).stop();
+    for (const folder of [dir, caseDir, privateCase]) fs.rmSync(folder, { recursive: true, force: true });
+  });
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  await holder.stop();
+  const exited = `process ${holder.pid} has exited`;
+  const recovered = runCli(caseDir, ['recover', '--json']);
+  assert.equal(recovered.code, 3, recovered.stderr);
+  assert.deepEqual(json<RecoveredJson[]>(recovered).map((copy) => [copy.item_id, copy.output, copy.complete, copy.note]), [[1, null, false, exited]]);
+  assert.doesNotMatch(recovered.stderr, /force-same-fs|same file system/);
+  const kase = openCase(caseDir, { create: false });
+  try {
+    const skipped = await recoverItems(kase.db, listItems(kase.db, 1), { outputDir: kase.paths.recovered, follow: false, followTimeoutS: null, sameFs: 'skip' });
+    assert.deepEqual(skipped.map((copy) => [copy.item_id, copy.output, copy.note]), [[1, null, exited]]);
+  } finally {
+    kase.close();
+  }
+  // 2. Chrooted into a tmpfs of a mount namespace of its own: its mount is known neither to its snapshot nor here, and, its process gone, statfs cannot say tmpfs.
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mkdir -p "$2" && mount -t tmpfs tmpfs "$2" && mkdir "$2/jail" && exec python3 -c "$1" "$2/jail"', 'sh', CHROOTED_HOLDER, path.join(dir, 'tmpfs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  jailed.push(child);
+  const pid = Number(await firstLine(child));
+  assert.equal(runCli(privateCase, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  assert.deepEqual(json<LiveItemJson[]>(runCli(privateCase, ['list', '--json'])).map((item) => [item.dev?.startsWith('0:'), item.mount_point]), [[true, null]]);
+  await killed(child).stop();
+  const unknown = runCli(privateCase, ['recover', '--json']);
+  assert.equal(unknown.code, 3, unknown.stderr);
+  assert.deepEqual(json<RecoveredJson[]>(unknown).map((copy) => [copy.output, copy.complete, copy.note]), [[null, false, `process ${pid} has exited`]]);
+  assert.doesNotMatch(unknown.stderr, /force-same-fs|known neither/);
 });
 
 test('a case on an overlay whose upper layer is on the evidence file system is refused: its writes land there, whatever its device number says (root)', async (t) => {

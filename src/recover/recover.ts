@@ -84,14 +84,16 @@ const C_LOCALE = { LC_ALL: 'C' };
  * backing file, a partition's disk, a device-mapper or md volume's devices, an overlay's upper
  * layer, a btrfs file system's device), where its writes really land.
  */
-export function sameFsRefusal(
-  outputDir: string, items: readonly Pick<ItemRow, 'id' | 'dev' | 'pid' | 'path'>[], devsOf: (item: Pick<ItemRow, 'id' | 'dev' | 'pid'>) => readonly ItemDevice[],
+export function sameFsRefusal<T extends Pick<ItemRow, 'id' | 'dev' | 'pid' | 'path'>>(
+  outputDir: string, items: readonly T[], devsOf: (item: Pick<ItemRow, 'id' | 'dev' | 'pid'>) => readonly ItemDevice[],
   advice = 'whose freed blocks a copy could overwrite; put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs',
+  /** Asked of a clashing item only: false when it cannot be copied anyway (no refusal, no --force-same-fs, for it). */
+  copyable: (item: T) => boolean = () => true,
 ): string | null {
   const output = outputDevices(outputDir);
   for (const item of items) {
     const hit = output.clash(devsOf(item));
-    if (hit === null) continue;
+    if (hit === null || !copyable(item)) continue;
     return `refusing to write into ${outputDir}: it is on device ${output.chain(hit.dev)}, the same file system as item ${item.id} (${displayBytes(item.path)}${hit.how === null ? '' : `, ${hit.how}`}), ${advice}`;
   }
   return null;
@@ -372,8 +374,11 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   caseFolder(options.outputDir);
   const mountOf = itemMount(db);
   const devsOf = itemDevices(mountOf);
+  const origin = liveOrigin(db);
   if (options.sameFs === 'refuse') {
-    const refusal = sameFsRefusal(options.outputDir, items, devsOf);
+    // Not for an item that cannot be copied anyway (another host's, an earlier boot's, its process
+    // gone or its PID reused): its own note says why, and --force-same-fs would not help it.
+    const refusal = sameFsRefusal(options.outputDir, items, devsOf, undefined, (item) => origin(item.snapshot_id) === null && checkProcess(item) === null);
     if (refusal !== null) throw new UnlinkedError('SAME_FS', refusal);
   }
   const output = outputDevices(options.outputDir);
@@ -396,7 +401,6 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
   const results: RecoveredJson[] = [];
   const recorder = commandRecorder(db);
   const silentDevs = new Map<string, string>();
-  const origin = liveOrigin(db);
   const unknownFs = unknownBacking(mountOf, recorder);
   const othersOf = otherPaths(db);
   const pidNsOf = db.prepare(`SELECT pid_ns FROM processes WHERE snapshot_id = ? AND pid = ?`).pluck();
@@ -479,6 +483,9 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
       } else if (options.sameFs !== 'force') {
         refusal = await unknownFs(item);
       }
+      // Its process gone (or its PID reused): that is the reason, said first, not where its file was
+      // (asked only of an item about to be refused: the copy checks its process anyway).
+      if (refusal !== null && elsewhere === null) refusal = checkProcess(item) ?? refusal;
       if (refusal !== null) {
         record(index, item, rowId, failed(refusal));
         continue;
