@@ -3,12 +3,14 @@
 // and a missing Sleuth Kit.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { makeTempDir, startHolder } from './helpers/holder.js';
+import { firstLine } from './helpers/lines.js';
+import { killed } from './helpers/fuse.js';
 import { json, runCli } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
 import { makeDeletedImage, sha256File } from './helpers/images.js';
@@ -408,5 +410,45 @@ test('scan --verify reads an unmounted device a second time (sha256_after); a mo
     assert.match(mounted.stderr, new RegExp(`^warning: --verify: ${device.loop} is mounted and changes while it is read: it was not read a second time$`, 'm'));
   } finally {
     run('umount', [mountPoint]);
+  }
+});
+
+test('an image file that a mounted loop device reads (mounted in another mount namespace) is said live, naming the loop device, stored with the scan, exit 3, as the loop device itself is (root)', async (t) => {
+  const dir = makeTempDir('live-backing');
+  const caseDir = makeTempDir('live-backing-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const device = loopFsFor(t, { dir, sizeMiB: 16, fsType: 'ext2', mountPoint: false });
+  const stored = (): unknown[] => {
+    const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+    const row = db.prepare('SELECT partial, error FROM image_filesystems WHERE image_id = (SELECT max(id) FROM images)').get() as { partial: number; error: string | null };
+    db.close();
+    return [row.partial, row.error];
+  };
+  // Attached, not mounted: the file is still.
+  const still = runCli(caseDir, ['image', 'scan', device.backing, '--verify', '--json']);
+  assert.deepEqual([still.code, still.stderr.split('\n').filter((line) => line.startsWith('warning:'))], [0, []], still.stderr);
+  assert.deepEqual(stored(), [0, null]);
+  const mountPoint = path.join(dir, 'mnt');
+  fs.mkdirSync(mountPoint);
+  const holder = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount -o ro "$1" "$2" && echo mounted && exec sleep 600', 'sh', device.loop, mountPoint], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    assert.equal(await firstLine(holder), 'mounted');
+    assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(device.loop), 'mounted in another mount namespace only');
+    const live = `${device.backing} is the backing file of loop device ${device.loop}, which is mounted (in this or another mount namespace, or a partition of it; or in use by the kernel): ` +
+      'a live file system is on this file: it changes while it is read, and what that file system holds (data still in the page cache) may not be in the file yet';
+    const scan = runCli(caseDir, ['image', 'scan', device.backing, '--verify', '--json']);
+    assert.deepEqual([scan.code, scan.stderr.split('\n').filter((line) => line.startsWith('warning:'))], [3, [`warning: ${live}`]], scan.stderr);
+    assert.deepEqual(stored(), [1, live]);
+    // The loop device itself: the same, in its own words.
+    const onDevice = runCli(caseDir, ['image', 'scan', device.loop, '--json']);
+    const deviceLive = `${device.loop} is mounted (itself, a partition of it, a volume built on it, or a loop device reading the same file; or in use by the kernel: unmounted lazily while its files stay open, ` +
+      'or claimed by a volume): a live file system changes while it is read, and data still in the page cache is not on the device yet';
+    assert.deepEqual([onDevice.code, onDevice.stderr.split('\n').filter((line) => line.startsWith('warning:'))], [3, [`warning: ${deviceLive}`]], onDevice.stderr);
+    assert.deepEqual(stored(), [1, deviceLive]);
+  } finally {
+    await killed(holder).stop();
   }
 });

@@ -6,7 +6,7 @@ import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
 import { extractInodes } from '../image/extract.js';
 import { allTargets, namedTargets } from '../image/targets.js';
-import { checkOffset, openImageSource, refuseCaseOnEvidence } from '../image/source.js';
+import { checkOffset, liveWarning, openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 
 export interface ImageExtractOptions {
   inode?: number[];
@@ -23,7 +23,11 @@ export async function imageExtractCommand(ctx: CommandContext, image: string, op
   // Before the case is made: bad input leaves nothing behind.
   checkOffset(source, options.offset);
   for (const warning of refuseCaseOnEvidence(source, ctx.caseDir)) ctx.warn(warning);
-  if (source.mounted) ctx.warn(`${source.path} is mounted (itself, a partition of it, a volume built on it, or a loop device reading the same file): what it holds may lag behind the page cache (see the notes of each copy)`);
+  if (source.mounted) {
+    ctx.warn(source.isDevice
+      ? `${source.path} is mounted (itself, a partition of it, a volume built on it, or a loop device reading the same file): what it holds may lag behind the page cache (see the notes of each copy)`
+      : liveWarning(source));
+  }
   const kase = openCase(ctx.caseDir, { create: true });
   try {
     const recorder = commandRecorder(kase.db);

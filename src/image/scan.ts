@@ -23,7 +23,7 @@ import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
 import { hasNoFileType, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import { followOrphanChain } from './orphanChain.js';
-import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
+import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, liveWarning, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 
 export interface ScannedFs extends NewFilesystem {
   inodes: NewImageInode[];
@@ -135,9 +135,9 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
     if (filesystems.every((fs) => fs.notExt)) {
       throw new UnlinkedError('BAD_INPUT', `${source.path}: none of the ${filesystems.length} partitions (${partitionTable ?? 'partition table'}) holds an ext2/3/4 file system`);
     }
-    if (source.mounted) {
-      warnings.push(`${source.path} is mounted (itself, a partition of it, a volume built on it, or a loop device reading the same file; or in use by the kernel: unmounted lazily while its files stay open, or claimed by a volume): a live file system changes while it is read, and data still in the page cache is not on the device yet`);
-    }
+    // A live file system on it (a mounted device, an image file a mounted loop device reads): what was read may be of no one moment.
+    const live = source.mounted ? liveWarning(source) : null;
+    if (live !== null) warnings.push(live);
     let sha256: string | null = null;
     try {
       sha256 = (await hashBefore.done).sha256;
@@ -160,7 +160,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
       // The second hash runs in its worker while this thread stores the scan; sha256_after follows.
       const imageId = storeScan(db, {
         path: source.path, isDevice: source.isDevice, size: source.size, sha256, sha256After: null, partitionTable,
-        filesystems: filesystems.map((fs) => ({ ...storedFs(fs, tableProblem, sha256 === null, change), device: filesystemDevice(source, fs.offsetSectors) })),
+        filesystems: filesystems.map((fs) => ({ ...storedFs(fs, tableProblem, sha256 === null, change, live), device: filesystemDevice(source, fs.offsetSectors) })),
         mtimeNs: source.stamp?.mtimeNs ?? null, ctimeNs: source.stamp?.ctimeNs ?? null, unchangedAfter,
       });
       if (hashAfter !== null) {
@@ -669,21 +669,22 @@ export function scanProblems(scan: ScanResult): { warnings: string[]; partial: b
     else for (const warning of fs.warnings) warnings.push(`${where}: ${warning}`);
   }
   const changed = scan.unchangedAfter === false || (scan.sha256After !== null && scan.sha256After !== scan.sha256);
-  const partial = scan.filesystems.some(readInPart) || scan.tableProblem !== null || scan.sha256 === null || changed;
+  const partial = scan.filesystems.some(readInPart) || scan.tableProblem !== null || scan.sha256 === null || changed || scan.source.mounted;
   return { warnings, partial };
 }
 
 /**
  * A file system as stored: `seenInPart` (the column `partial`) when it was read only in part, or
  * when the scan as a whole was (a partition table not read: other file systems were not scanned;
- * an image not hashed, or changed while read), with that reason beside its own: a later
+ * an image not hashed, changed while read, or read with a live file system on it), with that reason beside its own: a later
  * `extract --all` of its list says it again.
  */
-function storedFs(fs: ScannedFs, tableProblem: string | null, notHashed: boolean, change: string | null): ScannedFs {
+function storedFs(fs: ScannedFs, tableProblem: string | null, notHashed: boolean, change: string | null, live: string | null): ScannedFs {
   const whole = [
     tableProblem === null ? null : `${tableProblem}: only the file system at sector 0 was scanned`,
     notHashed ? 'the image could not be hashed' : null,
     change === null ? null : `the image changed while it was scanned (${change})`,
+    live,
   ].filter((reason): reason is string => reason !== null);
   if (whole.length === 0) return { ...fs, seenInPart: readInPart(fs) };
   return { ...fs, seenInPart: true, error: [fs.error, ...whole].filter((reason): reason is string => reason !== null).join('; ') };

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { UnlinkedError, errnoCode } from '../errors.js';
 import { backupSuperblockShift, parseExtSuperblock, type ExtSuperblock } from '../../parsers/extSuperblock.js';
 import { devString } from '../../parsers/procfs.js';
-import { devicesBuiltOn, devicesUnderDir, fileKey, loopFilesUnder, storedOnChain } from '../util/blockDevices.js';
+import { devicesBuiltOn, devicesUnderDir, fileKey, loopDevicesReading, loopFilesUnder, storedOnChain } from '../util/blockDevices.js';
 import { displayBytes } from '../util/bytes.js';
 import { absolutePath } from '../util/cwd.js';
 import { tryOr } from '../util/tryOr.js';
@@ -18,8 +18,13 @@ export interface ImageSource {
   deviceId: string | null;
   /** An image file as it was when opened (null for a device: writes to one leave no such trace). */
   stamp: FileStamp | null;
-  /** A device with a live file system on it (see isMounted), asked once, when first needed; false for an image file. */
+  /**
+   * A live file system on it (asked once, when first needed): a device mounted (see isMounted), or an
+   * image file read by a loop device that is (see liveLoops).
+   */
   readonly mounted: boolean;
+  /** An image file: the loop devices reading it that are mounted (their /dev nodes); none for a device. */
+  readonly liveLoops: readonly string[];
 }
 
 /** What any write to a file changes: its size, mtime and ctime (ns), or its identity when replaced. */
@@ -93,10 +98,15 @@ export function openImageSource(image: string): ImageSource {
   }
   if (size === 0) throw new UnlinkedError('BAD_INPUT', `${absolute} is empty (0 bytes)`);
   let mounted: boolean | null = null;
+  let liveLoops: string[] | null = null;
   return {
     path: absolute, isDevice: deviceId !== null, size, deviceId, stamp: deviceId === null ? stampOf(stat) : null,
     get mounted() {
-      return (mounted ??= deviceId !== null && (isMounted(deviceId) || claimed(absolute)));
+      return (mounted ??= deviceId !== null ? isMounted(deviceId) || claimed(absolute) : this.liveLoops.length > 0);
+    },
+    get liveLoops() {
+      // Mounted in any mount namespace, or a partition of it: the kernel claims the loop device (see claimed).
+      return (liveLoops ??= deviceId !== null ? [] : loopDevicesReading(fileKey(stat)).filter((loop) => isMounted(loop.id) || claimed(loop.node)).map((loop) => loop.node));
     },
   };
 }
@@ -219,6 +229,17 @@ export function refuseCaseOnEvidence(source: ImageSource, caseDir: string): stri
   if (source.deviceId === null) return [];
   // Returned: warnings, when where the case's writes land could not be followed all the way down.
   return unseen.map((where) => `cannot tell whether the case directory ${path.resolve(caseDir)} is on ${source.path}: it is on ${where}; use --case DIR on a disk of its own`);
+}
+
+/** What a live file system on the evidence means for what is read of it (a scan's warning, an extraction's). */
+export function liveWarning(source: ImageSource): string {
+  if (source.isDevice) {
+    return `${source.path} is mounted (itself, a partition of it, a volume built on it, or a loop device reading the same file; or in use by the kernel: unmounted lazily while its files stay open, or claimed by a volume): ` +
+      'a live file system changes while it is read, and data still in the page cache is not on the device yet';
+  }
+  const loops = source.liveLoops.join(', ');
+  return `${source.path} is the backing file of loop device ${loops}, which ${source.liveLoops.length === 1 ? 'is' : 'are'} mounted (in this or another mount namespace, or a partition of it; ` +
+    'or in use by the kernel): a live file system is on this file: it changes while it is read, and what that file system holds (data still in the page cache) may not be in the file yet';
 }
 
 /**

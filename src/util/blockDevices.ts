@@ -295,6 +295,23 @@ function loopBacking(dir: string): { file: Buffer; device: string; folder: Buffe
 }
 
 /**
+ * The loop devices that read the file of this identity (fileKey of its stat), each attached over it
+ * (at any offset: a partition of a disk image attached alone), as MAJ:MIN and its /dev node. The
+ * kernel's name of the backing file is stat'ed here: one attached in another mount namespace under
+ * a path that names another file here is not found.
+ */
+export function loopDevicesReading(key: string, sysBlock = '/sys/block'): Array<{ id: string; node: string }> {
+  const found: Array<{ id: string; node: string }> = [];
+  for (const name of tryOr(() => fs.readdirSync(sysBlock), [] as string[])) {
+    if (!name.startsWith('loop')) continue;
+    const dir = path.join(sysBlock, name);
+    const id = deviceIdOf(dir);
+    if (id !== null && loopBacking(dir)?.key === key) found.push({ id, node: `/dev/${name}` });
+  }
+  return found;
+}
+
+/**
  * Loop devices whose backing file the kernel names "... (deleted)": a file deleted while a loop
  * device still reads from it (a hidden disk image) is held by the kernel, not by a process: no fd,
  * no mapping, so the /proc walk cannot list it. Only the kernel's name says it (a loop device keeps
