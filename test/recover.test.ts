@@ -1125,7 +1125,10 @@ while [ ! -e "$1/ready" ]; do sleep 0.05; done
 "$2" "$3" --case "$4" snapshot --no-lsof -q; code=$?
 kill $!
 exit $code`;
-  execFileSync('unshare', ['-fp', '--mount-proc', 'sh', '-c', script, 'sh', dir, process.execPath, cliPath, caseDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Exit 3: the snapshot says it saw only that PID namespace's processes.
+  const inside = spawnSync('unshare', ['-fp', '--mount-proc', 'sh', '-c', script, 'sh', dir, process.execPath, cliPath, caseDir], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  assert.equal(inside.status, 3, inside.stderr);
+  assert.match(inside.stderr, /^warning: this \/proc shows only the processes of PID namespace pid:\[\d+\], not the host's/m);
   const [item] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
   assert.ok(item !== undefined && item.pid < 10, `a PID of the namespace: ${JSON.stringify(item)}`);
   const [copy] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
