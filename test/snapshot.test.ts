@@ -142,7 +142,7 @@ test('help of an unknown command names it; -q with -v and a bogus UNLINKED_STORE
   // Node hands an argument that is not UTF-8 on with U+FFFD: a case would be made under another name.
   const caseDir = makeTempDir('notutf8', '/dev/shm');
   const notUtf8 = spawnSync('sh', ['-c', `"$1" "$2" --case "$(printf '${caseDir}/c\\377')" snapshot --no-lsof --pid 1`, 'sh', process.execPath, cliPath], { encoding: 'utf8' });
-  assert.deepEqual([notUtf8.status, notUtf8.stderr, fs.readdirSync(caseDir)], [2, `unlinked: the argument ${caseDir}/c\\xff is not valid UTF-8: node would pass it on with those bytes replaced (U+FFFD), naming another file; give a path of UTF-8 bytes (hard-link or rename the file or folder) (run with --help for usage)\n`, []]);
+  assert.deepEqual([notUtf8.status, notUtf8.stderr, fs.readdirSync(caseDir)], [2, `unlinked: the argument ${caseDir}/c\\xff is not valid UTF-8: node would pass it on with those bytes replaced (U+FFFD), a path naming another file; give it in UTF-8 (a path: hard-link or rename the file or folder) (run with --help for usage)\n`, []]);
   fs.rmSync(caseDir, { recursive: true });
   assert.deepEqual(run(['list'], { ...process.env, UNLINKED_STORE: 'threads' }), [2, 'unlinked: UNLINKED_STORE must be thread, inline or auto, not "threads": unset it to let unlinked choose\n']);
 });

@@ -30,7 +30,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const notUtf8 = argumentNotUtf8(argv);
   if (notUtf8 !== null) {
-    process.stderr.write(`unlinked: the argument ${notUtf8} is not valid UTF-8: node would pass it on with those bytes replaced (U+FFFD), naming another file; give a path of UTF-8 bytes (hard-link or rename the file or folder) (run with --help for usage)\n`);
+    process.stderr.write(`unlinked: the argument ${notUtf8} is not valid UTF-8: node would pass it on with those bytes replaced (U+FFFD), a path naming another file; give it in UTF-8 (a path: hard-link or rename the file or folder) (run with --help for usage)\n`);
     return EXIT.usage;
   }
   const store = process.env['UNLINKED_STORE'];
