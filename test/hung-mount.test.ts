@@ -17,6 +17,9 @@ import { cliPath } from './helpers/paths.js';
 import { waitFor } from './helpers/wait.js';
 import type { LiveItemJson } from '../src/store/items.js';
 
+/** The note on a copy from FUSE (no birth time): custody rested on device, inode and name. */
+const NAME_ONLY = 'custody by device, inode and name only (no birth time to compare): a later file given the same inode number and the same name could not be told from it';
+
 /** The first `length` bytes of bigino.c's "large": byte i is i % 251. */
 function largeContent(length: number): Buffer {
   const content = Buffer.alloc(length);
@@ -206,7 +209,7 @@ test('recover after the mount stopped answering: its file is reported not copied
   // The snapshot's probe of the mount (answered), then recover's of the file (no answer).
   assert.deepEqual(probes.map((row) => [JSON.parse(row.argv) as string[], row.error]), [
     [['--format=%d:%i', '--', `/proc/${holder.pid}/root${mountPoint}`], null], // the first --pid of that namespace
-    [['-L', '--format=%d %i %s %.9W', '--', `/proc/${readerPid}/fd/3`], 'timed out after 3000 ms; still there 500 ms after SIGKILL (an uninterruptible wait): left behind'],
+    [['-L', '--format=%d %i %s %.9W %h', '--', `/proc/${readerPid}/fd/3`], 'timed out after 3000 ms; still there 500 ms after SIGKILL (an uninterruptible wait): left behind'],
   ]);
 });
 
@@ -226,7 +229,7 @@ test('recover when the server dies in the middle of a copy: what came is kept an
   assert.equal(followed.code, 3, followed.stderr); // still held: it may grow
   assert.deepEqual(json<Array<{ bytes: number; sha256: string; complete: boolean; note: string }>>(followed).map(({ bytes, sha256, complete, note }) => ({ bytes, sha256, complete, note })), [{
     bytes: 44, sha256: crypto.createHash('sha256').update('content of the file whose inode is 2^53 + 1\n').digest('hex'), complete: false,
-    note: `still held open by process ${readerPid} after following for 1 s: the file may still grow`,
+    note: `still held open by process ${readerPid} after following for 1 s: the file may still grow; ${NAME_ONLY}`,
   }]);
 
   daemon.kill('SIGWINCH');
@@ -256,7 +259,7 @@ test('recover when the server dies in the middle of a copy: what came is kept an
   // (The commands of the follow above read fd 4: left out.)
   assert.deepEqual(commands.filter((row) => !row.argv.includes('/fd/4')).map((row) => [row.program, JSON.parse(row.argv) as string[], row.error]), [
     ['stat', ['--format=%d:%i', '--', `/proc/${readerPid}/root${mountPoint}`], null], // the snapshot's probe
-    ['stat', ['-L', '--format=%d %i %s %.9W', '--', `/proc/${readerPid}/fd/3`], null],
+    ['stat', ['-L', '--format=%d %i %s %.9W %h', '--', `/proc/${readerPid}/fd/3`], null],
     ['dd', [`if=/proc/${readerPid}/fd/3`, 'bs=1M', 'iflag=skip_bytes,noatime', 'skip=0', 'status=none'], 'no output for 2000 ms: killed; still there 500 ms after SIGKILL (an uninterruptible wait): left behind'],
   ]);
 });
@@ -322,6 +325,6 @@ test('recover --follow of a file on a FUSE mount whose holder closes it: what wa
   assert.equal(recover.code, 3, recover.stderr);
   assert.deepEqual(json<Array<{ bytes: number; sha256: string; complete: boolean; note: string }>>(recover).map(({ bytes, sha256, complete, note }) => ({ bytes, sha256, complete, note })), [{
     bytes: 44, sha256: crypto.createHash('sha256').update('content of the file whose inode is 2^53 + 1\n').digest('hex'), complete: false,
-    note: 'its holder closed it while it was followed; on a network or FUSE file system unlinked holds no fd of its own, so what was written in the last 1 s before that may be missing',
+    note: `its holder closed it while it was followed; on a network or FUSE file system unlinked holds no fd of its own, so what was written in the last 1 s before that may be missing; ${NAME_ONLY}`,
   }]);
 });

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { firstLine } from './helpers/lines.js';
+import { waitFor } from './helpers/wait.js';
 import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { cliPath } from './helpers/paths.js';
 import { json, runCli, runCliAsync, startCli } from './helpers/cli.js';
@@ -350,13 +351,16 @@ time.sleep(120)
 });
 
 /** A process holding a deleted file on an ext4 with one free inode; swap() puts a new file on the same fd, with the same inode number. */
-async function inodeReuse(t: TestContext, tmpfile: boolean): Promise<{ caseDir: string; mountPoint: string; fd: string; inode: string; pid: number; swap(): Promise<string[]> }> {
+async function inodeReuse(
+  t: TestContext, tmpfile: boolean, options: { noBirthTimes?: boolean; substituteName?: string } = {},
+): Promise<{ caseDir: string; mountPoint: string; fd: string; inode: string; pid: number; swap(): Promise<string[]> }> {
   // ext4 gives a freed inode number to the next new file: a log closed and reopened (or a swap by an
   // attacker) puts another file on the same fd number with the same dev and inode. An ext4 of its
   // own with exactly one free inode makes the reuse certain.
   const dir = makeTempDir('inode-reuse');
   const caseDir = caseDirOnOtherFs('inode-reuse-case');
-  const device = loopFs({ dir, backing: path.join(dir, 'fs.img'), sizeMiB: 16, mkfsArgs: ['-N', '64'], lazyUnmount: true });
+  // 128-byte inodes: no room for a birth time (as on ext3).
+  const device = loopFs({ dir, backing: path.join(dir, 'fs.img'), sizeMiB: 16, mkfsArgs: ['-N', '64', ...(options.noBirthTimes === true ? ['-I', '128'] : [])], lazyUnmount: true });
   const { mountPoint } = device;
   let holder: ReturnType<typeof spawn> | null = null;
   t.after(() => {
@@ -391,7 +395,7 @@ fd = create('orig')
 os.write(fd, b'ORIGINAL')
 def swap(*_):
     os.close(fd)
-    other = create('other')
+    other = create(sys.argv[3])
     os.write(other, b'SUBSTITUTE')
     print('swapped %d %d' % (other, os.fstat(other).st_ino), flush=True)
 signal.signal(signal.SIGUSR1, swap)
@@ -399,7 +403,7 @@ print('ready %d %d' % (fd, os.fstat(fd).st_ino), flush=True)
 while True:
     time.sleep(1)
 `;
-  const started = spawn('python3', ['-c', script, mountPoint, tmpfile ? 'tmpfile' : 'fd'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const started = spawn('python3', ['-c', script, mountPoint, tmpfile ? 'tmpfile' : 'fd', options.substituteName ?? 'other'], { stdio: ['ignore', 'pipe', 'inherit'] });
   holder = started;
   const lines: string[] = [];
   const nextLine = () => new Promise<string>((resolve, reject) => {
@@ -439,6 +443,83 @@ test('an inode number handed to a new file on the same fd is caught by the birth
   assert.deepEqual(refused.map((copy) => [copy.complete, copy.output, copy.sha256]), [[false, null, null]]);
   assert.match(refused[0]?.note ?? '', new RegExp(`^fd ${fdText} now refers to another file with the same inode number ${inodeText}: born \\S+Z, the snapshot's file was born \\S+Z \\(the inode number was reused\\)$`));
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')).filter((name) => name !== 'SHA256SUMS'), []);
+});
+
+test('without birth times (ext4 with 128-byte inodes) a file on the same fd with a reused inode number is told by its name: another name is refused, the same name copied with a note that says custody was by device, inode and name only (root)', async (t) => {
+  for (const substituteName of ['other', 'orig']) {
+    await t.test(substituteName, async (t) => {
+      const { caseDir, mountPoint, fd: fdText, inode: inodeText, pid, swap } = await inodeReuse(t, false, { noBirthTimes: true, substituteName });
+      runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]);
+      const listed = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+      assert.equal(listed[0]?.path, path.join(mountPoint, 'orig'));
+      assert.deepEqual(await swap(), ['swapped', fdText, inodeText]);
+      const copied = runCli(caseDir, ['recover', '--json', '--force-same-fs']);
+      const [record] = json<RecoveredJson[]>(copied);
+      if (substituteName === 'other') {
+        assert.equal(copied.code, 3);
+        assert.deepEqual([record?.complete, record?.output, record?.sha256, record?.note], [false, null, null,
+          `fd ${fdText} now refers to another file with the same inode number ${inodeText}: named ${path.join(mountPoint, 'other')} now, the snapshot's file was ${path.join(mountPoint, 'orig')} ` +
+          '(a deleted file cannot be renamed: the inode number was reused; no birth time to compare)']);
+        assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')).filter((name) => name !== 'SHA256SUMS'), []);
+      } else {
+        // Nothing on the file tells it from the snapshot's: copied, and the record says how little custody rests on.
+        assert.equal(copied.code, 0, copied.stderr);
+        assert.deepEqual([record?.complete, record?.sha256, record?.note], [true, sha256(Buffer.from('SUBSTITUTE')),
+          'custody by device, inode and name only (no birth time to compare): a later file given the same inode number and the same name could not be told from it']);
+      }
+    });
+  }
+});
+
+test('without birth times a deleted executable replaced by another on the same inode number (the process exec\'d it) is refused: by its name, or by its size when the name is the same (root)', async (t) => {
+  for (const secondName of ['Y', 'X']) {
+    await t.test(secondName, async (t) => {
+      const dir = makeTempDir('exe-reuse');
+      const caseDir = caseDirOnOtherFs('exe-reuse-case');
+      const device = loopFs({ dir, backing: path.join(dir, 'fs.img'), sizeMiB: 32, mkfsArgs: ['-N', '64', '-I', '128'], lazyUnmount: true });
+      const { mountPoint } = device;
+      let runner: ReturnType<typeof spawn> | null = null;
+      t.after(() => {
+        if (runner?.pid !== undefined && runner.exitCode === null) runner.kill('SIGKILL');
+        device.cleanup();
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(caseDir, { recursive: true, force: true });
+      });
+      // X: a shell (dash), run from the test's file system and deleted; on SIGUSR1 it execs a shell that
+      // makes a copy of sleep there (on X's freed inode number, the only one free), deletes it and execs it.
+      const x = path.join(mountPoint, 'X');
+      fs.copyFileSync('/bin/dash', x);
+      fs.chmodSync(x, 0o755);
+      execFileSync('sh', ['-c', 'i=0; while touch "$1/fill$i" 2>/dev/null; do i=$((i+1)); done', 'fill', mountPoint]);
+      const fill = path.join(mountPoint, 'fill0');
+      fs.unlinkSync(fill);
+      const second = path.join(mountPoint, secondName);
+      const swap = 'cp /bin/sleep "$1" && exec 3<"$1" && rm "$1" && echo swapped && exec /proc/self/fd/3 600';
+      runner = spawn(x, ['-c', 'trap \'exec /bin/sh -c "$0" sh "$1"\' USR1; echo ready; while :; do sleep 0.05; done', swap, second], { stdio: ['ignore', 'pipe', 'inherit'] });
+      assert.equal(await firstLine(runner), 'ready');
+      fs.unlinkSync(x);
+      const xInode = fs.statSync(`/proc/${runner.pid}/exe`).ino;
+      // The last free inode is taken, so X's number is the one the copy of sleep gets.
+      fs.writeFileSync(fill, '');
+      assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(runner.pid)]).code, 0);
+      const [item] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+      assert.deepEqual([item?.kind, item?.path, item?.inode], ['exe', x, xInode]);
+      const swapped = firstLine(runner);
+      runner.kill('SIGUSR1');
+      assert.equal(await swapped, 'swapped');
+      await waitFor(() => fs.readlinkSync(`/proc/${runner?.pid}/exe`) === `${second} (deleted)`, 5000, 'the copy of sleep runs');
+      // The precondition: the same process, the same inode number, another executable.
+      assert.equal(fs.statSync(`/proc/${runner.pid}/exe`).ino, xInode);
+
+      const copied = runCli(caseDir, ['recover', '--json', '--force-same-fs']);
+      assert.equal(copied.code, 3);
+      const [record] = json<RecoveredJson[]>(copied);
+      const another = `exe now refers to another file with the same inode number ${xInode}`;
+      assert.deepEqual([record?.complete, record?.output, record?.note], [false, null, secondName === 'Y'
+        ? `${another}: named ${second} now, the snapshot's file was ${x} (a deleted file cannot be renamed: the inode number was reused; no birth time to compare)`
+        : `${another}: ${fs.statSync('/bin/sleep').size} bytes, the snapshot's executable was ${fs.statSync('/bin/dash').size} (a running executable cannot be written: the inode number was reused; no birth time to compare)`]);
+    });
+  }
 });
 
 test('relink of an O_TMPFILE item whose fd now holds another O_TMPFILE file on the same inode number is refused: no name is given to the substitute (root)', async (t) => {

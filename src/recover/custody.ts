@@ -1,7 +1,9 @@
 // Custody: the process and the file we copy from are the ones the snapshot saw (PID reuse, fd reuse).
 import fs from 'node:fs';
 import { birthTimeNs } from '../util/statx.js';
-import { errnoCode } from '../errors.js';
+import { errnoCode, oneLine } from '../errors.js';
+import { displayBytes } from '../util/bytes.js';
+import { stripDeleted } from '../proc/walk.js';
 import { parseProcStat } from '../../parsers/procfs.js';
 import { devString } from '../../parsers/procfs.js';
 import type { ItemRow } from '../store/items.js';
@@ -56,10 +58,88 @@ export function checkProcess(item: Pick<ItemRow, 'pid' | 'start_time'>): string 
   return null;
 }
 
-/** null when the opened file is the snapshot's (dev, inode and birth time); else why not. */
-export function checkOpenedFile(fd: number, item: Pick<ItemRow, 'dev' | 'inode' | 'fd' | 'kind' | 'btime_ns'>): string | null {
+/** A file reached through a /proc link now, as custody compares it with the snapshot's. */
+export interface SeenFile {
+  dev: string;
+  ino: U64;
+  /** Birth time (ns text), null where the file system keeps none or it could not be read. */
+  btimeNs: string | null;
+  size: bigint;
+  /** Link count, null when not known. */
+  nlink: bigint | null;
+  /** The kernel's name of it now (the link's target, one " (deleted)" stripped), or why it could not be read. */
+  name: Buffer | string;
+}
+
+/** The snapshot's file, and a note when it was told so by less than its birth time; or why it is another file. */
+export type Custody = { refusal: string } | { refusal: null; note: string | null };
+
+/** Custody of the file an fd of this process has open (opened through the item's /proc path). */
+export function checkOpenedFile(fd: number, item: CustodyItem): Custody {
   const stat = fs.fstatSync(fd, { bigint: true });
-  return sameFile(item, devString(stat.dev), u64(stat.ino)) ?? sameBirth(item, birthNs(stat));
+  // Our own fd's link names the very dentry the holder's does (opening a /proc link opens its path): no race with the holder.
+  return custodyOf(item, { dev: devString(stat.dev), ino: u64(stat.ino), btimeNs: birthNs(stat), size: stat.size, nlink: stat.nlink, name: kernelName(`/proc/self/fd/${fd}`) });
+}
+
+type CustodyItem = Pick<ItemRow, 'dev' | 'inode' | 'fd' | 'kind' | 'btime_ns' | 'path' | 'size' | 'in_proc'>;
+
+/**
+ * Is `seen` the snapshot's file? Device and inode, then the birth time where both sides have one;
+ * where not (ext3, ext4 with 128-byte inodes, FUSE, an item seen by lsof alone, statx lost), what a
+ * file keeps while it is deleted and held: its last name (an unlinked dentry cannot be renamed or
+ * linked again, short of an O_TMPFILE one), no link count (kind fd), and for a running executable
+ * its size (the kernel refuses to write it: ETXTBSY). A file that passes is named in the note as
+ * told by device, inode and name only: a later file given the same inode number and name could not
+ * be told from it.
+ */
+export function custodyOf(item: CustodyItem, seen: SeenFile): Custody {
+  const moved = sameFile(item, seen.dev, seen.ino);
+  if (moved !== null) return { refusal: moved };
+  if (item.btime_ns !== null && seen.btimeNs !== null) {
+    const born = sameBirth(item, seen.btimeNs);
+    return born === null ? { refusal: null, note: null } : { refusal: born };
+  }
+  const what = item.fd === null ? item.kind : `fd ${item.fd}`;
+  const another = `${what} now refers to another file with the same inode number ${item.inode ?? '?'}`;
+  const reused = '(the inode number was reused; no birth time to compare)';
+  // Only a file opened with O_TMPFILE can be given a name after its last one went (relink).
+  if (item.kind === 'fd' && seen.nlink !== null && seen.nlink > 0n) {
+    return { refusal: `${another}: it has a name (link count ${seen.nlink}), the snapshot's file had none, and a deleted file never gets one back ${reused}` };
+  }
+  // The last name is frozen; the folders above it can be renamed (the kernel then names the file by their new names).
+  // Not lsof's name (not byte-exact), nor one the snapshot or this check could not read.
+  const name = item.in_proc !== 0 && item.path.length > 0 && typeof seen.name !== 'string' ? seen.name : null;
+  if (name !== null && !lastName(name).equals(lastName(item.path))) {
+    return { refusal: `${another}: named ${displayBytes(name)} now, the snapshot's file was ${displayBytes(item.path)} (a deleted file cannot be renamed: ${reused.slice(1)}` };
+  }
+  if (item.kind === 'exe' && item.size !== null && BigInt(item.size) !== seen.size) {
+    return { refusal: `${another}: ${seen.size} bytes, the snapshot's executable was ${item.size} (a running executable cannot be written: ${reused.slice(1)}` };
+  }
+  const alike = 'a later file given the same inode number and the same name could not be told from it';
+  if (item.in_proc === 0) return { refusal: null, note: `custody by device and inode only (seen by lsof alone: no birth time, and lsof's name is not byte-exact): a later file given the same inode number could not be told from it` };
+  if (typeof seen.name === 'string') {
+    return { refusal: null, note: `custody by device and inode only (no birth time to compare, and its name cannot be read now: ${seen.name}): a later file given the same inode number could not be told from it` };
+  }
+  if (name === null) return { refusal: null, note: 'custody by device and inode only (no birth time to compare, and the snapshot could not read its name): a later file given the same inode number could not be told from it' };
+  if (name.equals(item.path)) return { refusal: null, note: `custody by device, inode and name only (no birth time to compare): ${alike}` };
+  return {
+    refusal: null,
+    note: `custody by device, inode and last name only (no birth time to compare): the kernel names it ${displayBytes(name)} now, the snapshot saw ${displayBytes(item.path)} ` +
+      `(a folder above it renamed or moved since); ${alike}`,
+  };
+}
+
+/** The name the kernel gives the file a /proc link (fd, exe, map_files) leads to, one " (deleted)" stripped, byte-exact; or why it cannot be read. */
+export function kernelName(link: string): Buffer | string {
+  try {
+    return Buffer.from(stripDeleted(fs.readlinkSync(link, 'latin1')), 'latin1');
+  } catch (error) {
+    return errnoCode(error) ?? oneLine(error);
+  }
+}
+
+function lastName(name: Buffer): Buffer {
+  return name.subarray(name.lastIndexOf(0x2f) + 1);
 }
 
 /**

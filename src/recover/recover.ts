@@ -8,7 +8,7 @@ import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { currentBootId } from '../store/snapshots.js';
 import type { ItemRow } from '../store/items.js';
-import { birthNs, checkOpenedFile, checkProcess, holderFdPath, sameBirth, sameFile, sourcePath } from './custody.js';
+import { birthNs, checkOpenedFile, checkProcess, custodyOf, holderFdPath, kernelName, sameBirth, sameFile, sourcePath, type Custody, type SeenFile } from './custody.js';
 import { procDirOf } from '../proc/tasks.js';
 import { HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
@@ -566,12 +566,16 @@ function mayNotAnswer(item: ItemRow): boolean {
   return item.fs_type === null ? item.dev.startsWith('0:') : mayWait(item.fs_type);
 }
 
-/** A source opened: its size then, the bytes its blocks take (null: not known), and how it was reached when not by the item's own path. */
+/**
+ * A source opened: its size then, the bytes its blocks take (null: not known), and for the record how
+ * it was reached when not by the item's own path, and how little custody rests on without a birth time.
+ */
 interface Opened {
   size: number;
   allocated: number | null;
   blockSize: number | null;
   via?: string;
+  custody?: string;
 }
 
 /** What recoverOne needs of a source: custody, size, bytes from state.bytes to EOF, whether it is still held. */
@@ -618,12 +622,18 @@ class LocalReader implements ItemReader {
     const processProblem = checkProcess(item);
     if (processProblem !== null) return processProblem;
     let problem: string;
+    let custodyNote: string | null = null;
     try {
       this.input = openSource(source);
     } catch (error) {
       problem = openFailure(item, source, error);
     }
-    problem ??= tryOr(() => checkOpenedFile(this.input ?? -1, item), 'the opened file could not be stat\'ed') ?? '';
+    if (this.input !== null) {
+      const custody = tryOr((): Custody => checkOpenedFile(this.input ?? -1, item), { refusal: 'the opened file could not be stat\'ed' });
+      problem = custody.refusal ?? '';
+      if (custody.refusal === null) custodyNote = custody.note;
+    }
+    problem ??= '';
     if (problem !== '' && this.input !== null) {
       fs.closeSync(this.input);
       this.input = null;
@@ -636,11 +646,12 @@ class LocalReader implements ItemReader {
       const input = tryOr(() => openSource(other.path), null);
       if (input === null) continue;
       const stat = tryOr(() => fs.fstatSync(input, { bigint: true }), null);
-      if (stat !== null && stat.nlink === 0n && tryOr(() => checkOpenedFile(input, item), 'unreadable') === null) {
+      const custody = stat === null || stat.nlink !== 0n ? null : tryOr((): Custody | null => checkOpenedFile(input, item), null);
+      if (custody !== null && custody.refusal === null) {
         this.input = input;
         this.heldPath = other.path;
-        const by = item.btime_ns !== null && birthNs(stat) !== null ? 'device, inode and birth time' : 'device and inode (no birth time to compare)';
-        via = `${problem}; copied through ${other.what} of the same process instead (${other.path}), the same file by ${by}`;
+        custodyNote = custody.note;
+        via = `${problem}; copied through ${other.what} of the same process instead (${other.path})${custody.note === null ? ', the same file by device, inode and birth time' : ''}`;
         break;
       }
       fs.closeSync(input);
@@ -648,7 +659,9 @@ class LocalReader implements ItemReader {
     if (this.input === null) return problem;
     // Check again after opening: the PID or fd could have been reused between check and open.
     const opened = fs.fstatSync(this.input);
-    return checkProcess(item) ?? { size: opened.size, allocated: opened.blocks * 512, blockSize: opened.blksize, ...(via === undefined ? {} : { via }) };
+    return checkProcess(item) ?? {
+      size: opened.size, allocated: opened.blocks * 512, blockSize: opened.blksize, ...(via === undefined ? {} : { via }), ...(custodyNote === null ? {} : { custody: custodyNote }),
+    };
   }
 
   async size(): Promise<number> {
@@ -728,16 +741,18 @@ class ChildReader implements ItemReader {
     if (processProblem !== null) return processProblem;
     const seen = await this.statSource(this.source);
     if (typeof seen === 'string') return seen;
-    return this.custody(seen) ?? checkProcess(this.item) ?? { size: seen.size, allocated: null, blockSize: null };
+    const custody = this.custody(seen);
+    if (custody.refusal !== null) return custody.refusal;
+    return checkProcess(this.item) ?? { size: Number(seen.size), allocated: null, blockSize: null, ...(custody.note === null ? {} : { custody: custody.note }) };
   }
 
   async size(): Promise<number | string> {
     const seen = await this.statSource(this.source);
     if (typeof seen === 'string') return seen;
     // dd read the snapshot's file only if the path still names it.
-    const moved = this.custody(seen);
+    const moved = this.custody(seen).refusal;
     if (moved !== null) throw new Error(`after the copy: ${moved}`);
-    return seen.size;
+    return Number(seen.size);
   }
 
   async copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void> {
@@ -786,7 +801,7 @@ class ChildReader implements ItemReader {
     if (typeof seen === 'string' && this.item.dev !== null && this.silentDevs.has(this.item.dev)) {
       throw new UnlinkedError('TOOL_STALLED', `${this.where()} did not answer a stat within ${PROBE_TIMEOUT_MS / 1000} s while the file was followed`);
     }
-    return typeof seen !== 'string' && this.custody(seen) === null ? seen.size : null;
+    return typeof seen !== 'string' && this.custody(seen).refusal === null ? Number(seen.size) : null;
   }
 
   async matches(): Promise<null> {
@@ -797,17 +812,19 @@ class ChildReader implements ItemReader {
     // nothing of this process is open on the source
   }
 
-  private custody(seen: { dev: string; ino: U64; btimeNs: string | null }): string | null {
-    return sameFile(this.item, seen.dev, seen.ino) ?? sameBirth(this.item, seen.btimeNs);
+  private custody(seen: SeenFile): Custody {
+    return custodyOf(this.item, seen);
   }
 
-  /** dev, inode and size through the link; a string says why not (and marks a silent file system). */
-  private async statSource(file: string): Promise<{ dev: string; ino: U64; size: number; btimeNs: string | null } | string> {
+  /** dev, inode, size, birth time and link count through the link, and the kernel's name of it; a string says why not (and marks a silent file system). */
+  private async statSource(file: string): Promise<SeenFile | string> {
     let text: string;
+    // Read before the stat: a readlink of a /proc link asks the kernel's dentry, never the file system.
+    const name = kernelName(file);
     try {
       // %d: st_dev in decimal (%Hd:%Ld, major:minor, needs coreutils 9); %.9W: the birth time to the
       // nanosecond (0 where the file system keeps none).
-      const result = await run('stat', ['-L', '--format=%d %i %s %.9W', '--', file], {
+      const result = await run('stat', ['-L', '--format=%d %i %s %.9W %h', '--', file], {
         timeoutMs: PROBE_TIMEOUT_MS, recorder: this.recorder, abandonAfterMs: ABANDON_AFTER_MS, okExitCodes: [0, 1], env: C_LOCALE,
       });
       text = result.stdout.toString('utf8').trim();
@@ -821,11 +838,11 @@ class ChildReader implements ItemReader {
       if (this.item.dev !== null) this.silentDevs.set(this.item.dev, reason);
       return reason;
     }
-    const match = /^(\d+) (\d+) (\d+) (-?)(\d+)\.(\d{9})$/.exec(text);
+    const match = /^(\d+) (\d+) (\d+) (-?)(\d+)\.(\d{9}) (\d+)$/.exec(text);
     const ino = match === null ? null : parseU64(match[2] ?? '');
     if (match === null || ino === null) return `cannot read what stat printed for ${file}: ${JSON.stringify(text)}`;
     const btime = (BigInt(match[5] ?? '0') * 1_000_000_000n + BigInt(match[6] ?? '0')) * (match[4] === '-' ? -1n : 1n);
-    return { dev: devString(BigInt(match[1] ?? '0')), ino, size: Number(match[3]), btimeNs: btime === 0n ? null : String(btime) };
+    return { dev: devString(BigInt(match[1] ?? '0')), ino, size: BigInt(match[3] ?? '0'), btimeNs: btime === 0n ? null : String(btime), nlink: BigInt(match[7] ?? '0'), name };
   }
 }
 
@@ -918,6 +935,8 @@ async function recoverOne(
       notes.push(`the file was rewritten while it was copied (its last ${state.tail.length} bytes copied read differently now): the copy mixes earlier and later content; recover it again`);
       complete = false;
     }
+    // Last: how the file was told the snapshot's, when not by its birth time.
+    if (opened.custody !== undefined) notes.push(opened.custody);
     return {
       output,
       bytes: state.bytes,
