@@ -1088,7 +1088,7 @@ while True:
   assert.equal(fs.readFileSync(path.join(output, 'SHA256SUMS'), 'utf8'), `${copy.sha256}  ${path.basename(copy.output)}\n`);
 });
 
-test('a Ctrl-C during a copy stops at once, and the case database is closed first: its WAL is in case.sqlite, which holds the case alone (root)', async (t) => {
+test('a second Ctrl-C during a copy stops at once, and the case database is closed first: its WAL is in case.sqlite, which holds the case alone (root)', async (t) => {
   // A memfd of 16 GiB of holes: reading it out takes seconds.
   const { caseDir, pid } = await pythonHolder(t, 'recover-sigint2', `
 import os, time
@@ -1100,11 +1100,15 @@ time.sleep(600)
 `);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
   const recover = startCli(caseDir, ['recover']);
-  await copyStarted(caseDir, 'memfd');
+  const recovered = await copyStarted(caseDir, 'memfd');
+  await waitFor(() => fs.existsSync(recovered) && fs.readdirSync(recovered).some((name) => name.includes('memfd')), 10_000, 'the copy began');
   await new Promise((resolve) => setTimeout(resolve, 300));
+  // Two signals at once (two Ctrl-C in a row would be one pending signal): the first stops the copies, the second the run.
   recover.child.kill('SIGINT');
+  recover.child.kill('SIGTERM');
   assert.equal(await recover.exited, 1, recover.stderr);
-  assert.match(recover.stderr, /^unlinked: interrupted by SIGINT; every finished step is in the case database, an unfinished snapshot or copy is not counted\n$/);
+  assert.equal(recover.stderr, 'unlinked: SIGINT while copying: the copy under way ends with what it holds now, hashed and recorded (not complete), the items after it are not copied; Ctrl-C again stops at once\n' +
+    'unlinked: interrupted by SIGTERM; every finished step is in the case database, an unfinished snapshot or copy is not counted\n');
   assert.equal(fs.existsSync(path.join(caseDir, 'case.sqlite-wal')), false, 'the WAL was checkpointed and removed');
   // case.sqlite copied alone holds the snapshot, and the copy that did not finish, said so.
   const alone = path.join(caseDir, 'alone.sqlite');
@@ -1120,6 +1124,58 @@ time.sleep(600)
   assert.ok(read > 0, row.note);
   assert.equal(row.note, `interrupted: the copy did not finish; ${read} bytes were read (${read} of them holes, not written), ${row.bytes} bytes were in ${row.output} then (not hashed, not checked: writes were still in flight)`);
   db.close();
+});
+
+test('a first Ctrl-C during the copies stops them, not the run: the copy under way keeps the prefix it holds, hashed; an item whose turn had not come is said so; the JSON is printed, exit 3. Without --item the smallest is copied first (root)', async (t) => {
+  // A memfd of 1 PiB of holes (one byte at 1 TiB): its copy cannot be finished, every zero is hashed.
+  const { caseDir, pid } = await pythonHolder(t, 'recover-stop', `
+import os, time
+huge = os.memfd_create('huge')
+os.ftruncate(huge, 1 << 50)
+os.pwrite(huge, b'x', 1 << 40)
+small = os.memfd_create('small')
+os.write(small, b'small evidence\\n')
+print(os.getpid(), flush=True)
+time.sleep(600)
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const [huge, small] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual([huge?.path, huge?.size, small?.path, small?.size], ['/memfd:huge', 2 ** 50, '/memfd:small', 15]);
+  const stopped = async (args: string[], marker: string): Promise<RecoveredJson[]> => {
+    const recover = startCli(caseDir, ['recover', '--json', ...args]);
+    const recovered = await copyStarted(caseDir, marker);
+    await waitFor(() => fs.existsSync(recovered) && fs.readdirSync(recovered).some((name) => name.endsWith(marker)), 10_000, 'the copy began');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    recover.child.kill('SIGINT');
+    assert.equal(await recover.exited, 3, recover.stderr);
+    assert.match(recover.stderr, /^unlinked: SIGINT while copying: the copy under way ends with what it holds now, hashed and recorded \(not complete\), the items after it are not copied; Ctrl-C again stops at once\n/);
+    return JSON.parse(recover.stdout) as RecoveredJson[];
+  };
+  /** The huge one's copy: the first N bytes (holes), named, hashed, listed. */
+  const prefixKept = (copy: RecoveredJson | undefined): void => {
+    assert.ok(copy?.output !== null && copy?.output !== undefined && copy.bytes > 0, JSON.stringify(copy));
+    assert.deepEqual([copy.item_id, copy.complete, copy.note], [huge?.id, false,
+      `interrupted (a Ctrl-C or SIGTERM stopped the copies) after ${copy.bytes} of its ${2 ** 50} bytes: the copy holds the first ${copy.bytes} bytes of the file, and its sha256 is theirs`]);
+    const zeros = crypto.createHash('sha256');
+    const block = Buffer.alloc(1 << 24);
+    for (let left = copy.bytes; left > 0; left -= Math.min(left, block.length)) zeros.update(block.subarray(0, Math.min(left, block.length)));
+    assert.equal(copy.sha256, zeros.digest('hex'));
+    assert.equal(fs.statSync(copy.output).size, copy.bytes);
+    assert.ok(fs.readFileSync(path.join(caseDir, 'recovered', 'SHA256SUMS'), 'utf8').includes(`${copy.sha256}  ${path.basename(copy.output)}\n`));
+  };
+
+  // The smallest first: the small one is copied whole before the huge one is begun.
+  const [first, second] = await stopped([], 'memfd_huge');
+  assert.deepEqual([first?.item_id, first?.complete, first?.sha256, first?.note], [small?.id, true, sha256(Buffer.from('small evidence\n')), null]);
+  prefixKept(second);
+
+  // --item keeps the order given: the huge one first, and the small one's turn never comes.
+  const [stoppedCopy, notReached] = await stopped(['--item', String(huge?.id), '--item', String(small?.id)], 'memfd_huge.2');
+  prefixKept(stoppedCopy);
+  assert.deepEqual(notReached, {
+    item_id: small?.id, pid, fd: small?.fd, kind: 'memfd', inode: small?.inode, output: null, bytes: 0, sha256: null, complete: false,
+    note: 'not copied: interrupted before its turn (a Ctrl-C or SIGTERM stopped the copies)',
+  });
 });
 
 test('one file held by several fds and processes (a log inherited by forked workers, a dup): copied once, the other items recorded with that copy and said so, listed once in SHA256SUMS (root)', async (t) => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { orderByVolatility, type OrderableItem } from '../src/triage/order.js';
+import { orderBySize, orderByVolatility, type OrderableItem } from '../src/triage/order.js';
 
 test('triage copies memfd, then tmpfs, then exiting processes, then the rest small before large', () => {
   const items: OrderableItem[] = [
@@ -27,4 +27,16 @@ test('a file in memory that claims more than RAM and swap (a sparse memfd of 4 E
   assert.deepEqual(orderByVolatility(items, memory).map((item) => item.id), [2, 6, 4, 5, 3, 1]);
   // Without a memory size, volatility alone decides.
   assert.deepEqual(orderByVolatility(items).map((item) => item.id), [2, 6, 1, 4, 3, 5]);
+});
+
+test('recover copies the smallest first, sizes past 2^53 compared exactly, an unknown size last', () => {
+  const items = [
+    { id: 1, size: 2n ** 62n + 1n },
+    { id: 2, size: null },
+    { id: 3, size: 15 },
+    { id: 4, size: 2n ** 62n },
+    { id: 5, size: 15 },
+    { id: 6, size: 0 },
+  ];
+  assert.deepEqual(orderBySize(items).map((item) => item.id), [6, 3, 5, 4, 1, 2]);
 });

@@ -152,7 +152,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
   withCommon(program.command('recover'))
     .description('copy the content of live deleted-but-open files into <case>/recovered/ with sha256')
     .option('--snapshot <id>', 'items of this snapshot (default: the newest)', once(parseNonNegativeInt))
-    .option('--item <id>', 'only this item (repeatable)', collectInt)
+    .option('--item <id>', 'only this item (repeatable; copied in the order given, else the smallest first)', collectInt)
     .option('--follow', 'keep copying while a writer appends, until it closes the file or exits')
     .option('--follow-timeout <seconds>', 'follow the items still held, all at once after a first copy of each, for at most this long (implies --follow; default 600)', once(parsePositiveNumber))
     .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', once(parseStallSeconds))

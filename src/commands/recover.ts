@@ -5,6 +5,7 @@ import { getItems, latestSnapshotId, listItems, snapshotExists, type ItemRow } f
 import { recoverItems, type RecoveredJson } from '../recover/recover.js';
 import { progressPrinter } from '../cli/progress.js';
 import { jsonText } from '../util/u64.js';
+import { orderBySize } from '../triage/order.js';
 
 export interface RecoverCommandOptions {
   snapshot?: number;
@@ -33,7 +34,8 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
       const snapshotId = options.snapshot ?? latestSnapshotId(kase.db);
       if (snapshotId === null) throw new UnlinkedError('NOT_FOUND', `the case ${kase.paths.dir} holds no snapshot yet: run \`unlinked snapshot\``);
       if (!snapshotExists(kase.db, snapshotId)) throw new UnlinkedError('NOT_FOUND', `no finished snapshot ${snapshotId} in ${kase.paths.dir}`);
-      items = listItems(kase.db, snapshotId);
+      // Smallest first: a huge file of holes (a memfd of 1 PiB) does not keep the others waiting. --item keeps its order.
+      items = orderBySize(listItems(kase.db, snapshotId));
     }
     const progress = progressPrinter(ctx);
     const results = await recoverItems(kase.db, items, {

@@ -35,12 +35,29 @@ export interface CopyState {
   stoppedAt: number | null;
   /** Why: the first failure, which every later write of the copy fails with too. */
   stopReason: unknown;
+  /** Asked before each run of bytes is taken: true ends the copy there (a Ctrl-C); null: never. */
+  stopWanted: (() => boolean) | null;
+  /** The copy ended because stopWanted said so: every byte before state.bytes is copied and hashed, none after. */
+  interrupted: boolean;
 }
 
 export const TAIL_BYTES = 64 * 1024;
 
-export function newCopyState(guard: SpaceGuard | null = null): CopyState {
-  return { hash: crypto.createHash('sha256'), bytes: 0, holeBytes: 0, tail: Buffer.alloc(0), guard, stoppedAt: null, stopReason: null };
+export function newCopyState(guard: SpaceGuard | null = null, stopWanted: (() => boolean) | null = null): CopyState {
+  return { hash: crypto.createHash('sha256'), bytes: 0, holeBytes: 0, tail: Buffer.alloc(0), guard, stoppedAt: null, stopReason: null, stopWanted, interrupted: false };
+}
+
+/** Thrown by streamInto's consume once the copy was asked to stop (state.interrupted): its producer stops sending. */
+export class CopyStopped extends Error {
+  constructor() {
+    super('the copy was stopped (interrupted)');
+  }
+}
+
+/** Whether the copy must end before the next bytes (and marks it interrupted). */
+function stopNow(state: CopyState): boolean {
+  if (state.stopWanted?.() === true) state.interrupted = true;
+  return state.interrupted;
 }
 
 /** Hash the bytes that come next and keep the last TAIL_BYTES of them (copied: the buffers are reused). */
@@ -55,7 +72,8 @@ export interface CopyProgress {
 
 /**
  * Copy from `input` (read at explicit positions) to `output` starting at state.bytes until EOF.
- * Returns when a read returns 0. Callers may call again to follow a growing file.
+ * Returns when a read returns 0, or when state.stopWanted says so (state.interrupted). Callers may
+ * call again to follow a growing file.
  */
 export async function copyRange(input: number, output: number, state: CopyState, onProgress?: CopyProgress): Promise<void> {
   const ring = Array.from({ length: RING }, () => Buffer.allocUnsafe(CHUNK));
@@ -66,7 +84,8 @@ export async function copyRange(input: number, output: number, state: CopyState,
   try {
     for (;;) {
       const bytesRead = await nextRead;
-      if (bytesRead === 0) break;
+      // Stopped: what was just read is not taken (nor hashed), the copy is the bytes before it.
+      if (bytesRead === 0 || stopNow(state)) break;
       const buffer = ring[slot] as Buffer;
       const nextSlot = (slot + 1) % RING;
       // The next buffer is reused only when its previous write is done.
@@ -108,6 +127,7 @@ export function streamInto(output: number, state: CopyState, onProgress?: CopyPr
   };
   return {
     async consume(chunk: Buffer): Promise<void> {
+      if (stopNow(state)) throw new CopyStopped();
       let offset = 0;
       while (offset < chunk.length) {
         const taken = chunk.copy(run, filled, offset);

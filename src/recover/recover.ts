@@ -10,7 +10,7 @@ import { currentBootId } from '../store/snapshots.js';
 import type { ItemRow } from '../store/items.js';
 import { birthNs, checkOpenedFile, checkProcess, custodyOf, holderFdPath, kernelName, sameBirth, sameFile, sourcePath, type Custody, type SeenFile } from './custody.js';
 import { procDirOf } from '../proc/tasks.js';
-import { HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
+import { CopyStopped, HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { startHash } from '../image/source.js';
 import { displayBytes, displayText } from '../util/bytes.js';
@@ -24,7 +24,7 @@ import { mayWait, PROBE_TIMEOUT_MS } from '../proc/mountProbe.js';
 import { sqlU64, type U64 } from '../util/u64.js';
 import { parseU64, u64 } from '../../parsers/types.js';
 import { run } from '../exec/run.js';
-import { followPause, followStopRequested, onSignalExit, startFollowPhase } from '../util/interrupt.js';
+import { copiesStopRequested, followPause, onSignalExit, startCopyPhase, startFollowPhase } from '../util/interrupt.js';
 import { caseFolder } from '../util/caseFolder.js';
 
 export interface RecoverOptions {
@@ -371,6 +371,19 @@ export function outputName(item: Pick<ItemRow, 'id' | 'pid' | 'kind' | 'fd' | 'p
 }
 
 export async function recoverItems(db: Db, items: readonly ItemRow[], options: RecoverOptions): Promise<RecoveredJson[]> {
+  // A first Ctrl-C from here on stops the copies, not the run (util/interrupt.ts).
+  const endCopyPhase = startCopyPhase();
+  try {
+    return await recoverAll(db, items, options);
+  } finally {
+    endCopyPhase();
+  }
+}
+
+/** Said of the items whose turn had not come when a Ctrl-C (or SIGTERM) stopped the copies. */
+const NOT_REACHED = 'not copied: interrupted before its turn (a Ctrl-C or SIGTERM stopped the copies)';
+
+async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOptions): Promise<RecoveredJson[]> {
   caseFolder(options.outputDir);
   const mountOf = itemMount(db);
   const devsOf = itemDevices(mountOf);
@@ -473,7 +486,9 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
       const elsewhere = origin(item.snapshot_id);
       const hit = options.sameFs === 'skip' ? output.clash(devsOf(item))?.dev ?? null : null;
       let refusal: string | null = null;
-      if (elsewhere !== null) {
+      if (copiesStopRequested()) {
+        refusal = NOT_REACHED;
+      } else if (elsewhere !== null) {
         refusal = elsewhere;
       } else if (hit !== null) {
         const where = hit === output.device ? 'the file system of the case directory' : `where the case directory's writes land (its device ${output.chain(hit)})`;
@@ -502,6 +517,10 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
           if (shared !== null && stillAsCopied(item, shared)) {
             const same = `the same file as item ${shared.itemId} (device ${item.dev ?? '?'}, inode ${String(item.inode)}): its copy ${path.basename(shared.outcome.output ?? '')} holds it, not copied again`;
             record(index, item, rowId, { ...shared.outcome, note: shared.outcome.note === null ? same : `${same}; ${shared.outcome.note}` }, false);
+            return shared;
+          }
+          if (copiesStopRequested()) {
+            record(index, item, rowId, failed(NOT_REACHED));
             return shared;
           }
           const copy = copyItem(index, item, rowId);
@@ -587,6 +606,8 @@ interface ItemReader {
   open(): Promise<Opened | string>;
   /** The source's size now; a string says why it cannot be known. */
   size(): Promise<number | string>;
+  /** What the last size() found, exact (a number past 2^53 is rounded), or null. */
+  readonly exactSize: bigint | null;
   copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void>;
   /** The file's size while its holder still holds it (a writer that may still append), else null. */
   heldSize(): Promise<number | null>;
@@ -664,8 +685,11 @@ class LocalReader implements ItemReader {
     };
   }
 
+  exactSize: bigint | null = null;
+
   async size(): Promise<number> {
-    return fs.fstatSync(this.opened()).size;
+    this.exactSize = fs.fstatSync(this.opened(), { bigint: true }).size;
+    return Number(this.exactSize);
   }
 
   copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void> {
@@ -721,6 +745,7 @@ class LocalReader implements ItemReader {
 class ChildReader implements ItemReader {
   readonly pollMs = FOLLOW_POLL_REMOTE_MS;
   readonly readsAfterClose = false;
+  exactSize: bigint | null = null;
   private noatime = true;
 
   constructor(
@@ -752,6 +777,7 @@ class ChildReader implements ItemReader {
     // dd read the snapshot's file only if the path still names it.
     const moved = this.custody(seen).refusal;
     if (moved !== null) throw new Error(`after the copy: ${moved}`);
+    this.exactSize = seen.size;
     return Number(seen.size);
   }
 
@@ -781,6 +807,8 @@ class ChildReader implements ItemReader {
       });
     } catch (error) {
       await sink.end().catch(() => undefined); // what arrived before the failure is kept, as far as it can be
+      // Stopped by a Ctrl-C (dd was killed): the copy is what arrived before (state.interrupted).
+      if (error instanceof CopyStopped) return;
       if (error instanceof UnlinkedError && error.code === 'TOOL_FAILED' && /No such file or directory/.test(error.message) && state.bytes === from) {
         // The holder closed the fd (or exited) before dd could open it.
         throw new UnlinkedError('NOT_FOUND', `${this.source} is gone: the ${this.item.fd === null ? this.item.kind : `fd ${this.item.fd}`} was closed`);
@@ -885,14 +913,17 @@ async function recoverOne(
     // A copy made before (an earlier run, a retry with --follow) stays as it is: NAME.2, NAME.3, ...
     ({ file: output, fd: outputFd } = createUnique(options.outputDir, outputName(item), 0o400, pass.naming));
     // Guarded: a file that grows while it is followed stops its copy before the case's disk is full.
-    state = newCopyState(pass.guard);
+    // Stopped by a first Ctrl-C: it ends with what it holds (state.interrupted).
+    state = newCopyState(pass.guard, copiesStopRequested);
     pass.onFile(output, state);
     const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
     await reader.copy(outputFd, state, onProgress);
     let followed = false;
     let followNote: string | null = null;
     let closedUnderUs = false;
-    if (options.follow && item.fd !== null) {
+    // Stopped before its end (a Ctrl-C): a prefix of the file, never followed.
+    const stoppedAt = state.interrupted ? state.bytes : null;
+    if (options.follow && item.fd !== null && stoppedAt === null) {
       followed = true;
       pass.copiedOnce();
       const deadline = await pass.followFrom;
@@ -923,6 +954,9 @@ async function recoverOne(
         notes.push(`the size the file ended with is unknown (${endSize}; ${state.bytes} bytes copied)`);
         complete = false;
       }
+    } else if (stoppedAt !== null) {
+      notes.push(`interrupted (a Ctrl-C or SIGTERM stopped the copies) after ${stoppedAt} of its ${reader.exactSize ?? endSize} bytes: the copy holds the first ${stoppedAt} bytes of the file, and its sha256 is theirs`);
+      complete = false;
     } else if (followNote !== null) {
       // the follow note says why the copy is not complete; the sizes are in size_at_start/_end
     } else if (state.bytes < endSize) {
@@ -1043,7 +1077,7 @@ async function follow(item: ItemRow, reader: ItemReader, output: number, state: 
     // A writer that cut the file: copying on from where the copy is would add new content to old.
     if (held < state.bytes) return rewritten(state.bytes);
     if (Date.now() >= deadline) return { note: `still held open by process ${item.pid} after following for ${timeoutS} s: the file may still grow`, closedUnderUs: false };
-    if (followStopRequested()) return { note: `still held open by process ${item.pid} when following was stopped (interrupted): the file may still grow`, closedUnderUs: false };
+    if (copiesStopRequested()) return { note: `still held open by process ${item.pid} when following was stopped (interrupted): the file may still grow`, closedUnderUs: false };
     await followPause(reader.pollMs);
     const copied = state.bytes;
     try {

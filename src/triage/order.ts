@@ -32,6 +32,14 @@ export function orderByVolatility<T extends OrderableItem>(items: readonly T[], 
   return [...items].sort((a, b) => volatilityRank(a, memoryBytes) - volatilityRank(b, memoryBytes) || compare(a.size ?? 0, b.size ?? 0) || a.id - b.id);
 }
 
+/**
+ * Smallest first (recover's order): a file of holes claiming petabytes, whose reading may never end,
+ * comes after every file that can be finished; a size not known goes last.
+ */
+export function orderBySize<T extends Pick<OrderableItem, 'id' | 'size'>>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => (a.size === null ? 1 : 0) - (b.size === null ? 1 : 0) || compare(a.size ?? 0, b.size ?? 0) || a.id - b.id);
+}
+
 /** Sizes past 2^53 are bigints: < and > compare a number with a bigint exactly, - cannot. */
 function compare(a: U64, b: U64): number {
   return a < b ? -1 : a > b ? 1 : 0;

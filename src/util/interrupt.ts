@@ -1,13 +1,25 @@
-// A Ctrl-C (or SIGTERM) while copies are being followed stops the following, not the run: each
-// followed copy then ends with what it holds, hashed and recorded as any copy (not complete: the file
-// may still grow), and the run goes on to its end (triage writes its reports). A second signal, or
-// one at any other moment, stops at once (src/cli/main.ts).
+// A Ctrl-C (or SIGTERM) while recover or triage copies stops the copies, not the run: the copy under
+// way ends with what it holds (hashed, kept, recorded as not complete), the items whose turn had not
+// come are recorded as not copied, followed copies end with what was appended last, and the run ends
+// as it would have (its JSON printed, triage writes its reports; exit 3). A second signal, or one at
+// any other moment, stops at once (src/cli/main.ts).
 
+let copying = 0;
 let following = 0;
 let stopRequested = false;
 const waiting = new Set<() => void>();
 
-/** Marks the follow phase of one run; the returned function ends it. */
+/** Marks the copies of one run (recoverItems); the returned function ends it. */
+export function startCopyPhase(): () => void {
+  copying++;
+  return () => {
+    copying--;
+    // Over: a signal from now on (triage writing its reports) stops at once.
+    if (copying === 0) stopRequested = false;
+  };
+}
+
+/** Marks the follow phase of one run (within its copy phase); the returned function ends it. */
 export function startFollowPhase(): () => void {
   following++;
   return () => {
@@ -15,16 +27,20 @@ export function startFollowPhase(): () => void {
   };
 }
 
-/** Called by the signal handler: true when a follow phase took the signal (stop following), false when the run must stop now. */
-export function stopFollowing(): boolean {
-  if (following === 0 || stopRequested) return false;
+/**
+ * Called by the signal handler: what took the signal and stops gracefully ('following': the copies
+ * being followed; 'copying': the copy under way and the items after it), or null: stop now.
+ */
+export function stopCopies(): 'following' | 'copying' | null {
+  if (copying === 0 || stopRequested) return null;
   stopRequested = true;
   for (const wake of waiting) wake();
   waiting.clear();
-  return true;
+  return following > 0 ? 'following' : 'copying';
 }
 
-export function followStopRequested(): boolean {
+/** Whether the copies of this run were asked to stop (a first Ctrl-C or SIGTERM). */
+export function copiesStopRequested(): boolean {
   return stopRequested;
 }
 
