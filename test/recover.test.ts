@@ -554,6 +554,40 @@ test('recover refuses to write onto the file system that holds the item (root)',
   assert.equal(forced[0]?.sha256, sha256(Buffer.from('evidence')));
 });
 
+test('the case database is held to the same rule as recovered/: a recovered/ on a tmpfs mounted in a case on the evidence file system, or a symbolic link to one, does not let recover write case.sqlite there unless --force-same-fs (root)', async (t) => {
+  const dir = makeTempDir('samefs-db');
+  // The case on the evidence file system (/var/tmp), its recovered/ in memory.
+  const caseDir = path.join(dir, 'case');
+  const recovered = path.join(caseDir, 'recovered');
+  const elsewhere = makeTempDir('samefs-db-elsewhere', '/dev/shm');
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'evidence.log', content: Buffer.from('evidence') }]);
+  t.after(async () => {
+    await holder.stop();
+    if (fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((line) => line.split(' ')[4] === recovered)) execFileSync('umount', [recovered]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(elsewhere, { recursive: true, force: true });
+  });
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const evidenceDev = devString(fs.statSync(dir).dev);
+  const refusal = `unlinked: refusing to write the case database into ${caseDir}: it is on device ${evidenceDev}, the same file system as item 1 (${path.join(dir, 'evidence.log')}), ` +
+    'whose freed blocks its writes could overwrite (wherever recovered/ is); put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs\n';
+  const refused = (): void => {
+    const result = runCli(caseDir, ['recover', '--json']);
+    assert.deepEqual([result.code, result.stdout, result.stderr], [1, '', refusal]);
+    assert.deepEqual(fs.readdirSync(recovered), []);
+  };
+  fs.mkdirSync(recovered, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', recovered]);
+  refused();
+  execFileSync('umount', [recovered]);
+  fs.rmdirSync(recovered);
+  fs.symlinkSync(elsewhere, recovered);
+  refused();
+  const forced = runCli(caseDir, ['recover', '--json', '--force-same-fs']);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.deepEqual(json<RecoveredJson[]>(forced).map((copy) => [copy.complete, copy.sha256]), [[true, sha256(Buffer.from('evidence'))]]);
+});
+
 test('a case on a loop-mounted image file whose backing file is on the evidence file system is refused, on the loop device or a partition of it; an item elsewhere is copied (root)', async (t) => {
   const dir = makeTempDir('loopcase'); // /var/tmp: the evidence file system, and the image files' too
   const shm = makeTempDir('loopcase-other', '/dev/shm');

@@ -97,6 +97,8 @@ test('triage does not copy items onto their own file system: it says where to pu
   const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'triage', '--no-lsof', '--json'], { encoding: 'utf8' });
   assert.equal(result.status, 3, result.stderr);
   assert.match(result.stderr, /item\(s\) were not copied because the case directory .* is on their file system: put the case on another disk \(--case \/mnt\/usb\/case\)/);
+  // Its database is written there all the same (its snapshot is in it already): said, not refused, so that `npx unlinked triage` works anywhere.
+  assert.match(result.stderr, new RegExp(`^warning: the case database is written into ${caseDir}: it is on device \\d+:\\d+, the same file system as item \\d+ \\(.*\\), whose freed blocks its writes could overwrite; put the case on another disk \\(--case /mnt/usb/case\\)$`, 'm'));
   // Refused copies are told from copies that stopped part-way, as the reports tell them.
   const summary = JSON.parse(result.stdout) as { recovered_incomplete: number; not_copied: number; copied_partly: number; failures: Array<{ note: string | null }> };
   assert.equal(summary.recovered_incomplete, summary.not_copied + summary.copied_partly);

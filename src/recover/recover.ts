@@ -90,11 +90,19 @@ export function sameFsRefusal<T extends Pick<ItemRow, 'id' | 'dev' | 'pid' | 'pa
   /** Asked of a clashing item only: false when it cannot be copied anyway (no refusal, no --force-same-fs, for it). */
   copyable: (item: T) => boolean = () => true,
 ): string | null {
-  const output = outputDevices(outputDir);
+  const clash = sameFsClash(outputDir, items, devsOf, copyable);
+  return clash === null ? null : `refusing to write into ${outputDir}: ${clash}, ${advice}`;
+}
+
+/** "it is on device 254:0, the same file system as item 3 (/var/log/x)": the first item on a file system the writes into `dir` land on; else null. */
+function sameFsClash<T extends Pick<ItemRow, 'id' | 'dev' | 'pid' | 'path'>>(
+  dir: string, items: readonly T[], devsOf: (item: Pick<ItemRow, 'id' | 'dev' | 'pid'>) => readonly ItemDevice[], copyable: (item: T) => boolean = () => true,
+): string | null {
+  const output = outputDevices(dir);
   for (const item of items) {
     const hit = output.clash(devsOf(item));
     if (hit === null || !copyable(item)) continue;
-    return `refusing to write into ${outputDir}: it is on device ${output.chain(hit.dev)}, the same file system as item ${item.id} (${displayBytes(item.path)}${hit.how === null ? '' : `, ${hit.how}`}), ${advice}`;
+    return `it is on device ${output.chain(hit.dev)}, the same file system as item ${item.id} (${displayBytes(item.path)}${hit.how === null ? '' : `, ${hit.how}`})`;
   }
   return null;
 }
@@ -388,16 +396,32 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
   const mountOf = itemMount(db);
   const devsOf = itemDevices(mountOf);
   const origin = liveOrigin(db);
+  // Not for an item that cannot be copied anyway (another host's, an earlier boot's, its process
+  // gone or its PID reused): its own note says why, and --force-same-fs would not help it.
+  const copyable = (item: ItemRow): boolean => origin(item.snapshot_id) === null && checkProcess(item) === null;
+  // Every copy writes its row into the case database (and its WAL): its folder is held to the same
+  // rule as recovered/, which may be elsewhere (a tmpfs mounted in the case, a symbolic link to one).
+  const databaseDir = path.dirname(db.name);
+  const databaseClash = options.sameFs === 'force' ? null : sameFsClash(databaseDir, items, devsOf, copyable);
   if (options.sameFs === 'refuse') {
-    // Not for an item that cannot be copied anyway (another host's, an earlier boot's, its process
-    // gone or its PID reused): its own note says why, and --force-same-fs would not help it.
-    const refusal = sameFsRefusal(options.outputDir, items, devsOf, undefined, (item) => origin(item.snapshot_id) === null && checkProcess(item) === null);
+    const refusal = sameFsRefusal(options.outputDir, items, devsOf, undefined, copyable);
     if (refusal !== null) throw new UnlinkedError('SAME_FS', refusal);
+    if (databaseClash !== null) {
+      throw new UnlinkedError('SAME_FS', `refusing to write the case database into ${databaseDir}: ${databaseClash}, whose freed blocks its writes could overwrite (wherever recovered/ is); put the case on another disk (--case /mnt/usb/case) or pass --force-same-fs`);
+    }
+  } else if (databaseClash !== null) {
+    // triage: its snapshot is in that database already, and `npx unlinked triage` in a folder on the host's disk must work.
+    options.warn?.(`the case database is written into ${databaseDir}: ${databaseClash}, whose freed blocks its writes could overwrite; put the case on another disk (--case /mnt/usb/case)`);
   }
   const output = outputDevices(options.outputDir);
   if (options.sameFs !== 'force') {
     for (const where of output.unseen) {
       options.warn?.(`cannot tell where the copies written into ${options.outputDir} land: it is on ${where}: they may land on an item's file system; put the case on a disk of its own (--case /mnt/usb/case)`);
+    }
+    // The case database's folder on another file system than recovered/: where its writes land is said too.
+    const database = outputDevices(databaseDir);
+    for (const where of database.device === output.device ? [] : database.unseen) {
+      options.warn?.(`cannot tell where the case database's writes into ${databaseDir} land: it is on ${where}: they may land on an item's file system; put the case on a disk of its own (--case /mnt/usb/case)`);
     }
   }
   // Room the copies leave on the disk of the case database, when they share it; one guard for all
