@@ -131,7 +131,9 @@ test('recover --follow onto a 16 MiB case disk: two files that grow past the roo
   const holder = await holding(t, dir, [
     "logs = [open(os.path.join(d, name), 'wb') for name in ('a.log', 'b.log')]",
     "for name in ('a.log', 'b.log'): os.unlink(os.path.join(d, name))",
-    `for g in logs: g.write(os.urandom(${MiB})); g.flush()`,
+    // b.log with a hole (60 KiB of zeros, not written to the copy): its kept copy is sparse.
+    `logs[0].write(os.urandom(${MiB})); logs[1].write(os.urandom(4096) + bytes(61440) + os.urandom(${MiB - 65536}))`,
+    'for g in logs: g.flush()',
     'import threading',
     `def copied():\n    try:\n        names = os.listdir(${JSON.stringify(recovered)})\n    except OSError:\n        return False\n    return all(any(n.endswith(log) for n in names) for log in ('-a.log', '-b.log'))`,
     `def grow():\n    while not copied(): time.sleep(0.02)\n    time.sleep(0.2)\n    for _ in range(20):\n        for g in logs: g.write(os.urandom(${MiB})); g.flush()\n        time.sleep(0.05)`,
@@ -163,6 +165,9 @@ test('recover --follow onto a 16 MiB case disk: two files that grow past the roo
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
   try {
     assert.deepEqual(db.prepare("SELECT count(*) FROM recoveries WHERE note LIKE 'interrupted%'").pluck().get(), 0);
+    // A failed copy keeps its record: the size it started from, that it was followed, that holes were left.
+    const rows = db.prepare(`SELECT i.path, r.complete, r.size_at_start, r.sparse, r.followed FROM recoveries r JOIN items i ON i.id = r.item_id ORDER BY i.path`).raw().all() as Array<[Buffer, number, number, number, number]>;
+    assert.deepEqual(rows.map(([name, ...rest]) => [path.basename(name.toString()), ...rest]), [['a.log', 0, MiB, 0, 1], ['b.log', 0, MiB, 1, 1]]);
   } finally {
     db.close();
   }

@@ -16,6 +16,7 @@ import { buildFuseDaemon, isMounted, killed, mountTestFuse, stop, type TestFuse 
 import { cliPath } from './helpers/paths.js';
 import { waitFor } from './helpers/wait.js';
 import type { LiveItemJson } from '../src/store/items.js';
+import type { RecoveredJson } from '../src/recover/recover.js';
 
 /** The note on a copy from FUSE (no birth time): custody rested on device, inode and name. */
 const NAME_ONLY = 'custody by device, inode and name only (no birth time to compare): a later file given the same inode number and the same name could not be told from it';
@@ -285,6 +286,28 @@ test('a copy read through dd that cannot fit on the case disk: refused before dd
   const dd = db.prepare(`SELECT error FROM commands WHERE program = 'dd'`).all();
   db.close();
   assert.deepEqual(dd, [], 'dd never ran');
+});
+
+test('a FUSE file whose open is refused: no copy was made, so nothing is kept, hashed or listed; the note says the open failed (root)', async (t) => {
+  const { caseDir, mountPoint, holders, daemon } = await mountTestFuse(t, 'bigino', (at) => [at]);
+  const readerPid = await holdUnlinked(holders, [path.join(mountPoint, 'past-2p53')]);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(readerPid)]).code, 0);
+  // From now on the daemon refuses every open (EACCES); a stat still answers.
+  daemon.kill('SIGTTIN');
+  const result = runCli(caseDir, ['recover', '--json']);
+  assert.equal(result.code, 3, result.stderr);
+  const [copy] = json<RecoveredJson[]>(result);
+  assert.deepEqual([copy?.output, copy?.bytes, copy?.sha256, copy?.complete, copy?.note], [null, 0, null, false,
+    `copy failed: dd could not open /proc/${readerPid}/fd/3: Permission denied; nothing was read, so no copy was made`]);
+  const recovered = path.join(caseDir, 'recovered');
+  assert.deepEqual(fs.readdirSync(recovered).filter((name) => name !== 'SHA256SUMS'), []);
+  assert.doesNotMatch(fs.existsSync(path.join(recovered, 'SHA256SUMS')) ? fs.readFileSync(path.join(recovered, 'SHA256SUMS'), 'utf8') : '', /e3b0c442/);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT output, bytes, sha256, complete, size_at_start FROM recoveries').all(), [{ output: null, bytes: 0, sha256: null, complete: 0, size_at_start: 44 }]);
+  } finally {
+    db.close();
+  }
 });
 
 test('a mount that stops answering during the walk, after the probe: a watchdog says on stderr what the walk waits on and what to do; the walk goes on when it answers again (root)', async (t) => {

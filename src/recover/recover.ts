@@ -808,12 +808,19 @@ class ChildReader implements ItemReader {
   async copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void> {
     const from = state.bytes;
     try {
-      await this.read(output, state, onProgress);
+      try {
+        await this.read(output, state, onProgress);
+      } catch (error) {
+        // O_NOATIME is allowed only to the file's owner (or CAP_FOWNER): dd could not open it so.
+        if (!this.noatime || state.bytes !== from || !(error instanceof UnlinkedError && /Operation not permitted/.test(error.message))) throw error;
+        this.noatime = false;
+        await this.read(output, state, onProgress);
+      }
     } catch (error) {
-      // O_NOATIME is allowed only to the file's owner (or CAP_FOWNER): dd could not open it so.
-      if (!this.noatime || state.bytes !== from || !(error instanceof UnlinkedError && /Operation not permitted/.test(error.message))) throw error;
-      this.noatime = false;
-      await this.read(output, state, onProgress);
+      // dd could not open it at all (a FUSE daemon that refuses the open: EACCES): nothing read, no copy begun.
+      const refused = error instanceof UnlinkedError && error.code === 'TOOL_FAILED' ? /: failed to open '.*': (.*)$/.exec(error.message) : null;
+      if (from === 0 && state.bytes === 0 && refused !== null) throw new SourceNotOpened(`dd could not open ${this.source}: ${refused[1] ?? '?'}`);
+      throw error;
     }
   }
 
@@ -928,10 +935,14 @@ async function recoverOne(
   let outputFd: number | null = null;
   let output = '';
   let state: CopyState | null = null;
+  /** What a copy that fails keeps of its record: the size at its start, whether it was followed, how custody was told. */
+  let started: { sizeAtStart: number; custody: string | null } | null = null;
+  let followed = false;
   try {
     const opened = await reader.open();
     if (typeof opened === 'string') return failed(opened);
     const sizeAtStart = opened.size;
+    started = { sizeAtStart, custody: opened.custody ?? null };
     const tooBig = pass.guard.refusal(...copyNeeds(opened));
     if (tooBig !== null) return failed(`not copied: ${tooBig}`);
     // A copy made before (an earlier run, a retry with --follow) stays as it is: NAME.2, NAME.3, ...
@@ -942,7 +953,6 @@ async function recoverOne(
     pass.onFile(output, state);
     const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
     await reader.copy(outputFd, state, onProgress);
-    let followed = false;
     let followNote: string | null = null;
     let closedUnderUs = false;
     // Stopped before its end (a Ctrl-C): a prefix of the file, never followed.
@@ -1007,24 +1017,39 @@ async function recoverOne(
       followed,
     };
   } catch (error) {
-    if (outputFd === null) return failed(`copy failed: ${oneLine(error)}`);
+    const known = { sizeAtStart: started?.sizeAtStart ?? null, followed };
+    if (outputFd === null) return { ...failed(`copy failed: ${oneLine(error)}`), ...known };
+    if (error instanceof SourceNotOpened && state !== null && state.bytes === 0) {
+      // Nothing was opened, so nothing was read: the empty file made for the copy is no copy (ours, just made: removed).
+      fs.closeSync(outputFd);
+      outputFd = null;
+      fs.unlinkSync(output);
+      return { ...failed(`copy failed: ${error.message}; nothing was read, so no copy was made`), ...known };
+    }
     // A copy that stopped half-way (ENOSPC on the case disk, EIO, a server that stopped answering):
     // what was written stays and is named, never counted complete. Its sha256 is read back from the
     // file (what was hashed on the way may not all have landed): that of the bytes kept, not of the file.
     let partial = 0;
     let sha256: string | null = null;
+    let sparse = false;
     try {
       // A write that failed (or the guard refused) may have writes after it in flight that landed:
       // cut back to it, what is kept is then an exact prefix of the file.
       if (state?.stoppedAt !== null && state?.stoppedAt !== undefined) fs.ftruncateSync(outputFd, state.stoppedAt);
-      partial = fs.fstatSync(outputFd).size;
+      const kept = fs.fstatSync(outputFd);
+      partial = kept.size;
+      // Holes were left (not written) and some are in what is kept (those counted past the cut are not).
+      sparse = (state?.holeBytes ?? 0) > 0 && kept.blocks * 512 < kept.size;
       // Read back in a worker (the output is open write-only here), as a scan hashes its image.
       sha256 = (await startHash(output).done).sha256;
     } catch {
       // the size and hash of what is there are details: the note still says where it is
     }
     const kept = sha256 === null ? 'kept, not hashed' : 'kept; its sha256 is that of those bytes';
-    return { ...failed(`copy failed: ${oneLine(error)}; ${partial} bytes of it were written to ${output} before that (${kept})`), output, bytes: partial, sha256 };
+    // Through an fd of our own the size now is one fstat; a network or FUSE file is not asked again (it may not answer).
+    const sizeAtEnd = reader.readsAfterClose ? await reader.size().then((size) => (typeof size === 'number' ? size : null), () => null) : null;
+    const notes = [`copy failed: ${oneLine(error)}; ${partial} bytes of it were written to ${output} before that (${kept})`, ...(started?.custody === null || started === null ? [] : [started.custody])];
+    return { ...failed(notes.join('; ')), ...known, output, bytes: partial, sha256, sizeAtEnd, sparse };
   } finally {
     reader.close();
     if (outputFd !== null) fs.closeSync(outputFd);
@@ -1041,6 +1066,9 @@ function copyNeeds({ size, allocated, blockSize }: { size: number; allocated: nu
   if (writes === null || writes >= size) return [size, `${size} bytes`];
   return [writes, `${writes} bytes (the blocks of its ${size} bytes: holes are not written)`];
 }
+
+/** The source could not be opened at all (dd said so before it sent a byte): no copy was begun. */
+class SourceNotOpened extends Error {}
 
 /** Why a /proc path could not be opened, as the record says it. */
 function openFailure(item: ItemRow, source: string, error: unknown): string {

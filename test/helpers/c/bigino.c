@@ -10,7 +10,8 @@
  * SIGURG only the files' getattr waits (the root still answers: a server that stops answering
  * after a probe of the mount point asked it); after
  * SIGWINCH a read of "large" at or past 1 MiB waits until SIGUSR2 (a server that dies mid-copy),
- * and as the daemon is single-threaded, so does everything after it.
+ * and as the daemon is single-threaded, so does everything after it. After SIGTTIN every open of a
+ * file is refused with EACCES (a daemon that denies access) until SIGUSR2.
  * Build: gcc -O2 bigino.c $(pkg-config --cflags --libs fuse3); run: bigino MOUNTPOINT (foreground) */
 #define FUSE_USE_VERSION 34
 #include <errno.h>
@@ -24,12 +25,14 @@
 static volatile sig_atomic_t hanging = 0;
 static volatile sig_atomic_t reads_hanging = 0;
 static volatile sig_atomic_t files_hanging = 0;
+static volatile sig_atomic_t opens_denied = 0;
 
 static void on_signal(int signal_number) {
   if (signal_number == SIGUSR1) hanging = 1;
   else if (signal_number == SIGWINCH) reads_hanging = 1;
   else if (signal_number == SIGURG) files_hanging = 1;
-  else hanging = reads_hanging = files_hanging = 0;
+  else if (signal_number == SIGTTIN) opens_denied = 1;
+  else hanging = reads_hanging = files_hanging = opens_denied = 0;
 }
 
 #define LARGE_ID 4
@@ -124,7 +127,7 @@ static void big_readdir(fuse_req_t req, fuse_ino_t id, size_t size, off_t offset
 
 static void big_open(fuse_req_t req, fuse_ino_t id, struct fuse_file_info *info) {
   if (id < 2 || id >= NODE_COUNT) fuse_reply_err(req, EISDIR);
-  else if ((info->flags & O_ACCMODE) != O_RDONLY) fuse_reply_err(req, EACCES);
+  else if ((info->flags & O_ACCMODE) != O_RDONLY || opens_denied) fuse_reply_err(req, EACCES);
   else {
     info->direct_io = id == LARGE_ID;
     fuse_reply_open(req, info);
@@ -172,6 +175,7 @@ int main(int argc, char *argv[]) {
   signal(SIGUSR2, on_signal);
   signal(SIGWINCH, on_signal);
   signal(SIGURG, on_signal);
+  signal(SIGTTIN, on_signal);
   char *session_argv[] = {argv[0], "-o", "fsname=bigino,subtype=bigino", NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, session_argv);
   struct fuse_session *session = fuse_session_new(&args, &operations, sizeof operations, NULL);
