@@ -236,7 +236,8 @@ test('recover when the server dies in the middle of a copy: what came is kept an
   daemon.kill('SIGWINCH');
   const killer = setTimeout(() => daemon.kill('SIGUSR2'), 60_000); // a recover that hangs fails the test instead of hanging it
   const started = Date.now();
-  const recover = await runCliAsync(caseDir, ['recover', '--stall-timeout', '2', '--json']);
+  // The large one first (recover's own order is the smallest first): the small one's turn comes after the mount stopped answering.
+  const recover = await runCliAsync(caseDir, ['recover', '--item', String(large.id), '--item', String(small.id), '--stall-timeout', '2', '--json']);
   const took = Date.now() - started;
   clearTimeout(killer);
   assert.equal(recover.code, 3, recover.stderr);
@@ -247,7 +248,7 @@ test('recover when the server dies in the middle of a copy: what came is kept an
     {
       item_id: large.id, out: output, bytes: 1 << 20, complete: false, sha256: crypto.createHash('sha256').update(largeContent(1 << 20)).digest('hex'),
       note: `copy failed: fuse.bigino at ${JSON.stringify(mountPoint)} sent nothing for 2 s (a server or FUSE daemon that stopped answering; the reading dd was killed); ` +
-        `1048576 bytes of it were written to ${output} before that (kept; its sha256 is that of those bytes)`,
+        `1048576 bytes of it were written to ${output} before that (kept; its sha256 is that of those bytes); ${NAME_ONLY}`,
     },
     { item_id: small.id, out: null, bytes: 0, complete: false, sha256: null, note: `not copied: fuse.bigino at ${JSON.stringify(mountPoint)} stopped answering during the copy of item ${large.id}` },
   ]);
