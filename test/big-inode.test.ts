@@ -82,12 +82,14 @@ test('inode numbers past 2^53 and 2^63 stay exact from /proc and lsof to the dat
   }
 
   // recover: the pid-reuse check compares the exact inode (a rounded one would call both files reused).
+  // FUSE keeps no birth time here: custody rests on device, inode and name, and the notes say so.
+  const NAME_ONLY = 'custody by device, inode and name only (no birth time to compare): a later file given the same inode number and the same name could not be told from it';
   const recover = runCli(caseDir, ['recover', '--json']);
   assert.equal(recover.code, 0, recover.stderr);
   const copies = parseExact<Array<{ kind: string; inode: string; bytes: number; sha256: string; complete: boolean; note: string | null; output: string }>>(recover.stdout);
   assert.deepEqual(copies.map(({ kind, inode, bytes, sha256: hash, complete, note }) => ({ kind, inode, bytes, hash, complete, note })), [
-    { kind: 'fd', inode: PAST_2P53.inode, bytes: PAST_2P53.content.length, hash: sha256(PAST_2P53.content), complete: true, note: null },
-    { kind: 'map', inode: PAST_2P63.inode, bytes: PAST_2P63.content.length, hash: sha256(PAST_2P63.content), complete: true, note: null },
+    { kind: 'fd', inode: PAST_2P53.inode, bytes: PAST_2P53.content.length, hash: sha256(PAST_2P53.content), complete: true, note: NAME_ONLY },
+    { kind: 'map', inode: PAST_2P63.inode, bytes: PAST_2P63.content.length, hash: sha256(PAST_2P63.content), complete: true, note: NAME_ONLY },
   ]);
   assert.deepEqual(copies.map((copy) => fs.readFileSync(copy.output, 'utf8')), [PAST_2P53.content, PAST_2P63.content]);
 

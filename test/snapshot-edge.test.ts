@@ -189,9 +189,10 @@ test('a process whose main thread exited while another runs: its held file is fo
   const recover = runCli(caseDir, ['recover', '--json']);
   assert.equal(recover.code, 0, recover.stderr);
   const copies = json<Array<{ kind: string; complete: boolean; bytes: number; output: string }>>(recover);
+  // The smallest first.
   assert.deepEqual(copies.map((copy) => [copy.kind, copy.complete, copy.bytes, fs.readFileSync(copy.output, 'utf8')]), [
-    ['fd', true, 44, 'held by a process whose main thread is gone\n'],
     ['map', true, 6, 'mapped'],
+    ['fd', true, 44, 'held by a process whose main thread is gone\n'],
   ]);
   // lsof -K lists nothing for the exited main thread, the file under the live one: imported, it is still the process's.
   const capture = path.join(dir, 'tasks.F0.txt');
