@@ -10,7 +10,7 @@ import { cliPath } from './helpers/paths.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 import { wholeHostExit } from './helpers/host.js';
-import { runCli, runCliAsNobody } from './helpers/cli.js';
+import { runCliAsNobody } from './helpers/cli.js';
 import { pythonHolder } from './helpers/pythonHolder.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
