@@ -395,17 +395,11 @@ function readDump(body: string, inodeSize: number): Buffer | null {
   return filled === inodeSize ? raw : null;
 }
 
-/** The four times as the kernel reads them from a raw inode, with what it makes of i_extra_isize. */
-export interface KernelTimes {
-  atime: number | null;
-  mtime: number | null;
-  ctime: number | null;
-  /** null: the inode has no room for one (the kernel reports no birth time). */
-  crtime: number | null;
-  atimeNs: number | null;
-  mtimeNs: number | null;
-  ctimeNs: number | null;
-  crtimeNs: number | null;
+/**
+ * The four times as the kernel reads them from a raw inode (crtime null: the inode has no room for
+ * one, the kernel reports no birth time), with what it makes of i_extra_isize.
+ */
+export interface KernelTimes extends Pick<DebugfsInode, 'atime' | 'mtime' | 'ctime' | 'crtime' | 'atimeNs' | 'mtimeNs' | 'ctimeNs' | 'crtimeNs'> {
   extraIsize: number;
   /** i_extra_isize past the inode's end or not a multiple of 4: the kernel refuses the inode (`iget: bad extra_isize`). */
   refusedByKernel: boolean;
