@@ -356,7 +356,7 @@ test('CSV and HTML: an inode extracted by its number with no scan of the image i
   assert.deepEqual(rows.map((finding) => [finding['kind'], finding['inode'], finding['path'], finding['status'], finding['sha256'], finding['bytes'], finding['output'], finding['image'], finding['offset_sectors']]), [
     ['extracted', '12', '<inode 12>', 'complete', sha256(content), '5000', 'extracted/built.img-0-12', image, '0'],
   ]);
-  assert.equal(rows[0]?.['note'], "extracted by its number (image extract --inode) when no scan of the image as it was then listed it (id is the extraction's)");
+  assert.equal(rows[0]?.['note'], "inode 12 still has 1 link(s): a live file, not an orphan; extracted by its number (image extract --inode) when no scan of the image as it was then listed it (id is the extraction's)");
   const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']);
   assert.equal(html.code, 0, html.stderr);
   assert.ok(html.stdout.includes(JSON.stringify(sha256(content))), 'the HTML rows carry the copy');

@@ -120,8 +120,11 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
     for (const inode of unknown) {
       const stat = byInode.get(inode);
       if (stat === undefined) notes.push(`debugfs could not describe inode ${inode}: its size is unknown`);
-      const linked = stat !== undefined && stat.links !== null && stat.links > 0 ? `inode ${inode} still has ${stat.links} link(s): a live file, not an orphan` : undefined;
-      if (linked !== undefined) notes.push(linked);
+      const links = stat !== undefined && stat.links !== null && stat.links > 0 ? `inode ${inode} still has ${stat.links} link(s): a live file, not an orphan` : undefined;
+      if (links !== undefined) notes.push(links);
+      // In the copy's record too when it is in use (istat): an inode freed without its link count
+      // (debugfs kill_file, a damaged file system) is no live file.
+      const linked = links !== undefined && (await istat(source.path, at, inode, recorder).catch(() => null))?.allocated === true ? links : undefined;
       let hasData = stat === undefined ? null : (stat.dataBlocks ?? 0) > 0 || stat.inlineData || stat.size === 0 || (stat.dataBlocks === null ? null : false);
       let why: string | null = null;
       if (stat !== undefined && hasNoFileType(stat)) {
