@@ -33,8 +33,9 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
     for (const warning of snapshot.warnings) ctx.warn(warning);
     warnUnreadable(ctx, snapshot.counts);
     const items = listItems(kase.db, snapshot.snapshotId);
+    const tried = options.recover !== false;
     let recovered: RecoveredJson[] = [];
-    if (options.recover !== false && items.length > 0) {
+    if (tried && items.length > 0) {
       const states = new Map(
         (kase.db.prepare(`SELECT pid, state FROM processes WHERE snapshot_id = ?`).all(snapshot.snapshotId) as Array<{ pid: number; state: string | null }>).map((row) => [row.pid, row.state]),
       );
@@ -71,13 +72,12 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
     };
     const html = await writeFinal('html');
     const csv = await writeFinal('csv');
-    const tried = options.recover !== false;
     const complete = recovered.filter((record) => record.complete);
     const failed = recovered.filter((record) => !record.complete);
     const kinds = Object.entries(snapshot.itemsByKind).map(([kind, count]) => `${count} ${kind}`).join(', ') || 'none';
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     ctx.info(`triage of ${snapshot.counts.processesSeen} processes: ${snapshot.items} deleted-but-open items (${kinds})`);
-    if (options.recover !== false) ctx.info(`recovered ${complete.length} of ${recovered.length} completely into ${kase.paths.recovered}`);
+    if (tried) ctx.info(`recovered ${complete.length} of ${recovered.length} completely into ${kase.paths.recovered}`);
     for (const record of failed) ctx.warn(`item ${record.item_id} (${holderLabel(record)}): ${record.note ?? 'incomplete'}`);
     // The refusal for the case's own file system (recover.ts), not the other "it is on ..." reasons (a disk that cannot be told).
     const sameFs = failed.filter((record) => record.note?.includes('whose writes could overwrite its freed blocks') === true).length;

@@ -78,7 +78,7 @@ export type Custody = { refusal: string } | { refusal: null; note: string | null
 export function checkOpenedFile(fd: number, item: CustodyItem): Custody {
   const stat = fs.fstatSync(fd, { bigint: true });
   // Our own fd's link names the very dentry the holder's does (opening a /proc link opens its path): no race with the holder.
-  return custodyOf(item, { dev: devString(stat.dev), ino: u64(stat.ino), btimeNs: birthNs(stat), size: stat.size, nlink: stat.nlink, name: kernelName(`/proc/self/fd/${fd}`) });
+  return custodyOf(item, { dev: devString(stat.dev), ino: u64(stat.ino), btimeNs: birthTimeNs(stat), size: stat.size, nlink: stat.nlink, name: kernelName(`/proc/self/fd/${fd}`) });
 }
 
 type CustodyItem = Pick<ItemRow, 'dev' | 'inode' | 'fd' | 'kind' | 'btime_ns' | 'path' | 'size' | 'in_proc'>;
@@ -142,13 +142,6 @@ function lastName(name: Buffer): Buffer {
   return name.subarray(name.lastIndexOf(0x2f) + 1);
 }
 
-/**
- * A stat's birth time as the snapshot keeps it (ns text), or null where the file system keeps none
- * or this process stats without statx now (util/statx.ts).
- */
-export function birthNs(stat: fs.BigIntStats): string | null {
-  return birthTimeNs(stat);
-}
 
 /**
  * null unless both birth times are known and differ: then the inode number was handed to a later

@@ -8,7 +8,7 @@ import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { currentBootId } from '../store/snapshots.js';
 import type { ItemRow } from '../store/items.js';
-import { birthNs, checkOpenedFile, checkProcess, custodyOf, holderFdPath, kernelName, sameBirth, sameFile, sourcePath, type Custody, type SeenFile } from './custody.js';
+import { checkOpenedFile, checkProcess, custodyOf, holderFdPath, kernelName, sameBirth, sameFile, sourcePath, type Custody, type SeenFile } from './custody.js';
 import { procDirOf } from '../proc/tasks.js';
 import { CopyStopped, HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
@@ -16,6 +16,7 @@ import { startHash } from '../image/source.js';
 import { displayBytes, displayText } from '../util/bytes.js';
 import { devicesUnderDir, mountDevices, mountedHere, mountSourceOf, overlayLayers, ownMountOfDevice, storedOnChain } from '../util/blockDevices.js';
 import { tryOr } from '../util/tryOr.js';
+import { birthTimeNs } from '../util/statx.js';
 import { createUnique } from '../util/createUnique.js';
 import { tryAppendSha256Sums } from '../util/sha256sums.js';
 import { commandRecorder } from '../store/commands.js';
@@ -727,7 +728,7 @@ class LocalReader implements ItemReader {
     try {
       // The snapshot's file, by the same custody as the copy (a new file on a reused inode number is not).
       const stat = fs.statSync(holderPath, { bigint: true });
-      return (sameFile(this.item, devString(stat.dev), u64(stat.ino)) ?? sameBirth(this.item, birthNs(stat))) === null ? Number(stat.size) : null;
+      return (sameFile(this.item, devString(stat.dev), u64(stat.ino)) ?? sameBirth(this.item, birthTimeNs(stat))) === null ? Number(stat.size) : null;
     } catch {
       return null;
     }

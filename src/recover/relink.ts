@@ -6,9 +6,10 @@ import { errnoCode, oneLine, UnlinkedError, usageError } from '../errors.js';
 import { devString } from '../../parsers/procfs.js';
 import { run, type CommandRecorder } from '../exec/run.js';
 import type { ItemRow } from '../store/items.js';
-import { birthNs, checkProcess, holderFdPath, sameBirth, sameFile } from './custody.js';
+import { checkProcess, holderFdPath, sameBirth, sameFile } from './custody.js';
 import { u64 } from '../../parsers/types.js';
 import { tryOr } from '../util/tryOr.js';
+import { birthTimeNs } from '../util/statx.js';
 import { absoluteAsGiven } from '../util/cwd.js';
 
 /** Link the item's file at `to`; the absolute path it was given (as the record of `ln` names it). */
@@ -44,7 +45,7 @@ export async function relinkItem(item: ItemRow, to: string, recorder: CommandRec
     if (errnoCode(error) === 'ENOENT') throw fdClosed(item);
     throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: cannot stat ${source}: ${oneLine(error)}`);
   }
-  const moved = sameFile(item, devString(stat.dev), u64(stat.ino)) ?? sameBirth(item, birthNs(stat));
+  const moved = sameFile(item, devString(stat.dev), u64(stat.ino)) ?? sameBirth(item, birthTimeNs(stat));
   if (moved !== null) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: ${moved}`);
   // Relinked before (by unlinked or anyone): another link would be one more name on the live file system.
   if (stat.nlink !== 0n) throw new UnlinkedError('FAILED', `cannot relink item ${item.id}: it has a name again (link count ${stat.nlink}): find it with \`find MOUNT -xdev -inum ${item.inode ?? '?'}\``);
