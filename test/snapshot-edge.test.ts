@@ -972,3 +972,47 @@ test('in a PID namespace that is not the host\'s (a container, unshare --pid), a
   // The host's own PID namespace: no such warning.
   assert.doesNotMatch(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).stderr, /PID namespace/);
 });
+
+test('a /proc mounted with hidepid=invisible hides other users\' processes from a non-root user: the whole-host snapshot says so, stored, exit 3, and --pid of a hidden process names it; root, or the gid= group, sees no such warning (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'hidepid', `
+import os, sys, time
+path = os.path.join(sys.argv[1], 'x')
+f = open(path, 'w+')
+f.write('h')
+f.flush()
+os.unlink(path)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`);
+  const nobodyCase = makeTempDir('hidepid-nobody', '/dev/shm');
+  fs.chmodSync(nobodyCase, 0o777);
+  t.after(() => fs.rmSync(nobodyCase, { recursive: true, force: true }));
+  /** As nobody, under a procfs of its own mounted with procOptions in a mount namespace of its own. */
+  const asUser = (procOptions: string, groups: readonly string[], args: readonly string[]): { code: number | null; stdout: string; stderr: string } => {
+    const result = spawnSync('unshare', ['-m', 'sh', '-c', `mount --make-rprivate / && mount -t proc -o ${procOptions} proc /proc && exec setpriv --reuid=65534 --regid=65534 "$@"`,
+      'sh', ...groups, process.execPath, cliPath, '--case', path.join(nobodyCase, 'c'), ...args], { encoding: 'utf8' });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+  const warning = '/proc is mounted with hidepid=invisible: the kernel lists to this user (uid 65534) only the processes it may read, so other users\' processes are not ' +
+    'even counted as unreadable, and the deleted files they hold are not in this snapshot: a clean result here is not one of the whole host; run as root ' +
+    '(or with CAP_SYS_PTRACE) for that (docs/limits.md)';
+  const hidden = asUser('hidepid=invisible', ['--clear-groups'], ['snapshot', '--no-lsof', '--json']);
+  assert.equal(hidden.code, 3, hidden.stderr);
+  const summary = JSON.parse(hidden.stdout) as { processes_seen: number; processes_unreadable: number; items: number; warnings: string[] };
+  assert.deepEqual([summary.processes_seen, summary.processes_unreadable, summary.items], [0, 0, 0]);
+  assert.ok(summary.warnings.includes(warning), summary.warnings.join('\n'));
+  const db = new Database(path.join(nobodyCase, 'c', 'case.sqlite'), { readonly: true });
+  assert.ok((JSON.parse(db.prepare('SELECT warnings FROM snapshots').pluck().get() as string) as string[]).includes(warning));
+  db.close();
+  const asked = asUser('hidepid=invisible', ['--clear-groups'], ['snapshot', '--no-lsof', '--pid', String(pid)]);
+  assert.deepEqual([asked.code, asked.stderr], [1, `unlinked: no process ${pid} on this host (not in /proc: exited, or never was, or /proc, mounted with hidepid=invisible, hides it from this user: run as root): nothing stored\n`]);
+  // In the gid= group every process is listed (and, not root, unreadable: counted, no hidepid warning).
+  const group = asUser('hidepid=invisible,gid=65534', ['--groups', '65534'], ['snapshot', '--no-lsof', '--json']);
+  const grouped = JSON.parse(group.stdout) as { processes_seen: number; processes_unreadable: number; warnings: string[] };
+  assert.ok(grouped.processes_seen > 0 && grouped.processes_unreadable === grouped.processes_seen, group.stdout);
+  assert.ok(!grouped.warnings.some((line) => line.includes('hidepid=')), group.stdout);
+  // Root under the same /proc: the holder's file is found, no hidepid warning.
+  const root = underOtherProc('mount -t proc -o hidepid=invisible proc /proc', caseDir, ['snapshot', '--no-lsof', '--json', '--pid', String(pid)]);
+  assert.equal(root.code, 0, root.stderr);
+  assert.deepEqual([(JSON.parse(root.stdout) as { items: number }).items, root.stderr.includes('hidepid=')], [1, false]);
+});

@@ -18,7 +18,8 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
     // None of them there: an empty snapshot would only hide the case's last real one (list and recover take the newest).
     const asked = [...new Set(options.pid)];
     if (asked.every((pid) => !fs.existsSync(`/proc/${pid}`))) {
-      throw new UnlinkedError('NOT_FOUND', `no process ${asked.join(', ')} on this host (not in /proc: exited, or never was): nothing stored`);
+      const hiding = view.hidepid === null ? '' : `, or /proc, mounted with hidepid=${view.hidepid.mode}, hides it from this user: run as root`;
+      throw new UnlinkedError('NOT_FOUND', `no process ${asked.join(', ')} on this host (not in /proc: exited, or never was${hiding}): nothing stored`);
     }
   }
   const kase = openCase(ctx.caseDir, { create: true });

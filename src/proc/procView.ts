@@ -5,7 +5,7 @@
 // One statfs, two readlinks and one read of our own mountinfo: nothing per process.
 import fs from 'node:fs';
 import { errnoCode, UnlinkedError } from '../errors.js';
-import { parseMountInfo } from '../../parsers/procfs.js';
+import { parseMountInfo, type MountInfo } from '../../parsers/procfs.js';
 import { displayBytes, displayText } from '../util/bytes.js';
 import { tryOr } from '../util/tryOr.js';
 
@@ -27,7 +27,20 @@ export interface ProcView {
   covered: CoveredProcess[];
   /** Our PID namespace ("pid:[N]") when it is not the host's, else null. */
   foreignPidNs: string | null;
+  /** The procfs's hidepid= option when it hides other users' processes from this one (not listed at all), else null. */
+  hidepid: Hidepid | null;
 }
+
+/** A procfs mounted with hidepid=invisible (or 2): processes this one may not ptrace-read are not in its listing. */
+export interface Hidepid {
+  /** The option as mountinfo shows it ("invisible", "2"). */
+  mode: string;
+  /** Its gid= option: members of that group see every process. */
+  gid: number | null;
+}
+
+/** CAP_SYS_PTRACE, bit 19 of CapEff: with it hidepid hides nothing (the kernel's ptrace_may_access check). */
+const CAP_SYS_PTRACE = 19n;
 
 /**
  * Checks /proc before a snapshot: throws (exit 1) when it is no procfs or does not show this process
@@ -56,20 +69,34 @@ export function readProcView(procRoot = '/proc'): ProcView {
         `so its PIDs are not those this process sees; nothing stored (mount this namespace's own: mount -t proc proc ${procRoot}, in a mount namespace of its own)`,
     );
   }
-  return { covered: coveredProcesses(procRoot), foreignPidNs: foreignPidNamespace(procRoot) };
+  const mounts = tryOr(() => parseMountInfo(fs.readFileSync(`${procRoot}/self/mountinfo`, 'latin1')), null);
+  return { covered: coveredProcesses(procRoot, mounts), foreignPidNs: foreignPidNamespace(procRoot), hidepid: hidingFromUs(procRoot, mounts) };
+}
+
+/**
+ * The hidepid= of the procfs on procRoot (the top one of the mounts there) when it hides processes from
+ * this one: invisible (2) lists only the processes it may read; without CAP_SYS_PTRACE, and outside
+ * its gid= group, those of other users are not listed (noaccess, 1, lists them: the walk counts them unreadable).
+ */
+function hidingFromUs(procRoot: string, mounts: MountInfo[] | null): Hidepid | null {
+  const here = (mounts ?? []).filter((mount) => mount.mountPoint.toString('latin1') === procRoot);
+  const top = here.find((mount) => !here.some((other) => other.parentId === mount.mntId));
+  const options = new Map((top?.superOptions ?? '').split(',').map((option) => [option.split('=')[0] ?? '', option.split('=')[1] ?? '']));
+  const mode = options.get('hidepid');
+  if (mode !== 'invisible' && mode !== '2') return null;
+  const gid = options.has('gid') ? Number(options.get('gid')) : null;
+  if (gid !== null && (process.getegid?.() === gid || (process.getgroups?.() ?? []).includes(gid))) return null;
+  const capEff = tryOr(() => /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`${procRoot}/self/status`, 'latin1'))?.[1] ?? null, null);
+  if (capEff !== null && ((BigInt(`0x${capEff}`) >> CAP_SYS_PTRACE) & 1n) === 1n) return null;
+  return { mode, gid };
 }
 
 /** Mounts of our own mount namespace whose mount point is PROCROOT/<digits> or below it. */
-function coveredProcesses(procRoot: string): CoveredProcess[] {
+function coveredProcesses(procRoot: string, mounts: MountInfo[] | null): CoveredProcess[] {
   const prefix = `${procRoot}/`;
-  let text: string;
-  try {
-    text = fs.readFileSync(`${procRoot}/self/mountinfo`, 'latin1');
-  } catch {
-    return []; // a mount over our own entry would be one: /proc/self/mountinfo is then not the kernel's
-  }
+  // null, mountinfo unreadable: a mount over our own entry would do that (it is then not the kernel's).
   const covered: CoveredProcess[] = [];
-  for (const mount of parseMountInfo(text)) {
+  for (const mount of mounts ?? []) {
     const point = mount.mountPoint.toString('latin1');
     if (!point.startsWith(prefix)) continue;
     const match = /^(\d+)(?:\/|$)/.exec(point.slice(prefix.length));
@@ -94,6 +121,13 @@ export function coveredWarning(covered: CoveredProcess, procRoot = '/proc'): str
   return `process ${covered.pid} is hidden: ${what} (${covered.fsType} from ${displayText(covered.source)}), so what /proc shows there is not the process's, ` +
     'and the deleted files it holds are not in this snapshot (a rootkit hides a process this way; ' +
     `unmount it in a mount namespace of its own to see the process: unshare -m, umount ${point}, snapshot again; docs/limits.md)`;
+}
+
+export function hidepidWarning(hidepid: Hidepid): string {
+  const uid = process.geteuid?.() ?? -1;
+  return `/proc is mounted with hidepid=${hidepid.mode}: the kernel lists to this user (uid ${uid}) only the processes it may read, so other users' processes are not ` +
+    `even counted as unreadable, and the deleted files they hold are not in this snapshot: a clean result here is not one of the whole host; run as root ` +
+    `(or with CAP_SYS_PTRACE${hidepid.gid === null ? '' : `, or in group ${hidepid.gid}`}) for that (docs/limits.md)`;
 }
 
 export function foreignPidNsWarning(pidNs: string): string {

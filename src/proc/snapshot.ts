@@ -18,7 +18,7 @@ import { TOOL_VERSION } from '../version.js';
 import { processOf } from './tasks.js';
 import { mayWait, probeMounts, type ProbeResult, type UnansweredMount } from './mountProbe.js';
 import { deletedBindMounts, type DeletedBindMount } from './mounts.js';
-import { coveredWarning, foreignPidNsWarning, readProcView, type ProcView } from './procView.js';
+import { coveredWarning, foreignPidNsWarning, hidepidWarning, readProcView, type ProcView } from './procView.js';
 import { listPids, walkPids } from './walk.js';
 import { startWalkWatchdog } from './walkWatchdog.js';
 import type { ItemKind, WalkCounts } from './types.js';
@@ -114,10 +114,11 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     const hidden = view.covered.filter((covered) => options.pids === undefined || pids.includes(covered.pid));
     for (const covered of hidden) warnings.push(`${options.pids === undefined ? '' : `--pid ${covered.pid}: `}${coveredWarning(covered)}`);
     if (options.pids === undefined && view.foreignPidNs !== null) warnings.push(foreignPidNsWarning(view.foreignPidNs));
-    const viewLimited = hidden.length > 0 || (options.pids === undefined && view.foreignPidNs !== null);
+    if (options.pids === undefined && view.hidepid !== null) warnings.push(hidepidWarning(view.hidepid));
+    const viewLimited = hidden.length > 0 || (options.pids === undefined && (view.foreignPidNs !== null || view.hidepid !== null));
     // A process asked for by PID and not stored is said by its number, in the snapshot's warnings.
     for (const pid of options.pids === undefined ? [] : pids.filter((leader) => !stored.has(leader) && leader !== process.pid && !hidden.some((covered) => covered.pid === leader))) {
-      warnings.push(`--pid ${pid}: no such process, or it exited before the walk read it: not in this snapshot`);
+      warnings.push(`--pid ${pid}: no such process, or it exited before the walk read it${view.hidepid === null ? '' : `, or /proc hides it (hidepid=${view.hidepid.mode})`}: not in this snapshot`);
     }
     store.walked(walk);
     warnings.push(...walk.warnings);
