@@ -666,3 +666,32 @@ test('an orphan with a 64 MiB hole on an ext4 without extents (block maps): copi
   assert.ok(fs.statSync(copy?.output ?? '').blocks * 512 < 1 << 20, 'written sparse');
   assert.equal(sha256File(built.image), before);
 });
+
+test('an orphan that is all holes (ftruncate\'d to 5 MiB, never written) is recoverable: its 5 MiB of zeros copied, complete, with their sha256, by --all and --inode alike (root)', async (t) => {
+  const dir = makeTempDir('all-holes');
+  const caseDir = makeTempDir('all-holes-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const content = Buffer.alloc(5 << 20);
+  const built = await makeOrphanImage({ dir, fsType: 'ext4', sizeMiB: 32, orphans: [{ name: 'holes', content, sparse: true }] });
+  const orphan = built.orphans[0];
+  assert.ok(orphan !== undefined);
+  const zeros = crypto.createHash('sha256').update(content).digest('hex');
+  const before = sha256File(built.image);
+  // Not scanned yet: --inode describes it itself (allocated, no data blocks).
+  const byInode = runCli(caseDir, ['image', 'extract', built.image, '--inode', String(orphan.inode), '--json']);
+  assert.equal(byInode.code, 0, byInode.stderr);
+  const first = json<ExtractedJson[]>(byInode)[0];
+  assert.deepEqual([first?.bytes, first?.sha256, first?.complete], [content.length, zeros, true]);
+  const scan = runCli(caseDir, ['image', 'scan', built.image, '--json']);
+  const record = json<ImageInodeJson[]>(scan).find((entry) => entry.inode === orphan.inode);
+  assert.deepEqual([record?.state, record?.size, record?.recoverable], ['orphan', content.length, true]);
+  const all = runCli(caseDir, ['image', 'extract', built.image, '--all', '--json']);
+  assert.equal(all.code, 0, all.stderr);
+  const copy = json<ExtractedJson[]>(all).find((entry) => entry.inode === orphan.inode);
+  assert.deepEqual([copy?.bytes, copy?.sha256, copy?.complete, copy?.note], [content.length, zeros, true, null]);
+  assert.equal(sha256File(copy?.output ?? ''), zeros);
+  assert.equal(sha256File(built.image), before);
+});

@@ -153,6 +153,13 @@ function conclude(db: Db, id: number, source: ImageSource, target: ExtractTarget
   };
 }
 
+/** A freed inode that points at no data blocks: ext4 zeroes the size with the extents, so a size kept says the map alone was wiped, or the file was all holes. */
+function noBlocksWhy(size: number | null): string {
+  const lead = `the inode (size ${size ?? '?'}) points at no data blocks any more`;
+  if (size === null || size === 0) return `${lead} (on unlink ext4 zeroes the extents and the size)`;
+  return `${lead}: its block map was wiped (ext4 zeroes it with the size on unlink; this size was kept), or the file was all holes when it was freed`;
+}
+
 async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcome> {
   const special = specialFileType(target.mode);
   if (special !== null) {
@@ -162,7 +169,7 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
   if (target.recoverable === false) {
     return {
       output: null, bytes: 0, sha256: null, complete: false, method: null,
-      notes: [`unrecoverable: ${target.unrecoverableWhy ?? `the inode (size ${target.size ?? '?'}) points at no data blocks any more (on unlink ext4 zeroes the extents and the size)`}: nothing extracted`],
+      notes: [`unrecoverable: ${target.unrecoverableWhy ?? noBlocksWhy(target.size)}: nothing extracted`],
     };
   }
   if (target.state === 'deleted' && target.size === 0 && target.blocks !== null && target.blocks > 0) {

@@ -633,9 +633,10 @@ function describe(
     ...times,
     // On an orphan, i_dtime is a link of the chain (or 0), not a time.
     dtime: state === 'deleted' && stat !== undefined && stat.dtimeRaw !== 0 ? stat.dtimeRaw : null,
-    // An empty orphan is whole as it is; an empty deleted inode may be one whose size ext4 zeroed;
+    // An orphan (in use) without data blocks is whole as it is: empty, or all holes (ftruncate'd up,
+    // never written), read as zeros; a deleted inode without them is one whose extents ext4 zeroed;
     // a FIFO, socket or device has no content to copy.
-    recoverable: stat === undefined || specialFileType(stat.mode) !== null ? false : hasContent || (state === 'orphan' && size === 0),
+    recoverable: stat === undefined || specialFileType(stat.mode) !== null ? false : hasContent || (state === 'orphan' && dataBlocks === 0),
     // null: debugfs did not describe it (nor istat its blocks), so whether it still has blocks is unknown (not "none").
     blocks: dataBlocks,
     lastName: null,

@@ -124,7 +124,10 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       if (links !== undefined) notes.push(links);
       // In the copy's record too when it is in use (istat): an inode freed without its link count
       // (debugfs kill_file, a damaged file system) is no live file.
-      const linked = links !== undefined && (await istat(source.path, at, inode, recorder).catch(() => null))?.allocated === true ? links : undefined;
+      let allocation: Promise<boolean | null> | null = null;
+      /** Whether the inode is in use, as istat reads its bitmap bit (asked once, when needed); null: istat could not say. */
+      const allocated = (): Promise<boolean | null> => (allocation ??= istat(source.path, at, inode, recorder).then((info) => info.allocated, () => null));
+      const linked = links !== undefined && (await allocated()) === true ? links : undefined;
       let hasData = stat === undefined ? null : (stat.dataBlocks ?? 0) > 0 || stat.inlineData || stat.size === 0 || (stat.dataBlocks === null ? null : false);
       let why: string | null = null;
       if (stat !== undefined && hasNoFileType(stat)) {
@@ -132,10 +135,10 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
         // icat copies 0 bytes of it, which would pass for a whole empty file.
         hasData = false;
         why = `inode ${inode} holds no file (mode 0, no file type: never used${inode < FIRST_ORDINARY_INODE ? ', a reserved inode this file system does not use' : ''})`;
-      } else if (stat !== undefined && stat.size === 0 && stat.links === 0 && stat.dataBlocks === 0 && !stat.inlineData) {
-        // Size 0 is whole only for an inode in use: ext4 zeroes the size of a deleted one.
-        const allocated = (await istat(source.path, at, inode, recorder).catch(() => null))?.allocated ?? null;
-        if (allocated !== true) hasData = false;
+      } else if (stat !== undefined && stat.dataBlocks === 0 && !stat.inlineData && (stat.size !== 0 || stat.links === 0)) {
+        // No data blocks is whole only for an inode in use (empty, or all holes: read as zeros): ext4
+        // zeroes the extents and the size of a deleted one.
+        hasData = (await allocated()) === true;
       }
       targets.set(inode, {
         offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, blockSize: superblock.blockSize, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null,
