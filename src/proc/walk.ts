@@ -276,15 +276,26 @@ function walkProcess(
   // exe: the running binary; ENOENT for kernel threads, EACCES for others' processes as non-root.
   // A thread's is its process's, recorded there: only named here.
   let exeStat: StatLite | undefined;
+  /** The deleted binary's item when readlink could not give its name (longer than PATH_MAX): named from maps below. */
+  let unnamedExe: LiveItem | null = null;
   if (threadOf !== null) record.exe = tryOr(() => fs.readlinkSync(`${files}/exe`, 'latin1'), null);
   else try {
-    record.exe = fs.readlinkSync(`${files}/exe`, 'latin1');
-    const silent = waiting?.unansweredAt(record.exe) ?? null;
+    let exeName: string | null = null;
+    try {
+      exeName = fs.readlinkSync(`${files}/exe`, 'latin1');
+    } catch (error) {
+      // A path longer than PATH_MAX (with " (deleted)"): the binary can still be stat'ed, and a deleted
+      // one is listed as the exe it is, not as one more mapping.
+      if (errnoCode(error) !== 'ENAMETOOLONG') throw error;
+      errors.push('exe: readlink ENAMETOOLONG: its name could not be read; a deleted one is named from maps');
+    }
+    record.exe = exeName;
+    const silent = exeName === null ? null : (waiting?.unansweredAt(exeName) ?? null);
     if (silent !== null) leave(silent, 'exes');
     else {
       about(progress, pid, -1, WHAT_EXE);
       try {
-        exeStat = statLite(`${files}/exe`, record.exe.endsWith(DELETED_SUFFIX));
+        exeStat = statLite(`${files}/exe`, exeName === null || exeName.endsWith(DELETED_SUFFIX));
       } finally {
         done(progress);
       }
@@ -294,7 +305,9 @@ function walkProcess(
       record.exeDev = exeStat.dev;
       record.exeInode = exeStat.ino;
       if (exeStat.nlink === 0 && isRegular(exeStat.mode)) {
-        result.items.push(makeItem('exe', exeStat, stripDeleted(record.exe), { btimeNs: birthOf(`${files}/exe`, exeStat, progress, pid, -1, WHAT_EXE) }));
+        const item = makeItem('exe', exeStat, exeName === null ? '' : stripDeleted(exeName), { btimeNs: birthOf(`${files}/exe`, exeStat, progress, pid, -1, WHAT_EXE) });
+        result.items.push(item);
+        if (exeName === null) unnamedExe = item;
       }
     }
   } catch (error) {
@@ -433,8 +446,17 @@ function walkProcess(
     result.maps.push([pid, entry.range, entry.perms, u64(entry.offset), entry.mapsDev, entry.inode, mapPath, stat.dev, stat.size, stat.nlink, null]);
     if (stat.nlink !== 0 || !isRegular(stat.mode)) continue;
     const inodeKey = `${stat.dev}/${stat.ino}`;
+    if (exeStat !== undefined && exeStat.dev === stat.dev && exeStat.ino === stat.ino) {
+      if (unnamedExe !== null) {
+        // maps prints the whole name, however long (a newline as "\012"): the process's exe as well.
+        record.exe = mapPath;
+        for (const item of result.items.slice(itemsBefore)) item.exe ??= mapPath;
+        unnamedExe.path = stripDeleted(mapPath);
+        unnamedExe = null;
+      }
+      continue;
+    }
     if (heldInodes.has(inodeKey) || seenMapped.has(inodeKey)) continue;
-    if (exeStat !== undefined && exeStat.dev === stat.dev && exeStat.ino === stat.ino) continue;
     seenMapped.add(inodeKey);
     // maps writes a newline in a name as the four characters "\012" (and a backslash as itself): the
     // name of a deleted mapping comes from its map_files link instead, byte-exact.
