@@ -1421,6 +1421,12 @@ test('report --out onto the file system of a live item of the case is refused (e
   assert.equal(refused.stderr, `unlinked: refusing to write into ${dir}: it is on device ${item?.dev ?? '?'}, the same file system as item ${item?.id ?? '?'} (${dir}/held.log), ` +
     'whose freed blocks the report could overwrite; write it to another disk, or pass --force-same-fs\n');
   assert.ok(!fs.existsSync(beside));
+  // Through a symbolic link (in the case's folder, which is not refused) the report would land beside the item all the same.
+  const link = path.join(caseDir, 'link.csv');
+  fs.symlinkSync(beside, link);
+  const throughLink = runCli(caseDir, ['report', '--format', 'csv', '--out', link]);
+  assert.deepEqual([throughLink.code, throughLink.stderr], [1, refused.stderr]);
+  assert.deepEqual([fs.lstatSync(link).isSymbolicLink(), fs.existsSync(beside)], [true, false]);
   assert.equal(runCli(caseDir, ['report', '--format', 'csv', '--out', path.join(caseDir, 'elsewhere.csv')]).code, 0);
   assert.equal(runCli(caseDir, ['report', '--format', 'csv', '--out', beside, '--force-same-fs']).code, 0);
   assert.ok(fs.readFileSync(beside, 'utf8').includes('held.log'));

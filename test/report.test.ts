@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeTempDir } from './helpers/holder.js';
 import { HOSTILE_NAMES, REPORT_CASE_FINDINGS, buildReportCase } from './helpers/reportCase.js';
 import { runCli, startCli } from './helpers/cli.js';
+import { cliPath } from './helpers/paths.js';
 import { firstLine } from './helpers/lines.js';
 import { killed } from './helpers/fuse.js';
 import { pythonHolder } from './helpers/pythonHolder.js';
@@ -516,7 +517,12 @@ test('a report never replaces the case database, a recovered or extracted copy, 
     assert.deepEqual([refused.code, refused.stderr], [1, `unlinked: ${path.resolve(out)} is ${what}: a report never replaces it; name another file (--out FILE)\n`]);
   }
   const device = runCli(caseDir, ['report', '--format', 'csv', '--out', '/dev/null']);
-  assert.deepEqual([device.code, device.stderr], [1, 'unlinked: /dev/null is not a regular file (a device, FIFO or socket): a report never replaces one\n']);
+  assert.deepEqual([device.code, device.stderr], [1, 'unlinked: /dev/null is not a regular file (a character device (a terminal, /dev/null)): a report never replaces one (--out - for stdout)\n']);
+  // Named through a symbolic link, the evidence is what the report would replace: refused the same way, the link left as it is.
+  fs.symlinkSync(image, path.join(dir, 'to-image'));
+  const linked = runCli(caseDir, ['report', '--format', 'csv', '--out', path.join(dir, 'to-image')]);
+  assert.deepEqual([linked.code, linked.stderr], [1, `unlinked: ${path.join(dir, 'to-image')} is the image ${image} this case scanned (evidence): a report never replaces it; name another file (--out FILE)\n`]);
+  assert.equal(fs.readlinkSync(path.join(dir, 'to-image')), image);
   // A folder that is not there is never made (a mistyped path, media not mounted: it would land on the disk examined).
   const missing = path.join(dir, 'usb-not-mounted', 'r.csv');
   const notThere = runCli(caseDir, ['report', '--format', 'csv', '--out', missing]);
@@ -532,6 +538,50 @@ test('a report never replaces the case database, a recovered or extracted copy, 
   // The case database is still one: the scan is in the report.
   assert.equal(runCli(caseDir, ['report', '--format', 'csv', '--out', path.join(dir, 'report.csv')]).code, 0);
   assert.match(fs.readFileSync(path.join(dir, 'report.csv'), 'utf8'), /^finding,/);
+});
+
+test('--out naming a symbolic link writes through it: the report replaces what it leads to, the link stays; one to a pipe or terminal (/dev/stdout) is refused with the hint --out -', (t) => {
+  const dir = makeTempDir('report-link');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const caseDir = path.join(dir, 'case');
+  openCase(caseDir, { create: true }).close();
+  const header = 'finding,id,';
+  // A link to an ordinary file: the file gets the report (written beside it, renamed over it), the link is left.
+  const target = path.join(dir, 'target.csv');
+  fs.writeFileSync(target, 'old');
+  fs.symlinkSync('target.csv', path.join(dir, 'link.csv'));
+  const through = runCli(caseDir, ['report', '--format', 'csv', '--out', path.join(dir, 'link.csv')]);
+  assert.deepEqual([through.code, through.stderr], [0, `csv report: ${target} (--out ${path.join(dir, 'link.csv')} leads there)\n`]);
+  assert.equal(fs.readlinkSync(path.join(dir, 'link.csv')), 'target.csv');
+  assert.ok(fs.readFileSync(target, 'utf8').startsWith(header));
+  // A dangling link: the report goes where it points when that folder is there; else the usual missing folder.
+  fs.symlinkSync(path.join(dir, 'new.csv'), path.join(dir, 'dangling'));
+  assert.equal(runCli(caseDir, ['report', '--format', 'csv', '--out', path.join(dir, 'dangling')]).code, 0);
+  assert.deepEqual([fs.lstatSync(path.join(dir, 'dangling')).isSymbolicLink(), fs.readFileSync(path.join(dir, 'new.csv'), 'utf8').startsWith(header)], [true, true]);
+  fs.symlinkSync(path.join(dir, 'usb-not-mounted', 'r.csv'), path.join(dir, 'nowhere'));
+  const missing = runCli(caseDir, ['report', '--format', 'csv', '--out', path.join(dir, 'nowhere')]);
+  assert.deepEqual([missing.code, missing.stderr], [1, `unlinked: cannot write a report at ${path.join(dir, 'usb-not-mounted', 'r.csv')}: the folder ${path.join(dir, 'usb-not-mounted')} does not exist (or is not a folder); unlinked does not create it\n`]);
+  // Links to stdout: here a socket or pipe (runCli reads it). Refused, nothing written, no link replaced.
+  fs.symlinkSync('/proc/self/fd/1', path.join(dir, 'mystdout'));
+  for (const out of [path.join(dir, 'mystdout'), '/dev/stdout', '/proc/self/fd/1']) {
+    const refused = runCli(caseDir, ['report', '--format', 'csv', '--out', out]);
+    assert.equal(refused.code, 1, out);
+    assert.equal(refused.stdout, '', out);
+    assert.match(refused.stderr, new RegExp(`^unlinked: ${out} is not a regular file \\(a symbolic link to /proc/\\d+/fd/1, (?:a FIFO \\(pipe\\)|a socket)\\): a report never replaces one \\(--out - for stdout\\)\n$`), out);
+  }
+  assert.deepEqual([fs.readlinkSync(path.join(dir, 'mystdout')), fs.readlinkSync('/dev/stdout')], ['/proc/self/fd/1', '/proc/self/fd/1']);
+  // stdout a regular file (a shell's redirection): still no write through /proc, which would delete the file under the shell.
+  const redirected = path.join(dir, 'redirected.csv');
+  const fd = fs.openSync(redirected, 'w');
+  try {
+    const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'report', '--format', 'csv', '--out', '/dev/stdout'],
+      { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /^unlinked: \/dev\/stdout leads to \/proc\/\d+\/fd\/1, a \/proc link to a file of a process: a report never replaces a file through one \(renamed over, a file a process holds would be deleted under it\); name the file itself \(--out - for stdout\)\n$/);
+  } finally {
+    fs.closeSync(fd);
+  }
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['case', 'dangling', 'link.csv', 'mystdout', 'new.csv', 'nowhere', 'redirected.csv', 'target.csv']);
 });
 
 test('a case on read-only media is listed and reported from memory; a default report path there, or a write, is one line (root)', (t) => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
-import { writeReport, type ReportFormatName } from '../report/registry.js';
+import { reportDestination, writeReport, type ReportFormatName } from '../report/registry.js';
 import { liveItemsRefusal } from '../recover/recover.js';
 import { absolutePath } from '../util/cwd.js';
 import { tryOr } from '../util/tryOr.js';
@@ -22,7 +22,8 @@ export async function reportCommand(ctx: CommandContext, options: ReportCommandO
     }
     if (options.out !== undefined && options.out !== '-' && options.forceSameFs !== true) {
       // A report written beside the deleted files of the case's live items could take their freed blocks.
-      const dir = path.dirname(absolutePath(options.out));
+      // Where the report lands: through a symbolic link, the folder of what it leads to.
+      const dir = path.dirname(reportDestination(options.out));
       // Into the case's own folder it goes where the report without --out goes: where the case already is.
       const real = (where: string): string => tryOr(() => fs.realpathSync(where), where);
       const inCase = path.relative(real(kase.paths.dir), real(dir)).split(path.sep)[0] !== '..';
@@ -30,7 +31,8 @@ export async function reportCommand(ctx: CommandContext, options: ReportCommandO
       if (refusal !== null) throw new UnlinkedError('SAME_FS', refusal);
     }
     const written = await writeReport(kase.db, kase.paths, options.format, options.out);
-    if (written !== '-') ctx.info(`${options.format} report: ${written}`);
+    // Through a symbolic link (--out LINK), the file it leads to is named: that is what was written.
+    if (written !== '-') ctx.info(`${options.format} report: ${written}${options.out !== undefined && written !== absolutePath(options.out) ? ` (--out ${options.out} leads there)` : ''}`);
     return EXIT.ok;
   } finally {
     kase.close();

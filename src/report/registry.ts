@@ -57,21 +57,16 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
     await spec.write({ db, caseDir: paths.dir, linkBase: linkTo(paths.dir), ...(stage === undefined ? {} : { stage }) }, process.stdout);
     return '-';
   }
-  const target = absolutePath(out ?? path.join(paths.reports, spec.defaultName));
+  // The case's reports/ is made when first needed; a folder --out names never is (below).
+  if (out === undefined) caseFolder(paths.reports);
+  const named = out ?? path.join(paths.reports, spec.defaultName);
+  const target = reportDestination(named);
   // Checked before anything is written (the temporary file would go beside a directory named as the report).
   try {
-    const existing = fs.lstatSync(target, { throwIfNoEntry: false });
-    if (existing?.isDirectory() === true) {
-      throw new UnlinkedError('BAD_INPUT', `${target} is a directory: name the report's file (--out FILE, or - for stdout)`);
-    }
-    if (existing !== undefined && !existing.isFile() && !existing.isSymbolicLink()) {
-      throw new UnlinkedError('BAD_INPUT', `${target} is not a regular file (a device, FIFO or socket): a report never replaces one`);
-    }
     const evidence = evidenceAt(db, paths, target);
-    if (evidence !== null) throw new UnlinkedError('BAD_INPUT', `${target} is ${evidence}: a report never replaces it; name another file (--out FILE)`);
-    if (out === undefined) {
-      caseFolder(path.dirname(target));
-    } else if (!fs.statSync(path.dirname(target), { throwIfNoEntry: false })?.isDirectory()) {
+    // Said of the path as given: through a symbolic link, the evidence it leads to is named in `evidence`.
+    if (evidence !== null) throw new UnlinkedError('BAD_INPUT', `${absolutePath(named)} is ${evidence}: a report never replaces it; name another file (--out FILE)`);
+    if (!fs.statSync(path.dirname(target), { throwIfNoEntry: false })?.isDirectory()) {
       // Never made: a mistyped path, or media not mounted (/mnt/usb/...), would put folders and the
       // report on the file system under examination.
       throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${target}: the folder ${path.dirname(target)} does not exist (or is not a folder); unlinked does not create it`);
@@ -116,15 +111,70 @@ function writeFailure(code: string | undefined): string | undefined {
   return code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'a read-only file system' : code === 'ENOSPC' ? 'no space left' : code;
 }
 
+/** What a file that is not a regular one is, in words. */
+function fileKind(stat: fs.Stats): string {
+  return stat.isDirectory() ? 'a directory' : stat.isFIFO() ? 'a FIFO (pipe)' : stat.isCharacterDevice() ? 'a character device (a terminal, /dev/null)'
+    : stat.isBlockDevice() ? 'a block device' : stat.isSocket() ? 'a socket' : 'not a regular file';
+}
+
+/** At most this many symbolic links followed one after another (the kernel's own limit, MAXSYMLINKS). */
+const MAX_LINKS = 40;
+
+/**
+ * The file a report named FILE is written to: FILE itself, or, for a symbolic link, what it leads to
+ * (the report is written beside that and renamed over it; the link stays a link, never replaced:
+ * /dev/stdout replaced by a regular file would break it for every program of the host). A link to a
+ * file not there yet (dangling) leads to where it points. Refused, one line: a directory, anything but
+ * a regular file (a device, FIFO, socket: /dev/stdout and /proc/self/fd/1 are a pipe or a terminal),
+ * and a link of /proc (/proc/PID/fd/N, /dev/stdout's end): a file a process holds open, which renamed
+ * over would leave that process writing to a deleted file (the rest of a shell's redirection lost).
+ * Directories in the path are resolved, so the checks against the case and its evidence see the real place.
+ */
+export function reportDestination(file: string): string {
+  const given = absolutePath(file);
+  const stdout = '--out - for stdout';
+  try {
+    let entry = realEntry(given);
+    let linked = false;
+    for (let links = 0; ; links++) {
+      const stat = fs.lstatSync(entry, { throwIfNoEntry: false });
+      if (stat === undefined) return entry;
+      if (!stat.isSymbolicLink()) {
+        if (stat.isDirectory()) throw new UnlinkedError('BAD_INPUT', `${given} is ${linked ? `a symbolic link to a directory (${entry})` : 'a directory'}: name the report's file (--out FILE, or - for stdout)`);
+        if (!stat.isFile()) throw new UnlinkedError('BAD_INPUT', `${given} is not a regular file (${linked ? `a symbolic link to ${entry}, ` : ''}${fileKind(stat)}): a report never replaces one (${stdout})`);
+        return entry;
+      }
+      linked = true;
+      if (entry.startsWith('/proc/')) {
+        // A magic link: its text ("pipe:[N]", "/x (deleted)") is no path; what it leads to is asked of the kernel.
+        const held = fs.statSync(entry, { throwIfNoEntry: false });
+        if (held !== undefined && !held.isFile()) {
+          throw new UnlinkedError('BAD_INPUT', held.isDirectory()
+            ? `${given} is a symbolic link to a directory (${entry}): name the report's file (--out FILE, or - for stdout)`
+            : `${given} is not a regular file (a symbolic link to ${entry}, ${fileKind(held)}): a report never replaces one (${stdout})`);
+        }
+        throw new UnlinkedError('BAD_INPUT', `${given} leads to ${entry}, a /proc link to a file of a process: a report never replaces a file through one (renamed over, a file a process holds would be deleted under it); name the file itself (${stdout})`);
+      }
+      if (links === MAX_LINKS) throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${given}: ELOOP (more than ${MAX_LINKS} symbolic links)`);
+      const points = fs.readlinkSync(entry);
+      entry = realEntry(path.isAbsolute(points) ? points : `${path.dirname(entry)}/${points}`);
+    }
+  } catch (error) {
+    if (error instanceof UnlinkedError) throw error;
+    throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${given}: ${errnoCode(error) ?? String(error)}`);
+  }
+}
+
 /**
  * What of the case or its evidence the report's path names, or null: the case database (and its
  * -wal, -shm, -journal files), anything under recovered/, extracted/ or lsof/ (captures), an image
- * or device the case scanned, a file an lsof capture was imported from. Compared by the real path of the directory (the report is renamed into place: that
- * directory entry is what would be replaced, a symbolic link itself rather than what it points at).
+ * or device the case scanned, a file an lsof capture was imported from. The report's path is the
+ * file it replaces (reportDestination: a symbolic link followed); each of these is compared by the
+ * real path of its directory, its last name as it is.
  */
 function evidenceAt(db: Db, paths: CasePaths, target: string): string | null {
   const entry = realEntry(target);
-  const database = realEntry(paths.database);
+  const database = realFile(paths.database);
   if ([database, `${database}-wal`, `${database}-shm`, `${database}-journal`].includes(entry)) return 'the case database';
   const captures = path.join(paths.dir, 'lsof');
   for (const [dir, what] of [[paths.recovered, 'a recovered copy'], [paths.extracted, 'an extracted copy'], [captures, 'an lsof capture']] as const) {
@@ -132,13 +182,22 @@ function evidenceAt(db: Db, paths: CasePaths, target: string): string | null {
     if (entry.startsWith(`${real}/`)) return `in ${dir} (${what}'s folder)`;
   }
   for (const { path: image } of db.prepare(`SELECT DISTINCT path FROM images`).all() as Array<{ path: string }>) {
-    if (realEntry(image) === entry) return `the image ${image} this case scanned (evidence)`;
+    if (realFile(image) === entry) return `the image ${image} this case scanned (evidence)`;
   }
   // The file an lsof capture was imported from: its sha256 is recorded with the snapshot.
   for (const { import_file: file } of db.prepare(`SELECT DISTINCT import_file FROM snapshots WHERE import_file IS NOT NULL`).all() as Array<{ import_file: string }>) {
-    if (realEntry(file) === entry) return `the lsof capture ${file} this case imported (evidence)`;
+    if (realFile(file) === entry) return `the lsof capture ${file} this case imported (evidence)`;
   }
   return null;
+}
+
+/** The real path of a file that is there (a symbolic link to it followed), else realEntry. */
+function realFile(file: string): string {
+  try {
+    return fs.realpathSync(absolutePath(file));
+  } catch {
+    return realEntry(file);
+  }
 }
 
 /** The path with every directory in it resolved (symbolic links, '..'), the last name as it is. */
