@@ -416,6 +416,14 @@ test('JSON: one document with the records of CONTRACT.md', (t) => {
   assert.ok(html.includes(`<ul class="images"><li><span class="path">/evidence/web01.dd</span>, 67108864 bytes, scanned 2026-11-24T11:00:00Z, sha256 <span class="hash">${'c'.repeat(64)}</span></li></ul>`));
 });
 
+test('JSON: an image\'s mtime_ns and ctime_ns are exact integers, not strings (past 2^53, as inodes and sizes)', (t) => {
+  const dir = reportCase(t, (db) => db.prepare(`UPDATE images SET mtime_ns = '1796439828019257151', ctime_ns = '-1000000001' WHERE id = 1`).run());
+  const text = runCli(dir, ['report', '--format', 'json', '--out', '-']).stdout;
+  assert.ok(text.includes('"mtime_ns":1796439828019257151,"ctime_ns":-1000000001,'), 'written as the digits, unquoted');
+  const images = (JSON.parse(text) as { images: Array<Record<string, unknown>> }).images;
+  assert.deepEqual([typeof images[0]?.['mtime_ns'], typeof images[0]?.['ctime_ns']], ['number', 'number']);
+});
+
 test('JSON: image inodes carry the name fls found (display form and bytes) and crtime', (t) => {
   const name = Buffer.from('/var/tmp/old\n.log');
   const dir = reportCase(t, (db) => db.prepare(`UPDATE image_inodes SET last_name = ?, last_name_exact = 0, crtime = 1795399000 WHERE id = 2`).run(name));

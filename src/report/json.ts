@@ -16,6 +16,11 @@ function* array(name: string, rows: Iterable<unknown>, first = false, shape: (ro
   yield ']';
 }
 
+/** A stamp in nanoseconds stored as its digits (images.mtime_ns), as an exact integer; anything else as it is. */
+function nanoseconds(text: string | null): bigint | string | null {
+  return text !== null && /^-?\d+$/.test(text) ? BigInt(text) : text;
+}
+
 export async function writeJson(input: ReportInput, out: Writable): Promise<void> {
   const { db } = input;
   await writeLines(out, (function* () {
@@ -42,9 +47,11 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
       const filesystems = db.prepare(`SELECT offset_sectors, fs_type, fs_uuid, label, last_mounted_at, last_mount_point, block_size, inode_count, orphan_file, last_orphan, partial, device, error
         FROM image_filesystems WHERE image_id = ? ORDER BY offset_sectors, id`);
       const rows = db.prepare(`SELECT id, path, is_device, size, sha256, sha256_after, unchanged_after, mtime_ns, ctime_ns, scanned_at, partition_table FROM images ORDER BY id`);
-      for (const row of rows.iterate() as IterableIterator<Record<string, unknown> & { id: number; path: string; is_device: number; unchanged_after: number | null }>) {
+      for (const row of rows.iterate() as IterableIterator<Record<string, unknown> & { id: number; path: string; is_device: number; unchanged_after: number | null; mtime_ns: string | null; ctime_ns: string | null }>) {
         yield {
           ...row, path: displayText(row.path), is_device: row.is_device === 1, unchanged_after: row.unchanged_after === null ? null : row.unchanged_after === 1,
+          // Stored as text (nanoseconds pass 2^53): written as the exact integers they are, as inodes and sizes are.
+          mtime_ns: nanoseconds(row.mtime_ns), ctime_ns: nanoseconds(row.ctime_ns),
           filesystems: (filesystems.all(row.id) as Array<Record<string, unknown> & { orphan_file: number; partial: number | null }>).map((fs) => ({
             ...fs, orphan_file: fs.orphan_file === 1, partial: fs.partial === null ? null : fs.partial === 1,
           })),
