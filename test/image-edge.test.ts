@@ -433,6 +433,19 @@ test('a deleted name with a control byte, which fls prints as "^", is stored fla
   assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.last_name, entry.last_name_exact]), [[12, 'new^line', false], [13, 'new^line', false], [14, 'plain', true]]);
 });
 
+test('image scan --json carries the bytes of a deleted name (last_name_b64), as the JSON report does, for names a spreadsheet or a shell would take for something else (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'namebytes');
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { '=x(1)': Buffer.from('a'), 'del|pipe': Buffer.from('b') }, 'rm =x(1)\nrm del|pipe\n');
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  const b64 = (name: string): string => Buffer.from(name).toString('base64');
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.last_name, entry.last_name_b64, entry.last_name_exact]), [
+    [12, '=x(1)', b64('=x(1)'), true], [13, 'del|pipe', b64('del|pipe'), true],
+  ]);
+  const report = JSON.parse(runCli(caseDir, ['report', '--format', 'json', '--out', '-']).stdout) as { image_inodes: ImageInodeJson[] };
+  assert.deepEqual(report.image_inodes.map((entry) => [entry.inode, entry.last_name, entry.last_name_b64, entry.last_name_exact]), json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.last_name, entry.last_name_b64, entry.last_name_exact]));
+});
+
 test('an orphan FIFO is found but not recoverable: nothing extracted, never an empty file presented as its content (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'fifo');
   const image = path.join(dir, 'fifo.img');

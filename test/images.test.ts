@@ -22,7 +22,7 @@ const orphanContents = () => [
 
 /** CONTRACT.md's keys, in order, then the ones this issue adds. */
 const SCAN_KEYS = ['image', 'offset_sectors', 'fs_type', 'fs_uuid', 'inode', 'size', 'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'dtime', 'state', 'recoverable',
-  'found_by', 'last_name', 'live', 'live_ambiguous', 'last_name_exact', 'live_ambiguous_why'] as const;
+  'found_by', 'last_name', 'last_name_b64', 'live', 'live_ambiguous', 'last_name_exact', 'live_ambiguous_why'] as const;
 const EXTRACT_KEYS = ['image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match'] as const;
 
 /** Run a command against an image and prove the image is byte-for-byte the same afterwards. */

@@ -355,6 +355,8 @@ export interface ImageInodeJson {
   found_by: string;
   /** The name fls found for a deleted inode (display form), or null. */
   last_name: string | null;
+  /** Its bytes (base64), as fls printed them (see last_name_exact), or null: what the JSON report has. */
+  last_name_b64: string | null;
   /** Live items of the case on the same fs UUID with the same inode number. */
   live: Array<Pick<LiveMatch, 'item_id' | 'pid' | 'comm' | 'fd' | 'snapshot_id' | 'kind'>>;
   /** Several processes or snapshots, a freed inode whose number may have been reused, or sizes that disagree. */
@@ -396,6 +398,7 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
       image: row.image, offset_sectors: row.offset_sectors, fs_type: row.fs_type, fs_uuid: row.fs_uuid, inode: row.inode, size: row.size, mode: row.mode,
       uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: row.dtime, state: row.state, recoverable: row.recoverable === 1,
       found_by: row.found_by, last_name: row.last_name === null ? null : displayBytes(row.last_name),
+      last_name_b64: row.last_name === null ? null : row.last_name.toString('base64'),
       live: (correlation?.live ?? []).map(liveJson),
       live_ambiguous: correlation?.ambiguous ?? false,
       last_name_exact: row.last_name === null || row.last_name_exact === null ? null : row.last_name_exact === 1,
