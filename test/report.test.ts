@@ -366,6 +366,25 @@ test('CSV and HTML: an inode extracted by its number with no scan of the image i
   assert.equal(fs.readFileSync(body, 'utf8'), '', 'no timeline entry without times');
 });
 
+test('CSV and HTML: every row has a key of its own (key, data-id), also an inode extracted by number whose extraction id is an image inode\'s id', (t) => {
+  // Extraction 2 copied inode 11 by its number (no scan listed it); image inode 2 is inode 300: both are finding "image", id 2.
+  const dir = reportCase(t, (db) => db.exec(`INSERT INTO extractions (id, image_inode_id, image, offset_sectors, inode, output, bytes, sha256, complete, method, started_at)
+    VALUES (2, NULL, '/evidence/img1.dd', 0, 11, NULL, 0, NULL, 0, NULL, '2026-11-24T12:00:00Z')`));
+  const records = readCsv(runCli(dir, ['report', '--format', 'csv', '--out', '-']).stdout);
+  const header = records[0] ?? [];
+  const column = (name: string): number => header.indexOf(name);
+  const rows = records.slice(1);
+  assert.deepEqual(rows.filter((row) => row[column('id')] === '2' && row[column('finding')] === 'image').map((row) => [row[column('kind')], row[column('inode')], row[column('key')]]), [
+    ['deleted', '300', 'image-2'], ['extracted', '11', 'extraction-2'],
+  ]);
+  const keys = rows.map((row) => row[column('key')] ?? '');
+  assert.deepEqual([keys.length, new Set(keys).size], [REPORT_CASE_FINDINGS + 1, REPORT_CASE_FINDINGS + 1]);
+  assert.deepEqual(keys.filter((key) => key.startsWith('live-')).sort(), Array.from({ length: 9 }, (_, index) => `live-${index + 1}`));
+  assert.equal(runCli(dir, ['report', '--format', 'html']).code, 0);
+  const ids = [...dumpDom(path.join(dir, 'reports', 'report.html')).dom.matchAll(/data-id="([^"]*)"/g)].map((match) => match[1]);
+  assert.deepEqual([...ids].sort(), [...keys].sort(), 'the HTML rows carry the same keys, each once');
+});
+
 test('a moved case: outputs under recovered/ and extracted/ point into the case where it is now', (t) => {
   const before = makeTempDir('report-moved');
   const kase = buildReportCase(before);
@@ -797,7 +816,7 @@ sys.stdin.read()`;
   const header = records[0] ?? [];
   const row = records.find((record) => record[0] === 'live') ?? [];
   const cell = (column: string): string | undefined => row[header.indexOf(column)];
-  assert.deepEqual(header.slice(-3), ['crtime', 'exe', 'cmdline']);
+  assert.deepEqual(header.slice(-4), ['crtime', 'exe', 'cmdline', 'key']);
   assert.equal(cell('comm'), 'kworker/0:1');
   assert.equal(cell('exe'), fs.readlinkSync(`/proc/${pid}/exe`));
   const argv0 = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';

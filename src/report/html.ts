@@ -97,7 +97,7 @@ function cell(r,c){var v=r[idx[c]],td;
  return el("td",numeric[c]?"num":null,v);}
 function render(){var list=visible();var pages=Math.max(1,Math.ceil(list.length/state.per));if(state.page>=pages)state.page=pages-1;
  tbody.textContent="";var start=state.page*state.per;var frag=document.createDocumentFragment();
- list.slice(start,start+state.per).forEach(function(r){var tr=el("tr",String(r[idx.status]).replace(/[^a-z]/g,""));tr.setAttribute("data-id",r[idx.finding]+"-"+r[idx.id]);shown.forEach(function(s){tr.appendChild(cell(r,s[0]));});frag.appendChild(tr);});
+ list.slice(start,start+state.per).forEach(function(r){var tr=el("tr",String(r[idx.status]).replace(/[^a-z]/g,""));tr.setAttribute("data-id",r[idx.key]);shown.forEach(function(s){tr.appendChild(cell(r,s[0]));});frag.appendChild(tr);});
  tbody.appendChild(frag);
  if(list.length===0){var tr=el("tr");var td=el("td","empty",rows.length===0?"No findings.":"No finding matches the filter.");td.colSpan=shown.length;tr.appendChild(td);tbody.appendChild(tr);}
  info.textContent=list.length===0?"0 findings":("findings "+(start+1)+"\\u2013"+Math.min(start+state.per,list.length)+" of "+list.length+(list.length!==rows.length?" (filtered from "+rows.length+")":""));

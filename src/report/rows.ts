@@ -53,6 +53,12 @@ export interface Finding {
   /** A live item's process: its executable and command line (each argument in the display form, quoted where needed). */
   exe: string | null;
   cmdline: string | null;
+  /**
+   * The row's key, unique in a report: `live-ID` (items.id), `image-ID` (image_inodes.id), or
+   * `extraction-ID` (extractions.id: an inode copied by its number that no scan listed). `finding`
+   * and `id` alone are not unique: an extraction's id and an image inode's may be the same number.
+   */
+  key: string;
 }
 
 export const FINDING_COLUMNS: ReadonlyArray<keyof Finding> = [
@@ -60,7 +66,7 @@ export const FINDING_COLUMNS: ReadonlyArray<keyof Finding> = [
   'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'dtime', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'status', 'sha256',
   'bytes', 'output', 'note', 'image', 'offset_sectors', 'state', 'recoverable', 'held_by',
   // Added later: last, so CSV readers that count columns keep working.
-  'crtime', 'exe', 'cmdline',
+  'crtime', 'exe', 'cmdline', 'key',
 ];
 
 interface LiveRow {
@@ -133,7 +139,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),
       note: [threadNote(row), row.r_complete === null ? NO_COPY_YET : row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
       image: null, offset_sectors: null, state: null, recoverable: null, held_by: null,
-      exe, cmdline,
+      exe, cmdline, key: `live-${row.id}`,
     };
   }
   // One row per inode of each file system, however often it was scanned (SHOWN_INODES).
@@ -165,7 +171,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       status: row.e_complete === null || (row.e_complete === 0 && row.e_output === null) ? (row.recoverable ? 'not copied' : 'unrecoverable') : row.e_complete ? 'complete' : 'incomplete',
       sha256: row.e_sha256, bytes: row.e_bytes, output: relative(caseDir, row.e_output),
       note: [row.e_note, nameNote?.text ?? null, olderScan].filter((part): part is string => part !== null).join('; ') || null, image: displayText(row.image),
-      offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: heldBy, exe: null, cmdline: null,
+      offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: heldBy, exe: null, cmdline: null, key: `image-${row.id}`,
     };
   }
   // Inodes extracted by number (`image extract --inode N`) that no scan of the case listed, a live
@@ -184,6 +190,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       status: row.complete === 1 ? 'complete' : row.output === null ? 'not copied' : 'incomplete', sha256: row.sha256, bytes: row.bytes, output: relative(caseDir, row.output),
       note: [row.note, 'extracted by its number (image extract --inode) when no scan of the image as it was then listed it (id is the extraction\'s)'].filter((part): part is string => part !== null).join('; '),
       image: displayText(row.image), offset_sectors: row.offset_sectors, state: null, recoverable: null, held_by: null, exe: null, cmdline: null,
+      key: `extraction-${row.id}`,
     };
   }
 }
