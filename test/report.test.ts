@@ -695,6 +695,65 @@ function dumpDom(file: string, fragment = ''): { dom: string; stderr: string } {
   }
 }
 
+/**
+ * A page of headless Chromium driven over the DevTools protocol on a pipe (--remote-debugging-pipe:
+ * commands on fd 3, answers on fd 4, each JSON ended by a NUL), for what --dump-dom cannot do: change
+ * the fragment of a page already open, go back. `evaluate` runs an expression in the page and returns its value.
+ */
+async function openPage(url: string): Promise<{ evaluate: (expression: string) => Promise<unknown>; close: () => Promise<void> }> {
+  const profile = fs.mkdtempSync('/tmp/unlinked-chromium-');
+  const browser = spawn(chromium(), ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
+  const toBrowser = browser.stdio[3] as NodeJS.WritableStream;
+  const fromBrowser = browser.stdio[4] as NodeJS.ReadableStream;
+  const waiting = new Map<number, { resolve: (value: Record<string, unknown>) => void; reject: (error: Error) => void }>();
+  let pending = '';
+  fromBrowser.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    for (let end = pending.indexOf('\0'); end >= 0; end = pending.indexOf('\0')) {
+      const message = JSON.parse(pending.slice(0, end)) as { id?: number; result?: Record<string, unknown>; error?: { message: string } };
+      pending = pending.slice(end + 1);
+      const waiter = message.id === undefined ? undefined : waiting.get(message.id);
+      if (waiter === undefined) continue;
+      waiting.delete(message.id ?? 0);
+      if (message.error !== undefined) waiter.reject(new Error(message.error.message));
+      else waiter.resolve(message.result ?? {});
+    }
+  });
+  let nextId = 1;
+  const send = (method: string, params: Record<string, unknown>, sessionId?: string): Promise<Record<string, unknown>> => new Promise((resolve, reject) => {
+    const id = nextId++;
+    waiting.set(id, { resolve, reject });
+    toBrowser.write(`${JSON.stringify({ id, method, params, ...(sessionId === undefined ? {} : { sessionId }) })}\0`);
+  });
+  const close = async (): Promise<void> => {
+    if (browser.exitCode === null && browser.signalCode === null) {
+      const exited = new Promise((resolve) => browser.once('exit', resolve));
+      browser.kill('SIGTERM');
+      await exited;
+    }
+    fs.rmSync(profile, { recursive: true, force: true });
+  };
+  try {
+    const { targetId } = await send('Target.createTarget', { url: 'about:blank' });
+    const { sessionId } = await send('Target.attachToTarget', { targetId, flatten: true }) as { sessionId: string };
+    const evaluate = async (expression: string): Promise<unknown> => {
+      const { result, exceptionDetails } = await send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true }, sessionId) as { result: { value?: unknown }; exceptionDetails?: unknown };
+      if (exceptionDetails !== undefined) throw new Error(`in the page: ${JSON.stringify(exceptionDetails)}`);
+      return result.value;
+    };
+    await send('Page.navigate', { url }, sessionId);
+    for (let tries = 0; (await evaluate(`document.readyState === "complete" && location.href === ${JSON.stringify(url)} && document.getElementById("pageinfo") !== null`)) !== true; tries++) {
+      if (tries > 200) throw new Error(`${url} did not load`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return { evaluate, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
 test('HTML in headless Chromium: no network, no console error, all rows, sortable, canaries inert', (t) => {
   const dir = reportCase(t);
   assert.equal(runCli(dir, ['report', '--format', 'html']).code, 0);
@@ -732,6 +791,30 @@ test('HTML links: a case path with # % ? and spaces is URL-encoded segment by se
   // On stdout the report's place is unknown: links are absolute, encoded the same way.
   const stdout = runCli(dir, ['report', '--format', 'html', '--out', '-']).stdout;
   assert.ok(stdout.includes(`"linkBase":"${pathToFileURL(dir).pathname}/"`), 'absolute link base, encoded');
+});
+
+test('HTML in headless Chromium: the fragment is the whole view: a key it leaves out goes back to its default, on a new fragment and on Back', async (t) => {
+  const dir = reportCase(t);
+  assert.equal(runCli(dir, ['report', '--format', 'html']).code, 0);
+  const url = pathToFileURL(path.join(dir, 'reports', 'report.html')).href;
+  const page = await openPage(`${url}#kind=fd&sort=size-desc`);
+  t.after(() => page.close());
+  // The view as the page shows it: the filter box, the kind box, how many rows, the sorted column, the first row.
+  const view = (): Promise<unknown> => page.evaluate(`[document.getElementById("q").value, document.getElementById("kind").value, document.getElementById("findings").getAttribute("data-visible"),
+    (document.querySelector("th.sorted-asc, th.sorted-desc") || {}).className || "", document.querySelector("tbody tr").getAttribute("data-id")]`);
+  // A new fragment, once the page has reacted to it (hashchange).
+  const go = (change: string): Promise<unknown> => page.evaluate(`new Promise(function (done) { window.addEventListener("hashchange", function () { setTimeout(done, 0); }, { once: true }); ${change}; })`);
+  // Items of kind fd: 1, 6 and 9 (lsof only); the largest first (6000 bytes).
+  assert.deepEqual(await view(), ['', 'fd', '3', 'sorted-desc', 'live-6']);
+  await go('location.hash = "q=sshd"');
+  assert.deepEqual(await view(), ['sshd', '', '1', '', 'live-9'], 'kind and sort left out: every kind, unsorted');
+  // nginx: its 8 items and the image inode they held (held_by).
+  await go('location.hash = "q=nginx"');
+  assert.deepEqual(await view(), ['nginx', '', '9', '', 'live-3']);
+  await go('history.back()');
+  assert.deepEqual(await view(), ['sshd', '', '1', '', 'live-9']);
+  await go('history.back()');
+  assert.deepEqual(await view(), ['', 'fd', '3', 'sorted-desc', 'live-6'], 'Back restores the first view, its filter box emptied');
 });
 
 test('HTML fragment: a malformed escape is taken as typed, and a value may hold "="', (t) => {

@@ -61,7 +61,9 @@ pre{white-space:pre-wrap;word-break:break-all;margin:0;font-size:12px}
 
 // The fragment (#sort=size-desc&q=...&kind=...) is typed or pasted by people: a value is what follows
 // the first '=' (a filter may hold one), and a malformed escape such as "#q=100%" is taken as typed;
-// decodeURIComponent would throw and leave the table empty. The CSP hash is computed from this text.
+// decodeURIComponent would throw and leave the table empty. The fragment is the whole view: a key it
+// leaves out is back to its default (Back to "#kind=fd" from "#q=x" shows every kind again).
+// The CSP hash is computed from this text.
 const SCRIPT = `
 (function(){
 "use strict";
@@ -80,7 +82,7 @@ var head=table.querySelector("thead tr");
 shown.forEach(function(s){var th=el("th",null,s[1]);th.setAttribute("data-col",s[0]);th.addEventListener("click",function(){if(state.sort===s[0])state.desc=!state.desc;else{state.sort=s[0];state.desc=false;}state.page=0;render();});head.appendChild(th);});
 var kinds={};rows.forEach(function(r){kinds[r[idx.kind]]=1;});
 var kindSelect=document.getElementById("kind");Object.keys(kinds).sort().forEach(function(k){var o=el("option",null,k);o.value=k;kindSelect.appendChild(o);});
-function parseHash(){var h=location.hash.replace(/^#/,"");h.split("&").forEach(function(p){var eq=p.indexOf("="),k=eq<0?p:p.slice(0,eq),v=eq<0?"":p.slice(eq+1);try{v=decodeURIComponent(v);}catch(e){}if(k==="sort"){var m=v.match(/^(.*)-(asc|desc)$/);if(m&&idx[m[1]]!==undefined){state.sort=m[1];state.desc=m[2]==="desc";}}else if(k==="q"){state.q=v;}else if(k==="kind"){state.kind=v;}});document.getElementById("q").value=state.q;kindSelect.value=state.kind;}
+function parseHash(){state.sort=null;state.desc=false;state.q="";state.kind="";state.page=0;var h=location.hash.replace(/^#/,"");h.split("&").forEach(function(p){var eq=p.indexOf("="),k=eq<0?p:p.slice(0,eq),v=eq<0?"":p.slice(eq+1);try{v=decodeURIComponent(v);}catch(e){}if(k==="sort"){var m=v.match(/^(.*)-(asc|desc)$/);if(m&&idx[m[1]]!==undefined){state.sort=m[1];state.desc=m[2]==="desc";}}else if(k==="q"){state.q=v;}else if(k==="kind"){state.kind=v;}});document.getElementById("q").value=state.q;kindSelect.value=state.kind;}
 function exact(x,y){var p=BigInt(x),q=BigInt(y);return p<q?-1:p>q?1:0;}
 function compare(a,b){var i=idx[state.sort],x=a[i],y=b[i];if(x===y)return 0;if(x===null)return 1;if(y===null)return -1;var r=numeric[state.sort]?exact(x,y):String(x).localeCompare(String(y));return state.desc?-r:r;}
 function visible(){var q=state.q.toLowerCase();var out=rows.filter(function(r){if(state.kind&&r[idx.kind]!==state.kind)return false;if(!q)return true;for(var i=0;i<r.length;i++){if(r[i]!==null&&String(r[i]).toLowerCase().indexOf(q)>=0)return true;}return false;});if(state.sort)out.sort(compare);return out;}
