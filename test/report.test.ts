@@ -221,6 +221,17 @@ test('bodyfile: an owner that is not known is -1, never written as root (0); mac
   assert.match(timeline, /,2048,\.a\.\.,r\/rrw-r--r--,-1,-1,300,"<inode 300> \(deleted: deleted in \/evidence\/web01\.dd at sector 2048\)"/);
 });
 
+test('bodyfile: an item with no time known (lsof alone saw it) has four times 0, none put in their place; mactime leaves it out of the timeline, as docs/reports.md says', (t) => {
+  const dir = reportCase(t, (db) => db.exec(`UPDATE items SET atime = NULL, mtime = NULL, ctime = NULL, uid = NULL, gid = NULL, mode = NULL WHERE id = 9`));
+  const out = path.join(dir, 'body.txt');
+  assert.equal(runCli(dir, ['report', '--format', 'bodyfile', '--out', out]).code, 0);
+  const lines = fs.readFileSync(out, 'utf8').trimEnd().split('\n');
+  assert.deepEqual(lines.filter((line) => line.endsWith('|0|0|0|0')), ['0|/tmp/lsof-only (deleted) (deleted: pid 777 sshd fd 9, snapshot 1)|555|-/----------|-1|-1|42|0|0|0|0']);
+  const timeline = execFileSync('mactime', ['-b', out, '-d', '-z', 'UTC'], { encoding: 'utf8' });
+  assert.ok(!timeline.includes('lsof-only'), 'mactime drops a line whose times are all 0');
+  assert.ok(timeline.includes('"/tmp/bad-utf8-\\xff\\xfe.bin (deleted: pid 4242 nginx fd 8, snapshot 1)"'), 'the lines with times are there');
+});
+
 test('summary: items lsof did not see count as /proc only when lsof ran, even when it listed nothing', (t) => {
   let summary: CaseSummary | null = null;
   reportCase(t, (db) => {
