@@ -232,6 +232,17 @@ test('bodyfile: an item with no time known (lsof alone saw it) has four times 0,
   assert.ok(timeline.includes('"/tmp/bad-utf8-\\xff\\xfe.bin (deleted: pid 4242 nginx fd 8, snapshot 1)"'), 'the lines with times are there');
 });
 
+test('an item with no name stored says so in the CSV note and the bodyfile name; no path is made up', (t) => {
+  const dir = reportCase(t, (db) => db.exec(`UPDATE items SET path = X'' WHERE id = 9`));
+  const records = readCsv(runCli(dir, ['report', '--format', 'csv', '--out', '-']).stdout);
+  const header = records[0] ?? [];
+  const row = records.find((record) => record[header.indexOf('key')] === 'live-9') ?? [];
+  assert.deepEqual(['path', 'path_b64', 'note'].map((column) => row[header.indexOf(column)]), ['', '',
+    'no name: none was recorded for this item; no copy made yet (recover not run on it, or stopped before it: a report written before the copies, as triage writes its first); seen by lsof only']);
+  const body = runCli(dir, ['report', '--format', 'bodyfile', '--out', '-']).stdout.split('\n');
+  assert.deepEqual(body.filter((line) => line.includes('pid 777')).map((line) => line.split('|')[1]), ['<no name> (deleted: pid 777 sshd fd 9, snapshot 1; no name: none was recorded for this item)']);
+});
+
 test('summary: items lsof did not see count as /proc only when lsof ran, even when it listed nothing', (t) => {
   let summary: CaseSummary | null = null;
   reportCase(t, (db) => {

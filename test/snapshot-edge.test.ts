@@ -437,7 +437,7 @@ sys.stdin.read()`;
   assert.equal(plain[0]?.split('\t')[2], 'a\\x0ab\\xff\\xe2\\x80\\xaeexe');
 });
 
-test('a deleted file whose path is longer than PATH_MAX (readlink fails) is listed with no name, and recovered (root)', async (t) => {
+test('a deleted file whose path is longer than PATH_MAX (readlink fails) is listed with no name, and recovered; the reports say why it has none (root)', async (t) => {
   const dir = makeTempDir('deep');
   const caseDir = makeTempDir('deep-case', '/dev/shm');
   const script = String.raw`import os, sys
@@ -463,6 +463,18 @@ sys.stdin.read()`;
   assert.equal(recovered.code, 0, recovered.stderr);
   const [copy] = json<Array<{ complete: boolean; output: string }>>(recovered);
   assert.deepEqual([copy?.complete, fs.readFileSync(copy?.output ?? '', 'utf8')], [true, 'deep down']);
+  // No path is made up for it; the reports say why there is none (CSV and HTML in the note, the bodyfile in its name).
+  const why = "no name: its fd's link could not be read (readlink ENAMETOOLONG: a path longer than PATH_MAX, 4096 bytes; processes.read_error)";
+  const csv = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout.split('\r\n');
+  const header = csv[0]?.split(',') ?? [];
+  const row = csv[1]?.split(',') ?? [];
+  // Up to path and path_b64 no cell of this row holds a comma.
+  assert.deepEqual(['path', 'path_b64'].map((column) => row[header.indexOf(column)]), ['', '']);
+  assert.ok(csv[1]?.includes(`,"${why}",`), 'the note says why');
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']).stdout;
+  assert.ok(html.includes(JSON.stringify(why)), 'the HTML row carries the note');
+  const body = runCli(caseDir, ['report', '--format', 'bodyfile', '--out', '-']).stdout;
+  assert.equal(body.split('|')[1], `<no name> (deleted: pid ${pid} python3 fd ${fd}, snapshot 1; ${why})`);
 });
 
 test('a deleted running binary whose path is longer than PATH_MAX (readlink of exe fails) is listed as the exe it is, named from maps, and recovered (root)', async (t) => {

@@ -25,7 +25,10 @@ export function bodyfileName(finding: Finding): string {
   // An image finding claims no bytes (path_b64 '') for a placeholder (`<inode N>`) or for a name fls
   // printed with '^' where a control byte was: mactime shows only this line, so it says which.
   const inexact = finding.finding === 'image' && finding.path_b64 === '' && finding.path.includes('^') ? "; name as fls printed it, '^' for a control byte" : '';
-  return `${finding.path} (deleted: ${where}${inexact})`.replace(/\|/g, '\\x7c');
+  // A live item whose name could not be read (longer than PATH_MAX) is no bare " (deleted: ...)": said, no path made up.
+  const name = finding.nameMissing == null ? finding.path : '<no name>';
+  const why = finding.nameMissing == null ? '' : `; ${finding.nameMissing}`;
+  return `${name} (deleted: ${where}${inexact}${why})`.replace(/\|/g, '\\x7c');
 }
 
 /** ls-style mode as TSK writes it: "r/rrw-r--r--" (name type / meta type, then permissions). */

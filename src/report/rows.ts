@@ -59,6 +59,8 @@ export interface Finding {
    * and `id` alone are not unique: an extraction's id and an image inode's may be the same number.
    */
   key: string;
+  /** Why a live item has no name (path ''): said in its note, and in the bodyfile's name; not a column. */
+  nameMissing?: string | null;
 }
 
 export const FINDING_COLUMNS: ReadonlyArray<keyof Finding> = [
@@ -74,6 +76,7 @@ interface LiveRow {
   fd: number | null; path: Buffer; dev: string | null; inode: number | null; size: number | null; mode: number | null; uid: number | null;
   gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; mount_point: Buffer | null; fs_type: string | null;
   fs_uuid: string | null; btime_ns: string | null; in_proc: number; in_lsof: number; lsof_note: string | null; inode_text: string | null; size_text: string | null; thread_of: number | null;
+  read_error: string | null;
   r_output: string | null; r_bytes: number | null; r_sha256: string | null; r_complete: number | null; r_note: string | null;
 }
 
@@ -106,7 +109,8 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
     SELECT i.id, i.snapshot_id, s.host, i.pid, i.start_time, i.comm, i.kind, i.fd, i.path, i.dev, i.inode, i.size, i.mode, i.uid, i.gid,
            i.atime, i.mtime, i.ctime, i.btime_ns, i.mount_point, i.fs_type, i.fs_uuid, i.in_proc, i.in_lsof, i.lsof_note,
            ${exactText('i.inode', 'inode_text')}, ${exactText('i.size', 'size_text')},
-           r.output AS r_output, r.bytes AS r_bytes, r.sha256 AS r_sha256, r.complete AS r_complete, r.note AS r_note, p.thread_of
+           r.output AS r_output, r.bytes AS r_bytes, r.sha256 AS r_sha256, r.complete AS r_complete, r.note AS r_note, p.thread_of,
+           CASE WHEN length(i.path) = 0 THEN p.read_error END AS read_error
     FROM items i JOIN snapshots s ON s.id = i.snapshot_id
     LEFT JOIN processes p ON p.snapshot_id = i.snapshot_id AND p.pid = i.pid
     LEFT JOIN recoveries r ON r.id = ${shownCopy('recoveries', 'item_id', 'i.id')}
@@ -129,6 +133,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
   for (const row of live.iterate() as IterableIterator<LiveRow>) {
     const { exe, cmdline } = processText(row.snapshot_id, row.pid);
     const sources = [row.in_proc ? 'proc' : null, row.in_lsof ? 'lsof' : null].filter(Boolean).join('+');
+    const nameMissing = row.path.length === 0 ? missingName(row.fd, row.read_error) : null;
     yield {
       finding: 'live', id: row.id, snapshot_id: row.snapshot_id, host: displayText(row.host), pid: row.pid, start_time: row.start_time, comm: row.comm,
       kind: row.kind, fd: row.fd, path: displayBytes(row.path), path_b64: row.path.toString('base64'), dev: row.dev, inode: readU64(row.inode, row.inode_text),
@@ -137,9 +142,9 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       // A copy refused before it started (no room, another file system, a process gone) left no file: not copied.
       status: row.r_complete === null || (row.r_complete === 0 && row.r_output === null) ? 'not copied' : row.r_complete ? 'complete' : 'incomplete',
       sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),
-      note: [threadNote(row), row.r_complete === null ? NO_COPY_YET : row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
+      note: [nameMissing, threadNote(row), row.r_complete === null ? NO_COPY_YET : row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
       image: null, offset_sectors: null, state: null, recoverable: null, held_by: null,
-      exe, cmdline, key: `live-${row.id}`,
+      exe, cmdline, key: `live-${row.id}`, nameMissing,
     };
   }
   // One row per inode of each file system, however often it was scanned (SHOWN_INODES).
@@ -201,6 +206,16 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
  * byte of a name as '^': a name holding '^' may hold other bytes there (its bytes are unknown, so no
  * path_b64 claims them); a name without one is exact, but one of several names of a reused inode.
  */
+/**
+ * Why a live item has no name: the walk could not read its fd's link (a path longer than PATH_MAX:
+ * readlink fails with ENAMETOOLONG) and said so in processes.read_error. No path is made up for it.
+ */
+function missingName(fd: number | null, readError: string | null): string {
+  const code = fd === null ? undefined : readError?.split('; ').map((part) => new RegExp(`^fd ${fd}: readlink (\\S+):`).exec(part)?.[1]).find((found) => found !== undefined);
+  if (code === undefined) return 'no name: none was recorded for this item';
+  return `no name: its fd's link could not be read (readlink ${code}${code === 'ENAMETOOLONG' ? ': a path longer than PATH_MAX, 4096 bytes' : ''}; processes.read_error)`;
+}
+
 /** pid is a thread's TID when the file is in that thread's own fd table: said, with its process. */
 function threadNote(row: { pid: number; thread_of: number | null }): string | null {
   return row.thread_of === null ? null : `held by thread ${row.pid} of process ${row.thread_of} in an fd table of its own (unshare(CLONE_FILES)), not the process's`;
