@@ -765,8 +765,10 @@ async function openPage(url: string): Promise<{ evaluate: (expression: string) =
       return result.value;
     };
     await send('Page.navigate', { url }, sessionId);
-    for (let tries = 0; (await evaluate(`document.readyState === "complete" && location.href === ${JSON.stringify(url)} && document.getElementById("pageinfo") !== null`)) !== true; tries++) {
-      if (tries > 200) throw new Error(`${url} did not load`);
+    // Asked until the page has loaded (an evaluation while the old page is left may fail: asked again).
+    const loaded = `document.readyState === "complete" && location.href === ${JSON.stringify(url)} && document.getElementById("pageinfo").textContent !== ""`;
+    for (let tries = 0; (await evaluate(loaded).catch(() => false)) !== true; tries++) {
+      if (tries > 400) throw new Error(`${url} did not load`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     return { evaluate, close };
