@@ -754,7 +754,8 @@ async function openPage(url: string): Promise<{ evaluate: (expression: string) =
       browser.kill('SIGTERM');
       await exited;
     }
-    fs.rmSync(profile, { recursive: true, force: true });
+    // Its helper processes may still be writing there a moment after it exits: tried again.
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     const { targetId } = await send('Target.createTarget', { url: 'about:blank' });
