@@ -34,6 +34,8 @@ export interface ExtSuperblock {
    */
   needsRecovery: boolean;
   extents: boolean;
+  /** INCOMPAT_FILETYPE: directory entries carry a file type byte and a one-byte name length. */
+  fileType: boolean;
   /**
    * RO_COMPAT_BIGALLOC: blocks allocated in clusters of several (s_log_cluster_size). The Sleuth Kit
    * 4.11.1 cannot read such a file system at all ("Cannot determine file system type"); debugfs can.
@@ -52,6 +54,7 @@ export interface ExtSuperblock {
 export const EXT_MAGIC = 0xef53;
 const COMPAT_HAS_JOURNAL = 0x4;
 const COMPAT_ORPHAN_FILE = 0x1000;
+const INCOMPAT_FILETYPE = 0x2;
 const INCOMPAT_RECOVER = 0x4;
 const INCOMPAT_EXTENTS = 0x40;
 const INCOMPAT_64BIT = 0x80;
@@ -110,6 +113,7 @@ export function parseExtSuperblock(block: Buffer): ExtSuperblock | null {
     hasJournal: (compat & COMPAT_HAS_JOURNAL) !== 0,
     needsRecovery: (incompat & INCOMPAT_RECOVER) !== 0,
     extents: (incompat & INCOMPAT_EXTENTS) !== 0,
+    fileType: (incompat & INCOMPAT_FILETYPE) !== 0,
     bigalloc: (block.readUInt32LE(0x64) & RO_COMPAT_BIGALLOC) !== 0,
     firstDataBlock: block.readUInt32LE(0x14),
     blocksPerGroup: block.readUInt32LE(0x20),

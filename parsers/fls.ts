@@ -42,3 +42,8 @@ export function parseFls(text: string): ParseResult<FlsEntry> {
   });
   return result;
 }
+
+/** A name's bytes as fls prints them (tsk_print_sanitized): each byte 0x01-0x1f as '^', latin1 like parseFls' names. */
+export function tskPrinted(name: Buffer): string {
+  return name.toString('latin1').replace(/[\x01-\x1f]/g, '^');
+}

@@ -2,6 +2,7 @@
 import { parseBtrfsSuperblock } from './btrfsSuperblock.js';
 import { parseDebugfsStat, parseLsdel } from './debugfs.js';
 import { parseDebugfsStats, parseInodeDumps } from './debugfsStats.js';
+import { parseExtDirectory } from './extDirectory.js';
 import { parseExtSuperblock } from './extSuperblock.js';
 import { parseFls } from './fls.js';
 import { parseFsstat } from './fsstat.js';
@@ -37,7 +38,9 @@ export const BYTE_PARSERS = {
   'ext-superblock': parseExtSuperblock,
   'btrfs-superblock': parseBtrfsSuperblock,
   'orphan-file': (content: Buffer) => parseOrphanFile(content, 1024),
+  /** A directory's content; the captures are of 1 KiB-block file systems with the filetype feature. */
+  'ext-directory': (content: Buffer) => parseExtDirectory(content, { blockSize: 1024, fileType: true, inodesCount: 4096 }),
 } as const;
 
 /** The modules behind the registry (types.ts holds shared shapes, not a parser). */
-export const PARSER_MODULES = ['btrfsSuperblock', 'debugfs', 'debugfsStats', 'extSuperblock', 'fls', 'fsstat', 'ils', 'istat', 'lsof', 'mmls', 'orphanFile', 'procfs'] as const;
+export const PARSER_MODULES = ['btrfsSuperblock', 'debugfs', 'debugfsStats', 'extDirectory', 'extSuperblock', 'fls', 'fsstat', 'ils', 'istat', 'lsof', 'mmls', 'orphanFile', 'procfs'] as const;

@@ -8,7 +8,8 @@ import { PARSER_MODULES, TEXT_PARSERS } from '../parsers/index.js';
 import { parseMmls } from '../parsers/mmls.js';
 import { parseFsstat } from '../parsers/fsstat.js';
 import { ilsTime, parseIls } from '../parsers/ils.js';
-import { parseFls } from '../parsers/fls.js';
+import { parseFls, tskPrinted } from '../parsers/fls.js';
+import { parseExtDirectory, type ExtDirectory } from '../parsers/extDirectory.js';
 import { parseBtrfsSuperblock } from '../parsers/btrfsSuperblock.js';
 import { parseIstat } from '../parsers/istat.js';
 import { parseDebugfsStat, parseLsdel } from '../parsers/debugfs.js';
@@ -37,6 +38,52 @@ for (const folder of ['tsk', 'debugfs']) {
     });
   }
 }
+
+/** What fls -d lists as deleted from a parse: tsk_fs_dir_add keeps a name and inode once, an allocated one winning; "." and ".." not listed. */
+function tskDeleted(directory: ExtDirectory): Array<[string, number]> {
+  const deleted = new Map<string, boolean>();
+  for (const entry of directory.records) {
+    const key = JSON.stringify([tskPrinted(entry.name), entry.inode]);
+    deleted.set(key, (deleted.get(key) ?? true) && entry.deleted);
+  }
+  return [...deleted].filter(([key, gone]) => gone && !/^\["\.\.?",/.test(key)).map(([key]) => JSON.parse(key) as [string, number]).sort();
+}
+
+// Directory contents dumped by debugfs beside TSK's own listing of them (fixtures/ext_directory/README.md).
+for (const [name, inodesCount] of [['htree-ext3-1k-root', 4096], ['htree-ext4-1k-csum', 59840], ['htree-ext3-1k-node', 4096]] as const) {
+  test(`ext directory golden: ${name} read as fls reads it, its htree index named`, () => {
+    const content = fs.readFileSync(path.join(fixturesDir, 'ext_directory', `${name}.bin`));
+    const directory = parseExtDirectory(content, { blockSize: 1024, fileType: true, inodesCount });
+    const listed = parseFls(read('ext_directory', `${name}.fls.txt`)).records.filter((entry) => entry.deleted).map((entry): [string, number] => [entry.name, entry.inode]).sort();
+    assert.deepEqual(tskDeleted(directory), listed);
+    const actual = {
+      indexRanges: directory.indexRanges, warnings: directory.warnings, entries: directory.records.length,
+      read: directory.records.filter((entry) => entry.deleted || entry.inIndex).map((entry) => ({ ...entry, name: tskPrinted(entry.name) })),
+    };
+    const expectedPath = path.join(fixturesDir, 'ext_directory', `${name}.expected.json`);
+    if (process.env['UPDATE_GOLDEN'] === '1' || !fs.existsSync(expectedPath)) fs.writeFileSync(expectedPath, `${JSON.stringify(actual, null, 1)}\n`);
+    assert.deepEqual(JSON.parse(JSON.stringify(actual)), JSON.parse(fs.readFileSync(expectedPath, 'utf8')));
+  });
+}
+
+test('ext directory: the names fls reads out of dx_root and dx_node bytes lie in the index ranges, a leaf\'s deleted names do not', () => {
+  const parse = (name: string, inodesCount: number) => parseExtDirectory(fs.readFileSync(path.join(fixturesDir, 'ext_directory', `${name}.bin`)), { blockSize: 1024, fileType: true, inodesCount });
+  const root = parse('htree-ext3-1k-root', 4096);
+  // dx_root_info at 24, then count 4 of the limit 124 dx_entries from 32.
+  assert.deepEqual(root.indexRanges, [{ kind: 'dx_root', start: 24, end: 64 }]);
+  const deleted = (directory: ExtDirectory) => directory.records.filter((entry) => entry.deleted).map((entry) => [entry.offset, entry.inode, tskPrinted(entry.name), entry.inIndex]);
+  assert.deepEqual(deleted(root).filter(([, inode]) => inode === 2049 || inode === 2210), [[28, 2049, '^', true], [2008, 2210, 'f160', false]]);
+  // With metadata_csum the limit leaves room for the 8-byte dx_tail at the block's end.
+  const csum = parse('htree-ext4-1k-csum', 59840);
+  assert.deepEqual(csum.indexRanges, [{ kind: 'dx_root', start: 24, end: 32 + 8 * 23 }, { kind: 'dx_root', start: 1016, end: 1024 }]);
+  assert.deepEqual(deleted(csum).filter(([, , , inIndex]) => inIndex === true).map(([, inode, printed]) => [inode, printed]), [[21, '^']]);
+  // Indirect levels 1: the dx_root points at two dx_node blocks (136 full, 137), each a fake entry and dx_entries.
+  const node = parse('htree-ext3-1k-node', 4096);
+  assert.deepEqual(node.indexRanges, [
+    { kind: 'dx_root', start: 24, end: 32 + 8 * 2 }, { kind: 'dx_node', start: 136 * 1024, end: 137 * 1024 }, { kind: 'dx_node', start: 137 * 1024, end: 137 * 1024 + 8 + 8 * 8 },
+  ]);
+  assert.deepEqual(deleted(node).filter(([, , , inIndex]) => inIndex === false).map(([, inode, printed]) => [inode, printed]), [[2121, `${'L'.repeat(236)}0007`]]);
+});
 
 test('every parser module is in the registry', () => {
   const modules = fs.readdirSync(path.join(repoRoot, 'parsers')).filter((file) => file.endsWith('.ts') && file !== 'index.ts' && file !== 'types.ts').map((file) => file.replace(/\.ts$/, ''));
