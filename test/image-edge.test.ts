@@ -907,3 +907,38 @@ test('an orphan found only through a deleted name fls printed (ils took it for n
   const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
   assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.found_by, entry.last_name]), [[12, 'orphan', 'fls', 'secret.txt']]);
 });
+
+test('fls reads an htree directory\'s index blocks as deleted entries: no name nor inode is taken from them; the deleted names of its leaf blocks keep their exact bytes', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'htree');
+  const image = path.join(dir, 'htree.img');
+  execFileSync('truncate', ['-s', '32M', image]);
+  // No metadata_csum (ext3): the dx_root limit is 124, so dx_root_info `01 08 00 00` reads as an entry of inode 2049.
+  execFileSync('mkfs.ext3', ['-q', '-F', '-b', '1024', '-N', '4096', '-E', 'hash_seed=66666666-7777-8888-9999-000000000000', image], { stdio: 'ignore' });
+  const source = path.join(dir, 'src.txt');
+  fs.writeFileSync(source, 'hi\n');
+  // Inodes in turn: d 12, hide 13, n 14, d/f0.. from 15, so the file written 2035th is 2049: hide/victim.
+  // n's 540 names of 240 bytes fill more than the 124 leaf blocks a dx_root points at: a dx_node level.
+  const long = (index: number) => `${'L'.repeat(236)}${String(index).padStart(4, '0')}`;
+  const writes = ['mkdir d', 'mkdir hide', 'mkdir n'];
+  for (let index = 0; index < 2100; index++) writes.push(index === 2034 ? `write ${source} hide/victim` : `write ${source} d/f${index}`);
+  writes.push('cd n', ...Array.from({ length: 540 }, (_, index) => `write ${source} ${long(index)}`));
+  execFileSync('debugfs', ['-w', '-f', '-', image], { input: `${writes.join('\n')}\n`, stdio: ['pipe', 'ignore', 'ignore'] });
+  const indexed = spawnSync('e2fsck', ['-f', '-y', '-D', image], { stdio: 'ignore' });
+  assert.ok(indexed.status === 0 || indexed.status === 1, `e2fsck -D exited ${indexed.status}`);
+  // Deleted the ext2 way (names left in the slack of the entry before): d/f100, d/f12 and n/L..0007. The victim's only name
+  // goes with its directory's content (size 0), and ctime 0 keeps it off ils' lists: only fls' index misreading names it.
+  execFileSync('debugfs', ['-w', '-f', '-', image], {
+    input: `kill_file d/f100\nunlink d/f100\nkill_file d/f12\nunlink d/f12\nkill_file hide/victim\nsif <2049> ctime 0\nsif hide size 0\ncd n\nkill_file ${long(7)}\nunlink ${long(7)}\n`, stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  assert.match(execFileSync('debugfs', ['-c', '-R', 'htree n', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), /Indirect levels: 1\n/);
+  const printed = execFileSync('fls', ['-r', '-d', '-p', image], { encoding: 'latin1' }).split('\n').filter((line) => !line.includes('$OrphanFiles'));
+  // With this hash seed, a dx_entry's block number also reads as an entry: of inode 27, d/f12, whose real name fls finds too.
+  assert.deepEqual(printed.sort(), ['', '-/r * 2049:\td/^', '-/r * 27:\td/^', 'r/r * 27:\td/f12', 'r/r * 115:\td/f100', `r/r * 2122:\tn/${long(7)}`].sort());
+
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.found_by, entry.last_name, entry.last_name_exact]), [
+    [27, 'deleted', 'ils', 'd/f12', true], [115, 'deleted', 'ils', 'd/f100', true], [2122, 'deleted', 'ils', `n/${long(7)}`, true],
+  ]);
+  assert.match(scan.stderr, /^warning: sector 0: fls read 2 deleted names out of the htree index blocks of 1 directories \(d \(inode 12\): 2\): index bytes, not names: left out$/m);
+});

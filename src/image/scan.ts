@@ -1,7 +1,9 @@
 // Scan a raw image or block device for orphan inodes (open but unlinked when the image was taken)
 // and deleted inodes, file system by file system, and store what was found in one transaction.
 // Per file system: fsstat, ils -aL, ils -r, fls -rd (and icat of the orphan file) run side by side;
-// one debugfs -c batch describes every candidate inode as soon as the ils lists are in.
+// one debugfs -c batch describes every candidate inode as soon as the ils lists are in. The
+// directories holding deleted names are then read (debugfs -c dump), so that what fls read out of
+// an htree index block is not taken for a name (indexNames.ts).
 import { specialFileType } from '../util/mode.js';
 import { UnlinkedError, oneLine } from '../errors.js';
 import { displayBytes } from '../util/bytes.js';
@@ -13,7 +15,7 @@ import type { FsstatInfo } from '../../parsers/fsstat.js';
 import { ilsTime, type IlsInode } from '../../parsers/ils.js';
 import { parseOrphanFile } from '../../parsers/orphanFile.js';
 import type { ParseResult } from '../../parsers/types.js';
-import { debugfsCatToBuffer, debugfsInodeDumps, debugfsStatMany } from '../tools/debugfs.js';
+import { debugfsCatToBuffer, debugfsDumpMany, debugfsInodeDumps, debugfsStatMany } from '../tools/debugfs.js';
 import { flsDeletedNames } from '../tools/fls.js';
 import { fsstat } from '../tools/fsstat.js';
 import { icatToBuffer } from '../tools/icat.js';
@@ -22,6 +24,7 @@ import { istat } from '../tools/istat.js';
 import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
 import { hasNoFileType, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
+import { dropIndexNames, type DirectoryAccess, type DirectoryFacts } from './indexNames.js';
 import { followOrphanChain } from './orphanChain.js';
 import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, liveWarning, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 
@@ -453,7 +456,21 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     described.foundBy = by;
     deleted.set(inode, described);
   }
-  const flsResult = await names;
+  const flsNames = await names;
+  let flsResult: typeof flsNames = null;
+  if (flsNames !== null) {
+    // Names read out of htree index blocks are not names: dropped before any is used.
+    try {
+      const checked = await dropIndexNames(flsNames.records, { blockSize: superblock.blockSize, fileType: superblock.fileType, inodesCount: superblock.inodesCount }, directoryAccess(source.path, offset, recorder, workDir, warn));
+      checked.warnings.forEach(warn);
+      if (checked.unchecked > 0) scanned.partial = true;
+      flsResult = { ...flsNames, records: checked.records };
+    } catch (error) {
+      scanned.partial = true;
+      warn(`reading the directories that hold deleted names failed (${oneLine(error)}): the names fls found were kept as it printed them, although one read out of an htree index block would be no name`);
+      flsResult = flsNames;
+    }
+  }
   if (flsResult !== null) {
     // An inode a deleted name points at that no list holds (ils takes one whose ctime is 0 for never
     // used): looked at itself, one debugfs batch for all of them. fls says whether it is allocated
@@ -579,6 +596,26 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
         : 'nor from ils: left null'));
   }
   return finish(scanned, superblock, await facts);
+}
+
+/** The directories that hold deleted names, looked at through debugfs -c: `stat` for what each is, `dump` for its content. */
+function directoryAccess(image: string, offset: number, recorder: CommandRecorder, workDir: string, warn: (message: string) => void): DirectoryAccess {
+  const complaints = (said: readonly string[]) => said.forEach((complaint) => warn(`debugfs said (reading directories): ${complaint}`));
+  return {
+    async describe(inodes) {
+      const parsed = await debugfsStatMany(image, offset, inodes, recorder, workDir);
+      complaints(parsed.complaints);
+      const facts = new Map<number, DirectoryFacts>();
+      for (const stat of parsed.records) if (stat.size !== null) facts.set(stat.inode, { directory: stat.type === 'directory', size: stat.size, inline: stat.inlineData });
+      return facts;
+    },
+    async read(directories) {
+      const contents = new Map<number, Buffer>();
+      const result = await debugfsDumpMany(image, offset, directories, (inode, content) => contents.set(inode, content), recorder, workDir);
+      complaints(result.complaints);
+      return contents;
+    },
+  };
 }
 
 /** Why ils lists an inode in neither list although it was used: TSK takes an inode whose ctime is 0 for one never used. */

@@ -187,6 +187,50 @@ export async function debugfsCatToBuffer(image: string, offsetSectors: number, i
   });
 }
 
+/** Bytes of content per `dump` batch: what one debugfs process leaves in the scratch directory at most. */
+const DUMP_BATCH_BYTES = 64 << 20;
+
+/**
+ * `dump <N> N` of many small inodes (directories), one debugfs process per batch, each file handed to
+ * `consume` and removed. `inodes` carry their size (from `stat`), so a batch never holds more than
+ * DUMP_BATCH_BYTES (one inode larger than that alone) and is refused when the case disk has no room.
+ * An inode whose file is missing or not `size` bytes long is not handed over: it is in `unread`.
+ */
+export async function debugfsDumpMany(
+  image: string, offsetSectors: number, inodes: ReadonlyArray<{ inode: number; size: number }>, consume: (inode: number, content: Buffer) => void,
+  recorder: CommandRecorder, workDir: string,
+): Promise<{ unread: number[]; complaints: string[] }> {
+  const unread: number[] = [];
+  const said = new Set<string>();
+  if (inodes.length === 0) return { unread, complaints: [] };
+  await withScratch(workDir, async (dir) => {
+    for (let start = 0; start < inodes.length; ) {
+      let bytes = 0;
+      let end = start;
+      while (end < inodes.length && (end === start || bytes + (inodes[end]?.size ?? 0) <= DUMP_BATCH_BYTES)) bytes += inodes[end++]?.size ?? 0;
+      const batch = inodes.slice(start, end);
+      start = end;
+      const room = freeBytes(workDir);
+      if (room !== null && room - KEEP_FREE_BYTES < bytes) throw new UnlinkedError('TOOL_FAILED', `no room on the case's disk for debugfs's dump of ${batch.length} directories (${bytes} bytes; ${room} bytes free, ${KEEP_FREE_BYTES >> 20} MiB kept for the case database)`);
+      const commands = path.join(dir, 'dump.txt');
+      fs.writeFileSync(commands, batch.map(({ inode }) => `dump <${inode}> ${inode}\n`).join(''), { mode: 0o600 });
+      const output = await run('debugfs', ['-c', '-n', '-f', path.basename(commands), device(image, offsetSectors, dir)], {
+        timeoutMs: batch.length > 100 ? WALK_TIMEOUT_MS : SHORT_TIMEOUT_MS, recorder, ...inScratch(dir),
+      });
+      for (const { inode, size } of batch) {
+        const file = path.join(dir, String(inode));
+        const content = fs.existsSync(file) ? fs.readFileSync(file) : null;
+        fs.rmSync(file, { force: true });
+        if (content === null || content.length !== size) unread.push(inode);
+        else consume(inode, content);
+      }
+      fs.rmSync(commands);
+      for (const line of output.stderr.split('\n').map((text) => text.trim())) if (line !== '' && !/^debugfs \d/.test(line)) said.add(line);
+    }
+  });
+  return { unread, complaints: [...said] };
+}
+
 /** What debugfs dumps into, in the scratch directory it runs in: a request is one line of text, parsed
  * by debugfs (quotes, spaces), so the name is relative and plain whatever the case directory's path. */
 const DUMP_NAME = 'dump.out';
