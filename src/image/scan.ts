@@ -248,6 +248,21 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   // file. fls walks every directory, the longest of them all: started first (each start costs this
   // thread some milliseconds), its names are wanted only at the end.
   const names = flsDeletedNames(source.path, offset, recorder).catch(fail('fls -rd (names of deleted files)'));
+  // Names read out of htree index blocks are not names: dropped before any is used, the directories
+  // read as soon as fls is through (beside the debugfs batch of step 2, not after it).
+  const checkedNames = names.then(async (flsNames) => {
+    if (flsNames === null) return null;
+    try {
+      const checked = await dropIndexNames(flsNames.records, { blockSize: superblock.blockSize, fileType: superblock.fileType, inodesCount: superblock.inodesCount }, directoryAccess(source.path, offset, recorder, workDir, warn));
+      checked.warnings.forEach(warn);
+      if (checked.unchecked > 0) scanned.partial = true;
+      return { ...flsNames, records: checked.records };
+    } catch (error) {
+      scanned.partial = true;
+      warn(`reading the directories that hold deleted names failed (${oneLine(error)}): the names fls found were kept as it printed them, although one read out of an htree index block would be no name`);
+      return flsNames;
+    }
+  });
   const facts = fsstat(source.path, offset, recorder).catch(fail('fsstat'));
   const orphanFileInode = superblock.orphanFileInode;
   const orphanFile = orphanFileInode === null || orphanFileInode === 0
@@ -262,7 +277,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   /** Neither inode list: what the orphan chain and the orphan file name is all that is found, through debugfs. */
   const withoutTsk = unlinked === null && removed === null;
   if (withoutTsk && !superblock.bigalloc) {
-    await Promise.all([facts, orphanFile, names]);
+    await Promise.all([facts, orphanFile, checkedNames]);
     scanned.failure = `The Sleuth Kit cannot read this ext file system: ${scanned.warnings.join('; ')}`;
     return finish(scanned, superblock, null);
   }
@@ -456,21 +471,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     described.foundBy = by;
     deleted.set(inode, described);
   }
-  const flsNames = await names;
-  let flsResult: typeof flsNames = null;
-  if (flsNames !== null) {
-    // Names read out of htree index blocks are not names: dropped before any is used.
-    try {
-      const checked = await dropIndexNames(flsNames.records, { blockSize: superblock.blockSize, fileType: superblock.fileType, inodesCount: superblock.inodesCount }, directoryAccess(source.path, offset, recorder, workDir, warn));
-      checked.warnings.forEach(warn);
-      if (checked.unchecked > 0) scanned.partial = true;
-      flsResult = { ...flsNames, records: checked.records };
-    } catch (error) {
-      scanned.partial = true;
-      warn(`reading the directories that hold deleted names failed (${oneLine(error)}): the names fls found were kept as it printed them, although one read out of an htree index block would be no name`);
-      flsResult = flsNames;
-    }
-  }
+  const flsResult = await checkedNames;
   if (flsResult !== null) {
     // An inode a deleted name points at that no list holds (ils takes one whose ctime is 0 for never
     // used): looked at itself, one debugfs batch for all of them. fls says whether it is allocated
