@@ -11,6 +11,7 @@ import { parseDebugfsStats, parseInodeDumps, type DebugfsInode, type InodeDump }
 import type { ParseResult } from '../../parsers/types.js';
 import { SHORT_TIMEOUT_MS, STREAM_STALL_MS, WALK_TIMEOUT_MS, copyTimeoutMs } from './limits.js';
 import { KEEP_FREE_BYTES, freeBytes } from '../util/caseSpace.js';
+import { sweepLeftovers } from '../util/leftovers.js';
 
 /** Inodes per debugfs process: about 600 bytes of output each, so a batch stays near 12 MB. */
 const STAT_BATCH = 20_000;
@@ -37,7 +38,8 @@ const inScratch = (scratch: string) => ({ cwd: scratch });
 
 /** A private scratch directory in workDir (the case directory), removed after fn. */
 async function withScratch<T>(workDir: string, fn: (dir: string) => Promise<T>): Promise<T> {
-  sweepLeftovers(workDir);
+  // Those of scans that were killed (SIGKILL leaves no chance to clean up).
+  sweepLeftovers(workDir, { pattern: /^\.debugfs-(\d+)-[A-Za-z0-9]{6}$/, folders: true });
   const dir = fs.mkdtempSync(path.join(workDir, `${SCRATCH_PREFIX}${process.pid}-`));
   try {
     return await fn(dir);
@@ -56,33 +58,6 @@ const DEBUGFS_ENV = { TZ: 'GMT' } as const;
 
 /** Scratch directories are named `.debugfs-PID-XXXXXX`, PID that of the unlinked process that made it. */
 const SCRATCH_PREFIX = '.debugfs-';
-
-/**
- * Remove the scratch directories of scans that were killed (SIGKILL leaves no chance to clean up):
- * those whose PID no longer runs. One of a process that runs (another scan of the same case) stays.
- */
-function sweepLeftovers(workDir: string): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(workDir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const pid = /^\.debugfs-(\d+)-[A-Za-z0-9]{6}$/.exec(name)?.[1];
-    if (pid === undefined || isRunning(Number(pid))) continue;
-    fs.rmSync(path.join(workDir, name), { recursive: true, force: true });
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /**
  * `stat <N>` of many inodes, one debugfs process per batch. The command and output files go into a
