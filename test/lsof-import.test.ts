@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fixturesDir } from './helpers/paths.js';
@@ -10,6 +11,7 @@ import { makeTempDir, startHolder } from './helpers/holder.js';
 import { json, runCli, startCli } from './helpers/cli.js';
 import type { LiveItemJson } from '../src/store/items.js';
 import { writeLsofCapture } from './bench/lsofImport.js';
+import { mountTmpfs } from './helpers/tmpfs.js';
 
 const fixture = (name: string) => path.join(fixturesDir, 'lsof', name);
 
@@ -287,4 +289,38 @@ test('lsof import says lsof\'s own warnings once, a capture imported before, and
   assert.ok(again.stderr.includes(`warning: this capture (sha256 ${sha}) was imported before, as snapshot 1: its items are in the case 2 times now (list --snapshot N shows one import)\n`), again.stderr);
   const empty = runCli(caseDir, ['lsof', 'import', capture, '--host', '']);
   assert.deepEqual([empty.code, empty.stderr], [2, 'unlinked: --host is empty: give the name of the host the capture comes from, or leave --host out\n']);
+});
+
+test('lsof import into a case that cannot be written says so and where, not that the capture cannot be read: read-only media, a full disk (root)', (t) => {
+  const dir = makeTempDir('lsof-import-unwritable');
+  const capture = path.join(dir, 'cap.txt');
+  fs.copyFileSync(fixture('plain-L1.txt'), capture);
+  const big = path.join(dir, 'bigcap.txt');
+  writeLsofCapture(big, 300_000); // 9 MB: more than the 6 MiB disk of the case below
+  assert.ok(fs.statSync(big).size > 8 << 20);
+  const caseDir = path.join(dir, 'case');
+  assert.equal(runCli(caseDir, ['lsof', 'import', capture, '-q']).code, 0);
+  const lsofDir = path.join(caseDir, 'lsof');
+  // The case's lsof folder on read-only media (a bind mount of it, read-only).
+  execFileSync('mount', ['--bind', lsofDir, lsofDir]);
+  let mounted = true;
+  const small = mountTmpfs('lsof-import-full', 6);
+  t.after(() => {
+    if (mounted) execFileSync('umount', [lsofDir]);
+    small.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  execFileSync('mount', ['-o', 'remount,bind,ro', lsofDir]);
+  const readOnly = runCli(caseDir, ['lsof', 'import', capture]);
+  assert.equal(readOnly.code, 1);
+  assert.equal(readOnly.stderr, `unlinked: cannot copy the capture into the case folder ${lsofDir}: its file system is read-only (the case keeps a copy of every capture it imports); nothing was imported\n`);
+  execFileSync('umount', [lsofDir]);
+  mounted = false;
+  const full = runCli(small.dir, ['lsof', 'import', big]);
+  assert.equal(full.code, 1);
+  assert.equal(full.stderr, `unlinked: cannot copy the capture into the case folder ${path.join(small.dir, 'lsof')}: its file system has no space or no free inodes left (the case keeps a copy of every capture it imports); nothing was imported\n`);
+  assert.deepEqual(fs.readdirSync(path.join(small.dir, 'lsof')), [], 'no part of the copy left');
+  const db = new Database(path.join(small.dir, 'case.sqlite'), { readonly: true });
+  assert.equal(db.prepare('SELECT count(*) FROM snapshots').pluck().get(), 0);
+  db.close();
 });

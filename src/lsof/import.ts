@@ -1,7 +1,7 @@
 // `lsof import`: output captured elsewhere becomes a snapshot of source lsof, in one transaction.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UnlinkedError, errnoCode } from '../errors.js';
+import { UnlinkedError, errnoCode, oneLine } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { LsofItemizer, crossCheckLsof } from '../store/lsof.js';
@@ -9,7 +9,8 @@ import { finishSnapshot, insertSnapshotRow } from '../store/snapshots.js';
 import { TOOL_VERSION } from '../version.js';
 import { ingestLsofFile, type IngestResult } from './ingest.js';
 import { absolutePath } from '../util/cwd.js';
-import { caseFolder } from '../util/caseFolder.js';
+import { cannotWriteWhy, caseFolder } from '../util/caseFolder.js';
+import { tryOr } from '../util/tryOr.js';
 import { onSignalExit } from '../util/interrupt.js';
 
 export interface ImportResult extends IngestResult {
@@ -32,6 +33,60 @@ export function captureFile(file: string): string {
   return absolute;
 }
 
+/** Bytes copied per read: a capture of hundreds of megabytes is copied in constant memory. */
+const COPY_CHUNK = 1 << 20;
+
+/**
+ * Copy the capture into the case, telling a capture that cannot be read (BAD_INPUT) from a case
+ * folder that cannot be written (read-only media, a full disk): each said as what it is, and where.
+ */
+function copyCapture(source: string, copy: string): void {
+  const cannotRead = (error: unknown): UnlinkedError => new UnlinkedError('BAD_INPUT', `cannot read ${source}: ${errnoCode(error) === 'ENOENT' ? 'no such file' : (errnoCode(error) ?? oneLine(error))}`, { cause: error });
+  const cannotWrite = (error: unknown): UnlinkedError =>
+    new UnlinkedError('CASE', `cannot copy the capture into the case folder ${path.dirname(copy)}: ${cannotWriteWhy(error)} (the case keeps a copy of every capture it imports); nothing was imported`, { cause: error });
+  let input: number;
+  try {
+    input = fs.openSync(source, 'r');
+  } catch (error) {
+    throw cannotRead(error);
+  }
+  try {
+    let output: number;
+    try {
+      output = fs.openSync(copy, 'wx', fs.fstatSync(input).mode & 0o777);
+    } catch (error) {
+      throw cannotWrite(error);
+    }
+    try {
+      const buffer = Buffer.allocUnsafe(COPY_CHUNK);
+      for (;;) {
+        let read: number;
+        try {
+          read = fs.readSync(input, buffer, 0, COPY_CHUNK, null);
+        } catch (error) {
+          throw cannotRead(error);
+        }
+        if (read === 0) break;
+        try {
+          for (let written = 0; written < read; ) written += fs.writeSync(output, buffer, written, read - written);
+        } catch (error) {
+          throw cannotWrite(error);
+        }
+      }
+    } catch (error) {
+      tryOr(() => fs.closeSync(output), undefined);
+      throw error;
+    }
+    try {
+      fs.closeSync(output); // a network file system may say only now that the bytes did not fit
+    } catch (error) {
+      throw cannotWrite(error);
+    }
+  } finally {
+    fs.closeSync(input);
+  }
+}
+
 export async function importLsof(db: Db, file: string, host: string | null, lsofDir: string): Promise<ImportResult> {
   const absolute = captureFile(file);
   caseFolder(lsofDir);
@@ -46,11 +101,11 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
   // Stopped by a signal (the process exits without unwinding): that file goes, as in the finally below.
   const unhook = onSignalExit(forget);
   try {
-    fs.copyFileSync(absolute, copy, fs.constants.COPYFILE_EXCL);
+    copyCapture(absolute, copy);
   } catch (error) {
     unhook();
-    fs.rmSync(copy, { force: true });
-    throw new UnlinkedError('BAD_INPUT', `cannot read ${absolute}: ${errnoCode(error) ?? String(error)}`);
+    tryOr(() => fs.rmSync(copy, { force: true }), undefined);
+    throw error;
   }
   db.exec('BEGIN IMMEDIATE');
   try {

@@ -21,10 +21,15 @@ export function caseFolder(dir: string, what = 'the case folder'): string {
   try {
     makeDirs(dir);
   } catch (error) {
-    const code = errnoCode(error);
-    throw new UnlinkedError('CASE', `cannot create ${what} ${dir}: ${(code === undefined ? undefined : WHY[code]) ?? oneLine(error)}`, { cause: error });
+    throw new UnlinkedError('CASE', `cannot create ${what} ${dir}: ${cannotWriteWhy(error)}`, { cause: error });
   }
   return dir;
+}
+
+/** Why a file or folder of the case could not be made or written, in words (its file system read-only, full, ...). */
+export function cannotWriteWhy(error: unknown): string {
+  const code = errnoCode(error);
+  return (code === undefined ? undefined : WHY[code]) ?? oneLine(error);
 }
 
 /**
