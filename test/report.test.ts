@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeTempDir } from './helpers/holder.js';
+import { fixturesDir } from './helpers/paths.js';
 import { HOSTILE_NAMES, REPORT_CASE_FINDINGS, buildReportCase } from './helpers/reportCase.js';
 import { runCli, startCli } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
@@ -871,6 +872,34 @@ test('a Ctrl-C while a report is written leaves no half report and no temporary 
   report.child.kill('SIGINT');
   assert.equal(await report.exited, 1, report.stderr);
   assert.deepEqual(fs.readdirSync(reports), []);
+});
+
+test('a report killed (SIGKILL) while it is written leaves its temporary file, which the next report removes; one of a report still being written, or one the case names, stays', async (t) => {
+  const dir = makeTempDir('report-sigkill');
+  const caseDir = path.join(dir, 'case');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // 100,000 findings from an lsof capture: the HTML report takes a second or more to write.
+  const capture = path.join(dir, 'big.F0.txt');
+  writeLsofCapture(capture, 1_000_000);
+  assert.equal(runCli(caseDir, ['lsof', 'import', capture, '-q']).code, 0);
+  const reports = path.join(caseDir, 'reports');
+  fs.mkdirSync(reports, { recursive: true });
+  const report = startCli(caseDir, ['report', '--format', 'html']);
+  const partial = `report.html.partial-${report.child.pid}`;
+  for (let tries = 0; tries < 400 && !(fs.statSync(path.join(reports, partial), { throwIfNoEntry: false })?.size ?? 0); tries++) await new Promise((resolve) => setTimeout(resolve, 5));
+  report.child.kill('SIGKILL');
+  await report.exited;
+  assert.deepEqual(fs.readdirSync(reports), [partial], 'caught while writing');
+  // One of an unlinked that runs (this test's process), and a capture the case imported that happens to have such a name.
+  const running = `report.html.partial-${process.pid}`;
+  fs.writeFileSync(path.join(reports, running), 'being written');
+  const gone = spawnSync('true').pid;
+  const imported = path.join(reports, `report.html.partial-${gone}`);
+  fs.copyFileSync(path.join(fixturesDir, 'lsof', 'plain-L1.txt'), imported);
+  assert.equal(runCli(caseDir, ['lsof', 'import', imported, '-q']).code, 0);
+  const next = runCli(caseDir, ['report', '--format', 'html', '-q']);
+  assert.equal(next.code, 0, next.stderr);
+  assert.deepEqual(fs.readdirSync(reports).sort(), ['report.html', running, path.basename(imported)].sort());
 });
 
 test('CSV: a live item no copy was made of yet (a report before recover, as triage writes its first) says so in its note, not a bare "not copied"', (t) => {

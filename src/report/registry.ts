@@ -12,6 +12,7 @@ import { writeHtml } from './html.js';
 import { writeJson } from './json.js';
 import { absolutePath } from '../util/cwd.js';
 import { caseFolder } from '../util/caseFolder.js';
+import { sweepLeftovers } from '../util/leftovers.js';
 
 export interface ReportInput {
   db: Db;
@@ -77,6 +78,9 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
   }
   const relativeCase = path.relative(path.dirname(target), paths.dir);
   const temporary = `${target}.partial-${process.pid}`;
+  // Those of runs killed (SIGKILL) while they wrote this report: never one the case names as evidence.
+  const leftover = new RegExp(`^${path.basename(target).replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}\\.partial-(\\d+)$`);
+  sweepLeftovers(path.dirname(target), { pattern: leftover, keep: (file) => evidenceAt(db, paths, file) !== null });
   // Opened here, so a folder that cannot be written (permissions, /proc, /sys, read-only media) is
   // said as that, about the report's path, not as an error of a temporary file.
   let fd: number;
