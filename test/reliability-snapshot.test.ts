@@ -218,3 +218,52 @@ test('a case on a full file system: the snapshot fails with one line, nothing ha
     fs.rmSync(caseDir, { recursive: true, force: true });
   }
 });
+
+for (const store of ['inline', 'thread'] as const) {
+  test(`a snapshot that waited for another writer of the case is dated when its walk began, not when it started waiting (${store} store)`, async (t) => {
+    const caseDir = makeTempDir('dated-case', '/dev/shm');
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    t.after(() => {
+      sleeper.kill('SIGKILL');
+      fs.rmSync(caseDir, { recursive: true, force: true });
+    });
+    const kase = openCase(caseDir, { create: true });
+    kase.db.exec('BEGIN IMMEDIATE');
+    const snapshot = execFileAsync(process.execPath, [cliPath, '--case', caseDir, 'snapshot', '--pid', String(sleeper.pid), '--no-lsof', '--json', '-q'], { env: storeEnv(store) });
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const released = Date.now();
+    kase.db.exec('COMMIT');
+    kase.close();
+    const { stdout } = await snapshot;
+    const id = (JSON.parse(stdout) as { snapshot_id: number }).snapshot_id;
+    const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+    const row = db.prepare(`SELECT started_at, finished_at FROM snapshots WHERE id = ?`).get(id) as { started_at: string; finished_at: string };
+    db.close();
+    assert.ok(Date.parse(row.started_at) >= released, `started_at ${row.started_at} is before the lock was let go (${new Date(released).toISOString()})`);
+    assert.ok(Date.parse(row.finished_at) >= Date.parse(row.started_at));
+  });
+}
+
+test('captures a killed snapshot or import left in lsof/ (no row names them, their PID gone) are removed by the next snapshot; those a row names, or of a running PID, are kept (root)', async (t) => {
+  const caseDir = makeTempDir('capture-leftovers-case', '/dev/shm');
+  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+  t.after(() => {
+    sleeper.kill('SIGKILL');
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  await execFileAsync(process.execPath, [cliPath, '--case', caseDir, 'snapshot', '--pid', String(sleeper.pid), '--json', '-q']);
+  const lsofDir = path.join(caseDir, 'lsof');
+  const named = fs.readdirSync(lsofDir);
+  assert.equal(named.length, 1, 'the first snapshot\'s own capture');
+  // A PID that runs no process (the kernel's pid_max is at most 4194304).
+  const gone = 4194304 + 1;
+  const running = sleeper.pid ?? 0;
+  const leftovers = [`live-20261205T000000000Z-${gone}.F0.txt`, `.import-${gone}-1.partial`];
+  const kept = [`live-20261205T000000000Z-${running}.F0.txt`, `.import-${running}-1.partial`, 'notes.txt'];
+  for (const name of [...leftovers, ...kept]) fs.writeFileSync(path.join(lsofDir, name), 'p1\n');
+  await execFileAsync(process.execPath, [cliPath, '--case', caseDir, 'snapshot', '--pid', String(sleeper.pid), '--json', '-q']);
+  const after = fs.readdirSync(lsofDir);
+  for (const name of leftovers) assert.ok(!after.includes(name), `${name} removed`);
+  for (const name of [...kept, ...named]) assert.ok(after.includes(name), `${name} kept`);
+  assert.equal(after.length, kept.length + named.length + 1, 'and the second snapshot\'s own capture');
+});

@@ -11,6 +11,7 @@ import { ingestLsofFile, type IngestResult } from './ingest.js';
 import { absolutePath } from '../util/cwd.js';
 import { cannotWriteWhy, caseFolder } from '../util/caseFolder.js';
 import { tryOr } from '../util/tryOr.js';
+import { sweepCaptureLeftovers } from './captures.js';
 import { onSignalExit } from '../util/interrupt.js';
 
 export interface ImportResult extends IngestResult {
@@ -145,6 +146,8 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
     await new Promise((resolve) => setTimeout(resolve, 5));
     db.exec('COMMIT');
     uncommitted = null;
+    // Copies left by imports killed (SIGKILL) before they were stored, and captures of killed snapshots.
+    sweepCaptureLeftovers(db, lsofDir);
     return { ...ingested, snapshotId, items: check.lsofOnly, unreadable };
   } catch (error) {
     if (db.inTransaction) db.exec('ROLLBACK');

@@ -18,6 +18,7 @@ import { TOOL_VERSION } from '../version.js';
 import { processOf } from './tasks.js';
 import { mayWait, probeMounts, type ProbeResult, type UnansweredMount } from './mountProbe.js';
 import { deletedBindMounts, type DeletedBindMount } from './mounts.js';
+import { sweepCaptureLeftovers } from '../lsof/captures.js';
 import { coveredWarning, foreignPidNsWarning, hidepidWarning, readProcView, type ProcView } from './procView.js';
 import { listPids, walkPids } from './walk.js';
 import { startWalkWatchdog } from './walkWatchdog.js';
@@ -160,6 +161,8 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     const committed = await store.commit(lsofStatus, warnings);
     uncommittedCapture?.unhook();
     uncommittedCapture = null;
+    // Captures of snapshots killed (SIGKILL) before they were stored: no row names them, their PID is gone.
+    sweepCaptureLeftovers(kase.db, path.join(kase.paths.dir, 'lsof'));
     return { snapshotId: committed.snapshotId, counts: walk.counts, items: committed.items, itemsByKind: committed.itemsByKind, lsofStatus, crossCheck, warnings, unanswered, viewLimited };
   } catch (error) {
     uncommittedCapture?.unhook();

@@ -7,7 +7,7 @@ import { ingestLsofFile } from '../lsof/ingest.js';
 import type { ItemKind, WalkResult } from '../proc/types.js';
 import type { WalkChunk } from '../proc/walk.js';
 import { commandRecorder } from './commands.js';
-import type { Db } from './db.js';
+import { nowIso, type Db } from './db.js';
 import { crossCheckLsof, type CrossCheck } from './lsof.js';
 import { WalkWriter, finishSnapshot, insertSnapshotRow, type SnapshotMeta } from './snapshots.js';
 
@@ -37,7 +37,9 @@ export class SnapshotTransaction {
   ) {
     db.exec('BEGIN IMMEDIATE');
     try {
-      this.snapshotId = insertSnapshotRow(db, meta);
+      // Dated when the lock is ours, just before the walk: not when the command began, which may have
+      // waited for another writer of the case (up to the busy timeout) while the files changed.
+      this.snapshotId = insertSnapshotRow(db, { ...meta, startedAt: nowIso() });
       this.writer = new WalkWriter(db, this.snapshotId);
       this.recorder = commandRecorder(db);
     } catch (error) {
