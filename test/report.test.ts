@@ -1043,3 +1043,17 @@ test('CSV and HTML: an image inode whose extraction wrote no file is "unrecovera
   const html = runCli(dir, ['report', '--format', 'html', '--out', '-']).stdout;
   assert.match(html, /<div class="card bad"><b>0<\/b><span>extracted incomplete<\/span>|<div class="card "><b>0<\/b><span>extracted incomplete<\/span>/);
 });
+
+test('an item of an imported lsof capture, which recover cannot copy here, is not "no copy made yet" in the CSV note: it says only its own host can copy it', (t) => {
+  const caseDir = makeTempDir('imported-note-case', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  const capture = path.join(caseDir, '..', `${path.basename(caseDir)}.F0`);
+  t.after(() => fs.rmSync(capture, { force: true }));
+  fs.writeFileSync(capture, 'p4242\0c/bin/x\0\nf3\0tREG\0D0x803\0s10\0i77\0k0\0n/var/log/x (deleted)\0\n');
+  assert.equal(runCli(caseDir, ['lsof', 'import', capture, '--host', 'web01', '-q']).code, 0);
+  const records = readCsv(runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout);
+  const header = records[0] ?? [];
+  assert.deepEqual(records.slice(1).map((row) => [row[header.indexOf('path')], row[header.indexOf('status')], row[header.indexOf('note')]]), [
+    ['/var/log/x', 'not copied', 'no copy: an item of imported lsof output, which recover cannot copy here (only unlinked recover on its own host, while the process runs, can); seen by lsof only'],
+  ]);
+});

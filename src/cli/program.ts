@@ -198,10 +198,10 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .description('snapshot, recover everything (most fragile first), write reports/report.html and reports/items.csv')
     .option('--no-recover', 'snapshot and report only')
     .option('--no-lsof', 'do not run lsof')
-    .option('--follow-timeout <seconds>', 'follow the items still held, all at once after a first copy of each, for at most this long', once(parsePositiveNumber))
+    .option('--follow-timeout <seconds>', 'follow the items still held, all at once after a first copy of each, for at most this long (without it each item is copied once, as it is then: a file still written to is a point-in-time copy)', once(parsePositiveNumber))
     .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', once(parseStallSeconds))
     .option('--force-same-fs', 'allow the case on a file system that holds items being recovered')
-    .addHelpText('after', '\nExample:\n  sudo npx unlinked triage --case /mnt/usb/case-42')
+    .addHelpText('after', '\nExamples:\n  sudo npx unlinked triage --case /mnt/usb/case-42\n  sudo npx unlinked triage --case /mnt/usb/case-42 --follow-timeout 120   # also follow growing files for 2 minutes')
     .action(invoke(async () => (await import('../commands/triage.js')).triageCommand as Runner));
 
   for (const parent of [program, lsof, image]) addHelpCommand(parent);

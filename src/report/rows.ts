@@ -8,6 +8,8 @@ import { exactText, readU64, type U64 } from '../util/u64.js';
 
 /** A live item with no copy attempt at all (a report written before the copies, or recover never run). */
 const NO_COPY_YET = 'no copy made yet (recover not run on it, or stopped before it: a report written before the copies, as triage writes its first)';
+/** An item of an lsof capture imported from elsewhere: recover refuses it (the process is not here to read). */
+const IMPORTED_NO_COPY = 'no copy: an item of imported lsof output, which recover cannot copy here (only unlinked recover on its own host, while the process runs, can)';
 
 export interface Finding {
   finding: 'live' | 'image';
@@ -75,7 +77,7 @@ interface LiveRow {
   id: number; snapshot_id: number; host: string | null; pid: number; start_time: number | null; comm: string | null; kind: string;
   fd: number | null; path: Buffer; dev: string | null; inode: number | null; size: number | null; mode: number | null; uid: number | null;
   gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; mount_point: Buffer | null; fs_type: string | null;
-  fs_uuid: string | null; btime_ns: string | null; in_proc: number; in_lsof: number; lsof_note: string | null; inode_text: string | null; size_text: string | null; thread_of: number | null;
+  fs_uuid: string | null; btime_ns: string | null; snapshot_source: string; in_proc: number; in_lsof: number; lsof_note: string | null; inode_text: string | null; size_text: string | null; thread_of: number | null;
   read_error: string | null;
   r_output: string | null; r_bytes: number | null; r_sha256: string | null; r_complete: number | null; r_note: string | null;
 }
@@ -106,7 +108,7 @@ export function shownCopy(table: 'recoveries' | 'extractions', column: 'item_id'
 
 export function* findings(db: Db, caseDir: string): Generator<Finding> {
   const live = db.prepare(`
-    SELECT i.id, i.snapshot_id, s.host, i.pid, i.start_time, i.comm, i.kind, i.fd, i.path, i.dev, i.inode, i.size, i.mode, i.uid, i.gid,
+    SELECT i.id, i.snapshot_id, s.host, s.source AS snapshot_source, i.pid, i.start_time, i.comm, i.kind, i.fd, i.path, i.dev, i.inode, i.size, i.mode, i.uid, i.gid,
            i.atime, i.mtime, i.ctime, i.btime_ns, i.mount_point, i.fs_type, i.fs_uuid, i.in_proc, i.in_lsof, i.lsof_note,
            ${exactText('i.inode', 'inode_text')}, ${exactText('i.size', 'size_text')},
            r.output AS r_output, r.bytes AS r_bytes, r.sha256 AS r_sha256, r.complete AS r_complete, r.note AS r_note, p.thread_of,
@@ -142,7 +144,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       // A copy refused before it started (no room, another file system, a process gone) left no file: not copied.
       status: row.r_complete === null || (row.r_complete === 0 && row.r_output === null) ? 'not copied' : row.r_complete ? 'complete' : 'incomplete',
       sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),
-      note: [nameMissing, threadNote(row), row.r_complete === null ? NO_COPY_YET : row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
+      note: [nameMissing, threadNote(row), row.r_complete === null ? (row.snapshot_source === 'lsof' ? IMPORTED_NO_COPY : NO_COPY_YET) : row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
       image: null, offset_sectors: null, state: null, recoverable: null, held_by: null,
       exe, cmdline, key: `live-${row.id}`, nameMissing,
     };
