@@ -1189,7 +1189,7 @@ time.sleep(600)
   const prefixKept = (copy: RecoveredJson | undefined): void => {
     assert.ok(copy?.output !== null && copy?.output !== undefined && copy.bytes > 0, JSON.stringify(copy));
     assert.deepEqual([copy.item_id, copy.complete, copy.note], [huge?.id, false,
-      `interrupted (a Ctrl-C or SIGTERM stopped the copies) after ${copy.bytes} of its ${2 ** 50} bytes: the copy holds the first ${copy.bytes} bytes of the file, and its sha256 is theirs`]);
+      `interrupted (a Ctrl-C, SIGTERM or SIGHUP stopped the copies) after ${copy.bytes} of its ${2 ** 50} bytes: the copy holds the first ${copy.bytes} bytes of the file, and its sha256 is theirs`]);
     const zeros = crypto.createHash('sha256');
     const block = Buffer.alloc(1 << 24);
     for (let left = copy.bytes; left > 0; left -= Math.min(left, block.length)) zeros.update(block.subarray(0, Math.min(left, block.length)));
@@ -1208,9 +1208,116 @@ time.sleep(600)
   prefixKept(stoppedCopy);
   assert.deepEqual(notReached, {
     item_id: small?.id, pid, fd: small?.fd, kind: 'memfd', inode: small?.inode, output: null, bytes: 0, sha256: null, complete: false,
-    note: 'not copied: interrupted before its turn (a Ctrl-C or SIGTERM stopped the copies)',
+    note: 'not copied: interrupted before its turn (a Ctrl-C, SIGTERM or SIGHUP stopped the copies)',
   });
 });
+
+/** The rows of recoveries as a reader sees them while (or after) a recover runs. */
+interface RecoveryRow { item_id: number; output: string | null; bytes: number; sha256: string | null; complete: number; followed: number; finished_at: string | null; note: string | null }
+function recoveryRows(caseDir: string): RecoveryRow[] {
+  const file = path.join(caseDir, 'case.sqlite');
+  if (!fs.existsSync(file)) return [];
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare('SELECT item_id, output, bytes, sha256, complete, followed, finished_at, note FROM recoveries ORDER BY id').all() as RecoveryRow[];
+  } finally {
+    db.close();
+  }
+}
+
+/** The note of a followed copy's row until following ends; `at` when what it holds was hashed. */
+
+test('SIGHUP (a terminal or SSH session gone) stops the copies as SIGTERM does: followed copies end with what they hold, recorded and listed, the JSON printed, exit 3; a second SIGHUP (the shell passes its own on) does not stop it at once; a hung-up terminal on stderr is no stack trace nor abort (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'recover-sighup', `
+import os, time
+fd = os.memfd_create('growing')
+os.write(fd, b'x' * 12345)
+print(os.getpid(), flush=True)
+while True:
+    time.sleep(0.2)
+    os.write(fd, b'y' * 100)
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  /** `count` copies begun, the last one a second ago: copied once, and followed. */
+  const followed = async (count: number): Promise<void> => {
+    const recovered = path.join(caseDir, 'recovered');
+    await waitFor(() => fs.existsSync(recovered) && fs.readdirSync(recovered).filter((name) => name.includes('memfd_growing')).length === count, 20_000, `copy ${count} begun`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  };
+  /** The last copy's row and file: what was recorded is what the copy holds, listed once. */
+  const finalCopy = (): RecoveryRow => {
+    // Before the case is read here (a reader makes a WAL of its own).
+    assert.equal(fs.existsSync(path.join(caseDir, 'case.sqlite-wal')), false, 'the case database was closed');
+    const row = recoveryRows(caseDir).at(-1);
+    assert.ok(row?.output !== null && row?.output !== undefined && row.sha256 !== null, JSON.stringify(row));
+    assert.deepEqual([row.complete, row.followed, row.note], [0, 1, `still held open by process ${pid} when following was stopped (interrupted): the file may still grow`]);
+    const copy = fs.readFileSync(row.output);
+    assert.deepEqual([copy.length, sha256(copy)], [row.bytes, row.sha256]);
+    assert.ok(fs.readFileSync(path.join(caseDir, 'recovered', 'SHA256SUMS'), 'utf8').endsWith(`${row.sha256}  ${path.basename(row.output)}\n`));
+    return row;
+  };
+
+  const recover = startCli(caseDir, ['recover', '--follow-timeout', '120', '--json']);
+  t.after(() => {
+    if (recover.child.exitCode === null) recover.child.kill('SIGKILL');
+  });
+  await followed(1);
+  recover.child.kill('SIGHUP');
+  recover.child.kill('SIGHUP');
+  assert.equal(await recover.exited, 3, recover.stderr);
+  assert.equal(recover.stderr.split('\n')[0], 'unlinked: SIGHUP while following: the followed copies end with what they hold now, hashed and recorded (not complete); a Ctrl-C or SIGTERM stops at once (another SIGHUP does not)');
+  const [copy] = JSON.parse(recover.stdout) as RecoveredJson[];
+  const first = finalCopy();
+  assert.deepEqual([copy?.output, copy?.bytes, copy?.sha256], [first.output, first.bytes, first.sha256]);
+
+  // stdin and stderr on a terminal that hangs up (its master closed): every write to it fails with
+  // EIO, and node's restoring of the terminal's modes at exit with it.
+  const wrapper = spawn('python3', ['-c', String.raw`
+import os, subprocess, sys, threading
+master, slave = os.openpty()
+child = subprocess.Popen(sys.argv[1:], stdin=slave, stderr=slave, start_new_session=True)
+os.close(slave)
+def drain():
+    try:
+        while os.read(master, 4096):
+            pass
+    except OSError:
+        pass
+threading.Thread(target=drain, daemon=True).start()
+sys.stderr.write('%d\n' % child.pid)
+sys.stderr.flush()
+sys.stdin.readline()
+os.close(master)
+child.send_signal(1)
+child.send_signal(1)
+sys.stderr.write('exit %d\n' % child.wait())
+`, process.execPath, cliPath, '--case', caseDir, 'recover', '--follow-timeout', '120', '--json'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let said = '';
+  let printed = '';
+  wrapper.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()));
+  wrapper.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  const wrapped = new Promise((resolve) => wrapper.once('exit', resolve));
+  t.after(() => {
+    const child = Number(said.split('\n')[0]);
+    if (child > 0 && !said.includes('exit ')) {
+      try {
+        process.kill(child, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    if (wrapper.exitCode === null) wrapper.kill('SIGKILL');
+  });
+  await followed(2);
+  wrapper.stdin.end('hang up\n');
+  assert.equal(await wrapped, 0, said);
+  assert.equal(said.split('\n')[1], 'exit 3');
+  const [again] = JSON.parse(printed) as RecoveredJson[];
+  const row = finalCopy();
+  assert.deepEqual([again?.output, again?.sha256], [row.output, row.sha256]);
+  assert.notEqual(row.output, copy?.output);
+});
+
 
 test('one file held by several fds and processes (a log inherited by forked workers, a dup): copied once, the other items recorded with that copy and said so, listed once in SHA256SUMS (root)', async (t) => {
   const dir = makeTempDir('shared-file');

@@ -190,8 +190,8 @@ while True:
     const ours = db.prepare(`SELECT r.complete, r.note, r.sha256 FROM items i JOIN recoveries r ON r.item_id = i.id WHERE i.pid = ? AND i.size > 1e18`).all(holder.pid) as Array<{ complete: number; note: string; sha256: string | null }>;
     assert.equal(ours.length, 1, JSON.stringify(ours));
     const [row] = ours;
-    assert.ok(row?.complete === 0 && (row.note === 'not copied: interrupted before its turn (a Ctrl-C or SIGTERM stopped the copies)' ||
-      (/^interrupted \(a Ctrl-C or SIGTERM stopped the copies\) after \d+ of its 4611686018427387904 bytes: the copy holds the first \d+ bytes of the file, and its sha256 is theirs$/.test(row.note) && row.sha256 !== null)), JSON.stringify(ours));
+    assert.ok(row?.complete === 0 && (row.note === 'not copied: interrupted before its turn (a Ctrl-C, SIGTERM or SIGHUP stopped the copies)' ||
+      (/^interrupted \(a Ctrl-C, SIGTERM or SIGHUP stopped the copies\) after \d+ of its 4611686018427387904 bytes: the copy holds the first \d+ bytes of the file, and its sha256 is theirs$/.test(row.note) && row.sha256 !== null)), JSON.stringify(ours));
   } finally {
     db.close();
   }

@@ -1,12 +1,18 @@
 #!/usr/bin/env node
 // bin entry. The signal handlers come first, before any module loads (that takes a good part of
-// the start-up): a Ctrl-C or a SIGTERM at any moment stops with the message, never silently.
+// the start-up): a Ctrl-C, a SIGTERM or a hangup (SIGHUP: the terminal or the SSH session gone) at
+// any moment stops with the message, never silently.
+import fs from 'node:fs';
+import tty from 'node:tty';
 import { EXIT } from '../errors.js';
-import { runSignalExitHooks, stopCopies } from '../util/interrupt.js';
+import { copiesStopRequested, runSignalExitHooks, stopCopies } from '../util/interrupt.js';
 
 function onSignal(signal: NodeJS.Signals): void {
+  // A hangup often comes twice (the kernel's to the terminal's foreground jobs, the shell's passed
+  // on as it exits): it never turns the graceful stop it began into a stop at once.
+  if (signal === 'SIGHUP' && copiesStopRequested()) return;
   const stopping = stopCopies();
-  const again = `${signal === 'SIGINT' ? 'Ctrl-C' : signal} again stops at once`;
+  const again = signal === 'SIGHUP' ? 'a Ctrl-C or SIGTERM stops at once (another SIGHUP does not)' : `${signal === 'SIGINT' ? 'Ctrl-C' : signal} again stops at once`;
   if (stopping === 'following') {
     process.stderr.write(`unlinked: ${signal} while following: the followed copies end with what they hold now, hashed and recorded (not complete); ${again}\n`);
     return;
@@ -22,6 +28,25 @@ function onSignal(signal: NodeJS.Signals): void {
 
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+process.on('SIGHUP', onSignal);
+// After a hangup the terminal is gone: a write to it fails (EIO; EPIPE for a pipe whose reader
+// died). What was to be said is lost, not the run: no uncaught 'error' event, no stack trace.
+process.stderr.on('error', () => undefined);
+// Node restores a terminal's modes as it exits, and aborts (SIGABRT, a core dump, no exit code of
+// ours) when the terminal is gone: tcsetattr fails with EIO (node 20). A descriptor that was a
+// terminal and is none now (a hung-up terminal answers EIO to every ioctl) is closed first, which
+// node skips.
+const terminals = [0, 1, 2].filter((fd) => tty.isatty(fd));
+process.on('exit', () => {
+  for (const fd of terminals) {
+    if (tty.isatty(fd)) continue;
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // closed already
+    }
+  }
+});
 
 const { main } = await import('./app.js');
 process.exitCode = await main(process.argv.slice(2));

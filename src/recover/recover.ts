@@ -390,7 +390,7 @@ export async function recoverItems(db: Db, items: readonly ItemRow[], options: R
 }
 
 /** Said of the items whose turn had not come when a Ctrl-C (or SIGTERM) stopped the copies. */
-const NOT_REACHED = 'not copied: interrupted before its turn (a Ctrl-C or SIGTERM stopped the copies)';
+const NOT_REACHED = 'not copied: interrupted before its turn (a Ctrl-C, SIGTERM or SIGHUP stopped the copies)';
 
 async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOptions): Promise<RecoveredJson[]> {
   caseFolder(options.outputDir);
@@ -990,7 +990,7 @@ async function recoverOne(
         complete = false;
       }
     } else if (stoppedAt !== null) {
-      notes.push(`interrupted (a Ctrl-C or SIGTERM stopped the copies) after ${stoppedAt} of its ${reader.exactSize ?? endSize} bytes: the copy holds the first ${stoppedAt} bytes of the file, and its sha256 is theirs`);
+      notes.push(`interrupted (a Ctrl-C, SIGTERM or SIGHUP stopped the copies) after ${stoppedAt} of its ${reader.exactSize ?? endSize} bytes: the copy holds the first ${stoppedAt} bytes of the file, and its sha256 is theirs`);
       complete = false;
     } else if (followNote !== null) {
       // the follow note says why the copy is not complete; the sizes are in size_at_start/_end

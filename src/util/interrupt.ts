@@ -1,8 +1,8 @@
-// A Ctrl-C (or SIGTERM) while recover or triage copies stops the copies, not the run: the copy under
-// way ends with what it holds (hashed, kept, recorded as not complete), the items whose turn had not
-// come are recorded as not copied, followed copies end with what was appended last, and the run ends
-// as it would have (its JSON printed, triage writes its reports; exit 3). A second signal, or one at
-// any other moment, stops at once (src/cli/main.ts).
+// A Ctrl-C (or SIGTERM, or SIGHUP) while recover or triage copies stops the copies, not the run: the
+// copy under way ends with what it holds (hashed, kept, recorded as not complete), the items whose
+// turn had not come are recorded as not copied, followed copies end with what was appended last, and
+// the run ends as it would have (its JSON printed, triage writes its reports; exit 3). A second
+// signal, or one at any other moment, stops at once (src/cli/main.ts).
 
 let copying = 0;
 let following = 0;
@@ -39,7 +39,7 @@ export function stopCopies(): 'following' | 'copying' | null {
   return following > 0 ? 'following' : 'copying';
 }
 
-/** Whether the copies of this run were asked to stop (a first Ctrl-C or SIGTERM). */
+/** Whether the copies of this run were asked to stop (a first Ctrl-C, SIGTERM or SIGHUP). */
 export function copiesStopRequested(): boolean {
   return stopRequested;
 }
