@@ -1226,6 +1226,151 @@ function recoveryRows(caseDir: string): RecoveryRow[] {
 }
 
 /** The note of a followed copy's row until following ends; `at` when what it holds was hashed. */
+const followingNote = (bytes: number, at: string): string =>
+  `following was under way: the first ${bytes} bytes of the copy were copied and hashed at ${at}, and its sha256 is theirs; ` +
+  'the file may hold more, written after that, and so may the copy, past them (not hashed, not checked); not listed in SHA256SUMS until following ends ' +
+  '(a run killed before that leaves this row as it is)';
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+test('recover --follow killed (SIGKILL) while it follows: each copy\'s first pass is in its row (its bytes and their sha256, not complete, not listed), brought up to date while the file grows; never left `interrupted` (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'recover-follow-killed', `
+import os, time
+still = os.memfd_create('still')
+os.write(still, b'A' * 100000)
+growing = os.memfd_create('growing')
+os.write(growing, b'x' * 12345)
+print(os.getpid(), flush=True)
+while True:
+    time.sleep(0.1)
+    os.write(growing, b'y' * 100)
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const [still, growing] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual([still?.path, growing?.path], ['/memfd:still', '/memfd:growing']);
+  const recover = startCli(caseDir, ['recover', '--follow-timeout', '120', '--json']);
+  t.after(() => {
+    if (recover.child.exitCode === null) recover.child.kill('SIGKILL');
+  });
+  const rowOf = (item: LiveItemJson | undefined): RecoveryRow | undefined => recoveryRows(caseDir).find((row) => row.item_id === item?.id);
+  // Both copied once: their rows say what they hold while they are followed.
+  await waitFor(() => rowOf(still)?.sha256 !== null && rowOf(growing)?.sha256 !== null && rowOf(growing)?.sha256 !== undefined, 20_000, 'the first passes recorded');
+  const first = rowOf(growing);
+  // Brought up to date while it grows (every 5 s at most).
+  await waitFor(() => (rowOf(growing)?.bytes ?? 0) > (first?.bytes ?? 0), 15_000, 'the growing copy\'s row brought up to date');
+  recover.child.kill('SIGKILL');
+  assert.equal(await recover.exited, null);
+  const rows = recoveryRows(caseDir);
+  assert.equal(rows.length, 2);
+  for (const row of rows) {
+    assert.ok(row.output !== null && row.sha256 !== null, JSON.stringify(row));
+    const at = /hashed at (\S+), and/.exec(row.note ?? '')?.[1] ?? '';
+    assert.match(at, ISO_TIME);
+    assert.deepEqual([row.complete, row.followed, row.finished_at, row.note], [0, 1, null, followingNote(row.bytes, at)]);
+    // Its sha256 is that of the copy's first `bytes` bytes (the copy may hold more after them).
+    const copy = fs.readFileSync(row.output);
+    assert.ok(copy.length >= row.bytes, `${copy.length} bytes in the copy, ${row.bytes} recorded`);
+    assert.equal(sha256(copy.subarray(0, row.bytes)), row.sha256);
+  }
+  const stillRow = rows.find((row) => row.item_id === still?.id);
+  const growingRow = rows.find((row) => row.item_id === growing?.id);
+  assert.deepEqual([stillRow?.item_id, stillRow?.bytes, stillRow?.sha256], [still?.id, 100000, sha256(Buffer.alloc(100000, 'A'))]);
+  assert.ok(growingRow !== undefined && growingRow.bytes > 12345 && (growingRow.bytes - 12345) % 100 === 0, JSON.stringify(growingRow));
+  const at = (row: RecoveryRow | undefined): string => /hashed at (\S+), and/.exec(row?.note ?? '')?.[1] ?? '';
+  assert.ok(at(growingRow) > at(first), `${at(growingRow)} after the first pass (${at(first)})`);
+  assert.equal(sha256(fs.readFileSync(growingRow.output ?? '').subarray(0, growingRow.bytes)), sha256(Buffer.concat([Buffer.alloc(12345, 'x'), Buffer.alloc(growingRow.bytes - 12345, 'y')])));
+  // A copy is listed once it is final: none was.
+  assert.equal(fs.existsSync(path.join(caseDir, 'recovered', 'SHA256SUMS')), false);
+});
+
+test('two signals at once during the first pass of a --follow run: the copies already made once are recorded with what they hold (hashed, listed in SHA256SUMS, not complete), only the copy under way as not finished (root)', async (t) => {
+  // Three memfds of 100 kB and one of 16 GiB of holes (reading it out takes seconds): smallest first.
+  const { caseDir, pid } = await pythonHolder(t, 'recover-follow-stop2', `
+import os, time
+kept = []
+for name in 'ABC':
+    fd = os.memfd_create('small' + name)
+    os.write(fd, name.encode() * 100000)
+    kept.append(fd)
+huge = os.memfd_create('huge')
+os.ftruncate(huge, 16 << 30)
+os.pwrite(huge, b'end', (16 << 30) - 3)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const recover = startCli(caseDir, ['recover', '--follow-timeout', '60']);
+  t.after(() => {
+    if (recover.child.exitCode === null) recover.child.kill('SIGKILL');
+  });
+  const recovered = await copyStarted(caseDir, 'memfd_huge');
+  await waitFor(() => fs.existsSync(recovered) && fs.readdirSync(recovered).some((name) => name.endsWith('memfd_huge')), 10_000, 'the huge copy began');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  recover.child.kill('SIGINT');
+  recover.child.kill('SIGTERM');
+  assert.equal(await recover.exited, 1, recover.stderr);
+  // Either comes first (the threads that take them race): the first stops the copies, the second the run.
+  const said = (first: string, again: string, second: string): string =>
+    `unlinked: ${first} while copying: the copy under way ends with what it holds now, hashed and recorded (not complete), the items after it are not copied; ${again} again stops at once\n` +
+    `unlinked: interrupted by ${second}; every finished step is in the case database, an unfinished snapshot or copy is not counted\n`;
+  assert.ok([said('SIGINT', 'Ctrl-C', 'SIGTERM'), said('SIGTERM', 'SIGTERM', 'SIGINT')].includes(recover.stderr), recover.stderr);
+  const rows = recoveryRows(caseDir);
+  assert.equal(rows.length, 4);
+  const sums = fs.readFileSync(path.join(recovered, 'SHA256SUMS'), 'utf8');
+  for (const [index, name] of ['A', 'B', 'C'].entries()) {
+    const row = rows[index];
+    const data = Buffer.alloc(100000, name);
+    assert.ok(row?.output?.endsWith(`memfd_small${name}`) === true && row.finished_at !== null, JSON.stringify(row));
+    const at = /hashed at (\S+), and/.exec(row.note ?? '')?.[1] ?? '';
+    assert.match(at, ISO_TIME);
+    assert.deepEqual([row.bytes, row.sha256, row.complete, row.followed, row.note], [100000, sha256(data), 0, 1,
+      `stopped at once by a second signal (Ctrl-C, SIGTERM or SIGHUP) while it was followed or waited to be: the copy holds the first 100000 bytes of the file, copied and hashed at ${at}, ` +
+      'and its sha256 is theirs; the file may hold more, written after that']);
+    assert.ok(fs.readFileSync(row.output ?? '').equals(data));
+    assert.ok(sums.includes(`${sha256(data)}  ${path.basename(row.output ?? '')}\n`), sums);
+  }
+  assert.equal(sums.split('\n').length, 4);
+  assert.equal(execFileSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: recovered, encoding: 'utf8' }).split('\n').filter((line) => line.endsWith(': OK')).length, 3);
+  // The copy under way: named, never counted a copy.
+  const huge = rows[3];
+  assert.ok(huge?.output?.endsWith('memfd_huge') === true && huge.sha256 === null && huge.complete === 0, JSON.stringify(huge));
+  assert.match(huge.note ?? '', /^interrupted: the copy did not finish; \d+ bytes were read \(\d+ of them holes, not written\), \d+ bytes were in .* then \(not hashed, not checked: writes were still in flight\)$/);
+});
+
+test('two signals at once while a followed copy reads what was appended: its row keeps what was copied and hashed before that read, not listed; never `interrupted` (root)', async (t) => {
+  // 12345 bytes, then (when told) 8 GiB more, all holes but the last byte: reading them takes seconds.
+  const { dir, caseDir, pid } = await pythonHolder(t, 'recover-follow-busy', `
+import os, sys, time
+fd = os.memfd_create('burst')
+os.write(fd, b'x' * 12345)
+print(os.getpid(), flush=True)
+while not os.path.exists(os.path.join(sys.argv[1], 'grow')):
+    time.sleep(0.05)
+os.ftruncate(fd, 12345 + (8 << 30))
+os.pwrite(fd, b'z', 12345 + (8 << 30) - 1)
+time.sleep(600)
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const recover = startCli(caseDir, ['recover', '--follow-timeout', '60']);
+  t.after(() => {
+    if (recover.child.exitCode === null) recover.child.kill('SIGKILL');
+  });
+  await waitFor(() => recoveryRows(caseDir)[0]?.sha256 !== null && recoveryRows(caseDir)[0]?.sha256 !== undefined, 20_000, 'the first pass recorded');
+  fs.writeFileSync(path.join(dir, 'grow'), '');
+  // Polled every 200 ms: a second on, the 8 GiB are being read.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  recover.child.kill('SIGINT');
+  recover.child.kill('SIGTERM');
+  assert.equal(await recover.exited, 1, recover.stderr);
+  const [row] = recoveryRows(caseDir);
+  assert.ok(row?.output !== null && row?.output !== undefined && row.finished_at !== null, JSON.stringify(row));
+  const at = /hashed at (\S+), and/.exec(row.note ?? '')?.[1] ?? '';
+  assert.match(at, ISO_TIME);
+  assert.deepEqual([row.bytes, row.sha256, row.complete, row.followed, row.note], [12345, sha256(Buffer.alloc(12345, 'x')), 0, 1,
+    `stopped at once by a second signal (Ctrl-C, SIGTERM or SIGHUP) while it was followed, in a read of what was appended: the first 12345 bytes of the copy were copied and hashed at ${at}, ` +
+    `and its sha256 is theirs; more may follow them in ${row.output} (not hashed, not checked: writes were still in flight); not listed in SHA256SUMS`]);
+  assert.equal(sha256(fs.readFileSync(row.output).subarray(0, 12345)), row.sha256);
+  assert.equal(fs.existsSync(path.join(caseDir, 'recovered', 'SHA256SUMS')), false);
+});
 
 test('SIGHUP (a terminal or SSH session gone) stops the copies as SIGTERM does: followed copies end with what they hold, recorded and listed, the JSON printed, exit 3; a second SIGHUP (the shell passes its own on) does not stop it at once; a hung-up terminal on stderr is no stack trace nor abort (root)', async (t) => {
   const { caseDir, pid } = await pythonHolder(t, 'recover-sighup', `
@@ -1317,7 +1462,6 @@ sys.stderr.write('exit %d\n' % child.wait())
   assert.deepEqual([again?.output, again?.sha256], [row.output, row.sha256]);
   assert.notEqual(row.output, copy?.output);
 });
-
 
 test('one file held by several fds and processes (a log inherited by forked workers, a dup): copied once, the other items recorded with that copy and said so, listed once in SHA256SUMS (root)', async (t) => {
   const dir = makeTempDir('shared-file');

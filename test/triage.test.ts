@@ -248,3 +248,63 @@ test('triage where reports/ cannot be written: the copies are made first, the re
   fs.chownSync(path.join(caseDir, 'reports'), 65534, 65534);
   assert.equal(runCliAsNobody(caseDir, ['report', '--format', 'csv']).code, 0);
 });
+
+test('triage --follow-timeout: a copy made once is in its row while it waits to be followed and is (a kill loses none of it); a SIGHUP (the SSH session gone) stops the copies as SIGTERM does, the reports are written, exit 3 (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'triage-follow-hup', `
+import os, time
+fd = os.memfd_create('growing')
+os.write(fd, b'x' * 12345)
+print(os.getpid(), flush=True)
+while True:
+    time.sleep(0.2)
+    os.write(fd, b'y' * 100)
+`);
+  const triage = spawn(process.execPath, [cliPath, '--case', caseDir, 'triage', '--no-lsof', '--follow-timeout', '120', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  triage.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  triage.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => triage.once('exit', (code) => resolve(code)));
+  t.after(() => {
+    if (triage.exitCode === null) triage.kill('SIGKILL');
+  });
+  type Row = { bytes: number; sha256: string | null; complete: number; followed: number; finished_at: string | null; note: string | null; output: string | null };
+  const ours = (): Row | undefined => {
+    if (!fs.existsSync(path.join(caseDir, 'case.sqlite'))) return undefined;
+    const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+    try {
+      return db.prepare(`SELECT r.bytes, r.sha256, r.complete, r.followed, r.finished_at, r.note, r.output FROM items i JOIN recoveries r ON r.item_id = i.id WHERE i.pid = ? ORDER BY r.id DESC`).get(pid) as Row | undefined;
+    } catch {
+      return undefined; // the schema is still being made
+    } finally {
+      db.close();
+    }
+  };
+  // Copied once: its row holds what was copied and hashed, while triage goes on (the host's other items, then following).
+  await waitUntil(() => ours()?.sha256 !== null && ours()?.sha256 !== undefined, 120_000, 'its first pass recorded');
+  const during = ours();
+  assert.ok(during !== undefined && during.output !== null && during.bytes >= 12345 && during.finished_at === null, JSON.stringify(during));
+  assert.deepEqual([during.complete, during.followed], [0, 1]);
+  assert.match(during.note ?? '', /^following was under way: the first \d+ bytes of the copy were copied and hashed at \S+, and its sha256 is theirs; /);
+  assert.equal(sha256(fs.readFileSync(during.output).subarray(0, during.bytes)), during.sha256);
+  // The session goes (while other items of the host are copied once, or all are followed).
+  triage.kill('SIGHUP');
+  assert.equal(await exited, 3, stderr);
+  assert.match(stderr, /^unlinked: SIGHUP while (following|copying): .*; a Ctrl-C or SIGTERM stops at once \(another SIGHUP does not\)$/m);
+  const after = ours();
+  assert.ok(after !== undefined && after.output !== null && after.finished_at !== null && after.complete === 0, JSON.stringify(after));
+  const copy = fs.readFileSync(after.output);
+  assert.deepEqual([copy.length, sha256(copy)], [after.bytes, after.sha256]);
+  assert.ok(fs.readFileSync(path.join(caseDir, 'recovered', 'SHA256SUMS'), 'utf8').includes(`${after.sha256}  ${path.basename(after.output)}\n`));
+  const summary = JSON.parse(stdout) as { reports: { html: string | null } };
+  assert.equal(summary.reports.html, path.join(caseDir, 'reports', 'report.html'));
+  assert.doesNotMatch(fs.readFileSync(path.join(caseDir, 'reports', 'report.html'), 'utf8'), /class="stage"/);
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -69,6 +69,11 @@ const FOLLOW_POLL_MS = 200;
 /** Each poll of a file on a network or FUSE file system is a `stat` child process. */
 const FOLLOW_POLL_REMOTE_MS = 1000;
 const DEFAULT_FOLLOW_TIMEOUT_S = 600;
+/**
+ * How often at most the row of a followed copy is brought up to date with what it holds (after its
+ * first pass, which is recorded at once): one short write of the case database per growing file.
+ */
+const FOLLOW_RECORD_MS = 5000;
 const DEFAULT_STALL_TIMEOUT_S = 30;
 /** How long a killed child stuck in an uninterruptible wait is waited for before it is left behind. */
 const ABANDON_AFTER_MS = 500;
@@ -436,6 +441,13 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
     `UPDATE recoveries SET output = ?, bytes = ?, sha256 = ?, complete = ?, note = ?, size_at_start = ?, size_at_end = ?, sparse = ?, followed = ?, finished_at = ? WHERE id = ?`,
   );
   const interrupted = db.prepare(`UPDATE recoveries SET output = ?, bytes = ?, note = ? WHERE id = ? AND finished_at IS NULL`);
+  // A copy followed (--follow): what it holds for sure, recorded when its first pass ends and again
+  // while it is followed (see FOLLOW_RECORD_MS), never complete, not listed: a run killed before
+  // following ends (SIGKILL, the OOM killer) leaves these true statements, not `interrupted`.
+  const following = db.prepare(
+    `UPDATE recoveries SET output = ?, bytes = ?, sha256 = ?, complete = 0, note = ?, size_at_start = ?, sparse = ?, followed = 1 WHERE id = ? AND finished_at IS NULL`,
+  );
+  const stoppedAtOnce = db.prepare(`UPDATE recoveries SET bytes = ?, sha256 = ?, complete = 0, note = ?, sparse = ?, followed = 1, finished_at = ? WHERE id = ? AND finished_at IS NULL`);
   const results: RecoveredJson[] = [];
   const recorder = commandRecorder(db);
   const silentDevs = new Map<string, string>();
@@ -482,24 +494,63 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
     const firstCopy = new Promise<void>((resolve) => {
       copiedOnce = resolve;
     });
-    // Stopped at once by a signal, the row names the file and what it held then (never counted a copy).
-    let copying: { file: string; state: Readonly<CopyState> } | null = null;
+    const live: LiveCopy = { file: null, state: null, fd: null, reading: false, held: null, qualifiers: [] };
+    /** What the row says of the followed copy now (its bytes), and when it was written (ms). */
+    let recorded = { bytes: -1, at: 0 };
+    // Stopped at once by a signal: a copy under way is named with what it held then (never counted a
+    // copy); a followed one keeps what was copied and hashed before (listed when no read is under way).
     const unhook = onSignalExit(() => {
-      if (copying === null) return;
-      const { file, state } = copying;
-      const size = tryOr(() => fs.statSync(file).size, null);
-      interrupted.run(file, size ?? 0, `interrupted: the copy did not finish; ${state.bytes} bytes were read (${state.holeBytes} of them holes, not written), ` +
-        `${size ?? '?'} bytes were in ${file} then (not hashed, not checked: writes were still in flight)`, rowId);
+      const { file, state, fd, held } = live;
+      if (file === null || state === null) return;
+      if (held === null) {
+        const size = tryOr(() => fs.statSync(file).size, null);
+        interrupted.run(file, size ?? 0, `interrupted: the copy did not finish; ${state.bytes} bytes were read (${state.holeBytes} of them holes, not written), ` +
+          `${size ?? '?'} bytes were in ${file} then (not hashed, not checked: writes were still in flight)`, rowId);
+        return;
+      }
+      const stopped = 'stopped at once by a second signal (Ctrl-C, SIGTERM or SIGHUP) while it was followed';
+      // No read under way: every byte of the copy up to held.bytes is written, none after it counts.
+      const cut = !live.reading && fd !== null && tryOr(() => {
+        fs.ftruncateSync(fd, held.bytes);
+        return true;
+      }, false);
+      const unlisted = cut ? tryAppendSha256Sums(options.outputDir, held.sha256, file) : null;
+      const note = cut
+        ? `${stopped} or waited to be: the copy holds the first ${held.bytes} bytes of the file, copied and hashed at ${held.at}, and its sha256 is theirs; the file may hold more, written after that`
+        : `${stopped}, in a read of what was appended: the first ${held.bytes} bytes of the copy were copied and hashed at ${held.at}, and its sha256 is theirs; ` +
+          `more may follow them in ${file} (not hashed, not checked: writes were still in flight); not listed in SHA256SUMS`;
+      const notes = [note, ...live.qualifiers, ...(unlisted === null ? [] : [unlisted])];
+      stoppedAtOnce.run(held.bytes, held.sha256, notes.join('; '), held.sparse ? 1 : 0, nowIso(), rowId);
     });
+    /** After a pass of a followed copy (no read under way): what it holds for sure, and the row updated when due. */
+    const hold = (fd: number, state: Readonly<CopyState>, sizeAtStart: number): void => {
+      const file = live.file;
+      if (file === null) return;
+      if (live.held?.bytes !== state.bytes) live.held = { bytes: state.bytes, sha256: state.hash.copy().digest('hex'), at: nowIso(), sparse: state.holeBytes > 0 };
+      const { held } = live;
+      if (recorded.bytes === held.bytes || (recorded.bytes >= 0 && Date.now() - recorded.at < FOLLOW_RECORD_MS)) return;
+      const note = `following was under way: the first ${held.bytes} bytes of the copy were copied and hashed at ${held.at}, and its sha256 is theirs; ` +
+        `the file may hold more, written after that, and so may the copy, past them (not hashed, not checked); not listed in SHA256SUMS until following ends ` +
+        `(a run killed before that leaves this row as it is)`;
+      try {
+        // Cut to its size (a copy ending in a hole has it then; what a pass that was taken back wrote goes), and on disk before the row says so.
+        fs.ftruncateSync(fd, held.bytes);
+        fs.fsyncSync(fd);
+        following.run(file, held.bytes, held.sha256, [note, ...live.qualifiers].join('; '), sizeAtStart, held.sparse ? 1 : 0, rowId);
+        recorded = { bytes: held.bytes, at: Date.now() };
+      } catch {
+        // Not said now (the case database or the copy's disk failing): the row keeps what it said,
+        // this is tried again after the next pass, and the copy's end is recorded (or fails) as ever.
+      }
+    };
     // The file before the copy: whether the copy may stand for another item of it (sharedCopy).
     const before = options.follow ? null : fileState(item);
     const startedNs = BigInt(Date.now()) * 1_000_000n;
     const copied = recoverOne(item, reader, options, {
       copiedOnce, followFrom, guard,
       naming: (file) => created.run(file, rowId),
-      onFile: (file, state) => {
-        copying = { file, state };
-      },
+      live,
+      hold,
     });
     const done = copied.then((outcome) => record(index, item, rowId, outcome)).finally(unhook);
     return { firstCopy, shared: copied.then((outcome) => sharedCopy(item, outcome, before, startedNs), () => null), done };
@@ -906,6 +957,20 @@ class ChildReader implements ItemReader {
   }
 }
 
+/** A copy as the exit hook of a signal that stops the run at once finds it (recoverAll's copyItem). */
+interface LiveCopy {
+  /** The copy's file, once created, and its state; its fd while it is open. */
+  file: string | null;
+  state: Readonly<CopyState> | null;
+  fd: number | null;
+  /** A pass of reads and writes is under way (a followed copy: writes of it may be in flight). */
+  reading: boolean;
+  /** A followed copy, after its first pass: the bytes it holds for sure (written and hashed), their sha256, and when. */
+  held: { bytes: number; sha256: string; at: string; sparse: boolean } | null;
+  /** What its row's note says of the copy besides (how it was reached, custody by less than the birth time). */
+  qualifiers: string[];
+}
+
 interface Outcome {
   output: string | null;
   bytes: number;
@@ -930,7 +995,10 @@ async function recoverOne(
     copiedOnce: () => void; followFrom: Promise<number>; guard: SpaceGuard;
     /** Each name the copy's file is about to be created under (the row names it first). */
     naming: (file: string) => void;
-    onFile: (file: string, state: Readonly<CopyState>) => void;
+    /** Filled in as the copy goes (for the exit hook). */
+    live: LiveCopy;
+    /** Called after each pass of a followed copy, no read under way: what it holds is recorded (when due). */
+    hold: (fd: number, state: Readonly<CopyState>, sizeAtStart: number) => void;
   },
 ): Promise<Outcome> {
   let outputFd: number | null = null;
@@ -951,18 +1019,28 @@ async function recoverOne(
     // Guarded: a file that grows while it is followed stops its copy before the case's disk is full.
     // Stopped by a first Ctrl-C: it ends with what it holds (state.interrupted).
     state = newCopyState(pass.guard, copiesStopRequested);
-    pass.onFile(output, state);
+    const { live } = pass;
+    Object.assign(live, { file: output, state, fd: outputFd, reading: true });
     const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
-    await reader.copy(outputFd, state, onProgress);
+    try {
+      await reader.copy(outputFd, state, onProgress);
+    } finally {
+      live.reading = false;
+    }
     let followNote: string | null = null;
     let closedUnderUs = false;
     // Stopped before its end (a Ctrl-C): a prefix of the file, never followed.
     const stoppedAt = state.interrupted ? state.bytes : null;
     if (options.follow && item.fd !== null && stoppedAt === null) {
       followed = true;
+      live.qualifiers = [opened.via, opened.custody].filter((note) => note !== undefined);
+      // Its first pass is recorded now: a run killed while it waits, or while it is followed, keeps it.
+      const [fd, copy] = [outputFd, state];
+      const hold = (): void => pass.hold(fd, copy, sizeAtStart);
+      hold();
       pass.copiedOnce();
       const deadline = await pass.followFrom;
-      ({ note: followNote, closedUnderUs } = await follow(item, reader, outputFd, state, options, deadline));
+      ({ note: followNote, closedUnderUs } = await follow(item, reader, outputFd, state, options, deadline, live, hold));
     }
     // Through a holder's fd that is closed now nothing can be asked any more (the number may name another file).
     const endSize = closedUnderUs ? 'its holder closed it' : await reader.size();
@@ -1053,6 +1131,7 @@ async function recoverOne(
     return { ...failed(notes.join('; ')), ...known, output, bytes: partial, sha256, sizeAtEnd, sparse };
   } finally {
     reader.close();
+    pass.live.fd = null;
     if (outputFd !== null) fs.closeSync(outputFd);
   }
 }
@@ -1095,7 +1174,11 @@ function openSource(source: string): number {
  * Keep copying while the holder keeps the file open, like `tail -c +0 -f`. Returns null when the
  * writer closed it (or exited) and every byte was copied; else why the copy may be short.
  */
-async function follow(item: ItemRow, reader: ItemReader, output: number, state: CopyState, options: RecoverOptions, deadline: number): Promise<{ note: string | null; closedUnderUs: boolean }> {
+async function follow(
+  item: ItemRow, reader: ItemReader, output: number, state: CopyState, options: RecoverOptions, deadline: number,
+  /** `reading` is set while a pass reads; `hold` is called after each pass that ended well. */
+  live: LiveCopy, hold: () => void,
+): Promise<{ note: string | null; closedUnderUs: boolean }> {
   const timeoutS = options.followTimeoutS ?? DEFAULT_FOLLOW_TIMEOUT_S;
   const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
   const rewritten = (bytes: number): { note: string; closedUnderUs: boolean } => ({
@@ -1109,10 +1192,20 @@ async function follow(item: ItemRow, reader: ItemReader, output: number, state: 
    */
   const appendChecked = async (): Promise<boolean> => {
     const before = { hash: state.hash.copy(), bytes: state.bytes, holeBytes: state.holeBytes, tail: state.tail };
-    await reader.copy(output, state, onProgress);
-    if (before.tail.length === 0 || (await reader.matches(before.tail, before.bytes)) !== false) return true;
-    Object.assign(state, before); // the output is cut back to state.bytes when the copy ends
-    return false;
+    live.reading = true;
+    try {
+      await reader.copy(output, state, onProgress);
+      if (before.tail.length === 0 || (await reader.matches(before.tail, before.bytes)) !== false) return true;
+      Object.assign(state, before); // the output is cut back to state.bytes when the copy ends
+      return false;
+    } finally {
+      live.reading = false;
+    }
+  };
+  const checked = async (): Promise<boolean> => {
+    const appended = await appendChecked();
+    hold();
+    return appended;
   };
   const closed = async (): Promise<{ note: string | null; closedUnderUs: boolean }> => {
     if (!reader.readsAfterClose) {
@@ -1122,7 +1215,7 @@ async function follow(item: ItemRow, reader: ItemReader, output: number, state: 
     }
     // The writer is done: whatever it wrote last is in the file now.
     const copied = state.bytes;
-    return (await appendChecked()) ? { note: null, closedUnderUs: false } : rewritten(copied);
+    return (await checked()) ? { note: null, closedUnderUs: false } : rewritten(copied);
   };
   for (;;) {
     const held = await reader.heldSize();
@@ -1134,7 +1227,7 @@ async function follow(item: ItemRow, reader: ItemReader, output: number, state: 
     await followPause(reader.pollMs);
     const copied = state.bytes;
     try {
-      if (!(await appendChecked())) return rewritten(copied);
+      if (!(await checked())) return rewritten(copied);
     } catch (error) {
       // Closed between the check and the read (a reader without an fd of its own).
       if (error instanceof UnlinkedError && error.code === 'NOT_FOUND') return closed();
