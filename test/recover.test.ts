@@ -1323,7 +1323,7 @@ time.sleep(600)
     const at = /hashed at (\S+), and/.exec(row.note ?? '')?.[1] ?? '';
     assert.match(at, ISO_TIME);
     assert.deepEqual([row.bytes, row.sha256, row.complete, row.followed, row.note], [100000, sha256(data), 0, 1,
-      `stopped at once by a second signal (Ctrl-C, SIGTERM or SIGHUP) while it was followed or waited to be: the copy holds the first 100000 bytes of the file, copied and hashed at ${at}, ` +
+      `stopped at once by a second signal (Ctrl-C or SIGTERM) while it was followed or waited to be: the copy holds the first 100000 bytes of the file, copied and hashed at ${at}, ` +
       'and its sha256 is theirs; the file may hold more, written after that']);
     assert.ok(fs.readFileSync(row.output ?? '').equals(data));
     assert.ok(sums.includes(`${sha256(data)}  ${path.basename(row.output ?? '')}\n`), sums);
@@ -1366,7 +1366,7 @@ time.sleep(600)
   const at = /hashed at (\S+), and/.exec(row.note ?? '')?.[1] ?? '';
   assert.match(at, ISO_TIME);
   assert.deepEqual([row.bytes, row.sha256, row.complete, row.followed, row.note], [12345, sha256(Buffer.alloc(12345, 'x')), 0, 1,
-    `stopped at once by a second signal (Ctrl-C, SIGTERM or SIGHUP) while it was followed, in a read of what was appended: the first 12345 bytes of the copy were copied and hashed at ${at}, ` +
+    `stopped at once by a second signal (Ctrl-C or SIGTERM) while it was followed, in a read of what was appended: the first 12345 bytes of the copy were copied and hashed at ${at}, ` +
     `and its sha256 is theirs; more may follow them in ${row.output} (not hashed, not checked: writes were still in flight); not listed in SHA256SUMS`]);
   assert.equal(sha256(fs.readFileSync(row.output).subarray(0, 12345)), row.sha256);
   assert.equal(fs.existsSync(path.join(caseDir, 'recovered', 'SHA256SUMS')), false);

@@ -508,7 +508,7 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
           `${size ?? '?'} bytes were in ${file} then (not hashed, not checked: writes were still in flight)`, rowId);
         return;
       }
-      const stopped = 'stopped at once by a second signal (Ctrl-C, SIGTERM or SIGHUP) while it was followed';
+      const stopped = 'stopped at once by a second signal (Ctrl-C or SIGTERM) while it was followed';
       // No read under way: every byte of the copy up to held.bytes is written, none after it counts.
       const cut = !live.reading && fd !== null && tryOr(() => {
         fs.ftruncateSync(fd, held.bytes);
