@@ -14,7 +14,8 @@ import { json, runCli, runCliAsync, startCli } from './helpers/cli.js';
 import type { LiveItemJson } from '../src/store/items.js';
 import { recoverItems, type RecoveredJson } from '../src/recover/recover.js';
 import { openCase } from '../src/store/db.js';
-import { listItems } from '../src/store/items.js';
+import { getItems, listItems } from '../src/store/items.js';
+import { relinkItem } from '../src/recover/relink.js';
 import { devString } from '../parsers/procfs.js';
 import { btrfsWith, mountDevices } from '../src/util/blockDevices.js';
 import { undoEach } from './helpers/cleanup.js';
@@ -948,7 +949,7 @@ test('a full case disk: the copy that cannot fit is refused before a byte of it 
   assert.deepEqual(fs.readFileSync(path.join(recovered, 'SHA256SUMS'), 'utf8').trim().split('\n').map((line) => line.split('  ')[0]), [sha256(small)]);
 });
 
-test('relink gives an O_TMPFILE file its name back, and explains why an ordinary deleted file cannot (root)', async (t) => {
+test('relink gives an O_TMPFILE file its name back, and explains why an ordinary deleted file cannot (the kernel refuses it) and where a relinked one is (root)', async (t) => {
   const dir = makeTempDir('relink');
   const caseDir = caseDirOnOtherFs('relink-case');
   const holder = await startHolder(dir, [
@@ -978,16 +979,16 @@ test('relink gives an O_TMPFILE file its name back, and explains why an ordinary
   assert.equal(fs.statSync(target).nlink, 1);
   assert.equal(fs.statSync(target).ino, tmpfile.inode);
   const refused = runCli(caseDir, ['relink', '--item', String(ordinary.id), '--to', path.join(dir, 'nope')]);
-  assert.equal(refused.code, 1);
-  assert.equal(refused.stderr, `unlinked: item ${ordinary.id} is an ordinary deleted file (link count 0, not opened with O_TMPFILE): only an O_TMPFILE file can get a name again; use \`unlinked recover --item ${ordinary.id}\` to copy it\n`);
+  assert.deepEqual([refused.code, refused.stderr], [1, `unlinked: the kernel refuses to link item ${ordinary.id} (ENOENT): it is a file deleted from its name, or an O_TMPFILE file opened with O_EXCL or named once and unlinked again, which can never get a name again; use \`unlinked recover --item ${ordinary.id}\` to copy it\n`]);
   assert.equal(fs.existsSync(path.join(dir, 'nope')), false);
   const exists = runCli(caseDir, ['relink', '--item', String(tmpfile.id), '--to', target]);
   assert.equal(exists.code, 1);
   assert.match(exists.stderr, /exists already: relink never replaces a file/);
   // Named once: never a second name on the live file system.
   const twice = runCli(caseDir, ['relink', '--item', String(tmpfile.id), '--to', path.join(dir, 'again.bin')]);
-  assert.equal(twice.code, 1);
-  assert.match(twice.stderr, /^unlinked: cannot relink item \d+: it has a name again \(link count 1\)/);
+  // Where to look for that name: the item's own mount point (/var/tmp is on /), never a placeholder.
+  assert.equal(tmpfile.mount_point, '/');
+  assert.deepEqual([twice.code, twice.stderr], [1, `unlinked: cannot relink item ${tmpfile.id}: it has a name again (link count 1): find it with \`find / -xdev -inum ${tmpfile.inode}\`\n`]);
   assert.equal(fs.existsSync(path.join(dir, 'again.bin')), false);
   const noDir = runCli(caseDir, ['relink', '--item', String(tmpfile.id), '--to', path.join(dir, 'no-such-dir', 'x.bin')]);
   assert.equal(noDir.stderr, `unlinked: cannot relink item ${tmpfile.id} as ${path.join(dir, 'no-such-dir', 'x.bin')}: the directory ${path.join(dir, 'no-such-dir')} does not exist\n`);
@@ -1035,6 +1036,123 @@ test('relink: a --to ending in / is a usage error, and a folder ln finds gone is
   const argv = JSON.parse((db.prepare(`SELECT argv FROM commands WHERE program = 'ln' ORDER BY id DESC LIMIT 1`).get() as { argv: string }).argv) as string[];
   db.close();
   assert.equal(argv.at(-1), `${dir}/link/../rescued.bin`);
+});
+
+test('relink never names a file in the case directory, however --to reaches it (links, then ..): recover and report write there by name (root)', async (t) => {
+  const { dir, pid } = await pythonHolder(t, 'relink-incase', `
+import os, sys
+for content in (b'a' * 5000, b'b' * 5001):
+    fd = os.open(sys.argv[1], os.O_TMPFILE | os.O_RDWR, 0o600)
+    os.write(fd, content)
+print(os.getpid(), flush=True)
+sys.stdin.read()
+`);
+  // The case on the items' own file system, as a responder may put it.
+  const caseDir = path.join(dir, 'case');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const [first] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.equal(first?.kind, 'tmpfile');
+  const id = first.id;
+  fs.mkdirSync(path.join(caseDir, 'recovered'));
+  fs.symlinkSync(caseDir, path.join(dir, 'alias'));
+  fs.symlinkSync(path.join(caseDir, 'recovered'), path.join(dir, 'down'));
+  const before = fs.readdirSync(caseDir).sort();
+  const refusal = (to: string, folder: string): [number, string] => [1, `unlinked: cannot relink item ${id} as ${to}: its folder ${folder} is inside the case directory ${caseDir}, whose files unlinked writes by name; choose a path outside it\n`];
+  const sums = path.join(caseDir, 'recovered', 'SHA256SUMS');
+  const direct = runCli(caseDir, ['relink', '--item', String(id), '--to', sums]);
+  assert.deepEqual([direct.code, direct.stderr], refusal(sums, path.join(caseDir, 'recovered')));
+  const viaLink = path.join(dir, 'alias', 'reports', 'items.csv');
+  fs.mkdirSync(path.join(caseDir, 'reports'));
+  const linked = runCli(caseDir, ['relink', '--item', String(id), '--to', viaLink]);
+  assert.deepEqual([linked.code, linked.stderr], refusal(viaLink, path.join(caseDir, 'reports')));
+  // down/.. is the case directory itself (the kernel resolves '..' from where the link leads), not dir.
+  const viaDots = `${dir}/down/../case.sqlite.bak`;
+  const dots = runCli(caseDir, ['relink', '--item', String(id), '--to', viaDots]);
+  assert.deepEqual([dots.code, dots.stderr], [1, `unlinked: cannot relink item ${id} as ${viaDots}: its folder is the case directory ${caseDir}, whose files unlinked writes by name; choose a path outside it\n`]);
+  assert.deepEqual(fs.readdirSync(caseDir).sort(), [...before, 'reports'].sort());
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'recovered')), []);
+  // Outside the case, the same item is linked.
+  const outside = runCli(caseDir, ['relink', '--item', String(id), '--to', path.join(dir, 'rescued.bin')]);
+  assert.equal(outside.code, 0, outside.stderr);
+  assert.equal(fs.readFileSync(path.join(dir, 'rescued.bin'), 'utf8'), 'a'.repeat(5000));
+});
+
+test('relink: a directory made at PATH after the check gets no link inside it: ln -T fails (EEXIST) and nothing is linked (root)', async (t) => {
+  const { dir, caseDir, pid } = await pythonHolder(t, 'relink-race', `
+import os, sys
+fd = os.open(sys.argv[1], os.O_TMPFILE | os.O_RDWR, 0o600)
+os.write(fd, b'raced')
+print(os.getpid(), flush=True)
+sys.stdin.read()
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const [listed] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.ok(listed !== undefined);
+  const kase = openCase(caseDir, { create: false });
+  const [item] = getItems(kase.db, [listed.id]);
+  kase.close();
+  assert.ok(item !== undefined);
+  const target = path.join(dir, 'race');
+  // The race, made certain: relink's check finds no PATH, and the directory appears right after it.
+  const lstat = fs.lstatSync;
+  const mutableFs = fs as { lstatSync: typeof fs.lstatSync };
+  mutableFs.lstatSync = ((file: fs.PathLike, options?: fs.StatSyncOptions) => {
+    if (file !== target) return lstat(file, options);
+    fs.mkdirSync(target);
+    return undefined;
+  }) as typeof fs.lstatSync;
+  const recorded: Array<readonly string[]> = [];
+  try {
+    await assert.rejects(relinkItem(item, target, (record) => recorded.push(record.argv), null, caseDir), (error: Error) => {
+      assert.equal(error.message, `${target} exists already (it was created after relink checked): relink never replaces a file, and nothing was linked`);
+      return true;
+    });
+  } finally {
+    mutableFs.lstatSync = lstat;
+  }
+  assert.deepEqual(recorded.map((argv) => argv.slice(0, 3)), [['-L', '-T', '--']]);
+  assert.deepEqual(fs.readdirSync(target), [], 'no link made inside the directory');
+  assert.equal(fs.statSync(`/proc/${pid}/fd/${listed.fd}`).nlink, 0);
+});
+
+test('relink lets the kernel decide for any file an fd holds: an O_TMPFILE file reopened read-only through /proc (an fd item) is linked; a file deleted from its name and an O_EXCL one are refused, said why (root)', async (t) => {
+  const { dir, caseDir, pid } = await pythonHolder(t, 'relink-reopened', `
+import os, sys
+d = sys.argv[1]
+t = os.open(d, os.O_TMPFILE | os.O_RDWR, 0o600)
+os.write(t, b'reopened read-only')
+r = os.open('/proc/self/fd/%d' % t, os.O_RDONLY)
+os.close(t)
+o = os.open(os.path.join(d, 'ordinary'), os.O_CREAT | os.O_RDWR, 0o600)
+os.write(o, b'ordinary')
+os.unlink(os.path.join(d, 'ordinary'))
+x = os.open(d, os.O_TMPFILE | os.O_RDWR | os.O_EXCL, 0o600)
+os.write(x, b'never linkable')
+print(os.getpid(), flush=True)
+sys.stdin.read()
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  const byFd = (content: string) => {
+    const found = items.find((item) => item.size === Buffer.byteLength(content));
+    assert.ok(found !== undefined, content);
+    return found;
+  };
+  const reopened = byFd('reopened read-only');
+  const ordinary = byFd('ordinary');
+  const excl = byFd('never linkable');
+  // The read-only fd's flags lack O_TMPFILE: the walk calls it an fd item, and the kernel still links it.
+  assert.deepEqual([reopened.kind, ordinary.kind, excl.kind], ['fd', 'fd', 'tmpfile']);
+  const target = path.join(dir, 'rescued.bin');
+  const linked = runCli(caseDir, ['relink', '--item', String(reopened.id), '--to', target]);
+  assert.deepEqual([linked.code, linked.stderr], [0, `linked item ${reopened.id} (pid ${pid} fd ${reopened.fd}) as ${target}\n`]);
+  assert.equal(fs.readFileSync(target, 'utf8'), 'reopened read-only');
+  assert.equal(fs.statSync(target).ino, reopened.inode);
+  const refusedOrdinary = runCli(caseDir, ['relink', '--item', String(ordinary.id), '--to', path.join(dir, 'nope')]);
+  assert.deepEqual([refusedOrdinary.code, refusedOrdinary.stderr], [1, `unlinked: the kernel refuses to link item ${ordinary.id} (ENOENT): it is a file deleted from its name, or an O_TMPFILE file opened with O_EXCL or named once and unlinked again, which can never get a name again; use \`unlinked recover --item ${ordinary.id}\` to copy it\n`]);
+  const refusedExcl = runCli(caseDir, ['relink', '--item', String(excl.id), '--to', path.join(dir, 'nope')]);
+  assert.deepEqual([refusedExcl.code, refusedExcl.stderr], [1, `unlinked: the kernel refuses to link item ${excl.id} (ENOENT): it is an O_TMPFILE file opened with O_EXCL (never linkable), or one that had a name once and was unlinked again, which can never get a name again; use \`unlinked recover --item ${excl.id}\` to copy it\n`]);
+  assert.deepEqual(fs.readdirSync(dir), ['rescued.bin']);
 });
 
 test('recover --snapshot with --item: an item of another snapshot is a usage error, nothing copied (root)', async (t) => {

@@ -17,7 +17,7 @@ export async function relinkCommand(ctx: CommandContext, options: RelinkCommandO
   try {
     const [item] = getItems(kase.db, [options.item]);
     if (item === undefined) throw new UnlinkedError('NOT_FOUND', `no item ${options.item} in ${kase.paths.dir} (see \`unlinked list\`)`);
-    const linked = await relinkItem(item, options.to, commandRecorder(kase.db), liveOrigin(kase.db)(item.snapshot_id));
+    const linked = await relinkItem(item, options.to, commandRecorder(kase.db), liveOrigin(kase.db)(item.snapshot_id), kase.paths.dir);
     ctx.info(`linked item ${item.id} (pid ${item.pid} fd ${item.fd}) as ${displayText(linked)}`);
     if (ctx.json) ctx.out(JSON.stringify({ item_id: item.id, path: linked }));
     return EXIT.ok;
