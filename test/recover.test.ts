@@ -1980,3 +1980,35 @@ print(os.getpid(), flush=True)
 time.sleep(600)
 `;
 }
+
+test('a memfd and the executable run from it (execveat of the memfd, its fd kept open) are one file: copied once, by this process (no dd) (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'memfd-exe', String.raw`import os
+fd = os.memfd_create('payload', 0)
+os.write(fd, open('/bin/sleep', 'rb').read())
+print(os.getpid(), flush=True)
+os.execv('/proc/self/fd/%d' % fd, ['payload', '600'])`);
+  // Its exe link names the memfd once the exec is done.
+  await waitFor(() => tryReadlink(`/proc/${pid}/exe`).startsWith('/memfd:payload'), 5000);
+  const items = snapshotItems(caseDir, pid);
+  assert.deepEqual(items.map((item) => [item.kind, item.path]).sort(), [['exe', '/memfd:payload'], ['memfd', '/memfd:payload']]);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const copies = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  const made = copies.find((copy) => copy.note === null);
+  assert.ok(made !== undefined, JSON.stringify(copies));
+  const other = copies.find((copy) => copy !== made);
+  assert.deepEqual([copies.length, made.sha256, made.complete], [2, sha256(fs.readFileSync('/bin/sleep')), true]);
+  assert.deepEqual([other?.output, other?.sha256, other?.complete, other?.note],
+    [made.output, made.sha256, true, `the same file as item ${made.item_id} (device ${items[0]?.dev}, inode ${items[0]?.inode}): its copy ${path.basename(made.output ?? '')} holds it, not copied again`]);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const dd = db.prepare(`SELECT count(*) FROM commands WHERE program = 'dd'`).pluck().get();
+  db.close();
+  assert.equal(dd, 0);
+});
+
+function tryReadlink(link: string): string {
+  try {
+    return fs.readlinkSync(link);
+  } catch {
+    return '';
+  }
+}

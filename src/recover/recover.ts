@@ -255,7 +255,7 @@ export function unknownBacking(mountOf: ItemMount, recorder: CommandRecorder): (
   const overlays = new Map<string, string | null>();
   const rootsOf = overlayRoots();
   return async (item) => {
-    if (item.dev === null || !item.dev.startsWith('0:') || item.kind === 'memfd') return null;
+    if (item.dev === null || !item.dev.startsWith('0:') || ofMemfd(item)) return null;
     const mount = mountOf(item);
     if (mount?.fs_type === 'overlay') {
       const options = mount.super_options ?? '';
@@ -650,6 +650,21 @@ export function liveOrigin(db: Db): (snapshotId: number) => string | null {
   };
 }
 
+const MEMFD_NAME = Buffer.from('/memfd:', 'latin1');
+
+/**
+ * A memfd, or the executable run from one (fexecve, execveat of a memfd): the walk's exe link names
+ * it "/memfd:NAME" (the kernel's name, byte-exact) on a device no mount lists (the kernel's internal
+ * shmem mount), as the walk tells a memfd only mapped. In memory: read by this process like the memfd
+ * itself, so a memfd and the executable run from it are one file, copied once (no `dd` child, whose
+ * copy could not stand for the other's).
+ */
+function ofMemfd(item: ItemRow): boolean {
+  if (item.kind === 'memfd') return true;
+  return item.kind === 'exe' && item.in_proc === 1 && item.fs_type === null && item.mount_point === null &&
+    item.path.length > MEMFD_NAME.length && item.path.subarray(0, MEMFD_NAME.length).equals(MEMFD_NAME);
+}
+
 /**
  * Is the item on a network or FUSE file system (or, seen by lsof alone, on an anonymous device,
  * major 0, which may be one)? Such a file system that stopped answering (a dead NFS server, a hung
@@ -657,7 +672,7 @@ export function liveOrigin(db: Db): (snapshotId: number) => string | null {
  * in such a call keeps it from ever exiting. Its files are read by child processes instead.
  */
 function mayNotAnswer(item: ItemRow): boolean {
-  if (item.dev === null || item.kind === 'memfd') return false;
+  if (item.dev === null || ofMemfd(item)) return false;
   return item.fs_type === null ? item.dev.startsWith('0:') : mayWait(item.fs_type);
 }
 
