@@ -11,9 +11,9 @@ import { waitFor } from './helpers/wait.js';
 import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { cliPath } from './helpers/paths.js';
 import { json, runCli, runCliAsync, startCli } from './helpers/cli.js';
-import type { LiveItemJson } from '../src/store/items.js';
+import type { ItemRow, LiveItemJson } from '../src/store/items.js';
 import { recoverItems, type RecoveredJson } from '../src/recover/recover.js';
-import { openCase } from '../src/store/db.js';
+import { openCase, type Db } from '../src/store/db.js';
 import { getItems, listItems } from '../src/store/items.js';
 import { relinkItem } from '../src/recover/relink.js';
 import { devString } from '../parsers/procfs.js';
@@ -1980,6 +1980,160 @@ print(os.getpid(), flush=True)
 time.sleep(600)
 `;
 }
+
+/**
+ * Recover every item of the case's first snapshot in this process; `during(item)` is called once per
+ * item, when its copy first reaches `at` bytes, between two of its reads (what it does is done while
+ * the copy is under way); `meanwhile` runs beside the copies. The case database is closed after.
+ */
+async function recoverWhileChanging(
+  caseDir: string, follow: { follow: boolean; followTimeoutS: number | null }, at: number, during: (item: ItemRow) => void,
+  meanwhile: (db: Db) => Promise<void> = async () => undefined,
+): Promise<{ copies: RecoveredJson[]; followed: number[] }> {
+  const kase = openCase(caseDir, { create: false });
+  try {
+    const seen = new Set<number>();
+    const copies = recoverItems(kase.db, listItems(kase.db, 1), {
+      outputDir: kase.paths.recovered, ...follow, sameFs: 'refuse',
+      onProgress: (item, bytes) => {
+        if (bytes < at || seen.has(item.id)) return;
+        seen.add(item.id);
+        during(item);
+      },
+    });
+    const [done] = await Promise.all([copies, meanwhile(kase.db)]);
+    const followed = (kase.db.prepare('SELECT followed FROM recoveries ORDER BY item_id').pluck().all() as number[]);
+    return { copies: done, followed };
+  } finally {
+    kase.close();
+  }
+}
+
+const MiB = 1 << 20;
+/** The note of a copy that cannot be shown to be one state of its file. */
+const changedNote = (reasons: string): string =>
+  `the file changed while it was copied (${reasons}): the copy cannot be shown to be one state of the file (it may hold earlier and later bytes mixed); recover it again for what it holds now`;
+/** Holds five deleted files of 32 MiB of random bytes (fds 3 to 7); SIGUSR1 starts appending 64 KiB every 5 ms to regrown.log. */
+const FIVE_DELETED = String.raw`import os, signal, sys, time
+fds = {}
+for name in ['cut.log', 'regrown.log', 'inplace.db', 'punched.img', 'appended.log']:
+    p = os.path.join(sys.argv[1], name)
+    fds[name] = os.open(p, os.O_CREAT | os.O_RDWR, 0o600)
+    os.write(fds[name], os.urandom(32 << 20))
+    os.unlink(p)
+appending = []
+signal.signal(signal.SIGUSR1, lambda *_: appending.append(os.open('/proc/self/fd/%d' % fds['regrown.log'], os.O_WRONLY | os.O_APPEND)))
+print(os.getpid(), flush=True)
+while True:
+    if appending:
+        os.write(appending[0], b'a' * 65536)
+    time.sleep(0.005)`;
+
+test('a file cut, written in place or punched with holes while it is copied is not complete: the note says it changed and to recover it again, never that it grew; a file only appended to is complete (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'changed-during', FIVE_DELETED);
+  const items = snapshotItems(caseDir, pid);
+  const nameOf = (id: number): string => path.basename(items.find((item) => item.id === id)?.path ?? '');
+  const { copies } = await recoverWhileChanging(caseDir, { follow: false, followTimeoutS: null }, 8 * MiB, (item) => {
+    const held = `/proc/${pid}/fd/${item.fd}`;
+    const name = nameOf(item.id);
+    if (name === 'cut.log' || name === 'regrown.log') {
+      // Written again from its start, shorter (never cut below what is read meanwhile); regrown.log then grows on.
+      const length = name === 'cut.log' ? 20 * MiB : 16 * MiB;
+      const fd = fs.openSync(held, 'r+');
+      fs.writeSync(fd, Buffer.alloc(length, 'N'), 0, length, 0);
+      fs.ftruncateSync(fd, length);
+      fs.closeSync(fd);
+      if (name === 'regrown.log') process.kill(pid, 'SIGUSR1');
+    } else if (name === 'inplace.db') {
+      const fd = fs.openSync(held, 'r+');
+      fs.writeSync(fd, Buffer.alloc(MiB, 'M'), 0, MiB, 4 * MiB);
+      fs.closeSync(fd);
+    } else if (name === 'punched.img') {
+      execFileSync('fallocate', ['--punch-hole', '--offset', String(MiB), '--length', String(MiB), held]);
+    } else {
+      fs.appendFileSync(held, Buffer.alloc(MiB, 'a'));
+    }
+  });
+  const byName = new Map(copies.map((copy) => [nameOf(copy.item_id), copy]));
+  const cut = byName.get('cut.log');
+  assert.deepEqual([cut?.bytes, cut?.complete, cut?.note], [20 * MiB, false, changedNote(`it was cut: ${32 * MiB} bytes when the copy started, ${20 * MiB} after it, ${20 * MiB} copied; its first 65536 bytes copied read differently now`)]);
+  // Cut and grown again: not "grew" nor --follow, which could not help.
+  const regrown = byName.get('regrown.log');
+  assert.equal(regrown?.complete, false);
+  assert.match(regrown?.note ?? '', new RegExp(`^${changedNote(`it was cut: ${32 * MiB} bytes when the copy started, \\d+ after it, \\d+ copied; its first 65536 bytes copied read differently now`).replace(/[()]/g, '\\$&')}$`));
+  const inPlace = changedNote(`its change time moved while its size stayed ${32 * MiB} bytes: written in place, holes punched, or its attributes changed`);
+  for (const name of ['inplace.db', 'punched.img']) assert.deepEqual([byName.get(name)?.bytes, byName.get(name)?.complete, byName.get(name)?.note], [32 * MiB, false, inPlace], name);
+  // Appended to while it was copied (its times move as well): the copy reached its end, whole.
+  const appended = byName.get('appended.log');
+  const heldNow = fs.readFileSync(`/proc/${pid}/fd/${items.find((item) => item.path.endsWith('/appended.log'))?.fd}`);
+  assert.deepEqual([appended?.bytes, appended?.sha256, appended?.complete, appended?.note], [33 * MiB, sha256(heldNow), true, null]);
+});
+
+test('--follow: a file cut and written again during its first pass is not followed on (its copy is no one state of it); one written in place while it is followed ends with what the copy held before (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'changed-followed', FIVE_DELETED);
+  const items = snapshotItems(caseDir, pid);
+  const cut = items.find((item) => item.path.endsWith('/cut.log'));
+  const inPlace = items.find((item) => item.path.endsWith('/inplace.db'));
+  assert.ok(cut !== undefined && inPlace !== undefined);
+  const { copies, followed } = await recoverWhileChanging(caseDir, { follow: true, followTimeoutS: 3 }, 8 * MiB, (item) => {
+    if (item.id !== cut.id) return;
+    const fd = fs.openSync(`/proc/${pid}/fd/${item.fd}`, 'r+');
+    fs.writeSync(fd, Buffer.alloc(20 * MiB, 'N'), 0, 20 * MiB, 0);
+    fs.ftruncateSync(fd, 20 * MiB);
+    fs.closeSync(fd);
+  }, async (db) => {
+    // Once inplace.db is followed (its first pass recorded): written over in the middle, its size the same.
+    const firstPass = db.prepare('SELECT followed FROM recoveries WHERE item_id = ? AND finished_at IS NULL').pluck();
+    for (let tries = 0; tries < 400 && firstPass.get(inPlace.id) !== 1; tries++) await new Promise((resolve) => setTimeout(resolve, 25));
+    const fd = fs.openSync(`/proc/${pid}/fd/${inPlace.fd}`, 'r+');
+    fs.writeSync(fd, Buffer.alloc(MiB, 'M'), 0, MiB, 4 * MiB);
+    fs.closeSync(fd);
+  });
+  const byId = new Map(copies.map((copy) => [copy.item_id, copy]));
+  assert.deepEqual([byId.get(cut.id)?.bytes, byId.get(cut.id)?.complete, byId.get(cut.id)?.note],
+    [20 * MiB, false, changedNote(`it was cut: ${32 * MiB} bytes when the copy started, ${20 * MiB} after it, ${20 * MiB} copied; its first 65536 bytes copied read differently now`)]);
+  assert.deepEqual([byId.get(inPlace.id)?.bytes, byId.get(inPlace.id)?.complete, byId.get(inPlace.id)?.note],
+    [32 * MiB, false, `the writer cut it from ${32 * MiB} bytes, or wrote over bytes already copied, while it was followed: the copy holds what it held before that (${32 * MiB} bytes); recover it again for what it holds now`]);
+  // cut.log was not followed; the others were (and are still held: the follow timeout).
+  assert.deepEqual(followed, items.map((item) => (item.id === cut.id ? 0 : 1)));
+});
+
+test('one file held by two processes (fork) and rewritten through a shared mapping during the copy of the first item: that copy is not complete, the second item is copied itself, whole (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'changed-mmap', String.raw`import os, sys, time
+p = os.path.join(sys.argv[1], 'shared.db')
+fd = os.open(p, os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, os.urandom(16 << 20))
+os.unlink(p)
+child = os.fork()
+if child == 0:
+    time.sleep(600)
+    os._exit(0)
+print(os.getpid(), flush=True)
+time.sleep(600)`);
+  const [child] = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ');
+  t.after(() => {
+    try {
+      process.kill(Number(child), 'SIGKILL');
+    } catch {
+      // exited already
+    }
+  });
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid), '--pid', String(child)]).code, 0);
+  // A copy stands for the other item of its file only when the file had not changed for a second before it.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const rewrite = 'import mmap, os, sys\nfd = os.open(sys.argv[1], os.O_RDWR)\nm = mmap.mmap(fd, 16 << 20)\nm[:] = b"R" * (16 << 20)\nm.close()';
+  let first: number | null = null;
+  const { copies } = await recoverWhileChanging(caseDir, { follow: false, followTimeoutS: null }, 4 * MiB, (item) => {
+    if (first !== null) return;
+    first = item.id;
+    execFileSync('python3', ['-c', rewrite, `/proc/${item.pid}/fd/${item.fd}`]);
+  });
+  assert.equal(copies.length, 2);
+  const [one, two] = copies[0]?.item_id === first ? copies : [copies[1], copies[0]];
+  assert.deepEqual([one?.complete, one?.note], [false, changedNote(`its change time moved while its size stayed ${16 * MiB} bytes: written in place, holes punched, or its attributes changed; its first 65536 bytes copied read differently now`)]);
+  assert.deepEqual([two?.complete, two?.note, two?.sha256], [true, null, sha256(Buffer.alloc(16 * MiB, 'R'))]);
+  assert.notEqual(one?.output, two?.output);
+});
 
 test('a memfd and the executable run from it (execveat of the memfd, its fd kept open) are one file: copied once, by this process (no dd) (root)', async (t) => {
   const { caseDir, pid } = await pythonHolder(t, 'memfd-exe', String.raw`import os

@@ -25,6 +25,8 @@ export interface CopyState {
   holeBytes: number;
   /** The last TAIL_BYTES copied (fewer at first): read again, they tell whether the file was rewritten. */
   tail: Buffer;
+  /** The first TAIL_BYTES copied (fewer at first): read again, they tell whether the file was cut and written again from its start. */
+  head: Buffer;
   /** Stops the copy before it fills the case's disk (null: unguarded). */
   guard: SpaceGuard | null;
   /**
@@ -44,7 +46,7 @@ export interface CopyState {
 export const TAIL_BYTES = 64 * 1024;
 
 export function newCopyState(guard: SpaceGuard | null = null, stopWanted: (() => boolean) | null = null): CopyState {
-  return { hash: crypto.createHash('sha256'), bytes: 0, holeBytes: 0, tail: Buffer.alloc(0), guard, stoppedAt: null, stopReason: null, stopWanted, interrupted: false };
+  return { hash: crypto.createHash('sha256'), bytes: 0, holeBytes: 0, tail: Buffer.alloc(0), head: Buffer.alloc(0), guard, stoppedAt: null, stopReason: null, stopWanted, interrupted: false };
 }
 
 /** Thrown by streamInto's consume once the copy was asked to stop (state.interrupted): its producer stops sending. */
@@ -60,9 +62,10 @@ function stopNow(state: CopyState): boolean {
   return state.interrupted;
 }
 
-/** Hash the bytes that come next and keep the last TAIL_BYTES of them (copied: the buffers are reused). */
+/** Hash the bytes that come next and keep the first and last TAIL_BYTES of the copy (copied: the buffers are reused). */
 function take(state: CopyState, data: Buffer): void {
   state.hash.update(data);
+  if (state.head.length < TAIL_BYTES) state.head = Buffer.concat([state.head, data.subarray(0, TAIL_BYTES - state.head.length)]);
   state.tail = data.length >= TAIL_BYTES ? Buffer.from(data.subarray(data.length - TAIL_BYTES)) : Buffer.concat([state.tail, data]).subarray(-TAIL_BYTES);
 }
 

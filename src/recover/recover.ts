@@ -331,7 +331,7 @@ function overlayRoots(): (item: Pick<ItemRow, 'pid'>, superOptions: string) => s
   };
 }
 
-/** A whole copy of a file another item of the same file may stand on: which item's, and the file as it was before it. */
+/** A whole copy of a file another item of the same file may stand on: which item's, and the file as it was during it. */
 interface SharedCopy {
   itemId: number;
   outcome: Outcome;
@@ -347,7 +347,7 @@ interface FileState {
 
 /**
  * The file as an item's holder sees it (a local file only: a network or FUSE one may not answer a
- * stat), or null: taken before a copy starts, it says what the copy can stand for.
+ * stat), or null: compared with the file during a whole copy of it, it says whether that copy holds it.
  */
 function fileState(item: ItemRow): FileState | null {
   const source = sourcePath(item);
@@ -364,10 +364,12 @@ const QUIET_BEFORE_COPY_NS = 1_000_000_000n;
 
 /**
  * A whole copy another item may stand on: one of a file that had not changed for a while before the
- * copy started (see QUIET_BEFORE_COPY_NS) and held as many bytes as the copy; else null.
+ * copy started (see QUIET_BEFORE_COPY_NS), nor during it (its size and change times the same when
+ * the copy started and ended: a later change is stamped later), and held as many bytes as the copy; else null.
  */
-function sharedCopy(item: ItemRow, outcome: Outcome | null, before: FileState | null, startedNs: bigint): SharedCopy | null {
-  if (outcome === null || !outcome.complete || outcome.output === null || outcome.sha256 === null || before === null) return null;
+function sharedCopy(item: ItemRow, outcome: Outcome | null, startedNs: bigint | null): SharedCopy | null {
+  const before = outcome?.unchanged;
+  if (startedNs === null || outcome === null || !outcome.complete || outcome.output === null || outcome.sha256 === null || before === undefined) return null;
   if (before.size !== BigInt(outcome.bytes) || startedNs - before.mtimeNs < QUIET_BEFORE_COPY_NS || startedNs - before.ctimeNs < QUIET_BEFORE_COPY_NS) return null;
   return { itemId: item.id, outcome, before };
 }
@@ -543,8 +545,6 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
         // this is tried again after the next pass, and the copy's end is recorded (or fails) as ever.
       }
     };
-    // The file before the copy: whether the copy may stand for another item of it (sharedCopy).
-    const before = options.follow ? null : fileState(item);
     const startedNs = BigInt(Date.now()) * 1_000_000n;
     const copied = recoverOne(item, reader, options, {
       copiedOnce, followFrom, guard,
@@ -553,7 +553,7 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
       hold,
     });
     const done = copied.then((outcome) => record(index, item, rowId, outcome)).finally(unhook);
-    return { firstCopy, shared: copied.then((outcome) => sharedCopy(item, outcome, before, startedNs), () => null), done };
+    return { firstCopy, shared: copied.then((outcome) => sharedCopy(item, outcome, options.follow ? null : startedNs), () => null), done };
   };
   try {
     for (const [index, item] of items.entries()) {
@@ -703,6 +703,12 @@ interface ItemReader {
   /** The file's size while its holder still holds it (a writer that may still append), else null. */
   heldSize(): Promise<number | null>;
   /**
+   * The opened file's size and change times now (an fstat), or null where this reader cannot ask
+   * without a child process (a network or FUSE file system): taken before and after a copy, they
+   * tell a file only appended to from one cut, written in place or punched with holes meanwhile.
+   */
+  stamp(): Promise<FileState | null>;
+  /**
    * Do the bytes that ended at `end` (a copy's tail) still read the same? false: the file was
    * rewritten, or cut and written again, since they were copied; null: this reader cannot tell.
    */
@@ -785,6 +791,11 @@ class LocalReader implements ItemReader {
 
   copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void> {
     return copyRange(this.opened(), output, state, onProgress);
+  }
+
+  async stamp(): Promise<FileState> {
+    const stat = fs.fstatSync(this.opened(), { bigint: true });
+    return { size: stat.size, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs };
   }
 
   async heldSize(): Promise<number | null> {
@@ -930,6 +941,10 @@ class ChildReader implements ItemReader {
     return typeof seen !== 'string' && this.custody(seen).refusal === null ? Number(seen.size) : null;
   }
 
+  async stamp(): Promise<null> {
+    return null; // a stat child per copy and per poll: the sizes before and after are what is compared (docs/recovery.md)
+  }
+
   async matches(): Promise<null> {
     return null; // reading back would be another dd through the holder's fd: not done (docs/recovery.md)
   }
@@ -996,6 +1011,8 @@ interface Outcome {
   sizeAtEnd: number | null;
   sparse: boolean;
   followed: boolean;
+  /** The file's size and change times, the same when the copy started and when it ended (a local file only); absent when they moved. */
+  unchanged?: FileState;
 }
 
 const failed = (note: string): Outcome => ({ output: null, bytes: 0, sha256: null, complete: false, note, sizeAtStart: null, sizeAtEnd: null, sparse: false, followed: false });
@@ -1037,16 +1054,21 @@ async function recoverOne(
     const { live } = pass;
     Object.assign(live, { file: output, state, fd: outputFd, reading: true });
     const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
+    // The file's size and change times before the first byte is read, and after the last.
+    const stampAtStart = await reader.stamp();
     try {
       await reader.copy(outputFd, state, onProgress);
     } finally {
       live.reading = false;
     }
+    const stampAfter = await settledStamp(reader, stampAtStart);
+    // Cut, written in place or punched with holes during the copy: no one state of the file, never followed on.
+    const changed = await changedWhileCopied(reader, stampAtStart, stampAfter, state, sizeAtStart);
     let followNote: string | null = null;
     let closedUnderUs = false;
     // Stopped before its end (a Ctrl-C): a prefix of the file, never followed.
     const stoppedAt = state.interrupted ? state.bytes : null;
-    if (options.follow && item.fd !== null && stoppedAt === null) {
+    if (options.follow && item.fd !== null && stoppedAt === null && changed === null) {
       followed = true;
       live.qualifiers = [opened.via, opened.custody].filter((note) => note !== undefined);
       // Its first pass is recorded now: a run killed while it waits, or while it is followed, keeps it.
@@ -1055,7 +1077,7 @@ async function recoverOne(
       hold();
       pass.copiedOnce();
       const deadline = await pass.followFrom;
-      ({ note: followNote, closedUnderUs } = await follow(item, reader, outputFd, state, options, deadline, live, hold));
+      ({ note: followNote, closedUnderUs } = await follow(item, reader, outputFd, state, options, deadline, live, hold, stampAfter));
     }
     // Through a holder's fd that is closed now nothing can be asked any more (the number may name another file).
     const endSize = closedUnderUs ? 'its holder closed it' : await reader.size();
@@ -1084,17 +1106,19 @@ async function recoverOne(
       }
     } else if (stoppedAt !== null) {
       notes.push(`interrupted (a Ctrl-C, SIGTERM or SIGHUP stopped the copies) after ${stoppedAt} of its ${reader.exactSize ?? endSize} bytes: the copy holds the first ${stoppedAt} bytes of the file, and its sha256 is theirs`);
+      if (changed !== null) notes.push(changed);
+      complete = false;
+    } else if (changed !== null) {
+      notes.push(changed);
       complete = false;
     } else if (followNote !== null) {
       // the follow note says why the copy is not complete; the sizes are in size_at_start/_end
+    } else if (endSize < sizeAtStart || state.bytes > endSize) {
+      // Seen by the sizes alone (a network or FUSE file system: no fstat of our own between): --follow cannot help.
+      notes.push(changedNote([cutReason(sizeAtStart, endSize, state.bytes)]));
+      complete = false;
     } else if (state.bytes < endSize) {
       notes.push(`point-in-time copy: the file grew from ${sizeAtStart} to ${sizeAtEnd} bytes while it was copied; ${state.bytes} bytes copied${options.follow ? '' : ' (use --follow)'}`);
-      complete = false;
-    } else if (state.bytes > endSize) {
-      notes.push(`the file shrank to ${endSize} bytes while it was copied (${state.bytes} bytes copied)`);
-      complete = false;
-    } else if (complete && (await reader.matches(state.tail, state.bytes)) === false) {
-      notes.push(`the file was rewritten while it was copied (its last ${state.tail.length} bytes copied read differently now): the copy mixes earlier and later content; recover it again`);
       complete = false;
     }
     // Last: how the file was told the snapshot's, when not by its birth time.
@@ -1109,6 +1133,7 @@ async function recoverOne(
       sizeAtEnd,
       sparse: state.holeBytes > 0,
       followed,
+      ...(stampAtStart !== null && stampAfter !== null && stampAtStart.size === stampAfter.size && !stampsMoved(stampAtStart, stampAfter) ? { unchanged: stampAtStart } : {}),
     };
   } catch (error) {
     const known = { sizeAtStart: started?.sizeAtStart ?? null, followed };
@@ -1149,6 +1174,67 @@ async function recoverOne(
     pass.live.fd = null;
     if (outputFd !== null) fs.closeSync(outputFd);
   }
+}
+
+/** Why a copy cannot be shown to be one state of the file, as its note says it. */
+function changedNote(reasons: readonly string[]): string {
+  return `the file changed while it was copied (${reasons.join('; ')}): the copy cannot be shown to be one state of the file (it may hold earlier and later bytes mixed); recover it again for what it holds now`;
+}
+
+function cutReason(sizeAtStart: number, sizeNow: number | bigint, copied: number): string {
+  return BigInt(sizeNow) < BigInt(sizeAtStart)
+    ? `it was cut: ${sizeAtStart} bytes when the copy started, ${sizeNow} after it, ${copied} copied`
+    : `it was cut to ${sizeNow} bytes, fewer than the ${copied} copied`;
+}
+
+/**
+ * A write that extends a file stamps its times first and grows its size a moment later (once its
+ * first page is in the page cache: microseconds, a disk read at most): a stamp between the two
+ * would take an append for a change in place.
+ */
+const WRITE_IN_FLIGHT_MS = 50;
+
+/**
+ * The file's stamp now; when its times moved since `before` and it did not grow, taken again a
+ * moment later (an append under way has grown it by then).
+ */
+async function settledStamp(reader: ItemReader, before: FileState | null): Promise<FileState | null> {
+  const now = await reader.stamp();
+  if (before === null || now === null || now.size > before.size || !stampsMoved(before, now)) return now;
+  await new Promise((resolve) => setTimeout(resolve, WRITE_IN_FLIGHT_MS));
+  return reader.stamp();
+}
+
+/** Whether a file's change times moved between two stamps (ctime moves on every write, truncate, fallocate, chmod). */
+function stampsMoved(before: FileState, after: FileState): boolean {
+  return before.ctimeNs !== after.ctimeNs || before.mtimeNs !== after.mtimeNs;
+}
+
+/**
+ * After a pass that read to the end of the file: why what was copied cannot be shown to be one state
+ * of it, or null. A file only appended to (a log) grows, and its bytes copied read the same again;
+ * one cut (smaller than when the copy started, or than what was copied), changed with its size the
+ * same (its change times moved: written in place, holes punched, or only its mode changed), or whose
+ * first or last bytes copied read differently now, is not. A write in place in the middle of a file
+ * that also grew is not seen (its times move as an append's do), nor one that carries the stamp
+ * the file already had (a coarse clock, within one tick).
+ */
+async function changedWhileCopied(reader: ItemReader, start: FileState | null, now: FileState | null, state: Readonly<CopyState>, sizeAtStart: number): Promise<string | null> {
+  const reasons: string[] = [];
+  const cut = now !== null && (now.size < BigInt(sizeAtStart) || now.size < BigInt(state.bytes));
+  if (now !== null && cut) reasons.push(cutReason(sizeAtStart, now.size, state.bytes));
+  else if (start !== null && now !== null && now.size === start.size && stampsMoved(start, now)) {
+    reasons.push(`its change time moved while its size stayed ${now.size} bytes: written in place, holes punched, or its attributes changed`);
+  }
+  // Bytes no longer in the file (cut below them) are gone, not read differently.
+  const readable = (end: number): boolean => now === null || now.size >= BigInt(end);
+  if (state.head.length > 0 && readable(state.head.length) && (await reader.matches(state.head, state.head.length)) === false) {
+    reasons.push(`its first ${state.head.length} bytes copied read differently now`);
+  }
+  if (state.bytes > state.head.length && readable(state.bytes) && (await reader.matches(state.tail, state.bytes)) === false) {
+    reasons.push(`its last ${state.tail.length} bytes copied read differently now`);
+  }
+  return reasons.length === 0 ? null : changedNote(reasons);
 }
 
 /**
@@ -1193,6 +1279,8 @@ async function follow(
   item: ItemRow, reader: ItemReader, output: number, state: CopyState, options: RecoverOptions, deadline: number,
   /** `reading` is set while a pass reads; `hold` is called after each pass that ended well. */
   live: LiveCopy, hold: () => void,
+  /** The file's size and change times when the first pass ended (null: this reader has none). */
+  stampAfterFirst: FileState | null,
 ): Promise<{ note: string | null; closedUnderUs: boolean }> {
   const timeoutS = options.followTimeoutS ?? DEFAULT_FOLLOW_TIMEOUT_S;
   const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
@@ -1200,17 +1288,24 @@ async function follow(
     note: `the writer cut it from ${bytes} bytes, or wrote over bytes already copied, while it was followed: the copy holds what it held before that (${state.bytes} bytes); recover it again for what it holds now`,
     closedUnderUs: false,
   });
+  let last = stampAfterFirst;
   /**
-   * Copy what was appended, then read again the bytes copied last before it: changed, the file was
-   * cut and written again (or written over) before or during this copy, and what it appended is
-   * not the continuation of the copy: it is taken back, and the copy ends with what it held.
+   * Copy what was appended, then read again the bytes copied first and last before it: changed, or
+   * the file's change times moved since the last pass while it did not grow (written in place, holes
+   * punched, cut), the file was not only appended to before or during this copy, and what it appended
+   * is not the continuation of the copy: it is taken back, and the copy ends with what it held.
    */
   const appendChecked = async (): Promise<boolean> => {
-    const before = { hash: state.hash.copy(), bytes: state.bytes, holeBytes: state.holeBytes, tail: state.tail };
+    const before = { hash: state.hash.copy(), bytes: state.bytes, holeBytes: state.holeBytes, tail: state.tail, head: state.head };
     live.reading = true;
     try {
       await reader.copy(output, state, onProgress);
-      if (before.tail.length === 0 || (await reader.matches(before.tail, before.bytes)) !== false) return true;
+      const now = await settledStamp(reader, last);
+      const inPlace = last !== null && now !== null && now.size <= last.size && stampsMoved(last, now);
+      last = now;
+      const sameTail = before.tail.length === 0 || (await reader.matches(before.tail, before.bytes)) !== false;
+      const sameHead = before.head.length === 0 || (await reader.matches(before.head, before.head.length)) !== false;
+      if (!inPlace && sameTail && sameHead) return true;
       Object.assign(state, before); // the output is cut back to state.bytes when the copy ends
       return false;
     } finally {
