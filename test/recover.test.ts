@@ -2166,3 +2166,44 @@ function tryReadlink(link: string): string {
     return '';
   }
 }
+
+test('one file held by two processes, changed after the whole copy of the first item ended: the second item is copied again and its note says the file changed since that copy (two whole copies, of two moments) (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'changed-after', String.raw`import os, sys, time
+fds = []
+for name, size in [('f.db', 1 << 20), ('g.log', 8 << 20)]:
+    p = os.path.join(sys.argv[1], name)
+    fds.append(os.open(p, os.O_CREAT | os.O_RDWR, 0o600))
+    os.write(fds[-1], os.urandom(size))
+    os.unlink(p)
+if os.fork() == 0:
+    time.sleep(600)
+    os._exit(0)
+print(os.getpid(), flush=True)
+time.sleep(600)`);
+  const [child] = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ');
+  t.after(() => {
+    try {
+      process.kill(Number(child), 'SIGKILL');
+    } catch {
+      // exited already
+    }
+  });
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid), '--pid', String(child)]).code, 0);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  let changedDuring: number | null = null;
+  // f.db is written over while g.log of the first process is copied: after the copy of f.db of that process, before the other's.
+  const { copies } = await recoverWhileChanging(caseDir, { follow: false, followTimeoutS: null }, 4 * MiB, (item) => {
+    if (changedDuring !== null || !item.path.toString('latin1').endsWith('/g.log')) return;
+    changedDuring = item.pid;
+    const fd = fs.openSync(`/proc/${item.pid}/fd/3`, 'r+');
+    fs.writeSync(fd, Buffer.alloc(4096, 'W'), 0, 4096, 0);
+    fs.closeSync(fd);
+  });
+  const f = copies.filter((copy) => copy.inode === copies.find((one) => one.bytes === MiB)?.inode);
+  const [first, second] = f[0]?.pid === changedDuring ? f : [f[1], f[0]];
+  assert.deepEqual([first?.complete, first?.note, second?.complete], [true, null, true]);
+  assert.notEqual(first?.sha256, second?.sha256);
+  assert.equal(second?.sha256, sha256(fs.readFileSync(`/proc/${pid}/fd/3`)));
+  const dev = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).find((item) => item.id === first?.item_id)?.dev;
+  assert.equal(second?.note, `the same file as item ${first?.item_id} (device ${dev}, inode ${first?.inode}), changed since its copy ${path.basename(first?.output ?? '')} was made (its size or change times differ now): copied again`);
+});

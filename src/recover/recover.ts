@@ -487,8 +487,12 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
   const followed: Array<Promise<void>> = [];
   /** Per file (snapshot, device, inode) of this run: its latest whole copy once the copies before are done, or null. */
   const firstOfFile = new Map<string, Promise<SharedCopy | null>>();
-  /** Copy one item: `firstCopy` once it was copied once (it may be followed after), `done` once recorded. */
-  const copyItem = (index: number, item: ItemRow, rowId: number): { firstCopy: Promise<void>; shared: Promise<SharedCopy | null>; done: Promise<void> } => {
+  /**
+   * Copy one item: `firstCopy` once it was copied once (it may be followed after), `done` once
+   * recorded; `lead`: what its row's note says first (why it was copied itself), not said by the
+   * copy when it stands for later items.
+   */
+  const copyItem = (index: number, item: ItemRow, rowId: number, lead: string | null = null): { firstCopy: Promise<void>; shared: Promise<SharedCopy | null>; done: Promise<void> } => {
     const source = sourcePath(item);
     const stallMs = (options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S) * 1000;
     const reader = source !== null && mayNotAnswer(item) ? new ChildReader(item, source, recorder, stallMs, silentDevs) : new LocalReader(item, source, () => othersOf(item));
@@ -552,7 +556,8 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
       live,
       hold,
     });
-    const done = copied.then((outcome) => record(index, item, rowId, outcome)).finally(unhook);
+    const led = (outcome: Outcome): Outcome => (lead === null ? outcome : { ...outcome, note: outcome.note === null ? lead : `${lead}; ${outcome.note}` });
+    const done = copied.then((outcome) => record(index, item, rowId, led(outcome))).finally(unhook);
     return { firstCopy, shared: copied.then((outcome) => sharedCopy(item, outcome, options.follow ? null : startedNs), () => null), done };
   };
   try {
@@ -599,7 +604,9 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
             record(index, item, rowId, failed(NOT_REACHED));
             return shared;
           }
-          const copy = copyItem(index, item, rowId);
+          // A whole copy of the file that it no longer is, as this item's holder sees it: changed after that copy ended.
+          const changedSince = shared === null ? null : `the same file as item ${shared.itemId} (device ${item.dev ?? '?'}, inode ${String(item.inode)}), changed since its copy ${path.basename(shared.outcome.output ?? '')} was made (its size or change times differ now): copied again`;
+          const copy = copyItem(index, item, rowId, changedSince);
           await copy.done;
           return (await copy.shared) ?? shared;
         });
