@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { run, type CommandRecord } from '../src/exec/run.js';
+import { run, versionLimits, type CommandRecord } from '../src/exec/run.js';
 import { cliPath } from './helpers/paths.js';
 import { copyTimeoutMs } from '../src/tools/limits.js';
 import { lsofLimits, startLsof } from '../src/tools/lsof.js';
@@ -71,6 +71,36 @@ test('an lsof killed at its timeout whose own child keeps its stderr open (stuck
   assert.ok(Date.now() - started < 10_000, `given up after ${Date.now() - started} ms`);
   const lsof = records.filter((record) => record.program === 'lsof' && record.argv[0] === '+L1');
   assert.deepEqual(lsof.map((record) => [record.exitCode, record.error]), [[null, 'timed out after 1000 ms; still there 1000 ms after SIGKILL (an uninterruptible wait): left behind']]);
+});
+
+test('a version check whose program leaves a child holding its pipes (sleep 40 & exec sleep 40) is killed and given up: the command is not held, its version unknown (null)', { timeout: 30_000 }, async (t) => {
+  const dir = makeTempDir('version-hang');
+  // A stand-in mactime (used nowhere else in this file: programs are resolved once per process):
+  // its -V leaves a child holding stdout and stderr, and hangs itself; anything else answers at once.
+  const wrappers = path.join(dir, 'bin');
+  fs.mkdirSync(wrappers);
+  fs.writeFileSync(path.join(wrappers, 'mactime'), `#!/bin/sh\nif [ "$1" = -V ]; then sleep 600 & echo $! > '${dir}/child.pid'; exec sleep 600; fi\necho ok\n`, { mode: 0o755 });
+  const savedPath = process.env['PATH'];
+  const saved = { ...versionLimits };
+  process.env['PATH'] = `${wrappers}:${savedPath ?? ''}`;
+  Object.assign(versionLimits, { timeoutMs: 1_000, abandonAfterMs: 1_000 });
+  t.after(() => {
+    process.env['PATH'] = savedPath;
+    Object.assign(versionLimits, saved);
+    const child = Number(fs.readFileSync(path.join(dir, 'child.pid'), 'utf8'));
+    if (child > 0) process.kill(child, 'SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const records: CommandRecord[] = [];
+  const started = Date.now();
+  const result = await run('mactime', ['-b', '/dev/null'], { timeoutMs: 60_000, recorder: (record) => records.push(record) });
+  const took = Date.now() - started;
+  assert.equal(result.stdout.toString(), 'ok\n');
+  assert.ok(took >= 1_900 && took < 6_000, `given up after the version check's 1 s + 1 s (${took} ms)`);
+  assert.deepEqual(records.map((record) => [record.program, record.version, record.exitCode, record.error]), [['mactime', null, 0, null]]);
+  const record = records[0] as CommandRecord;
+  // Dated when mactime ended, not when its version check was given up.
+  assert.ok(Date.parse(record.finishedAt) - Date.parse(record.startedAt) < 1_000, `${record.startedAt} .. ${record.finishedAt}`);
 });
 
 test('run from a directory deleted meanwhile (a responder\'s shell where an attacker removed it): lsof and the Sleuth Kit still run, a relative path is one line (root)', (t) => {

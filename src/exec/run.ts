@@ -161,17 +161,32 @@ export function toolVersion(tool: ToolName): Promise<string | null> {
   return lookup;
 }
 
+/**
+ * How long a version check may take: killed (SIGKILL) at timeoutMs, and given up abandonAfterMs
+ * later if its pipes are still open (a child it left behind holds them, or it is stuck in the
+ * kernel): the version is then unknown (null), and nothing waits for it. (An object, so a test can
+ * shorten them.)
+ */
+export const versionLimits = { timeoutMs: 10_000, abandonAfterMs: 5_000 };
+
 async function askVersion(tool: ToolName, programPath: string): Promise<string | null> {
   try {
     const { execa } = execaLoaded ?? (await prepareToRun());
-    const result = await execa(programPath, [...TOOLS[tool].versionArgs], {
+    const subprocess = execa(programPath, [...TOOLS[tool].versionArgs], {
       reject: false,
-      timeout: 10_000,
+      timeout: versionLimits.timeoutMs,
+      killSignal: 'SIGKILL',
+      // Already SIGKILL: a second kill's timer would keep node alive for a child left behind.
+      forceKillAfterDelay: false,
       stdin: 'ignore',
       cwd: '/',
       all: true,
       encoding: 'utf8',
     });
+    // execa waits for the pipes to close, which a child of the program (sleep 40 &) may hold open
+    // long after the program itself was killed: given up then, as run() gives up a hung program.
+    const result = await exitOrAbandon(subprocess, versionLimits.timeoutMs + versionLimits.abandonAfterMs);
+    if (result === null || result.timedOut) return null;
     const lines = (result.all ?? '').split('\n').map((line) => line.trim()).filter(Boolean);
     return lines.find((line) => /\d+\.\d+/.test(line) && /version|ver\b|revision|\(|^\S+ \d/i.test(line)) ?? lines[0] ?? null;
   } catch {
@@ -279,6 +294,8 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
     failure = error instanceof ExecaError ? error.shortMessage : String(error);
     throw new UnlinkedError('TOOL_FAILED', `${tool} could not be run: ${failure}`, { cause: error });
   } finally {
+    // When the program ended, not when its version check did (which may take until versionLimits give it up).
+    const finishedAt = new Date().toISOString();
     options.recorder?.({
       program: tool,
       path: programPath,
@@ -287,7 +304,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       exitCode,
       error: failure,
       startedAt,
-      finishedAt: new Date().toISOString(),
+      finishedAt,
     });
   }
 }
@@ -325,7 +342,7 @@ async function pump(subprocess: Pick<ChildProcess, 'kill' | 'stdout'>, sink: Non
 }
 
 /** The subprocess's result, or null when it has not exited after `waitMs` (then it is let go). */
-async function exitOrAbandon<T>(subprocess: Promise<T> & Pick<ChildProcess, 'kill' | 'unref' | 'stdout' | 'stderr'>, waitMs: number): Promise<T | null> {
+async function exitOrAbandon<T>(subprocess: Promise<T> & Pick<ChildProcess, 'kill' | 'unref' | 'stdout' | 'stderr'> & { all?: { destroy(): unknown } | undefined }, waitMs: number): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<null>((resolve) => {
     timer = setTimeout(() => resolve(null), waitMs);
@@ -336,6 +353,7 @@ async function exitOrAbandon<T>(subprocess: Promise<T> & Pick<ChildProcess, 'kil
     subprocess.kill('SIGKILL');
     subprocess.stdout?.destroy();
     subprocess.stderr?.destroy();
+    subprocess.all?.destroy();
     subprocess.unref();
   }
   return outcome;

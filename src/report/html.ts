@@ -190,7 +190,7 @@ function provenanceHtml(summary: CaseSummary): string {
       // Arguments (image paths), versions and errors are text from outside: in the display form.
       // Each argument in the display form, quoted when it holds a space or a quote (or is empty): where one ends stays visible.
       const argv = (JSON.parse(command.argv) as string[]).map((arg) => quotedArg(displayText(arg))).join(' ');
-      return `<tr><td>${escapeHtml(command.started_at)}</td><td>${escapeHtml(command.finished_at ?? '')}</td><td>${escapeHtml(command.program)}</td><td>${escapeHtml(displayText(command.version ?? ''))}</td><td class="path">${escapeHtml(argv)}</td><td class="num">${command.exit_code ?? ''}</td><td class="note">${escapeHtml(displayText(command.error ?? ''))}</td></tr>`;
+      return `<tr><td>${escapeHtml(command.started_at)}</td><td>${escapeHtml(command.finished_at ?? '')}</td><td>${escapeHtml(command.program)}</td><td>${escapeHtml(command.version === null ? 'unknown' : displayText(command.version))}</td><td class="path">${escapeHtml(argv)}</td><td class="num">${command.exit_code ?? ''}</td><td class="note">${escapeHtml(displayText(command.error ?? ''))}</td></tr>`;
     })
     .join('');
   return `<section><h2>Commands run (provenance)</h2><table><thead><tr><th>started</th><th>finished</th><th>program</th><th>version</th><th>arguments</th><th>exit</th><th>error</th></tr></thead><tbody>${rows}</tbody></table></section>`;
