@@ -72,6 +72,11 @@ export class LsofStreamParser {
   private nulEnded: boolean | null = null;
   /** Every well-formed file record seen, returned or not. */
   records = 0;
+  /**
+   * Records that say whether their file is deleted: a link count (k, NLINK), a name (n, NAME: " (deleted)"),
+   * or lsof's DEL. A capture without any (-Ff, -Fp, a plain header alone) cannot tell a clean host.
+   */
+  judged = 0;
   private field: FieldState | null = null;
   private plain: PlainState | null = null;
   private readonly deletedOnly: boolean;
@@ -130,7 +135,7 @@ export class LsofStreamParser {
    */
   cutOff(text: string, lineNo: number): LsofFileRecord[] {
     if (text.length > MAX_LINE_CHARS) return this.tooLong(text.slice(0, 200), lineNo);
-    this.warn({ line: lineNo, message: 'the last line has no newline: the capture was cut off there; what it held is not taken', text: warningText(text) });
+    this.warn({ line: lineNo, message: CUT_OFF, text: warningText(text) });
     return this.lineLost(text);
   }
 
@@ -182,6 +187,8 @@ export class LsofStreamParser {
     malformed.forEach((warning) => this.warn(warning));
     if (record === 'bad') return;
     this.records++;
+    // null: ruled out by its link count (not 0).
+    if (record === null || record.nlink !== null || file.n !== null || lsofFdName(file.fd) === 'DEL') this.judged++;
     if (record !== null) out.push(record);
   }
 
@@ -318,6 +325,7 @@ export class LsofStreamParser {
       return [];
     }
     this.records++;
+    this.judged++; // every row has its NAME (and NLINK when the header has it)
     if (this.deletedOnly && record.nlink !== null && record.nlink !== 0) return [];
     return [record];
   }
@@ -389,6 +397,9 @@ const LSOF_UNKNOWN_ROW = "lsof's row for what it could not read (TYPE unknown, e
 
 /** Said once: lsof never prints a raw CR (a name's is escaped "\r"), so a CR before the newline is a converted capture's. */
 const CRLF_ENDS = 'lines end in CR LF (the capture was converted, e.g. on Windows): each CR before a newline is ignored';
+
+/** The capture's last line has no newline (lsof ends every line with one). */
+export const CUT_OFF = 'the last line has no newline: the capture was cut off there; what it held is not taken';
 
 /** Lines longer than this are skipped (said), never held whole: a binary file has no newline for gigabytes. */
 export const MAX_LINE_CHARS = 1_000_000;

@@ -324,3 +324,62 @@ test('lsof import into a case that cannot be written says so and where, not that
   assert.equal(db.prepare('SELECT count(*) FROM snapshots').pluck().get(), 0);
   db.close();
 });
+
+test('lsof import refuses a capture that cannot tell a deleted file (-Ff, -Fp, -Fpc, a plain header alone): exit 1, one line saying why and how to capture, nothing stored', async (t) => {
+  const dir = makeTempDir('lsof-unjudged');
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'held.log', content: Buffer.from('held') }]);
+  t.after(async () => {
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const lsof = (args: readonly string[]): string => execFileSync('lsof', ['-a', '+L1', '-p', String(holder.pid), ...args], { encoding: 'latin1' });
+  const how = 'whether a file is deleted cannot be told from it, and a clean host cannot be told from such a capture; capture with lsof +L1 -F0pcuftDsikn (or plain lsof +L1): nothing imported';
+  const captures: Array<[string, string, string]> = [
+    ['Ff.txt', lsof(['-Ff']), 'lists 1 file, none with a link count (k, NLINK) or a name (n, NAME)'],
+    ['Fp.txt', lsof(['-Fp']), 'lists no file at all (only process fields)'],
+    ['Fpc.txt', lsof(['-Fpc']), 'lists no file at all (only process fields)'],
+    ['header.txt', `${lsof([]).split('\n')[0] ?? ''}\n`, 'lists no file at all (only the header line)'],
+  ];
+  for (const [name, content, why] of captures) {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, content, 'latin1');
+    const caseDir = path.join(dir, `case-${name}`);
+    const refused = runCli(caseDir, ['lsof', 'import', file, '--json']);
+    assert.deepEqual([refused.code, refused.stdout, refused.stderr], [1, '', `unlinked: ${file} ${why}: ${how}\n`], name);
+    const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+    assert.deepEqual([db.prepare('SELECT count(*) AS n FROM snapshots').get(), fs.readdirSync(path.join(caseDir, 'lsof'))], [{ n: 0 }, []], name);
+    db.close();
+  }
+  // -Fk alone (link counts, no names) and -Fn alone (names) can tell: imported.
+  for (const fields of ['-Ffk', '-Ffn']) {
+    const file = path.join(dir, `${fields}.txt`);
+    fs.writeFileSync(file, lsof([fields]), 'latin1');
+    const imported = runCli(path.join(dir, `case${fields}`), ['lsof', 'import', file, '--json']);
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.equal((JSON.parse(imported.stdout) as { items: number }).items, 1, fields);
+  }
+});
+
+test('a live snapshot whose lsof prints garbage (head -c 20000 /dev/urandom) says lsof failed: no cross-check claimed, nothing of it stored', (t) => {
+  const dir = makeTempDir('lsof-garbage');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const wrappers = path.join(dir, 'bin');
+  fs.mkdirSync(wrappers);
+  fs.writeFileSync(path.join(wrappers, 'lsof'), '#!/bin/sh\nif [ "$1" = -v ]; then echo "lsof version 4.95.0" >&2; exit 0; fi\nhead -c 20000 /dev/urandom\n', { mode: 0o755 });
+  const caseDir = path.join(dir, 'case');
+  const snapshot = runCli(caseDir, ['snapshot', '--pid', String(process.pid), '--json'], { PATH: `${wrappers}:${process.env['PATH'] ?? ''}` });
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+  const summary = JSON.parse(snapshot.stdout) as { lsof: string; cross_check: unknown; warnings: string[] };
+  assert.match(summary.lsof, /^failed: its output is not lsof output: no "COMMAND PID \.\.\." header and no "p<pid>" field in \d+ lines$/);
+  assert.equal(summary.cross_check, null);
+  assert.deepEqual(summary.warnings, [`lsof failed, the snapshot holds the /proc walk only: ${summary.lsof.slice('failed: '.length)}`]);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.deepEqual(db.prepare(`SELECT (SELECT count(*) FROM lsof_files) AS files, (SELECT count(*) FROM parse_warnings) AS warnings, (SELECT count(*) FROM items WHERE lsof_note IS NOT NULL) AS noted, (SELECT import_file FROM snapshots) AS file`).get(),
+    { files: 0, warnings: 0, noted: 0, file: null });
+  db.close();
+  // lsof printing nothing (no deleted file open) is lsof's answer, not a failure.
+  fs.writeFileSync(path.join(wrappers, 'lsof'), '#!/bin/sh\nif [ "$1" = -v ]; then echo "lsof version 4.95.0" >&2; exit 0; fi\nexit 1\n', { mode: 0o755 });
+  const empty = runCli(path.join(dir, 'case2'), ['snapshot', '--pid', String(process.pid), '--json'], { PATH: `${wrappers}:${process.env['PATH'] ?? ''}` });
+  assert.equal(empty.code, 0, empty.stderr);
+  assert.deepEqual((JSON.parse(empty.stdout) as { lsof: string }).lsof, 'ran: 0 records, exit 1');
+});

@@ -8,6 +8,7 @@ import { LsofItemizer, crossCheckLsof } from '../store/lsof.js';
 import { finishSnapshot, insertSnapshotRow } from '../store/snapshots.js';
 import { TOOL_VERSION } from '../version.js';
 import { ingestLsofFile, type IngestResult } from './ingest.js';
+import { captureRefusal } from './parseFile.js';
 import { absolutePath } from '../util/cwd.js';
 import { cannotWriteWhy, caseFolder } from '../util/caseFolder.js';
 import { tryOr } from '../util/tryOr.js';
@@ -115,15 +116,9 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
       importFile: absolute,
     });
     const ingested = await ingestLsofFile(db, snapshotId, copy, new LsofItemizer(db, snapshotId, false));
-    if (ingested.format === null) {
-      throw new UnlinkedError('BAD_INPUT', `${absolute} is not lsof output: no "COMMAND PID ..." header and no "p<pid>" field in ${ingested.lines} lines`);
-    }
-    if (ingested.records === 0 && ingested.unreadable > 0) {
-      // Nothing read, all of it refused: not a partly done import but none (and no empty snapshot stored).
-      const first = ingested.warnings[0];
-      throw new UnlinkedError('BAD_INPUT', `no file of ${absolute} could be read: ${ingested.unreadable} unreadable line${ingested.unreadable === 1 ? '' : 's'}` +
-        `${first === undefined ? '' : ` (line ${first.line}: ${first.message})`}: nothing imported`);
-    }
+    // Not lsof output, nothing readable, or nothing that tells a deleted file: refused, no empty snapshot stored.
+    const refused = captureRefusal(ingested, absolute, false);
+    if (refused !== null) throw new UnlinkedError('BAD_INPUT', ingested.format === null ? refused : `${refused}: nothing imported`);
     const check = crossCheckLsof(db, snapshotId, false);
     // The database keeps the deleted-file records; the capture itself is kept whole, byte for byte.
     // (The name's part from the original is cut to 100 bytes: a file name has at most 255.)

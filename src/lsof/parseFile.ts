@@ -9,6 +9,8 @@ export interface ParsedCapture {
   format: LsofFormat | null;
   /** Every file record lsof printed. */
   records: number;
+  /** Of them, those that say whether their file is deleted (a link count, a name, or DEL). */
+  judged: number;
   lines: number;
   /** The first warnings (see LsofStreamParser); `unreadable` counts every unreadable line. */
   warnings: ParseWarning[];
@@ -87,5 +89,31 @@ export function parseLsofFile(file: string, emit: (records: LsofFileRecord[]) =>
   if (parser.droppedWarnings > 0) {
     parser.warnings.push({ line: lines, message: `${parser.droppedWarnings} more warnings not kept (the first ${parser.warnings.length} are)` });
   }
-  return { format: parser.format, records: parser.records, lines, warnings: parser.warnings, unreadable, sha256: hash.digest('hex') };
+  return { format: parser.format, records: parser.records, judged: parser.judged, lines, warnings: parser.warnings, unreadable, sha256: hash.digest('hex') };
+}
+
+/** How to capture what `lsof import` and the cross-check read. */
+const HOW_TO_CAPTURE = 'capture with lsof +L1 -F0pcuftDsikn (or plain lsof +L1)';
+
+/**
+ * Why a parsed capture cannot stand for lsof's listing (then nothing of it is stored), or null.
+ * `what` names it ("/x/capture.txt", "its output"). Input with no line at all is lsof's own answer
+ * when no file matched (lsof +L1 on a clean host prints nothing): `emptyIsListing` takes it as one.
+ */
+export function captureRefusal(parsed: ParsedCapture, what: string, emptyIsListing: boolean): string | null {
+  if (parsed.format === null) {
+    if (emptyIsListing && parsed.unreadable === 0) return null;
+    return `${what} is not lsof output: no "COMMAND PID ..." header and no "p<pid>" field in ${parsed.lines} lines`;
+  }
+  if (parsed.records === 0 && parsed.unreadable > 0) {
+    const first = parsed.warnings.find(isUnreadableLine);
+    return `no file of ${what} could be read: ${parsed.unreadable} unreadable line${parsed.unreadable === 1 ? '' : 's'}${first === undefined ? '' : ` (line ${first.line}: ${first.message})`}`;
+  }
+  if (parsed.judged === 0) {
+    const listed = parsed.records === 0
+      ? `no file at all (${parsed.format === 'plain' ? 'only the header line' : 'only process fields'})`
+      : `${parsed.records} file${parsed.records === 1 ? '' : 's'}, none with a link count (k, NLINK) or a name (n, NAME)`;
+    return `${what} lists ${listed}: whether a file is deleted cannot be told from it, and a clean host cannot be told from such a capture; ${HOW_TO_CAPTURE}`;
+  }
+  return null;
 }

@@ -4,6 +4,7 @@
 import { oneLine } from '../errors.js';
 import type { CommandRecord } from '../exec/run.js';
 import { ingestLsofFile } from '../lsof/ingest.js';
+import { captureRefusal } from '../lsof/parseFile.js';
 import type { ItemKind, WalkResult } from '../proc/types.js';
 import type { WalkChunk } from '../proc/walk.js';
 import { commandRecorder } from './commands.js';
@@ -69,6 +70,9 @@ export class SnapshotTransaction {
     this.db.exec('SAVEPOINT lsof');
     try {
       const ingested = await ingestLsofFile(this.db, this.snapshotId, file, null);
+      // Output that is not lsof's (a wrapper's garbage), or tells no deleted file: lsof failed, no cross-check claimed.
+      const refused = captureRefusal(ingested, 'its output', true);
+      if (refused !== null) throw new Error(refused);
       const crossCheck = crossCheckLsof(this.db, this.snapshotId, true);
       this.db.prepare(`UPDATE snapshots SET import_file = ?, import_sha256 = ? WHERE id = ?`).run(file, ingested.sha256, this.snapshotId);
       this.db.exec('RELEASE lsof');
