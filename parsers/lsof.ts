@@ -68,6 +68,16 @@ export class LsofStreamParser {
   /** Warnings beyond MAX_WARNINGS, and how many of them were unreadable lines (not lsof's own warnings). */
   droppedWarnings = 0;
   droppedUnreadable = 0;
+  /**
+   * lsof's own warnings (its stderr captured with 2>&1): all counted, the first kept. They are kept
+   * under a cap of their own (MAX_WARNINGS too), so no number of other warnings before them hides them.
+   */
+  lsofWarned = 0;
+  firstLsofWarning: ParseWarning | null = null;
+  /** Warnings kept that are not lsof's own. */
+  private otherKept = 0;
+  /** Every warning not lsof's own, counted by kind (warningKind), with the first of each: whatever the cap. */
+  readonly kinds = new Map<string, WarningKind>();
   /** Fields end in NUL (-F0): a line that does not end in one was cut off. */
   private nulEnded: boolean | null = null;
   /** Every well-formed file record seen, returned or not. */
@@ -99,7 +109,7 @@ export class LsofStreamParser {
     if (this.format === null) {
       if (text.trim() === '') return [];
       if (WARNING.test(text)) {
-        this.warn({ line: lineNo, message: 'lsof warning', text: warningText(text) });
+        this.warn({ line: lineNo, message: LSOF_WARNING, text: warningText(text) });
         return [];
       }
       if (/^\s*COMMAND\s+PID\s/.test(text)) {
@@ -155,7 +165,20 @@ export class LsofStreamParser {
   }
 
   private warn(warning: ParseWarning): void {
-    if (this.warnings.length < MAX_WARNINGS) {
+    if (warning.message !== LSOF_WARNING) {
+      const key = warningKind(warning.message);
+      const kind = this.kinds.get(key);
+      if (kind !== undefined) kind.count++;
+      else if (this.kinds.size < MAX_KINDS) this.kinds.set(key, { first: warning, count: 1 });
+    }
+    if (warning.message === LSOF_WARNING) {
+      this.firstLsofWarning ??= warning;
+      if (this.lsofWarned++ < MAX_WARNINGS) {
+        this.warnings.push(warning);
+        return;
+      }
+    } else if (this.otherKept < MAX_WARNINGS) {
+      this.otherKept++;
       this.warnings.push(warning);
       return;
     }
@@ -202,7 +225,7 @@ export class LsofStreamParser {
     const maybe = text.length === 0 || first === 0x6c /* l */ || first === 0x20 || first === 0x09;
     const warning = maybe && WARNING.test(text);
     if (warning || (maybe && text.trim() === '')) {
-      if (warning) this.warn({ line: lineNo, message: 'lsof warning', text: warningText(text) });
+      if (warning) this.warn({ line: lineNo, message: LSOF_WARNING, text: warningText(text) });
       if (state.file !== null && (this.nulEnded === true || state.file.n !== null)) this.finishFile(state, out);
       return out;
     }
@@ -312,7 +335,7 @@ export class LsofStreamParser {
     const plain = this.plain as PlainState;
     if (text.trim() === '') return [];
     if (WARNING.test(text)) {
-      this.warn({ line: lineNo, message: 'lsof warning', text: warningText(text) });
+      this.warn({ line: lineNo, message: LSOF_WARNING, text: warningText(text) });
       return [];
     }
     if (/^\s*COMMAND\s+PID\s/.test(text)) {
@@ -389,8 +412,25 @@ export const TASKS_WITHOUT_TID =
 
 /** A warning about a line that could not be read (not lsof's own warning, not a note about the capture). */
 export function isUnreadableLine(warning: ParseWarning): boolean {
-  return warning.message !== 'lsof warning' && warning.message !== TASKS_WITHOUT_TID && warning.message !== CRLF_ENDS && warning.message !== LSOF_UNKNOWN_ROW;
+  return warning.message !== LSOF_WARNING && warning.message !== TASKS_WITHOUT_TID && warning.message !== CRLF_ENDS && warning.message !== LSOF_UNKNOWN_ROW;
 }
+
+/** Warnings of one kind: how many, and the first. */
+export interface WarningKind {
+  first: ParseWarning;
+  count: number;
+}
+
+/** Kinds of warning counted (a bound: a kind is a message without the value it quotes). */
+const MAX_KINDS = 1000;
+
+/** A warning's kind: its message without the values it quotes (`cannot place "x" under a header column`). */
+export function warningKind(message: string): string {
+  return message.includes('"') ? message.replace(/"(?:[^"\\]|\\.)*"/g, '""') : message;
+}
+
+/** A line of lsof's own warnings (`lsof: WARNING: ...`, `Output information may be incomplete.`). */
+export const LSOF_WARNING = 'lsof warning';
 
 /** A plain row of TYPE `unknown`: lsof saying what it could not read, itself no file (and no unreadable line). */
 const LSOF_UNKNOWN_ROW = "lsof's row for what it could not read (TYPE unknown, e.g. readlink: Permission denied): no file";

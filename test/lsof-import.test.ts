@@ -383,3 +383,25 @@ test('a live snapshot whose lsof prints garbage (head -c 20000 /dev/urandom) say
   assert.equal(empty.code, 0, empty.stderr);
   assert.deepEqual((JSON.parse(empty.stdout) as { lsof: string }).lsof, 'ran: 0 records, exit 1');
 });
+
+test('lsof import: lsof\'s own warnings are said with their count after any number of other warnings (25,000 junk lines before them); each kind of warning is said once, counted whole', (t) => {
+  const dir = makeTempDir('lsof-warned-late', '/dev/shm');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const capture = path.join(dir, 't.txt');
+  const junk = Array.from({ length: 25_000 }, (_value, index) => `x ${index + 1}\n`).join('');
+  fs.writeFileSync(capture, `${fs.readFileSync(fixture('plain-L1.txt'), 'latin1')}${junk}lsof: WARNING: can't stat() fuse file system /x\n      Output information may be incomplete.\n`, 'latin1');
+  const imported = runCli(path.join(dir, 'case'), ['lsof', 'import', capture]);
+  assert.equal(imported.code, 3);
+  assert.equal(imported.stderr, [
+    "warning: lsof itself warned 2 times in the capture (the first, line 25007: lsof: WARNING: can't stat() fuse file system /x): what it could not read is not in it",
+    'warning: 25000 lines of this kind (the first, line 7): cannot place "1" under a header column',
+    "warning: 15000 of these warnings are counted but not kept in parse_warnings (it keeps the first 10,000 of lsof's own and of the others)",
+    'snapshot 1 (lsof plain output, 25008 lines): 5 records, 5 deleted-but-open items (5 records stored), 25000 unreadable lines',
+    '',
+  ].join('\n'));
+  const db = new Database(path.join(dir, 'case', 'case.sqlite'), { readonly: true });
+  assert.deepEqual(db.prepare(`SELECT line, text FROM parse_warnings WHERE message = 'lsof warning' ORDER BY line`).all(), [
+    { line: 25007, text: "lsof: WARNING: can't stat() fuse file system /x" }, { line: 25008, text: '      Output information may be incomplete.' },
+  ]);
+  db.close();
+});

@@ -5,6 +5,9 @@ import { openCase } from '../store/db.js';
 import { captureFile, importLsof } from '../lsof/import.js';
 import { displayText } from '../util/bytes.js';
 
+/** Kinds of warning said one a line; the rest are counted (all are in parse_warnings). */
+const MAX_KINDS_SAID = 20;
+
 export interface LsofImportOptions {
   host?: string;
 }
@@ -17,24 +20,21 @@ export async function lsofImportCommand(ctx: CommandContext, file: string, optio
   const kase = openCase(ctx.caseDir, { create: true });
   try {
     const result = await importLsof(kase.db, file, options.host ?? null, path.join(kase.paths.dir, 'lsof'));
+    // lsof's own warnings (captured with 2>&1): what it could not read is not in the capture. Counted
+    // by the parser whatever else the capture holds, as every kind of warning is.
+    const { count: lsofCount, first: firstSaid } = result.lsofWarned;
+    if (firstSaid !== null) {
+      ctx.warn(`lsof itself warned ${lsofCount} time${lsofCount === 1 ? '' : 's'} in the capture (the first, line ${firstSaid.line}: ${displayText(firstSaid.text ?? '')}): what it could not read is not in it`);
+    }
     // One line per kind of warning (a capture of lsof -K holds thousands of its own rows for what it
-    // could not read), with where it was first seen; every one is in parse_warnings.
-    const kinds = new Map<string, { first: number; count: number }>();
-    // lsof's own warnings (captured with 2>&1): what it could not read is not in the capture.
-    const lsofSaid = result.warnings.filter((warning) => warning.message === 'lsof warning');
-    const firstSaid = lsofSaid[0];
-    if (firstSaid !== undefined) {
-      ctx.warn(`lsof itself warned ${lsofSaid.length} time${lsofSaid.length === 1 ? '' : 's'} in the capture (the first, line ${firstSaid.line}: ${displayText(firstSaid.text ?? '')}): what it could not read is not in it`);
+    // could not read), with where it was first seen; every one kept is in parse_warnings. A kind is
+    // the message without the value it quotes (`cannot place "x" under a header column`).
+    const shownKinds = result.kinds.slice(0, MAX_KINDS_SAID);
+    for (const { first, count } of shownKinds) {
+      ctx.warn(count === 1 ? `line ${first.line}: ${first.message}` : `${count} lines of this kind (the first, line ${first.line}): ${first.message}`);
     }
-    for (const warning of result.warnings) {
-      if (warning.message === 'lsof warning') continue;
-      const kind = kinds.get(warning.message);
-      if (kind === undefined) kinds.set(warning.message, { first: warning.line, count: 1 });
-      else kind.count++;
-    }
-    for (const [message, { first, count }] of [...kinds].slice(0, 20)) {
-      ctx.warn(count === 1 ? `line ${first}: ${message}` : `${count} lines (the first: line ${first}): ${message}`);
-    }
+    if (result.kinds.length > shownKinds.length) ctx.warn(`and ${result.kinds.length - shownKinds.length} more kinds of warning (in parse_warnings)`);
+    if (result.notKept > 0) ctx.warn(`${result.notKept} of these warnings are counted but not kept in parse_warnings (it keeps the first 10,000 of lsof's own and of the others)`);
     const before = kase.db.prepare(`SELECT id FROM snapshots WHERE import_sha256 = ? AND id != ? AND finished_at IS NOT NULL ORDER BY id`).pluck().all(result.sha256, result.snapshotId) as number[];
     if (before.length > 0) {
       ctx.warn(`this capture (sha256 ${result.sha256}) was imported before, as snapshot ${before.join(', ')}: its items are in the case ${before.length + 1} times now (list --snapshot N shows one import)`);

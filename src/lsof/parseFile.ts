@@ -2,7 +2,7 @@
 // thread for small captures and from parseWorker.ts for large ones (see ingest.ts).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { isUnreadableLine, LsofStreamParser, MAX_LINE_CHARS, type LsofFileRecord, type LsofFormat } from '../../parsers/lsof.js';
+import { isUnreadableLine, LsofStreamParser, MAX_LINE_CHARS, type LsofFileRecord, type LsofFormat, type WarningKind } from '../../parsers/lsof.js';
 import type { ParseWarning } from '../../parsers/types.js';
 
 export interface ParsedCapture {
@@ -15,6 +15,12 @@ export interface ParsedCapture {
   /** The first warnings (see LsofStreamParser); `unreadable` counts every unreadable line. */
   warnings: ParseWarning[];
   unreadable: number;
+  /** lsof's own warnings in the capture: how many (all counted, whatever the other warnings) and the first. */
+  lsofWarned: { count: number; first: ParseWarning | null };
+  /** Every other warning by kind (each counted, whatever was kept), in the order first seen. */
+  kinds: WarningKind[];
+  /** Warnings counted but not kept (beyond the first 10,000 of lsof's own and of the others). */
+  notKept: number;
   sha256: string;
 }
 
@@ -87,9 +93,12 @@ export function parseLsofFile(file: string, emit: (records: LsofFileRecord[]) =>
   if (batch.length > 0) emit(batch);
   const unreadable = parser.warnings.filter(isUnreadableLine).length + parser.droppedUnreadable;
   if (parser.droppedWarnings > 0) {
-    parser.warnings.push({ line: lines, message: `${parser.droppedWarnings} more warnings not kept (the first ${parser.warnings.length} are)` });
+    parser.warnings.push({ line: lines, message: `${parser.droppedWarnings} more warnings not kept (${parser.warnings.length} are: the first 10,000 of lsof's own and of the others)` });
   }
-  return { format: parser.format, records: parser.records, judged: parser.judged, lines, warnings: parser.warnings, unreadable, sha256: hash.digest('hex') };
+  return {
+    format: parser.format, records: parser.records, judged: parser.judged, lines, warnings: parser.warnings, unreadable,
+    lsofWarned: { count: parser.lsofWarned, first: parser.firstLsofWarning }, kinds: [...parser.kinds.values()], notKept: parser.droppedWarnings, sha256: hash.digest('hex'),
+  };
 }
 
 /** How to capture what `lsof import` and the cross-check read. */
