@@ -444,10 +444,16 @@ export const CUT_OFF = 'the last line has no newline: the capture was cut off th
 /** Lines longer than this are skipped (said), never held whole: a binary file has no newline for gigabytes. */
 export const MAX_LINE_CHARS = 1_000_000;
 
-/** Field letters of a file set (lsof(8) OUTPUT FOR OTHER PROGRAMS); the rest belong to the process set. */
-const FILE_FIELDS = new Set([...'aCdDGiklnNoPsStTZ'].map((letter) => letter.charCodeAt(0)));
-/** Every field identifier lsof -F prints (lsof -F?): files', processes' (c, g, K, L, M, p, R, u), and the marker m. */
-const FIELD_IDS = new Set([...'aCdDGiklnNoPsStTZ', ...'cfFgKLmMpRrue'].map((letter) => letter.charCodeAt(0)));
+/**
+ * Field letters of a file set (lsof(8) OUTPUT FOR OTHER PROGRAMS; lsof's src/print.c prints the
+ * process set's p K M z Z g R c u L, then each file's fields).
+ */
+const FILE_FIELDS = new Set([...'aCdDFGiklnNoPrsStT'].map((letter) => letter.charCodeAt(0)));
+/**
+ * Every field identifier lsof -F prints (lsof -F?, include/lsof_fields.h): files', processes' (c, g,
+ * K, L, M task command, p, R, u, z zone, Z SELinux context), and the marker m.
+ */
+const FIELD_IDS = new Set([...'aCdDFGiklnNoPrsStT', ...'cfgKLmMpRuzZe'].map((letter) => letter.charCodeAt(0)));
 
 /** A number field: null when absent or empty, 'bad' when malformed. */
 function numberField(value: string | null): U64 | null | 'bad' {

@@ -219,3 +219,14 @@ test('lsof: an FD name with lsof\'s mode and lock characters (DEL-W, 3uW, 4w-) i
   assert.deepEqual(plain.records.map((record) => [record.fd, record.fdNum]), [['DEL-W', null], ['3uW', 3], ['4w-', 4]]);
   assert.deepEqual(plain.warnings, []);
 });
+
+test('lsof field output: the process set\'s other fields (Z SELinux context of lsof -Z, z zone, g PGID, R PPID, M task command) are read silently, with -F0 and with -F', () => {
+  const clean = fs.readFileSync(path.join(dir, 'field-F0.txt'), 'latin1');
+  const original = parseLsof(clean);
+  // lsof prints them right after p (and K), before c u L (src/print.c).
+  const withContext = parseLsof(clean.replace(/^p(\d+)\0/gm, 'p$1\0Zunconfined_u:unconfined_r:unconfined_t:s0\0zglobal\0g$1\0R1\0'));
+  assert.deepEqual([golden(withContext.records), withContext.warnings], [golden(original.records), original.warnings]);
+  assert.equal(withContext.records.length, 5);
+  const lines = parseLsof('p100\nZsystem_u:system_r:init_t:s0\ng100\nR1\nccmd\nu0\nf3\ntREG\nD0xfe00\ns5\ni77\nk0\nn/var/log/a.log (deleted)\n');
+  assert.deepEqual([lines.records.map((record) => [record.pid, record.command, record.fd, record.name.toString()]), lines.warnings], [[[100, 'cmd', '3', '/var/log/a.log (deleted)']], []]);
+});
