@@ -24,6 +24,8 @@ export interface LsofFileRecord {
   command: string | null;
   pid: number;
   tid: number | null;
+  /** A thread's own command (lsof -K: field M, column TASKCMD) in the same display form; null for a process's set. */
+  taskCommand: string | null;
   uid: number | null;
   user: string | null;
   /** FD as lsof prints it: "3u", "txt", "mem", "DEL", "cwd". */
@@ -145,6 +147,9 @@ export class LsofStreamParser {
    */
   cutOff(text: string, lineNo: number): LsofFileRecord[] {
     if (text.length > MAX_LINE_CHARS) return this.tooLong(text.slice(0, 200), lineNo);
+    // The header or first p field, cut: lsof output all the same (said as cut off, not as no capture).
+    if (this.format === null && /^\s*COMMAND\s+PID(?:\s|$)/.test(text)) this.format = 'plain';
+    else if (this.format === null && /^p\d+(?:\0|$)/.test(text)) this.format = 'field';
     this.warn({ line: lineNo, message: CUT_OFF, text: warningText(text) });
     return this.lineLost(text);
   }
@@ -273,7 +278,7 @@ export class LsofStreamParser {
         return;
       }
       state.repeated = state.process !== null && state.process.pid === pid && state.process.tid === null;
-      state.process = { pid, command: null, uid: null, user: null, tid: null };
+      state.process = { pid, command: null, uid: null, user: null, tid: null, taskCommand: null };
       state.skipping = false;
       state.badPid = false;
     } else if (id === 0x66 /* f */) {
@@ -318,6 +323,7 @@ export class LsofStreamParser {
       else if (id === 0x75 /* u */) state.process.uid = toSafeInt(value);
       else if (id === 0x4c /* L */) state.process.user = value;
       else if (id === 0x4b /* K */) state.process.tid = toSafeInt(value);
+      else if (id === 0x4d /* M */) state.process.taskCommand = commandText(value);
     } else {
       this.warn({ line: lineNo, message: 'field outside any process set', text: warningText(text.slice(start, end)) });
     }
@@ -373,6 +379,8 @@ interface ProcessSet {
   uid: number | null;
   user: string | null;
   tid: number | null;
+  /** M: the thread's command (lsof -K prints it after K). */
+  taskCommand: string | null;
 }
 
 /** One file set's fields as printed (a fixed shape: a million of them go through here). */
@@ -487,6 +495,7 @@ function fileRecord(process: ProcessSet, file: FileSet, deletedOnly: boolean, wa
     command: process.command,
     pid: process.pid,
     tid: process.tid,
+    taskCommand: process.tid === null ? null : process.taskCommand,
     uid: process.uid,
     user: process.user,
     fd: file.fd,
@@ -583,11 +592,15 @@ function plainRow(state: PlainState, text: string, lineNo: number): LsofFileReco
   const name = unescapeName(text.slice(nameStart));
   const nameDeleted = endsWithDeleted(name);
   const user = values.get('USER') ?? null;
+  const tid = values.has('TID') ? toSafeInt(values.get('TID') ?? '') : null;
+  const taskCommand = values.get('TASKCMD');
   return {
     line: lineNo,
     command: commandText(command),
     pid,
-    tid: values.has('TID') ? toSafeInt(values.get('TID') ?? '') : null,
+    tid,
+    // lsof cuts TASKCMD as it cuts COMMAND.
+    taskCommand: tid === null || taskCommand === undefined ? null : commandText(taskCommand),
     uid: user !== null && /^\d+$/.test(user) ? Number(user) : null,
     user,
     fd,

@@ -405,3 +405,32 @@ test('lsof import: lsof\'s own warnings are said with their count after any numb
   ]);
   db.close();
 });
+
+test('lsof import: a header or p field cut before its newline is said cut off (not "not lsof output"); an O_TMPFILE guess is noted; a thread\'s item of lsof -K bears its task command (M)', (t) => {
+  const dir = makeTempDir('lsof-cut-head', '/dev/shm');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const cut = 'the last line has no newline: the capture was cut off there; what it held is not taken';
+  for (const [name, content] of [['header.txt', 'COMMAND  PID USER   FD   TYPE DEVICE SIZE/OFF NLINK     NODE NAME'], ['p.txt', 'p123\0']] as const) {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, content, 'latin1');
+    const refused = runCli(path.join(dir, `case-${name}`), ['lsof', 'import', file]);
+    assert.deepEqual([refused.code, refused.stderr], [1, `unlinked: no file of ${file} could be read: 1 unreadable line (line 1: ${cut}): nothing imported\n`], name);
+  }
+  // field-F0.txt holds a real O_TMPFILE (/var/tmp/lsoffix/#INODE (deleted)): lsof cannot tell it from a file renamed so.
+  const caseDir = path.join(dir, 'case');
+  assert.equal(runCli(caseDir, ['lsof', 'import', fixture('field-F0.txt')]).code, 0);
+  const tmpfile = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).find((item) => item.kind === 'tmpfile');
+  assert.equal(tmpfile?.lsof_note, `seen by lsof only; kind tmpfile guessed from its name #${tmpfile?.inode} (the kernel names an O_TMPFILE file so; lsof cannot see open flags: a file renamed so, then deleted, looks the same)`);
+  // lsof -K -F0pKMcuftDsikn: the process's set, then thread 101's (a table of its own: fd 4 not in the process's).
+  const threads = path.join(dir, 'K.txt');
+  fs.writeFileSync(threads, 'p100\0cmain\0u0\0\nf3\0tREG\0D0xfe00\0s5\0i77\0k0\0n/var/log/a.log (deleted)\0\n' +
+    'p100\0K101\0Mworker\0cmain\0u0\0\nf3\0tREG\0D0xfe00\0s5\0i77\0k0\0n/var/log/a.log (deleted)\0\nf4\0tREG\0D0xfe00\0s6\0i78\0k0\0n/var/log/b.log (deleted)\0\n');
+  const kCase = path.join(dir, 'case-K');
+  assert.equal(runCli(kCase, ['lsof', 'import', threads]).code, 0);
+  assert.deepEqual(json<LiveItemJson[]>(runCli(kCase, ['list', '--json'])).map((item) => [item.pid, item.comm, item.fd, item.path]).sort(), [
+    [100, 'main', 3, '/var/log/a.log'], [101, 'worker', 4, '/var/log/b.log'],
+  ]);
+  const db = new Database(path.join(kCase, 'case.sqlite'), { readonly: true });
+  assert.deepEqual(db.prepare('SELECT pid, comm, thread_of FROM processes').all(), [{ pid: 101, comm: 'worker', thread_of: 100 }]);
+  db.close();
+});

@@ -100,7 +100,7 @@ export class LsofItemizer {
   }
 
   itemFor(
-    row: Pick<LsofFileRecord, 'pid' | 'tid' | 'fd' | 'fdNum' | 'inode' | 'name' | 'command' | 'device' | 'size' | 'nlink' | 'offset' | 'candidateOnlyByText'>,
+    row: Pick<LsofFileRecord, 'pid' | 'tid' | 'taskCommand' | 'fd' | 'fdNum' | 'inode' | 'name' | 'command' | 'device' | 'size' | 'nlink' | 'offset' | 'candidateOnlyByText'>,
     owner: OwnerRow | null,
     note: string | null,
   ): number {
@@ -131,10 +131,13 @@ export class LsofItemizer {
     if (row.candidateOnlyByText) why += '; deleted by name only (no link count in the input)';
     if (lsofFdName(row.fd) === 'DEL') why += '; a mapping lsof marks DEL (deleted; it prints no link count for one)';
     if (row.fdNum === null && isTruncatedFd(row.fd)) why += `; lsof printed the fd as ${row.fd}: an fd number of 10000 or more ending in ${row.fd.slice(1, 4)}, the number itself not known`;
+    if (kind === 'tmpfile') why += `; kind tmpfile guessed from its name #${row.inode} (the kernel names an O_TMPFILE file so; lsof cannot see open flags: a file renamed so, then deleted, looks the same)`;
     if (note !== null) why += `; ${note}`;
+    // A thread's item bears the thread's own command (lsof -K: M, TASKCMD) when lsof printed it.
+    const comm = thread !== null && row.taskCommand !== null ? row.taskCommand : (owner?.comm ?? row.command);
     const id = this.nextId++;
     this.rows.add(
-      id, thread ?? row.pid, owner?.start_time ?? null, owner?.comm ?? row.command, owner?.exe ?? null, kind,
+      id, thread ?? row.pid, owner?.start_time ?? null, comm, owner?.exe ?? null, kind,
       kind === 'fd' || kind === 'memfd' || kind === 'tmpfile' ? row.fdNum : null,
       path, row.device, sqlU64(row.inode), sqlU64(row.size), row.nlink, sqlU64(row.offset), why,
     );
@@ -142,7 +145,7 @@ export class LsofItemizer {
       this.items.set(key, id);
     } else {
       this.threadItems.set(key, id);
-      if (!this.threadsStored.has(thread)) this.threadRow.run(thread, owner?.comm ?? row.command, row.pid);
+      if (!this.threadsStored.has(thread)) this.threadRow.run(thread, comm, row.pid);
       this.threadsStored.add(thread);
     }
     this.added++;
@@ -229,7 +232,7 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
     const owner = (process.get(snapshotId, record.pid) as OwnerRow | undefined) ?? null;
     // The snapshot's own lsof runs without -K: its records name processes, never threads.
     const id = itemizer.itemFor(
-      { pid: record.pid, tid: null, fd: record.fd, fdNum: record.fd_num, inode, name: record.name, command: record.command, device: record.dev,
+      { pid: record.pid, tid: null, taskCommand: null, fd: record.fd, fdNum: record.fd_num, inode, name: record.name, command: record.command, device: record.dev,
         size: readU64(record.size, record.size_text), nlink: record.nlink, offset: readU64(record.offset, record.offset_text), candidateOnlyByText: record.deleted_by_text === 1 },
       owner,
       note,
