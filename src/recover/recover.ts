@@ -1199,17 +1199,21 @@ function cutReason(sizeAtStart: number, sizeNow: number | bigint, copied: number
  * first page is in the page cache: microseconds, a disk read at most): a stamp between the two
  * would take an append for a change in place.
  */
-const WRITE_IN_FLIGHT_MS = 50;
+const WRITE_IN_FLIGHT_MS = [50, 100, 150, 200];
 
 /**
  * The file's stamp now; when its times moved since `before` and it did not grow, taken again a
- * moment later (an append under way has grown it by then).
+ * moment later, and again, for up to half a second (an append under way has grown it by then, even
+ * with its writer preempted between the two on a loaded host).
  */
 async function settledStamp(reader: ItemReader, before: FileState | null): Promise<FileState | null> {
-  const now = await reader.stamp();
-  if (before === null || now === null || now.size > before.size || !stampsMoved(before, now)) return now;
-  await new Promise((resolve) => setTimeout(resolve, WRITE_IN_FLIGHT_MS));
-  return reader.stamp();
+  let now = await reader.stamp();
+  for (const waitMs of WRITE_IN_FLIGHT_MS) {
+    if (before === null || now === null || now.size > before.size || !stampsMoved(before, now)) return now;
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    now = await reader.stamp();
+  }
+  return now;
 }
 
 /** Whether a file's change times moved between two stamps (ctime moves on every write, truncate, fallocate, chmod). */
