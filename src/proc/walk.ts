@@ -583,9 +583,19 @@ function holdsMoreThan(table: string, other: string, compare: ReadonlyMap<string
   return candidates.some((name) => {
     const its = fileAt(table, name);
     const theirsNow = fileAt(other, name);
-    return its !== null && its !== theirsNow && fileAt(table, name) === its && fileAt(other, name) === theirsNow;
+    if (its === null || its === theirsNow) return false;
+    // One table churned by busy threads (an fd opened and closed, or reused for another file, all
+    // the time) can read differently through two paths at two moments: the difference must hold
+    // over several reads in turn, as a table of its own holds its file.
+    for (let again = 0; again < CONFIRM_READS; again++) {
+      if (fileAt(table, name) !== its || fileAt(other, name) !== theirsNow) return false;
+    }
+    return true;
   });
 }
+
+/** How many times more a difference between two fd tables is read before it counts (see holdsMoreThan). */
+const CONFIRM_READS = 4;
 
 /**
  * What fd `name` of an fd directory holds: its link, and for a deleted file its inode from fdinfo
