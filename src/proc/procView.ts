@@ -8,6 +8,7 @@ import { errnoCode, UnlinkedError } from '../errors.js';
 import { parseMountInfo, type MountInfo } from '../../parsers/procfs.js';
 import { displayBytes, displayText } from '../util/bytes.js';
 import { tryOr } from '../util/tryOr.js';
+import { CAP, hasCapability } from '../util/caps.js';
 
 /** statfs f_type of procfs (linux/magic.h). */
 export const PROC_SUPER_MAGIC = 0x9fa0;
@@ -39,8 +40,6 @@ export interface Hidepid {
   gid: number | null;
 }
 
-/** CAP_SYS_PTRACE, bit 19 of CapEff: with it hidepid hides nothing (the kernel's ptrace_may_access check). */
-const CAP_SYS_PTRACE = 19n;
 
 /**
  * Checks /proc before a snapshot: throws (exit 1) when it is no procfs or does not show this process
@@ -86,8 +85,8 @@ function hidingFromUs(procRoot: string, mounts: MountInfo[] | null): Hidepid | n
   if (mode !== 'invisible' && mode !== '2') return null;
   const gid = options.has('gid') ? Number(options.get('gid')) : null;
   if (gid !== null && (process.getegid?.() === gid || (process.getgroups?.() ?? []).includes(gid))) return null;
-  const capEff = tryOr(() => /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`${procRoot}/self/status`, 'latin1'))?.[1] ?? null, null);
-  if (capEff !== null && ((BigInt(`0x${capEff}`) >> CAP_SYS_PTRACE) & 1n) === 1n) return null;
+  // With CAP_SYS_PTRACE hidepid hides nothing (the kernel's ptrace_may_access check).
+  if (hasCapability(CAP.SYS_PTRACE, procRoot) === true) return null;
   return { mode, gid };
 }
 

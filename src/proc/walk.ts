@@ -11,6 +11,7 @@ import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mo
 import { MountTable, type NamespaceMounts } from './mounts.js';
 import { chooseLiveTask } from './tasks.js';
 import { tryOr } from '../util/tryOr.js';
+import { CAP, hasCapability } from '../util/caps.js';
 import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './walkWatchdog.js';
 import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult } from './types.js';
 import { floorSeconds } from '../util/time.js';
@@ -850,8 +851,8 @@ let mapFilesCapable: boolean | undefined;
  */
 function mapFilesAllowed(): boolean {
   if (mapFilesCapable === undefined) {
-    const hex = tryOr(() => /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'latin1'))?.[1] ?? null, null);
-    mapFilesCapable = hex === null || ((BigInt(`0x${hex}`) >> 21n) & 1n) === 1n || ((BigInt(`0x${hex}`) >> 40n) & 1n) === 1n;
+    const admin = hasCapability(CAP.SYS_ADMIN);
+    mapFilesCapable = admin === null || admin || hasCapability(CAP.CHECKPOINT_RESTORE) === true;
   }
   return mapFilesCapable;
 }
