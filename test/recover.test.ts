@@ -20,7 +20,7 @@ import { devString } from '../parsers/procfs.js';
 import { btrfsWith, mountDevices } from '../src/util/blockDevices.js';
 import { undoEach } from './helpers/cleanup.js';
 import { killed } from './helpers/fuse.js';
-import { pythonHolder } from './helpers/pythonHolder.js';
+import { GROWING_MEMFD, pythonHolder } from './helpers/pythonHolder.js';
 import { loopFs, loopFsFor } from './helpers/loopfs.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
@@ -1214,15 +1214,7 @@ time.sleep(600)
 
 test('Ctrl-C while a growing file is followed: the copy ends with what it holds, hashed, listed in SHA256SUMS, not complete (exit 3); the rows are not lost (root)', async (t) => {
   // A memfd (on no file system of the case's) that gains 100 bytes every 0.2 s.
-  const { caseDir, pid } = await pythonHolder(t, 'recover-sigint', `
-import os, sys, time
-fd = os.memfd_create('growing')
-os.write(fd, b'x' * 12345)
-print(os.getpid(), flush=True)
-while True:
-    time.sleep(0.2)
-    os.write(fd, b'y' * 100)
-`);
+  const { caseDir, pid } = await pythonHolder(t, 'recover-sigint', GROWING_MEMFD);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
   const recover = startCli(caseDir, ['recover', '--follow-timeout', '120', '--json']);
   // The first copy is made, then the follow begins: interrupted a second into it.
@@ -1495,15 +1487,7 @@ time.sleep(600)
 });
 
 test('SIGHUP (a terminal or SSH session gone) stops the copies as SIGTERM does: followed copies end with what they hold, recorded and listed, the JSON printed, exit 3; a second SIGHUP (the shell passes its own on) does not stop it at once; a hung-up terminal on stderr is no stack trace nor abort (root)', async (t) => {
-  const { caseDir, pid } = await pythonHolder(t, 'recover-sighup', `
-import os, time
-fd = os.memfd_create('growing')
-os.write(fd, b'x' * 12345)
-print(os.getpid(), flush=True)
-while True:
-    time.sleep(0.2)
-    os.write(fd, b'y' * 100)
-`);
+  const { caseDir, pid } = await pythonHolder(t, 'recover-sighup', GROWING_MEMFD);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
   /** `count` copies begun, the last one a second ago: copied once, and followed. */
   const followed = async (count: number): Promise<void> => {
@@ -2114,14 +2098,7 @@ if child == 0:
     os._exit(0)
 print(os.getpid(), flush=True)
 time.sleep(600)`);
-  const [child] = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ');
-  t.after(() => {
-    try {
-      process.kill(Number(child), 'SIGKILL');
-    } catch {
-      // exited already
-    }
-  });
+  const child = forkedChild(t, pid);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid), '--pid', String(child)]).code, 0);
   // A copy stands for the other item of its file only when the file had not changed for a second before it.
   await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -2184,14 +2161,7 @@ if os.fork() == 0:
     os._exit(0)
 print(os.getpid(), flush=True)
 time.sleep(600)`);
-  const [child] = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ');
-  t.after(() => {
-    try {
-      process.kill(Number(child), 'SIGKILL');
-    } catch {
-      // exited already
-    }
-  });
+  const child = forkedChild(t, pid);
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid), '--pid', String(child)]).code, 0);
   await new Promise((resolve) => setTimeout(resolve, 1100));
   let changedDuring: number | null = null;
@@ -2211,3 +2181,16 @@ time.sleep(600)`);
   const dev = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).find((item) => item.id === first?.item_id)?.dev;
   assert.equal(second?.note, `the same file as item ${first?.item_id} (device ${dev}, inode ${first?.inode}), changed since its copy ${path.basename(first?.output ?? '')} was made (its size or change times differ now): copied again`);
 });
+
+/** The one child a holder forked (its PID as a string, as the CLI takes it), killed after the test. */
+function forkedChild(t: TestContext, pid: number): string {
+  const [child = ''] = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ');
+  t.after(() => {
+    try {
+      process.kill(Number(child), 'SIGKILL');
+    } catch {
+      // exited already
+    }
+  });
+  return child;
+}

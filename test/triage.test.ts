@@ -11,7 +11,7 @@ import { makeTempDir, startHolder } from './helpers/holder.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 import { wholeHostExit } from './helpers/host.js';
 import { runCliAsNobody } from './helpers/cli.js';
-import { pythonHolder } from './helpers/pythonHolder.js';
+import { GROWING_MEMFD, pythonHolder } from './helpers/pythonHolder.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 
@@ -250,15 +250,7 @@ test('triage where reports/ cannot be written: the copies are made first, the re
 });
 
 test('triage --follow-timeout: a copy made once is in its row while it waits to be followed and is (a kill loses none of it); a SIGHUP (the SSH session gone) stops the copies as SIGTERM does, the reports are written, exit 3 (root)', async (t) => {
-  const { caseDir, pid } = await pythonHolder(t, 'triage-follow-hup', `
-import os, time
-fd = os.memfd_create('growing')
-os.write(fd, b'x' * 12345)
-print(os.getpid(), flush=True)
-while True:
-    time.sleep(0.2)
-    os.write(fd, b'y' * 100)
-`);
+  const { caseDir, pid } = await pythonHolder(t, 'triage-follow-hup', GROWING_MEMFD);
   const triage = spawn(process.execPath, [cliPath, '--case', caseDir, 'triage', '--no-lsof', '--follow-timeout', '120', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

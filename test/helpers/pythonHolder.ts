@@ -18,3 +18,14 @@ export async function pythonHolder(t: TestContext, name: string, script: string,
   });
   return { dir, caseDir, pid: Number(await firstLine(holder)) };
 }
+
+/** A holder of a memfd of 12,345 bytes ('x') that gains 100 bytes ('y') every 0.2 s: a file still written to, to follow. */
+export const GROWING_MEMFD = `
+import os, time
+fd = os.memfd_create('growing')
+os.write(fd, b'x' * 12345)
+print(os.getpid(), flush=True)
+while True:
+    time.sleep(0.2)
+    os.write(fd, b'y' * 100)
+`;
