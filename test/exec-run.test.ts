@@ -126,3 +126,28 @@ test('run from a directory deleted meanwhile (a responder\'s shell where an atta
   const relative = fromGone(['--case', 'case', 'list']);
   assert.deepEqual([relative.code, relative.stderr], [1, 'unlinked: the current directory no longer exists (deleted): "case" cannot be found from it; cd to another directory, or give the path absolute\n']);
 });
+
+test('debugfs prints its version at every run: the first run\'s own banner is its version, no `debugfs -V` of its own', async (t) => {
+  const dir = makeTempDir('debugfs-banner');
+  // A stand-in debugfs that writes down how it was called and runs the real one (resolved once per
+  // process: debugfs runs nowhere else in this file).
+  const real = execFileSync('bash', ['-c', 'PATH="$PATH:/usr/sbin:/sbin" command -v debugfs'], { encoding: 'utf8' }).trim();
+  const wrappers = path.join(dir, 'bin');
+  fs.mkdirSync(wrappers);
+  const calls = path.join(dir, 'calls.txt');
+  fs.writeFileSync(path.join(wrappers, 'debugfs'), `#!/bin/sh\necho "$*" >> '${calls}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  const savedPath = process.env['PATH'];
+  process.env['PATH'] = `${wrappers}:${savedPath ?? ''}`;
+  t.after(() => {
+    process.env['PATH'] = savedPath;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const versionLine = spawnSync(real, ['-V'], { encoding: 'utf8' }).stderr.split('\n')[0];
+  assert.match(versionLine ?? '', /^debugfs \d+\.\d+/);
+  const records: CommandRecord[] = [];
+  const recorder = (record: CommandRecord) => records.push(record);
+  await Promise.all([run('debugfs', ['-f', '/dev/null'], { timeoutMs: 10_000, recorder }), run('debugfs', ['-f', '/dev/null', '-n'], { timeoutMs: 10_000, recorder })]);
+  await run('debugfs', ['-f', '/dev/null'], { timeoutMs: 10_000, recorder });
+  assert.deepEqual(records.map((record) => record.version), [versionLine, versionLine, versionLine]);
+  assert.deepEqual(fs.readFileSync(calls, 'utf8').split('\n').filter(Boolean).sort(), ['-f /dev/null', '-f /dev/null', '-f /dev/null -n'], 'no -V run');
+});

@@ -10,6 +10,11 @@ export interface ToolSpec {
   debianPackage: string;
   /** Arguments that make the program print its version and exit. */
   versionArgs: readonly string[];
+  /**
+   * The version line the program prints on stderr at every run (debugfs: `debugfs 1.47.0 (5-Feb-2023)`,
+   * the first line of its -V): read from the first run's own stderr, no process of its own.
+   */
+  banner?: RegExp;
 }
 
 export const TOOLS = {
@@ -21,7 +26,7 @@ export const TOOLS = {
   istat: { debianPackage: 'sleuthkit', versionArgs: ['-V'] },
   icat: { debianPackage: 'sleuthkit', versionArgs: ['-V'] },
   mactime: { debianPackage: 'sleuthkit', versionArgs: ['-V'] },
-  debugfs: { debianPackage: 'e2fsprogs', versionArgs: ['-V'] },
+  debugfs: { debianPackage: 'e2fsprogs', versionArgs: ['-V'], banner: /^debugfs \d+\.\d+\S* \(.*\)$/m },
   ln: { debianPackage: 'coreutils', versionArgs: ['--version'] },
   stat: { debianPackage: 'coreutils', versionArgs: ['--version'] },
   dd: { debianPackage: 'coreutils', versionArgs: ['--version'] },
@@ -151,14 +156,35 @@ export function requireTool(tool: ToolName): string {
  */
 export function toolVersion(tool: ToolName): Promise<string | null> {
   const programPath = requireTool(tool);
-  // coreutils' programs name themselves in their version line (dd's is not stat's): asked each.
-  const key = TOOLS[tool].debianPackage === 'sleuthkit' ? `sleuthkit\0${path.dirname(programPath)}` : `${tool}\0${path.dirname(programPath)}`;
+  const key = versionKey(tool, programPath);
   let lookup = versionLookups.get(key);
   if (lookup === undefined) {
     lookup = askVersion(tool, programPath);
     versionLookups.set(key, lookup);
   }
   return lookup;
+}
+
+function versionKey(tool: ToolName, programPath: string): string {
+  // coreutils' programs name themselves in their version line (dd's is not stat's): asked each.
+  return TOOLS[tool].debianPackage === 'sleuthkit' ? `sleuthkit\0${path.dirname(programPath)}` : `${tool}\0${path.dirname(programPath)}`;
+}
+
+/**
+ * A program that prints its version line at every run (a banner): the first run's stderr answers
+ * the lookup (once it has ended; concurrent runs wait for it). A run that printed none (killed
+ * before it started) asks with the version arguments after all. null: the lookup is already made.
+ */
+function versionFromBanner(tool: ToolName, programPath: string): ((stderr: string) => void) | null {
+  const banner: RegExp | undefined = (TOOLS[tool] as ToolSpec).banner;
+  const key = versionKey(tool, programPath);
+  if (banner === undefined || versionLookups.has(key)) return null;
+  let answer: (version: Promise<string | null>) => void = () => undefined;
+  versionLookups.set(key, new Promise((resolve) => (answer = resolve)));
+  return (stderr) => {
+    const line = banner.exec(stderr)?.[0];
+    answer(line === undefined ? askVersion(tool, programPath) : Promise.resolve(line));
+  };
 }
 
 /**
@@ -208,6 +234,8 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
   /** An error of the stdout consumer (ENOSPC on the case disk): passed on as it is. */
   let consumerError: unknown = null;
   let versionLookup: Promise<string | null> | null = null;
+  const fromBanner = versionFromBanner(tool, programPath);
+  let stderrSeen = '';
   try {
     const subprocess = execa(programPath, [...args], {
       reject: false,
@@ -265,6 +293,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       throw new UnlinkedError('TOOL_TIMEOUT', `${tool} ${args.join(' ')}: timed out after ${Math.round(options.timeoutMs / 1000)} s and could not be killed`);
     }
     const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
+    stderrSeen = stderr;
     exitCode = result.exitCode ?? null;
     if (result.isMaxBuffer) {
       failure = `output larger than ${options.maxBufferBytes ?? 256 * 1024 * 1024} bytes: stopped`;
@@ -296,6 +325,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
   } finally {
     // When the program ended, not when its version check did (which may take until versionLimits give it up).
     const finishedAt = new Date().toISOString();
+    fromBanner?.(stderrSeen);
     options.recorder?.({
       program: tool,
       path: programPath,
