@@ -34,9 +34,9 @@ export interface IndexNameCheck {
   unchecked: number;
 }
 
-const ROOT_INODE = 2;
+export const ROOT_INODE = 2;
 /** A directory larger than this is not read into memory: its names stay unchecked. */
-const DIRECTORY_MAX_BYTES = 256 << 20;
+export const DIRECTORY_MAX_BYTES = 256 << 20;
 /** TSK's virtual directory of an inode no name reaches: it lists that inode, a directory, itself. */
 const ORPHAN_DIRECTORY = /^\$OrphanFiles\/OrphanFile-(\d+)$/;
 /** TSK recurses into an entry whose type is a directory or undefined (no type byte, 0, or past 7). */

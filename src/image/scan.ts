@@ -24,7 +24,7 @@ import { istat } from '../tools/istat.js';
 import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
 import { hasNoFileType, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
-import { dropIndexNames, type DirectoryAccess, type DirectoryFacts } from './indexNames.js';
+import { DIRECTORY_MAX_BYTES, ROOT_INODE, dropIndexNames, type DirectoryAccess, type DirectoryFacts } from './indexNames.js';
 import { followOrphanChain } from './orphanChain.js';
 import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, liveWarning, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 
@@ -248,12 +248,13 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   // file. fls walks every directory, the longest of them all: started first (each start costs this
   // thread some milliseconds), its names are wanted only at the end.
   const names = flsDeletedNames(source.path, offset, recorder).catch(fail('fls -rd (names of deleted files)'));
+  const directories = directoryAccess(source.path, offset, recorder, workDir, warn);
   // Names read out of htree index blocks are not names: dropped before any is used, the directories
   // read as soon as fls is through (beside the debugfs batch of step 2, not after it).
   const checkedNames = names.then(async (flsNames) => {
     if (flsNames === null) return null;
     try {
-      const checked = await dropIndexNames(flsNames.records, { blockSize: superblock.blockSize, fileType: superblock.fileType, inodesCount: superblock.inodesCount }, directoryAccess(source.path, offset, recorder, workDir, warn));
+      const checked = await dropIndexNames(flsNames.records, { blockSize: superblock.blockSize, fileType: superblock.fileType, inodesCount: superblock.inodesCount }, directories);
       checked.warnings.forEach(warn);
       if (checked.unchecked > 0) scanned.partial = true;
       return { ...flsNames, records: checked.records };
@@ -329,6 +330,8 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     for (const record of parsed.records) stats.set(record.inode, record);
     return parsed;
   };
+  // The root directory, where the check of fls' names starts, looked at beside this batch: not after fls.
+  directories.prefetch(ROOT_INODE);
   try {
     const parsed = await statBatch(candidates);
     // What debugfs says of the file system itself is why its (and TSK's) view may be wrong: said, and partial.
@@ -599,22 +602,73 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   return finish(scanned, superblock, await facts);
 }
 
-/** The directories that hold deleted names, looked at through debugfs -c: `stat` for what each is, `dump` for its content. */
-function directoryAccess(image: string, offset: number, recorder: CommandRecorder, workDir: string, warn: (message: string) => void): DirectoryAccess {
+/**
+ * The directories that hold deleted names, looked at through debugfs -c: `stat` for what each is,
+ * `dump` for its content. One directory can be looked at ahead (prefetch: the root, while fls still
+ * walks): its answers, and what debugfs said giving them, are handed over when they are asked for.
+ */
+function directoryAccess(image: string, offset: number, recorder: CommandRecorder, workDir: string, warn: (message: string) => void): DirectoryAccess & { prefetch(inode: number): void } {
   const complaints = (said: readonly string[]) => said.forEach((complaint) => warn(`debugfs said (reading directories): ${complaint}`));
+  const statDirectories = async (inodes: readonly number[]) => {
+    const parsed = await debugfsStatMany(image, offset, inodes, recorder, workDir);
+    const facts = new Map<number, DirectoryFacts>();
+    for (const stat of parsed.records) if (stat.size !== null) facts.set(stat.inode, { directory: stat.type === 'directory', size: stat.size, inline: stat.inlineData });
+    return { facts, said: parsed.complaints };
+  };
+  const dumpDirectories = async (directories: ReadonlyArray<{ inode: number; size: number }>) => {
+    const contents = new Map<number, Buffer>();
+    const result = await debugfsDumpMany(image, offset, directories, (inode, content) => contents.set(inode, content), recorder, workDir);
+    return { contents, said: result.complaints };
+  };
+  type Answer<T> = { found: Map<number, T>; said: readonly string[] } | null;
+  let ahead: { inode: number; facts: Promise<Answer<DirectoryFacts>> | null; content: Promise<Answer<Buffer>> | null } | null = null;
+  /**
+   * What was looked at ahead for one of `asked` (taken once: its complaints are said when it is),
+   * with what is looked at now for the rest, and for it too if the look ahead did not answer.
+   */
+  async function merged<T, A>(asked: readonly A[], inodeOf: (item: A) => number, early: Promise<Answer<T>> | null, now: (rest: readonly A[]) => Promise<{ found: Map<number, T>; said: readonly string[] }>) {
+    const before = early === null ? null : await early;
+    const rest = asked.filter((item) => before?.found.has(inodeOf(item)) !== true);
+    const after = rest.length > 0 ? await now(rest) : null;
+    const found = new Map<number, T>();
+    for (const answer of [before, after]) {
+      if (answer === null) continue;
+      complaints(answer.said);
+      for (const [key, value] of answer.found) found.set(key, value);
+    }
+    return found;
+  }
+  /** The look ahead's answer of this kind, when `inodes` holds its directory and it was not taken yet. */
+  function take<K extends 'facts' | 'content'>(kind: K, inodes: readonly number[]): NonNullable<typeof ahead>[K] {
+    if (ahead === null || !inodes.includes(ahead.inode)) return null;
+    const early = ahead[kind];
+    ahead[kind] = null;
+    return early;
+  }
   return {
+    prefetch(inode) {
+      const facts = statDirectories([inode]).then(({ facts: found, said }) => ({ found, said }));
+      const content = facts.then(({ found }) => {
+        const fact = found.get(inode);
+        // What dropIndexNames would read of it (a directory of one block too: the root is where every path starts).
+        if (fact === undefined || !fact.directory || fact.inline || fact.size > DIRECTORY_MAX_BYTES) return null;
+        return dumpDirectories([{ inode, size: fact.size }]).then(({ contents, said }) => ({ found: contents, said }));
+      });
+      // Not asked for when fls found nothing to check, or failed: its failure then concerns nobody.
+      content.catch(() => undefined);
+      ahead = { inode, facts, content };
+    },
     async describe(inodes) {
-      const parsed = await debugfsStatMany(image, offset, inodes, recorder, workDir);
-      complaints(parsed.complaints);
-      const facts = new Map<number, DirectoryFacts>();
-      for (const stat of parsed.records) if (stat.size !== null) facts.set(stat.inode, { directory: stat.type === 'directory', size: stat.size, inline: stat.inlineData });
-      return facts;
+      return merged(inodes, (inode) => inode, take('facts', inodes), async (rest) => {
+        const { facts, said } = await statDirectories(rest);
+        return { found: facts, said };
+      });
     },
     async read(directories) {
-      const contents = new Map<number, Buffer>();
-      const result = await debugfsDumpMany(image, offset, directories, (inode, content) => contents.set(inode, content), recorder, workDir);
-      complaints(result.complaints);
-      return contents;
+      return merged(directories, ({ inode }) => inode, take('content', directories.map(({ inode }) => inode)), async (rest) => {
+        const { contents, said } = await dumpDirectories(rest);
+        return { found: contents, said };
+      });
     },
   };
 }
