@@ -452,3 +452,25 @@ test('an image file that a mounted loop device reads (mounted in another mount n
     await killed(holder).stop();
   }
 });
+
+test('no ext file system to read: a mounted btrfs device is named as what it is mounted as by extract and scan, and /dev/block/0:N (the dev list shows for a btrfs item) as an anonymous device with no block device, pointing to recover (root)', (t) => {
+  const dir = makeTempDir('btrfs-dev');
+  const caseDir = makeTempDir('btrfs-dev-case', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  const device = loopFsFor(t, { dir, sizeMiB: 256, fsType: 'btrfs' });
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const extract = runCli(caseDir, ['image', 'extract', device.loop, '--inode', '257']);
+  assert.deepEqual([extract.code, extract.stdout], [1, '']);
+  // After the warning that it is mounted, the one line of the failure.
+  assert.equal(extract.stderr.split('\n').at(-2), `unlinked: ${device.loop}: no ext2/3/4 file system here (no superblock magic 0xEF53 at sector 0 or in any partition): it is mounted as btrfs (at ${device.mountPoint})`);
+  const scan = runCli(caseDir, ['image', 'scan', device.loop]);
+  assert.deepEqual([scan.code, scan.stderr.split('\n').at(-2)], [1, `unlinked: ${device.loop}: no ext2/3/4 file system here (no superblock magic 0xEF53): it is mounted as btrfs (at ${device.mountPoint})`]);
+  // A file on btrfs has an anonymous device number (a subvolume's), as list shows it: no /dev node, no block device.
+  const dev = fs.statSync(device.mountPoint).dev;
+  const anonymous = `/dev/block/${Math.floor(dev / 256) & 0xfff}:${(dev & 0xff) | ((dev >> 12) & 0xfff00)}`;
+  assert.match(anonymous, /^\/dev\/block\/0:\d+$/);
+  const byNumber = runCli(caseDir, ['image', 'extract', anonymous, '--inode', '257']);
+  assert.deepEqual([byNumber.code, byNumber.stdout], [1, '']);
+  assert.equal(byNumber.stderr, `unlinked: ${anonymous}: major 0 is an anonymous device number (btrfs, tmpfs, overlay, proc...), with no block device behind it to read: ` +
+    'copy a file of it from the live host with `unlinked recover --item ID` (a btrfs is on the block devices its mount names, not an ext file system image extract can read)\n');
+});

@@ -26,7 +26,7 @@ import { mmls } from '../tools/mmls.js';
 import { hasNoFileType, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import { DIRECTORY_MAX_BYTES, ROOT_INODE, dropIndexNames, type DirectoryAccess, type DirectoryFacts } from './indexNames.js';
 import { followOrphanChain } from './orphanChain.js';
-import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, liveWarning, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
+import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, liveWarning, mountedAsOtherType, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 
 export interface ScannedFs extends NewFilesystem {
   inodes: NewImageInode[];
@@ -202,7 +202,8 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   const scanned = emptyFs(offset);
   const superblock = readSuperblock(source, offset);
   if (superblock === null) {
-    scanned.failure = 'no ext2/3/4 file system here (no superblock magic 0xEF53): not a file system, a clobbered superblock, or another file system type';
+    const mounted = mountedAsOtherType(source, offset);
+    scanned.failure = `no ext2/3/4 file system here (no superblock magic 0xEF53)${mounted === '' ? ': not a file system, a clobbered superblock, or another file system type' : mounted}`;
     scanned.error = scanned.failure;
     scanned.notExt = true;
     return scanned;

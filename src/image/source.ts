@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { UnlinkedError, errnoCode } from '../errors.js';
 import { backupSuperblockShift, parseExtSuperblock, type ExtSuperblock } from '../../parsers/extSuperblock.js';
 import { devString } from '../../parsers/procfs.js';
-import { devicesBuiltOn, devicesUnderDir, fileKey, loopDevicesReading, loopFilesUnder, storedOnChain } from '../util/blockDevices.js';
+import { devicesBuiltOn, devicesUnderDir, fileKey, loopDevicesReading, loopFilesUnder, ownMountsOfDevice, storedOnChain } from '../util/blockDevices.js';
 import { displayBytes } from '../util/bytes.js';
 import { absolutePath } from '../util/cwd.js';
 import { tryOr } from '../util/tryOr.js';
@@ -69,6 +69,11 @@ export function openImageSource(image: string): ImageSource {
   // /dev/block/MAJ:MIN is a udev link; without udev, find the node through sysfs.
   const byNumber = DEV_BLOCK.exec(absolute);
   if (byNumber !== null && !fs.existsSync(absolute)) absolute = deviceNodeFor(`${byNumber[1]}:${byNumber[2]}`) ?? absolute;
+  // Major 0: an anonymous device number (btrfs, tmpfs, overlay...), which list shows as an item's dev: no block device.
+  if (byNumber?.[1] === '0' && !fs.existsSync(absolute)) {
+    throw new UnlinkedError('BAD_INPUT', `${absolute}: major 0 is an anonymous device number (btrfs, tmpfs, overlay, proc...), with no block device behind it to read: ` +
+      'copy a file of it from the live host with `unlinked recover --item ID` (a btrfs is on the block devices its mount names, not an ext file system image extract can read)');
+  }
   // bigint: the stamp of an image file keeps its times to the nanosecond.
   let stat: fs.BigIntStats;
   try {
@@ -275,6 +280,16 @@ function isMounted(deviceId: string): boolean {
   const files = loopFilesUnder(deviceId);
   if (files.size === 0) return false;
   return [...mounted].some((id) => !id.startsWith('0:') && [...loopFilesUnder(id).keys()].some((key) => files.has(key)));
+}
+
+/**
+ * Where no ext superblock is found: ": it is mounted as btrfs (at /mnt)" when the block device
+ * holding that offset (see filesystemDevice) is mounted here as another type (a btrfs, an XFS), else ''.
+ */
+export function mountedAsOtherType(source: Pick<ImageSource, 'deviceId'>, offsetSectors: number): string {
+  const device = filesystemDevice(source, offsetSectors);
+  const mounted = device === null ? undefined : ownMountsOfDevice(device).find((mount) => !/^ext[234]$/.test(mount.fsType));
+  return mounted === undefined ? '' : `: it is mounted as ${mounted.fsType} (at ${displayBytes(mounted.mountPoint)})`;
 }
 
 /** The ext superblock of the file system starting at `offsetSectors`, or null when there is none. */

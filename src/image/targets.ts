@@ -11,7 +11,7 @@ import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
 import type { ExtractTarget } from './extract.js';
 import { FIRST_ORDINARY_INODE, scanImage, scanProblems } from './scan.js';
-import { backupSuperblockAt, checkOffset, readSuperblock, type ImageSource } from './source.js';
+import { backupSuperblockAt, checkOffset, mountedAsOtherType, readSuperblock, type ImageSource } from './source.js';
 
 export interface TargetChoice {
   targets: ExtractTarget[];
@@ -109,7 +109,7 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
   if (unknown.length > 0) {
     const at = offset ?? (await soleFilesystem(db, imageId, source, recorder));
     const superblock = readSuperblock(source, at);
-    if (superblock === null) throw new UnlinkedError('BAD_INPUT', `${source.path}${at === 0 ? '' : ` at sector ${at}`}: no ext2/3/4 file system here (no superblock magic 0xEF53)`);
+    if (superblock === null) throw new UnlinkedError('BAD_INPUT', `${source.path}${at === 0 ? '' : ` at sector ${at}`}: no ext2/3/4 file system here (no superblock magic 0xEF53)${mountedAsOtherType(source, at)}`);
     const backup = backupSuperblockAt(superblock, at);
     if (backup !== null) throw new UnlinkedError('BAD_INPUT', `${source.path} at sector ${at}: ${backup}`);
     for (const inode of unknown) {
@@ -166,7 +166,9 @@ async function soleFilesystem(db: Db, imageId: number | null, source: ImageSourc
   const [only] = offsets;
   if (offsets.length === 1 && only !== undefined) return only;
   if (offsets.length === 0) {
-    throw new UnlinkedError('BAD_INPUT', `${source.path}: no ext2/3/4 file system here (no superblock magic 0xEF53 at sector 0 or in any partition): not a file system, a clobbered superblock, or another file system type${tableProblem}`);
+    const mounted = mountedAsOtherType(source, 0);
+    const what = mounted === '' ? ': not a file system, a clobbered superblock, or another file system type' : mounted;
+    throw new UnlinkedError('BAD_INPUT', `${source.path}: no ext2/3/4 file system here (no superblock magic 0xEF53 at sector 0 or in any partition)${what}${tableProblem}`);
   }
   throw usageError(`${source.path} holds ${offsets.length} ext file systems (sectors ${offsets.join(', ')}): give --offset SECTORS`);
 }

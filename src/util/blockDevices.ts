@@ -221,6 +221,14 @@ export function ownMountOfDevice(dev: string): MountInfo | null {
   return ownMounts().find((mount) => mount.dev === dev) ?? null;
 }
 
+/**
+ * The mounts of block device DEV (MAJ:MIN) in this process's mount namespace: by their device number,
+ * or by the device their source names (btrfs shows an anonymous device number of its own).
+ */
+export function ownMountsOfDevice(dev: string): MountInfo[] {
+  return ownMounts().filter((mount) => mount.dev === dev || (mount.source.startsWith('/') && mountDevices(mount).includes(dev)));
+}
+
 /** Whether a file system of that type with those super options (one superblock) is mounted in this process's mount namespace. */
 export function mountedHere(fsType: string, superOptions: string): boolean {
   return ownMounts().some((mount) => mount.fsType === fsType && mount.superOptions === superOptions);
