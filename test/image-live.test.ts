@@ -255,7 +255,7 @@ test('two file systems with one UUID (a cloned disk): a device copy is compared 
   assert.ok(scanned?.live_ambiguous_why.some((why) => /^live items on 2 devices \(\d+:\d+, \d+:\d+\) in one snapshot share this file system UUID: a cloned file system$/.test(why)), JSON.stringify(scanned?.live_ambiguous_why));
 });
 
-test('an inode number reused by a later file: the image copy is not compared with the live item of the earlier one (born at another second), and says why (root)', async (t) => {
+test('an inode number reused by a later file: the image copy is not compared with the live item of the earlier one (born at another second), and says why: with --inode and no scan before it (debugfs\'s crtime) on the device and an image file, and with --all after a scan (root)', async (t) => {
   const dir = makeTempDir('reused-inode');
   const caseDir = makeTempDir('reused-inode-case', '/dev/shm');
   const device = loopFs({ dir, sizeMiB: 16 });
@@ -278,12 +278,20 @@ test('an inode number reused by a later file: the image copy is not compared wit
   assert.equal(later.files[0]?.inode, earlier.files[0]?.inode, 'the inode number was reused');
   const image = path.join(dir, 'frozen.img');
   frozenCopy(device.mountPoint, device.backing, image);
+  // No scan yet: the inode described by debugfs, whose crtime tells the later file from the earlier one.
+  const reused = /^not compared with the live item \d+ \(pid \d+\): that file was born at \d+, this inode at \d+ \(seconds since 1970\): the inode number was reused by another file$/;
+  for (const examined of [device.loop, image]) {
+    const named = runCli(caseDir, ['image', 'extract', examined, '--inode', String(later.files[0]?.inode), '--json']);
+    const [unscanned] = json<ExtractedJson[]>(named);
+    assert.deepEqual([unscanned?.sha256, unscanned?.live_item_id, unscanned?.live_sha256_match], [later.files[0]?.sha256, null, null], named.stderr);
+    assert.match(unscanned?.note ?? '', reused);
+  }
   const [scanned] = json<ImageInodeJson[]>(runCli(caseDir, ['image', 'scan', image, '--json']));
   assert.equal(scanned?.live_ambiguous, true);
   assert.ok(scanned?.live_ambiguous_why.some((why) => /^created at second \d+ in the image, the live file at \d+: another file on a reused inode number$/.test(why)), JSON.stringify(scanned?.live_ambiguous_why));
   const [copy] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--all', '--json']));
   assert.deepEqual([copy?.sha256, copy?.live_item_id, copy?.live_sha256_match], [later.files[0]?.sha256, null, null]);
-  assert.match(copy?.note ?? '', /^not compared with the live item \d+ \(pid \d+\): that file was born at \d+, this inode at \d+ \(seconds since 1970\): the inode number was reused by another file$/);
+  assert.match(copy?.note ?? '', reused);
   // The later file snapshotted too: the image's inode is held by it alone; the earlier file, born at
   // another second, is left out of the match and said so.
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(later.pid)]).code, 0);

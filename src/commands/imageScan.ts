@@ -63,7 +63,7 @@ function afterScan(scan: ScanResult): string {
   return '';
 }
 
-function toJson({ image_inode_id: _id, blocks: _blocks, block_size: _blockSize, nlink: _nlink, ...record }: ImageInodeRecord): ImageInodeJson {
+function toJson({ image_inode_id: _id, blocks: _blocks, block_size: _blockSize, nlink: _nlink, crtime: _crtime, ...record }: ImageInodeRecord): ImageInodeJson {
   return record;
 }
 

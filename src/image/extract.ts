@@ -7,7 +7,7 @@ import path from 'node:path';
 import { oneLine } from '../errors.js';
 import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
-import { bornSecond, cloneDevices, completeRecoveries, extractionOutput, finishExtraction, imageInodeCrtime, liveItemsFor, startExtraction, type LiveCandidate, type LiveCopy } from '../store/images.js';
+import { bornSecond, cloneDevices, completeRecoveries, extractionOutput, finishExtraction, liveItemsFor, startExtraction, type LiveCandidate, type LiveCopy } from '../store/images.js';
 import { tryAppendSha256Sums } from '../util/sha256sums.js';
 import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
 import { dropCachedPages, icatToFd, icatToStream } from '../tools/icat.js';
@@ -35,6 +35,8 @@ export interface ExtractTarget {
   mode: number | null;
   fsUuid: string | null;
   imageInodeId: number | null;
+  /** When the inode was created (seconds, from the scan or debugfs; null: not known): a live file born at another second is another file. */
+  crtime: number | null;
   /** Why it is not recoverable when that is not "no data blocks" (an inode never used, say), else null. */
   unrecoverableWhy: string | null;
   /** What the copy's record must say of the inode itself (still linked: a live file), else absent. */
@@ -430,7 +432,7 @@ function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, cop
   // Two file systems can share a UUID (a cloned disk): on a device, the items of that very device count.
   if (source.deviceId !== null && items.some((item) => item.dev === source.deviceId)) items = items.filter((item) => item.dev === source.deviceId);
   // A file born at another time than this inode's is another file given the same (reused) number.
-  const crtime = imageInodeCrtime(db, target.imageInodeId);
+  const crtime = target.crtime;
   const sameFile = items.filter((item) => crtime === null || bornSecond(item.btime_ns) === null || bornSecond(item.btime_ns) === crtime);
   if (sameFile.length === 0) {
     const other = items[0] as LiveCandidate;

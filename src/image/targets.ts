@@ -1,11 +1,11 @@
 // Which inodes an `image extract` copies, and what is known about each before copying: the newest
 // scan of the image when it has them, else one debugfs stat batch (a live file on a device, say).
-import { UnlinkedError, usageError } from '../errors.js';
+import { UnlinkedError, oneLine, usageError } from '../errors.js';
 import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
 import { filesystemsOf, imageInodesOf, latestImageId, type ImageInodeRecord } from '../store/images.js';
-import { debugfsStatMany } from '../tools/debugfs.js';
-import { hasNoFileType } from '../../parsers/debugfsStats.js';
+import { debugfsInodeDumps, debugfsStatMany } from '../tools/debugfs.js';
+import { hasNoFileType, kernelTimes, needsRawTimes, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import { specialFileType } from '../util/mode.js';
 import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
@@ -28,7 +28,7 @@ const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
   // A scan that could not describe the inode (blocks null) does not know: icat is tried, and judged.
   recoverable: record.blocks === null ? null : record.recoverable,
   state: record.state, blocks: record.blocks, blockSize: record.block_size, mode: record.mode,
-  fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id, unrecoverableWhy: null,
+  fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id, crtime: record.crtime, unrecoverableWhy: null,
 });
 
 /**
@@ -117,6 +117,8 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
     }
     const described = await debugfsStatMany(source.path, at, unknown, recorder, workDir);
     const byInode = new Map(described.records.map((record) => [record.inode, record]));
+    const { crtimes, failure } = await creationTimes(source, at, superblock.inodeSize, described.records, recorder, workDir);
+    if (failure !== null) notes.push(failure);
     for (const inode of unknown) {
       const stat = byInode.get(inode);
       if (stat === undefined) notes.push(`debugfs could not describe inode ${inode}: its size is unknown`);
@@ -142,11 +144,35 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       }
       targets.set(inode, {
         offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, blockSize: superblock.blockSize, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null,
-        unrecoverableWhy: why, ...(linked === undefined ? {} : { note: linked }),
+        crtime: crtimes.get(inode) ?? null, unrecoverableWhy: why, ...(linked === undefined ? {} : { note: linked }),
       });
     }
   }
   return { targets: inodes.filter((inode, index) => inodes.indexOf(inode) === index).map((inode) => targets.get(inode)).filter((target): target is ExtractTarget => target !== undefined), notes, warnings: [], partial: false };
+}
+
+/**
+ * The creation time (seconds) of each inode debugfs described, as the kernel reads it: what tells a
+ * live item's file from a later one given the same (reused) number. Where debugfs may not print the
+ * kernel's (see needsRawTimes), read from the raw inode; absent when that cannot be read either.
+ */
+async function creationTimes(
+  source: ImageSource, at: number, inodeSize: number, described: readonly DebugfsInode[], recorder: CommandRecorder, workDir: string,
+): Promise<{ crtimes: Map<number, number | null>; failure: string | null }> {
+  const crtimes = new Map<number, number | null>();
+  const raw: number[] = [];
+  for (const stat of described) {
+    if (needsRawTimes(stat, inodeSize)) raw.push(stat.inode);
+    else crtimes.set(stat.inode, stat.crtime);
+  }
+  if (raw.length === 0) return { crtimes, failure: null };
+  try {
+    const dumps = await debugfsInodeDumps(source.path, at, raw, inodeSize, recorder, workDir);
+    for (const dump of dumps.records) crtimes.set(dump.inode, kernelTimes(dump.raw, inodeSize).crtime);
+    return { crtimes, failure: null };
+  } catch (error) {
+    return { crtimes, failure: `debugfs inode_dump failed (${oneLine(error)}): the creation time of inode ${raw.join(', ')} is unknown, so a live file given the same number earlier cannot be told from it` };
+  }
 }
 
 /** The offset of the image's only ext file system (from the newest scan, or mmls), or a usage error naming the choices. */

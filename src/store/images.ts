@@ -306,13 +306,6 @@ export function liveItemsFor(db: Db, fsUuid: string | null, deviceId: string | n
     .all(inode, fsUuid, fsUuid, deviceId) as LiveCandidate[];
 }
 
-/** The creation time (seconds) a scan recorded for an image inode, or null. */
-export function imageInodeCrtime(db: Db, imageInodeId: number | null): number | null {
-  if (imageInodeId === null) return null;
-  const row = db.prepare(`SELECT crtime FROM image_inodes WHERE id = ?`).get(imageInodeId) as { crtime: number | null } | undefined;
-  return row?.crtime ?? null;
-}
-
 /** A complete /proc copy of a live item, as an image extraction is compared with it. */
 export interface LiveCopy {
   item_id: number;
@@ -373,19 +366,22 @@ export interface ImageInodeRecord extends ImageInodeJson {
   /** The file system's block size, the unit of `blocks` (null: not read). */
   block_size: number | null;
   nlink: number | null;
+  /** When the inode was created (seconds; null: not kept), told apart from a live file's birth: a reused number. */
+  crtime: number | null;
 }
 
 interface InodeRow {
   id: number; image: string; offset_sectors: number; fs_type: string | null; fs_uuid: string | null; inode: number; size: number | null; mode: number | null;
   uid: number | null; gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; dtime: number | null; state: 'orphan' | 'deleted';
   recoverable: number; found_by: string; last_name: Buffer | null; last_name_exact: number | null; blocks: number | null; block_size: number | null; nlink: number | null;
+  crtime: number | null;
 }
 
 export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
   const rows = db
     .prepare(
       `SELECT n.id, im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state,
-              n.recoverable, n.found_by, n.last_name, n.last_name_exact, n.blocks, f.block_size, n.nlink
+              n.recoverable, n.found_by, n.last_name, n.last_name_exact, n.blocks, f.block_size, n.nlink, n.crtime
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
        WHERE im.id = ? ORDER BY f.offset_sectors, n.inode`,
     )
@@ -403,7 +399,7 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
       live_ambiguous: correlation?.ambiguous ?? false,
       last_name_exact: row.last_name === null || row.last_name_exact === null ? null : row.last_name_exact === 1,
       live_ambiguous_why: correlation?.reasons ?? [],
-      blocks: row.blocks, block_size: row.block_size, nlink: row.nlink,
+      blocks: row.blocks, block_size: row.block_size, nlink: row.nlink, crtime: row.crtime,
     };
   });
 }
