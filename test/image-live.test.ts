@@ -248,11 +248,72 @@ test('two file systems with one UUID (a cloned disk): a device copy is compared 
   }
   const [fromImage] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--inode', '12', '--json']));
   assert.deepEqual([fromImage?.sha256, fromImage?.live_item_id, fromImage?.live_sha256_match], [sha256(contents[0] ?? Buffer.alloc(0)), null, null]);
-  assert.match(fromImage?.note ?? '', /not compared: in one snapshot, live items on 2 devices \(\d+:\d+, \d+:\d+\) have this file system UUID and inode number \(a cloned file system\): which one this copy is cannot be told/);
+  assert.match(fromImage?.note ?? '', /not compared: in one boot, live items on 2 devices \(\d+:\d+, \d+:\d+\) have this file system UUID and inode number \(a cloned file system\): which one this copy is cannot be told/);
   // The scan of that image says the match is ambiguous, and why.
   const scanned = json<ImageInodeJson[]>(runCli(caseDir, ['image', 'scan', image, '--json'])).find((entry) => entry.inode === 12);
   assert.equal(scanned?.live_ambiguous, true);
-  assert.ok(scanned?.live_ambiguous_why.some((why) => /^live items on 2 devices \(\d+:\d+, \d+:\d+\) in one snapshot share this file system UUID: a cloned file system$/.test(why)), JSON.stringify(scanned?.live_ambiguous_why));
+  assert.ok(scanned?.live_ambiguous_why.some((why) => /^live items on 2 devices \(\d+:\d+, \d+:\d+\) in one boot share this file system UUID: a cloned file system$/.test(why)), JSON.stringify(scanned?.live_ambiguous_why));
+});
+
+test('a file system cloned onto a second device of this boot, its file held on one then on the other: a copy of one device is never compared with the item of the other nor named held by it, and an image file is not compared, the items being in two snapshots (root)', async (t) => {
+  const dir = makeTempDir('clone-dev');
+  const caseDir = makeTempDir('clone-dev-case', '/dev/shm');
+  const holders: Array<Awaited<ReturnType<typeof startHolder>>> = [];
+  t.after(async () => {
+    for (const holder of holders) await holder.stop();
+  });
+  const a = loopFsFor(t, { backing: path.join(dir, 'a.img'), sizeMiB: 16, mountPoint: path.join(dir, 'a') });
+  const content = crypto.randomBytes(30_000);
+  fs.writeFileSync(path.join(a.mountPoint, 'x.bin'), content);
+  // b: a copy of a's disk (same UUID, same inode, same crtime), attached and mounted beside it.
+  frozenCopy(a.mountPoint, a.backing, path.join(dir, 'b.img'));
+  const b = loopFsFor(t, { image: path.join(dir, 'b.img'), mountPoint: path.join(dir, 'b') });
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const onA = await startHolder(a.mountPoint, [{ kind: 'existing', name: 'x.bin', content }]);
+  holders.push(onA);
+  assert.equal(onA.files[0]?.inode, 12);
+  run('sync', ['-f', a.mountPoint]);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(onA.pid)]).code, 0);
+  const [itemA] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  assert.equal(itemA?.sha256, sha256(content));
+  const aDev = json<Array<{ id: number; dev: string }>>(runCli(caseDir, ['list', '--json'])).find((item) => item.id === itemA?.item_id)?.dev;
+  const bDev = `${Math.floor(fs.statSync(b.loop).rdev / 256) & 0xfff}:${fs.statSync(b.loop).rdev & 0xff}`;
+  // A second loop device over a's own file reads a's bytes: not another disk, its copy is compared with a's item.
+  const overA = loopFsFor(t, { image: a.backing, readOnly: true, mountPoint: false });
+  const [sameBytes] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', overA.loop, '--inode', '12', '--json']));
+  assert.deepEqual([sameBytes?.live_item_id, sameBytes?.live_sha256_match], [itemA?.item_id, true]);
+  // On b, x.bin is still linked: the copy of b's inode 12 is another file than the one held on a.
+  const onB = runCli(caseDir, ['image', 'extract', b.loop, '--inode', '12', '--json']);
+  const [linked] = json<ExtractedJson[]>(onB);
+  assert.deepEqual([linked?.sha256, linked?.live_item_id, linked?.live_sha256_match], [sha256(content), null, null], onB.stderr);
+  assert.equal(linked?.note, `inode 12 still has 1 link(s): a live file, not an orphan; not compared with the live item ${itemA?.item_id} (pid ${onA.pid}): that file was on device ${aDev} in this boot, ` +
+    `not on ${bDev} (nor on a device sharing its bytes): another disk with a file system of the same UUID (a cloned file system), whose file is another file`);
+  // Held on b too (not yet snapshotted): b's orphan 12 is not said held by a's holder.
+  const onBHolder = await startHolder(b.mountPoint, [{ kind: 'existing', name: 'x.bin', content }]);
+  holders.push(onBHolder);
+  run('sync', ['-f', b.mountPoint]);
+  const scanB = runCli(caseDir, ['image', 'scan', b.loop, '--json']);
+  const orphanB = json<ImageInodeJson[]>(scanB).find((entry) => entry.inode === 12);
+  assert.deepEqual([orphanB?.state, orphanB?.live, orphanB?.live_ambiguous], ['orphan', [], false]);
+  assert.doesNotMatch(scanB.stderr, /held open by/);
+  // b's holder in a second snapshot: b's copy is compared with b's item alone.
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(onBHolder.pid)]).code, 0);
+  const [itemB] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--snapshot', '2', '--json']));
+  const [fromB] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', b.loop, '--inode', '12', '--json']));
+  assert.deepEqual([fromB?.live_item_id, fromB?.live_sha256_match, fromB?.note], [itemB?.item_id, true, `same sha256 as the /proc copy of item ${itemB?.item_id}`]);
+  // An image file of a: items on two devices of one boot (in two snapshots) with its UUID and inode: which one cannot be told.
+  const image = path.join(dir, 'a-copy.img');
+  frozenCopy(a.mountPoint, a.backing, image);
+  const [fromImage] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--inode', '12', '--json']));
+  assert.deepEqual([fromImage?.sha256, fromImage?.live_item_id, fromImage?.live_sha256_match], [sha256(content), null, null]);
+  // Newest snapshot first, as the copy is compared with the newest; the scan lists them oldest first.
+  assert.equal(fromImage?.note, `not compared: in one boot, live items on 2 devices (${bDev}, ${aDev}) have this file system UUID and inode number (a cloned file system): which one this copy is cannot be told`);
+  const scanned = json<ImageInodeJson[]>(runCli(caseDir, ['image', 'scan', image, '--json'])).find((entry) => entry.inode === 12);
+  assert.equal(scanned?.live_ambiguous, true);
+  assert.ok(scanned?.live_ambiguous_why.includes(`live items on 2 devices (${aDev}, ${bDev}) in one boot share this file system UUID: a cloned file system`), JSON.stringify(scanned?.live_ambiguous_why));
 });
 
 test('an inode number reused by a later file: the image copy is not compared with the live item of the earlier one (born at another second), and says why: with --inode and no scan before it (debugfs\'s crtime) on the device and an image file, and with --all after a scan (root)', async (t) => {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openCase } from '../src/store/db.js';
-import { correlate, modeString } from '../src/store/images.js';
+import { cloneDevices, correlate, modeString, onAnotherDisk, type LiveCandidate } from '../src/store/images.js';
 
 // `debugfs -c -f CMDS k.img` with CMDS = stat <12>, <13>, <14>, <99999>, <2> on a 16 MiB mkfs.ext2
 // image where 12 was written and freed with kill_file (which leaves the link count), 13 is a fast
@@ -344,5 +344,21 @@ test('correlation: one holder is plain, several processes or snapshots, a freed 
   ]);
   assert.deepEqual(correlate(db, { imageId: 2 }), []);
   assert.deepEqual(Object.keys(correlate(db)[0] ?? {}), ['image_inode_id', 'image_id', 'image', 'offset_sectors', 'fs_uuid', 'inode', 'state', 'live', 'ambiguous', 'reasons']);
-  assert.deepEqual(correlate(db)[0]?.live, [{ item_id: 1, snapshot_id: 1, pid: 100, start_time: 5000, comm: 'nginx', fd: 4, kind: 'fd', size: 500, dev: '254:1', btime_ns: null }]);
+  assert.deepEqual(correlate(db)[0]?.live, [{ item_id: 1, snapshot_id: 1, pid: 100, start_time: 5000, comm: 'nginx', fd: 4, kind: 'fd', size: 500, dev: '254:1', btime_ns: null, boot_id: null }]);
+});
+
+test('a cloned file system: items of one boot on two devices with one UUID, in one snapshot or in two; not across boots, nor across lsof imports, whose boot is not known', () => {
+  const item = (snapshot: number, dev: string, boot: string | null): LiveCandidate => ({
+    item_id: snapshot, snapshot_id: snapshot, pid: 1, start_time: 1, comm: 'x', fd: 3, kind: 'fd', size: 1, dev, btime_ns: null, boot_id: boot,
+  });
+  assert.deepEqual(cloneDevices([item(1, '7:1', 'boot-a'), item(1, '7:2', 'boot-a')]), new Set(['7:1', '7:2']));
+  assert.deepEqual(cloneDevices([item(2, '7:2', 'boot-a'), item(1, '7:1', 'boot-a')]), new Set(['7:2', '7:1']));
+  assert.equal(cloneDevices([item(1, '7:1', 'boot-a'), item(2, '7:2', 'boot-b')]), null, 'a reboot renumbers devices');
+  assert.equal(cloneDevices([item(1, '7:1', null), item(2, '7:2', null)]), null);
+  assert.deepEqual(cloneDevices([item(1, '7:1', null), item(1, '7:2', null)]), new Set(['7:1', '7:2']));
+  // Provably on another disk than 7:1: a block device of this boot that shares no bytes with it.
+  const sharing = new Set(['7:1', '253:0']);
+  assert.deepEqual([item(1, '7:2', 'boot-a'), item(1, '253:0', 'boot-a'), item(1, '7:1', 'boot-a'), item(1, '0:42', 'boot-a'), item(1, '7:2', 'boot-b'), item(1, '7:2', null)]
+    .map((match) => onAnotherDisk(match, sharing, 'boot-a')), [true, false, false, false, false, false]);
+  assert.equal(onAnotherDisk(item(1, '7:2', 'boot-a'), sharing, null), false, 'this boot unknown');
 });

@@ -7,13 +7,15 @@ import path from 'node:path';
 import { oneLine } from '../errors.js';
 import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
-import { bornSecond, cloneDevices, completeRecoveries, extractionOutput, finishExtraction, liveItemsFor, startExtraction, type LiveCandidate, type LiveCopy } from '../store/images.js';
+import { bornSecond, cloneDevices, completeRecoveries, extractionOutput, finishExtraction, liveItemsFor, onAnotherDisk, startExtraction, type LiveCandidate, type LiveCopy } from '../store/images.js';
+import { currentBootId } from '../store/snapshots.js';
+import { devicesSharingBytes } from '../util/blockDevices.js';
 import { tryAppendSha256Sums } from '../util/sha256sums.js';
 import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
 import { dropCachedPages, icatToFd, icatToStream } from '../tools/icat.js';
 import { HOLE_BLOCK, newCopyState, streamInto } from '../recover/copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
-import { FollowHasher, readSuperblock, type ImageSource } from './source.js';
+import { FollowHasher, filesystemDevice, readSuperblock, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
 import { specialFileType } from '../util/mode.js';
 import { currentOutput } from '../report/rows.js';
@@ -427,10 +429,28 @@ function judge(copy: Copy, method: 'icat' | 'debugfs', toolSucceeded: boolean, t
 /** A second, independent copy of a live item: do the two sha256 agree? Said plainly either way. */
 function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, copy: { output: string | null; bytes: number; sha256: string | null }, mounted: boolean): { itemId: number | null; match: boolean | null; note: string | null } {
   const { output, bytes, sha256 } = copy;
-  let items = liveItemsFor(db, target.fsUuid, source.deviceId, target.inode);
+  // The block device of this file system: the device, or its partition at the offset (null: an image file, or no partition starts there).
+  const device = filesystemDevice(source, target.offsetSectors);
+  let items = liveItemsFor(db, target.fsUuid, device, target.inode);
   if (items.length === 0) return { itemId: null, match: null, note: null };
-  // Two file systems can share a UUID (a cloned disk): on a device, the items of that very device count.
-  if (source.deviceId !== null && items.some((item) => item.dev === source.deviceId)) items = items.filter((item) => item.dev === source.deviceId);
+  if (device !== null) {
+    // Two file systems can share a UUID (a cloned disk): an item of this boot on a device that shares
+    // no bytes with this one is on another disk, its file another file.
+    const sharing = devicesSharingBytes(device);
+    const bootId = currentBootId();
+    const here = items.filter((item) => !onAnotherDisk(item, sharing, bootId));
+    const elsewhere = items.filter((item) => onAnotherDisk(item, sharing, bootId));
+    const other = elsewhere[0];
+    if (here.length === 0 && other !== undefined) {
+      const more = elsewhere.length > 1 ? ` (and ${elsewhere.length - 1} more live item${elsewhere.length === 2 ? '' : 's'} on ${[...new Set(elsewhere.map((item) => item.dev))].join(', ')})` : '';
+      return {
+        itemId: null, match: null,
+        note: `not compared with the live item ${other.item_id} (pid ${other.pid}): that file was on device ${other.dev} in this boot, not on ${device} (nor on a device sharing its bytes)${more}: ` +
+          'another disk with a file system of the same UUID (a cloned file system), whose file is another file',
+      };
+    }
+    items = here;
+  }
   // A file born at another time than this inode's is another file given the same (reused) number.
   const crtime = target.crtime;
   const sameFile = items.filter((item) => crtime === null || bornSecond(item.btime_ns) === null || bornSecond(item.btime_ns) === crtime);
@@ -446,7 +466,7 @@ function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, cop
   if (clone !== null) {
     return {
       itemId: null, match: null,
-      note: `not compared: in one snapshot, live items on ${clone.size} devices (${[...clone].join(', ')}) have this file system UUID and inode number (a cloned file system): which one this copy is cannot be told`,
+      note: `not compared: in one boot, live items on ${clone.size} devices (${[...clone].join(', ')}) have this file system UUID and inode number (a cloned file system): which one this copy is cannot be told`,
     };
   }
   const first = items[0];

@@ -7,6 +7,7 @@ import { displayBytes } from '../util/bytes.js';
 import { BatchInsert, sqlInteger } from './batch.js';
 import { floorSeconds } from '../util/time.js';
 import { currentBootId } from './snapshots.js';
+import { devicesSharingBytes } from '../util/blockDevices.js';
 
 // ---------------------------------------------------------------------------------------------
 // Writing a scan
@@ -155,11 +156,16 @@ export interface Correlation {
   reasons: string[];
 }
 
-/** A live item an image inode may be the same file as: where it was (dev) and when its file was born. */
+/** A live item an image inode may be the same file as: where it was (dev, in which boot) and when its file was born. */
 export interface LiveCandidate extends LiveMatch {
   dev: string | null;
   btime_ns: string | null;
+  /** The boot of the live snapshot that saw it (null: an lsof import, whose boot is not known). */
+  boot_id: string | null;
 }
+
+/** The boot of a live item's snapshot (null for an lsof import), as a column of deleted_items i. */
+const BOOT_OF_ITEM = `(SELECT s.boot_id FROM snapshots s WHERE s.id = i.snapshot_id AND s.source = 'proc') AS boot_id`;
 
 /** The second a live file was born (its statx birth time, ns text, floored), as a scan's crtime counts it; null: not kept. */
 export function bornSecond(btimeNs: string | null): number | null {
@@ -168,16 +174,29 @@ export function bornSecond(btimeNs: string | null): number | null {
 }
 
 /**
- * The devices of live items that share a file system UUID within one snapshot (a cloned file system:
- * two devices mounted at once with one UUID), or null. Across snapshots a device number may change (a
- * reboot): that is the same file system.
+ * The devices of live items that share a file system UUID within one boot (a cloned file system: two
+ * devices with one UUID, whether one snapshot saw both or two snapshots one each), or null. Across
+ * boots a device number may change (a reboot): that is the same file system. An lsof import's boot
+ * is not known: its items count within their snapshot alone.
  */
 export function cloneDevices(live: readonly LiveCandidate[]): Set<string> | null {
-  for (const snapshot of new Set(live.map((match) => match.snapshot_id))) {
-    const devices = new Set(live.filter((match) => match.snapshot_id === snapshot).map((match) => match.dev ?? '?'));
-    if (devices.size > 1) return devices;
+  const byBoot = new Map<string, Set<string>>();
+  for (const match of live) {
+    const boot = match.boot_id === null ? `snapshot ${match.snapshot_id}` : `boot ${match.boot_id}`;
+    const devices = byBoot.get(boot) ?? new Set<string>();
+    devices.add(match.dev ?? '?');
+    byBoot.set(boot, devices);
   }
-  return null;
+  return [...byBoot.values()].find((devices) => devices.size > 1) ?? null;
+}
+
+/**
+ * Whether a live item is provably on another disk than the device examined: seen in this boot (a
+ * device number names a disk only within one boot) on a block device (major 0 is an anonymous
+ * device: btrfs, overlay...) that shares no bytes with it (see devicesSharingBytes, given as SHARING).
+ */
+export function onAnotherDisk(match: Pick<LiveCandidate, 'dev' | 'boot_id'>, sharing: ReadonlySet<string>, bootNow: string | null): boolean {
+  return bootNow !== null && match.boot_id === bootNow && match.dev !== null && !match.dev.startsWith('0:') && !sharing.has(match.dev);
 }
 
 interface MatchRow extends LiveCandidate {
@@ -210,11 +229,18 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
   const params = options.imageId === undefined ? [] : [options.imageId];
   // Device numbers name a disk in this boot of this host only: an item of an lsof import or of an
   // earlier boot with the same MAJ:MIN is another disk, and matches by UUID alone.
-  const bootNow = currentBootId() ?? '';
-  const thisBoot = new Set(db.prepare(THIS_BOOT).pluck().all(bootNow) as number[]);
+  const bootId = currentBootId();
+  const bootNow = bootId ?? '';
+  // What shares bytes with each device scanned (sysfs, asked once per device).
+  const sharing = new Map<string, Set<string>>();
+  const sharingWith = (device: string): Set<string> => {
+    let found = sharing.get(device);
+    if (found === undefined) sharing.set(device, (found = devicesSharingBytes(device)));
+    return found;
+  };
   const matches = db
     .prepare(
-      `SELECT n.id AS image_inode_id, i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns
+      `SELECT n.id AS image_inode_id, i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns, ${BOOT_OF_ITEM}
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id
        JOIN deleted_items i ON i.inode = n.inode AND (i.fs_uuid = f.fs_uuid
          OR (f.device IS NOT NULL AND i.fs_uuid IS NULL AND i.dev = f.device AND i.snapshot_id IN (${THIS_BOOT})))
@@ -239,12 +265,14 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
   for (const row of rows) {
     const matched = byInode.get(row.image_inode_id);
     if (matched === undefined) continue;
-    // A device scanned: its own items, when it has any (another device with the same UUID is a clone,
-    // whose files are other files); a live file system whose mount is gone (umount -l) has no UUID, only its device.
-    // In this boot, another device number is another disk: a clone's file, not this one.
-    const onDevice = row.device === null ? [] : matched.filter((match) => match.dev === row.device);
-    const candidates = onDevice.length > 0 ? matched.filter((match) => match.dev === row.device || !thisBoot.has(match.snapshot_id)) : matched;
+    // A device scanned: in this boot, an item on another device number (one that shares no bytes with
+    // it) is on another disk: with the same UUID a clone's file, not this one, even when none is on
+    // this device. A live file system whose mount is gone (umount -l) has no UUID, only its device.
+    const device = row.device;
+    const candidates = device === null ? matched : matched.filter((match) => !onAnotherDisk(match, sharingWith(device), bootId));
     const clones = matched.length - candidates.length;
+    // Only clones' items: no live item matches this inode (it is not listed as held).
+    if (candidates.length === 0) continue;
     // Live files born at another second than this inode are other files given its number: left out
     // when some holder was born with it (image extract compares with those alone too).
     const bornWith = candidates.filter((match) => row.crtime === null || bornSecond(match.btime_ns) === null || bornSecond(match.btime_ns) === row.crtime);
@@ -287,7 +315,7 @@ function ambiguity(row: CorrelatableRow, live: readonly LiveCandidate[]): string
     reasons.push(`created at second ${row.crtime} in the image, the live file at ${[...born].join('/')}: another file on a reused inode number`);
   }
   const clone = cloneDevices(live);
-  if (clone !== null) reasons.push(`live items on ${clone.size} devices (${[...clone].join(', ')}) in one snapshot share this file system UUID: a cloned file system`);
+  if (clone !== null) reasons.push(`live items on ${clone.size} devices (${[...clone].join(', ')}) in one boot share this file system UUID: a cloned file system`);
   return reasons;
 }
 
@@ -300,7 +328,7 @@ export function liveItemsFor(db: Db, fsUuid: string | null, deviceId: string | n
   if (fsUuid === null && deviceId === null) return [];
   return db
     .prepare(
-      `SELECT id AS item_id, snapshot_id, pid, start_time, comm, fd, kind, size, dev, btime_ns FROM deleted_items
+      `SELECT i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns, ${BOOT_OF_ITEM} FROM deleted_items i
        WHERE inode = ? AND (fs_uuid = ? OR ((fs_uuid IS NULL OR ? IS NULL) AND dev = ?)) ORDER BY snapshot_id DESC, pid, fd`,
     )
     .all(inode, fsUuid, fsUuid, deviceId) as LiveCandidate[];

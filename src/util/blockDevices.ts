@@ -271,6 +271,33 @@ export function devicesBuiltOn(deviceId: string): Set<string> {
   return found;
 }
 
+/**
+ * The block devices that may show this device's bytes, or whose bytes it shows (at some offset), as
+ * sysfs says now: itself, what it is built on (dm or md slaves, a loop device's backing device),
+ * what is built on any of those (partitions, volumes), and the loop devices over the same file as a
+ * loop device among them. A file system seen through one of them may be the one on this device; a
+ * device outside the set holds other bytes (a clone's, when the UUID is the same).
+ */
+export function devicesSharingBytes(deviceId: string): Set<string> {
+  const below = new Set<string>([deviceId]);
+  const down = (id: string): void => {
+    const dir = sysfsDir(id);
+    if (dir === null) return;
+    const backing = loopBacking(dir);
+    const under = [...listed(dir, 'slaves'), ...(backing !== null && backing.key === undefined && backing.folder === null ? [backing.device] : [])];
+    if (backing?.key !== undefined) under.push(...loopDevicesReading(backing.key).map((loop) => loop.id));
+    for (const device of under) {
+      if (below.has(device)) continue;
+      below.add(device);
+      down(device);
+    }
+  };
+  down(deviceId);
+  const found = new Set(below);
+  for (const device of below) for (const built of devicesBuiltOn(device)) found.add(built);
+  return found;
+}
+
 /** A block device's sysfs directory (its own, through /sys/dev/block/MAJ:MIN), or null. */
 function sysfsDir(deviceId: string): string | null {
   return tryOr(() => fs.realpathSync(`/sys/dev/block/${deviceId}`), null);
