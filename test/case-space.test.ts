@@ -15,6 +15,7 @@ import { json, runCli, runCliAsNobody } from './helpers/cli.js';
 import { makeTempDir } from './helpers/holder.js';
 import { cliPath } from './helpers/paths.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
+import { debugfsBuilt } from './helpers/images.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
 import { openCase } from '../src/store/db.js';
 import { caseSummary } from '../src/report/summary.js';
@@ -386,4 +387,81 @@ test('an option that takes one value, given twice with two values, is a usage er
   assert.equal(cases.status, 2, cases.stderr);
   assert.match(cases.stderr, /given twice \(\/dev\/shm\/unlinked-a, then \/dev\/shm\/unlinked-b\): give it once/);
   assert.equal(fs.existsSync('/dev/shm/unlinked-never'), false);
+});
+
+test('a full case disk is said as that, not as "disk I/O error": list and report --out elsewhere read the case from memory, the commands that write refuse; no -shm or -wal left behind, no new case made (root)', (t) => {
+  const disk = mountTmpfs('full-case', 6);
+  const other = makeTempDir('full-case-out', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(other, { recursive: true, force: true });
+    disk.cleanup();
+  });
+  const caseDir = path.join(disk.dir, 'case');
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).code, 0);
+  const listed = runCli(caseDir, ['list', '--all', '--json']);
+  assert.equal(listed.code, 0, listed.stderr);
+  const image = debugfsBuilt(other, ['mkfs.ext4'], { kept: Buffer.from('kept') }, '');
+  // The rest of the disk filled, as a copy or another program left it.
+  const fill = fs.openSync(path.join(disk.dir, 'fill'), 'w');
+  try {
+    for (const chunk = Buffer.alloc(MiB); ;) fs.writeSync(fill, chunk);
+  } catch (error) {
+    assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
+  } finally {
+    fs.closeSync(fill);
+  }
+  const database = path.join(caseDir, 'case.sqlite');
+  const files = (): string[] => fs.readdirSync(caseDir).sort();
+  const before = files();
+  assert.deepEqual(before, ['case.sqlite']);
+  // Read as read-only media are: from a copy in memory, the same items.
+  const list = runCli(caseDir, ['list', '--all', '--json']);
+  assert.deepEqual([list.code, list.stderr, list.stdout], [0, '', listed.stdout]);
+  const out = path.join(other, 'items.csv');
+  const report = runCli(caseDir, ['report', '--format', 'csv', '--out', out]);
+  assert.deepEqual([report.code, report.stderr], [0, `csv report: ${out}\n`]);
+  assert.match(fs.readFileSync(out, 'utf8'), /^finding,id,snapshot_id,/);
+  const inCase = runCli(caseDir, ['report', '--format', 'csv']);
+  assert.deepEqual([inCase.code, inCase.stderr], [1, `unlinked: the case database ${database} is on a full disk (0 bytes free): name where the report goes (--out FILE, or - for stdout)\n`]);
+  const full = `unlinked: cannot open case database ${database}: the case's disk is full (0 bytes free): make room on it, or use a case on another disk; nothing was changed\n`;
+  for (const args of [['snapshot', '--no-lsof', '--pid', String(process.pid)], ['recover'], ['triage', '--no-lsof'], ['image', 'scan', image]]) {
+    const refused = runCli(caseDir, args);
+    assert.deepEqual([refused.code, refused.stderr], [1, full], args.join(' '));
+    assert.deepEqual(files(), before, `${args.join(' ')} left the case as it was`);
+  }
+  // A new case there: refused, and its folders made for it gone again.
+  const fresh = path.join(disk.dir, 'new', 'case');
+  const made = runCli(fresh, ['snapshot', '--no-lsof', '--pid', String(process.pid)]);
+  assert.deepEqual([made.code, made.stderr], [1, `unlinked: cannot open case database ${fresh}/case.sqlite: the case's disk is full (0 bytes free): make room on it, or use a case on another disk; nothing was changed\n`]);
+  assert.deepEqual(fs.readdirSync(disk.dir).sort(), ['case', 'fill']);
+});
+
+test('a case path longer than SQLite opens (504 bytes with case.sqlite) is refused before anything is made, naming its length; 492 bytes of folder open', (t) => {
+  const root = makeTempDir('long-case', '/dev/shm');
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  // A folder of `bytes` bytes under root.
+  const folder = (bytes: number): string => {
+    const rest = bytes - root.length - 2 * 201;
+    return path.join(root, 'x'.repeat(200), 'y'.repeat(200), 'z'.repeat(rest - 1));
+  };
+  const longest = folder(492);
+  assert.equal(Buffer.byteLength(longest), 492);
+  assert.equal(runCli(longest, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).code, 0);
+  assert.equal(runCli(longest, ['list', '--json']).code, 0);
+  fs.rmSync(path.join(root, 'x'.repeat(200)), { recursive: true });
+  for (const bytes of [493, 700]) {
+    const tooLong = folder(bytes);
+    for (const args of [['snapshot', '--no-lsof', '--pid', String(process.pid)], ['list', '--json']]) {
+      const refused = runCli(tooLong, args);
+      assert.deepEqual([refused.code, refused.stderr], [1, `unlinked: the case database's path (the --case folder and /case.sqlite) is ${bytes + 12} bytes long; SQLite opens databases up to 504 bytes long (512 less room for a "-journal" suffix): use a shorter --case (at most 492 bytes); nothing was created\n`], `${bytes}: ${args.join(' ')}`);
+      assert.deepEqual(fs.readdirSync(root), [], 'nothing made');
+    }
+  }
+  // Through a symbolic link SQLite resolves: the resolved path is the one measured.
+  fs.mkdirSync(path.dirname(longest), { recursive: true });
+  fs.symlinkSync(path.dirname(longest), path.join(root, 'l'));
+  const linked = path.join(root, 'l', 'w'.repeat(100));
+  const refused = runCli(linked, ['snapshot', '--no-lsof', '--pid', String(process.pid)]);
+  assert.deepEqual([refused.code, refused.stderr], [1, `unlinked: the case database's path (the --case folder and /case.sqlite, its symbolic links resolved) is ${Buffer.byteLength(path.dirname(longest)) + 101 + 12} bytes long; SQLite opens databases up to 504 bytes long (512 less room for a "-journal" suffix): use a shorter --case (at most 492 bytes); nothing was created\n`]);
+  assert.equal(fs.existsSync(path.join(path.dirname(longest), 'w'.repeat(100))), false);
 });

@@ -9,6 +9,10 @@ import { MIGRATIONS } from './schema.js';
 import { absolutePath } from '../util/cwd.js';
 import { BUSY_TIMEOUT_MS } from './busy.js';
 import { caseFolder } from '../util/caseFolder.js';
+import { freeBytes } from '../util/caseSpace.js';
+
+/** Less free than this, an open SQLite fails for (its -shm file takes 32 KiB): the case's disk is full. */
+const FULL_BELOW_BYTES = 64 << 10;
 
 export type Db = Database.Database;
 
@@ -53,6 +57,7 @@ export interface Case {
 
 export function openCase(dir: string, options: OpenCaseOptions): Case {
   const paths = casePaths(dir);
+  refuseLongPath(paths);
   const found = reachDatabase(paths);
   if (!options.create && !found) {
     // A file named as the case folder: said as what it is (a mistyped --case, a case.sqlite given as --case).
@@ -74,8 +79,13 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
   // A command that writes: a file or folder of the case this user may not write is said now, before
   // a walk or a copy, not as SQLite's SQLITE_READONLY after it.
   if (found) mayWrite(paths);
+  // The nearest folder on the way that is there: those made below it go again if the case cannot be opened.
+  let before = paths.dir;
+  while (!fs.existsSync(before) && path.dirname(before) !== before) before = path.dirname(before);
   caseFolder(paths.dir, 'case directory');
-  let db: Db;
+  const companions = [paths.database, `${paths.database}-wal`, `${paths.database}-shm`];
+  const there = companions.filter((file) => fs.existsSync(file));
+  let db: Db | undefined;
   try {
     db = new Database(paths.database, { timeout: BUSY_TIMEOUT_MS });
     // Before anything is set (journal_mode writes the file's header): another program's database is left alone.
@@ -89,21 +99,67 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
     db.pragma('temp_store = MEMORY');
     migrate(db);
   } catch (error) {
-    if (error instanceof UnlinkedError) throw error;
+    if (db?.open === true) db.close();
+    // A full disk: SQLite cannot make its -shm file (32 KiB) and says SQLITE_IOERR, "disk I/O error".
+    const free = /^SQLITE_(IOERR|FULL|CANTOPEN)/.test(errnoCode(error) ?? '') ? freeBytes(paths.dir) : null;
     const why = writable(paths.dir) ? oneLine(error) : `its folder ${paths.dir} cannot be written (read-only media, an immutable folder, or permissions), and this command writes to the case`;
+    // What this open made (SQLite's -shm and -wal, an empty case.sqlite, the case folder) goes: a case that could not be opened is left as it was.
+    for (const file of companions) {
+      if (!there.includes(file) && (file !== paths.database || fs.statSync(file, { throwIfNoEntry: false })?.size === 0)) tryOr(() => fs.rmSync(file, { force: true }), undefined);
+    }
+    for (let made = paths.dir; made !== before && path.dirname(made) !== made; made = path.dirname(made)) {
+      if (!tryOr(() => (fs.rmdirSync(made), true), false)) break;
+    }
+    if (error instanceof UnlinkedError) throw error;
+    if (free !== null && free < FULL_BELOW_BYTES) {
+      const full = `is on a full disk (${free} bytes free)`;
+      if (options.readsOnly === true && found) return readOnlyCase(paths, { is: full, remedy: 'make room on that disk, or copy the case folder to another one and open it there' });
+      throw new UnlinkedError('CASE', `cannot open case database ${paths.database}: the case's disk is full (${free} bytes free): make room on it, or use a case on another disk; nothing was changed`, { cause: error });
+    }
     throw new UnlinkedError('CASE', `cannot open case database ${paths.database}: ${why}`, { cause: error });
   }
   // Closed on a signal too: an open transaction rolled back, the WAL checkpointed into case.sqlite
   // (without it, case.sqlite copied alone held nothing, and read-only media refuse a case with a WAL).
+  const opened = db;
   const unhook = onSignalExit(() => {
-    if (db.open) db.close();
+    if (opened.open) opened.close();
   });
   return {
-    paths, db, close: () => {
+    paths, db: opened, close: () => {
       unhook();
-      db.close();
+      opened.close();
     },
   };
+}
+
+/**
+ * The longest database path SQLite opens: its unix VFS takes paths of up to 512 bytes
+ * (SQLITE_MAX_PATHNAME) and keeps room for a "-journal" after it (measured with SQLite 3.51 of
+ * better-sqlite3 12: 504 bytes open, 505 say SQLITE_CANTOPEN "unable to open database file").
+ */
+export const SQLITE_MAX_DATABASE_PATH = 512 - '-journal'.length;
+
+/**
+ * A case whose database path is longer than SQLite opens, refused before anything is made (it left
+ * an empty case folder and "unable to open database file"). SQLite measures the path with its
+ * symbolic links resolved: so is it here, up to the part that does not exist yet.
+ */
+function refuseLongPath(paths: CasePaths): void {
+  const missing: string[] = [];
+  let existing = paths.dir;
+  // A folder this user may not look into (EACCES) is taken as there: reachDatabase says what is wrong with it.
+  const missingHere = (at: string): boolean => tryOr(() => fs.lstatSync(at, { throwIfNoEntry: false }) === undefined, false);
+  for (; missingHere(existing) && path.dirname(existing) !== existing; existing = path.dirname(existing)) {
+    missing.unshift(path.basename(existing));
+  }
+  const resolved = path.join(tryOr(() => fs.realpathSync(existing), existing), ...missing, path.basename(paths.database));
+  const bytes = Math.max(Buffer.byteLength(paths.database), Buffer.byteLength(resolved));
+  if (bytes <= SQLITE_MAX_DATABASE_PATH) return;
+  const folderMax = SQLITE_MAX_DATABASE_PATH - Buffer.byteLength(`/${path.basename(paths.database)}`);
+  throw new UnlinkedError(
+    'CASE',
+    `the case database's path (the --case folder and /${path.basename(paths.database)}${resolved === paths.database ? '' : ', its symbolic links resolved'}) is ${bytes} bytes long; SQLite opens databases up to ${SQLITE_MAX_DATABASE_PATH} bytes long (512 less room for a "-journal" suffix): use a shorter --case (at most ${folderMax} bytes); nothing was created`,
+  );
 }
 
 /** What the case database and its companions are to this user: false when it is missing; a case this user may not even reach is refused here. */
