@@ -11,7 +11,9 @@ import { cliPath } from './helpers/paths.js';
 import { firstLine } from './helpers/lines.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { json, runCli } from './helpers/cli.js';
-import { makeOrphanImage, sha256File } from './helpers/images.js';
+import { debugfsBuilt, makeOrphanImage, sha256File } from './helpers/images.js';
+import { pythonHolder } from './helpers/pythonHolder.js';
+import { mountTmpfs } from './helpers/tmpfs.js';
 import type { LiveItemJson } from '../src/store/items.js';
 import { wholeHostExit } from './helpers/host.js';
 
@@ -292,4 +294,51 @@ test('an empty case.sqlite (0 bytes: wiped or cut short) is no case to the comma
   }
   assert.equal(fs.statSync(database).size, 0);
   assert.deepEqual(fs.readdirSync(caseDir), ['case.sqlite']);
+});
+
+test('a result that cannot reach stdout (/dev/full, a file on a full disk) is one line and exit 1; a command that stored its work says it is in the case (root)', async (t) => {
+  const { dir, caseDir, pid } = await pythonHolder(t, 'stdout-full', `
+import os, sys, time
+f = open(os.path.join(sys.argv[1], 'held.txt'), 'w'); f.write('held' * 100); f.flush()
+os.unlink(os.path.join(sys.argv[1], 'held.txt'))
+print(os.getpid(), flush=True)
+time.sleep(600)
+`);
+  const disk = mountTmpfs('stdout-full', 1);
+  t.after(() => disk.cleanup());
+  const devFull = fs.openSync('/dev/full', 'w');
+  t.after(() => fs.closeSync(devFull));
+  const run = (args: string[], stdout: number): { code: number | null; stderr: string } => {
+    const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, ...args], { stdio: ['ignore', stdout, 'pipe'], encoding: 'utf8' });
+    return { code: result.status, stderr: result.stderr };
+  };
+  const lost = 'unlinked: cannot write the output to stdout: ENOSPC (no space left on device)';
+  assert.deepEqual(run(['snapshot', '--no-lsof', '--pid', String(pid), '--json', '-q'], devFull), { code: 1, stderr: `${lost}; the snapshot is stored in the case ${caseDir}: only the printed JSON was lost\n` });
+  // It was: list reads it.
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => [item.pid, item.path]), [[pid, `${dir}/held.txt`]]);
+  assert.deepEqual(run(['list', '--json'], devFull), { code: 1, stderr: `${lost}\n` });
+  assert.deepEqual(run(['list'], devFull), { code: 1, stderr: `${lost}\n` });
+  assert.deepEqual(run(['recover', '--json', '-q'], devFull), { code: 1, stderr: `${lost}; the copies are in ${caseDir}/recovered, recorded in the case: only the printed JSON was lost\n` });
+  assert.deepEqual(fs.readFileSync(path.join(caseDir, 'recovered', 'SHA256SUMS'), 'utf8').split('\n').filter(Boolean).length, 1);
+  const image = debugfsBuilt(dir, ['mkfs.ext4'], { kept: Buffer.from('kept') }, '');
+  assert.deepEqual(run(['image', 'scan', image, '--json', '-q'], devFull), { code: 1, stderr: `${lost}; the scan is stored in the case ${caseDir}: only the printed JSON was lost\n` });
+  // A file on a disk that is full: not a 0-byte file and exit 0.
+  const fill = fs.openSync(path.join(disk.dir, 'fill'), 'w');
+  try {
+    for (const chunk = Buffer.alloc(64 << 10); ;) fs.writeSync(fill, chunk);
+  } catch (error) {
+    assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC');
+  } finally {
+    fs.closeSync(fill);
+  }
+  const onFullDisk = fs.openSync(path.join(disk.dir, 'list.json'), 'w');
+  try {
+    assert.deepEqual(run(['list', '--json'], onFullDisk), { code: 1, stderr: `${lost}\n` });
+  } finally {
+    fs.closeSync(onFullDisk);
+  }
+  // A reader that stops early is no failure.
+  const piped = spawnSync('bash', ['-c', 'set -o pipefail; "$0" "$1" --case "$2" list --json | head -c 1 >/dev/null', process.execPath, cliPath, caseDir], { encoding: 'utf8' });
+  assert.deepEqual([piped.status, piped.stderr], [0, '']);
 });

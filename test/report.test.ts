@@ -1057,3 +1057,21 @@ test('an item of an imported lsof capture, which recover cannot copy here, is no
     ['/var/log/x', 'not copied', 'no copy: an item of imported lsof output, which recover cannot copy here (only unlinked recover on its own host, while the process runs, can); seen by lsof only'],
   ]);
 });
+
+test('report --out - onto a stdout that cannot take it (/dev/full): one line "cannot write the output to stdout: ENOSPC", exit 1, for every format; a reader that stops early (| head) is not a failure', (t) => {
+  const dir = reportCase(t);
+  const full = fs.openSync('/dev/full', 'w');
+  t.after(() => fs.closeSync(full));
+  for (const format of Object.keys(REPORT_FORMATS)) {
+    for (const verbose of [[], ['-v']]) {
+      const result = spawnSync(process.execPath, [cliPath, '--case', dir, 'report', '--format', format, '--out', '-', ...verbose], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+      const lines = result.stderr.split('\n');
+      assert.deepEqual([result.status, lines[0]], [1, 'unlinked: cannot write the output to stdout: ENOSPC (no space left on device)'], `${format} ${verbose.join('')}`);
+      // -v adds the cause (as for every error), never "internal error".
+      if (verbose.length === 0) assert.equal(lines.length, 2, result.stderr);
+      assert.doesNotMatch(result.stderr, /internal error/);
+    }
+    const piped = spawnSync('bash', ['-c', `set -o pipefail; "$0" "$1" --case "$2" report --format ${format} --out - | head -c 1 >/dev/null`, process.execPath, cliPath, dir], { encoding: 'utf8' });
+    assert.deepEqual([piped.status, piped.stderr], [0, ''], format);
+  }
+});

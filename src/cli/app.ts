@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { CommanderError } from 'commander';
 import { EXIT, UnlinkedError, errnoCode, oneLine } from '../errors.js';
 import { buildProgram } from './program.js';
+import { watchStdout } from './stdout.js';
 import { leaveDeletedCwd } from '../util/cwd.js';
 import { BUSY_TIMEOUT_MS } from '../store/busy.js';
 import { displayBytes } from '../util/bytes.js';
@@ -100,7 +101,4 @@ export function reportError(error: unknown, verbose: boolean): number {
   return EXIT.failed;
 }
 
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  // `unlinked list --json | head` closes the pipe early: not a failure of ours.
-  if (error.code === 'EPIPE') process.exit(EXIT.ok);
-});
+watchStdout();

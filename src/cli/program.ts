@@ -4,6 +4,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { usageError, type ExitCode } from '../errors.js';
 import { makeContext, type CommandContext, type GlobalOptions } from './context.js';
 import { TOOL_VERSION } from '../version.js';
+import { settleStdout, stdoutError, stdoutFailure } from './stdout.js';
+import { absolutePath } from '../util/cwd.js';
 
 export const DEFAULT_CASE = './unlinked-case';
 
@@ -108,7 +110,8 @@ Examples:
   npx unlinked image scan /evidence/disk.img --json
 Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the case database).`);
 
-  const invoke = (load: () => Promise<Runner>) =>
+  // kept: what a command that ran has put into the case (its printed result lost, that is not).
+  const invoke = (load: () => Promise<Runner>, kept?: (caseDir: string) => string) =>
     async function (this: Command, ...args: unknown[]): Promise<void> {
       const local = this.opts<Partial<GlobalOptions>>();
       const root = program.opts<GlobalOptions>();
@@ -122,7 +125,17 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
       const runner = await load();
       // commander passes (positionals..., options, command); hand the command module its own shape.
       const positionals = args.slice(0, -2);
-      const code = await (runner as (ctx: CommandContext, ...rest: unknown[]) => Promise<ExitCode>)(makeContext(globals), ...positionals, local);
+      let code: ExitCode;
+      try {
+        code = await (runner as (ctx: CommandContext, ...rest: unknown[]) => Promise<ExitCode>)(makeContext(globals), ...positionals, local);
+      } catch (error) {
+        // A report written to stdout stops at the write that failed: said as that, not as an internal error.
+        if (error === null || error !== stdoutError()) throw error;
+        throw stdoutFailure(null, globals.json === true) ?? error;
+      }
+      await settleStdout();
+      const lost = stdoutFailure(kept?.(absolutePath(globals.case)) ?? null, globals.json === true);
+      if (lost !== null) throw lost;
       program.exitCodeResult = code;
     };
 
@@ -131,7 +144,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .option('--pid <pid>', 'only this process (repeatable)', collectPid)
     .option('--no-lsof', 'do not run lsof alongside the walk')
     .addHelpText('after', '\nA --pid that is not there is said (exit 3); none of them there: nothing stored (exit 1).\n\nExample:\n  sudo npx unlinked snapshot --case /mnt/usb/case-42')
-    .action(invoke(async () => (await import('../commands/snapshot.js')).snapshotCommand as Runner));
+    .action(invoke(async () => (await import('../commands/snapshot.js')).snapshotCommand as Runner, (dir) => `the snapshot is stored in the case ${dir}`));
 
   withCommon(program.command('list'))
     .description('the deleted-but-open items of a snapshot (default: the newest)')
@@ -147,7 +160,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .argument('<file>', 'captured lsof output')
     .option('--host <name>', 'host the output was captured on', once(asText))
     .addHelpText('after', '\nExample:\n  npx unlinked lsof import web01-lsof.txt --host web01')
-    .action(invoke(async () => (await import('../commands/lsofImport.js')).lsofImportCommand as Runner));
+    .action(invoke(async () => (await import('../commands/lsofImport.js')).lsofImportCommand as Runner, (dir) => `the import is stored in the case ${dir}`));
 
   withCommon(program.command('recover'))
     .description('copy the content of live deleted-but-open files into <case>/recovered/ with sha256')
@@ -158,14 +171,14 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', once(parseStallSeconds))
     .option('--force-same-fs', 'allow writing the copy onto the file system that holds the item (may overwrite its blocks)')
     .addHelpText('after', '\nExample:\n  sudo npx unlinked recover --case /mnt/usb/case-42 --json')
-    .action(invoke(async () => (await import('../commands/recover.js')).recoverCommand as Runner));
+    .action(invoke(async () => (await import('../commands/recover.js')).recoverCommand as Runner, (dir) => `the copies are in ${dir}/recovered, recorded in the case`));
 
   withCommon(program.command('relink'))
     .description('give an O_TMPFILE item a name again (writes to the live file system)')
     .requiredOption('--item <id>', 'the item', once(parseNonNegativeInt))
     .requiredOption('--to <path>', 'the new name, on the same file system as the item', once(asText))
     .addHelpText('after', '\nExample:\n  sudo npx unlinked relink --item 7 --to /var/tmp/rescued.bin')
-    .action(invoke(async () => (await import('../commands/relink.js')).relinkCommand as Runner));
+    .action(invoke(async () => (await import('../commands/relink.js')).relinkCommand as Runner, (dir) => `the link is made, recorded in the case ${dir}`));
 
   const image = program.command('image').description('offline disk images and block devices (read-only)')
     .addHelpText('after', '\nGlobal options (--case, --json, -q, -v) go before or after the subcommand.\n\nExamples:\n  npx unlinked image scan /evidence/sda.dd --json\n  npx unlinked image extract /evidence/sda.dd --all --json');
@@ -175,7 +188,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .option('--offset <sectors>', 'file system starts at this sector (default: every partition mmls finds)', once(parseNonNegativeInt))
     .option('--verify', 'read the image again after the scan and compare its sha256 (a second full read)')
     .addHelpText('after', '\nExample:\n  npx unlinked image scan /evidence/sda.dd --json')
-    .action(invoke(async () => (await import('../commands/imageScan.js')).imageScanCommand as Runner));
+    .action(invoke(async () => (await import('../commands/imageScan.js')).imageScanCommand as Runner, (dir) => `the scan is stored in the case ${dir}`));
 
   withCommon(image.command('extract'))
     .description('copy inode contents into <case>/extracted/ with sha256')
@@ -184,7 +197,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .option('--all', 'every orphan and recoverable deleted inode the scan found')
     .option('--offset <sectors>', 'file system starts at this sector', once(parseNonNegativeInt))
     .addHelpText('after', '\nExample:\n  npx unlinked image extract /evidence/sda.dd --offset 2048 --inode 12 --json')
-    .action(invoke(async () => (await import('../commands/imageExtract.js')).imageExtractCommand as Runner));
+    .action(invoke(async () => (await import('../commands/imageExtract.js')).imageExtractCommand as Runner, (dir) => `the copies are in ${dir}/extracted, recorded in the case`));
 
   withCommon(program.command('report'))
     .description('write a report of the case')
@@ -202,7 +215,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', once(parseStallSeconds))
     .option('--force-same-fs', 'allow the case on a file system that holds items being recovered')
     .addHelpText('after', '\nExamples:\n  sudo npx unlinked triage --case /mnt/usb/case-42\n  sudo npx unlinked triage --case /mnt/usb/case-42 --follow-timeout 120   # also follow growing files for 2 minutes')
-    .action(invoke(async () => (await import('../commands/triage.js')).triageCommand as Runner));
+    .action(invoke(async () => (await import('../commands/triage.js')).triageCommand as Runner, (dir) => `the snapshot, the copies and the reports are in the case ${dir}`));
 
   for (const parent of [program, lsof, image]) addHelpCommand(parent);
   for (const command of [program, ...allCommands(program)]) {
