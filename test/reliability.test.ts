@@ -13,6 +13,7 @@ import { makeTempDir, startHolder } from './helpers/holder.js';
 import { json, runCli } from './helpers/cli.js';
 import { debugfsBuilt, makeOrphanImage, sha256File } from './helpers/images.js';
 import { pythonHolder } from './helpers/pythonHolder.js';
+import { writeLsofCapture } from './bench/lsofImport.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 import type { LiveItemJson } from '../src/store/items.js';
 import { wholeHostExit } from './helpers/host.js';
@@ -341,4 +342,39 @@ time.sleep(600)
   // A reader that stops early is no failure.
   const piped = spawnSync('bash', ['-c', 'set -o pipefail; "$0" "$1" --case "$2" list --json | head -c 1 >/dev/null', process.execPath, cliPath, caseDir], { encoding: 'utf8' });
   assert.deepEqual([piped.status, piped.stderr], [0, '']);
+});
+
+test('resource limits: under ulimit -v 1500000, image scan and image extract are refused at once with one line (no V8 abort, nothing written); snapshot and lsof import under 1.2 GB store inline instead of on a thread that cannot start (root)', async (t) => {
+  const KiB = 1024;
+  const dir = makeTempDir('address-space');
+  const caseDir = path.join(dir, 'case');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const image = debugfsBuilt(dir, ['mkfs.ext4'], { kept: Buffer.from('kept') }, '');
+  const limited = (kib: number, args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stderr: string } => {
+    const result = spawnSync('prlimit', [`--as=${kib * KiB}`, process.execPath, cliPath, '--case', caseDir, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+    return { code: result.status, stderr: result.stderr };
+  };
+  for (const [command, args, why] of [
+    ['image scan', ['image', 'scan', image], 'the image is hashed in a worker thread, whose V8 reserves address space'],
+    ['image extract', ['image', 'extract', image, '--inode', '12'], 'each copy is hashed in a worker thread, whose V8 reserves address space'],
+  ] as const) {
+    assert.deepEqual(limited(1_500_000, [...args]), {
+      code: 1,
+      stderr: `unlinked: the address-space limit (ulimit -v) is 1500000 KiB; ${command} needs at least 1843200 KiB (1800 MiB: ${why}): raise it, e.g. \`ulimit -v 2048000\` or \`ulimit -v unlimited\`; nothing was done\n`,
+    });
+    assert.equal(fs.existsSync(caseDir), false, `${command}: no case made`);
+  }
+  // At what it asks for, the scan runs (its worker starts).
+  assert.deepEqual(limited(1_843_200, ['image', 'scan', image, '-q']), { code: 0, stderr: '' });
+  // A snapshot told to store on its thread, and a capture large enough for the parse thread: under 1.2 GB there is no room for either.
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'held.txt', content: Buffer.from('held') }]);
+  t.after(() => holder.stop());
+  assert.deepEqual(limited(1_200_000, ['snapshot', '--no-lsof', '--pid', String(holder.pid), '-q'], { UNLINKED_STORE: 'thread' }), { code: 0, stderr: '' });
+  const capture = path.join(dir, 'capture.txt');
+  writeLsofCapture(capture, 300_000);
+  assert.ok(fs.statSync(capture).size >= 8 << 20);
+  assert.deepEqual(limited(1_200_000, ['lsof', 'import', capture, '-q']), { code: 0, stderr: '' });
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--all', '--json']));
+  assert.deepEqual([items.filter((item) => item.snapshot_id === 1).length, items.filter((item) => item.snapshot_id === 2).length], [1, 30_000]);
+  assert.deepEqual(items.find((item) => item.snapshot_id === 1)?.path, `${dir}/held.txt`);
 });

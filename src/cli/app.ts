@@ -8,23 +8,14 @@ import { leaveDeletedCwd } from '../util/cwd.js';
 import { BUSY_TIMEOUT_MS } from '../store/busy.js';
 import { displayBytes } from '../util/bytes.js';
 import { tryOr } from '../util/tryOr.js';
+import { processLimit } from '../util/addressSpace.js';
 
 /** Node itself, its thread pool and SQLite need a few dozen descriptors before we open anything. */
 const MIN_OPEN_FILES = 80;
 
-function openFilesLimit(): number | null {
-  try {
-    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((entry) => entry.startsWith('Max open files'));
-    const soft = line?.split(/\s{2,}/)[1];
-    return soft === undefined || soft === 'unlimited' ? null : Number(soft);
-  } catch {
-    return null;
-  }
-}
-
 export async function main(argv: readonly string[]): Promise<number> {
   leaveDeletedCwd();
-  const limit = openFilesLimit();
+  const limit = processLimit('Max open files');
   if (limit !== null && limit < MIN_OPEN_FILES) {
     process.stderr.write(`unlinked: too many open files: the limit is ${limit}, unlinked needs at least ${MIN_OPEN_FILES}: raise it, e.g. \`ulimit -n 1024\`\n`);
     return EXIT.failed;

@@ -8,6 +8,7 @@ import { scanImage, scanProblems, type ScanResult } from '../image/scan.js';
 import { checkOffset, openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 import type { Db } from '../store/db.js';
 import { parseDisplayBytes } from '../util/bytes.js';
+import { IMAGE_COMMAND_ADDRESS_SPACE, requireAddressSpace } from '../util/addressSpace.js';
 
 export interface ImageScanOptions {
   offset?: number;
@@ -15,6 +16,7 @@ export interface ImageScanOptions {
 }
 
 export async function imageScanCommand(ctx: CommandContext, image: string, options: ImageScanOptions): Promise<ExitCode> {
+  requireAddressSpace('image scan', IMAGE_COMMAND_ADDRESS_SPACE, 'the image is hashed in a worker thread, whose V8 reserves address space');
   const source = openImageSource(image);
   // Before the case is made: bad input leaves nothing behind.
   checkOffset(source, options.offset);

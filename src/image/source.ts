@@ -1,4 +1,5 @@
 // The evidence itself: check it is something we can read, hash it, read its superblocks, all read-only.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -9,6 +10,7 @@ import { devicesBuiltOn, devicesUnderDir, fileKey, loopDevicesReading, loopFiles
 import { displayBytes } from '../util/bytes.js';
 import { absolutePath } from '../util/cwd.js';
 import { tryOr } from '../util/tryOr.js';
+import { workerFits } from '../util/addressSpace.js';
 
 export interface ImageSource {
   path: string;
@@ -135,6 +137,7 @@ const HASH_WORKER = new URL('./hashWorker.js', import.meta.url);
 
 /** sha256 of a whole file or device, read once, in a worker thread. */
 export function startHash(file: string): HashJob {
+  if (!workerFits()) return hashHere(file);
   const worker = new Worker(HASH_WORKER, { workerData: { file } });
   let stopped = false;
   const done = new Promise<{ sha256: string; bytes: number }>((resolve, reject) => {
@@ -152,6 +155,25 @@ export function startHash(file: string): HashJob {
       void worker.terminate();
     },
   };
+}
+
+/**
+ * The same hash on this thread, read in a stream: for an address-space limit (ulimit -v) that leaves
+ * no room for a worker (one that cannot start aborts the process).
+ */
+function hashHere(file: string): HashJob {
+  const stopping = new AbortController();
+  const done = (async () => {
+    const hash = crypto.createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of fs.createReadStream(file, { highWaterMark: 64 << 10, signal: stopping.signal })) {
+      hash.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+    }
+    return { sha256: hash.digest('hex'), bytes };
+  })();
+  done.catch(() => undefined);
+  return { done, stop: () => stopping.abort() };
 }
 
 /**

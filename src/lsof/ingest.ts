@@ -1,6 +1,7 @@
 // Stream an lsof capture into the case database: constant memory whatever the file's size.
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { workerFits } from '../util/addressSpace.js';
 import { lsofFdName, type LsofFileRecord } from '../../parsers/lsof.js';
 import type { Db } from '../store/db.js';
 import { LsofWriter, type LsofItemizer } from '../store/lsof.js';
@@ -31,7 +32,7 @@ export async function ingestLsofFile(db: Db, snapshotId: number, file: string, i
   const store = (records: readonly LsofFileRecord[]): void => {
     for (const record of records) if (isDeletedRecord(record)) writer.write(record);
   };
-  const parsed = fs.statSync(file).size >= WORKER_FROM_BYTES ? await parseInWorker(file, store) : parseLsofFile(file, store);
+  const parsed = fs.statSync(file).size >= WORKER_FROM_BYTES && workerFits() ? await parseInWorker(file, store) : parseLsofFile(file, store);
   writer.flush();
   const insertWarning = db.prepare(`INSERT INTO parse_warnings (snapshot_id, source, line, message, text) VALUES (?, 'lsof', ?, ?, ?)`);
   for (const warning of parsed.warnings) insertWarning.run(snapshotId, warning.line, warning.message, warning.text ?? null);

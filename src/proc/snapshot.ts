@@ -21,6 +21,7 @@ import { deletedBindMounts, type DeletedBindMount } from './mounts.js';
 import { sweepCaptureLeftovers } from '../lsof/captures.js';
 import { coveredWarning, foreignPidNsWarning, hidepidWarning, readProcView, type ProcView } from './procView.js';
 import { listPids, walkPids } from './walk.js';
+import { workerFits } from '../util/addressSpace.js';
 import { startWalkWatchdog } from './walkWatchdog.js';
 import type { ItemKind, WalkCounts } from './types.js';
 import { caseFolder } from '../util/caseFolder.js';
@@ -96,7 +97,10 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
       }
     }
     // A file system that answered the probe may still stop answering during the walk: watched then.
-    const watchdog = probe.answered > 0 ? startWalkWatchdog() : null;
+    // Its thread needs address space a limit (ulimit -v) may not leave: a thread that cannot start aborts the process.
+    const watched = probe.answered > 0 && workerFits();
+    if (probe.answered > 0 && !watched) warnings.push('the walk is not watched for a network or FUSE file system that stops answering: the address-space limit (ulimit -v) leaves no room for the watchdog thread');
+    const watchdog = watched ? startWalkWatchdog() : null;
     /** With --pid: the processes stored, to name those asked for that were not. */
     const stored = new Set<number>();
     /** A process of each mount namespace walked (a deleted bind mount is read from one). */

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { workerFits } from '../util/addressSpace.js';
 import { UnlinkedError, oneLine } from '../errors.js';
 import type { CommandRecord, CommandRecorder } from '../exec/run.js';
 import type { WalkResult } from '../proc/types.js';
@@ -62,7 +63,8 @@ export function openSnapshotStore(kase: Case, meta: SnapshotMeta, choice: StoreC
       // Measured on 2 cores at 100k fds with lsof beside: no faster than storing inline, more CPU.
       os.availableParallelism() >= 2 + choice.busyBeside &&
       (choice.processes >= THREAD_FROM_PROCESSES || (openFilesOnHost() ?? Infinity) >= THREAD_FROM_FILES));
-  return threaded ? new ThreadStore(kase, meta) : new InlineStore(kase, meta);
+  // Under an address-space limit (ulimit -v) with no room for a thread, inline: a thread that cannot start aborts the process.
+  return threaded && workerFits() ? new ThreadStore(kase, meta) : new InlineStore(kase, meta);
 }
 
 /** Allocated file handles, host-wide (the first number of file-nr), or null when unreadable. */
