@@ -1396,6 +1396,73 @@ while True:
   assert.equal(fs.existsSync(path.join(caseDir, 'recovered', 'SHA256SUMS')), false);
 });
 
+test('recover --follow under a low open files limit (ulimit -n 100) with 40 growing files: as many as the limit allows are followed, the others copied once and recorded incomplete with why; none is taken for closed, none complete, no EMFILE (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'recover-follow-fd-limit', `
+import os, time
+fds = [os.memfd_create('grow%d' % i) for i in range(40)]
+for fd in fds:
+    os.write(fd, b'x' * 5000)
+print(os.getpid(), flush=True)
+while True:
+    for fd in fds:
+        os.write(fd, b'y' * 100)
+    time.sleep(0.2)
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const started = Date.now();
+  const result = spawnSync('prlimit', ['--nofile=100', process.execPath, cliPath, '--case', caseDir, 'recover', '--follow-timeout', '2', '--json'], { encoding: 'utf8' });
+  assert.equal(result.status, 3, result.stderr);
+  assert.ok(Date.now() - started >= 2000, `the run took ${Date.now() - started} ms, not the 2 s of following`);
+  const followed = Number(/^warning: --follow: the open files limit \(ulimit -n 100\) lets only (\d+) copies be followed at once/m.exec(result.stderr)?.[1]);
+  assert.ok(followed > 0 && followed < 40, result.stderr);
+  const raise = 'raise it, e.g. `ulimit -n 1024`';
+  assert.ok(result.stderr.includes(`warning: --follow: the open files limit (ulimit -n 100) lets only ${followed} copies be followed at once (each holds its source and its copy open): ` +
+    `the other items still held are copied once, not followed, and recorded incomplete; ${raise}\n`), result.stderr);
+  assert.doesNotMatch(result.stderr, /EMFILE/);
+  const records = JSON.parse(result.stdout) as RecoveredJson[];
+  const still = `still held open by process ${pid} after following for 2 s: the file may still grow`;
+  const notFollowed = `not followed: too many open files (ulimit -n 100): the ${followed} copies followed at once hold what it allows; this copy is of the file as it was when it was copied, ` +
+    `and its holder may still write to it; ${raise}, and recover it again with --follow`;
+  assert.deepEqual(records.map((record) => [record.complete, record.note]), [
+    ...Array.from({ length: followed }, () => [false, still]),
+    ...Array.from({ length: 40 - followed }, () => [false, notFollowed]),
+  ]);
+  // Every one copied, hashed: 5000 bytes of x, then whole appends of 100 bytes of y.
+  for (const record of records) {
+    const copy = fs.readFileSync(record.output ?? '');
+    assert.ok(copy.length === record.bytes && record.bytes >= 5000 && (record.bytes - 5000) % 100 === 0, JSON.stringify(record));
+    assert.equal(sha256(copy), record.sha256);
+  }
+  const rows = recoveryRows(caseDir);
+  assert.deepEqual([rows.filter((row) => row.followed === 1).length, rows.filter((row) => row.complete === 1).length], [followed, 0]);
+});
+
+test('recover --follow: a holder whose state cannot be read for a while (no file can be opened: its /proc/PID/stat neither) is not taken for one that closed the file: followed on to the end (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'recover-follow-unreadable', GROWING_MEMFD);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const recover = startCli(caseDir, ['recover', '--follow-timeout', '4', '--json']);
+  t.after(() => {
+    if (recover.child.exitCode === null) recover.child.kill('SIGKILL');
+  });
+  const childPid = recover.child.pid ?? 0;
+  await waitFor(() => recoveryRows(caseDir)[0]?.sha256 !== null && recoveryRows(caseDir)[0]?.sha256 !== undefined, 20_000, 'the first pass recorded');
+  // For a second, not one more file can be opened by the run (the limit at its lowest free fd number):
+  // /proc/PID/stat, read at each poll, fails with EMFILE.
+  const open = new Set(fs.readdirSync(`/proc/${childPid}/fd`).map(Number));
+  let lowestFree = 0;
+  while (open.has(lowestFree)) lowestFree += 1;
+  execFileSync('prlimit', [`--pid=${childPid}`, `--nofile=${lowestFree}:`]);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const running = recover.child.exitCode === null;
+  if (running) execFileSync('prlimit', [`--pid=${childPid}`, '--nofile=20000:']);
+  assert.ok(running, `recover ended while the holder still wrote to the file: ${recover.stderr}`);
+  assert.equal(await recover.exited, 3, recover.stderr);
+  const [record] = JSON.parse(recover.stdout) as RecoveredJson[];
+  assert.deepEqual([record?.complete, record?.note], [false, `still held open by process ${pid} after following for 4 s: the file may still grow`]);
+  assert.equal(sha256(fs.readFileSync(record?.output ?? '')), record?.sha256);
+  assert.equal(recoveryRows(caseDir)[0]?.followed, 1);
+});
+
 test('two signals at once during the first pass of a --follow run: the copies already made once are recorded with what they hold (hashed, listed in SHA256SUMS, not complete), only the copy under way as not finished (root)', async (t) => {
   // Three memfds of 100 kB and one of 16 GiB of holes (reading it out takes seconds): smallest first.
   const { caseDir, pid } = await pythonHolder(t, 'recover-follow-stop2', `

@@ -10,7 +10,10 @@ import { displayBytes } from '../util/bytes.js';
 import { tryOr } from '../util/tryOr.js';
 import { processLimit } from '../util/addressSpace.js';
 
-/** Node itself, its thread pool and SQLite need a few dozen descriptors before we open anything. */
+/**
+ * Node itself, its thread pool and SQLite need a few dozen descriptors before we open anything.
+ * `recover --follow` holds two more per copy followed: it follows as many as the limit allows (src/recover/recover.ts).
+ */
 const MIN_OPEN_FILES = 80;
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -11,6 +11,7 @@ import { liveTaskDir, procDirOf } from '../proc/tasks.js';
 import { type U64 } from '../util/u64.js';
 import { u64 } from '../../parsers/types.js';
 import { floorSeconds } from '../util/time.js';
+import { outOfFiles } from '../util/openFiles.js';
 
 /** Where the bytes of a live item can be read through /proc. */
 export function sourcePath(item: Pick<ItemRow, 'pid' | 'kind' | 'fd' | 'map_range'>): string | null {
@@ -36,24 +37,34 @@ function procBase(pid: number): string {
 
 /** null when the process is the one of the snapshot; else why not. */
 export function checkProcess(item: Pick<ItemRow, 'pid' | 'start_time'>): string | null {
+  return processState(item)?.reason ?? null;
+}
+
+/**
+ * null when the process is the one of the snapshot; else why not, and whether that says it is gone
+ * (exited, a zombie, its PID another process's now: its files are closed) or only that its state
+ * could not be read (too many open files, say), which says nothing of its files.
+ */
+export function processState(item: Pick<ItemRow, 'pid' | 'start_time'>): { reason: string; gone: boolean } | null {
   let text: string;
   try {
     text = fs.readFileSync(`/proc/${item.pid}/stat`, 'latin1');
   } catch (error) {
-    return errnoCode(error) === 'ENOENT' ? `process ${item.pid} has exited` : `cannot read /proc/${item.pid}/stat: ${errnoCode(error) ?? String(error)}`;
+    if (errnoCode(error) === 'ENOENT') return { reason: `process ${item.pid} has exited`, gone: true };
+    return { reason: `cannot read /proc/${item.pid}/stat: ${outOfFiles(error) ?? errnoCode(error) ?? String(error)}`, gone: false };
   }
   const stat = parseProcStat(text);
-  if (stat === null) return `cannot parse /proc/${item.pid}/stat`;
+  if (stat === null) return { reason: `cannot parse /proc/${item.pid}/stat`, gone: false };
   // Seen by lsof alone, of a process the walk did not see: no start time to compare. The file is
   // still checked by device and inode once opened (sameFile refuses an item without them).
   if (item.start_time === null) return null;
   if (stat.startTime !== item.start_time) {
-    return `PID reuse: process ${item.pid} started at tick ${stat.startTime}, the snapshot saw start tick ${item.start_time}`;
+    return { reason: `PID reuse: process ${item.pid} started at tick ${stat.startTime}, the snapshot saw start tick ${item.start_time}`, gone: true };
   }
   // Exited, its parent not having reaped it yet: no fd, no mapping is left (a zombie leader whose
   // threads still run is not that: its files are read through them).
   if ((stat.state === 'Z' || stat.state === 'X') && liveTaskDir(`/proc/${item.pid}`, item.pid) === null) {
-    return `process ${item.pid} has exited (a zombie its parent has not reaped yet): its files were closed when it exited`;
+    return { reason: `process ${item.pid} has exited (a zombie its parent has not reaped yet): its files were closed when it exited`, gone: true };
   }
   return null;
 }

@@ -8,7 +8,7 @@ import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { currentBootId } from '../store/snapshots.js';
 import type { ItemRow } from '../store/items.js';
-import { checkOpenedFile, checkProcess, custodyOf, holderFdPath, kernelName, sameBirth, sameFile, sourcePath, type Custody, type SeenFile } from './custody.js';
+import { checkOpenedFile, checkProcess, custodyOf, processState, holderFdPath, kernelName, sameBirth, sameFile, sourcePath, type Custody, type SeenFile } from './custody.js';
 import { procDirOf } from '../proc/tasks.js';
 import { CopyStopped, HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
@@ -27,6 +27,7 @@ import { parseU64, u64 } from '../../parsers/types.js';
 import { run } from '../exec/run.js';
 import { copiesStopRequested, followPause, onSignalExit, startCopyPhase, startFollowPhase } from '../util/interrupt.js';
 import { caseFolder } from '../util/caseFolder.js';
+import { openFilesLimit, openFilesNow, outOfFiles, suggestedLimit } from '../util/openFiles.js';
 
 export interface RecoverOptions {
   outputDir: string;
@@ -451,6 +452,7 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
   );
   const stoppedAtOnce = db.prepare(`UPDATE recoveries SET bytes = ?, sha256 = ?, complete = 0, note = ?, sparse = ?, followed = 1, finished_at = ? WHERE id = ? AND finished_at IS NULL`);
   const results: RecoveredJson[] = [];
+  const followFiles = options.follow ? followFilesAllowed(items.filter((item) => item.fd !== null).length, options.warn) : NO_FILES_LIMIT;
   const recorder = commandRecorder(db);
   const silentDevs = new Map<string, string>();
   const unknownFs = unknownBacking(mountOf, recorder);
@@ -551,7 +553,7 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
     };
     const startedNs = BigInt(Date.now()) * 1_000_000n;
     const copied = recoverOne(item, reader, options, {
-      copiedOnce, followFrom, guard,
+      copiedOnce, followFrom, guard, followFiles,
       naming: (file) => created.run(file, rowId),
       live,
       hold,
@@ -633,6 +635,54 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
   return results;
 }
 
+/** The files the copies followed side by side may hold open: `take` them for one more (null) or say why not; `give` them back. */
+interface FollowFiles {
+  take(files: number): string | null;
+  give(files: number): void;
+}
+
+const NO_FILES_LIMIT: FollowFiles = { take: () => null, give: () => undefined };
+
+/**
+ * What the run holds open besides the copies it follows: the copy under way in the first pass, the
+ * pipes of a `dd` or `stat` child, a /proc file read, SHA256SUMS, the hash worker, SQLite's temporary files.
+ */
+const FILES_BESIDES_FOLLOWED = 32;
+
+/**
+ * A followed copy keeps its source and its copy open until following ends, and every item still held
+ * is followed at once: under the open files limit (`ulimit -n`) that many cannot all be. A copy that
+ * would pass it is not followed (recorded incomplete, with why), rather than fail on EMFILE, or take
+ * a holder's state it then cannot read for a close. The first time, one warning says so.
+ */
+function followFilesAllowed(followable: number, warn: RecoverOptions['warn']): FollowFiles {
+  const limit = openFilesLimit();
+  if (limit === null) return NO_FILES_LIMIT;
+  const inUse = openFilesNow() ?? FILES_BESIDES_FOLLOWED;
+  let left = limit - inUse - FILES_BESIDES_FOLLOWED;
+  let followed = 0;
+  let warned = false;
+  // The source and the copy of each one that may be followed, beside what is open now.
+  const raise = `raise it, e.g. \`ulimit -n ${suggestedLimit(inUse + FILES_BESIDES_FOLLOWED + 2 * followable)}\``;
+  return {
+    take(files) {
+      if (files <= left) {
+        left -= files;
+        followed += 1;
+        return null;
+      }
+      if (!warned) {
+        warned = true;
+        warn?.(`--follow: the open files limit (ulimit -n ${limit}) lets only ${followed} copies be followed at once (each holds its source and its copy open): the other items still held are copied once, not followed, and recorded incomplete; ${raise}`);
+      }
+      return `not followed: too many open files (ulimit -n ${limit}): the ${followed} copies followed at once hold what it allows; this copy is of the file as it was when it was copied, and its holder may still write to it; ${raise}, and recover it again with --follow`;
+    },
+    give(files) {
+      left += files;
+    },
+  };
+}
+
 /**
  * Why a snapshot's items cannot be read through this machine's /proc (null when they can): an
  * lsof import describes another host (or an earlier time), a snapshot of an earlier boot describes
@@ -707,8 +757,12 @@ interface ItemReader {
   /** What the last size() found, exact (a number past 2^53 is rounded), or null. */
   readonly exactSize: bigint | null;
   copy(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void>;
-  /** The file's size while its holder still holds it (a writer that may still append), else null. */
-  heldSize(): Promise<number | null>;
+  /**
+   * The file's size while its holder still holds it (a writer that may still append); null when it
+   * closed it (the fd is gone or names another file, the process exited or its PID was reused); a
+   * string says why that could not be told (never taken for closed: the writer may still append).
+   */
+  heldSize(): Promise<number | null | string>;
   /**
    * The opened file's size and change times now (an fstat), or null where this reader cannot ask
    * without a child process (a network or FUSE file system): taken before and after a copy, they
@@ -723,6 +777,8 @@ interface ItemReader {
   /** Can the file still be read once its holder closed it (this process holds an fd of its own)? */
   readonly readsAfterClose: boolean;
   readonly pollMs: number;
+  /** How many files a copy of it holds open while it is followed (the copy's own included). */
+  readonly filesWhileFollowed: number;
   close(): void;
 }
 
@@ -730,6 +786,8 @@ interface ItemReader {
 class LocalReader implements ItemReader {
   readonly pollMs = FOLLOW_POLL_MS;
   readonly readsAfterClose = true;
+  /** The source, opened by this process, and the copy. */
+  readonly filesWhileFollowed = 2;
   private input: number | null = null;
   /** The other fd or mapping the copy was made through (see open), or null: the item's own. */
   private heldPath: string | null = null;
@@ -805,16 +863,18 @@ class LocalReader implements ItemReader {
     return { size: stat.size, mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs };
   }
 
-  async heldSize(): Promise<number | null> {
+  async heldSize(): Promise<number | null | string> {
     // Through what the copy was made by: the item's fd, or another fd or mapping of the file when that one was gone.
     const holderPath = this.heldPath ?? holderFdPath(this.item);
-    if (checkProcess(this.item) !== null) return null;
+    const holder = processState(this.item);
+    if (holder !== null) return holder.gone ? null : holder.reason;
     try {
       // The snapshot's file, by the same custody as the copy (a new file on a reused inode number is not).
       const stat = fs.statSync(holderPath, { bigint: true });
       return (sameFile(this.item, devString(stat.dev), u64(stat.ino)) ?? sameBirth(this.item, birthTimeNs(stat))) === null ? Number(stat.size) : null;
-    } catch {
-      return null;
+    } catch (error) {
+      // Gone: the fd was closed (or the process exited since).
+      return errnoCode(error) === 'ENOENT' ? null : `cannot stat ${holderPath}: ${outOfFiles(error) ?? oneLine(error)}`;
     }
   }
 
@@ -854,6 +914,8 @@ class LocalReader implements ItemReader {
 class ChildReader implements ItemReader {
   readonly pollMs = FOLLOW_POLL_REMOTE_MS;
   readonly readsAfterClose = false;
+  /** The copy, and the pipes of a `stat` or `dd` child at each poll. */
+  readonly filesWhileFollowed = 4;
   exactSize: bigint | null = null;
   private noatime = true;
 
@@ -939,13 +1001,17 @@ class ChildReader implements ItemReader {
     await sink.end();
   }
 
-  async heldSize(): Promise<number | null> {
-    if (checkProcess(this.item) !== null) return null;
-    const seen = await this.statSource(holderFdPath(this.item));
+  async heldSize(): Promise<number | null | string> {
+    const holder = processState(this.item);
+    if (holder !== null) return holder.gone ? null : holder.reason;
+    const holderPath = holderFdPath(this.item);
+    const seen = await this.statSource(holderPath);
     if (typeof seen === 'string' && this.item.dev !== null && this.silentDevs.has(this.item.dev)) {
       throw new UnlinkedError('TOOL_STALLED', `${this.where()} did not answer a stat within ${PROBE_TIMEOUT_MS / 1000} s while the file was followed`);
     }
-    return typeof seen !== 'string' && this.custody(seen).refusal === null ? Number(seen.size) : null;
+    // The fd gone, or naming another file now: closed. A stat that failed otherwise tells nothing.
+    if (typeof seen === 'string') return seen.startsWith(`${holderPath} is gone: `) ? null : seen;
+    return this.custody(seen).refusal === null ? Number(seen.size) : null;
   }
 
   async stamp(): Promise<null> {
@@ -981,7 +1047,7 @@ class ChildReader implements ItemReader {
         return `cannot stat ${file}: ${result.stderr.trim().split('\n')[0] ?? `exit code ${result.exitCode}`}`;
       }
     } catch (error) {
-      if (!(error instanceof UnlinkedError && error.code === 'TOOL_TIMEOUT')) return `cannot stat ${file}: ${oneLine(error)}`;
+      if (!(error instanceof UnlinkedError && error.code === 'TOOL_TIMEOUT')) return `cannot stat ${file}: ${outOfFiles(error) ?? oneLine(error)}`;
       const reason = `not copied: ${this.where()} did not answer a stat within ${PROBE_TIMEOUT_MS / 1000} s (a server or FUSE daemon that stopped answering); reading it would wait for ever`;
       if (this.item.dev !== null) this.silentDevs.set(this.item.dev, reason);
       return reason;
@@ -1038,6 +1104,8 @@ async function recoverOne(
     live: LiveCopy;
     /** Called after each pass of a followed copy, no read under way: what it holds is recorded (when due). */
     hold: (fd: number, state: Readonly<CopyState>, sizeAtStart: number) => void;
+    /** Whether a copy that holds this many files open may be followed (null: yes, they are taken), else why not. */
+    followFiles: FollowFiles;
   },
 ): Promise<Outcome> {
   let outputFd: number | null = null;
@@ -1075,7 +1143,11 @@ async function recoverOne(
     let closedUnderUs = false;
     // Stopped before its end (a Ctrl-C): a prefix of the file, never followed.
     const stoppedAt = state.interrupted ? state.bytes : null;
-    if (options.follow && item.fd !== null && stoppedAt === null && changed === null) {
+    const notFollowed = options.follow && item.fd !== null && stoppedAt === null && changed === null ? pass.followFiles.take(reader.filesWhileFollowed) : null;
+    if (notFollowed !== null) {
+      // Closed by its holder already: a copy of the file as it was left, complete if it holds it all; else of one moment only.
+      if ((await reader.heldSize()) !== null) followNote = notFollowed;
+    } else if (options.follow && item.fd !== null && stoppedAt === null && changed === null) {
       followed = true;
       live.qualifiers = [opened.via, opened.custody].filter((note) => note !== undefined);
       // Its first pass is recorded now: a run killed while it waits, or while it is followed, keeps it.
@@ -1084,7 +1156,11 @@ async function recoverOne(
       hold();
       pass.copiedOnce();
       const deadline = await pass.followFrom;
-      ({ note: followNote, closedUnderUs } = await follow(item, reader, outputFd, state, options, deadline, live, hold, stampAfter));
+      try {
+        ({ note: followNote, closedUnderUs } = await follow(item, reader, outputFd, state, options, deadline, live, hold, stampAfter));
+      } finally {
+        pass.followFiles.give(reader.filesWhileFollowed);
+      }
     }
     // Through a holder's fd that is closed now nothing can be asked any more (the number may name another file).
     const endSize = closedUnderUs ? 'its holder closed it' : await reader.size();
@@ -1269,7 +1345,7 @@ function openFailure(item: ItemRow, source: string, error: unknown): string {
   if (code === 'EPERM' || code === 'EACCES') {
     return `${code} opening ${source}${item.kind === 'map' ? ' (map_files needs CAP_SYS_ADMIN: run as root)' : ''}`;
   }
-  return `cannot open ${source}: ${oneLine(error)}`;
+  return `cannot open ${source}: ${outOfFiles(error) ?? oneLine(error)}`;
 }
 
 function openSource(source: string): number {
@@ -1341,10 +1417,13 @@ async function follow(
   for (;;) {
     const held = await reader.heldSize();
     if (held === null) return closed();
+    // Whether it is still held could not be told this time (never taken for closed): followed on, and said so if it ends so.
+    const unknown = typeof held === 'string' ? held : null;
     // A writer that cut the file: copying on from where the copy is would add new content to old.
-    if (held < state.bytes) return rewritten(state.bytes);
-    if (Date.now() >= deadline) return { note: `still held open by process ${item.pid} after following for ${timeoutS} s: the file may still grow`, closedUnderUs: false };
-    if (copiesStopRequested()) return { note: `still held open by process ${item.pid} when following was stopped (interrupted): the file may still grow`, closedUnderUs: false };
+    if (typeof held === 'number' && held < state.bytes) return rewritten(state.bytes);
+    const holding = unknown === null ? `still held open by process ${item.pid}` : `perhaps still held open by process ${item.pid} (whether it is could not be told: ${unknown})`;
+    if (Date.now() >= deadline) return { note: `${holding} after following for ${timeoutS} s: the file may still grow`, closedUnderUs: false };
+    if (copiesStopRequested()) return { note: `${holding} when following was stopped (interrupted): the file may still grow`, closedUnderUs: false };
     await followPause(reader.pollMs);
     const copied = state.bytes;
     try {
