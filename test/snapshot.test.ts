@@ -173,7 +173,7 @@ test('snapshot --pid of a process that is not there: said, and partly done (exit
   db.close();
 });
 
-test('as non-root: what is readable is listed, stderr says how many processes could not be read, and the snapshot is partly done (exit 3) (root)', async (t) => {
+test('as non-root: what is readable is listed, stderr says how many processes could not be read, and the snapshot is partly done (exit 3); list says so on stderr, with --json too (root)', async (t) => {
   const caseDir = makeTempDir('nonroot-case', '/tmp');
   fs.chmodSync(caseDir, 0o777);
   t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
@@ -188,6 +188,12 @@ test('as non-root: what is readable is listed, stderr says how many processes co
   const list = runCli(caseDir, ['list']);
   assert.equal(list.code, 0);
   assert.ok(list.stderr.includes(`warning: snapshot 1: ${said}\n`), list.stderr);
+  // With --json the same warnings on stderr (CONTRACT.md), the JSON alone on stdout.
+  const listJson = runCli(caseDir, ['list', '--json']);
+  assert.equal(listJson.code, 0);
+  assert.equal(listJson.stderr, list.stderr.split('\n').filter((line) => line.startsWith('warning: ')).map((line) => `${line}\n`).join(''));
+  assert.ok(listJson.stderr.includes(`warning: snapshot 1: ${said}\n`), listJson.stderr);
+  assert.equal((JSON.parse(listJson.stdout) as unknown[]).length, list.stdout.split('\n').filter(Boolean).length);
   const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']).stdout;
   assert.ok(html.includes(`<ul class="warnings"><li>${said}</li>`), 'the HTML shows it under the snapshot');
 });

@@ -21,19 +21,20 @@ export async function listCommand(ctx: CommandContext, options: ListCommandOptio
       if (!snapshotExists(kase.db, snapshotId)) throw new UnlinkedError('NOT_FOUND', `no finished snapshot ${snapshotId} in ${kase.paths.dir}`);
     }
     const rows = listItems(kase.db, snapshotId);
-    if (ctx.json) {
-      ctx.out(jsonText(rows.map(itemJson)));
-      return EXIT.ok;
-    }
-    if (rows.length === 0) ctx.info('no deleted-but-open items');
     // Several snapshots: each line starts with its snapshot, and stderr says what each one is (an
-    // lsof import of another host has PIDs of that host) and what it could not read (either way).
+    // lsof import of another host has PIDs of that host) and what it could not read (either way,
+    // and with --json too: a list that may miss items says so on stderr however it is printed).
     const snapshots = kase.db.prepare(`SELECT id, source, host, started_at, processes_seen, processes_unreadable, processes_vanished FROM snapshots
       WHERE finished_at IS NOT NULL AND (? IS NULL OR id = ?) ORDER BY id`).all(snapshotId, snapshotId) as Array<UnreadCounts & { id: number; host: string | null; started_at: string }>;
     for (const snapshot of snapshots) {
       if (options.all === true) ctx.info(`snapshot ${snapshot.id}: ${snapshot.source === 'proc' ? 'live /proc walk' : 'lsof import'} of ${displayText(snapshot.host) ?? '?'} at ${snapshot.started_at}`);
       for (const said of unreadSaid(snapshot)) ctx.warn(`snapshot ${snapshot.id}: ${said}`);
     }
+    if (ctx.json) {
+      ctx.out(jsonText(rows.map(itemJson)));
+      return EXIT.ok;
+    }
+    if (rows.length === 0) ctx.info('no deleted-but-open items');
     for (const row of rows) {
       const where = row.fd === null ? row.kind : `${row.kind} ${row.fd}`;
       const line = `${row.id}\t${row.pid}\t${row.comm ?? ''}\t${where}\t${row.inode ?? ''}\t${row.size ?? ''}\t${displayBytes(row.path)}`;
