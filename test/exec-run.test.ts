@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { run, versionLimits, type CommandRecord } from '../src/exec/run.js';
 import { cliPath } from './helpers/paths.js';
 import { copyTimeoutMs } from '../src/tools/limits.js';
@@ -150,4 +151,41 @@ test('debugfs prints its version at every run: the first run\'s own banner is it
   await run('debugfs', ['-f', '/dev/null'], { timeoutMs: 10_000, recorder });
   assert.deepEqual(records.map((record) => record.version), [versionLine, versionLine, versionLine]);
   assert.deepEqual(fs.readFileSync(calls, 'utf8').split('\n').filter(Boolean).sort(), ['-f /dev/null', '-f /dev/null', '-f /dev/null -n'], 'no -V run');
+});
+
+test('a program not on PATH (a responder\'s PATH of a trusted toolkit) is run from the directories looked in after it only with a warning, once per program; its commands row names what ran; on PATH it is taken from there, without a word', (t) => {
+  const dir = makeTempDir('outside-path');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const image = path.join(dir, 'small.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 8 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', image]);
+  // A toolkit of node alone, and one of node and every program an image scan needs.
+  const scanTools = ['mmls', 'fsstat', 'ils', 'fls', 'icat', 'istat', 'debugfs'];
+  const found = Object.fromEntries(scanTools.map((tool) => [tool, execFileSync('sh', ['-c', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$1"', 'sh', tool], { encoding: 'utf8' }).trim()]));
+  const nodeOnly = path.join(dir, 'node-only');
+  const toolkit = path.join(dir, 'toolkit');
+  for (const kit of [nodeOnly, toolkit]) {
+    fs.mkdirSync(kit);
+    fs.symlinkSync(process.execPath, path.join(kit, 'node'));
+  }
+  for (const tool of scanTools) fs.symlinkSync(found[tool] ?? '', path.join(toolkit, tool));
+  const scanWith = (kit: string, caseName: string) => {
+    const caseDir = path.join(dir, caseName);
+    const result = spawnSync(path.join(kit, 'node'), [cliPath, '--case', caseDir, 'image', 'scan', image, '-q'], { encoding: 'utf8', env: { PATH: kit } });
+    const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+    const paths = db.prepare('SELECT DISTINCT program, path FROM commands ORDER BY program').all() as Array<{ program: string; path: string }>;
+    db.close();
+    return { code: result.status, stderr: result.stderr, paths };
+  };
+  const outside = scanWith(nodeOnly, 'case-outside');
+  assert.equal(outside.code, 0, outside.stderr);
+  assert.equal(outside.stderr, scanTools.map((tool) => `warning: ${tool} is not on PATH: using ${found[tool]}, from the directories unlinked looks in after PATH; put a copy you trust on PATH to run that one instead\n`).join(''));
+  // What ran (fls, fsstat, ils and mmls always; debugfs when the scan looks at the root directory): from where it was found.
+  assert.deepEqual(outside.paths, outside.paths.map(({ program }) => ({ program, path: found[program] })));
+  assert.deepEqual(['fls', 'fsstat', 'ils', 'mmls'].filter((program) => outside.paths.some((row) => row.program === program)), ['fls', 'fsstat', 'ils', 'mmls']);
+  const onPath = scanWith(toolkit, 'case-toolkit');
+  assert.deepEqual([onPath.code, onPath.stderr], [0, '']);
+  assert.deepEqual(onPath.paths, onPath.paths.map(({ program }) => ({ program, path: path.join(toolkit, program) })));
+  assert.deepEqual(['fls', 'fsstat', 'ils', 'mmls'].filter((program) => onPath.paths.some((row) => row.program === program)), ['fls', 'fsstat', 'ils', 'mmls']);
 });

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { usageError, type ExitCode } from '../errors.js';
 import { makeContext, type CommandContext, type GlobalOptions } from './context.js';
+import { onProgramOutsidePath } from '../exec/run.js';
 import { TOOL_VERSION } from '../version.js';
 import { settleStdout, stdoutError, stdoutFailure } from './stdout.js';
 import { absolutePath } from '../util/cwd.js';
@@ -125,9 +126,12 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
       const runner = await load();
       // commander passes (positionals..., options, command); hand the command module its own shape.
       const positionals = args.slice(0, -2);
+      const ctx = makeContext(globals);
+      // A program run from outside PATH (a fallback directory) is said, with -q too.
+      onProgramOutsidePath((message) => ctx.warn(message));
       let code: ExitCode;
       try {
-        code = await (runner as (ctx: CommandContext, ...rest: unknown[]) => Promise<ExitCode>)(makeContext(globals), ...positionals, local);
+        code = await (runner as (ctx: CommandContext, ...rest: unknown[]) => Promise<ExitCode>)(ctx, ...positionals, local);
       } catch (error) {
         // A report written to stdout stops at the write that failed: said as that, not as an internal error.
         if (error === null || error !== stdoutError()) throw error;

@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UnlinkedError, oneLine } from '../errors.js';
+import { tryOr } from '../util/tryOr.js';
 
 export interface ToolSpec {
   /** Debian package that provides the program, for the "not installed" message. */
@@ -94,8 +95,20 @@ export interface RunResult {
   exitCode: number;
 }
 
-// Programs such as debugfs live in /usr/sbin, which a non-root PATH often lacks.
-const EXTRA_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/local/bin', '/usr/bin', '/bin'];
+/**
+ * Where a program not on PATH is looked for: debugfs lives in /usr/sbin, which a non-root PATH often
+ * lacks. A program found only here is not one PATH chose (a responder's PATH may name only the
+ * trusted toolkit of the response media): each is said once (see onProgramOutsidePath), and the
+ * commands row of every run records its path.
+ */
+const FALLBACK_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/local/bin', '/usr/bin', '/bin'];
+
+/** Told once per program found outside PATH; the CLI makes it a warning on stderr. */
+let outsidePathListener: (message: string) => void = () => undefined;
+
+export function onProgramOutsidePath(listener: (message: string) => void): void {
+  outsidePathListener = listener;
+}
 
 type Execa = typeof import('execa');
 
@@ -118,22 +131,31 @@ const versionLookups = new Map<string, Promise<string | null>>();
 export function resolveProgram(program: string): string | null {
   const cached = resolved.get(program);
   if (cached !== undefined) return cached;
-  const dirs = [...(process.env['PATH'] ?? '').split(':').filter(Boolean), ...EXTRA_DIRS];
-  let found: string | null = null;
-  for (const dir of dirs) {
-    const candidate = path.join(dir, program);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) {
-        found = candidate;
-        break;
-      }
-    } catch {
-      // not in this directory
+  // A relative entry is taken from the working directory (its programs run in /, where it would name another file).
+  const pathDirs = (process.env['PATH'] ?? '').split(':').filter(Boolean).flatMap((dir) => (path.isAbsolute(dir) ? [dir] : tryOr(() => [path.resolve(dir)], [])));
+  let found = findIn(pathDirs, program);
+  if (found === null) {
+    found = findIn(FALLBACK_DIRS, program);
+    if (found !== null) {
+      outsidePathListener(`${program} is not on PATH: using ${found}, from the directories unlinked looks in after PATH; put a copy you trust on PATH to run that one instead`);
     }
   }
   resolved.set(program, found);
   return found;
+}
+
+/** The first executable file named `program` in `dirs`, or null. */
+function findIn(dirs: readonly string[], program: string): string | null {
+  for (const dir of dirs) {
+    const candidate = path.join(dir, program);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return null;
 }
 
 export function isInstalled(tool: ToolName): boolean {
