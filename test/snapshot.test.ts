@@ -229,6 +229,56 @@ test('as non-root, the warning says what was refused: other users\' processes ap
   assert.match(mixed.stderr, /^warning: run as root to read other users' processes: 1 of 2 processes could not be fully read \(see processes\.read_error\)\nwarning: 1 of this user's own processes could not be fully read: the kernel shows the files a process maps \(map_files\)/);
 });
 
+test('snapshot --json says which processes could not be fully read and why (unreadable_processes, as processes.read_error), and its warnings are the lines said on stderr (root)', async (t) => {
+  const dumpable = await pythonHolder(t, 'named-dumpable', NOBODYS, ['dumpable']);
+  const hidden = await pythonHolder(t, 'named-hidden', NOBODYS, ['hidden']);
+  const caseDir = dumpable.caseDir;
+  fs.chmodSync(caseDir, 0o777);
+  const result = runCliAsNobody(caseDir, ['snapshot', '--no-lsof', '--pid', String(hidden.pid), '--pid', String(dumpable.pid), '--json']);
+  assert.equal(result.code, 3, result.stderr);
+  const summary = JSON.parse(result.stdout) as { processes_unreadable: number; unreadable_processes: unknown[]; warnings: string[] };
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const stored = db.prepare('SELECT pid, comm, read_error FROM processes WHERE read_error IS NOT NULL ORDER BY pid').all() as Array<{ pid: number; comm: string; read_error: string }>;
+  db.close();
+  // Walked in the order asked for: the one that is not dumpable first.
+  assert.deepEqual(summary.unreadable_processes, [hidden.pid, dumpable.pid].map((pid) => stored.find((row) => row.pid === pid)));
+  assert.equal(summary.processes_unreadable, 2);
+  assert.deepEqual(stored.map(({ pid, comm }) => [pid, comm]), [[dumpable.pid, 'python3'], [hidden.pid, 'python3']].sort((a, b) => Number(a[0]) - Number(b[0])));
+  // Refused its map_files alone (root's only), or everything but its stat (not dumpable).
+  assert.match(stored.find((row) => row.pid === dumpable.pid)?.read_error ?? '', /^map_files: EPERM on \d+ mappings$/);
+  assert.match(stored.find((row) => row.pid === hidden.pid)?.read_error ?? '', /^exe: EACCES; fd: EACCES/);
+  // The JSON's warnings are every warning line of stderr, why the exit is 3 included.
+  const said = result.stderr.split('\n').filter((line) => line.startsWith('warning: ')).map((line) => line.slice('warning: '.length));
+  assert.equal(said.length, 2, result.stderr);
+  assert.deepEqual(summary.warnings, said);
+});
+
+test('as root, a process that even root cannot read (a sandbox\'s init) is named by PID and comm in the warning line and in unreadable_processes (root)', (t) => {
+  const refused = fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number).find((pid) => {
+    try {
+      fs.readlinkSync(`/proc/${pid}/exe`);
+      return false;
+    } catch (error) {
+      return ['EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? '');
+    }
+  });
+  if (refused === undefined) {
+    t.skip('every process here is readable by root');
+    return;
+  }
+  const caseDir = makeTempDir('root-refused-case', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  const result = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(refused), '--json']);
+  assert.equal(result.code, 3, result.stderr);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const row = db.prepare('SELECT pid, comm, read_error FROM processes WHERE pid = ?').get(refused) as { pid: number; comm: string; read_error: string };
+  db.close();
+  const line = `1 of 1 processes could not be fully read even as root (a security module or sandbox refused; see processes.read_error): pid ${refused} (${row.comm})`;
+  const summary = JSON.parse(result.stdout) as { unreadable_processes: unknown[]; warnings: string[] };
+  assert.deepEqual([summary.unreadable_processes, summary.warnings], [[row], [line]]);
+  assert.ok(result.stderr.startsWith(`warning: ${line}\n`), result.stderr);
+});
+
 function pick(summary: Record<string, unknown>): Record<string, unknown> {
   return { processes_seen: summary['processes_seen'], processes_unreadable: summary['processes_unreadable'], processes_unreadable_own: summary['processes_unreadable_own'] };
 }

@@ -233,6 +233,8 @@ test('triage where reports/ cannot be written: the copies are made first, the re
   assert.match(result.stderr, new RegExp(`warning: before the copies: ${refused('report.html')}; the copies go on, the reports are tried again after them\n`));
   assert.match(result.stderr, new RegExp(`warning: ${refused('items.csv')}: \`unlinked report --format csv\` writes it from the case once that is fixed \\(or --out FILE elsewhere\\)\n`));
   assert.match(result.stderr, /\nno reports written\n/);
+  // The JSON says them too: every warning line of stderr.
+  assert.deepEqual((JSON.parse(result.stdout) as { warnings: string[] }).warnings, result.stderr.split('\n').filter((line) => line.startsWith('warning: ')).map((line) => line.slice('warning: '.length)));
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'reports')), []);
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
   try {
@@ -247,6 +249,30 @@ test('triage where reports/ cannot be written: the copies are made first, the re
   // Once reports/ may be written, the report command writes them from the case.
   fs.chownSync(path.join(caseDir, 'reports'), 65534, 65534);
   assert.equal(runCliAsNobody(caseDir, ['report', '--format', 'csv']).code, 0);
+});
+
+test('triage --json carries the warnings of every step, the snapshot\'s included: a process hidden by a mount over its /proc/PID is said there, exit 3 (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'triage-covered', `
+import os, sys, time
+f = open(os.path.join(sys.argv[1], 'x'), 'w+')
+print(os.getpid(), flush=True)
+time.sleep(600)
+`);
+  const result = spawnSync('unshare', ['-m', 'sh', '-c', `mount --make-rprivate / && mount -t tmpfs hide /proc/${pid} && exec "$0" "$@"`,
+    process.execPath, cliPath, '--case', caseDir, 'triage', '--no-recover', '--no-lsof', '--json'], { encoding: 'utf8' });
+  assert.equal(result.status, 3, result.stderr);
+  const summary = JSON.parse(result.stdout) as { warnings: string[]; processes_unreadable: number; unreadable_processes: Array<{ pid: number; comm: string | null; read_error: string }> };
+  const hidden = `process ${pid} is hidden: its /proc entry is covered by a mount (tmpfs from hide), so what /proc shows there is not the process's, and the deleted files it holds are not in this snapshot ` +
+    `(a rootkit hides a process this way; unmount it in a mount namespace of its own to see the process: unshare -m, umount /proc/${pid}, snapshot again; docs/limits.md)`;
+  assert.deepEqual(summary.warnings.filter((line) => line.includes(`process ${pid} `)), [hidden]);
+  // Every warning line of stderr, and nothing else.
+  assert.deepEqual(summary.warnings, result.stderr.split('\n').filter((line) => line.startsWith('warning: ')).map((line) => line.slice('warning: '.length)));
+  // The processes not fully read (a sandbox's init, here): named as processes.read_error names them.
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const stored = db.prepare(`SELECT pid, comm, read_error FROM processes WHERE read_error LIKE '%EACCES%' OR read_error LIKE '%EPERM%' ORDER BY pid`).all();
+  db.close();
+  assert.deepEqual(summary.unreadable_processes, stored);
+  assert.equal(summary.processes_unreadable, stored.length);
 });
 
 test('triage --follow-timeout: a copy made once is in its row while it waits to be followed and is (a kill loses none of it); a SIGHUP (the SSH session gone) stops the copies as SIGTERM does, the reports are written, exit 3 (root)', async (t) => {

@@ -3,7 +3,7 @@ import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { takeSnapshot } from '../proc/snapshot.js';
-import type { WalkCounts } from '../proc/types.js';
+import type { UnreadableProcess, WalkCounts } from '../proc/types.js';
 import { readProcView } from '../proc/procView.js';
 
 export interface SnapshotCommandOptions {
@@ -25,8 +25,9 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
   const kase = openCase(ctx.caseDir, { create: true });
   try {
     const summary = await takeSnapshot(kase, { view, lsof: options.lsof !== false, ...(options.pid === undefined ? {} : { pids: options.pid }) });
-    for (const warning of summary.warnings) ctx.warn(warning);
-    warnUnreadable(ctx, summary.counts);
+    // Said on stderr and in the JSON alike: why the exit is 3, and which processes.
+    const warnings = [...summary.warnings, ...unreadableWarnings(summary.counts, summary.unreadable)];
+    for (const warning of warnings) ctx.warn(warning);
     const kinds = Object.entries(summary.itemsByKind).map(([kind, count]) => `${count} ${kind}`).join(', ');
     if (summary.crossCheck !== null) {
       const { both, procOnly, lsofOnly } = summary.crossCheck;
@@ -42,13 +43,14 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
           processes_vanished: counts.processesVanished,
           processes_unreadable: counts.processesUnreadable,
           processes_unreadable_own: counts.processesUnreadableOwn,
+          unreadable_processes: unreadableJson(summary.unreadable),
           fds_seen: counts.fdsSeen,
           fds_vanished: counts.fdsVanished,
           items: summary.items,
           items_by_kind: summary.itemsByKind,
           lsof: summary.lsofStatus,
           cross_check: summary.crossCheck === null ? null : { both: summary.crossCheck.both, proc_only: summary.crossCheck.procOnly, lsof_only: summary.crossCheck.lsofOnly },
-          warnings: summary.warnings,
+          warnings,
           unanswered_mounts: summary.unanswered.length,
         }),
       );
@@ -66,21 +68,33 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
 
 /**
  * Not root: say how to see everything, as what was refused: other users' processes, and this user's
- * own that the kernel shows to root only in part. Root and still refused (LSM, sandbox): say that instead.
+ * own that the kernel shows to root only in part. Root and still refused (LSM, sandbox): say that
+ * instead, naming the first of them. The lines go to stderr and into the JSON's `warnings`.
  */
-export function warnUnreadable(ctx: CommandContext, counts: Pick<WalkCounts, 'processesUnreadable' | 'processesUnreadableOwn' | 'processesUnreadableOwnMaps' | 'processesSeen'>): void {
+export function unreadableWarnings(counts: Pick<WalkCounts, 'processesUnreadable' | 'processesUnreadableOwn' | 'processesUnreadableOwnMaps' | 'processesSeen'>, listed: readonly UnreadableProcess[]): string[] {
   const { processesUnreadable: unreadable, processesUnreadableOwn: own, processesUnreadableOwnMaps: ownMaps, processesSeen: seen } = counts;
-  if (unreadable === 0) return;
+  if (unreadable === 0) return [];
   if (process.geteuid?.() === 0) {
-    ctx.warn(`${unreadable} of ${seen} processes could not be fully read even as root (a security module or sandbox refused; see processes.read_error)`);
-    return;
+    const named = listed.slice(0, NAMED_AS_ROOT).map(({ pid, comm }) => `pid ${pid}${comm === null ? '' : ` (${comm})`}`).join(', ');
+    const more = unreadable - Math.min(listed.length, NAMED_AS_ROOT);
+    return [`${unreadable} of ${seen} processes could not be fully read even as root (a security module or sandbox refused; see processes.read_error): ${named}${more > 0 ? ` and ${more} more` : ''}`];
   }
+  const said: string[] = [];
   const others = unreadable - own;
-  if (others > 0) ctx.warn(`run as root to read other users' processes: ${others} of ${seen} processes could not be fully read (see processes.read_error)`);
+  if (others > 0) said.push(`run as root to read other users' processes: ${others} of ${seen} processes could not be fully read (see processes.read_error)`);
   if (ownMaps > 0) {
-    ctx.warn(`${ownMaps} of this user's own processes could not be fully read: the kernel shows the files a process maps (map_files) to root only, so a deleted file one of them maps without holding it open is missed; run as root to see those (see processes.read_error)`);
+    said.push(`${ownMaps} of this user's own processes could not be fully read: the kernel shows the files a process maps (map_files) to root only, so a deleted file one of them maps without holding it open is missed; run as root to see those (see processes.read_error)`);
   }
   if (own > ownMaps) {
-    ctx.warn(`${own - ownMaps} of this user's own processes could not be fully read: the kernel refused (a process that is not dumpable: set-uid, or PR_SET_DUMPABLE 0; or a security module); run as root to read them (see processes.read_error)`);
+    said.push(`${own - ownMaps} of this user's own processes could not be fully read: the kernel refused (a process that is not dumpable: set-uid, or PR_SET_DUMPABLE 0; or a security module); run as root to read them (see processes.read_error)`);
   }
+  return said;
+}
+
+/** Processes root could not read named in its warning line (all of them, up to UNREADABLE_LISTED, in the JSON). */
+const NAMED_AS_ROOT = 5;
+
+/** The JSON's `unreadable_processes`: which processes could not be fully read and why, as processes.read_error has it. */
+export function unreadableJson(listed: readonly UnreadableProcess[]): Array<{ pid: number; comm: string | null; read_error: string }> {
+  return listed.map(({ pid, comm, readError }) => ({ pid, comm, read_error: readError }));
 }

@@ -11,7 +11,7 @@ import { recoverItems, type RecoveredJson } from '../recover/recover.js';
 import { orderByVolatility } from '../triage/order.js';
 import { writeReport } from '../report/registry.js';
 import { progressPrinter } from '../cli/progress.js';
-import { warnUnreadable } from './snapshot.js';
+import { unreadableJson, unreadableWarnings } from './snapshot.js';
 import { holderLabel } from './recover.js';
 import { tryOr } from '../util/tryOr.js';
 
@@ -28,10 +28,15 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
   // A /proc that is no procfs, or another PID namespace's: refused before the case is touched.
   const view = readProcView();
   const kase = openCase(ctx.caseDir, { create: true });
+  // Every warning of every step, on stderr and in the JSON's `warnings`: why the exit is 3.
+  const warnings: string[] = [];
+  const warn = (message: string): void => {
+    warnings.push(message);
+    ctx.warn(message);
+  };
   try {
     const snapshot = await takeSnapshot(kase, { view, lsof: options.lsof !== false });
-    for (const warning of snapshot.warnings) ctx.warn(warning);
-    warnUnreadable(ctx, snapshot.counts);
+    for (const warning of [...snapshot.warnings, ...unreadableWarnings(snapshot.counts, snapshot.unreadable)]) warn(warning);
     const items = listItems(kase.db, snapshot.snapshotId);
     const tried = options.recover !== false;
     let recovered: RecoveredJson[] = [];
@@ -47,7 +52,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
       // One that cannot be written (a reports/ folder this user may not write) stops nothing: the copies come first.
       for (const format of ['html', 'csv'] as const) {
         const failure = await tryReport(() => writeReport(kase.db, kase.paths, format, undefined, format === 'html' ? stage : undefined));
-        if (typeof failure === 'string') ctx.warn(`before the copies: ${failure}; the copies go on, the reports are tried again after them`);
+        if (typeof failure === 'string') warn(`before the copies: ${failure}; the copies go on, the reports are tried again after them`);
       }
       const progress = progressPrinter(ctx);
       recovered = await recoverItems(kase.db, ordered, {
@@ -57,7 +62,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
         stallTimeoutS: options.stallTimeout ?? null,
         sameFs: options.forceSameFs === true ? 'force' : 'skip',
         onProgress: (item, bytes) => progress(`item ${item.id} (${holderLabel(item)})`, bytes),
-        warn: (message) => ctx.warn(message),
+        warn,
       });
       progress.done();
     }
@@ -67,7 +72,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
       const written = await tryReport(() => writeReport(kase.db, kase.paths, format, undefined));
       if (typeof written !== 'string') return written.path;
       reportFailures.push(written);
-      ctx.warn(`${written}: \`unlinked report --format ${format}\` writes it from the case once that is fixed (or --out FILE elsewhere)`);
+      warn(`${written}: \`unlinked report --format ${format}\` writes it from the case once that is fixed (or --out FILE elsewhere)`);
       return null;
     };
     const html = await writeFinal('html');
@@ -78,11 +83,11 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     ctx.info(`triage of ${snapshot.counts.processesSeen} processes: ${snapshot.items} deleted-but-open items (${kinds})`);
     if (tried) ctx.info(`recovered ${complete.length} of ${recovered.length} completely into ${kase.paths.recovered}`);
-    for (const record of failed) ctx.warn(`item ${record.item_id} (${holderLabel(record)}): ${record.note ?? 'incomplete'}`);
+    for (const record of failed) warn(`item ${record.item_id} (${holderLabel(record)}): ${record.note ?? 'incomplete'}`);
     // The refusal for the case's own file system (recover.ts), not the other "it is on ..." reasons (a disk that cannot be told).
     const sameFs = failed.filter((record) => record.note?.includes('whose writes could overwrite its freed blocks') === true).length;
     if (sameFs > 0) {
-      ctx.warn(`${sameFs} item(s) were not copied because the case directory ${kase.paths.dir} is on their file system: put the case on another disk (--case /mnt/usb/case) and run triage again, or pass --force-same-fs`);
+      warn(`${sameFs} item(s) were not copied because the case directory ${kase.paths.dir} is on their file system: put the case on another disk (--case /mnt/usb/case) and run triage again, or pass --force-same-fs`);
     }
     const reports = [html, csv].filter((written) => written !== null);
     ctx.info(`${reports.length === 0 ? 'no reports written' : `reports: ${reports.join('\n         ')}`}\ncase database: ${kase.paths.database} (${seconds} s)`);
@@ -93,6 +98,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
           processes_seen: snapshot.counts.processesSeen,
           processes_unreadable: snapshot.counts.processesUnreadable,
           processes_unreadable_own: snapshot.counts.processesUnreadableOwn,
+          unreadable_processes: unreadableJson(snapshot.unreadable),
           items: snapshot.items,
           items_by_kind: snapshot.itemsByKind,
           // null with --no-recover: no copy was tried, which a 0 would not say.
@@ -107,6 +113,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
           case: kase.paths.dir,
           elapsed_s: Number(seconds),
           unanswered_mounts: snapshot.unanswered.length,
+          warnings,
         }),
       );
     }

@@ -23,7 +23,7 @@ import { coveredWarning, foreignPidNsWarning, hidepidWarning, readProcView, type
 import { listPids, walkPids } from './walk.js';
 import { workerFits } from '../util/addressSpace.js';
 import { startWalkWatchdog } from './walkWatchdog.js';
-import type { ItemKind, WalkCounts } from './types.js';
+import type { ItemKind, UnreadableProcess, WalkCounts } from './types.js';
 import { caseFolder } from '../util/caseFolder.js';
 import { onSignalExit } from '../util/interrupt.js';
 
@@ -47,6 +47,8 @@ export interface SnapshotSummary {
   warnings: string[];
   /** Network or FUSE mounts that did not answer: their files were not examined (exit 3). */
   unanswered: UnansweredMount[];
+  /** The processes that could not be fully read (the first UNREADABLE_LISTED; counts.processesUnreadable says how many). */
+  unreadable: UnreadableProcess[];
   /** Processes left out by /proc itself (a mount over a /proc/PID, a PID namespace not the host's): said in the warnings (exit 3). */
   viewLimited: boolean;
 }
@@ -167,7 +169,7 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     uncommittedCapture = null;
     // Captures of snapshots killed (SIGKILL) before they were stored: no row names them, their PID is gone.
     sweepCaptureLeftovers(kase.db, path.join(kase.paths.dir, 'lsof'));
-    return { snapshotId: committed.snapshotId, counts: walk.counts, items: committed.items, itemsByKind: committed.itemsByKind, lsofStatus, crossCheck, warnings, unanswered, viewLimited };
+    return { snapshotId: committed.snapshotId, counts: walk.counts, items: committed.items, itemsByKind: committed.itemsByKind, lsofStatus, crossCheck, warnings, unanswered, viewLimited, unreadable: walk.unreadable };
   } catch (error) {
     uncommittedCapture?.unhook();
     uncommittedCapture?.remove();

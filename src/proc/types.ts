@@ -136,4 +136,17 @@ export interface WalkResult {
   items: LiveItem[];
   counts: WalkCounts;
   warnings: string[];
+  /** The processes counted in processesUnreadable, in walk order: the first UNREADABLE_LISTED of them (the count says how many in all). */
+  unreadable: UnreadableProcess[];
 }
+
+/** A process (or a thread with an fd table of its own: its TID) that could not be fully read, and why (processes.read_error). */
+export interface UnreadableProcess {
+  pid: number;
+  /** Display form, as processes.comm; null when its stat could not be parsed. */
+  comm: string | null;
+  readError: string;
+}
+
+/** How many unreadable processes a walk names (the JSON's unreadable_processes): as non-root, thousands may be. */
+export const UNREADABLE_LISTED = 100;

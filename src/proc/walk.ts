@@ -13,7 +13,7 @@ import { chooseLiveTask } from './tasks.js';
 import { tryOr } from '../util/tryOr.js';
 import { CAP, hasCapability } from '../util/caps.js';
 import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './walkWatchdog.js';
-import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult } from './types.js';
+import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult, UNREADABLE_LISTED } from './types.js';
 import { floorSeconds } from '../util/time.js';
 import { birthTimeNs, statxKnownLost, statxLost } from '../util/statx.js';
 
@@ -46,6 +46,7 @@ function emptyWalk(): WalkResult {
     items: [],
     counts: { processesSeen: 0, processesVanished: 0, processesUnreadable: 0, processesUnreadableOwn: 0, processesUnreadableOwnMaps: 0, fdsSeen: 0, fdsVanished: 0 },
     warnings: [],
+    unreadable: [],
   };
 }
 
@@ -500,6 +501,7 @@ function walkProcess(
     const refused = errors.filter((text) => text.includes('EACCES') || text.includes('EPERM'));
     if (refused.length > 0) {
       result.counts.processesUnreadable++;
+      if (result.unreadable.length < UNREADABLE_LISTED) result.unreadable.push({ pid, comm: record.comm, readError: record.readError });
       if (ownProcess(base, record.uid)) {
         result.counts.processesUnreadableOwn++;
         if (refused.every((text) => text.startsWith('map_files: '))) result.counts.processesUnreadableOwnMaps++;
