@@ -22,8 +22,8 @@ const orphanContents = () => [
 
 /** CONTRACT.md's keys, in order, then the ones this issue adds. */
 const SCAN_KEYS = ['image', 'offset_sectors', 'fs_type', 'fs_uuid', 'inode', 'size', 'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'dtime', 'state', 'recoverable',
-  'found_by', 'last_name', 'last_name_b64', 'live', 'live_ambiguous', 'last_name_exact', 'live_ambiguous_why'] as const;
-const EXTRACT_KEYS = ['image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match'] as const;
+  'found_by', 'last_name', 'last_name_b64', 'live', 'live_ambiguous', 'last_name_exact', 'live_ambiguous_why', 'scan_note'] as const;
+const EXTRACT_KEYS = ['image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match', 'scan_note'] as const;
 
 /** Run a command against an image and prove the image is byte-for-byte the same afterwards. */
 function untouched(image: string, caseDir: string, args: string[]): CliResult {
@@ -256,7 +256,7 @@ test('image extract into an extracted/ this user may not write: a note per inode
   assert.equal(result.code, 3, result.stderr);
   const note = `copy failed: EACCES: permission denied, open '${caseDir}/extracted/${path.basename(image)}-0-${inode}'`;
   assert.deepEqual(JSON.parse(result.stdout), [{
-    image, offset_sectors: 0, inode, output: null, bytes: 0, sha256: null, complete: false, method: null, note, live_item_id: null, live_sha256_match: null,
+    image, offset_sectors: 0, inode, output: null, bytes: 0, sha256: null, complete: false, method: null, note, live_item_id: null, live_sha256_match: null, scan_note: null,
   }]);
   assert.match(result.stderr, new RegExp(`warning: inode ${inode} at sector 0: ${note.replace(/[()'.,]/g, '.')}\n`));
   // The row names no file that does not exist, and the case was closed (no -wal or -shm left).
@@ -453,6 +453,53 @@ test('truncated image: orphans listed with full sizes, the prefix that is there 
   }
 });
 
+test('a truncated image: every record of image scan and image extract --all says why the scan of its file system is partial (scan_note), the exit 3 with it; the JSON report too; --inode copied whole exits 0 (root)', (t) => {
+  const dir = makeTempDir('trunc-note');
+  const caseDir = makeTempDir('trunc-note-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  // 8 MiB ext4 (1 KiB blocks) made by debugfs -w on the test's own file: two orphans (12 -> 13 on the chain) and a deleted inode (14).
+  const image = path.join(dir, 'e4.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 8 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', image]);
+  const contents = [crypto.randomBytes(20_000), crypto.randomBytes(30_000), crypto.randomBytes(5_000)];
+  contents.forEach((content, index) => fs.writeFileSync(path.join(dir, `f${index}`), content));
+  const commands = [
+    ...contents.map((_, index) => `write ${path.join(dir, `f${index}`)} f${index}`),
+    'unlink f0', 'unlink f1', 'set_inode_field <12> links_count 0', 'set_inode_field <13> links_count 0', 'set_inode_field <12> dtime 13', 'set_super_value last_orphan 12', 'kill_file f2',
+  ];
+  execFileSync('debugfs', ['-w', '-f', '-', image], { input: commands.join('\n'), stdio: ['pipe', 'ignore', 'ignore'] });
+  const trunc = path.join(dir, 'trunc.img');
+  fs.copyFileSync(image, trunc);
+  fs.truncateSync(trunc, 3_000_000);
+  const why = 'the file system is 8388608 bytes long but the image holds only 3000000 bytes of it from sector 0: a truncated image; what lies past its end (inodes, data) is missing';
+  const note = `the scan of the file system at sector 0 is partial (inodes may be missing from its list, or not fully described): ${why}`;
+  const scan = untouched(trunc, caseDir, ['image', 'scan', trunc, '--json']);
+  assert.equal(scan.code, 3, scan.stderr);
+  assert.ok(scan.stderr.includes(`warning: sector 0: ${why}\n`), scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((inode) => [inode.inode, inode.state, inode.recoverable, inode.scan_note]), [[12, 'orphan', true, note], [13, 'orphan', true, note], [14, 'deleted', true, note]]);
+  // Every copy whole, but the list they come from may lack inodes: exit 3, and each record says why.
+  const all = untouched(trunc, caseDir, ['image', 'extract', trunc, '--all', '--json']);
+  assert.equal(all.code, 3, all.stderr);
+  const sha = (data: Buffer): string => crypto.createHash('sha256').update(data).digest('hex');
+  assert.deepEqual(json<ExtractedJson[]>(all).map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete, copy.note, copy.scan_note]),
+    contents.map((content, index) => [12 + index, content.length, sha(content), true, null, note]));
+  // Asked for by number: what was asked was copied whole (exit 0); the record still says what the scan it was listed by could not see.
+  const named = untouched(trunc, caseDir, ['image', 'extract', trunc, '--inode', '13', '--json']);
+  assert.equal(named.code, 0, named.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.inode, copy.sha256, copy.complete, copy.scan_note]), [[13, sha(contents[1] ?? Buffer.alloc(0)), true, note]]);
+  const report = JSON.parse(runCli(caseDir, ['report', '--format', 'json', '--out', '-']).stdout) as { image_inodes: ImageInodeJson[]; extracted: ExtractedJson[] };
+  assert.deepEqual(report.image_inodes.map((inode) => [inode.inode, inode.scan_note]), [[12, note], [13, note], [14, note]]);
+  assert.deepEqual(report.extracted.map((copy) => [copy.inode, copy.scan_note]), [[12, note], [13, note], [14, note], [13, note]]);
+  // The whole image: no note, exit 0.
+  const whole = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(whole.code, 0, whole.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(whole).map((inode) => [inode.inode, inode.scan_note]), [[12, null], [13, null], [14, null]]);
+});
+
 test('an orphan chain that points back to itself ends with a warning, not a hang (root)', async (t) => {
   const dir = makeTempDir('loop');
   const caseDir = makeTempDir('loop-case', '/dev/shm');
@@ -599,8 +646,12 @@ test('a truncated image on which ils lists the orphans and then stops (exit 1) k
   assert.match(scan.stderr, new RegExp(`^warning: sector 0: ils -aL stopped part-way ${stopped}: what it listed before that is kept \\(2 rows\\); inodes past that point were not seen$`, 'm'));
   // ils -r printed its header and no row before it stopped: nothing to keep, a failure (and a partial scan).
   assert.match(scan.stderr, new RegExp(`^warning: sector 0: ils -r \\(deleted inodes\\) failed: ils exited with code 1: ${stopped.slice(2, -2)}$`, 'm'));
-  const [copy] = json<ExtractedJson[]>(untouched(cut, caseDir, ['image', 'extract', cut, '--all', '--json']));
+  const extract = untouched(cut, caseDir, ['image', 'extract', cut, '--all', '--json']);
+  // Copied whole from a list that may lack inodes: exit 3, and the record says why.
+  assert.equal(extract.code, 3, extract.stderr);
+  const [copy] = json<ExtractedJson[]>(extract);
   assert.deepEqual([copy?.inode, copy?.bytes, copy?.sha256, copy?.complete], [inode, 20_000, crypto.createHash('sha256').update(content).digest('hex'), true]);
+  assert.match(copy?.scan_note ?? '', new RegExp(`^the scan of the file system at sector 0 is partial \\(inodes may be missing from its list, or not fully described\\): the file system is ${16 << 20} bytes long but the image holds only ${bitmap * 1024} bytes of it from sector 0: a truncated image; .*; ils -aL stopped part-way `));
 });
 
 test('an orphan of 600 extents whose block list istat cannot read (debugfs had no room on the case disk): its blocks are unknown, not none, and extract still copies it, into a case whose path holds a quote and a question mark (root)', async (t) => {

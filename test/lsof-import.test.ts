@@ -152,6 +152,10 @@ test('lsof import: a capture cut mid-field is partial (exit 3) and invents no na
   fs.writeFileSync(capture, 'p123\0cpy\0u0\0\nf3\0tREG\0D0xfe00\0s5\0i14\0k0\0n/var/tmp/whole (deleted)\0\nf4\0tREG\0D0xfe00\0s9\0i15\0k0\0n/var/tmp/fo');
   const imported = runCli(caseDir, ['lsof', 'import', capture, '--json']);
   assert.equal(imported.code, 3, imported.stderr);
+  // Why the exit is 3, in the JSON as on stderr: which line, and what was wrong with it.
+  const cut = 'line 3: the last line has no newline: the capture was cut off there; what it held is not taken';
+  assert.deepEqual(pickImport(JSON.parse(imported.stdout) as Record<string, unknown>), { unreadable_lines: 1, warnings: [cut] });
+  assert.ok(imported.stderr.startsWith(`warning: ${cut}\n`), imported.stderr);
   assert.deepEqual(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).map((item) => [item.fd, item.path, item.inode]), [[3, '/var/tmp/whole', 14]]);
   const [kept] = fs.readdirSync(path.join(caseDir, 'lsof'));
   assert.equal(kept, `import-${crypto.createHash('sha256').update(fs.readFileSync(capture)).digest('hex').slice(0, 16)}-${'x'.repeat(100)}`);
@@ -222,6 +226,10 @@ test('a line of 3 MB (no newline for megabytes: a binary or damaged capture) is 
   const imported = runCli(caseDir, ['lsof', 'import', capture, '--json']);
   assert.equal(imported.code, 3, imported.stderr);
   assert.match(imported.stderr, /line 11: line longer than 1,000,000 characters skipped/);
+  const summary = JSON.parse(imported.stdout) as { unreadable_lines: number; warnings: string[] };
+  assert.equal(summary.unreadable_lines, 1);
+  assert.deepEqual(summary.warnings, imported.stderr.split('\n').filter((line) => line.startsWith('warning: ')).map((line) => line.slice('warning: '.length)));
+  assert.match(summary.warnings.join('\n'), /line 11: line longer than 1,000,000 characters skipped/);
   const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
   assert.deepEqual(items.map((item) => [item.fd, item.path]), [[3, '/var/tmp/before'], [5, '/var/tmp/after']]);
 });
@@ -434,3 +442,7 @@ test('lsof import: a header or p field cut before its newline is said cut off (n
   assert.deepEqual(db.prepare('SELECT pid, comm, thread_of FROM processes').all(), [{ pid: 101, comm: 'worker', thread_of: 100 }]);
   db.close();
 });
+
+function pickImport(summary: Record<string, unknown>): Record<string, unknown> {
+  return { unreadable_lines: summary['unreadable_lines'], warnings: summary['warnings'] };
+}

@@ -441,7 +441,7 @@ test('JSON: one document with the records of CONTRACT.md', (t) => {
   assert.equal(document['recovered']?.length, 2);
   assert.equal(document['extracted']?.[0]?.['method'], 'icat');
   assert.deepEqual(Object.keys(document['extracted']?.[0] ?? {}), [
-    'image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match',
+    'image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match', 'scan_note',
   ]);
   assert.deepEqual(document['snapshots']?.map((snapshot) => snapshot['warnings']), document['snapshots']?.map(() => []), 'warnings: an array, not JSON text');
   assert.deepEqual(document['commands']?.[0]?.['argv'], ['+L1', '-n', '-P']);
@@ -474,14 +474,27 @@ test('JSON: image inodes carry the name fls found (display form and bytes) and c
     {
       image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 100, size: 1000, mode: 33188, uid: 0, gid: 0,
       atime: 1795500000, mtime: 1795500100, ctime: 1795500200, dtime: null, state: 'orphan', recoverable: true, found_by: 'ils', last_name: null, last_name_b64: null, crtime: null,
-      last_name_exact: null, live: [{ item_id: 1, pid: 4242, comm: 'nginx', fd: 3, snapshot_id: 1, kind: 'fd' }], live_ambiguous: false, live_ambiguous_why: [],
+      last_name_exact: null, live: [{ item_id: 1, pid: 4242, comm: 'nginx', fd: 3, snapshot_id: 1, kind: 'fd' }], live_ambiguous: false, live_ambiguous_why: [], scan_note: null,
     },
     {
       image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 300, size: 2048, mode: 33188, uid: 1000, gid: 1000,
       atime: 1795400000, mtime: 1795400100, ctime: 1795400200, dtime: 1795400300, state: 'deleted', recoverable: false, found_by: 'ils',
-      last_name: '/var/tmp/old\\x0a.log', last_name_b64: name.toString('base64'), crtime: 1795399000, last_name_exact: false, live: [], live_ambiguous: false, live_ambiguous_why: [],
+      last_name: '/var/tmp/old\\x0a.log', last_name_b64: name.toString('base64'), crtime: 1795399000, last_name_exact: false, live: [], live_ambiguous: false, live_ambiguous_why: [], scan_note: null,
     },
   ]);
+});
+
+test('JSON: the image inodes and the copies of a file system its scan saw only in part say why (scan_note), as image scan and extract --json do; cut past 1000 characters', (t) => {
+  const warnings = Array.from({ length: 40 }, (_, index) => `inode ${1000 + index}: its times are The Sleuth Kit's, which ignores ext4's epoch bits: not kept`);
+  const dir = reportCase(t, (db) => db.prepare(`UPDATE image_filesystems SET partial = 1, error = ? WHERE id = 1`).run(warnings.join('; ')));
+  const document = JSON.parse(runCli(dir, ['report', '--format', 'json', '--out', '-']).stdout) as Record<string, Array<Record<string, unknown>>>;
+  const lead = 'the scan of the file system at sector 2048 is partial (inodes may be missing from its list, or not fully described)';
+  // As many whole warnings as fit in 1000 characters, then where the rest is.
+  const kept = warnings.slice(0, Math.floor(1002 / ((warnings[0]?.length ?? 0) + 2))).join('; ');
+  const note = `${lead}: ${kept}; ... (all of it in image_filesystems.error)`;
+  assert.ok(kept.length <= 1000 && kept.length + 2 + (warnings[0]?.length ?? 0) > 1000, `${kept.length}`);
+  assert.deepEqual(document['image_inodes']?.map((inode) => [inode['inode'], inode['scan_note']]), [[100, note], [300, note]]);
+  assert.deepEqual(document['extracted']?.map((copy) => [copy['inode'], copy['scan_note']]), [[100, note]]);
 });
 
 test('an ambiguous match of an image inode with live items is said in held_by (the row CSV and HTML show) and in the JSON report', (t) => {

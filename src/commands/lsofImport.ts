@@ -20,28 +20,34 @@ export async function lsofImportCommand(ctx: CommandContext, file: string, optio
   const kase = openCase(ctx.caseDir, { create: true });
   try {
     const result = await importLsof(kase.db, file, options.host ?? null, path.join(kase.paths.dir, 'lsof'));
+    // Said on stderr and in the JSON's `warnings` alike: why the exit is 3 (the unreadable lines, by kind and where).
+    const warnings: string[] = [];
+    const warn = (message: string): void => {
+      warnings.push(message);
+      ctx.warn(message);
+    };
     // lsof's own warnings (captured with 2>&1): what it could not read is not in the capture. Counted
     // by the parser whatever else the capture holds, as every kind of warning is.
     const { count: lsofCount, first: firstSaid } = result.lsofWarned;
     if (firstSaid !== null) {
-      ctx.warn(`lsof itself warned ${lsofCount} time${lsofCount === 1 ? '' : 's'} in the capture (the first, line ${firstSaid.line}: ${displayText(firstSaid.text ?? '')}): what it could not read is not in it`);
+      warn(`lsof itself warned ${lsofCount} time${lsofCount === 1 ? '' : 's'} in the capture (the first, line ${firstSaid.line}: ${displayText(firstSaid.text ?? '')}): what it could not read is not in it`);
     }
     // One line per kind of warning (a capture of lsof -K holds thousands of its own rows for what it
     // could not read), with where it was first seen; every one kept is in parse_warnings. A kind is
     // the message without the value it quotes (`cannot place "x" under a header column`).
     const shownKinds = result.kinds.slice(0, MAX_KINDS_SAID);
     for (const { first, count } of shownKinds) {
-      ctx.warn(count === 1 ? `line ${first.line}: ${first.message}` : `${count} lines of this kind (the first, line ${first.line}): ${first.message}`);
+      warn(count === 1 ? `line ${first.line}: ${first.message}` : `${count} lines of this kind (the first, line ${first.line}): ${first.message}`);
     }
-    if (result.kinds.length > shownKinds.length) ctx.warn(`and ${result.kinds.length - shownKinds.length} more kinds of warning (in parse_warnings)`);
-    if (result.notKept > 0) ctx.warn(`${result.notKept} of these warnings are counted but not kept in parse_warnings (it keeps the first 10,000 of lsof's own and of the others)`);
+    if (result.kinds.length > shownKinds.length) warn(`and ${result.kinds.length - shownKinds.length} more kinds of warning (in parse_warnings)`);
+    if (result.notKept > 0) warn(`${result.notKept} of these warnings are counted but not kept in parse_warnings (it keeps the first 10,000 of lsof's own and of the others)`);
     const before = kase.db.prepare(`SELECT id FROM snapshots WHERE import_sha256 = ? AND id != ? AND finished_at IS NOT NULL ORDER BY id`).pluck().all(result.sha256, result.snapshotId) as number[];
     if (before.length > 0) {
-      ctx.warn(`this capture (sha256 ${result.sha256}) was imported before, as snapshot ${before.join(', ')}: its items are in the case ${before.length + 1} times now (list --snapshot N shows one import)`);
+      warn(`this capture (sha256 ${result.sha256}) was imported before, as snapshot ${before.join(', ')}: its items are in the case ${before.length + 1} times now (list --snapshot N shows one import)`);
     }
     ctx.info(`snapshot ${result.snapshotId} (lsof ${result.format} output, ${result.lines} lines): ${result.records} records, ${result.items} deleted-but-open items (${result.stored} records stored), ${result.unreadable} unreadable lines`);
     if (ctx.json) {
-      ctx.out(JSON.stringify({ snapshot_id: result.snapshotId, format: result.format, lines: result.lines, records: result.records, items: result.items, unreadable_lines: result.unreadable, sha256: result.sha256 }));
+      ctx.out(JSON.stringify({ snapshot_id: result.snapshotId, format: result.format, lines: result.lines, records: result.records, items: result.items, unreadable_lines: result.unreadable, sha256: result.sha256, warnings }));
     }
     return result.unreadable > 0 ? EXIT.partial : EXIT.ok;
   } finally {

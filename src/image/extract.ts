@@ -43,6 +43,8 @@ export interface ExtractTarget {
   unrecoverableWhy: string | null;
   /** What the copy's record must say of the inode itself (still linked: a live file), else absent. */
   note?: string;
+  /** Why the scan that listed the inode saw its file system only in part (scanNote); null: from no scan, or a whole one. */
+  scanNote: string | null;
 }
 
 export interface ExtractedJson {
@@ -57,6 +59,8 @@ export interface ExtractedJson {
   note: string | null;
   live_item_id: number | null;
   live_sha256_match: boolean | null;
+  /** Why the scan that listed this inode saw its file system only in part, or null (see ExtractTarget.scanNote). */
+  scan_note: string | null;
 }
 
 interface Outcome {
@@ -154,6 +158,7 @@ function conclude(db: Db, id: number, source: ImageSource, target: ExtractTarget
   return {
     image: source.path, offset_sectors: target.offsetSectors, inode: target.inode, output: outcome.output, bytes: outcome.bytes, sha256: outcome.sha256,
     complete: outcome.complete, method: outcome.method, note, live_item_id: live.itemId, live_sha256_match: live.match,
+    scan_note: target.scanNote,
   };
 }
 

@@ -9,7 +9,7 @@ import { UnlinkedError, oneLine } from '../errors.js';
 import { displayBytes } from '../util/bytes.js';
 import { requireTool, type CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
-import { setImageHashAfter, storeScan, type NewFilesystem, type NewImageInode } from '../store/images.js';
+import { markScanPartial, setImageHashAfter, storeScan, type NewFilesystem, type NewImageInode } from '../store/images.js';
 import { extType, type ExtSuperblock } from '../../parsers/extSuperblock.js';
 import type { FsstatInfo } from '../../parsers/fsstat.js';
 import { ilsTime, type IlsInode } from '../../parsers/ils.js';
@@ -170,7 +170,11 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
         try {
           sha256After = (await hashAfter.done).sha256;
           setImageHashAfter(db, imageId, sha256After);
-          if (sha256After !== sha256) warnings.push(`${source.path} CHANGED while it was scanned (sha256 ${sha256} before, ${sha256After} after): something else writes to it`);
+          if (sha256After !== sha256) {
+            warnings.push(`${source.path} CHANGED while it was scanned (sha256 ${sha256} before, ${sha256After} after): something else writes to it`);
+            // As a change seen by its stamp is (storedFs): each file system's record says it, and a later extract --all.
+            markScanPartial(db, imageId, `the image changed while it was scanned (sha256 ${sha256} before, ${sha256After} after)`);
+          }
         } catch (error) {
           warnings.push(`could not hash ${source.path} again after the scan: ${oneLine(error)}`);
         }

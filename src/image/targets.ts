@@ -28,7 +28,7 @@ const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
   // A scan that could not describe the inode (blocks null) does not know: icat is tried, and judged.
   recoverable: record.blocks === null ? null : record.recoverable,
   state: record.state, blocks: record.blocks, blockSize: record.block_size, mode: record.mode,
-  fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id, crtime: record.crtime, unrecoverableWhy: null,
+  fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id, crtime: record.crtime, unrecoverableWhy: null, scanNote: record.scan_note,
 });
 
 /**
@@ -144,7 +144,7 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       }
       targets.set(inode, {
         offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, blockSize: superblock.blockSize, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null,
-        crtime: crtimes.get(inode) ?? null, unrecoverableWhy: why, ...(linked === undefined ? {} : { note: linked }),
+        crtime: crtimes.get(inode) ?? null, unrecoverableWhy: why, scanNote: null, ...(linked === undefined ? {} : { note: linked }),
       });
     }
   }

@@ -4,7 +4,7 @@ import { TOOL_VERSION } from '../version.js';
 import { ITEM_COLUMNS, exactItem, itemJson, type StoredItemRow } from '../store/items.js';
 import type { ReportInput } from './registry.js';
 import { currentOutput } from './rows.js';
-import { SHOWN_INODES, correlate, liveJson, sameFilesystemScans } from '../store/images.js';
+import { SHOWN_INODES, correlate, liveJson, sameFilesystemScans, scanNote } from '../store/images.js';
 import { displayBytes, displayText } from '../util/bytes.js';
 import { writeLines } from './stream.js';
 import { exactText, jsonText, readU64 } from '../util/u64.js';
@@ -62,12 +62,12 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
       // last_name: the name fls found (display form, as image scan --json has it), its bytes in last_name_b64.
       // One record per inode of each file system, from its latest scan that lists it, as the CSV rows (SHOWN_INODES).
       const rows = db.prepare(`${SHOWN_INODES.with} SELECT n.id AS image_inode_id, im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state, n.recoverable,
-        n.found_by, n.last_name, n.last_name_exact, n.crtime FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
+        n.found_by, n.last_name, n.last_name_exact, n.crtime, f.partial AS fs_partial, f.error AS fs_error FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
         WHERE ${SHOWN_INODES.where} ORDER BY ${SHOWN_INODES.latestFs}, n.inode`);
       // The live items each inode matches (by file system UUID and inode), as image scan --json has them.
       const matched = new Map(correlate(db).map((match) => [match.image_inode_id, match]));
-      for (const { image_inode_id: id, last_name: lastName, last_name_exact: lastNameExact, crtime, ...row } of rows.iterate(sameFilesystemScans(db)) as IterableIterator<
-        Record<string, unknown> & { image_inode_id: number; last_name: Buffer | null; last_name_exact: number | null; crtime: number | null }
+      for (const { image_inode_id: id, last_name: lastName, last_name_exact: lastNameExact, crtime, fs_partial: fsPartial, fs_error: fsError, ...row } of rows.iterate(sameFilesystemScans(db)) as IterableIterator<
+        Record<string, unknown> & { image_inode_id: number; offset_sectors: number; last_name: Buffer | null; last_name_exact: number | null; crtime: number | null; fs_partial: number | null; fs_error: string | null }
       >) {
         const match = matched.get(id);
         yield {
@@ -78,14 +78,21 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
           live: (match?.live ?? []).map(liveJson),
           live_ambiguous: match?.ambiguous ?? false,
           live_ambiguous_why: match?.reasons ?? [],
+          scan_note: scanNote(row.offset_sectors, fsPartial, fsError),
         };
       }
     })());
     yield* array('extracted', (function* () {
-      const rows = db.prepare(`SELECT image, offset_sectors, inode, output, bytes, sha256, complete, method, note, live_item_id, live_sha256_match FROM extractions ORDER BY id`);
-      for (const row of rows.iterate() as IterableIterator<Record<string, unknown>>) {
+      // scan_note: of the scan that listed the inode, as image extract --json has it.
+      const rows = db.prepare(`SELECT e.image, e.offset_sectors, e.inode, e.output, e.bytes, e.sha256, e.complete, e.method, e.note, e.live_item_id, e.live_sha256_match,
+        f.partial AS fs_partial, f.error AS fs_error
+        FROM extractions e LEFT JOIN image_inodes n ON n.id = e.image_inode_id LEFT JOIN image_filesystems f ON f.id = n.filesystem_id ORDER BY e.id`);
+      for (const { fs_partial: fsPartial, fs_error: fsError, ...row } of rows.iterate() as IterableIterator<Record<string, unknown> & { offset_sectors: number; fs_partial: number | null; fs_error: string | null }>) {
         const match = row['live_sha256_match'];
-        yield { ...row, output: currentOutput(input.caseDir, row['output'] as string | null), complete: row['complete'] === 1, live_sha256_match: match === null ? null : match === 1 };
+        yield {
+          ...row, output: currentOutput(input.caseDir, row['output'] as string | null), complete: row['complete'] === 1, live_sha256_match: match === null ? null : match === 1,
+          scan_note: scanNote(row.offset_sectors, fsPartial, fsError),
+        };
       }
     })());
     yield* array('commands', (function* () {

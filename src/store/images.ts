@@ -111,6 +111,11 @@ export function setImageHashAfter(db: Db, imageId: number, sha256After: string):
   db.prepare(`UPDATE images SET sha256_after = ? WHERE id = ?`).run(sha256After, imageId);
 }
 
+/** A reason found after the scan was stored (its second hash differs) that every file system of it was not read as one state: partial, said in its error. */
+export function markScanPartial(db: Db, imageId: number, reason: string): void {
+  db.prepare(`UPDATE image_filesystems SET partial = 1, error = CASE WHEN error IS NULL THEN ? ELSE error || '; ' || ? END WHERE image_id = ?`).run(reason, reason, imageId);
+}
+
 /** `ls -l` style: "-rw-r--r--" (bodyfile and reports show it). */
 export function modeString(mode: number): string {
   const types: Record<number, string> = { 0o100000: '-', 0o040000: 'd', 0o120000: 'l', 0o020000: 'c', 0o060000: 'b', 0o010000: 'p', 0o140000: 's' };
@@ -386,6 +391,8 @@ export interface ImageInodeJson {
   last_name_exact: boolean | null;
   /** Why live_ambiguous is true (each reason a sentence); empty when it is false. */
   live_ambiguous_why: string[];
+  /** Why the scan of this inode's file system is partial (scanNote), or null when it saw all of it. */
+  scan_note: string | null;
 }
 
 export interface ImageInodeRecord extends ImageInodeJson {
@@ -403,13 +410,32 @@ interface InodeRow {
   uid: number | null; gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; dtime: number | null; state: 'orphan' | 'deleted';
   recoverable: number; found_by: string; last_name: Buffer | null; last_name_exact: number | null; blocks: number | null; block_size: number | null; nlink: number | null;
   crtime: number | null;
+  fs_partial: number | null; fs_error: string | null;
+}
+
+/** The longest scan_note: a file system's error joins every warning of its scan (some are one per inode). */
+const SCAN_NOTE_MAX = 1000;
+
+/**
+ * A record's `scan_note`: why the scan of its file system (image_filesystems.partial, .error) saw
+ * it only in part, so that the exit 3 of a scan or an `extract --all` is said in its JSON, not on
+ * stderr alone; null when it saw all of it (and for a scan made before `partial` was kept). Cut to
+ * SCAN_NOTE_MAX characters: the whole is in image_filesystems.error.
+ */
+export function scanNote(offsetSectors: number, partial: number | null, error: string | null): string | null {
+  if (partial !== 1) return null;
+  const lead = `the scan of the file system at sector ${offsetSectors} is partial (inodes may be missing from its list, or not fully described)`;
+  if (error === null) return lead;
+  if (error.length <= SCAN_NOTE_MAX) return `${lead}: ${error}`;
+  const boundary = error.lastIndexOf('; ', SCAN_NOTE_MAX);
+  return `${lead}: ${error.slice(0, boundary > 0 ? boundary : SCAN_NOTE_MAX)}; ... (all of it in image_filesystems.error)`;
 }
 
 export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
   const rows = db
     .prepare(
       `SELECT n.id, im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state,
-              n.recoverable, n.found_by, n.last_name, n.last_name_exact, n.blocks, f.block_size, n.nlink, n.crtime
+              n.recoverable, n.found_by, n.last_name, n.last_name_exact, n.blocks, f.block_size, n.nlink, n.crtime, f.partial AS fs_partial, f.error AS fs_error
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
        WHERE im.id = ? ORDER BY f.offset_sectors, n.inode`,
     )
@@ -427,6 +453,7 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
       live_ambiguous: correlation?.ambiguous ?? false,
       last_name_exact: row.last_name === null || row.last_name_exact === null ? null : row.last_name_exact === 1,
       live_ambiguous_why: correlation?.reasons ?? [],
+      scan_note: scanNote(row.offset_sectors, row.fs_partial, row.fs_error),
       blocks: row.blocks, block_size: row.block_size, nlink: row.nlink, crtime: row.crtime,
     };
   });
