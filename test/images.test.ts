@@ -22,8 +22,8 @@ const orphanContents = () => [
 
 /** CONTRACT.md's keys, in order, then the ones this issue adds. */
 const SCAN_KEYS = ['image', 'offset_sectors', 'fs_type', 'fs_uuid', 'inode', 'size', 'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'dtime', 'state', 'recoverable',
-  'found_by', 'last_name', 'last_name_b64', 'live', 'live_ambiguous', 'last_name_exact', 'live_ambiguous_why', 'scan_note'] as const;
-const EXTRACT_KEYS = ['image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match', 'scan_note'] as const;
+  'found_by', 'last_name', 'last_name_b64', 'live', 'live_ambiguous', 'last_name_exact', 'live_ambiguous_why', 'scan_note', 'image_b64'] as const;
+const EXTRACT_KEYS = ['image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match', 'scan_note', 'image_b64'] as const;
 
 /** Run a command against an image and prove the image is byte-for-byte the same afterwards. */
 function untouched(image: string, caseDir: string, args: string[]): CliResult {
@@ -257,6 +257,7 @@ test('image extract into an extracted/ this user may not write: a note per inode
   const note = `copy failed: EACCES: permission denied, open '${caseDir}/extracted/${path.basename(image)}-0-${inode}'`;
   assert.deepEqual(JSON.parse(result.stdout), [{
     image, offset_sectors: 0, inode, output: null, bytes: 0, sha256: null, complete: false, method: null, note, live_item_id: null, live_sha256_match: null, scan_note: null,
+    image_b64: Buffer.from(image).toString('base64'),
   }]);
   assert.match(result.stderr, new RegExp(`warning: inode ${inode} at sector 0: ${note.replace(/[()'.,]/g, '.')}\n`));
   // The row names no file that does not exist, and the case was closed (no -wal or -shm left).
@@ -270,6 +271,34 @@ test('image extract into an extracted/ this user may not write: a note per inode
   } finally {
     db.close();
   }
+});
+
+test('an image named with a newline, a backslash and U+202E: image, as image scan, image extract and the JSON report give it, is the display form, image_b64 (path_b64 of images[]) its bytes: one key joins them (root)', (t) => {
+  const dir = makeTempDir('odd-image');
+  const caseDir = makeTempDir('odd-image-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const content = crypto.randomBytes(20_000);
+  const built = makeDeletedImage(dir, 'ext2', content);
+  const image = path.join(dir, 'odd\nname\\\u202e.img');
+  fs.renameSync(built.image, image);
+  const display = `${dir}/odd\\x0aname\\x5c\\xe2\\x80\\xae.img`;
+  const bytes = Buffer.from(image, 'utf8').toString('base64');
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((inode) => [inode.inode, inode.image, inode.image_b64]), [[built.inode, display, bytes]]);
+  const extract = untouched(image, caseDir, ['image', 'extract', image, '--all', '--json']);
+  assert.equal(extract.code, 0, extract.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(extract).map((copy) => [copy.inode, copy.image, copy.image_b64, copy.sha256]), [[built.inode, display, bytes, crypto.createHash('sha256').update(content).digest('hex')]]);
+  const report = JSON.parse(runCli(caseDir, ['report', '--format', 'json', '--out', '-']).stdout) as {
+    images: Array<{ path: string; path_b64: string }>; image_inodes: Array<{ image: string; image_b64: string }>; extracted: Array<{ image: string; image_b64: string }>;
+  };
+  assert.deepEqual(report.images.map((scanned) => [scanned.path, scanned.path_b64]), [[display, bytes]]);
+  assert.deepEqual(report.image_inodes.map((inode) => [inode.image, inode.image_b64]), [[display, bytes]]);
+  assert.deepEqual(report.extracted.map((copy) => [copy.image, copy.image_b64]), [[display, bytes]]);
+  assert.equal(Buffer.from(bytes, 'base64').toString('utf8'), image);
 });
 
 test('a whole-disk file system under a stale MBR is still scanned at sector 0 (root)', (t) => {

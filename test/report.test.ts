@@ -441,13 +441,13 @@ test('JSON: one document with the records of CONTRACT.md', (t) => {
   assert.equal(document['recovered']?.length, 2);
   assert.equal(document['extracted']?.[0]?.['method'], 'icat');
   assert.deepEqual(Object.keys(document['extracted']?.[0] ?? {}), [
-    'image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match', 'scan_note',
+    'image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match', 'scan_note', 'image_b64',
   ]);
   assert.deepEqual(document['snapshots']?.map((snapshot) => snapshot['warnings']), document['snapshots']?.map(() => []), 'warnings: an array, not JSON text');
   assert.deepEqual(document['commands']?.[0]?.['argv'], ['+L1', '-n', '-P']);
   // What was scanned, its hash and when: the evidence's own record.
   assert.deepEqual(document['images'], [{
-    id: 1, path: '/evidence/web01.dd', is_device: false, size: 67108864, sha256: 'c'.repeat(64), sha256_after: null, unchanged_after: null, mtime_ns: null, ctime_ns: null,
+    id: 1, path: '/evidence/web01.dd', is_device: false, path_b64: Buffer.from('/evidence/web01.dd').toString('base64'), size: 67108864, sha256: 'c'.repeat(64), sha256_after: null, unchanged_after: null, mtime_ns: null, ctime_ns: null,
     scanned_at: '2026-11-24T11:00:00Z', partition_table: null,
     filesystems: [{
       offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', label: null, last_mounted_at: null, last_mount_point: null, block_size: null, inode_count: null,
@@ -475,11 +475,13 @@ test('JSON: image inodes carry the name fls found (display form and bytes) and c
       image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 100, size: 1000, mode: 33188, uid: 0, gid: 0,
       atime: 1795500000, mtime: 1795500100, ctime: 1795500200, dtime: null, state: 'orphan', recoverable: true, found_by: 'ils', last_name: null, last_name_b64: null, crtime: null,
       last_name_exact: null, live: [{ item_id: 1, pid: 4242, comm: 'nginx', fd: 3, snapshot_id: 1, kind: 'fd' }], live_ambiguous: false, live_ambiguous_why: [], scan_note: null,
+      image_b64: Buffer.from('/evidence/web01.dd').toString('base64'),
     },
     {
       image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 300, size: 2048, mode: 33188, uid: 1000, gid: 1000,
       atime: 1795400000, mtime: 1795400100, ctime: 1795400200, dtime: 1795400300, state: 'deleted', recoverable: false, found_by: 'ils',
       last_name: '/var/tmp/old\\x0a.log', last_name_b64: name.toString('base64'), crtime: 1795399000, last_name_exact: false, live: [], live_ambiguous: false, live_ambiguous_why: [], scan_note: null,
+      image_b64: Buffer.from('/evidence/web01.dd').toString('base64'),
     },
   ]);
 });
@@ -495,6 +497,20 @@ test('JSON: the image inodes and the copies of a file system its scan saw only i
   assert.ok(kept.length <= 1000 && kept.length + 2 + (warnings[0]?.length ?? 0) > 1000, `${kept.length}`);
   assert.deepEqual(document['image_inodes']?.map((inode) => [inode['inode'], inode['scan_note']]), [[100, note], [300, note]]);
   assert.deepEqual(document['extracted']?.map((copy) => [copy['inode'], copy['scan_note']]), [[100, note]]);
+});
+
+test('JSON: an image path with a newline, a backslash and U+202E is in one form wherever it is (images[].path, image_inodes[].image, extracted[].image: the display form), its bytes beside it (path_b64, image_b64)', (t) => {
+  const odd = '/evidence/web\n01\\\u202e.dd';
+  const dir = reportCase(t, (db) => {
+    db.prepare(`UPDATE images SET path = ? WHERE id = 1`).run(odd);
+    db.prepare(`UPDATE extractions SET image = ?`).run(odd);
+  });
+  const document = JSON.parse(runCli(dir, ['report', '--format', 'json', '--out', '-']).stdout) as Record<string, Array<Record<string, unknown>>>;
+  const display = '/evidence/web\\x0a01\\x5c\\xe2\\x80\\xae.dd';
+  const bytes = Buffer.from(odd, 'utf8').toString('base64');
+  assert.deepEqual(document['images']?.map((image) => [image['path'], image['path_b64']]), [[display, bytes]]);
+  assert.deepEqual(document['image_inodes']?.map((inode) => [inode['inode'], inode['image'], inode['image_b64']]), [[100, display, bytes], [300, display, bytes]]);
+  assert.deepEqual(document['extracted']?.map((copy) => [copy['inode'], copy['image'], copy['image_b64']]), [[100, display, bytes]]);
 });
 
 test('an ambiguous match of an image inode with live items is said in held_by (the row CSV and HTML show) and in the JSON report', (t) => {

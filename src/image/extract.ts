@@ -20,6 +20,7 @@ import { createUnique } from '../util/createUnique.js';
 import { specialFileType } from '../util/mode.js';
 import { currentOutput } from '../report/rows.js';
 import { caseFolder } from '../util/caseFolder.js';
+import { displayText, textBase64 } from '../util/bytes.js';
 
 export interface ExtractTarget {
   offsetSectors: number;
@@ -48,6 +49,7 @@ export interface ExtractTarget {
 }
 
 export interface ExtractedJson {
+  /** The image's path in the display form; its exact bytes in image_b64. */
   image: string;
   offset_sectors: number;
   inode: number;
@@ -61,6 +63,8 @@ export interface ExtractedJson {
   live_sha256_match: boolean | null;
   /** Why the scan that listed this inode saw its file system only in part, or null (see ExtractTarget.scanNote). */
   scan_note: string | null;
+  /** The image's path, its exact bytes (base64). */
+  image_b64: string;
 }
 
 interface Outcome {
@@ -156,9 +160,9 @@ function conclude(db: Db, id: number, source: ImageSource, target: ExtractTarget
     liveItemId: live.itemId, liveSha256Match: live.match,
   });
   return {
-    image: source.path, offset_sectors: target.offsetSectors, inode: target.inode, output: outcome.output, bytes: outcome.bytes, sha256: outcome.sha256,
+    image: displayText(source.path), offset_sectors: target.offsetSectors, inode: target.inode, output: outcome.output, bytes: outcome.bytes, sha256: outcome.sha256,
     complete: outcome.complete, method: outcome.method, note, live_item_id: live.itemId, live_sha256_match: live.match,
-    scan_note: target.scanNote,
+    scan_note: target.scanNote, image_b64: textBase64(source.path),
   };
 }
 

@@ -5,7 +5,7 @@ import { ITEM_COLUMNS, exactItem, itemJson, type StoredItemRow } from '../store/
 import type { ReportInput } from './registry.js';
 import { currentOutput } from './rows.js';
 import { SHOWN_INODES, correlate, liveJson, sameFilesystemScans, scanNote } from '../store/images.js';
-import { displayBytes, displayText } from '../util/bytes.js';
+import { displayBytes, displayText, textBase64 } from '../util/bytes.js';
 import { writeLines } from './stream.js';
 import { exactText, jsonText, readU64 } from '../util/u64.js';
 
@@ -49,7 +49,7 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
       const rows = db.prepare(`SELECT id, path, is_device, size, sha256, sha256_after, unchanged_after, mtime_ns, ctime_ns, scanned_at, partition_table FROM images ORDER BY id`);
       for (const row of rows.iterate() as IterableIterator<Record<string, unknown> & { id: number; path: string; is_device: number; unchanged_after: number | null; mtime_ns: string | null; ctime_ns: string | null }>) {
         yield {
-          ...row, path: displayText(row.path), is_device: row.is_device === 1, unchanged_after: row.unchanged_after === null ? null : row.unchanged_after === 1,
+          ...row, path: displayText(row.path), path_b64: textBase64(row.path), is_device: row.is_device === 1, unchanged_after: row.unchanged_after === null ? null : row.unchanged_after === 1,
           // Stored as text (nanoseconds pass 2^53): written as the exact integers they are, as inodes and sizes are.
           mtime_ns: nanoseconds(row.mtime_ns), ctime_ns: nanoseconds(row.ctime_ns),
           filesystems: (filesystems.all(row.id) as Array<Record<string, unknown> & { orphan_file: number; partial: number | null }>).map((fs) => ({
@@ -67,7 +67,7 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
       // The live items each inode matches (by file system UUID and inode), as image scan --json has them.
       const matched = new Map(correlate(db).map((match) => [match.image_inode_id, match]));
       for (const { image_inode_id: id, last_name: lastName, last_name_exact: lastNameExact, crtime, fs_partial: fsPartial, fs_error: fsError, ...row } of rows.iterate(sameFilesystemScans(db)) as IterableIterator<
-        Record<string, unknown> & { image_inode_id: number; offset_sectors: number; last_name: Buffer | null; last_name_exact: number | null; crtime: number | null; fs_partial: number | null; fs_error: string | null }
+        Record<string, unknown> & { image_inode_id: number; image: string; offset_sectors: number; last_name: Buffer | null; last_name_exact: number | null; crtime: number | null; fs_partial: number | null; fs_error: string | null }
       >) {
         const match = matched.get(id);
         yield {
@@ -79,6 +79,8 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
           live_ambiguous: match?.ambiguous ?? false,
           live_ambiguous_why: match?.reasons ?? [],
           scan_note: scanNote(row.offset_sectors, fsPartial, fsError),
+          // The image as images[].path has it (display form), and its bytes: image_b64 = path_b64 joins them.
+          image: displayText(row.image), image_b64: textBase64(row.image),
         };
       }
     })());
@@ -87,11 +89,12 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
       const rows = db.prepare(`SELECT e.image, e.offset_sectors, e.inode, e.output, e.bytes, e.sha256, e.complete, e.method, e.note, e.live_item_id, e.live_sha256_match,
         f.partial AS fs_partial, f.error AS fs_error
         FROM extractions e LEFT JOIN image_inodes n ON n.id = e.image_inode_id LEFT JOIN image_filesystems f ON f.id = n.filesystem_id ORDER BY e.id`);
-      for (const { fs_partial: fsPartial, fs_error: fsError, ...row } of rows.iterate() as IterableIterator<Record<string, unknown> & { offset_sectors: number; fs_partial: number | null; fs_error: string | null }>) {
+      for (const { fs_partial: fsPartial, fs_error: fsError, ...row } of rows.iterate() as IterableIterator<Record<string, unknown> & { image: string; offset_sectors: number; fs_partial: number | null; fs_error: string | null }>) {
         const match = row['live_sha256_match'];
         yield {
           ...row, output: currentOutput(input.caseDir, row['output'] as string | null), complete: row['complete'] === 1, live_sha256_match: match === null ? null : match === 1,
           scan_note: scanNote(row.offset_sectors, fsPartial, fsError),
+          image: displayText(row.image), image_b64: textBase64(row.image),
         };
       }
     })());

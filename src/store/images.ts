@@ -3,7 +3,7 @@
 // inode was held open by that process at snapshot time". The live half and the offline half meet here.
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
-import { displayBytes } from '../util/bytes.js';
+import { displayBytes, displayText, textBase64 } from '../util/bytes.js';
 import { BatchInsert, sqlInteger } from './batch.js';
 import { floorSeconds } from '../util/time.js';
 import { currentBootId } from './snapshots.js';
@@ -363,6 +363,7 @@ export function completeRecoveries(db: Db, itemIds: readonly number[]): LiveCopy
 // Reading scans back as CONTRACT.md records
 
 export interface ImageInodeJson {
+  /** The image's path in the display form (as the JSON report's images[].path); its bytes in image_b64. */
   image: string;
   offset_sectors: number;
   fs_type: string | null;
@@ -393,6 +394,8 @@ export interface ImageInodeJson {
   live_ambiguous_why: string[];
   /** Why the scan of this inode's file system is partial (scanNote), or null when it saw all of it. */
   scan_note: string | null;
+  /** The image's path, its exact bytes (base64), as path_b64 is a live item's. */
+  image_b64: string;
 }
 
 export interface ImageInodeRecord extends ImageInodeJson {
@@ -445,7 +448,7 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
     const correlation = correlations.get(row.id);
     return {
       image_inode_id: row.id,
-      image: row.image, offset_sectors: row.offset_sectors, fs_type: row.fs_type, fs_uuid: row.fs_uuid, inode: row.inode, size: row.size, mode: row.mode,
+      image: displayText(row.image), offset_sectors: row.offset_sectors, fs_type: row.fs_type, fs_uuid: row.fs_uuid, inode: row.inode, size: row.size, mode: row.mode,
       uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: row.dtime, state: row.state, recoverable: row.recoverable === 1,
       found_by: row.found_by, last_name: row.last_name === null ? null : displayBytes(row.last_name),
       last_name_b64: row.last_name === null ? null : row.last_name.toString('base64'),
@@ -454,6 +457,7 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
       last_name_exact: row.last_name === null || row.last_name_exact === null ? null : row.last_name_exact === 1,
       live_ambiguous_why: correlation?.reasons ?? [],
       scan_note: scanNote(row.offset_sectors, row.fs_partial, row.fs_error),
+      image_b64: textBase64(row.image),
       blocks: row.blocks, block_size: row.block_size, nlink: row.nlink, crtime: row.crtime,
     };
   });

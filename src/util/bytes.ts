@@ -92,6 +92,11 @@ export function displayText(text: string | null): string | null {
   return text === null ? null : displayBytes(Buffer.from(text, 'utf8'));
 }
 
+/** The exact bytes of such text (its UTF-8), base64: what a `_b64` key beside its display form holds (an image's `image_b64`). */
+export function textBase64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
+}
+
 /** An argument as a shell would take it back: as it is when plain, else in single quotes. */
 export function quotedArg(arg: string): string {
   return /^[A-Za-z0-9_@%+=:,./\\-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
