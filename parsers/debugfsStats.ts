@@ -28,7 +28,7 @@
 // prints the times without their extra words (`ctime: 0x53724e02 -- ...`), although the kernel
 // reads each extra word that fits (and takes 0 extra bytes for 32): `inode_dump <N>` then gives the
 // raw inode (see parseInodeDumps, kernelTimes).
-import { warningText, type ParseResult, type ParseWarning } from './types.js';
+import { parseU64, warningText, type ParseResult, type ParseWarning, type U64 } from './types.js';
 
 export interface DebugfsInode {
   inode: number;
@@ -38,7 +38,8 @@ export interface DebugfsInode {
   mode: number | null;
   uid: number | null;
   gid: number | null;
-  size: number | null;
+  /** i_size as debugfs prints it (unsigned, %llu): exact, a bigint past 2^53 (a crafted i_size_high). */
+  size: U64 | null;
   links: number | null;
   /** i_blocks in 512-byte units. */
   blockcount: number | null;
@@ -280,7 +281,7 @@ function parseOne(inode: number, text: string, from: number, end: number): Debug
         found.gid = Number(owner[2]) >>> 0;
       }
       const size = SIZE.exec(line);
-      if (size !== null && Number.isSafeInteger(Number(size[1]))) found.size = Number(size[1]);
+      if (size !== null) found.size = parseU64(size[1] ?? '');
     } else if (line.startsWith('Size of extra inode fields: ')) {
       if (found.extraIsize === null && (match = EXTRA_ISIZE.exec(line)) !== null) found.extraIsize = Number(match[1]);
     } else if (line.startsWith('Links: ')) {

@@ -6,8 +6,10 @@
 // word printed UNSIGNED (4.11.1 reads neither its sign nor ext4's extra epoch bits): 1969-12-31 is
 // 4294880896, 2200-01-01 is 2963151104, and on inodes larger than 128 bytes 2001-09-09 plus any
 // multiple of 2^32 s prints 1000000000; see ilsTime. `ils -O` prints no rows even when orphans
-// exist (4.11.1): do not use it.
-import { warningText, type ParseResult } from './types.js';
+// exist (4.11.1): do not use it. st_size is the inode's 64-bit i_size printed SIGNED (PRIdOFF): from
+// 2^63 up it is negative (2^64 - 1 prints -1, 2^63 prints -9223372036854775808), and past 2^53 it
+// has more digits than a JS number holds: read as the exact unsigned value (U64), see parseTskOff.
+import { parseTskOff, warningText, type ParseResult, type U64 } from './types.js';
 
 export interface IlsInode {
   inode: number;
@@ -21,7 +23,8 @@ export interface IlsInode {
   /** Permission bits only. */
   perms: number;
   nlink: number;
-  size: number;
+  /** i_size, exact (a bigint past 2^53): a crafted i_size_high must not hide an inode. */
+  size: U64;
 }
 
 const HEADER = 'st_ino|st_alloc|st_uid|st_gid|st_mtime|st_atime|st_ctime|st_crtime|st_mode|st_nlink|st_size';
@@ -43,13 +46,13 @@ export function parseIls(text: string): ParseResult<IlsInode> {
     if (!inTable) continue; // "class|host|device|start_time" preamble
     const fields = line.split('|');
     const record = fields.length === 11 ? readRow(fields) : null;
-    if (record === null) result.warnings.push({ line: index + 1, message: 'unreadable ils line', text: warningText(line) });
+    if (record === null) result.warnings.push({ line: index + 1, message: `unreadable ils line${DIGITS.test(fields[0] ?? '') ? ` (inode ${fields[0]})` : ''}`, text: warningText(line) });
     else result.records.push(record);
   }
   return result;
 }
 
-/** One row of 11 fields, or null when a field is not what ils prints (a number past 2^53 included). */
+/** One row of 11 fields, or null when a field is not what ils prints (a number past 2^53 other than the size included). */
 function readRow(fields: readonly string[]): IlsInode | null {
   const alloc = fields[1];
   if ((alloc !== 'a' && alloc !== 'f') || !DIGITS.test(fields[0] ?? '')) return null;
@@ -63,8 +66,9 @@ function readRow(fields: readonly string[]): IlsInode | null {
   const crtime = number(7);
   const perms = parseInt(fields[8] ?? '', 8);
   const nlink = number(9);
-  const size = number(10);
-  for (const value of [inode, uid, gid, mtime, atime, ctime, crtime, perms, nlink, size]) if (!Number.isSafeInteger(value)) return null;
+  const size = parseTskOff(fields[10] ?? '');
+  if (size === null) return null;
+  for (const value of [inode, uid, gid, mtime, atime, ctime, crtime, perms, nlink]) if (!Number.isSafeInteger(value)) return null;
   return { inode, allocated: alloc === 'a', uid, gid, mtime, atime, ctime, crtime, perms, nlink, size };
 }
 

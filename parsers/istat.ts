@@ -4,10 +4,13 @@
 //   Direct Blocks:
 //   594 595 596 ...
 // What a scan needs: allocation, size, link count, times, and whether any data block is left.
+// The size is printed signed (PRIdOFF): `size: -1` is 2^64 - 1, read exact as ils' (parseTskOff).
+import { parseTskOff, type U64 } from './types.js';
+
 export interface IstatInfo {
   inode: number | null;
   allocated: boolean | null;
-  size: number | null;
+  size: U64 | null;
   nlink: number | null;
   uid: number | null;
   gid: number | null;
@@ -64,7 +67,7 @@ export function parseIstat(text: string): IstatInfo {
     if ((match = /^inode: (\d+)/.exec(line)) !== null) info.inode = Number(match[1]);
     else if (line === 'Allocated') info.allocated = true;
     else if (line === 'Not Allocated') info.allocated = false;
-    else if ((match = /^size: (\d+)/.exec(line)) !== null) info.size = Number(match[1]);
+    else if ((match = /^size: (-?\d+)$/.exec(line)) !== null) info.size = parseTskOff(match[1] ?? '');
     else if ((match = /^mode: (\S{10})$/.exec(line)) !== null) info.mode = modeFromString(match[1] ?? '');
     else if ((match = /^num of links: (\d+)/.exec(line)) !== null) info.nlink = Number(match[1]);
     else if ((match = /^uid \/ gid: (\d+) \/ (\d+)/.exec(line)) !== null) {

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { runCli } from './helpers/cli.js';
+import { parseExact, runCli } from './helpers/cli.js';
 import { killed, mountTestFuse } from './helpers/fuse.js';
 import { makeTempDir } from './helpers/holder.js';
 import { firstLine } from './helpers/lines.js';
@@ -41,11 +41,6 @@ time.sleep(600)
 `;
 
 const sha256 = (text: string): string => crypto.createHash('sha256').update(text).digest('hex');
-
-/** JSON.parse with every integer of 16 digits or more kept as its text (a number would round it). */
-function parseExact<T>(text: string): T {
-  return JSON.parse(text.replace(/([:[,])(\d{16,})(?=[,}\]])/g, '$1"$2"')) as T;
-}
 
 test('inode numbers past 2^53 and 2^63 stay exact from /proc and lsof to the database, list, recover and every report (root)', async (t) => {
   const { caseDir, mountPoint, holders } = await mountTestFuse(t, 'bigino', (at) => [at]);

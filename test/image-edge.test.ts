@@ -9,7 +9,8 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeTempDir } from './helpers/holder.js';
-import { json, runCli, type CliResult } from './helpers/cli.js';
+import { json, parseExact, runCli, type CliResult } from './helpers/cli.js';
+import { cliPath } from './helpers/paths.js';
 import { debugfsBuilt, imageWorkDirs, patchMarker, makeDeletedImage, sha256, sha256File } from './helpers/images.js';
 import type { ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
@@ -941,4 +942,105 @@ test('fls reads an htree directory\'s index blocks as deleted entries: no name n
     [27, 'deleted', 'ils', 'd/f12', true], [115, 'deleted', 'ils', 'd/f100', true], [2122, 'deleted', 'ils', `n/${long(7)}`, true],
   ]);
   assert.match(scan.stderr, /^warning: sector 0: fls read 2 deleted names out of the htree index blocks of 1 directories \(d \(inode 12\): 2\): index bytes, not names: left out$/m);
+});
+
+/** The CLI with a time limit: a copy that never ends (icat by a size of 2^64 - 1) fails the test instead of hanging it. */
+function boundedCli(caseDir: string, args: string[], timeoutMs = 120_000): CliResult {
+  const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+  assert.equal(result.error, undefined, `${args.join(' ')} did not end within ${timeoutMs / 1000} s`);
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Orphans (unlinked, links_count 0) whose i_size is 2^53 + 1, 2^63, 2^64 - 1, one whose i_mode is 0170644, one plain: inodes 12 to 16. */
+function crafted(dir: string): { image: string; contents: Buffer[] } {
+  const contents = [0, 1, 2, 3, 4].map((index) => Buffer.from(`content of orphan ${12 + index}\n`));
+  const names = ['big53', 'big63', 'allones', 'badtype', 'plain'];
+  const image = debugfsBuilt(dir, ['mkfs.ext4'], Object.fromEntries(names.map((name, index) => [name, contents[index] ?? Buffer.alloc(0)])),
+    names.map((name, index) => `unlink ${name}\nsif <${12 + index}> links_count 0\n`).join('') +
+    'sif <12> size 9007199254740993\nsif <13> size 0x8000000000000000\nsif <14> size 18446744073709551615\nsif <15> mode 0170644\n');
+  return { image, contents };
+}
+
+test('an i_size past 2^53 or from 2^63 (ils prints it signed) is found and kept exact in every output; extract refuses it with why and copies the rest (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'bigsize');
+  const { image, contents } = crafted(dir);
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  const found = parseExact<ImageInodeJson[]>(scan.stdout).map((entry) => [entry.inode, entry.state, entry.found_by, entry.size, entry.recoverable]);
+  assert.deepEqual(found, [
+    [12, 'orphan', 'ils', '9007199254740993', true], [13, 'orphan', 'ils', '9223372036854775808', true], [14, 'orphan', 'ils', '18446744073709551615', true],
+    [15, 'orphan', 'ils', 21, true], [16, 'orphan', 'ils', 21, true],
+  ]);
+  assert.match(scan.stderr, /^warning: sector 0: 3 inodes \(12: 9007199254740993 bytes, 13: 9223372036854775808 bytes, 14: 18446744073709551615 bytes\) have sizes past 2\^53, larger than any ext4 file \(a corrupt or crafted i_size\): kept exact; image extract does not copy by such a size$/m);
+  assert.doesNotMatch(scan.stderr, /unreadable ils line|ctime is 0/);
+  // Stored as SQLite's signed 64 bits (docs/schema.md), every report unsigned.
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT inode, CAST(size AS TEXT) FROM image_inodes ORDER BY inode').raw().all(),
+      [[12, '9007199254740993'], [13, '-9223372036854775808'], [14, '-1'], [15, '21'], [16, '21']]);
+  } finally {
+    db.close();
+  }
+  const report = (format: string): string => {
+    const written = runCli(caseDir, ['report', '--format', format, '--out', '-']);
+    assert.equal(written.code, 0, written.stderr);
+    return written.stdout;
+  };
+  const csv = report('csv').split('\r\n').filter((line) => line.startsWith('image,'));
+  assert.deepEqual(csv.map((line) => line.split(',').slice(12, 14)), [['12', '9007199254740993'], ['13', '9223372036854775808'], ['14', '18446744073709551615'], ['15', '21'], ['16', '21']]);
+  assert.deepEqual(report('bodyfile').trim().split('\n').map((line) => line.split('|').slice(2, 7).join('|')), [
+    '12|r/rrw-r--r--|0|0|9007199254740993', '13|r/rrw-r--r--|0|0|9223372036854775808', '14|r/rrw-r--r--|0|0|18446744073709551615',
+    '15|-/-rw-r--r--|0|0|21', '16|r/rrw-r--r--|0|0|21',
+  ]);
+  assert.deepEqual(parseExact<{ image_inodes: Array<{ inode: number; size: unknown }> }>(report('json')).image_inodes.map((entry) => [entry.inode, entry.size]), [
+    [12, '9007199254740993'], [13, '9223372036854775808'], [14, '18446744073709551615'], [15, 21], [16, 21],
+  ]);
+  assert.match(report("html"), /"18446744073709551615"/);
+
+  // Copying by such a size would not end (debugfs dump writes 0 bytes for ever): refused with why, the others copied, exit 3.
+  const extract = boundedCli(caseDir, ['image', 'extract', image, '--all', '--json']);
+  assert.equal(extract.code, 3, extract.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(extract).map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete, copy.note]), [
+    ...[['12', '9007199254740993'], ['13', '9223372036854775808'], ['14', '18446744073709551615']].map(([inode, size]) => [Number(inode), 0, null, false,
+      `the inode's size is ${size} bytes, past 2^53, larger than any ext4 file (a corrupt or crafted i_size): nothing extracted, as icat and debugfs copy by the size (its 1 data blocks can be read with blkcat)`]),
+    [15, 21, sha256(contents[3] ?? Buffer.alloc(0)), true, null], [16, 21, sha256(contents[4] ?? Buffer.alloc(0)), true, null],
+  ]);
+  // Named without a scan: debugfs' exact size refuses it the same way.
+  const { caseDir: fresh } = imageWorkDirs(t, 'bigsize-fresh');
+  const named = boundedCli(fresh, ['image', 'extract', image, '--inode', '14', '--json']);
+  assert.equal(named.code, 3, named.stderr);
+  assert.match(json<ExtractedJson[]>(named)[0]?.note ?? '', /^the inode's size is 18446744073709551615 bytes, past 2\^53/);
+
+  // On the orphan chain as well: found by both, its size exact, nothing blamed on a ctime of 0.
+  const chained = path.join(dir, 'chained.img');
+  fs.copyFileSync(image, chained);
+  execFileSync('debugfs', ['-w', '-R', 'ssv last_orphan 12', chained], { stdio: 'ignore' });
+  const { caseDir: second } = imageWorkDirs(t, 'bigsize-chain');
+  const chainScan = untouched(chained, second, ['image', 'scan', chained, '--json']);
+  assert.equal(chainScan.code, 0, chainScan.stderr);
+  assert.deepEqual(parseExact<ImageInodeJson[]>(chainScan.stdout).filter((entry) => entry.inode === 12).map((entry) => [entry.found_by, entry.size]), [['ils+orphan_chain', '9007199254740993']]);
+  assert.doesNotMatch(chainScan.stderr, /ctime is 0/);
+});
+
+test('an i_mode whose file type bits are no file type (0170644) keeps its whole mode, said; it is copied, scanned or named (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'badtype');
+  const { image, contents } = crafted(dir);
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(parseExact<ImageInodeJson[]>(scan.stdout).filter((entry) => entry.inode >= 15).map((entry) => [entry.inode, entry.mode]), [[15, 0o170644], [16, 0o100644]]);
+  assert.match(scan.stderr, /^warning: sector 0: inode 15 has mode 0170644, whose file type bits \(0170000\) are no valid file type \(a corrupt or crafted i_mode\): the mode is kept as it is$/m);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT mode, mode_string FROM image_inodes WHERE inode = 15').raw().get(), [0o170644, '?rw-r--r--']);
+  } finally {
+    db.close();
+  }
+  const csv = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']);
+  assert.deepEqual(csv.stdout.split('\r\n').filter((line) => line.startsWith('image,') && line.split(',')[12] === '15').map((line) => line.split(',')[14]), [String(0o170644)]);
+  // Named without a scan: not taken for an inode never used (debugfs prints "bad type" for both).
+  const { caseDir: fresh } = imageWorkDirs(t, 'badtype-fresh');
+  const named = untouched(image, fresh, ['image', 'extract', image, '--inode', '15', '--json']);
+  assert.equal(named.code, 0, named.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.bytes, copy.sha256, copy.complete]), [[21, sha256(contents[3] ?? Buffer.alloc(0)), true]]);
+  assert.match(named.stderr, /^inode 15 has mode 0170644, whose file type bits \(0170000\) are no valid file type \(a corrupt or crafted i_mode\)$/m);
 });

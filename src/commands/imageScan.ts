@@ -9,6 +9,7 @@ import { checkOffset, openImageSource, refuseCaseOnEvidence } from '../image/sou
 import type { Db } from '../store/db.js';
 import { parseDisplayBytes } from '../util/bytes.js';
 import { IMAGE_COMMAND_ADDRESS_SPACE, requireAddressSpace } from '../util/addressSpace.js';
+import { jsonText } from '../util/u64.js';
 
 export interface ImageScanOptions {
   offset?: number;
@@ -45,7 +46,7 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
       );
     }
     ctx.info(`image sha256 ${scan.sha256 ?? 'unknown'}${afterScan(scan)}`);
-    if (ctx.json) ctx.out(JSON.stringify(imageInodesOf(kase.db, scan.imageId).map(toJson)));
+    if (ctx.json) ctx.out(jsonText(imageInodesOf(kase.db, scan.imageId).map(toJson)));
     return problems.partial ? EXIT.partial : EXIT.ok;
   } finally {
     kase.close();

@@ -21,12 +21,16 @@ import { specialFileType } from '../util/mode.js';
 import { currentOutput } from '../report/rows.js';
 import { caseFolder } from '../util/caseFolder.js';
 import { displayText, textBase64 } from '../util/bytes.js';
+import type { U64 } from '../util/u64.js';
 
 export interface ExtractTarget {
   offsetSectors: number;
   inode: number;
-  /** The inode's size and whether it still points at data, from a scan or debugfs stat (null: unknown). */
-  size: number | null;
+  /**
+   * The inode's size and whether it still points at data, from a scan or debugfs stat (null: unknown).
+   * Exact: a bigint past 2^53, larger than any ext4 file (a corrupt or crafted i_size), is refused.
+   */
+  size: U64 | null;
   recoverable: boolean | null;
   /** A scan's word: an orphan (open when imaged) or an ordinary deleted inode; null: not from a scan. */
   state: 'orphan' | 'deleted' | null;
@@ -130,9 +134,16 @@ export async function extractInodes(
 /** Holes this large (read and hashed as zeros at a few hundred MB/s) put a copy after the others. */
 export const SLOW_HOLE_BYTES = 2 ** 30;
 
-/** What of the inode's size its data blocks do not cover (holes, read as zeros); 0 when unknown. */
+/** A target whose size, when known, a JS number holds exactly (below 2^53): every one past the first check of extractOne. */
+type SizedTarget = ExtractTarget & { size: number | null };
+
+function isSized(target: ExtractTarget): target is SizedTarget {
+  return typeof target.size !== 'bigint';
+}
+
+/** What of the inode's size its data blocks do not cover (holes, read as zeros); 0 when unknown (or refused: past 2^53). */
 function holeBytes(target: ExtractTarget): number {
-  if (target.size === null || target.blocks === null || target.blockSize === null) return 0;
+  if (!isSized(target) || target.size === null || target.blocks === null || target.blockSize === null) return 0;
   return Math.max(0, target.size - target.blocks * target.blockSize);
 }
 
@@ -173,7 +184,16 @@ function noBlocksWhy(size: number | null): string {
   return `${lead}: its block map was wiped (ext4 zeroes it with the size on unlink; this size was kept), or the file was all holes when it was freed`;
 }
 
-async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcome> {
+async function extractOne(copier: Copier, unsized: ExtractTarget): Promise<Outcome> {
+  if (!isSized(unsized)) {
+    // icat and debugfs copy by the size: this one they would write for ever (zeros past the blocks).
+    return {
+      output: null, bytes: 0, sha256: null, complete: false, method: null,
+      notes: [`the inode's size is ${unsized.size} bytes, past 2^53, larger than any ext4 file (a corrupt or crafted i_size): nothing extracted, as icat and debugfs copy by the size` +
+        (unsized.blocks === null ? '' : ` (its ${unsized.blocks} data blocks can be read with blkcat)`)],
+    };
+  }
+  const target: SizedTarget = unsized;
   const special = specialFileType(target.mode);
   if (special !== null) {
     // icat copies 0 bytes of it: an empty file would pass for its content.
@@ -196,7 +216,7 @@ async function extractOne(copier: Copier, target: ExtractTarget): Promise<Outcom
     // Described, but with no size that can be read: icat would copy by that size, for ever.
     return {
       output: null, bytes: 0, sha256: null, complete: false, method: null,
-      notes: [`the inode's size could not be read (debugfs printed none, or one past 2^53 bytes, larger than any ext4 file): nothing extracted (its ${target.blocks} data blocks can be read with blkcat)`],
+      notes: [`the inode's size could not be read (debugfs printed none): nothing extracted (its ${target.blocks} data blocks can be read with blkcat)`],
     };
   }
   if (target.state === 'deleted' && target.size === 0 && target.blocks === null) {
@@ -286,7 +306,7 @@ const SPARSE_MIN_HOLE_BYTES = 16 << 20;
  * fill the case disk with zeros), or one whose size is not known (icat could write anything). A
  * copy that cannot fit is refused before it starts: a full case disk loses the case database's rows.
  */
-function planCopy(target: ExtractTarget, guard: SpaceGuard): { streamed: boolean; refusal: string | null } {
+function planCopy(target: SizedTarget, guard: SpaceGuard): { streamed: boolean; refusal: string | null } {
   // A data block smaller than HOLE_BLOCK is written as a whole HOLE_BLOCK.
   const dataBytes = target.blocks !== null && target.blockSize !== null ? target.blocks * Math.max(target.blockSize, HOLE_BLOCK) : null;
   if (target.size === null) return { streamed: true, refusal: null };
@@ -299,7 +319,7 @@ function planCopy(target: ExtractTarget, guard: SpaceGuard): { streamed: boolean
   return { streamed: sparse, refusal: refusal === null ? null : `not extracted: ${refusal}` };
 }
 
-async function copyWithIcat(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy; error: string | null }> {
+async function copyWithIcat(copier: Copier, target: SizedTarget, base: string): Promise<{ copy: Copy; error: string | null }> {
   const { file, fd } = createOutput(copier, base);
   // icat writes the file at full speed; the worker hashes it right behind, from the page cache, on the other core.
   const hashing = copier.hasher.follow(file);
@@ -351,7 +371,7 @@ async function copyStreamed(copier: Copier, base: string, produce: (consume: (ch
   return { copy: { output: file, bytes: hashed.bytes, sha256: hashed.sha256, holeBytes: state.holeBytes }, error };
 }
 
-async function copyWithDebugfs(copier: Copier, target: ExtractTarget, base: string): Promise<{ copy: Copy | null; error: string | null }> {
+async function copyWithDebugfs(copier: Copier, target: SizedTarget, base: string): Promise<{ copy: Copy | null; error: string | null }> {
   // Reserve a name of our own: debugfs opens it with O_TRUNC and must never meet anything else there.
   const { file, fd } = createOutput(copier, `${base}.debugfs`);
   fs.closeSync(fd);
@@ -373,7 +393,7 @@ async function copyWithDebugfs(copier: Copier, target: ExtractTarget, base: stri
  * A fast symlink keeps its target in the inode: icat prints zeros for a deleted one and debugfs
  * dump reads the target as block numbers. Its bytes are the target debugfs stat printed, when whole.
  */
-async function copyFastSymlink(copier: Copier, target: ExtractTarget, base: string): Promise<Outcome> {
+async function copyFastSymlink(copier: Copier, target: SizedTarget, base: string): Promise<Outcome> {
   let stat;
   try {
     stat = (await debugfsStatMany(copier.source.path, target.offsetSectors, [target.inode], copier.recorder, path.dirname(copier.outputDir))).records[0];
@@ -396,7 +416,7 @@ async function copyFastSymlink(copier: Copier, target: ExtractTarget, base: stri
   const hashing = copier.hasher.follow(file);
   hashing.writerDone();
   const hashed = await hashing.done;
-  return judge({ output: file, bytes: hashed.bytes, sha256: hashed.sha256, holeBytes: 0 }, 'debugfs', true, { ...target, size: stat.size }, ['the symlink target, as debugfs stat printed it']);
+  return judge({ output: file, bytes: hashed.bytes, sha256: hashed.sha256, holeBytes: 0 }, 'debugfs', true, { ...target, size: Number(stat.size) }, ['the symlink target, as debugfs stat printed it']);
 }
 
 /** A new output file could not be made (EACCES, ENOSPC, EROFS): nothing of this inode was written. */
@@ -416,7 +436,7 @@ function discard(file: string): void {
 }
 
 /** Keep a copy only when it holds something; complete only when the tool succeeded and every byte of the inode's size is there. */
-function judge(copy: Copy, method: 'icat' | 'debugfs', toolSucceeded: boolean, target: ExtractTarget, prior: readonly string[]): Outcome {
+function judge(copy: Copy, method: 'icat' | 'debugfs', toolSucceeded: boolean, target: SizedTarget, prior: readonly string[]): Outcome {
   const notes = [...prior];
   const expected = target.size;
   if (copy.bytes === 0 && expected !== 0) {
@@ -505,7 +525,7 @@ function compareWithLive(db: Db, source: ImageSource, target: ExtractTarget, cop
  * sha256 is named; one copy the start of the other says which held more, not when or why. Otherwise
  * the possible causes, none chosen without grounds.
  */
-function differenceWhy(proc: LiveCopy, copies: readonly LiveCopy[], image: { output: string; bytes: number; sha256: string; expected: number | null }, mounted: boolean): string {
+function differenceWhy(proc: LiveCopy, copies: readonly LiveCopy[], image: { output: string; bytes: number; sha256: string; expected: U64 | null }, mounted: boolean): string {
   const where = mounted ? 'on the device' : 'in the image';
   const earlier = copies.find((copy) => copy.sha256 === image.sha256);
   const sameAsEarlier = earlier === undefined ? null : `the same sha256 as the earlier /proc copy of item ${earlier.item_id} (snapshot ${earlier.snapshot_id})`;

@@ -10,10 +10,12 @@
 // directory on the way lies in it).
 import { parseExtDirectory, type ExtDirectoryOptions } from '../../parsers/extDirectory.js';
 import { tskPrinted, type FlsEntry } from '../../parsers/fls.js';
+import type { U64 } from '../../parsers/types.js';
 
 export interface DirectoryFacts {
   directory: boolean;
-  size: number;
+  /** Exact (a crafted i_size_high makes it a bigint past 2^53: then more than is read). */
+  size: U64;
   /** Data in the inode itself (inline_data): never indexed, and not a block TSK reads. */
   inline: boolean;
 }
@@ -93,7 +95,7 @@ export async function dropIndexNames(records: readonly FlsEntry[], layout: ExtDi
       else return !parsed.has(inode);
       return false;
     });
-    const contents = await access.read([...new Map(toRead.map(({ inode }) => [inode, facts.get(inode)?.size ?? 0])).entries()].map(([inode, size]) => ({ inode, size })));
+    const contents = await access.read([...new Map(toRead.map(({ inode }) => [inode, facts.get(inode)?.size ?? 0])).entries()].map(([inode, size]) => ({ inode, size: Number(size) })));
     for (const [inode, content] of contents) {
       const directory = parseExtDirectory(content, layout);
       parsed.set(inode, directory);

@@ -294,14 +294,24 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   }
   const ilsOrphans = new Map<number, IlsInode>();
   const ilsDeleted = new Map<number, IlsInode>();
-  collect(unlinked, 'ils -aL', warn, (record) => {
+  /** Inodes of an ils line that could not be read, with where it was: ils named them, unreadably (not a ctime of 0). */
+  const ilsUnreadable = new Map<number, string>();
+  collect(unlinked, 'ils -aL', warn, ilsUnreadable, (record) => {
     if (record.inode >= FIRST_ORDINARY_INODE && record.inode !== superblock.orphanFileInode) ilsOrphans.set(record.inode, record);
   });
-  collect(removed, 'ils -r', warn, (record) => {
+  collect(removed, 'ils -r', warn, ilsUnreadable, (record) => {
     if (record.inode >= FIRST_ORDINARY_INODE && !ilsOrphans.has(record.inode)) ilsDeleted.set(record.inode, record);
   });
-  // One list missing, or cut short: the inodes it would have named were not seen.
-  if (unlinked === null || removed === null) scanned.partial = true;
+  /** Why ils did not list these inodes: TSK's ctime-0 blind spot, or a line of it that could not be read. */
+  const unlistedWhy = (inodes: readonly number[]): string => {
+    const unreadable = inodes.filter((inode) => ilsUnreadable.has(inode));
+    if (unreadable.length === 0) return UNLISTED_WHY;
+    const lines = `ils printed ${unreadable.length === 1 ? 'a line' : 'lines'} for ${inodes.length === 1 ? 'it' : `inode${unreadable.length === 1 ? '' : 's'} ${unreadable.slice(0, 10).join(', ')}`} ` +
+      `that could not be read (${unreadable.slice(0, 3).map((inode) => ilsUnreadable.get(inode)).join(', ')})`;
+    return unreadable.length === inodes.length ? lines : `${UNLISTED_WHY}; ${lines}`;
+  };
+  // One list missing, or cut short, or a line of it not read: the inodes it would have named were not seen.
+  if (unlinked === null || removed === null || (unlinked?.warnings.length ?? 0) > 0 || (removed?.warnings.length ?? 0) > 0) scanned.partial = true;
   for (const [what, list] of [['ils -aL', unlinked], ['ils -r', removed]] as const) {
     if (list?.stoppedEarly === null || list?.stoppedEarly === undefined) continue;
     scanned.partial = true;
@@ -400,7 +410,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     const stat = stats.get(inode);
     if (stat !== undefined && !wasUsed(stat)) return { state: 'out', why: 'it was never used (mode 0, no file type): left out' };
     const allocated = allocationKnown ? allocation.get(inode) : undefined;
-    if (allocated === false) return { state: 'deleted', why: `it is not allocated (istat), although ils -r does not list it (${UNLISTED_WHY}): kept as deleted, its dtime a deletion time` };
+    if (allocated === false) return { state: 'deleted', why: `it is not allocated (istat), although ils -r does not list it (${unlistedWhy([inode])}): kept as deleted, its dtime a deletion time` };
     // Allocated with links: a truncation in progress, said by addOrphan; its dtime is a link.
     if (stat?.links !== undefined && stat.links !== null && stat.links > 0) return { state: 'orphan', why: null };
     if (!allocationKnown || allocated === true) return { state: 'orphan', why: null };
@@ -458,7 +468,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
         if (verdict.state === 'deleted' && !ilsDeleted.has(inode)) unlistedDeleted.set(inode, [...(unlistedDeleted.get(inode) ?? []), by]);
         return;
       }
-      if (!ilsOrphans.has(inode) && allocation.get(inode) === true) warn(`inode ${inode} is on the ${where} and allocated (istat), although ils -aL does not list it (${UNLISTED_WHY}): kept as an orphan`);
+      if (!ilsOrphans.has(inode) && allocation.get(inode) === true) warn(`inode ${inode} is on the ${where} and allocated (istat), although ils -aL does not list it (${unlistedWhy([inode])}): kept as an orphan`);
     }
     // The orphan list also holds files being truncated, which still have names: not unlinked files.
     if (by !== 'ils' && stat?.links !== undefined && stat.links !== null && stat.links > 0) {
@@ -524,13 +534,13 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       else if (allocated === false) deleted.set(inode, record(inode, 'deleted', 'fls'));
       else {
         undecided++;
-        warn(`inode ${inode}, which a deleted name fls found points at, was once used but ils did not list it (${UNLISTED_WHY}) and ` +
+        warn(`inode ${inode}, which a deleted name fls found points at, was once used but ils did not list it (${unlistedWhy([inode])}) and ` +
           `${allocated === null ? 'whether it is allocated could not be read' : 'debugfs printed no link count for it'}: left out`);
         continue;
       }
       found.push(inode);
     }
-    if (found.length > 0) warn(`${found.length} inodes (first: ${found.slice(0, 10).join(', ')}) that ils did not list (${UNLISTED_WHY}) were found through the deleted names fls found`);
+    if (found.length > 0) warn(`${found.length} inodes (first: ${found.slice(0, 10).join(', ')}) that ils did not list (${unlistedWhy(found)}) were found through the deleted names fls found`);
 
     // An inode freed, used again and freed again keeps several deleted names: which was its last is
     // not known. The first fls printed is kept, not claimed exact.
@@ -559,15 +569,20 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   if (allocationLookups > ALLOCATION_LOOKUPS_MAX) warn(`istat was asked whether ${ALLOCATION_LOOKUPS_MAX} inodes that ils did not list are allocated; ${allocationLookups - ALLOCATION_LOOKUPS_MAX} more were not asked`);
   scanned.inodes = [...orphans.values(), ...deleted.values()].sort((a, b) => a.inode - b.inode);
 
-  /** Replace the times of `found` by the kernel's reading of each raw inode; null (said, partial) where it could not be read. */
-  const rawTimes = async (found: NewImageInode[]): Promise<void> => {
+  /** Each inode's raw bytes (debugfs inode_dump, one batch); an inode absent could not be read (said). */
+  const rawInodes = async (inodes: readonly number[]): Promise<Map<number, Buffer>> => {
     const dumps = new Map<number, Buffer>();
     try {
-      const parsed = await debugfsInodeDumps(source.path, offset, found.map((entry) => entry.inode), superblock.inodeSize, recorder, workDir);
+      const parsed = await debugfsInodeDumps(source.path, offset, inodes, superblock.inodeSize, recorder, workDir);
       for (const dump of parsed.records) dumps.set(dump.inode, dump.raw);
     } catch (error) {
       warn(`debugfs inode_dump failed: ${oneLine(error)}`);
     }
+    return dumps;
+  };
+
+  /** Replace the times of `found` by the kernel's reading of each raw inode; null (said, partial) where it could not be read. */
+  const rawTimes = (found: readonly NewImageInode[], dumps: ReadonlyMap<number, Buffer>): void => {
     for (const entry of found) {
       const raw = dumps.get(entry.inode);
       if (raw === undefined) {
@@ -583,13 +598,45 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     }
   };
 
+  /**
+   * debugfs prints `Type: bad type` and the permission bits alone for an i_mode whose type bits are no
+   * file type (0, or one of the nine values no file type has, 0170000 say): the whole i_mode is
+   * the raw inode's first two bytes, kept as it is, and a type that is none is said.
+   */
+  const rawModes = (found: readonly NewImageInode[], dumps: ReadonlyMap<number, Buffer>): void => {
+    for (const entry of found) {
+      const raw = dumps.get(entry.inode);
+      if (raw === undefined) {
+        warn(`inode ${entry.inode}: debugfs printed "bad type" and its raw inode could not be read: its mode is the permission bits alone`);
+        continue;
+      }
+      entry.mode = raw.readUInt16LE(0);
+      const type = entry.mode & 0o170000;
+      if (type !== 0) {
+        warn(`inode ${entry.inode} has mode 0${entry.mode.toString(8)}, whose file type bits (0${type.toString(8)}) are no valid file type (a corrupt or crafted i_mode): the mode is kept as it is`);
+      }
+    }
+  };
+
   // 6. Where debugfs printed no extra time words the kernel reads (i_extra_isize below 24, or 0,
-  // which the kernel takes for 32), the raw inode says what they are: one batch, for those only.
+  // which the kernel takes for 32), the raw inode says what they are; where it printed no file type,
+  // the raw inode says what i_mode holds: one batch, for those only.
   const rawWanted = scanned.inodes.filter((found) => {
     const stat = stats.get(found.inode);
     return stat !== undefined && !byIstat.has(found.inode) && needsRawTimes(stat, superblock.inodeSize);
   });
-  if (rawWanted.length > 0) await rawTimes(rawWanted);
+  const badType = scanned.inodes.filter((found) => stats.get(found.inode)?.type === 'bad type' && !byIstat.has(found.inode));
+  if (rawWanted.length > 0 || badType.length > 0) {
+    const dumps = await rawInodes([...new Set([...rawWanted, ...badType].map((found) => found.inode))].sort((a, b) => a - b));
+    rawTimes(rawWanted, dumps);
+    rawModes(badType, dumps);
+  }
+  // A size past 2^53 is no ext4 file's (16 TiB with 4 KiB blocks): an i_size_high set by hand, say. Kept exact, said.
+  const oversized = scanned.inodes.filter((found) => typeof found.size === 'bigint');
+  if (oversized.length > 0) {
+    warn(`${oversized.length} inode${oversized.length === 1 ? '' : 's'} (${oversized.slice(0, 10).map((found) => `${found.inode}: ${found.size} bytes`).join(', ')}) ` +
+      `${oversized.length === 1 ? 'has a size' : 'have sizes'} past 2^53, larger than any ext4 file (a corrupt or crafted i_size): kept exact; image extract does not copy by such a size`);
+  }
   // From 24 on debugfs' own reading was kept: one the kernel refuses is said all the same.
   for (const found of scanned.inodes) {
     const extraIsize = stats.get(found.inode)?.extraIsize ?? null;
@@ -657,7 +704,7 @@ function directoryAccess(image: string, offset: number, recorder: CommandRecorde
         const fact = found.get(inode);
         // What dropIndexNames would read of it (a directory of one block too: the root is where every path starts).
         if (fact === undefined || !fact.directory || fact.inline || fact.size > DIRECTORY_MAX_BYTES) return null;
-        return dumpDirectories([{ inode, size: fact.size }]).then(({ contents, said }) => ({ found: contents, said }));
+        return dumpDirectories([{ inode, size: Number(fact.size) }]).then(({ contents, said }) => ({ found: contents, said }));
       });
       // Not asked for when fls found nothing to check, or failed: its failure then concerns nobody.
       content.catch(() => undefined);
@@ -697,9 +744,13 @@ function fromIstat(inode: number, info: IstatInfo): DebugfsInode {
   };
 }
 
-function collect(result: ParseResult<IlsInode> | null, what: string, warn: (message: string) => void, take: (record: IlsInode) => void): void {
+function collect(result: ParseResult<IlsInode> | null, what: string, warn: (message: string) => void, unreadable: Map<number, string>, take: (record: IlsInode) => void): void {
   if (result === null) return;
-  for (const warning of result.warnings) warn(`${what} line ${warning.line}: ${warning.message}`);
+  for (const warning of result.warnings) {
+    warn(`${what} line ${warning.line}: ${warning.message}${warning.text === undefined ? '' : `: ${JSON.stringify(warning.text)}`}: an inode it names may be missing from the scan`);
+    const inode = /^(\d+)\|/.exec(warning.text ?? '')?.[1];
+    if (inode !== undefined && Number.isSafeInteger(Number(inode))) unreadable.set(Number(inode), `${what} line ${warning.line}`);
+  }
   result.records.forEach(take);
 }
 

@@ -119,8 +119,21 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
     const byInode = new Map(described.records.map((record) => [record.inode, record]));
     const { crtimes, failure } = await creationTimes(source, at, superblock.inodeSize, described.records, recorder, workDir);
     if (failure !== null) notes.push(failure);
+    // debugfs prints "bad type" and the permission bits alone for type bits that are no file type:
+    // the raw i_mode tells one never used (type 0) from one whose type is not valid (0170000, crafted).
+    const badType = unknown.filter((inode) => byInode.get(inode)?.type === 'bad type');
+    const rawModes = new Map<number, number>();
+    if (badType.length > 0) {
+      const dumps = await debugfsInodeDumps(source.path, at, badType, superblock.inodeSize, recorder, workDir).catch(() => null);
+      for (const dump of dumps?.records ?? []) rawModes.set(dump.inode, dump.raw.readUInt16LE(0));
+    }
     for (const inode of unknown) {
-      const stat = byInode.get(inode);
+      const described = byInode.get(inode);
+      const rawMode = rawModes.get(inode);
+      const invalidType = rawMode !== undefined && (rawMode & 0o170000) !== 0;
+      if (invalidType) notes.push(`inode ${inode} has mode 0${rawMode.toString(8)}, whose file type bits (0${(rawMode & 0o170000).toString(8)}) are no valid file type (a corrupt or crafted i_mode)`);
+      // Its whole i_mode, and (a type that is none, not none at all) not taken for an inode never used.
+      const stat = described === undefined || rawMode === undefined ? described : { ...described, mode: rawMode, type: invalidType ? 'invalid type' : described.type };
       if (stat === undefined) notes.push(`debugfs could not describe inode ${inode}: its size is unknown`);
       const links = stat !== undefined && stat.links !== null && stat.links > 0 ? `inode ${inode} still has ${stat.links} link(s): a live file, not an orphan` : undefined;
       if (links !== undefined) notes.push(links);

@@ -62,16 +62,16 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
       // last_name: the name fls found (display form, as image scan --json has it), its bytes in last_name_b64.
       // One record per inode of each file system, from its latest scan that lists it, as the CSV rows (SHOWN_INODES).
       const rows = db.prepare(`${SHOWN_INODES.with} SELECT n.id AS image_inode_id, im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state, n.recoverable,
-        n.found_by, n.last_name, n.last_name_exact, n.crtime, f.partial AS fs_partial, f.error AS fs_error FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
+        n.found_by, n.last_name, n.last_name_exact, n.crtime, f.partial AS fs_partial, f.error AS fs_error, ${exactText('n.size', 'size_text')} FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
         WHERE ${SHOWN_INODES.where} ORDER BY ${SHOWN_INODES.latestFs}, n.inode`);
       // The live items each inode matches (by file system UUID and inode), as image scan --json has them.
       const matched = new Map(correlate(db).map((match) => [match.image_inode_id, match]));
-      for (const { image_inode_id: id, last_name: lastName, last_name_exact: lastNameExact, crtime, fs_partial: fsPartial, fs_error: fsError, ...row } of rows.iterate(sameFilesystemScans(db)) as IterableIterator<
-        Record<string, unknown> & { image_inode_id: number; image: string; offset_sectors: number; last_name: Buffer | null; last_name_exact: number | null; crtime: number | null; fs_partial: number | null; fs_error: string | null }
+      for (const { image_inode_id: id, last_name: lastName, last_name_exact: lastNameExact, crtime, fs_partial: fsPartial, fs_error: fsError, size_text: sizeText, ...row } of rows.iterate(sameFilesystemScans(db)) as IterableIterator<
+        Record<string, unknown> & { image_inode_id: number; image: string; offset_sectors: number; last_name: Buffer | null; last_name_exact: number | null; crtime: number | null; fs_partial: number | null; fs_error: string | null; size: number | null; size_text: string | null }
       >) {
         const match = matched.get(id);
         yield {
-          ...row, recoverable: row['recoverable'] === 1, last_name: lastName === null ? null : displayBytes(lastName),
+          ...row, size: readU64(row.size, sizeText), recoverable: row['recoverable'] === 1, last_name: lastName === null ? null : displayBytes(lastName),
           last_name_b64: lastName === null ? null : lastName.toString('base64'), crtime,
           // false: fls printed '^' where the name may hold control bytes: not the exact name.
           last_name_exact: lastName === null || lastNameExact === null ? null : lastNameExact === 1,

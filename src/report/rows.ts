@@ -83,7 +83,7 @@ interface LiveRow {
 }
 
 interface ImageRow {
-  id: number; image: string; offset_sectors: number; fs_uuid: string | null; inode: number; state: string; size: number | null;
+  id: number; image: string; offset_sectors: number; fs_uuid: string | null; inode: number; state: string; size: number | null; size_text: string | null;
   mode: number | null; uid: number | null; gid: number | null; atime: number | null; mtime: number | null; ctime: number | null;
   dtime: number | null; crtime: number | null; recoverable: number; last_name: Buffer | null; last_name_exact: number | null; fs_type: string | null;
   scanned_at: string; latest_scanned_at: string | null;
@@ -153,7 +153,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
   const images = db.prepare(`
     ${SHOWN_INODES.with}
     SELECT n.id, im.path AS image, f.offset_sectors, f.fs_uuid, f.fs_type, n.inode, n.state, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime,
-           n.ctime, n.dtime, n.crtime, n.recoverable, n.last_name, n.last_name_exact, im.scanned_at,
+           n.ctime, n.dtime, n.crtime, n.recoverable, n.last_name, n.last_name_exact, im.scanned_at, ${exactText('n.size', 'size_text')},
            (SELECT li.scanned_at FROM image_filesystems lf JOIN images li ON li.id = lf.image_id WHERE lf.id = ${SHOWN_INODES.latestFs} AND lf.id != n.filesystem_id) AS latest_scanned_at,
            e.output AS e_output, e.bytes AS e_bytes, e.sha256 AS e_sha256, e.complete AS e_complete, e.note AS e_note
     FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
@@ -171,7 +171,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
     const olderScan = row.latest_scanned_at === null ? null : `as the scan of ${row.scanned_at} found it: the latest scan of this file system (${row.latest_scanned_at}) did not list it`;
     yield {
       finding: 'image', id: row.id, snapshot_id: null, host: null, pid: null, start_time: null, comm: null, kind: row.state, fd: null,
-      path: name, path_b64: row.last_name === null || nameNote?.bytesUnknown === true ? '' : row.last_name.toString('base64'), dev: null, inode: row.inode, size: row.size,
+      path: name, path_b64: row.last_name === null || nameNote?.bytesUnknown === true ? '' : row.last_name.toString('base64'), dev: null, inode: row.inode, size: readU64(row.size, row.size_text),
       mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: row.dtime, crtime: row.crtime, mount_point: null,
       fs_type: row.fs_type, fs_uuid: row.fs_uuid, source: 'image',
       // An attempt that wrote no file (unrecoverable, refused, failed) is no copy: "incomplete" is a prefix kept.

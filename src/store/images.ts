@@ -8,6 +8,7 @@ import { BatchInsert, sqlInteger } from './batch.js';
 import { floorSeconds } from '../util/time.js';
 import { currentBootId } from './snapshots.js';
 import { devicesSharingBytes } from '../util/blockDevices.js';
+import { exactText, readU64, sqlU64, type U64 } from '../util/u64.js';
 
 // ---------------------------------------------------------------------------------------------
 // Writing a scan
@@ -17,7 +18,8 @@ export interface NewImageInode {
   state: 'orphan' | 'deleted';
   /** Which sources named it: ils, orphan_chain, orphan_file (joined with +). */
   foundBy: readonly string[];
-  size: number | null;
+  /** i_size, exact: a bigint past 2^53 (stored as SQLite's signed 64 bits, see sqlU64). */
+  size: U64 | null;
   mode: number | null;
   uid: number | null;
   gid: number | null;
@@ -96,7 +98,7 @@ export function storeScan(db: Db, scan: NewScan): number {
       // Many rows per statement (10,000 deleted inodes: 75 -> 35 ms here), the file system's id written into them.
       const inodes = new BatchInsert(db, INSERT_INODE, `(${sqlInteger(fsId)}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       for (const inode of fs.inodes) {
-        inodes.add(inode.inode, inode.state, inode.foundBy.join('+'), inode.size, inode.mode, inode.mode === null ? null : modeString(inode.mode),
+        inodes.add(inode.inode, inode.state, inode.foundBy.join('+'), sqlU64(inode.size), inode.mode, inode.mode === null ? null : modeString(inode.mode),
           inode.uid, inode.gid, inode.nlink, inode.atime, inode.mtime, inode.ctime, inode.crtime, inode.dtime, inode.recoverable ? 1 : 0, inode.blocks, inode.lastName,
           inode.lastNameExact === null ? null : inode.lastNameExact ? 1 : 0);
       }
@@ -143,8 +145,8 @@ export interface LiveMatch {
   comm: string | null;
   fd: number | null;
   kind: string;
-  /** Size at snapshot time. */
-  size: number | null;
+  /** Size at snapshot time (exact). */
+  size: U64 | null;
 }
 
 export interface Correlation {
@@ -206,6 +208,7 @@ export function onAnotherDisk(match: Pick<LiveCandidate, 'dev' | 'boot_id'>, sha
 
 interface MatchRow extends LiveCandidate {
   image_inode_id: number;
+  size_text: string | null;
 }
 
 interface CorrelatableRow {
@@ -217,7 +220,8 @@ interface CorrelatableRow {
   device: string | null;
   inode: number;
   state: 'orphan' | 'deleted';
-  size: number | null;
+  size: U64 | null;
+  size_text?: string | null;
   crtime: number | null;
 }
 
@@ -245,7 +249,8 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
   };
   const matches = db
     .prepare(
-      `SELECT n.id AS image_inode_id, i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns, ${BOOT_OF_ITEM}
+      `SELECT n.id AS image_inode_id, i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns, ${BOOT_OF_ITEM},
+              ${exactText('i.size', 'size_text')}
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id
        JOIN deleted_items i ON i.inode = n.inode AND (i.fs_uuid = f.fs_uuid
          OR (f.device IS NOT NULL AND i.fs_uuid IS NULL AND i.dev = f.device AND i.snapshot_id IN (${THIS_BOOT})))
@@ -254,22 +259,25 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
     .all(bootNow, ...params) as MatchRow[];
   if (matches.length === 0) return [];
   const byInode = new Map<number, LiveCandidate[]>();
-  for (const { image_inode_id: id, ...match } of matches) {
+  for (const { image_inode_id: id, size_text: sizeText, ...found } of matches) {
+    const match = { ...found, size: readU64(found.size, sizeText) };
     const list = byInode.get(id);
     if (list === undefined) byInode.set(id, [match]);
     else list.push(match);
   }
   const rows = db
     .prepare(
-      `SELECT n.id AS image_inode_id, f.image_id, im.path AS image, f.offset_sectors, f.fs_uuid, f.device, n.inode, n.state, n.size, n.crtime
+      `SELECT n.id AS image_inode_id, f.image_id, im.path AS image, f.offset_sectors, f.fs_uuid, f.device, n.inode, n.state, n.size, n.crtime,
+              ${exactText('n.size', 'size_text')}
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
        ${where} ORDER BY f.image_id, f.offset_sectors, n.inode`,
     )
     .all(...params) as CorrelatableRow[];
   const result: Correlation[] = [];
-  for (const row of rows) {
-    const matched = byInode.get(row.image_inode_id);
+  for (const stored of rows) {
+    const matched = byInode.get(stored.image_inode_id);
     if (matched === undefined) continue;
+    const row = { ...stored, size: readU64(stored.size, stored.size_text ?? null) };
     // A device scanned: in this boot, an item on another device number (one that shares no bytes with
     // it) is on another disk: with the same UUID a clone's file, not this one, even when none is on
     // this device. A live file system whose mount is gone (umount -l) has no UUID, only its device.
@@ -311,7 +319,7 @@ function ambiguity(row: CorrelatableRow, live: readonly LiveCandidate[]): string
   if (processes.size > 1) reasons.push(`held by ${processes.size} processes`);
   if (snapshots.size > 1) reasons.push(`seen in ${snapshots.size} snapshots`);
   if (row.state === 'deleted') reasons.push('freed in the image (deleted, not open): the inode number may have been reused since the snapshot');
-  const sizes = new Set(live.map((match) => match.size).filter((size): size is number => size !== null));
+  const sizes = new Set(live.map((match) => match.size).filter((size): size is U64 => size !== null));
   if (row.size !== null && sizes.size > 0 && !sizes.has(row.size)) {
     reasons.push(`size ${row.size} in the image, ${[...sizes].join('/')} at snapshot time: changed since, or another file on a reused inode`);
   }
@@ -331,12 +339,13 @@ function ambiguity(row: CorrelatableRow, live: readonly LiveCandidate[]): string
  */
 export function liveItemsFor(db: Db, fsUuid: string | null, deviceId: string | null, inode: number): LiveCandidate[] {
   if (fsUuid === null && deviceId === null) return [];
-  return db
+  return (db
     .prepare(
-      `SELECT i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns, ${BOOT_OF_ITEM} FROM deleted_items i
+      `SELECT i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns, ${BOOT_OF_ITEM}, ${exactText('i.size', 'size_text')} FROM deleted_items i
        WHERE inode = ? AND (fs_uuid = ? OR ((fs_uuid IS NULL OR ? IS NULL) AND dev = ?)) ORDER BY snapshot_id DESC, pid, fd`,
     )
-    .all(inode, fsUuid, fsUuid, deviceId) as LiveCandidate[];
+    .all(inode, fsUuid, fsUuid, deviceId) as Array<LiveCandidate & { size_text: string | null }>)
+    .map(({ size_text: sizeText, ...candidate }) => ({ ...candidate, size: readU64(candidate.size, sizeText) }));
 }
 
 /** A complete /proc copy of a live item, as an image extraction is compared with it. */
@@ -369,7 +378,7 @@ export interface ImageInodeJson {
   fs_type: string | null;
   fs_uuid: string | null;
   inode: number;
-  size: number | null;
+  size: U64 | null;
   mode: number | null;
   uid: number | null;
   gid: number | null;
@@ -409,7 +418,7 @@ export interface ImageInodeRecord extends ImageInodeJson {
 }
 
 interface InodeRow {
-  id: number; image: string; offset_sectors: number; fs_type: string | null; fs_uuid: string | null; inode: number; size: number | null; mode: number | null;
+  id: number; image: string; offset_sectors: number; fs_type: string | null; fs_uuid: string | null; inode: number; size: number | null; size_text: string | null; mode: number | null;
   uid: number | null; gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; dtime: number | null; state: 'orphan' | 'deleted';
   recoverable: number; found_by: string; last_name: Buffer | null; last_name_exact: number | null; blocks: number | null; block_size: number | null; nlink: number | null;
   crtime: number | null;
@@ -438,7 +447,8 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
   const rows = db
     .prepare(
       `SELECT n.id, im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state,
-              n.recoverable, n.found_by, n.last_name, n.last_name_exact, n.blocks, f.block_size, n.nlink, n.crtime, f.partial AS fs_partial, f.error AS fs_error
+              n.recoverable, n.found_by, n.last_name, n.last_name_exact, n.blocks, f.block_size, n.nlink, n.crtime, f.partial AS fs_partial, f.error AS fs_error,
+              ${exactText('n.size', 'size_text')}
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
        WHERE im.id = ? ORDER BY f.offset_sectors, n.inode`,
     )
@@ -448,7 +458,7 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
     const correlation = correlations.get(row.id);
     return {
       image_inode_id: row.id,
-      image: displayText(row.image), offset_sectors: row.offset_sectors, fs_type: row.fs_type, fs_uuid: row.fs_uuid, inode: row.inode, size: row.size, mode: row.mode,
+      image: displayText(row.image), offset_sectors: row.offset_sectors, fs_type: row.fs_type, fs_uuid: row.fs_uuid, inode: row.inode, size: readU64(row.size, row.size_text), mode: row.mode,
       uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: row.dtime, state: row.state, recoverable: row.recoverable === 1,
       found_by: row.found_by, last_name: row.last_name === null ? null : displayBytes(row.last_name),
       last_name_b64: row.last_name === null ? null : row.last_name.toString('base64'),

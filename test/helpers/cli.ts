@@ -33,6 +33,14 @@ export function json<T>(result: CliResult): T {
   return JSON.parse(result.stdout) as T;
 }
 
+/**
+ * JSON whose integers past 2^53 (16 digits or more, a sign included) come back as their digits in a
+ * string: JSON.parse would round them, and an exact value is what the tests assert.
+ */
+export function parseExact<T>(text: string): T {
+  return JSON.parse(text.replace(/([:[,])(-?\d{16,})(?=[,}\]])/g, '$1"$2"')) as T;
+}
+
 /** The CLI started in the background (to be signalled): its output gathered, `exited` its exit code. */
 export interface RunningCli {
   child: ChildProcess;
