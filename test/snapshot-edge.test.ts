@@ -1077,3 +1077,50 @@ time.sleep(600)
   assert.equal(root.code, 0, root.stderr);
   assert.deepEqual([(JSON.parse(root.stdout) as { items: number }).items, root.stderr.includes('hidepid=')], [1, false]);
 });
+
+test('file times of 2^53 s or more (which node\'s stat rounds: 2^63 - 1 came out negative) are stored exactly, read again by one stat each; ordinary times cost no process (root)', async (t) => {
+  // tmpfs keeps any 64-bit time (ext4 stops in 2446).
+  const shm = makeTempDir('bigtime-files', '/dev/shm');
+  t.after(() => fs.rmSync(shm, { recursive: true, force: true }));
+  const { caseDir, pid } = await pythonHolder(t, 'bigtime', `
+import os, sys, time
+fds = []
+for name, times in (('xmax', (1700000000, 9223372036854775807)), ('x53', (-9007199254740993, 9007199254740993)), ('plain', (1700000000, 1700000001))):
+    path = os.path.join(sys.argv[2], name)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.write(fd, name.encode())
+    os.utime(fd, times)
+    os.unlink(path)
+    fds.append(fd)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`, [shm]);
+  const expected = [[3, '1700000000', '9223372036854775807'], [4, '-9007199254740993', '9007199254740993'], [5, '1700000000', '1700000001']];
+  for (const store of ['inline', 'thread']) {
+    const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)], { UNLINKED_STORE: store });
+    assert.equal(snapshot.code, 0, snapshot.stderr);
+    const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+    try {
+      const snapshotId = db.prepare('SELECT max(id) FROM snapshots').pluck().get();
+      assert.deepEqual(db.prepare(`SELECT fd, CAST(atime AS TEXT), CAST(mtime AS TEXT), typeof(mtime) FROM items WHERE snapshot_id = ? ORDER BY fd`).raw().all(snapshotId),
+        expected.map((row) => [...row, 'integer']), store);
+      // One stat per item node rounded, through its /proc link; none for the ordinary file.
+      assert.deepEqual(db.prepare(`SELECT argv FROM commands WHERE program = 'stat' ORDER BY id`).pluck().all().map((argv) => (JSON.parse(String(argv)) as string[]).at(-1)).slice(-2),
+        [`/proc/${pid}/fd/3`, `/proc/${pid}/fd/4`]);
+      assert.equal(db.prepare(`SELECT count(*) FROM commands WHERE program = 'stat' AND argv LIKE '%/fd/5"%'`).pluck().get(), 0);
+    } finally {
+      db.close();
+    }
+  }
+  // Every report writes them exactly: CSV and bodyfile as digits, HTML as text (not a rounded number).
+  const csv = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout.split('\r\n');
+  const header = (csv[0] ?? '').split(',');
+  const column = (name: string): number => header.indexOf(name);
+  assert.deepEqual(csv.slice(1).filter((line) => line.startsWith('live,') && line.split(',')[1] !== undefined).slice(0, 3).map((line) => {
+    const cells = line.split(',');
+    return [Number(cells[column('fd')]), cells[column('atime')], cells[column('mtime')]];
+  }), expected);
+  const body = runCli(caseDir, ['report', '--format', 'bodyfile', '--out', '-']).stdout.split('\n').filter((line) => line.includes('snapshot 1)'));
+  assert.deepEqual(body.map((line) => line.split('|').slice(7, 9)), expected.map(([, atime, mtime]) => [atime, mtime]));
+  assert.match(runCli(caseDir, ['report', '--format', 'html', '--out', '-']).stdout, /"9223372036854775807"/);
+});

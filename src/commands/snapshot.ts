@@ -60,7 +60,7 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
     const missing = options.pid === undefined ? 0 : summary.counts.processesVanished;
     // Files on a mount that did not answer were not examined, nor those of processes that could
     // not be read (not root, a security module) or that /proc hides: a deleted one may be missing.
-    return summary.unanswered.length === 0 && missing === 0 && summary.counts.processesUnreadable === 0 && !summary.viewLimited ? EXIT.ok : EXIT.partial;
+    return summary.unanswered.length === 0 && missing === 0 && summary.counts.processesUnreadable === 0 && !summary.viewLimited && summary.timesUnread === 0 ? EXIT.ok : EXIT.partial;
   } finally {
     kase.close();
   }

@@ -119,7 +119,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
     }
     // Files on a mount that did not answer were not examined, nor those of processes that could
     // not be read (not root, a security module) or that /proc hides: a deleted one may be missing.
-    return failed.length === 0 && reportFailures.length === 0 && snapshot.unanswered.length === 0 && snapshot.counts.processesUnreadable === 0 && !snapshot.viewLimited ? EXIT.ok : EXIT.partial;
+    return failed.length === 0 && reportFailures.length === 0 && snapshot.unanswered.length === 0 && snapshot.counts.processesUnreadable === 0 && !snapshot.viewLimited && snapshot.timesUnread === 0 ? EXIT.ok : EXIT.partial;
   } finally {
     kase.close();
   }

@@ -22,6 +22,7 @@ import { sweepCaptureLeftovers } from '../lsof/captures.js';
 import { coveredWarning, foreignPidNsWarning, hidepidWarning, readProcView, type ProcView } from './procView.js';
 import { listPids, walkPids } from './walk.js';
 import { workerFits } from '../util/addressSpace.js';
+import { readExactTimes } from './exactTimes.js';
 import { startWalkWatchdog } from './walkWatchdog.js';
 import type { ItemKind, UnreadableProcess, WalkCounts } from './types.js';
 import { caseFolder } from '../util/caseFolder.js';
@@ -51,6 +52,8 @@ export interface SnapshotSummary {
   unreadable: UnreadableProcess[];
   /** Processes left out by /proc itself (a mount over a /proc/PID, a PID namespace not the host's): said in the warnings (exit 3). */
   viewLimited: boolean;
+  /** Items whose times (2^53 s or more, which node rounds) could not be read again: stored null, said (exit 3). */
+  timesUnread: number;
 }
 
 export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promise<SnapshotSummary> {
@@ -127,6 +130,15 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     for (const pid of options.pids === undefined ? [] : pids.filter((leader) => !stored.has(leader) && leader !== process.pid && !hidden.some((covered) => covered.pid === leader))) {
       warnings.push(`--pid ${pid}: no such process, or it exited before the walk read it${view.hidepid === null ? '' : `, or /proc hides it (hidepid=${view.hidepid.mode})`}: not in this snapshot`);
     }
+    // Times node's stat rounded (2^53 s or more either way): read again exactly, one stat process per
+    // such item (none on an ordinary host), stored over the walk's nulls in the same transaction.
+    let timesUnread = 0;
+    if (walk.roundedTimes.length > 0) {
+      const exact = await readExactTimes(walk.roundedTimes, store.record);
+      walk.exactTimes = exact.times;
+      timesUnread = exact.warnings.length;
+      warnings.push(...exact.warnings);
+    }
     store.walked(walk);
     warnings.push(...walk.warnings);
     if (options.pids === undefined) {
@@ -169,7 +181,7 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     uncommittedCapture = null;
     // Captures of snapshots killed (SIGKILL) before they were stored: no row names them, their PID is gone.
     sweepCaptureLeftovers(kase.db, path.join(kase.paths.dir, 'lsof'));
-    return { snapshotId: committed.snapshotId, counts: walk.counts, items: committed.items, itemsByKind: committed.itemsByKind, lsofStatus, crossCheck, warnings, unanswered, viewLimited, unreadable: walk.unreadable };
+    return { snapshotId: committed.snapshotId, counts: walk.counts, items: committed.items, itemsByKind: committed.itemsByKind, lsofStatus, crossCheck, warnings, unanswered, viewLimited, unreadable: walk.unreadable, timesUnread };
   } catch (error) {
     uncommittedCapture?.unhook();
     uncommittedCapture?.remove();

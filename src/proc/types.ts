@@ -97,10 +97,13 @@ export interface LiveItem {
   mode: number;
   uid: number;
   gid: number;
-  /** Seconds since the epoch, from the stat of the open file. */
-  atime: number;
-  mtime: number;
-  ctime: number;
+  /**
+   * Seconds since the epoch, from the stat of the open file; null where node could not give it
+   * exactly (2^53 s or more either way: see RoundedTimes), until the walk's caller reads it again.
+   */
+  atime: number | null;
+  mtime: number | null;
+  ctime: number | null;
   /**
    * Birth time (statx btime) in nanoseconds since the epoch, as decimal text; null where the file
    * system keeps none. With dev and inode it tells this file from a later one given the same inode
@@ -128,6 +131,34 @@ export interface WalkCounts {
   fdsVanished: number;
 }
 
+/**
+ * An item whose file has a time of 2^53 s or more (either way: set with touch -d @9223372036854775807,
+ * or by a file system's garbage): node 20's stat hands tv_sec through a double, so its seconds are not
+ * the kernel's (2^63 - 1 comes out as -2^63). Its times are stored null by the walk, and read again
+ * exactly by coreutils stat of `file` (exactTimes.ts), once per such item, before the snapshot is stored.
+ */
+export interface RoundedTimes {
+  pid: number;
+  kind: ItemKind;
+  fd: number | null;
+  mapRange: string | null;
+  /** The /proc link the walk stat'ed: /proc/PID/fd/N, /proc/PID/map_files/RANGE, /proc/PID/exe. */
+  file: string;
+  dev: string;
+  inode: U64;
+}
+
+/** The exact times of a RoundedTimes item (seconds: a bigint past 2^53), or null each where they could not be read. */
+export interface ExactTimes {
+  pid: number;
+  kind: ItemKind;
+  fd: number | null;
+  mapRange: string | null;
+  atime: number | bigint | null;
+  mtime: number | bigint | null;
+  ctime: number | bigint | null;
+}
+
 export interface WalkResult {
   processes: ProcessRecord[];
   fds: FdColumns;
@@ -138,6 +169,10 @@ export interface WalkResult {
   warnings: string[];
   /** The processes counted in processesUnreadable, in walk order: the first UNREADABLE_LISTED of them (the count says how many in all). */
   unreadable: UnreadableProcess[];
+  /** Items whose times node rounded: read again by the caller (the walk runs no program). */
+  roundedTimes: RoundedTimes[];
+  /** What that reading found, set by the caller before the walk is stored: written over the nulls. */
+  exactTimes?: ExactTimes[];
 }
 
 /** A process (or a thread with an fd table of its own: its TID) that could not be fully read, and why (processes.read_error). */

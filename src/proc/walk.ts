@@ -30,9 +30,10 @@ interface StatLite {
   nlink: number;
   uid: number;
   gid: number;
-  atime: number;
-  mtime: number;
-  ctime: number;
+  /** Seconds; null where node's stat could not give them exactly (2^53 s or more either way: see RoundedTimes). */
+  atime: number | null;
+  mtime: number | null;
+  ctime: number | null;
   /** The birth time (ns text, null: none kept) when the stat was an exact one; undefined when not read. */
   btimeNs?: string | null;
 }
@@ -47,6 +48,7 @@ function emptyWalk(): WalkResult {
     counts: { processesSeen: 0, processesVanished: 0, processesUnreadable: 0, processesUnreadableOwn: 0, processesUnreadableOwnMaps: 0, fdsSeen: 0, fdsVanished: 0 },
     warnings: [],
     unreadable: [],
+    roundedTimes: [],
   };
 }
 
@@ -240,7 +242,11 @@ function walkProcess(
     const view = ownView();
     return view !== null && check(view);
   };
-  const makeItem = (kind: ItemKind, stat: StatLite, itemPath: RawBytes, extra: Partial<LiveItem>): LiveItem => {
+  /** `file`: the /proc link stat'ed (absolute), read again when node could not give its times exactly. */
+  const makeItem = (kind: ItemKind, stat: StatLite, itemPath: RawBytes, file: string, extra: Partial<LiveItem>): LiveItem => {
+    if (stat.atime === null || stat.mtime === null || stat.ctime === null) {
+      result.roundedTimes.push({ pid, kind, fd: extra.fd ?? null, mapRange: extra.mapRange ?? null, file, dev: stat.dev, inode: stat.ino });
+    }
     const mntId = extra.mntId ?? null;
     let mount = nsMounts === null ? null : nsMounts.find(mntId, stat.dev, itemPath);
     if ((mount === null || (mntId !== null && mount.mntId !== mntId)) && ownView() !== null) mount = ownView()?.find(mntId, stat.dev, itemPath) ?? mount;
@@ -307,7 +313,7 @@ function walkProcess(
       record.exeDev = exeStat.dev;
       record.exeInode = exeStat.ino;
       if (exeStat.nlink === 0 && isRegular(exeStat.mode)) {
-        const item = makeItem('exe', exeStat, exeName === null ? '' : stripDeleted(exeName), { btimeNs: birthOf(`${files}/exe`, exeStat, progress, pid, -1, WHAT_EXE) });
+        const item = makeItem('exe', exeStat, exeName === null ? '' : stripDeleted(exeName), `${files}/exe`, { btimeNs: birthOf(`${files}/exe`, exeStat, progress, pid, -1, WHAT_EXE) });
         result.items.push(item);
         if (exeName === null) unnamedExe = item;
       }
@@ -402,7 +408,7 @@ function walkProcess(
     const mntId = info?.mntId ?? null;
     fds.add(pid, fd, target, stat, pos, flags, mntId);
     const kind = classifyFd(target, flags, mntId, known);
-    result.items.push(makeItem(kind, stat, stripDeleted(target), { fd, pos, flags, mntId, btimeNs: birthOf(fdPath, stat, progress, pid, fd, WHAT_FD) }));
+    result.items.push(makeItem(kind, stat, stripDeleted(target), `${files}/fd/${fd}`, { fd, pos, flags, mntId, btimeNs: birthOf(fdPath, stat, progress, pid, fd, WHAT_FD) }));
   }
 
   if (unreadableFds > 0) errors.push(`fd: EACCES on ${unreadableFds} of ${fdNames?.length ?? 0} fds`);
@@ -472,7 +478,7 @@ function walkProcess(
     // mountinfo does not list is a file: on overlayfs or btrfs (device numbers of their own), or on a
     // file system unmounted lazily (`umount -l`) while the mapping stays.
     if (!isMemfd && !listedDev && KERNEL_OBJECTS.test(itemPath)) continue;
-    result.items.push(makeItem(isMemfd ? 'memfd' : 'map', stat, itemPath, { mapRange: entry.range, btimeNs: birthOf(mapFilesDir + entry.range, stat, progress, pid, -1, WHAT_MAP) }));
+    result.items.push(makeItem(isMemfd ? 'memfd' : 'map', stat, itemPath, `${files}/map_files/${entry.range}`, { mapRange: entry.range, btimeNs: birthOf(mapFilesDir + entry.range, stat, progress, pid, -1, WHAT_MAP) }));
   }
   for (const [code, count] of unreadableMaps) errors.push(`map_files: ${code} on ${count} mapping${count === 1 ? '' : 's'}`);
   for (const [mount, count] of leftHere) errors.push(`${count} files not examined: ${describeUnanswered(mount)} did not answer a stat`);
@@ -796,13 +802,14 @@ function ringHeldFiles(fdinfo: string, holder: string, fd: number, result: WalkR
 function statLite(file: string, exact = false): StatLite | undefined {
   const stat = exact ? undefined : fs.statSync(file, STAT_OPTIONS);
   if (!exact && stat === undefined) return undefined;
-  // Overlayfs (xino) and some network file systems hand out inode numbers past 2^53.
-  if (stat === undefined || !Number.isSafeInteger(stat.ino) || !Number.isSafeInteger(stat.size)) {
+  // Overlayfs (xino) and some network file systems hand out inode numbers past 2^53; a time whose
+  // milliseconds pass 2^53 (past year 287,000) is no longer exact as a number of them.
+  if (stat === undefined || !Number.isSafeInteger(stat.ino) || !Number.isSafeInteger(stat.size) || !exactAsMs(stat.atimeMs) || !exactAsMs(stat.mtimeMs) || !exactAsMs(stat.ctimeMs)) {
     const exact = fs.statSync(file, EXACT_STAT_OPTIONS);
     if (exact === undefined) return undefined;
     return {
       dev: devString(exact.dev), ino: u64(exact.ino), mode: Number(exact.mode), size: u64(exact.size), nlink: Number(exact.nlink),
-      uid: Number(exact.uid), gid: Number(exact.gid), atime: Number(floorSeconds(exact.atimeNs)), mtime: Number(floorSeconds(exact.mtimeNs)), ctime: Number(floorSeconds(exact.ctimeNs)),
+      uid: Number(exact.uid), gid: Number(exact.gid), atime: exactSeconds(exact.atimeNs), mtime: exactSeconds(exact.mtimeNs), ctime: exactSeconds(exact.ctimeNs),
       btimeNs: birthTimeNs(exact, 'known'),
     };
   }
@@ -810,6 +817,21 @@ function statLite(file: string, exact = false): StatLite | undefined {
     dev: devOf(stat.dev), ino: stat.ino, mode: stat.mode, size: stat.size, nlink: stat.nlink,
     uid: stat.uid, gid: stat.gid, atime: Math.floor(stat.atimeMs / 1000), mtime: Math.floor(stat.mtimeMs / 1000), ctime: Math.floor(stat.ctimeMs / 1000),
   };
+}
+
+/** Milliseconds a double holds exactly (and the seconds floored from them with them). */
+function exactAsMs(ms: number): boolean {
+  return Math.abs(ms) < 2 ** 53;
+}
+
+/**
+ * The seconds of a time from node's bigint stat, or null from 2^53 s on (either way): node 20 hands
+ * tv_sec through a double before it makes the bigint (2^53 + 1 s comes out as 2^53, 2^63 - 1 as
+ * -2^63), so those seconds are not the kernel's. The caller reads them again (RoundedTimes).
+ */
+function exactSeconds(ns: bigint): number | null {
+  const seconds = Number(floorSeconds(ns));
+  return Math.abs(seconds) < 2 ** 53 ? seconds : null;
 }
 
 /**

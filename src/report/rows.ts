@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Db } from '../store/db.js';
 import { displayBytes, displayCmdline, displayText } from '../util/bytes.js';
 import { SHOWN_INODES, bornSecond, correlate, heldByText, sameFilesystemScans } from '../store/images.js';
-import { exactText, readU64, type U64 } from '../util/u64.js';
+import { exactSignedText, exactText, readI64, readU64, type U64 } from '../util/u64.js';
 
 
 /** A live item with no copy attempt at all (a report written before the copies, or recover never run). */
@@ -29,9 +29,10 @@ export interface Finding {
   mode: number | null;
   uid: number | null;
   gid: number | null;
-  atime: number | null;
-  mtime: number | null;
-  ctime: number | null;
+  /** Seconds since the epoch: a bigint past 2^53 either way (a live file's time set to 2^63 - 1, say). */
+  atime: number | bigint | null;
+  mtime: number | bigint | null;
+  ctime: number | bigint | null;
   dtime: number | null;
   /** Creation (birth) time, where the file system keeps it: an image inode's, a live file's statx birth time; else null. */
   crtime: number | null;
@@ -78,6 +79,7 @@ interface LiveRow {
   fd: number | null; path: Buffer; dev: string | null; inode: number | null; size: number | null; mode: number | null; uid: number | null;
   gid: number | null; atime: number | null; mtime: number | null; ctime: number | null; mount_point: Buffer | null; fs_type: string | null;
   fs_uuid: string | null; btime_ns: string | null; snapshot_source: string; in_proc: number; in_lsof: number; lsof_note: string | null; inode_text: string | null; size_text: string | null; thread_of: number | null;
+  atime_text: string | null; mtime_text: string | null; ctime_text: string | null;
   read_error: string | null;
   r_output: string | null; r_bytes: number | null; r_sha256: string | null; r_complete: number | null; r_note: string | null;
 }
@@ -111,6 +113,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
     SELECT i.id, i.snapshot_id, s.host, s.source AS snapshot_source, i.pid, i.start_time, i.comm, i.kind, i.fd, i.path, i.dev, i.inode, i.size, i.mode, i.uid, i.gid,
            i.atime, i.mtime, i.ctime, i.btime_ns, i.mount_point, i.fs_type, i.fs_uuid, i.in_proc, i.in_lsof, i.lsof_note,
            ${exactText('i.inode', 'inode_text')}, ${exactText('i.size', 'size_text')},
+           ${exactSignedText('i.atime', 'atime_text')}, ${exactSignedText('i.mtime', 'mtime_text')}, ${exactSignedText('i.ctime', 'ctime_text')},
            r.output AS r_output, r.bytes AS r_bytes, r.sha256 AS r_sha256, r.complete AS r_complete, r.note AS r_note, p.thread_of,
            CASE WHEN length(i.path) = 0 THEN p.read_error END AS read_error
     FROM items i JOIN snapshots s ON s.id = i.snapshot_id
@@ -139,7 +142,8 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
     yield {
       finding: 'live', id: row.id, snapshot_id: row.snapshot_id, host: displayText(row.host), pid: row.pid, start_time: row.start_time, comm: row.comm,
       kind: row.kind, fd: row.fd, path: displayBytes(row.path), path_b64: row.path.toString('base64'), dev: row.dev, inode: readU64(row.inode, row.inode_text),
-      size: readU64(row.size, row.size_text), mode: row.mode, uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: null, crtime: bornSecond(row.btime_ns),
+      size: readU64(row.size, row.size_text), mode: row.mode, uid: row.uid, gid: row.gid,
+      atime: readI64(row.atime, row.atime_text), mtime: readI64(row.mtime, row.mtime_text), ctime: readI64(row.ctime, row.ctime_text), dtime: null, crtime: bornSecond(row.btime_ns),
       mount_point: row.mount_point === null ? null : displayBytes(row.mount_point), fs_type: row.fs_type, fs_uuid: row.fs_uuid, source: sources,
       // A copy refused before it started (no room, another file system, a process gone) left no file: not copied.
       status: row.r_complete === null || (row.r_complete === 0 && row.r_output === null) ? 'not copied' : row.r_complete ? 'complete' : 'incomplete',

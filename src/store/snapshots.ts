@@ -143,6 +143,13 @@ export class WalkWriter {
     this.fds.flush();
     this.maps.flush();
     this.items.flush();
+    // Times node rounded, read again by the walk's caller (exactTimes.ts): exact, or null as the walk left them.
+    if (walk.exactTimes !== undefined && walk.exactTimes.length > 0) {
+      const setTimes = this.db.prepare(
+        `UPDATE items SET atime = ?, mtime = ?, ctime = ? WHERE snapshot_id = ? AND pid = ? AND kind = ? AND fd IS ? AND map_range IS ? AND in_proc = 1`,
+      );
+      for (const t of walk.exactTimes) setTimes.run(t.atime, t.mtime, t.ctime, this.snapshotId, t.pid, t.kind, t.fd, t.mapRange);
+    }
     const insertMount = this.db.prepare(
       `INSERT OR IGNORE INTO mounts (snapshot_id, mnt_ns, mnt_id, parent_id, dev, root, mount_point, fs_type, source, fs_uuid, options, super_options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );

@@ -24,6 +24,19 @@ export function readU64(value: U64 | null, text: string | null): U64 | null {
   return text === null ? value : u64(BigInt(text));
 }
 
+/**
+ * SQL reading a signed 64-bit column (a file's time in seconds: 2^63 - 1 can be set with touch) as its
+ * exact text where a JS number cannot hold it (past 2^53 either way), NULL otherwise. Read beside it.
+ */
+export function exactSignedText(column: string, alias: string): string {
+  return `CASE WHEN ${column} NOT BETWEEN -9007199254740991 AND 9007199254740991 THEN CAST(${column} AS TEXT) END AS ${alias}`;
+}
+
+/** A signed 64-bit column read back: the number as it came, or the exact bigint from its text (see exactSignedText). */
+export function readI64(value: number | null, text: string | null): number | bigint | null {
+  return text === null ? value : BigInt(text);
+}
+
 /** JSON text in which bigints are written as exact numbers (JSON.stringify refuses them). */
 export function jsonText(value: unknown): string {
   try {
