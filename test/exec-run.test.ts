@@ -189,3 +189,17 @@ test('a program not on PATH (a responder\'s PATH of a trusted toolkit) is run fr
   assert.deepEqual(onPath.paths, onPath.paths.map(({ program }) => ({ program, path: path.join(toolkit, program) })));
   assert.deepEqual(['fls', 'fsstat', 'ils', 'mmls'].filter((program) => onPath.paths.some((row) => row.program === program)), ['fls', 'fsstat', 'ils', 'mmls']);
 });
+
+test('snapshot --json: a program taken from outside PATH (lsof) is in its `warnings` as on stderr, every warning line said in order (root)', (t) => {
+  const dir = makeTempDir('outside-path-json');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const lsof = execFileSync('sh', ['-c', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v lsof'], { encoding: 'utf8' }).trim();
+  const nodeOnly = path.join(dir, 'node-only');
+  fs.mkdirSync(nodeOnly);
+  fs.symlinkSync(process.execPath, path.join(nodeOnly, 'node'));
+  const result = spawnSync(path.join(nodeOnly, 'node'), [cliPath, '--case', path.join(dir, 'case'), 'snapshot', '--pid', String(process.pid), '--json', '-q'], { encoding: 'utf8', env: { PATH: nodeOnly } });
+  assert.equal(result.status, 0, result.stderr);
+  const said = result.stderr.split('\n').filter((line) => line.startsWith('warning: ')).map((line) => line.slice('warning: '.length));
+  assert.equal(said[0], `lsof is not on PATH: using ${lsof}, from the directories unlinked looks in after PATH; put a copy you trust on PATH to run that one instead`);
+  assert.deepEqual((JSON.parse(result.stdout) as { warnings: string[] }).warnings, said);
+});

@@ -12,6 +12,8 @@ export interface CommandContext {
   info(text: string): void;
   /** stderr: warnings are shown even with -q. */
   warn(text: string): void;
+  /** Every warning said so far, in order (a JSON's `warnings` holds them all, those of run() too). */
+  readonly warned: readonly string[];
   /** stderr: only with -v. */
   debug(text: string): void;
   /** Progress lines go to stderr only when it is a TTY and not -q. */
@@ -33,6 +35,7 @@ export function makeContext(globals: GlobalOptions, streams: { stdout: NodeJS.Wr
   const quiet = globals.quiet === true;
   const verbose = globals.verbose === true;
   const isTty = streams.stderr.isTTY === true;
+  const warned: string[] = [];
   return {
     caseDir: globals.case,
     json: globals.json === true,
@@ -45,8 +48,10 @@ export function makeContext(globals: GlobalOptions, streams: { stdout: NodeJS.Wr
       if (!quiet) streams.stderr.write(`${text}\n`);
     },
     warn: (text) => {
+      warned.push(text);
       streams.stderr.write(`warning: ${text}\n`);
     },
+    warned,
     debug: (text) => {
       if (verbose) streams.stderr.write(`${text}\n`);
     },

@@ -50,7 +50,8 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
           items_by_kind: summary.itemsByKind,
           lsof: summary.lsofStatus,
           cross_check: summary.crossCheck === null ? null : { both: summary.crossCheck.both, proc_only: summary.crossCheck.procOnly, lsof_only: summary.crossCheck.lsofOnly },
-          warnings,
+          // Each line said on stderr: the snapshot's, and those said before it (a program taken from outside PATH).
+          warnings: [...ctx.warned],
           unanswered_mounts: summary.unanswered.length,
         }),
       );

@@ -28,12 +28,8 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
   // A /proc that is no procfs, or another PID namespace's: refused before the case is touched.
   const view = readProcView();
   const kase = openCase(ctx.caseDir, { create: true });
-  // Every warning of every step, on stderr and in the JSON's `warnings`: why the exit is 3.
-  const warnings: string[] = [];
-  const warn = (message: string): void => {
-    warnings.push(message);
-    ctx.warn(message);
-  };
+  // Every warning of every step, on stderr and in the JSON's `warnings` (ctx.warned): why the exit is 3.
+  const warn = (message: string): void => ctx.warn(message);
   try {
     const snapshot = await takeSnapshot(kase, { view, lsof: options.lsof !== false });
     for (const warning of [...snapshot.warnings, ...unreadableWarnings(snapshot.counts, snapshot.unreadable)]) warn(warning);
@@ -113,7 +109,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
           case: kase.paths.dir,
           elapsed_s: Number(seconds),
           unanswered_mounts: snapshot.unanswered.length,
-          warnings,
+          warnings: [...ctx.warned],
         }),
       );
     }
