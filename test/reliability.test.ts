@@ -378,3 +378,18 @@ test('resource limits: under ulimit -v 1500000, image scan and image extract are
   assert.deepEqual([items.filter((item) => item.snapshot_id === 1).length, items.filter((item) => item.snapshot_id === 2).length], [1, 30_000]);
   assert.deepEqual(items.find((item) => item.snapshot_id === 1)?.path, `${dir}/held.txt`);
 });
+
+test('--help and --version onto a stdout that cannot take them (/dev/full): one line, exit 1; onto a pipe: exit 0', () => {
+  const devFull = fs.openSync('/dev/full', 'w');
+  try {
+    for (const args of [['--help'], ['--version'], ['image', 'scan', '--help'], ['help']]) {
+      const result = spawnSync(process.execPath, [cliPath, ...args], { stdio: ['ignore', devFull, 'pipe'], encoding: 'utf8' });
+      assert.deepEqual([result.status, result.stderr], [1, 'unlinked: cannot write the output to stdout: ENOSPC (no space left on device)\n'], args.join(' '));
+    }
+  } finally {
+    fs.closeSync(devFull);
+  }
+  const piped = spawnSync(process.execPath, [cliPath, '--version'], { encoding: 'utf8' });
+  assert.deepEqual([piped.status, piped.stderr], [0, '']);
+  assert.match(piped.stdout, /^\d+\.\d+\.\d+\n$/);
+});

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { CommanderError } from 'commander';
 import { EXIT, UnlinkedError, errnoCode, oneLine } from '../errors.js';
 import { buildProgram } from './program.js';
-import { watchStdout } from './stdout.js';
+import { settleStdout, stdoutFailure, watchStdout } from './stdout.js';
 import { leaveDeletedCwd } from '../util/cwd.js';
 import { BUSY_TIMEOUT_MS } from '../store/busy.js';
 import { displayBytes } from '../util/bytes.js';
@@ -38,7 +38,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv], { from: 'user' });
     return (program as unknown as { exitCodeResult?: number }).exitCodeResult ?? EXIT.ok;
   } catch (error) {
-    return reportError(error, argv.includes('-v') || argv.includes('--verbose'));
+    const verbose = argv.includes('-v') || argv.includes('--verbose');
+    if (error instanceof CommanderError && error.exitCode === 0) {
+      // Help and version text are output too: one that could not be written (> /dev/full) is said.
+      await settleStdout();
+      const lost = stdoutFailure(null, false);
+      if (lost !== null) return reportError(lost, verbose);
+    }
+    return reportError(error, verbose);
   }
 }
 
