@@ -1042,5 +1042,8 @@ test('an i_mode whose file type bits are no file type (0170644) keeps its whole 
   const named = untouched(image, fresh, ['image', 'extract', image, '--inode', '15', '--json']);
   assert.equal(named.code, 0, named.stderr);
   assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.bytes, copy.sha256, copy.complete]), [[21, sha256(contents[3] ?? Buffer.alloc(0)), true]]);
-  assert.match(named.stderr, /^inode 15 has mode 0170644, whose file type bits \(0170000\) are no valid file type \(a corrupt or crafted i_mode\)$/m);
+  // Said as the scan says it: a warning (-q does not hide it).
+  assert.match(named.stderr, /^warning: sector 0: inode 15 has mode 0170644, whose file type bits \(0170000\) are no valid file type \(a corrupt or crafted i_mode\): the mode is kept as it is$/m);
+  const quiet = untouched(image, imageWorkDirs(t, 'badtype-quiet').caseDir, ['image', 'extract', image, '--inode', '15', '-q']);
+  assert.match(quiet.stderr, /^warning: sector 0: inode 15 has mode 0170644/m);
 });

@@ -94,6 +94,7 @@ function storedScanProblems(db: Db, imageId: number, offset: number | undefined)
 /** --inode N...: from the newest scan when it lists them, else described by debugfs at the one file system of the image (or --offset). */
 export async function namedTargets(db: Db, source: ImageSource, inodes: readonly number[], offset: number | undefined, recorder: CommandRecorder, workDir: string): Promise<TargetChoice> {
   const notes: string[] = [];
+  const warnings: string[] = [];
   checkOffset(source, offset);
   const imageId = currentScanId(db, source);
   const records = imageId === null ? [] : imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
@@ -131,7 +132,8 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       const described = byInode.get(inode);
       const rawMode = rawModes.get(inode);
       const invalidType = rawMode !== undefined && (rawMode & 0o170000) !== 0;
-      if (invalidType) notes.push(`inode ${inode} has mode 0${rawMode.toString(8)}, whose file type bits (0${(rawMode & 0o170000).toString(8)}) are no valid file type (a corrupt or crafted i_mode)`);
+      // Said as image scan says it: a warning, not a note -q hides.
+      if (invalidType) warnings.push(`sector ${at}: inode ${inode} has mode 0${rawMode.toString(8)}, whose file type bits (0${(rawMode & 0o170000).toString(8)}) are no valid file type (a corrupt or crafted i_mode): the mode is kept as it is`);
       // Its whole i_mode, and (a type that is none, not none at all) not taken for an inode never used.
       const stat = described === undefined || rawMode === undefined ? described : { ...described, mode: rawMode, type: invalidType ? 'invalid type' : described.type };
       if (stat === undefined) notes.push(`debugfs could not describe inode ${inode}: its size is unknown`);
@@ -161,7 +163,7 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       });
     }
   }
-  return { targets: inodes.filter((inode, index) => inodes.indexOf(inode) === index).map((inode) => targets.get(inode)).filter((target): target is ExtractTarget => target !== undefined), notes, warnings: [], partial: false };
+  return { targets: inodes.filter((inode, index) => inodes.indexOf(inode) === index).map((inode) => targets.get(inode)).filter((target): target is ExtractTarget => target !== undefined), notes, warnings, partial: false };
 }
 
 /**
