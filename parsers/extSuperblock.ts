@@ -1,13 +1,16 @@
 // The ext2/3/4 superblock (1024 bytes at byte 1024 of the file system), read straight from the
 // image: the UUID blkid shows, the orphan chain head and the orphan_file inode, which fsstat 4.11.1
 // does not print. Offsets from struct ext4_super_block (linux fs/ext4/ext4.h).
+import { uuidText } from './types.js';
+
 export interface ExtSuperblock {
   inodesCount: number;
   /** s_blocks_count (with its high half on a 64bit file system): the file system's length in blocks. */
   blocksCount: number;
   blockSize: number;
   inodeSize: number;
-  uuid: string;
+  /** s_uuid; null when it is the nil UUID (all zeros: `tune2fs -U clear`): no UUID. */
+  uuid: string | null;
   /** s_volume_name as UTF-8 when it is valid UTF-8, else null (see volumeNameBytes). */
   volumeName: string | null;
   /** The raw bytes, up to the first NUL: a name is bytes, shown with displayBytes. */
@@ -93,13 +96,12 @@ export function parseExtSuperblock(block: Buffer): ExtSuperblock | null {
   };
   const volumeNameBytes = bytes(0x78, 16);
   const lastMountPointBytes = bytes(0x88, 64);
-  const hex = block.subarray(0x68, 0x78).toString('hex');
   return {
     inodesCount: block.readUInt32LE(0x00),
     blocksCount: block.readUInt32LE(0x04) + ((incompat & INCOMPAT_64BIT) !== 0 ? block.readUInt32LE(0x150) * 2 ** 32 : 0),
     blockSize: 1024 << logBlockSize,
     inodeSize: block.readUInt16LE(0x58) || 128,
-    uuid: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+    uuid: uuidText(block.subarray(0x68, 0x78)),
     volumeName: strictUtf8(volumeNameBytes),
     volumeNameBytes,
     lastMountPoint: strictUtf8(lastMountPointBytes),

@@ -59,3 +59,17 @@ export function parseTskOff(text: string): U64 | null {
   const value = BigInt(text);
   return value < MIN_I64 || value > MAX_I64 ? null : u64(value);
 }
+
+/** The nil UUID: what `tune2fs -U clear` writes, and what a file system made without a UUID holds. */
+export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * A file system UUID's 16 bytes as blkid writes them (8-4-4-4-12 lowercase hex), or null for the nil
+ * UUID: no UUID at all (blkid reports none, udev makes no by-uuid link), never an identity that two
+ * unrelated file systems could be matched by.
+ */
+export function uuidText(bytes: Buffer): string | null {
+  const hex = bytes.toString('hex');
+  const text = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return text === NIL_UUID ? null : text;
+}

@@ -13,7 +13,7 @@ import { firstLine } from './helpers/lines.js';
 import { killed } from './helpers/fuse.js';
 import { json, runCli } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
-import { makeDeletedImage, sha256File } from './helpers/images.js';
+import { debugfsBuilt, makeDeletedImage, sha256File } from './helpers/images.js';
 import { loopFs, loopFsFor, type LoopDevice } from './helpers/loopfs.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 import type { ImageInodeJson } from '../src/store/images.js';
@@ -182,6 +182,68 @@ test('The Sleuth Kit missing: one line naming the package, exit 1, nothing store
     assert.equal((db.prepare('SELECT count(*) AS n FROM images').get() as { n: number }).n, 0);
     db.close();
   }
+});
+
+test('a file system without UUID (tune2fs -U clear) has none (null), never the nil one: its live item is matched on that very device only, never with an unrelated image without UUID, and a case that stored the nil UUID reads it as none (root)', async (t) => {
+  const dir = makeTempDir('nil-uuid');
+  const caseDir = makeTempDir('nil-uuid-case', '/dev/shm');
+  const device = loopFs({ dir, sizeMiB: 16, mkfsArgs: ['-U', 'clear'] });
+  const content = crypto.randomBytes(20_000);
+  const holder = await startHolder(device.mountPoint, [{ kind: 'fd', name: 'f', content }]);
+  t.after(async () => {
+    await holder.stop();
+    device.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  assert.match(run('dumpe2fs', ['-h', device.loop]), /^Filesystem UUID: +<none>$/m);
+  assert.equal(holder.files[0]?.inode, 12);
+  run('sync', ['-f', device.mountPoint]);
+  const rdev = fs.statSync(device.loop).rdev;
+  const dev = `${Math.floor(rdev / 256) & 0xfff}:${rdev & 0xff}`;
+  const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]);
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.deepEqual(items.map((item) => [item.dev, item.inode, item.fs_uuid]), [[dev, 12, null]]);
+  const itemId = items[0]?.id;
+  const [recovered] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--json']));
+  assert.deepEqual([recovered?.item_id, recovered?.sha256], [itemId, sha256(content)]);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.deepEqual(db.prepare('SELECT fs_uuid FROM mounts WHERE dev = ?').all(dev), [{ fs_uuid: null }]);
+  db.close();
+
+  // Another file system without UUID, never mounted here, with an orphan at the same inode number: not the held file.
+  const otherContent = crypto.randomBytes(20_000);
+  const other = debugfsBuilt(fs.mkdtempSync(path.join(dir, 'other-')), ['mkfs.ext4', '-U', 'clear'], { x: otherContent }, 'unlink x\nsif <12> links_count 0\nssv last_orphan 12\n');
+  const scan = runCli(caseDir, ['image', 'scan', other, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.fs_uuid, entry.live, entry.live_ambiguous]), [[12, 'orphan', null, [], false]]);
+  assert.match(scan.stderr, /^warning: sector 0: the file system has no UUID \(the nil UUID, all zeros: tune2fs -U clear, or made without one\): it cannot be matched with live items except as the same device \(a live item of this boot on the very block device scanned\); this is no block device: no live item is matched with its inodes$/m);
+  assert.match(scan.stderr, /^sector 0: ext4 \(no UUID\): 1 orphan \(1 recoverable\), 0 deleted \(0 recoverable\)$/m);
+  assert.doesNotMatch(scan.stderr, /held open/);
+  const [fromOther] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', other, '--inode', '12', '--json']));
+  assert.deepEqual([fromOther?.sha256, fromOther?.complete, fromOther?.live_item_id, fromOther?.live_sha256_match, fromOther?.note], [sha256(otherContent), true, null, null, null]);
+
+  // The very device: its item of this boot is matched by MAJ:MIN.
+  const onDevice = runCli(caseDir, ['image', 'scan', device.loop, '--json']);
+  assert.equal(onDevice.code, 3, 'a mounted device: partly done');
+  assert.deepEqual(json<ImageInodeJson[]>(onDevice).map((entry) => [entry.inode, entry.fs_uuid, entry.live.map((match) => match.item_id), entry.live_ambiguous]), [[12, null, [itemId], false]]);
+  assert.match(onDevice.stderr, new RegExp(`^warning: sector 0: the file system has no UUID \\(the nil UUID, all zeros: tune2fs -U clear, or made without one\\): it cannot be matched with live items except as the same device: only live items of this boot on ${dev} itself are matched with its inodes$`, 'm'));
+  assert.match(onDevice.stderr, new RegExp(`^inode 12 at sector 0 was held open by pid ${holder.pid} \\(python3\\) fd \\d+ in snapshot 1$`, 'm'));
+  const [fromDevice] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', device.loop, '--inode', '12', '--json']));
+  assert.deepEqual([fromDevice?.sha256, fromDevice?.live_item_id, fromDevice?.live_sha256_match], [sha256(content), itemId, true]);
+
+  // A case an older unlinked made stored the nil UUID on both sides: read as none (migration 10), so the two are not matched.
+  const old = new Database(path.join(caseDir, 'case.sqlite'));
+  old.exec(`UPDATE items SET fs_uuid = '00000000-0000-0000-0000-000000000000'; UPDATE mounts SET fs_uuid = '00000000-0000-0000-0000-000000000000' WHERE dev = '${dev}';
+    UPDATE image_filesystems SET fs_uuid = '00000000-0000-0000-0000-000000000000'`);
+  old.pragma('user_version = 9');
+  old.close();
+  assert.deepEqual(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).map((item) => item.fs_uuid), [null]);
+  const report = JSON.parse(runCli(caseDir, ['report', '--format', 'json', '--out', '-']).stdout) as { image_inodes: Array<ImageInodeJson & { image: string }> };
+  assert.deepEqual(report.image_inodes.map((entry) => [entry.image, entry.inode, entry.fs_uuid, entry.live.map((match) => match.item_id)]).sort(), [
+    [device.loop, 12, null, [itemId]], [other, 12, null, []],
+  ].sort());
 });
 
 test('a device number the case saw holds another file system now: its inodes are not taken for the live items of the old one (root)', async (t) => {

@@ -31,7 +31,7 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
       if (fs.failure !== null) continue;
       const found = fs.inodes;
       ctx.info(
-        `sector ${fs.offsetSectors}: ${fs.fsType ?? '?'} ${fs.fsUuid ?? ''}${fs.label === null ? '' : ` "${fs.label}"`}: ${count(found, 'orphan')}, ${count(found, 'deleted')}`,
+        `sector ${fs.offsetSectors}: ${fs.fsType ?? '?'} ${fs.fsUuid ?? '(no UUID)'}${fs.label === null ? '' : ` "${fs.label}"`}: ${count(found, 'orphan')}, ${count(found, 'deleted')}`,
       );
     }
     // Only the inodes live items match (one query); the whole list is read back for --json only.
@@ -87,7 +87,7 @@ function otherUuidHints(db: Db, scan: ScanResult, matched: ReadonlySet<number>):
     if (fs.failure !== null || fs.lastMountPoint === null || orphans.length === 0 || matched.has(fs.offsetSectors)) continue;
     for (const row of lookup.all(parseDisplayBytes(fs.lastMountPoint), fs.fsUuid ?? '', JSON.stringify(orphans)) as Array<{ fs_uuid: string | null; n: number; pids: string }>) {
       hints.push(
-        `sector ${fs.offsetSectors}: no live item of this file system's UUID ${fs.fsUuid ?? '?'} matches its orphans, but ${row.n} live item${row.n === 1 ? '' : 's'} (pid ${row.pids}) on a file system ` +
+        `sector ${fs.offsetSectors}: no live item ${fs.fsUuid === null ? 'matches the orphans of this file system without UUID' : `of this file system's UUID ${fs.fsUuid} matches its orphans`}, but ${row.n} live item${row.n === 1 ? '' : 's'} (pid ${row.pids}) on a file system ` +
           `with UUID ${row.fs_uuid ?? 'unknown'}, mounted where this one was last mounted (${fs.lastMountPoint ?? '?'}), hold inode numbers of its orphans: ` +
           'the same file system under another UUID (tune2fs -U, a copy given a new one)? Not matched: compare them by hand',
       );

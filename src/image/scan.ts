@@ -227,6 +227,14 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     lastOrphan: superblock.lastOrphan === 0 ? null : superblock.lastOrphan,
   });
   const warn = (message: string) => scanned.warnings.push(message);
+  if (superblock.uuid === null) {
+    // A UUID is what ties an image to a live item; a device number names a disk only within one boot.
+    const device = filesystemDevice(source, offset);
+    warn('the file system has no UUID (the nil UUID, all zeros: tune2fs -U clear, or made without one): it cannot be matched with live items except as the same device' +
+      (device === null
+        ? ' (a live item of this boot on the very block device scanned); this is no block device: no live item is matched with its inodes'
+        : `: only live items of this boot on ${device} itself are matched with its inodes`));
+  }
   // A copy cut short (a dd that stopped, a partial download): said before anything is read.
   const length = superblock.blocksCount * superblock.blockSize;
   const held = source.size - offset * 512;

@@ -41,7 +41,12 @@ function currentScanId(db: Db, source: ImageSource): number | null {
   if (source.mounted) return null;
   const imageId = latestImageId(db, source);
   if (imageId === null) return null;
-  const same = filesystemsOf(db, imageId).every((scanned) => scanned.fs_uuid === null || readSuperblock(source, scanned.offset_sectors)?.uuid === scanned.fs_uuid);
+  // One the scan skipped (no type) is not compared; one without a UUID (nil) must have none still.
+  const same = filesystemsOf(db, imageId).every((scanned) => {
+    if (scanned.fs_type === null) return true;
+    const now = readSuperblock(source, scanned.offset_sectors);
+    return now !== null && now.uuid === scanned.fs_uuid;
+  });
   return same ? imageId : null;
 }
 
@@ -195,7 +200,8 @@ async function soleFilesystem(db: Db, imageId: number | null, source: ImageSourc
   let offsets: number[];
   let tableProblem = '';
   if (imageId !== null) {
-    offsets = filesystemsOf(db, imageId).filter((fs) => fs.fs_uuid !== null).map((fs) => fs.offset_sectors);
+    // The ext file systems the scan found (a type), with or without a UUID.
+    offsets = filesystemsOf(db, imageId).filter((fs) => fs.fs_type !== null).map((fs) => fs.offset_sectors);
   } else {
     const found = await mmls(source.path, recorder);
     const table = found !== null && 'records' in found ? found : null;

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { devString, parseMountInfo, type MountInfo } from '../../parsers/procfs.js';
 import type { UnansweredMount } from './mountProbe.js';
 import { readBtrfsSuperblockUuid, readExtSuperblockUuid } from './superblock.js';
+import { NIL_UUID } from '../../parsers/types.js';
 import { btrfsWith, namedDevice } from '../util/blockDevices.js';
 import type { MountRecord, RawBytes } from './types.js';
 import { tryOr } from '../util/tryOr.js';
@@ -179,7 +180,7 @@ export class MountTable {
   }
 
   /**
-   * UUID of the file system on a block device: /dev/disk/by-uuid first, else an ext superblock. A
+   * UUID of the file system on a block device (null: none, or the nil UUID): /dev/disk/by-uuid first, else an ext superblock. A
    * btrfs mount shows an anonymous device number (0:NN): its UUID is that of the device its source
    * names (by-uuid, else the fsid of /sys/fs/btrfs, else the btrfs superblock).
    */
@@ -195,6 +196,8 @@ export class MountTable {
       const device = namedDevice(mount.source);
       if (device !== null) uuid = this.byUuid().get(device) ?? btrfsWith(device)?.fsid ?? readBtrfsSuperblockUuid(mount.source);
     }
+    // The nil UUID (tune2fs -U clear) is no UUID, wherever it was read: never an identity to match by.
+    if (uuid === NIL_UUID) uuid = null;
     this.uuids.set(mount.dev, uuid);
     return uuid;
   }

@@ -225,14 +225,25 @@ interface CorrelatableRow {
   crtime: number | null;
 }
 
-/**
- * For each image inode (of one image, or of every image in the case) the live items on the same
- * file system UUID with the same inode number, and whether that is ambiguous. Inodes without a
- * match are left out.
- */
 /** The live snapshots of this boot (parameter: its boot id). */
 const THIS_BOOT = `SELECT id FROM snapshots WHERE source = 'proc' AND boot_id = ?`;
 
+/**
+ * SQL: the live item `i` is on the file system with UUID `uuid` (an SQL expression), or, having no
+ * UUID itself, on the block device `device` in this boot (the parameter after them: its boot id). A
+ * file system without a UUID (NULL: none, or the nil one) matches by device alone: a device number
+ * names a disk only within one boot (an import or an earlier boot's item with the same MAJ:MIN is
+ * another disk); an image file has no device and matches nothing.
+ */
+function onFilesystem(uuid: string, device: string): string {
+  return `(i.fs_uuid = ${uuid} OR (${device} IS NOT NULL AND i.fs_uuid IS NULL AND i.dev = ${device} AND i.snapshot_id IN (${THIS_BOOT})))`;
+}
+
+/**
+ * For each image inode (of one image, or of every image in the case) the live items on the same
+ * file system (onFilesystem) with the same inode number, and whether that is ambiguous. Inodes
+ * without a match are left out.
+ */
 export function correlate(db: Db, options: { imageId?: number } = {}): Correlation[] {
   const where = options.imageId === undefined ? '' : 'WHERE f.image_id = ?';
   const params = options.imageId === undefined ? [] : [options.imageId];
@@ -252,8 +263,7 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
       `SELECT n.id AS image_inode_id, i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns, ${BOOT_OF_ITEM},
               ${exactText('i.size', 'size_text')}
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id
-       JOIN deleted_items i ON i.inode = n.inode AND (i.fs_uuid = f.fs_uuid
-         OR (f.device IS NOT NULL AND i.fs_uuid IS NULL AND i.dev = f.device AND i.snapshot_id IN (${THIS_BOOT})))
+       JOIN deleted_items i ON i.inode = n.inode AND ${onFilesystem('f.fs_uuid', 'f.device')}
        ${where} ORDER BY n.id, i.snapshot_id, i.pid, i.fd`,
     )
     .all(bootNow, ...params) as MatchRow[];
@@ -333,18 +343,18 @@ function ambiguity(row: CorrelatableRow, live: readonly LiveCandidate[]): string
 }
 
 /**
- * Live items on this file system with this inode number: by UUID; by the block device's
- * MAJOR:MINOR only where a UUID is unknown on either side (a device number is reused: another disk
- * attached there later is another file system).
+ * Live items on this file system with this inode number, as correlate matches them (onFilesystem):
+ * by UUID; by the block device's MAJOR:MINOR, in this boot, for an item without a UUID (a device
+ * number is reused: another disk attached there later, or in another boot, is another file system).
  */
 export function liveItemsFor(db: Db, fsUuid: string | null, deviceId: string | null, inode: number): LiveCandidate[] {
   if (fsUuid === null && deviceId === null) return [];
   return (db
     .prepare(
       `SELECT i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns, ${BOOT_OF_ITEM}, ${exactText('i.size', 'size_text')} FROM deleted_items i
-       WHERE inode = ? AND (fs_uuid = ? OR ((fs_uuid IS NULL OR ? IS NULL) AND dev = ?)) ORDER BY snapshot_id DESC, pid, fd`,
+       WHERE i.inode = ? AND ${onFilesystem('?', '?')} ORDER BY i.snapshot_id DESC, i.pid, i.fd`,
     )
-    .all(inode, fsUuid, fsUuid, deviceId) as Array<LiveCandidate & { size_text: string | null }>)
+    .all(inode, fsUuid, deviceId, deviceId, currentBootId() ?? '') as Array<LiveCandidate & { size_text: string | null }>)
     .map(({ size_text: sizeText, ...candidate }) => ({ ...candidate, size: readU64(candidate.size, sizeText) }));
 }
 
@@ -496,7 +506,7 @@ export function filesystemsOf(db: Db, imageId: number): Array<{ offset_sectors: 
 // What reports show: one finding per inode of each file system, however often it was scanned
 
 interface ScannedFilesystem {
-  id: number; path: string; is_device: number; offset_sectors: number; fs_uuid: string | null; size: number | null; sha256: string | null;
+  id: number; path: string; is_device: number; offset_sectors: number; fs_type: string | null; fs_uuid: string | null; size: number | null; sha256: string | null;
   mtime_ns: string | null; ctime_ns: string | null;
 }
 
@@ -507,12 +517,12 @@ interface ScannedFilesystem {
  * content: the same size and mtime and ctime to the nanosecond (the image as it was, as `image
  * extract` finds "the image as it is now"), or the same sha256 (a copy put back). A device is read
  * as it is (a mounted one changes between scans): its latest scan is what it holds; another disk or
- * a new mkfs at that path has another UUID. A file system with no UUID (skipped: not ext) is never
- * taken for another.
+ * a new mkfs at that path has another UUID. A file system skipped (not ext) is never taken for
+ * another, nor one without a UUID (the nil one) on a device; one in an image file is by its content.
  */
 export function sameFilesystemScans(db: Db): string {
   const scanned = db.prepare(
-    `SELECT f.id, im.path, im.is_device, f.offset_sectors, f.fs_uuid, im.size, im.sha256, im.mtime_ns, im.ctime_ns
+    `SELECT f.id, im.path, im.is_device, f.offset_sectors, f.fs_type, f.fs_uuid, im.size, im.sha256, im.mtime_ns, im.ctime_ns
      FROM image_filesystems f JOIN images im ON im.id = f.image_id ORDER BY f.id`,
   ).all() as ScannedFilesystem[];
   const root = new Map<number, number>(scanned.map((fs) => [fs.id, fs.id]));
@@ -527,7 +537,8 @@ export function sameFilesystemScans(db: Db): string {
     (a.mtime_ns !== null && a.ctime_ns !== null && a.size === b.size && a.mtime_ns === b.mtime_ns && a.ctime_ns === b.ctime_ns);
   const byPlace = new Map<string, ScannedFilesystem[]>();
   for (const fs of scanned) {
-    if (fs.fs_uuid === null) continue;
+    // Skipped (no type), or a device's without a UUID: nothing tells the disk at that path then from another.
+    if (fs.fs_type === null || (fs.fs_uuid === null && fs.is_device === 1)) continue;
     const place = JSON.stringify([fs.path, fs.is_device, fs.offset_sectors, fs.fs_uuid]);
     const earlier = byPlace.get(place) ?? [];
     for (const other of earlier) if (sameContent(fs, other)) root.set(find(fs.id), find(other.id));

@@ -341,4 +341,11 @@ WHERE s.finished_at IS NOT NULL;`,
     name: 'image_filesystems.device: MAJ:MIN of the block device holding a file system scanned on a device, so live items are matched by device too',
     sql: `ALTER TABLE image_filesystems ADD COLUMN device TEXT;`,
   },
+  {
+    version: 10,
+    name: 'the nil UUID (all zeros: tune2fs -U clear) is no UUID: NULL in items, mounts and image_filesystems, so two unrelated file systems without one are never matched by it',
+    sql: `UPDATE items SET fs_uuid = NULL WHERE fs_uuid = '00000000-0000-0000-0000-000000000000';
+UPDATE mounts SET fs_uuid = NULL WHERE fs_uuid = '00000000-0000-0000-0000-000000000000';
+UPDATE image_filesystems SET fs_uuid = NULL WHERE fs_uuid = '00000000-0000-0000-0000-000000000000';`,
+  },
 ];
