@@ -478,6 +478,54 @@ test('an orphan FIFO is found but not recoverable: nothing extracted, never an e
   assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')).filter((name) => name !== 'SHA256SUMS'), []);
 });
 
+/** What the record and the copy of an orphan of SIZE bytes that points at no data block say. */
+const allHoles = (size: number): string =>
+  `points at no data block: all holes; its ${size} bytes are zeros as the file system reads them: a file given its size (ftruncate) and never written, ` +
+  'or written since but its data not on the disk yet when the image was taken (delayed allocation); not a file whose data was freed ' +
+  '(when an unlinked file is let go, the kernel sets its size to 0 before it frees its blocks)';
+
+test('an orphan that points at no data block (size 40960, no extent) is recoverable, its 40960 zeros extracted complete, and its scan record and copy say it is all holes; an empty orphan and one with inline data say nothing (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'allholes');
+  const data = crypto.randomBytes(30_000);
+  // Our own image: orphans 12 (data), 13 (no block, given a size: a file ftruncate'd up) and 14 (empty), chained 12 -> 13 -> 14.
+  const image = debugfsBuilt(dir, ['mkfs.ext4'], { data, holes: Buffer.alloc(0), empty: Buffer.alloc(0) },
+    'unlink data\nunlink holes\nunlink empty\nsif <12> links_count 0\nsif <13> links_count 0\nsif <14> links_count 0\n' +
+    'sif <13> size 40960\nsif <12> dtime 13\nsif <13> dtime 14\nssv last_orphan 12\n');
+  assert.match(execFileSync('debugfs', ['-c', '-R', 'stat <13>', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), /Size: 40960\n[\s\S]*Blockcount: 0\n[\s\S]*EXTENTS:\n$/);
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.size, entry.recoverable, entry.note]), [
+    [12, 'orphan', 30_000, true, null], [13, 'orphan', 40_960, true, allHoles(40_960)], [14, 'orphan', 0, true, null],
+  ]);
+  const all = untouched(image, caseDir, ['image', 'extract', image, '--all', '--json']);
+  assert.equal(all.code, 0, all.stderr);
+  const zeros = Buffer.alloc(40_960);
+  assert.deepEqual(json<ExtractedJson[]>(all).map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete, copy.note]), [
+    [12, 30_000, sha256(data), true, null], [13, 40_960, sha256(zeros), true, allHoles(40_960)], [14, 0, sha256(Buffer.alloc(0)), true, null],
+  ]);
+  assert.ok(fs.readFileSync(json<ExtractedJson[]>(all)[1]?.output ?? '').equals(zeros));
+  // Named by its number in a case with no scan of the image: described by debugfs, the same note.
+  const { caseDir: fresh } = imageWorkDirs(t, 'allholes-named');
+  const named = untouched(image, fresh, ['image', 'extract', image, '--inode', '13', '--json']);
+  assert.equal(named.code, 0, named.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.bytes, copy.sha256, copy.complete, copy.note]), [[40_960, sha256(zeros), true, allHoles(40_960)]]);
+
+  // Inline data lists no block either: its bytes are in the inode, no holes.
+  const inline = path.join(dir, 'inline.img');
+  fs.writeFileSync(inline, '');
+  fs.truncateSync(inline, 32 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', '-O', 'inline_data,^orphan_file', '-I', '256', inline], { stdio: 'ignore' });
+  const small = path.join(dir, 'small.txt');
+  fs.writeFileSync(small, 'hello inline\n');
+  execFileSync('debugfs', ['-w', '-f', '-', inline], { input: `write ${small} s\nunlink s\nsif <12> links_count 0\nssv last_orphan 12\n`, stdio: ['pipe', 'ignore', 'ignore'] });
+  const { caseDir: third } = imageWorkDirs(t, 'allholes-inline');
+  const inlineScan = untouched(inline, third, ['image', 'scan', inline, '--json']);
+  assert.equal(inlineScan.code, 0, inlineScan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(inlineScan).map((entry) => [entry.inode, entry.size, entry.recoverable, entry.note]), [[12, 13, true, null]]);
+  const inlineCopy = untouched(inline, third, ['image', 'extract', inline, '--inode', '12', '--json']);
+  assert.deepEqual(json<ExtractedJson[]>(inlineCopy).map((copy) => [copy.bytes, copy.sha256, copy.complete, copy.note]), [[13, sha256(Buffer.from('hello inline\n')), true, null]]);
+});
+
 test('setuid, setgid and sticky inodes (debugfs prints "Mode:  04755") are described by debugfs: full mode, the orphan chain followed through them (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'suid');
   const image = path.join(dir, 'suid.img');

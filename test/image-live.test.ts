@@ -236,7 +236,7 @@ test('a file system without UUID (tune2fs -U clear) has none (null), never the n
   // A case an older unlinked made stored the nil UUID on both sides: read as none (migration 10), so the two are not matched.
   const old = new Database(path.join(caseDir, 'case.sqlite'));
   old.exec(`UPDATE items SET fs_uuid = '00000000-0000-0000-0000-000000000000'; UPDATE mounts SET fs_uuid = '00000000-0000-0000-0000-000000000000' WHERE dev = '${dev}';
-    UPDATE image_filesystems SET fs_uuid = '00000000-0000-0000-0000-000000000000'`);
+    UPDATE image_filesystems SET fs_uuid = '00000000-0000-0000-0000-000000000000'; ALTER TABLE image_inodes DROP COLUMN note`);
   old.pragma('user_version = 9');
   old.close();
   assert.deepEqual(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).map((item) => item.fs_uuid), [null]);

@@ -475,13 +475,13 @@ test('JSON: image inodes carry the name fls found (display form and bytes) and c
     {
       image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 100, size: 1000, mode: 33188, uid: 0, gid: 0,
       atime: 1795500000, mtime: 1795500100, ctime: 1795500200, dtime: null, state: 'orphan', recoverable: true, found_by: 'ils', last_name: null, last_name_b64: null, crtime: null,
-      last_name_exact: null, live: [{ item_id: 1, pid: 4242, comm: 'nginx', fd: 3, snapshot_id: 1, kind: 'fd' }], live_ambiguous: false, live_ambiguous_why: [], scan_note: null,
+      last_name_exact: null, live: [{ item_id: 1, pid: 4242, comm: 'nginx', fd: 3, snapshot_id: 1, kind: 'fd' }], live_ambiguous: false, live_ambiguous_why: [], scan_note: null, note: null,
       image_b64: Buffer.from('/evidence/web01.dd').toString('base64'),
     },
     {
       image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 300, size: 2048, mode: 33188, uid: 1000, gid: 1000,
       atime: 1795400000, mtime: 1795400100, ctime: 1795400200, dtime: 1795400300, state: 'deleted', recoverable: false, found_by: 'ils',
-      last_name: '/var/tmp/old\\x0a.log', last_name_b64: name.toString('base64'), crtime: 1795399000, last_name_exact: false, live: [], live_ambiguous: false, live_ambiguous_why: [], scan_note: null,
+      last_name: '/var/tmp/old\\x0a.log', last_name_b64: name.toString('base64'), crtime: 1795399000, last_name_exact: false, live: [], live_ambiguous: false, live_ambiguous_why: [], scan_note: null, note: null,
       image_b64: Buffer.from('/evidence/web01.dd').toString('base64'),
     },
   ]);
@@ -696,9 +696,9 @@ test('a case an older unlinked made (schema 7), on read-only media, is brought u
   fs.mkdirSync(archived);
   buildReportCase(caseDir).close();
   const expected = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout;
-  // What schema 7 was: migrations 8 and 9 added image_filesystems.partial and device.
+  // What schema 7 was: migrations 8, 9 and 11 added image_filesystems.partial and device, and image_inodes.note.
   const db = new Database(path.join(caseDir, 'case.sqlite'));
-  db.exec('ALTER TABLE image_filesystems DROP COLUMN partial; ALTER TABLE image_filesystems DROP COLUMN device');
+  db.exec('ALTER TABLE image_filesystems DROP COLUMN partial; ALTER TABLE image_filesystems DROP COLUMN device; ALTER TABLE image_inodes DROP COLUMN note');
   db.pragma('user_version = 7');
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();

@@ -27,6 +27,7 @@ import { hasNoFileType, kernelTimes, needsRawTimes, refusedExtraIsize, type Debu
 import { DIRECTORY_MAX_BYTES, ROOT_INODE, dropIndexNames, type DirectoryAccess, type DirectoryFacts } from './indexNames.js';
 import { followOrphanChain } from './orphanChain.js';
 import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, liveWarning, mountedAsOtherType, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
+import type { U64 } from '../util/u64.js';
 
 export interface ScannedFs extends NewFilesystem {
   inodes: NewImageInode[];
@@ -776,6 +777,10 @@ function describe(
   // null: not described, or described without its block list (istat could not read it): unknown.
   const dataBlocks = stat?.dataBlocks ?? null;
   const hasContent = (dataBlocks ?? 0) > 0 || stat?.inlineData === true;
+  // An orphan (in use) without data blocks is whole as it is: empty, or all holes (ftruncate'd up,
+  // never written), read as zeros; a deleted inode without them is one whose extents ext4 zeroed;
+  // a FIFO, socket or device has no content to copy.
+  const recoverable = stat === undefined || specialFileType(stat.mode) !== null ? false : hasContent || (state === 'orphan' && dataBlocks === 0);
   // debugfs printing no crtime means the inode has none (128-byte inodes): never one of TSK's instead.
   const times = timed === null
     ? { atime: ilsTimeOf(ils?.atime), mtime: ilsTimeOf(ils?.mtime), ctime: ilsTimeOf(ils?.ctime), crtime: ils === undefined || ils.crtime === 0 ? null : ilsTimeOf(ils.crtime) }
@@ -789,15 +794,26 @@ function describe(
     ...times,
     // On an orphan, i_dtime is a link of the chain (or 0), not a time.
     dtime: state === 'deleted' && stat !== undefined && stat.dtimeRaw !== 0 ? stat.dtimeRaw : null,
-    // An orphan (in use) without data blocks is whole as it is: empty, or all holes (ftruncate'd up,
-    // never written), read as zeros; a deleted inode without them is one whose extents ext4 zeroed;
-    // a FIFO, socket or device has no content to copy.
-    recoverable: stat === undefined || specialFileType(stat.mode) !== null ? false : hasContent || (state === 'orphan' && dataBlocks === 0),
+    recoverable,
     // null: debugfs did not describe it (nor istat its blocks), so whether it still has blocks is unknown (not "none").
     blocks: dataBlocks,
     lastName: null,
     lastNameExact: null,
+    // Whole with no block (debugfs, which tells inline data apart, says so): its size is holes, said.
+    note: recoverable && timed !== null && timed.dataBlocks === 0 && !timed.inlineData ? allHolesNote(size, timed.mode) : null,
   };
+}
+
+/**
+ * What the record (and the copy) of an inode in use that points at no data block and holds no
+ * inline data must say: its whole size is holes, which the file system reads as zeros. Nothing for
+ * an empty file, nor a fast symlink (its target is in the inode itself).
+ */
+export function allHolesNote(size: U64 | null, mode: number | null): string | null {
+  if (size === null || size <= 0 || (mode !== null && (mode & 0o170000) === 0o120000)) return null;
+  return `points at no data block: all holes; its ${size} bytes are zeros as the file system reads them: a file given its size (ftruncate) and never written, ` +
+    'or written since but its data not on the disk yet when the image was taken (delayed allocation); not a file whose data was freed ' +
+    '(when an unlinked file is let go, the kernel sets its size to 0 before it frees its blocks)';
 }
 
 function finish(scanned: ScannedFs, superblock: ExtSuperblock, facts: FsstatInfo | null): ScannedFs {

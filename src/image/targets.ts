@@ -10,7 +10,7 @@ import { specialFileType } from '../util/mode.js';
 import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
 import type { ExtractTarget } from './extract.js';
-import { FIRST_ORDINARY_INODE, scanImage, scanProblems } from './scan.js';
+import { FIRST_ORDINARY_INODE, allHolesNote, scanImage, scanProblems } from './scan.js';
 import { backupSuperblockAt, checkOffset, mountedAsOtherType, readSuperblock, type ImageSource } from './source.js';
 
 export interface TargetChoice {
@@ -29,6 +29,8 @@ const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
   recoverable: record.blocks === null ? null : record.recoverable,
   state: record.state, blocks: record.blocks, blockSize: record.block_size, mode: record.mode,
   fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id, crtime: record.crtime, unrecoverableWhy: null, scanNote: record.scan_note,
+  // What the scan said of the inode itself (all holes) goes with its copy.
+  ...(record.note === null ? {} : { note: record.note }),
 });
 
 /**
@@ -162,9 +164,12 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
         // zeroes the extents and the size of a deleted one.
         hasData = (await allocated()) === true;
       }
+      // In use with no data block nor inline data: its size is holes, as a scan's record says.
+      const holes = hasData === true && stat?.dataBlocks === 0 && !stat.inlineData ? allHolesNote(stat.size, stat.mode) : null;
+      const note = [linked, holes].filter((said): said is string => said !== undefined && said !== null).join('; ');
       targets.set(inode, {
         offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, blockSize: superblock.blockSize, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null,
-        crtime: crtimes.get(inode) ?? null, unrecoverableWhy: why, scanNote: null, ...(linked === undefined ? {} : { note: linked }),
+        crtime: crtimes.get(inode) ?? null, unrecoverableWhy: why, scanNote: null, ...(note === '' ? {} : { note }),
       });
     }
   }

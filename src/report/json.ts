@@ -62,7 +62,7 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
       // last_name: the name fls found (display form, as image scan --json has it), its bytes in last_name_b64.
       // One record per inode of each file system, from its latest scan that lists it, as the CSV rows (SHOWN_INODES).
       const rows = db.prepare(`${SHOWN_INODES.with} SELECT n.id AS image_inode_id, im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state, n.recoverable,
-        n.found_by, n.last_name, n.last_name_exact, n.crtime, f.partial AS fs_partial, f.error AS fs_error, ${exactText('n.size', 'size_text')} FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
+        n.found_by, n.last_name, n.last_name_exact, n.crtime, n.note, f.partial AS fs_partial, f.error AS fs_error, ${exactText('n.size', 'size_text')} FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
         WHERE ${SHOWN_INODES.where} ORDER BY ${SHOWN_INODES.latestFs}, n.inode`);
       // The live items each inode matches (by file system UUID and inode), as image scan --json has them.
       const matched = new Map(correlate(db).map((match) => [match.image_inode_id, match]));

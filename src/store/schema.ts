@@ -348,4 +348,9 @@ WHERE s.finished_at IS NOT NULL;`,
 UPDATE mounts SET fs_uuid = NULL WHERE fs_uuid = '00000000-0000-0000-0000-000000000000';
 UPDATE image_filesystems SET fs_uuid = NULL WHERE fs_uuid = '00000000-0000-0000-0000-000000000000';`,
   },
+  {
+    version: 11,
+    name: 'image_inodes.note: what a reader must know of the inode itself (an orphan that points at no data block: all holes, its size read as zeros)',
+    sql: `ALTER TABLE image_inodes ADD COLUMN note TEXT;`,
+  },
 ];
