@@ -281,7 +281,19 @@ test('two file systems with one UUID (a cloned disk): a device copy is compared 
   const uuid = crypto.randomUUID();
   const devices = ['a', 'b'].map((name) => loopFs({ backing: path.join(dir, `${name}.img`), sizeMiB: 16, mkfsArgs: ['-U', uuid], mountPoint: path.join(dir, name) }));
   const contents = [crypto.randomBytes(30_000), crypto.randomBytes(30_000)];
-  const holders = await Promise.all(devices.map((device, index) => startHolder(device.mountPoint, [{ kind: 'fd', name: 'held.bin', content: contents[index] ?? Buffer.alloc(0) }])));
+  // Both files born in one second, as a clone's file and its original are: files born at other
+  // seconds would be told apart by their birth time, not taken for a clone's (written again until so).
+  const held = devices.map((device) => path.join(device.mountPoint, 'held.bin'));
+  for (let attempt = 0; ; attempt++) {
+    held.forEach((file, index) => {
+      fs.rmSync(file, { force: true });
+      fs.writeFileSync(file, contents[index] ?? Buffer.alloc(0));
+    });
+    const born = held.map((file) => Math.floor(fs.statSync(file).birthtimeMs / 1000));
+    if (born[0] === born[1] && born[0] !== 0) break;
+    assert.ok(attempt < 5, `the two files were born at ${born.join(' and ')} five times`);
+  }
+  const holders = await Promise.all(devices.map((device, index) => startHolder(device.mountPoint, [{ kind: 'existing', name: 'held.bin', content: contents[index] ?? Buffer.alloc(0) }])));
   t.after(async () => {
     for (const holder of holders) await holder.stop();
     for (const device of devices) device.cleanup();
