@@ -33,13 +33,14 @@ process.on('SIGHUP', onSignal);
 // died). What was to be said is lost, not the run: no uncaught 'error' event, no stack trace.
 process.stderr.on('error', () => undefined);
 // Node restores a terminal's modes as it exits, and aborts (SIGABRT, a core dump, no exit code of
-// ours) when the terminal is gone: tcsetattr fails with EIO (node 20). A descriptor that was a
-// terminal and is none now (a hung-up terminal answers EIO to every ioctl) is closed first, which
-// node skips.
+// ours) when the terminal is gone: tcsetattr fails with EIO (node 20). unlinked never changes a
+// terminal's modes, so there is nothing to restore: every descriptor that was a terminal at start is
+// closed as the process exits (node skips a closed one). All of them, not only those hung up by
+// then: a hangup can land after any check (a dropped SSH session's terminal is let go when the last
+// reader of its other side returns, under load a moment later), and then node's tcsetattr fails.
 const terminals = [0, 1, 2].filter((fd) => tty.isatty(fd));
 process.on('exit', () => {
   for (const fd of terminals) {
-    if (tty.isatty(fd)) continue;
     try {
       fs.closeSync(fd);
     } catch {
