@@ -393,3 +393,10 @@ test('--help and --version onto a stdout that cannot take them (/dev/full): one 
   assert.deepEqual([piped.status, piped.stderr], [0, '']);
   assert.match(piped.stdout, /^\d+\.\d+\.\d+\n$/);
 });
+
+test('under ulimit -n 22, too few descriptors for node to load unlinked\'s modules: the one line, said before they load, not EMFILE and a stack trace', () => {
+  for (const limit of [22, 79]) {
+    const limited = spawnSync('prlimit', [`--nofile=${limit}`, process.execPath, cliPath, '--case', '/nonexistent-case', 'list'], { encoding: 'utf8' });
+    assert.deepEqual([limited.status, limited.stderr], [1, `unlinked: too many open files: the limit is ${limit}, unlinked needs at least 80: raise it, e.g. \`ulimit -n 1024\`\n`]);
+  }
+});

@@ -8,21 +8,10 @@ import { leaveDeletedCwd } from '../util/cwd.js';
 import { BUSY_TIMEOUT_MS } from '../store/busy.js';
 import { displayBytes } from '../util/bytes.js';
 import { tryOr } from '../util/tryOr.js';
-import { processLimit } from '../util/addressSpace.js';
 
-/**
- * Node itself, its thread pool and SQLite need a few dozen descriptors before we open anything.
- * `recover --follow` holds two more per copy followed: it follows as many as the limit allows (src/recover/recover.ts).
- */
-const MIN_OPEN_FILES = 80;
 
 export async function main(argv: readonly string[]): Promise<number> {
   leaveDeletedCwd();
-  const limit = processLimit('Max open files');
-  if (limit !== null && limit < MIN_OPEN_FILES) {
-    process.stderr.write(`unlinked: too many open files: the limit is ${limit}, unlinked needs at least ${MIN_OPEN_FILES}: raise it, e.g. \`ulimit -n 1024\`\n`);
-    return EXIT.failed;
-  }
   const notUtf8 = argumentNotUtf8(argv);
   if (notUtf8 !== null) {
     process.stderr.write(`unlinked: the argument ${notUtf8} is not valid UTF-8: node would pass it on with those bytes replaced (U+FFFD), a path naming another file; give it in UTF-8 (a path: hard-link or rename the file or folder) (run with --help for usage)\n`);

@@ -49,5 +49,27 @@ process.on('exit', () => {
   }
 });
 
+/**
+ * Node itself, its thread pool and SQLite need a few dozen descriptors before we open anything.
+ * `recover --follow` holds two more per copy followed: it follows as many as the limit allows
+ * (src/recover/recover.ts). Checked before unlinked's own modules load: node's loader opens many at
+ * once, and below about 28 that failed with EMFILE and a stack trace.
+ */
+const MIN_OPEN_FILES = 80;
+// As util/addressSpace.ts reads it (processLimit), without loading a module more for it.
+const openFilesLine = (() => {
+  try {
+    return fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((line) => line.startsWith('Max open files')) ?? '';
+  } catch {
+    return '';
+  }
+})();
+const openFilesSoft = openFilesLine.slice('Max open files'.length).trim().split(/\s+/)[0] ?? '';
+const openFiles = /^\d+$/.test(openFilesSoft) ? Number(openFilesSoft) : null;
+if (openFiles !== null && openFiles < MIN_OPEN_FILES) {
+  process.stderr.write(`unlinked: too many open files: the limit is ${openFiles}, unlinked needs at least ${MIN_OPEN_FILES}: raise it, e.g. \`ulimit -n 1024\`\n`);
+  process.exit(EXIT.failed);
+}
+
 const { main } = await import('./app.js');
 process.exitCode = await main(process.argv.slice(2));
