@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { cliPath } from './helpers/paths.js';
+import { makeContext } from '../src/cli/context.js';
 import { firstLine } from './helpers/lines.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { json, runCli } from './helpers/cli.js';
@@ -399,4 +400,14 @@ test('under ulimit -n 22, too few descriptors for node to load unlinked\'s modul
     const limited = spawnSync('prlimit', [`--nofile=${limit}`, process.execPath, cliPath, '--case', '/nonexistent-case', 'list'], { encoding: 'utf8' });
     assert.deepEqual([limited.status, limited.stderr], [1, `unlinked: too many open files: the limit is ${limit}, unlinked needs at least 80: raise it, e.g. \`ulimit -n 1024\`\n`]);
   }
+});
+
+test('a warning or a note that quotes raw bytes (a newline, an escape sequence) is still one line on stderr, and so in a JSON\'s warnings', () => {
+  let said = '';
+  const sink = { write: (text: string) => (said += text) } as unknown as NodeJS.WritableStream;
+  const ctx = makeContext({ case: '/tmp/case' }, { stdout: sink, stderr: sink });
+  ctx.warn('image /evidence/a\nb.img: \x1b[31mred\x1b[0m\tcut');
+  ctx.info('copy of /evidence/a\rb');
+  assert.equal(said, 'warning: image /evidence/a\\x0ab.img: \\x1b[31mred\\x1b[0m\tcut\ncopy of /evidence/a\\x0db\n');
+  assert.deepEqual(ctx.warned, ['image /evidence/a\\x0ab.img: \\x1b[31mred\\x1b[0m\tcut']);
 });

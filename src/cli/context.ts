@@ -36,6 +36,9 @@ export function makeContext(globals: GlobalOptions, streams: { stdout: NodeJS.Wr
   const verbose = globals.verbose === true;
   const isTty = streams.stderr.isTTY === true;
   const warned: string[] = [];
+  // One line each, whatever a message quotes raw (an image path with a newline, an escape sequence):
+  // control bytes but the tab are written \xHH, as oneLine() writes those of an error.
+  const line = (text: string): string => text.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return {
     caseDir: globals.case,
     json: globals.json === true,
@@ -45,11 +48,11 @@ export function makeContext(globals: GlobalOptions, streams: { stdout: NodeJS.Wr
       streams.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     },
     info: (text) => {
-      if (!quiet) streams.stderr.write(`${text}\n`);
+      if (!quiet) streams.stderr.write(`${line(text)}\n`);
     },
     warn: (text) => {
-      warned.push(text);
-      streams.stderr.write(`warning: ${text}\n`);
+      warned.push(line(text));
+      streams.stderr.write(`warning: ${line(text)}\n`);
     },
     warned,
     debug: (text) => {
