@@ -237,12 +237,20 @@ test('a file system without UUID (tune2fs -U clear) has none (null), never the n
   const old = new Database(path.join(caseDir, 'case.sqlite'));
   old.exec(`UPDATE items SET fs_uuid = '00000000-0000-0000-0000-000000000000'; UPDATE mounts SET fs_uuid = '00000000-0000-0000-0000-000000000000' WHERE dev = '${dev}';
     UPDATE image_filesystems SET fs_uuid = '00000000-0000-0000-0000-000000000000'; ALTER TABLE image_inodes DROP COLUMN note`);
+  // As an older unlinked compared the unrelated image's copy with the item, through the nil UUID.
+  old.prepare("UPDATE extractions SET live_item_id = ?, live_sha256_match = 0, note = 'DIFFERS from the /proc copy of item ' || ? WHERE image = ?").run(itemId, String(itemId), other);
   old.pragma('user_version = 9');
   old.close();
   assert.deepEqual(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).map((item) => item.fs_uuid), [null]);
   const report = JSON.parse(runCli(caseDir, ['report', '--format', 'json', '--out', '-']).stdout) as { image_inodes: Array<ImageInodeJson & { image: string }> };
   assert.deepEqual(report.image_inodes.map((entry) => [entry.image, entry.inode, entry.fs_uuid, entry.live.map((match) => match.item_id)]).sort(), [
     [device.loop, 12, null, [itemId]], [other, 12, null, []],
+  ].sort());
+  // Every comparison made with an item of the nil UUID is withdrawn, and said: which were made through it alone cannot be told.
+  const withdrawn = `withdrawn: the comparison with live item ${itemId} was made by an older unlinked through the nil UUID (all zeros), which is no UUID and matched file systems that may be unrelated; extract again to compare it as the same device, if it is`;
+  const extracted = (JSON.parse(runCli(caseDir, ['report', '--format', 'json', '--out', '-']).stdout) as { extracted: ExtractedJson[] }).extracted;
+  assert.deepEqual(extracted.map((copy) => [copy.image, copy.live_item_id, copy.live_sha256_match, copy.note]).sort(), [
+    [device.loop, null, null, `same sha256 as the /proc copy of item ${itemId}; ${withdrawn}`], [other, null, null, `DIFFERS from the /proc copy of item ${itemId}; ${withdrawn}`],
   ].sort());
 });
 

@@ -343,8 +343,13 @@ WHERE s.finished_at IS NOT NULL;`,
   },
   {
     version: 10,
-    name: 'the nil UUID (all zeros: tune2fs -U clear) is no UUID: NULL in items, mounts and image_filesystems, so two unrelated file systems without one are never matched by it',
-    sql: `UPDATE items SET fs_uuid = NULL WHERE fs_uuid = '00000000-0000-0000-0000-000000000000';
+    name: 'the nil UUID (all zeros: tune2fs -U clear) is no UUID: NULL in items, mounts and image_filesystems, so two unrelated file systems without one are never matched by it; a comparison an older unlinked made through it is withdrawn, said in the extraction\'s note',
+    sql: `UPDATE extractions SET
+  note = CASE WHEN note IS NULL THEN '' ELSE note || '; ' END || 'withdrawn: the comparison with live item ' || live_item_id ||
+    ' was made by an older unlinked through the nil UUID (all zeros), which is no UUID and matched file systems that may be unrelated; extract again to compare it as the same device, if it is',
+  live_item_id = NULL, live_sha256_match = NULL
+  WHERE live_item_id IN (SELECT id FROM items WHERE fs_uuid = '00000000-0000-0000-0000-000000000000');
+UPDATE items SET fs_uuid = NULL WHERE fs_uuid = '00000000-0000-0000-0000-000000000000';
 UPDATE mounts SET fs_uuid = NULL WHERE fs_uuid = '00000000-0000-0000-0000-000000000000';
 UPDATE image_filesystems SET fs_uuid = NULL WHERE fs_uuid = '00000000-0000-0000-0000-000000000000';`,
   },
