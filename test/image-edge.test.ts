@@ -509,6 +509,12 @@ test('an orphan that points at no data block (size 40960, no extent) is recovera
   const named = untouched(image, fresh, ['image', 'extract', image, '--inode', '13', '--json']);
   assert.equal(named.code, 0, named.stderr);
   assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.bytes, copy.sha256, copy.complete, copy.note]), [[40_960, sha256(zeros), true, allHoles(40_960)]]);
+  // A scan made before the note was kept (migration 11: NULL, not looked at): the extraction looks again, and says it.
+  const older = new Database(path.join(caseDir, 'case.sqlite'));
+  older.exec('UPDATE image_inodes SET note = NULL');
+  older.close();
+  const again = untouched(image, caseDir, ['image', 'extract', image, '--inode', '13', '--inode', '12', '--json']);
+  assert.deepEqual(json<ExtractedJson[]>(again).map((copy) => [copy.inode, copy.bytes, copy.complete, copy.note]), [[13, 40_960, true, allHoles(40_960)], [12, 30_000, true, null]]);
 
   // Inline data lists no block either: its bytes are in the inode, no holes.
   const inline = path.join(dir, 'inline.img');
@@ -524,6 +530,8 @@ test('an orphan that points at no data block (size 40960, no extent) is recovera
   assert.deepEqual(json<ImageInodeJson[]>(inlineScan).map((entry) => [entry.inode, entry.size, entry.recoverable, entry.note]), [[12, 13, true, null]]);
   const inlineCopy = untouched(inline, third, ['image', 'extract', inline, '--inode', '12', '--json']);
   assert.deepEqual(json<ExtractedJson[]>(inlineCopy).map((copy) => [copy.bytes, copy.sha256, copy.complete, copy.note]), [[13, sha256(Buffer.from('hello inline\n')), true, null]]);
+  const inlineAll = untouched(inline, third, ['image', 'extract', inline, '--all', '--json']);
+  assert.deepEqual(json<ExtractedJson[]>(inlineAll).map((copy) => [copy.bytes, copy.complete, copy.note]), [[13, true, null]]);
 });
 
 test('setuid, setgid and sticky inodes (debugfs prints "Mode:  04755") are described by debugfs: full mode, the orphan chain followed through them (root)', (t) => {

@@ -82,7 +82,32 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
   const records = found.filter((record) => specialFileType(record.mode) === null);
   const skipped = records.filter((record) => record.state === 'deleted' && !record.recoverable && record.blocks !== null).length;
   if (skipped > 0) notes.push(`${skipped} deleted inodes point at no data blocks any more: not extracted (name them with --inode to have that recorded)`);
-  return { targets: records.filter((record) => record.state === 'orphan' || record.recoverable || record.blocks === null).map(fromRecord), notes, ...problems };
+  const targets = records.filter((record) => record.state === 'orphan' || record.recoverable || record.blocks === null).map(fromRecord);
+  return { targets: await withHolesNotes(targets, source, recorder, workDir), notes, ...problems };
+}
+
+/**
+ * A scan made before migration 11 stored no note (image_inodes.note NULL: not looked at), also of an
+ * inode in use that points at no data block and has a size (all holes, copied as its zeros): those,
+ * and only those, are looked at again (one debugfs batch per file system) so that the copy says it.
+ * One with inline data has no data block either, and no such note.
+ */
+async function withHolesNotes(targets: ExtractTarget[], source: ImageSource, recorder: CommandRecorder, workDir: string): Promise<ExtractTarget[]> {
+  const unsaid = targets.filter((target) => target.note === undefined && target.recoverable === true && target.blocks === 0 && allHolesNote(target.size, target.mode) !== null);
+  const notes = new Map<ExtractTarget, string>();
+  for (const offset of new Set(unsaid.map((target) => target.offsetSectors))) {
+    const here = unsaid.filter((target) => target.offsetSectors === offset);
+    const described = await debugfsStatMany(source.path, offset, here.map((target) => target.inode), recorder, workDir).catch(() => null);
+    for (const target of here) {
+      const stat = described?.records.find((record) => record.inode === target.inode);
+      const note = stat !== undefined && stat.dataBlocks === 0 && !stat.inlineData ? allHolesNote(stat.size, stat.mode) : null;
+      if (note !== null) notes.set(target, note);
+    }
+  }
+  return targets.map((target) => {
+    const note = notes.get(target);
+    return note === undefined ? target : { ...target, note };
+  });
 }
 
 /**
@@ -114,6 +139,7 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
     if (match === undefined) unknown.push(inode);
     else targets.set(inode, fromRecord(match));
   }
+  for (const target of await withHolesNotes([...targets.values()], source, recorder, workDir)) targets.set(target.inode, target);
   if (unknown.length > 0) {
     const at = offset ?? (await soleFilesystem(db, imageId, source, recorder));
     const superblock = readSuperblock(source, at);
