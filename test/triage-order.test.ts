@@ -40,3 +40,17 @@ test('recover copies the smallest first, sizes past 2^53 compared exactly, an un
   ];
   assert.deepEqual(orderBySize(items).map((item) => item.id), [6, 3, 5, 4, 1, 2]);
 });
+
+test('a file in memory whose holes reach 1 GiB (a memfd truncated to just under RAM around a few bytes) is copied last too: several of them held every other copy back for a minute', () => {
+  const memory = 24 * 2 ** 30;
+  const items: OrderableItem[] = [
+    { id: 1, kind: 'memfd', size: 20 * 2 ** 30, fsType: null, processState: 'S', allocated: 4096 },
+    { id: 2, kind: 'fd', size: 5000, fsType: 'ext4', processState: 'S', allocated: null },
+    { id: 3, kind: 'memfd', size: 2 * 2 ** 30, fsType: null, processState: 'S', allocated: 2 * 2 ** 30 },
+    { id: 4, kind: 'fd', size: 2 ** 30 + 8192, fsType: 'tmpfs', processState: 'S', allocated: 8192 },
+    { id: 5, kind: 'fd', size: 2 ** 30 + 8191, fsType: 'tmpfs', processState: 'S', allocated: 8192 },
+    { id: 6, kind: 'memfd', size: 20 * 2 ** 30, fsType: null, processState: 'S' },
+  ];
+  // 1 and 4: 1 GiB of holes or more; 6: its data unknown, ranked by volatility as before.
+  assert.deepEqual(orderByVolatility(items, memory).map((item) => item.id), [3, 6, 5, 2, 4, 1]);
+});

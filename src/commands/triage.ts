@@ -13,6 +13,7 @@ import { writeReport } from '../report/registry.js';
 import { progressPrinter } from '../cli/progress.js';
 import { unreadableJson, unreadableWarnings } from './snapshot.js';
 import { holderLabel } from './recover.js';
+import { sourcePath } from '../recover/custody.js';
 import { tryOr } from '../util/tryOr.js';
 
 export interface TriageCommandOptions {
@@ -40,7 +41,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
       const states = new Map(
         (kase.db.prepare(`SELECT pid, state FROM processes WHERE snapshot_id = ?`).all(snapshot.snapshotId) as Array<{ pid: number; state: string | null }>).map((row) => [row.pid, row.state]),
       );
-      const ordered = orderByVolatility(items.map((item) => ({ ...item, fsType: item.fs_type, processState: states.get(item.pid) ?? null })), memoryBytes()) as ItemRow[];
+      const ordered = orderByVolatility(items.map((item) => ({ ...item, fsType: item.fs_type, processState: states.get(item.pid) ?? null, allocated: allocatedBytes(item) })), memoryBytes()) as ItemRow[];
       // The reports of the snapshot first: a copy that takes very long (a file of holes), or a triage
       // stopped half-way, still leaves them. Written again when the copies are done.
       const stage = 'Written by triage before its copies. A triage that finishes writes this page again after them: if this line is still here, it stopped before ' +
@@ -132,6 +133,13 @@ async function tryReport(write: () => Promise<string>): Promise<{ path: string }
     if (error instanceof UnlinkedError && (error.code === 'BAD_INPUT' || error.code === 'CASE')) return error.message;
     throw error;
   }
+}
+
+/** The data a file in memory holds now (st_blocks x 512) through its /proc link; null for any other file, or when it cannot be told. */
+function allocatedBytes(item: ItemRow): number | null {
+  if (item.kind !== 'memfd' && !['tmpfs', 'ramfs', 'devtmpfs'].includes(item.fs_type ?? '')) return null;
+  const source = sourcePath(item);
+  return source === null ? null : tryOr(() => fs.statSync(source).blocks * 512, null);
 }
 
 /** RAM and swap: no file kept in memory holds more data than that. */

@@ -9,16 +9,28 @@ export interface OrderableItem {
   fsType: string | null;
   /** Process state letter from /proc/PID/stat (Z, X: exiting). */
   processState: string | null;
+  /** Bytes of data the file holds (st_blocks x 512, as its /proc link showed them just before); null or absent: not known. */
+  allocated?: number | null;
 }
+
+/**
+ * Holes a file in memory may claim beyond its data before it is copied after the rest: reading and
+ * hashing them as zeros takes about a second per 2 GiB (image extract sorts by the same bound).
+ */
+export const SLOW_HOLE_BYTES = 2 ** 30;
 
 /**
  * Lower rank is copied first. `memoryBytes` (RAM and swap): a file in memory that claims more than
  * that is mostly holes (a memfd truncated to 4 EiB around a few KB of data), and reading its holes
- * could take longer than the rest together, or for ever: it goes last, not first.
+ * could take longer than the rest together, or for ever: it goes last, not first. So does one whose
+ * holes (its size beyond the data it holds) reach SLOW_HOLE_BYTES, whatever RAM says: a few memfds
+ * each truncated to just under RAM held every other copy back for a minute, long enough for a
+ * short-lived process's file to go.
  */
 export function volatilityRank(item: OrderableItem, memoryBytes: number = Number.POSITIVE_INFINITY): number {
   const inMemory = item.kind === 'memfd' || item.fsType === 'tmpfs' || item.fsType === 'ramfs' || item.fsType === 'devtmpfs';
   if (inMemory && item.size !== null && item.size > memoryBytes) return 4;
+  if (inMemory && item.size !== null && item.allocated !== undefined && item.allocated !== null && Number(item.size) - item.allocated >= SLOW_HOLE_BYTES) return 4;
   // memfd and tmpfs live only in memory: gone the moment the last holder exits.
   if (item.kind === 'memfd') return 0;
   if (inMemory) return 1;
