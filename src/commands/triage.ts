@@ -87,7 +87,10 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
       warn(`${sameFs} item(s) were not copied because the case directory ${kase.paths.dir} is on their file system: put the case on another disk (--case /mnt/usb/case) and run triage again, or pass --force-same-fs`);
     }
     const reports = [html, csv].filter((written) => written !== null);
-    ctx.info(`${reports.length === 0 ? 'no reports written' : `reports: ${reports.join('\n         ')}`}\ncase database: ${kase.paths.database} (${seconds} s)`);
+    // One call a line: a message is one line (its control bytes are written \xHH).
+    if (reports.length === 0) ctx.info('no reports written');
+    reports.forEach((report, index) => ctx.info(`${index === 0 ? 'reports:' : '        '} ${report}`));
+    ctx.info(`case database: ${kase.paths.database} (${seconds} s)`);
     if (ctx.json) {
       ctx.out(
         JSON.stringify({
