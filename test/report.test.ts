@@ -744,7 +744,8 @@ function dumpDom(file: string, fragment = ''): { dom: string; stderr: string } {
     );
     return { dom: result.stdout, stderr: result.stderr };
   } finally {
-    fs.rmSync(profile, { recursive: true, force: true });
+    // Its helper processes may still be writing there a moment after it exits (under load, seconds): tried again.
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
   }
 }
 
@@ -756,7 +757,7 @@ function dumpDom(file: string, fragment = ''): { dom: string; stderr: string } {
 async function openPage(url: string): Promise<{ evaluate: (expression: string) => Promise<unknown>; close: () => Promise<void> }> {
   const profile = fs.mkdtempSync('/tmp/unlinked-chromium-');
   const browser = spawn(chromium(), ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
+    '--disable-sync', `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'], detached: true });
   const toBrowser = browser.stdio[3] as NodeJS.WritableStream;
   const fromBrowser = browser.stdio[4] as NodeJS.ReadableStream;
   const waiting = new Map<number, { resolve: (value: Record<string, unknown>) => void; reject: (error: Error) => void }>();
@@ -785,8 +786,14 @@ async function openPage(url: string): Promise<{ evaluate: (expression: string) =
       browser.kill('SIGTERM');
       await exited;
     }
-    // Its helper processes may still be writing there a moment after it exits: tried again.
-    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    // Its helper processes (its own process group, started detached) may outlive it: ended too.
+    try {
+      if (browser.pid !== undefined) process.kill(-browser.pid, 'SIGKILL');
+    } catch {
+      // none left
+    }
+    // They may still be writing there a moment after (under load, seconds): tried again.
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
   };
   try {
     const { targetId } = await send('Target.createTarget', { url: 'about:blank' });
