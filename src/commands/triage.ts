@@ -8,7 +8,7 @@ import { listItems, type ItemRow } from '../store/items.js';
 import { takeSnapshot } from '../proc/snapshot.js';
 import { readProcView } from '../proc/procView.js';
 import { recoverItems, type RecoveredJson } from '../recover/recover.js';
-import { orderByVolatility } from '../triage/order.js';
+import { inMemory, orderByVolatility } from '../triage/order.js';
 import { writeReport } from '../report/registry.js';
 import { progressPrinter } from '../cli/progress.js';
 import { unreadableJson, unreadableWarnings } from './snapshot.js';
@@ -140,7 +140,7 @@ async function tryReport(write: () => Promise<string>): Promise<{ path: string }
 
 /** The data a file in memory holds now (st_blocks x 512) through its /proc link; null for any other file, or when it cannot be told. */
 function allocatedBytes(item: ItemRow): number | null {
-  if (item.kind !== 'memfd' && !['tmpfs', 'ramfs', 'devtmpfs'].includes(item.fs_type ?? '')) return null;
+  if (!inMemory({ kind: item.kind, fsType: item.fs_type })) return null;
   const source = sourcePath(item);
   return source === null ? null : tryOr(() => fs.statSync(source).blocks * 512, null);
 }

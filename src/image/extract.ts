@@ -13,7 +13,7 @@ import { devicesSharingBytes } from '../util/blockDevices.js';
 import { tryAppendSha256Sums } from '../util/sha256sums.js';
 import { debugfsCatToStream, debugfsDump, debugfsStatMany } from '../tools/debugfs.js';
 import { dropCachedPages, icatToFd, icatToStream } from '../tools/icat.js';
-import { HOLE_BLOCK, newCopyState, streamInto } from '../recover/copy.js';
+import { HOLE_BLOCK, SLOW_HOLE_BYTES, newCopyState, streamInto } from '../recover/copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { FollowHasher, filesystemDevice, readSuperblock, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
@@ -130,9 +130,6 @@ export async function extractInodes(
   }
   return results;
 }
-
-/** Holes this large (read and hashed as zeros at a few hundred MB/s) put a copy after the others. */
-export const SLOW_HOLE_BYTES = 2 ** 30;
 
 /** A target whose size, when known, a JS number holds exactly (below 2^53): every one past the first check of extractOne. */
 type SizedTarget = ExtractTarget & { size: number | null };

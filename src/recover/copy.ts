@@ -15,6 +15,11 @@ const RING = 4;
  * smaller than this is written whole (so a copy writes at most its source's blocks, rounded up to it).
  */
 export const HOLE_BLOCK = 4096;
+/**
+ * Holes this large (read and hashed as zeros: about a second per 2 GiB) put a copy after the others:
+ * image extract's order, and triage's for a file in memory.
+ */
+export const SLOW_HOLE_BYTES = 2 ** 30;
 const ZERO = Buffer.alloc(CHUNK);
 
 export interface CopyState {

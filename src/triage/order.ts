@@ -1,6 +1,7 @@
 // Order of volatility: copy first what is most likely to vanish before we get to it.
 import type { ItemKind } from '../proc/types.js';
 import type { U64 } from '../util/u64.js';
+import { SLOW_HOLE_BYTES } from '../recover/copy.js';
 
 export interface OrderableItem {
   id: number;
@@ -13,11 +14,10 @@ export interface OrderableItem {
   allocated?: number | null;
 }
 
-/**
- * Holes a file in memory may claim beyond its data before it is copied after the rest: reading and
- * hashing them as zeros takes about a second per 2 GiB (image extract sorts by the same bound).
- */
-export const SLOW_HOLE_BYTES = 2 ** 30;
+/** A file kept in memory only (a memfd, a tmpfs file): gone the moment its last holder exits. */
+export function inMemory(item: Pick<OrderableItem, 'kind' | 'fsType'>): boolean {
+  return item.kind === 'memfd' || item.fsType === 'tmpfs' || item.fsType === 'ramfs' || item.fsType === 'devtmpfs';
+}
 
 /**
  * Lower rank is copied first. `memoryBytes` (RAM and swap): a file in memory that claims more than
@@ -28,12 +28,12 @@ export const SLOW_HOLE_BYTES = 2 ** 30;
  * short-lived process's file to go.
  */
 export function volatilityRank(item: OrderableItem, memoryBytes: number = Number.POSITIVE_INFINITY): number {
-  const inMemory = item.kind === 'memfd' || item.fsType === 'tmpfs' || item.fsType === 'ramfs' || item.fsType === 'devtmpfs';
-  if (inMemory && item.size !== null && item.size > memoryBytes) return 4;
-  if (inMemory && item.size !== null && item.allocated !== undefined && item.allocated !== null && Number(item.size) - item.allocated >= SLOW_HOLE_BYTES) return 4;
+  const memory = inMemory(item);
+  if (memory && item.size !== null && item.size > memoryBytes) return 4;
+  if (memory && item.size !== null && item.allocated !== undefined && item.allocated !== null && Number(item.size) - item.allocated >= SLOW_HOLE_BYTES) return 4;
   // memfd and tmpfs live only in memory: gone the moment the last holder exits.
   if (item.kind === 'memfd') return 0;
-  if (inMemory) return 1;
+  if (memory) return 1;
   // An exiting process closes its files any moment now.
   if (item.processState === 'X' || item.processState === 'Z') return 2;
   return 3;
