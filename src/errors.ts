@@ -52,5 +52,10 @@ export function errnoCode(error: unknown): string | undefined {
 export function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   // Control bytes (a carriage return or an escape sequence from a file name) never reach the terminal raw.
-  return text.replace(/\s*\n\s*/g, ' ').trim().replace(/[\x00-\x1f\x7f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return controlsEscaped(text.replace(/\s*\n\s*/g, ' ').trim());
+}
+
+/** Control bytes written \xHH (the tab too unless `keepTab`): a text that reaches a terminal as one line, never raw. */
+export function controlsEscaped(text: string, keepTab = false): string {
+  return text.replace(keepTab ? /[\x00-\x08\x0a-\x1f\x7f]/g : /[\x00-\x1f\x7f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -1,5 +1,5 @@
 // What every command gets: where the case is, how to talk to the user, and nothing global.
-import { usageError } from '../errors.js';
+import { controlsEscaped, usageError } from '../errors.js';
 
 export interface CommandContext {
   caseDir: string;
@@ -38,7 +38,7 @@ export function makeContext(globals: GlobalOptions, streams: { stdout: NodeJS.Wr
   const warned: string[] = [];
   // One line each, whatever a message quotes raw (an image path with a newline, an escape sequence):
   // control bytes but the tab are written \xHH, as oneLine() writes those of an error.
-  const line = (text: string): string => text.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const line = (text: string): string => controlsEscaped(text, true);
   return {
     caseDir: globals.case,
     json: globals.json === true,
