@@ -370,6 +370,37 @@ test('CSV, HTML and bodyfile: a deleted name fls printed with "^" for a control 
   ]);
 });
 
+test('CSV and HTML: an image inode carries its scan\'s note (all holes) before and after its copy, said once, and why its scan was partial (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'scannote');
+  const data = crypto.randomBytes(30_000);
+  // Our own image: orphans 12 (data) and 13 (no block, given a size: all holes), chained 12 -> 13.
+  const image = debugfsBuilt(dir, ['mkfs.ext4'], { data, holes: Buffer.alloc(0) },
+    'unlink data\nunlink holes\nsif <12> links_count 0\nsif <13> links_count 0\nsif <13> size 40960\nsif <12> dtime 13\nssv last_orphan 12\n');
+  assert.equal(runCli(caseDir, ['image', 'scan', image]).code, 0);
+  const holes = /^points at no data block: all holes; its 40960 bytes are zeros as the file system reads them: /;
+  const notes = (): Array<[string | undefined, string | undefined, string | undefined]> =>
+    csvFindings(caseDir).filter((finding) => finding['finding'] === 'image').map((finding) => [finding['inode'], finding['status'], finding['note']]);
+  const before = notes();
+  assert.deepEqual(before.map(([inode, status]) => [inode, status]), [['12', 'not copied'], ['13', 'not copied']]);
+  assert.equal(before[0]?.[2], '');
+  assert.match(before[1]?.[2] ?? '', holes);
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']);
+  assert.ok(html.stdout.includes('points at no data block: all holes'), 'the HTML rows carry the note');
+  assert.equal(runCli(caseDir, ['image', 'extract', image, '--all']).code, 0);
+  const after = notes();
+  assert.deepEqual(after.map(([inode, status]) => [inode, status]), [['12', 'complete'], ['13', 'complete']]);
+  assert.equal(after[1]?.[2], before[1]?.[2], 'said once: the copy\'s note is the scan\'s');
+  // A scan that saw its file system only in part (a superblock's inode count past what the image holds: cut short) says so on each row.
+  const cut = path.join(dir, 'cut.img');
+  fs.copyFileSync(image, cut);
+  fs.truncateSync(cut, fs.statSync(image).size / 2);
+  const partial = runCli(caseDir, ['image', 'scan', cut]);
+  assert.equal(partial.code, 3, partial.stderr);
+  const cutRows = csvFindings(caseDir).filter((finding) => finding['image'] === cut);
+  assert.ok(cutRows.length > 0, 'the cut image has rows');
+  for (const row of cutRows) assert.match(row['note'] ?? '', /the scan of the file system at sector 0 is partial \(inodes may be missing from its list, or not fully described\)/);
+});
+
 test('CSV and HTML: an inode extracted by its number with no scan of the image is a finding with its copy; the bodyfile leaves it out (no times) (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'unlisted');
   const content = crypto.randomBytes(5000);

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { Db } from '../store/db.js';
 import { displayBytes, displayCmdline, displayText } from '../util/bytes.js';
-import { SHOWN_INODES, bornSecond, correlate, heldByText, sameFilesystemScans } from '../store/images.js';
+import { SHOWN_INODES, bornSecond, correlate, heldByText, sameFilesystemScans, scanNote } from '../store/images.js';
 import { exactSignedText, exactText, readI64, readU64, type U64 } from '../util/u64.js';
 
 
@@ -88,7 +88,7 @@ interface ImageRow {
   id: number; image: string; offset_sectors: number; fs_uuid: string | null; inode: number; state: string; size: number | null; size_text: string | null;
   mode: number | null; uid: number | null; gid: number | null; atime: number | null; mtime: number | null; ctime: number | null;
   dtime: number | null; crtime: number | null; recoverable: number; last_name: Buffer | null; last_name_exact: number | null; fs_type: string | null;
-  scanned_at: string; latest_scanned_at: string | null;
+  scanned_at: string; latest_scanned_at: string | null; n_note: string | null; fs_partial: number | null; fs_error: string | null;
   e_output: string | null; e_bytes: number | null; e_sha256: string | null; e_complete: number | null; e_note: string | null;
 }
 
@@ -159,6 +159,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
     SELECT n.id, im.path AS image, f.offset_sectors, f.fs_uuid, f.fs_type, n.inode, n.state, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime,
            n.ctime, n.dtime, n.crtime, n.recoverable, n.last_name, n.last_name_exact, im.scanned_at, ${exactText('n.size', 'size_text')},
            (SELECT li.scanned_at FROM image_filesystems lf JOIN images li ON li.id = lf.image_id WHERE lf.id = ${SHOWN_INODES.latestFs} AND lf.id != n.filesystem_id) AS latest_scanned_at,
+           n.note AS n_note, f.partial AS fs_partial, f.error AS fs_error,
            e.output AS e_output, e.bytes AS e_bytes, e.sha256 AS e_sha256, e.complete AS e_complete, e.note AS e_note
     FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
     LEFT JOIN extractions e ON e.id = ${SHOWN_INODES.extraction}
@@ -181,7 +182,9 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       // An attempt that wrote no file (unrecoverable, refused, failed) is no copy: "incomplete" is a prefix kept.
       status: row.e_complete === null || (row.e_complete === 0 && row.e_output === null) ? (row.recoverable ? 'not copied' : 'unrecoverable') : row.e_complete ? 'complete' : 'incomplete',
       sha256: row.e_sha256, bytes: row.e_bytes, output: relative(caseDir, row.e_output),
-      note: [row.e_note, nameNote?.text ?? null, olderScan].filter((part): part is string => part !== null).join('; ') || null, image: displayText(row.image),
+      // The scan's own note on the inode (an all-holes orphan) unless its copy's note already says it, and why its scan was partial.
+      note: [row.e_note, row.n_note !== null && row.e_note?.includes(row.n_note) !== true ? row.n_note : null, nameNote?.text ?? null, olderScan,
+        scanNote(row.offset_sectors, row.fs_partial, row.fs_error)].filter((part): part is string => part !== null).join('; ') || null, image: displayText(row.image),
       offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: heldBy, exe: null, cmdline: null, key: `image-${row.id}`,
     };
   }
