@@ -244,6 +244,31 @@ for (const store of ['inline', 'thread'] as const) {
   });
 }
 
+test('a command that must wait for another writer of the case says so first, naming the holder from /proc/locks; with the lock free it says nothing', async (t) => {
+  const caseDir = makeTempDir('lock-wait-case', '/dev/shm');
+  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+  t.after(() => {
+    sleeper.kill('SIGKILL');
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const args = (command: string[]): string[] => [cliPath, '--case', caseDir, ...command];
+  const free = await execFileAsync(process.execPath, args(['snapshot', '--pid', String(sleeper.pid), '--no-lsof']));
+  assert.doesNotMatch(free.stderr, /waiting/);
+  const kase = openCase(caseDir, { create: false });
+  kase.db.exec('BEGIN IMMEDIATE');
+  const waiting = ['snapshot', '--pid', String(sleeper.pid), '--no-lsof'];
+  const snapshot = execFileAsync(process.execPath, args(waiting));
+  const recover = execFileAsync(process.execPath, args(['recover']));
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  kase.db.exec('COMMIT');
+  kase.close();
+  // This process (the test) held the lock: its pid and command line are named.
+  const said = new RegExp(`^waiting for the case's write lock, held by pid ${process.pid} \\(.*node.*\\) \\(up to 420 s\\)$`);
+  for (const run of await Promise.all([snapshot, recover])) assert.match(run.stderr.split('\n')[0] ?? '', said, run.stderr);
+  const quiet = await execFileAsync(process.execPath, args([...waiting, '-q']));
+  assert.equal(quiet.stderr, '');
+});
+
 test('captures a killed snapshot or import left in lsof/ (no row names them, their PID gone) are removed by the next snapshot; those a row names, or of a running PID, are kept (root)', async (t) => {
   const caseDir = makeTempDir('capture-leftovers-case', '/dev/shm');
   const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });

@@ -30,7 +30,7 @@ export async function imageExtractCommand(ctx: CommandContext, image: string, op
       ? `${source.path} is mounted (itself, a partition of it, a volume built on it, or a loop device reading the same file): what it holds may lag behind the page cache (see the notes of each copy)`
       : liveWarning(source));
   }
-  const kase = openCase(ctx.caseDir, { create: true });
+  const kase = openCase(ctx.caseDir, { create: true, onLockWait: (text) => ctx.info(text) });
   try {
     const recorder = commandRecorder(kase.db);
     const choice = options.all === true

@@ -22,7 +22,7 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
   // Before the case is made: bad input leaves nothing behind.
   checkOffset(source, options.offset);
   for (const warning of refuseCaseOnEvidence(source, ctx.caseDir)) ctx.warn(warning);
-  const kase = openCase(ctx.caseDir, { create: true });
+  const kase = openCase(ctx.caseDir, { create: true, onLockWait: (text) => ctx.info(text) });
   try {
     const scan = await scanImage(kase.db, source.path, options.offset, commandRecorder(kase.db), { verify: options.verify === true, workDir: kase.paths.dir });
     const problems = scanProblems(scan);

@@ -17,7 +17,7 @@ export async function lsofImportCommand(ctx: CommandContext, file: string, optio
   if (options.host === '') throw usageError('--host is empty: give the name of the host the capture comes from, or leave --host out');
   if (options.host?.includes('\ufffd') === true) throw usageError('--host is not valid UTF-8 (node reads arguments as UTF-8, and its other bytes would be lost): give the host name in UTF-8');
   captureFile(file); // bad input is refused before a case is created for it
-  const kase = openCase(ctx.caseDir, { create: true });
+  const kase = openCase(ctx.caseDir, { create: true, onLockWait: (text) => ctx.info(text) });
   try {
     const result = await importLsof(kase.db, file, options.host ?? null, path.join(kase.paths.dir, 'lsof'));
     // Said on stderr and in the JSON's `warnings` alike: why the exit is 3 (the unreadable lines, by kind and where).

@@ -17,7 +17,7 @@ export interface RecoverCommandOptions {
 }
 
 export async function recoverCommand(ctx: CommandContext, options: RecoverCommandOptions): Promise<ExitCode> {
-  const kase = openCase(ctx.caseDir, { create: false });
+  const kase = openCase(ctx.caseDir, { create: false, onLockWait: (text) => ctx.info(text) });
   try {
     let items: ItemRow[];
     if (options.item !== undefined) {

@@ -13,7 +13,7 @@ export interface RelinkCommandOptions {
 }
 
 export async function relinkCommand(ctx: CommandContext, options: RelinkCommandOptions): Promise<ExitCode> {
-  const kase = openCase(ctx.caseDir, { create: false });
+  const kase = openCase(ctx.caseDir, { create: false, onLockWait: (text) => ctx.info(text) });
   try {
     const [item] = getItems(kase.db, [options.item]);
     if (item === undefined) throw new UnlinkedError('NOT_FOUND', `no item ${options.item} in ${kase.paths.dir} (see \`unlinked list\`)`);

@@ -22,7 +22,7 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
       throw new UnlinkedError('NOT_FOUND', `no process ${asked.join(', ')} on this host (not in /proc: exited, or never was${hiding}): nothing stored`);
     }
   }
-  const kase = openCase(ctx.caseDir, { create: true });
+  const kase = openCase(ctx.caseDir, { create: true, onLockWait: (text) => ctx.info(text) });
   try {
     const summary = await takeSnapshot(kase, { view, lsof: options.lsof !== false, ...(options.pid === undefined ? {} : { pids: options.pid }) });
     // Said on stderr and in the JSON alike: why the exit is 3, and which processes.

@@ -28,7 +28,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
   const started = Date.now();
   // A /proc that is no procfs, or another PID namespace's: refused before the case is touched.
   const view = readProcView();
-  const kase = openCase(ctx.caseDir, { create: true });
+  const kase = openCase(ctx.caseDir, { create: true, onLockWait: (text) => ctx.info(text) });
   // Every warning of every step, on stderr and in the JSON's `warnings` (ctx.warned): why the exit is 3.
   const warn = (message: string): void => ctx.warn(message);
   try {

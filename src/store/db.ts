@@ -8,6 +8,7 @@ import { accessError, currentUser, ownerText, unenterableFolder } from '../util/
 import { MIGRATIONS } from './schema.js';
 import { absolutePath } from '../util/cwd.js';
 import { BUSY_TIMEOUT_MS } from './busy.js';
+import { waitForWriteLock } from './lockWait.js';
 import { caseFolder } from '../util/caseFolder.js';
 import { freeBytes } from '../util/caseSpace.js';
 
@@ -43,6 +44,8 @@ export interface OpenCaseOptions {
    * write-protected copy) is then read from a copy in memory instead of failing.
    */
   readsOnly?: boolean;
+  /** Told, before a command that writes waits for another program's write lock on the case, who holds it. */
+  onLockWait?: (text: string) => void;
 }
 
 export interface Case {
@@ -124,6 +127,15 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
   const unhook = onSignalExit(() => {
     if (opened.open) opened.close();
   });
+  if (options.onLockWait !== undefined) {
+    try {
+      waitForWriteLock(opened, paths.database, options.onLockWait);
+    } catch (error) {
+      unhook();
+      opened.close();
+      throw error;
+    }
+  }
   return {
     paths, db: opened, close: () => {
       unhook();

@@ -1,0 +1,63 @@
+// A command that writes to a case another program is writing to waits for its write lock (up to
+// BUSY_TIMEOUT_MS, inside SQLite, where nothing can be said): it says so first, naming the holder.
+import fs from 'node:fs';
+import type { Db } from './db.js';
+import { BUSY_TIMEOUT_MS } from './busy.js';
+import { errnoCode } from '../errors.js';
+import { displayCmdline } from '../util/bytes.js';
+import { tryOr } from '../util/tryOr.js';
+import { devString } from '../../parsers/procfs.js';
+
+/** SQLite's WAL write lock: byte 120 of the -shm file (WAL_WRITE_LOCK, the first of its locks). */
+const WAL_WRITE_LOCK_BYTE = 120;
+/** How much of the holder's command line is said. */
+const CMDLINE_SHOWN = 160;
+
+/**
+ * Returns at once when the case's write lock is free (it is taken and given back); when another
+ * program holds it, says so through `say` and waits for it as any write would (SQLITE_BUSY after
+ * BUSY_TIMEOUT_MS, said by the CLI's error boundary).
+ */
+export function waitForWriteLock(db: Db, database: string, say: (text: string) => void): void {
+  if (takeAndRelease(db, 0)) return;
+  say(`waiting for the case's write lock, held by ${lockHolder(`${database}-shm`) ?? 'another program'} (up to ${BUSY_TIMEOUT_MS / 1000} s)`);
+  takeAndRelease(db, BUSY_TIMEOUT_MS);
+}
+
+/** BEGIN IMMEDIATE with this busy timeout, then COMMIT: false when another writer held the lock throughout. */
+function takeAndRelease(db: Db, timeoutMs: number): boolean {
+  db.pragma(`busy_timeout = ${timeoutMs}`);
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    db.exec('COMMIT');
+    return true;
+  } catch (error) {
+    if (timeoutMs === 0 && errnoCode(error) === 'SQLITE_BUSY') return false;
+    throw error;
+  } finally {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
+}
+
+/**
+ * Who holds SQLite's WAL write lock on this -shm file, from /proc/locks (POSIX locks name their
+ * process): "pid N (its command line)", or null when it cannot be told (another PID namespace, a
+ * lock given back meanwhile, a file system whose locks are not listed).
+ */
+export function lockHolder(shm: string): string | null {
+  const stat = tryOr(() => fs.statSync(shm), null);
+  if (stat === null) return null;
+  // /proc/locks names a file "MAJOR:MINOR:INODE", the device numbers in hex (two digits at least).
+  const file = `${devString(stat.dev).split(':').map((part) => BigInt(part).toString(16).padStart(2, '0')).join(':')}:${stat.ino}`;
+  const locks = tryOr(() => fs.readFileSync('/proc/locks', 'latin1'), '');
+  for (const line of locks.split('\n')) {
+    // "1: POSIX  ADVISORY  WRITE 24108 00:1b:459153 120 120"
+    const fields = line.trim().split(/\s+/);
+    if (fields[1] !== 'POSIX' || fields[3] !== 'WRITE' || fields[5] !== file || Number(fields[6]) !== WAL_WRITE_LOCK_BYTE) continue;
+    const pid = Number(fields[4]);
+    if (!Number.isSafeInteger(pid) || pid <= 0) return null;
+    const cmdline = tryOr(() => displayCmdline(fs.readFileSync(`/proc/${pid}/cmdline`)), '');
+    return cmdline === '' ? `pid ${pid}` : `pid ${pid} (${cmdline.length > CMDLINE_SHOWN ? `${cmdline.slice(0, CMDLINE_SHOWN)}...` : cmdline})`;
+  }
+  return null;
+}
