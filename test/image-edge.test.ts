@@ -148,6 +148,10 @@ test('partition tables: an entry twice is scanned once; a table mmls cannot read
   const fd = fs.openSync(twice, 'r+');
   fs.writeSync(fd, mbr, 0, 512, 0);
   fs.closeSync(fd);
+  // Before any scan, extract --inode finds the one file system the way the scan does: each start once.
+  const named = untouched(twice, imageWorkDirs(t, 'tables-named').caseDir, ['image', 'extract', twice, '--inode', String(inode), '--json']);
+  assert.equal(named.code, 0, named.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.offset_sectors, copy.inode, copy.sha256, copy.complete]), [[2048, inode, sha256(content), true]]);
   const scan = untouched(twice, caseDir, ['image', 'scan', twice, '--json']);
   assert.equal(scan.code, 0, scan.stderr);
   assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.offset_sectors, entry.inode]), [[2048, inode]]);
@@ -1102,4 +1106,61 @@ test('an i_mode whose file type bits are no file type (0170644) keeps its whole 
   assert.match(named.stderr, /^warning: sector 0: inode 15 has mode 0170644, whose file type bits \(0170000\) are no valid file type \(a corrupt or crafted i_mode\): the mode is kept as it is$/m);
   const quiet = untouched(image, imageWorkDirs(t, 'badtype-quiet').caseDir, ['image', 'extract', image, '--inode', '15', '-q']);
   assert.match(quiet.stderr, /^warning: sector 0: inode 15 has mode 0170644/m);
+});
+
+/**
+ * A 12 MiB GPT disk: in its one partition (sector 2048) an ext4 labelled "real" with an orphan (inode
+ * 13, "hello orphan\n"); in the unpartitioned gap at sector 1024 a decoy ext2 with an orphan of its own.
+ */
+function gptWithDecoy(dir: string): string {
+  const build = (name: string, mkfs: string[], size: string, commands: string): Buffer => {
+    const image = path.join(dir, name);
+    execFileSync(mkfs[0] ?? 'mkfs.ext4', ['-q', '-F', ...mkfs.slice(1), image, size], { stdio: 'ignore' });
+    execFileSync('debugfs', ['-w', '-f', '-', image], { input: commands, stdio: ['pipe', 'ignore', 'ignore'] });
+    return fs.readFileSync(image);
+  };
+  const text = path.join(dir, 'd.txt');
+  fs.writeFileSync(text, 'hello orphan\n');
+  const planted = path.join(dir, 'p.txt');
+  fs.writeFileSync(planted, 'planted evidence\n');
+  const real = build('fs.img', ['mkfs.ext4', '-L', 'real'], '8M', `write ${text} keep.txt\nwrite ${text} orph.txt\nunlink orph.txt\nsif <13> links_count 0\nssv last_orphan 13\n`);
+  const decoy = build('decoy.img', ['mkfs.ext2', '-b', '1024', '-N', '16', '-L', 'decoy'], '512K', `write ${planted} planted.txt\nunlink planted.txt\nsif <12> links_count 0\nssv last_orphan 12\n`);
+  const disk = path.join(dir, 'disk.img');
+  fs.writeFileSync(disk, '');
+  fs.truncateSync(disk, 12 << 20);
+  execFileSync('sfdisk', ['-q', disk], { input: 'label: gpt\nstart=2048, size=16384, type=linux\n' });
+  patch(disk, 2048 * 512, real);
+  patch(disk, 1024 * 512, decoy);
+  return disk;
+}
+
+test('partition names are not mmls lines: a GPT name "root\\nUnits are in 256-byte sectors" moves no offset, "root\\n9:  x 1024 2047 1024" invents no partition, "Linux data (0xEE)" is no protective entry (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'gptnames');
+  const disk = gptWithDecoy(dir);
+  const cases: Array<[string, string, string[]]> = [
+    ['units.img', 'root\nUnits are in 256-byte sectors', ['warning: mmls printed the description of the entry in slot 000 (sector 2048) over 2 lines (a partition name holding a newline): read as one description, "root\\x0aUnits are in 256-byte sectors"']],
+    ['row.img', 'root\n9:  x 1024 2047 1024', ['warning: mmls printed the description of the entry in slot 000 (sector 2048) over 2 lines (a partition name holding a newline): read as one description, "root\\x0a9:  x 1024 2047 1024"']],
+    ['ee.img', 'Linux data (0xEE)', []],
+  ];
+  for (const [name, label, warnings] of cases) {
+    const image = path.join(dir, name);
+    fs.copyFileSync(disk, image);
+    execFileSync('sfdisk', ['-q', '--part-label', image, '1', label]);
+    const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+    assert.equal(scan.code, 0, scan.stderr);
+    assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.offset_sectors, entry.inode, entry.state, entry.size, entry.recoverable]), [[2048, 13, 'orphan', 13, true]], name);
+    assert.deepEqual(scan.stderr.split('\n').filter((line) => line.startsWith('warning:')), warnings, name);
+  }
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT i.partition_table, f.offset_sectors, f.fs_type, f.label, f.error FROM image_filesystems f JOIN images i ON i.id = f.image_id ORDER BY f.id').raw().all(), [
+      ['GUID Partition Table (EFI)', 2048, 'ext4', 'real', null], ['GUID Partition Table (EFI)', 2048, 'ext4', 'real', null], ['GUID Partition Table (EFI)', 2048, 'ext4', 'real', null],
+    ]);
+  } finally {
+    db.close();
+  }
+  const units = path.join(dir, 'units.img');
+  const copies = untouched(units, caseDir, ['image', 'extract', units, '--all', '--json']);
+  assert.equal(copies.code, 0, copies.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(copies).map((copy) => [copy.offset_sectors, copy.inode, copy.sha256, copy.complete]), [[2048, 13, sha256(Buffer.from('hello orphan\n')), true]]);
 });

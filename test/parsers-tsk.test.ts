@@ -17,6 +17,7 @@ import { parseDebugfsStats } from '../parsers/debugfsStats.js';
 import { parseOrphanFile } from '../parsers/orphanFile.js';
 import { backupSuperblockShift, extType, parseExtSuperblock } from '../parsers/extSuperblock.js';
 import { displayBytes } from '../src/util/bytes.js';
+import { protectiveOnly, readTable } from '../src/image/partitions.js';
 
 const read = (folder: string, name: string): string => fs.readFileSync(path.join(fixturesDir, folder, name), 'latin1');
 
@@ -98,6 +99,59 @@ test('mmls: MBR and GPT partitions, meta entries not allocated', () => {
   const gpt = parseMmls(read('tsk', 'mmls-gpt.txt'));
   assert.deepEqual(gpt.records.filter((part) => part.allocated).map((part) => part.start), [2048, 22528]);
   assert.equal(gpt.warnings.length, 0);
+});
+
+test('mmls: a GPT name holding a newline continues its row\'s description (display form); it moves no sector size and makes no row (real mmls 4.11.1 output)', () => {
+  const names = parseMmls(read('tsk', 'mmls-gpt-names.txt'));
+  assert.deepEqual([names.table, names.offsetSector, names.sectorSize, names.warnings], ['GUID Partition Table (EFI)', 0, 512, []]);
+  assert.deepEqual(names.records.map((part) => [part.slot, part.start, part.length, part.description, part.descriptionLines, part.allocated]), [
+    ['Meta', 0, 1, 'Safety Table', 1, false], ['-------', 0, 2048, 'Unallocated', 1, false], ['Meta', 1, 1, 'GPT Header', 1, false], ['Meta', 2, 32, 'Partition Table', 1, false],
+    ['000', 2048, 16384, 'root\\x0aUnits are in 256-byte sectors', 2, true],
+    // 36 UTF-16 units, all a GPT name holds: a row needs 55 characters before its description.
+    ['001', 18432, 8192, 'a\\x0a007:  Meta      0000001024   00000', 2, true],
+    ['002', 26624, 8192, 'Linux data (0xEE)', 1, true],
+    ['-------', 34816, 14336, 'Unallocated', 1, false],
+  ]);
+  const table = { ...names, sectorSize: 512 };
+  assert.deepEqual(readTable(table), {
+    starts: [2048, 18432, 26624],
+    warnings: [
+      'mmls printed the description of the entry in slot 000 (sector 2048) over 2 lines (a partition name holding a newline): read as one description, "root\\x0aUnits are in 256-byte sectors"',
+      'mmls printed the description of the entry in slot 001 (sector 18432) over 2 lines (a partition name holding a newline): read as one description, "a\\x0a007:  Meta      0000001024   00000"',
+    ],
+    doubt: null,
+  });
+  // A GPT entry's description is its name: "(0xEE)" in it is no protective MBR entry; TSK's own, in a DOS table, is.
+  assert.equal(protectiveOnly(table), false);
+  const cut = parseMmls(read('tsk', 'mmls-gpt-cut.txt'));
+  assert.deepEqual([cut.table, cut.records.filter((part) => part.allocated).map((part) => part.description)], ['DOS Partition Table', ['GPT Safety Partition (0xee)']]);
+  assert.equal(protectiveOnly({ ...cut, sectorSize: 512 }), true);
+});
+
+test('mmls: header values come from the header alone; a line neither header, row nor continuation is a warning with its line number; a start off the 512-byte grid is not scanned, said (hand-made from real output)', () => {
+  const real = read('tsk', 'mmls-gpt.txt').split('\n');
+  // A stray line between the column header and the first row, a row whose numbers pass 2^53.
+  const stray = [...real.slice(0, 5), 'stray', ...real.slice(5, 9), '009:  002       9999999999999999   9999999999999999   0000000001   ', ...real.slice(9)].join('\n');
+  const parsed = parseMmls(stray);
+  assert.deepEqual(parsed.warnings, [{ line: 6, message: 'unrecognised mmls line', text: 'stray' }, { line: 11, message: 'partition numbers out of range', text: '009:  002       9999999999999999   9999999999999999   0000000001   ' }]);
+  assert.deepEqual(parsed.records.filter((part) => part.allocated).map((part) => part.start), [2048, 22528]);
+  const reading = readTable({ ...parsed, sectorSize: 512 });
+  assert.deepEqual(reading.starts, [2048, 22528]);
+  assert.equal(reading.doubt, '2 lines of mmls\' output could not be read (first: line 6): a partition may be missing');
+  assert.deepEqual(reading.warnings, [
+    'mmls line 6 could not be read (unrecognised mmls line: "stray"): a partition it lists may be missing',
+    'mmls line 11 could not be read (partition numbers out of range: "009:  002       9999999999999999   9999999999999999   0000000001   "): a partition it lists may be missing',
+  ]);
+  // No "Units are in" line in the header: no sector size, although a later line says one.
+  const noUnits = parseMmls([...real.slice(0, 2), ...real.slice(3, 9), 'Units are in 256-byte sectors', ...real.slice(9)].join('\n'));
+  assert.deepEqual([noUnits.sectorSize, noUnits.records.length, noUnits.records[3]?.description], [null, 7, 'Partition Table\\x0aUnits are in 256-byte sectors']);
+  // 256-byte sectors (as in the header): a start that is no whole 512-byte sector is said and not scanned.
+  const small = parseMmls(real.join('\n').replace('512-byte', '256-byte').replace('0000022528   0000063487', '0000022529   0000063487'));
+  assert.deepEqual(readTable({ ...small, sectorSize: 256 }), {
+    starts: [1024],
+    warnings: ['the partition in slot 001 starts at byte 5767424 (sector 22529 of 256 bytes), not on a 512-byte sector: not scanned'],
+    doubt: 'the partition in slot 001 starts at byte 5767424 (sector 22529 of 256 bytes), not on a 512-byte sector: not scanned',
+  });
 });
 
 test('fsstat: type and orphan chain, none printed for orphan_file', () => {

@@ -23,6 +23,7 @@ import { ilsRemoved, ilsUnlinkedAllocated } from '../tools/ils.js';
 import { istat } from '../tools/istat.js';
 import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
+import { protectiveOnly, readTable } from './partitions.js';
 import { hasNoFileType, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import { DIRECTORY_MAX_BYTES, ROOT_INODE, dropIndexNames, type DirectoryAccess, type DirectoryFacts } from './indexNames.js';
 import { followOrphanChain } from './orphanChain.js';
@@ -65,6 +66,8 @@ export interface ScanResult {
   warnings: string[];
   /** Why the partition table could not be read (then only sector 0 was scanned), or null. */
   tableProblem: string | null;
+  /** Why a partition of a table that was read may have been missed (a line of mmls not read), or null. */
+  tableDoubt: string | null;
 }
 
 /** Every program a scan may run: all checked before anything is read, so a missing one fails cleanly. */
@@ -91,6 +94,8 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
     let partitionTable: string | null = null;
     /** A partition table that is there but could not be read: the scan is partial. */
     let tableProblem: string | null = null;
+    /** A table read, but a partition of it may be missing (a line of mmls not read): the scan is partial. */
+    let tableDoubt: string | null = null;
     const filesystems: ScannedFs[] = [];
     const warnings: string[] = [];
     // A named offset or a bare image must be a readable file system; a partition of a table may be swap.
@@ -108,10 +113,9 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
       const table = found !== null && 'records' in found ? found : null;
       // A table mmls cannot read, or a GPT of which only its protective MBR entry (0xEE) was read (a
       // GPT whose header or entries are damaged or cut off): the partitions are unknown.
-      const protectiveOnly = table !== null && table.records.filter((part) => part.allocated).every((part) => /\(0xee\)/i.test(part.description));
       tableProblem = found !== null && 'unreadable' in found
         ? `mmls could not read the partition table (${found.unreadable})`
-        : protectiveOnly ? `the GPT could not be read (mmls found only its protective MBR entry: a damaged or truncated image?)` : null;
+        : table !== null && protectiveOnly(table) ? `the GPT could not be read (mmls found only its protective MBR entry: a damaged or truncated image?)` : null;
       partitionTable = table?.table ?? null;
       if (tableProblem !== null) {
         if (atZero === null) throw new UnlinkedError('BAD_INPUT', `${source.path}: ${tableProblem}, and no ext file system starts at sector 0: name a partition with --offset SECTORS`);
@@ -125,9 +129,11 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
         filesystems.push(mustRead(await (atZero ?? scanFilesystem(source, 0, recorder, options.workDir))));
       } else {
         // Offsets are kept in 512-byte sectors, TSK's -o unit, whatever sector size the table uses.
-        // Once each: two entries of a damaged or crafted table may start at the same sector.
-        const starts = [...new Set(table.records.filter((part) => part.allocated).map((part) => (part.start * table.sectorSize) / 512))];
-        if (starts.length === 0 && atZero === null) throw new UnlinkedError('BAD_INPUT', `${source.path}: the partition table (${partitionTable ?? 'unknown type'}) lists no partition`);
+        const reading = readTable(table);
+        const { starts } = reading;
+        warnings.push(...reading.warnings);
+        tableDoubt = reading.doubt;
+        if (starts.length === 0 && atZero === null) throw new UnlinkedError('BAD_INPUT', `${source.path}: the partition table (${partitionTable ?? 'unknown type'}) lists no partition${tableDoubt === null ? '' : ` that could be read (${tableDoubt})`}`);
         if (atZero !== null && !starts.includes(0)) {
           // A whole-disk file system under a stale partition table: both are looked at.
           warnings.push(`an ext file system starts at sector 0 although mmls found a partition table (${partitionTable ?? '?'}): scanned it as well as the partitions`);
@@ -164,7 +170,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
       // The second hash runs in its worker while this thread stores the scan; sha256_after follows.
       const imageId = storeScan(db, {
         path: source.path, isDevice: source.isDevice, size: source.size, sha256, sha256After: null, partitionTable,
-        filesystems: filesystems.map((fs) => ({ ...storedFs(fs, tableProblem, sha256 === null, change, live), device: filesystemDevice(source, fs.offsetSectors) })),
+        filesystems: filesystems.map((fs) => ({ ...storedFs(fs, tableProblem, tableDoubt, sha256 === null, change, live), device: filesystemDevice(source, fs.offsetSectors) })),
         mtimeNs: source.stamp?.mtimeNs ?? null, ctimeNs: source.stamp?.ctimeNs ?? null, unchangedAfter,
       });
       if (hashAfter !== null) {
@@ -180,7 +186,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
           warnings.push(`could not hash ${source.path} again after the scan: ${oneLine(error)}`);
         }
       }
-      return { imageId, source, sha256, sha256After, unchangedAfter, partitionTable, filesystems, warnings, tableProblem };
+      return { imageId, source, sha256, sha256After, unchangedAfter, partitionTable, filesystems, warnings, tableProblem, tableDoubt };
     } finally {
       hashAfter?.stop();
     }
@@ -842,7 +848,7 @@ export function scanProblems(scan: ScanResult): { warnings: string[]; partial: b
     else for (const warning of fs.warnings) warnings.push(`${where}: ${warning}`);
   }
   const changed = scan.unchangedAfter === false || (scan.sha256After !== null && scan.sha256After !== scan.sha256);
-  const partial = scan.filesystems.some(readInPart) || scan.tableProblem !== null || scan.sha256 === null || changed || scan.source.mounted;
+  const partial = scan.filesystems.some(readInPart) || scan.tableProblem !== null || scan.tableDoubt !== null || scan.sha256 === null || changed || scan.source.mounted;
   return { warnings, partial };
 }
 
@@ -852,9 +858,10 @@ export function scanProblems(scan: ScanResult): { warnings: string[]; partial: b
  * an image not hashed, changed while read, or read with a live file system on it), with that reason beside its own: a later
  * `extract --all` of its list says it again.
  */
-function storedFs(fs: ScannedFs, tableProblem: string | null, notHashed: boolean, change: string | null, live: string | null): ScannedFs {
+function storedFs(fs: ScannedFs, tableProblem: string | null, tableDoubt: string | null, notHashed: boolean, change: string | null, live: string | null): ScannedFs {
   const whole = [
     tableProblem === null ? null : `${tableProblem}: only the file system at sector 0 was scanned`,
+    tableDoubt === null ? null : `the partition table was read in part (${tableDoubt})`,
     notHashed ? 'the image could not be hashed' : null,
     change === null ? null : `the image changed while it was scanned (${change})`,
     live,

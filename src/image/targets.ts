@@ -9,6 +9,7 @@ import { hasNoFileType, kernelTimes, needsRawTimes, type DebugfsInode } from '..
 import { specialFileType } from '../util/mode.js';
 import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
+import { readTable } from './partitions.js';
 import type { ExtractTarget } from './extract.js';
 import { FIRST_ORDINARY_INODE, allHolesNote, scanImage, scanProblems } from './scan.js';
 import { backupSuperblockAt, checkOffset, mountedAsOtherType, readSuperblock, type ImageSource } from './source.js';
@@ -237,7 +238,11 @@ async function soleFilesystem(db: Db, imageId: number | null, source: ImageSourc
     const found = await mmls(source.path, recorder);
     const table = found !== null && 'records' in found ? found : null;
     if (found !== null && 'unreadable' in found) tableProblem = ` (mmls could not read its partition table: ${found.unreadable}; name a partition with --offset SECTORS)`;
-    offsets = table === null ? [0] : table.records.filter((part) => part.allocated).map((part) => (part.start * table.sectorSize) / 512);
+    // The scan's rule: each start once, in 512-byte sectors.
+    const reading = table === null ? null : readTable(table);
+    // A partition may be missing from what was read: which file system is meant is not known.
+    if (reading !== null && reading.doubt !== null) throw usageError(`${source.path}: ${reading.doubt}: give --offset SECTORS`);
+    offsets = reading === null ? [0] : reading.starts;
     if (table !== null && readSuperblock(source, 0) !== null && !offsets.includes(0)) offsets.push(0);
     offsets = offsets.filter((start) => readSuperblock(source, start) !== null);
   }

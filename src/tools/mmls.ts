@@ -4,12 +4,16 @@ import { UnlinkedError } from '../errors.js';
 import { parseMmls, type MmlsResult } from '../../parsers/mmls.js';
 import { SHORT_TIMEOUT_MS } from './limits.js';
 
+/** A table read from mmls' output: its header said the sector size. */
+export type MmlsTable = MmlsResult & { sectorSize: number };
+
 /**
  * null when mmls finds no partition table: a bare file system (mmls exits 1 and prints nothing, or
  * "Cannot determine partition type"). A table mmls finds but cannot read (an entry past the end of
- * a truncated image, say) is `{ unreadable: its message }`: not the same as no table at all.
+ * a truncated image, say) is `{ unreadable: its message }`: not the same as no table at all; so is
+ * an output whose header gives no sector size (no offset could be read from it).
  */
-export async function mmls(image: string, recorder: CommandRecorder): Promise<MmlsResult | { unreadable: string } | null> {
+export async function mmls(image: string, recorder: CommandRecorder): Promise<MmlsTable | { unreadable: string } | null> {
   let result: Awaited<ReturnType<typeof run>>;
   try {
     result = await run('mmls', [image], { timeoutMs: SHORT_TIMEOUT_MS, recorder, okExitCodes: [0, 1] });
@@ -22,5 +26,8 @@ export async function mmls(image: string, recorder: CommandRecorder): Promise<Mm
     return complaint === undefined ? null : { unreadable: complaint };
   }
   const parsed = parseMmls(result.stdout.toString('latin1'));
-  return parsed.records.length === 0 ? null : parsed;
+  if (parsed.records.length === 0 && parsed.warnings.length === 0) return null;
+  const { sectorSize } = parsed;
+  if (sectorSize === null) return { unreadable: 'its output has no "Units are in N-byte sectors" line in its header' };
+  return { ...parsed, sectorSize };
 }
