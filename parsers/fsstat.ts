@@ -3,15 +3,16 @@
 //   Last mounted on: /var/tmp/imgt/mnt
 //   Orphan Inodes: 14, 13,
 // Only what a scan needs; the superblock itself is read by parsers/extSuperblock.ts.
+// fsstat prints the volume name and s_last_mounted raw (tsk/fs/ext2fs.c ext2fs_fsstat), in its FILE
+// SYSTEM INFORMATION section: a newline there starts a line of the file system's own making
+// ("Orphan Inodes: 7, 12,", "Volume Name: EVIL", a whole section). So nothing is read from that
+// section but the type, printed before any such text (its first line wins); the label and mount
+// point come from the superblock. The later sections are printed after all of it: their values are
+// taken from the last section of their title, and only there.
 import type { ParseWarning } from './types.js';
 
 export interface FsstatInfo {
   fsType: string | null;
-  volumeName: string | null;
-  volumeId: string | null;
-  lastMountedAt: string | null;
-  lastMountedOn: string | null;
-  unmountedProperly: boolean | null;
   blockSize: number | null;
   inodeRange: [number, number] | null;
   /** fsstat's own list of the s_last_orphan chain (empty for an orphan_file file system). */
@@ -19,29 +20,33 @@ export interface FsstatInfo {
   warnings: ParseWarning[];
 }
 
+const METADATA = 'METADATA INFORMATION';
+const CONTENT = 'CONTENT INFORMATION';
+
 export function parseFsstat(text: string): FsstatInfo {
-  const info: FsstatInfo = {
-    fsType: null, volumeName: null, volumeId: null, lastMountedAt: null, lastMountedOn: null, unmountedProperly: null,
-    blockSize: null, inodeRange: null, orphanInodes: [], warnings: [],
-  };
+  const info: FsstatInfo = { fsType: null, blockSize: null, inodeRange: null, orphanInodes: [], warnings: [] };
+  /** The title of the section a line is in: the line before its row of dashes. */
+  let section = '';
+  let previous = '';
   for (const line of text.split('\n')) {
-    const colon = line.indexOf(':');
-    const key = colon < 0 ? line.trim() : line.slice(0, colon).trim();
-    const value = colon < 0 ? '' : line.slice(colon + 1).trim();
-    if (key === 'File System Type') info.fsType = value;
-    else if (key === 'Volume Name') info.volumeName = value === '' ? null : value;
-    else if (key === 'Volume ID') info.volumeId = value;
-    else if (key === 'Last Mounted at') info.lastMountedAt = value;
-    else if (key === 'Last mounted on') info.lastMountedOn = value === '' ? null : value;
-    else if (key === 'Unmounted properly') info.unmountedProperly = true;
-    else if (key === 'Unmounted Improperly') info.unmountedProperly = false;
-    else if (key === 'Block Size') info.blockSize = Number(value) || null;
-    else if (key === 'Inode Range') {
-      const range = /^(\d+) - (\d+)$/.exec(value);
-      if (range !== null) info.inodeRange = [Number(range[1]), Number(range[2])];
-    } else if (key === 'Orphan Inodes') {
-      info.orphanInodes = value.split(',').map((part) => part.trim()).filter((part) => /^\d+$/.test(part)).map(Number);
+    if (/^-{10,}$/.test(line)) {
+      section = previous;
+      // A section of this title made by a name stands before fsstat's own: what it said is dropped.
+      if (section === METADATA) Object.assign(info, { inodeRange: null, orphanInodes: [] });
+      if (section === CONTENT) info.blockSize = null;
     }
+    previous = line;
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const key = line.slice(0, colon);
+    const value = line.slice(colon + 1).trim();
+    if (key === 'File System Type' && info.fsType === null) info.fsType = value;
+    else if (section === METADATA && key === 'Inode Range') {
+      const range = /^(\d+) - (\d+)$/.exec(value);
+      info.inodeRange = range === null ? null : [Number(range[1]), Number(range[2])];
+    } else if (section === METADATA && key === 'Orphan Inodes') {
+      info.orphanInodes = value.split(',').map((part) => part.trim()).filter((part) => /^\d+$/.test(part)).map(Number);
+    } else if (section === CONTENT && key === 'Block Size') info.blockSize = Number(value) || null;
   }
   return info;
 }

@@ -1164,3 +1164,24 @@ test('partition names are not mmls lines: a GPT name "root\\nUnits are in 256-by
   assert.equal(copies.code, 0, copies.stderr);
   assert.deepEqual(json<ExtractedJson[]>(copies).map((copy) => [copy.offset_sectors, copy.inode, copy.sha256, copy.complete]), [[2048, 13, sha256(Buffer.from('hello orphan\n')), true]]);
 });
+
+test('the label is the superblock\'s alone, and fsstat\'s orphan list is not read from lines s_last_mounted makes: no label "EVIL", no warning of orphans 7, 12 (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'lastmounted');
+  const image = path.join(dir, 'm.img');
+  execFileSync('mkfs.ext4', ['-q', '-F', '-O', '^metadata_csum', image, '8M'], { stdio: 'ignore' });
+  // s_last_mounted (64 bytes at 0x88 of the superblock): fsstat prints it raw, each newline a line of its own.
+  const lastMounted = Buffer.alloc(64);
+  lastMounted.write('/mnt\nOrphan Inodes: 7, 12,\nVolume Name: EVIL', 'latin1');
+  patch(image, 1024 + 0x88, lastMounted);
+  assert.match(execFileSync('fsstat', [image], { encoding: 'latin1' }), /^Volume Name: \nVolume ID: [0-9a-f]+\n[^]*^Last mounted on: \/mnt\nOrphan Inodes: 7, 12,\nVolume Name: EVIL$/m);
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan), []);
+  assert.doesNotMatch(scan.stderr, /warning|EVIL/);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT label, last_mount_point, error FROM image_filesystems').raw().all(), [[null, '/mnt\\x0aOrphan Inodes: 7, 12,\\x0aVolume Name: EVIL', null]]);
+  } finally {
+    db.close();
+  }
+});

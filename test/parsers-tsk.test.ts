@@ -154,6 +154,20 @@ test('mmls: header values come from the header alone; a line neither header, row
   });
 });
 
+test('fsstat: no line the file system made (a newline in s_last_mounted) is read: the forged orphan list and section are not fsstat\'s (real fsstat 4.11.1 output)', () => {
+  const lines = read('tsk', 'fsstat-last-mounted-lines.txt');
+  const section = read('tsk', 'fsstat-last-mounted-section.txt');
+  // The forged lines are there, before fsstat's own METADATA INFORMATION section (which lists no orphan).
+  assert.match(lines, /^Last mounted on: \/mnt\nOrphan Inodes: 7, 12,\nVolume Name: EVIL$/m);
+  assert.match(section, /^Last mounted on: \nMETADATA INFORMATION\n-{10}\nOrphan Inodes: 7, 12,$/m);
+  for (const text of [lines, section]) {
+    const parsed = parseFsstat(text);
+    assert.deepEqual([parsed.fsType, parsed.blockSize, parsed.inodeRange, parsed.orphanInodes], ['Ext4', 1024, [1, 2049], []]);
+  }
+  // fsstat's own list, in its own section, is read; the per-group "Inode Range" lines are not the file system's.
+  assert.deepEqual([parseFsstat(read('tsk', 'fsstat-ext4-orphans.txt')).orphanInodes, parseFsstat(read('tsk', 'fsstat-ext4-orphans.txt')).inodeRange], [[14, 13], [1, 8193]]);
+});
+
 test('fsstat: type and orphan chain, none printed for orphan_file', () => {
   const orphans = parseFsstat(read('tsk', 'fsstat-ext4-orphans.txt'));
   assert.equal(orphans.fsType, 'Ext4');

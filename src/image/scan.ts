@@ -825,9 +825,10 @@ export function allHolesNote(size: U64 | null, mode: number | null): string | nu
 function finish(scanned: ScannedFs, superblock: ExtSuperblock, facts: FsstatInfo | null): ScannedFs {
   // From the superblock's features, as blkid and mount name it (fsstat's guess differs: see extType).
   scanned.fsType = extType(superblock);
-  // fsstat's stdout was read as latin1, one char per byte: back to the bytes, then the same display form.
-  if (facts !== null && scanned.label === null && facts.volumeName !== null) scanned.label = displayBytes(Buffer.from(facts.volumeName, 'latin1'));
-  // fsstat walks the chain too: say so when it names an orphan we did not list.
+  // The label is the superblock's alone (read in scanFilesystem): fsstat prints s_last_mounted raw,
+  // and a newline there makes a line of its own that fsstat's "Volume Name:" is no different from.
+  // fsstat walks the chain too: say so when it names an orphan we did not list (its list is taken from
+  // its METADATA INFORMATION section only, printed after every text the file system holds).
   const listed = new Set(scanned.inodes.map((inode) => inode.inode));
   const missed = (facts?.orphanInodes ?? []).filter((inode) => !listed.has(inode));
   if (missed.length > 0) scanned.warnings.push(`fsstat lists orphan inodes ${missed.slice(0, 10).join(', ')} that the scan did not keep`);
