@@ -3,6 +3,10 @@
 //   -/r * 12:	$OrphanFiles/OrphanFile-12
 //   r/r * 15:	$OrphanFiles/OrphanFile-14/inner.txt
 // TSK's virtual `$OrphanFiles/OrphanFile-N` entries stand for an inode no name reaches: not names.
+// TSK makes them (tsk/fs/fs_dir.c) as deleted names of undefined type (`-/`) for inode N itself, and
+// lists them under its `$OrphanFiles` directory, an allocated entry of type `V/V` (older versions
+// `d/d`) whose inode is one past the file system's last. A real file of that name (deleted, `r/r`,
+// another inode) is a name.
 // What fls lists under one (the entries of a deleted directory whose own name is gone) are real
 // deleted names, shown with that virtual directory as their path.
 // The name is everything after the first tab, raw bytes (the caller reads stdout as latin1), as
@@ -24,7 +28,21 @@ export interface FlsEntry {
   virtual: boolean;
 }
 
-export function parseFls(text: string): ParseResult<FlsEntry> {
+export interface FlsOptions {
+  /** s_inodes_count: TSK's `$OrphanFiles` directory has inode s_inodes_count + 1. */
+  inodesCount?: number;
+}
+
+/** Whether an fls entry is one TSK made up: its `$OrphanFiles` directory, or an `OrphanFile-N` entry in it. */
+function isVirtual(type: string, deleted: boolean, inode: number, name: string, options: FlsOptions): boolean {
+  if (name === '$OrphanFiles') {
+    return !deleted && (type === 'V/V' || (type === 'd/d' && options.inodesCount !== undefined && inode > options.inodesCount));
+  }
+  const orphan = /^\$OrphanFiles\/OrphanFile-(\d+)$/.exec(name);
+  return orphan !== null && deleted && type.startsWith('-/') && Number(orphan[1]) === inode;
+}
+
+export function parseFls(text: string, options: FlsOptions = {}): ParseResult<FlsEntry> {
   const result: ParseResult<FlsEntry> = { records: [], warnings: [] };
   text.split('\n').forEach((line, index) => {
     if (line === '') return;
@@ -35,9 +53,10 @@ export function parseFls(text: string): ParseResult<FlsEntry> {
       return;
     }
     const name = line.slice(tab + 1);
+    const [type = '', deleted, inode] = [head[1], head[2] !== undefined, Number(head[3])];
     result.records.push({
-      type: head[1] ?? '', deleted: head[2] !== undefined, inode: Number(head[3]), realloc: head[4] !== undefined, name, nameExact: !name.includes('^'),
-      virtual: /^\$OrphanFiles(?:\/OrphanFile-\d+)?$/.test(name),
+      type, deleted, inode, realloc: head[4] !== undefined, name, nameExact: !name.includes('^'),
+      virtual: isVirtual(type, deleted, inode, name, options),
     });
   });
   return result;

@@ -1185,3 +1185,15 @@ test('the label is the superblock\'s alone, and fsstat\'s orphan list is not rea
     db.close();
   }
 });
+
+test('a real deleted file named $OrphanFiles keeps that name: only TSK\'s own directory of that name is no name (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'orphanfilesname');
+  const content = crypto.randomBytes(5000);
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { $OrphanFiles: content }, 'kill_file $OrphanFiles\nunlink $OrphanFiles\n');
+  assert.match(execFileSync('fls', ['-r', '-d', '-p', image], { encoding: 'latin1' }), /^r\/r \* 12:\t\$OrphanFiles$/m);
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.recoverable, entry.last_name, entry.last_name_exact]), [[12, 'deleted', true, '$OrphanFiles', true]]);
+  const [copy] = json<ExtractedJson[]>(untouched(image, caseDir, ['image', 'extract', image, '--all', '--json']));
+  assert.deepEqual([copy?.inode, copy?.sha256, copy?.complete], [12, sha256(content), true]);
+});

@@ -168,6 +168,18 @@ test('fsstat: no line the file system made (a newline in s_last_mounted) is read
   assert.deepEqual([parseFsstat(read('tsk', 'fsstat-ext4-orphans.txt')).orphanInodes, parseFsstat(read('tsk', 'fsstat-ext4-orphans.txt')).inodeRange], [[14, 13], [1, 8193]]);
 });
 
+test('fls: a real deleted file named $OrphanFiles is a name; TSK\'s own directory (V/V or d/d, allocated, inode past the last) and its OrphanFile-N entries are not', () => {
+  const real = parseFls(read('tsk', 'fls-rp-orphanfiles-name.txt'), { inodesCount: 1024 });
+  assert.deepEqual(real.records.map((entry) => [entry.type, entry.deleted, entry.inode, entry.name, entry.virtual]), [
+    ['d/d', false, 11, 'lost+found', false], ['r/r', true, 12, '$OrphanFiles', false], ['V/V', false, 1025, '$OrphanFiles', true],
+  ]);
+  // Older TSK printed its directory d/d: TSK's only past the last inode.
+  assert.deepEqual(parseFls('d/d 1025:\t$OrphanFiles\nd/d 12:\t$OrphanFiles\n', { inodesCount: 1024 }).records.map((entry) => entry.virtual), [true, false]);
+  // TSK's OrphanFile-N is a deleted name of no type (-/) for inode N; another inode or a typed name is a real one.
+  const children = parseFls('-/r * 14:\t$OrphanFiles/OrphanFile-14\n-/r * 15:\t$OrphanFiles/OrphanFile-14\nr/r * 14:\t$OrphanFiles/OrphanFile-14\n');
+  assert.deepEqual(children.records.map((entry) => entry.virtual), [true, false, false]);
+});
+
 test('fsstat: type and orphan chain, none printed for orphan_file', () => {
   const orphans = parseFsstat(read('tsk', 'fsstat-ext4-orphans.txt'));
   assert.equal(orphans.fsType, 'Ext4');

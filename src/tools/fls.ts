@@ -5,7 +5,7 @@ import { parseFls, type FlsEntry } from '../../parsers/fls.js';
 import type { ParseResult } from '../../parsers/types.js';
 import { WALK_TIMEOUT_MS, offsetArgs } from './limits.js';
 
-export async function flsDeletedNames(image: string, offsetSectors: number, recorder: CommandRecorder): Promise<ParseResult<FlsEntry>> {
+export async function flsDeletedNames(image: string, offsetSectors: number, inodesCount: number, recorder: CommandRecorder): Promise<ParseResult<FlsEntry>> {
   const result = await run('fls', ['-r', '-d', '-p', ...offsetArgs(offsetSectors), image], { timeoutMs: WALK_TIMEOUT_MS, recorder, maxBufferBytes: 1 << 30 });
-  return parseFls(result.stdout.toString('latin1'));
+  return parseFls(result.stdout.toString('latin1'), { inodesCount });
 }
