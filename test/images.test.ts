@@ -9,8 +9,8 @@ import path from 'node:path';
 import { makeTempDir } from './helpers/holder.js';
 import { json, runCli, runCliAsNobody, type CliResult } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
-import { makeDeletedImage, makeOrphanImage, sha256File } from './helpers/images.js';
-import { loopFs } from './helpers/loopfs.js';
+import { imageWorkDirs, makeDeletedImage, makeOrphanImage, sha256File } from './helpers/images.js';
+import { loopFs, loopFsFor } from './helpers/loopfs.js';
 import { correlate, type ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 
@@ -165,6 +165,8 @@ test('ext4 with bigalloc, which The Sleuth Kit cannot read: the orphans of the c
     const scan = untouched(built.image, caseDir, ['image', 'scan', built.image, '--json']);
     assert.equal(scan.code, 3, scan.stderr);
     assert.match(scan.stderr, /bigalloc \(blocks allocated in clusters\), which The Sleuth Kit cannot read: the orphans of the s_last_orphan chain and of the orphan file were found and described through debugfs; deleted inodes/);
+    // Not "0 deleted": no list of them could be made.
+    assert.match(scan.stderr, /^sector 0: ext4 \S+: 3 orphan \(3 recoverable; ils -aL cannot read bigalloc: more may not be listed\), deleted inodes not listed \(ils -r cannot read bigalloc\)$/m);
     const byInode = (a: { inode: number }, b: { inode: number }) => a.inode - b.inode;
     const expected = built.orphans.map((orphan) => ({ inode: orphan.inode, size: orphan.size, sha256: orphan.sha256 })).sort(byInode);
     const by = features.includes('orphan_file') ? 'orphan_file' : 'orphan_chain';
@@ -207,6 +209,38 @@ test('ext4 with meta_bg: orphans past its first meta group, which icat copies as
     assert.equal(copy?.method, 'debugfs');
     assert.match(copy?.note ?? '', /^icat exited 0 after 0 of the inode's 3000 bytes/);
   }
+});
+
+test('ext4 with meta_bg past its first meta group, where ils -r fails and ils -aL stops part-way: the summary says the deleted inodes were not listed, never "0 deleted" (root)', (t) => {
+  const dir = makeTempDir('img-metabg-deleted');
+  // Unmounted and detached before the folder of its mount point is removed (after hooks run in order).
+  const device = loopFsFor(t, { dir, sizeMiB: 128, fsType: 'ext4', mkfsArgs: ['-b', '1024', '-g', '1024', '-N', '1024', '-O', 'meta_bg,^resize_inode'] });
+  const { caseDir } = imageWorkDirs(t, 'img-metabg-deleted-case');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // 128 groups of 1 MiB, 32 descriptors per meta group: the kernel spreads the directories over them.
+  const files = Array.from({ length: 12 }, (_, index) => path.join(device.mountPoint, `d${index}`, 'f'));
+  for (const file of files) {
+    fs.mkdirSync(path.dirname(file));
+    fs.writeFileSync(file, crypto.randomBytes(3000));
+  }
+  execFileSync('sync', ['-f', device.mountPoint]);
+  for (const file of files) fs.unlinkSync(file);
+  execFileSync('sync', ['-f', device.mountPoint]);
+  const image = path.join(dir, 'evidence.img');
+  execFileSync('fsfreeze', ['-f', device.mountPoint]);
+  try {
+    fs.copyFileSync(device.backing, image);
+  } finally {
+    execFileSync('fsfreeze', ['-u', device.mountPoint]);
+  }
+  const uuid = execFileSync('blkid', ['-s', 'UUID', '-o', 'value', image], { encoding: 'utf8' }).trim();
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 3, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan), []);
+  const tsk = 'File system is corrupt \\(extXfs_group_load: Ext4 Group 16 descriptor block locations too large at byte offset 3072\\)';
+  assert.match(scan.stderr, new RegExp(`^warning: sector 0: ils -r \\(deleted inodes\\) failed: ils exited with code 1: ${tsk}$`, 'm'));
+  assert.match(scan.stderr, new RegExp(`^warning: sector 0: ils -aL stopped part-way \\(${tsk}\\): what it listed before that is kept \\(1 rows\\); inodes past that point were not seen$`, 'm'));
+  assert.match(scan.stderr, new RegExp(`^sector 0: ext4 ${uuid}: 0 orphan \\(0 recoverable; ils -aL stopped part-way: more may not be listed\\), deleted inodes not listed \\(ils -r failed\\)$`, 'm'));
 });
 
 test('MBR image: the orphans in the second partition are found at its offset (root)', async (t) => {

@@ -4,7 +4,7 @@ import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
 import { correlate, heldByText, imageInodesOf, type ImageInodeJson, type ImageInodeRecord } from '../store/images.js';
-import { scanImage, scanProblems, type ScanResult } from '../image/scan.js';
+import { scanImage, scanProblems, type ListGap, type ScanResult } from '../image/scan.js';
 import { checkOffset, openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 import type { Db } from '../store/db.js';
 import { parseDisplayBytes } from '../util/bytes.js';
@@ -31,7 +31,7 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
       if (fs.failure !== null) continue;
       const found = fs.inodes;
       ctx.info(
-        `sector ${fs.offsetSectors}: ${fs.fsType ?? '?'} ${fs.fsUuid ?? '(no UUID)'}${fs.label === null ? '' : ` "${fs.label}"`}: ${count(found, 'orphan')}, ${count(found, 'deleted')}`,
+        `sector ${fs.offsetSectors}: ${fs.fsType ?? '?'} ${fs.fsUuid ?? '(no UUID)'}${fs.label === null ? '' : ` "${fs.label}"`}: ${count(found, 'orphan', fs.unlisted.orphan)}, ${count(found, 'deleted', fs.unlisted.deleted)}`,
       );
     }
     // Only the inodes live items match (one query); the whole list is read back for --json only.
@@ -53,10 +53,20 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
   }
 }
 
-/** "2 orphan (2 recoverable)" */
-function count(found: ReadonlyArray<{ state: string; recoverable: boolean }>, state: 'orphan' | 'deleted'): string {
+/**
+ * "2 orphan (2 recoverable)"; a list a tool did not make whole says so, never a bare 0: "deleted
+ * inodes not listed (ils -r failed)", "1 orphan (1 recoverable; ils -aL stopped part-way: more may
+ * not be listed)" (orphans are also found by the orphan chain and the orphan file).
+ */
+function count(found: ReadonlyArray<{ state: string; recoverable: boolean }>, state: 'orphan' | 'deleted', unlisted: ListGap | null): string {
   const these = found.filter((inode) => inode.state === state);
-  return `${these.length} ${state} (${these.filter((inode) => inode.recoverable).length} recoverable)`;
+  const recoverable = these.filter((inode) => inode.recoverable).length;
+  if (unlisted === null) return `${these.length} ${state} (${recoverable} recoverable)`;
+  if (state === 'deleted' && unlisted.none) {
+    // What was found anyway came from the orphan chain, the orphan file or fls' names.
+    return `deleted inodes not listed (${unlisted.why}${these.length === 0 ? '' : `; ${these.length} found otherwise, ${recoverable} recoverable`})`;
+  }
+  return `${these.length} ${state} (${recoverable} recoverable; ${unlisted.why}: more may not be listed)`;
 }
 
 /** What the scan can say of the image afterwards (a change is also a warning of its own). */

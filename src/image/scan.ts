@@ -43,6 +43,14 @@ export interface ScannedFs extends NewFilesystem {
   truncated: boolean;
   /** Something of it was not seen (a journal not replayed, a tool that stopped part-way): the scan is partial. */
   partial: boolean;
+  /** Why the list of orphans or of deleted inodes is not whole, or null: what counts them must say so. */
+  unlisted: { orphan: ListGap | null; deleted: ListGap | null };
+}
+
+/** An inode list a tool did not make whole: `ils -r failed` (`none`: it listed nothing), `ils -aL stopped part-way`. */
+export interface ListGap {
+  why: string;
+  none: boolean;
 }
 
 export interface ScanOptions {
@@ -205,7 +213,7 @@ function emptyFs(offsetSectors: number): ScannedFs {
   return {
     offsetSectors, fsType: null, fsUuid: null, label: null, lastMountedAt: null, lastMountPoint: null, blockSize: null, inodeCount: null,
     orphanFile: false, lastOrphan: null, error: null, inodes: [], warnings: [], failure: null, notExt: false, undescribed: 0, truncated: false, partial: false,
-    seenInPart: false, device: null,
+    seenInPart: false, device: null, unlisted: { orphan: null, deleted: null },
   };
 }
 
@@ -327,8 +335,10 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   };
   // One list missing, or cut short, or a line of it not read: the inodes it would have named were not seen.
   if (unlinked === null || removed === null || (unlinked?.warnings.length ?? 0) > 0 || (removed?.warnings.length ?? 0) > 0) scanned.partial = true;
-  for (const [what, list] of [['ils -aL', unlinked], ['ils -r', removed]] as const) {
+  for (const [what, list, state] of [['ils -aL', unlinked, 'orphan'], ['ils -r', removed, 'deleted']] as const) {
+    if (list === null) scanned.unlisted[state] = { why: superblock.bigalloc ? `${what} cannot read bigalloc` : `${what} failed`, none: true };
     if (list?.stoppedEarly === null || list?.stoppedEarly === undefined) continue;
+    scanned.unlisted[state] = { why: `${what} stopped part-way`, none: false };
     scanned.partial = true;
     warn(`${what} stopped part-way (${list.stoppedEarly}): what it listed before that is kept (${list.records.length} rows); inodes past that point were not seen`);
   }
