@@ -62,8 +62,20 @@ export interface DebugfsInode {
    * null when unknown (istat, standing in for debugfs, could not read the block list).
    */
   dataBlocks: number | null;
-  /** Data stored in the inode itself (inline data, fast symlink): readable without blocks. */
+  /**
+   * Content stored in the inode itself, readable without blocks: a file or directory of inline data
+   * with a size above 0, or a whole fast symlink target. Not `Size of inline data:`, which debugfs
+   * prints for every inline inode (60 and up), also one whose inline area the kernel emptied.
+   */
   inlineData: boolean;
+  /**
+   * `Size of inline data: N` (the room of the inode's inline data: 60 bytes of i_block and the
+   * system.data attribute's value): printed for every inode that keeps its data inline
+   * (EXT4_INLINE_DATA_FL), whatever its size; null for one that does not.
+   */
+  inlineSize: number | null;
+  /** i_flags as debugfs printed them (`Flags: 0x80800`): EXT4_ENCRYPT_FL, EXT4_INLINE_DATA_FL, ...; null when not printed. */
+  flags: number | null;
   /**
    * A symlink's target printed by `Fast link dest:` (latin1: one char per byte), only when it is
    * whole: not empty and exactly Size bytes (debugfs prints it with %.*s, which stops at a NUL; the
@@ -95,6 +107,8 @@ const OWNER = /^User:\s+(-?\d+)\s+Group:\s+(-?\d+)(?:\s|$)/;
 const SIZE = /\sSize: (\d+)$/;
 const LINKS = /^Links: (\d+)\s+Blockcount: (\d+)/;
 const TIME = /^\s*(ctime|atime|mtime|crtime|dtime): 0x([0-9a-f]{8})(?::\(?([0-9a-f]{8})\)?)?(?:\s|$)/;
+const FLAGS = /\sFlags: 0x([0-9a-f]{1,8})$/;
+const INLINE_SIZE = /^Size of inline data: (\d+)$/;
 const FAST_LINK = 'Fast link dest: ';
 const EXTRA_ISIZE = /^Size of extra inode fields: (\d+)$/;
 const NEWLINE = 0x0a;
@@ -236,10 +250,11 @@ function parseOne(inode: number, text: string, from: number, end: number): Debug
   if (head === null || Number(head[1]) !== inode) return null;
   const type = head[2] ?? '';
   const perms = parseInt(head[3] ?? '0', 8);
+  const flags = FLAGS.exec(text.slice(lineStart, lineStop));
   const found: DebugfsInode = {
     inode, type, mode: TYPE_BITS[type] === undefined ? null : (TYPE_BITS[type] ?? 0) | perms, uid: null, gid: null, size: null, links: null,
     blockcount: null, atime: null, mtime: null, ctime: null, crtime: null, atimeNs: null, mtimeNs: null, ctimeNs: null, crtimeNs: null,
-    dtimeRaw: 0, extraIsize: null, dataBlocks: 0, inlineData: false, symlinkTarget: null,
+    dtimeRaw: 0, extraIsize: null, dataBlocks: 0, inlineData: false, inlineSize: null, flags: flags === null ? null : parseInt(flags[1] ?? '0', 16), symlinkTarget: null,
   };
   let inList = false;
   let seenOwner = false;
@@ -270,7 +285,7 @@ function parseOne(inode: number, text: string, from: number, end: number): Debug
       const rest = line.slice(line.indexOf(':') + 1);
       if (rest !== '') found.dataBlocks = (found.dataBlocks ?? 0) + countDataBlocks(rest);
     } else if (fieldsDone) {
-      if (line.startsWith('Size of inline data: ') && /^Size of inline data: [1-9]/.test(line)) found.inlineData = true;
+      if (found.inlineSize === null && (match = INLINE_SIZE.exec(line)) !== null) found.inlineSize = Number(match[1]);
     } else if (line.startsWith('User:') && !seenOwner) {
       // debugfs prints uid and gid with %d: 4000000000 comes out as -294967296. Each field is read
       // on its own, so one odd value does not lose the others.
@@ -304,6 +319,9 @@ function parseOne(inode: number, text: string, from: number, end: number): Debug
       found[`${time}Ns`] = decoded.nanoseconds;
     }
   }
+  // Inline data is content by the inode's size: the kernel empties the inline area of a file it
+  // frees (i_block zeroed, system.data emptied, size 0), and debugfs still prints a room of 60.
+  if (found.inlineSize !== null && found.size !== null && found.size > 0) found.inlineData = true;
   if (fastLink >= 0) {
     // The target as printed, to the chunk's end, without the empty lines that follow it.
     let stop = end;
@@ -335,6 +353,18 @@ function countDataBlocks(list: string): number {
     if (last >= first) blocks += last - first + 1;
   }
   return blocks;
+}
+
+/** Where i_block lies in an ext inode, and its length: inline data's first 60 bytes (EXT4_MIN_INLINE_DATA_SIZE). */
+const I_BLOCK_OFFSET = 40;
+const I_BLOCK_BYTES = 60;
+
+/**
+ * Whether an inline inode's inline area still holds bytes: i_block (from its raw inode) not all
+ * zeros, or a system.data value (`inlineSize`, debugfs' `Size of inline data`, is 60 plus its length).
+ */
+export function inlineAreaHoldsBytes(raw: Buffer, inlineSize: number): boolean {
+  return inlineSize > I_BLOCK_BYTES || raw.subarray(I_BLOCK_OFFSET, I_BLOCK_OFFSET + I_BLOCK_BYTES).some((byte) => byte !== 0);
 }
 
 /** One inode's bytes as `inode_dump <N>` printed them (the whole on-disk inode, s_inode_size bytes). */

@@ -1197,3 +1197,60 @@ test('a real deleted file named $OrphanFiles keeps that name: only TSK\'s own di
   const [copy] = json<ExtractedJson[]>(untouched(image, caseDir, ['image', 'extract', image, '--all', '--json']));
   assert.deepEqual([copy?.inode, copy?.sha256, copy?.complete], [12, sha256(content), true]);
 });
+
+test('a deleted inline-data file whose inline area the kernel emptied (size 0) is not recoverable and no file is written, said why; deleted inline files whose size and bytes were kept are extracted exactly (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'inline-deleted');
+  const image = path.join(dir, 'inline.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 16 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', '-b', '4096', '-I', '256', '-O', 'inline_data', image], { stdio: 'ignore' });
+  const kept = Buffer.from('A'.repeat(40));
+  const withAttribute = Buffer.from('B'.repeat(100));
+  const mountPoint = path.join(dir, 'mnt');
+  withMounted(image, mountPoint, () => {
+    // 12: 40 bytes in i_block; 13: 100 bytes, 40 of them in system.data; 14: 40 bytes and an attribute of its
+    // own in a block (i_blocks above 0: freeing it truncates, which empties the inline area); 15: 30 bytes.
+    fs.writeFileSync(path.join(mountPoint, 'kept'), kept);
+    fs.writeFileSync(path.join(mountPoint, 'with-attribute'), withAttribute);
+    fs.writeFileSync(path.join(mountPoint, 'emptied'), Buffer.from('C'.repeat(40)));
+    execFileSync('python3', ['-c', 'import os, sys; os.setxattr(sys.argv[1], "user.big", b"x" * 1000)', path.join(mountPoint, 'emptied')]);
+    fs.writeFileSync(path.join(mountPoint, 'size-zeroed'), Buffer.from('D'.repeat(30)));
+    execFileSync('sync', ['-f', mountPoint]);
+    for (const name of ['kept', 'with-attribute', 'emptied', 'size-zeroed']) fs.unlinkSync(path.join(mountPoint, name));
+  });
+  // Our own image: 15's size set to 0 under the bytes it still holds.
+  execFileSync('debugfs', ['-w', '-R', 'sif <15> size 0', image], { stdio: 'ignore' });
+  const stat = (inode: number): string => execFileSync('debugfs', ['-c', '-R', `stat <${inode}>`, image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  // debugfs prints a room of 60 for the emptied inode as for any inline one: that line decides nothing.
+  assert.match(stat(14), /Flags: 0x10000000\n[\s\S]*Size: 0\n[\s\S]*system\.data \(0\)\n[\s\S]*Size of inline data: 60\n/);
+  assert.match(stat(13), /Size: 100\n[\s\S]*system\.data \(40\)\n[\s\S]*Size of inline data: 100\n/);
+
+  const emptied = 'the inode kept its data in itself (inline_data) and its size is 0, its inline area (i_block, system.data) all zeros: the kernel emptied it when the file was freed';
+  const zeroedSize = 'the inode kept its data in itself (inline_data) and its size is 0, although its inline area still holds bytes: no size to cut a file out of them (debugfs -c -R "inode_dump <15>" shows them)';
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.size, entry.recoverable, entry.note]), [
+    [12, 'deleted', 40, true, null], [13, 'deleted', 100, true, null], [14, 'deleted', 0, false, emptied], [15, 'deleted', 0, false, zeroedSize],
+  ]);
+  assert.match(scan.stderr, /: 0 orphan \(0 recoverable\), 4 deleted \(2 recoverable\)\n/);
+  const all = untouched(image, caseDir, ['image', 'extract', image, '--all', '--json']);
+  assert.equal(all.code, 0, all.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(all).map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete, copy.note]), [
+    [12, 40, sha256(kept), true, null], [13, 100, sha256(withAttribute), true, null],
+  ]);
+  assert.ok(fs.readFileSync(json<ExtractedJson[]>(all)[1]?.output ?? '').equals(withAttribute));
+  const named = untouched(image, caseDir, ['image', 'extract', image, '--inode', '14', '--inode', '15', '--json']);
+  assert.equal(named.code, 3, named.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.inode, copy.output, copy.bytes, copy.sha256, copy.complete, copy.method, copy.note]), [
+    [14, null, 0, null, false, null, `unrecoverable: ${emptied}: nothing extracted`], [15, null, 0, null, false, null, `unrecoverable: ${zeroedSize}: nothing extracted`],
+  ]);
+  // Named in a case with no scan of the image: described by debugfs alone, the same verdict.
+  const { caseDir: fresh } = imageWorkDirs(t, 'inline-deleted-named');
+  const alone = untouched(image, fresh, ['image', 'extract', image, '--inode', '14', '--inode', '12', '--json']);
+  assert.equal(alone.code, 3, alone.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(alone).map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete, copy.note]), [
+    [14, 0, null, false, 'unrecoverable: the inode kept its data in itself (inline_data) and its size is 0 (the kernel empties the inline area of a file it frees): nothing extracted'],
+    [12, 40, sha256(kept), true, null],
+  ]);
+  for (const folder of [caseDir, fresh]) assert.deepEqual(fs.readdirSync(path.join(folder, 'extracted')).filter((name) => name !== 'SHA256SUMS').sort(), folder === caseDir ? ['inline.img-0-12', 'inline.img-0-13'] : ['inline.img-0-12']);
+});

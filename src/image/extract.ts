@@ -17,6 +17,8 @@ import { HOLE_BLOCK, SLOW_HOLE_BYTES, newCopyState, streamInto } from '../recove
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { FollowHasher, filesystemDevice, readSuperblock, type ImageSource } from './source.js';
 import { createUnique } from '../util/createUnique.js';
+import { noBlocksWhy, type BlockMapping } from './inodeNotes.js';
+import { extType } from '../../parsers/extSuperblock.js';
 import { specialFileType } from '../util/mode.js';
 import { currentOutput } from '../report/rows.js';
 import { caseFolder } from '../util/caseFolder.js';
@@ -174,11 +176,10 @@ function conclude(db: Db, id: number, source: ImageSource, target: ExtractTarget
   };
 }
 
-/** A freed inode that points at no data blocks: ext4 zeroes the size with the extents, so a size kept says the map alone was wiped, or the file was all holes. */
-function noBlocksWhy(size: number | null): string {
-  const lead = `the inode (size ${size ?? '?'}) points at no data blocks any more`;
-  if (size === null || size === 0) return `${lead} (on unlink ext4 zeroes the extents and the size)`;
-  return `${lead}: its block map was wiped (ext4 zeroes it with the size on unlink; this size was kept), or the file was all holes when it was freed`;
+/** How the file system at `offset` maps blocks, from its superblock (null: not readable now). */
+function blockMapping(source: ImageSource, offset: number): BlockMapping | null {
+  const superblock = readSuperblock(source, offset);
+  return superblock === null ? null : { type: extType(superblock), extents: superblock.extents };
 }
 
 async function extractOne(copier: Copier, unsized: ExtractTarget): Promise<Outcome> {
@@ -199,7 +200,7 @@ async function extractOne(copier: Copier, unsized: ExtractTarget): Promise<Outco
   if (target.recoverable === false) {
     return {
       output: null, bytes: 0, sha256: null, complete: false, method: null,
-      notes: [`unrecoverable: ${target.unrecoverableWhy ?? noBlocksWhy(target.size)}: nothing extracted`],
+      notes: [`unrecoverable: ${target.unrecoverableWhy ?? noBlocksWhy(target.size, blockMapping(copier.source, target.offsetSectors))}: nothing extracted`],
     };
   }
   if (target.state === 'deleted' && target.size === 0 && target.blocks !== null && target.blocks > 0) {

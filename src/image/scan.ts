@@ -24,7 +24,8 @@ import { istat } from '../tools/istat.js';
 import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
 import { protectiveOnly, readTable } from './partitions.js';
-import { hasNoFileType, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
+import { hasNoFileType, inlineAreaHoldsBytes, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
+import { emptiedInlineWhy } from './inodeNotes.js';
 import { DIRECTORY_MAX_BYTES, ROOT_INODE, dropIndexNames, type DirectoryAccess, type DirectoryFacts } from './indexNames.js';
 import { followOrphanChain } from './orphanChain.js';
 import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, liveWarning, mountedAsOtherType, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
@@ -651,10 +652,17 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     return stat !== undefined && !byIstat.has(found.inode) && needsRawTimes(stat, superblock.inodeSize);
   });
   const badType = scanned.inodes.filter((found) => stats.get(found.inode)?.type === 'bad type' && !byIstat.has(found.inode));
-  if (rawWanted.length > 0 || badType.length > 0) {
-    const dumps = await rawInodes([...new Set([...rawWanted, ...badType].map((found) => found.inode))].sort((a, b) => a - b));
+  // A freed inline inode of size 0: whether its inline area still holds bytes is in the raw inode.
+  const emptiedInline = scanned.inodes.filter((found) => found.note?.startsWith(emptiedInlineWhy(found.inode, null)) === true);
+  if (rawWanted.length > 0 || badType.length > 0 || emptiedInline.length > 0) {
+    const dumps = await rawInodes([...new Set([...rawWanted, ...badType, ...emptiedInline].map((found) => found.inode))].sort((a, b) => a - b));
     rawTimes(rawWanted, dumps);
     rawModes(badType, dumps);
+    for (const found of emptiedInline) {
+      const raw = dumps.get(found.inode);
+      const inlineSize = stats.get(found.inode)?.inlineSize ?? null;
+      if (raw !== undefined && inlineSize !== null && found.note !== null) found.note = found.note.replace(emptiedInlineWhy(found.inode, null), emptiedInlineWhy(found.inode, inlineAreaHoldsBytes(raw, inlineSize)));
+    }
   }
   // A size past 2^53 is no ext4 file's (16 TiB with 4 KiB blocks): an i_size_high set by hand, say. Kept exact, said.
   const oversized = scanned.inodes.filter((found) => typeof found.size === 'bigint');
@@ -689,7 +697,7 @@ function directoryAccess(image: string, offset: number, recorder: CommandRecorde
   const statDirectories = async (inodes: readonly number[]) => {
     const parsed = await debugfsStatMany(image, offset, inodes, recorder, workDir);
     const facts = new Map<number, DirectoryFacts>();
-    for (const stat of parsed.records) if (stat.size !== null) facts.set(stat.inode, { directory: stat.type === 'directory', size: stat.size, inline: stat.inlineData });
+    for (const stat of parsed.records) if (stat.size !== null) facts.set(stat.inode, { directory: stat.type === 'directory', size: stat.size, inline: stat.inlineSize !== null });
     return { facts, said: parsed.complaints };
   };
   const dumpDirectories = async (directories: ReadonlyArray<{ inode: number; size: number }>) => {
@@ -765,7 +773,7 @@ function fromIstat(inode: number, info: IstatInfo): DebugfsInode {
   return {
     inode, type: 'unknown', mode: info.mode, uid: info.uid, gid: info.gid, size: info.size, links: info.nlink, blockcount: null,
     atime: null, mtime: null, ctime: null, crtime: null, atimeNs: null, mtimeNs: null, ctimeNs: null, crtimeNs: null,
-    dtimeRaw: info.deleted ?? 0, extraIsize: null, dataBlocks: info.blocks, inlineData: false, symlinkTarget: null,
+    dtimeRaw: info.deleted ?? 0, extraIsize: null, dataBlocks: info.blocks, inlineData: false, inlineSize: null, flags: null, symlinkTarget: null,
   };
 }
 
@@ -815,9 +823,24 @@ function describe(
     blocks: dataBlocks,
     lastName: null,
     lastNameExact: null,
-    // Whole with no block (debugfs, which tells inline data apart, says so): its size is holes, said.
-    note: recoverable && timed !== null && timed.dataBlocks === 0 && !timed.inlineData ? allHolesNote(size, timed.mode) : null,
+    note: inodeNote(recoverable, size, timed),
   };
+}
+
+/**
+ * What a record says of the inode itself (debugfs' description, `timed`): why a freed one that is
+ * not recoverable has nothing to copy when that is not the usual no-blocks reason, that one in use
+ * without a block is all holes.
+ * A note of a record not recoverable starts with why (image extract says it as its reason).
+ */
+function inodeNote(recoverable: boolean, size: U64 | null, timed: DebugfsInode | null): string | null {
+  if (timed === null) return null;
+  // Whole with no block (debugfs, which tells inline data apart, says so): its size is holes, said.
+  const holes = recoverable && timed.dataBlocks === 0 && !timed.inlineData ? allHolesNote(size, timed.mode) : null;
+  const content = specialFileType(timed.mode) === null;
+  const why = recoverable || !content ? null : timed.inlineSize !== null ? emptiedInlineWhy(timed.inode, null) : null;
+  const said = [why, holes].filter((part): part is string => part !== null);
+  return said.length === 0 ? null : said.join('; ');
 }
 
 /**

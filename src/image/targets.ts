@@ -6,6 +6,7 @@ import type { Db } from '../store/db.js';
 import { filesystemsOf, imageInodesOf, latestImageId, type ImageInodeRecord } from '../store/images.js';
 import { debugfsInodeDumps, debugfsStatMany } from '../tools/debugfs.js';
 import { hasNoFileType, kernelTimes, needsRawTimes, type DebugfsInode } from '../../parsers/debugfsStats.js';
+import { emptiedInlineWhy } from './inodeNotes.js';
 import { specialFileType } from '../util/mode.js';
 import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
@@ -24,15 +25,19 @@ export interface TargetChoice {
   partial: boolean;
 }
 
-const fromRecord = (record: ImageInodeRecord): ExtractTarget => ({
-  offsetSectors: record.offset_sectors, inode: record.inode, size: record.size,
-  // A scan that could not describe the inode (blocks null) does not know: icat is tried, and judged.
-  recoverable: record.blocks === null ? null : record.recoverable,
-  state: record.state, blocks: record.blocks, blockSize: record.block_size, mode: record.mode,
-  fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id, crtime: record.crtime, unrecoverableWhy: null, scanNote: record.scan_note,
-  // What the scan said of the inode itself (all holes) goes with its copy.
-  ...(record.note === null ? {} : { note: record.note }),
-});
+const fromRecord = (record: ImageInodeRecord): ExtractTarget => {
+  // The note of a record not recoverable starts with why (an inline inode emptied, say): said as the reason.
+  const why = record.blocks !== null && !record.recoverable && specialFileType(record.mode) === null ? record.note : null;
+  return {
+    offsetSectors: record.offset_sectors, inode: record.inode, size: record.size,
+    // A scan that could not describe the inode (blocks null) does not know: icat is tried, and judged.
+    recoverable: record.blocks === null ? null : record.recoverable,
+    state: record.state, blocks: record.blocks, blockSize: record.block_size, mode: record.mode,
+    fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id, crtime: record.crtime, unrecoverableWhy: why, scanNote: record.scan_note,
+    // What the scan said of the inode itself (all holes) goes with its copy.
+    ...(record.note === null || why !== null ? {} : { note: record.note }),
+  };
+};
 
 /**
  * The newest scan of the image as it is now (latestImageId), whose file systems still carry the
@@ -190,6 +195,8 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
         // No data blocks is whole only for an inode in use (empty, or all holes: read as zeros): ext4
         // zeroes the extents and the size of a deleted one.
         hasData = (await allocated()) === true;
+        // Inline data the kernel emptied on freeing it (size 0): not "no data blocks".
+        if (!hasData && stat.inlineSize !== null) why = emptiedInlineWhy(inode, null);
       }
       // In use with no data block nor inline data: its size is holes, as a scan's record says.
       const holes = hasData === true && stat?.dataBlocks === 0 && !stat.inlineData ? allHolesNote(stat.size, stat.mode) : null;

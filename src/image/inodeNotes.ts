@@ -1,0 +1,38 @@
+// What the record of an inode (and the copy of it) says of the inode itself: why a freed one has
+// nothing to copy. One wording for the scan, for `image extract --inode N` without a scan, and for
+// the copy.
+import type { U64 } from '../util/u64.js';
+
+/** How a file system maps an inode's blocks: its type and whether it has the extents feature. */
+export interface BlockMapping {
+  type: 'ext2' | 'ext3' | 'ext4';
+  extents: boolean;
+}
+
+/**
+ * A freed inode that points at no data blocks: on unlink the kernel zeroes the size with the block
+ * map (an ext4's extents; the block pointers of an ext2/ext3, or of an ext4 without extents), so a
+ * size kept says the map alone was wiped, or the file was all holes. `fs` null: not known, said
+ * without naming the map.
+ */
+export function noBlocksWhy(size: U64 | null, fs: BlockMapping | null): string {
+  const lead = `the inode (size ${size ?? '?'}) points at no data blocks any more`;
+  const map = fs === null ? 'an inode\'s block map' : `an ${fs.type} inode's ${fs.extents ? 'extents' : 'block pointers'}`;
+  const how = fs === null || fs.extents ? '' : `: this ${fs.type} maps blocks with pointers, not extents`;
+  if (size === null || size === 0) return `${lead} (on unlink the kernel zeroes ${map} and its size${how})`;
+  return `${lead}: its block map was wiped (on unlink the kernel zeroes ${map} with its size; this size was kept${how}), or the file was all holes when it was freed`;
+}
+
+/**
+ * A freed inode that kept its data in itself (inline_data) and whose size is 0: nothing to copy by
+ * that size. `remains`: whether its inline area (i_block, the system.data attribute) still holds
+ * bytes, as its raw inode says (null: not read).
+ */
+export function emptiedInlineWhy(inode: number, remains: boolean | null): string {
+  const lead = 'the inode kept its data in itself (inline_data) and its size is 0';
+  if (remains === false) return `${lead}, its inline area (i_block, system.data) all zeros: the kernel emptied it when the file was freed`;
+  if (remains === true) {
+    return `${lead}, although its inline area still holds bytes: no size to cut a file out of them (debugfs -c -R "inode_dump <${inode}>" shows them)`;
+  }
+  return `${lead} (the kernel empties the inline area of a file it frees)`;
+}
