@@ -97,6 +97,14 @@ export function hasNoFileType(inode: Pick<DebugfsInode, 'type' | 'mode'>): boole
   return inode.type === 'bad type' || inode.mode === 0;
 }
 
+/** i_flags bit of an inode fscrypt encrypted (linux fs/ext4/ext4.h): its data blocks hold ciphertext. */
+export const EXT4_ENCRYPT_FL = 0x800;
+
+/** Whether debugfs printed the inode's flags with EXT4_ENCRYPT_FL set (false when it printed none). */
+export function isEncrypted(inode: Pick<DebugfsInode, 'flags'>): boolean {
+  return inode.flags !== null && (inode.flags & EXT4_ENCRYPT_FL) !== 0;
+}
+
 const DIGITS = /^\d+$/;
 /** From these sections on, a line that looks like a field is not one (attribute values are owner-controlled). */
 const SECTION = /^(Extended attributes:|Inode checksum:|EXTENTS:|BLOCKS:|Size of inline data:|Device major\/minor)/;

@@ -6,10 +6,10 @@ import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import { makeTempDir } from './helpers/holder.js';
+import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { json, runCli, runCliAsNobody, type CliResult } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
-import { imageWorkDirs, makeDeletedImage, makeOrphanImage, sha256File } from './helpers/images.js';
+import { imageWorkDirs, makeDeletedImage, makeOrphanImage, sha256, sha256File } from './helpers/images.js';
 import { loopFs, loopFsFor } from './helpers/loopfs.js';
 import { correlate, type ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
@@ -838,4 +838,90 @@ test('an orphan that is all holes (ftruncate\'d to 5 MiB, never written) is reco
   assert.deepEqual([copy?.bytes, copy?.sha256, copy?.complete, copy?.note], [content.length, zeros, true, allHoles]);
   assert.equal(sha256File(copy?.output ?? ''), zeros);
   assert.equal(sha256File(built.image), before);
+});
+
+/**
+ * fscrypt's ioctls (linux/fscrypt.h) through python3, on the test's own file system: `add` puts a
+ * v2 key (64 fixed bytes) into the file system's keyring and prints its identifier; `policy DIR ID`
+ * encrypts what is made in DIR from then on; `remove MOUNT ID` takes the key out again.
+ */
+const FSCRYPT = String.raw`
+import os, sys, fcntl, struct
+ioc = lambda direction, number, size: (direction << 30) | (size << 16) | (0x66 << 8) | number
+what, target = sys.argv[1], sys.argv[2]
+fd = os.open(target, os.O_RDONLY)
+if what == 'add':
+    arg = bytearray(struct.pack('<II32sII32s', 2, 0, b'\0' * 32, 64, 0, b'\0' * 32) + bytes(range(64)))
+    fcntl.ioctl(fd, ioc(3, 23, 80), arg, True)  # FS_IOC_ADD_ENCRYPTION_KEY
+    print(bytes(arg[8:24]).hex())
+elif what == 'policy':
+    policy = struct.pack('<BBBB4s16s', 2, 1, 4, 0, b'\0' * 4, bytes.fromhex(sys.argv[3]))  # v2, AES-256-XTS, AES-256-CTS
+    fcntl.ioctl(fd, ioc(2, 19, 12), bytearray(policy), True)  # FS_IOC_SET_ENCRYPTION_POLICY
+else:
+    arg = bytearray(struct.pack('<II32sI20s', 2, 0, bytes.fromhex(sys.argv[3]) + b'\0' * 16, 0, b'\0' * 20))
+    fcntl.ioctl(fd, ioc(3, 24, 64), arg, True)  # FS_IOC_REMOVE_ENCRYPTION_KEY
+`;
+const fscrypt = (...args: string[]): string => execFileSync('python3', ['-c', FSCRYPT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+
+test('files of an fscrypt-encrypted directory (EXT4_ENCRYPT_FL): the scan record and the copy say their bytes are ciphertext, not the content; the copy is what the disk holds, complete (root)', async (t) => {
+  const dir = makeTempDir('fscrypt');
+  // Unmounted and detached before the folder of its mount point is removed (after hooks run in order).
+  const device = loopFsFor(t, { dir, sizeMiB: 64, fsType: 'ext4', mkfsArgs: ['-b', '4096', '-O', 'encrypt'] });
+  const { caseDir } = imageWorkDirs(t, 'fscrypt-case');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const encrypted = path.join(device.mountPoint, 'enc');
+  fs.mkdirSync(encrypted);
+  const plaintext = crypto.randomBytes(5000);
+  const image = path.join(dir, 'evidence.img');
+  const keyId = fscrypt('add', device.mountPoint);
+  let holder: Holder | null = null;
+  try {
+    fscrypt('policy', encrypted, keyId);
+    // 13: written, unlinked and held open (an orphan); 14: written and deleted (the kernel zeroes its extents).
+    holder = await startHolder(encrypted, [{ kind: 'fd', name: 'secret', content: plaintext }]);
+    fs.writeFileSync(path.join(encrypted, 'gone'), crypto.randomBytes(3000));
+    execFileSync('sync', ['-f', device.mountPoint]);
+    fs.unlinkSync(path.join(encrypted, 'gone'));
+    execFileSync('sync', ['-f', device.mountPoint]);
+    execFileSync('fsfreeze', ['-f', device.mountPoint]);
+    try {
+      fs.copyFileSync(device.backing, image);
+    } finally {
+      execFileSync('fsfreeze', ['-u', device.mountPoint]);
+    }
+  } finally {
+    await holder?.stop();
+    fscrypt('remove', device.mountPoint, keyId);
+  }
+  assert.deepEqual(holder?.files.map((file) => file.inode), [13]);
+  assert.match(execFileSync('debugfs', ['-c', '-R', 'stat <13>', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), /Flags: 0x80800\n/);
+  // What the disk holds of 13: its two blocks, cut at its size.
+  const blocks = execFileSync('debugfs', ['-c', '-R', 'blocks <13>', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(/\s+/).map(Number);
+  assert.equal(blocks.length, 2);
+  const bytes = fs.readFileSync(image);
+  const ciphertext = Buffer.concat(blocks.map((block) => bytes.subarray(block * 4096, (block + 1) * 4096))).subarray(0, 5000);
+  assert.notEqual(sha256(ciphertext), sha256(plaintext));
+
+  const name = '; its name in an encrypted directory is encrypted too (a last_name is the encrypted name\'s bytes)';
+  const copied = 'encrypted (fscrypt, inode flag EXT4_ENCRYPT_FL 0x800): its bytes on the disk are ciphertext, not the file\'s content, usable only with its key (not in the image); ' +
+    'a copy of it is that ciphertext, whose sha256 is not the plaintext\'s (fscrypt encrypts whole blocks: cut at the size, the copy ends inside its last block\'s ciphertext, which blkcat reads whole)' + name;
+  const freed = 'the inode (size 0) points at no data blocks any more (on unlink the kernel zeroes an ext4 inode\'s extents and its size); encrypted (fscrypt, inode flag EXT4_ENCRYPT_FL 0x800)' + name;
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.size, entry.recoverable, entry.note]), [
+    [13, 'orphan', 5000, true, copied], [14, 'deleted', 0, false, freed],
+  ]);
+  const all = untouched(image, caseDir, ['image', 'extract', image, '--all', '--json']);
+  assert.equal(all.code, 0, all.stderr);
+  const [copy] = json<ExtractedJson[]>(all);
+  assert.deepEqual(json<ExtractedJson[]>(all).map((entry) => [entry.inode, entry.bytes, entry.sha256, entry.complete, entry.method, entry.note]), [[13, 5000, sha256(ciphertext), true, 'icat', copied]]);
+  assert.ok(fs.readFileSync(copy?.output ?? '').equals(ciphertext));
+  assert.match(all.stderr, new RegExp(`^inode 13 at sector 0: 5000 bytes, sha256 ${sha256(ciphertext)} \\(encrypted \\(fscrypt, inode flag EXT4_ENCRYPT_FL 0x800\\): its bytes on the disk are ciphertext`, 'm'));
+  const named = untouched(image, caseDir, ['image', 'extract', image, '--inode', '14', '--json']);
+  assert.deepEqual(json<ExtractedJson[]>(named).map((entry) => [entry.output, entry.complete, entry.note]), [[null, false, `unrecoverable: ${freed}: nothing extracted`]]);
+  // Named in a case with no scan of the image: described by debugfs alone, the same note.
+  const { caseDir: fresh } = imageWorkDirs(t, 'fscrypt-named');
+  const alone = untouched(image, fresh, ['image', 'extract', image, '--inode', '13', '--json']);
+  assert.equal(alone.code, 0, alone.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(alone).map((entry) => [entry.bytes, entry.sha256, entry.complete, entry.note]), [[5000, sha256(ciphertext), true, copied]]);
 });

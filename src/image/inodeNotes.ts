@@ -1,6 +1,6 @@
 // What the record of an inode (and the copy of it) says of the inode itself: why a freed one has
-// nothing to copy. One wording for the scan, for `image extract --inode N` without a scan, and for
-// the copy.
+// nothing to copy, and that an encrypted one's bytes are not its content. One wording for the scan,
+// for `image extract --inode N` without a scan, and for the copy.
 import type { U64 } from '../util/u64.js';
 
 /** How a file system maps an inode's blocks: its type and whether it has the extents feature. */
@@ -35,4 +35,18 @@ export function emptiedInlineWhy(inode: number, remains: boolean | null): string
     return `${lead}, although its inline area still holds bytes: no size to cut a file out of them (debugfs -c -R "inode_dump <${inode}>" shows them)`;
   }
   return `${lead} (the kernel empties the inline area of a file it frees)`;
+}
+
+/**
+ * An inode fscrypt encrypted (EXT4_ENCRYPT_FL): what the disk holds of it is ciphertext. A copy of
+ * it is still made, complete when it has every byte of the size (it is what the disk holds), but its
+ * sha256 is not the plaintext's. `content`: whether its bytes are said (an inode with something to
+ * copy), or only its name (one that is not recoverable).
+ */
+export function encryptedNote(content: boolean): string {
+  const bytes = content
+    ? ': its bytes on the disk are ciphertext, not the file\'s content, usable only with its key (not in the image); a copy of it is that ciphertext, ' +
+      'whose sha256 is not the plaintext\'s (fscrypt encrypts whole blocks: cut at the size, the copy ends inside its last block\'s ciphertext, which blkcat reads whole)'
+    : '';
+  return `encrypted (fscrypt, inode flag EXT4_ENCRYPT_FL 0x800)${bytes}; its name in an encrypted directory is encrypted too (a last_name is the encrypted name's bytes)`;
 }

@@ -24,8 +24,8 @@ import { istat } from '../tools/istat.js';
 import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
 import { protectiveOnly, readTable } from './partitions.js';
-import { hasNoFileType, inlineAreaHoldsBytes, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
-import { emptiedInlineWhy } from './inodeNotes.js';
+import { hasNoFileType, inlineAreaHoldsBytes, isEncrypted, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
+import { emptiedInlineWhy, encryptedNote, noBlocksWhy, type BlockMapping } from './inodeNotes.js';
 import { DIRECTORY_MAX_BYTES, ROOT_INODE, dropIndexNames, type DirectoryAccess, type DirectoryFacts } from './indexNames.js';
 import { followOrphanChain } from './orphanChain.js';
 import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, liveWarning, mountedAsOtherType, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
@@ -468,7 +468,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   const fromIls = (printed: number): number | null => ilsTime(printed, superblock.inodeSize);
   const record = (inode: number, state: 'orphan' | 'deleted', by: string): NewImageInode => {
     const stat = stats.get(inode);
-    const described = describe(inode, state, by, stat, byIstat.has(inode) ? null : stat ?? null, ilsOrphans.get(inode) ?? ilsDeleted.get(inode), fromIls);
+    const described = describe(inode, state, by, stat, byIstat.has(inode) ? null : stat ?? null, ilsOrphans.get(inode) ?? ilsDeleted.get(inode), fromIls, { type: extType(superblock), extents: superblock.extents });
     if (described.atime === null && described.mtime === null && described.ctime === null) timesUnknown.add(inode);
     return described;
   };
@@ -794,7 +794,7 @@ function collect(result: ParseResult<IlsInode> | null, what: string, warn: (mess
  */
 function describe(
   inode: number, state: 'orphan' | 'deleted', by: string, stat: DebugfsInode | undefined, timed: DebugfsInode | null, ils: IlsInode | undefined,
-  fromIls: (printed: number) => number | null,
+  fromIls: (printed: number) => number | null, mapping: BlockMapping,
 ): NewImageInode {
   const ilsTimeOf = (printed: number | undefined): number | null => (printed === undefined ? null : fromIls(printed));
   const size = stat?.size ?? ils?.size ?? null;
@@ -823,23 +823,24 @@ function describe(
     blocks: dataBlocks,
     lastName: null,
     lastNameExact: null,
-    note: inodeNote(recoverable, size, timed),
+    note: inodeNote(recoverable, size, timed, mapping),
   };
 }
 
 /**
  * What a record says of the inode itself (debugfs' description, `timed`): why a freed one that is
- * not recoverable has nothing to copy when that is not the usual no-blocks reason, that one in use
- * without a block is all holes.
+ * not recoverable has nothing to copy when that is not the usual no-blocks reason (or the record
+ * says more), that one in use without a block is all holes, that an encrypted one is ciphertext.
  * A note of a record not recoverable starts with why (image extract says it as its reason).
  */
-function inodeNote(recoverable: boolean, size: U64 | null, timed: DebugfsInode | null): string | null {
+function inodeNote(recoverable: boolean, size: U64 | null, timed: DebugfsInode | null, mapping: BlockMapping): string | null {
   if (timed === null) return null;
+  const encrypted = isEncrypted(timed) ? encryptedNote(recoverable) : null;
   // Whole with no block (debugfs, which tells inline data apart, says so): its size is holes, said.
   const holes = recoverable && timed.dataBlocks === 0 && !timed.inlineData ? allHolesNote(size, timed.mode) : null;
   const content = specialFileType(timed.mode) === null;
-  const why = recoverable || !content ? null : timed.inlineSize !== null ? emptiedInlineWhy(timed.inode, null) : null;
-  const said = [why, holes].filter((part): part is string => part !== null);
+  const why = recoverable || !content ? null : timed.inlineSize !== null ? emptiedInlineWhy(timed.inode, null) : encrypted !== null ? noBlocksWhy(size, mapping) : null;
+  const said = [why, holes, encrypted].filter((part): part is string => part !== null);
   return said.length === 0 ? null : said.join('; ');
 }
 

@@ -5,8 +5,8 @@ import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
 import { filesystemsOf, imageInodesOf, latestImageId, type ImageInodeRecord } from '../store/images.js';
 import { debugfsInodeDumps, debugfsStatMany } from '../tools/debugfs.js';
-import { hasNoFileType, kernelTimes, needsRawTimes, type DebugfsInode } from '../../parsers/debugfsStats.js';
-import { emptiedInlineWhy } from './inodeNotes.js';
+import { hasNoFileType, isEncrypted, kernelTimes, needsRawTimes, type DebugfsInode } from '../../parsers/debugfsStats.js';
+import { emptiedInlineWhy, encryptedNote } from './inodeNotes.js';
 import { specialFileType } from '../util/mode.js';
 import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
@@ -34,7 +34,7 @@ const fromRecord = (record: ImageInodeRecord): ExtractTarget => {
     recoverable: record.blocks === null ? null : record.recoverable,
     state: record.state, blocks: record.blocks, blockSize: record.block_size, mode: record.mode,
     fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id, crtime: record.crtime, unrecoverableWhy: why, scanNote: record.scan_note,
-    // What the scan said of the inode itself (all holes) goes with its copy.
+    // What the scan said of the inode itself (all holes, encrypted) goes with its copy.
     ...(record.note === null || why !== null ? {} : { note: record.note }),
   };
 };
@@ -200,7 +200,8 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       }
       // In use with no data block nor inline data: its size is holes, as a scan's record says.
       const holes = hasData === true && stat?.dataBlocks === 0 && !stat.inlineData ? allHolesNote(stat.size, stat.mode) : null;
-      const note = [linked, holes].filter((said): said is string => said !== undefined && said !== null).join('; ');
+      const encrypted = stat !== undefined && isEncrypted(stat) ? encryptedNote(hasData !== false) : null;
+      const note = [linked, holes, encrypted].filter((said): said is string => said !== undefined && said !== null).join('; ');
       targets.set(inode, {
         offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, blockSize: superblock.blockSize, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null,
         crtime: crtimes.get(inode) ?? null, unrecoverableWhy: why, scanNote: null, ...(note === '' ? {} : { note }),
