@@ -44,6 +44,12 @@ export interface ExtractTarget {
   mode: number | null;
   fsUuid: string | null;
   imageInodeId: number | null;
+  /**
+   * The scan (images row) of the image as it is now, whose sha256 is the copy's image's: the one that
+   * listed the inode, or, for an inode no scan listed, the case's scan of the image as it is now
+   * (the same size, mtime and ctime); null when there is none (or the device is mounted).
+   */
+  imageId: number | null;
   /** When the inode was created (seconds, from the scan or debugfs; null: not known): a live file born at another second is another file. */
   crtime: number | null;
   /** Why it is not recoverable when that is not "no data blocks" (an inode never used, say), else null. */
@@ -113,7 +119,7 @@ export async function extractInodes(
   const guard = new SpaceGuard(outputDir, keepFreeFor(outputDir, db.name));
   try {
     for (const { target, index } of order) {
-      const id = startExtraction(db, { imageInodeId: target.imageInodeId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
+      const id = startExtraction(db, { imageInodeId: target.imageInodeId, imageId: target.imageId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
       const outcome = await extractOne({ source, outputDir, recorder, hasher, guard, onFile: (file) => extractionOutput(db, id, file), onSlow: events.onSlow }, target)
         .catch((error: unknown) => {
           // No file could be made in extracted/ (a folder this user may not write): said in the row, which names no file; the next inode is tried.

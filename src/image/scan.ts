@@ -581,6 +581,8 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       if (target.lastName === null) {
         target.lastName = name;
         target.lastNameExact = entry.nameExact;
+        // The directory entry's type (fls' `r/r`: before the slash), which TSK's bodyfile mode starts with.
+        target.lastNameType = entry.type.slice(0, entry.type.indexOf('/'));
       } else if (!target.lastName.equals(name)) {
         target.lastNameExact = false;
         several.add(entry.inode);
@@ -823,6 +825,7 @@ function describe(
     blocks: dataBlocks,
     lastName: null,
     lastNameExact: null,
+    lastNameType: null,
     note: inodeNote(recoverable, size, timed, mapping),
   };
 }

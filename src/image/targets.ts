@@ -25,7 +25,7 @@ export interface TargetChoice {
   partial: boolean;
 }
 
-const fromRecord = (record: ImageInodeRecord): ExtractTarget => {
+const fromRecord = (record: ImageInodeRecord, imageId: number): ExtractTarget => {
   // The note of a record not recoverable starts with why (an inline inode emptied, say): said as the reason.
   const why = record.blocks !== null && !record.recoverable && specialFileType(record.mode) === null ? record.note : null;
   return {
@@ -33,7 +33,7 @@ const fromRecord = (record: ImageInodeRecord): ExtractTarget => {
     // A scan that could not describe the inode (blocks null) does not know: icat is tried, and judged.
     recoverable: record.blocks === null ? null : record.recoverable,
     state: record.state, blocks: record.blocks, blockSize: record.block_size, mode: record.mode,
-    fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id, crtime: record.crtime, unrecoverableWhy: why, scanNote: record.scan_note,
+    fsUuid: record.fs_uuid, imageInodeId: record.image_inode_id, imageId, crtime: record.crtime, unrecoverableWhy: why, scanNote: record.scan_note,
     // What the scan said of the inode itself (all holes, encrypted) goes with its copy.
     ...(record.note === null || why !== null ? {} : { note: record.note }),
   };
@@ -76,7 +76,8 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
     imageId = scan.imageId;
     problems = scanProblems(scan);
   }
-  const found = imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
+  const scanId = imageId;
+  const found = imageInodesOf(db, scanId).filter((record) => offset === undefined || record.offset_sectors === offset);
   // A FIFO, socket or device has no content: copying it is no attempt that could fail.
   const special = found.filter((record) => specialFileType(record.mode) !== null);
   if (special.length > 0) {
@@ -88,7 +89,7 @@ export async function allTargets(db: Db, source: ImageSource, offset: number | u
   const records = found.filter((record) => specialFileType(record.mode) === null);
   const skipped = records.filter((record) => record.state === 'deleted' && !record.recoverable && record.blocks !== null).length;
   if (skipped > 0) notes.push(`${skipped} deleted inodes point at no data blocks any more: not extracted (name them with --inode to have that recorded)`);
-  const targets = records.filter((record) => record.state === 'orphan' || record.recoverable || record.blocks === null).map(fromRecord);
+  const targets = records.filter((record) => record.state === 'orphan' || record.recoverable || record.blocks === null).map((record) => fromRecord(record, scanId));
   return { targets: await withHolesNotes(targets, source, recorder, workDir), notes, ...problems };
 }
 
@@ -142,8 +143,9 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
     const matches = records.filter((record) => record.inode === inode);
     if (matches.length > 1) throw usageError(`inode ${inode} was found in ${matches.length} file systems of ${source.path} (sectors ${matches.map((match) => match.offset_sectors).join(', ')}): give --offset SECTORS`);
     const match = matches[0];
-    if (match === undefined) unknown.push(inode);
-    else targets.set(inode, fromRecord(match));
+    // (A match comes from the scan imageId names: never one without it.)
+    if (match === undefined || imageId === null) unknown.push(inode);
+    else targets.set(inode, fromRecord(match, imageId));
   }
   for (const target of await withHolesNotes([...targets.values()], source, recorder, workDir)) targets.set(target.inode, target);
   if (unknown.length > 0) {
@@ -203,7 +205,7 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       const encrypted = stat !== undefined && isEncrypted(stat) ? encryptedNote(hasData !== false) : null;
       const note = [linked, holes, encrypted].filter((said): said is string => said !== undefined && said !== null).join('; ');
       targets.set(inode, {
-        offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, blockSize: superblock.blockSize, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null,
+        offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, blockSize: superblock.blockSize, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null, imageId,
         crtime: crtimes.get(inode) ?? null, unrecoverableWhy: why, scanNote: null, ...(note === '' ? {} : { note }),
       });
     }

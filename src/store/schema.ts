@@ -358,4 +358,13 @@ UPDATE image_filesystems SET fs_uuid = NULL WHERE fs_uuid = '00000000-0000-0000-
     name: 'image_inodes.note: what a reader must know of the inode itself (an orphan that points at no data block: all holes, its size read as zeros)',
     sql: `ALTER TABLE image_inodes ADD COLUMN note TEXT;`,
   },
+  {
+    version: 12,
+    name: 'extractions.image_id: the scan (images row) of the image as it was copied, also for an inode copied by its number that no scan listed; image_inodes.last_name_type: the type of its deleted name\'s directory entry, as fls printed it (the bodyfile\'s first mode letter)',
+    // Extractions made before it name their scan through their image inode, where they have one; the others stay NULL (not known).
+    sql: `ALTER TABLE extractions ADD COLUMN image_id INTEGER REFERENCES images(id) ON DELETE SET NULL;
+UPDATE extractions SET image_id = (SELECT f.image_id FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id WHERE n.id = extractions.image_inode_id)
+  WHERE image_inode_id IS NOT NULL;
+ALTER TABLE image_inodes ADD COLUMN last_name_type TEXT;`,
+  },
 ];
