@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeTempDir } from './helpers/holder.js';
 import { fixturesDir } from './helpers/paths.js';
 import { HOSTILE_NAMES, REPORT_CASE_FINDINGS, buildReportCase } from './helpers/reportCase.js';
-import { runCli, startCli } from './helpers/cli.js';
+import { parseExact, runCli, startCli } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
 import { firstLine } from './helpers/lines.js';
 import { killed } from './helpers/fuse.js';
@@ -22,7 +22,7 @@ import { caseSummary, type CaseSummary } from '../src/report/summary.js';
 import { findProgram } from './setup/ensure-tools.js';
 import { openCase, type Db } from '../src/store/db.js';
 import { MIGRATIONS } from '../src/store/schema.js';
-import { debugfsBuilt, imageWorkDirs, patchMarker, sha256 } from './helpers/images.js';
+import { debugfsBuilt, imageWorkDirs, patchMarker, sha256, sha256File } from './helpers/images.js';
 import { loopFsFor } from './helpers/loopfs.js';
 import crypto from 'node:crypto';
 import { writeLsofCapture } from './bench/lsofImport.js';
@@ -145,7 +145,7 @@ test('bodyfile: 11 fields per line, names escaped, mactime reads it', (t) => {
 
 test('bodyfile: modes as TSK\'s fls -m writes them, setuid, setgid and sticky included (a deleted setuid binary must show)', () => {
   assert.deepEqual(
-    [0o104755, 0o102775, 0o101777, 0o104644, 0o100644, 0o041777, 0o120777, 0o010600].map(bodyfileMode),
+    [0o104755, 0o102775, 0o101777, 0o104644, 0o100644, 0o041777, 0o120777, 0o010600].map((mode) => bodyfileMode(mode)),
     ['r/rrwsr-xr-x', 'r/rrwxrwsr-x', 'r/rrwxrwxrwt', 'r/rrwSr--r--', 'r/rrw-r--r--', 'd/drwxrwxrwt', 'l/lrwxrwxrwx', 'p/prw-------'],
   );
 });
@@ -208,8 +208,8 @@ test('bodyfile: the crtime of an image inode, 0 where unknown (as TSK writes it)
   const dir = reportCase(t, (db) => db.exec(`UPDATE image_inodes SET crtime = 1795399000 WHERE id = 2`));
   const lines = runCli(dir, ['report', '--format', 'bodyfile', '--out', '-']).stdout.trimEnd().split('\n');
   assert.deepEqual(lines.slice(-2), [
-    '0|<inode 100> (deleted: orphan in /evidence/web01.dd at sector 2048)|100|r/rrw-r--r--|0|0|1000|1795500000|1795500100|1795500200|0',
-    '0|<inode 300> (deleted: deleted in /evidence/web01.dd at sector 2048)|300|r/rrw-r--r--|1000|1000|2048|1795400000|1795400100|1795400200|1795399000',
+    '0|<inode 100> (deleted: orphan in /evidence/web01.dd at sector 2048)|100|-/rrw-r--r--|0|0|1000|1795500000|1795500100|1795500200|0',
+    '0|<inode 300> (deleted: deleted in /evidence/web01.dd at sector 2048)|300|-/rrw-r--r--|1000|1000|2048|1795400000|1795400100|1795400200|1795399000',
   ]);
 });
 
@@ -218,9 +218,9 @@ test('bodyfile: an owner that is not known is -1, never written as root (0); mac
   const out = path.join(dir, 'body.txt');
   assert.equal(runCli(dir, ['report', '--format', 'bodyfile', '--out', out]).code, 0);
   const lines = fs.readFileSync(out, 'utf8').trimEnd().split('\n');
-  assert.equal(lines.at(-1), '0|<inode 300> (deleted: deleted in /evidence/web01.dd at sector 2048)|300|r/rrw-r--r--|-1|-1|2048|1795400000|1795400100|1795400200|0');
+  assert.equal(lines.at(-1), '0|<inode 300> (deleted: deleted in /evidence/web01.dd at sector 2048)|300|-/rrw-r--r--|-1|-1|2048|1795400000|1795400100|1795400200|0');
   const timeline = execFileSync('mactime', ['-b', out, '-d', '-z', 'UTC'], { encoding: 'utf8' });
-  assert.match(timeline, /,2048,\.a\.\.,r\/rrw-r--r--,-1,-1,300,"<inode 300> \(deleted: deleted in \/evidence\/web01\.dd at sector 2048\)"/);
+  assert.match(timeline, /,2048,\.a\.\.,-\/rrw-r--r--,-1,-1,300,"<inode 300> \(deleted: deleted in \/evidence\/web01\.dd at sector 2048\)"/);
 });
 
 test('bodyfile: an item with no time known (lsof alone saw it) has four times 0, none put in their place; mactime leaves it out of the timeline, as docs/reports.md says', (t) => {
@@ -294,7 +294,7 @@ test('an image scanned twice, an extraction in between: one finding per inode, f
   assert.equal(document.extracted.length, 1);
   const bodyfile = runCli(caseDir, ['report', '--format', 'bodyfile', '--out', '-']);
   assert.deepEqual(bodyfile.stdout.trimEnd().split('\n').map((line) => line.split('|').slice(1, 3)), [
-    [`one (deleted: deleted in ${image} at sector 0)`, '12'], [`two (deleted: deleted in ${image} at sector 0)`, '13'],
+    [`/one (deleted: deleted in ${image} at sector 0)`, '12'], [`/two (deleted: deleted in ${image} at sector 0)`, '13'],
   ]);
   const kase = openCase(caseDir, { create: false });
   try {
@@ -303,7 +303,7 @@ test('an image scanned twice, an extraction in between: one finding per inode, f
     const summary = caseSummary(kase.db);
     assert.deepEqual(summary.imageInodes, { orphan: 0, deleted: 2, recoverable: 2 });
     // One image (scanned twice), one inode copied.
-    assert.deepEqual([summary.images, summary.extractedComplete, summary.extractedIncomplete], [1, 1, 0]);
+    assert.deepEqual([summary.images, summary.recoverableCopies, summary.otherCopies], [1, { complete: 1, incomplete: 0, notCopied: 1 }, { complete: 0, incomplete: 0, notCopied: 0 }]);
   } finally {
     kase.close();
   }
@@ -364,9 +364,9 @@ test('CSV, HTML and bodyfile: a deleted name fls printed with "^" for a control 
   const body = runCli(caseDir, ['report', '--format', 'bodyfile', '--out', '-']);
   assert.equal(body.code, 0, body.stderr);
   assert.deepEqual(body.stdout.trimEnd().split('\n').map((line) => line.split('|').slice(1, 3)), [
-    [`del-new^line (deleted: deleted in ${image} at sector 0; name as fls printed it, '^' for a control byte)`, '12'],
-    [`del-caret^real (deleted: deleted in ${image} at sector 0; name as fls printed it, '^' for a control byte)`, '13'],
-    [`plain (deleted: deleted in ${image} at sector 0)`, '14'],
+    [`/del-new^line (deleted: deleted in ${image} at sector 0; name as fls printed it, '^' for a control byte)`, '12'],
+    [`/del-caret^real (deleted: deleted in ${image} at sector 0; name as fls printed it, '^' for a control byte)`, '13'],
+    [`/plain (deleted: deleted in ${image} at sector 0)`, '14'],
   ]);
 });
 
@@ -413,6 +413,10 @@ test('CSV and HTML: an inode extracted by its number with no scan of the image i
     ['extracted', '12', '<inode 12>', 'complete', sha256(content), '5000', 'extracted/built.img-0-12', image, '0'],
   ]);
   assert.equal(rows[0]?.['note'], "inode 12 still has 1 link(s): a live file, not an orphan; extracted by its number (image extract --inode) when no scan of the image as it was then listed it (id is the extraction's)");
+  // No scan of the image at all: no scan to name.
+  assert.deepEqual(['image_id', 'image_sha256', 'image_scanned_at'].map((column) => rows[0]?.[column]), ['', '', '']);
+  const copies = (JSON.parse(runCli(caseDir, ['report', '--format', 'json', '--out', '-']).stdout) as { extracted: Array<Record<string, unknown>> }).extracted;
+  assert.deepEqual(copies.map((copy) => [copy['inode'], copy['image_id'], copy['image_sha256'], copy['image_scanned_at'], copy['image_inode_id']]), [[12, null, null, null, null]]);
   const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']);
   assert.equal(html.code, 0, html.stderr);
   assert.ok(html.stdout.includes(JSON.stringify(sha256(content))), 'the HTML rows carry the copy');
@@ -465,8 +469,10 @@ test('JSON: one document with the records of CONTRACT.md', (t) => {
   const result = runCli(dir, ['report', '--format', 'json', '--out', '-']);
   const document = JSON.parse(result.stdout) as Record<string, Array<Record<string, unknown>>>;
   assert.equal(document['items']?.length, 9);
-  assert.deepEqual(Object.keys(document['items']?.[0] ?? {}).sort(), [
-    'comm', 'dev', 'exe', 'fd', 'fs_type', 'fs_uuid', 'id', 'inode', 'kind', 'lsof_note', 'map_range', 'mount_point', 'nlink', 'path', 'path_b64', 'pid', 'size', 'snapshot_id', 'source', 'start_time', 'thread_of',
+  // The keys of list --json (in its order), then what the CSV has of each item besides.
+  assert.deepEqual(Object.keys(document['items']?.[0] ?? {}), [
+    'id', 'snapshot_id', 'pid', 'start_time', 'comm', 'exe', 'kind', 'fd', 'path', 'path_b64', 'dev', 'inode', 'size', 'nlink', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'map_range', 'lsof_note', 'thread_of',
+    'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'crtime', 'cmdline', 'cmdline_b64',
   ]);
   assert.deepEqual(document['items']?.find((item) => item['id'] === 9)?.['source'], ['lsof']);
   assert.equal(document['image_inodes']?.length, 2);
@@ -474,7 +480,9 @@ test('JSON: one document with the records of CONTRACT.md', (t) => {
   assert.equal(document['extracted']?.[0]?.['method'], 'icat');
   assert.deepEqual(Object.keys(document['extracted']?.[0] ?? {}), [
     'image', 'offset_sectors', 'inode', 'output', 'bytes', 'sha256', 'complete', 'method', 'note', 'live_item_id', 'live_sha256_match', 'scan_note', 'image_b64',
+    'image_id', 'image_sha256', 'image_scanned_at', 'image_inode_id',
   ]);
+  assert.deepEqual(['image_id', 'image_sha256', 'image_scanned_at', 'image_inode_id'].map((key) => document['extracted']?.[0]?.[key]), [1, 'c'.repeat(64), '2026-11-24T11:00:00Z', 1]);
   assert.deepEqual(document['snapshots']?.map((snapshot) => snapshot['warnings']), document['snapshots']?.map(() => []), 'warnings: an array, not JSON text');
   assert.deepEqual(document['commands']?.[0]?.['argv'], ['+L1', '-n', '-P']);
   // What was scanned, its hash and when: the evidence's own record.
@@ -504,16 +512,16 @@ test('JSON: image inodes carry the name fls found (display form and bytes) and c
   const document = JSON.parse(runCli(dir, ['report', '--format', 'json', '--out', '-']).stdout) as Record<string, Array<Record<string, unknown>>>;
   assert.deepEqual(document['image_inodes'], [
     {
-      image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 100, size: 1000, mode: 33188, uid: 0, gid: 0,
+      id: 1, image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 100, size: 1000, mode: 33188, uid: 0, gid: 0,
       atime: 1795500000, mtime: 1795500100, ctime: 1795500200, dtime: null, state: 'orphan', recoverable: true, found_by: 'ils', last_name: null, last_name_b64: null, crtime: null,
       last_name_exact: null, live: [{ item_id: 1, pid: 4242, comm: 'nginx', fd: 3, snapshot_id: 1, kind: 'fd' }], live_ambiguous: false, live_ambiguous_why: [], scan_note: null, note: null,
-      image_b64: Buffer.from('/evidence/web01.dd').toString('base64'),
+      image_b64: Buffer.from('/evidence/web01.dd').toString('base64'), image_id: 1, image_sha256: 'c'.repeat(64), image_scanned_at: '2026-11-24T11:00:00Z',
     },
     {
-      image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 300, size: 2048, mode: 33188, uid: 1000, gid: 1000,
+      id: 2, image: '/evidence/web01.dd', offset_sectors: 2048, fs_type: 'ext4', fs_uuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee', inode: 300, size: 2048, mode: 33188, uid: 1000, gid: 1000,
       atime: 1795400000, mtime: 1795400100, ctime: 1795400200, dtime: 1795400300, state: 'deleted', recoverable: false, found_by: 'ils',
       last_name: '/var/tmp/old\\x0a.log', last_name_b64: name.toString('base64'), crtime: 1795399000, last_name_exact: false, live: [], live_ambiguous: false, live_ambiguous_why: [], scan_note: null, note: null,
-      image_b64: Buffer.from('/evidence/web01.dd').toString('base64'),
+      image_b64: Buffer.from('/evidence/web01.dd').toString('base64'), image_id: 1, image_sha256: 'c'.repeat(64), image_scanned_at: '2026-11-24T11:00:00Z',
     },
   ]);
 });
@@ -727,9 +735,10 @@ test('a case an older unlinked made (schema 7), on read-only media, is brought u
   fs.mkdirSync(archived);
   buildReportCase(caseDir).close();
   const expected = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout;
-  // What schema 7 was: migrations 8, 9 and 11 added image_filesystems.partial and device, and image_inodes.note.
+  // What schema 7 was: migrations 8, 9, 11 and 12 added image_filesystems.partial and device, image_inodes.note and last_name_type, and extractions.image_id.
   const db = new Database(path.join(caseDir, 'case.sqlite'));
-  db.exec('ALTER TABLE image_filesystems DROP COLUMN partial; ALTER TABLE image_filesystems DROP COLUMN device; ALTER TABLE image_inodes DROP COLUMN note');
+  db.exec(`ALTER TABLE image_filesystems DROP COLUMN partial; ALTER TABLE image_filesystems DROP COLUMN device; ALTER TABLE image_inodes DROP COLUMN note;
+    ALTER TABLE image_inodes DROP COLUMN last_name_type; ALTER TABLE extractions DROP COLUMN image_id`);
   db.pragma('user_version = 7');
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
@@ -743,6 +752,9 @@ test('a case an older unlinked made (schema 7), on read-only media, is brought u
   const old = runCli(archived, ['report', '--format', 'csv', '--out', '-']);
   assert.equal(old.code, 0, old.stderr);
   assert.equal(old.stdout, expected.split(caseDir).join(archived));
+  // Migration 12 names the scan of an extraction made before it through its image inode.
+  const oldJson = JSON.parse(runCli(archived, ['report', '--format', 'json', '--out', '-']).stdout) as { extracted: Array<Record<string, unknown>> };
+  assert.deepEqual(oldJson.extracted.map((copy) => [copy['image_inode_id'], copy['image_id'], copy['image_sha256']]), [[1, 1, 'c'.repeat(64)]]);
   assert.ok(fs.readFileSync(path.join(caseDir, 'case.sqlite')).equals(before), 'the archived database is unchanged');
   execFileSync('mount', ['-o', 'remount,bind,rw', archived]);
   const newer = new Database(path.join(caseDir, 'case.sqlite'));
@@ -1021,7 +1033,7 @@ sys.stdin.read()`;
   const header = records[0] ?? [];
   const row = records.find((record) => record[0] === 'live') ?? [];
   const cell = (column: string): string | undefined => row[header.indexOf(column)];
-  assert.deepEqual(header.slice(-4), ['crtime', 'exe', 'cmdline', 'key']);
+  assert.deepEqual(header.slice(-7), ['crtime', 'exe', 'cmdline', 'key', 'image_id', 'image_sha256', 'image_scanned_at']);
   assert.equal(cell('comm'), 'kworker/0:1');
   assert.equal(cell('exe'), fs.readlinkSync(`/proc/${pid}/exe`));
   const argv0 = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
@@ -1109,7 +1121,11 @@ test('CSV and HTML: an image inode whose extraction wrote no file is "unrecovera
   const status = (inode: string): string | undefined => records.find((record) => record[header.indexOf('finding')] === 'image' && record[header.indexOf('inode')] === inode)?.[header.indexOf('status')];
   assert.deepEqual([status('100'), status('300'), status('7')], ['complete', 'unrecoverable', 'not copied']);
   const html = runCli(dir, ['report', '--format', 'html', '--out', '-']).stdout;
-  assert.match(html, /<div class="card bad"><b>0<\/b><span>extracted incomplete<\/span>|<div class="card "><b>0<\/b><span>extracted incomplete<\/span>/);
+  // No copy is counted incomplete: inode 100 is the one recoverable, copied; 300 (not recoverable) and 7 (by number) are the other two, not copied.
+  assert.ok(html.includes('<div class="card "><b>1</b><span>recoverable inodes</span></div><div class="card ok"><b>1</b><span>recoverable: extracted complete</span></div>' +
+    '<div class="card "><b>0</b><span>recoverable: extracted incomplete</span></div><div class="card "><b>0</b><span>recoverable: not copied</span></div>'));
+  assert.ok(html.includes('<div class="card ok"><b>0</b><span>other inodes (by number, not recoverable): extracted complete</span></div>' +
+    '<div class="card "><b>0</b><span>other inodes (by number, not recoverable): extracted incomplete</span></div><div class="card bad"><b>2</b><span>other inodes (by number, not recoverable): not copied</span></div>'));
 });
 
 test('an item of an imported lsof capture, which recover cannot copy here, is not "no copy made yet" in the CSV note: it says only its own host can copy it', (t) => {
@@ -1142,4 +1158,167 @@ test('report --out - onto a stdout that cannot take it (/dev/full): one line "ca
     const piped = spawnSync('bash', ['-c', `set -o pipefail; "$0" "$1" --case "$2" report --format ${format} --out - | head -c 1 >/dev/null`, process.execPath, cliPath, dir], { encoding: 'utf8' });
     assert.deepEqual([piped.status, piped.stderr], [0, ''], format);
   }
+});
+
+test('an image changed between two scans: each image inode and each copy names its scan (image_id, image_sha256, image_scanned_at) and a copy its image inode record, in JSON, CSV and HTML (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'scanof');
+  const one = Buffer.from('one\n');
+  const alive = Buffer.from('alive\n');
+  // Our own ext2 image: "a" (inode 12) deleted with its blocks kept, "alive" (inode 13) a live file.
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { a: one, alive }, 'kill_file a\nunlink a\nset_inode_field <12> mtime @1500000000\n');
+  const first = sha256File(image);
+  const cli = (args: string[]): void => {
+    const result = runCli(caseDir, args);
+    assert.equal(result.code, 0, result.stderr);
+  };
+  cli(['image', 'scan', image]);
+  cli(['image', 'extract', image, '--all']);
+  // The image is written to (our own): another content at that path, the same inode 12 with another mtime.
+  execFileSync('debugfs', ['-w', '-R', 'set_inode_field <12> mtime @1000000000', image], { stdio: 'ignore' });
+  const second = sha256File(image);
+  assert.notEqual(first, second);
+  cli(['image', 'scan', image]);
+  cli(['image', 'extract', image, '--inode', '12']);
+  // A live file, which no scan lists: copied from the image as the second scan read it.
+  cli(['image', 'extract', image, '--inode', '13']);
+  const report = runCli(caseDir, ['report', '--format', 'json', '--out', '-']);
+  assert.equal(report.code, 0, report.stderr);
+  const document = JSON.parse(report.stdout) as Record<string, Array<Record<string, unknown>>>;
+  const scans = document['images']?.map((scan) => [scan['id'], scan['sha256'], scan['scanned_at']]) ?? [];
+  const [at1, at2] = scans.map((scan) => scan[2]);
+  assert.deepEqual(scans, [[1, first, at1], [2, second, at2]]);
+  assert.deepEqual(document['image_inodes']?.map((inode) => [inode['id'], inode['image_id'], inode['image_sha256'], inode['image_scanned_at'], inode['inode'], inode['mtime']]), [
+    [1, 1, first, at1, 12, 1500000000],
+    [2, 2, second, at2, 12, 1000000000],
+  ]);
+  assert.deepEqual(document['extracted']?.map((copy) => [copy['image_id'], copy['image_sha256'], copy['image_scanned_at'], copy['image_inode_id'], copy['inode'], copy['sha256']]), [
+    [1, first, at1, 1, 12, sha256(one)],
+    [2, second, at2, 2, 12, sha256(one)],
+    [2, second, at2, null, 13, sha256(alive)],
+  ]);
+  // CSV: the three columns last, after key (the columns before keep their places).
+  const csv = readCsv(runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout);
+  assert.deepEqual(csv[0]?.slice(-5), ['cmdline', 'key', 'image_id', 'image_sha256', 'image_scanned_at']);
+  const column = (name: string): number => (csv[0] ?? []).indexOf(name);
+  assert.deepEqual(csv.slice(1).map((row) => ['key', 'inode', 'status', 'image_id', 'image_sha256', 'image_scanned_at'].map((name) => row[column(name)])), [
+    ['image-1', '12', 'complete', '1', first, at1],
+    ['image-2', '12', 'complete', '2', second, at2],
+    ['extraction-3', '13', 'complete', '2', second, at2],
+  ]);
+  // HTML: the "where" cell says which scan, and the image's sha256.
+  assert.equal(runCli(caseDir, ['report', '--format', 'html']).code, 0);
+  const { dom } = dumpDom(path.join(caseDir, 'reports', 'report.html'));
+  const where = (key: string): string => /<td>([^<]*<div class="note">[^<]*<\/div>)<\/td>/.exec(new RegExp(`<tr class="[a-z]*" data-id="${key}">([\\s\\S]*?)</tr>`).exec(dom)?.[1] ?? '')?.[1] ?? '';
+  assert.deepEqual(['image-1', 'image-2', 'extraction-3'].map(where), [
+    `${image} +0<div class="note">scan 1 of ${String(at1)}, image sha256 ${first}</div>`,
+    `${image} +0<div class="note">scan 2 of ${String(at2)}, image sha256 ${second}</div>`,
+    `${image} +0<div class="note">scan 2 of ${String(at2)}, image sha256 ${second}</div>`,
+  ]);
+});
+
+test('HTML summary: the disk image cards count each recoverable inode once, as copied complete, incomplete or not copied (refused: a size of 2^64-1), and copies by number apart (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'cards');
+  // Our own ext4 image (no journal): "huge" (12) and "small" (13) deleted, 12 given i_size 2^64-1; "alive" (14) a live file.
+  const image = debugfsBuilt(dir, ['mkfs.ext4', '-O', '^has_journal'], { huge: Buffer.from('huge\n'), small: Buffer.from('small\n'), alive: Buffer.from('alive\n') },
+    'kill_file huge\nunlink huge\nkill_file small\nunlink small\nset_inode_field <12> size 0xFFFFFFFFFFFFFFFF\n');
+  assert.equal(runCli(caseDir, ['image', 'scan', image]).code, 0);
+  const all = runCli(caseDir, ['image', 'extract', image, '--all', '--json']);
+  assert.equal(all.code, 3, all.stderr);
+  assert.deepEqual((JSON.parse(all.stdout) as Array<{ inode: number; complete: boolean; output: string | null }>).map((copy) => [copy.inode, copy.complete, copy.output === null]), [[12, false, true], [13, true, false]]);
+  assert.equal(runCli(caseDir, ['image', 'extract', image, '--inode', '14']).code, 0);
+  const kase = openCase(caseDir, { create: false });
+  try {
+    const summary = caseSummary(kase.db);
+    assert.deepEqual([summary.imageInodes, summary.recoverableCopies, summary.otherCopies], [
+      { orphan: 0, deleted: 2, recoverable: 2 }, { complete: 1, incomplete: 0, notCopied: 1 }, { complete: 1, incomplete: 0, notCopied: 0 },
+    ]);
+  } finally {
+    kase.close();
+  }
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']);
+  assert.equal(html.code, 0, html.stderr);
+  const cards = [...html.stdout.matchAll(/<div class="card (?:ok|bad|)"><b>(\d+)<\/b><span>([^<]*)<\/span><\/div>/g)].map((match) => `${match[1]} ${match[2]}`);
+  assert.deepEqual(cards.slice(cards.indexOf('1 images scanned')), [
+    '1 images scanned', '0 orphan inodes', '2 deleted inodes', '0 held open by a live process',
+    '2 recoverable inodes', '1 recoverable: extracted complete', '0 recoverable: extracted incomplete', '1 recoverable: not copied',
+    '1 other inodes (by number, not recoverable): extracted complete', '0 other inodes (by number, not recoverable): extracted incomplete',
+    '0 other inodes (by number, not recoverable): not copied',
+  ]);
+});
+
+test('JSON report: each item carries its file\'s mode, owner and times (exact past 2^53) and its process\'s command line, as the CSV has them; list --json keeps its keys (root)', async (t) => {
+  const script = String.raw`import os, sys
+fd = os.open(sys.argv[2], os.O_CREAT | os.O_RDWR, 0o640)
+os.write(fd, b'abc')
+os.unlink(sys.argv[2])
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+  // On tmpfs, which keeps a time of 2^63 - 1 (ext4 would cut it to 34 bits).
+  const shm = makeTempDir('report-itemjson-file', '/dev/shm');
+  t.after(() => fs.rmSync(shm, { recursive: true, force: true }));
+  const { caseDir, pid } = await pythonHolder(t, 'report-itemjson', script, [path.join(shm, 'held'), 'two words', "it's\nhere"]);
+  // A time past 2^53 (set by touch through the held file's /proc link): a number would round it.
+  execFileSync('touch', ['-m', '-d', '@9223372036854775807', `/proc/${pid}/fd/3`]);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const [csv] = csvFindings(caseDir);
+  const report = runCli(caseDir, ['report', '--format', 'json', '--out', '-']);
+  assert.equal(report.code, 0, report.stderr);
+  const [item] = parseExact<{ items: Array<Record<string, unknown>> }>(report.stdout).items;
+  const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`);
+  const held = fs.statSync(`/proc/${pid}/fd/3`);
+  const seconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+  assert.deepEqual(
+    ['mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'crtime', 'cmdline', 'cmdline_b64'].map((key) => item?.[key]),
+    [0o100640, 0, 0, seconds(held.atime), '9223372036854775807', seconds(held.ctime), seconds(held.birthtime), csv?.['cmdline'], cmdline.toString('base64')],
+  );
+  // Each as the CSV has it.
+  for (const key of ['mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'crtime']) assert.equal(String(item?.[key]), csv?.[key], key);
+  assert.ok(report.stdout.includes('"mtime":9223372036854775807,'), 'an exact integer, unquoted');
+  // list --json: its records as before, the contract's keys and its three extra ones.
+  const listed = JSON.parse(runCli(caseDir, ['list', '--json']).stdout) as Array<Record<string, unknown>>;
+  assert.deepEqual(Object.keys(listed[0] ?? {}), [
+    'id', 'snapshot_id', 'pid', 'start_time', 'comm', 'exe', 'kind', 'fd', 'path', 'path_b64', 'dev', 'inode', 'size', 'nlink', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'map_range', 'lsof_note', 'thread_of',
+  ]);
+});
+
+test('bodyfile: an image inode\'s mode and name as TSK\'s own bodyfile has them (fls -r -m /, ils -m): the directory entry\'s type first, "-" with no name, and the name after the mount point "/" (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'tskbody');
+  // Our own ext4 image (no journal): "bad" (12) deleted, its type bits made no file type; "orph" (13) an orphan on the orphan chain
+  // (the scan keeps no name for it); "c1" (14) live; sub (15)/=inner (16) deleted.
+  const image = debugfsBuilt(dir, ['mkfs.ext4', '-O', '^has_journal'], { bad: Buffer.from('bad\n'), orph: Buffer.from('orph\n'), c1: Buffer.from('c1\n') },
+    `mkdir sub\nwrite ${path.join(dir, 'c1.src')} sub/=inner\nkill_file sub/=inner\nunlink sub/=inner\n` +
+    'kill_file bad\nunlink bad\nsif <12> mode 0170644\nunlink orph\nsif <13> links_count 0\nssv last_orphan 13\n');
+  assert.equal(runCli(caseDir, ['image', 'scan', image]).code, 0);
+  const body = runCli(caseDir, ['report', '--format', 'bodyfile', '--out', '-']);
+  assert.equal(body.code, 0, body.stderr);
+  const ours = body.stdout.trimEnd().split('\n').map((line) => line.split('|')).map((fields) => [fields[2], fields[3], fields[1]]);
+  const where = (state: string): string => `(deleted: ${state} in ${image} at sector 0)`;
+  assert.deepEqual(ours, [
+    ['12', 'r/-rw-r--r--', `/bad ${where('deleted')}`],
+    ['13', '-/rrw-r--r--', `<inode 13> ${where('orphan')}`],
+    ['16', 'r/rrw-r--r--', `/sub/=inner ${where('deleted')}`],
+  ]);
+  // TSK's own lines for the same inodes: the same mode, the same name before " (deleted".
+  const fls = new Map(execFileSync('fls', ['-r', '-m', '/', image], { encoding: 'utf8' }).trimEnd().split('\n').map((line) => line.split('|')).map((fields) => [`${fields[2]} ${fields[1]}`, fields[3]]));
+  assert.equal(fls.get('12 /bad (deleted)'), 'r/-rw-r--r--');
+  assert.equal(fls.get('16 /sub/=inner (deleted)'), 'r/rrw-r--r--');
+  const ils = execFileSync('ils', ['-e', '-m', image], { encoding: 'utf8' }).split('\n').map((line) => line.split('|')).find((fields) => fields[2] === '13');
+  assert.equal(ils?.[3], '-/rrw-r--r--');
+});
+
+test('bodyfile: a time mactime cannot date (past 67767976233316800, touch -d @9223372036854775807) is written 0 and its exact value said in the name; the real mactime prints no warning', (t) => {
+  const dir = reportCase(t, (db) => db.exec(`UPDATE items SET mtime = 9223372036854775807, atime = 67767976233316800 WHERE id = 1`));
+  const out = path.join(dir, 'body.txt');
+  assert.equal(runCli(dir, ['report', '--format', 'bodyfile', '--out', out]).code, 0);
+  const line = fs.readFileSync(out, 'utf8').split('\n').find((entry) => entry.includes('nginx fd 3,')) ?? '';
+  const name = `/var/log/<img src=x onerror="document.title='pwned'">.log (deleted: pid 4242 nginx fd 3, snapshot 1; mtime 9223372036854775807 past what mactime can date (year 2147483647): written 0)`;
+  assert.equal(line, `0|${name}|100|r/rrw-r--r--|0|0|1000|67767976233316800|0|1795500200|0`);
+  const timeline = spawnSync('mactime', ['-b', out, '-d', '-z', 'UTC'], { encoding: 'utf8' });
+  assert.deepEqual([timeline.status, timeline.stderr], [0, '']);
+  assert.ok(!timeline.stdout.includes('Jan 0 1900'), timeline.stdout);
+  const quoted = `"${name.replace(/"/g, '""')}"`;
+  assert.deepEqual(timeline.stdout.split('\n').filter((entry) => entry.endsWith(quoted)).map((entry) => entry.split(',').slice(0, 3).join(',')), [
+    // mtime and crtime 0: mactime's "no time" (as for TSK's own lines), no warning, nothing dated 1900.
+    'Xxx Xxx 00 0000 00:00:00,1000,m..b', 'Tue Nov 24 2026 06:03:20,1000,..c.', 'Sun Dec 29 2147483647 12:00:00,1000,.a..',
+  ]);
 });

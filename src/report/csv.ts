@@ -12,7 +12,7 @@ import { FINDING_COLUMNS, findings, type Finding } from './rows.js';
  * with '+' (a name whose first byte is 0xF8..0xFB), and a quote in front would corrupt it.
  * csv-stringify's escape_formulas applies to every column, so the escaping is done here instead.
  */
-const EXACT_COLUMNS: ReadonlySet<keyof Finding> = new Set<keyof Finding>(['path_b64', 'sha256']);
+const EXACT_COLUMNS: ReadonlySet<keyof Finding> = new Set<keyof Finding>(['path_b64', 'sha256', 'image_sha256']);
 
 /**
  * The characters csv-stringify's escape_formulas looks for: = + - @ tab CR and the full-width

@@ -7,7 +7,7 @@ import { TOOL_VERSION } from '../version.js';
 import type { ReportInput } from './registry.js';
 import { FINDING_COLUMNS, findings } from './rows.js';
 import { writeLines } from './stream.js';
-import { caseSummary, type CaseSummary } from './summary.js';
+import { caseSummary, type CaseSummary, type CopyCounts } from './summary.js';
 import { displayText, quotedArg } from '../util/bytes.js';
 
 const STYLE = `
@@ -21,6 +21,7 @@ main{padding:20px 28px;max-width:1600px}
 section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin-bottom:18px}
 h2{font-size:15px;margin:0 0 12px;font-weight:600}
 .cards{display:flex;flex-wrap:wrap;gap:12px}
+.cards+.cards{margin-top:12px}
 .card{border:1px solid var(--line);border-radius:6px;padding:10px 14px;min-width:150px}
 .card b{display:block;font-size:22px}
 .card span{color:var(--muted);font-size:12px}
@@ -87,7 +88,7 @@ function exact(x,y){var p=BigInt(x),q=BigInt(y);return p<q?-1:p>q?1:0;}
 function compare(a,b){var i=idx[state.sort],x=a[i],y=b[i];if(x===y)return 0;if(x===null)return 1;if(y===null)return -1;var r=numeric[state.sort]?exact(x,y):String(x).localeCompare(String(y));return state.desc?-r:r;}
 function visible(){var q=state.q.toLowerCase();var out=rows.filter(function(r){if(state.kind&&r[idx.kind]!==state.kind)return false;if(!q)return true;for(var i=0;i<r.length;i++){if(r[i]!==null&&String(r[i]).toLowerCase().indexOf(q)>=0)return true;}return false;});if(state.sort)out.sort(compare);return out;}
 function cell(r,c){var v=r[idx[c]],td;
- if(c==="finding"){td=el("td",null,r[idx.finding]==="live"?"snapshot "+r[idx.snapshot_id]+(r[idx.host]?" @ "+r[idx.host]:""):(r[idx.image]+" +"+r[idx.offset_sectors]));return td;}
+ if(c==="finding"){td=el("td",null,r[idx.finding]==="live"?"snapshot "+r[idx.snapshot_id]+(r[idx.host]?" @ "+r[idx.host]:""):(r[idx.image]+" +"+r[idx.offset_sectors]));if(r[idx.finding]==="image"){td.appendChild(el("div","note",r[idx.image_id]===null?"no scan of the image as it was copied":"scan "+r[idx.image_id]+" of "+r[idx.image_scanned_at]+", image sha256 "+(r[idx.image_sha256]===null?"not computed":r[idx.image_sha256])));}return td;}
  if(c==="kind"){td=el("td");td.appendChild(el("span","badge "+String(v).replace(/[^a-z]/g,""),v));return td;}
  if(c==="comm"){td=el("td",null,v);if(r[idx.cmdline]){td.appendChild(el("div","note",r[idx.cmdline]));}if(r[idx.exe]){td.appendChild(el("div","note","exe "+r[idx.exe]));}return td;}
  if(c==="path"){td=el("td","path",v);if(r[idx.held_by]){td.appendChild(el("div","note","held by "+r[idx.held_by]));}return td;}
@@ -134,8 +135,11 @@ export function jsonForScript(value: unknown): string {
   return JSON.stringify(value, bigintAsText).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
+function card(value: number, label: string, tone = ''): string {
+  return `<div class="card ${tone}"><b>${value}</b><span>${escapeHtml(label)}</span></div>`;
+}
+
 function summaryHtml(summary: CaseSummary, generatedAt: string): string {
-  const card = (value: number, label: string, tone = ''): string => `<div class="card ${tone}"><b>${value}</b><span>${escapeHtml(label)}</span></div>`;
   const kinds = Object.entries(summary.itemsByKind).map(([kind, count]) => card(count, `${kind}`)).join('');
   // Each snapshot's warnings under it (files the kernel keeps with no item, processes not read): the first 50.
   const warningsHtml = (warnings: readonly string[]): string => warnings.length === 0 ? '' :
@@ -144,7 +148,8 @@ function summaryHtml(summary: CaseSummary, generatedAt: string): string {
     .map((snapshot) => `<li>#${snapshot.id} ${escapeHtml(snapshot.source === 'lsof' ? `lsof import ${snapshot.import_file ?? ''}` : 'live /proc walk')} on ${escapeHtml(snapshot.host ?? '?')}, ${escapeHtml(snapshot.started_at)} \u2013 ${escapeHtml(snapshot.finished_at ?? '')}${warningsHtml(snapshot.warnings)}</li>`)
     .join('');
   const warned = summary.snapshots.reduce((sum, snapshot) => sum + snapshot.warnings.length, 0);
-  const nothing = summary.items === 0 && summary.images === 0 && summary.extractedComplete + summary.extractedIncomplete === 0;
+  const others = summary.otherCopies.complete + summary.otherCopies.incomplete + summary.otherCopies.notCopied;
+  const nothing = summary.items === 0 && summary.images === 0 && others === 0;
   // A snapshot that found nothing is a finding too: said as such, not as a case not yet examined.
   const empty = !nothing ? '' : summary.snapshots.length > 0
     ? `<p class="empty">No deleted-but-open file: ${summary.snapshots.length === 1 ? `snapshot #${summary.snapshots[0]?.id ?? ''} found` : `the ${summary.snapshots.length} snapshots found`} none, and no image was scanned${warned > 0 ? `; the snapshots' ${warned} warning${warned === 1 ? '' : 's'} (under Snapshots) say what else they saw: files the kernel keeps with no process, processes not read` : ''}.</p>`
@@ -167,9 +172,16 @@ ${card(summary.both, 'seen by both')}${card(summary.procOnly, 'seen by /proc onl
 </div></section>
 <section><h2>Disk images</h2><div class="cards">
 ${card(summary.images, 'images scanned')}${card(summary.imageInodes.orphan, 'orphan inodes')}${card(summary.imageInodes.deleted, 'deleted inodes')}
-${card(summary.imageInodes.recoverable, 'recoverable')}${card(summary.extractedComplete, 'extracted complete', 'ok')}
-${card(summary.extractedIncomplete, 'extracted incomplete', summary.extractedIncomplete > 0 ? 'bad' : '')}${card(summary.correlated, 'held open by a live process')}
-</div>${imagesHtml(summary.imageList)}</section>`;
+${card(summary.correlated, 'held open by a live process')}
+</div><div class="cards">
+${card(summary.imageInodes.recoverable, 'recoverable inodes')}${copyCards(summary.recoverableCopies, 'recoverable: ')}
+</div>${others === 0 ? '' : `<div class="cards">${copyCards(summary.otherCopies, 'other inodes (by number, not recoverable): ')}</div>`}${imagesHtml(summary.imageList)}</section>`;
+}
+
+/** A set of copies, each counted once: complete, incomplete (a prefix kept), not copied (no file: none yet, or refused). */
+function copyCards(counts: CopyCounts, lead: string): string {
+  return card(counts.complete, `${lead}extracted complete`, 'ok') + card(counts.incomplete, `${lead}extracted incomplete`, counts.incomplete > 0 ? 'bad' : '') +
+    card(counts.notCopied, `${lead}not copied`, counts.notCopied > 0 ? 'bad' : '');
 }
 
 /** Each scan: the image or device read, its size and sha256 (and the second read's, --verify), when (the first 50). */

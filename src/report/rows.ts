@@ -4,6 +4,7 @@ import type { Db } from '../store/db.js';
 import { displayBytes, displayCmdline, displayText } from '../util/bytes.js';
 import { SHOWN_INODES, bornSecond, correlate, heldByText, sameFilesystemScans, scanNote } from '../store/images.js';
 import { exactSignedText, exactText, readI64, readU64, type U64 } from '../util/u64.js';
+import { processCommands, type ProcessCommand } from '../store/items.js';
 
 
 /** A live item with no copy attempt at all (a report written before the copies, or recover never run). */
@@ -62,8 +63,21 @@ export interface Finding {
    * and `id` alone are not unique: an extraction's id and an image inode's may be the same number.
    */
   key: string;
+  /**
+   * The scan of the image an image finding comes from: its images.id (the JSON report's images[].id),
+   * the image's sha256 as that scan read it (null: not computed) and when it ran; for an inode copied
+   * by its number that no scan listed, the case's scan of the image as it was copied, if any. Null for
+   * a live item. Added after key: CSV readers that count columns keep working.
+   */
+  image_id: number | null;
+  image_sha256: string | null;
+  image_scanned_at: string | null;
   /** Why a live item has no name (path ''): said in its note, and in the bodyfile's name; not a column. */
   nameMissing?: string | null;
+  /** The type of an image inode's deleted name's directory entry, as fls printed it; '-' without a name; null: not stored (a scan before migration 12). The bodyfile's; not a column. */
+  nameType?: string | null;
+  /** An image inode with no name (path `<inode N>`, a placeholder): the bodyfile puts no mount point before it; not a column. */
+  unnamed?: boolean;
 }
 
 export const FINDING_COLUMNS: ReadonlyArray<keyof Finding> = [
@@ -71,7 +85,7 @@ export const FINDING_COLUMNS: ReadonlyArray<keyof Finding> = [
   'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'dtime', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'status', 'sha256',
   'bytes', 'output', 'note', 'image', 'offset_sectors', 'state', 'recoverable', 'held_by',
   // Added later: last, so CSV readers that count columns keep working.
-  'crtime', 'exe', 'cmdline', 'key',
+  'crtime', 'exe', 'cmdline', 'key', 'image_id', 'image_sha256', 'image_scanned_at',
 ];
 
 interface LiveRow {
@@ -87,16 +101,25 @@ interface LiveRow {
 interface ImageRow {
   id: number; image: string; offset_sectors: number; fs_uuid: string | null; inode: number; state: string; size: number | null; size_text: string | null;
   mode: number | null; uid: number | null; gid: number | null; atime: number | null; mtime: number | null; ctime: number | null;
-  dtime: number | null; crtime: number | null; recoverable: number; last_name: Buffer | null; last_name_exact: number | null; fs_type: string | null;
-  scanned_at: string; latest_scanned_at: string | null; n_note: string | null; fs_partial: number | null; fs_error: string | null;
+  dtime: number | null; crtime: number | null; recoverable: number; last_name: Buffer | null; last_name_exact: number | null; last_name_type: string | null; fs_type: string | null;
+  image_id: number; image_sha256: string | null; scanned_at: string; latest_scanned_at: string | null; n_note: string | null; fs_partial: number | null; fs_error: string | null;
   e_output: string | null; e_bytes: number | null; e_sha256: string | null; e_complete: number | null; e_note: string | null;
 }
 
 /** The kind of a finding that is an extraction of an inode no scan listed (no state, no metadata). */
 export const UNLISTED_KIND = 'extracted';
 
+/**
+ * SQL (of extractions `e`): the extraction shown of an inode copied by its number that no scan listed,
+ * one per image path, offset, inode and scan of the image as it was copied (extractions.image_id:
+ * another content at that path is another finding): its latest complete copy, else its latest attempt.
+ */
+export const UNLISTED_SHOWN = `e.image_inode_id IS NULL AND e.id = (SELECT x.id FROM extractions x WHERE x.image_inode_id IS NULL AND x.image = e.image
+      AND x.offset_sectors = e.offset_sectors AND x.inode = e.inode AND x.image_id IS e.image_id ORDER BY x.complete DESC, x.id DESC LIMIT 1)`;
+
 interface UnlistedRow {
   id: number; image: string; offset_sectors: number; inode: number; output: string | null; bytes: number; sha256: string | null; complete: number; note: string | null;
+  image_id: number | null; image_sha256: string | null; image_scanned_at: string | null;
 }
 
 /** Stream every finding: live items (with their latest recovery), then image inodes (with extraction and correlation). */
@@ -121,17 +144,14 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
     LEFT JOIN recoveries r ON r.id = ${shownCopy('recoveries', 'item_id', 'i.id')}
     WHERE s.finished_at IS NOT NULL
     ORDER BY i.snapshot_id, i.pid, i.kind, i.fd, i.id`);
-  // A process's executable and command line, read once per process (rows come by snapshot and pid):
-  // a command line can be long, and 100,000 rows each reading it kept 60 MB more in memory.
-  // (A thread with an fd table of its own has a row of its own; its exe and command line are its process's.)
-  const processOf = db.prepare(`SELECT coalesce(p.exe, q.exe) AS exe, coalesce(p.cmdline, q.cmdline) AS cmdline FROM processes p
-    LEFT JOIN processes q ON q.snapshot_id = p.snapshot_id AND q.pid = p.thread_of WHERE p.snapshot_id = ? AND p.pid = ?`);
-  let shown: { key: string; exe: string | null; cmdline: string | null } = { key: '', exe: null, cmdline: null };
+  // A process's executable and command line, read and shown once per process (rows come by snapshot
+  // and pid): a command line can be long, and 100,000 rows each reading it kept 60 MB more in memory.
+  const commandOf = processCommands(db);
+  let shown: { command: ProcessCommand | null; exe: string | null; cmdline: string | null } = { command: null, exe: null, cmdline: null };
   const processText = (snapshotId: number, pid: number): { exe: string | null; cmdline: string | null } => {
-    const key = `${snapshotId}/${pid}`;
-    if (shown.key !== key) {
-      const process = processOf.get(snapshotId, pid) as { exe: Buffer | null; cmdline: Buffer | null } | undefined;
-      shown = { key, exe: process?.exe == null ? null : displayBytes(process.exe), cmdline: process?.cmdline == null ? null : shownCmdline(process.cmdline) };
+    const command = commandOf(snapshotId, pid);
+    if (shown.command !== command) {
+      shown = { command, exe: command.exe === null ? null : displayBytes(command.exe), cmdline: command.cmdline === null ? null : shownCmdline(command.cmdline) };
     }
     return shown;
   };
@@ -150,14 +170,14 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),
       note: [nameMissing, threadNote(row), row.r_complete === null ? (row.snapshot_source === 'lsof' ? IMPORTED_NO_COPY : NO_COPY_YET) : row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
       image: null, offset_sectors: null, state: null, recoverable: null, held_by: null,
-      exe, cmdline, key: `live-${row.id}`, nameMissing,
+      exe, cmdline, key: `live-${row.id}`, image_id: null, image_sha256: null, image_scanned_at: null, nameMissing,
     };
   }
   // One row per inode of each file system, however often it was scanned (SHOWN_INODES).
   const images = db.prepare(`
     ${SHOWN_INODES.with}
     SELECT n.id, im.path AS image, f.offset_sectors, f.fs_uuid, f.fs_type, n.inode, n.state, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime,
-           n.ctime, n.dtime, n.crtime, n.recoverable, n.last_name, n.last_name_exact, im.scanned_at, ${exactText('n.size', 'size_text')},
+           n.ctime, n.dtime, n.crtime, n.recoverable, n.last_name, n.last_name_exact, n.last_name_type, im.id AS image_id, im.sha256 AS image_sha256, im.scanned_at, ${exactText('n.size', 'size_text')},
            (SELECT li.scanned_at FROM image_filesystems lf JOIN images li ON li.id = lf.image_id WHERE lf.id = ${SHOWN_INODES.latestFs} AND lf.id != n.filesystem_id) AS latest_scanned_at,
            n.note AS n_note, f.partial AS fs_partial, f.error AS fs_error,
            e.output AS e_output, e.bytes AS e_bytes, e.sha256 AS e_sha256, e.complete AS e_complete, e.note AS e_note
@@ -186,16 +206,17 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       note: [row.e_note, row.n_note !== null && row.e_note?.includes(row.n_note) !== true ? row.n_note : null, nameNote?.text ?? null, olderScan,
         scanNote(row.offset_sectors, row.fs_partial, row.fs_error)].filter((part): part is string => part !== null).join('; ') || null, image: displayText(row.image),
       offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: heldBy, exe: null, cmdline: null, key: `image-${row.id}`,
+      image_id: row.image_id, image_sha256: row.image_sha256, image_scanned_at: row.scanned_at, nameType: row.last_name === null ? '-' : row.last_name_type, unnamed: row.last_name === null,
     };
   }
   // Inodes extracted by number (`image extract --inode N`) that no scan of the case listed, a live
-  // file on a device say: their copies are findings too, once per inode of an image and offset
-  // (its latest complete copy, else its latest attempt). Nothing more is known of them here.
+  // file on a device say: their copies are findings too, once per inode of an image and offset as it
+  // was copied (UNLISTED_SHOWN). Nothing more is known of them here.
   const unlisted = db.prepare(`
-    SELECT e.id, e.image, e.offset_sectors, e.inode, e.output, e.bytes, e.sha256, e.complete, e.note FROM extractions e
-    WHERE e.image_inode_id IS NULL AND e.id = (SELECT x.id FROM extractions x WHERE x.image_inode_id IS NULL AND x.image = e.image
-      AND x.offset_sectors = e.offset_sectors AND x.inode = e.inode ORDER BY x.complete DESC, x.id DESC LIMIT 1)
-    ORDER BY e.image, e.offset_sectors, e.inode`);
+    SELECT e.id, e.image, e.offset_sectors, e.inode, e.output, e.bytes, e.sha256, e.complete, e.note, e.image_id, im.sha256 AS image_sha256, im.scanned_at AS image_scanned_at
+    FROM extractions e LEFT JOIN images im ON im.id = e.image_id
+    WHERE ${UNLISTED_SHOWN}
+    ORDER BY e.image, e.offset_sectors, e.inode, e.image_id`);
   for (const row of unlisted.iterate() as IterableIterator<UnlistedRow>) {
     yield {
       finding: 'image', id: row.id, snapshot_id: null, host: null, pid: null, start_time: null, comm: null, kind: UNLISTED_KIND, fd: null,
@@ -204,7 +225,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       status: row.complete === 1 ? 'complete' : row.output === null ? 'not copied' : 'incomplete', sha256: row.sha256, bytes: row.bytes, output: relative(caseDir, row.output),
       note: [row.note, 'extracted by its number (image extract --inode) when no scan of the image as it was then listed it (id is the extraction\'s)'].filter((part): part is string => part !== null).join('; '),
       image: displayText(row.image), offset_sectors: row.offset_sectors, state: null, recoverable: null, held_by: null, exe: null, cmdline: null,
-      key: `extraction-${row.id}`,
+      key: `extraction-${row.id}`, image_id: row.image_id, image_sha256: row.image_sha256, image_scanned_at: row.image_scanned_at,
     };
   }
 }

@@ -1,6 +1,6 @@
 // The numbers at the top of the HTML report and in triage's closing summary.
 import type { Db } from '../store/db.js';
-import { shownCopy } from './rows.js';
+import { UNLISTED_SHOWN, shownCopy } from './rows.js';
 import { SHOWN_INODES, sameFilesystemScans } from '../store/images.js';
 import { displayText } from '../util/bytes.js';
 import { unreadSaid, type UnreadCounts } from '../store/snapshots.js';
@@ -21,11 +21,27 @@ export interface CaseSummary {
   /** Every scan of an image or device: what was read, its sha256 (and --verify's), when. */
   imageList: Array<{ path: string; is_device: number; size: number | null; sha256: string | null; sha256_after: string | null; scanned_at: string }>;
   imageInodes: { orphan: number; deleted: number; recoverable: number };
-  extractedComplete: number;
-  extractedIncomplete: number;
+  /** The recoverable inodes (as the findings list them) by the status of their copy: complete, incomplete (a prefix kept), not copied (none yet, or refused: no file). */
+  recoverableCopies: CopyCounts;
+  /**
+   * Copies of inodes that are not among the recoverable ones, apart: copied by their number (`image
+   * extract --inode N`) when no scan listed them, or listed but not recoverable. Not copied: an
+   * attempt that wrote no file (refused, nothing to copy).
+   */
+  otherCopies: CopyCounts;
   correlated: number;
   commands: Array<{ program: string; version: string | null; argv: string; exit_code: number | null; error: string | null; started_at: string; finished_at: string | null }>;
 }
+
+export interface CopyCounts {
+  complete: number;
+  incomplete: number;
+  notCopied: number;
+}
+
+/** SQL: the three counts of CopyCounts over extractions `e` (NULL: no attempt), as the findings' status says each. */
+const COPY_COUNTS = `coalesce(sum(e.complete = 1), 0) AS complete, coalesce(sum(e.complete = 0 AND e.output IS NOT NULL), 0) AS incomplete,
+  coalesce(sum(e.id IS NULL OR (e.complete = 0 AND e.output IS NULL)), 0) AS notCopied`;
 
 export function caseSummary(db: Db): CaseSummary {
   const scans = sameFilesystemScans(db);
@@ -68,16 +84,24 @@ export function caseSummary(db: Db): CaseSummary {
       deleted: count(`${shown} SELECT count(*) AS n FROM image_inodes n ${SHOWN_INODES.join} WHERE ${SHOWN_INODES.where} AND n.state = 'deleted'`),
       recoverable: count(`${shown} SELECT count(*) AS n FROM image_inodes n ${SHOWN_INODES.join} WHERE ${SHOWN_INODES.where} AND n.recoverable = 1`),
     },
-    // Inodes, not attempts: one copied whole in any attempt is complete, as the findings show it.
-    extractedComplete: count(`SELECT count(*) AS n FROM (SELECT 1 FROM extractions GROUP BY image, offset_sectors, inode HAVING max(complete) = 1)`),
-    // A partial copy kept (an attempt that wrote no file is no copy).
-    extractedIncomplete: count(`SELECT count(*) AS n FROM (SELECT 1 FROM extractions GROUP BY image, offset_sectors, inode HAVING max(complete) = 0 AND max(output IS NOT NULL) = 1)`),
+    // Inodes, not attempts, each by the copy its finding shows (SHOWN_INODES.extraction): counted as the findings' status says.
+    recoverableCopies: db.prepare(`${shown} SELECT ${COPY_COUNTS} FROM image_inodes n ${SHOWN_INODES.join} LEFT JOIN extractions e ON e.id = ${SHOWN_INODES.extraction}
+      WHERE ${SHOWN_INODES.where} AND n.recoverable = 1`).get(scans) as CopyCounts,
+    otherCopies: sumCounts(
+      db.prepare(`${shown} SELECT ${COPY_COUNTS} FROM image_inodes n ${SHOWN_INODES.join} JOIN extractions e ON e.id = ${SHOWN_INODES.extraction}
+        WHERE ${SHOWN_INODES.where} AND n.recoverable = 0`).get(scans) as CopyCounts,
+      db.prepare(`SELECT ${COPY_COUNTS} FROM extractions e WHERE ${UNLISTED_SHOWN}`).get() as CopyCounts,
+    ),
     correlated: count(`${shown} SELECT count(DISTINCT n.id) AS n FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN deleted_items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode WHERE ${SHOWN_INODES.where}`),
     // In the order they started (a row is written when its command ends: tools run side by side).
     commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at, finished_at FROM commands ORDER BY started_at, id`).all() as CaseSummary['commands'],
     imageList: (db.prepare(`SELECT path, is_device, size, sha256, sha256_after, scanned_at FROM images ORDER BY id`).all() as Array<CaseSummary['imageList'][number] & { path: string }>)
       .map((image) => ({ ...image, path: displayText(image.path) })),
   };
+}
+
+function sumCounts(a: CopyCounts, b: CopyCounts): CopyCounts {
+  return { complete: a.complete + b.complete, incomplete: a.incomplete + b.incomplete, notCopied: a.notCopied + b.notCopied };
 }
 
 /** A snapshot's warnings as stored (a JSON array of strings); anything else is one warning of its text. */

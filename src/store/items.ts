@@ -118,3 +118,29 @@ export function getItems(db: Db, ids: readonly number[]): ItemRow[] {
   const statement = db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items WHERE id = ?`);
   return ids.map((id) => statement.get(id) as StoredItemRow | undefined).filter((row): row is StoredItemRow => row !== undefined).map(exactItem);
 }
+
+/** A process's executable and command line as stored (bytes; null where not read). */
+export interface ProcessCommand {
+  exe: Buffer | null;
+  cmdline: Buffer | null;
+}
+
+/**
+ * A reader of each item's process's executable and command line (processes.exe, .cmdline), kept for
+ * the last process asked: rows come by snapshot and pid, and a command line (a Java class path) can
+ * be hundreds of KB. A thread with an fd table of its own has a row of its own; its exe and command
+ * line are its process's.
+ */
+export function processCommands(db: Db): (snapshotId: number, pid: number) => ProcessCommand {
+  const processOf = db.prepare(`SELECT coalesce(p.exe, q.exe) AS exe, coalesce(p.cmdline, q.cmdline) AS cmdline FROM processes p
+    LEFT JOIN processes q ON q.snapshot_id = p.snapshot_id AND q.pid = p.thread_of WHERE p.snapshot_id = ? AND p.pid = ?`);
+  let last: { key: string; command: ProcessCommand } = { key: '', command: { exe: null, cmdline: null } };
+  return (snapshotId, pid) => {
+    const key = `${snapshotId}/${pid}`;
+    if (last.key !== key) {
+      const found = processOf.get(snapshotId, pid) as ProcessCommand | undefined;
+      last = { key, command: { exe: found?.exe ?? null, cmdline: found?.cmdline ?? null } };
+    }
+    return last.command;
+  };
+}

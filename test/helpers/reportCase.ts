@@ -35,8 +35,8 @@ export function buildReportCase(dir: string): Case {
   db.exec(`INSERT INTO image_inodes (id, filesystem_id, inode, state, found_by, size, mode, uid, gid, nlink, atime, mtime, ctime, dtime, recoverable)
            VALUES (1, 1, 100, 'orphan', 'ils', 1000, 33188, 0, 0, 0, 1795500000, 1795500100, 1795500200, NULL, 1),
                   (2, 1, 300, 'deleted', 'ils', 2048, 33188, 1000, 1000, 0, 1795400000, 1795400100, 1795400200, 1795400300, 0)`);
-  db.exec(`INSERT INTO extractions (image_inode_id, image, offset_sectors, inode, output, bytes, sha256, complete, method, started_at)
-           VALUES (1, '/evidence/web01.dd', 2048, 100, '${path.join(kase.paths.extracted, 'web01.dd-2048-100')}', 1000, '${'a'.repeat(64)}', 1, 'icat', '2026-11-24T11:00:01Z')`);
+  db.exec(`INSERT INTO extractions (image_inode_id, image_id, image, offset_sectors, inode, output, bytes, sha256, complete, method, started_at)
+           VALUES (1, 1, '/evidence/web01.dd', 2048, 100, '${path.join(kase.paths.extracted, 'web01.dd-2048-100')}', 1000, '${'a'.repeat(64)}', 1, 'icat', '2026-11-24T11:00:01Z')`);
   db.exec(`INSERT INTO commands (program, path, version, argv, exit_code, started_at, finished_at) VALUES ('lsof', '/usr/bin/lsof', 'revision: 4.95.0', '["+L1","-n","-P"]', 0, '2026-11-24T10:00:00Z', '2026-11-24T10:00:01Z')`);
   return kase;
 }
