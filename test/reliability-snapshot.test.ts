@@ -11,6 +11,7 @@ import { makeTempDir, startHolder } from './helpers/holder.js';
 import { startChurn } from './helpers/churn.js';
 import { wholeHostExit } from './helpers/host.js';
 import { waitFor } from './helpers/wait.js';
+import { debugfsBuilt } from './helpers/images.js';
 import { openCase } from '../src/store/db.js';
 import { MIGRATIONS } from '../src/store/schema.js';
 import { takeSnapshot } from '../src/proc/snapshot.js';
@@ -267,6 +268,53 @@ test('a command that must wait for another writer of the case says so first, nam
   for (const run of await Promise.all([snapshot, recover])) assert.match(run.stderr.split('\n')[0] ?? '', said, run.stderr);
   const quiet = await execFileAsync(process.execPath, args([...waiting, '-q']));
   assert.equal(quiet.stderr, '');
+});
+
+test('a wait for the write lock that begins after the case was opened (an image scan storing while another program writes) is said too (root)', async (t) => {
+  const dir = makeTempDir('lock-wait-later', '/dev/shm');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const caseDir = path.join(dir, 'case');
+  const image = debugfsBuilt(dir, ['mkfs.ext4'], { kept: Buffer.from('kept\n') }, '');
+  await execFileAsync(process.execPath, [cliPath, '--case', caseDir, 'image', 'scan', image, '-q']);
+  const database = path.join(caseDir, 'case.sqlite');
+  const probe = new Database(database, { readonly: true });
+  const recorded = (): number => probe.prepare('SELECT count(*) FROM commands').pluck().get() as number;
+  const before = recorded();
+  const scan = execFileAsync(process.execPath, [cliPath, '--case', caseDir, 'image', 'scan', image]);
+  // Once the scan has run its first tool (recorded), the case is open: the lock is taken from then on.
+  await waitFor(() => recorded() > before, 30_000, 'the scan running its first tool');
+  probe.close();
+  const kase = openCase(caseDir, { create: false });
+  kase.db.exec('BEGIN IMMEDIATE');
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  kase.db.exec('COMMIT');
+  kase.close();
+  const { stderr } = await scan;
+  assert.match(stderr, new RegExp(`^waiting for the case's write lock, held by pid ${process.pid} \\(.*node.*\\) \\(up to 420 s\\)$`, 'm'));
+});
+
+test('opening a case made by an older unlinked waits for another writer before its migration, and says so, also for list', async (t) => {
+  const caseDir = makeTempDir('lock-wait-migrate', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  // A case of schema 11 (the migrations before the last one), as the unlinked of that version left it.
+  const older = new Database(path.join(caseDir, 'case.sqlite'));
+  older.pragma('journal_mode = WAL');
+  for (const migration of MIGRATIONS.filter((step) => step.version <= 11)) older.exec(migration.sql);
+  older.pragma('user_version = 11');
+  older.exec('BEGIN IMMEDIATE');
+  // A case with no snapshot: list says so (exit 1), after its migration.
+  const list = execFileAsync(process.execPath, [cliPath, '--case', caseDir, 'list', '--json']).catch((error: { code: number; stderr: string }) => error);
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  older.exec('COMMIT');
+  older.close();
+  const { code, stderr } = (await list) as { code?: number; stderr: string };
+  assert.equal(code, 1);
+  const [waited, said, ...rest] = stderr.split('\n');
+  assert.match(waited ?? '', new RegExp(`^waiting for the case's write lock, held by pid ${process.pid} \\(.*node.*\\) \\(up to 420 s\\)$`));
+  assert.deepEqual([said, ...rest], [`unlinked: the case ${caseDir} holds no snapshot yet: run \`unlinked snapshot\``, '']);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)?.version);
+  db.close();
 });
 
 test('captures a killed snapshot or import left in lsof/ (no row names them, their PID gone) are removed by the next snapshot; those a row names, or of a running PID, are kept (root)', async (t) => {

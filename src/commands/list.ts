@@ -12,7 +12,7 @@ export interface ListCommandOptions {
 }
 
 export async function listCommand(ctx: CommandContext, options: ListCommandOptions): Promise<ExitCode> {
-  const kase = openCase(ctx.caseDir, { create: false, readsOnly: true });
+  const kase = openCase(ctx.caseDir, { create: false, readsOnly: true, onLockWait: (text) => ctx.info(text) });
   try {
     let snapshotId: number | null = null;
     if (options.all !== true) {

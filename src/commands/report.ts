@@ -15,7 +15,7 @@ export interface ReportCommandOptions {
 }
 
 export async function reportCommand(ctx: CommandContext, options: ReportCommandOptions): Promise<ExitCode> {
-  const kase = openCase(ctx.caseDir, { create: false, readsOnly: true });
+  const kase = openCase(ctx.caseDir, { create: false, readsOnly: true, onLockWait: (text) => ctx.info(text) });
   try {
     if (kase.readOnly === true && options.out === undefined) {
       throw new UnlinkedError('BAD_INPUT', `the case database ${kase.paths.database} ${kase.readOnlyWhy ?? 'cannot be written'}: name where the report goes (--out FILE, or - for stdout)`);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { UnlinkedError, errnoCode, oneLine } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
+import { beforeWrite } from '../store/lockWait.js';
 import { LsofItemizer, crossCheckLsof } from '../store/lsof.js';
 import { finishSnapshot, insertSnapshotRow } from '../store/snapshots.js';
 import { TOOL_VERSION } from '../version.js';
@@ -109,6 +110,7 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
     tryOr(() => fs.rmSync(copy, { force: true }), undefined);
     throw error;
   }
+  beforeWrite(db);
   db.exec('BEGIN IMMEDIATE');
   try {
     const snapshotId = insertSnapshotRow(db, {

@@ -6,6 +6,7 @@ import { errnoCode, oneLine, UnlinkedError } from '../errors.js';
 import { devString } from '../../parsers/procfs.js';
 import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
+import { beforeWrite } from '../store/lockWait.js';
 import { currentBootId } from '../store/snapshots.js';
 import type { ItemRow } from '../store/items.js';
 import { checkOpenedFile, checkProcess, custodyOf, processState, holderFdPath, kernelName, sameBirth, sameFile, sourcePath, type Custody, type SeenFile } from './custody.js';
@@ -471,6 +472,7 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
     const written = { ...given, note: namespaceWhy(item, given.note) };
     const unlisted = written.output === null || written.sha256 === null || !listed ? null : tryAppendSha256Sums(options.outputDir, written.sha256, written.output);
     const outcome = unlisted === null ? written : { ...written, note: written.note === null ? unlisted : `${written.note}; ${unlisted}` };
+    beforeWrite(db);
     update.run(
       outcome.output, outcome.bytes, outcome.sha256, outcome.complete ? 1 : 0, outcome.note, outcome.sizeAtStart, outcome.sizeAtEnd,
       outcome.sparse ? 1 : 0, outcome.followed ? 1 : 0, nowIso(), rowId,
@@ -544,6 +546,7 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
         // Cut to its size (a copy ending in a hole has it then; what a pass that was taken back wrote goes), and on disk before the row says so.
         fs.ftruncateSync(fd, held.bytes);
         fs.fsyncSync(fd);
+        beforeWrite(db);
         following.run(file, held.bytes, held.sha256, [note, ...live.qualifiers].join('; '), sizeAtStart, held.sparse ? 1 : 0, rowId);
         recorded = { bytes: held.bytes, at: Date.now() };
       } catch {
@@ -554,7 +557,10 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
     const startedNs = BigInt(Date.now()) * 1_000_000n;
     const copied = recoverOne(item, reader, options, {
       copiedOnce, followFrom, guard, followFiles,
-      naming: (file) => created.run(file, rowId),
+      naming: (file) => {
+        beforeWrite(db);
+        created.run(file, rowId);
+      },
       live,
       hold,
     });
@@ -564,6 +570,7 @@ async function recoverAll(db: Db, items: readonly ItemRow[], options: RecoverOpt
   };
   try {
     for (const [index, item] of items.entries()) {
+      beforeWrite(db);
       const rowId = Number(insert.run(item.id, nowIso()).lastInsertRowid);
       const silent = item.dev === null ? undefined : silentDevs.get(item.dev);
       const elsewhere = origin(item.snapshot_id);

@@ -1,5 +1,6 @@
 import type { CommandRecord, CommandRecorder } from '../exec/run.js';
 import type { Db } from './db.js';
+import { beforeWrite } from './lockWait.js';
 
 /** Provenance: every external command goes into the `commands` table as soon as it ends. */
 export function commandRecorder(db: Db): CommandRecorder {
@@ -8,6 +9,7 @@ export function commandRecorder(db: Db): CommandRecorder {
      VALUES (@program, @path, @version, @argv, @exitCode, @error, @startedAt, @finishedAt)`,
   );
   return (record: CommandRecord) => {
+    beforeWrite(db);
     insert.run({ ...record, argv: JSON.stringify(record.argv) });
   };
 }

@@ -8,7 +8,7 @@ import { accessError, currentUser, ownerText, unenterableFolder } from '../util/
 import { MIGRATIONS } from './schema.js';
 import { absolutePath } from '../util/cwd.js';
 import { BUSY_TIMEOUT_MS } from './busy.js';
-import { waitForWriteLock } from './lockWait.js';
+import { announceLockWaits, beforeWrite } from './lockWait.js';
 import { caseFolder } from '../util/caseFolder.js';
 import { freeBytes } from '../util/caseSpace.js';
 
@@ -44,7 +44,7 @@ export interface OpenCaseOptions {
    * write-protected copy) is then read from a copy in memory instead of failing.
    */
   readsOnly?: boolean;
-  /** Told, before a command that writes waits for another program's write lock on the case, who holds it. */
+  /** Told, before a write waits for another program's write lock on the case, who holds it (beforeWrite). */
   onLockWait?: (text: string) => void;
 }
 
@@ -100,6 +100,7 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
     // would otherwise put them in $SQLITE_TMPDIR, $TMPDIR, /var/tmp or /tmp: on a live host, the
     // root file system under examination, whose free blocks may still hold deleted files.
     db.pragma('temp_store = MEMORY');
+    if (options.onLockWait !== undefined) announceLockWaits(db, paths.database, options.onLockWait);
     migrate(db);
   } catch (error) {
     if (db?.open === true) db.close();
@@ -127,9 +128,10 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
   const unhook = onSignalExit(() => {
     if (opened.open) opened.close();
   });
-  if (options.onLockWait !== undefined) {
+  if (options.onLockWait !== undefined && options.readsOnly !== true) {
     try {
-      waitForWriteLock(opened, paths.database, options.onLockWait);
+      // Said now, before a walk or a copy, when another program is writing to the case.
+      beforeWrite(opened);
     } catch (error) {
       unhook();
       opened.close();
@@ -286,6 +288,8 @@ export function migrate(db: Db): void {
   if (current > latest) {
     throw new Error(`database schema version ${current} is newer than this unlinked (${latest}); use a newer unlinked`);
   }
+  // A migration writes: another program's write lock is waited for, said (list and report too).
+  if (current < latest) beforeWrite(db);
   for (const migration of MIGRATIONS) {
     if (migration.version <= current) continue;
     // BEGIN IMMEDIATE so two processes opening a new case do not both apply the same migration.

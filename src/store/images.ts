@@ -2,6 +2,7 @@
 // and their correlation with live items: the same file system UUID and inode number means "this
 // inode was held open by that process at snapshot time". The live half and the offline half meet here.
 import type { Db } from './db.js';
+import { beforeWrite } from './lockWait.js';
 import { nowIso } from './db.js';
 import { displayBytes, displayText, textBase64 } from '../util/bytes.js';
 import { BatchInsert, sqlInteger } from './batch.js';
@@ -86,6 +87,7 @@ export function storeScan(db: Db, scan: NewScan): number {
     `INSERT INTO image_filesystems (image_id, offset_sectors, fs_type, fs_uuid, label, last_mounted_at, last_mount_point, block_size, inode_count, orphan_file, last_orphan, error, partial, device)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  beforeWrite(db);
   return db.transaction(() => {
     const imageId = Number(
       insertImage.run(
@@ -114,11 +116,13 @@ export function storeScan(db: Db, scan: NewScan): number {
 
 /** The image's sha256 read again after its scan (`--verify`; NULL until then, and without it). */
 export function setImageHashAfter(db: Db, imageId: number, sha256After: string): void {
+  beforeWrite(db);
   db.prepare(`UPDATE images SET sha256_after = ? WHERE id = ?`).run(sha256After, imageId);
 }
 
 /** A reason found after the scan was stored (its second hash differs) that every file system of it was not read as one state: partial, said in its error. */
 export function markScanPartial(db: Db, imageId: number, reason: string): void {
+  beforeWrite(db);
   db.prepare(`UPDATE image_filesystems SET partial = 1, error = CASE WHEN error IS NULL THEN ? ELSE error || '; ' || ? END WHERE image_id = ?`).run(reason, reason, imageId);
 }
 
@@ -606,6 +610,7 @@ export interface ExtractionEnd {
 
 /** The row goes in before the copy starts, marked interrupted, so a killed run is still on record. */
 export function startExtraction(db: Db, start: ExtractionStart): number {
+  beforeWrite(db);
   return Number(
     db
       .prepare(`INSERT INTO extractions (image_inode_id, image_id, image, offset_sectors, inode, complete, note, started_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)`)
@@ -615,10 +620,12 @@ export function startExtraction(db: Db, start: ExtractionStart): number {
 
 /** The file being written, as soon as it exists (a killed run leaves its name in the row). */
 export function extractionOutput(db: Db, id: number, output: string): void {
+  beforeWrite(db);
   db.prepare(`UPDATE extractions SET output = ? WHERE id = ?`).run(output, id);
 }
 
 export function finishExtraction(db: Db, id: number, end: ExtractionEnd): void {
+  beforeWrite(db);
   db.prepare(
     `UPDATE extractions SET output = ?, bytes = ?, sha256 = ?, complete = ?, method = ?, note = ?, live_item_id = ?, live_sha256_match = ?, finished_at = ? WHERE id = ?`,
   ).run(end.output, end.bytes, end.sha256, end.complete ? 1 : 0, end.method, end.note, end.liveItemId, end.liveSha256Match === null ? null : end.liveSha256Match ? 1 : 0, nowIso(), id);

@@ -1,5 +1,6 @@
 // A command that writes to a case another program is writing to waits for its write lock (up to
 // BUSY_TIMEOUT_MS, inside SQLite, where nothing can be said): it says so first, naming the holder.
+// Each place a write may begin outside a transaction calls beforeWrite().
 import fs from 'node:fs';
 import type { Db } from './db.js';
 import { BUSY_TIMEOUT_MS } from './busy.js';
@@ -13,14 +14,26 @@ const WAL_WRITE_LOCK_BYTE = 120;
 /** How much of the holder's command line is said. */
 const CMDLINE_SHOWN = 160;
 
+/** Who is told of a wait for the write lock on a connection, and the case database it is on. */
+const announcers = new WeakMap<Db, { database: string; say: (text: string) => void }>();
+
+/** From now on, a write on this connection that must wait for another program's write lock says so first (beforeWrite). */
+export function announceLockWaits(db: Db, database: string, say: (text: string) => void): void {
+  announcers.set(db, { database, say });
+}
+
 /**
- * Returns at once when the case's write lock is free (it is taken and given back); when another
- * program holds it, says so through `say` and waits for it as any write would (SQLITE_BUSY after
- * BUSY_TIMEOUT_MS, said by the CLI's error boundary).
+ * Called before a write that may start outside a transaction (a transaction's BEGIN, an autocommit
+ * statement): returns at once when the write lock is free (taken and given back, some microseconds)
+ * or already this connection's; when another program holds it, says so through the connection's
+ * announcer and waits for it as the write would (SQLITE_BUSY after BUSY_TIMEOUT_MS, said by the CLI's
+ * error boundary). A connection nobody announces for waits in silence, as SQLite does.
  */
-export function waitForWriteLock(db: Db, database: string, say: (text: string) => void): void {
-  if (takeAndRelease(db, 0)) return;
-  say(`waiting for the case's write lock, held by ${lockHolder(`${database}-shm`) ?? 'another program'} (up to ${BUSY_TIMEOUT_MS / 1000} s)`);
+export function beforeWrite(db: Db): void {
+  if (db.inTransaction) return;
+  const announcer = announcers.get(db);
+  if (announcer === undefined || takeAndRelease(db, 0)) return;
+  announcer.say(`waiting for the case's write lock, held by ${lockHolder(`${announcer.database}-shm`) ?? 'another program'} (up to ${BUSY_TIMEOUT_MS / 1000} s)`);
   takeAndRelease(db, BUSY_TIMEOUT_MS);
 }
 

@@ -12,6 +12,7 @@ import type { WalkResult } from '../proc/types.js';
 import type { WalkChunk } from '../proc/walk.js';
 import { commandRecorder } from './commands.js';
 import type { Case } from './db.js';
+import { beforeWrite } from './lockWait.js';
 import type { SnapshotMeta } from './snapshots.js';
 import { SnapshotTransaction, type LsofStored, type SnapshotCommitted } from './snapshotTransaction.js';
 
@@ -174,6 +175,7 @@ class ThreadStore implements SnapshotStore {
     // Wait here for another writer of the case (as the inline store does) before the walk starts: a
     // walk that stalled half-way until the worker got the lock would not be one moment in time.
     try {
+      beforeWrite(kase.db);
       kase.db.exec('BEGIN IMMEDIATE');
       kase.db.exec('ROLLBACK');
     } catch (error) {

@@ -9,6 +9,7 @@ import type { ItemKind, WalkResult } from '../proc/types.js';
 import type { WalkChunk } from '../proc/walk.js';
 import { commandRecorder } from './commands.js';
 import { nowIso, type Db } from './db.js';
+import { beforeWrite } from './lockWait.js';
 import { crossCheckLsof, type CrossCheck } from './lsof.js';
 import { WalkWriter, finishSnapshot, insertSnapshotRow, type SnapshotMeta } from './snapshots.js';
 
@@ -36,6 +37,7 @@ export class SnapshotTransaction {
     private readonly db: Db,
     meta: SnapshotMeta,
   ) {
+    beforeWrite(db);
     db.exec('BEGIN IMMEDIATE');
     try {
       // Dated when the lock is ours, just before the walk: not when the command began, which may have
