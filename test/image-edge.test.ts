@@ -1166,6 +1166,39 @@ test('partition names are not mmls lines: a GPT name "root\\nUnits are in 256-by
   assert.deepEqual(json<ExtractedJson[]>(copies).map((copy) => [copy.offset_sectors, copy.inode, copy.sha256, copy.complete]), [[2048, 13, sha256(Buffer.from('hello orphan\n')), true]]);
 });
 
+test('a hybrid MBR whose GPT cannot be read (an 0xEE entry beside a Linux one): the MBR\'s partition is scanned, the 0xEE entry is not, and the scan is partial, saying a GPT partition may be missing (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'hybrid');
+  const disk = path.join(dir, 'hybrid.img');
+  fs.writeFileSync(disk, '');
+  fs.truncateSync(disk, 12 << 20);
+  execFileSync('sfdisk', ['-q', disk], { input: 'label: gpt\nstart=2048, size=8192, type=linux\nstart=10240, size=8192, type=linux\n' });
+  for (const start of [2048, 10240]) execFileSync('mkfs.ext4', ['-q', '-F', '-E', `offset=${start * 512}`, disk, '4M'], { stdio: 'ignore' });
+  // The hybrid MBR: 0xEE over the GPT's own sectors, then the first partition (type 0x83); the GPT's headers then damaged.
+  const entry = (type: number, start: number, sectors: number): Buffer => {
+    const bytes = Buffer.from([0, 0xfe, 0xff, 0xff, type, 0xfe, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0]);
+    bytes.writeUInt32LE(start, 8);
+    bytes.writeUInt32LE(sectors, 12);
+    return bytes;
+  };
+  patch(disk, 446, Buffer.concat([entry(0xee, 1, 2047), entry(0x83, 2048, 8192), Buffer.alloc(32)]));
+  patch(disk, 512, Buffer.from('XXXXXXXX'));
+  patch(disk, (12 << 20) - 512, Buffer.from('XXXXXXXX'));
+  assert.match(execFileSync('mmls', [disk], { encoding: 'latin1' }), /^DOS Partition Table\n[\s\S]*GPT Safety Partition \(0xee\)\n[\s\S]*Linux \(0x83\)\n/);
+  const scan = untouched(disk, caseDir, ['image', 'scan', disk]);
+  assert.equal(scan.code, 3, scan.stderr);
+  const hybrid = 'a hybrid MBR (an entry of type 0xEE protecting a GPT, beside others) whose GPT mmls could not read (damaged or cut off?): ' +
+    'only the MBR\'s other entries were scanned, and a partition of the GPT alone is not known; name it with --offset SECTORS';
+  assert.deepEqual(scan.stderr.split('\n').filter((line) => line.startsWith('warning:')), [`warning: ${hybrid}`]);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT f.offset_sectors, f.fs_type, f.partial, f.error FROM image_filesystems f ORDER BY f.id').raw().all(), [[2048, 'ext4', 1, `the partition table was read in part (${hybrid})`]]);
+  } finally {
+    db.close();
+  }
+  // The partition of the GPT alone, named.
+  assert.equal(untouched(disk, caseDir, ['image', 'scan', disk, '--offset', '10240']).code, 0);
+});
+
 test('the label is the superblock\'s alone, and fsstat\'s orphan list is not read from lines s_last_mounted makes: no label "EVIL", no warning of orphans 7, 12 (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'lastmounted');
   const image = path.join(dir, 'm.img');

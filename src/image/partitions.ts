@@ -18,12 +18,22 @@ export function readTable(table: MmlsTable): TableReading {
   const warnings: string[] = [];
   const doubts: string[] = [];
   const starts: number[] = [];
+  const dos = table.table === 'DOS Partition Table';
+  // An MBR entry of type 0xEE beside others: a hybrid MBR whose GPT mmls could not read (with the GPT
+  // read, mmls lists the GPT's entries): the GPT's partitions beyond the MBR's are not known.
+  if (dos && !protectiveOnly(table) && table.records.some((part) => part.allocated && part.description === PROTECTIVE_ENTRY)) {
+    const why = 'a hybrid MBR (an entry of type 0xEE protecting a GPT, beside others) whose GPT mmls could not read (damaged or cut off?): ' +
+      'only the MBR\'s other entries were scanned, and a partition of the GPT alone is not known; name it with --offset SECTORS';
+    warnings.push(why);
+    doubts.push(why);
+  }
   for (const part of table.records) {
     if (part.descriptionLines > 1) {
       warnings.push(`mmls printed the description of the entry in slot ${part.slot} (sector ${part.start}) over ${part.descriptionLines} lines ` +
         `(a partition name holding a newline): read as one description, "${part.description}"`);
     }
-    if (!part.allocated) continue;
+    // The 0xEE entry spans the GPT disk itself: no file system of its own.
+    if (!part.allocated || (dos && part.description === PROTECTIVE_ENTRY)) continue;
     const startByte = ((table.offsetSector ?? 0) + part.start) * table.sectorSize;
     if (startByte % 512 !== 0) {
       const why = `the partition in slot ${part.slot} starts at byte ${startByte} (sector ${part.start} of ${table.sectorSize} bytes), not on a 512-byte sector: not scanned`;
