@@ -1199,6 +1199,29 @@ test('a hybrid MBR whose GPT cannot be read (an 0xEE entry beside a Linux one): 
   assert.equal(untouched(disk, caseDir, ['image', 'scan', disk, '--offset', '10240']).code, 0);
 });
 
+test('a DOS table written for 4096-byte sectors (mmls reads it in 512-byte units): the scan that finds no file system says where one starts, and --offset scans it (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'dos4k');
+  const disk = path.join(dir, 'd4k.img');
+  fs.writeFileSync(disk, '');
+  fs.truncateSync(disk, 64 << 20);
+  // sfdisk through a loop device of 4096-byte sectors: the table's starts are in 4096-byte units.
+  const loop = execFileSync('losetup', ['-b', '4096', '-f', '--show', disk], { encoding: 'utf8' }).trim();
+  try {
+    execFileSync('sfdisk', ['-q', loop], { input: 'label: dos\nstart=256, size=4096, type=83\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  } catch {
+    // sfdisk's re-read of a loop device's partitions may fail: the table is written.
+  } finally {
+    execFileSync('losetup', ['-d', loop]);
+  }
+  execFileSync('mkfs.ext4', ['-q', '-F', '-b', '4096', '-E', `offset=${256 * 4096}`, disk, '4096'], { stdio: 'ignore' });
+  assert.match(execFileSync('mmls', [disk], { encoding: 'latin1' }), /Units are in 512-byte sectors[\s\S]*0000000256 /);
+  const scan = untouched(disk, caseDir, ['image', 'scan', disk]);
+  assert.equal(scan.code, 1);
+  assert.equal(scan.stderr, `unlinked: ${disk}: none of the 1 partitions (DOS Partition Table) holds an ext2/3/4 file system (one starts at sector 2048 (8 x 256): ` +
+    'a DOS table of a disk of 4096-byte sectors, which mmls reads in 512-byte units? name it with --offset 2048)\n');
+  assert.equal(untouched(disk, caseDir, ['image', 'scan', disk, '--offset', '2048']).code, 0);
+});
+
 test('the label is the superblock\'s alone, and fsstat\'s orphan list is not read from lines s_last_mounted makes: no label "EVIL", no warning of orphans 7, 12 (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'lastmounted');
   const image = path.join(dir, 'm.img');

@@ -152,7 +152,9 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
       }
     }
     if (filesystems.every((fs) => fs.notExt)) {
-      throw new UnlinkedError('BAD_INPUT', `${source.path}: none of the ${filesystems.length} partitions (${partitionTable ?? 'partition table'}) holds an ext2/3/4 file system`);
+      const wide = filesystems.map((fs) => fs.failure ?? '').filter((failure) => failure.includes('4096-byte sectors'));
+      throw new UnlinkedError('BAD_INPUT', `${source.path}: none of the ${filesystems.length} partitions (${partitionTable ?? 'partition table'}) holds an ext2/3/4 file system` +
+        (wide.length === 0 ? '' : ` (${wide.map((failure) => failure.slice(failure.indexOf('; but ') + 6)).join('; ')})`));
     }
     // A live file system on it (a mounted device, an image file a mounted loop device reads): what was read may be of no one moment.
     const live = source.mounted ? liveWarning(source) : null;
@@ -223,7 +225,11 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   const superblock = readSuperblock(source, offset);
   if (superblock === null) {
     const mounted = mountedAsOtherType(source, offset);
-    scanned.failure = `no ext2/3/4 file system here (no superblock magic 0xEF53)${mounted === '' ? ': not a file system, a clobbered superblock, or another file system type' : mounted}`;
+    // mmls 4.11.1 reads a DOS table of a disk of 4096-byte sectors in 512-byte units: its starts are 8 times too small.
+    const wide = offset > 0 && readSuperblock(source, offset * 8) !== null
+      ? `; but one starts at sector ${offset * 8} (8 x ${offset}): a DOS table of a disk of 4096-byte sectors, which mmls reads in 512-byte units? name it with --offset ${offset * 8}`
+      : '';
+    scanned.failure = `no ext2/3/4 file system here (no superblock magic 0xEF53)${mounted === '' ? ': not a file system, a clobbered superblock, or another file system type' : mounted}${wide}`;
     scanned.error = scanned.failure;
     scanned.notExt = true;
     return scanned;
