@@ -124,3 +124,34 @@ test('cross-check: lsof prints an fd of 10000 or more as "*999": matched to the 
     fs.rmSync(caseDir, { recursive: true, force: true });
   }
 });
+
+test('cross-check: 19,000 deleted fds of one process printed "*NNN" by lsof (19 per ending): each record matched to its own item, in order', () => {
+  const caseDir = makeTempDir('crosscheck-star-many');
+  const kase = openCase(caseDir, { create: true });
+  try {
+    const { db } = kase;
+    db.exec('BEGIN');
+    const snapshotId = insertSnapshotRow(db, hostMeta('test', '2026-12-04T00:00:00.000Z'));
+    db.prepare(`INSERT INTO processes (snapshot_id, pid, start_time, comm) VALUES (?, 100, 5000, 'db')`).run(snapshotId);
+    const item = db.prepare(`INSERT INTO items (snapshot_id, pid, kind, fd, path, dev, inode, size, nlink) VALUES (?, 100, 'fd', ?, ?, '8:1', ?, 10, 0)`);
+    const record = db.prepare(
+      `INSERT INTO lsof_files (snapshot_id, line, command, pid, fd, fd_num, type, dev, size, nlink, inode, name, deleted_by_text) VALUES (?, ?, 'db', 100, ?, NULL, 'REG', '8:1', 10, 0, ?, ?, 0)`,
+    );
+    // fds 10000-28999, each its own file (inode 1,000,000 + fd), and one file (inode 7) held by the 19 fds ending in 123.
+    const inodeOf = (fd: number): number => (fd % 1000 === 123 ? 7 : 1_000_000 + fd);
+    for (let fd = 10_000; fd < 29_000; fd++) item.run(snapshotId, fd, Buffer.from(`/f${fd}`), inodeOf(fd));
+    for (let fd = 10_000; fd < 29_000; fd++) record.run(snapshotId, fd, `*${String(fd % 1000).padStart(3, '0')}u`, inodeOf(fd), Buffer.from(`/f${fd} (deleted)`));
+    const check = crossCheckLsof(db, snapshotId, true);
+    db.exec('COMMIT');
+    assert.deepEqual(check, { both: 19_000, procOnly: 0, lsofOnly: 0 });
+    // Each record's item has its fd's ending and inode; no item has two records.
+    const pairs = db.prepare(`SELECT l.fd, l.inode AS record_inode, i.fd AS item_fd, i.inode AS item_inode FROM lsof_files l JOIN items i ON i.id = l.item_id ORDER BY l.line`).all() as
+      Array<{ fd: string; record_inode: number; item_fd: number; item_inode: number }>;
+    assert.equal(pairs.length, 19_000);
+    assert.ok(pairs.every((pair) => pair.record_inode === pair.item_inode && String(pair.item_fd % 1000).padStart(3, '0') === pair.fd.slice(1, 4)));
+    assert.equal(new Set(pairs.map((pair) => pair.item_fd)).size, 19_000);
+  } finally {
+    kase.close();
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  }
+});
