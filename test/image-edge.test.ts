@@ -1222,6 +1222,25 @@ test('a DOS table written for 4096-byte sectors (mmls reads it in 512-byte units
   assert.equal(untouched(disk, caseDir, ['image', 'scan', disk, '--offset', '2048']).code, 0);
 });
 
+test('fls killed (a timeout on a large disk, the OOM killer): the scan is partial and says what is lost, never "saw all of its file system" (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'flsfails');
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { gone: Buffer.from('gone\n') }, 'kill_file gone\nunlink gone\n');
+  const wrappers = path.join(dir, 'bin');
+  fs.mkdirSync(wrappers);
+  const real = execFileSync('sh', ['-c', 'command -v fls'], { encoding: 'utf8' }).trim();
+  // Its version is asked of the real one; the walk itself dies of SIGKILL.
+  fs.writeFileSync(path.join(wrappers, 'fls'), `#!/bin/sh\n[ "$1" = -V ] && exec ${real} -V\nkill -9 $$\n`, { mode: 0o755 });
+  const before = sha256(fs.readFileSync(image));
+  const scan = runCli(caseDir, ['image', 'scan', image, '--json'], { ...process.env, PATH: `${wrappers}:${process.env['PATH'] ?? ''}` });
+  assert.equal(sha256(fs.readFileSync(image)), before);
+  assert.equal(scan.code, 3, scan.stderr);
+  const lost = 'fls -rd (names of deleted files) failed: fls exited with signal SIGKILL: exit code null: no deleted inode has its last name, and one only a deleted name leads to is not listed';
+  assert.deepEqual(scan.stderr.split('\n').filter((line) => line.startsWith('warning:')), [`warning: sector 0: ${lost}`]);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.last_name, entry.scan_note]), [
+    [12, 'deleted', null, `the scan of the file system at sector 0 is partial (inodes may be missing from its list, or not fully described): ${lost}`],
+  ]);
+});
+
 test('the label is the superblock\'s alone, and fsstat\'s orphan list is not read from lines s_last_mounted makes: no label "EVIL", no warning of orphans 7, 12 (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'lastmounted');
   const image = path.join(dir, 'm.img');

@@ -282,7 +282,12 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   // 1. Side by side: the names of deleted files, the two inode lists, file system facts, the orphan
   // file. fls walks every directory, the longest of them all: started first (each start costs this
   // thread some milliseconds), its names are wanted only at the end.
-  const names = flsDeletedNames(source.path, offset, superblock.inodesCount, recorder).catch(fail('fls -rd (names of deleted files)'));
+  const names = flsDeletedNames(source.path, offset, superblock.inodesCount, recorder).catch((error: unknown) => {
+    // Without fls no deleted inode has its last name, and an inode only a name leads to is not listed: a partial scan.
+    scanned.partial = true;
+    warn(`fls -rd (names of deleted files) failed: ${oneLine(error)}: no deleted inode has its last name, and one only a deleted name leads to is not listed`);
+    return null;
+  });
   const directories = directoryAccess(source.path, offset, recorder, workDir, warn);
   // Names read out of htree index blocks are not names: dropped before any is used, the directories
   // read as soon as fls is through (beside the debugfs batch of step 2, not after it).
