@@ -3,12 +3,15 @@
 // command row says why, and run() fails with the consumer's own error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { run, versionLimits, type CommandRecord } from '../src/exec/run.js';
-import { cliPath } from './helpers/paths.js';
+import { cliPath, repoRoot } from './helpers/paths.js';
+import { pathToFileURL } from 'node:url';
+import { firstLine } from './helpers/lines.js';
+import { waitFor } from './helpers/wait.js';
 import { copyTimeoutMs } from '../src/tools/limits.js';
 import { lsofLimits, startLsof } from '../src/tools/lsof.js';
 import { makeTempDir } from './helpers/holder.js';
@@ -203,3 +206,46 @@ test('snapshot --json: a program taken from outside PATH (lsof) is in its `warni
   assert.equal(said[0], `lsof is not on PATH: using ${lsof}, from the directories unlinked looks in after PATH; put a copy you trust on PATH to run that one instead`);
   assert.deepEqual((JSON.parse(result.stdout) as { warnings: string[] }).warnings, said);
 });
+
+test('a program run() started dies with unlinked: SIGKILL of unlinked (the OOM killer) kills it within a second; its commands row names the program itself, not setpriv', async (t) => {
+  const dir = makeTempDir('pdeath');
+  const script = path.join(dir, 'runs-dd.mjs');
+  const runModule = pathToFileURL(path.join(repoRoot, 'dist', 'src', 'exec', 'run.js')).href;
+  fs.writeFileSync(script, `
+import { run } from ${JSON.stringify(runModule)};
+const records = [];
+await run('dd', ['if=/dev/zero', 'of=/dev/null', 'count=1', 'status=none'], { timeoutMs: 10000, recorder: (record) => records.push(record) });
+process.stdout.write(JSON.stringify(records[0]) + '\\n');
+// Runs until it is killed: reading zeros a byte at a time.
+await run('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=1', 'status=none'], { timeoutMs: 600000, recorder: null });
+`);
+  const parent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let dd: number | undefined;
+  t.after(() => {
+    parent.kill('SIGKILL');
+    if (dd !== undefined && alive(dd)) process.kill(dd, 'SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const record = JSON.parse(await firstLine(parent)) as CommandRecord;
+  assert.equal(record.program, 'dd');
+  assert.equal(record.path, execFileSync('sh', ['-c', 'command -v dd'], { encoding: 'utf8' }).trim());
+  assert.deepEqual(record.argv, ['if=/dev/zero', 'of=/dev/null', 'count=1', 'status=none']);
+  assert.equal(record.exitCode, 0);
+  assert.match(record.version ?? '', /^dd \((GNU )?coreutils\) \d/);
+  const ddOf = (): number | undefined => fs.readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number)
+    .find((kid) => fs.readFileSync(`/proc/${kid}/cmdline`, 'latin1') === 'dd\0if=/dev/zero\0of=/dev/null\0bs=1\0status=none\0' || fs.readFileSync(`/proc/${kid}/cmdline`, 'latin1').endsWith('/dd\0if=/dev/zero\0of=/dev/null\0bs=1\0status=none\0'));
+  await waitFor(() => (dd = ddOf()) !== undefined, 10_000, 'dd running');
+  parent.kill('SIGKILL');
+  const killedAt = Date.now();
+  await waitFor(() => !alive(dd!) || Date.now() - killedAt > 1000, 2000);
+  assert.equal(alive(dd!), false, `dd (pid ${dd}) still runs ${Date.now() - killedAt} ms after unlinked was killed`);
+});
+
+/** Running (not gone, nor a zombie waiting to be reaped). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /s.test(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return false;
+  }
+}

@@ -562,7 +562,7 @@ time.sleep(600)`;
   const chunks: WalkChunk[] = [];
   let walked;
   try {
-    walked = walkPids([pid], '/proc', (chunk) => chunks.push(chunk));
+    walked = await walkPids([pid], '/proc', (chunk) => chunks.push(chunk));
   } finally {
     fs.readFileSync = readFileSync;
   }

@@ -8,6 +8,7 @@ import { leaveDeletedCwd } from '../util/cwd.js';
 import { BUSY_TIMEOUT_MS } from '../store/busy.js';
 import { displayBytes } from '../util/bytes.js';
 import { tryOr } from '../util/tryOr.js';
+import { interruptedOutcome } from '../util/interrupt.js';
 
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -63,7 +64,8 @@ export function reportError(error: unknown, verbose: boolean): number {
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
   if (error instanceof UnlinkedError) {
-    process.stderr.write(`unlinked: ${oneLine(error)}\n`);
+    // A program killed by a signal unlinked did not send: what was stored, as a signal's own stop says it.
+    process.stderr.write(`unlinked: ${oneLine(error)}${error.code === 'INTERRUPTED' ? `; ${interruptedOutcome()}` : ''}\n`);
     if (verbose && error.cause !== undefined) process.stderr.write(`${String((error.cause as Error).stack ?? error.cause)}\n`);
     return error.exitCode;
   }

@@ -5,12 +5,20 @@
 import fs from 'node:fs';
 import tty from 'node:tty';
 import { EXIT } from '../errors.js';
-import { copiesStopRequested, runSignalExitHooks, stopCopies } from '../util/interrupt.js';
+import { copiesStopRequested, deferSignal, interruptedOutcome, runSignalExitHooks, setSignalHandler, signalAfterResult, stopCopies } from '../util/interrupt.js';
 
 function onSignal(signal: NodeJS.Signals): void {
   // A hangup often comes twice (the kernel's to the terminal's foreground jobs, the shell's passed
   // on as it exits): it never turns the graceful stop it began into a stop at once.
   if (signal === 'SIGHUP' && copiesStopRequested()) return;
+  // The result is stored, only its printing is left: it stands, with its own exit code.
+  const afterResult = signalAfterResult(signal);
+  if (afterResult !== null) {
+    process.stderr.write(afterResult);
+    return;
+  }
+  // A commit under way (on the store's thread): stored or not, the message must say which.
+  if (deferSignal(signal)) return;
   const stopping = stopCopies();
   const again = signal === 'SIGHUP' ? 'a Ctrl-C or SIGTERM stops at once (another SIGHUP does not)' : `${signal === 'SIGINT' ? 'Ctrl-C' : signal} again stops at once`;
   if (stopping === 'following') {
@@ -21,11 +29,12 @@ function onSignal(signal: NodeJS.Signals): void {
     process.stderr.write(`unlinked: ${signal} while copying: the copy under way ends with what it holds now, hashed and recorded (not complete), the items after it are not copied; ${again}\n`);
     return;
   }
-  process.stderr.write(`unlinked: interrupted by ${signal}; every finished step is in the case database, an unfinished snapshot or copy is not counted\n`);
+  process.stderr.write(`unlinked: interrupted by ${signal}; ${interruptedOutcome()}\n`);
   runSignalExitHooks();
   process.exit(EXIT.failed);
 }
 
+setSignalHandler(onSignal);
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 process.on('SIGHUP', onSignal);
@@ -72,4 +81,10 @@ if (openFiles !== null && openFiles < MIN_OPEN_FILES) {
 }
 
 const { main } = await import('./app.js');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Ended here, not by letting the event loop drain: as it drains out, node closes its signal handles and
+// gives SIGINT, SIGTERM and SIGHUP back to their default action for its last ~70 ms (worker and
+// thread-pool threads joined, V8 torn down), so a Ctrl-C then killed a run whose result was printed
+// whole (exit 130, no message). process.exit keeps them caught to the end (those late ones are then
+// not acted upon). The result is out: stdout is settled (cli/program.ts), its writes synchronous.
+process.exit(code);

@@ -45,6 +45,7 @@ export async function imageExtractCommand(ctx: CommandContext, image: string, op
         else ctx.info(`${where}: ${result.bytes} bytes, sha256 ${result.sha256 ?? '?'}${result.note === null ? '' : ` (${result.note})`}`);
       },
       onSlow: (message) => ctx.info(message),
+      lastStep: true,
     });
     const complete = results.filter((result) => result.complete).length;
     ctx.info(`extracted ${complete} of ${results.length} inodes completely into ${kase.paths.extracted}`);

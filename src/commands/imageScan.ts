@@ -24,7 +24,7 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
   for (const warning of refuseCaseOnEvidence(source, ctx.caseDir)) ctx.warn(warning);
   const kase = openCase(ctx.caseDir, { create: true, onLockWait: (text) => ctx.info(text) });
   try {
-    const scan = await scanImage(kase.db, source.path, options.offset, commandRecorder(kase.db), { verify: options.verify === true, workDir: kase.paths.dir });
+    const scan = await scanImage(kase.db, source.path, options.offset, commandRecorder(kase.db), { verify: options.verify === true, workDir: kase.paths.dir, lastStep: true });
     const problems = scanProblems(scan);
     problems.warnings.forEach((warning) => ctx.warn(warning));
     for (const fs of scan.filesystems) {

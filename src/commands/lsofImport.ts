@@ -19,7 +19,7 @@ export async function lsofImportCommand(ctx: CommandContext, file: string, optio
   captureFile(file); // bad input is refused before a case is created for it
   const kase = openCase(ctx.caseDir, { create: true, onLockWait: (text) => ctx.info(text) });
   try {
-    const result = await importLsof(kase.db, file, options.host ?? null, path.join(kase.paths.dir, 'lsof'));
+    const result = await importLsof(kase.db, file, options.host ?? null, path.join(kase.paths.dir, 'lsof'), true);
     // Said on stderr and in the JSON's `warnings` alike: why the exit is 3 (the unreadable lines, by kind and where).
     const warnings: string[] = [];
     const warn = (message: string): void => {

@@ -7,6 +7,8 @@ import { reportDestination, writeReport, type ReportFormatName } from '../report
 import { liveItemsRefusal } from '../recover/recover.js';
 import { absolutePath } from '../util/cwd.js';
 import { tryOr } from '../util/tryOr.js';
+import { beginStep, stepStored } from '../util/interrupt.js';
+import { displayText } from '../util/bytes.js';
 
 export interface ReportCommandOptions {
   format: ReportFormatName;
@@ -30,7 +32,10 @@ export async function reportCommand(ctx: CommandContext, options: ReportCommandO
       const refusal = fs.existsSync(dir) && !inCase ? liveItemsRefusal(kase.db, dir, 'whose freed blocks the report could overwrite; write it to another disk, or pass --force-same-fs') : null;
       if (refusal !== null) throw new UnlinkedError('SAME_FS', refusal);
     }
+    beginStep(options.out === '-' ? 'the report on stdout is cut short' : 'the report under way is not written (its file is left as it was)');
     const written = await writeReport(kase.db, kase.paths, options.format, options.out);
+    // Nothing but a line on stderr is left: a signal from now on does not stop the run.
+    stepStored(written === '-' ? 'the report' : `the report ${displayText(written)}`, true);
     // Through a symbolic link (--out LINK), the file it leads to is named: that is what was written.
     if (written !== '-') ctx.info(`${options.format} report: ${written}${options.out !== undefined && written !== absolutePath(options.out) ? ` (--out ${options.out} leads there)` : ''}`);
     return EXIT.ok;

@@ -24,7 +24,7 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
   }
   const kase = openCase(ctx.caseDir, { create: true, onLockWait: (text) => ctx.info(text) });
   try {
-    const summary = await takeSnapshot(kase, { view, lsof: options.lsof !== false, ...(options.pid === undefined ? {} : { pids: options.pid }) });
+    const summary = await takeSnapshot(kase, { view, lsof: options.lsof !== false, lastStep: true, ...(options.pid === undefined ? {} : { pids: options.pid }) });
     // Said on stderr and in the JSON alike: why the exit is 3, and which processes.
     const warnings = [...summary.warnings, ...unreadableWarnings(summary.counts, summary.unreadable)];
     for (const warning of warnings) ctx.warn(warning);

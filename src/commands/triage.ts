@@ -15,6 +15,7 @@ import { unreadableJson, unreadableWarnings } from './snapshot.js';
 import { holderLabel } from './recover.js';
 import { sourcePath } from '../recover/custody.js';
 import { tryOr } from '../util/tryOr.js';
+import { beginStep, stepStored } from '../util/interrupt.js';
 
 export interface TriageCommandOptions {
   recover?: boolean;
@@ -47,10 +48,13 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
       const stage = 'Written by triage before its copies. A triage that finishes writes this page again after them: if this line is still here, it stopped before ' +
         '(Ctrl-C, a kill): `unlinked report --format html` (and `--format csv`) write the reports from the case as it is now.';
       // One that cannot be written (a reports/ folder this user may not write) stops nothing: the copies come first.
+      beginStep('the reports written before the copies are not all in place, nothing is copied');
       for (const format of ['html', 'csv'] as const) {
         const failure = await tryReport(() => writeReport(kase.db, kase.paths, format, undefined, format === 'html' ? stage : undefined));
         if (typeof failure === 'string') warn(`before the copies: ${failure}; the copies go on, the reports are tried again after them`);
       }
+      stepStored('the reports written before the copies', false, 'reports');
+      beginStep('nothing is copied');
       const progress = progressPrinter(ctx);
       recovered = await recoverItems(kase.db, ordered, {
         outputDir: kase.paths.recovered,
@@ -62,7 +66,9 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
         warn,
       });
       progress.done();
+      stepStored(`the copies of its items (${recovered.length})`, false);
     }
+    beginStep('the reports written after the copies are not all in place');
     // A report that cannot be written is a step that failed, said as such: what was copied stays copied.
     const reportFailures: string[] = [];
     const writeFinal = async (format: 'html' | 'csv'): Promise<string | null> => {
@@ -74,6 +80,8 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
     };
     const html = await writeFinal('html');
     const csv = await writeFinal('csv');
+    // Nothing but its result is left to print: a signal from now on does not stop the run.
+    stepStored('the reports', true, 'reports');
     const complete = recovered.filter((record) => record.complete);
     const failed = recovered.filter((record) => !record.complete);
     const kinds = Object.entries(snapshot.itemsByKind).map(([kind, count]) => `${count} ${kind}`).join(', ') || 'none';

@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UnlinkedError, oneLine } from '../errors.js';
+import { letSignalsIn, toolInterrupted } from '../util/interrupt.js';
 import { tryOr } from '../util/tryOr.js';
 
 export interface ToolSpec {
@@ -110,6 +111,38 @@ export function onProgramOutsidePath(listener: (message: string) => void): void 
   outsidePathListener = listener;
 }
 
+/**
+ * Every program is started through util-linux's `setpriv --pdeathsig KILL`, which sets its parent-death
+ * signal and executes it (the same process): when unlinked dies, even of SIGKILL (the OOM killer), the
+ * kernel kills it, and no icat goes on writing into extracted/, no lsof or debugfs into the case. The
+ * signal comes when the thread that started the program ends: execa starts it from the main thread,
+ * which lasts as long as the process. null: no setpriv that knows --pdeathsig (said once, as a warning).
+ */
+let deathSignalWrapper: Promise<string | null> | null = null;
+/** Its answer once known: run() then starts its program before its first await (see prepareToRun). */
+let deathSignalWrapperFound: string | null | undefined;
+
+function findDeathSignalWrapper(execa: Execa['execa']): Promise<string | null> {
+  deathSignalWrapper ??= (async () => {
+    const pathDirs = (process.env['PATH'] ?? '').split(':').filter((dir) => path.isAbsolute(dir));
+    const setpriv = findIn([...pathDirs, ...FALLBACK_DIRS], 'setpriv');
+    let knows = false;
+    if (setpriv !== null) {
+      const help = await execa(setpriv, ['--help'], { reject: false, timeout: versionLimits.timeoutMs, killSignal: 'SIGKILL', forceKillAfterDelay: false, stdin: 'ignore', cwd: '/', encoding: 'utf8' });
+      knows = typeof help.stdout === 'string' && help.stdout.includes('--pdeathsig');
+    }
+    if (!knows) {
+      outsidePathListener(`${setpriv === null ? 'setpriv (util-linux) is not installed' : `${setpriv} does not know --pdeathsig (util-linux 2.33 or later does)`}: a program unlinked runs (icat, debugfs, lsof) is not stopped when unlinked is killed (SIGKILL, the OOM killer), and may go on writing into the case; apt-get install util-linux`);
+    }
+    deathSignalWrapperFound = knows ? setpriv : null;
+    return deathSignalWrapperFound;
+  })();
+  return deathSignalWrapper;
+}
+
+/** Signals a program can die of that unlinked never sends (it kills with SIGKILL): a Ctrl-C, a kill, a hangup of the session. */
+const INTERRUPTING_SIGNALS: readonly string[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 type Execa = typeof import('execa');
 
 /** execa takes about 0.2 s to load: only a command that runs a program pays for it, when it first does. */
@@ -122,6 +155,7 @@ let execaLoaded: Execa | null = null;
  */
 export async function prepareToRun(): Promise<Execa> {
   execaLoaded ??= await (execaLoading ??= import('execa'));
+  await findDeathSignalWrapper(execaLoaded.execa);
   return execaLoaded;
 }
 
@@ -219,7 +253,7 @@ export const versionLimits = { timeoutMs: 10_000, abandonAfterMs: 5_000 };
 
 async function askVersion(tool: ToolName, programPath: string): Promise<string | null> {
   try {
-    const { execa } = execaLoaded ?? (await prepareToRun());
+    const { execa } = execaLoaded ?? (await import('execa'));
     const subprocess = execa(programPath, [...TOOLS[tool].versionArgs], {
       reject: false,
       timeout: versionLimits.timeoutMs,
@@ -258,8 +292,11 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
   let versionLookup: Promise<string | null> | null = null;
   const fromBanner = versionFromBanner(tool, programPath);
   let stderrSeen = '';
+  const wrapper = deathSignalWrapperFound !== undefined ? deathSignalWrapperFound : await findDeathSignalWrapper(execa);
   try {
-    const subprocess = execa(programPath, [...args], {
+    // The commands row records the program itself (program, path, argv), not setpriv.
+    const [file, argv] = wrapper === null ? [programPath, [...args]] : [wrapper, ['--pdeathsig', 'KILL', '--', programPath, ...args]];
+    const subprocess = execa(file, argv, {
       reject: false,
       timeout: options.timeoutMs,
       killSignal: 'SIGKILL',
@@ -324,6 +361,17 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
     if (result.timedOut) {
       failure = `timed out after ${options.timeoutMs} ms`;
       throw new UnlinkedError('TOOL_TIMEOUT', `${tool} ${args.join(' ')}: timed out after ${Math.round(options.timeoutMs / 1000)} s`);
+    }
+    if (result.signal !== undefined && INTERRUPTING_SIGNALS.includes(result.signal)) {
+      // Not sent by unlinked: the terminal's Ctrl-C or a kill sent to the process group, which reaches
+      // unlinked too. Its handler stops the run here (nothing of the step under way stored); a signal
+      // sent to the program alone ends the run the same way, never as a tool that failed.
+      await letSignalsIn();
+      failure = `killed by ${result.signal}, a signal unlinked did not send: interrupted`;
+      const said = `${tool} was killed by ${result.signal}, a signal unlinked did not send: interrupted`;
+      // Also where its failure would be taken as a tool's (a copy's note): no step is committed after it.
+      toolInterrupted(said);
+      throw new UnlinkedError('INTERRUPTED', said);
     }
     if (result.failed && result.exitCode === undefined && result.signal === undefined) {
       failure = firstLine(stderr) ?? result.shortMessage ?? 'could not be started';

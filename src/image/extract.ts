@@ -7,7 +7,7 @@ import path from 'node:path';
 import { oneLine } from '../errors.js';
 import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
-import { bornSecond, cloneDevices, completeRecoveries, extractionOutput, finishExtraction, liveItemsFor, onAnotherDisk, startExtraction, type LiveCandidate, type LiveCopy } from '../store/images.js';
+import { EXTRACTION_INTERRUPTED, bornSecond, cloneDevices, completeRecoveries, extractionOutput, finishExtraction, liveItemsFor, onAnotherDisk, startExtraction, type LiveCandidate, type LiveCopy } from '../store/images.js';
 import { currentBootId } from '../store/snapshots.js';
 import { devicesSharingBytes } from '../util/blockDevices.js';
 import { tryAppendSha256Sums } from '../util/sha256sums.js';
@@ -22,6 +22,7 @@ import { extType } from '../../parsers/extSuperblock.js';
 import { specialFileType } from '../util/mode.js';
 import { currentOutput } from '../report/rows.js';
 import { caseFolder } from '../util/caseFolder.js';
+import { beginStep, commitStep } from '../util/interrupt.js';
 import { displayText, textBase64 } from '../util/bytes.js';
 import type { U64 } from '../util/u64.js';
 
@@ -93,6 +94,8 @@ export interface ExtractEvents {
   onResult?: (result: ExtractedJson) => void;
   /** Said before a copy that reads gigabytes of holes: why it takes a while. */
   onSlow?: (message: string) => void;
+  /** Nothing but printing is left after the last inode's record: a signal then no longer stops the run (util/interrupt.ts). */
+  lastStep?: boolean;
 }
 
 /**
@@ -118,7 +121,9 @@ export async function extractInodes(
   // Room the copies leave on the disk of the case database, when they share it.
   const guard = new SpaceGuard(outputDir, keepFreeFor(outputDir, db.name));
   try {
+    let extracted = 0;
     for (const { target, index } of order) {
+      beginStep(`the copy of inode ${target.inode} under way is not finished: its row in extractions says "${EXTRACTION_INTERRUPTED}"`);
       const id = startExtraction(db, { imageInodeId: target.imageInodeId, imageId: target.imageId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
       const outcome = await extractOne({ source, outputDir, recorder, hasher, guard, onFile: (file) => extractionOutput(db, id, file), onSlow: events.onSlow }, target)
         .catch((error: unknown) => {
@@ -127,9 +132,13 @@ export async function extractInodes(
           return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes: [error.message] } satisfies Outcome;
         });
       if (target.note !== undefined) outcome.notes.unshift(target.note);
-      const unlisted = outcome.output === null || outcome.sha256 === null ? null : tryAppendSha256Sums(outputDir, outcome.sha256, outcome.output);
-      if (unlisted !== null) outcome.notes.push(unlisted);
-      const result = conclude(db, id, source, target, outcome, mounted);
+      // A signal the copy's last synchronous stretch kept node from handling stops the run here: the row stays interrupted.
+      const last = events.lastStep === true && extracted + 1 === targets.length;
+      const result = await commitStep(() => {
+        const unlisted = outcome.output === null || outcome.sha256 === null ? null : tryAppendSha256Sums(outputDir, outcome.sha256, outcome.output);
+        if (unlisted !== null) outcome.notes.push(unlisted);
+        return conclude(db, id, source, target, outcome, mounted);
+      }, () => `${++extracted} of ${targets.length} inodes extracted (rows in extractions)`, last, 'extract');
       results[index] = result;
       events.onResult?.(result);
     }

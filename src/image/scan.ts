@@ -6,7 +6,8 @@
 // an htree index block is not taken for a name (indexNames.ts).
 import { specialFileType } from '../util/mode.js';
 import { UnlinkedError, oneLine } from '../errors.js';
-import { displayBytes } from '../util/bytes.js';
+import { displayBytes, displayText } from '../util/bytes.js';
+import { beginStep, commitStep, letSignalsIn, stepStored } from '../util/interrupt.js';
 import { requireTool, type CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
 import { markScanPartial, setImageHashAfter, storeScan, type NewFilesystem, type NewImageInode } from '../store/images.js';
@@ -59,6 +60,8 @@ export interface ScanOptions {
   verify?: boolean;
   /** Where the tools' scratch files go: the case directory, which is never on the evidence. */
   workDir: string;
+  /** Nothing but printing is left after the scan is stored: a signal then no longer stops the run (util/interrupt.ts). */
+  lastStep?: boolean;
 }
 
 export interface ScanResult {
@@ -97,6 +100,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
   for (const tool of SCAN_TOOLS) requireTool(tool);
   const source = openImageSource(image);
   checkOffset(source, offset);
+  beginStep(`the scan of ${displayText(source.path)} under way is not stored (rolled back)`);
   // Hashed in a worker while the tools read: the two overlap on separate cores instead of adding up.
   const hashBefore = startHash(source.path);
   try {
@@ -179,14 +183,17 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
     let sha256After: string | null = null;
     try {
       // The second hash runs in its worker while this thread stores the scan; sha256_after follows.
-      const imageId = storeScan(db, {
+      // A signal a synchronous parse kept node from handling stops the run here, before the scan is stored.
+      const imageId = await commitStep(() => storeScan(db, {
         path: source.path, isDevice: source.isDevice, size: source.size, sha256, sha256After: null, partitionTable,
         filesystems: filesystems.map((fs) => ({ ...storedFs(fs, tableProblem, tableDoubt, sha256 === null, change, live), device: filesystemDevice(source, fs.offsetSectors) })),
         mtimeNs: source.stamp?.mtimeNs ?? null, ctimeNs: source.stamp?.ctimeNs ?? null, unchangedAfter,
-      });
+      }), (id) => `the scan of ${displayText(source.path)} (image ${id})`, options.lastStep === true && hashAfter === null, 'scan');
+      if (hashAfter !== null) beginStep(`its second hash (--verify) under way is not stored: sha256_after stays empty`);
       if (hashAfter !== null) {
         try {
           sha256After = (await hashAfter.done).sha256;
+          await letSignalsIn();
           setImageHashAfter(db, imageId, sha256After);
           if (sha256After !== sha256) {
             warnings.push(`${source.path} CHANGED while it was scanned (sha256 ${sha256} before, ${sha256After} after): something else writes to it`);
@@ -196,6 +203,7 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
         } catch (error) {
           warnings.push(`could not hash ${source.path} again after the scan: ${oneLine(error)}`);
         }
+        stepStored(`the scan of ${displayText(source.path)} (image ${imageId}) and its second hash`, options.lastStep === true, 'scan');
       }
       return { imageId, source, sha256, sha256After, unchangedAfter, partitionTable, filesystems, warnings, tableProblem, tableDoubt };
     } finally {

@@ -14,7 +14,7 @@ import { absolutePath } from '../util/cwd.js';
 import { cannotWriteWhy, caseFolder } from '../util/caseFolder.js';
 import { tryOr } from '../util/tryOr.js';
 import { sweepCaptureLeftovers } from './captures.js';
-import { onSignalExit } from '../util/interrupt.js';
+import { beginStep, commitStep, onSignalExit } from '../util/interrupt.js';
 
 export interface ImportResult extends IngestResult {
   snapshotId: number;
@@ -90,8 +90,10 @@ function copyCapture(source: string, copy: string): void {
   }
 }
 
-export async function importLsof(db: Db, file: string, host: string | null, lsofDir: string): Promise<ImportResult> {
+/** lastStep: nothing but printing is left after the import's commit (a signal then no longer stops the run: util/interrupt.ts). */
+export async function importLsof(db: Db, file: string, host: string | null, lsofDir: string, lastStep = false): Promise<ImportResult> {
   const absolute = captureFile(file);
+  beginStep('the import under way is not stored (rolled back)');
   caseFolder(lsofDir);
   // The capture is copied into the case first, and that copy is what is parsed, hashed and kept: a
   // file still being written (or replaced) meanwhile cannot make the kept copy differ from its hash.
@@ -138,11 +140,10 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
     });
     // A Ctrl-C that came during a synchronous parse is handled here, before the commit: the import is
     // then not counted, as the message says (otherwise it would be said after the snapshot was stored).
-    // Signals are taken in the event loop's poll phase: a timer (not setImmediate, which runs before
-    // it) makes the loop pass through one.
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    db.exec('COMMIT');
-    uncommitted = null;
+    await commitStep(() => {
+      db.exec('COMMIT');
+      uncommitted = null;
+    }, () => `snapshot ${snapshotId} (the import)`, lastStep);
     // Copies left by imports killed (SIGKILL) before they were stored, and captures of killed snapshots.
     sweepCaptureLeftovers(db, lsofDir);
     return { ...ingested, snapshotId, items: check.lsofOnly, unreadable };

@@ -4,7 +4,7 @@
 // the walk goes on (src/store/snapshotStore.ts says when).
 import fs from 'node:fs';
 import path from 'node:path';
-import { oneLine } from '../errors.js';
+import { UnlinkedError, oneLine } from '../errors.js';
 import { deletedLoopBackings } from '../util/blockDevices.js';
 import { displayBytes, displayText } from '../util/bytes.js';
 import { tryOr } from '../util/tryOr.js';
@@ -26,7 +26,7 @@ import { readExactTimes } from './exactTimes.js';
 import { startWalkWatchdog } from './walkWatchdog.js';
 import type { ItemKind, UnreadableProcess, WalkCounts } from './types.js';
 import { caseFolder } from '../util/caseFolder.js';
-import { onSignalExit } from '../util/interrupt.js';
+import { beginStep, commitStep, onSignalExit } from '../util/interrupt.js';
 
 export interface SnapshotOptions {
   pids?: readonly number[];
@@ -36,6 +36,8 @@ export interface SnapshotOptions {
   store?: StoreMode;
   /** /proc as checked before the case was opened (readProcView); read here when not given. */
   view?: ProcView;
+  /** Nothing but printing is left after the snapshot's commit: a signal then no longer stops the run (util/interrupt.ts). */
+  lastStep?: boolean;
 }
 
 export interface SnapshotSummary {
@@ -59,6 +61,7 @@ export interface SnapshotSummary {
 export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promise<SnapshotSummary> {
   const startedAt = nowIso();
   const warnings: string[] = [];
+  beginStep('the snapshot under way is not stored (rolled back)');
   // Before anything is stored: a /proc that is no procfs, or another PID namespace's, is refused.
   const view = options.view ?? readProcView();
   // A PID named twice is walked once (its rows are keyed by it). A thread's TID stands for its
@@ -112,7 +115,7 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     const pidOfNamespace = new Map<string, number>();
     let walk;
     try {
-      walk = walkPids(pids, '/proc', (chunk) => {
+      walk = await walkPids(pids, '/proc', (chunk) => {
         if (options.pids !== undefined) for (const row of chunk.processes) stored.add(row.pid);
         for (const row of chunk.processes) if (row.mntNs !== null && !pidOfNamespace.has(row.mntNs)) pidOfNamespace.set(row.mntNs, row.pid);
         store.writeChunk(chunk);
@@ -157,6 +160,8 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
       try {
         ran = await capture;
       } catch (error) {
+        // lsof killed by a Ctrl-C or a kill (not ours) is the run interrupted, not lsof failing.
+        if (error instanceof UnlinkedError && error.code === 'INTERRUPTED') throw error;
         failed = oneLine(error);
       }
       if (ran !== null) {
@@ -176,7 +181,8 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
         warnings.push(`lsof failed, the snapshot holds the /proc walk only: ${failed}`);
       }
     }
-    const committed = await store.commit(lsofStatus, warnings);
+    // A signal the walk or the store kept node from handling stops the run here, before the commit.
+    const committed = await commitStep(() => store.commit(lsofStatus, warnings), ({ snapshotId }) => `snapshot ${snapshotId}`, options.lastStep === true);
     uncommittedCapture?.unhook();
     uncommittedCapture = null;
     // Captures of snapshots killed (SIGKILL) before they were stored: no row names them, their PID is gone.

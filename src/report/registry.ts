@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UnlinkedError, errnoCode, oneLine } from '../errors.js';
 import type { Writable } from 'node:stream';
-import { onSignalExit } from '../util/interrupt.js';
+import { letSignalsIn, onSignalExit } from '../util/interrupt.js';
 import type { Db } from '../store/db.js';
 import type { CasePaths } from '../store/db.js';
 import { writeBodyfile } from './bodyfile.js';
@@ -95,6 +95,9 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
   try {
     await spec.write({ db, caseDir: paths.dir, linkBase: linkTo(relativeCase), ...(stage === undefined ? {} : { stage }) }, stream);
     await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    // A signal that came while a synchronous part was written stops the run before the report takes
+    // its place, not after (the caller says it is written as soon as this returns).
+    await letSignalsIn();
     fs.renameSync(temporary, target);
   } catch (error) {
     stream.destroy();

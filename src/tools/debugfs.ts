@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { onSignalExit } from '../util/interrupt.js';
 import { run, type CommandRecorder } from '../exec/run.js';
 import { UnlinkedError } from '../errors.js';
 import { parseDebugfsStats, parseInodeDumps, type DebugfsInode, type InodeDump } from '../../parsers/debugfsStats.js';
@@ -41,10 +42,14 @@ async function withScratch<T>(workDir: string, fn: (dir: string) => Promise<T>):
   // Those of scans that were killed (SIGKILL leaves no chance to clean up).
   sweepLeftovers(workDir, { pattern: /^\.debugfs-(\d+)-[A-Za-z0-9]{6}$/, folders: true });
   const dir = fs.mkdtempSync(path.join(workDir, `${SCRATCH_PREFIX}${process.pid}-`));
+  const remove = (): void => fs.rmSync(dir, { recursive: true, force: true });
+  // A signal stops the run without unwinding: the folder (a stat batch's text, MBs) goes then too.
+  const unhook = onSignalExit(remove);
   try {
     return await fn(dir);
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    unhook();
+    remove();
   }
 }
 
