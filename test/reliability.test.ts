@@ -18,6 +18,7 @@ import { writeLsofCapture } from './bench/lsofImport.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 import type { LiveItemJson } from '../src/store/items.js';
 import { wholeHostExit } from './helpers/host.js';
+import { waitFor } from './helpers/wait.js';
 
 function integrity(caseDir: string): void {
   const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
@@ -410,4 +411,73 @@ test('a warning or a note that quotes raw bytes (a newline, an escape sequence) 
   ctx.info('copy of /evidence/a\rb');
   assert.equal(said, 'warning: image /evidence/a\\x0ab.img: \\x1b[31mred\\x1b[0m\tcut\ncopy of /evidence/a\\x0db\n');
   assert.deepEqual(ctx.warned, ['image /evidence/a\\x0ab.img: \\x1b[31mred\\x1b[0m\tcut']);
+});
+
+test('a SIGINT the moment the result is printed never kills unlinked (exit 130, no word): the run ends with the result\'s exit code (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'late-int', `
+import os, sys, time
+f = open(os.path.join(sys.argv[1], 'held.txt'), 'w'); f.write('held'); f.flush()
+os.unlink(os.path.join(sys.argv[1], 'held.txt'))
+print(os.getpid(), flush=True)
+time.sleep(600)
+`);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid), '-q']).code, 0);
+  const codes: Array<number | null> = [];
+  for (let run = 0; run < 10; run++) {
+    const child = spawn(process.execPath, [cliPath, '--case', caseDir, 'list', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    // Sent as soon as the whole JSON is out: node then tears down, and gave SIGINT back to its default action meanwhile.
+    child.stdout.on('data', (data: Buffer) => {
+      stdout += data.toString();
+      if (stdout.endsWith(']\n')) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('close', (exitCode) => resolve(exitCode)));
+    codes.push(code);
+    assert.equal((JSON.parse(stdout) as LiveItemJson[]).length, 1);
+    assert.equal(stderr, '');
+  }
+  assert.deepEqual(codes, new Array(10).fill(0));
+});
+
+test('SIGTERM while a scan\'s debugfs runs: nothing stored, said so, exit 1, and its .debugfs-PID-XXXXXX scratch folder removed with it', async (t) => {
+  const dir = makeTempDir('scan-term');
+  const caseDir = makeTempDir('scan-term-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  // 8,000 deleted inodes: debugfs stats them in one batch of a few hundred ms.
+  const source = path.join(dir, 'one.src');
+  fs.writeFileSync(source, 'x');
+  const names = Array.from({ length: 8000 }, (_, index) => `f${index}`);
+  const image = debugfsBuilt(dir, ['mkfs.ext2', '-N', '16384'], {}, [...names.map((name) => `write ${source} ${name}\n`), ...names.map((name) => `kill_file ${name}\nunlink ${name}\n`)].join(''));
+  const child = spawn(process.execPath, [cliPath, '--case', caseDir, 'image', 'scan', image, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  // The case folder is made by the scan: watched from when it is there.
+  await waitFor(() => child.exitCode !== null || fs.existsSync(path.join(caseDir, 'case.sqlite')), 20_000, 'the case');
+  let seen = false;
+  const watcher = fs.watch(caseDir, (_event, name) => {
+    if (!seen && name?.startsWith('.debugfs-') === true && fs.existsSync(path.join(caseDir, name))) {
+      seen = true;
+      child.kill('SIGTERM');
+    }
+  });
+  t.after(() => watcher.close());
+  const code = await exited;
+  watcher.close();
+  assert.ok(seen, 'a .debugfs- folder was made');
+  assert.deepEqual(fs.readdirSync(caseDir).filter((name) => name.startsWith('.debugfs-')), []);
+  assert.equal(code, 1);
+  assert.equal(stdout, '');
+  assert.equal(stderr, `unlinked: interrupted by SIGTERM; the scan of ${image} under way is not stored (rolled back); nothing of this run is in the case\n`);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  t.after(() => db.close());
+  assert.equal((db.prepare('SELECT count(*) AS n FROM images').get() as { n: number }).n, 0);
 });
