@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UnlinkedError, oneLine } from '../errors.js';
-import { letSignalsIn, toolInterrupted } from '../util/interrupt.js';
+import { copiesStopRequested, letSignalsIn, toolInterrupted } from '../util/interrupt.js';
 import { tryOr } from '../util/tryOr.js';
 
 export interface ToolSpec {
@@ -369,8 +369,9 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       await letSignalsIn();
       failure = `killed by ${result.signal}, a signal unlinked did not send: interrupted`;
       const said = `${tool} was killed by ${result.signal}, a signal unlinked did not send: interrupted`;
-      // Also where its failure would be taken as a tool's (a copy's note): no step is committed after it.
-      toolInterrupted(said);
+      // Also where its failure would be taken as a tool's: no step is committed after it. (A copy's
+      // dd killed by the Ctrl-C that stopped the copies is that stop: the copy keeps what it holds.)
+      if (!copiesStopRequested()) toolInterrupted(said);
       throw new UnlinkedError('INTERRUPTED', said);
     }
     if (result.failed && result.exitCode === undefined && result.signal === undefined) {

@@ -994,6 +994,11 @@ class ChildReader implements ItemReader {
       await sink.end().catch(() => undefined); // what arrived before the failure is kept, as far as it can be
       // Stopped by a Ctrl-C (dd was killed): the copy is what arrived before (state.interrupted).
       if (error instanceof CopyStopped) return;
+      // The terminal's Ctrl-C reached dd too, and stopped the copies: the same stop.
+      if (error instanceof UnlinkedError && error.code === 'INTERRUPTED' && state.stopWanted?.() === true) {
+        state.interrupted = true;
+        return;
+      }
       if (error instanceof UnlinkedError && error.code === 'TOOL_FAILED' && /No such file or directory/.test(error.message) && state.bytes === from) {
         // The holder closed the fd (or exited) before dd could open it.
         throw new UnlinkedError('NOT_FOUND', `${this.source} is gone: the ${this.item.fd === null ? this.item.kind : `fd ${this.item.fd}`} was closed`);

@@ -186,7 +186,8 @@ export function signalAfterResult(signal: NodeJS.Signals): string | null {
 export function interruptedOutcome(): string {
   const before = storedSteps.size === 0 ? 'nothing of this run is in the case' : `stored before it: ${[...storedSteps.values()].join(', ')}`;
   if (stepUnderWay === null) {
-    return storedSteps.size === 0 ? 'every finished step is in the case database, an unfinished snapshot or copy is not counted' : `${before}; an unfinished step is not counted`;
+    const stored = storedSteps.size === 0 ? '' : ` (this run stored ${[...storedSteps.values()].join(', ')})`;
+    return `every finished step is in the case database${stored}, an unfinished snapshot or copy is not counted`;
   }
   return `${stepUnderWay}; ${before}`;
 }
