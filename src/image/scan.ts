@@ -705,6 +705,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
         ? `those The Sleuth Kit (ils, istat) prints ignore ext4's epoch bits on ${superblock.inodeSize}-byte inodes and may be wrong by multiples of 2^32 s: left null`
         : 'nor from ils: left null'));
   }
+  await directories.settled();
   return finish(scanned, superblock, await facts);
 }
 
@@ -713,7 +714,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
  * `dump` for its content. One directory can be looked at ahead (prefetch: the root, while fls still
  * walks): its answers, and what debugfs said giving them, are handed over when they are asked for.
  */
-function directoryAccess(image: string, offset: number, recorder: CommandRecorder, workDir: string, warn: (message: string) => void): DirectoryAccess & { prefetch(inode: number): void } {
+function directoryAccess(image: string, offset: number, recorder: CommandRecorder, workDir: string, warn: (message: string) => void): DirectoryAccess & { prefetch(inode: number): void; settled(): Promise<void> } {
   const complaints = (said: readonly string[]) => said.forEach((complaint) => warn(`debugfs said (reading directories): ${complaint}`));
   const statDirectories = async (inodes: readonly number[]) => {
     const parsed = await debugfsStatMany(image, offset, inodes, recorder, workDir);
@@ -728,6 +729,7 @@ function directoryAccess(image: string, offset: number, recorder: CommandRecorde
   };
   type Answer<T> = { found: Map<number, T>; said: readonly string[] } | null;
   let ahead: { inode: number; facts: Promise<Answer<DirectoryFacts>> | null; content: Promise<Answer<Buffer>> | null } | null = null;
+  let lookedAhead: Promise<void> = Promise.resolve();
   /**
    * What was looked at ahead for one of `asked` (taken once: its complaints are said when it is),
    * with what is looked at now for the rest, and for it too if the look ahead did not answer.
@@ -763,7 +765,11 @@ function directoryAccess(image: string, offset: number, recorder: CommandRecorde
       // Not asked for when fls found nothing to check, or failed: its failure then concerns nobody.
       content.catch(() => undefined);
       ahead = { inode, facts, content };
+      lookedAhead = content.then(() => undefined, () => undefined);
     },
+    // The look ahead ends before the scan does, asked for or not: its debugfs and scratch folder are
+    // never left behind by a run that exits (process.exit) while it still goes on.
+    settled: () => lookedAhead,
     async describe(inodes) {
       return merged(inodes, (inode) => inode, take('facts', inodes), async (rest) => {
         const { facts, said } = await statDirectories(rest);
