@@ -156,9 +156,9 @@ export async function scanImage(db: Db, image: string, offset: number | undefine
       }
     }
     if (filesystems.every((fs) => fs.notExt)) {
-      const wide = filesystems.map((fs) => fs.failure ?? '').filter((failure) => failure.includes('4096-byte sectors'));
+      const wide = filesystems.map((fs) => wideSectorHint(source, fs.offsetSectors)).filter((hint): hint is string => hint !== null);
       throw new UnlinkedError('BAD_INPUT', `${source.path}: none of the ${filesystems.length} partitions (${partitionTable ?? 'partition table'}) holds an ext2/3/4 file system` +
-        (wide.length === 0 ? '' : ` (${wide.map((failure) => failure.slice(failure.indexOf('; but ') + 6)).join('; ')})`));
+        (wide.length === 0 ? '' : ` (${wide.join('; ')})`));
     }
     // A live file system on it (a mounted device, an image file a mounted loop device reads): what was read may be of no one moment.
     const live = source.mounted ? liveWarning(source) : null;
@@ -220,6 +220,15 @@ function hasBootSignature(source: ImageSource): boolean {
   return sector !== null && sector[510] === 0x55 && sector[511] === 0xaa;
 }
 
+/**
+ * Where no ext file system starts at `offset` but one starts 8 times further on: mmls 4.11.1 reads a
+ * DOS table of a disk of 4096-byte sectors in 512-byte units, so its starts are 8 times too small.
+ */
+function wideSectorHint(source: ImageSource, offset: number): string | null {
+  if (offset === 0 || readSuperblock(source, offset) !== null || readSuperblock(source, offset * 8) === null) return null;
+  return `one starts at sector ${offset * 8} (8 x ${offset}): a DOS table of a disk of 4096-byte sectors, which mmls reads in 512-byte units? name it with --offset ${offset * 8}`;
+}
+
 function emptyFs(offsetSectors: number): ScannedFs {
   return {
     offsetSectors, fsType: null, fsUuid: null, label: null, lastMountedAt: null, lastMountPoint: null, blockSize: null, inodeCount: null,
@@ -233,11 +242,8 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   const superblock = readSuperblock(source, offset);
   if (superblock === null) {
     const mounted = mountedAsOtherType(source, offset);
-    // mmls 4.11.1 reads a DOS table of a disk of 4096-byte sectors in 512-byte units: its starts are 8 times too small.
-    const wide = offset > 0 && readSuperblock(source, offset * 8) !== null
-      ? `; but one starts at sector ${offset * 8} (8 x ${offset}): a DOS table of a disk of 4096-byte sectors, which mmls reads in 512-byte units? name it with --offset ${offset * 8}`
-      : '';
-    scanned.failure = `no ext2/3/4 file system here (no superblock magic 0xEF53)${mounted === '' ? ': not a file system, a clobbered superblock, or another file system type' : mounted}${wide}`;
+    const wide = wideSectorHint(source, offset);
+    scanned.failure = `no ext2/3/4 file system here (no superblock magic 0xEF53)${mounted === '' ? ': not a file system, a clobbered superblock, or another file system type' : mounted}${wide === null ? '' : `; but ${wide}`}`;
     scanned.error = scanned.failure;
     scanned.notExt = true;
     return scanned;
