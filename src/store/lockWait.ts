@@ -32,20 +32,21 @@ export function announceLockWaits(db: Db, database: string, say: (text: string) 
 export function beforeWrite(db: Db): void {
   if (db.inTransaction) return;
   const announcer = announcers.get(db);
-  if (announcer === undefined || takeAndRelease(db, 0)) return;
+  if (announcer === undefined || lockFree(db)) return;
   announcer.say(`waiting for the case's write lock, held by ${lockHolder(`${announcer.database}-shm`) ?? 'another program'} (up to ${BUSY_TIMEOUT_MS / 1000} s)`);
-  takeAndRelease(db, BUSY_TIMEOUT_MS);
+  db.exec('BEGIN IMMEDIATE');
+  db.exec('COMMIT');
 }
 
-/** BEGIN IMMEDIATE with this busy timeout, then COMMIT: false when another writer held the lock throughout. */
-function takeAndRelease(db: Db, timeoutMs: number): boolean {
-  db.pragma(`busy_timeout = ${timeoutMs}`);
+/** Takes the write lock and gives it back at once, waiting for nobody: false when another writer holds it. */
+function lockFree(db: Db): boolean {
+  db.pragma('busy_timeout = 0');
   try {
     db.exec('BEGIN IMMEDIATE');
     db.exec('COMMIT');
     return true;
   } catch (error) {
-    if (timeoutMs === 0 && errnoCode(error) === 'SQLITE_BUSY') return false;
+    if (errnoCode(error) === 'SQLITE_BUSY') return false;
     throw error;
   } finally {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
