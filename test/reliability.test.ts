@@ -12,7 +12,7 @@ import { makeContext } from '../src/cli/context.js';
 import { firstLine } from './helpers/lines.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { json, runCli } from './helpers/cli.js';
-import { debugfsBuilt, makeOrphanImage, sha256File } from './helpers/images.js';
+import { debugfsBuilt, imageWorkDirs, makeOrphanImage, sha256File } from './helpers/images.js';
 import { pythonHolder } from './helpers/pythonHolder.js';
 import { writeLsofCapture } from './bench/lsofImport.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
@@ -442,12 +442,7 @@ time.sleep(600)
 });
 
 test('SIGTERM while a scan\'s debugfs runs: nothing stored, said so, exit 1, and its .debugfs-PID-XXXXXX scratch folder removed with it', async (t) => {
-  const dir = makeTempDir('scan-term');
-  const caseDir = makeTempDir('scan-term-case', '/dev/shm');
-  t.after(() => {
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.rmSync(caseDir, { recursive: true, force: true });
-  });
+  const { dir, caseDir } = imageWorkDirs(t, 'scan-term');
   // 8,000 deleted inodes: debugfs stats them in one batch of a few hundred ms.
   const source = path.join(dir, 'one.src');
   fs.writeFileSync(source, 'x');
