@@ -3,7 +3,7 @@
 // thread that exited while another runs on. Real processes, killed by PID.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -93,23 +93,36 @@ time.sleep(600)' "$1" &
 sleep 0.3
 echo $$
 exec chroot "$1/a" sleep 600`;
-  const shell = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The walk goes in PID order and the shell must come first. With a pid_max of 32768 (this kind of
+  // machine) the PIDs can wrap between the shell and its child: then the set-up is made again.
+  const started: ChildProcess[] = [];
+  const heldPids: number[] = [];
   t.after(async () => {
-    await killed(shell).stop();
+    for (const pid of heldPids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    for (const shell of started) await killed(shell).stop();
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  const [childLine, shellLine] = await lines(shell, 2);
-  const child = Number(childLine);
-  const chrooted = Number(shellLine);
-  t.after(() => {
-    try {
-      process.kill(child, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  });
-  assert.ok(chrooted < child, `the chrooted shell (${chrooted}) comes first`);
+  let child = 0;
+  let chrooted = 0;
+  for (let attempt = 1; ; attempt++) {
+    const shell = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    started.push(shell);
+    const [childLine, shellLine] = await lines(shell, 2);
+    child = Number(childLine);
+    chrooted = Number(shellLine);
+    heldPids.push(child);
+    if (chrooted < child) break;
+    assert.ok(attempt < 3, `the chrooted shell (${chrooted}) came after its child (${child}) three times: the PIDs cannot have wrapped each time`);
+    process.kill(child, 'SIGKILL');
+    await killed(shell).stop();
+  }
   // Once chrooted, the shell's mountinfo lists only what is under its root: not the tmpfs at b.
   for (let tries = 0; / tmpfs held /.test(fs.readFileSync(`/proc/${chrooted}/mountinfo`, 'utf8')); tries++) {
     assert.ok(tries < 500, 'the shell did not chroot');
