@@ -994,6 +994,31 @@ test('relink gives an O_TMPFILE file its name back, and explains why an ordinary
   assert.equal(noDir.stderr, `unlinked: cannot relink item ${tmpfile.id} as ${path.join(dir, 'no-such-dir', 'x.bin')}: the directory ${path.join(dir, 'no-such-dir')} does not exist\n`);
 });
 
+test('relink under a German locale: ln runs in the C locale, so the kernel\'s refusal is still explained, not passed on in German (root)', async (t) => {
+  const dir = makeTempDir('relink-locale');
+  const caseDir = caseDirOnOtherFs('relink-locale-case');
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'ordinary', content: Buffer.from('ordinary') }]);
+  // An ln that speaks as coreutils does under LC_ALL=de_DE.UTF-8 (its translations installed) unless
+  // LC_ALL=C: a machine with the German locale generated is not needed.
+  const tools = path.join(dir, 'bin');
+  fs.mkdirSync(tools);
+  fs.writeFileSync(path.join(tools, 'ln'), `#!/bin/sh
+[ "$LC_ALL" = C ] && exec ${execFileSync('sh', ['-c', 'command -v ln'], { encoding: 'utf8' }).trim()} "$@"
+echo "ln: Die harte Verkn\u00fcpfung konnte nicht angelegt werden: Datei oder Verzeichnis nicht gefunden" >&2
+exit 1
+`, { mode: 0o755 });
+  t.after(async () => {
+    await holder.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]);
+  const [ordinary] = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  assert.ok(ordinary !== undefined);
+  const refused = runCli(caseDir, ['relink', '--item', String(ordinary.id), '--to', path.join(dir, 'nope')], { PATH: `${tools}:${process.env['PATH'] ?? ''}`, LC_ALL: 'de_DE.UTF-8', LANGUAGE: 'de' });
+  assert.deepEqual([refused.code, refused.stderr], [1, `unlinked: the kernel refuses to link item ${ordinary.id} (ENOENT): it is a file deleted from its name, or an O_TMPFILE file opened with O_EXCL or named once and unlinked again, which can never get a name again; use \`unlinked recover --item ${ordinary.id}\` to copy it\n`]);
+});
+
 test('relink: a --to ending in / is a usage error, and a folder ln finds gone is said as such, never blamed on the file (root)', async (t) => {
   const dir = makeTempDir('relink-dir');
   const caseDir = caseDirOnOtherFs('relink-dir-case');

@@ -65,7 +65,7 @@ export function reportError(error: unknown, verbose: boolean): number {
   }
   if (error instanceof UnlinkedError) {
     // A program killed by a signal unlinked did not send: what was stored, as a signal's own stop says it.
-    process.stderr.write(`unlinked: ${oneLine(error)}${error.code === 'INTERRUPTED' ? `; ${interruptedOutcome()}` : ''}\n`);
+    process.stderr.write(`unlinked: ${oneLine(error)}${error.code === 'INTERRUPTED' ? `; ${interruptedOutcome()}` : ''}${sizeLimitHint(error)}\n`);
     if (verbose && error.cause !== undefined) process.stderr.write(`${String((error.cause as Error).stack ?? error.cause)}\n`);
     return error.exitCode;
   }
@@ -85,7 +85,11 @@ export function reportError(error: unknown, verbose: boolean): number {
   }
   if (code?.startsWith('SQLITE_') === true) {
     // A full disk, a read-only or locked case, a damaged file: the case database's fault, not ours.
-    process.stderr.write(`unlinked: the case database failed (${code}): ${oneLine(error)}\n`);
+    process.stderr.write(`unlinked: the case database failed (${code}): ${oneLine(error)}${sizeLimitHint(error)}\n`);
+    return EXIT.failed;
+  }
+  if (code === 'EFBIG') {
+    process.stderr.write(`unlinked: a file grew too large to be written (EFBIG): ${oneLine(error)}${sizeLimitHint(error)}\n`);
     return EXIT.failed;
   }
   process.stderr.write(`unlinked: internal error: ${oneLine(error)}\n`);
@@ -94,3 +98,22 @@ export function reportError(error: unknown, verbose: boolean): number {
 }
 
 watchStdout();
+
+/**
+ * The file size limit (`ulimit -f`), when one is set and the error (or what caused it) is a write
+ * that can have passed it: EFBIG, or SQLite's "disk I/O error" or "disk full", where the disk has room.
+ */
+function sizeLimitHint(error: unknown): string {
+  let sizeError = false;
+  for (let at: unknown = error, depth = 0; at !== undefined && at !== null && depth < 8; at = (at as { cause?: unknown }).cause, depth++) {
+    const code = errnoCode(at);
+    if (code === 'EFBIG' || code === 'SQLITE_FULL' || code?.startsWith('SQLITE_IOERR') === true) sizeError = true;
+  }
+  if (!sizeError) return '';
+  try {
+    const limit = /^Max file size\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    return limit === undefined ? '' : ` (this shell's file size limit, \`ulimit -f\`, is ${limit} bytes: raise it)`;
+  } catch {
+    return '';
+  }
+}

@@ -38,6 +38,9 @@ setSignalHandler(onSignal);
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 process.on('SIGHUP', onSignal);
+// A file size limit (ulimit -f) sends SIGXFSZ at the write that passes it, which would kill the run
+// with no word of ours (exit 153): caught, the write fails with EFBIG instead and is said as such.
+process.on('SIGXFSZ', () => undefined);
 // After a hangup the terminal is gone: a write to it fails (EIO; EPIPE for a pipe whose reader
 // died). What was to be said is lost, not the run: no uncaught 'error' event, no stack trace.
 process.stderr.on('error', () => undefined);

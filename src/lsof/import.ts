@@ -56,7 +56,7 @@ function copyCapture(source: string, copy: string): void {
   try {
     let output: number;
     try {
-      output = fs.openSync(copy, 'wx', fs.fstatSync(input).mode & 0o777);
+      output = fs.openSync(copy, 'wx', fs.fstatSync(input).mode & 0o644);
     } catch (error) {
       throw cannotWrite(error);
     }

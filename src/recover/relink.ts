@@ -66,7 +66,8 @@ export async function relinkItem(item: ItemRow, to: string, recorder: CommandRec
   try {
     // -T: PATH is the new name itself. Without it, a directory made at PATH after the check above
     // got the link inside it (PATH/N), and relink said it had linked PATH.
-    await run('ln', ['-L', '-T', '--', source, target], { timeoutMs: 30_000, recorder });
+    // In the C locale: its messages are matched below (a German ln says "Datei oder Verzeichnis nicht gefunden").
+    await run('ln', ['-L', '-T', '--', source, target], { timeoutMs: 30_000, recorder, env: { LC_ALL: 'C' } });
     return target;
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);

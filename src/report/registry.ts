@@ -85,7 +85,7 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
   // said as that, about the report's path, not as an error of a temporary file.
   let fd: number;
   try {
-    fd = fs.openSync(temporary, 'wx');
+    fd = fs.openSync(temporary, 'wx', 0o644);
   } catch (error) {
     throw new UnlinkedError('BAD_INPUT', `cannot write a report at ${target}: ${writeFailure(errnoCode(error)) ?? oneLine(error)} (the report is written beside it first, as ${path.basename(temporary)})`);
   }

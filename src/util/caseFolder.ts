@@ -47,7 +47,9 @@ function makeDirs(dir: string): void {
   if (missing.length > 0 && !fs.existsSync(first)) throw Object.assign(new Error(`${first} is a symbolic link to nowhere`), { code: 'EDANGLING' });
   for (const level of missing) {
     try {
-      fs.mkdirSync(level);
+      // 0755 at most whatever the umask (000 made every folder of the case writable by anyone on the
+      // host: a copy's 0400 protects nothing in a folder where anyone can rename it and put another).
+      fs.mkdirSync(level, 0o755);
     } catch (error) {
       // Made meanwhile by another run of the same case: fine when it is a folder.
       if (errnoCode(error) !== 'EEXIST' || !fs.statSync(level).isDirectory()) throw error;
