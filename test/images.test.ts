@@ -9,9 +9,14 @@ import path from 'node:path';
 import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { json, runCli, runCliAsNobody, type CliResult } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
-import { imageWorkDirs, makeDeletedImage, makeOrphanImage, sha256, sha256File } from './helpers/images.js';
+import { debugfsBuilt, imageWorkDirs, makeDeletedImage, makeOrphanImage, sha256, sha256File } from './helpers/images.js';
 import { loopFs, loopFsFor } from './helpers/loopfs.js';
-import { correlate, type ImageInodeJson } from '../src/store/images.js';
+import { correlate, imageInodesOf, type ImageInodeJson } from '../src/store/images.js';
+import { Writable } from 'node:stream';
+import { makeContext } from '../src/cli/context.js';
+import { imageScanCommand } from '../src/commands/imageScan.js';
+import { openCase } from '../src/store/db.js';
+import { jsonText } from '../src/util/u64.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 
 const orphanContents = () => [
@@ -924,4 +929,40 @@ test('files of an fscrypt-encrypted directory (EXT4_ENCRYPT_FL): the scan record
   const alone = untouched(image, fresh, ['image', 'extract', image, '--inode', '13', '--json']);
   assert.equal(alone.code, 0, alone.stderr);
   assert.deepEqual(json<ExtractedJson[]>(alone).map((entry) => [entry.bytes, entry.sha256, entry.complete, entry.note]), [[5000, sha256(ciphertext), true, copied]]);
+});
+
+test('image scan --json is written in pieces as the records are read, byte for byte the JSON of the stored records (compact, one line, keys in CONTRACT.md order) (root)', async (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'scan-streamed');
+  // 600 files deleted by debugfs kill_file: 600 records of about 400 bytes, several pieces of 64 KiB.
+  const names = Array.from({ length: 600 }, (_, index) => `deleted-${String(index).padStart(3, '0')}.log`);
+  const image = debugfsBuilt(dir, ['mkfs.ext4', '-N', '1024'], Object.fromEntries(names.map((name) => [name, Buffer.from(`${name}\n`)])),
+    names.map((name) => `kill_file ${name}\nunlink ${name}\n`).join(''));
+  const writes: string[] = [];
+  const stdout = new Writable({ write: (chunk: Buffer, _encoding, done) => { writes.push(chunk.toString('utf8')); done(); } });
+  const stderr = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const before = sha256File(image);
+  const ctx = makeContext({ case: caseDir, json: true, quiet: true }, { stdout, stderr });
+  assert.equal(await imageScanCommand(ctx, image, {}), 0);
+  assert.equal(sha256File(image), before);
+  const text = writes.join('');
+  const inodes = JSON.parse(text) as ImageInodeJson[];
+  const deleted = inodes.filter((inode) => inode.state === 'deleted');
+  assert.deepEqual(deleted.map((inode) => inode.inode), names.map((_, index) => 12 + index));
+  // The name fls still finds (one that began a directory block is merged away by its unlink: null) is the file's own.
+  for (const inode of deleted) assert.ok(inode.last_name === null || inode.last_name === names[inode.inode - 12], `inode ${inode.inode}: ${inode.last_name}`);
+  assert.ok(deleted.filter((inode) => inode.last_name !== null).length > 500);
+  for (const inode of inodes) assert.deepEqual(Object.keys(inode), [...SCAN_KEYS]);
+  // What the whole array made in one string was, from the same records: the same bytes.
+  const kase = openCase(caseDir, { create: false, readsOnly: true });
+  try {
+    const records = imageInodesOf(kase.db, 1).map(({ image_inode_id: _id, blocks: _blocks, block_size: _blockSize, nlink: _nlink, crtime: _crtime, ...record }) => record);
+    assert.equal(text, `${jsonText(records)}\n`);
+  } finally {
+    kase.close();
+  }
+  assert.equal(text, `${JSON.stringify(inodes)}\n`);
+  // Written as it was made (pieces of 64 KiB), not as one string at the end.
+  assert.ok(text.length > 4 * 65536, `${text.length} bytes`);
+  assert.ok(writes.length >= 4, `${writes.length} writes`);
+  for (const piece of writes.slice(0, -1)) assert.ok(piece.length >= 65536 && piece.length < 65536 + 4096, `a piece of ${piece.length} bytes`);
 });

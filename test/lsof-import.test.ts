@@ -3,13 +3,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fixturesDir } from './helpers/paths.js';
+import { cliPath, fixturesDir } from './helpers/paths.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { json, runCli, startCli } from './helpers/cli.js';
-import type { LiveItemJson } from '../src/store/items.js';
+import { itemJson, listItems, type LiveItemJson } from '../src/store/items.js';
+import { openCase } from '../src/store/db.js';
+import { jsonText } from '../src/util/u64.js';
 import { writeLsofCapture } from './bench/lsofImport.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 
@@ -138,6 +140,70 @@ test('a capture over 8 MiB is parsed in a worker thread beside the store: exact 
     assert.ok(item !== undefined);
     assert.deepEqual([item.kind, item.fd, item.size, item.inode, item.path], ['fd', 7, 7000, item.pid * 100 + 7, `/var/log/app/${item.pid}-7.log`]);
   }
+});
+
+/** The CLI with its stdout into `file`: its exit code, stderr, and peak RSS in MB (getrusage of the child, as the kernel counted it). */
+function runCliMeasured(caseDir: string, args: readonly string[], file: string): { code: number; stderr: string; peakMb: number } {
+  const script = [
+    'import resource, subprocess, sys',
+    "with open(sys.argv[1], 'wb') as out: run = subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.PIPE)",
+    'sys.stderr.buffer.write(run.stderr)',
+    'print(run.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)',
+  ].join('\n');
+  const result = spawnSync('python3', ['-c', script, file, process.execPath, cliPath, '--case', caseDir, ...args], { encoding: 'utf8' });
+  const [code = '-1', maxRssKb = '0'] = result.stdout.trim().split(' ');
+  return { code: Number(code), stderr: result.stderr, peakMb: Number(maxRssKb) / 1024 };
+}
+
+test('list --json prints exactly the JSON of the stored items (compact, one line, keys in CONTRACT.md order), as list and the store read them', (t) => {
+  const caseDir = makeTempDir('lsof-import-list-bytes');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  assert.equal(runCli(caseDir, ['lsof', 'import', fixture('field-F0.txt'), '-q']).code, 0);
+  const listed = runCli(caseDir, ['list', '--json']);
+  assert.equal(listed.code, 0, listed.stderr);
+  const kase = openCase(caseDir, { create: false, readsOnly: true });
+  try {
+    // The text the whole array made in one string was: the streamed output is byte for byte that.
+    assert.equal(listed.stdout, `${jsonText(listItems(kase.db, null).map(itemJson))}\n`);
+  } finally {
+    kase.close();
+  }
+  const items = JSON.parse(listed.stdout) as LiveItemJson[];
+  assert.equal(listed.stdout, `${JSON.stringify(items)}\n`);
+  assert.deepEqual(items.map((item) => [item.id, item.fd, item.kind]), [[1, 3, 'fd'], [2, 4, 'fd'], [3, 5, 'fd'], [4, 7, 'memfd'], [5, 8, 'tmpfile']]);
+  assert.deepEqual(Object.keys(items[0] ?? {}), ['id', 'snapshot_id', 'pid', 'start_time', 'comm', 'exe', 'kind', 'fd', 'path', 'path_b64', 'dev', 'inode', 'size', 'nlink',
+    'mount_point', 'fs_type', 'fs_uuid', 'source', 'map_range', 'lsof_note', 'thread_of']);
+  // None: the empty array, as before.
+  const none = makeTempDir('lsof-import-list-none');
+  t.after(() => fs.rmSync(none, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(none, 'none.F0.txt'), 'p1\0cinit\0u0\0\nf3\0tREG\0D0xfe01\0s1\0i5\0k1\0n/etc/passwd\0\n');
+  assert.equal(runCli(none, ['lsof', 'import', path.join(none, 'none.F0.txt'), '-q']).code, 0);
+  assert.deepEqual(runCli(none, ['list', '--json']), { code: 0, stdout: '[]\n', stderr: '' });
+});
+
+test('list --json of 300,000 items is written as it is read: every item, the same bytes, peak RSS under 250 MB (it was 1.4 GB: one string of it all)', (t) => {
+  const caseDir = makeTempDir('lsof-import-list-stream', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  const capture = path.join(caseDir, 'all-deleted.F0.txt');
+  // 33,334 processes, every file deleted: 300,000 items.
+  writeLsofCapture(capture, 333_334, { allDeleted: true });
+  const imported = runCli(caseDir, ['lsof', 'import', capture, '--json', '-q']);
+  assert.equal(imported.code, 0, imported.stderr);
+  assert.equal((JSON.parse(imported.stdout) as { items: number }).items, 300_000);
+  const out = path.join(caseDir, 'list.json');
+  const listed = runCliMeasured(caseDir, ['list', '--json'], out);
+  assert.deepEqual([listed.code, listed.stderr], [0, '']);
+  const text = fs.readFileSync(out, 'utf8');
+  const items = JSON.parse(text) as LiveItemJson[];
+  assert.equal(items.length, 300_000);
+  assert.equal(text, `${JSON.stringify(items)}\n`);
+  assert.deepEqual(items.at(-1), {
+    id: 300_000, snapshot_id: 1, pid: 34_333, start_time: null, comm: 'worker-34333', exe: null, kind: 'fd', fd: 5, path: '/var/log/app/34333-5.log',
+    path_b64: Buffer.from('/var/log/app/34333-5.log').toString('base64'), dev: '254:1', inode: 3_433_305, size: 5000, nlink: 0, mount_point: null, fs_type: null, fs_uuid: null,
+    source: ['lsof'], map_range: null, lsof_note: 'seen by lsof only', thread_of: null,
+  });
+  process.stdout.write(`# list --json of 300,000 items: ${(text.length / 1e6).toFixed(0)} MB, peak RSS ${listed.peakMb.toFixed(0)} MB\n`);
+  assert.ok(listed.peakMb < 250, `peak RSS ${listed.peakMb.toFixed(0)} MB`);
 });
 
 test('lsof import: a capture cut mid-field is partial (exit 3) and invents no name; a long file name is kept cut; junk is refused with bounded warnings', (t) => {

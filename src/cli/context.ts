@@ -1,5 +1,6 @@
 // What every command gets: where the case is, how to talk to the user, and nothing global.
 import { controlsEscaped, usageError } from '../errors.js';
+import { writeLines } from '../report/stream.js';
 
 export interface CommandContext {
   caseDir: string;
@@ -8,6 +9,8 @@ export interface CommandContext {
   verbose: boolean;
   /** stdout: the JSON document or the report, nothing else. */
   out(text: string): void;
+  /** stdout too, a piece at a time as the pieces are made, waiting while stdout is behind: a result too large for one string (list --json of a million items). */
+  outPieces(pieces: Iterable<string>): Promise<void>;
   /** stderr: human text, suppressed by -q. */
   info(text: string): void;
   /** stderr: warnings are shown even with -q. */
@@ -47,6 +50,7 @@ export function makeContext(globals: GlobalOptions, streams: { stdout: NodeJS.Wr
     out: (text) => {
       streams.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     },
+    outPieces: (pieces) => writeLines(streams.stdout, pieces),
     info: (text) => {
       if (!quiet) streams.stderr.write(`${line(text)}\n`);
     },

@@ -133,9 +133,10 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
       try {
         code = await (runner as (ctx: CommandContext, ...rest: unknown[]) => Promise<ExitCode>)(ctx, ...positionals, local);
       } catch (error) {
-        // A report written to stdout stops at the write that failed: said as that, not as an internal error.
+        // A result streamed to stdout (a report, list or image scan --json) stops at the write that
+        // failed: said as that, not as an internal error, with what the command had stored.
         if (error === null || error !== stdoutError()) throw error;
-        throw stdoutFailure(null, globals.json === true) ?? error;
+        throw stdoutFailure(kept?.(absolutePath(globals.case)) ?? null, globals.json === true) ?? error;
       }
       await settleStdout();
       const lost = stdoutFailure(kept?.(absolutePath(globals.case)) ?? null, globals.json === true);

@@ -3,13 +3,13 @@ import { EXIT, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
-import { correlate, heldByText, imageInodesOf, type ImageInodeJson, type ImageInodeRecord } from '../store/images.js';
+import { correlate, eachImageInode, heldByText, type ImageInodeJson, type ImageInodeRecord } from '../store/images.js';
 import { scanImage, scanProblems, type ListGap, type ScanResult } from '../image/scan.js';
 import { checkOffset, openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 import type { Db } from '../store/db.js';
 import { parseDisplayBytes } from '../util/bytes.js';
 import { IMAGE_COMMAND_ADDRESS_SPACE, requireAddressSpace } from '../util/addressSpace.js';
-import { jsonText } from '../util/u64.js';
+import { jsonArrayLine } from '../report/stream.js';
 
 export interface ImageScanOptions {
   offset?: number;
@@ -24,33 +24,45 @@ export async function imageScanCommand(ctx: CommandContext, image: string, optio
   for (const warning of refuseCaseOnEvidence(source, ctx.caseDir)) ctx.warn(warning);
   const kase = openCase(ctx.caseDir, { create: true, onLockWait: (text) => ctx.info(text) });
   try {
-    const scan = await scanImage(kase.db, source.path, options.offset, commandRecorder(kase.db), { verify: options.verify === true, workDir: kase.paths.dir, lastStep: true });
-    const problems = scanProblems(scan);
-    problems.warnings.forEach((warning) => ctx.warn(warning));
-    for (const fs of scan.filesystems) {
-      if (fs.failure !== null) continue;
-      const found = fs.inodes;
-      ctx.info(
-        `sector ${fs.offsetSectors}: ${fs.fsType ?? '?'} ${fs.fsUuid ?? '(no UUID)'}${fs.label === null ? '' : ` "${fs.label}"`}: ${count(found, 'orphan', fs.unlisted.orphan)}, ${count(found, 'deleted', fs.unlisted.deleted)}`,
-      );
+    // The scan's own lists (ScanResult) are let go before the records are printed: only its image id and outcome are kept.
+    const { imageId, partial } = await scanAndSay(ctx, kase.db, source.path, kase.paths.dir, options);
+    // Printed as SQLite reads the records, a piece at a time: a million inodes are no single string.
+    if (ctx.json) {
+      await ctx.outPieces(jsonArrayLine((function* () {
+        for (const record of eachImageInode(kase.db, imageId)) yield toJson(record);
+      })()));
     }
-    // Only the inodes live items match (one query); the whole list is read back for --json only.
-    const matches = correlate(kase.db, { imageId: scan.imageId });
-    for (const hint of otherUuidHints(kase.db, scan, new Set(matches.map((match) => match.offset_sectors)))) ctx.warn(hint);
-    for (const match of matches) {
-      // As the reports say them (pid, comm, fd or kind, snapshot): one line per holding, none repeated.
-      const holders = [...new Set(match.live.map(heldByText))];
-      ctx.info(
-        `inode ${match.inode} at sector ${match.offset_sectors} was held open by ${holders.join(', ')}` +
-          (match.ambiguous ? ` (ambiguous: ${match.reasons.join('; ')})` : ''),
-      );
-    }
-    ctx.info(`image sha256 ${scan.sha256 ?? 'unknown'}${afterScan(scan)}`);
-    if (ctx.json) ctx.out(jsonText(imageInodesOf(kase.db, scan.imageId).map(toJson)));
-    return problems.partial ? EXIT.partial : EXIT.ok;
+    return partial ? EXIT.partial : EXIT.ok;
   } finally {
     kase.close();
   }
+}
+
+/** Scan the image into the case and say on stderr what was found (per file system, live items that held its inodes). */
+async function scanAndSay(ctx: CommandContext, db: Db, image: string, workDir: string, options: ImageScanOptions): Promise<{ imageId: number; partial: boolean }> {
+  const scan = await scanImage(db, image, options.offset, commandRecorder(db), { verify: options.verify === true, workDir, lastStep: true });
+  const problems = scanProblems(scan);
+  problems.warnings.forEach((warning) => ctx.warn(warning));
+  for (const fs of scan.filesystems) {
+    if (fs.failure !== null) continue;
+    const found = fs.inodes;
+    ctx.info(
+      `sector ${fs.offsetSectors}: ${fs.fsType ?? '?'} ${fs.fsUuid ?? '(no UUID)'}${fs.label === null ? '' : ` "${fs.label}"`}: ${count(found, 'orphan', fs.unlisted.orphan)}, ${count(found, 'deleted', fs.unlisted.deleted)}`,
+    );
+  }
+  // Only the inodes live items match (one query); the whole list is read back for --json only.
+  const matches = correlate(db, { imageId: scan.imageId });
+  for (const hint of otherUuidHints(db, scan, new Set(matches.map((match) => match.offset_sectors)))) ctx.warn(hint);
+  for (const match of matches) {
+    // As the reports say them (pid, comm, fd or kind, snapshot): one line per holding, none repeated.
+    const holders = [...new Set(match.live.map(heldByText))];
+    ctx.info(
+      `inode ${match.inode} at sector ${match.offset_sectors} was held open by ${holders.join(', ')}` +
+        (match.ambiguous ? ` (ambiguous: ${match.reasons.join('; ')})` : ''),
+    );
+  }
+  ctx.info(`image sha256 ${scan.sha256 ?? 'unknown'}${afterScan(scan)}`);
+  return { imageId: scan.imageId, partial: problems.partial };
 }
 
 /**

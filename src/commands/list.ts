@@ -1,10 +1,10 @@
 import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
-import { itemJson, latestSnapshotId, listItems, snapshotExists } from '../store/items.js';
+import { eachItem, itemJson, latestSnapshotId, snapshotExists } from '../store/items.js';
 import { unreadSaid, type UnreadCounts } from '../store/snapshots.js';
 import { displayBytes, displayText } from '../util/bytes.js';
-import { jsonText } from '../util/u64.js';
+import { jsonArrayLine } from '../report/stream.js';
 
 export interface ListCommandOptions {
   snapshot?: number;
@@ -20,7 +20,6 @@ export async function listCommand(ctx: CommandContext, options: ListCommandOptio
       if (snapshotId === null) throw new UnlinkedError('NOT_FOUND', `the case ${kase.paths.dir} holds no snapshot yet: run \`unlinked snapshot\``);
       if (!snapshotExists(kase.db, snapshotId)) throw new UnlinkedError('NOT_FOUND', `no finished snapshot ${snapshotId} in ${kase.paths.dir}`);
     }
-    const rows = listItems(kase.db, snapshotId);
     // Several snapshots: each line starts with its snapshot, and stderr says what each one is (an
     // lsof import of another host has PIDs of that host) and what it could not read (either way,
     // and with --json too: a list that may miss items says so on stderr however it is printed).
@@ -30,16 +29,23 @@ export async function listCommand(ctx: CommandContext, options: ListCommandOptio
       if (options.all === true) ctx.info(`snapshot ${snapshot.id}: ${snapshot.source === 'proc' ? 'live /proc walk' : 'lsof import'} of ${displayText(snapshot.host) ?? '?'} at ${snapshot.started_at}`);
       for (const said of unreadSaid(snapshot)) ctx.warn(`snapshot ${snapshot.id}: ${said}`);
     }
+    // Printed as SQLite reads the rows, a piece at a time: a million items are no single string.
     if (ctx.json) {
-      ctx.out(jsonText(rows.map(itemJson)));
+      await ctx.outPieces(jsonArrayLine((function* () {
+        for (const row of eachItem(kase.db, snapshotId)) yield itemJson(row);
+      })()));
       return EXIT.ok;
     }
-    if (rows.length === 0) ctx.info('no deleted-but-open items');
-    for (const row of rows) {
-      const where = row.fd === null ? row.kind : `${row.kind} ${row.fd}`;
-      const line = `${row.id}\t${row.pid}\t${row.comm ?? ''}\t${where}\t${row.inode ?? ''}\t${row.size ?? ''}\t${displayBytes(row.path)}`;
-      ctx.out(options.all === true ? `${row.snapshot_id}\t${line}` : line);
-    }
+    let listed = 0;
+    await ctx.outPieces((function* () {
+      for (const row of eachItem(kase.db, snapshotId)) {
+        listed++;
+        const where = row.fd === null ? row.kind : `${row.kind} ${row.fd}`;
+        const line = `${row.id}\t${row.pid}\t${row.comm ?? ''}\t${where}\t${row.inode ?? ''}\t${row.size ?? ''}\t${displayBytes(row.path)}\n`;
+        yield options.all === true ? `${row.snapshot_id}\t${line}` : line;
+      }
+    })());
+    if (listed === 0) ctx.info('no deleted-but-open items');
     return EXIT.ok;
   } finally {
     kase.close();

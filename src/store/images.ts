@@ -464,6 +464,13 @@ export function scanNote(offsetSectors: number, partial: number | null, error: s
 }
 
 export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
+  return [...eachImageInode(db, imageId)];
+}
+
+/** imageInodesOf one record at a time, as SQLite reads them: what prints them all holds one at a time, not a million. */
+export function* eachImageInode(db: Db, imageId: number): Generator<ImageInodeRecord> {
+  // Read before the rows: the connection answers no other query while it steps through them.
+  const correlations = new Map(correlate(db, { imageId }).map((entry) => [entry.image_inode_id, entry]));
   const rows = db
     .prepare(
       `SELECT n.id, im.path AS image, f.offset_sectors, f.fs_type, f.fs_uuid, n.inode, n.size, n.mode, n.uid, n.gid, n.atime, n.mtime, n.ctime, n.dtime, n.state,
@@ -472,11 +479,10 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id JOIN images im ON im.id = f.image_id
        WHERE im.id = ? ORDER BY f.offset_sectors, n.inode`,
     )
-    .all(imageId) as InodeRow[];
-  const correlations = new Map(correlate(db, { imageId }).map((entry) => [entry.image_inode_id, entry]));
-  return rows.map((row) => {
+    .iterate(imageId) as IterableIterator<InodeRow>;
+  for (const row of rows) {
     const correlation = correlations.get(row.id);
-    return {
+    yield {
       image_inode_id: row.id,
       image: displayText(row.image), offset_sectors: row.offset_sectors, fs_type: row.fs_type, fs_uuid: row.fs_uuid, inode: row.inode, size: readU64(row.size, row.size_text), mode: row.mode,
       uid: row.uid, gid: row.gid, atime: row.atime, mtime: row.mtime, ctime: row.ctime, dtime: row.dtime, state: row.state, recoverable: row.recoverable === 1,
@@ -491,7 +497,7 @@ export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
       note: row.note,
       blocks: row.blocks, block_size: row.block_size, nlink: row.nlink, crtime: row.crtime,
     };
-  });
+  }
 }
 
 /**

@@ -108,10 +108,15 @@ export function exactItem(row: StoredItemRow): ItemRow {
 
 /** Items of one finished snapshot, or of every finished snapshot (snapshotId null). */
 export function listItems(db: Db, snapshotId: number | null): ItemRow[] {
-  if (snapshotId === null) {
-    return (db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items ORDER BY snapshot_id, pid, kind, fd, id`).all() as StoredItemRow[]).map(exactItem);
-  }
-  return (db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items WHERE snapshot_id = ? ORDER BY pid, kind, fd, id`).all(snapshotId) as StoredItemRow[]).map(exactItem);
+  return [...eachItem(db, snapshotId)];
+}
+
+/** listItems one row at a time, as SQLite reads them: what prints them all holds one at a time, not a million. */
+export function* eachItem(db: Db, snapshotId: number | null): Generator<ItemRow> {
+  const rows = snapshotId === null
+    ? db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items ORDER BY snapshot_id, pid, kind, fd, id`).iterate()
+    : db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items WHERE snapshot_id = ? ORDER BY pid, kind, fd, id`).iterate(snapshotId);
+  for (const row of rows as IterableIterator<StoredItemRow>) yield exactItem(row);
 }
 
 export function getItems(db: Db, ids: readonly number[]): ItemRow[] {

@@ -6,8 +6,8 @@ import { median, timeCommand } from './helpers.js';
 import { repoRootFromBench } from './paths.js';
 import { peakRssMb } from './snapshot.js';
 
-/** A synthetic -F0 capture: 1 process line per 9 file lines, a tenth of the files deleted. */
-export function writeLsofCapture(file: string, lines: number): void {
+/** A synthetic -F0 capture: 1 process line per 9 file lines, a tenth of the files deleted (allDeleted: every one). */
+export function writeLsofCapture(file: string, lines: number, options: { allDeleted?: boolean } = {}): void {
   const fd = fs.openSync(file, 'w');
   let batch = '';
   let written = 0;
@@ -15,7 +15,7 @@ export function writeLsofCapture(file: string, lines: number): void {
     batch += `p${pid}\0cworker-${pid}\0u33\0\n`;
     written++;
     for (let fdNum = 3; fdNum < 12 && written < lines; fdNum++, written++) {
-      const deleted = fdNum === 7;
+      const deleted = options.allDeleted === true || fdNum === 7;
       batch += `f${fdNum}\0tREG\0D0xfe01\0s${fdNum * 1000}\0i${pid * 100 + fdNum}\0k${deleted ? 0 : 1}\0n/var/log/app/${pid}-${fdNum}.log${deleted ? ' (deleted)' : ''}\0\n`;
     }
     if (batch.length > 1 << 20) {
