@@ -13,7 +13,7 @@
 // tsk_print_sanitized() left it: every byte 0x01-0x1f of the name (and of the directory part of the
 // -p path) is printed as '^' (TSK_IS_CNTRL, tsk/base/tsk_printf.c), so "new\nline" and a real
 // "new^line" print the same; a name with '^' is not known exactly (nameExact false).
-import { warningText, type ParseResult } from './types.js';
+import { warningText, type ParsedPiece, type ParseResult } from './types.js';
 
 export interface FlsEntry {
   type: string;
@@ -43,13 +43,21 @@ function isVirtual(type: string, deleted: boolean, inode: number, name: string, 
 }
 
 export function parseFls(text: string, options: FlsOptions = {}): ParseResult<FlsEntry> {
-  const result: ParseResult<FlsEntry> = { records: [], warnings: [] };
-  text.split('\n').forEach((line, index) => {
+  const { records, warnings } = parseFlsPiece(text, 0, options);
+  return { records, warnings };
+}
+
+/** parseFls of one piece of the output, cut at a line end, `linesBefore` lines after its start (see ParsedPiece); next: the lines before the following piece. */
+export function parseFlsPiece(text: string, linesBefore: number, options: FlsOptions = {}): ParsedPiece<FlsEntry, number> {
+  const lines = text.split('\n');
+  // A piece ends with its last line's newline: the split's last part is empty, no line.
+  const result: ParsedPiece<FlsEntry, number> = { records: [], warnings: [], next: linesBefore + lines.length - 1 };
+  lines.forEach((line, index) => {
     if (line === '') return;
     const tab = line.indexOf('\t');
     const head = /^(\S+\/\S+) (\* )?(\d+)(?:-\d+-\d+)?(\(realloc\))?:$/.exec(tab < 0 ? line : line.slice(0, tab));
     if (tab < 0 || head === null) {
-      result.warnings.push({ line: index + 1, message: 'unreadable fls line', text: warningText(line) });
+      result.warnings.push({ line: linesBefore + index + 1, message: 'unreadable fls line', text: warningText(line) });
       return;
     }
     const name = line.slice(tab + 1);

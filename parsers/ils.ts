@@ -9,7 +9,7 @@
 // exist (4.11.1): do not use it. st_size is the inode's 64-bit i_size printed SIGNED (PRIdOFF): from
 // 2^63 up it is negative (2^64 - 1 prints -1, 2^63 prints -9223372036854775808), and past 2^53 it
 // has more digits than a JS number holds: read as the exact unsigned value (U64), see parseTskOff.
-import { parseTskOff, warningText, type ParseResult, type U64 } from './types.js';
+import { parseTskOff, warningText, type ParsedPiece, type ParseResult, type U64 } from './types.js';
 
 export interface IlsInode {
   inode: number;
@@ -32,21 +32,35 @@ const HEADER = 'st_ino|st_alloc|st_uid|st_gid|st_mtime|st_atime|st_ctime|st_crti
 const DIGITS = /^\d+$/;
 
 export function parseIls(text: string): ParseResult<IlsInode> {
-  const result: ParseResult<IlsInode> = { records: [], warnings: [] };
-  let inTable = false;
+  const { records, warnings } = parseIlsPiece(text, ILS_START);
+  return { records, warnings };
+}
+
+/** Where a piece of ils output starts: how many lines came before it, and whether its header was among them. */
+export interface IlsPosition {
+  linesBefore: number;
+  inTable: boolean;
+}
+
+export const ILS_START: IlsPosition = { linesBefore: 0, inTable: false };
+
+/** parseIls of one piece of the output, cut at a line end (see ParsedPiece): the pieces' records are those of the whole. */
+export function parseIlsPiece(text: string, from: IlsPosition): ParsedPiece<IlsInode, IlsPosition> {
   const lines = text.split('\n');
+  // A piece ends with its last line's newline: the split's last part is empty, no line.
+  const result: ParsedPiece<IlsInode, IlsPosition> = { records: [], warnings: [], next: { linesBefore: from.linesBefore + lines.length - 1, inTable: from.inTable } };
   // A plain loop: `ils -r` of a large file system is tens of thousands of rows, read while fls walks.
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index] ?? '';
     if (line === '') continue;
     if (line === HEADER) {
-      inTable = true;
+      result.next.inTable = true;
       continue;
     }
-    if (!inTable) continue; // "class|host|device|start_time" preamble
+    if (!result.next.inTable) continue; // "class|host|device|start_time" preamble
     const fields = line.split('|');
     const record = fields.length === 11 ? readRow(fields) : null;
-    if (record === null) result.warnings.push({ line: index + 1, message: `unreadable ils line${DIGITS.test(fields[0] ?? '') ? ` (inode ${fields[0]})` : ''}`, text: warningText(line) });
+    if (record === null) result.warnings.push({ line: from.linesBefore + index + 1, message: `unreadable ils line${DIGITS.test(fields[0] ?? '') ? ` (inode ${fields[0]})` : ''}`, text: warningText(line) });
     else result.records.push(record);
   }
   return result;

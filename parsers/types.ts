@@ -13,6 +13,16 @@ export interface ParseResult<T> {
   warnings: ParseWarning[];
 }
 
+/**
+ * One piece of a long output, cut at line ends, parsed as part of the whole: `records` and `warnings`
+ * as a parse of the whole text gives them for these lines (warnings numbered in the whole), and
+ * `next`, what the parse of the following piece starts from. Output too large for one string (V8
+ * makes none past about 512 MiB) is parsed so, piece by piece, with results the same as parsed whole.
+ */
+export interface ParsedPiece<T, S> extends ParseResult<T> {
+  next: S;
+}
+
 /** Truncate evidence text for a warning so a 10 MB line does not end up in a message. */
 export function warningText(text: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;

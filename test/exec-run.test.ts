@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { firstLine } from './helpers/lines.js';
 import { waitFor } from './helpers/wait.js';
 import { copyTimeoutMs } from '../src/tools/limits.js';
+import { ilsRemoved } from '../src/tools/ils.js';
 import { lsofLimits, startLsof } from '../src/tools/lsof.js';
 import { makeTempDir } from './helpers/holder.js';
 
@@ -42,6 +43,38 @@ test('run(): a stdout consumer that fails stops the program at once, the command
   assert.equal(dd.length, 1);
   assert.equal(dd[0]?.error, 'stopped: what it sent could not be taken: ENOSPC: no space left on device, write');
   assert.deepEqual(dd[0]?.argv, args);
+});
+
+test('ils printing more than V8\'s longest string (600 MiB: millions of deleted inodes) is parsed as it comes, in pieces of whole lines: its rows kept, each bad line a warning with its line number, never "Cannot create a string longer than"', { timeout: 120_000 }, async (t) => {
+  const dir = makeTempDir('ils-huge');
+  // A stand-in ils (used nowhere else in this file: programs are resolved once per process): its
+  // header, a row, 600 lines of 1 MiB that are no row, and a last row without its newline.
+  const wrappers = path.join(dir, 'bin');
+  fs.mkdirSync(wrappers);
+  fs.writeFileSync(path.join(wrappers, 'ils'), `#!/usr/bin/python3
+import sys
+if sys.argv[1:] == ['-V']:
+    print('The Sleuth Kit ver 4.11.1'); sys.exit(0)
+out = sys.stdout.buffer
+out.write(b'class|host|device|start_time\\nils|h|/img|1\\nst_ino|st_alloc|st_uid|st_gid|st_mtime|st_atime|st_ctime|st_crtime|st_mode|st_nlink|st_size\\n12|f|0|0|1|2|3|4|644|0|30000\\n')
+line = b'x' * (1 << 20) + b'\\n'
+for _ in range(600): out.write(line)
+out.write(b'13|f|0|0|1|2|3|4|600|0|5')
+`, { mode: 0o755 });
+  const savedPath = process.env['PATH'];
+  process.env['PATH'] = `${wrappers}:${savedPath ?? ''}`;
+  t.after(() => {
+    process.env['PATH'] = savedPath;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const records: CommandRecord[] = [];
+  const listed = await ilsRemoved('/nonexistent.img', 0, (record) => records.push(record));
+  assert.deepEqual(listed.records.map((inode) => [inode.inode, inode.perms, inode.size]), [[12, 0o644, 30000], [13, 0o600, 5]]);
+  assert.equal(listed.warnings.length, 600);
+  assert.deepEqual(listed.warnings[0], { line: 5, message: 'unreadable ils line', text: `${'x'.repeat(200)}…` });
+  assert.deepEqual(listed.warnings.at(-1)?.line, 604);
+  assert.equal(listed.stoppedEarly, null);
+  assert.deepEqual(records.filter((record) => record.program === 'ils').map((record) => [record.argv, record.exitCode, record.error]), [[['-r', '/nonexistent.img'], 0, null]]);
 });
 
 test('a copy timeout never exceeds what a timer can wait: a 64 TiB inode size does not time out at once', () => {

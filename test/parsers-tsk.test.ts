@@ -7,8 +7,10 @@ import { fixturesDir, repoRoot } from './helpers/paths.js';
 import { PARSER_MODULES, TEXT_PARSERS } from '../parsers/index.js';
 import { parseMmls } from '../parsers/mmls.js';
 import { parseFsstat } from '../parsers/fsstat.js';
-import { ilsTime, parseIls } from '../parsers/ils.js';
-import { parseFls, tskPrinted } from '../parsers/fls.js';
+import { ILS_START, ilsTime, parseIls, parseIlsPiece } from '../parsers/ils.js';
+import { parseFls, parseFlsPiece, tskPrinted } from '../parsers/fls.js';
+import type { ParsedPiece, ParseResult } from '../parsers/types.js';
+import { parsedByLines } from '../src/tools/lines.js';
 import { parseExtDirectory, type ExtDirectory } from '../parsers/extDirectory.js';
 import { parseBtrfsSuperblock } from '../parsers/btrfsSuperblock.js';
 import { parseIstat } from '../parsers/istat.js';
@@ -205,6 +207,50 @@ test('ils and istat: a size ils prints signed (-1, -9223372036854775808) or past
   // Past the signed 64-bit range (no ils prints it): unreadable, and the warning names the inode.
   const beyond = parseIls('st_ino|st_alloc|st_uid|st_gid|st_mtime|st_atime|st_ctime|st_crtime|st_mode|st_nlink|st_size\n17|a|0|0|1|1|1|1|644|0|9223372036854775808\n');
   assert.deepEqual([beyond.records, beyond.warnings.map((warning) => [warning.line, warning.message])], [[], [[2, 'unreadable ils line (inode 17)']]]);
+});
+
+test('ils and fls output parsed piece by piece (cut at any line end, or fed in chunks cut anywhere, as run() hands them) gives the records and warnings of the whole text, line numbers included', async () => {
+  const header = 'class|host|device|start_time\nils|host|/img|1\nst_ino|st_alloc|st_uid|st_gid|st_mtime|st_atime|st_ctime|st_crtime|st_mode|st_nlink|st_size\n';
+  // Beside the captures: a long one with unreadable rows along it, the last line without its newline.
+  const rows = Array.from({ length: 3000 }, (_, index) => (index % 401 === 7 ? `${index}|x|broken` : `${index + 12}|f|0|0|1|2|3|4|644|0|${index * 1000}`));
+  const ilsTexts = [...fs.readdirSync(path.join(fixturesDir, 'tsk')).filter((name) => /^ils-.*\.txt$/.test(name)).map((name) => read('tsk', name)), `${header}${rows.join('\n')}`];
+  const flsTexts = [...fs.readdirSync(path.join(fixturesDir, 'tsk')).filter((name) => /^fls-.*\.txt$/.test(name)).map((name) => read('tsk', name)),
+    `${rows.map((row, index) => (index % 333 === 5 ? row : `r/r * ${index + 12}:\tdir/name-${index}\u00ff^`)).join('\n')}`];
+  const cases: Array<{ texts: string[]; whole: (text: string) => ParseResult<unknown>; start: unknown; piece: (text: string, from: unknown) => ParsedPiece<unknown, unknown> }> = [
+    { texts: ilsTexts, whole: parseIls, start: ILS_START, piece: (text, from) => parseIlsPiece(text, from as typeof ILS_START) },
+    { texts: flsTexts, whole: (text) => parseFls(text, { inodesCount: 1024 }), start: 0, piece: (text, from) => parseFlsPiece(text, from as number, { inodesCount: 1024 }) },
+  ];
+  for (const { texts, whole, start, piece } of cases) {
+    for (const text of texts) {
+      const expected = whole(text);
+      assert.ok(expected.records.length > 0 || text.length < 1000);
+      // Cut after every line, every second, every 97th: each piece's lines numbered after those before it.
+      const lines = text.split(/(?<=\n)/);
+      for (const size of [1, 2, 97]) {
+        const parsed: ParseResult<unknown> = { records: [], warnings: [] };
+        let from = start;
+        for (let at = 0; at < lines.length; at += size) {
+          const part = piece(lines.slice(at, at + size).join(''), from);
+          parsed.records.push(...part.records);
+          parsed.warnings.push(...part.warnings);
+          from = part.next;
+        }
+        assert.deepEqual(parsed, expected, `pieces of ${size} lines`);
+      }
+      // The bytes in chunks cut anywhere (a line's bytes across chunks), through the consumer the adapters give run().
+      const bytes = Buffer.from(text, 'latin1');
+      for (const size of [1, 7, 4096]) {
+        const reader = parsedByLines('tool', 1 << 30, start, piece);
+        for (let at = 0; at < bytes.length; at += size) await reader.consume(bytes.subarray(at, at + size));
+        assert.deepEqual(reader.finish(), expected, `chunks of ${size} bytes`);
+      }
+    }
+  }
+  assert.ok(parseIls(ilsTexts.at(-1) ?? '').warnings.length === 8);
+  // More than the limit: refused with the one line run() records, nothing parsed past it.
+  const limited = parsedByLines('ils', 100, ILS_START, parseIlsPiece);
+  await limited.consume(Buffer.alloc(60, 0x0a));
+  await assert.rejects(limited.consume(Buffer.alloc(60, 0x0a)), { code: 'TOOL_FAILED', message: 'ils output larger than 100 bytes: stopped' });
 });
 
 test('fls and istat: the deleted name, blocks kept on ext2, none on ext4', () => {

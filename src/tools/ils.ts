@@ -2,9 +2,10 @@
 // once used), pipe-separated rows parsed by parsers/ils.ts. `ils -O` prints no rows in 4.11.1.
 import { run, type CommandRecorder } from '../exec/run.js';
 import { UnlinkedError } from '../errors.js';
-import { parseIls, type IlsInode } from '../../parsers/ils.js';
+import { ILS_START, parseIlsPiece, type IlsInode } from '../../parsers/ils.js';
 import type { ParseResult } from '../../parsers/types.js';
-import { WALK_TIMEOUT_MS, offsetArgs } from './limits.js';
+import { WALK_OUTPUT_MAX_BYTES, WALK_TIMEOUT_MS, offsetArgs } from './limits.js';
+import { parsedByLines } from './lines.js';
 
 export interface IlsList extends ParseResult<IlsInode> {
   /** ils stopped part-way (exit 1 after these rows: a truncated image, say): what it said; null when it finished. */
@@ -17,8 +18,10 @@ export interface IlsList extends ParseResult<IlsInode> {
  * rows are kept; with none, exit 1 is a failure.
  */
 async function ils(image: string, offsetSectors: number, flags: readonly string[], recorder: CommandRecorder): Promise<IlsList> {
-  const result = await run('ils', [...flags, ...offsetArgs(offsetSectors), image], { timeoutMs: WALK_TIMEOUT_MS, recorder, maxBufferBytes: 1 << 30, okExitCodes: [0, 1] });
-  const parsed = parseIls(result.stdout.toString('latin1'));
+  const lines = parsedByLines('ils', WALK_OUTPUT_MAX_BYTES, ILS_START, parseIlsPiece);
+  // Silent while it walks groups without such inodes: only the walk's timeout stops it.
+  const result = await run('ils', [...flags, ...offsetArgs(offsetSectors), image], { timeoutMs: WALK_TIMEOUT_MS, recorder, okExitCodes: [0, 1], streamStdout: { consume: lines.consume, stallMs: WALK_TIMEOUT_MS } });
+  const parsed = lines.finish();
   if (result.exitCode === 0) return { ...parsed, stoppedEarly: null };
   const complaint = result.stderr.split('\n').map((line) => line.trim()).find((line) => line !== '') ?? 'no message';
   if (parsed.records.length === 0) throw new UnlinkedError('TOOL_FAILED', `ils exited with code 1: ${complaint}`);

@@ -3,6 +3,9 @@
 /** A walk of every inode or directory (ils, fls, a debugfs batch): large file systems take a while. */
 export const WALK_TIMEOUT_MS = 2 * 60 * 60_000;
 
+/** The most of a walk's output read (ils, fls; parsed as it comes): a runaway tool on a damaged image is stopped there. */
+export const WALK_OUTPUT_MAX_BYTES = 1 << 30;
+
 /** One inode or one table (mmls, fsstat, istat, a short debugfs stat). */
 export const SHORT_TIMEOUT_MS = 5 * 60_000;
 
