@@ -764,6 +764,68 @@ test('fls names: a file under $OrphanFiles/OrphanFile-N keeps that name; a reuse
   assert.match(scan.stderr, /^warning: sector 0: fls found several deleted names for 1 inodes \(first: 16\): reused inodes; the first name is kept, with last_name_exact false$/m);
 });
 
+test('a deleted name that is a stale copy (its inode freed, used by another file and freed again; or its file renamed away, then deleted) is kept but not claimed exact; a true last name stays exact (root)', (t) => {
+  const dir = makeTempDir('img-stale-names');
+  // A fixed UUID and hash seed: the same entries are moved by each leaf split, so the same stale copies are left in the slack.
+  const device = loopFsFor(t, { dir, sizeMiB: 16, fsType: 'ext4', mkfsArgs: ['-b', '1024', '-U', '11111111-2222-3333-4444-555555555555', '-E', 'hash_seed=66666666-7777-8888-9999-aaaaaaaaaaaa'] });
+  const { caseDir } = imageWorkDirs(t, 'img-stale-names-case');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const at = (...parts: string[]) => path.join(device.mountPoint, ...parts);
+  for (const name of ['d', 'e', 'r', 's', 'f']) fs.mkdirSync(at(name));
+  const long = (stem: string, i: number) => `${stem}-${i}-${'y'.repeat(30)}`;
+  const odd = Array.from({ length: 50 }, (_, index) => 101 + 2 * index);
+  // 100 entries of 52 bytes: each directory splits into several 1 KiB leaves, which keeps stale copies of the entries moved.
+  const stems = [['d', 'old'], ['r', 'was'], ['f', 'keep']] as const;
+  for (let i = 100; i < 200; i++) for (const [folder, stem] of stems) fs.writeFileSync(at(folder, long(stem, i)), '');
+  execFileSync('sync', ['-f', device.mountPoint]);
+  const inodeOf = (file: string) => fs.statSync(file).ino;
+  const before = new Map(odd.flatMap((i) => stems.map(([folder, stem]) => [inodeOf(at(folder, long(stem, i))), `${folder}/${long(stem, i)}`] as const)));
+  // d and r lose their odd names now, and change no more: their mtime stays this second.
+  for (const i of odd) {
+    fs.unlinkSync(at('d', long('old', i)));
+    fs.renameSync(at('r', long('was', i)), at('s', `renamed-${i}`));
+  }
+  execFileSync('sync', ['-f', device.mountPoint]);
+  execFileSync('sleep', ['2.1']);
+  // The 50 inodes d freed are used by e's new files, then everything goes: e/new-N, s/renamed-N and f's odd names are the last names.
+  for (let i = 1; i <= 50; i++) fs.writeFileSync(at('e', `new-${i}`), `new ${i}\n`);
+  execFileSync('sync', ['-f', device.mountPoint]);
+  const last = new Map<number, string>();
+  for (const folder of ['e', 's']) for (const name of fs.readdirSync(at(folder))) last.set(inodeOf(at(folder, name)), `${folder}/${name}`);
+  for (const i of odd) last.set(inodeOf(at('f', long('keep', i))), `f/${long('keep', i)}`);
+  for (const folder of ['e', 's']) for (const name of fs.readdirSync(at(folder))) fs.unlinkSync(at(folder, name));
+  for (const i of odd) fs.unlinkSync(at('f', long('keep', i)));
+  execFileSync('sync', ['-f', device.mountPoint]);
+  const directory = { d: inodeOf(at('d')), r: inodeOf(at('r')) };
+  const image = path.join(dir, 'evidence.img');
+  execFileSync('fsfreeze', ['-f', device.mountPoint]);
+  try {
+    fs.copyFileSync(device.backing, image);
+  } finally {
+    execFileSync('fsfreeze', ['-u', device.mountPoint]);
+  }
+  // The kernel wiped every removed entry: what fls still finds is the stale copies leaf splits left.
+  assert.deepEqual(execFileSync('fls', ['-r', '-d', image], { encoding: 'utf8' }).split('\n').filter((line) => line.startsWith('r/r')), [
+    `r/r * 232:\td/${long('old', 173)}`, `r/r * 209:\tr/${long('was', 165)}`, `r/r * 257:\tr/${long('was', 181)}`, `r/r * 234:\tf/${long('keep', 173)}`,
+  ]);
+  // Inode 232 was d/old-173, then e/new-37; 209 and 257 were renamed to s/renamed-165 and -181; 234's last name was f/keep-173.
+  assert.deepEqual([232, 209, 257, 234].map((inode) => [before.get(inode), last.get(inode)]), [
+    [`d/${long('old', 173)}`, 'e/new-37'], [`r/${long('was', 165)}`, 's/renamed-165'], [`r/${long('was', 181)}`, 's/renamed-181'], [`f/${long('keep', 173)}`, `f/${long('keep', 173)}`],
+  ]);
+
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  const records = json<ImageInodeJson[]>(scan);
+  assert.equal(records.length, 150);
+  assert.deepEqual(records.filter((entry) => entry.last_name !== null).map((entry) => [entry.inode, entry.last_name, entry.last_name_exact]), [
+    [209, `r/${long('was', 165)}`, false], [232, `d/${long('old', 173)}`, false], [234, `f/${long('keep', 173)}`, true], [257, `r/${long('was', 181)}`, false],
+  ]);
+  const stale = (inode: number, name: string, folder: 'd' | 'r') => `${inode} ${name}: ${folder} \\(inode ${directory[folder]}\\) changed \\d+, dtime \\d+`;
+  assert.match(scan.stderr, new RegExp('^warning: sector 0: the only deleted name fls found for 3 inodes lies in a directory last changed a second or more before the inode was freed ' +
+    `\\(first: ${stale(232, `d/${long('old', 173)}`, 'd')}; ${stale(209, `r/${long('was', 165)}`, 'r')}; ${stale(257, `r/${long('was', 181)}`, 'r')}\\): ` +
+    'not the name removed when it was freed, but a stale copy .*; kept, with last_name_exact false$', 'm'));
+});
+
 test('clobbered group descriptors: what debugfs says of the file system is a warning of that file system, and the scan is partial (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'gdt');
   const { image } = makeDeletedImage(dir, 'ext2', crypto.randomBytes(10_000));

@@ -7,7 +7,8 @@
 // lies only in index bytes, or below a directory name that does, is dropped; one in a leaf block is
 // kept. Only those directories are read, level by level from the root: one `stat` and one `dump`
 // debugfs process per level; a directory of one block cannot be indexed and is not read (unless a
-// directory on the way lies in it).
+// directory on the way lies in it). Which directories each kept name may lie in, with when each last
+// changed (from the same `stat`), is handed on: the scan tells a stale copy by them (scan.ts, lostBeforeFreed).
 import { parseExtDirectory, type ExtDirectoryOptions } from '../../parsers/extDirectory.js';
 import { tskPrinted, type FlsEntry } from '../../parsers/fls.js';
 import type { U64 } from '../../parsers/types.js';
@@ -18,6 +19,19 @@ export interface DirectoryFacts {
   size: U64;
   /** Data in the inode itself (inline_data): never indexed, and not a block TSK reads. */
   inline: boolean;
+  /**
+   * When the directory last changed: the later of its mtime and ctime, as the kernel reads them
+   * (nanoseconds null where the inode keeps none); null: not known.
+   */
+  changed: { seconds: number; nanoseconds: number | null } | null;
+}
+
+/** A directory a kept deleted name may lie in (whether the name is stale is judged by when it last changed). */
+export interface HoldingDirectory {
+  inode: number;
+  /** Its path as fls prints it ('' for the root). */
+  path: string;
+  changed: DirectoryFacts['changed'];
 }
 
 /** How directories are looked at: through debugfs -c in a scan, a stand-in in tests. */
@@ -34,6 +48,12 @@ export interface IndexNameCheck {
   warnings: string[];
   /** Deleted names that could not be checked against their directory's blocks: kept as fls printed them. */
   unchecked: number;
+  /**
+   * Each kept deleted name's directories: those whose leaf blocks hold it, and those of one block at
+   * its path (not read: it may lie in any). Absent: not known (a directory at its path not described
+   * or not read, a name not where TSK reads its directory).
+   */
+  holders: Map<FlsEntry, HoldingDirectory[]>;
 }
 
 export const ROOT_INODE = 2;
@@ -54,7 +74,7 @@ interface Where {
 export async function dropIndexNames(records: readonly FlsEntry[], layout: ExtDirectoryOptions, access: DirectoryAccess): Promise<IndexNameCheck> {
   const names = records.filter((entry) => entry.deleted && !entry.virtual);
   const warnings: string[] = [];
-  if (names.length === 0) return { records: [...records], warnings, unchecked: 0 };
+  if (names.length === 0) return { records: [...records], warnings, unchecked: 0, holders: new Map() };
   const wanted = new Set(names.map((entry) => entry.name));
   // Every directory path a name lies under, cut at each '/' (one read out of index bytes may hold a '/').
   const prefixes = new Set<string>();
@@ -68,6 +88,10 @@ export async function dropIndexNames(records: readonly FlsEntry[], layout: ExtDi
   const single = new Set<string>();
   /** Why no directory at a path was read. */
   const problems = new Map<string, string>();
+  /** What each directory looked at is; the directories of one block at each path; those whose leaf holds each name (path, then its inode). */
+  const described = new Map<number, DirectoryFacts>();
+  const singleAt = new Map<string, Set<number>>();
+  const leafOf = new Map<string, Map<number, Set<number>>>();
   const label = (path: string, inode: number) => `${path === '' ? '/' : path} (inode ${inode})`;
 
   let level = [{ inode: ROOT_INODE, path: '' }];
@@ -85,13 +109,16 @@ export async function dropIndexNames(records: readonly FlsEntry[], layout: ExtDi
       return true;
     });
     const facts = await access.describe([...new Set(level.map((directory) => directory.inode))]);
+    for (const [inode, fact] of facts) described.set(inode, fact);
     const toRead = level.filter(({ inode, path }) => {
       const fact = facts.get(inode);
       if (fact === undefined) problems.set(path, `debugfs did not describe inode ${inode}`);
       else if (!fact.directory) problems.set(path, `inode ${inode} is not a directory`);
       else if (fact.inline && ancestors.has(path)) problems.set(path, `directory inode ${inode} keeps its entries in the inode (inline_data), which are not read here`);
-      else if (fact.inline || (fact.size <= layout.blockSize && !ancestors.has(path))) single.add(path);
-      else if (fact.size > DIRECTORY_MAX_BYTES) problems.set(path, `directory inode ${inode} is ${fact.size} bytes, more than are read`);
+      else if (fact.inline || (fact.size <= layout.blockSize && !ancestors.has(path))) {
+        single.add(path);
+        singleAt.set(path, (singleAt.get(path) ?? new Set<number>()).add(inode));
+      } else if (fact.size > DIRECTORY_MAX_BYTES) problems.set(path, `directory inode ${inode} is ${fact.size} bytes, more than are read`);
       else return !parsed.has(inode);
       return false;
     });
@@ -121,6 +148,8 @@ export async function dropIndexNames(records: readonly FlsEntry[], layout: ExtDi
           continue;
         }
         where.leaf.add(entry.inode);
+        const byInode = leafOf.get(full) ?? new Map<number, Set<number>>();
+        leafOf.set(full, byInode.set(entry.inode, (byInode.get(entry.inode) ?? new Set<number>()).add(inode)));
         if (prefixes.has(full) && descendsInto(entry.fileType) && entry.inode >= 1 && entry.inode <= layout.inodesCount) next.push({ inode: entry.inode, path: full });
       }
     }
@@ -147,12 +176,25 @@ export async function dropIndexNames(records: readonly FlsEntry[], layout: ExtDi
     if (under !== null) return { indexOf: under };
     return { doubt: read.has(parent) ? 'not where The Sleuth Kit reads its directory' : (problems.get(parent) ?? 'its directory was not found by name') };
   };
+  /** The directories a kept name may lie in, or null when one at its path was not looked at. */
+  const holdersOf = (entry: FlsEntry): HoldingDirectory[] | null => {
+    const parent = parentOf(entry.name);
+    if (problems.has(parent)) return null;
+    const inodes = new Set([...(leafOf.get(entry.name)?.get(entry.inode) ?? []), ...(singleAt.get(parent) ?? [])]);
+    if (inodes.size === 0) return null;
+    return [...inodes].map((inode) => ({ inode, path: parent, changed: described.get(inode)?.changed ?? null }));
+  };
+  const holders = new Map<FlsEntry, HoldingDirectory[]>();
   const dropped = new Map<string, number>();
   const unchecked = new Map<string, number>();
   const kept = records.filter((entry) => {
     if (!entry.deleted || entry.virtual) return true;
     const judged = verdict(entry);
-    if (judged === null) return true;
+    if (judged === null) {
+      const holding = holdersOf(entry);
+      if (holding !== null) holders.set(entry, holding);
+      return true;
+    }
     if ('indexOf' in judged) {
       dropped.set(judged.indexOf, (dropped.get(judged.indexOf) ?? 0) + 1);
       return false;
@@ -169,5 +211,5 @@ export async function dropIndexNames(records: readonly FlsEntry[], layout: ExtDi
     warnings.push(`${count(unchecked)} deleted names fls found could not be checked against their directory's blocks (${listed(unchecked)}): ` +
       'kept as fls printed them, although one read out of an htree index block would be no name');
   }
-  return { records: kept, warnings, unchecked: count(unchecked) };
+  return { records: kept, warnings, unchecked: count(unchecked), holders };
 }

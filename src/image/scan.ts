@@ -3,7 +3,8 @@
 // Per file system: fsstat, ils -aL, ils -r, fls -rd (and icat of the orphan file) run side by side;
 // one debugfs -c batch describes every candidate inode as soon as the ils lists are in. The
 // directories holding deleted names are then read (debugfs -c dump), so that what fls read out of
-// an htree index block is not taken for a name (indexNames.ts).
+// an htree index block is not taken for a name (indexNames.ts); when each last changed tells a name
+// it lost before its inode was freed (a stale copy) from the one removed when it was.
 import { specialFileType } from '../util/mode.js';
 import { UnlinkedError, oneLine } from '../errors.js';
 import { displayBytes, displayText } from '../util/bytes.js';
@@ -18,6 +19,7 @@ import { parseOrphanFile } from '../../parsers/orphanFile.js';
 import type { ParseResult } from '../../parsers/types.js';
 import { debugfsCatToBuffer, debugfsDumpMany, debugfsInodeDumps, debugfsStatMany } from '../tools/debugfs.js';
 import { flsDeletedNames } from '../tools/fls.js';
+import type { FlsEntry } from '../../parsers/fls.js';
 import { fsstat } from '../tools/fsstat.js';
 import { icatToBuffer } from '../tools/icat.js';
 import { ilsRemoved, ilsUnlinkedAllocated } from '../tools/ils.js';
@@ -27,7 +29,7 @@ import { mmls } from '../tools/mmls.js';
 import { protectiveOnly, readTable } from './partitions.js';
 import { hasNoFileType, inlineAreaHoldsBytes, isEncrypted, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import { emptiedInlineWhy, encryptedNote, noBlocksWhy, type BlockMapping } from './inodeNotes.js';
-import { DIRECTORY_MAX_BYTES, ROOT_INODE, dropIndexNames, type DirectoryAccess, type DirectoryFacts } from './indexNames.js';
+import { DIRECTORY_MAX_BYTES, ROOT_INODE, dropIndexNames, type DirectoryAccess, type DirectoryFacts, type HoldingDirectory } from './indexNames.js';
 import { followOrphanChain } from './orphanChain.js';
 import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, liveWarning, mountedAsOtherType, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 import type { U64 } from '../util/u64.js';
@@ -302,7 +304,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     warn(`fls -rd (names of deleted files) failed: ${oneLine(error)}: no deleted inode has its last name, and one only a deleted name leads to is not listed`);
     return null;
   });
-  const directories = directoryAccess(source.path, offset, recorder, workDir, warn);
+  const directories = directoryAccess(source.path, offset, superblock.inodeSize, recorder, workDir, warn);
   // Names read out of htree index blocks are not names: dropped before any is used, the directories
   // read as soon as fls is through (beside the debugfs batch of step 2, not after it).
   const checkedNames = names.then(async (flsNames) => {
@@ -311,11 +313,11 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       const checked = await dropIndexNames(flsNames.records, { blockSize: superblock.blockSize, fileType: superblock.fileType, inodesCount: superblock.inodesCount }, directories);
       checked.warnings.forEach(warn);
       if (checked.unchecked > 0) scanned.partial = true;
-      return { ...flsNames, records: checked.records };
+      return { ...flsNames, records: checked.records, holders: checked.holders };
     } catch (error) {
       scanned.partial = true;
       warn(`reading the directories that hold deleted names failed (${oneLine(error)}): the names fls found were kept as it printed them, although one read out of an htree index block would be no name`);
-      return flsNames;
+      return { ...flsNames, holders: new Map<FlsEntry, HoldingDirectory[]>() };
     }
   });
   const facts = fsstat(source.path, offset, recorder).catch(fail('fsstat'));
@@ -596,6 +598,8 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     // An inode freed, used again and freed again keeps several deleted names: which was its last is
     // not known. The first fls printed is kept, not claimed exact.
     const several = new Set<number>();
+    /** The name each inode keeps, as fls printed it. */
+    const kept = new Map<number, FlsEntry>();
     for (const entry of flsResult.records) {
       // An orphan keeps a name only when a deleted name is how it was found (a "(realloc)" name of an
       // allocated inode may be an earlier file's): the name that led to it is said.
@@ -604,6 +608,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       if (target === undefined || !entry.deleted || entry.virtual) continue;
       const name = Buffer.from(entry.name, 'latin1');
       if (target.lastName === null) {
+        kept.set(entry.inode, entry);
         target.lastName = name;
         target.lastNameExact = entry.nameExact;
         // The directory entry's type (fls' `r/r`: before the slash), which TSK's bodyfile mode starts with.
@@ -615,6 +620,23 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     }
     if (several.size > 0) {
       warn(`fls found several deleted names for ${several.size} inodes (first: ${[...several].slice(0, 10).join(', ')}): reused inodes; the first name is kept, with last_name_exact false`);
+    }
+    // A name the directory lost before the inode was freed is not the one removed when it was: kept, not claimed exact.
+    const stale: string[] = [];
+    for (const [inode, entry] of kept) {
+      const target = deleted.get(inode);
+      if (target === undefined || several.has(inode)) continue;
+      const before = lostBeforeFreed(flsResult.holders.get(entry) ?? null, target.dtime);
+      if (before === null) continue;
+      target.lastNameExact = false;
+      stale.push(`${inode} ${displayBytes(target.lastName ?? Buffer.alloc(0))}: ${before}`);
+    }
+    if (stale.length > 0) {
+      warn(`the only deleted name fls found for ${stale.length} inodes lies in a directory last changed a second or more before the inode was freed ` +
+        `(first: ${stale.slice(0, 10).join('; ')}): not the name removed when it was freed, but a stale copy (an earlier file's on this inode, ` +
+        'or an older name of this file: renamed, or a link removed before its last), unless the file was held open after its last name went ' +
+        '(freed at its last close, or at the next mount), the name was removed by another writer than the kernel (debugfs) or the clock was set back; ' +
+        'kept, with last_name_exact false');
     }
     if (flsResult.warnings.length > 0) warn(`fls: ${flsResult.warnings.length} unreadable lines`);
   }
@@ -720,12 +742,15 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
  * `dump` for its content. One directory can be looked at ahead (prefetch: the root, while fls still
  * walks): its answers, and what debugfs said giving them, are handed over when they are asked for.
  */
-function directoryAccess(image: string, offset: number, recorder: CommandRecorder, workDir: string, warn: (message: string) => void): DirectoryAccess & { prefetch(inode: number): void; settled(): Promise<void> } {
+function directoryAccess(image: string, offset: number, inodeSize: number, recorder: CommandRecorder, workDir: string, warn: (message: string) => void): DirectoryAccess & { prefetch(inode: number): void; settled(): Promise<void> } {
   const complaints = (said: readonly string[]) => said.forEach((complaint) => warn(`debugfs said (reading directories): ${complaint}`));
   const statDirectories = async (inodes: readonly number[]) => {
     const parsed = await debugfsStatMany(image, offset, inodes, recorder, workDir);
     const facts = new Map<number, DirectoryFacts>();
-    for (const stat of parsed.records) if (stat.size !== null) facts.set(stat.inode, { directory: stat.type === 'directory', size: stat.size, inline: stat.inlineSize !== null });
+    for (const stat of parsed.records) {
+      if (stat.size === null) continue;
+      facts.set(stat.inode, { directory: stat.type === 'directory', size: stat.size, inline: stat.inlineSize !== null, changed: lastChanged(stat, inodeSize) });
+    }
     return { facts, said: parsed.complaints };
   };
   const dumpDirectories = async (directories: ReadonlyArray<{ inode: number; size: number }>) => {
@@ -789,6 +814,40 @@ function directoryAccess(image: string, offset: number, recorder: CommandRecorde
       });
     },
   };
+}
+
+/**
+ * When a directory last changed: the later of its mtime and ctime (the kernel sets both when it
+ * adds or removes a name; a user can set the mtime back, never the ctime). Null where debugfs
+ * printed no extra time word the kernel reads: not known here, never guessed.
+ */
+function lastChanged(stat: DebugfsInode, inodeSize: number): DirectoryFacts['changed'] {
+  if (stat.mtime === null || stat.ctime === null || needsRawTimes(stat, inodeSize)) return null;
+  const mtime = { seconds: stat.mtime, nanoseconds: stat.mtimeNs };
+  const ctime = { seconds: stat.ctime, nanoseconds: stat.ctimeNs };
+  return ctime.seconds > mtime.seconds || (ctime.seconds === mtime.seconds && (ctime.nanoseconds ?? 0) >= (mtime.nanoseconds ?? 0)) ? ctime : mtime;
+}
+
+/**
+ * Whether a deleted inode's one name lies only in directories last changed a second or more before
+ * the inode was freed: said as `DIR (inode N) changed C, dtime D`, else null. The kernel sets a
+ * directory's mtime and ctime when it removes a name, and frees the inode (i_dtime, in
+ * ext4_evict_inode) right after its last name goes unless something still holds it open; later
+ * changes only move them on. Null when a directory, when it changed or the dtime is not known, and
+ * where that time is of whole seconds on an inode that keeps nanoseconds: the kernel stamps them,
+ * so such a time was set by another writer (debugfs, mke2fs), which may remove names without it.
+ */
+function lostBeforeFreed(holders: readonly HoldingDirectory[] | null, dtime: number | null): string | null {
+  if (holders === null || holders.length === 0 || dtime === null) return null;
+  const said: string[] = [];
+  for (const { inode, path, changed } of holders) {
+    if (changed === null || changed.nanoseconds === 0) return null;
+    // The dtime is whole seconds: two apart, a whole second at least passed between the change and the
+    // freeing. An ordinary unlink whose inode is freed just after, in the next second, is not taken for one.
+    if (dtime - changed.seconds < 2) return null;
+    said.push(`${path === '' ? '/' : displayBytes(Buffer.from(path, 'latin1'))} (inode ${inode}) changed ${changed.seconds}`);
+  }
+  return `${said.join(', ')}, dtime ${dtime}`;
 }
 
 /** Why ils lists an inode in neither list although it was used: TSK takes an inode whose ctime is 0 for one never used. */

@@ -254,7 +254,12 @@ function threadNote(row: { pid: number; thread_of: number | null }): string | nu
 export function lastNameNote(lastName: Buffer | null, lastNameExact: number | null): { text: string; bytesUnknown: boolean } | null {
   if (lastName === null || lastNameExact !== 0) return null;
   if (lastName.includes(0x5e)) return { text: "last name as fls printed it: '^' stands for a control byte, not the exact bytes", bytesUnknown: true };
-  return { text: 'one of several deleted names fls found for this reused inode: which was its last is not known', bytesUnknown: false };
+  // Which of the two (the scan's warnings say) is not stored: the note names both.
+  return {
+    text: 'not known to be its last name: one of several deleted names fls found for this reused inode, or a stale copy its directory lost before the inode was freed ' +
+      "(an earlier file's name on this inode, or an older name of this one); the scan's warnings say which",
+    bytesUnknown: false,
+  };
 }
 
 /** Shown per item, in CSV and HTML: a command line (a Java class path) can be hundreds of KB, repeated for each item of its process. */
