@@ -34,6 +34,23 @@ function frozenCopy(mountPoint: string, backing: string, image: string): void {
   }
 }
 
+/**
+ * What the reports say is held: the HTML summary's "held open by a live process" count, and the keys
+ * (image-ID) of the image findings whose CSV held_by names a holder. The count must be those findings.
+ */
+function heldInReports(caseDir: string): { card: number | null; heldBy: string[] } {
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']);
+  assert.equal(html.code, 0, html.stderr);
+  const card = /<div class="card [a-z]*"><b>(\d+)<\/b><span>held open by a live process<\/span><\/div>/.exec(html.stdout)?.[1];
+  const report = JSON.parse(runCli(caseDir, ['report', '--format', 'json', '--out', '-']).stdout) as { image_inodes: Array<{ id: number; live: unknown[] }> };
+  const heldBy = report.image_inodes.filter((entry) => entry.live.length > 0).map((entry) => `image-${entry.id}`);
+  // The CSV's held_by of those findings, and of no other.
+  const csv = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout;
+  for (const key of heldBy) assert.match(csv, new RegExp(`pid \\d+ \\(python3\\) fd \\d+ in snapshot \\d+[^\\n]*,${key},`));
+  assert.equal((csv.match(/pid \d+ \(python3\) fd \d+ in snapshot \d+/g) ?? []).length, heldBy.length, csv);
+  return { card: card === undefined ? null : Number(card), heldBy };
+}
+
 /** A 16 MiB ext4 on a loop device, mounted, with one holder of a deleted CONTENT, and a case on /dev/shm: all removed after the test. */
 async function heldOnLoopFs(t: TestContext, name: string, fileName: string, content: Buffer) {
   const dir = makeTempDir(name);
@@ -230,6 +247,9 @@ test('a file system without UUID (tune2fs -U clear) has none (null), never the n
   assert.deepEqual(json<ImageInodeJson[]>(onDevice).map((entry) => [entry.inode, entry.fs_uuid, entry.live.map((match) => match.item_id), entry.live_ambiguous]), [[12, null, [itemId], false]]);
   assert.match(onDevice.stderr, new RegExp(`^warning: sector 0: the file system has no UUID \\(the nil UUID, all zeros: tune2fs -U clear, or made without one\\): it cannot be matched with live items except as the same device: only live items of this boot on ${dev} itself are matched with its inodes$`, 'm'));
   assert.match(onDevice.stderr, new RegExp(`^inode 12 at sector 0 was held open by pid ${holder.pid} \\(python3\\) fd \\d+ in snapshot 1$`, 'm'));
+  // The reports count it as held, as its finding says: matched by the device, there being no UUID to join on.
+  const held = heldInReports(caseDir);
+  assert.deepEqual([held.card, held.heldBy.length], [1, 1]);
   const [fromDevice] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', device.loop, '--inode', '12', '--json']));
   assert.deepEqual([fromDevice?.sha256, fromDevice?.live_item_id, fromDevice?.live_sha256_match], [sha256(content), itemId, true]);
 
@@ -382,6 +402,8 @@ test('a file system cloned onto a second device of this boot, its file held on o
   const orphanB = json<ImageInodeJson[]>(scanB).find((entry) => entry.inode === 12);
   assert.deepEqual([orphanB?.state, orphanB?.live, orphanB?.live_ambiguous], ['orphan', [], false]);
   assert.doesNotMatch(scanB.stderr, /held open by/);
+  // Nor do the reports count it held: a's item is a clone's file, not b's (its finding names no holder).
+  assert.deepEqual(heldInReports(caseDir), { card: 0, heldBy: [] });
   // b's holder in a second snapshot: b's copy is compared with b's item alone.
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(onBHolder.pid)]).code, 0);
   const [itemB] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--snapshot', '2', '--json']));

@@ -1,7 +1,7 @@
 // The numbers at the top of the HTML report and in triage's closing summary.
 import type { Db } from '../store/db.js';
 import { UNLISTED_SHOWN, shownCopy } from './rows.js';
-import { SHOWN_INODES, sameFilesystemScans } from '../store/images.js';
+import { SHOWN_INODES, correlate, sameFilesystemScans } from '../store/images.js';
 import { displayText } from '../util/bytes.js';
 import { unreadSaid, type UnreadCounts } from '../store/snapshots.js';
 
@@ -92,7 +92,10 @@ export function caseSummary(db: Db): CaseSummary {
         WHERE ${SHOWN_INODES.where} AND n.recoverable = 0`).get(scans) as CopyCounts,
       db.prepare(`SELECT ${COPY_COUNTS} FROM extractions e WHERE ${UNLISTED_SHOWN}`).get() as CopyCounts,
     ),
-    correlated: count(`${shown} SELECT count(DISTINCT n.id) AS n FROM image_inodes n ${SHOWN_INODES.join} JOIN image_filesystems f ON f.id = n.filesystem_id JOIN deleted_items i ON i.fs_uuid = f.fs_uuid AND i.inode = n.inode WHERE ${SHOWN_INODES.where}`),
+    // The inodes shown that the findings name a holder of (held_by): correlate's matches, its rules
+    // (by device for a file system without UUID, a clone's items left out) applied once, there.
+    correlated: (db.prepare(`${shown} SELECT count(*) AS n FROM image_inodes n ${SHOWN_INODES.join} WHERE ${SHOWN_INODES.where} AND n.id IN (SELECT value FROM json_each(?))`)
+      .get(scans, JSON.stringify(correlate(db).map((match) => match.image_inode_id))) as { n: number }).n,
     // In the order they started (a row is written when its command ends: tools run side by side).
     commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at, finished_at FROM commands ORDER BY started_at, id`).all() as CaseSummary['commands'],
     imageList: (db.prepare(`SELECT path, is_device, size, sha256, sha256_after, scanned_at FROM images ORDER BY id`).all() as Array<CaseSummary['imageList'][number] & { path: string }>)
