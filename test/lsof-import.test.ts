@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { cliPath, fixturesDir } from './helpers/paths.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
@@ -119,6 +120,19 @@ test('live snapshot with lsof: both sources for fd items, /proc only for mmap-on
   assert.deepEqual(byKind.get('memfd')?.source, ['proc', 'lsof']);
   assert.deepEqual(byKind.get('map')?.source, ['proc']);
   assert.match(byKind.get('map')?.lsof_note ?? '', /not listed by lsof \+L1/);
+  // The snapshot's own capture, kept in the case, imported again: said as what it is, a live snapshot's lsof run, not an import.
+  const kept = fs.readdirSync(path.join(caseDir, 'lsof'));
+  assert.equal(kept.length, 1);
+  const capture = path.join(caseDir, 'lsof', kept[0] ?? '');
+  const sha = crypto.createHash('sha256').update(fs.readFileSync(capture)).digest('hex');
+  const again = runCli(caseDir, ['lsof', 'import', capture, '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  const said = `this capture (sha256 ${sha}) was taken as the lsof capture of live snapshot 1 of host ${os.hostname()} (its lsof run, not an import): its items are in the case 2 times now (list --snapshot N shows one snapshot's)`;
+  assert.deepEqual(JSON.parse(again.stdout).warnings, [said]);
+  assert.equal(again.stderr.split('\n').filter((line) => line.startsWith('warning: ')).join('\n'), `warning: ${said}`);
+  // Stored with the import's snapshot: the reports say it to a later reader.
+  const report = JSON.parse(runCli(caseDir, ['report', '--format', 'json', '--out', '-']).stdout) as { snapshots: Array<{ id: number; warnings: string[] }> };
+  assert.deepEqual(report.snapshots.map((snapshot) => [snapshot.id, snapshot.warnings]), [[1, []], [2, [said]]]);
 });
 
 test('a capture over 8 MiB is parsed in a worker thread beside the store: exact counts, names and sizes', (t) => {
@@ -360,7 +374,13 @@ test('lsof import says lsof\'s own warnings once, a capture imported before, and
   assert.equal(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])).length, 1, 'the set before the warning is kept');
   const again = runCli(caseDir, ['lsof', 'import', capture]);
   const sha = crypto.createHash('sha256').update(fs.readFileSync(capture)).digest('hex');
-  assert.ok(again.stderr.includes(`warning: this capture (sha256 ${sha}) was imported before, as snapshot 1: its items are in the case 2 times now (list --snapshot N shows one import)\n`), again.stderr);
+  const twice = `this capture (sha256 ${sha}) was imported before, as snapshot 1: its items are in the case 2 times now (list --snapshot N shows one import)`;
+  assert.ok(again.stderr.includes(`warning: ${twice}\n`), again.stderr);
+  // Kept with the second import's warnings, first: every report says it, not that run's stderr alone.
+  const report = JSON.parse(runCli(caseDir, ['report', '--format', 'json', '--out', '-']).stdout) as { snapshots: Array<{ id: number; warnings: string[] }> };
+  assert.deepEqual(report.snapshots.map((snapshot) => [snapshot.id, snapshot.warnings.filter((warning) => warning.startsWith('this capture')), snapshot.warnings[0]]), [[1, [], report.snapshots[0]?.warnings[0]], [2, [twice], twice]]);
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']).stdout;
+  assert.ok(html.includes(`<li>${twice.replace(/'/g, '&#39;')}</li>`), 'in the HTML summary, under snapshot 2');
   const empty = runCli(caseDir, ['lsof', 'import', capture, '--host', '']);
   assert.deepEqual([empty.code, empty.stderr], [2, 'unlinked: --host is empty: give the name of the host the capture comes from, or leave --host out\n']);
 });

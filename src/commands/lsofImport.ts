@@ -41,10 +41,8 @@ export async function lsofImportCommand(ctx: CommandContext, file: string, optio
     }
     if (result.kinds.length > shownKinds.length) warn(`and ${result.kinds.length - shownKinds.length} more kinds of warning (in parse_warnings)`);
     if (result.notKept > 0) warn(`${result.notKept} of these warnings are counted but not kept in parse_warnings (it keeps the first 10,000 of lsof's own and of the others)`);
-    const before = kase.db.prepare(`SELECT id FROM snapshots WHERE import_sha256 = ? AND id != ? AND finished_at IS NOT NULL ORDER BY id`).pluck().all(result.sha256, result.snapshotId) as number[];
-    if (before.length > 0) {
-      warn(`this capture (sha256 ${result.sha256}) was imported before, as snapshot ${before.join(', ')}: its items are in the case ${before.length + 1} times now (list --snapshot N shows one import)`);
-    }
+    // Stored with the snapshot's warnings too (importLsof), so the reports say it.
+    if (result.alreadyInCase !== null) warn(result.alreadyInCase);
     ctx.info(`snapshot ${result.snapshotId} (lsof ${result.format} output, ${result.lines} lines): ${result.records} records, ${result.items} deleted-but-open items (${result.stored} records stored), ${result.unreadable} unreadable lines`);
     if (ctx.json) {
       ctx.out(JSON.stringify({ snapshot_id: result.snapshotId, format: result.format, lines: result.lines, records: result.records, items: result.items, unreadable_lines: result.unreadable, sha256: result.sha256, warnings }));

@@ -15,12 +15,34 @@ import { cannotWriteWhy, caseFolder } from '../util/caseFolder.js';
 import { tryOr } from '../util/tryOr.js';
 import { sweepCaptureLeftovers } from './captures.js';
 import { beginStep, commitStep, onSignalExit } from '../util/interrupt.js';
+import { displayText } from '../util/bytes.js';
 
 export interface ImportResult extends IngestResult {
   snapshotId: number;
   items: number;
   /** Lines the parser could not read (lsof's own warning lines are not counted). */
   unreadable: number;
+  /** The snapshots of the case that hold this capture already (alreadyInCase), said and stored as the import's first warning; null: none. */
+  alreadyInCase: string | null;
+}
+
+/**
+ * When snapshots of the case hold this very capture (the same sha256) already, what to warn: which
+ * ones and how each took it (an import, or a live snapshot's own lsof run, kept in the case's lsof/
+ * and imported again), for its items are then in the case that many times more. Null: none.
+ */
+export function alreadyInCase(db: Db, sha256: string, snapshotId: number): string | null {
+  const earlier = db.prepare(`SELECT id, source, host FROM snapshots WHERE import_sha256 = ? AND id != ? AND finished_at IS NOT NULL ORDER BY id`)
+    .all(sha256, snapshotId) as Array<{ id: number; source: 'proc' | 'lsof'; host: string | null }>;
+  if (earlier.length === 0) return null;
+  const imports = earlier.filter((snapshot) => snapshot.source === 'lsof').map((snapshot) => snapshot.id);
+  const live = earlier.filter((snapshot) => snapshot.source === 'proc');
+  const how = [
+    ...(imports.length === 0 ? [] : [`was imported before, as snapshot ${imports.join(', ')}`]),
+    ...live.map((snapshot) => `was taken as the lsof capture of live snapshot ${snapshot.id} of host ${displayText(snapshot.host) ?? 'unknown'} (its lsof run, not an import)`),
+  ];
+  const shows = live.length === 0 ? 'one import' : 'one snapshot\'s';
+  return `this capture (sha256 ${sha256}) ${how.join(', and ')}: its items are in the case ${earlier.length + 1} times now (list --snapshot N shows ${shows})`;
 }
 
 /** The capture's absolute path, once it is known to be a regular file (checked before a case is created for it). */
@@ -134,9 +156,11 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
     uncommitted = keptBefore ? null : kept;
     db.prepare(`UPDATE snapshots SET import_sha256 = ?, lsof_status = ? WHERE id = ?`).run(ingested.sha256, `kept as ${kept}`, snapshotId);
     const unreadable = ingested.unreadable;
+    // Stored with the snapshot (first, before the line warnings it keeps 100 of), so every report says it too, not this run's stderr alone.
+    const again = alreadyInCase(db, ingested.sha256, snapshotId);
     finishSnapshot(db, snapshotId, {
       lsofStatus: `imported ${ingested.format} output: ${ingested.records} records (${ingested.stored} of deleted files stored), ${unreadable} unreadable lines; capture kept as ${kept}`,
-      warnings: ingested.warnings.slice(0, 100).map((warning) => `line ${warning.line}: ${warning.message}`),
+      warnings: [...(again === null ? [] : [again]), ...ingested.warnings.slice(0, 100).map((warning) => `line ${warning.line}: ${warning.message}`)],
     });
     // A Ctrl-C that came during a synchronous parse is handled here, before the commit: the import is
     // then not counted, as the message says (otherwise it would be said after the snapshot was stored).
@@ -146,7 +170,7 @@ export async function importLsof(db: Db, file: string, host: string | null, lsof
     }, () => `snapshot ${snapshotId} (the import)`, lastStep);
     // Copies left by imports killed (SIGKILL) before they were stored, and captures of killed snapshots.
     sweepCaptureLeftovers(db, lsofDir);
-    return { ...ingested, snapshotId, items: check.lsofOnly, unreadable };
+    return { ...ingested, snapshotId, items: check.lsofOnly, unreadable, alreadyInCase: again };
   } catch (error) {
     if (db.inTransaction) db.exec('ROLLBACK');
     throw error;
