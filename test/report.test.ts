@@ -1216,6 +1216,48 @@ test('an image changed between two scans: each image inode and each copy names i
   ]);
 });
 
+test('a copy by number made before any scan of the image as it was copied joins the finding of the scan of that very content made later (same size, mtime, ctime): one finding, counted once; a later content keeps its copy apart (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'adopted');
+  const one = Buffer.from('one\n');
+  // Our own ext2 image: "a" (inode 12) deleted with its blocks kept.
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { a: one }, 'kill_file a\nunlink a\n');
+  const cli = (args: string[]): string => {
+    const result = runCli(caseDir, args);
+    assert.equal(result.code, 0, result.stderr);
+    return result.stdout;
+  };
+  cli(['image', 'scan', image]);
+  // Written to (our own image): no scan of it as it is now, so the copy by number names none.
+  const modify = (mtime: number): void => void execFileSync('debugfs', ['-w', '-R', `set_inode_field <12> mtime @${mtime}`, image], { stdio: 'ignore' });
+  modify(1000000000);
+  cli(['image', 'extract', image, '--inode', '12']);
+  // --all scans it first (scan 2: the image as the copy above read it), and copies 12 again.
+  cli(['image', 'extract', image, '--all']);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  t.after(() => db.close());
+  const scanned12 = (imageId: number): number => (db.prepare('SELECT n.id FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id WHERE f.image_id = ? AND n.inode = 12').get(imageId) as { id: number }).id;
+  // The copy by number is of scan 2's record now, as the copy --all made.
+  assert.deepEqual(db.prepare('SELECT id, image_id, image_inode_id, complete FROM extractions ORDER BY id').all(), [
+    { id: 1, image_id: 2, image_inode_id: scanned12(2), complete: 1 }, { id: 2, image_id: 2, image_inode_id: scanned12(2), complete: 1 },
+  ]);
+  const keys = (): string[][] => {
+    const csv = readCsv(cli(['report', '--format', 'csv', '--out', '-']));
+    const column = (name: string): number => (csv[0] ?? []).indexOf(name);
+    return csv.slice(1).map((row) => ['key', 'inode', 'status', 'image_id'].map((name) => row[column(name)] ?? ''));
+  };
+  // Inode 12 of each content once: scan 1's not copied, scan 2's copied (no extraction-1 beside image-2).
+  assert.deepEqual(keys(), [['image-1', '12', 'not copied', '1'], [`image-${scanned12(2)}`, '12', 'complete', '2']]);
+  const cards = (): string[] => [...cli(['report', '--format', 'html', '--out', '-']).matchAll(/<div class="card (?:ok|bad|)"><b>(\d+)<\/b><span>([^<]*(?:recoverable|other inodes)[^<]*)<\/span><\/div>/g)].map((match) => `${match[1]} ${match[2]}`);
+  assert.deepEqual(cards(), ['2 recoverable inodes', '1 recoverable: extracted complete', '0 recoverable: extracted incomplete', '1 recoverable: not copied']);
+  // A third content copied by number, then a fourth scanned: another content, the copy stays a finding of its own.
+  modify(900000000);
+  cli(['image', 'extract', image, '--inode', '12']);
+  modify(800000000);
+  cli(['image', 'scan', image]);
+  assert.deepEqual(db.prepare('SELECT image_id, image_inode_id FROM extractions WHERE id = 3').get(), { image_id: null, image_inode_id: null });
+  assert.deepEqual(keys().map((row) => row[0]), ['image-1', `image-${scanned12(2)}`, `image-${scanned12(3)}`, 'extraction-3']);
+});
+
 test('HTML summary: the disk image cards count each recoverable inode once, as copied complete, incomplete or not copied (refused: a size of 2^64-1), and copies by number apart (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'cards');
   // Our own ext4 image (no journal): "huge" (12) and "small" (13) deleted, 12 given i_size 2^64-1; "alive" (14) a live file.

@@ -109,6 +109,8 @@ export async function extractInodes(
 ): Promise<ExtractedJson[]> {
   caseFolder(outputDir);
   const mounted = source.mounted;
+  // The image file as it is copied (a mounted one changes under its stamp: none kept).
+  const imageStamp = source.stamp === null || mounted ? null : { size: source.size, mtimeNs: source.stamp.mtimeNs, ctimeNs: source.stamp.ctimeNs };
   // A block device's own page cache is not kept in step with the file system mounted on it: file
   // data goes to the disk around it, so pages an earlier read cached (a scan's hash, a copy) stay
   // old. Dropped first (posix_fadvise DONTNEED, by dd opening it read-only): icat reads the disk.
@@ -124,7 +126,7 @@ export async function extractInodes(
     let extracted = 0;
     for (const { target, index } of order) {
       beginStep(`the copy of inode ${target.inode} under way is not finished: its row in extractions says "${EXTRACTION_INTERRUPTED}"`);
-      const id = startExtraction(db, { imageInodeId: target.imageInodeId, imageId: target.imageId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode });
+      const id = startExtraction(db, { imageInodeId: target.imageInodeId, imageId: target.imageId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode, imageStamp });
       const outcome = await extractOne({ source, outputDir, recorder, hasher, guard, onFile: (file) => extractionOutput(db, id, file), onSlow: events.onSlow }, target)
         .catch((error: unknown) => {
           // No file could be made in extracted/ (a folder this user may not write): said in the row, which names no file; the next inode is tried.

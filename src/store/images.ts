@@ -110,8 +110,30 @@ export function storeScan(db: Db, scan: NewScan): number {
       }
       inodes.flush();
     }
+    if (!scan.isDevice && scan.unchangedAfter === true && scan.mtimeNs !== null && scan.ctimeNs !== null) {
+      adoptCopiesByNumber(db, imageId, { path: scan.path, size: scan.size, mtimeNs: scan.mtimeNs, ctimeNs: scan.ctimeNs });
+    }
     return imageId;
   }).immediate();
+}
+
+/**
+ * Copies by number (`image extract --inode N`) made of this very image content before this scan of
+ * it: the same path, size, mtime and ctime to the nanosecond (what the copy stored of the image:
+ * extractions.image_size, image_mtime_ns, image_ctime_ns). This scan is the scan of the image as they
+ * copied it: a copy of an inode it lists becomes a copy of that record (image_inode_id, image_id: one
+ * finding, not two), one of an inode it does not list names it as its scan if it named none.
+ */
+function adoptCopiesByNumber(db: Db, imageId: number, image: { path: string; size: number; mtimeNs: bigint; ctimeNs: bigint }): void {
+  db.prepare(
+    `UPDATE extractions SET
+       image_inode_id = (SELECT n.id FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id
+                         WHERE f.image_id = @imageId AND f.offset_sectors = extractions.offset_sectors AND n.inode = extractions.inode),
+       image_id = CASE WHEN EXISTS (SELECT 1 FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id
+                         WHERE f.image_id = @imageId AND f.offset_sectors = extractions.offset_sectors AND n.inode = extractions.inode)
+                  THEN @imageId ELSE coalesce(image_id, @imageId) END
+     WHERE image_inode_id IS NULL AND image = @path AND image_size = @size AND image_mtime_ns = @mtimeNs AND image_ctime_ns = @ctimeNs`,
+  ).run({ imageId, path: image.path, size: image.size, mtimeNs: String(image.mtimeNs), ctimeNs: String(image.ctimeNs) });
 }
 
 /** The image's sha256 read again after its scan (`--verify`; NULL until then, and without it). */
@@ -601,6 +623,8 @@ export interface ExtractionStart {
   image: string;
   offsetSectors: number;
   inode: number;
+  /** An image file (not mounted) as it was copied: a later scan of that very content is its scan (adoptCopiesByNumber); null for a device. */
+  imageStamp: { size: number; mtimeNs: bigint; ctimeNs: bigint } | null;
 }
 
 export interface ExtractionEnd {
@@ -619,8 +643,10 @@ export function startExtraction(db: Db, start: ExtractionStart): number {
   beforeWrite(db);
   return Number(
     db
-      .prepare(`INSERT INTO extractions (image_inode_id, image_id, image, offset_sectors, inode, complete, note, started_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)`)
-      .run(start.imageInodeId, start.imageId, start.image, start.offsetSectors, start.inode, EXTRACTION_INTERRUPTED, nowIso()).lastInsertRowid,
+      .prepare(`INSERT INTO extractions (image_inode_id, image_id, image, offset_sectors, inode, complete, note, started_at, image_size, image_mtime_ns, image_ctime_ns)
+        VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`)
+      .run(start.imageInodeId, start.imageId, start.image, start.offsetSectors, start.inode, EXTRACTION_INTERRUPTED, nowIso(),
+        start.imageStamp?.size ?? null, start.imageStamp === null ? null : String(start.imageStamp.mtimeNs), start.imageStamp === null ? null : String(start.imageStamp.ctimeNs)).lastInsertRowid,
   );
 }
 

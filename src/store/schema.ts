@@ -367,4 +367,12 @@ UPDATE extractions SET image_id = (SELECT f.image_id FROM image_inodes n JOIN im
   WHERE image_inode_id IS NOT NULL;
 ALTER TABLE image_inodes ADD COLUMN last_name_type TEXT;`,
   },
+  {
+    version: 13,
+    name: 'extractions.image_size, image_mtime_ns, image_ctime_ns: the image file as it was copied, so that a scan made later of that very content is the copy\'s scan (a copy by number made before it joins its finding)',
+    // Rows made before it did not keep the image's stamp: NULL, never matched with a later scan.
+    sql: `ALTER TABLE extractions ADD COLUMN image_size INTEGER;
+ALTER TABLE extractions ADD COLUMN image_mtime_ns TEXT;
+ALTER TABLE extractions ADD COLUMN image_ctime_ns TEXT;`,
+  },
 ];
