@@ -240,7 +240,7 @@ test('snapshot --json: a program taken from outside PATH (lsof) is in its `warni
   assert.deepEqual((JSON.parse(result.stdout) as { warnings: string[] }).warnings, said);
 });
 
-test('a program run() started dies with unlinked: SIGKILL of unlinked (the OOM killer) kills it within a second; its commands row names the program itself, not setpriv', async (t) => {
+test('a program run() started dies with unlinked: SIGKILL of unlinked (the OOM killer) kills it within a second; its commands row names the program itself, not setpriv, and one whose output goes into the case (recordFromStart) has its row from before its spawn, not ended', async (t) => {
   const dir = makeTempDir('pdeath');
   const script = path.join(dir, 'runs-dd.mjs');
   const runModule = pathToFileURL(path.join(repoRoot, 'dist', 'src', 'exec', 'run.js')).href;
@@ -249,8 +249,14 @@ import { run } from ${JSON.stringify(runModule)};
 const records = [];
 await run('dd', ['if=/dev/zero', 'of=/dev/null', 'count=1', 'status=none'], { timeoutMs: 10000, recorder: (record) => records.push(record) });
 process.stdout.write(JSON.stringify(records[0]) + '\\n');
-// Runs until it is killed: reading zeros a byte at a time.
-await run('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=1', 'status=none'], { timeoutMs: 600000, recorder: null });
+// Runs until it is killed: reading zeros a byte at a time. Its row is written as it starts (as a copy's dd into recovered/ is), and never completed.
+const recorder = Object.assign((record) => process.stdout.write(JSON.stringify({ ended: record }) + '\\n'), {
+  start: (started) => {
+    process.stdout.write(JSON.stringify({ started }) + '\\n');
+    return (record) => process.stdout.write(JSON.stringify({ ended: record }) + '\\n');
+  },
+});
+await run('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=1', 'status=none'], { timeoutMs: 600000, recorder, recordFromStart: true });
 `);
   const parent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
   let dd: number | undefined;
@@ -259,6 +265,8 @@ await run('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=1', 'status=none'], { timeo
     if (dd !== undefined && alive(dd)) process.kill(dd, 'SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  let printed = '';
+  parent.stdout.on('data', (data: Buffer) => (printed += data.toString()));
   const record = JSON.parse(await firstLine(parent)) as CommandRecord;
   assert.equal(record.program, 'dd');
   assert.equal(record.path, execFileSync('sh', ['-c', 'command -v dd'], { encoding: 'utf8' }).trim());
@@ -268,10 +276,19 @@ await run('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=1', 'status=none'], { timeo
   const ddOf = (): number | undefined => fs.readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number)
     .find((kid) => fs.readFileSync(`/proc/${kid}/cmdline`, 'latin1') === 'dd\0if=/dev/zero\0of=/dev/null\0bs=1\0status=none\0' || fs.readFileSync(`/proc/${kid}/cmdline`, 'latin1').endsWith('/dd\0if=/dev/zero\0of=/dev/null\0bs=1\0status=none\0'));
   await waitFor(() => (dd = ddOf()) !== undefined, 10_000, 'dd running');
+  // Written before dd was spawned: program, path, argv, start; no exit code nor end (CommandStart).
+  await waitFor(() => printed.split('\n').length > 2, 5000, 'the row of the running dd');
+  const started = JSON.parse(printed.split('\n')[1] ?? '') as { started?: Record<string, unknown> };
+  assert.deepEqual(Object.keys(started.started ?? {}).sort(), ['argv', 'path', 'program', 'startedAt', 'version']);
+  assert.deepEqual([started.started?.['program'], started.started?.['path'], started.started?.['argv']], ['dd', record.path, ['if=/dev/zero', 'of=/dev/null', 'bs=1', 'status=none']]);
+  // dd's version was known by then (the first dd's lookup): the row carries it from the start.
+  assert.equal(started.started?.['version'], record.version);
   parent.kill('SIGKILL');
   const killedAt = Date.now();
   await waitFor(() => !alive(dd!) || Date.now() - killedAt > 1000, 2000);
   assert.equal(alive(dd!), false, `dd (pid ${dd}) still runs ${Date.now() - killedAt} ms after unlinked was killed`);
+  await new Promise((resolve) => (parent.stdout.closed ? resolve(null) : parent.stdout.once('close', resolve)));
+  assert.equal(printed.split('\n').length, 3, `no end recorded: unlinked was killed while dd ran: ${printed}`);
 });
 
 /** Running (not gone, nor a zombie waiting to be reaped). */

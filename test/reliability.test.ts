@@ -508,3 +508,76 @@ test('SIGTERM while a scan\'s debugfs runs: nothing stored, said so, exit 1, and
   t.after(() => db.close());
   assert.equal((db.prepare('SELECT count(*) AS n FROM images').get() as { n: number }).n, 0);
 });
+
+/** The pid of a running child of `parent` whose program is `program` (its executable's base name), if any. */
+function childRunning(parent: number, program: string): number | undefined {
+  try {
+    return fs.readFileSync(`/proc/${parent}/task/${parent}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number)
+      .find((kid) => path.basename(fs.readFileSync(`/proc/${kid}/cmdline`, 'latin1').split('\0')[0] ?? '') === program);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Running: not gone, nor a zombie waiting to be reaped. */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /s.test(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return false;
+  }
+}
+
+test('image extract stopped mid-copy (SIGTERM, then SIGKILL as the OOM killer kills): the icat copying has its commands row from its start on, not ended; the extraction\'s row and partial file stay, and SIGTERM\'s line says so (root)', async (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'extract-killed');
+  // A 4 GiB file of one data block on an 8 GiB ext4 (a sparse image file, never mounted): icat reads its holes out as zeros for seconds.
+  const image = path.join(dir, 'holes.img');
+  fs.writeFileSync(path.join(dir, 'one.src'), 'x');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 8 * 2 ** 30);
+  execFileSync('mkfs.ext4', ['-q', '-F', '-O', '^has_journal', '-E', 'lazy_itable_init=1', image], { stdio: 'ignore' });
+  execFileSync('debugfs', ['-w', '-f', '-', image], { input: `write ${path.join(dir, 'one.src')} big\nset_inode_field <12> size 0x100000000\n`, stdio: ['pipe', 'ignore', 'ignore'] });
+  const stopDuringIcat = async (signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string }> => {
+    const child = spawn(process.execPath, [cliPath, '--case', caseDir, 'image', 'extract', image, '--inode', '12', '-q'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    t.after(() => child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    let icat: number | undefined;
+    await waitFor(() => (icat = childRunning(child.pid ?? 0, 'icat')) !== undefined || child.exitCode !== null, 60_000, 'icat running');
+    assert.ok(icat !== undefined, `the extract ended before icat was seen: ${stderr}`);
+    child.kill(signal);
+    const code = await closed;
+    // Killed with unlinked (its parent-death signal): nothing goes on writing into extracted/.
+    await waitFor(() => !running(icat ?? 0), 2000, `icat (pid ${icat}) gone after unlinked was stopped`);
+    return { code, stderr };
+  };
+  const db = (): Database.Database => new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const copied = (): Array<{ program: string; argv: string; exit_code: number | null; error: string | null; finished_at: string | null }> => {
+    const open = db();
+    try {
+      return open.prepare(`SELECT program, argv, exit_code, error, finished_at FROM commands WHERE program = 'icat' ORDER BY id`).all() as ReturnType<typeof copied>;
+    } finally {
+      open.close();
+    }
+  };
+  const notEnded = { program: 'icat', argv: JSON.stringify([image, '12']), exit_code: null, finished_at: null,
+    error: 'not ended: still running, or unlinked was killed while it ran (the program was killed with it), and what it wrote is partial' };
+
+  const term = await stopDuringIcat('SIGTERM');
+  assert.equal(term.code, 1);
+  assert.equal(term.stderr, 'unlinked: interrupted by SIGTERM; the copy of inode 12 under way is not finished: its row in extractions stays, saying "interrupted: the copy did not finish", ' +
+    'as do the partial file it names in extracted/ (not in SHA256SUMS) and the row in commands of the program copying it, if the copy had begun; no copy or scan of this run was finished before it\n');
+  assert.deepEqual(copied(), [notEnded]);
+  const killed = await stopDuringIcat('SIGKILL');
+  assert.deepEqual([killed.code, killed.stderr], [null, '']);
+  assert.deepEqual(copied(), [notEnded, notEnded]);
+  // Each partial file is named by its extraction's row, marked interrupted; none is in SHA256SUMS.
+  const open = db();
+  const rows = open.prepare('SELECT output, complete, note FROM extractions ORDER BY id').all() as Array<{ output: string | null; complete: number; note: string }>;
+  open.close();
+  assert.deepEqual(rows.map((row) => [row.output === null ? null : path.relative(caseDir, row.output), row.complete, row.note]), [
+    ['extracted/holes.img-0-12', 0, 'interrupted: the copy did not finish'], ['extracted/holes.img-0-12.2', 0, 'interrupted: the copy did not finish'],
+  ]);
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')).sort(), ['holes.img-0-12', 'holes.img-0-12.2']);
+});

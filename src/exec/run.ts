@@ -47,8 +47,19 @@ export interface CommandRecord {
   finishedAt: string;
 }
 
-/** Where run() reports each command; the store implements it (exec never imports the store). */
-export type CommandRecorder = (record: CommandRecord) => void;
+/** A command as it starts: no exit code, no end yet; its version if already known. */
+export type CommandStart = Omit<CommandRecord, 'exitCode' | 'error' | 'finishedAt'>;
+
+/**
+ * Where run() reports each command, as it ends; the store implements it (exec never imports the
+ * store). `start`, where the store has it, writes the row as the program starts and returns what
+ * completes that row as it ends: run() uses it for a program that writes into the case
+ * (RunOptions.recordFromStart), so a kill of unlinked mid-copy still leaves its provenance.
+ */
+export interface CommandRecorder {
+  (record: CommandRecord): void;
+  start?: (started: CommandStart) => (record: CommandRecord) => void;
+}
 
 export interface RunOptions {
   timeoutMs: number;
@@ -88,6 +99,12 @@ export interface RunOptions {
    * consume is not counted.
    */
   streamStdout?: { consume(chunk: Buffer): Promise<void>; stallMs: number };
+  /**
+   * Its output goes into the case (icat, debugfs dump, dd): its commands row is written before it is
+   * spawned (recorder.start), exit code and end empty until it ends, so a file it leaves half-written
+   * when unlinked is killed (SIGKILL, the OOM killer) has its provenance. Others are recorded as they end.
+   */
+  recordFromStart?: boolean;
 }
 
 export interface RunResult {
@@ -161,6 +178,8 @@ export async function prepareToRun(): Promise<Execa> {
 
 const resolved = new Map<string, string | null>();
 const versionLookups = new Map<string, Promise<string | null>>();
+/** The answers of versionLookups once they came: a row written as its program starts carries the version when it is known by then. */
+const versionsKnown = new Map<string, string | null>();
 
 export function resolveProgram(program: string): string | null {
   const cached = resolved.get(program);
@@ -218,6 +237,7 @@ export function toolVersion(tool: ToolName): Promise<string | null> {
     lookup = askVersion(tool, programPath);
     versionLookups.set(key, lookup);
   }
+  void lookup.then((version) => versionsKnown.set(key, version));
   return lookup;
 }
 
@@ -293,6 +313,10 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
   const fromBanner = versionFromBanner(tool, programPath);
   let stderrSeen = '';
   const wrapper = deathSignalWrapperFound !== undefined ? deathSignalWrapperFound : await findDeathSignalWrapper(execa);
+  // Written before the spawn: a program that runs always has its row (a row that cannot be written starts nothing).
+  const ended = options.recordFromStart === true && options.recorder?.start !== undefined
+    ? options.recorder.start({ program: tool, path: programPath, version: versionsKnown.get(versionKey(tool, programPath)) ?? null, argv: [...args], startedAt })
+    : options.recorder;
   try {
     // The commands row records the program itself (program, path, argv), not setpriv.
     const [file, argv] = wrapper === null ? [programPath, [...args]] : [wrapper, ['--pdeathsig', 'KILL', '--', programPath, ...args]];
@@ -397,7 +421,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
     // When the program ended, not when its version check did (which may take until versionLimits give it up).
     const finishedAt = new Date().toISOString();
     fromBanner?.(stderrSeen);
-    options.recorder?.({
+    ended?.({
       program: tool,
       path: programPath,
       version: await (versionLookup ?? toolVersion(tool)),

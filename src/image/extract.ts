@@ -125,7 +125,9 @@ export async function extractInodes(
   try {
     let extracted = 0;
     for (const { target, index } of order) {
-      beginStep(`the copy of inode ${target.inode} under way is not finished: its row in extractions says "${EXTRACTION_INTERRUPTED}"`);
+      // Its rows stay: the extraction's (marked interrupted, naming the partial file it wrote, if any) and the copying program's in commands.
+      beginStep(`the copy of inode ${target.inode} under way is not finished: its row in extractions stays, saying "${EXTRACTION_INTERRUPTED}", as do the partial file it names ` +
+        'in extracted/ (not in SHA256SUMS) and the row in commands of the program copying it, if the copy had begun', 'no copy or scan of this run was finished before it');
       const id = startExtraction(db, { imageInodeId: target.imageInodeId, imageId: target.imageId, image: source.path, offsetSectors: target.offsetSectors, inode: target.inode, imageStamp });
       const outcome = await extractOne({ source, outputDir, recorder, hasher, guard, onFile: (file) => extractionOutput(db, id, file), onSlow: events.onSlow }, target)
         .catch((error: unknown) => {

@@ -989,6 +989,7 @@ class ChildReader implements ItemReader {
         env: C_LOCALE,
         abandonAfterMs: ABANDON_AFTER_MS,
         streamStdout: { consume: (chunk) => sink.consume(chunk), stallMs: this.stallMs },
+        recordFromStart: true,
       });
     } catch (error) {
       await sink.end().catch(() => undefined); // what arrived before the failure is kept, as far as it can be

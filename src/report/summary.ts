@@ -96,7 +96,7 @@ export function caseSummary(db: Db): CaseSummary {
     // (by device for a file system without UUID, a clone's items left out) applied once, there.
     correlated: (db.prepare(`${shown} SELECT count(*) AS n FROM image_inodes n ${SHOWN_INODES.join} WHERE ${SHOWN_INODES.where} AND n.id IN (SELECT value FROM json_each(?))`)
       .get(scans, JSON.stringify(correlate(db).map((match) => match.image_inode_id))) as { n: number }).n,
-    // In the order they started (a row is written when its command ends: tools run side by side).
+    // In the order they started (tools run side by side; most rows are written as their command ends).
     commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at, finished_at FROM commands ORDER BY started_at, id`).all() as CaseSummary['commands'],
     imageList: (db.prepare(`SELECT path, is_device, size, sha256, sha256_after, scanned_at FROM images ORDER BY id`).all() as Array<CaseSummary['imageList'][number] & { path: string }>)
       .map((image) => ({ ...image, path: displayText(image.path) })),

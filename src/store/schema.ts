@@ -375,4 +375,24 @@ ALTER TABLE image_inodes ADD COLUMN last_name_type TEXT;`,
 ALTER TABLE extractions ADD COLUMN image_mtime_ns TEXT;
 ALTER TABLE extractions ADD COLUMN image_ctime_ns TEXT;`,
   },
+  {
+    version: 14,
+    name: 'commands.finished_at may be NULL: the row of a program whose output goes into the case (icat, debugfs dump, dd) is written as it starts, and ends empty when unlinked was killed while it ran',
+    // SQLite cannot drop a NOT NULL: the table is made again, its rows and ids kept.
+    sql: `CREATE TABLE commands_new (
+  id INTEGER PRIMARY KEY,
+  program TEXT NOT NULL,
+  path TEXT,
+  version TEXT,
+  argv TEXT NOT NULL,
+  exit_code INTEGER,
+  error TEXT,
+  started_at TEXT NOT NULL,
+  finished_at TEXT
+);
+INSERT INTO commands_new (id, program, path, version, argv, exit_code, error, started_at, finished_at)
+  SELECT id, program, path, version, argv, exit_code, error, started_at, finished_at FROM commands;
+DROP TABLE commands;
+ALTER TABLE commands_new RENAME TO commands;`,
+  },
 ];

@@ -152,7 +152,7 @@ export async function debugfsCatToStream(
   await withScratch(workDir, async (dir) => {
     await run('debugfs', ['-c', '-n', '-R', `cat <${inode}>`, device(image, offsetSectors, dir)], {
       ...inScratch(dir),
-      timeoutMs: copyTimeoutMs(sizeBytes), recorder, streamStdout: { consume, stallMs: STREAM_STALL_MS }, complaintOf,
+      timeoutMs: copyTimeoutMs(sizeBytes), recorder, streamStdout: { consume, stallMs: STREAM_STALL_MS }, complaintOf, recordFromStart: true,
     });
   });
 }
@@ -225,7 +225,9 @@ export async function debugfsDump(image: string, offsetSectors: number, inode: n
   await withScratch(workDir, async (dir) => {
     const written = path.join(dir, DUMP_NAME);
     try {
-      await run('debugfs', ['-c', '-n', '-R', `dump <${inode}> ${DUMP_NAME}`, device(image, offsetSectors, dir)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder, complaintOf, ...inScratch(dir) });
+      await run('debugfs', ['-c', '-n', '-R', `dump <${inode}> ${DUMP_NAME}`, device(image, offsetSectors, dir)], {
+        timeoutMs: copyTimeoutMs(sizeBytes), recorder, complaintOf, recordFromStart: true, ...inScratch(dir),
+      });
     } finally {
       // What it wrote is the caller's to judge, complaint or not.
       if (fs.existsSync(written)) fs.renameSync(written, output);

@@ -5,14 +5,16 @@ import { run, type CommandRecorder } from '../exec/run.js';
 import { SHORT_TIMEOUT_MS, STREAM_STALL_MS, copyTimeoutMs, offsetArgs } from './limits.js';
 
 export async function icatToFd(image: string, offsetSectors: number, inode: number, outputFd: number, sizeBytes: number | null, recorder: CommandRecorder): Promise<void> {
-  await run('icat', [...offsetArgs(offsetSectors), image, String(inode)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder, stdoutFd: outputFd });
+  await run('icat', [...offsetArgs(offsetSectors), image, String(inode)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder, stdoutFd: outputFd, recordFromStart: true });
 }
 
 /** The content handed to `consume` chunk by chunk, the next read when the last is consumed (the caller writes holes as holes). */
 export async function icatToStream(
   image: string, offsetSectors: number, inode: number, consume: (chunk: Buffer) => Promise<void>, sizeBytes: number | null, recorder: CommandRecorder,
 ): Promise<void> {
-  await run('icat', [...offsetArgs(offsetSectors), image, String(inode)], { timeoutMs: copyTimeoutMs(sizeBytes), recorder, streamStdout: { consume, stallMs: STREAM_STALL_MS } });
+  await run('icat', [...offsetArgs(offsetSectors), image, String(inode)], {
+    timeoutMs: copyTimeoutMs(sizeBytes), recorder, streamStdout: { consume, stallMs: STREAM_STALL_MS }, recordFromStart: true,
+  });
 }
 
 /** A small inode (the orphan file: a few blocks) read into memory, refused above maxBytes. */

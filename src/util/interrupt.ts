@@ -96,6 +96,8 @@ export function runSignalExitHooks(): void {
 /** What this run stored, in order (a key names a line that later commits of its kind replace: "3 inodes extracted"). */
 const storedSteps = new Map<string, string>();
 let stepUnderWay: string | null = null;
+/** What a stop says of the run before the step under way when it stored nothing: see beginStep. */
+let nothingBefore: string | null = null;
 /** A program unlinked ran was killed by a signal unlinked did not send (exec/run.ts): the run is interrupted. */
 let toolKilled: string | null = null;
 let resultStored = false;
@@ -108,9 +110,15 @@ export function setSignalHandler(handler: (signal: NodeJS.Signals) => void): voi
   redispatch = handler;
 }
 
-/** The step now under way, as a stop's message says what becomes of it: "the snapshot under way is not stored (rolled back)". */
-export function beginStep(leftUndone: string): void {
+/**
+ * The step now under way, as a stop's message says what becomes of it: "the snapshot under way is not
+ * stored (rolled back)". A step that leaves rows of its own in the case (an extraction's row marked
+ * interrupted) gives `nothingBefore`, what is said when nothing was stored before it, instead of
+ * "nothing of this run is in the case".
+ */
+export function beginStep(leftUndone: string, nothingStoredBefore: string | null = null): void {
   stepUnderWay = leftUndone;
+  nothingBefore = nothingStoredBefore;
 }
 
 /** Told by run(): a program was killed by a SIGINT, SIGTERM or SIGHUP unlinked did not send. */
@@ -159,6 +167,7 @@ export function stepStored(what: string, last: boolean, key: string = what): voi
   storedSteps.delete(key);
   storedSteps.set(key, what);
   stepUnderWay = null;
+  nothingBefore = null;
   if (last) resultStored = true;
 }
 
@@ -184,7 +193,7 @@ export function signalAfterResult(signal: NodeJS.Signals): string | null {
 
 /** What a stop at once leaves: the step under way not stored, and what was stored before it. */
 export function interruptedOutcome(): string {
-  const before = storedSteps.size === 0 ? 'nothing of this run is in the case' : `stored before it: ${[...storedSteps.values()].join(', ')}`;
+  const before = storedSteps.size === 0 ? (nothingBefore ?? 'nothing of this run is in the case') : `stored before it: ${[...storedSteps.values()].join(', ')}`;
   if (stepUnderWay === null) {
     const stored = storedSteps.size === 0 ? '' : ` (this run stored ${[...storedSteps.values()].join(', ')})`;
     return `every finished step is in the case database${stored}, an unfinished snapshot or copy is not counted`;
