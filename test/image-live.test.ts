@@ -257,7 +257,8 @@ test('a file system without UUID (tune2fs -U clear) has none (null), never the n
   const old = new Database(path.join(caseDir, 'case.sqlite'));
   old.exec(`UPDATE items SET fs_uuid = '00000000-0000-0000-0000-000000000000'; UPDATE mounts SET fs_uuid = '00000000-0000-0000-0000-000000000000' WHERE dev = '${dev}';
     UPDATE image_filesystems SET fs_uuid = '00000000-0000-0000-0000-000000000000'; ALTER TABLE image_inodes DROP COLUMN note;
-    ALTER TABLE image_inodes DROP COLUMN last_name_type; ALTER TABLE extractions DROP COLUMN image_id`);
+    ALTER TABLE image_inodes DROP COLUMN last_name_type; ALTER TABLE extractions DROP COLUMN image_id; ALTER TABLE extractions DROP COLUMN image_size;
+    ALTER TABLE extractions DROP COLUMN image_mtime_ns; ALTER TABLE extractions DROP COLUMN image_ctime_ns`);
   // As an older unlinked compared the unrelated image's copy with the item, through the nil UUID.
   old.prepare("UPDATE extractions SET live_item_id = ?, live_sha256_match = 0, note = 'DIFFERS from the /proc copy of item ' || ? WHERE image = ?").run(itemId, String(itemId), other);
   old.pragma('user_version = 9');

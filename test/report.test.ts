@@ -735,10 +735,12 @@ test('a case an older unlinked made (schema 7), on read-only media, is brought u
   fs.mkdirSync(archived);
   buildReportCase(caseDir).close();
   const expected = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout;
-  // What schema 7 was: migrations 8, 9, 11 and 12 added image_filesystems.partial and device, image_inodes.note and last_name_type, and extractions.image_id.
+  // What schema 7 was: migrations 8, 9, 11, 12 and 13 added image_filesystems.partial and device, image_inodes.note and last_name_type, and extractions.image_id
+  // and the image's stamp (14 only lets commands.finished_at be NULL).
   const db = new Database(path.join(caseDir, 'case.sqlite'));
   db.exec(`ALTER TABLE image_filesystems DROP COLUMN partial; ALTER TABLE image_filesystems DROP COLUMN device; ALTER TABLE image_inodes DROP COLUMN note;
-    ALTER TABLE image_inodes DROP COLUMN last_name_type; ALTER TABLE extractions DROP COLUMN image_id`);
+    ALTER TABLE image_inodes DROP COLUMN last_name_type; ALTER TABLE extractions DROP COLUMN image_id; ALTER TABLE extractions DROP COLUMN image_size;
+    ALTER TABLE extractions DROP COLUMN image_mtime_ns; ALTER TABLE extractions DROP COLUMN image_ctime_ns`);
   db.pragma('user_version = 7');
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();

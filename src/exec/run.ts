@@ -313,10 +313,16 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
   const fromBanner = versionFromBanner(tool, programPath);
   let stderrSeen = '';
   const wrapper = deathSignalWrapperFound !== undefined ? deathSignalWrapperFound : await findDeathSignalWrapper(execa);
-  // Written before the spawn: a program that runs always has its row (a row that cannot be written starts nothing).
-  const ended = options.recordFromStart === true && options.recorder?.start !== undefined
-    ? options.recorder.start({ program: tool, path: programPath, version: versionsKnown.get(versionKey(tool, programPath)) ?? null, argv: [...args], startedAt })
-    : options.recorder;
+  let ended: ((record: CommandRecord) => void) | null = options.recorder;
+  if (options.recordFromStart === true && options.recorder?.start !== undefined) {
+    // Written before the spawn: a program that runs always has its row (a row that cannot be written starts nothing).
+    try {
+      ended = options.recorder.start({ program: tool, path: programPath, version: versionsKnown.get(versionKey(tool, programPath)) ?? null, argv: [...args], startedAt });
+    } catch (error) {
+      fromBanner?.(''); // nothing ran: a version lookup waiting for this run's banner asks on its own
+      throw error;
+    }
+  }
   try {
     // The commands row records the program itself (program, path, argv), not setpriv.
     const [file, argv] = wrapper === null ? [programPath, [...args]] : [wrapper, ['--pdeathsig', 'KILL', '--', programPath, ...args]];
