@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { openCase } from '../src/store/db.js';
 import { jsonText } from '../src/util/u64.js';
 import { writeLsofCapture } from './bench/lsofImport.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
+import { waitFor } from './helpers/wait.js';
 
 const fixture = (name: string) => path.join(fixturesDir, 'lsof', name);
 
@@ -532,3 +533,29 @@ test('lsof import: a header or p field cut before its newline is said cut off (n
 function pickImport(summary: Record<string, unknown>): Record<string, unknown> {
   return { unreadable_lines: summary['unreadable_lines'], warnings: summary['warnings'] };
 }
+
+test('list (text and --json, --all) into a file stops on a Ctrl-C within a moment, with the line that says so, exit 1 (written synchronously, it never gave node a turn to handle the signal: 3 Ctrl-Cs ignored, exit 0)', async (t) => {
+  const caseDir = makeTempDir('lsof-import-list-signal', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  const capture = path.join(caseDir, 'all-deleted.F0.txt');
+  // 200,000 items: about 70 MB of JSON, seconds to print.
+  writeLsofCapture(capture, 222_223, { allDeleted: true });
+  assert.equal(runCli(caseDir, ['lsof', 'import', capture, '-q']).code, 0);
+  for (const args of [['list', '--all', '--json'], ['list', '--all'], ['list', '--json']]) {
+    const out = path.join(caseDir, 'list.out');
+    const fd = fs.openSync(out, 'w');
+    const child = spawn(process.execPath, [cliPath, '--case', caseDir, ...args], { stdio: ['ignore', fd, 'pipe'] });
+    fs.closeSync(fd);
+    t.after(() => child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor(() => fs.statSync(out).size > 0, 20_000, `${args.join(' ')} began printing`);
+    child.kill('SIGINT');
+    const signalled = Date.now();
+    assert.equal(await exited, 1, `${args.join(' ')}: ${stderr}`);
+    const tookMs = Date.now() - signalled;
+    assert.ok(tookMs < 3000, `${args.join(' ')}: stopped ${tookMs} ms after the Ctrl-C`);
+    assert.ok(stderr.endsWith('unlinked: interrupted by SIGINT; the list on stdout is cut short; nothing of this run is in the case\n'), stderr);
+  }
+});

@@ -5,6 +5,7 @@ import { eachItem, itemJson, latestSnapshotId, snapshotExists } from '../store/i
 import { unreadSaid, type UnreadCounts } from '../store/snapshots.js';
 import { displayBytes, displayText } from '../util/bytes.js';
 import { jsonArrayLine } from '../report/stream.js';
+import { beginStep } from '../util/interrupt.js';
 
 export interface ListCommandOptions {
   snapshot?: number;
@@ -29,7 +30,9 @@ export async function listCommand(ctx: CommandContext, options: ListCommandOptio
       if (options.all === true) ctx.info(`snapshot ${snapshot.id}: ${snapshot.source === 'proc' ? 'live /proc walk' : 'lsof import'} of ${displayText(snapshot.host) ?? '?'} at ${snapshot.started_at}`);
       for (const said of unreadSaid(snapshot)) ctx.warn(`snapshot ${snapshot.id}: ${said}`);
     }
-    // Printed as SQLite reads the rows, a piece at a time: a million items are no single string.
+    // Printed as SQLite reads the rows, a piece at a time: a million items are no single string. A
+    // signal meanwhile stops it (between two pieces) and says so.
+    beginStep('the list on stdout is cut short');
     if (ctx.json) {
       await ctx.outPieces(jsonArrayLine((function* () {
         for (const row of eachItem(kase.db, snapshotId)) yield itemJson(row);
