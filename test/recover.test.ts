@@ -12,7 +12,8 @@ import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { cliPath } from './helpers/paths.js';
 import { json, runCli, runCliAsync, startCli } from './helpers/cli.js';
 import type { ItemRow, LiveItemJson } from '../src/store/items.js';
-import { recoverItems, type RecoveredJson } from '../src/recover/recover.js';
+import { NOT_REACHED, recoverItems, type RecoveredJson } from '../src/recover/recover.js';
+import { chunkBuffers } from '../src/recover/copy.js';
 import { openCase, type Db } from '../src/store/db.js';
 import { getItems, listItems } from '../src/store/items.js';
 import { relinkItem } from '../src/recover/relink.js';
@@ -783,7 +784,7 @@ test('an item whose process has exited is said to be so, first: not refused as o
   assert.doesNotMatch(recovered.stderr, /force-same-fs|same file system/);
   const kase = openCase(caseDir, { create: false });
   try {
-    const skipped = await recoverItems(kase.db, listItems(kase.db, 1), { outputDir: kase.paths.recovered, follow: false, followTimeoutS: null, sameFs: 'skip' });
+    const skipped = await recoverItems(kase.db, listItems(kase.db, 1).map((item) => item.id), { outputDir: kase.paths.recovered, follow: false, followTimeoutS: null, sameFs: 'skip' });
     assert.deepEqual(skipped.map((copy) => [copy.item_id, copy.output, copy.note]), [[1, null, exited]]);
   } finally {
     kase.close();
@@ -2073,7 +2074,7 @@ async function recoverWhileChanging(
   const kase = openCase(caseDir, { create: false });
   try {
     const seen = new Set<number>();
-    const copies = recoverItems(kase.db, listItems(kase.db, 1), {
+    const copies = recoverItems(kase.db, listItems(kase.db, 1).map((item) => item.id), {
       outputDir: kase.paths.recovered, ...follow, sameFs: 'refuse',
       onProgress: (item, bytes) => {
         if (bytes < at || seen.has(item.id)) return;
@@ -2286,3 +2287,83 @@ function forkedChild(t: TestContext, pid: number): string {
   });
   return child;
 }
+
+/** A holder of `count` deleted files of 10 bytes each ('0123456789'), in its own temp directory: many small items. */
+const MANY_SMALL_FILES = `
+import os, sys, time, resource
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+fds = []
+for n in range(int(sys.argv[2])):
+    name = os.path.join(sys.argv[1], 'f%d' % n)
+    fd = os.open(name, os.O_CREAT | os.O_RDWR, 0o600)
+    os.write(fd, b'0123456789')
+    os.unlink(name)
+    fds.append(fd)
+print(os.getpid(), flush=True)
+time.sleep(600)
+`;
+
+test('recover of 300 small files makes a ring of copy buffers at most, not one per copy (each made 16 MiB: the GC made 12,500 items take 41 s of CPU)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'recover-many-small', MANY_SMALL_FILES, ['300']);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const kase = openCase(caseDir, { create: false });
+  t.after(() => kase.close());
+  const ids = listItems(kase.db, 1).map((item) => item.id);
+  assert.equal(ids.length, 300);
+  const madeBefore = chunkBuffers.made;
+  const recovered = await recoverItems(kase.db, ids, { outputDir: kase.paths.recovered, follow: false, followTimeoutS: null, sameFs: 'refuse' });
+  assert.deepEqual([recovered.length, recovered.filter((copy) => copy.complete && copy.bytes === 10 && copy.sha256 === sha256(Buffer.from('0123456789'))).length], [300, 300]);
+  // A copy of a 10-byte file uses two (its read, and the read that finds the end), taken from those the copies before gave back.
+  assert.ok(chunkBuffers.made - madeBefore <= 4, `${chunkBuffers.made - madeBefore} buffers made`);
+});
+
+test('a first Ctrl-C during a recover of 19,000 items: the items whose turn had not come are recorded in one go and said in ONE line with their count; the JSON lists each; a second Ctrl-C stops at once, exit 1', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'recover-stop-many', MANY_SMALL_FILES, ['19000']);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const pristine = `${caseDir}.pristine`;
+  fs.cpSync(caseDir, pristine, { recursive: true });
+  t.after(() => fs.rmSync(pristine, { recursive: true, force: true }));
+  const recovered = path.join(caseDir, 'recovered');
+  const started = async (): Promise<ReturnType<typeof startCli>> => {
+    const recover = startCli(caseDir, ['recover', '--json']);
+    t.after(() => recover.child.kill('SIGKILL'));
+    await waitFor(() => fs.existsSync(recovered) && fs.readdirSync(recovered).length > 20, 20_000, 'the copies began');
+    return recover;
+  };
+
+  const once = await started();
+  once.child.kill('SIGINT');
+  assert.equal(await once.exited, 3, once.stderr);
+  const copies = JSON.parse(once.stdout) as RecoveredJson[];
+  assert.equal(copies.length, 19_000);
+  const notReached = copies.filter((copy) => copy.note === NOT_REACHED);
+  assert.ok(notReached.length > 0 && notReached.every((copy) => copy.output === null && copy.bytes === 0 && !copy.complete), JSON.stringify(notReached[0]));
+  const lines = once.stderr.split('\n').filter((line) => line !== '');
+  assert.equal(lines[0], 'unlinked: SIGINT while copying: the copy under way ends with what it holds now, hashed and recorded (not complete), the items after it are not copied; Ctrl-C again stops at once');
+  // Smallest first, then by id: the items not reached are the last ids, one range.
+  const ids = notReached.map((copy) => copy.item_id);
+  const count = notReached.length.toLocaleString('en-US');
+  assert.ok(lines.includes(`warning: ${count} items not copied: interrupted before their turn (a Ctrl-C, SIGTERM or SIGHUP stopped the copies) (items ${Math.min(...ids)}-${Math.max(...ids)}: each is recorded in the case)`), once.stderr);
+  // The copy under way may be said on a line of its own; nothing else per item.
+  assert.ok(lines.length <= 4, once.stderr);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  assert.equal(db.prepare(`SELECT count(*) FROM recoveries WHERE note = ? AND finished_at IS NOT NULL AND output IS NULL`).pluck().get(NOT_REACHED), notReached.length);
+  db.close();
+
+  // Again from the snapshot alone: a second Ctrl-C right after the first stops at once.
+  fs.rmSync(caseDir, { recursive: true });
+  fs.cpSync(pristine, caseDir, { recursive: true });
+  const twice = await started();
+  twice.child.kill('SIGINT');
+  const signalled = Date.now();
+  // The second once the first was taken (said), while the items not reached are recorded.
+  await waitFor(() => twice.stderr.includes('Ctrl-C again stops at once'), 5000, 'the first Ctrl-C taken');
+  twice.child.kill('SIGINT');
+  assert.equal(await twice.exited, 1, twice.stderr);
+  const tookMs = Date.now() - signalled;
+  assert.ok(tookMs < 3000, `stopped ${tookMs} ms after the first Ctrl-C`);
+  assert.match(twice.stderr, /^unlinked: SIGINT while copying: .*; Ctrl-C again stops at once\n/);
+  assert.match(twice.stderr, /\nunlinked: interrupted by SIGINT; every finished step is in the case database, an unfinished snapshot or copy is not counted\n$/);
+  assert.doesNotMatch(twice.stderr, /before its turn/);
+});

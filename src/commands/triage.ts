@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
-import { openCase } from '../store/db.js';
+import { openCase, type Db } from '../store/db.js';
 import { listItems, type ItemRow } from '../store/items.js';
 import { takeSnapshot } from '../proc/snapshot.js';
 import { readProcView } from '../proc/procView.js';
@@ -12,7 +12,7 @@ import { inMemory, orderByVolatility } from '../triage/order.js';
 import { writeReport } from '../report/registry.js';
 import { progressPrinter } from '../cli/progress.js';
 import { unreadableJson, unreadableWarnings } from './snapshot.js';
-import { holderLabel } from './recover.js';
+import { holderLabel, warnIncomplete } from './recover.js';
 import { sourcePath } from '../recover/custody.js';
 import { tryOr } from '../util/tryOr.js';
 import { beginStep, stepStored } from '../util/interrupt.js';
@@ -35,14 +35,10 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
   try {
     const snapshot = await takeSnapshot(kase, { view, lsof: options.lsof !== false });
     for (const warning of [...snapshot.warnings, ...unreadableWarnings(snapshot.counts, snapshot.unreadable)]) warn(warning);
-    const items = listItems(kase.db, snapshot.snapshotId);
     const tried = options.recover !== false;
+    const ordered = tried ? volatileFirst(kase.db, snapshot.snapshotId) : [];
     let recovered: RecoveredJson[] = [];
-    if (tried && items.length > 0) {
-      const states = new Map(
-        (kase.db.prepare(`SELECT pid, state FROM processes WHERE snapshot_id = ?`).all(snapshot.snapshotId) as Array<{ pid: number; state: string | null }>).map((row) => [row.pid, row.state]),
-      );
-      const ordered = orderByVolatility(items.map((item) => ({ ...item, fsType: item.fs_type, processState: states.get(item.pid) ?? null, allocated: allocatedBytes(item) })), memoryBytes()) as ItemRow[];
+    if (tried && ordered.length > 0) {
       // The reports of the snapshot first: a copy that takes very long (a file of holes), or a triage
       // stopped half-way, still leaves them. Written again when the copies are done.
       const stage = 'Written by triage before its copies. A triage that finishes writes this page again after them: if this line is still here, it stopped before ' +
@@ -88,7 +84,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     ctx.info(`triage of ${snapshot.counts.processesSeen} processes: ${snapshot.items} deleted-but-open items (${kinds})`);
     if (tried) ctx.info(`recovered ${complete.length} of ${recovered.length} completely into ${kase.paths.recovered}`);
-    for (const record of failed) warn(`item ${record.item_id} (${holderLabel(record)}): ${record.note ?? 'incomplete'}`);
+    warnIncomplete(failed, warn, (record) => record.note ?? 'incomplete');
     // The refusal for the case's own file system (recover.ts), not the other "it is on ..." reasons (a disk that cannot be told).
     const sameFs = failed.filter((record) => record.note?.includes('whose writes could overwrite its freed blocks') === true).length;
     if (sameFs > 0) {
@@ -144,6 +140,15 @@ async function tryReport(write: () => Promise<string>): Promise<{ path: string }
     if (error instanceof UnlinkedError && (error.code === 'BAD_INPUT' || error.code === 'CASE')) return error.message;
     throw error;
   }
+}
+
+/** The ids of the snapshot's items, the most fragile first (their rows are read again, one at a time, as the copies come to them). */
+function volatileFirst(db: Db, snapshotId: number): number[] {
+  const states = new Map(
+    (db.prepare(`SELECT pid, state FROM processes WHERE snapshot_id = ?`).all(snapshotId) as Array<{ pid: number; state: string | null }>).map((row) => [row.pid, row.state]),
+  );
+  const orderable = listItems(db, snapshotId).map((item) => ({ id: item.id, kind: item.kind, size: item.size, fsType: item.fs_type, processState: states.get(item.pid) ?? null, allocated: allocatedBytes(item) }));
+  return orderByVolatility(orderable, memoryBytes()).map((item) => item.id);
 }
 
 /** The data a file in memory holds now (st_blocks x 512) through its /proc link; null for any other file, or when it cannot be told. */

@@ -120,8 +120,23 @@ export function* eachItem(db: Db, snapshotId: number | null): Generator<ItemRow>
 }
 
 export function getItems(db: Db, ids: readonly number[]): ItemRow[] {
+  const load = itemLoader(db);
+  return ids.map(load).filter((row): row is ItemRow => row !== undefined);
+}
+
+/** Reads one item by its id (undefined: no such deleted item). */
+export function itemLoader(db: Db): (id: number) => ItemRow | undefined {
   const statement = db.prepare(`SELECT ${ITEM_COLUMNS} FROM deleted_items WHERE id = ?`);
-  return ids.map((id) => statement.get(id) as StoredItemRow | undefined).filter((row): row is StoredItemRow => row !== undefined).map(exactItem);
+  return (id) => {
+    const row = statement.get(id) as StoredItemRow | undefined;
+    return row === undefined ? undefined : exactItem(row);
+  };
+}
+
+/** A snapshot's items by id and size alone: what orders a recover, not their whole rows (100,000 rows took 230 MB). */
+export function itemSizes(db: Db, snapshotId: number): Array<{ id: number; size: U64 | null }> {
+  const rows = db.prepare(`SELECT id, size, ${exactText('size', 'size_text')} FROM deleted_items WHERE snapshot_id = ?`).all(snapshotId) as Array<{ id: number; size: U64 | null; size_text: string | null }>;
+  return rows.map((row) => ({ id: row.id, size: readU64(row.size, row.size_text) }));
 }
 
 /** A process's executable and command line as stored (bytes; null where not read). */
