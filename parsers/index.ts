@@ -11,7 +11,7 @@ import { parseIstat } from './istat.js';
 import { parseLsof } from './lsof.js';
 import { parseMmls } from './mmls.js';
 import { parseOrphanFile } from './orphanFile.js';
-import { parseFdInfo, parseMaps, parseMountInfo, parseProcStat } from './procfs.js';
+import { parseFdInfo, parseMaps, parseMountInfo, parseProcLocks, parseProcStat } from './procfs.js';
 
 /** Text parsers: tool output in, records (and warnings) out. */
 export const TEXT_PARSERS = {
@@ -30,6 +30,7 @@ export const TEXT_PARSERS = {
   'proc-stat': parseProcStat,
   'proc-fdinfo': parseFdInfo,
   'proc-mountinfo': parseMountInfo,
+  'proc-locks': parseProcLocks,
 } as const;
 
 /** Byte parsers: raw structures read from /proc or an image. */

@@ -3,6 +3,7 @@
 //   /proc/PID/fdinfo/N   "pos:\t12\nflags:\t02100002\nmnt_id:\t27\nino:\t2146482\n"
 //   /proc/PID/maps       "7f4d5b7d0000-7f4d5b7d2000 rw-s 00000000 fe:00 2146498   /tmp/t/mapped (deleted)"
 //   /proc/PID/mountinfo  "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
+//   /proc/locks          "9: LEASE  BREAKING  READ 32740 fe:00:15343645 0 EOF" (a waiter: "9: -> LEASE  BREAKER   READ 329 <none>:0 0 EOF")
 import { parseU64, type U64 } from './types.js';
 
 export interface ProcStat {
@@ -182,6 +183,62 @@ export function parseMountInfo(text: string): MountInfo[] {
  */
 export function unescapeOctal(text: string): Buffer {
   return Buffer.from(text.replace(/\\([0-7]{3})/g, (_match, digits: string) => String.fromCharCode(parseInt(digits, 8) & 0xff)), 'latin1');
+}
+
+export interface ProcLock {
+  /** The number of the entry; a waiter bears the number of the lock it waits on. */
+  id: number;
+  /** A waiter ("N: -> ..."): blocked on lock `id` (a BREAKER is an open waiting for a lease to be given up). */
+  waiting: boolean;
+  /** POSIX, OFDLCK, ACCESS, FLOCK, LEASE, DELEG (an NFS server's delegation), UNKNOWN. */
+  lockClass: string;
+  /** ADVISORY for locks; ACTIVE, BREAKING (being broken) or BREAKER (an opener waiting) for leases and delegations. */
+  state: string;
+  /** WRITE, READ or UNLCK; of a lease being broken, what it is being broken to. */
+  type: string;
+  /** The process that set it, in the PID namespace of the /proc it was read from; -1 for an OFD lock (no process owns it). */
+  pid: number;
+  /** The file: its super block's device ("MAJOR:MINOR" in decimal, as st_dev is shown) and inode; null for "<none>:0" (a BREAKER: no file of its own). */
+  dev: string | null;
+  inode: U64 | null;
+  /** The range locked: "0 EOF" for a flock, lease or delegation. */
+  start: string;
+  end: string;
+}
+
+/**
+ * /proc/locks (fs/locks.c, lock_get_status): one line per lock, lease or delegation, and after each
+ * the ones blocked on it, " -> " before their class (indented deeper for a chain). The device is
+ * that of the inode's super block, in hex ("%02x:%02x"); a lock the kernel cannot tie to an inode
+ * names "<none>:0". Since Linux 4.9 the list holds only the locks of processes visible in the PID
+ * namespace of the procfs read, by their PIDs there. A line that does not read so is counted in
+ * `unreadable` (with its number) and skipped.
+ */
+export function parseProcLocks(text: string): { locks: ProcLock[]; unreadable: number[] } {
+  const locks: ProcLock[] = [];
+  const unreadable: number[] = [];
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    const match = /^(\d+): (?:\s*(->) )?\s*(\S+)\s+(\S+)\s+(\S+) (-?\d+) (?:([0-9a-f]+):([0-9a-f]+):(\d+)|<none>:0) (-?\d+) (-?\d+|EOF)$/.exec(line);
+    const inode = match?.[9] === undefined ? null : parseU64(match[9]);
+    if (match === null || (match[9] !== undefined && inode === null)) {
+      unreadable.push(index + 1);
+      return;
+    }
+    locks.push({
+      id: Number(match[1]),
+      waiting: match[2] !== undefined,
+      lockClass: match[3] ?? '',
+      state: match[4] ?? '',
+      type: match[5] ?? '',
+      pid: Number(match[6]),
+      dev: match[7] === undefined || match[8] === undefined ? null : `${parseInt(match[7], 16)}:${parseInt(match[8], 16)}`,
+      inode,
+      start: match[10] ?? '',
+      end: match[11] ?? '',
+    });
+  });
+  return { locks, unreadable };
 }
 
 /** Linux dev_t as Node's stat returns it, split into "MAJOR:MINOR". */

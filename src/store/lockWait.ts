@@ -7,7 +7,7 @@ import { BUSY_TIMEOUT_MS } from './busy.js';
 import { errnoCode } from '../errors.js';
 import { displayCmdline } from '../util/bytes.js';
 import { tryOr } from '../util/tryOr.js';
-import { devString } from '../../parsers/procfs.js';
+import { devString, parseProcLocks } from '../../parsers/procfs.js';
 
 /** SQLite's WAL write lock: byte 120 of the -shm file (WAL_WRITE_LOCK, the first of its locks). */
 const WAL_WRITE_LOCK_BYTE = 120;
@@ -61,14 +61,12 @@ function lockFree(db: Db): boolean {
 export function lockHolder(shm: string): string | null {
   const stat = tryOr(() => fs.statSync(shm), null);
   if (stat === null) return null;
-  // /proc/locks names a file "MAJOR:MINOR:INODE", the device numbers in hex (two digits at least).
-  const file = `${devString(stat.dev).split(':').map((part) => BigInt(part).toString(16).padStart(2, '0')).join(':')}:${stat.ino}`;
-  const locks = tryOr(() => fs.readFileSync('/proc/locks', 'latin1'), '');
-  for (const line of locks.split('\n')) {
+  const dev = devString(stat.dev);
+  const { locks } = parseProcLocks(tryOr(() => fs.readFileSync('/proc/locks', 'latin1'), ''));
+  for (const lock of locks) {
     // "1: POSIX  ADVISORY  WRITE 24108 00:1b:459153 120 120"
-    const fields = line.trim().split(/\s+/);
-    if (fields[1] !== 'POSIX' || fields[3] !== 'WRITE' || fields[5] !== file || Number(fields[6]) !== WAL_WRITE_LOCK_BYTE) continue;
-    const pid = Number(fields[4]);
+    if (lock.waiting || lock.lockClass !== 'POSIX' || lock.type !== 'WRITE' || lock.dev !== dev || lock.inode !== stat.ino || Number(lock.start) !== WAL_WRITE_LOCK_BYTE) continue;
+    const pid = lock.pid;
     if (!Number.isSafeInteger(pid) || pid <= 0) return null;
     const cmdline = tryOr(() => displayCmdline(fs.readFileSync(`/proc/${pid}/cmdline`)), '');
     return cmdline === '' ? `pid ${pid}` : `pid ${pid} (${cmdline.length > CMDLINE_SHOWN ? `${cmdline.slice(0, CMDLINE_SHOWN)}...` : cmdline})`;
