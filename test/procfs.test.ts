@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { devString, mapsDevToDecimal, parseFdInfo, parseIoUringFiles, parseMaps, parseMountInfo, parseProcStat, O_TMPFILE_BIT } from '../parsers/procfs.js';
+import { devString, mapsDevToDecimal, parseFdInfo, parseIoUringFiles, parseMaps, parseMountInfo, parseProcLocks, parseProcStat, O_TMPFILE_BIT } from '../parsers/procfs.js';
+import { LeaseTable, leaseHeld } from '../src/proc/leases.js';
 import { fixturesDir } from './helpers/paths.js';
 import { displayBytes, displayCmdline, parseDisplayBytes, quotedArg } from '../src/util/bytes.js';
 import { NamespaceMounts } from '../src/proc/mounts.js';
@@ -128,6 +129,35 @@ test('io_uring fdinfo (Linux 6.18, fixtures/procfs): the registered files by slo
     registered: 3,
     files: [{ slot: 0, path: Buffer.from('ring') }, { slot: 1, path: Buffer.from('<none>') }, { slot: 2, path: Buffer.from('a') }],
   });
+});
+
+test('/proc/locks (Linux 6.18, fixtures/procfs): every lock, lease and waiter with its file; the leases an open for reading breaks, by device and inode', () => {
+  const text = fs.readFileSync(path.join(fixturesDir, 'procfs', 'locks.txt'), 'latin1');
+  const { locks, unreadable } = parseProcLocks(text);
+  assert.deepEqual(unreadable, []);
+  assert.equal(locks.length, 15);
+  assert.deepEqual(locks[0], { id: 1, waiting: false, lockClass: 'POSIX', state: 'ADVISORY', type: 'WRITE', pid: 330, dev: '0:27', inode: 1189736, start: '120', end: '120' });
+  assert.deepEqual(locks[4], { id: 5, waiting: false, lockClass: 'OFDLCK', state: 'ADVISORY', type: 'WRITE', pid: -1, dev: '254:0', inode: 15343649, start: '0', end: 'EOF' });
+  assert.deepEqual(locks[6], { id: 6, waiting: true, lockClass: 'POSIX', state: 'ADVISORY', type: 'WRITE', pid: 328, dev: '254:0', inode: 15343648, start: '5', end: '14' });
+  assert.deepEqual(locks[7], { id: 7, waiting: false, lockClass: 'FLOCK', state: 'ADVISORY', type: 'WRITE', pid: 32740, dev: '254:0', inode: 15343647, start: '0', end: 'EOF' });
+  assert.deepEqual(locks[8], { id: 8, waiting: false, lockClass: 'LEASE', state: 'ACTIVE', type: 'READ', pid: 32740, dev: '254:0', inode: 15343646, start: '0', end: 'EOF' });
+  assert.deepEqual(locks[9], { id: 9, waiting: false, lockClass: 'LEASE', state: 'BREAKING', type: 'READ', pid: 32740, dev: '254:0', inode: 15343645, start: '0', end: 'EOF' });
+  assert.deepEqual(locks[10], { id: 9, waiting: true, lockClass: 'LEASE', state: 'BREAKER', type: 'READ', pid: 329, dev: null, inode: null, start: '0', end: 'EOF' });
+  const parsed = parseProcLocks('1: LEASE  ACTIVE    WRITE 18015 fe:00:15343617 0 EOF\n2: garbage\n3:  -> FLOCK  ADVISORY  WRITE 7 00:1b:5 0 EOF\n');
+  assert.deepEqual(parsed.unreadable, [2], 'a line that does not read so is counted by its number');
+  assert.deepEqual(parsed.locks.map((lock) => [lock.id, lock.waiting, lock.lockClass, lock.type, lock.dev, lock.inode]), [[1, false, 'LEASE', 'WRITE', '254:0', 15343617], [3, true, 'FLOCK', 'WRITE', '0:27', 5]]);
+  // A write lease, or one being broken: an open for reading breaks it, or waits for it; a read lease, a lock, neither.
+  const table = new LeaseTable(`${text}20: LEASE  ACTIVE    WRITE 18015 fe:00:15343617 0 EOF\n21: DELEG  ACTIVE    WRITE 900 00:2c:77 0 EOF\n`);
+  assert.deepEqual(table.on(['254:0'], 15343617), { state: 'LEASE ACTIVE WRITE', pid: 18015 });
+  assert.deepEqual(table.on(['0:99', '254:0'], 15343645), { state: 'LEASE BREAKING READ', pid: 32740 }, 'by the mount\'s device when st_dev is not the super block\'s');
+  assert.deepEqual(table.on(['0:44'], 77), { state: 'DELEG ACTIVE WRITE', pid: 900 }, 'an NFS server\'s write delegation: broken by an open too');
+  assert.equal(table.on(['0:45'], 77), null, 'another device');
+  assert.equal(table.on(['254:0'], 15343646), null, 'a read lease: not broken by an open for reading');
+  assert.equal(table.on(['254:0'], 15343647), null, 'a flock');
+  assert.equal(table.on(['254:0'], 15343648), null, 'a POSIX lock');
+  assert.equal(leaseHeld({ state: 'LEASE ACTIVE WRITE', pid: 18015 }), 'process 18015 holds a write lease on it (/proc/locks: LEASE ACTIVE WRITE)');
+  assert.equal(leaseHeld({ state: 'LEASE BREAKING READ', pid: 32740 }), 'a lease of process 32740 on it is being broken by another open (its holder has been signalled) (/proc/locks: LEASE BREAKING READ)');
+  assert.equal(leaseHeld({ state: 'DELEG ACTIVE WRITE', pid: 900 }), 'process 900 (an NFS server) holds a delegation on it that is broken by an open (/proc/locks: DELEG ACTIVE WRITE)');
 });
 
 test('a command line shown: each argument in the display form, quoted as a shell takes it back where needed; an empty one, one without its NUL, one with a quote', () => {

@@ -12,7 +12,7 @@ import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { cliPath } from './helpers/paths.js';
 import { json, runCli, runCliAsync, startCli } from './helpers/cli.js';
 import type { ItemRow, LiveItemJson } from '../src/store/items.js';
-import { NOT_REACHED, recoverItems, type RecoveredJson } from '../src/recover/recover.js';
+import { NOT_REACHED, itemMount, recoverItems, type RecoveredJson } from '../src/recover/recover.js';
 import { chunkBuffers } from '../src/recover/copy.js';
 import { openCase, type Db } from '../src/store/db.js';
 import { getItems, listItems } from '../src/store/items.js';
@@ -2366,4 +2366,132 @@ test('a first Ctrl-C during a recover of 19,000 items: the items whose turn had 
   assert.match(twice.stderr, /^unlinked: SIGINT while copying: .*; Ctrl-C again stops at once\n/);
   assert.match(twice.stderr, /\nunlinked: interrupted by SIGINT; every finished step is in the case database, an unfinished snapshot or copy is not counted\n$/);
   assert.doesNotMatch(twice.stderr, /before its turn/);
+});
+
+/** A holder of a deleted file it holds a write lease on: told by SIGIO that an open breaks it, it wipes the file, gives the lease up and writes `tip`; SIGUSR1 writes the sha256 of what the file holds into `sha` (its own read breaks nothing). */
+const LEASE_HOLDER = `
+import os, sys, fcntl, signal, hashlib
+d = sys.argv[1]
+p = os.path.join(d, 'lease.log')
+open(p, 'wb').write(b'EXFIL-KEY=0123456789abcdef\\n' * 100)
+fd = os.open(p, os.O_RDWR)
+def on_break(sig, frame):
+    os.ftruncate(fd, 0); os.pwrite(fd, b'nothing to see here\\n', 0)
+    fcntl.fcntl(fd, 1024, fcntl.F_UNLCK)
+    open(os.path.join(d, 'tip'), 'w').write('tipped off, wiped\\n')
+def report(sig, frame):
+    open(os.path.join(d, 'sha.part'), 'w').write(hashlib.sha256(os.pread(fd, 1 << 20, 0)).hexdigest())
+    os.rename(os.path.join(d, 'sha.part'), os.path.join(d, 'sha'))
+signal.signal(signal.SIGIO, on_break)
+signal.signal(signal.SIGUSR1, report)
+fcntl.fcntl(fd, 1024, fcntl.F_WRLCK)
+os.unlink(p)
+print(os.getpid(), flush=True)
+while True:
+    signal.pause()
+`;
+
+test('a file its holder holds a write lease on: the snapshot says so, recover does not open it (the holder is not tipped off), --force-lease-break copies it and says the lease was broken (root)', async (t) => {
+  const { dir, caseDir, pid } = await pythonHolder(t, 'recover-lease', LEASE_HOLDER);
+  const content = Buffer.from('EXFIL-KEY=0123456789abcdef\n'.repeat(100));
+  const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]);
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+  const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
+  const item = items.find((each) => each.path === `${dir}/lease.log`);
+  assert.ok(item !== undefined);
+  assert.deepEqual([item.fd, item.size, item.lease, item.lease_pid], [3, content.length, 'LEASE ACTIVE WRITE', pid]);
+  const warning = `pid ${pid} (python3) fd 3 (${dir}/lease.log): process ${pid} holds a write lease on it (/proc/locks: LEASE ACTIVE WRITE): ` +
+    'an open of the file signals the holder, which can change or cut it before it is read: recover does not open it without --force-lease-break (docs/recovery.md)';
+  assert.ok(snapshot.stderr.includes(`warning: ${warning}\n`), snapshot.stderr);
+  const stored = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.ok((JSON.parse((stored.prepare(`SELECT warnings FROM snapshots`).get() as { warnings: string }).warnings) as string[]).includes(warning));
+  } finally {
+    stored.close();
+  }
+
+  // Not opened: refused with the reason, exit 3; the holder was not signalled, the file is as it was.
+  const refused = runCli(caseDir, ['recover', '--item', String(item.id), '--json']);
+  assert.equal(refused.code, 3, refused.stderr);
+  const reason = `not copied: process ${pid} holds a write lease on it (/proc/locks: LEASE ACTIVE WRITE): opening the file would signal the holder, which can change it before the copy; rerun with --force-lease-break to copy anyway`;
+  assert.deepEqual(json<RecoveredJson[]>(refused).map((copy) => [copy.output, copy.complete, copy.note]), [[null, false, reason]]);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(fs.existsSync(path.join(dir, 'tip')), false, 'the holder was not tipped off');
+  process.kill(pid, 'SIGUSR1');
+  await waitFor(() => fs.existsSync(path.join(dir, 'sha')), 5000);
+  assert.equal(fs.readFileSync(path.join(dir, 'sha'), 'utf8'), sha256(content), 'the file holds what it held');
+
+  // Forced: the open breaks the lease, the holder wipes the file before the open returns; the note says the copy did it.
+  const forced = runCli(caseDir, ['recover', '--item', String(item.id), '--force-lease-break', '--json']);
+  assert.equal(forced.code, 0, forced.stderr);
+  const [copy] = json<RecoveredJson[]>(forced);
+  assert.ok(copy !== undefined && copy.output !== null);
+  assert.equal(fs.readFileSync(path.join(dir, 'tip'), 'utf8'), 'tipped off, wiped\n');
+  assert.equal(fs.readFileSync(copy.output, 'utf8'), 'nothing to see here\n');
+  assert.equal(copy.note,
+    `process ${pid} held a write lease on it (/proc/locks: LEASE ACTIVE WRITE): this copy's open broke it (--force-lease-break), which signalled the holder: ` +
+    'what the file held may have been changed or cut by the holder before or while it was copied; ' +
+    `the file was ${content.length} bytes at the snapshot and 20 when the copy started: cut since, perhaps by the lease's holder when this copy's open broke its lease`);
+  assert.match(forced.stderr, new RegExp(`^warning: item ${item.id}: process ${pid} holds a write lease on it \\(/proc/locks: LEASE ACTIVE WRITE\\): opening it \\(--force-lease-break\\) signals the holder and waits up to \\d+ s \\(/proc/sys/fs/lease-break-time\\) for it to give the lease up$`, 'm'));
+});
+
+test('a POSIX message queue listed as an fd item by an older snapshot is never read by default (its read gives the queue\'s status line, not its messages), told by the mount the snapshot named even unmounted since; forced, a copy whose reads end before its size is not said to have grown (root)', async (t) => {
+  const script = `
+import ctypes, os, sys, time
+rt = ctypes.CDLL('librt.so.1', use_errno=True)
+class Attr(ctypes.Structure):
+    _fields_ = [('flags', ctypes.c_long), ('maxmsg', ctypes.c_long), ('msgsize', ctypes.c_long), ('curmsgs', ctypes.c_long), ('pad', ctypes.c_long * 4)]
+rt.mq_open.restype = ctypes.c_int
+rt.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(Attr)]
+name = ('/unlinked-test-%d' % os.getpid()).encode()
+q = rt.mq_open(name, os.O_CREAT | os.O_RDWR, 0o600, ctypes.byref(Attr(0, 10, 64, 0)))
+assert q == 3, (q, ctypes.get_errno())
+for message in (b'one', b'two', b'three' * 6 + b'!'):
+    assert rt.mq_send(q, message, len(message), 0) == 0
+assert rt.mq_unlink(name) == 0
+print(os.getpid(), flush=True)
+time.sleep(600)
+`;
+  const { dir, caseDir, pid } = await pythonHolder(t, 'recover-mqueue', script);
+  // Mounted while the snapshot is taken (its mount table names it), unmounted before recover.
+  const point = path.join(dir, 'mq');
+  fs.mkdirSync(point);
+  execFileSync('mount', ['-t', 'mqueue', 'mqueue', point]);
+  try {
+    assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  } finally {
+    execFileSync('umount', [point]);
+  }
+  assert.deepEqual(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])), [], 'the walk makes no item of it');
+  // The items an older unlinked made of it: its walk named the mount by the device (the fd's mnt_id is the internal mount's).
+  const db = new Database(path.join(caseDir, 'case.sqlite'));
+  let named: number;
+  let unnamed: number;
+  try {
+    const legacy = db.prepare(`INSERT INTO items (snapshot_id, pid, start_time, comm, kind, fd, path, dev, inode, size, nlink, mode, mnt_id, mnt_ns, mount_point, fs_type, in_proc)
+      SELECT f.snapshot_id, f.pid, p.start_time, p.comm, 'fd', f.fd, CAST('/unlinked-test-' || f.pid AS BLOB), f.dev, f.inode, f.size, f.nlink, f.mode, f.mnt_id, p.mnt_ns,
+        CASE WHEN ? THEN m.mount_point END, CASE WHEN ? THEN m.fs_type END, 1
+      FROM fds f JOIN processes p USING (snapshot_id, pid) JOIN mounts m ON m.snapshot_id = f.snapshot_id AND m.mnt_ns = p.mnt_ns AND m.dev = f.dev
+      WHERE f.pid = ? AND f.fd = 3 RETURNING id`);
+    named = (legacy.get(1, 1, pid) as { id: number }).id;
+    unnamed = (legacy.get(0, 0, pid) as { id: number }).id;
+    const [item] = getItems(db, [named]);
+    assert.ok(item !== undefined);
+    assert.equal(db.prepare(`SELECT count(*) FROM mounts WHERE mnt_id = (SELECT mnt_id FROM items WHERE id = ?)`).pluck().get(named), 0, 'the fd\'s mnt_id is in no mountinfo');
+    assert.deepEqual(itemMount(db)(item)?.fs_type, 'mqueue', 'its mount, as the walk named it: by its device');
+  } finally {
+    db.close();
+  }
+  const refused = runCli(caseDir, ['recover', '--item', String(named), '--item', String(unnamed), '--json']);
+  assert.equal(refused.code, 3, refused.stderr);
+  const queue = 'not copied: it is a POSIX message queue (the mqueue file system; removed with mq_unlink): a read of its file gives the queue\'s status line (QSIZE:...), ' +
+    'not its messages, which cannot be read without taking them from the queue (docs/limits.md)';
+  assert.deepEqual(json<RecoveredJson[]>(refused).map((copy) => [copy.item_id, copy.output, copy.note]), [[named, null, queue], [unnamed, null, queue]], 'by the mount named, and by statfs');
+  // Forced past the unknown mount: the kernel's status line (60 bytes) of a file of 80, not "grew from 80 to 80".
+  const [forced] = json<RecoveredJson[]>(runCli(caseDir, ['recover', '--item', String(unnamed), '--force-same-fs', '--json']));
+  assert.ok(forced !== undefined && forced.output !== null);
+  assert.deepEqual([forced.bytes, forced.complete], [60, false]);
+  assert.match(fs.readFileSync(forced.output, 'latin1'), /^QSIZE:37 +NOTIFY:0 +SIGNO:0 +NOTIFY_PID:0 +\n$/);
+  assert.match(forced.note ?? '', /^its reads ended after 60 bytes, though its size was 80 bytes when the copy started and when it ended: a file whose content is not what its size says \(a special file system's\?\); the copy holds what the reads gave(; |$)/);
+  assert.doesNotMatch(forced.note ?? '', /grew/);
 });

@@ -175,6 +175,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .option('--follow-timeout <seconds>', 'follow the items still held, all at once after a first copy of each, for at most this long (implies --follow; default 600)', once(parsePositiveNumber))
     .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', once(parseStallSeconds))
     .option('--force-same-fs', 'allow writing the copy onto the file system that holds the item (may overwrite its blocks)')
+    .option('--force-lease-break', 'open a file another process holds a write lease on (breaks the lease: signals the holder, which may change the file first)')
     .addHelpText('after', '\nExample:\n  sudo npx unlinked recover --case /mnt/usb/case-42 --json')
     .action(invoke(async () => (await import('../commands/recover.js')).recoverCommand as Runner, (dir) => `the copies are in ${dir}/recovered, recorded in the case`));
 
@@ -219,6 +220,7 @@ Exit codes: 0 done, 1 failed, 2 usage error, 3 partly done (see the JSON and the
     .option('--follow-timeout <seconds>', 'follow the items still held, all at once after a first copy of each, for at most this long (without it each item is copied once, as it is then: a file still written to is a point-in-time copy)', once(parsePositiveNumber))
     .option('--stall-timeout <seconds>', 'give up a copy from a network or FUSE file system that sends nothing for this long (default 30)', once(parseStallSeconds))
     .option('--force-same-fs', 'allow the case on a file system that holds items being recovered')
+    .option('--force-lease-break', 'open a file another process holds a write lease on (breaks the lease: signals the holder, which may change the file first)')
     .addHelpText('after', '\nExamples:\n  sudo npx unlinked triage --case /mnt/usb/case-42\n  sudo npx unlinked triage --case /mnt/usb/case-42 --follow-timeout 120   # also follow growing files for 2 minutes')
     .action(invoke(async () => (await import('../commands/triage.js')).triageCommand as Runner, (dir) => `the snapshot, the copies and the reports are in the case ${dir}`));
 

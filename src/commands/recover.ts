@@ -14,6 +14,7 @@ export interface RecoverCommandOptions {
   followTimeout?: number;
   stallTimeout?: number;
   forceSameFs?: boolean;
+  forceLeaseBreak?: boolean;
 }
 
 export async function recoverCommand(ctx: CommandContext, options: RecoverCommandOptions): Promise<ExitCode> {
@@ -48,6 +49,7 @@ export async function recoverCommand(ctx: CommandContext, options: RecoverComman
       followTimeoutS: options.followTimeout ?? null,
       stallTimeoutS: options.stallTimeout ?? null,
       sameFs: options.forceSameFs === true ? 'force' : 'refuse',
+      leases: options.forceLeaseBreak === true ? 'break' : 'refuse',
       onProgress: (item, bytes) => progress(`item ${item.id} (${holderLabel(item)})`, bytes),
       warn: (message) => ctx.warn(message),
     });

@@ -23,6 +23,7 @@ export interface TriageCommandOptions {
   followTimeout?: number;
   stallTimeout?: number;
   forceSameFs?: boolean;
+  forceLeaseBreak?: boolean;
 }
 
 export async function triageCommand(ctx: CommandContext, options: TriageCommandOptions): Promise<ExitCode> {
@@ -58,6 +59,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
         followTimeoutS: options.followTimeout ?? null,
         stallTimeoutS: options.stallTimeout ?? null,
         sameFs: options.forceSameFs === true ? 'force' : 'skip',
+        leases: options.forceLeaseBreak === true ? 'break' : 'refuse',
         onProgress: (item, bytes) => progress(`item ${item.id} (${holderLabel(item)})`, bytes),
         warn,
       });

@@ -117,6 +117,12 @@ export interface LiveItem {
   mountPoint: RawBytes | null;
   fsType: string | null;
   fsUuid: string | null;
+  /**
+   * A lease an open of the file would break (see src/proc/leases.ts), as /proc/locks said it when the
+   * walk began ("LEASE ACTIVE WRITE"), and the process that set it; null: none.
+   */
+  lease: string | null;
+  leasePid: number | null;
 }
 
 export interface WalkCounts {

@@ -16,6 +16,7 @@ import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './wa
 import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult, UNREADABLE_LISTED } from './types.js';
 import { floorSeconds } from '../util/time.js';
 import { birthTimeNs, statxKnownLost, statxLost } from '../util/statx.js';
+import { LeaseTable, leaseHeld } from './leases.js';
 
 const DELETED_SUFFIX = ' (deleted)';
 const MEMFD_PREFIX = '/memfd:';
@@ -83,6 +84,8 @@ export async function walkPids(
 ): Promise<WalkResult> {
   const result = emptyWalk();
   const mounts = new MountTable(unanswered, pids.map((pid) => `${procRoot}/${pid}`));
+  // Read once: the leases an open of an item would break (recover reads it again before each open).
+  const leases = LeaseTable.read(procRoot);
   const notExamined = new Map<UnansweredMount, NotExamined>(unanswered.map((mount) => [mount, { fds: 0, maps: 0, exes: 0 }]));
   const fds = new FdColumnsBuilder();
   // A mapped library is shared by hundreds of processes: stat it once per walk.
@@ -108,11 +111,11 @@ export async function walkPids(
     for (const pid of pids) {
       if (pid === process.pid || walked.has(pid)) continue; // our own process is not evidence
       walked.add(pid);
-      const { ownTables, held } = walkProcess(procRoot, pid, result, fds, mounts, mapStatCache, home !== null, notExamined, progress, null, countedOnly);
+      const { ownTables, held } = walkProcess(procRoot, pid, result, fds, mounts, leases, mapStatCache, home !== null, notExamined, progress, null, countedOnly);
       // A thread with an fd table of its own can hold a deleted file the process's table does not show.
       for (const tid of ownTables.filter((tid) => !walked.has(tid))) {
         walked.add(tid);
-        walkProcess(procRoot, tid, result, fds, mounts, mapStatCache, home !== null, notExamined, progress, { pid, held }, countedOnly);
+        walkProcess(procRoot, tid, result, fds, mounts, leases, mapStatCache, home !== null, notExamined, progress, { pid, held }, countedOnly);
       }
       if (++inChunk >= chunkSize || fds.count >= CHUNK_FDS) {
         flush();
@@ -173,6 +176,7 @@ function walkProcess(
   result: WalkResult,
   fds: FdColumnsBuilder,
   mounts: MountTable,
+  leases: LeaseTable,
   mapStatCache: Map<string, StatLite | string>,
   mayChdir: boolean,
   notExamined: Map<UnansweredMount, NotExamined>,
@@ -260,6 +264,15 @@ function walkProcess(
     const mntId = extra.mntId ?? null;
     let mount = nsMounts === null ? null : nsMounts.find(mntId, stat.dev, itemPath);
     if ((mount === null || (mntId !== null && mount.mntId !== mntId)) && ownView() !== null) mount = ownView()?.find(mntId, stat.dev, itemPath) ?? mount;
+    // /proc/locks names the super block's device: the mount's in mountinfo, st_dev but on btrfs and overlayfs.
+    const lease = leases.on([stat.dev, mount?.dev ?? null], stat.ino);
+    if (lease !== null) {
+      const what = extra.fd !== undefined && extra.fd !== null ? `fd ${extra.fd}` : extra.mapRange !== undefined && extra.mapRange !== null ? `mapping ${extra.mapRange}` : kind;
+      result.warnings.push(
+        `${threadOf === null ? `pid ${pid}` : `thread ${pid} of pid ${threadOf}`} (${record.comm ?? '?'}) ${what} (${displayBytes(Buffer.from(itemPath, 'latin1'))}): ${leaseHeld(lease)}: ` +
+          'an open of the file signals the holder, which can change or cut it before it is read: recover does not open it without --force-lease-break (docs/recovery.md)',
+      );
+    }
     return {
       pid,
       startTime: record.startTime,
@@ -287,6 +300,8 @@ function walkProcess(
       mountPoint: mount?.mountPoint ?? null,
       fsType: mount?.fsType ?? null,
       fsUuid: mount === null ? null : mounts.uuidFor(mount),
+      lease: lease?.state ?? null,
+      leasePid: lease?.pid ?? null,
       ...extra,
     };
   };
@@ -417,6 +432,14 @@ function walkProcess(
     const flags = info?.flags ?? null;
     const mntId = info?.mntId ?? null;
     fds.add(pid, fd, target, stat, pos, flags, mntId);
+    if (messageQueue(result, target, stat.dev, mntId, fdPath, nsMounts, ownView, () => about(progress, pid, fd, WHAT_FD), () => done(progress))) {
+      result.warnings.push(
+        `${of === null ? `pid ${pid}` : `pid ${of.pid} (thread ${pid})`} (${record.comm ?? '?'}) fd ${fd} holds a POSIX message queue removed with mq_unlink ` +
+          `(${displayBytes(Buffer.from(stripDeleted(target), 'latin1'))}, inode ${String(stat.ino)} on ${stat.dev}): not an item: its messages cannot be read without taking them ` +
+          'from the queue (a read of its file gives only the queue\'s status line); lsof +L1 lists it as a deleted REG file (docs/limits.md)',
+      );
+      continue;
+    }
     const kind = classifyFd(target, flags, mntId, known);
     result.items.push(makeItem(kind, stat, stripDeleted(target), `${files}/fd/${fd}`, { fd, pos, flags, mntId, btimeNs: birthOf(fdPath, stat, progress, pid, fd, WHAT_FD) }));
   }
@@ -688,6 +711,41 @@ function classifyFd(target: RawBytes, flags: number | null, mntId: number | null
   // someone named "/memfd:x" on a real mount is an ordinary file.
   if (target.startsWith(MEMFD_PREFIX) && (mntId === null || !known((table) => table.hasMntId(mntId)))) return 'memfd';
   return 'fd';
+}
+
+/** statfs f_type of the POSIX message queue file system (MQUEUE_MAGIC). */
+const MQUEUE_MAGIC = 0x19800202;
+
+/** Per walk, what statfs said of each device of an fd whose mount no mountinfo lists: a message queue's or not. */
+const mqueueDevs = new WeakMap<WalkResult, Map<string, boolean>>();
+
+/**
+ * Whether a deleted regular file held by an fd is a POSIX message queue (mq_open, then mq_unlink): a
+ * file of the mqueue file system, whose read gives the queue's status, not its messages. mq_open
+ * opens it on the IPC namespace's internal mount, which no mountinfo lists (its mnt_id is of no
+ * mount there): such an fd on an anonymous device (0:N) is asked statfs, once per device and walk;
+ * one opened through a mount of mqueue (/dev/mqueue) is told by that mount's type.
+ */
+function messageQueue(
+  result: WalkResult, target: RawBytes, dev: string, mntId: number | null, fdPath: string,
+  nsMounts: NamespaceMounts | null, ownView: () => NamespaceMounts | null, before: () => void, after: () => void,
+): boolean {
+  const listed = mntId === null ? null : (nsMounts?.mountOf(mntId) ?? ownView()?.mountOf(mntId) ?? null);
+  if (listed !== null) return listed.fsType === 'mqueue';
+  if (!dev.startsWith('0:') || target.startsWith(MEMFD_PREFIX)) return false;
+  let devs = mqueueDevs.get(result);
+  if (devs === undefined) mqueueDevs.set(result, (devs = new Map()));
+  let mqueue = devs.get(dev);
+  if (mqueue === undefined) {
+    before();
+    try {
+      mqueue = tryOr(() => fs.statfsSync(fdPath).type === MQUEUE_MAGIC, false);
+    } finally {
+      after();
+    }
+    devs.set(dev, mqueue);
+  }
+  return mqueue;
 }
 
 /**

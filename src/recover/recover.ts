@@ -30,6 +30,7 @@ import { run } from '../exec/run.js';
 import { copiesStopRequested, followPause, letSignalsIn, onSignalExit, startCopyPhase, startFollowPhase } from '../util/interrupt.js';
 import { caseFolder } from '../util/caseFolder.js';
 import { openFilesLimit, openFilesNow, outOfFiles, suggestedLimit } from '../util/openFiles.js';
+import { LeaseTable, leaseHeld, type Lease } from '../proc/leases.js';
 
 export interface RecoverOptions {
   outputDir: string;
@@ -41,6 +42,12 @@ export interface RecoverOptions {
    * recorded and copy the rest (triage: the most fragile items must not wait), or 'force'.
    */
   sameFs: 'refuse' | 'skip' | 'force';
+  /**
+   * A file with a write lease on it (or a lease being broken), seen in /proc/locks right before it
+   * would be opened: 'refuse' to open it (the open would signal the lease's holder, which can change
+   * the file before it is read), or 'break' the lease (--force-lease-break: copied, the note says so).
+   */
+  leases?: 'refuse' | 'break';
   /**
    * Seconds a copy from a network or FUSE file system may go without receiving a byte before it is
    * given up as a server that stopped answering (default 30).
@@ -159,12 +166,17 @@ function outputDevices(outputDir: string): OutputDevices {
 
 /**
  * An item's mount as its snapshot recorded it: by the mnt_id fdinfo gave, or, for a mapping or an
- * executable (no fdinfo, no mnt_id), by its device among the mounts of its mount namespace.
+ * executable (no fdinfo, no mnt_id), by its device among the mounts of its mount namespace; and as
+ * the walk did (src/proc/mounts.ts, find) for an fd whose mnt_id no mountinfo lists (a kernel-internal
+ * mount of a file system also mounted, as mqueue): by its device and the mount point the item names.
  */
 const ITEM_MOUNT = `FROM items i JOIN mounts m ON m.snapshot_id = i.snapshot_id AND m.mnt_ns = i.mnt_ns
-  AND (m.mnt_id = i.mnt_id OR (i.mnt_id IS NULL AND m.dev = i.dev)) WHERE i.id = ?`;
+  AND (m.mnt_id = i.mnt_id OR (i.mnt_id IS NULL AND m.dev = i.dev) OR (m.dev = i.dev AND m.mount_point = i.mount_point)) WHERE i.id = ?
+  ORDER BY m.mnt_id IS i.mnt_id DESC, m.mount_point IS i.mount_point DESC`;
 
 interface MountRow {
+  /** mountinfo's device: the super block's, which /proc/locks names (st_dev differs on btrfs and overlayfs). */
+  dev: string | null;
   fs_type: string | null;
   source: string | null;
   super_options: string | null;
@@ -179,12 +191,12 @@ export type ItemMount = (item: Pick<ItemRow, 'id' | 'dev'>) => MountRow | undefi
  * mount namespace (read once per device).
  */
 export function itemMount(db: Db): ItemMount {
-  const recorded = db.prepare(`SELECT m.fs_type, m.source, m.super_options ${ITEM_MOUNT} LIMIT 1`);
+  const recorded = db.prepare(`SELECT m.dev, m.fs_type, m.source, m.super_options ${ITEM_MOUNT} LIMIT 1`);
   const own = new Map<string, MountRow | undefined>();
   const ownMountRow = (dev: string): MountRow | undefined => {
     if (!own.has(dev)) {
       const mount = ownMountOfDevice(dev);
-      own.set(dev, mount === null ? undefined : { fs_type: mount.fsType, source: mount.source, super_options: mount.superOptions });
+      own.set(dev, mount === null ? undefined : { dev: mount.dev, fs_type: mount.fsType, source: mount.source, super_options: mount.superOptions });
     }
     return own.get(dev);
   };
@@ -246,6 +258,20 @@ async function statfsType(file: string, recorder: CommandRecorder): Promise<numb
 
 /** statfs f_type of file systems held in memory: nothing written to a disk can land on them. */
 const IN_MEMORY_FS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
+/** statfs f_type of the POSIX message queue file system (MQUEUE_MAGIC). */
+const MQUEUE_MAGIC = 0x19800202;
+
+/**
+ * Said of a POSIX message queue's file (an item of a snapshot made before the walk left them out, or
+ * of an lsof import): its read gives the queue's status line, and moves its times.
+ */
+const MQUEUE_REFUSAL = 'not copied: it is a POSIX message queue (the mqueue file system; removed with mq_unlink): a read of its file gives the queue\'s status line ' +
+  '(QSIZE:...), not its messages, which cannot be read without taking them from the queue (docs/limits.md)';
+
+/** A message queue by the mount its snapshot recorded (or found here): never read. */
+function mqueueRefusal(item: ItemRow, mountOf: ItemMount): string | null {
+  return item.fs_type === 'mqueue' || mountOf(item)?.fs_type === 'mqueue' ? MQUEUE_REFUSAL : null;
+}
 
 /**
  * Why a copy of the item cannot be told safe, or null: a file on a device number of no disk (an
@@ -272,8 +298,13 @@ export function unknownBacking(mountOf: ItemMount, recorder: CommandRecorder): (
     // Its file system is unknown: it may be one that does not answer (FUSE, NFS), so statfs is asked by a child.
     const type = source === null ? null : await statfsType(source, recorder);
     if (type !== null && IN_MEMORY_FS.has(type)) return null;
+    if (type === MQUEUE_MAGIC) return MQUEUE_REFUSAL;
+    // The walk may have named the item's mount (by its device: the fd's mnt_id in no mountinfo) where the snapshot's table holds no such row.
+    const unknown = item.fs_type === null
+      ? 'whose mount is known neither to its snapshot (its process sees none: chrooted below the mount\'s root?) nor here'
+      : `whose mount (${item.fs_type}${item.mount_point === null ? '' : ` at ${JSON.stringify(displayBytes(item.mount_point))}`}, as its snapshot named it) is neither in its snapshot's mount table nor known here`;
     return (
-      `not copied: it is on device ${item.dev}, whose mount is known neither to its snapshot (its process sees none: chrooted below the mount's root?) nor here` +
+      `not copied: it is on device ${item.dev}, ${unknown}` +
       `${type === null ? '' : ` (a file system of type 0x${type.toString(16)})`}: where that file system keeps its data, and whether the case's writes land there, cannot be told; ` +
       'rerun with --force-same-fs to copy it anyway'
     );
@@ -564,7 +595,8 @@ async function recoverAll(db: Db, itemIds: readonly number[], options: RecoverOp
   const copyItem = (index: number, item: ItemRow, rowId: number, lead: string | null = null): { firstCopy: Promise<void>; written: Promise<void>; shared: Promise<SharedCopy | null>; done: Promise<void> } => {
     const source = sourcePath(item);
     const stallMs = (options.stallTimeoutS ?? DEFAULT_STALL_TIMEOUT_S) * 1000;
-    const reader = source !== null && mayNotAnswer(item) ? new ChildReader(item, source, recorder, stallMs, silentDevs) : new LocalReader(item, source, () => othersOf(item));
+    const lease = new LeaseGate(item, [item.dev, mountOf(item)?.dev ?? null], options.leases ?? 'refuse', options.warn);
+    const reader = source !== null && mayNotAnswer(item) ? new ChildReader(item, source, recorder, stallMs, silentDevs, lease) : new LocalReader(item, source, () => othersOf(item), lease);
     let copiedOnce: () => void = () => undefined;
     const firstCopy = new Promise<void>((resolve) => {
       copiedOnce = resolve;
@@ -655,8 +687,11 @@ async function recoverAll(db: Db, itemIds: readonly number[], options: RecoverOp
       const elsewhere = origin(item.snapshot_id);
       const hit = options.sameFs === 'skip' ? output.clash(devsOf(item))?.dev ?? null : null;
       let refusal: string | null = null;
+      const mqueue = elsewhere === null ? mqueueRefusal(item, mountOf) : null;
       if (elsewhere !== null) {
         refusal = elsewhere;
+      } else if (mqueue !== null) {
+        refusal = mqueue;
       } else if (hit !== null) {
         const where = hit === output.device ? 'the file system of the case directory' : `where the case directory's writes land (its device ${output.chain(hit)})`;
         refusal = `not copied: it is on ${hit}, ${where}, whose writes could overwrite its freed blocks; rerun with --case on another disk (e.g. /mnt/usb/case), or --force-same-fs`;
@@ -951,10 +986,66 @@ interface ItemReader {
   matches(tail: Buffer, end: number): Promise<boolean | null>;
   /** Can the file still be read once its holder closed it (this process holds an fd of its own)? */
   readonly readsAfterClose: boolean;
+  /** Asked right before each open of the file: a lease the open would break (and, broken, said in the note). */
+  readonly lease: LeaseGate | null;
   readonly pollMs: number;
   /** How many files a copy of it holds open while it is followed (the copy's own included). */
   readonly filesWhileFollowed: number;
   close(): void;
+}
+
+/** How long an open that breaks a lease may wait for its holder to give it up (/proc/sys/fs/lease-break-time), in seconds. */
+function leaseBreakTime(): string {
+  return tryOr(() => fs.readFileSync('/proc/sys/fs/lease-break-time', 'latin1').trim(), '?');
+}
+
+/**
+ * Right before each open of an item's file, /proc/locks read again: an open of a file with a write
+ * lease on it (or a lease being broken) breaks it, O_NONBLOCK or not: the kernel signals the holder,
+ * which may change or cut the file, and give the lease up, before the open returns. Refused, unless
+ * leases are to be broken (--force-lease-break): then `broken` is the lease this copy broke. A lease
+ * taken between the check and the open is not seen (docs/limits.md: only pidfd_getfd would close it).
+ */
+class LeaseGate {
+  broken: Lease | null = null;
+
+  constructor(
+    private readonly item: ItemRow,
+    /** st_dev and the mount's device (the super block's, which /proc/locks names). */
+    private readonly devs: ReadonlyArray<string | null>,
+    private readonly mode: 'refuse' | 'break',
+    private readonly warn: RecoverOptions['warn'],
+  ) {}
+
+  /** Why the file is not opened now, or null. */
+  beforeOpen(): string | null {
+    const lease = LeaseTable.read().on(this.devs, this.item.inode);
+    if (lease === null) return null;
+    if (this.mode === 'refuse') {
+      return `not copied: ${leaseHeld(lease)}: opening the file would signal the holder, which can change it before the copy; rerun with --force-lease-break to copy anyway`;
+    }
+    if (this.broken === null) {
+      this.warn?.(`item ${this.item.id}: ${leaseHeld(lease)}: opening it (--force-lease-break) signals the holder and waits up to ${leaseBreakTime()} s (/proc/sys/fs/lease-break-time) for it to give the lease up`);
+    }
+    this.broken ??= lease;
+    return null;
+  }
+
+  /** Said in the note of a copy that broke a lease. */
+  brokenNote(): string | null {
+    const lease = this.broken;
+    if (lease === null) return null;
+    const holder = lease.pid > 0 ? `process ${lease.pid}` : 'a process';
+    const opened = lease.state.includes(' BREAK')
+      ? `a lease of ${holder} on it was being broken by another open when this copy opened it (/proc/locks: ${lease.state}); the open waited for it (--force-lease-break)`
+      : `${holder} held a ${lease.state.startsWith('DELEG ') ? 'delegation' : 'write lease'} on it (/proc/locks: ${lease.state}): this copy's open broke it (--force-lease-break), which signalled the holder`;
+    return `${opened}: what the file held may have been changed or cut by the holder before or while it was copied`;
+  }
+
+  /** A change seen during or before the copy, said as what may have caused it when this copy broke a lease. */
+  cause(note: string): string {
+    return this.broken === null ? note : `after this copy's open broke the lease of ${this.broken.pid > 0 ? `process ${this.broken.pid}` : 'its holder'}: ${note}`;
+  }
 }
 
 /** A file on a local file system: read by this process through its /proc path. */
@@ -972,6 +1063,7 @@ class LocalReader implements ItemReader {
     private readonly source: string | null,
     /** The process's other fds and mappings of the same file, as its snapshot recorded them (see otherPaths). */
     private readonly others: () => readonly OtherPath[] = () => [],
+    readonly lease: LeaseGate | null = null,
   ) {}
 
   async open(): Promise<Opened | string> {
@@ -981,6 +1073,9 @@ class LocalReader implements ItemReader {
     if (processProblem !== null) return processProblem;
     let problem: string;
     let custodyNote: string | null = null;
+    // Right before the open: an open breaks a write lease (the kernel signals its holder).
+    const leased = this.lease?.beforeOpen() ?? null;
+    if (leased !== null) return leased;
     try {
       this.input = openSource(source);
     } catch (error) {
@@ -1001,6 +1096,8 @@ class LocalReader implements ItemReader {
     // still deleted (a path that names a linked file now is another file, whatever its inode).
     let via: string | undefined;
     for (const other of problem === '' ? [] : this.others()) {
+      const leasedNow = this.lease?.beforeOpen() ?? null;
+      if (leasedNow !== null) return `${problem}; ${leasedNow}`;
       const input = tryOr(() => openSource(other.path), null);
       if (input === null) continue;
       const stat = tryOr(() => fs.fstatSync(input, { bigint: true }), null);
@@ -1100,6 +1197,7 @@ class ChildReader implements ItemReader {
     private readonly recorder: CommandRecorder,
     private readonly stallMs: number,
     private readonly silentDevs: Map<string, string>,
+    readonly lease: LeaseGate | null = null,
   ) {}
 
   private where(): string {
@@ -1114,6 +1212,9 @@ class ChildReader implements ItemReader {
     if (typeof seen === 'string') return seen;
     const custody = this.custody(seen);
     if (custody.refusal !== null) return custody.refusal;
+    // Before dd opens it (asked again before each dd: one per pass of a followed copy).
+    const leased = this.lease?.beforeOpen() ?? null;
+    if (leased !== null) return leased;
     return checkProcess(this.item) ?? { size: Number(seen.size), allocated: null, blockSize: null, ...(custody.note === null ? {} : { custody: custody.note }) };
   }
 
@@ -1148,6 +1249,8 @@ class ChildReader implements ItemReader {
 
   private async read(output: number, state: CopyState, onProgress?: CopyProgress): Promise<void> {
     const from = state.bytes;
+    const leased = this.lease?.beforeOpen() ?? null;
+    if (leased !== null) throw from === 0 ? new SourceNotOpened(leased) : new Error(leased);
     const sink = streamInto(output, state, onProgress);
     const flags = ['skip_bytes', ...(this.noatime ? ['noatime'] : [])];
     try {
@@ -1352,9 +1455,17 @@ async function recoverOne(
     await pass.sync(outputFd);
     const notes: string[] = [];
     if (opened.via !== undefined) notes.push(opened.via);
+    // A lease this copy's open broke (--force-lease-break): its holder was told, and may have acted.
+    const leaseNote = reader.lease?.brokenNote() ?? null;
+    if (leaseNote !== null) notes.push(leaseNote);
+    const caused = (note: string): string => reader.lease?.cause(note) ?? note;
     // Smaller than the snapshot saw it: cut since (what was cut is not in the copy, which may still be whole).
     const snapshotSize = item.size === null ? null : BigInt(String(item.size));
-    if (snapshotSize !== null && snapshotSize > BigInt(sizeAtStart)) notes.push(`the file was ${snapshotSize} bytes at the snapshot and ${sizeAtStart} when the copy started: truncated since`);
+    if (snapshotSize !== null && snapshotSize > BigInt(sizeAtStart)) {
+      notes.push(leaseNote === null
+        ? `the file was ${snapshotSize} bytes at the snapshot and ${sizeAtStart} when the copy started: truncated since`
+        : `the file was ${snapshotSize} bytes at the snapshot and ${sizeAtStart} when the copy started: cut since, perhaps by the lease's holder when this copy's open broke its lease`);
+    }
     if (followNote !== null) notes.push(followNote);
     let complete = followNote === null;
     const sizeAtEnd: number | null = typeof endSize === 'number' ? endSize : null;
@@ -1372,19 +1483,23 @@ async function recoverOne(
       }
     } else if (stoppedAt !== null) {
       notes.push(`interrupted (a Ctrl-C, SIGTERM or SIGHUP stopped the copies) after ${stoppedAt} of its ${reader.exactSize ?? endSize} bytes: the copy holds the first ${stoppedAt} bytes of the file, and its sha256 is theirs`);
-      if (changed !== null) notes.push(changed);
+      if (changed !== null) notes.push(caused(changed));
       complete = false;
     } else if (changed !== null) {
-      notes.push(changed);
+      notes.push(caused(changed));
       complete = false;
     } else if (followNote !== null) {
       // the follow note says why the copy is not complete; the sizes are in size_at_start/_end
     } else if (endSize < sizeAtStart || state.bytes > endSize) {
       // Seen by the sizes alone (a network or FUSE file system: no fstat of our own between): --follow cannot help.
-      notes.push(changedNote([cutReason(sizeAtStart, endSize, state.bytes)]));
+      notes.push(caused(changedNote([cutReason(sizeAtStart, endSize, state.bytes)])));
+      complete = false;
+    } else if (state.bytes < endSize && endSize === sizeAtStart) {
+      // Its reads ended before the size it kept said (a special file system's file): nothing grew.
+      notes.push(`its reads ended after ${state.bytes} bytes, though its size was ${endSize} bytes when the copy started and when it ended: a file whose content is not what its size says (a special file system's?); the copy holds what the reads gave`);
       complete = false;
     } else if (state.bytes < endSize) {
-      notes.push(`point-in-time copy: the file grew from ${sizeAtStart} to ${sizeAtEnd} bytes while it was copied; ${state.bytes} bytes copied${options.follow ? '' : ' (use --follow)'}`);
+      notes.push(caused(`point-in-time copy: the file grew from ${sizeAtStart} to ${sizeAtEnd} bytes while it was copied; ${state.bytes} bytes copied${options.follow ? '' : ' (use --follow)'}`));
       complete = false;
     }
     // Last: how the file was told the snapshot's, when not by its birth time.

@@ -27,6 +27,9 @@ export interface LiveItemJson {
   lsof_note: string | null;
   /** For a thread with an fd table of its own (pid is its TID): its process's PID; else null. */
   thread_of: number | null;
+  /** A lease on the file an open would break, as /proc/locks said it at the snapshot ("LEASE ACTIVE WRITE"), and who set it; else null. */
+  lease: string | null;
+  lease_pid: number | null;
 }
 
 export interface ItemRow {
@@ -53,6 +56,8 @@ export interface ItemRow {
   /** Birth time in ns since the epoch (decimal text), null where unknown (see LiveItem.btimeNs). */
   btime_ns: string | null;
   thread_of: number | null;
+  lease: string | null;
+  lease_pid: number | null;
 }
 
 export function itemJson(row: ItemRow): LiveItemJson {
@@ -81,6 +86,8 @@ export function itemJson(row: ItemRow): LiveItemJson {
     map_range: row.map_range,
     lsof_note: row.lsof_note,
     thread_of: row.thread_of,
+    lease: row.lease,
+    lease_pid: row.lease_pid,
   };
 }
 
@@ -94,7 +101,7 @@ export function snapshotExists(db: Db, snapshotId: number): boolean {
 }
 
 /** The columns of an item as ItemRow has them (read each row through exactItem). */
-export const ITEM_COLUMNS = `id, snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mount_point, fs_type, fs_uuid, in_proc, in_lsof, lsof_note, btime_ns, thread_of,
+export const ITEM_COLUMNS = `id, snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mount_point, fs_type, fs_uuid, in_proc, in_lsof, lsof_note, btime_ns, thread_of, lease, lease_pid,
   ${exactText('inode', 'inode_text')}, ${exactText('size', 'size_text')}`;
 
 /** An item as read: inode and size come as numbers, with their exact text when past 2^53. */

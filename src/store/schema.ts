@@ -395,4 +395,19 @@ INSERT INTO commands_new (id, program, path, version, argv, exit_code, error, st
 DROP TABLE commands;
 ALTER TABLE commands_new RENAME TO commands;`,
   },
+  {
+    version: 15,
+    name: 'items.lease, items.lease_pid: a write lease (fcntl F_SETLEASE) on the file when the snapshot was taken, which an open of it (recover) would break, signalling its holder',
+    sql: `ALTER TABLE items ADD COLUMN lease TEXT;
+ALTER TABLE items ADD COLUMN lease_pid INTEGER;
+DROP VIEW deleted_items;
+CREATE VIEW deleted_items AS
+SELECT
+  i.id, i.snapshot_id, i.pid, i.start_time, i.comm, i.exe, i.kind, i.fd, i.map_range,
+  i.path, i.dev, i.inode, i.size, i.nlink, i.mount_point, i.fs_type, i.fs_uuid,
+  i.in_proc, i.in_lsof, i.lsof_note, s.host, s.source AS snapshot_source, s.started_at AS snapshot_at, i.btime_ns, p.thread_of, i.lease, i.lease_pid
+FROM items i JOIN snapshots s ON s.id = i.snapshot_id
+LEFT JOIN processes p ON p.snapshot_id = i.snapshot_id AND p.pid = i.pid
+WHERE s.finished_at IS NOT NULL;`,
+  },
 ];
