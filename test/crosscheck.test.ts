@@ -54,7 +54,7 @@ test('cross-check: by fd, by exe, by mapped inode, fd reuse, text-only deletion,
   const check = crossCheckLsof(db, snapshotId, true);
   db.exec('COMMIT');
 
-  assert.deepEqual(check, { both: 4, procOnly: 2, lsofOnly: 2 });
+  assert.deepEqual(check, { both: 4, procOnly: 2, lsofOnly: 2, notItems: 1 }, 'the FIFO: a deleted file, no item');
   const items = db.prepare(`SELECT id, pid, kind, fd, inode, in_proc, in_lsof, lsof_note, comm, start_time FROM items ORDER BY id`).all();
   assert.deepEqual(items, [
     { id: fdItem, pid: 100, kind: 'fd', fd: 3, inode: 11, in_proc: 1, in_lsof: 1, lsof_note: null, comm: null, start_time: null },
@@ -106,7 +106,7 @@ test('cross-check: lsof prints an fd of 10000 or more as "*999": matched to the 
   add('*555r', null, 22); // an fd of 10000 or more /proc did not see (opened after the walk)
   const check = crossCheckLsof(db, snapshotId, true);
   db.exec('COMMIT');
-  assert.deepEqual(check, { both: 3, procOnly: 0, lsofOnly: 1 });
+  assert.deepEqual(check, { both: 3, procOnly: 0, lsofOnly: 1, notItems: 0 });
   assert.deepEqual(db.prepare(`SELECT id, kind, fd, inode, in_proc, in_lsof, lsof_note FROM items ORDER BY id`).all(), [
     { id: low, kind: 'fd', fd: 1999, inode: 21, in_proc: 1, in_lsof: 1, lsof_note: null },
     { id: first, kind: 'fd', fd: 10999, inode: 21, in_proc: 1, in_lsof: 1, lsof_note: null },
@@ -135,7 +135,7 @@ test('cross-check: 19,000 deleted fds of one process printed "*NNN" by lsof (19 
   for (let fd = 10_000; fd < 29_000; fd++) record.run(snapshotId, fd, `*${String(fd % 1000).padStart(3, '0')}u`, inodeOf(fd), Buffer.from(`/f${fd} (deleted)`));
   const check = crossCheckLsof(db, snapshotId, true);
   db.exec('COMMIT');
-  assert.deepEqual(check, { both: 19_000, procOnly: 0, lsofOnly: 0 });
+  assert.deepEqual(check, { both: 19_000, procOnly: 0, lsofOnly: 0, notItems: 0 });
   // Each record's item has its fd's ending and inode; no item has two records.
   const pairs = db.prepare(`SELECT l.fd, l.inode AS record_inode, i.fd AS item_fd, i.inode AS item_inode FROM lsof_files l JOIN items i ON i.id = l.item_id ORDER BY l.line`).all() as
     Array<{ fd: string; record_inode: number; item_fd: number; item_inode: number }>;

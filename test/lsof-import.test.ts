@@ -114,7 +114,7 @@ test('live snapshot with lsof: both sources for fd items, /proc only for mmap-on
   assert.equal(snapshot.code, 0, snapshot.stderr);
   const summary = JSON.parse(snapshot.stdout) as { lsof: string; cross_check: { both: number; proc_only: number; lsof_only: number } };
   assert.match(summary.lsof, /^ran: /);
-  assert.deepEqual(summary.cross_check, { both: 2, proc_only: 1, lsof_only: 0 });
+  assert.deepEqual(summary.cross_check, { both: 2, proc_only: 1, lsof_only: 0, not_items: 0 });
   const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
   const byKind = new Map(items.map((item) => [item.kind, item]));
   assert.deepEqual(byKind.get('fd')?.source, ['proc', 'lsof']);

@@ -665,7 +665,7 @@ time.sleep(600)
   const { caseDir, pid } = await pythonHolder(t, 'highfd', script);
   const snapshot = runCli(caseDir, ['snapshot', '--pid', String(pid), '--json']);
   assert.equal(snapshot.code, 0, snapshot.stderr);
-  assert.deepEqual(json<{ cross_check: unknown }>(snapshot).cross_check, { both: 3, proc_only: 0, lsof_only: 0 });
+  assert.deepEqual(json<{ cross_check: unknown }>(snapshot).cross_check, { both: 3, proc_only: 0, lsof_only: 0, not_items: 0 });
   const items = json<LiveItemJson[]>(runCli(caseDir, ['list', '--json']));
   assert.deepEqual(items.map((item) => [item.kind, item.fd, item.size, item.source, item.lsof_note]), [
     ['fd', 1999, 17, ['proc', 'lsof'], null], ['fd', 10999, 17, ['proc', 'lsof'], null], ['fd', 11999, 17, ['proc', 'lsof'], null],
@@ -1138,4 +1138,55 @@ time.sleep(600)
   assert.deepEqual(body.map((line) => line.split('|').slice(7, 9)), [['1700000000', '0'], ['-9007199254740993', '9007199254740993'], ['1700000000', '1700000001']]);
   assert.match(body[0] ?? '', /; mtime 9223372036854775807 past what mactime can date \(year 2147483647\): written 0\)\|/);
   assert.match(runCli(caseDir, ['report', '--format', 'html', '--out', '-']).stdout, /"9223372036854775807"/);
+});
+
+test('a POSIX message queue removed with mq_unlink, a deleted directory and a deleted symbolic link held by fds are no items: the queue is said in a warning, and the lsof records of all three are counted as no items, none taken for an lsof-only item (root)', async (t) => {
+  const script = `
+import ctypes, os, sys, time
+rt = ctypes.CDLL('librt.so.1', use_errno=True)
+class Attr(ctypes.Structure):
+    _fields_ = [('flags', ctypes.c_long), ('maxmsg', ctypes.c_long), ('msgsize', ctypes.c_long), ('curmsgs', ctypes.c_long), ('pad', ctypes.c_long * 4)]
+rt.mq_open.restype = ctypes.c_int
+rt.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(Attr)]
+name = ('/unlinked-test-%d' % os.getpid()).encode()
+q = rt.mq_open(name, os.O_CREAT | os.O_RDWR, 0o600, ctypes.byref(Attr(0, 10, 64, 0)))
+assert q >= 0, ctypes.get_errno()
+for message in (b'one', b'two', b'three' * 6 + b'!'):
+    assert rt.mq_send(q, message, len(message), 0) == 0
+assert rt.mq_unlink(name) == 0
+d = os.path.join(sys.argv[1], 'gone-dir')
+os.mkdir(d)
+dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+os.rmdir(d)
+link = os.path.join(sys.argv[1], 'gone-link')
+os.symlink('/etc/hostname', link)
+lfd = os.open(link, os.O_PATH | os.O_NOFOLLOW)
+os.unlink(link)
+assert q == 3, q
+print(os.getpid(), flush=True)
+time.sleep(600)
+`;
+  const { caseDir, pid } = await pythonHolder(t, 'mqueue', script);
+  const queueFd = 3;
+  const snapshot = runCli(caseDir, ['snapshot', '--pid', String(pid), '--json']);
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+  const summary = json<{ items: number; cross_check: unknown; warnings: string[] }>(snapshot);
+  assert.deepEqual([summary.items, summary.cross_check], [0, { both: 0, proc_only: 0, lsof_only: 0, not_items: 3 }]);
+  const queue = fs.statSync(`/proc/${pid}/fd/${queueFd}`);
+  const dev = `${Math.floor(queue.dev / 256) & 0xfff}:${(queue.dev & 0xff) | ((queue.dev >> 12) & 0xfff00)}`;
+  assert.deepEqual(summary.warnings, [
+    `pid ${pid} (python3) fd ${queueFd} holds a POSIX message queue removed with mq_unlink (/unlinked-test-${pid}, inode ${queue.ino} on ${dev}): not an item: its messages ` +
+      'cannot be read without taking them from the queue (a read of its file gives only the queue\'s status line); lsof +L1 lists it as a deleted REG file (docs/limits.md)',
+  ]);
+  assert.match(snapshot.stderr, /^lsof: 0 items seen by both, 0 by \/proc only, 0 by lsof only; 3 of its records of deleted files are no items \(a FIFO, directory, symbolic link, device, socket or message queue: nothing to copy; docs\/limits\.md\)$/m);
+  assert.deepEqual(json<LiveItemJson[]>(runCli(caseDir, ['list', '--json'])), []);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    const records = db.prepare(`SELECT fd_num, type, nlink, item_id FROM lsof_files WHERE nlink = 0 ORDER BY fd_num`).raw().all();
+    assert.deepEqual(records, [[queueFd, 'REG', 0, null], [4, 'DIR', 0, null], [5, 'LINK', 0, null]]);
+    // The fds table keeps the queue's fd as the walk stat'ed it: a regular file, no link.
+    assert.deepEqual(db.prepare(`SELECT size, nlink, mode & 61440 FROM fds WHERE pid = ? AND fd = ?`).raw().get(pid, queueFd), [80, 0, 0o100000]);
+  } finally {
+    db.close();
+  }
 });

@@ -30,8 +30,9 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
     for (const warning of warnings) ctx.warn(warning);
     const kinds = Object.entries(summary.itemsByKind).map(([kind, count]) => `${count} ${kind}`).join(', ');
     if (summary.crossCheck !== null) {
-      const { both, procOnly, lsofOnly } = summary.crossCheck;
-      ctx.info(`lsof: ${both} items seen by both, ${procOnly} by /proc only, ${lsofOnly} by lsof only`);
+      const { both, procOnly, lsofOnly, notItems } = summary.crossCheck;
+      const others = notItems === 0 ? '' : `; ${notItems} of its records of deleted files are no items (a FIFO, directory, symbolic link, device, socket or message queue: nothing to copy; docs/limits.md)`;
+      ctx.info(`lsof: ${both} items seen by both, ${procOnly} by /proc only, ${lsofOnly} by lsof only${others}`);
     }
     ctx.info(`snapshot ${summary.snapshotId}: ${summary.counts.processesSeen} processes, ${summary.counts.fdsSeen} fds, ${summary.items} deleted-but-open items${kinds === '' ? '' : ` (${kinds})`}; case ${kase.paths.dir}`);
     if (ctx.json) {
@@ -49,7 +50,7 @@ export async function snapshotCommand(ctx: CommandContext, options: SnapshotComm
           items: summary.items,
           items_by_kind: summary.itemsByKind,
           lsof: summary.lsofStatus,
-          cross_check: summary.crossCheck === null ? null : { both: summary.crossCheck.both, proc_only: summary.crossCheck.procOnly, lsof_only: summary.crossCheck.lsofOnly },
+          cross_check: summary.crossCheck === null ? null : { both: summary.crossCheck.both, proc_only: summary.crossCheck.procOnly, lsof_only: summary.crossCheck.lsofOnly, not_items: summary.crossCheck.notItems },
           // Each line said on stderr: the snapshot's, and those said before it (a program taken from outside PATH).
           warnings: [...ctx.warned],
           unanswered_mounts: summary.unanswered.length,

@@ -83,6 +83,11 @@ export class NamespaceMounts {
     return this.byId.has(mntId);
   }
 
+  /** The mount of that mnt_id, or null when this table does not list it. */
+  mountOf(mntId: number): Mount | null {
+    return this.byId.get(mntId) ?? null;
+  }
+
   hasDev(dev: string): boolean {
     return this.byDev.has(dev);
   }

@@ -160,6 +160,20 @@ export interface CrossCheck {
   procOnly: number;
   /** Items only lsof saw (added to items with in_proc = 0). */
   lsofOnly: number;
+  /**
+   * Records of deleted files that are no item (their item_id NULL): a FIFO, directory, symbolic link
+   * (O_PATH), device node or socket file lsof lists with +L1 (types other than REG), and a POSIX
+   * message queue, a REG to lsof, that the walk saw at that fd and made no item of. Nothing to copy.
+   */
+  notItems: number;
+}
+
+/** lsof_files rows of a snapshot that name a deleted file: a link count of 0, else deleted by name, or a mapping lsof marks DEL. */
+const DELETED_RECORD = `(l.nlink = 0 OR (l.nlink IS NULL AND (l.deleted_by_text = 1 OR l.fd LIKE 'DEL%')))`;
+
+/** The deleted-file records of a snapshot that no item stands for (see CrossCheck.notItems). */
+function countNotItems(db: Db, snapshotId: number): number {
+  return (db.prepare(`SELECT count(*) AS n FROM lsof_files AS l WHERE l.snapshot_id = ? AND l.item_id IS NULL AND ${DELETED_RECORD}`).get(snapshotId) as { n: number }).n;
 }
 
 const DELETED = ` (deleted)`;
@@ -211,12 +225,17 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
   if (!procWalked) {
     // An import: the writer's itemizer already made every record its item.
     const counted = db.prepare(`SELECT count(*) AS n FROM items WHERE snapshot_id = ?`).get(snapshotId) as { n: number };
-    return { both: 0, procOnly: 0, lsofOnly: counted.n };
+    return { both: 0, procOnly: 0, lsofOnly: counted.n, notItems: countNotItems(db, snapshotId) };
   }
   // 1. Records that match an item of the walk: one statement per rule (each then finds its item
   //    through the index on items (snapshot_id, pid, fd) instead of scanning the process's items).
-  const candidate = `l.snapshot_id = ? AND l.item_id IS NULL AND (l.nlink = 0 OR (l.nlink IS NULL AND (l.deleted_by_text = 1 OR l.fd LIKE 'DEL%')))
-    AND (l.type IS NULL OR l.type IN ('REG', 'DEL'))`;
+  //    Not a record of an fd the walk stat'ed as that deleted file and made no item of (a POSIX
+  //    message queue, a REG to lsof): seen by both, no item (CrossCheck.notItems).
+  const candidate = `l.snapshot_id = ? AND l.item_id IS NULL AND ${DELETED_RECORD}
+    AND (l.type IS NULL OR l.type IN ('REG', 'DEL'))
+    AND NOT EXISTS (SELECT 1 FROM fds f WHERE f.snapshot_id = l.snapshot_id AND f.pid = l.pid AND f.fd = l.fd_num AND f.nlink = 0
+      AND (l.inode IS NULL OR f.inode = l.inode)
+      AND NOT EXISTS (SELECT 1 FROM items i WHERE i.snapshot_id = f.snapshot_id AND i.pid = f.pid AND i.fd = f.fd))`;
   const matchBy = (rule: string, where: string): void => {
     db.prepare(
       `UPDATE lsof_files AS l SET item_id = (
@@ -282,7 +301,7 @@ export function crossCheckLsof(db: Db, snapshotId: number, procWalked: boolean):
        WHERE snapshot_id = ? AND in_proc = 1 AND in_lsof = 0`,
     )
     .run(snapshotId).changes;
-  return { both, procOnly, lsofOnly: itemizer.added };
+  return { both, procOnly, lsofOnly: itemizer.added, notItems: countNotItems(db, snapshotId) };
 }
 
 function lsofKind(fd: string, fdNum: number | null, path: Buffer, inode: U64 | null): 'fd' | 'map' | 'exe' | 'memfd' | 'tmpfile' {
