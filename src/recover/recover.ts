@@ -320,8 +320,9 @@ interface OtherPath {
 
 /**
  * The item's process's other fds and mappings of the item's file (device and inode), as its
- * snapshot recorded them: the walk lists a file once per process, by one fd or one mapping, and
- * keeps the others as rows of fds and maps. Each is checked like the item's own path before use.
+ * snapshot recorded them: every fd of a deleted file is an item of its own, a mapping one only when
+ * no fd of the process holds the file (one for all its mappings); all are rows of fds and maps. Each
+ * is checked like the item's own path before use.
  */
 function otherPaths(db: Db): (item: ItemRow) => readonly OtherPath[] {
   const fds = db.prepare(`SELECT fd FROM fds WHERE snapshot_id = ? AND pid = ? AND dev = ? AND inode = ? AND fd IS NOT ? ORDER BY fd`).pluck();
