@@ -297,7 +297,7 @@ test('a wait for the write lock that begins after the case was opened (an image 
 test('opening a case made by an older unlinked waits for another writer before its migration, and says so, also for list', async (t) => {
   const caseDir = makeTempDir('lock-wait-migrate', '/dev/shm');
   t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
-  // A case of schema 11 (the migrations before the last one), as the unlinked of that version left it.
+  // A case of schema 11 (an older unlinked's: later migrations come after it), as the unlinked of that version left it.
   const older = new Database(path.join(caseDir, 'case.sqlite'));
   older.pragma('journal_mode = WAL');
   for (const migration of MIGRATIONS.filter((step) => step.version <= 11)) older.exec(migration.sql);

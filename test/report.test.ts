@@ -471,7 +471,7 @@ test('JSON: one document with the records of CONTRACT.md', (t) => {
   assert.equal(document['items']?.length, 9);
   // The keys of list --json (in its order), then what the CSV has of each item besides.
   assert.deepEqual(Object.keys(document['items']?.[0] ?? {}), [
-    'id', 'snapshot_id', 'pid', 'start_time', 'comm', 'exe', 'kind', 'fd', 'path', 'path_b64', 'dev', 'inode', 'size', 'nlink', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'map_range', 'lsof_note', 'thread_of',
+    'id', 'snapshot_id', 'pid', 'start_time', 'comm', 'exe', 'kind', 'fd', 'path', 'path_b64', 'dev', 'inode', 'size', 'nlink', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'map_range', 'lsof_note', 'thread_of', 'lease', 'lease_pid',
     'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'crtime', 'cmdline', 'cmdline_b64',
   ]);
   assert.deepEqual(document['items']?.find((item) => item['id'] === 9)?.['source'], ['lsof']);
@@ -736,11 +736,13 @@ test('a case an older unlinked made (schema 7), on read-only media, is brought u
   buildReportCase(caseDir).close();
   const expected = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout;
   // What schema 7 was: migrations 8, 9, 11, 12 and 13 added image_filesystems.partial and device, image_inodes.note and last_name_type, and extractions.image_id
-  // and the image's stamp (14 only lets commands.finished_at be NULL).
+  // and the image's stamp (14 only lets commands.finished_at be NULL); 15 added items.lease and lease_pid, and the view deleted_items with them (schema 7's view made again).
   const db = new Database(path.join(caseDir, 'case.sqlite'));
+  const view7 = MIGRATIONS.find((migration) => migration.version === 7)?.sql ?? '';
   db.exec(`ALTER TABLE image_filesystems DROP COLUMN partial; ALTER TABLE image_filesystems DROP COLUMN device; ALTER TABLE image_inodes DROP COLUMN note;
     ALTER TABLE image_inodes DROP COLUMN last_name_type; ALTER TABLE extractions DROP COLUMN image_id; ALTER TABLE extractions DROP COLUMN image_size;
-    ALTER TABLE extractions DROP COLUMN image_mtime_ns; ALTER TABLE extractions DROP COLUMN image_ctime_ns`);
+    ALTER TABLE extractions DROP COLUMN image_mtime_ns; ALTER TABLE extractions DROP COLUMN image_ctime_ns;
+    DROP VIEW deleted_items; ALTER TABLE items DROP COLUMN lease; ALTER TABLE items DROP COLUMN lease_pid; ${view7.slice(view7.indexOf('CREATE VIEW'))}`);
   db.pragma('user_version = 7');
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
@@ -1318,10 +1320,10 @@ sys.stdin.read()`;
   // Each as the CSV has it.
   for (const key of ['mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'crtime']) assert.equal(String(item?.[key]), csv?.[key], key);
   assert.ok(report.stdout.includes('"mtime":9223372036854775807,'), 'an exact integer, unquoted');
-  // list --json: its records as before, the contract's keys and its three extra ones.
+  // list --json: its records as before, the contract's keys and its five extra ones.
   const listed = JSON.parse(runCli(caseDir, ['list', '--json']).stdout) as Array<Record<string, unknown>>;
   assert.deepEqual(Object.keys(listed[0] ?? {}), [
-    'id', 'snapshot_id', 'pid', 'start_time', 'comm', 'exe', 'kind', 'fd', 'path', 'path_b64', 'dev', 'inode', 'size', 'nlink', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'map_range', 'lsof_note', 'thread_of',
+    'id', 'snapshot_id', 'pid', 'start_time', 'comm', 'exe', 'kind', 'fd', 'path', 'path_b64', 'dev', 'inode', 'size', 'nlink', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'map_range', 'lsof_note', 'thread_of', 'lease', 'lease_pid',
   ]);
 });
 
