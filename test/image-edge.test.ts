@@ -11,7 +11,7 @@ import path from 'node:path';
 import { makeTempDir } from './helpers/holder.js';
 import { json, parseExact, runCli, type CliResult } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
-import { debugfsBuilt, imageWorkDirs, patchMarker, makeDeletedImage, sha256, sha256File } from './helpers/images.js';
+import { debugfsBuilt, frozenCopy, imageWorkDirs, patchMarker, makeDeletedImage, sha256, sha256File } from './helpers/images.js';
 import type { ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 import { undoEach } from './helpers/cleanup.js';
@@ -798,12 +798,7 @@ test('a deleted name that is a stale copy (its inode freed, used by another file
   execFileSync('sync', ['-f', device.mountPoint]);
   const directory = { d: inodeOf(at('d')), r: inodeOf(at('r')) };
   const image = path.join(dir, 'evidence.img');
-  execFileSync('fsfreeze', ['-f', device.mountPoint]);
-  try {
-    fs.copyFileSync(device.backing, image);
-  } finally {
-    execFileSync('fsfreeze', ['-u', device.mountPoint]);
-  }
+  frozenCopy(device.mountPoint, device.backing, image);
   // The kernel wiped every removed entry: what fls still finds is the stale copies leaf splits left.
   assert.deepEqual(execFileSync('fls', ['-r', '-d', image], { encoding: 'utf8' }).split('\n').filter((line) => line.startsWith('r/r')), [
     `r/r * 232:\td/${long('old', 173)}`, `r/r * 209:\tr/${long('was', 165)}`, `r/r * 257:\tr/${long('was', 181)}`, `r/r * 234:\tf/${long('keep', 173)}`,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { json, runCli, runCliAsNobody, type CliResult } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
-import { debugfsBuilt, imageWorkDirs, makeDeletedImage, makeOrphanImage, sha256, sha256File } from './helpers/images.js';
+import { debugfsBuilt, frozenCopy, imageWorkDirs, makeDeletedImage, makeOrphanImage, sha256, sha256File } from './helpers/images.js';
 import { loopFs, loopFsFor } from './helpers/loopfs.js';
 import { correlate, imageInodesOf, type ImageInodeJson } from '../src/store/images.js';
 import { Writable } from 'node:stream';
@@ -232,12 +232,7 @@ test('ext4 with meta_bg past its first meta group, where ils -r fails and ils -a
   for (const file of files) fs.unlinkSync(file);
   execFileSync('sync', ['-f', device.mountPoint]);
   const image = path.join(dir, 'evidence.img');
-  execFileSync('fsfreeze', ['-f', device.mountPoint]);
-  try {
-    fs.copyFileSync(device.backing, image);
-  } finally {
-    execFileSync('fsfreeze', ['-u', device.mountPoint]);
-  }
+  frozenCopy(device.mountPoint, device.backing, image);
   const uuid = execFileSync('blkid', ['-s', 'UUID', '-o', 'value', image], { encoding: 'utf8' }).trim();
   const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
   assert.equal(scan.code, 3, scan.stderr);

@@ -20,6 +20,7 @@ import { relinkItem } from '../src/recover/relink.js';
 import { devString } from '../parsers/procfs.js';
 import { btrfsWith, mountDevices } from '../src/util/blockDevices.js';
 import { undoEach } from './helpers/cleanup.js';
+import { MQUEUE_UNLINKED } from './helpers/mqueue.js';
 import { killed } from './helpers/fuse.js';
 import { GROWING_MEMFD, pythonHolder } from './helpers/pythonHolder.js';
 import { loopFs, loopFsFor } from './helpers/loopfs.js';
@@ -2436,20 +2437,7 @@ test('a file its holder holds a write lease on: the snapshot says so, recover do
 });
 
 test('a POSIX message queue listed as an fd item by an older snapshot is never read by default (its read gives the queue\'s status line, not its messages), told by the mount the snapshot named even unmounted since; forced, a copy whose reads end before its size is not said to have grown (root)', async (t) => {
-  const script = `
-import ctypes, os, sys, time
-rt = ctypes.CDLL('librt.so.1', use_errno=True)
-class Attr(ctypes.Structure):
-    _fields_ = [('flags', ctypes.c_long), ('maxmsg', ctypes.c_long), ('msgsize', ctypes.c_long), ('curmsgs', ctypes.c_long), ('pad', ctypes.c_long * 4)]
-rt.mq_open.restype = ctypes.c_int
-rt.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(Attr)]
-name = ('/unlinked-test-%d' % os.getpid()).encode()
-q = rt.mq_open(name, os.O_CREAT | os.O_RDWR, 0o600, ctypes.byref(Attr(0, 10, 64, 0)))
-assert q == 3, (q, ctypes.get_errno())
-for message in (b'one', b'two', b'three' * 6 + b'!'):
-    assert rt.mq_send(q, message, len(message), 0) == 0
-assert rt.mq_unlink(name) == 0
-print(os.getpid(), flush=True)
+  const script = `${MQUEUE_UNLINKED}print(os.getpid(), flush=True)
 time.sleep(600)
 `;
   const { dir, caseDir, pid } = await pythonHolder(t, 'recover-mqueue', script);

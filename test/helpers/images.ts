@@ -83,12 +83,7 @@ export async function makeOrphanImage(options: OrphanImageOptions): Promise<Orph
     );
     run('sync', ['-f', mountPoint]);
     if (options.whileHeld !== undefined) await options.whileHeld(holder, mountPoint);
-    run('fsfreeze', ['-f', mountPoint]);
-    try {
-      fs.copyFileSync(backing, image);
-    } finally {
-      run('fsfreeze', ['-u', mountPoint]);
-    }
+    frozenCopy(mountPoint, backing, image);
     const fsUuid = run('blkid', ['-s', 'UUID', '-o', 'value', loop]).trim();
     return {
       image,
@@ -162,4 +157,14 @@ export function patchMarker(image: string, marker: string, offset: number, byte:
   if (at < 0 || bytes.indexOf(marker, at + 1) >= 0) throw new Error(`${marker} is not in ${image} exactly once`);
   bytes[at + offset] = byte;
   fs.writeFileSync(image, bytes);
+}
+
+/** The file system at `mountPoint` frozen (fsfreeze) while its backing file is copied to `image`: a consistent copy, as of a frozen host. */
+export function frozenCopy(mountPoint: string, backing: string, image: string): void {
+  run('fsfreeze', ['-f', mountPoint]);
+  try {
+    fs.copyFileSync(backing, image);
+  } finally {
+    run('fsfreeze', ['-u', mountPoint]);
+  }
 }
