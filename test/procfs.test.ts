@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { devString, mapsDevToDecimal, parseFdInfo, parseIoUringFiles, parseMaps, parseMountInfo, parseProcLocks, parseProcStat, O_TMPFILE_BIT } from '../parsers/procfs.js';
-import { LeaseTable, leaseHeld } from '../src/proc/leases.js';
+import { LeaseTable, leaseHeld, openEffect } from '../src/proc/leases.js';
 import { fixturesDir } from './helpers/paths.js';
 import { displayBytes, displayCmdline, parseDisplayBytes, quotedArg } from '../src/util/bytes.js';
 import { NamespaceMounts } from '../src/proc/mounts.js';
@@ -158,6 +158,10 @@ test('/proc/locks (Linux 6.18, fixtures/procfs): every lock, lease and waiter wi
   assert.equal(leaseHeld({ state: 'LEASE ACTIVE WRITE', pid: 18015 }), 'process 18015 holds a write lease on it (/proc/locks: LEASE ACTIVE WRITE)');
   assert.equal(leaseHeld({ state: 'LEASE BREAKING READ', pid: 32740 }), 'a lease of process 32740 on it is being broken by another open (its holder has been signalled) (/proc/locks: LEASE BREAKING READ)');
   assert.equal(leaseHeld({ state: 'DELEG ACTIVE WRITE', pid: 900 }), 'process 900 (an NFS server) holds a delegation on it that is broken by an open (/proc/locks: DELEG ACTIVE WRITE)');
+  // A lease being broken may be a read lease a writer breaks, which a read open neither signals nor waits for: said as what may happen.
+  assert.equal(openEffect({ state: 'LEASE ACTIVE WRITE', pid: 18015 }), 'an open of the file signals the holder, which can change or cut it before it is read');
+  assert.equal(openEffect({ state: 'LEASE BREAKING UNLCK', pid: 32740 }),
+    'an open of the file may wait for the holder to give it up (a write lease being broken; /proc/locks does not tell it from a read lease a writer is breaking, which a read neither signals nor waits for), time in which the holder can change or cut it');
 });
 
 test('a command line shown: each argument in the display form, quoted as a shell takes it back where needed; an empty one, one without its NUL, one with a quote', () => {

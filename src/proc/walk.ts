@@ -16,7 +16,7 @@ import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './wa
 import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult, UNREADABLE_LISTED } from './types.js';
 import { floorSeconds } from '../util/time.js';
 import { birthTimeNs, statxKnownLost, statxLost } from '../util/statx.js';
-import { LeaseTable, leaseHeld } from './leases.js';
+import { LeaseTable, leaseHeld, openEffect } from './leases.js';
 
 const DELETED_SUFFIX = ' (deleted)';
 const MEMFD_PREFIX = '/memfd:';
@@ -270,7 +270,7 @@ function walkProcess(
       const what = extra.fd !== undefined && extra.fd !== null ? `fd ${extra.fd}` : extra.mapRange !== undefined && extra.mapRange !== null ? `mapping ${extra.mapRange}` : kind;
       result.warnings.push(
         `${threadOf === null ? `pid ${pid}` : `thread ${pid} of pid ${threadOf}`} (${record.comm ?? '?'}) ${what} (${displayBytes(Buffer.from(itemPath, 'latin1'))}): ${leaseHeld(lease)}: ` +
-          'an open of the file signals the holder, which can change or cut it before it is read: recover does not open it without --force-lease-break (docs/recovery.md)',
+          `${openEffect(lease)}: recover does not open it without --force-lease-break (docs/recovery.md)`,
       );
     }
     return {

@@ -30,7 +30,7 @@ import { run } from '../exec/run.js';
 import { copiesStopRequested, followPause, letSignalsIn, onSignalExit, startCopyPhase, startFollowPhase } from '../util/interrupt.js';
 import { caseFolder } from '../util/caseFolder.js';
 import { openFilesLimit, openFilesNow, outOfFiles, suggestedLimit } from '../util/openFiles.js';
-import { LeaseTable, leaseHeld, type Lease } from '../proc/leases.js';
+import { LeaseTable, leaseHeld, openEffect, type Lease } from '../proc/leases.js';
 
 export interface RecoverOptions {
   outputDir: string;
@@ -1023,10 +1023,12 @@ class LeaseGate {
     const lease = LeaseTable.read().on(this.devs, this.item.inode);
     if (lease === null) return null;
     if (this.mode === 'refuse') {
-      return `not copied: ${leaseHeld(lease)}: opening the file would signal the holder, which can change it before the copy; rerun with --force-lease-break to copy anyway`;
+      const effect = lease.state.includes(' BREAK') ? openEffect(lease) : 'opening the file would signal the holder, which can change it before the copy';
+      return `not copied: ${leaseHeld(lease)}: ${effect}; rerun with --force-lease-break to copy anyway`;
     }
     if (this.broken === null) {
-      this.warn?.(`item ${this.item.id}: ${leaseHeld(lease)}: opening it (--force-lease-break) signals the holder and waits up to ${leaseBreakTime()} s (/proc/sys/fs/lease-break-time) for it to give the lease up`);
+      const effect = lease.state.includes(' BREAK') ? 'opening it (--force-lease-break) may wait' : 'opening it (--force-lease-break) signals the holder and waits';
+      this.warn?.(`item ${this.item.id}: ${leaseHeld(lease)}: ${effect} up to ${leaseBreakTime()} s (/proc/sys/fs/lease-break-time) for it to give the lease up`);
     }
     this.broken ??= lease;
     return null;
@@ -1038,7 +1040,7 @@ class LeaseGate {
     if (lease === null) return null;
     const holder = lease.pid > 0 ? `process ${lease.pid}` : 'a process';
     const opened = lease.state.includes(' BREAK')
-      ? `a lease of ${holder} on it was being broken by another open when this copy opened it (/proc/locks: ${lease.state}); the open waited for it (--force-lease-break)`
+      ? `a lease of ${holder} on it was being broken by another open when this copy opened it (/proc/locks: ${lease.state}); the open may have waited for it (--force-lease-break: a write lease being broken makes a read wait, a read lease does not)`
       : `${holder} held a ${lease.state.startsWith('DELEG ') ? 'delegation' : 'write lease'} on it (/proc/locks: ${lease.state}): this copy's open broke it (--force-lease-break), which signalled the holder`;
     return `${opened}: what the file held may have been changed or cut by the holder before or while it was copied`;
   }
