@@ -64,23 +64,33 @@ export class LeaseTable {
   }
 }
 
+/** A lease being broken by another open (BREAKING, BREAKER), not one an open of ours would break. */
+export function isBreaking(lease: Lease): boolean {
+  return lease.state.includes(' BREAK');
+}
+
+/** "process 18015", or "a process" where /proc/locks gives no PID. */
+export function leaseHolder(lease: Lease): string {
+  return lease.pid > 0 ? `process ${lease.pid}` : 'a process';
+}
+
 /**
  * What an open of the file does to the holder, said after leaseHeld. A lease being broken
  * (BREAKING) may be a write lease, which makes any open wait, or a read lease broken by a writer,
  * which a read open neither signals nor waits for: /proc/locks words both the same.
  */
 export function openEffect(lease: Lease): string {
-  return lease.state.includes(' BREAK')
+  return isBreaking(lease)
     ? 'an open of the file may wait for the holder to give it up (a write lease being broken; /proc/locks does not tell it from a read lease a writer is breaking, which a read neither signals nor waits for), time in which the holder can change or cut it'
     : 'an open of the file signals the holder, which can change or cut it before it is read';
 }
 
 /** "process 18015 holds a write lease on it (/proc/locks: LEASE ACTIVE WRITE)", said of an item. */
 export function leaseHeld(lease: Lease): string {
-  const holder = lease.pid > 0 ? `process ${lease.pid}` : 'a process';
+  const holder = leaseHolder(lease);
   const what = lease.state.startsWith('DELEG ')
     ? `${holder} (an NFS server) holds a delegation on it that is broken by an open`
-    : lease.state.includes(' BREAK')
+    : isBreaking(lease)
       ? `a lease of ${holder} on it is being broken by another open (its holder has been signalled)`
       : `${holder} holds a write lease on it`;
   return `${what} (/proc/locks: ${lease.state})`;

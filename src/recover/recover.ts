@@ -30,7 +30,7 @@ import { run } from '../exec/run.js';
 import { copiesStopRequested, followPause, letSignalsIn, onSignalExit, startCopyPhase, startFollowPhase } from '../util/interrupt.js';
 import { caseFolder } from '../util/caseFolder.js';
 import { openFilesLimit, openFilesNow, outOfFiles, suggestedLimit } from '../util/openFiles.js';
-import { LeaseTable, leaseHeld, openEffect, type Lease } from '../proc/leases.js';
+import { LeaseTable, isBreaking, leaseHeld, leaseHolder, openEffect, type Lease } from '../proc/leases.js';
 
 export interface RecoverOptions {
   outputDir: string;
@@ -525,10 +525,7 @@ async function recoverAll(db: Db, itemIds: readonly number[], options: RecoverOp
       outcome.output, outcome.bytes, outcome.sha256, outcome.complete ? 1 : 0, outcome.note, outcome.sizeAtStart, outcome.sizeAtEnd,
       outcome.sparse ? 1 : 0, outcome.followed ? 1 : 0, nowIso(), rowId,
     );
-    results[index] = {
-      item_id: item.id, pid: item.pid, fd: item.fd, kind: item.kind, inode: item.inode, output: outcome.output, bytes: outcome.bytes,
-      sha256: outcome.sha256, complete: outcome.complete, note: outcome.note, size_at_start: outcome.sizeAtStart, size_at_end: outcome.sizeAtEnd,
-    };
+    results[index] = recoveredJson(item, outcome);
   };
   /**
    * The items from `from` on, whose turn had not come when the copies were stopped: recorded not
@@ -549,23 +546,14 @@ async function recoverAll(db: Db, itemIds: readonly number[], options: RecoverOp
     }
     type NotReachedItem = Pick<ItemRow, 'id' | 'snapshot_id' | 'pid' | 'start_time' | 'fd' | 'kind' | 'inode'> & { inode_text: string | null };
     function recordNotReached(from: number, to: number): void {
-      let byId = new Map<number, NotReachedItem>();
-      for (let index = from; index < to; index++) {
-        const id = itemIds[index] as number;
-        if ((index - from) % IN_BATCH === 0) {
-          const rows = notReachedItems(itemIds.slice(index, Math.min(index + IN_BATCH, to))) as NotReachedItem[];
-          byId = new Map(rows.map((row) => [row.id, { ...row, inode: readU64(row.inode, row.inode_text) }]));
-        }
-        const item = byId.get(id);
-        if (item === undefined) throw new UnlinkedError('NOT_FOUND', `no item ${id} in the case`);
+      let index = from;
+      for (const row of inOrder<NotReachedItem>(notReachedItems, itemIds.slice(from, to))) {
+        const item = { ...row, inode: readU64(row.inode, row.inode_text) };
         const holder = `${item.pid}/${item.start_time ?? ''}/${item.snapshot_id}`;
         if (!processes.has(holder)) processes.set(holder, origin(item.snapshot_id) === null ? namespaceWhy(item, checkProcess(item)) : null);
         const note = processes.get(holder) ?? NOT_REACHED;
         notReachedRow.run(item.id, note, now, now);
-        results[index] = {
-          item_id: item.id, pid: item.pid, fd: item.fd, kind: item.kind, inode: item.inode, output: null, bytes: 0,
-          sha256: null, complete: false, note, size_at_start: null, size_at_end: null,
-        };
+        results[index++] = recoveredJson(item, failed(note));
       }
     }
   };
@@ -796,17 +784,20 @@ type CheckedItem = Pick<ItemRow, 'id' | 'snapshot_id' | 'pid' | 'start_time' | '
 /** The items of these ids (CheckedItem), in their order, read IN_BATCH at a time. */
 function itemsForChecks(db: Db, itemIds: readonly number[]): Iterable<CheckedItem> {
   const select = inBatches(db, 'id, snapshot_id, pid, start_time, dev, path');
-  return { *[Symbol.iterator]() {
-    for (let start = 0; start < itemIds.length; start += IN_BATCH) {
-      const ids = itemIds.slice(start, start + IN_BATCH);
-      const byId = new Map((select(ids) as CheckedItem[]).map((row) => [row.id, row]));
-      for (const id of ids) {
-        const row = byId.get(id);
-        if (row === undefined) throw new UnlinkedError('NOT_FOUND', `no item ${id} in the case`);
-        yield row;
-      }
+  return { [Symbol.iterator]: () => inOrder<CheckedItem>(select, itemIds) };
+}
+
+/** The rows `select` gives for these ids, in the ids' order, read IN_BATCH at a time; a missing id is NOT_FOUND. */
+function* inOrder<T extends { id: number }>(select: (ids: readonly number[]) => unknown[], itemIds: readonly number[]): Generator<T> {
+  for (let start = 0; start < itemIds.length; start += IN_BATCH) {
+    const ids = itemIds.slice(start, start + IN_BATCH);
+    const byId = new Map((select(ids) as T[]).map((row) => [row.id, row]));
+    for (const id of ids) {
+      const row = byId.get(id);
+      if (row === undefined) throw new UnlinkedError('NOT_FOUND', `no item ${id} in the case`);
+      yield row;
     }
-  } };
+  }
 }
 
 const IN_BATCH = 500;
@@ -1023,11 +1014,11 @@ class LeaseGate {
     const lease = LeaseTable.read().on(this.devs, this.item.inode);
     if (lease === null) return null;
     if (this.mode === 'refuse') {
-      const effect = lease.state.includes(' BREAK') ? openEffect(lease) : 'opening the file would signal the holder, which can change it before the copy';
+      const effect = isBreaking(lease) ? openEffect(lease) : 'opening the file would signal the holder, which can change it before the copy';
       return `not copied: ${leaseHeld(lease)}: ${effect}; rerun with --force-lease-break to copy anyway`;
     }
     if (this.broken === null) {
-      const effect = lease.state.includes(' BREAK') ? 'opening it (--force-lease-break) may wait' : 'opening it (--force-lease-break) signals the holder and waits';
+      const effect = isBreaking(lease) ? 'opening it (--force-lease-break) may wait' : 'opening it (--force-lease-break) signals the holder and waits';
       this.warn?.(`item ${this.item.id}: ${leaseHeld(lease)}: ${effect} up to ${leaseBreakTime()} s (/proc/sys/fs/lease-break-time) for it to give the lease up`);
     }
     this.broken ??= lease;
@@ -1038,8 +1029,8 @@ class LeaseGate {
   brokenNote(): string | null {
     const lease = this.broken;
     if (lease === null) return null;
-    const holder = lease.pid > 0 ? `process ${lease.pid}` : 'a process';
-    const opened = lease.state.includes(' BREAK')
+    const holder = leaseHolder(lease);
+    const opened = isBreaking(lease)
       ? `a lease of ${holder} on it was being broken by another open when this copy opened it (/proc/locks: ${lease.state}); the open may have waited for it (--force-lease-break: a write lease being broken makes a read wait, a read lease does not)`
       : `${holder} held a ${lease.state.startsWith('DELEG ') ? 'delegation' : 'write lease'} on it (/proc/locks: ${lease.state}): this copy's open broke it (--force-lease-break), which signalled the holder`;
     return `${opened}: what the file held may have been changed or cut by the holder before or while it was copied`;
@@ -1047,7 +1038,7 @@ class LeaseGate {
 
   /** A change seen during or before the copy, said as what may have caused it when this copy broke a lease. */
   cause(note: string): string {
-    return this.broken === null ? note : `after this copy's open broke the lease of ${this.broken.pid > 0 ? `process ${this.broken.pid}` : 'its holder'}: ${note}`;
+    return this.broken === null ? note : `after this copy's open broke the lease of ${this.broken.pid > 0 ? leaseHolder(this.broken) : 'its holder'}: ${note}`;
   }
 }
 
@@ -1373,6 +1364,14 @@ interface Outcome {
   followed: boolean;
   /** The file's size and change times, the same when the copy started and when it ended (a local file only); absent when they moved. */
   unchanged?: FileState;
+}
+
+/** An item's line of `recover --json`: what its row in recoveries says. */
+function recoveredJson(item: Pick<ItemRow, 'id' | 'pid' | 'fd' | 'kind' | 'inode'>, outcome: Outcome): RecoveredJson {
+  return {
+    item_id: item.id, pid: item.pid, fd: item.fd, kind: item.kind, inode: item.inode, output: outcome.output, bytes: outcome.bytes,
+    sha256: outcome.sha256, complete: outcome.complete, note: outcome.note, size_at_start: outcome.sizeAtStart, size_at_end: outcome.sizeAtEnd,
+  };
 }
 
 const failed = (note: string): Outcome => ({ output: null, bytes: 0, sha256: null, complete: false, note, sizeAtStart: null, sizeAtEnd: null, sparse: false, followed: false });
