@@ -9,6 +9,7 @@ import { BUSY_TIMEOUT_MS } from '../store/busy.js';
 import { displayBytes } from '../util/bytes.js';
 import { tryOr } from '../util/tryOr.js';
 import { interruptedOutcome } from '../util/interrupt.js';
+import { processLimit } from '../util/addressSpace.js';
 
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -109,11 +110,6 @@ function sizeLimitHint(error: unknown): string {
     const code = errnoCode(at);
     if (code === 'EFBIG' || code === 'SQLITE_FULL' || code?.startsWith('SQLITE_IOERR') === true) sizeError = true;
   }
-  if (!sizeError) return '';
-  try {
-    const limit = /^Max file size\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1];
-    return limit === undefined ? '' : ` (this shell's file size limit, \`ulimit -f\`, is ${limit} bytes: raise it)`;
-  } catch {
-    return '';
-  }
+  const limit = sizeError ? processLimit('Max file size') : null;
+  return limit === null ? '' : ` (this shell's file size limit, \`ulimit -f\`, is ${limit} bytes: raise it)`;
 }

@@ -191,3 +191,9 @@ export interface UnreadableProcess {
 
 /** How many unreadable processes a walk names (the JSON's unreadable_processes): as non-root, thousands may be. */
 export const UNREADABLE_LISTED = 100;
+
+/**
+ * statfs f_type of the POSIX message queue file system (MQUEUE_MAGIC): a queue's file reads as its
+ * status line, not its messages. The walk leaves such fds out; recover refuses an older item of one.
+ */
+export const MQUEUE_MAGIC = 0x19800202;

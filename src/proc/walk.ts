@@ -13,7 +13,7 @@ import { chooseLiveTask } from './tasks.js';
 import { tryOr } from '../util/tryOr.js';
 import { CAP, hasCapability } from '../util/caps.js';
 import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './walkWatchdog.js';
-import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult, UNREADABLE_LISTED } from './types.js';
+import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult, MQUEUE_MAGIC, UNREADABLE_LISTED } from './types.js';
 import { floorSeconds } from '../util/time.js';
 import { birthTimeNs, statxKnownLost, statxLost } from '../util/statx.js';
 import { LeaseTable, leaseHeld, openEffect } from './leases.js';
@@ -712,9 +712,6 @@ function classifyFd(target: RawBytes, flags: number | null, mntId: number | null
   if (target.startsWith(MEMFD_PREFIX) && (mntId === null || !known((table) => table.hasMntId(mntId)))) return 'memfd';
   return 'fd';
 }
-
-/** statfs f_type of the POSIX message queue file system (MQUEUE_MAGIC). */
-const MQUEUE_MAGIC = 0x19800202;
 
 /** Per walk, what statfs said of each device of an fd whose mount no mountinfo lists: a message queue's or not. */
 const mqueueDevs = new WeakMap<WalkResult, Map<string, boolean>>();

@@ -26,6 +26,7 @@ import type { CommandRecorder } from '../exec/run.js';
 import { mayWait, PROBE_TIMEOUT_MS } from '../proc/mountProbe.js';
 import { exactText, readU64, sqlU64, type U64 } from '../util/u64.js';
 import { parseU64, u64 } from '../../parsers/types.js';
+import { MQUEUE_MAGIC } from '../proc/types.js';
 import { run } from '../exec/run.js';
 import { copiesStopRequested, followPause, letSignalsIn, onSignalExit, startCopyPhase, startFollowPhase } from '../util/interrupt.js';
 import { caseFolder } from '../util/caseFolder.js';
@@ -258,8 +259,6 @@ async function statfsType(file: string, recorder: CommandRecorder): Promise<numb
 
 /** statfs f_type of file systems held in memory: nothing written to a disk can land on them. */
 const IN_MEMORY_FS = new Set([0x01021994 /* tmpfs */, 0x858458f6 /* ramfs */]);
-/** statfs f_type of the POSIX message queue file system (MQUEUE_MAGIC). */
-const MQUEUE_MAGIC = 0x19800202;
 
 /**
  * Said of a POSIX message queue's file (an item of a snapshot made before the walk left them out, or
