@@ -1177,3 +1177,37 @@ time.sleep(600)
     db.close();
   }
 });
+
+test('shared anonymous memory is no deleted file: mmap(MAP_SHARED|MAP_ANONYMOUS) maps "/dev/zero (deleted)", with MAP_HUGETLB (a database\'s shared memory on huge pages) "/anon_hugepage (deleted)", both regular and nlink 0 on a kernel-internal mount: kept in maps, no item (root)', async (t) => {
+  // One free huge page is needed: one more is reserved for the test (2 MiB) and given back after it.
+  const hugePages = '/proc/sys/vm/nr_hugepages';
+  const free = (): number => Number(/^HugePages_Free:\s+(\d+)$/m.exec(fs.readFileSync('/proc/meminfo', 'latin1'))?.[1] ?? 0);
+  if (free() === 0) {
+    const before = fs.readFileSync(hugePages, 'latin1').trim();
+    fs.writeFileSync(hugePages, String(Number(before) + 1));
+    t.after(() => fs.writeFileSync(hugePages, before));
+  }
+  if (free() === 0) {
+    t.skip('no huge page could be reserved');
+    return;
+  }
+  const { caseDir, pid } = await pythonHolder(t, 'anon-shared', `
+import mmap, os, time
+huge = mmap.mmap(-1, 2 << 20, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS | 0x40000)
+huge[0:4] = b'huge'
+zero = mmap.mmap(-1, 4096, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+zero[0:4] = b'zero'
+print(os.getpid(), flush=True)
+time.sleep(600)
+`);
+  const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--json', '--pid', String(pid)]);
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+  assert.deepEqual(JSON.parse(runCli(caseDir, ['list', '--json']).stdout), []);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    const rows = db.prepare(`SELECT CAST(path AS TEXT), size, nlink, stat_error FROM maps WHERE pid = ? AND perms = 'rw-s' ORDER BY size DESC`).raw().all(pid);
+    assert.deepEqual(rows, [['/anon_hugepage (deleted)', 2 << 20, 0, null], ['/dev/zero (deleted)', 4096, 0, null]]);
+  } finally {
+    db.close();
+  }
+});

@@ -747,9 +747,12 @@ function messageQueue(
 
 /**
  * Names the kernel gives objects of its internal mounts (never in mountinfo): shared anonymous
- * memory, SysV shm, AIO rings, GPU and DMA buffers. memfds are told apart before.
+ * memory ("dev/zero", mm/shmem.c shmem_zero_setup; "anon_hugepage", HUGETLB_ANON_FILE of
+ * include/linux/hugetlb.h for mmap(MAP_SHARED|MAP_ANONYMOUS|MAP_HUGETLB), as a database's shared
+ * memory with huge pages: 4.14 to 6.18, nlink 0, on hugetlbfs' internal mount), SysV shm, AIO rings,
+ * GPU and DMA buffers. memfds are told apart before.
  */
-const KERNEL_OBJECTS = /^\/(?:dev\/zero|SYSV[0-9a-f]{8}|drm mm object|i915|\[aio\])$|^\/dmabuf:/;
+const KERNEL_OBJECTS = /^\/(?:dev\/zero|anon_hugepage|SYSV[0-9a-f]{8}|drm mm object|i915|\[aio\])$|^\/dmabuf:/;
 
 /** The kernel appends exactly one " (deleted)" to an unlinked dentry's name; a name may carry its own. */
 export function stripDeleted(target: RawBytes): RawBytes {
