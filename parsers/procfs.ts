@@ -129,26 +129,58 @@ export interface MountInfo {
 
 /**
  * The files registered with an io_uring (IORING_REGISTER_FILES), from the ring's fdinfo (text as
- * latin1): how many its `UserFiles:` line says (null: no such line), and its list, one `%5u: NAME`
- * line per slot. Since Linux 6.14 NAME is the file's path as seq_file_path writes it (space, tab,
- * newline and backslash in octal, decoded back to bytes here), " (deleted)" included; before, it
- * was the bare last name (d_iname: no directory, not escaped, never " (deleted)"; `<none>` for an
- * empty slot), so a name holding a newline cuts the list short: `files` may be fewer than `registered`.
+ * latin1): how many its `UserFiles:` line says (null: no such line: Linux 5.4 has none, 5.4.214
+ * fs/io_uring.c giving the ring no show_fdinfo), and those it lists, one `%5u: NAME` line each.
+ * - Until Linux 6.13 (5.10.13 fs/io_uring.c __io_uring_show_fdinfo, 6.1.166 io_uring/fdinfo.c:160,
+ *   4.18.0-240.el8 too) every slot is listed in turn, NAME the file's dentry's d_iname: the bare last
+ *   name, not escaped, never " (deleted)", `<none>` for an empty slot. A newline in a name starts a
+ *   line of its own: the name runs on to the next slot's line (the last one's to `UserBufs:`). A name
+ *   longer than d_iname holds (31 bytes in 6.1, 39 in 6.8: DNAME_INLINE_LEN, include/linux/dcache.h)
+ *   is not there at all: what is shown is bytes some earlier name left.
+ * - Since Linux 6.14 (Al Viro, "fix io_uring_show_fdinfo() misuse of ->d_iname", January 2025) only
+ *   the filled slots are listed, NAME the file's path as seq_file_path writes it (space, tab, newline
+ *   and backslash in octal, decoded back to bytes here), " (deleted)" included.
+ * - From 5.10 to 6.x the kernel lists the files only when it takes the ring's lock at once
+ *   (mutex_trylock): a ring busy in another thread gives its `UserFiles: N` and no list, so `files`
+ *   may be fewer than `registered`.
  */
 export function parseIoUringFiles(text: string): { registered: number | null; files: Array<{ slot: number; path: Buffer }> } {
-  const files: Array<{ slot: number; path: Buffer }> = [];
-  let registered: number | null = null;
-  for (const line of text.split('\n')) {
-    if (registered === null) {
-      const header = /^UserFiles:\s*(\d+)$/.exec(line);
-      if (header !== null) registered = Number(header[1]);
-      continue;
+  const lines = text.split('\n');
+  let at = lines.findIndex((line) => /^UserFiles:\t\d+$/.test(line));
+  if (at < 0) return { registered: null, files: [] };
+  const registered = Number((lines[at] ?? '').slice('UserFiles:\t'.length));
+  const listed: Array<{ slot: number; name: string }> = [];
+  for (at++; at < lines.length; at++) {
+    const line = lines[at] ?? '';
+    const slot = slotOf(line);
+    const last = listed[listed.length - 1];
+    // After a bare name (before 6.14) only the next slot starts a line of its own; after a path, any later one.
+    const bare = last !== undefined && !pathLike(last.name);
+    if (slot !== null && slot < registered && (last === undefined || (bare ? slot === last.slot + 1 : slot > last.slot))) {
+      listed.push({ slot, name: line.slice(line.indexOf(': ') + 2) });
+    } else if (last !== undefined && bare && !/^[A-Z][A-Za-z]*:(?:\t|$)/.test(line)) {
+      last.name += `\n${line}`;
+    } else {
+      break;
     }
-    const match = /^ *(\d+): (.*)$/.exec(line);
-    if (match === null) break;
-    files.push({ slot: Number(match[1]), path: unescapeOctal(match[2] ?? '') });
   }
-  return { registered, files };
+  // Only a path (since 6.14) is escaped; a bare name is the name's own bytes.
+  return { registered, files: listed.map(({ slot, name }) => ({ slot, path: name.startsWith('/') ? unescapeOctal(name) : Buffer.from(name, 'latin1') })) };
+}
+
+/** The slot of a `%5u: ` line (the number right-aligned in five columns), or null. */
+function slotOf(line: string): number | null {
+  const match = /^( *)(\d+): /.exec(line);
+  if (match === null || (match[1] ?? '').length !== Math.max(0, 5 - (match[2] ?? '').length)) return null;
+  return Number(match[2]);
+}
+
+/**
+ * A registered file's name as Linux 6.14 and later write it: a path, or what d_path names a socket,
+ * pipe or anon inode ("socket:[4242]", "anon_inode:[eventfd]"). A bare last name (before) has no '/'.
+ */
+export function pathLike(name: string): boolean {
+  return name.startsWith('/') || /^[a-z_]+:/.test(name);
 }
 
 /** text: the file decoded as latin1 (see unescapeOctal). */

@@ -123,12 +123,30 @@ test('io_uring fdinfo (Linux 6.18, fixtures/procfs): the registered files by slo
   assert.deepEqual(parseFdInfo(text).mntId, 17);
   assert.deepEqual(parseIoUringFiles('pos:\t0\nUserFiles:\t0\nUserBufs:\t0\n'), { registered: 0, files: [] });
   assert.deepEqual(parseIoUringFiles('pos:\t0\n'), { registered: null, files: [] });
-  // Before Linux 6.14 (fs/io_uring/fdinfo.c: seq_printf(m, "%5u: %s\n", i, file_dentry(f)->d_iname), "<none>" for
-  // an empty slot): bare last names, unescaped; a newline in one cuts the list short.
-  assert.deepEqual(parseIoUringFiles('UserFiles:\t3\n    0: ring\n    1: <none>\n    2: a\nb\nUserBufs:\t0\n'), {
-    registered: 3,
-    files: [{ slot: 0, path: Buffer.from('ring') }, { slot: 1, path: Buffer.from('<none>') }, { slot: 2, path: Buffer.from('a') }],
-  });
+});
+
+test('io_uring fdinfo on older kernels (fixtures/procfs, Linux 5.4, 5.10, 6.18): bare names running on over lines, empty slots, a list left out, none at all; since 6.14 only the filled slots', () => {
+  const read = (name: string): string => fs.readFileSync(path.join(fixturesDir, 'procfs', name), 'latin1');
+  const files = (...names: Array<[number, string]>): Array<{ slot: number; path: Buffer }> => names.map(([slot, name]) => ({ slot, path: Buffer.from(name, 'latin1') }));
+  // 5.10: d_iname, unescaped: the newline's second line is still slot 0's; a 40-byte name is not in
+  // d_iname (empty here); a file renamed from "evil" to a long name keeps "evil" there.
+  assert.deepEqual(parseIoUringFiles(read('fdinfo-io_uring-5.10.txt')), { registered: 4, files: files([0, 'uring file\nx'], [1, 'live'], [2, ''], [3, 'evil']) });
+  assert.deepEqual(parseIoUringFiles(read('fdinfo-io_uring-sparse-5.10.txt')), { registered: 3, files: files([0, '<none>'], [1, 'sparse-deleted'], [2, '<none>']) });
+  // Its lock busy (another thread registering buffers): the count, no list.
+  assert.deepEqual(parseIoUringFiles(read('fdinfo-io_uring-busy-5.10.txt')), { registered: 1, files: [] });
+  // 5.4: no show_fdinfo for a ring at all.
+  assert.deepEqual(parseIoUringFiles(read('fdinfo-io_uring-5.4.txt')), { registered: null, files: [] });
+  // 6.18: slots 0 and 2 empty, not listed; slot 1's path decoded.
+  assert.deepEqual(parseIoUringFiles(read('fdinfo-io_uring-sparse-6.18.txt')), { registered: 3, files: files([1, '/tmp/qa-kernels-host/sparse deleted (deleted)']) });
+  assert.equal(parseFdInfo(read('fdinfo-io_uring-5.10.txt')).ino, null, 'no ino line before 5.14');
+  // Before 6.14 the last name runs on to the field after the list; a line like a slot's past the
+  // count, or not the next slot's, is part of a name; a bare name is not unescaped.
+  assert.deepEqual(parseIoUringFiles('UserFiles:\t2\n    0: a\n    5: b\n    1: c\\040d\ne\nUserBufs:\t0\n'), { registered: 2, files: files([0, 'a\n    5: b'], [1, 'c\\040d\ne']) });
+  assert.deepEqual(parseIoUringFiles('UserFiles:\t3\n    0: a\n    2: b\n    1: c\nUserBufs:\t0\n'), { registered: 3, files: files([0, 'a\n    2: b'], [1, 'c']) });
+  // Since 6.14 a path is one line: any later slot may follow it.
+  assert.deepEqual(parseIoUringFiles('UserFiles:\t9\n    3: /a\\012b\n    7: socket:[42]\n    8: /c\nUserBufs:\t0\n'), { registered: 9, files: files([3, '/a\nb'], [7, 'socket:[42]'], [8, '/c']) });
+  // A number not padded to five columns is no slot line.
+  assert.deepEqual(parseIoUringFiles('UserFiles:\t2\n0: a\nUserBufs:\t0\n'), { registered: 2, files: [] });
 });
 
 test('/proc/locks (Linux 6.18, fixtures/procfs): every lock, lease and waiter with its file; the leases an open for reading breaks, by device and inode', () => {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { errnoCode } from '../errors.js';
 import { displayBytes } from '../util/bytes.js';
-import { O_TMPFILE_BIT, devString, parseFdInfo, parseIoUringFiles, parseMaps, parseProcStat } from '../../parsers/procfs.js';
+import { O_TMPFILE_BIT, devString, parseFdInfo, parseIoUringFiles, parseMaps, parseProcStat, pathLike } from '../../parsers/procfs.js';
 import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
 import { MountTable, type NamespaceMounts } from './mounts.js';
@@ -392,7 +392,7 @@ function walkProcess(
     // socket:[..], pipe:[..], anon_inode:[..] are not files with names.
     if (target !== '' && target.charCodeAt(0) !== 0x2f) {
       fds.add(pid, fd, target, null);
-      if (target === IO_URING) ringHeldFiles(fdinfoDir + name, `${of === null ? `pid ${pid}` : `pid ${of.pid} (thread ${pid})`} (${record.comm ?? '?'})`, fd, result);
+      if (target === IO_URING) ringHeldFiles(fdinfoDir + name, `${of === null ? `pid ${pid}` : `pid ${of.pid} (thread ${pid})`} (${record.comm ?? '?'})`, of?.pid ?? pid, fd, result);
       continue;
     }
     const silent = waiting?.unansweredAt(target) ?? null;
@@ -823,21 +823,35 @@ function readSmall(file: string, encoding: 'latin1' | 'utf8'): string {
 
 const IO_URING = 'anon_inode:[io_uring]';
 
+/** How many times more the fdinfo of a ring that listed none of its registered files is read. */
+const RING_REREADS = 3;
+
 /** Per walk, the rings (fdinfo ino) and slots already said: a ring shared by forked workers or threads is said once. */
 const ringsSaid = new WeakMap<WalkResult, Set<string>>();
 
 /**
  * Files registered with an io_uring (IORING_REGISTER_FILES) stay open in the kernel after their fd
  * is closed: no fd, no mapping, so no item (lsof does not see them either). The ring's fdinfo names
- * them: since Linux 6.14 by path, so one the kernel names "... (deleted)" is said in a warning (a
- * hint: no stat reaches it); before, by last name only, so that files are registered is all there is to say.
+ * them (see parseIoUringFiles): since Linux 6.14 by path, so one the kernel names "... (deleted)" is
+ * said in a warning (a hint: no stat reaches it); before, by last name only, so that files are
+ * registered is all there is to say; on 5.4 not at all.
  */
-function ringHeldFiles(fdinfo: string, holder: string, fd: number, result: WalkResult): void {
-  const text = tryOr(() => readSmall(fdinfo, 'latin1'), null);
+function ringHeldFiles(fdinfo: string, holder: string, owner: number, fd: number, result: WalkResult): void {
+  let text = tryOr(() => readSmall(fdinfo, 'latin1'), null);
   if (text === null) return;
-  const { files } = parseIoUringFiles(text);
-  // Keyed by the ring's inode and what it holds: before Linux 5.12 or so every ring shared one anon inode.
-  const ring = `${parseFdInfo(text).ino ?? `${holder}/${fd}`}\n${files.map(({ path }) => path.toString('latin1')).join('\n')}`;
+  let parsed = parseIoUringFiles(text);
+  // Linux 5.10 to 6.14 list the files only when they take the ring's lock at once (all or none): a
+  // ring listing none of its slots may be busy, and is read again.
+  for (let again = 0; again < RING_REREADS && (parsed.registered ?? 0) > 0 && parsed.files.length === 0; again++) {
+    const more = tryOr(() => readSmall(fdinfo, 'latin1'), null);
+    const reparsed = more === null ? null : parseIoUringFiles(more);
+    if (more !== null && reparsed !== null && reparsed.files.length > 0) [text, parsed] = [more, reparsed];
+  }
+  const { registered, files } = parsed;
+  // Keyed by the ring's inode and what it holds: before Linux 5.12 or so every ring shared one anon
+  // inode, and before 5.14 fdinfo has no ino: such a ring is said once per process and fd (a
+  // thread's own fd table has its process's ring at the fd number it had when it unshared).
+  const ring = `${parseFdInfo(text).ino ?? `${owner}/${fd}`}\n${files.map(({ path }) => path.toString('latin1')).join('\n')}`;
   let said = ringsSaid.get(result);
   if (said === undefined) ringsSaid.set(result, (said = new Set()));
   const once = (key: string): boolean => {
@@ -847,13 +861,35 @@ function ringHeldFiles(fdinfo: string, holder: string, fd: number, result: WalkR
   };
   const where = `${holder} has registered with its io_uring (fd ${fd}`;
   const unseen = 'a registered file needs no fd or mapping (no item; lsof does not list it), and its content cannot be read through /proc (docs/limits.md)';
-  // Since 6.14 a path ("/..."), or what a socket, pipe or anon inode is named ("socket:[N]"); before,
-  // a bare last name, and "<none>" for an empty slot.
+  if (registered === null) {
+    if (once(`${ring}\nunlisted`)) {
+      result.warnings.push(
+        `${holder} holds an io_uring (fd ${fd}) whose fdinfo does not list the files registered with it (no UserFiles line: Linux 5.4 has none, 5.10 has), ` +
+          `so whether it keeps a deleted file cannot be told; ${unseen}`,
+      );
+    }
+    return;
+  }
+  if (registered > 0 && files.length === 0) {
+    if (once(`${ring}\nnone of ${registered}`)) {
+      result.warnings.push(
+        `${holder} holds an io_uring (fd ${fd}) with ${registered} slots for registered files, of which its fdinfo listed none in ${RING_REREADS + 1} reads: ` +
+          'either all are empty (Linux 6.14 and later list only the filled slots) or the ring was busy each time (5.10 to 6.14 list them only when they take its lock at once), ' +
+          `so whether it keeps a deleted file cannot be told; ${unseen}`,
+      );
+    }
+    return;
+  }
+  // Before 6.14 a bare last name, and "<none>" for an empty slot; since, a path or what a socket,
+  // pipe or anon inode is named ("socket:[N]").
   const named = files.filter(({ path }) => path.toString('latin1') !== '<none>');
-  if (named.some(({ path }) => path[0] !== 0x2f && !/^[a-z_]+:\[/.test(path.toString('latin1')))) {
+  if (named.some(({ path }) => !pathLike(path.toString('latin1')))) {
     if (named.length > 0 && once(ring)) {
       const names = named.slice(0, 5).map(({ path }) => displayBytes(path)).join(', ');
-      result.warnings.push(`${where}) ${named.length} files (${names}${named.length > 5 ? ', ...' : ''}): this kernel names them by their last name only (before Linux 6.14), not whether they are deleted; ${unseen}`);
+      result.warnings.push(
+        `${where}) ${named.length} files (${names}${named.length > 5 ? ', ...' : ''}): this kernel names them by their last name only (before Linux 6.14), not whether ` +
+          `they are deleted, and a name longer than the kernel keeps with the file's entry (31 bytes in 6.1, 39 in 6.8) as left-over bytes of another; ${unseen}`,
+      );
     }
     return;
   }
