@@ -4,7 +4,7 @@
 //   /proc/PID/maps       "7f4d5b7d0000-7f4d5b7d2000 rw-s 00000000 fe:00 2146498   /tmp/t/mapped (deleted)"
 //   /proc/PID/mountinfo  "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
 //   /proc/locks          "9: LEASE  BREAKING  READ 32740 fe:00:15343645 0 EOF" (a waiter: "9: -> LEASE  BREAKER   READ 329 <none>:0 0 EOF")
-import { parseU64, type U64 } from './types.js';
+import { parseTskOff, parseU64, type U64 } from './types.js';
 
 export interface ProcStat {
   comm: string;
@@ -240,19 +240,24 @@ export interface ProcLock {
 
 /**
  * /proc/locks (fs/locks.c, lock_get_status): one line per lock, lease or delegation, and after each
- * the ones blocked on it, " -> " before their class (indented deeper for a chain). The device is
- * that of the inode's super block, in hex ("%02x:%02x"); a lock the kernel cannot tie to an inode
- * names "<none>:0". Since Linux 4.9 the list holds only the locks of processes visible in the PID
- * namespace of the procfs read, by their PIDs there. A line that does not read so is counted in
- * `unreadable` (with its number) and skipped.
+ * the ones blocked on it, " -> " before their class (indented deeper for a chain since Linux 5.15).
+ * The device is that of the inode's super block, in hex ("%02x:%02x"); a lock the kernel cannot tie
+ * to an inode names "<none>:0". Since Linux 4.9 the list holds only the locks of processes visible in
+ * the PID namespace of the procfs read, by their PIDs there. Before Linux 5.4 a READ is padded to
+ * five columns ("READ  4242", two spaces before the PID: 5.3.1 fs/locks.c:2789; RHEL 8's
+ * 4.18.0-240 too), as a LOCK_MAND flock's type ("FLOCK  MSNFS     READ  80") still is until 5.15;
+ * until the January 2020 stable updates ("locks: print unsigned ino in /proc/locks") the inode is
+ * printed signed ("%ld": 4.19.1 fs/locks.c:2681), negative from 2^63 on: read back as the unsigned
+ * value the kernel keeps. A line that does not read so is counted in `unreadable` (with its number)
+ * and skipped.
  */
 export function parseProcLocks(text: string): { locks: ProcLock[]; unreadable: number[] } {
   const locks: ProcLock[] = [];
   const unreadable: number[] = [];
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
-    const match = /^(\d+): (?:\s*(->) )?\s*(\S+)\s+(\S+)\s+(\S+) (-?\d+) (?:([0-9a-f]+):([0-9a-f]+):(\d+)|<none>:0) (-?\d+) (-?\d+|EOF)$/.exec(line);
-    const inode = match?.[9] === undefined ? null : parseU64(match[9]);
+    const match = /^(\d+): (?:\s*(->) )?\s*(\S+)\s+(\S+)\s+(\S+)\s+(-?\d+) (?:([0-9a-f]+):([0-9a-f]+):(-?\d+)|<none>:0) (-?\d+) (-?\d+|EOF)$/.exec(line);
+    const inode = match?.[9] === undefined ? null : match[9].startsWith('-') ? parseTskOff(match[9]) : parseU64(match[9]);
     if (match === null || (match[9] !== undefined && inode === null)) {
       unreadable.push(index + 1);
       return;

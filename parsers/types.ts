@@ -60,9 +60,9 @@ const MIN_I64 = -(1n << 63n);
 const MAX_I64 = (1n << 63n) - 1n;
 
 /**
- * A 64-bit value The Sleuth Kit prints as a signed off_t (`PRIdOFF`: ils' st_size, istat's size), read
- * back as the unsigned value the inode holds: `-1` is 2^64 - 1, `-9223372036854775808` is 2^63. Null
- * for anything else, or past the signed 64-bit range.
+ * A 64-bit value The Sleuth Kit prints as a signed off_t (`PRIdOFF`: ils' st_size, istat's size), or an
+ * older kernel's /proc/locks its inode numbers ("%ld"), read back as the unsigned value the inode holds:
+ * `-1` is 2^64 - 1, `-9223372036854775808` is 2^63. Null for anything else, or past the signed 64-bit range.
  */
 export function parseTskOff(text: string): U64 | null {
   if (!/^-?\d{1,20}$/.test(text)) return null;

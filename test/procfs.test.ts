@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { devString, mapsDevToDecimal, parseFdInfo, parseIoUringFiles, parseMaps, parseMountInfo, parseProcLocks, parseProcStat, O_TMPFILE_BIT } from '../parsers/procfs.js';
+import { walkPids } from '../src/proc/walk.js';
+import { makeTempDir } from './helpers/holder.js';
 import { LeaseTable, leaseHeld, openEffect } from '../src/proc/leases.js';
 import { fixturesDir } from './helpers/paths.js';
 import { displayBytes, displayCmdline, parseDisplayBytes, quotedArg } from '../src/util/bytes.js';
@@ -180,6 +182,45 @@ test('/proc/locks (Linux 6.18, fixtures/procfs): every lock, lease and waiter wi
   assert.equal(openEffect({ state: 'LEASE ACTIVE WRITE', pid: 18015 }), 'an open of the file signals the holder, which can change or cut it before it is read');
   assert.equal(openEffect({ state: 'LEASE BREAKING UNLCK', pid: 32740 }),
     'an open of the file may wait for the holder to give it up (a write lease being broken; /proc/locks does not tell it from a read lease a writer is breaking, which a read neither signals nor waits for), time in which the holder can change or cut it');
+});
+
+test('/proc/locks on older kernels (fixtures/procfs): before Linux 5.4 READ padded to five columns (4.15), a flock of LOCK_MAND (MSNFS, until 5.15) padded still (5.10); an inode printed signed before the 2020 stable updates; a line of no known form said by the walk', async () => {
+  const read = (name: string): string => fs.readFileSync(path.join(fixturesDir, 'procfs', name), 'latin1');
+  const old = parseProcLocks(read('locks-4.15.txt'));
+  assert.deepEqual(old.unreadable, []);
+  assert.deepEqual(old.locks.map((lock) => [lock.id, lock.waiting, lock.lockClass, lock.state, lock.type, lock.pid, lock.dev, lock.inode, lock.start, lock.end]), [
+    [1, false, 'LEASE', 'ACTIVE', 'READ', 129, '0:22', 20, '0', 'EOF'],
+    [2, false, 'FLOCK', 'MSNFS', 'READ', 126, '0:22', 17, '0', 'EOF'],
+    [3, false, 'FLOCK', 'ADVISORY', 'READ', 126, '0:22', 16, '0', 'EOF'],
+    [4, false, 'POSIX', 'ADVISORY', 'READ', 126, '0:22', 15, '2', '4'],
+    [5, false, 'FLOCK', 'ADVISORY', 'WRITE', 126, '0:22', 14, '0', 'EOF'],
+    [6, false, 'OFDLCK', 'ADVISORY', 'READ', -1, '0:22', 13, '0', 'EOF'],
+    [7, false, 'POSIX', 'ADVISORY', 'WRITE', 126, '0:22', 12, '0', '3'],
+    [7, true, 'POSIX', 'ADVISORY', 'WRITE', 132, '0:22', 12, '0', '3'],
+  ]);
+  const newer = parseProcLocks(read('locks-5.10.txt'));
+  assert.deepEqual(newer.unreadable, []);
+  assert.deepEqual(newer.locks.slice(0, 5).map((lock) => [lock.id, lock.waiting, lock.lockClass, lock.state, lock.type, lock.pid, lock.dev, lock.inode]), [
+    [1, false, 'LEASE', 'BREAKING', 'READ', 83, '0:21', 26], [1, true, 'LEASE', 'BREAKER', 'READ', 85, null, null],
+    [2, false, 'LEASE', 'ACTIVE', 'WRITE', 83, '0:21', 25], [3, false, 'LEASE', 'ACTIVE', 'READ', 83, '0:21', 24], [4, false, 'FLOCK', 'MSNFS', 'READ', 80, '0:21', 21],
+  ]);
+  assert.deepEqual(new LeaseTable(read('locks-5.10.txt')).on(['0:21'], 26), { state: 'LEASE BREAKING READ', pid: 83 });
+  // 4.19.1 fs/locks.c:2681 prints i_ino with "%ld" (an inode from 2^63 on negative); "%lu" after
+  // "locks: print unsigned ino in /proc/locks" (4.14, 4.19 and 5.4 stable updates of January 2020).
+  const signed = parseProcLocks('1: POSIX  ADVISORY  WRITE 42 00:2c:-9223372036854775807 0 EOF\n2: LEASE  ACTIVE    WRITE 43 00:2c:18446744073709551615 0 EOF\n');
+  assert.deepEqual(signed.locks.map((lock) => lock.inode), [2n ** 63n + 1n, 2n ** 64n - 1n]);
+  assert.deepEqual(parseProcLocks('1: POSIX  ADVISORY  WRITE 42 00:2c:-99999999999999999999 0 EOF\n').unreadable, [1], 'past 64 bits');
+  assert.deepEqual(new LeaseTable('1: LEASE  ACTIVE    WRITE 43 00:2c:12 0 EOF\nnot a lock\n').unreadable, [2]);
+  // The walk says so: a lease on such a line is unknown.
+  const fake = makeTempDir('locks-unreadable');
+  try {
+    fs.writeFileSync(path.join(fake, 'locks'), '1: POSIX  ADVISORY  WRITE 330 00:1b:1189736 120 120\n2: what\n');
+    assert.deepEqual((await walkPids([], fake, () => undefined)).warnings, [
+      `${fake}/locks: 1 line did not read as a lock or lease (line 2): a lease there on an item is not known, and recover's open of the item could break it (or wait for it) unwarned (docs/limits.md)`,
+    ]);
+  } finally {
+    fs.rmSync(fake, { recursive: true, force: true });
+  }
 });
 
 test('a command line shown: each argument in the display form, quoted as a shell takes it back where needed; an empty one, one without its NUL, one with a quote', () => {

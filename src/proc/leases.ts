@@ -30,9 +30,12 @@ function breaksOnRead(lock: ProcLock): boolean {
  */
 export class LeaseTable {
   private readonly byFile = new Map<string, Lease>();
+  /** The numbers of the lines of /proc/locks that did not read as a lock (a format this parser does not know). */
+  readonly unreadable: number[];
 
   constructor(text: string) {
-    const { locks } = parseProcLocks(text);
+    const { locks, unreadable } = parseProcLocks(text);
+    this.unreadable = unreadable;
     /** A waiter (an open waiting as BREAKER) names no file: it waits on the lock of its number. */
     const fileOf = new Map<number, string>();
     for (const lock of locks) {

@@ -86,6 +86,13 @@ export async function walkPids(
   const mounts = new MountTable(unanswered, pids.map((pid) => `${procRoot}/${pid}`));
   // Read once: the leases an open of an item would break (recover reads it again before each open).
   const leases = LeaseTable.read(procRoot);
+  if (leases.unreadable.length > 0) {
+    const lines = leases.unreadable;
+    result.warnings.push(
+      `${procRoot}/locks: ${lines.length} line${lines.length === 1 ? '' : 's'} did not read as a lock or lease (line ${lines.slice(0, 5).join(', ')}${lines.length > 5 ? ', ...' : ''}): ` +
+        'a lease there on an item is not known, and recover\'s open of the item could break it (or wait for it) unwarned (docs/limits.md)',
+    );
+  }
   const notExamined = new Map<UnansweredMount, NotExamined>(unanswered.map((mount) => [mount, { fds: 0, maps: 0, exes: 0 }]));
   const fds = new FdColumnsBuilder();
   // A mapped library is shared by hundreds of processes: stat it once per walk.
