@@ -6,6 +6,7 @@ import path from 'node:path';
 import { devString, mapsDevToDecimal, parseFdInfo, parseIoUringFiles, parseMaps, parseMountInfo, parseProcLocks, parseProcStat, O_TMPFILE_BIT } from '../parsers/procfs.js';
 import { walkPids } from '../src/proc/walk.js';
 import { makeTempDir } from './helpers/holder.js';
+import { hidingOption } from '../src/proc/procView.js';
 import { LeaseTable, leaseHeld, openEffect } from '../src/proc/leases.js';
 import { fixturesDir } from './helpers/paths.js';
 import { displayBytes, displayCmdline, parseDisplayBytes, quotedArg } from '../src/util/bytes.js';
@@ -149,6 +150,15 @@ test('io_uring fdinfo on older kernels (fixtures/procfs, Linux 5.4, 5.10, 6.18):
   assert.deepEqual(parseIoUringFiles('UserFiles:\t9\n    3: /a\\012b\n    7: socket:[42]\n    8: /c\nUserBufs:\t0\n'), { registered: 9, files: files([3, '/a\nb'], [7, 'socket:[42]'], [8, '/c']) });
   // A number not padded to five columns is no slot line.
   assert.deepEqual(parseIoUringFiles('UserFiles:\t2\n0: a\nUserBufs:\t0\n'), { registered: 2, files: [] });
+});
+
+test('hidepid in mountinfo (fixtures/procfs): the number before Linux 5.8 (4.15), the word since (5.10); under ptraceable the gid= group is hidden from too', () => {
+  const mounts = (name: string) => parseMountInfo(fs.readFileSync(path.join(fixturesDir, 'procfs', name), 'latin1'));
+  assert.deepEqual(hidingOption('/proc', mounts('mountinfo-hidepid-4.15.txt')), { mode: '2', gid: 1234 });
+  assert.deepEqual(hidingOption('/proc', mounts('mountinfo-hidepid-5.10.txt')), { mode: 'invisible', gid: 1234 });
+  assert.deepEqual(hidingOption('/proc', mounts('mountinfo-ptraceable-5.10.txt')), { mode: 'ptraceable', gid: null });
+  assert.equal(hidingOption('/proc', parseMountInfo('22 1 0:5 / /proc rw,relatime - proc proc rw,hidepid=1\n')), null, 'noaccess lists every process');
+  assert.equal(hidingOption('/proc', parseMountInfo('22 1 0:5 / /proc rw,relatime - proc proc rw\n')), null);
 });
 
 test('/proc/locks (Linux 6.18, fixtures/procfs): every lock, lease and waiter with its file; the leases an open for reading breaks, by device and inode', () => {

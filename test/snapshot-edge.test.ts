@@ -1062,7 +1062,7 @@ test('in a PID namespace that is not the host\'s (a container, unshare --pid), a
   assert.doesNotMatch(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).stderr, /PID namespace/);
 });
 
-test('a /proc mounted with hidepid=invisible hides other users\' processes from a non-root user: the whole-host snapshot says so, stored, exit 3, and --pid of a hidden process names it; root, or the gid= group, sees no such warning (root)', async (t) => {
+test('a /proc mounted with hidepid=invisible hides other users\' processes from a non-root user: the whole-host snapshot says so, stored, exit 3, and --pid of a hidden process names it; root, or the gid= group, sees no such warning; under hidepid=ptraceable the gid= group is hidden from too, and told so (root)', async (t) => {
   const { caseDir, pid } = await pythonHolder(t, 'hidepid', `
 import os, sys, time
 path = os.path.join(sys.argv[1], 'x')
@@ -1103,6 +1103,12 @@ time.sleep(600)
   const grouped = JSON.parse(group.stdout) as { processes_seen: number; processes_unreadable: number; warnings: string[] };
   assert.ok(grouped.processes_seen > nobodys && grouped.processes_unreadable >= grouped.processes_seen - nobodys, group.stdout);
   assert.ok(!grouped.warnings.some((line) => line.includes('hidepid=')), group.stdout);
+  // hidepid=ptraceable (Linux 5.8) asks ptrace_may_access alone: the gid= group sees no more than anyone.
+  const ptraceable = asUser('hidepid=ptraceable,gid=65534', ['--groups', '65534'], ['snapshot', '--no-lsof', '--json']);
+  assert.equal(ptraceable.code, 3, ptraceable.stderr);
+  const traced = JSON.parse(ptraceable.stdout) as { processes_seen: number; processes_unreadable: number; warnings: string[] };
+  assert.ok(traced.processes_seen <= nobodys && traced.processes_unreadable === 0, ptraceable.stdout);
+  assert.ok(traced.warnings.includes(warning.replace('hidepid=invisible', 'hidepid=ptraceable')), traced.warnings.join('\n'));
   // Root under the same /proc: the holder's file is found, no hidepid warning.
   const root = underOtherProc('mount -t proc -o hidepid=invisible proc /proc', caseDir, ['snapshot', '--no-lsof', '--json', '--pid', String(pid)]);
   assert.equal(root.code, 0, root.stderr);

@@ -32,11 +32,11 @@ export interface ProcView {
   hidepid: Hidepid | null;
 }
 
-/** A procfs mounted with hidepid=invisible (or 2): processes this one may not ptrace-read are not in its listing. */
+/** A procfs mounted with hidepid=invisible (or 2, or ptraceable): processes this one may not ptrace-read are not in its listing. */
 export interface Hidepid {
-  /** The option as mountinfo shows it ("invisible", "2"). */
+  /** The option as mountinfo shows it ("invisible"; "2" before Linux 5.8; "ptraceable" since 5.8). */
   mode: string;
-  /** Its gid= option: members of that group see every process. */
+  /** Its gid= option: members of that group see every process (not under ptraceable). */
   gid: number | null;
 }
 
@@ -78,16 +78,31 @@ export function readProcView(procRoot = '/proc'): ProcView {
  * its gid= group, those of other users are not listed (noaccess, 1, lists them: the walk counts them unreadable).
  */
 function hidingFromUs(procRoot: string, mounts: MountInfo[] | null): Hidepid | null {
+  const hidepid = hidingOption(procRoot, mounts);
+  if (hidepid === null) return null;
+  const { gid } = hidepid;
+  if (gid !== null && (process.getegid?.() === gid || (process.getgroups?.() ?? []).includes(gid))) return null;
+  // With CAP_SYS_PTRACE hidepid hides nothing (the kernel's ptrace_may_access check).
+  if (hasCapability(CAP.SYS_PTRACE, procRoot) === true) return null;
+  return hidepid;
+}
+
+/**
+ * The hidepid= option of the procfs on procRoot (the top one of the mounts there) when it hides
+ * processes (not in the listing: invisible, 2; ptraceable), with the gid= group that sees them all
+ * anyway (null: none, or one that does not count). Before Linux 5.8 mountinfo shows the number
+ * ("hidepid=2", 5.4.214 fs/proc/inode.c:113), since the word ("hidepid=invisible", 5.10.13
+ * fs/proc/inode.c:188; a mount given "hidepid=2" shows that too). ptraceable (5.8 and later) hides the
+ * same way, the gid= group included: fs/proc/base.c has_pid_permissions asks ptrace_may_access alone
+ * for HIDEPID_NOT_PTRACEABLE (5.10.13), before looking at the group.
+ */
+export function hidingOption(procRoot: string, mounts: readonly MountInfo[] | null): Hidepid | null {
   const here = (mounts ?? []).filter((mount) => mount.mountPoint.toString('latin1') === procRoot);
   const top = here.find((mount) => !here.some((other) => other.parentId === mount.mntId));
   const options = new Map((top?.superOptions ?? '').split(',').map((option) => [option.split('=')[0] ?? '', option.split('=')[1] ?? '']));
   const mode = options.get('hidepid');
-  if (mode !== 'invisible' && mode !== '2') return null;
-  const gid = options.has('gid') ? Number(options.get('gid')) : null;
-  if (gid !== null && (process.getegid?.() === gid || (process.getgroups?.() ?? []).includes(gid))) return null;
-  // With CAP_SYS_PTRACE hidepid hides nothing (the kernel's ptrace_may_access check).
-  if (hasCapability(CAP.SYS_PTRACE, procRoot) === true) return null;
-  return { mode, gid };
+  if (mode !== 'invisible' && mode !== '2' && mode !== 'ptraceable') return null;
+  return { mode, gid: options.has('gid') && mode !== 'ptraceable' ? Number(options.get('gid')) : null };
 }
 
 /** Mounts of our own mount namespace whose mount point is PROCROOT/<digits> or below it. */
