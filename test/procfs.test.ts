@@ -6,6 +6,7 @@ import path from 'node:path';
 import { devString, mapsDevToDecimal, parseFdInfo, parseIoUringFiles, parseMaps, parseMountInfo, parseProcLocks, parseProcStat, O_TMPFILE_BIT } from '../parsers/procfs.js';
 import { walkPids } from '../src/proc/walk.js';
 import { makeTempDir } from './helpers/holder.js';
+import { fdCount } from '../src/proc/tasks.js';
 import { hidingOption } from '../src/proc/procView.js';
 import { LeaseTable, leaseHeld, openEffect } from '../src/proc/leases.js';
 import { fixturesDir } from './helpers/paths.js';
@@ -150,6 +151,14 @@ test('io_uring fdinfo on older kernels (fixtures/procfs, Linux 5.4, 5.10, 6.18):
   assert.deepEqual(parseIoUringFiles('UserFiles:\t9\n    3: /a\\012b\n    7: socket:[42]\n    8: /c\nUserBufs:\t0\n'), { registered: 9, files: files([3, '/a\nb'], [7, 'socket:[42]'], [8, '/c']) });
   // A number not padded to five columns is no slot line.
   assert.deepEqual(parseIoUringFiles('UserFiles:\t2\n0: a\nUserBufs:\t0\n'), { registered: 2, files: [] });
+});
+
+test('an fd directory whose size is 0 (every one before Linux 6.2: 4.15, 5.4, 5.10, 5.15, 6.1 here) is counted by its entries', () => {
+  const fdinfo = `/proc/${process.pid}/fdinfo`;
+  assert.equal(fs.statSync(fdinfo).size, 0);
+  assert.equal(fdCount(fdinfo), fs.readdirSync(fdinfo).length);
+  assert.ok(fdCount(fdinfo) >= 3);
+  assert.equal(fdCount(`/proc/${process.pid}/fd`), fs.statSync(`/proc/${process.pid}/fd`).size, 'since 6.2 (here) its size');
 });
 
 test('hidepid in mountinfo (fixtures/procfs): the number before Linux 5.8 (4.15), the word since (5.10); under ptraceable the gid= group is hidden from too', () => {

@@ -27,14 +27,14 @@ export function chooseLiveTask(base: string, pid: number): { dir: string; tid: n
   } catch {
     return null;
   }
-  // Of the threads still running, one whose fd table most of them share (by fd count, Linux 6.2
-  // and later): a thread with a table of its own (unshare(CLONE_FILES)) is not the process's.
+  // Of the threads still running, one whose fd table most of them share (by fd count): a thread
+  // with a table of its own (unshare(CLONE_FILES)) is not the process's.
   const live: Array<{ tid: string; count: number }> = [];
   for (const tid of tids) {
     if (Number(tid) === pid) continue;
     try {
       const state = parseProcStat(fs.readFileSync(`${base}/task/${tid}/stat`, 'latin1'))?.state;
-      if (state !== undefined && state !== 'Z' && state !== 'X') live.push({ tid, count: fs.statSync(`${base}/task/${tid}/fd`).size });
+      if (state !== undefined && state !== 'Z' && state !== 'X') live.push({ tid, count: fdCount(`${base}/task/${tid}/fd`) });
     } catch {
       // that thread ended meanwhile
     }
@@ -45,6 +45,16 @@ export function chooseLiveTask(base: string, pid: number): { dir: string; tid: n
   if (chosen === null) return null;
   const tied = live.filter((thread) => thread.count !== chosen.count && shared.get(thread.count) === shared.get(chosen.count)).map((thread) => Number(thread.tid));
   return { dir: `${path.dirname(base)}/${chosen.tid}`, tid: Number(chosen.tid), tied };
+}
+
+/**
+ * How many fds an fd directory lists: its size since Linux 6.2 (fs/proc/fd.c proc_fd_getattr, in
+ * 6.8, not in 6.1.166); before, its size is 0 whatever it holds (seen on 4.15, 5.4, 5.10, 5.15 and
+ * 6.1), and its entries are counted instead.
+ */
+export function fdCount(dir: string): number {
+  const size = fs.statSync(dir).size;
+  return size > 0 ? size : fs.readdirSync(dir).length;
 }
 
 /** /proc/PID, or a live thread's /proc/TID when PID is a zombie leader (see liveTaskDir). */
