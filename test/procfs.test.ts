@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { devString, mapsDevToDecimal, parseFdInfo, parseIoUringFiles, parseMaps, parseMountInfo, parseProcLocks, parseProcStat, O_TMPFILE_BIT } from '../parsers/procfs.js';
-import { walkPids } from '../src/proc/walk.js';
+import { deletedFileAt, walkPids } from '../src/proc/walk.js';
 import { makeTempDir } from './helpers/holder.js';
 import { fdCount } from '../src/proc/tasks.js';
 import { hidingOption } from '../src/proc/procView.js';
@@ -151,6 +151,13 @@ test('io_uring fdinfo on older kernels (fixtures/procfs, Linux 5.4, 5.10, 6.18):
   assert.deepEqual(parseIoUringFiles('UserFiles:\t9\n    3: /a\\012b\n    7: socket:[42]\n    8: /c\nUserBufs:\t0\n'), { registered: 9, files: files([3, '/a\nb'], [7, 'socket:[42]'], [8, '/c']) });
   // A number not padded to five columns is no slot line.
   assert.deepEqual(parseIoUringFiles('UserFiles:\t2\n0: a\nUserBufs:\t0\n'), { registered: 2, files: [] });
+});
+
+test('a deleted file an fd table holds is told by its inode: from fdinfo, or before Linux 5.14 (no ino line, fixtures/procfs 5.10) from a stat', () => {
+  const old = fs.readFileSync(path.join(fixturesDir, 'procfs', 'fdinfo-deleted-5.10.txt'), 'latin1');
+  assert.equal(deletedFileAt('/tmp/s/dup (deleted)', old, () => 35n), '/tmp/s/dup (deleted)\x0035');
+  assert.equal(deletedFileAt('/tmp/s/dup (deleted)', `${old}ino:\t33\n`, () => assert.fail('fdinfo gives it')), '/tmp/s/dup (deleted)\x0033');
+  assert.equal(deletedFileAt('/tmp/s/dup (deleted)', null, () => null), '/tmp/s/dup (deleted)\x00?');
 });
 
 test('an fd directory whose size is 0 (every one before Linux 6.2: 4.15, 5.4, 5.10, 5.15, 6.1 here) is counted by its entries', () => {

@@ -647,18 +647,24 @@ function holdsMoreThan(table: string, other: string, compare: ReadonlyMap<string
 const CONFIRM_READS = 4;
 
 /**
- * What fd `name` of an fd directory holds: its link, and for a deleted file its inode from fdinfo
- * too (two tables can hold two different deleted files under one name at one fd number). null
- * when there is no such fd (closed, or the thread exited).
+ * What fd `name` of an fd directory holds: its link, and for a deleted file its inode too (two
+ * tables can hold two different deleted files under one name at one fd number): from fdinfo, or,
+ * before Linux 5.14 (whose fdinfo has no ino line: 5.10.13 fs/proc/fd.c seq_show), from a stat of
+ * the link. null when there is no such fd (closed, or the thread exited).
  */
 function fileAt(table: string, name: string): string | null {
   const link = tryOr(() => fs.readlinkSync(`${table}/${name}`, LATIN1), null);
   if (link === null || !link.endsWith(DELETED_SUFFIX)) return link;
-  const info = tryOr(() => parseFdInfo(readSmall(`${table.slice(0, -2)}fdinfo/${name}`, 'latin1')), null);
-  return `${link}\0${String(info?.ino ?? '?')}`;
+  return deletedFileAt(link, tryOr(() => readSmall(`${table.slice(0, -2)}fdinfo/${name}`, 'latin1'), null), () => fs.statSync(`${table}/${name}`, EXACT_STAT_OPTIONS)?.ino ?? null);
 }
 
-/** fileAt for a link known from the walk: a deleted file's inode is read from fdinfo now. */
+/** fileAt's text for a deleted file: its link and inode, from its fdinfo (FDINFO: its text) or else from statIno. */
+export function deletedFileAt(link: string, fdinfo: string | null, statIno: () => bigint | null): string {
+  const ino = (fdinfo === null ? null : parseFdInfo(fdinfo).ino) ?? tryOr(statIno, null);
+  return `${link}\0${String(ino ?? '?')}`;
+}
+
+/** fileAt for a link known from the walk: a deleted file's inode is read now. */
 function identityOf(table: string, name: string, link: string | null): string | null {
   return link !== null && !link.endsWith(DELETED_SUFFIX) ? link : fileAt(table, name);
 }
