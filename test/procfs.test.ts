@@ -34,6 +34,11 @@ test('maps: file-backed lines only, path bytes exact with spaces and (deleted)',
     Buffer.from('7f4d5b7d0000-7f4d5b7d2000 rw-s 00001000 fe:00 2146498                    /tmp/a b\xff (deleted)\n', 'latin1'),
     Buffer.from('7ffd1000-7ffd2000 rw-p 00000000 00:00 0                          [stack]\n'),
     Buffer.from('55d0-55d1 r--p 00000000 00:00 0 \n'),
+    // Named with prctl(PR_SET_VMA_ANON_NAME) (Linux 5.17; 6.8 fs/proc/task_mmu.c:300 and 331): shared
+    // anonymous memory keeps its shmem file's inode, yet is no file; only anonymous mappings can be
+    // named (mm/madvise.c:1286, EBADF for a file's), so no deleted file is hidden so.
+    Buffer.from('7f4d5b7ce000-7f4d5b7cf000 rw-s 00000000 00:01 1027                       [anon_shmem:scen shm]\n'),
+    Buffer.from('7f4d5b7cd000-7f4d5b7ce000 rw-p 00000000 00:00 0                          [anon:scen heap]\n'),
   ]);
   const entries = parseMaps(bytes);
   assert.equal(entries.length, 2);
