@@ -12,6 +12,7 @@ import { mountTmpfs } from './helpers/tmpfs.js';
 import { wholeHostExit } from './helpers/host.js';
 import { runCliAsNobody } from './helpers/cli.js';
 import { GROWING_MEMFD, pythonHolder } from './helpers/pythonHolder.js';
+import { tryOr } from '../src/util/tryOr.js';
 
 const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 
@@ -78,6 +79,44 @@ test('triage: snapshot, recover every kind with exact sha256, SHA256SUMS, HTML a
     assert.ok(html.includes(item.path.toString('base64')), `HTML lists item ${item.id}`);
   }
   assert.equal(csv.trim().split('\r\n').length, items.length + 1);
+  } finally {
+    db.close();
+  }
+});
+
+test('triage copies a payload run from a memfd (fexecve: /proc/PID/exe is "/memfd:NAME (deleted)") first, as it does a memfd: it goes with its process, before a smaller file on disk (root)', async (t) => {
+  const dir = makeTempDir('triage-fileless');
+  const cwd = mountTmpfs('triage-fileless-cwd');
+  // On disk (/var/tmp), 10 bytes: smaller than the payload, so it came first when the payload was ranked as a file on disk.
+  const holder = await startHolder(dir, [{ kind: 'fd', name: 'small.log', content: Buffer.from('0123456789') }]);
+  const payload = fs.readFileSync('/bin/sleep');
+  // Fileless: the binary is written into a memfd and run from it, never from a file with a name.
+  const fileless = spawn('python3', ['-c', "import os, sys; fd = os.memfd_create('payload'); os.write(fd, open('/bin/sleep', 'rb').read()); os.execve(fd, ['payload', '600'], {})"], { stdio: 'ignore' });
+  t.after(async () => {
+    await holder.stop();
+    fileless.kill('SIGKILL');
+    cwd.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  for (let waited = 0; !tryOr(() => fs.readlinkSync(`/proc/${fileless.pid}/exe`), '').startsWith('/memfd:payload'); waited += 20) {
+    assert.ok(waited < 5000, 'the payload never ran from its memfd');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  const ran = spawnSync(process.execPath, [cliPath, 'triage', '--no-lsof'], { cwd: cwd.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.equal(ran.status, wholeHostExit(), ran.stderr);
+  const db = new Database(path.join(cwd.dir, 'unlinked-case', 'case.sqlite'), { readonly: true });
+  try {
+    const copies = db
+      .prepare(`SELECT i.pid, i.kind, i.path, r.sha256, r.complete FROM recoveries r JOIN items i ON i.id = r.item_id WHERE i.pid IN (?, ?) ORDER BY r.id`)
+      .all(fileless.pid, holder.pid) as Array<{ pid: number; kind: string; path: Buffer; sha256: string; complete: number }>;
+    assert.deepEqual(
+      copies.map((copy) => [copy.pid, copy.kind, copy.path.toString('latin1'), copy.sha256, copy.complete]),
+      [
+        [fileless.pid, 'exe', '/memfd:payload', sha256(payload), 1],
+        [holder.pid, 'fd', path.join(dir, 'small.log'), sha256(Buffer.from('0123456789')), 1],
+      ],
+    );
   } finally {
     db.close();
   }

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase, type Db } from '../store/db.js';
-import { listItems, type ItemRow } from '../store/items.js';
+import { listItems, ofMemfd, type ItemRow } from '../store/items.js';
 import { takeSnapshot } from '../proc/snapshot.js';
 import { readProcView } from '../proc/procView.js';
 import { recoverItems, type RecoveredJson } from '../recover/recover.js';
@@ -149,13 +149,15 @@ function volatileFirst(db: Db, snapshotId: number): number[] {
   const states = new Map(
     (db.prepare(`SELECT pid, state FROM processes WHERE snapshot_id = ?`).all(snapshotId) as Array<{ pid: number; state: string | null }>).map((row) => [row.pid, row.state]),
   );
-  const orderable = listItems(db, snapshotId).map((item) => ({ id: item.id, kind: item.kind, size: item.size, fsType: item.fs_type, processState: states.get(item.pid) ?? null, allocated: allocatedBytes(item) }));
+  const orderable = listItems(db, snapshotId).map((item) => ({
+    id: item.id, kind: item.kind, memfd: ofMemfd(item), size: item.size, fsType: item.fs_type, processState: states.get(item.pid) ?? null, allocated: allocatedBytes(item),
+  }));
   return orderByVolatility(orderable, memoryBytes()).map((item) => item.id);
 }
 
 /** The data a file in memory holds now (st_blocks x 512) through its /proc link; null for any other file, or when it cannot be told. */
 function allocatedBytes(item: ItemRow): number | null {
-  if (!inMemory({ kind: item.kind, fsType: item.fs_type })) return null;
+  if (!inMemory({ kind: item.kind, memfd: ofMemfd(item), fsType: item.fs_type })) return null;
   const source = sourcePath(item);
   return source === null ? null : tryOr(() => fs.statSync(source).blocks * 512, null);
 }

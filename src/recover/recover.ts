@@ -9,7 +9,7 @@ import type { Db } from '../store/db.js';
 import { nowIso } from '../store/db.js';
 import { beforeWrite } from '../store/lockWait.js';
 import { currentBootId } from '../store/snapshots.js';
-import { itemLoader, type ItemRow } from '../store/items.js';
+import { itemLoader, ofMemfd, type ItemRow } from '../store/items.js';
 import { checkOpenedFile, checkProcess, custodyOf, processState, holderFdPath, kernelName, sameBirth, sameFile, sourcePath, type Custody, type SeenFile } from './custody.js';
 import { procDirOf } from '../proc/tasks.js';
 import { CopyStopped, HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
@@ -906,21 +906,6 @@ export function liveOrigin(db: Db): (snapshotId: number) => string | null {
     }
     return reason;
   };
-}
-
-const MEMFD_NAME = Buffer.from('/memfd:', 'latin1');
-
-/**
- * A memfd, or the executable run from one (fexecve, execveat of a memfd): the walk's exe link names
- * it "/memfd:NAME" (the kernel's name, byte-exact) on a device no mount lists (the kernel's internal
- * shmem mount), as the walk tells a memfd only mapped. In memory: read by this process like the memfd
- * itself, so a memfd and the executable run from it are one file, copied once (no `dd` child, whose
- * copy could not stand for the other's).
- */
-function ofMemfd(item: ItemRow): boolean {
-  if (item.kind === 'memfd') return true;
-  return item.kind === 'exe' && item.in_proc === 1 && item.fs_type === null && item.mount_point === null &&
-    item.path.length > MEMFD_NAME.length && item.path.subarray(0, MEMFD_NAME.length).equals(MEMFD_NAME);
 }
 
 /**

@@ -60,6 +60,22 @@ export interface ItemRow {
   lease_pid: number | null;
 }
 
+const MEMFD_NAME = Buffer.from('/memfd:', 'latin1');
+
+/**
+ * A memfd, or the executable run from one (fexecve, execveat of a memfd: fileless malware): the
+ * walk's exe link names it "/memfd:NAME" (the kernel's name, byte-exact) on a device no mount lists
+ * (the kernel's internal shmem mount), as the walk tells a memfd only mapped. In memory only, gone
+ * with its last holder (triage copies it first), and read by unlinked itself like the memfd (no `dd`
+ * child, whose copy could not stand for the other's): a memfd and the executable run from it are
+ * one file, copied once.
+ */
+export function ofMemfd(item: Pick<ItemRow, 'kind' | 'in_proc' | 'fs_type' | 'mount_point' | 'path'>): boolean {
+  if (item.kind === 'memfd') return true;
+  return item.kind === 'exe' && item.in_proc === 1 && item.fs_type === null && item.mount_point === null &&
+    item.path.length > MEMFD_NAME.length && item.path.subarray(0, MEMFD_NAME.length).equals(MEMFD_NAME);
+}
+
 export function itemJson(row: ItemRow): LiveItemJson {
   const source: Array<'proc' | 'lsof'> = [];
   if (row.in_proc) source.push('proc');

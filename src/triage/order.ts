@@ -10,13 +10,15 @@ export interface OrderableItem {
   fsType: string | null;
   /** Process state letter from /proc/PID/stat (Z, X: exiting). */
   processState: string | null;
+  /** A memfd, or the executable run from one (see ofMemfd): in memory only, as fragile as kind memfd. */
+  memfd?: boolean;
   /** Bytes of data the file holds (st_blocks x 512, as its /proc link showed them just before); null or absent: not known. */
   allocated?: number | null;
 }
 
 /** A file kept in memory only (a memfd, a tmpfs file): gone the moment its last holder exits. */
-export function inMemory(item: Pick<OrderableItem, 'kind' | 'fsType'>): boolean {
-  return item.kind === 'memfd' || item.fsType === 'tmpfs' || item.fsType === 'ramfs' || item.fsType === 'devtmpfs';
+export function inMemory(item: Pick<OrderableItem, 'kind' | 'fsType' | 'memfd'>): boolean {
+  return item.kind === 'memfd' || item.memfd === true || item.fsType === 'tmpfs' || item.fsType === 'ramfs' || item.fsType === 'devtmpfs';
 }
 
 /**
@@ -31,8 +33,9 @@ export function volatilityRank(item: OrderableItem, memoryBytes: number = Number
   const memory = inMemory(item);
   if (memory && item.size !== null && item.size > memoryBytes) return 4;
   if (memory && item.size !== null && item.allocated !== undefined && item.allocated !== null && Number(item.size) - item.allocated >= SLOW_HOLE_BYTES) return 4;
-  // memfd and tmpfs live only in memory: gone the moment the last holder exits.
-  if (item.kind === 'memfd') return 0;
+  // memfd and tmpfs live only in memory: gone the moment the last holder exits. A payload run from a
+  // memfd (fexecve: /proc/PID/exe is "/memfd:NAME (deleted)") is a memfd too, gone with its process.
+  if (item.kind === 'memfd' || item.memfd === true) return 0;
   if (memory) return 1;
   // An exiting process closes its files any moment now.
   if (item.processState === 'X' || item.processState === 'Z') return 2;
