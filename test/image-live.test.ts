@@ -256,13 +256,14 @@ test('a file system without UUID (tune2fs -U clear) has none (null), never the n
 
   // A case an older unlinked made stored the nil UUID on both sides: read as none (migration 10), so the two are not matched.
   const old = new Database(path.join(caseDir, 'case.sqlite'));
-  // Schema 9: what migrations 11 to 13 added is taken away again (13's view with it: schema 7's made again).
+  // Schema 9: what migrations 11 to 16 added is taken away again (their view with it: schema 7's made again).
   const view7 = MIGRATIONS.find((migration) => migration.version === 7)?.sql ?? '';
   old.exec(`UPDATE items SET fs_uuid = '00000000-0000-0000-0000-000000000000'; UPDATE mounts SET fs_uuid = '00000000-0000-0000-0000-000000000000' WHERE dev = '${dev}';
     UPDATE image_filesystems SET fs_uuid = '00000000-0000-0000-0000-000000000000'; ALTER TABLE image_inodes DROP COLUMN note;
     ALTER TABLE image_inodes DROP COLUMN last_name_type; ALTER TABLE extractions DROP COLUMN image_id; ALTER TABLE extractions DROP COLUMN image_size;
     ALTER TABLE extractions DROP COLUMN image_mtime_ns; ALTER TABLE extractions DROP COLUMN image_ctime_ns;
-    DROP VIEW deleted_items; ALTER TABLE items DROP COLUMN lease; ALTER TABLE items DROP COLUMN lease_pid; ${view7.slice(view7.indexOf('CREATE VIEW'))}`);
+    DROP VIEW deleted_items; ALTER TABLE items DROP COLUMN lease; ALTER TABLE items DROP COLUMN lease_pid;
+    ALTER TABLE items DROP COLUMN upper_dev; ALTER TABLE items DROP COLUMN upper_fs_uuid; ${view7.slice(view7.indexOf('CREATE VIEW'))}`);
   // As an older unlinked compared the unrelated image's copy with the item, through the nil UUID.
   old.prepare("UPDATE extractions SET live_item_id = ?, live_sha256_match = 0, note = 'DIFFERS from the /proc copy of item ' || ? WHERE image = ?").run(itemId, String(itemId), other);
   old.pragma('user_version = 9');
@@ -507,6 +508,68 @@ test('an image of the live file system given another UUID (tune2fs -U on the cop
   assert.deepEqual([record?.inode, record?.live], [holder.files[0]?.inode, []]);
   assert.match(scan.stderr, new RegExp(`warning: sector 0: no live item of this file system's UUID ${record?.fs_uuid} matches its orphans, but 1 live item \\(pid ${holder.pid}\\) on a file system with UUID [0-9a-f-]+, ` +
     `mounted where this one was last mounted \\(${device.mountPoint}\\), hold inode numbers of its orphans: the same file system under another UUID`));
+});
+
+/** python3 in the merged directory of an overlay: a file made there and one of the lower layer opened to append (copied up), both written and deleted; it prints its PID. */
+const CONTAINER_FILES = String.raw`import os, sys
+merged = sys.argv[1]
+made = os.open(os.path.join(merged, 'exfil.dump'), os.O_CREAT | os.O_RDWR, 0o600)
+os.write(made, b'made in the container\n' * 500)
+copied = os.open(os.path.join(merged, 'config.txt'), os.O_WRONLY | os.O_APPEND)
+os.write(copied, b'tampered\n')
+os.unlink(os.path.join(merged, 'exfil.dump'))
+os.unlink(os.path.join(merged, 'config.txt'))
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+
+test('an image of the file system under a container\'s overlay: the orphan of a file made in the container is matched with the process that held it through the overlay; one copied up from a lower layer (which shows its lower file\'s inode number) is said, not matched (root)', async (t) => {
+  const dir = makeTempDir('overlayimg');
+  const caseDir = makeTempDir('overlayimg-case', '/dev/shm');
+  // Every layer on one ext4, as a container runtime keeps them (/var/lib/docker/overlay2).
+  const device = loopFs({ dir, sizeMiB: 32 });
+  const layer = (name: string) => path.join(device.mountPoint, name);
+  for (const name of ['lower', 'upper', 'work', 'merged']) fs.mkdirSync(layer(name));
+  fs.writeFileSync(path.join(layer('lower'), 'config.txt'), 'v1\n');
+  run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${layer('lower')},upperdir=${layer('upper')},workdir=${layer('work')}`, layer('merged')]);
+  const holder = spawn('python3', ['-c', CONTAINER_FILES, layer('merged')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(holder).stop();
+    run('umount', [layer('merged')]);
+    device.cleanup();
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const pid = Number(await firstLine(holder));
+  const lowerInode = fs.statSync(path.join(layer('lower'), 'config.txt')).ino;
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const uuid = /^Filesystem UUID:\s+(\S+)$/m.exec(run('tune2fs', ['-l', device.loop]))?.[1];
+  const rdev = fs.statSync(device.loop).rdev;
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const items = db.prepare(`SELECT id, fd, inode, fs_type, fs_uuid, upper_dev, upper_fs_uuid FROM items ORDER BY fd`).all() as Array<{ id: number; fd: number; inode: number }>;
+  db.close();
+  // The overlay has no UUID; its upper directory's file system is recorded. The copied-up file shows its lower file's number.
+  const loopDev = `${Math.floor(rdev / 256) & 0xfff}:${rdev & 0xff}`;
+  assert.deepEqual(items.map((item) => ({ ...item, inode: item.fd === 4 ? item.inode === lowerInode : 'made' })), [
+    { id: 1, fd: 3, inode: 'made', fs_type: 'overlay', fs_uuid: null, upper_dev: loopDev, upper_fs_uuid: uuid },
+    { id: 2, fd: 4, inode: true, fs_type: 'overlay', fs_uuid: null, upper_dev: loopDev, upper_fs_uuid: uuid },
+  ]);
+
+  const image = path.join(dir, 'frozen.img');
+  frozenCopy(device.mountPoint, device.backing, image);
+  const scan = runCli(caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  const orphans = json<ImageInodeJson[]>(scan).filter((record) => record.state === 'orphan').map((record) => [record.inode === items[0]?.inode, record.size, record.live, record.live_ambiguous]);
+  assert.deepEqual(orphans, [
+    [true, 11000, [{ item_id: 1, pid, comm: 'python3', fd: 3, snapshot_id: 1, kind: 'fd' }], false],
+    [false, 12, [], false],
+  ]);
+  assert.ok(scan.stderr.includes(`inode ${items[0]?.inode} at sector 0 was held open by pid ${pid} (python3) fd 3 in snapshot 1\n`), scan.stderr);
+  assert.ok(scan.stderr.includes(`warning: sector 0: 1 live item (item 2; pid ${pid}) held through an overlay whose upper layer is this file system matches none of its orphan or deleted inodes by number: ` +
+    'a file the overlay copied up from a lower layer shows the inode number of its lower file, not its own in the upper layer (or the file was made or freed after the image was taken); compare sizes and sha256 by hand\n'), scan.stderr);
+  // The copy from the image and the /proc copy of the file made in the container are compared: the same.
+  assert.equal(runCli(caseDir, ['recover']).code, 0);
+  const [extracted] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--inode', String(items[0]?.inode), '--json']));
+  assert.deepEqual([extracted?.sha256, extracted?.live_item_id, extracted?.live_sha256_match], [sha256(Buffer.from('made in the container\n'.repeat(500))), 1, true]);
 });
 
 test('an image cut short inside a file the case copied from /proc: the extraction is incomplete and the start of the /proc copy, and said so, not that the file grew (root)', async (t) => {

@@ -3,6 +3,7 @@ import { EXIT, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
+import { currentBootId } from '../store/snapshots.js';
 import { correlate, eachImageInode, heldByText, type ImageInodeJson, type ImageInodeRecord } from '../store/images.js';
 import { scanImage, scanProblems, type ListGap, type ScanResult } from '../image/scan.js';
 import { checkOffset, openImageSource, refuseCaseOnEvidence } from '../image/source.js';
@@ -53,6 +54,7 @@ async function scanAndSay(ctx: CommandContext, db: Db, image: string, workDir: s
   // Only the inodes live items match (one query); the whole list is read back for --json only.
   const matches = correlate(db, { imageId: scan.imageId });
   for (const hint of otherUuidHints(db, scan, new Set(matches.map((match) => match.offset_sectors)))) ctx.warn(hint);
+  for (const hint of overlayMisses(db, scan, new Set(matches.flatMap((match) => match.live.map((live) => live.item_id))))) ctx.warn(hint);
   for (const match of matches) {
     // As the reports say them (pid, comm, fd or kind, snapshot): one line per holding, none repeated.
     const holders = [...new Set(match.live.map(heldByText))];
@@ -90,6 +92,36 @@ function afterScan(scan: ScanResult): string {
 
 function toJson({ image_inode_id: _id, blocks: _blocks, block_size: _blockSize, nlink: _nlink, crtime: _crtime, ...record }: ImageInodeRecord): ImageInodeJson {
   return record;
+}
+
+/**
+ * Live items held through an overlay whose upper layer is on this file system (matched by its UUID,
+ * or by its device in this boot, as correlate matches them) that no inode of it matched: said, as an
+ * inode number does not tie them here. A file the overlay copied up from a lower layer shows the
+ * number of its lower file, not its own in the upper layer (constant across the copy-up); or the
+ * file was made or freed after the image was taken.
+ */
+function overlayMisses(db: Db, scan: ScanResult, matched: ReadonlySet<number>): string[] {
+  const hints: string[] = [];
+  const lookup = db.prepare(
+    `SELECT i.id, i.pid, i.inode FROM deleted_items i
+     WHERE (i.upper_fs_uuid = ? OR (? IS NOT NULL AND i.upper_fs_uuid IS NULL AND i.upper_dev = ? AND i.snapshot_id IN (SELECT id FROM snapshots WHERE source = 'proc' AND boot_id = ?)))
+     ORDER BY i.snapshot_id, i.pid, i.fd`,
+  );
+  const bootNow = currentBootId() ?? '';
+  for (const fs of scan.filesystems) {
+    if (fs.failure !== null || (fs.fsUuid === null && fs.device === null)) continue;
+    const missed = (lookup.all(fs.fsUuid, fs.device, fs.device, bootNow) as Array<{ id: number; pid: number; inode: number }>).filter((item) => !matched.has(item.id));
+    if (missed.length === 0) continue;
+    const pids = [...new Set(missed.map((item) => item.pid))];
+    const firstTen = (values: readonly number[]): string => values.slice(0, 10).join(', ') + (values.length > 10 ? ` and ${values.length - 10} more` : '');
+    hints.push(
+      `sector ${fs.offsetSectors}: ${missed.length} live item${missed.length === 1 ? '' : 's'} (item ${firstTen(missed.map((item) => item.id))}; pid ${firstTen(pids)}) held through an overlay ` +
+        `whose upper layer is this file system match${missed.length === 1 ? 'es' : ''} none of its orphan or deleted inodes by number: a file the overlay copied up from a lower layer shows ` +
+        'the inode number of its lower file, not its own in the upper layer (or the file was made or freed after the image was taken); compare sizes and sha256 by hand',
+    );
+  }
+  return hints;
 }
 
 /**

@@ -4,7 +4,7 @@ import { devString, parseMountInfo, type MountInfo } from '../../parsers/procfs.
 import type { UnansweredMount } from './mountProbe.js';
 import { readBtrfsSuperblockUuid, readExtSuperblockUuid } from './superblock.js';
 import { NIL_UUID } from '../../parsers/types.js';
-import { btrfsWith, namedDevice } from '../util/blockDevices.js';
+import { btrfsWith, mountedHere, namedDevice, overlayLayers } from '../util/blockDevices.js';
 import type { MountRecord, RawBytes } from './types.js';
 import { tryOr } from '../util/tryOr.js';
 
@@ -20,6 +20,12 @@ export interface Mount {
   superOptions: string;
   fsType: string;
   source: string;
+}
+
+/** Where an overlay's upper layer is: the device its upper directory is on, and that file system's UUID (null: none known). */
+export interface UpperLayer {
+  dev: string;
+  fsUuid: string | null;
 }
 
 /** File systems whose files carry device numbers other than the one mountinfo lists for the mount. */
@@ -90,6 +96,11 @@ export class NamespaceMounts {
 
   hasDev(dev: string): boolean {
     return this.byDev.has(dev);
+  }
+
+  /** The mounts of that device (MAJ:MIN) this table lists. */
+  mountsOf(dev: string): readonly Mount[] {
+    return this.byDev.get(dev) ?? [];
   }
 
   /** By mnt_id when fdinfo gave one; else the mount of that device whose mount point prefixes the path. */
@@ -205,6 +216,32 @@ export class MountTable {
     if (uuid === NIL_UUID) uuid = null;
     this.uuids.set(mount.dev, uuid);
     return uuid;
+  }
+
+  private readonly uppers = new Map<string, UpperLayer | null>();
+
+  /**
+   * The file system an overlay's upper directory is on (its device and UUID), as the process at
+   * procDir sees it (from its root, and from here when the same overlay is mounted here too, as a
+   * container runtime's is); null when it is not found, or found on two devices (which one the
+   * overlay writes to cannot be told). A deleted file held through an overlay is in its upper
+   * layer (one deleted from a lower layer keeps its link there: docs/limits.md).
+   */
+  upperOf(mount: Mount, procDir: string): UpperLayer | null {
+    const key = `${mount.superOptions}\0${procDir}`;
+    const known = this.uppers.get(key);
+    if (known !== undefined) return known;
+    const roots = mountedHere('overlay', mount.superOptions) ? ['', `${procDir}/root`] : [`${procDir}/root`];
+    const upper = overlayLayers(mount.superOptions, roots).find((layer) => layer.name === 'upper directory');
+    const device = upper?.found.length === 1 ? (upper.found[0]?.device ?? null) : null;
+    let found: UpperLayer | null = null;
+    if (device !== null) {
+      // Its mount, where a namespace walked lists one (a btrfs upper has an anonymous device: its source names the disk).
+      const its = [...this.namespaces.values()].flatMap((table) => (table === null ? [] : table.mountsOf(device)))[0];
+      found = { dev: device, fsUuid: this.uuidFor(its ?? { mntId: -1, parentId: -1, dev: device, root: '/', mountPoint: '', options: '', superOptions: '', fsType: '', source: '' }) };
+    }
+    this.uppers.set(key, found);
+    return found;
   }
 
   /** The block device node with that MAJOR:MINOR: the mount's source (e.g. /dev/loop3), else any node in /dev. */

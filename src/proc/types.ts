@@ -118,6 +118,13 @@ export interface LiveItem {
   fsType: string | null;
   fsUuid: string | null;
   /**
+   * An item held through an overlay whose files carry its own device number (its layers all on one
+   * file system, or xino): the device and UUID of the file system its upper directory is on, whose
+   * inode number it shows (docs/images.md: a file copied up shows its lower file's); else null.
+   */
+  upperDev: string | null;
+  upperFsUuid: string | null;
+  /**
    * A lease an open of the file would break (see src/proc/leases.ts), as /proc/locks said it when the
    * walk began ("LEASE ACTIVE WRITE"), and the process that set it; null: none.
    */

@@ -8,7 +8,7 @@ import { displayBytes } from '../util/bytes.js';
 import { O_TMPFILE_BIT, devString, parseFdInfo, parseIoUringFiles, parseMaps, parseProcStat, pathLike } from '../../parsers/procfs.js';
 import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
-import { MountTable, type NamespaceMounts } from './mounts.js';
+import { MountTable, type Mount, type NamespaceMounts } from './mounts.js';
 import { chooseLiveTask } from './tasks.js';
 import { tryOr } from '../util/tryOr.js';
 import { CAP, hasCapability } from '../util/caps.js';
@@ -263,6 +263,13 @@ function walkProcess(
     const view = ownView();
     return view !== null && check(view);
   };
+  // An overlay's file shows the overlay's own device only when the inode number it shows is one of a
+  // single file system's (its layers all on one, or xino: the upper layer's numbers unchanged); with
+  // layers on several file systems and no xino, a device of each layer's own (docs/images.md).
+  const upperLayer = (mount: Mount | null, dev: string): Pick<LiveItem, 'upperDev' | 'upperFsUuid'> => {
+    const upper = mount !== null && mount.fsType === 'overlay' && mount.dev === dev ? mounts.upperOf(mount, files) : null;
+    return { upperDev: upper?.dev ?? null, upperFsUuid: upper?.fsUuid ?? null };
+  };
   /** `file`: the /proc link stat'ed (absolute), read again when node could not give its times exactly. */
   const makeItem = (kind: ItemKind, stat: StatLite, itemPath: RawBytes, file: string, extra: Partial<LiveItem>): LiveItem => {
     if (stat.atime === null || stat.mtime === null || stat.ctime === null) {
@@ -307,6 +314,7 @@ function walkProcess(
       mountPoint: mount?.mountPoint ?? null,
       fsType: mount?.fsType ?? null,
       fsUuid: mount === null ? null : mounts.uuidFor(mount),
+      ...upperLayer(mount, stat.dev),
       lease: lease?.state ?? null,
       leasePid: lease?.pid ?? null,
       ...extra,

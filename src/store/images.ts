@@ -266,8 +266,14 @@ const THIS_BOOT = `SELECT id FROM snapshots WHERE source = 'proc' AND boot_id = 
  * another disk); an image file has no device and matches nothing.
  */
 function onFilesystem(uuid: string, device: string): string {
-  return `(i.fs_uuid = ${uuid} OR (${device} IS NOT NULL AND i.fs_uuid IS NULL AND i.dev = ${device} AND i.snapshot_id IN (${THIS_BOOT})))`;
+  // An item held through an overlay (a container's root) is on the file system of the overlay's
+  // upper directory, with that file system's inode number, when the walk recorded one (upper_dev).
+  return `(i.fs_uuid = ${uuid} OR (${device} IS NOT NULL AND i.fs_uuid IS NULL AND i.dev = ${device} AND i.snapshot_id IN (${THIS_BOOT})) OR ` +
+    `i.upper_fs_uuid = ${uuid} OR (${device} IS NOT NULL AND i.upper_fs_uuid IS NULL AND i.upper_dev = ${device} AND i.snapshot_id IN (${THIS_BOOT})))`;
 }
+
+/** SQL: the device a live item's file is on: an overlay's upper directory's for an item held through one (see onFilesystem). */
+const DEVICE_OF_ITEM = `COALESCE(i.upper_dev, i.dev) AS dev`;
 
 /**
  * For each image inode (of one image, or of every image in the case) the live items on the same
@@ -290,13 +296,13 @@ export function correlate(db: Db, options: { imageId?: number } = {}): Correlati
   };
   const matches = db
     .prepare(
-      `SELECT n.id AS image_inode_id, i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns, ${BOOT_OF_ITEM},
+      `SELECT n.id AS image_inode_id, i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, ${DEVICE_OF_ITEM}, i.btime_ns, ${BOOT_OF_ITEM},
               ${exactText('i.size', 'size_text')}
        FROM image_inodes n JOIN image_filesystems f ON f.id = n.filesystem_id
        JOIN deleted_items i ON i.inode = n.inode AND ${onFilesystem('f.fs_uuid', 'f.device')}
        ${where} ORDER BY n.id, i.snapshot_id, i.pid, i.fd`,
     )
-    .all(bootNow, ...params) as MatchRow[];
+    .all(bootNow, bootNow, ...params) as MatchRow[];
   if (matches.length === 0) return [];
   const byInode = new Map<number, LiveCandidate[]>();
   for (const { image_inode_id: id, size_text: sizeText, ...found } of matches) {
@@ -381,10 +387,10 @@ export function liveItemsFor(db: Db, fsUuid: string | null, deviceId: string | n
   if (fsUuid === null && deviceId === null) return [];
   return (db
     .prepare(
-      `SELECT i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, i.dev, i.btime_ns, ${BOOT_OF_ITEM}, ${exactText('i.size', 'size_text')} FROM deleted_items i
+      `SELECT i.id AS item_id, i.snapshot_id, i.pid, i.start_time, i.comm, i.fd, i.kind, i.size, ${DEVICE_OF_ITEM}, i.btime_ns, ${BOOT_OF_ITEM}, ${exactText('i.size', 'size_text')} FROM deleted_items i
        WHERE i.inode = ? AND ${onFilesystem('?', '?')} ORDER BY i.snapshot_id DESC, i.pid, i.fd`,
     )
-    .all(inode, fsUuid, deviceId, deviceId, currentBootId() ?? '') as Array<LiveCandidate & { size_text: string | null }>)
+    .all(inode, fsUuid, deviceId, deviceId, currentBootId() ?? '', fsUuid, deviceId, deviceId, currentBootId() ?? '') as Array<LiveCandidate & { size_text: string | null }>)
     .map(({ size_text: sizeText, ...candidate }) => ({ ...candidate, size: readU64(candidate.size, sizeText) }));
 }
 

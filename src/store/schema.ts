@@ -410,4 +410,20 @@ FROM items i JOIN snapshots s ON s.id = i.snapshot_id
 LEFT JOIN processes p ON p.snapshot_id = i.snapshot_id AND p.pid = i.pid
 WHERE s.finished_at IS NOT NULL;`,
   },
+  {
+    version: 16,
+    name: 'items.upper_dev, items.upper_fs_uuid: for an item held through an overlay whose inode numbers are one file system\'s, the device and UUID of the file system its upper directory is on, so an image of that file system is matched with it',
+    sql: `ALTER TABLE items ADD COLUMN upper_dev TEXT;
+ALTER TABLE items ADD COLUMN upper_fs_uuid TEXT;
+DROP VIEW deleted_items;
+CREATE VIEW deleted_items AS
+SELECT
+  i.id, i.snapshot_id, i.pid, i.start_time, i.comm, i.exe, i.kind, i.fd, i.map_range,
+  i.path, i.dev, i.inode, i.size, i.nlink, i.mount_point, i.fs_type, i.fs_uuid,
+  i.in_proc, i.in_lsof, i.lsof_note, s.host, s.source AS snapshot_source, s.started_at AS snapshot_at, i.btime_ns, p.thread_of, i.lease, i.lease_pid,
+  i.upper_dev, i.upper_fs_uuid
+FROM items i JOIN snapshots s ON s.id = i.snapshot_id
+LEFT JOIN processes p ON p.snapshot_id = i.snapshot_id AND p.pid = i.pid
+WHERE s.finished_at IS NOT NULL;`,
+  },
 ];

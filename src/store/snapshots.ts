@@ -104,8 +104,8 @@ export class WalkWriter {
     );
     this.items = new BatchInsert(
       db,
-      `INSERT INTO items (snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mode, uid, gid, atime, mtime, ctime, btime_ns, pos, flags, mnt_id, mnt_ns, mount_point, fs_type, fs_uuid, lease, lease_pid, in_proc, in_lsof)`,
-      `(${id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0)`,
+      `INSERT INTO items (snapshot_id, pid, start_time, comm, exe, kind, fd, map_range, path, dev, inode, size, nlink, mode, uid, gid, atime, mtime, ctime, btime_ns, pos, flags, mnt_id, mnt_ns, mount_point, fs_type, fs_uuid, lease, lease_pid, upper_dev, upper_fs_uuid, in_proc, in_lsof)`,
+      `(${id}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0)`,
     );
   }
 
@@ -132,7 +132,7 @@ export class WalkWriter {
     for (const i of chunk.items) {
       this.items.add(
         i.pid, i.startTime, i.comm, raw(i.exe), i.kind, i.fd, i.mapRange, raw(i.path), i.dev, sqlU64(i.inode), sqlU64(i.size), i.nlink, i.mode, i.uid, i.gid, i.atime,
-        i.mtime, i.ctime, i.btimeNs, sqlU64(i.pos), i.flags, i.mntId, i.mntNs, raw(i.mountPoint), i.fsType, i.fsUuid, i.lease, i.leasePid,
+        i.mtime, i.ctime, i.btimeNs, sqlU64(i.pos), i.flags, i.mntId, i.mntNs, raw(i.mountPoint), i.fsType, i.fsUuid, i.lease, i.leasePid, i.upperDev, i.upperFsUuid,
       );
     }
   }
