@@ -22,6 +22,7 @@ import { caseSummary, type CaseSummary } from '../src/report/summary.js';
 import { findProgram } from './setup/ensure-tools.js';
 import { openCase, type Db } from '../src/store/db.js';
 import { MIGRATIONS } from '../src/store/schema.js';
+import { devString } from '../parsers/procfs.js';
 import { debugfsBuilt, imageWorkDirs, patchMarker, sha256, sha256File } from './helpers/images.js';
 import { loopFsFor } from './helpers/loopfs.js';
 import crypto from 'node:crypto';
@@ -1046,7 +1047,44 @@ sys.stdin.read()`;
   assert.equal(runCli(caseDir, ['report', '--format', 'html']).code, 0);
   const { dom } = dumpDom(path.join(caseDir, 'reports', 'report.html'));
   const shown = /<tr class="[a-z]*" data-id="live-1">([\s\S]*?)<\/tr>/.exec(dom)?.[1] ?? '';
-  assert.ok(shown.includes(`<td>kworker/0:1<div class="note">${domText(cell('cmdline') ?? '')}</div><div class="note">exe ${cell('exe') ?? ''}</div></td>`), shown);
+  assert.ok(shown.includes(`<td class="proc">kworker/0:1<div class="note">${domText(cell('cmdline') ?? '')}</div><div class="note">exe ${cell('exe') ?? ''}</div></td>`), shown);
+});
+
+test('HTML: items of one file held by several processes (a deleted library preloaded into each) say so under the path, with their PIDs; a copy holding more than the size the snapshot saw says how many bytes it holds (root)', async (t) => {
+  // One deleted file, its fd inherited by a child (killed with its parent); it grows once the test says so.
+  const script = String.raw`import ctypes, os, sys, time
+fd = os.open(os.path.join(sys.argv[1], 'libevil.so'), os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'0123456789')
+os.unlink(os.path.join(sys.argv[1], 'libevil.so'))
+if os.fork() == 0:
+    ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)
+    sys.stdin.close()
+    time.sleep(600)
+    sys.exit(0)
+print(os.getpid(), flush=True)
+while not os.path.exists(os.path.join(sys.argv[1], 'grow')):
+    time.sleep(0.02)
+os.write(fd, b'abcde')
+sys.stdin.read()`;
+  const { dir, caseDir, pid } = await pythonHolder(t, 'report-onefile', script);
+  const child = Number(fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim());
+  assert.ok(child > 0);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid), '--pid', String(child)]).code, 0);
+  fs.writeFileSync(path.join(dir, 'grow'), '');
+  while (fs.statSync(`/proc/${pid}/fd/3`).size !== 15) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(runCli(caseDir, ['recover']).code, 0);
+  assert.equal(runCli(caseDir, ['report', '--format', 'html']).code, 0);
+  const { dom } = dumpDom(path.join(caseDir, 'reports', 'report.html'));
+  const { dev, ino } = fs.statSync(`/proc/${pid}/fd/3`);
+  const file = `${devString(dev)}, inode ${ino}`;
+  // Items are numbered in the walk's order, by PID.
+  const [first, second] = [pid, child].sort((a, b) => a - b);
+  for (const [key, holder] of [['live-1', first], ['live-2', second]] as const) {
+    const shown = new RegExp(`<tr class="[a-z]*" data-id="${key}">([\\s\\S]*?)</tr>`).exec(dom)?.[1] ?? '';
+    assert.ok(shown.includes(`<td class="num">${holder}</td>`), shown);
+    assert.ok(shown.includes(`<td class="path">${dir}/libevil.so<div class="note">one file, 2 items in snapshot 1 (dev ${file}): pid ${first}, ${second}</div></td>`), shown);
+    assert.ok(shown.includes('<td class="status-complete">complete<div class="note">15 bytes copied, size 10 at the snapshot</div></td>'), shown);
+  }
 });
 
 test('HTML in headless Chromium: inodes past 2^53 sort exactly, both ways (they would all tie as numbers)', (t) => {

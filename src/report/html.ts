@@ -38,7 +38,8 @@ th{position:sticky;top:0;background:#eef1f6;text-align:left;padding:6px 8px;curs
 th.sorted-asc::after{content:" \\25B2";font-size:10px}
 th.sorted-desc::after{content:" \\25BC";font-size:10px}
 td{padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
-td.path{font-family:ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all;max-width:420px}
+td.path{font-family:ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all;min-width:16ch;max-width:420px}
+td.proc{max-width:380px;overflow-wrap:anywhere}
 td.copy{word-break:break-all;max-width:180px}
 td.hash{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:11px;word-break:break-all;max-width:180px}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -50,7 +51,7 @@ tr.unrecoverable td{background:var(--badbg)}
 .badge.map{background:#fff0d6;color:#7a4b00}.badge.orphan{background:#fde2e1;color:#8a1c12}.badge.deleted{background:#eceff3;color:#444}
 .status-complete{color:var(--ok);font-weight:600}.status-incomplete,.status-unrecoverable{color:var(--bad);font-weight:600}
 .muted{color:var(--muted)}
-.note{color:var(--muted);font-size:12px}
+.note{color:var(--muted);font-size:12px;font-weight:400}
 .pager{display:flex;gap:8px;align-items:center;margin-top:10px}
 .empty{padding:30px;text-align:center;color:var(--muted)}
 ul.warnings{margin:4px 0 8px;color:var(--muted);font-size:12px;word-break:break-all}
@@ -72,6 +73,8 @@ var data=JSON.parse(document.getElementById("findings-data").textContent);
 var cols=data.columns,rows=data.rows,linkBase=data.linkBase;
 var idx={};cols.forEach(function(c,i){idx[c]=i;});
 var procs={};rows.forEach(function(r){if(r[idx.finding]!=="live")return;var k=r[idx.snapshot_id]+"/"+r[idx.pid];if(r[idx.exe]!==null||r[idx.cmdline]!==null)procs[k]=[r[idx.exe],r[idx.cmdline]];else if(procs[k]){r[idx.exe]=procs[k][0];r[idx.cmdline]=procs[k][1];}});
+var same={};rows.forEach(function(r){if(r[idx.finding]!=="live"||r[idx.dev]===null||r[idx.inode]===null)return;var k=r[idx.snapshot_id]+"/"+r[idx.dev]+"/"+r[idx.inode];(same[k]=same[k]||[]).push(r[idx.pid]);});
+function sameFile(r){if(r[idx.finding]!=="live"||r[idx.dev]===null||r[idx.inode]===null)return null;var pids=same[r[idx.snapshot_id]+"/"+r[idx.dev]+"/"+r[idx.inode]];if(!pids||pids.length<2)return null;var seen={},distinct=pids.filter(function(p){if(seen[p])return false;seen[p]=1;return true;}).sort(function(a,b){return a-b;});return "one file, "+pids.length+" items in snapshot "+r[idx.snapshot_id]+" (dev "+r[idx.dev]+", inode "+r[idx.inode]+"): pid "+distinct.slice(0,10).join(", ")+(distinct.length>10?" and "+(distinct.length-10)+" more":"");}
 var shown=[["finding","where"],["pid","pid"],["comm","process"],["kind","kind"],["fd","fd"],["path","path"],["inode","inode"],["size","size"],["mtime","times (UTC)"],["source","seen by"],["status","recovery"],["sha256","sha256"],["output","copy"],["note","note"]];
 var numeric={pid:1,fd:1,inode:1,size:1,mtime:1,atime:1,ctime:1,dtime:1,crtime:1,start_time:1,snapshot_id:1,offset_sectors:1,uid:1,gid:1,mode:1};
 var times=[["mtime","modified"],["ctime","changed"],["atime","accessed"],["crtime","born"],["dtime","deleted"]];
@@ -90,9 +93,9 @@ function visible(){var q=state.q.toLowerCase();var out=rows.filter(function(r){i
 function cell(r,c){var v=r[idx[c]],td;
  if(c==="finding"){td=el("td",null,r[idx.finding]==="live"?"snapshot "+r[idx.snapshot_id]+(r[idx.host]?" @ "+r[idx.host]:""):(r[idx.image]+" +"+r[idx.offset_sectors]));if(r[idx.finding]==="image"){td.appendChild(el("div","note",r[idx.image_id]===null?"no scan of the image as it was copied":"scan "+r[idx.image_id]+" of "+r[idx.image_scanned_at]+", image sha256 "+(r[idx.image_sha256]===null?"not computed":r[idx.image_sha256])));}return td;}
  if(c==="kind"){td=el("td");td.appendChild(el("span","badge "+String(v).replace(/[^a-z]/g,""),v));return td;}
- if(c==="comm"){td=el("td",null,v);if(r[idx.cmdline]){td.appendChild(el("div","note",r[idx.cmdline]));}if(r[idx.exe]){td.appendChild(el("div","note","exe "+r[idx.exe]));}return td;}
- if(c==="path"){td=el("td","path",v);if(r[idx.held_by]){td.appendChild(el("div","note","held by "+r[idx.held_by]));}return td;}
- if(c==="status"){return el("td","status-"+String(v).replace(/[^a-z]/g,""),v);}
+ if(c==="comm"){td=el("td","proc",v);if(r[idx.cmdline]){td.appendChild(el("div","note",r[idx.cmdline]));}if(r[idx.exe]){td.appendChild(el("div","note","exe "+r[idx.exe]));}return td;}
+ if(c==="path"){td=el("td","path",v);if(r[idx.held_by]){td.appendChild(el("div","note","held by "+r[idx.held_by]));}var one=sameFile(r);if(one){td.appendChild(el("div","note",one));}return td;}
+ if(c==="status"){td=el("td","status-"+String(v).replace(/[^a-z]/g,""),v);if(r[idx.bytes]!==null&&r[idx.size]!==null&&String(r[idx.bytes])!==String(r[idx.size])){td.appendChild(el("div","note",r[idx.bytes]+" bytes copied, size "+r[idx.size]+(r[idx.finding]==="live"?" at the snapshot":" in the image")));}return td;}
  if(c==="sha256"){return el("td","hash",v);}
  if(c==="output"){td=el("td","copy");if(v){var a=el("a",null,v.split("/").pop());a.setAttribute("href",linkBase+v.split("/").map(encodeURIComponent).join("/"));td.appendChild(a);}return td;}
  if(c==="note"){return el("td","note",v);}
