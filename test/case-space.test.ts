@@ -200,7 +200,7 @@ test('recovered/ on a 4 MiB disk of its own: a 4 MiB file is refused (64 KiB are
   const caseDir = makeTempDir('space-own-case', '/dev/shm');
   const recovered = path.join(caseDir, 'recovered');
   fs.mkdirSync(recovered);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', recovered]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0755', 'tmpfs', recovered]);
   t.after(() => {
     execFileSync('umount', [recovered]);
     fs.rmSync(caseDir, { recursive: true, force: true });

@@ -273,7 +273,7 @@ test('a copy read through dd that cannot fit on the case disk: refused before dd
   // recovered/ on a 1 MiB file system of its own: the 8 MiB file cannot fit.
   const recovered = path.join(caseDir, 'recovered');
   fs.mkdirSync(recovered);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', recovered]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', recovered]);
   // Unmounted with the holders, before the case directory is removed.
   holders.push({ stop: async () => { if (isMounted(recovered)) execFileSync('umount', [recovered]); } });
   const result = runCli(caseDir, ['recover', '--json']);

@@ -580,7 +580,7 @@ test('the case database is held to the same rule as recovered/: a recovered/ on 
     assert.deepEqual(fs.readdirSync(recovered), []);
   };
   fs.mkdirSync(recovered, { recursive: true });
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', recovered]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0755', 'tmpfs', recovered]);
   refused();
   execFileSync('umount', [recovered]);
   fs.rmdirSync(recovered);
@@ -936,7 +936,7 @@ test('a full case disk: the copy that cannot fit is refused before a byte of it 
   // recovered/ on a 1 MiB file system of its own: the 16 MiB file cannot fit; the database is on
   // another disk, so only 64 KiB are kept there, for the SHA256SUMS lines.
   fs.mkdirSync(recovered);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', recovered]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', recovered]);
   const result = runCli(caseDir, ['recover', '--json']);
   assert.equal(result.code, 3, result.stderr); // partly done, not a crash
   assert.doesNotMatch(result.stderr, /node:internal|triggerUncaughtException|^\s+at /m);

@@ -898,7 +898,7 @@ const SHA_BORN = crypto.createHash('sha256').update(Buffer.concat([Buffer.alloc(
 
 test('as non-root, a file written after its birth keeps its true birth time (map_files is not stat\'ed without the capability, which cost node its statx), and recover copies it (root)', async (t) => {
   const { caseDir, pid } = await pythonHolder(t, 'bornnobody', BORN_THEN_WRITTEN, ['nobody']);
-  fs.chmodSync(caseDir, 0o777);
+  fs.chownSync(caseDir, 65534, 65534);
   const truth = fs.statSync(`/proc/${pid}/fd/3`, { bigint: true });
   assert.notEqual(truth.birthtimeNs, truth.ctimeNs, 'the test needs a birth time apart from the ctime');
   const asNobody = (args: string[]) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cliPath, '--case', caseDir, ...args], { encoding: 'utf8' });
@@ -1074,7 +1074,7 @@ print(os.getpid(), flush=True)
 time.sleep(600)
 `);
   const nobodyCase = makeTempDir('hidepid-nobody', '/dev/shm');
-  fs.chmodSync(nobodyCase, 0o777);
+  fs.chownSync(nobodyCase, 65534, 65534);
   t.after(() => fs.rmSync(nobodyCase, { recursive: true, force: true }));
   /** As nobody, under a procfs of its own mounted with procOptions in a mount namespace of its own. */
   const asUser = (procOptions: string, groups: readonly string[], args: readonly string[]): { code: number | null; stdout: string; stderr: string } => {

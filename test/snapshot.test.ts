@@ -175,7 +175,7 @@ test('snapshot --pid of a process that is not there: said, and partly done (exit
 
 test('as non-root: what is readable is listed, stderr says how many processes could not be read, and the snapshot is partly done (exit 3); list says so on stderr, with --json too (root)', async (t) => {
   const caseDir = makeTempDir('nonroot-case', '/tmp');
-  fs.chmodSync(caseDir, 0o777);
+  fs.chownSync(caseDir, 65534, 65534);
   t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
   const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cliPath, '--case', caseDir, 'snapshot', '--no-lsof', '--json'], { encoding: 'utf8' });
   // Other users' files were not examined: a deleted one may be missing.
@@ -211,7 +211,7 @@ test('as non-root, the warning says what was refused: other users\' processes ap
   const hidden = await pythonHolder(t, 'own-hidden', NOBODYS, ['hidden']);
   assert.deepEqual([fs.statSync(`/proc/${hidden.pid}`).uid, fs.statSync(`/proc/${hidden.pid}/fd`).uid], [65534, 0], 'the kernel gives what is in the /proc of a process that is not dumpable to root');
   const caseDir = dumpable.caseDir;
-  fs.chmodSync(caseDir, 0o777);
+  fs.chownSync(caseDir, 65534, 65534);
   const own = runCliAsNobody(caseDir, ['snapshot', '--no-lsof', '--pid', String(dumpable.pid), '--pid', String(hidden.pid), '--json']);
   assert.equal(own.code, 3, own.stderr);
   assert.deepEqual(pick(JSON.parse(own.stdout)), { processes_seen: 2, processes_unreadable: 2, processes_unreadable_own: 2 });
@@ -233,7 +233,7 @@ test('snapshot --json says which processes could not be fully read and why (unre
   const dumpable = await pythonHolder(t, 'named-dumpable', NOBODYS, ['dumpable']);
   const hidden = await pythonHolder(t, 'named-hidden', NOBODYS, ['hidden']);
   const caseDir = dumpable.caseDir;
-  fs.chmodSync(caseDir, 0o777);
+  fs.chownSync(caseDir, 65534, 65534);
   const result = runCliAsNobody(caseDir, ['snapshot', '--no-lsof', '--pid', String(hidden.pid), '--pid', String(dumpable.pid), '--json']);
   assert.equal(result.code, 3, result.stderr);
   const summary = JSON.parse(result.stdout) as { processes_unreadable: number; unreadable_processes: unknown[]; warnings: string[] };

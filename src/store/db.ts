@@ -9,7 +9,7 @@ import { MIGRATIONS } from './schema.js';
 import { absolutePath } from '../util/cwd.js';
 import { BUSY_TIMEOUT_MS } from './busy.js';
 import { announceLockWaits, beforeWrite } from './lockWait.js';
-import { caseFolder } from '../util/caseFolder.js';
+import { caseFolder, changeableBy } from '../util/caseFolder.js';
 import { freeBytes } from '../util/caseSpace.js';
 
 /** Less free than this, an open SQLite fails for (its -shm file takes 32 KiB): the case's disk is full. */
@@ -76,7 +76,7 @@ export function openCase(dir: string, options: OpenCaseOptions): Case {
   }
   if (found) mayRead(paths.database);
   if (options.readsOnly === true && found) {
-    const readOnly = readOnlyWhy(paths);
+    const readOnly = readOnlyWhy(paths) ?? changeableWhy(paths);
     if (readOnly !== null) return readOnlyCase(paths, readOnly);
   }
   // A command that writes: a file or folder of the case this user may not write is said now, before
@@ -229,6 +229,15 @@ function readOnlyWhy(paths: CasePaths): ReadOnlyWhy | null {
     return { is: code === 'EROFS' ? 'is on read-only media' : `cannot be written (${code}: an immutable file or folder)`, remedy: 'copy the case folder to writable media and open it there' };
   }
   return null;
+}
+
+/**
+ * A case in a folder another user can change (caseFolder refuses to write there): read from a copy in
+ * memory, so that nothing is made in it (SQLite's -wal and -shm files).
+ */
+function changeableWhy(paths: CasePaths): ReadOnlyWhy | null {
+  const why = changeableBy(paths.dir);
+  return why === null ? null : { is: `is in a folder another user can change (${why})`, remedy: 'copy the case folder into one only root (or this user) can change and open it there' };
 }
 
 function writable(dir: string): boolean {

@@ -1,0 +1,94 @@
+// unlinked runs as root on a host an attacker may still have an account on. That user must not be
+// able to make it write somewhere else (a case folder planted in /tmp with links in it).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { json, runCli, runCliAsNobody } from './helpers/cli.js';
+import { makeTempDir, startHolder } from './helpers/holder.js';
+import type { RecoveredJson } from '../src/recover/recover.js';
+
+const NOBODY = 65534;
+const refusal = (what: string, dir: string, why: string): string => `unlinked: refusing ${what} ${dir}: ${why}: another user could swap a folder or file of the case for a symbolic link ` +
+  'and have this run write through it (onto /etc/shadow, say); put the case in a folder only root (or this user) can change, e.g. --case /root/case-42 or media mounted by root; ' +
+  'nothing was written there\n';
+
+test('a case folder another user owns, may write, or reaches through a link of theirs is refused before anything is written: a recovered/ they planted as a link to a root folder gets no copy, a case.sqlite-wal linked to a root file leaves it as it was (root)', async (t) => {
+  // A shared folder as /tmp is (1777), a root folder the attacker aims at (as /etc/cron.d), and a root file (as /etc/shadow).
+  const shared = makeTempDir('hostile-shared', '/dev/shm');
+  const victim = makeTempDir('hostile-victim', '/dev/shm');
+  const heldIn = makeTempDir('hostile-held', '/dev/shm');
+  const holder = await startHolder(heldIn, [{ kind: 'fd', name: 'payload', content: Buffer.from('* * * * * root id\n') }]);
+  t.after(async () => {
+    await holder.stop();
+    for (const dir of [shared, victim, heldIn]) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  fs.chmodSync(shared, 0o1777);
+  const cronD = path.join(victim, 'cron.d');
+  const shadow = path.join(victim, 'shadow');
+  fs.mkdirSync(cronD);
+  fs.writeFileSync(shadow, 'root:secret\n', { mode: 0o600 });
+  const untouched = (): void => {
+    assert.deepEqual(fs.readdirSync(cronD), []);
+    assert.equal(fs.readFileSync(shadow, 'utf8'), 'root:secret\n');
+  };
+  const nobodys = (file: string): void => fs.lchownSync(file, NOBODY, NOBODY);
+
+  // Their case (made by unlinked run as them), with recovered/ and the database's WAL linked where root would write.
+  const planted = path.join(shared, 'case');
+  assert.equal(runCliAsNobody(planted, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 3);
+  fs.symlinkSync(cronD, path.join(planted, 'recovered'));
+  nobodys(path.join(planted, 'recovered'));
+  const plantedDb = fs.readFileSync(path.join(planted, 'case.sqlite'));
+  const theirs = `${planted}, in the shared folder ${shared} (mode 1777), is owned by nobody (uid 65534)`;
+  const refused = (args: string[]): void => {
+    const result = runCli(planted, args);
+    untouched();
+    assert.deepEqual([result.code, result.stdout, result.stderr], [1, '', refusal('case directory', planted, theirs)], args.join(' '));
+  };
+  refused(['triage', '--no-lsof', '--json']);
+  refused(['recover', '--json']);
+  fs.symlinkSync(shadow, path.join(planted, 'case.sqlite-wal'));
+  nobodys(path.join(planted, 'case.sqlite-wal'));
+  refused(['snapshot', '--no-lsof', '--pid', String(holder.pid)]);
+  assert.deepEqual(fs.readdirSync(planted).sort(), ['case.sqlite', 'case.sqlite-wal', 'recovered']);
+  assert.ok(fs.readFileSync(path.join(planted, 'case.sqlite')).equals(plantedDb));
+  untouched();
+
+  // The case named through their link, and a folder of root's anyone may write.
+  const link = path.join(shared, 'link');
+  fs.symlinkSync(cronD, link);
+  nobodys(link);
+  const viaLink = runCli(link, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]);
+  assert.deepEqual([viaLink.code, viaLink.stderr], [1, refusal('case directory', link, `${link}, in the shared folder ${shared} (mode 1777), is owned by nobody (uid 65534)`)]);
+  const open = path.join(shared, 'open');
+  fs.mkdirSync(open);
+  fs.chmodSync(open, 0o777);
+  const writable = runCli(path.join(open, 'case'), ['snapshot', '--no-lsof', '--pid', String(holder.pid)]);
+  assert.deepEqual([writable.code, writable.stderr], [1, refusal('case directory', path.join(open, 'case'), `${open} may be written by others (mode 0777)`)]);
+  assert.deepEqual(fs.readdirSync(open), []);
+  untouched();
+
+  // Root's own case in the shared folder is fine; its recovered/ linked into their folder is not, linked to root's is.
+  const rootsCase = path.join(shared, 'roots');
+  assert.equal(runCli(rootsCase, ['snapshot', '--no-lsof', '--pid', String(holder.pid)]).code, 0);
+  const theirFolder = path.join(shared, 'theirs');
+  fs.mkdirSync(theirFolder);
+  nobodys(theirFolder);
+  fs.symlinkSync(theirFolder, path.join(rootsCase, 'recovered'));
+  const intoTheirs = runCli(rootsCase, ['recover', '--json']);
+  assert.deepEqual([intoTheirs.code, intoTheirs.stdout, intoTheirs.stderr],
+    [1, '', refusal('the case folder', path.join(rootsCase, 'recovered'), `${theirFolder}, in the shared folder ${shared} (mode 1777), is owned by nobody (uid 65534)`)]);
+  assert.deepEqual(fs.readdirSync(theirFolder), []);
+  fs.rmSync(path.join(rootsCase, 'recovered'));
+  fs.symlinkSync(cronD, path.join(rootsCase, 'recovered'));
+  const intoRoots = runCli(rootsCase, ['recover', '--json']);
+  assert.equal(intoRoots.code, 0, intoRoots.stderr);
+  assert.deepEqual(json<RecoveredJson[]>(intoRoots).map((copy) => [copy.complete, copy.sha256, path.dirname(copy.output ?? '')]), [[true, holder.files[0]?.sha256, path.join(rootsCase, 'recovered')]]);
+
+  // The user sudo runs unlinked for could change what sudo runs anyway: their folder is theirs to use.
+  fs.rmSync(path.join(planted, 'case.sqlite-wal'));
+  fs.rmSync(path.join(planted, 'recovered'));
+  const asSudo = runCli(planted, ['snapshot', '--no-lsof', '--pid', String(holder.pid)], { SUDO_UID: String(NOBODY), SUDO_GID: String(NOBODY) });
+  assert.equal(asSudo.code, 0, asSudo.stderr);
+});
