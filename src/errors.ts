@@ -55,7 +55,13 @@ export function oneLine(error: unknown): string {
   return controlsEscaped(text.replace(/\s*\n\s*/g, ' ').trim());
 }
 
-/** Control bytes written \xHH (the tab too unless `keepTab`): a text that reaches a terminal as one line, never raw. */
+/**
+ * Control characters written as the \xHH of their UTF-8 bytes, as displayBytes writes them (the tab
+ * too unless `keepTab`): a text that reaches a terminal as one line, never raw. C1 controls (U+009B
+ * is a CSI to some terminals), bidi overrides and other invisible format characters (U+202E, U+200B)
+ * too: a FUSE mount's name or a tool's complaint quoted in a message cannot rewrite what it shows.
+ */
 export function controlsEscaped(text: string, keepTab = false): string {
-  return text.replace(keepTab ? /[\x00-\x08\x0a-\x1f\x7f]/g : /[\x00-\x1f\x7f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(keepTab ? /[\x00-\x08\x0a-\x1f\x7f-\x9f\p{Cf}\p{Zl}\p{Zp}]/gu : /[\x00-\x1f\x7f-\x9f\p{Cf}\p{Zl}\p{Zp}]/gu,
+    (char) => [...Buffer.from(char, 'utf8')].map((byte) => `\\x${byte.toString(16).padStart(2, '0')}`).join(''));
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { cliPath } from './helpers/paths.js';
 import { makeContext } from '../src/cli/context.js';
+import { oneLine } from '../src/errors.js';
 import { firstLine } from './helpers/lines.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { json, runCli } from './helpers/cli.js';
@@ -435,14 +436,17 @@ test('under ulimit -n 22, too few descriptors for node to load unlinked\'s modul
   }
 });
 
-test('a warning or a note that quotes raw bytes (a newline, an escape sequence) is still one line on stderr, and so in a JSON\'s warnings', () => {
+test('a warning or a note that quotes raw bytes (a newline, an escape sequence, a C1 control, a bidi override) is still one line on stderr, shown as its bytes, and so in a JSON\'s warnings', () => {
   let said = '';
   const sink = { write: (text: string) => (said += text) } as unknown as NodeJS.WritableStream;
   const ctx = makeContext({ case: '/tmp/case' }, { stdout: sink, stderr: sink });
   ctx.warn('image /evidence/a\nb.img: \x1b[31mred\x1b[0m\tcut');
   ctx.info('copy of /evidence/a\rb');
-  assert.equal(said, 'warning: image /evidence/a\\x0ab.img: \\x1b[31mred\\x1b[0m\tcut\ncopy of /evidence/a\\x0db\n');
+  // A C1 CSI (U+009B), a bidi override and a zero-width space as their UTF-8 bytes, as the display form writes them; an em dash is text.
+  ctx.info('fuse.x \u009b2J ev\u202elif\u200b \u2014 ok');
+  assert.equal(said, 'warning: image /evidence/a\\x0ab.img: \\x1b[31mred\\x1b[0m\tcut\ncopy of /evidence/a\\x0db\nfuse.x \\xc2\\x9b2J ev\\xe2\\x80\\xaelif\\xe2\\x80\\x8b \u2014 ok\n');
   assert.deepEqual(ctx.warned, ['image /evidence/a\\x0ab.img: \\x1b[31mred\\x1b[0m\tcut']);
+  assert.equal(oneLine(new Error('lsof: WARNING: can\'t stat() fuse.\u202eX file system /m\u0085n')), 'lsof: WARNING: can\'t stat() fuse.\\xe2\\x80\\xaeX file system /m\\xc2\\x85n');
 });
 
 test('a SIGINT the moment the result is printed never kills unlinked (exit 130, no word): the run ends with the result\'s exit code (root)', async (t) => {

@@ -1,7 +1,7 @@
 // The program behind the bin entry (main.ts): one error boundary, exit codes of CONTRACT.md.
 import fs from 'node:fs';
 import { CommanderError } from 'commander';
-import { EXIT, UnlinkedError, errnoCode, oneLine } from '../errors.js';
+import { EXIT, UnlinkedError, controlsEscaped, errnoCode, oneLine } from '../errors.js';
 import { buildProgram } from './program.js';
 import { settleStdout, stdoutFailure, watchStdout } from './stdout.js';
 import { leaveDeletedCwd } from '../util/cwd.js';
@@ -67,7 +67,7 @@ export function reportError(error: unknown, verbose: boolean): number {
   if (error instanceof UnlinkedError) {
     // A program killed by a signal unlinked did not send: what was stored, as a signal's own stop says it.
     process.stderr.write(`unlinked: ${oneLine(error)}${error.code === 'INTERRUPTED' ? `; ${interruptedOutcome()}` : ''}${sizeLimitHint(error)}\n`);
-    if (verbose && error.cause !== undefined) process.stderr.write(`${String((error.cause as Error).stack ?? error.cause)}\n`);
+    if (verbose && error.cause !== undefined) process.stderr.write(`${linesEscaped(String((error.cause as Error).stack ?? error.cause))}\n`);
     return error.exitCode;
   }
   if (errnoCode(error) === 'EMFILE' || errnoCode(error) === 'ENFILE') {
@@ -94,11 +94,16 @@ export function reportError(error: unknown, verbose: boolean): number {
     return EXIT.failed;
   }
   process.stderr.write(`unlinked: internal error: ${oneLine(error)}\n`);
-  if (verbose || process.env['UNLINKED_DEBUG'] !== undefined) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+  if (verbose || process.env['UNLINKED_DEBUG'] !== undefined) process.stderr.write(`${linesEscaped((error as Error).stack ?? '')}\n`);
   return EXIT.failed;
 }
 
 watchStdout();
+
+/** A stack trace line by line, each as oneLine escapes it: its message may quote a file's name. */
+function linesEscaped(text: string): string {
+  return text.split('\n').map((line) => controlsEscaped(line, true)).join('\n');
+}
 
 /**
  * The file size limit (`ulimit -f`), when one is set and the error (or what caused it) is a write

@@ -60,7 +60,7 @@ export function makeContext(globals: GlobalOptions, streams: { stdout: NodeJS.Wr
     },
     warned,
     debug: (text) => {
-      if (verbose) streams.stderr.write(`${text}\n`);
+      if (verbose) streams.stderr.write(`${line(text)}\n`);
     },
     progressEnabled: isTty && !quiet,
     color: isTty && process.env['NO_COLOR'] === undefined,

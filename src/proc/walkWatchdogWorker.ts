@@ -2,6 +2,7 @@
 // what it waits on, once per stall.
 import fs from 'node:fs';
 import { workerData } from 'node:worker_threads';
+import { displayBytes } from '../util/bytes.js';
 import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_NONE } from './walkWatchdog.js';
 
 const { progress, stallMs, ownPid } = workerData as { progress: Int32Array; stallMs: number; ownPid: number };
@@ -36,7 +37,7 @@ function stalledMessage(pid: number, fd: number, what: number, waitedS: number, 
   if (link !== null) {
     try {
       // readlink of a /proc link asks no file system: it cannot hang here.
-      target = ` (${JSON.stringify(fs.readlinkSync(link, 'latin1'))})`;
+      target = ` (${JSON.stringify(displayBytes(fs.readlinkSync(link, 'buffer')))})`;
     } catch {
       // gone meanwhile: the link alone says enough
     }
