@@ -352,3 +352,52 @@ test('recover --follow of a file on a FUSE mount whose holder closes it: what wa
     note: `its holder closed it while it was followed; on a network or FUSE file system unlinked holds no fd of its own, so what was written in the last 1 s before that may be missing; ${NAME_ONLY}`,
   }]);
 });
+
+test('a FUSE mount its mounter named with hostile bytes (a mount point that is not UTF-8; escape sequences, a C1 CSI and a bidi override in its source and type): probed through a descriptor, so the snapshot finishes instead of waiting on it, and its warning shows those names in the display form (root)', async (t) => {
+  const { dir, caseDir, hangfs } = setUp('hung-hostile');
+  // fusermount lets any user choose these: the mount point (a folder of theirs), -o fsname= and subtype=.
+  const mountPoint = Buffer.concat([Buffer.from(`${dir}/m`), Buffer.from([0xff]), Buffer.from('x')]);
+  fs.mkdirSync(mountPoint);
+  const named = path.join(dir, 'named');
+  fs.symlinkSync(mountPoint, named);
+  const daemon = spawn(hangfs, ['-f', '-o', 'fsname=ev\x1b]0;t\x07il\u202e\u009b2J,subtype=h\u202eng', named], { stdio: 'ignore' });
+  const holders: Array<{ stop(): Promise<void> }> = [];
+  t.after(async () => {
+    daemon.kill('SIGUSR2');
+    for (const holder of holders) await holder.stop();
+    await stop(daemon, 'SIGTERM');
+    if (fs.readFileSync('/proc/self/mountinfo', 'latin1').includes(` ${mountPoint.toString('latin1')} `)) execFileSync('umount', ['-l', named]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  await waitFor(() => fs.readFileSync('/proc/self/mountinfo', 'latin1').includes(` ${mountPoint.toString('latin1')} `), 5_000, 'hangfs mounted');
+  const reader = spawn('python3', ['-c', 'import os, sys, time\nf = open(sys.argv[1], "rb")\nprint(os.getpid(), flush=True)\ntime.sleep(600)', path.join(named, 'held.txt')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  holders.push(killed(reader));
+  const readerPid = Number(await firstLine(reader));
+  daemon.kill('SIGUSR1');
+  const killer = setTimeout(() => daemon.kill('SIGUSR2'), 60_000); // a walk that hangs fails the test instead of hanging it
+  const started = Date.now();
+  const hung = await runCliAsync(caseDir, ['snapshot', '--pid', String(readerPid), '--json']);
+  const took = Date.now() - started;
+  clearTimeout(killer);
+  assert.equal(hung.code, 3, hung.stderr);
+  assert.ok(took < 30_000, `the snapshot took ${took} ms: it waited on the mount`);
+  const where = `fuse.h\\xe2\\x80\\xaeng ev\\x1b]0;t\\x07il\\xe2\\x80\\xae\\xc2\\x9b2J at ${JSON.stringify(`${dir}/m\\xffx`)}`;
+  assert.deepEqual(hung.stderr.split('\n'), [
+    `warning: lsof was not run, the snapshot holds the /proc walk only: ${where} did not answer, and lsof -e cannot be given its mount point (not UTF-8): lsof would wait on it`,
+    `warning: ${where} (mount namespace ${fs.readlinkSync('/proc/self/ns/mnt')}) did not answer a stat within 3 s: a server or FUSE daemon that stopped answering. ` +
+      'Not examined there: 1 fds, 0 mappings, 0 executables; a deleted file on it is not in this snapshot',
+    `snapshot 1: 1 processes, 5 fds, 0 deleted-but-open items; case ${caseDir}`,
+    '',
+  ]);
+  assert.doesNotMatch(hung.stderr, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/u, 'no raw control, C1 or bidi character on stderr');
+  const summary = JSON.parse(hung.stdout) as { unanswered_mounts: number; lsof: string };
+  assert.deepEqual([summary.unanswered_mounts, summary.lsof], [1, 'skipped (a mount that did not answer has a mount point that is not UTF-8, which lsof -e cannot be given)']);
+  // Its mount point was asked through a descriptor of unlinked's (the stat that waited was left behind).
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const probes = db.prepare(`SELECT argv, error FROM commands WHERE program = 'stat'`).all() as Array<{ argv: string; error: string | null }>;
+  db.close();
+  assert.equal(probes.length, 1);
+  assert.match(probes[0]?.argv ?? '', /^\["-L","--format=%d:%i","--","\/proc\/\d+\/fd\/\d+"\]$/);
+  assert.match(probes[0]?.error ?? '', /^timed out after 3000 ms/);
+});

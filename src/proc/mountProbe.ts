@@ -10,9 +10,10 @@
 import fs from 'node:fs';
 import { UnlinkedError } from '../errors.js';
 import { run, type CommandRecorder } from '../exec/run.js';
-import { parseMountInfo } from '../../parsers/procfs.js';
+import { parseMountInfo, type MountInfo } from '../../parsers/procfs.js';
 import { procDirOf } from './tasks.js';
 import type { RawBytes } from './types.js';
+import { displayBytes, displayText } from '../util/bytes.js';
 
 /** How long the root of a network or FUSE mount may take to answer one stat. */
 export const PROBE_TIMEOUT_MS = 3_000;
@@ -35,7 +36,8 @@ export interface UnansweredMount {
 }
 
 export function describeUnanswered(mount: UnansweredMount): string {
-  return `${mount.fsType} ${mount.source} at ${JSON.stringify(mount.mountPoint)}`;
+  // All three are the mounter's to choose (fusermount takes -o fsname= and subtype=): display forms.
+  return `${displayBytes(Buffer.from(mount.fsType, 'latin1'))} ${displayText(mount.source)} at ${JSON.stringify(displayBytes(Buffer.from(mount.mountPoint, 'latin1')))}`;
 }
 
 export interface ProbeResult {
@@ -82,14 +84,16 @@ export async function probeMounts(pids: readonly number[], procRoot: string, rec
     } catch {
       continue; // vanished or unreadable: the walk says so
     }
-    for (const info of parseMountInfo(mountinfo)) {
+    const mounts = parseMountInfo(mountinfo);
+    const byId = new Map(mounts.map((info) => [info.mntId, info]));
+    for (const info of mounts) {
       if (!mayWait(info.fsType) || seenMounts.has(`${mntNs}\0${info.mntId}`)) continue;
       seenMounts.add(`${mntNs}\0${info.mntId}`);
       const mountPoint = info.mountPoint.toString('latin1');
       const mount: UnansweredMount = { mntNs, mntId: info.mntId, dev: info.dev, mountPoint, fsType: info.fsType, source: info.source };
       let answered = byDev.get(info.dev);
       if (answered === undefined) {
-        answered = answersStat(`${dir}/root`, info.mountPoint, recorder, timeoutMs);
+        answered = answersStat(`${dir}/root`, info.mountPoint, recorder, timeoutMs, belowMayWait(info, byId));
         byDev.set(info.dev, answered);
       }
       probes.push(answered.then((ok) => (ok ? null : mount)));
@@ -100,23 +104,49 @@ export async function probeMounts(pids: readonly number[], procRoot: string, rec
   return { unanswered, answered: asked.length - unanswered.length, pidsByNamespace };
 }
 
+/** O_PATH (asm-generic, x86 and arm alike): not in fs.constants. */
+const O_PATH = 0o10000000;
+
+/** Is a network or FUSE mount on the way to this one (a lookup of its mount point would ask that one)? */
+function belowMayWait(info: MountInfo, byId: ReadonlyMap<number, MountInfo>): boolean {
+  const seen = new Set<number>();
+  for (let parent = byId.get(info.parentId); parent !== undefined && !seen.has(parent.mntId); parent = byId.get(parent.parentId)) {
+    if (mayWait(parent.fsType)) return true;
+    seen.add(parent.mntId);
+  }
+  return false;
+}
+
 /** Does `stat ROOT/MOUNTPOINT` come back within the timeout? An error (ENOENT, EACCES) is an answer. */
-async function answersStat(root: string, mountPoint: Buffer, recorder: CommandRecorder | null, timeoutMs: number): Promise<boolean> {
+async function answersStat(root: string, mountPoint: Buffer, recorder: CommandRecorder | null, timeoutMs: number, belowSilent: boolean): Promise<boolean> {
   const text = mountPoint.toString('utf8');
-  // An argument travels as UTF-8: a mount point that is not valid UTF-8 cannot be named exactly.
-  // It is not asked, and its files are examined as any other's.
-  if (!Buffer.from(text, 'utf8').equals(mountPoint)) return true;
-  return statAnswers(`${root}${text}`, recorder, timeoutMs);
+  if (Buffer.from(text, 'utf8').equals(mountPoint)) return statAnswers(`${root}${text}`, recorder, timeoutMs);
+  // An argument travels as UTF-8: a mount point that is not (a FUSE mount's is its mounter's to name)
+  // is named by a descriptor of this process. Opened O_PATH, which looks the path up and asks the
+  // mounted file system nothing; the stat through it, in the child, does. A lookup through another
+  // network or FUSE mount would ask that one, here, where no timeout stops it: not asked, taken as silent.
+  if (belowSilent) return false;
+  let fd: number;
+  try {
+    fd = fs.openSync(Buffer.concat([Buffer.from(root), mountPoint]), O_PATH);
+  } catch {
+    return true;
+  }
+  try {
+    return await statAnswers(`/proc/${process.pid}/fd/${fd}`, recorder, timeoutMs, ['-L']);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
  * Does `stat FILE` come back within the timeout (run in a child process: a stat that waits for ever
  * is left behind)?
  */
-async function statAnswers(file: string, recorder: CommandRecorder | null, timeoutMs: number): Promise<boolean> {
+async function statAnswers(file: string, recorder: CommandRecorder | null, timeoutMs: number, follow: readonly string[] = []): Promise<boolean> {
   try {
     // A stat waiting on a FUSE daemon that already read the request cannot be killed: left behind.
-    await run('stat', ['--format=%d:%i', '--', file], { timeoutMs, recorder, okExitCodes: [0, 1], abandonAfterMs: 500 });
+    await run('stat', [...follow, '--format=%d:%i', '--', file], { timeoutMs, recorder, okExitCodes: [0, 1], abandonAfterMs: 500 });
     return true;
   } catch (error) {
     return !(error instanceof UnlinkedError && error.code === 'TOOL_TIMEOUT');

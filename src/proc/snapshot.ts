@@ -4,7 +4,7 @@
 // the walk goes on (src/store/snapshotStore.ts says when).
 import fs from 'node:fs';
 import path from 'node:path';
-import { UnlinkedError, oneLine } from '../errors.js';
+import { UnlinkedError, controlsEscaped, oneLine } from '../errors.js';
 import { deletedLoopBackings } from '../util/blockDevices.js';
 import { displayBytes, displayText } from '../util/bytes.js';
 import { tryOr } from '../util/tryOr.js';
@@ -16,7 +16,7 @@ import { openSnapshotStore, type StoreMode } from '../store/snapshotStore.js';
 import { lsofInstalled, startLsof, type LsofScope } from '../tools/lsof.js';
 import { TOOL_VERSION } from '../version.js';
 import { processOf } from './tasks.js';
-import { mayWait, probeMounts, type ProbeResult, type UnansweredMount } from './mountProbe.js';
+import { describeUnanswered, mayWait, probeMounts, type ProbeResult, type UnansweredMount } from './mountProbe.js';
 import { deletedBindMounts, type DeletedBindMount } from './mounts.js';
 import { sweepCaptureLeftovers } from '../lsof/captures.js';
 import { coveredWarning, foreignPidNsWarning, hidepidWarning, readProcView, type ProcView } from './procView.js';
@@ -87,9 +87,13 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
     let lsofFile: string | null = null;
     let capture: Promise<{ exitCode: number; stderr: string }> | null = null;
     const lsofScope = keepLsofAway(probe, options.pids === undefined ? undefined : pids);
+    const unnamed = unnameableToLsof(probe);
     if (options.lsof === true) {
       if (withLsof && lsofScope.pids?.length === 0) {
         lsofStatus = 'skipped (every process asked for is in a mount namespace with a mount that did not answer)';
+      } else if (withLsof && unnamed !== null) {
+        lsofStatus = 'skipped (a mount that did not answer has a mount point that is not UTF-8, which lsof -e cannot be given)';
+        warnings.push(`lsof was not run, the snapshot holds the /proc walk only: ${describeUnanswered(unnamed)} did not answer, and lsof -e cannot be given its mount point (not UTF-8): lsof would wait on it`);
       } else if (withLsof) {
         const dir = path.join(kase.paths.dir, 'lsof');
         caseFolder(dir);
@@ -166,7 +170,8 @@ export async function takeSnapshot(kase: Case, options: SnapshotOptions): Promis
       }
       if (ran !== null) {
         const firstWarning = ran.stderr.split('\n').find((line) => line.startsWith('lsof: WARNING'));
-        if (firstWarning !== undefined) warnings.push(firstWarning);
+        // lsof's words quote a mount point, whose name is its mounter's: stored as a message is, never raw.
+        if (firstWarning !== undefined) warnings.push(controlsEscaped(firstWarning));
         // Rejects only when the store itself failed; a capture it cannot read comes back as `error`.
         const stored = await store.storeLsof(lsofFile);
         if (stored.error === null) {
@@ -213,13 +218,25 @@ function keepLsofAway(probe: ProbeResult, pids: readonly number[] | undefined): 
   } catch {
     // unknown: every namespace counts as another one
   }
-  // Kernel bytes are kept as latin1 text; an argument travels as UTF-8 (the probe only reports mount points that are valid UTF-8).
+  // Kernel bytes are kept as latin1 text; an argument travels as UTF-8 (one that is not: unnameableToLsof).
   const exempt = probe.unanswered.filter((mount) => mount.mntNs === own).map((mount) => Buffer.from(mount.mountPoint, 'latin1').toString('utf8'));
   const foreign = new Set(probe.unanswered.filter((mount) => mount.mntNs !== own).map((mount) => mount.mntNs));
   const skipPids = [...foreign].flatMap((mntNs) => probe.pidsByNamespace.get(mntNs) ?? []);
   if (asked === undefined) return { exempt, skipPids };
   const skip = new Set(skipPids);
   return { pids: asked.filter((pid) => !skip.has(pid)), exempt, skipPids: [] };
+}
+
+/**
+ * A mount of this process's namespace that did not answer and whose mount point is not UTF-8, or
+ * null: lsof -e cannot name it (an argument travels as UTF-8), and lsof would stat it and wait.
+ */
+function unnameableToLsof(probe: ProbeResult): UnansweredMount | null {
+  const own = tryOr(() => fs.readlinkSync('/proc/self/ns/mnt'), null);
+  return probe.unanswered.find((mount) => {
+    const bytes = Buffer.from(mount.mountPoint, 'latin1');
+    return mount.mntNs === own && !Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);
+  }) ?? null;
 }
 
 /** A bind-mounted file deleted since: where it was, where it is mounted, and a process of that mount namespace to read it from. */
