@@ -11,8 +11,9 @@
 // of its own. No name can hold a whole row, so a line after the column header that is not one
 // continues the description of the row before. The table type, offset and sector size are read from
 // the header only (before the column header), never from a line a name could have made.
-// An image without a partition table makes mmls exit 1 with nothing on stdout: the caller treats
-// that as a bare file system at sector 0.
+// An image without a partition table makes mmls exit 1 with nothing on stdout or stderr: the caller
+// treats that as a bare file system at sector 0. What it says on stderr when it exits 1 is read by
+// mmlsComplaint.
 import { displayBytes } from '../src/util/bytes.js';
 import { warningText, type ParseResult } from './types.js';
 
@@ -97,4 +98,18 @@ export function parseMmls(text: string): MmlsResult {
     last = { partition, raw: description };
   });
   return result;
+}
+
+/**
+ * What mmls said on stderr when it exited 1: null when it found no partition table (it says
+ * nothing then), else its first line, the reason the table it found cannot be read. Two table types
+ * at one offset (a DOS table beside a Mac partition map, as hybrid ISO images have) are such a
+ * reason, whichever words the version uses (fixtures/tsk/mmls-mac-dos-*.stderr):
+ *   4.11.1: `Cannot determine partition type (Mac or DOS at 0)`
+ *   4.14.0: `Multiple volume system types detected (Mac or DOS at 0)`
+ * 4.11.1's words are those of "no table" (TSK_ERR_VS_UNKTYPE) with the two types after them: only
+ * that text alone, which these versions do not print, is taken for no table.
+ */
+export function mmlsComplaint(stderr: string): string | null {
+  return stderr.split('\n').map((line) => line.trim()).find((line) => line !== '' && !/^Cannot determine partition type$/i.test(line)) ?? null;
 }

@@ -203,6 +203,62 @@ test('partition tables: an entry twice is scanned once; a table mmls cannot read
   assert.match(again.stderr, /^warning: sector 0: the case's scan of this image, whose list is used, read it only in part: the GPT could not be read \(mmls found only its protective MBR entry: a damaged or truncated image\?\): only the file system at sector 0 was scanned$/m);
 });
 
+test('a DOS table beside a Mac partition map (as hybrid ISO images have): mmls finds two table types and reads neither, said whatever words its version uses; never taken for no table (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'macdos');
+  const content = crypto.randomBytes(20_000);
+  const { image: fsImage, inode } = makeDeletedImage(dir, 'ext2', content);
+  /** An Apple partition map entry (tsk/vs/tsk_mac.h mac_part) for sector 1: "PM", a map of 1 entry, sectors 1-63. */
+  const macEntry = Buffer.alloc(512);
+  macEntry.write('PM', 0, 'latin1');
+  macEntry.writeUInt32BE(1, 4);
+  macEntry.writeUInt32BE(1, 8);
+  macEntry.writeUInt32BE(63, 12);
+  macEntry.write('Apple_partition_map', 48, 'latin1');
+  macEntry.writeUInt32BE(0x33, 88);
+  const withMacMap = (file: string): void => {
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, macEntry, 0, 512, 512);
+    fs.closeSync(fd);
+  };
+  /** mmls' own line for the image: 4.11.1 and 4.14.0 word the conflict differently (fixtures/tsk/mmls-mac-dos-*.stderr). */
+  const conflict = (file: string): string => {
+    const mmls = spawnSync('mmls', [file], { encoding: 'latin1' });
+    assert.deepEqual([mmls.status, mmls.stdout], [1, '']);
+    assert.match(mmls.stderr, /^(?:Cannot determine partition type|Multiple volume system types detected) \(Mac or DOS at 0\)\n$/);
+    return mmls.stderr.trim();
+  };
+
+  // A DOS-partitioned disk (the ext2 file system at sector 2048) with a Mac map at sector 1.
+  const disk = path.join(dir, 'macdos.img');
+  fs.writeFileSync(disk, '');
+  fs.truncateSync(disk, 24 << 20);
+  execFileSync('sfdisk', ['-q', disk], { input: 'label: dos\nstart=2048, size=32768, type=83\n' });
+  const fsBytes = fs.readFileSync(fsImage);
+  const diskFd = fs.openSync(disk, 'r+');
+  fs.writeSync(diskFd, fsBytes, 0, fsBytes.length, 2048 * 512);
+  fs.closeSync(diskFd);
+  withMacMap(disk);
+  const refused = untouched(disk, caseDir, ['image', 'scan', disk]);
+  assert.equal(refused.code, 1);
+  assert.equal(refused.stderr, `unlinked: ${disk}: mmls could not read the partition table (${conflict(disk)}), and no ext file system starts at sector 0: name a partition with --offset SECTORS\n`);
+  const named = untouched(disk, caseDir, ['image', 'extract', disk, '--inode', String(inode), '--offset', '2048', '--json']);
+  assert.equal(named.code, 0, named.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.offset_sectors, copy.sha256, copy.complete]), [[2048, sha256(content), true]]);
+
+  // An ext file system at sector 0 whose first 1024 bytes (which ext leaves alone) hold both tables:
+  // scanned alone, partial (3), as under any table that cannot be read.
+  const whole = path.join(dir, 'whole.img');
+  fs.copyFileSync(fsImage, whole);
+  const wholeFd = fs.openSync(whole, 'r+');
+  fs.writeSync(wholeFd, fs.readFileSync(disk).subarray(0, 512), 0, 512, 0);
+  fs.closeSync(wholeFd);
+  withMacMap(whole);
+  const scan = untouched(whole, caseDir, ['image', 'scan', whole, '--json']);
+  assert.equal(scan.code, 3, scan.stderr);
+  assert.match(scan.stderr, new RegExp(`^warning: mmls could not read the partition table \\(${conflict(whole).replace(/[()]/g, '\\$&')}\\): only the file system at sector 0 was scanned; name a partition with --offset SECTORS$`, 'm'));
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.offset_sectors, entry.inode]), [[0, inode]]);
+});
+
 test('a disk whose partition is mounted is said mounted; a case on one of its partitions is refused (root)', (t) => {
   // (A case on an LVM or other device-mapper volume built on the disk is refused the same way,
   // through sysfs slaves; this kernel has no device-mapper to test it with.)

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fixturesDir, repoRoot } from './helpers/paths.js';
 import { PARSER_MODULES, TEXT_PARSERS } from '../parsers/index.js';
-import { parseMmls } from '../parsers/mmls.js';
+import { mmlsComplaint, parseMmls } from '../parsers/mmls.js';
 import { parseFsstat } from '../parsers/fsstat.js';
 import { ILS_START, ilsTime, parseIls, parseIlsPiece } from '../parsers/ils.js';
 import { parseFls, parseFlsPiece, tskPrinted } from '../parsers/fls.js';
@@ -128,6 +128,15 @@ test('mmls: a GPT name holding a newline continues its row\'s description (displ
   const cut = parseMmls(read('tsk', 'mmls-gpt-cut.txt'));
   assert.deepEqual([cut.table, cut.records.filter((part) => part.allocated).map((part) => part.description)], ['DOS Partition Table', ['GPT Safety Partition (0xee)']]);
   assert.equal(protectiveOnly({ ...cut, sectorSize: 512 }), true);
+});
+
+test('mmls exit 1: nothing said is no table; two table types at one offset are a table that cannot be read, in the words of 4.11.1 and of 4.14.0 alike (real stderr of both)', () => {
+  // The same image (a DOS table, a Mac partition map at sector 1): fixtures/tsk/README.md.
+  assert.equal(mmlsComplaint(read('tsk', 'mmls-mac-dos-4.11.1.stderr')), 'Cannot determine partition type (Mac or DOS at 0)');
+  assert.equal(mmlsComplaint(read('tsk', 'mmls-mac-dos-4.14.0.stderr')), 'Multiple volume system types detected (Mac or DOS at 0)');
+  // No table at all: both versions say nothing (an ext image, zeros, random bytes).
+  assert.equal(mmlsComplaint(''), null);
+  assert.equal(mmlsComplaint('Cannot determine partition type\n'), null);
 });
 
 test('mmls: header values come from the header alone; a line neither header, row nor continuation is a warning with its line number; a start off the 512-byte grid is not scanned, said (hand-made from real output)', () => {
