@@ -5,6 +5,10 @@
 //   594 595 596 ...
 // What a scan needs: allocation, size, link count, times, and whether any data block is left.
 // The size is printed signed (PRIdOFF): `size: -1` is 2^64 - 1, read exact as ils' (parseTskOff).
+// An extent tree deeper than the inode (more than 4 extents): 4.11.1 cannot read its block list
+// (`Error reading file: ... fs_attr_add_run ...`); 4.14.0 lists the data blocks, then the tree's own
+// index and leaf blocks under `Extent Blocks:`, which hold no data and are not counted
+// (fixtures/tsk/istat-extent-index-*.txt, one image, both versions).
 import { parseTskOff, type U64 } from './types.js';
 
 export interface IstatInfo {
@@ -47,14 +51,19 @@ export function modeFromString(text: string): number | null {
 
 export function parseIstat(text: string): IstatInfo {
   const info: IstatInfo = { inode: null, allocated: null, size: null, nlink: null, uid: null, gid: null, deleted: null, blocks: 0, mode: null };
-  let inBlocks = false;
+  /** In a block list: 'data' counted, 'tree' (the extent tree's own blocks, TSK 4.14) not. */
+  let inBlocks: 'data' | 'tree' | null = null;
   for (const line of text.split('\n')) {
     if (/^(Direct|Indirect|Double Indirect|Triple Indirect) Blocks:/.test(line)) {
-      inBlocks = true;
+      inBlocks = 'data';
       continue;
     }
-    if (inBlocks && /^[\d ]+$/.test(line.trim()) && line.trim() !== '') {
-      if (info.blocks !== null) info.blocks += line.trim().split(/\s+/).filter((block) => block !== '0').length;
+    if (line === 'Extent Blocks:') {
+      inBlocks = 'tree';
+      continue;
+    }
+    if (inBlocks !== null && /^[\d ]+$/.test(line.trim()) && line.trim() !== '') {
+      if (inBlocks === 'data' && info.blocks !== null) info.blocks += line.trim().split(/\s+/).filter((block) => block !== '0').length;
       continue;
     }
     if (line.startsWith('Error reading file:')) {
@@ -62,7 +71,7 @@ export function parseIstat(text: string): IstatInfo {
       continue;
     }
     if (line.trim() === '') continue;
-    inBlocks = false;
+    inBlocks = null;
     let match: RegExpExecArray | null;
     if ((match = /^inode: (\d+)/.exec(line)) !== null) info.inode = Number(match[1]);
     else if (line === 'Allocated') info.allocated = true;

@@ -15,7 +15,7 @@ import { parseExtDirectory, type ExtDirectory } from '../parsers/extDirectory.js
 import { parseBtrfsSuperblock } from '../parsers/btrfsSuperblock.js';
 import { parseIstat } from '../parsers/istat.js';
 import { parseDebugfsStat, parseLsdel } from '../parsers/debugfs.js';
-import { parseDebugfsStats } from '../parsers/debugfsStats.js';
+import { kernelTimes, needsRawTimes, parseDebugfsStats, parseInodeDumps } from '../parsers/debugfsStats.js';
 import { parseOrphanFile } from '../parsers/orphanFile.js';
 import { backupSuperblockShift, extType, parseExtSuperblock } from '../parsers/extSuperblock.js';
 import { displayBytes } from '../src/util/bytes.js';
@@ -274,6 +274,48 @@ test('fls and istat: the deleted name, blocks kept on ext2, none on ext4', () =>
   // 600 extents: istat exits 0 with no block listed and an error after the header: unknown, not none.
   const fragmented = parseIstat(read('tsk', 'istat-fragmented-error.txt'));
   assert.deepEqual([fragmented.allocated, fragmented.nlink, fragmented.size, fragmented.blocks], [true, 0, 4916203, null]);
+});
+
+test('istat of one file of 600 extents (4 data blocks, then a 4-block hole), 4.11.1 beside 4.14.0: unknown under 4.11.1; 4.14.0\'s data blocks counted, its "Extent Blocks:" (the extent tree\'s own) not', () => {
+  const old = parseIstat(read('tsk', 'istat-extent-index-4.11.1.txt'));
+  const current = parseIstat(read('tsk', 'istat-extent-index-4.14.0.txt'));
+  assert.deepEqual([old.size, old.blocks], [4_911_104, null]);
+  // debugfs 1.47.0 of the same inode: 600 extents of 4 blocks, and 9 tree blocks (ETB0, ETB1).
+  assert.deepEqual([current.size, current.blocks], [4_911_104, 2400]);
+  assert.match(read('tsk', 'istat-extent-index-4.14.0.txt'), /\n\nExtent Blocks:\n8454 8450 8451 8452 8453 8455 8456 8457 \n8458 \n$/);
+  // Everything but the block list reads the same.
+  assert.deepEqual({ ...current, blocks: null }, old);
+});
+
+test('debugfs stat of inodes whose i_extra_isize is 8, 12, 16 and 20, 1.47.0 beside 1.47.4: each printed extra word reads as the kernel reads it; the raw inode decides for both', () => {
+  // One image, inodes 12-15 (fixtures/debugfs/README.md): 1.47.0 prints no extra word below 24, 1.47.4 each that fits.
+  const inodes = [12, 13, 14, 15];
+  const old = parseDebugfsStats(read('debugfs', 'stats-extra-isize-1.47.0.txt'), inodes);
+  const current = parseDebugfsStats(read('debugfs', 'stats-extra-isize-1.47.4.txt'), inodes);
+  const dumps = parseInodeDumps(read('debugfs', 'inodedump-extra-isize.txt'), inodes, undefined, 256);
+  assert.deepEqual([old.warnings, current.warnings, dumps.warnings], [[], [], []]);
+  const times = (inode: { atime: number | null; mtime: number | null; ctime: number | null; crtime: number | null; atimeNs: number | null; mtimeNs: number | null; ctimeNs: number | null; crtimeNs: number | null }) =>
+    [inode.ctime, inode.ctimeNs, inode.mtime, inode.mtimeNs, inode.atime, inode.atimeNs, inode.crtime, inode.crtimeNs];
+  // ctime 0x53724e02:ee6b27fc, mtime 0x83aa7e80:00000001 (signed, + 2^32: 2040-01-01), atime 0x53724e00:00000005, no crtime below 24.
+  const signedOnly = [1_400_000_002, null, 2_208_988_800 - 2 ** 32, null, 1_400_000_000, null, null, null];
+  assert.deepEqual(old.records.map(times), [signedOnly, signedOnly, signedOnly, signedOnly]);
+  assert.deepEqual(current.records.map(times), [
+    [1_400_000_002, 999_999_999, 2_208_988_800 - 2 ** 32, null, 1_400_000_000, null, null, null],
+    [1_400_000_002, 999_999_999, 2_208_988_800, 0, 1_400_000_000, null, null, null],
+    [1_400_000_002, 999_999_999, 2_208_988_800, 0, 1_400_000_000 + 2 ** 32, 1, null, null],
+    [1_400_000_002, 999_999_999, 2_208_988_800, 0, 1_400_000_000 + 2 ** 32, 1, null, null],
+  ]);
+  // Every extra word 1.47.4 printed is the kernel's reading of the raw inode (the same dump in both versions).
+  for (const [index, inode] of current.records.entries()) {
+    const kernel = kernelTimes(dumps.records[index]?.raw ?? Buffer.alloc(0), 256);
+    for (const field of ['ctime', 'mtime', 'atime'] as const) {
+      if (inode[`${field}Ns`] !== null) assert.deepEqual([inode[field], inode[`${field}Ns`]], [kernel[field], kernel[`${field}Ns`]], `${field} of inode ${inode.inode}`);
+    }
+  }
+  // Below 24 both versions leave words out (1.47.0 all, 1.47.4 those that do not fit): the raw inode is read for each.
+  assert.deepEqual([...old.records, ...current.records].map((inode) => [inode.extraIsize, needsRawTimes(inode, 256)]), [8, 12, 16, 20, 8, 12, 16, 20].map((size) => [size, true]));
+  // Only the times and their words differ between the two versions.
+  assert.deepEqual(current.records.map((inode) => ({ ...inode, atime: 0, mtime: 0, ctime: 0, atimeNs: 0, mtimeNs: 0, ctimeNs: 0 })), old.records.map((inode) => ({ ...inode, atime: 0, mtime: 0, ctime: 0, atimeNs: 0, mtimeNs: 0, ctimeNs: 0 })));
 });
 
 test('debugfs: the orphan chain link in dtime, lsdel in UTC', () => {
