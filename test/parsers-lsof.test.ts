@@ -43,6 +43,24 @@ test('plain +L1: five deleted files, names decoded to bytes, exact numbers', () 
   assert.equal(memfd?.fdNum, 7);
 });
 
+test('lsof 4.95 beside 4.99.7, one process at one moment: field output names fd 12345 whole in 4.99.7 (4.95: *345, as the plain table of both), and 4.99.7 gives s with o; nothing else differs', () => {
+  const old = read('field-F0-fd12345-4.95.txt').records;
+  const current = read('field-F0-fd12345-4.99.7.txt').records;
+  const plain = read('plain-L1-fd12345-4.99.7.txt').records;
+  assert.deepEqual([old.length, current.length, plain.length], [7, 7, 7]);
+  assert.deepEqual(old.map((record) => [record.fd, record.fdNum]), [['3', 3], ['4', 4], ['5', 5], ['7', 7], ['8', 8], ['11', 11], ['*345', null]]);
+  assert.deepEqual(current.map((record) => [record.fd, record.fdNum]), [['3', 3], ['4', 4], ['5', 5], ['7', 7], ['8', 8], ['11', 11], ['12345', 12345]]);
+  assert.deepEqual(plain.map((record) => [record.fd, record.fdNum]), [['3u', 3], ['4u', 4], ['5u', 5], ['7u', 7], ['8u', 8], ['11u', 11], ['*345u', null]]);
+  const sameBut = (record: LsofFileRecord) => ({ ...record, fd: '', fdNum: null });
+  assert.deepEqual(current.map(sameBut), old.map(sameBut));
+  // With both s and o asked (-Fpcuftdsikno), 4.95 gives o alone, 4.99.7 both.
+  const oldNewline = read('field-F-newline-fd12345-4.95.txt').records;
+  const newline = read('field-F-newline-fd12345-4.99.7.txt').records;
+  assert.deepEqual(oldNewline.map((record) => [record.size, record.offset]), [[null, 100], [null, 100], [null, 10], [null, 50], [null, 10], [null, 4096], [null, 100]]);
+  assert.deepEqual(newline.map((record) => [record.size, record.offset]), [[100, 100], [100, 100], [10, 10], [50, 50], [10, 10], [4096, 4096], [100, 100]]);
+  assert.deepEqual(newline.map((record) => ({ ...sameBut(record), size: null, line: 0 })), oldNewline.map((record) => ({ ...sameBut(record), line: 0 })));
+});
+
 test('field -F0 and plain agree record for record', () => {
   const field = read('field-F0.txt').records;
   const plain = read('plain-L1-nP.txt').records;
