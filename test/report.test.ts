@@ -1251,7 +1251,7 @@ test('an image changed between two scans: each image inode and each copy names i
   // HTML: the "where" cell says which scan, and the image's sha256.
   assert.equal(runCli(caseDir, ['report', '--format', 'html']).code, 0);
   const { dom } = dumpDom(path.join(caseDir, 'reports', 'report.html'));
-  const where = (key: string): string => /<td>([^<]*<div class="note">[^<]*<\/div>)<\/td>/.exec(new RegExp(`<tr class="[a-z]*" data-id="${key}">([\\s\\S]*?)</tr>`).exec(dom)?.[1] ?? '')?.[1] ?? '';
+  const where = (key: string): string => /<td class="where">([^<]*<div class="note">[^<]*<\/div>)<\/td>/.exec(new RegExp(`<tr class="[a-z]*" data-id="${key}">([\\s\\S]*?)</tr>`).exec(dom)?.[1] ?? '')?.[1] ?? '';
   assert.deepEqual(['image-1', 'image-2', 'extraction-3'].map(where), [
     `${image} +0<div class="note">scan 1 of ${String(at1)}, image sha256 ${first}</div>`,
     `${image} +0<div class="note">scan 2 of ${String(at2)}, image sha256 ${second}</div>`,

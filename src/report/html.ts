@@ -39,7 +39,8 @@ th.sorted-asc::after{content:" \\25B2";font-size:10px}
 th.sorted-desc::after{content:" \\25BC";font-size:10px}
 td{padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 td.path{font-family:ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all;min-width:16ch;max-width:420px}
-td.proc{max-width:380px;overflow-wrap:anywhere}
+td.proc{min-width:14ch;max-width:380px;overflow-wrap:anywhere}
+td.where{max-width:260px;overflow-wrap:anywhere}
 td.copy{word-break:break-all;max-width:180px}
 td.hash{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:11px;word-break:break-all;max-width:180px}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -91,7 +92,7 @@ function exact(x,y){var p=BigInt(x),q=BigInt(y);return p<q?-1:p>q?1:0;}
 function compare(a,b){var i=idx[state.sort],x=a[i],y=b[i];if(x===y)return 0;if(x===null)return 1;if(y===null)return -1;var r=numeric[state.sort]?exact(x,y):String(x).localeCompare(String(y));return state.desc?-r:r;}
 function visible(){var q=state.q.toLowerCase();var out=rows.filter(function(r){if(state.kind&&r[idx.kind]!==state.kind)return false;if(!q)return true;for(var i=0;i<r.length;i++){if(r[i]!==null&&String(r[i]).toLowerCase().indexOf(q)>=0)return true;}return false;});if(state.sort)out.sort(compare);return out;}
 function cell(r,c){var v=r[idx[c]],td;
- if(c==="finding"){td=el("td",null,r[idx.finding]==="live"?"snapshot "+r[idx.snapshot_id]+(r[idx.host]?" @ "+r[idx.host]:""):(r[idx.image]+" +"+r[idx.offset_sectors]));if(r[idx.finding]==="image"){td.appendChild(el("div","note",r[idx.image_id]===null?"no scan of the image as it was copied":"scan "+r[idx.image_id]+" of "+r[idx.image_scanned_at]+", image sha256 "+(r[idx.image_sha256]===null?"not computed":r[idx.image_sha256])));}return td;}
+ if(c==="finding"){td=el("td","where",r[idx.finding]==="live"?"snapshot "+r[idx.snapshot_id]+(r[idx.host]?" @ "+r[idx.host]:""):(r[idx.image]+" +"+r[idx.offset_sectors]));if(r[idx.finding]==="image"){td.appendChild(el("div","note",r[idx.image_id]===null?"no scan of the image as it was copied":"scan "+r[idx.image_id]+" of "+r[idx.image_scanned_at]+", image sha256 "+(r[idx.image_sha256]===null?"not computed":r[idx.image_sha256])));}return td;}
  if(c==="kind"){td=el("td");td.appendChild(el("span","badge "+String(v).replace(/[^a-z]/g,""),v));return td;}
  if(c==="comm"){td=el("td","proc",v);if(r[idx.cmdline]){td.appendChild(el("div","note",r[idx.cmdline]));}if(r[idx.exe]){td.appendChild(el("div","note","exe "+r[idx.exe]));}return td;}
  if(c==="path"){td=el("td","path",v);if(r[idx.held_by]){td.appendChild(el("div","note","held by "+r[idx.held_by]));}var one=sameFile(r);if(one){td.appendChild(el("div","note",one));}return td;}
