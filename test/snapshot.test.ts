@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { cliPath } from './helpers/paths.js';
 import { runCli, runCliAsNobody } from './helpers/cli.js';
-import { pythonHolder } from './helpers/pythonHolder.js';
+import { GROWING_MEMFD, pythonHolder } from './helpers/pythonHolder.js';
 import { bytesName, makeTempDir, startHolder, type Holder } from './helpers/holder.js';
 import { firstLine } from './helpers/lines.js';
 import type { LiveItemJson } from '../src/store/items.js';
@@ -96,6 +96,37 @@ test('snapshot lists every kind of deleted-but-open file exactly, and no decoy (
   // The hostile name is shown escaped and kept byte-exact.
   const hostile = items.find((item) => item.inode === held(4).inode);
   assert.equal(hostile?.path, `${dir}/-evil\\x0aname\\xff (deleted)`);
+});
+
+test('another run of unlinked (a recover --follow in another terminal) holding the file it copies: its item is listed and said to be the forensic tool\'s, not a process of the host (root)', async (t) => {
+  const { caseDir, pid } = await pythonHolder(t, 'snapshot-other-run', GROWING_MEMFD);
+  const otherCase = makeTempDir('snapshot-other-run-case', '/dev/shm');
+  assert.equal(runCli(otherCase, ['snapshot', '--no-lsof', '--pid', String(pid)]).code, 0);
+  const follower = spawn(process.execPath, [cliPath, '--case', otherCase, 'recover', '--follow', '--follow-timeout', '60'], { stdio: 'ignore' });
+  t.after(async () => {
+    follower.kill('SIGKILL');
+    await new Promise((resolve) => follower.once('exit', resolve));
+    fs.rmSync(otherCase, { recursive: true, force: true });
+  });
+  const recoverPid = follower.pid ?? 0;
+  const holdsIt = () => fs.readdirSync(`/proc/${recoverPid}/fd`).some((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/${recoverPid}/fd/${fd}`) === '/memfd:growing (deleted)';
+    } catch {
+      return false;
+    }
+  });
+  for (let waited = 0; !holdsIt(); waited += 50) {
+    assert.ok(waited < 20_000, 'the other run never opened the memfd');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid), '--pid', String(recoverPid)]);
+  assert.equal(snapshot.code, 0, snapshot.stderr);
+  const items = JSON.parse(runCli(caseDir, ['list', '--json']).stdout) as LiveItemJson[];
+  const ours = items.find((item) => item.pid === recoverPid);
+  assert.deepEqual(items.map((item) => [item.pid, item.kind, item.path]), [[pid, 'memfd', '/memfd:growing'], [recoverPid, 'memfd', '/memfd:growing']].sort((a, b) => Number(a[0]) - Number(b[0])));
+  assert.ok(snapshot.stderr.includes(`warning: pid ${recoverPid} (node) is another run of unlinked (${cliPath} --case ${otherCase} recover --follow --follow-timeout 60): ` +
+    `its item (fd ${ours?.fd} /memfd:growing) is a file it opened to copy, held by the forensic tool, not by a process of the host\n`), snapshot.stderr);
 });
 
 test('list on a case without a snapshot fails with one line and exit 1', () => {

@@ -541,6 +541,16 @@ function walkProcess(
     errors.push(`exited during the walk: ${gone.length > 0 ? gone.join(' and ') : 'part of it'} not read; what was read before is kept`);
     result.counts.processesVanished += threadOf === null ? 1 : 0;
   }
+  // Another unlinked run (a recover --follow in another terminal) holds the files it copies: its items
+  // are its copies' sources, not a finding of that process; said, never left out (nothing is hidden).
+  const itemsHere = result.items.length - itemsBefore;
+  if (itemsHere > 0 && threadOf === null && runsThisUnlinked(base, record.cmdline)) {
+    result.warnings.push(
+      `pid ${pid} (${record.comm ?? '?'}) is another run of unlinked (${displayBytes(Buffer.from((record.cmdline ?? '').split('\0').filter((arg) => arg !== '').slice(1).join(' ').slice(0, 200), 'latin1'))}): ` +
+        `its ${itemsHere === 1 ? 'item' : `${itemsHere} items`} (${result.items.slice(itemsBefore, itemsBefore + 5).map((item) => `${item.fd === null ? item.kind : `fd ${item.fd}`} ${displayBytes(Buffer.from(item.path, 'latin1'))}`).join(', ')}${itemsHere > 5 ? ', ...' : ''}) ` +
+        `${itemsHere === 1 ? 'is a file' : 'are files'} it opened to copy, held by the forensic tool, not by a process of the host`,
+    );
+  }
   // A stat refused here may have cost node its statx: this process's birth times may be ctimes.
   if (!statxKnownLost() && statxLost()) {
     for (const item of result.items.slice(itemsBefore)) item.btimeNs = null;
@@ -1014,3 +1024,14 @@ function statMapFile(file: string, exact = false): StatLite | string {
   }
 }
 
+/** This unlinked's own entry point (its main.js, links resolved), to tell another run of it; null when unknown. */
+let ownEntry: string | null | undefined;
+
+/** Whether the process at base runs this very unlinked (node with its main.js as an argument), as a command line says it. */
+function runsThisUnlinked(base: string, cmdline: string | null): boolean {
+  ownEntry ??= process.argv[1] === undefined ? null : tryOr(() => fs.realpathSync(process.argv[1] ?? ''), null);
+  if (ownEntry === null || cmdline === null) return false;
+  const entry = ownEntry;
+  // An argument relative to its working directory is resolved there, as that process saw it.
+  return cmdline.split('\0').slice(1, 4).some((arg) => arg !== '' && tryOr(() => fs.realpathSync(arg.startsWith('/') ? arg : `${base}/cwd/${arg}`) === entry, false));
+}
