@@ -86,7 +86,8 @@ test('triage: snapshot, recover every kind with exact sha256, SHA256SUMS, HTML a
 
 test('triage copies a payload run from a memfd (fexecve: /proc/PID/exe is "/memfd:NAME (deleted)") first, as it does a memfd: it goes with its process, before a smaller file on disk (root)', async (t) => {
   const dir = makeTempDir('triage-fileless');
-  const cwd = mountTmpfs('triage-fileless-cwd');
+  // Room for a host-wide triage: every process's deleted files are copied too (tmpfs takes memory only as it is written).
+  const cwd = mountTmpfs('triage-fileless-cwd', 1024);
   // On disk (/var/tmp), 10 bytes: smaller than the payload, so it came first when the payload was ranked as a file on disk.
   const holder = await startHolder(dir, [{ kind: 'fd', name: 'small.log', content: Buffer.from('0123456789') }]);
   const payload = fs.readFileSync('/bin/sleep');
