@@ -40,7 +40,7 @@ th.sorted-desc::after{content:" \\25BC";font-size:10px}
 td{padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 td.path{font-family:ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all;min-width:16ch;max-width:420px}
 td.proc{min-width:14ch;max-width:380px;overflow-wrap:anywhere}
-td.where{max-width:260px;overflow-wrap:anywhere}
+td.where{min-width:20ch;max-width:260px;overflow-wrap:anywhere}
 td.copy{word-break:break-all;max-width:180px}
 td.hash{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:11px;word-break:break-all;max-width:180px}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
