@@ -179,7 +179,7 @@ function slotOf(line: string): number | null {
  * A registered file's name as Linux 6.14 and later write it: a path, or what d_path names a socket,
  * pipe or anon inode ("socket:[4242]", "anon_inode:[eventfd]"). A bare last name (before) has no '/'.
  */
-export function pathLike(name: string): boolean {
+function pathLike(name: string): boolean {
   return name.startsWith('/') || /^[a-z_]+:/.test(name);
 }
 

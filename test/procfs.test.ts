@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { devString, mapsDevToDecimal, parseFdInfo, parseIoUringFiles, parseMaps, parseMountInfo, parseProcLocks, parseProcStat, O_TMPFILE_BIT } from '../parsers/procfs.js';
-import { deletedFileAt, walkPids } from '../src/proc/walk.js';
+import { deletedFileAt, kernelAtLeast, walkPids } from '../src/proc/walk.js';
 import { makeTempDir } from './helpers/holder.js';
 import { fdCount } from '../src/proc/tasks.js';
 import { hidingOption } from '../src/proc/procView.js';
@@ -156,6 +156,13 @@ test('io_uring fdinfo on older kernels (fixtures/procfs, Linux 5.4, 5.10, 6.18):
   assert.deepEqual(parseIoUringFiles('UserFiles:\t9\n    3: /a\\012b\n    7: socket:[42]\n    8: /c\nUserBufs:\t0\n'), { registered: 9, files: files([3, '/a\nb'], [7, 'socket:[42]'], [8, '/c']) });
   // A number not padded to five columns is no slot line.
   assert.deepEqual(parseIoUringFiles('UserFiles:\t2\n0: a\nUserBufs:\t0\n'), { registered: 2, files: [] });
+});
+
+test('a kernel release is read as MAJOR.MINOR: whether io_uring names registered files by path (6.14) is told by it', () => {
+  assert.deepEqual(
+    ['6.18.44-fc-v1272', '6.14.0', '6.13.12-200.fc41.x86_64', '5.14.0-427.el9.x86_64', '7.0', '10.1', 'Linux'].map((release) => kernelAtLeast(release, 6, 14)),
+    [true, true, false, false, true, true, false],
+  );
 });
 
 test('a deleted file an fd table holds is told by its inode: from fdinfo, or before Linux 5.14 (no ino line, fixtures/procfs 5.10) from a stat', () => {

@@ -2,10 +2,11 @@
 // Synchronous on purpose: ~100k readlink+stat calls are fastest as plain syscalls, and a
 // snapshot is a point in time, not something to interleave with other work.
 import fs from 'node:fs';
+import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { errnoCode } from '../errors.js';
 import { displayBytes } from '../util/bytes.js';
-import { O_TMPFILE_BIT, devString, parseFdInfo, parseIoUringFiles, parseMaps, parseProcStat, pathLike } from '../../parsers/procfs.js';
+import { O_TMPFILE_BIT, devString, parseFdInfo, parseIoUringFiles, parseMaps, parseProcStat } from '../../parsers/procfs.js';
 import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
 import { MountTable, type Mount, type NamespaceMounts } from './mounts.js';
@@ -854,6 +855,18 @@ function readSmall(file: string, encoding: 'latin1' | 'utf8'): string {
 
 const IO_URING = 'anon_inode:[io_uring]';
 
+/**
+ * Whether this kernel's io_uring fdinfo names registered files by path (Linux 6.14 and later, by its
+ * release). A distribution kernel that took the change earlier is told by the paths it lists.
+ */
+const NAMES_BY_PATH = kernelAtLeast(os.release(), 6, 14);
+
+/** Whether a kernel release ("6.18.44-fc-v1272", "5.14.0-427.el9.x86_64") is MAJOR.MINOR or later. */
+export function kernelAtLeast(release: string, major: number, minor: number): boolean {
+  const match = /^(\d+)\.(\d+)/.exec(release);
+  return match !== null && (Number(match[1]) > major || (Number(match[1]) === major && Number(match[2]) >= minor));
+}
+
 /** How many times more the fdinfo of a ring that listed none of its registered files is read. */
 const RING_REREADS = 3;
 
@@ -912,9 +925,11 @@ function ringHeldFiles(fdinfo: string, holder: string, owner: number, fd: number
     return;
   }
   // Before 6.14 a bare last name, and "<none>" for an empty slot; since, a path or what a socket,
-  // pipe or anon inode is named ("socket:[N]").
+  // pipe or anon inode is named ("socket:[N]"). A bare name can look like the latter (a file named
+  // "socket:[1]"), and a root dentry's is "/": the kernel's release tells, or a longer path listed.
   const named = files.filter(({ path }) => path.toString('latin1') !== '<none>');
-  if (named.some(({ path }) => !pathLike(path.toString('latin1')))) {
+  const byPath = NAMES_BY_PATH || named.some(({ path }) => path.length > 1 && path[0] === 0x2f);
+  if (!byPath) {
     if (named.length > 0 && once(ring)) {
       const names = named.slice(0, 5).map(({ path }) => displayBytes(path)).join(', ');
       result.warnings.push(
