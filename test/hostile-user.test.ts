@@ -92,3 +92,37 @@ test('a case folder another user owns, may write, or reaches through a link of t
   const asSudo = runCli(planted, ['snapshot', '--no-lsof', '--pid', String(holder.pid)], { SUDO_UID: String(NOBODY), SUDO_GID: String(NOBODY) });
   assert.equal(asSudo.code, 0, asSudo.stderr);
 });
+
+test('report --out through a link another user planted in a shared folder (to a root file, or to one not there yet) is refused, nothing written; a new name there, or a link of root\'s own, is written (root)', (t) => {
+  const caseDir = makeTempDir('hostile-out-case', '/dev/shm');
+  const shared = makeTempDir('hostile-out-shared', '/dev/shm');
+  const victim = makeTempDir('hostile-out-victim', '/dev/shm');
+  t.after(() => {
+    for (const dir of [caseDir, shared, victim]) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  fs.chmodSync(shared, 0o1777);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).code, 0);
+  const shadow = path.join(victim, 'shadow');
+  fs.writeFileSync(shadow, 'root:secret\n', { mode: 0o600 });
+  // As /etc/ld.so.preload: a file not there yet, which a report renamed into place would make.
+  const preload = path.join(victim, 'ld.so.preload');
+  for (const [name, to] of [['r.html', shadow], ['p.html', preload]] as const) {
+    const link = path.join(shared, name);
+    fs.symlinkSync(to, link);
+    fs.lchownSync(link, NOBODY, NOBODY);
+    const result = runCli(caseDir, ['report', '--format', 'html', '--out', link]);
+    assert.deepEqual([result.code, result.stdout, result.stderr], [1, '', `unlinked: refusing to write a report at ${link}: ${link}, in the shared folder ${shared} (mode 1777), is owned by nobody (uid 65534): ` +
+      'another user could swap it, or a folder on its way, for a symbolic link and have the report replace the file it names (/etc/shadow, say); write it into a folder only root (or this user) can change; nothing was written\n']);
+  }
+  assert.deepEqual([fs.readFileSync(shadow, 'utf8'), fs.existsSync(preload)], ['root:secret\n', false]);
+  assert.deepEqual(fs.readdirSync(shared).sort(), ['p.html', 'r.html']);
+  // A name of its own in the shared folder is made beside and renamed into place; root's own link is followed, as docs/reports.md says.
+  const fresh = path.join(shared, 'fresh.csv');
+  assert.equal(runCli(caseDir, ['report', '--format', 'csv', '--out', fresh]).code, 0);
+  assert.equal(fs.lstatSync(fresh).isFile(), true);
+  const rootsLink = path.join(shared, 'roots.csv');
+  fs.symlinkSync(path.join(victim, 'target.csv'), rootsLink);
+  const through = runCli(caseDir, ['report', '--format', 'csv', '--out', rootsLink]);
+  assert.equal(through.code, 0, through.stderr);
+  assert.ok(fs.readFileSync(path.join(victim, 'target.csv'), 'utf8').startsWith('finding,id,'));
+});

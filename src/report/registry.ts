@@ -11,7 +11,7 @@ import { writeCsv } from './csv.js';
 import { writeHtml } from './html.js';
 import { writeJson } from './json.js';
 import { absolutePath } from '../util/cwd.js';
-import { caseFolder } from '../util/caseFolder.js';
+import { caseFolder, changeableBy } from '../util/caseFolder.js';
 import { sweepLeftovers } from '../util/leftovers.js';
 
 export interface ReportInput {
@@ -61,6 +61,13 @@ export async function writeReport(db: Db, paths: CasePaths, format: ReportFormat
   // The case's reports/ is made when first needed; a folder --out names never is (below).
   if (out === undefined) caseFolder(paths.reports);
   const named = out ?? path.join(paths.reports, spec.defaultName);
+  // Before any link is followed: one another user planted (/tmp/r.html -> /etc/ld.so.preload) would
+  // have the report renamed over the file it names.
+  const changeable = out === undefined ? null : changeableBy(absolutePath(out), true);
+  if (changeable !== null) {
+    throw new UnlinkedError('BAD_INPUT', `refusing to write a report at ${absolutePath(out ?? '')}: ${changeable}: another user could swap it, or a folder on its way, for a symbolic link ` +
+      'and have the report replace the file it names (/etc/shadow, say); write it into a folder only root (or this user) can change; nothing was written');
+  }
   const target = reportDestination(named);
   // Checked before anything is written (the temporary file would go beside a directory named as the report).
   try {

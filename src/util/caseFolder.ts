@@ -60,8 +60,10 @@ function trustedIds(): { uids: Set<number>; gids: Set<number> } {
  * others) without the sticky bit, or a shared sticky folder (/tmp) whose next step that user owns. A
  * case there could have its recovered/ or case.sqlite swapped for a link to a file of the host
  * between any check and the write; in folders only trusted owners can change, nothing can be swapped.
+ * `file`: `dir` names a file made beside and renamed over (a report), never written through: its
+ * folder may be a shared sticky one (/tmp), as long as what is at its name there is no other user's.
  */
-export function changeableBy(dir: string): string | null {
+export function changeableBy(dir: string, file = false): string | null {
   const { uids, gids } = trustedIds();
   const mode = (stat: fs.Stats): string => `mode ${(stat.mode & 0o7777).toString(8).padStart(4, '0')}`;
   const writableByOthers = (stat: fs.Stats): boolean => (stat.mode & 0o002) !== 0 || ((stat.mode & 0o020) !== 0 && !gids.has(stat.gid));
@@ -102,6 +104,7 @@ export function changeableBy(dir: string): string | null {
       }
       continue;
     }
+    if (file && steps.length === 0) return null;
     folder = next;
     folderStat = nextStat;
   }
