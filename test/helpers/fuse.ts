@@ -30,7 +30,10 @@ export function stop(child: ChildProcess | null, signal: NodeJS.Signals): Promis
 /** A FUSE daemon of test/helpers/c mounted in a work directory of its own, with a case directory. */
 export interface TestFuse {
   dir: string;
+  /** DIR/mnt: the mount point, or a symbolic link to it when it was given a name of its own. */
   mountPoint: string;
+  /** The mount point's path as the kernel has it (its bytes). */
+  mounted: Buffer;
   caseDir: string;
   daemon: ChildProcess;
   /** Processes that hold files on the mount: stopped (by PID) before the daemon when the test ends. */
@@ -39,25 +42,31 @@ export interface TestFuse {
 
 /**
  * Build NAME.c, mount it at DIR/mnt (`args` gives the daemon's arguments for that mount point) and
- * wait until it is mounted. When the test ends, however it ends: a hang switched off (SIGUSR2), the
- * holders stopped, the daemon stopped, the mount detached, both directories removed.
+ * wait until it is mounted. `mountName` (bytes, a hostile name, say) names the mount point instead,
+ * DIR/mnt then a symbolic link to it, which the daemon is given (mount follows it). When the test
+ * ends, however it ends: a hang switched off (SIGUSR2), the holders stopped, the daemon stopped, the
+ * mount detached, both directories removed.
  */
-export async function mountTestFuse(t: { after(fn: () => Promise<void>): void }, name: string, args: (mountPoint: string) => string[]): Promise<TestFuse> {
+export async function mountTestFuse(t: { after(fn: () => Promise<void>): void }, name: string, args: (mountPoint: string) => string[], mountName?: Buffer): Promise<TestFuse> {
   const dir = makeTempDir(name);
   const mountPoint = path.join(dir, 'mnt');
-  fs.mkdirSync(mountPoint);
+  const mounted = mountName === undefined ? Buffer.from(mountPoint) : Buffer.concat([Buffer.from(`${dir}/`), mountName]);
+  fs.mkdirSync(mounted);
+  if (mountName !== undefined) fs.symlinkSync(mounted, mountPoint);
   const caseDir = makeTempDir(`${name}-case`, '/dev/shm');
   const daemon = spawn(buildFuseDaemon(name, dir), args(mountPoint), { stdio: 'ignore' });
-  const fuse: TestFuse = { dir, mountPoint, caseDir, daemon, holders: [] };
+  const fuse: TestFuse = { dir, mountPoint, mounted, caseDir, daemon, holders: [] };
+  // mountinfo read as latin1 (a byte a char), its path as the kernel writes it (no space or backslash in these).
+  const isUp = (): boolean => fs.readFileSync('/proc/self/mountinfo', 'latin1').split('\n').some((line) => line.split(' ')[4] === mounted.toString('latin1'));
   t.after(async () => {
     daemon.kill('SIGUSR2');
     for (const holder of fuse.holders) await holder.stop();
     await stop(daemon, 'SIGTERM');
-    if (isMounted(mountPoint)) execFileSync('umount', ['-l', mountPoint]);
+    if (isUp()) execFileSync('umount', ['-l', mountPoint]);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
-  await waitFor(() => isMounted(mountPoint), 5_000, `${name} mounted`);
+  await waitFor(isUp, 5_000, `${name} mounted`);
   return fuse;
 }
 
