@@ -2,11 +2,14 @@
 // able to make it write somewhere else (a case folder planted in /tmp with links in it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { json, runCli, runCliAsNobody } from './helpers/cli.js';
+import { json, runCli, runCliAsNobody, runCliAsync } from './helpers/cli.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
+import { firstLine } from './helpers/lines.js';
 import type { RecoveredJson } from '../src/recover/recover.js';
+import { openCase } from '../src/store/db.js';
 
 const NOBODY = 65534;
 const refusal = (what: string, dir: string, why: string): string => `unlinked: refusing ${what} ${dir}: ${why}: another user could swap a folder or file of the case for a symbolic link ` +
@@ -125,4 +128,22 @@ test('report --out through a link another user planted in a shared folder (to a 
   const through = runCli(caseDir, ['report', '--format', 'csv', '--out', rootsLink]);
   assert.equal(through.code, 0, through.stderr);
   assert.ok(fs.readFileSync(path.join(victim, 'target.csv'), 'utf8').startsWith('finding,id,'));
+});
+
+test('another user who holds a read lock over SQLite\'s write lock in the case\'s -shm file (readable by all, as case.sqlite) is named while root\'s command waits for it (root)', async (t) => {
+  const caseDir = makeTempDir('hostile-lock', '/dev/shm');
+  t.after(() => fs.rmSync(caseDir, { recursive: true, force: true }));
+  fs.chmodSync(caseDir, 0o755);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]).code, 0);
+  // Held open here, so that its -shm file is there for the other user to lock.
+  const kase = openCase(caseDir, { create: false });
+  t.after(() => kase.close());
+  const locker = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '/usr/bin/python3', '-c',
+    'import fcntl, os, sys, time\nfd = os.open(sys.argv[1], os.O_RDONLY)\nfcntl.lockf(fd, fcntl.LOCK_SH, 1, 120)\nprint(os.getpid(), flush=True)\ntime.sleep(3)',
+    path.join(caseDir, 'case.sqlite-shm')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => locker.kill('SIGKILL'));
+  const lockerPid = Number(await firstLine(locker));
+  const waited = await runCliAsync(caseDir, ['snapshot', '--no-lsof', '--pid', String(process.pid)]);
+  assert.equal(waited.code, 0, waited.stderr);
+  assert.match(waited.stderr.split('\n')[0] ?? '', new RegExp(`^waiting for the case's write lock, held by pid ${lockerPid} \\(/usr/bin/python3 -c .*\\) \\(up to 420 s\\)$`));
 });

@@ -64,8 +64,11 @@ export function lockHolder(shm: string): string | null {
   const dev = devString(stat.dev);
   const { locks } = parseProcLocks(tryOr(() => fs.readFileSync('/proc/locks', 'latin1'), ''));
   for (const lock of locks) {
-    // "1: POSIX  ADVISORY  WRITE 24108 00:1b:459153 120 120"
-    if (lock.waiting || lock.lockClass !== 'POSIX' || lock.type !== 'WRITE' || lock.dev !== dev || lock.inode !== stat.ino || Number(lock.start) !== WAL_WRITE_LOCK_BYTE) continue;
+    // "1: POSIX  ADVISORY  WRITE 24108 00:1b:459153 120 120". A READ lock over it, or a range that
+    // holds it, is none of SQLite's: anyone who may read the -shm file (0644, as case.sqlite) can
+    // take one and hold the writers off.
+    const covers = Number(lock.start) <= WAL_WRITE_LOCK_BYTE && (lock.end === 'EOF' || Number(lock.end) >= WAL_WRITE_LOCK_BYTE);
+    if (lock.waiting || lock.lockClass !== 'POSIX' || lock.dev !== dev || lock.inode !== stat.ino || !covers) continue;
     const pid = lock.pid;
     if (!Number.isSafeInteger(pid) || pid <= 0) return null;
     const cmdline = tryOr(() => displayCmdline(fs.readFileSync(`/proc/${pid}/cmdline`)), '');
