@@ -180,6 +180,12 @@ time.sleep(30)
   const [pid] = (await firstLine(writer)).split(' ');
   assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', pid ?? '']).code, 0);
   const following = runCliAsync(caseDir, ['recover', '--json', '--follow', '--follow-timeout', '30']);
+  // The cut only once the first megabyte is copied (a loaded machine may take seconds to start node).
+  const recovered = path.join(caseDir, 'recovered');
+  for (let waited = 0; !(fs.existsSync(recovered) && fs.readdirSync(recovered).some((name) => fs.statSync(path.join(recovered, name)).size === 1_000_000)); waited += 50) {
+    assert.ok(waited < 60_000, 'the first copy was made');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   writer.stdin?.write('go\n');
   const result = await following;
   assert.equal(result.code, 3, `${result.stdout} ${result.stderr}`);
