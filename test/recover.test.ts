@@ -320,7 +320,7 @@ for off in map(int, sys.argv[3:]):
     os.pwrite(fd, b'island at %d\n' % off, off)
 os.unlink(p)
 print(os.getpid(), flush=True)
-time.sleep(120)
+time.sleep(3600)  # killed by the test when done
 `, path.join(dir, 'disk.img'), String(size), ...islands.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(() => {
     writer.kill('SIGKILL');
