@@ -16,6 +16,8 @@ import { copyTimeoutMs } from '../src/tools/limits.js';
 import { ilsRemoved } from '../src/tools/ils.js';
 import { lsofLimits, startLsof } from '../src/tools/lsof.js';
 import { makeTempDir } from './helpers/holder.js';
+import { makeDeletedImage } from './helpers/images.js';
+import { runCli } from './helpers/cli.js';
 
 test('run(): a stdout consumer that fails stops the program at once, the command is recorded with why, and run() fails with that error', async () => {
   const records: CommandRecord[] = [];
@@ -187,6 +189,36 @@ test('debugfs prints its version at every run: the first run\'s own banner is it
   await run('debugfs', ['-f', '/dev/null'], { timeoutMs: 10_000, recorder });
   assert.deepEqual(records.map((record) => record.version), [versionLine, versionLine, versionLine]);
   assert.deepEqual(fs.readFileSync(calls, 'utf8').split('\n').filter(Boolean).sort(), ['-f /dev/null', '-f /dev/null', '-f /dev/null -n'], 'no -V run');
+});
+
+test('a debugfs that refuses unlinked\'s arguments (e2fsprogs 1.42 has no -n): the failure said and recorded is its complaint, not the version banner it prints first; the version is that banner', (t) => {
+  const dir = makeTempDir('old-debugfs');
+  const caseDir = makeTempDir('old-debugfs-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const { image } = makeDeletedImage(dir, 'ext2', Buffer.from('gone'));
+  // What e2fsprogs 1.42.9's debugfs says (debugfs/debugfs.c v1.42.9: getopt "iwfecb:s:d:D", no n), banner first.
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  fs.writeFileSync(path.join(bin, 'debugfs'), `#!/bin/sh
+echo 'debugfs 1.42.9 (4-Feb-2014)' >&2
+echo "$0: invalid option -- 'n'" >&2
+echo "Usage: $0 [-b blocksize] [-s superblock] [-f cmd_file] [-R request] [-V] [[-w] [-c] device]" >&2
+exit 1
+`, { mode: 0o755 });
+  const scan = runCli(caseDir, ['image', 'scan', image], { PATH: `${bin}:${process.env['PATH'] ?? ''}` });
+  assert.equal(scan.code, 3, scan.stderr);
+  assert.match(scan.stderr, new RegExp(`^warning: sector 0: debugfs stat failed: debugfs exited with code 1: ${bin}/debugfs: invalid option -- 'n'$`, 'm'));
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    const rows = db.prepare("SELECT path, version, exit_code, error FROM commands WHERE program = 'debugfs'").raw().all();
+    assert.ok(rows.length > 0);
+    for (const row of rows) assert.deepEqual(row, [path.join(bin, 'debugfs'), 'debugfs 1.42.9 (4-Feb-2014)', 1, `${bin}/debugfs: invalid option -- 'n'`]);
+  } finally {
+    db.close();
+  }
 });
 
 test('a program not on PATH (a responder\'s PATH of a trusted toolkit) is run from the directories looked in after it only with a warning, once per program; its commands row names what ran; on PATH it is taken from there, without a word', (t) => {

@@ -298,7 +298,7 @@ async function askVersion(tool: ToolName, programPath: string): Promise<string |
 
 /**
  * Run one external tool with an argument array (never a shell string) and a timeout.
- * Exit codes outside okExitCodes raise TOOL_FAILED with the tool's own first stderr line.
+ * Exit codes outside okExitCodes raise TOOL_FAILED with the tool's own first stderr line (its version banner aside).
  */
 export async function run(tool: ToolName, args: readonly string[], options: RunOptions): Promise<RunResult> {
   const programPath = requireTool(tool);
@@ -405,11 +405,11 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       throw new UnlinkedError('INTERRUPTED', said);
     }
     if (result.failed && result.exitCode === undefined && result.signal === undefined) {
-      failure = firstLine(stderr) ?? result.shortMessage ?? 'could not be started';
+      failure = complaintLine(tool, stderr) ?? result.shortMessage ?? 'could not be started';
       throw new UnlinkedError('TOOL_FAILED', `${tool} could not be run: ${failure}`);
     }
     if (exitCode === null || !okExitCodes.includes(exitCode)) {
-      failure = firstLine(stderr) ?? `exit code ${String(exitCode)}`;
+      failure = complaintLine(tool, stderr) ?? `exit code ${String(exitCode)}`;
       throw new UnlinkedError('TOOL_FAILED', `${tool} exited with ${exitCode === null ? `signal ${result.signal ?? '?'}` : `code ${exitCode}`}: ${failure}`);
     }
     const complaint = options.complaintOf?.(stderr) ?? null;
@@ -490,7 +490,12 @@ async function exitOrAbandon<T>(subprocess: Promise<T> & Pick<ChildProcess, 'kil
   return outcome;
 }
 
-function firstLine(text: string): string | null {
-  const line = text.split('\n').map((part) => part.trim()).find(Boolean);
-  return line ?? null;
+/**
+ * The first line a program said on stderr, its version banner aside: debugfs prints that first at
+ * every run, so a debugfs that refuses its arguments (1.42's `invalid option -- 'n'`) would be said
+ * to have failed with `debugfs 1.42.9 (4-Feb-2014)`. null when it said nothing else.
+ */
+function complaintLine(tool: ToolName, stderr: string): string | null {
+  const banner: RegExp | undefined = (TOOLS[tool] as ToolSpec).banner;
+  return stderr.split('\n').map((part) => part.trim()).find((line) => line !== '' && (banner === undefined || !banner.test(line))) ?? null;
 }
