@@ -348,7 +348,18 @@ export class LsofStreamParser {
       this.plain = plainHeader(text); // several captures concatenated
       return [];
     }
-    const record = plainRow(plain, text, lineNo);
+    let record = plainRow(plain, text, lineNo);
+    if (!plain.settled) {
+      // Until a row lines up, one that does not is tried against lsof 4.99's header whose FD title
+      // overflows its column (see fdTitleOverflow); the layout a row lines up with holds for the rest.
+      const overflow = placed(record) ? null : fdTitleOverflow(plain);
+      const retried = overflow === null ? null : plainRow(overflow, text, lineNo);
+      if (overflow !== null && retried !== null && placed(retried)) {
+        this.plain = overflow;
+        record = retried;
+      }
+      if (placed(record)) (this.plain as PlainState).settled = true;
+    }
     if (typeof record === 'string') {
       this.warn({ line: lineNo, message: record, text: warningText(text) });
       return [];
@@ -529,13 +540,34 @@ interface PlainState {
   columns: Column[];
   nameStart: number;
   hasNlink: boolean;
+  /** A row of this header has lined up with these columns (or with fdTitleOverflow's, then taken instead). */
+  settled: boolean;
 }
 
 function plainHeader(text: string): PlainState {
   const columns: Column[] = [];
   for (const match of text.matchAll(/\S+/g)) columns.push({ name: match[0], start: match.index ?? 0, end: (match.index ?? 0) + match[0].length });
   const name = columns.find((column) => column.name === 'NAME');
-  return { columns: columns.filter((column) => column.name !== 'NAME'), nameStart: name?.start ?? text.length, hasNlink: columns.some((column) => column.name === 'NLINK') };
+  return { columns: columns.filter((column) => column.name !== 'NAME'), nameStart: name?.start ?? text.length, hasNlink: columns.some((column) => column.name === 'NLINK'), settled: false };
+}
+
+/** A row read against its columns: a record, or lsof's own row for what it could not read (also placed). */
+function placed(row: LsofFileRecord | string): boolean {
+  return typeof row !== 'string' || row === LSOF_UNKNOWN_ROW;
+}
+
+/**
+ * The columns as lsof 4.99 lays out its rows when no FD text is 4 characters or more (every listed
+ * fd a single digit: `3u`): it prints the title `FD` with its column's width less 2, where 4.95's fd
+ * was always padded wider; the title takes one character more than the rows' fd, and the header's
+ * columns after it stand one to the right of the rows' (`USER FD   TYPE` over `root 3u   REG`, NAME a
+ * column late: fixtures/lsof/plain-L1-fd3-4.99.7.txt). null without an FD column.
+ */
+function fdTitleOverflow(state: PlainState): PlainState | null {
+  const fd = state.columns.find((column) => column.name === 'FD');
+  if (fd === undefined) return null;
+  const columns = state.columns.map((column) => (column.start >= fd.end ? { ...column, start: column.start - 1, end: column.end - 1 } : column));
+  return { ...state, columns, nameStart: state.nameStart - 1, settled: true };
 }
 
 /** lsof left-aligns COMMAND, USER, FD, TYPE and NAME, right-aligns the numbers: a value overlaps its header. */

@@ -61,6 +61,24 @@ test('lsof 4.95 beside 4.99.7, one process at one moment: field output names fd 
   assert.deepEqual(newline.map((record) => ({ ...sameBut(record), size: null, line: 0 })), oldNewline.map((record) => ({ ...sameBut(record), line: 0 })));
 });
 
+test('lsof 4.99\'s plain table whose every fd is one digit: its header is a column wider than its rows from FD on (TYPE, DEVICE, ... NAME one to the right); read as 4.95\'s table of the same process, with -K too', () => {
+  for (const [old, current] of [['plain-L1-fd3-4.95.txt', 'plain-L1-fd3-4.99.7.txt'], ['plain-K-L1-fd3-4.95.txt', 'plain-K-L1-fd3-4.99.7.txt']] as const) {
+    const text = fs.readFileSync(path.join(dir, current), 'latin1');
+    const [header = '', row = ''] = text.split('\n');
+    assert.equal(header.indexOf('NAME') - row.indexOf('/var/tmp/'), 1, `${current}: NAME a column late`);
+    const before = read(old);
+    const after = read(current);
+    assert.deepEqual([before.warnings, after.warnings], [[], []]);
+    assert.equal(after.records.length, old.includes('-K-') ? 3 : 1);
+    assert.deepEqual(after.records.map((record) => [record.pid, record.tid, record.fd, record.fdNum, record.type, record.device, record.size, record.nlink, record.inode, record.name.toString('latin1')]),
+      before.records.map((record) => [record.pid, record.tid, record.fd, record.fdNum, record.type, record.device, record.size, record.nlink, record.inode, record.name.toString('latin1')]));
+    assert.deepEqual(after.records, before.records);
+  }
+  // Rows that line up with neither layout stay unread: the shifted one is tried, never forced.
+  const text = fs.readFileSync(path.join(dir, 'plain-L1-fd3-4.99.7.txt'), 'latin1').replace(' 3u   REG', '3u    REG');
+  assert.deepEqual(parseLsof(text).warnings.map((warning) => warning.message), ['row does not line up with its header (a value runs into the NAME column)']);
+});
+
 test('field -F0 and plain agree record for record', () => {
   const field = read('field-F0.txt').records;
   const plain = read('plain-L1-nP.txt').records;
