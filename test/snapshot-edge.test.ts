@@ -561,24 +561,24 @@ time.sleep(600)`;
   });
   const pid = Number(await firstLine(shell));
   const { walkPids } = await import('../src/proc/walk.js');
-  // Killed just before its maps are read, as a process may exit at any moment of a walk.
-  const readFileSync = fs.readFileSync;
-  fs.readFileSync = ((file: fs.PathOrFileDescriptor, options?: unknown) => {
-    if (typeof file === 'string' && (file === `/proc/${pid}/maps` || file.endsWith('/maps')) && fs.existsSync(`/proc/${pid}`)) {
+  // Killed just before its maps are opened, as a process may exit at any moment of a walk.
+  const openSync = fs.openSync;
+  fs.openSync = ((file: fs.PathLike, ...rest: unknown[]) => {
+    if (typeof file === 'string' && file === `/proc/${pid}/maps` && fs.existsSync(`/proc/${pid}`)) {
       process.kill(pid, 'SIGKILL');
       for (let tries = 0; fs.existsSync(`/proc/${pid}`); tries++) {
         assert.ok(tries < 2000, 'the killed process was not reaped');
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
       }
     }
-    return (readFileSync as (file: fs.PathOrFileDescriptor, options?: unknown) => Buffer | string)(file, options);
-  }) as typeof fs.readFileSync;
+    return (openSync as (file: fs.PathLike, ...rest: unknown[]) => number)(file, ...rest);
+  }) as typeof fs.openSync;
   const chunks: WalkChunk[] = [];
   let walked;
   try {
     walked = await walkPids([pid], '/proc', (chunk) => chunks.push(chunk));
   } finally {
-    fs.readFileSync = readFileSync;
+    fs.openSync = openSync;
   }
   const all = [...chunks, walked];
   assert.equal(walked.counts.processesVanished, 1);

@@ -178,6 +178,8 @@ export interface WalkResult {
   maps: MapRow[];
   mounts: MountRecord[];
   items: LiveItem[];
+  /** What changed in items handed on before their process's walk ended (a process walked in parts). */
+  revisions: ItemRevision[];
   counts: WalkCounts;
   warnings: string[];
   /** The processes counted in processesUnreadable, in walk order: the first UNREADABLE_LISTED of them (the count says how many in all). */
@@ -186,6 +188,20 @@ export interface WalkResult {
   roundedTimes: RoundedTimes[];
   /** What that reading found, set by the caller before the walk is stored: written over the nulls. */
   exactTimes?: ExactTimes[];
+}
+
+/**
+ * Items of a process (or thread: its TID) handed on to the store before its walk ended (walk.ts,
+ * a process with many of them), changed at its end as the items still held were: its PID found reused
+ * (dropped), its exe named from maps (where none was named: exe, and the exe item's path), or node's
+ * statx lost there (no birth times).
+ */
+export interface ItemRevision {
+  pid: number;
+  dropped: boolean;
+  /** The exe named from maps, and the exe item's path (the name without " (deleted)"). */
+  exe: { name: RawBytes; itemPath: RawBytes } | null;
+  birthTimesLost: boolean;
 }
 
 /** A process (or a thread with an fd table of its own: its TID) that could not be fully read, and why (processes.read_error). */

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { errnoCode } from '../errors.js';
 import { displayBytes } from '../util/bytes.js';
-import { O_TMPFILE_BIT, devString, parseFdInfo, parseIoUringFiles, parseMaps, parseProcStat } from '../../parsers/procfs.js';
+import { O_TMPFILE_BIT, devString, parseFdInfo, parseIoUringFiles, parseMaps, parseProcStat, type MapsEntry } from '../../parsers/procfs.js';
 import { u64, type U64 } from '../../parsers/types.js';
 import { describeUnanswered, PROBE_TIMEOUT_MS, type UnansweredMount } from './mountProbe.js';
 import { MountTable, type Mount, type NamespaceMounts } from './mounts.js';
@@ -14,7 +14,7 @@ import { chooseLiveTask } from './tasks.js';
 import { tryOr } from '../util/tryOr.js';
 import { CAP, hasCapability } from '../util/caps.js';
 import { FD, PID, SEQ, WHAT, WHAT_EXE, WHAT_FD, WHAT_MAP, WHAT_NONE } from './walkWatchdog.js';
-import { FD_NUMBERS, type FdColumns, type ItemKind, type LiveItem, type ProcessRecord, type RawBytes, type WalkResult, MQUEUE_MAGIC, UNREADABLE_LISTED } from './types.js';
+import { FD_NUMBERS, type FdColumns, type ItemKind, type ItemRevision, type LiveItem, type MapRow, type ProcessRecord, type RawBytes, type WalkResult, MQUEUE_MAGIC, UNREADABLE_LISTED } from './types.js';
 import { floorSeconds } from '../util/time.js';
 import { birthTimeNs, statxKnownLost, statxLost } from '../util/statx.js';
 import { LeaseTable, leaseHeld, openEffect } from './leases.js';
@@ -47,6 +47,7 @@ function emptyWalk(): WalkResult {
     maps: [],
     mounts: [],
     items: [],
+    revisions: [],
     counts: { processesSeen: 0, processesVanished: 0, processesUnreadable: 0, processesUnreadableOwn: 0, processesUnreadableOwnMaps: 0, fdsSeen: 0, fdsVanished: 0 },
     warnings: [],
     unreadable: [],
@@ -54,8 +55,20 @@ function emptyWalk(): WalkResult {
   };
 }
 
-/** A chunk also ends after this many fds: the store keeps pace, and the last chunk is small. */
+/** A chunk also ends after this many fds, or mappings: the store keeps pace, and the last chunk is small. */
 const CHUNK_FDS = 2048;
+const CHUNK_MAPS = 8192;
+/**
+ * ...or once its rows pass about this many bytes (their paths, and ROW_BYTES or ITEM_BYTES each),
+ * within a process too: a process is handed on in parts. Bounded by rows alone, 16 processes of
+ * 16,000 fds whose paths are near PATH_MAX went as a chunk of 64 MB each (a process at a time), up
+ * to 16 of them queued for the store: 717 MB of RSS or more. Measured there with the store thread:
+ * chunks of 1 MiB peaked at 186-241 MB (10-100% of the fds deleted), of 256 KiB at 145-152 MB.
+ */
+export const CHUNK_BYTES = 256 << 10;
+/** About what an fd's or a mapping's row takes besides its path, and an item besides its path and exe. */
+const ROW_BYTES = 64;
+const ITEM_BYTES = 512;
 
 /** What the walk left unexamined on each mount that did not answer (see mountProbe.ts). */
 interface NotExamined {
@@ -64,13 +77,63 @@ interface NotExamined {
   exes: number;
 }
 
-/** Records of some processes, handed on before the walk ends so storing overlaps walking. */
-export type WalkChunk = Pick<WalkResult, 'processes' | 'fds' | 'maps' | 'items'>;
+/**
+ * Records of some processes, handed on before the walk ends so storing overlaps walking. A process's
+ * row comes once it is walked whole (it changes to its end: its read errors, its exe named from
+ * maps); its fds, mappings and items may come before, in earlier chunks, when it has many, and what
+ * changed in those items since is said in `revisions`.
+ */
+export type WalkChunk = Pick<WalkResult, 'processes' | 'fds' | 'maps' | 'items' | 'revisions'>;
+
+/** The rows walked and not handed on yet (kept in the walk's result), and when they make a chunk. */
+class PendingChunk {
+  readonly fds = new FdColumnsBuilder();
+  /** Of the maps and items. */
+  private bytes = 0;
+
+  constructor(
+    private readonly result: WalkResult,
+    private readonly onChunk: (chunk: WalkChunk) => void,
+  ) {}
+
+  addMap(row: MapRow): void {
+    this.result.maps.push(row);
+    this.bytes += row[6].length + ROW_BYTES;
+  }
+
+  /** An item of the process being walked, kept by it in `items` until it is walked whole or the chunk is sent. */
+  addItem(items: LiveItem[], item: LiveItem): void {
+    items.push(item);
+    this.bytes += item.path.length + (item.exe?.length ?? 0) + ITEM_BYTES;
+  }
+
+  /** Past a bound in rows or in bytes. */
+  get full(): boolean {
+    return this.fds.count >= CHUNK_FDS || this.result.maps.length >= CHUNK_MAPS || this.fds.bytes + this.fds.count * ROW_BYTES + this.bytes >= CHUNK_BYTES;
+  }
+
+  /**
+   * Hand on the processes walked whole, their items, and every fd and mapping read so far; `partial`:
+   * the items so far of the process being walked (emptied here).
+   */
+  send(partial: LiveItem[] = []): void {
+    const { result } = this;
+    if (result.processes.length === 0 && result.items.length === 0 && partial.length === 0 && result.maps.length === 0 && this.fds.count === 0) return;
+    const items = partial.length === 0 ? result.items : result.items.concat(partial.splice(0));
+    this.onChunk({ processes: result.processes, fds: this.fds.take(), maps: result.maps, items, revisions: result.revisions });
+    result.processes = [];
+    result.maps = [];
+    result.items = [];
+    result.revisions = [];
+    this.bytes = 0;
+  }
+}
 
 /**
- * Walk the given processes in this thread. The records of every `chunkSize` processes (or
- * CHUNK_FDS fds) go to onChunk (and are dropped here) as they are ready, so the store writes them
- * while the walk goes on; the result holds only mounts, counts and warnings.
+ * Walk the given processes in this thread. The records of every `chunkSize` processes (or CHUNK_FDS
+ * fds, CHUNK_MAPS mappings, CHUNK_BYTES of their paths, reached within a process too) go to onChunk
+ * (and are dropped here) as they are ready, so the store writes them while the walk goes on and the
+ * walk holds a bounded part of them; the result holds only mounts, counts and warnings.
  * One walking thread: measured on 2 cores at 100k fds, walking in worker threads saved ~10% without
  * lsof, cost ~30% with lsof running alongside, and ~100 MB of RSS (and workers cannot chdir).
  */
@@ -95,17 +158,13 @@ export async function walkPids(
     );
   }
   const notExamined = new Map<UnansweredMount, NotExamined>(unanswered.map((mount) => [mount, { fds: 0, maps: 0, exes: 0 }]));
-  const fds = new FdColumnsBuilder();
+  const pending = new PendingChunk(result, onChunk);
   // A mapped library is shared by hundreds of processes: stat it once per walk.
   const mapStatCache = new Map<string, StatLite | string>();
   const countedOnly: CountedOnly[] = [];
   let inChunk = 0;
   const flush = (): void => {
-    if (result.processes.length === 0) return;
-    onChunk({ processes: result.processes, fds: fds.take(), maps: result.maps, items: result.items });
-    result.processes = [];
-    result.maps = [];
-    result.items = [];
+    pending.send();
     inChunk = 0;
   };
   // Inside /proc/PID/fd, "N" is looked up from there instead of from "/" on every readlink and
@@ -119,13 +178,13 @@ export async function walkPids(
     for (const pid of pids) {
       if (pid === process.pid || walked.has(pid)) continue; // our own process is not evidence
       walked.add(pid);
-      const { ownTables, held } = walkProcess(procRoot, pid, result, fds, mounts, leases, mapStatCache, home !== null, notExamined, progress, null, countedOnly);
+      const { ownTables, held } = walkProcess(procRoot, pid, result, pending, mounts, leases, mapStatCache, home !== null, notExamined, progress, null, countedOnly);
       // A thread with an fd table of its own can hold a deleted file the process's table does not show.
       for (const tid of ownTables.filter((tid) => !walked.has(tid))) {
         walked.add(tid);
-        walkProcess(procRoot, tid, result, fds, mounts, leases, mapStatCache, home !== null, notExamined, progress, { pid, held }, countedOnly);
+        walkProcess(procRoot, tid, result, pending, mounts, leases, mapStatCache, home !== null, notExamined, progress, { pid, held }, countedOnly);
       }
-      if (++inChunk >= chunkSize || fds.count >= CHUNK_FDS) {
+      if (++inChunk >= chunkSize || pending.full) {
         flush();
         // The event loop gets a turn after each chunk: a Ctrl-C stops a walk of 10,000 processes
         // within a few ms instead of when it ends, and lsof's and the store thread's events are
@@ -138,7 +197,7 @@ export async function walkPids(
     if (home !== null) returnHome(home, result);
   }
   flush();
-  result.fds = fds.take();
+  result.fds = pending.fds.take();
   result.mounts = mounts.records();
   if (countedOnly.length > 0) {
     const largest = countedOnly.reduce((a, b) => (b.threads * b.fds > a.threads * a.fds ? b : a));
@@ -182,7 +241,8 @@ function walkProcess(
   procRoot: string,
   pid: number,
   result: WalkResult,
-  fds: FdColumnsBuilder,
+  /** Where its fds, mappings and items go; handed on part by part, before the process's row, when they are many. */
+  pending: PendingChunk,
   mounts: MountTable,
   leases: LeaseTable,
   mapStatCache: Map<string, StatLite | string>,
@@ -244,8 +304,23 @@ function walkProcess(
     readError: null,
     threadOf,
   };
-  result.processes.push(record);
-  const itemsBefore = result.items.length;
+  const { fds } = pending;
+  /** Its items not handed on yet: they may change until its walk ends (a PID reused drops them). */
+  const items: LiveItem[] = [];
+  /** How many of its items went in chunks before its walk ended: what changes of them is said in a revision. */
+  let handedOn = 0;
+  /** Its first items (handed on or not), to name them. */
+  const firstItems: LiveItem[] = [];
+  const addItem = (item: LiveItem): void => {
+    if (firstItems.length < 5) firstItems.push(item);
+    pending.addItem(items, item);
+  };
+  const revision: ItemRevision = { pid, dropped: false, exe: null, birthTimesLost: false };
+  const spillIfFull = (): void => {
+    if (!pending.full) return;
+    handedOn += items.length;
+    pending.send(items);
+  };
   const nsMounts = record.mntNs === null ? null : mounts.forNamespace(record.mntNs, files);
   // Only in a namespace with a mount that did not answer is a path looked up before its stat.
   const waiting: NamespaceMounts | null = nsMounts?.hasUnanswered === true ? nsMounts : null;
@@ -355,7 +430,7 @@ function walkProcess(
       record.exeInode = exeStat.ino;
       if (exeStat.nlink === 0 && isRegular(exeStat.mode)) {
         const item = makeItem('exe', exeStat, exeName === null ? '' : stripDeleted(exeName), `${files}/exe`, { btimeNs: birthOf(`${files}/exe`, exeStat, progress, pid, -1, WHAT_EXE) });
-        result.items.push(item);
+        addItem(item);
         if (exeName === null) unnamedExe = item;
       }
     }
@@ -367,6 +442,8 @@ function walkProcess(
   // fd table
   /** With more than one thread: each fd's link as walked, to tell a thread's own table from this one. */
   const walkedLinks = threadOf === null && (procStat?.numThreads ?? 1) > 1 ? new Map<string, string>() : null;
+  // The names are held whole (~40 bytes an fd): readdirSync sorts them as text, the order the fds'
+  // rows and the items' ids have always had (a listing read as walked would come in fd order).
   let fdNames: string[] | null = null;
   /** What could not be read because the process exited during its walk (said, and counted once). */
   const gone: string[] = [];
@@ -383,6 +460,7 @@ function walkProcess(
   const fdinfoDir = inside ? '../fdinfo/' : `${files}/fdinfo/`;
   let unreadableFds = 0;
   for (const name of fdNames ?? []) {
+    spillIfFull();
     const fd = Number(name);
     const fdPath = fdDir + name;
     let target: RawBytes;
@@ -457,26 +535,24 @@ function walkProcess(
       continue;
     }
     const kind = classifyFd(target, flags, mntId, known);
-    result.items.push(makeItem(kind, stat, stripDeleted(target), `${files}/fd/${fd}`, { fd, pos, flags, mntId, btimeNs: birthOf(fdPath, stat, progress, pid, fd, WHAT_FD) }));
+    addItem(makeItem(kind, stat, stripDeleted(target), `${files}/fd/${fd}`, { fd, pos, flags, mntId, btimeNs: birthOf(fdPath, stat, progress, pid, fd, WHAT_FD) }));
   }
 
   if (unreadableFds > 0) errors.push(`fd: EACCES on ${unreadableFds} of ${fdNames?.length ?? 0} fds`);
 
   // maps: deleted files that are mapped but not held by an fd of this process (a thread's
   // mappings are its process's, walked there).
-  let mapsBytes: Buffer | null = null;
-  if (threadOf === null) try {
-    mapsBytes = fs.readFileSync(`${files}/maps`);
-  } catch (error) {
+  const mapsEntries = threadOf === null ? readMaps(`${files}/maps`, (error) => {
     const code = errnoCode(error);
     if (code === 'ENOENT' || code === 'ESRCH') gone.push('its mappings');
     else errors.push(`maps: ${code ?? String(error)}`);
-  }
+  }) : [];
   const mapFilesDir = inside ? '../map_files/' : `${files}/map_files/`;
   const seenMapped = new Set<string>();
   /** Mappings whose file could not be stat'ed, by error: said once per process. */
   const unreadableMaps = new Map<string, number>();
-  for (const entry of mapsBytes === null ? [] : parseMaps(mapsBytes)) {
+  for (const entry of mapsEntries) {
+    spillIfFull();
     const mapPath = entry.path.toString('latin1');
     const cacheKey = `${entry.mapsDev}/${entry.inode}`;
     let stat = mapStatCache.get(cacheKey);
@@ -495,20 +571,22 @@ function walkProcess(
       if (typeof stat !== 'string') mapStatCache.set(cacheKey, stat);
     }
     if (typeof stat === 'string') {
-      result.maps.push([pid, entry.range, entry.perms, u64(entry.offset), entry.mapsDev, entry.inode, mapPath, null, null, null, stat]);
+      pending.addMap([pid, entry.range, entry.perms, u64(entry.offset), entry.mapsDev, entry.inode, mapPath, null, null, null, stat]);
       // Refused (map_files needs CAP_SYS_ADMIN; a security module): whether the file is deleted is unknown.
       if (stat !== 'ENOENT') unreadableMaps.set(stat, (unreadableMaps.get(stat) ?? 0) + 1);
       continue;
     }
-    result.maps.push([pid, entry.range, entry.perms, u64(entry.offset), entry.mapsDev, entry.inode, mapPath, stat.dev, stat.size, stat.nlink, null]);
+    pending.addMap([pid, entry.range, entry.perms, u64(entry.offset), entry.mapsDev, entry.inode, mapPath, stat.dev, stat.size, stat.nlink, null]);
     if (stat.nlink !== 0 || !isRegular(stat.mode)) continue;
     const inodeKey = `${stat.dev}/${stat.ino}`;
     if (exeStat !== undefined && exeStat.dev === stat.dev && exeStat.ino === stat.ino) {
       if (unnamedExe !== null) {
         // maps prints the whole name, however long (a newline as "\012"): the process's exe as well.
         record.exe = mapPath;
-        for (const item of result.items.slice(itemsBefore)) item.exe ??= mapPath;
+        for (const item of items) item.exe ??= mapPath;
         unnamedExe.path = stripDeleted(mapPath);
+        // The exe item is its first: those handed on are named in the store.
+        if (handedOn > 0) revision.exe = { name: mapPath, itemPath: unnamedExe.path };
         unnamedExe = null;
       }
       continue;
@@ -527,14 +605,17 @@ function walkProcess(
     // mountinfo does not list is a file: on overlayfs or btrfs (device numbers of their own), or on a
     // file system unmounted lazily (`umount -l`) while the mapping stays.
     if (!isMemfd && !listedDev && KERNEL_OBJECTS.test(itemPath)) continue;
-    result.items.push(makeItem(isMemfd ? 'memfd' : 'map', stat, itemPath, `${files}/map_files/${entry.range}`, { mapRange: entry.range, btimeNs: birthOf(mapFilesDir + entry.range, stat, progress, pid, -1, WHAT_MAP) }));
+    addItem(makeItem(isMemfd ? 'memfd' : 'map', stat, itemPath, `${files}/map_files/${entry.range}`, { mapRange: entry.range, btimeNs: birthOf(mapFilesDir + entry.range, stat, progress, pid, -1, WHAT_MAP) }));
   }
   for (const [code, count] of unreadableMaps) errors.push(`map_files: ${code} on ${count} mapping${count === 1 ? '' : 's'}`);
   for (const [mount, count] of leftHere) errors.push(`${count} files not examined: ${describeUnanswered(mount)} did not answer a stat`);
   // The PID may have been reused while it was walked: its items could mix two processes.
   const after = tryOr(() => parseProcStat(readSmall(`${base}/stat`, 'latin1'))?.startTime ?? null, null);
   if (after !== null && record.startTime !== null && after !== record.startTime) {
-    const dropped = result.items.splice(itemsBefore).length;
+    const dropped = handedOn + items.splice(0).length;
+    revision.dropped = handedOn > 0;
+    handedOn = 0;
+    firstItems.length = 0;
     errors.push(`PID reused during the walk (start tick ${record.startTime}, then ${after}): its ${dropped} items were dropped`);
     result.counts.processesVanished += threadOf === null ? 1 : 0;
   } else if (gone.length > 0 || (after === null && !fs.existsSync(base))) {
@@ -544,17 +625,18 @@ function walkProcess(
   }
   // Another unlinked run (a recover --follow in another terminal) holds the files it copies: its items
   // are its copies' sources, not a finding of that process; said, never left out (nothing is hidden).
-  const itemsHere = result.items.length - itemsBefore;
+  const itemsHere = handedOn + items.length;
   if (itemsHere > 0 && threadOf === null && runsThisUnlinked(base, record.cmdline)) {
     result.warnings.push(
       `pid ${pid} (${record.comm ?? '?'}) is another run of unlinked (${displayBytes(Buffer.from((record.cmdline ?? '').split('\0').filter((arg) => arg !== '').slice(1).join(' ').slice(0, 200), 'latin1'))}): ` +
-        `its ${itemsHere === 1 ? 'item' : `${itemsHere} items`} (${result.items.slice(itemsBefore, itemsBefore + 5).map((item) => `${item.fd === null ? item.kind : `fd ${item.fd}`} ${displayBytes(Buffer.from(item.path, 'latin1'))}`).join(', ')}${itemsHere > 5 ? ', ...' : ''}) ` +
+        `its ${itemsHere === 1 ? 'item' : `${itemsHere} items`} (${firstItems.map((item) => `${item.fd === null ? item.kind : `fd ${item.fd}`} ${displayBytes(Buffer.from(item.path, 'latin1'))}`).join(', ')}${itemsHere > 5 ? ', ...' : ''}) ` +
         `${itemsHere === 1 ? 'is a file' : 'are files'} it opened to copy, held by the forensic tool, not by a process of the host`,
     );
   }
   // A stat refused here may have cost node its statx: this process's birth times may be ctimes.
   if (!statxKnownLost() && statxLost()) {
-    for (const item of result.items.slice(itemsBefore)) item.btimeNs = null;
+    for (const item of items) item.btimeNs = null;
+    revision.birthTimesLost = handedOn > 0;
     result.warnings.push(
       `no birth time is recorded from ${threadOf === null ? `pid ${pid}` : `thread ${pid} of pid ${threadOf}`} on: a stat failed there in a way that makes node ` +
         'stat without statx for the rest of the run (EPERM, EINVAL or EOPNOTSUPP: map_files in a user namespace, a security module, a seccomp filter, a FUSE or network file system); ' +
@@ -573,6 +655,10 @@ function walkProcess(
       }
     }
   }
+  // Its row once it no longer changes; its fds, mappings and some items may have gone before (PendingChunk).
+  result.processes.push(record);
+  for (const item of items) result.items.push(item);
+  if (revision.dropped || revision.exe !== null || revision.birthTimesLost) result.revisions.push(revision);
   // Links refused (a process of another user, root without CAP_SYS_PTRACE; a sandbox's init): its
   // threads' links are refused alike, and reading each of them for nothing took 0.1 s a snapshot.
   if (walkedLinks === null || (walkedLinks.size === 0 && unreadableFds > 0)) return none;
@@ -694,6 +780,8 @@ class FdColumnsBuilder {
   private exact: FdColumns['exact'] = [];
   private targets: RawBytes[] = [];
   private devs: Array<string | null> = [];
+  /** The bytes of the targets collected. */
+  bytes = 0;
 
   get count(): number {
     return this.targets.length;
@@ -717,6 +805,7 @@ class FdColumnsBuilder {
     numbers[at + 7] = flags ?? NaN;
     numbers[at + 8] = mntId ?? NaN;
     this.targets.push(target);
+    this.bytes += target.length;
     this.devs.push(stat?.dev ?? null);
   }
 
@@ -733,6 +822,7 @@ class FdColumnsBuilder {
     this.exact = [];
     this.targets = [];
     this.devs = [];
+    this.bytes = 0;
     return columns;
   }
 }
@@ -833,6 +923,47 @@ function ownProcess(base: string, ownerUid: number | null, euid = EUID): boolean
   if (euid === 0 || ownerUid !== euid) return false;
   const uids = tryOr(() => /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(readSmall(`${base}/status`, 'latin1')), null);
   return uids !== null && [uids[1], uids[2], uids[3]].every((uid) => Number(uid) === euid);
+}
+
+/** Where /proc/PID/maps is read, a piece at a time. */
+const mapsBuffer = Buffer.allocUnsafe(64 << 10);
+
+/**
+ * The entries of a maps file, read and parsed a piece at a time (64 KiB, as readFileSync reads a
+ * /proc file) as they are used: 200,000 mappings (20 MB of text) are not held whole. `failed`: why
+ * it could not be opened, or read on (the entries read before are kept).
+ */
+function* readMaps(file: string, failed: (error: unknown) => void): Generator<MapsEntry> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  try {
+    /** A line not ended by the last read. */
+    let carry: Buffer | null = null;
+    for (;;) {
+      let read: number;
+      try {
+        read = fs.readSync(fd, mapsBuffer, 0, mapsBuffer.length, null);
+      } catch (error) {
+        failed(error);
+        return;
+      }
+      if (read === 0) break;
+      const data: Buffer = carry === null ? mapsBuffer.subarray(0, read) : Buffer.concat([carry, mapsBuffer.subarray(0, read)]);
+      const end = data.lastIndexOf(0x0a) + 1;
+      // Parsed before the buffer is read into again (parseMaps copies what it keeps).
+      const entries = parseMaps(data.subarray(0, end));
+      carry = end === data.length ? null : Buffer.from(data.subarray(end));
+      yield* entries;
+    }
+    if (carry !== null) yield* parseMaps(carry);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function readSmall(file: string, encoding: 'latin1' | 'utf8'): string {

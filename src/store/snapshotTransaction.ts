@@ -40,6 +40,10 @@ export class SnapshotTransaction {
     beforeWrite(db);
     db.exec('BEGIN IMMEDIATE');
     try {
+      // A process with many fds or mappings comes in parts (walk.ts, WalkChunk): its fds' and maps'
+      // rows before its own row, which they reference. Checked at the commit instead of per statement
+      // (SQLite turns this off again at the COMMIT or ROLLBACK).
+      db.pragma('defer_foreign_keys = ON');
       // Dated when the lock is ours, just before the walk: not when the command began, which may have
       // waited for another writer of the case (up to the busy timeout) while the files changed.
       this.snapshotId = insertSnapshotRow(db, { ...meta, startedAt: nowIso() });

@@ -2,7 +2,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
-import { FD_NUMBERS, type WalkResult } from '../proc/types.js';
+import { FD_NUMBERS, type ItemRevision, type WalkResult } from '../proc/types.js';
 import { BatchInsert, sqlInteger } from './batch.js';
 import type { WalkChunk } from '../proc/walk.js';
 import { sqlU64 } from '../util/u64.js';
@@ -110,7 +110,8 @@ export class WalkWriter {
   }
 
   writeChunk(chunk: WalkChunk): void {
-    // Parents first: the fds and maps batches reference process rows (foreign keys).
+    // Parents first: the fds and maps batches reference process rows (foreign keys). A process walked
+    // in parts has its row in the chunk that ends it, after its first fds and maps (checked at the commit).
     for (const p of chunk.processes) {
       this.processes.add(p.pid, p.ppid, p.startTime, p.state, p.uid, p.comm, raw(p.cmdline), raw(p.exe), bool(p.exeDeleted), p.exeDev, sqlU64(p.exeInode), p.mntNs, p.pidNs, p.cgroup, p.readError, p.threadOf);
     }
@@ -129,11 +130,31 @@ export class WalkWriter {
     for (const [pid, range, perms, offset, mapsDev, inode, mapPath, dev, size, ...rest] of chunk.maps) {
       this.maps.add(pid, range, perms, sqlU64(offset), mapsDev, sqlU64(inode), raw(mapPath), dev, sqlU64(size), ...rest);
     }
+    if (chunk.revisions.length > 0) this.revise(chunk.revisions);
     for (const i of chunk.items) {
       this.items.add(
         i.pid, i.startTime, i.comm, raw(i.exe), i.kind, i.fd, i.mapRange, raw(i.path), i.dev, sqlU64(i.inode), sqlU64(i.size), i.nlink, i.mode, i.uid, i.gid, i.atime,
         i.mtime, i.ctime, i.btimeNs, sqlU64(i.pos), i.flags, i.mntId, i.mntNs, raw(i.mountPoint), i.fsType, i.fsUuid, i.lease, i.leasePid, i.upperDev, i.upperFsUuid,
       );
+    }
+  }
+
+  /**
+   * Items of processes walked in parts, stored before their walk ended, changed as the walk changed
+   * those it still held (walk.ts). The rows dropped are the last stored: the next get their ids.
+   */
+  private revise(revisions: readonly ItemRevision[]): void {
+    this.items.flush();
+    for (const { pid, dropped, exe, birthTimesLost } of revisions) {
+      if (dropped) {
+        this.db.prepare(`DELETE FROM items WHERE snapshot_id = ? AND pid = ?`).run(this.snapshotId, pid);
+        continue;
+      }
+      if (exe !== null) {
+        this.db.prepare(`UPDATE items SET exe = ? WHERE snapshot_id = ? AND pid = ? AND exe IS NULL`).run(raw(exe.name), this.snapshotId, pid);
+        this.db.prepare(`UPDATE items SET path = ? WHERE snapshot_id = ? AND pid = ? AND kind = 'exe'`).run(raw(exe.itemPath), this.snapshotId, pid);
+      }
+      if (birthTimesLost) this.db.prepare(`UPDATE items SET btime_ns = NULL WHERE snapshot_id = ? AND pid = ?`).run(this.snapshotId, pid);
     }
   }
 
