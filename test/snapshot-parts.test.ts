@@ -203,3 +203,39 @@ sys.stdin.read()`;
   assert.equal(fdItems.length, 200);
   assert.deepEqual(new Set(fdItems.map((item) => `${item.path}|${item.exe}`)), new Set([`${dir}/${deep}/f|${exe} (deleted)`]));
 });
+
+test('threads of a process holding fds on paths near PATH_MAX (compared by digest, not kept whole): one that unshared its fd table and holds another such file at an fd number is a table of its own; one that unshared and changed nothing is not (root)', async (t) => {
+  const dir = makeTempDir('parts-threads');
+  const script = String.raw`import ctypes, os, sys, threading, time
+libc = ctypes.CDLL(None, use_errno=True)
+deep = os.path.join(sys.argv[1], sys.argv[2])
+os.makedirs(deep)
+first, second = os.path.join(deep, 'first'), os.path.join(deep, 'second')
+for name in (first, second):
+    with open(name, 'wb') as f: f.write(name.encode()[-6:])
+held = [os.open(first, os.O_RDONLY) for i in range(8)]
+tids = [None, None]
+def thread(index):
+    if libc.unshare(0x400) != 0: raise OSError(ctypes.get_errno(), 'unshare(CLONE_FILES)')
+    if index == 0:
+        other = os.open(second, os.O_RDONLY)
+        os.dup2(other, held[5])
+        os.close(other)
+    tids[index] = threading.get_native_id()
+    time.sleep(600)
+for index in (0, 1): threading.Thread(target=thread, args=(index,), daemon=True).start()
+while None in tids: time.sleep(0.01)
+print(os.getpid(), tids[0], tids[1], held[5], flush=True)
+sys.stdin.read()`;
+  const holder = spawn('python3', ['-c', script, dir, DEEP], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.after(async () => {
+    await killed(holder).stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const [pid = 0, changed = 0, unchanged = 0, fd = 0] = (await firstLine(holder)).split(' ').map(Number);
+  assert.equal(fs.readlinkSync(`/proc/${pid}/task/${changed}/fd/${fd}`), `${dir}/${DEEP}/second`);
+  assert.equal(fs.readlinkSync(`/proc/${pid}/task/${unchanged}/fd/${fd}`), `${dir}/${DEEP}/first`);
+  const chunks: WalkChunk[] = [];
+  const walked = await walkPids([pid], '/proc', (chunk) => chunks.push(chunk));
+  assert.deepEqual([...chunks, walked].flatMap((chunk) => chunk.processes).map((row) => [row.pid, row.threadOf]), [[pid, null], [changed, pid]]);
+});

@@ -1,6 +1,7 @@
 // The live walk: every process in /proc, its fd table, fdinfo, maps/map_files, exe, namespaces.
 // Synchronous on purpose: ~100k readlink+stat calls are fastest as plain syscalls, and a
 // snapshot is a point in time, not something to interleave with other work.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
@@ -440,8 +441,8 @@ function walkProcess(
   }
 
   // fd table
-  /** With more than one thread: each fd's link as walked, to tell a thread's own table from this one. */
-  const walkedLinks = threadOf === null && (procStat?.numThreads ?? 1) > 1 ? new Map<string, string>() : null;
+  /** With more than one thread: each fd's link as walked (its linkKey; null for a deleted file), to tell a thread's own table from this one. */
+  const walkedLinks = threadOf === null && (procStat?.numThreads ?? 1) > 1 ? new Map<string, string | null>() : null;
   // The names are held whole (~40 bytes an fd): readdirSync sorts them as text, the order the fds'
   // rows and the items' ids have always had (a listing read as walked would come in fd order).
   let fdNames: string[] | null = null;
@@ -482,7 +483,7 @@ function walkProcess(
       target = '';
     }
     result.counts.fdsSeen++;
-    walkedLinks?.set(name, target);
+    walkedLinks?.set(name, target.endsWith(DELETED_SUFFIX) ? null : linkKey(target));
     // socket:[..], pipe:[..], anon_inode:[..] are not files with names.
     if (target !== '' && target.charCodeAt(0) !== 0x2f) {
       fds.add(pid, fd, target, null);
@@ -680,7 +681,7 @@ interface CountedOnly {
 
 /**
  * The threads of a process (BASE is /proc/PID) with an fd table other than the one just walked at
- * FILES/fd (`walked`: fd number -> link, as read then; `listed`: how many fds it listed), one thread per such table: a thread that
+ * FILES/fd (`walked`: fd number -> linkKey of its link as read then, null for a deleted file; `listed`: how many fds it listed), one thread per such table: a thread that
  * called unshare(CLONE_FILES), or was cloned without CLONE_FILES, holds files of its own there,
  * which /proc/PID/fd does not show (nor lsof without -K). Neither the fd count nor the fd numbers
  * tell (a thread that unshared its table and opened one file has fd 3 as its process has), so each
@@ -693,7 +694,7 @@ interface CountedOnly {
  * meanwhile), a thread that exits shows none, and a table that only lacks fds holds nothing more.
  * Threads that share a table of their own (one started by the thread that unshared) give one row.
  */
-function threadsWithOwnFdTable(base: string, files: string, pid: number, walked: ReadonlyMap<string, string>, listed: number): { own: number[]; countedOnly: boolean } {
+function threadsWithOwnFdTable(base: string, files: string, pid: number, walked: ReadonlyMap<string, string | null>, listed: number): { own: number[]; countedOnly: boolean } {
   const tids = tryOr(() => fs.readdirSync(`${base}/task`), []);
   const own: number[] = [];
   if (tids.length < 2) return { own, countedOnly: false };
@@ -723,7 +724,7 @@ function threadsWithOwnFdTable(base: string, files: string, pid: number, walked:
  * both are read again. `compare`: the fds OTHER lacks only ('lacking'), or every fd too, against
  * OTHER's links as walked (a map) or as read now ('all').
  */
-function holdsMoreThan(table: string, other: string, compare: ReadonlyMap<string, string> | 'all' | 'lacking'): boolean {
+function holdsMoreThan(table: string, other: string, compare: ReadonlyMap<string, string | null> | 'all' | 'lacking'): boolean {
   const names = tryOr(() => fs.readdirSync(table), null);
   if (names === null) return false;
   const theirs = new Set(tryOr(() => fs.readdirSync(other), []));
@@ -731,7 +732,7 @@ function holdsMoreThan(table: string, other: string, compare: ReadonlyMap<string
   if (compare !== 'lacking') {
     for (const name of names) {
       if (!theirs.has(name)) continue;
-      if (compare === 'all' || fileAt(table, name) !== identityOf(other, name, compare.get(name) ?? null)) candidates.push(name);
+      if (compare === 'all' || linkKey(fileAt(table, name)) !== identityOf(other, name, compare.get(name) ?? null)) candidates.push(name);
     }
   }
   return candidates.some((name) => {
@@ -769,9 +770,21 @@ export function deletedFileAt(link: string, fdinfo: string | null, statIno: () =
   return `${link}\0${String(ino ?? '?')}`;
 }
 
-/** fileAt for a link known from the walk: a deleted file's inode is read now. */
-function identityOf(table: string, name: string, link: string | null): string | null {
-  return link !== null && !link.endsWith(DELETED_SUFFIX) ? link : fileAt(table, name);
+/** linkKey of fileAt, for a link known from the walk by its key (null: a deleted file, whose inode is read now, or not walked). */
+function identityOf(table: string, name: string, key: string | null): string | null {
+  return key ?? linkKey(fileAt(table, name));
+}
+
+/** Links longer than this are remembered by their digest (linkKey). */
+const LINK_KEPT = 256;
+
+/**
+ * What a link is remembered by while a process's threads are compared: itself, or for a long one
+ * its SHA-256 (after a NUL, which no link holds). Kept whole, 16,000 fds on paths near PATH_MAX
+ * were 64 MB of links held for one process.
+ */
+function linkKey(link: string | null): string | null {
+  return link === null || link.length <= LINK_KEPT ? link : `\0${createHash('sha256').update(link, 'latin1').digest('base64')}`;
 }
 
 /** Collects a chunk's fds as FdColumns. */
