@@ -80,8 +80,9 @@ export interface DebugfsBatch<T> extends ParseResult<T> {
 
 export type DebugfsStats = DebugfsBatch<DebugfsInode>;
 
-export function debugfsStatMany(image: string, offsetSectors: number, inodes: readonly number[], recorder: CommandRecorder, workDir: string): Promise<DebugfsStats> {
-  return debugfsBatches(image, offsetSectors, inodes, 'stat', parseDebugfsStats, recorder, workDir);
+/** With `take`, each batch's descriptions are handed to it as the batch is read, and not kept (`records` empty): a batch at a time in memory. */
+export function debugfsStatMany(image: string, offsetSectors: number, inodes: readonly number[], recorder: CommandRecorder, workDir: string, take?: (record: DebugfsInode) => void): Promise<DebugfsStats> {
+  return debugfsBatches(image, offsetSectors, inodes, 'stat', parseDebugfsStats, recorder, workDir, take);
 }
 
 /** `inode_dump <N>` of many inodes: each one's raw bytes (`inodeSize`, s_inode_size), for what `stat` does not print. */
@@ -96,7 +97,7 @@ export function debugfsInodeDumps(image: string, offsetSectors: number, inodes: 
  */
 async function debugfsBatches<T>(
   image: string, offsetSectors: number, inodes: readonly number[], command: 'stat' | 'inode_dump',
-  parse: (text: string, batch: readonly number[], marker: string) => ParseResult<T>, recorder: CommandRecorder, workDir: string,
+  parse: (text: string, batch: readonly number[], marker: string) => ParseResult<T>, recorder: CommandRecorder, workDir: string, take?: (record: T) => void,
 ): Promise<DebugfsBatch<T>> {
   const result: DebugfsBatch<T> = { records: [], warnings: [], complaints: [] };
   if (inodes.length === 0) return result;
@@ -127,7 +128,8 @@ async function debugfsBatches<T>(
       const parsed = parse(fs.readFileSync(outputFile, 'latin1'), batch, marker);
       fs.rmSync(outputFile);
       fs.rmSync(commands);
-      result.records.push(...parsed.records);
+      if (take === undefined) result.records.push(...parsed.records);
+      else parsed.records.forEach((record) => take(record));
       result.warnings.push(...parsed.warnings);
       // debugfs names a file system it could not open only on stderr, and still exits 0.
       if (parsed.records.length === 0) {

@@ -11,9 +11,16 @@ export interface LineParse<T> {
   finish(): ParseResult<T>;
 }
 
-/** At most this much of a tool's output is read (a runaway tool on a damaged image): then it is stopped, said as that. */
-export function parsedByLines<T, S>(tool: string, maxBytes: number, start: S, parsePiece: (text: string, from: S) => ParsedPiece<T, S>): LineParse<T> {
+/**
+ * At most this much of a tool's output is read (a runaway tool on a damaged image): then it is
+ * stopped, said as that. With `take`, each record is handed to it as its piece is parsed, and not
+ * kept here (finish() gives no records): what the caller keeps of millions of them is its choice.
+ */
+export function parsedByLines<T, S>(tool: string, maxBytes: number, start: S, parsePiece: (text: string, from: S) => ParsedPiece<T, S>, take?: (record: T) => void): LineParse<T> {
   const records: T[] = [];
+  const keep = take ?? ((record: T): void => {
+    records.push(record);
+  });
   const warnings: ParseWarning[] = [];
   let from = start;
   /** Bytes after the last newline so far: the start of a line still coming. */
@@ -22,7 +29,7 @@ export function parsedByLines<T, S>(tool: string, maxBytes: number, start: S, pa
   const parse = (text: string): void => {
     const piece = parsePiece(text, from);
     // A loop, not push(...): a spread of a million arguments overflows the stack.
-    for (const record of piece.records) records.push(record);
+    for (const record of piece.records) keep(record);
     for (const warning of piece.warnings) warnings.push(warning);
     from = piece.next;
   };
