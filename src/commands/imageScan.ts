@@ -6,6 +6,7 @@ import { commandRecorder } from '../store/commands.js';
 import { currentBootId } from '../store/snapshots.js';
 import { correlate, eachImageInode, heldByText, type ImageInodeJson, type ImageInodeRecord } from '../store/images.js';
 import { scanImage, scanProblems, type ListGap, type ScanResult } from '../image/scan.js';
+import type { ScannedInodes } from '../image/inodeTables.js';
 import { checkOffset, openImageSource, refuseCaseOnEvidence } from '../image/source.js';
 import type { Db } from '../store/db.js';
 import { parseDisplayBytes } from '../util/bytes.js';
@@ -72,15 +73,14 @@ async function scanAndSay(ctx: CommandContext, db: Db, image: string, workDir: s
  * inodes not listed (ils -r failed)", "1 orphan (1 recoverable; ils -aL stopped part-way: more may
  * not be listed)" (orphans are also found by the orphan chain and the orphan file).
  */
-function count(found: ReadonlyArray<{ state: string; recoverable: boolean }>, state: 'orphan' | 'deleted', unlisted: ListGap | null): string {
-  const these = found.filter((inode) => inode.state === state);
-  const recoverable = these.filter((inode) => inode.recoverable).length;
-  if (unlisted === null) return `${these.length} ${state} (${recoverable} recoverable)`;
+function count(found: ScannedInodes, state: 'orphan' | 'deleted', unlisted: ListGap | null): string {
+  const { all, recoverable } = found.count(state);
+  if (unlisted === null) return `${all} ${state} (${recoverable} recoverable)`;
   if (state === 'deleted' && unlisted.none) {
     // What was found anyway came from the orphan chain, the orphan file or fls' names.
-    return `deleted inodes not listed (${unlisted.why}${these.length === 0 ? '' : `; ${these.length} found otherwise, ${recoverable} recoverable`})`;
+    return `deleted inodes not listed (${unlisted.why}${all === 0 ? '' : `; ${all} found otherwise, ${recoverable} recoverable`})`;
   }
-  return `${these.length} ${state} (${recoverable} recoverable; ${unlisted.why}: more may not be listed)`;
+  return `${all} ${state} (${recoverable} recoverable; ${unlisted.why}: more may not be listed)`;
 }
 
 /** What the scan can say of the image afterwards (a change is also a warning of its own). */
@@ -137,7 +137,7 @@ function otherUuidHints(db: Db, scan: ScanResult, matched: ReadonlySet<number>):
      WHERE mount_point = ? AND (fs_uuid IS NULL OR fs_uuid != ?) AND inode IN (SELECT value FROM json_each(?)) GROUP BY fs_uuid`,
   );
   for (const fs of scan.filesystems) {
-    const orphans = fs.inodes.filter((inode) => inode.state === 'orphan').map((inode) => inode.inode);
+    const orphans = fs.inodes.inodesIn('orphan');
     if (fs.failure !== null || fs.lastMountPoint === null || orphans.length === 0 || matched.has(fs.offsetSectors)) continue;
     for (const row of lookup.all(parseDisplayBytes(fs.lastMountPoint), fs.fsUuid ?? '', JSON.stringify(orphans)) as Array<{ fs_uuid: string | null; n: number; pids: string }>) {
       hints.push(

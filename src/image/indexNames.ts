@@ -10,8 +10,9 @@
 // directory on the way lies in it). Which directories each kept name may lie in, with when each last
 // changed (from the same `stat`), is handed on: the scan tells a stale copy by them (scan.ts, lostBeforeFreed).
 import { parseExtDirectory, type ExtDirectoryOptions } from '../../parsers/extDirectory.js';
-import { tskPrinted, type FlsEntry } from '../../parsers/fls.js';
+import { tskPrinted } from '../../parsers/fls.js';
 import type { U64 } from '../../parsers/types.js';
+import type { FlsNames } from './inodeTables.js';
 
 export interface DirectoryFacts {
   directory: boolean;
@@ -43,17 +44,17 @@ export interface DirectoryAccess {
 }
 
 export interface IndexNameCheck {
-  /** fls' records without the deleted names read out of index blocks (everything else as it was). */
-  records: FlsEntry[];
+  /** The rows of fls' list that are deleted names read out of index blocks: left out (every other row as it was). */
+  dropped: Set<number>;
   warnings: string[];
   /** Deleted names that could not be checked against their directory's blocks: kept as fls printed them. */
   unchecked: number;
   /**
-   * Each kept deleted name's directories: those whose leaf blocks hold it, and those of one block at
-   * its path (not read: it may lie in any). Absent: not known (a directory at its path not described
-   * or not read, a name not where TSK reads its directory).
+   * A kept deleted name's directories (by its row): those whose leaf blocks hold it, and those of
+   * one block at its path (not read: it may lie in any). Null: not known (a directory at its path
+   * not described or not read, a name not where TSK reads its directory), or no kept deleted name.
    */
-  holders: Map<FlsEntry, HoldingDirectory[]>;
+  holdersOf(row: number): HoldingDirectory[] | null;
 }
 
 export const ROOT_INODE = 2;
@@ -64,34 +65,107 @@ const ORPHAN_DIRECTORY = /^\$OrphanFiles\/OrphanFile-(\d+)$/;
 /** TSK recurses into an entry whose type is a directory or undefined (no type byte, 0, or past 7). */
 const descendsInto = (fileType: number | null) => fileType === null || fileType === 2 || fileType === 0 || fileType > 7;
 
-interface Where {
-  /** Inodes of the entries at this path outside index ranges. */
-  leaf: Set<number>;
-  /** Inodes of entries at this path read out of index ranges, with the directory each lies in. */
-  index: Map<number, string>;
+/**
+ * Where the entries of each path looked for (a deleted name, a directory on the way) lie: by slot (one
+ * a path), the inodes of entries at it outside index ranges (leaf), each with the directories it lies
+ * in, and of entries read out of index ranges, with the directory each lies in. Most paths are one
+ * deleted name in one leaf of one directory: that is two numbers a slot; anything more, a few maps.
+ */
+class Occurrences {
+  private readonly leafInode: Float64Array;
+  private readonly leafDirectory: Float64Array;
+  private readonly more = new Map<number, { leaf: Set<number>; index: Map<number, string>; directories: Map<number, Set<number>> }>();
+
+  constructor(slots: number) {
+    this.leafInode = new Float64Array(slots).fill(NaN);
+    this.leafDirectory = new Float64Array(slots).fill(NaN);
+  }
+
+  private spill(slot: number) {
+    const made = { leaf: new Set<number>(), index: new Map<number, string>(), directories: new Map<number, Set<number>>() };
+    const inode = this.leafInode[slot] ?? NaN;
+    if (!Number.isNaN(inode)) {
+      made.leaf.add(inode);
+      made.directories.set(inode, new Set([this.leafDirectory[slot] ?? 0]));
+      this.leafInode[slot] = NaN;
+    }
+    this.more.set(slot, made);
+    return made;
+  }
+
+  addLeaf(slot: number, inode: number, directory: number): void {
+    const first = this.leafInode[slot] ?? NaN;
+    if (!this.more.has(slot) && Number.isNaN(first)) {
+      this.leafInode[slot] = inode;
+      this.leafDirectory[slot] = directory;
+      return;
+    }
+    if (first === inode && this.leafDirectory[slot] === directory) return;
+    const where = this.more.get(slot) ?? this.spill(slot);
+    where.leaf.add(inode);
+    where.directories.set(inode, (where.directories.get(inode) ?? new Set<number>()).add(directory));
+  }
+
+  addIndex(slot: number, inode: number, directory: string): void {
+    (this.more.get(slot) ?? this.spill(slot)).index.set(inode, directory);
+  }
+
+  inLeaf(slot: number, inode: number): boolean {
+    return this.more.get(slot)?.leaf.has(inode) ?? this.leafInode[slot] === inode;
+  }
+
+  /** The directory whose index range holds an entry of this inode at this path, or undefined. */
+  inIndex(slot: number, inode: number): string | undefined {
+    return this.more.get(slot)?.index.get(inode);
+  }
+
+  /** Only in index bytes: the first directory whose index holds it, else null. */
+  onlyInIndex(slot: number): string | null {
+    const where = this.more.get(slot);
+    if (where === undefined || where.leaf.size > 0 || where.index.size === 0) return null;
+    return [...where.index.values()][0] ?? null;
+  }
+
+  /** The directories whose leaf holds an entry of this inode at this path. */
+  directoriesOf(slot: number, inode: number): number[] {
+    const where = this.more.get(slot);
+    if (where !== undefined) return [...(where.directories.get(inode) ?? [])];
+    return this.leafInode[slot] === inode ? [this.leafDirectory[slot] ?? 0] : [];
+  }
 }
 
-export async function dropIndexNames(records: readonly FlsEntry[], layout: ExtDirectoryOptions, access: DirectoryAccess): Promise<IndexNameCheck> {
-  const names = records.filter((entry) => entry.deleted && !entry.virtual);
+export async function dropIndexNames(records: FlsNames, layout: ExtDirectoryOptions, access: DirectoryAccess): Promise<IndexNameCheck> {
   const warnings: string[] = [];
-  if (names.length === 0) return { records: [...records], warnings, unchecked: 0, holders: new Map() };
-  const wanted = new Set(names.map((entry) => entry.name));
-  // Every directory path a name lies under, cut at each '/' (one read out of index bytes may hold a '/').
+  /** Every path looked for: the deleted names, then every directory path a name lies under, cut at each '/' (one read out of index bytes may hold a '/'). */
+  const slots = new Map<string, number>();
   const prefixes = new Set<string>();
-  for (const { name } of names) for (let at = name.indexOf('/'); at >= 0; at = name.indexOf('/', at + 1)) prefixes.add(name.slice(0, at));
+  let names = 0;
+  let lastParent: string | null = null;
+  for (let row = 0; row < records.length; row++) {
+    if (!records.deletedAt(row) || records.virtualAt(row)) continue;
+    names++;
+    const name = records.nameAt(row);
+    if (!slots.has(name)) slots.set(name, slots.size);
+    // fls prints a directory's names together: the paths above those of the one before are cut already.
+    const parent = name.slice(0, Math.max(name.lastIndexOf('/'), 0));
+    if (parent === lastParent) continue;
+    lastParent = parent;
+    for (let at = name.indexOf('/'); at >= 0; at = name.indexOf('/', at + 1)) prefixes.add(name.slice(0, at));
+  }
+  if (names === 0) return { dropped: new Set(), warnings, unchecked: 0, holdersOf: () => null };
+  for (const prefix of prefixes) if (!slots.has(prefix)) slots.set(prefix, slots.size);
   const parentOf = (path: string) => path.slice(0, Math.max(path.lastIndexOf('/'), 0));
   /** Directories a directory on the way lies in: read whatever their size. */
   const ancestors = new Set([...prefixes].map(parentOf));
-  const found = new Map<string, Where>();
+  const found = new Occurrences(slots.size);
   /** Paths read (at least one directory there), and those of one block: no index, every name there is one. */
   const read = new Set<string>();
   const single = new Set<string>();
   /** Why no directory at a path was read. */
   const problems = new Map<string, string>();
-  /** What each directory looked at is; the directories of one block at each path; those whose leaf holds each name (path, then its inode). */
+  /** What each directory looked at is; the directories of one block at each path. */
   const described = new Map<number, DirectoryFacts>();
   const singleAt = new Map<string, Set<number>>();
-  const leafOf = new Map<string, Map<number, Set<number>>>();
   const label = (path: string, inode: number) => `${path === '' ? '/' : path} (inode ${inode})`;
 
   let level = [{ inode: ROOT_INODE, path: '' }];
@@ -100,7 +174,8 @@ export async function dropIndexNames(records: readonly FlsEntry[], layout: ExtDi
     if (orphan !== undefined) level.push({ inode: Number(orphan), path: prefix });
   }
   const visited = new Set<string>();
-  const parsed = new Map<number, ReturnType<typeof parseExtDirectory>>();
+  /** The content of each directory read: one met again at another path is parsed again, not read again (its entries as objects would be ten times its bytes). */
+  const contentOf = new Map<number, Buffer>();
   while (level.length > 0) {
     level = level.filter(({ inode, path }) => {
       const key = `${inode}/${path}`;
@@ -119,18 +194,26 @@ export async function dropIndexNames(records: readonly FlsEntry[], layout: ExtDi
         single.add(path);
         singleAt.set(path, (singleAt.get(path) ?? new Set<number>()).add(inode));
       } else if (fact.size > DIRECTORY_MAX_BYTES) problems.set(path, `directory inode ${inode} is ${fact.size} bytes, more than are read`);
-      else return !parsed.has(inode);
+      else return !contentOf.has(inode);
       return false;
     });
     const contents = await access.read([...new Map(toRead.map(({ inode }) => [inode, facts.get(inode)?.size ?? 0])).entries()].map(([inode, size]) => ({ inode, size: Number(size) })));
+    /** This level's directories, parsed. */
+    const parsed = new Map<number, ReturnType<typeof parseExtDirectory>>();
     for (const [inode, content] of contents) {
       const directory = parseExtDirectory(content, layout);
       parsed.set(inode, directory);
+      contentOf.set(inode, content);
       for (const warning of directory.warnings) warnings.push(`directory inode ${inode}: ${warning.message}`);
     }
     const next: typeof level = [];
     for (const { inode, path } of level) {
-      const directory = parsed.get(inode);
+      let directory = parsed.get(inode);
+      const content = contentOf.get(inode);
+      if (directory === undefined && content !== undefined) {
+        directory = parseExtDirectory(content, layout);
+        parsed.set(inode, directory);
+      }
       if (directory === undefined) {
         if (!single.has(path) && !problems.has(path)) problems.set(path, `debugfs could not dump directory inode ${inode}`);
         continue;
@@ -140,16 +223,13 @@ export async function dropIndexNames(records: readonly FlsEntry[], layout: ExtDi
         const printed = tskPrinted(entry.name);
         if (printed === '.' || printed === '..') continue;
         const full = path === '' ? printed : `${path}/${printed}`;
-        if (!wanted.has(full) && !prefixes.has(full)) continue;
-        const where = found.get(full) ?? { leaf: new Set<number>(), index: new Map<number, string>() };
-        found.set(full, where);
+        const slot = slots.get(full);
+        if (slot === undefined) continue;
         if (entry.inIndex) {
-          where.index.set(entry.inode, label(path, inode));
+          found.addIndex(slot, entry.inode, label(path, inode));
           continue;
         }
-        where.leaf.add(entry.inode);
-        const byInode = leafOf.get(full) ?? new Map<number, Set<number>>();
-        leafOf.set(full, byInode.set(entry.inode, (byInode.get(entry.inode) ?? new Set<number>()).add(inode)));
+        found.addLeaf(slot, entry.inode, inode);
         if (prefixes.has(full) && descendsInto(entry.fileType) && entry.inode >= 1 && entry.inode <= layout.inodesCount) next.push({ inode: entry.inode, path: full });
       }
     }
@@ -159,57 +239,70 @@ export async function dropIndexNames(records: readonly FlsEntry[], layout: ExtDi
   /** A directory name on the way that lies only in index bytes: everything fls listed below it came through it. */
   const underIndex = (name: string): string | null => {
     for (let at = name.indexOf('/'); at >= 0; at = name.indexOf('/', at + 1)) {
-      const where = found.get(name.slice(0, at));
-      if (where !== undefined && where.leaf.size === 0 && where.index.size > 0) return [...where.index.values()][0] ?? null;
+      const slot = slots.get(name.slice(0, at));
+      const index = slot === undefined ? null : found.onlyInIndex(slot);
+      if (index !== null) return index;
     }
     return null;
   };
   /** Why a deleted name is dropped (the directory whose index it lies in), or doubted; null: a name. */
-  const verdict = (entry: FlsEntry): { indexOf: string } | { doubt: string } | null => {
-    const where = found.get(entry.name);
-    if (where?.leaf.has(entry.inode) === true) return null;
-    const index = where?.index.get(entry.inode);
+  const verdict = (name: string, inode: number): { indexOf: string } | { doubt: string } | null => {
+    const slot = slots.get(name) ?? -1;
+    if (found.inLeaf(slot, inode)) return null;
+    const index = found.inIndex(slot, inode);
     if (index !== undefined) return { indexOf: index };
-    const parent = parentOf(entry.name);
+    const parent = parentOf(name);
     if (single.has(parent)) return null;
-    const under = underIndex(entry.name);
+    const under = underIndex(name);
     if (under !== null) return { indexOf: under };
     return { doubt: read.has(parent) ? 'not where The Sleuth Kit reads its directory' : (problems.get(parent) ?? 'its directory was not found by name') };
   };
   /** The directories a kept name may lie in, or null when one at its path was not looked at. */
-  const holdersOf = (entry: FlsEntry): HoldingDirectory[] | null => {
-    const parent = parentOf(entry.name);
+  const holdingInodes = (name: string, inode: number): number[] | null => {
+    const parent = parentOf(name);
     if (problems.has(parent)) return null;
-    const inodes = new Set([...(leafOf.get(entry.name)?.get(entry.inode) ?? []), ...(singleAt.get(parent) ?? [])]);
-    if (inodes.size === 0) return null;
-    return [...inodes].map((inode) => ({ inode, path: parent, changed: described.get(inode)?.changed ?? null }));
+    const inodes = new Set([...found.directoriesOf(slots.get(name) ?? -1, inode), ...(singleAt.get(parent) ?? [])]);
+    return inodes.size === 0 ? null : [...inodes];
   };
-  const holders = new Map<FlsEntry, HoldingDirectory[]>();
-  const dropped = new Map<string, number>();
+  /** By row: the one directory a kept name lies in (most do), NaN for none known; several in `holdingMany`. */
+  const holding = new Float64Array(records.length).fill(NaN);
+  const holdingMany = new Map<number, number[]>();
+  const dropped = new Set<number>();
+  const droppedFrom = new Map<string, number>();
   const unchecked = new Map<string, number>();
-  const kept = records.filter((entry) => {
-    if (!entry.deleted || entry.virtual) return true;
-    const judged = verdict(entry);
+  for (let row = 0; row < records.length; row++) {
+    if (!records.deletedAt(row) || records.virtualAt(row)) continue;
+    const name = records.nameAt(row);
+    const inode = records.inodeAt(row);
+    const judged = verdict(name, inode);
     if (judged === null) {
-      const holding = holdersOf(entry);
-      if (holding !== null) holders.set(entry, holding);
-      return true;
+      const inodes = holdingInodes(name, inode);
+      if (inodes?.length === 1) holding[row] = inodes[0] ?? NaN;
+      else if (inodes !== null) holdingMany.set(row, inodes);
+      continue;
     }
     if ('indexOf' in judged) {
-      dropped.set(judged.indexOf, (dropped.get(judged.indexOf) ?? 0) + 1);
-      return false;
+      dropped.add(row);
+      droppedFrom.set(judged.indexOf, (droppedFrom.get(judged.indexOf) ?? 0) + 1);
+      continue;
     }
     unchecked.set(judged.doubt, (unchecked.get(judged.doubt) ?? 0) + 1);
-    return true;
-  });
+  }
+  const holdersOf = (row: number): HoldingDirectory[] | null => {
+    const one = holding[row] ?? NaN;
+    const inodes = Number.isNaN(one) ? holdingMany.get(row) : [one];
+    if (inodes === undefined) return null;
+    const path = parentOf(records.nameAt(row));
+    return inodes.map((inode) => ({ inode, path, changed: described.get(inode)?.changed ?? null }));
+  };
   const count = (map: Map<string, number>) => [...map.values()].reduce((sum, value) => sum + value, 0);
   const listed = (map: Map<string, number>) => [...map].slice(0, 10).map(([what, times]) => `${what}: ${times}`).join(', ') + (map.size > 10 ? ', ...' : '');
-  if (dropped.size > 0) {
-    warnings.push(`fls read ${count(dropped)} deleted names out of the htree index blocks of ${dropped.size} directories (${listed(dropped)}): index bytes, not names: left out`);
+  if (droppedFrom.size > 0) {
+    warnings.push(`fls read ${count(droppedFrom)} deleted names out of the htree index blocks of ${droppedFrom.size} directories (${listed(droppedFrom)}): index bytes, not names: left out`);
   }
   if (unchecked.size > 0) {
     warnings.push(`${count(unchecked)} deleted names fls found could not be checked against their directory's blocks (${listed(unchecked)}): ` +
       'kept as fls printed them, although one read out of an htree index block would be no name');
   }
-  return { records: kept, warnings, unchecked: count(unchecked), holders };
+  return { dropped, warnings, unchecked: count(unchecked), holdersOf };
 }

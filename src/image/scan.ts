@@ -19,10 +19,9 @@ import { parseOrphanFile } from '../../parsers/orphanFile.js';
 import type { ParseResult } from '../../parsers/types.js';
 import { debugfsCatToBuffer, debugfsDumpMany, debugfsInodeDumps, debugfsStatMany } from '../tools/debugfs.js';
 import { flsDeletedNames } from '../tools/fls.js';
-import type { FlsEntry } from '../../parsers/fls.js';
 import { fsstat } from '../tools/fsstat.js';
 import { icatToBuffer } from '../tools/icat.js';
-import { ilsRemoved, ilsUnlinkedAllocated } from '../tools/ils.js';
+import { ilsRemoved, ilsUnlinkedAllocated, type IlsList } from '../tools/ils.js';
 import { istat } from '../tools/istat.js';
 import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
@@ -30,12 +29,14 @@ import { protectiveOnly, readTable } from './partitions.js';
 import { hasNoFileType, inlineAreaHoldsBytes, isEncrypted, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
 import { emptiedInlineWhy, encryptedNote, noBlocksWhy, type BlockMapping } from './inodeNotes.js';
 import { DIRECTORY_MAX_BYTES, ROOT_INODE, dropIndexNames, type DirectoryAccess, type DirectoryFacts, type HoldingDirectory } from './indexNames.js';
+import { FlsNames, IlsTable, RecordTable, ScannedInodes, StatTable, type InodeStat } from './inodeTables.js';
 import { followOrphanChain } from './orphanChain.js';
 import { backupSuperblockAt, changedSinceOpened, checkOffset, filesystemDevice, liveWarning, mountedAsOtherType, openImageSource, readAt, readSuperblock, startHash, type ImageSource } from './source.js';
 import type { U64 } from '../util/u64.js';
 
 export interface ScannedFs extends NewFilesystem {
-  inodes: NewImageInode[];
+  /** Orphans and deleted inodes in columns (inodeTables.ts): a big disk has millions. */
+  inodes: ScannedInodes;
   warnings: string[];
   /** Why this file system could not be scanned at all, or null. */
   failure: string | null;
@@ -234,7 +235,7 @@ function wideSectorHint(source: ImageSource, offset: number): string | null {
 function emptyFs(offsetSectors: number): ScannedFs {
   return {
     offsetSectors, fsType: null, fsUuid: null, label: null, lastMountedAt: null, lastMountPoint: null, blockSize: null, inodeCount: null,
-    orphanFile: false, lastOrphan: null, error: null, inodes: [], warnings: [], failure: null, notExt: false, undescribed: 0, truncated: false, partial: false,
+    orphanFile: false, lastOrphan: null, error: null, inodes: new ScannedInodes(new RecordTable(), new RecordTable()), warnings: [], failure: null, notExt: false, undescribed: 0, truncated: false, partial: false,
     seenInPart: false, device: null, unlisted: { orphan: null, deleted: null },
   };
 }
@@ -298,7 +299,12 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   // 1. Side by side: the names of deleted files, the two inode lists, file system facts, the orphan
   // file. fls walks every directory, the longest of them all: started first (each start costs this
   // thread some milliseconds), its names are wanted only at the end.
-  const names = flsDeletedNames(source.path, offset, superblock.inodesCount, recorder).catch((error: unknown) => {
+  const names = (async () => {
+    // Its entries kept in columns as they come: millions on a big disk.
+    const table = new FlsNames();
+    const listed = await flsDeletedNames(source.path, offset, superblock.inodesCount, recorder, (entry) => table.add(entry));
+    return { table, warnings: listed.warnings };
+  })().catch((error: unknown) => {
     // Without fls no deleted inode has its last name, and an inode only a name leads to is not listed: a partial scan.
     scanned.partial = true;
     warn(`fls -rd (names of deleted files) failed: ${oneLine(error)}: no deleted inode has its last name, and one only a deleted name leads to is not listed`);
@@ -310,14 +316,14 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   const checkedNames = names.then(async (flsNames) => {
     if (flsNames === null) return null;
     try {
-      const checked = await dropIndexNames(flsNames.records, { blockSize: superblock.blockSize, fileType: superblock.fileType, inodesCount: superblock.inodesCount }, directories);
+      const checked = await dropIndexNames(flsNames.table, { blockSize: superblock.blockSize, fileType: superblock.fileType, inodesCount: superblock.inodesCount }, directories);
       checked.warnings.forEach(warn);
       if (checked.unchecked > 0) scanned.partial = true;
-      return { ...flsNames, records: checked.records, holders: checked.holders };
+      return { ...flsNames, dropped: checked.dropped, holdersOf: checked.holdersOf };
     } catch (error) {
       scanned.partial = true;
       warn(`reading the directories that hold deleted names failed (${oneLine(error)}): the names fls found were kept as it printed them, although one read out of an htree index block would be no name`);
-      return { ...flsNames, holders: new Map<FlsEntry, HoldingDirectory[]>() };
+      return { ...flsNames, dropped: new Set<number>(), holdersOf: (): HoldingDirectory[] | null => null };
     }
   });
   const facts = fsstat(source.path, offset, recorder).catch(fail('fsstat'));
@@ -327,9 +333,14 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     : (superblock.bigalloc
       ? debugfsCatToBuffer(source.path, offset, orphanFileInode, ORPHAN_FILE_MAX_BYTES, recorder, workDir)
       : icatToBuffer(source.path, offset, orphanFileInode, ORPHAN_FILE_MAX_BYTES, recorder)).catch(fail(`reading the orphan file (inode ${orphanFileInode})`));
+  /** An ils list, its rows kept in columns as they come (ils -r lists millions on a big disk). */
+  const listed = async (list: (take: (record: IlsInode) => void) => Promise<IlsList>): Promise<IlsList & { table: IlsTable }> => {
+    const table = new IlsTable();
+    return { ...(await list((record) => table.add(record))), table };
+  };
   const [unlinked, removed] = await Promise.all([
-    ilsUnlinkedAllocated(source.path, offset, recorder).catch(fail('ils -aL (open but unlinked inodes)')),
-    ilsRemoved(source.path, offset, recorder).catch(fail('ils -r (deleted inodes)')),
+    listed((take) => ilsUnlinkedAllocated(source.path, offset, recorder, take)).catch(fail('ils -aL (open but unlinked inodes)')),
+    listed((take) => ilsRemoved(source.path, offset, recorder, take)).catch(fail('ils -r (deleted inodes)')),
   ]);
   /** Neither inode list: what the orphan chain and the orphan file name is all that is found, through debugfs. */
   const withoutTsk = unlinked === null && removed === null;
@@ -344,15 +355,23 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       'were found and described through debugfs; deleted inodes (ils -r, fls) and open-but-unlinked inodes off the chain (ils -aL) could not be listed');
   }
   const ilsOrphans = new Map<number, IlsInode>();
-  const ilsDeleted = new Map<number, IlsInode>();
   /** Inodes of an ils line that could not be read, with where it was: ils named them, unreadably (not a ctime of 0). */
   const ilsUnreadable = new Map<number, string>();
-  collect(unlinked, 'ils -aL', warn, ilsUnreadable, (record) => {
-    if (record.inode >= FIRST_ORDINARY_INODE && record.inode !== superblock.orphanFileInode) ilsOrphans.set(record.inode, record);
-  });
-  collect(removed, 'ils -r', warn, ilsUnreadable, (record) => {
-    if (record.inode >= FIRST_ORDINARY_INODE && !ilsOrphans.has(record.inode)) ilsDeleted.set(record.inode, record);
-  });
+  collect(unlinked, 'ils -aL', warn, ilsUnreadable);
+  for (const inode of unlinked?.table.keys() ?? []) {
+    const record = unlinked?.table.get(inode);
+    if (record !== undefined && inode >= FIRST_ORDINARY_INODE && inode !== superblock.orphanFileInode) ilsOrphans.set(inode, record);
+  }
+  collect(removed, 'ils -r', warn, ilsUnreadable);
+  const removedRows = removed?.table ?? new IlsTable();
+  /** What ils -r listed, but the reserved inodes and those ils -aL listed too: millions, read from its table. */
+  const ilsDeleted = {
+    has: (inode: number): boolean => inode >= FIRST_ORDINARY_INODE && !ilsOrphans.has(inode) && removedRows.has(inode),
+    get: (inode: number): IlsInode | undefined => (ilsDeleted.has(inode) ? removedRows.get(inode) : undefined),
+    *keys(): Generator<number> {
+      for (const inode of removedRows.keys()) if (inode >= FIRST_ORDINARY_INODE && !ilsOrphans.has(inode)) yield inode;
+    },
+  };
   /** Why ils did not list these inodes: TSK's ctime-0 blind spot, or a line of it that could not be read. */
   const unlistedWhy = (inodes: readonly number[]): string => {
     const unreadable = inodes.filter((inode) => ilsUnreadable.has(inode));
@@ -368,7 +387,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     if (list?.stoppedEarly === null || list?.stoppedEarly === undefined) continue;
     scanned.unlisted[state] = { why: `${what} stopped part-way`, none: false };
     scanned.partial = true;
-    warn(`${what} stopped part-way (${list.stoppedEarly}): what it listed before that is kept (${list.records.length} rows); inodes past that point were not seen`);
+    warn(`${what} stopped part-way (${list.stoppedEarly}): what it listed before that is kept (${list.rows} rows); inodes past that point were not seen`);
   }
   /** ils -aL listed every allocated inode without a link: one it does not list is not one. */
   const allocationKnown = unlinked !== null && unlinked.stoppedEarly === null;
@@ -388,15 +407,20 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   const candidates = [...new Set([...ilsOrphans.keys(), ...fromOrphanFile, ...(superblock.lastOrphan === 0 ? [] : [superblock.lastOrphan]), ...ilsDeleted.keys()])]
     .filter((inode) => inode >= 1 && inode <= superblock.inodesCount)
     .sort((a, b) => a - b);
-  const stats = new Map<number, DebugfsInode>();
+  const stats = new StatTable();
   /** Inodes istat described instead of debugfs: no times of their own (TSK ignores ext4's epoch bits). */
   const byIstat = new Set<number>();
   /** Whether an inode ils did not list is allocated, as istat read the inode bitmap; null: istat could not say. */
   const allocation = new Map<number, boolean | null>();
   const statBatch = async (inodes: readonly number[]) => {
-    const parsed = await debugfsStatMany(source.path, offset, inodes, recorder, workDir);
-    for (const record of parsed.records) stats.set(record.inode, record);
-    return parsed;
+    // Each batch into the table as it is read; all of them or none, as when they were kept until the last.
+    const before = stats.size;
+    try {
+      return await debugfsStatMany(source.path, offset, inodes, recorder, workDir, (record) => stats.set(record));
+    } catch (error) {
+      stats.truncate(before);
+      throw error;
+    }
   };
   // The root directory, where the check of fls' names starts, looked at beside this batch: not after fls.
   directories.prefetch(ROOT_INODE);
@@ -416,11 +440,13 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     await Promise.all(undescribed.slice(start, Math.min(start + ISTAT_PARALLEL, ISTAT_FALLBACK_MAX)).map(async (inode) => {
       const info = await istat(source.path, offset, inode, recorder).catch(() => null);
       if (info === null) return;
-      stats.set(inode, fromIstat(inode, info));
+      stats.set(fromIstat(inode, info));
       byIstat.add(inode);
       allocation.set(inode, info.allocated);
     }));
   }
+  // ils -r's fields are read only where debugfs did not describe an inode, or left a field out (describe): the rest let go.
+  removedRows.keepRowsOf((inode) => !stats.whole(inode) || byIstat.has(inode));
   const byNeither = candidates.filter((inode) => !stats.has(inode)).length;
   // istat exits 0 without the block list it could not read (a file of many extents): known but its data.
   const blocksUnknown = undescribed.filter((inode) => stats.get(inode)?.dataBlocks === null).length;
@@ -447,7 +473,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     }
   };
   /** Once used: a file type, or a size, data, links: an inode never used (or zeroed) has none of them. */
-  const wasUsed = (stat: DebugfsInode) => !hasNoFileType(stat) || (stat.size ?? 0) > 0 || (stat.dataBlocks ?? 0) > 0 || stat.inlineData || (stat.links ?? 0) > 0;
+  const wasUsed = (stat: InodeStat) => !hasNoFileType(stat) || (stat.size ?? 0) > 0 || (stat.dataBlocks ?? 0) > 0 || stat.inlineData || (stat.links ?? 0) > 0;
   /** An inode ils did not list, once used: whether it is allocated decides what it is. */
   const unlisted = (inode: number) => {
     const stat = stats.get(inode);
@@ -501,14 +527,14 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   };
 
   // 4. Orphans: allocated with no link (ils), on the chain, or in the orphan file.
-  const orphans = new Map<number, NewImageInode>();
+  const orphans = new RecordTable();
   /** Inodes the chain or the orphan file names that ils did not list, found not allocated: deleted, with who named them. */
   const unlistedDeleted = new Map<number, string[]>();
   let undecided = 0;
   const addOrphan = (inode: number, by: string) => {
     const existing = orphans.get(inode);
     if (existing !== undefined) {
-      if (!existing.foundBy.includes(by)) (existing.foundBy as string[]).push(by);
+      if (!existing.foundBy.includes(by)) orphans.set({ ...existing, foundBy: [...existing.foundBy, by] });
       return;
     }
     const stat = stats.get(inode);
@@ -528,19 +554,19 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       warn(`inode ${inode} is on the ${where} with ${stat.links} link(s): a truncation in progress, not an unlinked file`);
       return;
     }
-    orphans.set(inode, record(inode, 'orphan', by));
+    orphans.set(record(inode, 'orphan', by));
   };
   for (const inode of ilsOrphans.keys()) addOrphan(inode, 'ils');
   for (const inode of chain.inodes) addOrphan(inode, 'orphan_chain');
   for (const inode of fromOrphanFile) addOrphan(inode, 'orphan_file');
 
   // 5. Deleted inodes, with the names fls still finds in directory slack.
-  const deleted = new Map<number, NewImageInode>();
-  for (const inode of ilsDeleted.keys()) if (!orphans.has(inode)) deleted.set(inode, record(inode, 'deleted', 'ils'));
+  const deleted = new RecordTable();
+  for (const inode of ilsDeleted.keys()) if (!orphans.has(inode)) deleted.set(record(inode, 'deleted', 'ils'));
   for (const [inode, by] of unlistedDeleted) {
     const described = record(inode, 'deleted', by[0] ?? 'orphan_chain');
     described.foundBy = by;
-    deleted.set(inode, described);
+    deleted.set(described);
   }
   const flsResult = await checkedNames;
   if (flsResult !== null) {
@@ -548,15 +574,18 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     // used): looked at itself, one debugfs batch for all of them. fls says whether it is allocated
     // (`(realloc)`: the name is deleted, its inode allocated). Allocated with links: reused by a live
     // file; never used (nothing in it): no file. Allocated without links: an orphan; else deleted.
+    const { table: fls, dropped } = flsResult;
+    /** Only of the inodes no list holds (named below): a deleted name of a listed inode says nothing more. */
     const flsAllocated = new Map<number, boolean | null>();
-    for (const entry of flsResult.records) {
-      if (!entry.deleted) continue;
-      const before = flsAllocated.get(entry.inode);
-      flsAllocated.set(entry.inode, before === undefined || before === entry.realloc ? entry.realloc : null);
+    for (let row = 0; row < fls.length; row++) {
+      if (!fls.deletedAt(row) || dropped.has(row)) continue;
+      const inode = fls.inodeAt(row);
+      if (deleted.has(inode) || inode < FIRST_ORDINARY_INODE || inode > superblock.inodesCount || ilsOrphans.has(inode) || ilsDeleted.has(inode) || orphans.has(inode)) continue;
+      const before = flsAllocated.get(inode);
+      const realloc = fls.reallocAt(row);
+      flsAllocated.set(inode, before === undefined || before === realloc ? realloc : null);
     }
-    const named = [...flsAllocated.keys()]
-      .filter((inode) => inode >= FIRST_ORDINARY_INODE && inode <= superblock.inodesCount && !ilsOrphans.has(inode) && !ilsDeleted.has(inode) && !orphans.has(inode) && !deleted.has(inode))
-      .sort((a, b) => a - b);
+    const named = [...flsAllocated.keys()].sort((a, b) => a - b);
     const unseen = named.filter((inode) => !stats.has(inode));
     if (unseen.length > 0) {
       try {
@@ -583,8 +612,8 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       const allocated = flsAllocated.get(inode) ?? allocation.get(inode) ?? null;
       const links = stats.get(inode)?.links ?? null;
       if (allocated === true && links !== null && links > 0) continue;
-      if (allocated === true && links === 0) orphans.set(inode, record(inode, 'orphan', 'fls'));
-      else if (allocated === false) deleted.set(inode, record(inode, 'deleted', 'fls'));
+      if (allocated === true && links === 0) orphans.set(record(inode, 'orphan', 'fls'));
+      else if (allocated === false) deleted.set(record(inode, 'deleted', 'fls'));
       else {
         undecided++;
         warn(`inode ${inode}, which a deleted name fls found points at, was once used but ils did not list it (${unlistedWhy([inode])}) and ` +
@@ -598,42 +627,52 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     // An inode freed, used again and freed again keeps several deleted names: which was its last is
     // not known. The first fls printed is kept, not claimed exact.
     const several = new Set<number>();
-    /** The name each inode keeps, as fls printed it. */
-    const kept = new Map<number, FlsEntry>();
-    for (const entry of flsResult.records) {
+    /** The rows of the names inodes keep, as fls printed them, in its order. */
+    const kept: number[] = [];
+    for (let row = 0; row < fls.length; row++) {
+      if (!fls.deletedAt(row) || fls.virtualAt(row) || dropped.has(row)) continue;
       // An orphan keeps a name only when a deleted name is how it was found (a "(realloc)" name of an
       // allocated inode may be an earlier file's): the name that led to it is said.
-      const orphan = orphans.get(entry.inode);
-      const target = deleted.get(entry.inode) ?? (orphan !== undefined && (orphan.foundBy as readonly string[]).includes('fls') ? orphan : undefined);
-      if (target === undefined || !entry.deleted || entry.virtual) continue;
-      const name = Buffer.from(entry.name, 'latin1');
-      if (target.lastName === null) {
-        kept.set(entry.inode, entry);
-        target.lastName = name;
-        target.lastNameExact = entry.nameExact;
+      const inode = fls.inodeAt(row);
+      let target = deleted;
+      let at = deleted.rowOf(inode);
+      if (at < 0) {
+        target = orphans;
+        at = orphans.rowOf(inode);
+        if (at < 0 || !orphans.foundByAt(at).includes('fls')) continue;
+      }
+      // Names as fls printed them, one char a byte: equal strings are equal bytes.
+      const name = fls.nameAt(row);
+      const before = target.nameAt(at);
+      if (before === null) {
+        kept.push(row);
         // The directory entry's type (fls' `r/r`: before the slash), which TSK's bodyfile mode starts with.
-        target.lastNameType = entry.type.slice(0, entry.type.indexOf('/'));
-      } else if (!target.lastName.equals(name)) {
-        target.lastNameExact = false;
-        several.add(entry.inode);
+        const type = fls.typeAt(row);
+        target.setName(at, name, fls.nameExactAt(row), type.slice(0, type.indexOf('/')));
+      } else if (before !== name) {
+        target.setNameInexact(at);
+        several.add(inode);
       }
     }
     if (several.size > 0) {
       warn(`fls found several deleted names for ${several.size} inodes (first: ${[...several].slice(0, 10).join(', ')}): reused inodes; the first name is kept, with last_name_exact false`);
     }
     // A name the directory lost before the inode was freed is not the one removed when it was: kept, not claimed exact.
-    const stale: string[] = [];
-    for (const [inode, entry] of kept) {
-      const target = deleted.get(inode);
-      if (target === undefined || several.has(inode)) continue;
-      const before = lostBeforeFreed(flsResult.holders.get(entry) ?? null, target.dtime);
+    /** How many, and the first ten said (one a name: hundreds of thousands on a big disk). */
+    let stale = 0;
+    const staleFirst: string[] = [];
+    for (const row of kept) {
+      const inode = fls.inodeAt(row);
+      const at = deleted.rowOf(inode);
+      if (at < 0 || several.has(inode)) continue;
+      const before = lostBeforeFreed(flsResult.holdersOf(row), deleted.dtimeAt(at));
       if (before === null) continue;
-      target.lastNameExact = false;
-      stale.push(`${inode} ${displayBytes(target.lastName ?? Buffer.alloc(0))}: ${before}`);
+      deleted.setNameInexact(at);
+      if (++stale <= 10) staleFirst.push(`${inode} ${displayBytes(Buffer.from(deleted.nameAt(at) ?? '', 'latin1'))}: ${before}`);
     }
-    if (stale.length > 0) {
-      warn(`the only deleted name fls found for ${stale.length} inodes lies in a directory last changed a second or more before the inode was freed ` +
-        `(first: ${stale.slice(0, 10).join('; ')}): not the name removed when it was freed, but a stale copy (an earlier file's on this inode, ` +
+    if (stale > 0) {
+      warn(`the only deleted name fls found for ${stale} inodes lies in a directory last changed a second or more before the inode was freed ` +
+        `(first: ${staleFirst.join('; ')}): not the name removed when it was freed, but a stale copy (an earlier file's on this inode, ` +
         'or an older name of this file: renamed, or a link removed before its last), unless the file was held open after its last name went ' +
         '(freed at its last close, or at the next mount), the name was removed by another writer than the kernel (debugfs) or the clock was set back; ' +
         'kept, with last_name_exact false');
@@ -642,7 +681,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   }
   if (undecided > 0) scanned.partial = true;
   if (allocationLookups > ALLOCATION_LOOKUPS_MAX) warn(`istat was asked whether ${ALLOCATION_LOOKUPS_MAX} inodes that ils did not list are allocated; ${allocationLookups - ALLOCATION_LOOKUPS_MAX} more were not asked`);
-  scanned.inodes = [...orphans.values(), ...deleted.values()].sort((a, b) => a.inode - b.inode);
+  scanned.inodes = new ScannedInodes(orphans, deleted);
 
   /** Each inode's raw bytes (debugfs inode_dump, one batch); an inode absent could not be read (said). */
   const rawInodes = async (inodes: readonly number[]): Promise<Map<number, Buffer>> => {
@@ -695,14 +734,38 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
 
   // 6. Where debugfs printed no extra time words the kernel reads (i_extra_isize below 24, or 0,
   // which the kernel takes for 32), the raw inode says what they are; where it printed no file type,
-  // the raw inode says what i_mode holds: one batch, for those only.
-  const rawWanted = scanned.inodes.filter((found) => {
-    const stat = stats.get(found.inode);
-    return stat !== undefined && !byIstat.has(found.inode) && needsRawTimes(stat, superblock.inodeSize);
-  });
-  const badType = scanned.inodes.filter((found) => stats.get(found.inode)?.type === 'bad type' && !byIstat.has(found.inode));
+  // the raw inode says what i_mode holds: one batch, for those only. One pass over the records (millions
+  // on a big disk) finds them, the sizes past 2^53 and the i_extra_isize the kernel refuses.
+  /** The records this step changes, one object each, written back once (one may be in several lists). */
+  const picked = new Map<number, { table: RecordTable; record: NewImageInode }>();
+  const pick = (table: RecordTable, row: number): NewImageInode => {
+    const inode = table.inodeAt(row);
+    const found = picked.get(inode) ?? { table, record: table.at(row) };
+    picked.set(inode, found);
+    return found.record;
+  };
+  const rawWanted: NewImageInode[] = [];
+  const badType: NewImageInode[] = [];
   // A freed inline inode of size 0: whether its inline area still holds bytes is in the raw inode.
-  const emptiedInline = scanned.inodes.filter((found) => found.note?.startsWith(emptiedInlineWhy(found.inode, null)) === true);
+  const emptiedInline: NewImageInode[] = [];
+  let oversized = 0;
+  const oversizedFirst: string[] = [];
+  const refusedExtra: string[] = [];
+  for (const { table, row } of scanned.inodes.rows()) {
+    const inode = table.inodeAt(row);
+    const stat = stats.rowOf(inode);
+    const extraIsize = stat < 0 ? null : stats.extraIsizeAt(stat);
+    const wantsRaw = stat >= 0 && !byIstat.has(inode) && needsRawTimes({ extraIsize }, superblock.inodeSize);
+    if (wantsRaw) rawWanted.push(pick(table, row));
+    if (stat >= 0 && stats.typeAt(stat) === 'bad type' && !byIstat.has(inode)) badType.push(pick(table, row));
+    if (table.noteAt(row)?.startsWith(emptiedInlineWhy(inode, null)) === true) emptiedInline.push(pick(table, row));
+    const size = table.sizeAt(row);
+    if (typeof size === 'bigint' && ++oversized <= 10) oversizedFirst.push(`${inode}: ${size} bytes`);
+    // From 24 on debugfs' own reading was kept: one the kernel refuses is said all the same.
+    if (extraIsize !== null && !wantsRaw && refusedExtraIsize(extraIsize, superblock.inodeSize)) {
+      refusedExtra.push(`inode ${inode} has i_extra_isize ${extraIsize}, which the kernel refuses (past the inode's ${superblock.inodeSize} bytes or not a multiple of 4): the file system would not show it; its times are read as debugfs read them`);
+    }
+  }
   if (rawWanted.length > 0 || badType.length > 0 || emptiedInline.length > 0) {
     const dumps = await rawInodes([...new Set([...rawWanted, ...badType, ...emptiedInline].map((found) => found.inode))].sort((a, b) => a - b));
     rawTimes(rawWanted, dumps);
@@ -713,19 +776,13 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       if (raw !== undefined && inlineSize !== null && found.note !== null) found.note = found.note.replace(emptiedInlineWhy(found.inode, null), emptiedInlineWhy(found.inode, inlineAreaHoldsBytes(raw, inlineSize)));
     }
   }
+  for (const { table, record: changed } of picked.values()) table.set(changed);
   // A size past 2^53 is no ext4 file's (16 TiB with 4 KiB blocks): an i_size_high set by hand, say. Kept exact, said.
-  const oversized = scanned.inodes.filter((found) => typeof found.size === 'bigint');
-  if (oversized.length > 0) {
-    warn(`${oversized.length} inode${oversized.length === 1 ? '' : 's'} (${oversized.slice(0, 10).map((found) => `${found.inode}: ${found.size} bytes`).join(', ')}) ` +
-      `${oversized.length === 1 ? 'has a size' : 'have sizes'} past 2^53, larger than any ext4 file (a corrupt or crafted i_size): kept exact; image extract does not copy by such a size`);
+  if (oversized > 0) {
+    warn(`${oversized} inode${oversized === 1 ? '' : 's'} (${oversizedFirst.join(', ')}) ` +
+      `${oversized === 1 ? 'has a size' : 'have sizes'} past 2^53, larger than any ext4 file (a corrupt or crafted i_size): kept exact; image extract does not copy by such a size`);
   }
-  // From 24 on debugfs' own reading was kept: one the kernel refuses is said all the same.
-  for (const found of scanned.inodes) {
-    const extraIsize = stats.get(found.inode)?.extraIsize ?? null;
-    if (extraIsize !== null && !rawWanted.includes(found) && refusedExtraIsize(extraIsize, superblock.inodeSize)) {
-      warn(`inode ${found.inode} has i_extra_isize ${extraIsize}, which the kernel refuses (past the inode's ${superblock.inodeSize} bytes or not a multiple of 4): the file system would not show it; its times are read as debugfs read them`);
-    }
-  }
+  refusedExtra.forEach(warn);
   if (timesUnknown.size > 0) {
     scanned.partial = true;
     warn(`${timesUnknown.size} inodes (first: ${[...timesUnknown].slice(0, 10).join(', ')}) have no times from debugfs: ` +
@@ -869,14 +926,14 @@ function fromIstat(inode: number, info: IstatInfo): DebugfsInode {
   };
 }
 
-function collect(result: ParseResult<IlsInode> | null, what: string, warn: (message: string) => void, unreadable: Map<number, string>, take: (record: IlsInode) => void): void {
+/** What an ils list could not read: said, and the inodes its lines name kept as `unreadable`. */
+function collect(result: ParseResult<IlsInode> | null, what: string, warn: (message: string) => void, unreadable: Map<number, string>): void {
   if (result === null) return;
   for (const warning of result.warnings) {
     warn(`${what} line ${warning.line}: ${warning.message}${warning.text === undefined ? '' : `: ${JSON.stringify(warning.text)}`}: an inode it names may be missing from the scan`);
     const inode = /^(\d+)\|/.exec(warning.text ?? '')?.[1];
     if (inode !== undefined && Number.isSafeInteger(Number(inode))) unreadable.set(Number(inode), `${what} line ${warning.line}`);
   }
-  result.records.forEach(take);
 }
 
 /**
@@ -885,7 +942,7 @@ function collect(result: ParseResult<IlsInode> | null, what: string, warn: (mess
  * ils' are read by `fromIls`, which gives null where TSK's value may not be the kernel's.
  */
 function describe(
-  inode: number, state: 'orphan' | 'deleted', by: string, stat: DebugfsInode | undefined, timed: DebugfsInode | null, ils: IlsInode | undefined,
+  inode: number, state: 'orphan' | 'deleted', by: string, stat: InodeStat | undefined, timed: InodeStat | null, ils: IlsInode | undefined,
   fromIls: (printed: number) => number | null, mapping: BlockMapping,
 ): NewImageInode {
   const ilsTimeOf = (printed: number | undefined): number | null => (printed === undefined ? null : fromIls(printed));
@@ -926,7 +983,7 @@ function describe(
  * says more), that one in use without a block is all holes, that an encrypted one is ciphertext.
  * A note of a record not recoverable starts with why (image extract says it as its reason).
  */
-function inodeNote(recoverable: boolean, size: U64 | null, timed: DebugfsInode | null, mapping: BlockMapping): string | null {
+function inodeNote(recoverable: boolean, size: U64 | null, timed: InodeStat | null, mapping: BlockMapping): string | null {
   if (timed === null) return null;
   const encrypted = isEncrypted(timed) ? encryptedNote(recoverable) : null;
   // Whole with no block (debugfs, which tells inline data apart, says so): its size is holes, said.
@@ -956,8 +1013,7 @@ function finish(scanned: ScannedFs, superblock: ExtSuperblock, facts: FsstatInfo
   // and a newline there makes a line of its own that fsstat's "Volume Name:" is no different from.
   // fsstat walks the chain too: say so when it names an orphan we did not list (its list is taken from
   // its METADATA INFORMATION section only, printed after every text the file system holds).
-  const listed = new Set(scanned.inodes.map((inode) => inode.inode));
-  const missed = (facts?.orphanInodes ?? []).filter((inode) => !listed.has(inode));
+  const missed = (facts?.orphanInodes ?? []).filter((inode) => !scanned.inodes.has(inode));
   if (missed.length > 0) scanned.warnings.push(`fsstat lists orphan inodes ${missed.slice(0, 10).join(', ')} that the scan did not keep`);
   scanned.error = scanned.failure ?? (scanned.warnings.length > 0 ? scanned.warnings.join('; ') : null);
   return scanned;
