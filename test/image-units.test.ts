@@ -1,5 +1,5 @@
 // Issue 6, the pure parts: the debugfs stat batch reader (real debugfs 1.47.0 output) and the
-// orphan chain walk with its loop guard.
+// orphan chain walk with its loop guard; the columns a scan keeps its inodes in, and how its records are read back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelTimes, needsRawTimes, parseDebugfsStats, parseInodeDumps } from '../parsers/debugfsStats.js';
@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openCase } from '../src/store/db.js';
-import { cloneDevices, correlate, modeString, onAnotherDisk, type LiveCandidate } from '../src/store/images.js';
+import { cloneDevices, correlate, eachImageInode, modeString, onAnotherDisk, type LiveCandidate, type NewImageInode } from '../src/store/images.js';
+import { FlsNames, IlsTable, RecordTable, ScannedInodes, StatTable, type InodeStat } from '../src/image/inodeTables.js';
+import type { IlsInode } from '../parsers/ils.js';
 
 // `debugfs -c -f CMDS k.img` with CMDS = stat <12>, <13>, <14>, <99999>, <2> on a 16 MiB mkfs.ext2
 // image where 12 was written and freed with kill_file (which leaves the link count), 13 is a fast
@@ -361,4 +363,101 @@ test('a cloned file system: items of one boot on two devices with one UUID, in o
   assert.deepEqual([item(1, '7:2', 'boot-a'), item(1, '253:0', 'boot-a'), item(1, '7:1', 'boot-a'), item(1, '0:42', 'boot-a'), item(1, '7:2', 'boot-b'), item(1, '7:2', null)]
     .map((match) => onAnotherDisk(match, sharing, 'boot-a')), [true, false, false, false, false, false]);
   assert.equal(onAnotherDisk(item(1, '7:2', 'boot-a'), sharing, null), false, 'this boot unknown');
+});
+
+test('inode tables: every value back exactly (null, -0, past 2^32, negative, a bigint past 2^53), rows found whether added in order or not', () => {
+  const record = (inode: number, change: Partial<NewImageInode> = {}): NewImageInode => ({
+    inode, state: 'deleted', foundBy: ['ils'], size: 10, mode: 0o100644, uid: 0, gid: 0, nlink: 0, atime: 1, mtime: 2, ctime: 3, crtime: null, dtime: 4,
+    recoverable: false, blocks: 0, lastName: null, lastNameExact: null, lastNameType: null, note: null, ...change,
+  });
+  const table = new RecordTable();
+  const odd = record(20, {
+    size: 2n ** 60n, mode: null, uid: 4_294_967_295, gid: 4_294_967_294, atime: -86_400, mtime: 7_258_118_400, ctime: -0, crtime: 0, dtime: null, blocks: null,
+    recoverable: true, lastName: Buffer.from([0x61, 0xff, 0x0a]), lastNameExact: false, lastNameType: 'r', note: 'a note', foundBy: ['orphan_chain', 'fls'],
+  });
+  table.set(record(10));
+  table.set(odd);
+  table.set(record(30, { size: 2 ** 53 - 1 }));
+  // Out of order (the chain's and fls' inodes come after ils' list), and one set again over its row.
+  table.set(record(15, { lastName: Buffer.from('x'), lastNameExact: true, lastNameType: '-' }));
+  table.set(record(10, { uid: 7 }));
+  assert.equal(table.size, 4);
+  assert.deepEqual(table.get(20), odd);
+  assert.ok(Object.is(table.get(20)?.ctime, -0));
+  assert.equal(table.get(30)?.size, 2 ** 53 - 1);
+  assert.equal(table.get(10)?.uid, 7);
+  assert.equal(table.get(11), undefined);
+  assert.deepEqual([10, 15, 20, 30, 31].map((inode) => table.rowOf(inode)), [0, 3, 1, 2, -1]);
+  // A copy: changing it changes nothing until it is set again.
+  (table.get(20)?.foundBy as string[]).push('ils');
+  assert.deepEqual(table.get(20)?.foundBy, ['orphan_chain', 'fls']);
+  table.setName(0, 'dir/\xe9', true, 'r');
+  table.setNameInexact(3);
+  assert.deepEqual([table.get(10)?.lastName, table.get(10)?.lastNameExact, table.get(15)?.lastNameExact], [Buffer.from([0x64, 0x69, 0x72, 0x2f, 0xe9]), true, false]);
+  const orphans = new RecordTable();
+  orphans.set(record(12, { state: 'orphan' }));
+  orphans.set(record(40, { state: 'orphan' }));
+  const scanned = new ScannedInodes(orphans, table);
+  assert.deepEqual([...scanned].map((found) => [found.inode, found.state]), [[10, 'deleted'], [12, 'orphan'], [15, 'deleted'], [20, 'deleted'], [30, 'deleted'], [40, 'orphan']]);
+  assert.deepEqual([scanned.count('deleted'), scanned.count('orphan'), scanned.inodesIn('orphan'), scanned.has(40), scanned.has(41)],
+    [{ all: 4, recoverable: 1 }, { all: 2, recoverable: 0 }, [12, 40], true, false]);
+});
+
+test('inode tables: debugfs descriptions dropped back to a size (a batch that failed part-way); ils rows, the last of an inode printed twice, fields let go but where wanted', () => {
+  const stat = (inode: number, change: Partial<InodeStat> = {}): InodeStat => ({
+    inode, type: 'regular', mode: 0o100644, uid: 0, gid: 0, size: 5, links: 0, atime: 1, mtime: 2, ctime: 3, crtime: 4, dtimeRaw: 5, extraIsize: 32,
+    dataBlocks: 1, inlineData: false, inlineSize: null, flags: 0x80000, ...change,
+  });
+  const stats = new StatTable();
+  stats.set(stat(12));
+  stats.set(stat(14, { size: null, type: 'bad type' }));
+  stats.set(stat(13));
+  assert.deepEqual(stats.get(14), stat(14, { size: null, type: 'bad type' }));
+  assert.deepEqual([stats.whole(12), stats.whole(14), stats.whole(99), stats.typeAt(stats.rowOf(14)), stats.extraIsizeAt(stats.rowOf(13))], [true, false, false, 'bad type', 32]);
+  stats.truncate(1);
+  assert.deepEqual([stats.has(12), stats.has(13), stats.has(14), stats.size], [true, false, false, 1]);
+  stats.set(stat(13, { uid: 1 }));
+  assert.deepEqual([stats.get(13)?.uid, stats.has(14)], [1, false]);
+
+  const row = (inode: number, uid: number): IlsInode => ({ inode, allocated: false, uid, gid: 0, mtime: 1, atime: 2, ctime: 3, crtime: 4_294_967_295, perms: 0o644, nlink: 0, size: 2n ** 63n });
+  const ils = new IlsTable();
+  for (const [inode, uid] of [[11, 1], [12, 2], [11, 3], [13, 4]] as const) ils.add(row(inode, uid));
+  assert.deepEqual([...ils.keys()], [11, 12, 13]);
+  assert.deepEqual(ils.get(11), row(11, 3));
+  ils.keepRowsOf((inode) => inode !== 12);
+  assert.deepEqual([ils.get(11), ils.get(12), ils.has(12), ils.get(13)?.uid], [row(11, 3), undefined, true, 4]);
+
+  const names = new FlsNames();
+  names.add({ type: 'r/r', deleted: true, inode: 12, realloc: false, name: 'a/b^c', nameExact: false, virtual: false });
+  names.add({ type: 'V/V', deleted: false, inode: 4_294_967_296, realloc: false, name: '$OrphanFiles', nameExact: true, virtual: true });
+  assert.deepEqual([names.entry(0), names.entry(1).inode, names.length], [{ type: 'r/r', deleted: true, inode: 12, realloc: false, name: 'a/b^c', nameExact: false, virtual: false }, 4_294_967_296, 2]);
+});
+
+test('the records of a scan are read in index order, never sorted in memory: file system by file system (offsets ascending), inodes ascending', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unlinked-records-'));
+  const kase = openCase(dir, { create: true });
+  t.after(() => {
+    kase.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const db = kase.db;
+  db.exec(`INSERT INTO images (id, path, size, sha256, scanned_at) VALUES (1, '/evidence/disk.dd', 1048576, NULL, '2026-11-24T11:00:00Z')`);
+  db.exec(`INSERT INTO image_filesystems (id, image_id, offset_sectors, fs_type, partial, error) VALUES (1, 1, 2048, 'ext4', 1, '${'w'.repeat(2000)}'), (2, 1, 63, 'ext2', 0, NULL)`);
+  db.exec(`INSERT INTO image_inodes (id, filesystem_id, inode, state, found_by) VALUES (1, 1, 30, 'deleted', 'ils'), (2, 1, 12, 'orphan', 'ils'), (3, 2, 20, 'deleted', 'ils'), (4, 2, 11, 'deleted', 'ils')`);
+  // What each statement reading the records' columns does: none may sort the rows (SQLite would hold them all, each with its file system's error).
+  const prepared: string[] = [];
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((source: string) => {
+    prepared.push(source);
+    return prepare(source);
+  }) as typeof db.prepare;
+  const read = [...eachImageInode(db, 1)].map((record) => [record.offset_sectors, record.inode, record.scan_note?.length ?? null]);
+  db.prepare = prepare;
+  assert.deepEqual(read, [[63, 11, null], [63, 20, null], [2048, 12, 1161], [2048, 30, 1161]]);
+  const reading = prepared.filter((source) => source.includes('n.last_name'));
+  assert.ok(reading.length > 0);
+  for (const source of reading) {
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${source}`).all(1) as Array<{ detail: string }>).map((step) => step.detail);
+    assert.ok(!plan.some((detail) => detail.includes('TEMP B-TREE')), `${source}\n${plan.join('\n')}`);
+  }
 });
