@@ -11,6 +11,7 @@ import { cliPath, fixturesDir } from './helpers/paths.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { json, runCli, startCli } from './helpers/cli.js';
 import { itemJson, listItems, type LiveItemJson } from '../src/store/items.js';
+import { processFlagReader } from '../src/store/processFlags.js';
 import { openCase } from '../src/store/db.js';
 import { jsonText } from '../src/util/u64.js';
 import { writeLsofCapture } from './bench/lsofImport.js';
@@ -179,7 +180,8 @@ test('list --json prints exactly the JSON of the stored items (compact, one line
   const kase = openCase(caseDir, { create: false, readsOnly: true });
   try {
     // The text the whole array made in one string was: the streamed output is byte for byte that.
-    assert.equal(listed.stdout, `${jsonText(listItems(kase.db, null).map(itemJson))}\n`);
+    const flagsOf = processFlagReader(kase.db);
+    assert.equal(listed.stdout, `${jsonText(listItems(kase.db, null).map((row) => itemJson(row, flagsOf(row.snapshot_id, row.pid, row.comm))))}\n`);
   } finally {
     kase.close();
   }
@@ -187,7 +189,9 @@ test('list --json prints exactly the JSON of the stored items (compact, one line
   assert.equal(listed.stdout, `${JSON.stringify(items)}\n`);
   assert.deepEqual(items.map((item) => [item.id, item.fd, item.kind]), [[1, 3, 'fd'], [2, 4, 'fd'], [3, 5, 'fd'], [4, 7, 'memfd'], [5, 8, 'tmpfile']]);
   assert.deepEqual(Object.keys(items[0] ?? {}), ['id', 'snapshot_id', 'pid', 'start_time', 'comm', 'exe', 'kind', 'fd', 'path', 'path_b64', 'dev', 'inode', 'size', 'nlink',
-    'mount_point', 'fs_type', 'fs_uuid', 'source', 'map_range', 'lsof_note', 'thread_of', 'lease', 'lease_pid']);
+    'mount_point', 'fs_type', 'fs_uuid', 'source', 'map_range', 'lsof_note', 'thread_of', 'lease', 'lease_pid', 'process_flags']);
+  // An lsof import has no process rows: nothing to decide a flag from.
+  assert.deepEqual(items.map((item) => item.process_flags), [[], [], [], [], []]);
   // None: the empty array, as before.
   const none = makeTempDir('lsof-import-list-none');
   t.after(() => fs.rmSync(none, { recursive: true, force: true }));
@@ -215,7 +219,7 @@ test('list --json of 300,000 items is written as it is read: every item, the sam
   assert.deepEqual(items.at(-1), {
     id: 300_000, snapshot_id: 1, pid: 34_333, start_time: null, comm: 'worker-34333', exe: null, kind: 'fd', fd: 5, path: '/var/log/app/34333-5.log',
     path_b64: Buffer.from('/var/log/app/34333-5.log').toString('base64'), dev: '254:1', inode: 3_433_305, size: 5000, nlink: 0, mount_point: null, fs_type: null, fs_uuid: null,
-    source: ['lsof'], map_range: null, lsof_note: 'seen by lsof only', thread_of: null, lease: null, lease_pid: null,
+    source: ['lsof'], map_range: null, lsof_note: 'seen by lsof only', thread_of: null, lease: null, lease_pid: null, process_flags: [],
   });
   process.stdout.write(`# list --json of 300,000 items: ${(text.length / 1e6).toFixed(0)} MB, peak RSS ${listed.peakMb.toFixed(0)} MB\n`);
   assert.ok(listed.peakMb < 250, `peak RSS ${listed.peakMb.toFixed(0)} MB`);

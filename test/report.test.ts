@@ -26,6 +26,7 @@ import { devString } from '../parsers/procfs.js';
 import { debugfsBuilt, imageWorkDirs, patchMarker, sha256, sha256File } from './helpers/images.js';
 import { loopFsFor } from './helpers/loopfs.js';
 import crypto from 'node:crypto';
+import { tryOr } from '../src/util/tryOr.js';
 import { writeLsofCapture } from './bench/lsofImport.js';
 
 function reportCase(t: { after: (fn: () => void) => void }, change?: (db: Db) => void, prefix = 'report'): string {
@@ -472,7 +473,7 @@ test('JSON: one document with the records of CONTRACT.md', (t) => {
   assert.equal(document['items']?.length, 9);
   // The keys of list --json (in its order), then what the CSV has of each item besides.
   assert.deepEqual(Object.keys(document['items']?.[0] ?? {}), [
-    'id', 'snapshot_id', 'pid', 'start_time', 'comm', 'exe', 'kind', 'fd', 'path', 'path_b64', 'dev', 'inode', 'size', 'nlink', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'map_range', 'lsof_note', 'thread_of', 'lease', 'lease_pid',
+    'id', 'snapshot_id', 'pid', 'start_time', 'comm', 'exe', 'kind', 'fd', 'path', 'path_b64', 'dev', 'inode', 'size', 'nlink', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'map_range', 'lsof_note', 'thread_of', 'lease', 'lease_pid', 'process_flags',
     'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'crtime', 'cmdline', 'cmdline_b64',
   ]);
   assert.deepEqual(document['items']?.find((item) => item['id'] === 9)?.['source'], ['lsof']);
@@ -1039,7 +1040,7 @@ sys.stdin.read()`;
   const header = records[0] ?? [];
   const row = records.find((record) => record[0] === 'live') ?? [];
   const cell = (column: string): string | undefined => row[header.indexOf(column)];
-  assert.deepEqual(header.slice(-7), ['crtime', 'exe', 'cmdline', 'key', 'image_id', 'image_sha256', 'image_scanned_at']);
+  assert.deepEqual(header.slice(-8), ['crtime', 'exe', 'cmdline', 'key', 'image_id', 'image_sha256', 'image_scanned_at', 'process_flags']);
   assert.equal(cell('comm'), 'kworker/0:1');
   assert.equal(cell('exe'), fs.readlinkSync(`/proc/${pid}/exe`));
   const argv0 = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
@@ -1048,6 +1049,102 @@ sys.stdin.read()`;
   const { dom } = dumpDom(path.join(caseDir, 'reports', 'report.html'));
   const shown = /<tr class="[a-z]*" data-id="live-1">([\s\S]*?)<\/tr>/.exec(dom)?.[1] ?? '';
   assert.ok(shown.includes(`<td class="proc">kworker/0:1<div class="note">${domText(cell('cmdline') ?? '')}</div><div class="note">exe ${cell('exe') ?? ''}</div></td>`), shown);
+});
+
+test('a process named like a kernel thread ([kworker/0:1] as comm or argv[0]) that has an executable, a command line and a parent other than kthreadd is flagged, and one run from a memfd (fexecve) is said to be fileless, in list, CSV, JSON and HTML (escaped); brackets inside a name are no flag (root)', async (t) => {
+  const dir = makeTempDir('report-flags');
+  const caseDir = makeTempDir('report-flags-case', '/dev/shm');
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  // The interpreter itself, not a shim that runs it (pyenv's): argv[0] is set on the process that holds the file.
+  const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+  // Each holds a deleted file of its own, renames itself (prctl PR_SET_NAME) when told, prints its PID and waits.
+  const holderScript = String.raw`import ctypes, os, sys
+if sys.argv[2]:
+    ctypes.CDLL(None).prctl(15, sys.argv[2].encode(), 0, 0, 0)
+fd = os.open(os.path.join(sys.argv[1], sys.argv[3]), os.O_CREAT | os.O_RDWR, 0o600)
+os.unlink(os.path.join(sys.argv[1], sys.argv[3]))
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+  const holder = async (argv0: string, comm: string, name: string): Promise<number> => {
+    const child = spawn(python, ['-c', holderScript, dir, comm, name], { argv0, stdio: ['pipe', 'pipe', 'inherit'] });
+    t.after(() => killed(child).stop());
+    return Number(await firstLine(child));
+  };
+  const both = await holder('[kworker/0:1]', '[kworker/0:1]', 'both');
+  const argvOnly = await holder('[kthreadd]', '', 'argv');
+  // 15 bytes at most: markup in a name must stay text in the page.
+  const markup = await holder('python3', '[<script>x]', 'markup');
+  // Decoys: brackets inside a name, not around it.
+  const decoy = await holder('x[1]', 'my[worker]', 'decoy');
+  // Fileless: /bin/sleep's bytes written into a memfd and run from it; one of them named like a kernel thread too.
+  const fileless = (argv0: string): number => {
+    const child = spawn(python, ['-c', `import os; fd = os.memfd_create('payload'); os.write(fd, open('/bin/sleep', 'rb').read()); os.execve(fd, [${JSON.stringify(argv0)}, '600'], {})`], { stdio: 'ignore' });
+    t.after(() => killed(child).stop());
+    return child.pid ?? assert.fail('spawned');
+  };
+  const payload = fileless('payload');
+  const hidden = fileless('[kworker/u8:3]');
+  for (const pid of [payload, hidden]) {
+    for (let waited = 0; !tryOr(() => fs.readlinkSync(`/proc/${pid}/exe`), '').startsWith('/memfd:payload'); waited += 20) {
+      assert.ok(waited < 5000, 'the payload never ran from its memfd');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  const pids = [both, argvOnly, markup, decoy, payload, hidden];
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '-q', ...pids.flatMap((pid) => ['--pid', String(pid)])]).code, 0);
+
+  const parent = process.pid;
+  const lead = 'named like a kernel thread: ';
+  const fact = ' (a kernel thread has no executable, an empty command line and kthreadd, PID 2, as its parent)';
+  const kernelThread = (named: string): { flag: string; why: string } => ({ flag: 'kernel-thread-name', why: `${lead}${named} in brackets, yet it has an executable, a command line and parent PID ${parent}${fact}` });
+  const memfd = { flag: 'memfd-exe', why: 'runs from a memfd (fileless): its executable is a memfd, a file in memory only, on no file system (fexecve or execveat of a memfd)' };
+  const expected = new Map<number, Array<{ flag: string; why: string }>>([
+    [both, [kernelThread('comm and argv[0]')]], [argvOnly, [kernelThread('argv[0]')]], [markup, [kernelThread('comm')]], [decoy, []],
+    [payload, [memfd]], [hidden, [kernelThread('argv[0]'), memfd]],
+  ]);
+  const sorted = [...pids].sort((a, b) => a - b);
+
+  // list --json, and the JSON report's items: each item of a process carries its flags.
+  const listed = JSON.parse(runCli(caseDir, ['list', '--json']).stdout) as Array<{ pid: number; kind: string; process_flags: unknown }>;
+  assert.deepEqual(listed.map((item) => [item.pid, item.kind, item.process_flags]), sorted.map((pid) => [pid, pid === payload || pid === hidden ? 'exe' : 'fd', expected.get(pid)]));
+  const report = JSON.parse(runCli(caseDir, ['report', '--format', 'json', '--out', '-']).stdout) as { items: Array<{ pid: number; process_flags: unknown }> };
+  assert.deepEqual(report.items.map((item) => [item.pid, item.process_flags]), sorted.map((pid) => [pid, expected.get(pid)]));
+  // list: its lines as before, each flagged process once on stderr.
+  const plain = runCli(caseDir, ['list']);
+  assert.equal(plain.stdout.split('\n').filter((line) => line !== '').length, 6);
+  const comms = new Map(sorted.map((pid) => [pid, fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trimEnd()]));
+  assert.equal(plain.stderr, sorted.flatMap((pid) => (expected.get(pid) ?? []).map(({ flag, why }) => `warning: snapshot 1 pid ${pid} (${comms.get(pid) ?? ''}): ${flag}: ${why}\n`)).join(''));
+
+  // CSV: the last column, each flag "CODE: WHY", joined by " | ".
+  const records = pythonCsv(runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout);
+  const header = records[0] ?? [];
+  assert.equal(header.at(-1), 'process_flags');
+  assert.deepEqual(records.slice(1).map((row) => [Number(row[header.indexOf('pid')]), row[header.indexOf('process_flags')]]),
+    sorted.map((pid) => [pid, (expected.get(pid) ?? []).map(({ flag, why }) => `${flag}: ${why}`).join(' | ')]));
+
+  // HTML: a badge and the why (without the badge's words again) in the process cell; none on the decoy; the markup is text.
+  assert.equal(runCli(caseDir, ['report', '--format', 'html']).code, 0);
+  const { dom } = dumpDom(path.join(caseDir, 'reports', 'report.html'));
+  const badge = (flag: { flag: string; why: string }): string => {
+    const label = flag.flag === 'memfd-exe' ? 'runs from a memfd (fileless)' : 'named like a kernel thread';
+    return `<div class="flag"><span class="badge flag">${label}</span> ${domText(flag.why.slice(label.length + 2))}</div>`;
+  };
+  sorted.forEach((pid, index) => {
+    const row = new RegExp(`<tr class="[a-z]*" data-id="live-${index + 1}">([\\s\\S]*?)</tr>`).exec(dom)?.[1] ?? '';
+    const cell = /<td class="proc">([\s\S]*?)<\/td>/.exec(row)?.[1] ?? '';
+    assert.ok(cell.startsWith(domText(comms.get(pid) ?? '')), cell);
+    assert.equal(cell.slice(cell.indexOf('<div class="flag">') < 0 ? cell.length : cell.indexOf('<div class="flag">')), (expected.get(pid) ?? []).map(badge).join(''), `pid ${pid}`);
+  });
+  assert.ok(dom.includes('<td class="proc">[&lt;script&gt;x]<div class="note">'), 'the name renders as text');
+  const body = dom.slice(dom.indexOf('<body'), dom.indexOf('<script type="application/json"'));
+  assert.ok(!body.includes('<script>x'), 'no element from a name');
+  // The summary counts them and lists each flagged process with its badges.
+  const summary = /<section><h2>Processes holding them<\/h2>([\s\S]*?)<\/section>/.exec(dom)?.[1] ?? '';
+  assert.equal(summary, '<div class="cards"><div class="card bad"><b>4</b><span>processes: named like a kernel thread</span></div><div class="card bad"><b>2</b><span>processes: runs from a memfd (fileless)</span></div></div>' +
+    `<ul class="flagged">${sorted.filter((pid) => pid !== decoy).map((pid) => `<li>snapshot 1 pid ${pid} (${domText(comms.get(pid) ?? '')})${(expected.get(pid) ?? []).map(badge).join('')}</li>`).join('')}</ul>`);
 });
 
 test('HTML: items of one file held by several processes (a deleted library preloaded into each) say so under the path, with their PIDs; a copy holding more than the size the snapshot saw says how many bytes it holds (root)', async (t) => {
@@ -1241,7 +1338,7 @@ test('an image changed between two scans: each image inode and each copy names i
   ]);
   // CSV: the three columns last, after key (the columns before keep their places).
   const csv = readCsv(runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout);
-  assert.deepEqual(csv[0]?.slice(-5), ['cmdline', 'key', 'image_id', 'image_sha256', 'image_scanned_at']);
+  assert.deepEqual(csv[0]?.slice(-6), ['cmdline', 'key', 'image_id', 'image_sha256', 'image_scanned_at', 'process_flags']);
   const column = (name: string): number => (csv[0] ?? []).indexOf(name);
   assert.deepEqual(csv.slice(1).map((row) => ['key', 'inode', 'status', 'image_id', 'image_sha256', 'image_scanned_at'].map((name) => row[column(name)])), [
     ['image-1', '12', 'complete', '1', first, at1],
@@ -1359,10 +1456,11 @@ sys.stdin.read()`;
   // Each as the CSV has it.
   for (const key of ['mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'crtime']) assert.equal(String(item?.[key]), csv?.[key], key);
   assert.ok(report.stdout.includes('"mtime":9223372036854775807,'), 'an exact integer, unquoted');
-  // list --json: its records as before, the contract's keys and its five extra ones.
+  // list --json: its records as before, the contract's keys and its six extra ones.
   const listed = JSON.parse(runCli(caseDir, ['list', '--json']).stdout) as Array<Record<string, unknown>>;
   assert.deepEqual(Object.keys(listed[0] ?? {}), [
     'id', 'snapshot_id', 'pid', 'start_time', 'comm', 'exe', 'kind', 'fd', 'path', 'path_b64', 'dev', 'inode', 'size', 'nlink', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'map_range', 'lsof_note', 'thread_of', 'lease', 'lease_pid',
+    'process_flags',
   ]);
 });
 

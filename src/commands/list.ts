@@ -2,6 +2,7 @@ import { EXIT, UnlinkedError, type ExitCode } from '../errors.js';
 import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { eachItem, itemJson, latestSnapshotId, snapshotExists } from '../store/items.js';
+import { processFlagReader } from '../store/processFlags.js';
 import { unreadSaid, type UnreadCounts } from '../store/snapshots.js';
 import { displayBytes, displayText } from '../util/bytes.js';
 import { jsonArrayLine } from '../report/stream.js';
@@ -33,22 +34,32 @@ export async function listCommand(ctx: CommandContext, options: ListCommandOptio
     // Printed as SQLite reads the rows, a piece at a time: a million items are no single string. A
     // signal meanwhile stops it (between two pieces) and says so.
     beginStep('the list on stdout is cut short');
+    const flagsOf = processFlagReader(kase.db);
     if (ctx.json) {
       await ctx.outPieces(jsonArrayLine((function* () {
-        for (const row of eachItem(kase.db, snapshotId)) yield itemJson(row);
+        for (const row of eachItem(kase.db, snapshotId)) yield itemJson(row, flagsOf(row.snapshot_id, row.pid, row.comm));
       })()));
       return EXIT.ok;
     }
     let listed = 0;
+    // Each flagged process once, on stderr after the list: its lines keep their columns.
+    const flagged: string[] = [];
+    let lastProcess = '';
     await ctx.outPieces((function* () {
       for (const row of eachItem(kase.db, snapshotId)) {
         listed++;
+        const process = `${row.snapshot_id}/${row.pid}`;
+        if (process !== lastProcess) {
+          for (const { flag, why } of flagsOf(row.snapshot_id, row.pid, row.comm)) flagged.push(`snapshot ${row.snapshot_id} pid ${row.pid} (${row.comm ?? '?'}): ${flag}: ${why}`);
+          lastProcess = process;
+        }
         const where = row.fd === null ? row.kind : `${row.kind} ${row.fd}`;
         const line = `${row.id}\t${row.pid}\t${row.comm ?? ''}\t${where}\t${row.inode ?? ''}\t${row.size ?? ''}\t${displayBytes(row.path)}\n`;
         yield options.all === true ? `${row.snapshot_id}\t${line}` : line;
       }
     })());
     if (listed === 0) ctx.info('no deleted-but-open items');
+    for (const line of flagged) ctx.warn(line);
     return EXIT.ok;
   } finally {
     kase.close();

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { ReportInput } from './registry.js';
 import { FINDING_COLUMNS, findings, type Finding } from './rows.js';
+import type { ProcessFlag } from '../store/processFlags.js';
 
 /**
  * Columns whose text is data to be read back exactly, never shown as a formula: base64 may start
@@ -21,10 +22,17 @@ const EXACT_COLUMNS: ReadonlySet<keyof Finding> = new Set<keyof Finding>(['path_
  */
 const FORMULA_START = /^[=+\-@\t\r\uff1d\uff0b\uff0d\uff20']/;
 
-/** A text cell a spreadsheet would run as a formula gets a leading quote; numbers stay numbers. */
-export function csvCell(column: keyof Finding, value: Finding[keyof Finding]): Finding[keyof Finding] {
-  if (typeof value !== 'string' || EXACT_COLUMNS.has(column) || !FORMULA_START.test(value)) return value;
-  return `'${value}`;
+/** What a CSV cell holds: a finding's value, its list of process flags written out as text. */
+type CsvValue = Exclude<Finding[keyof Finding], ProcessFlag[]>;
+
+/**
+ * A text cell a spreadsheet would run as a formula gets a leading quote; numbers stay numbers. A
+ * process's flags are one cell, `CODE: WHY` each, joined by ` | ` (their why holds no `|`).
+ */
+export function csvCell(column: keyof Finding, value: Finding[keyof Finding]): CsvValue {
+  const cell = Array.isArray(value) ? (value.length === 0 ? null : value.map(({ flag, why }) => `${flag}: ${why}`).join(' | ')) : value;
+  if (typeof cell !== 'string' || EXACT_COLUMNS.has(column) || !FORMULA_START.test(cell)) return cell;
+  return `'${cell}`;
 }
 
 export async function writeCsv(input: ReportInput, out: Writable): Promise<void> {

@@ -9,6 +9,7 @@ import { FINDING_COLUMNS, findings } from './rows.js';
 import { writeLines } from './stream.js';
 import { caseSummary, type CaseSummary, type CopyCounts } from './summary.js';
 import { displayText, quotedArg } from '../util/bytes.js';
+import { FLAG_BADGES, type ProcessFlag } from '../store/processFlags.js';
 
 const STYLE = `
 :root{--fg:#1d2330;--muted:#5b6475;--line:#e3e6ec;--bg:#f7f8fa;--accent:#2456c9;--bad:#b42318;--badbg:#fdecea;--ok:#1a7f37;--okbg:#e8f5ec;--warnbg:#fff6e0}
@@ -50,6 +51,9 @@ tr.unrecoverable td{background:var(--badbg)}
 .badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:11px;font-weight:600;background:#e7ecf7;color:#23407a}
 .badge.exe{background:#fde2e1;color:#8a1c12}.badge.memfd{background:#efe2fd;color:#5a1f8a}.badge.tmpfile{background:#e0f4f1;color:#0d6157}
 .badge.map{background:#fff0d6;color:#7a4b00}.badge.orphan{background:#fde2e1;color:#8a1c12}.badge.deleted{background:#eceff3;color:#444}
+.badge.flag{background:var(--bad);color:#fff}
+div.flag{margin-top:3px;font-size:12px;color:var(--bad)}
+ul.flagged{margin:8px 0 0;font-size:12px;word-break:break-all}
 .status-complete{color:var(--ok);font-weight:600}.status-incomplete,.status-unrecoverable{color:var(--bad);font-weight:600}
 .muted{color:var(--muted)}
 .note{color:var(--muted);font-size:12px;font-weight:400}
@@ -71,7 +75,7 @@ const SCRIPT = `
 (function(){
 "use strict";
 var data=JSON.parse(document.getElementById("findings-data").textContent);
-var cols=data.columns,rows=data.rows,linkBase=data.linkBase;
+var cols=data.columns,rows=data.rows,linkBase=data.linkBase,badges=data.flagBadges;
 var idx={};cols.forEach(function(c,i){idx[c]=i;});
 var procs={};rows.forEach(function(r){if(r[idx.finding]!=="live")return;var k=r[idx.snapshot_id]+"/"+r[idx.pid];if(r[idx.exe]!==null||r[idx.cmdline]!==null)procs[k]=[r[idx.exe],r[idx.cmdline]];else if(procs[k]){r[idx.exe]=procs[k][0];r[idx.cmdline]=procs[k][1];}});
 var same={};rows.forEach(function(r){if(r[idx.finding]!=="live"||r[idx.dev]===null||r[idx.inode]===null)return;var k=r[idx.snapshot_id]+"/"+r[idx.dev]+"/"+r[idx.inode];(same[k]=same[k]||[]).push(r[idx.pid]);});
@@ -90,11 +94,11 @@ var kindSelect=document.getElementById("kind");Object.keys(kinds).sort().forEach
 function parseHash(){state.sort=null;state.desc=false;state.q="";state.kind="";state.page=0;var h=location.hash.replace(/^#/,"");h.split("&").forEach(function(p){var eq=p.indexOf("="),k=eq<0?p:p.slice(0,eq),v=eq<0?"":p.slice(eq+1);try{v=decodeURIComponent(v);}catch(e){}if(k==="sort"){var m=v.match(/^(.*)-(asc|desc)$/);if(m&&idx[m[1]]!==undefined){state.sort=m[1];state.desc=m[2]==="desc";}}else if(k==="q"){state.q=v;}else if(k==="kind"){state.kind=v;}});document.getElementById("q").value=state.q;kindSelect.value=state.kind;}
 function exact(x,y){var p=BigInt(x),q=BigInt(y);return p<q?-1:p>q?1:0;}
 function compare(a,b){var i=idx[state.sort],x=a[i],y=b[i];if(x===y)return 0;if(x===null)return 1;if(y===null)return -1;var r=numeric[state.sort]?exact(x,y):String(x).localeCompare(String(y));return state.desc?-r:r;}
-function visible(){var q=state.q.toLowerCase();var out=rows.filter(function(r){if(state.kind&&r[idx.kind]!==state.kind)return false;if(!q)return true;for(var i=0;i<r.length;i++){if(r[i]!==null&&String(r[i]).toLowerCase().indexOf(q)>=0)return true;}return false;});if(state.sort)out.sort(compare);return out;}
+function visible(){var q=state.q.toLowerCase();var out=rows.filter(function(r){if(state.kind&&r[idx.kind]!==state.kind)return false;if(!q)return true;for(var i=0;i<r.length;i++){if(r[i]!==null&&(typeof r[i]==="object"?JSON.stringify(r[i]):String(r[i])).toLowerCase().indexOf(q)>=0)return true;}return false;});if(state.sort)out.sort(compare);return out;}
 function cell(r,c){var v=r[idx[c]],td;
  if(c==="finding"){td=el("td","where",r[idx.finding]==="live"?"snapshot "+r[idx.snapshot_id]+(r[idx.host]?" @ "+r[idx.host]:""):(r[idx.image]+" +"+r[idx.offset_sectors]));if(r[idx.finding]==="image"){td.appendChild(el("div","note",r[idx.image_id]===null?"no scan of the image as it was copied":"scan "+r[idx.image_id]+" of "+r[idx.image_scanned_at]+", image sha256 "+(r[idx.image_sha256]===null?"not computed":r[idx.image_sha256])));}return td;}
  if(c==="kind"){td=el("td");td.appendChild(el("span","badge "+String(v).replace(/[^a-z]/g,""),v));return td;}
- if(c==="comm"){td=el("td","proc",v);if(r[idx.cmdline]){td.appendChild(el("div","note",r[idx.cmdline]));}if(r[idx.exe]){td.appendChild(el("div","note","exe "+r[idx.exe]));}return td;}
+ if(c==="comm"){td=el("td","proc",v);if(r[idx.cmdline]){td.appendChild(el("div","note",r[idx.cmdline]));}if(r[idx.exe]){td.appendChild(el("div","note","exe "+r[idx.exe]));}(r[idx.process_flags]||[]).forEach(function(f){var d=el("div","flag");var b=badges[f.flag]||f.flag;d.appendChild(el("span","badge flag",b));d.appendChild(document.createTextNode(" "+(f.why.indexOf(b+": ")===0?f.why.slice(b.length+2):f.why)));td.appendChild(d);});return td;}
  if(c==="path"){td=el("td","path",v);if(r[idx.held_by]){td.appendChild(el("div","note","held by "+r[idx.held_by]));}var one=sameFile(r);if(one){td.appendChild(el("div","note",one));}return td;}
  if(c==="status"){td=el("td","status-"+String(v).replace(/[^a-z]/g,""),v);if(r[idx.bytes]!==null&&r[idx.size]!==null&&String(r[idx.bytes])!==String(r[idx.size])){td.appendChild(el("div","note",r[idx.bytes]+" bytes copied, size "+r[idx.size]+(r[idx.finding]==="live"?" at the snapshot":" in the image")));}return td;}
  if(c==="sha256"){return el("td","hash",v);}
@@ -171,6 +175,7 @@ ${card(summary.items, 'items in all snapshots')}${kinds}
 ${card(summary.recoveredComplete, 'recovered complete', 'ok')}${card(summary.recoveredIncomplete, 'recovered incomplete', summary.recoveredIncomplete > 0 ? 'bad' : '')}
 ${card(summary.notRecovered, 'not copied')}
 </div></section>
+${flaggedHtml(summary)}
 <section><h2>lsof and /proc</h2><div class="cards">
 ${card(summary.both, 'seen by both')}${card(summary.procOnly, 'seen by /proc only', summary.procOnly > 0 ? 'bad' : '')}${card(summary.lsofOnly, 'seen by lsof only', summary.lsofOnly > 0 ? 'bad' : '')}
 </div></section>
@@ -180,6 +185,23 @@ ${card(summary.correlated, 'held open by a live process')}
 </div><div class="cards">
 ${card(summary.imageInodes.recoverable, 'recoverable inodes')}${copyCards(summary.recoverableCopies, 'recoverable: ')}
 </div>${others === 0 ? '' : `<div class="cards">${copyCards(summary.otherCopies, 'other inodes (by number, not recoverable): ')}</div>`}${imagesHtml(summary.imageList)}</section>`;
+}
+
+/** The processes flagged (processFlags.ts): a card per flag, then each process with its badges and why (the first 50). */
+function flaggedHtml(summary: CaseSummary): string {
+  const flagged = summary.flaggedProcesses;
+  const counted = (flag: keyof typeof FLAG_BADGES): number => flagged.filter((process) => process.flags.some((found) => found.flag === flag)).length;
+  const cards = (Object.keys(FLAG_BADGES) as Array<keyof typeof FLAG_BADGES>).map((flag) => card(counted(flag), `processes: ${FLAG_BADGES[flag]}`, counted(flag) > 0 ? 'bad' : '')).join('');
+  const line = (process: CaseSummary['flaggedProcesses'][number]): string => `<li>snapshot ${process.snapshot_id} pid ${process.pid} (${escapeHtml(process.comm ?? '?')})` +
+    process.flags.map(({ flag, why }) => `<div class="flag"><span class="badge flag">${escapeHtml(FLAG_BADGES[flag])}</span> ${escapeHtml(withoutBadge(flag, why))}</div>`).join('') + '</li>';
+  const list = flagged.length === 0 ? '' : `<ul class="flagged">${flagged.slice(0, 50).map(line).join('')}${flagged.length > 50 ? `<li>and ${flagged.length - 50} more (the findings' process_flags)</li>` : ''}</ul>`;
+  return `<section><h2>Processes holding them</h2><div class="cards">${cards}</div>${list}</section>`;
+}
+
+/** A flag's why after its badge: the badge's words are not said twice (the page's script does the same). */
+function withoutBadge(flag: ProcessFlag['flag'], why: string): string {
+  const lead = `${FLAG_BADGES[flag]}: `;
+  return why.startsWith(lead) ? why.slice(lead.length) : why;
 }
 
 /** A set of copies, each counted once: complete, incomplete (a prefix kept), not copied (no file: none yet, or refused). */
@@ -232,7 +254,7 @@ ${summaryHtml(summary, generatedAt)}
 </section>
 ${provenanceHtml(summary)}
 </main>
-<script type="application/json" id="findings-data">{"columns":${jsonForScript(FINDING_COLUMNS)},"linkBase":${jsonForScript(input.linkBase)},"rows":[`;
+<script type="application/json" id="findings-data">{"columns":${jsonForScript(FINDING_COLUMNS)},"linkBase":${jsonForScript(input.linkBase)},"flagBadges":${jsonForScript(FLAG_BADGES)},"rows":[`;
   await writeLines(out, (function* () {
     yield head;
     let first = true;

@@ -2,6 +2,7 @@
 import type { Writable } from 'node:stream';
 import { TOOL_VERSION } from '../version.js';
 import { ITEM_COLUMNS, exactItem, itemJson, processCommands, type StoredItemRow } from '../store/items.js';
+import { processFlagReader } from '../store/processFlags.js';
 import type { ReportInput } from './registry.js';
 import { currentOutput } from './rows.js';
 import { SHOWN_INODES, bornSecond, correlate, liveJson, sameFilesystemScans, scanNote } from '../store/images.js';
@@ -49,11 +50,12 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
         ${exactSignedText('ctime', 'ctime_text')} FROM items) t ON t.file_id = d.id
       ORDER BY d.snapshot_id, d.pid, d.kind, d.fd, d.id`);
     const commandOf = processCommands(db);
+    const flagsOf = processFlagReader(db);
     yield* array('items', (function* () {
       for (const { mode, uid, gid, atime, mtime, ctime, atime_text: atimeText, mtime_text: mtimeText, ctime_text: ctimeText, ...row } of items.iterate() as IterableIterator<StoredItemRow & ItemFile>) {
         const { cmdline } = commandOf(row.snapshot_id, row.pid);
         yield {
-          ...itemJson(exactItem(row)), mode, uid, gid,
+          ...itemJson(exactItem(row), flagsOf(row.snapshot_id, row.pid, row.comm)), mode, uid, gid,
           atime: readI64(atime, atimeText), mtime: readI64(mtime, mtimeText), ctime: readI64(ctime, ctimeText), crtime: bornSecond(row.btime_ns),
           cmdline: cmdline === null ? null : displayCmdline(cmdline), cmdline_b64: cmdline === null ? null : cmdline.toString('base64'),
         };

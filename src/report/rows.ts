@@ -5,6 +5,7 @@ import { displayBytes, displayCmdline, displayText } from '../util/bytes.js';
 import { SHOWN_INODES, bornSecond, correlate, heldByText, sameFilesystemScans, scanNote } from '../store/images.js';
 import { exactSignedText, exactText, readI64, readU64, type U64 } from '../util/u64.js';
 import { processCommands, type ProcessCommand } from '../store/items.js';
+import { processFlagReader, type ProcessFlag } from '../store/processFlags.js';
 
 
 /** A live item with no copy attempt at all (a report written before the copies, or recover never run). */
@@ -72,6 +73,11 @@ export interface Finding {
   image_id: number | null;
   image_sha256: string | null;
   image_scanned_at: string | null;
+  /**
+   * What to know of a live item's process at a glance (processFlags.ts): each flag's code and one
+   * line why; [] for none, null for an image finding. CSV: `CODE: WHY` joined by ` | `. Added last.
+   */
+  process_flags: ProcessFlag[] | null;
   /** Why a live item has no name (path ''): said in its note, and in the bodyfile's name; not a column. */
   nameMissing?: string | null;
   /** The type of an image inode's deleted name's directory entry, as fls printed it; '-' without a name; null: not stored (a scan before migration 12). The bodyfile's; not a column. */
@@ -85,7 +91,7 @@ export const FINDING_COLUMNS: ReadonlyArray<keyof Finding> = [
   'mode', 'uid', 'gid', 'atime', 'mtime', 'ctime', 'dtime', 'mount_point', 'fs_type', 'fs_uuid', 'source', 'status', 'sha256',
   'bytes', 'output', 'note', 'image', 'offset_sectors', 'state', 'recoverable', 'held_by',
   // Added later: last, so CSV readers that count columns keep working.
-  'crtime', 'exe', 'cmdline', 'key', 'image_id', 'image_sha256', 'image_scanned_at',
+  'crtime', 'exe', 'cmdline', 'key', 'image_id', 'image_sha256', 'image_scanned_at', 'process_flags',
 ];
 
 interface LiveRow {
@@ -147,6 +153,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
   // A process's executable and command line, read and shown once per process (rows come by snapshot
   // and pid): a command line can be long, and 100,000 rows each reading it kept 60 MB more in memory.
   const commandOf = processCommands(db);
+  const flagsOf = processFlagReader(db);
   let shown: { command: ProcessCommand | null; exe: string | null; cmdline: string | null } = { command: null, exe: null, cmdline: null };
   const processText = (snapshotId: number, pid: number): { exe: string | null; cmdline: string | null } => {
     const command = commandOf(snapshotId, pid);
@@ -170,7 +177,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       sha256: row.r_sha256, bytes: row.r_bytes, output: relative(caseDir, row.r_output),
       note: [nameMissing, threadNote(row), row.r_complete === null ? (row.snapshot_source === 'lsof' ? IMPORTED_NO_COPY : NO_COPY_YET) : row.r_note, row.lsof_note].filter((part): part is string => part !== null).join('; ') || null,
       image: null, offset_sectors: null, state: null, recoverable: null, held_by: null,
-      exe, cmdline, key: `live-${row.id}`, image_id: null, image_sha256: null, image_scanned_at: null, nameMissing,
+      exe, cmdline, key: `live-${row.id}`, image_id: null, image_sha256: null, image_scanned_at: null, process_flags: flagsOf(row.snapshot_id, row.pid, row.comm), nameMissing,
     };
   }
   // One row per inode of each file system, however often it was scanned (SHOWN_INODES).
@@ -206,7 +213,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       note: [row.e_note, row.n_note !== null && row.e_note?.includes(row.n_note) !== true ? row.n_note : null, nameNote?.text ?? null, olderScan,
         scanNote(row.offset_sectors, row.fs_partial, row.fs_error)].filter((part): part is string => part !== null).join('; ') || null, image: displayText(row.image),
       offset_sectors: row.offset_sectors, state: row.state, recoverable: row.recoverable === 1, held_by: heldBy, exe: null, cmdline: null, key: `image-${row.id}`,
-      image_id: row.image_id, image_sha256: row.image_sha256, image_scanned_at: row.scanned_at, nameType: row.last_name === null ? '-' : row.last_name_type, unnamed: row.last_name === null,
+      image_id: row.image_id, image_sha256: row.image_sha256, image_scanned_at: row.scanned_at, process_flags: null, nameType: row.last_name === null ? '-' : row.last_name_type, unnamed: row.last_name === null,
     };
   }
   // Inodes extracted by number (`image extract --inode N`) that no scan of the case listed, a live
@@ -225,7 +232,7 @@ export function* findings(db: Db, caseDir: string): Generator<Finding> {
       status: row.complete === 1 ? 'complete' : row.output === null ? 'not copied' : 'incomplete', sha256: row.sha256, bytes: row.bytes, output: relative(caseDir, row.output),
       note: [row.note, 'extracted by its number (image extract --inode) when no scan of the image as it was then listed it (id is the extraction\'s)'].filter((part): part is string => part !== null).join('; '),
       image: displayText(row.image), offset_sectors: row.offset_sectors, state: null, recoverable: null, held_by: null, exe: null, cmdline: null,
-      key: `extraction-${row.id}`, image_id: row.image_id, image_sha256: row.image_sha256, image_scanned_at: row.image_scanned_at,
+      key: `extraction-${row.id}`, image_id: row.image_id, image_sha256: row.image_sha256, image_scanned_at: row.image_scanned_at, process_flags: null,
     };
   }
 }

@@ -4,6 +4,7 @@ import { UNLISTED_SHOWN, shownCopy } from './rows.js';
 import { SHOWN_INODES, correlate, sameFilesystemScans } from '../store/images.js';
 import { displayText } from '../util/bytes.js';
 import { unreadSaid, type UnreadCounts } from '../store/snapshots.js';
+import { processFlagReader, type ProcessFlag } from '../store/processFlags.js';
 
 export interface CaseSummary {
   hosts: string[];
@@ -30,6 +31,8 @@ export interface CaseSummary {
    */
   otherCopies: CopyCounts;
   correlated: number;
+  /** The processes holding items whose flags are not empty (processFlags.ts), by snapshot and pid. */
+  flaggedProcesses: Array<{ snapshot_id: number; pid: number; comm: string | null; flags: ProcessFlag[] }>;
   commands: Array<{ program: string; version: string | null; argv: string; exit_code: number | null; error: string | null; started_at: string; finished_at: string | null }>;
 }
 
@@ -96,11 +99,23 @@ export function caseSummary(db: Db): CaseSummary {
     // (by device for a file system without UUID, a clone's items left out) applied once, there.
     correlated: (db.prepare(`${shown} SELECT count(*) AS n FROM image_inodes n ${SHOWN_INODES.join} WHERE ${SHOWN_INODES.where} AND n.id IN (SELECT value FROM json_each(?))`)
       .get(scans, JSON.stringify(correlate(db).map((match) => match.image_inode_id))) as { n: number }).n,
+    flaggedProcesses: flaggedProcesses(db, finished),
     // In the order they started (tools run side by side; most rows are written as their command ends).
     commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at, finished_at FROM commands ORDER BY started_at, id`).all() as CaseSummary['commands'],
     imageList: (db.prepare(`SELECT path, is_device, size, sha256, sha256_after, scanned_at FROM images ORDER BY id`).all() as Array<CaseSummary['imageList'][number] & { path: string }>)
       .map((image) => ({ ...image, path: displayText(image.path) })),
   };
+}
+
+/** Each process of the finished snapshots' items, once, with its flags: those that have any. */
+function flaggedProcesses(db: Db, finished: string): CaseSummary['flaggedProcesses'] {
+  const flagsOf = processFlagReader(db);
+  const flagged: CaseSummary['flaggedProcesses'] = [];
+  for (const row of db.prepare(`SELECT snapshot_id, pid, min(comm) AS comm FROM items WHERE ${finished} GROUP BY snapshot_id, pid ORDER BY snapshot_id, pid`).iterate() as IterableIterator<{ snapshot_id: number; pid: number; comm: string | null }>) {
+    const flags = flagsOf(row.snapshot_id, row.pid, row.comm);
+    if (flags.length > 0) flagged.push({ ...row, flags });
+  }
+  return flagged;
 }
 
 function sumCounts(a: CopyCounts, b: CopyCounts): CopyCounts {

@@ -2,6 +2,7 @@ import type { Db } from './db.js';
 import { displayBytes } from '../util/bytes.js';
 import type { ItemKind } from '../proc/types.js';
 import { exactText, readU64, type U64 } from '../util/u64.js';
+import type { ProcessFlag } from './processFlags.js';
 
 /** A live item as CONTRACT.md names its JSON keys. */
 export interface LiveItemJson {
@@ -30,6 +31,8 @@ export interface LiveItemJson {
   /** A lease on the file an open would break, as /proc/locks said it at the snapshot ("LEASE ACTIVE WRITE"), and who set it; else null. */
   lease: string | null;
   lease_pid: number | null;
+  /** What to know of its process at a glance (processFlags.ts): a kernel thread's name on a process that is none, an executable run from a memfd; [] for none. */
+  process_flags: ProcessFlag[];
 }
 
 export interface ItemRow {
@@ -76,7 +79,7 @@ export function ofMemfd(item: Pick<ItemRow, 'kind' | 'in_proc' | 'fs_type' | 'mo
     item.path.length > MEMFD_NAME.length && item.path.subarray(0, MEMFD_NAME.length).equals(MEMFD_NAME);
 }
 
-export function itemJson(row: ItemRow): LiveItemJson {
+export function itemJson(row: ItemRow, processFlags: ProcessFlag[]): LiveItemJson {
   const source: Array<'proc' | 'lsof'> = [];
   if (row.in_proc) source.push('proc');
   if (row.in_lsof) source.push('lsof');
@@ -104,6 +107,7 @@ export function itemJson(row: ItemRow): LiveItemJson {
     thread_of: row.thread_of,
     lease: row.lease,
     lease_pid: row.lease_pid,
+    process_flags: processFlags,
   };
 }
 
