@@ -509,7 +509,20 @@ test('an image of the live file system given another UUID (tune2fs -U on the cop
   assert.deepEqual([record?.inode, record?.live], [holder.files[0]?.inode, []]);
   assert.match(scan.stderr, new RegExp(`warning: sector 0: no live item of this file system's UUID ${record?.fs_uuid} matches its orphans, but 1 live item \\(pid ${holder.pid}\\) on a file system with UUID [0-9a-f-]+, ` +
     `mounted where this one was last mounted \\(${device.mountPoint}\\), hold inode numbers of its orphans: the same file system under another UUID`));
+  // Kept with the scan's warnings of the file system: the reports show it, not stderr alone.
+  const hint = /warning: sector 0: (no live item of this file system's UUID .*)\n/.exec(scan.stderr)?.[1] ?? assert.fail(scan.stderr);
+  assertScanWarningReported(caseDir, hint);
 });
+
+/** A warning image scan said of the file system at sector 0 of its (only) image is in the JSON report's images[].filesystems[].error and under the image in the HTML report. */
+function assertScanWarningReported(caseDir: string, warning: string): void {
+  const report = json<{ images: Array<{ filesystems: Array<{ offset_sectors: number; error: string | null }> }> }>(runCli(caseDir, ['report', '--format', 'json', '--out', '-']));
+  const error = report.images[0]?.filesystems[0]?.error ?? '';
+  assert.ok(error === warning || error.endsWith(`; ${warning}`), error);
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']).stdout;
+  const escaped = (text: string): string => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+  assert.ok(html.includes(`<ul class="warnings"><li>sector 0: ${escaped(error)}</li></ul></li></ul>`), html.slice(html.indexOf('<ul class="images">'), html.indexOf('<ul class="images">') + 3000));
+}
 
 /** python3 in the merged directory of an overlay: a file made there and one of the lower layer opened to append (copied up), both written and deleted; it prints its PID. */
 const CONTAINER_FILES = String.raw`import os, sys
@@ -567,6 +580,8 @@ test('an image of the file system under a container\'s overlay: the orphan of a 
   assert.ok(scan.stderr.includes(`inode ${items[0]?.inode} at sector 0 was held open by pid ${pid} (python3) fd 3 in snapshot 1\n`), scan.stderr);
   assert.ok(scan.stderr.includes(`warning: sector 0: 1 live item (item 2; pid ${pid}) held through an overlay whose upper layer is this file system matches none of its orphan or deleted inodes by number: ` +
     'a file the overlay copied up from a lower layer shows the inode number of its lower file, not its own in the upper layer (or the file was made or freed after the image was taken); compare sizes and sha256 by hand\n'), scan.stderr);
+  assertScanWarningReported(caseDir, `1 live item (item 2; pid ${pid}) held through an overlay whose upper layer is this file system matches none of its orphan or deleted inodes by number: ` +
+    'a file the overlay copied up from a lower layer shows the inode number of its lower file, not its own in the upper layer (or the file was made or freed after the image was taken); compare sizes and sha256 by hand');
   // The copy from the image and the /proc copy of the file made in the container are compared: the same.
   assert.equal(runCli(caseDir, ['recover']).code, 0);
   const [extracted] = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--inode', String(items[0]?.inode), '--json']));

@@ -4,7 +4,7 @@ import type { CommandContext } from '../cli/context.js';
 import { openCase } from '../store/db.js';
 import { commandRecorder } from '../store/commands.js';
 import { currentBootId } from '../store/snapshots.js';
-import { correlate, eachImageInode, heldByText, type ImageInodeJson, type ImageInodeRecord } from '../store/images.js';
+import { addScanWarnings, correlate, eachImageInode, heldByText, type ImageInodeJson, type ImageInodeRecord } from '../store/images.js';
 import { scanImage, scanProblems, type ListGap, type ScanResult } from '../image/scan.js';
 import type { ScannedInodes } from '../image/inodeTables.js';
 import { checkOffset, openImageSource, refuseCaseOnEvidence } from '../image/source.js';
@@ -54,8 +54,13 @@ async function scanAndSay(ctx: CommandContext, db: Db, image: string, workDir: s
   }
   // Only the inodes live items match (one query); the whole list is read back for --json only.
   const matches = correlate(db, { imageId: scan.imageId });
-  for (const hint of otherUuidHints(db, scan, new Set(matches.map((match) => match.offset_sectors)))) ctx.warn(hint);
-  for (const hint of overlayMisses(db, scan, new Set(matches.flatMap((match) => match.live.map((live) => live.item_id))))) ctx.warn(hint);
+  const hints = [
+    ...otherUuidHints(db, scan, new Set(matches.map((match) => match.offset_sectors))),
+    ...overlayMisses(db, scan, new Set(matches.flatMap((match) => match.live.map((live) => live.item_id)))),
+  ];
+  // Kept with the scan's warnings of each file system, where the reports read them: stderr alone loses them.
+  addScanWarnings(db, scan.imageId, hints);
+  for (const { offsetSectors, warning } of hints) ctx.warn(`sector ${offsetSectors}: ${warning}`);
   for (const match of matches) {
     // As the reports say them (pid, comm, fd or kind, snapshot): one line per holding, none repeated.
     const holders = [...new Set(match.live.map(heldByText))];
@@ -94,6 +99,9 @@ function toJson({ image_inode_id: _id, blocks: _blocks, block_size: _blockSize, 
   return record;
 }
 
+/** What the scan says of one of its file systems once compared with the live items: stored with its warnings and said on stderr. */
+interface ScanHint { offsetSectors: number; warning: string }
+
 /**
  * Live items held through an overlay whose upper layer is on this file system (matched by its UUID,
  * or by its device in this boot, as correlate matches them) that no inode of it matched: said, as an
@@ -101,8 +109,8 @@ function toJson({ image_inode_id: _id, blocks: _blocks, block_size: _blockSize, 
  * number of its lower file, not its own in the upper layer (constant across the copy-up); or the
  * file was made or freed after the image was taken.
  */
-function overlayMisses(db: Db, scan: ScanResult, matched: ReadonlySet<number>): string[] {
-  const hints: string[] = [];
+function overlayMisses(db: Db, scan: ScanResult, matched: ReadonlySet<number>): ScanHint[] {
+  const hints: ScanHint[] = [];
   const lookup = db.prepare(
     `SELECT i.id, i.pid, i.inode FROM deleted_items i
      WHERE (i.upper_fs_uuid = ? OR (? IS NOT NULL AND i.upper_fs_uuid IS NULL AND i.upper_dev = ? AND i.snapshot_id IN (SELECT id FROM snapshots WHERE source = 'proc' AND boot_id = ?)))
@@ -115,11 +123,12 @@ function overlayMisses(db: Db, scan: ScanResult, matched: ReadonlySet<number>): 
     if (missed.length === 0) continue;
     const pids = [...new Set(missed.map((item) => item.pid))];
     const firstTen = (values: readonly number[]): string => values.slice(0, 10).join(', ') + (values.length > 10 ? ` and ${values.length - 10} more` : '');
-    hints.push(
-      `sector ${fs.offsetSectors}: ${missed.length} live item${missed.length === 1 ? '' : 's'} (item ${firstTen(missed.map((item) => item.id))}; pid ${firstTen(pids)}) held through an overlay ` +
+    hints.push({
+      offsetSectors: fs.offsetSectors,
+      warning: `${missed.length} live item${missed.length === 1 ? '' : 's'} (item ${firstTen(missed.map((item) => item.id))}; pid ${firstTen(pids)}) held through an overlay ` +
         `whose upper layer is this file system match${missed.length === 1 ? 'es' : ''} none of its orphan or deleted inodes by number: a file the overlay copied up from a lower layer shows ` +
         'the inode number of its lower file, not its own in the upper layer (or the file was made or freed after the image was taken); compare sizes and sha256 by hand',
-    );
+    });
   }
   return hints;
 }
@@ -130,8 +139,8 @@ function overlayMisses(db: Db, scan: ScanResult, matched: ReadonlySet<number>): 
  * same file system under another UUID (tune2fs -U on the copy, a clone given a new one)? Said, never
  * matched: a UUID is what ties an image to a host.
  */
-function otherUuidHints(db: Db, scan: ScanResult, matched: ReadonlySet<number>): string[] {
-  const hints: string[] = [];
+function otherUuidHints(db: Db, scan: ScanResult, matched: ReadonlySet<number>): ScanHint[] {
+  const hints: ScanHint[] = [];
   const lookup = db.prepare(
     `SELECT fs_uuid, count(*) AS n, group_concat(DISTINCT pid) AS pids FROM deleted_items
      WHERE mount_point = ? AND (fs_uuid IS NULL OR fs_uuid != ?) AND inode IN (SELECT value FROM json_each(?)) GROUP BY fs_uuid`,
@@ -140,11 +149,12 @@ function otherUuidHints(db: Db, scan: ScanResult, matched: ReadonlySet<number>):
     const orphans = fs.inodes.inodesIn('orphan');
     if (fs.failure !== null || fs.lastMountPoint === null || orphans.length === 0 || matched.has(fs.offsetSectors)) continue;
     for (const row of lookup.all(parseDisplayBytes(fs.lastMountPoint), fs.fsUuid ?? '', JSON.stringify(orphans)) as Array<{ fs_uuid: string | null; n: number; pids: string }>) {
-      hints.push(
-        `sector ${fs.offsetSectors}: no live item ${fs.fsUuid === null ? 'matches the orphans of this file system without UUID' : `of this file system's UUID ${fs.fsUuid} matches its orphans`}, but ${row.n} live item${row.n === 1 ? '' : 's'} (pid ${row.pids}) on a file system ` +
+      hints.push({
+        offsetSectors: fs.offsetSectors,
+        warning: `no live item ${fs.fsUuid === null ? 'matches the orphans of this file system without UUID' : `of this file system's UUID ${fs.fsUuid} matches its orphans`}, but ${row.n} live item${row.n === 1 ? '' : 's'} (pid ${row.pids}) on a file system ` +
           `with UUID ${row.fs_uuid ?? 'unknown'}, mounted where this one was last mounted (${fs.lastMountPoint ?? '?'}), hold inode numbers of its orphans: ` +
           'the same file system under another UUID (tune2fs -U, a copy given a new one)? Not matched: compare them by hand',
-      );
+      });
     }
   }
   return hints;

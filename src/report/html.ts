@@ -210,13 +210,14 @@ function copyCards(counts: CopyCounts, lead: string): string {
     card(counts.notCopied, `${lead}not copied`, counts.notCopied > 0 ? 'bad' : '');
 }
 
-/** Each scan: the image or device read, its size and sha256 (and the second read's, --verify), when (the first 50). */
+/** Each scan: the image or device read, its size and sha256 (and the second read's, --verify), when, and its file systems' warnings (the first 50). */
 function imagesHtml(images: CaseSummary['imageList']): string {
   if (images.length === 0) return '';
   const line = (image: CaseSummary['imageList'][number]): string => {
     const after = image.sha256_after === null ? '' : image.sha256_after === image.sha256 ? ', read again after the scan: the same' : `, read again after the scan: <span class="bad">${escapeHtml(image.sha256_after)}</span>`;
     return `<li><span class="path">${escapeHtml(image.path)}</span>${image.is_device === 1 ? ' (device)' : ''}, ${image.size ?? '?'} bytes, scanned ${escapeHtml(image.scanned_at)}, ` +
-      `sha256 <span class="hash">${escapeHtml(image.sha256 ?? 'not computed')}</span>${after}</li>`;
+      `sha256 <span class="hash">${escapeHtml(image.sha256 ?? 'not computed')}</span>${after}` +
+      `${image.warnings.length === 0 ? '' : `<ul class="warnings">${image.warnings.map((warning) => `<li>${escapeHtml(warning)}</li>`).join('')}</ul>`}</li>`;
   };
   return `<ul class="images">${images.slice(0, 50).map(line).join('')}${images.length > 50 ? `<li>and ${images.length - 50} more (the JSON report's images)</li>` : ''}</ul>`;
 }

@@ -1,7 +1,7 @@
 // The numbers at the top of the HTML report and in triage's closing summary.
 import type { Db } from '../store/db.js';
 import { UNLISTED_SHOWN, shownCopy } from './rows.js';
-import { SHOWN_INODES, correlate, sameFilesystemScans } from '../store/images.js';
+import { SHOWN_INODES, correlate, sameFilesystemScans, scanWarningsCut } from '../store/images.js';
 import { displayText } from '../util/bytes.js';
 import { unreadSaid, type UnreadCounts } from '../store/snapshots.js';
 import { processFlagReader, type ProcessFlag } from '../store/processFlags.js';
@@ -20,7 +20,11 @@ export interface CaseSummary {
   notRecovered: number;
   images: number;
   /** Every scan of an image or device: what was read, its sha256 (and --verify's), when. */
-  imageList: Array<{ path: string; is_device: number; size: number | null; sha256: string | null; sha256_after: string | null; scanned_at: string }>;
+  imageList: Array<{
+    path: string; is_device: number; size: number | null; sha256: string | null; sha256_after: string | null; scanned_at: string;
+    /** Each file system's warnings as its scan stored them (image_filesystems.error), `sector N: ...`, cut past 1000 characters. */
+    warnings: string[];
+  }>;
   imageInodes: { orphan: number; deleted: number; recoverable: number };
   /** The recoverable inodes (as the findings list them) by the status of their copy: complete, incomplete (a prefix kept), not copied (none yet, or refused: no file). */
   recoverableCopies: CopyCounts;
@@ -57,6 +61,7 @@ export function caseSummary(db: Db): CaseSummary {
     itemsByKind[row.kind] = row.n;
   }
   const latest = shownCopy('recoveries', 'item_id', 'i.id');
+  const scanWarnings = db.prepare(`SELECT offset_sectors, error FROM image_filesystems WHERE image_id = ? AND error IS NOT NULL ORDER BY offset_sectors, id`);
   // Snapshots whose lsof ran (src/proc/snapshot.ts writes "ran: N records, ..."), even when it listed
   // nothing: a process hiding its files from lsof is the case the /proc-only count is there for.
   const lsofRan = `snapshot_id IN (SELECT id FROM snapshots WHERE lsof_status LIKE 'ran%')`;
@@ -102,8 +107,12 @@ export function caseSummary(db: Db): CaseSummary {
     flaggedProcesses: flaggedProcesses(db, finished),
     // In the order they started (tools run side by side; most rows are written as their command ends).
     commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at, finished_at FROM commands ORDER BY started_at, id`).all() as CaseSummary['commands'],
-    imageList: (db.prepare(`SELECT path, is_device, size, sha256, sha256_after, scanned_at FROM images ORDER BY id`).all() as Array<CaseSummary['imageList'][number] & { path: string }>)
-      .map((image) => ({ ...image, path: displayText(image.path) })),
+    imageList: (db.prepare(`SELECT id, path, is_device, size, sha256, sha256_after, scanned_at FROM images ORDER BY id`).all() as Array<Omit<CaseSummary['imageList'][number], 'warnings'> & { id: number }>)
+      .map(({ id, ...image }) => ({
+        ...image, path: displayText(image.path),
+        warnings: (scanWarnings.all(id) as Array<{ offset_sectors: number; error: string }>)
+          .map((fs) => `sector ${fs.offset_sectors}: ${scanWarningsCut(fs.error)}`),
+      })),
   };
 }
 

@@ -143,6 +143,21 @@ export function setImageHashAfter(db: Db, imageId: number, sha256After: string):
   db.prepare(`UPDATE images SET sha256_after = ? WHERE id = ?`).run(sha256After, imageId);
 }
 
+/**
+ * What `image scan` found of a file system once its scan was stored, by comparing it with the case's
+ * live items (a copied-up overlay file that matches nothing, the same file system under another
+ * UUID): added to that file system's warnings (image_filesystems.error), where the reports read them,
+ * not said on stderr alone. Not a reason for `partial`: the file system was read whole.
+ */
+export function addScanWarnings(db: Db, imageId: number, warnings: ReadonlyArray<{ offsetSectors: number; warning: string }>): void {
+  if (warnings.length === 0) return;
+  beforeWrite(db);
+  const add = db.prepare(`UPDATE image_filesystems SET error = CASE WHEN error IS NULL THEN ? ELSE error || '; ' || ? END WHERE image_id = ? AND offset_sectors = ?`);
+  db.transaction(() => {
+    for (const { offsetSectors, warning } of warnings) add.run(warning, warning, imageId, offsetSectors);
+  }).immediate();
+}
+
 /** A reason found after the scan was stored (its second hash differs) that every file system of it was not read as one state: partial, said in its error. */
 export function markScanPartial(db: Db, imageId: number, reason: string): void {
   beforeWrite(db);
@@ -491,10 +506,14 @@ const SCAN_NOTE_MAX = 1000;
 export function scanNote(offsetSectors: number, partial: number | null, error: string | null): string | null {
   if (partial !== 1) return null;
   const lead = `the scan of the file system at sector ${offsetSectors} is partial (inodes may be missing from its list, or not fully described)`;
-  if (error === null) return lead;
-  if (error.length <= SCAN_NOTE_MAX) return `${lead}: ${error}`;
+  return error === null ? lead : `${lead}: ${scanWarningsCut(error)}`;
+}
+
+/** A file system's warnings as stored (image_filesystems.error), cut at a warning's end past SCAN_NOTE_MAX characters, saying where the rest is. */
+export function scanWarningsCut(error: string): string {
+  if (error.length <= SCAN_NOTE_MAX) return error;
   const boundary = error.lastIndexOf('; ', SCAN_NOTE_MAX);
-  return `${lead}: ${error.slice(0, boundary > 0 ? boundary : SCAN_NOTE_MAX)}; ... (all of it in image_filesystems.error)`;
+  return `${error.slice(0, boundary > 0 ? boundary : SCAN_NOTE_MAX)}; ... (all of it in image_filesystems.error)`;
 }
 
 export function imageInodesOf(db: Db, imageId: number): ImageInodeRecord[] {
