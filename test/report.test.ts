@@ -1139,6 +1139,9 @@ sys.stdin.read()`;
     assert.equal(cell.slice(cell.indexOf('<div class="flag">') < 0 ? cell.length : cell.indexOf('<div class="flag">')), (expected.get(pid) ?? []).map(badge).join(''), `pid ${pid}`);
   });
   assert.ok(dom.includes('<td class="proc">[&lt;script&gt;x]<div class="note">'), 'the name renders as text');
+  // The filter box finds them by their code.
+  assert.ok(dumpDom(path.join(caseDir, 'reports', 'report.html'), '#q=kernel-thread-name').dom.includes('data-visible="4"'));
+  assert.ok(dumpDom(path.join(caseDir, 'reports', 'report.html'), '#q=memfd-exe').dom.includes('data-visible="2"'));
   const body = dom.slice(dom.indexOf('<body'), dom.indexOf('<script type="application/json"'));
   assert.ok(!body.includes('<script>x'), 'no element from a name');
   // The summary counts them and lists each flagged process with its badges.
