@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { json, runCli, runCliAsync } from './helpers/cli.js';
+import { json, runCli, runCliAsync, startCli } from './helpers/cli.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { firstLine, lines } from './helpers/lines.js';
 import { buildFuseDaemon, isMounted, killed, mountTestFuse, stop, type TestFuse } from './helpers/fuse.js';
@@ -262,8 +262,38 @@ test('recover when the server dies in the middle of a copy: what came is kept an
   assert.deepEqual(commands.filter((row) => !row.argv.includes('/fd/4')).map((row) => [row.program, JSON.parse(row.argv) as string[], row.error]), [
     ['stat', ['--format=%d:%i', '--', `/proc/${readerPid}/root${mountPoint}`], null], // the snapshot's probe
     ['stat', ['-L', '--format=%d %i %s %.9W %h', '--', `/proc/${readerPid}/fd/3`], null],
-    ['dd', [`if=/proc/${readerPid}/fd/3`, 'bs=1M', 'iflag=skip_bytes,noatime', 'skip=0', 'status=none'], 'no output for 2000 ms: killed; still there 500 ms after SIGKILL (an uninterruptible wait): left behind'],
+    // No further than its size at the start and 64 MiB more (a point-in-time copy of a file that grows without end ends).
+    ['dd', [`if=/proc/${readerPid}/fd/3`, 'bs=1M', 'iflag=skip_bytes,count_bytes,noatime', 'skip=0', `count=${(8 << 20) + 67108864}`, 'status=none'], 'no output for 2000 ms: killed; still there 500 ms after SIGKILL (an uninterruptible wait): left behind'],
   ]);
+});
+
+test('recover of a FUSE file that grows without end while dd reads it: dd reads no further than its size at the start and 64 MiB more, kept and hashed, incomplete with why (root)', async (t) => {
+  // bigino.c: after SIGPROF "large" says it is 1 GiB larger at each stat, and its reads never end.
+  const { caseDir, mountPoint, daemon, holders } = await mountTestFuse(t, 'bigino', (at) => [at]);
+  const readerPid = await holdUnlinked(holders, [path.join(mountPoint, 'large')]);
+  assert.equal(runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(readerPid)]).code, 0);
+  daemon.kill('SIGPROF');
+  const recover = startCli(caseDir, ['recover', '--json']);
+  const guard = setTimeout(() => recover.child.kill('SIGKILL'), 300_000); // a copy that never ends fails the test instead of hanging it
+  const code = await recover.exited;
+  clearTimeout(guard);
+  assert.equal(code, 3, recover.stderr);
+  const [copy] = json<RecoveredJson[]>({ code, stdout: recover.stdout, stderr: recover.stderr });
+  assert.ok(copy !== undefined);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const sizes = db.prepare('SELECT size_at_start AS start, size_at_end AS end FROM recoveries').get() as { start: number; end: number };
+  const dd = db.prepare(`SELECT argv FROM commands WHERE program = 'dd'`).all() as Array<{ argv: string }>;
+  db.close();
+  const bytes = sizes.start + 67108864;
+  assert.ok(sizes.end > bytes, JSON.stringify(sizes));
+  assert.deepEqual([copy.bytes, copy.sha256, copy.complete, copy.note], [
+    bytes, crypto.createHash('sha256').update(largeContent(bytes)).digest('hex'), false,
+    `point-in-time copy: the file grew from ${sizes.start} to ${sizes.end} bytes (by ${sizes.end - sizes.start}) while it was copied, ` +
+      `the copy stopped at ${bytes} bytes, its size when the copy started and 67108864 more (a point-in-time copy reads no further: a file that grows without end would be read for ever); ` +
+      `the copy holds the file's first ${bytes} bytes, and its sha256 is theirs; recover it again with --follow (bounded by --follow-timeout) for more; ${NAME_ONLY}`,
+  ]);
+  assert.deepEqual(dd.map((row) => JSON.parse(row.argv) as string[]), [[`if=/proc/${readerPid}/fd/3`, 'bs=1M', 'iflag=skip_bytes,count_bytes,noatime', 'skip=0', `count=${bytes}`, 'status=none']]);
+  assert.ok(copy.output !== null && fs.readFileSync(copy.output).equals(largeContent(bytes)));
 });
 
 test('a copy read through dd that cannot fit on the case disk: refused before dd reads a byte of the FUSE file, with why, no stack trace (root)', async (t) => {

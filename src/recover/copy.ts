@@ -20,6 +20,14 @@ export const HOLE_BLOCK = 4096;
  * image extract's order, and triage's for a file in memory.
  */
 export const SLOW_HOLE_BYTES = 2 ** 30;
+/**
+ * A point-in-time copy (and each pass of a copy after its holder closed it) reads no further than
+ * the file's size when it started and this much more: a writer that appends while it is copied is
+ * still caught up with, and a file that grows without end (a memfd its holder truncates 1 GiB
+ * larger every millisecond, read as zeros) ends its copy instead of holding it, and every copy after
+ * it, for ever.
+ */
+export const GROWTH_ALLOWANCE_BYTES = 64 * 1024 * 1024;
 const ZERO = Buffer.alloc(CHUNK);
 
 /**
@@ -70,12 +78,23 @@ export interface CopyState {
   stopWanted: (() => boolean) | null;
   /** The copy ended because stopWanted said so: every byte before state.bytes is copied and hashed, none after. */
   interrupted: boolean;
+  /** Reads stop at this offset (null: at the end of the file): a point-in-time copy of a file that grows without end ends. */
+  readLimit: number | null;
+  /** Reads stop once this time (Date.now() ms) is passed (null: never): a followed copy ends by its --follow-timeout. */
+  readUntil: number | null;
+  /**
+   * Why the last pass stopped before the end of the file (which may hold more), or null (it read to
+   * the end, or was stopped otherwise): `limit` at readLimit; `outrun` (a pass with a readLimit) the
+   * file grew by as many bytes as the last GROWTH_ALLOWANCE_BYTES read, or more: it grows faster than
+   * it is read, and would be read for ever; `time` at readUntil.
+   */
+  bounded: 'limit' | 'outrun' | 'time' | null;
 }
 
 export const TAIL_BYTES = 64 * 1024;
 
 export function newCopyState(guard: SpaceGuard | null = null, stopWanted: (() => boolean) | null = null): CopyState {
-  return { hash: crypto.createHash('sha256'), bytes: 0, holeBytes: 0, tail: Buffer.alloc(0), head: Buffer.alloc(0), guard, stoppedAt: null, stopReason: null, stopWanted, interrupted: false };
+  return { hash: crypto.createHash('sha256'), bytes: 0, holeBytes: 0, tail: Buffer.alloc(0), head: Buffer.alloc(0), guard, stoppedAt: null, stopReason: null, stopWanted, interrupted: false, readLimit: null, readUntil: null, bounded: null };
 }
 
 /** Thrown by streamInto's consume once the copy was asked to stop (state.interrupted): its producer stops sending. */
@@ -83,6 +102,29 @@ export class CopyStopped extends Error {
   constructor() {
     super('the copy was stopped (interrupted)');
   }
+}
+
+/** Thrown by streamInto's consume once the copy reached state.readUntil: its producer stops sending (the copy is bounded, not interrupted). */
+export class CopyBounded extends Error {
+  constructor() {
+    super('the copy reached the time it was allowed to read until');
+  }
+}
+
+/**
+ * How many bytes the next read at `position` may take (at most `most`): 0 once the copy reached its
+ * readLimit or readUntil (and marks it bounded).
+ */
+export function readAllowance(state: CopyState, position: number, most: number): number {
+  if (state.readLimit !== null && position >= state.readLimit) {
+    state.bounded = 'limit';
+    return 0;
+  }
+  if (state.readUntil !== null && Date.now() >= state.readUntil) {
+    state.bounded = 'time';
+    return 0;
+  }
+  return state.readLimit === null ? most : Math.min(most, state.readLimit - position);
 }
 
 /** Whether the copy must end before the next bytes (and marks it interrupted). */
@@ -104,8 +146,8 @@ export interface CopyProgress {
 
 /**
  * Copy from `input` (read at explicit positions) to `output` starting at state.bytes until EOF.
- * Returns when a read returns 0, or when state.stopWanted says so (state.interrupted). Callers may
- * call again to follow a growing file.
+ * Returns when a read returns 0, when state.stopWanted says so (state.interrupted), or at
+ * state.readLimit or state.readUntil (state.bounded). Callers may call again to follow a growing file.
  */
 export async function copyRange(input: number, output: number, state: CopyState, onProgress?: CopyProgress): Promise<void> {
   // Each slot taken when first used: a copy of a small file takes two buffers (its read, and the read that finds EOF).
@@ -113,7 +155,28 @@ export async function copyRange(input: number, output: number, state: CopyState,
   const slotBuffer = (index: number): Buffer => (ring[index] ??= takeChunk());
   const writes: Array<Promise<unknown>> = Array.from({ length: RING }, () => Promise.resolve());
   let slot = 0;
-  let nextRead = handled(readInto(input, slotBuffer(0), state.bytes));
+  state.bounded = null;
+  // A point-in-time pass (a readLimit) looks at the file's size every GROWTH_ALLOWANCE_BYTES read:
+  // grown by as many as were read since (or more), it outruns the copy, which ends there.
+  let checkedAt = state.bytes;
+  let leftAtCheck = state.readLimit === null ? 0 : fs.fstatSync(input).size - checkedAt;
+  const outrun = (at: number): boolean => {
+    if (state.readLimit === null || at - checkedAt < GROWTH_ALLOWANCE_BYTES) return false;
+    const left = fs.fstatSync(input).size - at;
+    if (left >= leftAtCheck) return true;
+    [checkedAt, leftAtCheck] = [at, left];
+    return false;
+  };
+  // Not past the bound: a read that would start there is not made, and counts as the end.
+  const readAt = (buffer: Buffer, at: number): Promise<number> => {
+    if (outrun(at)) {
+      state.bounded = 'outrun';
+      return Promise.resolve(0);
+    }
+    const length = readAllowance(state, at, buffer.length);
+    return length === 0 ? Promise.resolve(0) : handled(readInto(input, buffer.subarray(0, length), at));
+  };
+  let nextRead = readAt(slotBuffer(0), state.bytes);
   let position = state.bytes;
   try {
     for (;;) {
@@ -124,7 +187,7 @@ export async function copyRange(input: number, output: number, state: CopyState,
       const nextSlot = (slot + 1) % RING;
       // The next buffer is reused only when its previous write is done.
       await writes[nextSlot];
-      nextRead = handled(readInto(input, slotBuffer(nextSlot), position + bytesRead));
+      nextRead = readAt(slotBuffer(nextSlot), position + bytesRead);
       const data = buffer.subarray(0, bytesRead);
       take(state, data);
       writes[slot] = handled(writeNonZero(output, data, position, state));
@@ -165,6 +228,11 @@ export function streamInto(output: number, state: CopyState, onProgress?: CopyPr
   return {
     async consume(chunk: Buffer): Promise<void> {
       if (stopNow(state)) throw new CopyStopped();
+      // Past its time (a followed copy at its --follow-timeout): what arrived is kept, the producer stops.
+      if (state.readUntil !== null && Date.now() >= state.readUntil) {
+        state.bounded = 'time';
+        throw new CopyBounded();
+      }
       let offset = 0;
       while (offset < chunk.length) {
         const taken = chunk.copy(run, filled, offset);

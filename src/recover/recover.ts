@@ -12,7 +12,7 @@ import { currentBootId } from '../store/snapshots.js';
 import { itemLoader, ofMemfd, type ItemRow } from '../store/items.js';
 import { checkOpenedFile, checkProcess, custodyOf, processState, holderFdPath, kernelName, sameBirth, sameFile, sourcePath, type Custody, type SeenFile } from './custody.js';
 import { procDirOf } from '../proc/tasks.js';
-import { CopyStopped, HOLE_BLOCK, copyRange, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
+import { CopyBounded, CopyStopped, GROWTH_ALLOWANCE_BYTES, HOLE_BLOCK, copyRange, readAllowance, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { startHash } from '../image/source.js';
 import { displayBytes, displayText } from '../util/bytes.js';
@@ -1229,10 +1229,15 @@ class ChildReader implements ItemReader {
     const from = state.bytes;
     const leased = this.lease?.beforeOpen() ?? null;
     if (leased !== null) throw from === 0 ? new SourceNotOpened(leased) : new Error(leased);
+    // At its bound already (state.readLimit, state.readUntil): no dd; else dd reads no further than the limit.
+    state.bounded = null;
+    const allowed = readAllowance(state, state.bytes, Number.MAX_SAFE_INTEGER);
+    if (allowed === 0) return;
+    const count = state.readLimit === null ? [] : [`count=${allowed}`];
     const sink = streamInto(output, state, onProgress);
-    const flags = ['skip_bytes', ...(this.noatime ? ['noatime'] : [])];
+    const flags = ['skip_bytes', ...(count.length === 0 ? [] : ['count_bytes']), ...(this.noatime ? ['noatime'] : [])];
     try {
-      await run('dd', [`if=${this.source}`, 'bs=1M', `iflag=${flags.join(',')}`, `skip=${state.bytes}`, 'status=none'], {
+      await run('dd', [`if=${this.source}`, 'bs=1M', `iflag=${flags.join(',')}`, `skip=${state.bytes}`, ...count, 'status=none'], {
         timeoutMs: 0, // no limit on a large file: the stall timeout is the guard
         recorder: this.recorder,
         env: C_LOCALE,
@@ -1244,6 +1249,8 @@ class ChildReader implements ItemReader {
       await sink.end().catch(() => undefined); // what arrived before the failure is kept, as far as it can be
       // Stopped by a Ctrl-C (dd was killed): the copy is what arrived before (state.interrupted).
       if (error instanceof CopyStopped) return;
+      // At its --follow-timeout (state.bounded): the copy is what arrived before, dd was killed.
+      if (error instanceof CopyBounded) return;
       // The terminal's Ctrl-C reached dd too, and stopped the copies: the same stop.
       if (error instanceof UnlinkedError && error.code === 'INTERRUPTED' && state.stopWanted?.() === true) {
         state.interrupted = true;
@@ -1261,6 +1268,7 @@ class ChildReader implements ItemReader {
       throw error;
     }
     await sink.end();
+    if (state.readLimit !== null && state.bytes >= state.readLimit) state.bounded = 'limit';
   }
 
   async heldSize(): Promise<number | null | string> {
@@ -1403,6 +1411,8 @@ async function recoverOne(
     const onProgress = (bytes: number): void => options.onProgress?.(item, bytes);
     // The file's size and change times before the first byte is read, and after the last.
     const stampAtStart = await reader.stamp();
+    // Point in time: no further than its size now and GROWTH_ALLOWANCE_BYTES more (a file that grows without end is never read to its end).
+    state.readLimit = sizeAtStart + GROWTH_ALLOWANCE_BYTES;
     try {
       await reader.copy(outputFd, state, onProgress);
     } finally {
@@ -1428,6 +1438,9 @@ async function recoverOne(
       hold();
       pass.copiedOnce();
       const deadline = await pass.followFrom;
+      // Followed: as far as the file grows, until --follow-timeout ends (a pass of a file that grows without end too).
+      state.readLimit = null;
+      state.readUntil = deadline;
       try {
         ({ note: followNote, closedUnderUs } = await follow(item, reader, outputFd, state, options, deadline, live, hold, stampAfter));
       } finally {
@@ -1483,6 +1496,14 @@ async function recoverOne(
     } else if (state.bytes < endSize && endSize === sizeAtStart) {
       // Its reads ended before the size it kept said (a special file system's file): nothing grew.
       notes.push(`its reads ended after ${state.bytes} bytes, though its size was ${endSize} bytes when the copy started and when it ended: a file whose content is not what its size says (a special file system's?); the copy holds what the reads gave`);
+      complete = false;
+    } else if (state.bytes < endSize && (state.bounded === 'limit' || state.bounded === 'outrun')) {
+      // Read up to its bound while it grew on past it: a file that grows without end (or faster than it is read) is not read for ever.
+      const why = state.bounded === 'outrun'
+        ? `faster than it was read (by at least as many bytes as the last ${GROWTH_ALLOWANCE_BYTES} read): the copy stopped at ${state.bytes} bytes rather than read for ever`
+        : `the copy stopped at ${state.bytes} bytes, ${followed ? 'its size when its last pass started (its holder had closed it)' : 'its size when the copy started'} and ${GROWTH_ALLOWANCE_BYTES} more (a point-in-time copy reads no further: a file that grows without end would be read for ever)`;
+      notes.push(caused(`point-in-time copy: the file grew from ${sizeAtStart} to ${sizeAtEnd} bytes (by ${endSize - sizeAtStart}) while it was copied, ${why}; ` +
+        `the copy holds the file's first ${state.bytes} bytes, and its sha256 is theirs${options.follow ? '' : '; recover it again with --follow (bounded by --follow-timeout) for more'}`));
       complete = false;
     } else if (state.bytes < endSize) {
       notes.push(caused(`point-in-time copy: the file grew from ${sizeAtStart} to ${sizeAtEnd} bytes while it was copied; ${state.bytes} bytes copied${options.follow ? '' : ' (use --follow)'}`));
@@ -1694,7 +1715,11 @@ async function follow(
       const note = `its holder closed it while it was followed; on a network or FUSE file system unlinked holds no fd of its own, so what was written in the last ${reader.pollMs / 1000} s before that may be missing`;
       return { note, closedUnderUs: true };
     }
-    // The writer is done: whatever it wrote last is in the file now.
+    // The writer is done: whatever it wrote last is in the file now. Read to the size it has now and
+    // GROWTH_ALLOWANCE_BYTES more, whatever the time (another holder may still grow it without end).
+    const sizeNow = await reader.size();
+    state.readUntil = null;
+    state.readLimit = Math.max(state.bytes, typeof sizeNow === 'number' ? sizeNow : 0) + GROWTH_ALLOWANCE_BYTES;
     const copied = state.bytes;
     return (await checked()) ? { note: null, closedUnderUs: false } : rewritten(copied);
   };

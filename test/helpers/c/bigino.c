@@ -11,7 +11,9 @@
  * after a probe of the mount point asked it); after
  * SIGWINCH a read of "large" at or past 1 MiB waits until SIGUSR2 (a server that dies mid-copy),
  * and as the daemon is single-threaded, so does everything after it. After SIGTTIN every open of a
- * file is refused with EACCES (a daemon that denies access) until SIGUSR2.
+ * file is refused with EACCES (a daemon that denies access) until SIGUSR2. After SIGPROF "large"
+ * grows without end: each getattr of it says it is 1 GiB larger than the last did, and its reads
+ * are never short (byte i is still i % 251), until SIGUSR2.
  * Build: gcc -O2 bigino.c $(pkg-config --cflags --libs fuse3); run: bigino MOUNTPOINT (foreground) */
 #define FUSE_USE_VERSION 34
 #include <errno.h>
@@ -26,13 +28,15 @@ static volatile sig_atomic_t hanging = 0;
 static volatile sig_atomic_t reads_hanging = 0;
 static volatile sig_atomic_t files_hanging = 0;
 static volatile sig_atomic_t opens_denied = 0;
+static volatile sig_atomic_t growing = 0;
 
 static void on_signal(int signal_number) {
   if (signal_number == SIGUSR1) hanging = 1;
   else if (signal_number == SIGWINCH) reads_hanging = 1;
   else if (signal_number == SIGURG) files_hanging = 1;
   else if (signal_number == SIGTTIN) opens_denied = 1;
-  else hanging = reads_hanging = files_hanging = opens_denied = 0;
+  else if (signal_number == SIGPROF) growing = 1;
+  else hanging = reads_hanging = files_hanging = opens_denied = growing = 0;
 }
 
 #define LARGE_ID 4
@@ -60,7 +64,10 @@ static struct node nodes[] = {
   {"large", 4242, NULL, 1},
 };
 
-static size_t node_size(fuse_ino_t id) { return id == LARGE_ID ? LARGE_SIZE : strlen(nodes[id].content); }
+/* What getattr said "large" is while it grows (SIGPROF): 1 GiB more at each. */
+static unsigned long long grown_size = LARGE_SIZE;
+
+static size_t node_size(fuse_ino_t id) { return id == LARGE_ID ? (growing ? (size_t)grown_size : LARGE_SIZE) : strlen(nodes[id].content); }
 #define NODE_COUNT (sizeof nodes / sizeof nodes[0])
 
 static int fill_stat(fuse_ino_t id, struct stat *st) {
@@ -101,6 +108,7 @@ static void big_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
 static void big_getattr(fuse_req_t req, fuse_ino_t id, struct fuse_file_info *info) {
   (void)info;
   while (hanging || (files_hanging && id != FUSE_ROOT_ID)) pause_10ms();
+  if (growing && id == LARGE_ID) grown_size += 1ULL << 30;
   struct stat st;
   if (fill_stat(id, &st) != 0) fuse_reply_err(req, ENOENT);
   else fuse_reply_attr(req, &st, 0.0);
@@ -136,7 +144,8 @@ static void big_open(fuse_req_t req, fuse_ino_t id, struct fuse_file_info *info)
 
 static void big_read(fuse_req_t req, fuse_ino_t id, size_t size, off_t offset, struct fuse_file_info *info) {
   (void)info;
-  size_t length = node_size(id);
+  /* Growing: never at its end. */
+  size_t length = growing && id == LARGE_ID ? (size_t)offset + size : node_size(id);
   if ((size_t)offset >= length) {
     fuse_reply_buf(req, NULL, 0);
     return;
@@ -148,6 +157,7 @@ static void big_read(fuse_req_t req, fuse_ino_t id, size_t size, off_t offset, s
   }
   while (reads_hanging && offset >= HANG_FROM) pause_10ms();
   static char generated[LARGE_SIZE];
+  if (size > sizeof generated) size = sizeof generated;
   for (size_t i = 0; i < size; i++) generated[i] = (char)((offset + i) % 251);
   fuse_reply_buf(req, generated, size);
 }
@@ -176,6 +186,7 @@ int main(int argc, char *argv[]) {
   signal(SIGWINCH, on_signal);
   signal(SIGURG, on_signal);
   signal(SIGTTIN, on_signal);
+  signal(SIGPROF, on_signal);
   char *session_argv[] = {argv[0], "-o", "fsname=bigino,subtype=bigino", NULL};
   struct fuse_args args = FUSE_ARGS_INIT(3, session_argv);
   struct fuse_session *session = fuse_session_new(&args, &operations, sizeof operations, NULL);
