@@ -2,7 +2,7 @@
 // millisecond: read as zeros for ever) ends its copy by itself, says why, and holds no later copy back.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -62,14 +62,16 @@ async function startRunaway(t: TestContext, name: string): Promise<Runaway> {
   // The file on disk under /var/tmp (the root file system), the case on /dev/shm: another file system.
   const dir = makeTempDir(name);
   const caseDir = makeTempDir(`${name}-case`, '/dev/shm');
-  const contents = { runaway: crypto.randomBytes(64 * 1024), small: Buffer.from('second stage\n'), disk: crypto.randomBytes(5000) };
-  for (const [name, data] of Object.entries(contents)) fs.writeFileSync(path.join(dir, name), data);
-  const holder = spawn('python3', ['-c', RUNAWAY, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let holder: ChildProcess | null = null;
+  // Registered first: removed even when the holder cannot be started.
   t.after(async () => {
-    await killed(holder).stop();
+    if (holder !== null) await killed(holder).stop();
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(caseDir, { recursive: true, force: true });
   });
+  const contents = { runaway: crypto.randomBytes(64 * 1024), small: Buffer.from('second stage\n'), disk: crypto.randomBytes(5000) };
+  for (const [name, data] of Object.entries(contents)) fs.writeFileSync(path.join(dir, name), data);
+  holder = spawn('python3', ['-c', RUNAWAY, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   return { pid: Number(await firstLine(holder)), caseDir, contents };
 }
 
