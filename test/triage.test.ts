@@ -41,7 +41,7 @@ test('triage: snapshot, recover every kind with exact sha256, SHA256SUMS, HTML a
   fs.unlinkSync(exe);
 
   // As the README says: `npx unlinked triage` in a directory of the responder's choosing.
-  const ran = spawnSync(process.execPath, [cliPath, 'triage', '--json'], { cwd: cwd.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const ran = spawnSync(process.execPath, [cliPath, 'triage', '--json'], { cwd: cwd.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
   // 3 where root cannot read some process here (its files were not examined).
   assert.equal(ran.status, wholeHostExit(), ran.stderr);
   const stdout = ran.stdout;
@@ -104,7 +104,7 @@ test('triage copies a payload run from a memfd (fexecve: /proc/PID/exe is "/memf
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
-  const ran = spawnSync(process.execPath, [cliPath, 'triage', '--no-lsof'], { cwd: cwd.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const ran = spawnSync(process.execPath, [cliPath, 'triage', '--no-lsof'], { cwd: cwd.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
   assert.equal(ran.status, wholeHostExit(), ran.stderr);
   const db = new Database(path.join(cwd.dir, 'unlinked-case', 'case.sqlite'), { readonly: true });
   try {
@@ -134,7 +134,7 @@ test('triage does not copy items onto their own file system: it says where to pu
     await holder.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'triage', '--no-lsof', '--json'], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'triage', '--no-lsof', '--json'], { encoding: 'utf8', maxBuffer: 1 << 30 }); // a whole-host triage: its JSON grows with every deleted file the host holds
   assert.equal(result.status, 3, result.stderr);
   assert.match(result.stderr, /item\(s\) were not copied because the case directory .* is on their file system: put the case on another disk \(--case \/mnt\/usb\/case\)/);
   // Its database is written there all the same (its snapshot is in it already): said, not refused, so that `npx unlinked triage` works anywhere.
