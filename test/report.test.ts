@@ -738,10 +738,11 @@ test('a case an older unlinked made (schema 7), on read-only media, is brought u
   buildReportCase(caseDir).close();
   const expected = runCli(caseDir, ['report', '--format', 'csv', '--out', '-']).stdout;
   // What schema 7 was: migrations 8, 9, 11, 12 and 13 added image_filesystems.partial and device, image_inodes.note and last_name_type, and extractions.image_id
-  // and the image's stamp (14 only lets commands.finished_at be NULL); 15 added items.lease and lease_pid, 16 items.upper_dev and upper_fs_uuid, and the view deleted_items with them (schema 7's view made again).
+  // and the image's stamp (14 only lets commands.finished_at be NULL); 15 added items.lease and lease_pid, 16 items.upper_dev and upper_fs_uuid, and the view deleted_items with them (schema 7's view made again); 17 indexes (dropped first).
   const db = new Database(path.join(caseDir, 'case.sqlite'));
   const view7 = MIGRATIONS.find((migration) => migration.version === 7)?.sql ?? '';
-  db.exec(`ALTER TABLE image_filesystems DROP COLUMN partial; ALTER TABLE image_filesystems DROP COLUMN device; ALTER TABLE image_inodes DROP COLUMN note;
+  db.exec(`DROP INDEX lsof_files_item; DROP INDEX parse_warnings_snapshot; DROP INDEX image_filesystems_image; DROP INDEX extractions_image; DROP INDEX extractions_live_item; DROP INDEX extractions_image_inode;
+    ALTER TABLE image_filesystems DROP COLUMN partial; ALTER TABLE image_filesystems DROP COLUMN device; ALTER TABLE image_inodes DROP COLUMN note;
     ALTER TABLE image_inodes DROP COLUMN last_name_type; ALTER TABLE extractions DROP COLUMN image_id; ALTER TABLE extractions DROP COLUMN image_size;
     ALTER TABLE extractions DROP COLUMN image_mtime_ns; ALTER TABLE extractions DROP COLUMN image_ctime_ns;
     DROP VIEW deleted_items; ALTER TABLE items DROP COLUMN lease; ALTER TABLE items DROP COLUMN lease_pid;
