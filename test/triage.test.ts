@@ -366,3 +366,43 @@ async function waitUntil(condition: () => boolean, timeoutMs: number, what: stri
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+test('triage names the processes the report flags, on stderr and in --json (flagged_processes): one named like a kernel thread ([kworker/0:1]) holding a deleted file; a decoy with brackets inside its name is not named (root)', async (t) => {
+  const dir = makeTempDir('triage-flags');
+  const caseDir = makeTempDir('triage-flags-case', '/dev/shm');
+  // The interpreter itself, not a shim that runs it: argv[0] is set on the process that holds the file.
+  const python = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+  const script = String.raw`import ctypes, os, sys
+ctypes.CDLL(None).prctl(15, sys.argv[2].encode(), 0, 0, 0)
+fd = os.open(os.path.join(sys.argv[1], sys.argv[2].strip('[]').replace('/', '-')), os.O_CREAT | os.O_RDWR, 0o600)
+os.write(fd, b'beacon log\n')
+os.unlink(os.path.join(sys.argv[1], sys.argv[2].strip('[]').replace('/', '-')))
+print(os.getpid(), flush=True)
+sys.stdin.read()`;
+  const children: Array<ReturnType<typeof spawn>> = [];
+  t.after(() => {
+    for (const child of children) child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(caseDir, { recursive: true, force: true });
+  });
+  const holder = async (argv0: string, comm: string): Promise<number> => {
+    const child = spawn(python, ['-c', script, dir, comm], { argv0, stdio: ['pipe', 'pipe', 'inherit'] });
+    children.push(child);
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString('utf8').trim()));
+      child.once('exit', () => reject(new Error('the holder exited')));
+    });
+    return Number(line);
+  };
+  const dressed = await holder('[kworker/0:1]', '[kworker/0:1]');
+  const decoy = await holder('x[1]', 'my[worker]');
+  const result = spawnSync(process.execPath, [cliPath, '--case', caseDir, 'triage', '--no-lsof', '--json'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  assert.ok(result.status === 0 || result.status === 3, result.stderr);
+  const why = `named like a kernel thread: comm and argv[0] in brackets, yet it has an executable, a command line and parent PID ${process.pid} ` +
+    '(a kernel thread has no executable, an empty command line and kthreadd, PID 2, as its parent)';
+  const mine = (line: string): boolean => line.startsWith(`flagged: pid ${dressed} `) || line.startsWith(`flagged: pid ${decoy} `);
+  assert.deepEqual(result.stderr.split('\n').filter(mine), [`flagged: pid ${dressed} ([kworker/0:1]): ${why}`]);
+  const summary = JSON.parse(result.stdout) as { flagged_processes: Array<{ pid: number; comm: string | null; flags: Array<{ flag: string; why: string }> }> };
+  assert.deepEqual(summary.flagged_processes.filter((process) => process.pid === dressed || process.pid === decoy),
+    [{ pid: dressed, comm: '[kworker/0:1]', flags: [{ flag: 'kernel-thread-name', why }] }]);
+});

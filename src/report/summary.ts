@@ -116,8 +116,8 @@ export function caseSummary(db: Db): CaseSummary {
   };
 }
 
-/** Each process of the finished snapshots' items, once, with its flags: those that have any. */
-function flaggedProcesses(db: Db, finished: string): CaseSummary['flaggedProcesses'] {
+/** Each process of the items `where` (SQL over items) selects, once, with its flags: those that have any. */
+export function flaggedProcesses(db: Db, finished: string): CaseSummary['flaggedProcesses'] {
   const flagsOf = processFlagReader(db);
   const flagged: CaseSummary['flaggedProcesses'] = [];
   for (const row of db.prepare(`SELECT snapshot_id, pid, min(comm) AS comm FROM items WHERE ${finished} GROUP BY snapshot_id, pid ORDER BY snapshot_id, pid`).iterate() as IterableIterator<{ snapshot_id: number; pid: number; comm: string | null }>) {
