@@ -1400,7 +1400,8 @@ while True:
   });
   const rowOf = (item: LiveItemJson | undefined): RecoveryRow | undefined => recoveryRows(caseDir).find((row) => row.item_id === item?.id);
   // Both copied once: their rows say what they hold while they are followed.
-  await waitFor(() => rowOf(still)?.sha256 !== null && rowOf(growing)?.sha256 !== null && rowOf(growing)?.sha256 !== undefined, 20_000, 'the first passes recorded');
+  // Each row there with its sha256 (a row not made yet is no first pass: the smaller file may be copied first).
+  await waitFor(() => (rowOf(still)?.sha256 ?? null) !== null && (rowOf(growing)?.sha256 ?? null) !== null, 20_000, 'the first passes recorded');
   const first = rowOf(growing);
   // Brought up to date while it grows (every 5 s at most).
   await waitFor(() => (rowOf(growing)?.bytes ?? 0) > (first?.bytes ?? 0), 15_000, 'the growing copy\'s row brought up to date');
