@@ -39,3 +39,21 @@ test('an executable run from a memfd is said to be fileless, whatever the proces
   assert.deepEqual(processFlags({ ...KTHREAD, comm: 'memfd:x', ppid: 1, hasExe: true, cmdlineBytes: 4, argv0: Buffer.from('x'), memfdExe: true }), [memfd]);
   assert.deepEqual(processFlags({ ...KTHREAD, comm: 'memfd:x', ppid: 1, hasExe: true, cmdlineBytes: 4, argv0: Buffer.from('[x]'), memfdExe: true }).map((flag) => flag.flag), ['kernel-thread-name', 'memfd-exe']);
 });
+
+test('a kernel thread\'s name without brackets (prctl gives a comm with a "/", exec never does) is flagged when something read speaks against it; names near one, or a daemon\'s, are not', () => {
+  const why = (named: string): string => `named like a kernel thread: ${named}, yet it has an executable and parent PID 1${FACT}`;
+  const dressed = { ...KTHREAD, ppid: 1, hasExe: true };
+  for (const name of ['kworker/0:1', 'kworker/u8:2-events_unbound', 'ksoftirqd/0', 'migration/3', 'jbd2/sda1-8', 'kswapd0', 'kthreadd', 'rcu_sched', 'kdamond.0', 'kworker/0:1  ']) {
+    assert.deepEqual(processFlags({ ...dressed, comm: name }), [{ flag: 'kernel-thread-name', why: why('comm is a kernel thread\'s name') }], name);
+  }
+  assert.deepEqual(processFlags({ ...dressed, comm: 'kswapd0', cmdlineBytes: 8, argv0: Buffer.from('kswapd0') }),
+    [{ flag: 'kernel-thread-name', why: `named like a kernel thread: comm and argv[0] are a kernel thread's name, yet it has an executable, a command line and parent PID 1${FACT}` }]);
+  assert.deepEqual(processFlags({ ...dressed, comm: '[kworker/0:1]', cmdlineBytes: 0, argv0: Buffer.from('ksoftirqd/0') }),
+    [{ flag: 'kernel-thread-name', why: why('comm in brackets and argv[0] is a kernel thread\'s name') }]);
+  // Userland daemons (watchdog, watchdogd), names near one, a family without its number, QEMU's "CPU 0/KVM" thread.
+  for (const name of ['watchdog', 'watchdogd', 'kworker', 'kworkerds', 'kworker/', 'kswapd', 'xkworker/0:1', 'CPU 0/KVM', 'systemd']) {
+    assert.deepEqual(processFlags({ ...dressed, comm: name, cmdlineBytes: 4, argv0: Buffer.from(name) }), [], name);
+  }
+  // A real kernel thread, stored as one: nothing speaks against it.
+  assert.deepEqual(processFlags({ ...KTHREAD, comm: 'kswapd0' }), []);
+});

@@ -1028,7 +1028,7 @@ test('a host name and an image path from outside (a bidi override, a newline, ma
   assert.ok(!bodyfile.includes('\\x5cx'), 'nothing escaped twice');
 });
 
-test('CSV and HTML name a live item\'s process by its executable and command line too, each argument quoted where needed, formulas escaped (root)', async (t) => {
+test('CSV and HTML name a live item\'s process by its executable and command line too, each argument quoted where needed, formulas escaped; its comm kworker/0:1 (prctl) is flagged as a kernel thread\'s name (root)', async (t) => {
   const script = String.raw`import ctypes, os, sys
 ctypes.CDLL(None).prctl(15, b"kworker/0:1", 0, 0, 0)
 fd = os.open(os.path.join(sys.argv[1], 'held'), os.O_CREAT | os.O_RDWR, 0o600)
@@ -1049,7 +1049,12 @@ sys.stdin.read()`;
   assert.equal(runCli(caseDir, ['report', '--format', 'html']).code, 0);
   const { dom } = dumpDom(path.join(caseDir, 'reports', 'report.html'));
   const shown = /<tr class="[a-z]*" data-id="live-1">([\s\S]*?)<\/tr>/.exec(dom)?.[1] ?? '';
-  assert.ok(shown.includes(`<td class="proc">kworker/0:1<div class="note">${domText(cell('cmdline') ?? '')}</div><div class="note">exe ${cell('exe') ?? ''}</div></td>`), shown);
+  assert.ok(shown.includes(`<td class="proc">kworker/0:1<div class="note">${domText(cell('cmdline') ?? '')}</div><div class="note">exe ${cell('exe') ?? ''}</div><div class="flag">`), shown);
+  // A kernel thread's name without brackets (prctl gives it; exec never gives a name with a '/') is flagged too.
+  const ppid = Number(/^PPid:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  const why = `named like a kernel thread: comm is a kernel thread's name, yet it has an executable, a command line and parent PID ${ppid} (a kernel thread has no executable, an empty command line and kthreadd, PID 2, as its parent)`;
+  assert.equal(cell('process_flags'), `kernel-thread-name: ${why}`);
+  assert.ok(shown.includes(`<div class="flag"><span class="badge flag">named like a kernel thread</span> ${domText(why.slice('named like a kernel thread: '.length))}</div></td>`), shown);
 });
 
 test('a process named like a kernel thread ([kworker/0:1] as comm or argv[0]) that has an executable, a command line and a parent other than kthreadd is flagged, and one run from a memfd (fexecve) is said to be fileless, in list, CSV, JSON and HTML (escaped); brackets inside a name are no flag (root)', async (t) => {

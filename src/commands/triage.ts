@@ -10,7 +10,7 @@ import { readProcView } from '../proc/procView.js';
 import { recoverItems, type RecoveredJson } from '../recover/recover.js';
 import { inMemory, orderByVolatility } from '../triage/order.js';
 import { writeReport } from '../report/registry.js';
-import { flaggedProcesses } from '../report/summary.js';
+import { flaggedProcesses } from '../store/processFlags.js';
 import { progressPrinter } from '../cli/progress.js';
 import { unreadableJson, unreadableWarnings } from './snapshot.js';
 import { holderLabel, warnIncomplete } from './recover.js';
@@ -88,7 +88,7 @@ export async function triageCommand(ctx: CommandContext, options: TriageCommandO
     ctx.info(`triage of ${snapshot.counts.processesSeen} processes: ${snapshot.items} deleted-but-open items (${kinds})`);
     // What the report's badges say of the processes holding them (a name dressed as a kernel thread, a
     // fileless payload), said here too: the responder at the console reads these lines first.
-    const flagged = flaggedProcesses(kase.db, `snapshot_id = ${Number(snapshot.snapshotId)}`);
+    const flagged = flaggedProcesses(kase.db, snapshot.snapshotId);
     for (const { pid, comm, flags } of flagged) ctx.info(`flagged: pid ${pid} (${comm ?? '?'}): ${flags.map((flag) => flag.why).join('; ')}`);
     if (tried) ctx.info(`recovered ${complete.length} of ${recovered.length} completely into ${kase.paths.recovered}`);
     warnIncomplete(failed, warn, (record) => record.note ?? 'incomplete');

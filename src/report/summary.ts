@@ -4,7 +4,7 @@ import { UNLISTED_SHOWN, shownCopy } from './rows.js';
 import { SHOWN_INODES, correlate, sameFilesystemScans, scanWarningsCut } from '../store/images.js';
 import { displayText } from '../util/bytes.js';
 import { unreadSaid, type UnreadCounts } from '../store/snapshots.js';
-import { processFlagReader, type ProcessFlag } from '../store/processFlags.js';
+import { flaggedProcesses, type FlaggedProcess } from '../store/processFlags.js';
 
 export interface CaseSummary {
   hosts: string[];
@@ -36,7 +36,7 @@ export interface CaseSummary {
   otherCopies: CopyCounts;
   correlated: number;
   /** The processes holding items whose flags are not empty (processFlags.ts), by snapshot and pid. */
-  flaggedProcesses: Array<{ snapshot_id: number; pid: number; comm: string | null; flags: ProcessFlag[] }>;
+  flaggedProcesses: FlaggedProcess[];
   commands: Array<{ program: string; version: string | null; argv: string; exit_code: number | null; error: string | null; started_at: string; finished_at: string | null }>;
 }
 
@@ -104,7 +104,7 @@ export function caseSummary(db: Db): CaseSummary {
     // (by device for a file system without UUID, a clone's items left out) applied once, there.
     correlated: (db.prepare(`${shown} SELECT count(*) AS n FROM image_inodes n ${SHOWN_INODES.join} WHERE ${SHOWN_INODES.where} AND n.id IN (SELECT value FROM json_each(?))`)
       .get(scans, JSON.stringify(correlate(db).map((match) => match.image_inode_id))) as { n: number }).n,
-    flaggedProcesses: flaggedProcesses(db, finished),
+    flaggedProcesses: flaggedProcesses(db, 'finished'),
     // In the order they started (tools run side by side; most rows are written as their command ends).
     commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at, finished_at FROM commands ORDER BY started_at, id`).all() as CaseSummary['commands'],
     imageList: (db.prepare(`SELECT id, path, is_device, size, sha256, sha256_after, scanned_at FROM images ORDER BY id`).all() as Array<Omit<CaseSummary['imageList'][number], 'warnings'> & { id: number }>)
@@ -117,16 +117,6 @@ export function caseSummary(db: Db): CaseSummary {
 }
 
 /** Each process of the items `where` (SQL over items) selects, once, with its flags: those that have any. */
-export function flaggedProcesses(db: Db, finished: string): CaseSummary['flaggedProcesses'] {
-  const flagsOf = processFlagReader(db);
-  const flagged: CaseSummary['flaggedProcesses'] = [];
-  for (const row of db.prepare(`SELECT snapshot_id, pid, min(comm) AS comm FROM items WHERE ${finished} GROUP BY snapshot_id, pid ORDER BY snapshot_id, pid`).iterate() as IterableIterator<{ snapshot_id: number; pid: number; comm: string | null }>) {
-    const flags = flagsOf(row.snapshot_id, row.pid, row.comm);
-    if (flags.length > 0) flagged.push({ ...row, flags });
-  }
-  return flagged;
-}
-
 function sumCounts(a: CopyCounts, b: CopyCounts): CopyCounts {
   return { complete: a.complete + b.complete, incomplete: a.incomplete + b.incomplete, notCopied: a.notCopied + b.notCopied };
 }

@@ -49,12 +49,32 @@ function kernelThreadForm(name: string): boolean {
   return trimmed.length >= 3 && trimmed.startsWith('[') && trimmed.endsWith(']');
 }
 
+/**
+ * The names of Linux's kernel threads that malware takes without brackets (`prctl(PR_SET_NAME,
+ * "kworker/0:1")`): a family whose threads are numbered after a `/` (a name from exec, the file's,
+ * never holds one) and what the kernel puts there (digits, letters, `:.+-_`), or one kernel thread's
+ * own name. Names a userland daemon also goes by (`watchdog`, `watchdogd`) are left out: a flag must
+ * not fire on a host's own programs.
+ */
+const KERNEL_THREAD_NAME = new RegExp(
+  '^(?:(?:kworker|ksoftirqd|migration|cpuhp|watchdog|irq|idle_inject|jbd2|rcuc|rcuob|rcuop|rcuos|events|kblockd|scsi_eh)/[\\w:.+-]+$' +
+  '|(?:kthreadd|kswapd\\d+|kcompactd\\d+|khugepaged|khungtaskd|kdevtmpfs|kauditd|oom_reaper|ksmd|khelper|kintegrityd|kthrotld|kblockd' +
+  '|rcu_(?:sched|preempt|bh|gp|par_gp|tasks_kthread|tasks_rude_kthread|tasks_trace_kthread)|kdamond\\.\\d+|scsi_eh_\\d+|scsi_tmf_\\d+)$)',
+);
+
+function kernelThreadName(name: string): boolean {
+  return KERNEL_THREAD_NAME.test(name.replace(/[ \t]+$/, ''));
+}
+
 export function processFlags(facts: ProcessFacts): ProcessFlag[] {
   const flags: ProcessFlag[] = [];
   // argv[0] as bytes read as latin1: '[' and ']' are one byte each whatever the rest holds.
+  const names: Array<[string, string | null]> = [['comm', facts.comm], ['argv[0]', facts.argv0 === null ? null : facts.argv0.toString('latin1')]];
+  const bracketed = names.filter(([, name]) => name !== null && kernelThreadForm(name)).map(([what]) => what);
+  const bare = names.filter(([what, name]) => name !== null && !bracketed.includes(what) && kernelThreadName(name)).map(([what]) => what);
   const named = [
-    facts.comm !== null && kernelThreadForm(facts.comm) ? 'comm' : null,
-    facts.argv0 !== null && kernelThreadForm(facts.argv0.toString('latin1')) ? 'argv[0]' : null,
+    bracketed.length > 0 ? `${bracketed.join(' and ')} in brackets` : null,
+    bare.length > 0 ? `${bare.join(' and ')} ${bare.length > 1 ? 'are' : 'is'} a kernel thread's name` : null,
   ].filter((what): what is string => what !== null);
   if (named.length > 0) {
     // Only what was read counts against it: an exe not readable (EACCES as non-root) is no evidence either way.
@@ -66,7 +86,7 @@ export function processFlags(facts: ProcessFacts): ProcessFlag[] {
     if (against.length > 0) {
       flags.push({
         flag: 'kernel-thread-name',
-        why: `${FLAG_BADGES['kernel-thread-name']}: ${named.join(' and ')} in brackets, yet it has ${listed(against)} (a kernel thread has no executable, an empty command line and kthreadd, PID 2, as its parent)`,
+        why: `${FLAG_BADGES['kernel-thread-name']}: ${named.join(' and ')}, yet it has ${listed(against)} (a kernel thread has no executable, an empty command line and kthreadd, PID 2, as its parent)`,
       });
     }
   }
@@ -113,4 +133,30 @@ export function processFlagReader(db: Db): (snapshotId: number, pid: number, com
     last = { key, flags };
     return flags;
   };
+}
+
+/** A process holding items of the case whose flags are not empty. */
+export interface FlaggedProcess {
+  snapshot_id: number;
+  pid: number;
+  /** The items' comm (an lsof import has no process row). */
+  comm: string | null;
+  flags: ProcessFlag[];
+}
+
+/**
+ * The processes holding items that have flags, by snapshot and pid: of one snapshot (triage's), or
+ * of every finished snapshot of the case (the reports).
+ */
+export function flaggedProcesses(db: Db, snapshots: number | 'finished'): FlaggedProcess[] {
+  const flagsOf = processFlagReader(db);
+  const of = snapshots === 'finished' ? 'snapshot_id IN (SELECT id FROM snapshots WHERE finished_at IS NOT NULL)' : 'snapshot_id = ?';
+  const rows = db.prepare(`SELECT snapshot_id, pid, min(comm) AS comm FROM items WHERE ${of} GROUP BY snapshot_id, pid ORDER BY snapshot_id, pid`)
+    .iterate(...(snapshots === 'finished' ? [] : [snapshots])) as IterableIterator<Omit<FlaggedProcess, 'flags'>>;
+  const flagged: FlaggedProcess[] = [];
+  for (const row of rows) {
+    const flags = flagsOf(row.snapshot_id, row.pid, row.comm);
+    if (flags.length > 0) flagged.push({ ...row, flags });
+  }
+  return flagged;
 }
