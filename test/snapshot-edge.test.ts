@@ -11,7 +11,7 @@ import path from 'node:path';
 import { json, runCli, startCli } from './helpers/cli.js';
 import { makeTempDir, startHolder } from './helpers/holder.js';
 import { firstLine, lines } from './helpers/lines.js';
-import { pythonHolder } from './helpers/pythonHolder.js';
+import { deepDeletedBinary, pythonHolder } from './helpers/pythonHolder.js';
 import { tryOr } from '../src/util/tryOr.js';
 import { killed } from './helpers/fuse.js';
 import { MQUEUE_UNLINKED } from './helpers/mqueue.js';
@@ -492,34 +492,7 @@ sys.stdin.read()`;
 });
 
 test('a deleted running binary whose path is longer than PATH_MAX (readlink of exe fails) is listed as the exe it is, named from maps, and recovered (root)', async (t) => {
-  const dir = makeTempDir('deep-exe');
-  const caseDir = makeTempDir('deep-exe-case', '/dev/shm');
-  // 16 levels of 249-byte names, then the binary: its path is over 4,000 bytes, its " (deleted)" link over PATH_MAX.
-  const deep = Array.from({ length: 16 }, () => 'b'.repeat(249)).join('/');
-  const name = 's'.repeat(90);
-  const script = String.raw`import os, shutil, sys, time
-os.chdir(sys.argv[1])
-os.makedirs(sys.argv[2])
-os.chdir(sys.argv[2])
-shutil.copy('/bin/sleep', sys.argv[3])
-os.chmod(sys.argv[3], 0o755)
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[3], [sys.argv[3], '600'])
-time.sleep(0.3)
-os.unlink(sys.argv[3])
-print(pid, os.stat('/proc/%d/exe' % pid).st_ino, flush=True)
-sys.stdin.read()`;
-  const holder = spawn('python3', ['-c', script, dir, deep, name], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let child = 0;
-  t.after(async () => {
-    if (child > 0) tryOr(() => process.kill(child, 'SIGKILL'), undefined);
-    await killed(holder).stop();
-    execFileSync('rm', ['-rf', dir, caseDir]); // rm walks a tree deeper than PATH_MAX
-  });
-  const [pid, inode] = (await firstLine(holder)).split(' ').map(Number);
-  child = pid ?? 0;
-  const expected = `${dir}/${deep}/${name}`;
+  const { caseDir, exe: expected, pid, inode } = await deepDeletedBinary(t, 'deep-exe');
   assert.ok(Buffer.byteLength(`${expected} (deleted)`) >= 4096, 'past PATH_MAX');
   const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(pid), '--json']);
   assert.equal(snapshot.code, 0, snapshot.stderr);

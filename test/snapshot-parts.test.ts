@@ -4,7 +4,7 @@
 // in its items handed on before (a PID reused, an exe named from maps) changed in the store too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { json, runCli } from './helpers/cli.js';
 import { makeTempDir } from './helpers/holder.js';
 import { firstLine } from './helpers/lines.js';
 import { killed } from './helpers/fuse.js';
-import { tryOr } from '../src/util/tryOr.js';
+import { deepDeletedBinary } from './helpers/pythonHolder.js';
 import { CHUNK_BYTES, walkPids, type WalkChunk } from '../src/proc/walk.js';
 import { openCase } from '../src/store/db.js';
 import { hostMeta } from '../src/store/snapshots.js';
@@ -162,37 +162,11 @@ test('a PID found reused at the end of its walk drops its items, those handed on
 });
 
 test('a deleted running binary whose path is past PATH_MAX, holding 200 deleted files on paths near it: its items handed on before its exe was named from maps are named as the others (root)', async (t) => {
-  const dir = makeTempDir('parts-exe');
-  const caseDir = makeTempDir('parts-exe-case', '/dev/shm');
-  // 16 levels of 249-byte names, then the binary: its " (deleted)" link over PATH_MAX, its files' within.
-  const deep = Array.from({ length: 16 }, () => 'b'.repeat(249)).join('/');
-  const name = 's'.repeat(90);
-  const script = String.raw`import os, shutil, sys, time
-os.chdir(sys.argv[1])
-os.makedirs(sys.argv[2])
-os.chdir(sys.argv[2])
-shutil.copy('/bin/sleep', sys.argv[3])
-os.chmod(sys.argv[3], 0o755)
-with open('f', 'wb') as f: f.write(b'held by the binary')
+  // Its 200 deleted files on paths near the binary's.
+  const { dir, caseDir, deep, exe, pid: child } = await deepDeletedBinary(t, 'parts-exe', String.raw`with open('f', 'wb') as f: f.write(b'held by the binary')
 held = [os.open('f', os.O_RDONLY) for i in range(200)]
 for fd in held: os.set_inheritable(fd, True)
-os.unlink('f')
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[3], [sys.argv[3], '600'])
-time.sleep(0.3)
-os.unlink(sys.argv[3])
-print(pid, flush=True)
-sys.stdin.read()`;
-  const holder = spawn('python3', ['-c', script, dir, deep, name], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let child = 0;
-  t.after(async () => {
-    if (child > 0) tryOr(() => process.kill(child, 'SIGKILL'), undefined);
-    await killed(holder).stop();
-    execFileSync('rm', ['-rf', dir, caseDir]); // rm walks a tree deeper than PATH_MAX
-  });
-  child = Number(await firstLine(holder));
-  const exe = `${dir}/${deep}/${name}`;
+os.unlink('f')`);
   // Its items pass the bound of a chunk before its maps are read.
   assert.ok(200 * (Buffer.byteLength(`${dir}/${deep}/f`) + Buffer.byteLength(exe)) > CHUNK_BYTES);
   const snapshot = runCli(caseDir, ['snapshot', '--no-lsof', '--pid', String(child)]);
