@@ -15,6 +15,8 @@ import { debugfsBuilt, frozenCopy, imageWorkDirs, patchMarker, makeDeletedImage,
 import type { ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 import { undoEach } from './helpers/cleanup.js';
+import { directoryAccess } from '../src/image/scan.js';
+import type { CommandRecord } from '../src/exec/run.js';
 import { loopFs, loopFsFor } from './helpers/loopfs.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
 
@@ -1442,4 +1444,24 @@ test('a deleted inline-data file whose inline area the kernel emptied (size 0) i
     [12, 40, sha256(kept), true, null],
   ]);
   for (const folder of [caseDir, fresh]) assert.deepEqual(fs.readdirSync(path.join(folder, 'extracted')).filter((name) => name !== 'SHA256SUMS').sort(), folder === caseDir ? ['inline.img-0-12', 'inline.img-0-13'] : ['inline.img-0-12']);
+});
+
+test('the root directory is looked at once whether fls is through before its look ahead is asked for or not: the commands a scan records do not depend on which came first', async (t) => {
+  const dir = makeTempDir('root-once');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const image = debugfsBuilt(dir, ['mkfs.ext4', '-O', '^orphan_file'], { a: Buffer.from('a\n') }, 'mkdir d\n');
+  const rootSize = Number(/Size: (\d+)/.exec(execFileSync('debugfs', ['-c', '-R', 'stat <2>', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))?.[1]);
+  const looks = async (order: 'ahead first' | 'fls first'): Promise<string[]> => {
+    const records: CommandRecord[] = [];
+    const access = directoryAccess(image, 0, 256, (record) => records.push(record), dir, (message) => assert.fail(message));
+    if (order === 'ahead first') access.prefetch(2);
+    const facts = await access.describe([2]);
+    if (order === 'fls first') access.prefetch(2);
+    const contents = await access.read([{ inode: 2, size: rootSize }]);
+    await access.settled();
+    assert.deepEqual([facts.get(2)?.directory, contents.get(2)?.length], [true, rootSize], order);
+    return records.map((record) => record.argv[3] ?? '').sort();
+  };
+  assert.deepEqual(await looks('ahead first'), ['dump.txt', 'stat-1.txt']);
+  assert.deepEqual(await looks('fls first'), ['dump.txt', 'stat-1.txt']);
 });

@@ -798,8 +798,9 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
  * The directories that hold deleted names, looked at through debugfs -c: `stat` for what each is,
  * `dump` for its content. One directory can be looked at ahead (prefetch: the root, while fls still
  * walks): its answers, and what debugfs said giving them, are handed over when they are asked for.
+ * (Exported for its tests.)
  */
-function directoryAccess(image: string, offset: number, inodeSize: number, recorder: CommandRecorder, workDir: string, warn: (message: string) => void): DirectoryAccess & { prefetch(inode: number): void; settled(): Promise<void> } {
+export function directoryAccess(image: string, offset: number, inodeSize: number, recorder: CommandRecorder, workDir: string, warn: (message: string) => void): DirectoryAccess & { prefetch(inode: number): void; settled(): Promise<void> } {
   const complaints = (said: readonly string[]) => said.forEach((complaint) => warn(`debugfs said (reading directories): ${complaint}`));
   const statDirectories = async (inodes: readonly number[]) => {
     const parsed = await debugfsStatMany(image, offset, inodes, recorder, workDir);
@@ -818,6 +819,12 @@ function directoryAccess(image: string, offset: number, inodeSize: number, recor
   type Answer<T> = { found: Map<number, T>; said: readonly string[] } | null;
   let ahead: { inode: number; facts: Promise<Answer<DirectoryFacts>> | null; content: Promise<Answer<Buffer>> | null } | null = null;
   let lookedAhead: Promise<void> = Promise.resolve();
+  /**
+   * The directories described already: looked at ahead no more. (On a small image fls is through
+   * before the look ahead is asked for: the root would be looked at twice, and the commands a
+   * scan records would depend on which came first.)
+   */
+  const described = new Set<number>();
   /**
    * What was looked at ahead for one of `asked` (taken once: its complaints are said when it is),
    * with what is looked at now for the rest, and for it too if the look ahead did not answer.
@@ -843,6 +850,7 @@ function directoryAccess(image: string, offset: number, inodeSize: number, recor
   }
   return {
     prefetch(inode) {
+      if (described.has(inode)) return;
       const facts = statDirectories([inode]).then(({ facts: found, said }) => ({ found, said }));
       const content = facts.then(({ found }) => {
         const fact = found.get(inode);
@@ -859,6 +867,7 @@ function directoryAccess(image: string, offset: number, inodeSize: number, recor
     // never left behind by a run that exits (process.exit) while it still goes on.
     settled: () => lookedAhead,
     async describe(inodes) {
+      for (const inode of inodes) described.add(inode);
       return merged(inodes, (inode) => inode, take('facts', inodes), async (rest) => {
         const { facts, said } = await statDirectories(rest);
         return { found: facts, said };
