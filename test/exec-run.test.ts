@@ -311,7 +311,7 @@ await run('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=1', 'status=none'], { timeo
   // Written before dd was spawned: program, path, argv, start; no exit code nor end (CommandStart).
   await waitFor(() => printed.split('\n').length > 2, 5000, 'the row of the running dd');
   const started = JSON.parse(printed.split('\n')[1] ?? '') as { started?: Record<string, unknown> };
-  assert.deepEqual(Object.keys(started.started ?? {}).sort(), ['argv', 'path', 'program', 'startedAt', 'version']);
+  assert.deepEqual(Object.keys(started.started ?? {}).sort(), ['argv', 'path', 'program', 'requests', 'startedAt', 'version']);
   assert.deepEqual([started.started?.['program'], started.started?.['path'], started.started?.['argv']], ['dd', record.path, ['if=/dev/zero', 'of=/dev/null', 'bs=1', 'status=none']]);
   // dd's version was known by then (the first dd's lookup): the row carries it from the start.
   assert.equal(started.started?.['version'], record.version);

@@ -1453,10 +1453,10 @@ test('the root directory is looked at once whether fls is through before its loo
   const rootSize = Number(/Size: (\d+)/.exec(execFileSync('debugfs', ['-c', '-R', 'stat <2>', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))?.[1]);
   const looks = async (order: 'ahead first' | 'fls first'): Promise<string[]> => {
     const records: CommandRecord[] = [];
-    const access = directoryAccess(image, 0, 256, (record) => records.push(record), dir, (message) => assert.fail(message));
-    if (order === 'ahead first') access.prefetch(2);
+    const access = directoryAccess(image, 0, 256, (record) => records.push(record), dir, (message) => assert.fail(message), 2);
+    if (order === 'ahead first') access.prefetch();
     const facts = await access.describe([2]);
-    if (order === 'fls first') access.prefetch(2);
+    if (order === 'fls first') access.prefetch();
     const contents = await access.read([{ inode: 2, size: rootSize }]);
     await access.settled();
     assert.deepEqual([facts.get(2)?.directory, contents.get(2)?.length], [true, rootSize], order);
@@ -1464,4 +1464,31 @@ test('the root directory is looked at once whether fls is through before its loo
   };
   assert.deepEqual(await looks('ahead first'), ['dump.txt', 'stat-1.txt']);
   assert.deepEqual(await looks('fls first'), ['dump.txt', 'stat-1.txt']);
+});
+
+test('the requests debugfs read from its scratch file (-f) are recorded with the command: commands.requests, the JSON report, and the HTML report\'s count with the first and the last', async (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'requests');
+  const files = Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((name) => [name, Buffer.from(`${name}\n`)]));
+  const image = debugfsBuilt(dir, ['mkfs.ext4', '-O', '^orphan_file'], files, 'rm a\nrm b\nrm c\nrm d\nrm e\n');
+  const before = sha256File(image);
+  const scan = runCli(caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  const rows = db.prepare(`SELECT argv, requests FROM commands WHERE program = 'debugfs' ORDER BY id`).all() as Array<{ argv: string; requests: string | null }>;
+  db.close();
+  // The batch of the five deleted inodes, each after a line with the batch's marker (how its output is cut).
+  const batch = rows.find((row) => (row.requests?.match(/^stat /gm) ?? []).length === 5);
+  const marker = /^# ([0-9a-f]{32}) /.exec(batch?.requests ?? '')?.[1] ?? assert.fail(`no batch of five: ${JSON.stringify(rows)}`);
+  assert.equal(batch?.requests, [12, 13, 14, 15, 16].map((inode) => `# ${marker} ${inode}\nstat <${inode}>\n`).join(''));
+  assert.deepEqual(JSON.parse(batch?.argv ?? '[]'), ['-c', '-n', '-f', 'stat-5.txt', image]);
+  // Every debugfs run (recorded as each ends, side by side): the root directory looked at, and read (whether or not its
+  // names need it: looked at ahead, while fls walks), and the batch.
+  assert.deepEqual(rows.map((row) => [(JSON.parse(row.argv) as string[])[3], row.requests?.replace(/^# [0-9a-f]{32} /gm, '# M ')]).sort(),
+    [['dump.txt', 'dump <2> 2\n'], ['stat-1.txt', '# M 2\nstat <2>\n'], ['stat-5.txt', [12, 13, 14, 15, 16].map((inode) => `# M ${inode}\nstat <${inode}>\n`).join('')]]);
+  const report = json<{ commands: Array<{ program: string; requests: string | null }> }>(runCli(caseDir, ['report', '--format', 'json', '--out', '-']));
+  assert.deepEqual(report.commands.filter((command) => command.program === 'debugfs').map((command) => command.requests), rows.map((row) => row.requests));
+  assert.ok(report.commands.filter((command) => command.program !== 'debugfs').every((command) => command.requests === null));
+  const html = runCli(caseDir, ['report', '--format', 'html', '--out', '-']).stdout;
+  assert.ok(html.includes('<div class="note">5 requests read from its file: stat &#60;12&#62; \u2026 stat &#60;16&#62; (all in the JSON report, commands.requests)</div>'));
+  assert.equal(sha256File(image), before);
 });

@@ -265,7 +265,7 @@ test('a file system without UUID (tune2fs -U clear) has none (null), never the n
     ALTER TABLE image_inodes DROP COLUMN last_name_type; ALTER TABLE extractions DROP COLUMN image_id; ALTER TABLE extractions DROP COLUMN image_size;
     ALTER TABLE extractions DROP COLUMN image_mtime_ns; ALTER TABLE extractions DROP COLUMN image_ctime_ns;
     DROP VIEW deleted_items; ALTER TABLE items DROP COLUMN lease; ALTER TABLE items DROP COLUMN lease_pid;
-    ALTER TABLE items DROP COLUMN upper_dev; ALTER TABLE items DROP COLUMN upper_fs_uuid; ${view7.slice(view7.indexOf('CREATE VIEW'))}`);
+    ALTER TABLE items DROP COLUMN upper_dev; ALTER TABLE items DROP COLUMN upper_fs_uuid; ALTER TABLE commands DROP COLUMN requests; ${view7.slice(view7.indexOf('CREATE VIEW'))}`);
   // As an older unlinked compared the unrelated image's copy with the item, through the nil UUID.
   old.prepare("UPDATE extractions SET live_item_id = ?, live_sha256_match = 0, note = 'DIFFERS from the /proc copy of item ' || ? WHERE image = ?").run(itemId, String(itemId), other);
   old.pragma('user_version = 9');

@@ -746,7 +746,7 @@ test('a case an older unlinked made (schema 7), on read-only media, is brought u
     ALTER TABLE image_inodes DROP COLUMN last_name_type; ALTER TABLE extractions DROP COLUMN image_id; ALTER TABLE extractions DROP COLUMN image_size;
     ALTER TABLE extractions DROP COLUMN image_mtime_ns; ALTER TABLE extractions DROP COLUMN image_ctime_ns;
     DROP VIEW deleted_items; ALTER TABLE items DROP COLUMN lease; ALTER TABLE items DROP COLUMN lease_pid;
-    ALTER TABLE items DROP COLUMN upper_dev; ALTER TABLE items DROP COLUMN upper_fs_uuid; ${view7.slice(view7.indexOf('CREATE VIEW'))}`);
+    ALTER TABLE items DROP COLUMN upper_dev; ALTER TABLE items DROP COLUMN upper_fs_uuid; ALTER TABLE commands DROP COLUMN requests; ${view7.slice(view7.indexOf('CREATE VIEW'))}`);
   db.pragma('user_version = 7');
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();

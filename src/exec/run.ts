@@ -41,6 +41,8 @@ export interface CommandRecord {
   path: string | null;
   version: string | null;
   argv: readonly string[];
+  /** RunOptions.requests: what the program read from a file its argv names; null for none. */
+  requests: string | null;
   exitCode: number | null;
   error: string | null;
   startedAt: string;
@@ -105,6 +107,11 @@ export interface RunOptions {
    * when unlinked is killed (SIGKILL, the OOM killer) has its provenance. Others are recorded as they end.
    */
   recordFromStart?: boolean;
+  /**
+   * The text of a file of requests the argv names (debugfs -f FILE): recorded with the command,
+   * since the file is scratch, removed after the run, and the argv alone does not say what was asked.
+   */
+  requests?: string;
 }
 
 export interface RunResult {
@@ -317,7 +324,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
   if (options.recordFromStart === true && options.recorder?.start !== undefined) {
     // Written before the spawn: a program that runs always has its row (a row that cannot be written starts nothing).
     try {
-      ended = options.recorder.start({ program: tool, path: programPath, version: versionsKnown.get(versionKey(tool, programPath)) ?? null, argv: [...args], startedAt });
+      ended = options.recorder.start({ program: tool, path: programPath, version: versionsKnown.get(versionKey(tool, programPath)) ?? null, argv: [...args], requests: options.requests ?? null, startedAt });
     } catch (error) {
       fromBanner?.(''); // nothing ran: a version lookup waiting for this run's banner asks on its own
       throw error;
@@ -432,6 +439,7 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       path: programPath,
       version: await (versionLookup ?? toolVersion(tool)),
       argv: [...args],
+      requests: options.requests ?? null,
       exitCode,
       error: failure,
       startedAt,

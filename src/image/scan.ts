@@ -310,7 +310,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     warn(`fls -rd (names of deleted files) failed: ${oneLine(error)}: no deleted inode has its last name, and one only a deleted name leads to is not listed`);
     return null;
   });
-  const directories = directoryAccess(source.path, offset, superblock.inodeSize, recorder, workDir, warn);
+  const directories = directoryAccess(source.path, offset, superblock.inodeSize, recorder, workDir, warn, ROOT_INODE);
   // Names read out of htree index blocks are not names: dropped before any is used, the directories
   // read as soon as fls is through (beside the debugfs batch of step 2, not after it).
   const checkedNames = names.then(async (flsNames) => {
@@ -423,7 +423,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     }
   };
   // The root directory, where the check of fls' names starts, looked at beside this batch: not after fls.
-  directories.prefetch(ROOT_INODE);
+  directories.prefetch();
   try {
     const parsed = await statBatch(candidates);
     // What debugfs says of the file system itself is why its (and TSK's) view may be wrong: said, and partial.
@@ -796,11 +796,13 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
 
 /**
  * The directories that hold deleted names, looked at through debugfs -c: `stat` for what each is,
- * `dump` for its content. One directory can be looked at ahead (prefetch: the root, while fls still
- * walks): its answers, and what debugfs said giving them, are handed over when they are asked for.
+ * `dump` for its content. One directory, `lookAhead` (the root), is looked at ahead (prefetch, while
+ * fls still walks): its answers, and what debugfs said giving them, are handed over when they are
+ * asked for. Asked for before the look ahead was started (on a small image fls is through first),
+ * it is started then: either way the same commands run, and a scan records the same ones.
  * (Exported for its tests.)
  */
-export function directoryAccess(image: string, offset: number, inodeSize: number, recorder: CommandRecorder, workDir: string, warn: (message: string) => void): DirectoryAccess & { prefetch(inode: number): void; settled(): Promise<void> } {
+export function directoryAccess(image: string, offset: number, inodeSize: number, recorder: CommandRecorder, workDir: string, warn: (message: string) => void, lookAhead: number): DirectoryAccess & { prefetch(): void; settled(): Promise<void> } {
   const complaints = (said: readonly string[]) => said.forEach((complaint) => warn(`debugfs said (reading directories): ${complaint}`));
   const statDirectories = async (inodes: readonly number[]) => {
     const parsed = await debugfsStatMany(image, offset, inodes, recorder, workDir);
@@ -819,12 +821,21 @@ export function directoryAccess(image: string, offset: number, inodeSize: number
   type Answer<T> = { found: Map<number, T>; said: readonly string[] } | null;
   let ahead: { inode: number; facts: Promise<Answer<DirectoryFacts>> | null; content: Promise<Answer<Buffer>> | null } | null = null;
   let lookedAhead: Promise<void> = Promise.resolve();
-  /**
-   * The directories described already: looked at ahead no more. (On a small image fls is through
-   * before the look ahead is asked for: the root would be looked at twice, and the commands a
-   * scan records would depend on which came first.)
-   */
-  const described = new Set<number>();
+  /** Start the look ahead, once. */
+  function lookAheadStart(): void {
+    if (ahead !== null) return;
+    const facts = statDirectories([lookAhead]).then(({ facts: found, said }) => ({ found, said }));
+    const content = facts.then(({ found }) => {
+      const fact = found.get(lookAhead);
+      // What dropIndexNames would read of it (a directory of one block too: the root is where every path starts).
+      if (fact === undefined || !fact.directory || fact.inline || fact.size > DIRECTORY_MAX_BYTES) return null;
+      return dumpDirectories([{ inode: lookAhead, size: Number(fact.size) }]).then(({ contents, said }) => ({ found: contents, said }));
+    });
+    // Not asked for when fls found nothing to check, or failed: its failure then concerns nobody.
+    content.catch(() => undefined);
+    ahead = { inode: lookAhead, facts, content };
+    lookedAhead = content.then(() => undefined, () => undefined);
+  }
   /**
    * What was looked at ahead for one of `asked` (taken once: its complaints are said when it is),
    * with what is looked at now for the rest, and for it too if the look ahead did not answer.
@@ -849,25 +860,12 @@ export function directoryAccess(image: string, offset: number, inodeSize: number
     return early;
   }
   return {
-    prefetch(inode) {
-      if (described.has(inode)) return;
-      const facts = statDirectories([inode]).then(({ facts: found, said }) => ({ found, said }));
-      const content = facts.then(({ found }) => {
-        const fact = found.get(inode);
-        // What dropIndexNames would read of it (a directory of one block too: the root is where every path starts).
-        if (fact === undefined || !fact.directory || fact.inline || fact.size > DIRECTORY_MAX_BYTES) return null;
-        return dumpDirectories([{ inode, size: Number(fact.size) }]).then(({ contents, said }) => ({ found: contents, said }));
-      });
-      // Not asked for when fls found nothing to check, or failed: its failure then concerns nobody.
-      content.catch(() => undefined);
-      ahead = { inode, facts, content };
-      lookedAhead = content.then(() => undefined, () => undefined);
-    },
+    prefetch: lookAheadStart,
     // The look ahead ends before the scan does, asked for or not: its debugfs and scratch folder are
     // never left behind by a run that exits (process.exit) while it still goes on.
     settled: () => lookedAhead,
     async describe(inodes) {
-      for (const inode of inodes) described.add(inode);
+      if (inodes.includes(lookAhead)) lookAheadStart();
       return merged(inodes, (inode) => inode, take('facts', inodes), async (rest) => {
         const { facts, said } = await statDirectories(rest);
         return { found: facts, said };

@@ -222,6 +222,18 @@ function imagesHtml(images: CaseSummary['imageList']): string {
   return `<ul class="images">${images.slice(0, 50).map(line).join('')}${images.length > 50 ? `<li>and ${images.length - 50} more (the JSON report's images)</li>` : ''}</ul>`;
 }
 
+/**
+ * The requests a command read from its file (debugfs -f): their count, the first and the last (all
+ * of them are in the JSON report and commands.requests). Comment lines (a batch's markers) are not requests.
+ */
+function requestsHtml(requests: CaseSummary['commands'][number]['requests']): string {
+  if (requests === null) return '';
+  const first = requests.head.split('\n').find((line) => line !== '' && !line.startsWith('#')) ?? '';
+  const last = requests.tail.split('\n').reverse().find((line) => line !== '' && !line.startsWith('#')) ?? '';
+  const ends = requests.count <= 1 ? first : `${first}${requests.count > 2 ? ' \u2026 ' : ', '}${last}`;
+  return `<div class="note">${requests.count} request${requests.count === 1 ? '' : 's'} read from its file: ${escapeHtml(displayText(ends))} (all in the JSON report, commands.requests)</div>`;
+}
+
 function provenanceHtml(summary: CaseSummary): string {
   if (summary.commands.length === 0) return `<section><h2>Commands run</h2><p class="muted">No external command was run for this case.</p></section>`;
   const rows = summary.commands
@@ -229,7 +241,7 @@ function provenanceHtml(summary: CaseSummary): string {
       // Arguments (image paths), versions and errors are text from outside: in the display form.
       // Each argument in the display form, quoted when it holds a space or a quote (or is empty): where one ends stays visible.
       const argv = (JSON.parse(command.argv) as string[]).map((arg) => quotedArg(displayText(arg))).join(' ');
-      return `<tr><td>${escapeHtml(command.started_at)}</td><td>${escapeHtml(command.finished_at ?? '')}</td><td>${escapeHtml(command.program)}</td><td>${escapeHtml(command.version === null ? 'unknown' : displayText(command.version))}</td><td class="path">${escapeHtml(argv)}</td><td class="num">${command.exit_code ?? ''}</td><td class="note">${escapeHtml(displayText(command.error ?? ''))}</td></tr>`;
+      return `<tr><td>${escapeHtml(command.started_at)}</td><td>${escapeHtml(command.finished_at ?? '')}</td><td>${escapeHtml(command.program)}</td><td>${escapeHtml(command.version === null ? 'unknown' : displayText(command.version))}</td><td class="path">${escapeHtml(argv)}${requestsHtml(command.requests)}</td><td class="num">${command.exit_code ?? ''}</td><td class="note">${escapeHtml(displayText(command.error ?? ''))}</td></tr>`;
     })
     .join('');
   return `<section><h2>Commands run (provenance)</h2><table><thead><tr><th>started</th><th>finished</th><th>program</th><th>version</th><th>arguments</th><th>exit</th><th>error</th></tr></thead><tbody>${rows}</tbody></table></section>`;

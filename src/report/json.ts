@@ -134,7 +134,7 @@ export async function writeJson(input: ReportInput, out: Writable): Promise<void
       }
     })());
     yield* array('commands', (function* () {
-      const rows = db.prepare(`SELECT program, path, version, argv, exit_code, error, started_at, finished_at FROM commands ORDER BY id`);
+      const rows = db.prepare(`SELECT program, path, version, argv, requests, exit_code, error, started_at, finished_at FROM commands ORDER BY id`);
       for (const row of rows.iterate() as IterableIterator<Record<string, unknown>>) yield { ...row, argv: JSON.parse(String(row['argv'])) as unknown };
     })());
     yield '\n}\n';

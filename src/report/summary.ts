@@ -6,6 +6,9 @@ import { displayText } from '../util/bytes.js';
 import { unreadSaid, type UnreadCounts } from '../store/snapshots.js';
 import { flaggedProcesses, type FlaggedProcess } from '../store/processFlags.js';
 
+/** How much of each end of a command's requests the summary reads (the HTML report shows the first and the last). */
+const REQUEST_ENDS = 200;
+
 export interface CaseSummary {
   hosts: string[];
   kernels: string[];
@@ -37,7 +40,11 @@ export interface CaseSummary {
   correlated: number;
   /** The processes holding items whose flags are not empty (processFlags.ts), by snapshot and pid. */
   flaggedProcesses: FlaggedProcess[];
-  commands: Array<{ program: string; version: string | null; argv: string; exit_code: number | null; error: string | null; started_at: string; finished_at: string | null }>;
+  commands: Array<{
+    program: string; version: string | null; argv: string; exit_code: number | null; error: string | null; started_at: string; finished_at: string | null;
+    /** commands.requests, cut: its first and last REQUEST_ENDS characters and its count of requests (lines not comments); null for none. */
+    requests: { head: string; tail: string; count: number } | null;
+  }>;
 }
 
 export interface CopyCounts {
@@ -106,7 +113,12 @@ export function caseSummary(db: Db): CaseSummary {
       .get(scans, JSON.stringify(correlate(db).map((match) => match.image_inode_id))) as { n: number }).n,
     flaggedProcesses: flaggedProcesses(db, 'finished'),
     // In the order they started (tools run side by side; most rows are written as their command ends).
-    commands: db.prepare(`SELECT program, version, argv, exit_code, error, started_at, finished_at FROM commands ORDER BY started_at, id`).all() as CaseSummary['commands'],
+    // A scan's requests may be MBs (one per inode): only their ends and count are read here.
+    commands: (db.prepare(`SELECT program, version, argv, exit_code, error, started_at, finished_at,
+        substr(requests, 1, ${REQUEST_ENDS}) AS head, substr(requests, -${REQUEST_ENDS}) AS tail,
+        length(requests) - length(replace(requests, char(10), '')) - (length(char(10) || requests) - length(replace(char(10) || requests, char(10) || '#', ''))) / 2 AS count
+      FROM commands ORDER BY started_at, id`).all() as Array<Omit<CaseSummary['commands'][number], 'requests'> & { head: string | null; tail: string | null; count: number | null }>)
+      .map(({ head, tail, count, ...command }) => ({ ...command, requests: head === null || tail === null ? null : { head, tail, count: count ?? 0 } })),
     imageList: (db.prepare(`SELECT id, path, is_device, size, sha256, sha256_after, scanned_at FROM images ORDER BY id`).all() as Array<Omit<CaseSummary['imageList'][number], 'warnings'> & { id: number }>)
       .map(({ id, ...image }) => ({
         ...image, path: displayText(image.path),

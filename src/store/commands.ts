@@ -15,8 +15,8 @@ export const COMMAND_NOT_ENDED = 'not ended: still running, or unlinked was kill
  */
 export function commandRecorder(db: Db): CommandRecorder {
   const insert = db.prepare(
-    `INSERT INTO commands (program, path, version, argv, exit_code, error, started_at, finished_at)
-     VALUES (@program, @path, @version, @argv, @exitCode, @error, @startedAt, @finishedAt)`,
+    `INSERT INTO commands (program, path, version, argv, requests, exit_code, error, started_at, finished_at)
+     VALUES (@program, @path, @version, @argv, @requests, @exitCode, @error, @startedAt, @finishedAt)`,
   );
   const update = db.prepare(
     `UPDATE commands SET version = coalesce(@version, version), exit_code = @exitCode, error = @error, finished_at = @finishedAt WHERE id = @id`,

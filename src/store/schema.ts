@@ -436,4 +436,9 @@ CREATE INDEX IF NOT EXISTS extractions_image ON extractions(image_id);
 CREATE INDEX IF NOT EXISTS extractions_live_item ON extractions(live_item_id);
 CREATE INDEX IF NOT EXISTS extractions_image_inode ON extractions(image_inode_id);`,
   },
+  {
+    version: 18,
+    name: 'commands.requests: the text of the requests a program read from a file its argv names (debugfs -f FILE, a scratch file removed after the run): which inodes it was asked about, so the record can be replayed',
+    sql: `ALTER TABLE commands ADD COLUMN requests TEXT;`,
+  },
 ];

@@ -113,14 +113,15 @@ async function debugfsBatches<T>(
       start += batch.length;
       const marker = crypto.randomBytes(16).toString('hex');
       const commands = path.join(dir, `${command}-${start}.txt`);
-      fs.writeFileSync(commands, batch.map((inode) => `# ${marker} ${inode}\n${command} <${inode}>\n`).join(''), { mode: 0o600 });
+      const requests = batch.map((inode) => `# ${marker} ${inode}\n${command} <${inode}>\n`).join('');
+      fs.writeFileSync(commands, requests, { mode: 0o600 });
       // Tens of MB of output: into a file and read back in one piece, cheaper than collecting pipe chunks.
       const outputFile = path.join(dir, `${command}-${start}.out`);
       const outputFd = fs.openSync(outputFile, 'wx', 0o600);
       let output: Awaited<ReturnType<typeof run>>;
       try {
         output = await run('debugfs', ['-c', '-n', '-f', path.basename(commands), device(image, offsetSectors, dir)], {
-          timeoutMs: batch.length > 100 ? WALK_TIMEOUT_MS : SHORT_TIMEOUT_MS, recorder, stdoutFd: outputFd, env: DEBUGFS_ENV, ...inScratch(dir),
+          timeoutMs: batch.length > 100 ? WALK_TIMEOUT_MS : SHORT_TIMEOUT_MS, recorder, stdoutFd: outputFd, env: DEBUGFS_ENV, requests, ...inScratch(dir),
         });
       } finally {
         fs.closeSync(outputFd);
@@ -195,9 +196,10 @@ export async function debugfsDumpMany(
       const room = freeBytes(workDir);
       if (room !== null && room - KEEP_FREE_BYTES < bytes) throw new UnlinkedError('TOOL_FAILED', `no room on the case's disk for debugfs's dump of ${batch.length} directories (${bytes} bytes; ${room} bytes free, ${KEEP_FREE_BYTES >> 20} MiB kept for the case database)`);
       const commands = path.join(dir, 'dump.txt');
-      fs.writeFileSync(commands, batch.map(({ inode }) => `dump <${inode}> ${inode}\n`).join(''), { mode: 0o600 });
+      const requests = batch.map(({ inode }) => `dump <${inode}> ${inode}\n`).join('');
+      fs.writeFileSync(commands, requests, { mode: 0o600 });
       const output = await run('debugfs', ['-c', '-n', '-f', path.basename(commands), device(image, offsetSectors, dir)], {
-        timeoutMs: batch.length > 100 ? WALK_TIMEOUT_MS : SHORT_TIMEOUT_MS, recorder, ...inScratch(dir),
+        timeoutMs: batch.length > 100 ? WALK_TIMEOUT_MS : SHORT_TIMEOUT_MS, recorder, requests, ...inScratch(dir),
       });
       for (const { inode, size } of batch) {
         const file = path.join(dir, String(inode));
