@@ -29,3 +29,14 @@ test('every command has an example in its --help', () => {
     assert.match(help, /Examples?:\n\s+(sudo )?npx unlinked /, command.join(' '));
   }
 });
+
+test('npx unlinked, as the README runs it, with npm\'s cache empty (a fresh machine after npm ci): the CLI runs as built, not compiled again by the prepare script npm exec runs when it links the package into its cache', (t) => {
+  const cache = fs.mkdtempSync(path.join('/tmp', 'unlinked-npx-cache-'));
+  t.after(() => fs.rmSync(cache, { recursive: true, force: true }));
+  const built = fs.statSync(cliPath).mtimeMs;
+  const out = execFileSync('npx', ['--loglevel', 'info', 'unlinked', '--version'], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, npm_config_cache: cache }, stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.equal(out, `${(JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version}\n`);
+  assert.equal(fs.statSync(cliPath).mtimeMs, built, 'dist/ was not built again');
+  // npm exec did link the package into its cache (the step that runs prepare): the case this test is for.
+  assert.ok(fs.readdirSync(path.join(cache, '_npx')).length > 0);
+});
