@@ -23,6 +23,11 @@ export interface ExtSuperblock {
    * 2^32, as the kernel reads it (ext4_get_tstamp): a mount after 2106 has a high byte.
    */
   lastMountTime: number;
+  /**
+   * s_mkfs_time (0x108) plus s_mkfs_time_hi (byte 0x276) times 2^32: when mke2fs made the file
+   * system, seconds since the epoch; 0 when it did not say (mke2fs before 1.41).
+   */
+  mkfsTime: number;
   /** s_last_orphan: head of the orphan chain, 0 when empty. */
   lastOrphan: number;
   featureCompat: number;
@@ -107,6 +112,7 @@ export function parseExtSuperblock(block: Buffer): ExtSuperblock | null {
     lastMountPoint: strictUtf8(lastMountPointBytes),
     lastMountPointBytes,
     lastMountTime: block.readUInt32LE(0x2c) + block.readUInt8(0x275) * 2 ** 32,
+    mkfsTime: block.readUInt32LE(0x108) + block.readUInt8(0x276) * 2 ** 32,
     lastOrphan: block.readUInt32LE(0xe8),
     featureCompat: compat,
     featureIncompat: incompat,

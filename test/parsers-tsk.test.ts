@@ -340,6 +340,11 @@ test('orphan file and superblock: inode 13 in the orphan file, the chain head in
   assert.deepEqual([chain?.lastOrphan, chain?.orphanFileInode, chain?.uuid], [14, null, '51b55bf7-295d-4b50-951d-e223ad0534db']);
   assert.equal(parseExtSuperblock(Buffer.alloc(1024)), null);
   assert.deepEqual([chain?.blockGroupNr, backupSuperblockShift(chain ?? assert.fail())], [0, null]);
+  // s_mkfs_time, and its high byte (s_mkfs_time_hi, 0x276) times 2^32: made after 2106.
+  assert.equal(chain?.mkfsTime, 1795561958);
+  const later = Buffer.from(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-last_orphan.bin')));
+  later.writeUInt8(1, 0x276);
+  assert.equal(parseExtSuperblock(later)?.mkfsTime, 1795561958 + 2 ** 32);
 });
 
 test('superblock: a backup copy carries its block group number; where its file system starts follows from it', () => {

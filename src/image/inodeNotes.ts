@@ -50,3 +50,13 @@ export function encryptedNote(content: boolean): string {
     : '';
   return `encrypted (fscrypt, inode flag EXT4_ENCRYPT_FL 0x800)${bytes}; its name in an encrypted directory is encrypted too (a last_name is the encrypted name's bytes)`;
 }
+
+/**
+ * What a deleted inode whose ctime and dtime are before s_mkfs_time is: the same words in the
+ * warning and in each such record's note (one string per file system, however many inodes).
+ */
+export function earlierFsWhy(mkfsTime: number): string {
+  return `most likely an inode of an earlier file system on this disk, left in an inode table mke2fs did not zero (lazy_itable_init: ` +
+    `until the first mount's ext4lazyinit zeroes them, the inodes past those a group has used hold what the disk held), not a file of this one ` +
+    `(made at ${mkfsTime}; or the clock was set back since); the blocks it points at may since hold this file system's data`;
+}

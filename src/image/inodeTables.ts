@@ -471,6 +471,10 @@ export class RecordTable {
     return this.columns.dtime.number(row);
   }
 
+  ctimeAt(row: number): number | null {
+    return this.columns.ctime.number(row);
+  }
+
   sizeAt(row: number): U64 | null {
     return this.columns.size.get(row);
   }

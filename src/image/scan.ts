@@ -27,7 +27,7 @@ import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
 import { protectiveOnly, readTable } from './partitions.js';
 import { hasNoFileType, inlineAreaHoldsBytes, isEncrypted, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
-import { emptiedInlineWhy, encryptedNote, noBlocksWhy, type BlockMapping } from './inodeNotes.js';
+import { earlierFsWhy, emptiedInlineWhy, encryptedNote, noBlocksWhy, type BlockMapping } from './inodeNotes.js';
 import { DIRECTORY_MAX_BYTES, ROOT_INODE, dropIndexNames, type DirectoryAccess, type DirectoryFacts, type HoldingDirectory } from './indexNames.js';
 import { FlsNames, IlsTable, RecordTable, ScannedInodes, StatTable, type InodeStat } from './inodeTables.js';
 import { followOrphanChain } from './orphanChain.js';
@@ -777,6 +777,16 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     }
   }
   for (const { table, record: changed } of picked.values()) table.set(changed);
+  // 7. A freed inode whose times are all before the file system was made is no file of it: mke2fs
+  // with lazy_itable_init (its default) leaves the inode tables as the disk held them, past the
+  // inodes each group has used, until the first mount's ext4lazyinit zeroes them; TSK lists the
+  // inodes of the file system that was there before (a quick reformat) as deleted ones of this one.
+  const remnants = earlierFsInodes(scanned.inodes, superblock.mkfsTime, { type: extType(superblock), extents: superblock.extents });
+  if (remnants.count > 0) {
+    warn(`${remnants.count} deleted inode${remnants.count === 1 ? '' : 's'} (first: ${remnants.first.join(', ')}) ${remnants.count === 1 ? 'was' : 'were'} last changed ` +
+      `before this file system was made (s_mkfs_time ${superblock.mkfsTime}): most likely left by an earlier file system on this disk in inode tables ` +
+      'mke2fs did not zero (lazy_itable_init), not files of this one: kept, each record\'s note says so');
+  }
   // A size past 2^53 is no ext4 file's (16 TiB with 4 KiB blocks): an i_size_high set by hand, say. Kept exact, said.
   if (oversized > 0) {
     warn(`${oversized} inode${oversized === 1 ? '' : 's'} (${oversizedFirst.join(', ')}) ` +
@@ -912,6 +922,33 @@ function lostBeforeFreed(holders: readonly HoldingDirectory[] | null, dtime: num
     said.push(`${path === '' ? '/' : displayBytes(Buffer.from(path, 'latin1'))} (inode ${inode}) changed ${changed.seconds}`);
   }
   return `${said.join(', ')}, dtime ${dtime}`;
+}
+
+/**
+ * The deleted inodes last changed before the file system was made (s_mkfs_time; 0: not said, none):
+ * their ctime before it, and their dtime too when they have one (an earlier file system's orphan
+ * keeps a chain link there, a small number). A file of this one freed by the kernel has a ctime and
+ * a dtime of its unlink; one freed by debugfs kill_file a dtime of then. Each gets the note (after
+ * the reason a record not recoverable has, which image extract gives as its reason).
+ */
+function earlierFsInodes(inodes: ScannedInodes, mkfsTime: number, mapping: BlockMapping): { count: number; first: number[] } {
+  const first: number[] = [];
+  let count = 0;
+  if (mkfsTime <= 0) return { count, first };
+  const why = earlierFsWhy(mkfsTime);
+  for (const { table, row } of inodes.rows()) {
+    if (table.stateAt(row) !== 'deleted') continue;
+    const ctime = table.ctimeAt(row);
+    const dtime = table.dtimeAt(row);
+    if (ctime === null || ctime >= mkfsTime || (dtime !== null && dtime >= mkfsTime)) continue;
+    const record = table.at(row);
+    const content = specialFileType(record.mode) === null;
+    const lead = record.note ?? (record.recoverable || !content ? null : noBlocksWhy(record.size, mapping));
+    record.note = lead === null ? why : `${lead}; ${why}`;
+    table.set(record);
+    if (++count <= 10) first.push(record.inode);
+  }
+  return { count, first };
 }
 
 /** Why ils lists an inode in neither list although it was used: TSK takes an inode whose ctime is 0 for one never used. */

@@ -6,7 +6,8 @@ import type { Db } from '../store/db.js';
 import { filesystemsOf, imageInodesOf, latestImageId, type ImageInodeRecord } from '../store/images.js';
 import { debugfsInodeDumps, debugfsStatMany } from '../tools/debugfs.js';
 import { hasNoFileType, isEncrypted, kernelTimes, needsRawTimes, type DebugfsInode } from '../../parsers/debugfsStats.js';
-import { emptiedInlineWhy, encryptedNote } from './inodeNotes.js';
+import { earlierFsWhy, emptiedInlineWhy, encryptedNote, noBlocksWhy } from './inodeNotes.js';
+import { extType } from '../../parsers/extSuperblock.js';
 import { specialFileType } from '../util/mode.js';
 import { istat } from '../tools/istat.js';
 import { mmls } from '../tools/mmls.js';
@@ -203,7 +204,12 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       // In use with no data block nor inline data: its size is holes, as a scan's record says.
       const holes = hasData === true && stat?.dataBlocks === 0 && !stat.inlineData ? allHolesNote(stat.size, stat.mode) : null;
       const encrypted = stat !== undefined && isEncrypted(stat) ? encryptedNote(hasData !== false) : null;
-      const note = [linked, holes, encrypted].filter((said): said is string => said !== undefined && said !== null).join('; ');
+      // A freed inode last changed before this file system was made: as image scan says it.
+      const mkfs = superblock.mkfsTime;
+      const earlier = stat !== undefined && !hasNoFileType(stat) && mkfs > 0 && stat.ctime !== null && stat.ctime < mkfs && stat.dtimeRaw < mkfs && (await allocated()) === false ? earlierFsWhy(mkfs) : null;
+      if (earlier !== null && why === null && hasData === false && specialFileType(stat?.mode ?? null) === null) why = noBlocksWhy(stat?.size ?? null, { type: extType(superblock), extents: superblock.extents });
+      if (earlier !== null && why !== null) why = `${why}; ${earlier}`;
+      const note = [linked, holes, encrypted, why === null ? earlier : null].filter((said): said is string => said !== undefined && said !== null).join('; ');
       targets.set(inode, {
         offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, blockSize: superblock.blockSize, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null, imageId,
         crtime: crtimes.get(inode) ?? null, unrecoverableWhy: why, scanNote: null, ...(note === '' ? {} : { note }),

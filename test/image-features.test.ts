@@ -1,0 +1,90 @@
+// File-system feature variants: what mke2fs leaves of an earlier file system on the disk.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { json, runCli } from './helpers/cli.js';
+import { imageWorkDirs, sha256, sha256File } from './helpers/images.js';
+import type { ImageInodeJson } from '../src/store/images.js';
+import type { ExtractedJson } from '../src/image/extract.js';
+
+const debugfsW = (image: string, commands: string): void => {
+  execFileSync('debugfs', ['-w', '-f', '-', image], { input: commands, stdio: ['pipe', 'ignore', 'ignore'] });
+};
+
+test('a quick reformat (mke2fs lazy_itable_init over an earlier ext4): the earlier file system\'s inodes, which ils lists as deleted, are said to be last changed before this one was made; a file of this one is not (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'img-reformat');
+  const image = path.join(dir, 'reformatted.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 8 << 20);
+  // The earlier file system: five files (inodes 12-16), the second freed (debugfs kill_file keeps its
+  // blocks), the last empty, all last changed in 2020.
+  execFileSync('mkfs.ext4', ['-q', '-F', image], { stdio: 'ignore' });
+  const old = [crypto.randomBytes(40_000), crypto.randomBytes(5000), crypto.randomBytes(6000), crypto.randomBytes(7000), Buffer.alloc(0)];
+  old.forEach((content, index) => fs.writeFileSync(path.join(dir, `old${index}`), content));
+  debugfsW(image, old.map((_, index) => `write ${path.join(dir, `old${index}`)} old${index}\n`).join('') +
+    'kill_file old1\nunlink old1\n' +
+    [12, 13, 14, 15, 16].map((inode) => `sif <${inode}> ctime @1600000000\n`).join('') + 'sif <13> dtime @1600000001\n');
+  // The new one over it, as `mkfs.ext4` makes it on a disk (no discard: a disk that cannot, or a file):
+  // its inode tables past the two inodes it uses are left as they were.
+  execFileSync('mkfs.ext4', ['-q', '-F', '-E', 'nodiscard,lazy_itable_init=1', image], { stdio: 'ignore' });
+  // s_mkfs_time, as dumpe2fs prints it ("Filesystem created:").
+  const mkfsTime = fs.readFileSync(image).readUInt32LE(1024 + 0x108);
+  const created = /^Filesystem created:\s+(.+)$/m.exec(execFileSync('dumpe2fs', ['-h', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, TZ: 'UTC' } }))?.[1];
+  assert.equal(Date.parse(`${created ?? ''} UTC`) / 1000, mkfsTime);
+  // A file of this one, freed (its blocks kept): inode 12 again, over the earlier one's inode 12.
+  const fresh = crypto.randomBytes(3000);
+  fs.writeFileSync(path.join(dir, 'fresh'), fresh);
+  debugfsW(image, `write ${path.join(dir, 'fresh')} fresh\nkill_file fresh\nunlink fresh\n`);
+  const before = sha256File(image);
+
+  const scan = runCli(caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.match(scan.stderr, new RegExp(`^warning: sector 0: 4 deleted inodes \\(first: 13, 14, 15, 16\\) were last changed before this file system was made \\(s_mkfs_time ${mkfsTime}\\): ` +
+    'most likely left by an earlier file system on this disk in inode tables mke2fs did not zero \\(lazy_itable_init\\), not files of this one: kept, each record\'s note says so$', 'm'));
+  const why = `most likely an inode of an earlier file system on this disk, left in an inode table mke2fs did not zero (lazy_itable_init: ` +
+    `until the first mount's ext4lazyinit zeroes them, the inodes past those a group has used hold what the disk held), not a file of this one ` +
+    `(made at ${mkfsTime}; or the clock was set back since); the blocks it points at may since hold this file system's data`;
+  const unrecoverable = 'the inode (size 0) points at no data blocks any more (on unlink the kernel zeroes an ext4 inode\'s extents and its size)';
+  const inodes = json<ImageInodeJson[]>(scan);
+  assert.deepEqual(inodes.map((inode) => [inode.inode, inode.state, inode.size, inode.ctime, inode.dtime, inode.recoverable, inode.note]), [
+    [12, 'deleted', 3000, inodes[0]?.ctime, inodes[0]?.dtime, true, null],
+    [13, 'deleted', 5000, 1600000000, 1600000001, true, why],
+    [14, 'deleted', 6000, 1600000000, null, true, why],
+    [15, 'deleted', 7000, 1600000000, null, true, why],
+    [16, 'deleted', 0, 1600000000, null, false, `${unrecoverable}; ${why}`],
+  ]);
+  assert.ok((inodes[0]?.ctime ?? 0) >= mkfsTime && (inodes[0]?.dtime ?? 0) >= mkfsTime);
+
+  // Their copies are what the disk holds (the earlier files' bytes, here not overwritten), the note with them.
+  const extract = runCli(caseDir, ['image', 'extract', image, '--all', '--json']);
+  assert.equal(extract.code, 0, extract.stderr);
+  assert.match(extract.stderr, /^1 deleted inodes point at no data blocks any more: not extracted/m);
+  assert.deepEqual(json<ExtractedJson[]>(extract).map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete, copy.note]), [
+    [12, 3000, sha256(fresh), true, null],
+    [13, 5000, sha256(old[1] ?? Buffer.alloc(0)), true, why],
+    [14, 6000, sha256(old[2] ?? Buffer.alloc(0)), true, why],
+    [15, 7000, sha256(old[3] ?? Buffer.alloc(0)), true, why],
+  ]);
+  assert.equal(sha256File(image), before, 'the image is unchanged');
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare('SELECT inode, note IS NOT NULL AS said FROM image_inodes ORDER BY inode').all(), [
+      { inode: 12, said: 0 }, { inode: 13, said: 1 }, { inode: 14, said: 1 }, { inode: 15, said: 1 }, { inode: 16, said: 1 },
+    ]);
+  } finally {
+    db.close();
+  }
+  // Without a scan (--inode into another case), each copy or refusal says the same.
+  const otherCase = path.join(caseDir, 'other');
+  const named = runCli(otherCase, ['image', 'extract', image, '--inode', '12', '--inode', '14', '--json']);
+  assert.equal(named.code, 0, named.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete, copy.note]), [
+    [12, 3000, sha256(fresh), true, null],
+    [14, 6000, sha256(old[2] ?? Buffer.alloc(0)), true, why],
+  ]);
+  assert.equal(sha256File(image), before, 'the image is unchanged');
+});
