@@ -88,3 +88,44 @@ test('a quick reformat (mke2fs lazy_itable_init over an earlier ext4): the earli
   ]);
   assert.equal(sha256File(image), before, 'the image is unchanged');
 });
+
+test('a bigalloc image cut short before its group descriptors, which neither The Sleuth Kit nor debugfs can open: one line, exit 1, nothing stored, whether the superblock names an orphan or not (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'img-bigalloc-cut');
+  const content = crypto.randomBytes(5000);
+  fs.writeFileSync(path.join(dir, 'held'), content);
+  for (const chain of [true, false]) {
+    const whole = path.join(dir, `whole-${chain}.img`);
+    fs.writeFileSync(whole, '');
+    fs.truncateSync(whole, 16 << 20);
+    execFileSync('mkfs.ext4', ['-q', '-F', '-O', 'bigalloc', whole], { stdio: 'ignore' });
+    // An orphan as the kernel leaves one: no link, on the s_last_orphan chain.
+    if (chain) debugfsW(whole, `write ${path.join(dir, 'held')} held\nunlink held\nsif <12> links_count 0\nssv last_orphan 12\n`);
+    // Read whole, debugfs finds the orphan (or nothing); TSK reads no bigalloc: partial, exit 3.
+    const scanWhole = runCli(caseDir, ['image', 'scan', whole, '--json']);
+    assert.equal(scanWhole.code, 3, scanWhole.stderr);
+    assert.deepEqual(json<ImageInodeJson[]>(scanWhole).map((inode) => [inode.inode, inode.state, inode.size, inode.found_by]), chain ? [[12, 'orphan', 5000, 'orphan_chain']] : []);
+    const cut = path.join(dir, `cut-${chain}.img`);
+    fs.writeFileSync(cut, fs.readFileSync(whole).subarray(0, 3000));
+    const before = sha256File(cut);
+    const cutCase = path.join(caseDir, `cut-${chain}`);
+    for (const args of [['image', 'scan', cut, '--json'], ['image', 'extract', cut, '--all', '--json']]) {
+      const result = runCli(cutCase, args);
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, new RegExp(`^unlinked: ${cut}: neither The Sleuth Kit \\(bigalloc\\) nor debugfs can read this ext file system: ` +
+        'the file system is 16777216 bytes long but the image holds only 3000 bytes of it from sector 0: a truncated image; .*' +
+        'debugfs stat failed: debugfs could not read the inodes: debugfs: Attempt to read block from filesystem resulted in short read while trying to open [^\\n]*\\n$'));
+      assert.doesNotMatch(result.stderr, /were found and described through debugfs/);
+    }
+    assert.equal(sha256File(cut), before, 'the image is unchanged');
+    const db = new Database(path.join(cutCase, 'case.sqlite'), { readonly: true });
+    try {
+      assert.deepEqual(db.prepare('SELECT (SELECT count(*) FROM images) AS images, (SELECT count(*) FROM image_filesystems) AS filesystems, (SELECT count(*) FROM image_inodes) AS inodes, (SELECT count(*) FROM extractions) AS extractions').get(),
+        { images: 0, filesystems: 0, inodes: 0, extractions: 0 });
+      // What ran on the evidence is recorded all the same, debugfs among it.
+      assert.ok((db.prepare("SELECT count(*) AS n FROM commands WHERE program = 'debugfs'").get() as { n: number }).n >= 2);
+    } finally {
+      db.close();
+    }
+  }
+});

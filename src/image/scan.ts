@@ -351,8 +351,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   }
   if (withoutTsk) {
     scanned.partial = true;
-    warn('bigalloc (blocks allocated in clusters), which The Sleuth Kit cannot read: the orphans of the s_last_orphan chain and of the orphan file ' +
-      'were found and described through debugfs; deleted inodes (ils -r, fls) and open-but-unlinked inodes off the chain (ils -aL) could not be listed');
+    warn(BIGALLOC_WHY);
   }
   const ilsOrphans = new Map<number, IlsInode>();
   /** Inodes of an ils line that could not be read, with where it was: ils named them, unreadably (not a ctime of 0). */
@@ -425,13 +424,21 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   // The root directory, where the check of fls' names starts, looked at beside this batch: not after fls.
   directories.prefetch();
   try {
-    const parsed = await statBatch(candidates);
+    // Without TSK, debugfs is the only reader: asked of the root when nothing else, it shows it can open the file system.
+    const parsed = await statBatch(withoutTsk && candidates.length === 0 ? [ROOT_INODE] : candidates);
     // What debugfs says of the file system itself is why its (and TSK's) view may be wrong: said, and partial.
     for (const complaint of parsed.complaints) warn(`debugfs said: ${complaint}`);
     if (parsed.complaints.length > 0) scanned.partial = true;
     if (parsed.warnings.length > 0) warn(`debugfs: ${parsed.warnings.length} inodes not described (first: ${parsed.warnings[0]?.message ?? ''})`);
   } catch (error) {
     warn(`debugfs stat failed: ${oneLine(error)}`);
+    if (withoutTsk) {
+      // Neither tool reads it (a bigalloc image cut short before its group descriptors): the chain's
+      // head is a number in the superblock, no inode anyone read. One line, as when TSK alone is all.
+      await Promise.all([facts, orphanFile, checkedNames, directories.settled()]);
+      scanned.failure = `neither The Sleuth Kit (bigalloc) nor debugfs can read this ext file system: ${scanned.warnings.filter((said) => said !== BIGALLOC_WHY).join('; ')}`;
+      return finish(scanned, superblock, null);
+    }
   }
   // What debugfs did not describe, istat (one process per inode) does, for a few; the rest stay
   // unknown: whether they still point at data is not known, and the scan says it is partial.
@@ -950,6 +957,10 @@ function earlierFsInodes(inodes: ScannedInodes, mkfsTime: number, mapping: Block
   }
   return { count, first };
 }
+
+/** Said of a bigalloc file system, which TSK 4.11.1 cannot read at all, when debugfs reads it. */
+const BIGALLOC_WHY = 'bigalloc (blocks allocated in clusters), which The Sleuth Kit cannot read: the orphans of the s_last_orphan chain and of the orphan file ' +
+  'were found and described through debugfs; deleted inodes (ils -r, fls) and open-but-unlinked inodes off the chain (ils -aL) could not be listed';
 
 /** Why ils lists an inode in neither list although it was used: TSK takes an inode whose ctime is 0 for one never used. */
 const UNLISTED_WHY = 'The Sleuth Kit takes an inode whose ctime is 0 for one never used';
