@@ -129,3 +129,44 @@ test('a bigalloc image cut short before its group descriptors, which neither The
     }
   }
 });
+
+test('a block-mapped orphan with a 20 MiB hole, cut short by a truncated image: debugfs cat, tried first, is run once (not again after icat fails), its prefix kept, incomplete (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'img-blockmap-cut');
+  const image = path.join(dir, 'blockmap.img');
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, 16 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', '-b', '1024', '-O', '^extent,^64bit', image], { stdio: 'ignore' });
+  // 3000 bytes, a 20 MiB hole, 20000 bytes: debugfs write leaves the hole a hole.
+  const source = path.join(dir, 'sparse.src');
+  const head = crypto.randomBytes(3000);
+  const tail = crypto.randomBytes(20000);
+  const fd = fs.openSync(source, 'w');
+  fs.writeSync(fd, head, 0, head.length, 0);
+  fs.writeSync(fd, tail, 0, tail.length, 20 << 20);
+  fs.closeSync(fd);
+  const content = fs.readFileSync(source);
+  debugfsW(image, `write ${source} sparse\nunlink sparse\nsif <12> links_count 0\nssv last_orphan 12\n`);
+  const blocks = /\(20480-20491\):(\d+)-/.exec(execFileSync('debugfs', ['-c', '-R', 'stat <12>', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))?.[1];
+  assert.ok(blocks !== undefined, 'the data after the hole in one run of blocks');
+  // Cut 8 blocks into that run: 8 KiB after the hole are there, the rest is not.
+  const cut = path.join(dir, 'cut.img');
+  fs.writeFileSync(cut, fs.readFileSync(image).subarray(0, (Number(blocks) + 8) * 1024));
+  const before = sha256File(cut);
+  const prefix = (20 << 20) + 8 * 1024;
+  const extract = runCli(caseDir, ['image', 'extract', cut, '--inode', '12', '--json']);
+  assert.equal(extract.code, 3, extract.stderr);
+  const [copy] = json<ExtractedJson[]>(extract);
+  assert.deepEqual([copy?.bytes, copy?.sha256, copy?.complete, copy?.method], [prefix, sha256(content.subarray(0, prefix)), false, 'debugfs']);
+  assert.match(copy?.note ?? '', /^debugfs cat failed after 20979712 bytes \(debugfs: cat: Attempt to read block from filesystem resulted in short read while reading ext2 file\), tried first for a block-mapped file with holes \(no extents on this file system\); icat failed after \d+ bytes \([^;]*\); written sparse: \d+ bytes of zeros left as holes in the copy \(its sha256 counts them\); 20979712 of 20991520 bytes extracted$/);
+  assert.equal(sha256File(copy?.output ?? ''), copy?.sha256);
+  // One copy left, no second debugfs file beside it.
+  assert.deepEqual(fs.readdirSync(path.join(caseDir, 'extracted')).sort(), ['SHA256SUMS', path.basename(copy?.output ?? '')]);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    const cats = db.prepare("SELECT argv FROM commands WHERE program = 'debugfs' AND argv LIKE '%cat <12>%'").all();
+    assert.equal(cats.length, 1, 'debugfs cat run once');
+  } finally {
+    db.close();
+  }
+  assert.equal(sha256File(cut), before, 'the image is unchanged');
+});

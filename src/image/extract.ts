@@ -259,20 +259,28 @@ async function extractOne(copier: Copier, unsized: ExtractTarget): Promise<Outco
   // icat (TSK 4.11.1) walks a block map's holes block by block, sending nothing meanwhile: minutes
   // per GiB of hole (a 5 GiB one outlasted the 300 s stall limit). A file system without extents
   // has only block maps: there a file with holes goes to debugfs cat first.
+  /** debugfs cat's copy when it was tried first: kept beside icat's, never made again (each is a read of every hole). */
+  let catFirst: { copy: Copy; error: string | null } | null = null;
   if (plan.streamed && readSuperblock(copier.source, target.offsetSectors)?.extents === false) {
     const first = await copyStreamed(copier, `${base}.debugfs`, catStream);
     const why = 'a block-mapped file with holes (no extents on this file system): copied by debugfs cat, since icat reads such holes a block at a time (minutes per GiB)';
     if (first.error === null) return judge(first.copy, 'debugfs', true, target, [why]);
     notes.push(`debugfs cat failed after ${first.copy.bytes} bytes (${first.error}), tried first for ${why.slice(0, why.indexOf(':'))}`);
-    discard(first.copy.output);
+    catFirst = first;
   }
-  const viaIcat = plan.streamed
-    ? await copyStreamed(copier, base, (consume) => icatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder))
-    : await copyWithIcat(copier, target, base);
+  const viaIcat = await (plan.streamed
+    ? copyStreamed(copier, base, (consume) => icatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder))
+    : copyWithIcat(copier, target, base)).catch((error: unknown) => {
+    if (catFirst !== null) discard(catFirst.copy.output);
+    throw error;
+  });
   // icat can also succeed with less than the inode holds: TSK 4.11 loads no group descriptor past a
   // meta_bg file system's first meta group, takes such an inode for an empty one and exits 0.
   const icatShort = viaIcat.error === null && target.size !== null && viaIcat.copy.bytes < target.size;
-  if (viaIcat.error === null && !icatShort) return judge(viaIcat.copy, 'icat', true, target, notes);
+  if (viaIcat.error === null && !icatShort) {
+    if (catFirst !== null) discard(catFirst.copy.output);
+    return judge(viaIcat.copy, 'icat', true, target, notes);
+  }
   // icat refused (e.g. "Address missing in partial image", or TSK 4.11's "Invalid address in run"
   // past a hole of a sparse ext4 file) or stopped short: try debugfs, then keep the better copy.
   notes.push(viaIcat.error === null
@@ -287,12 +295,13 @@ async function extractOne(copier: Copier, unsized: ExtractTarget): Promise<Outco
     return judge(viaIcat.copy, 'icat', false, target, notes);
   }
   // icat's copy is on disk: a second file that cannot be made is debugfs's failure, never the loss of icat's.
-  const viaDebugfs = await (plan.streamed ? copyStreamed(copier, `${base}.debugfs`, catStream) : copyWithDebugfs(copier, target, base))
+  const viaDebugfs = catFirst ?? await (plan.streamed ? copyStreamed(copier, `${base}.debugfs`, catStream) : copyWithDebugfs(copier, target, base))
     .catch((error: unknown) => {
       if (!(error instanceof OutputRefused)) throw error;
       return { copy: null, error: error.message };
     });
-  if (viaDebugfs.error !== null) notes.push(`debugfs ${request} failed (${viaDebugfs.error})`);
+  // Its failure, when it was tried first, is said already.
+  if (viaDebugfs.error !== null && catFirst === null) notes.push(`debugfs ${request} failed (${viaDebugfs.error})`);
   const icatCopy = viaIcat.copy;
   const debugfsCopy = viaDebugfs.copy;
   if (debugfsCopy !== null && (debugfsCopy.bytes === target.size || debugfsCopy.bytes > icatCopy.bytes)) {
