@@ -180,13 +180,18 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       const stat = described === undefined || rawMode === undefined ? described : { ...described, mode: rawMode, type: invalidType ? 'invalid type' : described.type };
       if (stat === undefined) notes.push(`debugfs could not describe inode ${inode}: its size is unknown`);
       const links = stat !== undefined && stat.links !== null && stat.links > 0 ? `inode ${inode} still has ${stat.links} link(s): a live file, not an orphan` : undefined;
-      if (links !== undefined) notes.push(links);
       // In the copy's record too when it is in use (istat): an inode freed without its link count
-      // (debugfs kill_file, a damaged file system) is no live file.
+      // (debugfs kill_file, a damaged file system) is no live file, and is not called one.
       let allocation: Promise<boolean | null> | null = null;
       /** Whether the inode is in use, as istat reads its bitmap bit (asked once, when needed); null: istat could not say. */
       const allocated = (): Promise<boolean | null> => (allocation ??= istat(source.path, at, inode, recorder).then((info) => info.allocated, () => null));
-      const linked = links !== undefined && (await allocated()) === true ? links : undefined;
+      const inUse = links === undefined ? null : await allocated();
+      if (links !== undefined) {
+        notes.push(inUse === true ? links
+          : inUse === false ? `inode ${inode} still has ${stat?.links ?? '?'} link(s) but is not allocated (istat): freed without its link count dropped (debugfs kill_file, a damaged file system), a deleted file, not a live one`
+            : `inode ${inode} still has ${stat?.links ?? '?'} link(s): not an orphan; whether it is in use (a live file) or was freed without its link count dropped is not known (istat could not read its allocation)`);
+      }
+      const linked = inUse === true ? links : undefined;
       let hasData = stat === undefined ? null : (stat.dataBlocks ?? 0) > 0 || stat.inlineData || stat.size === 0 || (stat.dataBlocks === null ? null : false);
       let why: string | null = null;
       if (stat !== undefined && hasNoFileType(stat)) {
