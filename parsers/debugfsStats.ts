@@ -105,6 +105,14 @@ export function isEncrypted(inode: Pick<DebugfsInode, 'flags'>): boolean {
   return inode.flags !== null && (inode.flags & EXT4_ENCRYPT_FL) !== 0;
 }
 
+/** i_flags bit of an inode that holds the value of an extended attribute (ea_inode feature), not a file. */
+export const EXT4_EA_INODE_FL = 0x200000;
+
+/** Whether debugfs printed the inode's flags with EXT4_EA_INODE_FL set (false when it printed none). */
+export function isEaInode(inode: Pick<DebugfsInode, 'flags'>): boolean {
+  return inode.flags !== null && (inode.flags & EXT4_EA_INODE_FL) !== 0;
+}
+
 const DIGITS = /^\d+$/;
 /** From these sections on, a line that looks like a field is not one (attribute values are owner-controlled). */
 const SECTION = /^(Extended attributes:|Inode checksum:|EXTENTS:|BLOCKS:|Size of inline data:|Device major\/minor)/;

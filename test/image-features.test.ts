@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { json, runCli } from './helpers/cli.js';
-import { imageWorkDirs, sha256, sha256File } from './helpers/images.js';
+import { frozenCopy, imageWorkDirs, sha256, sha256File } from './helpers/images.js';
+import { loopFs } from './helpers/loopfs.js';
 import type { ImageInodeJson } from '../src/store/images.js';
 import type { ExtractedJson } from '../src/image/extract.js';
 
@@ -191,4 +192,46 @@ test('image extract --inode of a file freed with its link count (debugfs kill_fi
     assert.doesNotMatch(extract.stderr, /a live file, not an orphan/);
     assert.deepEqual(json<ExtractedJson[]>(extract).map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete]), [[12, 40_000, sha256(content), true]]);
   }
+});
+
+test('an extended attribute value kept in an inode of its own (ea_inode), freed with its file: said to be no file, by scan and by extract --inode (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'img-ea-inode');
+  const why = 'the value of an extended attribute of another inode, kept in an inode of its own (ea_inode; inode flag EXT4_EA_INODE_FL 0x200000): ' +
+    'not a file, no directory ever named it (its atime and ctime hold the value\'s hash and reference count, not times); a copy of it is that value\'s bytes';
+  // The kernel's: a file with an 8000-byte attribute (inode 13 holds the value), deleted.
+  const device = loopFs({ dir, sizeMiB: 16, fsType: 'ext4', mkfsArgs: ['-O', 'ea_inode'] });
+  let image: string;
+  try {
+    const file = path.join(device.mountPoint, 'owner');
+    fs.writeFileSync(file, crypto.randomBytes(3000));
+    execFileSync('python3', ['-c', 'import os, sys; os.setxattr(sys.argv[1], "user.big", os.urandom(8000))', file]);
+    fs.unlinkSync(file);
+    execFileSync('sync', ['-f', device.mountPoint]);
+    image = path.join(dir, 'kernel.img');
+    frozenCopy(device.mountPoint, device.backing, image);
+  } finally {
+    device.cleanup();
+  }
+  const scan = runCli(caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  const noBlocks = 'the inode (size 0) points at no data blocks any more (on unlink the kernel zeroes an ext4 inode\'s extents and its size)';
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((inode) => [inode.inode, inode.state, inode.mode, inode.recoverable, inode.note]), [
+    [12, 'deleted', 0o100644, false, null],
+    [13, 'deleted', 0o100600, false, `${noBlocks}; ${why}`],
+  ]);
+  const extract = runCli(caseDir, ['image', 'extract', image, '--inode', '13', '--json']);
+  assert.deepEqual(json<ExtractedJson[]>(extract).map((copy) => [copy.inode, copy.output, copy.note]), [[13, null, `unrecoverable: ${noBlocks}; ${why}: nothing extracted`]]);
+
+  // One freed with its blocks (debugfs kill_file), copied by --inode: the value's bytes, said to be one.
+  const built = path.join(dir, 'built.img');
+  fs.writeFileSync(built, '');
+  fs.truncateSync(built, 16 << 20);
+  execFileSync('mkfs.ext4', ['-q', '-F', '-O', 'ea_inode', built], { stdio: 'ignore' });
+  const value = crypto.randomBytes(1024);
+  fs.writeFileSync(path.join(dir, 'value'), value);
+  fs.writeFileSync(path.join(dir, 'own'), 'owner');
+  debugfsW(built, `write ${path.join(dir, 'own')} own\nea_set -f ${path.join(dir, 'value')} own user.big\nkill_file <13>\n`);
+  const copied = runCli(path.join(caseDir, 'built'), ['image', 'extract', built, '--inode', '13', '--json']);
+  assert.equal(copied.code, 0, copied.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(copied).map((copy) => [copy.inode, copy.bytes, copy.sha256, copy.complete, copy.note]), [[13, 1024, sha256(value), true, why]]);
 });

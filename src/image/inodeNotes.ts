@@ -60,3 +60,11 @@ export function earlierFsWhy(mkfsTime: number): string {
     `until the first mount's ext4lazyinit zeroes them, the inodes past those a group has used hold what the disk held), not a file of this one ` +
     `(made at ${mkfsTime}; or the clock was set back since); the blocks it points at may since hold this file system's data`;
 }
+
+/**
+ * An inode with EXT4_EA_INODE_FL (ea_inode): the value of an extended attribute too large for its
+ * owner's inode and attribute block, kept in an inode of its own. No directory names it; ils lists
+ * it as any inode (a regular file, mode 0600): freed with its owner, it would pass for a deleted file.
+ */
+export const EA_INODE_NOTE = 'the value of an extended attribute of another inode, kept in an inode of its own (ea_inode; inode flag EXT4_EA_INODE_FL 0x200000): ' +
+  'not a file, no directory ever named it (its atime and ctime hold the value\'s hash and reference count, not times); a copy of it is that value\'s bytes';

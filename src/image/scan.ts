@@ -26,8 +26,8 @@ import { istat } from '../tools/istat.js';
 import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
 import { protectiveOnly, readTable } from './partitions.js';
-import { hasNoFileType, inlineAreaHoldsBytes, isEncrypted, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
-import { earlierFsWhy, emptiedInlineWhy, encryptedNote, noBlocksWhy, type BlockMapping } from './inodeNotes.js';
+import { hasNoFileType, inlineAreaHoldsBytes, isEaInode, isEncrypted, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
+import { EA_INODE_NOTE, earlierFsWhy, emptiedInlineWhy, encryptedNote, noBlocksWhy, type BlockMapping } from './inodeNotes.js';
 import { DIRECTORY_MAX_BYTES, ROOT_INODE, dropIndexNames, type DirectoryAccess, type DirectoryFacts, type HoldingDirectory } from './indexNames.js';
 import { FlsNames, IlsTable, RecordTable, ScannedInodes, StatTable, type InodeStat } from './inodeTables.js';
 import { followOrphanChain } from './orphanChain.js';
@@ -1041,11 +1041,12 @@ function describe(
 function inodeNote(recoverable: boolean, size: U64 | null, timed: InodeStat | null, mapping: BlockMapping): string | null {
   if (timed === null) return null;
   const encrypted = isEncrypted(timed) ? encryptedNote(recoverable) : null;
+  const eaValue = isEaInode(timed) ? EA_INODE_NOTE : null;
   // Whole with no block (debugfs, which tells inline data apart, says so): its size is holes, said.
   const holes = recoverable && timed.dataBlocks === 0 && !timed.inlineData ? allHolesNote(size, timed.mode) : null;
   const content = specialFileType(timed.mode) === null;
-  const why = recoverable || !content ? null : timed.inlineSize !== null ? emptiedInlineWhy(timed.inode, null) : encrypted !== null ? noBlocksWhy(size, mapping) : null;
-  const said = [why, holes, encrypted].filter((part): part is string => part !== null);
+  const why = recoverable || !content ? null : timed.inlineSize !== null ? emptiedInlineWhy(timed.inode, null) : encrypted !== null || eaValue !== null ? noBlocksWhy(size, mapping) : null;
+  const said = [why, holes, encrypted, eaValue].filter((part): part is string => part !== null);
   return said.length === 0 ? null : said.join('; ');
 }
 

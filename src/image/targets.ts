@@ -5,8 +5,8 @@ import type { CommandRecorder } from '../exec/run.js';
 import type { Db } from '../store/db.js';
 import { filesystemsOf, imageInodesOf, latestImageId, type ImageInodeRecord } from '../store/images.js';
 import { debugfsInodeDumps, debugfsStatMany } from '../tools/debugfs.js';
-import { hasNoFileType, isEncrypted, kernelTimes, needsRawTimes, type DebugfsInode } from '../../parsers/debugfsStats.js';
-import { earlierFsWhy, emptiedInlineWhy, encryptedNote, noBlocksWhy } from './inodeNotes.js';
+import { hasNoFileType, isEaInode, isEncrypted, kernelTimes, needsRawTimes, type DebugfsInode } from '../../parsers/debugfsStats.js';
+import { EA_INODE_NOTE, earlierFsWhy, emptiedInlineWhy, encryptedNote, noBlocksWhy } from './inodeNotes.js';
 import { extType } from '../../parsers/extSuperblock.js';
 import { specialFileType } from '../util/mode.js';
 import { istat } from '../tools/istat.js';
@@ -212,9 +212,12 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       // A freed inode last changed before this file system was made: as image scan says it.
       const mkfs = superblock.mkfsTime;
       const earlier = stat !== undefined && !hasNoFileType(stat) && mkfs > 0 && stat.ctime !== null && stat.ctime < mkfs && stat.dtimeRaw < mkfs && (await allocated()) === false ? earlierFsWhy(mkfs) : null;
-      if (earlier !== null && why === null && hasData === false && specialFileType(stat?.mode ?? null) === null) why = noBlocksWhy(stat?.size ?? null, { type: extType(superblock), extents: superblock.extents });
-      if (earlier !== null && why !== null) why = `${why}; ${earlier}`;
-      const note = [linked, holes, encrypted, why === null ? earlier : null].filter((said): said is string => said !== undefined && said !== null).join('; ');
+      const eaValue = stat !== undefined && isEaInode(stat) ? EA_INODE_NOTE : null;
+      // What the record says of the inode itself: after why it is not recoverable, when it is not.
+      const said = [eaValue, earlier].filter((part): part is string => part !== null);
+      if (said.length > 0 && why === null && hasData === false && specialFileType(stat?.mode ?? null) === null) why = noBlocksWhy(stat?.size ?? null, { type: extType(superblock), extents: superblock.extents });
+      if (said.length > 0 && why !== null) why = [why, ...said].join('; ');
+      const note = [linked, holes, encrypted, ...(why === null ? said : [])].filter((part): part is string => part !== undefined && part !== null).join('; ');
       targets.set(inode, {
         offsetSectors: at, inode, size: stat?.size ?? null, recoverable: hasData, state: null, blocks: stat?.dataBlocks ?? null, blockSize: superblock.blockSize, mode: stat?.mode ?? null, fsUuid: superblock.uuid, imageInodeId: null, imageId,
         crtime: crtimes.get(inode) ?? null, unrecoverableWhy: why, scanNote: null, ...(note === '' ? {} : { note }),
