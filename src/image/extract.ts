@@ -259,6 +259,20 @@ async function extractOne(copier: Copier, unsized: ExtractTarget): Promise<Outco
   // icat (TSK 4.11.1) walks a block map's holes block by block, sending nothing meanwhile: minutes
   // per GiB of hole (a 5 GiB one outlasted the 300 s stall limit). A file system without extents
   // has only block maps: there a file with holes goes to debugfs cat first.
+  // The Sleuth Kit cannot read bigalloc at all (4.11.1: `Cannot determine file system type`; 4.14.0
+  // the same, docs/images.md): an icat run per inode would only fail. debugfs alone, said.
+  if (readSuperblock(copier.source, target.offsetSectors)?.bigalloc === true) {
+    const request = plan.streamed ? 'cat' : 'dump';
+    const why = `read by debugfs ${request}, not icat: The Sleuth Kit cannot read bigalloc (blocks allocated in clusters)`;
+    const via = await (plan.streamed ? copyStreamed(copier, `${base}.debugfs`, catStream) : copyWithDebugfs(copier, target, base))
+      .catch((error: unknown) => {
+        if (!(error instanceof OutputRefused)) throw error;
+        return { copy: null, error: error.message };
+      });
+    const said = via.error === null ? [why] : [why, `debugfs ${request} failed (${via.error})`];
+    if (via.copy === null) return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes: said };
+    return judge(via.copy, 'debugfs', via.error === null, target, said);
+  }
   /** debugfs cat's copy when it was tried first: kept beside icat's, never made again (each is a read of every hole). */
   let catFirst: { copy: Copy; error: string | null } | null = null;
   if (plan.streamed && readSuperblock(copier.source, target.offsetSectors)?.extents === false) {
