@@ -210,7 +210,7 @@ test('image extract --inode of a file freed with its link count (debugfs kill_fi
 test('an extended attribute value kept in an inode of its own (ea_inode), freed with its file: said to be no file, by scan and by extract --inode (root)', (t) => {
   const { dir, caseDir } = imageWorkDirs(t, 'img-ea-inode');
   const why = 'the value of an extended attribute of another inode, kept in an inode of its own (ea_inode; inode flag EXT4_EA_INODE_FL 0x200000): ' +
-    'not a file, no directory ever named it (its atime and ctime hold the value\'s hash and reference count, not times); a copy of it is that value\'s bytes';
+    'not a file, no directory ever named it (its atime holds the value\'s hash, not a time); a copy of it is that value\'s bytes';
   // The kernel's: a file with an 8000-byte attribute (inode 13 holds the value), deleted.
   const device = loopFs({ dir, sizeMiB: 16, fsType: 'ext4', mkfsArgs: ['-O', 'ea_inode'] });
   let image: string;

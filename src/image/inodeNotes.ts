@@ -67,4 +67,4 @@ export function earlierFsWhy(mkfsTime: number): string {
  * it as any inode (a regular file, mode 0600): freed with its owner, it would pass for a deleted file.
  */
 export const EA_INODE_NOTE = 'the value of an extended attribute of another inode, kept in an inode of its own (ea_inode; inode flag EXT4_EA_INODE_FL 0x200000): ' +
-  'not a file, no directory ever named it (its atime and ctime hold the value\'s hash and reference count, not times); a copy of it is that value\'s bytes';
+  'not a file, no directory ever named it (its atime holds the value\'s hash, not a time); a copy of it is that value\'s bytes';
