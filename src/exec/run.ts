@@ -98,9 +98,11 @@ export interface RunOptions {
    * Hand stdout to this consumer as it comes (one chunk at a time: the next is read when the last
    * is consumed) instead of collecting it. A program that sends nothing for `stallMs` (a read from a
    * server that stopped answering) is killed, and run() fails as stalled. The time a chunk takes to
-   * consume is not counted.
+   * consume is not counted. With a `deadline`, the program is killed when its time (Date.now() ms)
+   * comes, whether or not it is sending (a read from a slow server that has not answered yet), and
+   * run() fails with the error `reached()` gives (what came before is consumed already).
    */
-  streamStdout?: { consume(chunk: Buffer): Promise<void>; stallMs: number };
+  streamStdout?: { consume(chunk: Buffer): Promise<void>; stallMs: number; deadline?: { at: number; reached(): Error } };
   /**
    * Its output goes into the case (icat, debugfs dump, dd): its commands row is written before it is
    * spawned (recorder.start), exit code and end empty until it ends, so a file it leaves half-written
@@ -355,9 +357,11 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
     // The version is asked once per install, beside the first command: after it has started, not before.
     versionLookup = toolVersion(tool);
     let stalled = false;
+    /** The error of the stream's deadline, once it came and the program was killed for it. */
+    let late: Error | null = null;
     if (options.streamStdout !== undefined) {
       try {
-        stalled = await pump(subprocess, options.streamStdout);
+        ({ stalled, late } = await pump(subprocess, options.streamStdout));
       } catch (error) {
         // The consumer failed (ENOSPC on the case disk): the program is not needed any more.
         subprocess.kill('SIGKILL');
@@ -371,8 +375,14 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
     if (options.abandonAfterMs === undefined) result = await subprocess;
     else if (options.streamStdout !== undefined) {
       // Its output ended (or it was killed for stalling): it exits now, or is left behind.
-      result = await exitOrAbandon(subprocess, stalled ? options.abandonAfterMs : options.streamStdout.stallMs);
+      result = await exitOrAbandon(subprocess, stalled || late !== null ? options.abandonAfterMs : options.streamStdout.stallMs);
     } else result = await exitOrAbandon(subprocess, options.timeoutMs + options.abandonAfterMs);
+    if (late !== null) {
+      // Killed at its deadline (the caller's time is up): passed on as the caller's own error.
+      failure = `killed at its deadline: ${oneLine(late)}${result === null ? `; still there ${options.abandonAfterMs ?? 0} ms after SIGKILL (an uninterruptible wait): left behind` : ''}`;
+      consumerError = late;
+      throw late;
+    }
     if (stalled) {
       const stallS = options.streamStdout?.stallMs ?? 0;
       failure = `no output for ${stallS} ms: killed${result === null ? `; still there ${options.abandonAfterMs ?? 0} ms after SIGKILL (an uninterruptible wait): left behind` : ''}`;
@@ -448,36 +458,62 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
   }
 }
 
+/** The longest delay setTimeout takes (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
- * Feed the program's stdout to the consumer until it ends. true when it stalled: nothing came for
- * stallMs, and the program was killed.
+ * Feed the program's stdout to the consumer until it ends. `stalled`: nothing came for stallMs, and
+ * the program was killed; `late`: its deadline came first, the program was killed then, and this is
+ * the deadline's error.
  */
-async function pump(subprocess: Pick<ChildProcess, 'kill' | 'stdout'>, sink: NonNullable<RunOptions['streamStdout']>): Promise<boolean> {
+async function pump(subprocess: Pick<ChildProcess, 'kill' | 'stdout'>, sink: NonNullable<RunOptions['streamStdout']>): Promise<{ stalled: boolean; late: Error | null }> {
   const stdout = subprocess.stdout;
   if (stdout === null) throw new Error('no stdout pipe to stream from');
   let stalled = false;
+  let late: Error | null = null;
   let timer: NodeJS.Timeout | undefined;
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  const { deadline } = sink;
+  // Its time is up: killed there, in the middle of a read that has not answered yet too.
+  const stopLate = (): void => {
+    if (stalled || late !== null || deadline === undefined) return;
+    late = deadline.reached();
+    subprocess.kill('SIGKILL');
+    stdout.destroy();
+  };
   const arm = (): void => {
     clearTimeout(timer);
     timer = setTimeout(() => {
+      if (late !== null) return;
       stalled = true;
       subprocess.kill('SIGKILL');
       stdout.destroy();
     }, sink.stallMs);
   };
   arm();
+  // setTimeout takes at most 2^31 - 1 ms (a longer delay fires at once): a far deadline is waited for in steps.
+  const waitForDeadline = (): void => {
+    if (deadline === undefined) return;
+    const left = deadline.at - Date.now();
+    deadlineTimer = left <= 0 ? setTimeout(stopLate, 0) : setTimeout(left > MAX_TIMER_MS ? waitForDeadline : stopLate, Math.min(left, MAX_TIMER_MS));
+  };
+  waitForDeadline();
   try {
     for await (const chunk of stdout) {
       clearTimeout(timer);
+      // What comes after its time is not taken (a timer may fire after the time it was set for).
+      if (deadline !== undefined && Date.now() >= deadline.at) stopLate();
+      if (late !== null) break;
       await sink.consume(chunk as Buffer);
       arm();
     }
   } catch (error) {
-    if (!stalled) throw error;
+    if (!stalled && late === null) throw error;
   } finally {
     clearTimeout(timer);
+    clearTimeout(deadlineTimer);
   }
-  return stalled;
+  return { stalled, late };
 }
 
 /** The subprocess's result, or null when it has not exited after `waitMs` (then it is let go). */

@@ -111,6 +111,12 @@ export class CopyBounded extends Error {
   }
 }
 
+/** The copy reached its readUntil (its --follow-timeout): marked bounded, and the error that stops its producer. */
+export function boundedByTime(state: CopyState): CopyBounded {
+  state.bounded = 'time';
+  return new CopyBounded();
+}
+
 /**
  * How many bytes the next read at `position` may take (at most `most`): 0 once the copy reached its
  * readLimit or readUntil (and marks it bounded).
@@ -229,10 +235,7 @@ export function streamInto(output: number, state: CopyState, onProgress?: CopyPr
     async consume(chunk: Buffer): Promise<void> {
       if (stopNow(state)) throw new CopyStopped();
       // Past its time (a followed copy at its --follow-timeout): what arrived is kept, the producer stops.
-      if (state.readUntil !== null && Date.now() >= state.readUntil) {
-        state.bounded = 'time';
-        throw new CopyBounded();
-      }
+      if (state.readUntil !== null && Date.now() >= state.readUntil) throw boundedByTime(state);
       let offset = 0;
       while (offset < chunk.length) {
         const taken = chunk.copy(run, filled, offset);

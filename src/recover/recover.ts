@@ -12,7 +12,7 @@ import { currentBootId } from '../store/snapshots.js';
 import { itemLoader, ofMemfd, type ItemRow } from '../store/items.js';
 import { checkOpenedFile, checkProcess, custodyOf, processState, holderFdPath, kernelName, sameBirth, sameFile, sourcePath, type Custody, type SeenFile } from './custody.js';
 import { procDirOf } from '../proc/tasks.js';
-import { CopyBounded, CopyStopped, GROWTH_ALLOWANCE_BYTES, HOLE_BLOCK, copyRange, readAllowance, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
+import { CopyBounded, CopyStopped, GROWTH_ALLOWANCE_BYTES, boundedByTime, HOLE_BLOCK, copyRange, readAllowance, newCopyState, streamInto, type CopyProgress, type CopyState } from './copy.js';
 import { SpaceGuard, keepFreeFor } from '../util/caseSpace.js';
 import { startHash } from '../image/source.js';
 import { displayBytes, displayText } from '../util/bytes.js';
@@ -1235,6 +1235,7 @@ class ChildReader implements ItemReader {
     if (allowed === 0) return;
     const count = state.readLimit === null ? [] : [`count=${allowed}`];
     const sink = streamInto(output, state, onProgress);
+    const { readUntil } = state;
     const flags = ['skip_bytes', ...(count.length === 0 ? [] : ['count_bytes']), ...(this.noatime ? ['noatime'] : [])];
     try {
       await run('dd', [`if=${this.source}`, 'bs=1M', `iflag=${flags.join(',')}`, `skip=${state.bytes}`, ...count, 'status=none'], {
@@ -1242,7 +1243,12 @@ class ChildReader implements ItemReader {
         recorder: this.recorder,
         env: C_LOCALE,
         abandonAfterMs: ABANDON_AFTER_MS,
-        streamStdout: { consume: (chunk) => sink.consume(chunk), stallMs: this.stallMs },
+        streamStdout: {
+          consume: (chunk) => sink.consume(chunk),
+          stallMs: this.stallMs,
+          // At its --follow-timeout dd is killed, also in a read that has not answered yet: the copy is what arrived.
+          ...(readUntil === null ? {} : { deadline: { at: readUntil, reached: () => boundedByTime(state) } }),
+        },
         recordFromStart: true,
       });
     } catch (error) {
