@@ -47,6 +47,44 @@ test('run(): a stdout consumer that fails stops the program at once, the command
   assert.deepEqual(dd[0]?.argv, args);
 });
 
+test('run(): a streamed program still silent at its deadline (a read that has not answered) is killed then, not at the stall timeout; the command is recorded with why, and run() fails with the deadline\'s error', async (t) => {
+  const dir = makeTempDir('run-deadline');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // A FIFO no one writes to: dd waits in its open, sending nothing.
+  const fifo = path.join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const records: CommandRecord[] = [];
+  let chunks = 0;
+  let reached = 0;
+  const args = [`if=${fifo}`, 'bs=1M', 'status=none'];
+  const started = Date.now();
+  await assert.rejects(
+    run('dd', args, {
+      timeoutMs: 0,
+      abandonAfterMs: 500,
+      recorder: (record) => records.push(record),
+      streamStdout: {
+        consume: async () => {
+          chunks++;
+        },
+        stallMs: 10_000,
+        deadline: {
+          at: Date.now() + 500,
+          reached: () => {
+            reached++;
+            return new Error('the copy reached the time it was allowed to read until');
+          },
+        },
+      },
+    }),
+    (error: Error) => error.message === 'the copy reached the time it was allowed to read until',
+  );
+  assert.ok(Date.now() - started < 8_000, `killed at the deadline, not at the stall timeout (${Date.now() - started} ms)`);
+  assert.deepEqual({ chunks, reached }, { chunks: 0, reached: 1 });
+  const dd = records.filter((record) => record.program === 'dd' && record.argv.includes(`if=${fifo}`));
+  assert.deepEqual(dd.map((record) => [record.argv, record.exitCode, record.error]), [[args, null, 'killed at its deadline: the copy reached the time it was allowed to read until']]);
+});
+
 test('ils printing more than V8\'s longest string (600 MiB: millions of deleted inodes) is parsed as it comes, in pieces of whole lines: its rows kept, each bad line a warning with its line number, never "Cannot create a string longer than"', { timeout: 120_000 }, async (t) => {
   const dir = makeTempDir('ils-huge');
   // A stand-in ils (used nowhere else in this file: programs are resolved once per process): its
