@@ -905,7 +905,8 @@ test('in a user namespace (a rootless container) map_files is refused although t
   });
   // Holder and unlinked in one new user namespace (root mapped to root): the holder is readable,
   // while map_files asks for CAP_SYS_ADMIN of the host's user namespace.
-  const script = String.raw`python3 -c "$1" "$2" root > "$3" < /dev/null &
+  // The holder's stderr goes to a file: left on the pipe, it would keep spawnSync waiting for it to close until its timeout.
+  const script = String.raw`python3 -c "$1" "$2" root > "$3" 2> "$2/holder.err" < /dev/null &
 until [ -s "$3" ]; do sleep 0.05; done
 node "$4" --case "$5" snapshot --no-lsof --pid "$(cat "$3")" --json > "$5/snapshot.json"; echo "$?" > "$5/snapshot.rc"
 node "$4" --case "$5" recover --json > "$5/recover.json"; echo "$?" > "$5/recover.rc"`;
