@@ -255,27 +255,32 @@ async function extractOne(copier: Copier, unsized: ExtractTarget): Promise<Outco
   }
   const catStream = (consume: (chunk: Buffer) => Promise<void>) =>
     debugfsCatToStream(copier.source.path, target.offsetSectors, target.inode, consume, target.size, copier.recorder, path.dirname(copier.outputDir));
+  // debugfs dump writes the holes out as zeros: a sparse inode comes through `cat`, written sparse.
+  const request = plan.streamed ? 'cat' : 'dump';
+  // A second file that cannot be made is debugfs's failure (never the loss of a copy icat made before).
+  const copyByDebugfs = (): Promise<{ copy: Copy | null; error: string | null }> =>
+    (plan.streamed ? copyStreamed(copier, `${base}.debugfs`, catStream) : copyWithDebugfs(copier, target, base))
+      .catch((error: unknown) => {
+        if (!(error instanceof OutputRefused)) throw error;
+        return { copy: null, error: error.message };
+      });
+  const superblock = readSuperblock(copier.source, target.offsetSectors);
   const notes: string[] = [];
   // icat (TSK 4.11.1) walks a block map's holes block by block, sending nothing meanwhile: minutes
   // per GiB of hole (a 5 GiB one outlasted the 300 s stall limit). A file system without extents
   // has only block maps: there a file with holes goes to debugfs cat first.
   // The Sleuth Kit cannot read bigalloc at all (4.11.1: `Cannot determine file system type`; 4.14.0
   // the same, docs/images.md): an icat run per inode would only fail. debugfs alone, said.
-  if (readSuperblock(copier.source, target.offsetSectors)?.bigalloc === true) {
-    const request = plan.streamed ? 'cat' : 'dump';
+  if (superblock?.bigalloc === true) {
     const why = `read by debugfs ${request}, not icat: The Sleuth Kit cannot read bigalloc (blocks allocated in clusters)`;
-    const via = await (plan.streamed ? copyStreamed(copier, `${base}.debugfs`, catStream) : copyWithDebugfs(copier, target, base))
-      .catch((error: unknown) => {
-        if (!(error instanceof OutputRefused)) throw error;
-        return { copy: null, error: error.message };
-      });
+    const via = await copyByDebugfs();
     const said = via.error === null ? [why] : [why, `debugfs ${request} failed (${via.error})`];
     if (via.copy === null) return { output: null, bytes: 0, sha256: null, complete: false, method: null, notes: said };
     return judge(via.copy, 'debugfs', via.error === null, target, said);
   }
   /** debugfs cat's copy when it was tried first: kept beside icat's, never made again (each is a read of every hole). */
   let catFirst: { copy: Copy; error: string | null } | null = null;
-  if (plan.streamed && readSuperblock(copier.source, target.offsetSectors)?.extents === false) {
+  if (plan.streamed && superblock?.extents === false) {
     const first = await copyStreamed(copier, `${base}.debugfs`, catStream);
     const why = 'a block-mapped file with holes (no extents on this file system): copied by debugfs cat, since icat reads such holes a block at a time (minutes per GiB)';
     if (first.error === null) return judge(first.copy, 'debugfs', true, target, [why]);
@@ -300,20 +305,13 @@ async function extractOne(copier: Copier, unsized: ExtractTarget): Promise<Outco
   notes.push(viaIcat.error === null
     ? `icat exited 0 after ${viaIcat.copy.bytes} of the inode's ${target.size ?? 0} bytes`
     : `icat failed after ${viaIcat.copy.bytes} bytes (${viaIcat.error})`);
-  // debugfs dump writes the holes out as zeros: a sparse inode comes through `cat`, written sparse.
-  const request = plan.streamed ? 'cat' : 'dump';
   // dump writes the whole size beside icat's prefix: tried only when both fit.
   const noRoom = plan.streamed ? null : copier.guard.refusal(target.size, `${target.size} bytes beside icat's ${viaIcat.copy.bytes}`);
   if (noRoom !== null) {
     notes.push(`debugfs dump not tried: ${noRoom}`);
     return judge(viaIcat.copy, 'icat', false, target, notes);
   }
-  // icat's copy is on disk: a second file that cannot be made is debugfs's failure, never the loss of icat's.
-  const viaDebugfs = catFirst ?? await (plan.streamed ? copyStreamed(copier, `${base}.debugfs`, catStream) : copyWithDebugfs(copier, target, base))
-    .catch((error: unknown) => {
-      if (!(error instanceof OutputRefused)) throw error;
-      return { copy: null, error: error.message };
-    });
+  const viaDebugfs = catFirst ?? await copyByDebugfs();
   // Its failure, when it was tried first, is said already.
   if (viaDebugfs.error !== null && catFirst === null) notes.push(`debugfs ${request} failed (${viaDebugfs.error})`);
   const icatCopy = viaIcat.copy;
