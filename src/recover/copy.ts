@@ -104,7 +104,10 @@ export class CopyStopped extends Error {
   }
 }
 
-/** Thrown by streamInto's consume once the copy reached state.readUntil: its producer stops sending (the copy is bounded, not interrupted). */
+/**
+ * The copy reached state.readUntil: its producer (dd, whose run() deadline is readUntil: killed then,
+ * also in a read not answered yet) is stopped with it (the copy is bounded, not interrupted).
+ */
 export class CopyBounded extends Error {
   constructor() {
     super('the copy reached the time it was allowed to read until');
@@ -234,8 +237,6 @@ export function streamInto(output: number, state: CopyState, onProgress?: CopyPr
   return {
     async consume(chunk: Buffer): Promise<void> {
       if (stopNow(state)) throw new CopyStopped();
-      // Past its time (a followed copy at its --follow-timeout): what arrived is kept, the producer stops.
-      if (state.readUntil !== null && Date.now() >= state.readUntil) throw boundedByTime(state);
       let offset = 0;
       while (offset < chunk.length) {
         const taken = chunk.copy(run, filled, offset);
