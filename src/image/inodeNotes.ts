@@ -52,6 +52,16 @@ export function encryptedNote(content: boolean): string {
 }
 
 /**
+ * Whether a freed inode was last changed before the file system was made (s_mkfs_time; 0: not
+ * said, never): its ctime before it, and its dtime too when it has one (0 or null: none; an earlier
+ * file system's orphan keeps a chain link there, a small number). A file of this one freed by the
+ * kernel has a ctime and a dtime of its unlink; one freed by debugfs kill_file a dtime of then.
+ */
+export function changedBeforeMkfs(ctime: number | null, dtime: number | null, mkfsTime: number): boolean {
+  return mkfsTime > 0 && ctime !== null && ctime < mkfsTime && (dtime === null || dtime < mkfsTime);
+}
+
+/**
  * What a deleted inode whose ctime and dtime are before s_mkfs_time is: the same words in the
  * warning and in each such record's note (one string per file system, however many inodes).
  */

@@ -27,7 +27,7 @@ import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
 import { protectiveOnly, readTable } from './partitions.js';
 import { hasNoFileType, inlineAreaHoldsBytes, isEaInode, isEncrypted, kernelTimes, needsRawTimes, refusedExtraIsize, type DebugfsInode } from '../../parsers/debugfsStats.js';
-import { EA_INODE_NOTE, earlierFsWhy, emptiedInlineWhy, encryptedNote, noBlocksWhy, type BlockMapping } from './inodeNotes.js';
+import { EA_INODE_NOTE, changedBeforeMkfs, earlierFsWhy, emptiedInlineWhy, encryptedNote, noBlocksWhy, type BlockMapping } from './inodeNotes.js';
 import { DIRECTORY_MAX_BYTES, ROOT_INODE, dropIndexNames, type DirectoryAccess, type DirectoryFacts, type HoldingDirectory } from './indexNames.js';
 import { FlsNames, IlsTable, RecordTable, ScannedInodes, StatTable, type InodeStat } from './inodeTables.js';
 import { followOrphanChain } from './orphanChain.js';
@@ -932,11 +932,8 @@ function lostBeforeFreed(holders: readonly HoldingDirectory[] | null, dtime: num
 }
 
 /**
- * The deleted inodes last changed before the file system was made (s_mkfs_time; 0: not said, none):
- * their ctime before it, and their dtime too when they have one (an earlier file system's orphan
- * keeps a chain link there, a small number). A file of this one freed by the kernel has a ctime and
- * a dtime of its unlink; one freed by debugfs kill_file a dtime of then. Each gets the note (after
- * the reason a record not recoverable has, which image extract gives as its reason).
+ * The deleted inodes last changed before the file system was made (changedBeforeMkfs). Each gets
+ * the note (after the reason a record not recoverable has, which image extract gives as its reason).
  */
 function earlierFsInodes(inodes: ScannedInodes, mkfsTime: number, mapping: BlockMapping): { count: number; first: number[] } {
   const first: number[] = [];
@@ -945,9 +942,7 @@ function earlierFsInodes(inodes: ScannedInodes, mkfsTime: number, mapping: Block
   const why = earlierFsWhy(mkfsTime);
   for (const { table, row } of inodes.rows()) {
     if (table.stateAt(row) !== 'deleted') continue;
-    const ctime = table.ctimeAt(row);
-    const dtime = table.dtimeAt(row);
-    if (ctime === null || ctime >= mkfsTime || (dtime !== null && dtime >= mkfsTime)) continue;
+    if (!changedBeforeMkfs(table.ctimeAt(row), table.dtimeAt(row), mkfsTime)) continue;
     const record = table.at(row);
     const content = specialFileType(record.mode) === null;
     const lead = record.note ?? (record.recoverable || !content ? null : noBlocksWhy(record.size, mapping));

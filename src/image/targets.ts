@@ -6,7 +6,7 @@ import type { Db } from '../store/db.js';
 import { filesystemsOf, imageInodesOf, latestImageId, type ImageInodeRecord } from '../store/images.js';
 import { debugfsInodeDumps, debugfsStatMany } from '../tools/debugfs.js';
 import { hasNoFileType, isEaInode, isEncrypted, kernelTimes, needsRawTimes, type DebugfsInode } from '../../parsers/debugfsStats.js';
-import { EA_INODE_NOTE, earlierFsWhy, emptiedInlineWhy, encryptedNote, noBlocksWhy } from './inodeNotes.js';
+import { EA_INODE_NOTE, changedBeforeMkfs, earlierFsWhy, emptiedInlineWhy, encryptedNote, noBlocksWhy } from './inodeNotes.js';
 import { extType } from '../../parsers/extSuperblock.js';
 import { specialFileType } from '../util/mode.js';
 import { istat } from '../tools/istat.js';
@@ -211,7 +211,7 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       const encrypted = stat !== undefined && isEncrypted(stat) ? encryptedNote(hasData !== false) : null;
       // A freed inode last changed before this file system was made: as image scan says it.
       const mkfs = superblock.mkfsTime;
-      const earlier = stat !== undefined && !hasNoFileType(stat) && mkfs > 0 && stat.ctime !== null && stat.ctime < mkfs && stat.dtimeRaw < mkfs && (await allocated()) === false ? earlierFsWhy(mkfs) : null;
+      const earlier = stat !== undefined && !hasNoFileType(stat) && changedBeforeMkfs(stat.ctime, stat.dtimeRaw, mkfs) && (await allocated()) === false ? earlierFsWhy(mkfs) : null;
       const eaValue = stat !== undefined && isEaInode(stat) ? EA_INODE_NOTE : null;
       // What the record says of the inode itself: after why it is not recoverable, when it is not.
       const said = [eaValue, earlier].filter((part): part is string => part !== null);
