@@ -390,6 +390,23 @@ test('an inode whose uid and gid are 2^31 or more keeps them and its size: scann
   assert.deepEqual([copy?.bytes, copy?.sha256, copy?.complete, copy?.note], [30_000, sha256(content), true, null]);
 });
 
+test('a freed inode of size 0 that kept its link count is no empty file: neither scanned nor extracted as one (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'freed-empty');
+  // kill_file frees the inode and its blocks but leaves its link count and size (here 0).
+  const image = debugfsBuilt(dir, ['mkfs.ext4'], { empty: Buffer.alloc(0), kept: Buffer.from('kept') }, 'kill_file empty\n');
+  const scan = untouched(image, caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.size, entry.recoverable]), [[12, 'deleted', 0, false]]);
+  const { caseDir: fresh } = imageWorkDirs(t, 'freed-empty-named');
+  const named = untouched(image, fresh, ['image', 'extract', image, '--inode', '12', '--json']);
+  assert.equal(named.code, 3, named.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.inode, copy.output, copy.bytes, copy.sha256, copy.complete, copy.note]), [
+    [12, null, 0, null, false, 'unrecoverable: the inode (size 0) points at no data blocks any more (on unlink the kernel zeroes an ext4 inode\'s extents and its size): nothing extracted'],
+  ]);
+  assert.match(named.stderr, /inode 12 still has 1 link\(s\) but is not allocated \(istat\)/);
+  assert.deepEqual(fs.readdirSync(path.join(fresh, 'extracted')).filter((name) => name !== 'SHA256SUMS'), []);
+});
+
 /** Run fn with our own image mounted on a loop device (the kernel takes any byte but NUL in a symlink target), undone after. */
 function withMounted(image: string, mountPoint: string, fn: () => void): void {
   const mounted = loopFs({ image, mountPoint });

@@ -199,9 +199,10 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
         // icat copies 0 bytes of it, which would pass for a whole empty file.
         hasData = false;
         why = `inode ${inode} holds no file (mode 0, no file type: never used${inode < FIRST_ORDINARY_INODE ? ', a reserved inode this file system does not use' : ''})`;
-      } else if (stat !== undefined && stat.dataBlocks === 0 && !stat.inlineData && (stat.size !== 0 || stat.links === 0)) {
+      } else if (stat !== undefined && stat.dataBlocks === 0 && !stat.inlineData && (stat.size !== 0 || stat.links === 0 || inUse === false)) {
         // No data blocks is whole only for an inode in use (empty, or all holes: read as zeros): ext4
-        // zeroes the extents and the size of a deleted one.
+        // zeroes the extents and the size of a deleted one. A freed one of size 0 is no empty file
+        // either, links or not: what it held is not known (image scan does not call it recoverable).
         hasData = (await allocated()) === true;
         // Inline data the kernel emptied on freeing it (size 0): not "no data blocks".
         if (!hasData && stat.inlineSize !== null) why = emptiedInlineWhy(inode, null);
