@@ -403,7 +403,7 @@ test('a freed inode of size 0 that kept its link count is no empty file: neither
   assert.deepEqual(json<ExtractedJson[]>(named).map((copy) => [copy.inode, copy.output, copy.bytes, copy.sha256, copy.complete, copy.note]), [
     [12, null, 0, null, false, 'unrecoverable: the inode (size 0) points at no data blocks any more (on unlink the kernel zeroes an ext4 inode\'s extents and its size): nothing extracted'],
   ]);
-  assert.match(named.stderr, /inode 12 still has 1 link\(s\) but is not allocated \(istat\)/);
+  assert.match(named.stderr, /inode 12 still has 1 link\(s\) but is not allocated \(its inode bitmap bit\)/);
   assert.deepEqual(fs.readdirSync(path.join(fresh, 'extracted')).filter((name) => name !== 'SHA256SUMS'), []);
 });
 
@@ -942,14 +942,14 @@ test('an inode whose ctime is 0 (which ils takes for never used) is looked at it
     [12, 'deleted', 'fls', 'secret', 20_000, 0, true, true],
     [13, 'orphan', 'orphan_chain', null, 9_000, 0, true, false],
   ]);
-  assert.match(scan.stderr, /^warning: sector 0: inode 13 is on the orphan chain and allocated \(istat\), although ils -aL does not list it \(The Sleuth Kit takes an inode whose ctime is 0 for one never used\): kept as an orphan$/m);
+  assert.match(scan.stderr, /^warning: sector 0: inode 13 is on the orphan chain and allocated \(its inode bitmap bit\), although ils -aL does not list it \(The Sleuth Kit takes an inode whose ctime is 0 for one never used\): kept as an orphan$/m);
   assert.match(scan.stderr, /^warning: sector 0: 1 inodes \(first: 12\) that ils did not list \(The Sleuth Kit takes an inode whose ctime is 0 for one never used\) were found through the deleted names fls found$/m);
   assert.doesNotMatch(scan.stderr, /not a file in use|fsstat lists orphan inodes/);
   const extract = untouched(image, caseDir, ['image', 'extract', image, '--all', '--json']);
   assert.equal(extract.code, 0, extract.stderr);
   assert.deepEqual(json<ExtractedJson[]>(extract).map((copy) => [copy.inode, copy.sha256, copy.complete]), [[12, sha256(secret), true], [13, sha256(held), true]]);
 
-  // The chain names the deleted one: not allocated (istat), kept as deleted with its name, said; the
+  // The chain names the deleted one: not allocated (its inode bitmap bit), kept as deleted with its name, said; the
   // orphan, off the chain now, is still found through its old name (fls: `13(realloc)`, allocated).
   const chained = path.join(dir, 'chained.img');
   fs.copyFileSync(image, chained);
@@ -960,7 +960,7 @@ test('an inode whose ctime is 0 (which ils takes for never used) is looked at it
   assert.deepEqual(json<ImageInodeJson[]>(chainScan).map((entry) => [entry.inode, entry.state, entry.found_by, entry.last_name]), [
     [12, 'deleted', 'orphan_chain', 'secret'], [13, 'orphan', 'fls', 'held'],
   ]);
-  assert.match(chainScan.stderr, /^warning: sector 0: inode 12 is on the orphan chain but it is not allocated \(istat\), although ils -r does not list it \(The Sleuth Kit takes an inode whose ctime is 0 for one never used\): kept as deleted, its dtime a deletion time \(the chain is not followed past it\)$/m);
+  assert.match(chainScan.stderr, /^warning: sector 0: inode 12 is on the orphan chain but it is not allocated \(its inode bitmap bit\), although ils -r does not list it \(The Sleuth Kit takes an inode whose ctime is 0 for one never used\): kept as deleted, its dtime a deletion time \(the chain is not followed past it\)$/m);
 });
 
 /** A symlink target that forges debugfs' echo of `stat <14>` and a description of 14 (130 bytes, kept inline with inline_data). */

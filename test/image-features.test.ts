@@ -190,8 +190,8 @@ test('image extract --inode of a file freed with its link count (debugfs kill_fi
   const content = crypto.randomBytes(40_000);
   fs.writeFileSync(path.join(dir, 'f.src'), content);
   const cases: Array<[string[], RegExp]> = [
-    [[], /^inode 12 still has 1 link\(s\) but is not allocated \(istat\): freed without its link count dropped \(debugfs kill_file, a damaged file system\), a deleted file, not a live one\n/],
-    [['-O', 'bigalloc'], /^inode 12 still has 1 link\(s\): not an orphan; whether it is in use \(a live file\) or was freed without its link count dropped is not known \(istat could not read its allocation\)\n/],
+    [[], /^inode 12 still has 1 link\(s\) but is not allocated \(its inode bitmap bit\): freed without its link count dropped \(debugfs kill_file, a damaged file system\), a deleted file, not a live one\n/],
+    [['-O', 'bigalloc'], /^inode 12 still has 1 link\(s\): not an orphan; whether it is in use \(a live file\) or was freed without its link count dropped is not known \(ils -e could not read its allocation\)\n/],
   ];
   for (const [features, said] of cases) {
     const image = path.join(dir, `killed${features.length}.img`);

@@ -19,7 +19,7 @@ export async function imageExtractCommand(ctx: CommandContext, image: string, op
   const named = options.inode ?? [];
   if (options.all !== true && named.length === 0) throw usageError('name the inodes to extract with --inode N (repeatable), or use --all');
   if (options.all === true && named.length > 0) throw usageError('--all and --inode exclude each other');
-  for (const tool of ['icat', 'debugfs', 'istat', 'mmls'] as const) requireTool(tool);
+  for (const tool of ['icat', 'debugfs', 'ils', 'mmls'] as const) requireTool(tool);
   requireAddressSpace('image extract', IMAGE_COMMAND_ADDRESS_SPACE, 'each copy is hashed in a worker thread, whose V8 reserves address space');
   const source = openImageSource(image);
   // Before the case is made: bad input leaves nothing behind.

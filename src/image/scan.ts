@@ -21,7 +21,7 @@ import { debugfsCatToBuffer, debugfsDumpMany, debugfsInodeDumps, debugfsStatMany
 import { flsDeletedNames } from '../tools/fls.js';
 import { fsstat } from '../tools/fsstat.js';
 import { icatToBuffer } from '../tools/icat.js';
-import { ilsRemoved, ilsUnlinkedAllocated, type IlsList } from '../tools/ils.js';
+import { ilsAllocation, ilsRemoved, ilsUnlinkedAllocated, type IlsList } from '../tools/ils.js';
 import { istat } from '../tools/istat.js';
 import type { IstatInfo } from '../../parsers/istat.js';
 import { mmls } from '../tools/mmls.js';
@@ -409,7 +409,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   const stats = new StatTable();
   /** Inodes istat described instead of debugfs: no times of their own (TSK ignores ext4's epoch bits). */
   const byIstat = new Set<number>();
-  /** Whether an inode ils did not list is allocated, as istat read the inode bitmap; null: istat could not say. */
+  /** Whether an inode ils did not list is allocated, its inode bitmap bit as ils -e (or istat, describing it) read it; null: not known. */
   const allocation = new Map<number, boolean | null>();
   const statBatch = async (inodes: readonly number[]) => {
     // Each batch into the table as it is read; all of them or none, as when they were kept until the last.
@@ -465,19 +465,16 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   }
 
   // An inode ils did not list but the chain, the orphan file or fls names is looked at itself: TSK
-  // takes one whose ctime is 0 for never used and lists it nowhere. Its allocation is istat's (a
-  // process each: only for such inodes, which a normal file system does not have).
+  // takes one whose ctime is 0 for never used and lists it nowhere. Its allocation is its bitmap bit
+  // as `ils -e` of its range reads it (only for such inodes, which a normal file system does not have).
   let allocationLookups = 0;
   const lookUpAllocation = async (inodes: readonly number[]) => {
     const wanted = [...new Set(inodes)].filter((inode) => !allocation.has(inode));
-    for (let start = 0; start < wanted.length; start += ISTAT_PARALLEL) {
-      await Promise.all(wanted.slice(start, start + ISTAT_PARALLEL).map(async (inode) => {
-        // Past the limit an inode's allocation stays unknown: said by judge(), and the scan is partial.
-        if (++allocationLookups > ALLOCATION_LOOKUPS_MAX) return;
-        const info = await istat(source.path, offset, inode, recorder).catch(() => null);
-        allocation.set(inode, info?.allocated ?? null);
-      }));
-    }
+    // Past the limit an inode's allocation stays unknown: said by judge(), and the scan is partial.
+    const asked = wanted.slice(0, Math.max(0, ALLOCATION_LOOKUPS_MAX - allocationLookups));
+    allocationLookups += wanted.length;
+    if (asked.length === 0) return;
+    for (const [inode, allocated] of await ilsAllocation(source.path, offset, asked, recorder)) allocation.set(inode, allocated);
   };
   /** Once used: a file type, or a size, data, links: an inode never used (or zeroed) has none of them. */
   const wasUsed = (stat: InodeStat) => !hasNoFileType(stat) || (stat.size ?? 0) > 0 || (stat.dataBlocks ?? 0) > 0 || stat.inlineData || (stat.links ?? 0) > 0;
@@ -496,11 +493,11 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     const stat = stats.get(inode);
     if (stat !== undefined && !wasUsed(stat)) return { state: 'out', why: 'it was never used (mode 0, no file type): left out' };
     const allocated = allocationKnown ? allocation.get(inode) : undefined;
-    if (allocated === false) return { state: 'deleted', why: `it is not allocated (istat), although ils -r does not list it (${unlistedWhy([inode])}): kept as deleted, its dtime a deletion time` };
+    if (allocated === false) return { state: 'deleted', why: `it is not allocated (its inode bitmap bit), although ils -r does not list it (${unlistedWhy([inode])}): kept as deleted, its dtime a deletion time` };
     // Allocated with links: a truncation in progress, said by addOrphan; its dtime is a link.
     if (stat?.links !== undefined && stat.links !== null && stat.links > 0) return { state: 'orphan', why: null };
     if (!allocationKnown || allocated === true) return { state: 'orphan', why: null };
-    return { state: 'unknown', why: `ils did not list it and whether it is allocated could not be read (${stat === undefined ? 'neither debugfs nor istat described it' : 'istat did not say'}): left out` };
+    return { state: 'unknown', why: `ils did not list it and whether it is allocated could not be read (${stat === undefined ? 'neither debugfs nor istat described it' : 'ils -e did not say'}): left out` };
   };
 
   // 3. The s_last_orphan chain, through the dtime links debugfs read. An inode that is no orphan
@@ -554,7 +551,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
         if (verdict.state === 'deleted' && !ilsDeleted.has(inode)) unlistedDeleted.set(inode, [...(unlistedDeleted.get(inode) ?? []), by]);
         return;
       }
-      if (!ilsOrphans.has(inode) && allocation.get(inode) === true) warn(`inode ${inode} is on the ${where} and allocated (istat), although ils -aL does not list it (${unlistedWhy([inode])}): kept as an orphan`);
+      if (!ilsOrphans.has(inode) && allocation.get(inode) === true) warn(`inode ${inode} is on the ${where} and allocated (its inode bitmap bit), although ils -aL does not list it (${unlistedWhy([inode])}): kept as an orphan`);
     }
     // The orphan list also holds files being truncated, which still have names: not unlinked files.
     if (by !== 'ils' && stat?.links !== undefined && stat.links !== null && stat.links > 0) {
@@ -612,7 +609,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       const stat = stats.get(inode);
       return stat !== undefined && wasUsed(stat);
     });
-    // Told both ways (fls printed the inode with and without `(realloc)`): istat reads its bitmap bit.
+    // Told both ways (fls printed the inode with and without `(realloc)`): ils -e reads its bitmap bit.
     await lookUpAllocation(used.filter((inode) => flsAllocated.get(inode) === null));
     const found: number[] = [];
     for (const inode of used) {
@@ -687,7 +684,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     if (flsResult.warnings.length > 0) warn(`fls: ${flsResult.warnings.length} unreadable lines`);
   }
   if (undecided > 0) scanned.partial = true;
-  if (allocationLookups > ALLOCATION_LOOKUPS_MAX) warn(`istat was asked whether ${ALLOCATION_LOOKUPS_MAX} inodes that ils did not list are allocated; ${allocationLookups - ALLOCATION_LOOKUPS_MAX} more were not asked`);
+  if (allocationLookups > ALLOCATION_LOOKUPS_MAX) warn(`ils -e was asked whether ${ALLOCATION_LOOKUPS_MAX} inodes that ils did not list are allocated; ${allocationLookups - ALLOCATION_LOOKUPS_MAX} more were not asked`);
   scanned.inodes = new ScannedInodes(orphans, deleted);
 
   /** Each inode's raw bytes (debugfs inode_dump, one batch); an inode absent could not be read (said). */
@@ -960,8 +957,8 @@ const BIGALLOC_WHY = 'bigalloc (blocks allocated in clusters), which The Sleuth 
 /** Why ils lists an inode in neither list although it was used: TSK takes an inode whose ctime is 0 for one never used. */
 const UNLISTED_WHY = 'The Sleuth Kit takes an inode whose ctime is 0 for one never used';
 
-/** istat runs spent on inodes ils did not list (a process each): a crafted image may name thousands. */
-const ALLOCATION_LOOKUPS_MAX = 256;
+/** Inodes ils did not list whose allocation is asked (ils -e): a crafted image may name any number. */
+const ALLOCATION_LOOKUPS_MAX = 1024;
 
 /** Inodes istat is asked about when debugfs could not describe them (a process each). */
 const ISTAT_FALLBACK_MAX = 256;

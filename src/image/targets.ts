@@ -9,7 +9,7 @@ import { hasNoFileType, isEaInode, isEncrypted, kernelTimes, needsRawTimes, type
 import { EA_INODE_NOTE, changedBeforeMkfs, earlierFsWhy, emptiedInlineWhy, encryptedNote, noBlocksWhy } from './inodeNotes.js';
 import { extType } from '../../parsers/extSuperblock.js';
 import { specialFileType } from '../util/mode.js';
-import { istat } from '../tools/istat.js';
+import { ilsAllocation } from '../tools/ils.js';
 import { mmls } from '../tools/mmls.js';
 import { readTable } from './partitions.js';
 import type { ExtractTarget } from './extract.js';
@@ -180,16 +180,16 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       const stat = described === undefined || rawMode === undefined ? described : { ...described, mode: rawMode, type: invalidType ? 'invalid type' : described.type };
       if (stat === undefined) notes.push(`debugfs could not describe inode ${inode}: its size is unknown`);
       const links = stat !== undefined && stat.links !== null && stat.links > 0 ? `inode ${inode} still has ${stat.links} link(s): a live file, not an orphan` : undefined;
-      // In the copy's record too when it is in use (istat): an inode freed without its link count
+      // In the copy's record too when it is in use (its inode bitmap bit): an inode freed without its link count
       // (debugfs kill_file, a damaged file system) is no live file, and is not called one.
       let allocation: Promise<boolean | null> | null = null;
-      /** Whether the inode is in use, as istat reads its bitmap bit (asked once, when needed); null: istat could not say. */
-      const allocated = (): Promise<boolean | null> => (allocation ??= istat(source.path, at, inode, recorder).then((info) => info.allocated, () => null));
+      /** Whether the inode is in use, its bitmap bit as ils -e reads it (asked once, when needed); null: ils could not say. */
+      const allocated = (): Promise<boolean | null> => (allocation ??= ilsAllocation(source.path, at, [inode], recorder).then((read) => read.get(inode) ?? null));
       const inUse = links === undefined ? null : await allocated();
       if (links !== undefined) {
         notes.push(inUse === true ? links
-          : inUse === false ? `inode ${inode} still has ${stat?.links ?? '?'} link(s) but is not allocated (istat): freed without its link count dropped (debugfs kill_file, a damaged file system), a deleted file, not a live one`
-            : `inode ${inode} still has ${stat?.links ?? '?'} link(s): not an orphan; whether it is in use (a live file) or was freed without its link count dropped is not known (istat could not read its allocation)`);
+          : inUse === false ? `inode ${inode} still has ${stat?.links ?? '?'} link(s) but is not allocated (its inode bitmap bit): freed without its link count dropped (debugfs kill_file, a damaged file system), a deleted file, not a live one`
+            : `inode ${inode} still has ${stat?.links ?? '?'} link(s): not an orphan; whether it is in use (a live file) or was freed without its link count dropped is not known (ils -e could not read its allocation)`);
       }
       const linked = inUse === true ? links : undefined;
       let hasData = stat === undefined ? null : (stat.dataBlocks ?? 0) > 0 || stat.inlineData || stat.size === 0 || (stat.dataBlocks === null ? null : false);
