@@ -1366,11 +1366,31 @@ test('fls killed (a timeout on a large disk, the OOM killer): the scan is partia
   const scan = runCli(caseDir, ['image', 'scan', image, '--json'], { ...process.env, PATH: `${wrappers}:${process.env['PATH'] ?? ''}` });
   assert.equal(sha256(fs.readFileSync(image)), before);
   assert.equal(scan.code, 3, scan.stderr);
-  const lost = 'fls -rd (names of deleted files) failed: fls exited with signal SIGKILL: exit code null: no deleted inode has its last name, and one only a deleted name leads to is not listed';
+  const lost = 'fls -rd (names of deleted files) failed: fls exited with signal SIGKILL (nothing on stderr): no deleted inode has its last name, and one only a deleted name leads to is not listed';
   assert.deepEqual(scan.stderr.split('\n').filter((line) => line.startsWith('warning:')), [`warning: sector 0: ${lost}`]);
   assert.deepEqual(json<ImageInodeJson[]>(scan).map((entry) => [entry.inode, entry.state, entry.last_name, entry.scan_note]), [
     [12, 'deleted', null, `the scan of the file system at sector 0 is partial (inodes may be missing from its list, or not fully described): ${lost}`],
   ]);
+});
+
+test('a tool that fails saying nothing is said so once: "exited with code 1 (nothing on stderr)", never the exit code twice (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'flssilent');
+  const image = debugfsBuilt(dir, ['mkfs.ext2'], { gone: Buffer.from('gone\n') }, 'kill_file gone\nunlink gone\n');
+  const wrappers = path.join(dir, 'bin');
+  fs.mkdirSync(wrappers);
+  const real = execFileSync('sh', ['-c', 'command -v fls'], { encoding: 'utf8' }).trim();
+  fs.writeFileSync(path.join(wrappers, 'fls'), `#!/bin/sh\n[ "$1" = -V ] && exec ${real} -V\nexit 1\n`, { mode: 0o755 });
+  const scan = runCli(caseDir, ['image', 'scan', image, '--json'], { ...process.env, PATH: `${wrappers}:${process.env['PATH'] ?? ''}` });
+  assert.equal(scan.code, 3, scan.stderr);
+  assert.deepEqual(scan.stderr.split('\n').filter((line) => line.startsWith('warning:')), [
+    'warning: sector 0: fls -rd (names of deleted files) failed: fls exited with code 1 (nothing on stderr): no deleted inode has its last name, and one only a deleted name leads to is not listed',
+  ]);
+  const db = new Database(path.join(caseDir, 'case.sqlite'), { readonly: true });
+  try {
+    assert.deepEqual(db.prepare("SELECT exit_code, error FROM commands WHERE program = 'fls'").all(), [{ exit_code: 1, error: 'exited with code 1, nothing on stderr' }]);
+  } finally {
+    db.close();
+  }
 });
 
 test('the label is the superblock\'s alone, and fsstat\'s orphan list is not read from lines s_last_mounted makes: no label "EVIL", no warning of orphans 7, 12 (root)', (t) => {

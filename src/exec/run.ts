@@ -426,8 +426,11 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
       throw new UnlinkedError('TOOL_FAILED', `${tool} could not be run: ${failure}`);
     }
     if (exitCode === null || !okExitCodes.includes(exitCode)) {
-      failure = complaintLine(tool, stderr) ?? `exit code ${String(exitCode)}`;
-      throw new UnlinkedError('TOOL_FAILED', `${tool} exited with ${exitCode === null ? `signal ${result.signal ?? '?'}` : `code ${exitCode}`}: ${failure}`);
+      const how = exitCode === null ? `signal ${result.signal ?? '?'}` : `code ${exitCode}`;
+      const complaint = complaintLine(tool, stderr);
+      // Silent: said as that ("fls exited with code 1: exit code 1" said it twice).
+      failure = complaint ?? `exited with ${how}, nothing on stderr`;
+      throw new UnlinkedError('TOOL_FAILED', `${tool} exited with ${how}${complaint === null ? ' (nothing on stderr)' : `: ${complaint}`}`);
     }
     const complaint = options.complaintOf?.(stderr) ?? null;
     if (complaint !== null) {

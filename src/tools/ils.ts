@@ -31,9 +31,9 @@ async function ils(image: string, offsetSectors: number, flags: readonly string[
   const parsed = lines.finish();
   if (take === undefined) rows = parsed.records.length;
   if (result.exitCode === 0) return { ...parsed, stoppedEarly: null, rows };
-  const complaint = result.stderr.split('\n').map((line) => line.trim()).find((line) => line !== '') ?? 'no message';
-  if (rows === 0) throw new UnlinkedError('TOOL_FAILED', `ils exited with code 1: ${complaint}`);
-  return { ...parsed, stoppedEarly: complaint, rows };
+  const complaint = result.stderr.split('\n').map((line) => line.trim()).find((line) => line !== '') ?? null;
+  if (rows === 0) throw new UnlinkedError('TOOL_FAILED', `ils exited with code 1${complaint === null ? ' (nothing on stderr)' : `: ${complaint}`}`);
+  return { ...parsed, stoppedEarly: complaint ?? 'exited with code 1, nothing on stderr', rows };
 }
 
 /** Allocated inodes with link count 0, and reserved inode 1 (the caller drops it). With `take`: each row handed to it, none kept. */
