@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UnlinkedError, oneLine } from '../errors.js';
 import { copiesStopRequested, letSignalsIn, toolInterrupted } from '../util/interrupt.js';
+import { MAX_TIMER_MS } from '../util/time.js';
 import { tryOr } from '../util/tryOr.js';
 
 export interface ToolSpec {
@@ -461,8 +462,6 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
   }
 }
 
-/** The longest delay setTimeout takes (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Feed the program's stdout to the consumer until it ends. `stalled`: nothing came for stallMs, and

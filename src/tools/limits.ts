@@ -1,4 +1,5 @@
 // Shared by the image adapters: how long each kind of run may take, and TSK's offset argument.
+import { MAX_TIMER_MS } from '../util/time.js';
 
 /** A walk of every inode or directory (ils, fls, a debugfs batch): large file systems take a while. */
 export const WALK_TIMEOUT_MS = 2 * 60 * 60_000;
@@ -9,8 +10,6 @@ export const WALK_OUTPUT_MAX_BYTES = 1 << 30;
 /** One inode or one table (mmls, fsstat, istat, a short debugfs stat). */
 export const SHORT_TIMEOUT_MS = 5 * 60_000;
 
-/** The longest a timer can wait (about 24.8 days): node fires a longer one at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Copying one inode out: ten minutes, plus a minute per GiB at a slow 17 MB/s (at most MAX_TIMER_MS). */
 export function copyTimeoutMs(sizeBytes: number | null): number {

@@ -7,3 +7,6 @@ const NS_PER_SECOND = 1_000_000_000n;
 export function floorSeconds(ns: bigint): bigint {
   return ns / NS_PER_SECOND - (ns < 0n && ns % NS_PER_SECOND !== 0n ? 1n : 0n);
 }
+
+/** The longest delay setTimeout takes (2^31 - 1 ms, about 24.8 days): node fires a longer one at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
