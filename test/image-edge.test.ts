@@ -1529,3 +1529,78 @@ test('the requests debugfs read from its scratch file (-f) are recorded with the
   assert.ok(html.includes('<div class="note">5 requests read from its file: stat &#60;12&#62; \u2026 stat &#60;16&#62; (all in the JSON report, commands.requests)</div>'));
   assert.equal(sha256File(image), before);
 });
+
+/**
+ * Inode 12 (40960 bytes of 'A', deleted by kill_file: its extents kept) given an extent tree of depth
+ * 3 whose index blocks are shared: the root's 4 entries point at one index block, whose 340 entries
+ * all point at the one block of the next level, down to one leaf of 340 one-block extents, all at
+ * the file's data block 10. 4 * 340^3 extents (debugfs prints 1.8 GB for them) from four blocks of
+ * a 32 MiB image. Inode 13 is deleted and 14 an orphan, both ordinary, described after it.
+ */
+function sharedExtentTree(dir: string): { image: string; leafBlock: Buffer } {
+  const image = debugfsBuilt(dir, ['mkfs.ext4', '-b', '4096', '-O', '^metadata_csum'],
+    { f: Buffer.alloc(40960, 'A'), g: Buffer.from('deleted file\n'), k: Buffer.from('orphan file\n') },
+    'kill_file f\nunlink f\nkill_file g\nunlink g\nunlink k\nsif <14> links_count 0\n');
+  const stat = execFileSync('debugfs', ['-c', '-R', 'stat <12>', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const first = Number(/\(0-9\):(\d+)-\d+/.exec(stat)?.[1] ?? assert.fail(stat));
+  const header = (entries: number, depth: number): Buffer => {
+    const bytes = Buffer.alloc(12);
+    bytes.writeUInt16LE(0xf30a, 0);
+    bytes.writeUInt16LE(entries, 2);
+    bytes.writeUInt16LE(entries, 4);
+    bytes.writeUInt16LE(depth, 6);
+    return bytes;
+  };
+  // An index entry (ei_block, ei_leaf) and a leaf extent (ee_block, ee_len, ee_start): 12 bytes each.
+  const index = (logical: number, block: number): Buffer => {
+    const bytes = Buffer.alloc(12);
+    bytes.writeUInt32LE(logical, 0);
+    bytes.writeUInt32LE(block, 4);
+    return bytes;
+  };
+  const extent = (logical: number, block: number): Buffer => {
+    const bytes = Buffer.alloc(12);
+    bytes.writeUInt32LE(logical, 0);
+    bytes.writeUInt16LE(1, 4);
+    bytes.writeUInt32LE(block, 8);
+    return bytes;
+  };
+  const entries = (4096 - 12) / 12;
+  const data = first + 9;
+  patch(image, inodeOffset(image, 12) + 0x28, Buffer.concat([header(4, 3), ...[0, 1, 2, 3].map((at) => index(at * 1000, first))]));
+  for (const level of [0, 1, 2]) {
+    const depth = 2 - level;
+    const list = Array.from({ length: entries }, (_, at) => (depth > 0 ? index(at, first + level + 1) : extent(at, data)));
+    patch(image, (first + level) * 4096, Buffer.concat([header(entries, depth), ...list]));
+  }
+  return { image, leafBlock: Buffer.alloc(4096, 'A') };
+}
+
+test('an extent tree whose index blocks are shared (4 * 340^3 extents from four blocks) is stopped where it repeats: no gigabytes of debugfs text in the case, the inodes after it described (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'dag');
+  const { image, leafBlock } = sharedExtentTree(dir);
+  const before = sha256File(image);
+  const started = Date.now();
+  const scan = boundedCli(caseDir, ['image', 'scan', image, '--json'], 60_000);
+  assert.ok(Date.now() - started < 20_000, `the scan took ${Date.now() - started} ms`);
+  assert.equal(scan.code, 3, scan.stderr);
+  const cut = 'debugfs was stopped once its description of inode 12 passed 1048576 bytes: its extent tree lists block ' +
+    `${/block (\d+) as one/.exec(scan.stderr)?.[1] ?? '?'} as one of its own blocks twice (ETB2): blocks of the tree shared or looping, crafted or corrupt; ` +
+    'its data blocks are counted only as far as the list first repeats (a lower bound)';
+  assert.match(scan.stderr, new RegExp(`^warning: sector 0: ${cut.replace(/[()^;]/g, '\\$&')}$`, 'm'));
+  const records = json<ImageInodeJson[]>(scan);
+  assert.deepEqual(records.map((record) => [record.inode, record.state, record.recoverable, record.size, record.ctime !== null, record.scan_note?.includes(cut) === true]),
+    [[12, 'deleted', true, 40960, true, true], [13, 'deleted', true, 13, true, true], [14, 'orphan', true, 12, true, true]]);
+  // Nothing of debugfs' text is left in the case: its scratch folders are gone.
+  assert.deepEqual(fs.readdirSync(caseDir).filter((name) => name.startsWith('.debugfs-')), []);
+  const extract = boundedCli(caseDir, ['image', 'extract', image, '--all', '--json'], 60_000);
+  const copies = json<ExtractedJson[]>(extract);
+  assert.deepEqual(copies.map((copy) => [copy.inode, copy.bytes, copy.complete, copy.sha256]), [
+    // What the tree maps: logical blocks 0-9 all at the leaf's one data block (icat refuses the overlapping runs; debugfs dump reads them).
+    [12, 40960, true, sha256(Buffer.concat(Array.from({ length: 10 }, () => leafBlock)))],
+    [13, 13, true, sha256(Buffer.from('deleted file\n'))],
+    [14, 12, true, sha256(Buffer.from('orphan file\n'))],
+  ]);
+  assert.equal(copies[0]?.method, 'debugfs');
+  assert.equal(sha256File(image), before);
+});

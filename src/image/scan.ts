@@ -428,7 +428,8 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     const parsed = await statBatch(withoutTsk && candidates.length === 0 ? [ROOT_INODE] : candidates);
     // What debugfs says of the file system itself is why its (and TSK's) view may be wrong: said, and partial.
     for (const complaint of parsed.complaints) warn(`debugfs said: ${complaint}`);
-    if (parsed.complaints.length > 0) scanned.partial = true;
+    parsed.cuts.forEach(warn);
+    if (parsed.complaints.length > 0 || parsed.cuts.length > 0) scanned.partial = true;
     if (parsed.warnings.length > 0) warn(`debugfs: ${parsed.warnings.length} inodes not described (first: ${parsed.warnings[0]?.message ?? ''})`);
   } catch (error) {
     warn(`debugfs stat failed: ${oneLine(error)}`);
@@ -595,7 +596,8 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       try {
         const parsed = await statBatch(unseen);
         for (const complaint of parsed.complaints) warn(`debugfs said: ${complaint}`);
-        if (parsed.complaints.length > 0) scanned.partial = true;
+        parsed.cuts.forEach(warn);
+        if (parsed.complaints.length > 0 || parsed.cuts.length > 0) scanned.partial = true;
       } catch (error) {
         warn(`debugfs stat of the inodes fls names failed: ${oneLine(error)}`);
       }
@@ -825,7 +827,7 @@ export function directoryAccess(image: string, offset: number, inodeSize: number
       if (stat.size === null) continue;
       facts.set(stat.inode, { directory: stat.type === 'directory', size: stat.size, inline: stat.inlineSize !== null, changed: lastChanged(stat, inodeSize) });
     }
-    return { facts, said: parsed.complaints };
+    return { facts, said: [...parsed.complaints, ...parsed.cuts] };
   };
   const dumpDirectories = async (directories: ReadonlyArray<{ inode: number; size: number }>) => {
     const contents = new Map<number, Buffer>();

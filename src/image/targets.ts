@@ -159,6 +159,7 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       if (inode < 1 || inode > superblock.inodesCount) throw usageError(`inode ${inode} does not exist: this file system has inodes 1 to ${superblock.inodesCount}`);
     }
     const described = await debugfsStatMany(source.path, at, unknown, recorder, workDir);
+    for (const cut of described.cuts) warnings.push(`sector ${at}: ${cut}`);
     const byInode = new Map(described.records.map((record) => [record.inode, record]));
     const { crtimes, failure } = await creationTimes(source, at, superblock.inodeSize, described.records, recorder, workDir);
     if (failure !== null) notes.push(failure);

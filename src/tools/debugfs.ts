@@ -76,6 +76,8 @@ export interface DebugfsBatch<T> extends ParseResult<T> {
    * descriptors are clobbered), which its stdout never shows.
    */
   complaints: string[];
+  /** Inodes whose description debugfs was stopped in (a block list that repeats itself, or past DESCRIPTION_MAX_BYTES): why, one line each. */
+  cuts: string[];
 }
 
 export type DebugfsStats = DebugfsBatch<DebugfsInode>;
@@ -99,7 +101,7 @@ async function debugfsBatches<T>(
   image: string, offsetSectors: number, inodes: readonly number[], command: 'stat' | 'inode_dump',
   parse: (text: string, batch: readonly number[], marker: string) => ParseResult<T>, recorder: CommandRecorder, workDir: string, take?: (record: T) => void,
 ): Promise<DebugfsBatch<T>> {
-  const result: DebugfsBatch<T> = { records: [], warnings: [], complaints: [] };
+  const result: DebugfsBatch<T> = { records: [], warnings: [], complaints: [], cuts: [] };
   if (inodes.length === 0) return result;
   const said = new Map<string, number>();
   return withScratch(workDir, async (dir) => {
@@ -109,29 +111,45 @@ async function debugfsBatches<T>(
       const room = freeBytes(workDir);
       const fits = room === null ? STAT_BATCH : Math.floor((room - KEEP_FREE_BYTES) / STAT_OUTPUT_BYTES);
       if (fits < 1) throw new UnlinkedError('TOOL_FAILED', `no room on the case's disk for debugfs's output (${room ?? '?'} bytes free, ${KEEP_FREE_BYTES >> 20} MiB kept for the case database)`);
+      const batchStart = start;
       const batch = inodes.slice(start, start + Math.min(STAT_BATCH, fits));
       start += batch.length;
+      const timeoutMs = batch.length > 100 ? WALK_TIMEOUT_MS : SHORT_TIMEOUT_MS;
       const marker = crypto.randomBytes(16).toString('hex');
       const commands = path.join(dir, `${command}-${start}.txt`);
       const requests = batch.map((inode) => `# ${marker} ${inode}\n${command} <${inode}>\n`).join('');
       fs.writeFileSync(commands, requests, { mode: 0o600 });
-      // Tens of MB of output: into a file and read back in one piece, cheaper than collecting pipe chunks.
+      // Tens of MB of output: into a file (watched as it comes, see watchDescriptions) and read back in one piece.
       const outputFile = path.join(dir, `${command}-${start}.out`);
-      const outputFd = fs.openSync(outputFile, 'wx', 0o600);
-      let output: Awaited<ReturnType<typeof run>>;
+      const outputFd = fs.openSync(outputFile, 'wx+', 0o600);
+      const watch = watchDescriptions(outputFd, marker, batch);
+      let output: Awaited<ReturnType<typeof run>> | null = null;
+      let cut: DescriptionCut | null = null;
       try {
         output = await run('debugfs', ['-c', '-n', '-f', path.basename(commands), device(image, offsetSectors, dir)], {
-          timeoutMs: batch.length > 100 ? WALK_TIMEOUT_MS : SHORT_TIMEOUT_MS, recorder, stdoutFd: outputFd, env: DEBUGFS_ENV, requests, ...inScratch(dir),
+          timeoutMs, recorder, streamStdout: { consume: watch.consume, stallMs: timeoutMs }, env: DEBUGFS_ENV, requests, ...inScratch(dir),
         });
+      } catch (error) {
+        if (!(error instanceof DescriptionCut)) throw error;
+        cut = error;
       } finally {
         fs.closeSync(outputFd);
       }
-      const parsed = parse(fs.readFileSync(outputFile, 'latin1'), batch, marker);
+      // Stopped: what came before the cut is read; the inodes after it go to the next process.
+      let described = batch;
+      if (cut !== null) {
+        fs.truncateSync(outputFile, cut.keepBytes);
+        described = batch.slice(0, cut.described);
+        start = batchStart + cut.described;
+        if (cut.why !== null) result.cuts.push(cut.why);
+      }
+      const parsed = parse(fs.readFileSync(outputFile, 'latin1'), described, marker);
       fs.rmSync(outputFile);
       fs.rmSync(commands);
       if (take === undefined) result.records.push(...parsed.records);
       else parsed.records.forEach((record) => take(record));
       result.warnings.push(...parsed.warnings);
+      if (output === null) continue;
       // debugfs names a file system it could not open only on stderr, and still exits 0.
       if (parsed.records.length === 0) {
         const reason = output.stderr.split('\n').map((line) => line.trim()).find((line) => /while trying to open|while opening|Filesystem not open/.test(line));
@@ -146,6 +164,104 @@ async function debugfsBatches<T>(
     result.complaints = [...said].map(([message, times]) => (times > 1 ? `${message} (said ${times} times)` : message));
     return result;
   });
+}
+
+/**
+ * One inode's description past this is cut there (killed, the rest of its batch given to a new
+ * process): debugfs prints every leaf extent the tree reaches, and a tree whose index blocks are
+ * shared (each entry of one level pointing at the one block of the next: a DAG of depth 3 is four
+ * blocks) reaches 4 * 340^3 extents: 1.8 GB of text from a 16 MiB image, 600 GB at depth 4. 16 MiB
+ * is about 700,000 extents: more than any file but one fragmented past all use has.
+ */
+export const DESCRIPTION_MAX_BYTES = 16 << 20;
+
+/** A description this long (then at each doubling) is looked at for a tree that repeats itself, which no real one does. */
+const DESCRIPTION_CHECK_BYTES = 1 << 20;
+
+/** A batch's output read back at most (its text is one string, which V8 makes only below 512 MiB): the rest goes to the next process. */
+const BATCH_OUTPUT_MAX_BYTES = 256 << 20;
+
+/** debugfs was stopped part-way through a batch: the first `described` inodes' text is the file's first `keepBytes` bytes. */
+class DescriptionCut extends Error {
+  constructor(readonly described: number, readonly keepBytes: number, readonly why: string | null) {
+    super(why ?? 'batch output split');
+  }
+}
+
+/**
+ * Why an inode's block list (the text of its description) cannot be a real one, or null: an index
+ * or indirect block listed twice (debugfs prints each tree block once, on its first visit), or a
+ * logical block range that does not come after the one before it (a tree lists them in order).
+ */
+export function repeatingListWhy(description: string): { why: string; at: number } | null {
+  const list = description.search(/^(EXTENTS|BLOCKS):/m);
+  if (list < 0) return null;
+  const seen = new Set<string>();
+  let after = -1;
+  let before = '';
+  for (const match of description.slice(list).matchAll(/\((ETB\d+|IND|DIND|TIND|\d+)(?:-(\d+))?(?:\[u\])?\):(\d+)/g)) {
+    const [entry = '', what = '', last, physical = ''] = match;
+    const at = list + match.index;
+    if (!/^\d/.test(what)) {
+      if (seen.has(physical)) return { at, why: `its ${what === 'IND' || what === 'DIND' || what === 'TIND' ? 'block map' : 'extent tree'} lists block ${physical} as one of its own blocks twice (${what}): blocks of the tree shared or looping, crafted or corrupt` };
+      seen.add(physical);
+      continue;
+    }
+    const first = Number(what);
+    if (first <= after) return { at, why: `its block list goes back to logical block ${first} after ${before}: ranges overlapping or repeating (a tree whose blocks are shared or loop), crafted or corrupt` };
+    after = last === undefined ? first : Number(last);
+    before = entry;
+  }
+  return null;
+}
+
+/**
+ * Watches a debugfs batch's output on its way into `fd`: each inode's description starts at its
+ * marker line. One that grows past DESCRIPTION_MAX_BYTES, or whose list repeats itself, stops the
+ * process (a DescriptionCut from consume: run() kills it): that inode is kept as far as it came, with
+ * why; a batch whose text passes BATCH_OUTPUT_MAX_BYTES is cut before the inode under way.
+ */
+function watchDescriptions(fd: number, marker: string, batch: readonly number[]): { consume(chunk: Buffer): Promise<void> } {
+  const pattern = Buffer.from(`\n# ${marker} `, 'latin1');
+  // The stream's last bytes, where a marker line may have begun; a virtual newline before the first.
+  let carry = Buffer.from('\n');
+  let written = 0;
+  let markers = 0;
+  let markerAt = 0;
+  let nextCheck = DESCRIPTION_CHECK_BYTES;
+  /** Its text is kept to `keep` (where it first repeats, or all that came): the list there is one line, and its entries are counted as far as they go. */
+  const cutInode = (past: number, why: string, keep: number): DescriptionCut => {
+    const inode = batch[markers - 1] ?? 0;
+    return new DescriptionCut(markers, keep, `debugfs was stopped once its description of inode ${inode} passed ${past} bytes: ${why}; ` +
+      `its data blocks are counted only as far as ${keep === written ? 'it came' : 'the list first repeats'} (a lower bound)`);
+  };
+  return {
+    consume: (chunk) => {
+      fs.writeSync(fd, chunk);
+      const base = written - carry.length;
+      const seen = Buffer.concat([carry, chunk]);
+      for (let at = seen.indexOf(pattern); at >= 0; at = seen.indexOf(pattern, at + 1)) {
+        markers++;
+        markerAt = base + at + 1;
+        nextCheck = DESCRIPTION_CHECK_BYTES;
+      }
+      written += chunk.length;
+      carry = seen.subarray(Math.max(0, seen.length - (pattern.length - 1)));
+      const mine = written - markerAt;
+      if (markers > 0 && mine >= nextCheck) {
+        const past = nextCheck;
+        nextCheck *= 2;
+        const text = Buffer.alloc(mine);
+        fs.readSync(fd, text, 0, mine, markerAt);
+        const repeats = repeatingListWhy(text.toString('latin1'));
+        if (repeats !== null) return Promise.reject(cutInode(past, repeats.why, markerAt + repeats.at));
+        if (mine >= DESCRIPTION_MAX_BYTES) return Promise.reject(cutInode(past, `longer than ${DESCRIPTION_MAX_BYTES} bytes (an extent tree or block map of about a million entries or more: a tree crafted to repeat itself, or a file fragmented past all use)`, written));
+      }
+      // Cut before the inode under way: its text begins the next process's.
+      if (written > BATCH_OUTPUT_MAX_BYTES && markers > 1) return Promise.reject(new DescriptionCut(markers - 1, markerAt, null));
+      return Promise.resolve();
+    },
+  };
 }
 
 /** `cat <N>`: the content on stdout, handed to `consume` chunk by chunk (the caller writes holes as holes). */
