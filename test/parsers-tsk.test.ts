@@ -334,6 +334,20 @@ test('orphan file and superblock: inode 13 in the orphan file, the chain head in
   const parsed = parseOrphanFile(damaged, 1024);
   assert.deepEqual(parsed.records, []);
   assert.match(parsed.warnings[0]?.message ?? '', /block 13: magic 0xdeadbeef/);
+  // Each number once (at its first slot); numbers past the inode count and bad blocks past the tenth counted, each said once.
+  const slots = Buffer.alloc(1024 * 14);
+  for (let block = 0; block < 14; block++) if (block < 2) slots.writeUInt32LE(0x0b10ca04, block * 1024 + 1016);
+  for (let slot = 0; slot < 254; slot++) slots.writeUInt32LE(slot % 2 === 0 ? 13 : 70000 + slot, slot * 4);
+  slots.writeUInt32LE(14, 1024 + 8);
+  assert.deepEqual(parseOrphanFile(slots, 1024, 65536), {
+    records: [{ inode: 13, block: 0, slot: 0 }, { inode: 14, block: 1, slot: 2 }],
+    warnings: [
+      ...[2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((block) => ({ line: block, message: `orphan file block ${block}: magic 0x0, expected 0x0b10ca04` })),
+      { line: 14, message: '2 more orphan file blocks have a bad magic (12 of 14 in all)' },
+      { line: 14, message: '127 slots name inodes past the file system\'s 65536 (70001, 70003, 70005, 70007, 70009, ...): left out' },
+      { line: 14, message: '126 slots repeat an inode number an earlier slot holds (the kernel puts an inode in one slot): each inode taken once' },
+    ],
+  });
   const withFile = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-orphan_file.bin')));
   assert.equal(withFile?.orphanFileInode, 12);
   const chain = parseExtSuperblock(fs.readFileSync(path.join(fixturesDir, 'orphan_file', 'superblock-last_orphan.bin')));

@@ -393,7 +393,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
   const fromOrphanFile: number[] = [];
   const orphanFileContent = await orphanFile;
   if (orphanFileContent !== null) {
-    const parsed = parseOrphanFile(orphanFileContent, superblock.blockSize);
+    const parsed = parseOrphanFile(orphanFileContent, superblock.blockSize, superblock.inodesCount);
     for (const warning of parsed.warnings) warn(`orphan file: ${warning.message}`);
     for (const slot of parsed.records) {
       // A damaged block with the right magic must not invent orphans: only ordinary inodes of this file system.
