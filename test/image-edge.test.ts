@@ -1638,3 +1638,20 @@ test('an orphan file of 16 million slots all naming one inode (four extents of 4
   assert.deepEqual(json<ImageInodeJson[]>(scan), []);
   assert.equal(sha256File(image), before);
 });
+
+test('an orphan file that cannot be read (its extent past the image\'s end) makes the scan partial: its orphans were not seen (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'orphan-file-unread');
+  const image = debugfsBuilt(dir, ['mkfs.ext4', '-b', '4096', '-O', 'orphan_file,^metadata_csum'], { k: Buffer.from('orphan\n') }, 'unlink k\nsif <13> links_count 0\n');
+  // The orphan file (inode 12) is one extent (0-N): its start (ee_start_lo, i_block + 20) a million blocks on.
+  const start = Buffer.alloc(4);
+  start.writeUInt32LE(1_000_000);
+  patch(image, inodeOffset(image, 12) + 0x28 + 20, start);
+  const before = sha256File(image);
+  const scan = runCli(caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 3, scan.stderr);
+  const why = 'reading the orphan file (inode 12) failed: icat exited with code 1: Invalid block address (Invalid address in run (too large): 1000000)';
+  assert.ok(scan.stderr.split('\n').includes(`warning: sector 0: ${why}`), scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((record) => [record.inode, record.state, record.found_by, record.scan_note]),
+    [[13, 'orphan', 'ils', `the scan of the file system at sector 0 is partial (inodes may be missing from its list, or not fully described): ${why}`]]);
+  assert.equal(sha256File(image), before);
+});

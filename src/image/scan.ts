@@ -332,7 +332,11 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     ? Promise.resolve(null)
     : (superblock.bigalloc
       ? debugfsCatToBuffer(source.path, offset, orphanFileInode, ORPHAN_FILE_MAX_BYTES, recorder, workDir)
-      : icatToBuffer(source.path, offset, orphanFileInode, ORPHAN_FILE_MAX_BYTES, recorder)).catch(fail(`reading the orphan file (inode ${orphanFileInode})`));
+      : icatToBuffer(source.path, offset, orphanFileInode, ORPHAN_FILE_MAX_BYTES, recorder)).catch((error: unknown) => {
+      // Its orphans were not seen (one ils does not list, its ctime 0, is found through it alone): partial.
+      scanned.partial = true;
+      return fail(`reading the orphan file (inode ${orphanFileInode})`)(error);
+    });
   /** An ils list, its rows kept in columns as they come (ils -r lists millions on a big disk). */
   const listed = async (list: (take: (record: IlsInode) => void) => Promise<IlsList>): Promise<IlsList & { table: IlsTable }> => {
     const table = new IlsTable();
