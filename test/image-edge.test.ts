@@ -1655,3 +1655,24 @@ test('an orphan file that cannot be read (its extent past the image\'s end) make
     [[13, 'orphan', 'ils', `the scan of the file system at sector 0 is partial (inodes may be missing from its list, or not fully described): ${why}`]]);
   assert.equal(sha256File(image), before);
 });
+
+test('a primary superblock whose s_block_group_nr says 1 (two bytes the kernel and e2fsck ignore) is scanned and extracted with a warning, not refused as a backup (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'group-nr');
+  const image = debugfsBuilt(dir, ['mkfs.ext4', '-O', '^metadata_csum'], { k: Buffer.from('orphan\n') }, 'unlink k\nsif <12> links_count 0\n');
+  patch(image, 1024 + 0x5a, Buffer.from([1, 0]));
+  const before = sha256File(image);
+  const warning = 'warning: sector 0: the superblock says it is the backup of block group 1 (s_block_group_nr), but its file system would then start at ' +
+    'byte -8388608 of the image, which is no sector start before this one inside it: read as the primary superblock (the kernel and e2fsck ignore that field; ' +
+    'a damaged or crafted value), or this image starts inside a file system, at one of its backup superblocks, and what is listed is garbage (The Sleuth Kit reads a backup as a file system)';
+  const scan = runCli(caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 3, scan.stderr);
+  assert.ok(scan.stderr.split('\n').includes(warning), scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((record) => [record.inode, record.state, record.recoverable]), [[12, 'orphan', true]]);
+  // Without a scan: debugfs describes it at the same offset, said the same way.
+  const fresh = path.join(caseDir, 'fresh');
+  const extract = runCli(fresh, ['image', 'extract', image, '--inode', '12', '--json']);
+  assert.equal(extract.code, 3, extract.stderr);
+  assert.ok(extract.stderr.split('\n').includes(warning), extract.stderr);
+  assert.deepEqual(json<ExtractedJson[]>(extract).map((copy) => [copy.inode, copy.bytes, copy.complete, copy.sha256]), [[12, 7, true, sha256(Buffer.from('orphan\n'))]]);
+  assert.equal(sha256File(image), before);
+});

@@ -251,11 +251,15 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     scanned.notExt = true;
     return scanned;
   }
-  const backup = backupSuperblockAt(superblock, offset);
-  if (backup !== null) {
-    scanned.failure = backup;
-    scanned.error = backup;
+  const backup = backupSuperblockAt(source, superblock, offset);
+  if (backup !== null && 'refuse' in backup) {
+    scanned.failure = backup.refuse;
+    scanned.error = backup.refuse;
     return scanned;
+  }
+  if (backup !== null) {
+    scanned.warnings.push(backup.warn);
+    scanned.partial = true;
   }
   Object.assign(scanned, {
     // Bytes as text: valid printable UTF-8 as is, any other byte as \xHH (reversible), never latin1 guessed.

@@ -321,17 +321,30 @@ export function readSuperblock(source: ImageSource, offsetSectors: number): ExtS
 }
 
 /**
- * Why a superblock read at `offsetSectors` is no file system's start (a backup copy found there by a
- * wrong --offset: TSK reads it as a file system and lists garbage), or null when it is a primary one.
+ * A superblock read at `offsetSectors` whose `s_block_group_nr` is not 0. `refuse`: it is a backup
+ * copy found by a wrong --offset (TSK reads it as a file system and lists garbage): the start it
+ * implies lies inside the image and holds the primary superblock of the same file system. `warn`:
+ * nothing says it is a backup (the start it implies is outside the image, or holds no such
+ * superblock): read as the primary, said. The kernel and e2fsck ignore that field on a primary, so
+ * two bytes (0x45A) of an image would otherwise refuse its whole scan. null: the field is 0.
  */
-export function backupSuperblockAt(superblock: ExtSuperblock, offsetSectors: number): string | null {
+export function backupSuperblockAt(source: ImageSource, superblock: ExtSuperblock, offsetSectors: number): { refuse: string } | { warn: string } | null {
   const shift = backupSuperblockShift(superblock);
   if (shift === null) return null;
   const startBytes = offsetSectors * 512 - shift;
-  const where = startBytes >= 0 && startBytes % 512 === 0
-    ? `the file system starts at sector ${startBytes / 512} (--offset ${startBytes / 512})`
-    : `its file system would start at byte ${startBytes} of the image, which is no sector start inside it`;
-  return `this is the backup superblock of block group ${superblock.blockGroupNr}, not the start of a file system: ${where}`;
+  const inside = shift > 0 && startBytes >= 0 && startBytes % 512 === 0;
+  const primary = inside ? readSuperblock(source, startBytes / 512) : null;
+  if (primary !== null && primary.uuid === superblock.uuid && primary.blockGroupNr === 0) {
+    return { refuse: `this is the backup superblock of block group ${superblock.blockGroupNr}, not the start of a file system: the file system starts at sector ${startBytes / 512} (--offset ${startBytes / 512})` };
+  }
+  const where = inside
+    ? `sector ${startBytes / 512}, which holds no primary superblock of this file system`
+    : `byte ${startBytes} of the image, which is no sector start before this one inside it`;
+  return {
+    warn: `the superblock says it is the backup of block group ${superblock.blockGroupNr} (s_block_group_nr), but its file system would then start at ${where}: ` +
+      'read as the primary superblock (the kernel and e2fsck ignore that field; a damaged or crafted value), or this image starts inside a file system, ' +
+      'at one of its backup superblocks, and what is listed is garbage (The Sleuth Kit reads a backup as a file system)',
+  };
 }
 
 /** `length` bytes of the image at `position` (opened read-only), or null when it ends before them. */

@@ -135,6 +135,8 @@ function storedScanProblems(db: Db, imageId: number, offset: number | undefined)
 export async function namedTargets(db: Db, source: ImageSource, inodes: readonly number[], offset: number | undefined, recorder: CommandRecorder, workDir: string): Promise<TargetChoice> {
   const notes: string[] = [];
   const warnings: string[] = [];
+  /** What was read may not be this file system (a superblock that calls itself a backup): the run is partial. */
+  let partial = false;
   checkOffset(source, offset);
   const imageId = currentScanId(db, source);
   const records = imageId === null ? [] : imageInodesOf(db, imageId).filter((record) => offset === undefined || record.offset_sectors === offset);
@@ -153,8 +155,12 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
     const at = offset ?? (await soleFilesystem(db, imageId, source, recorder));
     const superblock = readSuperblock(source, at);
     if (superblock === null) throw new UnlinkedError('BAD_INPUT', `${source.path}${at === 0 ? '' : ` at sector ${at}`}: no ext2/3/4 file system here (no superblock magic 0xEF53)${mountedAsOtherType(source, at)}`);
-    const backup = backupSuperblockAt(superblock, at);
-    if (backup !== null) throw new UnlinkedError('BAD_INPUT', `${source.path} at sector ${at}: ${backup}`);
+    const backup = backupSuperblockAt(source, superblock, at);
+    if (backup !== null && 'refuse' in backup) throw new UnlinkedError('BAD_INPUT', `${source.path} at sector ${at}: ${backup.refuse}`);
+    if (backup !== null) {
+      warnings.push(`sector ${at}: ${backup.warn}`);
+      partial = true;
+    }
     for (const inode of unknown) {
       if (inode < 1 || inode > superblock.inodesCount) throw usageError(`inode ${inode} does not exist: this file system has inodes 1 to ${superblock.inodesCount}`);
     }
@@ -226,7 +232,7 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       });
     }
   }
-  return { targets: inodes.filter((inode, index) => inodes.indexOf(inode) === index).map((inode) => targets.get(inode)).filter((target): target is ExtractTarget => target !== undefined), notes, warnings, partial: false };
+  return { targets: inodes.filter((inode, index) => inodes.indexOf(inode) === index).map((inode) => targets.get(inode)).filter((target): target is ExtractTarget => target !== undefined), notes, warnings, partial };
 }
 
 /**
