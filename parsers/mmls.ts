@@ -44,7 +44,17 @@ export const TABLE_TYPES: readonly string[] = [
   'DOS Partition Table', 'MAC Partition Map', 'BSD Disk Label', 'Sun Volume Table of Contents (Solaris)', 'GUID Partition Table (EFI)',
 ];
 
-const ROW = /^(\d{3,}): {2}(Meta {6}|-{7} {3}|\d{3} {7}|\d{3,}:\d{3,} {3})(\d{10,}) {3}(\d{10,}) {3}(\d{10,}) {3}(.*)$/;
+// TSK keeps a slot and a table number in an int8_t and prints a slot with %u: an entry from the
+// 128th of each 256 on (GPT entries 128-254, 384-510, ...) comes out as 4294967168-4294967294, a
+// table number of a DOS chain past 127 logical partitions as -128 (%d). Such a row is still a row:
+// read as one, it never continues a name (its partition was not scanned, the row swallowed into the
+// description of the one before). An entry whose slot is -1 (GPT entry 255, 511, ...) is printed
+// `-------` like unallocated space: told apart by its description, which is the entry's name, not
+// TSK's `Unallocated` (see `allocated`).
+const ROW = /^(\d{3,}): {2}(Meta {6}|-{7} {3}|\d{3,} {7}|-?\d{3,}:-?\d{3,} {3})(\d{10,}) {3}(\d{10,}) {3}(\d{10,}) {3}(.*)$/;
+
+/** What mmls 4.11.1 calls space no partition holds (tsk/vs/mm_part.c). */
+const UNALLOCATED = 'Unallocated';
 const COLUMNS = /^ +Slot +Start +End +Length +Description$/;
 
 export function parseMmls(text: string): MmlsResult {
@@ -80,6 +90,8 @@ export function parseMmls(text: string): MmlsResult {
       last.raw += `\n${line}`;
       last.partition.description = displayBytes(Buffer.from(last.raw, 'latin1'));
       last.partition.descriptionLines++;
+      // TSK's own `Unallocated` is one line: a `-------` row whose description goes on is an entry's name.
+      if (last.partition.slot === '-------') last.partition.allocated = true;
       return;
     }
     last = null;
@@ -92,7 +104,8 @@ export function parseMmls(text: string): MmlsResult {
     const slot = rawSlot.trim();
     const partition: Partition = {
       slot, start: numbers[0] ?? 0, end: numbers[1] ?? 0, length: numbers[2] ?? 0, description: displayBytes(Buffer.from(description, 'latin1')),
-      descriptionLines: 1, allocated: slot !== 'Meta' && slot !== '-------',
+      // `-------` with a description of its own: an entry whose slot number TSK holds as -1 (GPT entry 255, ...), not free space.
+      descriptionLines: 1, allocated: slot !== 'Meta' && (slot !== '-------' || description !== UNALLOCATED),
     };
     result.records.push(partition);
     last = { partition, raw: description };

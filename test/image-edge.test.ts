@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { makeTempDir } from './helpers/holder.js';
 import { json, parseExact, runCli, type CliResult } from './helpers/cli.js';
 import { cliPath } from './helpers/paths.js';
@@ -19,6 +20,7 @@ import { directoryAccess } from '../src/image/scan.js';
 import type { CommandRecord } from '../src/exec/run.js';
 import { loopFs, loopFsFor } from './helpers/loopfs.js';
 import { mountTmpfs } from './helpers/tmpfs.js';
+import { parseMmls } from '../parsers/mmls.js';
 
 /** Run a command against an image and prove the image is byte-for-byte the same afterwards. */
 function untouched(image: string, caseDir: string, args: string[]): CliResult {
@@ -1674,5 +1676,73 @@ test('a primary superblock whose s_block_group_nr says 1 (two bytes the kernel a
   assert.equal(extract.code, 3, extract.stderr);
   assert.ok(extract.stderr.split('\n').includes(warning), extract.stderr);
   assert.deepEqual(json<ExtractedJson[]>(extract).map((copy) => [copy.inode, copy.bytes, copy.complete, copy.sha256]), [[12, 7, true, sha256(Buffer.from('orphan\n'))]]);
+  assert.equal(sha256File(image), before);
+});
+
+/** An 80 MiB disk with a GPT of 260 one-sector entries holding nothing, but entry 200 a 32 MiB ext4 at sector 16384 and entry 255 one at 81920, each with orphan 12. */
+function gptOf260(dir: string): string {
+  const sectors = (80 << 20) / 512;
+  const disk = Buffer.alloc(80 << 20);
+  disk.writeUInt8(0xee, 446 + 4);
+  disk.writeUInt32LE(1, 446 + 8);
+  disk.writeUInt32LE(sectors - 1, 446 + 12);
+  disk.writeUInt16LE(0xaa55, 510);
+  const linux = Buffer.from('af3dc60f838472478e793d69d8477de4', 'hex');
+  const entries = Buffer.alloc(260 * 128);
+  const firstUsable = 2 + (260 * 128) / 512;
+  const homes = new Map([[200, 16384], [255, 81920]]);
+  for (let entry = 0; entry < 260; entry++) {
+    const at = entry * 128;
+    linux.copy(entries, at);
+    crypto.randomBytes(16).copy(entries, at + 16);
+    const start = homes.get(entry) ?? firstUsable + entry;
+    entries.writeBigUInt64LE(BigInt(start), at + 32);
+    entries.writeBigUInt64LE(BigInt(homes.has(entry) ? start + 65535 : start), at + 40);
+    entries.write(`p${entry}`, at + 56, 'utf16le');
+  }
+  const header = Buffer.alloc(92);
+  header.write('EFI PART', 0, 'latin1');
+  header.writeUInt32LE(0x10000, 8);
+  header.writeUInt32LE(92, 12);
+  header.writeBigUInt64LE(1n, 24);
+  header.writeBigUInt64LE(BigInt(sectors - 1), 32);
+  header.writeBigUInt64LE(BigInt(firstUsable), 40);
+  header.writeBigUInt64LE(BigInt(sectors - 34), 48);
+  crypto.randomBytes(16).copy(header, 56);
+  header.writeBigUInt64LE(2n, 72);
+  header.writeUInt32LE(260, 80);
+  header.writeUInt32LE(128, 84);
+  header.writeUInt32LE(zlib.crc32(entries), 88);
+  header.writeUInt32LE(zlib.crc32(header), 16);
+  header.copy(disk, 512);
+  entries.copy(disk, 1024);
+  for (const [entry, start] of homes) {
+    const part = debugfsBuilt(dir, ['mkfs.ext4'], { k: Buffer.from(`orphan of entry ${entry}\n`) }, 'unlink k\nsif <12> links_count 0\n');
+    fs.readFileSync(part).copy(disk, start * 512);
+  }
+  const image = path.join(dir, 'gpt260.img');
+  fs.writeFileSync(image, disk);
+  return image;
+}
+
+test('GPT entries 128-254 (mmls prints their slot as 4294967xxx) and 255 (printed "-------" like free space) are partitions: their file systems are scanned, not swallowed into a name or taken for unallocated space (root)', (t) => {
+  const { dir, caseDir } = imageWorkDirs(t, 'gpt260');
+  const image = gptOf260(dir);
+  const printed = execFileSync('mmls', [image], { encoding: 'latin1' });
+  // TSK 4.11.1 keeps the slot in an int8_t and prints it with %u.
+  assert.match(printed, /^265: {2}4294967240 {7}0000016384 {3}0000081919 {3}0000065536 {3}p200$/m);
+  assert.match(printed, /^266: {2}-{7} {3}0000081920 {3}0000147455 {3}0000065536 {3}p255$/m);
+  const table = parseMmls(printed);
+  assert.deepEqual(table.warnings, []);
+  assert.deepEqual(table.records.filter((part) => part.start === 16384 || part.start === 81920).map((part) => [part.slot, part.description, part.allocated]),
+    [['4294967240', 'p200', true], ['-------', 'p255', true]]);
+  assert.equal(table.records.filter((part) => part.allocated).length, 260);
+  const before = sha256File(image);
+  const scan = runCli(caseDir, ['image', 'scan', image, '--json']);
+  assert.equal(scan.code, 0, scan.stderr);
+  assert.deepEqual(json<ImageInodeJson[]>(scan).map((record) => [record.offset_sectors, record.inode, record.state]), [[16384, 12, 'orphan'], [81920, 12, 'orphan']]);
+  const copies = json<ExtractedJson[]>(runCli(caseDir, ['image', 'extract', image, '--all', '--json']));
+  assert.deepEqual(copies.map((copy) => [copy.offset_sectors, copy.sha256, copy.complete]),
+    [[16384, sha256(Buffer.from('orphan of entry 200\n')), true], [81920, sha256(Buffer.from('orphan of entry 255\n')), true]]);
   assert.equal(sha256File(image), before);
 });
