@@ -1770,3 +1770,31 @@ test('a GPT of 9000 one-sector entries is gone through in a few seconds and unde
   assert.ok(kib > 0 && kib < 500_000, `max RSS ${kib} KiB`);
   assert.equal(sha256File(image), before);
 });
+
+test('a DOS chain of 200 logical partitions: mmls prints the table numbers past 127 as -128, -127, ...; every one is read as a partition (root)', (t) => {
+  const { dir } = imageWorkDirs(t, 'dos200');
+  const disk = Buffer.alloc(8 << 20);
+  const entry = (at: number, type: number, start: number, sectors: number, into: Buffer): void => {
+    into.writeUInt8(type, at + 4);
+    into.writeUInt32LE(start, at + 8);
+    into.writeUInt32LE(sectors, at + 12);
+  };
+  entry(446, 0x05, 2048, disk.length / 512 - 2048, disk);
+  disk.writeUInt16LE(0xaa55, 510);
+  // EBR i at sector 2048 + 4i: a logical partition of 2 sectors 2 on, and the link to EBR i + 1.
+  for (let table = 0; table < 200; table++) {
+    const ebr = Buffer.alloc(512);
+    entry(446, 0x83, 2, 2, ebr);
+    if (table < 199) entry(462, 0x05, 4 * (table + 1), 4, ebr);
+    ebr.writeUInt16LE(0xaa55, 510);
+    ebr.copy(disk, (2048 + 4 * table) * 512);
+  }
+  const image = path.join(dir, 'dos200.img');
+  fs.writeFileSync(image, disk);
+  const printed = execFileSync('mmls', [image], { encoding: 'latin1' });
+  assert.match(printed, /^\d{3}: {2}-128:000 {3}0000002558 {3}0000002559 {3}0000000002 {3}Linux \(0x83\)$/m);
+  const table = parseMmls(printed);
+  assert.deepEqual(table.warnings, []);
+  const logical = table.records.filter((part) => part.allocated && part.description === 'Linux (0x83)');
+  assert.deepEqual(logical.map((part) => part.start), Array.from({ length: 200 }, (_, index) => 2048 + 4 * index + 2));
+});
