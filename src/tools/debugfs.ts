@@ -176,7 +176,7 @@ async function debugfsBatches<T>(
 export const DESCRIPTION_MAX_BYTES = 16 << 20;
 
 /** A description this long (then at each doubling) is looked at for a tree that repeats itself, which no real one does. */
-const DESCRIPTION_CHECK_BYTES = 1 << 20;
+const DESCRIPTION_CHECK_BYTES = 64 << 10;
 
 /** A batch's output read back at most (its text is one string, which V8 makes only below 512 MiB): the rest goes to the next process. */
 const BATCH_OUTPUT_MAX_BYTES = 256 << 20;
