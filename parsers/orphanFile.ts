@@ -38,7 +38,7 @@ export function parseOrphanFile(content: Buffer, blockSize: number, inodesCount?
   const blocks = Math.floor(content.length / blockSize);
   if (content.length % blockSize !== 0) result.warnings.push({ line: blocks, message: `orphan file is ${content.length} bytes, not a whole number of ${blockSize}-byte blocks` });
   const slots = (blockSize - 8) / 4;
-  const firstAt = new Map<number, number>();
+  const seen = new Set<number>();
   let badBlocks = 0;
   let repeated = 0;
   let past = 0;
@@ -56,10 +56,10 @@ export function parseOrphanFile(content: Buffer, blockSize: number, inodesCount?
       if (inodesCount !== undefined && inode > inodesCount) {
         past++;
         if (pastExamples.length < EXAMPLES && !pastExamples.includes(inode)) pastExamples.push(inode);
-      } else if (firstAt.has(inode)) {
+      } else if (seen.has(inode)) {
         repeated++;
       } else {
-        firstAt.set(inode, block * slots + slot);
+        seen.add(inode);
         result.records.push({ inode, block, slot });
       }
     }
