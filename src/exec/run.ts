@@ -80,6 +80,7 @@ export interface RunOptions {
    */
   complaintOf?: (stderr: string) => string | null;
   maxBufferBytes?: number;
+  /** Aborted: the program is killed, and run() fails with the signal's reason (its own error, passed back as it is). */
   cancelSignal?: AbortSignal;
   /** Extra environment (e.g. TZ=UTC so a tool prints times we can read back). */
   env?: Record<string, string>;
@@ -398,6 +399,13 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
     if (result === null) {
       failure = `timed out after ${options.timeoutMs} ms; still there ${options.abandonAfterMs} ms after SIGKILL (an uninterruptible wait): left behind`;
       throw new UnlinkedError('TOOL_TIMEOUT', `${tool} ${args.join(' ')}: timed out after ${Math.round(options.timeoutMs / 1000)} s and could not be killed`);
+    }
+    if (result.isCanceled && options.cancelSignal?.aborted === true) {
+      // Stopped by the caller (what it wrote is what the caller does not want more of): its reason.
+      const reason: unknown = options.cancelSignal.reason;
+      failure = `stopped: ${oneLine(reason)}`;
+      consumerError = reason;
+      throw reason;
     }
     const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
     stderrSeen = stderr;

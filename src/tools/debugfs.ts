@@ -119,25 +119,52 @@ async function debugfsBatches<T>(
       const commands = path.join(dir, `${command}-${start}.txt`);
       const requests = batch.map((inode) => `# ${marker} ${inode}\n${command} <${inode}>\n`).join('');
       fs.writeFileSync(commands, requests, { mode: 0o600 });
-      // Tens of MB of output: into a file (watched as it comes, see watchDescriptions) and read back in one piece.
+      // Tens of MB of output: into a file, debugfs writing it itself (through a pipe its many small
+      // writes made the batch 2.5 times as long), looked at as it grows (see watchDescriptions) and
+      // read back in one piece.
       const outputFile = path.join(dir, `${command}-${start}.out`);
       const outputFd = fs.openSync(outputFile, 'wx+', 0o600);
       const watch = watchDescriptions(outputFd, marker, batch);
+      const stop = new AbortController();
+      // Set by look(), in a timer too (typed so, not narrowed to its first null).
+      let cut = null as DescriptionCut | null;
+      let lookedTo = 0;
+      /**
+       * What debugfs wrote since the last look, watched, in pieces of LOOK_PIECE_BYTES at fixed
+       * offsets (whole ones while it writes, the last one once it ended): the same output is cut at
+       * the same byte however the looks fell. A cut stops it.
+       */
+      const look = (ended: boolean): void => {
+        const size = fs.fstatSync(outputFd).size;
+        const upTo = ended ? size : size - (size % LOOK_PIECE_BYTES);
+        const piece = Buffer.allocUnsafe(LOOK_PIECE_BYTES);
+        while (cut === null && lookedTo < upTo) {
+          const got = fs.readSync(outputFd, piece, 0, Math.min(upTo - lookedTo, LOOK_PIECE_BYTES), lookedTo);
+          if (got === 0) break;
+          lookedTo += got;
+          cut = watch.take(piece.subarray(0, got));
+        }
+        if (cut !== null) stop.abort(cut);
+      };
+      const looking = setInterval(() => look(false), LOOK_EVERY_MS);
       let output: Awaited<ReturnType<typeof run>> | null = null;
-      let cut: DescriptionCut | null = null;
       try {
         output = await run('debugfs', ['-c', '-n', '-f', path.basename(commands), device(image, offsetSectors, dir)], {
-          timeoutMs, recorder, streamStdout: { consume: watch.consume, stallMs: timeoutMs }, env: DEBUGFS_ENV, requests, ...inScratch(dir),
+          timeoutMs, recorder, stdoutFd: outputFd, cancelSignal: stop.signal, env: DEBUGFS_ENV, requests, ...inScratch(dir),
         });
+        // What it wrote after the last look is looked at too (a list that repeats itself ends a description as well).
+        look(true);
       } catch (error) {
-        if (!(error instanceof DescriptionCut)) throw error;
-        cut = error;
+        if (cut === null || error !== cut) throw error;
       } finally {
+        clearInterval(looking);
         fs.closeSync(outputFd);
       }
       // Stopped: what came before the cut is read; the inodes after it go to the next process.
       let described = batch;
       if (cut !== null) {
+        // Its stderr is of inodes given to the next process too: not counted twice.
+        output = null;
         fs.truncateSync(outputFile, cut.keepBytes);
         described = batch.slice(0, cut.described);
         start = batchStart + cut.described;
@@ -215,13 +242,17 @@ export function repeatingListWhy(description: string): { why: string; at: number
   return null;
 }
 
+/** How often a batch's output is looked at while debugfs writes it, and the pieces it is looked at in. */
+const LOOK_EVERY_MS = 50;
+const LOOK_PIECE_BYTES = 64 << 10;
+
 /**
- * Watches a debugfs batch's output on its way into `fd`: each inode's description starts at its
- * marker line. One that grows past DESCRIPTION_MAX_BYTES, or whose list repeats itself, stops the
- * process (a DescriptionCut from consume: run() kills it): that inode is kept as far as it came, with
- * why; a batch whose text passes BATCH_OUTPUT_MAX_BYTES is cut before the inode under way.
+ * Watches a debugfs batch's output, written into `fd`, handed to `take` in order as it grows: each
+ * inode's description starts at its marker line. One that grows past DESCRIPTION_MAX_BYTES, or whose
+ * list repeats itself, is a cut (the caller stops the process): that inode is kept as far as it came,
+ * with why; a batch whose text passes BATCH_OUTPUT_MAX_BYTES is cut before the inode under way.
  */
-function watchDescriptions(fd: number, marker: string, batch: readonly number[]): { consume(chunk: Buffer): Promise<void> } {
+function watchDescriptions(fd: number, marker: string, batch: readonly number[]): { take(chunk: Buffer): DescriptionCut | null } {
   const pattern = Buffer.from(`\n# ${marker} `, 'latin1');
   // The stream's last bytes, where a marker line may have begun; a virtual newline before the first.
   let carry = Buffer.from('\n');
@@ -236,8 +267,7 @@ function watchDescriptions(fd: number, marker: string, batch: readonly number[])
       `its data blocks are counted only as far as ${keep === written ? 'it came' : 'the list first repeats'} (a lower bound)`);
   };
   return {
-    consume: (chunk) => {
-      fs.writeSync(fd, chunk);
+    take: (chunk) => {
       const base = written - carry.length;
       const seen = Buffer.concat([carry, chunk]);
       for (let at = seen.indexOf(pattern); at >= 0; at = seen.indexOf(pattern, at + 1)) {
@@ -254,12 +284,12 @@ function watchDescriptions(fd: number, marker: string, batch: readonly number[])
         const text = Buffer.alloc(mine);
         fs.readSync(fd, text, 0, mine, markerAt);
         const repeats = repeatingListWhy(text.toString('latin1'));
-        if (repeats !== null) return Promise.reject(cutInode(past, repeats.why, markerAt + repeats.at));
-        if (mine >= DESCRIPTION_MAX_BYTES) return Promise.reject(cutInode(past, `longer than ${DESCRIPTION_MAX_BYTES} bytes (an extent tree or block map of about a million entries or more: a tree crafted to repeat itself, or a file fragmented past all use)`, written));
+        if (repeats !== null) return cutInode(past, repeats.why, markerAt + repeats.at);
+        if (mine >= DESCRIPTION_MAX_BYTES) return cutInode(past, `longer than ${DESCRIPTION_MAX_BYTES} bytes (an extent tree or block map of about a million entries or more: a tree crafted to repeat itself, or a file fragmented past all use)`, written);
       }
       // Cut before the inode under way: its text begins the next process's.
-      if (written > BATCH_OUTPUT_MAX_BYTES && markers > 1) return Promise.reject(new DescriptionCut(markers - 1, markerAt, null));
-      return Promise.resolve();
+      if (written > BATCH_OUTPUT_MAX_BYTES && markers > 1) return new DescriptionCut(markers - 1, markerAt, null);
+      return null;
     },
   };
 }
