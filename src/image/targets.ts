@@ -177,6 +177,9 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       const dumps = await debugfsInodeDumps(source.path, at, badType, superblock.inodeSize, recorder, workDir).catch(() => null);
       for (const dump of dumps?.records ?? []) rawModes.set(dump.inode, dump.raw.readUInt16LE(0));
     }
+    let allocation: Promise<Map<number, boolean | null>> | null = null;
+    /** The bitmap bits of all the named inodes, read once (one ils -e per range of near inodes) when one is first needed. */
+    const bitmapBits = (): Promise<Map<number, boolean | null>> => (allocation ??= ilsAllocation(source.path, at, unknown, recorder));
     for (const inode of unknown) {
       const described = byInode.get(inode);
       const rawMode = rawModes.get(inode);
@@ -189,9 +192,8 @@ export async function namedTargets(db: Db, source: ImageSource, inodes: readonly
       const links = stat !== undefined && stat.links !== null && stat.links > 0 ? `inode ${inode} still has ${stat.links} link(s): a live file, not an orphan` : undefined;
       // In the copy's record too when it is in use (its inode bitmap bit): an inode freed without its link count
       // (debugfs kill_file, a damaged file system) is no live file, and is not called one.
-      let allocation: Promise<boolean | null> | null = null;
-      /** Whether the inode is in use, its bitmap bit as ils -e reads it (asked once, when needed); null: ils could not say. */
-      const allocated = (): Promise<boolean | null> => (allocation ??= ilsAllocation(source.path, at, [inode], recorder).then((read) => read.get(inode) ?? null));
+      /** Whether the inode is in use, its bitmap bit as ils -e reads it; null: ils could not say. */
+      const allocated = async (): Promise<boolean | null> => (await bitmapBits()).get(inode) ?? null;
       const inUse = links === undefined ? null : await allocated();
       if (links !== undefined) {
         notes.push(inUse === true ? links
