@@ -429,15 +429,18 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
       throw error;
     }
   };
+  /** What debugfs said of the file system itself (why its, and TSK's, view may be wrong) and where it was stopped in a description: said, and partial. */
+  const sayBatch = (parsed: Awaited<ReturnType<typeof statBatch>>): void => {
+    for (const complaint of parsed.complaints) warn(`debugfs said: ${complaint}`);
+    parsed.cuts.forEach(warn);
+    if (parsed.complaints.length > 0 || parsed.cuts.length > 0) scanned.partial = true;
+  };
   // The root directory, where the check of fls' names starts, looked at beside this batch: not after fls.
   directories.prefetch();
   try {
     // Without TSK, debugfs is the only reader: asked of the root when nothing else, it shows it can open the file system.
     const parsed = await statBatch(withoutTsk && candidates.length === 0 ? [ROOT_INODE] : candidates);
-    // What debugfs says of the file system itself is why its (and TSK's) view may be wrong: said, and partial.
-    for (const complaint of parsed.complaints) warn(`debugfs said: ${complaint}`);
-    parsed.cuts.forEach(warn);
-    if (parsed.complaints.length > 0 || parsed.cuts.length > 0) scanned.partial = true;
+    sayBatch(parsed);
     if (parsed.warnings.length > 0) warn(`debugfs: ${parsed.warnings.length} inodes not described (first: ${parsed.warnings[0]?.message ?? ''})`);
   } catch (error) {
     warn(`debugfs stat failed: ${oneLine(error)}`);
@@ -602,10 +605,7 @@ async function scanFilesystem(source: ImageSource, offset: number, recorder: Com
     const unseen = named.filter((inode) => !stats.has(inode));
     if (unseen.length > 0) {
       try {
-        const parsed = await statBatch(unseen);
-        for (const complaint of parsed.complaints) warn(`debugfs said: ${complaint}`);
-        parsed.cuts.forEach(warn);
-        if (parsed.complaints.length > 0 || parsed.cuts.length > 0) scanned.partial = true;
+        sayBatch(await statBatch(unseen));
       } catch (error) {
         warn(`debugfs stat of the inodes fls names failed: ${oneLine(error)}`);
       }
