@@ -470,7 +470,6 @@ export async function run(tool: ToolName, args: readonly string[], options: RunO
   }
 }
 
-
 /**
  * Feed the program's stdout to the consumer until it ends. `stalled`: nothing came for stallMs, and
  * the program was killed; `late`: its deadline came first, the program was killed then, and this is

@@ -129,6 +129,7 @@ async function debugfsBatches<T>(
       // Set by look(), in a timer too (typed so, not narrowed to its first null).
       let cut = null as DescriptionCut | null;
       let lookedTo = 0;
+      const piece = Buffer.allocUnsafe(LOOK_PIECE_BYTES);
       /**
        * What debugfs wrote since the last look, watched, in pieces of LOOK_PIECE_BYTES at fixed
        * offsets (whole ones while it writes, the last one once it ended): the same output is cut at
@@ -137,7 +138,6 @@ async function debugfsBatches<T>(
       const look = (ended: boolean): void => {
         const size = fs.fstatSync(outputFd).size;
         const upTo = ended ? size : size - (size % LOOK_PIECE_BYTES);
-        const piece = Buffer.allocUnsafe(LOOK_PIECE_BYTES);
         while (cut === null && lookedTo < upTo) {
           const got = fs.readSync(outputFd, piece, 0, Math.min(upTo - lookedTo, LOOK_PIECE_BYTES), lookedTo);
           if (got === 0) break;
