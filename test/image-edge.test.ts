@@ -1,7 +1,7 @@
 // Issue 6, the awkward images: a damaged inode checksum, a path debugfs cannot name, an image replaced
 // since its scan, a size zeroed under its blocks, unreadable or repeated partition tables, a mounted
 // partition of the device examined, a case on a volume built on it. Every image is the test's own.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -1356,16 +1356,25 @@ test('a DOS table written for 4096-byte sectors (mmls reads it in 512-byte units
   assert.equal(untouched(disk, caseDir, ['image', 'scan', disk, '--offset', '2048']).code, 0);
 });
 
-test('fls killed (a timeout on a large disk, the OOM killer): the scan is partial and says what is lost, never "saw all of its file system" (root)', (t) => {
-  const { dir, caseDir } = imageWorkDirs(t, 'flsfails');
+/**
+ * An ext2 image with one deleted file, scanned with an `fls` whose version is asked of the real one
+ * and whose walk runs `walk` (shell) instead.
+ */
+function scanWithFls(t: TestContext, name: string, walk: string): { image: string; caseDir: string; before: string; scan: ReturnType<typeof runCli> } {
+  const { dir, caseDir } = imageWorkDirs(t, name);
   const image = debugfsBuilt(dir, ['mkfs.ext2'], { gone: Buffer.from('gone\n') }, 'kill_file gone\nunlink gone\n');
   const wrappers = path.join(dir, 'bin');
   fs.mkdirSync(wrappers);
   const real = execFileSync('sh', ['-c', 'command -v fls'], { encoding: 'utf8' }).trim();
-  // Its version is asked of the real one; the walk itself dies of SIGKILL.
-  fs.writeFileSync(path.join(wrappers, 'fls'), `#!/bin/sh\n[ "$1" = -V ] && exec ${real} -V\nkill -9 $$\n`, { mode: 0o755 });
+  fs.writeFileSync(path.join(wrappers, 'fls'), `#!/bin/sh\n[ "$1" = -V ] && exec ${real} -V\n${walk}\n`, { mode: 0o755 });
   const before = sha256(fs.readFileSync(image));
   const scan = runCli(caseDir, ['image', 'scan', image, '--json'], { ...process.env, PATH: `${wrappers}:${process.env['PATH'] ?? ''}` });
+  return { image, caseDir, before, scan };
+}
+
+test('fls killed (a timeout on a large disk, the OOM killer): the scan is partial and says what is lost, never "saw all of its file system" (root)', (t) => {
+  // The walk itself dies of SIGKILL.
+  const { image, before, scan } = scanWithFls(t, 'flsfails', 'kill -9 $$');
   assert.equal(sha256(fs.readFileSync(image)), before);
   assert.equal(scan.code, 3, scan.stderr);
   const lost = 'fls -rd (names of deleted files) failed: fls exited with signal SIGKILL (nothing on stderr): no deleted inode has its last name, and one only a deleted name leads to is not listed';
@@ -1376,13 +1385,7 @@ test('fls killed (a timeout on a large disk, the OOM killer): the scan is partia
 });
 
 test('a tool that fails saying nothing is said so once: "exited with code 1 (nothing on stderr)", never the exit code twice (root)', (t) => {
-  const { dir, caseDir } = imageWorkDirs(t, 'flssilent');
-  const image = debugfsBuilt(dir, ['mkfs.ext2'], { gone: Buffer.from('gone\n') }, 'kill_file gone\nunlink gone\n');
-  const wrappers = path.join(dir, 'bin');
-  fs.mkdirSync(wrappers);
-  const real = execFileSync('sh', ['-c', 'command -v fls'], { encoding: 'utf8' }).trim();
-  fs.writeFileSync(path.join(wrappers, 'fls'), `#!/bin/sh\n[ "$1" = -V ] && exec ${real} -V\nexit 1\n`, { mode: 0o755 });
-  const scan = runCli(caseDir, ['image', 'scan', image, '--json'], { ...process.env, PATH: `${wrappers}:${process.env['PATH'] ?? ''}` });
+  const { caseDir, scan } = scanWithFls(t, 'flssilent', 'exit 1');
   assert.equal(scan.code, 3, scan.stderr);
   assert.deepEqual(scan.stderr.split('\n').filter((line) => line.startsWith('warning:')), [
     'warning: sector 0: fls -rd (names of deleted files) failed: fls exited with code 1 (nothing on stderr): no deleted inode has its last name, and one only a deleted name leads to is not listed',
